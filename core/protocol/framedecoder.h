@@ -1,0 +1,112 @@
+#pragma once
+
+#include "conformance.h"
+#include "frameheader.h"
+#include "protocolerror.h"
+#include "role.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QString>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <variant>
+
+namespace ws {
+
+class MessageExtension;
+
+struct DecoderOptions {
+    Role role = Role::Server; // our role: a server expects masked frames
+    Conformance conformance = Conformance::Standard;
+    qint64 maxMessageSize = 64 * 1024 * 1024; // reassembled (and inflated) bytes; over it: 1009
+    // Not owned; may be null. Its rsvBits() are the RSV bits the peer may set.
+    MessageExtension *extension = nullptr;
+};
+
+// One frame as received. Payload is unmasked (the masked bytes are payload XOR key,
+// recomputed on demand) and, for a compressed message, still compressed.
+struct DecodedFrame {
+    FrameHeader header;
+    RawHeaderBytes rawHeader;
+    QByteArray payload;
+    qint64 streamOffset = 0; // offset of the first header byte in the received byte stream
+    // Close frames: the status code and reason when the payload carried them.
+    std::optional<quint16> closeCode;
+    QString closeReason;
+    QList<ConformanceNote> notes;
+};
+
+// A complete data message: its frames follow each other on the wire, each reported
+// as a DecodedFrame before the message.
+struct DecodedMessage {
+    Opcode type = Opcode::Text; // Text or Binary
+    QByteArray data;             // reassembled and, when compressed, inflated
+    int frameCount = 1;
+    bool compressed = false;     // an extension transformed it (RSV1 with deflate)
+    qint64 wireSize = 0;         // payload bytes on the wire, summed over frames
+    qint64 streamOffset = 0;     // of its first frame
+};
+
+// The peer broke a rule. The decoder stops: everything after is ignored.
+struct ProtocolViolation {
+    ProtocolError error = ProtocolError::ReservedBitsSet;
+    QString reason;            // the rule, in words, with what was seen
+    qint64 streamOffset = 0;   // offset of the offending byte in the received stream
+    CloseCode closeCode() const { return closeCodeFor(error); }
+};
+
+using DecoderOutput = std::variant<DecodedFrame, DecodedMessage, ProtocolViolation>;
+
+// The incremental frame parser: feed it bytes in any chunking and take the same
+// outputs. It checks everything about the received byte stream: header syntax,
+// the mask rule for our role, RSV bits, opcodes, control-frame rules, the
+// fragmentation sequence, message size, fail-fast UTF-8 of text messages and of
+// close reasons, and close codes. It keeps no clock and does no I/O.
+//
+// Payload bytes are copied once, from the fed view into the frame's payload, and
+// unmasked on the way; only a partial header (at most 14 bytes) is buffered.
+class FrameDecoder {
+public:
+    explicit FrameDecoder(const DecoderOptions &options = {});
+    ~FrameDecoder();
+    FrameDecoder(const FrameDecoder &) = delete;
+    FrameDecoder &operator=(const FrameDecoder &) = delete;
+
+    // Parses as far as the bytes go; the results queue up for takeNext().
+    // After a violation the rest is ignored.
+    void feed(QByteArrayView data);
+
+    bool hasNext() const { return !m_outputs.empty(); }
+    DecoderOutput takeNext();
+
+    bool hasFailed() const { return m_failed; }
+    qint64 bytesFed() const { return m_offset; }
+    // True between the first and last frame of a fragmented message.
+    bool isInsideMessage() const;
+
+    const DecoderOptions &options() const { return m_options; }
+    void setMaxMessageSize(qint64 size) { m_options.maxMessageSize = size; }
+    void setConformance(Conformance c) { m_options.conformance = c; }
+
+private:
+    struct State;
+    void fail(ProtocolError error, QString reason, qint64 offset);
+
+    DecoderOptions m_options;
+    std::unique_ptr<State> m_state;
+    std::deque<DecoderOutput> m_outputs;
+    qint64 m_offset = 0;
+    bool m_failed = false;
+};
+
+// Splits a close frame's payload per RFC 6455 §5.5.1. Does not validate.
+struct ClosePayload {
+    std::optional<quint16> code; // absent for an empty payload
+    QByteArray reason;           // raw bytes after the code
+};
+ClosePayload splitClosePayload(QByteArrayView payload);
+
+} // namespace ws

@@ -1,0 +1,68 @@
+#pragma once
+
+#include "frameheader.h"
+#include "masking.h"
+#include "role.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QList>
+
+#include <optional>
+
+namespace ws {
+
+class MessageExtension;
+
+// A frame exactly as the caller wants it on the wire, rules or no rules: the
+// raw-frame writer exists to test how other people's endpoints handle broken
+// frames. Every field is taken as given.
+struct RawFrame {
+    bool fin = true;
+    bool rsv1 = false;
+    bool rsv2 = false;
+    bool rsv3 = false;
+    quint8 opcode = 0x1;               // any 4-bit value, reserved ones included
+    std::optional<quint32> maskingKey; // MASK bit set iff present; payload masked with it
+    // Force a length encoding (e.g. 64-bit for a 5-byte payload); default: minimal.
+    std::optional<LengthEncoding> lengthEncoding;
+    // Write this number in the length field instead of the payload's real length.
+    std::optional<quint64> declaredLength;
+    QByteArray payload; // unmasked
+};
+
+// Builds frames. Produces bytes, knows our role (a client masks every frame with
+// a fresh key from the injected source, a server never masks) and, when an
+// extension is set, lets it transform data messages.
+class FrameEncoder {
+public:
+    explicit FrameEncoder(Role role, MaskingKeySource keys = MaskingKeySource::systemRandom());
+
+    void setExtension(MessageExtension *extension) { m_extension = extension; }
+    Role role() const { return m_role; }
+
+    // Appends one frame to `out` and returns its header. `rsvBits` as in
+    // FrameHeader::rsvBits(). The payload is copied once, masked on the way.
+    FrameHeader encodeFrame(QByteArray &out, Opcode opcode, QByteArrayView payload, bool fin = true,
+                            quint8 rsvBits = 0);
+
+    // Appends a data message (Text or Binary) as one frame, or as frames of at
+    // most `fragmentSize` payload bytes when fragmentSize > 0. A zero-length
+    // message is one frame. The extension, if any, transforms it first.
+    // Returns the headers of the frames written, in order.
+    QList<FrameHeader> encodeMessage(QByteArray &out, Opcode type, QByteArrayView payload,
+                                     qint64 fragmentSize = 0);
+
+    // Appends a frame exactly as described by `frame`.
+    static FrameHeader encodeRaw(QByteArray &out, const RawFrame &frame);
+
+    // The payload of a close frame: the code in network order, then the reason.
+    static QByteArray closePayload(std::optional<quint16> code, QByteArrayView reasonUtf8);
+
+private:
+    Role m_role;
+    MaskingKeySource m_keys;
+    MessageExtension *m_extension = nullptr;
+};
+
+} // namespace ws

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <QtGlobal>
+
+#include <functional>
+
+namespace ws {
+
+// XORs `size` bytes in place with the 4-byte masking key (RFC 6455 §5.3).
+// `key` holds the key's four bytes in wire order, big-endian: the first key byte
+// on the wire is (key >> 24). `phase` (0-3) is how many payload bytes came before
+// `data` in this frame, so a payload can be unmasked in pieces as it arrives.
+// Works a machine word at a time; masking and unmasking are the same operation.
+void applyMask(char *data, qsizetype size, quint32 key, quint64 phase = 0);
+
+// Copies `size` bytes from `src` to `dst` applying the mask on the way: one pass
+// for "move out of the socket buffer and unmask".
+void copyWithMask(char *dst, const char *src, qsizetype size, quint32 key, quint64 phase = 0);
+
+// Where masking keys come from. RFC 6455 §5.3 requires keys that cannot be
+// predicted, so production uses the system CSPRNG; tests inject fixed keys to
+// compare exact bytes.
+class MaskingKeySource {
+public:
+    using Generator = std::function<quint32()>;
+
+    // QRandomGenerator::system()
+    static MaskingKeySource systemRandom();
+    // Always the same key (tests, and the raw-frame writer).
+    static MaskingKeySource fixed(quint32 key);
+    // Any function, e.g. a sequence of keys for a test.
+    static MaskingKeySource fromFunction(Generator generator);
+
+    quint32 next() const { return m_generator(); }
+
+private:
+    explicit MaskingKeySource(Generator generator) : m_generator(std::move(generator)) {}
+    Generator m_generator;
+};
+
+} // namespace ws

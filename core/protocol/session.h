@@ -1,0 +1,205 @@
+#pragma once
+
+#include "conformance.h"
+#include "framedecoder.h"
+#include "frameencoder.h"
+#include "handshake.h"
+#include "role.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <variant>
+
+namespace ws {
+
+// RFC 6455 §4.1 / §7: the life of one connection.
+enum class SessionState { Connecting, Open, Closing, Closed };
+const char *stateName(SessionState state);
+
+struct SessionOptions {
+    Conformance conformance = Conformance::Standard;
+    qint64 maxMessageSize = 64 * 1024 * 1024;
+    bool autoPong = true;     // answer pings at once; off to test how a peer handles silence
+    bool reportFrames = true; // emit a FrameEvent for every frame in both directions
+    HandshakeLimits handshakeLimits;
+};
+
+// --- events, in the order things happened ----------------------------------------
+
+// Every frame, both ways. For outgoing frames, payload is what we sent (unmasked,
+// after the extension) and streamOffset counts our sent bytes.
+struct FrameEvent {
+    Direction direction = Direction::Incoming;
+    qint64 timestampUs = 0;
+    DecodedFrame frame;
+};
+
+struct MessageEvent {
+    Direction direction = Direction::Incoming;
+    qint64 timestampUs = 0;
+    DecodedMessage message;
+};
+
+// The opening handshake. Client: the server accepted (Open). Server: a client asked
+// to upgrade and waits for accept() or reject(); or a plain HTTP request arrived.
+struct HandshakeEvent {
+    enum class Kind { ClientAccepted, UpgradeRequested, PlainHttpRequest, Failed };
+    Kind kind = Kind::ClientAccepted;
+    qint64 timestampUs = 0;
+    QByteArray rawRequest;  // header block we sent (client) or received (server)
+    QByteArray rawResponse; // header block received (client) or sent (server)
+    int httpStatus = 0;
+    QByteArray subprotocol;
+    QList<ExtensionParams> extensions;
+    QString error; // for Failed
+};
+
+struct PingEvent {
+    qint64 timestampUs = 0;
+    QByteArray payload;
+    bool answered = false; // an automatic pong went out
+};
+
+struct PongEvent {
+    qint64 timestampUs = 0;
+    QByteArray payload;
+    std::optional<qint64> roundTripUs; // when it answers a ping we sent
+};
+
+// The peer sent a close frame (we answer it automatically if we have not closed yet).
+struct CloseEvent {
+    qint64 timestampUs = 0;
+    std::optional<quint16> code;
+    QString reason;
+};
+
+// The peer broke a rule: we failed the connection with violation.closeCode().
+struct ViolationEvent {
+    qint64 timestampUs = 0;
+    ProtocolViolation violation;
+};
+
+struct NoteEvent {
+    qint64 timestampUs = 0;
+    ConformanceNote note;
+};
+
+struct StateEvent {
+    qint64 timestampUs = 0;
+    SessionState state = SessionState::Connecting;
+};
+
+// The connection is over. `code` is what the peer sent (1005 if its close had no
+// code, 1006 if there was no close frame at all); `clean` means both close frames
+// were exchanged.
+struct ClosedEvent {
+    qint64 timestampUs = 0;
+    quint16 code = 1006;
+    QString reason;
+    bool clean = false;
+    bool closedByUs = false; // we sent the first close frame
+};
+
+using SessionEvent = std::variant<FrameEvent, MessageEvent, HandshakeEvent, PingEvent, PongEvent,
+                                  CloseEvent, ViolationEvent, NoteEvent, StateEvent, ClosedEvent>;
+
+// Why a send was refused: the caller's misuse, not the peer's.
+enum class SendError {
+    None,
+    NotOpen,               // not yet open, or already closed
+    CloseAlreadySent,      // §5.5.1: no data frames after a close
+    ControlPayloadTooLong, // §5.5: control payloads are at most 125 bytes
+    InvalidCloseCode,      // a code that must not be sent (use sendRaw to break the rule)
+    InvalidUtf8,           // text messages must be UTF-8 (use sendRaw to break the rule)
+};
+const char *sendErrorText(SendError error);
+
+// The sans-I/O connection: bytes and calls in, bytes and events out. It owns the
+// handshake, the decoder, the encoder and the state machine; the network layer
+// owns sockets and timers and tells the session what time it is.
+class Session {
+public:
+    // A client: start() writes the opening handshake request.
+    Session(ClientHandshakeOptions handshake, SessionOptions options = {},
+            MaskingKeySource keys = MaskingKeySource::systemRandom(), QByteArray clientKey = {});
+    // A server: waits for the client's request.
+    explicit Session(SessionOptions options);
+    ~Session();
+
+    Role role() const { return m_role; }
+    SessionState state() const { return m_state; }
+
+    // The time, in microseconds of any monotonic clock, stamped on what follows.
+    void setTime(qint64 nowUs) { m_nowUs = nowUs; }
+
+    // Client: queue the opening request. Server: nothing.
+    void start();
+
+    // Server, after an UpgradeRequested event.
+    void accept(const QByteArray &subprotocol = {}, const QList<ExtensionParams> &extensions = {},
+                MessageExtension *extension = nullptr);
+    void reject(int httpStatus, const QByteArray &reason);
+    // Server, after a PlainHttpRequest: answer it; the connection then closes.
+    void respondHttp(const QByteArray &response);
+    // The request behind UpgradeRequested / PlainHttpRequest.
+    const ServerHandshake *serverHandshake() const;
+    const ClientHandshake *clientHandshake() const;
+    // Client, after ClientAccepted: install the negotiated extension (may be null).
+    void setExtension(MessageExtension *extension);
+
+    // Bytes from the peer; then the transport's end.
+    void receiveData(QByteArrayView data);
+    void receiveEof();
+
+    // Our side.
+    SendError sendText(QByteArrayView utf8, qint64 fragmentSize = 0);
+    SendError sendBinary(QByteArrayView data, qint64 fragmentSize = 0);
+    SendError sendPing(QByteArrayView payload = {});
+    SendError sendPong(QByteArrayView payload = {});
+    SendError sendClose(std::optional<quint16> code = quint16(1000), const QString &reason = {});
+    // Any frame, any rule broken. Allowed while the transport is up.
+    SendError sendRaw(const RawFrame &frame);
+    // Give up without a close handshake (timeout, or the user pulled the plug):
+    // emits ClosedEvent with 1006 and asks for the transport to be closed.
+    void abort(const QString &why);
+
+    // Bytes to write to the transport, in order.
+    bool hasOutgoing() const { return !m_outgoing.isEmpty(); }
+    QByteArray takeOutgoing();
+
+    bool hasEvent() const { return !m_events.empty(); }
+    SessionEvent takeEvent();
+
+    // The network layer should close the TCP connection once the outgoing bytes are
+    // written: the server after the close handshake (§7.1.1), either side after
+    // failing the connection, a server after answering a plain HTTP request.
+    bool shouldCloseTransport() const { return m_closeTransport; }
+    bool closeSent() const { return m_closeSent; }
+    bool closeReceived() const { return m_closeReceived; }
+
+    void setAutoPong(bool on) { m_options.autoPong = on; }
+    const SessionOptions &options() const { return m_options; }
+    qint64 bytesReceived() const { return m_bytesReceived; }
+    qint64 bytesSent() const { return m_bytesSent; }
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+    Role m_role;
+    SessionOptions m_options;
+    SessionState m_state = SessionState::Connecting;
+    qint64 m_nowUs = 0;
+    QByteArray m_outgoing;
+    std::deque<SessionEvent> m_events;
+    bool m_closeTransport = false;
+    bool m_closeSent = false;
+    bool m_closeReceived = false;
+    qint64 m_bytesReceived = 0;
+    qint64 m_bytesSent = 0;
+};
+
+} // namespace ws
