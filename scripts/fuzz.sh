@@ -11,7 +11,7 @@ CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DWSW_FUZZ=ON \
 cmake --build "$build_dir" --parallel "$(nproc)"
 mkdir -p "$build_dir/findings"
 for target in "$build_dir"/fuzz/fuzz_*; do
-    [[ -x "$target" ]] || continue
+    [[ -f "$target" && -x "$target" ]] || continue
     name=$(basename "$target")
     corpus="$build_dir/corpus/$name"
     mkdir -p "$corpus"
