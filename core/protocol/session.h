@@ -9,10 +9,12 @@
 #include <QByteArray>
 #include <QString>
 
-#include <deque>
+#include <concepts>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <variant>
+#include <vector>
 
 namespace ws {
 
@@ -25,13 +27,17 @@ struct SessionOptions {
     qint64 maxMessageSize = 64 * 1024 * 1024;
     bool autoPong = true;     // answer pings at once; off to test how a peer handles silence
     bool reportFrames = true; // emit a FrameEvent for every frame in both directions
+    // Server: limits on the request; its maxBodyBytes also bounds the bytes a client
+    // may send between its request and accept(). A client's limits come with its
+    // ClientHandshakeOptions.
     HandshakeLimits handshakeLimits;
 };
 
 // --- events, in the order things happened ----------------------------------------
 
 // Every frame, both ways. For outgoing frames, payload is what we sent (unmasked,
-// after the extension) and streamOffset counts our sent bytes.
+// after the extension). streamOffset counts the frame bytes of that direction: the
+// handshake's header blocks are not part of either stream.
 struct FrameEvent {
     Direction direction = Direction::Incoming;
     qint64 timestampUs = 0;
@@ -45,7 +51,9 @@ struct MessageEvent {
 };
 
 // The opening handshake. Client: the server accepted (Open). Server: a client asked
-// to upgrade and waits for accept() or reject(); or a plain HTTP request arrived.
+// to upgrade and waits for accept() or reject() (`extensions` holds what it offered);
+// or a plain HTTP request arrived. Failed: client, the answer was not an acceptable
+// 101; server, the request was malformed and failureResponse() went out.
 struct HandshakeEvent {
     enum class Kind { ClientAccepted, UpgradeRequested, PlainHttpRequest, Failed };
     Kind kind = Kind::ClientAccepted;
@@ -94,8 +102,10 @@ struct StateEvent {
 };
 
 // The connection is over. `code` is what the peer sent (1005 if its close had no
-// code, 1006 if there was no close frame at all); `clean` means both close frames
-// were exchanged.
+// code, 1006 if there was no close frame at all) or, when we failed the connection,
+// the code we sent; `clean` means both close frames were exchanged. A session ends
+// with exactly one, also after a failed or rejected handshake or a plain HTTP
+// answer (code 1006 there).
 struct ClosedEvent {
     qint64 timestampUs = 0;
     quint16 code = 1006;
@@ -149,7 +159,13 @@ public:
     const ServerHandshake *serverHandshake() const;
     const ClientHandshake *clientHandshake() const;
     // Client, after ClientAccepted: install the negotiated extension (may be null).
+    // When the server accepted any extension, received frames wait (unparsed) for
+    // this call, since the decoder must know which RSV bits mean something.
     void setExtension(MessageExtension *extension);
+    // The opening handshake's header blocks: the request we sent or received, and
+    // the answer received or sent (the 101, a rejection or an HTTP response).
+    QByteArray rawHandshakeRequest() const;
+    QByteArray rawHandshakeResponse() const;
 
     // Bytes from the peer; then the transport's end.
     void receiveData(QByteArrayView data);
@@ -158,10 +174,23 @@ public:
     // Our side.
     SendError sendText(QByteArrayView utf8, qint64 fragmentSize = 0);
     SendError sendBinary(QByteArrayView data, qint64 fragmentSize = 0);
+    // The same for a QByteArray (chosen over the view for one): the outgoing events
+    // share its bytes instead of copying them, so an echo costs no extra copy.
+    template <typename Bytes>
+    requires std::same_as<std::remove_cvref_t<Bytes>, QByteArray>
+        SendError sendText(Bytes &&utf8, qint64 fragmentSize = 0) {
+        return sendShared(Opcode::Text, utf8, fragmentSize);
+    }
+    template <typename Bytes>
+    requires std::same_as<std::remove_cvref_t<Bytes>, QByteArray>
+        SendError sendBinary(Bytes &&data, qint64 fragmentSize = 0) {
+        return sendShared(Opcode::Binary, data, fragmentSize);
+    }
     SendError sendPing(QByteArrayView payload = {});
     SendError sendPong(QByteArrayView payload = {});
     SendError sendClose(std::optional<quint16> code = quint16(1000), const QString &reason = {});
-    // Any frame, any rule broken. Allowed while the transport is up.
+    // Any frame, any rule broken. Allowed while the transport is up (Open, Closing).
+    // A raw close frame counts as our close: no automatic close answers the peer's.
     SendError sendRaw(const RawFrame &frame);
     // Give up without a close handshake (timeout, or the user pulled the plug):
     // emits ClosedEvent with 1006 and asks for the transport to be closed.
@@ -171,7 +200,8 @@ public:
     bool hasOutgoing() const { return !m_outgoing.isEmpty(); }
     QByteArray takeOutgoing();
 
-    bool hasEvent() const { return !m_events.empty(); }
+    bool hasEvent() const { return m_nextEvent < m_events.size(); }
+    // Only when hasEvent().
     SessionEvent takeEvent();
 
     // The network layer should close the TCP connection once the outgoing bytes are
@@ -187,6 +217,9 @@ public:
     qint64 bytesSent() const { return m_bytesSent; }
 
 private:
+    SendError sendShared(Opcode type, const QByteArray &data, qint64 fragmentSize);
+
+    friend struct SessionOps; // the state machine's steps, in session.cpp
     struct Private;
     std::unique_ptr<Private> d;
     Role m_role;
@@ -194,7 +227,10 @@ private:
     SessionState m_state = SessionState::Connecting;
     qint64 m_nowUs = 0;
     QByteArray m_outgoing;
-    std::deque<SessionEvent> m_events;
+    // Events not taken yet start at m_nextEvent; the vector is cleared (keeping its
+    // capacity) once all are taken, so steady-state traffic does not allocate here.
+    std::vector<SessionEvent> m_events;
+    std::size_t m_nextEvent = 0;
     bool m_closeTransport = false;
     bool m_closeSent = false;
     bool m_closeReceived = false;

@@ -1,0 +1,791 @@
+#include "session.h"
+
+#include "masking.h"
+#include "utf8validator.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace ws {
+
+namespace {
+
+// RFC 6455 §5.5: a control frame carries at most 125 payload bytes.
+constexpr qsizetype MaxControlPayload = 125;
+// A close payload is the 2-byte code plus the reason.
+constexpr qsizetype MaxCloseReason = MaxControlPayload - 2;
+// Pings remembered for round-trip times; older ones are forgotten.
+constexpr std::size_t MaxOutstandingPings = 16;
+// RFC 6455 §5.2: 2 bytes, a 64-bit extended length and a masking key.
+constexpr qsizetype MaxHeaderSize = 14;
+// The most a fresh outgoing buffer reserves from the last batch's size.
+constexpr qsizetype MaxOutgoingHint = 64 * 1024;
+
+template <typename Event> void pushEvent(std::vector<SessionEvent> &events, Event &&event) {
+    events.emplace_back(std::in_place_type<std::decay_t<Event>>, std::forward<Event>(event));
+}
+
+// Cuts UTF-8 text to at most `limit` bytes without splitting a character.
+QByteArray truncateUtf8(QByteArray text, qsizetype limit) {
+    if (text.size() <= limit)
+        return text;
+    qsizetype cut = limit;
+    // Continuation bytes are 10xxxxxx: back up to the start of the character.
+    while (cut > 0 && (quint8(text.at(cut)) & 0xC0) == 0x80)
+        --cut;
+    text.truncate(cut);
+    return text;
+}
+
+QByteArray copyPayload(const QByteArray &out, qsizetype offset, qsizetype size,
+                       std::optional<quint32> key) {
+    QByteArray payload(size, Qt::Uninitialized);
+    if (key)
+        copyWithMask(payload.data(), out.constData() + offset, size, *key);
+    else if (size > 0)
+        std::copy_n(out.constData() + offset, size, payload.data());
+    return payload;
+}
+
+} // namespace
+
+const char *stateName(SessionState state) {
+    switch (state) {
+    case SessionState::Connecting:
+        return "connecting";
+    case SessionState::Open:
+        return "open";
+    case SessionState::Closing:
+        return "closing";
+    case SessionState::Closed:
+        return "closed";
+    }
+    return "unknown";
+}
+
+const char *sendErrorText(SendError error) {
+    switch (error) {
+    case SendError::None:
+        return "sent";
+    case SendError::NotOpen:
+        return "the connection is not open";
+    case SendError::CloseAlreadySent:
+        return "a close frame was already sent: no data may follow it (RFC 6455 §5.5.1)";
+    case SendError::ControlPayloadTooLong:
+        return "control frame payloads are at most 125 bytes (RFC 6455 §5.5)";
+    case SendError::InvalidCloseCode:
+        return "this close code must not be sent (RFC 6455 §7.4); use a raw frame to send it "
+               "anyway";
+    case SendError::InvalidUtf8:
+        return "text must be valid UTF-8 (RFC 6455 §8.1); use a raw frame to send it anyway";
+    }
+    return "unknown error";
+}
+
+struct Session::Private {
+    Private(Role role, MaskingKeySource keys)
+        : encoder(role, std::move(keys)) {}
+
+    std::optional<ClientHandshake> client;
+    std::optional<ServerHandshake> server;
+    // Built once the extension is known: the decoder takes it at construction.
+    std::optional<FrameDecoder> decoder;
+    FrameEncoder encoder;
+    MessageExtension *extension = nullptr;
+
+    QByteArray handshakeRequest;
+    QByteArray handshakeResponse;
+    // Frame bytes that arrived before the decoder could take them: before accept()
+    // on a server, before setExtension() on a client that negotiated an extension.
+    QByteArray pending;
+    bool requestSent = false;
+    bool awaitingAccept = false;
+    bool awaitingHttpResponse = false;
+    bool awaitingExtension = false;
+
+    // We failed the connection (§7.1.7) or gave it up: whatever arrives or the
+    // decoder still produces is dropped.
+    bool ignoreInput = false;
+    bool closedEmitted = false;
+    bool closeSentFirst = false;
+    qint64 frameBytesSent = 0;
+    // How much the last takeOutgoing() handed over, capped: the next batch starts
+    // with a buffer that size instead of growing one step at a time.
+    qsizetype outgoingHint = 0;
+
+    struct SentPing {
+        QByteArray payload;
+        qint64 sentUs = 0;
+    };
+    // Oldest first.
+    std::vector<SentPing> pings;
+};
+
+Session::Session(ClientHandshakeOptions handshake, SessionOptions options, MaskingKeySource keys,
+                 QByteArray clientKey)
+    : d(std::make_unique<Private>(Role::Client, std::move(keys)))
+    , m_role(Role::Client)
+    , m_options(std::move(options)) {
+    d->client.emplace(std::move(handshake), std::move(clientKey));
+}
+
+Session::Session(SessionOptions options)
+    // RFC 6455 §5.1: a server never masks, so its encoder never asks for a key.
+    : d(std::make_unique<Private>(Role::Server, MaskingKeySource::fixed(0)))
+    , m_role(Role::Server)
+    , m_options(std::move(options)) {
+    d->server.emplace(m_options.handshakeLimits);
+}
+
+Session::~Session() = default;
+
+void Session::start() {
+    if (m_role != Role::Client || d->requestSent || m_state != SessionState::Connecting)
+        return;
+    d->requestSent = true;
+    d->handshakeRequest = d->client->request();
+    m_outgoing.append(d->handshakeRequest);
+    m_bytesSent += d->handshakeRequest.size();
+}
+
+QByteArray Session::rawHandshakeRequest() const {
+    return d->handshakeRequest;
+}
+
+QByteArray Session::rawHandshakeResponse() const {
+    return d->handshakeResponse;
+}
+
+const ServerHandshake *Session::serverHandshake() const {
+    return d->server ? &*d->server : nullptr;
+}
+
+const ClientHandshake *Session::clientHandshake() const {
+    return d->client ? &*d->client : nullptr;
+}
+
+QByteArray Session::takeOutgoing() {
+    QByteArray out;
+    out.swap(m_outgoing);
+    d->outgoingHint = std::min(out.size(), MaxOutgoingHint);
+    return out;
+}
+
+SessionEvent Session::takeEvent() {
+    Q_ASSERT(hasEvent());
+    SessionEvent event = std::move(m_events[m_nextEvent++]);
+    if (m_nextEvent == m_events.size()) {
+        m_events.clear();
+        m_nextEvent = 0;
+    }
+    return event;
+}
+
+// The steps of the state machine, kept out of session.h so that it shows only what
+// the network layer uses.
+struct SessionOps {
+    static void setState(Session &s, SessionState state) {
+        if (s.m_state == state)
+            return;
+        s.m_state = state;
+        pushEvent(s.m_events, StateEvent{s.m_nowUs, state});
+    }
+
+    // The one ClosedEvent of this session.
+    static void finish(Session &s, quint16 code, QString reason, bool clean, bool closedByUs) {
+        setState(s, SessionState::Closed);
+        if (s.d->closedEmitted)
+            return;
+        s.d->closedEmitted = true;
+        s.d->pending.clear();
+        s.d->awaitingAccept = false;
+        s.d->awaitingHttpResponse = false;
+        s.d->awaitingExtension = false;
+        pushEvent(s.m_events, ClosedEvent{s.m_nowUs, code, std::move(reason), clean, closedByUs});
+    }
+
+    static void prepareOutgoing(Session &s, qsizetype payloadSize) {
+        if (s.m_outgoing.capacity() == 0)
+            s.m_outgoing.reserve(
+                std::max<qsizetype>(payloadSize + MaxHeaderSize, s.d->outgoingHint));
+    }
+
+    // Accounts for the bytes appended to m_outgoing since `start`; returns the
+    // frame's offset in our sent frame stream.
+    static qint64 account(Session &s, qsizetype start) {
+        const qint64 written = s.m_outgoing.size() - start;
+        const qint64 offset = s.d->frameBytesSent;
+        s.d->frameBytesSent += written;
+        s.m_bytesSent += written;
+        return offset;
+    }
+
+    static void reportOutgoingFrame(Session &s, const FrameHeader &header, qsizetype start,
+                                    qint64 offset, QByteArray payload,
+                                    std::optional<quint16> closeCode = {},
+                                    const QString &closeReason = {}) {
+        DecodedFrame frame;
+        frame.header = header;
+        // The header exactly as it went out, taken from the bytes we just wrote.
+        const int size = header.size();
+        std::copy_n(s.m_outgoing.constData() + start, size,
+                    reinterpret_cast<char *>(frame.rawHeader.bytes.data()));
+        frame.rawHeader.size = quint8(size);
+        frame.payload = std::move(payload);
+        frame.streamOffset = offset;
+        frame.closeCode = closeCode;
+        frame.closeReason = closeReason;
+        pushEvent(s.m_events, FrameEvent{Direction::Outgoing, s.m_nowUs, std::move(frame)});
+    }
+
+    // A control frame through the encoder (masked for a client).
+    static void sendControl(Session &s, Opcode opcode, QByteArrayView payload,
+                            std::optional<quint16> closeCode = {},
+                            const QString &closeReason = {}) {
+        prepareOutgoing(s, payload.size());
+        const qsizetype start = s.m_outgoing.size();
+        const FrameHeader header = s.d->encoder.encodeFrame(s.m_outgoing, opcode, payload);
+        const qint64 offset = account(s, start);
+        if (opcode == Opcode::Ping)
+            rememberPing(s, payload.toByteArray());
+        if (s.m_options.reportFrames)
+            reportOutgoingFrame(s, header, start, offset, payload.toByteArray(), closeCode,
+                                closeReason);
+    }
+
+    static void sendCloseFrame(Session &s, std::optional<quint16> code, const QByteArray &reason) {
+        if (!s.m_closeReceived)
+            s.d->closeSentFirst = true;
+        s.m_closeSent = true;
+        sendControl(s, Opcode::Close, FrameEncoder::closePayload(code, reason), code,
+                    code ? QString::fromUtf8(reason) : QString());
+    }
+
+    static void rememberPing(Session &s, QByteArray payload) {
+        auto &pings = s.d->pings;
+        if (pings.size() == MaxOutstandingPings)
+            pings.erase(pings.begin());
+        pings.push_back({std::move(payload), s.m_nowUs});
+    }
+
+    // A data message through the encoder: the frames, then the message.
+    // `shared`, when given, holds the same bytes as `data`: the events share it.
+    static void sendMessage(Session &s, Opcode type, QByteArrayView data, qint64 fragmentSize,
+                            const QByteArray *shared = nullptr) {
+        prepareOutgoing(s, data.size());
+        const qsizetype start = s.m_outgoing.size();
+        const qint64 firstOffset = s.d->frameBytesSent;
+        const bool report = s.m_options.reportFrames;
+        DecodedMessage message;
+        message.type = type;
+        message.data = shared ? *shared : data.toByteArray();
+        message.streamOffset = firstOffset;
+
+        const bool oneFrame = fragmentSize <= 0 || data.size() <= fragmentSize;
+        if (oneFrame && !s.d->extension) {
+            // The common case: one frame, no transformation, the payload shared by
+            // both events.
+            const FrameHeader header = s.d->encoder.encodeFrame(s.m_outgoing, type, data);
+            const qint64 offset = account(s, start);
+            if (report)
+                reportOutgoingFrame(s, header, start, offset, message.data);
+            message.wireSize = data.size();
+        } else {
+            const QList<FrameHeader> headers =
+                s.d->encoder.encodeMessage(s.m_outgoing, type, data, fragmentSize);
+            account(s, start);
+            qsizetype position = start;
+            qint64 wireSize = 0;
+            for (const FrameHeader &header : headers) {
+                const qsizetype payloadSize = qsizetype(header.payloadLength);
+                if (report) {
+                    // Known offsets and a known key: the payload as sent (after the
+                    // extension) without parsing anything.
+                    QByteArray payload = copyPayload(s.m_outgoing, position + header.size(),
+                                                     payloadSize, header.maskingKey);
+                    reportOutgoingFrame(s, header, position, firstOffset + (position - start),
+                                        std::move(payload));
+                }
+                position += header.size() + payloadSize;
+                wireSize += payloadSize;
+            }
+            Q_ASSERT(position == s.m_outgoing.size());
+            message.frameCount = int(headers.size());
+            message.compressed = !headers.isEmpty() && headers.first().rsvBits() != 0;
+            message.wireSize = wireSize;
+        }
+        pushEvent(s.m_events, MessageEvent{Direction::Outgoing, s.m_nowUs, std::move(message)});
+    }
+
+    // --- receiving --------------------------------------------------------------
+
+    static void createDecoder(Session &s) {
+        DecoderOptions options;
+        options.role = s.m_role;
+        options.conformance = s.m_options.conformance;
+        options.maxMessageSize = s.m_options.maxMessageSize;
+        options.extension = s.d->extension;
+        s.d->decoder.emplace(options);
+    }
+
+    static void feedDecoder(Session &s, QByteArrayView data) {
+        if (s.d->ignoreInput || data.isEmpty() || !s.d->decoder)
+            return;
+        FrameDecoder &decoder = *s.d->decoder;
+        decoder.feed(data);
+        while (decoder.hasNext()) {
+            DecoderOutput output = decoder.takeNext();
+            if (s.d->ignoreInput)
+                continue;
+            if (auto *frame = std::get_if<DecodedFrame>(&output))
+                handleFrame(s, std::move(*frame));
+            else if (auto *message = std::get_if<DecodedMessage>(&output))
+                pushEvent(s.m_events,
+                          MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});
+            else
+                failConnection(s, std::move(std::get<ProtocolViolation>(output)));
+        }
+    }
+
+    static void handleFrame(Session &s, DecodedFrame frame) {
+        const Opcode opcode = frame.header.op();
+        const qint64 frameOffset = frame.streamOffset;
+        // Shared copies: the frame itself goes into its event.
+        const QByteArray payload = frame.payload;
+        const std::optional<quint16> closeCode = frame.closeCode;
+        const QString closeReason = frame.closeReason;
+        const QList<ConformanceNote> notes = frame.notes;
+
+        if (s.m_options.reportFrames)
+            pushEvent(s.m_events, FrameEvent{Direction::Incoming, s.m_nowUs, std::move(frame)});
+        for (const ConformanceNote &note : notes)
+            pushEvent(s.m_events, NoteEvent{s.m_nowUs, note});
+
+        if (s.m_closeReceived) {
+            // RFC 6455 §5.5.1: the close frame is the last thing the peer sends.
+            ProtocolViolation violation;
+            violation.error = ProtocolError::DataAfterClose;
+            violation.reason = QStringLiteral("a %1 frame arrived after the peer's close frame "
+                                              "(RFC 6455 §5.5.1)")
+                                   .arg(QLatin1StringView(opcodeName(opcode)));
+            violation.streamOffset = frameOffset;
+            failConnection(s, std::move(violation));
+            return;
+        }
+
+        switch (opcode) {
+        case Opcode::Ping: {
+            // RFC 6455 §5.5.2: answer with a pong carrying the same application data.
+            const bool answer = s.m_options.autoPong;
+            pushEvent(s.m_events, PingEvent{s.m_nowUs, payload, answer});
+            if (answer)
+                sendControl(s, Opcode::Pong, payload);
+            break;
+        }
+        case Opcode::Pong:
+            handlePong(s, payload, frameOffset);
+            break;
+        case Opcode::Close:
+            handleClose(s, closeCode, closeReason);
+            break;
+        default:
+            break;
+        }
+    }
+
+    static void handlePong(Session &s, const QByteArray &payload, qint64 frameOffset) {
+        auto &pings = s.d->pings;
+        std::optional<qint64> roundTrip;
+        for (auto it = pings.begin(); it != pings.end(); ++it) {
+            if (it->payload != payload)
+                continue;
+            roundTrip = s.m_nowUs - it->sentUs;
+            // RFC 6455 §5.5.3: a pong may answer only the latest of several pings,
+            // so the older ones will not be answered any more.
+            pings.erase(pings.begin(), it + 1);
+            break;
+        }
+        if (!roundTrip) {
+            // RFC 6455 §5.5.3: unsolicited pongs are allowed (a heartbeat); noted.
+            ConformanceNote note;
+            if (pings.empty()) {
+                note.kind = ConformanceNote::Kind::UnsolicitedPong;
+                note.text = QStringLiteral("pong without an outstanding ping (RFC 6455 §5.5.3)");
+            } else {
+                note.kind = ConformanceNote::Kind::PongMismatch;
+                note.text =
+                    QStringLiteral("pong payload matches no ping we sent (RFC 6455 §5.5.3)");
+            }
+            note.streamOffset = frameOffset;
+            pushEvent(s.m_events, NoteEvent{s.m_nowUs, std::move(note)});
+        }
+        pushEvent(s.m_events, PongEvent{s.m_nowUs, payload, roundTrip});
+    }
+
+    static void handleClose(Session &s, std::optional<quint16> code, const QString &reason) {
+        s.m_closeReceived = true;
+        pushEvent(s.m_events, CloseEvent{s.m_nowUs, code, reason});
+        if (!s.m_closeSent) {
+            // RFC 6455 §5.5.1: answer with a close, "typically echoing the status
+            // code it received"; an empty close is answered with an empty one.
+            setState(s, SessionState::Closing);
+            std::optional<quint16> answer = code;
+            if (answer && !isValidOnWire(*answer))
+                answer = toWire(CloseCode::ProtocolError);
+            sendCloseFrame(s, answer, {});
+        }
+        // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it.
+        if (s.m_role == Role::Server)
+            s.m_closeTransport = true;
+        finish(s, code.value_or(toWire(CloseCode::NoStatusReceived)), reason, true,
+               s.d->closeSentFirst);
+    }
+
+    // RFC 6455 §7.1.7: fail the WebSocket connection.
+    static void failConnection(Session &s, ProtocolViolation violation) {
+        s.d->ignoreInput = true;
+        s.d->pending.clear();
+        const quint16 code = toWire(violation.closeCode());
+        const QString reason = violation.reason;
+        pushEvent(s.m_events, ViolationEvent{s.m_nowUs, std::move(violation)});
+        if (!s.m_closeSent)
+            sendCloseFrame(s, code, truncateUtf8(reason.toUtf8(), MaxCloseReason));
+        s.m_closeTransport = true;
+        finish(s, code, reason, false, true);
+    }
+
+    static void clientReceive(Session &s, QByteArrayView data) {
+        ClientHandshake &handshake = *s.d->client;
+        const ClientHandshake::Status status = handshake.feed(data);
+        if (status == ClientHandshake::Status::NeedMore)
+            return;
+        clientHandshakeDone(s, status);
+    }
+
+    static void clientHandshakeDone(Session &s, ClientHandshake::Status status) {
+        ClientHandshake &handshake = *s.d->client;
+        s.d->handshakeResponse = handshake.rawResponse();
+        HandshakeEvent event;
+        event.timestampUs = s.m_nowUs;
+        event.rawRequest = s.d->handshakeRequest;
+        event.rawResponse = s.d->handshakeResponse;
+        event.httpStatus = handshake.statusCode();
+        if (status == ClientHandshake::Status::Failed) {
+            event.kind = HandshakeEvent::Kind::Failed;
+            event.error = handshake.errorString();
+            const QString error = event.error;
+            pushEvent(s.m_events, std::move(event));
+            s.m_closeTransport = true;
+            finish(s, toWire(CloseCode::AbnormalClosure), error, false, false);
+            return;
+        }
+        event.kind = HandshakeEvent::Kind::ClientAccepted;
+        event.subprotocol = handshake.subprotocol();
+        event.extensions = handshake.acceptedExtensions();
+        const bool needExtension = !event.extensions.isEmpty();
+        pushEvent(s.m_events, std::move(event));
+        setState(s, SessionState::Open);
+        // The server may send frames right behind its 101, in the same read.
+        const QByteArray leftover = handshake.takeLeftover();
+        if (needExtension) {
+            s.d->awaitingExtension = true;
+            s.d->pending = leftover;
+            return;
+        }
+        createDecoder(s);
+        feedDecoder(s, leftover);
+    }
+
+    static void serverReceive(Session &s, QByteArrayView data) {
+        if (s.d->awaitingAccept) {
+            // A client must wait for the 101 (RFC 6455 §4.1), but one that does not is
+            // served once accepted, within a bound.
+            if (s.d->pending.size() + data.size() > s.m_options.handshakeLimits.maxBodyBytes) {
+                serverFail(s, 400,
+                           QStringLiteral("the client sent more than %1 bytes before its "
+                                          "handshake was answered")
+                               .arg(s.m_options.handshakeLimits.maxBodyBytes));
+                return;
+            }
+            s.d->pending.append(data);
+            return;
+        }
+        if (s.d->awaitingHttpResponse)
+            return;
+
+        ServerHandshake &handshake = *s.d->server;
+        const ServerHandshake::Status status = handshake.feed(data);
+        switch (status) {
+        case ServerHandshake::Status::NeedMore:
+            return;
+        case ServerHandshake::Status::Failed: {
+            s.d->handshakeRequest = handshake.rawRequest();
+            const QByteArray response = handshake.failureResponse();
+            HandshakeEvent event;
+            event.kind = HandshakeEvent::Kind::Failed;
+            event.timestampUs = s.m_nowUs;
+            event.rawRequest = s.d->handshakeRequest;
+            event.rawResponse = response;
+            event.httpStatus = handshake.failureStatus();
+            event.error = handshake.errorString();
+            pushEvent(s.m_events, std::move(event));
+            queueHttpAnswer(s, response);
+            finish(s, toWire(CloseCode::AbnormalClosure), handshake.errorString(), false, true);
+            return;
+        }
+        case ServerHandshake::Status::Upgrade:
+        case ServerHandshake::Status::PlainHttp:
+            break;
+        }
+
+        const QByteArray leftover = handshake.takeLeftover();
+        s.d->handshakeRequest = handshake.rawRequest();
+        HandshakeEvent event;
+        event.timestampUs = s.m_nowUs;
+        event.rawRequest = s.d->handshakeRequest;
+        if (status == ServerHandshake::Status::Upgrade) {
+            event.kind = HandshakeEvent::Kind::UpgradeRequested;
+            event.extensions = handshake.offeredExtensions();
+            s.d->awaitingAccept = true;
+            pushEvent(s.m_events, std::move(event));
+            if (!leftover.isEmpty())
+                serverReceive(s, leftover);
+        } else {
+            event.kind = HandshakeEvent::Kind::PlainHttpRequest;
+            s.d->awaitingHttpResponse = true;
+            pushEvent(s.m_events, std::move(event));
+        }
+    }
+
+    // The server's handshake fails after the request was read (too much early data).
+    static void serverFail(Session &s, int status, const QString &why) {
+        const QByteArray response = ServerHandshake::httpResponse(
+            status, {}, "text/plain; charset=utf-8", why.toUtf8() + '\n');
+        HandshakeEvent event;
+        event.kind = HandshakeEvent::Kind::Failed;
+        event.timestampUs = s.m_nowUs;
+        event.rawRequest = s.d->handshakeRequest;
+        event.rawResponse = response;
+        event.httpStatus = status;
+        event.error = why;
+        pushEvent(s.m_events, std::move(event));
+        queueHttpAnswer(s, response);
+        finish(s, toWire(CloseCode::AbnormalClosure), why, false, true);
+    }
+
+    static void queueHttpAnswer(Session &s, const QByteArray &response) {
+        s.d->handshakeResponse = response;
+        s.m_outgoing.append(response);
+        s.m_bytesSent += response.size();
+        s.m_closeTransport = true;
+    }
+
+    // What stops this data message from being sent now.
+    static SendError dataSendError(const Session &s, Opcode type, QByteArrayView data) {
+        // RFC 6455 §5.5.1: no data frames after a close frame.
+        if (s.m_closeSent)
+            return SendError::CloseAlreadySent;
+        if (s.m_state != SessionState::Open)
+            return SendError::NotOpen;
+        // RFC 6455 §5.6: text payloads are UTF-8.
+        if (type == Opcode::Text && !Utf8Validator::isValid(data))
+            return SendError::InvalidUtf8;
+        return SendError::None;
+    }
+
+    static bool transportUp(const Session &s) {
+        return s.m_state == SessionState::Open || s.m_state == SessionState::Closing;
+    }
+};
+
+// --- server handshake decisions -----------------------------------------------------
+
+void Session::accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
+                     MessageExtension *extension) {
+    if (m_role != Role::Server || !d->awaitingAccept || m_state != SessionState::Connecting)
+        return;
+    d->awaitingAccept = false;
+    d->handshakeResponse = d->server->acceptResponse(subprotocol, extensions);
+    m_outgoing.append(d->handshakeResponse);
+    m_bytesSent += d->handshakeResponse.size();
+    d->extension = extension;
+    d->encoder.setExtension(extension);
+    SessionOps::setState(*this, SessionState::Open);
+    SessionOps::createDecoder(*this);
+    const QByteArray early = std::exchange(d->pending, {});
+    SessionOps::feedDecoder(*this, early);
+}
+
+void Session::reject(int httpStatus, const QByteArray &reason) {
+    if (m_role != Role::Server || !d->awaitingAccept || m_state != SessionState::Connecting)
+        return;
+    const QByteArray body = reason.isEmpty() ? ServerHandshake::reasonPhrase(httpStatus) : reason;
+    const QByteArray response =
+        ServerHandshake::httpResponse(httpStatus, reason, "text/plain; charset=utf-8", body + '\n');
+    SessionOps::queueHttpAnswer(*this, response);
+    SessionOps::finish(
+        *this, toWire(CloseCode::AbnormalClosure),
+        QStringLiteral("handshake rejected: %1 %2").arg(httpStatus).arg(QString::fromUtf8(reason)),
+        false, true);
+}
+
+void Session::respondHttp(const QByteArray &response) {
+    if (m_role != Role::Server || !d->awaitingHttpResponse || m_state != SessionState::Connecting)
+        return;
+    SessionOps::queueHttpAnswer(*this, response);
+    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure),
+                       QStringLiteral("plain HTTP request answered"), false, true);
+}
+
+void Session::setExtension(MessageExtension *extension) {
+    if (m_role != Role::Client || m_state == SessionState::Connecting)
+        return;
+    d->extension = extension;
+    d->encoder.setExtension(extension);
+    if (d->awaitingExtension) {
+        d->awaitingExtension = false;
+        SessionOps::createDecoder(*this);
+        const QByteArray early = std::exchange(d->pending, {});
+        SessionOps::feedDecoder(*this, early);
+    } else if (d->decoder && d->decoder->bytesFed() == 0) {
+        SessionOps::createDecoder(*this);
+    }
+}
+
+// --- input ----------------------------------------------------------------------------
+
+void Session::receiveData(QByteArrayView data) {
+    m_bytesReceived += data.size();
+    if (data.isEmpty() || d->ignoreInput)
+        return;
+    if (m_state == SessionState::Connecting) {
+        if (m_role == Role::Client)
+            SessionOps::clientReceive(*this, data);
+        else
+            SessionOps::serverReceive(*this, data);
+        return;
+    }
+    if (d->awaitingExtension) {
+        d->pending.append(data);
+        return;
+    }
+    SessionOps::feedDecoder(*this, data);
+}
+
+void Session::receiveEof() {
+    m_closeTransport = true;
+    if (d->closedEmitted)
+        return;
+    if (m_state == SessionState::Connecting && m_role == Role::Client && d->requestSent) {
+        const ClientHandshake::Status status = d->client->feedEof();
+        if (status == ClientHandshake::Status::Failed) {
+            SessionOps::clientHandshakeDone(*this, status);
+            return;
+        }
+    }
+    // RFC 6455 §7.1.5: TCP closed without a close frame: 1006.
+    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure),
+                       QStringLiteral("the connection closed without a close frame"), false,
+                       d->closeSentFirst);
+}
+
+void Session::abort(const QString &why) {
+    m_closeTransport = true;
+    d->ignoreInput = true;
+    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure), why, false, d->closeSentFirst);
+}
+
+// --- output ----------------------------------------------------------------------------
+
+SendError Session::sendText(QByteArrayView utf8, qint64 fragmentSize) {
+    if (const SendError error = SessionOps::dataSendError(*this, Opcode::Text, utf8);
+        error != SendError::None)
+        return error;
+    SessionOps::sendMessage(*this, Opcode::Text, utf8, fragmentSize);
+    return SendError::None;
+}
+
+SendError Session::sendBinary(QByteArrayView data, qint64 fragmentSize) {
+    if (const SendError error = SessionOps::dataSendError(*this, Opcode::Binary, data);
+        error != SendError::None)
+        return error;
+    SessionOps::sendMessage(*this, Opcode::Binary, data, fragmentSize);
+    return SendError::None;
+}
+
+SendError Session::sendShared(Opcode type, const QByteArray &data, qint64 fragmentSize) {
+    if (const SendError error = SessionOps::dataSendError(*this, type, data);
+        error != SendError::None)
+        return error;
+    SessionOps::sendMessage(*this, type, data, fragmentSize, &data);
+    return SendError::None;
+}
+
+SendError Session::sendPing(QByteArrayView payload) {
+    // Control frames may still go out while our close waits for its answer.
+    if (!SessionOps::transportUp(*this))
+        return SendError::NotOpen;
+    if (payload.size() > MaxControlPayload)
+        return SendError::ControlPayloadTooLong;
+    SessionOps::sendControl(*this, Opcode::Ping, payload);
+    return SendError::None;
+}
+
+SendError Session::sendPong(QByteArrayView payload) {
+    if (!SessionOps::transportUp(*this))
+        return SendError::NotOpen;
+    if (payload.size() > MaxControlPayload)
+        return SendError::ControlPayloadTooLong;
+    SessionOps::sendControl(*this, Opcode::Pong, payload);
+    return SendError::None;
+}
+
+SendError Session::sendClose(std::optional<quint16> code, const QString &reason) {
+    if (m_closeSent)
+        return SendError::CloseAlreadySent;
+    if (m_state != SessionState::Open)
+        return SendError::NotOpen;
+    const QByteArray reasonUtf8 = reason.toUtf8();
+    // RFC 6455 §5.5.1: a reason needs a code in front of it; §7.4: 1005, 1006,
+    // 1015 and the unassigned codes must not be sent.
+    if (!code ? !reasonUtf8.isEmpty() : !isValidOnWire(*code))
+        return SendError::InvalidCloseCode;
+    if (!Utf8Validator::isValid(reasonUtf8))
+        return SendError::InvalidUtf8;
+    if (reasonUtf8.size() > MaxCloseReason)
+        return SendError::ControlPayloadTooLong;
+    SessionOps::sendCloseFrame(*this, code, reasonUtf8);
+    SessionOps::setState(*this, SessionState::Closing);
+    return SendError::None;
+}
+
+SendError Session::sendRaw(const RawFrame &frame) {
+    if (!SessionOps::transportUp(*this))
+        return SendError::NotOpen;
+    SessionOps::prepareOutgoing(*this, frame.payload.size());
+    const qsizetype start = m_outgoing.size();
+    const FrameHeader header = FrameEncoder::encodeRaw(m_outgoing, frame);
+    const qint64 offset = SessionOps::account(*this, start);
+    const bool isClose = header.opcode == quint8(Opcode::Close);
+    std::optional<quint16> closeCode;
+    QString closeReason;
+    if (isClose) {
+        const ClosePayload split = splitClosePayload(frame.payload);
+        closeCode = split.code;
+        closeReason = QString::fromUtf8(split.reason);
+    }
+    if (header.opcode == quint8(Opcode::Ping) && frame.payload.size() <= MaxControlPayload)
+        SessionOps::rememberPing(*this, frame.payload);
+    if (m_options.reportFrames)
+        SessionOps::reportOutgoingFrame(*this, header, start, offset, frame.payload, closeCode,
+                                        closeReason);
+    if (isClose && !m_closeSent) {
+        if (!m_closeReceived)
+            d->closeSentFirst = true;
+        m_closeSent = true;
+        SessionOps::setState(*this, SessionState::Closing);
+    }
+    return SendError::None;
+}
+
+} // namespace ws
