@@ -1,0 +1,201 @@
+// Our server (`wsw serve`) with headless Chromium (Debian's /usr/bin/chromium) driven by
+// playwright-core. The page is the server's own test page at http://127.0.0.1:PORT/:
+// Chromium refuses a WebSocket to 127.0.0.1 from a page whose origin is not local.
+
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { check, importPeer, missingPeer, runSuite, startServer, withTimeout } from './support.mjs';
+
+const { chromium } = await importPeer('playwright-core');
+const executablePath = process.env.WSW_CHROMIUM ?? '/usr/bin/chromium';
+if (!existsSync(executablePath))
+    missingPeer(`Chromium at ${executablePath} (Debian package chromium)`);
+
+// Headless flags for these machines; without the background-networking ones Chromium
+// tries to reach the outside world at every start.
+const browserArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                     '--disable-background-networking', '--disable-component-update',
+                     '--disable-sync', '--disable-dev-shm-usage'];
+
+const profileDir = mkdtempSync(join(tmpdir(), 'wsw-chromium-'));
+let browser;
+try {
+    browser = await chromium.launchPersistentContext(profileDir, {
+        executablePath, headless: true, args: browserArgs, timeout: 30000,
+    });
+} catch (error) {
+    rmSync(profileDir, { recursive: true, force: true });
+    console.log(`FAIL: could not start ${executablePath} through playwright-core: ${error.message}`);
+    process.exit(1);
+}
+
+// Installed in the page: open a WebSocket and queue what it receives.
+function installPageHelpers() {
+    window.wswOpen = (url) => new Promise((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.binaryType = 'arraybuffer';
+        const queue = [];
+        const waiters = [];
+        ws.onmessage = (event) => (waiters.length ? waiters.shift()(event.data) : queue.push(event.data));
+        ws.closed = new Promise((done) => {
+            ws.onclose = (event) => done({ code: event.code, reason: event.reason, wasClean: event.wasClean });
+        });
+        ws.next = (ms = 20000) => (queue.length ? Promise.resolve(queue.shift()) : Promise.race([
+            new Promise((done) => waiters.push(done)),
+            new Promise((_, fail) => setTimeout(() => fail(new Error(`no message within ${ms} ms`)), ms)),
+        ]));
+        ws.onopen = () => resolve(ws);
+        ws.onerror = () => reject(new Error(`WebSocket error before open (${url})`));
+    });
+    window.wswTextPayload = (size) => {
+        const text = 'aé€😀'.repeat(Math.floor(size / 10));
+        return text + 'z'.repeat(size - new TextEncoder().encode(text).length);
+    };
+    window.wswBinaryPayload = (size) => {
+        const bytes = new Uint8Array(size);
+        for (let i = 0; i < size; ++i)
+            bytes[i] = ((i % 256) * 167 + 13) & 0xff;
+        return bytes;
+    };
+    window.wswSameBytes = (a, b) => {
+        const x = new Uint8Array(a);
+        const y = new Uint8Array(b);
+        return x.length === y.length && x.every((v, i) => v === y[i]);
+    };
+}
+
+// Opens the server's test page in a fresh tab and runs body(page, server).
+async function withPage(serverOptions, body) {
+    const server = await startServer(...serverOptions);
+    const page = await browser.newPage();
+    const console_ = [];
+    page.on('console', (message) => console_.push(`${message.type()}: ${message.text()}`));
+    page.on('pageerror', (error) => console_.push(`pageerror: ${error.message}`));
+    try {
+        const response = await page.goto(server.httpUrl, { timeout: 15000 });
+        check(response && response.status() === 200,
+              `GET ${server.httpUrl} answered ${response?.status()}`);
+        check((response.headers()['content-type'] ?? '').includes('text/html'),
+              `test page content type ${response.headers()['content-type']}`);
+        await page.evaluate(installPageHelpers);
+        return await body(page, server);
+    } catch (error) {
+        if (console_.length)
+            error.message += `; browser console: ${JSON.stringify(console_.slice(-8))}`;
+        throw error;
+    } finally {
+        await page.close().catch(() => {});
+        await server.stop();
+    }
+}
+
+async function text_and_binary_echo() {
+    await withPage(['--mode', 'echo'], async (page, server) => {
+        const result = await page.evaluate(async (url) => {
+            const ws = await window.wswOpen(url);
+            ws.send('héllo wörld € 😀');
+            const text = await ws.next();
+            const bytes = window.wswBinaryPayload(300);
+            ws.send(bytes);
+            const binary = await ws.next();
+            ws.send('');
+            const empty = await ws.next();
+            ws.close(1000);
+            return { text, binaryOk: binary instanceof ArrayBuffer && window.wswSameBytes(binary, bytes),
+                     empty, extensions: ws.extensions, closed: await ws.closed };
+        }, server.url);
+        check(result.text === 'héllo wörld € 😀', `text echo ${JSON.stringify(result.text)}`);
+        check(result.binaryOk, 'binary echo differs from what the browser sent');
+        check(result.empty === '', `empty text echo ${JSON.stringify(result.empty)}`);
+        // Chromium offers permessage-deflate; a server without it must not accept it.
+        check(result.extensions === '' || result.extensions.startsWith('permessage-deflate'),
+              `negotiated extensions ${JSON.stringify(result.extensions)}`);
+        check(result.closed.code === 1000 && result.closed.wasClean,
+              `close ${JSON.stringify(result.closed)}, expected a clean 1000`);
+    });
+}
+
+async function one_mib_messages() {
+    await withPage(['--mode', 'echo'], async (page, server) => {
+        const result = await page.evaluate(async (url) => {
+            const size = 1024 * 1024;
+            const ws = await window.wswOpen(url);
+            const text = window.wswTextPayload(size);
+            ws.send(text);
+            const textEcho = await ws.next();
+            const bytes = window.wswBinaryPayload(size);
+            ws.send(bytes);
+            const binaryEcho = await ws.next();
+            ws.close();
+            return { textOk: textEcho === text, textLength: textEcho.length,
+                     binaryOk: window.wswSameBytes(binaryEcho, bytes), binaryLength: binaryEcho.byteLength };
+        }, server.url);
+        check(result.textOk, `1 MiB text echo differs (length ${result.textLength} UTF-16 units)`);
+        check(result.binaryOk, `1 MiB binary echo differs (length ${result.binaryLength})`);
+    });
+}
+
+async function browser_closes_with_4000() {
+    await withPage(['--mode', 'echo'], async (page, server) => {
+        const closed = await page.evaluate(async (url) => {
+            const ws = await window.wswOpen(url);
+            ws.send('before close');
+            await ws.next();
+            ws.close(4000, 'bye from chromium');
+            return ws.closed;
+        }, server.url);
+        check(closed.code === 4000 && closed.wasClean,
+              `browser onclose ${JSON.stringify(closed)}, expected a clean close with code 4000`);
+    });
+}
+
+async function greeting_mode_greets_first() {
+    const greeting = 'Welcome, Chromium ✓';
+    await withPage(['--mode', 'greeting', '--greeting', greeting], async (page, server) => {
+        const first = await page.evaluate(async (url) => {
+            const ws = await window.wswOpen(url);
+            const message = await ws.next(5000);
+            ws.send('and then echo');
+            const echo = await ws.next();
+            ws.close();
+            return [message, echo];
+        }, server.url);
+        check(first[0] === greeting, `first message ${JSON.stringify(first[0])}, expected the greeting`);
+        check(first[1] === 'and then echo', `echo after the greeting ${JSON.stringify(first[1])}`);
+    });
+}
+
+async function keepalive_pings_and_server_stop() {
+    await withPage(['--mode', 'echo', '--keepalive', '200'], async (page, server) => {
+        await page.evaluate(async (url) => {
+            window.wswKept = await window.wswOpen(url);
+        }, server.url);
+        // Several keepalive intervals: the browser's automatic pongs keep it open.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const echo = await page.evaluate(async () => {
+            window.wswKept.send('still open');
+            return window.wswKept.next(5000);
+        });
+        check(echo === 'still open', `echo after keepalive pings ${JSON.stringify(echo)}`);
+        const closedPromise = page.evaluate(() => window.wswKept.closed);
+        const status = await server.stop();
+        const closed = await withTimeout(closedPromise, 10000, 'onclose after SIGTERM');
+        check(closed.code === 1001 && closed.wasClean,
+              `after SIGTERM the browser saw ${JSON.stringify(closed)}, expected a clean 1001`);
+        check(status === 0, `wsw serve exited ${status} after SIGTERM, expected 0`);
+    });
+}
+
+let status = 1;
+try {
+    status = await runSuite('server_vs_chromium', [
+        text_and_binary_echo, one_mib_messages, browser_closes_with_4000,
+        greeting_mode_greets_first, keepalive_pings_and_server_stop,
+    ], 40000);
+} finally {
+    await withTimeout(browser.close(), 15000, 'closing Chromium').catch(() => {});
+    rmSync(profileDir, { recursive: true, force: true });
+}
+process.exit(status);
