@@ -9,10 +9,10 @@
 #include <QByteArrayView>
 #include <QString>
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <variant>
+#include <vector>
 
 namespace ws {
 
@@ -43,18 +43,31 @@ struct DecodedFrame {
 // as a DecodedFrame before the message.
 struct DecodedMessage {
     Opcode type = Opcode::Text; // Text or Binary
-    QByteArray data;             // reassembled and, when compressed, inflated
+    QByteArray data;            // reassembled and, when compressed, inflated
     int frameCount = 1;
-    bool compressed = false;     // an extension transformed it (RSV1 with deflate)
-    qint64 wireSize = 0;         // payload bytes on the wire, summed over frames
-    qint64 streamOffset = 0;     // of its first frame
+    bool compressed = false; // an extension transformed it (RSV1 with deflate)
+    qint64 wireSize = 0;     // payload bytes on the wire, summed over frames
+    qint64 streamOffset = 0; // of its first frame
 };
 
 // The peer broke a rule. The decoder stops: everything after is ignored.
+//
+// streamOffset is where the rule broke, counted in the received byte stream:
+// - header rules: the byte holding the offending bits (byte 0 for RSV bits, opcode
+//   and fragmentation, byte 1 for the mask bit); length rules (control frame too
+//   long, non-minimal length, 1-byte close payload, message too big): byte 1, where
+//   the length field starts; LengthMostSignificantBit: byte 2, which holds that bit;
+// - invalid UTF-8 in a text message or a close reason, invalid close code: the
+//   first offending payload byte (the first byte of the code);
+// - a text message or close reason that ends in the middle of a character: the
+//   offset just past its final frame, where the missing bytes were due;
+// - a compressed message that cannot be inflated, is too big inflated, or is not
+//   UTF-8 inflated: its first frame's first byte, since inflated bytes have no
+//   place in the stream.
 struct ProtocolViolation {
     ProtocolError error = ProtocolError::ReservedBitsSet;
-    QString reason;            // the rule, in words, with what was seen
-    qint64 streamOffset = 0;   // offset of the offending byte in the received stream
+    QString reason;          // the rule, in words, with what was seen
+    qint64 streamOffset = 0; // offset of the offending byte in the received stream
     CloseCode closeCode() const { return closeCodeFor(error); }
 };
 
@@ -79,7 +92,8 @@ public:
     // After a violation the rest is ignored.
     void feed(QByteArrayView data);
 
-    bool hasNext() const { return !m_outputs.empty(); }
+    bool hasNext() const { return m_nextOutput < m_outputs.size(); }
+    // Only when hasNext().
     DecoderOutput takeNext();
 
     bool hasFailed() const { return m_failed; }
@@ -97,7 +111,10 @@ private:
 
     DecoderOptions m_options;
     std::unique_ptr<State> m_state;
-    std::deque<DecoderOutput> m_outputs;
+    // Outputs not taken yet start at m_nextOutput; the vector is cleared (keeping its
+    // capacity) once all are taken, so steady-state decoding does not allocate here.
+    std::vector<DecoderOutput> m_outputs;
+    std::size_t m_nextOutput = 0;
     qint64 m_offset = 0;
     bool m_failed = false;
 };

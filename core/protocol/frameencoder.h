@@ -53,10 +53,14 @@ public:
     QList<FrameHeader> encodeMessage(QByteArray &out, Opcode type, QByteArrayView payload,
                                      qint64 fragmentSize = 0);
 
-    // Appends a frame exactly as described by `frame`.
+    // Appends a frame exactly as described by `frame`. The length field holds
+    // declaredLength (default: the payload size) in lengthEncoding (default: the
+    // minimal one for that length); a value too big for a forced encoding keeps its
+    // low bits.
     static FrameHeader encodeRaw(QByteArray &out, const RawFrame &frame);
 
-    // The payload of a close frame: the code in network order, then the reason.
+    // The payload of a close frame: the code in network order, then the reason. Without
+    // a code the reason alone is returned (a malformed payload, for the raw writer).
     static QByteArray closePayload(std::optional<quint16> code, QByteArrayView reasonUtf8);
 
 private:

@@ -5,6 +5,7 @@
 #include <QList>
 #include <QtGlobal>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -12,14 +13,13 @@ namespace ws {
 
 // How the payload length was written on the wire (RFC 6455 §5.2).
 enum class LengthEncoding : quint8 {
-    Short7 = 7,   // 0-125 in the 7-bit field
+    Short7 = 7,      // 0-125 in the 7-bit field
     Extended16 = 16, // 126 + 16-bit length
     Extended64 = 64, // 127 + 64-bit length
 };
 
 // The smallest encoding that can carry `length`.
-constexpr LengthEncoding minimalEncoding(quint64 length)
-{
+constexpr LengthEncoding minimalEncoding(quint64 length) {
     if (length <= 125)
         return LengthEncoding::Short7;
     if (length <= 0xFFFF)
@@ -27,8 +27,7 @@ constexpr LengthEncoding minimalEncoding(quint64 length)
     return LengthEncoding::Extended64;
 }
 
-constexpr int headerSize(LengthEncoding encoding, bool masked)
-{
+constexpr int headerSize(LengthEncoding encoding, bool masked) {
     const int base = encoding == LengthEncoding::Short7       ? 2
                      : encoding == LengthEncoding::Extended16 ? 4
                                                               : 10;
@@ -65,15 +64,19 @@ struct RawHeaderBytes {
     std::array<quint8, 14> bytes{};
     quint8 size = 0;
 
-    QByteArray toByteArray() const
-    {
+    QByteArray toByteArray() const {
         return QByteArray(reinterpret_cast<const char *>(bytes.data()), size);
     }
-    bool operator==(const RawHeaderBytes &) const = default;
+    // Only the first `size` bytes are the header; whatever follows does not count.
+    bool operator==(const RawHeaderBytes &other) const {
+        return size == other.size &&
+               std::equal(bytes.begin(), bytes.begin() + size, other.bytes.begin());
+    }
 };
 
 // Writes the header exactly as described (the caller chose the encoding, so a
-// non-minimal length is possible). Returns the bytes.
+// non-minimal length is possible; a length too big for the chosen encoding keeps
+// its low bits). Returns the bytes.
 RawHeaderBytes serializeHeader(const FrameHeader &header);
 
 // The fields of a header, for the inspector's field table, bit diagram and hex view.
@@ -84,9 +87,9 @@ enum class HeaderField : quint8 {
     Rsv3,
     Opcode,
     Mask,
-    PayloadLength7,     // the 7-bit length field (which may hold 126 or 127)
-    ExtendedLength,     // the 16- or 64-bit extended length, when present
-    MaskingKey,         // when present
+    PayloadLength7, // the 7-bit length field (which may hold 126 or 127)
+    ExtendedLength, // the 16- or 64-bit extended length, when present
+    MaskingKey,     // when present
     Payload,
 };
 

@@ -1,0 +1,607 @@
+#include "framedecoder.h"
+
+#include "closecode.h"
+#include "extension.h"
+#include "masking.h"
+#include "utf8validator.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ws {
+
+namespace {
+
+QString hexByte(quint8 byte) {
+    return QStringLiteral("0x%1").arg(uint(byte), 2, 16, QLatin1Char('0'));
+}
+
+QString rsvNames(quint8 rsvBits) {
+    QStringList names;
+    if (rsvBits & Rsv1Bit)
+        names << QStringLiteral("RSV1");
+    if (rsvBits & Rsv2Bit)
+        names << QStringLiteral("RSV2");
+    if (rsvBits & Rsv3Bit)
+        names << QStringLiteral("RSV3");
+    return names.join(QStringLiteral(", "));
+}
+
+QString encodingName(LengthEncoding encoding) {
+    switch (encoding) {
+    case LengthEncoding::Short7:
+        return QStringLiteral("the 7-bit field");
+    case LengthEncoding::Extended16:
+        return QStringLiteral("the 16-bit extended length");
+    case LengthEncoding::Extended64:
+        return QStringLiteral("the 64-bit extended length");
+    }
+    return {};
+}
+
+QString frameKind(quint8 opcode) {
+    return QString::fromLatin1(opcodeName(opcode));
+}
+
+} // namespace
+
+struct FrameDecoder::State {
+    // The header being gathered; the only bytes ever buffered across feed() calls.
+    RawHeaderBytes raw;
+    int lengthEnd = 2;  // header bytes up to the end of the length field
+    int headerSize = 2; // known once byte 1 is in
+    bool inPayload = false;
+    qint64 frameOffset = 0;
+    quint8 allowedRsv = 0; // the RSV bits the negotiated extension defines
+
+    // The frame being received. Its payload is allocated once, at the announced size.
+    DecodedFrame frame;
+    quint64 received = 0;
+
+    // Close frames (RFC 6455 §5.5.1).
+    quint16 closeCode = 0;
+    Utf8Validator closeReasonValidator;
+    qint64 closeReasonFed = 0;
+    bool closeReasonInvalid = false; // lenient mode: noted, not fatal
+
+    // The data message in progress (RFC 6455 §5.4).
+    bool inMessage = false;
+    Opcode messageType = Opcode::Text;
+    quint8 messageRsv = 0;
+    bool validateText = false; // uncompressed text: validated as the bytes arrive
+    int frameCount = 0;
+    qint64 wireSize = 0;
+    qint64 messageOffset = 0;
+    QByteArray messageData;
+    Utf8Validator textValidator;
+    qint64 textFed = 0;
+
+    void feed(FrameDecoder &d, const char *p, const char *end);
+    bool gatherHeader(FrameDecoder &d, const char *&p, const char *end);
+    bool checkFirstByte(FrameDecoder &d);
+    bool checkSecondByte(FrameDecoder &d);
+    bool checkLength(FrameDecoder &d);
+    void startFrame(FrameDecoder &d);
+    void consumePayload(FrameDecoder &d, const char *&p, const char *end);
+    bool checkClosePayload(FrameDecoder &d, const char *chunk, qint64 size, qint64 chunkOffset);
+    void finishFrame(FrameDecoder &d);
+    void finishMessage(FrameDecoder &d);
+
+    quint8 opcode() const { return raw.bytes[0] & 0x0F; }
+    quint8 rsvBits() const { return quint8((raw.bytes[0] >> 4) & 0x07); }
+    bool isControlFrame() const { return (raw.bytes[0] & 0x08) != 0; }
+    // Reads the parsed header, not raw: raw may already hold the next header's bytes.
+    bool isTextFrame() const {
+        return validateText && (frame.header.opcode == 0x1 || frame.header.opcode == 0x0);
+    }
+};
+
+FrameDecoder::FrameDecoder(const DecoderOptions &options)
+    : m_options(options)
+    , m_state(std::make_unique<State>()) {
+    if (m_options.extension)
+        m_state->allowedRsv = m_options.extension->rsvBits() & 0x07;
+}
+
+FrameDecoder::~FrameDecoder() = default;
+
+void FrameDecoder::feed(QByteArrayView data) {
+    const qint64 end = m_offset + data.size();
+    if (!m_failed && !data.isEmpty())
+        m_state->feed(*this, data.data(), data.data() + data.size());
+    // After a violation the rest of the bytes are ignored but still counted.
+    m_offset = end;
+}
+
+DecoderOutput FrameDecoder::takeNext() {
+    Q_ASSERT(hasNext());
+    if (!hasNext())
+        return DecoderOutput{};
+    DecoderOutput output = std::move(m_outputs[m_nextOutput]);
+    if (++m_nextOutput == m_outputs.size()) {
+        m_outputs.clear();
+        m_nextOutput = 0;
+    }
+    return output;
+}
+
+bool FrameDecoder::isInsideMessage() const {
+    return m_state->inMessage;
+}
+
+void FrameDecoder::fail(ProtocolError error, QString reason, qint64 offset) {
+    m_failed = true;
+    m_outputs.emplace_back(ProtocolViolation{error, std::move(reason), offset});
+}
+
+void FrameDecoder::State::feed(FrameDecoder &d, const char *p, const char *end) {
+    while (p < end && !d.m_failed) {
+        if (inPayload) {
+            consumePayload(d, p, end);
+        } else if (gatherHeader(d, p, end)) {
+            startFrame(d);
+        }
+    }
+}
+
+// The header is checked in wire order, each rule as soon as the byte that shows it
+// is in, so the same violation comes out whatever the chunking.
+bool FrameDecoder::State::gatherHeader(FrameDecoder &d, const char *&p, const char *end) {
+    if (raw.size == 0) {
+        raw = RawHeaderBytes{}; // no bytes of a longer previous header linger past size
+        frameOffset = d.m_offset;
+        raw.bytes[0] = quint8(*p++);
+        raw.size = 1;
+        ++d.m_offset;
+        if (!checkFirstByte(d) || p == end)
+            return false;
+    }
+    if (raw.size == 1) {
+        raw.bytes[1] = quint8(*p++);
+        raw.size = 2;
+        ++d.m_offset;
+        if (!checkSecondByte(d) || (lengthEnd == 2 && !checkLength(d)))
+            return false;
+    }
+    while (raw.size < headerSize) {
+        // Stops: after byte 2 of a 64-bit length (its MSB), the length, the key.
+        const int target = lengthEnd == 10 && raw.size < 3 ? 3
+                           : raw.size < lengthEnd          ? lengthEnd
+                                                           : headerSize;
+        const char *const start = p;
+        while (raw.size < target && p < end)
+            raw.bytes[raw.size++] = quint8(*p++);
+        d.m_offset += p - start;
+        if (raw.size < target)
+            return false;
+        if (target == 3 && (raw.bytes[2] & 0x80) != 0) {
+            // RFC 6455 §5.2: "the most significant bit MUST be 0".
+            d.fail(ProtocolError::LengthMostSignificantBit,
+                   QStringLiteral("64-bit payload length starts with byte %1: its most "
+                                  "significant bit must be 0 (RFC 6455 §5.2)")
+                       .arg(hexByte(raw.bytes[2])),
+                   frameOffset + 2);
+            return false;
+        }
+        if (target == lengthEnd && !checkLength(d))
+            return false;
+    }
+    return true;
+}
+
+bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
+    const quint8 op = opcode();
+    const quint8 rsv = rsvBits();
+    const bool fin = (raw.bytes[0] & 0x80) != 0;
+    const quint8 allowed = allowedRsv;
+
+    // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them.
+    if ((rsv & ~allowed) != 0) {
+        const quint8 bad = rsv & quint8(~allowed);
+        d.fail(ProtocolError::ReservedBitsSet,
+               QStringLiteral("%1 set on a %2 frame, but no negotiated extension defines %3 "
+                              "(RFC 6455 §5.2)")
+                   .arg(rsvNames(bad), frameKind(op),
+                        (bad & (bad - 1)) ? QStringLiteral("them") : QStringLiteral("it")),
+               frameOffset);
+        return false;
+    }
+    if (isReservedOpcode(op)) {
+        d.fail(ProtocolError::ReservedOpcode,
+               QStringLiteral("opcode 0x%1 is reserved (RFC 6455 §5.2)").arg(op, 0, 16),
+               frameOffset);
+        return false;
+    }
+    if (isControlFrame()) {
+        // RFC 7692 §6: control frames are never compressed.
+        if (rsv != 0) {
+            d.fail(ProtocolError::CompressedControlFrame,
+                   QStringLiteral("%1 set on a %2 frame; control frames are never compressed "
+                                  "(RFC 7692 §6)")
+                       .arg(rsvNames(rsv), frameKind(op)),
+                   frameOffset);
+            return false;
+        }
+        // RFC 6455 §5.5: "Control frames themselves MUST NOT be fragmented."
+        if (!fin) {
+            d.fail(ProtocolError::FragmentedControlFrame,
+                   QStringLiteral("%1 frame has FIN clear; control frames must not be "
+                                  "fragmented (RFC 6455 §5.5)")
+                       .arg(frameKind(op)),
+                   frameOffset);
+            return false;
+        }
+        return true;
+    }
+    // RFC 6455 §5.4: a continuation needs a message in progress, a new data frame
+    // needs none.
+    if (op == 0x0) {
+        if (!inMessage) {
+            d.fail(ProtocolError::UnexpectedContinuation,
+                   QStringLiteral("continuation frame, but no fragmented message is in "
+                                  "progress (RFC 6455 §5.4)"),
+                   frameOffset);
+            return false;
+        }
+        if (rsv != 0) {
+            d.fail(ProtocolError::CompressedContinuation,
+                   QStringLiteral("%1 set on a continuation frame; only the first frame of a "
+                                  "message carries it (RFC 7692 §6)")
+                       .arg(rsvNames(rsv)),
+                   frameOffset);
+            return false;
+        }
+        return true;
+    }
+    if (inMessage) {
+        d.fail(ProtocolError::ExpectedContinuation,
+               QStringLiteral("%1 frame while a fragmented %2 message is in progress; a "
+                              "continuation frame was expected (RFC 6455 §5.4)")
+                   .arg(frameKind(op), QString::fromLatin1(opcodeName(messageType))),
+               frameOffset);
+        return false;
+    }
+    return true;
+}
+
+bool FrameDecoder::State::checkSecondByte(FrameDecoder &d) {
+    const bool masked = (raw.bytes[1] & 0x80) != 0;
+    // RFC 6455 §5.1: a server MUST close on an unmasked frame, a client on a masked one.
+    if (d.m_options.role == Role::Server && !masked) {
+        d.fail(ProtocolError::UnmaskedClientFrame,
+               QStringLiteral("%1 frame from the client is not masked; a client must mask "
+                              "every frame (RFC 6455 §5.1)")
+                   .arg(frameKind(opcode())),
+               frameOffset + 1);
+        return false;
+    }
+    if (d.m_options.role == Role::Client && masked) {
+        d.fail(ProtocolError::MaskedServerFrame,
+               QStringLiteral("%1 frame from the server is masked; a server must not mask "
+                              "frames (RFC 6455 §5.1)")
+                   .arg(frameKind(opcode())),
+               frameOffset + 1);
+        return false;
+    }
+    const quint8 length7 = raw.bytes[1] & 0x7F;
+    lengthEnd = length7 == 126 ? 4 : length7 == 127 ? 10 : 2;
+    headerSize = lengthEnd + (masked ? 4 : 0);
+    return true;
+}
+
+bool FrameDecoder::State::checkLength(FrameDecoder &d) {
+    quint64 length = raw.bytes[1] & 0x7F;
+    LengthEncoding encoding = LengthEncoding::Short7;
+    if (lengthEnd == 4) {
+        length = quint64(raw.bytes[2]) << 8 | raw.bytes[3];
+        encoding = LengthEncoding::Extended16;
+    } else if (lengthEnd == 10) {
+        length = 0;
+        for (int i = 2; i < 10; ++i)
+            length = length << 8 | raw.bytes[i];
+        encoding = LengthEncoding::Extended64;
+    }
+    frame.header.payloadLength = length;
+    frame.header.lengthEncoding = encoding;
+    const quint8 op = opcode();
+    const qint64 lengthOffset = frameOffset + 1;
+
+    // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
+    if (isControlFrame() && length > 125) {
+        d.fail(ProtocolError::ControlFrameTooLong,
+               QStringLiteral("%1 frame payload is %2 bytes; the limit is 125 (RFC 6455 §5.5)")
+                   .arg(frameKind(op))
+                   .arg(length),
+               lengthOffset);
+        return false;
+    }
+    // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
+    if (encoding != minimalEncoding(length)) {
+        const QString text =
+            QStringLiteral("payload length %1 is written in %2; the minimal encoding is %3 "
+                           "(RFC 6455 §5.2)")
+                .arg(length)
+                .arg(encodingName(encoding), encodingName(minimalEncoding(length)));
+        if (d.m_options.conformance == Conformance::Strict) {
+            d.fail(ProtocolError::NonMinimalLength, text, lengthOffset);
+            return false;
+        }
+        frame.notes.append({ConformanceNote::Kind::NonMinimalLength, text, frameOffset});
+    }
+    // RFC 6455 §5.5.1: a close payload is empty or starts with a 2-byte code.
+    if (op == 0x8 && length == 1) {
+        d.fail(ProtocolError::CloseFrameOneByte,
+               QStringLiteral("close frame payload is 1 byte; it must be empty or start with a "
+                              "2-byte status code (RFC 6455 §5.5.1)"),
+               lengthOffset);
+        return false;
+    }
+    // Checked before anything is allocated for the payload.
+    if (!isControlFrame()) {
+        const quint64 limit = quint64(std::max<qint64>(d.m_options.maxMessageSize, 0));
+        const quint64 before = op == 0x0 ? quint64(wireSize) : 0;
+        if (length > limit || before > limit - length) {
+            const QString total = before + length < before ? QStringLiteral("more than 2^64")
+                                                           : QString::number(before + length);
+            d.fail(ProtocolError::MessageTooBig,
+                   before == 0
+                       ? QStringLiteral("%1 frame announces %2 bytes; the maximum message size "
+                                        "is %3 (RFC 6455 §7.4.1, 1009)")
+                             .arg(frameKind(op), total)
+                             .arg(limit)
+                       : QStringLiteral("continuation frame brings the message to %1 bytes; the "
+                                        "maximum message size is %2 (RFC 6455 §7.4.1, 1009)")
+                             .arg(total)
+                             .arg(limit),
+                   lengthOffset);
+            return false;
+        }
+    }
+    return true;
+}
+
+void FrameDecoder::State::startFrame(FrameDecoder &d) {
+    const quint8 b0 = raw.bytes[0];
+    FrameHeader &header = frame.header;
+    header.fin = (b0 & 0x80) != 0;
+    header.rsv1 = (b0 & 0x40) != 0;
+    header.rsv2 = (b0 & 0x20) != 0;
+    header.rsv3 = (b0 & 0x10) != 0;
+    header.opcode = opcode();
+    if (raw.bytes[1] & 0x80) {
+        const auto *key = raw.bytes.data() + lengthEnd;
+        header.maskingKey =
+            quint32(key[0]) << 24 | quint32(key[1]) << 16 | quint32(key[2]) << 8 | key[3];
+    }
+    frame.rawHeader = raw;
+    frame.streamOffset = frameOffset;
+    raw.size = 0;
+
+    const quint8 op = header.opcode;
+    if (op == 0x1 || op == 0x2) {
+        inMessage = true;
+        messageType = static_cast<Opcode>(op);
+        messageRsv = header.rsvBits();
+        validateText = messageType == Opcode::Text && messageRsv == 0;
+        frameCount = 0;
+        wireSize = 0;
+        messageOffset = frameOffset;
+        textValidator.reset();
+        textFed = 0;
+    } else if (op == 0x8) {
+        closeCode = 0;
+        closeReasonValidator.reset();
+        closeReasonFed = 0;
+        closeReasonInvalid = false;
+    }
+
+    received = 0;
+    inPayload = true;
+    if (header.payloadLength == 0)
+        finishFrame(d);
+    else // exactly the announced size, already checked against the limit
+        frame.payload = QByteArray(qsizetype(header.payloadLength), Qt::Uninitialized);
+}
+
+void FrameDecoder::State::consumePayload(FrameDecoder &d, const char *&p, const char *end) {
+    const quint64 length = frame.header.payloadLength;
+    const qint64 count = qint64(std::min<quint64>(length - received, quint64(end - p)));
+    char *dst = frame.payload.data() + received;
+    // The one copy of the payload: out of the caller's buffer, unmasked on the way
+    // (RFC 6455 §5.3), the key's phase carried over from earlier pieces.
+    if (frame.header.maskingKey)
+        copyWithMask(dst, p, count, *frame.header.maskingKey, received);
+    else
+        std::memcpy(dst, p, size_t(count));
+    const qint64 chunkOffset = d.m_offset;
+    p += count;
+    d.m_offset += count;
+    received += quint64(count);
+
+    if (isTextFrame()) {
+        // RFC 6455 §8.1: fail fast, at the first byte that cannot be UTF-8.
+        const qint64 fedBefore = textFed;
+        textFed += count;
+        if (textValidator.feed(QByteArrayView(dst, count)) == Utf8Validator::Status::Invalid) {
+            const qint64 inChunk = std::max<qint64>(textValidator.errorOffset() - fedBefore, 0);
+            d.fail(ProtocolError::InvalidUtf8,
+                   QStringLiteral("text message is not valid UTF-8: byte %1 at message offset "
+                                  "%2 cannot appear there (RFC 6455 §8.1)")
+                       .arg(hexByte(quint8(dst[inChunk])))
+                       .arg(textValidator.errorOffset()),
+                   chunkOffset + inChunk);
+            return;
+        }
+    } else if (frame.header.opcode == 0x8 && !checkClosePayload(d, dst, count, chunkOffset)) {
+        return;
+    }
+    if (received == length)
+        finishFrame(d);
+}
+
+bool FrameDecoder::State::checkClosePayload(FrameDecoder &d, const char *chunk, qint64 size,
+                                            qint64 chunkOffset) {
+    // `chunk` holds payload bytes [received - size, received).
+    const quint64 start = received - quint64(size);
+    if (start < 2 && received >= 2) {
+        const auto *payload = reinterpret_cast<const quint8 *>(frame.payload.constData());
+        closeCode = quint16(payload[0] << 8 | payload[1]);
+        // RFC 6455 §7.4: codes that must not be on the wire fail the connection.
+        if (!isValidOnWire(closeCode)) {
+            d.fail(ProtocolError::InvalidCloseCode,
+                   QStringLiteral("close code %1 (%2) may not be sent in a close frame "
+                                  "(RFC 6455 §7.4)")
+                       .arg(closeCode)
+                       .arg(QString::fromLatin1(closeCodeMeaning(closeCode))),
+                   frameOffset + frame.rawHeader.size);
+            return false;
+        }
+    }
+    if (received <= 2 || closeReasonInvalid)
+        return true;
+    const qint64 skip = start < 2 ? qint64(2 - start) : 0;
+    const qint64 fedBefore = closeReasonFed;
+    closeReasonFed += size - skip;
+    if (closeReasonValidator.feed(QByteArrayView(chunk + skip, size - skip)) !=
+        Utf8Validator::Status::Invalid)
+        return true;
+    // RFC 6455 §5.5.1: the reason is UTF-8; lenient mode only notes it.
+    if (d.m_options.conformance == Conformance::Lenient) {
+        closeReasonInvalid = true;
+        return true;
+    }
+    const qint64 inChunk =
+        skip + std::max<qint64>(closeReasonValidator.errorOffset() - fedBefore, 0);
+    d.fail(ProtocolError::InvalidCloseReason,
+           QStringLiteral("close reason is not valid UTF-8: byte %1 at reason offset %2 cannot "
+                          "appear there (RFC 6455 §5.5.1)")
+               .arg(hexByte(quint8(chunk[inChunk])))
+               .arg(closeReasonValidator.errorOffset()),
+           chunkOffset + inChunk);
+    return false;
+}
+
+void FrameDecoder::State::finishFrame(FrameDecoder &d) {
+    inPayload = false;
+    const quint8 op = frame.header.opcode;
+    const qint64 length = qint64(frame.header.payloadLength);
+
+    if (op == 0x8 && length >= 2) {
+        if (!closeReasonInvalid &&
+            closeReasonValidator.status() == Utf8Validator::Status::Incomplete) {
+            if (d.m_options.conformance != Conformance::Lenient) {
+                d.fail(ProtocolError::InvalidCloseReason,
+                       QStringLiteral("close reason ends in the middle of a UTF-8 character "
+                                      "(RFC 6455 §5.5.1)"),
+                       d.m_offset);
+                return;
+            }
+            closeReasonInvalid = true;
+        }
+        if (closeReasonInvalid) {
+            frame.notes.append({ConformanceNote::Kind::InvalidCloseReason,
+                                QStringLiteral("close reason is not valid UTF-8 "
+                                               "(RFC 6455 §5.5.1)"),
+                                frameOffset});
+        }
+        frame.closeCode = closeCode;
+        frame.closeReason = QString::fromUtf8(frame.payload.constData() + 2, length - 2);
+    }
+
+    const bool dataFrame = (op & 0x08) == 0;
+    if (dataFrame) {
+        ++frameCount;
+        wireSize += length;
+        // A single-frame message shares the frame's payload; later fragments are
+        // appended (the only second copy, and only for fragmented messages).
+        if (frameCount == 1)
+            messageData = frame.payload;
+        else
+            messageData.append(frame.payload);
+    }
+    const bool endsMessage = dataFrame && frame.header.fin;
+    d.m_outputs.emplace_back(std::move(frame));
+    frame = DecodedFrame{};
+    if (endsMessage)
+        finishMessage(d);
+}
+
+void FrameDecoder::State::finishMessage(FrameDecoder &d) {
+    inMessage = false;
+    DecodedMessage message;
+    message.type = messageType;
+    message.frameCount = frameCount;
+    message.wireSize = wireSize;
+    message.streamOffset = messageOffset;
+    message.compressed = messageRsv != 0;
+    QByteArray data = std::move(messageData);
+    messageData = QByteArray();
+
+    if (validateText && !textValidator.isCompleteAndValid()) {
+        // RFC 6455 §8.1: frames may split a character, the message may not.
+        d.fail(ProtocolError::InvalidUtf8,
+               QStringLiteral("text message ends in the middle of a UTF-8 character "
+                              "(RFC 6455 §8.1)"),
+               d.m_offset);
+        return;
+    }
+    if (message.compressed) {
+        MessageExtension *extension = d.m_options.extension;
+        const qint64 limit = std::max<qint64>(d.m_options.maxMessageSize, 0);
+        MessageExtension::Decoded decoded = extension->decodeMessage(data, messageRsv, limit);
+        if (decoded.error) {
+            d.fail(*decoded.error,
+                   QStringLiteral("%1: %2").arg(QString::fromLatin1(extension->name()),
+                                                describe(*decoded.error)),
+                   messageOffset);
+            return;
+        }
+        if (decoded.data.size() > limit) {
+            d.fail(ProtocolError::MessageTooBig,
+                   QStringLiteral("%1 message is %2 bytes after %3; the maximum message size is "
+                                  "%4 (RFC 6455 §7.4.1, 1009)")
+                       .arg(QString::fromLatin1(opcodeName(messageType)))
+                       .arg(decoded.data.size())
+                       .arg(QString::fromLatin1(extension->name()))
+                       .arg(limit),
+                   messageOffset);
+            return;
+        }
+        if (messageType == Opcode::Text) {
+            Utf8Validator validator;
+            if (validator.feed(decoded.data) != Utf8Validator::Status::Valid) {
+                d.fail(ProtocolError::InvalidUtf8,
+                       validator.status() == Utf8Validator::Status::Invalid
+                           ? QStringLiteral("text message is not valid UTF-8 after %1: byte %2 "
+                                            "at message offset %3 cannot appear there "
+                                            "(RFC 6455 §8.1)")
+                                 .arg(QString::fromLatin1(extension->name()))
+                                 .arg(hexByte(quint8(decoded.data[validator.errorOffset()])))
+                                 .arg(validator.errorOffset())
+                           : QStringLiteral("text message ends in the middle of a UTF-8 "
+                                            "character after %1 (RFC 6455 §8.1)")
+                                 .arg(QString::fromLatin1(extension->name())),
+                       messageOffset);
+                return;
+            }
+        }
+        data = std::move(decoded.data);
+    }
+    message.data = std::move(data);
+    d.m_outputs.emplace_back(std::move(message));
+}
+
+ClosePayload splitClosePayload(QByteArrayView payload) {
+    ClosePayload result;
+    if (payload.size() >= 2) {
+        const auto *bytes = reinterpret_cast<const quint8 *>(payload.data());
+        result.code = quint16(bytes[0] << 8 | bytes[1]);
+        result.reason = payload.sliced(2).toByteArray();
+    } else {
+        // RFC 6455 §5.5.1: no code; a lone byte is malformed and kept as the "reason".
+        result.reason = payload.toByteArray();
+    }
+    return result;
+}
+
+} // namespace ws

@@ -1,0 +1,110 @@
+#include "frameencoder.h"
+
+#include "extension.h"
+
+#include <algorithm>
+
+namespace ws {
+
+namespace {
+
+// Appends the header and the payload, masked on the way when the header has a key.
+void appendFrame(QByteArray &out, const FrameHeader &header, QByteArrayView payload) {
+    const RawHeaderBytes raw = serializeHeader(header);
+    const qsizetype start = out.size();
+    out.resize(start + raw.size + payload.size());
+    char *dst = out.data() + start;
+    std::copy_n(reinterpret_cast<const char *>(raw.bytes.data()), raw.size, dst);
+    dst += raw.size;
+    if (payload.isEmpty())
+        return;
+    if (header.maskingKey)
+        copyWithMask(dst, payload.data(), payload.size(), *header.maskingKey);
+    else
+        std::copy_n(payload.data(), payload.size(), dst);
+}
+
+} // namespace
+
+FrameEncoder::FrameEncoder(Role role, MaskingKeySource keys)
+    : m_role(role)
+    , m_keys(std::move(keys)) {}
+
+FrameHeader FrameEncoder::encodeFrame(QByteArray &out, Opcode opcode, QByteArrayView payload,
+                                      bool fin, quint8 rsvBits) {
+    FrameHeader header;
+    header.fin = fin;
+    header.rsv1 = (rsvBits & Rsv1Bit) != 0;
+    header.rsv2 = (rsvBits & Rsv2Bit) != 0;
+    header.rsv3 = (rsvBits & Rsv3Bit) != 0;
+    header.opcode = static_cast<quint8>(opcode);
+    header.payloadLength = quint64(payload.size());
+    // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
+    header.lengthEncoding = minimalEncoding(header.payloadLength);
+    // RFC 6455 §5.3: a client masks every frame with a fresh key; a server never masks.
+    if (m_role == Role::Client)
+        header.maskingKey = m_keys.next();
+    appendFrame(out, header, payload);
+    return header;
+}
+
+QList<FrameHeader> FrameEncoder::encodeMessage(QByteArray &out, Opcode type, QByteArrayView payload,
+                                               qint64 fragmentSize) {
+    QByteArray transformed;
+    quint8 rsvBits = 0;
+    if (m_extension) {
+        transformed = payload.toByteArray();
+        rsvBits = m_extension->encodeMessage(transformed, type);
+        payload = transformed;
+    }
+
+    const qint64 total = payload.size();
+    const qint64 step = fragmentSize > 0 ? fragmentSize : std::max<qint64>(total, 1);
+    const qint64 frames = total == 0 ? 1 : (total + step - 1) / step;
+    const int maskBytes = m_role == Role::Client ? 4 : 0;
+    out.reserve(out.size() + total + frames * (10 + maskBytes));
+
+    QList<FrameHeader> headers;
+    headers.reserve(frames);
+    qint64 offset = 0;
+    // RFC 6455 §5.4: the first frame carries the opcode, the rest are continuations, the
+    // last has FIN. RFC 7692 §6: the extension's bits go on the first frame only.
+    for (qint64 i = 0; i < frames; ++i) {
+        const qint64 size = std::min(step, total - offset);
+        const bool first = i == 0;
+        headers.append(encodeFrame(out, first ? type : Opcode::Continuation,
+                                   payload.sliced(offset, size), i == frames - 1,
+                                   first ? rsvBits : quint8(0)));
+        offset += size;
+    }
+    return headers;
+}
+
+FrameHeader FrameEncoder::encodeRaw(QByteArray &out, const RawFrame &frame) {
+    FrameHeader header;
+    header.fin = frame.fin;
+    header.rsv1 = frame.rsv1;
+    header.rsv2 = frame.rsv2;
+    header.rsv3 = frame.rsv3;
+    header.opcode = frame.opcode & 0x0F;
+    header.maskingKey = frame.maskingKey;
+    header.payloadLength = frame.declaredLength.value_or(quint64(frame.payload.size()));
+    header.lengthEncoding = frame.lengthEncoding.value_or(minimalEncoding(header.payloadLength));
+    out.reserve(out.size() + header.size() + frame.payload.size());
+    appendFrame(out, header, frame.payload);
+    return header;
+}
+
+QByteArray FrameEncoder::closePayload(std::optional<quint16> code, QByteArrayView reasonUtf8) {
+    QByteArray payload;
+    payload.reserve((code ? 2 : 0) + reasonUtf8.size());
+    // RFC 6455 §5.5.1: the status code is a 2-byte unsigned integer in network byte order.
+    if (code) {
+        payload.append(char(*code >> 8));
+        payload.append(char(*code & 0xFF));
+    }
+    payload.append(reasonUtf8);
+    return payload;
+}
+
+} // namespace ws

@@ -1,0 +1,241 @@
+// libFuzzer target for FrameDecoder.
+//
+// Input: byte 0 chooses the setup, byte 1 the chunking, the rest is the received
+// byte stream.
+//   byte 0, bit 0:    our role (0 client: expects unmasked frames, 1 server)
+//   byte 0, bits 1-2: conformance (0 standard, 1 lenient, 2 strict, 3 standard)
+//   byte 0, bit 3:    a negotiated extension defining RSV1
+//   byte 0, bits 4-5: maximum message size (1 MiB, 125, 4096, 0)
+//   byte 1:           seed and largest piece of the chunking
+// The stream is decoded whole, in pseudo-random pieces and (when short) one byte at
+// a time; every run must give the same outputs, and the outputs must agree with
+// the bytes that were fed. A broken invariant aborts.
+
+#include "protocol/extension.h"
+#include "protocol/framedecoder.h"
+#include "protocol/utf8validator.h"
+
+#include <QByteArray>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+using namespace ws;
+
+namespace {
+
+void check(bool condition, const char *invariant) {
+    if (!condition) {
+        std::fprintf(stderr, "broken invariant: %s\n", invariant);
+        std::abort();
+    }
+}
+
+// A stand-in for a compressing extension with every outcome: payloads starting
+// with 0xFF cannot be decoded, the rest decode to themselves twice over, which can
+// exceed the limit (then it reports MessageTooBig, as the contract asks).
+class DoublingExtension : public MessageExtension {
+public:
+    QByteArray name() const override { return QByteArrayLiteral("x-double"); }
+    quint8 rsvBits() const override { return Rsv1Bit; }
+    Decoded decodeMessage(QByteArrayView payload, quint8 rsv, qint64 maxSize) override {
+        check(rsv == Rsv1Bit, "the extension sees only its own RSV bits");
+        if (!payload.isEmpty() && quint8(payload.front()) == 0xFF)
+            return {{}, ProtocolError::DecompressionFailed};
+        if (2 * payload.size() > maxSize)
+            return {{}, ProtocolError::MessageTooBig};
+        return {payload.toByteArray().repeated(2), std::nullopt};
+    }
+    quint8 encodeMessage(QByteArray &, Opcode) override { return 0; }
+};
+
+bool sameOutput(const DecoderOutput &a, const DecoderOutput &b) {
+    if (a.index() != b.index())
+        return false;
+    if (const auto *fa = std::get_if<DecodedFrame>(&a)) {
+        const auto &fb = std::get<DecodedFrame>(b);
+        return fa->header == fb.header && fa->rawHeader == fb.rawHeader &&
+               fa->payload == fb.payload && fa->streamOffset == fb.streamOffset &&
+               fa->closeCode == fb.closeCode && fa->closeReason == fb.closeReason &&
+               fa->notes == fb.notes;
+    }
+    if (const auto *ma = std::get_if<DecodedMessage>(&a)) {
+        const auto &mb = std::get<DecodedMessage>(b);
+        return ma->type == mb.type && ma->data == mb.data && ma->frameCount == mb.frameCount &&
+               ma->compressed == mb.compressed && ma->wireSize == mb.wireSize &&
+               ma->streamOffset == mb.streamOffset;
+    }
+    const auto &va = std::get<ProtocolViolation>(a);
+    const auto &vb = std::get<ProtocolViolation>(b);
+    return va.error == vb.error && va.reason == vb.reason && va.streamOffset == vb.streamOffset;
+}
+
+struct Run {
+    std::vector<DecoderOutput> outputs;
+    bool failed = false;
+    qint64 bytesFed = 0;
+};
+
+template <typename NextSize>
+Run decode(const DecoderOptions &options, QByteArrayView input, NextSize nextSize) {
+    FrameDecoder decoder(options);
+    Run run;
+    qsizetype position = 0;
+    while (position < input.size()) {
+        const qsizetype size = std::min<qsizetype>(nextSize(), input.size() - position);
+        decoder.feed(input.sliced(position, size));
+        position += size;
+        while (decoder.hasNext()) {
+            check(!run.failed || !decoder.hasNext(), "nothing after a violation");
+            run.outputs.push_back(decoder.takeNext());
+            if (std::holds_alternative<ProtocolViolation>(run.outputs.back()))
+                run.failed = true;
+        }
+    }
+    check(run.failed == decoder.hasFailed(), "hasFailed() matches the outputs");
+    run.bytesFed = decoder.bytesFed();
+    return run;
+}
+
+// The outputs tell the truth about the stream they came from.
+void checkOutputs(const DecoderOptions &options, QByteArrayView input, const Run &run) {
+    check(run.bytesFed == input.size(), "every byte is counted");
+    qint64 nextFrameOffset = 0;
+    QByteArray messageBytes;
+    qint64 messageOffset = -1;
+    qint64 messageWire = 0;
+    int messageFrames = 0;
+    for (std::size_t i = 0; i < run.outputs.size(); ++i) {
+        const DecoderOutput &output = run.outputs[i];
+        if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+            const FrameHeader &h = frame->header;
+            check(frame->streamOffset == nextFrameOffset, "frames follow each other");
+            check(serializeHeader(h) == frame->rawHeader, "the header matches its bytes");
+            const QByteArrayView raw(reinterpret_cast<const char *>(frame->rawHeader.bytes.data()),
+                                     frame->rawHeader.size);
+            check(input.sliced(frame->streamOffset, raw.size()) == raw,
+                  "the raw header is what was received");
+            check(quint64(frame->payload.size()) == h.payloadLength, "the payload is whole");
+            check(h.masked() == (options.role == Role::Server), "RFC 6455 §5.1 masking");
+            check(!isReservedOpcode(h.opcode), "no reserved opcode");
+            const quint8 allowed = options.extension ? options.extension->rsvBits() : 0;
+            check((h.rsvBits() & ~allowed) == 0, "no undefined RSV bit");
+            if (isControl(h.op())) {
+                check(h.fin && h.payloadLength <= 125 && h.rsvBits() == 0,
+                      "RFC 6455 §5.5 control frames");
+            }
+            if (options.conformance == Conformance::Strict)
+                check(h.lengthEncoding == minimalEncoding(h.payloadLength), "strict lengths");
+            const qint64 payloadOffset = frame->streamOffset + frame->rawHeader.size;
+            QByteArray wirePayload =
+                input.sliced(payloadOffset, frame->payload.size()).toByteArray();
+            if (h.maskingKey) {
+                for (qsizetype b = 0; b < wirePayload.size(); ++b)
+                    wirePayload[b] =
+                        char(wirePayload[b] ^ char(*h.maskingKey >> (24 - 8 * (b % 4))));
+            }
+            check(wirePayload == frame->payload, "the payload is the received bytes, unmasked");
+            nextFrameOffset = payloadOffset + frame->payload.size();
+
+            if (h.op() == Opcode::Close) {
+                check(frame->closeCode.has_value() == (h.payloadLength >= 2), "close code present");
+                if (frame->closeCode)
+                    check(isValidOnWire(*frame->closeCode), "RFC 6455 §7.4 close code");
+                if (frame->closeCode && options.conformance != Conformance::Lenient) {
+                    check(Utf8Validator::isValid(QByteArrayView(frame->payload).sliced(2)),
+                          "RFC 6455 §5.5.1 close reason");
+                }
+            }
+            if (!isControl(h.op())) {
+                if (h.op() != Opcode::Continuation) {
+                    check(messageOffset < 0, "RFC 6455 §5.4 no interleaved messages");
+                    messageOffset = frame->streamOffset;
+                    messageBytes.clear();
+                    messageWire = 0;
+                    messageFrames = 0;
+                } else {
+                    check(messageOffset >= 0, "RFC 6455 §5.4 continuation inside a message");
+                    check(h.rsvBits() == 0, "RFC 7692 §6 no RSV1 on continuations");
+                }
+                messageBytes += frame->payload;
+                messageWire += frame->payload.size();
+                ++messageFrames;
+                if (h.fin) {
+                    const bool last = i + 1 == run.outputs.size();
+                    check(last || !std::holds_alternative<DecodedFrame>(run.outputs[i + 1]),
+                          "a final frame is followed by its message or a violation");
+                }
+            }
+        } else if (const auto *message = std::get_if<DecodedMessage>(&output)) {
+            check(messageOffset >= 0, "a message has frames");
+            check(message->streamOffset == messageOffset, "the message starts at its first frame");
+            check(message->frameCount == messageFrames, "frame count");
+            check(message->wireSize == messageWire, "wire size");
+            check(message->data.size() <= options.maxMessageSize, "message within the limit");
+            check(message->type == Opcode::Text || message->type == Opcode::Binary, "data type");
+            if (message->compressed) {
+                check(message->data == messageBytes.repeated(2), "the extension's output");
+            } else {
+                check(message->data == messageBytes, "the message is its frames' payloads");
+            }
+            if (message->type == Opcode::Text)
+                check(Utf8Validator::isValid(message->data), "RFC 6455 §8.1 text is UTF-8");
+            messageOffset = -1;
+        } else {
+            const auto &violation = std::get<ProtocolViolation>(output);
+            check(i + 1 == run.outputs.size(), "the violation comes last");
+            check(violation.streamOffset >= 0 && violation.streamOffset <= input.size(),
+                  "the violation points into the stream");
+            check(!violation.reason.isEmpty(), "the violation says why");
+        }
+    }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 2)
+        return 0;
+    const quint8 setup = data[0];
+    const quint8 chunking = data[1];
+    const QByteArrayView input(reinterpret_cast<const char *>(data + 2), qsizetype(size - 2));
+
+    static constexpr Conformance levels[] = {Conformance::Standard, Conformance::Lenient,
+                                             Conformance::Strict, Conformance::Standard};
+    static constexpr qint64 limits[] = {1 << 20, 125, 4096, 0};
+    DoublingExtension extension;
+    DecoderOptions options;
+    options.role = (setup & 1) ? Role::Server : Role::Client;
+    options.conformance = levels[(setup >> 1) & 3];
+    options.extension = (setup & 8) ? &extension : nullptr;
+    options.maxMessageSize = limits[(setup >> 4) & 3];
+
+    const Run whole = decode(options, input, [&] { return std::max<qsizetype>(input.size(), 1); });
+    checkOutputs(options, input, whole);
+
+    const auto sameAsWhole = [&](const Run &other) {
+        if (other.outputs.size() != whole.outputs.size())
+            return false;
+        for (std::size_t i = 0; i < whole.outputs.size(); ++i) {
+            if (!sameOutput(whole.outputs[i], other.outputs[i]))
+                return false;
+        }
+        return true;
+    };
+
+    // Pieces of 1..(chunking + 1) bytes from a small deterministic generator.
+    quint32 state = 0x9e3779b9u ^ chunking;
+    const Run pieces = decode(options, input, [&] {
+        state = state * 1664525u + 1013904223u;
+        return qsizetype(1 + (state >> 16) % (quint32(chunking) + 1));
+    });
+    check(sameAsWhole(pieces), "the same outputs in pieces");
+
+    if (input.size() <= 4096) {
+        const Run bytes = decode(options, input, [] { return qsizetype(1); });
+        check(sameAsWhole(bytes), "the same outputs byte by byte");
+    }
+    return 0;
+}

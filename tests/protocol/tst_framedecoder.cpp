@@ -1,0 +1,1026 @@
+#include "protocol/extension.h"
+#include "protocol/framedecoder.h"
+
+#include <QCryptographicHash>
+#include <QRandomGenerator>
+#include <QTest>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+
+// Counts every heap allocation in the process: Qt's containers allocate with
+// malloc/realloc and operator new ends in malloc, so replacing these three (glibc
+// lets a program interpose them and reach its own allocator as __libc_*) sees all
+// of them. Used to check that decoding allocates nothing per frame but the payload.
+namespace {
+std::atomic<qint64> g_allocations{0};
+} // namespace
+
+extern "C" {
+void *__libc_malloc(std::size_t size);
+void *__libc_calloc(std::size_t count, std::size_t size);
+void *__libc_realloc(void *pointer, std::size_t size);
+
+void *malloc(std::size_t size) noexcept {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_malloc(size);
+}
+
+void *calloc(std::size_t count, std::size_t size) noexcept {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_calloc(count, size);
+}
+
+void *realloc(void *pointer, std::size_t size) noexcept {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    return __libc_realloc(pointer, size);
+}
+}
+
+using namespace ws;
+
+namespace {
+
+constexpr qint64 DefaultMaxMessageSize = DecoderOptions{}.maxMessageSize;
+
+QByteArray hex(const char *text) {
+    return QByteArray::fromHex(text);
+}
+
+QByteArray pattern(qsizetype size) {
+    QByteArray bytes(size, Qt::Uninitialized);
+    for (qsizetype i = 0; i < size; ++i)
+        bytes[i] = char((i * 7 + 3) & 0xFF);
+    return bytes;
+}
+
+// RFC 6455 §5.3 written out byte by byte, independent of masking.cpp.
+QByteArray masked(QByteArray bytes, quint32 key) {
+    for (qsizetype i = 0; i < bytes.size(); ++i)
+        bytes[i] = char(bytes[i] ^ char(key >> (24 - 8 * (i % 4))));
+    return bytes;
+}
+
+// Stands in for permessage-deflate: it "compresses" by reversing the bytes, so a
+// test sees whether a payload went through it. "BAD" cannot be decoded, "BIG"
+// decodes to more than the limit (reported as the contract says) and "HUGE" does
+// too but without saying so, like a broken extension.
+class ReversingExtension : public MessageExtension {
+public:
+    QByteArray name() const override { return QByteArrayLiteral("x-reverse"); }
+    quint8 rsvBits() const override { return Rsv1Bit; }
+    Decoded decodeMessage(QByteArrayView payload, quint8 rsv, qint64 maxSize) override {
+        lastMaxSize = maxSize;
+        lastRsvBits = rsv;
+        if (payload == "BAD")
+            return {{}, ProtocolError::DecompressionFailed};
+        if (payload == "BIG")
+            return {{}, ProtocolError::MessageTooBig};
+        if (payload == "HUGE")
+            return {QByteArray(maxSize + 1, 'x'), std::nullopt};
+        QByteArray data = payload.toByteArray();
+        std::reverse(data.begin(), data.end());
+        return {data, std::nullopt};
+    }
+    quint8 encodeMessage(QByteArray &payload, Opcode) override {
+        std::reverse(payload.begin(), payload.end());
+        return Rsv1Bit;
+    }
+
+    qint64 lastMaxSize = -1;
+    quint8 lastRsvBits = 0;
+};
+
+QString payloadText(const QByteArray &bytes) {
+    if (bytes.size() <= 16)
+        return QString::fromLatin1(bytes.toHex());
+    const QByteArray digest = QCryptographicHash::hash(bytes, QCryptographicHash::Sha1);
+    return QStringLiteral("%1B:%2")
+        .arg(bytes.size())
+        .arg(QString::fromLatin1(digest.toHex().left(12)));
+}
+
+const char *noteName(ConformanceNote::Kind kind) {
+    switch (kind) {
+    case ConformanceNote::Kind::NonMinimalLength:
+        return "NonMinimalLength";
+    case ConformanceNote::Kind::InvalidCloseReason:
+        return "InvalidCloseReason";
+    case ConformanceNote::Kind::CloseNotAnswered:
+        return "CloseNotAnswered";
+    case ConformanceNote::Kind::UnsolicitedPong:
+        return "UnsolicitedPong";
+    case ConformanceNote::Kind::PongMismatch:
+        return "PongMismatch";
+    case ConformanceNote::Kind::ServerClosedTcpLate:
+        return "ServerClosedTcpLate";
+    }
+    return "?";
+}
+
+// One line per output, what the rows below expect.
+QString summary(const DecoderOutput &output) {
+    if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+        QString text = QStringLiteral("frame %1 fin=%2")
+                           .arg(QString::fromLatin1(opcodeName(frame->header.opcode)))
+                           .arg(frame->header.fin ? 1 : 0);
+        if (frame->header.rsvBits())
+            text += QStringLiteral(" rsv=%1").arg(frame->header.rsvBits());
+        text += QStringLiteral(" hdr=%1 payload=%2 @%3")
+                    .arg(QString::fromLatin1(frame->rawHeader.toByteArray().toHex()),
+                         payloadText(frame->payload))
+                    .arg(frame->streamOffset);
+        if (frame->closeCode)
+            text += QStringLiteral(" close=%1").arg(*frame->closeCode);
+        if (!frame->closeReason.isEmpty())
+            text += QStringLiteral(" reason=\"%1\"").arg(frame->closeReason);
+        for (const ConformanceNote &note : frame->notes)
+            text += QStringLiteral(" note=%1").arg(QString::fromLatin1(noteName(note.kind)));
+        return text;
+    }
+    if (const auto *message = std::get_if<DecodedMessage>(&output)) {
+        return QStringLiteral("message %1 data=%2 frames=%3 wire=%4%5 @%6")
+            .arg(QString::fromLatin1(opcodeName(message->type)), payloadText(message->data))
+            .arg(message->frameCount)
+            .arg(message->wireSize)
+            .arg(message->compressed ? QStringLiteral(" compressed") : QString())
+            .arg(message->streamOffset);
+    }
+    const auto &violation = std::get<ProtocolViolation>(output);
+    return QStringLiteral("violation %1 %2 @%3")
+        .arg(QString::fromLatin1(errorName(violation.error)))
+        .arg(toWire(violation.closeCode()))
+        .arg(violation.streamOffset);
+}
+
+// Everything an output holds, to compare runs with different chunking.
+QString fullDump(const DecoderOutput &output) {
+    QString text = summary(output);
+    if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+        const FrameHeader &h = frame->header;
+        text += QStringLiteral(" | %1%2%3%4 op=%5 key=%6 len=%7 enc=%8 payload=%9")
+                    .arg(int(h.fin))
+                    .arg(int(h.rsv1))
+                    .arg(int(h.rsv2))
+                    .arg(int(h.rsv3))
+                    .arg(int(h.opcode))
+                    .arg(h.maskingKey ? QString::number(*h.maskingKey, 16) : QStringLiteral("-"))
+                    .arg(h.payloadLength)
+                    .arg(int(h.lengthEncoding))
+                    .arg(QString::fromLatin1(frame->payload.toHex()));
+        for (const ConformanceNote &note : frame->notes)
+            text += QStringLiteral(" | note %1 @%2").arg(note.text).arg(note.streamOffset);
+    } else if (const auto *message = std::get_if<DecodedMessage>(&output)) {
+        text += QStringLiteral(" | %1").arg(QString::fromLatin1(message->data.toHex()));
+    } else {
+        text += QStringLiteral(" | %1").arg(std::get<ProtocolViolation>(output).reason);
+    }
+    return text;
+}
+
+struct Run {
+    QStringList dumps;
+    QStringList summaries;
+    QList<DecoderOutput> outputs;
+    qint64 failedAfter = -1; // bytes fed when the violation appeared
+};
+
+void drain(FrameDecoder &decoder, Run &run) {
+    while (decoder.hasNext()) {
+        DecoderOutput output = decoder.takeNext();
+        if (std::holds_alternative<ProtocolViolation>(output) && run.failedAfter < 0)
+            run.failedAfter = decoder.bytesFed();
+        run.dumps << fullDump(output);
+        run.summaries << summary(output);
+        run.outputs << std::move(output);
+    }
+}
+
+// Feeds `input` in pieces whose sizes come from `nextSize`, taking the outputs
+// after every piece.
+template <typename NextSize>
+Run decodeChunked(const DecoderOptions &options, const QByteArray &input, NextSize nextSize) {
+    FrameDecoder decoder(options);
+    Run run;
+    qsizetype position = 0;
+    while (position < input.size()) {
+        const qsizetype size = std::min<qsizetype>(nextSize(), input.size() - position);
+        decoder.feed(QByteArrayView(input).sliced(position, size));
+        position += size;
+        drain(decoder, run);
+    }
+    return run;
+}
+
+Run decodeWhole(const DecoderOptions &options, const QByteArray &input) {
+    return decodeChunked(options, input, [&] { return std::max<qsizetype>(input.size(), 1); });
+}
+
+struct Setup {
+    Role role = Role::Client;
+    Conformance conformance = Conformance::Standard;
+    qint64 maxMessageSize = DefaultMaxMessageSize;
+    bool extension = false;
+    qint64 failsAfter = -1; // default: right after the byte at the violation's offset
+};
+
+void addRow(const char *name, const QByteArray &input, const QStringList &expected,
+            const Setup &setup = {}) {
+    QTest::newRow(name) << input << int(setup.role) << int(setup.conformance)
+                        << setup.maxMessageSize << setup.extension << expected << setup.failsAfter;
+}
+
+Setup server() {
+    return Setup{Role::Server};
+}
+
+Setup conformance(Conformance level, Role role = Role::Client) {
+    Setup setup{role};
+    setup.conformance = level;
+    return setup;
+}
+
+Setup maxSize(qint64 size) {
+    Setup setup;
+    setup.maxMessageSize = size;
+    return setup;
+}
+
+Setup withExtension(qint64 failsAfter = -1) {
+    Setup setup;
+    setup.extension = true;
+    setup.failsAfter = failsAfter;
+    return setup;
+}
+
+Setup failsAfter(qint64 bytes, Setup setup = {}) {
+    setup.failsAfter = bytes;
+    return setup;
+}
+
+QString frameLine(const char *opcode, bool fin, const QByteArray &header, const QByteArray &payload,
+                  qint64 offset) {
+    return QStringLiteral("frame %1 fin=%2 hdr=%3 payload=%4 @%5")
+        .arg(QString::fromLatin1(opcode))
+        .arg(fin ? 1 : 0)
+        .arg(QString::fromLatin1(header.toHex()), payloadText(payload))
+        .arg(offset);
+}
+
+QString messageLine(const char *type, const QByteArray &data, int frames, qint64 offset = 0) {
+    return QStringLiteral("message %1 data=%2 frames=%3 wire=%4 @%5")
+        .arg(QString::fromLatin1(type), payloadText(data))
+        .arg(frames)
+        .arg(data.size())
+        .arg(offset);
+}
+
+} // namespace
+
+class TestFrameDecoder : public QObject {
+    Q_OBJECT
+
+private slots:
+    void decode_data();
+    void decode();
+    void violationReasons_data();
+    void violationReasons();
+    void singleFrameMessageSharesPayload();
+    void fragmentedMessageReassembles();
+    void partialHeaderProducesNothing();
+    void nothingAfterViolation();
+    void insideMessage();
+    void extensionGetsLimitAndRsvBits();
+    void settersTakeEffect();
+    void allocatesOnlyThePayload();
+    void longStreamAnyChunking();
+    void splitClosePayload_data();
+    void splitClosePayload();
+    void errorNames();
+};
+
+void TestFrameDecoder::decode_data() {
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<int>("role");
+    QTest::addColumn<int>("conformance");
+    QTest::addColumn<qint64>("maxMessageSize");
+    QTest::addColumn<bool>("extension");
+    QTest::addColumn<QStringList>("expected");
+    QTest::addColumn<qint64>("failsAfter");
+
+    const QByteArray hello("Hello");
+
+    // RFC 6455 §5.7
+    addRow("5.7 single-frame unmasked text", hex("810548656c6c6f"),
+           {frameLine("text", true, hex("8105"), hello, 0), messageLine("text", hello, 1)});
+    addRow("5.7 single-frame masked text", hex("818537fa213d7f9f4d5158"),
+           {frameLine("text", true, hex("818537fa213d"), hello, 0), messageLine("text", hello, 1)},
+           server());
+    addRow("5.7 fragmented unmasked text", hex("010348656c80026c6f"),
+           {frameLine("text", false, hex("0103"), "Hel", 0),
+            frameLine("continuation", true, hex("8002"), "lo", 5), messageLine("text", hello, 2)});
+    addRow("5.7 unmasked ping", hex("890548656c6c6f"),
+           {frameLine("ping", true, hex("8905"), hello, 0)});
+    addRow("5.7 masked pong", hex("8a8537fa213d7f9f4d5158"),
+           {frameLine("pong", true, hex("8a8537fa213d"), hello, 0)}, server());
+    {
+        const QByteArray payload = pattern(256);
+        addRow("5.7 256-byte binary", hex("827e0100") + payload,
+               {frameLine("binary", true, hex("827e0100"), payload, 0),
+                messageLine("binary", payload, 1)});
+    }
+    {
+        const QByteArray payload = pattern(65536);
+        addRow("5.7 64 KiB binary", hex("827f0000000000010000") + payload,
+               {frameLine("binary", true, hex("827f0000000000010000"), payload, 0),
+                messageLine("binary", payload, 1)});
+    }
+
+    // Every length encoding at its boundaries (RFC 6455 §5.2), unmasked and masked.
+    const struct {
+        qsizetype size;
+        const char *lengthField;
+    } sizes[] = {{0, "00"},
+                 {1, "01"},
+                 {125, "7d"},
+                 {126, "7e007e"},
+                 {127, "7e007f"},
+                 {65535, "7effff"},
+                 {65536, "7f0000000000010000"}};
+    for (const auto &size : sizes) {
+        const QByteArray payload = pattern(size.size);
+        const QByteArray plainHeader = hex("82") + hex(size.lengthField);
+        addRow(qPrintable(QStringLiteral("binary %1 bytes unmasked").arg(size.size)),
+               plainHeader + payload,
+               {frameLine("binary", true, plainHeader, payload, 0),
+                messageLine("binary", payload, 1)});
+        QByteArray maskedHeader = plainHeader;
+        maskedHeader[1] = char(maskedHeader[1] | 0x80);
+        maskedHeader += hex("a1b2c3d4");
+        addRow(qPrintable(QStringLiteral("binary %1 bytes masked").arg(size.size)),
+               maskedHeader + masked(payload, 0xa1b2c3d4),
+               {frameLine("binary", true, maskedHeader, payload, 0),
+                messageLine("binary", payload, 1)},
+               server());
+    }
+    addRow("all-zero masking key is still a key", hex("81820000000041") + "B",
+           {frameLine("text", true, hex("818200000000"), "AB", 0), messageLine("text", "AB", 1)},
+           server());
+    addRow("masked fragments with their own keys",
+           hex("018201020304") + masked("He", 0x01020304) + hex("8083a0b0c0d0") +
+               masked("llo", 0xa0b0c0d0),
+           {frameLine("text", false, hex("018201020304"), "He", 0),
+            frameLine("continuation", true, hex("8083a0b0c0d0"), "llo", 8),
+            messageLine("text", hello, 2)},
+           server());
+    addRow("two messages back to back", hex("8101418201ff"),
+           {frameLine("text", true, hex("8101"), "A", 0), messageLine("text", "A", 1),
+            frameLine("binary", true, hex("8201"), hex("ff"), 3),
+            messageLine("binary", hex("ff"), 1, 3)});
+    addRow("long header, then a short one", hex("827e007e") + pattern(126) + hex("8100"),
+           {frameLine("binary", true, hex("827e007e"), pattern(126), 0),
+            messageLine("binary", pattern(126), 1), frameLine("text", true, hex("8100"), {}, 130),
+            messageLine("text", {}, 1, 130)});
+    addRow("empty text message", hex("8100"),
+           {frameLine("text", true, hex("8100"), {}, 0), messageLine("text", {}, 1)});
+    addRow("empty fragments", hex("01008000"),
+           {frameLine("text", false, hex("0100"), {}, 0),
+            frameLine("continuation", true, hex("8000"), {}, 2), messageLine("text", {}, 2)});
+
+    // RSV bits and opcodes (RFC 6455 §5.2)
+    addRow("RSV1 without extension", hex("c10548656c6c6f"), {"violation ReservedBitsSet 1002 @0"});
+    addRow("RSV2 without extension", hex("a100"), {"violation ReservedBitsSet 1002 @0"});
+    addRow("RSV3 without extension", hex("9100"), {"violation ReservedBitsSet 1002 @0"});
+    addRow("RSV on a ping", hex("c900"), {"violation ReservedBitsSet 1002 @0"});
+    for (const int opcode : {0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf}) {
+        addRow(qPrintable(QStringLiteral("reserved opcode 0x%1").arg(opcode, 0, 16)),
+               QByteArray(1, char(0x80 | opcode)) + hex("00"),
+               {"violation ReservedOpcode 1002 @0"});
+    }
+    addRow("reserved opcode after a message", hex("8101418400"),
+           {frameLine("text", true, hex("8101"), "A", 0), messageLine("text", "A", 1),
+            "violation ReservedOpcode 1002 @3"});
+
+    // Masking per role (RFC 6455 §5.1), found as soon as byte 1 is in.
+    addRow("server receives unmasked frame", hex("810548656c6c6f"),
+           {"violation UnmaskedClientFrame 1002 @1"}, server());
+    addRow("server receives unmasked ping", hex("8900"), {"violation UnmaskedClientFrame 1002 @1"},
+           server());
+    addRow("client receives masked frame", hex("818537fa213d7f9f4d5158"),
+           {"violation MaskedServerFrame 1002 @1"});
+    addRow("client receives masked frame after a good one", hex("810141818000000000"),
+           {frameLine("text", true, hex("8101"), "A", 0), messageLine("text", "A", 1),
+            "violation MaskedServerFrame 1002 @4"});
+
+    // Lengths (RFC 6455 §5.2)
+    addRow("64-bit length with MSB set", hex("827f8000000000000000"),
+           {"violation LengthMostSignificantBit 1002 @2"});
+    addRow("64-bit length 0xffffffffffffffff", hex("827fffffffffffffffff"),
+           {"violation LengthMostSignificantBit 1002 @2"});
+    {
+        Setup setup = conformance(Conformance::Standard);
+        addRow("16-bit length for 5 bytes, standard: note", hex("827e0005") + hello,
+               {frameLine("binary", true, hex("827e0005"), hello, 0) + " note=NonMinimalLength",
+                messageLine("binary", hello, 1)},
+               setup);
+        addRow("64-bit length for 5 bytes, lenient: note", hex("817f0000000000000005") + hello,
+               {frameLine("text", true, hex("817f0000000000000005"), hello, 0) +
+                    " note=NonMinimalLength",
+                messageLine("text", hello, 1)},
+               conformance(Conformance::Lenient));
+        addRow("64-bit length for 200 bytes, standard: note",
+               hex("827f00000000000000c8") + pattern(200),
+               {frameLine("binary", true, hex("827f00000000000000c8"), pattern(200), 0) +
+                    " note=NonMinimalLength",
+                messageLine("binary", pattern(200), 1)});
+        addRow("16-bit length for 5 bytes, strict", hex("827e0005") + hello,
+               {"violation NonMinimalLength 1002 @1"},
+               failsAfter(4, conformance(Conformance::Strict)));
+        addRow("64-bit length for 200 bytes, strict", hex("827f00000000000000c8") + pattern(200),
+               {"violation NonMinimalLength 1002 @1"},
+               failsAfter(10, conformance(Conformance::Strict)));
+        addRow("16-bit length for 0 bytes, strict", hex("827e0000"),
+               {"violation NonMinimalLength 1002 @1"},
+               failsAfter(4, conformance(Conformance::Strict)));
+        addRow("masked 16-bit length for 2 bytes, strict", hex("82fe000201020304aaaa"),
+               {"violation NonMinimalLength 1002 @1"},
+               failsAfter(4, conformance(Conformance::Strict, Role::Server)));
+        addRow("ping with 16-bit length for 5 bytes, standard: note", hex("897e0005") + hello,
+               {frameLine("ping", true, hex("897e0005"), hello, 0) + " note=NonMinimalLength"});
+    }
+
+    // Control frames (RFC 6455 §5.5)
+    addRow("ping of 125 bytes", hex("897d") + pattern(125),
+           {frameLine("ping", true, hex("897d"), pattern(125), 0)});
+    // Length rules point at the length field and are known once it is whole.
+    addRow("ping of 126 bytes", hex("897e007e") + pattern(126),
+           {"violation ControlFrameTooLong 1002 @1"}, failsAfter(4));
+    addRow("pong of 64 KiB in 64 bits", hex("8a7f0000000000010000"),
+           {"violation ControlFrameTooLong 1002 @1"}, failsAfter(10));
+    addRow("close of 126 bytes", hex("887e007e03e8") + pattern(124),
+           {"violation ControlFrameTooLong 1002 @1"}, failsAfter(4));
+    addRow("fragmented ping", hex("0900"), {"violation FragmentedControlFrame 1002 @0"});
+    addRow("fragmented close", hex("080203e8"), {"violation FragmentedControlFrame 1002 @0"});
+    addRow("fragmented pong inside a message", hex("0101410a00"),
+           {frameLine("text", false, hex("0101"), "A", 0),
+            "violation FragmentedControlFrame 1002 @3"});
+    addRow("ping between fragments", hex("010348656c890080026c6f"),
+           {frameLine("text", false, hex("0103"), "Hel", 0),
+            frameLine("ping", true, hex("8900"), {}, 5),
+            frameLine("continuation", true, hex("8002"), "lo", 7), messageLine("text", hello, 2)});
+    addRow("ping and pong between fragments, masked",
+           hex("0183000000004865") + hex("6c898100000000ff8a8000000000") + hex("808200000000") +
+               "lo",
+           {frameLine("text", false, hex("018300000000"), "Hel", 0),
+            frameLine("ping", true, hex("898100000000"), hex("ff"), 9),
+            frameLine("pong", true, hex("8a8000000000"), {}, 16),
+            frameLine("continuation", true, hex("808200000000"), "lo", 22),
+            messageLine("text", hello, 2)},
+           server());
+    addRow("close between fragments",
+           hex("01014188"
+               "0203e8"
+               "800142"),
+           {frameLine("text", false, hex("0101"), "A", 0),
+            frameLine("close", true, hex("8802"), hex("03e8"), 3) + " close=1000",
+            frameLine("continuation", true, hex("8001"), "B", 7), messageLine("text", "AB", 2)});
+
+    // Fragmentation (RFC 6455 §5.4)
+    addRow("continuation with no message", hex("8000"),
+           {"violation UnexpectedContinuation 1002 @0"});
+    addRow("continuation after a finished message", hex("810141800142"),
+           {frameLine("text", true, hex("8101"), "A", 0), messageLine("text", "A", 1),
+            "violation UnexpectedContinuation 1002 @3"});
+    addRow(
+        "text inside a fragmented message", hex("010141810142"),
+        {frameLine("text", false, hex("0101"), "A", 0), "violation ExpectedContinuation 1002 @3"});
+    addRow("binary inside a fragmented message", hex("020141020142"),
+           {frameLine("binary", false, hex("0201"), "A", 0),
+            "violation ExpectedContinuation 1002 @3"});
+
+    // Close frames (RFC 6455 §5.5.1, §7.4)
+    addRow("close without payload", hex("8800"), {frameLine("close", true, hex("8800"), {}, 0)});
+    addRow("close 1000 with reason", hex("880503e8627965"),
+           {frameLine("close", true, hex("8805"), hex("03e8627965"), 0) +
+            " close=1000 reason=\"bye\""});
+    addRow("close with multibyte reason", hex("880503e8e282ac"),
+           {frameLine("close", true, hex("8805"), hex("03e8e282ac"), 0) +
+            QStringLiteral(" close=1000 reason=\"\u20ac\"")});
+    addRow("close with one byte", hex("880103"), {"violation CloseFrameOneByte 1002 @1"});
+    for (const int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+                           3000, 3999, 4000, 4999}) {
+        const QByteArray payload = QByteArray(1, char(code >> 8)) + char(code & 0xff);
+        addRow(qPrintable(QStringLiteral("close code %1 is valid").arg(code)),
+               hex("8802") + payload,
+               {frameLine("close", true, hex("8802"), payload, 0) +
+                QStringLiteral(" close=%1").arg(code)});
+    }
+    for (const int code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
+        const QByteArray payload = QByteArray(1, char(code >> 8)) + char(code & 0xff);
+        addRow(qPrintable(QStringLiteral("close code %1 is invalid").arg(code)),
+               hex("8804") + payload + "ok", {"violation InvalidCloseCode 1002 @2"},
+               failsAfter(4)); // the code is known once both of its bytes are in
+    }
+    addRow("masked close with invalid code", hex("888201020304") + masked(hex("03ed"), 0x01020304),
+           {"violation InvalidCloseCode 1002 @6"}, failsAfter(8, server()));
+    addRow("close reason not UTF-8, standard", hex("880603e841ff4243"),
+           {"violation InvalidCloseReason 1007 @5"});
+    addRow("close reason not UTF-8, strict", hex("880603e841ff4243"),
+           {"violation InvalidCloseReason 1007 @5"}, conformance(Conformance::Strict));
+    addRow("close reason not UTF-8, lenient: note", hex("880603e841ff4243"),
+           {frameLine("close", true, hex("8806"), hex("03e841ff4243"), 0) +
+            QStringLiteral(" close=1000 reason=\"A\ufffdBC\" note=InvalidCloseReason")},
+           conformance(Conformance::Lenient));
+    addRow("close reason ends mid-character, standard", hex("880403e841e2"),
+           {"violation InvalidCloseReason 1007 @6"}, failsAfter(6));
+    addRow("close reason ends mid-character, lenient: note", hex("880403e841e2"),
+           {frameLine("close", true, hex("8804"), hex("03e841e2"), 0) +
+            QStringLiteral(" close=1000 reason=\"A\ufffd\" note=InvalidCloseReason")},
+           conformance(Conformance::Lenient));
+    addRow("masked close reason not UTF-8",
+           hex("888401020304") + masked(hex("03e8c0af"), 0x01020304),
+           {"violation InvalidCloseReason 1007 @8"}, server());
+    addRow("frames after a close frame are still decoded", hex("8800810141"),
+           {frameLine("close", true, hex("8800"), {}, 0),
+            frameLine("text", true, hex("8101"), "A", 2), messageLine("text", "A", 1, 2)});
+
+    // UTF-8 (RFC 6455 §8.1): fail fast at the offending byte.
+    addRow("invalid byte mid-frame", hex("81054 1ff424344"), {"violation InvalidUtf8 1007 @3"});
+    addRow("invalid byte in the second fragment", hex("0102414280024 3ff"),
+           {frameLine("text", false, hex("0102"), "AB", 0), "violation InvalidUtf8 1007 @7"});
+    addRow("character split across three fragments",
+           hex("0101e2000182"
+               "8001ac"),
+           {frameLine("text", false, hex("0101"), hex("e2"), 0),
+            frameLine("continuation", false, hex("0001"), hex("82"), 3),
+            frameLine("continuation", true, hex("8001"), hex("ac"), 6),
+            messageLine("text", hex("e282ac"), 3)});
+    addRow("character split, then not continued", hex("0101e2800141"),
+           {frameLine("text", false, hex("0101"), hex("e2"), 0), "violation InvalidUtf8 1007 @5"});
+    addRow("message ends mid-character", hex("8102e282"),
+           {frameLine("text", true, hex("8102"), hex("e282"), 0), "violation InvalidUtf8 1007 @4"},
+           failsAfter(4));
+    addRow("fragmented message ends mid-character", hex("0101418001e2"),
+           {frameLine("text", false, hex("0101"), "A", 0),
+            frameLine("continuation", true, hex("8001"), hex("e2"), 3),
+            "violation InvalidUtf8 1007 @6"},
+           failsAfter(6));
+    addRow("overlong form", hex("8102c080"), {"violation InvalidUtf8 1007 @2"});
+    addRow("surrogate", hex("8103eda080"), {"violation InvalidUtf8 1007 @3"});
+    addRow("above U+10FFFF", hex("8104f4908080"), {"violation InvalidUtf8 1007 @3"});
+    addRow("masked invalid byte", hex("818501020304") + masked(hex("41ff424344"), 0x01020304),
+           {"violation InvalidUtf8 1007 @7"}, server());
+    addRow("invalid ping payload is not validated",
+           hex("010141"
+               "8901ff"
+               "800142"),
+           {frameLine("text", false, hex("0101"), "A", 0),
+            frameLine("ping", true, hex("8901"), hex("ff"), 3),
+            frameLine("continuation", true, hex("8001"), "B", 6), messageLine("text", "AB", 2)});
+    addRow("binary is not validated", hex("8202fffe"),
+           {frameLine("binary", true, hex("8202"), hex("fffe"), 0),
+            messageLine("binary", hex("fffe"), 1)});
+    addRow("four-byte character", hex("8104f09f9880"),
+           {frameLine("text", true, hex("8104"), hex("f09f9880"), 0),
+            messageLine("text", hex("f09f9880"), 1)});
+
+    // Message size (RFC 6455 §7.4.1, 1009), checked before allocating.
+    addRow("message at the limit", hex("820a") + pattern(10),
+           {frameLine("binary", true, hex("820a"), pattern(10), 0),
+            messageLine("binary", pattern(10), 1)},
+           maxSize(10));
+    addRow("message over the limit", hex("820b") + pattern(11), {"violation MessageTooBig 1009 @1"},
+           maxSize(10));
+    addRow(
+        "fragments over the limit", hex("0206") + pattern(6) + hex("8005") + pattern(5),
+        {frameLine("binary", false, hex("0206"), pattern(6), 0), "violation MessageTooBig 1009 @9"},
+        maxSize(10));
+    addRow("control frames do not count",
+           hex("0205") + pattern(5) + hex("897d") + pattern(125) + hex("8005") + pattern(5),
+           {frameLine("binary", false, hex("0205"), pattern(5), 0),
+            frameLine("ping", true, hex("897d"), pattern(125), 7),
+            frameLine("continuation", true, hex("8005"), pattern(5), 134),
+            messageLine("binary", pattern(5) + pattern(5), 2)},
+           maxSize(10));
+    addRow("announced 2^63-1 bytes", hex("827f7fffffffffffffff"),
+           {"violation MessageTooBig 1009 @1"}, failsAfter(10));
+    addRow("limit 0", hex("81008101"),
+           {frameLine("text", true, hex("8100"), {}, 0), messageLine("text", {}, 1),
+            "violation MessageTooBig 1009 @3"},
+           maxSize(0));
+
+    // A negotiated extension (RFC 6455 §9, RFC 7692 §6).
+    addRow("compressed text", hex("c103636261"),
+           {"frame text fin=1 rsv=4 hdr=c103 payload=636261 @0",
+            "message text data=616263 frames=1 wire=3 compressed @0"},
+           withExtension());
+    addRow("compressed fragmented binary",
+           hex("420262618001"
+               "63"),
+           {"frame binary fin=0 rsv=4 hdr=4202 payload=6261 @0",
+            frameLine("continuation", true, hex("8001"), "c", 4),
+            "message binary data=636162 frames=2 wire=3 compressed @0"},
+           withExtension());
+    addRow("uncompressed message with extension", hex("810141"),
+           {frameLine("text", true, hex("8101"), "A", 0), messageLine("text", "A", 1)},
+           withExtension());
+    addRow("compressed text is validated after decoding only", hex("c103ac82e2"),
+           {"frame text fin=1 rsv=4 hdr=c103 payload=ac82e2 @0",
+            "message text data=e282ac frames=1 wire=3 compressed @0"},
+           withExtension());
+    addRow("compressed text not UTF-8 after decoding", hex("c102ff41"),
+           {"frame text fin=1 rsv=4 hdr=c102 payload=ff41 @0", "violation InvalidUtf8 1007 @0"},
+           withExtension(4));
+    addRow("compressed ping", hex("c900"), {"violation CompressedControlFrame 1002 @0"},
+           withExtension());
+    addRow("compressed continuation", hex("410161c00162"),
+           {"frame text fin=0 rsv=4 hdr=4101 payload=61 @0",
+            "violation CompressedContinuation 1002 @3"},
+           withExtension());
+    addRow("RSV2 not defined by the extension", hex("a100"), {"violation ReservedBitsSet 1002 @0"},
+           withExtension());
+    addRow("decompression fails", hex("c103424144"),
+           {"frame text fin=1 rsv=4 hdr=c103 payload=424144 @0",
+            "violation DecompressionFailed 1002 @0"},
+           withExtension(5));
+    addRow(
+        "decompressed message too big", hex("c203424947"),
+        {"frame binary fin=1 rsv=4 hdr=c203 payload=424947 @0", "violation MessageTooBig 1009 @0"},
+        withExtension(5));
+    {
+        Setup setup = withExtension(6);
+        setup.maxMessageSize = 100;
+        addRow("extension exceeds the limit silently", hex("c20448554745"),
+               {"frame binary fin=1 rsv=4 hdr=c204 payload=48554745 @0",
+                "violation MessageTooBig 1009 @0"},
+               setup);
+    }
+}
+
+void TestFrameDecoder::decode() {
+    QFETCH(QByteArray, input);
+    QFETCH(int, role);
+    QFETCH(int, conformance);
+    QFETCH(qint64, maxMessageSize);
+    QFETCH(bool, extension);
+    QFETCH(QStringList, expected);
+    QFETCH(qint64, failsAfter);
+
+    ReversingExtension reversing;
+    DecoderOptions options;
+    options.role = Role(role);
+    options.conformance = Conformance(conformance);
+    options.maxMessageSize = maxMessageSize;
+    options.extension = extension ? &reversing : nullptr;
+
+    const Run whole = decodeWhole(options, input);
+    QCOMPARE(whole.summaries, expected);
+
+    for (const DecoderOutput &output : whole.outputs) {
+        if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+            // The parsed header writes back to the bytes it came from.
+            QCOMPARE(serializeHeader(frame->header), frame->rawHeader);
+            QCOMPARE(qint64(frame->payload.size()), qint64(frame->header.payloadLength));
+        } else if (const auto *violation = std::get_if<ProtocolViolation>(&output)) {
+            QVERIFY2(violation->reason.contains(QLatin1String("(RFC ")),
+                     qPrintable(violation->reason));
+            QCOMPARE(&output, &whole.outputs.last());
+        }
+    }
+
+    // The same outputs whatever the chunking.
+    const Run byteByByte = decodeChunked(options, input, [] { return 1; });
+    QCOMPARE(byteByByte.dumps, whole.dumps);
+
+    // Fail fast: the violation is out as soon as the byte that shows it is in.
+    if (whole.failedAfter >= 0) {
+        const auto &violation = std::get<ProtocolViolation>(whole.outputs.last());
+        const qint64 due = failsAfter >= 0 ? failsAfter : violation.streamOffset + 1;
+        QCOMPARE(byteByByte.failedAfter, due);
+    }
+
+    for (quint32 seed = 1; seed <= 64; ++seed) {
+        QRandomGenerator random(seed);
+        const qsizetype maxChunk = seed % 4 == 0 ? 3 : seed % 4 == 1 ? 17 : 64 + input.size() / 8;
+        const Run chunked =
+            decodeChunked(options, input, [&] { return 1 + random.bounded(maxChunk); });
+        QVERIFY2(chunked.dumps == whole.dumps, qPrintable(QStringLiteral("seed %1").arg(seed)));
+    }
+
+    // Two pieces, split at every boundary, for the short inputs.
+    if (input.size() <= 600) {
+        for (qsizetype split = 1; split < input.size(); ++split) {
+            bool first = true;
+            const Run twoPieces = decodeChunked(options, input, [&] {
+                const qsizetype size = first ? split : input.size();
+                first = false;
+                return size;
+            });
+            QVERIFY2(twoPieces.dumps == whole.dumps,
+                     qPrintable(QStringLiteral("split at %1").arg(split)));
+        }
+    }
+}
+
+void TestFrameDecoder::violationReasons_data() {
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<int>("role");
+    QTest::addColumn<QString>("reason");
+
+    const int client = int(Role::Client);
+    QTest::newRow("control too long")
+        << (hex("897e007e") + pattern(126)) << client
+        << QStringLiteral("ping frame payload is 126 bytes; the limit is 125 (RFC 6455 §5.5)");
+    QTest::newRow("unmasked") << hex("8100") << int(Role::Server)
+                              << QStringLiteral("text frame from the client is not masked; a "
+                                                "client must mask every frame (RFC 6455 §5.1)");
+    QTest::newRow("masked") << hex("828000000000") << client
+                            << QStringLiteral("binary frame from the server is masked; a server "
+                                              "must not mask frames (RFC 6455 §5.1)");
+    QTest::newRow("reserved opcode")
+        << hex("8300") << client << QStringLiteral("opcode 0x3 is reserved (RFC 6455 §5.2)");
+    QTest::newRow("reserved bits")
+        << hex("e100") << client
+        << QStringLiteral("RSV1, RSV2 set on a text frame, but no negotiated extension defines "
+                          "them (RFC 6455 §5.2)");
+    QTest::newRow("close code")
+        << hex("880203ed") << client
+        << QStringLiteral("close code 1005 (no status received) may not be sent in a close frame "
+                          "(RFC 6455 §7.4)");
+    QTest::newRow("utf8")
+        << hex("810341c342") << client
+        << QStringLiteral("text message is not valid UTF-8: byte 0x42 at message offset 2 cannot "
+                          "appear there (RFC 6455 §8.1)");
+    QTest::newRow("fragmented control")
+        << hex("0a00") << client
+        << QStringLiteral("pong frame has FIN clear; control frames must not be fragmented "
+                          "(RFC 6455 §5.5)");
+    QTest::newRow("non-minimal")
+        << hex("817f000000000000000141") << client
+        << QStringLiteral("payload length 1 is written in the 64-bit extended length; the "
+                          "minimal encoding is the 7-bit field (RFC 6455 §5.2)");
+    QTest::newRow("too big") << hex("827f0000000100000000") << client
+                             << QStringLiteral("binary frame announces 4294967296 bytes; the "
+                                               "maximum message size is 67108864 "
+                                               "(RFC 6455 §7.4.1, 1009)");
+}
+
+void TestFrameDecoder::violationReasons() {
+    QFETCH(QByteArray, input);
+    QFETCH(int, role);
+    QFETCH(QString, reason);
+
+    DecoderOptions options;
+    options.role = Role(role);
+    options.conformance = Conformance::Strict;
+    const Run run = decodeWhole(options, input);
+    QVERIFY(!run.outputs.isEmpty());
+    const auto *violation = std::get_if<ProtocolViolation>(&run.outputs.last());
+    QVERIFY(violation);
+    QCOMPARE(violation->reason, reason);
+}
+
+void TestFrameDecoder::singleFrameMessageSharesPayload() {
+    FrameDecoder decoder({Role::Server});
+    decoder.feed(hex("818537fa213d7f9f4d5158"));
+    QVERIFY(decoder.hasNext());
+    const DecodedFrame frame = std::get<DecodedFrame>(decoder.takeNext());
+    QVERIFY(decoder.hasNext());
+    const DecodedMessage message = std::get<DecodedMessage>(decoder.takeNext());
+    QCOMPARE(message.data, QByteArray("Hello"));
+    // One buffer for both: the message is not a copy of the frame's payload.
+    QVERIFY(message.data.constData() == frame.payload.constData());
+    QVERIFY(!decoder.hasNext());
+}
+
+void TestFrameDecoder::fragmentedMessageReassembles() {
+    const QByteArray first = pattern(300);
+    const QByteArray second = pattern(70000);
+    const QByteArray input = hex("027e012c") + first + hex("807f0000000000011170") + second;
+    const Run run = decodeWhole({Role::Client}, input);
+    QCOMPARE(run.outputs.size(), 3);
+    const auto &message = std::get<DecodedMessage>(run.outputs[2]);
+    QCOMPARE(message.data, first + second);
+    QCOMPARE(message.frameCount, 2);
+    QCOMPARE(message.wireSize, qint64(70300));
+    QCOMPARE(message.type, Opcode::Binary);
+    QCOMPARE(std::get<DecodedFrame>(run.outputs[1]).streamOffset, qint64(304));
+}
+
+void TestFrameDecoder::partialHeaderProducesNothing() {
+    FrameDecoder decoder({Role::Server});
+    const QByteArray frame = hex("82fe0100a1b2c3d4") + masked(pattern(256), 0xa1b2c3d4);
+    for (qsizetype i = 0; i < frame.size() - 1; ++i) {
+        decoder.feed(frame.sliced(i, 1));
+        QVERIFY2(!decoder.hasNext(), qPrintable(QStringLiteral("after %1 bytes").arg(i + 1)));
+        QVERIFY(!decoder.hasFailed());
+    }
+    QCOMPARE(decoder.bytesFed(), qint64(frame.size() - 1));
+    decoder.feed(frame.last(1));
+    QVERIFY(decoder.hasNext());
+}
+
+void TestFrameDecoder::nothingAfterViolation() {
+    FrameDecoder decoder({Role::Client});
+    decoder.feed(hex("8101418300810142"));
+    QVERIFY(decoder.hasFailed());
+    QStringList summaries;
+    while (decoder.hasNext())
+        summaries << summary(decoder.takeNext());
+    QCOMPARE(summaries,
+             QStringList({frameLine("text", true, hex("8101"), "A", 0), messageLine("text", "A", 1),
+                          "violation ReservedOpcode 1002 @3"}));
+    decoder.feed(hex("810143"));
+    QVERIFY(!decoder.hasNext());
+    QCOMPARE(decoder.bytesFed(), qint64(11));
+}
+
+void TestFrameDecoder::insideMessage() {
+    FrameDecoder decoder({Role::Client});
+    QVERIFY(!decoder.isInsideMessage());
+    decoder.feed(hex("010141"));
+    QVERIFY(decoder.isInsideMessage());
+    decoder.feed(hex("8900"));
+    QVERIFY(decoder.isInsideMessage());
+    decoder.feed(hex("000142"));
+    QVERIFY(decoder.isInsideMessage());
+    decoder.feed(hex("8001"));
+    QVERIFY(decoder.isInsideMessage());
+    decoder.feed(hex("43"));
+    QVERIFY(!decoder.isInsideMessage());
+    QVERIFY(!decoder.hasFailed());
+}
+
+void TestFrameDecoder::extensionGetsLimitAndRsvBits() {
+    ReversingExtension reversing;
+    DecoderOptions options{Role::Client, Conformance::Standard, 12345, &reversing};
+    const Run run = decodeWhole(options, hex("c2020102"));
+    QCOMPARE(reversing.lastMaxSize, qint64(12345));
+    QCOMPARE(reversing.lastRsvBits, Rsv1Bit);
+    QCOMPARE(std::get<DecodedMessage>(run.outputs.last()).data, hex("0201"));
+}
+
+void TestFrameDecoder::settersTakeEffect() {
+    FrameDecoder decoder({Role::Client});
+    decoder.setConformance(Conformance::Strict);
+    decoder.setMaxMessageSize(4);
+    QCOMPARE(decoder.options().conformance, Conformance::Strict);
+    QCOMPARE(decoder.options().maxMessageSize, qint64(4));
+    decoder.feed(hex("820401020304"));
+    decoder.feed(hex("8205"));
+    Run run;
+    drain(decoder, run);
+    QCOMPARE(run.summaries.last(), QStringLiteral("violation MessageTooBig 1009 @7"));
+
+    FrameDecoder strict({Role::Client});
+    strict.setConformance(Conformance::Strict);
+    strict.feed(hex("827e0001ff"));
+    Run strictRun;
+    drain(strict, strictRun);
+    QCOMPARE(strictRun.summaries, QStringList({"violation NonMinimalLength 1002 @1"}));
+}
+
+void TestFrameDecoder::allocatesOnlyThePayload() {
+    // 1000 masked single-frame text messages, as a client sends them.
+    QByteArray stream;
+    const int frames = 1000;
+    for (int i = 0; i < frames; ++i)
+        stream += hex("818601020304") + masked("frame!", 0x01020304);
+    const qsizetype frameSize = stream.size() / frames;
+
+    FrameDecoder decoder({Role::Server});
+    const auto decodeRange = [&](int from, int to) {
+        for (int i = from; i < to; ++i) {
+            // Split every frame inside its header to cover the partial-header path too.
+            decoder.feed(QByteArrayView(stream).sliced(i * frameSize, 3));
+            decoder.feed(QByteArrayView(stream).sliced(i * frameSize + 3, frameSize - 3));
+            while (decoder.hasNext())
+                decoder.takeNext();
+        }
+    };
+    decodeRange(0, 10); // the output queue reaches its working size
+    const qint64 before = g_allocations.load();
+    decodeRange(10, frames);
+    const qint64 allocations = g_allocations.load() - before;
+    // One per frame, its payload; the message shares it.
+    QCOMPARE(allocations, qint64(frames - 10));
+
+    // Empty frames allocate nothing at all.
+    const QByteArray pings = hex("898001020304").repeated(100);
+    const qint64 beforePings = g_allocations.load();
+    for (qsizetype i = 0; i < pings.size(); i += 6) {
+        decoder.feed(QByteArrayView(pings).sliced(i, 6));
+        while (decoder.hasNext())
+            decoder.takeNext();
+    }
+    QCOMPARE(g_allocations.load() - beforePings, qint64(0));
+    QVERIFY(!decoder.hasFailed());
+}
+
+void TestFrameDecoder::longStreamAnyChunking() {
+    // Many frames of every kind in one stream: fragmented text with characters
+    // split across frames, pings in between, long binaries.
+    QRandomGenerator random(20240501);
+    QByteArray stream;
+    QList<QByteArray> messages;
+    const QByteArray text = QStringLiteral("h\u00e9llo w\u00f6rld \u20ac \U0001F600 ").toUtf8();
+    for (int m = 0; m < 60; ++m) {
+        const bool isText = m % 2 == 0;
+        QByteArray data;
+        const int size = int(random.bounded(isText ? 300 : 70000));
+        while (data.size() < size)
+            data += isText ? text : pattern(257);
+        messages << data;
+        qsizetype position = 0;
+        bool first = true;
+        do {
+            const qsizetype piece =
+                std::min<qsizetype>(data.size() - position, 1 + random.bounded(200));
+            const bool fin = position + piece == data.size();
+            const quint8 opcode = first ? (isText ? 0x1 : 0x2) : 0x0;
+            const quint32 key = random.generate();
+            QByteArray header(1, char((fin ? 0x80 : 0) | opcode));
+            if (piece <= 125) {
+                header += char(0x80 | piece);
+            } else {
+                header += char(0x80 | 126);
+                header += char(piece >> 8);
+                header += char(piece & 0xff);
+            }
+            for (int i = 0; i < 4; ++i)
+                header += char(key >> (24 - 8 * i));
+            stream += header + masked(data.sliced(position, piece), key);
+            if (random.bounded(3) == 0)
+                stream += hex("898201020304") + masked("pp", 0x01020304);
+            position += piece;
+            first = false;
+        } while (position < data.size());
+    }
+
+    DecoderOptions options{Role::Server};
+    const Run whole = decodeWhole(options, stream);
+    QList<QByteArray> received;
+    for (const DecoderOutput &output : whole.outputs) {
+        QVERIFY(!std::holds_alternative<ProtocolViolation>(output));
+        if (const auto *message = std::get_if<DecodedMessage>(&output))
+            received << message->data;
+    }
+    QCOMPARE(received, messages);
+    for (quint32 seed = 1; seed <= 8; ++seed) {
+        QRandomGenerator chunks(seed);
+        const Run chunked =
+            decodeChunked(options, stream, [&] { return 1 + chunks.bounded(seed * 700); });
+        QVERIFY(chunked.dumps == whole.dumps);
+    }
+}
+
+void TestFrameDecoder::splitClosePayload_data() {
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<int>("code"); // -1: none
+    QTest::addColumn<QByteArray>("reason");
+
+    QTest::newRow("empty") << QByteArray() << -1 << QByteArray();
+    QTest::newRow("one byte") << hex("03") << -1 << hex("03");
+    QTest::newRow("code only") << hex("03e8") << 1000 << QByteArray();
+    QTest::newRow("code and reason") << hex("0fa0627965") << 4000 << QByteArray("bye");
+    QTest::newRow("invalid code, raw reason") << hex("0000ff") << 0 << hex("ff");
+}
+
+void TestFrameDecoder::splitClosePayload() {
+    QFETCH(QByteArray, payload);
+    QFETCH(int, code);
+    QFETCH(QByteArray, reason);
+
+    const ClosePayload split = ws::splitClosePayload(payload);
+    QCOMPARE(split.code.has_value(), code >= 0);
+    if (code >= 0)
+        QCOMPARE(int(*split.code), code);
+    QCOMPARE(split.reason, reason);
+}
+
+void TestFrameDecoder::errorNames() {
+    QSet<QString> names;
+    QSet<QString> descriptions;
+    const int count = int(ProtocolError::AbnormalClosure) + 1;
+    for (int i = 0; i < count; ++i) {
+        const auto error = ProtocolError(i);
+        const QString name = QString::fromLatin1(errorName(error));
+        const QString description = describe(error);
+        QVERIFY2(description.contains(QLatin1String("(RFC ")), qPrintable(description));
+        names << name;
+        descriptions << description;
+    }
+    QCOMPARE(names.size(), count);
+    QCOMPARE(descriptions.size(), count);
+    QCOMPARE(errorName(ProtocolError::UnmaskedClientFrame), "UnmaskedClientFrame");
+    QCOMPARE(describe(ProtocolError::UnmaskedClientFrame),
+             QStringLiteral("client frame is not masked (RFC 6455 §5.1)"));
+    QCOMPARE(closeCodeFor(ProtocolError::InvalidUtf8), CloseCode::InvalidPayload);
+    QCOMPARE(closeCodeFor(ProtocolError::InvalidCloseReason), CloseCode::InvalidPayload);
+    QCOMPARE(closeCodeFor(ProtocolError::MessageTooBig), CloseCode::MessageTooBig);
+    QCOMPARE(closeCodeFor(ProtocolError::ReservedOpcode), CloseCode::ProtocolError);
+}
+
+QTEST_APPLESS_MAIN(TestFrameDecoder)
+#include "tst_framedecoder.moc"
