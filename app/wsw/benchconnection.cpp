@@ -1,0 +1,282 @@
+#include "benchconnection.h"
+
+#include <QTcpSocket>
+#include <QTimer>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ws {
+
+namespace {
+
+// After our close frame: how long the server has to answer it and close TCP
+// (RFC 6455 §7.1.1: the server closes first; a client gives up after a while).
+constexpr int CloseWaitMs = 5'000;
+// How many bytes at each end of an echo are compared with what was sent: cheap
+// even for 16 MiB messages, and enough to catch a shifted or foreign payload.
+constexpr quint64 CheckedBytes = 16;
+
+// RFC 6455 §5.2: the size of a header from its first two bytes.
+int headerSizeFrom(quint8 secondByte) {
+    const quint8 length7 = secondByte & 0x7F;
+    const int extended = length7 == 126 ? 2 : length7 == 127 ? 8 : 0;
+    return 2 + extended + ((secondByte & 0x80) ? 4 : 0);
+}
+
+} // namespace
+
+BenchConnection::BenchConnection(const BenchTarget &target, const QElapsedTimer &clock,
+                                 Listener *listener, QObject *parent)
+    : QObject(parent)
+    , m_clock(clock)
+    , m_listener(listener)
+    , m_target(target)
+    , m_handshake(target.handshake)
+    , m_encoder(Role::Client, MaskingKeySource::systemRandom()) {
+    m_socket = new QTcpSocket(this);
+    connect(m_socket, &QTcpSocket::connected, this, &BenchConnection::onConnected);
+    connect(m_socket, &QTcpSocket::readyRead, this, &BenchConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::disconnected, this, [this] {
+        if (m_socket->bytesAvailable() > 0)
+            onReadyRead();
+        end({});
+    });
+    connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError error) {
+        // The server closing is how a connection normally ends (disconnected follows).
+        if (error != QAbstractSocket::RemoteHostClosedError)
+            end(m_socket->errorString());
+    });
+}
+
+BenchConnection::~BenchConnection() = default;
+
+void BenchConnection::setExpectedEcho(Opcode type, const QByteArray *payload) {
+    m_echoType = type;
+    m_echoPayload = payload;
+}
+
+void BenchConnection::open() {
+    m_socket->connectToHost(m_target.address, m_target.port);
+}
+
+void BenchConnection::onConnected() {
+    // Pipelined small messages must not wait for Nagle's algorithm.
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_out = m_handshake.request();
+    flush();
+}
+
+void BenchConnection::queueMessage(Opcode type, QByteArrayView payload) {
+    sendTimes.push_back(nowUs());
+    m_encoder.encodeFrame(m_out, type, payload);
+}
+
+void BenchConnection::close() {
+    if (m_state == State::Open)
+        sendCloseFrame(quint16(1000));
+    flush();
+}
+
+void BenchConnection::sendCloseFrame(std::optional<quint16> code) {
+    m_encoder.encodeFrame(m_out, Opcode::Close, FrameEncoder::closePayload(code, {}));
+    m_closeSent = true;
+    m_state = State::Closing;
+    QTimer::singleShot(CloseWaitMs, this, [this] {
+        end(m_closeReceived ? QString()
+                            : QStringLiteral("the server did not answer our close frame"));
+    });
+}
+
+void BenchConnection::flush() {
+    if (m_out.isEmpty() || m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    m_socket->write(m_out);
+    // Keeps the capacity for the next batch when the socket did not keep a reference.
+    m_out.resize(0);
+}
+
+void BenchConnection::onReadyRead() {
+    // One clock reading per batch: the echoes in it arrived together, and the
+    // messages sent in answer leave together.
+    m_nowUs = m_clock.nsecsElapsed() / 1000;
+    while (m_socket->bytesAvailable() > 0 && m_state != State::Ended) {
+        const QByteArray data = m_socket->readAll();
+        if (m_state != State::Connecting) {
+            receive(data);
+            continue;
+        }
+        switch (m_handshake.feed(data)) {
+        case ClientHandshake::Status::NeedMore:
+            break;
+        case ClientHandshake::Status::Failed:
+            end(QStringLiteral("opening handshake failed: %1").arg(m_handshake.errorString()));
+            return;
+        case ClientHandshake::Status::Accepted: {
+            m_state = State::Open;
+            DecoderOptions options;
+            options.role = Role::Client;
+            options.maxMessageSize = m_target.maxMessageSize;
+            m_decoder = std::make_unique<FrameDecoder>(options);
+            m_listener->connectionOpened(this);
+            const QByteArray leftover = m_handshake.takeLeftover();
+            if (!leftover.isEmpty())
+                receive(leftover);
+            break;
+        }
+        }
+    }
+    flush();
+    m_nowUs = -1;
+}
+
+void BenchConnection::receive(QByteArrayView data) {
+    while (!data.isEmpty() && m_state != State::Ended) {
+        if (m_owner == FrameOwner::None) {
+            // Gather the header: the second byte says how long it is.
+            const int wanted = m_headerSize < 2 ? 2 : headerSizeFrom(quint8(m_header[1]));
+            const qsizetype take = std::min<qsizetype>(wanted - m_headerSize, data.size());
+            std::memcpy(m_header.data() + m_headerSize, data.data(), size_t(take));
+            m_headerSize += int(take);
+            data = data.sliced(take);
+            if (m_headerSize < 2 || m_headerSize < headerSizeFrom(quint8(m_header[1])))
+                continue;
+            if (!startFrame())
+                return;
+            continue;
+        }
+        const qsizetype take =
+            qsizetype(std::min<quint64>(m_payloadRemaining, quint64(data.size())));
+        const QByteArrayView chunk = data.first(take);
+        data = data.sliced(take);
+        m_payloadRemaining -= quint64(take);
+        if (m_owner == FrameOwner::Decoder) {
+            feedDecoder(chunk);
+        } else {
+            checkEchoBytes(chunk);
+            m_payloadOffset += quint64(take);
+        }
+        if (m_payloadRemaining == 0) {
+            if (m_owner == FrameOwner::FastPath)
+                m_listener->messageReceived(this, qint64(m_payloadLength), m_payloadMatches);
+            m_owner = FrameOwner::None;
+        }
+    }
+}
+
+bool BenchConnection::startFrame() {
+    const auto byte = [this](int i) { return quint8(m_header[size_t(i)]); };
+    const quint8 length7 = byte(1) & 0x7F;
+    quint64 length = length7;
+    if (length7 >= 126) {
+        const int bytes = length7 == 126 ? 2 : 8;
+        length = 0;
+        for (int i = 0; i < bytes; ++i)
+            length = (length << 8) | byte(2 + i);
+    }
+    const bool masked = byte(1) & 0x80;
+    // RFC 6455 §5.2: FIN, no RSV bits, the opcode we sent, no mask (§5.1: a server
+    // never masks), the length in its minimal encoding, MSB of a 64-bit length clear.
+    const bool fast = m_echoType == Opcode::Binary && m_echoPayload &&
+                      byte(0) == (0x80 | quint8(Opcode::Binary)) && !masked &&
+                      length < (quint64(1) << 63) &&
+                      headerSize(minimalEncoding(length), false) == m_headerSize &&
+                      !m_decoder->isInsideMessage() && !m_decoder->hasFailed();
+    const QByteArrayView header(m_header.data(), m_headerSize);
+    m_headerSize = 0;
+    m_payloadRemaining = length;
+    if (fast) {
+        m_owner = FrameOwner::FastPath;
+        m_payloadLength = length;
+        m_payloadOffset = 0;
+        m_payloadMatches = qint64(length) == m_echoPayload->size();
+        if (length == 0) {
+            m_owner = FrameOwner::None;
+            m_listener->messageReceived(this, 0, m_payloadMatches);
+        }
+        return true;
+    }
+    // Anything else is the decoder's to judge, header and payload.
+    m_owner = FrameOwner::Decoder;
+    feedDecoder(header);
+    if (length == 0)
+        m_owner = FrameOwner::None;
+    return m_state != State::Ended;
+}
+
+void BenchConnection::checkEchoBytes(QByteArrayView chunk) {
+    if (!m_payloadMatches)
+        return;
+    // Compare the parts of this chunk that fall in the first or last CheckedBytes.
+    const quint64 begin = m_payloadOffset;
+    const quint64 end = begin + quint64(chunk.size());
+    const quint64 size = m_payloadLength;
+    const auto compare = [&](quint64 from, quint64 to) {
+        from = std::max(from, begin);
+        to = std::min(to, end);
+        if (from < to && std::memcmp(chunk.data() + (from - begin),
+                                     m_echoPayload->constData() + from, size_t(to - from)) != 0)
+            m_payloadMatches = false;
+    };
+    compare(0, std::min(CheckedBytes, size));
+    compare(size - std::min(CheckedBytes, size), size);
+}
+
+bool BenchConnection::endsMatch(QByteArrayView data) const {
+    if (!m_echoPayload)
+        return true;
+    if (data.size() != m_echoPayload->size())
+        return false;
+    const qsizetype checked = std::min<qsizetype>(qsizetype(CheckedBytes), data.size());
+    return std::memcmp(data.data(), m_echoPayload->constData(), size_t(checked)) == 0 &&
+           std::memcmp(data.data() + data.size() - checked,
+                       m_echoPayload->constData() + data.size() - checked, size_t(checked)) == 0;
+}
+
+void BenchConnection::feedDecoder(QByteArrayView data) {
+    m_decoder->feed(data);
+    while (m_decoder->hasNext() && m_state != State::Ended) {
+        const DecoderOutput output = m_decoder->takeNext();
+        if (const auto *message = std::get_if<DecodedMessage>(&output)) {
+            m_listener->messageReceived(this, message->data.size(),
+                                        message->type == m_echoType && endsMatch(message->data));
+        } else if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+            onFrame(*frame);
+        } else if (const auto *violation = std::get_if<ProtocolViolation>(&output)) {
+            end(QStringLiteral("the server broke the protocol: %1").arg(violation->reason));
+        }
+    }
+}
+
+void BenchConnection::onFrame(const DecodedFrame &frame) {
+    switch (frame.header.op()) {
+    case Opcode::Ping:
+        // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
+        if (!m_closeSent)
+            m_encoder.encodeFrame(m_out, Opcode::Pong, frame.payload);
+        break;
+    case Opcode::Close:
+        m_closeReceived = true;
+        // RFC 6455 §5.5.1: echo the code; then the server closes TCP.
+        if (!m_closeSent)
+            sendCloseFrame(frame.closeCode);
+        break;
+    default:
+        break;
+    }
+}
+
+void BenchConnection::end(const QString &error) {
+    if (m_state == State::Ended)
+        return;
+    const bool clean = error.isEmpty() && m_closeSent && m_closeReceived;
+    m_state = State::Ended;
+    if (m_socket->state() != QAbstractSocket::UnconnectedState)
+        m_socket->abort();
+    QString why = error;
+    if (why.isEmpty() && !clean)
+        why = QStringLiteral("the connection ended without a closing handshake");
+    m_listener->connectionEnded(this, clean, why);
+}
+
+} // namespace ws

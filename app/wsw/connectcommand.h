@@ -1,0 +1,64 @@
+#pragma once
+
+#include "eventprinter.h"
+#include "inputcommand.h"
+
+#include "net/clientconnection.h"
+
+#include <QList>
+#include <QObject>
+#include <QStringList>
+
+#include <optional>
+
+namespace ws {
+
+class StdinReader;
+
+// `wsw connect URL`: an interactive client. stdin lines become messages or slash
+// commands, received events are printed; the exit status says how it ended.
+class ConnectCommand : public QObject {
+    Q_OBJECT
+public:
+    // Exit statuses (see `wsw connect --help`).
+    enum ExitStatus {
+        CleanClose = 0, // 1000 or 1001, either side
+        UsageError = 1,
+        ConnectFailed = 2,   // no TCP connection, or the handshake failed
+        AbnormalClosure = 3, // 1006: the connection ended without a close frame
+        PeerViolation = 4,   // we failed the connection: the peer broke the protocol
+        OtherCloseCode = 5,  // clean close with any other code
+    };
+
+    // Runs the command in the application's event loop; returns the exit status.
+    static int run(const QStringList &arguments);
+
+private:
+    ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines, bool echo);
+
+    int exec();
+    void onSessionEvent(const SessionEvent &event);
+    void onError(const QString &message);
+    void onFinished();
+    void onLine(const QByteArray &line);
+    void onEndOfInput();
+    void onSignal();
+    void execute(const InputCommand &command);
+    void closeNormally();
+    int exitStatus() const;
+
+    ClientConnection *m_connection = nullptr;
+    StdinReader *m_stdin = nullptr;
+    EventPrinter m_printer;
+    bool m_binaryLines = false;
+    bool m_echo = false;
+    bool m_opened = false;
+    bool m_inputEnded = false;
+    bool m_violation = false;
+    int m_signals = 0;
+    QList<QByteArray> m_pendingLines; // typed before the connection was open
+    std::optional<quint16> m_sentCloseCode;
+    std::optional<ClosedEvent> m_closed;
+};
+
+} // namespace ws

@@ -1,0 +1,54 @@
+// wsw: WebSocket Workbench on the command line (serve, connect, bench).
+#include "benchcommand.h"
+#include "connectcommand.h"
+#include "output.h"
+#include "servecommand.h"
+
+#include <QCoreApplication>
+
+namespace {
+
+const char Usage[] = "Usage: wsw <command> [options]\n"
+                     "\n"
+                     "Commands:\n"
+                     "  serve     run a WebSocket server (echo, greeting, broadcast, manual)\n"
+                     "  connect   interactive client: stdin lines out, received messages printed\n"
+                     "  bench     load generator: echo throughput, connection rate, idle "
+                     "connections\n"
+                     "\n"
+                     "wsw <command> --help describes each command.";
+
+} // namespace
+
+int main(int argc, char *argv[]) {
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("wsw"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(WSW_VERSION));
+
+    QStringList arguments = QCoreApplication::arguments();
+    const QString command = arguments.size() > 1 ? arguments.at(1) : QString();
+    if (command == QLatin1String("--help") || command == QLatin1String("-h") ||
+        command == QLatin1String("help")) {
+        ws::writeLine(stdout, Usage);
+        return 0;
+    }
+    if (command == QLatin1String("--version")) {
+        ws::writeLine(stdout, "wsw " WSW_VERSION);
+        return 0;
+    }
+    // Each command parses "wsw <command> ..." with its own QCommandLineParser.
+    if (arguments.size() > 1) {
+        arguments[0] += QLatin1Char(' ') + command;
+        arguments.removeAt(1);
+    }
+    if (command == QLatin1String("serve"))
+        return ws::ServeCommand::run(arguments);
+    if (command == QLatin1String("connect"))
+        return ws::ConnectCommand::run(arguments);
+    if (command == QLatin1String("bench"))
+        return ws::BenchCommand::run(arguments);
+    ws::writeLine(stderr, command.isEmpty()
+                              ? QByteArray(Usage)
+                              : "wsw: unknown command " + command.toUtf8() + "\n\n" + Usage);
+    return 1;
+}

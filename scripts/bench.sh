@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Echo-server benchmark: our server (`wsw serve --mode echo`) against QtWebSockets'
+# QWebSocketServer (bench/echo/qtws-echo-server), same loads, same pinning, driven
+# by our load generator (`wsw bench`). Prints a Markdown table on stdout.
+#
+#   scripts/bench.sh [--seconds N] [--runs N] [--quick]
+#
+# --seconds N  measuring time per run (default 5, after 0.5 s of warm-up)
+# --runs N     runs per row and server, alternating ours and theirs; the best run
+#              counts, since other load on the machine only ever slows a run down
+#              (default 3)
+# --quick      1 s and 1 run per row: a smoke test of the script, not figures to quote
+#
+# Builds Release into build-bench/. The server runs on CPU 0 and the load
+# generator on CPU 1 (taskset) when the machine has two CPUs or more. Every run
+# starts a fresh server, so no run inherits another's buffers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=5
+runs=3
+while (($#)); do
+    case "$1" in
+    --seconds)
+        seconds=${2:?--seconds needs a value}
+        shift 2
+        ;;
+    --runs)
+        runs=${2:?--runs needs a value}
+        shift 2
+        ;;
+    --quick)
+        seconds=1
+        runs=1
+        shift
+        ;;
+    -h | --help)
+        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "bench.sh: unknown argument $1 (see --help)" >&2
+        exit 1
+        ;;
+    esac
+done
+
+build_dir=build-bench
+echo "== building Release into $build_dir" >&2
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWSW_BENCH=ON >/dev/null
+cmake --build "$build_dir" --target wsw qtws-echo-server -j2 >/dev/null
+wsw="$build_dir/app/wsw"
+qtws="$build_dir/bench/echo/qtws-echo-server"
+[[ -x "$wsw" ]] || { echo "bench.sh: $wsw was not built" >&2; exit 1; }
+[[ -x "$qtws" ]] || { echo "bench.sh: $qtws was not built (qt6-websockets-dev missing?)" >&2; exit 1; }
+
+# 1,000 idle connections need 1,000 descriptors in each process, plus slack.
+hard=$(ulimit -Hn)
+if [[ "$hard" == unlimited || "$hard" -ge 4096 ]]; then ulimit -n 4096; else ulimit -n "$hard"; fi
+
+pin_server=()
+pin_client=()
+if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+    pin_server=(taskset -c 0)
+    pin_client=(taskset -c 1)
+else
+    echo "bench.sh: fewer than 2 CPUs or no taskset: running unpinned" >&2
+fi
+
+py=/usr/bin/python3
+hz=$(getconf CLK_TCK)
+work=$(mktemp -d)
+server_pid=""
+stop_server() {
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+    stop_server
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_server ours|theirs: starts a fresh server, sets server_pid and port. (Run
+# in this shell, never in a command substitution, so that the EXIT trap sees it.)
+start_server() {
+    local log="$work/server.log"
+    : >"$log"
+    if [[ "$1" == ours ]]; then
+        # Keepalive pings off: QtWebSockets sends none either.
+        "${pin_server[@]}" "$wsw" serve --port 0 --mode echo --quiet --keepalive 0 \
+            --max-connections 10000 >"$log" 2>&1 &
+    else
+        "${pin_server[@]}" "$qtws" 0 >"$log" 2>&1 &
+    fi
+    server_pid=$!
+    local waited=0
+    until grep -q '^listening on ws://' "$log"; do
+        sleep 0.05
+        waited=$((waited + 1))
+        if ((waited > 200)) || ! kill -0 "$server_pid" 2>/dev/null; then
+            echo "bench.sh: the $1 server did not start:" >&2
+            cat "$log" >&2
+            exit 1
+        fi
+    done
+    port=$(sed -n 's|^listening on ws://[^:]*:\([0-9]*\)/.*|\1|p' "$log" | head -n 1)
+}
+
+# Server CPU time so far, in clock ticks (utime + stime, /proc/PID/stat fields 14-15).
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+server_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
+
+# run_load SERVER FIELD COUNT-FIELD BENCH-ARGS...: one run against a fresh server.
+# Sets result to "figure server-CPU-us-per-unit client-CPU-%" or "failed", where a
+# unit is what COUNT-FIELD counts (messages, connections).
+run_load() {
+    local which=$1 field=$2 count_field=$3
+    shift 3
+    start_server "$which"
+    local ticks_before json
+    ticks_before=$(server_ticks)
+    if json=$("${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --json --seconds "$seconds" "$@" \
+        2>"$work/bench.err" | tail -n 1) && [[ -n "$json" ]]; then
+        local ticks=$(($(server_ticks) - ticks_before))
+        # The server's CPU time covers warm-up and closing too: per unit it is an
+        # upper bound, comparable between the two servers.
+        result=$("$py" - "$json" "$field" "$count_field" "$ticks" "$hz" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+figure, count = d[sys.argv[2]], d[sys.argv[3]]
+ticks, hz = int(sys.argv[4]), int(sys.argv[5])
+# Units in the whole run: the counted ones scaled from the measured seconds to the
+# run's length (0.5 s warm-up + measuring).
+units = count * (d["seconds"] + 0.5) / d["seconds"] if d["seconds"] > 0 else 0
+cpu_us = ticks / hz * 1e6 / units if units > 0 else 0
+print("%s %.2f %.0f" % (figure, cpu_us, d.get("clientCpuPercent", 0)))
+PY
+)
+    else
+        echo "bench.sh: $which: wsw bench $* failed: $(cat "$work/bench.err")" >&2
+        result=failed
+    fi
+    stop_server
+}
+
+# run_idle SERVER: sets result to the bytes of server RSS per idle connection at
+# 1,000 connections, or "failed".
+run_idle() {
+    start_server "$1"
+    sleep 0.3
+    local before after out="$work/idle.out"
+    before=$(server_rss_kib)
+    : >"$out"
+    "${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --mode idle --conns 1000 \
+        --seconds 2 >"$out" 2>&1 &
+    local bench_pid=$! waited=0
+    until grep -q '^idle 1000 connections open' "$out"; do
+        sleep 0.05
+        waited=$((waited + 1))
+        if ((waited > 1200)) || ! kill -0 "$bench_pid" 2>/dev/null; then
+            echo "bench.sh: $1: the idle connections did not open:" >&2
+            cat "$out" >&2
+            kill "$bench_pid" 2>/dev/null || true
+            wait "$bench_pid" 2>/dev/null || true
+            stop_server
+            result=failed
+            return
+        fi
+    done
+    sleep 0.5
+    after=$(server_rss_kib)
+    wait "$bench_pid" || true
+    stop_server
+    result=$(((after - before) * 1024 / 1000))
+}
+
+# better OLD NEW max|min: the better of two figures ("failed" loses).
+better() {
+    awk -v a="$1" -v b="$2" -v how="$3" 'BEGIN {
+        if (a !~ /^[0-9.]+$/) { print b; exit }
+        if (b !~ /^[0-9.]+$/) { print a; exit }
+        if (how == "max") print (b + 0 > a + 0 ? b : a); else print (b + 0 < a + 0 ? b : a) }'
+}
+
+# Rows: label, unit, figure, what the figure counts, wsw bench arguments. Binary
+# messages: the servers then only frame and unframe (text would add UTF-8
+# validation on both sides and UTF-16 conversions inside QtWebSockets).
+labels=("64 B echo, 50 conns x 16 in flight"
+    "1 MiB echo, 4 conns x 2 in flight"
+    "16 MiB echo, 1 conn x 1 in flight"
+    "connect + close, 8 loops")
+units=("messages/s" "MB/s" "MB/s" "connections/s")
+fields=(messagesPerSecond megabytesPerSecond megabytesPerSecond connectionsPerSecond)
+counts=(messages messages messages completed)
+per=("message" "message" "message" "connection")
+args=("--binary --size 64 --conns 50 --window 16"
+    "--binary --size 1048576 --conns 4 --window 2"
+    "--binary --size 16777216 --conns 1 --window 1"
+    "--mode connect --conns 8")
+
+declare -a best_ours best_theirs cpu_ours cpu_theirs client_ours client_theirs
+for i in "${!labels[@]}"; do
+    best_ours[i]=failed
+    best_theirs[i]=failed
+    cpu_ours[i]=failed
+    cpu_theirs[i]=failed
+    for ((run = 1; run <= runs; run++)); do
+        for which in ours theirs; do
+            echo "== ${labels[$i]}: $which (run $run of $runs)" >&2
+            # shellcheck disable=SC2086 # the arguments are words on purpose
+            run_load "$which" "${fields[$i]}" "${counts[$i]}" ${args[$i]}
+            read -r value cpu client <<<"$result"
+            if [[ "$which" == ours ]]; then
+                [[ "$(better "${best_ours[$i]}" "$value" max)" == "$value" ]] && client_ours[i]=${client:-?}
+                best_ours[i]=$(better "${best_ours[$i]}" "$value" max)
+                cpu_ours[i]=$(better "${cpu_ours[$i]}" "${cpu:-failed}" min)
+            else
+                [[ "$(better "${best_theirs[$i]}" "$value" max)" == "$value" ]] && client_theirs[i]=${client:-?}
+                best_theirs[i]=$(better "${best_theirs[$i]}" "$value" max)
+                cpu_theirs[i]=$(better "${cpu_theirs[$i]}" "${cpu:-failed}" min)
+            fi
+        done
+    done
+done
+idle_ours=failed
+idle_theirs=failed
+for ((run = 1; run <= runs; run++)); do
+    for which in ours theirs; do
+        echo "== memory per idle connection: $which (run $run of $runs)" >&2
+        run_idle "$which"
+        if [[ "$which" == ours ]]; then
+            idle_ours=$(better "$idle_ours" "$result" min)
+        else
+            idle_theirs=$(better "$idle_theirs" "$result" min)
+        fi
+    done
+done
+
+ratio() { # ratio A B: A/B with 2 decimals, or "-"
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'
+}
+fmt() { # fmt VALUE: a figure rounded for the table
+    awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v } else print v }'
+}
+
+status=0
+echo
+echo "Echo server benchmark: ours (\`wsw serve --mode echo\`) vs QtWebSockets $(dpkg-query -W -f='${Version}' libqt6websockets6 2>/dev/null || echo '6.x')"
+echo "(best of $runs run(s) of ${seconds} s after 0.5 s warm-up; server pinned to CPU 0, \`wsw bench\` to CPU 1; binary messages; MB = 10^6 bytes, one way)."
+echo "Ratio: ours/QtWebSockets for throughput, QtWebSockets/ours for memory: above 1 means ours is better."
+echo
+echo "| row | ours | QtWebSockets | ratio (>1: ours better) |"
+echo "|---|---:|---:|---:|"
+for i in "${!labels[@]}"; do
+    [[ "${best_ours[$i]}" == failed || "${best_theirs[$i]}" == failed ]] && status=1
+    echo "| ${labels[$i]} (${units[$i]}) | $(fmt "${best_ours[$i]}") | $(fmt "${best_theirs[$i]}") | $(ratio "${best_ours[$i]}" "${best_theirs[$i]}") |"
+done
+[[ "$idle_ours" == failed || "$idle_theirs" == failed ]] && status=1
+echo "| memory per idle connection at 1,000 (bytes of server RSS) | $(fmt "$idle_ours") | $(fmt "$idle_theirs") | $(ratio "$idle_theirs" "$idle_ours") |"
+echo
+echo "Server CPU time per unit (lowest of the runs; warm-up and closing included, so an upper"
+echo "bound; it depends less on other load on the machine than the rates above):"
+echo
+echo "| row | ours | QtWebSockets | ratio (>1: ours better) | load generator CPU (best run) |"
+echo "|---|---:|---:|---:|---:|"
+for i in "${!labels[@]}"; do
+    echo "| ${labels[$i]} (µs per ${per[$i]}) | $(fmt "${cpu_ours[$i]}") | $(fmt "${cpu_theirs[$i]}") | $(ratio "${cpu_theirs[$i]}" "${cpu_ours[$i]}") | ${client_ours[$i]:-?} % / ${client_theirs[$i]:-?} % |"
+done
+exit $status

@@ -1,0 +1,380 @@
+#!/usr/bin/python3
+"""End-to-end tests of the wsw command-line tool: wsw serve, wsw connect, wsw bench.
+
+Usage: test_wsw_cli.py PATH/TO/wsw
+
+Every process is bounded (timeouts on every wait, servers stopped in tearDown),
+and every server listens on 127.0.0.1 only.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+WSW = None  # set from argv
+TIMEOUT = 15  # seconds for any single step
+
+
+class LineReader:
+    """Collects a pipe's lines on a thread, so that tests can wait for one with a timeout."""
+
+    def __init__(self, stream):
+        self.lines = queue.Queue()
+        self.seen = []
+        thread = threading.Thread(target=self._run, args=(stream,), daemon=True)
+        thread.start()
+
+    def _run(self, stream):
+        for raw in iter(stream.readline, b""):
+            self.lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, predicate, timeout=TIMEOUT):
+        """Returns the first new line matching predicate; fails on EOF or timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("timed out; lines so far: %r" % self.seen)
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                raise AssertionError("timed out; lines so far: %r" % self.seen)
+            if line is None:
+                raise AssertionError("stream ended; lines so far: %r" % self.seen)
+            self.seen.append(line)
+            if predicate(line):
+                return line
+
+    def rest(self, timeout=TIMEOUT):
+        """Every remaining line until EOF."""
+        out = []
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            if line is None:
+                return out
+            self.seen.append(line)
+            out.append(line)
+
+
+class Process:
+    """A wsw process with piped stdin/stdout/stderr."""
+
+    def __init__(self, *args, stdin=subprocess.PIPE):
+        self.proc = subprocess.Popen([WSW, *args], stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.stdout = LineReader(self.proc.stdout)
+        self.stderr = LineReader(self.proc.stderr)
+
+    def send(self, line):
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def close_stdin(self):
+        self.proc.stdin.close()
+
+    def wait(self, timeout=TIMEOUT):
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=TIMEOUT)
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+def json_events(lines):
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def free_port():
+    """A port that nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RawServer:
+    """A one-connection WebSocket server written with plain sockets: it completes the
+    opening handshake (RFC 6455 §4.2.2) and then does what the test asks, including
+    things a correct server never does."""
+
+    def __init__(self, after_handshake):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.listener.settimeout(TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.after_handshake = after_handshake
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        conn, _ = self.listener.accept()
+        conn.settimeout(TIMEOUT)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(4096)
+        key = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", request).group(1)
+        accept = base64.b64encode(
+            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        try:
+            self.after_handshake(conn)
+        finally:
+            conn.close()
+            self.listener.close()
+
+
+class WswCliTest(unittest.TestCase):
+    def setUp(self):
+        self.processes = []
+
+    def tearDown(self):
+        for p in self.processes:
+            p.kill()
+
+    def start(self, *args, stdin=subprocess.PIPE):
+        p = Process(*args, stdin=stdin)
+        self.processes.append(p)
+        return p
+
+    def serve(self, *args):
+        """Starts wsw serve on a free port; returns (process, url)."""
+        server = self.start("serve", "--port", "0", *args)
+        first = server.stdout.wait_for(lambda line: True)
+        match = re.fullmatch(r"listening on ws://127\.0\.0\.1:(\d+)/", first)
+        self.assertIsNotNone(match, "first line of wsw serve: %r" % first)
+        return server, "ws://127.0.0.1:%s/" % match.group(1)
+
+    def connect_json(self, url, *args, stdin=subprocess.PIPE):
+        return self.start("connect", url, "--json", *args, stdin=stdin)
+
+    # --- wsw serve + wsw connect --json --------------------------------------------
+
+    def test_text_ping_and_close_4000(self):
+        _, url = self.serve()
+        client = self.connect_json(url)
+        client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+        client.send("hello")
+        message = json.loads(client.stdout.wait_for(lambda l: '"message"' in l))
+        self.assertEqual(message, {"event": "message", "type": "text", "length": 5,
+                                   "data": "hello"})
+        client.send("/ping abc")
+        pong = json.loads(client.stdout.wait_for(lambda l: '"pong"' in l))
+        self.assertEqual(pong["payload"], "abc")
+        self.assertIsInstance(pong["rttUs"], (int, float))
+        client.send("/close 4000 bye")
+        close = json.loads(client.stdout.wait_for(lambda l: '"event":"close"' in l))
+        self.assertEqual(close["code"], 4000)
+        closed = json.loads(client.stdout.wait_for(lambda l: '"closed"' in l))
+        self.assertEqual(closed["code"], 4000)
+        self.assertTrue(closed["clean"])
+        self.assertEqual(client.wait(), 5)
+
+    def test_end_of_input_closes_with_1000(self):
+        _, url = self.serve()
+        client = self.connect_json(url)
+        client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+        client.send("/binary 0102ff")
+        message = json.loads(client.stdout.wait_for(lambda l: '"message"' in l))
+        self.assertEqual(message["type"], "binary")
+        self.assertEqual(base64.b64decode(message["data"]), b"\x01\x02\xff")
+        client.send("/text /not-a-command")
+        message = json.loads(client.stdout.wait_for(lambda l: '"message"' in l))
+        self.assertEqual(message["data"], "/not-a-command")
+        client.close_stdin()
+        closed = json.loads(client.stdout.wait_for(lambda l: '"closed"' in l))
+        self.assertEqual((closed["code"], closed["clean"]), (1000, True))
+        self.assertEqual(client.wait(), 0)
+
+    def test_fragment_with_show_frames(self):
+        _, url = self.serve()
+        client = self.connect_json(url, "--show-frames")
+        client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+        client.send("/fragment 2 Hello")
+        message = json.loads(client.stdout.wait_for(lambda l: '"message"' in l))
+        self.assertEqual(message["data"], "Hello")
+        frames = [e for e in json_events(client.stdout.seen) if e["event"] == "frame"]
+        out = [(f["opcode"], f["fin"], f["length"], f["masked"]) for f in frames
+               if f["direction"] == "out"]
+        # RFC 6455 §5.4: a text frame then continuations, FIN on the last; §5.3: masked.
+        self.assertEqual(out, [(1, False, 2, True), (0, False, 2, True), (0, True, 1, True)])
+        incoming = [f for f in frames if f["direction"] == "in"]
+        self.assertTrue(incoming and all(not f["masked"] for f in incoming))
+        client.close_stdin()
+        self.assertEqual(client.wait(), 0)
+
+    def test_human_format(self):
+        _, url = self.serve("--mode", "greeting", "--greeting", "hi there")
+        client = self.start("connect", url)
+        self.assertEqual(client.stdout.wait_for(lambda l: True), "< hi there")
+        client.send("/binary 00ff")
+        self.assertEqual(client.stdout.wait_for(lambda l: True), "< [binary 2 bytes] 00ff")
+        client.close_stdin()
+        self.assertEqual(client.wait(), 0)
+
+    def test_bad_command_is_reported_not_sent(self):
+        _, url = self.serve()
+        client = self.connect_json(url)
+        client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+        client.send("/binary xyz")
+        error = json.loads(client.stdout.wait_for(lambda l: '"error"' in l))
+        self.assertIn("hexadecimal", error["message"])
+        client.close_stdin()
+        self.assertEqual(client.wait(), 0)
+
+    # --- exit statuses --------------------------------------------------------------
+
+    def test_connection_refused_exits_2(self):
+        client = self.connect_json("ws://127.0.0.1:%d/" % free_port(), stdin=subprocess.DEVNULL)
+        self.assertEqual(client.wait(), 2)
+        events = json_events(client.stdout.rest())
+        self.assertTrue(any(e["event"] == "error" for e in events), events)
+
+    def test_usage_errors_exit_1(self):
+        for args in (["connect"], ["connect", "http://127.0.0.1/"], ["connect", "ws://x/", "--bogus"],
+                     ["serve", "--port", "70000"], ["serve", "--mode", "loud"],
+                     ["bench", "ws://127.0.0.1:1/", "--conns", "0"], ["frobnicate"]):
+            with self.subTest(args=args):
+                p = self.start(*args, stdin=subprocess.DEVNULL)
+                self.assertEqual(p.wait(), 1)
+
+    def test_server_dropping_tcp_exits_3(self):
+        def drop(conn):
+            conn.sendall(b"\x81\x02hi")  # one text frame, then TCP goes away: no close frame
+
+        raw = RawServer(drop)
+        client = self.connect_json("ws://127.0.0.1:%d/" % raw.port)
+        self.assertEqual(client.wait(), 3)
+        events = json_events(client.stdout.rest())
+        self.assertIn({"event": "message", "type": "text", "length": 2, "data": "hi"}, events)
+        closed = [e for e in events if e["event"] == "closed"]
+        self.assertEqual((closed[0]["code"], closed[0]["clean"]), (1006, False))
+
+    def test_masked_server_frame_exits_4(self):
+        def masked_frame(conn):
+            # RFC 6455 §5.1: "A server MUST NOT mask any frames" (the masked "Hello" of §5.7).
+            conn.sendall(bytes.fromhex("818537fa213d7f9f4d5158"))
+            try:
+                while conn.recv(4096):
+                    pass
+            except OSError:
+                pass
+
+        raw = RawServer(masked_frame)
+        client = self.connect_json("ws://127.0.0.1:%d/" % raw.port)
+        self.assertEqual(client.wait(), 4)
+        events = json_events(client.stdout.rest())
+        violation = [e for e in events if e["event"] == "violation"]
+        self.assertEqual(len(violation), 1, events)
+        self.assertEqual((violation[0]["error"], violation[0]["code"]), ("MaskedServerFrame", 1002))
+
+    # --- manual mode, --echo and signals --------------------------------------------
+
+    def test_manual_serve_with_echo_client(self):
+        server, url = self.serve("--mode", "manual")
+        # --echo: the end of stdin must not end the session; the server does.
+        client = self.connect_json(url, "--echo", stdin=subprocess.DEVNULL)
+        server.stdout.wait_for(lambda l: "connected" in l)
+        server.send("hello manual")
+        client.stdout.wait_for(lambda l: '"data":"hello manual"' in l)
+        server.stdout.wait_for(lambda l: l == "[#1] < hello manual")
+        server.send("/binary cafe")
+        server.stdout.wait_for(lambda l: l == "[#1] < [binary 2 bytes] cafe")
+        # SIGTERM: every client gets 1001 going away, then the server exits 0.
+        server.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(server.wait(), 0)
+        self.assertEqual(client.wait(), 0)
+        close = [e for e in json_events(client.stdout.rest()) if e["event"] == "close"]
+        self.assertEqual(close[0]["code"], 1001)
+
+    def test_sigint_stops_echo_server(self):
+        server, url = self.serve()
+        client = self.connect_json(url)
+        client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+        server.proc.send_signal(signal.SIGINT)
+        closed = json.loads(client.stdout.wait_for(lambda l: '"closed"' in l))
+        self.assertEqual((closed["code"], closed["clean"]), (1001, True))
+        self.assertEqual(client.wait(), 0)
+        self.assertEqual(server.wait(), 0)
+
+    def test_client_sigint_closes_with_1000(self):
+        _, url = self.serve()
+        client = self.connect_json(url)
+        client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+        client.proc.send_signal(signal.SIGINT)
+        closed = json.loads(client.stdout.wait_for(lambda l: '"closed"' in l))
+        self.assertEqual((closed["code"], closed["clean"]), (1000, True))
+        self.assertEqual(client.wait(), 0)
+
+    # --- wsw bench --------------------------------------------------------------------
+
+    def test_bench_echo_prints_figures(self):
+        _, url = self.serve("--quiet")
+        bench = self.start("bench", url, "--seconds", "1", "--conns", "2",
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(bench.wait(), 0)
+        out = "\n".join(bench.stdout.rest())
+        rate = re.search(r"^messages/s\s+(\d+)", out, re.M)
+        self.assertIsNotNone(rate, out)
+        self.assertGreater(int(rate.group(1)), 0)
+        self.assertRegex(out, r"(?m)^MB/s\s+\d+\.\d\d$")
+        self.assertRegex(out, r"(?m)^latency us\s+mean \d+\s+p50 \d+\s+p90 \d+\s+p99 \d+\s+max \d+$")
+
+    def test_bench_json_modes(self):
+        _, url = self.serve("--quiet")
+        cases = [(["--binary", "--size", "100000", "--window", "2"], "messagesPerSecond"),
+                 (["--mode", "connect"], "connectionsPerSecond")]
+        for args, figure in cases:
+            with self.subTest(args=args):
+                bench = self.start("bench", url, "--seconds", "1", "--conns", "2", "--json", *args,
+                                   stdin=subprocess.DEVNULL)
+                self.assertEqual(bench.wait(), 0)
+                result = json.loads(bench.stdout.rest()[-1])
+                self.assertGreater(result[figure], 0)
+                self.assertEqual(result.get("mismatches", 0), 0)
+                self.assertNotIn("error", result)
+
+    def test_bench_idle(self):
+        _, url = self.serve("--quiet")
+        bench = self.start("bench", url, "--mode", "idle", "--conns", "20", "--seconds", "0.5",
+                           stdin=subprocess.DEVNULL)
+        bench.stdout.wait_for(lambda l: l == "idle 20 connections open")
+        self.assertEqual(bench.wait(), 0)
+
+    def test_bench_detects_wrong_echoes(self):
+        # A greeting server first sends its greeting: not the echo of what was sent.
+        _, url = self.serve("--quiet", "--mode", "greeting")
+        bench = self.start("bench", url, "--seconds", "1", "--conns", "1", "--binary", "--json",
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(bench.wait(), 2)
+        result = json.loads(bench.stdout.rest()[-1])
+        self.assertGreater(result["mismatches"], 0)
+        self.assertIn("differed", result["error"])
+
+    def test_bench_against_nothing_fails(self):
+        bench = self.start("bench", "ws://127.0.0.1:%d/" % free_port(), "--seconds", "1",
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(bench.wait(), 2)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or not os.access(sys.argv[1], os.X_OK):
+        sys.exit("usage: test_wsw_cli.py PATH/TO/wsw")
+    WSW = sys.argv.pop(1)
+    unittest.main(verbosity=2)
