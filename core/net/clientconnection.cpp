@@ -1,0 +1,539 @@
+#include "net/clientconnection.h"
+
+#include "net/socketio.h"
+#include "protocol/handshake.h"
+
+#include <QTcpSocket>
+
+namespace ws {
+
+namespace {
+
+// How much of a refusing server's body goes into the error message.
+constexpr qsizetype BodyExcerpt = 200;
+
+QString bodyExcerpt(const QByteArray &body) {
+    QString text = QString::fromUtf8(body.left(BodyExcerpt));
+    for (QChar &ch : text) {
+        if (ch.category() == QChar::Other_Control)
+            ch = u' ';
+    }
+    text = text.simplified();
+    if (body.size() > BodyExcerpt)
+        text += u'…';
+    return text;
+}
+
+} // namespace
+
+std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error) {
+    const auto fail = [error](const QString &why) -> std::optional<WebSocketUrl> {
+        if (error)
+            *error = why;
+        return std::nullopt;
+    };
+    if (url.isEmpty())
+        return fail(QStringLiteral("No URL given: write ws://host:port/path"));
+    if (!url.isValid())
+        return fail(QStringLiteral("Not a valid URL: %1").arg(url.errorString()));
+    const QString scheme = url.scheme().toLower();
+    if (scheme.isEmpty())
+        return fail(QStringLiteral("The URL \"%1\" has no scheme: write ws://host:port/path")
+                        .arg(url.toString()));
+    if (scheme != u"ws" && scheme != u"wss")
+        return fail(QStringLiteral("Unsupported scheme \"%1:\": a WebSocket URL starts with "
+                                   "ws:// (or wss://)")
+                        .arg(url.scheme()));
+    // RFC 6455 §3: the ws-URI grammar has no user information.
+    if (!url.userInfo().isEmpty())
+        return fail(QStringLiteral("A WebSocket URL cannot carry a user name or password"));
+    const QString host = url.host(QUrl::FullyEncoded);
+    if (host.isEmpty())
+        return fail(QStringLiteral("The URL \"%1\" has no host").arg(url.toString()));
+
+    WebSocketUrl out;
+    out.secure = scheme == u"wss";
+    out.host = host;
+    // RFC 7230 §5.4 / RFC 3986 §3.2.2: an IPv6 literal keeps its brackets in Host.
+    out.hostHeader = (host.contains(u':') ? u'[' + host + u']' : host).toLatin1();
+    const int port = url.port(out.secure ? 443 : 80);
+    if (port <= 0 || port > 0xFFFF)
+        return fail(QStringLiteral("Port %1 is not a valid TCP port").arg(port));
+    out.port = quint16(port);
+    // RFC 6455 §3: resource-name = path [ "?" query ]; "/" when the path is empty.
+    QByteArray resource = url.path(QUrl::FullyEncoded).toLatin1();
+    if (resource.isEmpty())
+        resource = "/";
+    if (url.hasQuery())
+        resource += '?' + url.query(QUrl::FullyEncoded).toLatin1();
+    out.resourceName = resource;
+    return out;
+}
+
+ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options)) {
+    registerNetMetaTypes();
+    m_url = parseWebSocketUrl(m_options.url);
+    // A session exists from the start so that session() and state() always answer;
+    // open() builds the one that is used, with the masking keys chosen by then.
+    ClientHandshakeOptions handshake;
+    if (m_url) {
+        handshake.host = m_url->hostHeader;
+        handshake.port = m_url->port;
+        handshake.secure = m_url->secure;
+        handshake.resourceName = m_url->resourceName;
+    }
+    m_session = std::make_unique<Session>(handshake, m_options.session, m_keys);
+    m_timer.setSingleShot(true);
+    connect(&m_timer, &QTimer::timeout, this, &ClientConnection::onDeadline);
+    connect(&m_keepalive, &QTimer::timeout, this, &ClientConnection::onKeepalive);
+}
+
+ClientConnection::~ClientConnection() {
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void ClientConnection::setMaskingKeySource(MaskingKeySource keys) {
+    m_keys = std::move(keys);
+}
+
+SessionState ClientConnection::state() const {
+    return m_session->state();
+}
+
+qint64 ClientConnection::pendingBytes() const {
+    return m_socket ? m_socket->bytesToWrite() : 0;
+}
+
+qint64 ClientConnection::nowUs() const {
+    return m_clock.isValid() ? m_clock.nsecsElapsed() / 1000 : 0;
+}
+
+QString ClientConnection::endpoint() const {
+    if (!m_url)
+        return m_options.url.toString();
+    return QStringLiteral("%1:%2").arg(QString::fromLatin1(m_url->hostHeader)).arg(m_url->port);
+}
+
+void ClientConnection::open() {
+    if (m_opened)
+        return;
+    m_opened = true;
+    m_clock.start();
+
+    QString error;
+    m_url = parseWebSocketUrl(m_options.url, &error);
+    if (m_url && m_url->secure)
+        error = QStringLiteral("wss is not supported yet: connect with a ws:// URL");
+
+    ClientHandshakeOptions handshake;
+    if (m_url) {
+        handshake.host = m_url->hostHeader;
+        handshake.port = m_url->port;
+        handshake.secure = m_url->secure;
+        handshake.resourceName = m_url->resourceName;
+    }
+    handshake.origin = m_options.origin;
+    handshake.subprotocols = m_options.subprotocols;
+    handshake.extraHeaders = m_options.extraHeaders;
+    handshake.limits = m_options.session.handshakeLimits;
+    SessionOptions sessionOptions = m_options.session;
+    // We answer pings ourselves when they are to be delayed or dropped.
+    if (m_options.pongDelayMs > 0 || m_options.dropPings)
+        sessionOptions.autoPong = false;
+    m_session = std::make_unique<Session>(handshake, sessionOptions, m_keys);
+
+    if (!error.isEmpty()) {
+        // From the event loop, so that a caller connecting after open() still hears it.
+        QTimer::singleShot(0, this, [this, error] { fail(error); });
+        return;
+    }
+
+    m_socket = new QTcpSocket(this);
+    connect(m_socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+    connect(m_socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
+    connect(m_socket, &QTcpSocket::errorOccurred, this, &ClientConnection::onSocketError);
+    m_deadline = Deadline::Connect;
+    m_timer.start(m_options.connectTimeoutMs);
+    m_socket->connectToHost(m_url->host, m_url->port);
+}
+
+void ClientConnection::onConnected() {
+    if (m_finished)
+        return;
+    m_connected = true;
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_lastReceiveMs = m_clock.elapsed();
+    m_deadline = Deadline::Handshake;
+    m_timer.start(m_options.handshakeTimeoutMs);
+    m_session->setTime(nowUs());
+    m_session->start();
+    pump();
+    flush();
+}
+
+void ClientConnection::onReadyRead() {
+    if (m_finished || !m_socket)
+        return;
+    for (;;) {
+        const QByteArray data = readFromSocket(m_socket);
+        if (data.isEmpty())
+            break;
+        m_lastReceiveMs = m_clock.elapsed();
+        // After the end nothing more is read: RFC 6455 §7.1.7 / §5.5.1.
+        if (m_session->state() == SessionState::Closed)
+            continue;
+        m_session->setTime(nowUs());
+        m_session->receiveData(data);
+        pump();
+        if (m_finished)
+            return;
+    }
+    flush();
+}
+
+void ClientConnection::onDisconnected() {
+    if (m_finished)
+        return;
+    m_timer.stop();
+    m_deadline = Deadline::None;
+    m_keepalive.stop();
+    if (m_socket->bytesAvailable() > 0)
+        onReadyRead();
+    if (m_finished)
+        return;
+    if (m_session->state() != SessionState::Closed) {
+        const bool handshaking = m_session->state() == SessionState::Connecting;
+        m_eofSeen = true;
+        m_session->setTime(nowUs());
+        m_session->receiveEof();
+        pump();
+        if (handshaking && !m_errorReported) {
+            m_errorReported = true;
+            emit errorOccurred(
+                QStringLiteral("%1 closed the connection during the opening handshake")
+                    .arg(endpoint()));
+        }
+    }
+    finish();
+}
+
+void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
+    if (m_finished)
+        return;
+    if (!m_connected) {
+        QString message;
+        switch (error) {
+        case QAbstractSocket::ConnectionRefusedError:
+            message = QStringLiteral("Connection refused by %1: nothing is listening on that port")
+                          .arg(endpoint());
+            break;
+        case QAbstractSocket::HostNotFoundError:
+            message = QStringLiteral("Host not found: %1 could not be resolved")
+                          .arg(m_url ? m_url->host : endpoint());
+            break;
+        case QAbstractSocket::SocketTimeoutError:
+            message = QStringLiteral("Connecting to %1 timed out").arg(endpoint());
+            break;
+        default:
+            message = QStringLiteral("Could not connect to %1: %2")
+                          .arg(endpoint(), m_socket->errorString());
+            break;
+        }
+        fail(message);
+        return;
+    }
+    // The peer closing is not an error: disconnected() follows and the session
+    // tells whether the close was clean.
+    if (error == QAbstractSocket::RemoteHostClosedError)
+        return;
+    if (!m_errorReported) {
+        m_errorReported = true;
+        emit errorOccurred(
+            QStringLiteral("Connection to %1 lost: %2").arg(endpoint(), m_socket->errorString()));
+    }
+    // disconnected() normally follows; make sure the end is reported if it does not.
+    QTimer::singleShot(0, this, [this] {
+        if (!m_finished && m_socket && m_socket->state() == QAbstractSocket::UnconnectedState)
+            onDisconnected();
+    });
+}
+
+void ClientConnection::onDeadline() {
+    if (m_finished)
+        return;
+    const Deadline deadline = std::exchange(m_deadline, Deadline::None);
+    switch (deadline) {
+    case Deadline::None:
+        return;
+    case Deadline::Connect:
+        fail(QStringLiteral("Could not connect to %1 within %2 ms")
+                 .arg(endpoint())
+                 .arg(m_options.connectTimeoutMs));
+        return;
+    case Deadline::Handshake:
+        fail(QStringLiteral("No answer to the opening handshake from %1 within %2 ms")
+                 .arg(endpoint())
+                 .arg(m_options.handshakeTimeoutMs));
+        return;
+    case Deadline::Close:
+        break;
+    }
+    m_session->setTime(nowUs());
+    if (m_session->state() != SessionState::Closed) {
+        // RFC 6455 §7.1.1: an endpoint may give up on a close handshake that does not end.
+        const QString why = QStringLiteral("our close frame was not answered within %1 ms")
+                                .arg(m_options.closeTimeoutMs);
+        emitNote(ConformanceNote::Kind::CloseNotAnswered, why);
+        m_session->abort(why);
+        pump();
+    } else if (!m_transportClosing) {
+        emitNote(ConformanceNote::Kind::ServerClosedTcpLate,
+                 QStringLiteral("the server did not close the TCP connection within %1 ms of the "
+                                "close handshake (RFC 6455 §7.1.1)")
+                     .arg(m_options.closeTimeoutMs));
+    }
+    if (m_finished)
+        return;
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+    finish();
+}
+
+void ClientConnection::onKeepalive() {
+    if (m_finished || m_session->state() != SessionState::Open)
+        return;
+    if (m_clock.elapsed() - m_lastReceiveMs < m_options.keepaliveIntervalMs)
+        return;
+    sendPing("keepalive " + QByteArray::number(++m_keepaliveCount));
+}
+
+void ClientConnection::pump() {
+    // A send from a sessionEvent slot lands here again: the running loop takes the
+    // new events in order, so one nesting per message cannot pile up.
+    if (m_pumping)
+        return;
+    m_pumping = true;
+    while (m_session->hasEvent()) {
+        const SessionEvent event = m_session->takeEvent();
+        emit sessionEvent(event);
+        if (const auto *state = std::get_if<StateEvent>(&event))
+            emit stateChanged(state->state);
+        handle(event);
+    }
+    m_pumping = false;
+    if (m_finishPending) {
+        m_finishPending = false;
+        finish();
+    }
+}
+
+void ClientConnection::handle(const SessionEvent &event) {
+    if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
+        if (handshake->kind == HandshakeEvent::Kind::ClientAccepted) {
+            m_timer.stop();
+            m_deadline = Deadline::None;
+            if (m_options.keepaliveIntervalMs > 0)
+                m_keepalive.start(m_options.keepaliveIntervalMs);
+        } else if (handshake->kind == HandshakeEvent::Kind::Failed && !m_errorReported) {
+            m_errorReported = true;
+            m_timer.stop();
+            m_deadline = Deadline::None;
+            emit errorOccurred(handshakeFailureText());
+        }
+    } else if (const auto *ping = std::get_if<PingEvent>(&event)) {
+        const bool manualPong = m_options.pongDelayMs > 0 || m_options.dropPings;
+        if (manualPong && !m_options.dropPings) {
+            QTimer::singleShot(m_options.pongDelayMs, this, [this, payload = ping->payload] {
+                if (!m_finished && m_session->state() == SessionState::Open)
+                    sendPong(payload);
+            });
+        }
+    } else if (std::holds_alternative<ClosedEvent>(event)) {
+        m_keepalive.stop();
+        // RFC 6455 §7.1.1: the server closes TCP first; we wait for it, bounded.
+        if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
+            armCloseTimer();
+    }
+}
+
+QString ClientConnection::handshakeFailureText() const {
+    const ClientHandshake *handshake = m_session->clientHandshake();
+    const int status = handshake ? handshake->statusCode() : 0;
+    if (status != 0 && status != 101) {
+        const QString reason = QString::fromUtf8(handshake->reasonPhrase());
+        QString text = QStringLiteral("%1 answered %2 %3 instead of 101 Switching Protocols")
+                           .arg(endpoint())
+                           .arg(status)
+                           .arg(reason);
+        // A body that only repeats the reason phrase adds nothing.
+        const QString body = bodyExcerpt(handshake->responseBody());
+        if (!body.isEmpty() && body != reason.simplified())
+            text += QStringLiteral(": ") + body;
+        return text;
+    }
+    if (m_eofSeen && status == 0)
+        return QStringLiteral("%1 closed the connection during the opening handshake")
+            .arg(endpoint());
+    const QString why = handshake ? handshake->errorString() : QString();
+    return QStringLiteral("The opening handshake with %1 failed: %2").arg(endpoint(), why);
+}
+
+void ClientConnection::flush() {
+    if (!m_socket)
+        return;
+    const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
+    if (m_session->hasOutgoing()) {
+        const QByteArray bytes = m_session->takeOutgoing();
+        if (connected)
+            writeToSocket(m_socket, bytes);
+    }
+    if (!m_transportClosing && m_session->shouldCloseTransport()) {
+        m_transportClosing = true;
+        // Bounded even when the peer stops reading what is left to write.
+        armCloseTimer();
+        if (connected)
+            m_socket->disconnectFromHost();
+    }
+}
+
+void ClientConnection::afterSend() {
+    pump();
+    flush();
+    if (!m_finished && m_session->closeSent() && m_session->state() != SessionState::Closed)
+        armCloseTimer();
+}
+
+void ClientConnection::armCloseTimer() {
+    if (m_deadline == Deadline::Close || m_finished)
+        return;
+    m_deadline = Deadline::Close;
+    m_timer.start(m_options.closeTimeoutMs);
+}
+
+void ClientConnection::emitNote(ConformanceNote::Kind kind, const QString &text) {
+    NoteEvent note;
+    note.timestampUs = nowUs();
+    note.note.kind = kind;
+    note.note.text = text;
+    emit sessionEvent(SessionEvent(note));
+}
+
+void ClientConnection::fail(const QString &message) {
+    if (m_finished)
+        return;
+    m_timer.stop();
+    m_deadline = Deadline::None;
+    m_keepalive.stop();
+    if (!m_errorReported) {
+        m_errorReported = true;
+        emit errorOccurred(message);
+    }
+    if (m_session->state() != SessionState::Closed) {
+        m_session->setTime(nowUs());
+        m_session->abort(message);
+        pump();
+    }
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+    finish();
+}
+
+void ClientConnection::finish() {
+    if (m_finished)
+        return;
+    // Asked for from a slot while events are being emitted (e.g. abort()): finished()
+    // comes after the remaining events, the ClosedEvent among them.
+    if (m_pumping) {
+        m_finishPending = true;
+        return;
+    }
+    m_finished = true;
+    m_timer.stop();
+    m_deadline = Deadline::None;
+    m_keepalive.stop();
+    emit finished();
+}
+
+void ClientConnection::abort() {
+    if (!m_opened || m_finished)
+        return;
+    m_timer.stop();
+    m_deadline = Deadline::None;
+    if (m_session->state() != SessionState::Closed) {
+        m_session->setTime(nowUs());
+        m_session->abort(QStringLiteral("connection aborted by the user"));
+        pump();
+    }
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+    finish();
+}
+
+SendError ClientConnection::sendText(const QByteArray &utf8, qint64 fragmentSize) {
+    if (!m_connected || m_finished)
+        return SendError::NotOpen;
+    m_session->setTime(nowUs());
+    const SendError result = m_session->sendText(utf8, fragmentSize);
+    afterSend();
+    return result;
+}
+
+SendError ClientConnection::sendBinary(const QByteArray &data, qint64 fragmentSize) {
+    if (!m_connected || m_finished)
+        return SendError::NotOpen;
+    m_session->setTime(nowUs());
+    const SendError result = m_session->sendBinary(data, fragmentSize);
+    afterSend();
+    return result;
+}
+
+SendError ClientConnection::sendPing(const QByteArray &payload) {
+    if (!m_connected || m_finished)
+        return SendError::NotOpen;
+    m_session->setTime(nowUs());
+    const SendError result = m_session->sendPing(payload);
+    afterSend();
+    return result;
+}
+
+SendError ClientConnection::sendPong(const QByteArray &payload) {
+    if (!m_connected || m_finished)
+        return SendError::NotOpen;
+    m_session->setTime(nowUs());
+    const SendError result = m_session->sendPong(payload);
+    afterSend();
+    return result;
+}
+
+SendError ClientConnection::sendClose(std::optional<quint16> code, const QString &reason) {
+    if (!m_connected || m_finished)
+        return SendError::NotOpen;
+    m_session->setTime(nowUs());
+    const SendError result = m_session->sendClose(code, reason);
+    afterSend();
+    return result;
+}
+
+SendError ClientConnection::sendRaw(const RawFrame &frame) {
+    if (!m_connected || m_finished || !m_socket ||
+        m_socket->state() != QAbstractSocket::ConnectedState)
+        return SendError::NotOpen;
+    m_session->setTime(nowUs());
+    const SendError result = m_session->sendRaw(frame);
+    afterSend();
+    return result;
+}
+
+} // namespace ws

@@ -1,0 +1,143 @@
+#pragma once
+
+#include "net/netmetatypes.h"
+#include "protocol/session.h"
+
+#include <QHostAddress>
+#include <QList>
+#include <QObject>
+
+#include <memory>
+#include <optional>
+
+class QTcpServer;
+
+namespace ws {
+
+class ServerClient;
+
+struct ServerOptions {
+    enum class Mode {
+        Echo,      // each message back as it came (text as text, binary as binary)
+        Greeting,  // send `greeting` on connect, then echo
+        Broadcast, // every message to every client, with join/leave notices
+        Manual,    // nothing automatic: the user sends
+    };
+    QHostAddress bindAddress = QHostAddress::LocalHost; // any address only when asked
+    quint16 port = 9001;                                // 0: any free port
+    Mode mode = Mode::Echo;
+    QByteArray greeting = "Welcome to WebSocket Workbench";
+    QList<QByteArray> allowedOrigins; // empty: any Origin (or none) is allowed; else 403
+    QList<QByteArray> subprotocols;   // supported, in our preference order
+    bool serveTestPage = true;        // GET / without Upgrade: the browser test page
+    int maxConnections = 1000;        // open connections; over it: 503
+    int handshakeTimeoutMs = 10'000;  // a client that stalls mid-request is dropped
+    // Close 1001 after this long without a data message either way (0 = off).
+    int idleTimeoutMs = 0;
+    // Ping after this long without hearing from the peer; after twice this long
+    // without any byte (pong or other) the peer is taken for dead and dropped. 0 = off.
+    int keepaliveIntervalMs = 30'000;
+    // After our close frame (or once the TCP close is due), wait this long for the
+    // peer before dropping the connection.
+    int closeTimeoutMs = 5'000;
+    // Unwritten bytes per client. Echo/Greeting: reading from that client pauses
+    // above it (the client stalls only itself) and resumes when half of it has
+    // drained. Broadcast: a client above it is closed with 1008 "send queue full"
+    // and dropped if it has not drained within closeTimeoutMs.
+    qint64 sendQueueLimit = 64ll * 1024 * 1024;
+    // SessionOptions::reportFrames is honoured only when something is connected to
+    // Server::clientConnected() (only then can anyone watch a client's sessionEvent()).
+    SessionOptions session;
+};
+
+const char *modeName(ServerOptions::Mode mode);
+std::optional<ServerOptions::Mode> modeFromName(QStringView name);
+
+// The HTML of the browser test page served at GET / (from the ws::resources
+// library): it connects back to ws://<location.host>/.
+QByteArray browserTestPage();
+
+// A WebSocket server on QTcpServer: accepts, runs the handshake with the policy in
+// ServerOptions, keeps a ServerClient per connection and applies the mode.
+//
+// Timers are server-wide: one sweep checks every client's handshake, idle,
+// keepalive and close deadlines, so an idle connection costs no timer. Deleting
+// the Server drops every connection without a close handshake (stop() first for
+// a clean shutdown).
+class Server : public QObject {
+    Q_OBJECT
+public:
+    explicit Server(ServerOptions options, QObject *parent = nullptr);
+    ~Server() override;
+
+    // Starts listening; false with errorString() on failure (port in use, ...).
+    bool listen();
+    // Stops listening at once, closes every open client with 1001 going away and
+    // waits for the close handshakes (bounded by closeTimeoutMs; stragglers are
+    // dropped), then emits stopped().
+    void stop();
+
+    bool isListening() const;
+    quint16 port() const; // the bound port (useful with port 0)
+    QHostAddress address() const;
+    QString errorString() const;
+    const ServerOptions &options() const { return m_options; }
+
+    // Every accepted connection, also those still in the opening handshake.
+    QList<ServerClient *> clients() const;
+    // Send to every open client.
+    void broadcastText(const QByteArray &utf8);
+    void broadcastBinary(const QByteArray &data);
+
+signals:
+    void clientConnected(ws::ServerClient *client); // after the 101
+    // Before it is deleted; only for clients that were announced by clientConnected().
+    void clientDisconnected(ws::ServerClient *client);
+    void stopped();
+    void logMessage(const QString &line); // human-readable server log
+
+private:
+    friend class ServerClient;
+    struct Private;
+    std::unique_ptr<Private> d;
+    ServerOptions m_options;
+};
+
+// One accepted connection. Owned by the Server; deleted later after finished().
+// As with ClientConnection, what a send made from a sessionEvent() slot produces is
+// emitted once that slot has returned.
+class ServerClient : public QObject {
+    Q_OBJECT
+public:
+    ~ServerClient() override;
+
+    quint64 id() const; // unique per server run, from 1
+    QHostAddress peerAddress() const;
+    quint16 peerPort() const;
+    QByteArray resourceName() const; // request target
+    QByteArray subprotocol() const;
+    SessionState state() const;
+    const Session &session() const;
+    qint64 pendingBytes() const;
+
+    SendError sendText(const QByteArray &utf8, qint64 fragmentSize = 0);
+    SendError sendBinary(const QByteArray &data, qint64 fragmentSize = 0);
+    SendError sendPing(const QByteArray &payload = {});
+    SendError sendClose(std::optional<quint16> code = quint16(1000), const QString &reason = {});
+    SendError sendRaw(const RawFrame &frame);
+    void abort();
+
+signals:
+    void sessionEvent(const ws::SessionEvent &event);
+    void stateChanged(ws::SessionState state);
+    void finished();
+
+private:
+    friend class Server;
+    explicit ServerClient(QObject *parent);
+    bool isObserved() const;
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace ws

@@ -1,0 +1,79 @@
+#include "net/socketio.h"
+
+#include <QTcpSocket>
+
+#ifdef Q_OS_UNIX
+#include <cerrno>
+#include <sys/socket.h>
+#include <sys/types.h>
+#endif
+
+namespace ws {
+
+namespace {
+
+constexpr qsizetype ShareThreshold = 64 * 1024;
+
+#ifdef Q_OS_UNIX
+#ifdef MSG_NOSIGNAL
+constexpr int SendFlags = MSG_NOSIGNAL | MSG_DONTWAIT;
+#else
+// Where there is no MSG_NOSIGNAL, QTcpSocket has set SO_NOSIGPIPE on the socket.
+constexpr int SendFlags = MSG_DONTWAIT;
+#endif
+
+// Sends as much as the kernel takes now; returns how much that was.
+qsizetype sendNow(qintptr descriptor, const char *data, qsizetype size) {
+    qsizetype done = 0;
+    while (done < size) {
+        const ssize_t n = ::send(int(descriptor), data + done, size_t(size - done), SendFlags);
+        if (n > 0) {
+            done += n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            // Full (EAGAIN) or failing: QTcpSocket takes the rest and, on failure,
+            // reports the error and the disconnection itself.
+            break;
+        }
+    }
+    return done;
+}
+#endif
+
+} // namespace
+
+void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
+    if (bytes.isEmpty())
+        return;
+    // A large batch is handed over whole: QTcpSocket keeps a reference to it rather
+    // than a copy (QIODevice shares chunks of 4 KiB and more) and releases it once
+    // written, where sending part of it here would leave the rest to be copied.
+    if (bytes.size() >= ShareThreshold) {
+        socket->write(bytes);
+        return;
+    }
+#ifdef Q_OS_UNIX
+    const qintptr descriptor = socket->socketDescriptor();
+    if (descriptor >= 0 && socket->bytesToWrite() == 0 &&
+        socket->state() == QAbstractSocket::ConnectedState) {
+        const qsizetype sent = sendNow(descriptor, bytes.constData(), bytes.size());
+        if (sent == bytes.size())
+            return;
+        if (sent > 0) {
+            socket->write(bytes.constData() + sent, bytes.size() - sent);
+            return;
+        }
+    }
+#endif
+    socket->write(bytes);
+}
+
+QByteArray readFromSocket(QTcpSocket *socket) {
+    // QIODevice::read() hands over its first buffer chunk without a copy when asked
+    // for exactly that chunk's size, which is bytesAvailable() when it holds one.
+    const qint64 available = socket->bytesAvailable();
+    return available > 0 ? socket->read(available) : QByteArray();
+}
+
+} // namespace ws

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <QByteArray>
+
+class QTcpSocket;
+
+namespace ws {
+
+// Writes `bytes` to a connected socket, in order after anything it still queues.
+// When QTcpSocket's own queue is empty, a small batch goes straight to the kernel: no copy
+// into QTcpSocket's buffer, no extra event-loop turn, and no buffer chunk kept
+// alive afterwards (QTcpSocket keeps a 32 KiB chunk per socket once it has
+// queued anything, which is most of what an idle connection would cost). Only
+// what the kernel does not take is queued, and QTcpSocket writes it when the
+// socket is writable, reporting errors and the end of the connection as usual.
+void writeToSocket(QTcpSocket *socket, const QByteArray &bytes);
+
+// Everything QTcpSocket has read, taking over its buffer chunk rather than copying
+// out of it: a chunk left in QTcpSocket stays allocated (16 KiB) for the life of
+// the connection.
+QByteArray readFromSocket(QTcpSocket *socket);
+
+} // namespace ws

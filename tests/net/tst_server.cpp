@@ -1,0 +1,470 @@
+// The Server against raw QTcpSockets that send exact bytes: handshake policy, the
+// test page, protocol failures, timeouts, keepalive, stop() and send-queue limits.
+
+#include "nettesthelpers.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace ws;
+using namespace wstest;
+
+namespace {
+
+struct LoggedServer {
+    explicit LoggedServer(ServerOptions options)
+        : server(std::move(options)) {
+        QObject::connect(&server, &Server::logMessage, &recorder,
+                         [this](const QString &line) { log.append(line); });
+        QObject::connect(&server, &Server::clientConnected, &recorder,
+                         [this](ServerClient *client) {
+                             clients.append(client);
+                             recorder.watch(client);
+                         });
+    }
+    bool hasLogLine(const QString &part) const {
+        return std::any_of(log.cbegin(), log.cend(),
+                           [&](const QString &line) { return line.contains(part); });
+    }
+
+    Server server;
+    EventRecorder recorder;
+    QList<ServerClient *> clients;
+    QStringList log;
+};
+
+// Sends a plain HTTP request and reads the whole answer (the server closes after it).
+QByteArray httpExchange(quint16 port, const QByteArray &request) {
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(5000))
+        return {};
+    socket.write(request);
+    QByteArray answer;
+    const bool closed = QTest::qWaitFor(
+        [&] {
+            answer += socket.readAll();
+            return socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        5000);
+    answer += socket.readAll();
+    return closed ? answer : QByteArray();
+}
+
+QByteArray bodyOf(const QByteArray &answer) {
+    const qsizetype end = answer.indexOf("\r\n\r\n");
+    return end < 0 ? QByteArray() : answer.mid(end + 4);
+}
+
+} // namespace
+
+class tst_Server : public QObject {
+    Q_OBJECT
+
+private slots:
+    void modeNames();
+    void listenReportsBusyPort();
+    void getServesTestPage_data();
+    void getServesTestPage();
+    void otherRequestsAnswered_data();
+    void otherRequestsAnswered();
+    void malformedUpgradeGets400();
+    void deflateOfferIsDeclined();
+    void earlyFramesAreServedAfterAccept();
+    void unmaskedFrameGetsProtocolError();
+    void handshakeTimeoutDropsStalledClient();
+    void keepaliveDropsDeadPeer();
+    void closeTimeoutDropsUnansweringPeer();
+    void stopIsBoundedByCloseTimeout();
+    void echoBackpressureBoundsQueue();
+    void broadcastClosesSlowReader();
+};
+
+void tst_Server::modeNames() {
+    for (const auto mode : {ServerOptions::Mode::Echo, ServerOptions::Mode::Greeting,
+                            ServerOptions::Mode::Broadcast, ServerOptions::Mode::Manual}) {
+        QCOMPARE(modeFromName(QString::fromLatin1(modeName(mode))), std::optional(mode));
+    }
+    QCOMPARE(QByteArray(modeName(ServerOptions::Mode::Broadcast)), QByteArray("broadcast"));
+    QCOMPARE(modeFromName(u"ECHO"), std::optional(ServerOptions::Mode::Echo));
+    QVERIFY(!modeFromName(u"chat").has_value());
+}
+
+void tst_Server::listenReportsBusyPort() {
+    Server first(localOptions());
+    QVERIFY(first.listen());
+    QVERIFY(first.isListening());
+    QVERIFY(first.port() != 0);
+    QCOMPARE(first.address(), QHostAddress(QHostAddress::LocalHost));
+
+    ServerOptions options = localOptions();
+    options.port = first.port();
+    Server second(options);
+    QVERIFY(!second.listen());
+    QVERIFY(!second.isListening());
+    QVERIFY2(second.errorString().contains(QString::number(first.port())),
+             qPrintable(second.errorString()));
+}
+
+void tst_Server::getServesTestPage_data() {
+    QTest::addColumn<QByteArray>("target");
+    QTest::addRow("/") << QByteArray("/");
+    QTest::addRow("/index.html") << QByteArray("/index.html");
+    QTest::addRow("/?query") << QByteArray("/?from=test");
+}
+
+void tst_Server::getServesTestPage() {
+    QFETCH(QByteArray, target);
+    LoggedServer server(localOptions());
+    QVERIFY(server.server.listen());
+    const QByteArray answer = httpExchange(
+        server.server.port(), "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    QVERIFY2(answer.startsWith("HTTP/1.1 200 OK\r\n"), answer.left(200).constData());
+    QVERIFY(answer.contains("Content-Type: text/html; charset=utf-8\r\n"));
+    const QByteArray body = bodyOf(answer);
+    QVERIFY(answer.contains("Content-Length: " + QByteArray::number(body.size()) + "\r\n"));
+    QCOMPARE(body, browserTestPage());
+    QVERIFY(body.startsWith("<!DOCTYPE html>"));
+    QVERIFY(body.contains("<title>WebSocket Workbench test page</title>"));
+    // It connects back to the host it came from, and can send and close.
+    QVERIFY(body.contains("'ws://' + location.host + '/'"));
+    QVERIFY(body.contains("new WebSocket("));
+    QVERIFY(body.contains("socket.close(code, reasonInput.value)"));
+    QVERIFY(server.hasLogLine(QStringLiteral("GET ") + QString::fromLatin1(target) +
+                              QStringLiteral(" answered 200")));
+}
+
+void tst_Server::otherRequestsAnswered_data() {
+    QTest::addColumn<bool>("serveTestPage");
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<QByteArray>("statusLine");
+    QTest::addRow("unknown path") << true << QByteArray("GET /nope HTTP/1.1\r\nHost: h\r\n\r\n")
+                                  << QByteArray("HTTP/1.1 404 Not Found\r\n");
+    QTest::addRow("POST") << true
+                          << QByteArray("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
+                          << QByteArray("HTTP/1.1 405 Method Not Allowed\r\n");
+    QTest::addRow("page switched off") << false << QByteArray("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+                                       << QByteArray("HTTP/1.1 426 Upgrade Required\r\n");
+}
+
+void tst_Server::otherRequestsAnswered() {
+    QFETCH(bool, serveTestPage);
+    QFETCH(QByteArray, request);
+    QFETCH(QByteArray, statusLine);
+    ServerOptions options = localOptions();
+    options.serveTestPage = serveTestPage;
+    Server server(options);
+    QVERIFY(server.listen());
+    const QByteArray answer = httpExchange(server.port(), request);
+    QVERIFY2(answer.startsWith(statusLine), answer.left(200).constData());
+    if (!serveTestPage)
+        QVERIFY(answer.contains("Sec-WebSocket-Version: 13\r\n"));
+}
+
+void tst_Server::malformedUpgradeGets400() {
+    LoggedServer server(localOptions());
+    QVERIFY(server.server.listen());
+    // RFC 6455 §4.2.1: no Sec-WebSocket-Key.
+    const QByteArray answer = httpExchange(
+        server.server.port(), "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QVERIFY2(answer.startsWith("HTTP/1.1 400 "), answer.left(200).constData());
+    QTRY_VERIFY(server.hasLogLine(QStringLiteral("opening handshake failed (400)")));
+    QVERIFY(server.server.clients().isEmpty() || server.server.clients().size() == 1);
+    QTRY_VERIFY(server.server.clients().isEmpty());
+}
+
+void tst_Server::deflateOfferIsDeclined() {
+    Server server(localOptions());
+    QVERIFY(server.listen());
+    QTcpSocket socket;
+    QByteArray rest;
+    // What Chromium always sends: we do not implement the extension, so we ignore it.
+    QVERIFY(rawHandshake(socket, server.port(), &rest,
+                         "Sec-WebSocket-Extensions: permessage-deflate; "
+                         "client_max_window_bits\r\n"));
+    QVERIFY(rest.isEmpty());
+    socket.write(maskedFrame(0x81, "plain", 0x11223344));
+    QByteArray buffer;
+    QVERIFY(readUntil(socket, buffer, [](const QByteArray &b) { return b.size() >= 7; }));
+    QCOMPARE(buffer, QByteArray("\x81\x05plain"));
+}
+
+void tst_Server::earlyFramesAreServedAfterAccept() {
+    Server server(localOptions());
+    QVERIFY(server.listen());
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, server.port());
+    QVERIFY(socket.waitForConnected(5000));
+    // A frame right behind the request, before the 101 (RFC 6455 §4.1 says to
+    // wait; a lenient server serves it once the handshake is accepted).
+    socket.write(upgradeRequest(server.port()) + maskedFrame(0x82, "early", 0x01020304));
+    QByteArray buffer;
+    QVERIFY(readUntil(socket, buffer, [](const QByteArray &b) {
+        return b.contains("\r\n\r\n") && b.size() - (b.indexOf("\r\n\r\n") + 4) >= 7;
+    }));
+    QVERIFY(buffer.startsWith("HTTP/1.1 101 "));
+    QCOMPARE(buffer.mid(buffer.indexOf("\r\n\r\n") + 4), QByteArray("\x82\x05"
+                                                                    "early"));
+}
+
+void tst_Server::unmaskedFrameGetsProtocolError() {
+    LoggedServer server(localOptions());
+    QVERIFY(server.server.listen());
+    QTcpSocket socket;
+    QVERIFY(rawHandshake(socket, server.server.port()));
+
+    // RFC 6455 §5.1: "a server MUST close the connection upon receiving a frame that
+    // is not masked", with 1002 (§7.4.1).
+    socket.write(QByteArray::fromHex("810548656c6c6f")); // "Hello", unmasked
+    QByteArray buffer;
+    QVERIFY(readUntil(socket, buffer, [&](const QByteArray &) {
+        return socket.state() == QAbstractSocket::UnconnectedState;
+    }));
+    buffer += socket.readAll();
+
+    const QByteArray reason =
+        "text frame from the client is not masked; a client must mask every frame (RFC 6455 "
+        "\xc2\xa7"
+        "5.1)";
+    const QByteArray expected =
+        QByteArray::fromHex("88") + char(2 + reason.size()) + QByteArray::fromHex("03ea") + reason;
+    // Unmasked close frame, FIN set, 1002 first.
+    QCOMPARE(buffer.left(4).toHex(),
+             (QByteArray::fromHex("88") + char(2 + reason.size()) + QByteArray::fromHex("03ea"))
+                 .toHex());
+    QCOMPARE(buffer, expected);
+    QTRY_VERIFY(server.hasLogLine(QStringLiteral("disconnected: 1002")));
+    QCOMPARE(server.recorder.all<ViolationEvent>().size(), 1);
+    QCOMPARE(server.recorder.all<ViolationEvent>().first().violation.error,
+             ProtocolError::UnmaskedClientFrame);
+}
+
+void tst_Server::handshakeTimeoutDropsStalledClient() {
+    ServerOptions options = localOptions();
+    options.handshakeTimeoutMs = 200;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, server.server.port());
+    QVERIFY(socket.waitForConnected(5000));
+    QElapsedTimer clock;
+    clock.start();
+    socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webso");
+    QTRY_COMPARE_WITH_TIMEOUT(socket.state(), QAbstractSocket::UnconnectedState, 5000);
+    QVERIFY2(clock.elapsed() >= 150, qPrintable(QString::number(clock.elapsed())));
+    QVERIFY(server.hasLogLine(QStringLiteral("opening handshake not completed within 200 ms")));
+    QTRY_VERIFY(server.server.clients().isEmpty());
+}
+
+void tst_Server::keepaliveDropsDeadPeer() {
+    ServerOptions options = localOptions(ServerOptions::Mode::Manual);
+    options.keepaliveIntervalMs = 100;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+    QSignalSpy disconnected(&server.server, &Server::clientDisconnected);
+
+    QTcpSocket socket;
+    // Started before the server hears anything: it can only count from later.
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(rawHandshake(socket, server.server.port()));
+    // Alive in TCP terms, but never answering: two intervals later it is dropped.
+    QByteArray received;
+    QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 5000);
+    QVERIFY2(clock.elapsed() >= 200, qPrintable(QString::number(clock.elapsed())));
+    QTRY_COMPARE_WITH_TIMEOUT(socket.state(), QAbstractSocket::UnconnectedState, 5000);
+    received += socket.readAll();
+    const std::optional<WireFrame> ping = parseFrame(received);
+    QVERIFY(ping);
+    QCOMPARE(ping->firstByte, quint8(0x89));
+    QCOMPARE(ping->payload, QByteArray("keepalive"));
+    QVERIFY(server.hasLogLine(QStringLiteral("dead peer")));
+    QCOMPARE(server.recorder.closed()->code, quint16(1006));
+}
+
+void tst_Server::closeTimeoutDropsUnansweringPeer() {
+    ServerOptions options = localOptions(ServerOptions::Mode::Manual);
+    options.closeTimeoutMs = 300;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+    QSignalSpy disconnected(&server.server, &Server::clientDisconnected);
+    QTcpSocket socket;
+    QVERIFY(rawHandshake(socket, server.server.port()));
+    QTRY_COMPARE(server.clients.size(), 1);
+
+    QElapsedTimer clock;
+    clock.start();
+    QCOMPARE(server.clients.first()->sendClose(4001, QStringLiteral("x")), SendError::None);
+    QByteArray buffer;
+    QVERIFY(readUntil(socket, buffer, [](const QByteArray &b) { return b.size() >= 5; }));
+    QCOMPARE(buffer, QByteArray::fromHex("88030fa178")); // 4001 "x"
+    QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 5000);
+    QVERIFY2(clock.elapsed() >= 250, qPrintable(QString::number(clock.elapsed())));
+    QVERIFY(server.recorder.hasNote(ConformanceNote::Kind::CloseNotAnswered));
+    const std::optional<ClosedEvent> closed = server.recorder.closed();
+    QVERIFY(closed);
+    QCOMPARE(closed->code, quint16(1006));
+    QVERIFY(!closed->clean);
+    QVERIFY(closed->closedByUs);
+    QTRY_COMPARE_WITH_TIMEOUT(socket.state(), QAbstractSocket::UnconnectedState, 5000);
+}
+
+void tst_Server::stopIsBoundedByCloseTimeout() {
+    ServerOptions options = localOptions();
+    options.closeTimeoutMs = 300;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+    QSignalSpy stopped(&server.server, &Server::stopped);
+    QTcpSocket silent;
+    QVERIFY(rawHandshake(silent, server.server.port()));
+    QTcpSocket stalled; // still in its opening handshake when the server stops
+    stalled.connectToHost(QHostAddress::LocalHost, server.server.port());
+    QVERIFY(stalled.waitForConnected(5000));
+    stalled.write("GET / HTTP/1.1\r\n");
+    QTRY_COMPARE(server.server.clients().size(), 2);
+
+    QElapsedTimer clock;
+    clock.start();
+    server.server.stop();
+    QByteArray buffer;
+    const QByteArray reason = "server shutting down";
+    QVERIFY(readUntil(silent, buffer,
+                      [&](const QByteArray &b) { return b.size() >= 4 + reason.size(); }));
+    // RFC 6455 §7.4.1: 1001 going away.
+    QCOMPARE(buffer, QByteArray::fromHex("88") + char(2 + reason.size()) +
+                         QByteArray::fromHex("03e9") + reason);
+    QTRY_COMPARE_WITH_TIMEOUT(stopped.size(), 1, 5000);
+    QVERIFY2(clock.elapsed() >= 250, qPrintable(QString::number(clock.elapsed())));
+    QVERIFY(server.server.clients().isEmpty());
+    QTRY_COMPARE_WITH_TIMEOUT(stalled.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(silent.state(), QAbstractSocket::UnconnectedState, 5000);
+    QTest::qWait(50);
+    QCOMPARE(stopped.size(), 1);
+}
+
+void tst_Server::echoBackpressureBoundsQueue() {
+    ServerOptions options = localOptions(ServerOptions::Mode::Echo);
+    options.sendQueueLimit = 256 * 1024;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+
+    // A client that sends a lot and reads nothing: QTcpSocket stops pulling from the
+    // kernel once it holds 4 KiB, so TCP flow control reaches the server.
+    QTcpSocket greedy;
+    greedy.setReadBufferSize(4096);
+    QVERIFY(rawHandshake(greedy, server.server.port()));
+    QTRY_COMPARE(server.clients.size(), 1);
+    ServerClient *serverSide = server.clients.first();
+
+    const QByteArray payload(64 * 1024, 'z');
+    const QByteArray frame = maskedFrame(0x82, payload, 0xa1b2c3d4);
+    constexpr int FrameCount = 1024; // 64 MiB, far more than the kernel buffers hold
+    for (int i = 0; i < FrameCount; ++i)
+        greedy.write(frame);
+
+    qint64 maxPending = 0;
+    QTimer sampler;
+    connect(&sampler, &QTimer::timeout, this,
+            [&] { maxPending = std::max(maxPending, serverSide->pendingBytes()); });
+    sampler.start(2);
+    // Until the server has stopped taking more.
+    qint64 lastReceived = -1;
+    const auto settled = [&] {
+        const qint64 received = serverSide->session().bytesReceived();
+        const bool same = received == lastReceived && received > 0;
+        lastReceived = received;
+        return same;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(settled(), 20000);
+    QTest::qWait(300);
+    maxPending = std::max(maxPending, serverSide->pendingBytes());
+    const qint64 receivedWhilePaused = serverSide->session().bytesReceived();
+    const qint64 totalSent = qint64(FrameCount) * frame.size();
+    qInfo("paused after reading %lld of %lld bytes; at most %lld bytes queued (limit %lld)",
+          receivedWhilePaused, totalSent, maxPending, options.sendQueueLimit);
+    QVERIFY2(receivedWhilePaused < totalSent / 2,
+             qPrintable(QStringLiteral("%1 of %2").arg(receivedWhilePaused).arg(totalSent)));
+    // Bounded: the limit, plus the echo of one read chunk in flight.
+    QVERIFY2(maxPending <= options.sendQueueLimit + 512 * 1024,
+             qPrintable(QString::number(maxPending)));
+
+    // It stalls only itself: another client is served meanwhile.
+    ClientConnection other(clientOptions(server.server.port()));
+    EventRecorder otherRecorder;
+    otherRecorder.watch(&other);
+    other.open();
+    QTRY_COMPARE_WITH_TIMEOUT(other.state(), SessionState::Open, 5000);
+    other.sendText("still served");
+    QTRY_COMPARE_WITH_TIMEOUT(otherRecorder.incomingData(), QList<QByteArray>{"still served"},
+                              5000);
+
+    // Once the greedy client reads, the server resumes and every echo arrives.
+    greedy.setReadBufferSize(0);
+    const qint64 expected = qint64(FrameCount) * (payload.size() + 10);
+    qint64 echoed = 0;
+    const auto allEchoed = [&] {
+        echoed += greedy.readAll().size();
+        maxPending = std::max(maxPending, serverSide->pendingBytes());
+        return echoed >= expected;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(allEchoed(), 60000);
+    QCOMPARE(echoed, expected);
+    QVERIFY2(maxPending <= options.sendQueueLimit + 512 * 1024,
+             qPrintable(QString::number(maxPending)));
+}
+
+void tst_Server::broadcastClosesSlowReader() {
+    ServerOptions options = localOptions(ServerOptions::Mode::Broadcast);
+    options.sendQueueLimit = 256 * 1024;
+    options.closeTimeoutMs = 300;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+    QSignalSpy disconnected(&server.server, &Server::clientDisconnected);
+
+    QTcpSocket slow;
+    slow.setReadBufferSize(4096);
+    QVERIFY(rawHandshake(slow, server.server.port()));
+    ClientConnection talker(clientOptions(server.server.port()));
+    EventRecorder talkerRecorder;
+    talkerRecorder.watch(&talker);
+    talker.open();
+    QTRY_COMPARE_WITH_TIMEOUT(talker.state(), SessionState::Open, 5000);
+    QTRY_COMPARE(server.clients.size(), 2);
+    ServerClient *slowSide = server.clients.first();
+
+    // More than the kernel buffers and the limit together.
+    const QByteArray payload(64 * 1024, 'b');
+    constexpr int MessageCount = 480;
+    int sent = 0;
+    qint64 maxPending = 0;
+    const auto slowOneDropped = [&] {
+        if (!disconnected.isEmpty())
+            return true;
+        maxPending = std::max(maxPending, slowSide->pendingBytes());
+        for (int i = 0; i < 16 && sent < MessageCount && talker.pendingBytes() < (1 << 20); ++i) {
+            talker.sendBinary(payload);
+            ++sent;
+        }
+        return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(slowOneDropped(), 30000);
+    QVERIFY(server.hasLogLine(QStringLiteral("send queue full")));
+    QCOMPARE(disconnected.size(), 1);
+    QCOMPARE(disconnected.first().first().value<ServerClient *>(), slowSide);
+    // Held: at most the limit plus one broadcast message beyond it.
+    QVERIFY2(maxPending <= options.sendQueueLimit + 2 * payload.size(),
+             qPrintable(QString::number(maxPending)));
+    // The talker is unaffected and hears the slow one leave.
+    QCOMPARE(talker.state(), SessionState::Open);
+    while (sent < MessageCount) {
+        talker.sendBinary(payload);
+        ++sent;
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(talkerRecorder.messages().size() >= MessageCount + 2, 30000);
+    QVERIFY(talkerRecorder.incomingData().contains(R"({"event":"leave","client":1})"));
+}
+
+QTEST_GUILESS_MAIN(tst_Server)
+#include "tst_server.moc"
