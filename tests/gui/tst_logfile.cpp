@@ -1,0 +1,476 @@
+// LogFile: JSON Lines save/open, HAR export/import, Chrome DevTools HAR import.
+
+#include "guitesthelpers.h"
+
+#include "log/logfile.h"
+
+#include <QBuffer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace ws;
+using namespace wstest;
+
+namespace {
+
+// A real conversation between a client (connection 1) and a server (connection 2).
+void recordConversation(LogStore &store) {
+    SessionPair pair;
+    pair.client->sendText("Hello");
+    pair.pump();
+    pair.server->sendBinary(QByteArray::fromHex("0001ff"));
+    pair.pump();
+    pair.client->sendPing("rt");
+    pair.pump();
+    pair.client->sendText("fragmented message", 8);
+    pair.pump();
+    pair.client->sendClose(1000, QStringLiteral("done"));
+    pair.pump();
+    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(SessionPair::ClientConnection, 1'700'000'000'000'000);
+    store.setClockOffset(SessionPair::ServerConnection, 1'700'000'000'000'000);
+    store.setConnectionInfo(SessionPair::ClientConnection,
+                            {QStringLiteral("client"), QStringLiteral("ws://example.com/chat")});
+    for (const auto &tagged : std::as_const(pair.events))
+        store.append(tagged.connection, tagged.event);
+    store.commitPending();
+}
+
+// Every kind of record and every optional field, beyond what a clean conversation has.
+void recordOddities(LogStore &store) {
+    const quint32 c = 3;
+    store.setClockOffset(c, 1'700'000'000'000'000);
+    store.setConnectionInfo(c, {QStringLiteral("odd \"quoted\" name"), QString()});
+    qint64 t = 5'000'000;
+    // A compressed message (RFC 7692 §7.2.3.1) and its RSV1 frame.
+    FrameEvent compressed =
+        frameEvent(Direction::Incoming, ++t, 0x1, QByteArray::fromHex("f248cdc9c90700"));
+    compressed.frame.header.rsv1 = true;
+    store.append(c, compressed);
+    store.append(c, messageEvent(Direction::Incoming, t, Opcode::Text, "Hello", 1, true));
+    // A raw frame with a reserved opcode, a 64-bit length field and a declared length
+    // beyond 2^53 (a lie the raw writer tells on purpose).
+    FrameEvent raw = frameEvent(Direction::Outgoing, ++t, 0x3, "odd", false, quint32(0),
+                                LengthEncoding::Extended64);
+    raw.frame.header.payloadLength = (quint64(1) << 63) + 5;
+    raw.frame.header.rsv2 = true;
+    raw.frame.header.rsv3 = true;
+    store.append(c, raw);
+    // A frame with a conformance note and a binary payload of every byte value.
+    QByteArray all(256, Qt::Uninitialized);
+    for (int i = 0; i < 256; ++i)
+        all[i] = char(i);
+    FrameEvent noted = frameEvent(Direction::Incoming, ++t, 0x2, all, true, std::nullopt,
+                                  LengthEncoding::Extended64);
+    ConformanceNote note;
+    note.kind = ConformanceNote::Kind::NonMinimalLength;
+    note.text = QStringLiteral("length 256 written in 64 bits (RFC 6455 §5.2)");
+    note.streamOffset = 77;
+    noted.frame.notes = {note};
+    noted.frame.streamOffset = 77;
+    store.append(c, noted);
+    store.append(c, messageEvent(Direction::Incoming, t, Opcode::Binary, all));
+    // Events without frames.
+    store.append(c, PongEvent{++t, "p", qint64(1234)});
+    store.append(c, PingEvent{++t, {}, false});
+    store.append(c, CloseEvent{++t, std::nullopt, QString()});
+    ConformanceNote late;
+    late.kind = ConformanceNote::Kind::ServerClosedTcpLate;
+    late.text = QStringLiteral("the server did not close TCP first (RFC 6455 §7.1.1)");
+    store.append(c, NoteEvent{++t, late});
+    ProtocolViolation violation;
+    violation.error = ProtocolError::InvalidUtf8;
+    violation.reason = QStringLiteral("text message is not UTF-8 at byte 3 (RFC 6455 §8.1)");
+    violation.streamOffset = 1234;
+    store.append(c, ViolationEvent{++t, violation});
+    HandshakeEvent failed;
+    failed.kind = HandshakeEvent::Kind::Failed;
+    failed.timestampUs = ++t;
+    failed.rawRequest = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+    failed.rawResponse = "HTTP/1.1 404 Not Found\r\n\r\n";
+    failed.httpStatus = 404;
+    failed.error = QStringLiteral("the server answered 404 Not Found");
+    store.append(c, failed);
+    // A header block that is not UTF-8 (obs-text, RFC 7230 §3.2.6) must survive byte for byte.
+    HandshakeEvent latin1;
+    latin1.kind = HandshakeEvent::Kind::UpgradeRequested;
+    latin1.timestampUs = ++t;
+    latin1.rawRequest = "GET / HTTP/1.1\r\nX-Name: caf\xe9\r\n\r\n";
+    store.append(c, latin1);
+    // Quotes, backslashes and control characters in a close reason.
+    store.append(c, frameEvent(Direction::Incoming, ++t, 0x8,
+                               QByteArray::fromHex("0fa0") + "a\"b\\c\nd\x01\te"));
+    store.append(c, ClosedEvent{++t, 1006, QStringLiteral("gone \u2014 abnormally"), false, false});
+    // A big text payload.
+    store.append(c, messageEvent(Direction::Outgoing, ++t, Opcode::Text, QByteArray(200'000, 'z')));
+    store.commitPending();
+}
+
+void compareStores(const LogStore &a, const LogStore &b) {
+    QCOMPARE(b.size(), a.size());
+    for (qsizetype i = 0; i < a.size(); ++i) {
+        if (!(a.at(i) == b.at(i))) {
+            QFAIL(qPrintable(
+                QStringLiteral("record %1 differs: %2 vs %3")
+                    .arg(i)
+                    .arg(recordPreview(a.at(i), a.extra(i)), recordPreview(b.at(i), b.extra(i)))));
+        }
+        const LogRecordExtra *ea = a.extra(i);
+        const LogRecordExtra *eb = b.extra(i);
+        QCOMPARE(eb != nullptr, ea != nullptr);
+        if (ea)
+            QVERIFY2(*ea == *eb, qPrintable(QStringLiteral("extra of record %1 differs").arg(i)));
+    }
+    QCOMPARE(b.connections(), a.connections());
+}
+
+QString directionWord(const LogRecord &r) {
+    if (r.has(LogRecord::Undirected))
+        return QStringLiteral("none");
+    return r.has(LogRecord::Outgoing) ? QStringLiteral("sent") : QStringLiteral("received");
+}
+
+QJsonObject recordLine(const QByteArray &file, int line) {
+    return QJsonDocument::fromJson(file.split('\n').at(line)).object();
+}
+
+} // namespace
+
+class TestLogFile : public QObject {
+    Q_OBJECT
+
+private slots:
+    void jsonLinesRoundTrip();
+    void jsonLinesKeepsEveryFrameField();
+    void jsonLinesThroughAFile();
+    void jsonLinesErrors_data();
+    void jsonLinesErrors();
+    void harExportShape();
+    void harRoundTrip();
+    void importChromeDevToolsHar();
+    void importRejectsNonHar();
+};
+
+void TestLogFile::jsonLinesRoundTrip() {
+    LogStore original;
+    recordConversation(original);
+    recordOddities(original);
+    QVERIFY(original.size() > 30);
+
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QString error;
+    QVERIFY2(LogFile::saveJsonLines(original, buffer, &error), qPrintable(error));
+    buffer.close();
+
+    // One JSON object per line.
+    const QList<QByteArray> lines = buffer.data().split('\n');
+    QCOMPARE(lines.last(), QByteArray());
+    for (qsizetype i = 0; i + 1 < lines.size(); ++i)
+        QVERIFY(QJsonDocument::fromJson(lines.at(i)).isObject());
+
+    buffer.open(QIODevice::ReadOnly);
+    LogStore reopened;
+    QVERIFY2(LogFile::openJsonLines(buffer, reopened, &error), qPrintable(error));
+    compareStores(original, reopened);
+}
+
+void TestLogFile::jsonLinesKeepsEveryFrameField() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    // RFC 6455 §5.7: the masked "Hello" from a client.
+    for (const SessionEvent &e : textMessage(Direction::Outgoing, 1'000'000, "Hello", 0x37fa213d))
+        store.append(4, e);
+    store.commitPending();
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QVERIFY(LogFile::saveJsonLines(store, buffer));
+    const QJsonObject header = recordLine(buffer.data(), 0);
+    QCOMPARE(header.value("format").toString(), QStringLiteral("wsworkbench-log"));
+    QCOMPARE(header.value("version").toInt(), 1);
+    const QJsonObject o = recordLine(buffer.data(), 1); // after the header
+    QCOMPARE(o.value("type").toString(), QStringLiteral("record"));
+    QCOMPARE(o.value("conn").toInt(), 4);
+    QCOMPARE(o.value("time_us").toInteger(), 1'000'000);
+    QCOMPARE(o.value("dir").toString(), QStringLiteral("sent"));
+    QCOMPARE(o.value("kind").toString(), QStringLiteral("text"));
+    QCOMPARE(o.value("rows").toString(), QStringLiteral("both"));
+    QCOMPARE(o.value("payload").toString(), QStringLiteral("SGVsbG8="));
+    const QJsonObject f = o.value("frame").toObject();
+    QCOMPARE(f.value("fin").toBool(), true);
+    QCOMPARE(f.value("rsv1").toBool(), false);
+    QCOMPARE(f.value("opcode").toInt(), 1);
+    QCOMPARE(f.value("mask").toBool(), true);
+    QCOMPARE(f.value("key").toString(), QStringLiteral("37fa213d"));
+    QCOMPARE(f.value("length").toInt(), 5);
+    QCOMPARE(f.value("length_encoding").toInt(), 7);
+    QCOMPARE(f.value("header").toString(), QStringLiteral("818537fa213d"));
+}
+
+void TestLogFile::jsonLinesThroughAFile() {
+    LogStore original;
+    original.setAutoCalibrateClocks(false);
+    for (int i = 0; i < 50'000; ++i)
+        for (const SessionEvent &e : textMessage(i % 3 ? Direction::Incoming : Direction::Outgoing,
+                                                 i, QByteArray("message ") + QByteArray::number(i)))
+            original.append(1 + quint32(i % 4), e);
+    original.commitPending();
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("log.jsonl"));
+    QString error;
+    QVERIFY2(LogFile::saveJsonLines(original, path, &error), qPrintable(error));
+    LogStore reopened;
+    QVERIFY2(LogFile::openJsonLines(path, reopened, &error), qPrintable(error));
+    compareStores(original, reopened);
+    // Only the selected records.
+    QVERIFY(LogFile::saveJsonLines(original, path, &error,
+                                   [&](qsizetype i) { return original.at(i).connection == 2; }));
+    LogStore part;
+    QVERIFY(LogFile::openJsonLines(path, part, &error));
+    QCOMPARE(part.size(), 12'500);
+    QVERIFY(!LogFile::openJsonLines(dir.filePath(QStringLiteral("missing.jsonl")), part, &error));
+    QVERIFY(error.contains(QStringLiteral("missing.jsonl")));
+}
+
+void TestLogFile::jsonLinesErrors_data() {
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("expectedError");
+    const QByteArray header = R"({"format":"wsworkbench-log","version":1})"
+                              "\n";
+    QTest::newRow("empty") << QByteArray() << "empty file";
+    QTest::newRow("not json") << QByteArray("hello\n") << "line 1: not a JSON object";
+    QTest::newRow("other json") << QByteArray("{\"log\":{}}\n") << "not a WebSocket Workbench log";
+    QTest::newRow("newer version")
+        << QByteArray(R"({"format":"wsworkbench-log","version":9})") << "newer";
+    QTest::newRow("unknown kind")
+        << header + R"({"type":"record","conn":1,"time_us":5,"dir":"sent","kind":"telegram"})"
+        << "line 2: unknown kind \"telegram\"";
+    QTest::newRow("bad payload")
+        << header +
+               R"({"type":"record","conn":1,"time_us":5,"dir":"sent","kind":"text","payload":"!!"})"
+        << "line 2: \"payload\" is not base64";
+    QTest::newRow("masked without key")
+        << header + "\n" +
+               R"({"type":"record","conn":1,"time_us":5,"dir":"sent","kind":"text","frame":{"mask":true,"length":0}})"
+        << "line 3: a masked frame needs its \"key\"";
+}
+
+void TestLogFile::jsonLinesErrors() {
+    QFETCH(QByteArray, content);
+    QFETCH(QString, expectedError);
+    QBuffer buffer(&content);
+    buffer.open(QIODevice::ReadOnly);
+    LogStore store;
+    QString error;
+    QVERIFY(!LogFile::openJsonLines(buffer, store, &error));
+    QVERIFY2(error.contains(expectedError), qPrintable(error));
+}
+
+void TestLogFile::harExportShape() {
+    LogStore store;
+    recordConversation(store);
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QString error;
+    QVERIFY2(LogFile::exportHar(store, buffer, &error), qPrintable(error));
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(buffer.data(), &parseError);
+    QCOMPARE(parseError.error, QJsonParseError::NoError);
+    const QJsonObject log = doc.object().value("log").toObject();
+    QCOMPARE(log.value("version").toString(), QStringLiteral("1.2"));
+    QCOMPARE(log.value("creator").toObject().value("name").toString(),
+             QStringLiteral("WebSocket Workbench"));
+    QVERIFY(log.value("pages").isArray());
+    const QJsonArray entries = log.value("entries").toArray();
+    QCOMPARE(entries.size(), 2); // client and server side
+    const QJsonObject entry = entries.at(0).toObject();
+    QCOMPARE(entry.value("_resourceType").toString(), QStringLiteral("websocket"));
+    QVERIFY(entry.value("startedDateTime").toString().endsWith(QLatin1Char('Z')));
+    QVERIFY(entry.value("timings").isObject());
+    QVERIFY(entry.value("cache").isObject());
+    const QJsonObject request = entry.value("request").toObject();
+    QCOMPARE(request.value("method").toString(), QStringLiteral("GET"));
+    QCOMPARE(request.value("url").toString(), QStringLiteral("ws://example.com/chat"));
+    QCOMPARE(request.value("httpVersion").toString(), QStringLiteral("HTTP/1.1"));
+    bool hasKey = false;
+    for (const QJsonValue &h : request.value("headers").toArray())
+        hasKey |= h.toObject().value("name").toString().compare("Sec-WebSocket-Key",
+                                                                Qt::CaseInsensitive) == 0;
+    QVERIFY(hasKey);
+    const QJsonObject response = entry.value("response").toObject();
+    QCOMPARE(response.value("status").toInt(), 101);
+    QCOMPARE(response.value("statusText").toString(), QStringLiteral("Switching Protocols"));
+    QCOMPARE(response.value("content").toObject().value("mimeType").toString(),
+             QStringLiteral("x-unknown"));
+
+    // Data messages only, as Chrome lists them: no pings, pongs or close frames.
+    const QJsonArray messages = entry.value("_webSocketMessages").toArray();
+    QCOMPARE(messages.size(), 3);
+    const QJsonObject hello = messages.at(0).toObject();
+    QCOMPARE(hello.value("type").toString(), QStringLiteral("send"));
+    QCOMPARE(hello.value("opcode").toInt(), 1);
+    QCOMPARE(hello.value("data").toString(), QStringLiteral("Hello"));
+    // Seconds since the epoch, with the microseconds kept.
+    const double time = hello.value("time").toDouble();
+    QVERIFY(time > 1.7e9 && time < 1.8e9);
+    const QJsonObject binary = messages.at(1).toObject();
+    QCOMPARE(binary.value("type").toString(), QStringLiteral("receive"));
+    QCOMPARE(binary.value("opcode").toInt(), 2);
+    QCOMPARE(binary.value("data").toString(), QStringLiteral("AAH/")); // base64 of 00 01 ff
+    QCOMPARE(messages.at(2).toObject().value("data").toString(),
+             QStringLiteral("fragmented message"));
+}
+
+void TestLogFile::harRoundTrip() {
+    LogStore original;
+    recordConversation(original);
+    ProtocolViolation violation;
+    violation.error = ProtocolError::InvalidUtf8;
+    violation.reason = QStringLiteral("not UTF-8");
+    original.append(SessionPair::ClientConnection, ViolationEvent{9'000'000, violation});
+    original.commitPending();
+
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QVERIFY(LogFile::exportHar(original, buffer));
+    buffer.close();
+    buffer.open(QIODevice::ReadOnly);
+    LogStore imported;
+    QString error;
+    QVERIFY2(LogFile::importHar(buffer, imported, &error), qPrintable(error));
+
+    // The same connections (numbered afresh) ...
+    QCOMPARE(imported.connectionIds(), (QList<quint32>{1, 2}));
+    QCOMPARE(imported.connectionInfo(1).url, QStringLiteral("ws://example.com/chat"));
+    // ... with the same data messages and errors, at the same microsecond.
+    const auto exported = [](const LogStore &store, quint32 connection) {
+        QStringList rows;
+        for (qsizetype i = 0; i < store.size(); ++i) {
+            const LogRecord &r = store.at(i);
+            if (r.connection != connection)
+                continue;
+            const bool data = (r.kind == LogKind::Text || r.kind == LogKind::Binary) &&
+                              r.has(LogRecord::InMessageView);
+            if (!data && r.kind != LogKind::Error)
+                continue;
+            rows.append(QStringLiteral("%1 %2 %3 %4")
+                            .arg(r.timestampUs)
+                            .arg(QLatin1String(logKindName(r.kind)),
+                                 r.kind == LogKind::Error ? QStringLiteral("-") : directionWord(r),
+                                 QString::fromLatin1(r.payload.toHex())));
+        }
+        return rows;
+    };
+    for (quint32 connection : {1u, 2u}) {
+        const QStringList before = exported(original, connection);
+        QVERIFY(before.size() >= 2);
+        QCOMPARE(exported(imported, connection), before);
+    }
+    // The handshake comes back as it was sent.
+    qsizetype originalHandshake = -1;
+    qsizetype importedHandshake = -1;
+    for (qsizetype i = 0; i < original.size(); ++i) {
+        if (original.at(i).kind == LogKind::Handshake && original.at(i).connection == 1)
+            originalHandshake = i;
+    }
+    for (qsizetype i = 0; i < imported.size(); ++i) {
+        if (imported.at(i).kind == LogKind::Handshake && imported.at(i).connection == 1)
+            importedHandshake = i;
+    }
+    QVERIFY(originalHandshake >= 0 && importedHandshake >= 0);
+    QCOMPARE(imported.extra(importedHandshake)->rawRequest,
+             original.extra(originalHandshake)->rawRequest);
+    QCOMPARE(imported.extra(importedHandshake)->rawResponse,
+             original.extra(originalHandshake)->rawResponse);
+    QCOMPARE(imported.at(importedHandshake).timestampUs,
+             original.at(originalHandshake).timestampUs);
+}
+
+void TestLogFile::importChromeDevToolsHar() {
+    LogStore store;
+    QString error;
+    QVERIFY2(LogFile::importHar(QStringLiteral(WSW_GUI_TEST_DATA "/chrome-devtools-websocket.har"),
+                                store, &error),
+             qPrintable(error));
+    // The two WebSocket entries; the document and the image are not connections.
+    QCOMPARE(store.connectionIds(), (QList<quint32>{1, 2}));
+    QCOMPARE(store.connectionInfo(1).url, QStringLiteral("ws://127.0.0.1:9001/echo"));
+    QCOMPARE(store.connectionInfo(1).name, QStringLiteral("127.0.0.1:9001/echo"));
+    QCOMPARE(store.connectionInfo(2).url,
+             QStringLiteral("wss://stream.example.net/feed?token=abc123&v=2"));
+    QCOMPARE(store.size(), 2 + 6 + 5);
+
+    QStringList rows;
+    for (qsizetype i = 0; i < store.size(); ++i) {
+        const LogRecord &r = store.at(i);
+        rows.append(QStringLiteral("%1 %2 %3 %4")
+                        .arg(r.connection)
+                        .arg(r.timestampUs)
+                        .arg(QLatin1String(logKindName(r.kind)), directionWord(r)));
+        QVERIFY(r.has(LogRecord::InMessageView) && r.has(LogRecord::InFrameView));
+        if (i > 0)
+            QVERIFY(r.timestampUs >= store.at(i - 1).timestampUs);
+    }
+    // One timeline: the feed's messages fall between the echo's.
+    QCOMPARE(rows, (QStringList{
+                       "1 1710165731384000 handshake sent",
+                       "1 1710165731387211 text sent",
+                       "1 1710165731388022 text received",
+                       "2 1710165731512000 handshake sent",
+                       "2 1710165731563807 text received",
+                       "2 1710165731565980 text sent",
+                       "1 1710165731901554 binary sent",
+                       "1 1710165731902367 binary received",
+                       "2 1710165731987770 text received",
+                       "2 1710165732987512 text received",
+                       "1 1710165733020000 text sent",
+                       "1 1710165733020961 text received",
+                       "2 1710165734112000 error received",
+                   }));
+    QCOMPARE(store.at(6).payload, QByteArray::fromHex("000102ff"));
+    QCOMPARE(QString::fromUtf8(store.at(10).payload), QStringLiteral("café ☕"));
+    QCOMPARE(QString::fromUtf8(store.at(12).payload),
+             QStringLiteral("Could not decode a text frame as UTF-8."));
+    QVERIFY(store.at(12).isError());
+
+    const LogRecordExtra *echo = store.extra(0);
+    QVERIFY(echo);
+    QCOMPARE(echo->handshakeKind, HandshakeEvent::Kind::ClientAccepted);
+    QCOMPARE(echo->httpStatus, 101);
+    QCOMPARE(echo->subprotocol, QByteArray("chat"));
+    QVERIFY(echo->rawRequest.startsWith("GET /echo HTTP/1.1\r\n"));
+    QVERIFY(echo->rawRequest.contains("\r\nSec-WebSocket-Key: Xk2w0mZK5cGv3hYuJ0Q3bA==\r\n"));
+    QVERIFY(echo->rawRequest.endsWith("\r\n\r\n"));
+    QVERIFY(echo->rawResponse.startsWith("HTTP/1.1 101 Switching Protocols\r\n"));
+    const LogRecordExtra *feed = store.extra(3);
+    QVERIFY(feed->rawRequest.startsWith("GET /feed?token=abc123&v=2 HTTP/1.1\r\n"));
+    QCOMPARE(feed->extensions, QByteArray("permessage-deflate; client_max_window_bits=15"));
+
+    // Importing again adds new connections rather than merging.
+    QVERIFY(LogFile::importHar(QStringLiteral(WSW_GUI_TEST_DATA "/chrome-devtools-websocket.har"),
+                               store, &error));
+    QCOMPARE(store.connectionIds(), (QList<quint32>{1, 2, 3, 4}));
+    QCOMPARE(store.size(), 26);
+}
+
+void TestLogFile::importRejectsNonHar() {
+    LogStore store;
+    QString error;
+    QByteArray notJson("{\"log\": [");
+    QBuffer a(&notJson);
+    a.open(QIODevice::ReadOnly);
+    QVERIFY(!LogFile::importHar(a, store, &error));
+    QVERIFY(error.startsWith(QStringLiteral("not JSON")));
+    QByteArray noEntries(R"({"log":{"version":"1.2"}})");
+    QBuffer b(&noEntries);
+    b.open(QIODevice::ReadOnly);
+    QVERIFY(!LogFile::importHar(b, store, &error));
+    QVERIFY(error.contains(QStringLiteral("log.entries")));
+    QVERIFY(store.isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestLogFile)
+#include "tst_logfile.moc"

@@ -1,0 +1,475 @@
+// LogStore: SessionEvents in, compact records out.
+
+#include "guitesthelpers.h"
+
+#include "log/logrecord.h"
+
+#include <QDateTime>
+#include <QTest>
+
+using namespace ws;
+using namespace wstest;
+
+class TestLogStore : public QObject {
+    Q_OBJECT
+
+private slots:
+    void recordIsCompact();
+    void singleFrameMessageIsOneRecord();
+    void fragmentedMessageKeepsFramesAndMessage();
+    void compressedMessageIsNotMerged();
+    void controlFrameAbsorbsItsEvent_data();
+    void controlFrameAbsorbsItsEvent();
+    void eventsWithoutFrames();
+    void violationNoteHandshakeAndState();
+    void frameNotesAreNotRepeated();
+    void closedStateFoldsIntoSummary();
+    void clockOffsets();
+    void realSessionPair();
+    void dropOldestKeepsTheRest();
+    void previewEscapesAndTruncates_data();
+    void previewEscapesAndTruncates();
+};
+
+void TestLogStore::recordIsCompact() {
+    // The per-row budget (< 300 bytes besides a 64-byte payload) starts here.
+    QVERIFY2(sizeof(LogRecord) <= 80, QByteArray::number(qulonglong(sizeof(LogRecord))));
+}
+
+void TestLogStore::singleFrameMessageIsOneRecord() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    const QByteArray hello("Hello");
+    for (const SessionEvent &e : textMessage(Direction::Incoming, 1500, hello, 0x37fa213d))
+        store.append(7, e);
+    QVERIFY(store.hasPending() == false);
+    QCOMPARE(store.size(), 1);
+    const LogRecord &r = store.at(0);
+    QCOMPARE(r.kind, LogKind::Text);
+    QCOMPARE(r.connection, 7u);
+    QCOMPARE(r.timestampUs, 1500);
+    QVERIFY(r.isFrame());
+    QVERIFY(r.has(LogRecord::InFrameView));
+    QVERIFY(r.has(LogRecord::InMessageView));
+    QCOMPARE(r.frameCount, 1u);
+    QCOMPARE(r.direction(), Direction::Incoming);
+    QCOMPARE(r.payload, hello);
+    // Stored once: the record holds the very bytes the event carried.
+    QVERIFY(r.payload.isSharedWith(hello));
+    // RFC 6455 §5.7: the masked "Hello" with key 37 fa 21 3d.
+    QCOMPARE(r.rawHeader().toByteArray() + r.maskedPayload(),
+             QByteArray::fromHex("818537fa213d7f9f4d5158"));
+    const FrameHeader h = r.header();
+    QVERIFY(h.fin);
+    QCOMPARE(h.maskingKey, std::optional<quint32>(0x37fa213d));
+    QCOMPARE(h.payloadLength, 5u);
+    QCOMPARE(h.lengthEncoding, LengthEncoding::Short7);
+}
+
+void TestLogStore::fragmentedMessageKeepsFramesAndMessage() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    // RFC 6455 §5.6: a fragmented unmasked text message "Hello".
+    store.append(1, frameEvent(Direction::Incoming, 10, 0x1, "Hel", false));
+    store.append(1, frameEvent(Direction::Incoming, 20, 0x0, "lo", true));
+    store.append(1, messageEvent(Direction::Incoming, 20, Opcode::Text, "Hello", 2));
+    store.commitPending();
+    QCOMPARE(store.size(), 3);
+    QCOMPARE(store.at(0).kind, LogKind::Text);
+    QCOMPARE(store.at(1).kind, LogKind::Continuation);
+    QCOMPARE(store.at(2).kind, LogKind::Text);
+    for (int i = 0; i < 2; ++i) {
+        QVERIFY(store.at(i).has(LogRecord::InFrameView));
+        QVERIFY(!store.at(i).has(LogRecord::InMessageView));
+    }
+    const LogRecord &message = store.at(2);
+    QVERIFY(!message.isFrame());
+    QVERIFY(message.has(LogRecord::InMessageView));
+    QVERIFY(!message.has(LogRecord::InFrameView)); // its frames are rows already
+    QCOMPARE(message.frameCount, 2u);
+    QCOMPARE(message.payload, QByteArray("Hello"));
+    QCOMPARE(store.framesOfMessage(2), (QList<qsizetype>{0, 1}));
+    QCOMPARE(store.at(0).rawHeader().toByteArray(), QByteArray::fromHex("0103"));
+    QCOMPARE(store.at(1).rawHeader().toByteArray(), QByteArray::fromHex("8002"));
+}
+
+void TestLogStore::compressedMessageIsNotMerged() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    // RFC 7692 §7.2.3.1: "Hello" compressed, RSV1 set.
+    FrameEvent frame =
+        frameEvent(Direction::Incoming, 5, 0x1, QByteArray::fromHex("f248cdc9c90700"));
+    frame.frame.header.rsv1 = true;
+    store.append(3, frame);
+    store.append(3, messageEvent(Direction::Incoming, 5, Opcode::Text, "Hello", 1, true));
+    store.commitPending();
+    QCOMPARE(store.size(), 2);
+    QVERIFY(store.at(0).header().rsv1);
+    QVERIFY(!store.at(0).has(LogRecord::InMessageView));
+    QVERIFY(store.at(1).has(LogRecord::Compressed));
+    QCOMPARE(store.at(1).payload, QByteArray("Hello"));
+    QCOMPARE(store.at(1).length, 5u);
+}
+
+void TestLogStore::controlFrameAbsorbsItsEvent_data() {
+    QTest::addColumn<QByteArray>("payloadHex");
+    QTest::addColumn<int>("opcode");
+    QTest::addColumn<int>("expectedKind");
+    QTest::newRow("ping") << QByteArray("48656c6c6f") << 0x9 << int(LogKind::Ping);
+    QTest::newRow("pong") << QByteArray("48656c6c6f") << 0xA << int(LogKind::Pong);
+    QTest::newRow("close 1000 bye") << QByteArray("03e8627965") << 0x8 << int(LogKind::Close);
+}
+
+void TestLogStore::controlFrameAbsorbsItsEvent() {
+    QFETCH(QByteArray, payloadHex);
+    QFETCH(int, opcode);
+    QFETCH(int, expectedKind);
+    const QByteArray payload = QByteArray::fromHex(payloadHex);
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    store.append(1, frameEvent(Direction::Incoming, 100, quint8(opcode), payload));
+    switch (opcode) {
+    case 0x9:
+        store.append(1, PingEvent{100, payload, true});
+        break;
+    case 0xA:
+        store.append(1, PongEvent{100, payload, qint64(1234)});
+        break;
+    default:
+        store.append(1, CloseEvent{100, quint16(1000), QStringLiteral("bye")});
+        break;
+    }
+    store.commitPending();
+    QCOMPARE(store.size(), 1);
+    const LogRecord &r = store.at(0);
+    QCOMPARE(int(r.kind), expectedKind);
+    QVERIFY(r.isFrame());
+    QVERIFY(r.has(LogRecord::InFrameView) && r.has(LogRecord::InMessageView));
+    QCOMPARE(r.payload, payload);
+    if (opcode == 0x9)
+        QVERIFY(r.has(LogRecord::PingAnswered));
+    if (opcode == 0xA) {
+        QVERIFY(r.has(LogRecord::HasRoundTrip));
+        QCOMPARE(r.roundTripUs, 1234);
+    }
+    if (opcode == 0x8) {
+        QVERIFY(r.has(LogRecord::HasCloseCode));
+        QCOMPARE(r.closeCode, quint16(1000));
+        QCOMPARE(r.closeReason(), QByteArray("bye"));
+    }
+}
+
+void TestLogStore::eventsWithoutFrames() {
+    // SessionOptions::reportFrames off: only the interpreting events arrive.
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    store.append(2,
+                 messageEvent(Direction::Outgoing, 1, Opcode::Binary, QByteArray("\x01\x02", 2)));
+    store.append(2, PongEvent{2, "p", std::nullopt});
+    store.append(2, CloseEvent{3, quint16(4000), QStringLiteral("app")});
+    store.commitPending();
+    QCOMPARE(store.size(), 3);
+    const LogRecord &message = store.at(0);
+    QCOMPARE(message.kind, LogKind::Binary);
+    QVERIFY(!message.isFrame());
+    QVERIFY(message.has(LogRecord::Outgoing));
+    // No frame rows exist for it, so it stands for its frame in the frame view.
+    QVERIFY(message.has(LogRecord::InFrameView) && message.has(LogRecord::InMessageView));
+    QCOMPARE(store.at(1).kind, LogKind::Pong);
+    QVERIFY(!store.at(1).has(LogRecord::HasRoundTrip));
+    const LogRecord &close = store.at(2);
+    QCOMPARE(close.kind, LogKind::Close);
+    QCOMPARE(close.closeCode, quint16(4000));
+    QCOMPARE(close.payload, QByteArray::fromHex("0fa0617070")); // rebuilt as on the wire
+    QCOMPARE(close.closeReason(), QByteArray("app"));
+}
+
+void TestLogStore::violationNoteHandshakeAndState() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    HandshakeEvent handshake;
+    handshake.kind = HandshakeEvent::Kind::ClientAccepted;
+    handshake.timestampUs = 1;
+    handshake.rawRequest = "GET /chat HTTP/1.1\r\nHost: example.com\r\n\r\n";
+    handshake.rawResponse = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+    handshake.httpStatus = 101;
+    handshake.subprotocol = "chat";
+    store.append(1, handshake);
+    store.append(1, StateEvent{2, SessionState::Open});
+    ConformanceNote note;
+    note.kind = ConformanceNote::Kind::CloseNotAnswered;
+    note.text = QStringLiteral("no close answer within 5 s");
+    store.append(1, NoteEvent{3, note});
+    ProtocolViolation violation;
+    violation.error = ProtocolError::MaskedServerFrame;
+    violation.reason = QStringLiteral("server frame is masked (RFC 6455 §5.1)");
+    violation.streamOffset = 42;
+    store.append(1, ViolationEvent{4, violation});
+    store.append(1, ClosedEvent{5, 1002, QStringLiteral("masked"), false, true});
+    QCOMPARE(store.size(), 5);
+
+    QCOMPARE(store.at(0).kind, LogKind::Handshake);
+    QVERIFY(store.at(0).has(LogRecord::Outgoing));
+    QCOMPARE(store.extra(0)->rawRequest, handshake.rawRequest);
+    QCOMPARE(store.extra(0)->subprotocol, QByteArray("chat"));
+    QCOMPARE(store.extra(0)->httpStatus, 101);
+
+    QCOMPARE(store.at(1).kind, LogKind::State);
+    QCOMPARE(store.at(1).state(), SessionState::Open);
+    QVERIFY(store.at(1).has(LogRecord::Undirected));
+
+    QCOMPARE(store.at(2).kind, LogKind::Note);
+    QVERIFY(store.at(2).has(LogRecord::HasNotes));
+    QCOMPARE(store.extra(2)->notes, QList<ConformanceNote>{note});
+
+    const LogRecord &error = store.at(3);
+    QCOMPARE(error.kind, LogKind::Error);
+    QVERIFY(error.isError());
+    QCOMPARE(error.closeCode, quint16(1002));
+    QCOMPARE(store.extra(3)->error, std::optional<ProtocolError>(ProtocolError::MaskedServerFrame));
+    QCOMPARE(store.extra(3)->streamOffset, 42);
+    QCOMPARE(QString::fromUtf8(error.payload), violation.reason);
+
+    const LogRecord &closed = store.at(4);
+    QVERIFY(closed.has(LogRecord::ClosedSummary));
+    QCOMPARE(closed.closeCode, quint16(1002));
+    QVERIFY(!closed.has(LogRecord::CleanClose));
+    QVERIFY(closed.has(LogRecord::ClosedByUs));
+    QCOMPARE(closed.closeReason(), QByteArray("masked"));
+    QVERIFY(store.extra(4) == nullptr);
+}
+
+void TestLogStore::frameNotesAreNotRepeated() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    // RFC 6455 §5.2: "Hi" with its length in the 16-bit field: allowed leniently, noted.
+    FrameEvent frame = frameEvent(Direction::Incoming, 1, 0x1, "Hi", true, std::nullopt,
+                                  LengthEncoding::Extended16);
+    ConformanceNote note;
+    note.kind = ConformanceNote::Kind::NonMinimalLength;
+    note.text = QStringLiteral("length 2 written in 16 bits");
+    note.streamOffset = 0;
+    frame.frame.notes = {note};
+    store.append(1, frame);
+    store.append(1, NoteEvent{1, note}); // the session repeats the frame's notes as events
+    store.append(1, messageEvent(Direction::Incoming, 1, Opcode::Text, "Hi"));
+    store.commitPending();
+    QCOMPARE(store.size(), 1);
+    QVERIFY(store.at(0).has(LogRecord::HasNotes));
+    QVERIFY(store.at(0).has(LogRecord::InMessageView));
+    QCOMPARE(store.extra(0)->notes.size(), 1);
+    QCOMPARE(store.at(0).rawHeader().toByteArray(), QByteArray::fromHex("817e0002"));
+}
+
+void TestLogStore::closedStateFoldsIntoSummary() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    store.append(1, StateEvent{1, SessionState::Closing});
+    store.append(1, StateEvent{2, SessionState::Closed});
+    store.append(1, ClosedEvent{2, 1000, QString(), true, false});
+    // A "closed" state on its own (no summary follows at once) stays a row.
+    store.append(2, StateEvent{3, SessionState::Closed});
+    store.append(1, StateEvent{4, SessionState::Open});
+    store.commitPending();
+    QCOMPARE(store.size(), 4);
+    QCOMPARE(store.at(0).state(), SessionState::Closing);
+    QVERIFY(store.at(1).has(LogRecord::ClosedSummary));
+    QCOMPARE(store.at(2).connection, 2u);
+    QCOMPARE(store.at(2).state(), SessionState::Closed);
+    QVERIFY(!store.at(2).has(LogRecord::ClosedSummary));
+    QCOMPARE(store.at(3).state(), SessionState::Open);
+}
+
+void TestLogStore::clockOffsets() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(2, 5000);
+    store.append(1, StateEvent{100, SessionState::Open});
+    store.append(2, StateEvent{100, SessionState::Open});
+    QCOMPARE(store.at(0).timestampUs, 100);
+    QCOMPARE(store.at(1).timestampUs, 5100);
+    QCOMPARE(store.timeOriginUs(), 100);
+
+    // Each connection's clock starts near zero; calibration maps it to the wall clock.
+    LogStore calibrated;
+    const qint64 before = QDateTime::currentMSecsSinceEpoch() * 1000;
+    calibrated.append(1, StateEvent{0, SessionState::Connecting});
+    calibrated.append(1, StateEvent{250'000, SessionState::Open});
+    const qint64 after = QDateTime::currentMSecsSinceEpoch() * 1000;
+    QVERIFY(calibrated.at(0).timestampUs >= before && calibrated.at(0).timestampUs <= after);
+    QCOMPARE(calibrated.at(1).timestampUs - calibrated.at(0).timestampUs, 250'000);
+}
+
+void TestLogStore::realSessionPair() {
+    SessionPair pair;
+    QCOMPARE(pair.client->state(), SessionState::Open);
+    QCOMPARE(pair.client->sendText("Hello"), SendError::None);
+    pair.pump();
+    QCOMPARE(pair.server->sendBinary(QByteArray::fromHex("00ff10")), SendError::None);
+    pair.pump();
+    QCOMPARE(pair.client->sendPing("rt"), SendError::None);
+    pair.pump();
+    QCOMPARE(pair.client->sendText("fragmented message", 8), SendError::None);
+    pair.pump();
+    QCOMPARE(pair.client->sendClose(1000, QStringLiteral("done")), SendError::None);
+    pair.pump();
+
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    for (const auto &tagged : std::as_const(pair.events))
+        store.append(tagged.connection, tagged.event);
+    store.commitPending();
+
+    // The client's view of the conversation, in the order it happened.
+    QList<qsizetype> client;
+    for (qsizetype i = 0; i < store.size(); ++i) {
+        if (store.at(i).connection == SessionPair::ClientConnection)
+            client.append(i);
+    }
+    QStringList kinds;
+    for (const qsizetype i : std::as_const(client)) {
+        const LogRecord &r = store.at(i);
+        QString kind = QLatin1String(logKindName(r.kind));
+        if (r.has(LogRecord::InMessageView) && !r.has(LogRecord::InFrameView))
+            kind += QLatin1String("(message)");
+        else if (!r.has(LogRecord::InMessageView))
+            kind += QLatin1String("(frame)");
+        kinds.append(r.has(LogRecord::Undirected)
+                         ? kind
+                         : (r.has(LogRecord::Outgoing) ? QLatin1String(">") : QLatin1String("<")) +
+                               kind);
+    }
+    const QStringList expected{
+        QStringLiteral(">handshake"),
+        QStringLiteral("state"),
+        QStringLiteral(">text"),
+        QStringLiteral("<binary"),
+        QStringLiteral(">ping"),
+        QStringLiteral("<pong"),
+        QStringLiteral(">text(frame)"),
+        QStringLiteral(">continuation(frame)"),
+        QStringLiteral(">continuation(frame)"),
+        QStringLiteral(">text(message)"),
+        QStringLiteral(">close"),
+        QStringLiteral("state"),
+        QStringLiteral("<close"),
+        QStringLiteral("state"),
+    };
+    // The session may report state changes as it sees fit; compare the rest exactly.
+    QStringList withoutStates = kinds;
+    withoutStates.removeAll(QStringLiteral("state"));
+    QStringList expectedWithoutStates = expected;
+    expectedWithoutStates.removeAll(QStringLiteral("state"));
+    QCOMPARE(withoutStates, expectedWithoutStates);
+
+    const auto find = [&](LogKind kind, bool outgoing) -> const LogRecord & {
+        for (const qsizetype i : std::as_const(client)) {
+            const LogRecord &r = store.at(i);
+            if (r.kind == kind && r.has(LogRecord::Outgoing) == outgoing)
+                return r;
+        }
+        static const LogRecord none;
+        return none;
+    };
+    const LogRecord &sent = find(LogKind::Text, true);
+    QCOMPARE(sent.payload, QByteArray("Hello"));
+    QCOMPARE(sent.rawHeader().toByteArray() + sent.maskedPayload(),
+             QByteArray::fromHex("818537fa213d7f9f4d5158"));
+    const LogRecord &pong = find(LogKind::Pong, false);
+    QVERIFY(pong.has(LogRecord::HasRoundTrip));
+    QVERIFY(pong.roundTripUs > 0);
+    const LogRecord &close = find(LogKind::Close, false);
+    QCOMPARE(close.closeCode, quint16(1000));
+
+    // The fragmented message lists its three frames.
+    qsizetype fragmented = -1;
+    for (const qsizetype i : std::as_const(client)) {
+        if (!store.at(i).isFrame() && store.at(i).frameCount == 3)
+            fragmented = i;
+    }
+    QVERIFY(fragmented >= 0);
+    QCOMPARE(store.at(fragmented).payload, QByteArray("fragmented message"));
+    QCOMPARE(store.framesOfMessage(fragmented).size(), 3);
+
+    // The server logged the same conversation from its side.
+    bool serverSawText = false;
+    for (qsizetype i = 0; i < store.size(); ++i) {
+        const LogRecord &r = store.at(i);
+        if (r.connection == SessionPair::ServerConnection && r.kind == LogKind::Text &&
+            !r.has(LogRecord::Outgoing) && r.isFrame() && r.payload == "Hello")
+            serverSawText = r.header().maskingKey == std::optional<quint32>(0x37fa213d);
+    }
+    QVERIFY(serverSawText);
+    // Closed cleanly, the client having sent the first close.
+    const LogRecord &last = store.at(client.last());
+    QVERIFY(last.has(LogRecord::ClosedSummary));
+    QVERIFY(last.has(LogRecord::CleanClose));
+    QVERIFY(last.has(LogRecord::ClosedByUs));
+}
+
+void TestLogStore::dropOldestKeepsTheRest() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    const int count = int(LogStore::ChunkSize) * 2 + 100;
+    for (int i = 0; i < count; ++i) {
+        if (i % 1000 == 0) {
+            ConformanceNote note;
+            note.kind = ConformanceNote::Kind::ServerClosedTcpLate;
+            note.text = QString::number(i);
+            store.append(1, NoteEvent{i, note});
+        } else {
+            for (const SessionEvent &e : textMessage(Direction::Outgoing, i, QByteArray::number(i)))
+                store.append(1, e);
+        }
+    }
+    store.commitPending();
+    QCOMPARE(store.size(), count);
+    const qint64 before = store.memoryUsage();
+    QCOMPARE(store.dropOldest(LogStore::ChunkSize + 500), LogStore::ChunkSize + 500);
+    QCOMPARE(store.size(), count - LogStore::ChunkSize - 500);
+    QCOMPARE(store.droppedCount(), LogStore::ChunkSize + 500);
+    QCOMPARE(store.at(0).timestampUs, LogStore::ChunkSize + 500);
+    QVERIFY(store.memoryUsage() < before);
+    // Extras of the records that stay are still theirs.
+    for (qsizetype i = 0; i < store.size(); ++i) {
+        const LogRecord &r = store.at(i);
+        if (r.kind == LogKind::Note)
+            QCOMPARE(store.extra(i)->notes.first().text, QString::number(r.timestampUs));
+        else
+            QCOMPARE(r.payload, QByteArray::number(r.timestampUs));
+    }
+    QCOMPARE(store.dropOldest(store.size() + 10), count - LogStore::ChunkSize - 500);
+    QVERIFY(store.isEmpty());
+    QCOMPARE(store.memoryUsage(), 0);
+}
+
+void TestLogStore::previewEscapesAndTruncates_data() {
+    QTest::addColumn<int>("opcode");
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("text") << 0x1 << QByteArray("Hello") << QStringLiteral("Hello");
+    QTest::newRow("controls escaped")
+        << 0x1 << QByteArray("a\nb\tc\r\x01") << QStringLiteral("a\\nb\\tc\\r\\x01");
+    QTest::newRow("utf-8") << 0x1 << QByteArray("gr\xc3\xbc\xc3\x9f") << QStringLiteral("grüß");
+    QTest::newRow("binary as hex")
+        << 0x2 << QByteArray::fromHex("00ff10") << QStringLiteral("00 ff 10");
+    QTest::newRow("empty") << 0x1 << QByteArray() << QStringLiteral("(empty)");
+    QTest::newRow("close") << 0x8 << QByteArray::fromHex("03e9627965")
+                           << QStringLiteral("1001 going away: bye");
+    QTest::newRow("long text truncated")
+        << 0x1 << QByteArray(1000, 'x') << QString(120, QLatin1Char('x')) + QChar(0x2026);
+}
+
+void TestLogStore::previewEscapesAndTruncates() {
+    QFETCH(int, opcode);
+    QFETCH(QByteArray, payload);
+    QFETCH(QString, expected);
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    store.append(1, frameEvent(Direction::Incoming, 0, quint8(opcode), payload));
+    store.commitPending();
+    QCOMPARE(recordPreview(store.at(0), store.extra(0)), expected);
+}
+
+QTEST_GUILESS_MAIN(TestLogStore)
+#include "tst_logstore.moc"

@@ -1,0 +1,357 @@
+// MessageLogModel: rows, columns, roles, batches, display modes, capacity.
+
+#include "guitesthelpers.h"
+
+#include "models/messagelogmodel.h"
+
+#include <QAbstractItemModelTester>
+#include <QBrush>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace ws;
+using namespace wstest;
+
+namespace {
+
+QString cell(const MessageLogModel &model, int row, int column, int role = Qt::DisplayRole) {
+    return model.data(model.index(row, column), role).toString();
+}
+
+// One record of each kind, in a known order (see fillEveryKind).
+void fillEveryKind(MessageLogModel &model) {
+    LogStore &store = model.store();
+    store.setAutoCalibrateClocks(false);
+    store.setConnectionInfo(1, {QStringLiteral("echo"), QStringLiteral("ws://127.0.0.1:9001/")});
+    HandshakeEvent handshake;
+    handshake.timestampUs = 1'000'000;
+    handshake.rawRequest = "GET / HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n\r\n";
+    handshake.rawResponse = "HTTP/1.1 101 Switching Protocols\r\n\r\n";
+    handshake.httpStatus = 101;
+    model.appendEvent(1, handshake);                                                         // 0
+    model.appendEvent(1, StateEvent{1'000'100, SessionState::Open});                         // 1
+    model.appendEvents(1, textMessage(Direction::Outgoing, 1'001'500, "Hello", 0x37fa213d)); // 2
+    model.appendEvent(1, frameEvent(Direction::Incoming, 1'002'000, 0x2,
+                                    QByteArray::fromHex("00ff10"))); // 3
+    model.appendEvent(1, messageEvent(Direction::Incoming, 1'002'000, Opcode::Binary,
+                                      QByteArray::fromHex("00ff10")));
+    model.appendEvent(1, frameEvent(Direction::Incoming, 1'003'000, 0x9, "hb")); // 4
+    model.appendEvent(1, PingEvent{1'003'000, "hb", true});
+    model.appendEvent(1, frameEvent(Direction::Incoming, 1'004'000, 0xA, "rt")); // 5
+    model.appendEvent(1, PongEvent{1'004'000, "rt", qint64(2500)});
+    ConformanceNote note;
+    note.kind = ConformanceNote::Kind::NonMinimalLength;
+    note.text = QStringLiteral("length 2 in 16 bits");
+    note.streamOffset = 40;
+    FrameEvent noted = frameEvent(Direction::Incoming, 1'005'000, 0x1, "Hi", true, std::nullopt,
+                                  LengthEncoding::Extended16);
+    noted.frame.notes = {note};
+    noted.frame.streamOffset = 40;
+    model.appendEvent(1, noted); // 6
+    model.appendEvent(1, messageEvent(Direction::Incoming, 1'005'000, Opcode::Text, "Hi"));
+    ProtocolViolation violation;
+    violation.error = ProtocolError::ReservedOpcode;
+    violation.reason = QStringLiteral("opcode 0x3 is reserved (RFC 6455 §5.2)");
+    model.appendEvent(1, ViolationEvent{1'006'000, violation}); // 7
+    model.appendEvent(1, frameEvent(Direction::Outgoing, 1'007'000, 0x8,
+                                    QByteArray::fromHex("03ea") + "proto"));    // 8
+    model.appendEvent(1, ClosedEvent{1'008'000, 1002, QString(), false, true}); // 9
+    model.flush();
+}
+
+} // namespace
+
+class TestMessageLogModel : public QObject {
+    Q_OBJECT
+
+private slots:
+    void columnsAndHeaders();
+    void rowsForEveryKind_data();
+    void rowsForEveryKind();
+    void colours();
+    void customRoles();
+    void batchInsertion();
+    void coalescingTimerFlushes();
+    void messagesAndFramesModes();
+    void capacityDropsOldestInSlices();
+    void millionRows();
+};
+
+void TestMessageLogModel::columnsAndHeaders() {
+    MessageLogModel model;
+    QCOMPARE(model.columnCount(), int(MessageLogModel::ColumnCount));
+    QCOMPARE(model.rowCount(), 0);
+    QCOMPARE(model.headerData(MessageLogModel::TimeColumn, Qt::Horizontal).toString(),
+             QStringLiteral("Time (ms)"));
+    QCOMPARE(model.headerData(MessageLogModel::PreviewColumn, Qt::Horizontal).toString(),
+             QStringLiteral("Preview"));
+    QVERIFY(!model.headerData(0, Qt::Vertical).isValid());
+}
+
+void TestMessageLogModel::rowsForEveryKind_data() {
+    QTest::addColumn<int>("row");
+    QTest::addColumn<QString>("time");
+    QTest::addColumn<QString>("direction");
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<QString>("length");
+    QTest::addColumn<QString>("preview");
+    const QString sent = QStringLiteral("\u2192 sent");
+    const QString received = QStringLiteral("\u2190 received");
+    QTest::newRow("handshake") << 0 << "0.000" << sent << "handshake"
+                               << ""
+                               << QStringLiteral(
+                                      "GET / HTTP/1.1 \u2192 HTTP/1.1 101 Switching Protocols");
+    QTest::newRow("state") << 1 << "0.100"
+                           << ""
+                           << "state"
+                           << ""
+                           << "open";
+    QTest::newRow("text") << 2 << "1.500" << sent << "text"
+                          << "5"
+                          << "Hello";
+    QTest::newRow("binary") << 3 << "2.000" << received << "binary"
+                            << "3"
+                            << "00 ff 10";
+    QTest::newRow("ping") << 4 << "3.000" << received << "ping"
+                          << "2"
+                          << "hb";
+    QTest::newRow("pong") << 5 << "4.000" << received << "pong"
+                          << "2"
+                          << "RTT 2.500 ms  rt";
+    QTest::newRow("noted text") << 6 << "5.000" << received << "text"
+                                << "2"
+                                << "Hi  [NonMinimalLength]";
+    QTest::newRow("violation") << 7 << "6.000" << received << "error"
+                               << ""
+                               << QStringLiteral(
+                                      "ReservedOpcode: opcode 0x3 is reserved (RFC 6455 §5.2)");
+    QTest::newRow("close") << 8 << "7.000" << sent << "close"
+                           << "7"
+                           << "1002 protocol error: proto";
+    QTest::newRow("closed") << 9 << "8.000"
+                            << ""
+                            << "state"
+                            << ""
+                            << "closed 1002 protocol error, not clean, closed by us";
+}
+
+void TestMessageLogModel::rowsForEveryKind() {
+    QFETCH(int, row);
+    QFETCH(QString, time);
+    QFETCH(QString, direction);
+    QFETCH(QString, kind);
+    QFETCH(QString, length);
+    QFETCH(QString, preview);
+    MessageLogModel model;
+    fillEveryKind(model);
+    QCOMPARE(model.rowCount(), 10);
+    QCOMPARE(cell(model, row, MessageLogModel::TimeColumn), time);
+    QCOMPARE(cell(model, row, MessageLogModel::ConnectionColumn), QStringLiteral("echo"));
+    QCOMPARE(cell(model, row, MessageLogModel::DirectionColumn), direction);
+    QCOMPARE(cell(model, row, MessageLogModel::KindColumn), kind);
+    QCOMPARE(cell(model, row, MessageLogModel::LengthColumn), length);
+    QCOMPARE(cell(model, row, MessageLogModel::PreviewColumn), preview);
+}
+
+void TestMessageLogModel::colours() {
+    MessageLogModel model;
+    fillEveryKind(model);
+    const auto background = [&](int row) {
+        return model.data(model.index(row, 0), Qt::BackgroundRole).value<QBrush>().color();
+    };
+    const auto foreground = [&](int row) {
+        return model.data(model.index(row, 0), Qt::ForegroundRole).value<QBrush>().color();
+    };
+    // Sent and received rows differ; errors are red; state rows keep the view's colours.
+    QVERIFY(background(2) != background(3));
+    QCOMPARE(background(2), background(8));
+    QCOMPARE(background(3), background(4));
+    QVERIFY(foreground(7).red() > 150 && foreground(7).green() < 80);
+    QVERIFY(background(7) != background(3) && background(7) != background(2));
+    QVERIFY(!model.data(model.index(1, 0), Qt::BackgroundRole).isValid());
+    // The row with a conformance note carries a marker and says why.
+    QVERIFY(model.data(model.index(6, MessageLogModel::KindColumn), Qt::DecorationRole).isValid());
+    QVERIFY(!model.data(model.index(5, MessageLogModel::KindColumn), Qt::DecorationRole).isValid());
+    QVERIFY(cell(model, 6, 0, Qt::ToolTipRole).contains(QStringLiteral("NonMinimalLength")));
+    QCOMPARE(model.data(model.index(6, 0), MessageLogModel::HasNotesRole).toBool(), true);
+    QCOMPARE(model.data(model.index(7, 0), MessageLogModel::IsErrorRole).toBool(), true);
+}
+
+void TestMessageLogModel::customRoles() {
+    MessageLogModel model;
+    fillEveryKind(model);
+    for (int row = 0; row < model.rowCount(); ++row) {
+        const QModelIndex index = model.index(row, MessageLogModel::PreviewColumn);
+        const qsizetype storeIndex = index.data(MessageLogModel::StoreIndexRole).value<qsizetype>();
+        QCOMPARE(storeIndex, model.storeIndex(row));
+        const auto *record = reinterpret_cast<const LogRecord *>(
+            index.data(MessageLogModel::RecordRole).value<quintptr>());
+        QCOMPARE(record, &model.store().at(storeIndex));
+        QCOMPARE(record, model.record(row));
+        QCOMPARE(index.data(MessageLogModel::KindRole).toInt(), int(record->kind));
+        QCOMPARE(index.data(MessageLogModel::ConnectionRole).toUInt(), 1u);
+        QCOMPARE(index.data(MessageLogModel::TimestampRole).toLongLong(), record->timestampUs);
+        QCOMPARE(model.rowOfStoreIndex(storeIndex), row);
+    }
+    QCOMPARE(model.data(model.index(2, 0), MessageLogModel::DirectionRole).toInt(), 1);
+    QCOMPARE(model.data(model.index(3, 0), MessageLogModel::DirectionRole).toInt(), 0);
+    QCOMPARE(model.data(model.index(1, 0), MessageLogModel::DirectionRole).toInt(), 2);
+    QVERIFY(model.record(model.rowCount()) == nullptr);
+    QCOMPARE(model.storeIndex(-1), -1);
+}
+
+void TestMessageLogModel::batchInsertion() {
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    for (int i = 0; i < 500; ++i)
+        model.appendEvents(1, textMessage(Direction::Incoming, i, QByteArray::number(i)));
+    // Nothing is a row until the batch is flushed.
+    QCOMPARE(model.rowCount(), 0);
+    QCOMPARE(inserted.count(), 0);
+    QCOMPARE(model.pendingCount(), 500);
+    model.flush();
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(inserted.at(0).at(1).toInt(), 0);
+    QCOMPARE(inserted.at(0).at(2).toInt(), 499);
+    QCOMPARE(model.rowCount(), 500);
+    QCOMPARE(model.pendingCount(), 0);
+    for (int i = 500; i < 800; ++i)
+        model.appendEvents(1, textMessage(Direction::Incoming, i, QByteArray::number(i)));
+    model.flush();
+    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(inserted.at(1).at(1).toInt(), 500);
+    QCOMPARE(inserted.at(1).at(2).toInt(), 799);
+    // An empty flush inserts nothing.
+    model.flush();
+    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(cell(model, 799, MessageLogModel::PreviewColumn), QStringLiteral("799"));
+}
+
+void TestMessageLogModel::coalescingTimerFlushes() {
+    MessageLogModel model;
+    model.setCoalescingInterval(10);
+    QCOMPARE(model.coalescingInterval(), 10);
+    model.setCoalescingInterval(500); // clamped to the 50 ms ceiling
+    QCOMPARE(model.coalescingInterval(), 50);
+    model.setCoalescingInterval(10);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    for (int i = 0; i < 1000; ++i)
+        model.appendEvents(1, textMessage(Direction::Outgoing, i, "x"));
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 1000, 2000);
+    QCOMPARE(inserted.count(), 1);
+}
+
+void TestMessageLogModel::messagesAndFramesModes() {
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    // A fragmented text message between two single-frame ones, and a ping inside it
+    // (RFC 6455 §5.4: control frames may be injected in the middle of a message).
+    model.appendEvents(1, textMessage(Direction::Incoming, 1, "one"));
+    model.appendEvent(1, frameEvent(Direction::Incoming, 2, 0x1, "fra", false));
+    model.appendEvent(1, frameEvent(Direction::Incoming, 3, 0x9, ""));
+    model.appendEvent(1, PingEvent{3, {}, true});
+    model.appendEvent(1, frameEvent(Direction::Incoming, 4, 0x0, "gm", false));
+    model.appendEvent(1, frameEvent(Direction::Incoming, 5, 0x0, "ents", true));
+    model.appendEvent(1, messageEvent(Direction::Incoming, 5, Opcode::Text, "fragments", 3));
+    model.appendEvents(1, textMessage(Direction::Incoming, 6, "two"));
+    model.flush();
+
+    QCOMPARE(model.displayMode(), MessageLogModel::DisplayMode::Messages);
+    QStringList messages;
+    for (int row = 0; row < model.rowCount(); ++row)
+        messages.append(cell(model, row, MessageLogModel::PreviewColumn));
+    QCOMPARE(messages, (QStringList{"one", "(empty)", "fragments", "two"}));
+    QCOMPARE(cell(model, 2, MessageLogModel::KindColumn), QStringLiteral("text (3 frames)"));
+
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy changed(&model, &MessageLogModel::displayModeChanged);
+    model.setDisplayMode(MessageLogModel::DisplayMode::Frames);
+    QCOMPARE(reset.count(), 1);
+    QCOMPARE(changed.count(), 1);
+    QStringList frames;
+    for (int row = 0; row < model.rowCount(); ++row)
+        frames.append(cell(model, row, MessageLogModel::KindColumn) + QLatin1Char(':') +
+                      cell(model, row, MessageLogModel::PreviewColumn));
+    QCOMPARE(frames, (QStringList{"text:one", "text (first fragment):fra", "ping:(empty)",
+                                  "continuation:gm", "continuation (last):ents", "text:two"}));
+    // Both views share the records: no copies.
+    QCOMPARE(model.record(0), &model.store().at(0));
+    QCOMPARE(model.store().size(), 7);
+
+    // New rows go into both views.
+    model.appendEvents(1, textMessage(Direction::Outgoing, 7, "three"));
+    model.flush();
+    QCOMPARE(model.rowCount(), 7);
+    model.setDisplayMode(MessageLogModel::DisplayMode::Messages);
+    QCOMPARE(model.rowCount(), 5);
+    QCOMPARE(cell(model, 4, MessageLogModel::PreviewColumn), QStringLiteral("three"));
+}
+
+void TestMessageLogModel::capacityDropsOldestInSlices() {
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    const qsizetype capacity = 10'000;
+    model.setCapacity(capacity);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy dropped(&model, &MessageLogModel::recordsDropped);
+    for (int i = 0; i < 25'000; ++i) {
+        model.appendEvents(1, textMessage(Direction::Incoming, i, QByteArray::number(i)));
+        if (i % 1000 == 999)
+            model.flush();
+    }
+    model.flush();
+    QVERIFY(model.rowCount() <= capacity);
+    QVERIFY(model.rowCount() > capacity - LogStore::ChunkSize);
+    QVERIFY(removed.count() >= 1);
+    // Always the oldest rows.
+    for (const QList<QVariant> &args : std::as_const(removed))
+        QCOMPARE(args.at(1).toInt(), 0);
+    // Trimming happens in slices, not at every batch.
+    QVERIFY(removed.count() < 15);
+    qint64 total = 0;
+    for (const QList<QVariant> &args : std::as_const(dropped))
+        total += args.at(0).value<qsizetype>();
+    QCOMPARE(total, 25'000 - model.rowCount());
+    QCOMPARE(model.store().droppedCount(), total);
+    // The newest rows are intact and in order.
+    const int last = model.rowCount() - 1;
+    QCOMPARE(cell(model, last, MessageLogModel::PreviewColumn), QStringLiteral("24999"));
+    QCOMPARE(cell(model, 0, MessageLogModel::PreviewColumn), QString::number(total));
+    QCOMPARE(model.rowOfStoreIndex(model.storeIndex(last)), last);
+}
+
+void TestMessageLogModel::millionRows() {
+    // 64-byte text messages as the decoder hands them over: one payload allocation
+    // each, shared by the frame and message events.
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    constexpr int Count = 1'000'000;
+    QByteArray templ(64, 'm');
+    for (int i = 0; i < Count; ++i) {
+        QByteArray payload(templ.constData(), templ.size());
+        std::memcpy(payload.data(), &i, sizeof i);
+        model.appendEvent(1, frameEvent(Direction::Incoming, i, 0x1, payload));
+        model.appendEvent(1, messageEvent(Direction::Incoming, i, Opcode::Text, payload));
+    }
+    model.flush();
+    QCOMPARE(model.rowCount(), Count);
+    QCOMPARE(model.store().size(), Count);
+    const qint64 bytes = model.memoryUsage();
+    const double perRow = double(bytes) / Count;
+    const double overhead = perRow - 64;
+    qInfo("memory: %lld bytes for %d rows: %.1f bytes/row, %.1f bytes of overhead per 64-byte "
+          "message",
+          bytes, Count, perRow, overhead);
+    QVERIFY2(overhead < 300, qPrintable(QString::number(overhead)));
+    // Each payload counted once, at least its 64 bytes.
+    QVERIFY(perRow > 64 + sizeof(LogRecord));
+    int sample = 0;
+    std::memcpy(&sample, model.record(Count - 1)->payload.constData(), sizeof sample);
+    QCOMPARE(sample, Count - 1);
+}
+
+QTEST_MAIN(TestMessageLogModel)
+#include "tst_messagelogmodel.moc"

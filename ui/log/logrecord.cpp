@@ -1,0 +1,921 @@
+#include "logrecord.h"
+
+#include "protocol/masking.h"
+#include "protocol/opcode.h"
+
+#include <QDateTime>
+
+#include <algorithm>
+#include <type_traits>
+
+namespace ws {
+
+namespace {
+
+constexpr const char *KindNames[LogKindCount] = {
+    "text",     "binary", "continuation", "ping",      "pong",  "close",
+    "reserved", "error",  "note",         "handshake", "state",
+};
+
+// A prefix of the payload big enough for `maxChars` characters of UTF-8 (at most
+// four bytes each), so a preview never decodes a 16 MiB payload.
+QByteArrayView previewPrefix(const QByteArray &payload, int maxChars) {
+    const qsizetype limit = qsizetype(maxChars) * 4 + 4;
+    return QByteArrayView(payload).first(std::min(payload.size(), limit));
+}
+
+// Appends `text` with control characters escaped; false once `maxChars` is reached
+// (an ellipsis has then been appended).
+bool appendEscaped(QString &out, QStringView text, int maxChars) {
+    for (const QChar c : text) {
+        if (out.size() >= maxChars) {
+            out.append(QChar(0x2026));
+            return false;
+        }
+        const char16_t u = c.unicode();
+        switch (u) {
+        case '\n':
+            out.append(QLatin1String("\\n"));
+            break;
+        case '\r':
+            out.append(QLatin1String("\\r"));
+            break;
+        case '\t':
+            out.append(QLatin1String("\\t"));
+            break;
+        default:
+            if (u < 0x20 || u == 0x7F)
+                out.append(QStringLiteral("\\x%1").arg(int(u), 2, 16, QLatin1Char('0')));
+            else
+                out.append(c);
+        }
+    }
+    return true;
+}
+
+// Text when the prefix decodes without replacement characters (a cut at the end of
+// the prefix may split one character; that one is forgiven).
+bool looksLikeText(const QString &decoded) {
+    const qsizetype bad = decoded.indexOf(QChar(QChar::ReplacementCharacter));
+    return bad < 0 || bad >= decoded.size() - 1;
+}
+
+void appendHex(QString &out, QByteArrayView bytes, int maxChars) {
+    static const char digits[] = "0123456789abcdef";
+    for (qsizetype i = 0; i < bytes.size(); ++i) {
+        if (out.size() + 3 > maxChars) {
+            out.append(QChar(0x2026));
+            return;
+        }
+        if (i > 0)
+            out.append(QLatin1Char(' '));
+        const auto b = quint8(bytes[i]);
+        out.append(QLatin1Char(digits[b >> 4]));
+        out.append(QLatin1Char(digits[b & 0xF]));
+    }
+}
+
+void appendPayloadPreview(QString &out, const QByteArray &payload, bool text, int maxChars) {
+    if (payload.isEmpty()) {
+        out.append(QLatin1String("(empty)"));
+        return;
+    }
+    const QByteArrayView prefix = previewPrefix(payload, maxChars);
+    const QString decoded = QString::fromUtf8(prefix);
+    if (text || looksLikeText(decoded)) {
+        if (appendEscaped(out, decoded, maxChars) && prefix.size() < payload.size())
+            out.append(QChar(0x2026));
+    } else {
+        appendHex(out, prefix, maxChars);
+        if (out.size() < maxChars && prefix.size() < payload.size())
+            out.append(QChar(0x2026));
+    }
+}
+
+QByteArrayView firstLine(const QByteArray &block) {
+    const qsizetype end = block.indexOf('\n');
+    QByteArrayView line(block);
+    if (end >= 0)
+        line = line.first(end);
+    if (line.endsWith('\r'))
+        line.chop(1);
+    return line;
+}
+
+// glibc malloc: 8 bytes of header, 16-byte granules, 32 bytes at least.
+qint64 mallocBlock(qint64 bytes) {
+    if (bytes <= 0)
+        return 0;
+    return std::max<qint64>(32, (bytes + 8 + 15) & ~qint64(15));
+}
+
+// A payload that is a small view into a much larger buffer (or into memory someone
+// else owns) is copied, so the log does not pin the decoder's buffers.
+QByteArray compacted(const QByteArray &payload) {
+    if (payload.isEmpty())
+        return {};
+    const qsizetype capacity = payload.capacity();
+    if (capacity == 0 || (capacity - payload.size() > 64 && capacity > 2 * payload.size()))
+        return QByteArray(payload.constData(), payload.size());
+    return payload;
+}
+
+qint64 wallClockNowUs() {
+    return QDateTime::currentMSecsSinceEpoch() * 1000;
+}
+
+} // namespace
+
+const char *logKindName(LogKind kind) {
+    const int i = static_cast<int>(kind);
+    return i >= 0 && i < LogKindCount ? KindNames[i] : "unknown";
+}
+
+std::optional<LogKind> logKindFromName(QByteArrayView name) {
+    for (int i = 0; i < LogKindCount; ++i) {
+        if (name == KindNames[i])
+            return static_cast<LogKind>(i);
+    }
+    return std::nullopt;
+}
+
+LogKind logKindForOpcode(quint8 opcode) {
+    switch (opcode & 0x0F) {
+    case 0x0:
+        return LogKind::Continuation;
+    case 0x1:
+        return LogKind::Text;
+    case 0x2:
+        return LogKind::Binary;
+    case 0x8:
+        return LogKind::Close;
+    case 0x9:
+        return LogKind::Ping;
+    case 0xA:
+        return LogKind::Pong;
+    default:
+        return LogKind::Reserved;
+    }
+}
+
+const char *noteKindName(ConformanceNote::Kind kind) {
+    using K = ConformanceNote::Kind;
+    switch (kind) {
+    case K::NonMinimalLength:
+        return "NonMinimalLength";
+    case K::InvalidCloseReason:
+        return "InvalidCloseReason";
+    case K::CloseNotAnswered:
+        return "CloseNotAnswered";
+    case K::UnsolicitedPong:
+        return "UnsolicitedPong";
+    case K::PongMismatch:
+        return "PongMismatch";
+    case K::ServerClosedTcpLate:
+        return "ServerClosedTcpLate";
+    }
+    return "Unknown";
+}
+
+std::optional<ConformanceNote::Kind> noteKindFromName(QByteArrayView name) {
+    for (int i = 0; i <= static_cast<int>(ConformanceNote::Kind::ServerClosedTcpLate); ++i) {
+        const auto kind = static_cast<ConformanceNote::Kind>(i);
+        if (name == noteKindName(kind))
+            return kind;
+    }
+    return std::nullopt;
+}
+
+std::optional<ProtocolError> protocolErrorFromName(QByteArrayView name) {
+    for (int i = 0; i <= static_cast<int>(ProtocolError::AbnormalClosure); ++i) {
+        const auto error = static_cast<ProtocolError>(i);
+        if (name == errorName(error))
+            return error;
+    }
+    return std::nullopt;
+}
+
+const char *handshakeKindName(HandshakeEvent::Kind kind) {
+    using K = HandshakeEvent::Kind;
+    switch (kind) {
+    case K::ClientAccepted:
+        return "accepted";
+    case K::UpgradeRequested:
+        return "upgrade-requested";
+    case K::PlainHttpRequest:
+        return "plain-http";
+    case K::Failed:
+        return "failed";
+    }
+    return "unknown";
+}
+
+std::optional<HandshakeEvent::Kind> handshakeKindFromName(QByteArrayView name) {
+    for (int i = 0; i <= static_cast<int>(HandshakeEvent::Kind::Failed); ++i) {
+        const auto kind = static_cast<HandshakeEvent::Kind>(i);
+        if (name == handshakeKindName(kind))
+            return kind;
+    }
+    return std::nullopt;
+}
+
+std::optional<SessionState> sessionStateFromName(QByteArrayView name) {
+    for (int i = 0; i <= static_cast<int>(SessionState::Closed); ++i) {
+        const auto state = static_cast<SessionState>(i);
+        if (name == stateName(state))
+            return state;
+    }
+    return std::nullopt;
+}
+
+bool LogRecordExtra::isEmpty() const {
+    return *this == LogRecordExtra{};
+}
+
+// --- LogRecord -------------------------------------------------------------------
+
+FrameHeader LogRecord::header() const {
+    FrameHeader h;
+    h.fin = (headerByte0 & 0x80) != 0;
+    h.rsv1 = (headerByte0 & 0x40) != 0;
+    h.rsv2 = (headerByte0 & 0x20) != 0;
+    h.rsv3 = (headerByte0 & 0x10) != 0;
+    h.opcode = headerByte0 & 0x0F;
+    if (headerByte1 & 0x80)
+        h.maskingKey = maskingKey;
+    h.payloadLength = length;
+    switch (headerByte1 & 0x03) {
+    case 1:
+        h.lengthEncoding = LengthEncoding::Extended16;
+        break;
+    case 2:
+        h.lengthEncoding = LengthEncoding::Extended64;
+        break;
+    default:
+        h.lengthEncoding = LengthEncoding::Short7;
+    }
+    return h;
+}
+
+void LogRecord::setHeader(const FrameHeader &h) {
+    headerByte0 = quint8((h.fin ? 0x80 : 0) | (h.rsv1 ? 0x40 : 0) | (h.rsv2 ? 0x20 : 0) |
+                         (h.rsv3 ? 0x10 : 0) | (h.opcode & 0x0F));
+    const quint8 encoding = h.lengthEncoding == LengthEncoding::Extended16   ? 1
+                            : h.lengthEncoding == LengthEncoding::Extended64 ? 2
+                                                                             : 0;
+    headerByte1 = quint8((h.masked() ? 0x80 : 0) | encoding);
+    maskingKey = h.maskingKey.value_or(0);
+    length = h.payloadLength;
+    set(HasHeader);
+}
+
+QByteArray LogRecord::maskedPayload() const {
+    if (!isFrame() || !(headerByte1 & 0x80))
+        return payload;
+    QByteArray masked(payload.constData(), payload.size());
+    applyMask(masked.data(), masked.size(), maskingKey);
+    return masked;
+}
+
+QByteArray LogRecord::closeReason() const {
+    if (has(ClosedSummary))
+        return payload;
+    if (kind == LogKind::Close && payload.size() >= 2)
+        return payload.mid(2);
+    return {};
+}
+
+bool LogRecord::operator==(const LogRecord &other) const {
+    return payload == other.payload && timestampUs == other.timestampUs && length == other.length &&
+           roundTripUs == other.roundTripUs && connection == other.connection &&
+           maskingKey == other.maskingKey && frameCount == other.frameCount &&
+           closeCode == other.closeCode && flags == other.flags && kind == other.kind &&
+           headerByte0 == other.headerByte0 && headerByte1 == other.headerByte1;
+}
+
+QString recordPreview(const LogRecord &record, const LogRecordExtra *extra, int maxChars) {
+    QString out;
+    out.reserve(maxChars + 16);
+    switch (record.kind) {
+    case LogKind::Text:
+        appendPayloadPreview(out, record.payload, true, maxChars);
+        break;
+    case LogKind::Binary:
+        appendPayloadPreview(out, record.payload, false, maxChars);
+        break;
+    case LogKind::Continuation:
+    case LogKind::Ping:
+        appendPayloadPreview(out, record.payload, false, maxChars);
+        break;
+    case LogKind::Pong:
+        if (record.has(LogRecord::HasRoundTrip))
+            out.append(
+                QStringLiteral("RTT %1 ms  ").arg(double(record.roundTripUs) / 1000.0, 0, 'f', 3));
+        appendPayloadPreview(out, record.payload, false, maxChars);
+        break;
+    case LogKind::Close:
+        if (record.has(LogRecord::HasCloseCode)) {
+            out.append(QStringLiteral("%1 %2")
+                           .arg(record.closeCode)
+                           .arg(QLatin1String(closeCodeMeaning(record.closeCode))));
+            const QByteArray reason = record.closeReason();
+            if (!reason.isEmpty()) {
+                out.append(QLatin1String(": "));
+                appendEscaped(out, QString::fromUtf8(previewPrefix(reason, maxChars)), maxChars);
+            }
+        } else {
+            out.append(QLatin1String("(no status code)"));
+        }
+        break;
+    case LogKind::Reserved:
+        out.append(QStringLiteral("opcode 0x%1  ").arg(record.headerByte0 & 0x0F, 0, 16));
+        appendPayloadPreview(out, record.payload, false, maxChars);
+        break;
+    case LogKind::Error:
+        if (extra && extra->error)
+            out.append(QLatin1String(errorName(*extra->error)) + QLatin1String(": "));
+        appendEscaped(out, QString::fromUtf8(previewPrefix(record.payload, maxChars)), maxChars);
+        break;
+    case LogKind::Note:
+        if (extra && !extra->notes.isEmpty())
+            out.append(QLatin1String(noteKindName(extra->notes.first().kind)) +
+                       QLatin1String(": "));
+        appendEscaped(out, QString::fromUtf8(previewPrefix(record.payload, maxChars)), maxChars);
+        break;
+    case LogKind::Handshake:
+        if (extra) {
+            const QByteArrayView request = firstLine(extra->rawRequest);
+            const QByteArrayView response = firstLine(extra->rawResponse);
+            QString line = QString::fromUtf8(request);
+            if (!response.isEmpty())
+                line += QStringLiteral(" \u2192 ") + QString::fromUtf8(response);
+            if (!extra->handshakeError.isEmpty())
+                line += QStringLiteral(" \u2014 ") + extra->handshakeError;
+            appendEscaped(out, line, maxChars);
+        }
+        break;
+    case LogKind::State:
+        if (record.has(LogRecord::ClosedSummary)) {
+            out.append(QStringLiteral("closed %1 %2")
+                           .arg(record.closeCode)
+                           .arg(QLatin1String(closeCodeMeaning(record.closeCode))));
+            out.append(record.has(LogRecord::CleanClose) ? QLatin1String(", clean")
+                                                         : QLatin1String(", not clean"));
+            if (record.has(LogRecord::ClosedByUs))
+                out.append(QLatin1String(", closed by us"));
+            if (!record.payload.isEmpty()) {
+                out.append(QLatin1String(": "));
+                appendEscaped(out, QString::fromUtf8(previewPrefix(record.payload, maxChars)),
+                              maxChars);
+            }
+        } else {
+            out.append(QLatin1String(stateName(record.state())));
+        }
+        break;
+    }
+    if (record.has(LogRecord::HasNotes) && record.kind != LogKind::Note && extra &&
+        out.size() < maxChars) {
+        for (const ConformanceNote &note : extra->notes)
+            out.append(QStringLiteral("  [%1]").arg(QLatin1String(noteKindName(note.kind))));
+    }
+    if (out.size() > maxChars + 1)
+        out.truncate(maxChars + 1);
+    return out;
+}
+
+// --- LogStore --------------------------------------------------------------------
+
+LogStore::LogStore() = default;
+LogStore::~LogStore() = default;
+
+const LogRecordExtra *LogStore::extra(qsizetype index) const {
+    return extraOf(at(index), index);
+}
+
+const LogRecordExtra *LogStore::extraOf(const LogRecord &record, qsizetype index) const {
+    if (record.extra == LogRecord::NoExtra)
+        return nullptr;
+    const Chunk &chunk = *m_chunks[size_t((index + m_front) / ChunkSize)];
+    return &chunk.extras[record.extra];
+}
+
+void LogStore::setClockOffset(quint32 connection, qint64 offsetUs) {
+    ConnectionState &state = m_states[connection];
+    state.clockOffsetUs = offsetUs;
+    state.hasClockOffset = true;
+}
+
+LogStore::ConnectionState &LogStore::stateFor(quint32 connection, qint64 eventTimeUs) {
+    ConnectionState &state = m_states[connection];
+    if (!state.hasClockOffset) {
+        state.clockOffsetUs = m_autoCalibrate ? wallClockNowUs() - eventTimeUs : 0;
+        state.hasClockOffset = true;
+    }
+    return state;
+}
+
+qint64 LogStore::wallTime(ConnectionState &state, qint64 eventTimeUs) const {
+    return eventTimeUs + state.clockOffsetUs;
+}
+
+void LogStore::setConnectionInfo(quint32 connection, const ConnectionInfo &info) {
+    m_connections.insert(connection, info);
+    m_maxConnectionId = m_anyConnection ? std::max(m_maxConnectionId, connection) : connection;
+    m_anyConnection = true;
+}
+
+ConnectionInfo LogStore::connectionInfo(quint32 connection) const {
+    return m_connections.value(connection);
+}
+
+QString LogStore::connectionName(quint32 connection) const {
+    const auto it = m_connections.constFind(connection);
+    if (it != m_connections.constEnd() && !it->name.isEmpty())
+        return it->name;
+    return QLatin1Char('#') + QString::number(connection);
+}
+
+QList<quint32> LogStore::connectionIds() const {
+    QList<quint32> ids = m_connections.keys();
+    for (auto it = m_states.constBegin(); it != m_states.constEnd(); ++it) {
+        if (!m_connections.contains(it.key()))
+            ids.append(it.key());
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+}
+
+quint32 LogStore::unusedConnectionId() const {
+    return m_anyConnection ? m_maxConnectionId + 1 : 1;
+}
+
+void LogStore::commit(LogRecord record, const LogRecordExtra &extra) {
+    if (m_chunks.empty() || m_chunks.back()->records.size() == size_t(ChunkSize))
+        m_chunks.push_back(std::make_unique<Chunk>());
+    Chunk &chunk = *m_chunks.back();
+    if (extra.isEmpty()) {
+        record.extra = LogRecord::NoExtra;
+    } else {
+        record.extra = quint32(chunk.extras.size());
+        chunk.extras.push_back(extra);
+    }
+    if (!m_hasTimeOrigin) {
+        m_timeOriginUs = record.timestampUs;
+        m_hasTimeOrigin = true;
+    }
+    m_maxConnectionId =
+        m_anyConnection ? std::max(m_maxConnectionId, record.connection) : record.connection;
+    m_anyConnection = true;
+    chunk.records.push_back(std::move(record));
+    ++m_size;
+}
+
+void LogStore::commitPending() {
+    if (!m_pending)
+        return;
+    Pending pending = std::move(*m_pending);
+    m_pending.reset();
+    const LogRecord &r = pending.record;
+    // A data frame that did not turn out to be a whole message belongs to one that
+    // will be logged later without frames of its own.
+    if (!r.has(LogRecord::InMessageView) && (r.kind == LogKind::Text || r.kind == LogKind::Binary))
+        ++m_states[r.connection].unmergedFrames[r.has(LogRecord::Outgoing) ? 1 : 0];
+    commit(std::move(pending.record), pending.extra);
+}
+
+void LogStore::appendRecord(const LogRecord &record, const LogRecordExtra &extra) {
+    commitPending();
+    LogRecord copy = record;
+    // Decoded imports may sit in buffers sized for their text form.
+    copy.payload = compacted(record.payload);
+    commit(std::move(copy), extra);
+}
+
+void LogStore::append(quint32 connection, const SessionEvent &event) {
+    std::visit(
+        [&](const auto &e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, FrameEvent>)
+                convertFrame(connection, e);
+            else if constexpr (std::is_same_v<T, MessageEvent>)
+                convertMessage(connection, e);
+            else if constexpr (std::is_same_v<T, PingEvent>)
+                convertPing(connection, e);
+            else if constexpr (std::is_same_v<T, PongEvent>)
+                convertPong(connection, e);
+            else if constexpr (std::is_same_v<T, CloseEvent>)
+                convertClose(connection, e);
+            else if constexpr (std::is_same_v<T, ViolationEvent>)
+                convertViolation(connection, e);
+            else if constexpr (std::is_same_v<T, NoteEvent>)
+                convertNote(connection, e);
+            else if constexpr (std::is_same_v<T, HandshakeEvent>)
+                convertHandshake(connection, e);
+            else if constexpr (std::is_same_v<T, StateEvent>)
+                convertState(connection, e);
+            else if constexpr (std::is_same_v<T, ClosedEvent>)
+                convertClosed(connection, e);
+        },
+        event);
+}
+
+LogRecord *LogStore::pendingFrame(quint32 connection, LogKind kind, Direction direction) {
+    if (!m_pending)
+        return nullptr;
+    LogRecord &r = m_pending->record;
+    if (r.connection != connection || r.kind != kind || r.direction() != direction)
+        return nullptr;
+    return &r;
+}
+
+void LogStore::convertFrame(quint32 connection, const FrameEvent &event) {
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    const DecodedFrame &frame = event.frame;
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = logKindForOpcode(frame.header.opcode);
+    r.setHeader(frame.header);
+    r.payload = compacted(frame.payload);
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::Outgoing, event.direction == Direction::Outgoing);
+    // Control frames and frames with a reserved opcode are not part of any message:
+    // they are rows in both views.
+    if (isControl(static_cast<Opcode>(frame.header.opcode & 0x0F)) || r.kind == LogKind::Reserved)
+        r.set(LogRecord::InMessageView);
+    if (r.kind == LogKind::Close) {
+        // RFC 6455 §5.5.1: the first two payload bytes are the status code.
+        std::optional<quint16> code = frame.closeCode;
+        if (!code && frame.payload.size() >= 2)
+            code = quint16((quint8(frame.payload[0]) << 8) | quint8(frame.payload[1]));
+        if (code) {
+            r.closeCode = *code;
+            r.set(LogRecord::HasCloseCode);
+        }
+    }
+    LogRecordExtra extra;
+    if (!frame.notes.isEmpty()) {
+        extra.notes = frame.notes;
+        r.set(LogRecord::HasNotes);
+    }
+    const bool wholeMessage = (r.kind == LogKind::Text || r.kind == LogKind::Binary) &&
+                              frame.header.fin && !frame.header.rsv1;
+    const bool interpreted =
+        r.kind == LogKind::Ping || r.kind == LogKind::Pong || r.kind == LogKind::Close;
+    if (wholeMessage || interpreted) {
+        // The decoder reports a frame and then what it means; hold the frame until
+        // the next event shows whether the two are one row.
+        m_pending = Pending{std::move(r), std::move(extra), frame.streamOffset};
+        if (event.direction == Direction::Incoming)
+            state.lastFrameNotes = frame.notes;
+        return;
+    }
+    if (event.direction == Direction::Incoming)
+        state.lastFrameNotes = frame.notes;
+    if (r.kind == LogKind::Text || r.kind == LogKind::Binary || r.kind == LogKind::Continuation)
+        ++state.unmergedFrames[event.direction == Direction::Outgoing ? 1 : 0];
+    commit(std::move(r), extra);
+}
+
+void LogStore::convertMessage(quint32 connection, const MessageEvent &event) {
+    const DecodedMessage &message = event.message;
+    const LogKind kind = message.type == Opcode::Binary ? LogKind::Binary : LogKind::Text;
+    if (LogRecord *frame = pendingFrame(connection, kind, event.direction)) {
+        if (message.frameCount == 1 && !message.compressed &&
+            frame->payload.size() == message.data.size()) {
+            frame->set(LogRecord::InMessageView);
+            frame->frameCount = 1;
+            commitPending();
+            return;
+        }
+    }
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    const int side = event.direction == Direction::Outgoing ? 1 : 0;
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = kind;
+    r.payload = compacted(message.data);
+    r.length = quint64(std::max<qint64>(message.wireSize, 0));
+    r.frameCount = quint32(std::max(message.frameCount, 0));
+    r.set(LogRecord::InMessageView);
+    r.set(LogRecord::Outgoing, event.direction == Direction::Outgoing);
+    r.set(LogRecord::Compressed, message.compressed);
+    // Without frame rows of its own (frames not reported), the message stands for
+    // its frames in the frame view too.
+    if (state.unmergedFrames[side] == 0)
+        r.set(LogRecord::InFrameView);
+    state.unmergedFrames[side] = 0;
+    commit(std::move(r), {});
+}
+
+void LogStore::convertPing(quint32 connection, const PingEvent &event) {
+    if (LogRecord *frame = pendingFrame(connection, LogKind::Ping, Direction::Incoming)) {
+        frame->set(LogRecord::PingAnswered, event.answered);
+        commitPending();
+        return;
+    }
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = LogKind::Ping;
+    r.payload = compacted(event.payload);
+    r.length = quint64(event.payload.size());
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    r.set(LogRecord::PingAnswered, event.answered);
+    commit(std::move(r), {});
+}
+
+void LogStore::convertPong(quint32 connection, const PongEvent &event) {
+    LogRecord *frame = pendingFrame(connection, LogKind::Pong, Direction::Incoming);
+    if (!frame) {
+        commitPending();
+        ConnectionState &state = stateFor(connection, event.timestampUs);
+        LogRecord r;
+        r.connection = connection;
+        r.timestampUs = wallTime(state, event.timestampUs);
+        r.kind = LogKind::Pong;
+        r.payload = compacted(event.payload);
+        r.length = quint64(event.payload.size());
+        r.set(LogRecord::InFrameView);
+        r.set(LogRecord::InMessageView);
+        m_pending = Pending{std::move(r), {}, -1};
+        frame = &m_pending->record;
+    }
+    if (event.roundTripUs) {
+        frame->roundTripUs = *event.roundTripUs;
+        frame->set(LogRecord::HasRoundTrip);
+    }
+    commitPending();
+}
+
+void LogStore::convertClose(quint32 connection, const CloseEvent &event) {
+    if (pendingFrame(connection, LogKind::Close, Direction::Incoming)) {
+        commitPending();
+        return;
+    }
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = LogKind::Close;
+    // Rebuilt as it was on the wire (RFC 6455 §5.5.1) so every close row reads the same.
+    if (event.code) {
+        const QByteArray reason = event.reason.toUtf8();
+        r.payload.reserve(2 + reason.size());
+        r.payload.append(char(*event.code >> 8));
+        r.payload.append(char(*event.code & 0xFF));
+        r.payload.append(reason);
+        r.closeCode = *event.code;
+        r.set(LogRecord::HasCloseCode);
+    }
+    r.length = quint64(r.payload.size());
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    commit(std::move(r), {});
+}
+
+void LogStore::convertViolation(quint32 connection, const ViolationEvent &event) {
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = LogKind::Error;
+    r.payload = event.violation.reason.toUtf8();
+    r.length = quint64(r.payload.size());
+    r.closeCode = toWire(event.violation.closeCode());
+    r.set(LogRecord::HasCloseCode);
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    r.set(LogRecord::Failure);
+    LogRecordExtra extra;
+    extra.error = event.violation.error;
+    extra.streamOffset = event.violation.streamOffset;
+    commit(std::move(r), extra);
+}
+
+void LogStore::convertNote(quint32 connection, const NoteEvent &event) {
+    // A note about a frame is shown on the frame's row (the session reports the
+    // frame's notes again as events, and pong notes come before the PongEvent).
+    if (m_pending && m_pending->record.connection == connection &&
+        !m_pending->record.has(LogRecord::Outgoing)) {
+        Pending &pending = *m_pending;
+        if (pending.extra.notes.contains(event.note))
+            return;
+        if (event.note.streamOffset >= 0 && event.note.streamOffset == pending.streamOffset) {
+            pending.extra.notes.append(event.note);
+            pending.record.set(LogRecord::HasNotes);
+            return;
+        }
+    }
+    if (const auto it = m_states.constFind(connection);
+        it != m_states.constEnd() && it->lastFrameNotes.contains(event.note))
+        return;
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = LogKind::Note;
+    r.payload = event.note.text.toUtf8();
+    r.length = quint64(r.payload.size());
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    r.set(LogRecord::HasNotes);
+    LogRecordExtra extra;
+    extra.notes.append(event.note);
+    commit(std::move(r), extra);
+}
+
+void LogStore::convertHandshake(quint32 connection, const HandshakeEvent &event) {
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = LogKind::Handshake;
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    switch (event.kind) {
+    case HandshakeEvent::Kind::ClientAccepted:
+        r.set(LogRecord::Outgoing); // we asked
+        break;
+    case HandshakeEvent::Kind::UpgradeRequested:
+    case HandshakeEvent::Kind::PlainHttpRequest:
+        break; // the peer asked
+    case HandshakeEvent::Kind::Failed:
+        r.set(LogRecord::Undirected);
+        r.set(LogRecord::Failure);
+        break;
+    }
+    LogRecordExtra extra;
+    extra.handshakeKind = event.kind;
+    extra.rawRequest = event.rawRequest;
+    extra.rawResponse = event.rawResponse;
+    extra.httpStatus = event.httpStatus;
+    extra.subprotocol = event.subprotocol;
+    extra.extensions = formatExtensions(event.extensions);
+    extra.handshakeError = event.error;
+    r.length = quint64(event.rawRequest.size() + event.rawResponse.size());
+    commit(std::move(r), extra);
+}
+
+void LogStore::convertState(quint32 connection, const StateEvent &event) {
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = LogKind::State;
+    r.headerByte0 = static_cast<quint8>(event.state);
+    r.set(LogRecord::Undirected);
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    if (event.state == SessionState::Closed) {
+        // The session follows "closed" with its ClosedEvent, which says more.
+        m_pending = Pending{std::move(r), {}, -1};
+        return;
+    }
+    commit(std::move(r), {});
+}
+
+void LogStore::convertClosed(quint32 connection, const ClosedEvent &event) {
+    if (m_pending && m_pending->record.connection == connection &&
+        m_pending->record.kind == LogKind::State)
+        m_pending.reset(); // the plain "closed" state row this summary replaces
+    commitPending();
+    ConnectionState &state = stateFor(connection, event.timestampUs);
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = wallTime(state, event.timestampUs);
+    r.kind = LogKind::State;
+    r.headerByte0 = static_cast<quint8>(SessionState::Closed);
+    r.payload = event.reason.toUtf8();
+    r.closeCode = event.code;
+    r.set(LogRecord::HasCloseCode);
+    r.set(LogRecord::ClosedSummary);
+    r.set(LogRecord::CleanClose, event.clean);
+    r.set(LogRecord::ClosedByUs, event.closedByUs);
+    r.set(LogRecord::Undirected);
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    commit(std::move(r), {});
+}
+
+qsizetype LogStore::dropOldest(qsizetype count) {
+    count = std::clamp<qsizetype>(count, 0, m_size);
+    if (count == 0)
+        return 0;
+    m_front += count;
+    m_size -= count;
+    m_dropped += count;
+    const auto whole = size_t(m_front / ChunkSize);
+    if (whole > 0) {
+        m_chunks.erase(m_chunks.begin(), m_chunks.begin() + qsizetype(whole));
+        m_front -= qsizetype(whole) * ChunkSize;
+    }
+    // Records still in the first chunk but no longer in the log give their payloads
+    // back now rather than when the chunk goes.
+    if (!m_chunks.empty()) {
+        auto &records = m_chunks.front()->records;
+        for (qsizetype i = 0; i < m_front && size_t(i) < records.size(); ++i)
+            records[size_t(i)].payload = QByteArray();
+    }
+    if (m_size == 0) {
+        decltype(m_chunks)().swap(m_chunks);
+        m_front = 0;
+    }
+    return count;
+}
+
+void LogStore::clearRecords() {
+    decltype(m_chunks)().swap(m_chunks);
+    m_size = 0;
+    m_front = 0;
+    m_dropped = 0;
+    m_hasTimeOrigin = false;
+    m_timeOriginUs = 0;
+    m_pending.reset();
+    for (ConnectionState &state : m_states) {
+        state.unmergedFrames[0] = 0;
+        state.unmergedFrames[1] = 0;
+    }
+}
+
+void LogStore::clear() {
+    clearRecords();
+    m_states.clear();
+    m_connections.clear();
+    m_maxConnectionId = 0;
+    m_anyConnection = false;
+}
+
+QList<qsizetype> LogStore::framesOfMessage(qsizetype messageIndex) const {
+    QList<qsizetype> frames;
+    if (messageIndex < 0 || messageIndex >= m_size)
+        return frames;
+    const LogRecord &message = at(messageIndex);
+    if (message.isFrame() || message.frameCount == 0 ||
+        (message.kind != LogKind::Text && message.kind != LogKind::Binary))
+        return frames;
+    // The frames precede the message; other connections' rows and control frames
+    // may be interleaved, so look a bounded distance back.
+    const qsizetype limit = std::max<qsizetype>(ChunkSize, qsizetype(message.frameCount) * 4);
+    for (qsizetype i = messageIndex - 1; i >= 0 && messageIndex - i <= limit; --i) {
+        const LogRecord &r = at(i);
+        if (r.connection != message.connection || r.direction() != message.direction() ||
+            !r.isFrame() || r.has(LogRecord::InMessageView))
+            continue;
+        if (r.kind == LogKind::Continuation) {
+            frames.prepend(i);
+        } else if (r.kind == LogKind::Text || r.kind == LogKind::Binary) {
+            frames.prepend(i);
+            break;
+        } else {
+            continue;
+        }
+        if (frames.size() >= qsizetype(message.frameCount))
+            break;
+    }
+    if (frames.isEmpty() || at(frames.first()).kind == LogKind::Continuation)
+        return {};
+    return frames;
+}
+
+qint64 LogStore::payloadAllocation(const QByteArray &payload) {
+    if (payload.isNull() || payload.capacity() == 0)
+        return 0;
+    // QArrayData's header, the bytes and the terminating NUL.
+    return mallocBlock(qint64(sizeof(QArrayData)) + payload.capacity() + 1);
+}
+
+qint64 LogStore::memoryUsage() const {
+    qint64 total = qint64(m_chunks.capacity() * sizeof(void *));
+    for (const auto &chunk : m_chunks) {
+        total += mallocBlock(sizeof(Chunk));
+        total += mallocBlock(qint64(chunk->records.capacity() * sizeof(LogRecord)));
+        total += mallocBlock(qint64(chunk->extras.capacity() * sizeof(LogRecordExtra)));
+        for (const LogRecordExtra &e : chunk->extras) {
+            total += payloadAllocation(e.rawRequest) + payloadAllocation(e.rawResponse) +
+                     payloadAllocation(e.subprotocol) + payloadAllocation(e.extensions);
+            total += mallocBlock(e.notes.size() * qint64(sizeof(ConformanceNote)));
+        }
+        const QByteArray *previous = nullptr;
+        for (const LogRecord &r : chunk->records) {
+            if (!previous || !r.payload.isSharedWith(*previous))
+                total += payloadAllocation(r.payload);
+            previous = &r.payload;
+        }
+    }
+    return total;
+}
+
+} // namespace ws

@@ -1,0 +1,364 @@
+#include "messagelogmodel.h"
+
+#include <QBrush>
+#include <QColor>
+#include <QFont>
+
+#include <algorithm>
+
+namespace ws {
+
+namespace {
+
+// Sent rows green, received rows blue, as most traffic tools do; failures red.
+const QColor SentBackground(0xE8, 0xF5, 0xE9);
+const QColor ReceivedBackground(0xE7, 0xF0, 0xFA);
+const QColor ErrorBackground(0xFD, 0xEC, 0xEA);
+const QColor SentForeground(0x1B, 0x5E, 0x20);
+const QColor ReceivedForeground(0x0D, 0x47, 0xA1);
+const QColor ErrorForeground(0xC6, 0x28, 0x28);
+const QColor NeutralForeground(0x55, 0x55, 0x55);
+const QColor NoteMarker(0xF9, 0xA8, 0x25);
+
+} // namespace
+
+MessageLogModel::MessageLogModel(QObject *parent)
+    : QAbstractTableModel(parent) {
+    m_timer.setSingleShot(true);
+    m_timer.setInterval(DefaultCoalescingMs);
+    connect(&m_timer, &QTimer::timeout, this, &MessageLogModel::flush);
+}
+
+MessageLogModel::~MessageLogModel() = default;
+
+void MessageLogModel::scheduleFlush() {
+    if (!m_timer.isActive())
+        m_timer.start();
+}
+
+void MessageLogModel::appendEvent(quint32 connection, const SessionEvent &event) {
+    m_store.append(connection, event);
+    scheduleFlush();
+}
+
+void MessageLogModel::appendEvents(quint32 connection, const QList<SessionEvent> &events) {
+    for (const SessionEvent &event : events)
+        m_store.append(connection, event);
+    if (!events.isEmpty())
+        scheduleFlush();
+}
+
+void MessageLogModel::appendRecord(const LogRecord &record, const LogRecordExtra &extra) {
+    m_store.appendRecord(record, extra);
+    scheduleFlush();
+}
+
+qsizetype MessageLogModel::pendingCount() const {
+    return m_store.size() - m_scanned + (m_store.hasPending() ? 1 : 0);
+}
+
+void MessageLogModel::setCoalescingInterval(int ms) {
+    m_timer.setInterval(std::clamp(ms, 0, 50));
+}
+
+void MessageLogModel::flush() {
+    m_timer.stop();
+    m_store.commitPending();
+    const qsizetype total = m_store.size();
+    if (total > m_scanned) {
+        const auto wanted =
+            m_mode == DisplayMode::Messages ? LogRecord::InMessageView : LogRecord::InFrameView;
+        const auto other =
+            m_mode == DisplayMode::Messages ? LogRecord::InFrameView : LogRecord::InMessageView;
+        std::vector<quint32> &inactive =
+            m_mode == DisplayMode::Messages ? m_frameRows : m_messageRows;
+        m_scratch.clear();
+        for (qsizetype i = m_scanned; i < total; ++i) {
+            const LogRecord &r = m_store.at(i);
+            if (r.has(wanted))
+                m_scratch.push_back(quint32(i));
+            if (r.has(other))
+                inactive.push_back(quint32(i));
+        }
+        m_scanned = total;
+        if (!m_scratch.empty()) {
+            std::vector<quint32> &rows = activeRows();
+            const int first = int(rows.size());
+            beginInsertRows({}, first, first + int(m_scratch.size()) - 1);
+            rows.insert(rows.end(), m_scratch.begin(), m_scratch.end());
+            endInsertRows();
+        }
+        if (m_scratch.capacity() > 65536)
+            std::vector<quint32>().swap(m_scratch);
+    }
+    enforceCapacity();
+}
+
+void MessageLogModel::enforceCapacity() {
+    if (m_capacity <= 0 || m_store.size() <= m_capacity)
+        return;
+    // Drop a slice beyond the excess so that trimming happens now and then, not at
+    // every batch once the log is full.
+    const qsizetype slice = std::max<qsizetype>(1, std::min(LogStore::ChunkSize, m_capacity / 8));
+    const qsizetype drop = std::min(m_store.size(), m_store.size() - m_capacity + slice - 1);
+    std::vector<quint32> &rows = activeRows();
+    std::vector<quint32> &inactive = m_mode == DisplayMode::Messages ? m_frameRows : m_messageRows;
+    const auto cutOf = [drop](const std::vector<quint32> &v) {
+        return std::lower_bound(v.begin(), v.end(), quint32(drop)) - v.begin();
+    };
+    const auto shift = [drop](std::vector<quint32> &v, qsizetype cut) {
+        v.erase(v.begin(), v.begin() + cut);
+        for (quint32 &index : v)
+            index -= quint32(drop);
+    };
+    const qsizetype activeCut = cutOf(rows);
+    if (activeCut > 0)
+        beginRemoveRows({}, 0, int(activeCut) - 1);
+    shift(rows, activeCut);
+    shift(inactive, cutOf(inactive));
+    m_store.dropOldest(drop);
+    m_scanned -= drop;
+    if (activeCut > 0)
+        endRemoveRows();
+    emit recordsDropped(drop);
+}
+
+void MessageLogModel::rebuildRows() {
+    m_store.commitPending();
+    m_messageRows.clear();
+    m_frameRows.clear();
+    const qsizetype total = m_store.size();
+    for (qsizetype i = 0; i < total; ++i) {
+        const LogRecord &r = m_store.at(i);
+        if (r.has(LogRecord::InMessageView))
+            m_messageRows.push_back(quint32(i));
+        if (r.has(LogRecord::InFrameView))
+            m_frameRows.push_back(quint32(i));
+    }
+    m_scanned = total;
+}
+
+void MessageLogModel::setDisplayMode(DisplayMode mode) {
+    if (mode == m_mode)
+        return;
+    flush();
+    beginResetModel();
+    m_mode = mode;
+    endResetModel();
+    emit displayModeChanged(mode);
+}
+
+void MessageLogModel::setCapacity(qsizetype records) {
+    m_capacity = std::max<qsizetype>(records, 0);
+    flush();
+}
+
+void MessageLogModel::clear() {
+    m_timer.stop();
+    beginResetModel();
+    m_store.clearRecords();
+    m_messageRows.clear();
+    m_frameRows.clear();
+    m_messageRows.shrink_to_fit();
+    m_frameRows.shrink_to_fit();
+    m_scanned = 0;
+    endResetModel();
+}
+
+void MessageLogModel::reload() {
+    m_timer.stop();
+    beginResetModel();
+    rebuildRows();
+    endResetModel();
+    enforceCapacity();
+}
+
+qsizetype MessageLogModel::storeIndex(int row) const {
+    const std::vector<quint32> &rows = activeRows();
+    if (row < 0 || size_t(row) >= rows.size())
+        return -1;
+    return rows[size_t(row)];
+}
+
+const LogRecord *MessageLogModel::record(int row) const {
+    const qsizetype index = storeIndex(row);
+    return index < 0 ? nullptr : &m_store.at(index);
+}
+
+const LogRecordExtra *MessageLogModel::extra(int row) const {
+    const qsizetype index = storeIndex(row);
+    return index < 0 ? nullptr : m_store.extra(index);
+}
+
+int MessageLogModel::rowOfStoreIndex(qsizetype index) const {
+    const std::vector<quint32> &rows = activeRows();
+    if (index < 0)
+        return -1;
+    const auto it = std::lower_bound(rows.begin(), rows.end(), quint32(index));
+    if (it == rows.end() || *it != quint32(index))
+        return -1;
+    return int(it - rows.begin());
+}
+
+qint64 MessageLogModel::memoryUsage() const {
+    return m_store.memoryUsage() +
+           qint64((m_messageRows.capacity() + m_frameRows.capacity()) * sizeof(quint32));
+}
+
+QString MessageLogModel::timeText(const LogRecord &record) const {
+    const double ms = double(record.timestampUs - m_store.timeOriginUs()) / 1000.0;
+    return QString::number(ms, 'f', 3);
+}
+
+QString MessageLogModel::directionText(const LogRecord &record) {
+    if (record.has(LogRecord::Undirected))
+        return {};
+    return record.has(LogRecord::Outgoing) ? QStringLiteral("\u2192 sent")
+                                           : QStringLiteral("\u2190 received");
+}
+
+QString MessageLogModel::kindText(const LogRecord &record) {
+    QString text = QLatin1String(logKindName(record.kind));
+    if (record.isFrame() && (record.kind == LogKind::Text || record.kind == LogKind::Binary) &&
+        !(record.headerByte0 & 0x80))
+        text += QLatin1String(" (first fragment)");
+    else if (record.isFrame() && record.kind == LogKind::Continuation &&
+             (record.headerByte0 & 0x80))
+        text += QLatin1String(" (last)");
+    else if (!record.isFrame() && record.frameCount > 1)
+        text += QStringLiteral(" (%1 frames)").arg(record.frameCount);
+    if (record.has(LogRecord::Compressed))
+        text += QLatin1String(" (compressed)");
+    return text;
+}
+
+QString MessageLogModel::lengthText(const LogRecord &record) {
+    switch (record.kind) {
+    case LogKind::Error:
+    case LogKind::Note:
+    case LogKind::Handshake:
+    case LogKind::State:
+        return {};
+    default:
+        break;
+    }
+    // A frame shows the length its header declared; a message the bytes it carried.
+    if (record.isFrame())
+        return QString::number(record.length);
+    return QString::number(record.payload.size());
+}
+
+int MessageLogModel::rowCount(const QModelIndex &parent) const {
+    return parent.isValid() ? 0 : int(activeRows().size());
+}
+
+int MessageLogModel::columnCount(const QModelIndex &parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
+    if (!index.isValid() || index.row() >= int(activeRows().size()))
+        return {};
+    const qsizetype storeRow = activeRows()[size_t(index.row())];
+    const LogRecord &r = m_store.at(storeRow);
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case TimeColumn:
+            return timeText(r);
+        case ConnectionColumn:
+            return m_store.connectionName(r.connection);
+        case DirectionColumn:
+            return directionText(r);
+        case KindColumn:
+            return kindText(r);
+        case LengthColumn:
+            return lengthText(r);
+        case PreviewColumn:
+            return recordPreview(r, m_store.extraOf(r, storeRow));
+        }
+        return {};
+    case Qt::TextAlignmentRole:
+        if (index.column() == TimeColumn || index.column() == LengthColumn)
+            return int(Qt::AlignRight | Qt::AlignVCenter);
+        return int(Qt::AlignLeft | Qt::AlignVCenter);
+    case Qt::ForegroundRole:
+        if (r.isError())
+            return QBrush(ErrorForeground);
+        if (r.has(LogRecord::Undirected) || r.kind == LogKind::Handshake || r.kind == LogKind::Note)
+            return QBrush(NeutralForeground);
+        return QBrush(r.has(LogRecord::Outgoing) ? SentForeground : ReceivedForeground);
+    case Qt::BackgroundRole:
+        if (r.isError())
+            return QBrush(ErrorBackground);
+        if (r.has(LogRecord::Undirected))
+            return {};
+        return QBrush(r.has(LogRecord::Outgoing) ? SentBackground : ReceivedBackground);
+    case Qt::DecorationRole:
+        if (index.column() == KindColumn && r.has(LogRecord::HasNotes))
+            return NoteMarker;
+        return {};
+    case Qt::ToolTipRole:
+        if (r.has(LogRecord::HasNotes)) {
+            QStringList lines;
+            if (const LogRecordExtra *e = m_store.extraOf(r, storeRow)) {
+                for (const ConformanceNote &note : e->notes)
+                    lines.append(QLatin1String(noteKindName(note.kind)) + QLatin1String(": ") +
+                                 note.text);
+            }
+            return lines.join(QLatin1Char('\n'));
+        }
+        return {};
+    case Qt::FontRole:
+        if (r.kind == LogKind::State || r.kind == LogKind::Handshake) {
+            QFont font;
+            font.setItalic(true);
+            return font;
+        }
+        return {};
+    case StoreIndexRole:
+        return QVariant::fromValue(storeRow);
+    case RecordRole:
+        return QVariant::fromValue(quintptr(&r));
+    case KindRole:
+        return int(r.kind);
+    case DirectionRole:
+        return r.has(LogRecord::Undirected) ? 2 : (r.has(LogRecord::Outgoing) ? 1 : 0);
+    case ConnectionRole:
+        return uint(r.connection);
+    case TimestampRole:
+        return QVariant::fromValue(r.timestampUs);
+    case HasNotesRole:
+        return r.has(LogRecord::HasNotes);
+    case IsErrorRole:
+        return r.isError();
+    default:
+        return {};
+    }
+}
+
+QVariant MessageLogModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::DisplayRole) {
+        switch (section) {
+        case TimeColumn:
+            return tr("Time (ms)");
+        case ConnectionColumn:
+            return tr("Connection");
+        case DirectionColumn:
+            return tr("Direction");
+        case KindColumn:
+            return tr("Kind");
+        case LengthColumn:
+            return tr("Length");
+        case PreviewColumn:
+            return tr("Preview");
+        }
+    }
+    if (role == Qt::TextAlignmentRole && (section == TimeColumn || section == LengthColumn))
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    return {};
+}
+
+} // namespace ws

@@ -1,0 +1,129 @@
+#pragma once
+
+#include "log/logrecord.h"
+
+#include <QAbstractTableModel>
+#include <QTimer>
+
+#include <vector>
+
+namespace ws {
+
+// The message log as a table: a view over a LogStore through two index vectors, one
+// for "messages" (one row per data message, plus control frames and events) and one
+// for "frames" (every frame, continuation fragments included). Switching modes swaps
+// the vector; nothing is copied.
+//
+// Events arrive at any rate: appendEvent() converts them into records at once but
+// makes them rows in batches, one beginInsertRows/endInsertRows per batch, when the
+// coalescing timer fires or flush() is called. Above the capacity the oldest records
+// are dropped a slice at a time (beginRemoveRows on the first rows).
+class MessageLogModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column : int {
+        TimeColumn,
+        ConnectionColumn,
+        DirectionColumn,
+        KindColumn,
+        LengthColumn,
+        PreviewColumn,
+        ColumnCount
+    };
+    enum class DisplayMode { Messages, Frames };
+    Q_ENUM(DisplayMode)
+
+    enum Role : int {
+        StoreIndexRole = Qt::UserRole + 1, // qsizetype: the record's index in store()
+        RecordRole,     // quintptr: const LogRecord *, valid until records are dropped
+        KindRole,       // int: LogKind
+        DirectionRole,  // int: 0 received, 1 sent, 2 neither
+        ConnectionRole, // uint: connection id
+        TimestampRole,  // qint64: microseconds since the epoch
+        HasNotesRole,   // bool: conformance notes are attached
+        IsErrorRole,    // bool: a violation or a failed handshake
+    };
+
+    static constexpr qsizetype DefaultCapacity = 1'000'000;
+    static constexpr int DefaultCoalescingMs = 25;
+
+    explicit MessageLogModel(QObject *parent = nullptr);
+    ~MessageLogModel() override;
+
+    LogStore &store() { return m_store; }
+    const LogStore &store() const { return m_store; }
+
+    // Log an event of `connection`; it becomes a row at the next flush.
+    void appendEvent(quint32 connection, const SessionEvent &event);
+    void appendEvents(quint32 connection, const QList<SessionEvent> &events);
+    void appendRecord(const LogRecord &record, const LogRecordExtra &extra = {});
+    // Makes every logged record a row now.
+    void flush();
+    // Records logged but not yet rows.
+    qsizetype pendingCount() const;
+
+    // 0-50 ms: how long new records wait to be inserted together.
+    void setCoalescingInterval(int ms);
+    int coalescingInterval() const { return m_timer.interval(); }
+
+    void setDisplayMode(DisplayMode mode);
+    DisplayMode displayMode() const { return m_mode; }
+
+    // The most records kept (0: no limit). Past it the oldest go, a slice at a time.
+    void setCapacity(qsizetype records);
+    qsizetype capacity() const { return m_capacity; }
+
+    // Forgets every record (connection names and clocks stay).
+    void clear();
+    // Rebuilds the rows after store() was filled directly (e.g. LogFile::openJsonLines).
+    void reload();
+
+    // Row <-> record.
+    qsizetype storeIndex(int row) const;
+    const LogRecord *record(int row) const;
+    const LogRecordExtra *extra(int row) const;
+    // The row showing store record `index` in the current mode, or -1.
+    int rowOfStoreIndex(qsizetype index) const;
+
+    // The store plus both index vectors.
+    qint64 memoryUsage() const;
+
+    // Cell texts, also used by the filter.
+    QString timeText(const LogRecord &record) const;
+    static QString directionText(const LogRecord &record);
+    static QString kindText(const LogRecord &record);
+    static QString lengthText(const LogRecord &record);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+
+signals:
+    // The `count` oldest records left the store; store indices shifted down by count.
+    void recordsDropped(qsizetype count);
+    void displayModeChanged(ws::MessageLogModel::DisplayMode mode);
+
+private:
+    std::vector<quint32> &activeRows() {
+        return m_mode == DisplayMode::Messages ? m_messageRows : m_frameRows;
+    }
+    const std::vector<quint32> &activeRows() const {
+        return m_mode == DisplayMode::Messages ? m_messageRows : m_frameRows;
+    }
+    void scheduleFlush();
+    void enforceCapacity();
+    void rebuildRows();
+
+    LogStore m_store;
+    std::vector<quint32> m_messageRows;
+    std::vector<quint32> m_frameRows;
+    std::vector<quint32> m_scratch;
+    qsizetype m_scanned = 0; // store records already distributed into the row vectors
+    DisplayMode m_mode = DisplayMode::Messages;
+    qsizetype m_capacity = DefaultCapacity;
+    QTimer m_timer;
+};
+
+} // namespace ws

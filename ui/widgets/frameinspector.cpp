@@ -1,0 +1,698 @@
+#include "frameinspector.h"
+
+#include "framebitdiagram.h"
+#include "hexview.h"
+
+#include "protocol/closecode.h"
+#include "protocol/opcode.h"
+
+#include <QDateTime>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QTabWidget>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <climits>
+
+namespace ws {
+
+namespace {
+
+// The text tab shows at most this much; the hex tab shows everything.
+constexpr qsizetype MaxTextBytes = 256 * 1024;
+// A JSON document with more nodes than this is shown in part.
+constexpr int MaxJsonItems = 20000;
+
+QString yesNo(bool value) {
+    return value ? QObject::tr("yes") : QObject::tr("no");
+}
+
+QString bit(bool value) {
+    return value ? QStringLiteral("1") : QStringLiteral("0");
+}
+
+QString hexBytes(const QByteArray &bytes) {
+    return QString::fromLatin1(bytes.toHex(' '));
+}
+
+QString scalarText(const QJsonValue &value) {
+    switch (value.type()) {
+    case QJsonValue::Null:
+        return QStringLiteral("null");
+    case QJsonValue::Bool:
+        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
+    case QJsonValue::Double:
+        return QString::number(value.toDouble(), 'g', 17);
+    case QJsonValue::String:
+        return QLatin1Char('"') + value.toString() + QLatin1Char('"');
+    case QJsonValue::Array:
+        return QStringLiteral("[%1]").arg(value.toArray().size());
+    case QJsonValue::Object:
+        return QStringLiteral("{%1}").arg(value.toObject().size());
+    default:
+        return {};
+    }
+}
+
+void addJson(QTreeWidgetItem *parent, const QString &key, const QJsonValue &value, int &budget) {
+    if (budget <= 0)
+        return;
+    --budget;
+    auto *item = new QTreeWidgetItem(parent, {key, scalarText(value)});
+    const auto addChildren = [&](auto &&each) {
+        each([&](const QString &childKey, const QJsonValue &child) {
+            if (budget <= 0)
+                return false;
+            addJson(item, childKey, child, budget);
+            return true;
+        });
+        if (budget <= 0)
+            new QTreeWidgetItem(item, {QObject::tr("\u2026"), QObject::tr("(not shown)")});
+    };
+    if (value.isObject()) {
+        const QJsonObject object = value.toObject();
+        addChildren([&](auto &&add) {
+            for (auto it = object.begin(); it != object.end(); ++it) {
+                if (!add(it.key(), it.value()))
+                    break;
+            }
+        });
+    } else if (value.isArray()) {
+        const QJsonArray array = value.toArray();
+        addChildren([&](auto &&add) {
+            for (qsizetype i = 0; i < array.size(); ++i) {
+                if (!add(QStringLiteral("[%1]").arg(i), array.at(i)))
+                    break;
+            }
+        });
+    }
+}
+
+QString lengthMeaning(const FrameHeader &header) {
+    const LengthEncoding minimal = minimalEncoding(header.payloadLength);
+    QString meaning = header.lengthEncoding == LengthEncoding::Extended16
+                          ? QObject::tr("16-bit extended length")
+                          : QObject::tr("64-bit extended length");
+    if (header.lengthEncoding != minimal) {
+        // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
+        meaning += QObject::tr("; not minimal: %1 fits the %2-bit field (RFC 6455 §5.2)")
+                       .arg(header.payloadLength)
+                       .arg(int(minimal));
+    }
+    return meaning;
+}
+
+} // namespace
+
+FrameInspector::FrameInspector(QWidget *parent)
+    : QWidget(parent) {
+    m_fields = new QTreeWidget;
+    m_fields->setObjectName(QStringLiteral("fieldTree"));
+    m_fields->setColumnCount(3);
+    m_fields->setHeaderLabels({tr("Field"), tr("Value"), tr("Meaning")});
+    m_fields->setUniformRowHeights(true);
+    m_fields->setAlternatingRowColors(true);
+    m_fields->header()->setSectionResizeMode(QHeaderView::Interactive);
+    m_fields->header()->setStretchLastSection(true);
+    m_fields->setColumnWidth(0, 180);
+    m_fields->setColumnWidth(1, 200);
+
+    m_diagram = new FrameBitDiagram;
+    m_diagram->setObjectName(QStringLiteral("bitDiagram"));
+    auto *diagramScroll = new QScrollArea;
+    diagramScroll->setWidget(m_diagram);
+    diagramScroll->setWidgetResizable(false);
+    diagramScroll->setFrameShape(QFrame::NoFrame);
+
+    m_headerHex = new HexView;
+    m_headerHex->setObjectName(QStringLiteral("headerHex"));
+    m_headerHex->setMaximumHeight(m_headerHex->fontMetrics().height() * 2 + 12);
+
+    m_text = new QPlainTextEdit;
+    m_text->setObjectName(QStringLiteral("payloadText"));
+    m_text->setReadOnly(true);
+    m_text->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+
+    m_json = new QTreeWidget;
+    m_json->setObjectName(QStringLiteral("jsonTree"));
+    m_json->setColumnCount(2);
+    m_json->setHeaderLabels({tr("Key"), tr("Value")});
+    m_json->setUniformRowHeights(true);
+    m_jsonMessage = new QLabel;
+    m_jsonMessage->setObjectName(QStringLiteral("jsonMessage"));
+    m_jsonMessage->setAlignment(Qt::AlignCenter);
+    m_jsonMessage->setWordWrap(true);
+    m_jsonStack = new QStackedWidget;
+    m_jsonStack->addWidget(m_json);
+    m_jsonStack->addWidget(m_jsonMessage);
+
+    m_payloadHex = new HexView;
+    m_payloadHex->setObjectName(QStringLiteral("payloadHex"));
+    m_maskedHex = new HexView;
+    m_maskedHex->setObjectName(QStringLiteral("maskedHex"));
+
+    m_frames = new QTreeWidget;
+    m_frames->setObjectName(QStringLiteral("frameList"));
+    m_frames->setRootIsDecorated(false);
+    m_frames->setUniformRowHeights(true);
+    m_frames->setHeaderLabels(
+        {tr("#"), tr("Time (ms)"), tr("Opcode"), tr("FIN"), tr("Length"), tr("Masking key")});
+
+    m_tabs = new QTabWidget;
+    m_tabs->setObjectName(QStringLiteral("payloadTabs"));
+    // In PayloadTab order.
+    m_tabs->addTab(m_text, tr("Text"));
+    m_tabs->addTab(m_jsonStack, tr("JSON"));
+    m_tabs->addTab(m_payloadHex, tr("Hex"));
+    m_tabs->addTab(m_maskedHex, tr("Masked hex"));
+    m_tabs->addTab(m_frames, tr("Frames"));
+
+    auto *headerPane = new QWidget;
+    auto *headerLayout = new QVBoxLayout(headerPane);
+    headerLayout->setContentsMargins(0, 0, 0, 0);
+    headerLayout->addWidget(diagramScroll, 1);
+    headerLayout->addWidget(m_headerHex);
+
+    m_splitter = new QSplitter(Qt::Vertical);
+    m_splitter->addWidget(m_fields);
+    m_splitter->addWidget(headerPane);
+    m_splitter->addWidget(m_tabs);
+    m_splitter->setStretchFactor(0, 2);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setStretchFactor(2, 2);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_splitter);
+
+    connect(m_fields, &QTreeWidget::itemSelectionChanged, this,
+            &FrameInspector::onFieldItemChanged);
+    connect(m_diagram, &FrameBitDiagram::fieldClicked, this, &FrameInspector::selectField);
+    connect(m_headerHex, &HexView::byteClicked, this, &FrameInspector::selectHeaderByte);
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] { fillCurrentTab(); });
+    connect(m_frames, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem *item) {
+        emit recordActivated(item->data(0, Qt::UserRole).value<qsizetype>());
+    });
+    clear();
+}
+
+FrameInspector::~FrameInspector() = default;
+
+void FrameInspector::clear() {
+    m_hasRecord = false;
+    m_record = {};
+    m_extra = {};
+    m_hasExtra = false;
+    m_storeIndex = -1;
+    m_frameIndices.clear();
+    m_frameRecords.clear();
+    m_spans.clear();
+    m_selectedField.reset();
+    m_rangeStart = m_rangeLength = 0;
+    m_fields->clear();
+    m_diagram->clear();
+    m_headerHex->clear();
+    m_payloadHex->clear();
+    m_maskedHex->clear();
+    m_text->clear();
+    m_json->clear();
+    m_frames->clear();
+    for (int tab = JsonTab; tab <= FramesTab; ++tab)
+        m_tabs->setTabVisible(tab, false);
+    m_tabs->setTabVisible(HexTab, true);
+}
+
+void FrameInspector::setRecord(const LogStore &store, qsizetype index) {
+    if (index < 0 || index >= store.size()) {
+        clear();
+        return;
+    }
+    m_record = store.at(index);
+    const LogRecordExtra *extra = store.extraOf(m_record, index);
+    m_hasExtra = extra != nullptr;
+    m_extra = extra ? *extra : LogRecordExtra{};
+    m_storeIndex = index;
+    m_connectionName = store.connectionName(m_record.connection);
+    m_timeOriginUs = store.timeOriginUs();
+    m_frameIndices = store.framesOfMessage(index);
+    m_frameRecords.clear();
+    for (const qsizetype frame : std::as_const(m_frameIndices))
+        m_frameRecords.append(store.at(frame));
+    showRecord();
+}
+
+void FrameInspector::setRecord(const LogRecord &record, const LogRecordExtra *extra,
+                               const QString &connectionName, qint64 timeOriginUs) {
+    m_record = record;
+    m_hasExtra = extra != nullptr;
+    m_extra = extra ? *extra : LogRecordExtra{};
+    m_storeIndex = -1;
+    m_connectionName = connectionName.isEmpty()
+                           ? QLatin1Char('#') + QString::number(record.connection)
+                           : connectionName;
+    m_timeOriginUs = timeOriginUs;
+    m_frameIndices.clear();
+    m_frameRecords.clear();
+    showRecord();
+}
+
+void FrameInspector::showRecord() {
+    m_hasRecord = true;
+    m_selectedField.reset();
+    m_rangeStart = m_rangeLength = 0;
+    m_spans = m_record.isFrame() ? fieldSpans(m_record.header()) : QList<FieldSpan>{};
+
+    if (m_record.isFrame()) {
+        m_diagram->setHeader(m_record.header());
+        m_headerHex->setData(m_record.rawHeader().toByteArray());
+    } else {
+        m_diagram->clear();
+        m_headerHex->clear();
+    }
+    m_payloadHex->setData(m_record.payload);
+    m_maskedHex->clear();
+    fillFields();
+    fillFrames();
+
+    const bool textual = m_record.kind == LogKind::Text || m_record.kind == LogKind::Continuation;
+    m_tabs->setTabVisible(JsonTab, textual && !m_record.payload.isEmpty());
+    m_tabs->setTabVisible(MaskedHexTab, m_record.isFrame() && m_record.header().masked());
+    m_tabs->setTabVisible(FramesTab, !m_frameRecords.isEmpty());
+    m_textDirty = m_jsonDirty = m_maskedDirty = true;
+    fillCurrentTab();
+}
+
+QTreeWidgetItem *FrameInspector::addGroup(const QString &title) {
+    auto *group = new QTreeWidgetItem(m_fields, {title});
+    QFont font = group->font(0);
+    font.setBold(true);
+    group->setFont(0, font);
+    group->setFirstColumnSpanned(true);
+    group->setExpanded(true);
+    return group;
+}
+
+QTreeWidgetItem *FrameInspector::addItem(QTreeWidgetItem *group, const QString &name,
+                                         const QString &value, const QString &meaning) {
+    auto *item = new QTreeWidgetItem(group, {name, value, meaning});
+    item->setToolTip(1, value);
+    item->setToolTip(2, meaning);
+    return item;
+}
+
+void FrameInspector::fillFields() {
+    const QSignalBlocker blocker(m_fields);
+    m_fields->clear();
+    const LogRecord &r = m_record;
+
+    QTreeWidgetItem *group = addGroup(tr("Record"));
+    const QDateTime when = QDateTime::fromMSecsSinceEpoch(r.timestampUs / 1000);
+    addItem(
+        group, tr("Time"),
+        when.toString(QStringLiteral("yyyy-MM-dd hh:mm:ss.zzz")) +
+            QStringLiteral("%1").arg(r.timestampUs % 1000, 3, 10, QLatin1Char('0')),
+        tr("%1 ms into the log").arg(double(r.timestampUs - m_timeOriginUs) / 1000.0, 0, 'f', 3));
+    addItem(group, tr("Connection"), m_connectionName, QStringLiteral("#%1").arg(r.connection));
+    if (!r.has(LogRecord::Undirected))
+        addItem(group, tr("Direction"), r.has(LogRecord::Outgoing) ? tr("sent") : tr("received"));
+    addItem(group, tr("Kind"), QLatin1String(logKindName(r.kind)));
+
+    if (r.isFrame()) {
+        const FrameHeader h = r.header();
+        const RawHeaderBytes raw = r.rawHeader();
+        group = addGroup(tr("Frame header (RFC 6455 §5.2)"));
+        const auto field = [&](HeaderField f, const QString &value, const QString &meaning) {
+            QTreeWidgetItem *item = addItem(group, QLatin1String(fieldName(f)), value, meaning);
+            item->setData(0, HeaderFieldRole, int(f));
+            return item;
+        };
+        field(HeaderField::Fin, bit(h.fin),
+              h.fin ? tr("final fragment of its message") : tr("more fragments follow"));
+        const QString unset = tr("not set");
+        field(HeaderField::Rsv1, bit(h.rsv1),
+              !h.rsv1 ? unset
+                      : (r.has(LogRecord::Compressed) || r.kind == LogKind::Text ||
+                                 r.kind == LogKind::Binary
+                             ? tr("set: per-message compressed (RFC 7692) if negotiated")
+                             : tr("set: meaning defined by a negotiated extension")));
+        field(HeaderField::Rsv2, bit(h.rsv2),
+              h.rsv2 ? tr("set: meaning defined by a negotiated extension") : unset);
+        field(HeaderField::Rsv3, bit(h.rsv3),
+              h.rsv3 ? tr("set: meaning defined by a negotiated extension") : unset);
+        QString opcodeMeaning = QLatin1String(opcodeName(h.opcode)) + tr(" frame");
+        if (isReservedOpcode(h.opcode))
+            opcodeMeaning += tr(" (reserved, RFC 6455 §5.2)");
+        else if (isControl(h.op()))
+            opcodeMeaning += tr(" (control frame, RFC 6455 §5.5)");
+        field(HeaderField::Opcode, QStringLiteral("0x%1").arg(h.opcode, 0, 16), opcodeMeaning);
+        field(HeaderField::Mask, bit(h.masked()),
+              h.masked() ? tr("payload masked with the key (client to server, §5.3)")
+                         : tr("payload not masked"));
+        const int code = raw.bytes[1] & 0x7F;
+        field(HeaderField::PayloadLength7, QString::number(code),
+              code == 126   ? tr("a 16-bit extended length follows")
+              : code == 127 ? tr("a 64-bit extended length follows")
+                            : tr("payload length: %n byte(s)", nullptr, code));
+        if (h.lengthEncoding != LengthEncoding::Short7)
+            field(HeaderField::ExtendedLength, QString::number(h.payloadLength), lengthMeaning(h));
+        if (h.maskingKey) {
+            const quint32 key = *h.maskingKey;
+            const char keyChars[4] = {char(key >> 24), char(key >> 16), char(key >> 8), char(key)};
+            const QByteArray keyBytes(keyChars, 4);
+            field(HeaderField::MaskingKey, QStringLiteral("0x%1").arg(key, 8, 16, QLatin1Char('0')),
+                  tr("key bytes %1: payload byte i is XORed with key byte i mod 4")
+                      .arg(hexBytes(keyBytes)));
+        }
+        QString payloadMeaning = tr("%n byte(s) follow the %1-byte header", nullptr,
+                                    int(std::min<quint64>(h.payloadLength, INT_MAX)))
+                                     .arg(int(raw.size));
+        if (quint64(r.payload.size()) != h.payloadLength)
+            payloadMeaning += tr("; %n byte(s) logged", nullptr, int(r.payload.size()));
+        field(HeaderField::Payload, QString::number(h.payloadLength), payloadMeaning);
+        QTreeWidgetItem *rawItem = addItem(group, tr("Raw header"), hexBytes(raw.toByteArray()),
+                                           tr("%n byte(s) on the wire", nullptr, int(raw.size)));
+        rawItem->setData(0, HeaderFieldRole, -1);
+    }
+
+    if ((r.kind == LogKind::Text || r.kind == LogKind::Binary) && r.has(LogRecord::InMessageView)) {
+        group = addGroup(tr("Message"));
+        addItem(group, tr("Type"), QLatin1String(logKindName(r.kind)));
+        addItem(group, tr("Size"), tr("%n byte(s)", nullptr, int(r.payload.size())));
+        addItem(group, tr("Frames"),
+                r.frameCount == 0 ? tr("unknown") : QString::number(r.frameCount),
+                r.frameCount > 1 ? tr("fragmented (RFC 6455 §5.4)") : QString());
+        if (!r.isFrame())
+            addItem(group, tr("Bytes on the wire"), QString::number(r.length),
+                    tr("payload bytes over all frames"));
+        addItem(group, tr("Compressed"), yesNo(r.has(LogRecord::Compressed)),
+                r.has(LogRecord::Compressed) ? tr("permessage-deflate (RFC 7692)") : QString());
+    }
+
+    if (r.kind == LogKind::Close || r.has(LogRecord::ClosedSummary)) {
+        group = addGroup(r.kind == LogKind::Close ? tr("Close frame (RFC 6455 §5.5.1)")
+                                                  : tr("Connection closed"));
+        if (r.has(LogRecord::HasCloseCode)) {
+            QTreeWidgetItem *item = addItem(group, tr("Close code"), QString::number(r.closeCode),
+                                            QLatin1String(closeCodeMeaning(r.closeCode)));
+            if (r.kind == LogKind::Close) {
+                item->setData(0, PayloadStartRole, qint64(0));
+                item->setData(0, PayloadLengthRole, qint64(2));
+            }
+            if (r.kind == LogKind::Close && !isValidOnWire(r.closeCode))
+                item->setText(2, item->text(2) + tr(" (must not be sent, RFC 6455 §7.4)"));
+        } else {
+            addItem(group, tr("Close code"), tr("none"),
+                    tr("no status code: reported as 1005 (RFC 6455 §7.1.5)"));
+        }
+        const QByteArray reason = r.closeReason();
+        QTreeWidgetItem *item = addItem(group, tr("Reason"), QString::fromUtf8(reason),
+                                        tr("%n byte(s) of UTF-8", nullptr, int(reason.size())));
+        if (r.kind == LogKind::Close && r.payload.size() > 2) {
+            item->setData(0, PayloadStartRole, qint64(2));
+            item->setData(0, PayloadLengthRole, qint64(r.payload.size() - 2));
+        }
+        if (r.has(LogRecord::ClosedSummary)) {
+            addItem(group, tr("Clean"), yesNo(r.has(LogRecord::CleanClose)),
+                    tr("both close frames were exchanged"));
+            addItem(group, tr("Closed by"),
+                    r.has(LogRecord::ClosedByUs) ? tr("us") : tr("the peer"));
+        }
+    }
+
+    if (r.kind == LogKind::Ping && !r.has(LogRecord::Outgoing)) {
+        group = addGroup(tr("Ping"));
+        addItem(group, tr("Answered"), yesNo(r.has(LogRecord::PingAnswered)),
+                r.has(LogRecord::PingAnswered) ? tr("an automatic pong went out (RFC 6455 §5.5.2)")
+                                               : tr("automatic pongs are off"));
+    }
+    if (r.kind == LogKind::Pong) {
+        group = addGroup(tr("Pong"));
+        if (r.has(LogRecord::HasRoundTrip))
+            addItem(group, tr("Round trip"),
+                    tr("%1 ms").arg(double(r.roundTripUs) / 1000.0, 0, 'f', 3),
+                    tr("since the matching ping was sent"));
+        else
+            addItem(group, tr("Round trip"), tr("none"),
+                    tr("answers no ping we sent (RFC 6455 §5.5.3)"));
+    }
+
+    if (r.kind == LogKind::Error) {
+        group = addGroup(tr("Violation"));
+        if (m_extra.error)
+            addItem(group, tr("Rule"), QLatin1String(errorName(*m_extra.error)),
+                    describe(*m_extra.error));
+        addItem(group, tr("Reason"), QString::fromUtf8(r.payload));
+        if (r.has(LogRecord::HasCloseCode))
+            addItem(group, tr("Failed with"), QString::number(r.closeCode),
+                    QLatin1String(closeCodeMeaning(r.closeCode)));
+        if (m_extra.streamOffset >= 0)
+            addItem(group, tr("Stream offset"), QString::number(m_extra.streamOffset),
+                    tr("of the offending byte in the received stream"));
+    }
+
+    if (!m_extra.notes.isEmpty()) {
+        group = addGroup(tr("Conformance notes"));
+        for (const ConformanceNote &note : std::as_const(m_extra.notes))
+            addItem(group, QLatin1String(noteKindName(note.kind)), note.text,
+                    note.streamOffset >= 0 ? tr("stream offset %1").arg(note.streamOffset)
+                                           : QString());
+    }
+
+    if (r.kind == LogKind::Handshake) {
+        group = addGroup(tr("Handshake (RFC 6455 §4)"));
+        addItem(group, tr("Outcome"), QLatin1String(handshakeKindName(m_extra.handshakeKind)));
+        if (m_extra.httpStatus != 0)
+            addItem(group, tr("HTTP status"), QString::number(m_extra.httpStatus));
+        addItem(group, tr("Subprotocol"),
+                m_extra.subprotocol.isEmpty() ? tr("none")
+                                              : QString::fromUtf8(m_extra.subprotocol));
+        addItem(group, tr("Extensions"),
+                m_extra.extensions.isEmpty() ? tr("none") : QString::fromUtf8(m_extra.extensions));
+        if (!m_extra.handshakeError.isEmpty())
+            addItem(group, tr("Error"), m_extra.handshakeError);
+    }
+
+    if (r.kind == LogKind::State && !r.has(LogRecord::ClosedSummary)) {
+        group = addGroup(tr("State"));
+        addItem(group, tr("State"), QLatin1String(stateName(r.state())));
+    }
+    m_fields->expandAll();
+}
+
+void FrameInspector::fillFrames() {
+    m_frames->clear();
+    for (qsizetype i = 0; i < m_frameRecords.size(); ++i) {
+        const LogRecord &frame = m_frameRecords.at(i);
+        const FrameHeader h = frame.header();
+        auto *item = new QTreeWidgetItem(
+            m_frames,
+            {QString::number(i + 1),
+             QString::number(double(frame.timestampUs - m_timeOriginUs) / 1000.0, 'f', 3),
+             QStringLiteral("0x%1 %2")
+                 .arg(h.opcode, 0, 16)
+                 .arg(QLatin1String(opcodeName(h.opcode))),
+             bit(h.fin), QString::number(h.payloadLength),
+             h.maskingKey ? QStringLiteral("0x%1").arg(*h.maskingKey, 8, 16, QLatin1Char('0'))
+                          : QString()});
+        item->setData(0, Qt::UserRole, QVariant::fromValue(m_frameIndices.at(i)));
+    }
+}
+
+void FrameInspector::fillCurrentTab() {
+    if (!m_hasRecord)
+        return;
+    switch (m_tabs->currentIndex()) {
+    case TextTab:
+        if (m_textDirty) {
+            m_textDirty = false;
+            QString text;
+            if (m_record.kind == LogKind::Handshake) {
+                text =
+                    QString::fromUtf8(m_extra.rawRequest) + QString::fromUtf8(m_extra.rawResponse);
+            } else if (m_record.kind == LogKind::Close) {
+                text = QString::fromUtf8(m_record.closeReason());
+            } else {
+                text = QString::fromUtf8(m_record.payload.left(MaxTextBytes));
+                if (m_record.payload.size() > MaxTextBytes)
+                    text += tr("\n\u2026 (the first %1 bytes of %2; the Hex tab shows all)")
+                                .arg(MaxTextBytes)
+                                .arg(m_record.payload.size());
+            }
+            m_text->setPlainText(text);
+        }
+        break;
+    case JsonTab:
+        if (m_jsonDirty) {
+            m_jsonDirty = false;
+            m_json->clear();
+            QJsonParseError error;
+            const QJsonDocument doc = QJsonDocument::fromJson(m_record.payload, &error);
+            if (error.error != QJsonParseError::NoError) {
+                m_jsonMessage->setText(
+                    tr("Not JSON: %1 at byte %2").arg(error.errorString()).arg(error.offset));
+                m_jsonStack->setCurrentWidget(m_jsonMessage);
+            } else {
+                int budget = MaxJsonItems;
+                auto *root = new QTreeWidgetItem(
+                    m_json, {tr("(root)"),
+                             doc.isArray() ? scalarText(doc.array()) : scalarText(doc.object())});
+                const QJsonValue rootValue =
+                    doc.isArray() ? QJsonValue(doc.array()) : QJsonValue(doc.object());
+                // The root item stands for the document; its children are the members.
+                if (rootValue.isObject()) {
+                    const QJsonObject object = rootValue.toObject();
+                    for (auto it = object.begin(); it != object.end() && budget > 0; ++it)
+                        addJson(root, it.key(), it.value(), budget);
+                } else {
+                    const QJsonArray array = rootValue.toArray();
+                    for (qsizetype i = 0; i < array.size() && budget > 0; ++i)
+                        addJson(root, QStringLiteral("[%1]").arg(i), array.at(i), budget);
+                }
+                if (budget <= 0)
+                    new QTreeWidgetItem(root, {tr("\u2026"), tr("(more not shown)")});
+                m_json->expandToDepth(1);
+                m_jsonStack->setCurrentWidget(m_json);
+            }
+        }
+        break;
+    case MaskedHexTab:
+        if (m_maskedDirty) {
+            m_maskedDirty = false;
+            // RFC 6455 §5.3: the bytes on the wire are the payload XOR the key.
+            m_maskedHex->setData(m_record.maskedPayload());
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void FrameInspector::setCurrentPayloadTab(PayloadTab tab) {
+    m_tabs->setCurrentIndex(tab);
+    fillCurrentTab();
+}
+
+FrameInspector::PayloadTab FrameInspector::currentPayloadTab() const {
+    return static_cast<PayloadTab>(m_tabs->currentIndex());
+}
+
+bool FrameInspector::isPayloadTabVisible(PayloadTab tab) const {
+    return m_tabs->isTabVisible(tab);
+}
+
+QTreeWidgetItem *FrameInspector::fieldItem(HeaderField field) const {
+    for (int g = 0; g < m_fields->topLevelItemCount(); ++g) {
+        QTreeWidgetItem *group = m_fields->topLevelItem(g);
+        for (int i = 0; i < group->childCount(); ++i) {
+            QTreeWidgetItem *item = group->child(i);
+            const QVariant value = item->data(0, HeaderFieldRole);
+            if (value.isValid() && value.toInt() == int(field))
+                return item;
+        }
+    }
+    return nullptr;
+}
+
+QTreeWidgetItem *FrameInspector::findItem(const QString &name) const {
+    const QList<QTreeWidgetItem *> items =
+        m_fields->findItems(name, Qt::MatchExactly | Qt::MatchRecursive, 0);
+    for (QTreeWidgetItem *item : items) {
+        if (item->parent())
+            return item;
+    }
+    return nullptr;
+}
+
+std::optional<HeaderField> FrameInspector::fieldForHeaderByte(qint64 offset) const {
+    if (offset < 0)
+        return std::nullopt;
+    std::optional<HeaderField> best;
+    quint64 bestBits = 0;
+    const quint64 byteStart = quint64(offset) * 8;
+    const quint64 byteEnd = byteStart + 8;
+    for (const FieldSpan &span : m_spans) {
+        const quint64 from = std::max(span.bitOffset, byteStart);
+        const quint64 to = std::min(span.bitOffset + span.bitLength, byteEnd);
+        if (to > from && to - from > bestBits) {
+            bestBits = to - from;
+            best = span.field;
+        }
+    }
+    return best;
+}
+
+void FrameInspector::selectHeaderByte(qint64 offset) {
+    if (const std::optional<HeaderField> field = fieldForHeaderByte(offset))
+        selectField(*field);
+}
+
+void FrameInspector::selectField(HeaderField field) {
+    if (m_syncing || !m_record.isFrame())
+        return;
+    const auto span = std::find_if(m_spans.cbegin(), m_spans.cend(),
+                                   [field](const FieldSpan &s) { return s.field == field; });
+    if (span == m_spans.cend())
+        return;
+    m_syncing = true;
+    m_selectedField = field;
+    m_rangeStart = qint64(span->firstByte());
+    m_rangeLength = qint64(std::min<quint64>(span->byteCount(), quint64(1) << 62));
+    m_diagram->setSelectedField(field);
+    if (field == HeaderField::Payload) {
+        m_headerHex->clearHighlight();
+        setCurrentPayloadTab(HexTab);
+        m_payloadHex->setHighlight(0, m_record.payload.size());
+    } else {
+        m_headerHex->setHighlight(m_rangeStart, m_rangeLength);
+    }
+    if (QTreeWidgetItem *item = fieldItem(field)) {
+        m_fields->setCurrentItem(item);
+        m_fields->scrollToItem(item);
+    }
+    m_syncing = false;
+    emit byteRangeSelected(m_rangeStart, m_rangeLength);
+}
+
+void FrameInspector::selectPayloadRange(qint64 start, qint64 length) {
+    setCurrentPayloadTab(HexTab);
+    m_payloadHex->setHighlight(start, length);
+}
+
+void FrameInspector::onFieldItemChanged() {
+    if (m_syncing)
+        return;
+    QTreeWidgetItem *item = m_fields->currentItem();
+    if (!item)
+        return;
+    const QVariant field = item->data(0, HeaderFieldRole);
+    if (field.isValid() && field.toInt() >= 0) {
+        selectField(static_cast<HeaderField>(field.toInt()));
+        return;
+    }
+    if (field.isValid() && m_record.isFrame()) {
+        // The raw header row: all of it.
+        m_syncing = true;
+        m_selectedField.reset();
+        m_diagram->setSelectedField(std::nullopt);
+        m_rangeStart = 0;
+        m_rangeLength = m_headerHex->data().size();
+        m_headerHex->setHighlight(m_rangeStart, m_rangeLength);
+        m_syncing = false;
+        emit byteRangeSelected(m_rangeStart, m_rangeLength);
+        return;
+    }
+    const QVariant start = item->data(0, PayloadStartRole);
+    if (start.isValid())
+        selectPayloadRange(start.toLongLong(), item->data(0, PayloadLengthRole).toLongLong());
+}
+
+} // namespace ws

@@ -1,0 +1,139 @@
+#pragma once
+
+#include "log/logrecord.h"
+
+#include <QWidget>
+
+#include <optional>
+
+class QLabel;
+class QPlainTextEdit;
+class QSplitter;
+class QStackedWidget;
+class QTabWidget;
+class QTreeWidget;
+class QTreeWidgetItem;
+
+namespace ws {
+
+class FrameBitDiagram;
+class HexView;
+
+// Everything about one log record: a field table (each header field with its value
+// and meaning, then the message, close, ping/pong, error, note and handshake
+// details), the RFC 6455 §5.2 bit diagram, the raw header bytes, and the payload as
+// text, as a JSON tree, as hex, and as masked hex for masked frames; a fragmented
+// message lists its frames.
+//
+// Its currency is a byte range: selecting a field in the table or the diagram
+// highlights the same bytes in the header hex view, and clicking a byte there
+// selects the field it belongs to (fieldSpans() gives the bit ranges).
+class FrameInspector : public QWidget {
+    Q_OBJECT
+public:
+    enum PayloadTab { TextTab, JsonTab, HexTab, MaskedHexTab, FramesTab };
+    // Item data roles of the field table.
+    enum ItemRole {
+        HeaderFieldRole = Qt::UserRole + 1, // int: HeaderField, on header field items
+        PayloadStartRole,                   // qint64: the item's bytes in the payload
+        PayloadLengthRole,
+    };
+
+    explicit FrameInspector(QWidget *parent = nullptr);
+    ~FrameInspector() override;
+
+    // Shows record `index` of `store`. The record is copied (its payload shared);
+    // the store is only used now, to find the frames of a fragmented message.
+    void setRecord(const LogStore &store, qsizetype index);
+    // Shows a record that is not in a store.
+    void setRecord(const LogRecord &record, const LogRecordExtra *extra = nullptr,
+                   const QString &connectionName = {}, qint64 timeOriginUs = 0);
+    void clear();
+    bool hasRecord() const { return m_hasRecord; }
+    const LogRecord &record() const { return m_record; }
+    // The store index given to setRecord, or -1.
+    qsizetype storeIndex() const { return m_storeIndex; }
+
+    // The byte-range currency.
+    void selectField(HeaderField field);
+    // Selects the field that owns header byte `offset` (the one with most bits in it).
+    void selectHeaderByte(qint64 offset);
+    std::optional<HeaderField> selectedField() const { return m_selectedField; }
+    // The selected bytes, counted from the first header byte; length 0: none.
+    qint64 selectedByteStart() const { return m_rangeStart; }
+    qint64 selectedByteLength() const { return m_rangeLength; }
+    std::optional<HeaderField> fieldForHeaderByte(qint64 offset) const;
+
+    void setCurrentPayloadTab(PayloadTab tab);
+    PayloadTab currentPayloadTab() const;
+    bool isPayloadTabVisible(PayloadTab tab) const;
+
+    // The parts, for the window's layout and for tests.
+    QTreeWidget *fieldTree() const { return m_fields; }
+    FrameBitDiagram *bitDiagram() const { return m_diagram; }
+    HexView *headerHexView() const { return m_headerHex; }
+    QTabWidget *payloadTabs() const { return m_tabs; }
+    QPlainTextEdit *textView() const { return m_text; }
+    QTreeWidget *jsonTree() const { return m_json; }
+    QLabel *jsonMessage() const { return m_jsonMessage; }
+    HexView *payloadHexView() const { return m_payloadHex; }
+    HexView *maskedHexView() const { return m_maskedHex; }
+    QTreeWidget *frameList() const { return m_frames; }
+
+    // The table row of a header field, and the first row whose name is `name`.
+    QTreeWidgetItem *fieldItem(HeaderField field) const;
+    QTreeWidgetItem *findItem(const QString &name) const;
+
+signals:
+    // The selection in header bytes changed (length 0: cleared).
+    void byteRangeSelected(qint64 start, qint64 length);
+    // The user picked one of a fragmented message's frames (its store index).
+    void recordActivated(qsizetype storeIndex);
+
+private:
+    void showRecord();
+    void fillFields();
+    void fillFrames();
+    void fillCurrentTab();
+    void onFieldItemChanged();
+    void selectPayloadRange(qint64 start, qint64 length);
+    QTreeWidgetItem *addGroup(const QString &title);
+    QTreeWidgetItem *addItem(QTreeWidgetItem *group, const QString &name, const QString &value,
+                             const QString &meaning = {});
+
+    QSplitter *m_splitter = nullptr;
+    QTreeWidget *m_fields = nullptr;
+    FrameBitDiagram *m_diagram = nullptr;
+    HexView *m_headerHex = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    QPlainTextEdit *m_text = nullptr;
+    QStackedWidget *m_jsonStack = nullptr;
+    QTreeWidget *m_json = nullptr;
+    QLabel *m_jsonMessage = nullptr;
+    HexView *m_payloadHex = nullptr;
+    HexView *m_maskedHex = nullptr;
+    QTreeWidget *m_frames = nullptr;
+
+    LogRecord m_record;
+    LogRecordExtra m_extra;
+    bool m_hasExtra = false;
+    bool m_hasRecord = false;
+    qsizetype m_storeIndex = -1;
+    QString m_connectionName;
+    qint64 m_timeOriginUs = 0;
+    QList<qsizetype> m_frameIndices;
+    QList<LogRecord> m_frameRecords;
+    QList<FieldSpan> m_spans;
+
+    std::optional<HeaderField> m_selectedField;
+    qint64 m_rangeStart = 0;
+    qint64 m_rangeLength = 0;
+    bool m_syncing = false;
+    // Tabs are filled when first shown for a record: a 16 MiB payload is not parsed
+    // as JSON or masked until someone asks.
+    bool m_textDirty = true;
+    bool m_jsonDirty = true;
+    bool m_maskedDirty = true;
+};
+
+} // namespace ws
