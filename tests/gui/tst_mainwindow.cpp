@@ -1,0 +1,1070 @@
+// End-to-end tests of the workbench window: a real server hosted from the server
+// panel, real connections opened through the new-connection dialog, and sends
+// typed into the send box, on the offscreen platform.
+
+#include "dialogs/newconnectiondialog.h"
+#include "log/logrecord.h"
+#include "models/logfilterproxy.h"
+#include "models/messagelogmodel.h"
+#include "widgets/frameinspector.h"
+#include "widgets/messagelogview.h"
+#include "windows/connectionhub.h"
+#include "windows/connectionsmodel.h"
+#include "windows/connectionspanel.h"
+#include "windows/logpanel.h"
+#include "windows/mainwindow.h"
+#include "windows/rttchart.h"
+#include "windows/sendbox.h"
+#include "windows/serverpanel.h"
+
+#include <QCheckBox>
+#include <QClipboard>
+#include <QComboBox>
+#include <QCryptographicHash>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStackedWidget>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTableWidget>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTreeView>
+#include <QTreeWidget>
+
+#include <functional>
+#include <memory>
+
+using namespace ws;
+
+namespace {
+
+constexpr int Timeout = 5000;
+
+// A port nobody listens on right now (the OS picks it).
+quint16 freePort() {
+    QTcpServer probe;
+    if (!probe.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    return probe.serverPort();
+}
+
+// The store index of the last record of `connection` that `match` accepts, or -1.
+qsizetype findRecord(const MessageLogModel &log, quint32 connection,
+                     const std::function<bool(const LogRecord &)> &match) {
+    const LogStore &store = log.store();
+    for (qsizetype i = store.size() - 1; i >= 0; --i) {
+        const LogRecord &record = store.at(i);
+        if (record.connection == connection && match(record))
+            return i;
+    }
+    return -1;
+}
+
+// Every cell's text, row by row, as the log shows it.
+QStringList rowTexts(const QAbstractItemModel &model) {
+    QStringList rows;
+    for (int row = 0; row < model.rowCount(); ++row) {
+        QStringList cells;
+        for (int column = 0; column < model.columnCount(); ++column)
+            cells.append(model.index(row, column).data().toString());
+        rows.append(cells.join(QLatin1Char('|')));
+    }
+    return rows;
+}
+
+// A misbehaving server: completes the opening handshake by hand (RFC 6455 §4.2.2),
+// then sends whatever bytes it was given.
+class RawPeer : public QObject {
+public:
+    explicit RawPeer(QByteArray afterHandshake)
+        : m_afterHandshake(std::move(afterHandshake)) {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            m_socket = m_server.nextPendingConnection();
+            QObject::connect(m_socket, &QTcpSocket::readyRead, this, [this] { onData(); });
+        });
+    }
+    bool listen() { return m_server.listen(QHostAddress::LocalHost, 0); }
+    quint16 port() const { return m_server.serverPort(); }
+
+private:
+    void onData() {
+        m_request += m_socket->readAll();
+        if (m_answered || !m_request.contains("\r\n\r\n"))
+            return;
+        QByteArray key;
+        for (const QByteArray &line : m_request.split('\n')) {
+            if (line.toLower().startsWith("sec-websocket-key:"))
+                key = line.mid(line.indexOf(':') + 1).trimmed();
+        }
+        const QByteArray accept =
+            QCryptographicHash::hash(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+                                     QCryptographicHash::Sha1)
+                .toBase64();
+        m_socket->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+                        accept + "\r\n\r\n" + m_afterHandshake);
+        m_answered = true;
+    }
+
+    QTcpServer m_server;
+    QTcpSocket *m_socket = nullptr;
+    QByteArray m_request;
+    QByteArray m_afterHandshake;
+    bool m_answered = false;
+};
+
+} // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    void echoThroughTheWindow();
+    void pingShowsRoundTrip();
+    void closeWithCodeAndReason();
+    void malformedFrameIsAnErrorRow();
+    void rawFrameWithReservedOpcode();
+    void saveAndReopenLog();
+    void settingsSurviveRecreation();
+    void firstStartOneClickEcho();
+    void oneClickEchoFallsBackWhenPortTaken();
+    void closingWindowClosesConnections();
+    void wssIsRefused();
+    void jsonIsValidatedAsYouType();
+    void historyAndSnippets();
+    void serverPanelSendsAndDisconnects();
+    void treeScopesTheLog();
+    void bindAllInterfacesWarns();
+    void pongPolicyFromTheDialog();
+    void rejectedHandshakeIsReported();
+    void contextMenuCopiesAndResends();
+
+private:
+    std::unique_ptr<MainWindow> createWindow();
+    // Starts the panel's server on a free port; returns the port.
+    quint16 startServer(MainWindow &window);
+    // Opens a connection through the dialog, as a user would; returns its id.
+    quint32 connectThroughDialog(MainWindow &window, const QString &url);
+    // Types `text` into the send box in `mode` and sends it with Ctrl+Enter.
+    void typeAndSend(MainWindow &window, SendBox::Mode mode, const QString &text);
+    // Closes the window (close handshakes included) and waits until it is hidden.
+    void closeWindow(MainWindow &window);
+
+    QTemporaryDir m_settingsDir;
+};
+
+namespace {
+
+QtMessageHandler previousHandler = nullptr;
+
+// The offscreen platform warns each time a window's size hints change; nothing to
+// act on, and it would bury the messages that matter.
+void quietHandler(QtMsgType type, const QMessageLogContext &context, const QString &message) {
+    if (message == QLatin1String("This plugin does not support propagateSizeHints()"))
+        return;
+    previousHandler(type, context, message);
+}
+
+} // namespace
+
+void TestMainWindow::initTestCase() {
+    previousHandler = qInstallMessageHandler(quietHandler);
+    QVERIFY(m_settingsDir.isValid());
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
+    QCoreApplication::setOrganizationName(QStringLiteral("WebSocket Workbench Tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_mainwindow"));
+    // Windows are closed and reopened inside tests.
+    QGuiApplication::setQuitOnLastWindowClosed(false);
+    QVERIFY(QSettings().fileName().startsWith(m_settingsDir.path()));
+}
+
+void TestMainWindow::init() {
+    QSettings().clear();
+}
+
+void TestMainWindow::cleanup() {
+    // deleteLater()s of finished connections and dialogs.
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+}
+
+std::unique_ptr<MainWindow> TestMainWindow::createWindow() {
+    auto window = std::make_unique<MainWindow>();
+    window->setWelcomePort(freePort());
+    window->show();
+    if (!QTest::qWaitForWindowExposed(window.get()))
+        return nullptr;
+    return window;
+}
+
+quint16 TestMainWindow::startServer(MainWindow &window) {
+    ServerPanel *panel = window.serverPanel();
+    panel->portSpin()->setValue(0); // any free port
+    panel->modeCombo()->setCurrentIndex(panel->modeCombo()->findText(QStringLiteral("echo")));
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    return panel->boundPort();
+}
+
+quint32 TestMainWindow::connectThroughDialog(MainWindow &window, const QString &url) {
+    window.newConnectionAction()->trigger();
+    NewConnectionDialog *dialog = nullptr;
+    for (NewConnectionDialog *candidate : window.findChildren<NewConnectionDialog *>()) {
+        if (candidate->isVisible())
+            dialog = candidate;
+    }
+    if (!dialog)
+        return 0;
+    QLineEdit *edit = dialog->urlCombo()->lineEdit();
+    edit->selectAll();
+    QTest::keyClicks(edit, url);
+    QTest::mouseClick(dialog->connectButton(), Qt::LeftButton);
+    if (dialog->isVisible())
+        return 0;
+    return window.connectionsPanel()->selectedId();
+}
+
+void TestMainWindow::typeAndSend(MainWindow &window, SendBox::Mode mode, const QString &text) {
+    SendBox *box = window.sendBox();
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(mode)));
+    box->editor()->clear();
+    box->editor()->setFocus();
+    QTest::keyClicks(box->editor(), text);
+    QTest::keyClick(box->editor(), Qt::Key_Return, Qt::ControlModifier);
+}
+
+void TestMainWindow::closeWindow(MainWindow &window) {
+    window.close();
+    QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), MainWindow::CloseGraceMs + 1000);
+}
+
+void TestMainWindow::echoThroughTheWindow() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    QVERIFY(port != 0);
+    QCOMPARE(window->serverPanel()->testPageUrl(),
+             QStringLiteral("http://127.0.0.1:%1/").arg(port));
+    QVERIFY(window->serverPanel()->linkLabel()->openExternalLinks());
+    QVERIFY(window->serverPanel()->linkLabel()->text().contains(
+        QStringLiteral("http://127.0.0.1:%1/").arg(port)));
+
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/chat").arg(port));
+    QVERIFY(client != 0);
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
+    QCOMPARE(hub->info(client)->kind, EndpointInfo::Kind::Client);
+    // The server's side of it appears under the server.
+    QTRY_COMPARE_WITH_TIMEOUT(hub->clientsOf(window->serverPanel()->serverId()).size(), 1, Timeout);
+
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("hello workbench"));
+    MessageLogModel *log = window->logModel();
+    qsizetype echo = -1;
+    QTRY_VERIFY_WITH_TIMEOUT((echo = findRecord(*log, client,
+                                                [](const LogRecord &r) {
+                                                    return r.kind == LogKind::Text &&
+                                                           !r.has(LogRecord::Outgoing) &&
+                                                           r.payload == "hello workbench";
+                                                })) >= 0,
+                             Timeout);
+    const qsizetype sent = findRecord(*log, client, [](const LogRecord &r) {
+        return r.kind == LogKind::Text && r.has(LogRecord::Outgoing);
+    });
+    QVERIFY(sent >= 0 && sent < echo);
+    QCOMPARE(window->sendBox()->statusLabel()->text(), QStringLiteral("Sent to 1 connection(s)"));
+
+    // The echo, selected in the log, in the inspector: an unmasked server text frame.
+    log->flush();
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(echo));
+    FrameInspector *inspector = window->inspector();
+    QTRY_VERIFY(inspector->hasRecord());
+    QCOMPARE(inspector->storeIndex(), echo);
+    QCOMPARE(inspector->findItem(QStringLiteral("Direction"))->text(1), QStringLiteral("received"));
+    QCOMPARE(inspector->fieldItem(HeaderField::Fin)->text(1), QStringLiteral("1"));
+    QCOMPARE(inspector->fieldItem(HeaderField::Opcode)->text(1), QStringLiteral("0x1"));
+    QCOMPARE(inspector->fieldItem(HeaderField::Mask)->text(1), QStringLiteral("0"));
+    QCOMPARE(inspector->fieldItem(HeaderField::PayloadLength7)->text(1), QStringLiteral("15"));
+    QVERIFY(!inspector->fieldItem(HeaderField::MaskingKey));
+    QCOMPARE(inspector->textView()->toPlainText(), QStringLiteral("hello workbench"));
+
+    // What we sent: masked with a key (RFC 6455 §5.3).
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(sent));
+    QTRY_COMPARE(inspector->storeIndex(), sent);
+    QCOMPARE(inspector->findItem(QStringLiteral("Direction"))->text(1), QStringLiteral("sent"));
+    QCOMPARE(inspector->fieldItem(HeaderField::Mask)->text(1), QStringLiteral("1"));
+    QVERIFY(inspector->fieldItem(HeaderField::MaskingKey));
+    QVERIFY(
+        inspector->fieldItem(HeaderField::MaskingKey)->text(1).startsWith(QStringLiteral("0x")));
+
+    // The tree counts it.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        hub->info(client)->messagesIn == 1 && hub->info(client)->messagesOut == 1, Timeout);
+    ConnectionsModel *tree = window->connectionsPanel()->model();
+    QTRY_COMPARE(tree->indexOf(client, ConnectionsModel::StateColumn).data().toString(),
+                 QStringLiteral("open"));
+    QCOMPARE(tree->indexOf(client, ConnectionsModel::AddressColumn).data().toString(),
+             QStringLiteral("ws://127.0.0.1:%1/chat").arg(port));
+    QVERIFY(tree->indexOf(client, ConnectionsModel::MessagesColumn)
+                .data()
+                .toString()
+                .startsWith(QStringLiteral("1 ")));
+    closeWindow(*window);
+}
+
+void TestMainWindow::pingShowsRoundTrip() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+
+    typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("are you there"));
+    MessageLogModel *log = window->logModel();
+    qsizetype pong = -1;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (pong = findRecord(*log, client,
+                           [](const LogRecord &r) { return r.kind == LogKind::Pong; })) >= 0,
+        Timeout);
+    const LogRecord &record = log->store().at(pong);
+    QVERIFY(!record.has(LogRecord::Outgoing));
+    QVERIFY(record.has(LogRecord::HasRoundTrip));
+    QVERIFY(record.roundTripUs >= 0);
+    QVERIFY(record.roundTripUs < 5'000'000);
+    QCOMPARE(record.payload, QByteArray("are you there"));
+    log->flush();
+    const int row = log->rowOfStoreIndex(pong);
+    QVERIFY(row >= 0);
+    QVERIFY(log->index(row, MessageLogModel::PreviewColumn)
+                .data()
+                .toString()
+                .startsWith(QStringLiteral("RTT ")));
+    // The ping went out, and the chart has the point.
+    QVERIFY(findRecord(*log, client, [](const LogRecord &r) {
+                return r.kind == LogKind::Ping && r.has(LogRecord::Outgoing);
+            }) >= 0);
+    QTRY_COMPARE(window->rttChart()->roundTripCount(), 1);
+
+    // The inspector shows the round trip.
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(pong));
+    QTRY_VERIFY(window->inspector()->findItem(QStringLiteral("Round trip")));
+    QVERIFY(window->inspector()
+                ->findItem(QStringLiteral("Round trip"))
+                ->text(1)
+                .contains(QStringLiteral("ms")));
+
+    // A ping over 125 bytes is refused before it leaves (RFC 6455 §5.5).
+    SendBox *box = window->sendBox();
+    box->editor()->setPlainText(QString(126, QLatin1Char('x')));
+    QVERIFY(!box->isInputValid());
+    QVERIFY(!box->send());
+    QVERIFY(box->statusLabel()->text().startsWith(QStringLiteral("Not sent")));
+    closeWindow(*window);
+}
+
+void TestMainWindow::closeWithCodeAndReason() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+
+    SendBox *box = window->sendBox();
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Close)));
+    QVERIFY(!box->editor()->isVisible());
+    const int item = box->closeCodeCombo()->findText(QStringLiteral("4000"), Qt::MatchStartsWith);
+    QVERIFY(item >= 0);
+    box->closeCodeCombo()->setCurrentIndex(item);
+    QTest::keyClicks(box->closeReasonEdit(), QStringLiteral("bye"));
+    QVERIFY(box->isInputValid());
+    QTest::mouseClick(box->sendButton(), Qt::LeftButton);
+
+    MessageLogModel *log = window->logModel();
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
+    const qsizetype ours = findRecord(*log, client, [](const LogRecord &r) {
+        return r.kind == LogKind::Close && r.has(LogRecord::Outgoing);
+    });
+    const qsizetype theirs = findRecord(*log, client, [](const LogRecord &r) {
+        return r.kind == LogKind::Close && !r.has(LogRecord::Outgoing);
+    });
+    QVERIFY(ours >= 0);
+    QVERIFY(theirs > ours);
+    QCOMPARE(log->store().at(ours).closeCode, quint16(4000));
+    QCOMPARE(log->store().at(ours).closeReason(), QByteArray("bye"));
+    // RFC 6455 §5.5.1: the answer echoes the code.
+    QCOMPARE(log->store().at(theirs).closeCode, quint16(4000));
+    log->flush();
+    const int row = log->rowOfStoreIndex(ours);
+    QCOMPARE(log->index(row, MessageLogModel::PreviewColumn).data().toString(),
+             QStringLiteral("4000 private use (application): bye"));
+
+    // The server saw the same close frame, reason included.
+    const quint32 serverClient = hub->clientsOf(window->serverPanel()->serverId()).value(0);
+    QVERIFY(serverClient != 0);
+    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, serverClient,
+                                        [](const LogRecord &r) {
+                                            return r.kind == LogKind::Close &&
+                                                   !r.has(LogRecord::Outgoing) &&
+                                                   r.closeCode == 4000 && r.closeReason() == "bye";
+                                        }) >= 0,
+                             Timeout);
+
+    // The tree says how it ended.
+    QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(4000));
+    QVERIFY(hub->info(client)->cleanClose);
+    QTRY_COMPARE(window->connectionsPanel()
+                     ->model()
+                     ->indexOf(client, ConnectionsModel::StateColumn)
+                     .data()
+                     .toString(),
+                 QStringLiteral("closed 4000 (private use (application))"));
+    closeWindow(*window);
+}
+
+void TestMainWindow::malformedFrameIsAnErrorRow() {
+    // RFC 6455 §5.7's masked "Hello": a server must never mask (§5.1).
+    RawPeer peer(QByteArray::fromHex("818537fa213d7f9f4d5158"));
+    QVERIFY(peer.listen());
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(peer.port()));
+    QVERIFY(client != 0);
+    ConnectionHub *hub = window->hub();
+
+    // In the log: an error row, painted as one.
+    MessageLogModel *log = window->logModel();
+    qsizetype error = -1;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (error = findRecord(*log, client,
+                            [](const LogRecord &r) { return r.kind == LogKind::Error; })) >= 0,
+        Timeout);
+    // Failing the connection closes TCP at once (RFC 6455 §7.1.7).
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
+    QVERIFY(log->store().at(error).isError());
+    QCOMPARE(log->store().at(error).closeCode, quint16(1002));
+    log->flush();
+    const int row = log->rowOfStoreIndex(error);
+    QVERIFY(row >= 0);
+    QVERIFY(log->index(row, 0).data(MessageLogModel::IsErrorRole).toBool());
+    QVERIFY(log->index(row, MessageLogModel::PreviewColumn)
+                .data()
+                .toString()
+                .startsWith(QStringLiteral("MaskedServerFrame")));
+
+    // On the tree node and in the status bar.
+    const QString reason = hub->info(client)->error;
+    QVERIFY(!reason.isEmpty());
+    QVERIFY(reason.contains(QStringLiteral("mask"), Qt::CaseInsensitive));
+    const QModelIndex node = window->connectionsPanel()->model()->indexOf(client);
+    QCOMPARE(node.data(ConnectionsModel::ErrorRole).toString(), reason);
+    QVERIFY(window->connectionsPanel()
+                ->model()
+                ->indexOf(client, ConnectionsModel::StateColumn)
+                .data()
+                .toString()
+                .contains(reason));
+    QVERIFY(window->statusBar()->currentMessage().contains(reason));
+
+    // The connection was failed with 1002 (RFC 6455 §7.4.1).
+    QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1002));
+    closeWindow(*window);
+}
+
+void TestMainWindow::rawFrameWithReservedOpcode() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+
+    // Opcode 0x3 is reserved (RFC 6455 §5.2): our own server must fail the connection.
+    SendBox *box = window->sendBox();
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Raw)));
+    box->opcodeSpin()->setValue(3);
+    box->maskingKeyEdit()->setText(QStringLiteral("37fa213d"));
+    box->editor()->setPlainText(QStringLiteral("Hello"));
+    const auto frame = box->rawFrame();
+    QVERIFY(frame);
+    QCOMPARE(frame->opcode, quint8(3));
+    QCOMPARE(frame->maskingKey, std::optional<quint32>(0x37fa213d));
+    QTest::keyClick(box->editor(), Qt::Key_Return, Qt::ControlModifier);
+
+    MessageLogModel *log = window->logModel();
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->info(client)->finished, Timeout);
+    const qsizetype sent = findRecord(*log, client, [](const LogRecord &r) {
+        return r.kind == LogKind::Reserved && r.has(LogRecord::Outgoing);
+    });
+    QVERIFY(sent >= 0);
+    // Exactly the bytes of RFC 6455 §5.7, with the opcode changed.
+    QCOMPARE(log->store().at(sent).rawHeader().toByteArray(), QByteArray::fromHex("838537fa213d"));
+    QCOMPARE(log->store().at(sent).maskedPayload(), QByteArray::fromHex("7f9f4d5158"));
+    const qsizetype answer = findRecord(*log, client, [](const LogRecord &r) {
+        return r.kind == LogKind::Close && !r.has(LogRecord::Outgoing);
+    });
+    QVERIFY(answer > sent);
+    QCOMPARE(log->store().at(answer).closeCode, quint16(1002));
+    closeWindow(*window);
+}
+
+void TestMainWindow::saveAndReopenLog() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("first"));
+    typeAndSend(*window, SendBox::Mode::Json, QStringLiteral("{\"n\":2}"));
+    window->sendBox()->fragmentCheck()->setChecked(true);
+    window->sendBox()->fragmentSizeSpin()->setValue(4);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("in three parts"));
+    window->sendBox()->fragmentCheck()->setChecked(false);
+    typeAndSend(*window, SendBox::Mode::Binary, QStringLiteral("00 ff 10"));
+    typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("p"));
+    MessageLogModel *log = window->logModel();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        findRecord(*log, client, [](const LogRecord &r) { return r.kind == LogKind::Pong; }) >= 0,
+        Timeout);
+    // Closed first, so that nothing is logged between saving and opening.
+    window->hub()->closeAll(1000);
+    QTRY_VERIFY_WITH_TIMEOUT(!window->hub()->hasLiveEndpoints(), Timeout);
+    log->flush();
+    window->logPanel()->framesAction()->trigger();
+    const QStringList frames = rowTexts(*log);
+    window->logPanel()->messagesAction()->trigger();
+    const QStringList messages = rowTexts(*log);
+    QVERIFY(messages.size() > 10);
+    QVERIFY(frames.size() > messages.size()); // the fragments
+
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("log.jsonl"));
+    QString error;
+    QVERIFY2(window->saveLog(path, &error), qPrintable(error));
+    QVERIFY(window->openLog(path, &error));
+    QCOMPARE(rowTexts(*log), messages);
+    window->logPanel()->framesAction()->trigger();
+    QCOMPARE(rowTexts(*log), frames);
+    // The file's connections are in the tree, and the "All" node shows them.
+    int archived = 0;
+    for (const quint32 id : window->hub()->ids())
+        archived += window->hub()->info(id)->kind == EndpointInfo::Kind::Archived;
+    QCOMPARE(archived, 2); // the client and the server's side of it
+    QCOMPARE(window->logPanel()->proxy()->rowCount(), log->rowCount());
+
+    // HAR out and in: the data messages survive.
+    const QString har = dir.filePath(QStringLiteral("log.har"));
+    QVERIFY2(window->exportHar(har, &error), qPrintable(error));
+    const qsizetype before = log->store().size();
+    QVERIFY2(window->importHar(har, &error), qPrintable(error));
+    QVERIFY(log->store().size() > before);
+    closeWindow(*window);
+}
+
+void TestMainWindow::settingsSurviveRecreation() {
+    const quint16 port = freePort();
+    QVERIFY(port != 0);
+    const QString url = QStringLiteral("ws://127.0.0.1:%1/settings").arg(port);
+    {
+        auto window = createWindow();
+        QVERIFY(window);
+        ServerPanel *panel = window->serverPanel();
+        panel->portSpin()->setValue(port);
+        panel->modeCombo()->setCurrentIndex(
+            panel->modeCombo()->findText(QStringLiteral("greeting")));
+        panel->greetingEdit()->setText(QStringLiteral("hi there"));
+        QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+        QCOMPARE(panel->boundPort(), port);
+        const quint32 client = connectThroughDialog(*window, url);
+        QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+        // Greeting mode greets.
+        QTRY_VERIFY_WITH_TIMEOUT(findRecord(*window->logModel(), client,
+                                            [](const LogRecord &r) {
+                                                return r.kind == LogKind::Text &&
+                                                       r.payload == "hi there";
+                                            }) >= 0,
+                                 Timeout);
+        window->sendBox()->editor()->setPlainText(QStringLiteral("kept"));
+        window->sendBox()->saveSnippet(QStringLiteral("my snippet"));
+        window->findChild<QDockWidget *>(QStringLiteral("chartDock"))->hide();
+        closeWindow(*window);
+    }
+    auto window = createWindow();
+    QVERIFY(window);
+    QCOMPARE(window->serverPanel()->portSpin()->value(), int(port));
+    QCOMPARE(window->serverPanel()->modeCombo()->currentText(), QStringLiteral("greeting"));
+    QCOMPARE(window->serverPanel()->greetingEdit()->text(), QStringLiteral("hi there"));
+    QVERIFY(window->findChild<QDockWidget *>(QStringLiteral("chartDock"))->isHidden());
+    QVERIFY(!window->findChild<QDockWidget *>(QStringLiteral("inspectorDock"))->isHidden());
+    QCOMPARE(window->sendBox()->snippetNames(), QStringList{QStringLiteral("my snippet")});
+    QCOMPARE(NewConnectionDialog::recentUrls().value(0), url);
+    window->newConnectionAction()->trigger();
+    auto *dialog = window->findChild<NewConnectionDialog *>();
+    QVERIFY(dialog);
+    QCOMPARE(dialog->urlCombo()->currentText(), url);
+    QCOMPARE(dialog->urlCombo()->itemText(0), url);
+    dialog->reject();
+    closeWindow(*window);
+}
+
+void TestMainWindow::firstStartOneClickEcho() {
+    auto window = createWindow();
+    QVERIFY(window);
+    // Not an empty window: the welcome page offers the one-click echo.
+    QVERIFY(window->isShowingWelcome());
+    QVERIFY(window->welcomeEchoButton()->isVisible());
+    QVERIFY(window->welcomeEchoButton()->text().contains(
+        QStringLiteral("127.0.0.1:%1").arg(window->welcomePort())));
+    QTest::mouseClick(window->welcomeEchoButton(), Qt::LeftButton);
+
+    QVERIFY(!window->isShowingWelcome());
+    QVERIFY(window->serverPanel()->isRunning());
+    QCOMPARE(window->serverPanel()->boundPort(), window->welcomePort());
+    const quint32 client = window->connectionsPanel()->selectedId();
+    ConnectionHub *hub = window->hub();
+    QVERIFY(hub->info(client));
+    QCOMPARE(hub->info(client)->address,
+             QStringLiteral("ws://127.0.0.1:%1/").arg(window->welcomePort()));
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
+    QCOMPARE(window->sendBox()->targets(), QList<quint32>{client});
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("echo?"));
+    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*window->logModel(), client,
+                                        [](const LogRecord &r) {
+                                            return !r.has(LogRecord::Outgoing) &&
+                                                   r.payload == "echo?";
+                                        }) >= 0,
+                             Timeout);
+    closeWindow(*window);
+}
+
+void TestMainWindow::oneClickEchoFallsBackWhenPortTaken() {
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+    auto window = createWindow();
+    QVERIFY(window);
+    window->setWelcomePort(squatter.serverPort());
+    const quint32 client = window->hostEchoAndConnect();
+    QVERIFY(client != 0);
+    QVERIFY(window->serverPanel()->isRunning());
+    QVERIFY(window->serverPanel()->boundPort() != squatter.serverPort());
+    QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("is taken")));
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    closeWindow(*window);
+}
+
+void TestMainWindow::closingWindowClosesConnections() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
+
+    QElapsedTimer clock;
+    clock.start();
+    window->close();
+    QVERIFY(window->isVisible()); // waiting for the close handshakes
+    QTRY_VERIFY_WITH_TIMEOUT(!window->isVisible(), MainWindow::CloseGraceMs + 1000);
+    QVERIFY(clock.elapsed() <= MainWindow::CloseGraceMs + 500);
+
+    // Both ends said goodbye with 1001 and finished cleanly.
+    MessageLogModel *log = window->logModel();
+    const qsizetype ours = findRecord(*log, client, [](const LogRecord &r) {
+        return r.kind == LogKind::Close && r.has(LogRecord::Outgoing);
+    });
+    QVERIFY(ours >= 0);
+    QCOMPARE(log->store().at(ours).closeCode, quint16(1001));
+    const qsizetype summary = findRecord(
+        *log, client, [](const LogRecord &r) { return r.has(LogRecord::ClosedSummary); });
+    QVERIFY(summary >= 0);
+    QCOMPARE(log->store().at(summary).closeCode, quint16(1001));
+    QVERIFY(log->store().at(summary).has(LogRecord::CleanClose));
+    QVERIFY(!hub->hasLiveEndpoints());
+    QVERIFY(!window->serverPanel()->isRunning());
+}
+
+void TestMainWindow::wssIsRefused() {
+    auto window = createWindow();
+    QVERIFY(window);
+    window->newConnectionAction()->trigger();
+    auto *dialog = window->findChild<NewConnectionDialog *>();
+    QVERIFY(dialog);
+    QTRY_VERIFY(dialog->isVisible());
+    dialog->urlCombo()->lineEdit()->selectAll();
+    QTest::keyClicks(dialog->urlCombo()->lineEdit(), QStringLiteral("wss://example.com/"));
+    QTest::mouseClick(dialog->connectButton(), Qt::LeftButton);
+    QVERIFY(dialog->isVisible());
+    QVERIFY(dialog->messageLabel()->text().contains(QStringLiteral("wss://")));
+    QVERIFY(dialog->messageLabel()->text().contains(QStringLiteral("TLS")));
+    QVERIFY(window->hub()->ids().isEmpty());
+
+    // A header name that is not a token is refused too.
+    dialog->urlCombo()->setEditText(QStringLiteral("ws://127.0.0.1:1/"));
+    dialog->addHeader(QStringLiteral("Bad Header"), QStringLiteral("x"));
+    QTest::mouseClick(dialog->connectButton(), Qt::LeftButton);
+    QVERIFY(dialog->isVisible());
+    QVERIFY(dialog->messageLabel()->text().contains(QStringLiteral("Bad Header")));
+    dialog->headersTable()->item(0, 0)->setText(QStringLiteral("X-Trace"));
+    QVERIFY(dialog->validationError().isEmpty());
+    const ClientOptions options = dialog->options();
+    QCOMPARE(options.extraHeaders.value("X-Trace"), std::optional<QByteArray>("x"));
+    dialog->reject();
+    closeWindow(*window);
+}
+
+void TestMainWindow::jsonIsValidatedAsYouType() {
+    auto window = createWindow();
+    QVERIFY(window);
+    SendBox *box = window->sendBox();
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Json)));
+    box->editor()->setFocus();
+    QTest::keyClicks(box->editor(), QStringLiteral("{\"a\":"));
+    QVERIFY(!box->isInputValid());
+    QVERIFY(box->indicator()->text().contains(QStringLiteral("invalid JSON")));
+    QVERIFY(box->indicator()->styleSheet().contains(QStringLiteral("#c62828")));
+    QTest::keyClicks(box->editor(), QStringLiteral("[1, true]}"));
+    QVERIFY(box->isInputValid());
+    QVERIFY(box->indicator()->text().contains(QStringLiteral("valid JSON")));
+    QVERIFY(box->indicator()->styleSheet().contains(QStringLiteral("#1b5e20")));
+
+    const auto check = [box](const QString &text) {
+        box->editor()->setPlainText(text);
+        return box->isInputValid();
+    };
+    QVERIFY(check(QStringLiteral("42")));
+    QVERIFY(check(QStringLiteral("\"just a string\"")));
+    QVERIFY(!check(QStringLiteral("1, 2")));
+    QVERIFY(!check(QStringLiteral("{'single': 1}")));
+    // Nothing is open: the send is refused, and says why.
+    QVERIFY(!box->send());
+    QVERIFY(box->statusLabel()->text().startsWith(QStringLiteral("Not sent")));
+
+    // Binary: hex, checked the same way.
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Binary)));
+    QVERIFY(check(QStringLiteral("de ad be ef")));
+    QCOMPARE(box->payload(), std::optional<QByteArray>(QByteArray::fromHex("deadbeef")));
+    QVERIFY(!check(QStringLiteral("de ad b")));
+    QVERIFY(!check(QStringLiteral("zz")));
+    QTemporaryDir dir;
+    QFile file(dir.filePath(QStringLiteral("bytes.bin")));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray::fromHex("0001feff"));
+    file.close();
+    QVERIFY(box->loadBinaryFile(file.fileName()));
+    QCOMPARE(box->payload(), std::optional<QByteArray>(QByteArray::fromHex("0001feff")));
+
+    // Close codes: typed or picked; a code that must not be sent is flagged.
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Close)));
+    box->closeCodeCombo()->setEditText(QStringLiteral("3001"));
+    QVERIFY(box->isInputValid());
+    QCOMPARE(box->closeCode(), std::optional<quint16>(3001));
+    box->closeCodeCombo()->setEditText(QStringLiteral("1005"));
+    QVERIFY(!box->isInputValid());
+    closeWindow(*window);
+}
+
+void TestMainWindow::historyAndSnippets() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("one"));
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("two"));
+    SendBox *box = window->sendBox();
+    QCOMPARE(box->history(), (QStringList{QStringLiteral("one"), QStringLiteral("two")}));
+    box->editor()->setPlainText(QStringLiteral("draft"));
+    QTest::keyClick(box->editor(), Qt::Key_Up);
+    QCOMPARE(box->editor()->toPlainText(), QStringLiteral("two"));
+    QTest::keyClick(box->editor(), Qt::Key_Up);
+    QCOMPARE(box->editor()->toPlainText(), QStringLiteral("one"));
+    QTest::keyClick(box->editor(), Qt::Key_Down);
+    QCOMPARE(box->editor()->toPlainText(), QStringLiteral("two"));
+    QTest::keyClick(box->editor(), Qt::Key_Down);
+    QCOMPARE(box->editor()->toPlainText(), QStringLiteral("draft"));
+
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Json)));
+    box->editor()->setPlainText(QStringLiteral("{\"op\":\"subscribe\"}"));
+    box->saveSnippet(QStringLiteral("subscribe"));
+    box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Text)));
+    box->editor()->clear();
+    QVERIFY(box->loadSnippet(QStringLiteral("subscribe")));
+    QCOMPARE(box->mode(), SendBox::Mode::Json);
+    QCOMPARE(box->editor()->toPlainText(), QStringLiteral("{\"op\":\"subscribe\"}"));
+    QVERIFY(box->snippetCombo()->findText(QStringLiteral("subscribe")) > 0);
+    box->deleteSnippet(QStringLiteral("subscribe"));
+    QVERIFY(box->snippetNames().isEmpty());
+    closeWindow(*window);
+}
+
+void TestMainWindow::serverPanelSendsAndDisconnects() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
+    ServerPanel *panel = window->serverPanel();
+    QTRY_COMPARE_WITH_TIMEOUT(panel->clientList()->topLevelItemCount(), 1, Timeout);
+    const quint32 serverSide = hub->clientsOf(panel->serverId()).value(0);
+    panel->selectClient(serverSide);
+    QCOMPARE(panel->selectedClient(), serverSide);
+
+    QTest::keyClicks(panel->messageEdit(), QStringLiteral("from the server"));
+    QTRY_VERIFY(panel->sendToOneButton()->isEnabled());
+    QTest::mouseClick(panel->sendToOneButton(), Qt::LeftButton);
+    MessageLogModel *log = window->logModel();
+    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, client,
+                                        [](const LogRecord &r) {
+                                            return !r.has(LogRecord::Outgoing) &&
+                                                   r.payload == "from the server";
+                                        }) >= 0,
+                             Timeout);
+
+    panel->disconnectCodeCombo()->setCurrentIndex(panel->disconnectCodeCombo()->findData(4000));
+    QTest::mouseClick(panel->disconnectButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
+    const qsizetype close = findRecord(*log, client, [](const LogRecord &r) {
+        return r.kind == LogKind::Close && !r.has(LogRecord::Outgoing);
+    });
+    QVERIFY(close >= 0);
+    QCOMPARE(log->store().at(close).closeCode, quint16(4000));
+
+    // Stopping the server: Stop, then stopped.
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!panel->isRunning(), Timeout);
+    QCOMPARE(panel->startButton()->text(), QStringLiteral("Start"));
+    closeWindow(*window);
+}
+
+void TestMainWindow::treeScopesTheLog() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 first =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/a").arg(port));
+    const quint32 second =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/b").arg(port));
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(first) && hub->isOpen(second), Timeout);
+    window->connectionsPanel()->select(first);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("to first"));
+    window->connectionsPanel()->select(second);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("to second"));
+    MessageLogModel *log = window->logModel();
+    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, second,
+                                        [](const LogRecord &r) {
+                                            return !r.has(LogRecord::Outgoing) &&
+                                                   r.payload == "to second";
+                                        }) >= 0,
+                             Timeout);
+    log->flush();
+
+    LogFilterProxy *proxy = window->logPanel()->proxy();
+    const auto connectionsShown = [proxy] {
+        QSet<uint> ids;
+        for (int row = 0; row < proxy->rowCount(); ++row)
+            ids.insert(proxy->index(row, 0).data(MessageLogModel::ConnectionRole).toUInt());
+        return ids;
+    };
+    window->connectionsPanel()->select(first);
+    QCOMPARE(connectionsShown(), QSet<uint>{first});
+    QCOMPARE(window->sendBox()->targets(), QList<quint32>{first});
+    // A server node shows all of its clients' rows, and sends to all of them.
+    window->connectionsPanel()->select(window->serverPanel()->serverId());
+    QCOMPARE(connectionsShown().size(), 2);
+    QCOMPARE(window->sendBox()->targets().size(), 2);
+    window->connectionsPanel()->select(0);
+    QCOMPARE(proxy->rowCount(), log->rowCount());
+    QCOMPARE(connectionsShown().size(), 4);
+
+    // The text filter and the kind filter work through the toolbar.
+    QTest::keyClicks(window->logPanel()->filterEdit(), QStringLiteral("to first"));
+    QTRY_VERIFY(proxy->rowCount() >= 2);
+    for (int row = 0; row < proxy->rowCount(); ++row)
+        QVERIFY(proxy->index(row, MessageLogModel::PreviewColumn)
+                    .data()
+                    .toString()
+                    .contains(QStringLiteral("to first")));
+    window->logPanel()->filterEdit()->clear();
+    window->logPanel()->kindAction(LogKind::Text)->setChecked(false);
+    for (int row = 0; row < proxy->rowCount(); ++row)
+        QVERIFY(proxy->index(row, 0).data(MessageLogModel::KindRole).toInt() != int(LogKind::Text));
+    closeWindow(*window);
+}
+
+void TestMainWindow::bindAllInterfacesWarns() {
+    auto window = createWindow();
+    QVERIFY(window);
+    ServerPanel *panel = window->serverPanel();
+    // 127.0.0.1 unless chosen otherwise.
+    QCOMPARE(panel->options().bindAddress, QHostAddress(QHostAddress::LocalHost));
+    QVERIFY(!panel->bindWarning()->isVisible());
+    panel->bindCombo()->setCurrentIndex(1);
+    QVERIFY(panel->bindWarning()->isVisible());
+    QCOMPARE(panel->options().bindAddress, QHostAddress(QHostAddress::AnyIPv4));
+    panel->bindCombo()->setCurrentIndex(0);
+    QVERIFY(!panel->bindWarning()->isVisible());
+    closeWindow(*window);
+}
+
+void TestMainWindow::pongPolicyFromTheDialog() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    ConnectionHub *hub = window->hub();
+    const auto connectWithPolicy = [&](int policy, int delayMs) -> quint32 {
+        window->newConnectionAction()->trigger();
+        NewConnectionDialog *dialog = nullptr;
+        for (NewConnectionDialog *candidate : window->findChildren<NewConnectionDialog *>()) {
+            if (candidate->isVisible())
+                dialog = candidate;
+        }
+        if (!dialog)
+            return 0;
+        dialog->urlCombo()->setEditText(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+        dialog->pongPolicyCombo()->setCurrentIndex(policy);
+        dialog->pongDelaySpin()->setValue(delayMs);
+        QTest::mouseClick(dialog->connectButton(), Qt::LeftButton);
+        return window->connectionsPanel()->selectedId();
+    };
+    const quint32 delayed = connectWithPolicy(1, 300);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(delayed), Timeout);
+    QCOMPARE(hub->info(delayed)->pongPolicy, QStringLiteral("pongs delayed by 300 ms"));
+    QTRY_COMPARE_WITH_TIMEOUT(hub->clientsOf(window->serverPanel()->serverId()).size(), 1, Timeout);
+    const quint32 delayedPeer = hub->clientsOf(window->serverPanel()->serverId()).value(0);
+    const quint32 dropping = connectWithPolicy(2, 300);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(dropping), Timeout);
+    QCOMPARE(hub->info(dropping)->pongPolicy, QStringLiteral("pings dropped"));
+    QTRY_COMPARE_WITH_TIMEOUT(hub->clientsOf(window->serverPanel()->serverId()).size(), 2, Timeout);
+    const quint32 droppingPeer = hub->clientsOf(window->serverPanel()->serverId()).value(1);
+
+    // The server pings each client from its node in the tree.
+    MessageLogModel *log = window->logModel();
+    window->connectionsPanel()->select(delayedPeer);
+    typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("slow?"));
+    window->connectionsPanel()->select(droppingPeer);
+    typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("there?"));
+    qsizetype pong = -1;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        (pong = findRecord(*log, delayedPeer,
+                           [](const LogRecord &r) { return r.kind == LogKind::Pong; })) >= 0,
+        Timeout);
+    QVERIFY(log->store().at(pong).has(LogRecord::HasRoundTrip));
+    QVERIFY(log->store().at(pong).roundTripUs >= 300'000);
+    // The dropping client saw the ping and never answered.
+    QVERIFY(findRecord(*log, dropping,
+                       [](const LogRecord &r) { return r.kind == LogKind::Ping; }) >= 0);
+    QTest::qWait(500);
+    QCOMPARE(
+        findRecord(*log, droppingPeer, [](const LogRecord &r) { return r.kind == LogKind::Pong; }),
+        qsizetype(-1));
+    QCOMPARE(findRecord(*log, dropping, [](const LogRecord &r) { return r.kind == LogKind::Pong; }),
+             qsizetype(-1));
+    closeWindow(*window);
+}
+
+void TestMainWindow::rejectedHandshakeIsReported() {
+    auto window = createWindow();
+    QVERIFY(window);
+    ServerPanel *panel = window->serverPanel();
+    panel->originsEdit()->setText(QStringLiteral("http://allowed.example"));
+    const quint16 port = startServer(*window);
+    QCOMPARE(panel->options().allowedOrigins, QList<QByteArray>{"http://allowed.example"});
+
+    window->newConnectionAction()->trigger();
+    auto *dialog = window->findChild<NewConnectionDialog *>();
+    QVERIFY(dialog);
+    dialog->urlCombo()->setEditText(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTest::keyClicks(dialog->originEdit(), QStringLiteral("http://evil.example"));
+    QTest::mouseClick(dialog->connectButton(), Qt::LeftButton);
+    const quint32 client = window->connectionsPanel()->selectedId();
+    ConnectionHub *hub = window->hub();
+    QVERIFY(hub->info(client));
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
+
+    // The transport's error text: on the node, in the status bar and as an error row.
+    const QString error = hub->info(client)->error;
+    QVERIFY(error.contains(QStringLiteral("403")));
+    QVERIFY(window->statusBar()->currentMessage().contains(error));
+    QCOMPARE(window->connectionsPanel()->model()->indexOf(client).data(ConnectionsModel::ErrorRole),
+             QVariant(error));
+    MessageLogModel *log = window->logModel();
+    const qsizetype row = findRecord(*log, client, [&error](const LogRecord &r) {
+        return r.kind == LogKind::Error && r.payload == error.toUtf8();
+    });
+    QVERIFY(row >= 0);
+    QVERIFY(log->store().at(row).isError());
+    // The refused handshake itself is logged too, with the server's answer.
+    const qsizetype handshake =
+        findRecord(*log, client, [](const LogRecord &r) { return r.kind == LogKind::Handshake; });
+    QVERIFY(handshake >= 0);
+    QVERIFY(log->store().extra(handshake));
+    QVERIFY(log->store().extra(handshake)->rawResponse.startsWith("HTTP/1.1 403"));
+    closeWindow(*window);
+}
+
+void TestMainWindow::contextMenuCopiesAndResends() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startServer(*window);
+    const quint32 client =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    typeAndSend(*window, SendBox::Mode::Binary, QStringLiteral("48 69 00 ff"));
+    MessageLogModel *log = window->logModel();
+    qsizetype echo = -1;
+    QTRY_VERIFY_WITH_TIMEOUT((echo = findRecord(*log, client,
+                                                [](const LogRecord &r) {
+                                                    return r.kind == LogKind::Binary &&
+                                                           !r.has(LogRecord::Outgoing);
+                                                })) >= 0,
+                             Timeout);
+    log->flush();
+    LogPanel *panel = window->logPanel();
+    QVERIFY(panel->view()->selectStoreIndex(echo));
+    panel->copyHexAction()->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), QStringLiteral("48 69 00 ff"));
+    panel->copyBase64Action()->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(), QStringLiteral("SGkA/w=="));
+
+    QTemporaryDir dir;
+    QString error;
+    QVERIFY2(panel->savePayload(echo, dir.filePath(QStringLiteral("p.bin")), &error),
+             qPrintable(error));
+    QFile saved(dir.filePath(QStringLiteral("p.bin")));
+    QVERIFY(saved.open(QIODevice::ReadOnly));
+    QCOMPARE(saved.readAll(), QByteArray::fromHex("486900ff"));
+
+    QVERIFY(panel->resendAction()->isEnabled());
+    panel->resendAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, client,
+                                        [](const LogRecord &r) {
+                                            return r.kind == LogKind::Binary &&
+                                                   !r.has(LogRecord::Outgoing);
+                                        }) > echo,
+                             Timeout);
+    closeWindow(*window);
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

@@ -1,0 +1,500 @@
+#include "connectionhub.h"
+
+#include "models/messagelogmodel.h"
+
+#include <QDateTime>
+
+namespace ws {
+
+namespace {
+
+// Counters change with every message; the tree is repainted a few times a second.
+constexpr int ChangeCoalescingMs = 150;
+
+qint64 wallClockUs() {
+    return QDateTime::currentMSecsSinceEpoch() * 1000;
+}
+
+QString urlHost(const QHostAddress &address) {
+    if (address.protocol() == QAbstractSocket::IPv6Protocol)
+        return QLatin1Char('[') + address.toString() + QLatin1Char(']');
+    return address.toString();
+}
+
+} // namespace
+
+QString endpointStateText(const EndpointInfo &info) {
+    if (info.kind == EndpointInfo::Kind::Archived)
+        return ConnectionHub::tr("from log file");
+    if (info.kind == EndpointInfo::Kind::Server) {
+        if (info.listening)
+            return ConnectionHub::tr("listening");
+        return info.finished ? ConnectionHub::tr("stopped") : ConnectionHub::tr("stopping");
+    }
+    if (info.state != SessionState::Closed || !info.closeCode)
+        return QString::fromLatin1(stateName(info.state));
+    return ConnectionHub::tr("closed %1 (%2)")
+        .arg(*info.closeCode)
+        .arg(QLatin1String(closeCodeMeaning(*info.closeCode)));
+}
+
+ConnectionHub::ConnectionHub(MessageLogModel *log, QObject *parent)
+    : QObject(parent)
+    , m_log(log) {
+    m_changeTimer.setSingleShot(true);
+    m_changeTimer.setInterval(ChangeCoalescingMs);
+    connect(&m_changeTimer, &QTimer::timeout, this, &ConnectionHub::emitChanged);
+}
+
+ConnectionHub::~ConnectionHub() {
+    // The connections and servers are our children and go with us; their last
+    // signals must not reach a half-destroyed hub.
+    for (Endpoint &endpoint : m_endpoints) {
+        if (endpoint.client)
+            endpoint.client->disconnect(this);
+        if (endpoint.server)
+            endpoint.server->disconnect(this);
+        if (endpoint.serverClient)
+            endpoint.serverClient->disconnect(this);
+    }
+}
+
+quint32 ConnectionHub::allocateId() {
+    // Ids read from a log file stay unique: a new id is above any the log knows.
+    m_nextId = std::max(m_nextId, m_log->store().unusedConnectionId());
+    return m_nextId++;
+}
+
+ConnectionHub::Endpoint *ConnectionHub::find(quint32 id) {
+    const auto it = m_endpoints.find(id);
+    return it == m_endpoints.end() ? nullptr : &*it;
+}
+
+const ConnectionHub::Endpoint *ConnectionHub::find(quint32 id) const {
+    const auto it = m_endpoints.constFind(id);
+    return it == m_endpoints.constEnd() ? nullptr : &*it;
+}
+
+ConnectionHub::Endpoint &ConnectionHub::add(EndpointInfo info) {
+    const quint32 id = info.id;
+    Endpoint &endpoint = m_endpoints[id];
+    endpoint.info = std::move(info);
+    m_order.append(id);
+    return endpoint;
+}
+
+const EndpointInfo *ConnectionHub::info(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint ? &endpoint->info : nullptr;
+}
+
+QList<quint32> ConnectionHub::clientsOf(quint32 serverId) const {
+    QList<quint32> result;
+    for (const quint32 id : m_order) {
+        const Endpoint &endpoint = m_endpoints[id];
+        if (endpoint.info.kind == EndpointInfo::Kind::ServerClient &&
+            endpoint.info.parentId == serverId)
+            result.append(id);
+    }
+    return result;
+}
+
+ClientConnection *ConnectionHub::client(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint ? endpoint->client.data() : nullptr;
+}
+
+Server *ConnectionHub::server(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint ? endpoint->server.data() : nullptr;
+}
+
+ServerClient *ConnectionHub::serverClient(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint ? endpoint->serverClient.data() : nullptr;
+}
+
+bool ConnectionHub::isOpen(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint && endpoint->info.isConnection() && !endpoint->info.finished &&
+           endpoint->info.state == SessionState::Open;
+}
+
+bool ConnectionHub::hasLiveEndpoints() const {
+    for (const Endpoint &endpoint : m_endpoints) {
+        if (endpoint.info.isLive())
+            return true;
+    }
+    return false;
+}
+
+const Session *ConnectionHub::sessionOf(const Endpoint &endpoint) const {
+    // A client's session exists from open(), which openClient() calls at once.
+    if (endpoint.client)
+        return &endpoint.client->session();
+    if (endpoint.serverClient)
+        return &endpoint.serverClient->session();
+    return nullptr;
+}
+
+quint32 ConnectionHub::openClient(const ClientOptions &options) {
+    EndpointInfo info;
+    info.kind = EndpointInfo::Kind::Client;
+    info.id = allocateId();
+    info.name = tr("client %1").arg(++m_clientCount);
+    info.address = options.url.toString();
+    if (options.dropPings)
+        info.pongPolicy = tr("pings dropped");
+    else if (options.pongDelayMs > 0)
+        info.pongPolicy = tr("pongs delayed by %1 ms").arg(options.pongDelayMs);
+    else
+        info.pongPolicy = options.session.autoPong ? tr("automatic pong") : tr("no pong");
+    const quint32 id = info.id;
+    m_log->store().setConnectionInfo(id, {info.name, info.address});
+
+    auto *connection = new ClientConnection(options, this);
+    Endpoint &endpoint = add(std::move(info));
+    endpoint.client = connection;
+    connect(connection, &ClientConnection::sessionEvent, this,
+            [this, id](const SessionEvent &event) { onSessionEvent(id, event); });
+    connect(connection, &ClientConnection::errorOccurred, this,
+            [this, id](const QString &message) { onClientError(id, message); });
+    connect(connection, &ClientConnection::finished, this, [this, id, connection] {
+        onFinished(id);
+        connection->deleteLater();
+    });
+    emit endpointAdded(id);
+    connection->open();
+    return id;
+}
+
+quint32 ConnectionHub::startServer(const ServerOptions &options, QString *error) {
+    auto *server = new Server(options, this);
+    if (!server->listen()) {
+        if (error) {
+            *error = tr("Cannot listen on %1:%2: %3")
+                         .arg(options.bindAddress.toString())
+                         .arg(options.port)
+                         .arg(server->errorString());
+        }
+        delete server;
+        return 0;
+    }
+    EndpointInfo info;
+    info.kind = EndpointInfo::Kind::Server;
+    info.id = allocateId();
+    info.name = tr("server %1").arg(++m_serverCount);
+    info.address = QStringLiteral("ws://%1:%2/ (%3)")
+                       .arg(urlHost(server->address()))
+                       .arg(server->port())
+                       .arg(QLatin1String(modeName(options.mode)));
+    info.state = SessionState::Open;
+    info.listening = true;
+    const quint32 id = info.id;
+    Endpoint &endpoint = add(std::move(info));
+    endpoint.server = server;
+    connect(server, &Server::clientConnected, this,
+            [this, id](ServerClient *client) { onServerClient(id, client); });
+    connect(server, &Server::logMessage, this,
+            [this, id](const QString &line) { emit serverLog(id, line); });
+    connect(server, &Server::stopped, this, [this, id] { onServerStopped(id); });
+    emit endpointAdded(id);
+    return id;
+}
+
+void ConnectionHub::stopServer(quint32 serverId) {
+    Endpoint *endpoint = find(serverId);
+    if (!endpoint || !endpoint->server || endpoint->info.finished)
+        return;
+    endpoint->info.listening = false;
+    markChanged(serverId);
+    emitChanged();
+    endpoint->server->stop();
+}
+
+quint32 ConnectionHub::addArchived(const ConnectionInfo &connection) {
+    EndpointInfo info;
+    info.kind = EndpointInfo::Kind::Archived;
+    info.id = allocateId();
+    info.name = connection.name.isEmpty() ? tr("logged #%1").arg(info.id) : connection.name;
+    info.address = connection.url;
+    info.finished = true;
+    info.state = SessionState::Closed;
+    const quint32 id = info.id;
+    m_log->store().setConnectionInfo(id, {info.name, info.address});
+    add(std::move(info));
+    emit endpointAdded(id);
+    return id;
+}
+
+void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
+    Endpoint *server = find(serverId);
+    if (!server)
+        return;
+    EndpointInfo info;
+    info.kind = EndpointInfo::Kind::ServerClient;
+    info.id = allocateId();
+    info.parentId = serverId;
+    info.name = tr("%1 #%2").arg(server->info.name).arg(client->id());
+    info.address =
+        QStringLiteral("%1:%2").arg(urlHost(client->peerAddress())).arg(client->peerPort());
+    info.state = client->state();
+    info.pongPolicy = server->server && server->server->options().session.autoPong
+                          ? tr("automatic pong")
+                          : tr("no pong");
+    const quint32 id = info.id;
+    const QString url =
+        QStringLiteral("%1 \u2190 %2")
+            .arg(server->info.address.section(QLatin1Char(' '), 0, 0), info.address);
+    m_log->store().setConnectionInfo(id, {info.name, url});
+
+    // The server announces a client after its 101 went out, so the handshake never
+    // comes as an event: it is logged from what the session kept.
+    const Session &session = client->session();
+    LogRecord record;
+    record.connection = id;
+    record.timestampUs = wallClockUs();
+    record.kind = LogKind::Handshake;
+    record.set(LogRecord::InFrameView);
+    record.set(LogRecord::InMessageView);
+    LogRecordExtra extra;
+    extra.handshakeKind = HandshakeEvent::Kind::UpgradeRequested;
+    extra.rawRequest = session.rawHandshakeRequest();
+    extra.rawResponse = session.rawHandshakeResponse();
+    extra.httpStatus = 101;
+    extra.subprotocol = client->subprotocol();
+    record.length = quint64(extra.rawRequest.size() + extra.rawResponse.size());
+    m_log->appendRecord(record, extra);
+
+    Endpoint &endpoint = add(std::move(info));
+    endpoint.serverClient = client;
+    connect(client, &ServerClient::sessionEvent, this,
+            [this, id](const SessionEvent &event) { onSessionEvent(id, event); });
+    connect(client, &ServerClient::finished, this, [this, id] { onFinished(id); });
+    emit endpointAdded(id);
+}
+
+void ConnectionHub::onServerStopped(quint32 serverId) {
+    Endpoint *endpoint = find(serverId);
+    if (!endpoint)
+        return;
+    endpoint->info.listening = false;
+    endpoint->info.finished = true;
+    endpoint->info.state = SessionState::Closed;
+    if (endpoint->server)
+        endpoint->server->deleteLater();
+    markChanged(serverId);
+    emitChanged();
+    emit serverStopped(serverId);
+    checkAllClosed();
+}
+
+void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
+    m_log->appendEvent(id, event);
+    Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return;
+    EndpointInfo &info = endpoint->info;
+    bool immediate = false;
+    std::optional<double> roundTripMs;
+    bool violated = false;
+    if (const auto *message = std::get_if<MessageEvent>(&event)) {
+        if (message->direction == Direction::Incoming)
+            ++info.messagesIn;
+        else
+            ++info.messagesOut;
+    } else if (const auto *state = std::get_if<StateEvent>(&event)) {
+        info.state = state->state;
+        immediate = true;
+    } else if (const auto *pong = std::get_if<PongEvent>(&event)) {
+        if (pong->roundTripUs)
+            roundTripMs = double(*pong->roundTripUs) / 1000.0;
+    } else if (const auto *closed = std::get_if<ClosedEvent>(&event)) {
+        info.state = SessionState::Closed;
+        info.closeCode = closed->code;
+        info.closeReason = closed->reason;
+        info.cleanClose = closed->clean;
+        immediate = true;
+    } else if (const auto *violation = std::get_if<ViolationEvent>(&event)) {
+        // The log has its error row already: the violation itself.
+        info.error = violation->violation.reason;
+        violated = true;
+        immediate = true;
+    }
+    if (const Session *session = sessionOf(*endpoint)) {
+        info.bytesIn = session->bytesReceived();
+        info.bytesOut = session->bytesSent();
+    }
+    const QString error = info.error;
+    // Signals last: a slot may change what `info` refers to.
+    markChanged(id);
+    if (immediate)
+        emitChanged();
+    if (roundTripMs)
+        emit roundTripMeasured(id, *roundTripMs);
+    if (violated)
+        emit errorReported(id, error);
+}
+
+void ConnectionHub::logErrorRow(quint32 id, const QString &message) {
+    LogRecord record;
+    record.connection = id;
+    record.timestampUs = wallClockUs();
+    record.kind = LogKind::Error;
+    record.payload = message.toUtf8();
+    record.length = quint64(record.payload.size());
+    record.set(LogRecord::InFrameView);
+    record.set(LogRecord::InMessageView);
+    record.set(LogRecord::Undirected);
+    record.set(LogRecord::Failure);
+    m_log->appendRecord(record);
+}
+
+void ConnectionHub::onClientError(quint32 id, const QString &message) {
+    Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return;
+    endpoint->info.error = message;
+    logErrorRow(id, message);
+    markChanged(id);
+    emitChanged();
+    emit errorReported(id, message);
+}
+
+void ConnectionHub::onFinished(quint32 id) {
+    Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return;
+    EndpointInfo &info = endpoint->info;
+    if (const Session *session = sessionOf(*endpoint)) {
+        info.bytesIn = session->bytesReceived();
+        info.bytesOut = session->bytesSent();
+    }
+    info.finished = true;
+    info.state = SessionState::Closed;
+    markChanged(id);
+    emitChanged();
+    checkAllClosed();
+}
+
+void ConnectionHub::markChanged(quint32 id) {
+    m_dirty.insert(id);
+    if (!m_changeTimer.isActive())
+        m_changeTimer.start();
+}
+
+void ConnectionHub::emitChanged() {
+    m_changeTimer.stop();
+    const QSet<quint32> dirty = std::exchange(m_dirty, {});
+    for (const quint32 id : dirty) {
+        if (m_endpoints.contains(id))
+            emit endpointChanged(id);
+    }
+}
+
+void ConnectionHub::checkAllClosed() {
+    if (m_closingAll && !hasLiveEndpoints()) {
+        m_closingAll = false;
+        emit allClosed();
+    }
+}
+
+SendError ConnectionHub::sendText(quint32 id, const QByteArray &utf8, qint64 fragmentSize) {
+    if (ClientConnection *c = client(id))
+        return c->sendText(utf8, fragmentSize);
+    if (ServerClient *c = serverClient(id))
+        return c->sendText(utf8, fragmentSize);
+    return SendError::NotOpen;
+}
+
+SendError ConnectionHub::sendBinary(quint32 id, const QByteArray &data, qint64 fragmentSize) {
+    if (ClientConnection *c = client(id))
+        return c->sendBinary(data, fragmentSize);
+    if (ServerClient *c = serverClient(id))
+        return c->sendBinary(data, fragmentSize);
+    return SendError::NotOpen;
+}
+
+SendError ConnectionHub::sendPing(quint32 id, const QByteArray &payload) {
+    if (ClientConnection *c = client(id))
+        return c->sendPing(payload);
+    if (ServerClient *c = serverClient(id))
+        return c->sendPing(payload);
+    return SendError::NotOpen;
+}
+
+SendError ConnectionHub::sendClose(quint32 id, std::optional<quint16> code, const QString &reason) {
+    if (ClientConnection *c = client(id))
+        return c->sendClose(code, reason);
+    if (ServerClient *c = serverClient(id))
+        return c->sendClose(code, reason);
+    return SendError::NotOpen;
+}
+
+SendError ConnectionHub::sendRaw(quint32 id, const RawFrame &frame) {
+    if (ClientConnection *c = client(id))
+        return c->sendRaw(frame);
+    if (ServerClient *c = serverClient(id))
+        return c->sendRaw(frame);
+    return SendError::NotOpen;
+}
+
+void ConnectionHub::abort(quint32 id) {
+    if (ClientConnection *c = client(id))
+        c->abort();
+    if (ServerClient *c = serverClient(id))
+        c->abort();
+}
+
+void ConnectionHub::closeAll(quint16 code, const QString &reason) {
+    m_closingAll = true;
+    const QList<quint32> order = m_order;
+    for (const quint32 id : order) {
+        Endpoint *endpoint = find(id);
+        if (!endpoint || !endpoint->info.isLive())
+            continue;
+        if (ClientConnection *c = endpoint->client) {
+            // A connection still in its handshake has no close handshake to do.
+            if (c->state() == SessionState::Open)
+                c->sendClose(code, reason);
+            else if (c->state() == SessionState::Connecting)
+                c->abort();
+        } else if (endpoint->server) {
+            stopServer(id);
+        }
+    }
+    // Server clients close with their server (Server::stop sends 1001).
+    QTimer::singleShot(0, this, &ConnectionHub::checkAllClosed);
+}
+
+void ConnectionHub::abortAll() {
+    const QList<quint32> order = m_order;
+    for (const quint32 id : order) {
+        Endpoint *endpoint = find(id);
+        if (!endpoint || !endpoint->info.isLive())
+            continue;
+        if (endpoint->client)
+            endpoint->client->abort();
+        else if (endpoint->serverClient)
+            endpoint->serverClient->abort();
+    }
+}
+
+void ConnectionHub::removeFinished() {
+    QList<quint32> removed;
+    for (const quint32 id : std::as_const(m_order)) {
+        // A stopped server's clients are all over, so they go with it.
+        if (m_endpoints[id].info.finished)
+            removed.append(id);
+    }
+    if (removed.isEmpty())
+        return;
+    for (const quint32 id : std::as_const(removed)) {
+        m_endpoints.remove(id);
+        m_order.removeOne(id);
+        m_dirty.remove(id);
+    }
+    emit endpointsRemoved(removed);
+}
+
+} // namespace ws

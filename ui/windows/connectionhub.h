@@ -1,0 +1,145 @@
+#pragma once
+
+#include "log/logrecord.h"
+#include "net/clientconnection.h"
+#include "net/server.h"
+
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+#include <QTimer>
+
+#include <optional>
+
+namespace ws {
+
+class MessageLogModel;
+
+// What the window knows about one endpoint: a client connection, a hosted server,
+// one client of a hosted server, or a connection read from a log file. Kept after
+// the connection is over, so the tree can say how it ended.
+struct EndpointInfo {
+    enum class Kind { Client, Server, ServerClient, Archived };
+
+    Kind kind = Kind::Client;
+    quint32 id = 0;       // the log's connection id (servers use one the log never sees)
+    quint32 parentId = 0; // ServerClient: its server
+    QString name;         // "client 1", "server 1", "server 1 #2"
+    QString address;      // URL or peer address
+    SessionState state = SessionState::Connecting;
+    bool finished = false;  // the connection is over, or the server has stopped
+    bool listening = false; // servers
+    std::optional<quint16> closeCode;
+    QString closeReason;
+    bool cleanClose = false;
+    QString error; // the last error, in words for the user
+    QString pongPolicy;
+    qint64 messagesIn = 0;
+    qint64 messagesOut = 0;
+    qint64 bytesIn = 0;
+    qint64 bytesOut = 0;
+
+    bool isConnection() const { return kind == Kind::Client || kind == Kind::ServerClient; }
+    bool isLive() const { return !finished && kind != Kind::Archived; }
+};
+
+// Owns the client connections and hosted servers of the window and feeds every
+// session event into the message log under the connection's id, so that the log,
+// the connection tree, the send box and the chart all speak of one id.
+class ConnectionHub : public QObject {
+    Q_OBJECT
+public:
+    explicit ConnectionHub(MessageLogModel *log, QObject *parent = nullptr);
+    ~ConnectionHub() override;
+
+    MessageLogModel *log() const { return m_log; }
+
+    // Starts a client connection; returns its id.
+    quint32 openClient(const ClientOptions &options);
+    // Starts a server; returns its id, or 0 and the reason in `error`.
+    quint32 startServer(const ServerOptions &options, QString *error = nullptr);
+    // Closes the server's clients with 1001 and stops it (bounded by its closeTimeoutMs).
+    void stopServer(quint32 serverId);
+
+    // A connection known only from a log file; returns its new id.
+    quint32 addArchived(const ConnectionInfo &info);
+
+    QList<quint32> ids() const { return m_order; }
+    const EndpointInfo *info(quint32 id) const;
+    QList<quint32> clientsOf(quint32 serverId) const;
+    ClientConnection *client(quint32 id) const;
+    Server *server(quint32 id) const;
+    ServerClient *serverClient(quint32 id) const;
+    // Can `id` send right now (an open client or server client)?
+    bool isOpen(quint32 id) const;
+    // Is anything still connected, connecting, closing or listening?
+    bool hasLiveEndpoints() const;
+
+    SendError sendText(quint32 id, const QByteArray &utf8, qint64 fragmentSize = 0);
+    SendError sendBinary(quint32 id, const QByteArray &data, qint64 fragmentSize = 0);
+    SendError sendPing(quint32 id, const QByteArray &payload);
+    SendError sendClose(quint32 id, std::optional<quint16> code, const QString &reason);
+    SendError sendRaw(quint32 id, const RawFrame &frame);
+    // Drops the connection without a close handshake.
+    void abort(quint32 id);
+
+    // Closes every open connection with `code` and stops every server. allClosed()
+    // follows once nothing is live (at once when nothing was).
+    void closeAll(quint16 code = toWire(CloseCode::GoingAway), const QString &reason = {});
+    // Drops whatever is still live, without waiting.
+    void abortAll();
+    // Forgets endpoints that are over (and stopped servers with their clients).
+    void removeFinished();
+
+signals:
+    void endpointAdded(quint32 id);
+    // State, counters, error or close code changed. Counter changes are coalesced.
+    void endpointChanged(quint32 id);
+    void endpointsRemoved(const QList<quint32> &ids);
+    // A connection's trouble, already in the log and on its tree node.
+    void errorReported(quint32 id, const QString &message);
+    void roundTripMeasured(quint32 id, double milliseconds);
+    void serverLog(quint32 serverId, const QString &line);
+    void serverStopped(quint32 serverId);
+    void allClosed();
+
+private:
+    struct Endpoint {
+        EndpointInfo info;
+        QPointer<ClientConnection> client;
+        QPointer<Server> server;
+        QPointer<ServerClient> serverClient;
+    };
+
+    quint32 allocateId();
+    Endpoint *find(quint32 id);
+    const Endpoint *find(quint32 id) const;
+    Endpoint &add(EndpointInfo info);
+    void onSessionEvent(quint32 id, const SessionEvent &event);
+    void onClientError(quint32 id, const QString &message);
+    void onFinished(quint32 id);
+    void onServerClient(quint32 serverId, ServerClient *client);
+    void onServerStopped(quint32 serverId);
+    void logErrorRow(quint32 id, const QString &message);
+    void markChanged(quint32 id);
+    void emitChanged();
+    void checkAllClosed();
+    const Session *sessionOf(const Endpoint &endpoint) const;
+
+    MessageLogModel *m_log;
+    QHash<quint32, Endpoint> m_endpoints;
+    QList<quint32> m_order;
+    quint32 m_nextId = 1;
+    int m_serverCount = 0;
+    int m_clientCount = 0;
+    QSet<quint32> m_dirty;
+    QTimer m_changeTimer;
+    bool m_closingAll = false;
+};
+
+// "closed 1000 (normal closure)", "open", "listening" ...: the state column's text.
+QString endpointStateText(const EndpointInfo &info);
+
+} // namespace ws

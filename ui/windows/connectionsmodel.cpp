@@ -1,0 +1,274 @@
+#include "connectionsmodel.h"
+
+#include "connectionhub.h"
+
+#include <QApplication>
+#include <QBrush>
+#include <QColor>
+#include <QFont>
+#include <QLocale>
+#include <QStyle>
+
+namespace ws {
+
+namespace {
+
+const QColor ErrorColor(0xC6, 0x28, 0x28);
+const QColor OpenColor(0x1B, 0x5E, 0x20);
+const QColor MutedColor(0x75, 0x75, 0x75);
+
+QString byteText(qint64 bytes) {
+    return QLocale::system().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
+}
+
+} // namespace
+
+ConnectionsModel::ConnectionsModel(ConnectionHub *hub, QObject *parent)
+    : QAbstractItemModel(parent)
+    , m_hub(hub) {
+    for (const quint32 id : hub->ids())
+        onAdded(id);
+    connect(hub, &ConnectionHub::endpointAdded, this, &ConnectionsModel::onAdded);
+    connect(hub, &ConnectionHub::endpointChanged, this, &ConnectionsModel::onChanged);
+    connect(hub, &ConnectionHub::endpointsRemoved, this, &ConnectionsModel::onRemoved);
+}
+
+const QList<quint32> &ConnectionsModel::childrenOf(quint32 parentId) const {
+    static const QList<quint32> none;
+    if (parentId == 0)
+        return m_topLevel;
+    const auto it = m_children.constFind(parentId);
+    return it == m_children.constEnd() ? none : *it;
+}
+
+QList<quint32> &ConnectionsModel::childrenOf(quint32 parentId) {
+    return parentId == 0 ? m_topLevel : m_children[parentId];
+}
+
+QModelIndex ConnectionsModel::allIndex() const {
+    return createIndex(0, 0, AllNode);
+}
+
+QModelIndex ConnectionsModel::indexOf(quint32 id, int column) const {
+    const EndpointInfo *info = m_hub->info(id);
+    if (!info)
+        return {};
+    const qsizetype position = childrenOf(info->parentId).indexOf(id);
+    if (position < 0)
+        return {};
+    // Top-level rows come after the "All" node.
+    const int row = int(position) + (info->parentId == 0 ? 1 : 0);
+    return createIndex(row, column, quintptr(id));
+}
+
+quint32 ConnectionsModel::idOf(const QModelIndex &index) const {
+    return index.isValid() ? quint32(index.internalId()) : 0;
+}
+
+QModelIndex ConnectionsModel::index(int row, int column, const QModelIndex &parent) const {
+    if (row < 0 || column < 0 || column >= ColumnCount)
+        return {};
+    if (!parent.isValid()) {
+        if (row == 0)
+            return createIndex(0, column, AllNode);
+        if (row - 1 >= m_topLevel.size())
+            return {};
+        return createIndex(row, column, quintptr(m_topLevel[row - 1]));
+    }
+    const quint32 parentId = idOf(parent);
+    if (parentId == 0)
+        return {};
+    const QList<quint32> &children = childrenOf(parentId);
+    if (row >= children.size())
+        return {};
+    return createIndex(row, column, quintptr(children[row]));
+}
+
+QModelIndex ConnectionsModel::parent(const QModelIndex &child) const {
+    const quint32 id = idOf(child);
+    if (id == 0)
+        return {};
+    const EndpointInfo *info = m_hub->info(id);
+    if (!info || info->parentId == 0)
+        return {};
+    return indexOf(info->parentId);
+}
+
+int ConnectionsModel::rowCount(const QModelIndex &parent) const {
+    if (!parent.isValid())
+        return int(m_topLevel.size()) + 1;
+    if (parent.column() != 0)
+        return 0;
+    const quint32 id = idOf(parent);
+    return id == 0 ? 0 : int(childrenOf(id).size());
+}
+
+int ConnectionsModel::columnCount(const QModelIndex &) const {
+    return ColumnCount;
+}
+
+QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
+    if (!index.isValid())
+        return {};
+    const quint32 id = idOf(index);
+    if (id == 0) {
+        switch (role) {
+        case Qt::DisplayRole:
+            if (index.column() == NameColumn)
+                return tr("All connections");
+            if (index.column() == StateColumn) {
+                int open = 0;
+                for (const quint32 endpoint : m_hub->ids()) {
+                    const EndpointInfo *info = m_hub->info(endpoint);
+                    if (info->isConnection() && info->isLive())
+                        ++open;
+                }
+                return tr("%n live", nullptr, open);
+            }
+            return {};
+        case Qt::FontRole: {
+            QFont font;
+            font.setBold(true);
+            return font;
+        }
+        case EndpointIdRole:
+            return 0u;
+        case IsAllRole:
+            return true;
+        default:
+            return {};
+        }
+    }
+    const EndpointInfo *info = m_hub->info(id);
+    if (!info)
+        return {};
+    const bool isServer = info->kind == EndpointInfo::Kind::Server;
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case NameColumn:
+            return info->name;
+        case StateColumn:
+            if (!info->error.isEmpty())
+                return tr("%1 \u2014 %2").arg(endpointStateText(*info), info->error);
+            return endpointStateText(*info);
+        case AddressColumn:
+            return info->address;
+        case MessagesColumn:
+            if (isServer)
+                return tr("%n client(s)", nullptr, int(m_children.value(id).size()));
+            return QStringLiteral("%1 \u2193 %2 \u2191")
+                .arg(info->messagesIn)
+                .arg(info->messagesOut);
+        case BytesColumn:
+            if (isServer)
+                return {};
+            return QStringLiteral("%1 \u2193 %2 \u2191")
+                .arg(byteText(info->bytesIn), byteText(info->bytesOut));
+        }
+        return {};
+    case Qt::ToolTipRole: {
+        QStringList lines{info->name, info->address, endpointStateText(*info)};
+        if (info->closeCode && !info->closeReason.isEmpty())
+            lines.append(tr("Reason: %1").arg(info->closeReason));
+        if (!info->pongPolicy.isEmpty())
+            lines.append(tr("Pong policy: %1").arg(info->pongPolicy));
+        if (!info->error.isEmpty())
+            lines.append(tr("Error: %1").arg(info->error));
+        return lines.join(QLatin1Char('\n'));
+    }
+    case Qt::ForegroundRole:
+        if (!info->error.isEmpty() &&
+            (index.column() == NameColumn || index.column() == StateColumn))
+            return QBrush(ErrorColor);
+        if (index.column() == StateColumn) {
+            if (info->finished)
+                return QBrush(MutedColor);
+            if (info->state == SessionState::Open)
+                return QBrush(OpenColor);
+        }
+        return {};
+    case Qt::DecorationRole:
+        if (index.column() != NameColumn)
+            return {};
+        if (!info->error.isEmpty())
+            return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
+        switch (info->kind) {
+        case EndpointInfo::Kind::Server:
+            return QApplication::style()->standardIcon(QStyle::SP_DriveNetIcon);
+        case EndpointInfo::Kind::Archived:
+            return QApplication::style()->standardIcon(QStyle::SP_FileIcon);
+        case EndpointInfo::Kind::Client:
+        case EndpointInfo::Kind::ServerClient:
+            return QApplication::style()->standardIcon(QStyle::SP_ComputerIcon);
+        }
+        return {};
+    case EndpointIdRole:
+        return uint(id);
+    case IsAllRole:
+        return false;
+    case ErrorRole:
+        return info->error;
+    default:
+        return {};
+    }
+}
+
+QVariant ConnectionsModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case NameColumn:
+        return tr("Connection");
+    case StateColumn:
+        return tr("State");
+    case AddressColumn:
+        return tr("URL / peer");
+    case MessagesColumn:
+        return tr("Messages");
+    case BytesColumn:
+        return tr("Bytes");
+    }
+    return {};
+}
+
+void ConnectionsModel::onAdded(quint32 id) {
+    const EndpointInfo *info = m_hub->info(id);
+    if (!info)
+        return;
+    QList<quint32> &siblings = childrenOf(info->parentId);
+    if (siblings.contains(id))
+        return;
+    const QModelIndex parentIndex = info->parentId == 0 ? QModelIndex() : indexOf(info->parentId);
+    if (info->parentId != 0 && !parentIndex.isValid())
+        return;
+    const int row = int(siblings.size()) + (info->parentId == 0 ? 1 : 0);
+    beginInsertRows(parentIndex, row, row);
+    siblings.append(id);
+    endInsertRows();
+    if (info->parentId != 0)
+        onChanged(info->parentId); // its client count
+    emit dataChanged(allIndex(), allIndex().siblingAtColumn(ColumnCount - 1));
+}
+
+void ConnectionsModel::onChanged(quint32 id) {
+    const QModelIndex first = indexOf(id, 0);
+    if (!first.isValid())
+        return;
+    emit dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
+    emit dataChanged(allIndex(), allIndex().siblingAtColumn(ColumnCount - 1));
+}
+
+void ConnectionsModel::onRemoved(const QList<quint32> &) {
+    // The hub has forgotten them already: the tree is rebuilt from what it still has.
+    beginResetModel();
+    m_topLevel.clear();
+    m_children.clear();
+    for (const quint32 id : m_hub->ids()) {
+        const EndpointInfo *info = m_hub->info(id);
+        childrenOf(info->parentId).append(id);
+    }
+    endResetModel();
+}
+
+} // namespace ws

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <QAbstractItemModel>
+#include <QHash>
+#include <QList>
+
+namespace ws {
+
+class ConnectionHub;
+struct EndpointInfo;
+
+// The connection tree: an "All connections" node, then the client connections and
+// hosted servers (each server with its accepted clients below it), in the order
+// they appeared. A thin view over the ConnectionHub: rows are endpoint ids.
+class ConnectionsModel : public QAbstractItemModel {
+    Q_OBJECT
+public:
+    enum Column {
+        NameColumn,
+        StateColumn,
+        AddressColumn,
+        MessagesColumn,
+        BytesColumn,
+        ColumnCount
+    };
+    enum Role {
+        EndpointIdRole = Qt::UserRole + 1, // uint: the endpoint id; 0 on the "All" node
+        IsAllRole,                         // bool
+        ErrorRole,                         // QString: the endpoint's last error
+    };
+
+    explicit ConnectionsModel(ConnectionHub *hub, QObject *parent = nullptr);
+
+    QModelIndex allIndex() const;
+    QModelIndex indexOf(quint32 id, int column = 0) const;
+    quint32 idOf(const QModelIndex &index) const; // 0 for "All" or invalid
+
+    QModelIndex index(int row, int column, const QModelIndex &parent = {}) const override;
+    QModelIndex parent(const QModelIndex &child) const override;
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+
+private:
+    // internalId of the "All" node; endpoint ids start at 1.
+    static constexpr quintptr AllNode = 0;
+
+    void onAdded(quint32 id);
+    void onChanged(quint32 id);
+    void onRemoved(const QList<quint32> &ids);
+    const QList<quint32> &childrenOf(quint32 parentId) const;
+    QList<quint32> &childrenOf(quint32 parentId);
+
+    ConnectionHub *m_hub;
+    QList<quint32> m_topLevel; // below "All"'s siblings: clients, servers, logged connections
+    QHash<quint32, QList<quint32>> m_children;
+};
+
+} // namespace ws

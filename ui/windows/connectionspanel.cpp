@@ -1,0 +1,118 @@
+#include "connectionspanel.h"
+
+#include "connectionhub.h"
+#include "connectionsmodel.h"
+
+#include <QAction>
+#include <QHeaderView>
+#include <QToolBar>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+namespace ws {
+
+ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
+    : QWidget(parent)
+    , m_hub(hub)
+    , m_model(new ConnectionsModel(hub, this))
+    , m_tree(new QTreeView(this))
+    , m_toolBar(new QToolBar(this)) {
+    m_toolBar->setIconSize(QSize(16, 16));
+    m_toolBar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_close = m_toolBar->addAction(tr("Close"));
+    m_close->setToolTip(tr("Close the selected connection with 1000 (normal closure), or stop "
+                           "the selected server"));
+    m_abort = m_toolBar->addAction(tr("Drop"));
+    m_abort->setToolTip(tr("Drop the selected connection without a close handshake"));
+    m_forget = m_toolBar->addAction(tr("Forget closed"));
+    m_forget->setToolTip(tr("Remove closed connections and stopped servers from the tree "
+                            "(their log rows stay)"));
+
+    m_tree->setModel(m_model);
+    m_tree->setObjectName(QStringLiteral("connectionsTree"));
+    m_tree->setUniformRowHeights(true);
+    m_tree->setAllColumnsShowFocus(true);
+    m_tree->setRootIsDecorated(true);
+    m_tree->setExpandsOnDoubleClick(false);
+    m_tree->header()->setStretchLastSection(false);
+    m_tree->header()->setSectionResizeMode(ConnectionsModel::NameColumn,
+                                           QHeaderView::ResizeToContents);
+    m_tree->header()->setSectionResizeMode(ConnectionsModel::StateColumn, QHeaderView::Interactive);
+    const int character = fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    m_tree->setColumnWidth(ConnectionsModel::StateColumn, character * 18);
+    m_tree->setColumnWidth(ConnectionsModel::AddressColumn, character * 26);
+    m_tree->setColumnWidth(ConnectionsModel::MessagesColumn, character * 12);
+    m_tree->setCurrentIndex(m_model->allIndex());
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(m_toolBar);
+    layout->addWidget(m_tree);
+
+    connect(m_tree->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
+        updateActions();
+        emit scopeChanged(selectedId());
+    });
+    // A server's new client shows at once.
+    connect(m_model, &QAbstractItemModel::rowsInserted, this,
+            [this](const QModelIndex &parentIndex) {
+                if (parentIndex.isValid())
+                    m_tree->expand(parentIndex);
+            });
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
+        m_tree->expandAll();
+        if (!m_tree->currentIndex().isValid())
+            m_tree->setCurrentIndex(m_model->allIndex());
+    });
+    connect(m_model, &QAbstractItemModel::dataChanged, this, &ConnectionsPanel::updateActions);
+    connect(m_close, &QAction::triggered, this, [this] {
+        const quint32 id = selectedId();
+        const EndpointInfo *info = m_hub->info(id);
+        if (!info)
+            return;
+        if (info->kind == EndpointInfo::Kind::Server)
+            m_hub->stopServer(id);
+        else if (info->isConnection())
+            m_hub->sendClose(id, toWire(CloseCode::Normal), {});
+    });
+    connect(m_abort, &QAction::triggered, this, [this] { m_hub->abort(selectedId()); });
+    connect(m_forget, &QAction::triggered, this, [this] {
+        const quint32 id = selectedId();
+        m_hub->removeFinished();
+        // The tree was rebuilt: keep the node if it is still there.
+        if (m_hub->info(id))
+            select(id);
+        else
+            select(0);
+    });
+    updateActions();
+}
+
+void ConnectionsPanel::addAction(QAction *action, bool first) {
+    if (first && !m_toolBar->actions().isEmpty())
+        m_toolBar->insertAction(m_toolBar->actions().constFirst(), action);
+    else
+        m_toolBar->addAction(action);
+}
+
+quint32 ConnectionsPanel::selectedId() const {
+    return m_model->idOf(m_tree->currentIndex());
+}
+
+void ConnectionsPanel::select(quint32 id) {
+    const QModelIndex index = id == 0 ? m_model->allIndex() : m_model->indexOf(id);
+    if (!index.isValid())
+        return;
+    m_tree->setCurrentIndex(index);
+    m_tree->scrollTo(index);
+}
+
+void ConnectionsPanel::updateActions() {
+    const EndpointInfo *info = m_hub->info(selectedId());
+    const bool live = info && info->isLive();
+    m_close->setEnabled(live);
+    m_abort->setEnabled(live && info->isConnection());
+}
+
+} // namespace ws

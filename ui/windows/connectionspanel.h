@@ -1,0 +1,50 @@
+#pragma once
+
+#include <QWidget>
+
+class QAction;
+class QToolBar;
+class QTreeView;
+
+namespace ws {
+
+class ConnectionHub;
+class ConnectionsModel;
+
+// The Connections dock: the tree of client connections and hosted servers with
+// their state, address and counters. The selected node scopes the log; "All
+// connections" shows everything.
+class ConnectionsPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit ConnectionsPanel(ConnectionHub *hub, QWidget *parent = nullptr);
+
+    ConnectionsModel *model() const { return m_model; }
+    QTreeView *treeView() const { return m_tree; }
+    QAction *closeAction() const { return m_close; }
+    QAction *abortAction() const { return m_abort; }
+    QAction *forgetAction() const { return m_forget; }
+    QToolBar *toolBar() const { return m_toolBar; }
+    void addAction(QAction *action, bool first = false);
+
+    // 0: "All connections".
+    quint32 selectedId() const;
+    void select(quint32 id);
+
+signals:
+    // The selection changed: 0 for "All connections".
+    void scopeChanged(quint32 id);
+
+private:
+    void updateActions();
+
+    ConnectionHub *m_hub;
+    ConnectionsModel *m_model;
+    QTreeView *m_tree;
+    QToolBar *m_toolBar;
+    QAction *m_close;
+    QAction *m_abort;
+    QAction *m_forget;
+};
+
+} // namespace ws

@@ -1,0 +1,304 @@
+#include "logpanel.h"
+
+#include "models/logfilterproxy.h"
+#include "models/messagelogmodel.h"
+#include "widgets/messagelogview.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QClipboard>
+#include <QFile>
+#include <QFileDialog>
+#include <QLineEdit>
+#include <QMenu>
+#include <QSaveFile>
+#include <QToolBar>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace ws {
+
+namespace {
+
+const LogKind AllKinds[] = {LogKind::Text,      LogKind::Binary, LogKind::Continuation,
+                            LogKind::Ping,      LogKind::Pong,   LogKind::Close,
+                            LogKind::Reserved,  LogKind::Error,  LogKind::Note,
+                            LogKind::Handshake, LogKind::State};
+
+} // namespace
+
+LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
+    : QWidget(parent)
+    , m_model(model)
+    , m_proxy(new LogFilterProxy(this))
+    , m_view(new MessageLogView(this))
+    , m_toolBar(new QToolBar(this))
+    , m_filter(new QLineEdit(this))
+    , m_contextMenu(new QMenu(this)) {
+    m_proxy->setSourceModel(model);
+    m_view->setModel(m_proxy);
+    m_view->setObjectName(QStringLiteral("messageLog"));
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    // Narrower than the view's defaults: the log shares the window with the docks, and
+    // the preview is what people read.
+    const int character = fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    m_view->setColumnWidth(MessageLogModel::TimeColumn, character * 9);
+    m_view->setColumnWidth(MessageLogModel::ConnectionColumn, character * 9);
+    m_view->setColumnWidth(MessageLogModel::DirectionColumn, character * 10);
+    m_view->setColumnWidth(MessageLogModel::KindColumn, character * 15);
+    m_view->setColumnWidth(MessageLogModel::LengthColumn, character * 6);
+
+    m_toolBar->setIconSize(QSize(16, 16));
+    m_toolBar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    auto *modes = new QActionGroup(this);
+    m_messages = m_toolBar->addAction(tr("Messages"));
+    m_messages->setToolTip(tr("One row per message, control frame and event"));
+    m_frames = m_toolBar->addAction(tr("Frames"));
+    m_frames->setToolTip(tr("One row per frame on the wire, fragments included"));
+    for (QAction *action : {m_messages, m_frames}) {
+        action->setCheckable(true);
+        modes->addAction(action);
+    }
+    m_messages->setChecked(model->displayMode() == MessageLogModel::DisplayMode::Messages);
+    m_frames->setChecked(!m_messages->isChecked());
+    connect(m_messages, &QAction::toggled, this, [this](bool on) {
+        if (on)
+            m_model->setDisplayMode(MessageLogModel::DisplayMode::Messages);
+    });
+    connect(m_frames, &QAction::toggled, this, [this](bool on) {
+        if (on)
+            m_model->setDisplayMode(MessageLogModel::DisplayMode::Frames);
+    });
+    m_toolBar->addSeparator();
+
+    auto *directionMenu = new QMenu(this);
+    const std::pair<int, QString> directions[] = {
+        {LogFilterProxy::Sent, tr("Sent")},
+        {LogFilterProxy::Received, tr("Received")},
+        {LogFilterProxy::Undirected, tr("Events (state, errors)")},
+    };
+    for (const auto &[flag, label] : directions) {
+        QAction *action = directionMenu->addAction(label);
+        action->setCheckable(true);
+        action->setChecked(true);
+        action->setData(flag);
+        connect(action, &QAction::toggled, this, &LogPanel::applyDirectionFilter);
+        m_directionActions.append(action);
+    }
+    auto *directionButton = new QToolButton(this);
+    directionButton->setText(tr("Direction"));
+    directionButton->setMenu(directionMenu);
+    directionButton->setPopupMode(QToolButton::InstantPopup);
+    directionButton->setObjectName(QStringLiteral("directionFilter"));
+    m_toolBar->addWidget(directionButton);
+
+    auto *kindMenu = new QMenu(this);
+    QAction *allKinds = kindMenu->addAction(tr("All kinds"));
+    QAction *dataOnly = kindMenu->addAction(tr("Data messages only"));
+    kindMenu->addSeparator();
+    for (const LogKind kind : AllKinds) {
+        QAction *action = kindMenu->addAction(QLatin1String(logKindName(kind)));
+        action->setCheckable(true);
+        action->setChecked(true);
+        action->setData(int(kind));
+        connect(action, &QAction::toggled, this, &LogPanel::applyKindFilter);
+        m_kindActions.append(action);
+    }
+    connect(allKinds, &QAction::triggered, this, [this] {
+        for (QAction *action : std::as_const(m_kindActions))
+            action->setChecked(true);
+    });
+    connect(dataOnly, &QAction::triggered, this, [this] {
+        for (QAction *action : std::as_const(m_kindActions)) {
+            const auto kind = LogKind(action->data().toInt());
+            action->setChecked(kind == LogKind::Text || kind == LogKind::Binary ||
+                               kind == LogKind::Continuation);
+        }
+    });
+    auto *kindButton = new QToolButton(this);
+    kindButton->setText(tr("Kinds"));
+    kindButton->setMenu(kindMenu);
+    kindButton->setPopupMode(QToolButton::InstantPopup);
+    kindButton->setObjectName(QStringLiteral("kindFilter"));
+    m_toolBar->addWidget(kindButton);
+
+    m_filter->setPlaceholderText(tr("Filter rows by text\u2026"));
+    m_filter->setClearButtonEnabled(true);
+    m_filter->setObjectName(QStringLiteral("logFilter"));
+    m_filter->setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('x')) * 22);
+    m_toolBar->addWidget(m_filter);
+    m_regex = m_toolBar->addAction(QStringLiteral(".*"));
+    m_regex->setCheckable(true);
+    m_regex->setToolTip(tr("Treat the filter as a regular expression"));
+    connect(m_filter, &QLineEdit::textChanged, this, &LogPanel::applyTextFilter);
+    connect(m_regex, &QAction::toggled, this, &LogPanel::applyTextFilter);
+    m_toolBar->addSeparator();
+
+    m_follow = m_toolBar->addAction(tr("Autoscroll"));
+    m_follow->setCheckable(true);
+    m_follow->setChecked(true);
+    m_follow->setToolTip(tr("Follow new rows; off to keep the view still while traffic flows"));
+    connect(m_follow, &QAction::toggled, m_view, &MessageLogView::setFollowTail);
+    m_clear = m_toolBar->addAction(tr("Clear"));
+    m_clear->setToolTip(tr("Forget every row of the log"));
+    connect(m_clear, &QAction::triggered, m_model, &MessageLogModel::clear);
+    m_toolBar->addSeparator();
+    m_save = m_toolBar->addAction(tr("Save\u2026"));
+    m_save->setToolTip(tr("Save the log as JSON Lines (every field of every record)"));
+    m_open = m_toolBar->addAction(tr("Open\u2026"));
+    m_open->setToolTip(tr("Open a saved log (replaces the rows shown)"));
+    m_exportHar = m_toolBar->addAction(tr("Export HAR\u2026"));
+    m_exportHar->setToolTip(tr("Export the connections as HAR 1.2, the way browsers do"));
+    m_importHar = m_toolBar->addAction(tr("Import HAR\u2026"));
+    m_importHar->setToolTip(tr("Add the WebSocket connections of a HAR file (e.g. from Chrome "
+                               "DevTools)"));
+
+    m_copyText = m_contextMenu->addAction(tr("Copy payload as text"));
+    m_copyHex = m_contextMenu->addAction(tr("Copy payload as hex"));
+    m_copyBase64 = m_contextMenu->addAction(tr("Copy payload as base64"));
+    m_contextMenu->addSeparator();
+    m_resend = m_contextMenu->addAction(tr("Resend"));
+    m_resend->setToolTip(tr("Send this payload again on its connection"));
+    m_savePayload = m_contextMenu->addAction(tr("Save payload to file\u2026"));
+    connect(m_copyText, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Text); });
+    connect(m_copyHex, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Hex); });
+    connect(m_copyBase64, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Base64); });
+    connect(m_resend, &QAction::triggered, this, [this] {
+        for (const qsizetype index : selectedStoreIndices())
+            emit resendRequested(index);
+    });
+    connect(m_savePayload, &QAction::triggered, this, [this] {
+        const qsizetype index = m_view->currentStoreIndex();
+        if (index < 0)
+            return;
+        const QString path =
+            QFileDialog::getSaveFileName(this, tr("Save payload"), QStringLiteral("payload.bin"));
+        QString error;
+        if (!path.isEmpty() && !savePayload(index, path, &error))
+            emit statusMessage(error);
+    });
+    connect(m_view, &QWidget::customContextMenuRequested, this, [this](const QPoint &position) {
+        updatePayloadActions();
+        m_contextMenu->popup(m_view->viewport()->mapToGlobal(position));
+    });
+    connect(m_view, &MessageLogView::currentRecordChanged, this, [this](qsizetype index) {
+        updatePayloadActions();
+        emit currentRecordChanged(index);
+    });
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(m_toolBar);
+    layout->addWidget(m_view, 1);
+    updatePayloadActions();
+}
+
+QAction *LogPanel::directionAction(int direction) const {
+    for (QAction *action : m_directionActions) {
+        if (action->data().toInt() == direction)
+            return action;
+    }
+    return nullptr;
+}
+
+QAction *LogPanel::kindAction(LogKind kind) const {
+    for (QAction *action : m_kindActions) {
+        if (action->data().toInt() == int(kind))
+            return action;
+    }
+    return nullptr;
+}
+
+void LogPanel::applyTextFilter() {
+    const bool ok = m_proxy->setTextFilter(
+        m_filter->text(), m_regex->isChecked() ? LogFilterProxy::TextMode::RegularExpression
+                                               : LogFilterProxy::TextMode::Plain);
+    m_filter->setStyleSheet(ok ? QString() : QStringLiteral("background: #fdecea;"));
+    m_filter->setToolTip(ok ? QString() : m_proxy->textFilterError());
+}
+
+void LogPanel::applyDirectionFilter() {
+    LogFilterProxy::Directions directions;
+    for (QAction *action : std::as_const(m_directionActions)) {
+        if (action->isChecked())
+            directions |= LogFilterProxy::DirectionFlag(action->data().toInt());
+    }
+    m_proxy->setDirectionFilter(directions);
+}
+
+void LogPanel::applyKindFilter() {
+    LogKindSet kinds = 0;
+    for (QAction *action : std::as_const(m_kindActions)) {
+        if (action->isChecked())
+            kinds |= logKindBit(LogKind(action->data().toInt()));
+    }
+    m_proxy->setKindFilter(kinds);
+}
+
+QList<qsizetype> LogPanel::selectedStoreIndices() const {
+    QList<qsizetype> indices;
+    for (const QModelIndex &index : m_view->selectionModel()->selectedRows()) {
+        const qsizetype storeIndex = m_proxy->storeIndex(index.row());
+        if (storeIndex >= 0)
+            indices.append(storeIndex);
+    }
+    std::sort(indices.begin(), indices.end());
+    if (indices.isEmpty() && m_view->currentStoreIndex() >= 0)
+        indices.append(m_view->currentStoreIndex());
+    return indices;
+}
+
+void LogPanel::copyPayloads(CopyFormat format) const {
+    QStringList parts;
+    for (const qsizetype index : selectedStoreIndices()) {
+        if (index >= m_model->store().size())
+            continue;
+        const QByteArray &payload = m_model->store().at(index).payload;
+        switch (format) {
+        case CopyFormat::Text:
+            parts.append(QString::fromUtf8(payload));
+            break;
+        case CopyFormat::Hex:
+            parts.append(QString::fromLatin1(payload.toHex(' ')));
+            break;
+        case CopyFormat::Base64:
+            parts.append(QString::fromLatin1(payload.toBase64()));
+            break;
+        }
+    }
+    if (!parts.isEmpty())
+        QApplication::clipboard()->setText(parts.join(QLatin1Char('\n')));
+}
+
+bool LogPanel::savePayload(qsizetype storeIndex, const QString &path, QString *error) const {
+    if (storeIndex < 0 || storeIndex >= m_model->store().size()) {
+        if (error)
+            *error = tr("No such row");
+        return false;
+    }
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) ||
+        file.write(m_model->store().at(storeIndex).payload) < 0 || !file.commit()) {
+        if (error)
+            *error = tr("Cannot write %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+void LogPanel::updatePayloadActions() {
+    const qsizetype index = m_view->currentStoreIndex();
+    const bool hasRecord = index >= 0 && index < m_model->store().size();
+    for (QAction *action : {m_copyText, m_copyHex, m_copyBase64, m_savePayload})
+        action->setEnabled(hasRecord);
+    bool resendable = false;
+    if (hasRecord) {
+        const LogKind kind = m_model->store().at(index).kind;
+        resendable = kind == LogKind::Text || kind == LogKind::Binary || kind == LogKind::Ping;
+    }
+    m_resend->setEnabled(resendable);
+}
+
+} // namespace ws

@@ -1,0 +1,95 @@
+#pragma once
+
+#include "log/logrecord.h"
+
+#include <QWidget>
+
+class QAction;
+class QActionGroup;
+class QLineEdit;
+class QMenu;
+class QToolBar;
+class QToolButton;
+
+namespace ws {
+
+class LogFilterProxy;
+class MessageLogModel;
+class MessageLogView;
+
+// The message log with its toolbar: messages or frames, direction and kind
+// filters, a text or regular-expression filter, autoscroll, clear, and the file
+// actions (save, open, HAR export and import: the window carries them out). The
+// context menu copies a payload as text, hex or base64, resends it, or saves it.
+class LogPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit LogPanel(MessageLogModel *model, QWidget *parent = nullptr);
+
+    MessageLogModel *model() const { return m_model; }
+    LogFilterProxy *proxy() const { return m_proxy; }
+    MessageLogView *view() const { return m_view; }
+    QToolBar *toolBar() const { return m_toolBar; }
+    QLineEdit *filterEdit() const { return m_filter; }
+
+    QAction *messagesAction() const { return m_messages; }
+    QAction *framesAction() const { return m_frames; }
+    QAction *regexAction() const { return m_regex; }
+    QAction *followAction() const { return m_follow; }
+    QAction *clearAction() const { return m_clear; }
+    QAction *saveAction() const { return m_save; }
+    QAction *openAction() const { return m_open; }
+    QAction *exportHarAction() const { return m_exportHar; }
+    QAction *importHarAction() const { return m_importHar; }
+    QAction *directionAction(int direction) const; // a LogFilterProxy::DirectionFlag
+    QAction *kindAction(LogKind kind) const;
+
+    // The payload actions of the context menu, on the current row.
+    QAction *copyTextAction() const { return m_copyText; }
+    QAction *copyHexAction() const { return m_copyHex; }
+    QAction *copyBase64Action() const { return m_copyBase64; }
+    QAction *resendAction() const { return m_resend; }
+    QAction *savePayloadAction() const { return m_savePayload; }
+
+    // The store indices of the selected rows, in order.
+    QList<qsizetype> selectedStoreIndices() const;
+    bool savePayload(qsizetype storeIndex, const QString &path, QString *error = nullptr) const;
+
+signals:
+    void currentRecordChanged(qsizetype storeIndex);
+    void resendRequested(qsizetype storeIndex);
+    void statusMessage(const QString &message);
+
+private:
+    enum class CopyFormat { Text, Hex, Base64 };
+    void copyPayloads(CopyFormat format) const;
+    void applyTextFilter();
+    void applyDirectionFilter();
+    void applyKindFilter();
+    void updatePayloadActions();
+
+    MessageLogModel *m_model;
+    LogFilterProxy *m_proxy;
+    MessageLogView *m_view;
+    QToolBar *m_toolBar;
+    QLineEdit *m_filter;
+    QAction *m_messages;
+    QAction *m_frames;
+    QAction *m_regex;
+    QAction *m_follow;
+    QAction *m_clear;
+    QAction *m_save;
+    QAction *m_open;
+    QAction *m_exportHar;
+    QAction *m_importHar;
+    QList<QAction *> m_directionActions;
+    QList<QAction *> m_kindActions;
+    QAction *m_copyText;
+    QAction *m_copyHex;
+    QAction *m_copyBase64;
+    QAction *m_resend;
+    QAction *m_savePayload;
+    QMenu *m_contextMenu;
+};
+
+} // namespace ws

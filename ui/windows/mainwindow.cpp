@@ -1,0 +1,749 @@
+#include "mainwindow.h"
+
+#include "connectionhub.h"
+#include "connectionspanel.h"
+#include "dialogs/newconnectiondialog.h"
+#include "log/logfile.h"
+#include "logpanel.h"
+#include "models/logfilterproxy.h"
+#include "models/messagelogmodel.h"
+#include "rttchart.h"
+#include "sendbox.h"
+#include "serverpanel.h"
+#include "widgets/frameinspector.h"
+#include "widgets/messagelogview.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QCommandLineParser>
+#include <QDateTime>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPixmap>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <functional>
+#include <memory>
+
+namespace ws {
+
+namespace {
+
+const QString GeometryKey = QStringLiteral("window/geometry");
+const QString StateKey = QStringLiteral("window/state");
+const QString LastDirectoryKey = QStringLiteral("window/lastDirectory");
+// Bump when the docks change, so that an old layout is not applied to new docks.
+constexpr int LayoutVersion = 1;
+
+constexpr int ErrorMessageMs = 30'000;
+constexpr int DemoStepMs = 300;
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent)
+    : QMainWindow(parent)
+    , m_log(new MessageLogModel(this))
+    , m_hub(new ConnectionHub(m_log, this)) {
+    setWindowTitle(tr("WebSocket Workbench"));
+    setObjectName(QStringLiteral("mainWindow"));
+    setDockNestingEnabled(true);
+
+    m_logPanel = new LogPanel(m_log, this);
+    m_central = new QStackedWidget(this);
+    m_central->addWidget(createWelcomePage());
+    m_central->addWidget(m_logPanel);
+    setCentralWidget(m_central);
+
+    createActions();
+    createDocks();
+    createMenus();
+
+    m_statusLabel = new QLabel(this);
+    statusBar()->addPermanentWidget(m_statusLabel);
+
+    connect(m_hub, &ConnectionHub::endpointAdded, this, &MainWindow::onEndpointAdded);
+    connect(m_hub, &ConnectionHub::endpointChanged, this, [this] {
+        updateScope();
+        updateStatus();
+    });
+    connect(m_hub, &ConnectionHub::endpointsRemoved, this, [this] {
+        updateScope();
+        updateStatus();
+    });
+    connect(m_hub, &ConnectionHub::errorReported, this, &MainWindow::onErrorReported);
+    connect(m_hub, &ConnectionHub::roundTripMeasured, m_chart,
+            [this](quint32 id, double ms) { m_chart->addRoundTrip(id, ms); });
+    connect(m_connections, &ConnectionsPanel::scopeChanged, this, &MainWindow::updateScope);
+    connect(m_log, &QAbstractItemModel::rowsInserted, this, [this] {
+        showLog();
+        updateStatus();
+    });
+    connect(m_log, &QAbstractItemModel::modelReset, this, [this] {
+        m_inspector->clear();
+        updateStatus();
+    });
+    connect(m_log, &QAbstractItemModel::rowsRemoved, this, &MainWindow::updateStatus);
+    // The "N of M rows" count follows the filters too.
+    LogFilterProxy *proxy = m_logPanel->proxy();
+    connect(proxy, &QAbstractItemModel::modelReset, this, &MainWindow::updateStatus);
+    connect(proxy, &QAbstractItemModel::layoutChanged, this, &MainWindow::updateStatus);
+    connect(proxy, &QAbstractItemModel::rowsRemoved, this, &MainWindow::updateStatus);
+    connect(m_logPanel, &LogPanel::currentRecordChanged, this, &MainWindow::onCurrentRecord);
+    connect(m_logPanel, &LogPanel::resendRequested, this, &MainWindow::resend);
+    connect(m_inspector, &FrameInspector::recordActivated, this, [this](qsizetype index) {
+        if (m_logPanel->view()->selectStoreIndex(index))
+            return;
+        // A fragment is a row only when the log lists frames.
+        m_logPanel->framesAction()->setChecked(true);
+        m_logPanel->view()->selectStoreIndex(index);
+    });
+    const auto showStatus = [this](const QString &message) {
+        statusBar()->showMessage(message, ErrorMessageMs);
+    };
+    connect(m_logPanel, &LogPanel::statusMessage, this, showStatus);
+    connect(m_sendBox, &SendBox::statusMessage, this, showStatus);
+    connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
+    connect(m_sendBox, &SendBox::sent, this, &MainWindow::showLog);
+    connect(m_serverPanel, &ServerPanel::started, this, [this] {
+        showLog();
+        statusBar()->showMessage(tr("Server listening on ws://127.0.0.1:%1/ \u2014 test page at %2")
+                                     .arg(m_serverPanel->boundPort())
+                                     .arg(m_serverPanel->testPageUrl()),
+                                 10'000);
+    });
+
+    m_closeTimer.setSingleShot(true);
+    connect(&m_closeTimer, &QTimer::timeout, this, &MainWindow::finishClose);
+    m_rateTimer.setInterval(1000);
+    connect(&m_rateTimer, &QTimer::timeout, this, &MainWindow::sampleRates);
+    m_rateTimer.start();
+    m_lastSampleMs = QDateTime::currentMSecsSinceEpoch();
+
+    m_defaultState = saveState(LayoutVersion);
+    restoreSettings();
+    updateScope();
+    updateStatus();
+}
+
+MainWindow::~MainWindow() {
+    // Nothing may reach the panels from the hub's last signals while they go.
+    m_hub->disconnect(this);
+    m_hub->disconnect(m_serverPanel);
+}
+
+QWidget *MainWindow::createWelcomePage() {
+    auto *page = new QWidget(this);
+    page->setObjectName(QStringLiteral("welcomePage"));
+    auto *title = new QLabel(tr("<h2>WebSocket Workbench</h2>"), page);
+    auto *text = new QLabel(
+        tr("Talk to a WebSocket server by hand, host one on this machine, and watch every frame "
+           "go by \u2014 header bits, masking, pings, pongs and close codes included."),
+        page);
+    text->setWordWrap(true);
+    text->setMaximumWidth(560);
+    m_welcomeEcho = new QPushButton(
+        tr("Host an echo server on 127.0.0.1:%1 and connect to it").arg(DefaultWelcomePort), page);
+    m_welcomeEcho->setObjectName(QStringLiteral("welcomeEcho"));
+    m_welcomeEcho->setDefault(true);
+    m_welcomeEcho->setMinimumHeight(m_welcomeEcho->sizeHint().height() * 3 / 2);
+    auto *connectButton = new QPushButton(tr("Connect to a server\u2026"), page);
+    auto *openButton = new QPushButton(tr("Open a saved log\u2026"), page);
+    auto *hint = new QLabel(tr("Or set up a server in the Server panel on the left."), page);
+    hint->setEnabled(false);
+    connect(m_welcomeEcho, &QPushButton::clicked, this, &MainWindow::hostEchoAndConnect);
+    connect(connectButton, &QPushButton::clicked, this, &MainWindow::newConnection);
+    connect(openButton, &QPushButton::clicked, this, [this] {
+        fileAction(tr("Open log"), tr("Workbench logs (*.jsonl);;All files (*)"), false,
+                   &MainWindow::openLog);
+    });
+
+    auto *layout = new QVBoxLayout(page);
+    layout->addStretch(2);
+    for (QWidget *widget :
+         {static_cast<QWidget *>(title), static_cast<QWidget *>(text),
+          static_cast<QWidget *>(m_welcomeEcho), static_cast<QWidget *>(connectButton),
+          static_cast<QWidget *>(openButton), static_cast<QWidget *>(hint)})
+        layout->addWidget(widget, 0, Qt::AlignHCenter);
+    layout->addStretch(3);
+    return page;
+}
+
+void MainWindow::createActions() {
+    m_newConnection = new QAction(tr("&New connection\u2026"), this);
+    m_newConnection->setShortcut(QKeySequence::New);
+    m_newConnection->setToolTip(tr("Connect to a WebSocket server (Ctrl+N)"));
+    m_newConnection->setIconText(tr("New\u2026"));
+    connect(m_newConnection, &QAction::triggered, this, &MainWindow::newConnection);
+    m_hostEcho = new QAction(tr("Host echo server and connect"), this);
+    m_hostEcho->setIconText(tr("Echo + connect"));
+    m_hostEcho->setToolTip(
+        tr("Host an echo server on 127.0.0.1:%1 and connect to it").arg(DefaultWelcomePort));
+    connect(m_hostEcho, &QAction::triggered, this, &MainWindow::hostEchoAndConnect);
+    m_quit = new QAction(tr("&Quit"), this);
+    m_quit->setShortcut(QKeySequence::Quit);
+    connect(m_quit, &QAction::triggered, this, &QWidget::close);
+    m_resetLayout = new QAction(tr("Reset layout"), this);
+    connect(m_resetLayout, &QAction::triggered, this, &MainWindow::resetLayout);
+
+    const QString logFilter = tr("Workbench logs (*.jsonl);;All files (*)");
+    const QString harFilter = tr("HAR files (*.har);;All files (*)");
+    connect(m_logPanel->saveAction(), &QAction::triggered, this, [this, logFilter] {
+        fileAction(tr("Save log"), logFilter, true, &MainWindow::saveLog);
+    });
+    connect(m_logPanel->openAction(), &QAction::triggered, this, [this, logFilter] {
+        fileAction(tr("Open log"), logFilter, false, &MainWindow::openLog);
+    });
+    connect(m_logPanel->exportHarAction(), &QAction::triggered, this, [this, harFilter] {
+        fileAction(tr("Export HAR"), harFilter, true, &MainWindow::exportHar);
+    });
+    connect(m_logPanel->importHarAction(), &QAction::triggered, this, [this, harFilter] {
+        fileAction(tr("Import HAR"), harFilter, false, &MainWindow::importHar);
+    });
+}
+
+QDockWidget *MainWindow::addDock(QWidget *widget, const QString &title, const QString &name,
+                                 Qt::DockWidgetArea area) {
+    auto *dock = new QDockWidget(title, this);
+    dock->setObjectName(name);
+    dock->setWidget(widget);
+    dock->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable |
+                      QDockWidget::DockWidgetFloatable);
+    addDockWidget(area, dock);
+    return dock;
+}
+
+void MainWindow::createDocks() {
+    // The side docks run the full height; the send box sits under the log only.
+    setCorner(Qt::TopLeftCorner, Qt::LeftDockWidgetArea);
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+    setCorner(Qt::TopRightCorner, Qt::RightDockWidgetArea);
+    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
+
+    m_connections = new ConnectionsPanel(m_hub, this);
+    m_connections->addAction(m_hostEcho, true);
+    m_connections->addAction(m_newConnection, true);
+    m_inspector = new FrameInspector(this);
+    m_sendBox = new SendBox(m_hub, this);
+    m_serverPanel = new ServerPanel(m_hub, this);
+    m_chart = new RttChart(this);
+
+    // Left: where things are (connections, the hosted server). Right: what one
+    // record is (the inspector) and how the connections are doing (the chart).
+    // Under the log: what to send next.
+    m_connectionsDock = addDock(m_connections, tr("Connections"), QStringLiteral("connectionsDock"),
+                                Qt::LeftDockWidgetArea);
+    m_serverDock =
+        addDock(m_serverPanel, tr("Server"), QStringLiteral("serverDock"), Qt::LeftDockWidgetArea);
+    splitDockWidget(m_connectionsDock, m_serverDock, Qt::Vertical);
+    m_inspectorDock = addDock(m_inspector, tr("Inspector"), QStringLiteral("inspectorDock"),
+                              Qt::RightDockWidgetArea);
+    m_chartDock = addDock(m_chart, tr("Round trip and rate"), QStringLiteral("chartDock"),
+                          Qt::RightDockWidgetArea);
+    splitDockWidget(m_inspectorDock, m_chartDock, Qt::Vertical);
+    m_sendDock =
+        addDock(m_sendBox, tr("Send"), QStringLiteral("sendDock"), Qt::BottomDockWidgetArea);
+}
+
+void MainWindow::createMenus() {
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_newConnection);
+    file->addAction(m_hostEcho);
+    file->addSeparator();
+    file->addAction(m_logPanel->openAction());
+    file->addAction(m_logPanel->saveAction());
+    file->addAction(m_logPanel->importHarAction());
+    file->addAction(m_logPanel->exportHarAction());
+    file->addSeparator();
+    file->addAction(m_quit);
+
+    QMenu *connection = menuBar()->addMenu(tr("&Connection"));
+    connection->addAction(m_connections->closeAction());
+    connection->addAction(m_connections->abortAction());
+    connection->addAction(m_connections->forgetAction());
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(m_logPanel->messagesAction());
+    view->addAction(m_logPanel->framesAction());
+    view->addAction(m_logPanel->followAction());
+    view->addSeparator();
+    for (QDockWidget *dock :
+         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
+        view->addAction(dock->toggleViewAction());
+    view->addSeparator();
+    view->addAction(m_resetLayout);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About"), this, [this] {
+        QMessageBox::about(this, tr("About WebSocket Workbench"),
+                           tr("<b>WebSocket Workbench %1</b><p>A workbench for building and "
+                              "debugging WebSocket (RFC 6455) clients and servers.</p>")
+                               .arg(QCoreApplication::applicationVersion()));
+    });
+}
+
+bool MainWindow::isShowingWelcome() const {
+    return m_central->currentIndex() == 0;
+}
+
+void MainWindow::showLog() {
+    m_central->setCurrentWidget(m_logPanel);
+}
+
+void MainWindow::resetLayout() {
+    restoreState(m_defaultState, LayoutVersion);
+    for (QDockWidget *dock :
+         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
+        dock->show();
+    const int width = std::max(this->width(), 1000);
+    const int height = std::max(this->height(), 700);
+    resizeDocks({m_connectionsDock, m_inspectorDock}, {width * 21 / 100, width * 36 / 100},
+                Qt::Horizontal);
+    resizeDocks({m_connectionsDock, m_serverDock}, {height * 34 / 100, height * 66 / 100},
+                Qt::Vertical);
+    resizeDocks({m_inspectorDock, m_chartDock}, {height * 70 / 100, height * 30 / 100},
+                Qt::Vertical);
+    // The inspector's parts: field table, bit diagram, payload; the diagram needs
+    // room for a 14-byte header (four rows of 32 bits).
+    if (auto *splitter = m_inspector->findChild<QSplitter *>()) {
+        const int total = std::max(splitter->height(), height * 60 / 100);
+        splitter->setSizes({total * 40 / 100, total * 32 / 100, total * 28 / 100});
+    }
+    resizeDocks({m_sendDock}, {height * 26 / 100}, Qt::Vertical);
+}
+
+void MainWindow::showEvent(QShowEvent *event) {
+    QMainWindow::showEvent(event);
+    if (!m_shownOnce && !m_layoutRestored) {
+        resetLayout();
+        // Once more when the window has its final size (a window manager may resize it).
+        QTimer::singleShot(0, this, &MainWindow::resetLayout);
+    }
+    m_shownOnce = true;
+}
+
+void MainWindow::restoreSettings() {
+    const QSettings settings;
+    if (!restoreGeometry(settings.value(GeometryKey).toByteArray()))
+        resize(1400, 900);
+    m_layoutRestored = restoreState(settings.value(StateKey).toByteArray(), LayoutVersion);
+}
+
+void MainWindow::saveSettings() const {
+    QSettings settings;
+    settings.setValue(GeometryKey, saveGeometry());
+    settings.setValue(StateKey, saveState(LayoutVersion));
+    m_serverPanel->saveSettings();
+}
+
+NewConnectionDialog *MainWindow::newConnection() {
+    auto *dialog = new NewConnectionDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this,
+            [this, dialog] { openConnection(dialog->options()); });
+    dialog->open();
+    return dialog;
+}
+
+quint32 MainWindow::openConnection(const ClientOptions &options) {
+    const quint32 id = m_hub->openClient(options);
+    showLog();
+    m_connections->select(id);
+    statusBar()->showMessage(tr("Connecting to %1\u2026").arg(options.url.toString()), 5000);
+    return id;
+}
+
+void MainWindow::setWelcomePort(quint16 port) {
+    m_welcomePort = port;
+    const QString text = tr("Host an echo server on 127.0.0.1:%1 and connect to it").arg(port);
+    m_welcomeEcho->setText(text);
+    m_hostEcho->setToolTip(text);
+}
+
+quint32 MainWindow::hostEchoAndConnect() {
+    bool portTaken = false;
+    if (!m_serverPanel->isRunning()) {
+        ServerOptions options = m_serverPanel->options();
+        options.bindAddress = QHostAddress(QHostAddress::LocalHost);
+        options.mode = ServerOptions::Mode::Echo;
+        options.allowedOrigins.clear();
+        options.port = m_welcomePort;
+        if (!m_serverPanel->start(options)) {
+            // Port 9001 is popular: any free port still gives a working echo.
+            options.port = 0;
+            if (!m_serverPanel->start(options))
+                return 0;
+            portTaken = true;
+        }
+    }
+    ClientOptions client;
+    client.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_serverPanel->boundPort()));
+    const quint32 id = openConnection(client);
+    if (portTaken) {
+        statusBar()->showMessage(tr("Port %1 is taken; the echo server listens on %2")
+                                     .arg(m_welcomePort)
+                                     .arg(m_serverPanel->boundPort()),
+                                 10'000);
+    }
+    return id;
+}
+
+void MainWindow::onEndpointAdded(quint32 id) {
+    showLog();
+    if (const EndpointInfo *info = m_hub->info(id))
+        m_chart->setConnectionName(id, info->name);
+    updateScope();
+    updateStatus();
+}
+
+void MainWindow::onErrorReported(quint32 id, const QString &message) {
+    const EndpointInfo *info = m_hub->info(id);
+    statusBar()->showMessage(info ? tr("%1: %2").arg(info->name, message) : message,
+                             ErrorMessageMs);
+}
+
+void MainWindow::updateScope() {
+    m_scope = m_connections->selectedId();
+    const EndpointInfo *info = m_hub->info(m_scope);
+    QSet<quint32> filter;
+    QList<quint32> targets;
+    QString description;
+    if (!info) {
+        // "All": send to the newest open client connection, else the newest open
+        // client of a hosted server.
+        const QList<quint32> ids = m_hub->ids();
+        for (const EndpointInfo::Kind kind :
+             {EndpointInfo::Kind::Client, EndpointInfo::Kind::ServerClient}) {
+            for (auto it = ids.crbegin(); it != ids.crend() && targets.isEmpty(); ++it) {
+                const EndpointInfo *candidate = m_hub->info(*it);
+                if (candidate->kind == kind && m_hub->isOpen(*it)) {
+                    targets.append(*it);
+                    description = candidate->name;
+                }
+            }
+        }
+    } else if (info->kind == EndpointInfo::Kind::Server) {
+        filter.insert(m_scope);
+        for (const quint32 id : m_hub->clientsOf(m_scope)) {
+            filter.insert(id);
+            if (m_hub->isOpen(id))
+                targets.append(id);
+        }
+        description = tr("every client of %1").arg(info->name);
+    } else {
+        filter.insert(m_scope);
+        targets.append(m_scope);
+        description = info->name;
+    }
+    if (filter != m_logPanel->proxy()->connectionFilter())
+        m_logPanel->proxy()->setConnectionFilter(filter);
+    if (targets != m_sendBox->targets() || description != m_sendBox->targetLabel()->text())
+        m_sendBox->setTargets(targets, description);
+    m_chart->setScope(filter.values());
+}
+
+void MainWindow::updateStatus() {
+    int live = 0;
+    for (const quint32 id : m_hub->ids()) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (info->isConnection() && info->isLive())
+            ++live;
+    }
+    const int shown = m_logPanel->proxy()->rowCount();
+    const int total = m_log->rowCount();
+    m_statusLabel->setText(
+        shown == total
+            ? tr("%n row(s)", nullptr, total) + tr(" \u00b7 %n open", nullptr, live)
+            : tr("%1 of %2 rows").arg(shown).arg(total) + tr(" \u00b7 %n open", nullptr, live));
+}
+
+void MainWindow::sampleRates() {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const double seconds = std::max(0.001, double(now - m_lastSampleMs) / 1000.0);
+    m_lastSampleMs = now;
+    for (const quint32 id : m_hub->ids()) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (!info->isConnection())
+            continue;
+        const qint64 total = info->messagesIn + info->messagesOut;
+        const auto it = m_lastCounts.find(id);
+        if (it == m_lastCounts.end()) {
+            if (info->isLive())
+                m_lastCounts.insert(id, total);
+            continue;
+        }
+        m_chart->addRate(id, double(total - *it) / seconds, now);
+        *it = total;
+        if (!info->isLive())
+            m_lastCounts.erase(it);
+    }
+}
+
+void MainWindow::onCurrentRecord(qsizetype storeIndex) {
+    if (storeIndex < 0 || storeIndex >= m_log->store().size()) {
+        m_inspector->clear();
+        return;
+    }
+    m_inspector->setRecord(m_log->store(), storeIndex);
+}
+
+void MainWindow::resend(qsizetype storeIndex) {
+    if (storeIndex < 0 || storeIndex >= m_log->store().size())
+        return;
+    const LogRecord &record = m_log->store().at(storeIndex);
+    quint32 target = record.connection;
+    if (!m_hub->isOpen(target)) {
+        const QList<quint32> targets = m_sendBox->targets();
+        target = targets.isEmpty() ? 0 : targets.constFirst();
+    }
+    SendError result = SendError::NotOpen;
+    if (target != 0) {
+        switch (record.kind) {
+        case LogKind::Text:
+            result = m_hub->sendText(target, record.payload);
+            break;
+        case LogKind::Binary:
+            result = m_hub->sendBinary(target, record.payload);
+            break;
+        case LogKind::Ping:
+            result = m_hub->sendPing(target, record.payload);
+            break;
+        default:
+            return;
+        }
+    }
+    const EndpointInfo *info = m_hub->info(target);
+    statusBar()->showMessage(
+        result == SendError::None
+            ? tr("Resent %n byte(s) to %1", nullptr, int(record.payload.size()))
+                  .arg(info ? info->name : QString())
+            : tr("Not resent: %1").arg(QLatin1String(sendErrorText(result))),
+        8000);
+}
+
+bool MainWindow::saveLog(const QString &path, QString *error) {
+    m_log->flush();
+    return LogFile::saveJsonLines(m_log->store(), path, error);
+}
+
+bool MainWindow::exportHar(const QString &path, QString *error) {
+    m_log->flush();
+    return LogFile::exportHar(m_log->store(), path, error);
+}
+
+bool MainWindow::openLog(const QString &path, QString *error) {
+    LogStore file;
+    if (!LogFile::openJsonLines(path, file, error))
+        return false;
+    m_log->clear();
+    mergeStore(file);
+    showLog();
+    // The file's connections have new ids: a scope on a live connection would hide them.
+    m_connections->select(0);
+    statusBar()->showMessage(tr("Opened %1: %n row(s)", nullptr, int(file.size())).arg(path), 8000);
+    return true;
+}
+
+bool MainWindow::importHar(const QString &path, QString *error) {
+    LogStore file;
+    if (!LogFile::importHar(path, file, error))
+        return false;
+    mergeStore(file);
+    showLog();
+    m_connections->select(0);
+    statusBar()->showMessage(
+        tr("Imported %1: %n connection(s)", nullptr, int(file.connectionIds().size())).arg(path),
+        8000);
+    return true;
+}
+
+void MainWindow::mergeStore(const LogStore &store) {
+    // The file's connection ids may be those of live connections here: each of its
+    // connections becomes a new tree node with a fresh id.
+    QHash<quint32, quint32> ids;
+    for (const quint32 id : store.connectionIds())
+        ids.insert(id, m_hub->addArchived(store.connectionInfo(id)));
+    for (qsizetype i = 0; i < store.size(); ++i) {
+        LogRecord record = store.at(i);
+        auto it = ids.find(record.connection);
+        if (it == ids.end())
+            it = ids.insert(record.connection,
+                            m_hub->addArchived(store.connectionInfo(record.connection)));
+        record.connection = *it;
+        const LogRecordExtra *extra = store.extra(i);
+        m_log->appendRecord(record, extra ? *extra : LogRecordExtra{});
+    }
+    m_log->flush();
+}
+
+void MainWindow::fileAction(const QString &title, const QString &filter, bool save,
+                            bool (MainWindow::*operation)(const QString &, QString *)) {
+    QSettings settings;
+    const QString directory = settings.value(LastDirectoryKey).toString();
+    const QString path = save ? QFileDialog::getSaveFileName(this, title, directory, filter)
+                              : QFileDialog::getOpenFileName(this, title, directory, filter);
+    if (path.isEmpty())
+        return;
+    settings.setValue(LastDirectoryKey, QFileInfo(path).absolutePath());
+    QString error;
+    if (!(this->*operation)(path, &error)) {
+        statusBar()->showMessage(error, ErrorMessageMs);
+        QMessageBox::warning(this, title, error);
+        return;
+    }
+    if (save)
+        statusBar()->showMessage(tr("Saved %1").arg(path), 8000);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event) {
+    if (m_readyToClose || !m_hub->hasLiveEndpoints()) {
+        saveSettings();
+        event->accept();
+        return;
+    }
+    // RFC 6455 §7.1.2: say goodbye (1001 going away), wait a little, then go anyway.
+    event->ignore();
+    if (m_closing)
+        return;
+    m_closing = true;
+    statusBar()->showMessage(tr("Closing connections with 1001 (going away)\u2026"));
+    connect(m_hub, &ConnectionHub::allClosed, this, &MainWindow::finishClose, Qt::UniqueConnection);
+    m_closeTimer.start(CloseGraceMs);
+    m_hub->closeAll(toWire(CloseCode::GoingAway), tr("workbench closed"));
+}
+
+void MainWindow::finishClose() {
+    if (m_readyToClose)
+        return;
+    m_readyToClose = true;
+    m_closeTimer.stop();
+    m_hub->abortAll();
+    close();
+}
+
+bool MainWindow::saveScreenshot(const QString &path, QString *error) {
+    const QPixmap pixmap = grab();
+    if (pixmap.isNull() || !pixmap.save(path, "PNG")) {
+        if (error)
+            *error = tr("Cannot write the screenshot to %1").arg(path);
+        return false;
+    }
+    return true;
+}
+
+bool MainWindow::processArguments(const QStringList &arguments, QString *error) {
+    QCommandLineParser parser;
+    const QCommandLineOption demo(
+        QStringLiteral("demo"), tr("Host an echo server, connect to it and send a few messages."));
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        tr("After the demo, save the window as a PNG and quit."),
+                                        tr("file"));
+    parser.addOptions({demo, screenshot});
+    if (!parser.parse(arguments)) {
+        if (error)
+            *error = parser.errorText();
+        return false;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        if (error)
+            *error = tr("Unexpected argument: %1").arg(parser.positionalArguments().constFirst());
+        return false;
+    }
+    if (parser.isSet(screenshot)) {
+        m_screenshotPath = parser.value(screenshot);
+        connect(this, &MainWindow::demoFinished, this, [this] {
+            // Let the last echoes, the chart and the inspector paint.
+            QTimer::singleShot(1200, this, [this] {
+                QString screenshotError;
+                if (!saveScreenshot(m_screenshotPath, &screenshotError))
+                    qWarning("%s", qPrintable(screenshotError));
+                close();
+            });
+        });
+    }
+    if (parser.isSet(demo) || parser.isSet(screenshot))
+        QTimer::singleShot(0, this, &MainWindow::runDemo);
+    return true;
+}
+
+void MainWindow::runDemo() {
+    const quint32 client = hostEchoAndConnect();
+    if (!client) {
+        emit demoFinished();
+        return;
+    }
+    using Step = std::function<void()>;
+    auto steps = std::make_shared<QList<Step>>();
+    const auto sendAs = [this](SendBox::Mode mode, const QString &text, int fragment = 0) {
+        return [this, mode, text, fragment] {
+            m_sendBox->setMode(mode);
+            m_sendBox->editor()->setPlainText(text);
+            m_sendBox->fragmentCheck()->setChecked(fragment > 0);
+            if (fragment > 0)
+                m_sendBox->fragmentSizeSpin()->setValue(fragment);
+            m_sendBox->send();
+        };
+    };
+    steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("Hello from WebSocket Workbench")));
+    steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-1")));
+    steps->append(
+        sendAs(SendBox::Mode::Json, QStringLiteral("{\"type\":\"subscribe\",\"channel\":\"prices\","
+                                                   "\"symbols\":[\"BTC\",\"ETH\"],\"id\":42}")));
+    steps->append(sendAs(SendBox::Mode::Binary,
+                         QStringLiteral("00 01 02 03 de ad be ef ca fe ba be 7f 80 ff")));
+    steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-2")));
+    steps->append(sendAs(SendBox::Mode::Text,
+                         QStringLiteral("This message travels in fragments of 16 bytes"), 16));
+    for (int i = 3; i <= 8; ++i) {
+        steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("tick %1").arg(i)));
+        steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-%1").arg(i)));
+    }
+    steps->append([this, client] {
+        // Leave the box ready for the next message, and show a masked client frame.
+        m_sendBox->setMode(SendBox::Mode::Json);
+        m_sendBox->fragmentCheck()->setChecked(false);
+        m_sendBox->editor()->setPlainText(QStringLiteral("{\"type\":\"ping\",\"id\":43}"));
+        m_log->flush();
+        const LogStore &store = m_log->store();
+        for (qsizetype i = store.size() - 1; i >= 0; --i) {
+            const LogRecord &record = store.at(i);
+            if (record.connection == client && record.kind == LogKind::Text && record.isFrame() &&
+                record.has(LogRecord::Outgoing) && record.payload.startsWith("{\"type\"")) {
+                m_logPanel->view()->selectStoreIndex(i);
+                m_inspector->selectField(HeaderField::MaskingKey);
+                break;
+            }
+        }
+    });
+
+    auto *timer = new QTimer(this);
+    timer->setInterval(DemoStepMs);
+    connect(timer, &QTimer::timeout, this, [this, timer, steps, client] {
+        const EndpointInfo *info = m_hub->info(client);
+        if (!info || info->finished || steps->isEmpty()) {
+            timer->stop();
+            timer->deleteLater();
+            emit demoFinished();
+            return;
+        }
+        if (!m_hub->isOpen(client))
+            return; // still connecting
+        steps->takeFirst()();
+    });
+    timer->start();
+}
+
+} // namespace ws

@@ -1,0 +1,370 @@
+#include "serverpanel.h"
+
+#include "connectionhub.h"
+
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QSpinBox>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+namespace ws {
+
+namespace {
+
+const QString PortKey = QStringLiteral("server/port");
+const QString BindAllKey = QStringLiteral("server/bindAllInterfaces");
+const QString ModeKey = QStringLiteral("server/mode");
+const QString GreetingKey = QStringLiteral("server/greeting");
+const QString OriginsKey = QStringLiteral("server/origins");
+
+// The window promises a bounded stop: closing handshakes get this long.
+constexpr int StopTimeoutMs = 2000;
+
+enum BindChoice { Loopback, AllInterfaces };
+
+} // namespace
+
+ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
+    : QWidget(parent)
+    , m_hub(hub)
+    , m_port(new QSpinBox(this))
+    , m_bind(new QComboBox(this))
+    , m_bindWarning(new QLabel(this))
+    , m_mode(new QComboBox(this))
+    , m_greeting(new QLineEdit(this))
+    , m_origins(new QLineEdit(this))
+    , m_start(new QPushButton(tr("Start"), this))
+    , m_status(new QLabel(this))
+    , m_link(new QLabel(this))
+    , m_clients(new QTreeWidget(this))
+    , m_message(new QLineEdit(this))
+    , m_sendOne(new QPushButton(tr("To selected"), this))
+    , m_sendAll(new QPushButton(tr("To all"), this))
+    , m_disconnectCode(new QComboBox(this))
+    , m_disconnect(new QPushButton(tr("Disconnect"), this))
+    , m_log(new QPlainTextEdit(this)) {
+    m_port->setRange(0, 65535);
+    m_port->setSpecialValueText(tr("any free port"));
+    m_port->setToolTip(tr("TCP port; 0 picks any free one"));
+    m_bind->addItem(tr("127.0.0.1 only"), Loopback);
+    m_bind->addItem(tr("all interfaces"), AllInterfaces);
+    m_bind->setToolTip(tr("127.0.0.1: only programs on this machine can connect. All interfaces "
+                          "(0.0.0.0): any machine that can reach this one."));
+    m_bindWarning->setText(tr("\u26A0 Reachable from other machines on your network: anyone "
+                              "who can reach this port can connect."));
+    m_bindWarning->setWordWrap(true);
+    m_bindWarning->setStyleSheet(QStringLiteral("color: #b71c1c;"));
+    m_bindWarning->setObjectName(QStringLiteral("bindWarning"));
+    for (const auto mode : {ServerOptions::Mode::Echo, ServerOptions::Mode::Greeting,
+                            ServerOptions::Mode::Broadcast, ServerOptions::Mode::Manual})
+        m_mode->addItem(QLatin1String(modeName(mode)), int(mode));
+    m_mode->setToolTip(tr("echo: each message back; greeting: a greeting on connect, then echo; "
+                          "broadcast: every message to every client; manual: you send"));
+    m_greeting->setPlaceholderText(tr("sent to each client on connect"));
+    m_origins->setPlaceholderText(tr("any Origin (or list them: http://localhost:3000 \u2026)"));
+    m_origins->setToolTip(tr("Allowed Origin header values, separated by spaces or commas; a "
+                             "client with another Origin gets 403. Empty: any."));
+    m_start->setObjectName(QStringLiteral("serverStart"));
+    m_status->setObjectName(QStringLiteral("serverStatus"));
+    m_status->setWordWrap(true);
+    m_link->setOpenExternalLinks(true);
+    m_link->setTextInteractionFlags(Qt::TextBrowserInteraction);
+    m_link->setObjectName(QStringLiteral("testPageLink"));
+
+    m_clients->setColumnCount(3);
+    m_clients->setHeaderLabels({tr("Client"), tr("Peer"), tr("State")});
+    m_clients->setRootIsDecorated(false);
+    m_clients->setUniformRowHeights(true);
+    m_clients->header()->setStretchLastSection(true);
+    m_clients->setMinimumHeight(fontMetrics().height() * 4);
+    m_disconnectCode->setMinimumContentsLength(8);
+    m_disconnectCode->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_message->setPlaceholderText(tr("text to send from the server"));
+    for (quint16 code = 1000; code <= 1014; ++code) {
+        if (isValidOnWire(code))
+            m_disconnectCode->addItem(
+                QStringLiteral("%1 %2").arg(code).arg(QLatin1String(closeCodeMeaning(code))), code);
+    }
+    m_disconnectCode->addItem(QStringLiteral("4000 %1").arg(QLatin1String(closeCodeMeaning(4000))),
+                              4000);
+    m_disconnectCode->setCurrentIndex(m_disconnectCode->findData(1001));
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(500);
+    m_log->setPlaceholderText(tr("Server log"));
+    m_log->setMinimumHeight(fontMetrics().height() * 3 + 10);
+
+    auto *portRow = new QHBoxLayout;
+    portRow->addWidget(m_port);
+    portRow->addWidget(m_bind, 1);
+    auto *startRow = new QHBoxLayout;
+    startRow->addWidget(m_start);
+    startRow->addWidget(m_status, 1);
+    auto *form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("Port:"), portRow);
+    form->addRow(QString(), m_bindWarning);
+    form->addRow(tr("Mode:"), m_mode);
+    form->addRow(tr("Greeting:"), m_greeting);
+    form->addRow(tr("Origins:"), m_origins);
+    form->addRow(startRow);
+    form->addRow(m_link);
+
+    auto *sendRow = new QHBoxLayout;
+    sendRow->addWidget(m_message, 1);
+    sendRow->addWidget(m_sendOne);
+    sendRow->addWidget(m_sendAll);
+    auto *disconnectRow = new QHBoxLayout;
+    disconnectRow->addWidget(m_disconnectCode, 1);
+    disconnectRow->addWidget(m_disconnect);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(6, 4, 6, 4);
+    layout->setSpacing(4);
+    layout->addLayout(form);
+    layout->addWidget(m_clients, 1);
+    layout->addLayout(sendRow);
+    layout->addLayout(disconnectRow);
+    layout->addWidget(m_log, 1);
+
+    loadSettings();
+    connect(m_bind, &QComboBox::currentIndexChanged, this, &ServerPanel::updateForm);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, &ServerPanel::updateForm);
+    connect(m_start, &QPushButton::clicked, this, [this] {
+        if (isRunning())
+            stop();
+        else
+            start();
+    });
+    connect(m_sendOne, &QPushButton::clicked, this, [this] {
+        if (const quint32 id = selectedClient())
+            sendToClients({id});
+    });
+    connect(m_sendAll, &QPushButton::clicked, this, [this] {
+        QList<quint32> open;
+        for (const quint32 id : m_hub->clientsOf(m_serverId)) {
+            if (m_hub->isOpen(id))
+                open.append(id);
+        }
+        sendToClients(open);
+    });
+    connect(m_message, &QLineEdit::returnPressed, m_sendAll, &QPushButton::click);
+    connect(m_disconnect, &QPushButton::clicked, this, [this] {
+        const quint32 id = selectedClient();
+        if (!id)
+            return;
+        const quint16 code = quint16(m_disconnectCode->currentData().toUInt());
+        const SendError result = m_hub->sendClose(id, code, tr("closed from the workbench"));
+        if (result != SendError::None)
+            emit statusMessage(tr("Not closed: %1").arg(QLatin1String(sendErrorText(result))));
+    });
+    connect(m_clients, &QTreeWidget::currentItemChanged, this, &ServerPanel::updateForm);
+    connect(hub, &ConnectionHub::endpointAdded, this, [this](quint32 id) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (info && info->parentId == m_serverId && m_serverId != 0)
+            refreshClients();
+    });
+    connect(hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (info && m_serverId != 0 && (info->parentId == m_serverId || id == m_serverId))
+            refreshClients();
+    });
+    connect(hub, &ConnectionHub::endpointsRemoved, this, &ServerPanel::refreshClients);
+    connect(hub, &ConnectionHub::serverLog, this, [this](quint32 serverId, const QString &line) {
+        if (serverId == m_serverId)
+            m_log->appendPlainText(line);
+    });
+    connect(hub, &ConnectionHub::serverStopped, this, [this](quint32 serverId) {
+        if (serverId != m_serverId)
+            return;
+        m_stopping = false;
+        m_status->setText(tr("Stopped"));
+        emit stopped(serverId);
+        updateForm();
+    });
+    updateForm();
+}
+
+ServerPanel::~ServerPanel() = default;
+
+void ServerPanel::loadSettings() {
+    const QSettings settings;
+    m_port->setValue(settings.value(PortKey, 9001).toInt());
+    m_bind->setCurrentIndex(settings.value(BindAllKey, false).toBool() ? AllInterfaces : Loopback);
+    const auto mode = modeFromName(settings.value(ModeKey, QStringLiteral("echo")).toString());
+    m_mode->setCurrentIndex(m_mode->findData(int(mode.value_or(ServerOptions::Mode::Echo))));
+    m_greeting->setText(
+        settings.value(GreetingKey, QString::fromUtf8(ServerOptions().greeting)).toString());
+    m_origins->setText(settings.value(OriginsKey).toString());
+}
+
+void ServerPanel::saveSettings() const {
+    QSettings settings;
+    settings.setValue(PortKey, m_port->value());
+    settings.setValue(BindAllKey, m_bind->currentData().toInt() == AllInterfaces);
+    settings.setValue(ModeKey, m_mode->currentText());
+    settings.setValue(GreetingKey, m_greeting->text());
+    settings.setValue(OriginsKey, m_origins->text());
+}
+
+ServerOptions ServerPanel::options() const {
+    ServerOptions options;
+    options.port = quint16(m_port->value());
+    options.bindAddress = m_bind->currentData().toInt() == AllInterfaces
+                              ? QHostAddress(QHostAddress::AnyIPv4)
+                              : QHostAddress(QHostAddress::LocalHost);
+    options.mode = ServerOptions::Mode(m_mode->currentData().toInt());
+    options.greeting = m_greeting->text().toUtf8();
+    static const QRegularExpression separators(QStringLiteral("[\\s,]+"));
+    for (const QString &origin : m_origins->text().split(separators, Qt::SkipEmptyParts))
+        options.allowedOrigins.append(origin.toUtf8());
+    options.closeTimeoutMs = StopTimeoutMs;
+    return options;
+}
+
+bool ServerPanel::start() {
+    return start(options());
+}
+
+bool ServerPanel::start(const ServerOptions &options) {
+    if (isRunning())
+        return true;
+    // The form shows what runs, also when the options came from elsewhere (the
+    // window's one-click echo).
+    m_port->setValue(options.port);
+    m_bind->setCurrentIndex(
+        options.bindAddress == QHostAddress(QHostAddress::LocalHost) ? Loopback : AllInterfaces);
+    m_mode->setCurrentIndex(m_mode->findData(int(options.mode)));
+    m_greeting->setText(QString::fromUtf8(options.greeting));
+    QStringList origins;
+    for (const QByteArray &origin : options.allowedOrigins)
+        origins.append(QString::fromUtf8(origin));
+    m_origins->setText(origins.join(QLatin1Char(' ')));
+    saveSettings();
+    QString error;
+    const quint32 id = m_hub->startServer(options, &error);
+    if (!id) {
+        m_status->setText(tr("Not started"));
+        m_status->setToolTip(error);
+        emit statusMessage(error);
+        updateForm();
+        return false;
+    }
+    m_serverId = id;
+    m_stopping = false;
+    m_log->clear();
+    m_status->setToolTip({});
+    m_status->setText(tr("Listening on port %1").arg(boundPort()));
+    refreshClients();
+    updateForm();
+    emit started(id);
+    return true;
+}
+
+void ServerPanel::stop() {
+    if (!isRunning())
+        return;
+    m_stopping = true;
+    m_status->setText(tr("Stopping: closing clients with 1001\u2026"));
+    m_hub->stopServer(m_serverId);
+    updateForm();
+}
+
+bool ServerPanel::isRunning() const {
+    const EndpointInfo *info = m_hub->info(m_serverId);
+    return info && !info->finished;
+}
+
+quint16 ServerPanel::boundPort() const {
+    const Server *server = isRunning() ? m_hub->server(m_serverId) : nullptr;
+    return server ? server->port() : 0;
+}
+
+QString ServerPanel::testPageUrl() const {
+    const quint16 port = boundPort();
+    return port ? QStringLiteral("http://127.0.0.1:%1/").arg(port) : QString();
+}
+
+quint32 ServerPanel::selectedClient() const {
+    const QTreeWidgetItem *item = m_clients->currentItem();
+    return item ? item->data(0, Qt::UserRole).toUInt() : 0;
+}
+
+void ServerPanel::selectClient(quint32 id) {
+    for (int i = 0; i < m_clients->topLevelItemCount(); ++i) {
+        QTreeWidgetItem *item = m_clients->topLevelItem(i);
+        if (item->data(0, Qt::UserRole).toUInt() == id) {
+            m_clients->setCurrentItem(item);
+            return;
+        }
+    }
+}
+
+void ServerPanel::refreshClients() {
+    const quint32 selected = selectedClient();
+    m_clients->clear();
+    for (const quint32 id : m_hub->clientsOf(m_serverId)) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (!info)
+            continue;
+        auto *item = new QTreeWidgetItem(m_clients, {info->name.section(QLatin1Char(' '), -1),
+                                                     info->address, endpointStateText(*info)});
+        item->setData(0, Qt::UserRole, uint(id));
+        if (info->finished)
+            item->setForeground(2, palette().brush(QPalette::Disabled, QPalette::Text));
+    }
+    if (selected)
+        selectClient(selected);
+    updateForm();
+}
+
+void ServerPanel::sendToClients(const QList<quint32> &ids) {
+    const QByteArray text = m_message->text().toUtf8();
+    int sent = 0;
+    for (const quint32 id : ids) {
+        if (m_hub->sendText(id, text) == SendError::None)
+            ++sent;
+    }
+    if (sent == 0)
+        emit statusMessage(tr("Not sent: no open client selected"));
+}
+
+void ServerPanel::updateForm() {
+    const bool running = isRunning();
+    const bool editable = !running && !m_stopping;
+    m_port->setEnabled(editable);
+    m_bind->setEnabled(editable);
+    m_mode->setEnabled(editable);
+    m_greeting->setEnabled(editable &&
+                           m_mode->currentData().toInt() == int(ServerOptions::Mode::Greeting));
+    m_origins->setEnabled(editable);
+    m_bindWarning->setVisible(m_bind->currentData().toInt() == AllInterfaces);
+    m_start->setText(running ? (m_stopping ? tr("Stopping\u2026") : tr("Stop")) : tr("Start"));
+    m_start->setEnabled(!m_stopping);
+    const QString url = testPageUrl();
+    if (url.isEmpty()) {
+        m_link->setText(tr("Start the server to get its browser test page."));
+    } else {
+        m_link->setText(tr("Browser test page: <a href=\"%1\">%1</a>").arg(url));
+        if (!m_stopping)
+            m_status->setText(tr("Listening on port %1").arg(boundPort()));
+    }
+    const quint32 selected = selectedClient();
+    const bool selectedOpen = selected && m_hub->isOpen(selected);
+    m_sendOne->setEnabled(selectedOpen);
+    m_disconnect->setEnabled(selectedOpen);
+    bool anyOpen = false;
+    for (const quint32 id : m_hub->clientsOf(m_serverId))
+        anyOpen = anyOpen || m_hub->isOpen(id);
+    m_sendAll->setEnabled(anyOpen);
+}
+
+} // namespace ws

@@ -1,0 +1,99 @@
+#pragma once
+
+#include "net/server.h"
+
+#include <QWidget>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QPushButton;
+class QSpinBox;
+class QTreeWidget;
+
+namespace ws {
+
+class ConnectionHub;
+
+// The Server dock: hosts one WebSocket server on this machine. Port, bind address
+// (127.0.0.1 unless "all interfaces" is chosen, with a warning), mode, greeting and
+// Origin allow-list; Start/Stop; the server's clients with send-to-one, send-to-all
+// and disconnect-one with a chosen close code; a link to the browser test page.
+// The settings persist (QSettings).
+class ServerPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit ServerPanel(ConnectionHub *hub, QWidget *parent = nullptr);
+    ~ServerPanel() override;
+
+    // The options the form describes.
+    ServerOptions options() const;
+    // Starts with the form's options (or `options`); false and a message on failure.
+    bool start();
+    bool start(const ServerOptions &options);
+    void stop();
+    bool isRunning() const;
+    quint32 serverId() const { return m_serverId; }
+    quint16 boundPort() const; // 0 when not running
+    QString testPageUrl() const;
+
+    void saveSettings() const;
+
+    // The widgets, for tests.
+    QSpinBox *portSpin() const { return m_port; }
+    QComboBox *bindCombo() const { return m_bind; }
+    QLabel *bindWarning() const { return m_bindWarning; }
+    QComboBox *modeCombo() const { return m_mode; }
+    QLineEdit *greetingEdit() const { return m_greeting; }
+    QLineEdit *originsEdit() const { return m_origins; }
+    QPushButton *startButton() const { return m_start; }
+    QLabel *statusLabel() const { return m_status; }
+    QLabel *linkLabel() const { return m_link; }
+    QTreeWidget *clientList() const { return m_clients; }
+    QLineEdit *messageEdit() const { return m_message; }
+    QPushButton *sendToOneButton() const { return m_sendOne; }
+    QPushButton *sendToAllButton() const { return m_sendAll; }
+    QComboBox *disconnectCodeCombo() const { return m_disconnectCode; }
+    QPushButton *disconnectButton() const { return m_disconnect; }
+    QPlainTextEdit *serverLog() const { return m_log; }
+
+    // The selected client's endpoint id, or 0.
+    quint32 selectedClient() const;
+    void selectClient(quint32 id);
+
+signals:
+    void started(quint32 serverId);
+    void stopped(quint32 serverId);
+    void statusMessage(const QString &message);
+
+private:
+    void loadSettings();
+    void updateForm();
+    void refreshClients();
+    void sendToClients(const QList<quint32> &ids);
+
+    ConnectionHub *m_hub;
+    quint32 m_serverId = 0;
+    bool m_stopping = false;
+
+    QSpinBox *m_port;
+    QComboBox *m_bind;
+    QLabel *m_bindWarning;
+    QComboBox *m_mode;
+    QLineEdit *m_greeting;
+    QLineEdit *m_origins;
+    QPushButton *m_start;
+    QLabel *m_status;
+    QLabel *m_link;
+    QTreeWidget *m_clients;
+    QLineEdit *m_message;
+    QPushButton *m_sendOne;
+    QPushButton *m_sendAll;
+    QComboBox *m_disconnectCode;
+    QPushButton *m_disconnect;
+    QPlainTextEdit *m_log;
+};
+
+} // namespace ws
