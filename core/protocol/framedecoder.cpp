@@ -63,6 +63,7 @@ struct FrameDecoder::State {
     Utf8Validator closeReasonValidator;
     qint64 closeReasonFed = 0;
     bool closeReasonInvalid = false; // lenient mode: noted, not fatal
+    bool closeSeen = false;          // every frame after it is output
 
     // The data message in progress (RFC 6455 §5.4).
     bool inMessage = false;
@@ -78,6 +79,9 @@ struct FrameDecoder::State {
 
     void feed(FrameDecoder &d, const char *p, const char *end);
     bool gatherHeader(FrameDecoder &d, const char *&p, const char *end);
+    bool takeWholeMessage(FrameDecoder &d, const char *&p, const char *end);
+    bool isPlainShortDataFrame(const FrameDecoder &d);
+    void failLengthMsb(FrameDecoder &d);
     bool checkFirstByte(FrameDecoder &d);
     bool checkSecondByte(FrameDecoder &d);
     bool checkLength(FrameDecoder &d);
@@ -106,6 +110,11 @@ FrameDecoder::FrameDecoder(const DecoderOptions &options)
 FrameDecoder::~FrameDecoder() = default;
 
 void FrameDecoder::feed(QByteArrayView data) {
+    if (m_nextOutput != 0 && m_nextOutput == m_outputs.size()) {
+        // All taken through next(): released only now, since next() hands out references.
+        m_outputs.clear();
+        m_nextOutput = 0;
+    }
     const qint64 end = m_offset + data.size();
     if (!m_failed && !data.isEmpty())
         m_state->feed(*this, data.data(), data.data() + data.size());
@@ -138,15 +147,82 @@ void FrameDecoder::State::feed(FrameDecoder &d, const char *p, const char *end) 
     while (p < end && !d.m_failed) {
         if (inPayload) {
             consumePayload(d, p, end);
-        } else if (gatherHeader(d, p, end)) {
+        } else if (gatherHeader(d, p, end) && !takeWholeMessage(d, p, end)) {
             startFrame(d);
         }
     }
 }
 
+// A single-frame message whose payload is all in the view, when its frame is not
+// to be output: straight to a DecodedMessage, without the per-frame bookkeeping of
+// startFrame(), consumePayload() and finishFrame(). Anything else, and a text
+// message that is not valid UTF-8 (so the usual path reports where it breaks),
+// takes the usual path.
+bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, const char *end) {
+    const quint8 b0 = raw.bytes[0];
+    const quint8 op = b0 & 0x0F;
+    // FIN set, no RSV bit (nothing for an extension), a text or binary opcode.
+    if ((b0 & 0xF0) != 0x80 || (op != 0x1 && op != 0x2) || d.m_options.reportDataFrames ||
+        closeSeen || inMessage || !frame.notes.isEmpty())
+        return false;
+    const quint64 length = frame.header.payloadLength;
+    if (quint64(end - p) < length)
+        return false;
+    const auto size = qsizetype(length);
+    QByteArray data;
+    if (size > 0) {
+        data = QByteArray(size, Qt::Uninitialized);
+        if (raw.bytes[1] & 0x80) {
+            const quint8 *key = raw.bytes.data() + lengthEnd;
+            // RFC 6455 §5.3: unmasked on the way out of the caller's buffer.
+            copyWithMask(data.data(), p, size,
+                         quint32(key[0]) << 24 | quint32(key[1]) << 16 | quint32(key[2]) << 8 |
+                             key[3]);
+        } else {
+            std::memcpy(data.data(), p, size_t(size));
+        }
+        // RFC 6455 §8.1: text must be UTF-8; the usual path finds the failing byte.
+        if (op == 0x1 && !Utf8Validator::isValid(data))
+            return false;
+    }
+    p += size;
+    d.m_offset += size;
+    raw.size = 0;
+    DecodedMessage &message = std::get<DecodedMessage>(d.m_outputs.emplace_back(
+        std::in_place_type<DecodedMessage>, static_cast<Opcode>(op), std::move(data)));
+    message.wireSize = size;
+    message.streamOffset = frameOffset;
+    return true;
+}
+
 // The header is checked in wire order, each rule as soon as the byte that shows it
 // is in, so the same violation comes out whatever the chunking.
 bool FrameDecoder::State::gatherHeader(FrameDecoder &d, const char *&p, const char *end) {
+    if (raw.size == 0 && end - p >= 2) {
+        // The usual case: the whole header is in the view. Parsed in place, the rules
+        // checked in the same wire order as below, so the outcome does not depend on it.
+        const auto b1 = quint8(p[1]);
+        const quint8 length7 = b1 & 0x7F;
+        const int length = length7 == 126 ? 4 : length7 == 127 ? 10 : 2;
+        const int size = length + ((b1 & 0x80) ? 4 : 0);
+        if (end - p >= size) {
+            raw = RawHeaderBytes{};
+            std::memcpy(raw.bytes.data(), p, size_t(size));
+            raw.size = quint8(size);
+            frameOffset = d.m_offset;
+            p += size;
+            d.m_offset += size;
+            if (isPlainShortDataFrame(d))
+                return true;
+            if (!checkFirstByte(d) || !checkSecondByte(d))
+                return false;
+            if (lengthEnd == 10 && (raw.bytes[2] & 0x80) != 0) {
+                failLengthMsb(d);
+                return false;
+            }
+            return checkLength(d);
+        }
+    }
     if (raw.size == 0) {
         raw = RawHeaderBytes{}; // no bytes of a longer previous header linger past size
         frameOffset = d.m_offset;
@@ -175,18 +251,54 @@ bool FrameDecoder::State::gatherHeader(FrameDecoder &d, const char *&p, const ch
         if (raw.size < target)
             return false;
         if (target == 3 && (raw.bytes[2] & 0x80) != 0) {
-            // RFC 6455 §5.2: "the most significant bit MUST be 0".
-            d.fail(ProtocolError::LengthMostSignificantBit,
-                   QStringLiteral("64-bit payload length starts with byte %1: its most "
-                                  "significant bit must be 0 (RFC 6455 §5.2)")
-                       .arg(hexByte(raw.bytes[2])),
-                   frameOffset + 2);
+            failLengthMsb(d);
             return false;
         }
         if (target == lengthEnd && !checkLength(d))
             return false;
     }
     return true;
+}
+
+// A data frame with a 7-bit length that breaks no rule, recognised in one go; what
+// it sets is what checkFirstByte(), checkSecondByte() and checkLength() would set.
+// Anything else goes through them, for the exact violation or note.
+bool FrameDecoder::State::isPlainShortDataFrame(const FrameDecoder &d) {
+    const quint8 b0 = raw.bytes[0];
+    const quint8 b1 = raw.bytes[1];
+    const quint8 op = b0 & 0x0F;
+    const quint8 rsv = (b0 >> 4) & 0x07;
+    const quint64 length = b1 & 0x7F;
+    const bool masked = (b1 & 0x80) != 0;
+    if (length >= 126 || masked != (d.m_options.role == Role::Server) || (rsv & ~allowedRsv) != 0)
+        return false;
+    quint64 before = 0;
+    if (op == 0x1 || op == 0x2) {
+        if (inMessage)
+            return false;
+    } else if (op == 0x0) {
+        if (!inMessage || rsv != 0)
+            return false;
+        before = quint64(wireSize);
+    } else {
+        return false;
+    }
+    if (before + length > quint64(std::max<qint64>(d.m_options.maxMessageSize, 0)))
+        return false;
+    lengthEnd = 2;
+    headerSize = raw.size;
+    frame.header.payloadLength = length;
+    frame.header.lengthEncoding = LengthEncoding::Short7;
+    return true;
+}
+
+void FrameDecoder::State::failLengthMsb(FrameDecoder &d) {
+    // RFC 6455 §5.2: "the most significant bit MUST be 0".
+    d.fail(ProtocolError::LengthMostSignificantBit,
+           QStringLiteral("64-bit payload length starts with byte %1: its most "
+                          "significant bit must be 0 (RFC 6455 §5.2)")
+               .arg(hexByte(raw.bytes[2])),
+           frameOffset + 2);
 }
 
 bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
@@ -509,19 +621,34 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
     }
 
     const bool dataFrame = (op & 0x08) == 0;
+    const bool reported =
+        !dataFrame || d.m_options.reportDataFrames || closeSeen || !frame.notes.isEmpty();
     if (dataFrame) {
         ++frameCount;
         wireSize += length;
-        // A single-frame message shares the frame's payload; later fragments are
-        // appended (the only second copy, and only for fragmented messages).
+        // A single-frame message shares the frame's payload (or takes it, when the
+        // frame is not output); later fragments are appended (the only second copy,
+        // and only for fragmented messages).
         if (frameCount == 1)
-            messageData = frame.payload;
+            messageData = reported ? frame.payload : std::move(frame.payload);
         else
             messageData.append(frame.payload);
     }
+    if (op == 0x8)
+        closeSeen = true;
     const bool endsMessage = dataFrame && frame.header.fin;
+    if (!reported) {
+        frame.payload = QByteArray();
+        frame.header = FrameHeader{};
+        if (endsMessage)
+            finishMessage(d);
+        return;
+    }
     d.m_outputs.emplace_back(std::move(frame));
-    frame = DecodedFrame{};
+    // Moved-from Qt containers are empty already; only the plain values need a reset
+    // (cheaper than assigning a fresh DecodedFrame, which would destroy and rebuild all).
+    frame.header = FrameHeader{};
+    frame.closeCode.reset();
     if (endsMessage)
         finishMessage(d);
 }

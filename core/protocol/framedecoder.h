@@ -24,6 +24,12 @@ struct DecoderOptions {
     qint64 maxMessageSize = 64 * 1024 * 1024; // reassembled (and inflated) bytes; over it: 1009
     // Not owned; may be null. Its rsvBits() are the RSV bits the peer may set.
     MessageExtension *extension = nullptr;
+    // Off: a data frame is not output as a DecodedFrame, only as part of its
+    // DecodedMessage, for callers that only want messages (and its payload then
+    // becomes the message's without a shared copy). Data frames that carry a
+    // ConformanceNote, and every frame after a close frame, are still output, so
+    // that notes and data after the close (RFC 6455 §5.5.1) can be acted on.
+    bool reportDataFrames = true;
 };
 
 // One frame as received. Payload is unmasked (the masked bytes are payload XOR key,
@@ -95,6 +101,10 @@ public:
     bool hasNext() const { return m_nextOutput < m_outputs.size(); }
     // Only when hasNext().
     DecoderOutput takeNext();
+    // Only when hasNext(): the next output in place, to be moved from or read, without
+    // moving it out first. It stays valid until the next feed(); outputs taken this way
+    // are released (their capacity kept) at that feed().
+    DecoderOutput &next() { return m_outputs[m_nextOutput++]; }
 
     bool hasFailed() const { return m_failed; }
     qint64 bytesFed() const { return m_offset; }

@@ -2,26 +2,62 @@
 
 #include "extension.h"
 
+#include <QtEndian>
+
 #include <algorithm>
+#include <cstring>
 
 namespace ws {
 
 namespace {
 
+// The header straight into `dst` (at least header.size() bytes), exactly as
+// serializeHeader() writes it but without the intermediate copy; returns its size.
+int writeHeader(char *dst, const FrameHeader &header) {
+    auto *b = reinterpret_cast<quint8 *>(dst);
+    // RFC 6455 §5.2: FIN, RSV1-3 and the opcode share the first byte.
+    b[0] = quint8((header.fin ? 0x80 : 0) | (header.rsv1 ? 0x40 : 0) | (header.rsv2 ? 0x20 : 0) |
+                  (header.rsv3 ? 0x10 : 0) | (header.opcode & 0x0F));
+    const quint8 maskBit = header.maskingKey ? 0x80 : 0;
+    const quint64 length = header.payloadLength;
+    int size = 2;
+    // A length that does not fit the chosen encoding keeps its low bits (the raw writer).
+    switch (header.lengthEncoding) {
+    case LengthEncoding::Short7:
+        b[1] = quint8(maskBit | (length & 0x7F));
+        break;
+    case LengthEncoding::Extended16:
+        b[1] = quint8(maskBit | 126);
+        b[2] = quint8(length >> 8);
+        b[3] = quint8(length);
+        size = 4;
+        break;
+    case LengthEncoding::Extended64:
+        b[1] = quint8(maskBit | 127);
+        qToBigEndian(length, b + 2);
+        size = 10;
+        break;
+    }
+    if (header.maskingKey) {
+        // The key goes out in the order masking uses it: key >> 24 masks payload byte 0.
+        qToBigEndian(*header.maskingKey, b + size);
+        size += 4;
+    }
+    return size;
+}
+
 // Appends the header and the payload, masked on the way when the header has a key.
 void appendFrame(QByteArray &out, const FrameHeader &header, QByteArrayView payload) {
-    const RawHeaderBytes raw = serializeHeader(header);
     const qsizetype start = out.size();
-    out.resize(start + raw.size + payload.size());
+    out.resize(start + header.size() + payload.size());
     char *dst = out.data() + start;
-    std::copy_n(reinterpret_cast<const char *>(raw.bytes.data()), raw.size, dst);
-    dst += raw.size;
+    dst += writeHeader(dst, header);
     if (payload.isEmpty())
         return;
     if (header.maskingKey)
         copyWithMask(dst, payload.data(), payload.size(), *header.maskingKey);
     else
-        std::copy_n(payload.data(), payload.size(), dst);
+        std::memcpy(dst, payload.data(), size_t(payload.size()));
 }
 
 } // namespace
@@ -30,30 +66,56 @@ FrameEncoder::FrameEncoder(Role role, MaskingKeySource keys)
     : m_role(role)
     , m_keys(std::move(keys)) {}
 
-FrameHeader FrameEncoder::encodeFrame(QByteArray &out, Opcode opcode, QByteArrayView payload,
-                                      bool fin, quint8 rsvBits) {
+FrameHeader FrameEncoder::makeHeader(Opcode opcode, qint64 payloadSize, bool fin, quint8 rsvBits) {
     FrameHeader header;
     header.fin = fin;
     header.rsv1 = (rsvBits & Rsv1Bit) != 0;
     header.rsv2 = (rsvBits & Rsv2Bit) != 0;
     header.rsv3 = (rsvBits & Rsv3Bit) != 0;
     header.opcode = static_cast<quint8>(opcode);
-    header.payloadLength = quint64(payload.size());
+    header.payloadLength = quint64(payloadSize);
     // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
     header.lengthEncoding = minimalEncoding(header.payloadLength);
     // RFC 6455 §5.3: a client masks every frame with a fresh key; a server never masks.
     if (m_role == Role::Client)
         header.maskingKey = m_keys.next();
+    return header;
+}
+
+FrameHeader FrameEncoder::encodeFrame(QByteArray &out, Opcode opcode, QByteArrayView payload,
+                                      bool fin, quint8 rsvBits) {
+    const FrameHeader header = makeHeader(opcode, payload.size(), fin, rsvBits);
     appendFrame(out, header, payload);
+    return header;
+}
+
+FrameHeader FrameEncoder::encodeFrameHeader(QByteArray &out, Opcode opcode, qint64 payloadSize,
+                                            bool fin, quint8 rsvBits) {
+    const FrameHeader header = makeHeader(opcode, payloadSize, fin, rsvBits);
+    appendFrame(out, header, {});
     return header;
 }
 
 QList<FrameHeader> FrameEncoder::encodeMessage(QByteArray &out, Opcode type, QByteArrayView payload,
                                                qint64 fragmentSize) {
+    return encodeMessageImpl(out, type, payload, fragmentSize, nullptr);
+}
+
+QList<FrameHeader> FrameEncoder::encodeSharedMessage(QByteArray &out, Opcode type,
+                                                     const QByteArray &payload,
+                                                     qint64 fragmentSize) {
+    return encodeMessageImpl(out, type, payload, fragmentSize, &payload);
+}
+
+QList<FrameHeader> FrameEncoder::encodeMessageImpl(QByteArray &out, Opcode type,
+                                                   QByteArrayView payload, qint64 fragmentSize,
+                                                   const QByteArray *shared) {
     QByteArray transformed;
     quint8 rsvBits = 0;
     if (m_extension) {
-        transformed = payload.toByteArray();
+        // The extension works in place: a shared QByteArray is only copied if it
+        // writes into it rather than replacing it.
+        transformed = shared ? *shared : payload.toByteArray();
         rsvBits = m_extension->encodeMessage(transformed, type);
         payload = transformed;
     }
@@ -80,7 +142,9 @@ QList<FrameHeader> FrameEncoder::encodeMessage(QByteArray &out, Opcode type, QBy
     return headers;
 }
 
-FrameHeader FrameEncoder::encodeRaw(QByteArray &out, const RawFrame &frame) {
+namespace {
+
+FrameHeader rawHeader(const RawFrame &frame) {
     FrameHeader header;
     header.fin = frame.fin;
     header.rsv1 = frame.rsv1;
@@ -90,8 +154,20 @@ FrameHeader FrameEncoder::encodeRaw(QByteArray &out, const RawFrame &frame) {
     header.maskingKey = frame.maskingKey;
     header.payloadLength = frame.declaredLength.value_or(quint64(frame.payload.size()));
     header.lengthEncoding = frame.lengthEncoding.value_or(minimalEncoding(header.payloadLength));
-    out.reserve(out.size() + header.size() + frame.payload.size());
+    return header;
+}
+
+} // namespace
+
+FrameHeader FrameEncoder::encodeRaw(QByteArray &out, const RawFrame &frame) {
+    const FrameHeader header = rawHeader(frame);
     appendFrame(out, header, frame.payload);
+    return header;
+}
+
+FrameHeader FrameEncoder::encodeRawHeader(QByteArray &out, const RawFrame &frame) {
+    const FrameHeader header = rawHeader(frame);
+    appendFrame(out, header, {});
     return header;
 }
 

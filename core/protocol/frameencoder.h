@@ -8,7 +8,9 @@
 #include <QByteArrayView>
 #include <QList>
 
+#include <concepts>
 #include <optional>
+#include <type_traits>
 
 namespace ws {
 
@@ -46,24 +48,45 @@ public:
     FrameHeader encodeFrame(QByteArray &out, Opcode opcode, QByteArrayView payload, bool fin = true,
                             quint8 rsvBits = 0);
 
+    // Appends only the header encodeFrame() would write for `payloadSize` payload
+    // bytes, for a caller that sends the payload itself without copying it. A client
+    // must then mask those bytes with the returned header's key.
+    FrameHeader encodeFrameHeader(QByteArray &out, Opcode opcode, qint64 payloadSize,
+                                  bool fin = true, quint8 rsvBits = 0);
+
     // Appends a data message (Text or Binary) as one frame, or as frames of at
     // most `fragmentSize` payload bytes when fragmentSize > 0. A zero-length
     // message is one frame. The extension, if any, transforms it first.
     // Returns the headers of the frames written, in order.
     QList<FrameHeader> encodeMessage(QByteArray &out, Opcode type, QByteArrayView payload,
                                      qint64 fragmentSize = 0);
+    // The same for a QByteArray: the extension gets it shared instead of copied.
+    template <typename Bytes>
+    requires std::same_as<std::remove_cvref_t<Bytes>, QByteArray> QList<FrameHeader>
+    encodeMessage(QByteArray &out, Opcode type, Bytes &&payload, qint64 fragmentSize = 0) {
+        return encodeSharedMessage(out, type, payload, fragmentSize);
+    }
 
     // Appends a frame exactly as described by `frame`. The length field holds
     // declaredLength (default: the payload size) in lengthEncoding (default: the
     // minimal one for that length); a value too big for a forced encoding keeps its
     // low bits.
     static FrameHeader encodeRaw(QByteArray &out, const RawFrame &frame);
+    // Appends only the header encodeRaw() would write; frame.payload goes after it,
+    // masked with frame.maskingKey when there is one, from the caller.
+    static FrameHeader encodeRawHeader(QByteArray &out, const RawFrame &frame);
 
     // The payload of a close frame: the code in network order, then the reason. Without
     // a code the reason alone is returned (a malformed payload, for the raw writer).
     static QByteArray closePayload(std::optional<quint16> code, QByteArrayView reasonUtf8);
 
 private:
+    FrameHeader makeHeader(Opcode opcode, qint64 payloadSize, bool fin, quint8 rsvBits);
+    QList<FrameHeader> encodeSharedMessage(QByteArray &out, Opcode type, const QByteArray &payload,
+                                           qint64 fragmentSize);
+    QList<FrameHeader> encodeMessageImpl(QByteArray &out, Opcode type, QByteArrayView payload,
+                                         qint64 fragmentSize, const QByteArray *shared);
+
     Role m_role;
     MaskingKeySource m_keys;
     MessageExtension *m_extension = nullptr;

@@ -20,6 +20,10 @@ constexpr std::size_t MaxOutstandingPings = 16;
 constexpr qsizetype MaxHeaderSize = 14;
 // The most a fresh outgoing buffer reserves from the last batch's size.
 constexpr qsizetype MaxOutgoingHint = 64 * 1024;
+// Unmasked payloads from this size on go out as their own chunk, shared with the
+// caller's QByteArray: copying them after their header would cost more than the
+// transport's extra write.
+constexpr qsizetype MinSharedPayload = 16 * 1024;
 
 template <typename Event> void pushEvent(std::vector<SessionEvent> &events, Event &&event) {
     events.emplace_back(std::in_place_type<std::decay_t<Event>>, std::forward<Event>(event));
@@ -166,9 +170,36 @@ const ClientHandshake *Session::clientHandshake() const {
 
 QByteArray Session::takeOutgoing() {
     QByteArray out;
-    out.swap(m_outgoing);
+    if (m_outgoingChunks.isEmpty()) {
+        out.swap(m_outgoing);
+    } else {
+        qsizetype total = m_outgoing.size();
+        for (const QByteArray &chunk : std::as_const(m_outgoingChunks))
+            total += chunk.size();
+        out.reserve(total);
+        for (const QByteArray &chunk : std::as_const(m_outgoingChunks))
+            out.append(chunk);
+        out.append(m_outgoing);
+        m_outgoingChunks.clear();
+        m_outgoing = QByteArray();
+    }
     d->outgoingHint = std::min(out.size(), MaxOutgoingHint);
     return out;
+}
+
+void Session::takeOutgoingChunks(QList<QByteArray> &chunks) {
+    qsizetype total = 0;
+    for (QByteArray &chunk : m_outgoingChunks) {
+        total += chunk.size();
+        chunks.append(std::move(chunk));
+    }
+    // Keeps the list's capacity for the next batch.
+    m_outgoingChunks.clear();
+    if (!m_outgoing.isEmpty()) {
+        total += m_outgoing.size();
+        chunks.append(std::exchange(m_outgoing, QByteArray()));
+    }
+    d->outgoingHint = std::min(total, MaxOutgoingHint);
 }
 
 SessionEvent Session::takeEvent() {
@@ -210,10 +241,10 @@ struct SessionOps {
                 std::max<qsizetype>(payloadSize + MaxHeaderSize, s.d->outgoingHint));
     }
 
-    // Accounts for the bytes appended to m_outgoing since `start`; returns the
-    // frame's offset in our sent frame stream.
-    static qint64 account(Session &s, qsizetype start) {
-        const qint64 written = s.m_outgoing.size() - start;
+    // Accounts for the bytes appended to m_outgoing since `start`, and `shared` more
+    // that follow them as a chunk; returns the frame's offset in our sent frame stream.
+    static qint64 account(Session &s, qsizetype start, qsizetype shared = 0) {
+        const qint64 written = s.m_outgoing.size() - start + shared;
         const qint64 offset = s.d->frameBytesSent;
         s.d->frameBytesSent += written;
         s.m_bytesSent += written;
@@ -236,6 +267,17 @@ struct SessionOps {
         frame.closeCode = closeCode;
         frame.closeReason = closeReason;
         pushEvent(s.m_events, FrameEvent{Direction::Outgoing, s.m_nowUs, std::move(frame)});
+    }
+
+    // Whether an unmasked payload goes out shared, as its own chunk.
+    static bool sharesPayload(qsizetype size, bool masked) {
+        return !masked && size >= MinSharedPayload;
+    }
+
+    // The payload behind the header just written, as its own chunk.
+    static void appendSharedPayload(Session &s, const QByteArray &payload) {
+        s.m_outgoingChunks.append(std::exchange(s.m_outgoing, QByteArray()));
+        s.m_outgoingChunks.append(payload);
     }
 
     // A control frame through the encoder (masked for a client).
@@ -284,15 +326,22 @@ struct SessionOps {
         const bool oneFrame = fragmentSize <= 0 || data.size() <= fragmentSize;
         if (oneFrame && !s.d->extension) {
             // The common case: one frame, no transformation, the payload shared by
-            // both events.
-            const FrameHeader header = s.d->encoder.encodeFrame(s.m_outgoing, type, data);
-            const qint64 offset = account(s, start);
+            // both events (and by the outgoing chunks when it is large and unmasked).
+            const bool sharePayload =
+                shared && sharesPayload(data.size(), s.m_role == Role::Client);
+            const FrameHeader header =
+                sharePayload ? s.d->encoder.encodeFrameHeader(s.m_outgoing, type, data.size())
+                             : s.d->encoder.encodeFrame(s.m_outgoing, type, data);
+            const qint64 offset = account(s, start, sharePayload ? data.size() : 0);
             if (report)
                 reportOutgoingFrame(s, header, start, offset, message.data);
+            if (sharePayload)
+                appendSharedPayload(s, *shared);
             message.wireSize = data.size();
         } else {
             const QList<FrameHeader> headers =
-                s.d->encoder.encodeMessage(s.m_outgoing, type, data, fragmentSize);
+                shared ? s.d->encoder.encodeMessage(s.m_outgoing, type, *shared, fragmentSize)
+                       : s.d->encoder.encodeMessage(s.m_outgoing, type, data, fragmentSize);
             account(s, start);
             qsizetype position = start;
             qint64 wireSize = 0;
@@ -314,7 +363,8 @@ struct SessionOps {
             message.compressed = !headers.isEmpty() && headers.first().rsvBits() != 0;
             message.wireSize = wireSize;
         }
-        pushEvent(s.m_events, MessageEvent{Direction::Outgoing, s.m_nowUs, std::move(message)});
+        s.m_events.emplace_back(std::in_place_type<MessageEvent>, Direction::Outgoing, s.m_nowUs,
+                                std::move(message));
     }
 
     // --- receiving --------------------------------------------------------------
@@ -325,6 +375,8 @@ struct SessionOps {
         options.conformance = s.m_options.conformance;
         options.maxMessageSize = s.m_options.maxMessageSize;
         options.extension = s.d->extension;
+        // Data frames nobody watches are only ever part of their message.
+        options.reportDataFrames = s.m_options.reportFrames;
         s.d->decoder.emplace(options);
     }
 
@@ -334,30 +386,41 @@ struct SessionOps {
         FrameDecoder &decoder = *s.d->decoder;
         decoder.feed(data);
         while (decoder.hasNext()) {
-            DecoderOutput output = decoder.takeNext();
+            // In place: the outputs are moved straight into events.
+            DecoderOutput &output = decoder.next();
             if (s.d->ignoreInput)
                 continue;
-            if (auto *frame = std::get_if<DecodedFrame>(&output))
-                handleFrame(s, std::move(*frame));
-            else if (auto *message = std::get_if<DecodedMessage>(&output))
-                pushEvent(s.m_events,
-                          MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});
-            else
+            if (auto *frame = std::get_if<DecodedFrame>(&output)) {
+                handleFrame(s, *frame);
+            } else if (auto *message = std::get_if<DecodedMessage>(&output)) {
+                s.m_events.emplace_back(std::in_place_type<MessageEvent>, Direction::Incoming,
+                                        s.m_nowUs, std::move(*message));
+            } else {
                 failConnection(s, std::move(std::get<ProtocolViolation>(output)));
+            }
         }
     }
 
-    static void handleFrame(Session &s, DecodedFrame frame) {
+    // Moves from `frame`.
+    static void handleFrame(Session &s, DecodedFrame &frame) {
         const Opcode opcode = frame.header.op();
         const qint64 frameOffset = frame.streamOffset;
-        // Shared copies: the frame itself goes into its event.
-        const QByteArray payload = frame.payload;
         const std::optional<quint16> closeCode = frame.closeCode;
-        const QString closeReason = frame.closeReason;
-        const QList<ConformanceNote> notes = frame.notes;
-
-        if (s.m_options.reportFrames)
-            pushEvent(s.m_events, FrameEvent{Direction::Incoming, s.m_nowUs, std::move(frame)});
+        QByteArray payload;
+        QString closeReason;
+        QList<ConformanceNote> notes;
+        if (s.m_options.reportFrames) {
+            // Shared copies: the frame itself goes into its event.
+            payload = frame.payload;
+            closeReason = frame.closeReason;
+            notes = frame.notes;
+            s.m_events.emplace_back(std::in_place_type<FrameEvent>, Direction::Incoming, s.m_nowUs,
+                                    std::move(frame));
+        } else {
+            payload = std::move(frame.payload);
+            closeReason = std::move(frame.closeReason);
+            notes = std::move(frame.notes);
+        }
         for (const ConformanceNote &note : notes)
             pushEvent(s.m_events, NoteEvent{s.m_nowUs, note});
 
@@ -762,10 +825,14 @@ SendError Session::sendClose(std::optional<quint16> code, const QString &reason)
 SendError Session::sendRaw(const RawFrame &frame) {
     if (!SessionOps::transportUp(*this))
         return SendError::NotOpen;
-    SessionOps::prepareOutgoing(*this, frame.payload.size());
+    const bool sharePayload =
+        SessionOps::sharesPayload(frame.payload.size(), frame.maskingKey.has_value());
+    SessionOps::prepareOutgoing(*this, sharePayload ? 0 : frame.payload.size());
     const qsizetype start = m_outgoing.size();
-    const FrameHeader header = FrameEncoder::encodeRaw(m_outgoing, frame);
-    const qint64 offset = SessionOps::account(*this, start);
+    const FrameHeader header = sharePayload ? FrameEncoder::encodeRawHeader(m_outgoing, frame)
+                                            : FrameEncoder::encodeRaw(m_outgoing, frame);
+    const qint64 offset =
+        SessionOps::account(*this, start, sharePayload ? frame.payload.size() : 0);
     const bool isClose = header.opcode == quint8(Opcode::Close);
     std::optional<quint16> closeCode;
     QString closeReason;
@@ -779,6 +846,8 @@ SendError Session::sendRaw(const RawFrame &frame) {
     if (m_options.reportFrames)
         SessionOps::reportOutgoingFrame(*this, header, start, offset, frame.payload, closeCode,
                                         closeReason);
+    if (sharePayload)
+        SessionOps::appendSharedPayload(*this, frame.payload);
     if (isClose && !m_closeSent) {
         if (!m_closeReceived)
             d->closeSentFirst = true;

@@ -197,8 +197,14 @@ public:
     void abort(const QString &why);
 
     // Bytes to write to the transport, in order.
-    bool hasOutgoing() const { return !m_outgoing.isEmpty(); }
+    bool hasOutgoing() const { return !m_outgoing.isEmpty() || !m_outgoingChunks.isEmpty(); }
     QByteArray takeOutgoing();
+    // The same bytes as takeOutgoing(), in the same order, appended to `chunks` as
+    // pieces to write one after the other; the payload of a large unmasked frame (a
+    // server's, or a raw frame without a key) is its own piece, the very QByteArray
+    // the caller sent (shared, not copied), so a transport that queues QByteArrays
+    // by implicit sharing never copies it. takeOutgoing() joins the pieces instead.
+    void takeOutgoingChunks(QList<QByteArray> &chunks);
 
     bool hasEvent() const { return m_nextEvent < m_events.size(); }
     // Only when hasEvent().
@@ -226,6 +232,9 @@ private:
     SessionOptions m_options;
     SessionState m_state = SessionState::Connecting;
     qint64 m_nowUs = 0;
+    // The outgoing bytes are m_outgoingChunks, in order, then m_outgoing: a shared
+    // payload closes the buffer before it and follows it as a chunk of its own.
+    QList<QByteArray> m_outgoingChunks;
     QByteArray m_outgoing;
     // Events not taken yet start at m_nextEvent; the vector is cleared (keeping its
     // capacity) once all are taken, so steady-state traffic does not allocate here.

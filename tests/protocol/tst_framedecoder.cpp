@@ -294,6 +294,10 @@ private slots:
     void extensionGetsLimitAndRsvBits();
     void settersTakeEffect();
     void allocatesOnlyThePayload();
+    void dataFramesUnreported_data();
+    void dataFramesUnreported();
+    void nextHandsOutInPlace();
+    void wholeHeadersAllocateOnlyThePayload();
     void longStreamAnyChunking();
     void splitClosePayload_data();
     void splitClosePayload();
@@ -915,6 +919,127 @@ void TestFrameDecoder::allocatesOnlyThePayload() {
             decoder.takeNext();
     }
     QCOMPARE(g_allocations.load() - beforePings, qint64(0));
+    QVERIFY(!decoder.hasFailed());
+}
+
+void TestFrameDecoder::dataFramesUnreported_data() {
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<QStringList>("expected");
+    const QByteArray key = hex("37fa213d");
+    const quint32 k = 0x37fa213d;
+    const QByteArray hello = "Hello";
+
+    // RFC 6455 §5.7: the masked "Hello".
+    QTest::newRow("single frame: the message alone")
+        << hex("818537fa213d7f9f4d5158") << QStringList{messageLine("text", hello, 1)};
+    QTest::newRow("fragments: a ping between them is still a frame")
+        << hex("0183") + key + masked("Hel", k) + hex("8981") + key + masked("p", k) + hex("8082") +
+               key + masked("lo", k)
+        << QStringList{frameLine("ping", true, hex("8981") + key, "p", 9),
+                       messageLine("text", hello, 2)};
+    // RFC 6455 §5.2: a non-minimal length is noted (not fatal) in standard mode.
+    QTest::newRow("a frame with a note is reported")
+        << hex("82fe0005") + key + masked(hello, k)
+        << QStringList{frameLine("binary", true, hex("82fe0005") + key, hello, 0) +
+                           QStringLiteral(" note=NonMinimalLength"),
+                       messageLine("binary", hello, 1)};
+    QTest::newRow("empty binary") << hex("8280") + key << QStringList{messageLine("binary", {}, 1)};
+    QTest::newRow("200-byte binary, 16-bit length")
+        << hex("82fe00c8") + key + masked(pattern(200), k)
+        << QStringList{messageLine("binary", pattern(200), 1)};
+    // RFC 6455 §8.1: found at the byte where it breaks, as when frames are reported.
+    QTest::newRow("invalid UTF-8") << hex("8183") + key + masked(hex("61ff62"), k)
+                                   << QStringList{"violation InvalidUtf8 1007 @7"};
+    QTest::newRow("two messages, then a partial one")
+        << hex("8281") + key + masked("x", k) + hex("8181") + key + masked("y", k) + hex("8285") +
+               key + masked("ab", k)
+        << QStringList{messageLine("binary", "x", 1), messageLine("text", "y", 1, 7)};
+    // RFC 6455 §5.5.1: data after a close is the caller's to reject, so it is shown.
+    QTest::newRow("frames after a close are reported")
+        << hex("8882") + key + masked(hex("03e8"), k) + hex("8282") + key + masked("ab", k)
+        << QStringList{frameLine("close", true, hex("8882") + key, hex("03e8"), 0) +
+                           QStringLiteral(" close=1000"),
+                       frameLine("binary", true, hex("8282") + key, "ab", 8),
+                       messageLine("binary", "ab", 1, 8)};
+}
+
+void TestFrameDecoder::dataFramesUnreported() {
+    QFETCH(QByteArray, input);
+    QFETCH(QStringList, expected);
+    DecoderOptions options{Role::Server};
+    options.reportDataFrames = false;
+    const Run whole = decodeWhole(options, input);
+    QCOMPARE(whole.summaries, expected);
+    QCOMPARE(decodeChunked(options, input, [] { return 1; }).dumps, whole.dumps);
+
+    // The messages are the same as with every frame reported.
+    const Run reported = decodeWhole(DecoderOptions{Role::Server}, input);
+    QStringList reportedMessages;
+    for (qsizetype i = 0; i < reported.outputs.size(); ++i)
+        if (std::holds_alternative<DecodedMessage>(reported.outputs[i]))
+            reportedMessages << reported.dumps[i];
+    QStringList messages;
+    for (qsizetype i = 0; i < whole.outputs.size(); ++i)
+        if (std::holds_alternative<DecodedMessage>(whole.outputs[i]))
+            messages << whole.dumps[i];
+    QCOMPARE(messages, reportedMessages);
+}
+
+void TestFrameDecoder::nextHandsOutInPlace() {
+    // A text message in two fragments, a ping, a violation: every kind of output.
+    const QByteArray input =
+        hex("0103") + "Hel" + hex("8002") + "lo" + hex("8901") + "p" + hex("8301") + "x";
+    const DecoderOptions options{Role::Client};
+    const Run expected = decodeChunked(options, input, [] { return 3; });
+    QCOMPARE(expected.outputs.size(), 5);
+
+    FrameDecoder decoder(options);
+    QStringList dumps;
+    for (qsizetype position = 0; position < input.size(); position += 3) {
+        decoder.feed(QByteArrayView(input).sliced(position,
+                                                  std::min<qsizetype>(3, input.size() - position)));
+        while (decoder.hasNext()) {
+            DecoderOutput &output = decoder.next();
+            dumps << fullDump(output);
+            // Moved from in place, as a caller that keeps the bytes does.
+            if (auto *message = std::get_if<DecodedMessage>(&output))
+                QCOMPARE(std::move(message->data), QByteArray("Hello"));
+        }
+    }
+    QCOMPARE(dumps, expected.dumps);
+    QVERIFY(decoder.hasFailed());
+}
+
+void TestFrameDecoder::wholeHeadersAllocateOnlyThePayload() {
+    // Whole frames in each feed take the in-place header path; with data frames not
+    // reported the message takes the frame's payload, and nothing else is allocated.
+    QByteArray stream;
+    const int frames = 1000;
+    for (int i = 0; i < frames; ++i)
+        stream += hex("828601020304") + masked("frame!", 0x01020304);
+    const qsizetype frameSize = stream.size() / frames;
+    DecoderOptions options{Role::Server};
+    options.reportDataFrames = false;
+    FrameDecoder decoder(options);
+    qint64 messages = 0;
+    const auto decodeRange = [&](int from, int to) {
+        for (int i = from; i < to; i += 10) {
+            decoder.feed(QByteArrayView(stream).sliced(i * frameSize, 10 * frameSize));
+            while (decoder.hasNext()) {
+                DecoderOutput &output = decoder.next();
+                const auto *message = std::get_if<DecodedMessage>(&output);
+                QVERIFY(message);
+                // Compared with a literal: a QByteArray built here would allocate.
+                QVERIFY(message->data == "frame!");
+                ++messages;
+            }
+        }
+    };
+    decodeRange(0, 10);
+    const qint64 before = g_allocations.load();
+    decodeRange(10, frames);
+    QCOMPARE(g_allocations.load() - before, qint64(frames - 10));
+    QCOMPARE(messages, qint64(frames));
     QVERIFY(!decoder.hasFailed());
 }
 

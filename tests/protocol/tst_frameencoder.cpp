@@ -97,6 +97,7 @@ private slots:
     void extensionMaySendUntransformed();
     void encodeRaw_data();
     void encodeRaw();
+    void extensionSharesAByteArray();
     void closePayload_data();
     void closePayload();
     void roundTrip_data();
@@ -160,6 +161,15 @@ void TestFrameEncoder::encodeFrame() {
     QCOMPARE(header.payloadLength, quint64(payload.size()));
     QCOMPARE(header.masked(), Role(role) == Role::Client);
     QCOMPARE(serializeHeader(header).toByteArray(), expected.left(header.size()));
+
+    // Only the header, for a caller that writes the payload itself: the same bytes,
+    // appended to what is there.
+    FrameEncoder headerOnly(Role(role), MaskingKeySource::fixed(0x37fa213d));
+    QByteArray headerBytes = "x";
+    QCOMPARE(headerOnly.encodeFrameHeader(headerBytes, Opcode(opcode), payload.size(), fin,
+                                          quint8(rsvBits)),
+             header);
+    QCOMPARE(headerBytes.toHex(), ("x" + expected.left(header.size())).toHex());
 }
 
 void TestFrameEncoder::lengthEncodings_data() {
@@ -395,6 +405,39 @@ void TestFrameEncoder::encodeRaw() {
     QCOMPARE(header.maskingKey, frame.maskingKey);
     QCOMPARE(header.payloadLength, frame.declaredLength.value_or(quint64(frame.payload.size())));
     QCOMPARE(qsizetype(header.size()) + frame.payload.size(), out.size());
+
+    QByteArray headerBytes;
+    QCOMPARE(FrameEncoder::encodeRawHeader(headerBytes, frame), header);
+    QCOMPARE(headerBytes.toHex(), expected.left(header.size()).toHex());
+}
+
+void TestFrameEncoder::extensionSharesAByteArray() {
+    // Keeps what it was given and sends it untransformed.
+    class Probe : public MessageExtension {
+    public:
+        QByteArray name() const override { return QByteArrayLiteral("x-probe"); }
+        quint8 rsvBits() const override { return Rsv1Bit; }
+        Decoded decodeMessage(QByteArrayView payload, quint8, qint64) override {
+            return {payload.toByteArray(), std::nullopt};
+        }
+        quint8 encodeMessage(QByteArray &payload, Opcode) override {
+            seen = payload;
+            return 0;
+        }
+        QByteArray seen;
+    };
+    Probe probe;
+    FrameEncoder encoder(Role::Server);
+    encoder.setExtension(&probe);
+    const QByteArray data = "shared";
+    QByteArray viaArray;
+    encoder.encodeMessage(viaArray, Opcode::Binary, data, 4);
+    QVERIFY(probe.seen.isSharedWith(data));
+    QByteArray viaView;
+    encoder.encodeMessage(viaView, Opcode::Binary, QByteArrayView(data), 4);
+    QVERIFY(!probe.seen.isSharedWith(data));
+    QCOMPARE(viaArray, viaView);
+    QCOMPARE(viaArray, hex("0204") + "shar" + hex("8002") + "ed");
 }
 
 void TestFrameEncoder::closePayload_data() {

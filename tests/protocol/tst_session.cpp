@@ -460,6 +460,7 @@ private slots:
     void longViolationReasonIsCutAtACharacter();
     void dataAfterClose_data();
     void dataAfterClose();
+    void dataAfterCloseWithFramesUnreported();
     void eofWithoutClose();
     void eofAfterOurUnansweredClose();
     void abortEndsOnce();
@@ -472,6 +473,10 @@ private slots:
     void reportFramesOff();
     void sendingAByteArrayShareIt_data();
     void sendingAByteArrayShareIt();
+    void outgoingChunksShareLargePayloads_data();
+    void outgoingChunksShareLargePayloads();
+    void rawFramesShareLargeUnmaskedPayloads();
+    void echoOfALargeMessageIsNotCopied();
     void conformanceNotesBecomeEvents();
     void extensionWaitsForSetExtension();
     void clientChunkingInvariance();
@@ -1322,6 +1327,28 @@ void TestSession::dataAfterClose() {
     QVERIFY(!client->hasEvent());
 }
 
+void TestSession::dataAfterCloseWithFramesUnreported() {
+    // The decoder leaves data frames out when nobody watches them, but not after a
+    // close frame: RFC 6455 §5.5.1 is still enforced, at the frame, whatever the reads.
+    for (const bool sameRead : {true, false}) {
+        SessionOptions options;
+        options.reportFrames = false;
+        auto client = openClient(options);
+        const QByteArray after = hex("0203010203"); // the first frame of a binary message
+        if (sameRead) {
+            client->receiveData(hex("880203e8") + after);
+        } else {
+            client->receiveData(hex("880203e8"));
+            client->receiveData(after);
+        }
+        const QList<SessionEvent> events = takeEvents(*client);
+        QCOMPARE(kinds(events), QStringList({"close", "state", "state", "closed", "violation"}));
+        const auto violation = std::get<ViolationEvent>(events[4]).violation;
+        QCOMPARE(violation.error, ProtocolError::DataAfterClose);
+        QCOMPARE(violation.streamOffset, qint64(4));
+    }
+}
+
 void TestSession::eofWithoutClose() {
     auto server = openServer();
     server->receiveData(frame(0x01, "par", kMaskKey));
@@ -1739,6 +1766,111 @@ void TestSession::serverChunkingInvariance() {
         QCOMPARE(chunked.first, wholeEvents);
         QCOMPARE(chunked.second, whole.second);
     }
+}
+
+void TestSession::outgoingChunksShareLargePayloads_data() {
+    QTest::addColumn<bool>("server");
+    QTest::addColumn<qsizetype>("size");
+    QTest::addColumn<bool>("text");
+    QTest::addColumn<QByteArray>("header"); // of the shared frame; empty: copied
+    // RFC 6455 §5.2: the length in 64 or 16 bits; a server never masks (§5.1).
+    QTest::newRow("server binary, 64 KiB: shared")
+        << true << qsizetype(65536) << false << hex("827f0000000000010000");
+    QTest::newRow("server text, 16 KiB: shared")
+        << true << qsizetype(16384) << true << hex("817e4000");
+    QTest::newRow("server binary, 16 KiB - 1: copied")
+        << true << qsizetype(16383) << false << QByteArray();
+    // RFC 6455 §5.3: a client's payload is masked, so it cannot be shared.
+    QTest::newRow("client binary, 64 KiB: masked, copied")
+        << false << qsizetype(65536) << false << QByteArray();
+}
+
+void TestSession::outgoingChunksShareLargePayloads() {
+    QFETCH(bool, server);
+    QFETCH(qsizetype, size);
+    QFETCH(bool, text);
+    QFETCH(QByteArray, header);
+    auto chunked = server ? openServer() : openClient();
+    auto joined = server ? openServer() : openClient();
+    const QByteArray data = text ? QByteArray(size, 'a') : patterned(size);
+    for (Session *session : {chunked.get(), joined.get()}) {
+        QCOMPARE(session->sendPing("p"), SendError::None);
+        QCOMPARE(text ? session->sendText(data) : session->sendBinary(data), SendError::None);
+        QCOMPARE(session->sendText(QByteArray("z")), SendError::None);
+    }
+    QList<QByteArray> chunks = {"before"};
+    QVERIFY(chunked->hasOutgoing());
+    chunked->takeOutgoingChunks(chunks);
+    QVERIFY(!chunked->hasOutgoing());
+    QCOMPARE(chunked->takeOutgoing(), QByteArray());
+    QCOMPARE(chunks.takeFirst(), QByteArray("before")); // appended, not replaced
+    // The same bytes as one buffer, whichever way they are taken.
+    const QByteArray whole = joined->takeOutgoing();
+    QVERIFY(!joined->hasOutgoing());
+    QCOMPARE(chunks.join().toHex(), whole.toHex());
+    QCOMPARE(chunked->bytesSent(), joined->bytesSent());
+    const QList<SessionEvent> events = takeEvents(*chunked);
+    QCOMPARE(describe(events), describe(takeEvents(*joined)));
+    if (header.isEmpty()) {
+        QCOMPARE(chunks.size(), 1);
+        return;
+    }
+    // The ping and the header, the caller's payload itself, the last frame.
+    QCOMPARE(chunks.size(), 3);
+    QCOMPARE(chunks[0].toHex(), (hex("890170") + header).toHex());
+    QVERIFY(chunks[1].isSharedWith(data));
+    QCOMPARE(chunks[2].toHex(), hex("81017a").toHex());
+    // The outgoing frame is reported with the header that went out.
+    const auto frames = eventsOf<FrameEvent>(events);
+    QCOMPARE(frames.size(), 3);
+    QCOMPARE(frames[1].frame.rawHeader.toByteArray().toHex(), header.toHex());
+    QVERIFY(frames[1].frame.payload.isSharedWith(data));
+    QCOMPARE(frames[2].frame.streamOffset, qint64(3 + header.size() + size));
+}
+
+void TestSession::rawFramesShareLargeUnmaskedPayloads() {
+    auto server = openServer();
+    const qint64 sentBefore = server->bytesSent();
+    RawFrame lie;
+    lie.opcode = 0x2;
+    lie.payload = patterned(20000);
+    lie.declaredLength = 5; // the raw writer's lies go out exactly as asked
+    RawFrame maskedFrame;
+    maskedFrame.opcode = 0x2;
+    maskedFrame.payload = lie.payload;
+    maskedFrame.maskingKey = kMaskKey;
+    QCOMPARE(server->sendRaw(lie), SendError::None);
+    QCOMPARE(server->sendRaw(maskedFrame), SendError::None);
+    QList<QByteArray> chunks;
+    server->takeOutgoingChunks(chunks);
+    QByteArray expected;
+    FrameEncoder::encodeRaw(expected, lie);
+    FrameEncoder::encodeRaw(expected, maskedFrame);
+    // The unmasked payload is shared; the masked one is copied, masked, after it.
+    QCOMPARE(chunks.size(), 3);
+    QCOMPARE(chunks[0].toHex(), hex("8205").toHex());
+    QVERIFY(chunks[1].isSharedWith(lie.payload));
+    QCOMPARE(chunks.join(), expected);
+    QCOMPARE(server->bytesSent() - sentBefore, qint64(expected.size()));
+}
+
+void TestSession::echoOfALargeMessageIsNotCopied() {
+    SessionOptions options;
+    options.reportFrames = false;
+    auto server = openServer(options);
+    const QByteArray data = patterned(100000);
+    server->receiveData(frame(0x82, data, kMaskKey));
+    const auto messages = eventsOf<MessageEvent>(takeEvents(*server));
+    QCOMPARE(messages.size(), 1);
+    const QByteArray received = messages[0].message.data;
+    QCOMPARE(received, data);
+    // What an echo server does: the received bytes go back out untouched.
+    QCOMPARE(server->sendBinary(received), SendError::None);
+    QList<QByteArray> chunks;
+    server->takeOutgoingChunks(chunks);
+    QCOMPARE(chunks.size(), 2);
+    QCOMPARE(chunks[0].toHex(), hex("827f00000000000186a0").toHex());
+    QVERIFY(chunks[1].isSharedWith(received));
 }
 
 void TestSession::names() {
