@@ -1,5 +1,6 @@
 #include "protocol/extension.h"
 #include "protocol/framedecoder.h"
+#include "protocoltestsupport.h"
 
 #include <QCryptographicHash>
 #include <QRandomGenerator>
@@ -39,28 +40,11 @@ void *realloc(void *pointer, std::size_t size) noexcept {
 }
 
 using namespace ws;
+using namespace ws::test;
 
 namespace {
 
 constexpr qint64 DefaultMaxMessageSize = DecoderOptions{}.maxMessageSize;
-
-QByteArray hex(const char *text) {
-    return QByteArray::fromHex(text);
-}
-
-QByteArray pattern(qsizetype size) {
-    QByteArray bytes(size, Qt::Uninitialized);
-    for (qsizetype i = 0; i < size; ++i)
-        bytes[i] = char((i * 7 + 3) & 0xFF);
-    return bytes;
-}
-
-// RFC 6455 §5.3 written out byte by byte, independent of masking.cpp.
-QByteArray masked(QByteArray bytes, quint32 key) {
-    for (qsizetype i = 0; i < bytes.size(); ++i)
-        bytes[i] = char(bytes[i] ^ char(key >> (24 - 8 * (i % 4))));
-    return bytes;
-}
 
 // Stands in for permessage-deflate: it "compresses" by reversing the bytes, so a
 // test sees whether a payload went through it. "BAD" cannot be decoded, "BIG"
@@ -363,7 +347,7 @@ void TestFrameDecoder::decode_data() {
         maskedHeader[1] = char(maskedHeader[1] | 0x80);
         maskedHeader += hex("a1b2c3d4");
         addRow(qPrintable(QStringLiteral("binary %1 bytes masked").arg(size.size)),
-               maskedHeader + masked(payload, 0xa1b2c3d4),
+               maskedHeader + referenceMask(payload, 0xa1b2c3d4),
                {frameLine("binary", true, maskedHeader, payload, 0),
                 messageLine("binary", payload, 1)},
                server());
@@ -372,8 +356,8 @@ void TestFrameDecoder::decode_data() {
            {frameLine("text", true, hex("818200000000"), "AB", 0), messageLine("text", "AB", 1)},
            server());
     addRow("masked fragments with their own keys",
-           hex("018201020304") + masked("He", 0x01020304) + hex("8083a0b0c0d0") +
-               masked("llo", 0xa0b0c0d0),
+           hex("018201020304") + referenceMask("He", 0x01020304) + hex("8083a0b0c0d0") +
+               referenceMask("llo", 0xa0b0c0d0),
            {frameLine("text", false, hex("018201020304"), "He", 0),
             frameLine("continuation", true, hex("8083a0b0c0d0"), "llo", 8),
             messageLine("text", hello, 2)},
@@ -526,7 +510,8 @@ void TestFrameDecoder::decode_data() {
                hex("8804") + payload + "ok", {"violation InvalidCloseCode 1002 @2"},
                failsAfter(4)); // the code is known once both of its bytes are in
     }
-    addRow("masked close with invalid code", hex("888201020304") + masked(hex("03ed"), 0x01020304),
+    addRow("masked close with invalid code",
+           hex("888201020304") + referenceMask(hex("03ed"), 0x01020304),
            {"violation InvalidCloseCode 1002 @6"}, failsAfter(8, server()));
     addRow("close reason not UTF-8, standard", hex("880603e841ff4243"),
            {"violation InvalidCloseReason 1007 @5"});
@@ -543,7 +528,7 @@ void TestFrameDecoder::decode_data() {
             QStringLiteral(" close=1000 reason=\"A\ufffd\" note=InvalidCloseReason")},
            conformance(Conformance::Lenient));
     addRow("masked close reason not UTF-8",
-           hex("888401020304") + masked(hex("03e8c0af"), 0x01020304),
+           hex("888401020304") + referenceMask(hex("03e8c0af"), 0x01020304),
            {"violation InvalidCloseReason 1007 @8"}, server());
     addRow("frames after a close frame are still decoded", hex("8800810141"),
            {frameLine("close", true, hex("8800"), {}, 0),
@@ -573,7 +558,8 @@ void TestFrameDecoder::decode_data() {
     addRow("overlong form", hex("8102c080"), {"violation InvalidUtf8 1007 @2"});
     addRow("surrogate", hex("8103eda080"), {"violation InvalidUtf8 1007 @3"});
     addRow("above U+10FFFF", hex("8104f4908080"), {"violation InvalidUtf8 1007 @3"});
-    addRow("masked invalid byte", hex("818501020304") + masked(hex("41ff424344"), 0x01020304),
+    addRow("masked invalid byte",
+           hex("818501020304") + referenceMask(hex("41ff424344"), 0x01020304),
            {"violation InvalidUtf8 1007 @7"}, server());
     addRow("invalid ping payload is not validated",
            hex("010141"
@@ -814,7 +800,7 @@ void TestFrameDecoder::fragmentedMessageReassembles() {
 
 void TestFrameDecoder::partialHeaderProducesNothing() {
     FrameDecoder decoder({Role::Server});
-    const QByteArray frame = hex("82fe0100a1b2c3d4") + masked(pattern(256), 0xa1b2c3d4);
+    const QByteArray frame = hex("82fe0100a1b2c3d4") + referenceMask(pattern(256), 0xa1b2c3d4);
     for (qsizetype i = 0; i < frame.size() - 1; ++i) {
         decoder.feed(frame.sliced(i, 1));
         QVERIFY2(!decoder.hasNext(), qPrintable(QStringLiteral("after %1 bytes").arg(i + 1)));
@@ -890,7 +876,7 @@ void TestFrameDecoder::allocatesOnlyThePayload() {
     QByteArray stream;
     const int frames = 1000;
     for (int i = 0; i < frames; ++i)
-        stream += hex("818601020304") + masked("frame!", 0x01020304);
+        stream += hex("818601020304") + referenceMask("frame!", 0x01020304);
     const qsizetype frameSize = stream.size() / frames;
 
     FrameDecoder decoder({Role::Server});
@@ -933,30 +919,31 @@ void TestFrameDecoder::dataFramesUnreported_data() {
     QTest::newRow("single frame: the message alone")
         << hex("818537fa213d7f9f4d5158") << QStringList{messageLine("text", hello, 1)};
     QTest::newRow("fragments: a ping between them is still a frame")
-        << hex("0183") + key + masked("Hel", k) + hex("8981") + key + masked("p", k) + hex("8082") +
-               key + masked("lo", k)
+        << hex("0183") + key + referenceMask("Hel", k) + hex("8981") + key + referenceMask("p", k) +
+               hex("8082") + key + referenceMask("lo", k)
         << QStringList{frameLine("ping", true, hex("8981") + key, "p", 9),
                        messageLine("text", hello, 2)};
     // RFC 6455 §5.2: a non-minimal length is noted (not fatal) in standard mode.
     QTest::newRow("a frame with a note is reported")
-        << hex("82fe0005") + key + masked(hello, k)
+        << hex("82fe0005") + key + referenceMask(hello, k)
         << QStringList{frameLine("binary", true, hex("82fe0005") + key, hello, 0) +
                            QStringLiteral(" note=NonMinimalLength"),
                        messageLine("binary", hello, 1)};
     QTest::newRow("empty binary") << hex("8280") + key << QStringList{messageLine("binary", {}, 1)};
     QTest::newRow("200-byte binary, 16-bit length")
-        << hex("82fe00c8") + key + masked(pattern(200), k)
+        << hex("82fe00c8") + key + referenceMask(pattern(200), k)
         << QStringList{messageLine("binary", pattern(200), 1)};
     // RFC 6455 §8.1: found at the byte where it breaks, as when frames are reported.
-    QTest::newRow("invalid UTF-8") << hex("8183") + key + masked(hex("61ff62"), k)
+    QTest::newRow("invalid UTF-8") << hex("8183") + key + referenceMask(hex("61ff62"), k)
                                    << QStringList{"violation InvalidUtf8 1007 @7"};
     QTest::newRow("two messages, then a partial one")
-        << hex("8281") + key + masked("x", k) + hex("8181") + key + masked("y", k) + hex("8285") +
-               key + masked("ab", k)
+        << hex("8281") + key + referenceMask("x", k) + hex("8181") + key + referenceMask("y", k) +
+               hex("8285") + key + referenceMask("ab", k)
         << QStringList{messageLine("binary", "x", 1), messageLine("text", "y", 1, 7)};
     // RFC 6455 §5.5.1: data after a close is the caller's to reject, so it is shown.
     QTest::newRow("frames after a close are reported")
-        << hex("8882") + key + masked(hex("03e8"), k) + hex("8282") + key + masked("ab", k)
+        << hex("8882") + key + referenceMask(hex("03e8"), k) + hex("8282") + key +
+               referenceMask("ab", k)
         << QStringList{frameLine("close", true, hex("8882") + key, hex("03e8"), 0) +
                            QStringLiteral(" close=1000"),
                        frameLine("binary", true, hex("8282") + key, "ab", 8),
@@ -1016,7 +1003,7 @@ void TestFrameDecoder::wholeHeadersAllocateOnlyThePayload() {
     QByteArray stream;
     const int frames = 1000;
     for (int i = 0; i < frames; ++i)
-        stream += hex("828601020304") + masked("frame!", 0x01020304);
+        stream += hex("828601020304") + referenceMask("frame!", 0x01020304);
     const qsizetype frameSize = stream.size() / frames;
     DecoderOptions options{Role::Server};
     options.reportDataFrames = false;
@@ -1075,9 +1062,9 @@ void TestFrameDecoder::longStreamAnyChunking() {
             }
             for (int i = 0; i < 4; ++i)
                 header += char(key >> (24 - 8 * i));
-            stream += header + masked(data.sliced(position, piece), key);
+            stream += header + referenceMask(data.sliced(position, piece), key);
             if (random.bounded(3) == 0)
-                stream += hex("898201020304") + masked("pp", 0x01020304);
+                stream += hex("898201020304") + referenceMask("pp", 0x01020304);
             position += piece;
             first = false;
         } while (position < data.size());

@@ -1,6 +1,7 @@
 #include "protocol/extension.h"
 #include "protocol/framedecoder.h"
 #include "protocol/frameencoder.h"
+#include "protocoltestsupport.h"
 
 #include <QRandomGenerator>
 #include <QTest>
@@ -8,28 +9,11 @@
 #include <algorithm>
 
 using namespace ws;
+using namespace ws::test;
 
 Q_DECLARE_METATYPE(ws::RawFrame)
 
 namespace {
-
-QByteArray hex(const char *text) {
-    return QByteArray::fromHex(text);
-}
-
-QByteArray pattern(qsizetype size) {
-    QByteArray bytes(size, Qt::Uninitialized);
-    for (qsizetype i = 0; i < size; ++i)
-        bytes[i] = char((i * 7 + 3) & 0xFF);
-    return bytes;
-}
-
-// RFC 6455 §5.3 written out byte by byte, independent of masking.cpp.
-QByteArray masked(QByteArray bytes, quint32 key) {
-    for (qsizetype i = 0; i < bytes.size(); ++i)
-        bytes[i] = char(bytes[i] ^ char(key >> (24 - 8 * (i % 4))));
-    return bytes;
-}
 
 // Keys 0x11111111, 0x22222222, ... in turn, so every frame's key is known.
 MaskingKeySource countingKeys() {
@@ -200,7 +184,7 @@ void TestFrameEncoder::lengthEncodings() {
     FrameEncoder client(Role::Client, MaskingKeySource::fixed(0xa1b2c3d4));
     out.clear();
     const FrameHeader header = client.encodeFrame(out, Opcode::Binary, payload);
-    QCOMPARE(out, clientHeader + masked(payload, 0xa1b2c3d4));
+    QCOMPARE(out, clientHeader + referenceMask(payload, 0xa1b2c3d4));
     QCOMPARE(header.lengthEncoding, minimalEncoding(quint64(size)));
 }
 
@@ -230,8 +214,8 @@ void TestFrameEncoder::encodeMessage_data() {
         << client << text << QByteArray() << qint64(0) << hex("818011111111");
     QTest::newRow("masked fragments, a fresh key each")
         << client << text << QByteArray("Hello") << qint64(2)
-        << (hex("018211111111") + masked("He", 0x11111111) + hex("008222222222") +
-            masked("ll", 0x22222222) + hex("808133333333") + masked("o", 0x33333333));
+        << (hex("018211111111") + referenceMask("He", 0x11111111) + hex("008222222222") +
+            referenceMask("ll", 0x22222222) + hex("808133333333") + referenceMask("o", 0x33333333));
     QTest::newRow("fragments of 200 bytes")
         << server << binary << pattern(450) << qint64(200)
         << (hex("027e00c8") + pattern(450).left(200) + hex("007e00c8") +

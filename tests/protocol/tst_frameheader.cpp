@@ -1,16 +1,14 @@
 #include "protocol/frameheader.h"
+#include "protocoltestsupport.h"
 
 #include <QTest>
 
 using namespace ws;
+using namespace ws::test;
 
 Q_DECLARE_METATYPE(ws::FrameHeader)
 
 namespace {
-
-QByteArray hex(const char *text) {
-    return QByteArray::fromHex(text);
-}
 
 FrameHeader header(quint8 opcode, quint64 length, LengthEncoding encoding,
                    std::optional<quint32> key = std::nullopt, bool fin = true) {

@@ -1,4 +1,5 @@
 #include "protocol/handshake.h"
+#include "protocoltestsupport.h"
 
 #include <QByteArray>
 #include <QRandomGenerator>
@@ -6,6 +7,7 @@
 #include <QTest>
 
 using namespace ws;
+using namespace ws::test;
 
 Q_DECLARE_METATYPE(ws::ClientHandshake::Status)
 Q_DECLARE_METATYPE(ws::ServerHandshake::Status)
@@ -16,42 +18,9 @@ namespace {
 
 using Extensions = QList<ExtensionParams>;
 
-// RFC 6455 §1.3 / §1.2: the sample key and its accept value.
-const QByteArray kSampleKey = "dGhlIHNhbXBsZSBub25jZQ==";
-const QByteArray kSampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-// RFC 6455 §1.2, the client's handshake, with our header order (Version before
-// Origin) and CRLF line ends.
-const QByteArray kSampleRequest = "GET /chat HTTP/1.1\r\n"
-                                  "Host: server.example.com\r\n"
-                                  "Upgrade: websocket\r\n"
-                                  "Connection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                  "Sec-WebSocket-Version: 13\r\n"
-                                  "Origin: http://example.com\r\n"
-                                  "Sec-WebSocket-Protocol: chat, superchat\r\n"
-                                  "\r\n";
-
-// RFC 6455 §1.2, the server's handshake, byte for byte.
-const QByteArray kSampleResponse = "HTTP/1.1 101 Switching Protocols\r\n"
-                                   "Upgrade: websocket\r\n"
-                                   "Connection: Upgrade\r\n"
-                                   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-                                   "Sec-WebSocket-Protocol: chat\r\n"
-                                   "\r\n";
-
 // RFC 6455 §5.7: "Hello", unmasked (from a server) and masked (from a client).
 const QByteArray kServerHello = QByteArray::fromHex("810548656c6c6f");
 const QByteArray kClientHello = QByteArray::fromHex("818537fa213d7f9f4d5158");
-
-ClientHandshakeOptions sampleOptions() {
-    ClientHandshakeOptions options;
-    options.host = "server.example.com";
-    options.resourceName = "/chat";
-    options.origin = "http://example.com";
-    options.subprotocols = {"chat", "superchat"};
-    return options;
-}
 
 ExtensionParams deflateOffer() {
     return ExtensionParams{"permessage-deflate", {{"client_max_window_bits", std::nullopt}}};
@@ -77,29 +46,6 @@ QByteArray upgradeRequest(const QByteArray &extraLines = {}) {
            "\r\n"
            "Sec-WebSocket-Version: 13\r\n" +
            extraLines + "\r\n";
-}
-
-// The ways a byte string is cut into feed() calls: whole, one byte at a time, and
-// random cut points from fixed seeds, so a failing split can be replayed.
-QList<QPair<QString, QList<QByteArray>>> splits(const QByteArray &bytes) {
-    QList<QPair<QString, QList<QByteArray>>> result;
-    result.append({QStringLiteral("whole"), {bytes}});
-    QList<QByteArray> single;
-    for (char c : bytes)
-        single.append(QByteArray(1, c));
-    result.append({QStringLiteral("byte by byte"), single});
-    for (quint32 seed = 1; seed <= 6; ++seed) {
-        QRandomGenerator random(seed);
-        QList<QByteArray> pieces;
-        qsizetype pos = 0;
-        while (pos < bytes.size()) {
-            const qsizetype size = 1 + random.bounded(qMax<qsizetype>(1, bytes.size() / 3));
-            pieces.append(bytes.mid(pos, size));
-            pos += size;
-        }
-        result.append({QStringLiteral("random split, seed %1").arg(seed), pieces});
-    }
-    return result;
 }
 
 // What a client handshake ended with, to compare runs with different splits.

@@ -1,10 +1,12 @@
 #include "protocol/httpheaders.h"
+#include "protocoltestsupport.h"
 
 #include <QByteArray>
 #include <QRandomGenerator>
 #include <QTest>
 
 using namespace ws;
+using namespace ws::test;
 
 Q_DECLARE_METATYPE(ws::ExtensionParams)
 Q_DECLARE_METATYPE(ws::HeaderBlockReader::Kind)
@@ -24,29 +26,6 @@ Param flag(QByteArray name) {
 }
 Param param(QByteArray name, QByteArray value) {
     return Param{std::move(name), std::move(value)};
-}
-
-// The ways a byte string is cut into feed() calls: whole, one byte at a time, and
-// random cut points from fixed seeds, so a failing split can be replayed.
-QList<QPair<QString, QList<QByteArray>>> splits(const QByteArray &bytes) {
-    QList<QPair<QString, QList<QByteArray>>> result;
-    result.append({QStringLiteral("whole"), {bytes}});
-    QList<QByteArray> single;
-    for (char c : bytes)
-        single.append(QByteArray(1, c));
-    result.append({QStringLiteral("byte by byte"), single});
-    for (quint32 seed = 1; seed <= 6; ++seed) {
-        QRandomGenerator random(seed);
-        QList<QByteArray> pieces;
-        qsizetype pos = 0;
-        while (pos < bytes.size()) {
-            const qsizetype size = 1 + random.bounded(qMax<qsizetype>(1, bytes.size() / 3));
-            pieces.append(bytes.mid(pos, size));
-            pos += size;
-        }
-        result.append({QStringLiteral("random split, seed %1").arg(seed), pieces});
-    }
-    return result;
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "protocol/masking.h"
+#include "protocoltestsupport.h"
 
 #include <QByteArray>
 #include <QRandomGenerator>
@@ -9,22 +10,9 @@
 #include <vector>
 
 using namespace ws;
+using namespace ws::test;
 
 namespace {
-
-// The key byte that masks payload byte `index` of a frame: RFC 6455 §5.3,
-// "j = i MOD 4; transformed-octet-i = original-octet-i XOR masking-key-octet-j",
-// with the key's first octet on the wire in the top bits of `key`.
-char referenceKeyByte(quint32 key, quint64 index) {
-    return static_cast<char>(key >> (24 - 8 * (index % 4)));
-}
-
-QByteArray referenceMask(const QByteArray &data, quint32 key, quint64 phase) {
-    QByteArray out = data;
-    for (qsizetype i = 0; i < out.size(); ++i)
-        out[i] = static_cast<char>(out[i] ^ referenceKeyByte(key, phase + quint64(i)));
-    return out;
-}
 
 QByteArray randomBytes(QRandomGenerator &random, qsizetype size) {
     std::vector<quint32> words(std::size_t(size + 3) / 4);

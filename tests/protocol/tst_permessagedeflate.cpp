@@ -2,6 +2,7 @@
 #include "protocol/frameencoder.h"
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
+#include "protocoltestsupport.h"
 
 #include <QByteArray>
 #include <QByteArrayList>
@@ -16,16 +17,9 @@
 #include <optional>
 
 using namespace ws;
+using namespace ws::test;
 
 namespace {
-
-// RFC 6455 §1.3 and §5.7: the sample key and masking key.
-const QByteArray kClientKey = "dGhlIHNhbXBsZSBub25jZQ==";
-constexpr quint32 kMaskKey = 0x37fa213d;
-
-QByteArray hex(const char *text) {
-    return QByteArray::fromHex(text);
-}
 
 // "snct cnct s=10 c=9 require refuse": a DeflateConfig in a table row.
 DeflateConfig configFrom(const QString &spec) {
@@ -188,21 +182,6 @@ Decoded decodeAll(FrameDecoder &decoder, QByteArrayView stream, qsizetype piece)
     return result;
 }
 
-QList<SessionEvent> takeEvents(Session &session) {
-    QList<SessionEvent> events;
-    while (session.hasEvent())
-        events.append(session.takeEvent());
-    return events;
-}
-
-template <typename T> QList<T> eventsOf(const QList<SessionEvent> &events) {
-    QList<T> matching;
-    for (const SessionEvent &event : events)
-        if (const T *typed = std::get_if<T>(&event))
-            matching.append(*typed);
-    return matching;
-}
-
 // A client and a server session that negotiate through real handshakes.
 struct SessionPair {
     DeflateConfig clientConfig;
@@ -225,7 +204,7 @@ struct SessionPair {
         if (!offer.name.isEmpty())
             options.extensions = {offer};
         client = std::make_unique<Session>(options, SessionOptions{},
-                                           MaskingKeySource::fixed(kMaskKey), kClientKey);
+                                           MaskingKeySource::fixed(kSampleMaskKey), kSampleKey);
         server = std::make_unique<Session>(SessionOptions{});
         client->start();
         server->receiveData(client->takeOutgoing());
@@ -570,7 +549,7 @@ void TestPerMessageDeflate::encodesRfcExamples() {
 
     // A client masks the compressed payload; the server's decoder gets "Hello" back.
     PerMessageDeflate clientSide(Role::Client, {});
-    FrameEncoder clientEncoder(Role::Client, MaskingKeySource::fixed(kMaskKey));
+    FrameEncoder clientEncoder(Role::Client, MaskingKeySource::fixed(kSampleMaskKey));
     clientEncoder.setExtension(&clientSide);
     out.clear();
     clientEncoder.encodeMessage(out, Opcode::Text, "Hello");
@@ -716,7 +695,7 @@ void TestPerMessageDeflate::roundTripLargeMessages() {
     // messages; fragmented on the way.
     PerMessageDeflate sender(Role::Client, {});
     PerMessageDeflate receiver(Role::Server, {});
-    FrameEncoder encoder(Role::Client, MaskingKeySource::fixed(kMaskKey));
+    FrameEncoder encoder(Role::Client, MaskingKeySource::fixed(kSampleMaskKey));
     encoder.setExtension(&sender);
     DecoderOptions options;
     options.role = Role::Server;

@@ -1,6 +1,7 @@
 #include "protocol/extension.h"
 #include "protocol/session.h"
 #include "protocol/utf8validator.h"
+#include "protocoltestsupport.h"
 
 #include <QByteArray>
 #include <QRandomGenerator>
@@ -11,31 +12,9 @@
 #include <memory>
 
 using namespace ws;
+using namespace ws::test;
 
 namespace {
-
-// RFC 6455 §1.3: the sample nonce and the accept value computed from it.
-const QByteArray kClientKey = "dGhlIHNhbXBsZSBub25jZQ==";
-const QByteArray kAcceptKey = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-// RFC 6455 §5.7: the masking key of the masked "Hello" examples.
-constexpr quint32 kMaskKey = 0x37fa213d;
-
-const QByteArray kClientRequest = "GET /chat HTTP/1.1\r\n"
-                                  "Host: server.example.com\r\n"
-                                  "Upgrade: websocket\r\n"
-                                  "Connection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                  "Sec-WebSocket-Version: 13\r\n"
-                                  "Origin: http://example.com\r\n"
-                                  "Sec-WebSocket-Protocol: chat, superchat\r\n"
-                                  "\r\n";
-
-const QByteArray kServerAccept = "HTTP/1.1 101 Switching Protocols\r\n"
-                                 "Upgrade: websocket\r\n"
-                                 "Connection: Upgrade\r\n"
-                                 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-                                 "Sec-WebSocket-Protocol: chat\r\n"
-                                 "\r\n";
 
 // What Chromium sends (its permessage-deflate offer included, which we do not take).
 const QByteArray kBrowserRequest =
@@ -61,10 +40,6 @@ const QByteArray kPlainAccept = "HTTP/1.1 101 Switching Protocols\r\n"
                                 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
                                 "\r\n";
 
-QByteArray hex(const char *text) {
-    return QByteArray::fromHex(text);
-}
-
 // A frame as a peer writes it, minimal length, masked when a key is given. Kept
 // independent of FrameEncoder so the tests do not check the session against itself.
 QByteArray frame(quint8 firstByte, QByteArrayView payload, std::optional<quint32> key = {}) {
@@ -88,8 +63,7 @@ QByteArray frame(quint8 firstByte, QByteArrayView payload, std::optional<quint32
     }
     const char keyBytes[4] = {char(*key >> 24), char(*key >> 16), char(*key >> 8), char(*key)};
     out.append(keyBytes, 4);
-    for (qsizetype i = 0; i < payload.size(); ++i)
-        out.append(char(payload[i] ^ keyBytes[i % 4]));
+    out.append(referenceMask(payload.toByteArray(), *key));
     return out;
 }
 
@@ -105,21 +79,6 @@ QByteArray patterned(qsizetype size) {
     for (qsizetype i = 0; i < size; ++i)
         data[i] = char((i * 7 + i / 251) & 0xFF);
     return data;
-}
-
-QList<SessionEvent> takeEvents(Session &session) {
-    QList<SessionEvent> events;
-    while (session.hasEvent())
-        events.append(session.takeEvent());
-    return events;
-}
-
-template <typename T> QList<T> eventsOf(const QList<SessionEvent> &events) {
-    QList<T> matching;
-    for (const SessionEvent &event : events)
-        if (const T *typed = std::get_if<T>(&event))
-            matching.append(*typed);
-    return matching;
 }
 
 const char *kindName(const SessionEvent &event) {
@@ -256,20 +215,10 @@ QStringList describe(const QList<SessionEvent> &events) {
     return lines;
 }
 
-ClientHandshakeOptions chatOptions() {
-    ClientHandshakeOptions options;
-    options.host = "server.example.com";
-    options.port = 80;
-    options.resourceName = "/chat";
-    options.origin = "http://example.com";
-    options.subprotocols = {"chat", "superchat"};
-    return options;
-}
-
 std::unique_ptr<Session> makeClient(SessionOptions options = {},
-                                    ClientHandshakeOptions handshake = chatOptions()) {
+                                    ClientHandshakeOptions handshake = sampleOptions()) {
     return std::make_unique<Session>(std::move(handshake), options,
-                                     MaskingKeySource::fixed(kMaskKey), kClientKey);
+                                     MaskingKeySource::fixed(kSampleMaskKey), kSampleKey);
 }
 
 // A client that has been accepted by canned bytes.
@@ -277,7 +226,7 @@ std::unique_ptr<Session> openClient(SessionOptions options = {}) {
     auto client = makeClient(options);
     client->start();
     client->takeOutgoing();
-    client->receiveData(kServerAccept);
+    client->receiveData(kSampleResponse);
     takeEvents(*client);
     return client;
 }
@@ -304,12 +253,12 @@ struct Pair {
     explicit Pair(SessionOptions options = {}) {
         // Keys that change from frame to frame, so every phase of the mask is used.
         quint32 next = 0x01020304;
-        client = std::make_unique<Session>(chatOptions(), options,
+        client = std::make_unique<Session>(sampleOptions(), options,
                                            MaskingKeySource::fromFunction([next]() mutable {
                                                next = next * 1664525u + 1013904223u;
                                                return next;
                                            }),
-                                           kClientKey);
+                                           kSampleKey);
         server = std::make_unique<Session>(options);
     }
 
@@ -491,8 +440,8 @@ void TestSession::clientAgainstCannedServer() {
     QVERIFY(!client->hasOutgoing());
     client->setTime(1000);
     client->start();
-    QCOMPARE(client->takeOutgoing(), kClientRequest);
-    QCOMPARE(client->rawHandshakeRequest(), kClientRequest);
+    QCOMPARE(client->takeOutgoing(), kSampleRequest);
+    QCOMPARE(client->rawHandshakeRequest(), kSampleRequest);
     QVERIFY(!client->hasEvent());
 
     // RFC 6455 §5.7: the 101, then in the same read an unmasked "Hello", a binary
@@ -501,7 +450,7 @@ void TestSession::clientAgainstCannedServer() {
                                   "8203010203"
                                   "890548656c6c6f");
     client->setTime(2000);
-    client->receiveData(kServerAccept + frames);
+    client->receiveData(kSampleResponse + frames);
 
     QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"handshake", "state", "frame<", "message<", "frame<",
@@ -511,14 +460,14 @@ void TestSession::clientAgainstCannedServer() {
 
     const auto handshake = std::get<HandshakeEvent>(events[0]);
     QCOMPARE(handshake.kind, HandshakeEvent::Kind::ClientAccepted);
-    QCOMPARE(handshake.rawRequest, kClientRequest);
-    QCOMPARE(handshake.rawResponse, kServerAccept);
+    QCOMPARE(handshake.rawRequest, kSampleRequest);
+    QCOMPARE(handshake.rawResponse, kSampleResponse);
     QCOMPARE(handshake.httpStatus, 101);
     QCOMPARE(handshake.subprotocol, QByteArray("chat"));
     QVERIFY(handshake.extensions.isEmpty());
     QCOMPARE(std::get<StateEvent>(events[1]).state, SessionState::Open);
     QCOMPARE(client->state(), SessionState::Open);
-    QCOMPARE(client->rawHandshakeResponse(), kServerAccept);
+    QCOMPARE(client->rawHandshakeResponse(), kSampleResponse);
 
     const auto text = std::get<FrameEvent>(events[2]);
     QCOMPARE(text.direction, Direction::Incoming);
@@ -545,7 +494,7 @@ void TestSession::clientAgainstCannedServer() {
     const auto pong = std::get<FrameEvent>(events[8]);
     QCOMPARE(pong.direction, Direction::Outgoing);
     QCOMPARE(pong.frame.header.opcode, quint8(0xA));
-    QCOMPARE(pong.frame.header.maskingKey, std::optional<quint32>(kMaskKey));
+    QCOMPARE(pong.frame.header.maskingKey, std::optional<quint32>(kSampleMaskKey));
     QCOMPARE(pong.frame.rawHeader.toByteArray(), hex("8a8537fa213d"));
     QCOMPARE(pong.frame.payload, QByteArray("Hello"));
     QCOMPARE(pong.frame.streamOffset, qint64(0));
@@ -574,8 +523,8 @@ void TestSession::clientAgainstCannedServer() {
     client->receiveEof();
     QVERIFY(!client->hasEvent());
     QVERIFY(client->shouldCloseTransport());
-    QCOMPARE(client->bytesSent(), qint64(kClientRequest.size() + 11 + 8));
-    QCOMPARE(client->bytesReceived(), qint64(kServerAccept.size() + frames.size() + 4));
+    QCOMPARE(client->bytesSent(), qint64(kSampleRequest.size() + 11 + 8));
+    QCOMPARE(client->bytesReceived(), qint64(kSampleResponse.size() + frames.size() + 4));
 }
 
 void TestSession::clientFailedHandshake() {
@@ -589,7 +538,7 @@ void TestSession::clientFailedHandshake() {
     const auto handshake = std::get<HandshakeEvent>(events[0]);
     QCOMPARE(handshake.kind, HandshakeEvent::Kind::Failed);
     QCOMPARE(handshake.httpStatus, 403);
-    QCOMPARE(handshake.rawRequest, kClientRequest);
+    QCOMPARE(handshake.rawRequest, kSampleRequest);
     QCOMPARE(handshake.rawResponse,
              QByteArray("HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\n"));
     QVERIFY(!handshake.error.isEmpty());
@@ -664,7 +613,7 @@ void TestSession::serverWithBrowserRequest() {
     QCOMPARE(kinds(events), QStringList({"frame<", "message<", "frame<", "frame<", "message<",
                                          "frame<", "ping", "frame>"}));
     const auto first = std::get<FrameEvent>(events[0]);
-    QCOMPARE(first.frame.header.maskingKey, std::optional<quint32>(kMaskKey));
+    QCOMPARE(first.frame.header.maskingKey, std::optional<quint32>(kSampleMaskKey));
     QCOMPARE(first.frame.payload, QByteArray("Hello"));
     QCOMPARE(std::get<MessageEvent>(events[1]).message.data, QByteArray("Hello"));
     const auto fragmented = std::get<MessageEvent>(events[4]);
@@ -679,7 +628,7 @@ void TestSession::serverWithBrowserRequest() {
     // echoed back unmasked with the 16-bit and 64-bit lengths of the RFC's examples.
     const QByteArray medium = patterned(256);
     const QByteArray large = patterned(65536);
-    server.receiveData(frame(0x82, medium, kMaskKey) + frame(0x82, large, 0x01020304));
+    server.receiveData(frame(0x82, medium, kSampleMaskKey) + frame(0x82, large, 0x01020304));
     events = takeEvents(server);
     const QList<MessageEvent> messages = eventsOf<MessageEvent>(events);
     QCOMPARE(messages.size(), 2);
@@ -741,7 +690,7 @@ void TestSession::serverRejects() {
 
     // Too late for anything else.
     server.accept();
-    server.receiveData(frame(0x81, "Hello", kMaskKey));
+    server.receiveData(frame(0x81, "Hello", kSampleMaskKey));
     server.receiveEof();
     QVERIFY(!server.hasOutgoing());
     QVERIFY(!server.hasEvent());
@@ -1107,16 +1056,16 @@ void TestSession::peerDataWhileOurCloseIsUnanswered() {
     QCOMPARE(server->sendClose(1001, QStringLiteral("going")), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("880703e9") + "going");
     takeEvents(*server);
-    server->receiveData(frame(0x81, "late", kMaskKey));
+    server->receiveData(frame(0x81, "late", kSampleMaskKey));
     QList<SessionEvent> events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"frame<", "message<"}));
     // Pings are still answered while closing.
-    server->receiveData(frame(0x89, "p", kMaskKey));
+    server->receiveData(frame(0x89, "p", kSampleMaskKey));
     QCOMPARE(server->takeOutgoing(), hex("8a0170"));
     QCOMPARE(server->sendPong("q"), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("8a0171"));
     takeEvents(*server);
-    server->receiveData(frame(0x88, closeBody(1001), kMaskKey));
+    server->receiveData(frame(0x88, closeBody(1001), kSampleMaskKey));
     events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"frame<", "close", "state", "closed"}));
     QVERIFY(!server->hasOutgoing());
@@ -1242,7 +1191,8 @@ void TestSession::serverViolations() {
     QVERIFY(closed.closedByUs);
 
     // Everything after is ignored, even a proper close.
-    server->receiveData(frame(0x81, "Hello", kMaskKey) + frame(0x88, closeBody(1000), kMaskKey));
+    server->receiveData(frame(0x81, "Hello", kSampleMaskKey) +
+                        frame(0x88, closeBody(1000), kSampleMaskKey));
     server->receiveEof();
     QVERIFY(!server->hasEvent());
     QVERIFY(!server->hasOutgoing());
@@ -1351,7 +1301,7 @@ void TestSession::dataAfterCloseWithFramesUnreported() {
 
 void TestSession::eofWithoutClose() {
     auto server = openServer();
-    server->receiveData(frame(0x01, "par", kMaskKey));
+    server->receiveData(frame(0x01, "par", kSampleMaskKey));
     takeEvents(*server);
     server->setTime(9);
     server->receiveEof();
@@ -1425,7 +1375,7 @@ void TestSession::autoPongOff() {
     SessionOptions options;
     options.autoPong = false;
     auto server = openServer(options);
-    server->receiveData(frame(0x89, "Hello", kMaskKey));
+    server->receiveData(frame(0x89, "Hello", kSampleMaskKey));
     QList<SessionEvent> events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"frame<", "ping"}));
     QVERIFY(!std::get<PingEvent>(events[1]).answered);
@@ -1435,10 +1385,10 @@ void TestSession::autoPongOff() {
 
     // Switched on and off at run time.
     server->setAutoPong(true);
-    server->receiveData(frame(0x89, "", kMaskKey));
+    server->receiveData(frame(0x89, "", kSampleMaskKey));
     QCOMPARE(server->takeOutgoing(), hex("8a00"));
     server->setAutoPong(false);
-    server->receiveData(frame(0x89, "", kMaskKey));
+    server->receiveData(frame(0x89, "", kSampleMaskKey));
     QVERIFY(!server->hasOutgoing());
 }
 
@@ -1623,7 +1573,7 @@ void TestSession::conformanceNotesBecomeEvents() {
 void TestSession::extensionWaitsForSetExtension() {
     ReverseExtension serverExtension;
     ReverseExtension clientExtension;
-    ClientHandshakeOptions handshake = chatOptions();
+    ClientHandshakeOptions handshake = sampleOptions();
     handshake.extensions = {ExtensionParams{"x-reverse", {}}};
     auto client = makeClient({}, handshake);
     Session server{SessionOptions{}};
@@ -1669,7 +1619,7 @@ void TestSession::clientChunkingInvariance() {
     // middle of a fragmented message, an unsolicited pong, a 16-bit length, UTF-8
     // split across fragments, and the close.
     const QByteArray utf8 = QStringLiteral(u"€uro \U0001F600").toUtf8();
-    QByteArray stream = kServerAccept;
+    QByteArray stream = kSampleResponse;
     stream += frame(0x81, "Hello");
     stream += frame(0x02, hex("0001"));
     stream += frame(0x89, "mid");
@@ -1719,7 +1669,7 @@ void TestSession::serverChunkingInvariance() {
     // A recorded client stream, ending in a violation (invalid UTF-8 in the third
     // fragment): the failure comes at the same point whatever the chunking.
     QByteArray stream = kBrowserRequest;
-    stream += frame(0x81, "Hello", kMaskKey);
+    stream += frame(0x81, "Hello", kSampleMaskKey);
     stream += frame(0x82, patterned(70000), 0xa1b2c3d4);
     stream += frame(0x89, "", 0);
     stream += frame(0x01, "ab", 0x01020304);
@@ -1838,7 +1788,7 @@ void TestSession::rawFramesShareLargeUnmaskedPayloads() {
     RawFrame maskedFrame;
     maskedFrame.opcode = 0x2;
     maskedFrame.payload = lie.payload;
-    maskedFrame.maskingKey = kMaskKey;
+    maskedFrame.maskingKey = kSampleMaskKey;
     QCOMPARE(server->sendRaw(lie), SendError::None);
     QCOMPARE(server->sendRaw(maskedFrame), SendError::None);
     QList<QByteArray> chunks;
@@ -1859,7 +1809,7 @@ void TestSession::echoOfALargeMessageIsNotCopied() {
     options.reportFrames = false;
     auto server = openServer(options);
     const QByteArray data = patterned(100000);
-    server->receiveData(frame(0x82, data, kMaskKey));
+    server->receiveData(frame(0x82, data, kSampleMaskKey));
     const auto messages = eventsOf<MessageEvent>(takeEvents(*server));
     QCOMPARE(messages.size(), 1);
     const QByteArray received = messages[0].message.data;
