@@ -24,14 +24,15 @@ enum class CloseCode : quint16 {
     TlsHandshakeFailed = 1015, // never on the wire
 };
 
-constexpr quint16 toWire(CloseCode code) { return static_cast<quint16>(code); }
+constexpr quint16 toWire(CloseCode code) {
+    return static_cast<quint16>(code);
+}
 
 // RFC 6455 §7.4: may this code appear in a Close frame's payload?
 // 1000-1003 and 1007-1014 are defined for use, 3000-4999 are for libraries and
 // applications; 1004, 1005, 1006, 1015, 0-999 and the unassigned rest of 1016-2999
 // must not be sent and fail the connection when received.
-constexpr bool isValidOnWire(quint16 code)
-{
+constexpr bool isValidOnWire(quint16 code) {
     if (code >= 3000 && code <= 4999)
         return true;
     if (code >= 1000 && code <= 1003)
@@ -40,8 +41,7 @@ constexpr bool isValidOnWire(quint16 code)
 }
 
 // A short, human readable meaning for the log and the inspector.
-constexpr const char *closeCodeMeaning(quint16 code)
-{
+constexpr const char *closeCodeMeaning(quint16 code) {
     switch (code) {
     case 1000:
         return "normal closure";

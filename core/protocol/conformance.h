@@ -17,11 +17,11 @@ enum class Conformance : quint8 {
 // (at this conformance level) fatal. The inspector marks the frame it concerns.
 struct ConformanceNote {
     enum class Kind : quint8 {
-        NonMinimalLength,   // §5.2: length not in its shortest encoding
-        InvalidCloseReason, // §5.5.1: close reason not UTF-8 (lenient mode only)
-        CloseNotAnswered,   // §5.5.1: our close was not answered in time
-        UnsolicitedPong,    // §5.5.3: a pong with no ping outstanding (allowed; noted)
-        PongMismatch,       // §5.5.3: a pong whose payload matches no ping we sent
+        NonMinimalLength,    // §5.2: length not in its shortest encoding
+        InvalidCloseReason,  // §5.5.1: close reason not UTF-8 (lenient mode only)
+        CloseNotAnswered,    // §5.5.1: our close was not answered in time
+        UnsolicitedPong,     // §5.5.3: a pong with no ping outstanding (allowed; noted)
+        PongMismatch,        // §5.5.3: a pong whose payload matches no ping we sent
         ServerClosedTcpLate, // §7.1.1: the server should close TCP first
     };
     Kind kind = Kind::NonMinimalLength;

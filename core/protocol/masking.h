@@ -34,7 +34,8 @@ public:
     quint32 next() const { return m_generator(); }
 
 private:
-    explicit MaskingKeySource(Generator generator) : m_generator(std::move(generator)) {}
+    explicit MaskingKeySource(Generator generator)
+        : m_generator(std::move(generator)) {}
     Generator m_generator;
 };
 

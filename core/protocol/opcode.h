@@ -14,18 +14,20 @@ enum class Opcode : quint8 {
     Pong = 0xA,
 };
 
-constexpr bool isControl(Opcode op) { return (static_cast<quint8>(op) & 0x8) != 0; }
-constexpr bool isData(Opcode op) { return op == Opcode::Text || op == Opcode::Binary; }
+constexpr bool isControl(Opcode op) {
+    return (static_cast<quint8>(op) & 0x8) != 0;
+}
+constexpr bool isData(Opcode op) {
+    return op == Opcode::Text || op == Opcode::Binary;
+}
 
 // RFC 6455 §5.2: %x3-7 and %xB-F are reserved for future frames.
-constexpr bool isReservedOpcode(quint8 raw)
-{
+constexpr bool isReservedOpcode(quint8 raw) {
     raw &= 0x0F;
     return (raw >= 0x3 && raw <= 0x7) || raw >= 0xB;
 }
 
-constexpr const char *opcodeName(quint8 raw)
-{
+constexpr const char *opcodeName(quint8 raw) {
     switch (raw & 0x0F) {
     case 0x0:
         return "continuation";
@@ -44,6 +46,8 @@ constexpr const char *opcodeName(quint8 raw)
     }
 }
 
-constexpr const char *opcodeName(Opcode op) { return opcodeName(static_cast<quint8>(op)); }
+constexpr const char *opcodeName(Opcode op) {
+    return opcodeName(static_cast<quint8>(op));
+}
 
 } // namespace ws

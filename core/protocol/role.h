@@ -9,6 +9,8 @@ enum class Role { Client, Server };
 // Which way a frame travelled, seen from this end.
 enum class Direction { Incoming, Outgoing };
 
-constexpr Role peerRole(Role role) { return role == Role::Client ? Role::Server : Role::Client; }
+constexpr Role peerRole(Role role) {
+    return role == Role::Client ? Role::Server : Role::Client;
+}
 
 } // namespace ws
