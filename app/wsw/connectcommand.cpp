@@ -3,6 +3,8 @@
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
+#include "net/tlscertificate.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QTimer>
@@ -65,8 +67,31 @@ int ConnectCommand::run(const QStringList &arguments) {
                                           QStringLiteral("How long to wait for the closing "
                                                          "handshake (default 5000)."),
                                           QStringLiteral("ms"));
+    const QCommandLineOption deflate(QStringLiteral("deflate"),
+                                     QStringLiteral("Offer permessage-deflate (RFC 7692)."));
+    const QCommandLineOption deflateWindowBits(
+        QStringLiteral("deflate-window-bits"),
+        QStringLiteral("With --deflate: ask the server to compress with at most this window, "
+                       "8..15, and use no more ourselves."),
+        QStringLiteral("bits"));
+    const QCommandLineOption deflateNoContext(
+        QStringLiteral("deflate-no-context-takeover"),
+        QStringLiteral("With --deflate: both sides reset their compressor per message."));
+    const QCommandLineOption ca(QStringLiteral("ca"),
+                                QStringLiteral("wss: also trust the CA certificates in this PEM "
+                                               "file."),
+                                QStringLiteral("file"));
+    const QCommandLineOption acceptFingerprint(
+        QStringLiteral("accept-fingerprint"),
+        QStringLiteral("wss: accept the one server certificate with this SHA-256 fingerprint "
+                       "(AB:CD:... as the error message shows it), even self-signed."),
+        QStringLiteral("sha256"));
+    const QCommandLineOption showTls(
+        QStringLiteral("show-tls"),
+        QStringLiteral("wss: print the TLS protocol, cipher and certificate chain."));
     parser.addOptions({header, subprotocol, origin, binary, echo, showFrames, json, maxMessageSize,
-                       noAutoPong, closeTimeout});
+                       noAutoPong, closeTimeout, deflate, deflateWindowBits, deflateNoContext, ca,
+                       acceptFingerprint, showTls});
 
     if (!parser.parse(arguments)) {
         writeLine(stderr, "wsw connect: " + parser.errorText().toUtf8());
@@ -114,22 +139,55 @@ int ConnectCommand::run(const QStringList &arguments) {
         options.closeTimeoutMs = int(ms);
     }
     options.session.autoPong = !parser.isSet(noAutoPong);
+    if (parser.isSet(deflate)) {
+        options.deflate.policy = DeflatePolicy::Offer;
+        if (parser.isSet(deflateWindowBits)) {
+            qint64 bits = 0;
+            if (!parseNonNegative(parser.value(deflateWindowBits), &bits) || bits < 8 || bits > 15)
+                return usage(QStringLiteral("--deflate-window-bits expects 8 to 15"));
+            options.deflate.serverMaxWindowBits = int(bits);
+            options.deflate.clientMaxWindowBits = int(bits);
+        }
+        if (parser.isSet(deflateNoContext)) {
+            options.deflate.serverNoContextTakeover = true;
+            options.deflate.clientNoContextTakeover = true;
+        }
+    } else if (parser.isSet(deflateWindowBits) || parser.isSet(deflateNoContext)) {
+        return usage(QStringLiteral("--deflate-window-bits and --deflate-no-context-takeover "
+                                    "need --deflate"));
+    }
+    if (parser.isSet(ca))
+        options.caCertificatesFile = parser.value(ca);
+    if (parser.isSet(acceptFingerprint)) {
+        options.acceptedFingerprint = parseFingerprint(parser.value(acceptFingerprint));
+        if (options.acceptedFingerprint.isEmpty())
+            return usage(QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
+                                        "hex bytes, with or without colons"));
+    }
     // Frame events cost a copy of every payload; only ask for them when shown.
     options.session.reportFrames = parser.isSet(showFrames);
 
     const EventPrinter printer(parser.isSet(json) ? EventPrinter::Format::Json
                                                   : EventPrinter::Format::Human,
                                parser.isSet(showFrames));
-    ConnectCommand command(options, printer, parser.isSet(binary), parser.isSet(echo));
+    ConnectCommand command(options, printer, parser.isSet(binary), parser.isSet(echo),
+                           parser.isSet(showTls));
     return command.exec();
 }
 
 ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines,
-                               bool echo)
+                               bool echo, bool showTls)
     : m_printer(printer)
     , m_binaryLines(binaryLines)
     , m_echo(echo) {
     m_connection = new ClientConnection(std::move(options), this);
+    if (showTls)
+        connect(m_connection, &ClientConnection::tlsEstablished, this,
+                [this](const TlsInfo &info) { m_printer.printTls(info); });
+    connect(m_connection, &ClientConnection::logMessage, this, [this](const QString &line) {
+        if (m_printer.format() == EventPrinter::Format::Human)
+            writeLine(stderr, line.toUtf8());
+    });
     connect(m_connection, &ClientConnection::sessionEvent, this, &ConnectCommand::onSessionEvent);
     connect(m_connection, &ClientConnection::errorOccurred, this, &ConnectCommand::onError);
     connect(m_connection, &ClientConnection::finished, this, &ConnectCommand::onFinished);

@@ -34,7 +34,8 @@ public:
     static int run(const QStringList &arguments);
 
 private:
-    ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines, bool echo);
+    ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines, bool echo,
+                   bool showTls);
 
     int exec();
     void onSessionEvent(const SessionEvent &event);

@@ -1,5 +1,6 @@
 #include "eventprinter.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 namespace ws {
@@ -163,14 +164,23 @@ void EventPrinter::printMessage(const MessageEvent &event) {
     const DecodedMessage &m = event.message;
     const bool text = m.type == Opcode::Text;
     if (m_format == Format::Json) {
-        writeJson(stdout, {{"event", "message"},
-                           {"type", text ? "text" : "binary"},
-                           {"length", double(m.data.size())},
-                           {"data", text ? QString::fromUtf8(m.data)
-                                         : QString::fromLatin1(m.data.toBase64())}});
+        QJsonObject object{
+            {"event", "message"},
+            {"type", text ? "text" : "binary"},
+            {"length", double(m.data.size())},
+            {"data", text ? QString::fromUtf8(m.data) : QString::fromLatin1(m.data.toBase64())}};
+        // RFC 7692: what the message cost on the wire against what it inflated to.
+        if (m.compressed) {
+            object.insert(QStringLiteral("compressed"), true);
+            object.insert(QStringLiteral("wireLength"), double(m.wireSize));
+        }
+        writeJson(stdout, object);
         return;
     }
     human(stdout, "< " + (text ? m.data : binaryPreview(m.data)));
+    if (m_showFrames && m.compressed)
+        human(stdout, "  [deflate] " + QByteArray::number(m.wireSize) +
+                          " bytes on the wire, inflated to " + QByteArray::number(m.data.size()));
 }
 
 void EventPrinter::printHandshake(const HandshakeEvent &event) {
@@ -182,11 +192,14 @@ void EventPrinter::printHandshake(const HandshakeEvent &event) {
                       {{"event", "open"},
                        {"subprotocol", event.subprotocol.isEmpty()
                                            ? QJsonValue(QJsonValue::Null)
-                                           : QJsonValue(QString::fromUtf8(event.subprotocol))}});
+                                           : QJsonValue(QString::fromUtf8(event.subprotocol))},
+                       {"extensions", QString::fromUtf8(formatExtensions(event.extensions))}});
         } else {
             QByteArray line = "connected";
             if (!event.subprotocol.isEmpty())
                 line += " (subprotocol " + event.subprotocol + ")";
+            if (!event.extensions.isEmpty())
+                line += " (extensions " + formatExtensions(event.extensions) + ")";
             human(stderr, line);
         }
         break;
@@ -195,6 +208,34 @@ void EventPrinter::printHandshake(const HandshakeEvent &event) {
     case HandshakeEvent::Kind::UpgradeRequested:
     case HandshakeEvent::Kind::PlainHttpRequest:
         break;
+    }
+}
+
+void EventPrinter::printTls(const TlsInfo &info) {
+    if (m_format == Format::Json) {
+        QJsonArray chain;
+        for (const TlsCertificateInfo &certificate : info.chain)
+            chain.append(QJsonObject{{"subject", certificate.subject},
+                                     {"issuer", certificate.issuer},
+                                     {"notBefore", certificate.notBefore.toString(Qt::ISODate)},
+                                     {"notAfter", certificate.notAfter.toString(Qt::ISODate)},
+                                     {"sha256", certificate.sha256}});
+        writeJson(stdout, {{"event", "tls"},
+                           {"protocol", info.protocol},
+                           {"cipher", info.cipher},
+                           {"verifiedBy", verifiedByName(info.verifiedBy)},
+                           {"chain", chain}});
+        return;
+    }
+    human(stdout, "tls: " + info.protocol.toUtf8() + ' ' + info.cipher.toUtf8() + ", verified by " +
+                      verifiedByName(info.verifiedBy));
+    for (qsizetype i = 0; i < info.chain.size(); ++i) {
+        const TlsCertificateInfo &certificate = info.chain.at(i);
+        human(stdout, "  [" + QByteArray::number(i) + "] subject: " + certificate.subject.toUtf8() +
+                          ", issuer: " + certificate.issuer.toUtf8());
+        human(stdout, "      valid " + certificate.notBefore.toString(Qt::ISODate).toUtf8() +
+                          " to " + certificate.notAfter.toString(Qt::ISODate).toUtf8() +
+                          ", sha256 " + certificate.sha256.toUtf8());
     }
 }
 

@@ -2,6 +2,7 @@
 
 #include "output.h"
 
+#include "net/tlsinfo.h"
 #include "protocol/session.h"
 
 #include <QByteArray>
@@ -26,6 +27,8 @@ public:
 
     void print(const SessionEvent &event);
     void printError(const QString &message);
+    // wss: the negotiated protocol, cipher and certificate chain.
+    void printTls(const TlsInfo &info);
 
     // A short preview of binary data: "[binary N bytes] 0102…".
     static QByteArray binaryPreview(const QByteArray &data);

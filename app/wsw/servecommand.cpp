@@ -4,6 +4,8 @@
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
+#include "net/tlscertificate.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QTimer>
@@ -40,6 +42,7 @@ int ServeCommand::run(const QStringList &arguments) {
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Runs a WebSocket server. It prints \"listening on ws://ADDRESS:PORT/\" "
+                       "(wss:// with --tls, then \"certificate sha256 FINGERPRINT\") "
                        "once listening, then its log. SIGINT or SIGTERM closes every client "
                        "with 1001 and exits.\n\nIn manual mode each line of standard input is "
                        "sent to every client.\n%1")
@@ -82,8 +85,22 @@ int ServeCommand::run(const QStringList &arguments) {
                                   "30000).",
                                   "ms");
     const auto quiet = option("quiet", "Print only the listening line.");
+    const auto deflate = option("deflate", "Accept permessage-deflate (RFC 7692) offers.");
+    const auto deflateWindowBits = option("deflate-window-bits",
+                                          "With --deflate: largest window we compress "
+                                          "with, 8..15 (default 15).",
+                                          "bits");
+    const auto deflateNoContext =
+        option("deflate-no-context-takeover", "With --deflate: reset our compressor after "
+                                              "each message.");
+    const auto tls =
+        option("tls", "Serve wss:// (TLS). Without --cert/--key: a self-signed "
+                      "certificate for localhost, kept in the application data folder.");
+    const auto cert = option("cert", "With --tls: PEM certificate file.", "file");
+    const auto key = option("key", "With --tls: PEM private key file (unencrypted).", "file");
     parser.addOptions({port, bind, mode, greeting, origin, subprotocol, maxMessageSize,
-                       maxConnections, handshakeTimeout, idleTimeout, keepalive, quiet});
+                       maxConnections, handshakeTimeout, idleTimeout, keepalive, quiet, deflate,
+                       deflateWindowBits, deflateNoContext, tls, cert, key});
 
     if (!parser.parse(arguments)) {
         writeLine(stderr, "wsw serve: " + parser.errorText().toUtf8());
@@ -154,6 +171,36 @@ int ServeCommand::run(const QStringList &arguments) {
         options.allowedOrigins.append(value.toUtf8());
     for (const QString &value : parser.values(subprotocol))
         options.subprotocols.append(value.toUtf8());
+    if (parser.isSet(deflate)) {
+        options.deflate.policy = DeflatePolicy::Offer;
+        if (parser.isSet(deflateWindowBits)) {
+            const auto bits = parseCount(parser.value(deflateWindowBits));
+            if (!bits || *bits < 8 || *bits > 15)
+                return usage(QStringLiteral("--deflate-window-bits expects 8 to 15, got %1")
+                                 .arg(parser.value(deflateWindowBits)));
+            options.deflate.serverMaxWindowBits = int(*bits);
+        }
+        options.deflate.serverNoContextTakeover = parser.isSet(deflateNoContext);
+    } else if (parser.isSet(deflateWindowBits) || parser.isSet(deflateNoContext)) {
+        return usage(QStringLiteral("--deflate-window-bits and --deflate-no-context-takeover "
+                                    "need --deflate"));
+    }
+    if (parser.isSet(cert) != parser.isSet(key))
+        return usage(QStringLiteral("--cert and --key go together"));
+    if (parser.isSet(cert) && !parser.isSet(tls))
+        return usage(QStringLiteral("--cert and --key need --tls"));
+    if (parser.isSet(tls)) {
+        QString error;
+        const std::optional<CertificateAndKey> identity =
+            parser.isSet(cert) ? loadCertificate(parser.value(cert), parser.value(key), &error)
+                               : localhostCertificate({}, &error);
+        if (!identity) {
+            writeLine(stderr, "wsw serve: " + error.toUtf8());
+            return ListenFailed;
+        }
+        options.tlsCertificate = identity->certificate;
+        options.tlsKey = identity->key;
+    }
     // Nobody looks at single frames here; skip the copy each FrameEvent costs.
     options.session.reportFrames = false;
 
@@ -181,8 +228,13 @@ int ServeCommand::exec() {
         writeLine(stderr, "wsw serve: " + m_server->errorString().toUtf8());
         return ListenFailed;
     }
-    writeLine(stdout, "listening on ws://" + urlHost(m_server->address()) + ':' +
+    const bool secure = m_server->options().isSecure();
+    writeLine(stdout, QByteArray(secure ? "listening on wss://" : "listening on ws://") +
+                          urlHost(m_server->address()) + ':' +
                           QByteArray::number(m_server->port()) + '/');
+    if (secure)
+        writeLine(stdout, "certificate sha256 " +
+                              sha256Fingerprint(m_server->options().tlsCertificate).toUtf8());
     // Connected only now: the listening line above must be the first one on stdout
     // (scripts read the port from it), and the server logs its own version of it.
     if (!m_quiet) {

@@ -1,8 +1,12 @@
 #include "net/clientconnection.h"
 
 #include "net/socketio.h"
+#include "net/tlscertificate.h"
 #include "protocol/handshake.h"
 
+#include <QCryptographicHash>
+#include <QSslConfiguration>
+#include <QSslSocket>
 #include <QTcpSocket>
 
 namespace ws {
@@ -127,8 +131,15 @@ void ClientConnection::open() {
 
     QString error;
     m_url = parseWebSocketUrl(m_options.url, &error);
-    if (m_url && m_url->secure)
-        error = QStringLiteral("wss is not supported yet: connect with a ws:// URL");
+    QList<QSslCertificate> extraCas;
+    if (m_url && m_url->secure && !m_options.caCertificatesFile.isEmpty()) {
+        extraCas = QSslCertificate::fromPath(m_options.caCertificatesFile, QSsl::Pem);
+        if (extraCas.isEmpty())
+            error = QStringLiteral("No PEM certificate could be read from the CA file %1")
+                        .arg(m_options.caCertificatesFile);
+    }
+    if (m_url && m_url->secure && !QSslSocket::supportsSsl())
+        error = QStringLiteral("wss needs TLS, and Qt found no TLS library (OpenSSL)");
 
     ClientHandshakeOptions handshake;
     if (m_url) {
@@ -141,6 +152,9 @@ void ClientConnection::open() {
     handshake.subprotocols = m_options.subprotocols;
     handshake.extraHeaders = m_options.extraHeaders;
     handshake.limits = m_options.session.handshakeLimits;
+    if (m_options.deflate.policy != DeflatePolicy::Refuse)
+        handshake.extensions.append(deflateOffer(m_options.deflate));
+    m_offeredExtensions = handshake.extensions;
     SessionOptions sessionOptions = m_options.session;
     // We answer pings ourselves when they are to be delayed or dropped.
     if (m_options.pongDelayMs > 0 || m_options.dropPings)
@@ -153,14 +167,158 @@ void ClientConnection::open() {
         return;
     }
 
-    m_socket = new QTcpSocket(this);
-    connect(m_socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+    if (m_url->secure) {
+        auto *ssl = new QSslSocket(this);
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        if (!extraCas.isEmpty())
+            configuration.addCaCertificates(extraCas);
+        configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        ssl->setSslConfiguration(configuration);
+        connect(ssl, &QSslSocket::connected, this, &ClientConnection::onTcpConnected);
+        connect(ssl, &QSslSocket::encrypted, this, &ClientConnection::onEncrypted);
+        connect(ssl, &QSslSocket::sslErrors, this, &ClientConnection::onSslErrors);
+        m_socket = ssl;
+    } else {
+        m_socket = new QTcpSocket(this);
+        connect(m_socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+    }
     connect(m_socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
     connect(m_socket, &QTcpSocket::errorOccurred, this, &ClientConnection::onSocketError);
     m_deadline = Deadline::Connect;
     m_timer.start(m_options.connectTimeoutMs);
-    m_socket->connectToHost(m_url->host, m_url->port);
+    if (auto *ssl = qobject_cast<QSslSocket *>(m_socket))
+        ssl->connectToHostEncrypted(m_url->host, m_url->port);
+    else
+        m_socket->connectToHost(m_url->host, m_url->port);
+}
+
+void ClientConnection::onTcpConnected() {
+    if (m_finished)
+        return;
+    // The TLS handshake counts against the handshake timeout: a server that does
+    // not speak TLS may never answer the ClientHello.
+    m_tcpConnected = true;
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_deadline = Deadline::Handshake;
+    m_timer.start(m_options.handshakeTimeoutMs);
+}
+
+void ClientConnection::onSslErrors(const QList<QSslError> &errors) {
+    auto *ssl = qobject_cast<QSslSocket *>(m_socket);
+    if (!ssl || m_finished)
+        return;
+    const QSslCertificate presented = ssl->peerCertificate();
+    if (!m_options.acceptedFingerprint.isEmpty() && !presented.isNull()) {
+        if (presented.digest(QCryptographicHash::Sha256) == m_options.acceptedFingerprint) {
+            // The user vouched for exactly this certificate: only its own errors go.
+            QList<QSslError> ignored;
+            for (const QSslError &error : errors) {
+                if (error.certificate().isNull() || error.certificate() == presented)
+                    ignored.append(error);
+            }
+            if (ignored.size() == errors.size()) {
+                m_fingerprintUsed = true;
+                ssl->ignoreSslErrors(ignored);
+                return;
+            }
+        } else {
+            m_sslMismatch = sha256Fingerprint(presented);
+        }
+    }
+    m_sslErrors = errors;
+}
+
+void ClientConnection::onEncrypted() {
+    auto *ssl = qobject_cast<QSslSocket *>(m_socket);
+    if (!ssl || m_finished)
+        return;
+    TlsInfo::VerifiedBy verifiedBy = TlsInfo::VerifiedBy::System;
+    if (m_fingerprintUsed) {
+        verifiedBy = TlsInfo::VerifiedBy::Fingerprint;
+    } else if (!m_options.caCertificatesFile.isEmpty()) {
+        // Which store vouched: the CA file when a certificate of the chain, or the
+        // issuer of its last one, is in it.
+        const QList<QSslCertificate> cas =
+            QSslCertificate::fromPath(m_options.caCertificatesFile, QSsl::Pem);
+        const QList<QSslCertificate> chain = ssl->peerCertificateChain();
+        for (const QSslCertificate &ca : cas) {
+            if (chain.contains(ca) || (!chain.isEmpty() &&
+                                       chain.last().issuerInfo(QSslCertificate::CommonName) ==
+                                           ca.subjectInfo(QSslCertificate::CommonName) &&
+                                       chain.last().issuerDisplayName() == ca.subjectDisplayName()))
+                verifiedBy = TlsInfo::VerifiedBy::CaFile;
+        }
+    }
+    m_tls = tlsInfo(*ssl, verifiedBy);
+    emit tlsEstablished(*m_tls);
+    if (m_finished)
+        return;
+    onConnected();
+}
+
+QString ClientConnection::tlsFailureText() const {
+    const auto *ssl = qobject_cast<const QSslSocket *>(m_socket);
+    const QSslCertificate presented = ssl ? ssl->peerCertificate() : QSslCertificate();
+    const QString fingerprint = presented.isNull() ? QString() : sha256Fingerprint(presented);
+    if (!m_sslMismatch.isEmpty())
+        return QStringLiteral("The certificate of %1 has SHA-256 fingerprint %2, not the one "
+                              "given to accept")
+            .arg(endpoint(), m_sslMismatch);
+    for (const QSslError &error : m_sslErrors) {
+        switch (error.error()) {
+        case QSslError::CertificateExpired:
+            return QStringLiteral("The certificate of %1 expired on %2")
+                .arg(endpoint(), error.certificate().expiryDate().toString(Qt::ISODate));
+        case QSslError::CertificateNotYetValid:
+            return QStringLiteral("The certificate of %1 is not valid before %2")
+                .arg(endpoint(), error.certificate().effectiveDate().toString(Qt::ISODate));
+        default:
+            break;
+        }
+    }
+    for (const QSslError &error : m_sslErrors) {
+        switch (error.error()) {
+        case QSslError::HostNameMismatch: {
+            QStringList names = presented.subjectAlternativeNames().values();
+            if (names.isEmpty())
+                names = presented.subjectInfo(QSslCertificate::CommonName);
+            return QStringLiteral("Host name mismatch: the certificate of %1 is for %2, not %3")
+                .arg(endpoint(), names.join(QStringLiteral(", ")), m_url ? m_url->host : QString());
+        }
+        case QSslError::SelfSignedCertificate:
+        case QSslError::SelfSignedCertificateInChain:
+        case QSslError::UnableToGetLocalIssuerCertificate:
+        case QSslError::UnableToVerifyFirstCertificate:
+        case QSslError::CertificateUntrusted:
+        case QSslError::UnableToGetIssuerCertificate: {
+            const bool selfSigned = error.error() == QSslError::SelfSignedCertificate;
+            return QStringLiteral("The certificate of %1 is %2 (SHA-256 fingerprint %3). To "
+                                  "trust exactly this certificate, accept its fingerprint "
+                                  "(wsw connect --accept-fingerprint %3), or give its CA "
+                                  "(--ca FILE)")
+                .arg(endpoint(),
+                     selfSigned ? QStringLiteral("self-signed")
+                                : QStringLiteral("not issued by a trusted authority"),
+                     fingerprint);
+        }
+        default:
+            break;
+        }
+    }
+    if (!m_sslErrors.isEmpty())
+        return QStringLiteral("The certificate of %1 was not accepted: %2")
+            .arg(endpoint(), m_sslErrors.first().errorString());
+    const QString reason = m_socket ? m_socket->errorString() : QString();
+    // OpenSSL's words for a ServerHello that is not TLS at all.
+    if (reason.contains(QLatin1String("wrong version number")) ||
+        reason.contains(QLatin1String("packet length too long")) ||
+        reason.contains(QLatin1String("record layer failure")) ||
+        reason.contains(QLatin1String("http request")))
+        return QStringLiteral("The server did not answer TLS: %1 looks like a plain ws:// or "
+                              "HTTP server (%2)")
+            .arg(endpoint(), reason);
+    return QStringLiteral("The TLS handshake with %1 failed: %2").arg(endpoint(), reason);
 }
 
 void ClientConnection::onConnected() {
@@ -200,6 +358,14 @@ void ClientConnection::onReadyRead() {
 void ClientConnection::onDisconnected() {
     if (m_finished)
         return;
+    if (m_tcpConnected && !m_connected) {
+        fail(m_sslErrors.isEmpty() && m_sslMismatch.isEmpty()
+                 ? QStringLiteral("The server did not answer TLS: %1 closed the connection "
+                                  "during the TLS handshake (a plain ws:// server?)")
+                       .arg(endpoint())
+                 : tlsFailureText());
+        return;
+    }
     m_timer.stop();
     m_deadline = Deadline::None;
     m_keepalive.stop();
@@ -226,6 +392,16 @@ void ClientConnection::onDisconnected() {
 void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
     if (m_finished)
         return;
+    if (!m_connected && m_tcpConnected) {
+        // TCP is up, TLS is not: the handshake failed or the server hung up on it.
+        if (error == QAbstractSocket::RemoteHostClosedError && m_sslErrors.isEmpty())
+            fail(QStringLiteral("The server did not answer TLS: %1 closed the connection "
+                                "during the TLS handshake (a plain ws:// server?)")
+                     .arg(endpoint()));
+        else
+            fail(tlsFailureText());
+        return;
+    }
     if (!m_connected) {
         QString message;
         switch (error) {
@@ -277,6 +453,13 @@ void ClientConnection::onDeadline() {
                  .arg(m_options.connectTimeoutMs));
         return;
     case Deadline::Handshake:
+        if (!m_connected) {
+            fail(QStringLiteral("The server did not answer TLS: no TLS handshake from %1 "
+                                "within %2 ms")
+                     .arg(endpoint())
+                     .arg(m_options.handshakeTimeoutMs));
+            return;
+        }
         fail(QStringLiteral("No answer to the opening handshake from %1 within %2 ms")
                  .arg(endpoint())
                  .arg(m_options.handshakeTimeoutMs));
@@ -323,6 +506,12 @@ void ClientConnection::pump() {
     m_pumping = true;
     while (m_session->hasEvent()) {
         const SessionEvent event = m_session->takeEvent();
+        // The extension is in place before anyone hears the connection is open, so
+        // that what a slot sends at once is already compressed.
+        if (const auto *handshake = std::get_if<HandshakeEvent>(&event);
+            handshake && handshake->kind == HandshakeEvent::Kind::ClientAccepted &&
+            !acceptExtensions(*handshake))
+            continue;
         emit sessionEvent(event);
         if (const auto *state = std::get_if<StateEvent>(&event))
             emit stateChanged(state->state);
@@ -362,6 +551,25 @@ void ClientConnection::handle(const SessionEvent &event) {
         if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
             armCloseTimer();
     }
+}
+
+bool ClientConnection::acceptExtensions(const HandshakeEvent &accepted) {
+    const DeflateNegotiation negotiation =
+        negotiateDeflateClient(m_offeredExtensions, accepted.extensions, m_options.deflate);
+    for (const QString &note : negotiation.notes)
+        emit logMessage(QStringLiteral("permessage-deflate: %1").arg(note));
+    if (!negotiation.ok()) {
+        // RFC 7692 §7.1 / RFC 6455 §9.1: an answer we cannot accept fails the connection.
+        fail(QStringLiteral("The server's permessage-deflate answer is not acceptable: %1")
+                 .arg(negotiation.error));
+        return false;
+    }
+    if (negotiation.params)
+        m_deflate = std::make_unique<PerMessageDeflate>(Role::Client, *negotiation.params,
+                                                        m_options.deflate);
+    // Even without an extension: frames received after the 101 wait for this call.
+    m_session->setExtension(m_deflate.get());
+    return true;
 }
 
 QString ClientConnection::handshakeFailureText() const {

@@ -1,13 +1,16 @@
 #pragma once
 
 #include "net/netmetatypes.h"
+#include "net/tlsinfo.h"
 #include "protocol/frameencoder.h"
 #include "protocol/httpheaders.h"
+#include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
 
 #include <QAbstractSocket>
 #include <QElapsedTimer>
 #include <QObject>
+#include <QSslError>
 #include <QTimer>
 #include <QUrl>
 
@@ -20,7 +23,7 @@ namespace ws {
 
 // What the user chose for one client connection.
 struct ClientOptions {
-    QUrl url; // ws://host:port/path?query (wss:// once TLS lands)
+    QUrl url; // ws://host:port/path?query or wss://...
     QByteArray origin;
     QList<QByteArray> subprotocols;
     HttpHeaders extraHeaders;
@@ -33,6 +36,14 @@ struct ClientOptions {
     int pongDelayMs = 0;
     bool dropPings = false;
     int keepaliveIntervalMs = 0; // send a ping this often when idle (0 = off)
+    // permessage-deflate (RFC 7692): not offered unless asked for.
+    DeflateConfig deflate = {.policy = DeflatePolicy::Refuse};
+    // wss: PEM file of certificate authorities trusted besides the system's.
+    QString caCertificatesFile;
+    // wss: the SHA-256 (32 bytes) of one server certificate to accept although it
+    // cannot be verified (self-signed, unknown issuer, other name). Only that exact
+    // certificate: there is no way to switch verification off.
+    QByteArray acceptedFingerprint;
 };
 
 // A ws:// or wss:// URL taken apart for the opening handshake (RFC 6455 §3).
@@ -79,8 +90,12 @@ public:
     SessionState state() const;
     const ClientOptions &options() const { return m_options; }
     const Session &session() const { return *m_session; }
+    // The negotiated permessage-deflate, or null.
+    const PerMessageDeflate *deflate() const { return m_deflate.get(); }
     // Bytes handed to the socket but not yet written.
     qint64 pendingBytes() const;
+    // wss, after tlsEstablished(): the negotiated protocol, cipher and chain.
+    const std::optional<TlsInfo> &tls() const { return m_tls; }
     // True once finished() has been emitted.
     bool isFinished() const { return m_finished; }
 
@@ -90,8 +105,12 @@ public:
 signals:
     void sessionEvent(const ws::SessionEvent &event);
     void stateChanged(ws::SessionState state);
+    // wss: the TLS handshake is done; the opening handshake follows.
+    void tlsEstablished(const ws::TlsInfo &info);
     // Transport-level trouble, in words for the user.
     void errorOccurred(const QString &message);
+    // Worth telling the user, not an error (e.g. what the extension negotiation noted).
+    void logMessage(const QString &line);
     // The connection is over (after the ClosedEvent, or after a connect error).
     // Emitted exactly once.
     void finished();
@@ -101,6 +120,10 @@ private:
     enum class Deadline { None, Connect, Handshake, Close };
 
     void onConnected();
+    void onTcpConnected();
+    void onEncrypted();
+    void onSslErrors(const QList<QSslError> &errors);
+    QString tlsFailureText() const;
     void onReadyRead();
     void onDisconnected();
     void onSocketError(QAbstractSocket::SocketError error);
@@ -115,11 +138,15 @@ private:
     void emitNote(ConformanceNote::Kind kind, const QString &text);
     void finish();
     QString handshakeFailureText() const;
+    bool acceptExtensions(const HandshakeEvent &accepted);
     QString endpoint() const;
     qint64 nowUs() const;
 
     ClientOptions m_options;
     std::optional<WebSocketUrl> m_url;
+    QList<ExtensionParams> m_offeredExtensions;
+    // Declared before the session, which uses it until it is destroyed.
+    std::unique_ptr<PerMessageDeflate> m_deflate;
     std::unique_ptr<Session> m_session;
     QTcpSocket *m_socket = nullptr;
     QTimer m_timer;
@@ -129,6 +156,11 @@ private:
     Deadline m_deadline = Deadline::None;
     qint64 m_lastReceiveMs = 0;
     quint32 m_keepaliveCount = 0;
+    std::optional<TlsInfo> m_tls;
+    QList<QSslError> m_sslErrors; // why the server's certificate was not accepted
+    QString m_sslMismatch;        // the accepted fingerprint did not match this one
+    bool m_tcpConnected = false;
+    bool m_fingerprintUsed = false;
     bool m_opened = false;
     bool m_connected = false;
     bool m_eofSeen = false;

@@ -6,12 +6,15 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QMetaMethod>
+#include <QSslConfiguration>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 
 // Q_INIT_RESOURCE must be used outside any namespace.
 static void initWebResources() {
@@ -50,6 +53,94 @@ QString describeClose(const ClosedEvent &closed) {
         text += QStringLiteral(", without a close handshake");
     return text;
 }
+
+// RFC 8446 §5.1: a TLS connection opens with a handshake record (content type 22).
+constexpr char TlsHandshakeRecord = 0x16;
+
+// The listening socket of a wss server. Each connection is a QSslSocket that first
+// waits for its first byte: a TLS ClientHello starts the server handshake, anything
+// else (a plain HTTP or ws:// client) gets a 400 naming the scheme to use, so that
+// client hears why instead of waiting. Only encrypted sockets reach the Server, as
+// pending connections announced by newConnection(); the wait and the handshake are
+// bounded by the handshake timeout.
+class TlsTcpServer final : public QTcpServer {
+public:
+    TlsTcpServer(const ServerOptions &options, std::function<void(const QString &)> log,
+                 QObject *parent)
+        : QTcpServer(parent)
+        , m_log(std::move(log))
+        , m_handshakeTimeoutMs(options.handshakeTimeoutMs) {
+        m_configuration = QSslConfiguration::defaultConfiguration();
+        m_configuration.setLocalCertificate(options.tlsCertificate);
+        m_configuration.setPrivateKey(options.tlsKey);
+        m_configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
+    }
+
+protected:
+    void incomingConnection(qintptr descriptor) override {
+        auto *socket = new QSslSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        socket->setSslConfiguration(m_configuration);
+        const QString peer = formatAddress(socket->peerAddress(), socket->peerPort());
+        const auto dropLater = [socket] {
+            socket->disconnect();
+            socket->deleteLater();
+        };
+        QTimer::singleShot(m_handshakeTimeoutMs, socket, [this, socket, peer, dropLater] {
+            if (socket->isEncrypted())
+                return;
+            m_log(QStringLiteral("%1: no TLS handshake within %2 ms, dropped")
+                      .arg(peer)
+                      .arg(m_handshakeTimeoutMs));
+            socket->abort();
+            dropLater();
+        });
+        connect(socket, &QSslSocket::readyRead, this, [this, socket, peer] {
+            if (socket->mode() != QSslSocket::UnencryptedMode || socket->bytesAvailable() < 1)
+                return;
+            char first = 0;
+            socket->peek(&first, 1);
+            if (first == TlsHandshakeRecord) {
+                socket->startServerEncryption();
+                return;
+            }
+            m_log(QStringLiteral("%1: not a TLS client (plain HTTP or ws://?), answered 400")
+                      .arg(peer));
+            socket->write(ServerHandshake::httpResponse(
+                400, "Bad Request", "text/plain; charset=utf-8",
+                "This server expects TLS (wss://): connect with wss:// or https://.\n"));
+            socket->disconnectFromHost();
+        });
+        connect(socket, &QSslSocket::encrypted, this, [this, socket] {
+            socket->disconnect(this);
+            socket->setParent(nullptr);
+            addPendingConnection(socket);
+            emit newConnection();
+        });
+        connect(socket, &QSslSocket::errorOccurred, this,
+                [this, socket, peer, dropLater](QAbstractSocket::SocketError error) {
+                    if (socket->isEncrypted())
+                        return;
+                    if (error != QAbstractSocket::RemoteHostClosedError)
+                        m_log(QStringLiteral("%1: TLS handshake failed: %2")
+                                  .arg(peer, socket->errorString()));
+                    socket->abort();
+                    dropLater();
+                });
+        connect(socket, &QSslSocket::disconnected, this, [socket, dropLater] {
+            if (!socket->isEncrypted())
+                dropLater();
+        });
+    }
+
+private:
+    std::function<void(const QString &)> m_log;
+    QSslConfiguration m_configuration;
+    int m_handshakeTimeoutMs;
+};
 
 } // namespace
 
@@ -90,6 +181,8 @@ QByteArray browserTestPage() {
 struct ServerClient::Private {
     Server *server = nullptr;
     QTcpSocket *socket = nullptr;
+    // Declared before the session, which uses it until it is destroyed.
+    std::unique_ptr<PerMessageDeflate> deflate;
     std::unique_ptr<Session> session;
     quint64 id = 0;
     QHostAddress peerAddress;
@@ -207,6 +300,11 @@ void Server::Private::onNewConnection() {
         QObject::connect(
             socket, &QTcpSocket::disconnected, c, [this, c] { onDisconnected(c); },
             Qt::QueuedConnection);
+        // A TLS client may have sent its request along with the end of the TLS
+        // handshake, before readyRead was connected.
+        if (socket->bytesAvailable() > 0)
+            QMetaObject::invokeMethod(
+                c, [this, c] { readFrom(c); }, Qt::QueuedConnection);
         ensureSweep();
     }
 }
@@ -405,7 +503,23 @@ void Server::Private::applyPolicy(ServerClient *c) {
         cd.resourceName = handshake->request().target;
     }
     cd.subprotocol = chosen;
-    // No extension is accepted yet: a client offering permessage-deflate gets none.
+    if (o.deflate.policy != DeflatePolicy::Refuse && handshake) {
+        // RFC 7692 §5.1: the first valid offer wins; invalid ones are declined.
+        const DeflateNegotiation negotiation =
+            negotiateDeflateServer(handshake->offeredExtensions(), o.deflate);
+        for (const QString &note : negotiation.notes)
+            log(QStringLiteral("%1: permessage-deflate: %2").arg(who(c), note));
+        if (!negotiation.ok()) {
+            refuse(400, negotiation.error.toUtf8());
+            return;
+        }
+        if (negotiation.params) {
+            cd.deflate =
+                std::make_unique<PerMessageDeflate>(Role::Server, *negotiation.params, o.deflate);
+            session.accept(chosen, {negotiation.response}, cd.deflate.get());
+            return;
+        }
+    }
     session.accept(chosen);
 }
 
@@ -489,12 +603,12 @@ void Server::Private::echo(ServerClient *c, DecodedMessage &message, bool observ
     Session &session = *c->d->session;
     if (session.state() != SessionState::Open || session.closeSent())
         return;
-    if (!observed) {
+    if (!observed && !c->d->deflate) {
         // Nobody watches: as a raw frame the echo costs one copy (into the outgoing
         // bytes), with no outgoing MessageEvent holding another and no second UTF-8
         // pass over text the decoder already validated. The event was not emitted,
-        // so its payload can be moved. No extension is ever
-        // negotiated here, so the raw frame is exactly what sendText() would write.
+        // so its payload can be moved. Without an extension the raw frame is exactly
+        // what sendText() would write.
         RawFrame frame;
         frame.opcode = quint8(message.type);
         frame.payload = std::move(message.data);
@@ -743,7 +857,11 @@ Server::Server(ServerOptions options, QObject *parent)
     registerNetMetaTypes();
     qRegisterMetaType<ws::ServerClient *>();
     d->clock.start();
-    d->tcp = new QTcpServer(this);
+    if (m_options.isSecure())
+        d->tcp = new TlsTcpServer(
+            m_options, [this](const QString &line) { d->log(line); }, this);
+    else
+        d->tcp = new QTcpServer(this);
     // Bursts of connects (benchmarks, browsers) should not meet a full queue.
     d->tcp->setListenBacklogSize(1024);
     d->tcp->setMaxPendingConnections(1024);
@@ -888,6 +1006,10 @@ SessionState ServerClient::state() const {
 
 const Session &ServerClient::session() const {
     return *d->session;
+}
+
+const PerMessageDeflate *ServerClient::deflate() const {
+    return d->deflate.get();
 }
 
 qint64 ServerClient::pendingBytes() const {

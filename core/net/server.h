@@ -1,11 +1,14 @@
 #pragma once
 
 #include "net/netmetatypes.h"
+#include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
 
 #include <QHostAddress>
 #include <QList>
 #include <QObject>
+#include <QSslCertificate>
+#include <QSslKey>
 
 #include <memory>
 #include <optional>
@@ -45,6 +48,14 @@ struct ServerOptions {
     // drained. Broadcast: a client above it is closed with 1008 "send queue full"
     // and dropped if it has not drained within closeTimeoutMs.
     qint64 sendQueueLimit = 64ll * 1024 * 1024;
+    // permessage-deflate (RFC 7692). Refused unless asked for: Offer accepts a
+    // client's offer, Require rejects clients that offer none.
+    DeflateConfig deflate = {.policy = DeflatePolicy::Refuse};
+    // wss: TLS with this certificate and key (see tlscertificate.h); none: plain ws.
+    // A client that does not start with a TLS ClientHello gets a 400 saying so.
+    QSslCertificate tlsCertificate;
+    QSslKey tlsKey;
+    bool isSecure() const { return !tlsCertificate.isNull(); }
     // SessionOptions::reportFrames is honoured only when something is connected to
     // Server::clientConnected() (only then can anyone watch a client's sessionEvent()).
     SessionOptions session;
@@ -119,6 +130,8 @@ public:
     SessionState state() const;
     const Session &session() const;
     qint64 pendingBytes() const;
+    // The negotiated permessage-deflate, or null.
+    const PerMessageDeflate *deflate() const;
 
     SendError sendText(const QByteArray &utf8, qint64 fragmentSize = 0);
     SendError sendBinary(const QByteArray &data, qint64 fragmentSize = 0);

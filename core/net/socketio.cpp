@@ -1,5 +1,6 @@
 #include "net/socketio.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 
 #ifdef Q_OS_UNIX
@@ -54,7 +55,8 @@ void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
         return;
     }
 #ifdef Q_OS_UNIX
-    const qintptr descriptor = socket->socketDescriptor();
+    // A QSslSocket's descriptor carries TLS records: every byte must go through it.
+    const qintptr descriptor = qobject_cast<QSslSocket *>(socket) ? -1 : socket->socketDescriptor();
     if (descriptor >= 0 && socket->bytesToWrite() == 0 &&
         socket->state() == QAbstractSocket::ConnectedState) {
         const qsizetype sent = sendNow(descriptor, bytes.constData(), bytes.size());

@@ -10,7 +10,8 @@ namespace ws {
 // When QTcpSocket's own queue is empty, a small batch goes straight to the kernel: no copy
 // into QTcpSocket's buffer, no extra event-loop turn, and no buffer chunk kept
 // alive afterwards (QTcpSocket keeps a 32 KiB chunk per socket once it has
-// queued anything, which is most of what an idle connection would cost). Only
+// queued anything, which is most of what an idle connection would cost); never for
+// a QSslSocket, whose descriptor carries TLS records. Only
 // what the kernel does not take is queued, and QTcpSocket writes it when the
 // socket is writable, reporting errors and the end of the connection as usual.
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes);

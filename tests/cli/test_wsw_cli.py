@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -371,6 +372,114 @@ class WswCliTest(unittest.TestCase):
         bench = self.start("bench", "ws://127.0.0.1:%d/" % free_port(), "--seconds", "1",
                            stdin=subprocess.DEVNULL)
         self.assertEqual(bench.wait(), 2)
+
+    # --- wss and permessage-deflate ------------------------------------------------
+
+    def serve_tls(self, *args):
+        """wsw serve --tls on a free port; returns (process, url, fingerprint)."""
+        server = self.start("serve", "--port", "0", "--tls", *args)
+        first = server.stdout.wait_for(lambda line: True)
+        match = re.fullmatch(r"listening on wss://127\.0\.0\.1:(\d+)/", first)
+        self.assertIsNotNone(match, "first line of wsw serve --tls: %r" % first)
+        second = server.stdout.wait_for(lambda line: True)
+        fingerprint = re.fullmatch(r"certificate sha256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})", second)
+        self.assertIsNotNone(fingerprint, "second line: %r" % second)
+        return server, "wss://127.0.0.1:%s/" % match.group(1), fingerprint.group(1)
+
+    def test_tls_self_signed_needs_fingerprint(self):
+        with tempfile.TemporaryDirectory() as data:
+            os.environ["XDG_DATA_HOME"] = data
+            try:
+                server, url, fingerprint = self.serve_tls()
+                refused = self.start("connect", url, stdin=subprocess.DEVNULL)
+                self.assertEqual(refused.wait(), 2)
+                error = "\n".join(refused.stderr.rest())
+                self.assertIn("self-signed", error)
+                self.assertIn("--accept-fingerprint " + fingerprint, error)
+
+                client = self.connect_json(url, "--accept-fingerprint", fingerprint,
+                                           "--show-tls")
+                tls = json.loads(client.stdout.wait_for(lambda l: '"tls"' in l))
+                self.assertEqual(tls["verifiedBy"], "fingerprint")
+                self.assertEqual(tls["chain"][0]["sha256"], fingerprint)
+                self.assertTrue(tls["protocol"].startswith("TLSv1."))
+                client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+                client.send("secret")
+                message = json.loads(client.stdout.wait_for(lambda l: '"message"' in l))
+                self.assertEqual(message["data"], "secret")
+                client.close_stdin()
+                self.assertEqual(client.wait(), 0)
+                server.kill()
+
+                # The certificate is kept: a second server presents the same one.
+                _, _, again = self.serve_tls()
+                self.assertEqual(again, fingerprint)
+                key = os.path.join(data, "wsw", "tls", "localhost.key")
+                if not os.path.exists(key):
+                    key = next(os.path.join(d, f) for d, _, files in os.walk(data)
+                               for f in files if f == "localhost.key")
+                self.assertEqual(os.stat(key).st_mode & 0o077, 0)
+            finally:
+                del os.environ["XDG_DATA_HOME"]
+
+    def test_tls_with_given_certificate_and_ca(self):
+        with tempfile.TemporaryDirectory() as d:
+            cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", key, "-out", cert], check=True, capture_output=True,
+                           timeout=TIMEOUT)
+            _, url, _ = self.serve_tls("--cert", cert, "--key", key)
+            client = self.connect_json(url, "--ca", cert, "--show-tls")
+            tls = json.loads(client.stdout.wait_for(lambda l: '"tls"' in l))
+            self.assertEqual(tls["verifiedBy"], "ca-file")
+            client.close_stdin()
+            self.assertEqual(client.wait(), 0)
+
+    def test_plain_client_to_tls_port_and_reverse(self):
+        with tempfile.TemporaryDirectory() as data:
+            os.environ["XDG_DATA_HOME"] = data
+            try:
+                _, url, _ = self.serve_tls()
+            finally:
+                del os.environ["XDG_DATA_HOME"]
+        plain = self.start("connect", url.replace("wss://", "ws://"), stdin=subprocess.DEVNULL)
+        self.assertEqual(plain.wait(), 2)
+        self.assertIn("expects TLS (wss://)", "\n".join(plain.stderr.rest()))
+        _, plain_url = self.serve()
+        tls = self.start("connect", plain_url.replace("ws://", "wss://"),
+                         stdin=subprocess.DEVNULL)
+        self.assertEqual(tls.wait(), 2)
+        self.assertIn("did not answer TLS", "\n".join(tls.stderr.rest()))
+
+    def test_deflate_round_trip(self):
+        _, url = self.serve("--deflate")
+        client = self.connect_json(url, "--deflate", "--show-frames")
+        opened = json.loads(client.stdout.wait_for(lambda l: '"open"' in l))
+        self.assertEqual(opened["extensions"], "permessage-deflate")
+        text = '{"a":1,"b":[1,2,3]}' * 50
+        client.send(text)
+        out = json.loads(client.stdout.wait_for(
+            lambda l: '"frame"' in l and '"direction":"out"' in l))
+        self.assertTrue(out["rsv1"])
+        message = json.loads(client.stdout.wait_for(lambda l: '"message"' in l))
+        self.assertEqual(message["data"], text)
+        self.assertTrue(message["compressed"])
+        self.assertLess(message["wireLength"], len(text) // 5)
+        client.close_stdin()
+        self.assertEqual(client.wait(), 0)
+
+    def test_deflate_refused_without_flag(self):
+        _, url = self.serve()
+        client = self.connect_json(url, "--deflate")
+        opened = json.loads(client.stdout.wait_for(lambda l: '"open"' in l))
+        self.assertEqual(opened["extensions"], "")
+        client.send("x" * 100)
+        message = json.loads(client.stdout.wait_for(lambda l: '"message"' in l))
+        self.assertNotIn("compressed", message)
+        client.close_stdin()
+        self.assertEqual(client.wait(), 0)
 
 
 if __name__ == "__main__":

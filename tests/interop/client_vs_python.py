@@ -7,6 +7,10 @@ status against the contract in the wsw command-line notes.
 
 import asyncio
 import base64
+import os
+import ssl
+import subprocess
+import tempfile
 
 from interop_support import (SIZES, Suite, WswClient, binary_payload, check, check_same,
                              describe, import_websockets, message_payload, text_payload)
@@ -248,6 +252,77 @@ async def subprotocol_negotiation():
         opened = await client.wait_event("open")
         check(opened.get("subprotocol") == "chat.v1", f"open event {opened}, expected chat.v1")
         await client.expect_exit(0)
+
+
+@suite.case
+async def deflate_echo_parameter_combinations():
+    # RFC 7692: our `wsw connect --deflate` against python3-websockets' server (which
+    # accepts permessage-deflate by default), with our window bits and no context
+    # takeover variants; the server's compressed frames must inflate and our echoes
+    # (compressed too) must inflate on its side.
+    text = '{"sensor":"t1","values":[20.5,20.6,20.7],"ok":true}' * 40
+    data = bytes(1000) + bytes(range(256)) * 4
+    for options in [(), ("--deflate-window-bits", "10"), ("--deflate-no-context-takeover",),
+                    # 9, not 8: Python's zlib refuses a raw 256-byte window.
+                    ("--deflate-window-bits", "9", "--deflate-no-context-takeover")]:
+        async def handler(ws, options=options):
+            names = [e.name for e in ws.extensions]
+            check(names == ["permessage-deflate"], f"{options}: server sees {names}")
+            for sent in (text, text + "!", data):
+                await ws.send(sent)
+                check_same(await recv(ws), sent, f"{options}: deflated echo of {describe(sent)}")
+            await ws.close(1000, "done")
+
+        async with PeerServer(handler) as peer, \
+                WswClient(peer.url, "--deflate", *options) as client:
+            await peer.result(30)
+            await client.expect_exit(0)
+            opened = await client.wait_event("open")
+            check("permessage-deflate" in opened["extensions"],
+                  f"{options}: open event {opened}")
+            compressed = [e for e in client.events
+                          if e["event"] == "message" and e.get("compressed")]
+            check(len(compressed) == 3, f"{options}: {len(compressed)} compressed messages")
+            check_closed(client, 1000, True)
+
+
+@suite.case
+async def wss_against_python_tls_server():
+    # A python3-websockets server behind Python's ssl module with a certificate made
+    # by the openssl command; our client trusts it through --ca and then echoes.
+    with tempfile.TemporaryDirectory() as d:
+        cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                        "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True,
+                       timeout=20)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        payloads = [text_payload(100), binary_payload(70000)]
+
+        async def handler(ws):
+            for sent in payloads:
+                await ws.send(sent)
+                check_same(await recv(ws), sent, f"wss echo of {describe(sent)}")
+            await ws.close(1000, "done")
+
+        async with PeerServer(handler, ssl=context) as peer:
+            url = peer.url.replace("ws://", "wss://")
+            async with WswClient(url, "--ca", cert, "--show-tls") as client:
+                await peer.result(30)
+                await client.expect_exit(0)
+                tls = await client.wait_event("tls")
+                check(tls["verifiedBy"] == "ca-file", f"tls event {tls}")
+                check(tls["protocol"].startswith("TLSv1."), f"tls event {tls}")
+                check_messages(client, payloads)
+                check_closed(client, 1000, True)
+            # Without --ca the same server is refused, with its fingerprint named.
+            async with WswClient(url) as refused:
+                await refused.expect_exit(2)
+                check(any("self-signed" in line for line in refused.stderr) or
+                      any("self-signed" in e.get("message", "") for e in refused.events),
+                      f"error: {refused.stderr} {refused.events}")
 
 
 if __name__ == "__main__":

@@ -162,14 +162,14 @@ class WswServer:
             line = await asyncio.wait_for(self.proc.stdout.readline(), 15)
         except asyncio.TimeoutError:
             line = b""
-        match = re.fullmatch(rb"listening on ws://127\.0\.0\.1:(\d+)/\r?\n", line)
+        match = re.fullmatch(rb"listening on (wss?)://127\.0\.0\.1:(\d+)/\r?\n", line)
         if not match:
             await stop_process(self.proc, signal.SIGKILL)
             stderr = (await self.proc.stderr.read()).decode(errors="replace")
             raise AssertionError(f"{' '.join(self.args)}: expected 'listening on "
                                  f"ws://127.0.0.1:PORT/', got {line!r}; stderr: {stderr!r}")
-        self.port = int(match[1])
-        self.url = f"ws://127.0.0.1:{self.port}/"
+        self.port = int(match[2])
+        self.url = f"{match[1].decode()}://127.0.0.1:{self.port}/"
         self._drains = [asyncio.create_task(collect_lines(self.proc.stdout, self.log)),
                         asyncio.create_task(collect_lines(self.proc.stderr, self.errors))]
         return self

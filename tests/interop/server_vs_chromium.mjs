@@ -137,6 +137,34 @@ async function one_mib_messages() {
     });
 }
 
+// RFC 7692 with Chromium's own offer (permessage-deflate; client_max_window_bits):
+// with --deflate it must be accepted, and messages both ways still echo, the
+// compressible ones inflating back to exactly what was sent.
+async function deflate_echo() {
+    await withPage(['--mode', 'echo', '--deflate'], async (page, server) => {
+        const result = await page.evaluate(async (url) => {
+            const ws = await window.wswOpen(url);
+            const json = JSON.stringify({ sensor: 't1', values: [20.5, 20.6, 20.7] }).repeat(200);
+            const echoes = [];
+            for (let i = 0; i < 3; i++) {
+                ws.send(json + i);
+                echoes.push((await ws.next()) === json + i);
+            }
+            const bytes = window.wswBinaryPayload(100000);
+            ws.send(bytes);
+            const binaryOk = window.wswSameBytes(await ws.next(), bytes);
+            ws.close(1000);
+            return { extensions: ws.extensions, echoes, binaryOk, closed: await ws.closed };
+        }, server.url);
+        check(result.extensions.startsWith('permessage-deflate'),
+              `extensions ${JSON.stringify(result.extensions)} with --deflate`);
+        check(result.echoes.every((ok) => ok), `deflated text echoes ${JSON.stringify(result.echoes)}`);
+        check(result.binaryOk, 'deflated binary echo differs');
+        check(result.closed.code === 1000 && result.closed.wasClean,
+              `close ${JSON.stringify(result.closed)}, expected a clean 1000`);
+    });
+}
+
 async function browser_closes_with_4000() {
     await withPage(['--mode', 'echo'], async (page, server) => {
         const closed = await page.evaluate(async (url) => {
@@ -191,7 +219,7 @@ async function keepalive_pings_and_server_stop() {
 let status = 1;
 try {
     status = await runSuite('server_vs_chromium', [
-        text_and_binary_echo, one_mib_messages, browser_closes_with_4000,
+        text_and_binary_echo, one_mib_messages, deflate_echo, browser_closes_with_4000,
         greeting_mode_greets_first, keepalive_pings_and_server_stop,
     ], 40000);
 } finally {

@@ -5,8 +5,8 @@ import { SIZES, binaryPayload, check, checkSame, importPeer, receiver, runSuite,
 
 const { WebSocket } = await importPeer('ws');
 
-async function open(url) {
-    const ws = new WebSocket(url, { handshakeTimeout: 10000 });
+async function open(url, options = {}) {
+    const ws = new WebSocket(url, { handshakeTimeout: 10000, ...options });
     const messages = receiver(ws);
     ws.closeEvent = new Promise((resolve) => ws.once('close', (code, reason) =>
         resolve({ code, reason: reason.toString() })));
@@ -134,7 +134,41 @@ async function greeting_mode_greets_first() {
     });
 }
 
+// RFC 7692 with ws' client (perMessageDeflate) against `wsw serve --deflate`, over
+// the window-bits and no-context-takeover options ws offers (9.., since Node's zlib
+// refuses a raw 256-byte window).
+async function deflate_echo_variants() {
+    const variants = [
+        true,
+        { serverMaxWindowBits: 10 },
+        { clientMaxWindowBits: 9 },
+        { serverNoContextTakeover: true, clientNoContextTakeover: true },
+        { serverMaxWindowBits: 9, clientNoContextTakeover: true, threshold: 0 },
+    ];
+    const json = JSON.stringify({ sensor: 't1', values: [20.5, 20.6, 20.7], ok: true }).repeat(100);
+    await withServer(['--mode', 'echo', '--deflate'], async (server) => {
+        for (const perMessageDeflate of variants) {
+            const label = JSON.stringify(perMessageDeflate);
+            const { ws, messages } = await open(server.url, { perMessageDeflate });
+            check(String(ws.extensions).includes('permessage-deflate'),
+                  `${label}: negotiated ${JSON.stringify(ws.extensions)}`);
+            for (let i = 0; i < 3; i++) {
+                const sent = Buffer.from(json + i);
+                ws.send(sent.toString());
+                checkSame(await messages.next(), sent, false, `${label}: deflated echo ${i}`);
+            }
+            const bytes = binaryPayload(70000);
+            ws.send(bytes);
+            checkSame(await messages.next(), bytes, true, `${label}: deflated binary echo`);
+            ws.close(1000);
+            const { code } = await closed(ws);
+            check(code === 1000, `${label}: close code ${code}`);
+        }
+    });
+}
+
 process.exit(await runSuite('server_vs_node', [
+    deflate_echo_variants,
     echo_text_sizes, echo_binary_sizes, utf8_characters_split_across_fragments,
     server_answers_client_ping, client_answers_server_keepalive_ping, client_closes_with_4000,
     server_stop_closes_with_1001, greeting_mode_greets_first,

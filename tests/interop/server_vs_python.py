@@ -2,6 +2,8 @@
 
 import asyncio
 import os
+import ssl
+import tempfile
 
 from interop_support import (SIZES, Suite, WswServer, binary_payload, check, check_same,
                              import_websockets, text_payload)
@@ -169,6 +171,86 @@ async def concurrent_clients():
 
     async with WswServer("--mode", "echo") as server:
         await asyncio.gather(*(one_client(server.url, i) for i in range(16)))
+
+
+def deflate_factory(**params):
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+    return ClientPerMessageDeflateFactory(**params)
+
+
+@suite.case
+async def deflate_echo_parameter_combinations():
+    # RFC 7692 with python3-websockets' client: its default offer, then the window
+    # bits and no-context-takeover variants it supports, against our --deflate.
+    variants = [
+        {},
+        {"server_max_window_bits": 10},
+        {"client_max_window_bits": 9},
+        {"server_no_context_takeover": True},
+        {"client_no_context_takeover": True, "server_max_window_bits": 8},
+    ]
+    text = '{"sensor":"t1","values":[20.5,20.6,20.7],"ok":true}' * 40
+    data = bytes(1000) + bytes(range(256)) * 4
+    async with WswServer("--mode", "echo", "--deflate") as server:
+        for params in variants:
+            factories = [deflate_factory(**params)] if params else None
+            extra = {"extensions": factories} if factories else {}
+            async with connect(server.url, **extra) as ws:
+                names = [e.name for e in ws.protocol.extensions] if hasattr(ws, "protocol") \
+                    else [e.name for e in ws.extensions]
+                check("permessage-deflate" in names, f"{params}: extensions {names}")
+                for i in range(3):
+                    await ws.send(text + str(i))
+                    check_same(await recv(ws), text + str(i), f"{params}: deflated text {i}")
+                await ws.send(data)
+                check_same(await recv(ws), data, f"{params}: deflated binary")
+                await ws.close()
+                check(ws.close_code == 1000, f"{params}: close code {ws.close_code}")
+
+
+@suite.case
+async def deflate_declined_without_flag():
+    async with WswServer("--mode", "echo") as server, connect(server.url) as ws:
+        check(not ws.extensions, f"extensions {ws.extensions} without --deflate")
+        await ws.send("plain")
+        check_same(await recv(ws), "plain", "echo without deflate")
+
+
+@suite.case
+async def wss_with_generated_certificate():
+    # `wsw serve --tls` makes a self-signed localhost certificate in its data folder;
+    # python's ssl module trusts exactly that file and checks the host name.
+    with tempfile.TemporaryDirectory() as data:
+        os.environ["XDG_DATA_HOME"] = data
+        try:
+            async with WswServer("--mode", "echo", "--tls", "--deflate") as server:
+                certificate = next(os.path.join(d, f) for d, _, files in os.walk(data)
+                                   for f in files if f == "localhost.crt")
+                context = ssl.create_default_context(cafile=certificate)
+                check(server.url.startswith("wss://"), f"url {server.url}")
+                url = server.url.replace("127.0.0.1", "localhost")
+                async with connect(url, ssl=context) as ws:
+                    check(ws.transport.get_extra_info("ssl_object").version().startswith("TLS"),
+                          "not a TLS connection")
+                    check([e.name for e in ws.extensions] == ["permessage-deflate"],
+                          f"extensions {ws.extensions}")
+                    for size in (0, 100, 70000, 1 << 20):
+                        sent = text_payload(size)
+                        await ws.send(sent)
+                        check_same(await recv(ws), sent, f"wss echo of {size} bytes")
+                    await ws.close()
+                    check(ws.close_code == 1000, f"close code {ws.close_code}")
+                # An untrusting client fails the TLS handshake; the server goes on.
+                try:
+                    async with connect(url, ssl=ssl.create_default_context()):
+                        raise AssertionError("connected without trusting the certificate")
+                except ssl.SSLCertVerificationError:
+                    pass
+                async with connect(url, ssl=context) as ws:
+                    await ws.send("still there")
+                    check_same(await recv(ws), "still there", "echo after a failed handshake")
+        finally:
+            del os.environ["XDG_DATA_HOME"]
 
 
 if __name__ == "__main__":

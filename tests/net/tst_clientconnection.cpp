@@ -145,8 +145,8 @@ void tst_ClientConnection::parseUrl() {
 void tst_ClientConnection::badUrlIsReportedFromEventLoop_data() {
     QTest::addColumn<QString>("url");
     QTest::addColumn<QString>("errorPart");
-    QTest::addRow("wss") << "wss://127.0.0.1:1/"
-                         << "wss is not supported yet";
+    QTest::addRow("user info") << "ws://user@127.0.0.1:1/"
+                               << "cannot carry a user name";
     QTest::addRow("http") << "http://127.0.0.1:1/"
                           << "Unsupported scheme";
 }
