@@ -598,11 +598,7 @@ void ClientConnection::flush() {
     if (!m_socket)
         return;
     const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
-    if (m_session->hasOutgoing()) {
-        const QByteArray bytes = m_session->takeOutgoing();
-        if (connected)
-            writeToSocket(m_socket, bytes);
-    }
+    writeSessionOutput(m_socket, *m_session, connected);
     if (!m_transportClosing && m_session->shouldCloseTransport()) {
         m_transportClosing = true;
         // Bounded even when the peer stops reading what is left to write.

@@ -663,11 +663,7 @@ void Server::Private::flush(ServerClient *c) {
     Session &session = *cd.session;
     QTcpSocket *socket = cd.socket;
     const bool connected = socket->state() == QAbstractSocket::ConnectedState;
-    if (session.hasOutgoing()) {
-        const QByteArray bytes = session.takeOutgoing();
-        if (connected)
-            writeToSocket(socket, bytes);
-    }
+    writeSessionOutput(socket, session, connected);
     if (!cd.transportClosing && session.shouldCloseTransport()) {
         cd.transportClosing = true;
         setCloseDeadline(c);

@@ -1,5 +1,7 @@
 #include "net/socketio.h"
 
+#include "protocol/session.h"
+
 #include <QSslSocket>
 #include <QTcpSocket>
 
@@ -69,6 +71,20 @@ void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
     }
 #endif
     socket->write(bytes);
+}
+
+void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
+    if (!session.hasOutgoing())
+        return;
+    // Kept between calls so that steady traffic does not allocate the list each time.
+    thread_local QList<QByteArray> chunks;
+    chunks.clear();
+    session.takeOutgoingChunks(chunks);
+    if (connected) {
+        for (const QByteArray &chunk : std::as_const(chunks))
+            writeToSocket(socket, chunk);
+    }
+    chunks.clear();
 }
 
 QByteArray readFromSocket(QTcpSocket *socket) {

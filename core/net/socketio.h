@@ -6,6 +6,8 @@ class QTcpSocket;
 
 namespace ws {
 
+class Session;
+
 // Writes `bytes` to a connected socket, in order after anything it still queues.
 // When QTcpSocket's own queue is empty, a small batch goes straight to the kernel: no copy
 // into QTcpSocket's buffer, no extra event-loop turn, and no buffer chunk kept
@@ -15,6 +17,12 @@ namespace ws {
 // what the kernel does not take is queued, and QTcpSocket writes it when the
 // socket is writable, reporting errors and the end of the connection as usual.
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes);
+
+// Writes what the session has to send, piece by piece: a large payload the caller
+// handed to the session as a QByteArray reaches QTcpSocket's queue shared, not
+// copied (Session::takeOutgoingChunks). With `connected` false the bytes are
+// dropped: the transport is gone.
+void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected);
 
 // Everything QTcpSocket has read, taking over its buffer chunk rather than copying
 // out of it: a chunk left in QTcpSocket stays allocated (16 KiB) for the life of
