@@ -1,8 +1,19 @@
 #include "rttchart.h"
 
+#include <QBrush>
 #include <QDateTime>
-#include <QPainter>
-#include <QPainterPath>
+#include <QEvent>
+#include <QGraphicsLayout>
+#include <QGraphicsSimpleTextItem>
+#include <QPen>
+#include <QVBoxLayout>
+#include <QtCharts/QChart>
+#include <QtCharts/QChartView>
+#include <QtCharts/QLegend>
+#include <QtCharts/QLegendMarker>
+#include <QtCharts/QLineSeries>
+#include <QtCharts/QScatterSeries>
+#include <QtCharts/QValueAxis>
 
 #include <algorithm>
 #include <cmath>
@@ -19,41 +30,116 @@ const QColor Palette[] = {
 };
 constexpr int PaletteSize = int(sizeof(Palette) / sizeof(Palette[0]));
 
+// A few refreshes a second look live; more only cost the GUI thread during a flood.
+constexpr int RefreshDelayMs = 250;
+
 qint64 nowMs() {
     return QDateTime::currentMSecsSinceEpoch();
 }
 
-// The smallest 1, 2 or 5 times a power of ten that is at least `value`.
-double niceCeiling(double value) {
+struct NiceRange {
+    double top;
+    int tickCount;
+};
+
+// The smallest round top of scale (1, 1.5, 2, 3, 4, 5, 6 or 8 times a power of ten)
+// that is at least `value`, with a tick count that puts the grid lines on round
+// numbers: coarser steps would leave half of a small dock's plot empty.
+NiceRange niceRange(double value) {
     if (value <= 0)
-        return 1;
+        return {1, 5};
     const double power = std::pow(10.0, std::floor(std::log10(value)));
-    for (const double step : {1.0, 2.0, 5.0, 10.0}) {
-        if (step * power >= value)
-            return step * power;
+    const NiceRange steps[] = {{1, 6}, {1.5, 4}, {2, 5}, {3, 4}, {4, 5},
+                               {5, 6}, {6, 4},   {8, 5}, {10, 6}};
+    for (const NiceRange &step : steps) {
+        if (step.top * power >= value)
+            return {step.top * power, step.tickCount};
     }
-    return 10 * power;
+    return {10 * power, 6};
 }
 
-QString axisNumber(double value) {
-    if (value >= 100 || value == std::floor(value))
-        return QString::number(value, 'f', 0);
-    return QString::number(value, 'g', 3);
+void hideMarkersOf(QChart *chart, QLineSeries *series) {
+    for (QLegendMarker *marker : chart->legend()->markers(series))
+        marker->setVisible(false);
 }
 
 } // namespace
 
 RttChart::RttChart(QWidget *parent)
-    : QWidget(parent) {
-    setBackgroundRole(QPalette::Base);
-    setAutoFillBackground(true);
-    // The time axis slides even when nothing new arrives.
+    : QWidget(parent)
+    , m_chart(new QChart)
+    , m_timeAxis(new QValueAxis)
+    , m_roundTripAxis(new QValueAxis)
+    , m_rateAxis(new QValueAxis) {
+    // The dock is small: every pixel of margin goes to the plot instead.
+    m_chart->setAnimationOptions(QChart::NoAnimation);
+    m_chart->setMargins(QMargins(2, 2, 2, 2));
+    m_chart->setBackgroundRoundness(0);
+    m_chart->layout()->setContentsMargins(0, 0, 0, 0);
+    m_chart->legend()->setAlignment(Qt::AlignTop);
+    m_chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
+    m_chart->legend()->setContentsMargins(0, 0, 0, 0);
+
+    m_timeAxis->setRange(-m_windowSeconds, 0);
+    m_timeAxis->setLabelFormat(QStringLiteral("%.0f s"));
+    m_timeAxis->setTickCount(m_windowSeconds / 10 + 1);
+    m_roundTripAxis->setTitleText(tr("RTT ms \u25CF"));
+    m_roundTripAxis->setLabelFormat(QStringLiteral("%.4g"));
+    m_roundTripAxis->setMinorTickCount(0);
+    m_rateAxis->setTitleText(tr("msg/s \u2014"));
+    m_rateAxis->setLabelFormat(QStringLiteral("%.4g"));
+    m_rateAxis->setGridLineVisible(false);
+    m_chart->addAxis(m_timeAxis, Qt::AlignBottom);
+    m_chart->addAxis(m_roundTripAxis, Qt::AlignLeft);
+    m_chart->addAxis(m_rateAxis, Qt::AlignRight);
+
+    m_emptyText = new QGraphicsSimpleTextItem(m_chart);
+    m_emptyText->setZValue(10);
+    connect(m_chart, &QChart::plotAreaChanged, this, &RttChart::placeEmptyText);
+
+    m_view = new QChartView(m_chart, this);
+    m_view->setRenderHint(QPainter::Antialiasing);
+    m_view->setFrameShape(QFrame::NoFrame);
+    m_view->setMinimumSize(0, 0);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_view);
+    applyStyle();
+
     m_tick.setInterval(1000);
     connect(&m_tick, &QTimer::timeout, this, [this] {
         prune();
-        update();
+        refresh();
     });
     m_tick.start();
+    m_refresh.setSingleShot(true);
+    m_refresh.setInterval(RefreshDelayMs);
+    connect(&m_refresh, &QTimer::timeout, this, &RttChart::refresh);
+    refresh();
+}
+
+void RttChart::applyStyle() {
+    const QPalette colors = palette();
+    QFont small = font();
+    small.setPointSizeF(std::max(6.5, small.pointSizeF() * 0.8));
+    const QColor text = colors.color(QPalette::Text);
+    const QColor faint = colors.color(QPalette::PlaceholderText);
+    const QColor grid = colors.color(QPalette::Mid).lighter(130);
+
+    m_chart->setBackgroundBrush(colors.brush(QPalette::Base));
+    m_chart->setPlotAreaBackgroundVisible(false);
+    m_chart->legend()->setFont(small);
+    m_chart->legend()->setLabelColor(text);
+    for (QValueAxis *axis : {m_timeAxis, m_roundTripAxis, m_rateAxis}) {
+        axis->setLabelsFont(small);
+        axis->setTitleFont(small);
+        axis->setLabelsColor(faint);
+        axis->setTitleBrush(QBrush(text));
+        axis->setLinePenColor(grid);
+        axis->setGridLineColor(grid);
+    }
+    m_emptyText->setFont(small);
+    m_emptyText->setBrush(faint);
 }
 
 RttChart::Series &RttChart::seriesOf(quint32 connection) {
@@ -62,6 +148,30 @@ RttChart::Series &RttChart::seriesOf(quint32 connection) {
         it = m_series.insert(connection, Series{});
         it->colorIndex = int(m_order.size()) % PaletteSize;
         it->name = QStringLiteral("#%1").arg(connection);
+        const QColor color = Palette[it->colorIndex];
+
+        // The points carry the connection's legend entry; the rate line shares its colour.
+        auto *roundTrips = new QScatterSeries;
+        roundTrips->setName(it->name);
+        roundTrips->setMarkerShape(QScatterSeries::MarkerShapeCircle);
+        roundTrips->setMarkerSize(6);
+        roundTrips->setColor(color);
+        roundTrips->setBorderColor(color);
+        auto *rates = new QLineSeries;
+        rates->setName(it->name);
+        rates->setPen(QPen(color, 1.5));
+        m_chart->addSeries(rates);
+        m_chart->addSeries(roundTrips);
+        rates->attachAxis(m_timeAxis);
+        rates->attachAxis(m_rateAxis);
+        roundTrips->attachAxis(m_timeAxis);
+        roundTrips->attachAxis(m_roundTripAxis);
+        // Nothing is shown until the first refresh finds samples in the window.
+        rates->setVisible(false);
+        roundTrips->setVisible(false);
+        hideMarkersOf(m_chart, rates);
+        it->roundTripSeries = roundTrips;
+        it->rateSeries = rates;
         m_order.append(connection);
     }
     return *it;
@@ -69,34 +179,41 @@ RttChart::Series &RttChart::seriesOf(quint32 connection) {
 
 void RttChart::addRoundTrip(quint32 connection, double milliseconds, qint64 atMs) {
     seriesOf(connection).roundTrips.push_back({atMs < 0 ? nowMs() : atMs, milliseconds});
-    update();
+    scheduleRefresh();
 }
 
 void RttChart::addRate(quint32 connection, double messagesPerSecond, qint64 atMs) {
     seriesOf(connection).rates.push_back({atMs < 0 ? nowMs() : atMs, messagesPerSecond});
-    update();
+    scheduleRefresh();
 }
 
 void RttChart::setConnectionName(quint32 connection, const QString &name) {
-    seriesOf(connection).name = name;
-    update();
+    Series &series = seriesOf(connection);
+    series.name = name;
+    series.roundTripSeries->setName(name);
+    series.rateSeries->setName(name);
 }
 
 void RttChart::setScope(const QList<quint32> &connections) {
     m_scope = connections;
-    update();
+    scheduleRefresh();
 }
 
 void RttChart::clear() {
+    m_chart->removeAllSeries();
     m_series.clear();
     m_order.clear();
-    update();
+    refresh();
 }
 
 void RttChart::setWindowSeconds(int seconds) {
     m_windowSeconds = std::max(seconds, 5);
+    m_timeAxis->setRange(-m_windowSeconds, 0);
+    // A grid line every 10 s, or every 5 s for a short window.
+    const int step = m_windowSeconds >= 20 ? 10 : 5;
+    m_timeAxis->setTickCount(std::max(2, m_windowSeconds / step + 1));
     prune();
-    update();
+    refresh();
 }
 
 int RttChart::roundTripCount() const {
@@ -125,13 +242,108 @@ bool RttChart::isShown(quint32 connection) const {
 void RttChart::prune() {
     // One sample beyond the left edge stays, so lines enter the chart from the edge.
     const qint64 oldest = nowMs() - qint64(m_windowSeconds) * 1000;
-    for (auto it = m_series.begin(); it != m_series.end();) {
+    for (auto it = m_series.begin(); it != m_series.end(); ++it) {
         for (std::deque<Sample> *samples : {&it->roundTrips, &it->rates}) {
             while (samples->size() > 1 && (*samples)[1].atMs < oldest)
                 samples->pop_front();
         }
-        ++it;
     }
+}
+
+void RttChart::scheduleRefresh() {
+    if (!m_refresh.isActive())
+        m_refresh.start();
+}
+
+void RttChart::refresh() {
+    m_refresh.stop();
+    // A hidden dock costs nothing; showEvent() catches up.
+    if (!isVisible())
+        return;
+    const qint64 now = nowMs();
+    const qint64 oldest = now - qint64(m_windowSeconds) * 1000;
+    const auto pointOf = [now](const Sample &sample) {
+        return QPointF(double(sample.atMs - now) / 1000.0, sample.value);
+    };
+
+    double maximumRoundTrip = 0;
+    double maximumRate = 0;
+    bool anyRoundTrip = false;
+    bool anyRate = false;
+    for (const quint32 connection : std::as_const(m_order)) {
+        Series &series = m_series[connection];
+        const bool shown = isShown(connection);
+        QList<QPointF> roundTrips;
+        for (const Sample &sample : series.roundTrips) {
+            if (sample.atMs < oldest)
+                continue;
+            roundTrips.append(pointOf(sample));
+            if (shown)
+                maximumRoundTrip = std::max(maximumRoundTrip, sample.value);
+        }
+        QList<QPointF> rates;
+        bool rateInWindow = false;
+        for (const Sample &sample : series.rates) {
+            rates.append(pointOf(sample));
+            if (sample.atMs < oldest)
+                continue;
+            rateInWindow = true;
+            if (shown)
+                maximumRate = std::max(maximumRate, sample.value);
+        }
+        anyRoundTrip = anyRoundTrip || (shown && !roundTrips.isEmpty());
+        anyRate = anyRate || (shown && rateInWindow);
+
+        series.roundTripSeries->replace(roundTrips);
+        series.rateSeries->replace(rates);
+        // The points' series keeps the legend entry while the connection has anything
+        // in the window, even if that is only rates.
+        const bool showPoints = shown && (!roundTrips.isEmpty() || rateInWindow);
+        const bool showLine = shown && rateInWindow;
+        if (series.roundTripSeries->isVisible() != showPoints)
+            series.roundTripSeries->setVisible(showPoints);
+        if (series.rateSeries->isVisible() != showLine) {
+            series.rateSeries->setVisible(showLine);
+            // A series made visible shows its legend marker again.
+            hideMarkersOf(m_chart, series.rateSeries);
+        }
+    }
+
+    // Headroom above the highest point so it is not drawn on the frame.
+    const NiceRange roundTripRange = niceRange(maximumRoundTrip * 1.1);
+    m_roundTripAxis->setRange(0, roundTripRange.top);
+    m_roundTripAxis->setTickCount(roundTripRange.tickCount);
+    const NiceRange rateRange = niceRange(maximumRate * 1.1);
+    m_rateAxis->setRange(0, rateRange.top);
+    m_rateAxis->setTickCount(rateRange.tickCount);
+
+    if (anyRoundTrip) {
+        m_emptyText->hide();
+    } else {
+        m_emptyText->setText(anyRate ? tr("No round trips yet: send a ping")
+                                     : tr("No traffic in the last minute"));
+        placeEmptyText();
+        m_emptyText->show();
+    }
+}
+
+void RttChart::placeEmptyText() {
+    // At the top of the plot, where the rate lines of an idle connection rarely are.
+    const QRectF area = m_chart->plotArea();
+    const QRectF text = m_emptyText->boundingRect();
+    m_emptyText->setPos(area.center().x() - text.width() / 2, area.top() + 4);
+}
+
+void RttChart::showEvent(QShowEvent *event) {
+    QWidget::showEvent(event);
+    prune();
+    refresh();
+}
+
+void RttChart::changeEvent(QEvent *event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::FontChange)
+        applyStyle();
 }
 
 QSize RttChart::sizeHint() const {
@@ -140,145 +352,6 @@ QSize RttChart::sizeHint() const {
 
 QSize RttChart::minimumSizeHint() const {
     return {220, 140};
-}
-
-void RttChart::paintEvent(QPaintEvent *) {
-    QPainter painter(this);
-    painter.setRenderHint(QPainter::Antialiasing);
-    const QFontMetrics metrics = fontMetrics();
-    const int line = metrics.height();
-    const qint64 now = nowMs();
-
-    // Legend: the connections that have something in the window.
-    int x = 8;
-    const int legendY = 4;
-    for (const quint32 connection : std::as_const(m_order)) {
-        const Series &series = m_series[connection];
-        if (!isShown(connection) || (series.roundTrips.empty() && series.rates.empty()))
-            continue;
-        const int width = metrics.horizontalAdvance(series.name);
-        if (x + 14 + width > this->width() - 8)
-            break;
-        painter.fillRect(QRect(x, legendY + line / 2 - 4, 10, 10), Palette[series.colorIndex]);
-        painter.setPen(palette().color(QPalette::Text));
-        painter.drawText(QRect(x + 14, legendY, width + 2, line), Qt::AlignVCenter, series.name);
-        x += 14 + width + 14;
-    }
-
-    const int top = legendY + line + 4;
-    const int bottomAxis = line + 6;
-    const int available = height() - top - bottomAxis;
-    // Room for the lower pane's top label under the upper pane's zero.
-    const int gap = line;
-    const int paneHeight = (available - gap) / 2;
-    const int left = metrics.horizontalAdvance(QStringLiteral("00000")) + 10;
-    const QRect upper(left, top, width() - left - 10, paneHeight);
-    const QRect lower(left, top + paneHeight + gap, width() - left - 10, paneHeight);
-    paintPane(painter, upper, tr("Ping round trip (ms)"), true, now);
-    paintPane(painter, lower, tr("Messages per second"), false, now);
-
-    // The shared time axis below the lower pane.
-    painter.setPen(palette().color(QPalette::PlaceholderText));
-    const double span = m_windowSeconds * 1000.0;
-    // Labels every 10 s when they fit, else every 20 or 30 s.
-    const int labelWidth = metrics.horizontalAdvance(QStringLiteral("\u221260 s")) + 8;
-    int step = 10;
-    while (step < m_windowSeconds && step * 1000.0 / span * lower.width() < labelWidth)
-        step += 10;
-    for (int seconds = 0; seconds <= m_windowSeconds; seconds += step) {
-        const int tx = lower.right() - int(seconds * 1000.0 / span * lower.width());
-        const QString label = seconds == 0 ? tr("now") : QStringLiteral("\u2212%1 s").arg(seconds);
-        const int width = metrics.horizontalAdvance(label);
-        painter.drawText(QRect(tx - width / 2 - 2, lower.bottom() + 3, width + 4, line),
-                         Qt::AlignCenter, label);
-    }
-}
-
-void RttChart::paintPane(QPainter &painter, const QRect &area, const QString &title,
-                         bool roundTrips, qint64 nowMs) {
-    if (area.height() < 20)
-        return;
-    const QColor grid = palette().color(QPalette::Mid).lighter(130);
-    const QColor text = palette().color(QPalette::PlaceholderText);
-    const double span = m_windowSeconds * 1000.0;
-    const qint64 oldest = nowMs - qint64(span);
-
-    double maximum = 0;
-    bool any = false;
-    for (const quint32 connection : std::as_const(m_order)) {
-        if (!isShown(connection))
-            continue;
-        const Series &series = m_series[connection];
-        for (const Sample &sample : roundTrips ? series.roundTrips : series.rates) {
-            if (sample.atMs >= oldest) {
-                maximum = std::max(maximum, sample.value);
-                any = true;
-            }
-        }
-    }
-    const double top = niceCeiling(maximum * 1.1);
-
-    painter.setPen(QPen(grid, 1));
-    painter.drawRect(area.adjusted(0, 0, -1, -1));
-    const QFontMetrics metrics = fontMetrics();
-    for (int i = 0; i <= 4; ++i) {
-        const int y = area.bottom() - int(i * area.height() / 4.0);
-        if (i > 0 && i < 4) {
-            painter.setPen(QPen(grid, 1, Qt::DotLine));
-            painter.drawLine(area.left(), y, area.right(), y);
-        }
-        painter.setPen(text);
-        const QString label = axisNumber(top * i / 4.0);
-        painter.drawText(QRect(0, y - metrics.height() / 2, area.left() - 4, metrics.height()),
-                         Qt::AlignRight | Qt::AlignVCenter, label);
-    }
-    for (int seconds = 10; seconds < m_windowSeconds; seconds += 10) {
-        const int x = area.right() - int(seconds * 1000.0 / span * area.width());
-        painter.setPen(QPen(grid, 1, Qt::DotLine));
-        painter.drawLine(x, area.top(), x, area.bottom());
-    }
-    painter.setPen(palette().color(QPalette::Text));
-    painter.drawText(area.adjusted(6, 2, -6, 0), Qt::AlignLeft | Qt::AlignTop, title);
-    if (!any) {
-        painter.setPen(text);
-        painter.drawText(area, Qt::AlignCenter,
-                         roundTrips ? tr("No round trips yet: send a ping")
-                                    : tr("No messages in the last minute"));
-        return;
-    }
-
-    painter.save();
-    painter.setClipRect(area.adjusted(1, 1, -1, -1));
-    const auto point = [&](const Sample &sample) {
-        const double x = area.right() - double(nowMs - sample.atMs) / span * area.width();
-        const double y = area.bottom() - sample.value / top * area.height();
-        return QPointF(x, y);
-    };
-    for (const quint32 connection : std::as_const(m_order)) {
-        if (!isShown(connection))
-            continue;
-        const Series &series = m_series[connection];
-        const std::deque<Sample> &samples = roundTrips ? series.roundTrips : series.rates;
-        if (samples.empty())
-            continue;
-        const QColor color = Palette[series.colorIndex];
-        QPainterPath path;
-        path.moveTo(point(samples.front()));
-        for (size_t i = 1; i < samples.size(); ++i)
-            path.lineTo(point(samples[i]));
-        QColor faint = color;
-        faint.setAlpha(roundTrips ? 110 : 255);
-        painter.setPen(QPen(faint, roundTrips ? 1 : 1.6));
-        painter.setBrush(Qt::NoBrush);
-        painter.drawPath(path);
-        if (roundTrips) {
-            painter.setPen(Qt::NoPen);
-            painter.setBrush(color);
-            for (const Sample &sample : samples)
-                painter.drawEllipse(point(sample), 3.0, 3.0);
-        }
-    }
-    painter.restore();
 }
 
 } // namespace ws

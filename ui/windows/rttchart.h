@@ -8,11 +8,19 @@
 
 #include <deque>
 
+class QChart;
+class QChartView;
+class QGraphicsSimpleTextItem;
+class QLineSeries;
+class QScatterSeries;
+class QValueAxis;
+
 namespace ws {
 
-// A live chart of the last minute: ping round-trip times (points, upper pane) and
-// messages per second (lines, lower pane), one colour per connection. Painted with
-// QPainter; the time axis slides once a second.
+// A live chart of the last minute (Qt Charts): ping round-trip times (points, left
+// axis, ms) and messages per second (lines, right axis), one colour and one legend
+// entry per connection. Samples are kept here; the chart's series are rebuilt from
+// them by a timer, never per sample, so a flood of messages cannot stall the GUI.
 class RttChart : public QWidget {
     Q_OBJECT
 public:
@@ -39,7 +47,8 @@ public:
     QSize minimumSizeHint() const override;
 
 protected:
-    void paintEvent(QPaintEvent *event) override;
+    void showEvent(QShowEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
     struct Sample {
@@ -51,19 +60,32 @@ private:
         std::deque<Sample> rates;
         QString name;
         int colorIndex = 0;
+        QScatterSeries *roundTripSeries = nullptr;
+        QLineSeries *rateSeries = nullptr;
     };
 
     Series &seriesOf(quint32 connection);
     void prune();
     bool isShown(quint32 connection) const;
-    void paintPane(QPainter &painter, const QRect &area, const QString &title, bool roundTrips,
-                   qint64 nowMs);
+    void scheduleRefresh();
+    void refresh();
+    void applyStyle();
+    void placeEmptyText();
 
     QHash<quint32, Series> m_series;
     QList<quint32> m_order;
     QList<quint32> m_scope;
     int m_windowSeconds = DefaultWindowSeconds;
+    QChart *m_chart = nullptr;
+    QChartView *m_view = nullptr;
+    QValueAxis *m_timeAxis = nullptr;
+    QValueAxis *m_roundTripAxis = nullptr;
+    QValueAxis *m_rateAxis = nullptr;
+    QGraphicsSimpleTextItem *m_emptyText = nullptr;
+    // Slides the time axis once a second even when nothing new arrives.
     QTimer m_tick;
+    // Coalesces the samples of a burst into one refresh.
+    QTimer m_refresh;
 };
 
 } // namespace ws
