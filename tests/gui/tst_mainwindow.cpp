@@ -23,6 +23,7 @@
 #include <QCryptographicHash>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -141,7 +142,8 @@ private slots:
     void firstStartOneClickEcho();
     void oneClickEchoFallsBackWhenPortTaken();
     void closingWindowClosesConnections();
-    void wssIsRefused();
+    void closingWindowWhileConnecting();
+    void wssAndDeflateOptionsFromTheDialog();
     void jsonIsValidatedAsYouType();
     void historyAndSnippets();
     void serverPanelSendsAndDisconnects();
@@ -668,6 +670,24 @@ void TestMainWindow::oneClickEchoFallsBackWhenPortTaken() {
     closeWindow(*window);
 }
 
+void TestMainWindow::closingWindowWhileConnecting() {
+    // A connection still connecting is dropped at once (it has no close handshake to
+    // do), which finishes it while the window is still handling its close event.
+    for (const QString &scheme : {QStringLiteral("ws"), QStringLiteral("wss")}) {
+        auto window = createWindow();
+        QVERIFY(window);
+        const quint16 port = freePort();
+        QVERIFY(port != 0);
+        const quint32 client = connectThroughDialog(
+            *window, QStringLiteral("%1://127.0.0.1:%2/").arg(scheme).arg(port));
+        QVERIFY(client != 0);
+        QVERIFY(window->hub()->info(client)->isLive());
+        window->close();
+        QTRY_VERIFY_WITH_TIMEOUT(!window->isVisible(), MainWindow::CloseGraceMs + 1000);
+        QVERIFY(!window->hub()->hasLiveEndpoints());
+    }
+}
+
 void TestMainWindow::closingWindowClosesConnections() {
     auto window = createWindow();
     QVERIFY(window);
@@ -700,7 +720,7 @@ void TestMainWindow::closingWindowClosesConnections() {
     QVERIFY(!window->serverPanel()->isRunning());
 }
 
-void TestMainWindow::wssIsRefused() {
+void TestMainWindow::wssAndDeflateOptionsFromTheDialog() {
     auto window = createWindow();
     QVERIFY(window);
     window->newConnectionAction()->trigger();
@@ -709,11 +729,39 @@ void TestMainWindow::wssIsRefused() {
     QTRY_VERIFY(dialog->isVisible());
     dialog->urlCombo()->lineEdit()->selectAll();
     QTest::keyClicks(dialog->urlCombo()->lineEdit(), QStringLiteral("wss://example.com/"));
+    QVERIFY(dialog->validationError().isEmpty());
+    // An extra CA file that cannot be read is refused, naming it.
+    QTemporaryDir dir;
+    const QString missing = dir.filePath(QStringLiteral("missing-ca.pem"));
+    dialog->caFileEdit()->setText(missing);
     QTest::mouseClick(dialog->connectButton(), Qt::LeftButton);
     QVERIFY(dialog->isVisible());
-    QVERIFY(dialog->messageLabel()->text().contains(QStringLiteral("wss://")));
-    QVERIFY(dialog->messageLabel()->text().contains(QStringLiteral("TLS")));
+    QVERIFY(dialog->messageLabel()->text().contains(missing));
     QVERIFY(window->hub()->ids().isEmpty());
+    QFile ca(missing);
+    QVERIFY(ca.open(QIODevice::WriteOnly));
+    ca.close();
+    QVERIFY(dialog->validationError().isEmpty());
+    QCOMPARE(dialog->options().caCertificatesFile, missing);
+    // Not offered unless asked for; then with the chosen parameters.
+    QCOMPARE(dialog->options().deflate.policy, DeflatePolicy::Refuse);
+    QVERIFY(!dialog->clientWindowBitsSpin()->isEnabled());
+    dialog->deflateCheck()->setChecked(true);
+    QVERIFY(dialog->clientWindowBitsSpin()->isEnabled());
+    dialog->clientWindowBitsSpin()->setValue(10);
+    dialog->serverWindowBitsSpin()->setValue(12);
+    dialog->serverNoContextTakeoverCheck()->setChecked(true);
+    const DeflateConfig deflate = dialog->options().deflate;
+    QCOMPARE(deflate.policy, DeflatePolicy::Offer);
+    QCOMPARE(deflate.clientMaxWindowBits, 10);
+    QCOMPARE(deflate.serverMaxWindowBits, 12);
+    QVERIFY(deflate.serverNoContextTakeover);
+    QVERIFY(!deflate.clientNoContextTakeover);
+    // A ws:// URL has no use for the CA file.
+    dialog->urlCombo()->setEditText(QStringLiteral("ws://127.0.0.1:1/"));
+    QVERIFY(dialog->options().caCertificatesFile.isEmpty());
+    dialog->caFileEdit()->clear();
+    dialog->deflateCheck()->setChecked(false);
 
     // A header name that is not a token is refused too.
     dialog->urlCombo()->setEditText(QStringLiteral("ws://127.0.0.1:1/"));

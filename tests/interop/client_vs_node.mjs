@@ -8,8 +8,8 @@ import { SIZES, binaryPayload, check, checkSame, describe, importPeer, messageBy
 const { WebSocketServer } = await importPeer('ws');
 
 // A ws server on 127.0.0.1:0; `outcome` settles with what handler(ws, messages) returns.
-async function peerServer(handler) {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+async function peerServer(handler, serverOptions = {}) {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...serverOptions });
     await withTimeout(new Promise((resolve) => wss.once('listening', resolve)), 5000, 'listen');
     let settle;
     const outcome = new Promise((resolve, reject) => { settle = { resolve, reject }; });
@@ -30,8 +30,8 @@ async function peerServer(handler) {
     };
 }
 
-async function withPeer(handler, clientOptions, body) {
-    const peer = await peerServer(handler);
+async function withPeer(handler, clientOptions, body, serverOptions = {}) {
+    const peer = await peerServer(handler, serverOptions);
     const client = startClient(peer.url, clientOptions);
     try {
         return await body(peer, client);
@@ -169,8 +169,64 @@ async function client_closes_with_4001() {
     });
 }
 
+// RFC 7692: ws's server accepts our `wsw connect --deflate` offer with each parameter set
+// below; ws compresses every message of at least its 1024-byte threshold, so each message
+// sent here arrives compressed (the JSON event says so) and must inflate to exactly what
+// was sent; ws must read our echoes back as the same bytes.
+const DEFLATE_SERVERS = [
+    { name: 'defaults', perMessageDeflate: true, expect: /^permessage-deflate/ },
+    { name: 'no context takeover',
+      perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true },
+      expect: /server_no_context_takeover/ },
+    { name: 'server_max_window_bits 10', perMessageDeflate: { serverMaxWindowBits: 10 },
+      expect: /server_max_window_bits=10/ },
+];
+
+async function deflateCase({ name, perMessageDeflate, expect }) {
+    const text = Buffer.from('{"sensor":"t1","values":[20.5,20.6,20.7],"ok":true}'.repeat(60));
+    const payloads = [
+        { data: text, isBinary: false },
+        { data: Buffer.concat([Buffer.alloc(4000), binaryPayload(1024)]), isBinary: true },
+        { data: Buffer.from(textPayload(70000)), isBinary: false }, // 64-bit length, compressed
+        { data: text, isBinary: false }, // again: only the takeover variants reuse the window
+    ];
+    const handler = async (ws, messages) => {
+        for (const { data, isBinary } of payloads) {
+            ws.send(isBinary ? data : data.toString(), { compress: true });
+            checkSame(await messages.next(), data, isBinary, `${name}: echo of ${describe(data, isBinary)}`);
+        }
+        ws.close(1000, 'done');
+    };
+    await withPeer(handler, { options: ['--deflate'] }, async (peer, client) => {
+        await peer.outcome();
+        await client.expectExit(0);
+        const opened = client.find('open');
+        check(opened.length === 1 && expect.test(opened[0].extensions ?? ''),
+              `${name}: open event extensions do not match ${expect}; ${client.summary()}`);
+        checkMessages(client, payloads);
+        const compressed = client.find('message', { compressed: true });
+        check(compressed.length === payloads.length,
+              `${name}: ${compressed.length} of ${payloads.length} message events say compressed; ` +
+              client.summary());
+        checkClosed(client, 1000, true);
+    }, { perMessageDeflate });
+}
+
+async function deflate_server_defaults() {
+    await deflateCase(DEFLATE_SERVERS[0]);
+}
+
+async function deflate_no_context_takeover() {
+    await deflateCase(DEFLATE_SERVERS[1]);
+}
+
+async function deflate_server_max_window_bits_10() {
+    await deflateCase(DEFLATE_SERVERS[2]);
+}
+
 process.exit(await runSuite('client_vs_node', [
     echo_text_sizes, echo_binary_sizes, utf8_characters_split_across_fragments,
     client_answers_server_ping, client_ping_reaches_server, server_closes_with_4000,
-    client_closes_with_4001,
+    client_closes_with_4001, deflate_server_defaults, deflate_no_context_takeover,
+    deflate_server_max_window_bits_10,
 ]));

@@ -1,8 +1,12 @@
 // Our server (`wsw serve`) with headless Chromium (Debian's /usr/bin/chromium) driven by
 // playwright-core. The page is the server's own test page at http://127.0.0.1:PORT/:
 // Chromium refuses a WebSocket to 127.0.0.1 from a page whose origin is not local.
+// The wss:// cases serve it at https://127.0.0.1:PORT/ with a certificate made here,
+// which Chromium trusts only through a pin of its public key, not by ignoring errors.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate, createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,10 +24,36 @@ const browserArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-fi
                      '--disable-sync', '--disable-dev-shm-usage'];
 
 const profileDir = mkdtempSync(join(tmpdir(), 'wsw-chromium-'));
+
+// A self-signed certificate for 127.0.0.1 that `wsw serve --tls --cert --key` serves.
+// Chromium accepts it only because of --ignore-certificate-errors-spki-list: the base64
+// SHA-256 of its SubjectPublicKeyInfo DER (honoured only with a user data directory,
+// which launchPersistentContext gives).
+const certPath = join(profileDir, 'cert.pem');
+const keyPath = join(profileDir, 'key.pem');
+const openssl = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath,
+    '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+], { encoding: 'utf8', timeout: 30000 });
+if (openssl.error?.code === 'ENOENT') {
+    rmSync(profileDir, { recursive: true, force: true });
+    missingPeer('openssl (Debian package openssl)');
+}
+if (openssl.status !== 0) {
+    rmSync(profileDir, { recursive: true, force: true });
+    console.log(`FAIL: openssl req exited ${openssl.status}: ${openssl.stderr}`);
+    process.exit(1);
+}
+const certificate = new X509Certificate(readFileSync(certPath));
+const spkiPin = createHash('sha256')
+    .update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+const tlsServerOptions = ['--tls', '--cert', certPath, '--key', keyPath];
+
 let browser;
 try {
-    browser = await chromium.launchPersistentContext(profileDir, {
-        executablePath, headless: true, args: browserArgs, timeout: 30000,
+    browser = await chromium.launchPersistentContext(join(profileDir, 'profile'), {
+        executablePath, headless: true, timeout: 30000,
+        args: [...browserArgs, `--ignore-certificate-errors-spki-list=${spkiPin}`],
     });
 } catch (error) {
     rmSync(profileDir, { recursive: true, force: true });
@@ -216,11 +246,69 @@ async function keepalive_pings_and_server_stop() {
     });
 }
 
+// wss:// with the pinned certificate: the https test page loads, text and binary echo
+// over TLS, and a close with 4000 completes cleanly. wsw's printed fingerprint is the
+// certificate we gave it.
+async function wss_echo_and_close_4000_with_pinned_certificate() {
+    await withPage(['--mode', 'echo', ...tlsServerOptions], async (page, server) => {
+        check(server.url.startsWith('wss://') && server.httpUrl.startsWith('https://'),
+              `wsw serve --tls listens on ${server.url}`);
+        const certificateLine = `certificate sha256 ${certificate.fingerprint256}`;
+        await withTimeout(new Promise((resolve) => {
+            const poll = setInterval(() => {
+                if (server.log.includes(certificateLine)) {
+                    clearInterval(poll);
+                    resolve();
+                }
+            }, 20);
+        }), 5000, `'${certificateLine}' from wsw serve; its log: ${JSON.stringify(server.log)}`);
+        const result = await page.evaluate(async (url) => {
+            const ws = await window.wswOpen(url);
+            ws.send('über TLS € 😀');
+            const text = await ws.next();
+            const bytes = window.wswBinaryPayload(70000);
+            ws.send(bytes);
+            const binary = await ws.next();
+            ws.close(4000, 'bye over tls');
+            return { text, binaryOk: binary instanceof ArrayBuffer && window.wswSameBytes(binary, bytes),
+                     protocol: location.protocol, closed: await ws.closed };
+        }, server.url);
+        check(result.protocol === 'https:', `test page protocol ${result.protocol}`);
+        check(result.text === 'über TLS € 😀', `text echo over wss ${JSON.stringify(result.text)}`);
+        check(result.binaryOk, 'binary echo over wss differs from what the browser sent');
+        check(result.closed.code === 4000 && result.closed.wasClean,
+              `close over wss ${JSON.stringify(result.closed)}, expected a clean 4000`);
+    });
+}
+
+// The same server without the pin: Chromium must refuse the certificate, so the case
+// above passes because of the pin and not because TLS errors are ignored.
+async function wss_refused_without_pin() {
+    const server = await startServer('--mode', 'echo', ...tlsServerOptions);
+    let plain;
+    try {
+        plain = await chromium.launchPersistentContext(join(profileDir, 'profile-no-pin'), {
+            executablePath, headless: true, args: browserArgs, timeout: 30000,
+        });
+        const page = await plain.newPage();
+        const outcome = await page.goto(server.httpUrl, { timeout: 15000 })
+            .then((response) => `loaded with status ${response?.status()}`,
+                  (error) => error.message);
+        check(/net::ERR_CERT_/.test(outcome),
+              `without the pin the https page gave "${outcome}", expected a certificate error`);
+    } finally {
+        if (plain)
+            await withTimeout(plain.close(), 15000, 'closing the second Chromium').catch(() => {});
+        await server.stop();
+    }
+}
+
 let status = 1;
 try {
     status = await runSuite('server_vs_chromium', [
         text_and_binary_echo, one_mib_messages, deflate_echo, browser_closes_with_4000,
         greeting_mode_greets_first, keepalive_pings_and_server_stop,
+        wss_echo_and_close_4000_with_pinned_certificate, wss_refused_without_pin,
     ], 40000);
 } finally {
     await withTimeout(browser.close(), 15000, 'closing Chromium').catch(() => {});

@@ -129,21 +129,27 @@ export async function startServer(...options) {
     createInterface({ input: child.stderr }).on('line', (line) => errors.push(line));
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
     const first = await withTimeout(new Promise((resolve) => {
-        lines.once('line', resolve);
+        // The log listener goes on at once: wsw prints its next line (the certificate
+        // fingerprint with --tls) in the same chunk, before an await would resume.
+        lines.once('line', (line) => {
+            lines.on('line', (next) => log.push(next));
+            resolve(line);
+        });
         child.on('exit', () => resolve(''));
     }), 15000, 'listening line of wsw serve').catch(() => '');
-    const match = /^listening on ws:\/\/127\.0\.0\.1:(\d+)\/$/.exec(first);
+    // With --tls the line says wss:// and the pages are served over https.
+    const match = /^listening on (wss?):\/\/127\.0\.0\.1:(\d+)\/$/.exec(first);
     if (!match) {
         await stopProcess(child, 'SIGKILL');
         throw new CheckError(`${args.join(' ')}: expected 'listening on ws://127.0.0.1:PORT/', ` +
                              `got ${JSON.stringify(first)}; stderr: ${JSON.stringify(errors)}`);
     }
-    lines.on('line', (line) => log.push(line));
-    const port = Number(match[1]);
+    const port = Number(match[2]);
+    const secure = match[1] === 'wss';
     return {
         port, log, errors,
-        url: `ws://127.0.0.1:${port}/`,
-        httpUrl: `http://127.0.0.1:${port}/`,
+        url: `${match[1]}://127.0.0.1:${port}/`,
+        httpUrl: `${secure ? 'https' : 'http'}://127.0.0.1:${port}/`,
         stop: () => stopProcess(child),
         kill: () => stopProcess(child, 'SIGKILL'),
     };

@@ -1,8 +1,12 @@
 #include "newconnectiondialog.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -24,6 +28,12 @@ const QString SubprotocolsKey = QStringLiteral("connect/subprotocols");
 const QString PongPolicyKey = QStringLiteral("connect/pongPolicy");
 const QString PongDelayKey = QStringLiteral("connect/pongDelayMs");
 const QString ConformanceKey = QStringLiteral("connect/conformance");
+const QString CaFileKey = QStringLiteral("connect/caCertificatesFile");
+const QString DeflateKey = QStringLiteral("connect/deflate/offer");
+const QString ClientWindowBitsKey = QStringLiteral("connect/deflate/clientMaxWindowBits");
+const QString ServerWindowBitsKey = QStringLiteral("connect/deflate/serverMaxWindowBits");
+const QString ClientNoContextKey = QStringLiteral("connect/deflate/clientNoContextTakeover");
+const QString ServerNoContextKey = QStringLiteral("connect/deflate/serverNoContextTakeover");
 
 enum PongPolicy { AutoPong, DelayedPong, DropPings };
 
@@ -64,6 +74,13 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     , m_pongPolicy(new QComboBox(this))
     , m_pongDelay(new QSpinBox(this))
     , m_conformance(new QComboBox(this))
+    , m_caFile(new QLineEdit(this))
+    , m_caBrowse(new QPushButton(tr("Trust an extra CA / certificate file\u2026"), this))
+    , m_deflate(new QCheckBox(tr("Offer permessage-deflate (RFC 7692)"), this))
+    , m_clientWindowBits(new QSpinBox(this))
+    , m_serverWindowBits(new QSpinBox(this))
+    , m_clientNoContext(new QCheckBox(tr("client_no_context_takeover"), this))
+    , m_serverNoContext(new QCheckBox(tr("server_no_context_takeover"), this))
     , m_message(new QLabel(this))
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Cancel, this)) {
     setWindowTitle(tr("New connection"));
@@ -73,7 +90,7 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     m_url->setInsertPolicy(QComboBox::NoInsert);
     m_url->setMinimumContentsLength(40);
     m_url->lineEdit()->setPlaceholderText(QStringLiteral("ws://127.0.0.1:9001/"));
-    m_url->setToolTip(tr("ws://host[:port]/path[?query] (RFC 6455 §3)"));
+    m_url->setToolTip(tr("ws://host[:port]/path[?query] or wss://\u2026 for TLS (RFC 6455 §3)"));
     m_origin->setPlaceholderText(tr("none (e.g. http://localhost)"));
     m_subprotocols->setPlaceholderText(tr("comma-separated, in preference order"));
 
@@ -118,6 +135,44 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     m_conformance->addItem(tr("Strict: oddities fail it too"), int(Conformance::Strict));
     m_conformance->addItem(tr("Lenient: oddities are notes"), int(Conformance::Lenient));
 
+    m_caFile->setPlaceholderText(tr("none: the system's certificate store"));
+    m_caFile->setToolTip(tr("wss: a PEM file of certificate authorities (or the server's own "
+                            "certificate) trusted besides the system's"));
+    m_caFile->setClearButtonEnabled(true);
+    connect(m_caBrowse, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(
+            this, tr("Trust an extra CA / certificate file"), m_caFile->text(),
+            tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
+        if (!file.isEmpty())
+            m_caFile->setText(file);
+    });
+    auto *caRow = new QHBoxLayout;
+    caRow->addWidget(m_caFile, 1);
+    caRow->addWidget(m_caBrowse);
+
+    // RFC 7692 §7.1.2: window bits are 8..15.
+    for (QSpinBox *spin : {m_clientWindowBits, m_serverWindowBits}) {
+        spin->setRange(8, 15);
+        spin->setValue(15);
+        spin->setSuffix(tr(" bits"));
+    }
+    m_clientWindowBits->setToolTip(
+        tr("client_max_window_bits: the largest LZ77 window we compress with (15: 32 KiB)"));
+    m_serverWindowBits->setToolTip(tr("server_max_window_bits: asked of the server when below 15"));
+    m_clientNoContext->setToolTip(tr("We reset our compressor after every message"));
+    m_serverNoContext->setToolTip(tr("Ask the server to reset its compressor after every message"));
+    auto *deflateGroup = new QGroupBox(tr("Compression"), this);
+    auto *deflateForm = new QFormLayout(deflateGroup);
+    deflateForm->addRow(m_deflate);
+    deflateForm->addRow(tr("Client window:"), m_clientWindowBits);
+    deflateForm->addRow(tr("Server window:"), m_serverWindowBits);
+    auto *contextRow = new QHBoxLayout;
+    contextRow->addWidget(m_clientNoContext);
+    contextRow->addWidget(m_serverNoContext);
+    contextRow->addStretch();
+    deflateForm->addRow(tr("No context takeover:"), contextRow);
+    connect(m_deflate, &QCheckBox::toggled, this, &NewConnectionDialog::updateEnabled);
+
     m_message->setWordWrap(true);
     m_message->setStyleSheet(QStringLiteral("color: #c62828;"));
     m_message->setObjectName(QStringLiteral("validationMessage"));
@@ -131,17 +186,21 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     form->addRow(tr("&URL:"), m_url);
     form->addRow(tr("&Origin:"), m_origin);
     form->addRow(tr("&Subprotocols:"), m_subprotocols);
-    form->addRow(tr("Extra &headers:"), headerRow);
-    form->addRow(tr("&Pong policy:"), pongRow);
+    form->addRow(tr("Extra headers:"), headerRow);
+    form->addRow(tr("Pong policy:"), pongRow);
     form->addRow(tr("&Conformance:"), m_conformance);
+    form->addRow(tr("TLS (wss):"), caRow);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
+    layout->addWidget(deflateGroup);
     layout->addWidget(m_message);
     layout->addWidget(m_buttons);
 
     loadSettings();
     m_pongDelay->setEnabled(m_pongPolicy->currentData() == DelayedPong);
+    updateEnabled();
     connect(m_url, &QComboBox::editTextChanged, this, &NewConnectionDialog::updateMessage);
+    connect(m_caFile, &QLineEdit::textChanged, this, &NewConnectionDialog::updateMessage);
     connect(m_headers, &QTableWidget::itemChanged, this, &NewConnectionDialog::updateMessage);
     updateMessage();
     m_url->setFocus();
@@ -181,6 +240,20 @@ void NewConnectionDialog::loadSettings() {
     const int conformance =
         m_conformance->findData(settings.value(ConformanceKey, int(Conformance::Standard)).toInt());
     m_conformance->setCurrentIndex(std::max(conformance, 0));
+    m_caFile->setText(settings.value(CaFileKey).toString());
+    m_deflate->setChecked(settings.value(DeflateKey, false).toBool());
+    m_clientWindowBits->setValue(settings.value(ClientWindowBitsKey, 15).toInt());
+    m_serverWindowBits->setValue(settings.value(ServerWindowBitsKey, 15).toInt());
+    m_clientNoContext->setChecked(settings.value(ClientNoContextKey, false).toBool());
+    m_serverNoContext->setChecked(settings.value(ServerNoContextKey, false).toBool());
+}
+
+void NewConnectionDialog::updateEnabled() {
+    const bool deflate = m_deflate->isChecked();
+    m_clientWindowBits->setEnabled(deflate);
+    m_serverWindowBits->setEnabled(deflate);
+    m_clientNoContext->setEnabled(deflate);
+    m_serverNoContext->setEnabled(deflate);
 }
 
 void NewConnectionDialog::saveSettings() const {
@@ -206,19 +279,25 @@ void NewConnectionDialog::saveSettings() const {
     settings.setValue(PongPolicyKey, m_pongPolicy->currentData());
     settings.setValue(PongDelayKey, m_pongDelay->value());
     settings.setValue(ConformanceKey, m_conformance->currentData());
+    settings.setValue(CaFileKey, m_caFile->text().trimmed());
+    settings.setValue(DeflateKey, m_deflate->isChecked());
+    settings.setValue(ClientWindowBitsKey, m_clientWindowBits->value());
+    settings.setValue(ServerWindowBitsKey, m_serverWindowBits->value());
+    settings.setValue(ClientNoContextKey, m_clientNoContext->isChecked());
+    settings.setValue(ServerNoContextKey, m_serverNoContext->isChecked());
 }
 
 QString NewConnectionDialog::validationError() const {
     const QString text = m_url->currentText().trimmed();
     if (text.isEmpty())
-        return tr("Enter a ws:// URL.");
+        return tr("Enter a ws:// or wss:// URL.");
     QString error;
     const auto url = parseWebSocketUrl(QUrl(text), &error);
     if (!url)
         return error;
-    if (url->secure)
-        return tr("wss:// needs TLS, which this version does not support yet. Connect with a "
-                  "ws:// URL (a TLS-terminating proxy in front of the server works).");
+    const QString caFile = m_caFile->text().trimmed();
+    if (url->secure && !caFile.isEmpty() && !QFileInfo(caFile).isReadable())
+        return tr("The CA / certificate file %1 cannot be read.").arg(caFile);
     for (int row = 0; row < m_headers->rowCount(); ++row) {
         const QString name =
             m_headers->item(row, 0) ? m_headers->item(row, 0)->text().trimmed() : QString();
@@ -273,6 +352,15 @@ ClientOptions NewConnectionDialog::options() const {
         break;
     }
     options.session.conformance = Conformance(m_conformance->currentData().toInt());
+    if (const auto url = parseWebSocketUrl(options.url); url && url->secure)
+        options.caCertificatesFile = m_caFile->text().trimmed();
+    if (m_deflate->isChecked()) {
+        options.deflate.policy = DeflatePolicy::Offer;
+        options.deflate.clientMaxWindowBits = m_clientWindowBits->value();
+        options.deflate.serverMaxWindowBits = m_serverWindowBits->value();
+        options.deflate.clientNoContextTakeover = m_clientNoContext->isChecked();
+        options.deflate.serverNoContextTakeover = m_serverNoContext->isChecked();
+    }
     return options;
 }
 

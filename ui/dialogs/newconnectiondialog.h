@@ -17,8 +17,9 @@ namespace ws {
 
 // Where to connect and how: the URL (with the recently used ones), extra request
 // headers, Origin, subprotocols, the pong policy and how strictly to judge the
-// server. Remembers what was used last (QSettings). A wss:// URL is refused with a
-// message until TLS lands.
+// server; for wss:// an extra CA or certificate file to trust; whether to offer
+// permessage-deflate (RFC 7692) and with which parameters. Remembers what was used
+// last (QSettings).
 class NewConnectionDialog : public QDialog {
     Q_OBJECT
 public:
@@ -42,6 +43,13 @@ public:
     QComboBox *pongPolicyCombo() const { return m_pongPolicy; }
     QSpinBox *pongDelaySpin() const { return m_pongDelay; }
     QComboBox *conformanceCombo() const { return m_conformance; }
+    QLineEdit *caFileEdit() const { return m_caFile; }
+    QPushButton *caFileButton() const { return m_caBrowse; }
+    QCheckBox *deflateCheck() const { return m_deflate; }
+    QSpinBox *clientWindowBitsSpin() const { return m_clientWindowBits; }
+    QSpinBox *serverWindowBitsSpin() const { return m_serverWindowBits; }
+    QCheckBox *clientNoContextTakeoverCheck() const { return m_clientNoContext; }
+    QCheckBox *serverNoContextTakeoverCheck() const { return m_serverNoContext; }
     QLabel *messageLabel() const { return m_message; }
     QPushButton *connectButton() const { return m_connect; }
 
@@ -55,6 +63,7 @@ private:
     void loadSettings();
     void saveSettings() const;
     void updateMessage();
+    void updateEnabled();
 
     QComboBox *m_url;
     QLineEdit *m_origin;
@@ -63,6 +72,13 @@ private:
     QComboBox *m_pongPolicy;
     QSpinBox *m_pongDelay;
     QComboBox *m_conformance;
+    QLineEdit *m_caFile;
+    QPushButton *m_caBrowse;
+    QCheckBox *m_deflate;
+    QSpinBox *m_clientWindowBits;
+    QSpinBox *m_serverWindowBits;
+    QCheckBox *m_clientNoContext;
+    QCheckBox *m_serverNoContext;
     QLabel *m_message;
     QDialogButtonBox *m_buttons;
     QPushButton *m_connect;

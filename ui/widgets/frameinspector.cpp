@@ -5,7 +5,9 @@
 
 #include "protocol/closecode.h"
 #include "protocol/opcode.h"
+#include "protocol/permessagedeflate.h"
 
+#include <QColor>
 #include <QDateTime>
 #include <QHeaderView>
 #include <QJsonArray>
@@ -31,6 +33,8 @@ namespace {
 constexpr qsizetype MaxTextBytes = 256 * 1024;
 // A JSON document with more nodes than this is shown in part.
 constexpr int MaxJsonItems = 20000;
+// A compressed frame is inflated for display up to this much (a bomb stops there).
+constexpr qint64 MaxInflatedBytes = 16 * 1024 * 1024;
 
 QString yesNo(bool value) {
     return value ? QObject::tr("yes") : QObject::tr("no");
@@ -159,6 +163,8 @@ FrameInspector::FrameInspector(QWidget *parent)
     m_payloadHex->setObjectName(QStringLiteral("payloadHex"));
     m_maskedHex = new HexView;
     m_maskedHex->setObjectName(QStringLiteral("maskedHex"));
+    m_wireHex = new HexView;
+    m_wireHex->setObjectName(QStringLiteral("wireHex"));
 
     m_frames = new QTreeWidget;
     m_frames->setObjectName(QStringLiteral("frameList"));
@@ -175,6 +181,7 @@ FrameInspector::FrameInspector(QWidget *parent)
     m_tabs->addTab(m_payloadHex, tr("Hex"));
     m_tabs->addTab(m_maskedHex, tr("Masked hex"));
     m_tabs->addTab(m_frames, tr("Frames"));
+    m_tabs->addTab(m_wireHex, tr("Wire (compressed)"));
 
     auto *headerPane = new QWidget;
     auto *headerLayout = new QVBoxLayout(headerPane);
@@ -223,10 +230,15 @@ void FrameInspector::clear() {
     m_headerHex->clear();
     m_payloadHex->clear();
     m_maskedHex->clear();
+    m_wireHex->clear();
+    m_shown.clear();
+    m_wire.clear();
+    m_inflatedFrame = false;
+    m_inflateError.clear();
     m_text->clear();
     m_json->clear();
     m_frames->clear();
-    for (int tab = JsonTab; tab <= FramesTab; ++tab)
+    for (int tab = JsonTab; tab <= WireTab; ++tab)
         m_tabs->setTabVisible(tab, false);
     m_tabs->setTabVisible(HexTab, true);
 }
@@ -278,13 +290,36 @@ void FrameInspector::showRecord() {
         m_diagram->clear();
         m_headerHex->clear();
     }
-    m_payloadHex->setData(m_record.payload);
+    // RFC 7692 §6: RSV1 on a message's first frame marks it compressed. A message row
+    // holds the inflated data and its frames the wire bytes; a frame alone is
+    // inflated here, which works unless it continues a message or refers back to
+    // an earlier one (context takeover).
+    m_shown = m_record.payload;
+    m_wire.clear();
+    m_inflatedFrame = false;
+    m_inflateError.clear();
+    if (m_record.isFrame() && m_record.header().rsv1 &&
+        (m_record.kind == LogKind::Text || m_record.kind == LogKind::Binary)) {
+        const MessageExtension::Decoded inflated =
+            PerMessageDeflate::inflateForInspection(m_record.payload, MaxInflatedBytes);
+        m_wire = m_record.payload;
+        m_shown = inflated.data;
+        m_inflatedFrame = true;
+        if (inflated.error)
+            m_inflateError = describe(*inflated.error);
+    } else if (m_record.has(LogRecord::Compressed) && !m_record.isFrame()) {
+        for (const LogRecord &frame : std::as_const(m_frameRecords))
+            m_wire += frame.payload;
+    }
+    m_payloadHex->setData(m_shown);
+    m_wireHex->setData(m_wire);
     m_maskedHex->clear();
     fillFields();
     fillFrames();
 
     const bool textual = m_record.kind == LogKind::Text || m_record.kind == LogKind::Continuation;
-    m_tabs->setTabVisible(JsonTab, textual && !m_record.payload.isEmpty());
+    m_tabs->setTabVisible(JsonTab, textual && !m_shown.isEmpty());
+    m_tabs->setTabVisible(WireTab, m_inflatedFrame || !m_wire.isEmpty());
     m_tabs->setTabVisible(MaskedHexTab, m_record.isFrame() && m_record.header().masked());
     m_tabs->setTabVisible(FramesTab, !m_frameRecords.isEmpty());
     m_textDirty = m_jsonDirty = m_maskedDirty = true;
@@ -397,6 +432,34 @@ void FrameInspector::fillFields() {
                 r.has(LogRecord::Compressed) ? tr("permessage-deflate (RFC 7692)") : QString());
     }
 
+    if (m_inflatedFrame || (r.has(LogRecord::Compressed) && !r.isFrame())) {
+        group = addGroup(tr("Compression (RFC 7692)"));
+        // A message row counts the payload bytes of all its frames as its length.
+        const qint64 wireBytes = m_inflatedFrame ? qint64(m_wire.size()) : qint64(r.length);
+        const qint64 inflatedBytes = m_shown.size();
+        QString ratio;
+        if (inflatedBytes > 0)
+            ratio = tr("%1% of the inflated size")
+                        .arg(100.0 * double(wireBytes) / double(inflatedBytes), 0, 'f', 1);
+        addItem(
+            group, tr("Sizes"),
+            tr("compressed %1 bytes \u2192 inflated %2 bytes").arg(wireBytes).arg(inflatedBytes),
+            ratio);
+        if (m_inflatedFrame) {
+            addItem(group, tr("Inflated"),
+                    m_inflateError.isEmpty() ? tr("for display") : tr("in part"),
+                    m_inflateError.isEmpty()
+                        ? tr("this frame alone, with a fresh window; the Text, JSON and Hex tabs "
+                             "show the result")
+                        : tr("%1 (a frame that refers back to earlier messages cannot be "
+                             "inflated alone)")
+                              .arg(m_inflateError));
+        } else if (m_wire.isEmpty()) {
+            addItem(group, tr("Wire payload"), tr("not in the log"),
+                    tr("the message's frames were not reported, or have been dropped"));
+        }
+    }
+
     if (r.kind == LogKind::Close || r.has(LogRecord::ClosedSummary)) {
         group = addGroup(r.kind == LogKind::Close ? tr("Close frame (RFC 6455 §5.5.1)")
                                                   : tr("Connection closed"));
@@ -488,6 +551,43 @@ void FrameInspector::fillFields() {
     m_fields->expandAll();
 }
 
+void FrameInspector::showConnectionTls(const TlsInfo &tls) {
+    if (!m_hasRecord || m_record.kind != LogKind::Handshake)
+        return;
+    const QSignalBlocker blocker(m_fields);
+    QTreeWidgetItem *group = addGroup(tr("TLS"));
+    QString protocol = tls.protocol;
+    if (protocol.startsWith(QLatin1String("TLSv")))
+        protocol = QStringLiteral("TLS ") + protocol.mid(4);
+    addItem(group, tr("Protocol"), protocol);
+    addItem(group, tr("Cipher"), tls.cipher);
+    switch (tls.verifiedBy) {
+    case TlsInfo::VerifiedBy::System:
+        addItem(group, tr("Certificate"), tr("verified"), tr("by the system's certificate store"));
+        break;
+    case TlsInfo::VerifiedBy::CaFile:
+        addItem(group, tr("Certificate"), tr("verified"), tr("by the CA file given"));
+        break;
+    case TlsInfo::VerifiedBy::Fingerprint:
+        addItem(group, tr("Certificate"), tr("accepted self-signed"),
+                tr("not verified: the user trusted its SHA-256 fingerprint"))
+            ->setForeground(1, QColor(0xE6, 0x51, 0x00));
+        break;
+    }
+    for (qsizetype i = 0; i < tls.chain.size(); ++i) {
+        const TlsCertificateInfo &certificate = tls.chain.at(i);
+        group = addGroup(i == 0 ? tr("Server certificate") : tr("Chain certificate %1").arg(i + 1));
+        addItem(group, tr("Subject"), certificate.subject);
+        addItem(group, tr("Issuer"), certificate.issuer);
+        addItem(group, tr("Valid"),
+                tr("%1 to %2")
+                    .arg(certificate.notBefore.toUTC().toString(Qt::ISODate),
+                         certificate.notAfter.toUTC().toString(Qt::ISODate)));
+        addItem(group, tr("SHA-256"), certificate.sha256);
+    }
+    m_fields->expandAll();
+}
+
 void FrameInspector::fillFrames() {
     m_frames->clear();
     for (qsizetype i = 0; i < m_frameRecords.size(); ++i) {
@@ -521,11 +621,11 @@ void FrameInspector::fillCurrentTab() {
             } else if (m_record.kind == LogKind::Close) {
                 text = QString::fromUtf8(m_record.closeReason());
             } else {
-                text = QString::fromUtf8(m_record.payload.left(MaxTextBytes));
-                if (m_record.payload.size() > MaxTextBytes)
+                text = QString::fromUtf8(m_shown.left(MaxTextBytes));
+                if (m_shown.size() > MaxTextBytes)
                     text += tr("\n\u2026 (the first %1 bytes of %2; the Hex tab shows all)")
                                 .arg(MaxTextBytes)
-                                .arg(m_record.payload.size());
+                                .arg(m_shown.size());
             }
             m_text->setPlainText(text);
         }
@@ -535,7 +635,7 @@ void FrameInspector::fillCurrentTab() {
             m_jsonDirty = false;
             m_json->clear();
             QJsonParseError error;
-            const QJsonDocument doc = QJsonDocument::fromJson(m_record.payload, &error);
+            const QJsonDocument doc = QJsonDocument::fromJson(m_shown, &error);
             if (error.error != QJsonParseError::NoError) {
                 m_jsonMessage->setText(
                     tr("Not JSON: %1 at byte %2").arg(error.errorString()).arg(error.offset));
@@ -647,7 +747,12 @@ void FrameInspector::selectField(HeaderField field) {
     m_rangeStart = qint64(span->firstByte());
     m_rangeLength = qint64(std::min<quint64>(span->byteCount(), quint64(1) << 62));
     m_diagram->setSelectedField(field);
-    if (field == HeaderField::Payload) {
+    if (field == HeaderField::Payload && m_inflatedFrame) {
+        // The payload field is the compressed bytes on the wire.
+        m_headerHex->clearHighlight();
+        setCurrentPayloadTab(WireTab);
+        m_wireHex->setHighlight(0, m_wire.size());
+    } else if (field == HeaderField::Payload) {
         m_headerHex->clearHighlight();
         setCurrentPayloadTab(HexTab);
         m_payloadHex->setHighlight(0, m_record.payload.size());

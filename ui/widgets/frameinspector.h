@@ -1,6 +1,7 @@
 #pragma once
 
 #include "log/logrecord.h"
+#include "net/tlsinfo.h"
 
 #include <QWidget>
 
@@ -23,7 +24,9 @@ class HexView;
 // and meaning, then the message, close, ping/pong, error, note and handshake
 // details), the RFC 6455 §5.2 bit diagram, the raw header bytes, and the payload as
 // text, as a JSON tree, as hex, and as masked hex for masked frames; a fragmented
-// message lists its frames.
+// message lists its frames. A compressed message (RFC 7692) shows its size on the
+// wire and inflated, and its wire payload; a compressed frame is inflated for
+// display (the Text, JSON and Hex tabs), its wire bytes in "Wire (compressed)".
 //
 // Its currency is a byte range: selecting a field in the table or the diagram
 // highlights the same bytes in the header hex view, and clicking a byte there
@@ -31,7 +34,7 @@ class HexView;
 class FrameInspector : public QWidget {
     Q_OBJECT
 public:
-    enum PayloadTab { TextTab, JsonTab, HexTab, MaskedHexTab, FramesTab };
+    enum PayloadTab { TextTab, JsonTab, HexTab, MaskedHexTab, FramesTab, WireTab };
     // Item data roles of the field table.
     enum ItemRole {
         HeaderFieldRole = Qt::UserRole + 1, // int: HeaderField, on header field items
@@ -49,6 +52,10 @@ public:
     void setRecord(const LogRecord &record, const LogRecordExtra *extra = nullptr,
                    const QString &connectionName = {}, qint64 timeOriginUs = 0);
     void clear();
+    // For the handshake row of a wss connection: adds the TLS protocol, cipher, how
+    // the certificate was trusted and the chain to the field table (until the next
+    // record is shown).
+    void showConnectionTls(const TlsInfo &tls);
     bool hasRecord() const { return m_hasRecord; }
     const LogRecord &record() const { return m_record; }
     // The store index given to setRecord, or -1.
@@ -78,6 +85,10 @@ public:
     QLabel *jsonMessage() const { return m_jsonMessage; }
     HexView *payloadHexView() const { return m_payloadHex; }
     HexView *maskedHexView() const { return m_maskedHex; }
+    HexView *wireHexView() const { return m_wireHex; }
+    // The payload the Text, JSON and Hex tabs show: the record's, or for a compressed
+    // frame what it inflates to.
+    const QByteArray &shownPayload() const { return m_shown; }
     QTreeWidget *frameList() const { return m_frames; }
 
     // The table row of a header field, and the first row whose name is `name`.
@@ -112,6 +123,7 @@ private:
     QLabel *m_jsonMessage = nullptr;
     HexView *m_payloadHex = nullptr;
     HexView *m_maskedHex = nullptr;
+    HexView *m_wireHex = nullptr;
     QTreeWidget *m_frames = nullptr;
 
     LogRecord m_record;
@@ -124,6 +136,12 @@ private:
     QList<qsizetype> m_frameIndices;
     QList<LogRecord> m_frameRecords;
     QList<FieldSpan> m_spans;
+    // Compression (RFC 7692): what the payload tabs show, the bytes on the wire when
+    // they differ from it, and why a compressed frame did not inflate.
+    QByteArray m_shown;
+    QByteArray m_wire;
+    bool m_inflatedFrame = false;
+    QString m_inflateError;
 
     std::optional<HeaderField> m_selectedField;
     qint64 m_rangeStart = 0;

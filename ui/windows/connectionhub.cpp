@@ -3,6 +3,7 @@
 #include "models/messagelogmodel.h"
 
 #include <QDateTime>
+#include <QSslSocket>
 
 namespace ws {
 
@@ -19,6 +20,19 @@ QString urlHost(const QHostAddress &address) {
     if (address.protocol() == QAbstractSocket::IPv6Protocol)
         return QLatin1Char('[') + address.toString() + QLatin1Char(']');
     return address.toString();
+}
+
+QString deflateSummary(const PerMessageDeflate *deflate) {
+    if (!deflate)
+        return {};
+    const DeflateParams &p = deflate->params();
+    QStringList parts{ConnectionHub::tr("server window %1 bits").arg(p.serverMaxWindowBits),
+                      ConnectionHub::tr("client window %1 bits").arg(p.clientMaxWindowBits)};
+    if (p.serverNoContextTakeover)
+        parts.append(QStringLiteral("server_no_context_takeover"));
+    if (p.clientNoContextTakeover)
+        parts.append(QStringLiteral("client_no_context_takeover"));
+    return QStringLiteral("permessage-deflate (%1)").arg(parts.join(QStringLiteral(", ")));
 }
 
 } // namespace
@@ -149,12 +163,18 @@ quint32 ConnectionHub::openClient(const ClientOptions &options) {
         info.pongPolicy = tr("pongs delayed by %1 ms").arg(options.pongDelayMs);
     else
         info.pongPolicy = options.session.autoPong ? tr("automatic pong") : tr("no pong");
+    info.secure = options.url.scheme().compare(QLatin1String("wss"), Qt::CaseInsensitive) == 0;
     const quint32 id = info.id;
     m_log->store().setConnectionInfo(id, {info.name, info.address});
 
     auto *connection = new ClientConnection(options, this);
     Endpoint &endpoint = add(std::move(info));
     endpoint.client = connection;
+    endpoint.clientOptions = options;
+    connect(connection, &ClientConnection::tlsEstablished, this,
+            [this, id](const TlsInfo &tls) { onTlsEstablished(id, tls); });
+    connect(connection, &ClientConnection::logMessage, this,
+            [this, id](const QString &line) { onClientLog(id, line); });
     connect(connection, &ClientConnection::sessionEvent, this,
             [this, id](const SessionEvent &event) { onSessionEvent(id, event); });
     connect(connection, &ClientConnection::errorOccurred, this,
@@ -184,7 +204,9 @@ quint32 ConnectionHub::startServer(const ServerOptions &options, QString *error)
     info.kind = EndpointInfo::Kind::Server;
     info.id = allocateId();
     info.name = tr("server %1").arg(++m_serverCount);
-    info.address = QStringLiteral("ws://%1:%2/ (%3)")
+    info.secure = options.isSecure();
+    info.address = QStringLiteral("%1://%2:%3/ (%4)")
+                       .arg(info.secure ? QLatin1String("wss") : QLatin1String("ws"))
                        .arg(urlHost(server->address()))
                        .arg(server->port())
                        .arg(QLatin1String(modeName(options.mode)));
@@ -210,6 +232,15 @@ void ConnectionHub::stopServer(quint32 serverId) {
     markChanged(serverId);
     emitChanged();
     endpoint->server->stop();
+}
+
+quint32 ConnectionHub::reconnectAccepting(quint32 id, const QByteArray &fingerprint) {
+    const Endpoint *endpoint = find(id);
+    if (!endpoint || !endpoint->clientOptions)
+        return 0;
+    ClientOptions options = *endpoint->clientOptions;
+    options.acceptedFingerprint = fingerprint;
+    return openClient(options);
 }
 
 quint32 ConnectionHub::addArchived(const ConnectionInfo &connection) {
@@ -239,6 +270,8 @@ void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
     info.address =
         QStringLiteral("%1:%2").arg(urlHost(client->peerAddress())).arg(client->peerPort());
     info.state = client->state();
+    info.secure = server->info.secure;
+    info.deflate = deflateSummary(client->deflate());
     info.pongPolicy = server->server && server->server->options().session.autoPong
                           ? tr("automatic pong")
                           : tr("no pong");
@@ -305,6 +338,8 @@ void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
             ++info.messagesOut;
     } else if (const auto *state = std::get_if<StateEvent>(&event)) {
         info.state = state->state;
+        if (state->state == SessionState::Open)
+            noteDeflate(*endpoint);
         immediate = true;
     } else if (const auto *pong = std::get_if<PongEvent>(&event)) {
         if (pong->roundTripUs)
@@ -350,11 +385,52 @@ void ConnectionHub::logErrorRow(quint32 id, const QString &message) {
     m_log->appendRecord(record);
 }
 
+void ConnectionHub::noteDeflate(Endpoint &endpoint) {
+    if (endpoint.client)
+        endpoint.info.deflate = deflateSummary(endpoint.client->deflate());
+    else if (endpoint.serverClient)
+        endpoint.info.deflate = deflateSummary(endpoint.serverClient->deflate());
+}
+
+void ConnectionHub::onTlsEstablished(quint32 id, const TlsInfo &tls) {
+    Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return;
+    endpoint->info.tls = tls;
+    endpoint->info.rejectedChain.clear();
+    markChanged(id);
+    emitChanged();
+}
+
+void ConnectionHub::onClientLog(quint32 id, const QString &line) {
+    // Not an error: a note row, so that it sits in the log next to the handshake.
+    LogRecord record;
+    record.connection = id;
+    record.timestampUs = wallClockUs();
+    record.kind = LogKind::Note;
+    record.payload = line.toUtf8();
+    record.length = quint64(record.payload.size());
+    record.set(LogRecord::InFrameView);
+    record.set(LogRecord::InMessageView);
+    record.set(LogRecord::Undirected);
+    m_log->appendRecord(record);
+}
+
 void ConnectionHub::onClientError(quint32 id, const QString &message) {
     Endpoint *endpoint = find(id);
     if (!endpoint)
         return;
     endpoint->info.error = message;
+    if (endpoint->client && endpoint->info.secure && !endpoint->info.tls) {
+        // The TLS handshake failed. If that was because the server's certificate could
+        // not be verified, keep the chain, so that the user can look at it and choose
+        // to trust exactly that certificate. ClientConnection owns its socket and tells its
+        // certificate only in words, so it is read from the socket, still intact
+        // while the error is reported.
+        const auto *socket = endpoint->client->findChild<QSslSocket *>();
+        if (socket && !socket->sslHandshakeErrors().isEmpty())
+            endpoint->info.rejectedChain = socket->peerCertificateChain();
+    }
     logErrorRow(id, message);
     markChanged(id);
     emitChanged();

@@ -9,6 +9,7 @@
 #include <QObject>
 #include <QPointer>
 #include <QSet>
+#include <QSslCertificate>
 #include <QTimer>
 
 #include <optional>
@@ -40,6 +41,12 @@ struct EndpointInfo {
     qint64 messagesOut = 0;
     qint64 bytesIn = 0;
     qint64 bytesOut = 0;
+    bool secure = false;        // wss:// (clients and servers)
+    std::optional<TlsInfo> tls; // clients, once the TLS handshake is done
+    QString deflate;            // the negotiated permessage-deflate, in words; empty: none
+    // wss clients whose server certificate was not accepted: the chain it presented
+    // (its certificate first), so that the user can choose to trust exactly it.
+    QList<QSslCertificate> rejectedChain;
 
     bool isConnection() const { return kind == Kind::Client || kind == Kind::ServerClient; }
     bool isLive() const { return !finished && kind != Kind::Archived; }
@@ -62,6 +69,11 @@ public:
     quint32 startServer(const ServerOptions &options, QString *error = nullptr);
     // Closes the server's clients with 1001 and stops it (bounded by its closeTimeoutMs).
     void stopServer(quint32 serverId);
+
+    // Opens a new client connection with the options of client `id`, accepting the
+    // one server certificate whose SHA-256 is `fingerprint` (ClientOptions::
+    // acceptedFingerprint); returns the new id, or 0 when `id` is not a client.
+    quint32 reconnectAccepting(quint32 id, const QByteArray &fingerprint);
 
     // A connection known only from a log file; returns its new id.
     quint32 addArchived(const ConnectionInfo &info);
@@ -111,6 +123,7 @@ private:
         QPointer<ClientConnection> client;
         QPointer<Server> server;
         QPointer<ServerClient> serverClient;
+        std::optional<ClientOptions> clientOptions; // clients: what they were opened with
     };
 
     quint32 allocateId();
@@ -119,6 +132,9 @@ private:
     Endpoint &add(EndpointInfo info);
     void onSessionEvent(quint32 id, const SessionEvent &event);
     void onClientError(quint32 id, const QString &message);
+    void onTlsEstablished(quint32 id, const TlsInfo &tls);
+    void onClientLog(quint32 id, const QString &line);
+    void noteDeflate(Endpoint &endpoint);
     void onFinished(quint32 id);
     void onServerClient(quint32 serverId, ServerClient *client);
     void onServerStopped(quint32 serverId);

@@ -6,7 +6,11 @@
 #include <QBrush>
 #include <QColor>
 #include <QFont>
+#include <QIcon>
 #include <QLocale>
+#include <QPainter>
+#include <QPainterPath>
+#include <QPixmap>
 #include <QStyle>
 
 namespace ws {
@@ -16,12 +20,75 @@ namespace {
 const QColor ErrorColor(0xC6, 0x28, 0x28);
 const QColor OpenColor(0x1B, 0x5E, 0x20);
 const QColor MutedColor(0x75, 0x75, 0x75);
+// A certificate the user vouched for is not one a CA vouched for.
+const QColor WarningColor(0xE6, 0x51, 0x00);
 
 QString byteText(qint64 bytes) {
     return QLocale::system().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
 }
 
+// `base` with a padlock in its lower right corner: the node is encrypted (wss). Drawn
+// rather than taken from a font, which may have no padlock glyph.
+QIcon withLock(const QIcon &base, const QColor &color) {
+    constexpr int Size = 16;
+    QPixmap pixmap = base.pixmap(Size, Size);
+    if (pixmap.isNull()) {
+        pixmap = QPixmap(Size, Size);
+        pixmap.fill(Qt::transparent);
+    }
+    QPainter painter(&pixmap);
+    painter.setRenderHint(QPainter::Antialiasing);
+    const QRectF body(Size - 9.0, Size - 6.0, 8.0, 6.0);
+    QPainterPath shackle;
+    shackle.moveTo(body.left() + 1.5, body.top());
+    shackle.lineTo(body.left() + 1.5, body.top() - 2.0);
+    shackle.arcTo(QRectF(body.left() + 1.5, body.top() - 4.5, 5.0, 5.0), 180.0, -180.0);
+    shackle.lineTo(body.right() - 1.5, body.top());
+    painter.setPen(QPen(Qt::white, 3.0));
+    painter.drawPath(shackle);
+    painter.setPen(QPen(color, 1.4));
+    painter.drawPath(shackle);
+    painter.setPen(QPen(Qt::white, 1.0));
+    painter.setBrush(color);
+    painter.drawRoundedRect(body, 1.0, 1.0);
+    painter.end();
+    return QIcon(pixmap);
+}
+
+QIcon kindIcon(EndpointInfo::Kind kind) {
+    switch (kind) {
+    case EndpointInfo::Kind::Server:
+        return QApplication::style()->standardIcon(QStyle::SP_DriveNetIcon);
+    case EndpointInfo::Kind::Archived:
+        return QApplication::style()->standardIcon(QStyle::SP_FileIcon);
+    case EndpointInfo::Kind::Client:
+    case EndpointInfo::Kind::ServerClient:
+        return QApplication::style()->standardIcon(QStyle::SP_ComputerIcon);
+    }
+    return {};
+}
+
 } // namespace
+
+QString tlsProtocolText(const QString &protocol) {
+    QString text = protocol;
+    if (text.startsWith(QLatin1String("TLSv")))
+        text = QStringLiteral("TLS ") + text.mid(4);
+    return text.isEmpty() ? ConnectionsModel::tr("TLS") : text;
+}
+
+QString tlsVerifiedText(const TlsInfo &tls) {
+    switch (tls.verifiedBy) {
+    case TlsInfo::VerifiedBy::System:
+        return ConnectionsModel::tr("verified by the system's certificate store");
+    case TlsInfo::VerifiedBy::CaFile:
+        return ConnectionsModel::tr("verified by the CA file");
+    case TlsInfo::VerifiedBy::Fingerprint:
+        return ConnectionsModel::tr("not verified: accepted self-signed (its SHA-256 "
+                                    "fingerprint was trusted)");
+    }
+    return {};
+}
 
 ConnectionsModel::ConnectionsModel(ConnectionHub *hub, QObject *parent)
     : QAbstractItemModel(parent)
@@ -147,6 +214,13 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
     case Qt::DisplayRole:
         switch (index.column()) {
         case NameColumn:
+            if (info->tls)
+                return QStringLiteral("%1 \u00B7 %2")
+                    .arg(info->name, tlsProtocolText(info->tls->protocol));
+            // A wss server and its clients: encrypted, but the protocol is per client
+            // and known to the server only.
+            if (info->secure && info->kind != EndpointInfo::Kind::Client)
+                return QStringLiteral("%1 \u00B7 wss").arg(info->name);
             return info->name;
         case StateColumn:
             if (!info->error.isEmpty())
@@ -173,14 +247,28 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
             lines.append(tr("Reason: %1").arg(info->closeReason));
         if (!info->pongPolicy.isEmpty())
             lines.append(tr("Pong policy: %1").arg(info->pongPolicy));
+        if (info->tls) {
+            lines.append(tr("TLS: %1, %2").arg(info->tls->protocol, info->tls->cipher));
+            lines.append(tr("Certificate: %1").arg(tlsVerifiedText(*info->tls)));
+        } else if (info->secure && info->kind != EndpointInfo::Kind::Client) {
+            lines.append(tr("TLS (wss)"));
+        }
+        if (!info->deflate.isEmpty())
+            lines.append(info->deflate);
         if (!info->error.isEmpty())
             lines.append(tr("Error: %1").arg(info->error));
+        if (!info->rejectedChain.isEmpty())
+            lines.append(tr("\u201cTrust this certificate\u2026\u201d shows it and can "
+                            "reconnect accepting exactly it."));
         return lines.join(QLatin1Char('\n'));
     }
     case Qt::ForegroundRole:
         if (!info->error.isEmpty() &&
             (index.column() == NameColumn || index.column() == StateColumn))
             return QBrush(ErrorColor);
+        if (index.column() == NameColumn && info->tls &&
+            info->tls->verifiedBy == TlsInfo::VerifiedBy::Fingerprint)
+            return QBrush(WarningColor);
         if (index.column() == StateColumn) {
             if (info->finished)
                 return QBrush(MutedColor);
@@ -193,22 +281,25 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
             return {};
         if (!info->error.isEmpty())
             return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
-        switch (info->kind) {
-        case EndpointInfo::Kind::Server:
-            return QApplication::style()->standardIcon(QStyle::SP_DriveNetIcon);
-        case EndpointInfo::Kind::Archived:
-            return QApplication::style()->standardIcon(QStyle::SP_FileIcon);
-        case EndpointInfo::Kind::Client:
-        case EndpointInfo::Kind::ServerClient:
-            return QApplication::style()->standardIcon(QStyle::SP_ComputerIcon);
+        if (info->tls || (info->secure && info->kind != EndpointInfo::Kind::Client)) {
+            const bool vouchedByUser =
+                info->tls && info->tls->verifiedBy == TlsInfo::VerifiedBy::Fingerprint;
+            return withLock(kindIcon(info->kind), vouchedByUser ? WarningColor : OpenColor);
         }
-        return {};
+        return kindIcon(info->kind);
     case EndpointIdRole:
         return uint(id);
     case IsAllRole:
         return false;
     case ErrorRole:
         return info->error;
+    case TlsRole:
+        return info->tls ? tlsProtocolText(info->tls->protocol) : QString();
+    case CanTrustRole:
+        return !info->rejectedChain.isEmpty();
+    case SecureRole:
+        return info->tls.has_value() ||
+               (info->secure && info->kind != EndpointInfo::Kind::Client && info->error.isEmpty());
     default:
         return {};
     }

@@ -8,6 +8,12 @@ namespace ws {
 
 class ConnectionHub;
 struct EndpointInfo;
+struct TlsInfo;
+
+// "TLS 1.3" for Qt's "TLSv1.3": how people name the protocol.
+QString tlsProtocolText(const QString &protocol);
+// "the system's certificate store", "the CA file", "the accepted fingerprint (self-signed)".
+QString tlsVerifiedText(const TlsInfo &tls);
 
 // The connection tree: an "All connections" node, then the client connections and
 // hosted servers (each server with its accepted clients below it), in the order
@@ -27,6 +33,9 @@ public:
         EndpointIdRole = Qt::UserRole + 1, // uint: the endpoint id; 0 on the "All" node
         IsAllRole,                         // bool
         ErrorRole,                         // QString: the endpoint's last error
+        TlsRole,      // QString: "TLS 1.3" once a wss connection is encrypted, else empty
+        CanTrustRole, // bool: a wss client whose server certificate was not accepted
+        SecureRole,   // bool: the node has the padlock (an encrypted connection, a wss server)
     };
 
     explicit ConnectionsModel(ConnectionHub *hub, QObject *parent = nullptr);

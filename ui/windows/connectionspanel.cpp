@@ -2,9 +2,12 @@
 
 #include "connectionhub.h"
 #include "connectionsmodel.h"
+#include "dialogs/connectiondetailsdialog.h"
+#include "dialogs/trustcertificatedialog.h"
 
 #include <QAction>
 #include <QHeaderView>
+#include <QMenu>
 #include <QToolBar>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -28,7 +31,30 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     m_forget->setToolTip(tr("Remove closed connections and stopped servers from the tree "
                             "(their log rows stay)"));
 
+    m_details = m_toolBar->addAction(tr("Details\u2026"));
+    m_details->setToolTip(tr("Connection details: TLS protocol, cipher and certificate chain, "
+                             "compression"));
+    m_trust = new QAction(tr("Trust this certificate\u2026"), this);
+    m_trust->setToolTip(tr("Show the certificate the server presented and reconnect accepting "
+                           "exactly it"));
+    m_toolBar->addAction(m_trust);
+
     m_tree->setModel(m_model);
+    m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_tree, &QWidget::customContextMenuRequested, this, [this](const QPoint &position) {
+        const QModelIndex index = m_tree->indexAt(position);
+        if (!index.isValid() || m_model->idOf(index) == 0)
+            return;
+        m_tree->setCurrentIndex(index);
+        QMenu menu(this);
+        menu.addAction(m_details);
+        if (m_trust->isEnabled())
+            menu.addAction(m_trust);
+        menu.addSeparator();
+        menu.addAction(m_close);
+        menu.addAction(m_abort);
+        menu.exec(m_tree->viewport()->mapToGlobal(position));
+    });
     m_tree->setObjectName(QStringLiteral("connectionsTree"));
     m_tree->setUniformRowHeights(true);
     m_tree->setAllColumnsShowFocus(true);
@@ -77,6 +103,12 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
             m_hub->sendClose(id, toWire(CloseCode::Normal), {});
     });
     connect(m_abort, &QAction::triggered, this, [this] { m_hub->abort(selectedId()); });
+    connect(m_details, &QAction::triggered, this, [this] { showDetails(selectedId()); });
+    connect(m_trust, &QAction::triggered, this, [this] { trustCertificate(selectedId()); });
+    connect(m_tree, &QTreeView::doubleClicked, this, [this](const QModelIndex &index) {
+        if (m_model->idOf(index) != 0)
+            showDetails(m_model->idOf(index));
+    });
     connect(m_forget, &QAction::triggered, this, [this] {
         const quint32 id = selectedId();
         m_hub->removeFinished();
@@ -113,6 +145,35 @@ void ConnectionsPanel::updateActions() {
     const bool live = info && info->isLive();
     m_close->setEnabled(live);
     m_abort->setEnabled(live && info->isConnection());
+    m_details->setEnabled(info != nullptr);
+    const bool canTrust = info && info->finished && !info->rejectedChain.isEmpty();
+    m_trust->setEnabled(canTrust);
+}
+
+ConnectionDetailsDialog *ConnectionsPanel::showDetails(quint32 id) {
+    if (!m_hub->info(id))
+        return nullptr;
+    auto *dialog = new ConnectionDetailsDialog(*m_hub, id, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
+}
+
+TrustCertificateDialog *ConnectionsPanel::trustCertificate(quint32 id) {
+    const EndpointInfo *info = m_hub->info(id);
+    if (!info || info->rejectedChain.isEmpty())
+        return nullptr;
+    auto *dialog = new TrustCertificateDialog(info->rejectedChain, info->error, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, id] {
+        const quint32 newId = m_hub->reconnectAccepting(id, dialog->fingerprint());
+        if (newId == 0)
+            return;
+        select(newId);
+        emit reconnected(newId);
+    });
+    dialog->open();
+    return dialog;
 }
 
 } // namespace ws

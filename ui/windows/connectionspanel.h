@@ -8,8 +8,10 @@ class QTreeView;
 
 namespace ws {
 
+class ConnectionDetailsDialog;
 class ConnectionHub;
 class ConnectionsModel;
+class TrustCertificateDialog;
 
 // The Connections dock: the tree of client connections and hosted servers with
 // their state, address and counters. The selected node scopes the log; "All
@@ -24,6 +26,8 @@ public:
     QAction *closeAction() const { return m_close; }
     QAction *abortAction() const { return m_abort; }
     QAction *forgetAction() const { return m_forget; }
+    QAction *detailsAction() const { return m_details; }
+    QAction *trustAction() const { return m_trust; }
     QToolBar *toolBar() const { return m_toolBar; }
     void addAction(QAction *action, bool first = false);
 
@@ -31,9 +35,18 @@ public:
     quint32 selectedId() const;
     void select(quint32 id);
 
+    // "Connection details" of `id` (window-modal, not blocking); null for none.
+    ConnectionDetailsDialog *showDetails(quint32 id);
+    // For a wss client whose server certificate was refused: shows the certificate and,
+    // once the user trusts it, reconnects accepting exactly it (the new connection is
+    // selected). Window-modal, not blocking; null when `id` has no refused certificate.
+    TrustCertificateDialog *trustCertificate(quint32 id);
+
 signals:
     // The selection changed: 0 for "All connections".
     void scopeChanged(quint32 id);
+    // A connection was reopened trusting a certificate.
+    void reconnected(quint32 newId);
 
 private:
     void updateActions();
@@ -45,6 +58,8 @@ private:
     QAction *m_close;
     QAction *m_abort;
     QAction *m_forget;
+    QAction *m_details;
+    QAction *m_trust;
 };
 
 } // namespace ws

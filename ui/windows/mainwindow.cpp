@@ -19,6 +19,7 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QCommandLineParser>
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -120,10 +121,13 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_sendBox, &SendBox::sent, this, &MainWindow::showLog);
     connect(m_serverPanel, &ServerPanel::started, this, [this] {
         showLog();
-        statusBar()->showMessage(tr("Server listening on ws://127.0.0.1:%1/ \u2014 test page at %2")
-                                     .arg(m_serverPanel->boundPort())
-                                     .arg(m_serverPanel->testPageUrl()),
-                                 10'000);
+        const EndpointInfo *server = m_hub->info(m_serverPanel->serverId());
+        statusBar()->showMessage(
+            tr("Server listening on %1://127.0.0.1:%2/ \u2014 test page at %3")
+                .arg(server && server->secure ? QLatin1String("wss") : QLatin1String("ws"))
+                .arg(m_serverPanel->boundPort())
+                .arg(m_serverPanel->testPageUrl()),
+            10'000);
     });
 
     m_closeTimer.setSingleShot(true);
@@ -274,6 +278,9 @@ void MainWindow::createMenus() {
     connection->addAction(m_connections->closeAction());
     connection->addAction(m_connections->abortAction());
     connection->addAction(m_connections->forgetAction());
+    connection->addSeparator();
+    connection->addAction(m_connections->detailsAction());
+    connection->addAction(m_connections->trustAction());
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     view->addAction(m_logPanel->messagesAction());
@@ -390,7 +397,15 @@ quint32 MainWindow::hostEchoAndConnect() {
         }
     }
     ClientOptions client;
-    client.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_serverPanel->boundPort()));
+    const Server *server = m_hub->server(m_serverPanel->serverId());
+    const bool secure = server && server->options().isSecure();
+    client.url = QUrl(QStringLiteral("%1://127.0.0.1:%2/")
+                          .arg(secure ? QLatin1String("wss") : QLatin1String("ws"))
+                          .arg(m_serverPanel->boundPort()));
+    // Our own server's certificate: trusting exactly it is no leap of faith.
+    if (secure)
+        client.acceptedFingerprint =
+            server->options().tlsCertificate.digest(QCryptographicHash::Sha256);
     const quint32 id = openConnection(client);
     if (portTaken) {
         statusBar()->showMessage(tr("Port %1 is taken; the echo server listens on %2")
@@ -411,8 +426,10 @@ void MainWindow::onEndpointAdded(quint32 id) {
 
 void MainWindow::onErrorReported(quint32 id, const QString &message) {
     const EndpointInfo *info = m_hub->info(id);
-    statusBar()->showMessage(info ? tr("%1: %2").arg(info->name, message) : message,
-                             ErrorMessageMs);
+    QString text = info ? tr("%1: %2").arg(info->name, message) : message;
+    if (info && !info->rejectedChain.isEmpty())
+        text += tr(" \u2014 Connection \u25B8 Trust this certificate\u2026 shows it");
+    statusBar()->showMessage(text, ErrorMessageMs);
 }
 
 void MainWindow::updateScope() {
@@ -498,6 +515,12 @@ void MainWindow::onCurrentRecord(qsizetype storeIndex) {
         return;
     }
     m_inspector->setRecord(m_log->store(), storeIndex);
+    const LogRecord &record = m_log->store().at(storeIndex);
+    if (record.kind == LogKind::Handshake) {
+        const EndpointInfo *info = m_hub->info(record.connection);
+        if (info && info->tls)
+            m_inspector->showConnectionTls(*info->tls);
+    }
 }
 
 void MainWindow::resend(qsizetype storeIndex) {
@@ -631,7 +654,10 @@ void MainWindow::finishClose() {
     m_readyToClose = true;
     m_closeTimer.stop();
     m_hub->abortAll();
-    close();
+    // Not from inside closeEvent(): dropping a connection that is still connecting
+    // finishes it at once, so allClosed() can arrive while the close event that
+    // started all this is being handled, and a nested close() would be lost.
+    QTimer::singleShot(0, this, [this] { close(); });
 }
 
 bool MainWindow::saveScreenshot(const QString &path, QString *error) {

@@ -1,8 +1,11 @@
 #include "serverpanel.h"
 
 #include "connectionhub.h"
+#include "net/tlscertificate.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -13,6 +16,8 @@
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
+#include <QStandardPaths>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -25,6 +30,10 @@ const QString BindAllKey = QStringLiteral("server/bindAllInterfaces");
 const QString ModeKey = QStringLiteral("server/mode");
 const QString GreetingKey = QStringLiteral("server/greeting");
 const QString OriginsKey = QStringLiteral("server/origins");
+const QString TlsKey = QStringLiteral("server/tls");
+const QString CertificateFileKey = QStringLiteral("server/tlsCertificateFile");
+const QString KeyFileKey = QStringLiteral("server/tlsKeyFile");
+const QString DeflateKey = QStringLiteral("server/acceptDeflate");
 
 // The window promises a bounded stop: closing handshakes get this long.
 constexpr int StopTimeoutMs = 2000;
@@ -42,6 +51,14 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     , m_mode(new QComboBox(this))
     , m_greeting(new QLineEdit(this))
     , m_origins(new QLineEdit(this))
+    , m_tls(new QCheckBox(tr("TLS (wss)"), this))
+    , m_certificateFile(new QLineEdit(this))
+    , m_keyFile(new QLineEdit(this))
+    , m_certificateBrowse(new QToolButton(this))
+    , m_keyBrowse(new QToolButton(this))
+    , m_generate(new QPushButton(tr("Generate a self-signed certificate for localhost"), this))
+    , m_fingerprint(new QLineEdit(this))
+    , m_deflate(new QCheckBox(tr("Accept permessage-deflate (RFC 7692)"), this))
     , m_start(new QPushButton(tr("Start"), this))
     , m_status(new QLabel(this))
     , m_link(new QLabel(this))
@@ -73,6 +90,38 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     m_origins->setPlaceholderText(tr("any Origin (or list them: http://localhost:3000 \u2026)"));
     m_origins->setToolTip(tr("Allowed Origin header values, separated by spaces or commas; a "
                              "client with another Origin gets 403. Empty: any."));
+    m_tls->setObjectName(QStringLiteral("serverTls"));
+    m_tls->setToolTip(tr("Serve wss://: TLS with the certificate and key below"));
+    m_certificateFile->setPlaceholderText(tr("certificate (PEM)"));
+    m_keyFile->setPlaceholderText(tr("private key (PEM)"));
+    m_certificateBrowse->setText(tr("\u2026"));
+    m_keyBrowse->setText(tr("\u2026"));
+    m_certificateBrowse->setToolTip(tr("Choose the certificate file"));
+    m_keyBrowse->setToolTip(tr("Choose the private key file"));
+    m_generate->setToolTip(tr("An EC P-256 certificate for localhost, 127.0.0.1 and ::1, valid for "
+                              "a year, kept in the application's data folder"));
+    m_fingerprint->setObjectName(QStringLiteral("serverFingerprint"));
+    m_fingerprint->setReadOnly(true);
+    m_fingerprint->setPlaceholderText(tr("SHA-256 fingerprint of the certificate"));
+    m_fingerprint->setToolTip(tr("Give this to a client so that it can trust exactly this "
+                                 "certificate (browsers: accept the warning after comparing it)"));
+    m_deflate->setToolTip(
+        tr("Accept a client's permessage-deflate offer (browsers always make one)"));
+    connect(m_certificateBrowse, &QToolButton::clicked, this, [this] {
+        const QString file =
+            QFileDialog::getOpenFileName(this, tr("Server certificate"), m_certificateFile->text(),
+                                         tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
+        if (!file.isEmpty())
+            m_certificateFile->setText(file);
+    });
+    connect(m_keyBrowse, &QToolButton::clicked, this, [this] {
+        const QString file =
+            QFileDialog::getOpenFileName(this, tr("Private key"), m_keyFile->text(),
+                                         tr("PEM keys (*.pem *.key);;All files (*)"));
+        if (!file.isEmpty())
+            m_keyFile->setText(file);
+    });
+    connect(m_generate, &QPushButton::clicked, this, &ServerPanel::generateCertificate);
     m_start->setObjectName(QStringLiteral("serverStart"));
     m_status->setObjectName(QStringLiteral("serverStatus"));
     m_status->setWordWrap(true);
@@ -115,8 +164,21 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     form->addRow(tr("Mode:"), m_mode);
     form->addRow(tr("Greeting:"), m_greeting);
     form->addRow(tr("Origins:"), m_origins);
+    m_certificateRow = new QHBoxLayout;
+    m_certificateRow->addWidget(m_certificateFile, 1);
+    m_certificateRow->addWidget(m_certificateBrowse);
+    m_keyRow = new QHBoxLayout;
+    m_keyRow->addWidget(m_keyFile, 1);
+    m_keyRow->addWidget(m_keyBrowse);
+    form->addRow(m_tls);
+    form->addRow(tr("Certificate:"), m_certificateRow);
+    form->addRow(tr("Key:"), m_keyRow);
+    form->addRow(QString(), m_generate);
+    form->addRow(tr("SHA-256:"), m_fingerprint);
+    form->addRow(m_deflate);
     form->addRow(startRow);
     form->addRow(m_link);
+    m_form = form;
 
     auto *sendRow = new QHBoxLayout;
     sendRow->addWidget(m_message, 1);
@@ -138,6 +200,8 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     loadSettings();
     connect(m_bind, &QComboBox::currentIndexChanged, this, &ServerPanel::updateForm);
     connect(m_mode, &QComboBox::currentIndexChanged, this, &ServerPanel::updateForm);
+    connect(m_tls, &QCheckBox::toggled, this, &ServerPanel::updateForm);
+    connect(m_certificateFile, &QLineEdit::textChanged, this, &ServerPanel::updateFingerprint);
     connect(m_start, &QPushButton::clicked, this, [this] {
         if (isRunning())
             stop();
@@ -204,6 +268,11 @@ void ServerPanel::loadSettings() {
     m_greeting->setText(
         settings.value(GreetingKey, QString::fromUtf8(ServerOptions().greeting)).toString());
     m_origins->setText(settings.value(OriginsKey).toString());
+    m_tls->setChecked(settings.value(TlsKey, false).toBool());
+    m_certificateFile->setText(settings.value(CertificateFileKey).toString());
+    m_keyFile->setText(settings.value(KeyFileKey).toString());
+    m_deflate->setChecked(settings.value(DeflateKey, false).toBool());
+    updateFingerprint();
 }
 
 void ServerPanel::saveSettings() const {
@@ -213,10 +282,57 @@ void ServerPanel::saveSettings() const {
     settings.setValue(ModeKey, m_mode->currentText());
     settings.setValue(GreetingKey, m_greeting->text());
     settings.setValue(OriginsKey, m_origins->text());
+    settings.setValue(TlsKey, m_tls->isChecked());
+    settings.setValue(CertificateFileKey, m_certificateFile->text());
+    settings.setValue(KeyFileKey, m_keyFile->text());
+    settings.setValue(DeflateKey, m_deflate->isChecked());
 }
 
-ServerOptions ServerPanel::options() const {
+bool ServerPanel::generateCertificate() {
+    const QString directory =
+        QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/tls");
+    QString error;
+    if (!localhostCertificate(directory, &error)) {
+        const QString message = tr("No certificate generated: %1").arg(error);
+        m_status->setText(message);
+        emit statusMessage(message);
+        return false;
+    }
+    m_certificateFile->setText(directory + QStringLiteral("/localhost.crt"));
+    m_keyFile->setText(directory + QStringLiteral("/localhost.key"));
+    m_tls->setChecked(true);
+    updateFingerprint();
+    emit statusMessage(tr("Self-signed certificate for localhost in %1").arg(directory));
+    return true;
+}
+
+QString ServerPanel::certificateFingerprint() const {
+    return m_fingerprint->text();
+}
+
+void ServerPanel::updateFingerprint() {
+    const QString file = m_certificateFile->text().trimmed();
+    const QList<QSslCertificate> certificates =
+        file.isEmpty() ? QList<QSslCertificate>() : QSslCertificate::fromPath(file, QSsl::Pem);
+    m_fingerprint->setText(certificates.isEmpty() ? QString()
+                                                  : sha256Fingerprint(certificates.constFirst()));
+    m_fingerprint->setCursorPosition(0);
+}
+
+ServerOptions ServerPanel::options(QString *error) const {
     ServerOptions options;
+    if (m_tls->isChecked()) {
+        QString why;
+        if (const auto loaded = loadCertificate(m_certificateFile->text().trimmed(),
+                                                m_keyFile->text().trimmed(), &why)) {
+            options.tlsCertificate = loaded->certificate;
+            options.tlsKey = loaded->key;
+        } else if (error) {
+            *error = tr("TLS: %1").arg(why.isEmpty() ? tr("no certificate and key") : why);
+        }
+    }
+    if (m_deflate->isChecked())
+        options.deflate.policy = DeflatePolicy::Offer;
     options.port = quint16(m_port->value());
     options.bindAddress = m_bind->currentData().toInt() == AllInterfaces
                               ? QHostAddress(QHostAddress::AnyIPv4)
@@ -231,7 +347,15 @@ ServerOptions ServerPanel::options() const {
 }
 
 bool ServerPanel::start() {
-    return start(options());
+    QString error;
+    const ServerOptions form = options(&error);
+    if (!error.isEmpty()) {
+        m_status->setText(tr("Not started"));
+        m_status->setToolTip(error);
+        emit statusMessage(error);
+        return false;
+    }
+    return start(form);
 }
 
 bool ServerPanel::start(const ServerOptions &options) {
@@ -248,6 +372,8 @@ bool ServerPanel::start(const ServerOptions &options) {
     for (const QByteArray &origin : options.allowedOrigins)
         origins.append(QString::fromUtf8(origin));
     m_origins->setText(origins.join(QLatin1Char(' ')));
+    m_tls->setChecked(options.isSecure());
+    m_deflate->setChecked(options.deflate.policy != DeflatePolicy::Refuse);
     saveSettings();
     QString error;
     const quint32 id = m_hub->startServer(options, &error);
@@ -262,7 +388,7 @@ bool ServerPanel::start(const ServerOptions &options) {
     m_stopping = false;
     m_log->clear();
     m_status->setToolTip({});
-    m_status->setText(tr("Listening on port %1").arg(boundPort()));
+    m_status->setText(listeningText());
     refreshClients();
     updateForm();
     emit started(id);
@@ -278,6 +404,12 @@ void ServerPanel::stop() {
     updateForm();
 }
 
+QString ServerPanel::listeningText() const {
+    const EndpointInfo *info = m_hub->info(m_serverId);
+    return info && info->secure ? tr("Listening on port %1 (wss)").arg(boundPort())
+                                : tr("Listening on port %1").arg(boundPort());
+}
+
 bool ServerPanel::isRunning() const {
     const EndpointInfo *info = m_hub->info(m_serverId);
     return info && !info->finished;
@@ -290,7 +422,13 @@ quint16 ServerPanel::boundPort() const {
 
 QString ServerPanel::testPageUrl() const {
     const quint16 port = boundPort();
-    return port ? QStringLiteral("http://127.0.0.1:%1/").arg(port) : QString();
+    if (!port)
+        return {};
+    const EndpointInfo *info = m_hub->info(m_serverId);
+    // The test page comes from the server itself, over TLS when it speaks TLS.
+    return QStringLiteral("%1://127.0.0.1:%2/")
+        .arg(info && info->secure ? QLatin1String("https") : QLatin1String("http"))
+        .arg(port);
 }
 
 quint32 ServerPanel::selectedClient() const {
@@ -346,6 +484,21 @@ void ServerPanel::updateForm() {
     m_greeting->setEnabled(editable &&
                            m_mode->currentData().toInt() == int(ServerOptions::Mode::Greeting));
     m_origins->setEnabled(editable);
+    m_tls->setEnabled(editable);
+    const bool tlsEditable = editable && m_tls->isChecked();
+    m_certificateFile->setEnabled(tlsEditable);
+    m_keyFile->setEnabled(tlsEditable);
+    m_certificateBrowse->setEnabled(tlsEditable);
+    m_keyBrowse->setEnabled(tlsEditable);
+    m_generate->setEnabled(editable);
+    m_fingerprint->setEnabled(m_tls->isChecked());
+    // The TLS rows take room only when TLS is chosen.
+    if (m_form) {
+        m_form->setRowVisible(m_certificateRow, m_tls->isChecked());
+        m_form->setRowVisible(m_keyRow, m_tls->isChecked());
+        m_form->setRowVisible(m_fingerprint, m_tls->isChecked());
+    }
+    m_deflate->setEnabled(editable);
     m_bindWarning->setVisible(m_bind->currentData().toInt() == AllInterfaces);
     m_start->setText(running ? (m_stopping ? tr("Stopping\u2026") : tr("Stop")) : tr("Start"));
     m_start->setEnabled(!m_stopping);
@@ -355,7 +508,7 @@ void ServerPanel::updateForm() {
     } else {
         m_link->setText(tr("Browser test page: <a href=\"%1\">%1</a>").arg(url));
         if (!m_stopping)
-            m_status->setText(tr("Listening on port %1").arg(boundPort()));
+            m_status->setText(listeningText());
     }
     const quint32 selected = selectedClient();
     const bool selectedOpen = selected && m_hub->isOpen(selected);

@@ -9,8 +9,11 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
+class QFormLayout;
+class QHBoxLayout;
 class QPushButton;
 class QSpinBox;
+class QToolButton;
 class QTreeWidget;
 
 namespace ws {
@@ -21,15 +24,23 @@ class ConnectionHub;
 // (127.0.0.1 unless "all interfaces" is chosen, with a warning), mode, greeting and
 // Origin allow-list; Start/Stop; the server's clients with send-to-one, send-to-all
 // and disconnect-one with a chosen close code; a link to the browser test page.
-// The settings persist (QSettings).
+// TLS (wss) with a certificate and key from files or a generated self-signed
+// certificate for localhost, whose SHA-256 fingerprint is shown to be handed to
+// clients; whether to accept permessage-deflate. The settings persist (QSettings).
 class ServerPanel : public QWidget {
     Q_OBJECT
 public:
     explicit ServerPanel(ConnectionHub *hub, QWidget *parent = nullptr);
     ~ServerPanel() override;
 
-    // The options the form describes.
-    ServerOptions options() const;
+    // The options the form describes. With TLS chosen but no usable certificate and
+    // key, the reason is in `error` and the options have no certificate.
+    ServerOptions options(QString *error = nullptr) const;
+    // Generates (or reuses, while it is valid) the self-signed localhost certificate in
+    // the application's data folder and puts its files in the form.
+    bool generateCertificate();
+    // The SHA-256 fingerprint of the form's certificate ("AB:CD:..."), or empty.
+    QString certificateFingerprint() const;
     // Starts with the form's options (or `options`); false and a message on failure.
     bool start();
     bool start(const ServerOptions &options);
@@ -48,6 +59,12 @@ public:
     QComboBox *modeCombo() const { return m_mode; }
     QLineEdit *greetingEdit() const { return m_greeting; }
     QLineEdit *originsEdit() const { return m_origins; }
+    QCheckBox *tlsCheck() const { return m_tls; }
+    QLineEdit *certificateFileEdit() const { return m_certificateFile; }
+    QLineEdit *keyFileEdit() const { return m_keyFile; }
+    QPushButton *generateButton() const { return m_generate; }
+    QLineEdit *fingerprintEdit() const { return m_fingerprint; }
+    QCheckBox *deflateCheck() const { return m_deflate; }
     QPushButton *startButton() const { return m_start; }
     QLabel *statusLabel() const { return m_status; }
     QLabel *linkLabel() const { return m_link; }
@@ -73,6 +90,8 @@ private:
     void updateForm();
     void refreshClients();
     void sendToClients(const QList<quint32> &ids);
+    void updateFingerprint();
+    QString listeningText() const;
 
     ConnectionHub *m_hub;
     quint32 m_serverId = 0;
@@ -84,6 +103,17 @@ private:
     QComboBox *m_mode;
     QLineEdit *m_greeting;
     QLineEdit *m_origins;
+    QCheckBox *m_tls;
+    QLineEdit *m_certificateFile;
+    QLineEdit *m_keyFile;
+    QToolButton *m_certificateBrowse;
+    QToolButton *m_keyBrowse;
+    QPushButton *m_generate;
+    QLineEdit *m_fingerprint;
+    QCheckBox *m_deflate;
+    QFormLayout *m_form = nullptr;
+    QHBoxLayout *m_certificateRow = nullptr;
+    QHBoxLayout *m_keyRow = nullptr;
     QPushButton *m_start;
     QLabel *m_status;
     QLabel *m_link;
