@@ -188,10 +188,12 @@ bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, cons
     p += size;
     d.m_offset += size;
     raw.size = 0;
-    DecodedMessage &message = std::get<DecodedMessage>(d.m_outputs.emplace_back(
-        std::in_place_type<DecodedMessage>, static_cast<Opcode>(op), std::move(data)));
-    message.wireSize = size;
-    message.streamOffset = frameOffset;
+    // Braced, not parenthesised, aggregate initialisation: clang 14 (the fuzz build)
+    // lacks the latter.
+    d.m_outputs.emplace_back(DecodedMessage{.type = static_cast<Opcode>(op),
+                                            .data = std::move(data),
+                                            .wireSize = size,
+                                            .streamOffset = frameOffset});
     return true;
 }
 

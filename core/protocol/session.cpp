@@ -363,8 +363,7 @@ struct SessionOps {
             message.compressed = !headers.isEmpty() && headers.first().rsvBits() != 0;
             message.wireSize = wireSize;
         }
-        s.m_events.emplace_back(std::in_place_type<MessageEvent>, Direction::Outgoing, s.m_nowUs,
-                                std::move(message));
+        s.m_events.emplace_back(MessageEvent{Direction::Outgoing, s.m_nowUs, std::move(message)});
     }
 
     // --- receiving --------------------------------------------------------------
@@ -393,8 +392,8 @@ struct SessionOps {
             if (auto *frame = std::get_if<DecodedFrame>(&output)) {
                 handleFrame(s, *frame);
             } else if (auto *message = std::get_if<DecodedMessage>(&output)) {
-                s.m_events.emplace_back(std::in_place_type<MessageEvent>, Direction::Incoming,
-                                        s.m_nowUs, std::move(*message));
+                s.m_events.emplace_back(
+                    MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});
             } else {
                 failConnection(s, std::move(std::get<ProtocolViolation>(output)));
             }
@@ -414,8 +413,7 @@ struct SessionOps {
             payload = frame.payload;
             closeReason = frame.closeReason;
             notes = frame.notes;
-            s.m_events.emplace_back(std::in_place_type<FrameEvent>, Direction::Incoming, s.m_nowUs,
-                                    std::move(frame));
+            s.m_events.emplace_back(FrameEvent{Direction::Incoming, s.m_nowUs, std::move(frame)});
         } else {
             payload = std::move(frame.payload);
             closeReason = std::move(frame.closeReason);
