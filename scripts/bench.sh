@@ -2,6 +2,10 @@
 # Echo-server benchmark: our server (`wsw serve --mode echo`) against QtWebSockets'
 # QWebSocketServer (bench/echo/qtws-echo-server), same loads, same pinning, driven
 # by our load generator (`wsw bench`). Prints a Markdown table on stdout.
+# wss rows: both servers use a certificate made for the run with openssl (trusted by
+# `wsw bench --ca`, verification on). The permessage-deflate row compares with
+# Node's `ws` (bench/echo/ws-echo-server.mjs), since QtWebSockets has no deflate; it
+# needs node and tests/interop/node_modules (npm ci in tests/interop).
 #
 #   scripts/bench.sh [--seconds N] [--runs N] [--quick]
 #
@@ -35,7 +39,7 @@ while (($#)); do
         shift
         ;;
     -h | --help)
-        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -53,6 +57,11 @@ wsw="$build_dir/app/wsw"
 qtws="$build_dir/bench/echo/qtws-echo-server"
 [[ -x "$wsw" ]] || { echo "bench.sh: $wsw was not built" >&2; exit 1; }
 [[ -x "$qtws" ]] || { echo "bench.sh: $qtws was not built (qt6-websockets-dev missing?)" >&2; exit 1; }
+node_echo=bench/echo/ws-echo-server.mjs
+command -v node >/dev/null || { echo "bench.sh: node is missing (the deflate row's peer)" >&2; exit 1; }
+[[ -f tests/interop/node_modules/ws/package.json ]] ||
+    { echo "bench.sh: tests/interop/node_modules/ws is missing (npm ci in tests/interop)" >&2; exit 1; }
+command -v openssl >/dev/null || { echo "bench.sh: openssl is missing (the wss rows)" >&2; exit 1; }
 
 # 1,000 idle connections need 1,000 descriptors in each process, plus slack.
 hard=$(ulimit -Hn)
@@ -86,21 +95,36 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_server ours|theirs: starts a fresh server, sets server_pid and port. (Run
-# in this shell, never in a command substitution, so that the EXIT trap sees it.)
+# The wss rows' certificate: self-signed EC P-256 for 127.0.0.1 and localhost
+# (RFC 6125: the client matches subjectAltName), trusted by `wsw bench --ca`.
+cert="$work/cert.pem"
+key="$work/key.pem"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$key" -out "$cert" 2>"$work/openssl.err" ||
+    { echo "bench.sh: openssl could not make a certificate:" >&2; cat "$work/openssl.err" >&2; exit 1; }
+
+# start_server ours|theirs [ws|wss|deflate]: starts a fresh server, sets server_pid
+# and port. (Run in this shell, never in a command substitution, so that the EXIT
+# trap sees it.) The peer ("theirs") is QtWebSockets, or Node's ws for deflate.
 start_server() {
-    local log="$work/server.log"
+    local log="$work/server.log" kind=${2:-ws} extra=()
     : >"$log"
     if [[ "$1" == ours ]]; then
+        [[ "$kind" == wss ]] && extra=(--tls --cert "$cert" --key "$key")
+        [[ "$kind" == deflate ]] && extra=(--deflate)
         # Keepalive pings off: QtWebSockets sends none either.
         "${pin_server[@]}" "$wsw" serve --port 0 --mode echo --quiet --keepalive 0 \
-            --max-connections 10000 >"$log" 2>&1 &
+            --max-connections 10000 "${extra[@]}" >"$log" 2>&1 &
+    elif [[ "$kind" == deflate ]]; then
+        "${pin_server[@]}" node "$node_echo" 0 >"$log" 2>&1 &
     else
-        "${pin_server[@]}" "$qtws" 0 >"$log" 2>&1 &
+        [[ "$kind" == wss ]] && extra=(--cert "$cert" --key "$key")
+        "${pin_server[@]}" "$qtws" 0 "${extra[@]}" >"$log" 2>&1 &
     fi
     server_pid=$!
     local waited=0
-    until grep -q '^listening on ws://' "$log"; do
+    until grep -q '^listening on wss\{0,1\}://' "$log"; do
         sleep 0.05
         waited=$((waited + 1))
         if ((waited > 200)) || ! kill -0 "$server_pid" 2>/dev/null; then
@@ -109,23 +133,27 @@ start_server() {
             exit 1
         fi
     done
-    port=$(sed -n 's|^listening on ws://[^:]*:\([0-9]*\)/.*|\1|p' "$log" | head -n 1)
+    port=$(sed -n 's|^listening on wss\{0,1\}://[^:]*:\([0-9]*\)/.*|\1|p' "$log" | head -n 1)
 }
 
 # Server CPU time so far, in clock ticks (utime + stime, /proc/PID/stat fields 14-15).
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 server_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
 
-# run_load SERVER FIELD COUNT-FIELD BENCH-ARGS...: one run against a fresh server.
-# Sets result to "figure server-CPU-us-per-unit client-CPU-%" or "failed", where a
-# unit is what COUNT-FIELD counts (messages, connections).
+# run_load SERVER KIND FIELD COUNT-FIELD BENCH-ARGS...: one run against a fresh
+# server of KIND (ws, wss, deflate). Sets result to "figure server-CPU-us-per-unit
+# client-CPU-%" or "failed", where a unit is what COUNT-FIELD counts (messages,
+# connections).
 run_load() {
-    local which=$1 field=$2 count_field=$3
-    shift 3
-    start_server "$which"
+    local which=$1 kind=$2 field=$3 count_field=$4 url
+    shift 4
+    start_server "$which" "$kind"
+    url="ws://127.0.0.1:$port/"
+    [[ "$kind" == wss ]] && { url="wss://127.0.0.1:$port/"; set -- --ca "$cert" "$@"; }
+    [[ "$kind" == deflate ]] && set -- --deflate "$@"
     local ticks_before json
     ticks_before=$(server_ticks)
-    if json=$("${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --json --seconds "$seconds" "$@" \
+    if json=$("${pin_client[@]}" "$wsw" bench "$url" --json --seconds "$seconds" "$@" \
         2>"$work/bench.err" | tail -n 1) && [[ -n "$json" ]]; then
         local ticks=$(($(server_ticks) - ticks_before))
         # The server's CPU time covers warm-up and closing too: per unit it is an
@@ -188,21 +216,31 @@ better() {
         if (how == "max") print (b + 0 > a + 0 ? b : a); else print (b + 0 < a + 0 ? b : a) }'
 }
 
-# Rows: label, unit, figure, what the figure counts, wsw bench arguments. Binary
+# Rows: label, unit, figure, what the figure counts, wsw bench arguments, kind of
+# server (ws, wss: TLS, deflate: permessage-deflate against Node's ws). Binary
 # messages: the servers then only frame and unframe (text would add UTF-8
-# validation on both sides and UTF-16 conversions inside QtWebSockets).
+# validation on both sides and UTF-16 conversions inside QtWebSockets). The
+# deflate row sends text, JSON: what permessage-deflate is used for.
 labels=("64 B echo, 50 conns x 16 in flight"
     "1 MiB echo, 4 conns x 2 in flight"
     "16 MiB echo, 1 conn x 1 in flight"
-    "connect + close, 8 loops")
-units=("messages/s" "MB/s" "MB/s" "connections/s")
-fields=(messagesPerSecond megabytesPerSecond megabytesPerSecond connectionsPerSecond)
-counts=(messages messages messages completed)
-per=("message" "message" "message" "connection")
+    "connect + close, 8 loops"
+    "wss 64 B echo, 50 conns x 16 in flight"
+    "wss 1 MiB echo"
+    "deflate 4 KiB JSON echo, 8 conns x 8 in flight")
+units=("messages/s" "MB/s" "MB/s" "connections/s" "messages/s" "MB/s" "messages/s")
+fields=(messagesPerSecond megabytesPerSecond megabytesPerSecond connectionsPerSecond
+    messagesPerSecond megabytesPerSecond messagesPerSecond)
+counts=(messages messages messages completed messages messages messages)
+per=("message" "message" "message" "connection" "message" "message" "message")
 args=("--binary --size 64 --conns 50 --window 16"
     "--binary --size 1048576 --conns 4 --window 2"
     "--binary --size 16777216 --conns 1 --window 1"
-    "--mode connect --conns 8")
+    "--mode connect --conns 8"
+    "--binary --size 64 --conns 50 --window 16"
+    "--binary --size 1048576 --conns 4 --window 2"
+    "--text-json --size 4096 --conns 8 --window 8")
+kinds=(ws ws ws ws wss wss deflate)
 
 declare -a best_ours best_theirs cpu_ours cpu_theirs client_ours client_theirs
 for i in "${!labels[@]}"; do
@@ -214,7 +252,7 @@ for i in "${!labels[@]}"; do
         for which in ours theirs; do
             echo "== ${labels[$i]}: $which (run $run of $runs)" >&2
             # shellcheck disable=SC2086 # the arguments are words on purpose
-            run_load "$which" "${fields[$i]}" "${counts[$i]}" ${args[$i]}
+            run_load "$which" "${kinds[$i]}" "${fields[$i]}" "${counts[$i]}" ${args[$i]}
             read -r value cpu client <<<"$result"
             if [[ "$which" == ours ]]; then
                 [[ "$(better "${best_ours[$i]}" "$value" max)" == "$value" ]] && client_ours[i]=${client:-?}
@@ -254,8 +292,10 @@ echo
 echo "Echo server benchmark: ours (\`wsw serve --mode echo\`) vs QtWebSockets $(dpkg-query -W -f='${Version}' libqt6websockets6 2>/dev/null || echo '6.x')"
 echo "(best of $runs run(s) of ${seconds} s after 0.5 s warm-up; server pinned to CPU 0, \`wsw bench\` to CPU 1; binary messages; MB = 10^6 bytes, one way)."
 echo "Ratio: ours/QtWebSockets for throughput, QtWebSockets/ours for memory: above 1 means ours is better."
+echo "wss rows: TLS on both sides (a P-256 certificate made for the run, verified by the client)."
+echo "deflate row: text JSON with permessage-deflate both ways; the peer is Node's ws $(sed -n 's/^ *"version": "\(.*\)",$/\1/p' tests/interop/node_modules/ws/package.json) (node $(node --version)), not QtWebSockets, which has no deflate."
 echo
-echo "| row | ours | QtWebSockets | ratio (>1: ours better) |"
+echo "| row | ours | QtWebSockets (deflate: Node ws) | ratio (>1: ours better) |"
 echo "|---|---:|---:|---:|"
 for i in "${!labels[@]}"; do
     [[ "${best_ours[$i]}" == failed || "${best_theirs[$i]}" == failed ]] && status=1
@@ -267,7 +307,7 @@ echo
 echo "Server CPU time per unit (lowest of the runs; warm-up and closing included, so an upper"
 echo "bound; it depends less on other load on the machine than the rates above):"
 echo
-echo "| row | ours | QtWebSockets | ratio (>1: ours better) | load generator CPU (best run) |"
+echo "| row | ours | QtWebSockets (deflate: Node ws) | ratio (>1: ours better) | load generator CPU (best run) |"
 echo "|---|---:|---:|---:|---:|"
 for i in "${!labels[@]}"; do
     echo "| ${labels[$i]} (µs per ${per[$i]}) | $(fmt "${cpu_ours[$i]}") | $(fmt "${cpu_theirs[$i]}") | $(ratio "${cpu_theirs[$i]}" "${cpu_ours[$i]}") | ${client_ours[$i]:-?} % / ${client_theirs[$i]:-?} % |"

@@ -9,6 +9,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QHostInfo>
+#include <QSslSocket>
 #include <QTimer>
 #include <QUrl>
 
@@ -76,7 +77,8 @@ int BenchCommand::run(const QStringList &arguments) {
         "  idle: opens --conns connections, prints \"idle N connections open\" (on stderr "
         "with --json), holds them for --seconds, then closes them."));
     parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("ws://host[:port]/path"));
+    parser.addPositionalArgument(QStringLiteral("url"),
+                                 QStringLiteral("ws://host[:port]/path or wss://..."));
     const QCommandLineOption conns(QStringLiteral("conns"),
                                    QStringLiteral("Connections (default 50)."),
                                    QStringLiteral("count"));
@@ -97,7 +99,18 @@ int BenchCommand::run(const QStringList &arguments) {
                                   QStringLiteral("mode"));
     const QCommandLineOption json(QStringLiteral("json"),
                                   QStringLiteral("Print the figures as one JSON object."));
-    parser.addOptions({conns, size, window, seconds, binary, mode, json});
+    const QCommandLineOption ca(QStringLiteral("ca"),
+                                QStringLiteral("wss: also trust the PEM certificates in this file "
+                                               "(verification stays on)."),
+                                QStringLiteral("file"));
+    const QCommandLineOption deflate(
+        QStringLiteral("deflate"),
+        QStringLiteral("Offer permessage-deflate (RFC 7692) and compress every message; fails "
+                       "if the server declines it."));
+    const QCommandLineOption textJson(
+        QStringLiteral("text-json"),
+        QStringLiteral("Text messages of compressible JSON (--size bytes) instead of letters."));
+    parser.addOptions({conns, size, window, seconds, binary, mode, json, ca, deflate, textJson});
 
     if (!parser.parse(arguments)) {
         writeLine(stderr, "wsw bench: " + parser.errorText().toUtf8());
@@ -121,8 +134,23 @@ int BenchCommand::run(const QStringList &arguments) {
     const auto url = parseWebSocketUrl(QUrl(options.url, QUrl::StrictMode), &urlError);
     if (!url)
         return usage(urlError);
-    if (url->secure)
-        return usage(QStringLiteral("the load generator speaks ws:// only"));
+    if (parser.isSet(ca) && !url->secure)
+        return usage(QStringLiteral("--ca is for wss:// URLs"));
+    if (url->secure) {
+        if (!QSslSocket::supportsSsl())
+            return usage(QStringLiteral("wss:// needs TLS, which this Qt build lacks"));
+        options.target.secure = true;
+        options.target.peerName = url->host;
+        if (parser.isSet(ca)) {
+            options.target.caCertificates = QSslCertificate::fromPath(
+                parser.value(ca), QSsl::Pem, QSslCertificate::PatternSyntax::FixedString);
+            if (options.target.caCertificates.isEmpty())
+                return usage(
+                    QStringLiteral("--ca: no PEM certificate in %1").arg(parser.value(ca)));
+        }
+    }
+    if (parser.isSet(textJson) && parser.isSet(binary))
+        return usage(QStringLiteral("--text-json and --binary exclude each other"));
 
     const auto positive = [&parser](const QCommandLineOption &option, qint64 max, qint64 *out) {
         if (!parser.isSet(option))
@@ -151,6 +179,7 @@ int BenchCommand::run(const QStringList &arguments) {
             return usage(QStringLiteral("--seconds expects a positive number"));
     }
     options.binary = parser.isSet(binary);
+    options.textJson = parser.isSet(textJson);
     if (parser.isSet(mode)) {
         const QString name = parser.value(mode);
         if (name == QLatin1String("echo"))
@@ -177,6 +206,12 @@ int BenchCommand::run(const QStringList &arguments) {
     options.target.handshake.host = url->hostHeader;
     options.target.handshake.port = url->port;
     options.target.handshake.resourceName = url->resourceName;
+    options.target.handshake.secure = url->secure;
+    if (parser.isSet(deflate)) {
+        options.target.deflate = true;
+        options.target.deflateConfig.policy = DeflatePolicy::Require;
+        options.target.handshake.extensions = {deflateOffer(options.target.deflateConfig)};
+    }
     // Room for the echoes however large the messages are.
     options.target.maxMessageSize = std::max(options.target.maxMessageSize, options.messageSize);
 

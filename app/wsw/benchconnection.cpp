@@ -1,5 +1,7 @@
 #include "benchconnection.h"
 
+#include <QSslConfiguration>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -34,8 +36,25 @@ BenchConnection::BenchConnection(const BenchTarget &target, const QElapsedTimer 
     , m_target(target)
     , m_handshake(target.handshake)
     , m_encoder(Role::Client, MaskingKeySource::systemRandom()) {
-    m_socket = new QTcpSocket(this);
-    connect(m_socket, &QTcpSocket::connected, this, &BenchConnection::onConnected);
+    if (m_target.secure) {
+        auto *ssl = new QSslSocket(this);
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.addCaCertificates(m_target.caCertificates);
+        configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        ssl->setSslConfiguration(configuration);
+        // The handshake starts once TLS is up, not when TCP is.
+        connect(ssl, &QSslSocket::encrypted, this, &BenchConnection::onConnected);
+        connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+            QStringList reasons;
+            for (const QSslError &error : errors)
+                reasons << error.errorString();
+            end(QStringLiteral("TLS: %1").arg(reasons.join(QStringLiteral("; "))));
+        });
+        m_socket = ssl;
+    } else {
+        m_socket = new QTcpSocket(this);
+        connect(m_socket, &QTcpSocket::connected, this, &BenchConnection::onConnected);
+    }
     connect(m_socket, &QTcpSocket::readyRead, this, &BenchConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, [this] {
         if (m_socket->bytesAvailable() > 0)
@@ -57,7 +76,10 @@ void BenchConnection::setExpectedEcho(Opcode type, const QByteArray *payload) {
 }
 
 void BenchConnection::open() {
-    m_socket->connectToHost(m_target.address, m_target.port);
+    if (auto *ssl = qobject_cast<QSslSocket *>(m_socket))
+        ssl->connectToHostEncrypted(m_target.address.toString(), m_target.port, m_target.peerName);
+    else
+        m_socket->connectToHost(m_target.address, m_target.port);
 }
 
 void BenchConnection::onConnected() {
@@ -69,7 +91,10 @@ void BenchConnection::onConnected() {
 
 void BenchConnection::queueMessage(Opcode type, QByteArrayView payload) {
     sendTimes.push_back(nowUs());
-    m_encoder.encodeFrame(m_out, type, payload);
+    if (m_deflate)
+        m_encoder.encodeMessage(m_out, type, payload); // compressed, RSV1 set (RFC 7692 §6)
+    else
+        m_encoder.encodeFrame(m_out, type, payload);
 }
 
 void BenchConnection::close() {
@@ -113,10 +138,13 @@ void BenchConnection::onReadyRead() {
             end(QStringLiteral("opening handshake failed: %1").arg(m_handshake.errorString()));
             return;
         case ClientHandshake::Status::Accepted: {
+            if (!startDeflate())
+                return;
             m_state = State::Open;
             DecoderOptions options;
             options.role = Role::Client;
             options.maxMessageSize = m_target.maxMessageSize;
+            options.extension = m_deflate.get();
             m_decoder = std::make_unique<FrameDecoder>(options);
             m_listener->connectionOpened(this);
             const QByteArray leftover = m_handshake.takeLeftover();
@@ -162,6 +190,23 @@ void BenchConnection::receive(QByteArrayView data) {
             m_owner = FrameOwner::None;
         }
     }
+}
+
+bool BenchConnection::startDeflate() {
+    if (!m_target.deflate)
+        return true;
+    // RFC 7692 §7.1: check the server's answer against our offer.
+    const DeflateNegotiation negotiation = negotiateDeflateClient(
+        m_target.handshake.extensions, m_handshake.acceptedExtensions(), m_target.deflateConfig);
+    if (!negotiation.ok() || !negotiation.params) {
+        end(negotiation.ok() ? QStringLiteral("the server did not accept permessage-deflate")
+                             : negotiation.error);
+        return false;
+    }
+    m_deflate = std::make_unique<PerMessageDeflate>(Role::Client, *negotiation.params,
+                                                    m_target.deflateConfig);
+    m_encoder.setExtension(m_deflate.get());
+    return true;
 }
 
 bool BenchConnection::startFrame() {

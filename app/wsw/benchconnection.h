@@ -3,10 +3,12 @@
 #include "protocol/framedecoder.h"
 #include "protocol/frameencoder.h"
 #include "protocol/handshake.h"
+#include "protocol/permessagedeflate.h"
 
 #include <QElapsedTimer>
 #include <QHostAddress>
 #include <QObject>
+#include <QSslCertificate>
 
 #include <array>
 #include <deque>
@@ -23,6 +25,15 @@ struct BenchTarget {
     quint16 port = 0;
     ClientHandshakeOptions handshake;
     qint64 maxMessageSize = 64 * 1024 * 1024;
+    // wss: TLS with certificate verification on, trusting these certificates on
+    // top of the system's; `peerName` is what the certificate must name.
+    bool secure = false;
+    QList<QSslCertificate> caCertificates;
+    QString peerName;
+    // permessage-deflate (RFC 7692) is offered in handshake.extensions and required:
+    // a server that declines it would make the figures meaningless.
+    bool deflate = false;
+    DeflateConfig deflateConfig;
 };
 
 // One client connection of the load generator: the protocol core's handshake,
@@ -36,7 +47,8 @@ struct BenchTarget {
 // a correct echo looks like (FIN, no RSV bits, binary, unmasked, minimal length,
 // outside a fragmented message) is checked and skipped as it streams by, without
 // copying its payload; every other frame goes to the FrameDecoder, which checks
-// all of RFC 6455.
+// all of RFC 6455. Compressed echoes (RSV1) always go to the decoder, which
+// inflates them with the connection's PerMessageDeflate.
 class BenchConnection : public QObject {
     Q_OBJECT
 public:
@@ -84,6 +96,7 @@ private:
     enum class FrameOwner { None, FastPath, Decoder };
 
     void onConnected();
+    bool startDeflate();
     void onReadyRead();
     void receive(QByteArrayView data);
     bool startFrame();
@@ -98,6 +111,8 @@ private:
     Listener *m_listener;
     BenchTarget m_target;
     ClientHandshake m_handshake;
+    // Declared before the encoder and decoder, which point at it: it outlives them.
+    std::unique_ptr<PerMessageDeflate> m_deflate;
     FrameEncoder m_encoder;
     std::unique_ptr<FrameDecoder> m_decoder;
     QTcpSocket *m_socket = nullptr;

@@ -36,6 +36,32 @@ QByteArray makePayload(qint64 size) {
     return payload;
 }
 
+// --text-json: an array of records like a typical API response, cut or padded to
+// exactly `size` bytes. Repetitive keys with varying values compress about as well
+// as real JSON does, unlike one letter repeated (which would flatter deflate).
+QByteArray makeJsonPayload(qint64 size) {
+    if (size < 2)
+        return QByteArray(size, '0'); // a JSON number: "[]" does not fit
+    QByteArray payload;
+    payload.reserve(size);
+    payload += '[';
+    for (qint64 i = 0;; ++i) {
+        const QByteArray record =
+            (i > 0 ? "," : "") + QByteArray("{\"id\":") + QByteArray::number(i * 7919 % 100'003) +
+            ",\"name\":\"user" + QByteArray::number(i * 31 % 997) +
+            "\",\"active\":" + (i % 3 ? "true" : "false") +
+            ",\"score\":" + QByteArray::number(double(i * 37 % 1000) / 10.0, 'f', 1) +
+            ",\"tags\":[\"alpha\",\"beta\"]}";
+        if (payload.size() + record.size() + 1 > size)
+            break;
+        payload += record;
+    }
+    // Whitespace pads it to the exact size and keeps it valid JSON (RFC 8259 §2).
+    payload += QByteArray(size - 1 - payload.size(), ' ');
+    payload += ']';
+    return payload;
+}
+
 } // namespace
 
 const char *benchModeName(BenchOptions::Mode mode) {
@@ -58,7 +84,8 @@ BenchRunner::BenchRunner(BenchOptions options, QObject *parent)
     // anyway, but the run should last what was asked.
     m_phaseTimer.setTimerType(Qt::PreciseTimer);
     if (m_options.mode == BenchOptions::Mode::Echo)
-        m_payload = makePayload(m_options.messageSize);
+        m_payload = m_options.textJson ? makeJsonPayload(m_options.messageSize)
+                                       : makePayload(m_options.messageSize);
 }
 
 BenchRunner::~BenchRunner() = default;
@@ -274,10 +301,10 @@ void BenchRunner::finish() {
 }
 
 QJsonObject BenchRunner::figures() const {
-    QJsonObject object{{"mode", benchModeName(m_options.mode)},
-                       {"url", m_options.url},
-                       {"connections", m_options.connections},
-                       {"seconds", m_measuredUs / 1e6}};
+    QJsonObject object{
+        {"mode", benchModeName(m_options.mode)}, {"url", m_options.url},
+        {"connections", m_options.connections},  {"seconds", m_measuredUs / 1e6},
+        {"tls", m_options.target.secure},        {"deflate", m_options.target.deflate}};
     if (!m_error.isEmpty())
         object.insert("error", m_error);
     const double seconds = m_measuredUs > 0 ? m_measuredUs / 1e6 : 0;
@@ -287,6 +314,7 @@ QJsonObject BenchRunner::figures() const {
         object.insert("size", double(m_options.messageSize));
         object.insert("window", m_options.window);
         object.insert("type", m_options.binary ? "binary" : "text");
+        object.insert("json", m_options.textJson);
         object.insert("messages", double(m_messages));
         object.insert("messagesPerSecond", perSecond(double(m_messages)));
         // One way: payload bytes echoed back per second, in 10^6 bytes.

@@ -22,6 +22,8 @@ struct BenchOptions {
     int window = 16;
     double seconds = 5;
     bool binary = false;
+    // Text messages of compressible JSON instead of the alphabet repeated.
+    bool textJson = false;
 };
 
 const char *benchModeName(BenchOptions::Mode mode);

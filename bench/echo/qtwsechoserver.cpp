@@ -1,8 +1,13 @@
 // The QtWebSockets counterpart of `wsw serve --mode echo`, for scripts/bench.sh:
 // each text message back as text, each binary message back as binary, on
-// 127.0.0.1 only. Usage: qtws-echo-server [PORT] (0 or nothing: any free port).
+// 127.0.0.1 only. Usage: qtws-echo-server [PORT] [--cert FILE --key FILE] (port 0 or
+// nothing: any free port; with a PEM certificate and key: wss, SecureMode).
 // SIGTERM ends it (the default action: nothing needs saving).
 #include <QCoreApplication>
+#include <QFile>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
@@ -14,18 +19,62 @@ namespace {
 // that 16 MiB messages are accepted by both.
 constexpr qint64 MaxMessageBytes = 64ll * 1024 * 1024;
 
+QByteArray readFile(const QString &path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
 } // namespace
 
 int main(int argc, char *argv[]) {
     QCoreApplication app(argc, argv);
+    const QStringList args = QCoreApplication::arguments().mid(1);
     bool ok = true;
-    const uint port = argc > 1 ? QByteArray(argv[1]).toUInt(&ok) : 0;
-    if (!ok || port > 65535) {
-        std::fprintf(stderr, "usage: qtws-echo-server [PORT]\n");
+    uint port = 0;
+    QString certFile;
+    QString keyFile;
+    bool havePort = false;
+    for (qsizetype i = 0; ok && i < args.size(); ++i) {
+        if ((args[i] == QLatin1String("--cert") || args[i] == QLatin1String("--key")) &&
+            i + 1 < args.size()) {
+            (args[i] == QLatin1String("--cert") ? certFile : keyFile) = args[i + 1];
+            ++i;
+        } else if (!havePort) {
+            port = args[i].toUInt(&ok);
+            havePort = true;
+        } else {
+            ok = false;
+        }
+    }
+    if (!ok || port > 65535 || certFile.isEmpty() != keyFile.isEmpty()) {
+        std::fprintf(stderr, "usage: qtws-echo-server [PORT] [--cert FILE --key FILE]\n");
         return 1;
     }
+    const bool secure = !certFile.isEmpty();
 
-    QWebSocketServer server(QStringLiteral("qtws-echo-server"), QWebSocketServer::NonSecureMode);
+    QWebSocketServer server(QStringLiteral("qtws-echo-server"),
+                            secure ? QWebSocketServer::SecureMode
+                                   : QWebSocketServer::NonSecureMode);
+    if (secure) {
+        const QSslCertificate certificate(readFile(certFile), QSsl::Pem);
+        // The key type is not known from the file (our benchmark makes EC keys).
+        const QByteArray keyPem = readFile(keyFile);
+        QSslKey key(keyPem, QSsl::Ec, QSsl::Pem);
+        if (key.isNull())
+            key = QSslKey(keyPem, QSsl::Rsa, QSsl::Pem);
+        if (certificate.isNull() || key.isNull()) {
+            std::fprintf(stderr,
+                         "qtws-echo-server: cannot read a PEM certificate from %s and "
+                         "its key from %s\n",
+                         qPrintable(certFile), qPrintable(keyFile));
+            return 1;
+        }
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.setLocalCertificate(certificate);
+        configuration.setPrivateKey(key);
+        configuration.setPeerVerifyMode(QSslSocket::VerifyNone); // no client certificates
+        server.setSslConfiguration(configuration);
+    }
     // The load generator opens up to 1,000 connections in bursts.
     server.setMaxPendingConnections(10'000);
     QObject::connect(&server, &QWebSocketServer::newConnection, &server, [&server] {
@@ -44,7 +93,8 @@ int main(int argc, char *argv[]) {
                      qPrintable(server.errorString()));
         return 2;
     }
-    std::printf("listening on ws://127.0.0.1:%u/\n", unsigned(server.serverPort()));
+    std::printf("listening on %s://127.0.0.1:%u/\n", secure ? "wss" : "ws",
+                unsigned(server.serverPort()));
     std::fflush(stdout);
     return QCoreApplication::exec();
 }
