@@ -126,8 +126,10 @@ void tst_Server::getServesTestPage() {
     QCOMPARE(body, browserTestPage());
     QVERIFY(body.startsWith("<!DOCTYPE html>"));
     QVERIFY(body.contains("<title>WebSocket Workbench test page</title>"));
-    // It connects back to the host it came from, and can send and close.
-    QVERIFY(body.contains("'ws://' + location.host + '/'"));
+    // It connects back to the host it came from (wss:// when loaded over https), and
+    // can send and close.
+    QVERIFY(body.contains(
+        "(location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/'"));
     QVERIFY(body.contains("new WebSocket("));
     QVERIFY(body.contains("socket.close(code, reasonInput.value)"));
     QVERIFY(server.hasLogLine(QStringLiteral("GET ") + QString::fromLatin1(target) +
