@@ -124,6 +124,18 @@ qint64 wallClockNowUs() {
     return QDateTime::currentMSecsSinceEpoch() * 1000;
 }
 
+// The value of a contiguous enum (0 .. last) whose `nameOf` is `name`: the inverse
+// of the name functions, for reading saved logs.
+template <typename Enum, typename NameOf>
+std::optional<Enum> enumFromName(QByteArrayView name, Enum last, NameOf nameOf) {
+    for (int i = 0; i <= static_cast<int>(last); ++i) {
+        const auto value = static_cast<Enum>(i);
+        if (name == nameOf(value))
+            return value;
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 const char *logKindName(LogKind kind) {
@@ -178,21 +190,11 @@ const char *noteKindName(ConformanceNote::Kind kind) {
 }
 
 std::optional<ConformanceNote::Kind> noteKindFromName(QByteArrayView name) {
-    for (int i = 0; i <= static_cast<int>(ConformanceNote::Kind::ServerClosedTcpLate); ++i) {
-        const auto kind = static_cast<ConformanceNote::Kind>(i);
-        if (name == noteKindName(kind))
-            return kind;
-    }
-    return std::nullopt;
+    return enumFromName(name, ConformanceNote::Kind::ServerClosedTcpLate, noteKindName);
 }
 
 std::optional<ProtocolError> protocolErrorFromName(QByteArrayView name) {
-    for (int i = 0; i <= static_cast<int>(ProtocolError::AbnormalClosure); ++i) {
-        const auto error = static_cast<ProtocolError>(i);
-        if (name == errorName(error))
-            return error;
-    }
-    return std::nullopt;
+    return enumFromName(name, ProtocolError::AbnormalClosure, errorName);
 }
 
 const char *handshakeKindName(HandshakeEvent::Kind kind) {
@@ -211,21 +213,11 @@ const char *handshakeKindName(HandshakeEvent::Kind kind) {
 }
 
 std::optional<HandshakeEvent::Kind> handshakeKindFromName(QByteArrayView name) {
-    for (int i = 0; i <= static_cast<int>(HandshakeEvent::Kind::Failed); ++i) {
-        const auto kind = static_cast<HandshakeEvent::Kind>(i);
-        if (name == handshakeKindName(kind))
-            return kind;
-    }
-    return std::nullopt;
+    return enumFromName(name, HandshakeEvent::Kind::Failed, handshakeKindName);
 }
 
 std::optional<SessionState> sessionStateFromName(QByteArrayView name) {
-    for (int i = 0; i <= static_cast<int>(SessionState::Closed); ++i) {
-        const auto state = static_cast<SessionState>(i);
-        if (name == stateName(state))
-            return state;
-    }
-    return std::nullopt;
+    return enumFromName(name, SessionState::Closed, stateName);
 }
 
 bool LogRecordExtra::isEmpty() const {
