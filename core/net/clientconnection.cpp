@@ -685,59 +685,40 @@ void ClientConnection::abort() {
     finish();
 }
 
-SendError ClientConnection::sendText(const QByteArray &utf8, qint64 fragmentSize) {
+template <typename Send> SendError ClientConnection::sendThroughSession(Send &&send) {
     if (!m_connected || m_finished)
         return SendError::NotOpen;
     m_session->setTime(nowUs());
-    const SendError result = m_session->sendText(utf8, fragmentSize);
+    const SendError result = send(*m_session);
     afterSend();
     return result;
+}
+
+SendError ClientConnection::sendText(const QByteArray &utf8, qint64 fragmentSize) {
+    return sendThroughSession([&](Session &s) { return s.sendText(utf8, fragmentSize); });
 }
 
 SendError ClientConnection::sendBinary(const QByteArray &data, qint64 fragmentSize) {
-    if (!m_connected || m_finished)
-        return SendError::NotOpen;
-    m_session->setTime(nowUs());
-    const SendError result = m_session->sendBinary(data, fragmentSize);
-    afterSend();
-    return result;
+    return sendThroughSession([&](Session &s) { return s.sendBinary(data, fragmentSize); });
 }
 
 SendError ClientConnection::sendPing(const QByteArray &payload) {
-    if (!m_connected || m_finished)
-        return SendError::NotOpen;
-    m_session->setTime(nowUs());
-    const SendError result = m_session->sendPing(payload);
-    afterSend();
-    return result;
+    return sendThroughSession([&](Session &s) { return s.sendPing(payload); });
 }
 
 SendError ClientConnection::sendPong(const QByteArray &payload) {
-    if (!m_connected || m_finished)
-        return SendError::NotOpen;
-    m_session->setTime(nowUs());
-    const SendError result = m_session->sendPong(payload);
-    afterSend();
-    return result;
+    return sendThroughSession([&](Session &s) { return s.sendPong(payload); });
 }
 
 SendError ClientConnection::sendClose(std::optional<quint16> code, const QString &reason) {
-    if (!m_connected || m_finished)
-        return SendError::NotOpen;
-    m_session->setTime(nowUs());
-    const SendError result = m_session->sendClose(code, reason);
-    afterSend();
-    return result;
+    return sendThroughSession([&](Session &s) { return s.sendClose(code, reason); });
 }
 
 SendError ClientConnection::sendRaw(const RawFrame &frame) {
-    if (!m_connected || m_finished || !m_socket ||
-        m_socket->state() != QAbstractSocket::ConnectedState)
+    // Raw frames bypass the session's state checks, so the transport itself must be up.
+    if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
         return SendError::NotOpen;
-    m_session->setTime(nowUs());
-    const SendError result = m_session->sendRaw(frame);
-    afterSend();
-    return result;
+    return sendThroughSession([&](Session &s) { return s.sendRaw(frame); });
 }
 
 } // namespace ws

@@ -133,6 +133,9 @@ private:
     void handle(const SessionEvent &event);
     void flush();
     void afterSend();
+    // The common path of every send: refuses when not connected, stamps the time,
+    // calls `send` on the session and writes what it produced.
+    template <typename Send> SendError sendThroughSession(Send &&send);
     void armCloseTimer();
     void fail(const QString &message);
     void emitNote(ConformanceNote::Kind kind, const QString &text);
