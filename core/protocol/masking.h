@@ -24,7 +24,8 @@ class MaskingKeySource {
 public:
     using Generator = std::function<quint32()>;
 
-    // QRandomGenerator::system()
+    // The system CSPRNG (getrandom() on Linux, else QRandomGenerator::system()),
+    // drawn 4 KiB at a time per thread; a forked child draws afresh.
     static MaskingKeySource systemRandom();
     // Always the same key (tests, and the raw-frame writer).
     static MaskingKeySource fixed(quint32 key);

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace ws;
 using namespace ws::test;
 
@@ -52,6 +55,8 @@ private slots:
     void fixedSource();
     void functionSource();
     void systemRandomSource();
+    void systemRandomAcrossRefills();
+    void systemRandomAfterFork();
 };
 
 void TestMasking::knownBytes_data() {
@@ -303,6 +308,49 @@ void TestMasking::systemRandomSource() {
     std::sort(seen.begin(), seen.end());
     QVERIFY(std::unique(seen.begin(), seen.end()) - seen.begin() > 1);
     QCOMPARE(anySet & anyClear, quint32(0xffffffff));
+}
+
+void TestMasking::systemRandomAcrossRefills() {
+    // Keys come from the system in blocks of 1,024: three blocks' worth must not
+    // repeat a block. Among 3,100 random 32-bit keys a repeat has a chance of about
+    // 1 in 900, so more than 3 repeats means the blocks are not fresh.
+    const MaskingKeySource source = MaskingKeySource::systemRandom();
+    std::vector<quint32> keys;
+    for (int i = 0; i < 3100; ++i)
+        keys.push_back(source.next());
+    std::sort(keys.begin(), keys.end());
+    const auto distinct = std::unique(keys.begin(), keys.end()) - keys.begin();
+    QVERIFY2(distinct >= 3097, qPrintable(QString::number(distinct)));
+}
+
+void TestMasking::systemRandomAfterFork() {
+    // A child must not mask with the keys its parent already holds: the next keys
+    // in parent and child differ.
+    const MaskingKeySource source = MaskingKeySource::systemRandom();
+    source.next();
+    int fds[2];
+    QCOMPARE(::pipe(fds), 0);
+    const pid_t child = ::fork();
+    QVERIFY(child >= 0);
+    if (child == 0) {
+        quint32 keys[4];
+        for (quint32 &key : keys)
+            key = source.next();
+        const bool written = ::write(fds[1], keys, sizeof keys) == ssize_t(sizeof keys);
+        ::_exit(written ? 0 : 1);
+    }
+    ::close(fds[1]);
+    quint32 childKeys[4] = {};
+    const ssize_t got = ::read(fds[0], childKeys, sizeof childKeys);
+    ::close(fds[0]);
+    int status = 0;
+    QCOMPARE(::waitpid(child, &status, 0), child);
+    QVERIFY(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    QCOMPARE(got, ssize_t(sizeof childKeys));
+    quint32 parentKeys[4];
+    for (quint32 &key : parentKeys)
+        key = source.next();
+    QVERIFY(std::memcmp(parentKeys, childKeys, sizeof parentKeys) != 0);
 }
 
 QTEST_APPLESS_MAIN(TestMasking)
