@@ -191,6 +191,7 @@ int BenchCommand::run(const QStringList &arguments) {
         else
             return usage(QStringLiteral("--mode expects echo, connect or idle, got %1").arg(name));
     }
+    options.target.resetAfterClose = options.mode == BenchOptions::Mode::Connect;
 
     options.target.port = url->port;
     options.target.address = QHostAddress(url->host);

@@ -34,6 +34,12 @@ struct BenchTarget {
     // a server that declines it would make the figures meaningless.
     bool deflate = false;
     DeflateConfig deflateConfig;
+    // Connect mode: once the server's close frame is in, our side of the TCP
+    // connection ends with a reset (SO_LINGER 0) rather than a FIN. The WebSocket
+    // closing handshake is complete by then and the server has closed (RFC 6455
+    // §7.1.1); what is saved is the kernels' teardown (the server's TIME_WAIT
+    // state, two segments), which would otherwise dominate what the row measures.
+    bool resetAfterClose = false;
 };
 
 // One client connection of the load generator: the protocol core's handshake,
@@ -81,6 +87,9 @@ public:
     // Start the closing handshake (1000) and flush.
     void close();
     void flush();
+    // Ends the connection if the server has not finished the closing handshake
+    // within 5 s of our close frame (RFC 6455 §7.1.1: the client then gives up).
+    void checkCloseDeadline(qint64 nowUs);
 
     bool isOpen() const { return m_state == State::Open; }
     // Microseconds on the runner's clock when the batch being handled arrived.
@@ -105,6 +114,7 @@ private:
     void onFrame(const DecodedFrame &frame);
     bool endsMatch(QByteArrayView data) const;
     void sendCloseFrame(std::optional<quint16> code);
+    void resetOnClose();
     void end(const QString &error);
 
     const QElapsedTimer &m_clock;
@@ -121,6 +131,7 @@ private:
     bool m_closeSent = false;
     bool m_closeReceived = false;
     qint64 m_nowUs = -1; // while a batch is handled
+    qint64 m_closeDeadlineUs = -1;
 
     Opcode m_echoType = Opcode::Binary;
     const QByteArray *m_echoPayload = nullptr;

@@ -18,6 +18,9 @@ constexpr int CloseTimeoutMs = 5'000;
 constexpr int IdleOpeningBatch = 64;
 // Connect mode: a refused connection is retried after this pause, not in a busy loop.
 constexpr int RetryPauseMs = 10;
+// How often connections waiting for the server's side of the closing handshake are
+// checked against their deadline.
+constexpr int CloseWatchIntervalMs = 250;
 // Enough latency samples for stable percentiles without unbounded memory.
 constexpr size_t MaxLatencySamples = 20'000'000;
 
@@ -92,6 +95,14 @@ BenchRunner::~BenchRunner() = default;
 
 void BenchRunner::start() {
     m_clock.start();
+    m_closeWatch.callOnTimeout(this, [this] {
+        const qint64 nowUs = m_clock.nsecsElapsed() / 1000;
+        // A connection that ends leaves m_connections (and is deleted later).
+        const QList<BenchConnection *> connections = m_connections;
+        for (BenchConnection *connection : connections)
+            connection->checkCloseDeadline(nowUs);
+    });
+    m_closeWatch.start(CloseWatchIntervalMs);
     switch (m_options.mode) {
     case BenchOptions::Mode::Echo:
         for (int i = 0; i < m_options.connections; ++i)
@@ -291,6 +302,7 @@ void BenchRunner::finish() {
         return;
     m_phase = Phase::Done;
     m_phaseTimer.stop();
+    m_closeWatch.stop();
     if (m_error.isEmpty() && m_mismatches > 0)
         m_error = QStringLiteral("%1 echoes differed from what was sent").arg(m_mismatches);
     const QJsonObject extra = m_result;

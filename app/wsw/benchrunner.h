@@ -71,6 +71,8 @@ private:
     Phase m_phase = Phase::Opening;
     QElapsedTimer m_clock;
     QTimer m_phaseTimer;
+    // Ends connections whose server did not finish the closing handshake in time.
+    QTimer m_closeWatch;
     QList<BenchConnection *> m_connections;
     QByteArray m_payload;
     int m_opened = 0;  // connections that completed the opening handshake

@@ -351,6 +351,22 @@ class WswCliTest(unittest.TestCase):
                 self.assertEqual(result.get("mismatches", 0), 0)
                 self.assertNotIn("error", result)
 
+    def test_bench_connect_cycles_close_cleanly(self):
+        # Connect mode resets its side of TCP after the closing handshake: the server
+        # must still see every cycle as a clean 1000 close, none as a lost connection.
+        server, url = self.serve()
+        bench = self.start("bench", url, "--mode", "connect", "--seconds", "1", "--conns", "2",
+                           "--json", stdin=subprocess.DEVNULL)
+        self.assertEqual(bench.wait(), 0)
+        result = json.loads(bench.stdout.rest()[-1])
+        self.assertGreater(result["completed"], 0)
+        self.assertEqual(result["failures"], 0)
+        server.kill()
+        ended = [l for l in server.stdout.rest() if " disconnected: " in l]
+        self.assertGreaterEqual(len(ended), result["completed"])
+        for line in ended:
+            self.assertRegex(line, r"disconnected: 1000 \(normal closure\), clean, closed by the client$")
+
     def test_bench_idle(self):
         _, url = self.serve("--quiet")
         bench = self.start("bench", url, "--mode", "idle", "--conns", "20", "--seconds", "0.5",
