@@ -1,4 +1,5 @@
 // wsw: WebSocket Workbench on the command line (serve, connect, bench).
+#include "allocatortuning.h"
 #include "benchcommand.h"
 #include "connectcommand.h"
 #include "output.h"
@@ -21,6 +22,7 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
 } // namespace
 
 int main(int argc, char *argv[]) {
+    ws::keepLargeBuffersForReuse();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("wsw"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WSW_VERSION));

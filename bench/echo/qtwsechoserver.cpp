@@ -13,6 +13,10 @@
 
 #include <cstdio>
 
+#if defined(Q_OS_LINUX) && defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace {
 
 // The same limits as our server's defaults (SessionOptions::maxMessageSize), so
@@ -27,6 +31,12 @@ QByteArray readFile(const QString &path) {
 } // namespace
 
 int main(int argc, char *argv[]) {
+#if defined(Q_OS_LINUX) && defined(__GLIBC__)
+    // The allocator settings `wsw` runs with (app/wsw/allocatortuning.cpp), so that
+    // both servers are compared under the same conditions.
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+#endif
     QCoreApplication app(argc, argv);
     const QStringList args = QCoreApplication::arguments().mid(1);
     bool ok = true;
