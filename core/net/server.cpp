@@ -231,6 +231,12 @@ struct Server::Private {
     qint64 nowUs() const { return clock.nsecsElapsed() / 1000; }
     QString who(const ServerClient *c) const;
     void log(const QString &line) { emit q->logMessage(line); }
+    // Whether anyone listens to the log: the lines every connection produces are
+    // formatted only then (a busy server opens thousands of connections a second).
+    bool logging() const {
+        static const QMetaMethod signal = QMetaMethod::fromSignal(&Server::logMessage);
+        return q->isSignalConnected(signal);
+    }
 
     void onNewConnection();
     void readFrom(ServerClient *c);
@@ -573,12 +579,13 @@ void Server::Private::announce(ServerClient *c) {
     cd.announced = true;
     ++openCount;
     cd.lastMessageMs = nowMs();
-    log(QStringLiteral("%1 connected to %2%3")
-            .arg(who(c))
-            .arg(QString::fromLatin1(cd.resourceName))
-            .arg(cd.subprotocol.isEmpty() ? QString()
-                                          : QStringLiteral(" (subprotocol %1)")
-                                                .arg(QString::fromLatin1(cd.subprotocol))));
+    if (logging())
+        log(QStringLiteral("%1 connected to %2%3")
+                .arg(who(c))
+                .arg(QString::fromLatin1(cd.resourceName))
+                .arg(cd.subprotocol.isEmpty() ? QString()
+                                              : QStringLiteral(" (subprotocol %1)")
+                                                    .arg(QString::fromLatin1(cd.subprotocol))));
     emit q->clientConnected(c);
     if (cd.finished)
         return;
@@ -818,10 +825,12 @@ void Server::Private::completeFinish(ServerClient *c) {
     cd.finishCompleted = true;
     if (cd.announced) {
         --openCount;
-        log(QStringLiteral("%1 disconnected: %2")
-                .arg(who(c))
-                .arg(cd.closed ? describeClose(*cd.closed) : QStringLiteral("connection lost")));
-    } else if (!cd.logged) {
+        if (logging())
+            log(QStringLiteral("%1 disconnected: %2")
+                    .arg(who(c))
+                    .arg(cd.closed ? describeClose(*cd.closed)
+                                   : QStringLiteral("connection lost")));
+    } else if (!cd.logged && logging()) {
         log(QStringLiteral("%1 closed the connection during the opening handshake").arg(who(c)));
     }
     clients.removeOne(c);
