@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
 using namespace ws;
@@ -97,6 +98,53 @@ Run decode(const DecoderOptions &options, QByteArrayView input, NextSize nextSiz
     check(run.failed == decoder.hasFailed(), "hasFailed() matches the outputs");
     run.bytesFed = decoder.bytesFed();
     return run;
+}
+
+struct SinkRun {
+    std::vector<DecoderOutput> others;                   // everything but messages
+    std::vector<std::pair<Opcode, QByteArray>> messages; // in stream order
+};
+
+// Decodes with data frames unreported, messages either as outputs (no sink) or
+// through FrameDecoder::setMessageSink; both must see the same.
+template <typename NextSize>
+SinkRun decodeMessages(const DecoderOptions &options, QByteArrayView input, bool sink,
+                       NextSize nextSize) {
+    DecoderOptions unreported = options;
+    unreported.reportDataFrames = false;
+    FrameDecoder decoder(unreported);
+    SinkRun run;
+    if (sink) {
+        decoder.setMessageSink([&run](Opcode type, QByteArrayView payload) {
+            run.messages.emplace_back(type, payload.toByteArray());
+        });
+    }
+    qsizetype position = 0;
+    while (position < input.size()) {
+        const qsizetype size = std::min<qsizetype>(nextSize(), input.size() - position);
+        decoder.feed(input.sliced(position, size));
+        position += size;
+        while (decoder.hasNext()) {
+            DecoderOutput output = decoder.takeNext();
+            if (auto *message = std::get_if<DecodedMessage>(&output)) {
+                check(!sink, "with a sink no message is an output");
+                run.messages.emplace_back(message->type, message->data);
+            } else {
+                run.others.push_back(std::move(output));
+            }
+        }
+    }
+    return run;
+}
+
+bool sameSinkRun(const SinkRun &a, const SinkRun &b) {
+    if (a.messages != b.messages || a.others.size() != b.others.size())
+        return false;
+    for (std::size_t i = 0; i < a.others.size(); ++i) {
+        if (!sameOutput(a.others[i], b.others[i]))
+            return false;
+    }
+    return true;
 }
 
 // The outputs tell the truth about the stream they came from.
@@ -237,5 +285,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const Run bytes = decode(options, input, [] { return qsizetype(1); });
         check(sameAsWhole(bytes), "the same outputs byte by byte");
     }
+
+    // The message sink sees exactly the messages the outputs would carry, in order,
+    // whole or in pieces, and changes nothing else.
+    const SinkRun plain =
+        decodeMessages(options, input, false, [&] { return std::max<qsizetype>(input.size(), 1); });
+    const SinkRun sunkWhole =
+        decodeMessages(options, input, true, [&] { return std::max<qsizetype>(input.size(), 1); });
+    check(sameSinkRun(plain, sunkWhole), "the sink sees what the outputs would");
+    state = 0x7f4a7c15u ^ chunking;
+    const SinkRun sunkPieces = decodeMessages(options, input, true, [&] {
+        state = state * 1664525u + 1013904223u;
+        return qsizetype(1 + (state >> 16) % (quint32(chunking) + 1));
+    });
+    check(sameSinkRun(plain, sunkPieces), "the sink sees the same in pieces");
     return 0;
 }

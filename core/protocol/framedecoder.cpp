@@ -6,11 +6,16 @@
 #include "utf8validator.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace ws {
 
 namespace {
+
+// The largest single-frame message a message sink receives from the stack rather
+// than from an allocated buffer (FrameDecoder::setMessageSink).
+constexpr std::size_t SinkStackBytes = 4096;
 
 QString hexByte(quint8 byte) {
     return QStringLiteral("0x%1").arg(uint(byte), 2, 16, QLatin1Char('0'));
@@ -169,31 +174,42 @@ bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, cons
     if (quint64(end - p) < length)
         return false;
     const auto size = qsizetype(length);
+    const auto type = static_cast<Opcode>(op);
+    // A small message for the sink needs no buffer of its own: it lives on the stack
+    // for the length of the call.
+    std::array<char, SinkStackBytes> stackBuffer;
+    const bool onStack = d.m_messageSink && size <= qsizetype(stackBuffer.size());
     QByteArray data;
-    if (size > 0) {
+    char *target = stackBuffer.data();
+    if (size > 0 && !onStack) {
         data = QByteArray(size, Qt::Uninitialized);
+        target = data.data();
+    }
+    if (size > 0) {
         if (raw.bytes[1] & 0x80) {
             const quint8 *key = raw.bytes.data() + lengthEnd;
             // RFC 6455 §5.3: unmasked on the way out of the caller's buffer.
-            copyWithMask(data.data(), p, size,
+            copyWithMask(target, p, size,
                          quint32(key[0]) << 24 | quint32(key[1]) << 16 | quint32(key[2]) << 8 |
                              key[3]);
         } else {
-            std::memcpy(data.data(), p, size_t(size));
+            std::memcpy(target, p, size_t(size));
         }
         // RFC 6455 §8.1: text must be UTF-8; the usual path finds the failing byte.
-        if (op == 0x1 && !Utf8Validator::isValid(data))
+        if (op == 0x1 && !Utf8Validator::isValid(QByteArrayView(target, size)))
             return false;
     }
     p += size;
     d.m_offset += size;
     raw.size = 0;
+    if (d.m_messageSink) {
+        d.m_messageSink(type, QByteArrayView(target, size));
+        return true;
+    }
     // Braced, not parenthesised, aggregate initialisation: clang 14 (the fuzz build)
     // lacks the latter.
-    d.m_outputs.emplace_back(DecodedMessage{.type = static_cast<Opcode>(op),
-                                            .data = std::move(data),
-                                            .wireSize = size,
-                                            .streamOffset = frameOffset});
+    d.m_outputs.emplace_back(DecodedMessage{
+        .type = type, .data = std::move(data), .wireSize = size, .streamOffset = frameOffset});
     return true;
 }
 
@@ -715,6 +731,10 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
             }
         }
         data = std::move(decoded.data);
+    }
+    if (d.m_messageSink) {
+        d.m_messageSink(message.type, data);
+        return;
     }
     message.data = std::move(data);
     d.m_outputs.emplace_back(std::move(message));

@@ -9,6 +9,7 @@
 #include <QByteArrayView>
 #include <QString>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <variant>
@@ -114,12 +115,23 @@ public:
     const DecoderOptions &options() const { return m_options; }
     void setMaxMessageSize(qint64 size) { m_options.maxMessageSize = size; }
     void setConformance(Conformance c) { m_options.conformance = c; }
+    // When set, every complete data message goes here, in stream order, as a view
+    // valid only during the call, instead of becoming a DecodedMessage output; frames
+    // and violations are still outputs. A single-frame message of up to 4 KiB whose
+    // bytes are all in one feed() is unmasked into a buffer on the stack: no
+    // allocation per message, for callers that answer each message at once (an echo
+    // server nobody watches). It is called from inside feed(), so a message reaches
+    // it before the outputs of earlier frames of the same feed() (a ping, say) are
+    // taken.
+    using MessageSink = std::function<void(Opcode type, QByteArrayView payload)>;
+    void setMessageSink(MessageSink sink) { m_messageSink = std::move(sink); }
 
 private:
     struct State;
     void fail(ProtocolError error, QString reason, qint64 offset);
 
     DecoderOptions m_options;
+    MessageSink m_messageSink;
     std::unique_ptr<State> m_state;
     // Outputs not taken yet start at m_nextOutput; the vector is cleared (keeping its
     // capacity) once all are taken, so steady-state decoding does not allocate here.

@@ -94,6 +94,9 @@ struct Session::Private {
     std::optional<ServerHandshake> server;
     // Built once the extension is known: the decoder takes it at construction.
     std::optional<FrameDecoder> decoder;
+    // Given to the decoder when it is built, and whenever it changes.
+    FrameDecoder::MessageSink messageSink;
+    std::function<void(const DecodedMessage &)> messageHandler;
     FrameEncoder encoder;
     MessageExtension *extension = nullptr;
 
@@ -377,6 +380,7 @@ struct SessionOps {
         // Data frames nobody watches are only ever part of their message.
         options.reportDataFrames = s.m_options.reportFrames;
         s.d->decoder.emplace(options);
+        s.d->decoder->setMessageSink(s.d->messageSink);
     }
 
     static void feedDecoder(Session &s, QByteArrayView data) {
@@ -392,8 +396,17 @@ struct SessionOps {
             if (auto *frame = std::get_if<DecodedFrame>(&output)) {
                 handleFrame(s, *frame);
             } else if (auto *message = std::get_if<DecodedMessage>(&output)) {
+                if (!s.d->messageHandler) {
+                    s.m_events.emplace_back(
+                        MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});
+                    continue;
+                }
+                // A shared copy for the handler: what it sends queues events, which
+                // may move the one just queued.
+                const DecodedMessage handled = *message;
                 s.m_events.emplace_back(
                     MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});
+                s.d->messageHandler(handled);
             } else {
                 failConnection(s, std::move(std::get<ProtocolViolation>(output)));
             }
@@ -817,6 +830,35 @@ SendError Session::sendClose(std::optional<quint16> code, const QString &reason)
         return SendError::ControlPayloadTooLong;
     SessionOps::sendCloseFrame(*this, code, reasonUtf8);
     SessionOps::setState(*this, SessionState::Closing);
+    return SendError::None;
+}
+
+void Session::setMessageSink(FrameDecoder::MessageSink sink) {
+    d->messageSink = std::move(sink);
+    if (d->decoder)
+        d->decoder->setMessageSink(d->messageSink);
+}
+
+void Session::setMessageHandler(std::function<void(const DecodedMessage &)> handler) {
+    d->messageHandler = std::move(handler);
+}
+
+SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload) {
+    // RFC 6455 §5.5.1: no data frames after a close frame.
+    if (m_closeSent)
+        return SendError::CloseAlreadySent;
+    if (m_state != SessionState::Open)
+        return SendError::NotOpen;
+    if (d->extension) {
+        SessionOps::sendMessage(*this, type, payload, 0);
+        return SendError::None;
+    }
+    SessionOps::prepareOutgoing(*this, payload.size());
+    const qsizetype start = m_outgoing.size();
+    const FrameHeader header = d->encoder.encodeFrame(m_outgoing, type, payload);
+    const qint64 offset = SessionOps::account(*this, start, 0);
+    if (m_options.reportFrames)
+        SessionOps::reportOutgoingFrame(*this, header, start, offset, payload.toByteArray());
     return SendError::None;
 }
 

@@ -10,6 +10,7 @@
 #include <QString>
 
 #include <concepts>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -192,6 +193,25 @@ public:
     // Any frame, any rule broken. Allowed while the transport is up (Open, Closing).
     // A raw close frame counts as our close: no automatic close answers the peer's.
     SendError sendRaw(const RawFrame &frame);
+
+    // The echo path, for an owner that answers each message at once and whose events
+    // nobody watches. With a sink set, every complete incoming data message goes to
+    // it, in order, as a view valid only during the call (FrameDecoder::setMessageSink:
+    // small ones never touch the heap), and no incoming MessageEvent is queued for
+    // it; frames, pings, closes and violations are events as usual. An empty
+    // function restores the events.
+    void setMessageSink(FrameDecoder::MessageSink sink);
+    // Called for each incoming message right after its MessageEvent is queued, inside
+    // receiveData(), in stream order with the other frames: what it sends goes out
+    // ahead of the session's own answers to later frames (the answer to a close
+    // frame that followed the message in the same bytes, say). For an echo that
+    // keeps the events. Not called for messages that go to a message sink.
+    void setMessageHandler(std::function<void(const DecodedMessage &message)> handler);
+    // Sends one data message as a single frame without an outgoing MessageEvent and
+    // without checking text is UTF-8: for a message this session received (the
+    // decoder validated it), e.g. an echo from the sink. Frame events are reported as
+    // usual when enabled; with an extension the message goes through it.
+    SendError sendReceivedMessage(Opcode type, QByteArrayView payload);
     // Give up without a close handshake (timeout, or the user pulled the plug):
     // emits ClosedEvent with 1006 and asks for the transport to be closed.
     void abort(const QString &why);

@@ -13,6 +13,7 @@
 #include <QRandomGenerator>
 #include <QString>
 
+#include <optional>
 #include <variant>
 
 namespace ws::test {
@@ -81,6 +82,34 @@ inline QByteArray referenceMask(QByteArray bytes, quint32 key, quint64 phase = 0
     for (qsizetype i = 0; i < bytes.size(); ++i)
         bytes[i] = static_cast<char>(bytes[i] ^ referenceKeyByte(key, phase + quint64(i)));
     return bytes;
+}
+
+// A frame as a peer writes it, minimal length, masked when a key is given. Kept
+// independent of FrameEncoder so the tests do not check the code against itself.
+inline QByteArray wireFrame(quint8 firstByte, QByteArrayView payload,
+                            std::optional<quint32> key = {}) {
+    QByteArray out;
+    out.append(char(firstByte));
+    const quint8 maskBit = key ? 0x80 : 0;
+    const quint64 size = quint64(payload.size());
+    if (size <= 125) {
+        out.append(char(maskBit | size));
+    } else if (size <= 0xFFFF) {
+        out.append(char(maskBit | 126));
+        out.append(char(size >> 8)).append(char(size));
+    } else {
+        out.append(char(maskBit | 127));
+        for (int i = 7; i >= 0; --i)
+            out.append(char(size >> (8 * i)));
+    }
+    if (!key) {
+        out.append(payload);
+        return out;
+    }
+    const char keyBytes[4] = {char(*key >> 24), char(*key >> 16), char(*key >> 8), char(*key)};
+    out.append(keyBytes, 4);
+    out.append(referenceMask(payload.toByteArray(), *key));
+    return out;
 }
 
 using Split = QPair<QString, QList<QByteArray>>;

@@ -283,6 +283,10 @@ private slots:
     void nextHandsOutInPlace();
     void wholeHeadersAllocateOnlyThePayload();
     void longStreamAnyChunking();
+    void messageSinkKeepsOrder_data();
+    void messageSinkKeepsOrder();
+    void messageSinkNeverGetsInvalidText();
+    void messageSinkCanBeRemoved();
     void splitClosePayload_data();
     void splitClosePayload();
     void errorNames();
@@ -1085,6 +1089,102 @@ void TestFrameDecoder::longStreamAnyChunking() {
             decodeChunked(options, stream, [&] { return 1 + chunks.bounded(seed * 700); });
         QVERIFY(chunked.dumps == whole.dumps);
     }
+}
+
+namespace {
+
+struct SinkCall {
+    Opcode type;
+    QByteArray payload;
+    bool operator==(const SinkCall &) const = default;
+};
+
+// A client's stream with every kind of message the sink must see, in order: small
+// ones (on the stack), one over the 4 KiB stack limit, an empty one, a text message
+// whose character is split across two fragments, and control frames between them.
+QByteArray sinkStream() {
+    QByteArray stream;
+    stream += wireFrame(0x82, pattern(64), 0x11223344);
+    stream += wireFrame(0x01, "h\xc3", 0x55667788);   // text, FIN clear
+    stream += wireFrame(0x89, "p", 0x01020304);       // ping between fragments
+    stream += wireFrame(0x80, "\xa9llo", 0x99aabbcc); // continuation, FIN
+    stream += wireFrame(0x82, pattern(5000), 0x0badf00d);
+    stream += wireFrame(0x82, "", 0x12345678);
+    stream += wireFrame(0x81, "last", 0xcafebabe);
+    stream += wireFrame(0x88, hex("03e8"), 0x31415926); // close 1000
+    return stream;
+}
+
+QList<SinkCall> expectedSinkCalls() {
+    return {{Opcode::Binary, pattern(64)},
+            {Opcode::Text, QByteArray("h\xc3\xa9llo")},
+            {Opcode::Binary, pattern(5000)},
+            {Opcode::Binary, QByteArray()},
+            {Opcode::Text, QByteArray("last")}};
+}
+
+} // namespace
+
+void TestFrameDecoder::messageSinkKeepsOrder_data() {
+    QTest::addColumn<QList<QByteArray>>("pieces");
+    for (const Split &split : splits(sinkStream()))
+        QTest::newRow(qPrintable(split.first)) << split.second;
+}
+
+void TestFrameDecoder::messageSinkKeepsOrder() {
+    QFETCH(QList<QByteArray>, pieces);
+    DecoderOptions options{Role::Server};
+    options.reportDataFrames = false;
+    FrameDecoder decoder(options);
+    QList<SinkCall> calls;
+    decoder.setMessageSink([&calls](Opcode type, QByteArrayView payload) {
+        calls.append({type, payload.toByteArray()});
+    });
+    Run run;
+    for (const QByteArray &piece : pieces) {
+        decoder.feed(piece);
+        drain(decoder, run);
+    }
+    // Every message went to the sink, whatever the chunking; only the control frames
+    // remain outputs.
+    QCOMPARE(calls, expectedSinkCalls());
+    QCOMPARE(run.outputs.size(), 2);
+    QCOMPARE(std::get<DecodedFrame>(run.outputs[0]).header.op(), Opcode::Ping);
+    QCOMPARE(std::get<DecodedFrame>(run.outputs[1]).closeCode, std::optional<quint16>(1000));
+}
+
+void TestFrameDecoder::messageSinkNeverGetsInvalidText() {
+    // RFC 6455 §8.1: a whole text frame that is not UTF-8 fails the connection with
+    // 1007 at the offending byte, as without a sink; the message before it arrives.
+    DecoderOptions options{Role::Server};
+    options.reportDataFrames = false;
+    FrameDecoder decoder(options);
+    QList<SinkCall> calls;
+    decoder.setMessageSink([&calls](Opcode type, QByteArrayView payload) {
+        calls.append({type, payload.toByteArray()});
+    });
+    const QByteArray first = wireFrame(0x81, "ok", 0x01020304);
+    decoder.feed(first + wireFrame(0x81, "a\xff" "b", 0x05060708));
+    QCOMPARE(calls, (QList<SinkCall>{{Opcode::Text, QByteArray("ok")}}));
+    QVERIFY(decoder.hasNext());
+    const auto violation = std::get<ProtocolViolation>(decoder.takeNext());
+    QCOMPARE(violation.error, ProtocolError::InvalidUtf8);
+    QCOMPARE(violation.streamOffset, qint64(first.size() + 6 + 1));
+    QVERIFY(!decoder.hasNext());
+}
+
+void TestFrameDecoder::messageSinkCanBeRemoved() {
+    DecoderOptions options{Role::Server};
+    options.reportDataFrames = false;
+    FrameDecoder decoder(options);
+    int calls = 0;
+    decoder.setMessageSink([&calls](Opcode, QByteArrayView) { ++calls; });
+    decoder.feed(wireFrame(0x82, "one", 0x01020304));
+    decoder.setMessageSink({});
+    decoder.feed(wireFrame(0x82, "two", 0x01020304));
+    QCOMPARE(calls, 1);
+    QVERIFY(decoder.hasNext());
+    QCOMPARE(std::get<DecodedMessage>(decoder.takeNext()).data, QByteArray("two"));
 }
 
 void TestFrameDecoder::splitClosePayload_data() {

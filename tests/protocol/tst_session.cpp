@@ -40,31 +40,9 @@ const QByteArray kPlainAccept = "HTTP/1.1 101 Switching Protocols\r\n"
                                 "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
                                 "\r\n";
 
-// A frame as a peer writes it, minimal length, masked when a key is given. Kept
-// independent of FrameEncoder so the tests do not check the session against itself.
+// A frame as a peer writes it (protocoltestsupport.h).
 QByteArray frame(quint8 firstByte, QByteArrayView payload, std::optional<quint32> key = {}) {
-    QByteArray out;
-    out.append(char(firstByte));
-    const quint8 maskBit = key ? 0x80 : 0;
-    const quint64 size = quint64(payload.size());
-    if (size <= 125) {
-        out.append(char(maskBit | size));
-    } else if (size <= 0xFFFF) {
-        out.append(char(maskBit | 126));
-        out.append(char(size >> 8)).append(char(size));
-    } else {
-        out.append(char(maskBit | 127));
-        for (int i = 7; i >= 0; --i)
-            out.append(char(size >> (8 * i)));
-    }
-    if (!key) {
-        out.append(payload);
-        return out;
-    }
-    const char keyBytes[4] = {char(*key >> 24), char(*key >> 16), char(*key >> 8), char(*key)};
-    out.append(keyBytes, 4);
-    out.append(referenceMask(payload.toByteArray(), *key));
-    return out;
+    return wireFrame(firstByte, payload, key);
 }
 
 QByteArray closeBody(quint16 code, QByteArrayView reason = {}) {
@@ -420,6 +398,9 @@ private slots:
     void sendRawBreaksRules();
     void rawCloseCountsAsOurClose();
     void reportFramesOff();
+    void messageHandlerAnswersBeforeClose();
+    void messageSinkEchoes_data();
+    void messageSinkEchoes();
     void sendingAByteArrayShareIt_data();
     void sendingAByteArrayShareIt();
     void outgoingChunksShareLargePayloads_data();
@@ -1519,6 +1500,79 @@ void TestSession::reportFramesOff() {
     QCOMPARE(kinds(pair.serverEvents), QStringList({"message<", "ping"}));
     QCOMPARE(std::get<MessageEvent>(pair.serverEvents[0]).message.frameCount, 2);
     QCOMPARE(std::get<MessageEvent>(pair.clientEvents[0]).message.frameCount, 2);
+}
+
+void TestSession::messageHandlerAnswersBeforeClose() {
+    // A message and a close frame in the same bytes: what the handler sends for the
+    // message goes out before the answer to the close (after which no data frame
+    // may follow, RFC 6455 §5.5.1), and the events keep the same order.
+    SessionOptions options;
+    options.reportFrames = false;
+    auto server = openServer(options);
+    Session *session = server.get();
+    session->setMessageHandler(
+        [session](const DecodedMessage &message) { session->sendBinary(message.data); });
+    session->receiveData(frame(0x82, "abc", 0x01020304) + frame(0x88, closeBody(1000), 0x05060708));
+    QCOMPARE(session->takeOutgoing(), hex("8203616263"
+                                          "880203e8"));
+    const QList<SessionEvent> events = takeEvents(*session);
+    QCOMPARE(kinds(events).mid(0, 3), QStringList({"message<", "message>", "close"}));
+    QVERIFY(eventsOf<MessageEvent>(events).at(1).message.data.isSharedWith(
+        eventsOf<MessageEvent>(events).at(0).message.data));
+}
+
+void TestSession::messageSinkEchoes_data() {
+    QTest::addColumn<bool>("reportFrames");
+    QTest::newRow("frames reported") << true;
+    QTest::newRow("frames not reported") << false;
+}
+
+void TestSession::messageSinkEchoes() {
+    // The echo path: messages reach the sink, not the events, and go back out
+    // through sendReceivedMessage() as exact unmasked frames; pings and closes are
+    // handled as usual, after the messages of the same chunk.
+    QFETCH(bool, reportFrames);
+    SessionOptions options;
+    options.reportFrames = reportFrames;
+    auto server = openServer(options);
+    Session *session = server.get();
+    QList<SendError> results;
+    session->setMessageSink([session, &results](Opcode type, QByteArrayView payload) {
+        results.append(session->sendReceivedMessage(type, payload));
+    });
+    const qint64 sentBefore = session->bytesSent();
+    session->receiveData(frame(0x81, "Hi", 0x01020304) + frame(0x89, "p", 0x05060708) +
+                         frame(0x82, hex("00ff10"), 0x0a0b0c0d));
+    QCOMPARE(session->takeOutgoing(), hex("81024869"
+                                          "8203"
+                                          "00ff10"
+                                          "8a0170"));
+    QCOMPARE(results, (QList<SendError>{SendError::None, SendError::None}));
+    QStringList expected{"ping"};
+    if (reportFrames)
+        expected = QStringList{"frame<", "frame<", "frame>", "frame<", "frame>", "ping", "frame>"};
+    const QList<SessionEvent> events = takeEvents(*session);
+    QStringList got = kinds(events);
+    // The frame events' order follows the wire in each direction; only the set
+    // matters here, and that no message event was queued.
+    got.sort();
+    expected.sort();
+    QCOMPARE(got, expected);
+    QCOMPARE(session->bytesSent(), sentBefore + 4 + 5 + 3);
+
+    // After our close frame nothing more is echoed (RFC 6455 §5.5.1).
+    QCOMPARE(session->sendClose(quint16(1000)), SendError::None);
+    session->takeOutgoing();
+    session->receiveData(frame(0x82, "late", 0x01020304));
+    QCOMPARE(results.last(), SendError::CloseAlreadySent);
+    QVERIFY(!session->hasOutgoing());
+
+    // Without a sink the messages are events again.
+    auto plain = openServer(options);
+    plain->setMessageSink([](Opcode, QByteArrayView) {});
+    plain->setMessageSink({});
+    plain->receiveData(frame(0x82, "x", 0x01020304));
+    QCOMPARE(eventsOf<MessageEvent>(takeEvents(*plain)).size(), 1);
 }
 
 void TestSession::sendingAByteArrayShareIt_data() {
