@@ -202,6 +202,9 @@ struct ServerClient::Private {
     bool paused = false;
     bool transportClosing = false;
     bool queueOverflow = false;
+    // How messages are echoed (echo and greeting modes): see updateEchoPath().
+    enum class EchoPath { Unset, None, Sink, Handler };
+    EchoPath echoPath = EchoPath::Unset;
     bool draining = false; // inside drain(): a nested call leaves the events to it
     bool finished = false; // no more processing; the teardown below may still be due
     bool finishCompleted = false;
@@ -242,13 +245,14 @@ struct Server::Private {
     void readFrom(ServerClient *c);
     void onDisconnected(ServerClient *c);
     void drain(ServerClient *c);
-    void act(ServerClient *c, SessionEvent &event, bool observed);
+    void updateEchoPath(ServerClient *c);
+    void act(ServerClient *c, SessionEvent &event);
     void flush(ServerClient *c);
     void afterSend(ServerClient *c);
     void applyPolicy(ServerClient *c);
     void serveHttp(ServerClient *c);
     void announce(ServerClient *c);
-    void echo(ServerClient *c, DecodedMessage &message, bool observed);
+    void echo(ServerClient *c, const DecodedMessage &message);
     void broadcast(Opcode type, const QByteArray &data);
     void notice(const char *event, quint64 id);
     SendError sendMessage(ServerClient *c, Opcode type, QByteArrayView data, qint64 fragmentSize);
@@ -332,6 +336,7 @@ void Server::Private::readFrom(ServerClient *c) {
         if (session.state() == SessionState::Closed)
             continue;
         session.setTime(us);
+        updateEchoPath(c);
         session.receiveData(data);
         drain(c);
         if (cd.finished)
@@ -387,6 +392,46 @@ void Server::Private::onDisconnected(ServerClient *c) {
     finishClient(c);
 }
 
+// Echo and greeting modes answer each message from inside Session::receiveData(),
+// in stream order, so that the echoes of messages that arrived together with a
+// close frame go out before the answer to it (RFC 6455 §5.5.1: nothing after our
+// close frame). Once open, when nobody watches the client's events and no
+// extension transforms its messages, from the decoder's message sink: as a view,
+// with no allocation, no MessageEvent and no second UTF-8 pass for small messages.
+// Otherwise from the session's message handler, which keeps the events. Checked
+// before every batch, so a watcher that connects sees the next batch as events.
+void Server::Private::updateEchoPath(ServerClient *c) {
+    using EchoPath = ServerClient::Private::EchoPath;
+    ServerClient::Private &cd = *c->d;
+    const ServerOptions::Mode mode = options().mode;
+    EchoPath wanted = EchoPath::None;
+    if (mode == ServerOptions::Mode::Echo || mode == ServerOptions::Mode::Greeting)
+        wanted =
+            cd.announced && !cd.deflate && !c->isObserved() ? EchoPath::Sink : EchoPath::Handler;
+    if (wanted == cd.echoPath)
+        return;
+    cd.echoPath = wanted;
+    Session &session = *cd.session;
+    if (wanted == EchoPath::Sink) {
+        session.setMessageSink([this, c](Opcode type, QByteArrayView payload) {
+            ServerClient::Private &client = *c->d;
+            client.lastMessageMs = chunkMs;
+            // Refused only after our close frame: then nothing is echoed.
+            client.session->sendReceivedMessage(type, payload);
+        });
+    } else {
+        session.setMessageSink({});
+    }
+    if (wanted == EchoPath::Handler) {
+        session.setMessageHandler([this, c](const DecodedMessage &message) {
+            c->d->lastMessageMs = chunkMs;
+            echo(c, message);
+        });
+    } else {
+        session.setMessageHandler({});
+    }
+}
+
 void Server::Private::drain(ServerClient *c) {
     ServerClient::Private &cd = *c->d;
     // A send made while this client's events are being handled (a broadcast that
@@ -403,7 +448,7 @@ void Server::Private::drain(ServerClient *c) {
         SessionEvent event = session.takeEvent();
         if (observed)
             emit c->sessionEvent(event);
-        act(c, event, observed);
+        act(c, event);
         if (observed || !std::holds_alternative<MessageEvent>(event))
             observed = c->isObserved();
     }
@@ -412,7 +457,7 @@ void Server::Private::drain(ServerClient *c) {
         completeFinish(c);
 }
 
-void Server::Private::act(ServerClient *c, SessionEvent &event, bool observed) {
+void Server::Private::act(ServerClient *c, SessionEvent &event) {
     ServerClient::Private &cd = *c->d;
     if (auto *message = std::get_if<MessageEvent>(&event)) {
         // Outgoing messages are stamped where they are sent.
@@ -422,7 +467,7 @@ void Server::Private::act(ServerClient *c, SessionEvent &event, bool observed) {
         switch (options().mode) {
         case ServerOptions::Mode::Echo:
         case ServerOptions::Mode::Greeting:
-            echo(c, message->message, observed);
+            // Echoed as it was decoded (updateEchoPath).
             return;
         case ServerOptions::Mode::Broadcast:
             broadcast(message->message.type, message->message.data);
@@ -605,23 +650,12 @@ void Server::Private::announce(ServerClient *c) {
     }
 }
 
-void Server::Private::echo(ServerClient *c, DecodedMessage &message, bool observed) {
-    // The outgoing bytes join this client's batch: readFrom() writes them once.
+void Server::Private::echo(ServerClient *c, const DecodedMessage &message) {
+    // The outgoing bytes join this client's batch: readFrom() writes them once. The
+    // payload is shared with the incoming event, not copied.
     Session &session = *c->d->session;
     if (session.state() != SessionState::Open || session.closeSent())
         return;
-    if (!observed && !c->d->deflate) {
-        // Nobody watches: as a raw frame the echo costs one copy (into the outgoing
-        // bytes), with no outgoing MessageEvent holding another and no second UTF-8
-        // pass over text the decoder already validated. The event was not emitted,
-        // so its payload can be moved. Without an extension the raw frame is exactly
-        // what sendText() would write.
-        RawFrame frame;
-        frame.opcode = quint8(message.type);
-        frame.payload = std::move(message.data);
-        session.sendRaw(frame);
-        return;
-    }
     if (message.type == Opcode::Binary)
         session.sendBinary(message.data);
     else

@@ -71,6 +71,8 @@ private slots:
     void malformedUpgradeGets400();
     void deflateOfferIsDeclined();
     void earlyFramesAreServedAfterAccept();
+    void echoKeepsOrder_data();
+    void echoKeepsOrder();
     void unmaskedFrameGetsProtocolError();
     void handshakeTimeoutDropsStalledClient();
     void keepaliveDropsDeadPeer();
@@ -208,6 +210,64 @@ void tst_Server::earlyFramesAreServedAfterAccept() {
     QVERIFY(buffer.startsWith("HTTP/1.1 101 "));
     QCOMPARE(buffer.mid(buffer.indexOf("\r\n\r\n") + 4), QByteArray("\x82\x05"
                                                                     "early"));
+}
+
+void tst_Server::echoKeepsOrder_data() {
+    QTest::addColumn<bool>("watched");
+    // Unwatched, messages are echoed from inside the decoder (the echo sink);
+    // watched, from their events. The client sees the same.
+    QTest::newRow("unwatched") << false;
+    QTest::newRow("watched") << true;
+}
+
+void tst_Server::echoKeepsOrder() {
+    QFETCH(bool, watched);
+    LoggedServer logged(localOptions());
+    Server server(localOptions());
+    Server &used = watched ? logged.server : server;
+    QVERIFY(used.listen());
+    QTcpSocket socket;
+    QByteArray buffer;
+    QVERIFY(rawHandshake(socket, used.port(), &buffer));
+    // One write: a text message whose character is split across fragments with a
+    // ping between them, a message larger than a read, an empty one, small ones,
+    // then a close.
+    QByteArray large(70000, Qt::Uninitialized);
+    for (qsizetype i = 0; i < large.size(); ++i)
+        large[i] = char(i * 13);
+    socket.write(maskedFrame(0x01, "h\xc3", 0x01020304) + maskedFrame(0x89, "p", 0x05060708) +
+                 maskedFrame(0x80, "\xa9llo", 0x0a0b0c0d) + maskedFrame(0x82, large, 0x11223344) +
+                 maskedFrame(0x82, {}, 0x55667788) + maskedFrame(0x82, "b", 0x99aabbcc) +
+                 maskedFrame(0x81, "last", 0x0badf00d) +
+                 maskedFrame(0x88, QByteArray::fromHex("03e8"), 0x31415926));
+    QList<WireFrame> frames;
+    qsizetype parsed = 0;
+    QVERIFY(readUntil(socket, buffer, [&frames, &parsed](const QByteArray &b) {
+        while (const std::optional<WireFrame> frame = parseFrame(b.mid(parsed))) {
+            frames.append(*frame);
+            parsed += frame->wireSize;
+        }
+        return !frames.isEmpty() && frames.last().opcode() == 0x8;
+    }));
+    QList<QPair<int, QByteArray>> data;
+    bool ponged = false;
+    for (const WireFrame &frame : std::as_const(frames)) {
+        QVERIFY(!frame.masked); // RFC 6455 §5.1
+        QVERIFY(frame.firstByte & 0x80);
+        if (frame.opcode() == 0xA)
+            ponged = frame.payload == "p";
+        else if (frame.opcode() != 0x8)
+            data.append({frame.opcode(), frame.payload});
+    }
+    const QList<QPair<int, QByteArray>> expected{
+        {0x1, "h\xc3\xa9llo"}, {0x2, large}, {0x2, {}}, {0x2, "b"}, {0x1, "last"}};
+    QCOMPARE(data.size(), expected.size());
+    for (qsizetype i = 0; i < expected.size(); ++i) {
+        QCOMPARE(data[i].first, expected[i].first);
+        QVERIFY2(data[i].second == expected[i].second, qPrintable(QString::number(i)));
+    }
+    QVERIFY(ponged);
+    QCOMPARE(frames.last().payload, QByteArray::fromHex("03e8"));
 }
 
 void tst_Server::unmaskedFrameGetsProtocolError() {
