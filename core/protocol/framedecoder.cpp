@@ -178,7 +178,10 @@ bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, cons
     // A small message for the sink needs no buffer of its own: it lives on the stack
     // for the length of the call.
     std::array<char, SinkStackBytes> stackBuffer;
-    const bool onStack = d.m_messageSink && size <= qsizetype(stackBuffer.size());
+    // An output not yet taken (a ping before this message, say) keeps its place: the
+    // message then follows it as an output, for the caller to pass on.
+    const bool sink = d.m_messageSink && !d.hasNext();
+    const bool onStack = sink && size <= qsizetype(stackBuffer.size());
     QByteArray data;
     char *target = stackBuffer.data();
     if (size > 0 && !onStack) {
@@ -202,7 +205,7 @@ bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, cons
     p += size;
     d.m_offset += size;
     raw.size = 0;
-    if (d.m_messageSink) {
+    if (sink) {
         d.m_messageSink(type, QByteArrayView(target, size));
         return true;
     }
@@ -732,7 +735,7 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
         }
         data = std::move(decoded.data);
     }
-    if (d.m_messageSink) {
+    if (d.m_messageSink && !d.hasNext()) {
         d.m_messageSink(message.type, data);
         return;
     }

@@ -115,14 +115,15 @@ public:
     const DecoderOptions &options() const { return m_options; }
     void setMaxMessageSize(qint64 size) { m_options.maxMessageSize = size; }
     void setConformance(Conformance c) { m_options.conformance = c; }
-    // When set, every complete data message goes here, in stream order, as a view
-    // valid only during the call, instead of becoming a DecodedMessage output; frames
-    // and violations are still outputs. A single-frame message of up to 4 KiB whose
+    // When set, a complete data message goes here from inside feed(), as a view valid
+    // only during the call, instead of becoming a DecodedMessage output, whenever no
+    // output is waiting to be taken; frames and violations are outputs as usual. A
+    // message that completes behind an untaken output (a ping between its fragments,
+    // say) becomes an output itself, so that nothing is reordered: a caller with a
+    // sink passes such outputs on to it. A single-frame message of up to 4 KiB whose
     // bytes are all in one feed() is unmasked into a buffer on the stack: no
     // allocation per message, for callers that answer each message at once (an echo
-    // server nobody watches). It is called from inside feed(), so a message reaches
-    // it before the outputs of earlier frames of the same feed() (a ping, say) are
-    // taken.
+    // server nobody watches).
     using MessageSink = std::function<void(Opcode type, QByteArrayView payload)>;
     void setMessageSink(MessageSink sink) { m_messageSink = std::move(sink); }
 

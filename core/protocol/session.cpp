@@ -396,6 +396,11 @@ struct SessionOps {
             if (auto *frame = std::get_if<DecodedFrame>(&output)) {
                 handleFrame(s, *frame);
             } else if (auto *message = std::get_if<DecodedMessage>(&output)) {
+                if (s.d->messageSink) {
+                    // Completed behind a frame that had to be handled first.
+                    s.d->messageSink(message->type, message->data);
+                    continue;
+                }
                 if (!s.d->messageHandler) {
                     s.m_events.emplace_back(
                         MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});

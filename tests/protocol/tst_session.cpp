@@ -1529,8 +1529,8 @@ void TestSession::messageSinkEchoes_data() {
 
 void TestSession::messageSinkEchoes() {
     // The echo path: messages reach the sink, not the events, and go back out
-    // through sendReceivedMessage() as exact unmasked frames; pings and closes are
-    // handled as usual, after the messages of the same chunk.
+    // through sendReceivedMessage() as exact unmasked frames, in stream order with
+    // the answers to pings and closes.
     QFETCH(bool, reportFrames);
     SessionOptions options;
     options.reportFrames = reportFrames;
@@ -1543,10 +1543,11 @@ void TestSession::messageSinkEchoes() {
     const qint64 sentBefore = session->bytesSent();
     session->receiveData(frame(0x81, "Hi", 0x01020304) + frame(0x89, "p", 0x05060708) +
                          frame(0x82, hex("00ff10"), 0x0a0b0c0d));
+    // In stream order: the binary message completed behind the ping's output, so it
+    // reached the sink after the pong went out.
     QCOMPARE(session->takeOutgoing(), hex("81024869"
-                                          "8203"
-                                          "00ff10"
-                                          "8a0170"));
+                                          "8a0170"
+                                          "820300ff10"));
     QCOMPARE(results, (QList<SendError>{SendError::None, SendError::None}));
     QStringList expected{"ping"};
     if (reportFrames)
