@@ -1,17 +1,11 @@
 #include "benchconnection.h"
 
-#include "net/socketio.h"
-
-#include <QSslConfiguration>
-#include <QSslSocket>
-#include <QTcpSocket>
+#include "benchtcptransport.h"
+#include "benchtlstransport.h"
 
 #include <algorithm>
 #include <cstring>
-
-#ifdef Q_OS_UNIX
-#include <sys/socket.h>
-#endif
+#include <limits>
 
 namespace ws {
 
@@ -23,6 +17,11 @@ constexpr int CloseWaitMs = 5'000;
 // How many bytes at each end of an echo are compared with what was sent: cheap
 // even for 16 MiB messages, and enough to catch a shifted or foreign payload.
 constexpr quint64 CheckedBytes = 16;
+// The least of a fast-path payload's unchecked middle worth dropping in the kernel
+// rather than reading: below it, the extra recv() costs more than the copy it saves.
+constexpr quint64 MinDiscardBytes = 4096;
+// RFC 6455 §5.2: the largest frame header.
+constexpr qint64 MaxHeaderBytes = 14;
 
 // RFC 6455 §5.2: the size of a header from its first two bytes.
 int headerSizeFrom(quint8 secondByte) {
@@ -34,43 +33,19 @@ int headerSizeFrom(quint8 secondByte) {
 } // namespace
 
 BenchConnection::BenchConnection(const BenchTarget &target, const QElapsedTimer &clock,
-                                 Listener *listener, QObject *parent)
+                                 std::span<char> readBuffer, Listener *listener, QObject *parent)
     : QObject(parent)
     , m_clock(clock)
     , m_listener(listener)
     , m_target(target)
     , m_handshake(target.handshake)
     , m_encoder(Role::Client, MaskingKeySource::systemRandom()) {
-    if (m_target.secure) {
-        auto *ssl = new QSslSocket(this);
-        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-        configuration.addCaCertificates(m_target.caCertificates);
-        configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
-        ssl->setSslConfiguration(configuration);
-        // The handshake starts once TLS is up, not when TCP is.
-        connect(ssl, &QSslSocket::encrypted, this, &BenchConnection::onConnected);
-        connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
-            QStringList reasons;
-            for (const QSslError &error : errors)
-                reasons << error.errorString();
-            end(QStringLiteral("TLS: %1").arg(reasons.join(QStringLiteral("; "))));
-        });
-        m_socket = ssl;
-    } else {
-        m_socket = new QTcpSocket(this);
-        connect(m_socket, &QTcpSocket::connected, this, &BenchConnection::onConnected);
-    }
-    connect(m_socket, &QTcpSocket::readyRead, this, &BenchConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this, [this] {
-        if (m_socket->bytesAvailable() > 0)
-            onReadyRead();
-        end({});
-    });
-    connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError error) {
-        // The server closing is how a connection normally ends (disconnected follows).
-        if (error != QAbstractSocket::RemoteHostClosedError)
-            end(m_socket->errorString());
-    });
+    BenchTransport::Handler *handler = this;
+    if (m_target.secure)
+        m_transport = std::make_unique<BenchTlsTransport>(m_target, handler);
+    else
+        m_transport = std::make_unique<BenchTcpTransport>(m_target.address, m_target.port,
+                                                          readBuffer, handler);
 }
 
 BenchConnection::~BenchConnection() = default;
@@ -81,17 +56,16 @@ void BenchConnection::setExpectedEcho(Opcode type, const QByteArray *payload) {
 }
 
 void BenchConnection::open() {
-    if (auto *ssl = qobject_cast<QSslSocket *>(m_socket))
-        ssl->connectToHostEncrypted(m_target.address.toString(), m_target.port, m_target.peerName);
-    else
-        m_socket->connectToHost(m_target.address, m_target.port);
+    m_transport->open();
 }
 
-void BenchConnection::onConnected() {
-    // Pipelined small messages must not wait for Nagle's algorithm.
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+void BenchConnection::transportConnected() {
     m_out = m_handshake.request();
     flush();
+}
+
+void BenchConnection::transportEnded(const QString &error) {
+    end(error);
 }
 
 void BenchConnection::queueMessage(Opcode type, QByteArrayView payload) {
@@ -125,21 +99,31 @@ void BenchConnection::checkCloseDeadline(qint64 nowUs) {
 }
 
 void BenchConnection::flush() {
-    if (m_out.isEmpty() || m_socket->state() != QAbstractSocket::ConnectedState)
+    if (m_out.isEmpty() || !m_transport->isConnected())
         return;
-    // Straight to the kernel when it takes it all: no copy into QTcpSocket's buffer
-    // and no extra event-loop turn to flush it.
-    writeToSocket(m_socket, m_out);
-    // Keeps the capacity for the next batch when the socket did not keep a reference.
-    m_out.resize(0);
+    m_transport->write(m_out);
 }
 
-void BenchConnection::onReadyRead() {
+void BenchConnection::transportReadable() {
     // One clock reading per batch: the echoes in it arrived together, and the
     // messages sent in answer leave together.
     m_nowUs = m_clock.nsecsElapsed() / 1000;
-    while (m_socket->bytesAvailable() > 0 && m_state != State::Ended) {
-        const QByteArray data = readFromSocket(m_socket);
+    while (m_state != State::Ended) {
+        if (const quint64 discardable = discardableBytes(); discardable > 0) {
+            const qint64 dropped = m_transport->discard(
+                qint64(std::min<quint64>(discardable, std::numeric_limits<int>::max())));
+            if (dropped == 0)
+                break;
+            if (dropped > 0) {
+                m_payloadRemaining -= quint64(dropped);
+                m_payloadOffset += quint64(dropped);
+                continue;
+            }
+            // The transport cannot drop bytes: they are read and skipped below.
+        }
+        const QByteArrayView data = m_transport->read(readLimit());
+        if (data.isEmpty())
+            break;
         if (m_state != State::Connecting) {
             receive(data);
             continue;
@@ -169,6 +153,31 @@ void BenchConnection::onReadyRead() {
     }
     flush();
     m_nowUs = -1;
+}
+
+quint64 BenchConnection::discardableBytes() const {
+    // Only the unchecked middle of a fast-path payload: its first CheckedBytes have
+    // been compared, its last CheckedBytes are still to come.
+    if (m_owner != FrameOwner::FastPath || !m_transport->canDiscard() ||
+        m_payloadOffset < CheckedBytes || m_payloadRemaining < CheckedBytes + MinDiscardBytes)
+        return 0;
+    return m_payloadRemaining - CheckedBytes;
+}
+
+qint64 BenchConnection::readLimit() const {
+    if (!m_largeFastPath || !m_transport->canDiscard())
+        return std::numeric_limits<qint64>::max();
+    // Large fast-path echoes are read only where they are compared: the first
+    // CheckedBytes, then (past the dropped middle) the last ones with the next
+    // frame's header and the start of its payload. Anything more read would be
+    // copied out only to be skipped.
+    const qint64 nextFrameStart = MaxHeaderBytes - m_headerSize + qint64(CheckedBytes);
+    if (m_owner != FrameOwner::FastPath)
+        return nextFrameStart;
+    if (m_payloadOffset < CheckedBytes)
+        return qint64(CheckedBytes - m_payloadOffset);
+    // Past the dropped middle, less than CheckedBytes + MinDiscardBytes remain.
+    return qint64(std::min(m_payloadRemaining, CheckedBytes + MinDiscardBytes)) + nextFrameStart;
 }
 
 void BenchConnection::receive(QByteArrayView data) {
@@ -243,6 +252,8 @@ bool BenchConnection::startFrame() {
     const QByteArrayView header(m_header.data(), m_headerSize);
     m_headerSize = 0;
     m_payloadRemaining = length;
+    // Echoes come back like this one: after it, read as if the next were large too.
+    m_largeFastPath = fast && length >= 2 * CheckedBytes + MinDiscardBytes;
     if (fast) {
         m_owner = FrameOwner::FastPath;
         m_payloadLength = length;
@@ -327,15 +338,9 @@ void BenchConnection::onFrame(const DecodedFrame &frame) {
 }
 
 void BenchConnection::resetOnClose() {
-#ifdef Q_OS_UNIX
     // Everything we had to send (our close frame) has been read by the server,
     // which answered it: no data can be lost to the reset.
-    const qintptr descriptor = m_socket->socketDescriptor();
-    if (descriptor < 0)
-        return;
-    const linger option{1, 0};
-    ::setsockopt(int(descriptor), SOL_SOCKET, SO_LINGER, &option, sizeof option);
-#endif
+    m_transport->setResetOnClose();
 }
 
 void BenchConnection::end(const QString &error) {
@@ -343,8 +348,7 @@ void BenchConnection::end(const QString &error) {
         return;
     const bool clean = error.isEmpty() && m_closeSent && m_closeReceived;
     m_state = State::Ended;
-    if (m_socket->state() != QAbstractSocket::UnconnectedState)
-        m_socket->abort();
+    m_transport->abort();
     QString why = error;
     if (why.isEmpty() && !clean)
         why = QStringLiteral("the connection ended without a closing handshake");

@@ -1,61 +1,40 @@
 #pragma once
 
+#include "benchtarget.h"
+#include "benchtransport.h"
+
 #include "protocol/framedecoder.h"
 #include "protocol/frameencoder.h"
 #include "protocol/handshake.h"
 #include "protocol/permessagedeflate.h"
 
 #include <QElapsedTimer>
-#include <QHostAddress>
 #include <QObject>
-#include <QSslCertificate>
 
 #include <array>
 #include <deque>
 #include <memory>
-
-class QTcpSocket;
+#include <span>
 
 namespace ws {
 
-// Where the load goes: resolved once, so that a thousand connections do not make a
-// thousand name lookups.
-struct BenchTarget {
-    QHostAddress address;
-    quint16 port = 0;
-    ClientHandshakeOptions handshake;
-    qint64 maxMessageSize = 64 * 1024 * 1024;
-    // wss: TLS with certificate verification on, trusting these certificates on
-    // top of the system's; `peerName` is what the certificate must name.
-    bool secure = false;
-    QList<QSslCertificate> caCertificates;
-    QString peerName;
-    // permessage-deflate (RFC 7692) is offered in handshake.extensions and required:
-    // a server that declines it would make the figures meaningless.
-    bool deflate = false;
-    DeflateConfig deflateConfig;
-    // Connect mode: once the server's close frame is in, our side of the TCP
-    // connection ends with a reset (SO_LINGER 0) rather than a FIN. The WebSocket
-    // closing handshake is complete by then and the server has closed (RFC 6455
-    // §7.1.1); what is saved is the kernels' teardown (the server's TIME_WAIT
-    // state, two segments), which would otherwise dominate what the row measures.
-    bool resetAfterClose = false;
-};
-
 // One client connection of the load generator: the protocol core's handshake,
-// encoder and decoder on a QTcpSocket, without a Session. The generator must cost
-// less than the server it measures, and it needs none of the Session's events,
-// timestamps or conformance notes: only messages, pings and the close handshake.
-// Frames go into one buffer written once per batch (flush()), so a window of
-// pipelined messages costs one write.
+// encoder and decoder on a BenchTransport (a TCP descriptor of our own for ws://,
+// a QSslSocket for wss://), without a Session. The generator must cost less than
+// the server it measures, and it needs none of the Session's events, timestamps or
+// conformance notes: only messages, pings and the close handshake. Frames go into
+// one buffer written once per batch (flush()), so a window of pipelined messages
+// costs one write.
 //
 // Echoes of binary messages take a fast path: a frame whose header is exactly what
 // a correct echo looks like (FIN, no RSV bits, binary, unmasked, minimal length,
 // outside a fragmented message) is checked and skipped as it streams by, without
-// copying its payload; every other frame goes to the FrameDecoder, which checks
-// all of RFC 6455. Compressed echoes (RSV1) always go to the decoder, which
+// copying its payload; over plain TCP the middle of a large one, between the
+// compared ends, is dropped in the kernel and never copied out at all
+// (BenchTransport::discard). Every other frame goes to the FrameDecoder, which
+// checks all of RFC 6455. Compressed echoes (RSV1) always go to the decoder, which
 // inflates them with the connection's PerMessageDeflate.
-class BenchConnection : public QObject {
+class BenchConnection : public QObject, private BenchTransport::Handler {
     Q_OBJECT
 public:
     class Listener {
@@ -73,8 +52,10 @@ public:
         ~Listener() = default;
     };
 
-    BenchConnection(const BenchTarget &target, const QElapsedTimer &clock, Listener *listener,
-                    QObject *parent = nullptr);
+    // `readBuffer`: where plain TCP connections read into, shared by all of them (each
+    // read is consumed before the next); it must outlive the connection.
+    BenchConnection(const BenchTarget &target, const QElapsedTimer &clock,
+                    std::span<char> readBuffer, Listener *listener, QObject *parent = nullptr);
     ~BenchConnection() override;
 
     // What every echo should be (not owned; must outlive the connection).
@@ -104,10 +85,13 @@ private:
     // Who consumes the payload of the frame being received.
     enum class FrameOwner { None, FastPath, Decoder };
 
-    void onConnected();
+    void transportConnected() override;
+    void transportReadable() override;
+    void transportEnded(const QString &error) override;
     bool startDeflate();
-    void onReadyRead();
     void receive(QByteArrayView data);
+    quint64 discardableBytes() const;
+    qint64 readLimit() const;
     bool startFrame();
     void checkEchoBytes(QByteArrayView chunk);
     void feedDecoder(QByteArrayView data);
@@ -125,7 +109,8 @@ private:
     std::unique_ptr<PerMessageDeflate> m_deflate;
     FrameEncoder m_encoder;
     std::unique_ptr<FrameDecoder> m_decoder;
-    QTcpSocket *m_socket = nullptr;
+    // After m_target, which the TLS transport refers to.
+    std::unique_ptr<BenchTransport> m_transport;
     QByteArray m_out;
     State m_state = State::Connecting;
     bool m_closeSent = false;
@@ -143,6 +128,9 @@ private:
     quint64 m_payloadLength = 0; // of the fast-path frame
     quint64 m_payloadOffset = 0;
     bool m_payloadMatches = true;
+    // The last frame started was a fast-path one large enough to drop its middle
+    // unread (see readLimit()).
+    bool m_largeFastPath = false;
 };
 
 } // namespace ws

@@ -23,6 +23,9 @@ constexpr int RetryPauseMs = 10;
 constexpr int CloseWatchIntervalMs = 250;
 // Enough latency samples for stable percentiles without unbounded memory.
 constexpr size_t MaxLatencySamples = 20'000'000;
+// What one recv() takes at most: a few dozen batches of small echoes, or a sizeable
+// piece of a large message the decoder must see whole.
+constexpr size_t ReadBufferBytes = 256 * 1024;
 
 qint64 processCpuUs() {
     rusage usage = {};
@@ -81,7 +84,8 @@ const char *benchModeName(BenchOptions::Mode mode) {
 
 BenchRunner::BenchRunner(BenchOptions options, QObject *parent)
     : QObject(parent)
-    , m_options(std::move(options)) {
+    , m_options(std::move(options))
+    , m_readBuffer(ReadBufferBytes) {
     m_phaseTimer.setSingleShot(true);
     // A coarse timer may fire 5 % early; the measured time is taken from the clock
     // anyway, but the run should last what was asked.
@@ -145,7 +149,7 @@ void BenchRunner::start() {
 }
 
 BenchConnection *BenchRunner::openConnection() {
-    auto *connection = new BenchConnection(m_options.target, m_clock, this, this);
+    auto *connection = new BenchConnection(m_options.target, m_clock, m_readBuffer, this, this);
     if (m_options.mode == BenchOptions::Mode::Echo)
         connection->setExpectedEcho(m_options.binary ? Opcode::Binary : Opcode::Text, &m_payload);
     m_connections.append(connection);

@@ -75,6 +75,8 @@ private:
     QTimer m_closeWatch;
     QList<BenchConnection *> m_connections;
     QByteArray m_payload;
+    // Shared by every plain TCP connection: each read is consumed before the next.
+    std::vector<char> m_readBuffer;
     int m_opened = 0;  // connections that completed the opening handshake
     int m_started = 0; // connections created (idle mode opens them in batches)
     qint64 m_measureStartUs = 0;

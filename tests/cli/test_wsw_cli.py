@@ -389,6 +389,115 @@ class WswCliTest(unittest.TestCase):
                            stdin=subprocess.DEVNULL)
         self.assertEqual(bench.wait(), 2)
 
+    def test_bench_refused_names_the_reason(self):
+        url = "ws://127.0.0.1:%d/" % free_port()
+        for mode in ("echo", "connect"):
+            with self.subTest(mode=mode):
+                bench = self.start("bench", url, "--mode", mode, "--seconds", "1", "--conns", "2",
+                                   stdin=subprocess.DEVNULL)
+                self.assertEqual(bench.wait(), 2)
+                self.assertIn("Connection refused", "\n".join(bench.stderr.rest()))
+
+    def test_bench_large_binary_echoes_match(self):
+        # Large binary echoes are compared at both ends and their middle dropped unread:
+        # once for 5000 bytes (a few KiB are the least worth dropping), in several
+        # drops as it arrives for 300000 bytes. 16 of those in flight are more than the
+        # socket buffers hold, so batches also wait for the kernel to take them.
+        _, url = self.serve("--quiet")
+        for size, window in ((5000, 2), (300000, 16)):
+            with self.subTest(size=size):
+                bench = self.start("bench", url, "--seconds", "1", "--conns", "2", "--binary",
+                                   "--size", str(size), "--window", str(window), "--json",
+                                   stdin=subprocess.DEVNULL)
+                self.assertEqual(bench.wait(), 0)
+                result = json.loads(bench.stdout.rest()[-1])
+                self.assertGreater(result["messages"], 0)
+                self.assertEqual(result["mismatches"], 0)
+                self.assertNotIn("error", result)
+
+    def test_bench_detects_a_wrong_byte_at_either_end_of_a_large_echo(self):
+        # The first and the last byte of a large binary echo are among those compared,
+        # the last one read after the middle was dropped.
+        size = 300000
+
+        def recv_exact(conn, count):
+            data = bytearray()
+            while len(data) < count:
+                chunk = conn.recv(count - len(data))
+                if not chunk:
+                    raise EOFError("the client closed TCP")
+                data += chunk
+            return bytes(data)
+
+        def echo_flipping(position):
+            def run(conn):
+                while True:
+                    head = recv_exact(conn, 2)
+                    opcode, length = head[0] & 0x0F, head[1] & 0x7F
+                    if length >= 126:
+                        length = int.from_bytes(recv_exact(conn, 2 if length == 126 else 8), "big")
+                    key = recv_exact(conn, 4)  # RFC 6455 §5.3: every client frame is masked
+                    masked = recv_exact(conn, length)
+                    mask = (key * (length // 4 + 1))[:length]
+                    payload = bytearray((int.from_bytes(masked, "big") ^
+                                         int.from_bytes(mask, "big")).to_bytes(length, "big"))
+                    if opcode == 0x8:
+                        # RFC 6455 §5.5.1: answer the close frame; then the server closes TCP.
+                        conn.sendall(bytes([0x88, length]) + payload)
+                        return
+                    payload[position] ^= 0x01
+                    if length < 126:
+                        header = bytes([0x80 | opcode, length])
+                    elif length < 65536:
+                        header = bytes([0x80 | opcode, 126]) + length.to_bytes(2, "big")
+                    else:
+                        header = bytes([0x80 | opcode, 127]) + length.to_bytes(8, "big")
+                    conn.sendall(header + payload)
+            return run
+
+        for position in (0, size - 1):
+            with self.subTest(position=position):
+                raw = RawServer(echo_flipping(position))
+                bench = self.start("bench", "ws://127.0.0.1:%d/" % raw.port, "--seconds", "1",
+                                   "--conns", "1", "--binary", "--size", str(size), "--window",
+                                   "2", "--json", stdin=subprocess.DEVNULL)
+                self.assertEqual(bench.wait(), 2)
+                result = json.loads(bench.stdout.rest()[-1])
+                self.assertGreater(result["mismatches"], 0)
+                self.assertIn("differed", result["error"])
+
+    def test_bench_deflate_echo(self):
+        _, url = self.serve("--quiet", "--deflate")
+        bench = self.start("bench", url, "--deflate", "--text-json", "--size", "2000", "--seconds",
+                           "1", "--conns", "2", "--json", stdin=subprocess.DEVNULL)
+        self.assertEqual(bench.wait(), 0)
+        result = json.loads(bench.stdout.rest()[-1])
+        self.assertTrue(result["deflate"])
+        self.assertGreater(result["messages"], 0)
+        self.assertEqual(result["mismatches"], 0)
+
+    def test_bench_wss_echo_and_connect(self):
+        with tempfile.TemporaryDirectory() as d:
+            cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", key, "-out", cert], check=True, capture_output=True,
+                           timeout=TIMEOUT)
+            _, url, _ = self.serve_tls("--quiet", "--cert", cert, "--key", key)
+            cases = [(["--binary", "--size", "100000", "--window", "2"], "messagesPerSecond"),
+                     (["--mode", "connect"], "connectionsPerSecond")]
+            for args, figure in cases:
+                with self.subTest(args=args):
+                    bench = self.start("bench", url, "--ca", cert, "--seconds", "1", "--conns",
+                                       "2", "--json", *args, stdin=subprocess.DEVNULL)
+                    self.assertEqual(bench.wait(), 0)
+                    result = json.loads(bench.stdout.rest()[-1])
+                    self.assertTrue(result["tls"])
+                    self.assertGreater(result[figure], 0)
+                    self.assertEqual(result.get("mismatches", 0), 0)
+                    self.assertEqual(result.get("failures", 0), 0)
+
     # --- wss and permessage-deflate ------------------------------------------------
 
     def serve_tls(self, *args):
