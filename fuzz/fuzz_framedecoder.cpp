@@ -79,22 +79,30 @@ struct Run {
     qint64 bytesFed = 0;
 };
 
-template <typename NextSize>
-Run decode(const DecoderOptions &options, QByteArrayView input, NextSize nextSize) {
-    FrameDecoder decoder(options);
-    Run run;
+// Feeds `input` in pieces whose sizes come from `nextSize`, handing each output to
+// `take` as it is taken after every piece.
+template <typename NextSize, typename Take>
+void feedInPieces(FrameDecoder &decoder, QByteArrayView input, NextSize nextSize, Take take) {
     qsizetype position = 0;
     while (position < input.size()) {
         const qsizetype size = std::min<qsizetype>(nextSize(), input.size() - position);
         decoder.feed(input.sliced(position, size));
         position += size;
-        while (decoder.hasNext()) {
-            check(!run.failed || !decoder.hasNext(), "nothing after a violation");
-            run.outputs.push_back(decoder.takeNext());
-            if (std::holds_alternative<ProtocolViolation>(run.outputs.back()))
-                run.failed = true;
-        }
+        while (decoder.hasNext())
+            take(decoder.takeNext());
     }
+}
+
+template <typename NextSize>
+Run decode(const DecoderOptions &options, QByteArrayView input, NextSize nextSize) {
+    FrameDecoder decoder(options);
+    Run run;
+    feedInPieces(decoder, input, nextSize, [&run](DecoderOutput output) {
+        check(!run.failed, "nothing after a violation");
+        run.outputs.push_back(std::move(output));
+        if (std::holds_alternative<ProtocolViolation>(run.outputs.back()))
+            run.failed = true;
+    });
     check(run.failed == decoder.hasFailed(), "hasFailed() matches the outputs");
     run.bytesFed = decoder.bytesFed();
     return run;
@@ -122,24 +130,17 @@ SinkRun decodeMessages(const DecoderOptions &options, QByteArrayView input, bool
             run.order.push_back(true);
         });
     }
-    qsizetype position = 0;
-    while (position < input.size()) {
-        const qsizetype size = std::min<qsizetype>(nextSize(), input.size() - position);
-        decoder.feed(input.sliced(position, size));
-        position += size;
-        while (decoder.hasNext()) {
-            DecoderOutput output = decoder.takeNext();
-            // With a sink, a message that completed behind an untaken output is an
-            // output too, for the caller to pass on: the order is what counts.
-            if (auto *message = std::get_if<DecodedMessage>(&output)) {
-                run.messages.emplace_back(message->type, message->data);
-                run.order.push_back(true);
-            } else {
-                run.others.push_back(std::move(output));
-                run.order.push_back(false);
-            }
+    feedInPieces(decoder, input, nextSize, [&run](DecoderOutput output) {
+        // With a sink, a message that completed behind an untaken output is an output
+        // too, for the caller to pass on: the order is what counts.
+        if (auto *message = std::get_if<DecodedMessage>(&output)) {
+            run.messages.emplace_back(message->type, message->data);
+            run.order.push_back(true);
+        } else {
+            run.others.push_back(std::move(output));
+            run.order.push_back(false);
         }
-    }
+    });
     return run;
 }
 

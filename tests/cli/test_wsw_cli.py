@@ -101,6 +101,17 @@ def json_events(lines):
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
+def make_certificate(directory):
+    """A self-signed P-256 certificate for 127.0.0.1 and its key, made with openssl in
+    `directory`; returns (certificate path, key path)."""
+    cert, key = os.path.join(directory, "c.pem"), os.path.join(directory, "k.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    return cert, key
+
+
 def free_port():
     """A port that nothing listens on (bound, then released)."""
     with socket.socket() as s:
@@ -478,12 +489,7 @@ class WswCliTest(unittest.TestCase):
 
     def test_bench_wss_echo_and_connect(self):
         with tempfile.TemporaryDirectory() as d:
-            cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                            "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-                            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                            "-keyout", key, "-out", cert], check=True, capture_output=True,
-                           timeout=TIMEOUT)
+            cert, key = make_certificate(d)
             _, url, _ = self.serve_tls("--quiet", "--cert", cert, "--key", key)
             cases = [(["--binary", "--size", "100000", "--window", "2"], "messagesPerSecond"),
                      (["--mode", "connect"], "connectionsPerSecond")]
@@ -549,12 +555,7 @@ class WswCliTest(unittest.TestCase):
 
     def test_tls_with_given_certificate_and_ca(self):
         with tempfile.TemporaryDirectory() as d:
-            cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                            "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
-                            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                            "-keyout", key, "-out", cert], check=True, capture_output=True,
-                           timeout=TIMEOUT)
+            cert, key = make_certificate(d)
             _, url, _ = self.serve_tls("--cert", cert, "--key", key)
             client = self.connect_json(url, "--ca", cert, "--show-tls")
             tls = json.loads(client.stdout.wait_for(lambda l: '"tls"' in l))
