@@ -1,17 +1,16 @@
 #include "benchcommand.h"
 
 #include "benchrunner.h"
+#include "commandline.h"
 #include "output.h"
 #include "signalwatcher.h"
 
 #include "net/clientconnection.h"
 
-#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QHostInfo>
 #include <QSslSocket>
 #include <QTimer>
-#include <QUrl>
 
 #include <algorithm>
 #include <limits>
@@ -65,123 +64,83 @@ void printHuman(const BenchOptions &options, const QJsonObject &result) {
 } // namespace
 
 int BenchCommand::run(const QStringList &arguments) {
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Load generator for a WebSocket server.\n"
-        "  echo (default): --conns connections keep --window messages of --size bytes in "
-        "flight each for --seconds (after 0.5 s of warm-up) and check the echoes; prints "
-        "messages/s, MB/s (payload bytes echoed per second, one way, 10^6 bytes) and the round "
-        "trip latency.\n"
-        "  connect: --conns loops open and close connections (both handshakes); prints "
-        "connections/s.\n"
-        "  idle: opens --conns connections, prints \"idle N connections open\" (on stderr "
-        "with --json), holds them for --seconds, then closes them."));
-    parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("url"),
-                                 QStringLiteral("ws://host[:port]/path or wss://..."));
-    const QCommandLineOption conns(QStringLiteral("conns"),
-                                   QStringLiteral("Connections (default 50)."),
-                                   QStringLiteral("count"));
-    const QCommandLineOption size(QStringLiteral("size"),
-                                  QStringLiteral("Message size in bytes (default 64)."),
-                                  QStringLiteral("bytes"));
-    const QCommandLineOption window(QStringLiteral("window"),
-                                    QStringLiteral("Messages in flight per connection "
-                                                   "(default 16)."),
-                                    QStringLiteral("count"));
-    const QCommandLineOption seconds(QStringLiteral("seconds"),
-                                     QStringLiteral("How long to measure (default 5)."),
-                                     QStringLiteral("seconds"));
-    const QCommandLineOption binary(QStringLiteral("binary"),
-                                    QStringLiteral("Binary messages instead of text."));
-    const QCommandLineOption mode(QStringLiteral("mode"),
-                                  QStringLiteral("echo (default), connect or idle."),
-                                  QStringLiteral("mode"));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("Print the figures as one JSON object."));
-    const QCommandLineOption ca(QStringLiteral("ca"),
-                                QStringLiteral("wss: also trust the PEM certificates in this file "
-                                               "(verification stays on)."),
-                                QStringLiteral("file"));
-    const QCommandLineOption deflate(
-        QStringLiteral("deflate"),
-        QStringLiteral("Offer permessage-deflate (RFC 7692) and compress every message; fails "
-                       "if the server declines it."));
-    const QCommandLineOption textJson(
-        QStringLiteral("text-json"),
-        QStringLiteral("Text messages of compressible JSON (--size bytes) instead of letters."));
-    parser.addOptions({conns, size, window, seconds, binary, mode, json, ca, deflate, textJson});
+    CommandLine commandLine(
+        "bench",
+        QStringLiteral(
+            "Load generator for a WebSocket server.\n"
+            "  echo (default): --conns connections keep --window messages of --size bytes in "
+            "flight each for --seconds (after 0.5 s of warm-up) and check the echoes; prints "
+            "messages/s, MB/s (payload bytes echoed per second, one way, 10^6 bytes) and the "
+            "round trip latency.\n"
+            "  connect: --conns loops open and close connections (both handshakes); prints "
+            "connections/s.\n"
+            "  idle: opens --conns connections, prints \"idle N connections open\" (on stderr "
+            "with --json), holds them for --seconds, then closes them."),
+        UsageError);
+    commandLine.addPositionalArgument(QStringLiteral("url"),
+                                      QStringLiteral("ws://host[:port]/path or wss://..."));
+    const auto conns = makeOption("conns", "Connections (default 50).", "count");
+    const auto size = makeOption("size", "Message size in bytes (default 64).", "bytes");
+    const auto window =
+        makeOption("window", "Messages in flight per connection (default 16).", "count");
+    const auto seconds = makeOption("seconds", "How long to measure (default 5).", "seconds");
+    const auto binary = makeOption("binary", "Binary messages instead of text.");
+    const auto mode = makeOption("mode", "echo (default), connect or idle.", "mode");
+    const auto json = makeOption("json", "Print the figures as one JSON object.");
+    const auto ca = makeOption(
+        "ca", "wss: also trust the PEM certificates in this file (verification stays on).", "file");
+    const auto deflate =
+        makeOption("deflate", "Offer permessage-deflate (RFC 7692) and compress every message; "
+                              "fails if the server declines it.");
+    const auto textJson = makeOption(
+        "text-json", "Text messages of compressible JSON (--size bytes) instead of letters.");
+    commandLine.addOptions(
+        {conns, size, window, seconds, binary, mode, json, ca, deflate, textJson});
 
-    if (!parser.parse(arguments)) {
-        writeLine(stderr, "wsw bench: " + parser.errorText().toUtf8());
+    if (const std::optional<int> status = commandLine.parse(arguments))
+        return *status;
+    const std::optional<WebSocketUrl> url = commandLine.webSocketUrl();
+    if (!url)
         return UsageError;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        writeLine(stdout, commandHelp(parser, "bench"));
-        return Done;
-    }
-    const auto usage = [](const QString &message) {
-        writeLine(stderr, "wsw bench: " + message.toUtf8());
-        return int(UsageError);
-    };
-    if (parser.positionalArguments().size() != 1)
-        return usage(
-            QStringLiteral("expects exactly one URL, e.g. wsw bench ws://127.0.0.1:9001/"));
 
     BenchOptions options;
-    options.url = parser.positionalArguments().constFirst();
-    QString urlError;
-    const auto url = parseWebSocketUrl(QUrl(options.url, QUrl::StrictMode), &urlError);
-    if (!url)
-        return usage(urlError);
-    if (parser.isSet(ca) && !url->secure)
-        return usage(QStringLiteral("--ca is for wss:// URLs"));
+    options.url = commandLine.positionalArguments().constFirst();
+    if (commandLine.isSet(ca) && !url->secure)
+        return commandLine.usageError(QStringLiteral("--ca is for wss:// URLs"));
     if (url->secure) {
         if (!QSslSocket::supportsSsl())
-            return usage(QStringLiteral("wss:// needs TLS, which this Qt build lacks"));
+            return commandLine.usageError(
+                QStringLiteral("wss:// needs TLS, which this Qt build lacks"));
         options.target.secure = true;
         options.target.peerName = url->host;
-        if (parser.isSet(ca)) {
+        if (commandLine.isSet(ca)) {
             options.target.caCertificates = QSslCertificate::fromPath(
-                parser.value(ca), QSsl::Pem, QSslCertificate::PatternSyntax::FixedString);
+                commandLine.value(ca), QSsl::Pem, QSslCertificate::PatternSyntax::FixedString);
             if (options.target.caCertificates.isEmpty())
-                return usage(
-                    QStringLiteral("--ca: no PEM certificate in %1").arg(parser.value(ca)));
+                return commandLine.usageError(
+                    QStringLiteral("--ca: no PEM certificate in %1").arg(commandLine.value(ca)));
         }
     }
-    if (parser.isSet(textJson) && parser.isSet(binary))
-        return usage(QStringLiteral("--text-json and --binary exclude each other"));
+    if (commandLine.isSet(textJson) && commandLine.isSet(binary))
+        return commandLine.usageError(
+            QStringLiteral("--text-json and --binary exclude each other"));
 
-    const auto positive = [&parser](const QCommandLineOption &option, qint64 max, qint64 *out) {
-        if (!parser.isSet(option))
-            return true;
+    if (!commandLine.readInteger(conns, 1, 100'000, &options.connections))
+        return commandLine.usageError(QStringLiteral("--conns expects a positive number"));
+    if (!commandLine.readInteger(size, 1, std::numeric_limits<int>::max(), &options.messageSize))
+        return commandLine.usageError(QStringLiteral("--size expects a positive number of bytes"));
+    if (!commandLine.readInteger(window, 1, 100'000, &options.window))
+        return commandLine.usageError(QStringLiteral("--window expects a positive number"));
+    if (commandLine.isSet(seconds)) {
         bool ok = false;
-        const qint64 value = parser.value(option).toLongLong(&ok);
-        if (!ok || value <= 0 || value > max)
-            return false;
-        *out = value;
-        return true;
-    };
-    qint64 connections = options.connections;
-    qint64 windowSize = options.window;
-    if (!positive(conns, 100'000, &connections))
-        return usage(QStringLiteral("--conns expects a positive number"));
-    if (!positive(size, std::numeric_limits<int>::max(), &options.messageSize))
-        return usage(QStringLiteral("--size expects a positive number of bytes"));
-    if (!positive(window, 100'000, &windowSize))
-        return usage(QStringLiteral("--window expects a positive number"));
-    options.connections = int(connections);
-    options.window = int(windowSize);
-    if (parser.isSet(seconds)) {
-        bool ok = false;
-        options.seconds = parser.value(seconds).toDouble(&ok);
+        options.seconds = commandLine.value(seconds).toDouble(&ok);
         if (!ok || options.seconds <= 0 || options.seconds > 86'400)
-            return usage(QStringLiteral("--seconds expects a positive number"));
+            return commandLine.usageError(QStringLiteral("--seconds expects a positive number"));
     }
-    options.binary = parser.isSet(binary);
-    options.textJson = parser.isSet(textJson);
-    if (parser.isSet(mode)) {
-        const QString name = parser.value(mode);
+    options.binary = commandLine.isSet(binary);
+    options.textJson = commandLine.isSet(textJson);
+    if (commandLine.isSet(mode)) {
+        const QString name = commandLine.value(mode);
         if (name == QLatin1String("echo"))
             options.mode = BenchOptions::Mode::Echo;
         else if (name == QLatin1String("connect"))
@@ -189,7 +148,8 @@ int BenchCommand::run(const QStringList &arguments) {
         else if (name == QLatin1String("idle"))
             options.mode = BenchOptions::Mode::Idle;
         else
-            return usage(QStringLiteral("--mode expects echo, connect or idle, got %1").arg(name));
+            return commandLine.usageError(
+                QStringLiteral("--mode expects echo, connect or idle, got %1").arg(name));
     }
     options.target.resetAfterClose = options.mode == BenchOptions::Mode::Connect;
 
@@ -198,8 +158,8 @@ int BenchCommand::run(const QStringList &arguments) {
     if (options.target.address.isNull()) {
         const QHostInfo info = QHostInfo::fromName(url->host);
         if (info.addresses().isEmpty()) {
-            writeLine(stderr, "wsw bench: cannot resolve " + url->host.toUtf8() + ": " +
-                                  info.errorString().toUtf8());
+            commandLine.printError(
+                QStringLiteral("cannot resolve %1: %2").arg(url->host, info.errorString()));
             return Failed;
         }
         options.target.address = info.addresses().constFirst();
@@ -208,7 +168,7 @@ int BenchCommand::run(const QStringList &arguments) {
     options.target.handshake.port = url->port;
     options.target.handshake.resourceName = url->resourceName;
     options.target.handshake.secure = url->secure;
-    if (parser.isSet(deflate)) {
+    if (commandLine.isSet(deflate)) {
         options.target.deflate = true;
         options.target.deflateConfig.policy = DeflatePolicy::Require;
         options.target.handshake.extensions = {deflateOffer(options.target.deflateConfig)};
@@ -216,7 +176,7 @@ int BenchCommand::run(const QStringList &arguments) {
     // Room for the echoes however large the messages are.
     options.target.maxMessageSize = std::max(options.target.maxMessageSize, options.messageSize);
 
-    const bool asJson = parser.isSet(json);
+    const bool asJson = commandLine.isSet(json);
     BenchRunner runner(options);
     QObject::connect(&runner, &BenchRunner::allIdleConnectionsOpen, [asJson](int count) {
         writeLine(asJson ? stderr : stdout,
@@ -236,7 +196,7 @@ int BenchCommand::run(const QStringList &arguments) {
     else
         printHuman(options, runner.result());
     if (!runner.succeeded()) {
-        writeLine(stderr, "wsw bench: " + runner.errorString().toUtf8());
+        commandLine.printError(runner.errorString());
         return Failed;
     }
     return Done;

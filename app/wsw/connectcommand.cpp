@@ -1,11 +1,11 @@
 #include "connectcommand.h"
 
+#include "commandline.h"
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
 #include "net/tlscertificate.h"
 
-#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QTimer>
 
@@ -22,156 +22,110 @@ QString exitStatusHelp() {
                           "the peer broke the protocol, 5 clean close with any other code.");
 }
 
-bool parseNonNegative(const QString &text, qint64 *value) {
-    bool ok = false;
-    *value = text.toLongLong(&ok);
-    return ok && *value >= 0;
-}
-
 } // namespace
 
 int ConnectCommand::run(const QStringList &arguments) {
-    QCommandLineParser parser;
-    parser.setApplicationDescription(
+    CommandLine commandLine(
+        "connect",
         QStringLiteral("Opens a WebSocket connection, sends each line of standard input as a "
                        "message and prints what arrives.\n\n%1\n%2")
-            .arg(inputCommandHelp(), exitStatusHelp()));
-    parser.addHelpOption();
-    parser.addPositionalArgument(QStringLiteral("url"), QStringLiteral("ws://host[:port]/path"));
-    const QCommandLineOption header(QStringLiteral("header"),
-                                    QStringLiteral("Extra request header (repeatable)."),
-                                    QStringLiteral("name:value"));
-    const QCommandLineOption subprotocol(QStringLiteral("subprotocol"),
-                                         QStringLiteral("Offer this subprotocol (repeatable)."),
-                                         QStringLiteral("protocol"));
-    const QCommandLineOption origin(QStringLiteral("origin"),
-                                    QStringLiteral("Send this Origin header."),
-                                    QStringLiteral("origin"));
-    const QCommandLineOption binary(QStringLiteral("binary"),
-                                    QStringLiteral("Send lines as binary messages."));
-    const QCommandLineOption echo(QStringLiteral("echo"),
-                                  QStringLiteral("Send every received message straight back. "
-                                                 "The peer ends the session: the end of "
-                                                 "standard input does not close it."));
-    const QCommandLineOption showFrames(QStringLiteral("show-frames"),
-                                        QStringLiteral("Print every frame header, both ways."));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("One JSON object per event on stdout."));
-    const QCommandLineOption maxMessageSize(QStringLiteral("max-message-size"),
-                                            QStringLiteral("Largest message accepted (1009 "
-                                                           "beyond)."),
-                                            QStringLiteral("bytes"));
-    const QCommandLineOption noAutoPong(QStringLiteral("no-auto-pong"),
-                                        QStringLiteral("Do not answer pings."));
-    const QCommandLineOption closeTimeout(QStringLiteral("close-timeout"),
-                                          QStringLiteral("How long to wait for the closing "
-                                                         "handshake (default 5000)."),
-                                          QStringLiteral("ms"));
-    const QCommandLineOption deflate(QStringLiteral("deflate"),
-                                     QStringLiteral("Offer permessage-deflate (RFC 7692)."));
-    const QCommandLineOption deflateWindowBits(
-        QStringLiteral("deflate-window-bits"),
-        QStringLiteral("With --deflate: ask the server to compress with at most this window, "
-                       "8..15, and use no more ourselves."),
-        QStringLiteral("bits"));
-    const QCommandLineOption deflateNoContext(
-        QStringLiteral("deflate-no-context-takeover"),
-        QStringLiteral("With --deflate: both sides reset their compressor per message."));
-    const QCommandLineOption ca(QStringLiteral("ca"),
-                                QStringLiteral("wss: also trust the CA certificates in this PEM "
-                                               "file."),
-                                QStringLiteral("file"));
-    const QCommandLineOption acceptFingerprint(
-        QStringLiteral("accept-fingerprint"),
-        QStringLiteral("wss: accept the one server certificate with this SHA-256 fingerprint "
-                       "(AB:CD:... as the error message shows it), even self-signed."),
-        QStringLiteral("sha256"));
-    const QCommandLineOption showTls(
-        QStringLiteral("show-tls"),
-        QStringLiteral("wss: print the TLS protocol, cipher and certificate chain."));
-    parser.addOptions({header, subprotocol, origin, binary, echo, showFrames, json, maxMessageSize,
-                       noAutoPong, closeTimeout, deflate, deflateWindowBits, deflateNoContext, ca,
-                       acceptFingerprint, showTls});
+            .arg(inputCommandHelp(), exitStatusHelp()),
+        UsageError);
+    commandLine.addPositionalArgument(QStringLiteral("url"),
+                                      QStringLiteral("ws://host[:port]/path"));
+    const auto header = makeOption("header", "Extra request header (repeatable).", "name:value");
+    const auto subprotocol =
+        makeOption("subprotocol", "Offer this subprotocol (repeatable).", "protocol");
+    const auto origin = makeOption("origin", "Send this Origin header.", "origin");
+    const auto binary = makeOption("binary", "Send lines as binary messages.");
+    const auto echo =
+        makeOption("echo", "Send every received message straight back. The peer ends the session: "
+                           "the end of standard input does not close it.");
+    const auto showFrames = makeOption("show-frames", "Print every frame header, both ways.");
+    const auto json = makeOption("json", "One JSON object per event on stdout.");
+    const auto maxMessageSize = maxMessageSizeOption();
+    const auto noAutoPong = makeOption("no-auto-pong", "Do not answer pings.");
+    const auto closeTimeout = makeOption(
+        "close-timeout", "How long to wait for the closing handshake (default 5000).", "ms");
+    const auto deflate = makeOption("deflate", "Offer permessage-deflate (RFC 7692).");
+    const auto deflateWindowBits = makeOption("deflate-window-bits",
+                                              "With --deflate: ask the server to compress with at "
+                                              "most this window, 8..15, and use no more ourselves.",
+                                              "bits");
+    const auto deflateNoContext =
+        makeOption("deflate-no-context-takeover",
+                   "With --deflate: both sides reset their compressor per message.");
+    const auto ca =
+        makeOption("ca", "wss: also trust the CA certificates in this PEM file.", "file");
+    const auto acceptFingerprint =
+        makeOption("accept-fingerprint",
+                   "wss: accept the one server certificate with this SHA-256 fingerprint "
+                   "(AB:CD:... as the error message shows it), even self-signed.",
+                   "sha256");
+    const auto showTls =
+        makeOption("show-tls", "wss: print the TLS protocol, cipher and certificate chain.");
+    commandLine.addOptions({header, subprotocol, origin, binary, echo, showFrames, json,
+                            maxMessageSize, noAutoPong, closeTimeout, deflate, deflateWindowBits,
+                            deflateNoContext, ca, acceptFingerprint, showTls});
 
-    if (!parser.parse(arguments)) {
-        writeLine(stderr, "wsw connect: " + parser.errorText().toUtf8());
+    if (const std::optional<int> status = commandLine.parse(arguments))
+        return *status;
+    if (!commandLine.webSocketUrl())
         return UsageError;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        writeLine(stdout, commandHelp(parser, "connect"));
-        return CleanClose;
-    }
-    const auto usage = [](const QString &message) {
-        writeLine(stderr, "wsw connect: " + message.toUtf8());
-        return int(UsageError);
-    };
-    if (parser.positionalArguments().size() != 1)
-        return usage(
-            QStringLiteral("expects exactly one URL, e.g. wsw connect ws://127.0.0.1:9001/"));
 
     ClientOptions options;
-    options.url = QUrl(parser.positionalArguments().constFirst(), QUrl::StrictMode);
-    QString urlError;
-    if (!parseWebSocketUrl(options.url, &urlError))
-        return usage(urlError);
-    for (const QString &field : parser.values(header)) {
+    options.url = QUrl(commandLine.positionalArguments().constFirst(), QUrl::StrictMode);
+    for (const QString &field : commandLine.values(header)) {
         const qsizetype colon = field.indexOf(QLatin1Char(':'));
         if (colon <= 0)
-            return usage(QStringLiteral("--header expects name:value, got %1").arg(field));
+            return commandLine.usageError(
+                QStringLiteral("--header expects name:value, got %1").arg(field));
         options.extraHeaders.add(field.left(colon).trimmed().toUtf8(),
                                  field.mid(colon + 1).trimmed().toUtf8());
     }
-    for (const QString &protocol : parser.values(subprotocol))
-        options.subprotocols.append(protocol.toUtf8());
-    if (parser.isSet(origin))
-        options.origin = parser.value(origin).toUtf8();
-    if (parser.isSet(maxMessageSize)) {
-        qint64 size = 0;
-        if (!parseNonNegative(parser.value(maxMessageSize), &size) || size == 0)
-            return usage(QStringLiteral("--max-message-size expects a positive number of bytes"));
-        options.session.maxMessageSize = size;
-    }
-    if (parser.isSet(closeTimeout)) {
-        qint64 ms = 0;
-        if (!parseNonNegative(parser.value(closeTimeout), &ms) ||
-            ms > std::numeric_limits<int>::max())
-            return usage(QStringLiteral("--close-timeout expects milliseconds"));
-        options.closeTimeoutMs = int(ms);
-    }
-    options.session.autoPong = !parser.isSet(noAutoPong);
-    if (parser.isSet(deflate)) {
+    options.subprotocols.append(commandLine.utf8Values(subprotocol));
+    if (commandLine.isSet(origin))
+        options.origin = commandLine.value(origin).toUtf8();
+    if (!commandLine.readInteger(maxMessageSize, 1, std::numeric_limits<qint64>::max(),
+                                 &options.session.maxMessageSize))
+        return commandLine.usageError(
+            QStringLiteral("--max-message-size expects a positive number of bytes"));
+    if (!commandLine.readInteger(closeTimeout, 0, std::numeric_limits<int>::max(),
+                                 &options.closeTimeoutMs))
+        return commandLine.usageError(QStringLiteral("--close-timeout expects milliseconds"));
+    options.session.autoPong = !commandLine.isSet(noAutoPong);
+    if (commandLine.isSet(deflate)) {
         options.deflate.policy = DeflatePolicy::Offer;
-        if (parser.isSet(deflateWindowBits)) {
-            qint64 bits = 0;
-            if (!parseNonNegative(parser.value(deflateWindowBits), &bits) || bits < 8 || bits > 15)
-                return usage(QStringLiteral("--deflate-window-bits expects 8 to 15"));
-            options.deflate.serverMaxWindowBits = int(bits);
-            options.deflate.clientMaxWindowBits = int(bits);
-        }
-        if (parser.isSet(deflateNoContext)) {
+        if (!commandLine.readInteger(deflateWindowBits, 8, 15,
+                                     &options.deflate.serverMaxWindowBits))
+            return commandLine.usageError(QStringLiteral("--deflate-window-bits expects 8 to 15"));
+        // The window asked of the server is also the most we compress with ourselves.
+        if (commandLine.isSet(deflateWindowBits))
+            options.deflate.clientMaxWindowBits = options.deflate.serverMaxWindowBits;
+        if (commandLine.isSet(deflateNoContext)) {
             options.deflate.serverNoContextTakeover = true;
             options.deflate.clientNoContextTakeover = true;
         }
-    } else if (parser.isSet(deflateWindowBits) || parser.isSet(deflateNoContext)) {
-        return usage(QStringLiteral("--deflate-window-bits and --deflate-no-context-takeover "
-                                    "need --deflate"));
+    } else if (commandLine.isSet(deflateWindowBits) || commandLine.isSet(deflateNoContext)) {
+        return commandLine.usageError(deflateTuningNeedsDeflateMessage());
     }
-    if (parser.isSet(ca))
-        options.caCertificatesFile = parser.value(ca);
-    if (parser.isSet(acceptFingerprint)) {
-        options.acceptedFingerprint = parseFingerprint(parser.value(acceptFingerprint));
+    if (commandLine.isSet(ca))
+        options.caCertificatesFile = commandLine.value(ca);
+    if (commandLine.isSet(acceptFingerprint)) {
+        options.acceptedFingerprint = parseFingerprint(commandLine.value(acceptFingerprint));
         if (options.acceptedFingerprint.isEmpty())
-            return usage(QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
-                                        "hex bytes, with or without colons"));
+            return commandLine.usageError(
+                QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
+                               "hex bytes, with or without colons"));
     }
     // Frame events cost a copy of every payload; only ask for them when shown.
-    options.session.reportFrames = parser.isSet(showFrames);
+    options.session.reportFrames = commandLine.isSet(showFrames);
 
-    const EventPrinter printer(parser.isSet(json) ? EventPrinter::Format::Json
-                                                  : EventPrinter::Format::Human,
-                               parser.isSet(showFrames));
-    ConnectCommand command(options, printer, parser.isSet(binary), parser.isSet(echo),
-                           parser.isSet(showTls));
+    const EventPrinter printer(commandLine.isSet(json) ? EventPrinter::Format::Json
+                                                       : EventPrinter::Format::Human,
+                               commandLine.isSet(showFrames));
+    ConnectCommand command(options, printer, commandLine.isSet(binary), commandLine.isSet(echo),
+                           commandLine.isSet(showTls));
     return command.exec();
 }
 

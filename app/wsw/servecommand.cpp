@@ -1,16 +1,15 @@
 #include "servecommand.h"
 
+#include "commandline.h"
 #include "eventprinter.h"
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
 #include "net/tlscertificate.h"
 
-#include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QTimer>
 
-#include <functional>
 #include <limits>
 #include <memory>
 
@@ -22,14 +21,6 @@ namespace {
 // stuck peer can never keep the process alive after SIGTERM.
 constexpr int StopGraceMs = 2'000;
 
-std::optional<qint64> parseCount(const QString &text) {
-    bool ok = false;
-    const qint64 value = text.toLongLong(&ok);
-    if (!ok || value < 0)
-        return std::nullopt;
-    return value;
-}
-
 QByteArray urlHost(const QHostAddress &address) {
     if (address.protocol() == QAbstractSocket::IPv6Protocol)
         return '[' + address.toString().toUtf8() + ']';
@@ -39,163 +30,120 @@ QByteArray urlHost(const QHostAddress &address) {
 } // namespace
 
 int ServeCommand::run(const QStringList &arguments) {
-    QCommandLineParser parser;
-    parser.setApplicationDescription(
+    CommandLine commandLine(
+        "serve",
         QStringLiteral("Runs a WebSocket server. It prints \"listening on ws://ADDRESS:PORT/\" "
                        "(wss:// with --tls, then \"certificate sha256 FINGERPRINT\") "
                        "once listening, then its log. SIGINT or SIGTERM closes every client "
                        "with 1001 and exits.\n\nIn manual mode each line of standard input is "
                        "sent to every client.\n%1")
-            .arg(inputCommandHelp()));
-    parser.addHelpOption();
-    const auto option = [](const char *name, const char *description, const char *value = nullptr) {
-        return value
-                   ? QCommandLineOption(QString::fromLatin1(name), QString::fromLatin1(description),
-                                        QString::fromLatin1(value))
-                   : QCommandLineOption(QString::fromLatin1(name),
-                                        QString::fromLatin1(description));
-    };
-    const auto port = option("port", "TCP port (default 9001; 0 picks a free one).", "port");
-    const auto bind = option("bind", "Address to listen on (default 127.0.0.1).", "address");
-    const auto mode = option("mode", "echo (default), greeting, broadcast or manual.", "mode");
-    const auto greeting = option("greeting", "What greeting mode sends on connect.", "text");
-    const auto origin = option("origin", "Allowed Origin (repeatable; default: any).", "origin");
-    const auto subprotocol = option("subprotocol",
-                                    "Supported subprotocol, in preference order "
-                                    "(repeatable).",
-                                    "protocol");
-    const auto maxMessageSize = option("max-message-size",
-                                       "Largest message accepted (1009 "
-                                       "beyond).",
-                                       "bytes");
-    const auto maxConnections = option("max-connections",
-                                       "Clients at once (503 beyond; "
-                                       "default 1000).",
-                                       "count");
-    const auto handshakeTimeout = option("handshake-timeout",
-                                         "Drop a client whose opening "
-                                         "handshake takes longer.",
-                                         "ms");
-    const auto idleTimeout = option("idle-timeout",
-                                    "Close 1001 after this long without "
-                                    "traffic (0: never).",
-                                    "ms");
-    const auto keepalive = option("keepalive",
-                                  "Ping idle clients this often (0: never; default "
-                                  "30000).",
-                                  "ms");
-    const auto quiet = option("quiet", "Print only the listening line.");
-    const auto deflate = option("deflate", "Accept permessage-deflate (RFC 7692) offers.");
-    const auto deflateWindowBits = option("deflate-window-bits",
-                                          "With --deflate: largest window we compress "
-                                          "with, 8..15 (default 15).",
-                                          "bits");
-    const auto deflateNoContext =
-        option("deflate-no-context-takeover", "With --deflate: reset our compressor after "
-                                              "each message.");
+            .arg(inputCommandHelp()),
+        UsageError);
+    const auto port = makeOption("port", "TCP port (default 9001; 0 picks a free one).", "port");
+    const auto bind = makeOption("bind", "Address to listen on (default 127.0.0.1).", "address");
+    const auto mode = makeOption("mode", "echo (default), greeting, broadcast or manual.", "mode");
+    const auto greeting = makeOption("greeting", "What greeting mode sends on connect.", "text");
+    const auto origin =
+        makeOption("origin", "Allowed Origin (repeatable; default: any).", "origin");
+    const auto subprotocol = makeOption(
+        "subprotocol", "Supported subprotocol, in preference order (repeatable).", "protocol");
+    const auto maxMessageSize = maxMessageSizeOption();
+    const auto maxConnections =
+        makeOption("max-connections", "Clients at once (503 beyond; default 1000).", "count");
+    const auto handshakeTimeout = makeOption(
+        "handshake-timeout", "Drop a client whose opening handshake takes longer.", "ms");
+    const auto idleTimeout =
+        makeOption("idle-timeout", "Close 1001 after this long without traffic (0: never).", "ms");
+    const auto keepalive =
+        makeOption("keepalive", "Ping idle clients this often (0: never; default 30000).", "ms");
+    const auto quiet = makeOption("quiet", "Print only the listening line.");
+    const auto deflate = makeOption("deflate", "Accept permessage-deflate (RFC 7692) offers.");
+    const auto deflateWindowBits =
+        makeOption("deflate-window-bits",
+                   "With --deflate: largest window we compress with, 8..15 (default 15).", "bits");
+    const auto deflateNoContext = makeOption(
+        "deflate-no-context-takeover", "With --deflate: reset our compressor after each message.");
     const auto tls =
-        option("tls", "Serve wss:// (TLS). Without --cert/--key: a self-signed "
-                      "certificate for localhost, kept in the application data folder.");
-    const auto cert = option("cert", "With --tls: PEM certificate file.", "file");
-    const auto key = option("key", "With --tls: PEM private key file (unencrypted).", "file");
-    parser.addOptions({port, bind, mode, greeting, origin, subprotocol, maxMessageSize,
-                       maxConnections, handshakeTimeout, idleTimeout, keepalive, quiet, deflate,
-                       deflateWindowBits, deflateNoContext, tls, cert, key});
+        makeOption("tls", "Serve wss:// (TLS). Without --cert/--key: a self-signed certificate for "
+                          "localhost, kept in the application data folder.");
+    const auto cert = makeOption("cert", "With --tls: PEM certificate file.", "file");
+    const auto key = makeOption("key", "With --tls: PEM private key file (unencrypted).", "file");
+    commandLine.addOptions({port, bind, mode, greeting, origin, subprotocol, maxMessageSize,
+                            maxConnections, handshakeTimeout, idleTimeout, keepalive, quiet,
+                            deflate, deflateWindowBits, deflateNoContext, tls, cert, key});
 
-    if (!parser.parse(arguments)) {
-        writeLine(stderr, "wsw serve: " + parser.errorText().toUtf8());
-        return UsageError;
-    }
-    if (parser.isSet(QStringLiteral("help"))) {
-        writeLine(stdout, commandHelp(parser, "serve"));
-        return Stopped;
-    }
-    const auto usage = [](const QString &message) {
-        writeLine(stderr, "wsw serve: " + message.toUtf8());
-        return int(UsageError);
-    };
-    if (!parser.positionalArguments().isEmpty())
-        return usage(QStringLiteral("unexpected argument %1")
-                         .arg(parser.positionalArguments().constFirst()));
+    if (const std::optional<int> status = commandLine.parse(arguments))
+        return *status;
+    if (!commandLine.positionalArguments().isEmpty())
+        return commandLine.usageError(QStringLiteral("unexpected argument %1")
+                                          .arg(commandLine.positionalArguments().constFirst()));
 
     ServerOptions options;
-    // Integer options: name, where it goes, the largest value that makes sense.
-    struct IntegerOption {
-        const QCommandLineOption *option;
-        qint64 max;
-        std::function<void(qint64)> apply;
+    // Integer options run from 0 to the largest value that makes sense; the first one
+    // out of range is the one reported.
+    QString rangeError;
+    const auto integer = [&](const QCommandLineOption &option, qint64 max, auto *out) {
+        if (commandLine.readInteger(option, 0, max, out))
+            return true;
+        rangeError = QStringLiteral("--%1 expects a number from 0 to %2, got %3")
+                         .arg(option.names().constFirst())
+                         .arg(max)
+                         .arg(commandLine.value(option));
+        return false;
     };
-    const IntegerOption integers[] = {
-        {&port, 65535, [&](qint64 v) { options.port = quint16(v); }},
-        {&maxMessageSize, std::numeric_limits<qint64>::max(),
-         [&](qint64 v) { options.session.maxMessageSize = v; }},
-        {&maxConnections, std::numeric_limits<int>::max(),
-         [&](qint64 v) { options.maxConnections = int(v); }},
-        {&handshakeTimeout, std::numeric_limits<int>::max(),
-         [&](qint64 v) { options.handshakeTimeoutMs = int(v); }},
-        {&idleTimeout, std::numeric_limits<int>::max(),
-         [&](qint64 v) { options.idleTimeoutMs = int(v); }},
-        {&keepalive, std::numeric_limits<int>::max(),
-         [&](qint64 v) { options.keepaliveIntervalMs = int(v); }},
-    };
-    for (const IntegerOption &integer : integers) {
-        if (!parser.isSet(*integer.option))
-            continue;
-        const auto value = parseCount(parser.value(*integer.option));
-        if (!value || *value > integer.max)
-            return usage(QStringLiteral("--%1 expects a number from 0 to %2, got %3")
-                             .arg(integer.option->names().constFirst())
-                             .arg(integer.max)
-                             .arg(parser.value(*integer.option)));
-        integer.apply(*value);
-    }
-    if (parser.isSet(bind)) {
-        const QString text = parser.value(bind);
+    constexpr qint64 IntMax = std::numeric_limits<int>::max();
+    if (!integer(port, 65535, &options.port) ||
+        !integer(maxMessageSize, std::numeric_limits<qint64>::max(),
+                 &options.session.maxMessageSize) ||
+        !integer(maxConnections, IntMax, &options.maxConnections) ||
+        !integer(handshakeTimeout, IntMax, &options.handshakeTimeoutMs) ||
+        !integer(idleTimeout, IntMax, &options.idleTimeoutMs) ||
+        !integer(keepalive, IntMax, &options.keepaliveIntervalMs))
+        return commandLine.usageError(rangeError);
+    if (commandLine.isSet(bind)) {
+        const QString text = commandLine.value(bind);
         options.bindAddress = text == QLatin1String("localhost")
                                   ? QHostAddress(QHostAddress::LocalHost)
                                   : QHostAddress(text);
         if (options.bindAddress.isNull())
-            return usage(QStringLiteral("--bind expects an IP address, got %1").arg(text));
+            return commandLine.usageError(
+                QStringLiteral("--bind expects an IP address, got %1").arg(text));
     }
-    if (parser.isSet(mode)) {
-        const auto parsed = modeFromName(parser.value(mode));
+    if (commandLine.isSet(mode)) {
+        const auto parsed = modeFromName(commandLine.value(mode));
         if (!parsed)
-            return usage(
+            return commandLine.usageError(
                 QStringLiteral("--mode expects echo, greeting, broadcast or manual, got %1")
-                    .arg(parser.value(mode)));
+                    .arg(commandLine.value(mode)));
         options.mode = *parsed;
     }
-    if (parser.isSet(greeting))
-        options.greeting = parser.value(greeting).toUtf8();
-    for (const QString &value : parser.values(origin))
-        options.allowedOrigins.append(value.toUtf8());
-    for (const QString &value : parser.values(subprotocol))
-        options.subprotocols.append(value.toUtf8());
-    if (parser.isSet(deflate)) {
+    if (commandLine.isSet(greeting))
+        options.greeting = commandLine.value(greeting).toUtf8();
+    options.allowedOrigins.append(commandLine.utf8Values(origin));
+    options.subprotocols.append(commandLine.utf8Values(subprotocol));
+    if (commandLine.isSet(deflate)) {
         options.deflate.policy = DeflatePolicy::Offer;
-        if (parser.isSet(deflateWindowBits)) {
-            const auto bits = parseCount(parser.value(deflateWindowBits));
-            if (!bits || *bits < 8 || *bits > 15)
-                return usage(QStringLiteral("--deflate-window-bits expects 8 to 15, got %1")
-                                 .arg(parser.value(deflateWindowBits)));
-            options.deflate.serverMaxWindowBits = int(*bits);
-        }
-        options.deflate.serverNoContextTakeover = parser.isSet(deflateNoContext);
-    } else if (parser.isSet(deflateWindowBits) || parser.isSet(deflateNoContext)) {
-        return usage(QStringLiteral("--deflate-window-bits and --deflate-no-context-takeover "
-                                    "need --deflate"));
+        if (!commandLine.readInteger(deflateWindowBits, 8, 15,
+                                     &options.deflate.serverMaxWindowBits))
+            return commandLine.usageError(
+                QStringLiteral("--deflate-window-bits expects 8 to 15, got %1")
+                    .arg(commandLine.value(deflateWindowBits)));
+        options.deflate.serverNoContextTakeover = commandLine.isSet(deflateNoContext);
+    } else if (commandLine.isSet(deflateWindowBits) || commandLine.isSet(deflateNoContext)) {
+        return commandLine.usageError(deflateTuningNeedsDeflateMessage());
     }
-    if (parser.isSet(cert) != parser.isSet(key))
-        return usage(QStringLiteral("--cert and --key go together"));
-    if (parser.isSet(cert) && !parser.isSet(tls))
-        return usage(QStringLiteral("--cert and --key need --tls"));
-    if (parser.isSet(tls)) {
+    if (commandLine.isSet(cert) != commandLine.isSet(key))
+        return commandLine.usageError(QStringLiteral("--cert and --key go together"));
+    if (commandLine.isSet(cert) && !commandLine.isSet(tls))
+        return commandLine.usageError(QStringLiteral("--cert and --key need --tls"));
+    if (commandLine.isSet(tls)) {
         QString error;
         const std::optional<CertificateAndKey> identity =
-            parser.isSet(cert) ? loadCertificate(parser.value(cert), parser.value(key), &error)
-                               : localhostCertificate({}, &error);
+            commandLine.isSet(cert)
+                ? loadCertificate(commandLine.value(cert), commandLine.value(key), &error)
+                : localhostCertificate({}, &error);
         if (!identity) {
-            writeLine(stderr, "wsw serve: " + error.toUtf8());
+            commandLine.printError(error);
             return ListenFailed;
         }
         options.tlsCertificate = identity->certificate;
@@ -204,7 +152,7 @@ int ServeCommand::run(const QStringList &arguments) {
     // Nobody looks at single frames here; skip the copy each FrameEvent costs.
     options.session.reportFrames = false;
 
-    ServeCommand command(options, parser.isSet(quiet));
+    ServeCommand command(options, commandLine.isSet(quiet));
     return command.exec();
 }
 

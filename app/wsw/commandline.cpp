@@ -1,0 +1,106 @@
+#include "commandline.h"
+
+#include "output.h"
+
+#include <QUrl>
+
+namespace ws {
+
+QCommandLineOption makeOption(const char *name, const char *description, const char *valueName) {
+    if (!valueName)
+        return QCommandLineOption(QString::fromUtf8(name), QString::fromUtf8(description));
+    return QCommandLineOption(QString::fromUtf8(name), QString::fromUtf8(description),
+                              QString::fromUtf8(valueName));
+}
+
+QCommandLineOption maxMessageSizeOption() {
+    return makeOption("max-message-size", "Largest message accepted (1009 beyond).", "bytes");
+}
+
+QString deflateTuningNeedsDeflateMessage() {
+    return QStringLiteral("--deflate-window-bits and --deflate-no-context-takeover need "
+                          "--deflate");
+}
+
+CommandLine::CommandLine(const char *command, const QString &description, int usageErrorStatus)
+    : m_command(command)
+    , m_usageErrorStatus(usageErrorStatus) {
+    m_parser.setApplicationDescription(description);
+    m_parser.addHelpOption();
+}
+
+void CommandLine::addPositionalArgument(const QString &name, const QString &description) {
+    m_parser.addPositionalArgument(name, description);
+}
+
+void CommandLine::addOptions(const QList<QCommandLineOption> &options) {
+    m_parser.addOptions(options);
+}
+
+std::optional<int> CommandLine::parse(const QStringList &arguments) {
+    if (!m_parser.parse(arguments))
+        return usageError(m_parser.errorText());
+    if (m_parser.isSet(QStringLiteral("help"))) {
+        writeLine(stdout, commandHelp(m_parser, m_command.constData()));
+        return 0;
+    }
+    return std::nullopt;
+}
+
+void CommandLine::printError(const QString &message) const {
+    writeLine(stderr, "wsw " + m_command + ": " + message.toUtf8());
+}
+
+int CommandLine::usageError(const QString &message) const {
+    printError(message);
+    return m_usageErrorStatus;
+}
+
+std::optional<WebSocketUrl> CommandLine::webSocketUrl() const {
+    const QStringList arguments = m_parser.positionalArguments();
+    if (arguments.size() != 1) {
+        printError(QStringLiteral("expects exactly one URL, e.g. wsw %1 ws://127.0.0.1:9001/")
+                       .arg(QString::fromUtf8(m_command)));
+        return std::nullopt;
+    }
+    QString error;
+    std::optional<WebSocketUrl> url =
+        parseWebSocketUrl(QUrl(arguments.constFirst(), QUrl::StrictMode), &error);
+    if (!url)
+        printError(error);
+    return url;
+}
+
+bool CommandLine::isSet(const QCommandLineOption &option) const {
+    return m_parser.isSet(option);
+}
+
+QString CommandLine::value(const QCommandLineOption &option) const {
+    return m_parser.value(option);
+}
+
+QStringList CommandLine::values(const QCommandLineOption &option) const {
+    return m_parser.values(option);
+}
+
+QList<QByteArray> CommandLine::utf8Values(const QCommandLineOption &option) const {
+    QList<QByteArray> values;
+    for (const QString &value : m_parser.values(option))
+        values.append(value.toUtf8());
+    return values;
+}
+
+QStringList CommandLine::positionalArguments() const {
+    return m_parser.positionalArguments();
+}
+
+std::optional<qint64> CommandLine::integerValue(const QCommandLineOption &option, qint64 min,
+                                                qint64 max) const {
+    bool ok = false;
+    const qint64 value = m_parser.value(option).toLongLong(&ok);
+    if (!ok || value < min || value > max)
+        return std::nullopt;
+    return value;
+}
+
+} // namespace ws
