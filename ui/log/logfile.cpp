@@ -79,6 +79,56 @@ bool writeAll(QIODevice &device, const QByteArray &bytes, QString *error) {
     return true;
 }
 
+// Writers build their output in a buffer of about this size and hand it to the
+// device a piece at a time, so a huge log is never one array in memory.
+constexpr qsizetype WriteBufferSize = 1 << 20;
+
+// Writes `buffer` once it has grown to WriteBufferSize and empties it.
+bool flushWhenFull(QIODevice &device, QByteArray &buffer, QString *error) {
+    if (buffer.size() < WriteBufferSize)
+        return true;
+    if (!writeAll(device, buffer, error))
+        return false;
+    buffer.clear();
+    return true;
+}
+
+// Runs `write` on a file that replaces `path` only when everything was written, so
+// a failed save leaves the old file as it was.
+bool saveToFile(const QString &path, QString *error,
+                const std::function<bool(QIODevice &device)> &write) {
+    QSaveFile file(path);
+    if (file.open(QIODevice::WriteOnly)) {
+        if (!write(file)) {
+            file.cancelWriting();
+            return false;
+        }
+        if (file.commit())
+            return true;
+    }
+    setError(error, QObject::tr("Cannot write %1: %2").arg(path, file.errorString()));
+    return false;
+}
+
+bool readFromFile(const QString &path, QString *error,
+                  const std::function<bool(QIODevice &device)> &read) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        setError(error, QObject::tr("Cannot open %1: %2").arg(path, file.errorString()));
+        return false;
+    }
+    return read(file);
+}
+
+// Base64 that must be valid: a damaged payload is an error, not a shorter payload.
+std::optional<QByteArray> strictBase64(const QString &text) {
+    auto decoded =
+        QByteArray::fromBase64Encoding(text.toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded)
+        return std::nullopt;
+    return std::move(decoded.decoded);
+}
+
 // --- HTTP header blocks, for the HAR request and response ----------------------------
 
 struct HttpHead {
@@ -178,6 +228,17 @@ QString statusText(int status) {
     default:
         return {};
     }
+}
+
+// A HAR holds handshakes and messages, never frames: every row is in both views.
+LogRecord harRow(quint32 connection, qint64 timestampUs, LogKind kind) {
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = timestampUs;
+    r.kind = kind;
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    return r;
 }
 
 } // namespace
@@ -466,19 +527,13 @@ bool LogFile::recordFromJson(const QJsonObject &o, LogRecord &r, LogRecordExtra 
         if (!length)
             return fail(QObject::tr("a frame needs its \"length\""));
         h.payloadLength = *length;
-        switch (f.value(QStringLiteral("length_encoding")).toInt(7)) {
-        case 7:
-            h.lengthEncoding = LengthEncoding::Short7;
-            break;
-        case 16:
-            h.lengthEncoding = LengthEncoding::Extended16;
-            break;
-        case 64:
-            h.lengthEncoding = LengthEncoding::Extended64;
-            break;
-        default:
+        // The encoding is named by its number of length bits (LengthEncoding's values).
+        const int lengthBits = f.value(QStringLiteral("length_encoding")).toInt(7);
+        if (lengthBits != int(LengthEncoding::Short7) &&
+            lengthBits != int(LengthEncoding::Extended16) &&
+            lengthBits != int(LengthEncoding::Extended64))
             return fail(QObject::tr("\"length_encoding\" must be 7, 16 or 64"));
-        }
+        h.lengthEncoding = static_cast<LengthEncoding>(lengthBits);
         r.setHeader(h);
     }
     if (const auto length = u64FromJson(o.value(QStringLiteral("length"))))
@@ -487,11 +542,10 @@ bool LogFile::recordFromJson(const QJsonObject &o, LogRecord &r, LogRecordExtra 
     r.frameCount = quint32(o.value(QStringLiteral("frames")).toInteger(0));
     r.set(LogRecord::Compressed, o.value(QStringLiteral("compressed")).toBool());
     if (const QJsonValue payload = o.value(QStringLiteral("payload")); payload.isString()) {
-        auto decoded = QByteArray::fromBase64Encoding(payload.toString().toLatin1(),
-                                                      QByteArray::AbortOnBase64DecodingErrors);
+        auto decoded = strictBase64(payload.toString());
         if (!decoded)
             return fail(QObject::tr("\"payload\" is not base64"));
-        r.payload = std::move(decoded.decoded);
+        r.payload = std::move(*decoded);
     }
     if (const QJsonValue code = o.value(QStringLiteral("close_code")); code.isDouble()) {
         r.closeCode = quint16(code.toInt());
@@ -579,37 +633,23 @@ bool LogFile::saveJsonLines(const LogStore &store, QIODevice &device, QString *e
             return false;
     }
     QByteArray buffer;
-    buffer.reserve(1 << 20);
+    buffer.reserve(WriteBufferSize);
     for (qsizetype i = 0; i < store.size(); ++i) {
         if (selection && !selection(i))
             continue;
         const LogRecord &r = store.at(i);
         appendRecordLine(buffer, r, store.extraOf(r, i));
-        if (buffer.size() >= 1 << 20) {
-            if (!writeAll(device, buffer, error))
-                return false;
-            buffer.clear();
-        }
+        if (!flushWhenFull(device, buffer, error))
+            return false;
     }
     return writeAll(device, buffer, error);
 }
 
 bool LogFile::saveJsonLines(const LogStore &store, const QString &path, QString *error,
                             const Selection &selection) {
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)) {
-        setError(error, QObject::tr("Cannot write %1: %2").arg(path, file.errorString()));
-        return false;
-    }
-    if (!saveJsonLines(store, file, error, selection)) {
-        file.cancelWriting();
-        return false;
-    }
-    if (!file.commit()) {
-        setError(error, QObject::tr("Cannot write %1: %2").arg(path, file.errorString()));
-        return false;
-    }
-    return true;
+    return saveToFile(path, error, [&](QIODevice &device) {
+        return saveJsonLines(store, device, error, selection);
+    });
 }
 
 bool LogFile::openJsonLines(QIODevice &device, LogStore &store, QString *error) {
@@ -668,12 +708,8 @@ bool LogFile::openJsonLines(QIODevice &device, LogStore &store, QString *error) 
 }
 
 bool LogFile::openJsonLines(const QString &path, LogStore &store, QString *error) {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        setError(error, QObject::tr("Cannot open %1: %2").arg(path, file.errorString()));
-        return false;
-    }
-    return openJsonLines(file, store, error);
+    return readFromFile(path, error,
+                        [&](QIODevice &device) { return openJsonLines(device, store, error); });
 }
 
 // --- HAR ---------------------------------------------------------------------------
@@ -830,11 +866,8 @@ bool LogFile::exportHar(const LogStore &store, QIODevice &device, QString *error
             }
             out += (firstMessage ? "" : ",") + QJsonDocument(m).toJson(QJsonDocument::Compact);
             firstMessage = false;
-            if (out.size() >= 1 << 20) {
-                if (!writeAll(device, out, error))
-                    return false;
-                out.clear();
-            }
+            if (!flushWhenFull(device, out, error))
+                return false;
         }
         out += "]}";
     }
@@ -844,20 +877,8 @@ bool LogFile::exportHar(const LogStore &store, QIODevice &device, QString *error
 
 bool LogFile::exportHar(const LogStore &store, const QString &path, QString *error,
                         const Selection &selection) {
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)) {
-        setError(error, QObject::tr("Cannot write %1: %2").arg(path, file.errorString()));
-        return false;
-    }
-    if (!exportHar(store, file, error, selection)) {
-        file.cancelWriting();
-        return false;
-    }
-    if (!file.commit()) {
-        setError(error, QObject::tr("Cannot write %1: %2").arg(path, file.errorString()));
-        return false;
-    }
-    return true;
+    return saveToFile(
+        path, error, [&](QIODevice &device) { return exportHar(store, device, error, selection); });
 }
 
 bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
@@ -905,12 +926,7 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
             parseIsoTime(entry.value(QStringLiteral("startedDateTime")).toString()).value_or(0);
 
         // The handshake as the browser sent and received it.
-        Imported hs;
-        hs.record.connection = id;
-        hs.record.timestampUs = startUs;
-        hs.record.kind = LogKind::Handshake;
-        hs.record.set(LogRecord::InFrameView);
-        hs.record.set(LogRecord::InMessageView);
+        Imported hs{harRow(id, startUs, LogKind::Handshake), {}};
         QByteArray target = parsedUrl.path(QUrl::FullyEncoded).toUtf8();
         if (target.isEmpty())
             target = "/";
@@ -963,14 +979,11 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
             const int opcode = m.value(QStringLiteral("opcode")).toInt(1);
             const QString data = m.value(QStringLiteral("data")).toString();
 
-            Imported row;
+            const bool isError = type == QLatin1String("error");
+            Imported row{
+                harRow(id, us, isError ? LogKind::Error : logKindForOpcode(quint8(opcode))), {}};
             LogRecord &r = row.record;
-            r.connection = id;
-            r.timestampUs = us;
-            r.set(LogRecord::InFrameView);
-            r.set(LogRecord::InMessageView);
-            if (type == QLatin1String("error")) {
-                r.kind = LogKind::Error;
+            if (isError) {
                 r.payload = data.toUtf8();
                 r.set(LogRecord::Failure);
                 r.length = quint64(r.payload.size());
@@ -978,15 +991,12 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
                 continue;
             }
             r.set(LogRecord::Outgoing, type == QLatin1String("send"));
-            r.kind = logKindForOpcode(quint8(opcode));
             r.payload = data.toUtf8();
             if (opcode == 2) {
                 // Chrome's payloadData is base64 for binary messages. (Other tools that
                 // put control frames here write their payload as text.)
-                auto decoded = QByteArray::fromBase64Encoding(
-                    data.toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
-                if (decoded)
-                    r.payload = std::move(decoded.decoded);
+                if (auto decoded = strictBase64(data))
+                    r.payload = std::move(*decoded);
             }
             if (r.kind == LogKind::Close && r.payload.size() >= 2) {
                 r.closeCode = quint16((quint8(r.payload[0]) << 8) | quint8(r.payload[1]));
@@ -1006,12 +1016,8 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
 }
 
 bool LogFile::importHar(const QString &path, LogStore &store, QString *error) {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        setError(error, QObject::tr("Cannot open %1: %2").arg(path, file.errorString()));
-        return false;
-    }
-    return importHar(file, store, error);
+    return readFromFile(path, error,
+                        [&](QIODevice &device) { return importHar(device, store, error); });
 }
 
 } // namespace ws

@@ -6,16 +6,11 @@
 #include <QDateTime>
 
 #include <algorithm>
-#include <type_traits>
+#include <array>
 
 namespace ws {
 
 namespace {
-
-constexpr const char *KindNames[LogKindCount] = {
-    "text",     "binary", "continuation", "ping",      "pong",  "close",
-    "reserved", "error",  "note",         "handshake", "state",
-};
 
 // A prefix of the payload big enough for `maxChars` characters of UTF-8 (at most
 // four bytes each), so a preview never decodes a 16 MiB payload.
@@ -136,19 +131,74 @@ std::optional<Enum> enumFromName(QByteArrayView name, Enum last, NameOf nameOf) 
     return std::nullopt;
 }
 
+// The length encodings in the order of their index in bits 0-1 of headerByte1.
+constexpr std::array<LengthEncoding, 3> LengthEncodings{
+    LengthEncoding::Short7, LengthEncoding::Extended16, LengthEncoding::Extended64};
+
+// An enum's names, each written once: names are looked up by value and values by
+// name in the same table, so the log writer and reader cannot disagree.
+template <typename Enum> struct EnumName {
+    Enum value;
+    const char *name;
+};
+
+template <typename Enum, std::size_t Count>
+const char *nameInTable(const std::array<EnumName<Enum>, Count> &table, Enum value,
+                        const char *unknown) {
+    const auto it = std::find_if(table.begin(), table.end(), [value](const EnumName<Enum> &entry) {
+        return entry.value == value;
+    });
+    return it != table.end() ? it->name : unknown;
+}
+
+template <typename Enum, std::size_t Count>
+std::optional<Enum> valueInTable(const std::array<EnumName<Enum>, Count> &table,
+                                 QByteArrayView name) {
+    const auto it = std::find_if(table.begin(), table.end(), [name](const EnumName<Enum> &entry) {
+        return name == entry.name;
+    });
+    return it != table.end() ? std::optional<Enum>(it->value) : std::nullopt;
+}
+
+constexpr std::array<EnumName<LogKind>, LogKindCount> LogKindNames{{
+    {LogKind::Text, "text"},
+    {LogKind::Binary, "binary"},
+    {LogKind::Continuation, "continuation"},
+    {LogKind::Ping, "ping"},
+    {LogKind::Pong, "pong"},
+    {LogKind::Close, "close"},
+    {LogKind::Reserved, "reserved"},
+    {LogKind::Error, "error"},
+    {LogKind::Note, "note"},
+    {LogKind::Handshake, "handshake"},
+    {LogKind::State, "state"},
+}};
+
+// Saved logs spell these as the enumerators are spelled.
+constexpr std::array<EnumName<ConformanceNote::Kind>, 6> NoteKindNames{{
+    {ConformanceNote::Kind::NonMinimalLength, "NonMinimalLength"},
+    {ConformanceNote::Kind::InvalidCloseReason, "InvalidCloseReason"},
+    {ConformanceNote::Kind::CloseNotAnswered, "CloseNotAnswered"},
+    {ConformanceNote::Kind::UnsolicitedPong, "UnsolicitedPong"},
+    {ConformanceNote::Kind::PongMismatch, "PongMismatch"},
+    {ConformanceNote::Kind::ServerClosedTcpLate, "ServerClosedTcpLate"},
+}};
+
+constexpr std::array<EnumName<HandshakeEvent::Kind>, 4> HandshakeKindNames{{
+    {HandshakeEvent::Kind::ClientAccepted, "accepted"},
+    {HandshakeEvent::Kind::UpgradeRequested, "upgrade-requested"},
+    {HandshakeEvent::Kind::PlainHttpRequest, "plain-http"},
+    {HandshakeEvent::Kind::Failed, "failed"},
+}};
+
 } // namespace
 
 const char *logKindName(LogKind kind) {
-    const int i = static_cast<int>(kind);
-    return i >= 0 && i < LogKindCount ? KindNames[i] : "unknown";
+    return nameInTable(LogKindNames, kind, "unknown");
 }
 
 std::optional<LogKind> logKindFromName(QByteArrayView name) {
-    for (int i = 0; i < LogKindCount; ++i) {
-        if (name == KindNames[i])
-            return static_cast<LogKind>(i);
-    }
-    return std::nullopt;
+    return valueInTable(LogKindNames, name);
 }
 
 LogKind logKindForOpcode(quint8 opcode) {
@@ -171,26 +221,11 @@ LogKind logKindForOpcode(quint8 opcode) {
 }
 
 const char *noteKindName(ConformanceNote::Kind kind) {
-    using K = ConformanceNote::Kind;
-    switch (kind) {
-    case K::NonMinimalLength:
-        return "NonMinimalLength";
-    case K::InvalidCloseReason:
-        return "InvalidCloseReason";
-    case K::CloseNotAnswered:
-        return "CloseNotAnswered";
-    case K::UnsolicitedPong:
-        return "UnsolicitedPong";
-    case K::PongMismatch:
-        return "PongMismatch";
-    case K::ServerClosedTcpLate:
-        return "ServerClosedTcpLate";
-    }
-    return "Unknown";
+    return nameInTable(NoteKindNames, kind, "Unknown");
 }
 
 std::optional<ConformanceNote::Kind> noteKindFromName(QByteArrayView name) {
-    return enumFromName(name, ConformanceNote::Kind::ServerClosedTcpLate, noteKindName);
+    return valueInTable(NoteKindNames, name);
 }
 
 std::optional<ProtocolError> protocolErrorFromName(QByteArrayView name) {
@@ -198,22 +233,11 @@ std::optional<ProtocolError> protocolErrorFromName(QByteArrayView name) {
 }
 
 const char *handshakeKindName(HandshakeEvent::Kind kind) {
-    using K = HandshakeEvent::Kind;
-    switch (kind) {
-    case K::ClientAccepted:
-        return "accepted";
-    case K::UpgradeRequested:
-        return "upgrade-requested";
-    case K::PlainHttpRequest:
-        return "plain-http";
-    case K::Failed:
-        return "failed";
-    }
-    return "unknown";
+    return nameInTable(HandshakeKindNames, kind, "unknown");
 }
 
 std::optional<HandshakeEvent::Kind> handshakeKindFromName(QByteArrayView name) {
-    return enumFromName(name, HandshakeEvent::Kind::Failed, handshakeKindName);
+    return valueInTable(HandshakeKindNames, name);
 }
 
 std::optional<SessionState> sessionStateFromName(QByteArrayView name) {
@@ -236,26 +260,20 @@ FrameHeader LogRecord::header() const {
     if (headerByte1 & 0x80)
         h.maskingKey = maskingKey;
     h.payloadLength = length;
-    switch (headerByte1 & 0x03) {
-    case 1:
-        h.lengthEncoding = LengthEncoding::Extended16;
-        break;
-    case 2:
-        h.lengthEncoding = LengthEncoding::Extended64;
-        break;
-    default:
-        h.lengthEncoding = LengthEncoding::Short7;
-    }
+    const int encoding = headerByte1 & 0x03;
+    h.lengthEncoding = encoding < int(LengthEncodings.size()) ? LengthEncodings[size_t(encoding)]
+                                                              : LengthEncoding::Short7;
     return h;
 }
 
 void LogRecord::setHeader(const FrameHeader &h) {
     headerByte0 = quint8((h.fin ? 0x80 : 0) | (h.rsv1 ? 0x40 : 0) | (h.rsv2 ? 0x20 : 0) |
                          (h.rsv3 ? 0x10 : 0) | (h.opcode & 0x0F));
-    const quint8 encoding = h.lengthEncoding == LengthEncoding::Extended16   ? 1
-                            : h.lengthEncoding == LengthEncoding::Extended64 ? 2
-                                                                             : 0;
-    headerByte1 = quint8((h.masked() ? 0x80 : 0) | encoding);
+    const auto encoding =
+        std::find(LengthEncodings.begin(), LengthEncodings.end(), h.lengthEncoding);
+    const int encodingIndex =
+        encoding != LengthEncodings.end() ? int(encoding - LengthEncodings.begin()) : 0;
+    headerByte1 = quint8((h.masked() ? 0x80 : 0) | encodingIndex);
     maskingKey = h.maskingKey.value_or(0);
     length = h.payloadLength;
     set(HasHeader);
@@ -406,8 +424,20 @@ LogStore::ConnectionState &LogStore::stateFor(quint32 connection, qint64 eventTi
     return state;
 }
 
-qint64 LogStore::wallTime(ConnectionState &state, qint64 eventTimeUs) const {
-    return eventTimeUs + state.clockOffsetUs;
+LogRecord LogStore::newRecord(const ConnectionState &state, quint32 connection, qint64 eventTimeUs,
+                              LogKind kind) const {
+    LogRecord r;
+    r.connection = connection;
+    r.timestampUs = eventTimeUs + state.clockOffsetUs;
+    r.kind = kind;
+    return r;
+}
+
+LogRecord LogStore::newRow(quint32 connection, qint64 eventTimeUs, LogKind kind) {
+    LogRecord r = newRecord(stateFor(connection, eventTimeUs), connection, eventTimeUs, kind);
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    return r;
 }
 
 void LogStore::setConnectionInfo(quint32 connection, const ConnectionInfo &info) {
@@ -485,31 +515,7 @@ void LogStore::appendRecord(const LogRecord &record, const LogRecordExtra &extra
 }
 
 void LogStore::append(quint32 connection, const SessionEvent &event) {
-    std::visit(
-        [&](const auto &e) {
-            using T = std::decay_t<decltype(e)>;
-            if constexpr (std::is_same_v<T, FrameEvent>)
-                convertFrame(connection, e);
-            else if constexpr (std::is_same_v<T, MessageEvent>)
-                convertMessage(connection, e);
-            else if constexpr (std::is_same_v<T, PingEvent>)
-                convertPing(connection, e);
-            else if constexpr (std::is_same_v<T, PongEvent>)
-                convertPong(connection, e);
-            else if constexpr (std::is_same_v<T, CloseEvent>)
-                convertClose(connection, e);
-            else if constexpr (std::is_same_v<T, ViolationEvent>)
-                convertViolation(connection, e);
-            else if constexpr (std::is_same_v<T, NoteEvent>)
-                convertNote(connection, e);
-            else if constexpr (std::is_same_v<T, HandshakeEvent>)
-                convertHandshake(connection, e);
-            else if constexpr (std::is_same_v<T, StateEvent>)
-                convertState(connection, e);
-            else if constexpr (std::is_same_v<T, ClosedEvent>)
-                convertClosed(connection, e);
-        },
-        event);
+    std::visit([&](const auto &e) { convert(connection, e); }, event);
 }
 
 LogRecord *LogStore::pendingFrame(quint32 connection, LogKind kind, Direction direction) {
@@ -521,14 +527,12 @@ LogRecord *LogStore::pendingFrame(quint32 connection, LogKind kind, Direction di
     return &r;
 }
 
-void LogStore::convertFrame(quint32 connection, const FrameEvent &event) {
+void LogStore::convert(quint32 connection, const FrameEvent &event) {
     commitPending();
     ConnectionState &state = stateFor(connection, event.timestampUs);
     const DecodedFrame &frame = event.frame;
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = logKindForOpcode(frame.header.opcode);
+    LogRecord r =
+        newRecord(state, connection, event.timestampUs, logKindForOpcode(frame.header.opcode));
     r.setHeader(frame.header);
     r.payload = compacted(frame.payload);
     r.set(LogRecord::InFrameView);
@@ -571,7 +575,7 @@ void LogStore::convertFrame(quint32 connection, const FrameEvent &event) {
     commit(std::move(r), extra);
 }
 
-void LogStore::convertMessage(quint32 connection, const MessageEvent &event) {
+void LogStore::convert(quint32 connection, const MessageEvent &event) {
     const DecodedMessage &message = event.message;
     const LogKind kind = message.type == Opcode::Binary ? LogKind::Binary : LogKind::Text;
     if (LogRecord *frame = pendingFrame(connection, kind, event.direction)) {
@@ -586,10 +590,7 @@ void LogStore::convertMessage(quint32 connection, const MessageEvent &event) {
     commitPending();
     ConnectionState &state = stateFor(connection, event.timestampUs);
     const int side = event.direction == Direction::Outgoing ? 1 : 0;
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = kind;
+    LogRecord r = newRecord(state, connection, event.timestampUs, kind);
     r.payload = compacted(message.data);
     r.length = quint64(std::max<qint64>(message.wireSize, 0));
     r.frameCount = quint32(std::max(message.frameCount, 0));
@@ -604,39 +605,27 @@ void LogStore::convertMessage(quint32 connection, const MessageEvent &event) {
     commit(std::move(r), {});
 }
 
-void LogStore::convertPing(quint32 connection, const PingEvent &event) {
+void LogStore::convert(quint32 connection, const PingEvent &event) {
     if (LogRecord *frame = pendingFrame(connection, LogKind::Ping, Direction::Incoming)) {
         frame->set(LogRecord::PingAnswered, event.answered);
         commitPending();
         return;
     }
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = LogKind::Ping;
+    LogRecord r = newRow(connection, event.timestampUs, LogKind::Ping);
     r.payload = compacted(event.payload);
     r.length = quint64(event.payload.size());
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
     r.set(LogRecord::PingAnswered, event.answered);
     commit(std::move(r), {});
 }
 
-void LogStore::convertPong(quint32 connection, const PongEvent &event) {
+void LogStore::convert(quint32 connection, const PongEvent &event) {
     LogRecord *frame = pendingFrame(connection, LogKind::Pong, Direction::Incoming);
     if (!frame) {
         commitPending();
-        ConnectionState &state = stateFor(connection, event.timestampUs);
-        LogRecord r;
-        r.connection = connection;
-        r.timestampUs = wallTime(state, event.timestampUs);
-        r.kind = LogKind::Pong;
+        LogRecord r = newRow(connection, event.timestampUs, LogKind::Pong);
         r.payload = compacted(event.payload);
         r.length = quint64(event.payload.size());
-        r.set(LogRecord::InFrameView);
-        r.set(LogRecord::InMessageView);
         m_pending = Pending{std::move(r), {}, -1};
         frame = &m_pending->record;
     }
@@ -647,17 +636,13 @@ void LogStore::convertPong(quint32 connection, const PongEvent &event) {
     commitPending();
 }
 
-void LogStore::convertClose(quint32 connection, const CloseEvent &event) {
+void LogStore::convert(quint32 connection, const CloseEvent &event) {
     if (pendingFrame(connection, LogKind::Close, Direction::Incoming)) {
         commitPending();
         return;
     }
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = LogKind::Close;
+    LogRecord r = newRow(connection, event.timestampUs, LogKind::Close);
     // Rebuilt as it was on the wire (RFC 6455 §5.5.1) so every close row reads the same.
     if (event.code) {
         const QByteArray reason = event.reason.toUtf8();
@@ -669,24 +654,16 @@ void LogStore::convertClose(quint32 connection, const CloseEvent &event) {
         r.set(LogRecord::HasCloseCode);
     }
     r.length = quint64(r.payload.size());
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
     commit(std::move(r), {});
 }
 
-void LogStore::convertViolation(quint32 connection, const ViolationEvent &event) {
+void LogStore::convert(quint32 connection, const ViolationEvent &event) {
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = LogKind::Error;
+    LogRecord r = newRow(connection, event.timestampUs, LogKind::Error);
     r.payload = event.violation.reason.toUtf8();
     r.length = quint64(r.payload.size());
     r.closeCode = toWire(event.violation.closeCode());
     r.set(LogRecord::HasCloseCode);
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
     r.set(LogRecord::Failure);
     LogRecordExtra extra;
     extra.error = event.violation.error;
@@ -694,7 +671,7 @@ void LogStore::convertViolation(quint32 connection, const ViolationEvent &event)
     commit(std::move(r), extra);
 }
 
-void LogStore::convertNote(quint32 connection, const NoteEvent &event) {
+void LogStore::convert(quint32 connection, const NoteEvent &event) {
     // A note about a frame is shown on the frame's row (the session reports the
     // frame's notes again as events, and pong notes come before the PongEvent).
     if (m_pending && m_pending->record.connection == connection &&
@@ -712,30 +689,18 @@ void LogStore::convertNote(quint32 connection, const NoteEvent &event) {
         it != m_states.constEnd() && it->lastFrameNotes.contains(event.note))
         return;
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = LogKind::Note;
+    LogRecord r = newRow(connection, event.timestampUs, LogKind::Note);
     r.payload = event.note.text.toUtf8();
     r.length = quint64(r.payload.size());
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
     r.set(LogRecord::HasNotes);
     LogRecordExtra extra;
     extra.notes.append(event.note);
     commit(std::move(r), extra);
 }
 
-void LogStore::convertHandshake(quint32 connection, const HandshakeEvent &event) {
+void LogStore::convert(quint32 connection, const HandshakeEvent &event) {
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = LogKind::Handshake;
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
+    LogRecord r = newRow(connection, event.timestampUs, LogKind::Handshake);
     switch (event.kind) {
     case HandshakeEvent::Kind::ClientAccepted:
         r.set(LogRecord::Outgoing); // we asked
@@ -760,17 +725,11 @@ void LogStore::convertHandshake(quint32 connection, const HandshakeEvent &event)
     commit(std::move(r), extra);
 }
 
-void LogStore::convertState(quint32 connection, const StateEvent &event) {
+void LogStore::convert(quint32 connection, const StateEvent &event) {
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = LogKind::State;
+    LogRecord r = newRow(connection, event.timestampUs, LogKind::State);
     r.headerByte0 = static_cast<quint8>(event.state);
     r.set(LogRecord::Undirected);
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
     if (event.state == SessionState::Closed) {
         // The session follows "closed" with its ClosedEvent, which says more.
         m_pending = Pending{std::move(r), {}, -1};
@@ -779,16 +738,12 @@ void LogStore::convertState(quint32 connection, const StateEvent &event) {
     commit(std::move(r), {});
 }
 
-void LogStore::convertClosed(quint32 connection, const ClosedEvent &event) {
+void LogStore::convert(quint32 connection, const ClosedEvent &event) {
     if (m_pending && m_pending->record.connection == connection &&
         m_pending->record.kind == LogKind::State)
         m_pending.reset(); // the plain "closed" state row this summary replaces
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = wallTime(state, event.timestampUs);
-    r.kind = LogKind::State;
+    LogRecord r = newRow(connection, event.timestampUs, LogKind::State);
     r.headerByte0 = static_cast<quint8>(SessionState::Closed);
     r.payload = event.reason.toUtf8();
     r.closeCode = event.code;
@@ -797,8 +752,6 @@ void LogStore::convertClosed(quint32 connection, const ClosedEvent &event) {
     r.set(LogRecord::CleanClose, event.clean);
     r.set(LogRecord::ClosedByUs, event.closedByUs);
     r.set(LogRecord::Undirected);
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
     commit(std::move(r), {});
 }
 

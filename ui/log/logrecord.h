@@ -251,18 +251,24 @@ private:
     };
 
     ConnectionState &stateFor(quint32 connection, qint64 eventTimeUs);
-    qint64 wallTime(ConnectionState &state, qint64 eventTimeUs) const;
+    // A record of `connection` for an event at `eventTimeUs` on the connection's clock.
+    LogRecord newRecord(const ConnectionState &state, quint32 connection, qint64 eventTimeUs,
+                        LogKind kind) const;
+    // A record that is a row of both views: everything but data frames and messages.
+    LogRecord newRow(quint32 connection, qint64 eventTimeUs, LogKind kind);
     void commit(LogRecord record, const LogRecordExtra &extra);
-    void convertFrame(quint32 connection, const FrameEvent &event);
-    void convertMessage(quint32 connection, const MessageEvent &event);
-    void convertPing(quint32 connection, const PingEvent &event);
-    void convertPong(quint32 connection, const PongEvent &event);
-    void convertClose(quint32 connection, const CloseEvent &event);
-    void convertViolation(quint32 connection, const ViolationEvent &event);
-    void convertNote(quint32 connection, const NoteEvent &event);
-    void convertHandshake(quint32 connection, const HandshakeEvent &event);
-    void convertState(quint32 connection, const StateEvent &event);
-    void convertClosed(quint32 connection, const ClosedEvent &event);
+    // One overload per SessionEvent alternative: an alternative added to the variant
+    // does not compile until the log knows what to make of it.
+    void convert(quint32 connection, const FrameEvent &event);
+    void convert(quint32 connection, const MessageEvent &event);
+    void convert(quint32 connection, const PingEvent &event);
+    void convert(quint32 connection, const PongEvent &event);
+    void convert(quint32 connection, const CloseEvent &event);
+    void convert(quint32 connection, const ViolationEvent &event);
+    void convert(quint32 connection, const NoteEvent &event);
+    void convert(quint32 connection, const HandshakeEvent &event);
+    void convert(quint32 connection, const StateEvent &event);
+    void convert(quint32 connection, const ClosedEvent &event);
     // The held-back frame, when it is an incoming frame of `connection` with `kind`.
     LogRecord *pendingFrame(quint32 connection, LogKind kind, Direction direction);
 
