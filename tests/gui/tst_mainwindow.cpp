@@ -3,6 +3,7 @@
 // typed into the send box, on the offscreen platform.
 
 #include "dialogs/newconnectiondialog.h"
+#include "guitesthelpers.h"
 #include "log/logrecord.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
@@ -30,7 +31,6 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QStackedWidget>
-#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QTcpServer>
@@ -40,10 +40,10 @@
 #include <QTreeView>
 #include <QTreeWidget>
 
-#include <functional>
 #include <memory>
 
 using namespace ws;
+using namespace wstest;
 
 namespace {
 
@@ -55,18 +55,6 @@ quint16 freePort() {
     if (!probe.listen(QHostAddress::LocalHost, 0))
         return 0;
     return probe.serverPort();
-}
-
-// The store index of the last record of `connection` that `match` accepts, or -1.
-qsizetype findRecord(const MessageLogModel &log, quint32 connection,
-                     const std::function<bool(const LogRecord &)> &match) {
-    const LogStore &store = log.store();
-    for (qsizetype i = store.size() - 1; i >= 0; --i) {
-        const LogRecord &record = store.at(i);
-        if (record.connection == connection && match(record))
-            return i;
-    }
-    return -1;
 }
 
 // Every cell's text, row by row, as the log shows it.
@@ -155,43 +143,20 @@ private slots:
 
 private:
     std::unique_ptr<MainWindow> createWindow();
-    // Starts the panel's server on a free port; returns the port.
-    quint16 startServer(MainWindow &window);
     // Opens a connection through the dialog, as a user would; returns its id.
     quint32 connectThroughDialog(MainWindow &window, const QString &url);
+    // Starts the panel's echo server and connects to it through the dialog; returns
+    // the connection's id once it is open, 0 when it does not open in time.
+    quint32 connectToEchoServer(MainWindow &window);
     // Types `text` into the send box in `mode` and sends it with Ctrl+Enter.
     void typeAndSend(MainWindow &window, SendBox::Mode mode, const QString &text);
-    // Closes the window (close handshakes included) and waits until it is hidden.
-    void closeWindow(MainWindow &window);
 
     QTemporaryDir m_settingsDir;
 };
 
-namespace {
-
-QtMessageHandler previousHandler = nullptr;
-
-// The offscreen platform warns each time a window's size hints change; nothing to
-// act on, and it would bury the messages that matter.
-void quietHandler(QtMsgType type, const QMessageLogContext &context, const QString &message) {
-    if (message == QLatin1String("This plugin does not support propagateSizeHints()"))
-        return;
-    previousHandler(type, context, message);
-}
-
-} // namespace
-
 void TestMainWindow::initTestCase() {
-    previousHandler = qInstallMessageHandler(quietHandler);
     QVERIFY(m_settingsDir.isValid());
-    QStandardPaths::setTestModeEnabled(true);
-    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
-    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-    QCoreApplication::setOrganizationName(QStringLiteral("WebSocket Workbench Tests"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_mainwindow"));
-    // Windows are closed and reopened inside tests.
-    QGuiApplication::setQuitOnLastWindowClosed(false);
-    QVERIFY(QSettings().fileName().startsWith(m_settingsDir.path()));
+    QVERIFY(setUpWindowTests(m_settingsDir.path(), QStringLiteral("tst_mainwindow")));
 }
 
 void TestMainWindow::init() {
@@ -212,14 +177,6 @@ std::unique_ptr<MainWindow> TestMainWindow::createWindow() {
     return window;
 }
 
-quint16 TestMainWindow::startServer(MainWindow &window) {
-    ServerPanel *panel = window.serverPanel();
-    panel->portSpin()->setValue(0); // any free port
-    panel->modeCombo()->setCurrentIndex(panel->modeCombo()->findText(QStringLiteral("echo")));
-    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
-    return panel->boundPort();
-}
-
 quint32 TestMainWindow::connectThroughDialog(MainWindow &window, const QString &url) {
     window.newConnectionAction()->trigger();
     NewConnectionDialog *dialog = nullptr;
@@ -238,6 +195,15 @@ quint32 TestMainWindow::connectThroughDialog(MainWindow &window, const QString &
     return window.connectionsPanel()->selectedId();
 }
 
+quint32 TestMainWindow::connectToEchoServer(MainWindow &window) {
+    const quint16 port = startEchoServer(window);
+    const quint32 client =
+        connectThroughDialog(window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    if (!QTest::qWaitFor([&] { return window.hub()->isOpen(client); }, Timeout))
+        return 0;
+    return client;
+}
+
 void TestMainWindow::typeAndSend(MainWindow &window, SendBox::Mode mode, const QString &text) {
     SendBox *box = window.sendBox();
     box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(mode)));
@@ -247,15 +213,10 @@ void TestMainWindow::typeAndSend(MainWindow &window, SendBox::Mode mode, const Q
     QTest::keyClick(box->editor(), Qt::Key_Return, Qt::ControlModifier);
 }
 
-void TestMainWindow::closeWindow(MainWindow &window) {
-    window.close();
-    QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), MainWindow::CloseGraceMs + 1000);
-}
-
 void TestMainWindow::echoThroughTheWindow() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
     QCOMPARE(window->serverPanel()->testPageUrl(),
              QStringLiteral("http://127.0.0.1:%1/").arg(port));
@@ -274,17 +235,10 @@ void TestMainWindow::echoThroughTheWindow() {
 
     typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("hello workbench"));
     MessageLogModel *log = window->logModel();
-    qsizetype echo = -1;
-    QTRY_VERIFY_WITH_TIMEOUT((echo = findRecord(*log, client,
-                                                [](const LogRecord &r) {
-                                                    return r.kind == LogKind::Text &&
-                                                           !r.has(LogRecord::Outgoing) &&
-                                                           r.payload == "hello workbench";
-                                                })) >= 0,
-                             Timeout);
-    const qsizetype sent = findRecord(*log, client, [](const LogRecord &r) {
-        return r.kind == LogKind::Text && r.has(LogRecord::Outgoing);
-    });
+    const qsizetype echo =
+        waitForRecord(*log, client, incoming(LogKind::Text, "hello workbench"), Timeout);
+    QVERIFY(echo >= 0);
+    const qsizetype sent = findRecord(*log, client, outgoing(LogKind::Text));
     QVERIFY(sent >= 0 && sent < echo);
     QCOMPARE(window->sendBox()->statusLabel()->text(), QStringLiteral("Sent to 1 connection(s)"));
 
@@ -329,18 +283,13 @@ void TestMainWindow::echoThroughTheWindow() {
 void TestMainWindow::pingShowsRoundTrip() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
 
     typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("are you there"));
     MessageLogModel *log = window->logModel();
-    qsizetype pong = -1;
-    QTRY_VERIFY_WITH_TIMEOUT(
-        (pong = findRecord(*log, client,
-                           [](const LogRecord &r) { return r.kind == LogKind::Pong; })) >= 0,
-        Timeout);
+    const qsizetype pong = waitForRecord(*log, client, ofKind(LogKind::Pong), Timeout);
+    QVERIFY(pong >= 0);
     const LogRecord &record = log->store().at(pong);
     QVERIFY(!record.has(LogRecord::Outgoing));
     QVERIFY(record.has(LogRecord::HasRoundTrip));
@@ -355,9 +304,7 @@ void TestMainWindow::pingShowsRoundTrip() {
                 .toString()
                 .startsWith(QStringLiteral("RTT ")));
     // The ping went out, and the chart has the point.
-    QVERIFY(findRecord(*log, client, [](const LogRecord &r) {
-                return r.kind == LogKind::Ping && r.has(LogRecord::Outgoing);
-            }) >= 0);
+    QVERIFY(findRecord(*log, client, outgoing(LogKind::Ping)) >= 0);
     QTRY_COMPARE(window->rttChart()->roundTripCount(), 1);
 
     // The inspector shows the round trip.
@@ -380,10 +327,8 @@ void TestMainWindow::pingShowsRoundTrip() {
 void TestMainWindow::closeWithCodeAndReason() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
 
     SendBox *box = window->sendBox();
     box->modeCombo()->setCurrentIndex(box->modeCombo()->findData(int(SendBox::Mode::Close)));
@@ -398,12 +343,8 @@ void TestMainWindow::closeWithCodeAndReason() {
     MessageLogModel *log = window->logModel();
     ConnectionHub *hub = window->hub();
     QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
-    const qsizetype ours = findRecord(*log, client, [](const LogRecord &r) {
-        return r.kind == LogKind::Close && r.has(LogRecord::Outgoing);
-    });
-    const qsizetype theirs = findRecord(*log, client, [](const LogRecord &r) {
-        return r.kind == LogKind::Close && !r.has(LogRecord::Outgoing);
-    });
+    const qsizetype ours = findRecord(*log, client, outgoing(LogKind::Close));
+    const qsizetype theirs = findRecord(*log, client, incoming(LogKind::Close));
     QVERIFY(ours >= 0);
     QVERIFY(theirs > ours);
     QCOMPARE(log->store().at(ours).closeCode, quint16(4000));
@@ -451,11 +392,8 @@ void TestMainWindow::malformedFrameIsAnErrorRow() {
 
     // In the log: an error row, painted as one.
     MessageLogModel *log = window->logModel();
-    qsizetype error = -1;
-    QTRY_VERIFY_WITH_TIMEOUT(
-        (error = findRecord(*log, client,
-                            [](const LogRecord &r) { return r.kind == LogKind::Error; })) >= 0,
-        Timeout);
+    const qsizetype error = waitForRecord(*log, client, ofKind(LogKind::Error), Timeout);
+    QVERIFY(error >= 0);
     // Failing the connection closes TCP at once (RFC 6455 §7.1.7).
     QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
     QVERIFY(log->store().at(error).isError());
@@ -491,10 +429,8 @@ void TestMainWindow::malformedFrameIsAnErrorRow() {
 void TestMainWindow::rawFrameWithReservedOpcode() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
 
     // Opcode 0x3 is reserved (RFC 6455 §5.2): our own server must fail the connection.
     SendBox *box = window->sendBox();
@@ -510,16 +446,12 @@ void TestMainWindow::rawFrameWithReservedOpcode() {
 
     MessageLogModel *log = window->logModel();
     QTRY_VERIFY_WITH_TIMEOUT(window->hub()->info(client)->finished, Timeout);
-    const qsizetype sent = findRecord(*log, client, [](const LogRecord &r) {
-        return r.kind == LogKind::Reserved && r.has(LogRecord::Outgoing);
-    });
+    const qsizetype sent = findRecord(*log, client, outgoing(LogKind::Reserved));
     QVERIFY(sent >= 0);
     // Exactly the bytes of RFC 6455 §5.7, with the opcode changed.
     QCOMPARE(log->store().at(sent).rawHeader().toByteArray(), QByteArray::fromHex("838537fa213d"));
     QCOMPARE(log->store().at(sent).maskedPayload(), QByteArray::fromHex("7f9f4d5158"));
-    const qsizetype answer = findRecord(*log, client, [](const LogRecord &r) {
-        return r.kind == LogKind::Close && !r.has(LogRecord::Outgoing);
-    });
+    const qsizetype answer = findRecord(*log, client, incoming(LogKind::Close));
     QVERIFY(answer > sent);
     QCOMPARE(log->store().at(answer).closeCode, quint16(1002));
     closeWindow(*window);
@@ -528,10 +460,8 @@ void TestMainWindow::rawFrameWithReservedOpcode() {
 void TestMainWindow::saveAndReopenLog() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
     typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("first"));
     typeAndSend(*window, SendBox::Mode::Json, QStringLiteral("{\"n\":2}"));
     window->sendBox()->fragmentCheck()->setChecked(true);
@@ -541,9 +471,7 @@ void TestMainWindow::saveAndReopenLog() {
     typeAndSend(*window, SendBox::Mode::Binary, QStringLiteral("00 ff 10"));
     typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("p"));
     MessageLogModel *log = window->logModel();
-    QTRY_VERIFY_WITH_TIMEOUT(
-        findRecord(*log, client, [](const LogRecord &r) { return r.kind == LogKind::Pong; }) >= 0,
-        Timeout);
+    QVERIFY(waitForRecord(*log, client, ofKind(LogKind::Pong), Timeout) >= 0);
     // Closed first, so that nothing is logged between saving and opening.
     window->hub()->closeAll(1000);
     QTRY_VERIFY_WITH_TIMEOUT(!window->hub()->hasLiveEndpoints(), Timeout);
@@ -646,12 +574,7 @@ void TestMainWindow::firstStartOneClickEcho() {
     QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
     QCOMPARE(window->sendBox()->targets(), QList<quint32>{client});
     typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("echo?"));
-    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*window->logModel(), client,
-                                        [](const LogRecord &r) {
-                                            return !r.has(LogRecord::Outgoing) &&
-                                                   r.payload == "echo?";
-                                        }) >= 0,
-                             Timeout);
+    QVERIFY(waitForRecord(*window->logModel(), client, incomingPayload("echo?"), Timeout) >= 0);
     closeWindow(*window);
 }
 
@@ -691,11 +614,9 @@ void TestMainWindow::closingWindowWhileConnecting() {
 void TestMainWindow::closingWindowClosesConnections() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
     ConnectionHub *hub = window->hub();
-    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
 
     QElapsedTimer clock;
     clock.start();
@@ -706,9 +627,7 @@ void TestMainWindow::closingWindowClosesConnections() {
 
     // Both ends said goodbye with 1001 and finished cleanly.
     MessageLogModel *log = window->logModel();
-    const qsizetype ours = findRecord(*log, client, [](const LogRecord &r) {
-        return r.kind == LogKind::Close && r.has(LogRecord::Outgoing);
-    });
+    const qsizetype ours = findRecord(*log, client, outgoing(LogKind::Close));
     QVERIFY(ours >= 0);
     QCOMPARE(log->store().at(ours).closeCode, quint16(1001));
     const qsizetype summary = findRecord(
@@ -831,10 +750,8 @@ void TestMainWindow::jsonIsValidatedAsYouType() {
 void TestMainWindow::historyAndSnippets() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
     typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("one"));
     typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("two"));
     SendBox *box = window->sendBox();
@@ -866,11 +783,9 @@ void TestMainWindow::historyAndSnippets() {
 void TestMainWindow::serverPanelSendsAndDisconnects() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
     ConnectionHub *hub = window->hub();
-    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
     ServerPanel *panel = window->serverPanel();
     QTRY_COMPARE_WITH_TIMEOUT(panel->clientList()->topLevelItemCount(), 1, Timeout);
     const quint32 serverSide = hub->clientsOf(panel->serverId()).value(0);
@@ -881,19 +796,12 @@ void TestMainWindow::serverPanelSendsAndDisconnects() {
     QTRY_VERIFY(panel->sendToOneButton()->isEnabled());
     QTest::mouseClick(panel->sendToOneButton(), Qt::LeftButton);
     MessageLogModel *log = window->logModel();
-    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, client,
-                                        [](const LogRecord &r) {
-                                            return !r.has(LogRecord::Outgoing) &&
-                                                   r.payload == "from the server";
-                                        }) >= 0,
-                             Timeout);
+    QVERIFY(waitForRecord(*log, client, incomingPayload("from the server"), Timeout) >= 0);
 
     panel->disconnectCodeCombo()->setCurrentIndex(panel->disconnectCodeCombo()->findData(4000));
     QTest::mouseClick(panel->disconnectButton(), Qt::LeftButton);
     QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
-    const qsizetype close = findRecord(*log, client, [](const LogRecord &r) {
-        return r.kind == LogKind::Close && !r.has(LogRecord::Outgoing);
-    });
+    const qsizetype close = findRecord(*log, client, incoming(LogKind::Close));
     QVERIFY(close >= 0);
     QCOMPARE(log->store().at(close).closeCode, quint16(4000));
 
@@ -907,7 +815,7 @@ void TestMainWindow::serverPanelSendsAndDisconnects() {
 void TestMainWindow::treeScopesTheLog() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     const quint32 first =
         connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/a").arg(port));
     const quint32 second =
@@ -919,12 +827,7 @@ void TestMainWindow::treeScopesTheLog() {
     window->connectionsPanel()->select(second);
     typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("to second"));
     MessageLogModel *log = window->logModel();
-    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, second,
-                                        [](const LogRecord &r) {
-                                            return !r.has(LogRecord::Outgoing) &&
-                                                   r.payload == "to second";
-                                        }) >= 0,
-                             Timeout);
+    QVERIFY(waitForRecord(*log, second, incomingPayload("to second"), Timeout) >= 0);
     log->flush();
 
     LogFilterProxy *proxy = window->logPanel()->proxy();
@@ -978,7 +881,7 @@ void TestMainWindow::bindAllInterfacesWarns() {
 void TestMainWindow::pongPolicyFromTheDialog() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     ConnectionHub *hub = window->hub();
     const auto connectWithPolicy = [&](int policy, int delayMs) -> quint32 {
         window->newConnectionAction()->trigger();
@@ -1012,22 +915,15 @@ void TestMainWindow::pongPolicyFromTheDialog() {
     typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("slow?"));
     window->connectionsPanel()->select(droppingPeer);
     typeAndSend(*window, SendBox::Mode::Ping, QStringLiteral("there?"));
-    qsizetype pong = -1;
-    QTRY_VERIFY_WITH_TIMEOUT(
-        (pong = findRecord(*log, delayedPeer,
-                           [](const LogRecord &r) { return r.kind == LogKind::Pong; })) >= 0,
-        Timeout);
+    const qsizetype pong = waitForRecord(*log, delayedPeer, ofKind(LogKind::Pong), Timeout);
+    QVERIFY(pong >= 0);
     QVERIFY(log->store().at(pong).has(LogRecord::HasRoundTrip));
     QVERIFY(log->store().at(pong).roundTripUs >= 300'000);
     // The dropping client saw the ping and never answered.
-    QVERIFY(findRecord(*log, dropping,
-                       [](const LogRecord &r) { return r.kind == LogKind::Ping; }) >= 0);
+    QVERIFY(findRecord(*log, dropping, ofKind(LogKind::Ping)) >= 0);
     QTest::qWait(500);
-    QCOMPARE(
-        findRecord(*log, droppingPeer, [](const LogRecord &r) { return r.kind == LogKind::Pong; }),
-        qsizetype(-1));
-    QCOMPARE(findRecord(*log, dropping, [](const LogRecord &r) { return r.kind == LogKind::Pong; }),
-             qsizetype(-1));
+    QCOMPARE(findRecord(*log, droppingPeer, ofKind(LogKind::Pong)), qsizetype(-1));
+    QCOMPARE(findRecord(*log, dropping, ofKind(LogKind::Pong)), qsizetype(-1));
     closeWindow(*window);
 }
 
@@ -1036,7 +932,7 @@ void TestMainWindow::rejectedHandshakeIsReported() {
     QVERIFY(window);
     ServerPanel *panel = window->serverPanel();
     panel->originsEdit()->setText(QStringLiteral("http://allowed.example"));
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     QCOMPARE(panel->options().allowedOrigins, QList<QByteArray>{"http://allowed.example"});
 
     window->newConnectionAction()->trigger();
@@ -1063,8 +959,7 @@ void TestMainWindow::rejectedHandshakeIsReported() {
     QVERIFY(row >= 0);
     QVERIFY(log->store().at(row).isError());
     // The refused handshake itself is logged too, with the server's answer.
-    const qsizetype handshake =
-        findRecord(*log, client, [](const LogRecord &r) { return r.kind == LogKind::Handshake; });
+    const qsizetype handshake = findRecord(*log, client, ofKind(LogKind::Handshake));
     QVERIFY(handshake >= 0);
     QVERIFY(log->store().extra(handshake));
     QVERIFY(log->store().extra(handshake)->rawResponse.startsWith("HTTP/1.1 403"));
@@ -1074,19 +969,12 @@ void TestMainWindow::rejectedHandshakeIsReported() {
 void TestMainWindow::contextMenuCopiesAndResends() {
     auto window = createWindow();
     QVERIFY(window);
-    const quint16 port = startServer(*window);
-    const quint32 client =
-        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    QTRY_VERIFY_WITH_TIMEOUT(window->hub()->isOpen(client), Timeout);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
     typeAndSend(*window, SendBox::Mode::Binary, QStringLiteral("48 69 00 ff"));
     MessageLogModel *log = window->logModel();
-    qsizetype echo = -1;
-    QTRY_VERIFY_WITH_TIMEOUT((echo = findRecord(*log, client,
-                                                [](const LogRecord &r) {
-                                                    return r.kind == LogKind::Binary &&
-                                                           !r.has(LogRecord::Outgoing);
-                                                })) >= 0,
-                             Timeout);
+    const qsizetype echo = waitForRecord(*log, client, incoming(LogKind::Binary), Timeout);
+    QVERIFY(echo >= 0);
     log->flush();
     LogPanel *panel = window->logPanel();
     QVERIFY(panel->view()->selectStoreIndex(echo));
@@ -1105,12 +993,7 @@ void TestMainWindow::contextMenuCopiesAndResends() {
 
     QVERIFY(panel->resendAction()->isEnabled());
     panel->resendAction()->trigger();
-    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, client,
-                                        [](const LogRecord &r) {
-                                            return r.kind == LogKind::Binary &&
-                                                   !r.has(LogRecord::Outgoing);
-                                        }) > echo,
-                             Timeout);
+    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, client, incoming(LogKind::Binary)) > echo, Timeout);
     closeWindow(*window);
 }
 

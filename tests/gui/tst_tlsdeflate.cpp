@@ -40,34 +40,14 @@
 #include <QTest>
 #include <QTreeWidget>
 
-#include <functional>
 #include <memory>
 
 using namespace ws;
+using namespace wstest;
 
 namespace {
 
 constexpr int Timeout = 10000;
-
-qsizetype findRecord(const MessageLogModel &log, quint32 connection,
-                     const std::function<bool(const LogRecord &)> &match) {
-    const LogStore &store = log.store();
-    for (qsizetype i = store.size() - 1; i >= 0; --i) {
-        const LogRecord &record = store.at(i);
-        if (record.connection == connection && match(record))
-            return i;
-    }
-    return -1;
-}
-
-QtMessageHandler previousHandler = nullptr;
-
-// The offscreen platform warns each time a window's size hints change.
-void quietHandler(QtMsgType type, const QMessageLogContext &context, const QString &message) {
-    if (message == QLatin1String("This plugin does not support propagateSizeHints()"))
-        return;
-    previousHandler(type, context, message);
-}
 
 } // namespace
 
@@ -90,26 +70,16 @@ private slots:
 
 private:
     std::unique_ptr<MainWindow> createWindow();
-    // Starts the panel's echo server on a free port; returns the port.
-    quint16 startServer(MainWindow &window);
     NewConnectionDialog *openDialog(MainWindow &window, const QString &url);
     quint32 accept(MainWindow &window, NewConnectionDialog *dialog);
-    void closeWindow(MainWindow &window);
 
     QTemporaryDir m_settingsDir;
 };
 
 void TestTlsDeflate::initTestCase() {
-    previousHandler = qInstallMessageHandler(quietHandler);
     QVERIFY(m_settingsDir.isValid());
-    // Settings and the generated certificate go to test locations, not the home folder.
-    QStandardPaths::setTestModeEnabled(true);
-    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_settingsDir.path());
-    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-    QCoreApplication::setOrganizationName(QStringLiteral("WebSocket Workbench Tests"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_tlsdeflate"));
-    QGuiApplication::setQuitOnLastWindowClosed(false);
-    QVERIFY(QSettings().fileName().startsWith(m_settingsDir.path()));
+    QVERIFY(setUpWindowTests(m_settingsDir.path(), QStringLiteral("tst_tlsdeflate")));
+    // The generated certificate goes to a test location, not the home folder.
     const QString data = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     QVERIFY2(data.contains(QLatin1String("qttest")), qPrintable(data));
 }
@@ -130,14 +100,6 @@ std::unique_ptr<MainWindow> TestTlsDeflate::createWindow() {
     return window;
 }
 
-quint16 TestTlsDeflate::startServer(MainWindow &window) {
-    ServerPanel *panel = window.serverPanel();
-    panel->portSpin()->setValue(0);
-    panel->modeCombo()->setCurrentIndex(panel->modeCombo()->findText(QStringLiteral("echo")));
-    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
-    return panel->boundPort();
-}
-
 NewConnectionDialog *TestTlsDeflate::openDialog(MainWindow &window, const QString &url) {
     NewConnectionDialog *dialog = window.newConnection();
     dialog->urlCombo()->lineEdit()->selectAll();
@@ -152,11 +114,6 @@ quint32 TestTlsDeflate::accept(MainWindow &window, NewConnectionDialog *dialog) 
     return window.connectionsPanel()->selectedId();
 }
 
-void TestTlsDeflate::closeWindow(MainWindow &window) {
-    window.close();
-    QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), MainWindow::CloseGraceMs + 1000);
-}
-
 void TestTlsDeflate::wssTrustThisCertificate() {
     auto window = createWindow();
     QVERIFY(window);
@@ -169,7 +126,7 @@ void TestTlsDeflate::wssTrustThisCertificate() {
     QVERIFY(panel->fingerprintEdit()->isReadOnly());
     QVERIFY(panel->certificateFileEdit()->text().startsWith(
         QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)));
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
     QCOMPARE(panel->testPageUrl(), QStringLiteral("https://127.0.0.1:%1/").arg(port));
     QVERIFY(panel->linkLabel()->text().contains(QStringLiteral("https://")));
@@ -221,13 +178,8 @@ void TestTlsDeflate::wssTrustThisCertificate() {
 
     // The echo works over TLS.
     QCOMPARE(hub->sendText(client, "over tls"), SendError::None);
-    QTRY_VERIFY_WITH_TIMEOUT(findRecord(*window->logModel(), client,
-                                        [](const LogRecord &r) {
-                                            return r.kind == LogKind::Text &&
-                                                   !r.has(LogRecord::Outgoing) &&
-                                                   r.payload == "over tls";
-                                        }) >= 0,
-                             Timeout);
+    QVERIFY(waitForRecord(*window->logModel(), client, incoming(LogKind::Text, "over tls"),
+                          Timeout) >= 0);
 
     // The tree node: a lock and the protocol, the warning colour of a certificate the
     // user vouched for, and the details in the tooltip.
@@ -255,9 +207,7 @@ void TestTlsDeflate::wssTrustThisCertificate() {
     details->close();
 
     // So does the inspector for the handshake row.
-    const qsizetype handshake = findRecord(*window->logModel(), client, [](const LogRecord &r) {
-        return r.kind == LogKind::Handshake;
-    });
+    const qsizetype handshake = findRecord(*window->logModel(), client, ofKind(LogKind::Handshake));
     QVERIFY(handshake >= 0);
     QVERIFY(window->logPanel()->view()->selectStoreIndex(handshake));
     FrameInspector *inspector = window->inspector();
@@ -274,7 +224,7 @@ void TestTlsDeflate::wssWithTheCertificateAsCaFile() {
     QVERIFY(window);
     ServerPanel *panel = window->serverPanel();
     QVERIFY(panel->generateCertificate());
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
     NewConnectionDialog *dialog =
         openDialog(*window, QStringLiteral("wss://localhost:%1/").arg(port));
@@ -297,7 +247,7 @@ void TestTlsDeflate::wssToPlainServerSaysWhy() {
     auto window = createWindow();
     QVERIFY(window);
     window->serverPanel()->tlsCheck()->setChecked(false);
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
     QCOMPARE(window->serverPanel()->testPageUrl(),
              QStringLiteral("http://127.0.0.1:%1/").arg(port));
@@ -345,7 +295,7 @@ void TestTlsDeflate::deflateEchoShowsBothSizes() {
     ServerPanel *panel = window->serverPanel();
     panel->tlsCheck()->setChecked(false);
     panel->deflateCheck()->setChecked(true);
-    const quint16 port = startServer(*window);
+    const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
     NewConnectionDialog *dialog =
         openDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
@@ -368,15 +318,14 @@ void TestTlsDeflate::deflateEchoShowsBothSizes() {
         text += "{\"tick\":" + QByteArray::number(i % 7) + ",\"status\":\"all good\"}\n";
     QCOMPARE(hub->sendText(client, text), SendError::None);
     MessageLogModel *log = window->logModel();
-    qsizetype echo = -1;
-    QTRY_VERIFY_WITH_TIMEOUT((echo = findRecord(*log, client,
-                                                [&](const LogRecord &r) {
-                                                    return r.kind == LogKind::Text &&
-                                                           !r.has(LogRecord::Outgoing) &&
-                                                           r.has(LogRecord::InMessageView) &&
-                                                           r.payload == text;
-                                                })) >= 0,
-                             Timeout);
+    const qsizetype echo = waitForRecord(
+        *log, client,
+        [&](const LogRecord &r) {
+            return r.kind == LogKind::Text && !r.has(LogRecord::Outgoing) &&
+                   r.has(LogRecord::InMessageView) && r.payload == text;
+        },
+        Timeout);
+    QVERIFY(echo >= 0);
     const LogRecord message = log->store().at(echo);
     QVERIFY(message.has(LogRecord::Compressed));
     const qint64 wire = qint64(message.length);

@@ -15,25 +15,36 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <utility>
 
 using namespace ws;
 using namespace ws::test;
 
 namespace {
 
+// The tokens a DeflateConfig and a DeflateParams share: "snct cnct s=10 c=9".
+// False for any other token.
+template <typename Deflate> bool applyToken(Deflate &deflate, const QString &token) {
+    if (token == u"snct")
+        deflate.serverNoContextTakeover = true;
+    else if (token == u"cnct")
+        deflate.clientNoContextTakeover = true;
+    else if (token.startsWith(u"s="))
+        deflate.serverMaxWindowBits = token.mid(2).toInt();
+    else if (token.startsWith(u"c="))
+        deflate.clientMaxWindowBits = token.mid(2).toInt();
+    else
+        return false;
+    return true;
+}
+
 // "snct cnct s=10 c=9 require refuse": a DeflateConfig in a table row.
 DeflateConfig configFrom(const QString &spec) {
     DeflateConfig config;
     for (const QString &token : spec.split(u' ', Qt::SkipEmptyParts)) {
-        if (token == u"snct")
-            config.serverNoContextTakeover = true;
-        else if (token == u"cnct")
-            config.clientNoContextTakeover = true;
-        else if (token.startsWith(u"s="))
-            config.serverMaxWindowBits = token.mid(2).toInt();
-        else if (token.startsWith(u"c="))
-            config.clientMaxWindowBits = token.mid(2).toInt();
-        else if (token == u"require")
+        if (applyToken(config, token))
+            continue;
+        if (token == u"require")
             config.policy = DeflatePolicy::Require;
         else if (token == u"refuse")
             config.policy = DeflatePolicy::Refuse;
@@ -49,15 +60,7 @@ std::optional<DeflateParams> paramsFrom(const QString &spec) {
         return std::nullopt;
     DeflateParams params;
     for (const QString &token : spec.split(u' ', Qt::SkipEmptyParts)) {
-        if (token == u"snct")
-            params.serverNoContextTakeover = true;
-        else if (token == u"cnct")
-            params.clientNoContextTakeover = true;
-        else if (token.startsWith(u"s="))
-            params.serverMaxWindowBits = token.mid(2).toInt();
-        else if (token.startsWith(u"c="))
-            params.clientMaxWindowBits = token.mid(2).toInt();
-        else if (token != u"default")
+        if (!applyToken(params, token) && token != u"default")
             qFatal("unknown params token %s", qPrintable(token));
     }
     return params;
@@ -155,6 +158,22 @@ QByteArray randomBytes(qsizetype size, quint32 seed) {
 
 int errorOf(const MessageExtension::Decoded &decoded) {
     return decoded.error ? int(*decoded.error) : -1;
+}
+
+// A FrameEncoder for `role` whose data messages go through `extension`.
+FrameEncoder compressingEncoder(Role role, PerMessageDeflate &extension,
+                                MaskingKeySource keys = MaskingKeySource::systemRandom()) {
+    FrameEncoder encoder(role, std::move(keys));
+    encoder.setExtension(&extension);
+    return encoder;
+}
+
+// What a FrameDecoder for `role` needs to hand compressed messages to `extension`.
+DecoderOptions decompressingOptions(Role role, PerMessageDeflate &extension) {
+    DecoderOptions options;
+    options.role = role;
+    options.extension = &extension;
+    return options;
 }
 
 struct Decoded {
@@ -431,10 +450,7 @@ void TestPerMessageDeflate::decode() {
     // Whole, then one byte at a time: the same outcome.
     for (const qsizetype piece : {stream.size(), qsizetype(1)}) {
         PerMessageDeflate extension(Role::Client, params);
-        DecoderOptions options;
-        options.role = Role::Client;
-        options.extension = &extension;
-        FrameDecoder decoder(options);
+        FrameDecoder decoder(decompressingOptions(Role::Client, extension));
         const Decoded result = decodeAll(decoder, stream, piece);
         QCOMPARE(result.messages, messages);
         if (error < 0) {
@@ -460,10 +476,8 @@ void TestPerMessageDeflate::compressionBomb() {
     QVERIFY2(bomb.size() < 70 * 1024, qPrintable(QString::number(bomb.size())));
 
     PerMessageDeflate receiver(Role::Client, {});
-    DecoderOptions options;
-    options.role = Role::Client;
+    DecoderOptions options = decompressingOptions(Role::Client, receiver);
     options.maxMessageSize = limit;
-    options.extension = &receiver;
     FrameDecoder decoder(options);
     QByteArray frame;
     FrameEncoder(Role::Server).encodeFrame(frame, Opcode::Binary, bomb, true, Rsv1Bit);
@@ -535,8 +549,7 @@ void TestPerMessageDeflate::contextSurvivesMessagesAndFinalBlocks() {
 void TestPerMessageDeflate::encodesRfcExamples() {
     // zlib's output is the RFC's, byte for byte (§7.2.3.1, §7.2.3.2).
     PerMessageDeflate extension(Role::Server, {});
-    FrameEncoder encoder(Role::Server);
-    encoder.setExtension(&extension);
+    FrameEncoder encoder = compressingEncoder(Role::Server, extension);
     QByteArray out;
     encoder.encodeMessage(out, Opcode::Text, "Hello");
     QCOMPARE(out.toHex(), QByteArray("c107f248cdc9c90700"));
@@ -549,17 +562,14 @@ void TestPerMessageDeflate::encodesRfcExamples() {
 
     // A client masks the compressed payload; the server's decoder gets "Hello" back.
     PerMessageDeflate clientSide(Role::Client, {});
-    FrameEncoder clientEncoder(Role::Client, MaskingKeySource::fixed(kSampleMaskKey));
-    clientEncoder.setExtension(&clientSide);
+    FrameEncoder clientEncoder =
+        compressingEncoder(Role::Client, clientSide, MaskingKeySource::fixed(kSampleMaskKey));
     out.clear();
     clientEncoder.encodeMessage(out, Opcode::Text, "Hello");
     clientEncoder.encodeMessage(out, Opcode::Text, "Hello");
     QCOMPARE(out.left(6).toHex(), QByteArray("c18737fa213d"));
     PerMessageDeflate serverSide(Role::Server, {});
-    DecoderOptions options;
-    options.role = Role::Server;
-    options.extension = &serverSide;
-    FrameDecoder decoder(options);
+    FrameDecoder decoder(decompressingOptions(Role::Server, serverSide));
     const Decoded result = decodeAll(decoder, out, 1);
     QCOMPARE(result.messages, QByteArrayList({"Hello", "Hello"}));
     QCOMPARE(result.compressed, QList<bool>({true, true}));
@@ -590,8 +600,7 @@ void TestPerMessageDeflate::encodesWithoutContextTakeover() {
 void TestPerMessageDeflate::encodesFragmented() {
     // RFC 7692 §6.1: RSV1 on the first frame only; the compressed bytes are split.
     PerMessageDeflate extension(Role::Server, {});
-    FrameEncoder encoder(Role::Server);
-    encoder.setExtension(&extension);
+    FrameEncoder encoder = compressingEncoder(Role::Server, extension);
     QByteArray out;
     const QList<FrameHeader> headers = encoder.encodeMessage(out, Opcode::Text, "Hello", 3);
     QCOMPARE(out.toHex(), QByteArray("4103f248cd"
@@ -601,17 +610,13 @@ void TestPerMessageDeflate::encodesFragmented() {
     QVERIFY(headers[0].rsv1 && !headers[1].rsv1 && !headers[2].rsv1);
 
     PerMessageDeflate receiver(Role::Client, {});
-    DecoderOptions options;
-    options.role = Role::Client;
-    options.extension = &receiver;
-    FrameDecoder decoder(options);
+    FrameDecoder decoder(decompressingOptions(Role::Client, receiver));
     QCOMPARE(decodeAll(decoder, out, 1).messages, QByteArrayList({"Hello"}));
 }
 
 void TestPerMessageDeflate::controlFramesBypassTheExtension() {
     PerMessageDeflate extension(Role::Server, {});
-    FrameEncoder encoder(Role::Server);
-    encoder.setExtension(&extension);
+    FrameEncoder encoder = compressingEncoder(Role::Server, extension);
     QByteArray out;
     encoder.encodeFrame(out, Opcode::Ping, "Hello");
     encoder.encodeFrame(out, Opcode::Close, FrameEncoder::closePayload(1000, "bye"));
@@ -657,8 +662,7 @@ void TestPerMessageDeflate::uncompressedChoices() {
     config.compressionThreshold = 6;
     config.skipIneffective = true;
     PerMessageDeflate extension(Role::Server, {}, config);
-    FrameEncoder encoder(Role::Server);
-    encoder.setExtension(&extension);
+    FrameEncoder encoder = compressingEncoder(Role::Server, extension);
     QByteArray out;
     encoder.encodeMessage(out, Opcode::Text, "");
     encoder.encodeMessage(out, Opcode::Text, "Hello");
@@ -695,12 +699,9 @@ void TestPerMessageDeflate::roundTripLargeMessages() {
     // messages; fragmented on the way.
     PerMessageDeflate sender(Role::Client, {});
     PerMessageDeflate receiver(Role::Server, {});
-    FrameEncoder encoder(Role::Client, MaskingKeySource::fixed(kSampleMaskKey));
-    encoder.setExtension(&sender);
-    DecoderOptions options;
-    options.role = Role::Server;
-    options.extension = &receiver;
-    FrameDecoder decoder(options);
+    FrameEncoder encoder =
+        compressingEncoder(Role::Client, sender, MaskingKeySource::fixed(kSampleMaskKey));
+    FrameDecoder decoder(decompressingOptions(Role::Server, receiver));
     const QByteArrayList messages = {tokenText(3 << 20, 11), randomBytes(1 << 20, 12),
                                      tokenText(100000, 11), QByteArray(2 << 20, 'x')};
     QByteArray stream;
