@@ -5,6 +5,7 @@
 #include "log/logfile.h"
 
 #include <QBuffer>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -137,6 +138,40 @@ QJsonObject recordLine(const QByteArray &file, int line) {
     return QJsonDocument::fromJson(file.split('\n').at(line)).object();
 }
 
+// `count` short text messages on one connection: a log that is large without being
+// slow to make.
+void recordManyMessages(LogStore &store, int count) {
+    store.setConnectionInfo(1, {QStringLiteral("bulk"), QStringLiteral("ws://example.com/bulk")});
+    for (int i = 0; i < count; ++i) {
+        LogRecord r;
+        r.connection = 1;
+        r.kind = LogKind::Text;
+        r.timestampUs = 1'700'000'000'000'000 + i;
+        r.payload = "message number " + QByteArray::number(i);
+        r.length = quint64(r.payload.size());
+        r.frameCount = 1;
+        r.set(LogRecord::InMessageView);
+        r.set(LogRecord::Outgoing, i % 2 == 0);
+        store.appendRecord(r);
+    }
+}
+
+// What a progress callback was told, call by call.
+struct ProgressCalls {
+    QList<qint64> done;
+    QList<qint64> totals;
+    // Answer false from this call on (0-based); -1: never.
+    int cancelAt = -1;
+
+    LogFile::Progress callback() {
+        return [this](qint64 d, qint64 total) {
+            done.append(d);
+            totals.append(total);
+            return cancelAt < 0 || done.size() <= cancelAt;
+        };
+    }
+};
+
 } // namespace
 
 class TestLogFile : public QObject {
@@ -152,6 +187,9 @@ private slots:
     void harRoundTrip();
     void importChromeDevToolsHar();
     void importRejectsNonHar();
+    void jsonLinesReportsProgress();
+    void jsonLinesCancel();
+    void harImportReportsProgressAndCancels();
 };
 
 void TestLogFile::jsonLinesRoundTrip() {
@@ -470,6 +508,123 @@ void TestLogFile::importRejectsNonHar() {
     QVERIFY(!LogFile::importHar(b, store, &error));
     QVERIFY(error.contains(QStringLiteral("log.entries")));
     QVERIFY(store.isEmpty());
+}
+
+void TestLogFile::jsonLinesReportsProgress() {
+    LogStore original;
+    recordManyMessages(original, 60'000);
+    QBuffer buffer;
+    buffer.open(QIODevice::ReadWrite);
+    QString error;
+    QVERIFY2(LogFile::saveJsonLines(original, buffer, &error), qPrintable(error));
+    const qint64 size = buffer.size();
+    QVERIFY(size > 4 * LogFile::ProgressInterval);
+
+    buffer.seek(0);
+    LogStore reopened;
+    ProgressCalls calls;
+    QVERIFY2(LogFile::openJsonLines(buffer, reopened, &error, calls.callback()), qPrintable(error));
+    QCOMPARE(reopened.size(), original.size());
+    // Now and then, not per line: about once per interval, and once at the end.
+    QVERIFY(calls.done.size() >= size / LogFile::ProgressInterval);
+    QVERIFY(calls.done.size() <= size / LogFile::ProgressInterval + 1);
+    for (qsizetype i = 1; i < calls.done.size(); ++i)
+        QVERIFY(calls.done[i] > calls.done[i - 1]);
+    QVERIFY(calls.done.first() >= LogFile::ProgressInterval);
+    QCOMPARE(calls.done.last(), size);
+    for (const qint64 total : std::as_const(calls.totals))
+        QCOMPARE(total, size);
+
+    // The same with a file.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("big.jsonl"));
+    QVERIFY2(LogFile::saveJsonLines(original, path, &error), qPrintable(error));
+    LogStore fromFile;
+    ProgressCalls fileCalls;
+    QVERIFY2(LogFile::openJsonLines(path, fromFile, &error, fileCalls.callback()),
+             qPrintable(error));
+    QCOMPARE(fromFile.size(), original.size());
+    QCOMPARE(fileCalls.done.last(), QFileInfo(path).size());
+    QCOMPARE(fileCalls.totals.last(), QFileInfo(path).size());
+}
+
+void TestLogFile::jsonLinesCancel() {
+    LogStore original;
+    recordManyMessages(original, 60'000);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("big.jsonl"));
+    QString error;
+    QVERIFY2(LogFile::saveJsonLines(original, path, &error), qPrintable(error));
+
+    // Into an empty store: nothing of the file stays.
+    LogStore store;
+    ProgressCalls calls;
+    calls.cancelAt = 1;
+    QVERIFY(!LogFile::openJsonLines(path, store, &error, calls.callback()));
+    QCOMPARE(error, QStringLiteral("cancelled"));
+    QCOMPARE(calls.done.size(), 2); // no call after the one that cancelled
+    QVERIFY(store.isEmpty());
+    QVERIFY(store.connections().isEmpty());
+
+    // Into a store that holds a log already: that log stays as it was.
+    LogStore busy;
+    recordConversation(busy);
+    const qsizetype busySize = busy.size();
+    const QList<quint32> busyConnections = busy.connectionIds();
+    ProgressCalls busyCalls;
+    busyCalls.cancelAt = 2;
+    error.clear();
+    QVERIFY(!LogFile::openJsonLines(path, busy, &error, busyCalls.callback()));
+    QCOMPARE(error, QStringLiteral("cancelled"));
+    QCOMPARE(busy.size(), busySize);
+    QCOMPARE(busy.connectionIds(), busyConnections);
+    QCOMPARE(busy.connectionName(1), QStringLiteral("client"));
+
+    // And a read that is not cancelled still lands there whole.
+    ProgressCalls fullCalls;
+    QVERIFY2(LogFile::openJsonLines(path, busy, &error, fullCalls.callback()), qPrintable(error));
+    QCOMPARE(busy.size(), busySize + original.size());
+    QCOMPARE(busy.at(busySize + 7).payload, original.at(7).payload);
+    QCOMPARE(busy.connectionName(1), QStringLiteral("bulk"));
+}
+
+void TestLogFile::harImportReportsProgressAndCancels() {
+    LogStore original;
+    recordManyMessages(original, 60'000);
+    QBuffer buffer;
+    buffer.open(QIODevice::ReadWrite);
+    QString error;
+    QVERIFY2(LogFile::exportHar(original, buffer, &error), qPrintable(error));
+    const qint64 size = buffer.size();
+    QVERIFY(size > 3 * LogFile::ProgressInterval);
+
+    buffer.seek(0);
+    LogStore imported;
+    ProgressCalls calls;
+    QVERIFY2(LogFile::importHar(buffer, imported, &error, calls.callback()), qPrintable(error));
+    QCOMPARE(imported.size(), original.size() + 1); // and the handshake row
+    QVERIFY(calls.done.size() >= size / LogFile::ProgressInterval);
+    QVERIFY(calls.done.first() >= LogFile::ProgressInterval);
+    // Reading moves forward; turning entries into rows reports the whole file read.
+    for (qsizetype i = 1; i < calls.done.size(); ++i)
+        QVERIFY(calls.done[i] >= calls.done[i - 1]);
+    QCOMPARE(calls.done.last(), size);
+    for (const qint64 total : std::as_const(calls.totals))
+        QCOMPARE(total, size);
+
+    // Cancelled while reading, and while turning entries into rows (the last call).
+    for (const int cancelAt : {0, int(calls.done.size()) - 1}) {
+        buffer.seek(0);
+        LogStore store;
+        ProgressCalls cancelling;
+        cancelling.cancelAt = cancelAt;
+        error.clear();
+        QVERIFY(!LogFile::importHar(buffer, store, &error, cancelling.callback()));
+        QCOMPARE(error, QStringLiteral("cancelled"));
+        QCOMPARE(cancelling.done.size(), cancelAt + 1);
+        QVERIFY(store.isEmpty());
+        QVERIFY(store.connections().isEmpty());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestLogFile)

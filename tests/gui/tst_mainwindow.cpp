@@ -4,6 +4,7 @@
 
 #include "dialogs/newconnectiondialog.h"
 #include "guitesthelpers.h"
+#include "log/logfile.h"
 #include "log/logrecord.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
@@ -27,6 +28,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QProgressDialog>
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
@@ -110,6 +112,25 @@ private:
     bool m_answered = false;
 };
 
+// A log file of `count` short text messages on one connection.
+bool writeLargeLog(const QString &path, int count, QString *error) {
+    LogStore store;
+    store.setConnectionInfo(1, {QStringLiteral("bulk"), QStringLiteral("ws://example.com/bulk")});
+    for (int i = 0; i < count; ++i) {
+        LogRecord r;
+        r.connection = 1;
+        r.kind = LogKind::Text;
+        r.timestampUs = 1'700'000'000'000'000 + i;
+        r.payload = "message number " + QByteArray::number(i);
+        r.length = quint64(r.payload.size());
+        r.frameCount = 1;
+        r.set(LogRecord::InMessageView);
+        r.set(LogRecord::Outgoing, i % 2 == 0);
+        store.appendRecord(r);
+    }
+    return LogFile::saveJsonLines(store, path, error);
+}
+
 } // namespace
 
 class TestMainWindow : public QObject {
@@ -140,6 +161,8 @@ private slots:
     void pongPolicyFromTheDialog();
     void rejectedHandshakeIsReported();
     void contextMenuCopiesAndResends();
+    void openLargeLogKeepsEventsFlowing();
+    void cancelledOpenLeavesLogAlone();
 
 private:
     std::unique_ptr<MainWindow> createWindow();
@@ -994,6 +1017,63 @@ void TestMainWindow::contextMenuCopiesAndResends() {
     QVERIFY(panel->resendAction()->isEnabled());
     panel->resendAction()->trigger();
     QTRY_VERIFY_WITH_TIMEOUT(findRecord(*log, client, incoming(LogKind::Binary)) > echo, Timeout);
+    closeWindow(*window);
+}
+
+void TestMainWindow::openLargeLogKeepsEventsFlowing() {
+    constexpr int Rows = 100'000;
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("large.jsonl"));
+    QString error;
+    QVERIFY2(writeLargeLog(path, Rows, &error), qPrintable(error));
+    auto window = createWindow();
+    QVERIFY(window);
+
+    // Runs only if openLog() handles events while the file loads.
+    bool eventHandled = false;
+    qsizetype rowsWhileLoading = -1;
+    QTimer::singleShot(0, window.get(), [&] {
+        eventHandled = true;
+        rowsWhileLoading = window->logModel()->store().size();
+    });
+    QVERIFY2(window->openLog(path, &error), qPrintable(error));
+    QVERIFY(eventHandled);
+    QCOMPARE(rowsWhileLoading, 0); // the file reaches the log only once it is read
+    MessageLogModel *log = window->logModel();
+    QCOMPARE(log->store().size(), qsizetype(Rows));
+    QCOMPARE(log->store().at(Rows - 1).payload, "message number " + QByteArray::number(Rows - 1));
+    QVERIFY(window->statusBar()->currentMessage().contains(path));
+    closeWindow(*window);
+}
+
+void TestMainWindow::cancelledOpenLeavesLogAlone() {
+    QTemporaryDir dir;
+    const QString small = dir.filePath(QStringLiteral("small.jsonl"));
+    const QString large = dir.filePath(QStringLiteral("large.jsonl"));
+    QString error;
+    QVERIFY2(writeLargeLog(small, 10, &error), qPrintable(error));
+    QVERIFY2(writeLargeLog(large, 100'000, &error), qPrintable(error));
+    auto window = createWindow();
+    QVERIFY(window);
+    QVERIFY2(window->openLog(small, &error), qPrintable(error));
+    MessageLogModel *log = window->logModel();
+    QCOMPARE(log->store().size(), qsizetype(10));
+
+    // Cancel as the user would, from the progress dialog, as soon as the load runs.
+    bool cancelled = false;
+    QTimer::singleShot(0, window.get(), [&] {
+        auto *dialog = window->findChild<QProgressDialog *>();
+        auto *button = dialog ? dialog->findChild<QPushButton *>() : nullptr;
+        if (button) {
+            button->click();
+            cancelled = true;
+        }
+    });
+    QVERIFY(!window->openLog(large, &error));
+    QVERIFY(cancelled);
+    QCOMPARE(error, QStringLiteral("cancelled"));
+    QCOMPARE(log->store().size(), qsizetype(10));
+    QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("Cancelled")));
     closeWindow(*window);
 }
 

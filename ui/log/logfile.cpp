@@ -120,6 +120,43 @@ bool readFromFile(const QString &path, QString *error,
     return read(file);
 }
 
+// Calls a read's progress callback every LogFile::ProgressInterval bytes rather than
+// every line, so that a callback that updates a progress bar costs nothing measurable.
+class ProgressReporter {
+public:
+    ProgressReporter(const QIODevice &device, const LogFile::Progress &progress)
+        : m_progress(progress)
+        , m_total(device.isSequential() ? -1 : device.size())
+        , m_done(device.isSequential() ? 0 : device.pos())
+        , m_reported(m_done) {}
+
+    qint64 total() const { return m_total; }
+    qint64 done() const { return m_done; }
+    // False when the callback asked to stop.
+    bool consumed(qint64 bytes) {
+        m_done += bytes;
+        if (m_done - m_reported < LogFile::ProgressInterval)
+            return true;
+        return report();
+    }
+    // For work after the last byte was read, which still has to be cancellable.
+    bool report() {
+        m_reported = m_done;
+        return !m_progress || m_progress(m_done, m_total);
+    }
+
+private:
+    const LogFile::Progress &m_progress;
+    qint64 m_total;
+    qint64 m_done;
+    qint64 m_reported;
+};
+
+bool cancelled(QString *error) {
+    setError(error, QObject::tr("cancelled"));
+    return false;
+}
+
 // Base64 that must be valid: a damaged payload is an error, not a shorter payload.
 std::optional<QByteArray> strictBase64(const QString &text) {
     auto decoded =
@@ -652,7 +689,28 @@ bool LogFile::saveJsonLines(const LogStore &store, const QString &path, QString 
     });
 }
 
-bool LogFile::openJsonLines(QIODevice &device, LogStore &store, QString *error) {
+bool LogFile::openJsonLines(QIODevice &device, LogStore &store, QString *error,
+                            const Progress &progress) {
+    // A store cannot give records back from its end, and clearing it would lose what
+    // it held before: a cancellable read into a store that is not empty goes through
+    // a scratch store and reaches the real one only once the file is read whole.
+    if (progress && (!store.isEmpty() || !store.connections().isEmpty())) {
+        LogStore scratch;
+        if (!openJsonLines(device, scratch, error, progress))
+            return false;
+        for (auto it = scratch.connections().cbegin(); it != scratch.connections().cend(); ++it)
+            store.setConnectionInfo(it.key(), it.value());
+        for (qsizetype i = 0; i < scratch.size(); ++i) {
+            const LogRecordExtra *extra = scratch.extra(i);
+            store.appendRecord(scratch.at(i), extra ? *extra : LogRecordExtra{});
+        }
+        return true;
+    }
+    ProgressReporter reporter(device, progress);
+    const auto cancel = [&] {
+        store.clear();
+        return cancelled(error);
+    };
     qint64 lineNumber = 0;
     bool sawHeader = false;
     LogRecord record;
@@ -660,6 +718,8 @@ bool LogFile::openJsonLines(QIODevice &device, LogStore &store, QString *error) 
     while (!device.atEnd()) {
         QByteArray line = device.readLine();
         ++lineNumber;
+        if (!reporter.consumed(line.size()))
+            return cancel();
         if (line.trimmed().isEmpty())
             continue;
         QJsonParseError parseError;
@@ -700,6 +760,8 @@ bool LogFile::openJsonLines(QIODevice &device, LogStore &store, QString *error) 
         }
         // Other line types are from a newer writer; they carry nothing we can show.
     }
+    if (!reporter.report())
+        return cancel();
     if (!sawHeader) {
         setError(error, QObject::tr("empty file"));
         return false;
@@ -707,9 +769,11 @@ bool LogFile::openJsonLines(QIODevice &device, LogStore &store, QString *error) 
     return true;
 }
 
-bool LogFile::openJsonLines(const QString &path, LogStore &store, QString *error) {
-    return readFromFile(path, error,
-                        [&](QIODevice &device) { return openJsonLines(device, store, error); });
+bool LogFile::openJsonLines(const QString &path, LogStore &store, QString *error,
+                            const Progress &progress) {
+    return readFromFile(path, error, [&](QIODevice &device) {
+        return openJsonLines(device, store, error, progress);
+    });
 }
 
 // --- HAR ---------------------------------------------------------------------------
@@ -881,10 +945,29 @@ bool LogFile::exportHar(const LogStore &store, const QString &path, QString *err
         path, error, [&](QIODevice &device) { return exportHar(store, device, error, selection); });
 }
 
-bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
-    // A HAR is one JSON document by definition; Chrome's are read whole.
+bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error,
+                        const Progress &progress) {
+    // A HAR is one JSON document by definition; Chrome's are read whole, a piece at a
+    // time so that the reading can report progress.
+    ProgressReporter reporter(device, progress);
+    QByteArray bytes;
+    if (reporter.total() > reporter.done())
+        bytes.reserve(reporter.total() - reporter.done());
+    for (;;) {
+        const qsizetype old = bytes.size();
+        bytes.resize(old + ProgressInterval);
+        const qint64 read = device.read(bytes.data() + old, ProgressInterval);
+        bytes.resize(old + qsizetype(std::max<qint64>(read, 0)));
+        if (read <= 0)
+            break;
+        if (!reporter.consumed(read))
+            return cancelled(error);
+    }
+    if (!reporter.report())
+        return cancelled(error);
     QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(device.readAll(), &parseError);
+    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
+    bytes.clear();
     if (parseError.error != QJsonParseError::NoError) {
         setError(error, QObject::tr("not JSON: %1 at offset %2")
                             .arg(parseError.errorString())
@@ -903,6 +986,12 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
         LogRecordExtra extra;
     };
     std::vector<Imported> imported;
+    // The store is touched only once every entry has been read, so that a cancelled
+    // import leaves nothing in it.
+    std::vector<std::pair<quint32, ConnectionInfo>> connections;
+    // Rows converted between two chances to cancel.
+    constexpr size_t RowsBetweenReports = 4096;
+    size_t rowsAtLastReport = 0;
     quint32 nextId = store.unusedConnectionId();
     for (const QJsonValue &entryValue : entriesValue.toArray()) {
         const QJsonObject entry = entryValue.toObject();
@@ -915,12 +1004,17 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
             parsedUrl.scheme() == QLatin1String("ws") || parsedUrl.scheme() == QLatin1String("wss");
         if (!webSocket)
             continue;
+        if (imported.size() - rowsAtLastReport >= RowsBetweenReports) {
+            rowsAtLastReport = imported.size();
+            if (!reporter.report())
+                return cancelled(error);
+        }
         const quint32 id = nextId++;
         QString name = parsedUrl.host();
         if (parsedUrl.port() > 0)
             name += QLatin1Char(':') + QString::number(parsedUrl.port());
         name += parsedUrl.path(QUrl::FullyEncoded);
-        store.setConnectionInfo(id, {name, url});
+        connections.emplace_back(id, ConnectionInfo{name, url});
 
         const qint64 startUs =
             parseIsoTime(entry.value(QStringLiteral("startedDateTime")).toString()).value_or(0);
@@ -968,6 +1062,11 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
 
         for (const QJsonValue &messageValue :
              entry.value(QStringLiteral("_webSocketMessages")).toArray()) {
+            if (imported.size() - rowsAtLastReport >= RowsBetweenReports) {
+                rowsAtLastReport = imported.size();
+                if (!reporter.report())
+                    return cancelled(error);
+            }
             const QJsonObject m = messageValue.toObject();
             const QString type = m.value(QStringLiteral("type")).toString();
             const QJsonValue timeValue = m.value(QStringLiteral("time"));
@@ -1010,14 +1109,19 @@ bool LogFile::importHar(QIODevice &device, LogStore &store, QString *error) {
     std::stable_sort(imported.begin(), imported.end(), [](const Imported &a, const Imported &b) {
         return a.record.timestampUs < b.record.timestampUs;
     });
+    if (!reporter.report())
+        return cancelled(error);
+    for (const auto &[id, info] : connections)
+        store.setConnectionInfo(id, info);
     for (const Imported &i : imported)
         store.appendRecord(i.record, i.extra);
     return true;
 }
 
-bool LogFile::importHar(const QString &path, LogStore &store, QString *error) {
-    return readFromFile(path, error,
-                        [&](QIODevice &device) { return importHar(device, store, error); });
+bool LogFile::importHar(const QString &path, LogStore &store, QString *error,
+                        const Progress &progress) {
+    return readFromFile(
+        path, error, [&](QIODevice &device) { return importHar(device, store, error, progress); });
 }
 
 } // namespace ws

@@ -27,6 +27,13 @@ class LogFile {
 public:
     // Which store records to write; empty: all of them.
     using Selection = std::function<bool(qsizetype storeIndex)>;
+    // Progress of a long read: bytes consumed so far and the input's size (-1 when
+    // the device cannot tell). Called about every ProgressInterval bytes and once at
+    // the end, from the thread doing the reading; returning false cancels the read,
+    // which then fails with the error "cancelled" and leaves nothing of the file in
+    // the store.
+    using Progress = std::function<bool(qint64 done, qint64 total)>;
+    static constexpr qint64 ProgressInterval = qint64(1) << 20;
 
     static constexpr int FormatVersion = 1;
 
@@ -36,8 +43,10 @@ public:
                               const Selection &selection = {});
     // Appends the file's records and connections to `store` (meant to be empty:
     // connection ids are kept as written).
-    static bool openJsonLines(QIODevice &device, LogStore &store, QString *error = nullptr);
-    static bool openJsonLines(const QString &path, LogStore &store, QString *error = nullptr);
+    static bool openJsonLines(QIODevice &device, LogStore &store, QString *error = nullptr,
+                              const Progress &progress = {});
+    static bool openJsonLines(const QString &path, LogStore &store, QString *error = nullptr,
+                              const Progress &progress = {});
 
     static bool exportHar(const LogStore &store, QIODevice &device, QString *error = nullptr,
                           const Selection &selection = {});
@@ -46,8 +55,12 @@ public:
     // Every WebSocket entry becomes a new connection (ids from
     // store.unusedConnectionId()); its handshake and messages become records, in
     // time order across connections. Other entries are skipped.
-    static bool importHar(QIODevice &device, LogStore &store, QString *error = nullptr);
-    static bool importHar(const QString &path, LogStore &store, QString *error = nullptr);
+    // A HAR is one JSON document: progress covers reading it and turning its entries
+    // into records, not the parse of the document in between.
+    static bool importHar(QIODevice &device, LogStore &store, QString *error = nullptr,
+                          const Progress &progress = {});
+    static bool importHar(const QString &path, LogStore &store, QString *error = nullptr,
+                          const Progress &progress = {});
 
     // One record as a JSON object, and back.
     static QJsonObject recordToJson(const LogRecord &record, const LogRecordExtra *extra);

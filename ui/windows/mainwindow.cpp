@@ -22,21 +22,26 @@
 #include <QCryptographicHash>
 #include <QDateTime>
 #include <QDockWidget>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPixmap>
+#include <QProgressDialog>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QThread>
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -52,6 +57,9 @@ constexpr int LayoutVersion = 1;
 
 constexpr int ErrorMessageMs = 30'000;
 constexpr int DemoStepMs = 300;
+// Loads quicker than this show no progress dialog, so that small files do not flash one.
+constexpr int ProgressDialogDelayMs = 500;
+constexpr int ProgressUpdateMs = 50;
 
 } // namespace
 
@@ -567,9 +575,84 @@ bool MainWindow::exportHar(const QString &path, QString *error) {
     return LogFile::exportHar(m_log->store(), path, error);
 }
 
+bool MainWindow::loadInBackground(const QString &label, const QString &path, QString *error,
+                                  const Load &load) {
+    m_loadCancelled = false;
+    if (m_loading) {
+        if (error)
+            *error = tr("Another file is still being opened");
+        return false;
+    }
+    m_loading = true;
+    const auto notLoading = qScopeGuard([this] { m_loading = false; });
+
+    // The worker writes these and reads the cancel flag; the dialog is this thread's.
+    std::atomic<bool> cancelRequested = false;
+    std::atomic<qint64> bytesDone = 0;
+    std::atomic<qint64> bytesTotal = -1;
+    const auto progress = [&](qint64 done, qint64 total) {
+        bytesDone.store(done, std::memory_order_relaxed);
+        bytesTotal.store(total, std::memory_order_relaxed);
+        return !cancelRequested.load(std::memory_order_relaxed);
+    };
+    bool loaded = false;
+    QString loadError;
+    const std::unique_ptr<QThread> worker(
+        QThread::create([&] { loaded = load(&loadError, progress); }));
+
+    QProgressDialog dialog(label, tr("Cancel"), 0, 100, this);
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setAutoReset(false);
+    dialog.setAutoClose(false);
+    dialog.setMinimumDuration(ProgressDialogDelayMs);
+    // At the minimum the dialog starts its clock; it shows itself when that runs out.
+    dialog.setValue(0);
+    connect(&dialog, &QProgressDialog::canceled, &dialog, [&] { cancelRequested = true; });
+    QTimer update;
+    update.setInterval(ProgressUpdateMs);
+    connect(&update, &QTimer::timeout, &dialog, [&] {
+        // cancel() called on the dialog does not emit canceled().
+        if (dialog.wasCanceled())
+            cancelRequested = true;
+        const qint64 total = bytesTotal.load(std::memory_order_relaxed);
+        // A cancelled dialog has hidden itself and stays hidden.
+        if (total > 0 && !cancelRequested)
+            dialog.setValue(int(bytesDone.load(std::memory_order_relaxed) * 100 / total));
+    });
+
+    QEventLoop loop;
+    // Queued (the signal comes from the worker): it quits the loop even when the worker
+    // is done before exec() starts.
+    connect(worker.get(), &QThread::finished, &loop, &QEventLoop::quit);
+    worker->start();
+    update.start();
+    loop.exec();
+    // The loop also ends when the application quits; the store must outlive the worker.
+    if (!worker->isFinished())
+        cancelRequested = true;
+    worker->wait();
+    update.stop();
+    dialog.hide();
+
+    if (loaded)
+        return true;
+    if (cancelRequested) {
+        m_loadCancelled = true;
+        statusBar()->showMessage(tr("Cancelled opening %1; the log is unchanged").arg(path), 8000);
+    }
+    if (error)
+        *error = loadError;
+    return false;
+}
+
 bool MainWindow::openLog(const QString &path, QString *error) {
     LogStore file;
-    if (!LogFile::openJsonLines(path, file, error))
+    const bool loaded =
+        loadInBackground(tr("Opening %1\u2026").arg(QFileInfo(path).fileName()), path, error,
+                         [&](QString *loadError, const LogFile::Progress &progress) {
+                             return LogFile::openJsonLines(path, file, loadError, progress);
+                         });
+    if (!loaded)
         return false;
     m_log->clear();
     mergeStore(file);
@@ -582,7 +665,12 @@ bool MainWindow::openLog(const QString &path, QString *error) {
 
 bool MainWindow::importHar(const QString &path, QString *error) {
     LogStore file;
-    if (!LogFile::importHar(path, file, error))
+    const bool loaded =
+        loadInBackground(tr("Importing %1\u2026").arg(QFileInfo(path).fileName()), path, error,
+                         [&](QString *loadError, const LogFile::Progress &progress) {
+                             return LogFile::importHar(path, file, loadError, progress);
+                         });
+    if (!loaded)
         return false;
     mergeStore(file);
     showLog();
@@ -623,6 +711,9 @@ void MainWindow::fileAction(const QString &title, const QString &filter, bool sa
     settings.setValue(LastDirectoryKey, QFileInfo(path).absolutePath());
     QString error;
     if (!(this->*operation)(path, &error)) {
+        // The load has said so in the status bar; a cancel is not a failure to warn about.
+        if (m_loadCancelled)
+            return;
         statusBar()->showMessage(error, ErrorMessageMs);
         QMessageBox::warning(this, title, error);
         return;

@@ -7,6 +7,8 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <functional>
+
 class QAction;
 class QDockWidget;
 class QLabel;
@@ -105,6 +107,13 @@ private:
     void onCurrentRecord(qsizetype storeIndex);
     void resend(qsizetype storeIndex);
     void mergeStore(const LogStore &store);
+    // Runs `load` (which reads a file into a store only it touches) on a worker thread
+    // while this thread keeps handling events and, once loading takes a moment, shows
+    // a cancellable progress dialog saying `label`. Returns when the worker is done.
+    using Load = std::function<bool(
+        QString *error, const std::function<bool(qint64 done, qint64 total)> &progress)>;
+    bool loadInBackground(const QString &label, const QString &path, QString *error,
+                          const Load &load);
     void finishClose();
     void fileAction(const QString &title, const QString &filter, bool save,
                     bool (MainWindow::*operation)(const QString &, QString *));
@@ -146,6 +155,12 @@ private:
     QTimer m_closeTimer;
 
     QString m_screenshotPath;
+
+    // A load runs its own event loop: another one started from it (the window takes
+    // input until the progress dialog shows) would nest a second loop inside the first.
+    bool m_loading = false;
+    // The last load failed because it was cancelled (a choice, not an error to report).
+    bool m_loadCancelled = false;
 };
 
 } // namespace ws
