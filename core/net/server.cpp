@@ -423,10 +423,8 @@ void Server::Private::updateEchoPath(ServerClient *c) {
         session.setMessageSink({});
     }
     if (wanted == EchoPath::Handler) {
-        session.setMessageHandler([this, c](const DecodedMessage &message) {
-            c->d->lastMessageMs = chunkMs;
-            echo(c, message);
-        });
+        // The message's event, taken in drain(), stamps lastMessageMs.
+        session.setMessageHandler([this, c](const DecodedMessage &message) { echo(c, message); });
     } else {
         session.setMessageHandler({});
     }
@@ -652,10 +650,9 @@ void Server::Private::announce(ServerClient *c) {
 
 void Server::Private::echo(ServerClient *c, const DecodedMessage &message) {
     // The outgoing bytes join this client's batch: readFrom() writes them once. The
-    // payload is shared with the incoming event, not copied.
+    // payload is shared with the incoming event, not copied. After our close frame
+    // the session refuses the send (RFC 6455 §5.5.1): nothing is echoed then.
     Session &session = *c->d->session;
-    if (session.state() != SessionState::Open || session.closeSent())
-        return;
     if (message.type == Opcode::Binary)
         session.sendBinary(message.data);
     else

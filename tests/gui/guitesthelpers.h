@@ -232,4 +232,22 @@ inline RecordMatch incomingPayload(const QByteArray &payload) {
     };
 }
 
+// `count` short text messages on one connection: a log that is large without being
+// slow to make.
+inline void recordManyMessages(ws::LogStore &store, int count) {
+    store.setConnectionInfo(1, {QStringLiteral("bulk"), QStringLiteral("ws://example.com/bulk")});
+    for (int i = 0; i < count; ++i) {
+        ws::LogRecord r;
+        r.connection = 1;
+        r.kind = ws::LogKind::Text;
+        r.timestampUs = 1'700'000'000'000'000 + i;
+        r.payload = "message number " + QByteArray::number(i);
+        r.length = quint64(r.payload.size());
+        r.frameCount = 1;
+        r.set(ws::LogRecord::InMessageView);
+        r.set(ws::LogRecord::Outgoing, i % 2 == 0);
+        store.appendRecord(r);
+    }
+}
+
 } // namespace wstest

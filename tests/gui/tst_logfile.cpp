@@ -138,24 +138,6 @@ QJsonObject recordLine(const QByteArray &file, int line) {
     return QJsonDocument::fromJson(file.split('\n').at(line)).object();
 }
 
-// `count` short text messages on one connection: a log that is large without being
-// slow to make.
-void recordManyMessages(LogStore &store, int count) {
-    store.setConnectionInfo(1, {QStringLiteral("bulk"), QStringLiteral("ws://example.com/bulk")});
-    for (int i = 0; i < count; ++i) {
-        LogRecord r;
-        r.connection = 1;
-        r.kind = LogKind::Text;
-        r.timestampUs = 1'700'000'000'000'000 + i;
-        r.payload = "message number " + QByteArray::number(i);
-        r.length = quint64(r.payload.size());
-        r.frameCount = 1;
-        r.set(LogRecord::InMessageView);
-        r.set(LogRecord::Outgoing, i % 2 == 0);
-        store.appendRecord(r);
-    }
-}
-
 // What a progress callback was told, call by call.
 struct ProgressCalls {
     QList<qint64> done;

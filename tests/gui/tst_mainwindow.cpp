@@ -115,19 +115,7 @@ private:
 // A log file of `count` short text messages on one connection.
 bool writeLargeLog(const QString &path, int count, QString *error) {
     LogStore store;
-    store.setConnectionInfo(1, {QStringLiteral("bulk"), QStringLiteral("ws://example.com/bulk")});
-    for (int i = 0; i < count; ++i) {
-        LogRecord r;
-        r.connection = 1;
-        r.kind = LogKind::Text;
-        r.timestampUs = 1'700'000'000'000'000 + i;
-        r.payload = "message number " + QByteArray::number(i);
-        r.length = quint64(r.payload.size());
-        r.frameCount = 1;
-        r.set(LogRecord::InMessageView);
-        r.set(LogRecord::Outgoing, i % 2 == 0);
-        store.appendRecord(r);
-    }
+    recordManyMessages(store, count);
     return LogFile::saveJsonLines(store, path, error);
 }
 
