@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 build_packages=(cmake ninja-build g++ pkg-config
     qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-charts-dev qt6-svg-dev
+    libqt6opengl6-dev
     libgl-dev zlib1g-dev libssl-dev openssl libbenchmark-dev)
 test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth)
 
