@@ -149,8 +149,12 @@ int ServeCommand::run(const QStringList &arguments) {
         options.tlsCertificate = identity->certificate;
         options.tlsKey = identity->key;
     }
-    // Nobody looks at single frames here; skip the copy each FrameEvent costs.
+    // Nobody looks at single frames here; skip the copy each FrameEvent costs. Only
+    // manual mode prints what clients send; the other modes answer from the decoder.
     options.session.reportFrames = false;
+    options.events =
+        options.mode == ServerOptions::Mode::Manual ? EventReporting::On : EventReporting::Off;
+    options.logConnections = !commandLine.isSet(quiet);
 
     ServeCommand command(options, commandLine.isSet(quiet));
     return command.exec();

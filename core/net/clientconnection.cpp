@@ -30,117 +30,22 @@ QString bodyExcerpt(const QByteArray &body) {
 
 } // namespace
 
-std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error) {
-    const auto fail = [error](const QString &why) -> std::optional<WebSocketUrl> {
-        if (error)
-            *error = why;
-        return std::nullopt;
-    };
-    if (url.isEmpty())
-        return fail(QStringLiteral("No URL given: write ws://host:port/path"));
-    if (!url.isValid())
-        return fail(QStringLiteral("Not a valid URL: %1").arg(url.errorString()));
-    const QString scheme = url.scheme().toLower();
-    if (scheme.isEmpty())
-        return fail(QStringLiteral("The URL \"%1\" has no scheme: write ws://host:port/path")
-                        .arg(url.toString()));
-    if (scheme != u"ws" && scheme != u"wss")
-        return fail(QStringLiteral("Unsupported scheme \"%1:\": a WebSocket URL starts with "
-                                   "ws:// (or wss://)")
-                        .arg(url.scheme()));
-    // RFC 6455 §3: the ws-URI grammar has no user information.
-    if (!url.userInfo().isEmpty())
-        return fail(QStringLiteral("A WebSocket URL cannot carry a user name or password"));
-    const QString host = url.host(QUrl::FullyEncoded);
-    if (host.isEmpty())
-        return fail(QStringLiteral("The URL \"%1\" has no host").arg(url.toString()));
-
-    WebSocketUrl out;
-    out.secure = scheme == u"wss";
-    out.host = host;
-    // RFC 7230 §5.4 / RFC 3986 §3.2.2: an IPv6 literal keeps its brackets in Host.
-    out.hostHeader = (host.contains(u':') ? u'[' + host + u']' : host).toLatin1();
-    const int port = url.port(out.secure ? 443 : 80);
-    if (port <= 0 || port > 0xFFFF)
-        return fail(QStringLiteral("Port %1 is not a valid TCP port").arg(port));
-    out.port = quint16(port);
-    // RFC 6455 §3: resource-name = path [ "?" query ]; "/" when the path is empty.
-    QByteArray resource = url.path(QUrl::FullyEncoded).toLatin1();
-    if (resource.isEmpty())
-        resource = "/";
-    if (url.hasQuery())
-        resource += '?' + url.query(QUrl::FullyEncoded).toLatin1();
-    out.resourceName = resource;
-    return out;
-}
-
 ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
-    : QObject(parent)
+    : Connection(nullptr, EventReporting::On, parent)
     , m_options(std::move(options)) {
-    registerNetMetaTypes();
     m_url = parseWebSocketUrl(m_options.url);
+    setCloseTimeout(m_options.closeTimeoutMs);
     // A session exists from the start so that session() and state() always answer;
     // open() builds the one that is used, with the masking keys chosen by then.
-    ClientHandshakeOptions handshake;
-    if (m_url) {
-        handshake.host = m_url->hostHeader;
-        handshake.port = m_url->port;
-        handshake.secure = m_url->secure;
-        handshake.resourceName = m_url->resourceName;
-    }
-    m_session = std::make_unique<Session>(handshake, m_options.session, m_keys);
+    setSession(std::make_unique<Session>(handshakeOptions(), m_options.session, m_keys));
     m_timer.setSingleShot(true);
     connect(&m_timer, &QTimer::timeout, this, &ClientConnection::onDeadline);
     connect(&m_keepalive, &QTimer::timeout, this, &ClientConnection::onKeepalive);
 }
 
-ClientConnection::~ClientConnection() {
-    if (m_socket) {
-        m_socket->disconnect(this);
-        m_socket->abort();
-    }
-}
+ClientConnection::~ClientConnection() = default;
 
-void ClientConnection::setMaskingKeySource(MaskingKeySource keys) {
-    m_keys = std::move(keys);
-}
-
-SessionState ClientConnection::state() const {
-    return m_session->state();
-}
-
-qint64 ClientConnection::pendingBytes() const {
-    return m_socket ? m_socket->bytesToWrite() : 0;
-}
-
-qint64 ClientConnection::nowUs() const {
-    return m_clock.isValid() ? m_clock.nsecsElapsed() / 1000 : 0;
-}
-
-QString ClientConnection::endpoint() const {
-    if (!m_url)
-        return m_options.url.toString();
-    return QStringLiteral("%1:%2").arg(QString::fromLatin1(m_url->hostHeader)).arg(m_url->port);
-}
-
-void ClientConnection::open() {
-    if (m_opened)
-        return;
-    m_opened = true;
-    m_clock.start();
-
-    QString error;
-    m_url = parseWebSocketUrl(m_options.url, &error);
-    QList<QSslCertificate> extraCas;
-    if (m_url && m_url->secure && !m_options.caCertificatesFile.isEmpty()) {
-        extraCas = QSslCertificate::fromPath(m_options.caCertificatesFile, QSsl::Pem);
-        if (extraCas.isEmpty())
-            error = QStringLiteral("No PEM certificate could be read from the CA file %1")
-                        .arg(m_options.caCertificatesFile);
-    }
-    if (m_url && m_url->secure && !QSslSocket::supportsSsl())
-        error = QStringLiteral("wss needs TLS, and Qt found no TLS library (OpenSSL)");
-
+ClientHandshakeOptions ClientConnection::handshakeOptions() const {
     ClientHandshakeOptions handshake;
     if (m_url) {
         handshake.host = m_url->hostHeader;
@@ -154,12 +59,44 @@ void ClientConnection::open() {
     handshake.limits = m_options.session.handshakeLimits;
     if (m_options.deflate.policy != DeflatePolicy::Refuse)
         handshake.extensions.append(deflateOffer(m_options.deflate));
+    return handshake;
+}
+
+void ClientConnection::setMaskingKeySource(MaskingKeySource keys) {
+    m_keys = std::move(keys);
+}
+
+QString ClientConnection::endpoint() const {
+    if (!m_url)
+        return m_options.url.toString();
+    return QStringLiteral("%1:%2").arg(QString::fromLatin1(m_url->hostHeader)).arg(m_url->port);
+}
+
+void ClientConnection::open() {
+    if (m_opened)
+        return;
+    m_opened = true;
+    startOwnClock();
+
+    QString error;
+    m_url = parseWebSocketUrl(m_options.url, &error);
+    QList<QSslCertificate> extraCas;
+    if (m_url && m_url->secure && !m_options.caCertificatesFile.isEmpty()) {
+        extraCas = QSslCertificate::fromPath(m_options.caCertificatesFile, QSsl::Pem);
+        if (extraCas.isEmpty())
+            error = QStringLiteral("No PEM certificate could be read from the CA file %1")
+                        .arg(m_options.caCertificatesFile);
+    }
+    if (m_url && m_url->secure && !QSslSocket::supportsSsl())
+        error = QStringLiteral("wss needs TLS, and Qt found no TLS library (OpenSSL)");
+
+    const ClientHandshakeOptions handshake = handshakeOptions();
     m_offeredExtensions = handshake.extensions;
     SessionOptions sessionOptions = m_options.session;
     // We answer pings ourselves when they are to be delayed or dropped.
     if (m_options.pongDelayMs > 0 || m_options.dropPings)
         sessionOptions.autoPong = false;
-    m_session = std::make_unique<Session>(handshake, sessionOptions, m_keys);
+    setSession(std::make_unique<Session>(handshake, sessionOptions, m_keys));
 
     if (!error.isEmpty()) {
         // From the event loop, so that a caller connecting after open() still hears it.
@@ -167,6 +104,7 @@ void ClientConnection::open() {
         return;
     }
 
+    QTcpSocket *socket = nullptr;
     if (m_url->secure) {
         auto *ssl = new QSslSocket(this);
         QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
@@ -177,36 +115,37 @@ void ClientConnection::open() {
         connect(ssl, &QSslSocket::connected, this, &ClientConnection::onTcpConnected);
         connect(ssl, &QSslSocket::encrypted, this, &ClientConnection::onEncrypted);
         connect(ssl, &QSslSocket::sslErrors, this, &ClientConnection::onSslErrors);
-        m_socket = ssl;
+        socket = ssl;
     } else {
-        m_socket = new QTcpSocket(this);
-        connect(m_socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+        socket = new QTcpSocket(this);
+        connect(socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
     }
-    connect(m_socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
-    connect(m_socket, &QTcpSocket::errorOccurred, this, &ClientConnection::onSocketError);
+    attachSocket(socket);
+    connect(socket, &QTcpSocket::readyRead, this, &ClientConnection::receive);
+    connect(socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
+    connect(socket, &QTcpSocket::errorOccurred, this, &ClientConnection::onSocketError);
     m_deadline = Deadline::Connect;
     m_timer.start(m_options.connectTimeoutMs);
-    if (auto *ssl = qobject_cast<QSslSocket *>(m_socket))
+    if (auto *ssl = qobject_cast<QSslSocket *>(socket))
         ssl->connectToHostEncrypted(m_url->host, m_url->port);
     else
-        m_socket->connectToHost(m_url->host, m_url->port);
+        socket->connectToHost(m_url->host, m_url->port);
 }
 
 void ClientConnection::onTcpConnected() {
-    if (m_finished)
+    if (isFinished())
         return;
     // The TLS handshake counts against the handshake timeout: a server that does
     // not speak TLS may never answer the ClientHello.
     m_tcpConnected = true;
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    socket()->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_deadline = Deadline::Handshake;
     m_timer.start(m_options.handshakeTimeoutMs);
 }
 
 void ClientConnection::onSslErrors(const QList<QSslError> &errors) {
-    auto *ssl = qobject_cast<QSslSocket *>(m_socket);
-    if (!ssl || m_finished)
+    auto *ssl = qobject_cast<QSslSocket *>(socket());
+    if (!ssl || isFinished())
         return;
     const QSslCertificate presented = ssl->peerCertificate();
     if (!m_options.acceptedFingerprint.isEmpty() && !presented.isNull()) {
@@ -230,8 +169,8 @@ void ClientConnection::onSslErrors(const QList<QSslError> &errors) {
 }
 
 void ClientConnection::onEncrypted() {
-    auto *ssl = qobject_cast<QSslSocket *>(m_socket);
-    if (!ssl || m_finished)
+    auto *ssl = qobject_cast<QSslSocket *>(socket());
+    if (!ssl || isFinished())
         return;
     TlsInfo::VerifiedBy verifiedBy = TlsInfo::VerifiedBy::System;
     if (m_fingerprintUsed) {
@@ -252,13 +191,13 @@ void ClientConnection::onEncrypted() {
     }
     m_tls = tlsInfo(*ssl, verifiedBy);
     emit tlsEstablished(*m_tls);
-    if (m_finished)
+    if (isFinished())
         return;
     onConnected();
 }
 
 QString ClientConnection::tlsFailureText() const {
-    const auto *ssl = qobject_cast<const QSslSocket *>(m_socket);
+    const auto *ssl = qobject_cast<const QSslSocket *>(socket());
     const QSslCertificate presented = ssl ? ssl->peerCertificate() : QSslCertificate();
     const QString fingerprint = presented.isNull() ? QString() : sha256Fingerprint(presented);
     if (!m_sslMismatch.isEmpty())
@@ -309,7 +248,7 @@ QString ClientConnection::tlsFailureText() const {
     if (!m_sslErrors.isEmpty())
         return QStringLiteral("The certificate of %1 was not accepted: %2")
             .arg(endpoint(), m_sslErrors.first().errorString());
-    const QString reason = m_socket ? m_socket->errorString() : QString();
+    const QString reason = socket() ? socket()->errorString() : QString();
     // OpenSSL's words for a ServerHello that is not TLS at all.
     if (reason.contains(QLatin1String("wrong version number")) ||
         reason.contains(QLatin1String("packet length too long")) ||
@@ -322,41 +261,21 @@ QString ClientConnection::tlsFailureText() const {
 }
 
 void ClientConnection::onConnected() {
-    if (m_finished)
+    if (isFinished())
         return;
     m_connected = true;
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    m_lastReceiveMs = m_clock.elapsed();
+    socket()->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    touch(nowMs());
     m_deadline = Deadline::Handshake;
     m_timer.start(m_options.handshakeTimeoutMs);
-    m_session->setTime(nowUs());
-    m_session->start();
+    mutableSession().setTime(nowUs());
+    mutableSession().start();
     pump();
     flush();
 }
 
-void ClientConnection::onReadyRead() {
-    if (m_finished || !m_socket)
-        return;
-    for (;;) {
-        const QByteArray data = readFromSocket(m_socket);
-        if (data.isEmpty())
-            break;
-        m_lastReceiveMs = m_clock.elapsed();
-        // After the end nothing more is read: RFC 6455 §7.1.7 / §5.5.1.
-        if (m_session->state() == SessionState::Closed)
-            continue;
-        m_session->setTime(nowUs());
-        m_session->receiveData(data);
-        pump();
-        if (m_finished)
-            return;
-    }
-    flush();
-}
-
 void ClientConnection::onDisconnected() {
-    if (m_finished)
+    if (isFinished())
         return;
     if (m_tcpConnected && !m_connected) {
         fail(m_sslErrors.isEmpty() && m_sslMismatch.isEmpty()
@@ -366,31 +285,22 @@ void ClientConnection::onDisconnected() {
                  : tlsFailureText());
         return;
     }
-    m_timer.stop();
-    m_deadline = Deadline::None;
-    m_keepalive.stop();
-    if (m_socket->bytesAvailable() > 0)
-        onReadyRead();
-    if (m_finished)
+    stopTimers();
+    const bool handshaking = state() == SessionState::Connecting;
+    m_eofSeen = true;
+    receiveEof();
+    if (isFinished())
         return;
-    if (m_session->state() != SessionState::Closed) {
-        const bool handshaking = m_session->state() == SessionState::Connecting;
-        m_eofSeen = true;
-        m_session->setTime(nowUs());
-        m_session->receiveEof();
-        pump();
-        if (handshaking && !m_errorReported) {
-            m_errorReported = true;
-            emit errorOccurred(
-                QStringLiteral("%1 closed the connection during the opening handshake")
-                    .arg(endpoint()));
-        }
+    if (handshaking && !m_errorReported) {
+        m_errorReported = true;
+        emit errorOccurred(QStringLiteral("%1 closed the connection during the opening handshake")
+                               .arg(endpoint()));
     }
     finish();
 }
 
 void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
-    if (m_finished)
+    if (isFinished())
         return;
     if (!m_connected && m_tcpConnected) {
         // TCP is up, TLS is not: the handshake failed or the server hung up on it.
@@ -418,7 +328,7 @@ void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
             break;
         default:
             message = QStringLiteral("Could not connect to %1: %2")
-                          .arg(endpoint(), m_socket->errorString());
+                          .arg(endpoint(), socket()->errorString());
             break;
         }
         fail(message);
@@ -431,17 +341,17 @@ void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
     if (!m_errorReported) {
         m_errorReported = true;
         emit errorOccurred(
-            QStringLiteral("Connection to %1 lost: %2").arg(endpoint(), m_socket->errorString()));
+            QStringLiteral("Connection to %1 lost: %2").arg(endpoint(), socket()->errorString()));
     }
     // disconnected() normally follows; make sure the end is reported if it does not.
     QTimer::singleShot(0, this, [this] {
-        if (!m_finished && m_socket && m_socket->state() == QAbstractSocket::UnconnectedState)
+        if (!isFinished() && socket() && socket()->state() == QAbstractSocket::UnconnectedState)
             onDisconnected();
     });
 }
 
 void ClientConnection::onDeadline() {
-    if (m_finished)
+    if (isFinished())
         return;
     const Deadline deadline = std::exchange(m_deadline, Deadline::None);
     switch (deadline) {
@@ -465,66 +375,44 @@ void ClientConnection::onDeadline() {
                  .arg(m_options.handshakeTimeoutMs));
         return;
     case Deadline::Close:
-        break;
-    }
-    m_session->setTime(nowUs());
-    if (m_session->state() != SessionState::Closed) {
-        // RFC 6455 §7.1.1: an endpoint may give up on a close handshake that does not end.
-        const QString why = QStringLiteral("our close frame was not answered within %1 ms")
-                                .arg(m_options.closeTimeoutMs);
-        emitNote(ConformanceNote::Kind::CloseNotAnswered, why);
-        m_session->abort(why);
-        pump();
-    } else if (!m_transportClosing) {
-        emitNote(ConformanceNote::Kind::ServerClosedTcpLate,
-                 QStringLiteral("the server did not close the TCP connection within %1 ms of the "
-                                "close handshake (RFC 6455 §7.1.1)")
-                     .arg(m_options.closeTimeoutMs));
-    }
-    if (m_finished)
+        // The timer ran for the whole close timeout: the deadline has passed, even
+        // if a coarse timer fired a little early.
+        checkCloseDeadline(closeDeadlineMs());
         return;
-    if (m_socket) {
-        m_socket->disconnect(this);
-        m_socket->abort();
     }
-    finish();
+}
+
+void ClientConnection::closeDeadlineArmed() {
+    m_deadline = Deadline::Close;
+    m_timer.start(m_options.closeTimeoutMs);
+}
+
+void ClientConnection::closeDeadlinePassed(bool answered, const QString &) {
+    if (answered && !isTransportClosing())
+        reportNote(ConformanceNote::Kind::ServerClosedTcpLate,
+                   QStringLiteral("the server did not close the TCP connection within %1 ms of the "
+                                  "close handshake (RFC 6455 §7.1.1)")
+                       .arg(m_options.closeTimeoutMs));
 }
 
 void ClientConnection::onKeepalive() {
-    if (m_finished || m_session->state() != SessionState::Open)
+    if (isFinished() || state() != SessionState::Open)
         return;
-    if (m_clock.elapsed() - m_lastReceiveMs < m_options.keepaliveIntervalMs)
+    if (nowMs() - lastReceiveMs() < m_options.keepaliveIntervalMs)
         return;
-    sendPing("keepalive " + QByteArray::number(++m_keepaliveCount));
+    // Refused only once a close was sent, and then no keepalive is due.
+    (void)sendPing("keepalive " + QByteArray::number(++m_keepaliveCount));
 }
 
-void ClientConnection::pump() {
-    // A send from a sessionEvent slot lands here again: the running loop takes the
-    // new events in order, so one nesting per message cannot pile up.
-    if (m_pumping)
-        return;
-    m_pumping = true;
-    while (m_session->hasEvent()) {
-        const SessionEvent event = m_session->takeEvent();
-        // The extension is in place before anyone hears the connection is open, so
-        // that what a slot sends at once is already compressed.
-        if (const auto *handshake = std::get_if<HandshakeEvent>(&event);
-            handshake && handshake->kind == HandshakeEvent::Kind::ClientAccepted &&
-            !acceptExtensions(*handshake))
-            continue;
-        emit sessionEvent(event);
-        if (const auto *state = std::get_if<StateEvent>(&event))
-            emit stateChanged(state->state);
-        handle(event);
-    }
-    m_pumping = false;
-    if (m_finishPending) {
-        m_finishPending = false;
-        finish();
-    }
+bool ClientConnection::admitEvent(const SessionEvent &event) {
+    // The extension is in place before anyone hears the connection is open, so
+    // that what a slot sends at once is already compressed.
+    const auto *handshake = std::get_if<HandshakeEvent>(&event);
+    return !handshake || handshake->kind != HandshakeEvent::Kind::ClientAccepted ||
+           acceptExtensions(*handshake);
 }
 
-void ClientConnection::handle(const SessionEvent &event) {
+void ClientConnection::handleEvent(SessionEvent &event) {
     if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
         if (handshake->kind == HandshakeEvent::Kind::ClientAccepted) {
             m_timer.stop();
@@ -541,15 +429,15 @@ void ClientConnection::handle(const SessionEvent &event) {
         const bool manualPong = m_options.pongDelayMs > 0 || m_options.dropPings;
         if (manualPong && !m_options.dropPings) {
             QTimer::singleShot(m_options.pongDelayMs, this, [this, payload = ping->payload] {
-                if (!m_finished && m_session->state() == SessionState::Open)
-                    sendPong(payload);
+                if (!isFinished() && state() == SessionState::Open)
+                    (void)sendPong(payload); // refused only after a close: then none is due
             });
         }
     } else if (std::holds_alternative<ClosedEvent>(event)) {
         m_keepalive.stop();
         // RFC 6455 §7.1.1: the server closes TCP first; we wait for it, bounded.
-        if (m_socket && m_socket->state() == QAbstractSocket::ConnectedState)
-            armCloseTimer();
+        if (socket() && socket()->state() == QAbstractSocket::ConnectedState)
+            armCloseDeadline();
     }
 }
 
@@ -564,16 +452,17 @@ bool ClientConnection::acceptExtensions(const HandshakeEvent &accepted) {
                  .arg(negotiation.error));
         return false;
     }
+    PerMessageDeflate *deflate = nullptr;
     if (negotiation.params)
-        m_deflate = std::make_unique<PerMessageDeflate>(Role::Client, *negotiation.params,
-                                                        m_options.deflate);
+        deflate = setDeflate(std::make_unique<PerMessageDeflate>(Role::Client, *negotiation.params,
+                                                                 m_options.deflate));
     // Even without an extension: frames received after the 101 wait for this call.
-    m_session->setExtension(m_deflate.get());
+    mutableSession().setExtension(deflate);
     return true;
 }
 
 QString ClientConnection::handshakeFailureText() const {
-    const ClientHandshake *handshake = m_session->clientHandshake();
+    const ClientHandshake *handshake = session().clientHandshake();
     const int status = handshake ? handshake->statusCode() : 0;
     if (status != 0 && status != 101) {
         const QString reason = QString::fromUtf8(handshake->reasonPhrase());
@@ -594,131 +483,33 @@ QString ClientConnection::handshakeFailureText() const {
     return QStringLiteral("The opening handshake with %1 failed: %2").arg(endpoint(), why);
 }
 
-void ClientConnection::flush() {
-    if (!m_socket)
-        return;
-    const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
-    writeSessionOutput(m_socket, *m_session, connected);
-    if (!m_transportClosing && m_session->shouldCloseTransport()) {
-        m_transportClosing = true;
-        // Bounded even when the peer stops reading what is left to write.
-        armCloseTimer();
-        if (connected)
-            m_socket->disconnectFromHost();
-    }
-}
-
-void ClientConnection::afterSend() {
-    pump();
-    flush();
-    if (!m_finished && m_session->closeSent() && m_session->state() != SessionState::Closed)
-        armCloseTimer();
-}
-
-void ClientConnection::armCloseTimer() {
-    if (m_deadline == Deadline::Close || m_finished)
-        return;
-    m_deadline = Deadline::Close;
-    m_timer.start(m_options.closeTimeoutMs);
-}
-
-void ClientConnection::emitNote(ConformanceNote::Kind kind, const QString &text) {
-    NoteEvent note;
-    note.timestampUs = nowUs();
-    note.note.kind = kind;
-    note.note.text = text;
-    emit sessionEvent(SessionEvent(note));
-}
-
-void ClientConnection::fail(const QString &message) {
-    if (m_finished)
-        return;
+void ClientConnection::stopTimers() {
     m_timer.stop();
     m_deadline = Deadline::None;
     m_keepalive.stop();
+}
+
+void ClientConnection::fail(const QString &message) {
+    if (isFinished())
+        return;
+    stopTimers();
     if (!m_errorReported) {
         m_errorReported = true;
         emit errorOccurred(message);
     }
-    if (m_session->state() != SessionState::Closed) {
-        m_session->setTime(nowUs());
-        m_session->abort(message);
-        pump();
-    }
-    if (m_socket) {
-        m_socket->disconnect(this);
-        m_socket->abort();
-    }
-    finish();
+    drop(message);
 }
 
-void ClientConnection::finish() {
-    if (m_finished)
-        return;
-    // Asked for from a slot while events are being emitted (e.g. abort()): finished()
-    // comes after the remaining events, the ClosedEvent among them.
-    if (m_pumping) {
-        m_finishPending = true;
-        return;
-    }
-    m_finished = true;
-    m_timer.stop();
-    m_deadline = Deadline::None;
-    m_keepalive.stop();
-    emit finished();
+void ClientConnection::aboutToFinish() {
+    stopTimers();
 }
 
 void ClientConnection::abort() {
-    if (!m_opened || m_finished)
+    if (!m_opened || isFinished())
         return;
     m_timer.stop();
     m_deadline = Deadline::None;
-    if (m_session->state() != SessionState::Closed) {
-        m_session->setTime(nowUs());
-        m_session->abort(QStringLiteral("connection aborted by the user"));
-        pump();
-    }
-    if (m_socket) {
-        m_socket->disconnect(this);
-        m_socket->abort();
-    }
-    finish();
-}
-
-template <typename Send> SendError ClientConnection::sendThroughSession(Send &&send) {
-    if (!m_connected || m_finished)
-        return SendError::NotOpen;
-    m_session->setTime(nowUs());
-    const SendError result = send(*m_session);
-    afterSend();
-    return result;
-}
-
-SendError ClientConnection::sendText(const QByteArray &utf8, qint64 fragmentSize) {
-    return sendThroughSession([&](Session &s) { return s.sendText(utf8, fragmentSize); });
-}
-
-SendError ClientConnection::sendBinary(const QByteArray &data, qint64 fragmentSize) {
-    return sendThroughSession([&](Session &s) { return s.sendBinary(data, fragmentSize); });
-}
-
-SendError ClientConnection::sendPing(const QByteArray &payload) {
-    return sendThroughSession([&](Session &s) { return s.sendPing(payload); });
-}
-
-SendError ClientConnection::sendPong(const QByteArray &payload) {
-    return sendThroughSession([&](Session &s) { return s.sendPong(payload); });
-}
-
-SendError ClientConnection::sendClose(std::optional<quint16> code, const QString &reason) {
-    return sendThroughSession([&](Session &s) { return s.sendClose(code, reason); });
-}
-
-SendError ClientConnection::sendRaw(const RawFrame &frame) {
-    // Raw frames bypass the session's state checks, so the transport itself must be up.
-    if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
-        return SendError::NotOpen;
-    return sendThroughSession([&](Session &s) { return s.sendRaw(frame); });
+    drop(QStringLiteral("connection aborted by the user"));
 }
 
 } // namespace ws

@@ -1,14 +1,11 @@
 #pragma once
 
-#include "net/netmetatypes.h"
+#include "net/connection.h"
 #include "net/tlsinfo.h"
-#include "protocol/frameencoder.h"
+#include "net/websocketurl.h"
 #include "protocol/httpheaders.h"
-#include "protocol/permessagedeflate.h"
-#include "protocol/session.h"
 
 #include <QAbstractSocket>
-#include <QElapsedTimer>
 #include <QObject>
 #include <QSslError>
 #include <QTimer>
@@ -46,28 +43,12 @@ struct ClientOptions {
     QByteArray acceptedFingerprint;
 };
 
-// A ws:// or wss:// URL taken apart for the opening handshake (RFC 6455 §3).
-struct WebSocketUrl {
-    QString host;                  // what to resolve and connect to (IPv6 without brackets)
-    QByteArray hostHeader;         // as it goes in the Host header (IPv6 in brackets)
-    quint16 port = 80;             // 80 for ws, 443 for wss unless given
-    QByteArray resourceName = "/"; // path and query, percent-encoded
-    bool secure = false;           // wss
-};
-
-// RFC 6455 §3: ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ]. Returns
-// nullopt and a sentence for the user in `error` for anything that is not one.
-// A fragment is dropped: it has no meaning in a WebSocket URI.
-std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error = nullptr);
-
-// A WebSocket client on a QTcpSocket: the Session does the protocol, this object
-// does sockets and timers, and reports every event (frames in both directions,
-// messages, handshake, pings, pongs, close, violations) as a Qt signal.
-//
-// Events come out in the order they happened: what a send made from a
-// sessionEvent() slot produces is emitted once that slot has returned. Delete the
-// object with deleteLater() when it is emitting (e.g. from a finished() slot).
-class ClientConnection : public QObject {
+// Our client: a Connection that makes its own socket (DNS, TCP, TLS with
+// certificate checks), runs the opening handshake with its own deadlines, accepts
+// or refuses the server's extensions, and pings when idle. Every event of the
+// session (frames both ways, messages, handshake, pings, pongs, close, violations)
+// is reported as sessionEvent().
+class ClientConnection : public Connection {
     Q_OBJECT
 public:
     explicit ClientConnection(ClientOptions options, QObject *parent = nullptr);
@@ -78,42 +59,31 @@ public:
     // reported from the event loop, never from inside open().
     void open();
 
-    SendError sendText(const QByteArray &utf8, qint64 fragmentSize = 0);
-    SendError sendBinary(const QByteArray &data, qint64 fragmentSize = 0);
-    SendError sendPing(const QByteArray &payload = {});
-    SendError sendPong(const QByteArray &payload = {});
-    SendError sendClose(std::optional<quint16> code = quint16(1000), const QString &reason = {});
-    SendError sendRaw(const RawFrame &frame);
     // Drop the connection without a close handshake.
-    void abort();
+    void abort() override;
 
-    SessionState state() const;
     const ClientOptions &options() const { return m_options; }
-    const Session &session() const { return *m_session; }
-    // The negotiated permessage-deflate, or null.
-    const PerMessageDeflate *deflate() const { return m_deflate.get(); }
-    // Bytes handed to the socket but not yet written.
-    qint64 pendingBytes() const;
     // wss, after tlsEstablished(): the negotiated protocol, cipher and chain.
     const std::optional<TlsInfo> &tls() const { return m_tls; }
-    // True once finished() has been emitted.
-    bool isFinished() const { return m_finished; }
 
     // For tests: inject masking keys (default: system CSPRNG). Takes effect at open().
     void setMaskingKeySource(MaskingKeySource keys);
 
 signals:
-    void sessionEvent(const ws::SessionEvent &event);
-    void stateChanged(ws::SessionState state);
     // wss: the TLS handshake is done; the opening handshake follows.
     void tlsEstablished(const ws::TlsInfo &info);
     // Transport-level trouble, in words for the user.
     void errorOccurred(const QString &message);
     // Worth telling the user, not an error (e.g. what the extension negotiation noted).
     void logMessage(const QString &line);
-    // The connection is over (after the ClosedEvent, or after a connect error).
-    // Emitted exactly once.
-    void finished();
+
+protected:
+    bool canSend() const override { return m_connected; }
+    bool admitEvent(const SessionEvent &event) override;
+    void handleEvent(SessionEvent &event) override;
+    void closeDeadlineArmed() override;
+    void closeDeadlinePassed(bool answered, const QString &why) override;
+    void aboutToFinish() override;
 
 private:
     // What the single-shot timer is counting down to.
@@ -124,40 +94,24 @@ private:
     void onEncrypted();
     void onSslErrors(const QList<QSslError> &errors);
     QString tlsFailureText() const;
-    void onReadyRead();
     void onDisconnected();
     void onSocketError(QAbstractSocket::SocketError error);
     void onDeadline();
     void onKeepalive();
-    void pump();
-    void handle(const SessionEvent &event);
-    void flush();
-    void afterSend();
-    // The common path of every send: refuses when not connected, stamps the time,
-    // calls `send` on the session and writes what it produced.
-    template <typename Send> SendError sendThroughSession(Send &&send);
-    void armCloseTimer();
+    void stopTimers();
     void fail(const QString &message);
-    void emitNote(ConformanceNote::Kind kind, const QString &text);
-    void finish();
     QString handshakeFailureText() const;
     bool acceptExtensions(const HandshakeEvent &accepted);
     QString endpoint() const;
-    qint64 nowUs() const;
+    ClientHandshakeOptions handshakeOptions() const;
 
     ClientOptions m_options;
     std::optional<WebSocketUrl> m_url;
     QList<ExtensionParams> m_offeredExtensions;
-    // Declared before the session, which uses it until it is destroyed.
-    std::unique_ptr<PerMessageDeflate> m_deflate;
-    std::unique_ptr<Session> m_session;
-    QTcpSocket *m_socket = nullptr;
     QTimer m_timer;
     QTimer m_keepalive;
-    QElapsedTimer m_clock;
     MaskingKeySource m_keys = MaskingKeySource::systemRandom();
     Deadline m_deadline = Deadline::None;
-    qint64 m_lastReceiveMs = 0;
     quint32 m_keepaliveCount = 0;
     std::optional<TlsInfo> m_tls;
     QList<QSslError> m_sslErrors; // why the server's certificate was not accepted
@@ -168,10 +122,6 @@ private:
     bool m_connected = false;
     bool m_eofSeen = false;
     bool m_errorReported = false;
-    bool m_transportClosing = false;
-    bool m_pumping = false;       // inside pump(): a nested call leaves the events to it
-    bool m_finishPending = false; // finish() asked for during pump()
-    bool m_finished = false;
 };
 
 } // namespace ws

@@ -1,6 +1,7 @@
 #pragma once
 
-#include "net/netmetatypes.h"
+#include "net/connection.h"
+#include "net/serverclient.h"
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
 
@@ -16,8 +17,6 @@
 class QTcpServer;
 
 namespace ws {
-
-class ServerClient;
 
 struct ServerOptions {
     enum class Mode {
@@ -56,17 +55,18 @@ struct ServerOptions {
     QSslCertificate tlsCertificate;
     QSslKey tlsKey;
     bool isSecure() const { return !tlsCertificate.isNull(); }
-    // SessionOptions::reportFrames is honoured only when something is connected to
-    // Server::clientConnected() (only then can anyone watch a client's sessionEvent()).
+    // Whether each client reports its session's events (sessionEvent()). Off: echo
+    // and greeting answer straight from the decoder (no event, no copy, no
+    // allocation for small messages) and SessionOptions::reportFrames is ignored.
+    EventReporting events = EventReporting::On;
+    // Whether every connection's arrival and end is told through logMessage();
+    // a busy server that nobody reads opens thousands of connections a second.
+    bool logConnections = true;
     SessionOptions session;
 };
 
 const char *modeName(ServerOptions::Mode mode);
 std::optional<ServerOptions::Mode> modeFromName(QStringView name);
-
-// The HTML of the browser test page served at GET / (from the ws::resources
-// library): it connects back to ws://<location.host>/.
-QByteArray browserTestPage();
 
 // A WebSocket server on QTcpServer: accepts, runs the handshake with the policy in
 // ServerOptions, keeps a ServerClient per connection and applies the mode.
@@ -109,48 +109,10 @@ signals:
 
 private:
     friend class ServerClient;
+    // In serverprivate.h: the policy, the modes and the sweep.
     struct Private;
     std::unique_ptr<Private> d;
     ServerOptions m_options;
-};
-
-// One accepted connection. Owned by the Server; deleted later after finished().
-// As with ClientConnection, what a send made from a sessionEvent() slot produces is
-// emitted once that slot has returned.
-class ServerClient : public QObject {
-    Q_OBJECT
-public:
-    ~ServerClient() override;
-
-    quint64 id() const; // unique per server run, from 1
-    QHostAddress peerAddress() const;
-    quint16 peerPort() const;
-    QByteArray resourceName() const; // request target
-    QByteArray subprotocol() const;
-    SessionState state() const;
-    const Session &session() const;
-    qint64 pendingBytes() const;
-    // The negotiated permessage-deflate, or null.
-    const PerMessageDeflate *deflate() const;
-
-    SendError sendText(const QByteArray &utf8, qint64 fragmentSize = 0);
-    SendError sendBinary(const QByteArray &data, qint64 fragmentSize = 0);
-    SendError sendPing(const QByteArray &payload = {});
-    SendError sendClose(std::optional<quint16> code = quint16(1000), const QString &reason = {});
-    SendError sendRaw(const RawFrame &frame);
-    void abort();
-
-signals:
-    void sessionEvent(const ws::SessionEvent &event);
-    void stateChanged(ws::SessionState state);
-    void finished();
-
-private:
-    friend class Server;
-    explicit ServerClient(QObject *parent);
-    bool isObserved() const;
-    struct Private;
-    std::unique_ptr<Private> d;
 };
 
 } // namespace ws

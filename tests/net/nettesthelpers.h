@@ -6,6 +6,7 @@
 
 #include "net/clientconnection.h"
 #include "net/server.h"
+#include "net/testpage.h"
 
 #include <QCryptographicHash>
 #include <QList>

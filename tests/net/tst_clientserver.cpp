@@ -134,7 +134,9 @@ void tst_ClientServer::echoSixteenMebibytes_data() {
 
 void tst_ClientServer::echoSixteenMebibytes() {
     QFETCH(bool, observed);
-    Server server(localOptions(ServerOptions::Mode::Echo));
+    ServerOptions options = localOptions(ServerOptions::Mode::Echo);
+    options.events = observed ? EventReporting::On : EventReporting::Off;
+    Server server(options);
     EventRecorder serverRecorder;
     if (observed) {
         connect(&server, &Server::clientConnected, &serverRecorder,

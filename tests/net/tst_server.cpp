@@ -73,6 +73,8 @@ private slots:
     void earlyFramesAreServedAfterAccept();
     void echoKeepsOrder_data();
     void echoKeepsOrder();
+    void eventsAreAnOptionNotAConnection_data();
+    void eventsAreAnOptionNotAConnection();
     void unmaskedFrameGetsProtocolError();
     void handshakeTimeoutDropsStalledClient();
     void keepaliveDropsDeadPeer();
@@ -214,8 +216,8 @@ void tst_Server::earlyFramesAreServedAfterAccept() {
 
 void tst_Server::echoKeepsOrder_data() {
     QTest::addColumn<bool>("watched");
-    // Unwatched, messages are echoed from inside the decoder (the echo sink);
-    // watched, from their events. The client sees the same.
+    // Without events, messages are echoed from inside the decoder (the echo sink);
+    // with events, from the session's message handler. The client sees the same.
     QTest::newRow("unwatched") << false;
     QTest::newRow("watched") << true;
 }
@@ -223,7 +225,9 @@ void tst_Server::echoKeepsOrder_data() {
 void tst_Server::echoKeepsOrder() {
     QFETCH(bool, watched);
     LoggedServer logged(localOptions());
-    Server server(localOptions());
+    ServerOptions quiet = localOptions();
+    quiet.events = EventReporting::Off;
+    Server server(quiet);
     Server &used = watched ? logged.server : server;
     QVERIFY(used.listen());
     QTcpSocket socket;
@@ -265,6 +269,36 @@ void tst_Server::echoKeepsOrder() {
         QCOMPARE(int(frames[i].opcode()), expected[i].first);
         QVERIFY2(frames[i].payload == expected[i].second, qPrintable(QString::number(i)));
     }
+}
+
+void tst_Server::eventsAreAnOptionNotAConnection_data() {
+    QTest::addColumn<bool>("reported");
+    QTest::newRow("events off") << false;
+    QTest::newRow("events on") << true;
+}
+
+// Whether a client's events are reported (and so which echo path runs) is the
+// server's option, not a side effect of some slot being connected.
+void tst_Server::eventsAreAnOptionNotAConnection() {
+    QFETCH(bool, reported);
+    ServerOptions options = localOptions();
+    options.events = reported ? EventReporting::On : EventReporting::Off;
+    options.logConnections = false;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+    QTcpSocket socket;
+    QByteArray buffer;
+    QVERIFY(rawHandshake(socket, server.server.port(), &buffer));
+    QTRY_COMPARE(server.clients.size(), 1);
+    QCOMPARE(server.clients.first()->eventReporting(), options.events);
+    socket.write(maskedFrame(0x81, "echo me", 0x01020304));
+    QVERIFY(readUntil(socket, buffer, [](const QByteArray &b) { return b.size() >= 9; }));
+    QCOMPARE(buffer.left(9), QByteArray("\x81\x07"
+                                        "echo me"));
+    // The recorder is connected either way; it hears the message only when asked for.
+    QCOMPARE(server.recorder.messages().size(), reported ? 1 : 0);
+    // Nothing per connection in the log when it is off.
+    QVERIFY(!server.hasLogLine(QStringLiteral("connected to")));
 }
 
 void tst_Server::unmaskedFrameGetsProtocolError() {

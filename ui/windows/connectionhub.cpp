@@ -64,12 +64,10 @@ ConnectionHub::~ConnectionHub() {
     // The connections and servers are our children and go with us; their last
     // signals must not reach a half-destroyed hub.
     for (Endpoint &endpoint : m_endpoints) {
-        if (endpoint.client)
-            endpoint.client->disconnect(this);
+        if (endpoint.connection)
+            endpoint.connection->disconnect(this);
         if (endpoint.server)
             endpoint.server->disconnect(this);
-        if (endpoint.serverClient)
-            endpoint.serverClient->disconnect(this);
     }
 }
 
@@ -113,6 +111,11 @@ QList<quint32> ConnectionHub::clientsOf(quint32 serverId) const {
     return result;
 }
 
+Connection *ConnectionHub::connection(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint ? endpoint->connection.data() : nullptr;
+}
+
 ClientConnection *ConnectionHub::client(quint32 id) const {
     const Endpoint *endpoint = find(id);
     return endpoint ? endpoint->client.data() : nullptr;
@@ -142,15 +145,6 @@ bool ConnectionHub::hasLiveEndpoints() const {
     return false;
 }
 
-const Session *ConnectionHub::sessionOf(const Endpoint &endpoint) const {
-    // A client's session exists from open(), which openClient() calls at once.
-    if (endpoint.client)
-        return &endpoint.client->session();
-    if (endpoint.serverClient)
-        return &endpoint.serverClient->session();
-    return nullptr;
-}
-
 quint32 ConnectionHub::openClient(const ClientOptions &options) {
     EndpointInfo info;
     info.kind = EndpointInfo::Kind::Client;
@@ -170,6 +164,7 @@ quint32 ConnectionHub::openClient(const ClientOptions &options) {
     auto *connection = new ClientConnection(options, this);
     Endpoint &endpoint = add(std::move(info));
     endpoint.client = connection;
+    endpoint.connection = connection;
     endpoint.clientOptions = options;
     connect(connection, &ClientConnection::tlsEstablished, this,
             [this, id](const TlsInfo &tls) { onTlsEstablished(id, tls); });
@@ -301,6 +296,7 @@ void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
 
     Endpoint &endpoint = add(std::move(info));
     endpoint.serverClient = client;
+    endpoint.connection = client;
     connect(client, &ServerClient::sessionEvent, this,
             [this, id](const SessionEvent &event) { onSessionEvent(id, event); });
     connect(client, &ServerClient::finished, this, [this, id] { onFinished(id); });
@@ -356,7 +352,9 @@ void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
         violated = true;
         immediate = true;
     }
-    if (const Session *session = sessionOf(*endpoint)) {
+    // A client's session exists from open(), which openClient() calls at once.
+    if (const Session *session =
+            endpoint->connection ? &endpoint->connection->session() : nullptr) {
         info.bytesIn = session->bytesReceived();
         info.bytesOut = session->bytesSent();
     }
@@ -386,10 +384,8 @@ void ConnectionHub::logErrorRow(quint32 id, const QString &message) {
 }
 
 void ConnectionHub::noteDeflate(Endpoint &endpoint) {
-    if (endpoint.client)
-        endpoint.info.deflate = deflateSummary(endpoint.client->deflate());
-    else if (endpoint.serverClient)
-        endpoint.info.deflate = deflateSummary(endpoint.serverClient->deflate());
+    if (endpoint.connection)
+        endpoint.info.deflate = deflateSummary(endpoint.connection->deflate());
 }
 
 void ConnectionHub::onTlsEstablished(quint32 id, const TlsInfo &tls) {
@@ -442,7 +438,9 @@ void ConnectionHub::onFinished(quint32 id) {
     if (!endpoint)
         return;
     EndpointInfo &info = endpoint->info;
-    if (const Session *session = sessionOf(*endpoint)) {
+    // A client's session exists from open(), which openClient() calls at once.
+    if (const Session *session =
+            endpoint->connection ? &endpoint->connection->session() : nullptr) {
         info.bytesIn = session->bytesReceived();
         info.bytesOut = session->bytesSent();
     }
@@ -476,49 +474,32 @@ void ConnectionHub::checkAllClosed() {
 }
 
 SendError ConnectionHub::sendText(quint32 id, const QByteArray &utf8, qint64 fragmentSize) {
-    if (ClientConnection *c = client(id))
-        return c->sendText(utf8, fragmentSize);
-    if (ServerClient *c = serverClient(id))
-        return c->sendText(utf8, fragmentSize);
-    return SendError::NotOpen;
+    Connection *c = connection(id);
+    return c ? c->sendText(utf8, fragmentSize) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendBinary(quint32 id, const QByteArray &data, qint64 fragmentSize) {
-    if (ClientConnection *c = client(id))
-        return c->sendBinary(data, fragmentSize);
-    if (ServerClient *c = serverClient(id))
-        return c->sendBinary(data, fragmentSize);
-    return SendError::NotOpen;
+    Connection *c = connection(id);
+    return c ? c->sendBinary(data, fragmentSize) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendPing(quint32 id, const QByteArray &payload) {
-    if (ClientConnection *c = client(id))
-        return c->sendPing(payload);
-    if (ServerClient *c = serverClient(id))
-        return c->sendPing(payload);
-    return SendError::NotOpen;
+    Connection *c = connection(id);
+    return c ? c->sendPing(payload) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendClose(quint32 id, std::optional<quint16> code, const QString &reason) {
-    if (ClientConnection *c = client(id))
-        return c->sendClose(code, reason);
-    if (ServerClient *c = serverClient(id))
-        return c->sendClose(code, reason);
-    return SendError::NotOpen;
+    Connection *c = connection(id);
+    return c ? c->sendClose(code, reason) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendRaw(quint32 id, const RawFrame &frame) {
-    if (ClientConnection *c = client(id))
-        return c->sendRaw(frame);
-    if (ServerClient *c = serverClient(id))
-        return c->sendRaw(frame);
-    return SendError::NotOpen;
+    Connection *c = connection(id);
+    return c ? c->sendRaw(frame) : SendError::NotOpen;
 }
 
 void ConnectionHub::abort(quint32 id) {
-    if (ClientConnection *c = client(id))
-        c->abort();
-    if (ServerClient *c = serverClient(id))
+    if (Connection *c = connection(id))
         c->abort();
 }
 
@@ -549,10 +530,8 @@ void ConnectionHub::abortAll() {
         Endpoint *endpoint = find(id);
         if (!endpoint || !endpoint->info.isLive())
             continue;
-        if (endpoint->client)
-            endpoint->client->abort();
-        else if (endpoint->serverClient)
-            endpoint->serverClient->abort();
+        if (endpoint->connection)
+            endpoint->connection->abort();
     }
 }
 

@@ -81,6 +81,8 @@ public:
     QList<quint32> ids() const { return m_order; }
     const EndpointInfo *info(quint32 id) const;
     QList<quint32> clientsOf(quint32 serverId) const;
+    // The live connection behind `id`, our client or a client of our server.
+    Connection *connection(quint32 id) const;
     ClientConnection *client(quint32 id) const;
     Server *server(quint32 id) const;
     ServerClient *serverClient(quint32 id) const;
@@ -120,7 +122,9 @@ signals:
 private:
     struct Endpoint {
         EndpointInfo info;
-        QPointer<ClientConnection> client;
+        // Set for both kinds of connection: everything they share goes through it.
+        QPointer<Connection> connection;
+        QPointer<ClientConnection> client; // our client: reconnect, TLS trust
         QPointer<Server> server;
         QPointer<ServerClient> serverClient;
         std::optional<ClientOptions> clientOptions; // clients: what they were opened with
@@ -142,7 +146,6 @@ private:
     void markChanged(quint32 id);
     void emitChanged();
     void checkAllClosed();
-    const Session *sessionOf(const Endpoint &endpoint) const;
 
     MessageLogModel *m_log;
     QHash<quint32, Endpoint> m_endpoints;

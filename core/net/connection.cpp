@@ -1,0 +1,227 @@
+#include "net/connection.h"
+
+#include "net/socketio.h"
+
+#include <QElapsedTimer>
+#include <QTcpSocket>
+
+namespace ws {
+
+Connection::Connection(const QElapsedTimer *clock, EventReporting reporting, QObject *parent)
+    : QObject(parent)
+    , m_clock(clock ? *clock : m_ownClock)
+    , m_reporting(reporting) {
+    registerNetMetaTypes();
+}
+
+Connection::~Connection() {
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+qint64 Connection::pendingBytes() const {
+    return m_socket ? m_socket->bytesToWrite() : 0;
+}
+
+qint64 Connection::nowMs() const {
+    return m_clock.isValid() ? m_clock.elapsed() : 0;
+}
+
+qint64 Connection::nowUs() const {
+    return m_clock.isValid() ? m_clock.nsecsElapsed() / 1000 : 0;
+}
+
+void Connection::attachSocket(QTcpSocket *socket) {
+    m_socket = socket;
+}
+
+PerMessageDeflate *Connection::setDeflate(std::unique_ptr<PerMessageDeflate> deflate) {
+    m_deflate = std::move(deflate);
+    return m_deflate.get();
+}
+
+void Connection::receive() {
+    if (m_finished || m_finishPending || !m_socket)
+        return;
+    for (;;) {
+        const QByteArray data = readFromSocket(m_socket);
+        if (data.isEmpty())
+            break;
+        touch(nowMs());
+        // After the end nothing more is read: RFC 6455 §7.1.7 / §5.5.1.
+        if (m_session->state() == SessionState::Closed)
+            continue;
+        m_session->setTime(nowUs());
+        beforeReceive();
+        m_session->receiveData(data);
+        pump();
+        if (m_finished || m_finishPending)
+            return;
+        flush();
+        if (!afterReceive())
+            return;
+    }
+}
+
+void Connection::receiveEof() {
+    if (m_finished)
+        return;
+    if (m_socket && m_socket->bytesAvailable() > 0)
+        receive();
+    if (m_finished)
+        return;
+    if (m_session->state() != SessionState::Closed) {
+        m_session->setTime(nowUs());
+        m_session->receiveEof();
+        pump();
+    }
+}
+
+void Connection::pump() {
+    // A send from a sessionEvent slot lands here again: the running loop takes the
+    // new events in order, so one nesting per message cannot pile up.
+    if (m_pumping)
+        return;
+    m_pumping = true;
+    while (m_session->hasEvent()) {
+        SessionEvent event = m_session->takeEvent();
+        if (!admitEvent(event))
+            continue;
+        if (m_reporting == EventReporting::On)
+            emit sessionEvent(event);
+        if (const auto *state = std::get_if<StateEvent>(&event))
+            emit stateChanged(state->state);
+        handleEvent(event);
+    }
+    m_pumping = false;
+    if (m_finishPending) {
+        m_finishPending = false;
+        finish();
+    }
+}
+
+void Connection::flush() {
+    if (!m_socket)
+        return;
+    const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
+    writeSessionOutput(m_socket, *m_session, connected);
+    if (!m_transportClosing && m_session->shouldCloseTransport()) {
+        m_transportClosing = true;
+        // Bounded even when the peer stops reading what is left to write.
+        armCloseDeadline();
+        if (connected)
+            m_socket->disconnectFromHost();
+    } else if (m_session->closeSent() && m_session->state() != SessionState::Closed) {
+        armCloseDeadline();
+    }
+}
+
+void Connection::armCloseDeadline() {
+    if (m_closeDeadlineMs >= 0 || m_finished)
+        return;
+    m_closeDeadlineMs = nowMs() + m_closeTimeoutMs;
+    closeDeadlineArmed();
+}
+
+void Connection::checkCloseDeadline(qint64 now) {
+    if (m_finished || m_closeDeadlineMs < 0 || now < m_closeDeadlineMs)
+        return;
+    m_closeDeadlineMs = -1;
+    const bool answered = m_session->state() == SessionState::Closed;
+    if (!answered) {
+        // RFC 6455 §7.1.1: an endpoint may give up on a close handshake that does not end.
+        const QString why =
+            QStringLiteral("our close frame was not answered within %1 ms").arg(m_closeTimeoutMs);
+        reportNote(ConformanceNote::Kind::CloseNotAnswered, why);
+        closeDeadlinePassed(false, why);
+        if (m_finished)
+            return;
+        m_session->setTime(nowUs());
+        m_session->abort(why);
+        pump();
+    } else {
+        closeDeadlinePassed(
+            true,
+            QStringLiteral("the TCP connection did not close within %1 ms").arg(m_closeTimeoutMs));
+    }
+    if (m_finished)
+        return;
+    abortSocket();
+    finish();
+}
+
+void Connection::drop(const QString &why) {
+    if (m_finished)
+        return;
+    if (m_session->state() != SessionState::Closed) {
+        m_session->setTime(nowUs());
+        m_session->abort(why);
+        pump();
+    }
+    abortSocket();
+    finish();
+}
+
+void Connection::abortSocket() {
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void Connection::finish() {
+    if (m_finished)
+        return;
+    // Asked for from a slot while events are being emitted (e.g. abort()): finished()
+    // comes after the remaining events, the ClosedEvent among them.
+    if (m_pumping) {
+        m_finishPending = true;
+        return;
+    }
+    m_finished = true;
+    m_closeDeadlineMs = -1;
+    aboutToFinish();
+    emit finished();
+    afterFinish();
+}
+
+void Connection::reportNote(ConformanceNote::Kind kind, const QString &text) {
+    if (m_reporting != EventReporting::On)
+        return;
+    NoteEvent note;
+    note.timestampUs = nowUs();
+    note.note.kind = kind;
+    note.note.text = text;
+    emit sessionEvent(SessionEvent(note));
+}
+
+SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {
+    return sendThroughSession([&](Session &s) { return s.sendText(utf8, fragmentSize); });
+}
+
+SendError Connection::sendBinary(const QByteArray &data, qint64 fragmentSize) {
+    return sendThroughSession([&](Session &s) { return s.sendBinary(data, fragmentSize); });
+}
+
+SendError Connection::sendPing(const QByteArray &payload) {
+    return sendThroughSession([&](Session &s) { return s.sendPing(payload); });
+}
+
+SendError Connection::sendPong(const QByteArray &payload) {
+    return sendThroughSession([&](Session &s) { return s.sendPong(payload); });
+}
+
+SendError Connection::sendClose(std::optional<quint16> code, const QString &reason) {
+    return sendThroughSession([&](Session &s) { return s.sendClose(code, reason); });
+}
+
+SendError Connection::sendRaw(const RawFrame &frame) {
+    // Raw frames bypass the session's state checks, so the transport itself must be up.
+    if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
+        return SendError::NotOpen;
+    return sendThroughSession([&](Session &s) { return s.sendRaw(frame); });
+}
+
+} // namespace ws

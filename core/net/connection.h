@@ -1,0 +1,170 @@
+#pragma once
+
+#include "net/netmetatypes.h"
+#include "protocol/frameencoder.h"
+#include "protocol/permessagedeflate.h"
+#include "protocol/session.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+
+#include <memory>
+
+class QTcpSocket;
+
+namespace ws {
+
+// Whether a connection reports its session's events as sessionEvent() signals.
+// Chosen explicitly by whoever creates it: a server nobody watches answers from the
+// decoder's message sink and formats nothing, and that must not depend on whether
+// some slot happens to be connected.
+enum class EventReporting { Off, On };
+
+// One WebSocket connection bound to a socket: the socket, the Session (and the
+// extension it negotiated), the send queue, the close deadline and the pumping of
+// the session's events out as signals. It is the piece under every role:
+// ClientConnection (our client) and ServerClient (a client of our server) add how
+// the socket comes to be and what to do with the events; a relay or a probe can
+// add theirs.
+//
+// Events come out in the order they happened: what a send made from a
+// sessionEvent() slot produces is emitted once that slot has returned. Delete it
+// with deleteLater() when it is emitting (e.g. from a finished() slot).
+class Connection : public QObject {
+    Q_OBJECT
+public:
+    ~Connection() override;
+
+    SendError sendText(const QByteArray &utf8, qint64 fragmentSize = 0);
+    SendError sendBinary(const QByteArray &data, qint64 fragmentSize = 0);
+    SendError sendPing(const QByteArray &payload = {});
+    SendError sendPong(const QByteArray &payload = {});
+    SendError sendClose(std::optional<quint16> code = quint16(1000), const QString &reason = {});
+    // Any frame, rules broken on purpose; needs the transport to be up.
+    SendError sendRaw(const RawFrame &frame);
+    // Drop the connection without a close handshake.
+    virtual void abort() = 0;
+
+    SessionState state() const { return m_session->state(); }
+    const Session &session() const { return *m_session; }
+    // The negotiated permessage-deflate, or null.
+    const PerMessageDeflate *deflate() const { return m_deflate.get(); }
+    // Bytes handed to the socket but not yet written.
+    qint64 pendingBytes() const;
+    // True once finished() has been emitted.
+    bool isFinished() const { return m_finished; }
+    EventReporting eventReporting() const { return m_reporting; }
+
+signals:
+    void sessionEvent(const ws::SessionEvent &event);
+    void stateChanged(ws::SessionState state);
+    // The connection is over (after the ClosedEvent, or after a connect error).
+    // Emitted exactly once.
+    void finished();
+
+protected:
+    // Times come from `clock` (a server's, shared by its clients), or with none
+    // from the connection's own, started by startOwnClock().
+    Connection(const QElapsedTimer *clock, EventReporting reporting, QObject *parent);
+    void startOwnClock() { m_ownClock.start(); }
+
+    // What a role decides.
+    // Whether sends are allowed now (beyond what the session itself checks).
+    virtual bool canSend() const = 0;
+    // Before each batch of received bytes goes into the session.
+    virtual void beforeReceive() {}
+    // After a batch has been handled and flushed; false stops reading for now.
+    virtual bool afterReceive() { return true; }
+    // Each event, after it was reported. The role may send from here.
+    virtual void handleEvent(SessionEvent &event) = 0;
+    // An event to swallow before it is reported (false: not reported, not handled).
+    virtual bool admitEvent(const SessionEvent &) { return true; }
+    // After every send made through the send functions.
+    virtual void afterSend() {}
+    // The close deadline passed: the peer did not answer our close frame (the
+    // session is aborted, `why` says so) or did not close TCP after the handshake.
+    virtual void closeDeadlinePassed(bool answered, const QString &why) = 0;
+    // The close deadline was set (armCloseDeadline): a role with a timer of its own
+    // starts it here; a server's sweep just reads closeDeadlineMs().
+    virtual void closeDeadlineArmed() {}
+    // Right before and right after finished() is emitted.
+    virtual void aboutToFinish() {}
+    virtual void afterFinish() {}
+
+    // The plumbing every role shares.
+    void attachSocket(QTcpSocket *socket);
+    void setSession(std::unique_ptr<Session> session) { m_session = std::move(session); }
+    Session &mutableSession() { return *m_session; }
+    // Takes ownership of the negotiated extension; it outlives the session's use.
+    PerMessageDeflate *setDeflate(std::unique_ptr<PerMessageDeflate> deflate);
+    QTcpSocket *socket() const { return m_socket; }
+    qint64 nowMs() const;
+    qint64 nowUs() const;
+    // Reads what the socket has, feeds it to the session, reports and writes.
+    void receive();
+    // The transport ended: what is left is read, the session hears the EOF.
+    void receiveEof();
+    // The session's events out, in order, nested sends included.
+    void pump();
+    // The session's bytes to the socket; closes TCP when the session says so.
+    void flush();
+    // The common path of every send: refuses when canSend() is false, stamps the
+    // time, calls `send` on the session, reports and writes what it produced.
+    template <typename Send> SendError sendThroughSession(Send &&send);
+    // Starts the bounded wait for the peer's close (frame or TCP), once.
+    void armCloseDeadline();
+    bool hasCloseDeadline() const { return m_closeDeadlineMs >= 0; }
+    qint64 closeDeadlineMs() const { return m_closeDeadlineMs; }
+    void clearCloseDeadline() { m_closeDeadlineMs = -1; }
+    void setCloseTimeout(int ms) { m_closeTimeoutMs = ms; }
+    int closeTimeoutMs() const { return m_closeTimeoutMs; }
+    // Call when the close deadline may have passed (a timer or a sweep).
+    void checkCloseDeadline(qint64 nowMs);
+    // Aborts the session with `why` (a ClosedEvent 1006 follows), drops the socket
+    // and finishes.
+    void drop(const QString &why);
+    // Drops the socket at once, without reading what is left.
+    void abortSocket();
+    // Emits finished() once; from inside pump(), after the remaining events.
+    void finish();
+    void setEventReporting(EventReporting reporting) { m_reporting = reporting; }
+    bool isTransportClosing() const { return m_transportClosing; }
+    bool isPumping() const { return m_pumping; }
+    // Finished, or finishing once the events being reported are out.
+    bool isEnding() const { return m_finished || m_finishPending; }
+    // A conformance note as an event of its own (when events are reported).
+    void reportNote(ConformanceNote::Kind kind, const QString &text);
+    // The last time any byte arrived (server clock or the connection's own, ms).
+    qint64 lastReceiveMs() const { return m_lastReceiveMs; }
+    void touch(qint64 nowMs) { m_lastReceiveMs = nowMs; }
+
+private:
+    QElapsedTimer m_ownClock;
+    const QElapsedTimer &m_clock;
+    // Declared before the session, which uses it until it is destroyed.
+    std::unique_ptr<PerMessageDeflate> m_deflate;
+    std::unique_ptr<Session> m_session;
+    QTcpSocket *m_socket = nullptr;
+    EventReporting m_reporting;
+    qint64 m_closeDeadlineMs = -1;
+    qint64 m_lastReceiveMs = 0;
+    int m_closeTimeoutMs = 5'000;
+    bool m_transportClosing = false;
+    bool m_pumping = false;       // inside pump(): a nested call leaves the events to it
+    bool m_finishPending = false; // finish() asked for during pump()
+    bool m_finished = false;
+};
+
+template <typename Send> SendError Connection::sendThroughSession(Send &&send) {
+    if (m_finished || m_finishPending || !canSend())
+        return SendError::NotOpen;
+    m_session->setTime(nowUs());
+    const SendError result = send(*m_session);
+    pump();
+    flush();
+    if (!m_finished)
+        afterSend();
+    return result;
+}
+
+} // namespace ws

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+#include <QUrl>
+
+#include <optional>
+
+namespace ws {
+
+// A ws:// or wss:// URL taken apart for the opening handshake (RFC 6455 §3).
+struct WebSocketUrl {
+    QString host;                  // what to resolve and connect to (IPv6 without brackets)
+    QByteArray hostHeader;         // as it goes in the Host header (IPv6 in brackets)
+    quint16 port = 80;             // 80 for ws, 443 for wss unless given
+    QByteArray resourceName = "/"; // path and query, percent-encoded
+    bool secure = false;           // wss
+};
+
+// RFC 6455 §3: ws-URI = "ws:" "//" host [ ":" port ] path [ "?" query ]. Returns
+// nullopt and a sentence for the user in `error` for anything that is not one.
+// A fragment is dropped: it has no meaning in a WebSocket URI.
+std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error = nullptr);
+
+} // namespace ws
