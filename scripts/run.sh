@@ -9,9 +9,10 @@ build_dir=${WSW_BUILD_DIR:-build}
 if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" && -z "${QT_QPA_PLATFORM:-}" ]]; then
     cat >&2 <<MESSAGE
 The window needs a display, and there is none here (DISPLAY and WAYLAND_DISPLAY are not set).
-To run without one:
-  xvfb-run scripts/run.sh                              # the window on a virtual display (Debian package xvfb)
-  $build_dir/app/wsw serve --port 9001 --mode echo    # or the echo server on the command line
+To run headless, start the window on a virtual display (Debian package xvfb):
+  xvfb-run scripts/run.sh
+or the echo server on the command line:
+  $build_dir/app/wsw serve --port 9001 --mode echo
 MESSAGE
     exit 1
 fi
