@@ -23,8 +23,9 @@ build_packages=(cmake ninja-build g++ pkg-config
     libgl-dev zlib1g-dev libssl-dev openssl libbenchmark-dev)
 # nodejs and npm only when no node is on PATH (any node runs the interop tests).
 test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth nodejs npm)
-# CPack's dpkg-shlibdeps (dpkg-dev) finds ELF files with file(1); the rest check the .deb.
-package_packages=(dpkg-dev file lintian desktop-file-utils appstream)
+# CPack's dpkg-shlibdeps (dpkg-dev) finds ELF files with file(1); the rest check the .deb
+# (bash-completion: scripts/check-package.sh tries the installed completion).
+package_packages=(dpkg-dev file lintian desktop-file-utils appstream bash-completion)
 
 case "${1:-}" in
 --list)
