@@ -19,7 +19,8 @@
 # Taken as given, because every Debian system has them: the packages marked
 # "Essential: yes" (dpkg, coreutils, bash, libc-bin, ...) and their own Depends closure
 # (libc6 and friends). Nothing else is assumed, not even build-essential: g++ must bring
-# libc6-dev and libstdc++ itself.
+# libc6-dev and libstdc++ itself. A node from outside Debian (install-deps.sh accepts any
+# node on PATH) is reported as "not from any Debian package".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source_dir=$(pwd -P)
@@ -79,8 +80,8 @@ for dir in "${build_dirs[@]}"; do
     awk -F= '/^CMAKE_(CXX_COMPILER|AR|RANLIB|LINKER|MAKE_PROGRAM|COMMAND):/ { print $2 }' \
         "$dir/CMakeCache.txt" >>"$used"
     # At run time: the shared libraries of every program the build made.
-    find "$dir" -type f -perm -u+x ! -name '*.so*' -print0 |
-        xargs -0 -r file -N --mime-type | awk -F': ' '$2 ~ /x-(pie-)?executable|x-sharedlib/ { print $1 }' |
+    # (ldd says "not a dynamic executable" of scripts, and lists nothing for them.)
+    find "$dir" -type f -perm -u+x -print |
         while read -r exe; do ldd "$exe" 2>/dev/null || true; done |
         awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' >>"$used"
     echo "$build_real" >>"$work/trees"
@@ -96,6 +97,11 @@ for plugin in "${plugins[@]}"; do
 done
 # The tests' peers and tools (scripts/test.sh, tests/interop, tests/cli, scripts/screenshot.sh).
 runtime_tools=(/usr/bin/python3 chromium xvfb-run Xvfb xauth node npm)
+# The packaging's tools (scripts/check-package.sh), when it has run: CPack calls
+# dpkg-shlibdeps and file(1).
+for tool in dpkg-shlibdeps file lintian desktop-file-validate appstreamcli; do
+    command -v "$tool" >>"$used" || true
+done
 for tool in "${runtime_tools[@]}"; do
     path=$(command -v "$tool" || true)
     if [[ -z "$path" ]]; then
