@@ -136,8 +136,8 @@ for line in open(f"{work}/used"):
     path = line.strip()
     if not path.startswith("/") or not os.path.exists(path):
         continue
-    path = os.path.normpath(path)
     real = os.path.realpath(path)
+    path = os.path.normpath(path)
     if not inside(path) and not inside(real):
         used[path] = real
 
