@@ -16,12 +16,24 @@ set(WSW_RELEASE_DATE "2026-12-03")
 set(packaging_dir "${PROJECT_SOURCE_DIR}/packaging")
 set(generated_dir "${PROJECT_BINARY_DIR}/packaging")
 
+# The changelog is history, written by hand; its newest entry must be this version.
+file(STRINGS "${packaging_dir}/changelog" changelog_head LIMIT_COUNT 1)
+if(NOT changelog_head MATCHES "^wsworkbench \\(${PROJECT_VERSION}\\) ")
+    message(FATAL_ERROR "packaging/changelog starts with \"${changelog_head}\": "
+                        "add an entry for version ${PROJECT_VERSION}")
+endif()
+
 # Debian wants manual pages and changelogs compressed with gzip -9n (no name, no time
-# stamp: reproducible). Done at configure time; configure_file makes CMake re-run when
-# the source changes.
+# stamp: reproducible). Done at configure time, after filling in @PROJECT_VERSION@ and
+# @WSW_RELEASE_DATE@ (not in the changelog: COPYONLY); configure_file makes CMake re-run
+# when the source changes.
 function(wsw_gzip source output)
     get_filename_component(name "${source}" NAME)
-    configure_file("${source}" "${generated_dir}/${name}" COPYONLY)
+    set(mode @ONLY)
+    if(ARGN STREQUAL "COPYONLY")
+        set(mode COPYONLY)
+    endif()
+    configure_file("${source}" "${generated_dir}/${name}" ${mode})
     execute_process(COMMAND gzip -9nc "${generated_dir}/${name}" OUTPUT_FILE "${output}"
                     RESULT_VARIABLE status)
     if(NOT status EQUAL 0)
@@ -63,7 +75,7 @@ if(TARGET wsworkbench)
 endif()
 
 # A native package: the changelog is changelog.gz, beside the copyright file.
-wsw_gzip("${packaging_dir}/changelog" "${generated_dir}/changelog.gz")
+wsw_gzip("${packaging_dir}/changelog" "${generated_dir}/changelog.gz" COPYONLY)
 install(FILES "${packaging_dir}/copyright" "${generated_dir}/changelog.gz"
         DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/wsworkbench")
 
