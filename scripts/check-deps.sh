@@ -77,7 +77,7 @@ for dir in "${build_dirs[@]}"; do
     sed 's/&&/\n/g' "$work/commands" | awk '{ print $1 }' | grep '^/' | sort -u >>"$used"
     find "$dir" -name AutogenInfo.json -exec grep -ohE '"[A-Z]+_EXECUTABLE" : "/[^"]+"' {} + |
         sed 's/.*: "//; s/"$//' | sort -u >>"$used"
-    awk -F= '/^CMAKE_(CXX_COMPILER|AR|RANLIB|LINKER|MAKE_PROGRAM|COMMAND):/ { print $2 }' \
+    awk -F= '/^CMAKE_(MAKE_PROGRAM|COMMAND):/ { print $2 }' \
         "$dir/CMakeCache.txt" >>"$used"
     # At run time: the shared libraries of every program the build made.
     # (ldd says "not a dynamic executable" of scripts, and lists nothing for them.)
