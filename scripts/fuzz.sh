@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 build_dir=build-fuzz
+# binutils' ar, as on a fresh machine: CMake would take LLVM's llvm-ar wherever the llvm
+# package happens to be installed, which install-deps.sh does not ask for.
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja -DWSW_FUZZ=ON \
+    -DCMAKE_AR=/usr/bin/ar -DCMAKE_RANLIB=/usr/bin/ranlib \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --parallel "$(nproc)"
 mkdir -p "$build_dir/findings"

@@ -1,24 +1,55 @@
 #!/usr/bin/env bash
-# Installs what building and testing WebSocket Workbench needs on Debian 12:
-# the Debian packages that are missing (with sudo when not root) and the npm
-# packages of the interop tests. Safe to run again: it installs only what is missing.
+# Installs what building, testing and packaging WebSocket Workbench needs on Debian 12:
+# the Debian packages that are missing (with sudo when not root) and the npm packages
+# of the interop tests. Safe to run again: it installs only what is missing.
+#
+#   scripts/install-deps.sh               build and test (what scripts/test.sh needs)
+#   scripts/install-deps.sh --build-only  build only (what scripts/run.sh needs)
+#   scripts/install-deps.sh --package     build, and make and check the .deb (scripts/package.sh)
+#   scripts/install-deps.sh --list build|test|package
+#                                         print one list, a name a line, install nothing
+#                                         (scripts/check-deps.sh reads the lists this way)
+#
+# Every list is installed with --no-install-recommends, so a package the build or the
+# tests use must be reachable from these names over Depends/Pre-Depends alone:
+# scripts/check-deps.sh checks that against what a build really used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Qt6Charts' CMake package needs Qt6OpenGL, which Debian only recommends: named here.
 build_packages=(cmake ninja-build g++ pkg-config
     qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-charts-dev qt6-svg-dev
     libqt6opengl6-dev
     libgl-dev zlib1g-dev libssl-dev openssl libbenchmark-dev)
-test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth)
+# nodejs and npm only when no node is on PATH (any node runs the interop tests).
+test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth nodejs npm)
+# CPack's dpkg-shlibdeps (dpkg-dev) finds ELF files with file(1); the rest check the .deb
+# (bash-completion: scripts/check-package.sh tries the installed completion).
+package_packages=(dpkg-dev file lintian desktop-file-utils appstream bash-completion)
 
-want=("${build_packages[@]}")
-if [[ "${1:-}" != "--build-only" ]]; then
-    want+=("${test_packages[@]}")
-fi
-command -v node >/dev/null 2>&1 || want+=(nodejs npm)
+case "${1:-}" in
+--list)
+    for list in "${@:2}"; do
+        case "$list" in
+        build) printf '%s\n' "${build_packages[@]}" ;;
+        test) printf '%s\n' "${test_packages[@]}" ;;
+        package) printf '%s\n' "${package_packages[@]}" ;;
+        *) echo "install-deps.sh: unknown list $list (build, test, package)" >&2; exit 2 ;;
+        esac
+    done
+    exit 0
+    ;;
+--build-only) want=("${build_packages[@]}") ;;
+--package) want=("${build_packages[@]}" "${package_packages[@]}") ;;
+"") want=("${build_packages[@]}" "${test_packages[@]}") ;;
+*) echo "install-deps.sh: unknown option $1" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${want[@]}"; do
+    if [[ "$pkg" == nodejs || "$pkg" == npm ]] && command -v node >/dev/null 2>&1; then
+        continue
+    fi
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
@@ -31,7 +62,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [[ "${1:-}" != "--build-only" && -f tests/interop/package.json ]]; then
+if [[ -z "${1:-}" && -f tests/interop/package.json ]]; then
     if [[ ! -d tests/interop/node_modules || tests/interop/package-lock.json -nt tests/interop/node_modules ]]; then
         echo "Installing npm packages for the interop tests"
         (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)

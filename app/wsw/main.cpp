@@ -4,8 +4,12 @@
 #include "connectcommand.h"
 #include "output.h"
 #include "servecommand.h"
+#include "wswversion.h"
 
 #include <QCoreApplication>
+#include <QSslSocket>
+
+#include <zlib.h>
 
 namespace {
 
@@ -17,7 +21,16 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
                      "  bench     load generator: echo throughput, connection rate, idle "
                      "connections\n"
                      "\n"
-                     "wsw <command> --help describes each command.";
+                     "wsw <command> --help describes each command; wsw --version prints the\n"
+                     "version and the Qt, zlib and OpenSSL libraries in use.";
+
+// The libraries actually loaded, which may be newer than the ones built against.
+QByteArray versionReport() {
+    const QString ssl = QSslSocket::sslLibraryVersionString();
+    return "wsw " WSW_VERSION "\nQt " + QByteArray(qVersion()) + "\nzlib " +
+           QByteArray(zlibVersion()) + "\n" +
+           (ssl.isEmpty() ? QByteArray("OpenSSL not available (no TLS)") : ssl.toUtf8());
+}
 
 } // namespace
 
@@ -35,7 +48,7 @@ int main(int argc, char *argv[]) {
         return 0;
     }
     if (command == QLatin1String("--version")) {
-        ws::writeLine(stdout, "wsw " WSW_VERSION);
+        ws::writeLine(stdout, versionReport());
         return 0;
     }
     // Each command parses "wsw <command> ..." with its own QCommandLineParser.

@@ -1,9 +1,59 @@
 #include "windows/mainwindow.h"
+#include "wswversion.h"
 
 #include <QApplication>
+#include <QCoreApplication>
+#include <QIcon>
+#include <QSslSocket>
 #include <QTextStream>
 
+#include <cstring>
+#include <zlib.h>
+
+namespace {
+
+const char Usage[] = "Usage: wsworkbench [options]\n"
+                     "\n"
+                     "The WebSocket Workbench window.\n"
+                     "\n"
+                     "Options:\n"
+                     "  --demo               host an echo server, connect to it and send a few "
+                     "messages\n"
+                     "  --screenshot <file>  after the demo, save the window as a PNG and quit\n"
+                     "  --version            print the version and the Qt, zlib and OpenSSL "
+                     "versions in use\n"
+                     "  -h, --help           print this help\n"
+                     "\n"
+                     "Qt's own options apply too, e.g. -platform offscreen.\n";
+
+bool hasArgument(int argc, char *argv[], const char *name) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+// Answered before QApplication exists, so that it works without a display.
+int printVersion(int argc, char *argv[]) {
+    const QCoreApplication app(argc, argv);
+    const QString ssl = QSslSocket::sslLibraryVersionString();
+    QTextStream(stdout) << "wsworkbench " WSW_VERSION "\nQt " << qVersion() << "\nzlib "
+                        << zlibVersion() << '\n'
+                        << (ssl.isEmpty() ? QStringLiteral("OpenSSL not available (no TLS)") : ssl)
+                        << '\n';
+    return 0;
+}
+
+} // namespace
+
 int main(int argc, char *argv[]) {
+    if (hasArgument(argc, argv, "--version"))
+        return printVersion(argc, argv);
+    if (hasArgument(argc, argv, "--help") || hasArgument(argc, argv, "-h")) {
+        QTextStream(stdout) << Usage;
+        return 0;
+    }
     QApplication app(argc, argv);
     // QSettings keys live under these names.
     QApplication::setOrganizationName(QStringLiteral("WebSocket Workbench"));
@@ -11,6 +61,8 @@ int main(int argc, char *argv[]) {
     QApplication::setApplicationName(QStringLiteral("wsworkbench"));
     QApplication::setApplicationDisplayName(QStringLiteral("WebSocket Workbench"));
     QApplication::setApplicationVersion(QStringLiteral(WSW_VERSION));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/wsworkbench.svg")));
+    QApplication::setDesktopFileName(QStringLiteral(WSW_APP_ID));
 
     ws::MainWindow window;
     QString error;

@@ -1,6 +1,7 @@
 #include "logfile.h"
 
 #include "protocol/opcode.h"
+#include "wswversion.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -15,10 +16,6 @@
 #include <algorithm>
 #include <map>
 #include <vector>
-
-#ifndef WSW_VERSION
-#define WSW_VERSION "0.0.0"
-#endif
 
 namespace ws {
 
