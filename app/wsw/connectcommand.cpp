@@ -171,10 +171,12 @@ void ConnectCommand::onSessionEvent(const SessionEvent &event) {
     } else if (const auto *message = std::get_if<MessageEvent>(&event)) {
         if (m_echo && message->direction == Direction::Incoming) {
             const DecodedMessage &m = message->message;
-            if (m.type == Opcode::Text)
-                m_connection->sendText(m.data);
-            else
-                m_connection->sendBinary(m.data);
+            const SendError error = m.type == Opcode::Text ? m_connection->sendText(m.data)
+                                                           : m_connection->sendBinary(m.data);
+            // E.g. our close is already out: a message that arrives after it stays unanswered.
+            if (error != SendError::None)
+                m_printer.printError(
+                    QStringLiteral("not echoed: %1").arg(QLatin1String(sendErrorText(error))));
         }
     } else if (std::holds_alternative<ViolationEvent>(event)) {
         m_violation = true;

@@ -495,7 +495,8 @@ void ClientConnection::onKeepalive() {
         return;
     if (m_clock.elapsed() - m_lastReceiveMs < m_options.keepaliveIntervalMs)
         return;
-    sendPing("keepalive " + QByteArray::number(++m_keepaliveCount));
+    // Open (checked above) and a short payload: it cannot be refused.
+    static_cast<void>(sendPing("keepalive " + QByteArray::number(++m_keepaliveCount)));
 }
 
 void ClientConnection::pump() {
@@ -542,7 +543,8 @@ void ClientConnection::handle(const SessionEvent &event) {
         if (manualPong && !m_options.dropPings) {
             QTimer::singleShot(m_options.pongDelayMs, this, [this, payload = ping->payload] {
                 if (!m_finished && m_session->state() == SessionState::Open)
-                    sendPong(payload);
+                    // The ping's own payload, at most 125 bytes: it cannot be refused.
+                    static_cast<void>(sendPong(payload));
             });
         }
     } else if (std::holds_alternative<ClosedEvent>(event)) {

@@ -417,7 +417,7 @@ void Server::Private::updateEchoPath(ServerClient *c) {
             ServerClient::Private &client = *c->d;
             client.lastMessageMs = chunkMs;
             // Refused only after our close frame: then nothing is echoed.
-            client.session->sendReceivedMessage(type, payload);
+            static_cast<void>(client.session->sendReceivedMessage(type, payload));
         });
     } else {
         session.setMessageSink({});
@@ -654,9 +654,9 @@ void Server::Private::echo(ServerClient *c, const DecodedMessage &message) {
     // the session refuses the send (RFC 6455 §5.5.1): nothing is echoed then.
     Session &session = *c->d->session;
     if (message.type == Opcode::Binary)
-        session.sendBinary(message.data);
+        static_cast<void>(session.sendBinary(message.data));
     else
-        session.sendText(message.data);
+        static_cast<void>(session.sendText(message.data));
 }
 
 void Server::Private::broadcast(Opcode type, const QByteArray &data) {
@@ -664,7 +664,8 @@ void Server::Private::broadcast(Opcode type, const QByteArray &data) {
     for (ServerClient *target : targets) {
         if (!isOpen(target))
             continue;
-        sendMessage(target, type, data, 0);
+        // Open, so only a close already sent can refuse it: that client gets no more.
+        static_cast<void>(sendMessage(target, type, data, 0));
         afterSend(target);
     }
 }
@@ -807,7 +808,8 @@ void Server::Private::checkClient(ServerClient *c, qint64 now) {
             (cd.lastPingMs < cd.lastReceiveMs || now - cd.lastPingMs >= o.keepaliveIntervalMs)) {
             cd.lastPingMs = now;
             session.setTime(nowUs());
-            session.sendPing("keepalive");
+            // Refused only once our close is out, when no keepalive is needed.
+            static_cast<void>(session.sendPing("keepalive"));
             afterSend(c);
             if (cd.finished)
                 return;
@@ -819,7 +821,9 @@ void Server::Private::checkClient(ServerClient *c, qint64 now) {
                 .arg(who(c))
                 .arg(now - cd.lastMessageMs));
         session.setTime(nowUs());
-        session.sendClose(toWire(CloseCode::GoingAway), QStringLiteral("idle timeout"));
+        // Open, and 1001 with a short reason is always valid: it cannot be refused.
+        static_cast<void>(
+            session.sendClose(toWire(CloseCode::GoingAway), QStringLiteral("idle timeout")));
         afterSend(c);
     }
 }
@@ -959,7 +963,9 @@ void Server::stop() {
         if (session.state() == SessionState::Open) {
             // RFC 6455 §7.4.1: 1001, the endpoint is going away.
             session.setTime(d->nowUs());
-            session.sendClose(toWire(CloseCode::GoingAway), QStringLiteral("server shutting down"));
+            // Open, and 1001 with a short reason is always valid: it cannot be refused.
+            static_cast<void>(session.sendClose(toWire(CloseCode::GoingAway),
+                                                QStringLiteral("server shutting down")));
             d->afterSend(c);
             ++closing;
         } else if (session.state() == SessionState::Connecting && !c->d->transportClosing) {
