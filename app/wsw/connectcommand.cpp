@@ -124,18 +124,19 @@ int ConnectCommand::run(const QStringList &arguments) {
     const EventPrinter printer(commandLine.isSet(json) ? EventPrinter::Format::Json
                                                        : EventPrinter::Format::Human,
                                commandLine.isSet(showFrames));
-    ConnectCommand command(options, printer, commandLine.isSet(binary), commandLine.isSet(echo),
-                           commandLine.isSet(showTls));
+    ConnectCommand command(options, printer,
+                           {.binaryLines = commandLine.isSet(binary),
+                            .echo = commandLine.isSet(echo),
+                            .showTls = commandLine.isSet(showTls)});
     return command.exec();
 }
 
-ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines,
-                               bool echo, bool showTls)
+ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour)
     : m_printer(printer)
-    , m_binaryLines(binaryLines)
-    , m_echo(echo) {
+    , m_binaryLines(behaviour.binaryLines)
+    , m_echo(behaviour.echo) {
     m_connection = new ClientConnection(std::move(options), this);
-    if (showTls)
+    if (behaviour.showTls)
         connect(m_connection, &ClientConnection::tlsEstablished, this,
                 [this](const TlsInfo &info) { m_printer.printTls(info); });
     connect(m_connection, &ClientConnection::logMessage, this, [this](const QString &line) {
