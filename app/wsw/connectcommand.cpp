@@ -124,18 +124,19 @@ int ConnectCommand::run(const QStringList &arguments) {
     const EventPrinter printer(commandLine.isSet(json) ? EventPrinter::Format::Json
                                                        : EventPrinter::Format::Human,
                                commandLine.isSet(showFrames));
-    ConnectCommand command(options, printer, commandLine.isSet(binary), commandLine.isSet(echo),
-                           commandLine.isSet(showTls));
+    ConnectCommand command(options, printer,
+                           {.binaryLines = commandLine.isSet(binary),
+                            .echo = commandLine.isSet(echo),
+                            .showTls = commandLine.isSet(showTls)});
     return command.exec();
 }
 
-ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines,
-                               bool echo, bool showTls)
+ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour)
     : m_printer(printer)
-    , m_binaryLines(binaryLines)
-    , m_echo(echo) {
+    , m_binaryLines(behaviour.binaryLines)
+    , m_echo(behaviour.echo) {
     m_connection = new ClientConnection(std::move(options), this);
-    if (showTls)
+    if (behaviour.showTls)
         connect(m_connection, &ClientConnection::tlsEstablished, this,
                 [this](const TlsInfo &info) { m_printer.printTls(info); });
     connect(m_connection, &ClientConnection::logMessage, this, [this](const QString &line) {
@@ -171,10 +172,12 @@ void ConnectCommand::onSessionEvent(const SessionEvent &event) {
     } else if (const auto *message = std::get_if<MessageEvent>(&event)) {
         if (m_echo && message->direction == Direction::Incoming) {
             const DecodedMessage &m = message->message;
-            if (m.type == Opcode::Text)
-                m_connection->sendText(m.data);
-            else
-                m_connection->sendBinary(m.data);
+            const SendError error = m.type == Opcode::Text ? m_connection->sendText(m.data)
+                                                           : m_connection->sendBinary(m.data);
+            // E.g. our close is already out: a message that arrives after it stays unanswered.
+            if (error != SendError::None)
+                m_printer.printError(
+                    QStringLiteral("not echoed: %1").arg(QLatin1String(sendErrorText(error))));
         }
     } else if (std::holds_alternative<ViolationEvent>(event)) {
         m_violation = true;

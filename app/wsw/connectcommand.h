@@ -34,8 +34,14 @@ public:
     static int run(const QStringList &arguments);
 
 private:
-    ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines, bool echo,
-                   bool showTls);
+    // The switches of `wsw connect` that change what the command does.
+    struct Behaviour {
+        bool binaryLines = false; // --binary: each line is sent as a binary message
+        bool echo = false;        // --echo: every message goes straight back
+        bool showTls = false;     // --show-tls: print the TLS session once it is up
+    };
+
+    ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour);
 
     int exec();
     void onSessionEvent(const SessionEvent &event);

@@ -116,24 +116,17 @@ std::optional<RawFrame> rawFrameFromWire(QByteArrayView wire, QString *error) {
     RawFrame frame;
     // RFC 6455 §5.2: FIN, RSV1-3 and the opcode in the first byte; MASK and the
     // 7-bit length in the second, then the extended length and the masking key.
-    frame.fin = byteAt(0) & 0x80;
-    frame.rsv1 = byteAt(0) & 0x40;
-    frame.rsv2 = byteAt(0) & 0x20;
-    frame.rsv3 = byteAt(0) & 0x10;
-    frame.opcode = byteAt(0) & 0x0F;
-    const bool masked = byteAt(1) & 0x80;
-    const quint8 length7 = byteAt(1) & 0x7F;
+    const HeaderByte0 first = unpackByte0(byteAt(0));
+    frame.fin = first.fin;
+    frame.rsv1 = (first.rsv & Rsv1Bit) != 0;
+    frame.rsv2 = (first.rsv & Rsv2Bit) != 0;
+    frame.rsv3 = (first.rsv & Rsv3Bit) != 0;
+    frame.opcode = first.opcode;
+    const auto [masked, length7] = unpackByte1(byteAt(1));
     qsizetype offset = 2;
     quint64 declared = length7;
-    LengthEncoding encoding = LengthEncoding::Short7;
-    int extendedBytes = 0;
-    if (length7 == 126) {
-        encoding = LengthEncoding::Extended16;
-        extendedBytes = 2;
-    } else if (length7 == 127) {
-        encoding = LengthEncoding::Extended64;
-        extendedBytes = 8;
-    }
+    const LengthEncoding encoding = lengthEncodingOf(length7);
+    const int extendedBytes = extendedLengthSize(encoding);
     if (wire.size() < offset + extendedBytes + (masked ? 4 : 0)) {
         *error = QStringLiteral("the header is incomplete: it needs %1 bytes")
                      .arg(offset + extendedBytes + (masked ? 4 : 0));

@@ -1,6 +1,6 @@
 // wsw: WebSocket Workbench on the command line (serve, connect, bench).
 #include "allocatortuning.h"
-#include "benchcommand.h"
+#include "bench/benchcommand.h"
 #include "connectcommand.h"
 #include "output.h"
 #include "servecommand.h"

@@ -5,6 +5,8 @@
 #include "masking.h"
 #include "utf8validator.h"
 
+#include <QtEndian>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -48,14 +50,34 @@ QString frameKind(quint8 opcode) {
     return QString::fromLatin1(opcodeName(opcode));
 }
 
+constexpr quint8 code(Opcode op) {
+    return static_cast<quint8>(op);
+}
+
+// Where the length field ends: 2, 4 or 10 bytes into the header.
+constexpr int lengthEndFor(quint8 length7) {
+    return 2 + extendedLengthSize(lengthEncodingOf(length7));
+}
+constexpr int Length16End = 2 + extendedLengthSize(LengthEncoding::Extended16);
+constexpr int Length64End = 2 + extendedLengthSize(LengthEncoding::Extended64);
+
+// RFC 6455 §5.3: the key as masking uses it, first wire byte in the top bits.
+quint32 maskingKeyAt(const quint8 *key) {
+    return qFromBigEndian<quint32>(key);
+}
+
 } // namespace
 
 struct FrameDecoder::State {
+    // Between frames and inside a header the decoder gathers header bytes; once the
+    // header is whole and checked, it takes payload bytes until the frame is complete.
+    enum class Reading : quint8 { Header, Payload };
+    Reading reading = Reading::Header;
+
     // The header being gathered; the only bytes ever buffered across feed() calls.
     RawHeaderBytes raw;
     int lengthEnd = 2;  // header bytes up to the end of the length field
     int headerSize = 2; // known once byte 1 is in
-    bool inPayload = false;
     qint64 frameOffset = 0;
     quint8 allowedRsv = 0; // the RSV bits the negotiated extension defines
 
@@ -96,12 +118,15 @@ struct FrameDecoder::State {
     void finishFrame(FrameDecoder &d);
     void finishMessage(FrameDecoder &d);
 
-    quint8 opcode() const { return raw.bytes[0] & 0x0F; }
-    quint8 rsvBits() const { return quint8((raw.bytes[0] >> 4) & 0x07); }
-    bool isControlFrame() const { return (raw.bytes[0] & 0x08) != 0; }
+    HeaderByte0 byte0() const { return unpackByte0(raw.bytes[0]); }
+    HeaderByte1 byte1() const { return unpackByte1(raw.bytes[1]); }
+    quint8 opcode() const { return byte0().opcode; }
+    quint8 rsvBits() const { return byte0().rsv; }
+    bool isControlFrame() const { return isControl(Opcode(opcode())); }
     // Reads the parsed header, not raw: raw may already hold the next header's bytes.
     bool isTextFrame() const {
-        return validateText && (frame.header.opcode == 0x1 || frame.header.opcode == 0x0);
+        return validateText && (frame.header.opcode == code(Opcode::Text) ||
+                                frame.header.opcode == code(Opcode::Continuation));
     }
 };
 
@@ -109,7 +134,7 @@ FrameDecoder::FrameDecoder(const DecoderOptions &options)
     : m_options(options)
     , m_state(std::make_unique<State>()) {
     if (m_options.extension)
-        m_state->allowedRsv = m_options.extension->rsvBits() & 0x07;
+        m_state->allowedRsv = m_options.extension->rsvBits() & (Rsv1Bit | Rsv2Bit | Rsv3Bit);
 }
 
 FrameDecoder::~FrameDecoder() = default;
@@ -150,7 +175,7 @@ void FrameDecoder::fail(ProtocolError error, QString reason, qint64 offset) {
 
 void FrameDecoder::State::feed(FrameDecoder &d, const char *p, const char *end) {
     while (p < end && !d.m_failed) {
-        if (inPayload) {
+        if (reading == Reading::Payload) {
             consumePayload(d, p, end);
         } else if (gatherHeader(d, p, end) && !takeWholeMessage(d, p, end)) {
             startFrame(d);
@@ -165,9 +190,10 @@ void FrameDecoder::State::feed(FrameDecoder &d, const char *p, const char *end) 
 // takes the usual path.
 bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, const char *end) {
     const quint8 b0 = raw.bytes[0];
-    const quint8 op = b0 & 0x0F;
+    const quint8 op = unpackByte0(b0).opcode;
     // FIN set, no RSV bit (nothing for an extension), a text or binary opcode.
-    if ((b0 & 0xF0) != 0x80 || (op != 0x1 && op != 0x2) || d.m_options.reportDataFrames ||
+    if ((b0 & (FinBit | RsvBitsMask)) != FinBit ||
+        (op != code(Opcode::Text) && op != code(Opcode::Binary)) || d.m_options.reportDataFrames ||
         closeSeen || inMessage || !frame.notes.isEmpty())
         return false;
     const quint64 length = frame.header.payloadLength;
@@ -189,17 +215,14 @@ bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, cons
         target = data.data();
     }
     if (size > 0) {
-        if (raw.bytes[1] & 0x80) {
-            const quint8 *key = raw.bytes.data() + lengthEnd;
+        if (byte1().masked) {
             // RFC 6455 §5.3: unmasked on the way out of the caller's buffer.
-            copyWithMask(target, p, size,
-                         quint32(key[0]) << 24 | quint32(key[1]) << 16 | quint32(key[2]) << 8 |
-                             key[3]);
+            copyWithMask(target, p, size, maskingKeyAt(raw.bytes.data() + lengthEnd));
         } else {
             std::memcpy(target, p, size_t(size));
         }
         // RFC 6455 §8.1: text must be UTF-8; the usual path finds the failing byte.
-        if (op == 0x1 && !Utf8Validator::isValid(QByteArrayView(target, size)))
+        if (op == code(Opcode::Text) && !Utf8Validator::isValid(QByteArrayView(target, size)))
             return false;
     }
     p += size;
@@ -222,10 +245,7 @@ bool FrameDecoder::State::gatherHeader(FrameDecoder &d, const char *&p, const ch
     if (raw.size == 0 && end - p >= 2) {
         // The usual case: the whole header is in the view. Parsed in place, the rules
         // checked in the same wire order as below, so the outcome does not depend on it.
-        const auto b1 = quint8(p[1]);
-        const quint8 length7 = b1 & 0x7F;
-        const int length = length7 == 126 ? 4 : length7 == 127 ? 10 : 2;
-        const int size = length + ((b1 & 0x80) ? 4 : 0);
+        const int size = ws::headerSize(unpackByte1(quint8(p[1])));
         if (end - p >= size) {
             raw = RawHeaderBytes{};
             std::memcpy(raw.bytes.data(), p, size_t(size));
@@ -237,7 +257,7 @@ bool FrameDecoder::State::gatherHeader(FrameDecoder &d, const char *&p, const ch
                 return true;
             if (!checkFirstByte(d) || !checkSecondByte(d))
                 return false;
-            if (lengthEnd == 10 && (raw.bytes[2] & 0x80) != 0) {
+            if (lengthEnd == Length64End && (raw.bytes[2] & Length64MsbBit) != 0) {
                 failLengthMsb(d);
                 return false;
             }
@@ -262,16 +282,16 @@ bool FrameDecoder::State::gatherHeader(FrameDecoder &d, const char *&p, const ch
     }
     while (raw.size < headerSize) {
         // Stops: after byte 2 of a 64-bit length (its MSB), the length, the key.
-        const int target = lengthEnd == 10 && raw.size < 3 ? 3
-                           : raw.size < lengthEnd          ? lengthEnd
-                                                           : headerSize;
+        const int target = lengthEnd == Length64End && raw.size < 3 ? 3
+                           : raw.size < lengthEnd                   ? lengthEnd
+                                                                    : headerSize;
         const char *const start = p;
         while (raw.size < target && p < end)
             raw.bytes[raw.size++] = quint8(*p++);
         d.m_offset += p - start;
         if (raw.size < target)
             return false;
-        if (target == 3 && (raw.bytes[2] & 0x80) != 0) {
+        if (target == 3 && (raw.bytes[2] & Length64MsbBit) != 0) {
             failLengthMsb(d);
             return false;
         }
@@ -285,19 +305,17 @@ bool FrameDecoder::State::gatherHeader(FrameDecoder &d, const char *&p, const ch
 // it sets is what checkFirstByte(), checkSecondByte() and checkLength() would set.
 // Anything else goes through them, for the exact violation or note.
 bool FrameDecoder::State::isPlainShortDataFrame(const FrameDecoder &d) {
-    const quint8 b0 = raw.bytes[0];
-    const quint8 b1 = raw.bytes[1];
-    const quint8 op = b0 & 0x0F;
-    const quint8 rsv = (b0 >> 4) & 0x07;
-    const quint64 length = b1 & 0x7F;
-    const bool masked = (b1 & 0x80) != 0;
-    if (length >= 126 || masked != (d.m_options.role == Role::Server) || (rsv & ~allowedRsv) != 0)
+    const auto [fin, rsv, op] = byte0();
+    const auto [masked, length7] = byte1();
+    const quint64 length = length7;
+    if (length > MaxLength7 || masked != (d.m_options.role == Role::Server) ||
+        (rsv & ~allowedRsv) != 0)
         return false;
     quint64 before = 0;
-    if (op == 0x1 || op == 0x2) {
+    if (op == code(Opcode::Text) || op == code(Opcode::Binary)) {
         if (inMessage)
             return false;
-    } else if (op == 0x0) {
+    } else if (op == code(Opcode::Continuation)) {
         if (!inMessage || rsv != 0)
             return false;
         before = quint64(wireSize);
@@ -323,9 +341,7 @@ void FrameDecoder::State::failLengthMsb(FrameDecoder &d) {
 }
 
 bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
-    const quint8 op = opcode();
-    const quint8 rsv = rsvBits();
-    const bool fin = (raw.bytes[0] & 0x80) != 0;
+    const auto [fin, rsv, op] = byte0();
     const quint8 allowed = allowedRsv;
 
     // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defines them.
@@ -368,7 +384,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
     }
     // RFC 6455 §5.4: a continuation needs a message in progress, a new data frame
     // needs none.
-    if (op == 0x0) {
+    if (op == code(Opcode::Continuation)) {
         if (!inMessage) {
             d.fail(ProtocolError::UnexpectedContinuation,
                    QStringLiteral("continuation frame, but no fragmented message is in "
@@ -398,7 +414,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
 }
 
 bool FrameDecoder::State::checkSecondByte(FrameDecoder &d) {
-    const bool masked = (raw.bytes[1] & 0x80) != 0;
+    const auto [masked, length7] = byte1();
     // RFC 6455 §5.1: a server MUST close on an unmasked frame, a client on a masked one.
     if (d.m_options.role == Role::Server && !masked) {
         d.fail(ProtocolError::UnmaskedClientFrame,
@@ -416,19 +432,18 @@ bool FrameDecoder::State::checkSecondByte(FrameDecoder &d) {
                frameOffset + 1);
         return false;
     }
-    const quint8 length7 = raw.bytes[1] & 0x7F;
-    lengthEnd = length7 == 126 ? 4 : length7 == 127 ? 10 : 2;
+    lengthEnd = lengthEndFor(length7);
     headerSize = lengthEnd + (masked ? 4 : 0);
     return true;
 }
 
 bool FrameDecoder::State::checkLength(FrameDecoder &d) {
-    quint64 length = raw.bytes[1] & 0x7F;
+    quint64 length = byte1().length7;
     LengthEncoding encoding = LengthEncoding::Short7;
-    if (lengthEnd == 4) {
+    if (lengthEnd == Length16End) {
         length = quint64(raw.bytes[2]) << 8 | raw.bytes[3];
         encoding = LengthEncoding::Extended16;
-    } else if (lengthEnd == 10) {
+    } else if (lengthEnd == Length64End) {
         length = 0;
         for (int i = 2; i < 10; ++i)
             length = length << 8 | raw.bytes[i];
@@ -440,7 +455,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
     const qint64 lengthOffset = frameOffset + 1;
 
     // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
-    if (isControlFrame() && length > 125) {
+    if (isControlFrame() && length > MaxLength7) {
         d.fail(ProtocolError::ControlFrameTooLong,
                QStringLiteral("%1 frame payload is %2 bytes; the limit is 125 (RFC 6455 §5.5)")
                    .arg(frameKind(op))
@@ -462,7 +477,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
         frame.notes.append({ConformanceNote::Kind::NonMinimalLength, text, frameOffset});
     }
     // RFC 6455 §5.5.1: a close payload is empty or starts with a 2-byte code.
-    if (op == 0x8 && length == 1) {
+    if (op == code(Opcode::Close) && length == 1) {
         d.fail(ProtocolError::CloseFrameOneByte,
                QStringLiteral("close frame payload is 1 byte; it must be empty or start with a "
                               "2-byte status code (RFC 6455 §5.5.1)"),
@@ -472,7 +487,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
     // Checked before anything is allocated for the payload.
     if (!isControlFrame()) {
         const quint64 limit = quint64(std::max<qint64>(d.m_options.maxMessageSize, 0));
-        const quint64 before = op == 0x0 ? quint64(wireSize) : 0;
+        const quint64 before = op == code(Opcode::Continuation) ? quint64(wireSize) : 0;
         if (length > limit || before > limit - length) {
             const QString total = before + length < before ? QStringLiteral("more than 2^64")
                                                            : QString::number(before + length);
@@ -494,24 +509,16 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
 }
 
 void FrameDecoder::State::startFrame(FrameDecoder &d) {
-    const quint8 b0 = raw.bytes[0];
     FrameHeader &header = frame.header;
-    header.fin = (b0 & 0x80) != 0;
-    header.rsv1 = (b0 & 0x40) != 0;
-    header.rsv2 = (b0 & 0x20) != 0;
-    header.rsv3 = (b0 & 0x10) != 0;
-    header.opcode = opcode();
-    if (raw.bytes[1] & 0x80) {
-        const auto *key = raw.bytes.data() + lengthEnd;
-        header.maskingKey =
-            quint32(key[0]) << 24 | quint32(key[1]) << 16 | quint32(key[2]) << 8 | key[3];
-    }
+    header.setByte0(byte0());
+    if (byte1().masked)
+        header.maskingKey = maskingKeyAt(raw.bytes.data() + lengthEnd);
     frame.rawHeader = raw;
     frame.streamOffset = frameOffset;
     raw.size = 0;
 
     const quint8 op = header.opcode;
-    if (op == 0x1 || op == 0x2) {
+    if (op == code(Opcode::Text) || op == code(Opcode::Binary)) {
         inMessage = true;
         messageType = static_cast<Opcode>(op);
         messageRsv = header.rsvBits();
@@ -521,7 +528,7 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
         messageOffset = frameOffset;
         textValidator.reset();
         textFed = 0;
-    } else if (op == 0x8) {
+    } else if (op == code(Opcode::Close)) {
         closeCode = 0;
         closeReasonValidator.reset();
         closeReasonFed = 0;
@@ -529,7 +536,7 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
     }
 
     received = 0;
-    inPayload = true;
+    reading = Reading::Payload;
     if (header.payloadLength == 0)
         finishFrame(d);
     else // exactly the announced size, already checked against the limit
@@ -565,7 +572,8 @@ void FrameDecoder::State::consumePayload(FrameDecoder &d, const char *&p, const 
                    chunkOffset + inChunk);
             return;
         }
-    } else if (frame.header.opcode == 0x8 && !checkClosePayload(d, dst, count, chunkOffset)) {
+    } else if (frame.header.opcode == code(Opcode::Close) &&
+               !checkClosePayload(d, dst, count, chunkOffset)) {
         return;
     }
     if (received == length)
@@ -615,11 +623,11 @@ bool FrameDecoder::State::checkClosePayload(FrameDecoder &d, const char *chunk, 
 }
 
 void FrameDecoder::State::finishFrame(FrameDecoder &d) {
-    inPayload = false;
+    reading = Reading::Header;
     const quint8 op = frame.header.opcode;
     const qint64 length = qint64(frame.header.payloadLength);
 
-    if (op == 0x8 && length >= 2) {
+    if (op == code(Opcode::Close) && length >= 2) {
         if (!closeReasonInvalid &&
             closeReasonValidator.status() == Utf8Validator::Status::Incomplete) {
             if (d.m_options.conformance != Conformance::Lenient) {
@@ -641,7 +649,7 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
         frame.closeReason = QString::fromUtf8(frame.payload.constData() + 2, length - 2);
     }
 
-    const bool dataFrame = (op & 0x08) == 0;
+    const bool dataFrame = !isControl(Opcode(op));
     const bool reported =
         !dataFrame || d.m_options.reportDataFrames || closeSeen || !frame.notes.isEmpty();
     if (dataFrame) {
@@ -655,7 +663,7 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
         else
             messageData.append(frame.payload);
     }
-    if (op == 0x8)
+    if (op == code(Opcode::Close))
         closeSeen = true;
     const bool endsMessage = dataFrame && frame.header.fin;
     if (!reported) {

@@ -15,25 +15,20 @@ namespace {
 // serializeHeader() writes it but without the intermediate copy; returns its size.
 int writeHeader(char *dst, const FrameHeader &header) {
     auto *b = reinterpret_cast<quint8 *>(dst);
-    // RFC 6455 §5.2: FIN, RSV1-3 and the opcode share the first byte.
-    b[0] = quint8((header.fin ? 0x80 : 0) | (header.rsv1 ? 0x40 : 0) | (header.rsv2 ? 0x20 : 0) |
-                  (header.rsv3 ? 0x10 : 0) | (header.opcode & 0x0F));
-    const quint8 maskBit = header.maskingKey ? 0x80 : 0;
+    b[0] = packByte0(header.byte0());
+    // A length that does not fit the chosen encoding keeps its low bits (the raw writer).
+    b[1] = packByte1(header.byte1());
     const quint64 length = header.payloadLength;
     int size = 2;
-    // A length that does not fit the chosen encoding keeps its low bits (the raw writer).
     switch (header.lengthEncoding) {
     case LengthEncoding::Short7:
-        b[1] = quint8(maskBit | (length & 0x7F));
         break;
     case LengthEncoding::Extended16:
-        b[1] = quint8(maskBit | 126);
         b[2] = quint8(length >> 8);
         b[3] = quint8(length);
         size = 4;
         break;
     case LengthEncoding::Extended64:
-        b[1] = quint8(maskBit | 127);
         qToBigEndian(length, b + 2);
         size = 10;
         break;
@@ -150,7 +145,7 @@ FrameHeader rawHeader(const RawFrame &frame) {
     header.rsv1 = frame.rsv1;
     header.rsv2 = frame.rsv2;
     header.rsv3 = frame.rsv3;
-    header.opcode = frame.opcode & 0x0F;
+    header.opcode = frame.opcode & OpcodeMask;
     header.maskingKey = frame.maskingKey;
     header.payloadLength = frame.declaredLength.value_or(quint64(frame.payload.size()));
     header.lengthEncoding = frame.lengthEncoding.value_or(minimalEncoding(header.payloadLength));

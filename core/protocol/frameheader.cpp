@@ -5,25 +5,20 @@ namespace ws {
 RawHeaderBytes serializeHeader(const FrameHeader &header) {
     RawHeaderBytes raw;
     auto &b = raw.bytes;
-    // RFC 6455 §5.2: FIN, RSV1-3 and the opcode share the first byte.
-    b[0] = quint8((header.fin ? 0x80 : 0) | (header.rsv1 ? 0x40 : 0) | (header.rsv2 ? 0x20 : 0) |
-                  (header.rsv3 ? 0x10 : 0) | (header.opcode & 0x0F));
-    const quint8 maskBit = header.masked() ? 0x80 : 0;
-    int size = 2;
+    b[0] = packByte0(header.byte0());
     // A length that does not fit the chosen encoding keeps its low bits: the raw
     // writer uses that to put lies on the wire on purpose.
+    b[1] = packByte1(header.byte1());
+    int size = 2;
     switch (header.lengthEncoding) {
     case LengthEncoding::Short7:
-        b[1] = quint8(maskBit | (header.payloadLength & 0x7F));
         break;
     case LengthEncoding::Extended16:
-        b[1] = quint8(maskBit | 126);
         b[2] = quint8(header.payloadLength >> 8);
         b[3] = quint8(header.payloadLength);
         size = 4;
         break;
     case LengthEncoding::Extended64:
-        b[1] = quint8(maskBit | 127);
         for (int i = 0; i < 8; ++i)
             b[2 + i] = quint8(header.payloadLength >> (56 - 8 * i));
         size = 10;

@@ -226,7 +226,13 @@ struct SessionOps {
     }
 
     // The one ClosedEvent of this session.
-    static void finish(Session &s, quint16 code, QString reason, bool clean, bool closedByUs) {
+    // How the connection ended, for the ClosedEvent.
+    struct Ending {
+        bool clean = false;      // RFC 6455 §7.1.4: both close frames went across
+        bool closedByUs = false; // we sent the first close frame
+    };
+
+    static void finish(Session &s, quint16 code, QString reason, Ending ending) {
         setState(s, SessionState::Closed);
         if (s.d->closedEmitted)
             return;
@@ -235,7 +241,8 @@ struct SessionOps {
         s.d->awaitingAccept = false;
         s.d->awaitingHttpResponse = false;
         s.d->awaitingExtension = false;
-        pushEvent(s.m_events, ClosedEvent{s.m_nowUs, code, std::move(reason), clean, closedByUs});
+        pushEvent(s.m_events,
+                  ClosedEvent{s.m_nowUs, code, std::move(reason), ending.clean, ending.closedByUs});
     }
 
     static void prepareOutgoing(Session &s, qsizetype payloadSize) {
@@ -516,8 +523,8 @@ struct SessionOps {
         // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it.
         if (s.m_role == Role::Server)
             s.m_closeTransport = true;
-        finish(s, code.value_or(toWire(CloseCode::NoStatusReceived)), reason, true,
-               s.d->closeSentFirst);
+        finish(s, code.value_or(toWire(CloseCode::NoStatusReceived)), reason,
+               {.clean = true, .closedByUs = s.d->closeSentFirst});
     }
 
     // RFC 6455 §7.1.7: fail the WebSocket connection.
@@ -530,7 +537,7 @@ struct SessionOps {
         if (!s.m_closeSent)
             sendCloseFrame(s, code, truncateUtf8(reason.toUtf8(), MaxCloseReason));
         s.m_closeTransport = true;
-        finish(s, code, reason, false, true);
+        finish(s, code, reason, {.clean = false, .closedByUs = true});
     }
 
     static void clientReceive(Session &s, QByteArrayView data) {
@@ -555,7 +562,8 @@ struct SessionOps {
             const QString error = event.error;
             pushEvent(s.m_events, std::move(event));
             s.m_closeTransport = true;
-            finish(s, toWire(CloseCode::AbnormalClosure), error, false, false);
+            finish(s, toWire(CloseCode::AbnormalClosure), error,
+                   {.clean = false, .closedByUs = false});
             return;
         }
         event.kind = HandshakeEvent::Kind::ClientAccepted;
@@ -609,7 +617,8 @@ struct SessionOps {
             event.error = handshake.errorString();
             pushEvent(s.m_events, std::move(event));
             queueHttpAnswer(s, response);
-            finish(s, toWire(CloseCode::AbnormalClosure), handshake.errorString(), false, true);
+            finish(s, toWire(CloseCode::AbnormalClosure), handshake.errorString(),
+                   {.clean = false, .closedByUs = true});
             return;
         }
         case ServerHandshake::Status::Upgrade:
@@ -649,7 +658,7 @@ struct SessionOps {
         event.error = why;
         pushEvent(s.m_events, std::move(event));
         queueHttpAnswer(s, response);
-        finish(s, toWire(CloseCode::AbnormalClosure), why, false, true);
+        finish(s, toWire(CloseCode::AbnormalClosure), why, {.clean = false, .closedByUs = true});
     }
 
     static void queueHttpAnswer(Session &s, const QByteArray &response) {
@@ -705,7 +714,7 @@ void Session::reject(int httpStatus, const QByteArray &reason) {
     SessionOps::finish(
         *this, toWire(CloseCode::AbnormalClosure),
         QStringLiteral("handshake rejected: %1 %2").arg(httpStatus).arg(QString::fromUtf8(reason)),
-        false, true);
+        {.clean = false, .closedByUs = true});
 }
 
 void Session::respondHttp(const QByteArray &response) {
@@ -713,7 +722,8 @@ void Session::respondHttp(const QByteArray &response) {
         return;
     SessionOps::queueHttpAnswer(*this, response);
     SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure),
-                       QStringLiteral("plain HTTP request answered"), false, true);
+                       QStringLiteral("plain HTTP request answered"),
+                       {.clean = false, .closedByUs = true});
 }
 
 void Session::setExtension(MessageExtension *extension) {
@@ -764,14 +774,15 @@ void Session::receiveEof() {
     }
     // RFC 6455 §7.1.5: TCP closed without a close frame: 1006.
     SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure),
-                       QStringLiteral("the connection closed without a close frame"), false,
-                       d->closeSentFirst);
+                       QStringLiteral("the connection closed without a close frame"),
+                       {.clean = false, .closedByUs = d->closeSentFirst});
 }
 
 void Session::abort(const QString &why) {
     m_closeTransport = true;
     d->ignoreInput = true;
-    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure), why, false, d->closeSentFirst);
+    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure), why,
+                       {.clean = false, .closedByUs = d->closeSentFirst});
 }
 
 // --- output ----------------------------------------------------------------------------

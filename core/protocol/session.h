@@ -119,7 +119,7 @@ using SessionEvent = std::variant<FrameEvent, MessageEvent, HandshakeEvent, Ping
                                   CloseEvent, ViolationEvent, NoteEvent, StateEvent, ClosedEvent>;
 
 // Why a send was refused: the caller's misuse, not the peer's.
-enum class SendError {
+enum class [[nodiscard]] SendError{
     None,
     NotOpen,               // not yet open, or already closed
     CloseAlreadySent,      // §5.5.1: no data frames after a close

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { check, importPeer, missingPeer, runSuite, startServer, withTimeout } from './support.mjs';
+import { CheckError, check, importPeer, missingPeer, runSuite, startServer, withTimeout } from './support.mjs';
 
 const { chromium } = await importPeer('playwright-core');
 const executablePath = process.env.WSW_CHROMIUM ?? '/usr/bin/chromium';
@@ -225,18 +225,37 @@ async function greeting_mode_greets_first() {
     });
 }
 
+// Resolves once predicate() holds, checked every 20 ms; rejects after `ms` with what().
+function until(predicate, ms, what) {
+    return new Promise((resolve, reject) => {
+        const deadline = Date.now() + ms;
+        const tick = () => {
+            if (predicate())
+                resolve();
+            else if (Date.now() > deadline)
+                reject(new CheckError(`${what()}: not within ${ms} ms`));
+            else
+                setTimeout(tick, 20);
+        };
+        tick();
+    });
+}
+
 async function keepalive_pings_and_server_stop() {
-    await withPage(['--mode', 'echo', '--keepalive', '200'], async (page, server) => {
+    // Manual mode: the server prints what each client sends, the browser's pongs included.
+    await withPage(['--mode', 'manual', '--keepalive', '200'], async (page, server) => {
         await page.evaluate(async (url) => {
             window.wswKept = await window.wswOpen(url);
         }, server.url);
-        // Several keepalive intervals: the browser's automatic pongs keep it open.
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        const echo = await page.evaluate(async () => {
-            window.wswKept.send('still open');
-            return window.wswKept.next(5000);
-        });
-        check(echo === 'still open', `echo after keepalive pings ${JSON.stringify(echo)}`);
+        // Three keepalive pings answered by the browser's automatic pongs, counted in the
+        // server's log (not assumed after a pause), and the connection still carries a message.
+        const pongs = () => server.log.filter((line) => /^\[#\d+\] < \[pong\] keepalive/.test(line));
+        await until(() => pongs().length >= 3, 10000,
+                    () => `three keepalive pongs from the browser; the log: ${JSON.stringify(server.log)}`);
+        await page.evaluate(() => window.wswKept.send('still open'));
+        await until(() => server.log.some((line) => /^\[#\d+\] < still open$/.test(line)), 5000,
+                    () => `'still open' at the server after keepalive pongs; the log: ` +
+                          JSON.stringify(server.log));
         const closedPromise = page.evaluate(() => window.wswKept.closed);
         const status = await server.stop();
         const closed = await withTimeout(closedPromise, 10000, 'onclose after SIGTERM');

@@ -8,6 +8,7 @@
 #include "net/server.h"
 #include "net/testpage.h"
 
+#include <QCoreApplication>
 #include <QCryptographicHash>
 #include <QList>
 #include <QTcpServer>
@@ -15,6 +16,7 @@
 #include <QTest>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -176,6 +178,21 @@ inline bool readUntil(QTcpSocket &socket, QByteArray &buffer,
             return done(buffer);
         },
         timeoutMs);
+}
+
+// Returns once every event already posted to the event loop has been delivered, and
+// whatever those post in turn, `rounds` deep: each round posts a marker behind them and
+// waits for it. For "X did not happen" after the calls that could have caused X, without
+// waiting a fixed time that a slow machine could outlast.
+inline bool deliverPostedEvents(int rounds = 3) {
+    for (int i = 0; i < rounds; ++i) {
+        const auto delivered = std::make_shared<bool>(false);
+        QMetaObject::invokeMethod(
+            QCoreApplication::instance(), [delivered] { *delivered = true; }, Qt::QueuedConnection);
+        if (!QTest::qWaitFor([&delivered] { return *delivered; }, 5000))
+            return false;
+    }
+    return true;
 }
 
 inline bool headerBlockComplete(const QByteArray &buffer) {

@@ -130,7 +130,7 @@ void tst_Deflate::echoWithParameters() {
         if (frame.frame.header.opcode == quint8(Opcode::Text))
             QVERIFY(frame.frame.header.rsv1);
     }
-    client.connection.sendClose(1000);
+    QCOMPARE(client.connection.sendClose(1000), SendError::None);
     QVERIFY(QTest::qWaitFor([&] { return client.connection.isFinished(); }, 5000));
     QVERIFY(client.recorder.closed()->clean);
 }

@@ -433,7 +433,9 @@ void tst_Server::stopIsBoundedByCloseTimeout() {
     QVERIFY(server.server.clients().isEmpty());
     QTRY_COMPARE_WITH_TIMEOUT(stalled.state(), QAbstractSocket::UnconnectedState, 5000);
     QTRY_COMPARE_WITH_TIMEOUT(silent.state(), QAbstractSocket::UnconnectedState, 5000);
-    QTest::qWait(50);
+    // Once: the server's own check posted by stop() and whatever the clients' ends
+    // posted have all run by now.
+    QVERIFY(deliverPostedEvents());
     QCOMPARE(stopped.size(), 1);
 }
 
@@ -462,18 +464,33 @@ void tst_Server::echoBackpressureBoundsQueue() {
     connect(&sampler, &QTimer::timeout, this,
             [&] { maxPending = std::max(maxPending, serverSide->pendingBytes()); });
     sampler.start(2);
-    // Until the server has stopped taking more.
-    qint64 lastReceived = -1;
-    const auto settled = [&] {
-        const qint64 received = serverSide->session().bytesReceived();
-        const bool same = received == lastReceived && received > 0;
-        lastReceived = received;
-        return same;
+    // Until the server has stopped taking more. While the kernel buffers fill up, it
+    // pauses, resumes as they take its echoes, and pauses again; it has stopped when
+    // another client's ping round trips, three in a row, leave its count unchanged. A
+    // round trip takes turns of the event loop, and in any of them a server still
+    // reading from the greedy client would have read more: no fixed wait that a slow
+    // machine could outlast stands in for that.
+    ClientConnection other(clientOptions(server.server.port()));
+    EventRecorder otherRecorder;
+    otherRecorder.watch(&other);
+    other.open();
+    QTRY_COMPARE_WITH_TIMEOUT(other.state(), SessionState::Open, 5000);
+    qint64 receivedWhilePaused = 0;
+    int unchangedRoundTrips = 0;
+    const auto stoppedReading = [&] {
+        const qint64 before = serverSide->session().bytesReceived();
+        const qsizetype pongs = otherRecorder.all<PongEvent>().size();
+        if (other.sendPing("are you there?") != SendError::None ||
+            !QTest::qWaitFor([&] { return otherRecorder.all<PongEvent>().size() > pongs; }, 5000))
+            return false;
+        receivedWhilePaused = serverSide->session().bytesReceived();
+        unchangedRoundTrips =
+            before > 0 && receivedWhilePaused == before ? unchangedRoundTrips + 1 : 0;
+        return unchangedRoundTrips == 3;
     };
-    QTRY_VERIFY_WITH_TIMEOUT(settled(), 20000);
-    QTest::qWait(300);
+    // qWaitFor, not QTRY: the predicate has effects, and QTRY evaluates it again.
+    QVERIFY(QTest::qWaitFor(stoppedReading, 20000));
     maxPending = std::max(maxPending, serverSide->pendingBytes());
-    const qint64 receivedWhilePaused = serverSide->session().bytesReceived();
     const qint64 totalSent = qint64(FrameCount) * frame.size();
     qInfo("paused after reading %lld of %lld bytes; at most %lld bytes queued (limit %lld)",
           receivedWhilePaused, totalSent, maxPending, options.sendQueueLimit);
@@ -483,13 +500,8 @@ void tst_Server::echoBackpressureBoundsQueue() {
     QVERIFY2(maxPending <= options.sendQueueLimit + 512 * 1024,
              qPrintable(QString::number(maxPending)));
 
-    // It stalls only itself: another client is served meanwhile.
-    ClientConnection other(clientOptions(server.server.port()));
-    EventRecorder otherRecorder;
-    otherRecorder.watch(&other);
-    other.open();
-    QTRY_COMPARE_WITH_TIMEOUT(other.state(), SessionState::Open, 5000);
-    other.sendText("still served");
+    // It stalls only itself: the other client is served meanwhile.
+    QCOMPARE(other.sendText("still served"), SendError::None);
     QTRY_COMPARE_WITH_TIMEOUT(otherRecorder.incomingData(), QList<QByteArray>{"still served"},
                               5000);
 
@@ -537,7 +549,8 @@ void tst_Server::broadcastClosesSlowReader() {
             return true;
         maxPending = std::max(maxPending, slowSide->pendingBytes());
         for (int i = 0; i < 16 && sent < MessageCount && talker.pendingBytes() < (1 << 20); ++i) {
-            talker.sendBinary(payload);
+            if (talker.sendBinary(payload) != SendError::None)
+                return false;
             ++sent;
         }
         return false;
@@ -552,7 +565,7 @@ void tst_Server::broadcastClosesSlowReader() {
     // The talker is unaffected and hears the slow one leave.
     QCOMPARE(talker.state(), SessionState::Open);
     while (sent < MessageCount) {
-        talker.sendBinary(payload);
+        QCOMPARE(talker.sendBinary(payload), SendError::None);
         ++sent;
     }
     QTRY_VERIFY_WITH_TIMEOUT(talkerRecorder.messages().size() >= MessageCount + 2, 30000);

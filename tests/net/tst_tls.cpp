@@ -218,7 +218,7 @@ void tst_Tls::verifiedByTestCa() {
     QCOMPARE(client.connection.sendBinary(big), SendError::None);
     QVERIFY(QTest::qWaitFor([&] { return client.recorder.incomingData().size() == 2; }, 10000));
     QCOMPARE(client.recorder.incomingData().last(), big);
-    client.connection.sendClose(1000);
+    QCOMPARE(client.connection.sendClose(1000), SendError::None);
     QVERIFY(client.waitFinished());
     QVERIFY(client.recorder.closed() && client.recorder.closed()->clean);
 }
@@ -247,7 +247,7 @@ void tst_Tls::selfSignedAcceptedByFingerprint() {
         QVERIFY2(client.waitOpen(), qPrintable(client.error()));
         QVERIFY(client.tls);
         QCOMPARE(client.tls->verifiedBy, TlsInfo::VerifiedBy::Fingerprint);
-        client.connection.sendClose(1000);
+        QCOMPARE(client.connection.sendClose(1000), SendError::None);
         QVERIFY(client.waitFinished());
     }
 }
@@ -371,7 +371,7 @@ void tst_Tls::deflateOverTls() {
     QCOMPARE(echoed.data, json);
     QVERIFY(echoed.compressed);
     QVERIFY(echoed.wireSize < json.size() / 10);
-    client.connection.sendClose(1000);
+    QCOMPARE(client.connection.sendClose(1000), SendError::None);
     QVERIFY(client.waitFinished());
 }
 

@@ -50,7 +50,20 @@ private slots:
     void hugePayloadSpanSaturates();
     void fieldNames();
     void rawBytesCompareOnlyTheHeader();
+    void packByte0_data();
+    void packByte0();
+    void packByte1_data();
+    void packByte1();
+    void firstBytesRoundTrip();
+    void firstBytesAgreeWithSerializeHeader();
+    void lengthField_data();
+    void lengthField();
 };
+
+// The helpers are compile-time: usable in constants and static checks.
+static_assert(packByte0({.fin = true, .rsv = 0, .opcode = 0x1}) == 0x81);
+static_assert(unpackByte1(0xfe) == HeaderByte1{.masked = true, .length7 = 126});
+static_assert(headerSize(LengthEncoding::Extended64, true) == 14);
 
 void TestFrameHeader::serialize_data() {
     QTest::addColumn<FrameHeader>("header");
@@ -231,6 +244,140 @@ void TestFrameHeader::rawBytesCompareOnlyTheHeader() {
     b = a;
     b.size = 3;
     QVERIFY(!(a == b));
+}
+
+void TestFrameHeader::packByte0_data() {
+    QTest::addColumn<bool>("fin");
+    QTest::addColumn<int>("rsv");
+    QTest::addColumn<int>("opcode");
+    QTest::addColumn<int>("byte");
+
+    QTest::newRow("final text") << true << 0 << 0x1 << 0x81;
+    QTest::newRow("first fragment") << false << 0 << 0x1 << 0x01;
+    QTest::newRow("continuation") << false << 0 << 0x0 << 0x00;
+    QTest::newRow("final binary") << true << 0 << 0x2 << 0x82;
+    QTest::newRow("close") << true << 0 << 0x8 << 0x88;
+    QTest::newRow("pong") << true << 0 << 0xa << 0x8a;
+    QTest::newRow("RSV1 compressed text") << true << int(Rsv1Bit) << 0x1 << 0xc1;
+    QTest::newRow("RSV2") << false << int(Rsv2Bit) << 0x2 << 0x22;
+    QTest::newRow("RSV3") << false << int(Rsv3Bit) << 0x0 << 0x10;
+    QTest::newRow("reserved opcode") << true << 0 << 0xb << 0x8b;
+    QTest::newRow("every bit") << true << 7 << 0xf << 0xff;
+}
+
+void TestFrameHeader::packByte0() {
+    QFETCH(bool, fin);
+    QFETCH(int, rsv);
+    QFETCH(int, opcode);
+    QFETCH(int, byte);
+
+    const HeaderByte0 fields{.fin = fin, .rsv = quint8(rsv), .opcode = quint8(opcode)};
+    QCOMPARE(int(ws::packByte0(fields)), byte);
+    QCOMPARE(unpackByte0(quint8(byte)), fields);
+}
+
+void TestFrameHeader::packByte1_data() {
+    QTest::addColumn<bool>("masked");
+    QTest::addColumn<int>("length7");
+    QTest::addColumn<int>("byte");
+
+    QTest::newRow("5.7 unmasked Hello") << false << 5 << 0x05;
+    QTest::newRow("5.7 masked Hello") << true << 5 << 0x85;
+    QTest::newRow("empty") << false << 0 << 0x00;
+    QTest::newRow("125 masked") << true << 125 << 0xfd;
+    QTest::newRow("16-bit follows") << false << 126 << 0x7e;
+    QTest::newRow("64-bit follows, masked") << true << 127 << 0xff;
+}
+
+void TestFrameHeader::packByte1() {
+    QFETCH(bool, masked);
+    QFETCH(int, length7);
+    QFETCH(int, byte);
+
+    const HeaderByte1 fields{.masked = masked, .length7 = quint8(length7)};
+    QCOMPARE(int(ws::packByte1(fields)), byte);
+    QCOMPARE(unpackByte1(quint8(byte)), fields);
+}
+
+void TestFrameHeader::firstBytesRoundTrip() {
+    // Every byte value unpacks into fields that pack back into it ...
+    for (int byte = 0; byte < 256; ++byte) {
+        QCOMPARE(int(ws::packByte0(unpackByte0(quint8(byte)))), byte);
+        QCOMPARE(int(ws::packByte1(unpackByte1(quint8(byte)))), byte);
+    }
+    // ... and every valid set of fields packs into a byte that unpacks into them.
+    for (const bool fin : {false, true}) {
+        for (int rsv = 0; rsv < 8; ++rsv) {
+            for (int opcode = 0; opcode < 16; ++opcode) {
+                const HeaderByte0 fields{fin, quint8(rsv), quint8(opcode)};
+                QCOMPARE(unpackByte0(ws::packByte0(fields)), fields);
+            }
+        }
+    }
+    for (const bool masked : {false, true}) {
+        for (int length7 = 0; length7 < 128; ++length7) {
+            const HeaderByte1 fields{masked, quint8(length7)};
+            QCOMPARE(unpackByte1(ws::packByte1(fields)), fields);
+        }
+    }
+    // Bits beyond a field's width are dropped, not spilled into the neighbour.
+    QCOMPARE(int(ws::packByte0({.fin = false, .rsv = 0xff, .opcode = 0xff})), 0x7f);
+    QCOMPARE(int(ws::packByte1({.masked = false, .length7 = 0xff})), 0x7f);
+}
+
+void TestFrameHeader::firstBytesAgreeWithSerializeHeader() {
+    // All 256 x 256 first two bytes: read into a FrameHeader through the helpers,
+    // serializeHeader() writes the same two bytes back.
+    for (int b0 = 0; b0 < 256; ++b0) {
+        for (int b1 = 0; b1 < 256; ++b1) {
+            FrameHeader h;
+            h.setByte0(unpackByte0(quint8(b0)));
+            const HeaderByte1 second = unpackByte1(quint8(b1));
+            if (second.masked)
+                h.maskingKey = 0x01020304;
+            h.lengthEncoding = lengthEncodingOf(second.length7);
+            h.payloadLength = h.lengthEncoding == LengthEncoding::Short7 ? second.length7 : 70000;
+            QCOMPARE(h.byte0(), unpackByte0(quint8(b0)));
+            QCOMPARE(h.byte1(), second);
+            const RawHeaderBytes raw = serializeHeader(h);
+            if (raw.bytes[0] != b0 || raw.bytes[1] != b1)
+                QFAIL(qPrintable(QStringLiteral("%1 %2 came back as %3 %4")
+                                     .arg(b0, 2, 16, QLatin1Char('0'))
+                                     .arg(b1, 2, 16, QLatin1Char('0'))
+                                     .arg(raw.bytes[0], 2, 16, QLatin1Char('0'))
+                                     .arg(raw.bytes[1], 2, 16, QLatin1Char('0'))));
+            QCOMPARE(int(raw.size), headerSize(second));
+        }
+    }
+}
+
+void TestFrameHeader::lengthField_data() {
+    QTest::addColumn<int>("length7");
+    QTest::addColumn<int>("bits");
+    QTest::addColumn<int>("extendedBytes");
+
+    QTest::newRow("0") << 0 << 7 << 0;
+    QTest::newRow("125") << 125 << 7 << 0;
+    QTest::newRow("126") << 126 << 16 << 2;
+    QTest::newRow("127") << 127 << 64 << 8;
+}
+
+void TestFrameHeader::lengthField() {
+    QFETCH(int, length7);
+    QFETCH(int, bits);
+    QFETCH(int, extendedBytes);
+
+    const LengthEncoding encoding = lengthEncodingOf(quint8(length7));
+    QCOMPARE(int(encoding), bits);
+    QCOMPARE(extendedLengthSize(encoding), extendedBytes);
+    QCOMPARE(headerSize(HeaderByte1{.masked = false, .length7 = quint8(length7)}),
+             2 + extendedBytes);
+    QCOMPARE(headerSize(HeaderByte1{.masked = true, .length7 = quint8(length7)}),
+             6 + extendedBytes);
+    // Writing the field again: the extended encodings announce themselves, a 7-bit
+    // length is itself (and keeps only its low bits when it is too big).
+    QCOMPARE(int(length7For(encoding, quint64(length7))), length7);
+    QCOMPARE(int(length7For(LengthEncoding::Short7, 0x1ff)), 0x7f);
 }
 
 QTEST_APPLESS_MAIN(TestFrameHeader)

@@ -1510,8 +1510,9 @@ void TestSession::messageHandlerAnswersBeforeClose() {
     options.reportFrames = false;
     auto server = openServer(options);
     Session *session = server.get();
-    session->setMessageHandler(
-        [session](const DecodedMessage &message) { session->sendBinary(message.data); });
+    session->setMessageHandler([session](const DecodedMessage &message) {
+        QCOMPARE(session->sendBinary(message.data), SendError::None);
+    });
     session->receiveData(frame(0x82, "abc", 0x01020304) + frame(0x88, closeBody(1000), 0x05060708));
     QCOMPARE(session->takeOutgoing(), hex("8203616263"
                                           "880203e8"));

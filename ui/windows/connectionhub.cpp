@@ -512,9 +512,11 @@ void ConnectionHub::closeAll(quint16 code, const QString &reason) {
             continue;
         if (ClientConnection *c = endpoint->client) {
             // A connection still in its handshake has no close handshake to do.
-            if (c->state() == SessionState::Open)
-                c->sendClose(code, reason);
-            else if (c->state() == SessionState::Connecting)
+            // A close that is refused (a code or reason the caller should not have
+            // chosen) must not keep the connection open: it is aborted instead.
+            if (c->state() == SessionState::Open && c->sendClose(code, reason) == SendError::None)
+                continue;
+            if (c->state() == SessionState::Open || c->state() == SessionState::Connecting)
                 c->abort();
         } else if (endpoint->server) {
             stopServer(id);

@@ -97,10 +97,13 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
         const EndpointInfo *info = m_hub->info(id);
         if (!info)
             return;
-        if (info->kind == EndpointInfo::Kind::Server)
+        if (info->kind == EndpointInfo::Kind::Server) {
             m_hub->stopServer(id);
-        else if (info->isConnection())
-            m_hub->sendClose(id, toWire(CloseCode::Normal), {});
+        } else if (info->isConnection()) {
+            const SendError result = m_hub->sendClose(id, toWire(CloseCode::Normal), {});
+            if (result != SendError::None)
+                emit statusMessage(tr("Not closed: %1").arg(QLatin1String(sendErrorText(result))));
+        }
     });
     connect(m_abort, &QAction::triggered, this, [this] { m_hub->abort(selectedId()); });
     connect(m_details, &QAction::triggered, this, [this] { showDetails(selectedId()); });

@@ -47,6 +47,8 @@ signals:
     void scopeChanged(quint32 id);
     // A connection was reopened trusting a certificate.
     void reconnected(quint32 newId);
+    // What the user should hear about, e.g. a close that could not be sent.
+    void statusMessage(const QString &message);
 
 private:
     void updateActions();

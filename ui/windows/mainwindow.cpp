@@ -126,6 +126,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_logPanel, &LogPanel::statusMessage, this, showStatus);
     connect(m_sendBox, &SendBox::statusMessage, this, showStatus);
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
+    connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
     connect(m_sendBox, &SendBox::sent, this, &MainWindow::showLog);
     connect(m_serverPanel, &ServerPanel::started, this, [this] {
         showLog();

@@ -1,10 +1,10 @@
 #pragma once
 
 #include "protocol/frameencoder.h"
+#include "sendeditor.h"
 
 #include <QByteArray>
 #include <QList>
-#include <QPlainTextEdit>
 #include <QVariantMap>
 #include <QWidget>
 
@@ -21,22 +21,6 @@ class QStackedWidget;
 namespace ws {
 
 class ConnectionHub;
-
-// The send box's editor: Ctrl+Enter sends, Up on the first line and Down on the
-// last walk the send history.
-class SendEditor : public QPlainTextEdit {
-    Q_OBJECT
-public:
-    explicit SendEditor(QWidget *parent = nullptr);
-
-signals:
-    void sendRequested();
-    void historyBack();
-    void historyForward();
-
-protected:
-    void keyPressEvent(QKeyEvent *event) override;
-};
 
 // Composes and sends: text, JSON (checked as you type), binary (hex or a file),
 // fragmented at a chosen size or as one frame; ping with a payload; close with a

@@ -21,14 +21,7 @@ constexpr quint64 CheckedBytes = 16;
 // rather than reading: below it, the extra recv() costs more than the copy it saves.
 constexpr quint64 MinDiscardBytes = 4096;
 // RFC 6455 §5.2: the largest frame header.
-constexpr qint64 MaxHeaderBytes = 14;
-
-// RFC 6455 §5.2: the size of a header from its first two bytes.
-int headerSizeFrom(quint8 secondByte) {
-    const quint8 length7 = secondByte & 0x7F;
-    const int extended = length7 == 126 ? 2 : length7 == 127 ? 8 : 0;
-    return 2 + extended + ((secondByte & 0x80) ? 4 : 0);
-}
+constexpr qint64 MaxHeaderBytes = headerSize(LengthEncoding::Extended64, true);
 
 } // namespace
 
@@ -184,12 +177,12 @@ void BenchConnection::receive(QByteArrayView data) {
     while (!data.isEmpty() && m_state != State::Ended) {
         if (m_owner == FrameOwner::None) {
             // Gather the header: the second byte says how long it is.
-            const int wanted = m_headerSize < 2 ? 2 : headerSizeFrom(quint8(m_header[1]));
+            const int wanted = m_headerSize < 2 ? 2 : headerSize(unpackByte1(quint8(m_header[1])));
             const qsizetype take = std::min<qsizetype>(wanted - m_headerSize, data.size());
             std::memcpy(m_header.data() + m_headerSize, data.data(), size_t(take));
             m_headerSize += int(take);
             data = data.sliced(take);
-            if (m_headerSize < 2 || m_headerSize < headerSizeFrom(quint8(m_header[1])))
+            if (m_headerSize < 2 || m_headerSize < headerSize(unpackByte1(quint8(m_header[1]))))
                 continue;
             if (!startFrame())
                 return;
@@ -233,20 +226,18 @@ bool BenchConnection::startDeflate() {
 
 bool BenchConnection::startFrame() {
     const auto byte = [this](int i) { return quint8(m_header[size_t(i)]); };
-    const quint8 length7 = byte(1) & 0x7F;
+    const auto [masked, length7] = unpackByte1(byte(1));
     quint64 length = length7;
-    if (length7 >= 126) {
-        const int bytes = length7 == 126 ? 2 : 8;
+    if (const int bytes = extendedLengthSize(lengthEncodingOf(length7)); bytes > 0) {
         length = 0;
         for (int i = 0; i < bytes; ++i)
             length = (length << 8) | byte(2 + i);
     }
-    const bool masked = byte(1) & 0x80;
     // RFC 6455 §5.2: FIN, no RSV bits, the opcode we sent, no mask (§5.1: a server
     // never masks), the length in its minimal encoding, MSB of a 64-bit length clear.
+    constexpr quint8 FinalBinaryFrame = packByte0({.fin = true, .opcode = quint8(Opcode::Binary)});
     const bool fast = m_echoType == Opcode::Binary && m_echoPayload &&
-                      byte(0) == (0x80 | quint8(Opcode::Binary)) && !masked &&
-                      length < (quint64(1) << 63) &&
+                      byte(0) == FinalBinaryFrame && !masked && length < (quint64(1) << 63) &&
                       headerSize(minimalEncoding(length), false) == m_headerSize &&
                       !m_decoder->isInsideMessage() && !m_decoder->hasFailed();
     const QByteArrayView header(m_header.data(), m_headerSize);

@@ -121,7 +121,7 @@ private:
     Opcode m_echoType = Opcode::Binary;
     const QByteArray *m_echoPayload = nullptr;
     // The frame header being gathered (RFC 6455 §5.2: at most 14 bytes).
-    std::array<char, 14> m_header{};
+    std::array<char, headerSize(LengthEncoding::Extended64, true)> m_header{};
     int m_headerSize = 0;
     FrameOwner m_owner = FrameOwner::None;
     quint64 m_payloadRemaining = 0;
