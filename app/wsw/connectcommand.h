@@ -3,12 +3,14 @@
 #include "eventprinter.h"
 #include "inputcommand.h"
 
+#include "log/jsonlinesrecorder.h"
 #include "net/clientconnection.h"
 
 #include <QList>
 #include <QObject>
 #include <QStringList>
 
+#include <memory>
 #include <optional>
 
 namespace ws {
@@ -35,7 +37,7 @@ public:
 
 private:
     ConnectCommand(ClientOptions options, EventPrinter printer, bool binaryLines, bool echo,
-                   bool showTls);
+                   bool showTls, std::unique_ptr<log::JsonLinesRecorder> recorder);
 
     int exec();
     void onSessionEvent(const SessionEvent &event);
@@ -47,6 +49,8 @@ private:
     void execute(const InputCommand &command);
     void closeNormally();
     int exitStatus() const;
+    // --save: writes what the recorder still holds; an error is reported once.
+    void flushSaved();
 
     ClientConnection *m_connection = nullptr;
     StdinReader *m_stdin = nullptr;
@@ -60,6 +64,8 @@ private:
     QList<QByteArray> m_pendingLines; // typed before the connection was open
     std::optional<quint16> m_sentCloseCode;
     std::optional<ClosedEvent> m_closed;
+    std::unique_ptr<log::JsonLinesRecorder> m_recorder; // --save; null without it
+    bool m_saveErrorReported = false;
 };
 
 } // namespace ws
