@@ -1,4 +1,4 @@
-// LogFile: JSON Lines save/open, HAR export/import, Chrome DevTools HAR import.
+// JsonLinesFile and HarFile: JSON Lines save/open, HAR export/import, Chrome DevTools HAR import.
 
 #include "logtesthelpers.h"
 
