@@ -2,6 +2,7 @@
 
 #include "output.h"
 
+#include <QFileInfo>
 #include <QUrl>
 
 namespace ws {
@@ -15,6 +16,20 @@ QCommandLineOption makeOption(const char *name, const char *description, const c
 
 QCommandLineOption maxMessageSizeOption() {
     return makeOption("max-message-size", "Largest message accepted (1009 beyond).", "bytes");
+}
+
+QCommandLineOption saveOption() {
+    return makeOption("save",
+                      "Write every event to this file as it happens, as JSON Lines: the log "
+                      "format the window saves and opens (.jsonl is added when the name has "
+                      "no extension).",
+                      "file");
+}
+
+QString saveFileName(const QString &value) {
+    if (QFileInfo(value).suffix().isEmpty())
+        return value + QLatin1String(".jsonl");
+    return value;
 }
 
 QString deflateTuningNeedsDeflateMessage() {

@@ -21,6 +21,11 @@ QCommandLineOption makeOption(const char *name, const char *description,
 // connect and serve: --max-message-size, the largest message a session accepts.
 QCommandLineOption maxMessageSizeOption();
 
+// connect and serve: --save FILE, the session log in the window's JSON Lines format.
+QCommandLineOption saveOption();
+// The file --save writes: its value, with ".jsonl" added when it has no extension.
+QString saveFileName(const QString &value);
+
 // connect and serve: --deflate-window-bits or --deflate-no-context-takeover
 // without --deflate.
 QString deflateTuningNeedsDeflateMessage();

@@ -7,6 +7,7 @@
 #include "net/tlscertificate.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QTimer>
 
 #include <limits>
@@ -20,6 +21,13 @@ QString exitStatusHelp() {
                           "error, 2 could not connect or the handshake failed, 3 closed "
                           "abnormally (1006, no close frame), 4 we failed the connection because "
                           "the peer broke the protocol, 5 clean close with any other code.");
+}
+
+// The connection's id in a --save log.
+constexpr quint32 SavedConnectionId = 1;
+
+qint64 wallClockUs() {
+    return QDateTime::currentMSecsSinceEpoch() * 1000;
 }
 
 } // namespace
@@ -64,9 +72,10 @@ int ConnectCommand::run(const QStringList &arguments) {
                    "sha256");
     const auto showTls =
         makeOption("show-tls", "wss: print the TLS protocol, cipher and certificate chain.");
+    const auto save = saveOption();
     commandLine.addOptions({header, subprotocol, origin, binary, echo, showFrames, json,
                             maxMessageSize, noAutoPong, closeTimeout, deflate, deflateWindowBits,
-                            deflateNoContext, ca, acceptFingerprint, showTls});
+                            deflateNoContext, ca, acceptFingerprint, showTls, save});
 
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
@@ -118,8 +127,18 @@ int ConnectCommand::run(const QStringList &arguments) {
                 QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
                                "hex bytes, with or without colons"));
     }
-    // Frame events cost a copy of every payload; only ask for them when shown.
-    options.session.reportFrames = commandLine.isSet(showFrames);
+    // Frame events cost a copy of every payload; only ask for them when shown or
+    // saved (the saved log has the window's frame rows).
+    options.session.reportFrames = commandLine.isSet(showFrames) || commandLine.isSet(save);
+    std::unique_ptr<log::JsonLinesRecorder> recorder;
+    if (commandLine.isSet(save)) {
+        recorder = std::make_unique<log::JsonLinesRecorder>();
+        QString error;
+        if (!recorder->open(saveFileName(commandLine.value(save)), &error))
+            return commandLine.usageError(error);
+        recorder->setConnectionInfo(SavedConnectionId,
+                                    {QStringLiteral("client"), options.url.toString()});
+    }
 
     const EventPrinter printer(commandLine.isSet(json) ? EventPrinter::Format::Json
                                                        : EventPrinter::Format::Human,
@@ -127,14 +146,17 @@ int ConnectCommand::run(const QStringList &arguments) {
     ConnectCommand command(options, printer,
                            {.binaryLines = commandLine.isSet(binary),
                             .echo = commandLine.isSet(echo),
-                            .showTls = commandLine.isSet(showTls)});
+                            .showTls = commandLine.isSet(showTls)},
+                           std::move(recorder));
     return command.exec();
 }
 
-ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour)
+ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour,
+                               std::unique_ptr<log::JsonLinesRecorder> recorder)
     : m_printer(printer)
     , m_binaryLines(behaviour.binaryLines)
-    , m_echo(behaviour.echo) {
+    , m_echo(behaviour.echo)
+    , m_recorder(std::move(recorder)) {
     m_connection = new ClientConnection(std::move(options), this);
     if (behaviour.showTls)
         connect(m_connection, &ClientConnection::tlsEstablished, this,
@@ -142,6 +164,10 @@ ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Beha
     connect(m_connection, &ClientConnection::logMessage, this, [this](const QString &line) {
         if (m_printer.format() == EventPrinter::Format::Human)
             writeLine(stderr, line.toUtf8());
+        // A note row, as the window logs it.
+        if (m_recorder)
+            m_recorder->appendRecord(
+                log::connectionNoteRecord(SavedConnectionId, wallClockUs(), line));
     });
     connect(m_connection, &ClientConnection::sessionEvent, this, &ConnectCommand::onSessionEvent);
     connect(m_connection, &ClientConnection::errorOccurred, this, &ConnectCommand::onError);
@@ -156,10 +182,22 @@ ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Beha
 int ConnectCommand::exec() {
     // From inside the loop, so that an immediate failure can still exit() it.
     QTimer::singleShot(0, m_connection, &ClientConnection::open);
-    return QCoreApplication::exec();
+    const int status = QCoreApplication::exec();
+    flushSaved();
+    return status;
+}
+
+void ConnectCommand::flushSaved() {
+    if (!m_recorder || m_recorder->flush() || m_saveErrorReported)
+        return;
+    m_saveErrorReported = true;
+    m_printer.printError(QStringLiteral("cannot save %1: %2")
+                             .arg(m_recorder->fileName(), m_recorder->errorString()));
 }
 
 void ConnectCommand::onSessionEvent(const SessionEvent &event) {
+    if (m_recorder)
+        m_recorder->append(SavedConnectionId, event);
     m_printer.print(event);
     if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
         if (handshake->kind == HandshakeEvent::Kind::ClientAccepted) {
@@ -188,6 +226,9 @@ void ConnectCommand::onSessionEvent(const SessionEvent &event) {
 
 void ConnectCommand::onError(const QString &message) {
     m_printer.printError(message);
+    if (m_recorder)
+        m_recorder->appendRecord(
+            log::connectionErrorRecord(SavedConnectionId, wallClockUs(), message));
 }
 
 void ConnectCommand::onFinished() {
@@ -269,6 +310,7 @@ void ConnectCommand::closeNormally() {
 }
 
 void ConnectCommand::onSignal() {
+    flushSaved();
     // First Ctrl-C: the closing handshake; the second one pulls the plug.
     if (++m_signals == 1) {
         if (m_connection->state() == SessionState::Open)

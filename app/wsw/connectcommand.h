@@ -3,12 +3,14 @@
 #include "eventprinter.h"
 #include "inputcommand.h"
 
+#include "log/jsonlinesrecorder.h"
 #include "net/clientconnection.h"
 
 #include <QList>
 #include <QObject>
 #include <QStringList>
 
+#include <memory>
 #include <optional>
 
 namespace ws {
@@ -41,7 +43,8 @@ private:
         bool showTls = false;     // --show-tls: print the TLS session once it is up
     };
 
-    ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour);
+    ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour,
+                   std::unique_ptr<log::JsonLinesRecorder> recorder);
 
     int exec();
     void onSessionEvent(const SessionEvent &event);
@@ -53,6 +56,8 @@ private:
     void execute(const InputCommand &command);
     void closeNormally();
     int exitStatus() const;
+    // --save: writes what the recorder still holds; an error is reported once.
+    void flushSaved();
 
     ClientConnection *m_connection = nullptr;
     StdinReader *m_stdin = nullptr;
@@ -66,6 +71,8 @@ private:
     QList<QByteArray> m_pendingLines; // typed before the connection was open
     std::optional<quint16> m_sentCloseCode;
     std::optional<ClosedEvent> m_closed;
+    std::unique_ptr<log::JsonLinesRecorder> m_recorder; // --save; null without it
+    bool m_saveErrorReported = false;
 };
 
 } // namespace ws

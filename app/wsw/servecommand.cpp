@@ -8,6 +8,7 @@
 #include "net/tlscertificate.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QTimer>
 
 #include <limits>
@@ -68,9 +69,10 @@ int ServeCommand::run(const QStringList &arguments) {
                           "localhost, kept in the application data folder.");
     const auto cert = makeOption("cert", "With --tls: PEM certificate file.", "file");
     const auto key = makeOption("key", "With --tls: PEM private key file (unencrypted).", "file");
+    const auto save = saveOption();
     commandLine.addOptions({port, bind, mode, greeting, origin, subprotocol, maxMessageSize,
                             maxConnections, handshakeTimeout, idleTimeout, keepalive, quiet,
-                            deflate, deflateWindowBits, deflateNoContext, tls, cert, key});
+                            deflate, deflateWindowBits, deflateNoContext, tls, cert, key, save});
 
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
@@ -149,23 +151,36 @@ int ServeCommand::run(const QStringList &arguments) {
         options.tlsCertificate = identity->certificate;
         options.tlsKey = identity->key;
     }
-    // Nobody looks at single frames here; skip the copy each FrameEvent costs. Only
-    // manual mode prints what clients send; the other modes answer from the decoder.
-    options.session.reportFrames = false;
-    options.events =
-        options.mode == ServerOptions::Mode::Manual ? EventReporting::On : EventReporting::Off;
+    // Single frames are reported only when they are saved (the saved log has the
+    // window's frame rows); otherwise skip the copy each FrameEvent costs.
+    options.session.reportFrames = commandLine.isSet(save);
+    std::unique_ptr<log::JsonLinesRecorder> recorder;
+    if (commandLine.isSet(save)) {
+        recorder = std::make_unique<log::JsonLinesRecorder>();
+        QString error;
+        if (!recorder->open(saveFileName(commandLine.value(save)), &error))
+            return commandLine.usageError(error);
+    }
+    // Events are reported only when something uses them: manual mode prints what
+    // clients send, --save records it. Otherwise echo and greeting answer straight
+    // from the decoder.
+    const bool eventsUsed = options.mode == ServerOptions::Mode::Manual || recorder;
+    options.events = eventsUsed ? EventReporting::On : EventReporting::Off;
     options.logConnections = !commandLine.isSet(quiet);
 
-    ServeCommand command(options, commandLine.isSet(quiet));
+    ServeCommand command(options, commandLine.isSet(quiet), std::move(recorder));
     return command.exec();
 }
 
-ServeCommand::ServeCommand(ServerOptions options, bool quiet)
-    : m_quiet(quiet) {
-    const bool manual = options.mode == ServerOptions::Mode::Manual;
+ServeCommand::ServeCommand(ServerOptions options, bool quiet,
+                           std::unique_ptr<log::JsonLinesRecorder> recorder)
+    : m_recorder(std::move(recorder))
+    , m_quiet(quiet)
+    , m_manual(options.mode == ServerOptions::Mode::Manual) {
     m_server = new Server(std::move(options), this);
-    if (manual) {
+    if (m_manual || m_recorder)
         connect(m_server, &Server::clientConnected, this, &ServeCommand::onClientConnected);
+    if (m_manual) {
         auto *input = new StdinReader(this);
         connect(input, &StdinReader::lineRead, this, &ServeCommand::onLine);
     }
@@ -193,10 +208,48 @@ int ServeCommand::exec() {
         connect(m_server, &Server::logMessage, this,
                 [](const QString &line) { writeLine(stdout, line.toUtf8()); });
     }
-    return QCoreApplication::exec();
+    const int status = QCoreApplication::exec();
+    flushSaved();
+    return status;
+}
+
+void ServeCommand::flushSaved() {
+    if (!m_recorder || m_recorder->flush() || m_saveErrorReported)
+        return;
+    m_saveErrorReported = true;
+    writeLine(stderr, "wsw serve: cannot save " + m_recorder->fileName().toUtf8() + ": " +
+                          m_recorder->errorString().toUtf8());
 }
 
 void ServeCommand::onClientConnected(ServerClient *client) {
+    if (m_recorder)
+        saveClient(client);
+    if (m_manual)
+        printClient(client);
+}
+
+void ServeCommand::saveClient(ServerClient *client) {
+    // Named and addressed as the window's server clients are; the server's client
+    // ids are the connection ids.
+    const auto id = quint32(client->id());
+    const bool secure = m_server->options().isSecure();
+    const QString url = QStringLiteral("%1://%2:%3/ \u2190 %4:%5")
+                            .arg(secure ? QLatin1String("wss") : QLatin1String("ws"),
+                                 QString::fromUtf8(urlHost(m_server->address())))
+                            .arg(m_server->port())
+                            .arg(QString::fromUtf8(urlHost(client->peerAddress())))
+                            .arg(client->peerPort());
+    m_recorder->setConnectionInfo(id, {QStringLiteral("client #%1").arg(id), url});
+    const Session &session = client->session();
+    const log::FullRecord handshake = log::acceptedUpgradeRecord(
+        id, QDateTime::currentMSecsSinceEpoch() * 1000, session.rawHandshakeRequest(),
+        session.rawHandshakeResponse(), client->subprotocol());
+    m_recorder->appendRecord(handshake.record, handshake.extra);
+    connect(client, &ServerClient::sessionEvent, this,
+            [this, id](const SessionEvent &event) { m_recorder->append(id, event); });
+}
+
+void ServeCommand::printClient(ServerClient *client) {
     // Manual mode: what the clients send is the point, so it is printed even with --quiet.
     auto printer = std::make_shared<EventPrinter>(EventPrinter::Format::Human, false);
     printer->setPrefix("[#" + QByteArray::number(client->id()) + "] ");
@@ -261,6 +314,7 @@ void ServeCommand::execute(const InputCommand &command) {
 }
 
 void ServeCommand::onSignal() {
+    flushSaved();
     if (++m_signals > 1) {
         QCoreApplication::exit(Stopped);
         return;

@@ -2,10 +2,13 @@
 
 #include "inputcommand.h"
 
+#include "log/jsonlinesrecorder.h"
 #include "net/server.h"
 
 #include <QObject>
 #include <QStringList>
+
+#include <memory>
 
 namespace ws {
 
@@ -20,16 +23,24 @@ public:
     static int run(const QStringList &arguments);
 
 private:
-    ServeCommand(ServerOptions options, bool quiet);
+    ServeCommand(ServerOptions options, bool quiet,
+                 std::unique_ptr<log::JsonLinesRecorder> recorder);
 
     int exec();
     void onClientConnected(ServerClient *client);
+    void printClient(ServerClient *client);
+    void saveClient(ServerClient *client);
+    // --save: writes what the recorder still holds; an error is reported once.
+    void flushSaved();
     void onLine(const QByteArray &line);
     void execute(const InputCommand &command);
     void onSignal();
 
     Server *m_server = nullptr;
+    std::unique_ptr<log::JsonLinesRecorder> m_recorder; // --save; null without it
     bool m_quiet = false;
+    bool m_manual = false;
+    bool m_saveErrorReported = false;
     int m_signals = 0;
 };
 

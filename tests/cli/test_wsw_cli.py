@@ -101,6 +101,25 @@ def json_events(lines):
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
+def read_log(path):
+    """A log saved with --save: (header, connections by id, records), each line parsed
+    as JSON on its own, as the window reads it."""
+    with open(path, encoding="utf-8") as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    header, rest = lines[0], lines[1:]
+    connections = {c["id"]: c for c in rest if c["type"] == "connection"}
+    records = [r for r in rest if r["type"] == "record"]
+    return header, connections, records
+
+
+def logged_messages(records):
+    """The data messages of a saved log as the message view lists them:
+    (direction, kind, payload bytes)."""
+    return [(r["dir"], r["kind"], base64.b64decode(r.get("payload", "")))
+            for r in records
+            if r["kind"] in ("text", "binary") and r["rows"] in ("both", "message")]
+
+
 def make_certificate(directory):
     """A self-signed P-256 certificate for 127.0.0.1 and its key, made with openssl in
     `directory`; returns (certificate path, key path)."""
@@ -333,6 +352,64 @@ class WswCliTest(unittest.TestCase):
         closed = json.loads(client.stdout.wait_for(lambda l: '"closed"' in l))
         self.assertEqual((closed["code"], closed["clean"]), (1000, True))
         self.assertEqual(client.wait(), 0)
+
+    # --- --save ---------------------------------------------------------------------
+
+    def test_save_writes_both_ends_as_json_lines(self):
+        with tempfile.TemporaryDirectory() as directory:
+            server_file = os.path.join(directory, "server")  # no extension: .jsonl added
+            client_file = os.path.join(directory, "client.jsonl")
+            server, url = self.serve("--save", server_file)
+            client = self.connect_json(url, "--save", client_file)
+            client.stdout.wait_for(lambda l: json.loads(l)["event"] == "open")
+            client.send("hello")
+            client.stdout.wait_for(lambda l: '"data":"hello"' in l)
+            # Written as it happens: the server's file has the echo while it still runs.
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                _, _, records = read_log(server_file + ".jsonl")
+                if ("sent", "text", b"hello") in logged_messages(records):
+                    break
+                self.assertLess(time.monotonic(), deadline, records)
+                time.sleep(0.05)
+            client.send("/binary 0102ff")
+            client.stdout.wait_for(lambda l: '"type":"binary"' in l)
+            client.close_stdin()
+            self.assertEqual(client.wait(), 0)
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(server.wait(), 0)
+
+            expected = [("sent", "text", b"hello"), ("received", "text", b"hello"),
+                        ("sent", "binary", b"\x01\x02\xff"),
+                        ("received", "binary", b"\x01\x02\xff")]
+            header, connections, records = read_log(client_file)
+            self.assertEqual(header["format"], "wsworkbench-log")
+            self.assertEqual(header["version"], 1)
+            self.assertEqual(connections[1]["url"], url)
+            self.assertEqual(logged_messages(records), expected)
+            # The window's rows: the handshake first, the closed summary last.
+            self.assertEqual(records[0]["kind"], "handshake")
+            self.assertEqual((records[-1]["kind"], records[-1]["summary"], records[-1]["clean"],
+                              records[-1]["close_code"]), ("state", True, True, 1000))
+            # Frames were logged too: a client's frames are masked (RFC 6455 §5.3).
+            sent_frames = [r["frame"] for r in records if "frame" in r and r["dir"] == "sent"]
+            self.assertTrue(sent_frames and all(f["mask"] for f in sent_frames), records)
+
+            _, connections, records = read_log(server_file + ".jsonl")
+            self.assertEqual(list(connections), [1])
+            self.assertEqual(logged_messages(records),
+                             [({"sent": "received", "received": "sent"}[d], k, p)
+                              for d, k, p in expected])
+            self.assertEqual(records[0]["kind"], "handshake")
+            self.assertEqual(records[-1]["kind"], "state")
+
+    def test_save_to_an_unwritable_file_is_a_usage_error(self):
+        with tempfile.TemporaryDirectory() as directory:
+            missing = os.path.join(directory, "no", "such", "dir", "x.jsonl")
+            server = self.start("serve", "--port", "0", "--save", missing,
+                                stdin=subprocess.DEVNULL)
+            self.assertEqual(server.wait(), 1)
+            self.assertIn("x.jsonl", " ".join(server.stderr.rest()))
 
     # --- wsw bench --------------------------------------------------------------------
 

@@ -20,6 +20,7 @@
 #include <QTreeWidget>
 
 using namespace ws;
+using namespace ws::log;
 using namespace wstest;
 
 namespace {

@@ -12,6 +12,7 @@
 #include <QTest>
 
 using namespace ws;
+using namespace ws::log;
 using namespace wstest;
 
 namespace {

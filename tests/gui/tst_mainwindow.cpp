@@ -4,8 +4,8 @@
 
 #include "dialogs/newconnectiondialog.h"
 #include "guitesthelpers.h"
-#include "log/logfile.h"
-#include "log/logrecord.h"
+#include "log/jsonlinesfile.h"
+#include "log/logstore.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
 #include "widgets/frameinspector.h"
@@ -45,6 +45,7 @@
 #include <memory>
 
 using namespace ws;
+using namespace ws::log;
 using namespace wstest;
 
 namespace {
@@ -116,7 +117,7 @@ private:
 bool writeLargeLog(const QString &path, int count, QString *error) {
     LogStore store;
     recordManyMessages(store, count);
-    return LogFile::saveJsonLines(store, path, error);
+    return JsonLinesFile::save(store, path, error);
 }
 
 } // namespace

@@ -8,7 +8,7 @@
 #include "dialogs/newconnectiondialog.h"
 #include "dialogs/trustcertificatedialog.h"
 #include "guitesthelpers.h"
-#include "log/logrecord.h"
+#include "log/logstore.h"
 #include "models/messagelogmodel.h"
 #include "net/tlscertificate.h"
 #include "widgets/frameinspector.h"
@@ -43,6 +43,7 @@
 #include <memory>
 
 using namespace ws;
+using namespace ws::log;
 using namespace wstest;
 
 namespace {

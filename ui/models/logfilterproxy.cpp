@@ -52,19 +52,19 @@ void LogFilterProxy::setSourceModel(QAbstractItemModel *newSource) {
     endResetModel();
 }
 
-bool LogFilterProxy::accepts(const LogRecord &record, const LogRecordExtra *extra) const {
+bool LogFilterProxy::accepts(const log::LogRecord &record, const log::LogRecordExtra *extra) const {
     if (!m_connections.isEmpty() && !m_connections.contains(record.connection))
         return false;
-    const DirectionFlag direction = record.has(LogRecord::Undirected) ? Undirected
-                                    : record.has(LogRecord::Outgoing) ? Sent
-                                                                      : Received;
+    const DirectionFlag direction = record.has(log::LogRecord::Undirected) ? Undirected
+                                    : record.has(log::LogRecord::Outgoing) ? Sent
+                                                                           : Received;
     if (!m_directions.testFlag(direction))
         return false;
-    if (!(m_kinds & logKindBit(record.kind)))
+    if (!(m_kinds & log::logKindBit(record.kind)))
         return false;
     if (m_text.isEmpty())
         return true;
-    const QString preview = recordPreview(record, extra);
+    const QString preview = log::recordPreview(record, extra);
     if (m_textMode == TextMode::RegularExpression)
         return m_regex.match(preview).hasMatch();
     return preview.contains(m_text, m_sensitivity);
@@ -74,7 +74,7 @@ bool LogFilterProxy::acceptsSourceRow(int sourceRow) const {
     const qsizetype index = m_log->storeIndex(sourceRow);
     if (index < 0)
         return false;
-    const LogRecord &record = m_log->store().at(index);
+    const log::LogRecord &record = m_log->store().at(index);
     return accepts(record, m_log->store().extraOf(record, index));
 }
 
@@ -133,8 +133,8 @@ void LogFilterProxy::setDirectionFilter(Directions directions) {
     refilter();
 }
 
-void LogFilterProxy::setKindFilter(LogKindSet kinds) {
-    kinds &= AllLogKinds;
+void LogFilterProxy::setKindFilter(log::LogKindSet kinds) {
+    kinds &= log::AllLogKinds;
     if (kinds == m_kinds)
         return;
     m_kinds = kinds;
@@ -170,7 +170,7 @@ bool LogFilterProxy::setTextFilter(const QString &text, TextMode mode,
 void LogFilterProxy::resetFilters() {
     m_connections.clear();
     m_directions = AllDirections;
-    m_kinds = AllLogKinds;
+    m_kinds = log::AllLogKinds;
     m_text.clear();
     m_regex = {};
     m_textError.clear();
@@ -179,7 +179,7 @@ void LogFilterProxy::resetFilters() {
 
 bool LogFilterProxy::isFiltering() const {
     return !m_connections.isEmpty() || m_directions != Directions(AllDirections) ||
-           m_kinds != AllLogKinds || !m_text.isEmpty();
+           m_kinds != log::AllLogKinds || !m_text.isEmpty();
 }
 
 qsizetype LogFilterProxy::storeIndex(int proxyRow) const {

@@ -54,8 +54,8 @@ public:
     void setDirectionFilter(Directions directions);
     Directions directionFilter() const { return m_directions; }
 
-    void setKindFilter(LogKindSet kinds);
-    LogKindSet kindFilter() const { return m_kinds; }
+    void setKindFilter(log::LogKindSet kinds);
+    log::LogKindSet kindFilter() const { return m_kinds; }
 
     // Empty text: no text filter. Returns false (and filters nothing out) when a
     // regular expression does not compile; textFilterError() says why.
@@ -69,7 +69,7 @@ public:
     bool isFiltering() const;
 
     // Does `record` pass (the text part included)?
-    bool accepts(const LogRecord &record, const LogRecordExtra *extra) const;
+    bool accepts(const log::LogRecord &record, const log::LogRecordExtra *extra) const;
     // The store index behind a proxy row, or -1.
     qsizetype storeIndex(int proxyRow) const;
 
@@ -100,7 +100,7 @@ private:
 
     QSet<quint32> m_connections;
     Directions m_directions = AllDirections;
-    LogKindSet m_kinds = AllLogKinds;
+    log::LogKindSet m_kinds = log::AllLogKinds;
     QString m_text;
     TextMode m_textMode = TextMode::Plain;
     Qt::CaseSensitivity m_sensitivity = Qt::CaseInsensitive;

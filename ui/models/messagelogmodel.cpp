@@ -48,7 +48,7 @@ void MessageLogModel::appendEvents(quint32 connection, const QList<SessionEvent>
         scheduleFlush();
 }
 
-void MessageLogModel::appendRecord(const LogRecord &record, const LogRecordExtra &extra) {
+void MessageLogModel::appendRecord(const log::LogRecord &record, const log::LogRecordExtra &extra) {
     m_store.appendRecord(record, extra);
     scheduleFlush();
 }
@@ -66,15 +66,15 @@ void MessageLogModel::flush() {
     m_store.commitPending();
     const qsizetype total = m_store.size();
     if (total > m_scanned) {
-        const auto wanted =
-            m_mode == DisplayMode::Messages ? LogRecord::InMessageView : LogRecord::InFrameView;
-        const auto other =
-            m_mode == DisplayMode::Messages ? LogRecord::InFrameView : LogRecord::InMessageView;
+        const auto wanted = m_mode == DisplayMode::Messages ? log::LogRecord::InMessageView
+                                                            : log::LogRecord::InFrameView;
+        const auto other = m_mode == DisplayMode::Messages ? log::LogRecord::InFrameView
+                                                           : log::LogRecord::InMessageView;
         std::vector<quint32> &inactive =
             m_mode == DisplayMode::Messages ? m_frameRows : m_messageRows;
         m_scratch.clear();
         for (qsizetype i = m_scanned; i < total; ++i) {
-            const LogRecord &r = m_store.at(i);
+            const log::LogRecord &r = m_store.at(i);
             if (r.has(wanted))
                 m_scratch.push_back(quint32(i));
             if (r.has(other))
@@ -99,7 +99,8 @@ void MessageLogModel::enforceCapacity() {
         return;
     // Drop a slice beyond the excess so that trimming happens now and then, not at
     // every batch once the log is full.
-    const qsizetype slice = std::max<qsizetype>(1, std::min(LogStore::ChunkSize, m_capacity / 8));
+    const qsizetype slice =
+        std::max<qsizetype>(1, std::min(log::LogStore::ChunkSize, m_capacity / 8));
     const qsizetype drop = std::min(m_store.size(), m_store.size() - m_capacity + slice - 1);
     std::vector<quint32> &rows = activeRows();
     std::vector<quint32> &inactive = m_mode == DisplayMode::Messages ? m_frameRows : m_messageRows;
@@ -129,10 +130,10 @@ void MessageLogModel::rebuildRows() {
     m_frameRows.clear();
     const qsizetype total = m_store.size();
     for (qsizetype i = 0; i < total; ++i) {
-        const LogRecord &r = m_store.at(i);
-        if (r.has(LogRecord::InMessageView))
+        const log::LogRecord &r = m_store.at(i);
+        if (r.has(log::LogRecord::InMessageView))
             m_messageRows.push_back(quint32(i));
-        if (r.has(LogRecord::InFrameView))
+        if (r.has(log::LogRecord::InFrameView))
             m_frameRows.push_back(quint32(i));
     }
     m_scanned = total;
@@ -180,12 +181,12 @@ qsizetype MessageLogModel::storeIndex(int row) const {
     return rows[size_t(row)];
 }
 
-const LogRecord *MessageLogModel::record(int row) const {
+const log::LogRecord *MessageLogModel::record(int row) const {
     const qsizetype index = storeIndex(row);
     return index < 0 ? nullptr : &m_store.at(index);
 }
 
-const LogRecordExtra *MessageLogModel::extra(int row) const {
+const log::LogRecordExtra *MessageLogModel::extra(int row) const {
     const qsizetype index = storeIndex(row);
     return index < 0 ? nullptr : m_store.extra(index);
 }
@@ -205,39 +206,40 @@ qint64 MessageLogModel::memoryUsage() const {
            qint64((m_messageRows.capacity() + m_frameRows.capacity()) * sizeof(quint32));
 }
 
-QString MessageLogModel::timeText(const LogRecord &record) const {
+QString MessageLogModel::timeText(const log::LogRecord &record) const {
     const double ms = double(record.timestampUs - m_store.timeOriginUs()) / 1000.0;
     return QString::number(ms, 'f', 3);
 }
 
-QString MessageLogModel::directionText(const LogRecord &record) {
-    if (record.has(LogRecord::Undirected))
+QString MessageLogModel::directionText(const log::LogRecord &record) {
+    if (record.has(log::LogRecord::Undirected))
         return {};
-    return record.has(LogRecord::Outgoing) ? QStringLiteral("\u2192 sent")
-                                           : QStringLiteral("\u2190 received");
+    return record.has(log::LogRecord::Outgoing) ? QStringLiteral("\u2192 sent")
+                                                : QStringLiteral("\u2190 received");
 }
 
-QString MessageLogModel::kindText(const LogRecord &record) {
-    QString text = QLatin1String(logKindName(record.kind));
-    if (record.isFrame() && (record.kind == LogKind::Text || record.kind == LogKind::Binary) &&
+QString MessageLogModel::kindText(const log::LogRecord &record) {
+    QString text = QLatin1String(log::logKindName(record.kind));
+    if (record.isFrame() &&
+        (record.kind == log::LogKind::Text || record.kind == log::LogKind::Binary) &&
         !(record.headerByte0 & 0x80))
         text += QLatin1String(" (first fragment)");
-    else if (record.isFrame() && record.kind == LogKind::Continuation &&
+    else if (record.isFrame() && record.kind == log::LogKind::Continuation &&
              (record.headerByte0 & 0x80))
         text += QLatin1String(" (last)");
     else if (!record.isFrame() && record.frameCount > 1)
         text += QStringLiteral(" (%1 frames)").arg(record.frameCount);
-    if (record.has(LogRecord::Compressed))
+    if (record.has(log::LogRecord::Compressed))
         text += QLatin1String(" (compressed)");
     return text;
 }
 
-QString MessageLogModel::lengthText(const LogRecord &record) {
+QString MessageLogModel::lengthText(const log::LogRecord &record) {
     switch (record.kind) {
-    case LogKind::Error:
-    case LogKind::Note:
-    case LogKind::Handshake:
-    case LogKind::State:
+    case log::LogKind::Error:
+    case log::LogKind::Note:
+    case log::LogKind::Handshake:
+    case log::LogKind::State:
         return {};
     default:
         break;
@@ -260,7 +262,7 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
     if (!index.isValid() || index.row() >= int(activeRows().size()))
         return {};
     const qsizetype storeRow = activeRows()[size_t(index.row())];
-    const LogRecord &r = m_store.at(storeRow);
+    const log::LogRecord &r = m_store.at(storeRow);
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
@@ -275,7 +277,7 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
         case LengthColumn:
             return lengthText(r);
         case PreviewColumn:
-            return recordPreview(r, m_store.extraOf(r, storeRow));
+            return log::recordPreview(r, m_store.extraOf(r, storeRow));
         }
         return {};
     case Qt::TextAlignmentRole:
@@ -285,32 +287,33 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
     case Qt::ForegroundRole:
         if (r.isError())
             return QBrush(ErrorForeground);
-        if (r.has(LogRecord::Undirected) || r.kind == LogKind::Handshake || r.kind == LogKind::Note)
+        if (r.has(log::LogRecord::Undirected) || r.kind == log::LogKind::Handshake ||
+            r.kind == log::LogKind::Note)
             return QBrush(NeutralForeground);
-        return QBrush(r.has(LogRecord::Outgoing) ? SentForeground : ReceivedForeground);
+        return QBrush(r.has(log::LogRecord::Outgoing) ? SentForeground : ReceivedForeground);
     case Qt::BackgroundRole:
         if (r.isError())
             return QBrush(ErrorBackground);
-        if (r.has(LogRecord::Undirected))
+        if (r.has(log::LogRecord::Undirected))
             return {};
-        return QBrush(r.has(LogRecord::Outgoing) ? SentBackground : ReceivedBackground);
+        return QBrush(r.has(log::LogRecord::Outgoing) ? SentBackground : ReceivedBackground);
     case Qt::DecorationRole:
-        if (index.column() == KindColumn && r.has(LogRecord::HasNotes))
+        if (index.column() == KindColumn && r.has(log::LogRecord::HasNotes))
             return NoteMarker;
         return {};
     case Qt::ToolTipRole:
-        if (r.has(LogRecord::HasNotes)) {
+        if (r.has(log::LogRecord::HasNotes)) {
             QStringList lines;
-            if (const LogRecordExtra *e = m_store.extraOf(r, storeRow)) {
+            if (const log::LogRecordExtra *e = m_store.extraOf(r, storeRow)) {
                 for (const ConformanceNote &note : e->notes)
-                    lines.append(QLatin1String(noteKindName(note.kind)) + QLatin1String(": ") +
+                    lines.append(QLatin1String(log::noteKindName(note.kind)) + QLatin1String(": ") +
                                  note.text);
             }
             return lines.join(QLatin1Char('\n'));
         }
         return {};
     case Qt::FontRole:
-        if (r.kind == LogKind::State || r.kind == LogKind::Handshake) {
+        if (r.kind == log::LogKind::State || r.kind == log::LogKind::Handshake) {
             QFont font;
             font.setItalic(true);
             return font;
@@ -323,13 +326,13 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
     case KindRole:
         return int(r.kind);
     case DirectionRole:
-        return r.has(LogRecord::Undirected) ? 2 : (r.has(LogRecord::Outgoing) ? 1 : 0);
+        return r.has(log::LogRecord::Undirected) ? 2 : (r.has(log::LogRecord::Outgoing) ? 1 : 0);
     case ConnectionRole:
         return uint(r.connection);
     case TimestampRole:
         return QVariant::fromValue(r.timestampUs);
     case HasNotesRole:
-        return r.has(LogRecord::HasNotes);
+        return r.has(log::LogRecord::HasNotes);
     case IsErrorRole:
         return r.isError();
     default:

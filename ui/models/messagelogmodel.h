@@ -1,6 +1,6 @@
 #pragma once
 
-#include "log/logrecord.h"
+#include "log/logstore.h"
 
 #include <QAbstractTableModel>
 #include <QTimer>
@@ -9,7 +9,7 @@
 
 namespace ws {
 
-// The message log as a table: a view over a LogStore through two index vectors, one
+// The message log as a table: a view over a log::LogStore through two index vectors, one
 // for "messages" (one row per data message, plus control frames and events) and one
 // for "frames" (every frame, continuation fragments included). Switching modes swaps
 // the vector; nothing is copied.
@@ -35,8 +35,8 @@ public:
 
     enum Role : int {
         StoreIndexRole = Qt::UserRole + 1, // qsizetype: the record's index in store()
-        RecordRole,     // quintptr: const LogRecord *, valid until records are dropped
-        KindRole,       // int: LogKind
+        RecordRole,     // quintptr: const log::LogRecord *, valid until records are dropped
+        KindRole,       // int: log::LogKind
         DirectionRole,  // int: 0 received, 1 sent, 2 neither
         ConnectionRole, // uint: connection id
         TimestampRole,  // qint64: microseconds since the epoch
@@ -50,13 +50,13 @@ public:
     explicit MessageLogModel(QObject *parent = nullptr);
     ~MessageLogModel() override;
 
-    LogStore &store() { return m_store; }
-    const LogStore &store() const { return m_store; }
+    log::LogStore &store() { return m_store; }
+    const log::LogStore &store() const { return m_store; }
 
     // Log an event of `connection`; it becomes a row at the next flush.
     void appendEvent(quint32 connection, const SessionEvent &event);
     void appendEvents(quint32 connection, const QList<SessionEvent> &events);
-    void appendRecord(const LogRecord &record, const LogRecordExtra &extra = {});
+    void appendRecord(const log::LogRecord &record, const log::LogRecordExtra &extra = {});
     // Makes every logged record a row now.
     void flush();
     // Records logged but not yet rows.
@@ -75,13 +75,13 @@ public:
 
     // Forgets every record (connection names and clocks stay).
     void clear();
-    // Rebuilds the rows after store() was filled directly (e.g. LogFile::openJsonLines).
+    // Rebuilds the rows after store() was filled directly (e.g. log::JsonLinesFile::open).
     void reload();
 
     // Row <-> record.
     qsizetype storeIndex(int row) const;
-    const LogRecord *record(int row) const;
-    const LogRecordExtra *extra(int row) const;
+    const log::LogRecord *record(int row) const;
+    const log::LogRecordExtra *extra(int row) const;
     // The row showing store record `index` in the current mode, or -1.
     int rowOfStoreIndex(qsizetype index) const;
 
@@ -89,10 +89,10 @@ public:
     qint64 memoryUsage() const;
 
     // Cell texts, also used by the filter.
-    QString timeText(const LogRecord &record) const;
-    static QString directionText(const LogRecord &record);
-    static QString kindText(const LogRecord &record);
-    static QString lengthText(const LogRecord &record);
+    QString timeText(const log::LogRecord &record) const;
+    static QString directionText(const log::LogRecord &record);
+    static QString kindText(const log::LogRecord &record);
+    static QString lengthText(const log::LogRecord &record);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
@@ -116,7 +116,7 @@ private:
     void enforceCapacity();
     void rebuildRows();
 
-    LogStore m_store;
+    log::LogStore m_store;
     std::vector<quint32> m_messageRows;
     std::vector<quint32> m_frameRows;
     std::vector<quint32> m_scratch;

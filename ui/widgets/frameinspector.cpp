@@ -243,15 +243,15 @@ void FrameInspector::clear() {
     m_tabs->setTabVisible(HexTab, true);
 }
 
-void FrameInspector::setRecord(const LogStore &store, qsizetype index) {
+void FrameInspector::setRecord(const log::LogStore &store, qsizetype index) {
     if (index < 0 || index >= store.size()) {
         clear();
         return;
     }
     m_record = store.at(index);
-    const LogRecordExtra *extra = store.extraOf(m_record, index);
+    const log::LogRecordExtra *extra = store.extraOf(m_record, index);
     m_hasExtra = extra != nullptr;
-    m_extra = extra ? *extra : LogRecordExtra{};
+    m_extra = extra ? *extra : log::LogRecordExtra{};
     m_storeIndex = index;
     m_connectionName = store.connectionName(m_record.connection);
     m_timeOriginUs = store.timeOriginUs();
@@ -262,11 +262,11 @@ void FrameInspector::setRecord(const LogStore &store, qsizetype index) {
     showRecord();
 }
 
-void FrameInspector::setRecord(const LogRecord &record, const LogRecordExtra *extra,
+void FrameInspector::setRecord(const log::LogRecord &record, const log::LogRecordExtra *extra,
                                const QString &connectionName, qint64 timeOriginUs) {
     m_record = record;
     m_hasExtra = extra != nullptr;
-    m_extra = extra ? *extra : LogRecordExtra{};
+    m_extra = extra ? *extra : log::LogRecordExtra{};
     m_storeIndex = -1;
     m_connectionName = connectionName.isEmpty()
                            ? QLatin1Char('#') + QString::number(record.connection)
@@ -299,7 +299,7 @@ void FrameInspector::showRecord() {
     m_inflatedFrame = false;
     m_inflateError.clear();
     if (m_record.isFrame() && m_record.header().rsv1 &&
-        (m_record.kind == LogKind::Text || m_record.kind == LogKind::Binary)) {
+        (m_record.kind == log::LogKind::Text || m_record.kind == log::LogKind::Binary)) {
         const MessageExtension::Decoded inflated =
             PerMessageDeflate::inflateForInspection(m_record.payload, MaxInflatedBytes);
         m_wire = m_record.payload;
@@ -307,8 +307,8 @@ void FrameInspector::showRecord() {
         m_inflatedFrame = true;
         if (inflated.error)
             m_inflateError = describe(*inflated.error);
-    } else if (m_record.has(LogRecord::Compressed) && !m_record.isFrame()) {
-        for (const LogRecord &frame : std::as_const(m_frameRecords))
+    } else if (m_record.has(log::LogRecord::Compressed) && !m_record.isFrame()) {
+        for (const log::LogRecord &frame : std::as_const(m_frameRecords))
             m_wire += frame.payload;
     }
     m_payloadHex->setData(m_shown);
@@ -317,7 +317,8 @@ void FrameInspector::showRecord() {
     fillFields();
     fillFrames();
 
-    const bool textual = m_record.kind == LogKind::Text || m_record.kind == LogKind::Continuation;
+    const bool textual =
+        m_record.kind == log::LogKind::Text || m_record.kind == log::LogKind::Continuation;
     m_tabs->setTabVisible(JsonTab, textual && !m_shown.isEmpty());
     m_tabs->setTabVisible(WireTab, m_inflatedFrame || !m_wire.isEmpty());
     m_tabs->setTabVisible(MaskedHexTab, m_record.isFrame() && m_record.header().masked());
@@ -347,7 +348,7 @@ QTreeWidgetItem *FrameInspector::addItem(QTreeWidgetItem *group, const QString &
 void FrameInspector::fillFields() {
     const QSignalBlocker blocker(m_fields);
     m_fields->clear();
-    const LogRecord &r = m_record;
+    const log::LogRecord &r = m_record;
 
     QTreeWidgetItem *group = addGroup(tr("Record"));
     const QDateTime when = QDateTime::fromMSecsSinceEpoch(r.timestampUs / 1000);
@@ -357,9 +358,10 @@ void FrameInspector::fillFields() {
             QStringLiteral("%1").arg(r.timestampUs % 1000, 3, 10, QLatin1Char('0')),
         tr("%1 ms into the log").arg(double(r.timestampUs - m_timeOriginUs) / 1000.0, 0, 'f', 3));
     addItem(group, tr("Connection"), m_connectionName, QStringLiteral("#%1").arg(r.connection));
-    if (!r.has(LogRecord::Undirected))
-        addItem(group, tr("Direction"), r.has(LogRecord::Outgoing) ? tr("sent") : tr("received"));
-    addItem(group, tr("Kind"), QLatin1String(logKindName(r.kind)));
+    if (!r.has(log::LogRecord::Undirected))
+        addItem(group, tr("Direction"),
+                r.has(log::LogRecord::Outgoing) ? tr("sent") : tr("received"));
+    addItem(group, tr("Kind"), QLatin1String(log::logKindName(r.kind)));
 
     if (r.isFrame()) {
         const FrameHeader h = r.header();
@@ -375,8 +377,8 @@ void FrameInspector::fillFields() {
         const QString unset = tr("not set");
         field(HeaderField::Rsv1, bit(h.rsv1),
               !h.rsv1 ? unset
-                      : (r.has(LogRecord::Compressed) || r.kind == LogKind::Text ||
-                                 r.kind == LogKind::Binary
+                      : (r.has(log::LogRecord::Compressed) || r.kind == log::LogKind::Text ||
+                                 r.kind == log::LogKind::Binary
                              ? tr("set: per-message compressed (RFC 7692) if negotiated")
                              : tr("set: meaning defined by a negotiated extension")));
         field(HeaderField::Rsv2, bit(h.rsv2),
@@ -418,9 +420,10 @@ void FrameInspector::fillFields() {
         rawItem->setData(0, HeaderFieldRole, -1);
     }
 
-    if ((r.kind == LogKind::Text || r.kind == LogKind::Binary) && r.has(LogRecord::InMessageView)) {
+    if ((r.kind == log::LogKind::Text || r.kind == log::LogKind::Binary) &&
+        r.has(log::LogRecord::InMessageView)) {
         group = addGroup(tr("Message"));
-        addItem(group, tr("Type"), QLatin1String(logKindName(r.kind)));
+        addItem(group, tr("Type"), QLatin1String(log::logKindName(r.kind)));
         addItem(group, tr("Size"), tr("%n byte(s)", nullptr, int(r.payload.size())));
         addItem(group, tr("Frames"),
                 r.frameCount == 0 ? tr("unknown") : QString::number(r.frameCount),
@@ -428,11 +431,12 @@ void FrameInspector::fillFields() {
         if (!r.isFrame())
             addItem(group, tr("Bytes on the wire"), QString::number(r.length),
                     tr("payload bytes over all frames"));
-        addItem(group, tr("Compressed"), yesNo(r.has(LogRecord::Compressed)),
-                r.has(LogRecord::Compressed) ? tr("permessage-deflate (RFC 7692)") : QString());
+        addItem(group, tr("Compressed"), yesNo(r.has(log::LogRecord::Compressed)),
+                r.has(log::LogRecord::Compressed) ? tr("permessage-deflate (RFC 7692)")
+                                                  : QString());
     }
 
-    if (m_inflatedFrame || (r.has(LogRecord::Compressed) && !r.isFrame())) {
+    if (m_inflatedFrame || (r.has(log::LogRecord::Compressed) && !r.isFrame())) {
         group = addGroup(tr("Compression (RFC 7692)"));
         // A message row counts the payload bytes of all its frames as its length.
         const qint64 wireBytes = m_inflatedFrame ? qint64(m_wire.size()) : qint64(r.length);
@@ -460,17 +464,17 @@ void FrameInspector::fillFields() {
         }
     }
 
-    if (r.kind == LogKind::Close || r.has(LogRecord::ClosedSummary)) {
-        group = addGroup(r.kind == LogKind::Close ? tr("Close frame (RFC 6455 §5.5.1)")
-                                                  : tr("Connection closed"));
-        if (r.has(LogRecord::HasCloseCode)) {
+    if (r.kind == log::LogKind::Close || r.has(log::LogRecord::ClosedSummary)) {
+        group = addGroup(r.kind == log::LogKind::Close ? tr("Close frame (RFC 6455 §5.5.1)")
+                                                       : tr("Connection closed"));
+        if (r.has(log::LogRecord::HasCloseCode)) {
             QTreeWidgetItem *item = addItem(group, tr("Close code"), QString::number(r.closeCode),
                                             QLatin1String(closeCodeMeaning(r.closeCode)));
-            if (r.kind == LogKind::Close) {
+            if (r.kind == log::LogKind::Close) {
                 item->setData(0, PayloadStartRole, qint64(0));
                 item->setData(0, PayloadLengthRole, qint64(2));
             }
-            if (r.kind == LogKind::Close && !isValidOnWire(r.closeCode))
+            if (r.kind == log::LogKind::Close && !isValidOnWire(r.closeCode))
                 item->setText(2, item->text(2) + tr(" (must not be sent, RFC 6455 §7.4)"));
         } else {
             addItem(group, tr("Close code"), tr("none"),
@@ -479,27 +483,28 @@ void FrameInspector::fillFields() {
         const QByteArray reason = r.closeReason();
         QTreeWidgetItem *item = addItem(group, tr("Reason"), QString::fromUtf8(reason),
                                         tr("%n byte(s) of UTF-8", nullptr, int(reason.size())));
-        if (r.kind == LogKind::Close && r.payload.size() > 2) {
+        if (r.kind == log::LogKind::Close && r.payload.size() > 2) {
             item->setData(0, PayloadStartRole, qint64(2));
             item->setData(0, PayloadLengthRole, qint64(r.payload.size() - 2));
         }
-        if (r.has(LogRecord::ClosedSummary)) {
-            addItem(group, tr("Clean"), yesNo(r.has(LogRecord::CleanClose)),
+        if (r.has(log::LogRecord::ClosedSummary)) {
+            addItem(group, tr("Clean"), yesNo(r.has(log::LogRecord::CleanClose)),
                     tr("both close frames were exchanged"));
             addItem(group, tr("Closed by"),
-                    r.has(LogRecord::ClosedByUs) ? tr("us") : tr("the peer"));
+                    r.has(log::LogRecord::ClosedByUs) ? tr("us") : tr("the peer"));
         }
     }
 
-    if (r.kind == LogKind::Ping && !r.has(LogRecord::Outgoing)) {
+    if (r.kind == log::LogKind::Ping && !r.has(log::LogRecord::Outgoing)) {
         group = addGroup(tr("Ping"));
-        addItem(group, tr("Answered"), yesNo(r.has(LogRecord::PingAnswered)),
-                r.has(LogRecord::PingAnswered) ? tr("an automatic pong went out (RFC 6455 §5.5.2)")
-                                               : tr("automatic pongs are off"));
+        addItem(group, tr("Answered"), yesNo(r.has(log::LogRecord::PingAnswered)),
+                r.has(log::LogRecord::PingAnswered)
+                    ? tr("an automatic pong went out (RFC 6455 §5.5.2)")
+                    : tr("automatic pongs are off"));
     }
-    if (r.kind == LogKind::Pong) {
+    if (r.kind == log::LogKind::Pong) {
         group = addGroup(tr("Pong"));
-        if (r.has(LogRecord::HasRoundTrip))
+        if (r.has(log::LogRecord::HasRoundTrip))
             addItem(group, tr("Round trip"),
                     tr("%1 ms").arg(double(r.roundTripUs) / 1000.0, 0, 'f', 3),
                     tr("since the matching ping was sent"));
@@ -508,13 +513,13 @@ void FrameInspector::fillFields() {
                     tr("answers no ping we sent (RFC 6455 §5.5.3)"));
     }
 
-    if (r.kind == LogKind::Error) {
+    if (r.kind == log::LogKind::Error) {
         group = addGroup(tr("Violation"));
         if (m_extra.error)
             addItem(group, tr("Rule"), QLatin1String(errorName(*m_extra.error)),
                     describe(*m_extra.error));
         addItem(group, tr("Reason"), QString::fromUtf8(r.payload));
-        if (r.has(LogRecord::HasCloseCode))
+        if (r.has(log::LogRecord::HasCloseCode))
             addItem(group, tr("Failed with"), QString::number(r.closeCode),
                     QLatin1String(closeCodeMeaning(r.closeCode)));
         if (m_extra.streamOffset >= 0)
@@ -525,14 +530,14 @@ void FrameInspector::fillFields() {
     if (!m_extra.notes.isEmpty()) {
         group = addGroup(tr("Conformance notes"));
         for (const ConformanceNote &note : std::as_const(m_extra.notes))
-            addItem(group, QLatin1String(noteKindName(note.kind)), note.text,
+            addItem(group, QLatin1String(log::noteKindName(note.kind)), note.text,
                     note.streamOffset >= 0 ? tr("stream offset %1").arg(note.streamOffset)
                                            : QString());
     }
 
-    if (r.kind == LogKind::Handshake) {
+    if (r.kind == log::LogKind::Handshake) {
         group = addGroup(tr("Handshake (RFC 6455 §4)"));
-        addItem(group, tr("Outcome"), QLatin1String(handshakeKindName(m_extra.handshakeKind)));
+        addItem(group, tr("Outcome"), QLatin1String(log::handshakeKindName(m_extra.handshakeKind)));
         if (m_extra.httpStatus != 0)
             addItem(group, tr("HTTP status"), QString::number(m_extra.httpStatus));
         addItem(group, tr("Subprotocol"),
@@ -544,7 +549,7 @@ void FrameInspector::fillFields() {
             addItem(group, tr("Error"), m_extra.handshakeError);
     }
 
-    if (r.kind == LogKind::State && !r.has(LogRecord::ClosedSummary)) {
+    if (r.kind == log::LogKind::State && !r.has(log::LogRecord::ClosedSummary)) {
         group = addGroup(tr("State"));
         addItem(group, tr("State"), QLatin1String(stateName(r.state())));
     }
@@ -552,7 +557,7 @@ void FrameInspector::fillFields() {
 }
 
 void FrameInspector::showConnectionTls(const TlsInfo &tls) {
-    if (!m_hasRecord || m_record.kind != LogKind::Handshake)
+    if (!m_hasRecord || m_record.kind != log::LogKind::Handshake)
         return;
     const QSignalBlocker blocker(m_fields);
     QTreeWidgetItem *group = addGroup(tr("TLS"));
@@ -591,7 +596,7 @@ void FrameInspector::showConnectionTls(const TlsInfo &tls) {
 void FrameInspector::fillFrames() {
     m_frames->clear();
     for (qsizetype i = 0; i < m_frameRecords.size(); ++i) {
-        const LogRecord &frame = m_frameRecords.at(i);
+        const log::LogRecord &frame = m_frameRecords.at(i);
         const FrameHeader h = frame.header();
         auto *item = new QTreeWidgetItem(
             m_frames,
@@ -615,10 +620,10 @@ void FrameInspector::fillCurrentTab() {
         if (m_textDirty) {
             m_textDirty = false;
             QString text;
-            if (m_record.kind == LogKind::Handshake) {
+            if (m_record.kind == log::LogKind::Handshake) {
                 text =
                     QString::fromUtf8(m_extra.rawRequest) + QString::fromUtf8(m_extra.rawResponse);
-            } else if (m_record.kind == LogKind::Close) {
+            } else if (m_record.kind == log::LogKind::Close) {
                 text = QString::fromUtf8(m_record.closeReason());
             } else {
                 text = QString::fromUtf8(m_shown.left(MaxTextBytes));

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "log/logrecord.h"
+#include "log/logstore.h"
 #include "net/tlsinfo.h"
 
 #include <QWidget>
@@ -47,9 +47,9 @@ public:
 
     // Shows record `index` of `store`. The record is copied (its payload shared);
     // the store is only used now, to find the frames of a fragmented message.
-    void setRecord(const LogStore &store, qsizetype index);
+    void setRecord(const log::LogStore &store, qsizetype index);
     // Shows a record that is not in a store.
-    void setRecord(const LogRecord &record, const LogRecordExtra *extra = nullptr,
+    void setRecord(const log::LogRecord &record, const log::LogRecordExtra *extra = nullptr,
                    const QString &connectionName = {}, qint64 timeOriginUs = 0);
     void clear();
     // For the handshake row of a wss connection: adds the TLS protocol, cipher, how
@@ -57,7 +57,7 @@ public:
     // record is shown).
     void showConnectionTls(const TlsInfo &tls);
     bool hasRecord() const { return m_hasRecord; }
-    const LogRecord &record() const { return m_record; }
+    const log::LogRecord &record() const { return m_record; }
     // The store index given to setRecord, or -1.
     qsizetype storeIndex() const { return m_storeIndex; }
 
@@ -126,15 +126,15 @@ private:
     HexView *m_wireHex = nullptr;
     QTreeWidget *m_frames = nullptr;
 
-    LogRecord m_record;
-    LogRecordExtra m_extra;
+    log::LogRecord m_record;
+    log::LogRecordExtra m_extra;
     bool m_hasExtra = false;
     bool m_hasRecord = false;
     qsizetype m_storeIndex = -1;
     QString m_connectionName;
     qint64 m_timeOriginUs = 0;
     QList<qsizetype> m_frameIndices;
-    QList<LogRecord> m_frameRecords;
+    QList<log::LogRecord> m_frameRecords;
     QList<FieldSpan> m_spans;
     // Compression (RFC 7692): what the payload tabs show, the bytes on the wire when
     // they differ from it, and why a compressed frame did not inflate.

@@ -238,7 +238,7 @@ quint32 ConnectionHub::reconnectAccepting(quint32 id, const QByteArray &fingerpr
     return openClient(options);
 }
 
-quint32 ConnectionHub::addArchived(const ConnectionInfo &connection) {
+quint32 ConnectionHub::addArchived(const log::ConnectionInfo &connection) {
     EndpointInfo info;
     info.kind = EndpointInfo::Kind::Archived;
     info.id = allocateId();
@@ -276,23 +276,11 @@ void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
             .arg(server->info.address.section(QLatin1Char(' '), 0, 0), info.address);
     m_log->store().setConnectionInfo(id, {info.name, url});
 
-    // The server announces a client after its 101 went out, so the handshake never
-    // comes as an event: it is logged from what the session kept.
     const Session &session = client->session();
-    LogRecord record;
-    record.connection = id;
-    record.timestampUs = wallClockUs();
-    record.kind = LogKind::Handshake;
-    record.set(LogRecord::InFrameView);
-    record.set(LogRecord::InMessageView);
-    LogRecordExtra extra;
-    extra.handshakeKind = HandshakeEvent::Kind::UpgradeRequested;
-    extra.rawRequest = session.rawHandshakeRequest();
-    extra.rawResponse = session.rawHandshakeResponse();
-    extra.httpStatus = 101;
-    extra.subprotocol = client->subprotocol();
-    record.length = quint64(extra.rawRequest.size() + extra.rawResponse.size());
-    m_log->appendRecord(record, extra);
+    const log::FullRecord handshake =
+        log::acceptedUpgradeRecord(id, wallClockUs(), session.rawHandshakeRequest(),
+                                   session.rawHandshakeResponse(), client->subprotocol());
+    m_log->appendRecord(handshake.record, handshake.extra);
 
     Endpoint &endpoint = add(std::move(info));
     endpoint.serverClient = client;
@@ -370,17 +358,7 @@ void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
 }
 
 void ConnectionHub::logErrorRow(quint32 id, const QString &message) {
-    LogRecord record;
-    record.connection = id;
-    record.timestampUs = wallClockUs();
-    record.kind = LogKind::Error;
-    record.payload = message.toUtf8();
-    record.length = quint64(record.payload.size());
-    record.set(LogRecord::InFrameView);
-    record.set(LogRecord::InMessageView);
-    record.set(LogRecord::Undirected);
-    record.set(LogRecord::Failure);
-    m_log->appendRecord(record);
+    m_log->appendRecord(log::connectionErrorRecord(id, wallClockUs(), message));
 }
 
 void ConnectionHub::noteDeflate(Endpoint &endpoint) {
@@ -400,16 +378,7 @@ void ConnectionHub::onTlsEstablished(quint32 id, const TlsInfo &tls) {
 
 void ConnectionHub::onClientLog(quint32 id, const QString &line) {
     // Not an error: a note row, so that it sits in the log next to the handshake.
-    LogRecord record;
-    record.connection = id;
-    record.timestampUs = wallClockUs();
-    record.kind = LogKind::Note;
-    record.payload = line.toUtf8();
-    record.length = quint64(record.payload.size());
-    record.set(LogRecord::InFrameView);
-    record.set(LogRecord::InMessageView);
-    record.set(LogRecord::Undirected);
-    m_log->appendRecord(record);
+    m_log->appendRecord(log::connectionNoteRecord(id, wallClockUs(), line));
 }
 
 void ConnectionHub::onClientError(quint32 id, const QString &message) {

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "log/logrecord.h"
+#include "log/logstore.h"
 #include "net/clientconnection.h"
 #include "net/server.h"
 
@@ -76,7 +76,7 @@ public:
     quint32 reconnectAccepting(quint32 id, const QByteArray &fingerprint);
 
     // A connection known only from a log file; returns its new id.
-    quint32 addArchived(const ConnectionInfo &info);
+    quint32 addArchived(const log::ConnectionInfo &info);
 
     QList<quint32> ids() const { return m_order; }
     const EndpointInfo *info(quint32 id) const;

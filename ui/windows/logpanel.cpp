@@ -21,10 +21,10 @@ namespace ws {
 
 namespace {
 
-const LogKind AllKinds[] = {LogKind::Text,      LogKind::Binary, LogKind::Continuation,
-                            LogKind::Ping,      LogKind::Pong,   LogKind::Close,
-                            LogKind::Reserved,  LogKind::Error,  LogKind::Note,
-                            LogKind::Handshake, LogKind::State};
+const log::LogKind AllKinds[] = {
+    log::LogKind::Text, log::LogKind::Binary,    log::LogKind::Continuation, log::LogKind::Ping,
+    log::LogKind::Pong, log::LogKind::Close,     log::LogKind::Reserved,     log::LogKind::Error,
+    log::LogKind::Note, log::LogKind::Handshake, log::LogKind::State};
 
 } // namespace
 
@@ -97,8 +97,8 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     QAction *allKinds = kindMenu->addAction(tr("All kinds"));
     QAction *dataOnly = kindMenu->addAction(tr("Data messages only"));
     kindMenu->addSeparator();
-    for (const LogKind kind : AllKinds) {
-        QAction *action = kindMenu->addAction(QLatin1String(logKindName(kind)));
+    for (const log::LogKind kind : AllKinds) {
+        QAction *action = kindMenu->addAction(QLatin1String(log::logKindName(kind)));
         action->setCheckable(true);
         action->setChecked(true);
         action->setData(int(kind));
@@ -111,9 +111,9 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     });
     connect(dataOnly, &QAction::triggered, this, [this] {
         for (QAction *action : std::as_const(m_kindActions)) {
-            const auto kind = LogKind(action->data().toInt());
-            action->setChecked(kind == LogKind::Text || kind == LogKind::Binary ||
-                               kind == LogKind::Continuation);
+            const auto kind = log::LogKind(action->data().toInt());
+            action->setChecked(kind == log::LogKind::Text || kind == log::LogKind::Binary ||
+                               kind == log::LogKind::Continuation);
         }
     });
     auto *kindButton = new QToolButton(this);
@@ -203,7 +203,7 @@ QAction *LogPanel::directionAction(int direction) const {
     return nullptr;
 }
 
-QAction *LogPanel::kindAction(LogKind kind) const {
+QAction *LogPanel::kindAction(log::LogKind kind) const {
     for (QAction *action : m_kindActions) {
         if (action->data().toInt() == int(kind))
             return action;
@@ -229,10 +229,10 @@ void LogPanel::applyDirectionFilter() {
 }
 
 void LogPanel::applyKindFilter() {
-    LogKindSet kinds = 0;
+    log::LogKindSet kinds = 0;
     for (QAction *action : std::as_const(m_kindActions)) {
         if (action->isChecked())
-            kinds |= logKindBit(LogKind(action->data().toInt()));
+            kinds |= log::logKindBit(log::LogKind(action->data().toInt()));
     }
     m_proxy->setKindFilter(kinds);
 }
@@ -295,8 +295,9 @@ void LogPanel::updatePayloadActions() {
         action->setEnabled(hasRecord);
     bool resendable = false;
     if (hasRecord) {
-        const LogKind kind = m_model->store().at(index).kind;
-        resendable = kind == LogKind::Text || kind == LogKind::Binary || kind == LogKind::Ping;
+        const log::LogKind kind = m_model->store().at(index).kind;
+        resendable = kind == log::LogKind::Text || kind == log::LogKind::Binary ||
+                     kind == log::LogKind::Ping;
     }
     m_resend->setEnabled(resendable);
 }

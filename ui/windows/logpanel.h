@@ -42,7 +42,7 @@ public:
     QAction *exportHarAction() const { return m_exportHar; }
     QAction *importHarAction() const { return m_importHar; }
     QAction *directionAction(int direction) const; // a LogFilterProxy::DirectionFlag
-    QAction *kindAction(LogKind kind) const;
+    QAction *kindAction(log::LogKind kind) const;
 
     // The payload actions of the context menu, on the current row.
     QAction *copyTextAction() const { return m_copyText; }

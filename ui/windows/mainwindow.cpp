@@ -3,7 +3,8 @@
 #include "connectionhub.h"
 #include "connectionspanel.h"
 #include "dialogs/newconnectiondialog.h"
-#include "log/logfile.h"
+#include "log/harfile.h"
+#include "log/jsonlinesfile.h"
 #include "logpanel.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
@@ -524,8 +525,8 @@ void MainWindow::onCurrentRecord(qsizetype storeIndex) {
         return;
     }
     m_inspector->setRecord(m_log->store(), storeIndex);
-    const LogRecord &record = m_log->store().at(storeIndex);
-    if (record.kind == LogKind::Handshake) {
+    const log::LogRecord &record = m_log->store().at(storeIndex);
+    if (record.kind == log::LogKind::Handshake) {
         const EndpointInfo *info = m_hub->info(record.connection);
         if (info && info->tls)
             m_inspector->showConnectionTls(*info->tls);
@@ -535,7 +536,7 @@ void MainWindow::onCurrentRecord(qsizetype storeIndex) {
 void MainWindow::resend(qsizetype storeIndex) {
     if (storeIndex < 0 || storeIndex >= m_log->store().size())
         return;
-    const LogRecord &record = m_log->store().at(storeIndex);
+    const log::LogRecord &record = m_log->store().at(storeIndex);
     quint32 target = record.connection;
     if (!m_hub->isOpen(target)) {
         const QList<quint32> targets = m_sendBox->targets();
@@ -544,13 +545,13 @@ void MainWindow::resend(qsizetype storeIndex) {
     SendError result = SendError::NotOpen;
     if (target != 0) {
         switch (record.kind) {
-        case LogKind::Text:
+        case log::LogKind::Text:
             result = m_hub->sendText(target, record.payload);
             break;
-        case LogKind::Binary:
+        case log::LogKind::Binary:
             result = m_hub->sendBinary(target, record.payload);
             break;
-        case LogKind::Ping:
+        case log::LogKind::Ping:
             result = m_hub->sendPing(target, record.payload);
             break;
         default:
@@ -568,12 +569,12 @@ void MainWindow::resend(qsizetype storeIndex) {
 
 bool MainWindow::saveLog(const QString &path, QString *error) {
     m_log->flush();
-    return LogFile::saveJsonLines(m_log->store(), path, error);
+    return log::JsonLinesFile::save(m_log->store(), path, error);
 }
 
 bool MainWindow::exportHar(const QString &path, QString *error) {
     m_log->flush();
-    return LogFile::exportHar(m_log->store(), path, error);
+    return log::HarFile::save(m_log->store(), path, error);
 }
 
 bool MainWindow::loadInBackground(const QString &label, const QString &path, QString *error,
@@ -647,11 +648,11 @@ bool MainWindow::loadInBackground(const QString &label, const QString &path, QSt
 }
 
 bool MainWindow::openLog(const QString &path, QString *error) {
-    LogStore file;
+    log::LogStore file;
     const bool loaded =
         loadInBackground(tr("Opening %1\u2026").arg(QFileInfo(path).fileName()), path, error,
-                         [&](QString *loadError, const LogFile::Progress &progress) {
-                             return LogFile::openJsonLines(path, file, loadError, progress);
+                         [&](QString *loadError, const log::ReadProgress &progress) {
+                             return log::JsonLinesFile::open(path, file, loadError, progress);
                          });
     if (!loaded)
         return false;
@@ -665,11 +666,11 @@ bool MainWindow::openLog(const QString &path, QString *error) {
 }
 
 bool MainWindow::importHar(const QString &path, QString *error) {
-    LogStore file;
+    log::LogStore file;
     const bool loaded =
         loadInBackground(tr("Importing %1\u2026").arg(QFileInfo(path).fileName()), path, error,
-                         [&](QString *loadError, const LogFile::Progress &progress) {
-                             return LogFile::importHar(path, file, loadError, progress);
+                         [&](QString *loadError, const log::ReadProgress &progress) {
+                             return log::HarFile::open(path, file, loadError, progress);
                          });
     if (!loaded)
         return false;
@@ -682,21 +683,21 @@ bool MainWindow::importHar(const QString &path, QString *error) {
     return true;
 }
 
-void MainWindow::mergeStore(const LogStore &store) {
+void MainWindow::mergeStore(const log::LogStore &store) {
     // The file's connection ids may be those of live connections here: each of its
     // connections becomes a new tree node with a fresh id.
     QHash<quint32, quint32> ids;
     for (const quint32 id : store.connectionIds())
         ids.insert(id, m_hub->addArchived(store.connectionInfo(id)));
     for (qsizetype i = 0; i < store.size(); ++i) {
-        LogRecord record = store.at(i);
+        log::LogRecord record = store.at(i);
         auto it = ids.find(record.connection);
         if (it == ids.end())
             it = ids.insert(record.connection,
                             m_hub->addArchived(store.connectionInfo(record.connection)));
         record.connection = *it;
-        const LogRecordExtra *extra = store.extra(i);
-        m_log->appendRecord(record, extra ? *extra : LogRecordExtra{});
+        const log::LogRecordExtra *extra = store.extra(i);
+        m_log->appendRecord(record, extra ? *extra : log::LogRecordExtra{});
     }
     m_log->flush();
 }
@@ -835,11 +836,12 @@ void MainWindow::runDemo() {
         m_sendBox->fragmentCheck()->setChecked(false);
         m_sendBox->editor()->setPlainText(QStringLiteral("{\"type\":\"ping\",\"id\":43}"));
         m_log->flush();
-        const LogStore &store = m_log->store();
+        const log::LogStore &store = m_log->store();
         for (qsizetype i = store.size() - 1; i >= 0; --i) {
-            const LogRecord &record = store.at(i);
-            if (record.connection == client && record.kind == LogKind::Text && record.isFrame() &&
-                record.has(LogRecord::Outgoing) && record.payload.startsWith("{\"type\"")) {
+            const log::LogRecord &record = store.at(i);
+            if (record.connection == client && record.kind == log::LogKind::Text &&
+                record.isFrame() && record.has(log::LogRecord::Outgoing) &&
+                record.payload.startsWith("{\"type\"")) {
                 m_logPanel->view()->selectStoreIndex(i);
                 m_inspector->selectField(HeaderField::MaskingKey);
                 break;

@@ -17,11 +17,14 @@ class QStackedWidget;
 
 namespace ws {
 
+namespace log {
+class LogStore;
+}
+
 class ConnectionHub;
 class ConnectionsPanel;
 class FrameInspector;
 class LogPanel;
-class LogStore;
 class MessageLogModel;
 class NewConnectionDialog;
 class RttChart;
@@ -106,7 +109,7 @@ private:
     void onErrorReported(quint32 id, const QString &message);
     void onCurrentRecord(qsizetype storeIndex);
     void resend(qsizetype storeIndex);
-    void mergeStore(const LogStore &store);
+    void mergeStore(const log::LogStore &store);
     // Runs `load` (which reads a file into a store only it touches) on a worker thread
     // while this thread keeps handling events and, once loading takes a moment, shows
     // a cancellable progress dialog saying `label`. Returns when the worker is done.

@@ -1,8 +1,9 @@
-// LogFile: JSON Lines save/open, HAR export/import, Chrome DevTools HAR import.
+// JsonLinesFile and HarFile: JSON Lines save/open, HAR export/import, Chrome DevTools HAR import.
 
-#include "guitesthelpers.h"
+#include "logtesthelpers.h"
 
-#include "log/logfile.h"
+#include "log/harfile.h"
+#include "log/jsonlinesfile.h"
 
 #include <QBuffer>
 #include <QFileInfo>
@@ -13,6 +14,7 @@
 #include <QTest>
 
 using namespace ws;
+using namespace ws::log;
 using namespace wstest;
 
 namespace {
@@ -145,7 +147,7 @@ struct ProgressCalls {
     // Answer false from this call on (0-based); -1: never.
     int cancelAt = -1;
 
-    LogFile::Progress callback() {
+    ReadProgress callback() {
         return [this](qint64 d, qint64 total) {
             done.append(d);
             totals.append(total);
@@ -183,7 +185,7 @@ void TestLogFile::jsonLinesRoundTrip() {
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);
     QString error;
-    QVERIFY2(LogFile::saveJsonLines(original, buffer, &error), qPrintable(error));
+    QVERIFY2(JsonLinesFile::save(original, buffer, &error), qPrintable(error));
     buffer.close();
 
     // One JSON object per line.
@@ -194,7 +196,7 @@ void TestLogFile::jsonLinesRoundTrip() {
 
     buffer.open(QIODevice::ReadOnly);
     LogStore reopened;
-    QVERIFY2(LogFile::openJsonLines(buffer, reopened, &error), qPrintable(error));
+    QVERIFY2(JsonLinesFile::open(buffer, reopened, &error), qPrintable(error));
     compareStores(original, reopened);
 }
 
@@ -207,7 +209,7 @@ void TestLogFile::jsonLinesKeepsEveryFrameField() {
     store.commitPending();
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);
-    QVERIFY(LogFile::saveJsonLines(store, buffer));
+    QVERIFY(JsonLinesFile::save(store, buffer));
     const QJsonObject header = recordLine(buffer.data(), 0);
     QCOMPARE(header.value("format").toString(), QStringLiteral("wsworkbench-log"));
     QCOMPARE(header.value("version").toInt(), 1);
@@ -241,17 +243,17 @@ void TestLogFile::jsonLinesThroughAFile() {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("log.jsonl"));
     QString error;
-    QVERIFY2(LogFile::saveJsonLines(original, path, &error), qPrintable(error));
+    QVERIFY2(JsonLinesFile::save(original, path, &error), qPrintable(error));
     LogStore reopened;
-    QVERIFY2(LogFile::openJsonLines(path, reopened, &error), qPrintable(error));
+    QVERIFY2(JsonLinesFile::open(path, reopened, &error), qPrintable(error));
     compareStores(original, reopened);
     // Only the selected records.
-    QVERIFY(LogFile::saveJsonLines(original, path, &error,
-                                   [&](qsizetype i) { return original.at(i).connection == 2; }));
+    QVERIFY(JsonLinesFile::save(original, path, &error,
+                                [&](qsizetype i) { return original.at(i).connection == 2; }));
     LogStore part;
-    QVERIFY(LogFile::openJsonLines(path, part, &error));
+    QVERIFY(JsonLinesFile::open(path, part, &error));
     QCOMPARE(part.size(), 12'500);
-    QVERIFY(!LogFile::openJsonLines(dir.filePath(QStringLiteral("missing.jsonl")), part, &error));
+    QVERIFY(!JsonLinesFile::open(dir.filePath(QStringLiteral("missing.jsonl")), part, &error));
     QVERIFY(error.contains(QStringLiteral("missing.jsonl")));
 }
 
@@ -285,7 +287,7 @@ void TestLogFile::jsonLinesErrors() {
     buffer.open(QIODevice::ReadOnly);
     LogStore store;
     QString error;
-    QVERIFY(!LogFile::openJsonLines(buffer, store, &error));
+    QVERIFY(!JsonLinesFile::open(buffer, store, &error));
     QVERIFY2(error.contains(expectedError), qPrintable(error));
 }
 
@@ -295,7 +297,7 @@ void TestLogFile::harExportShape() {
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);
     QString error;
-    QVERIFY2(LogFile::exportHar(store, buffer, &error), qPrintable(error));
+    QVERIFY2(HarFile::save(store, buffer, &error), qPrintable(error));
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(buffer.data(), &parseError);
     QCOMPARE(parseError.error, QJsonParseError::NoError);
@@ -355,12 +357,12 @@ void TestLogFile::harRoundTrip() {
 
     QBuffer buffer;
     buffer.open(QIODevice::WriteOnly);
-    QVERIFY(LogFile::exportHar(original, buffer));
+    QVERIFY(HarFile::save(original, buffer));
     buffer.close();
     buffer.open(QIODevice::ReadOnly);
     LogStore imported;
     QString error;
-    QVERIFY2(LogFile::importHar(buffer, imported, &error), qPrintable(error));
+    QVERIFY2(HarFile::open(buffer, imported, &error), qPrintable(error));
 
     // The same connections (numbered afresh) ...
     QCOMPARE(imported.connectionIds(), (QList<quint32>{1, 2}));
@@ -412,8 +414,8 @@ void TestLogFile::harRoundTrip() {
 void TestLogFile::importChromeDevToolsHar() {
     LogStore store;
     QString error;
-    QVERIFY2(LogFile::importHar(QStringLiteral(WSW_GUI_TEST_DATA "/chrome-devtools-websocket.har"),
-                                store, &error),
+    QVERIFY2(HarFile::open(QStringLiteral(WSW_LOG_TEST_DATA "/chrome-devtools-websocket.har"),
+                           store, &error),
              qPrintable(error));
     // The two WebSocket entries; the document and the image are not connections.
     QCOMPARE(store.connectionIds(), (QList<quint32>{1, 2}));
@@ -470,8 +472,8 @@ void TestLogFile::importChromeDevToolsHar() {
     QCOMPARE(feed->extensions, QByteArray("permessage-deflate; client_max_window_bits=15"));
 
     // Importing again adds new connections rather than merging.
-    QVERIFY(LogFile::importHar(QStringLiteral(WSW_GUI_TEST_DATA "/chrome-devtools-websocket.har"),
-                               store, &error));
+    QVERIFY(HarFile::open(QStringLiteral(WSW_LOG_TEST_DATA "/chrome-devtools-websocket.har"), store,
+                          &error));
     QCOMPARE(store.connectionIds(), (QList<quint32>{1, 2, 3, 4}));
     QCOMPARE(store.size(), 26);
 }
@@ -482,12 +484,12 @@ void TestLogFile::importRejectsNonHar() {
     QByteArray notJson("{\"log\": [");
     QBuffer a(&notJson);
     a.open(QIODevice::ReadOnly);
-    QVERIFY(!LogFile::importHar(a, store, &error));
+    QVERIFY(!HarFile::open(a, store, &error));
     QVERIFY(error.startsWith(QStringLiteral("not JSON")));
     QByteArray noEntries(R"({"log":{"version":"1.2"}})");
     QBuffer b(&noEntries);
     b.open(QIODevice::ReadOnly);
-    QVERIFY(!LogFile::importHar(b, store, &error));
+    QVERIFY(!HarFile::open(b, store, &error));
     QVERIFY(error.contains(QStringLiteral("log.entries")));
     QVERIFY(store.isEmpty());
 }
@@ -498,21 +500,21 @@ void TestLogFile::jsonLinesReportsProgress() {
     QBuffer buffer;
     buffer.open(QIODevice::ReadWrite);
     QString error;
-    QVERIFY2(LogFile::saveJsonLines(original, buffer, &error), qPrintable(error));
+    QVERIFY2(JsonLinesFile::save(original, buffer, &error), qPrintable(error));
     const qint64 size = buffer.size();
-    QVERIFY(size > 4 * LogFile::ProgressInterval);
+    QVERIFY(size > 4 * ProgressInterval);
 
     buffer.seek(0);
     LogStore reopened;
     ProgressCalls calls;
-    QVERIFY2(LogFile::openJsonLines(buffer, reopened, &error, calls.callback()), qPrintable(error));
+    QVERIFY2(JsonLinesFile::open(buffer, reopened, &error, calls.callback()), qPrintable(error));
     QCOMPARE(reopened.size(), original.size());
     // Now and then, not per line: about once per interval, and once at the end.
-    QVERIFY(calls.done.size() >= size / LogFile::ProgressInterval);
-    QVERIFY(calls.done.size() <= size / LogFile::ProgressInterval + 1);
+    QVERIFY(calls.done.size() >= size / ProgressInterval);
+    QVERIFY(calls.done.size() <= size / ProgressInterval + 1);
     for (qsizetype i = 1; i < calls.done.size(); ++i)
         QVERIFY(calls.done[i] > calls.done[i - 1]);
-    QVERIFY(calls.done.first() >= LogFile::ProgressInterval);
+    QVERIFY(calls.done.first() >= ProgressInterval);
     QCOMPARE(calls.done.last(), size);
     for (const qint64 total : std::as_const(calls.totals))
         QCOMPARE(total, size);
@@ -520,11 +522,10 @@ void TestLogFile::jsonLinesReportsProgress() {
     // The same with a file.
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("big.jsonl"));
-    QVERIFY2(LogFile::saveJsonLines(original, path, &error), qPrintable(error));
+    QVERIFY2(JsonLinesFile::save(original, path, &error), qPrintable(error));
     LogStore fromFile;
     ProgressCalls fileCalls;
-    QVERIFY2(LogFile::openJsonLines(path, fromFile, &error, fileCalls.callback()),
-             qPrintable(error));
+    QVERIFY2(JsonLinesFile::open(path, fromFile, &error, fileCalls.callback()), qPrintable(error));
     QCOMPARE(fromFile.size(), original.size());
     QCOMPARE(fileCalls.done.last(), QFileInfo(path).size());
     QCOMPARE(fileCalls.totals.last(), QFileInfo(path).size());
@@ -536,13 +537,13 @@ void TestLogFile::jsonLinesCancel() {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("big.jsonl"));
     QString error;
-    QVERIFY2(LogFile::saveJsonLines(original, path, &error), qPrintable(error));
+    QVERIFY2(JsonLinesFile::save(original, path, &error), qPrintable(error));
 
     // Into an empty store: nothing of the file stays.
     LogStore store;
     ProgressCalls calls;
     calls.cancelAt = 1;
-    QVERIFY(!LogFile::openJsonLines(path, store, &error, calls.callback()));
+    QVERIFY(!JsonLinesFile::open(path, store, &error, calls.callback()));
     QCOMPARE(error, QStringLiteral("cancelled"));
     QCOMPARE(calls.done.size(), 2); // no call after the one that cancelled
     QVERIFY(store.isEmpty());
@@ -556,7 +557,7 @@ void TestLogFile::jsonLinesCancel() {
     ProgressCalls busyCalls;
     busyCalls.cancelAt = 2;
     error.clear();
-    QVERIFY(!LogFile::openJsonLines(path, busy, &error, busyCalls.callback()));
+    QVERIFY(!JsonLinesFile::open(path, busy, &error, busyCalls.callback()));
     QCOMPARE(error, QStringLiteral("cancelled"));
     QCOMPARE(busy.size(), busySize);
     QCOMPARE(busy.connectionIds(), busyConnections);
@@ -564,7 +565,7 @@ void TestLogFile::jsonLinesCancel() {
 
     // And a read that is not cancelled still lands there whole.
     ProgressCalls fullCalls;
-    QVERIFY2(LogFile::openJsonLines(path, busy, &error, fullCalls.callback()), qPrintable(error));
+    QVERIFY2(JsonLinesFile::open(path, busy, &error, fullCalls.callback()), qPrintable(error));
     QCOMPARE(busy.size(), busySize + original.size());
     QCOMPARE(busy.at(busySize + 7).payload, original.at(7).payload);
     QCOMPARE(busy.connectionName(1), QStringLiteral("bulk"));
@@ -576,17 +577,17 @@ void TestLogFile::harImportReportsProgressAndCancels() {
     QBuffer buffer;
     buffer.open(QIODevice::ReadWrite);
     QString error;
-    QVERIFY2(LogFile::exportHar(original, buffer, &error), qPrintable(error));
+    QVERIFY2(HarFile::save(original, buffer, &error), qPrintable(error));
     const qint64 size = buffer.size();
-    QVERIFY(size > 3 * LogFile::ProgressInterval);
+    QVERIFY(size > 3 * ProgressInterval);
 
     buffer.seek(0);
     LogStore imported;
     ProgressCalls calls;
-    QVERIFY2(LogFile::importHar(buffer, imported, &error, calls.callback()), qPrintable(error));
+    QVERIFY2(HarFile::open(buffer, imported, &error, calls.callback()), qPrintable(error));
     QCOMPARE(imported.size(), original.size() + 1); // and the handshake row
-    QVERIFY(calls.done.size() >= size / LogFile::ProgressInterval);
-    QVERIFY(calls.done.first() >= LogFile::ProgressInterval);
+    QVERIFY(calls.done.size() >= size / ProgressInterval);
+    QVERIFY(calls.done.first() >= ProgressInterval);
     // Reading moves forward; turning entries into rows reports the whole file read.
     for (qsizetype i = 1; i < calls.done.size(); ++i)
         QVERIFY(calls.done[i] >= calls.done[i - 1]);
@@ -601,7 +602,7 @@ void TestLogFile::harImportReportsProgressAndCancels() {
         ProgressCalls cancelling;
         cancelling.cancelAt = cancelAt;
         error.clear();
-        QVERIFY(!LogFile::importHar(buffer, store, &error, cancelling.callback()));
+        QVERIFY(!HarFile::open(buffer, store, &error, cancelling.callback()));
         QCOMPARE(error, QStringLiteral("cancelled"));
         QCOMPARE(cancelling.done.size(), cancelAt + 1);
         QVERIFY(store.isEmpty());

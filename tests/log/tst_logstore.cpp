@@ -1,13 +1,14 @@
 // LogStore: SessionEvents in, compact records out.
 
-#include "guitesthelpers.h"
+#include "logtesthelpers.h"
 
-#include "log/logrecord.h"
+#include "log/logstore.h"
 
 #include <QDateTime>
 #include <QTest>
 
 using namespace ws;
+using namespace ws::log;
 using namespace wstest;
 
 class TestLogStore : public QObject {
