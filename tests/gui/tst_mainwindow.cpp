@@ -2,16 +2,16 @@
 // panel, real connections opened through the new-connection dialog, and sends
 // typed into the send box, on the offscreen platform.
 
+#include "connections/connectionhub.h"
 #include "dialogs/newconnectiondialog.h"
 #include "guitesthelpers.h"
 #include "log/logfile.h"
 #include "log/logrecord.h"
+#include "models/connectionsmodel.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
-#include "windows/connectionhub.h"
-#include "windows/connectionsmodel.h"
 #include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
 #include "windows/mainwindow.h"

@@ -1,6 +1,6 @@
 #include "mainwindow.h"
 
-#include "connectionhub.h"
+#include "connections/connectionhub.h"
 #include "connectionspanel.h"
 #include "dialogs/newconnectiondialog.h"
 #include "log/logfile.h"

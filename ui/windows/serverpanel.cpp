@@ -1,6 +1,6 @@
 #include "serverpanel.h"
 
-#include "connectionhub.h"
+#include "connections/connectionhub.h"
 #include "net/tlscertificate.h"
 
 #include <QCheckBox>

@@ -1,6 +1,6 @@
 #include "connectionsmodel.h"
 
-#include "connectionhub.h"
+#include "connections/connectionhub.h"
 
 #include <QApplication>
 #include <QBrush>
