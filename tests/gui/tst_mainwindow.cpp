@@ -798,8 +798,22 @@ void TestMainWindow::serverPanelSendsAndDisconnects() {
     QVERIFY(client != 0);
     ConnectionHub *hub = window->hub();
     ServerPanel *panel = window->serverPanel();
-    QTRY_COMPARE_WITH_TIMEOUT(panel->clientList()->topLevelItemCount(), 1, Timeout);
+    QAbstractItemModel *clients = panel->clientList()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(clients->rowCount(panel->clientList()->rootIndex()), 1, Timeout);
     const quint32 serverSide = hub->clientsOf(panel->serverId()).value(0);
+    // The list shows the client's number, its peer and its state.
+    QCOMPARE(clients->columnCount(panel->clientList()->rootIndex()), 3);
+    QCOMPARE(clients->headerData(0, Qt::Horizontal).toString(), QStringLiteral("Client"));
+    QCOMPARE(clients->headerData(1, Qt::Horizontal).toString(), QStringLiteral("Peer"));
+    QCOMPARE(clients->headerData(2, Qt::Horizontal).toString(), QStringLiteral("State"));
+    const QModelIndex row = clients->index(0, 0, panel->clientList()->rootIndex());
+    QCOMPARE(row.data().toString(), hub->info(serverSide)->name.section(QLatin1Char(' '), -1));
+    QVERIFY(row.data().toString().startsWith(QLatin1Char('#')));
+    QCOMPARE(row.siblingAtColumn(1).data().toString(), hub->info(serverSide)->address);
+    QTRY_COMPARE_WITH_TIMEOUT(row.siblingAtColumn(2).data().toString(), QStringLiteral("open"),
+                              Timeout);
+    QCOMPARE(panel->selectedClient(), 0u);
+    QVERIFY(!panel->sendToOneButton()->isEnabled());
     panel->selectClient(serverSide);
     QCOMPARE(panel->selectedClient(), serverSide);
 
