@@ -1,3 +1,4 @@
+#include "demo.h"
 #include "windows/mainwindow.h"
 
 #include <QApplication>
@@ -12,12 +13,14 @@ int main(int argc, char *argv[]) {
     QApplication::setApplicationDisplayName(QStringLiteral("WebSocket Workbench"));
     QApplication::setApplicationVersion(QStringLiteral(WSW_VERSION));
 
-    ws::MainWindow window;
+    ws::DemoOptions demo;
     QString error;
-    if (!window.processArguments(QApplication::arguments(), &error)) {
+    if (!ws::parseDemoOptions(QApplication::arguments(), &demo, &error)) {
         QTextStream(stderr) << "wsworkbench: " << error << '\n';
         return 2;
     }
+    ws::MainWindow window;
+    ws::startDemo(window, demo);
     window.show();
     return QApplication::exec();
 }

@@ -3,6 +3,7 @@
 // typed into the send box, on the offscreen platform.
 
 #include "connections/connectionhub.h"
+#include "controllers/logfilecontroller.h"
 #include "dialogs/newconnectiondialog.h"
 #include "guitesthelpers.h"
 #include "log/logfile.h"
@@ -41,6 +42,8 @@
 #include <QTest>
 #include <QTreeView>
 #include <QTreeWidget>
+
+#include <ctime>
 
 #include <memory>
 
@@ -151,6 +154,8 @@ private slots:
     void contextMenuCopiesAndResends();
     void openLargeLogKeepsEventsFlowing();
     void cancelledOpenLeavesLogAlone();
+    void saveLargeLogKeepsEventsFlowing();
+    void cancelledSaveLeavesFileAlone();
 
 private:
     std::unique_ptr<MainWindow> createWindow();
@@ -317,6 +322,13 @@ void TestMainWindow::pingShowsRoundTrip() {
     // The ping went out, and the chart has the point.
     QVERIFY(findRecord(*log, client, outgoing(LogKind::Ping)) >= 0);
     QTRY_COMPARE(window->rttChart()->roundTripCount(), 1);
+    // The chart samples the hub's message counters itself: the first sample of a
+    // connection is where its rate starts, the second is a rate.
+    RttChart *chart = window->rttChart();
+    const int rates = chart->rateCount();
+    chart->sampleRates();
+    chart->sampleRates();
+    QVERIFY(chart->rateCount() > rates);
 
     // The inspector shows the round trip.
     QVERIFY(window->logPanel()->view()->selectStoreIndex(pong));
@@ -1075,6 +1087,109 @@ void TestMainWindow::cancelledOpenLeavesLogAlone() {
     QVERIFY(cancelled);
     QCOMPARE(error, QStringLiteral("cancelled"));
     QCOMPARE(log->store().size(), qsizetype(10));
+    QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("Cancelled")));
+    closeWindow(*window);
+}
+
+void TestMainWindow::saveLargeLogKeepsEventsFlowing() {
+    constexpr int Rows = 100'000;
+    QTemporaryDir dir;
+    const QString source = dir.filePath(QStringLiteral("large.jsonl"));
+    QString error;
+    QVERIFY2(writeLargeLog(source, Rows, &error), qPrintable(error));
+    auto window = createWindow();
+    QVERIFY(window);
+    QVERIFY2(window->openLog(source, &error), qPrintable(error));
+    MessageLogModel *log = window->logModel();
+    QCOMPARE(log->store().size(), qsizetype(Rows));
+    // What saving wrote when it ran on this thread: the log store, written in place.
+    const QString expectedLog = dir.filePath(QStringLiteral("expected.jsonl"));
+    const QString expectedHar = dir.filePath(QStringLiteral("expected.har"));
+    QVERIFY2(LogFile::saveJsonLines(log->store(), expectedLog, &error), qPrintable(error));
+    // The copy a save works on is taken on this thread: it must be quick.
+    QElapsedTimer clock;
+    clock.start();
+    const std::clock_t cpuStart = std::clock();
+    const LogSnapshot copy = window->logFiles()->snapshot();
+    qInfo("a snapshot of %d rows took %lld ms (%.1f ms of CPU time)", Rows, qint64(clock.elapsed()),
+          double(std::clock() - cpuStart) * 1000.0 / CLOCKS_PER_SEC);
+    QCOMPARE(qsizetype(copy.records.size()), qsizetype(Rows));
+    // The payloads are shared, not copied.
+    QCOMPARE(copy.records.back().payload.constData(),
+             log->store().at(Rows - 1).payload.constData());
+
+    // Runs only if saveLog() handles events while the file is written. It logs a row
+    // meanwhile, which the file must not have: the save writes the log as it was.
+    bool eventHandled = false;
+    QTimer::singleShot(0, window.get(), [&] {
+        eventHandled = true;
+        LogRecord late = log->store().at(0);
+        late.payload = "logged while saving";
+        log->appendRecord(late);
+        log->flush();
+    });
+    const QString savedLog = dir.filePath(QStringLiteral("saved.jsonl"));
+    QVERIFY2(window->saveLog(savedLog, &error), qPrintable(error));
+    QVERIFY(eventHandled);
+    QCOMPARE(log->store().size(), qsizetype(Rows + 1));
+    const auto contents = [](const QString &path) {
+        QFile file(path);
+        return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+    };
+    const QByteArray expected = contents(expectedLog);
+    QVERIFY(expected.size() > Rows * 50);
+    QVERIFY(contents(savedLog) == expected);
+
+    // Exporting HAR runs off this thread too, on what the log held when it started:
+    // clearing the log meanwhile does not change the file.
+    QVERIFY2(LogFile::exportHar(log->store(), expectedHar, &error), qPrintable(error));
+    eventHandled = false;
+    QTimer::singleShot(0, window.get(), [&] {
+        eventHandled = true;
+        log->clear();
+    });
+    const QString savedHar = dir.filePath(QStringLiteral("saved.har"));
+    QVERIFY2(window->exportHar(savedHar, &error), qPrintable(error));
+    QVERIFY(eventHandled);
+    QCOMPARE(log->store().size(), qsizetype(0));
+    const QByteArray har = contents(expectedHar);
+    QVERIFY(har.size() > Rows * 30);
+    QVERIFY(contents(savedHar) == har);
+    closeWindow(*window);
+}
+
+void TestMainWindow::cancelledSaveLeavesFileAlone() {
+    QTemporaryDir dir;
+    const QString source = dir.filePath(QStringLiteral("large.jsonl"));
+    QString error;
+    QVERIFY2(writeLargeLog(source, 100'000, &error), qPrintable(error));
+    auto window = createWindow();
+    QVERIFY(window);
+    QVERIFY2(window->openLog(source, &error), qPrintable(error));
+
+    const QString path = dir.filePath(QStringLiteral("existing.jsonl"));
+    {
+        QFile existing(path);
+        QVERIFY(existing.open(QIODevice::WriteOnly));
+        existing.write("what was there before\n");
+    }
+    // Cancel as the user would, from the progress dialog, as soon as the save runs.
+    bool cancelled = false;
+    QTimer::singleShot(0, window.get(), [&] {
+        auto *dialog = window->findChild<QProgressDialog *>();
+        auto *button = dialog ? dialog->findChild<QPushButton *>() : nullptr;
+        if (button) {
+            button->click();
+            cancelled = true;
+        }
+    });
+    QVERIFY(!window->saveLog(path, &error));
+    QVERIFY(cancelled);
+    QCOMPARE(error, QStringLiteral("cancelled"));
+    QVERIFY(window->logFiles()->wasCancelled());
+    QFile existing(path);
+    QVERIFY(existing.open(QIODevice::ReadOnly));
+    QCOMPARE(existing.readAll(), QByteArray("what was there before\n"));
     QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("Cancelled")));
     closeWindow(*window);
 }
