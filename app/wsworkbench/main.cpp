@@ -1,3 +1,4 @@
+#include "demo.h"
 #include "windows/mainwindow.h"
 #include "wswversion.h"
 
@@ -64,12 +65,14 @@ int main(int argc, char *argv[]) {
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/wsworkbench.svg")));
     QApplication::setDesktopFileName(QStringLiteral(WSW_APP_ID));
 
-    ws::MainWindow window;
+    ws::DemoOptions demo;
     QString error;
-    if (!window.processArguments(QApplication::arguments(), &error)) {
+    if (!ws::parseDemoOptions(QApplication::arguments(), &demo, &error)) {
         QTextStream(stderr) << "wsworkbench: " << error << '\n';
         return 2;
     }
+    ws::MainWindow window;
+    ws::startDemo(window, demo);
     window.show();
     return QApplication::exec();
 }

@@ -20,10 +20,10 @@
 // Runs on the offscreen platform unless QT_QPA_PLATFORM says otherwise (e.g. xcb
 // under Xvfb).
 
+#include "connections/connectionhub.h"
 #include "models/messagelogmodel.h"
 #include "net/server.h"
 #include "widgets/messagelogview.h"
-#include "windows/connectionhub.h"
 #include "windows/logpanel.h"
 #include "windows/mainwindow.h"
 

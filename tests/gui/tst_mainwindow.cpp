@@ -2,16 +2,18 @@
 // panel, real connections opened through the new-connection dialog, and sends
 // typed into the send box, on the offscreen platform.
 
+#include "connections/connectionhub.h"
+#include "controllers/logfilecontroller.h"
 #include "dialogs/newconnectiondialog.h"
 #include "guitesthelpers.h"
+#include "log/harfile.h"
 #include "log/jsonlinesfile.h"
 #include "log/logstore.h"
+#include "models/connectionsmodel.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
-#include "windows/connectionhub.h"
-#include "windows/connectionsmodel.h"
 #include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
 #include "windows/mainwindow.h"
@@ -41,6 +43,8 @@
 #include <QTest>
 #include <QTreeView>
 #include <QTreeWidget>
+
+#include <ctime>
 
 #include <memory>
 
@@ -152,6 +156,8 @@ private slots:
     void contextMenuCopiesAndResends();
     void openLargeLogKeepsEventsFlowing();
     void cancelledOpenLeavesLogAlone();
+    void saveLargeLogKeepsEventsFlowing();
+    void cancelledSaveLeavesFileAlone();
 
 private:
     std::unique_ptr<MainWindow> createWindow();
@@ -318,6 +324,13 @@ void TestMainWindow::pingShowsRoundTrip() {
     // The ping went out, and the chart has the point.
     QVERIFY(findRecord(*log, client, outgoing(LogKind::Ping)) >= 0);
     QTRY_COMPARE(window->rttChart()->roundTripCount(), 1);
+    // The chart samples the hub's message counters itself: the first sample of a
+    // connection is where its rate starts, the second is a rate.
+    RttChart *chart = window->rttChart();
+    const int rates = chart->rateCount();
+    chart->sampleRates();
+    chart->sampleRates();
+    QVERIFY(chart->rateCount() > rates);
 
     // The inspector shows the round trip.
     QVERIFY(window->logPanel()->view()->selectStoreIndex(pong));
@@ -799,8 +812,22 @@ void TestMainWindow::serverPanelSendsAndDisconnects() {
     QVERIFY(client != 0);
     ConnectionHub *hub = window->hub();
     ServerPanel *panel = window->serverPanel();
-    QTRY_COMPARE_WITH_TIMEOUT(panel->clientList()->topLevelItemCount(), 1, Timeout);
+    QAbstractItemModel *clients = panel->clientList()->model();
+    QTRY_COMPARE_WITH_TIMEOUT(clients->rowCount(panel->clientList()->rootIndex()), 1, Timeout);
     const quint32 serverSide = hub->clientsOf(panel->serverId()).value(0);
+    // The list shows the client's number, its peer and its state.
+    QCOMPARE(clients->columnCount(panel->clientList()->rootIndex()), 3);
+    QCOMPARE(clients->headerData(0, Qt::Horizontal).toString(), QStringLiteral("Client"));
+    QCOMPARE(clients->headerData(1, Qt::Horizontal).toString(), QStringLiteral("Peer"));
+    QCOMPARE(clients->headerData(2, Qt::Horizontal).toString(), QStringLiteral("State"));
+    const QModelIndex row = clients->index(0, 0, panel->clientList()->rootIndex());
+    QCOMPARE(row.data().toString(), hub->info(serverSide)->name.section(QLatin1Char(' '), -1));
+    QVERIFY(row.data().toString().startsWith(QLatin1Char('#')));
+    QCOMPARE(row.siblingAtColumn(1).data().toString(), hub->info(serverSide)->address);
+    QTRY_COMPARE_WITH_TIMEOUT(row.siblingAtColumn(2).data().toString(), QStringLiteral("open"),
+                              Timeout);
+    QCOMPARE(panel->selectedClient(), 0u);
+    QVERIFY(!panel->sendToOneButton()->isEnabled());
     panel->selectClient(serverSide);
     QCOMPARE(panel->selectedClient(), serverSide);
 
@@ -1067,6 +1094,109 @@ void TestMainWindow::cancelledOpenLeavesLogAlone() {
     QVERIFY(cancelled);
     QCOMPARE(error, QStringLiteral("cancelled"));
     QCOMPARE(log->store().size(), qsizetype(10));
+    QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("Cancelled")));
+    closeWindow(*window);
+}
+
+void TestMainWindow::saveLargeLogKeepsEventsFlowing() {
+    constexpr int Rows = 100'000;
+    QTemporaryDir dir;
+    const QString source = dir.filePath(QStringLiteral("large.jsonl"));
+    QString error;
+    QVERIFY2(writeLargeLog(source, Rows, &error), qPrintable(error));
+    auto window = createWindow();
+    QVERIFY(window);
+    QVERIFY2(window->openLog(source, &error), qPrintable(error));
+    MessageLogModel *log = window->logModel();
+    QCOMPARE(log->store().size(), qsizetype(Rows));
+    // What saving wrote when it ran on this thread: the log store, written in place.
+    const QString expectedLog = dir.filePath(QStringLiteral("expected.jsonl"));
+    const QString expectedHar = dir.filePath(QStringLiteral("expected.har"));
+    QVERIFY2(log::JsonLinesFile::save(log->store(), expectedLog, &error), qPrintable(error));
+    // The copy a save works on is taken on this thread: it must be quick.
+    QElapsedTimer clock;
+    clock.start();
+    const std::clock_t cpuStart = std::clock();
+    const LogSnapshot copy = window->logFiles()->snapshot();
+    qInfo("a snapshot of %d rows took %lld ms (%.1f ms of CPU time)", Rows, qint64(clock.elapsed()),
+          double(std::clock() - cpuStart) * 1000.0 / CLOCKS_PER_SEC);
+    QCOMPARE(qsizetype(copy.records.size()), qsizetype(Rows));
+    // The payloads are shared, not copied.
+    QCOMPARE(copy.records.back().payload.constData(),
+             log->store().at(Rows - 1).payload.constData());
+
+    // Runs only if saveLog() handles events while the file is written. It logs a row
+    // meanwhile, which the file must not have: the save writes the log as it was.
+    bool eventHandled = false;
+    QTimer::singleShot(0, window.get(), [&] {
+        eventHandled = true;
+        log::LogRecord late = log->store().at(0);
+        late.payload = "logged while saving";
+        log->appendRecord(late);
+        log->flush();
+    });
+    const QString savedLog = dir.filePath(QStringLiteral("saved.jsonl"));
+    QVERIFY2(window->saveLog(savedLog, &error), qPrintable(error));
+    QVERIFY(eventHandled);
+    QCOMPARE(log->store().size(), qsizetype(Rows + 1));
+    const auto contents = [](const QString &path) {
+        QFile file(path);
+        return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+    };
+    const QByteArray expected = contents(expectedLog);
+    QVERIFY(expected.size() > Rows * 50);
+    QVERIFY(contents(savedLog) == expected);
+
+    // Exporting HAR runs off this thread too, on what the log held when it started:
+    // clearing the log meanwhile does not change the file.
+    QVERIFY2(log::HarFile::save(log->store(), expectedHar, &error), qPrintable(error));
+    eventHandled = false;
+    QTimer::singleShot(0, window.get(), [&] {
+        eventHandled = true;
+        log->clear();
+    });
+    const QString savedHar = dir.filePath(QStringLiteral("saved.har"));
+    QVERIFY2(window->exportHar(savedHar, &error), qPrintable(error));
+    QVERIFY(eventHandled);
+    QCOMPARE(log->store().size(), qsizetype(0));
+    const QByteArray har = contents(expectedHar);
+    QVERIFY(har.size() > Rows * 30);
+    QVERIFY(contents(savedHar) == har);
+    closeWindow(*window);
+}
+
+void TestMainWindow::cancelledSaveLeavesFileAlone() {
+    QTemporaryDir dir;
+    const QString source = dir.filePath(QStringLiteral("large.jsonl"));
+    QString error;
+    QVERIFY2(writeLargeLog(source, 100'000, &error), qPrintable(error));
+    auto window = createWindow();
+    QVERIFY(window);
+    QVERIFY2(window->openLog(source, &error), qPrintable(error));
+
+    const QString path = dir.filePath(QStringLiteral("existing.jsonl"));
+    {
+        QFile existing(path);
+        QVERIFY(existing.open(QIODevice::WriteOnly));
+        existing.write("what was there before\n");
+    }
+    // Cancel as the user would, from the progress dialog, as soon as the save runs.
+    bool cancelled = false;
+    QTimer::singleShot(0, window.get(), [&] {
+        auto *dialog = window->findChild<QProgressDialog *>();
+        auto *button = dialog ? dialog->findChild<QPushButton *>() : nullptr;
+        if (button) {
+            button->click();
+            cancelled = true;
+        }
+    });
+    QVERIFY(!window->saveLog(path, &error));
+    QVERIFY(cancelled);
+    QCOMPARE(error, QStringLiteral("cancelled"));
+    QVERIFY(window->logFiles()->wasCancelled());
+    QFile existing(path);
+    QVERIFY(existing.open(QIODevice::ReadOnly));
+    QCOMPARE(existing.readAll(), QByteArray("what was there before\n"));
     QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("Cancelled")));
     closeWindow(*window);
 }

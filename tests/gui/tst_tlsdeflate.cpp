@@ -4,18 +4,18 @@
 // trusts exactly that certificate, the TLS details where the user looks, and a
 // compressed echo whose inspector shows both sizes and both payloads.
 
+#include "connections/connectionhub.h"
 #include "dialogs/connectiondetailsdialog.h"
 #include "dialogs/newconnectiondialog.h"
 #include "dialogs/trustcertificatedialog.h"
 #include "guitesthelpers.h"
 #include "log/logstore.h"
+#include "models/connectionsmodel.h"
 #include "models/messagelogmodel.h"
 #include "net/tlscertificate.h"
 #include "widgets/frameinspector.h"
 #include "widgets/hexview.h"
 #include "widgets/messagelogview.h"
-#include "windows/connectionhub.h"
-#include "windows/connectionsmodel.h"
 #include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
 #include "windows/mainwindow.h"

@@ -1,7 +1,7 @@
 #include "connectiondetailsdialog.h"
 
-#include "windows/connectionhub.h"
-#include "windows/connectionsmodel.h"
+#include "connections/connectionhub.h"
+#include "models/connectionsmodel.h"
 
 #include <QColor>
 #include <QDialogButtonBox>

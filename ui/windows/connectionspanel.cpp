@@ -1,9 +1,9 @@
 #include "connectionspanel.h"
 
-#include "connectionhub.h"
-#include "connectionsmodel.h"
+#include "connections/connectionhub.h"
 #include "dialogs/connectiondetailsdialog.h"
 #include "dialogs/trustcertificatedialog.h"
+#include "models/connectionsmodel.h"
 
 #include <QAction>
 #include <QHeaderView>

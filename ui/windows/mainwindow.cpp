@@ -1,10 +1,9 @@
 #include "mainwindow.h"
 
-#include "connectionhub.h"
+#include "connections/connectionhub.h"
 #include "connectionspanel.h"
+#include "controllers/logfilecontroller.h"
 #include "dialogs/newconnectiondialog.h"
-#include "log/harfile.h"
-#include "log/jsonlinesfile.h"
 #include "logpanel.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
@@ -16,35 +15,19 @@
 
 #include <QAction>
 #include <QApplication>
-#include <QCheckBox>
 #include <QCloseEvent>
-#include <QComboBox>
-#include <QCommandLineParser>
 #include <QCryptographicHash>
-#include <QDateTime>
 #include <QDockWidget>
-#include <QEventLoop>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QPixmap>
-#include <QProgressDialog>
 #include <QPushButton>
-#include <QScopeGuard>
 #include <QSettings>
-#include <QSpinBox>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
-#include <QThread>
 #include <QToolBar>
 #include <QVBoxLayout>
-
-#include <atomic>
-#include <functional>
-#include <memory>
 
 namespace ws {
 
@@ -52,22 +35,18 @@ namespace {
 
 const QString GeometryKey = QStringLiteral("window/geometry");
 const QString StateKey = QStringLiteral("window/state");
-const QString LastDirectoryKey = QStringLiteral("window/lastDirectory");
 // Bump when the docks change, so that an old layout is not applied to new docks.
 constexpr int LayoutVersion = 1;
 
 constexpr int ErrorMessageMs = 30'000;
-constexpr int DemoStepMs = 300;
-// Loads quicker than this show no progress dialog, so that small files do not flash one.
-constexpr int ProgressDialogDelayMs = 500;
-constexpr int ProgressUpdateMs = 50;
 
 } // namespace
 
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
     , m_log(new MessageLogModel(this))
-    , m_hub(new ConnectionHub(m_log, this)) {
+    , m_hub(new ConnectionHub(m_log, this))
+    , m_logFiles(new LogFileController(m_log, m_hub, this)) {
     setWindowTitle(tr("WebSocket Workbench"));
     setObjectName(QStringLiteral("mainWindow"));
     setDockNestingEnabled(true);
@@ -95,8 +74,6 @@ MainWindow::MainWindow(QWidget *parent)
         updateStatus();
     });
     connect(m_hub, &ConnectionHub::errorReported, this, &MainWindow::onErrorReported);
-    connect(m_hub, &ConnectionHub::roundTripMeasured, m_chart,
-            [this](quint32 id, double ms) { m_chart->addRoundTrip(id, ms); });
     connect(m_connections, &ConnectionsPanel::scopeChanged, this, &MainWindow::updateScope);
     connect(m_log, &QAbstractItemModel::rowsInserted, this, [this] {
         showLog();
@@ -126,6 +103,11 @@ MainWindow::MainWindow(QWidget *parent)
     };
     connect(m_logPanel, &LogPanel::statusMessage, this, showStatus);
     connect(m_sendBox, &SendBox::statusMessage, this, showStatus);
+    connect(m_logFiles, &LogFileController::statusMessage, this,
+            [this](const QString &message, int timeoutMs) {
+                statusBar()->showMessage(message, timeoutMs);
+            });
+    connect(m_logFiles, &LogFileController::logLoaded, this, &MainWindow::onLogLoaded);
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
     connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
     connect(m_sendBox, &SendBox::sent, this, &MainWindow::showLog);
@@ -142,10 +124,6 @@ MainWindow::MainWindow(QWidget *parent)
 
     m_closeTimer.setSingleShot(true);
     connect(&m_closeTimer, &QTimer::timeout, this, &MainWindow::finishClose);
-    m_rateTimer.setInterval(1000);
-    connect(&m_rateTimer, &QTimer::timeout, this, &MainWindow::sampleRates);
-    m_rateTimer.start();
-    m_lastSampleMs = QDateTime::currentMSecsSinceEpoch();
 
     m_defaultState = saveState(LayoutVersion);
     restoreSettings();
@@ -157,6 +135,7 @@ MainWindow::~MainWindow() {
     // Nothing may reach the panels from the hub's last signals while they go.
     m_hub->disconnect(this);
     m_hub->disconnect(m_serverPanel);
+    m_chart->setHub(nullptr);
 }
 
 QWidget *MainWindow::createWelcomePage() {
@@ -180,10 +159,7 @@ QWidget *MainWindow::createWelcomePage() {
     hint->setEnabled(false);
     connect(m_welcomeEcho, &QPushButton::clicked, this, &MainWindow::hostEchoAndConnect);
     connect(connectButton, &QPushButton::clicked, this, &MainWindow::newConnection);
-    connect(openButton, &QPushButton::clicked, this, [this] {
-        fileAction(tr("Open log"), tr("Workbench logs (*.jsonl);;All files (*)"), false,
-                   &MainWindow::openLog);
-    });
+    connect(openButton, &QPushButton::clicked, m_logFiles, &LogFileController::openLogFile);
 
     auto *layout = new QVBoxLayout(page);
     layout->addStretch(2);
@@ -213,20 +189,14 @@ void MainWindow::createActions() {
     m_resetLayout = new QAction(tr("Reset layout"), this);
     connect(m_resetLayout, &QAction::triggered, this, &MainWindow::resetLayout);
 
-    const QString logFilter = tr("Workbench logs (*.jsonl);;All files (*)");
-    const QString harFilter = tr("HAR files (*.har);;All files (*)");
-    connect(m_logPanel->saveAction(), &QAction::triggered, this, [this, logFilter] {
-        fileAction(tr("Save log"), logFilter, true, &MainWindow::saveLog);
-    });
-    connect(m_logPanel->openAction(), &QAction::triggered, this, [this, logFilter] {
-        fileAction(tr("Open log"), logFilter, false, &MainWindow::openLog);
-    });
-    connect(m_logPanel->exportHarAction(), &QAction::triggered, this, [this, harFilter] {
-        fileAction(tr("Export HAR"), harFilter, true, &MainWindow::exportHar);
-    });
-    connect(m_logPanel->importHarAction(), &QAction::triggered, this, [this, harFilter] {
-        fileAction(tr("Import HAR"), harFilter, false, &MainWindow::importHar);
-    });
+    connect(m_logPanel->saveAction(), &QAction::triggered, m_logFiles,
+            &LogFileController::saveLogAs);
+    connect(m_logPanel->openAction(), &QAction::triggered, m_logFiles,
+            &LogFileController::openLogFile);
+    connect(m_logPanel->exportHarAction(), &QAction::triggered, m_logFiles,
+            &LogFileController::exportHarAs);
+    connect(m_logPanel->importHarAction(), &QAction::triggered, m_logFiles,
+            &LogFileController::importHarFile);
 }
 
 QDockWidget *MainWindow::addDock(QWidget *widget, const QString &title, const QString &name,
@@ -254,6 +224,7 @@ void MainWindow::createDocks() {
     m_sendBox = new SendBox(m_hub, this);
     m_serverPanel = new ServerPanel(m_hub, this);
     m_chart = new RttChart(this);
+    m_chart->setHub(m_hub);
 
     // Left: where things are (connections, the hosted server). Right: what one
     // record is (the inspector) and how the connections are doing (the chart).
@@ -426,10 +397,8 @@ quint32 MainWindow::hostEchoAndConnect() {
     return id;
 }
 
-void MainWindow::onEndpointAdded(quint32 id) {
+void MainWindow::onEndpointAdded() {
     showLog();
-    if (const EndpointInfo *info = m_hub->info(id))
-        m_chart->setConnectionName(id, info->name);
     updateScope();
     updateStatus();
 }
@@ -497,28 +466,6 @@ void MainWindow::updateStatus() {
             : tr("%1 of %2 rows").arg(shown).arg(total) + tr(" \u00b7 %n open", nullptr, live));
 }
 
-void MainWindow::sampleRates() {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    const double seconds = std::max(0.001, double(now - m_lastSampleMs) / 1000.0);
-    m_lastSampleMs = now;
-    for (const quint32 id : m_hub->ids()) {
-        const EndpointInfo *info = m_hub->info(id);
-        if (!info->isConnection())
-            continue;
-        const qint64 total = info->messagesIn + info->messagesOut;
-        const auto it = m_lastCounts.find(id);
-        if (it == m_lastCounts.end()) {
-            if (info->isLive())
-                m_lastCounts.insert(id, total);
-            continue;
-        }
-        m_chart->addRate(id, double(total - *it) / seconds, now);
-        *it = total;
-        if (!info->isLive())
-            m_lastCounts.erase(it);
-    }
-}
-
 void MainWindow::onCurrentRecord(qsizetype storeIndex) {
     if (storeIndex < 0 || storeIndex >= m_log->store().size()) {
         m_inspector->clear();
@@ -568,160 +515,25 @@ void MainWindow::resend(qsizetype storeIndex) {
 }
 
 bool MainWindow::saveLog(const QString &path, QString *error) {
-    m_log->flush();
-    return log::JsonLinesFile::save(m_log->store(), path, error);
+    return m_logFiles->saveLog(path, error);
 }
 
 bool MainWindow::exportHar(const QString &path, QString *error) {
-    m_log->flush();
-    return log::HarFile::save(m_log->store(), path, error);
-}
-
-bool MainWindow::loadInBackground(const QString &label, const QString &path, QString *error,
-                                  const Load &load) {
-    m_loadCancelled = false;
-    if (m_loading) {
-        if (error)
-            *error = tr("Another file is still being opened");
-        return false;
-    }
-    m_loading = true;
-    const auto notLoading = qScopeGuard([this] { m_loading = false; });
-
-    // The worker writes these and reads the cancel flag; the dialog is this thread's.
-    std::atomic<bool> cancelRequested = false;
-    std::atomic<qint64> bytesDone = 0;
-    std::atomic<qint64> bytesTotal = -1;
-    const auto progress = [&](qint64 done, qint64 total) {
-        bytesDone.store(done, std::memory_order_relaxed);
-        bytesTotal.store(total, std::memory_order_relaxed);
-        return !cancelRequested.load(std::memory_order_relaxed);
-    };
-    bool loaded = false;
-    QString loadError;
-    const std::unique_ptr<QThread> worker(
-        QThread::create([&] { loaded = load(&loadError, progress); }));
-
-    QProgressDialog dialog(label, tr("Cancel"), 0, 100, this);
-    dialog.setWindowModality(Qt::WindowModal);
-    dialog.setAutoReset(false);
-    dialog.setAutoClose(false);
-    dialog.setMinimumDuration(ProgressDialogDelayMs);
-    // At the minimum the dialog starts its clock; it shows itself when that runs out.
-    dialog.setValue(0);
-    connect(&dialog, &QProgressDialog::canceled, &dialog, [&] { cancelRequested = true; });
-    QTimer update;
-    update.setInterval(ProgressUpdateMs);
-    connect(&update, &QTimer::timeout, &dialog, [&] {
-        // cancel() called on the dialog does not emit canceled().
-        if (dialog.wasCanceled())
-            cancelRequested = true;
-        const qint64 total = bytesTotal.load(std::memory_order_relaxed);
-        // A cancelled dialog has hidden itself and stays hidden.
-        if (total > 0 && !cancelRequested)
-            dialog.setValue(int(bytesDone.load(std::memory_order_relaxed) * 100 / total));
-    });
-
-    QEventLoop loop;
-    // Queued (the signal comes from the worker): it quits the loop even when the worker
-    // is done before exec() starts.
-    connect(worker.get(), &QThread::finished, &loop, &QEventLoop::quit);
-    worker->start();
-    update.start();
-    loop.exec();
-    // The loop also ends when the application quits; the store must outlive the worker.
-    if (!worker->isFinished())
-        cancelRequested = true;
-    worker->wait();
-    update.stop();
-    dialog.hide();
-
-    if (loaded)
-        return true;
-    if (cancelRequested) {
-        m_loadCancelled = true;
-        statusBar()->showMessage(tr("Cancelled opening %1; the log is unchanged").arg(path), 8000);
-    }
-    if (error)
-        *error = loadError;
-    return false;
+    return m_logFiles->exportHar(path, error);
 }
 
 bool MainWindow::openLog(const QString &path, QString *error) {
-    log::LogStore file;
-    const bool loaded =
-        loadInBackground(tr("Opening %1\u2026").arg(QFileInfo(path).fileName()), path, error,
-                         [&](QString *loadError, const log::ReadProgress &progress) {
-                             return log::JsonLinesFile::open(path, file, loadError, progress);
-                         });
-    if (!loaded)
-        return false;
-    m_log->clear();
-    mergeStore(file);
-    showLog();
-    // The file's connections have new ids: a scope on a live connection would hide them.
-    m_connections->select(0);
-    statusBar()->showMessage(tr("Opened %1: %n row(s)", nullptr, int(file.size())).arg(path), 8000);
-    return true;
+    return m_logFiles->openLog(path, error);
 }
 
 bool MainWindow::importHar(const QString &path, QString *error) {
-    log::LogStore file;
-    const bool loaded =
-        loadInBackground(tr("Importing %1\u2026").arg(QFileInfo(path).fileName()), path, error,
-                         [&](QString *loadError, const log::ReadProgress &progress) {
-                             return log::HarFile::open(path, file, loadError, progress);
-                         });
-    if (!loaded)
-        return false;
-    mergeStore(file);
+    return m_logFiles->importHar(path, error);
+}
+
+void MainWindow::onLogLoaded() {
     showLog();
+    // The file's connections have new ids: a scope on a live connection would hide them.
     m_connections->select(0);
-    statusBar()->showMessage(
-        tr("Imported %1: %n connection(s)", nullptr, int(file.connectionIds().size())).arg(path),
-        8000);
-    return true;
-}
-
-void MainWindow::mergeStore(const log::LogStore &store) {
-    // The file's connection ids may be those of live connections here: each of its
-    // connections becomes a new tree node with a fresh id.
-    QHash<quint32, quint32> ids;
-    for (const quint32 id : store.connectionIds())
-        ids.insert(id, m_hub->addArchived(store.connectionInfo(id)));
-    for (qsizetype i = 0; i < store.size(); ++i) {
-        log::LogRecord record = store.at(i);
-        auto it = ids.find(record.connection);
-        if (it == ids.end())
-            it = ids.insert(record.connection,
-                            m_hub->addArchived(store.connectionInfo(record.connection)));
-        record.connection = *it;
-        const log::LogRecordExtra *extra = store.extra(i);
-        m_log->appendRecord(record, extra ? *extra : log::LogRecordExtra{});
-    }
-    m_log->flush();
-}
-
-void MainWindow::fileAction(const QString &title, const QString &filter, bool save,
-                            bool (MainWindow::*operation)(const QString &, QString *)) {
-    QSettings settings;
-    const QString directory = settings.value(LastDirectoryKey).toString();
-    const QString path = save ? QFileDialog::getSaveFileName(this, title, directory, filter)
-                              : QFileDialog::getOpenFileName(this, title, directory, filter);
-    if (path.isEmpty())
-        return;
-    settings.setValue(LastDirectoryKey, QFileInfo(path).absolutePath());
-    QString error;
-    if (!(this->*operation)(path, &error)) {
-        // The load has said so in the status bar; a cancel is not a failure to warn about.
-        if (m_loadCancelled)
-            return;
-        statusBar()->showMessage(error, ErrorMessageMs);
-        QMessageBox::warning(this, title, error);
-        return;
-    }
-    if (save)
-        statusBar()->showMessage(tr("Saved %1").arg(path), 8000);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event) {
@@ -751,119 +563,6 @@ void MainWindow::finishClose() {
     // finishes it at once, so allClosed() can arrive while the close event that
     // started all this is being handled, and a nested close() would be lost.
     QTimer::singleShot(0, this, [this] { close(); });
-}
-
-bool MainWindow::saveScreenshot(const QString &path, QString *error) {
-    const QPixmap pixmap = grab();
-    if (pixmap.isNull() || !pixmap.save(path, "PNG")) {
-        if (error)
-            *error = tr("Cannot write the screenshot to %1").arg(path);
-        return false;
-    }
-    return true;
-}
-
-bool MainWindow::processArguments(const QStringList &arguments, QString *error) {
-    QCommandLineParser parser;
-    const QCommandLineOption demo(
-        QStringLiteral("demo"), tr("Host an echo server, connect to it and send a few messages."));
-    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                        tr("After the demo, save the window as a PNG and quit."),
-                                        tr("file"));
-    parser.addOptions({demo, screenshot});
-    if (!parser.parse(arguments)) {
-        if (error)
-            *error = parser.errorText();
-        return false;
-    }
-    if (!parser.positionalArguments().isEmpty()) {
-        if (error)
-            *error = tr("Unexpected argument: %1").arg(parser.positionalArguments().constFirst());
-        return false;
-    }
-    if (parser.isSet(screenshot)) {
-        m_screenshotPath = parser.value(screenshot);
-        connect(this, &MainWindow::demoFinished, this, [this] {
-            // Let the last echoes, the chart and the inspector paint.
-            QTimer::singleShot(1200, this, [this] {
-                QString screenshotError;
-                if (!saveScreenshot(m_screenshotPath, &screenshotError))
-                    qWarning("%s", qPrintable(screenshotError));
-                close();
-            });
-        });
-    }
-    if (parser.isSet(demo) || parser.isSet(screenshot))
-        QTimer::singleShot(0, this, &MainWindow::runDemo);
-    return true;
-}
-
-void MainWindow::runDemo() {
-    const quint32 client = hostEchoAndConnect();
-    if (!client) {
-        emit demoFinished();
-        return;
-    }
-    using Step = std::function<void()>;
-    auto steps = std::make_shared<QList<Step>>();
-    const auto sendAs = [this](SendBox::Mode mode, const QString &text, int fragment = 0) {
-        return [this, mode, text, fragment] {
-            m_sendBox->setMode(mode);
-            m_sendBox->editor()->setPlainText(text);
-            m_sendBox->fragmentCheck()->setChecked(fragment > 0);
-            if (fragment > 0)
-                m_sendBox->fragmentSizeSpin()->setValue(fragment);
-            m_sendBox->send();
-        };
-    };
-    steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("Hello from WebSocket Workbench")));
-    steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-1")));
-    steps->append(
-        sendAs(SendBox::Mode::Json, QStringLiteral("{\"type\":\"subscribe\",\"channel\":\"prices\","
-                                                   "\"symbols\":[\"BTC\",\"ETH\"],\"id\":42}")));
-    steps->append(sendAs(SendBox::Mode::Binary,
-                         QStringLiteral("00 01 02 03 de ad be ef ca fe ba be 7f 80 ff")));
-    steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-2")));
-    steps->append(sendAs(SendBox::Mode::Text,
-                         QStringLiteral("This message travels in fragments of 16 bytes"), 16));
-    for (int i = 3; i <= 8; ++i) {
-        steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("tick %1").arg(i)));
-        steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-%1").arg(i)));
-    }
-    steps->append([this, client] {
-        // Leave the box ready for the next message, and show a masked client frame.
-        m_sendBox->setMode(SendBox::Mode::Json);
-        m_sendBox->fragmentCheck()->setChecked(false);
-        m_sendBox->editor()->setPlainText(QStringLiteral("{\"type\":\"ping\",\"id\":43}"));
-        m_log->flush();
-        const log::LogStore &store = m_log->store();
-        for (qsizetype i = store.size() - 1; i >= 0; --i) {
-            const log::LogRecord &record = store.at(i);
-            if (record.connection == client && record.kind == log::LogKind::Text &&
-                record.isFrame() && record.has(log::LogRecord::Outgoing) &&
-                record.payload.startsWith("{\"type\"")) {
-                m_logPanel->view()->selectStoreIndex(i);
-                m_inspector->selectField(HeaderField::MaskingKey);
-                break;
-            }
-        }
-    });
-
-    auto *timer = new QTimer(this);
-    timer->setInterval(DemoStepMs);
-    connect(timer, &QTimer::timeout, this, [this, timer, steps, client] {
-        const EndpointInfo *info = m_hub->info(client);
-        if (!info || info->finished || steps->isEmpty()) {
-            timer->stop();
-            timer->deleteLater();
-            emit demoFinished();
-            return;
-        }
-        if (!m_hub->isOpen(client))
-            return; // still connecting
-        steps->takeFirst()();
-    });
-    timer->start();
 }
 
 } // namespace ws

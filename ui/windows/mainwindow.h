@@ -2,12 +2,8 @@
 
 #include "net/clientconnection.h"
 
-#include <QHash>
 #include <QMainWindow>
-#include <QPointer>
 #include <QTimer>
-
-#include <functional>
 
 class QAction;
 class QDockWidget;
@@ -24,6 +20,7 @@ class LogStore;
 class ConnectionHub;
 class ConnectionsPanel;
 class FrameInspector;
+class LogFileController;
 class LogPanel;
 class MessageLogModel;
 class NewConnectionDialog;
@@ -35,6 +32,7 @@ class ServerPanel;
 // whose layout is remembered: the connection tree (which scopes the log), the frame
 // inspector, the send box, the server panel and the round-trip chart. Every
 // session event of every connection goes into one log under the connection's id.
+// The window lays these out and holds the actions; files are the LogFileController's.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
@@ -45,11 +43,6 @@ public:
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    // --demo (host an echo server, connect, send a few messages, select a frame)
-    // and --screenshot FILE (after the demo, save the window as PNG and quit).
-    // Returns false with the reason in `error` for arguments it does not know.
-    bool processArguments(const QStringList &arguments, QString *error = nullptr);
-
     ConnectionHub *hub() const { return m_hub; }
     MessageLogModel *logModel() const { return m_log; }
     LogPanel *logPanel() const { return m_logPanel; }
@@ -58,6 +51,7 @@ public:
     SendBox *sendBox() const { return m_sendBox; }
     ServerPanel *serverPanel() const { return m_serverPanel; }
     RttChart *rttChart() const { return m_chart; }
+    LogFileController *logFiles() const { return m_logFiles; }
     QStackedWidget *centralStack() const { return m_central; }
     QPushButton *welcomeEchoButton() const { return m_welcomeEcho; }
     QAction *newConnectionAction() const { return m_newConnection; }
@@ -76,19 +70,14 @@ public:
     void setWelcomePort(quint16 port);
     quint16 welcomePort() const { return m_welcomePort; }
 
+    // The log's files, through logFiles(): each runs on a worker thread while the
+    // window keeps handling events.
     bool saveLog(const QString &path, QString *error = nullptr);
     bool openLog(const QString &path, QString *error = nullptr);
     bool exportHar(const QString &path, QString *error = nullptr);
     bool importHar(const QString &path, QString *error = nullptr);
 
-    // The window as a PNG (what --screenshot writes).
-    bool saveScreenshot(const QString &path, QString *error = nullptr);
-    void runDemo();
-
     void resetLayout();
-
-signals:
-    void demoFinished();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -104,27 +93,18 @@ private:
     void showLog();
     void updateScope();
     void updateStatus();
-    void sampleRates();
-    void onEndpointAdded(quint32 id);
+    void onEndpointAdded();
     void onErrorReported(quint32 id, const QString &message);
     void onCurrentRecord(qsizetype storeIndex);
     void resend(qsizetype storeIndex);
-    void mergeStore(const log::LogStore &store);
-    // Runs `load` (which reads a file into a store only it touches) on a worker thread
-    // while this thread keeps handling events and, once loading takes a moment, shows
-    // a cancellable progress dialog saying `label`. Returns when the worker is done.
-    using Load = std::function<bool(
-        QString *error, const std::function<bool(qint64 done, qint64 total)> &progress)>;
-    bool loadInBackground(const QString &label, const QString &path, QString *error,
-                          const Load &load);
+    void onLogLoaded();
     void finishClose();
-    void fileAction(const QString &title, const QString &filter, bool save,
-                    bool (MainWindow::*operation)(const QString &, QString *));
     QDockWidget *addDock(QWidget *widget, const QString &title, const QString &name,
                          Qt::DockWidgetArea area);
 
     MessageLogModel *m_log;
     ConnectionHub *m_hub;
+    LogFileController *m_logFiles;
     QStackedWidget *m_central = nullptr;
     LogPanel *m_logPanel = nullptr;
     ConnectionsPanel *m_connections = nullptr;
@@ -149,21 +129,10 @@ private:
 
     quint16 m_welcomePort = DefaultWelcomePort;
     quint32 m_scope = 0;
-    QTimer m_rateTimer;
-    QHash<quint32, qint64> m_lastCounts;
-    qint64 m_lastSampleMs = 0;
 
     bool m_closing = false;
     bool m_readyToClose = false;
     QTimer m_closeTimer;
-
-    QString m_screenshotPath;
-
-    // A load runs its own event loop: another one started from it (the window takes
-    // input until the progress dialog shows) would nest a second loop inside the first.
-    bool m_loading = false;
-    // The last load failed because it was cancelled (a choice, not an error to report).
-    bool m_loadCancelled = false;
 };
 
 } // namespace ws

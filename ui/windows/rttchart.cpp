@@ -1,5 +1,7 @@
 #include "rttchart.h"
 
+#include "connections/connectionhub.h"
+
 #include <QBrush>
 #include <QDateTime>
 #include <QEvent>
@@ -115,7 +117,53 @@ RttChart::RttChart(QWidget *parent)
     m_refresh.setSingleShot(true);
     m_refresh.setInterval(RefreshDelayMs);
     connect(&m_refresh, &QTimer::timeout, this, &RttChart::refresh);
+    m_rateTimer.setInterval(RateSampleMs);
+    connect(&m_rateTimer, &QTimer::timeout, this, &RttChart::sampleRates);
     refresh();
+}
+
+void RttChart::setHub(ConnectionHub *hub) {
+    if (m_hub)
+        m_hub->disconnect(this);
+    m_hub = hub;
+    m_lastCounts.clear();
+    if (!hub) {
+        m_rateTimer.stop();
+        return;
+    }
+    connect(hub, &ConnectionHub::endpointAdded, this, [this](quint32 id) {
+        if (const EndpointInfo *info = m_hub->info(id))
+            setConnectionName(id, info->name);
+    });
+    connect(hub, &ConnectionHub::roundTripMeasured, this,
+            [this](quint32 id, double milliseconds) { addRoundTrip(id, milliseconds); });
+    m_lastSampleMs = nowMs();
+    m_rateTimer.start();
+}
+
+void RttChart::sampleRates() {
+    if (!m_hub)
+        return;
+    const qint64 now = nowMs();
+    const double seconds = std::max(0.001, double(now - m_lastSampleMs) / 1000.0);
+    m_lastSampleMs = now;
+    for (const quint32 id : m_hub->ids()) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (!info->isConnection())
+            continue;
+        const qint64 total = info->messagesIn + info->messagesOut;
+        const auto it = m_lastCounts.find(id);
+        // A connection's first sample is where its rate is measured from.
+        if (it == m_lastCounts.end()) {
+            if (info->isLive())
+                m_lastCounts.insert(id, total);
+            continue;
+        }
+        addRate(id, double(total - *it) / seconds, now);
+        *it = total;
+        if (!info->isLive())
+            m_lastCounts.erase(it);
+    }
 }
 
 void RttChart::applyStyle() {

@@ -3,6 +3,7 @@
 #include <QColor>
 #include <QHash>
 #include <QList>
+#include <QPointer>
 #include <QTimer>
 #include <QWidget>
 
@@ -17,16 +18,29 @@ class QValueAxis;
 
 namespace ws {
 
+class ConnectionHub;
+
 // A live chart of the last minute (Qt Charts): ping round-trip times (points, left
 // axis, ms) and messages per second (lines, right axis), one colour and one legend
 // entry per connection. Samples are kept here; the chart's series are rebuilt from
 // them by a timer, never per sample, so a flood of messages cannot stall the GUI.
+// Given a ConnectionHub, it charts the hub's connections itself: their names, the
+// round trips the hub measures, and message rates sampled from the hub's counters
+// once a second.
 class RttChart : public QWidget {
     Q_OBJECT
 public:
     static constexpr int DefaultWindowSeconds = 60;
+    static constexpr int RateSampleMs = 1000;
 
     explicit RttChart(QWidget *parent = nullptr);
+
+    // Follows `hub`'s connections from now on (null: none).
+    void setHub(ConnectionHub *hub);
+    ConnectionHub *hub() const { return m_hub; }
+    // Adds a messages/s sample for every connection of the hub that has one: the
+    // messages counted since the last call, over the time since then.
+    void sampleRates();
 
     // Times are milliseconds since the epoch; the default is now.
     void addRoundTrip(quint32 connection, double milliseconds, qint64 atMs = -1);
@@ -71,6 +85,12 @@ private:
     void refresh();
     void applyStyle();
     void placeEmptyText();
+
+    QPointer<ConnectionHub> m_hub;
+    QTimer m_rateTimer;
+    // Messages in + out of each live connection at the last sample.
+    QHash<quint32, qint64> m_lastCounts;
+    qint64 m_lastSampleMs = 0;
 
     QHash<quint32, Series> m_series;
     QList<quint32> m_order;

@@ -1,6 +1,6 @@
 #include "sendbox.h"
 
-#include "connectionhub.h"
+#include "connections/connectionhub.h"
 
 #include <QCheckBox>
 #include <QComboBox>

@@ -1,6 +1,8 @@
 #include "serverpanel.h"
 
-#include "connectionhub.h"
+#include "connections/connectionhub.h"
+#include "models/connectionsmodel.h"
+#include "models/serverclientsproxy.h"
 #include "net/tlscertificate.h"
 
 #include <QCheckBox>
@@ -18,7 +20,7 @@
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QToolButton>
-#include <QTreeWidget>
+#include <QTreeView>
 #include <QVBoxLayout>
 
 namespace ws {
@@ -62,7 +64,9 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     , m_start(new QPushButton(tr("Start"), this))
     , m_status(new QLabel(this))
     , m_link(new QLabel(this))
-    , m_clients(new QTreeWidget(this))
+    , m_connections(new ConnectionsModel(hub, this))
+    , m_clientsModel(new ServerClientsProxy(m_connections, this))
+    , m_clients(new QTreeView(this))
     , m_message(new QLineEdit(this))
     , m_sendOne(new QPushButton(tr("To selected"), this))
     , m_sendAll(new QPushButton(tr("To all"), this))
@@ -129,9 +133,10 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     m_link->setTextInteractionFlags(Qt::TextBrowserInteraction);
     m_link->setObjectName(QStringLiteral("testPageLink"));
 
-    m_clients->setColumnCount(3);
-    m_clients->setHeaderLabels({tr("Client"), tr("Peer"), tr("State")});
+    m_clients->setModel(m_clientsModel);
     m_clients->setRootIsDecorated(false);
+    m_clients->setItemsExpandable(false);
+    m_clients->setSelectionMode(QAbstractItemView::SingleSelection);
     m_clients->setUniformRowHeights(true);
     m_clients->header()->setStretchLastSection(true);
     m_clients->setMinimumHeight(fontMetrics().height() * 4);
@@ -230,18 +235,29 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
         if (result != SendError::None)
             emit statusMessage(tr("Not closed: %1").arg(QLatin1String(sendErrorText(result))));
     });
-    connect(m_clients, &QTreeWidget::currentItemChanged, this, &ServerPanel::updateForm);
+    connect(m_clients->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            &ServerPanel::updateForm);
+    // "Forget" rebuilds the tree: the list's root and selection are set again after.
+    connect(m_clientsModel, &QAbstractItemModel::modelAboutToBeReset, this,
+            [this] { m_selectionToRestore = selectedClient(); });
+    connect(m_clientsModel, &QAbstractItemModel::modelReset, this, [this] {
+        m_clients->setRootIndex(m_clientsModel->serverIndex());
+        if (m_selectionToRestore)
+            selectClient(m_selectionToRestore);
+        m_selectionToRestore = 0;
+        updateForm();
+    });
+    // The list follows the model; the buttons follow the clients' states.
     connect(hub, &ConnectionHub::endpointAdded, this, [this](quint32 id) {
         const EndpointInfo *info = m_hub->info(id);
         if (info && info->parentId == m_serverId && m_serverId != 0)
-            refreshClients();
+            updateForm();
     });
     connect(hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
         const EndpointInfo *info = m_hub->info(id);
         if (info && m_serverId != 0 && (info->parentId == m_serverId || id == m_serverId))
-            refreshClients();
+            updateForm();
     });
-    connect(hub, &ConnectionHub::endpointsRemoved, this, &ServerPanel::refreshClients);
     connect(hub, &ConnectionHub::serverLog, this, [this](quint32 serverId, const QString &line) {
         if (serverId == m_serverId)
             m_log->appendPlainText(line);
@@ -389,7 +405,7 @@ bool ServerPanel::start(const ServerOptions &options) {
     m_log->clear();
     m_status->setToolTip({});
     m_status->setText(listeningText());
-    refreshClients();
+    showClientsOf(id);
     updateForm();
     emit started(id);
     return true;
@@ -432,36 +448,22 @@ QString ServerPanel::testPageUrl() const {
 }
 
 quint32 ServerPanel::selectedClient() const {
-    const QTreeWidgetItem *item = m_clients->currentItem();
-    return item ? item->data(0, Qt::UserRole).toUInt() : 0;
+    const QModelIndex current = m_clients->currentIndex();
+    // The root (the server's node) is never a row of the list.
+    return current.isValid() && current.parent() == m_clients->rootIndex()
+               ? m_clientsModel->idOf(current)
+               : 0;
 }
 
 void ServerPanel::selectClient(quint32 id) {
-    for (int i = 0; i < m_clients->topLevelItemCount(); ++i) {
-        QTreeWidgetItem *item = m_clients->topLevelItem(i);
-        if (item->data(0, Qt::UserRole).toUInt() == id) {
-            m_clients->setCurrentItem(item);
-            return;
-        }
-    }
+    const QModelIndex index = m_clientsModel->indexOf(id);
+    if (index.isValid())
+        m_clients->setCurrentIndex(index);
 }
 
-void ServerPanel::refreshClients() {
-    const quint32 selected = selectedClient();
-    m_clients->clear();
-    for (const quint32 id : m_hub->clientsOf(m_serverId)) {
-        const EndpointInfo *info = m_hub->info(id);
-        if (!info)
-            continue;
-        auto *item = new QTreeWidgetItem(m_clients, {info->name.section(QLatin1Char(' '), -1),
-                                                     info->address, endpointStateText(*info)});
-        item->setData(0, Qt::UserRole, uint(id));
-        if (info->finished)
-            item->setForeground(2, palette().brush(QPalette::Disabled, QPalette::Text));
-    }
-    if (selected)
-        selectClient(selected);
-    updateForm();
+void ServerPanel::showClientsOf(quint32 serverId) {
+    m_clientsModel->setServerId(serverId);
+    m_clients->setRootIndex(m_clientsModel->serverIndex());
 }
 
 void ServerPanel::sendToClients(const QList<quint32> &ids) {

@@ -14,11 +14,13 @@ class QHBoxLayout;
 class QPushButton;
 class QSpinBox;
 class QToolButton;
-class QTreeWidget;
+class QTreeView;
 
 namespace ws {
 
 class ConnectionHub;
+class ConnectionsModel;
+class ServerClientsProxy;
 
 // The Server dock: hosts one WebSocket server on this machine. Port, bind address
 // (127.0.0.1 unless "all interfaces" is chosen, with a warning), mode, greeting and
@@ -68,7 +70,10 @@ public:
     QPushButton *startButton() const { return m_start; }
     QLabel *statusLabel() const { return m_status; }
     QLabel *linkLabel() const { return m_link; }
-    QTreeWidget *clientList() const { return m_clients; }
+    // The server's clients: a view over the connection tree through clientsModel(),
+    // rooted at the server's node.
+    QTreeView *clientList() const { return m_clients; }
+    ServerClientsProxy *clientsModel() const { return m_clientsModel; }
     QLineEdit *messageEdit() const { return m_message; }
     QPushButton *sendToOneButton() const { return m_sendOne; }
     QPushButton *sendToAllButton() const { return m_sendAll; }
@@ -88,7 +93,7 @@ signals:
 private:
     void loadSettings();
     void updateForm();
-    void refreshClients();
+    void showClientsOf(quint32 serverId);
     void sendToClients(const QList<quint32> &ids);
     void updateFingerprint();
     QString listeningText() const;
@@ -117,7 +122,11 @@ private:
     QPushButton *m_start;
     QLabel *m_status;
     QLabel *m_link;
-    QTreeWidget *m_clients;
+    ConnectionsModel *m_connections;
+    ServerClientsProxy *m_clientsModel;
+    QTreeView *m_clients;
+    // The selected client while the tree is rebuilt (after "forget").
+    quint32 m_selectionToRestore = 0;
     QLineEdit *m_message;
     QPushButton *m_sendOne;
     QPushButton *m_sendAll;

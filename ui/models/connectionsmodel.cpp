@@ -1,6 +1,6 @@
 #include "connectionsmodel.h"
 
-#include "connectionhub.h"
+#include "connections/connectionhub.h"
 
 #include <QApplication>
 #include <QBrush>
@@ -300,6 +300,10 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
     case SecureRole:
         return info->tls.has_value() ||
                (info->secure && info->kind != EndpointInfo::Kind::Client && info->error.isEmpty());
+    case NameRole:
+        return info->name;
+    case StateTextRole:
+        return endpointStateText(*info);
     default:
         return {};
     }

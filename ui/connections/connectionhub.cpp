@@ -37,21 +37,6 @@ QString deflateSummary(const PerMessageDeflate *deflate) {
 
 } // namespace
 
-QString endpointStateText(const EndpointInfo &info) {
-    if (info.kind == EndpointInfo::Kind::Archived)
-        return ConnectionHub::tr("from log file");
-    if (info.kind == EndpointInfo::Kind::Server) {
-        if (info.listening)
-            return ConnectionHub::tr("listening");
-        return info.finished ? ConnectionHub::tr("stopped") : ConnectionHub::tr("stopping");
-    }
-    if (info.state != SessionState::Closed || !info.closeCode)
-        return QString::fromLatin1(stateName(info.state));
-    return ConnectionHub::tr("closed %1 (%2)")
-        .arg(*info.closeCode)
-        .arg(QLatin1String(closeCodeMeaning(*info.closeCode)));
-}
-
 ConnectionHub::ConnectionHub(MessageLogModel *log, QObject *parent)
     : QObject(parent)
     , m_log(log) {

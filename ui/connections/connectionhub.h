@@ -1,5 +1,6 @@
 #pragma once
 
+#include "endpointinfo.h"
 #include "log/logstore.h"
 #include "net/clientconnection.h"
 #include "net/server.h"
@@ -17,40 +18,6 @@
 namespace ws {
 
 class MessageLogModel;
-
-// What the window knows about one endpoint: a client connection, a hosted server,
-// one client of a hosted server, or a connection read from a log file. Kept after
-// the connection is over, so the tree can say how it ended.
-struct EndpointInfo {
-    enum class Kind { Client, Server, ServerClient, Archived };
-
-    Kind kind = Kind::Client;
-    quint32 id = 0;       // the log's connection id (servers use one the log never sees)
-    quint32 parentId = 0; // ServerClient: its server
-    QString name;         // "client 1", "server 1", "server 1 #2"
-    QString address;      // URL or peer address
-    SessionState state = SessionState::Connecting;
-    bool finished = false;  // the connection is over, or the server has stopped
-    bool listening = false; // servers
-    std::optional<quint16> closeCode;
-    QString closeReason;
-    bool cleanClose = false;
-    QString error; // the last error, in words for the user
-    QString pongPolicy;
-    qint64 messagesIn = 0;
-    qint64 messagesOut = 0;
-    qint64 bytesIn = 0;
-    qint64 bytesOut = 0;
-    bool secure = false;        // wss:// (clients and servers)
-    std::optional<TlsInfo> tls; // clients, once the TLS handshake is done
-    QString deflate;            // the negotiated permessage-deflate, in words; empty: none
-    // wss clients whose server certificate was not accepted: the chain it presented
-    // (its certificate first), so that the user can choose to trust exactly it.
-    QList<QSslCertificate> rejectedChain;
-
-    bool isConnection() const { return kind == Kind::Client || kind == Kind::ServerClient; }
-    bool isLive() const { return !finished && kind != Kind::Archived; }
-};
 
 // Owns the client connections and hosted servers of the window and feeds every
 // session event into the message log under the connection's id, so that the log,
@@ -157,8 +124,5 @@ private:
     QTimer m_changeTimer;
     bool m_closingAll = false;
 };
-
-// "closed 1000 (normal closure)", "open", "listening" ...: the state column's text.
-QString endpointStateText(const EndpointInfo &info);
 
 } // namespace ws

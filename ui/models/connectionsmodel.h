@@ -33,9 +33,11 @@ public:
         EndpointIdRole = Qt::UserRole + 1, // uint: the endpoint id; 0 on the "All" node
         IsAllRole,                         // bool
         ErrorRole,                         // QString: the endpoint's last error
-        TlsRole,      // QString: "TLS 1.3" once a wss connection is encrypted, else empty
-        CanTrustRole, // bool: a wss client whose server certificate was not accepted
-        SecureRole,   // bool: the node has the padlock (an encrypted connection, a wss server)
+        TlsRole,       // QString: "TLS 1.3" once a wss connection is encrypted, else empty
+        CanTrustRole,  // bool: a wss client whose server certificate was not accepted
+        SecureRole,    // bool: the node has the padlock (an encrypted connection, a wss server)
+        NameRole,      // QString: the endpoint's name alone ("server 1 #2"), no TLS suffix
+        StateTextRole, // QString: the state alone, without the last error
     };
 
     explicit ConnectionsModel(ConnectionHub *hub, QObject *parent = nullptr);

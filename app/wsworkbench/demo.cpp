@@ -1,0 +1,158 @@
+#include "demo.h"
+
+#include "connections/connectionhub.h"
+#include "log/logrecord.h"
+#include "models/messagelogmodel.h"
+#include "widgets/frameinspector.h"
+#include "widgets/messagelogview.h"
+#include "windows/logpanel.h"
+#include "windows/mainwindow.h"
+#include "windows/sendbox.h"
+
+#include <QCheckBox>
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QPixmap>
+#include <QSpinBox>
+#include <QTimer>
+
+#include <functional>
+#include <memory>
+
+namespace ws {
+
+namespace {
+
+constexpr int DemoStepMs = 300;
+// After the demo, the last echoes, the chart and the inspector get this long to paint.
+constexpr int ScreenshotDelayMs = 1200;
+
+QString tr(const char *text) {
+    return QCoreApplication::translate("wsworkbench", text);
+}
+
+// Sends a few messages of every kind to an echo server of the window's own, one step
+// every DemoStepMs, then selects a masked client frame; `finished` runs at the end
+// (also when the connection could not be made or is gone).
+void runDemo(MainWindow &window, const std::function<void()> &finished) {
+    const quint32 client = window.hostEchoAndConnect();
+    if (!client) {
+        finished();
+        return;
+    }
+    SendBox *box = window.sendBox();
+    using Step = std::function<void()>;
+    auto steps = std::make_shared<QList<Step>>();
+    const auto sendAs = [box](SendBox::Mode mode, const QString &text, int fragment = 0) {
+        return [box, mode, text, fragment] {
+            box->setMode(mode);
+            box->editor()->setPlainText(text);
+            box->fragmentCheck()->setChecked(fragment > 0);
+            if (fragment > 0)
+                box->fragmentSizeSpin()->setValue(fragment);
+            box->send();
+        };
+    };
+    steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("Hello from WebSocket Workbench")));
+    steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-1")));
+    steps->append(
+        sendAs(SendBox::Mode::Json, QStringLiteral("{\"type\":\"subscribe\",\"channel\":\"prices\","
+                                                   "\"symbols\":[\"BTC\",\"ETH\"],\"id\":42}")));
+    steps->append(sendAs(SendBox::Mode::Binary,
+                         QStringLiteral("00 01 02 03 de ad be ef ca fe ba be 7f 80 ff")));
+    steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-2")));
+    steps->append(sendAs(SendBox::Mode::Text,
+                         QStringLiteral("This message travels in fragments of 16 bytes"), 16));
+    for (int i = 3; i <= 8; ++i) {
+        steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("tick %1").arg(i)));
+        steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-%1").arg(i)));
+    }
+    steps->append([&window, box, client] {
+        // Leave the box ready for the next message, and show a masked client frame.
+        box->setMode(SendBox::Mode::Json);
+        box->fragmentCheck()->setChecked(false);
+        box->editor()->setPlainText(QStringLiteral("{\"type\":\"ping\",\"id\":43}"));
+        window.logModel()->flush();
+        const log::LogStore &store = window.logModel()->store();
+        for (qsizetype i = store.size() - 1; i >= 0; --i) {
+            const log::LogRecord &record = store.at(i);
+            if (record.connection == client && record.kind == log::LogKind::Text && record.isFrame() &&
+                record.has(log::LogRecord::Outgoing) && record.payload.startsWith("{\"type\"")) {
+                window.logPanel()->view()->selectStoreIndex(i);
+                window.inspector()->selectField(HeaderField::MaskingKey);
+                break;
+            }
+        }
+    });
+
+    auto *timer = new QTimer(&window);
+    timer->setInterval(DemoStepMs);
+    QObject::connect(timer, &QTimer::timeout, &window, [&window, timer, steps, client, finished] {
+        const EndpointInfo *info = window.hub()->info(client);
+        if (!info || info->finished || steps->isEmpty()) {
+            timer->stop();
+            timer->deleteLater();
+            finished();
+            return;
+        }
+        if (!window.hub()->isOpen(client))
+            return; // still connecting
+        steps->takeFirst()();
+    });
+    timer->start();
+}
+
+} // namespace
+
+bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QString *error) {
+    QCommandLineParser parser;
+    const QCommandLineOption demo(
+        QStringLiteral("demo"), tr("Host an echo server, connect to it and send a few messages."));
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        tr("After the demo, save the window as a PNG and quit."),
+                                        tr("file"));
+    parser.addOptions({demo, screenshot});
+    if (!parser.parse(arguments)) {
+        if (error)
+            *error = parser.errorText();
+        return false;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        if (error)
+            *error = tr("Unexpected argument: %1").arg(parser.positionalArguments().constFirst());
+        return false;
+    }
+    options->demo = parser.isSet(demo);
+    options->screenshotPath = parser.isSet(screenshot) ? parser.value(screenshot) : QString();
+    return true;
+}
+
+void startDemo(MainWindow &window, const DemoOptions &options) {
+    if (!options.demo && options.screenshotPath.isEmpty())
+        return;
+    const QString path = options.screenshotPath;
+    QTimer::singleShot(0, &window, [&window, path] {
+        runDemo(window, [&window, path] {
+            if (path.isEmpty())
+                return;
+            QTimer::singleShot(ScreenshotDelayMs, &window, [&window, path] {
+                QString error;
+                if (!saveScreenshot(window, path, &error))
+                    qWarning("%s", qPrintable(error));
+                window.close();
+            });
+        });
+    });
+}
+
+bool saveScreenshot(QWidget &window, const QString &path, QString *error) {
+    const QPixmap pixmap = window.grab();
+    if (pixmap.isNull() || !pixmap.save(path, "PNG")) {
+        if (error)
+            *error = tr("Cannot write the screenshot to %1").arg(path);
+        return false;
+    }
+    return true;
+}
+
+} // namespace ws

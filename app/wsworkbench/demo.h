@@ -1,0 +1,30 @@
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+class QWidget;
+
+namespace ws {
+
+class MainWindow;
+
+// The window with traffic to look at, for the README's picture
+// (scripts/screenshot.sh): `--demo` hosts an echo server, connects to it, sends
+// text, JSON, binary, a fragmented message and pings through the send box and
+// selects a masked frame in the inspector; `--screenshot FILE` then saves the window
+// as a PNG and quits.
+struct DemoOptions {
+    bool demo = false;
+    QString screenshotPath; // empty: no screenshot
+};
+
+// Reads the options above from the command line; false with the reason in `error`
+// for anything else.
+bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QString *error = nullptr);
+// Starts what `options` asks for once the event loop runs.
+void startDemo(MainWindow &window, const DemoOptions &options);
+// The window as a PNG.
+bool saveScreenshot(QWidget &window, const QString &path, QString *error = nullptr);
+
+} // namespace ws
