@@ -190,7 +190,10 @@ void ClientConnection::open() {
     if (auto *ssl = qobject_cast<QSslSocket *>(m_socket))
         ssl->connectToHostEncrypted(m_url->host, m_url->port);
     else
-        m_socket->connectToHost(m_url->host, m_url->port);
+        // Unbuffered: each read goes straight into readFromSocket()'s buffer with one
+        // read(2) (see there).
+        m_socket->connectToHost(m_url->host, m_url->port,
+                                QIODevice::ReadWrite | QIODevice::Unbuffered);
 }
 
 void ClientConnection::onTcpConnected() {
@@ -338,10 +341,22 @@ void ClientConnection::onConnected() {
 void ClientConnection::onReadyRead() {
     if (m_finished || !m_socket)
         return;
-    for (;;) {
-        const QByteArray data = readFromSocket(m_socket);
+    for (bool more = true; more;) {
+        const SocketRead chunk = readFromSocket(m_socket);
+        if (chunk.ended) {
+            // An unbuffered socket met the end (or a failure) on our read and emits
+            // neither errorOccurred() nor disconnected(): both are handled from here.
+            if (m_socket->error() != QAbstractSocket::RemoteHostClosedError)
+                onSocketError(m_socket->error());
+            else
+                QMetaObject::invokeMethod(this, &ClientConnection::onDisconnected,
+                                          Qt::QueuedConnection);
+            break;
+        }
+        const QByteArrayView data = chunk.data;
         if (data.isEmpty())
             break;
+        more = chunk.mayHaveMore;
         m_lastReceiveMs = m_clock.elapsed();
         // After the end nothing more is read: RFC 6455 §7.1.7 / §5.5.1.
         if (m_session->state() == SessionState::Closed)

@@ -1,6 +1,7 @@
 #include "net/server.h"
 
 #include "net/socketio.h"
+#include "net/tcpserver.h"
 #include "protocol/handshake.h"
 
 #include <QElapsedTimer>
@@ -28,8 +29,9 @@ namespace {
 // One batch (one read, its echo, one write) is at most this much input: it bounds
 // what a batch adds to a client's send queue beyond sendQueueLimit.
 constexpr qint64 ReadBatchSize = 256 * 1024;
-// While a client is paused, QTcpSocket stops pulling from the kernel once it holds
-// this much, so TCP flow control pushes back on the sender.
+// While a client is paused, a buffered QTcpSocket (TLS) stops pulling from the kernel
+// once it holds this much, so TCP flow control pushes back on the sender; a paused
+// unbuffered socket is not read at all and leaves everything in the kernel.
 constexpr qint64 PausedReadBufferSize = 64 * 1024;
 constexpr qint64 NoDeadline = -1;
 
@@ -325,10 +327,18 @@ void Server::Private::readFrom(ServerClient *c) {
         return;
     QTcpSocket *socket = cd.socket;
     Session &session = *cd.session;
-    for (;;) {
-        const QByteArray data = readFromSocket(socket);
+    for (bool more = true; more;) {
+        const SocketRead chunk = readFromSocket(socket);
+        if (chunk.ended) {
+            // An unbuffered socket met the end on our read and emits no disconnected().
+            QMetaObject::invokeMethod(
+                c, [this, c] { onDisconnected(c); }, Qt::QueuedConnection);
+            return;
+        }
+        const QByteArrayView data = chunk.data;
         if (data.isEmpty())
             break;
+        more = chunk.mayHaveMore;
         const qint64 us = nowUs();
         chunkMs = us / 1000;
         cd.lastReceiveMs = chunkMs;
@@ -897,7 +907,7 @@ Server::Server(ServerOptions options, QObject *parent)
         d->tcp = new TlsTcpServer(
             m_options, [this](const QString &line) { d->log(line); }, this);
     else
-        d->tcp = new QTcpServer(this);
+        d->tcp = new UnbufferedTcpServer(this);
     // Bursts of connects (benchmarks, browsers) should not meet a full queue.
     d->tcp->setListenBacklogSize(1024);
     d->tcp->setMaxPendingConnections(1024);

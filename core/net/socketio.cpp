@@ -5,6 +5,8 @@
 #include <QSslSocket>
 #include <QTcpSocket>
 
+#include <memory>
+
 #ifdef Q_OS_UNIX
 #include <cerrno>
 #include <sys/socket.h>
@@ -42,6 +44,15 @@ qsizetype sendNow(qintptr descriptor, const char *data, qsizetype size) {
     }
     return done;
 }
+
+// The descriptor to send on directly, or -1: a QSslSocket's carries TLS records, and
+// bytes QTcpSocket still queues must go first.
+qintptr directDescriptor(QTcpSocket *socket) {
+    if (qobject_cast<QSslSocket *>(socket) || socket->bytesToWrite() != 0 ||
+        socket->state() != QAbstractSocket::ConnectedState)
+        return -1;
+    return socket->socketDescriptor();
+}
 #endif
 
 } // namespace
@@ -57,10 +68,7 @@ void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
         return;
     }
 #ifdef Q_OS_UNIX
-    // A QSslSocket's descriptor carries TLS records: every byte must go through it.
-    const qintptr descriptor = qobject_cast<QSslSocket *>(socket) ? -1 : socket->socketDescriptor();
-    if (descriptor >= 0 && socket->bytesToWrite() == 0 &&
-        socket->state() == QAbstractSocket::ConnectedState) {
+    if (const qintptr descriptor = directDescriptor(socket); descriptor >= 0) {
         const qsizetype sent = sendNow(descriptor, bytes.constData(), bytes.size());
         if (sent == bytes.size())
             return;
@@ -87,11 +95,42 @@ void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
     chunks.clear();
 }
 
-QByteArray readFromSocket(QTcpSocket *socket) {
-    // QIODevice::read() hands over its first buffer chunk without a copy when asked
-    // for exactly that chunk's size, which is bytesAvailable() when it holds one.
-    const qint64 available = socket->bytesAvailable();
-    return available > 0 ? socket->read(available) : QByteArray();
+bool isUnbuffered(const QTcpSocket *socket) {
+    return socket->openMode().testFlag(QIODevice::Unbuffered);
+}
+
+SocketRead readFromSocket(QTcpSocket *socket) {
+    SocketRead result;
+    if (!isUnbuffered(socket)) {
+        // QIODevice::read() hands over its first buffer chunk without a copy when
+        // asked for exactly that chunk's size, which is bytesAvailable() when it
+        // holds one.
+        const qint64 available = socket->bytesAvailable();
+        if (available > 0) {
+            result.owner = socket->read(available);
+            result.data = result.owner;
+            result.mayHaveMore = socket->bytesAvailable() > 0;
+        }
+        return result;
+    }
+    // QAbstractSocket::readData() answers -1 for a socket that is not connected;
+    // one that is closing (disconnectFromHost() waiting for its queue to drain)
+    // reports its end with disconnected() itself.
+    if (socket->state() != QAbstractSocket::ConnectedState)
+        return result;
+    // One buffer per thread, reused by every read: the session copies what it keeps
+    // (Session::receiveData() takes a view).
+    thread_local const std::unique_ptr<char[]> buffer(new char[UnbufferedReadSize]);
+    // One read(2), no FIONREAD first: EAGAIN comes back as 0, the end of the stream
+    // and failures as -1, after which QTcpSocket has closed the descriptor.
+    const qint64 n = socket->read(buffer.get(), UnbufferedReadSize);
+    if (n < 0) {
+        result.ended = true;
+        return result;
+    }
+    result.data = QByteArrayView(buffer.get(), n);
+    result.mayHaveMore = n == UnbufferedReadSize;
+    return result;
 }
 
 } // namespace ws
