@@ -68,9 +68,14 @@ qtws="$build_dir/bench/echo/qtws-echo-server"
 [[ -x "$wsw" ]] || { echo "bench.sh: $wsw was not built" >&2; exit 1; }
 [[ -x "$qtws" ]] || { echo "bench.sh: $qtws was not built (qt6-websockets-dev missing?)" >&2; exit 1; }
 node_echo=bench/echo/ws-echo-server.mjs
-command -v node >/dev/null || { echo "bench.sh: node is missing (the deflate row's peer)" >&2; exit 1; }
-[[ -f tests/interop/node_modules/ws/package.json ]] ||
-    { echo "bench.sh: tests/interop/node_modules/ws is missing (npm ci in tests/interop)" >&2; exit 1; }
+# The deflate row's peer, needed only when that row runs.
+deflate_row=false
+[[ -z "$only" || "deflate" == "$only"* || "$only" == deflate* ]] && deflate_row=true
+if [[ "$deflate_row" == true ]]; then
+    command -v node >/dev/null || { echo "bench.sh: node is missing (the deflate row's peer)" >&2; exit 1; }
+    [[ -f tests/interop/node_modules/ws/package.json ]] ||
+        { echo "bench.sh: tests/interop/node_modules/ws is missing (npm ci in tests/interop)" >&2; exit 1; }
+fi
 command -v openssl >/dev/null || { echo "bench.sh: openssl is missing (the wss rows)" >&2; exit 1; }
 
 # 1,000 idle connections need 1,000 descriptors in each process, plus slack.
@@ -314,7 +319,7 @@ echo "Echo server benchmark: ours (\`wsw serve --mode echo\`) vs QtWebSockets $(
 echo "(best of $runs run(s) of ${seconds} s after 0.5 s warm-up; server pinned to CPU 0, \`wsw bench\` to CPU 1; binary messages; MB = 10^6 bytes, one way)."
 echo "Ratio: ours/QtWebSockets for throughput, QtWebSockets/ours for memory: above 1 means ours is better."
 echo "wss rows: TLS on both sides (a P-256 certificate made for the run, verified by the client)."
-echo "deflate row: text JSON with permessage-deflate both ways; the peer is Node's ws $(sed -n 's/^ *"version": "\(.*\)",$/\1/p' tests/interop/node_modules/ws/package.json) (node $(node --version)), not QtWebSockets, which has no deflate."
+[[ "$deflate_row" == true ]] && echo "deflate row: text JSON with permessage-deflate both ways; the peer is Node's ws $(sed -n 's/^ *"version": "\(.*\)",$/\1/p' tests/interop/node_modules/ws/package.json) (node $(node --version)), not QtWebSockets, which has no deflate."
 echo
 echo "| row | ours | QtWebSockets (deflate: Node ws) | ratio (>1: ours better) |"
 echo "|---|---:|---:|---:|"
