@@ -19,10 +19,11 @@ class Session;
 // socket is writable, reporting errors and the end of the connection as usual.
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes);
 
-// Writes what the session has to send, piece by piece: a large payload the caller
-// handed to the session as a QByteArray reaches QTcpSocket's queue shared, not
-// copied (Session::takeOutgoingChunks). With `connected` false the bytes are
-// dropped: the transport is gone.
+// Writes what the session has to send: a large payload the caller handed to the
+// session as a QByteArray reaches QTcpSocket's queue shared, not copied
+// (Session::takeOutgoingChunks); a run of smaller pieces goes to the kernel with one
+// sendmsg(2) when nothing is queued, so a batch costs one system call. With
+// `connected` false the bytes are dropped: the transport is gone.
 void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected);
 
 // One read from a socket (readFromSocket()).
