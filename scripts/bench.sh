@@ -2,18 +2,23 @@
 # Echo-server benchmark: our server (`wsw serve --mode echo`) against QtWebSockets'
 # QWebSocketServer (bench/echo/qtws-echo-server), same loads, same pinning, driven
 # by our load generator (`wsw bench`). Prints a Markdown table on stdout.
+# The burst row drives the servers the way other load generators do: each
+# connection writes its whole window with one write and the next window once every
+# echo is back (`wsw bench --burst`), rather than one message per echo received.
 # wss rows: both servers use a certificate made for the run with openssl (trusted by
 # `wsw bench --ca`, verification on). The permessage-deflate row compares with
 # Node's `ws` (bench/echo/ws-echo-server.mjs), since QtWebSockets has no deflate; it
 # needs node and tests/interop/node_modules (npm ci in tests/interop).
 #
-#   scripts/bench.sh [--seconds N] [--runs N] [--quick]
+#   scripts/bench.sh [--seconds N] [--runs N] [--quick] [--only TEXT]
 #
 # --seconds N  measuring time per run (default 5, after 0.5 s of warm-up)
 # --runs N     runs per row and server, alternating ours and theirs; the best run
 #              counts, since other load on the machine only ever slows a run down
 #              (default 3)
 # --quick      1 s and 1 run per row: a smoke test of the script, not figures to quote
+# --only TEXT  only the rows whose label starts with TEXT (e.g. "64 B echo", "wss",
+#              "memory" for the idle-connection row)
 #
 # Builds Release into build-bench/. The server runs on CPU 0 and the load
 # generator on CPU 1 (taskset) when the machine has two CPUs or more. Every run
@@ -23,6 +28,7 @@ cd "$(dirname "$0")/.."
 
 seconds=5
 runs=3
+only=""
 while (($#)); do
     case "$1" in
     --seconds)
@@ -33,13 +39,17 @@ while (($#)); do
         runs=${2:?--runs needs a value}
         shift 2
         ;;
+    --only)
+        only=${2:?--only needs a value}
+        shift 2
+        ;;
     --quick)
         seconds=1
         runs=1
         shift
         ;;
     -h | --help)
-        sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -58,9 +68,14 @@ qtws="$build_dir/bench/echo/qtws-echo-server"
 [[ -x "$wsw" ]] || { echo "bench.sh: $wsw was not built" >&2; exit 1; }
 [[ -x "$qtws" ]] || { echo "bench.sh: $qtws was not built (qt6-websockets-dev missing?)" >&2; exit 1; }
 node_echo=bench/echo/ws-echo-server.mjs
-command -v node >/dev/null || { echo "bench.sh: node is missing (the deflate row's peer)" >&2; exit 1; }
-[[ -f tests/interop/node_modules/ws/package.json ]] ||
-    { echo "bench.sh: tests/interop/node_modules/ws is missing (npm ci in tests/interop)" >&2; exit 1; }
+# The deflate row's peer, needed only when that row runs.
+deflate_row=false
+[[ -z "$only" || "deflate" == "$only"* || "$only" == deflate* ]] && deflate_row=true
+if [[ "$deflate_row" == true ]]; then
+    command -v node >/dev/null || { echo "bench.sh: node is missing (the deflate row's peer)" >&2; exit 1; }
+    [[ -f tests/interop/node_modules/ws/package.json ]] ||
+        { echo "bench.sh: tests/interop/node_modules/ws is missing (npm ci in tests/interop)" >&2; exit 1; }
+fi
 command -v openssl >/dev/null || { echo "bench.sh: openssl is missing (the wss rows)" >&2; exit 1; }
 
 # 1,000 idle connections need 1,000 descriptors in each process, plus slack.
@@ -222,28 +237,38 @@ better() {
 # validation on both sides and UTF-16 conversions inside QtWebSockets). The
 # deflate row sends text, JSON: what permessage-deflate is used for.
 labels=("64 B echo, 50 conns x 16 in flight"
+    "64 B echo, burst, 50 conns x 16 per write"
     "1 MiB echo, 4 conns x 2 in flight"
     "16 MiB echo, 1 conn x 1 in flight"
     "connect + close, 8 loops"
     "wss 64 B echo, 50 conns x 16 in flight"
     "wss 1 MiB echo"
     "deflate 4 KiB JSON echo, 8 conns x 8 in flight")
-units=("messages/s" "MB/s" "MB/s" "connections/s" "messages/s" "MB/s" "messages/s")
-fields=(messagesPerSecond megabytesPerSecond megabytesPerSecond connectionsPerSecond
+units=("messages/s" "messages/s" "MB/s" "MB/s" "connections/s" "messages/s" "MB/s" "messages/s")
+fields=(messagesPerSecond messagesPerSecond megabytesPerSecond megabytesPerSecond connectionsPerSecond
     messagesPerSecond megabytesPerSecond messagesPerSecond)
-counts=(messages messages messages completed messages messages messages)
-per=("message" "message" "message" "connection" "message" "message" "message")
+counts=(messages messages messages messages completed messages messages messages)
+per=("message" "message" "message" "message" "connection" "message" "message" "message")
 args=("--binary --size 64 --conns 50 --window 16"
+    "--binary --size 64 --conns 50 --window 16 --burst"
     "--binary --size 1048576 --conns 4 --window 2"
     "--binary --size 16777216 --conns 1 --window 1"
     "--mode connect --conns 8"
     "--binary --size 64 --conns 50 --window 16"
     "--binary --size 1048576 --conns 4 --window 2"
     "--text-json --size 4096 --conns 8 --window 8")
-kinds=(ws ws ws ws wss wss deflate)
+kinds=(ws ws ws ws ws wss wss deflate)
+
+idle_label="memory per idle connection at 1,000"
+# wanted LABEL: whether --only selects the row.
+wanted() { [[ -z "$only" || "$1" == "$only"* ]]; }
+rows=()
+for i in "${!labels[@]}"; do
+    wanted "${labels[$i]}" && rows+=("$i")
+done
 
 declare -a best_ours best_theirs cpu_ours cpu_theirs client_ours client_theirs
-for i in "${!labels[@]}"; do
+for i in "${rows[@]}"; do
     best_ours[i]=failed
     best_theirs[i]=failed
     cpu_ours[i]=failed
@@ -268,7 +293,8 @@ for i in "${!labels[@]}"; do
 done
 idle_ours=failed
 idle_theirs=failed
-for ((run = 1; run <= runs; run++)); do
+wanted "$idle_label" && idle_runs=$runs || idle_runs=0
+for ((run = 1; run <= idle_runs; run++)); do
     for which in ours theirs; do
         echo "== memory per idle connection: $which (run $run of $runs)" >&2
         run_idle "$which"
@@ -293,23 +319,25 @@ echo "Echo server benchmark: ours (\`wsw serve --mode echo\`) vs QtWebSockets $(
 echo "(best of $runs run(s) of ${seconds} s after 0.5 s warm-up; server pinned to CPU 0, \`wsw bench\` to CPU 1; binary messages; MB = 10^6 bytes, one way)."
 echo "Ratio: ours/QtWebSockets for throughput, QtWebSockets/ours for memory: above 1 means ours is better."
 echo "wss rows: TLS on both sides (a P-256 certificate made for the run, verified by the client)."
-echo "deflate row: text JSON with permessage-deflate both ways; the peer is Node's ws $(sed -n 's/^ *"version": "\(.*\)",$/\1/p' tests/interop/node_modules/ws/package.json) (node $(node --version)), not QtWebSockets, which has no deflate."
+[[ "$deflate_row" == true ]] && echo "deflate row: text JSON with permessage-deflate both ways; the peer is Node's ws $(sed -n 's/^ *"version": "\(.*\)",$/\1/p' tests/interop/node_modules/ws/package.json) (node $(node --version)), not QtWebSockets, which has no deflate."
 echo
 echo "| row | ours | QtWebSockets (deflate: Node ws) | ratio (>1: ours better) |"
 echo "|---|---:|---:|---:|"
-for i in "${!labels[@]}"; do
+for i in "${rows[@]}"; do
     [[ "${best_ours[$i]}" == failed || "${best_theirs[$i]}" == failed ]] && status=1
     echo "| ${labels[$i]} (${units[$i]}) | $(fmt "${best_ours[$i]}") | $(fmt "${best_theirs[$i]}") | $(ratio "${best_ours[$i]}" "${best_theirs[$i]}") |"
 done
-[[ "$idle_ours" == failed || "$idle_theirs" == failed ]] && status=1
-echo "| memory per idle connection at 1,000 (bytes of server RSS) | $(fmt "$idle_ours") | $(fmt "$idle_theirs") | $(ratio "$idle_theirs" "$idle_ours") |"
+if ((idle_runs > 0)); then
+    [[ "$idle_ours" == failed || "$idle_theirs" == failed ]] && status=1
+    echo "| $idle_label (bytes of server RSS) | $(fmt "$idle_ours") | $(fmt "$idle_theirs") | $(ratio "$idle_theirs" "$idle_ours") |"
+fi
 echo
 echo "Server CPU time per unit (lowest of the runs; warm-up and closing included, so an upper"
 echo "bound; it depends less on other load on the machine than the rates above):"
 echo
-echo "| row | ours | QtWebSockets (deflate: Node ws) | ratio (>1: ours better) | load generator CPU (best run) |"
-echo "|---|---:|---:|---:|---:|"
-for i in "${!labels[@]}"; do
-    echo "| ${labels[$i]} (µs per ${per[$i]}) | $(fmt "${cpu_ours[$i]}") | $(fmt "${cpu_theirs[$i]}") | $(ratio "${cpu_theirs[$i]}" "${cpu_ours[$i]}") | ${client_ours[$i]:-?} % / ${client_theirs[$i]:-?} % |"
+echo "| row | ours | QtWebSockets (deflate: Node ws) | ratio (>1: ours better) | ours / theirs | load generator CPU (best run) |"
+echo "|---|---:|---:|---:|---:|---:|"
+for i in "${rows[@]}"; do
+    echo "| ${labels[$i]} (µs per ${per[$i]}) | $(fmt "${cpu_ours[$i]}") | $(fmt "${cpu_theirs[$i]}") | $(ratio "${cpu_theirs[$i]}" "${cpu_ours[$i]}") | $(ratio "${cpu_ours[$i]}" "${cpu_theirs[$i]}") | ${client_ours[$i]:-?} % / ${client_theirs[$i]:-?} % |"
 done
 exit $status

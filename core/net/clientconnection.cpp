@@ -129,7 +129,10 @@ void ClientConnection::open() {
     if (auto *ssl = qobject_cast<QSslSocket *>(socket))
         ssl->connectToHostEncrypted(m_url->host, m_url->port);
     else
-        socket->connectToHost(m_url->host, m_url->port);
+        // Unbuffered: each read is one read(2) into our buffer, without asking the
+        // kernel first how much there is (socketio.h).
+        socket->connectToHost(m_url->host, m_url->port,
+                              QIODevice::ReadWrite | QIODevice::Unbuffered);
 }
 
 void ClientConnection::onTcpConnected() {
@@ -382,6 +385,13 @@ void ClientConnection::onDeadline() {
     }
 }
 
+void ClientConnection::transportEnded() {
+    if (socket()->error() != QAbstractSocket::RemoteHostClosedError)
+        onSocketError(socket()->error());
+    else
+        QMetaObject::invokeMethod(this, &ClientConnection::onDisconnected, Qt::QueuedConnection);
+}
+
 void ClientConnection::closeDeadlineArmed() {
     m_deadline = Deadline::Close;
     m_timer.start(m_options.closeTimeoutMs);
@@ -401,7 +411,7 @@ void ClientConnection::onKeepalive() {
     if (nowMs() - lastReceiveMs() < m_options.keepaliveIntervalMs)
         return;
     // Refused only once a close was sent, and then no keepalive is due.
-    (void)sendPing("keepalive " + QByteArray::number(++m_keepaliveCount));
+    static_cast<void>(sendPing("keepalive " + QByteArray::number(++m_keepaliveCount)));
 }
 
 bool ClientConnection::admitEvent(const SessionEvent &event) {
@@ -430,7 +440,8 @@ void ClientConnection::handleEvent(SessionEvent &event) {
         if (manualPong && !m_options.dropPings) {
             QTimer::singleShot(m_options.pongDelayMs, this, [this, payload = ping->payload] {
                 if (!isFinished() && state() == SessionState::Open)
-                    (void)sendPong(payload); // refused only after a close: then none is due
+                    static_cast<void>(
+                        sendPong(payload)); // refused only after a close: then none is due
             });
         }
     } else if (std::holds_alternative<ClosedEvent>(event)) {

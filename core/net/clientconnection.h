@@ -80,6 +80,7 @@ signals:
 protected:
     bool canSend() const override { return m_connected; }
     bool admitEvent(const SessionEvent &event) override;
+    void transportEnded() override;
     void handleEvent(SessionEvent &event) override;
     void closeDeadlineArmed() override;
     void closeDeadlinePassed(bool answered, const QString &why) override;

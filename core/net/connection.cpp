@@ -45,10 +45,18 @@ PerMessageDeflate *Connection::setDeflate(std::unique_ptr<PerMessageDeflate> def
 void Connection::receive() {
     if (m_finished || m_finishPending || !m_socket)
         return;
-    for (;;) {
-        const QByteArray data = readFromSocket(m_socket);
+    for (bool more = true; more;) {
+        const SocketRead chunk = readFromSocket(m_socket);
+        if (chunk.ended) {
+            // An unbuffered socket met the end (or a failure) on our read and emits
+            // neither errorOccurred() nor disconnected().
+            transportEnded();
+            return;
+        }
+        const QByteArrayView data = chunk.data;
         if (data.isEmpty())
             break;
+        more = chunk.mayHaveMore;
         touch(nowMs());
         // After the end nothing more is read: RFC 6455 §7.1.7 / §5.5.1.
         if (m_session->state() == SessionState::Closed)

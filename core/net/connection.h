@@ -79,6 +79,9 @@ protected:
     virtual void handleEvent(SessionEvent &event) = 0;
     // An event to swallow before it is reported (false: not reported, not handled).
     virtual bool admitEvent(const SessionEvent &) { return true; }
+    // An unbuffered socket's read met the end of the stream or failed (the socket's
+    // error() says which); it emits neither disconnected() nor errorOccurred().
+    virtual void transportEnded() = 0;
     // After every send made through the send functions.
     virtual void afterSend() {}
     // The close deadline passed: the peer did not answer our close frame (the

@@ -1,6 +1,7 @@
 #include "net/server.h"
 
 #include "net/serverprivate.h"
+#include "net/tcpserver.h"
 #include "net/testpage.h"
 #include "net/tlstcpserver.h"
 #include "protocol/handshake.h"
@@ -18,8 +19,9 @@ namespace {
 // One batch (one read, its echo, one write) is at most this much input: it bounds
 // what a batch adds to a client's send queue beyond sendQueueLimit.
 constexpr qint64 ReadBatchSize = 256 * 1024;
-// While a client is paused, QTcpSocket stops pulling from the kernel once it holds
-// this much, so TCP flow control pushes back on the sender.
+// While a client is paused, a buffered QTcpSocket (TLS) stops pulling from the kernel
+// once it holds this much, so TCP flow control pushes back on the sender; a paused
+// unbuffered socket is not read at all and leaves everything in the kernel.
 constexpr qint64 PausedReadBufferSize = 64 * 1024;
 
 QString describeClose(const ClosedEvent &closed) {
@@ -286,7 +288,7 @@ void Server::Private::checkClient(ServerClient *c, qint64 now) {
         if (silent >= o.keepaliveIntervalMs && (c->m_lastPingMs < c->lastReceiveMs() ||
                                                 now - c->m_lastPingMs >= o.keepaliveIntervalMs)) {
             c->m_lastPingMs = now;
-            (void)c->sendPing("keepalive"); // open, so it is accepted
+            static_cast<void>(c->sendPing("keepalive")); // open, so it is accepted
             if (c->isEnding())
                 return;
         }
@@ -296,7 +298,8 @@ void Server::Private::checkClient(ServerClient *c, qint64 now) {
         log(QStringLiteral("%1: idle for %2 ms, closing with 1001")
                 .arg(who(c))
                 .arg(now - c->m_lastMessageMs));
-        (void)c->sendClose(toWire(CloseCode::GoingAway), QStringLiteral("idle timeout"));
+        static_cast<void>(
+            c->sendClose(toWire(CloseCode::GoingAway), QStringLiteral("idle timeout")));
     }
 }
 
@@ -345,7 +348,7 @@ Server::Server(ServerOptions options, QObject *parent)
         d->tcp = new TlsTcpServer(
             m_options, [this](const QString &line) { d->log(line); }, this);
     else
-        d->tcp = new QTcpServer(this);
+        d->tcp = new UnbufferedTcpServer(this);
     // Bursts of connects (benchmarks, browsers) should not meet a full queue.
     d->tcp->setListenBacklogSize(1024);
     d->tcp->setMaxPendingConnections(1024);
@@ -405,8 +408,8 @@ void Server::stop() {
             continue;
         if (c->state() == SessionState::Open) {
             // RFC 6455 §7.4.1: 1001, the endpoint is going away.
-            (void)c->sendClose(toWire(CloseCode::GoingAway),
-                               QStringLiteral("server shutting down"));
+            static_cast<void>(
+                c->sendClose(toWire(CloseCode::GoingAway), QStringLiteral("server shutting down")));
             ++closing;
         } else if (c->state() == SessionState::Connecting && !c->isTransportClosing()) {
             c->m_logged = true;

@@ -37,6 +37,10 @@ void ServerClient::onDisconnected() {
     finish();
 }
 
+void ServerClient::transportEnded() {
+    QMetaObject::invokeMethod(this, &ServerClient::onDisconnected, Qt::QueuedConnection);
+}
+
 void ServerClient::beforeReceive() {
     Server::Private &server = *m_server->d;
     server.batchMs = lastReceiveMs();

@@ -30,6 +30,7 @@ public:
 protected:
     bool canSend() const override { return true; }
     void beforeReceive() override;
+    void transportEnded() override;
     bool afterReceive() override;
     void handleEvent(SessionEvent &event) override;
     void afterSend() override;

@@ -58,7 +58,7 @@ void Server::Private::updateEchoPath(ServerClient *c) {
         session.setMessageSink([this, c, &session](Opcode type, QByteArrayView payload) {
             c->m_lastMessageMs = batchMs;
             // Refused only after our close frame: then nothing is echoed.
-            session.sendReceivedMessage(type, payload);
+            static_cast<void>(session.sendReceivedMessage(type, payload));
         });
     } else {
         session.setMessageSink({});
@@ -68,10 +68,8 @@ void Server::Private::updateEchoPath(ServerClient *c) {
         // The payload is shared with the incoming event, not copied. After our close
         // frame the session refuses the send (RFC 6455 §5.5.1): nothing is echoed then.
         session.setMessageHandler([&session](const DecodedMessage &message) {
-            if (message.type == Opcode::Binary)
-                session.sendBinary(message.data);
-            else
-                session.sendText(message.data);
+            static_cast<void>(message.type == Opcode::Binary ? session.sendBinary(message.data)
+                                                             : session.sendText(message.data));
         });
     } else {
         session.setMessageHandler({});
@@ -126,9 +124,9 @@ void Server::Private::broadcast(Opcode type, const QByteArray &data) {
         // writes in one call per turn of the event loop, where a shared payload would
         // queue the header and the payload as two.
         const QByteArrayView view(data);
-        (void)target->sendThroughSession([&](Session &session) {
+        static_cast<void>(target->sendThroughSession([&](Session &session) {
             return type == Opcode::Binary ? session.sendBinary(view) : session.sendText(view);
-        });
+        }));
     }
 }
 

@@ -5,10 +5,13 @@
 #include <QSslSocket>
 #include <QTcpSocket>
 
+#include <memory>
+
 #ifdef Q_OS_UNIX
 #include <cerrno>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #endif
 
 namespace ws {
@@ -42,7 +45,69 @@ qsizetype sendNow(qintptr descriptor, const char *data, qsizetype size) {
     }
     return done;
 }
+
+// At most this many pieces per sendmsg(2) (well under IOV_MAX).
+constexpr qsizetype MaxGather = 64;
+
+// Sends the pieces [first, last) with one sendmsg(2) per MaxGather of them, as far as
+// the kernel takes them now; returns how many bytes that was.
+qsizetype sendGathered(qintptr descriptor, const QList<QByteArray> &pieces, qsizetype first,
+                       qsizetype last) {
+    qsizetype done = 0;
+    while (first < last) {
+        iovec vectors[MaxGather];
+        int count = 0;
+        qsizetype wanted = 0;
+        for (qsizetype i = first; i < last && count < MaxGather; ++i, ++count) {
+            vectors[count].iov_base = const_cast<char *>(pieces[i].constData());
+            vectors[count].iov_len = size_t(pieces[i].size());
+            wanted += pieces[i].size();
+        }
+        msghdr message{};
+        message.msg_iov = vectors;
+        message.msg_iovlen = size_t(count);
+        ssize_t n;
+        do {
+            n = ::sendmsg(int(descriptor), &message, SendFlags);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0)
+            break;
+        done += n;
+        if (n < wanted)
+            break;
+        first += count;
+    }
+    return done;
+}
+
+// The descriptor to send on directly, or -1: a QSslSocket's carries TLS records, and
+// bytes QTcpSocket still queues must go first.
+qintptr directDescriptor(QTcpSocket *socket) {
+    if (qobject_cast<QSslSocket *>(socket) || socket->bytesToWrite() != 0 ||
+        socket->state() != QAbstractSocket::ConnectedState)
+        return -1;
+    return socket->socketDescriptor();
+}
 #endif
+
+// Writes the pieces [first, last), none of them large, to the kernel together; what
+// it does not take now is queued in QTcpSocket, in order.
+void writeGathered(QTcpSocket *socket, const QList<QByteArray> &pieces, qsizetype first,
+                   qsizetype last) {
+#ifdef Q_OS_UNIX
+    if (const qintptr descriptor = directDescriptor(socket); descriptor >= 0) {
+        qsizetype sent = sendGathered(descriptor, pieces, first, last);
+        for (; first < last && sent >= pieces[first].size(); ++first)
+            sent -= pieces[first].size();
+        if (first < last && sent > 0) {
+            socket->write(pieces[first].constData() + sent, pieces[first].size() - sent);
+            ++first;
+        }
+    }
+#endif
+    for (; first < last; ++first)
+        socket->write(pieces[first]);
+}
 
 } // namespace
 
@@ -57,10 +122,7 @@ void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
         return;
     }
 #ifdef Q_OS_UNIX
-    // A QSslSocket's descriptor carries TLS records: every byte must go through it.
-    const qintptr descriptor = qobject_cast<QSslSocket *>(socket) ? -1 : socket->socketDescriptor();
-    if (descriptor >= 0 && socket->bytesToWrite() == 0 &&
-        socket->state() == QAbstractSocket::ConnectedState) {
+    if (const qintptr descriptor = directDescriptor(socket); descriptor >= 0) {
         const qsizetype sent = sendNow(descriptor, bytes.constData(), bytes.size());
         if (sent == bytes.size())
             return;
@@ -81,17 +143,60 @@ void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
     chunks.clear();
     session.takeOutgoingChunks(chunks);
     if (connected) {
-        for (const QByteArray &chunk : std::as_const(chunks))
-            writeToSocket(socket, chunk);
+        // A run of pieces that are not large (frame headers, the small frames between
+        // them, payloads of 16 to 64 KiB) leaves with one system call, not one each.
+        for (qsizetype i = 0; i < chunks.size();) {
+            qsizetype end = i;
+            while (end < chunks.size() && chunks[end].size() < ShareThreshold)
+                ++end;
+            if (end - i >= 2) {
+                writeGathered(socket, chunks, i, end);
+                i = end;
+            } else {
+                writeToSocket(socket, chunks[i]);
+                ++i;
+            }
+        }
     }
     chunks.clear();
 }
 
-QByteArray readFromSocket(QTcpSocket *socket) {
-    // QIODevice::read() hands over its first buffer chunk without a copy when asked
-    // for exactly that chunk's size, which is bytesAvailable() when it holds one.
-    const qint64 available = socket->bytesAvailable();
-    return available > 0 ? socket->read(available) : QByteArray();
+bool isUnbuffered(const QTcpSocket *socket) {
+    return socket->openMode().testFlag(QIODevice::Unbuffered);
+}
+
+SocketRead readFromSocket(QTcpSocket *socket) {
+    SocketRead result;
+    if (!isUnbuffered(socket)) {
+        // QIODevice::read() hands over its first buffer chunk without a copy when
+        // asked for exactly that chunk's size, which is bytesAvailable() when it
+        // holds one.
+        const qint64 available = socket->bytesAvailable();
+        if (available > 0) {
+            result.owner = socket->read(available);
+            result.data = result.owner;
+            result.mayHaveMore = socket->bytesAvailable() > 0;
+        }
+        return result;
+    }
+    // QAbstractSocket::readData() answers -1 for a socket that is not connected;
+    // one that is closing (disconnectFromHost() waiting for its queue to drain)
+    // reports its end with disconnected() itself.
+    if (socket->state() != QAbstractSocket::ConnectedState)
+        return result;
+    // One buffer per thread, reused by every read: the session copies what it keeps
+    // (Session::receiveData() takes a view).
+    thread_local const std::unique_ptr<char[]> buffer(new char[UnbufferedReadSize]);
+    // One read(2), no FIONREAD first: EAGAIN comes back as 0, the end of the stream
+    // and failures as -1, after which QTcpSocket has closed the descriptor.
+    const qint64 n = socket->read(buffer.get(), UnbufferedReadSize);
+    if (n < 0) {
+        result.ended = true;
+        return result;
+    }
+    result.data = QByteArrayView(buffer.get(), n);
+    result.mayHaveMore = n == UnbufferedReadSize;
+    return result;
 }
 
 } // namespace ws

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
 
 class QTcpSocket;
 
@@ -18,15 +19,43 @@ class Session;
 // socket is writable, reporting errors and the end of the connection as usual.
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes);
 
-// Writes what the session has to send, piece by piece: a large payload the caller
-// handed to the session as a QByteArray reaches QTcpSocket's queue shared, not
-// copied (Session::takeOutgoingChunks). With `connected` false the bytes are
-// dropped: the transport is gone.
+// Writes what the session has to send: a large payload the caller handed to the
+// session as a QByteArray reaches QTcpSocket's queue shared, not copied
+// (Session::takeOutgoingChunks); a run of smaller pieces goes to the kernel with one
+// sendmsg(2) when nothing is queued, so a batch costs one system call. With
+// `connected` false the bytes are dropped: the transport is gone.
 void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected);
 
-// Everything QTcpSocket has read, taking over its buffer chunk rather than copying
-// out of it: a chunk left in QTcpSocket stays allocated (16 KiB) for the life of
-// the connection.
-QByteArray readFromSocket(QTcpSocket *socket);
+// One read from a socket (readFromSocket()).
+struct SocketRead {
+    // The bytes read, empty when there was nothing to read. For an unbuffered socket
+    // they are in a buffer of this thread's, valid until the next readFromSocket() on
+    // the thread; for a buffered one, in `owner`.
+    QByteArrayView data;
+    // The read filled the buffer: more may be waiting, read again.
+    bool mayHaveMore = false;
+    // An unbuffered socket met the end of the stream (or failed) on this read.
+    // QTcpSocket is then unconnected, but emits neither disconnected() nor
+    // errorOccurred(): the caller handles the end itself (error() says which).
+    bool ended = false;
+    // A buffered socket's buffer chunk, taken over rather than copied: a chunk left in
+    // QTcpSocket stays allocated (16 KiB) for the life of the connection.
+    QByteArray owner;
+};
+
+// The next batch of bytes from `socket`. An unbuffered QTcpSocket (opened with
+// QIODevice::Unbuffered: UnbufferedTcpServer's, a ws:// ClientConnection's) is read
+// with one read(2) of up to UnbufferedReadSize bytes, without asking the kernel how
+// much there is first; a buffered one (QSslSocket) hands over what it holds. Call
+// again while `mayHaveMore`; once a read comes back short, the next readyRead() says
+// when there is more (for an unbuffered socket, readyRead() comes again only after a
+// read, so a reader that stops reading, e.g. while paused, leaves the bytes in the
+// kernel and TCP flow control pushes back on the sender).
+SocketRead readFromSocket(QTcpSocket *socket);
+
+// Whether QTcpSocket reads straight into the caller's buffer (QIODevice::Unbuffered).
+bool isUnbuffered(const QTcpSocket *socket);
+
+constexpr qint64 UnbufferedReadSize = 256 * 1024;
 
 } // namespace ws

@@ -428,6 +428,7 @@ class WswCliTest(unittest.TestCase):
     def test_bench_json_modes(self):
         _, url = self.serve("--quiet")
         cases = [(["--binary", "--size", "100000", "--window", "2"], "messagesPerSecond"),
+                 (["--binary", "--size", "64", "--window", "16", "--burst"], "messagesPerSecond"),
                  (["--mode", "connect"], "connectionsPerSecond")]
         for args, figure in cases:
             with self.subTest(args=args):

@@ -3,8 +3,15 @@
 
 #include "nettesthelpers.h"
 
+#include "net/socketio.h"
+#include "net/tcpserver.h"
+
 #include <QSignalSpy>
 #include <QTest>
+
+#include <memory>
+
+#include <sys/socket.h>
 
 using namespace ws;
 using namespace wstest;
@@ -80,7 +87,11 @@ private slots:
     void keepaliveDropsDeadPeer();
     void closeTimeoutDropsUnansweringPeer();
     void stopIsBoundedByCloseTimeout();
+    void plainSocketsLeaveUnreadBytesInTheKernel();
+    void echoBackpressureBoundsQueue_data();
     void echoBackpressureBoundsQueue();
+    void endOfStreamAfterBatchIsServed_data();
+    void endOfStreamAfterBatchIsServed();
     void broadcastClosesSlowReader();
 };
 
@@ -439,11 +450,66 @@ void tst_Server::stopIsBoundedByCloseTimeout() {
     QCOMPARE(stopped.size(), 1);
 }
 
+void tst_Server::plainSocketsLeaveUnreadBytesInTheKernel() {
+    // The server's plain sockets are unbuffered: QTcpSocket announces bytes without
+    // pulling them out of the kernel (no FIONREAD, no copy into a buffer of its own),
+    // and one read takes them, then the end of the stream.
+    UnbufferedTcpServer listener;
+    QVERIFY(listener.listen(QHostAddress::LocalHost));
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, listener.serverPort());
+    QVERIFY(client.waitForConnected(5000));
+    QTRY_VERIFY(listener.hasPendingConnections());
+    std::unique_ptr<QTcpSocket> socket(listener.nextPendingConnection());
+    QVERIFY(isUnbuffered(socket.get()));
+    QSignalSpy readyRead(socket.get(), &QTcpSocket::readyRead);
+
+    client.write("hello");
+    QVERIFY(client.flush());
+    QVERIFY(readyRead.wait(5000));
+    char peeked[16];
+    const int descriptor = int(socket->socketDescriptor());
+    QCOMPARE(::recv(descriptor, peeked, sizeof peeked, MSG_PEEK | MSG_DONTWAIT), 5);
+
+    const SocketRead first = readFromSocket(socket.get());
+    QCOMPARE(first.data, QByteArrayView("hello"));
+    QVERIFY(!first.mayHaveMore);
+    QVERIFY(!first.ended);
+    QCOMPARE(::recv(descriptor, peeked, sizeof peeked, MSG_PEEK | MSG_DONTWAIT), -1);
+    QCOMPARE(readFromSocket(socket.get()).data.size(), 0); // EAGAIN: nothing, not the end
+
+    // The end of the stream comes from a read; QTcpSocket emits no disconnected().
+    QSignalSpy disconnected(socket.get(), &QTcpSocket::disconnected);
+    client.disconnectFromHost();
+    QVERIFY(readyRead.wait(5000));
+    const SocketRead last = readFromSocket(socket.get());
+    QVERIFY(last.ended);
+    QVERIFY(last.data.isEmpty());
+    QCOMPARE(socket->state(), QAbstractSocket::UnconnectedState);
+    QCOMPARE(socket->error(), QAbstractSocket::RemoteHostClosedError);
+    QCOMPARE(disconnected.size(), 0);
+}
+
+void tst_Server::echoBackpressureBoundsQueue_data() {
+    QTest::addColumn<bool>("watched");
+    // The server reads its plain sockets unbuffered: while a client is paused it
+    // does not read at all, and the kernel holds the rest. Both echo paths.
+    QTest::newRow("unwatched") << false;
+    QTest::newRow("watched") << true;
+}
+
 void tst_Server::echoBackpressureBoundsQueue() {
+    QFETCH(bool, watched);
     ServerOptions options = localOptions(ServerOptions::Mode::Echo);
     options.sendQueueLimit = 256 * 1024;
     LoggedServer server(options);
     QVERIFY(server.server.listen());
+    if (!watched) {
+        // Only the client's pointer: no slot on its events, so echoes take the sink.
+        QObject::disconnect(&server.server, &Server::clientConnected, &server.recorder, nullptr);
+        connect(&server.server, &Server::clientConnected, this,
+                [&server](ServerClient *client) { server.clients.append(client); });
+    }
 
     // A client that sends a lot and reads nothing: QTcpSocket stops pulling from the
     // kernel once it holds 4 KiB, so TCP flow control reaches the server.
@@ -518,6 +584,83 @@ void tst_Server::echoBackpressureBoundsQueue() {
     QCOMPARE(echoed, expected);
     QVERIFY2(maxPending <= options.sendQueueLimit + 512 * 1024,
              qPrintable(QString::number(maxPending)));
+}
+
+void tst_Server::endOfStreamAfterBatchIsServed_data() {
+    QTest::addColumn<bool>("watched");
+    QTest::addColumn<bool>("withClose");
+    QTest::newRow("unwatched, no close frame") << false << false;
+    QTest::newRow("unwatched, close frame") << false << true;
+    QTest::newRow("watched, no close frame") << true << false;
+    QTest::newRow("watched, close frame") << true << true;
+}
+
+void tst_Server::endOfStreamAfterBatchIsServed() {
+    // A client writes a batch of messages and half-closes in one go (the data, then
+    // FIN): the server reads the batch, then the end of the stream on its next read.
+    // Every message is echoed first; then the end is handled: 1006 without a close
+    // frame (RFC 6455 §7.1.5), the close answered and a clean close with one.
+    QFETCH(bool, watched);
+    QFETCH(bool, withClose);
+    Server server(localOptions());
+    QStringList log;
+    connect(&server, &Server::logMessage, this, [&log](const QString &line) { log.append(line); });
+    EventRecorder recorder;
+    if (watched)
+        connect(&server, &Server::clientConnected, this,
+                [&recorder](ServerClient *client) { recorder.watch(client); });
+    QSignalSpy disconnected(&server, &Server::clientDisconnected);
+    QVERIFY(server.listen());
+    QTcpSocket socket;
+    QVERIFY(rawHandshake(socket, server.port()));
+
+    constexpr int MessageCount = 16;
+    QByteArray batch;
+    for (int i = 0; i < MessageCount; ++i)
+        batch += maskedFrame(0x82, QByteArray(64, char('a' + i)), 0x01020304u * quint32(i + 1));
+    if (withClose)
+        batch += maskedFrame(0x88, QByteArray::fromHex("03e8"), 0x31415926);
+    socket.write(batch);
+    QVERIFY(socket.flush());
+    QCOMPARE(socket.bytesToWrite(), 0);
+    QCOMPARE(::shutdown(int(socket.socketDescriptor()), SHUT_WR), 0);
+
+    QByteArray buffer;
+    QVERIFY(readUntil(socket, buffer, [&socket](const QByteArray &) {
+        return socket.state() == QAbstractSocket::UnconnectedState;
+    }));
+    buffer += socket.readAll();
+    QList<WireFrame> frames;
+    qsizetype parsed = 0;
+    while (const std::optional<WireFrame> frame = parseFrame(buffer.mid(parsed))) {
+        frames.append(*frame);
+        parsed += frame->wireSize;
+    }
+    QCOMPARE(parsed, buffer.size());
+    QCOMPARE(frames.size(), MessageCount + (withClose ? 1 : 0));
+    for (int i = 0; i < MessageCount; ++i) {
+        QCOMPARE(int(frames[i].opcode()), 0x2);
+        QCOMPARE(frames[i].payload, QByteArray(64, char('a' + i)));
+    }
+    if (withClose) {
+        QCOMPARE(int(frames.last().opcode()), 0x8);
+        QCOMPARE(frames.last().payload, QByteArray::fromHex("03e8"));
+    }
+
+    QTRY_COMPARE(disconnected.size(), 1);
+    const QString expected = withClose ? QStringLiteral("clean, closed by the client")
+                                       : QStringLiteral("1006 (abnormal closure)");
+    QVERIFY2(std::any_of(log.cbegin(), log.cend(),
+                         [&](const QString &line) {
+                             return line.contains(QStringLiteral(" disconnected: ")) &&
+                                    line.contains(expected);
+                         }),
+             qPrintable(log.join(QLatin1Char('\n'))));
+    if (watched) {
+        QCOMPARE(recorder.incomingData().size(), MessageCount);
+        QVERIFY(recorder.closed());
+        QCOMPARE(recorder.closed()->code, withClose ? 1000 : 1006);
+    }
 }
 
 void tst_Server::broadcastClosesSlowReader() {

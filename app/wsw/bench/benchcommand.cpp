@@ -32,8 +32,8 @@ void printHuman(const BenchOptions &options, const QJsonObject &result) {
         const QJsonObject latency = result.value("latencyUs").toObject();
         writeLine(stdout, head + ", " + QByteArray::number(options.messageSize) + "-byte " +
                               (options.binary ? "binary" : "text") + " messages, window " +
-                              QByteArray::number(options.window) + ", " + number(seconds, 2) +
-                              " s");
+                              QByteArray::number(options.window) +
+                              (options.burst ? " (burst)" : "") + ", " + number(seconds, 2) + " s");
         writeLine(stdout, "messages/s  " + number(result.value("messagesPerSecond").toDouble()));
         writeLine(stdout,
                   "MB/s        " + number(result.value("megabytesPerSecond").toDouble(), 2));
@@ -94,8 +94,12 @@ int BenchCommand::run(const QStringList &arguments) {
                               "fails if the server declines it.");
     const auto textJson = makeOption(
         "text-json", "Text messages of compressible JSON (--size bytes) instead of letters.");
+    const auto burst =
+        makeOption("burst", "Echo: each connection writes its --window messages with one write and "
+                            "the next window only once all their echoes are back (default: a new "
+                            "message as each echo arrives).");
     commandLine.addOptions(
-        {conns, size, window, seconds, binary, mode, json, ca, deflate, textJson});
+        {conns, size, window, seconds, binary, mode, json, ca, deflate, textJson, burst});
 
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
@@ -138,6 +142,7 @@ int BenchCommand::run(const QStringList &arguments) {
             return commandLine.usageError(QStringLiteral("--seconds expects a positive number"));
     }
     options.binary = commandLine.isSet(binary);
+    options.burst = commandLine.isSet(burst);
     options.textJson = commandLine.isSet(textJson);
     if (commandLine.isSet(mode)) {
         const QString name = commandLine.value(mode);
@@ -151,6 +156,8 @@ int BenchCommand::run(const QStringList &arguments) {
             return commandLine.usageError(
                 QStringLiteral("--mode expects echo, connect or idle, got %1").arg(name));
     }
+    if (options.burst && options.mode != BenchOptions::Mode::Echo)
+        return commandLine.usageError(QStringLiteral("--burst is for --mode echo"));
     options.target.resetAfterClose = options.mode == BenchOptions::Mode::Connect;
 
     options.target.port = url->port;

@@ -217,8 +217,18 @@ void BenchRunner::messageReceived(BenchConnection *connection, qint64 size, bool
             m_latenciesUs.push_back(quint32(std::min<qint64>(nowUs - sentUs, 0xFFFFFFFF)));
     }
     // Connections opened early keep their window full while the others open.
-    if (m_phase == Phase::Opening || m_phase == Phase::WarmingUp || m_phase == Phase::Measuring)
+    if (m_phase != Phase::Opening && m_phase != Phase::WarmingUp && m_phase != Phase::Measuring)
+        return;
+    if (!m_options.burst) {
         sendOne(connection);
+        return;
+    }
+    // The next window once the last one is all back; the connection writes it with
+    // one write after the batch that brought the last echo.
+    if (connection->sendTimes.empty()) {
+        for (int i = 0; i < m_options.window; ++i)
+            sendOne(connection);
+    }
 }
 
 void BenchRunner::connectionEnded(BenchConnection *connection, bool clean, const QString &error) {
@@ -329,6 +339,7 @@ QJsonObject BenchRunner::figures() const {
     case BenchOptions::Mode::Echo: {
         object.insert("size", double(m_options.messageSize));
         object.insert("window", m_options.window);
+        object.insert("burst", m_options.burst);
         object.insert("type", m_options.binary ? "binary" : "text");
         object.insert("json", m_options.textJson);
         object.insert("messages", double(m_messages));

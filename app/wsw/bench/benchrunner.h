@@ -20,6 +20,10 @@ struct BenchOptions {
     int connections = 50;
     qint64 messageSize = 64;
     int window = 16;
+    // Echo: each connection writes its whole window with one write and the next
+    // window only once every echo of the last has arrived, instead of sending a new
+    // message for each echo as it arrives.
+    bool burst = false;
     double seconds = 5;
     bool binary = false;
     // Text messages of compressible JSON instead of the alphabet repeated.
@@ -29,9 +33,10 @@ struct BenchOptions {
 const char *benchModeName(BenchOptions::Mode mode);
 
 // Drives one benchmark in the event loop and emits finished() with its figures.
-// Echo: --conns connections keep --window messages in flight each and count the
-// echoes. Connect: --conns loops open and close connections. Idle: opens --conns
-// connections, holds them for --seconds, closes them.
+// Echo: --conns connections keep --window messages in flight each (or, with
+// --burst, send them a window at a time) and count the echoes. Connect: --conns
+// loops open and close connections. Idle: opens --conns connections, holds them for
+// --seconds, closes them.
 class BenchRunner : public QObject, private BenchConnection::Listener {
     Q_OBJECT
 public:

@@ -74,7 +74,7 @@ QByteArrayView BenchTlsTransport::read(qint64) {
     if (m_socket->bytesAvailable() <= 0)
         return {};
     m_lastRead = readFromSocket(m_socket.get());
-    return m_lastRead;
+    return m_lastRead.data;
 }
 
 void BenchTlsTransport::setResetOnClose() {

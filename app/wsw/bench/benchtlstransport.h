@@ -3,6 +3,8 @@
 #include "benchtarget.h"
 #include "benchtransport.h"
 
+#include "net/socketio.h"
+
 #include <QByteArray>
 
 #include <memory>
@@ -33,7 +35,7 @@ private:
     Handler *m_handler;
     std::unique_ptr<QSslSocket> m_socket;
     // What read() handed out last: QSslSocket's own buffer chunk, taken over.
-    QByteArray m_lastRead;
+    SocketRead m_lastRead;
 };
 
 } // namespace ws

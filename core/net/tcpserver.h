@@ -1,0 +1,22 @@
+#pragma once
+
+#include <QTcpServer>
+
+namespace ws {
+
+// The listening socket of a plain (ws://) server. Each connection is a QTcpSocket
+// opened unbuffered: QTcpSocket keeps no read buffer of its own, so a read goes
+// straight from the kernel into the caller's buffer with one read(2), without the
+// FIONREAD query a buffered QTcpSocket makes before every read, and without a
+// buffer chunk kept per connection. Data the server does not read stays in the
+// kernel, where TCP flow control pushes back on the sender. What an unbuffered
+// socket changes for its reader is described at readFromSocket() (socketio.h).
+class UnbufferedTcpServer final : public QTcpServer {
+public:
+    using QTcpServer::QTcpServer;
+
+protected:
+    void incomingConnection(qintptr descriptor) override;
+};
+
+} // namespace ws
