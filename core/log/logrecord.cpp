@@ -108,6 +108,9 @@ std::optional<Enum> enumFromName(QByteArrayView name, Enum last, NameOf nameOf) 
 }
 
 // The length encodings in the order of their index in bits 0-1 of headerByte1.
+// LogRecord::headerByte1: bits 0-1 index LengthEncodings.
+constexpr quint8 LengthEncodingIndexMask = 0x03;
+
 constexpr std::array<LengthEncoding, 3> LengthEncodings{
     LengthEncoding::Short7, LengthEncoding::Extended16, LengthEncoding::Extended64};
 
@@ -178,7 +181,7 @@ std::optional<LogKind> logKindFromName(QByteArrayView name) {
 }
 
 LogKind logKindForOpcode(quint8 opcode) {
-    switch (opcode & 0x0F) {
+    switch (opcode & OpcodeMask) {
     case 0x0:
         return LogKind::Continuation;
     case 0x1:
@@ -228,35 +231,32 @@ bool LogRecordExtra::isEmpty() const {
 
 FrameHeader LogRecord::header() const {
     FrameHeader h;
-    h.fin = (headerByte0 & 0x80) != 0;
-    h.rsv1 = (headerByte0 & 0x40) != 0;
-    h.rsv2 = (headerByte0 & 0x20) != 0;
-    h.rsv3 = (headerByte0 & 0x10) != 0;
-    h.opcode = headerByte0 & 0x0F;
-    if (headerByte1 & 0x80)
+    h.setByte0(unpackByte0(headerByte0));
+    if (headerByte1 & MaskBit)
         h.maskingKey = maskingKey;
     h.payloadLength = length;
-    const int encoding = headerByte1 & 0x03;
+    const int encoding = headerByte1 & LengthEncodingIndexMask;
     h.lengthEncoding = encoding < int(LengthEncodings.size()) ? LengthEncodings[size_t(encoding)]
                                                               : LengthEncoding::Short7;
     return h;
 }
 
 void LogRecord::setHeader(const FrameHeader &h) {
-    headerByte0 = quint8((h.fin ? 0x80 : 0) | (h.rsv1 ? 0x40 : 0) | (h.rsv2 ? 0x20 : 0) |
-                         (h.rsv3 ? 0x10 : 0) | (h.opcode & 0x0F));
+    headerByte0 = packByte0(h.byte0());
     const auto encoding =
         std::find(LengthEncodings.begin(), LengthEncodings.end(), h.lengthEncoding);
     const int encodingIndex =
         encoding != LengthEncodings.end() ? int(encoding - LengthEncodings.begin()) : 0;
-    headerByte1 = quint8((h.masked() ? 0x80 : 0) | encodingIndex);
+    // Byte 1 is kept as MASK plus the length encoding's index: the length itself is
+    // in `length`.
+    headerByte1 = quint8((h.masked() ? MaskBit : 0) | encodingIndex);
     maskingKey = h.maskingKey.value_or(0);
     length = h.payloadLength;
     set(HasHeader);
 }
 
 QByteArray LogRecord::maskedPayload() const {
-    if (!isFrame() || !(headerByte1 & 0x80))
+    if (!isFrame() || !(headerByte1 & MaskBit))
         return payload;
     QByteArray masked(payload.constData(), payload.size());
     applyMask(masked.data(), masked.size(), maskingKey);
@@ -314,7 +314,7 @@ QString recordPreview(const LogRecord &record, const LogRecordExtra *extra, int 
         }
         break;
     case LogKind::Reserved:
-        out.append(QStringLiteral("opcode 0x%1  ").arg(record.headerByte0 & 0x0F, 0, 16));
+        out.append(QStringLiteral("opcode 0x%1  ").arg(record.headerByte0 & OpcodeMask, 0, 16));
         appendPayloadPreview(out, record.payload, false, maxChars);
         break;
     case LogKind::Error:

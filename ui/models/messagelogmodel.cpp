@@ -222,7 +222,7 @@ QString MessageLogModel::kindText(const log::LogRecord &record) {
     QString text = QLatin1String(log::logKindName(record.kind));
     if (record.isFrame() &&
         (record.kind == log::LogKind::Text || record.kind == log::LogKind::Binary) &&
-        !(record.headerByte0 & 0x80))
+        !(record.headerByte0 & FinBit))
         text += QLatin1String(" (first fragment)");
     else if (record.isFrame() && record.kind == log::LogKind::Continuation &&
              (record.headerByte0 & 0x80))

@@ -160,7 +160,7 @@ QString FrameBitDiagram::valueText(HeaderField field) const {
     case HeaderField::Mask:
         return QString::number(m_header.masked() ? 1 : 0);
     case HeaderField::PayloadLength7:
-        return QString::number(m_raw.bytes[1] & 0x7F);
+        return QString::number(unpackByte1(m_raw.bytes[1]).length7);
     case HeaderField::ExtendedLength:
         return QString::number(m_header.payloadLength);
     case HeaderField::MaskingKey:

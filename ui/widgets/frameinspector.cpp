@@ -394,7 +394,7 @@ void FrameInspector::fillFields() {
         field(HeaderField::Mask, bit(h.masked()),
               h.masked() ? tr("payload masked with the key (client to server, §5.3)")
                          : tr("payload not masked"));
-        const int code = raw.bytes[1] & 0x7F;
+        const int code = unpackByte1(raw.bytes[1]).length7;
         field(HeaderField::PayloadLength7, QString::number(code),
               code == 126   ? tr("a 16-bit extended length follows")
               : code == 127 ? tr("a 64-bit extended length follows")
