@@ -108,9 +108,7 @@ std::optional<Enum> enumFromName(QByteArrayView name, Enum last, NameOf nameOf) 
 }
 
 // The length encodings in the order of their index in bits 0-1 of headerByte1.
-// LogRecord::headerByte1: bits 0-1 index LengthEncodings.
 constexpr quint8 LengthEncodingIndexMask = 0x03;
-
 constexpr std::array<LengthEncoding, 3> LengthEncodings{
     LengthEncoding::Short7, LengthEncoding::Extended16, LengthEncoding::Extended64};
 
