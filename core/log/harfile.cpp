@@ -102,17 +102,6 @@ QString statusText(int status) {
     }
 }
 
-// A HAR holds handshakes and messages, never frames: every row is in both views.
-LogRecord harRow(quint32 connection, qint64 timestampUs, LogKind kind) {
-    LogRecord r;
-    r.connection = connection;
-    r.timestampUs = timestampUs;
-    r.kind = kind;
-    r.set(LogRecord::InFrameView);
-    r.set(LogRecord::InMessageView);
-    return r;
-}
-
 } // namespace
 
 bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
@@ -350,7 +339,8 @@ bool HarFile::open(QIODevice &device, LogStore &store, QString *error,
             parseIsoTime(entry.value(QStringLiteral("startedDateTime")).toString()).value_or(0);
 
         // The handshake as the browser sent and received it.
-        FullRecord hs{harRow(id, startUs, LogKind::Handshake), {}};
+        // A HAR holds handshakes and messages, never frames: every row is in both views.
+        FullRecord hs{connectionRow(id, startUs, LogKind::Handshake), {}};
         QByteArray target = parsedUrl.path(QUrl::FullyEncoded).toUtf8();
         if (target.isEmpty())
             target = "/";
@@ -410,7 +400,8 @@ bool HarFile::open(QIODevice &device, LogStore &store, QString *error,
 
             const bool isError = type == QLatin1String("error");
             FullRecord row{
-                harRow(id, us, isError ? LogKind::Error : logKindForOpcode(quint8(opcode))), {}};
+                connectionRow(id, us, isError ? LogKind::Error : logKindForOpcode(quint8(opcode))),
+                {}};
             LogRecord &r = row.record;
             if (isError) {
                 r.payload = data.toUtf8();

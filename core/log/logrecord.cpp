@@ -367,9 +367,6 @@ QString recordPreview(const LogRecord &record, const LogRecordExtra *extra, int 
     return out;
 }
 
-namespace {
-
-// A row of both views about no frame in particular.
 LogRecord connectionRow(quint32 connection, qint64 timestampUs, LogKind kind) {
     LogRecord record;
     record.connection = connection;
@@ -379,8 +376,6 @@ LogRecord connectionRow(quint32 connection, qint64 timestampUs, LogKind kind) {
     record.set(LogRecord::InMessageView);
     return record;
 }
-
-} // namespace
 
 LogRecord connectionErrorRecord(quint32 connection, qint64 timestampUs, const QString &message) {
     LogRecord record = connectionRow(connection, timestampUs, LogKind::Error);

@@ -151,6 +151,9 @@ struct FullRecord {
     LogRecordExtra extra;
 };
 
+// A row of both views (frames and messages) about no frame in particular.
+LogRecord connectionRow(quint32 connection, qint64 timestampUs, LogKind kind);
+
 // Rows that are not session events but belong in a connection's log beside them.
 // What the connection layer reports on its own: an error row (a failed connect, a
 // refused certificate) and a note row (a line of its log).
