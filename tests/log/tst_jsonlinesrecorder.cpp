@@ -55,15 +55,15 @@ private slots:
 
 void TestJsonLinesRecorder::writesWhatTheStoreMakes() {
     SessionPair pair;
-    pair.client->sendText("Hello");
+    QCOMPARE(pair.client->sendText("Hello"), SendError::None);
     pair.pump();
-    pair.server->sendBinary(QByteArray::fromHex("0001ff"));
+    QCOMPARE(pair.server->sendBinary(QByteArray::fromHex("0001ff")), SendError::None);
     pair.pump();
-    pair.client->sendPing("rt");
+    QCOMPARE(pair.client->sendPing("rt"), SendError::None);
     pair.pump();
-    pair.client->sendText("fragmented message", 8);
+    QCOMPARE(pair.client->sendText("fragmented message", 8), SendError::None);
     pair.pump();
-    pair.client->sendClose(1000, QStringLiteral("done"));
+    QCOMPARE(pair.client->sendClose(1000, QStringLiteral("done")), SendError::None);
     pair.pump();
 
     QTemporaryDir directory;
