@@ -76,8 +76,9 @@ void runDemo(MainWindow &window, const std::function<void()> &finished) {
         const log::LogStore &store = window.logModel()->store();
         for (qsizetype i = store.size() - 1; i >= 0; --i) {
             const log::LogRecord &record = store.at(i);
-            if (record.connection == client && record.kind == log::LogKind::Text && record.isFrame() &&
-                record.has(log::LogRecord::Outgoing) && record.payload.startsWith("{\"type\"")) {
+            if (record.connection == client && record.kind == log::LogKind::Text &&
+                record.isFrame() && record.has(log::LogRecord::Outgoing) &&
+                record.payload.startsWith("{\"type\"")) {
                 window.logPanel()->view()->selectStoreIndex(i);
                 window.inspector()->selectField(HeaderField::MaskingKey);
                 break;

@@ -103,6 +103,23 @@ public:
         }
     }
 
+    // A short conversation with a bit of everything: text both ways, a binary message
+    // from the server, a ping and its pong, a message in 8-byte fragments and a clean
+    // close. Returns false (a test then fails) if a send is refused.
+    bool converse(const QByteArray &serverBinary) {
+        bool sent = true;
+        const auto step = [&](ws::SendError result) {
+            sent = sent && result == ws::SendError::None;
+            pump();
+        };
+        step(client->sendText("Hello"));
+        step(server->sendBinary(serverBinary));
+        step(client->sendPing("rt"));
+        step(client->sendText("fragmented message", 8));
+        step(client->sendClose(1000, QStringLiteral("done")));
+        return sent;
+    }
+
     struct Tagged {
         quint32 connection;
         ws::SessionEvent event;

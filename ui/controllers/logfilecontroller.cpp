@@ -232,10 +232,10 @@ bool LogFileController::saveLog(const QString &path, QString *error) {
                                 // Every record is asked about, in order: where the writer has got
                                 // to.
                                 return log::JsonLinesFile::save(store, device, writeError,
-                                                              [&](qsizetype index) {
-                                                                  reached(index);
-                                                                  return true;
-                                                              });
+                                                                [&](qsizetype index) {
+                                                                    reached(index);
+                                                                    return true;
+                                                                });
                             });
 }
 
