@@ -118,9 +118,7 @@ protected:
     void armCloseDeadline();
     bool hasCloseDeadline() const { return m_closeDeadlineMs >= 0; }
     qint64 closeDeadlineMs() const { return m_closeDeadlineMs; }
-    void clearCloseDeadline() { m_closeDeadlineMs = -1; }
     void setCloseTimeout(int ms) { m_closeTimeoutMs = ms; }
-    int closeTimeoutMs() const { return m_closeTimeoutMs; }
     // Call when the close deadline may have passed (a timer or a sweep).
     void checkCloseDeadline(qint64 nowMs);
     // Aborts the session with `why` (a ClosedEvent 1006 follows), drops the socket
@@ -130,9 +128,7 @@ protected:
     void abortSocket();
     // Emits finished() once; from inside pump(), after the remaining events.
     void finish();
-    void setEventReporting(EventReporting reporting) { m_reporting = reporting; }
     bool isTransportClosing() const { return m_transportClosing; }
-    bool isPumping() const { return m_pumping; }
     // Finished, or finishing once the events being reported are out.
     bool isEnding() const { return m_finished || m_finishPending; }
     // A conformance note as an event of its own (when events are reported).
