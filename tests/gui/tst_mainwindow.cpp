@@ -54,6 +54,19 @@ using namespace wstest;
 
 namespace {
 
+// Clicks Cancel in the window's progress dialog as soon as the event loop runs
+// (a user cancelling a long load or save); sets *cancelled when it did.
+void cancelProgressSoon(QWidget *window, bool *cancelled) {
+    QTimer::singleShot(0, window, [window, cancelled] {
+        auto *dialog = window->findChild<QProgressDialog *>();
+        auto *button = dialog ? dialog->findChild<QPushButton *>() : nullptr;
+        if (button) {
+            button->click();
+            *cancelled = true;
+        }
+    });
+}
+
 constexpr int Timeout = 5000;
 
 // A port nobody listens on right now (the OS picks it).
@@ -1082,14 +1095,7 @@ void TestMainWindow::cancelledOpenLeavesLogAlone() {
 
     // Cancel as the user would, from the progress dialog, as soon as the load runs.
     bool cancelled = false;
-    QTimer::singleShot(0, window.get(), [&] {
-        auto *dialog = window->findChild<QProgressDialog *>();
-        auto *button = dialog ? dialog->findChild<QPushButton *>() : nullptr;
-        if (button) {
-            button->click();
-            cancelled = true;
-        }
-    });
+    cancelProgressSoon(window.get(), &cancelled);
     QVERIFY(!window->openLog(large, &error));
     QVERIFY(cancelled);
     QCOMPARE(error, QStringLiteral("cancelled"));
@@ -1182,14 +1188,7 @@ void TestMainWindow::cancelledSaveLeavesFileAlone() {
     }
     // Cancel as the user would, from the progress dialog, as soon as the save runs.
     bool cancelled = false;
-    QTimer::singleShot(0, window.get(), [&] {
-        auto *dialog = window->findChild<QProgressDialog *>();
-        auto *button = dialog ? dialog->findChild<QPushButton *>() : nullptr;
-        if (button) {
-            button->click();
-            cancelled = true;
-        }
-    });
+    cancelProgressSoon(window.get(), &cancelled);
     QVERIFY(!window->saveLog(path, &error));
     QVERIFY(cancelled);
     QCOMPARE(error, QStringLiteral("cancelled"));

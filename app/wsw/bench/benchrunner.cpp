@@ -122,14 +122,7 @@ void BenchRunner::start() {
     case BenchOptions::Mode::Connect:
         for (int i = 0; i < m_options.connections; ++i)
             openConnection();
-        m_phase = Phase::WarmingUp;
-        m_phaseTimer.callOnTimeout(this, [this] {
-            if (m_phase == Phase::WarmingUp)
-                beginMeasuring();
-            else if (m_phase == Phase::Measuring)
-                endMeasuring();
-        });
-        m_phaseTimer.start(WarmUpMs);
+        startWarmUp();
         break;
     case BenchOptions::Mode::Idle:
         openMoreIdleConnections();
@@ -146,6 +139,18 @@ void BenchRunner::start() {
         m_phaseTimer.start(OpenTimeoutMs);
         break;
     }
+}
+
+void BenchRunner::startWarmUp() {
+    m_phase = Phase::WarmingUp;
+    m_phaseTimer.disconnect(this);
+    m_phaseTimer.callOnTimeout(this, [this] {
+        if (m_phase == Phase::WarmingUp)
+            beginMeasuring();
+        else if (m_phase == Phase::Measuring)
+            endMeasuring();
+    });
+    m_phaseTimer.start(WarmUpMs);
 }
 
 BenchConnection *BenchRunner::openConnection() {
@@ -172,15 +177,7 @@ void BenchRunner::connectionOpened(BenchConnection *connection) {
         connection->flush();
         if (m_opened == m_options.connections) {
             // Warm-up starts once every connection carries load.
-            m_phase = Phase::WarmingUp;
-            m_phaseTimer.disconnect(this);
-            m_phaseTimer.callOnTimeout(this, [this] {
-                if (m_phase == Phase::WarmingUp)
-                    beginMeasuring();
-                else if (m_phase == Phase::Measuring)
-                    endMeasuring();
-            });
-            m_phaseTimer.start(WarmUpMs);
+            startWarmUp();
         }
         break;
     case BenchOptions::Mode::Connect:

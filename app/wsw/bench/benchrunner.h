@@ -62,6 +62,8 @@ private:
 
     BenchConnection *openConnection();
     void openMoreIdleConnections();
+    // Warm up for WarmUpMs, then measure (the phase timer drives both).
+    void startWarmUp();
     void beginMeasuring();
     void endMeasuring();
     void closeAll();
