@@ -17,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Qt6Charts' CMake package needs Qt6OpenGL, which Debian only recommends: named here.
-build_packages=(cmake ninja-build g++ pkg-config
+# ccache makes rebuilds of a second checkout cheap; scripts/build.sh uses it when present.
+build_packages=(cmake ninja-build g++ pkg-config ccache
     qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-charts-dev qt6-svg-dev
     libqt6opengl6-dev
     libgl-dev zlib1g-dev libssl-dev openssl libbenchmark-dev)
