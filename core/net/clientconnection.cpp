@@ -1,13 +1,20 @@
 #include "net/clientconnection.h"
 
 #include "net/socketio.h"
+#include "net/tcpserver.h"
 #include "net/tlscertificate.h"
+#include "net/unixsocket.h"
 #include "protocol/handshake.h"
 
 #include <QCryptographicHash>
+#include <QNetworkProxy>
 #include <QSslConfiguration>
 #include <QSslSocket>
 #include <QTcpSocket>
+
+#include <algorithm>
+
+#include <unistd.h>
 
 namespace ws {
 
@@ -56,6 +63,11 @@ ClientHandshakeOptions ClientConnection::handshakeOptions() const {
     handshake.origin = m_options.origin;
     handshake.subprotocols = m_options.subprotocols;
     handshake.extraHeaders = m_options.extraHeaders;
+    // RFC 7617: the URL's user information as Basic credentials, unless the caller
+    // chose an Authorization field of its own.
+    if (m_url && m_url->user && !handshake.extraHeaders.contains("Authorization"))
+        handshake.extraHeaders.add("Authorization",
+                                   basicAuthorization({*m_url->user, m_url->password}));
     handshake.limits = m_options.session.handshakeLimits;
     if (m_options.deflate.policy != DeflatePolicy::Refuse)
         handshake.extensions.append(deflateOffer(m_options.deflate));
@@ -69,6 +81,8 @@ void ClientConnection::setMaskingKeySource(MaskingKeySource keys) {
 QString ClientConnection::endpoint() const {
     if (!m_url)
         return m_options.url.toString();
+    if (!m_unixSocketPath.isEmpty())
+        return QStringLiteral("unix:") + m_unixSocketPath;
     return QStringLiteral("%1:%2").arg(QString::fromLatin1(m_url->hostHeader)).arg(m_url->port);
 }
 
@@ -89,6 +103,12 @@ void ClientConnection::open() {
     }
     if (m_url && m_url->secure && !QSslSocket::supportsSsl())
         error = QStringLiteral("wss needs TLS, and Qt found no TLS library (OpenSSL)");
+    if (m_url) {
+        m_unixSocketPath =
+            !m_url->unixSocketPath.isEmpty() ? m_url->unixSocketPath : m_options.unixSocketPath;
+        if (!m_unixSocketPath.isEmpty() && m_options.proxy)
+            error = QStringLiteral("A Unix socket is reached directly, not through a proxy");
+    }
 
     const ClientHandshakeOptions handshake = handshakeOptions();
     m_offeredExtensions = handshake.extensions;
@@ -104,6 +124,9 @@ void ClientConnection::open() {
         return;
     }
 
+    // TLS starts with the connection when the socket connects to the server itself;
+    // through a proxy or on a Unix socket it starts once the stream is there.
+    const bool direct = !m_options.proxy && m_unixSocketPath.isEmpty();
     QTcpSocket *socket = nullptr;
     if (m_url->secure) {
         auto *ssl = new QSslSocket(this);
@@ -111,28 +134,167 @@ void ClientConnection::open() {
         if (!extraCas.isEmpty())
             configuration.addCaCertificates(extraCas);
         configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        if (!m_options.clientCertificate.isNull()) {
+            configuration.setLocalCertificate(m_options.clientCertificate);
+            configuration.setPrivateKey(m_options.clientKey);
+        }
         ssl->setSslConfiguration(configuration);
-        connect(ssl, &QSslSocket::connected, this, &ClientConnection::onTcpConnected);
+        ssl->setPeerVerifyName(m_url->host);
+        if (direct)
+            connect(ssl, &QSslSocket::connected, this, &ClientConnection::onTcpConnected);
         connect(ssl, &QSslSocket::encrypted, this, &ClientConnection::onEncrypted);
         connect(ssl, &QSslSocket::sslErrors, this, &ClientConnection::onSslErrors);
         socket = ssl;
     } else {
         socket = new QTcpSocket(this);
-        connect(socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
+        if (direct)
+            connect(socket, &QTcpSocket::connected, this, &ClientConnection::onConnected);
     }
+    // Qt's own proxy support (QNetworkProxy::applicationProxy) stays out of the way:
+    // proxies are ours to choose and to report on.
+    socket->setProxy(QNetworkProxy::NoProxy);
     attachSocket(socket);
-    connect(socket, &QTcpSocket::readyRead, this, &ClientConnection::receive);
+    connect(socket, &QTcpSocket::readyRead, this, &ClientConnection::onReadyRead);
     connect(socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
     connect(socket, &QTcpSocket::errorOccurred, this, &ClientConnection::onSocketError);
     m_deadline = Deadline::Connect;
     m_timer.start(m_options.connectTimeoutMs);
-    if (auto *ssl = qobject_cast<QSslSocket *>(socket))
-        ssl->connectToHostEncrypted(m_url->host, m_url->port);
+    if (!m_unixSocketPath.isEmpty()) {
+        connectUnix(m_unixSocketPath);
+        return;
+    }
+    QString host = m_url->host;
+    quint16 port = m_url->port;
+    if (m_options.proxy) {
+        host = m_options.proxy->host;
+        port = m_options.proxy->port;
+        m_proxyAnswer.emplace();
+        connect(socket, &QTcpSocket::connected, this, &ClientConnection::onProxyConnected);
+    }
+    if (auto *ssl = qobject_cast<QSslSocket *>(socket); ssl && direct)
+        ssl->connectToHostEncrypted(host, port);
+    else if (m_url->secure)
+        socket->connectToHost(host, port);
     else
         // Unbuffered: each read is one read(2) into our buffer, without asking the
         // kernel first how much there is (socketio.h).
-        socket->connectToHost(m_url->host, m_url->port,
-                              QIODevice::ReadWrite | QIODevice::Unbuffered);
+        socket->connectToHost(host, port, QIODevice::ReadWrite | QIODevice::Unbuffered);
+}
+
+void ClientConnection::connectUnix(const QString &path) {
+    QString error;
+    const qintptr descriptor = connectUnixSocket(path, &error);
+    bool opened = false;
+    if (descriptor >= 0) {
+        opened = m_url->secure ? socket()->setSocketDescriptor(descriptor)
+                               : openUnbuffered(socket(), descriptor);
+        if (!opened) {
+            error = QStringLiteral("Could not use the Unix socket %1: %2")
+                        .arg(path, socket()->errorString());
+            ::close(int(descriptor));
+        }
+    }
+    // From the event loop, as a TCP connection would report.
+    QTimer::singleShot(0, this, [this, opened, error] {
+        if (opened)
+            onTransportReady();
+        else
+            fail(error);
+    });
+}
+
+void ClientConnection::onTransportReady() {
+    if (isFinished())
+        return;
+    m_proxyAnswer.reset();
+    if (auto *ssl = qobject_cast<QSslSocket *>(socket())) {
+        onTcpConnected();
+        ssl->startClientEncryption();
+        return;
+    }
+    onConnected();
+}
+
+void ClientConnection::onProxyConnected() {
+    if (isFinished())
+        return;
+    socket()->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    // The connect timeout runs on until the tunnel is open.
+    socket()->write(connectRequest(m_url->host, m_url->port, m_options.proxy->credentials));
+}
+
+void ClientConnection::onReadyRead() {
+    if (m_proxyAnswer)
+        readProxyAnswer();
+    else
+        receive();
+}
+
+void ClientConnection::readProxyAnswer() {
+    while (!isFinished() && m_proxyAnswer) {
+        const SocketRead chunk = readFromSocket(socket());
+        if (chunk.ended) {
+            fail(QStringLiteral("The proxy %1 closed the connection without answering CONNECT")
+                     .arg(m_options.proxy->endpoint()));
+            return;
+        }
+        if (chunk.data.isEmpty())
+            return;
+        qsizetype consumed = 0;
+        switch (m_proxyAnswer->feed(chunk.data, &consumed)) {
+        case ConnectResponseReader::Result::NeedMore:
+            break;
+        case ConnectResponseReader::Result::Established:
+            // Nobody speaks in the tunnel before our ClientHello or our request.
+            if (consumed != chunk.data.size()) {
+                fail(QStringLiteral("The proxy %1 sent %2 bytes after its answer to CONNECT, "
+                                    "before the server could have spoken")
+                         .arg(m_options.proxy->endpoint())
+                         .arg(chunk.data.size() - consumed));
+                return;
+            }
+            onTransportReady();
+            return;
+        case ConnectResponseReader::Result::Refused:
+            fail(proxyRefusalText());
+            return;
+        case ConnectResponseReader::Result::Malformed:
+            fail(QStringLiteral("The proxy %1 answered CONNECT with %2")
+                     .arg(m_options.proxy->endpoint(), m_proxyAnswer->errorString()));
+            return;
+        }
+        if (!chunk.mayHaveMore)
+            return;
+    }
+}
+
+QString ClientConnection::proxyRefusalText() const {
+    const ConnectResponseReader &answer = *m_proxyAnswer;
+    const QString status = QStringLiteral("%1 %2")
+                               .arg(answer.statusCode())
+                               .arg(QString::fromUtf8(answer.reasonPhrase()));
+    const QString proxy = m_options.proxy->endpoint();
+    if (answer.statusCode() == 407) {
+        const QList<QByteArray> challenges = answer.authenticationChallenges();
+        const QString asked =
+            challenges.isEmpty()
+                ? QString()
+                : QStringLiteral(", it asks for %1").arg(QString::fromUtf8(challenges.join(", ")));
+        if (m_options.proxy->credentials)
+            return QStringLiteral("The proxy %1 refused the user name and password given (%2%3)")
+                .arg(proxy, status, asked);
+        return QStringLiteral("The proxy %1 requires authentication (%2%3): give the user name "
+                              "and password in the proxy URL, http://USER:PASSWORD@%1")
+            .arg(proxy, status, asked);
+    }
+    return QStringLiteral("The proxy %1 refused the tunnel to %2: %3")
+        .arg(proxy, endpoint(), status);
+}
+
+QString ClientConnection::transportEndpoint() const {
+    if (m_options.proxy)
+        return QStringLiteral("the proxy %1").arg(m_options.proxy->endpoint());
+    return endpoint();
 }
 
 void ClientConnection::onTcpConnected() {
@@ -280,6 +442,11 @@ void ClientConnection::onConnected() {
 void ClientConnection::onDisconnected() {
     if (isFinished())
         return;
+    if (m_proxyAnswer) {
+        fail(QStringLiteral("The proxy %1 closed the connection without answering CONNECT")
+                 .arg(m_options.proxy->endpoint()));
+        return;
+    }
     if (m_tcpConnected && !m_connected) {
         fail(m_sslErrors.isEmpty() && m_sslMismatch.isEmpty()
                  ? QStringLiteral("The server did not answer TLS: %1 closed the connection "
@@ -305,6 +472,10 @@ void ClientConnection::onDisconnected() {
 void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
     if (isFinished())
         return;
+    if (m_proxyAnswer && error == QAbstractSocket::RemoteHostClosedError) {
+        onDisconnected();
+        return;
+    }
     if (!m_connected && m_tcpConnected) {
         // TCP is up, TLS is not: the handshake failed or the server hung up on it.
         if (error == QAbstractSocket::RemoteHostClosedError && m_sslErrors.isEmpty())
@@ -320,18 +491,21 @@ void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
         switch (error) {
         case QAbstractSocket::ConnectionRefusedError:
             message = QStringLiteral("Connection refused by %1: nothing is listening on that port")
-                          .arg(endpoint());
+                          .arg(transportEndpoint());
             break;
         case QAbstractSocket::HostNotFoundError:
-            message = QStringLiteral("Host not found: %1 could not be resolved")
-                          .arg(m_url ? m_url->host : endpoint());
+            message = m_options.proxy
+                          ? QStringLiteral("Host not found: the proxy %1 could not be resolved")
+                                .arg(m_options.proxy->host)
+                          : QStringLiteral("Host not found: %1 could not be resolved")
+                                .arg(m_url ? m_url->host : endpoint());
             break;
         case QAbstractSocket::SocketTimeoutError:
-            message = QStringLiteral("Connecting to %1 timed out").arg(endpoint());
+            message = QStringLiteral("Connecting to %1 timed out").arg(transportEndpoint());
             break;
         default:
             message = QStringLiteral("Could not connect to %1: %2")
-                          .arg(endpoint(), socket()->errorString());
+                          .arg(transportEndpoint(), socket()->errorString());
             break;
         }
         fail(message);
@@ -361,8 +535,14 @@ void ClientConnection::onDeadline() {
     case Deadline::None:
         return;
     case Deadline::Connect:
+        if (m_proxyAnswer && socket()->state() == QAbstractSocket::ConnectedState) {
+            fail(QStringLiteral("The proxy %1 did not open a tunnel to %2 within %3 ms")
+                     .arg(m_options.proxy->endpoint(), endpoint())
+                     .arg(m_options.connectTimeoutMs));
+            return;
+        }
         fail(QStringLiteral("Could not connect to %1 within %2 ms")
-                 .arg(endpoint())
+                 .arg(transportEndpoint())
                  .arg(m_options.connectTimeoutMs));
         return;
     case Deadline::Handshake:
@@ -386,6 +566,11 @@ void ClientConnection::onDeadline() {
 }
 
 void ClientConnection::transportEnded() {
+    if (m_proxyAnswer) {
+        fail(QStringLiteral("The proxy %1 closed the connection without answering CONNECT")
+                 .arg(m_options.proxy->endpoint()));
+        return;
+    }
     if (socket()->error() != QAbstractSocket::RemoteHostClosedError)
         onSocketError(socket()->error());
     else
@@ -408,8 +593,21 @@ void ClientConnection::closeDeadlinePassed(bool answered, const QString &) {
 void ClientConnection::onKeepalive() {
     if (isFinished() || state() != SessionState::Open)
         return;
-    if (nowMs() - lastReceiveMs() < m_options.keepaliveIntervalMs)
+    const qint64 now = nowMs();
+    const qint64 silentMs = now - lastReceiveMs();
+    const int interval = m_options.keepaliveIntervalMs;
+    if (silentMs >= 2 * qint64(interval)) {
+        // Not even a pong to our pings: the server or the path to it is gone, and TCP
+        // may take many minutes to notice.
+        fail(QStringLiteral("Nothing heard from %1 for %2 ms, pings unanswered: the server is "
+                            "taken for dead")
+                 .arg(endpoint())
+                 .arg(silentMs));
         return;
+    }
+    if (silentMs < interval || (m_lastKeepaliveMs >= 0 && now - m_lastKeepaliveMs < interval))
+        return;
+    m_lastKeepaliveMs = now;
     // Refused only once a close was sent, and then no keepalive is due.
     static_cast<void>(sendPing("keepalive " + QByteArray::number(++m_keepaliveCount)));
 }
@@ -427,8 +625,10 @@ void ClientConnection::handleEvent(SessionEvent &event) {
         if (handshake->kind == HandshakeEvent::Kind::ClientAccepted) {
             m_timer.stop();
             m_deadline = Deadline::None;
+            // Checked twice per interval: a ping goes out at most half an interval
+            // late, a dead server is found at most half an interval after the limit.
             if (m_options.keepaliveIntervalMs > 0)
-                m_keepalive.start(m_options.keepaliveIntervalMs);
+                m_keepalive.start(std::max(m_options.keepaliveIntervalMs / 2, 1));
         } else if (handshake->kind == HandshakeEvent::Kind::Failed && !m_errorReported) {
             m_errorReported = true;
             m_timer.stop();

@@ -1,13 +1,16 @@
 #pragma once
 
 #include "net/connection.h"
+#include "net/httpproxy.h"
 #include "net/tlsinfo.h"
 #include "net/websocketurl.h"
 #include "protocol/httpheaders.h"
 
 #include <QAbstractSocket>
 #include <QObject>
+#include <QSslCertificate>
 #include <QSslError>
+#include <QSslKey>
 #include <QTimer>
 #include <QUrl>
 
@@ -20,19 +23,25 @@ namespace ws {
 
 // What the user chose for one client connection.
 struct ClientOptions {
-    QUrl url; // ws://host:port/path?query or wss://...
+    // ws://host:port/path?query, wss://..., ws+unix:///path/to.sock[:/request/path].
+    // user:password@host is sent as HTTP Basic authentication (unless extraHeaders
+    // has an Authorization field).
+    QUrl url;
     QByteArray origin;
     QList<QByteArray> subprotocols;
     HttpHeaders extraHeaders;
     SessionOptions session;
-    int connectTimeoutMs = 10'000;   // TCP connect (DNS included)
+    int connectTimeoutMs = 10'000;   // TCP connect (DNS included; through a proxy: the tunnel)
     int handshakeTimeoutMs = 10'000; // from TCP connected to 101 received
     int closeTimeoutMs = 5'000;      // our close unanswered / server not closing TCP
     // Automatic pong policy on top of SessionOptions::autoPong: delay each pong by
     // this much (0 = at once), or drop pings entirely (never answer).
     int pongDelayMs = 0;
     bool dropPings = false;
-    int keepaliveIntervalMs = 0; // send a ping this often when idle (0 = off)
+    // Send a ping after this long without hearing from the server; after twice this
+    // long without any byte (pong or other) the server is taken for dead and the
+    // connection dropped (1006). 0 = off.
+    int keepaliveIntervalMs = 0;
     // permessage-deflate (RFC 7692): not offered unless asked for.
     DeflateConfig deflate = {.policy = DeflatePolicy::Refuse};
     // wss: PEM file of certificate authorities trusted besides the system's.
@@ -41,6 +50,15 @@ struct ClientOptions {
     // cannot be verified (self-signed, unknown issuer, other name). Only that exact
     // certificate: there is no way to switch verification off.
     QByteArray acceptedFingerprint;
+    // wss: our certificate and its key, for a server that asks for one (RFC 8446 §4.4.2).
+    QSslCertificate clientCertificate;
+    QSslKey clientKey;
+    // Reach the server through this HTTP proxy, in a CONNECT tunnel (RFC 9110
+    // §9.3.6); none: directly. The proxy resolves the server's name.
+    std::optional<HttpProxy> proxy;
+    // Connect to this Unix domain socket instead of the URL's host and port; the URL
+    // still gives the Host field and the request path. A ws+unix URL names its own.
+    QString unixSocketPath;
 };
 
 // Our client: a Connection that makes its own socket (DNS, TCP, TLS with
@@ -92,6 +110,14 @@ private:
 
     void onConnected();
     void onTcpConnected();
+    // The byte stream to the server is up: TCP, a Unix socket or a proxy's tunnel.
+    // TLS starts here when it was not started with the connection.
+    void onTransportReady();
+    void onProxyConnected();
+    void onReadyRead();
+    void readProxyAnswer();
+    QString proxyRefusalText() const;
+    void connectUnix(const QString &path);
     void onEncrypted();
     void onSslErrors(const QList<QSslError> &errors);
     QString tlsFailureText() const;
@@ -99,6 +125,8 @@ private:
     void onSocketError(QAbstractSocket::SocketError error);
     void onDeadline();
     void onKeepalive();
+    // Where the socket connects to: the server, the proxy or the Unix socket.
+    QString transportEndpoint() const;
     void stopTimers();
     void fail(const QString &message);
     QString handshakeFailureText() const;
@@ -114,6 +142,10 @@ private:
     MaskingKeySource m_keys = MaskingKeySource::systemRandom();
     Deadline m_deadline = Deadline::None;
     quint32 m_keepaliveCount = 0;
+    qint64 m_lastKeepaliveMs = -1;
+    // Through a proxy: the answer to CONNECT while it arrives.
+    std::optional<ConnectResponseReader> m_proxyAnswer;
+    QString m_unixSocketPath; // the socket connected to, if any
     std::optional<TlsInfo> m_tls;
     QList<QSslError> m_sslErrors; // why the server's certificate was not accepted
     QString m_sslMismatch;        // the accepted fingerprint did not match this one

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <climits>
 
+#include <unistd.h>
+
 namespace ws {
 
 namespace {
@@ -56,6 +58,11 @@ void Server::Private::onNewConnection() {
         sessionOptions.reportFrames =
             sessionOptions.reportFrames && options().events == EventReporting::On;
         c->setSession(std::make_unique<Session>(sessionOptions));
+        if (!options().unixSocketPath.isEmpty()) {
+            // Qt reads an AF_UNIX peer's address as if it were IPv4: it has none.
+            c->m_peerAddress = QHostAddress();
+            c->m_peerPort = 0;
+        }
         const qint64 now = nowMs();
         c->m_acceptedMs = now;
         c->touch(now);
@@ -380,18 +387,42 @@ Server::~Server() {
 bool Server::listen() {
     if (d->tcp->isListening())
         return true;
-    if (!d->tcp->listen(m_options.bindAddress, m_options.port)) {
-        d->error =
-            QStringLiteral("Could not listen on %1: %2")
-                .arg(formatAddress(m_options.bindAddress, m_options.port), d->tcp->errorString());
-        return false;
+    QString where;
+    if (!m_options.unixSocketPath.isEmpty()) {
+        const qintptr descriptor =
+            listenUnixSocket(m_options.unixSocketPath, m_options.unixSocketMode, &d->error);
+        if (descriptor < 0)
+            return false;
+        d->unixSocketFile = UnixSocketFile(m_options.unixSocketPath);
+        // Qt's socket engine accepts on an AF_UNIX descriptor as on a TCP one.
+        if (!d->tcp->setSocketDescriptor(descriptor)) {
+            d->error = QStringLiteral("Could not listen on %1: %2")
+                           .arg(m_options.unixSocketPath, d->tcp->errorString());
+            ::close(int(descriptor));
+            d->unixSocketFile.remove();
+            return false;
+        }
+        where = QStringLiteral("unix:") + m_options.unixSocketPath;
+    } else {
+        // QTcpServer makes "::" IPv6 only (IPV6_V6ONLY); Any is the dual-stack socket
+        // most servers open for it, where IPv4 clients arrive as ::ffff:a.b.c.d.
+        const QHostAddress bound = m_options.bindAddress == QHostAddress(QHostAddress::AnyIPv6)
+                                       ? QHostAddress(QHostAddress::Any)
+                                       : m_options.bindAddress;
+        if (!d->tcp->listen(bound, m_options.port)) {
+            d->error = QStringLiteral("Could not listen on %1: %2")
+                           .arg(formatAddress(m_options.bindAddress, m_options.port),
+                                d->tcp->errorString());
+            return false;
+        }
+        where = formatAddress(address(), d->tcp->serverPort());
     }
     d->error.clear();
     d->stopping = false;
     d->stoppedEmitted = false;
     d->stopDeadlineMs = -1;
     d->log(QStringLiteral("listening on %1 (%2 mode)")
-               .arg(formatAddress(d->tcp->serverAddress(), d->tcp->serverPort()))
+               .arg(where)
                .arg(QString::fromLatin1(modeName(m_options.mode))));
     return true;
 }
@@ -401,6 +432,7 @@ void Server::stop() {
         return;
     d->stopping = true;
     d->tcp->close();
+    d->unixSocketFile.remove();
     int closing = 0;
     const QList<ServerClient *> snapshot = d->clients;
     for (ServerClient *c : snapshot) {
@@ -429,10 +461,13 @@ bool Server::isListening() const {
 }
 
 quint16 Server::port() const {
-    return d->tcp->serverPort();
+    return m_options.unixSocketPath.isEmpty() ? d->tcp->serverPort() : quint16(0);
 }
 
 QHostAddress Server::address() const {
+    // Listening dual-stack for "::" (listen()): still "::" to whoever asked for it.
+    if (d->tcp->isListening() && m_options.bindAddress == QHostAddress(QHostAddress::AnyIPv6))
+        return m_options.bindAddress;
     return d->tcp->serverAddress();
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/connection.h"
+#include "net/descriptorlimit.h"
 #include "net/serverclient.h"
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
@@ -25,15 +26,23 @@ struct ServerOptions {
         Broadcast, // every message to every client, with join/leave notices
         Manual,    // nothing automatic: the user sends
     };
-    QHostAddress bindAddress = QHostAddress::LocalHost; // any address only when asked
-    quint16 port = 9001;                                // 0: any free port
+    // Any address only when asked; "::" (AnyIPv6) listens on IPv4 too (dual-stack).
+    QHostAddress bindAddress = QHostAddress::LocalHost;
+    quint16 port = 9001; // 0: any free port
     Mode mode = Mode::Echo;
     QByteArray greeting = "Welcome to WebSocket Workbench";
     QList<QByteArray> allowedOrigins; // empty: any Origin (or none) is allowed; else 403
     QList<QByteArray> subprotocols;   // supported, in our preference order
     bool serveTestPage = true;        // GET / without Upgrade: the browser test page
-    int maxConnections = 1000;        // open connections; over it: 503
-    int handshakeTimeoutMs = 10'000;  // a client that stalls mid-request is dropped
+    // Listen on this Unix domain socket instead of TCP (bindAddress and port are not
+    // used), with permissions unixSocketMode; a stale socket file is replaced and the
+    // file is removed when the server is deleted.
+    QString unixSocketPath;
+    int unixSocketMode = 0600;
+    // Open connections; over it: 503. By default what the descriptor limit allows
+    // (raise it first: raiseDescriptorLimit()).
+    int maxConnections = defaultMaxConnections();
+    int handshakeTimeoutMs = 10'000; // a client that stalls mid-request is dropped
     // Close 1001 after this long without a data message either way (0 = off).
     int idleTimeoutMs = 0;
     // Ping after this long without hearing from the peer; after twice this long
@@ -89,7 +98,7 @@ public:
     void stop();
 
     bool isListening() const;
-    quint16 port() const; // the bound port (useful with port 0)
+    quint16 port() const; // the bound port (useful with port 0); 0 on a Unix socket
     QHostAddress address() const;
     QString errorString() const;
     const ServerOptions &options() const { return m_options; }

@@ -5,6 +5,7 @@
 // servermodes.cpp (what echo, greeting, broadcast and manual do with messages).
 
 #include "net/server.h"
+#include "net/unixsocket.h"
 
 #include <QElapsedTimer>
 #include <QTimer>
@@ -19,6 +20,7 @@ struct Server::Private {
 
     Server *q;
     QTcpServer *tcp = nullptr;
+    UnixSocketFile unixSocketFile; // the socket file made by listen(), removed at the end
     QList<ServerClient *> clients;
     QTimer sweepTimer;
     QElapsedTimer clock;

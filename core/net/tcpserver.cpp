@@ -1,6 +1,7 @@
 #include "net/tcpserver.h"
 
 #include <QNetworkProxy>
+#include <QSignalBlocker>
 #include <QTcpSocket>
 
 #ifdef Q_OS_UNIX
@@ -9,8 +10,7 @@
 
 namespace ws {
 
-void UnbufferedTcpServer::incomingConnection(qintptr descriptor) {
-    auto *socket = new QTcpSocket(this);
+bool openUnbuffered(QTcpSocket *socket, qintptr descriptor) {
     // QAbstractSocket::setSocketDescriptor() opens the device with the mode it is
     // given but, unlike connectToHost(), does not stop the socket buffering (Qt 6.4:
     // QAbstractSocketPrivate::isBuffered stays as the QTcpSocket constructor set it).
@@ -21,14 +21,21 @@ void UnbufferedTcpServer::incomingConnection(qintptr descriptor) {
     // host lookup. The descriptor set next then works unbuffered;
     // tst_Server::plainSocketsLeaveUnreadBytesInTheKernel checks it.
     socket->setProxy(QNetworkProxy::NoProxy);
+    // The attempt's HostNotFoundError is no one's business.
+    const QSignalBlocker quiet(socket);
     socket->connectToHost(QStringLiteral("::"), 0, QIODevice::ReadWrite | QIODevice::Unbuffered,
                           QAbstractSocket::IPv4Protocol);
     // Should a later Qt start a real attempt instead, it is stopped here; the
     // descriptor set next replaces it.
     if (socket->state() != QAbstractSocket::UnconnectedState)
         socket->abort();
-    if (!socket->setSocketDescriptor(descriptor, QAbstractSocket::ConnectedState,
-                                     QIODevice::ReadWrite | QIODevice::Unbuffered)) {
+    return socket->setSocketDescriptor(descriptor, QAbstractSocket::ConnectedState,
+                                       QIODevice::ReadWrite | QIODevice::Unbuffered);
+}
+
+void UnbufferedTcpServer::incomingConnection(qintptr descriptor) {
+    auto *socket = new QTcpSocket(this);
+    if (!openUnbuffered(socket, descriptor)) {
         delete socket;
 #ifdef Q_OS_UNIX
         ::close(int(descriptor));

@@ -2,6 +2,8 @@
 
 #include <QTcpServer>
 
+class QTcpSocket;
+
 namespace ws {
 
 // The listening socket of a plain (ws://) server. Each connection is a QTcpSocket
@@ -11,6 +13,9 @@ namespace ws {
 // buffer chunk kept per connection. Data the server does not read stays in the
 // kernel, where TCP flow control pushes back on the sender. What an unbuffered
 // socket changes for its reader is described at readFromSocket() (socketio.h).
+// Opens `socket` on a connected descriptor (TCP or Unix domain), unbuffered.
+bool openUnbuffered(QTcpSocket *socket, qintptr descriptor);
+
 class UnbufferedTcpServer final : public QTcpServer {
 public:
     using QTcpServer::QTcpServer;

@@ -9,6 +9,9 @@
 namespace ws {
 
 QString formatAddress(const QHostAddress &address, quint16 port) {
+    // A Unix domain socket's peer has no address.
+    if (address.isNull() && port == 0)
+        return QStringLiteral("unix socket");
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
                              ? QStringLiteral("[%1]").arg(address.toString())
                              : address.toString();

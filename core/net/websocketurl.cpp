@@ -2,6 +2,52 @@
 
 namespace ws {
 
+namespace {
+
+void setCredentials(const QUrl &url, WebSocketUrl *out) {
+    if (url.userInfo().isEmpty())
+        return;
+    out->user = url.userName(QUrl::FullyDecoded).toUtf8();
+    out->password = url.password(QUrl::FullyDecoded).toUtf8();
+}
+
+std::optional<WebSocketUrl> parseUnixUrl(const QUrl &url, QString *error) {
+    // ws+unix:///socket/path:/request/path: the host stays empty, the socket path
+    // ends at the first colon.
+    if (!url.host().isEmpty()) {
+        if (error)
+            *error = QStringLiteral("A ws+unix URL names a socket file, not a host: write "
+                                    "ws+unix:///path/to.sock or ws+unix:///path/to.sock:/request");
+        return std::nullopt;
+    }
+    const QString path = url.path(QUrl::FullyDecoded);
+    const qsizetype colon = path.indexOf(u':');
+    WebSocketUrl out;
+    out.unixSocketPath = colon < 0 ? path : path.left(colon);
+    if (out.unixSocketPath.isEmpty()) {
+        if (error)
+            *error = QStringLiteral("The URL \"%1\" names no socket file: write "
+                                    "ws+unix:///path/to.sock")
+                         .arg(url.toString());
+        return std::nullopt;
+    }
+    out.host = QStringLiteral("localhost");
+    out.hostHeader = "localhost";
+    out.port = 0;
+    QByteArray resource;
+    if (colon >= 0)
+        resource = QUrl::toPercentEncoding(path.mid(colon + 1), "/:@!$&'()*+,;=");
+    if (!resource.startsWith('/'))
+        resource.prepend('/');
+    if (url.hasQuery())
+        resource += '?' + url.query(QUrl::FullyEncoded).toLatin1();
+    out.resourceName = resource;
+    setCredentials(url, &out);
+    return out;
+}
+
+} // namespace
+
 std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error) {
     const auto fail = [error](const QString &why) -> std::optional<WebSocketUrl> {
         if (error)
@@ -16,13 +62,12 @@ std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error) {
     if (scheme.isEmpty())
         return fail(QStringLiteral("The URL \"%1\" has no scheme: write ws://host:port/path")
                         .arg(url.toString()));
+    if (scheme == u"ws+unix")
+        return parseUnixUrl(url, error);
     if (scheme != u"ws" && scheme != u"wss")
         return fail(QStringLiteral("Unsupported scheme \"%1:\": a WebSocket URL starts with "
-                                   "ws:// (or wss://)")
+                                   "ws:// (or wss://, or ws+unix:// for a Unix socket)")
                         .arg(url.scheme()));
-    // RFC 6455 §3: the ws-URI grammar has no user information.
-    if (!url.userInfo().isEmpty())
-        return fail(QStringLiteral("A WebSocket URL cannot carry a user name or password"));
     const QString host = url.host(QUrl::FullyEncoded);
     if (host.isEmpty())
         return fail(QStringLiteral("The URL \"%1\" has no host").arg(url.toString()));
@@ -43,6 +88,7 @@ std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error) {
     if (url.hasQuery())
         resource += '?' + url.query(QUrl::FullyEncoded).toLatin1();
     out.resourceName = resource;
+    setCredentials(url, &out);
     return out;
 }
 

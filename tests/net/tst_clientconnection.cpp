@@ -110,8 +110,9 @@ void tst_ClientConnection::parseUrl_data() {
                                  << QByteArray() << false << "Unsupported scheme \"http:\"";
     QTest::addRow("no scheme") << "example.com" << false << QString() << QByteArray() << 0
                                << QByteArray() << false << "has no scheme";
-    QTest::addRow("user info") << "ws://user:pw@h/" << false << QString() << QByteArray() << 0
-                               << QByteArray() << false << "user name or password";
+    // Basic credentials (tst_ClientTransport), not part of the Host field.
+    QTest::addRow("user info") << "ws://user:pw@h/" << true << "h" << QByteArray("h") << 80
+                               << QByteArray("/") << false << QString();
     QTest::addRow("no host") << "ws:///path" << false << QString() << QByteArray() << 0
                              << QByteArray() << false << "has no host";
     QTest::addRow("empty") << "" << false << QString() << QByteArray() << 0 << QByteArray() << false
@@ -145,8 +146,8 @@ void tst_ClientConnection::parseUrl() {
 void tst_ClientConnection::badUrlIsReportedFromEventLoop_data() {
     QTest::addColumn<QString>("url");
     QTest::addColumn<QString>("errorPart");
-    QTest::addRow("user info") << "ws://user@127.0.0.1:1/"
-                               << "cannot carry a user name";
+    QTest::addRow("ws+unix with a host") << "ws+unix://host/x.sock"
+                                         << "names a socket file";
     QTest::addRow("http") << "http://127.0.0.1:1/"
                           << "Unsupported scheme";
 }
