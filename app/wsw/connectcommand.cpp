@@ -1,6 +1,7 @@
 #include "connectcommand.h"
 
 #include "commandline.h"
+#include "netoptions.h"
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
@@ -76,6 +77,8 @@ int ConnectCommand::run(const QStringList &arguments) {
     commandLine.addOptions({header, subprotocol, origin, binary, echo, showFrames, json,
                             maxMessageSize, noAutoPong, closeTimeout, deflate, deflateWindowBits,
                             deflateNoContext, ca, acceptFingerprint, showTls, save});
+    ConnectNetOptions net;
+    commandLine.addOptions(net.options());
 
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
@@ -127,6 +130,8 @@ int ConnectCommand::run(const QStringList &arguments) {
                 QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
                                "hex bytes, with or without colons"));
     }
+    if (const std::optional<QString> error = net.apply(commandLine, &options))
+        return commandLine.usageError(*error);
     // Frame events cost a copy of every payload; only ask for them when shown or
     // saved (the saved log has the window's frame rows).
     options.session.reportFrames = commandLine.isSet(showFrames) || commandLine.isSet(save);
@@ -146,19 +151,32 @@ int ConnectCommand::run(const QStringList &arguments) {
     ConnectCommand command(options, printer,
                            {.binaryLines = commandLine.isSet(binary),
                             .echo = commandLine.isSet(echo),
-                            .showTls = commandLine.isSet(showTls)},
+                            .showTls = commandLine.isSet(showTls),
+                            .reconnectDelayMs = net.reconnects() ? net.reconnectDelayMs() : -1},
                            std::move(recorder));
     return command.exec();
 }
 
 ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour,
                                std::unique_ptr<log::JsonLinesRecorder> recorder)
-    : m_printer(printer)
+    : m_options(std::move(options))
+    , m_showTls(behaviour.showTls)
+    , m_reconnectDelayMs(behaviour.reconnectDelayMs)
+    , m_printer(printer)
     , m_binaryLines(behaviour.binaryLines)
     , m_echo(behaviour.echo)
     , m_recorder(std::move(recorder)) {
-    m_connection = new ClientConnection(std::move(options), this);
-    if (behaviour.showTls)
+    createConnection();
+    m_stdin = new StdinReader(this);
+    connect(m_stdin, &StdinReader::lineRead, this, &ConnectCommand::onLine);
+    connect(m_stdin, &StdinReader::endOfInput, this, &ConnectCommand::onEndOfInput);
+    auto *watcher = new SignalWatcher(this);
+    connect(watcher, &SignalWatcher::signalReceived, this, &ConnectCommand::onSignal);
+}
+
+void ConnectCommand::createConnection() {
+    m_connection = new ClientConnection(m_options, this);
+    if (m_showTls)
         connect(m_connection, &ClientConnection::tlsEstablished, this,
                 [this](const TlsInfo &info) { m_printer.printTls(info); });
     connect(m_connection, &ClientConnection::logMessage, this, [this](const QString &line) {
@@ -172,11 +190,6 @@ ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Beha
     connect(m_connection, &ClientConnection::sessionEvent, this, &ConnectCommand::onSessionEvent);
     connect(m_connection, &ClientConnection::errorOccurred, this, &ConnectCommand::onError);
     connect(m_connection, &ClientConnection::finished, this, &ConnectCommand::onFinished);
-    m_stdin = new StdinReader(this);
-    connect(m_stdin, &StdinReader::lineRead, this, &ConnectCommand::onLine);
-    connect(m_stdin, &StdinReader::endOfInput, this, &ConnectCommand::onEndOfInput);
-    auto *watcher = new SignalWatcher(this);
-    connect(watcher, &SignalWatcher::signalReceived, this, &ConnectCommand::onSignal);
 }
 
 int ConnectCommand::exec() {
@@ -232,7 +245,34 @@ void ConnectCommand::onError(const QString &message) {
 }
 
 void ConnectCommand::onFinished() {
+    if (reconnectLater())
+        return;
     QCoreApplication::exit(exitStatus());
+}
+
+bool ConnectCommand::reconnectLater() {
+    // --reconnect: only an end we did not ask for (no close of ours, no end of
+    // input, no signal) is followed by a new connection.
+    if (m_reconnectDelayMs < 0 || m_sentCloseCode || m_inputEnded || m_signals > 0)
+        return false;
+    writeLine(stderr, ConnectNetOptions::reconnectingLine(m_reconnectDelayMs));
+    // Should input end or a signal come while waiting, this connection's end is the status.
+    const int status = exitStatus();
+    // Lines typed meanwhile wait for the next connection.
+    m_opened = false;
+    m_violation = false;
+    m_closed.reset();
+    QTimer::singleShot(m_reconnectDelayMs, this, [this, status] {
+        if (m_inputEnded || m_signals > 0) {
+            QCoreApplication::exit(status);
+            return;
+        }
+        // The finished one stays until now: everything may still ask it its state.
+        m_connection->deleteLater();
+        createConnection();
+        m_connection->open();
+    });
+    return true;
 }
 
 int ConnectCommand::exitStatus() const {

@@ -38,15 +38,20 @@ public:
 private:
     // The switches of `wsw connect` that change what the command does.
     struct Behaviour {
-        bool binaryLines = false; // --binary: each line is sent as a binary message
-        bool echo = false;        // --echo: every message goes straight back
-        bool showTls = false;     // --show-tls: print the TLS session once it is up
+        bool binaryLines = false;  // --binary: each line is sent as a binary message
+        bool echo = false;         // --echo: every message goes straight back
+        bool showTls = false;      // --show-tls: print the TLS session once it is up
+        int reconnectDelayMs = -1; // --reconnect: connect again after this long; -1: no
     };
 
     ConnectCommand(ClientOptions options, EventPrinter printer, Behaviour behaviour,
                    std::unique_ptr<log::JsonLinesRecorder> recorder);
 
     int exec();
+    // A ClientConnection for m_options, its signals connected.
+    void createConnection();
+    // --reconnect: schedules the next connection after one that ended; false to exit.
+    bool reconnectLater();
     void onSessionEvent(const SessionEvent &event);
     void onError(const QString &message);
     void onFinished();
@@ -59,6 +64,9 @@ private:
     // --save: writes what the recorder still holds; an error is reported once.
     void flushSaved();
 
+    ClientOptions m_options;
+    bool m_showTls = false;
+    int m_reconnectDelayMs = -1;
     ClientConnection *m_connection = nullptr;
     StdinReader *m_stdin = nullptr;
     EventPrinter m_printer;

@@ -2,6 +2,7 @@
 #include "allocatortuning.h"
 #include "bench/benchcommand.h"
 #include "connectcommand.h"
+#include "net/descriptorlimit.h"
 #include "output.h"
 #include "servecommand.h"
 #include "wswversion.h"
@@ -36,6 +37,8 @@ QByteArray versionReport() {
 
 int main(int argc, char *argv[]) {
     ws::keepLargeBuffersForReuse();
+    // Each connection is a descriptor: a server holds as many clients as the hard limit allows.
+    ws::raiseDescriptorLimit();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("wsw"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WSW_VERSION));

@@ -2,6 +2,7 @@
 
 #include "commandline.h"
 #include "eventprinter.h"
+#include "netoptions.h"
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
@@ -49,8 +50,9 @@ int ServeCommand::run(const QStringList &arguments) {
     const auto subprotocol = makeOption(
         "subprotocol", "Supported subprotocol, in preference order (repeatable).", "protocol");
     const auto maxMessageSize = maxMessageSizeOption();
-    const auto maxConnections =
-        makeOption("max-connections", "Clients at once (503 beyond; default 1000).", "count");
+    const auto maxConnections = makeOption(
+        "max-connections",
+        "Clients at once (503 beyond; default: what the descriptor limit allows).", "count");
     const auto handshakeTimeout = makeOption(
         "handshake-timeout", "Drop a client whose opening handshake takes longer.", "ms");
     const auto idleTimeout =
@@ -73,6 +75,8 @@ int ServeCommand::run(const QStringList &arguments) {
     commandLine.addOptions({port, bind, mode, greeting, origin, subprotocol, maxMessageSize,
                             maxConnections, handshakeTimeout, idleTimeout, keepalive, quiet,
                             deflate, deflateWindowBits, deflateNoContext, tls, cert, key, save});
+    const ServeNetOptions net;
+    commandLine.addOptions(net.options());
 
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
@@ -111,6 +115,8 @@ int ServeCommand::run(const QStringList &arguments) {
             return commandLine.usageError(
                 QStringLiteral("--bind expects an IP address, got %1").arg(text));
     }
+    if (const std::optional<QString> error = net.apply(commandLine, &options))
+        return commandLine.usageError(*error);
     if (commandLine.isSet(mode)) {
         const auto parsed = modeFromName(commandLine.value(mode));
         if (!parsed)
@@ -196,9 +202,7 @@ int ServeCommand::exec() {
         return ListenFailed;
     }
     const bool secure = m_server->options().isSecure();
-    writeLine(stdout, QByteArray(secure ? "listening on wss://" : "listening on ws://") +
-                          urlHost(m_server->address()) + ':' +
-                          QByteArray::number(m_server->port()) + '/');
+    writeLine(stdout, "listening on " + listeningUrl(*m_server));
     if (secure)
         writeLine(stdout, "certificate sha256 " +
                               sha256Fingerprint(m_server->options().tlsCertificate).toUtf8());

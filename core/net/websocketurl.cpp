@@ -11,7 +11,7 @@ void setCredentials(const QUrl &url, WebSocketUrl *out) {
     out->password = url.password(QUrl::FullyDecoded).toUtf8();
 }
 
-std::optional<WebSocketUrl> parseUnixUrl(const QUrl &url, QString *error) {
+std::optional<WebSocketUrl> parseUnixUrl(const QUrl &url, bool secure, QString *error) {
     // ws+unix:///socket/path:/request/path: the host stays empty, the socket path
     // ends at the first colon.
     if (!url.host().isEmpty()) {
@@ -31,6 +31,7 @@ std::optional<WebSocketUrl> parseUnixUrl(const QUrl &url, QString *error) {
                          .arg(url.toString());
         return std::nullopt;
     }
+    out.secure = secure;
     out.host = QStringLiteral("localhost");
     out.hostHeader = "localhost";
     out.port = 0;
@@ -62,8 +63,8 @@ std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error) {
     if (scheme.isEmpty())
         return fail(QStringLiteral("The URL \"%1\" has no scheme: write ws://host:port/path")
                         .arg(url.toString()));
-    if (scheme == u"ws+unix")
-        return parseUnixUrl(url, error);
+    if (scheme == u"ws+unix" || scheme == u"wss+unix")
+        return parseUnixUrl(url, scheme == u"wss+unix", error);
     if (scheme != u"ws" && scheme != u"wss")
         return fail(QStringLiteral("Unsupported scheme \"%1:\": a WebSocket URL starts with "
                                    "ws:// (or wss://, or ws+unix:// for a Unix socket)")

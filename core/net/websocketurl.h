@@ -30,7 +30,8 @@ struct WebSocketUrl {
 //
 // Also ws+unix:///path/to.sock[:/request/path][?query] (the form of Node's ws and
 // websocat): a Unix domain socket, with the request path after the first colon
-// ("/" when there is none) and "localhost" as the Host.
+// ("/" when there is none) and "localhost" as the Host; wss+unix:// the same with
+// TLS, the certificate checked for "localhost".
 std::optional<WebSocketUrl> parseWebSocketUrl(const QUrl &url, QString *error = nullptr);
 
 } // namespace ws
