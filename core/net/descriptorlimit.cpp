@@ -1,5 +1,7 @@
 #include "net/descriptorlimit.h"
 
+#include <QtGlobal>
+
 #include <algorithm>
 #include <climits>
 
@@ -36,6 +38,9 @@ long raiseDescriptorLimit() {
 }
 
 int defaultMaxConnections() {
+    // Whoever hosts a server gets the raised limit, the window as much as wsw.
+    static const long raised = raiseDescriptorLimit();
+    Q_UNUSED(raised);
     return int(std::clamp(softLimit() - Reserved, 16L, long(INT_MAX)));
 }
 

@@ -10,7 +10,9 @@ namespace ws {
 // start, before listening. Returns the soft limit in force afterwards.
 long raiseDescriptorLimit();
 
-// The default for ServerOptions::maxConnections: the soft limit now in force, less
+// The default for ServerOptions::maxConnections: the soft limit (raised by the first
+// call, with raiseDescriptorLimit(), so that a window or a tool hosting a server need
+// not remember to), less
 // what the process keeps for itself (listening socket, files, logs, pipes), so that
 // the server answers 503 before accept() fails for want of descriptors.
 int defaultMaxConnections();
