@@ -9,11 +9,14 @@
 #include "net/unixsocket.h"
 
 #include <QFileInfo>
+#include <QProcess>
+#include <QSslServer>
 #include <QTemporaryDir>
 #include <QTest>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -158,6 +161,9 @@ private slots:
     void urlCredentialsAreBasicAuthorization();
     void deadPeerIsDropped();
     void dualStackBind();
+    void clientCertificate();
+    void wssOnUnixSocket();
+    void defaultConnectionLimitFollowsDescriptorLimit();
 };
 
 void tst_ClientTransport::throughProxy() {
@@ -529,6 +535,103 @@ void tst_ClientTransport::dualStackBind() {
     QVERIFY(echoes(v4, "IPv4 on ::"));
     RecordedClient v6(baseOptions(QStringLiteral("ws://[::1]:%1/").arg(server.port())));
     QVERIFY2(v6.waitOpen(), qPrintable(v6.errors.join(u'\n')));
+}
+
+void tst_ClientTransport::clientCertificate() {
+    // A client certificate as openssl makes one (generateCertificate() makes server
+    // certificates), trusted by the server as its own authority.
+    QTemporaryDir dir;
+    const QString certFile = dir.filePath(QStringLiteral("client.pem"));
+    const QString keyFile = dir.filePath(QStringLiteral("client.key"));
+    QProcess openssl;
+    openssl.start(QStringLiteral("openssl"),
+                  {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"),
+                   QStringLiteral("ec"), QStringLiteral("-pkeyopt"),
+                   QStringLiteral("ec_paramgen_curve:P-256"), QStringLiteral("-nodes"),
+                   QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"),
+                   QStringLiteral("/CN=wsw client"), QStringLiteral("-keyout"), keyFile,
+                   QStringLiteral("-out"), certFile});
+    QVERIFY(openssl.waitForFinished(15000));
+    QCOMPARE(openssl.exitCode(), 0);
+    QString error;
+    const auto clientIdentity = loadCertificate(certFile, keyFile, &error);
+    QVERIFY2(clientIdentity, qPrintable(error));
+    const auto serverIdentity = generateCertificate({}, nullptr, &error);
+    QVERIFY2(serverIdentity, qPrintable(error));
+
+    QSslServer server;
+    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+    configuration.setLocalCertificate(serverIdentity->certificate);
+    configuration.setPrivateKey(serverIdentity->key);
+    configuration.setCaCertificates({clientIdentity->certificate});
+    configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    server.setSslConfiguration(configuration);
+    QList<QSslCertificate> presented;
+    QByteArray request;
+    connect(&server, &QSslServer::pendingConnectionAvailable, this, [&] {
+        while (auto *socket = qobject_cast<QSslSocket *>(server.nextPendingConnection())) {
+            presented.append(socket->peerCertificate());
+            connect(socket, &QSslSocket::readyRead, socket, [socket, &request] {
+                request += socket->readAll();
+                if (request.contains("\r\n\r\n") && !socket->property("answered").toBool()) {
+                    socket->setProperty("answered", true);
+                    socket->write(RawServer::switchingProtocols(request));
+                }
+            });
+        }
+    });
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    const QString url = QStringLiteral("wss://localhost:%1/").arg(server.serverPort());
+
+    ClientOptions options = baseOptions(url);
+    options.acceptedFingerprint = serverIdentity->certificate.digest(QCryptographicHash::Sha256);
+    options.clientCertificate = clientIdentity->certificate;
+    options.clientKey = clientIdentity->key;
+    RecordedClient client(options);
+    QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
+    QCOMPARE(presented.size(), 1);
+    QCOMPARE(presented.first(), clientIdentity->certificate);
+
+    // Without one, the server ends the TLS handshake.
+    ClientOptions without = baseOptions(url);
+    without.acceptedFingerprint = options.acceptedFingerprint;
+    RecordedClient refused(without);
+    QVERIFY(refused.waitFinished());
+    QCOMPARE(refused.connection.state(), SessionState::Closed);
+    QVERIFY(!refused.errors.isEmpty());
+    QCOMPARE(presented.size(), 1);
+}
+
+void tst_ClientTransport::wssOnUnixSocket() {
+    QTemporaryDir dir;
+    QString error;
+    const auto identity = localhostCertificate(dir.path(), &error);
+    QVERIFY2(identity, qPrintable(error));
+    const QString path = dir.filePath(QStringLiteral("wss.sock"));
+    ServerOptions serverOptions = unixServerOptions(path);
+    serverOptions.tlsCertificate = identity->certificate;
+    serverOptions.tlsKey = identity->key;
+    Server server(serverOptions);
+    QVERIFY2(server.listen(), qPrintable(server.errorString()));
+    ClientOptions options = baseOptions(QStringLiteral("wss+unix://") + path);
+    options.acceptedFingerprint = identity->certificate.digest(QCryptographicHash::Sha256);
+    RecordedClient client(options);
+    QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
+    QVERIFY(client.connection.tls().has_value());
+    QVERIFY(echoes(client, "TLS on a Unix socket"));
+}
+
+void tst_ClientTransport::defaultConnectionLimitFollowsDescriptorLimit() {
+    rlimit before{};
+    QCOMPARE(::getrlimit(RLIMIT_NOFILE, &before), 0);
+    const int limit = ServerOptions().maxConnections;
+    rlimit after{};
+    QCOMPARE(::getrlimit(RLIMIT_NOFILE, &after), 0);
+    // The soft limit was raised to the hard one, and the default follows it.
+    QCOMPARE(after.rlim_cur, after.rlim_max);
+    if (after.rlim_cur != RLIM_INFINITY && after.rlim_cur < 1'000'000)
+        QCOMPARE(qint64(limit), qint64(after.rlim_cur) - 64);
+    QVERIFY(limit > 0);
 }
 
 QTEST_GUILESS_MAIN(tst_ClientTransport)
