@@ -33,6 +33,9 @@ struct ClientOptions {
     int pongDelayMs = 0;
     bool dropPings = false;
     int keepaliveIntervalMs = 0; // send a ping this often when idle (0 = off)
+    // Send every data message straight back as soon as it is decoded, ahead of
+    // whatever later frames of the same read bring (a protocol violation included).
+    bool echoMessages = false;
     // permessage-deflate (RFC 7692): not offered unless asked for.
     DeflateConfig deflate = {.policy = DeflatePolicy::Refuse};
     // wss: PEM file of certificate authorities trusted besides the system's.
