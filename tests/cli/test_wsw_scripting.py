@@ -225,12 +225,11 @@ class ScriptingTest(unittest.TestCase):
 
     def test_send_error_text_is_utf8(self):
         _, url = self.serve()
-        status, _, err = self.run_wsw("connect", url, "--no-commands", input=b"\xff\xfe\n")
-        self.assertEqual(status, 8)
+        status, _, err = self.run_wsw("connect", url, input=b"/text \xff\xfe\n")
         self.assertIn("text must be valid UTF-8 (RFC 6455 \u00a78.1)", err)
         self.assertNotIn("\u00c2", err)
-        status, out, _ = self.run_wsw("connect", url, "--json", "--no-commands",
-                                      input=b"\xff\xfe\n")
+        self.assertEqual(status, 8)
+        status, out, _ = self.run_wsw("connect", url, "--json", input=b"/text \xff\xfe\n")
         errors = [e for e in json_events(out.decode().splitlines()) if e["event"] == "error"]
         self.assertEqual(len(errors), 1)
         self.assertIn("(RFC 6455 \u00a78.1)", errors[0]["message"])
