@@ -426,6 +426,21 @@ class ScriptingTest(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertIn("--ca: cannot read /nonexistent/ca.pem", err)
 
+    def test_bench_failure_says_why_without_a_table(self):
+        def close_at_once(conn):
+            conn.sendall(server_frame(0x8, struct.pack("!H", 1000)))
+            try:
+                recv_frame(conn)
+            except (EOFError, OSError):
+                pass
+
+        raw = RawServer(close_at_once)
+        status, out, err = self.run_wsw("bench", "ws://127.0.0.1:%d/" % raw.port, "--conns", "1",
+                                        "--seconds", "2")
+        self.assertEqual(status, 2)
+        self.assertEqual(out, b"")  # no table of zeros
+        self.assertRegex(err, r"ended early: \S")
+
     def test_serve_usage_errors(self):
         for args, words in ((["--greeting", "hi"], "--greeting needs --mode greeting"),
                             (["--max-message-size", "0"], "--max-message-size expects"),
