@@ -29,7 +29,11 @@ MessageStreamer::MessageStreamer(Connection *connection, int fd, bool ownsFd, Op
     const bool regular = ::fstat(m_fd, &info) == 0 && S_ISREG(info.st_mode);
     if (!regular) {
         // A pipe, a terminal or a socket: read when it has bytes, never block on it.
-        ::fcntl(m_fd, F_SETFL, ::fcntl(m_fd, F_GETFL) | O_NONBLOCK);
+        // The flags belong to the open file, which a terminal shares with the
+        // shell: they are put back at the end.
+        m_savedFlags = ::fcntl(m_fd, F_GETFL);
+        if (m_savedFlags != -1)
+            ::fcntl(m_fd, F_SETFL, m_savedFlags | O_NONBLOCK);
         m_notifier = new QSocketNotifier(m_fd, QSocketNotifier::Read, this);
         m_notifier->setEnabled(false);
         connect(m_notifier, &QSocketNotifier::activated, this, &MessageStreamer::pump);
@@ -46,6 +50,8 @@ void MessageStreamer::closeFd() {
         delete m_notifier;
         m_notifier = nullptr;
     }
+    if (m_fd >= 0 && m_savedFlags != -1)
+        ::fcntl(m_fd, F_SETFL, m_savedFlags);
     if (m_ownsFd && m_fd >= 0)
         ::close(m_fd);
     m_fd = -1;

@@ -57,6 +57,7 @@ private:
 
     Connection *m_connection;
     int m_fd;
+    int m_savedFlags = -1; // a pipe's or terminal's flags before O_NONBLOCK
     bool m_ownsFd;
     Opcode m_type;
     QString m_what;
