@@ -378,7 +378,7 @@ ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Beha
         connect(m_connection, &ClientConnection::tlsEstablished, this,
                 [this](const TlsInfo &info) { m_printer.printTls(info); });
     connect(m_connection, &ClientConnection::logMessage, this, [this](const QString &line) {
-        if (m_printer.format() != EventPrinter::Format::Json)
+        if (m_printer.format() != EventPrinter::Format::Json && !m_printer.isQuiet())
             writeLine(stderr, line.toUtf8());
         // A note row, as the window logs it.
         if (m_recorder)

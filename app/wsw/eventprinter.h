@@ -36,6 +36,7 @@ public:
     // out; errors and violations are still printed.
     void setQuiet(bool quiet) { m_quiet = quiet; }
     Format format() const { return m_format; }
+    bool isQuiet() const { return m_quiet; }
 
     void print(const SessionEvent &event);
     void printError(const QString &message);
