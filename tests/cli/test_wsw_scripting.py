@@ -95,13 +95,16 @@ class ScriptingTest(unittest.TestCase):
     def test_silent_server_close_timeout_ends_the_client(self):
         # The server answers 101 and never says a word; stdin is empty from the start,
         # so our close goes out as the connection opens, and its deadline must hold.
-        raw = RawServer(drain)
-        url = "ws://127.0.0.1:%d/" % raw.port
-        started = time.monotonic()
-        status, _, err = self.run_wsw("connect", url, "--close-timeout", "1000", timeout=10)
-        self.assertEqual(status, 3, err)
-        self.assertLess(time.monotonic() - started, 8)
-        self.assertIn("not answered within 1000 ms", err)
+        for stdin in (b"", b"hi\n"):
+            with self.subTest(stdin=stdin):
+                raw = RawServer(drain)
+                url = "ws://127.0.0.1:%d/" % raw.port
+                started = time.monotonic()
+                status, _, err = self.run_wsw("connect", url, "--close-timeout", "1000",
+                                              input=stdin, timeout=10)
+                self.assertEqual(status, 3, err)
+                self.assertLess(time.monotonic() - started, 8)
+                self.assertIn("not answered within 1000 ms", err)
 
     def test_first_sigint_drops_a_close_left_unanswered(self):
         raw = RawServer(drain)
