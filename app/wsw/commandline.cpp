@@ -7,11 +7,11 @@
 
 namespace ws {
 
-QCommandLineOption makeOption(const char *name, const char *description, const char *valueName) {
+QCommandLineOption makeOption(const char *names, const char *description, const char *valueName) {
+    const QStringList list = QString::fromUtf8(names).split(QLatin1Char(','));
     if (!valueName)
-        return QCommandLineOption(QString::fromUtf8(name), QString::fromUtf8(description));
-    return QCommandLineOption(QString::fromUtf8(name), QString::fromUtf8(description),
-                              QString::fromUtf8(valueName));
+        return QCommandLineOption(list, QString::fromUtf8(description));
+    return QCommandLineOption(list, QString::fromUtf8(description), QString::fromUtf8(valueName));
 }
 
 QCommandLineOption maxMessageSizeOption() {

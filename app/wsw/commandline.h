@@ -13,9 +13,10 @@
 
 namespace ws {
 
-// An option the way the commands declare them: its name, its help text and, for an
-// option that takes a value, the value's name in the help.
-QCommandLineOption makeOption(const char *name, const char *description,
+// An option the way the commands declare them: its names ("H,header": a short one
+// may come first), its help text and, for an option that takes a value, the value's
+// name in the help.
+QCommandLineOption makeOption(const char *names, const char *description,
                               const char *valueName = nullptr);
 
 // connect and serve: --max-message-size, the largest message a session accepts.

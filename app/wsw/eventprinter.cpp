@@ -44,15 +44,25 @@ QByteArray EventPrinter::binaryPreview(const QByteArray &data) {
     return text;
 }
 
-void EventPrinter::human(std::FILE *stream, const QByteArray &text) {
+void EventPrinter::emitJson(QJsonObject object) {
+    for (auto it = m_jsonFields.constBegin(); it != m_jsonFields.constEnd(); ++it)
+        object.insert(it.key(), it.value());
+    writeJson(stdout, object);
+}
+
+void EventPrinter::human(std::FILE *stream, const QByteArray &text, bool essential) {
+    if (m_format == Format::Raw)
+        stream = stderr;
+    if (stream == stderr && m_quiet && !essential)
+        return;
     writeLine(stream, m_prefix + text);
 }
 
 void EventPrinter::printError(const QString &message) {
     if (m_format == Format::Json)
-        writeJson(stdout, {{"event", "error"}, {"message", message}});
+        emitJson({{"event", "error"}, {"message", message}});
     else
-        human(stderr, "error: " + message.toUtf8());
+        human(stderr, "error: " + message.toUtf8(), true);
 }
 
 void EventPrinter::print(const SessionEvent &event) {
@@ -70,16 +80,16 @@ void EventPrinter::print(const SessionEvent &event) {
                 printHandshake(e);
             } else if constexpr (std::is_same_v<T, PingEvent>) {
                 if (json)
-                    writeJson(stdout, {{"event", "ping"}, {"payload", payloadText(e.payload)}});
+                    emitJson({{"event", "ping"}, {"payload", payloadText(e.payload)}});
                 else
                     human(stdout,
                           e.payload.isEmpty() ? QByteArray("< [ping]") : "< [ping] " + e.payload);
             } else if constexpr (std::is_same_v<T, PongEvent>) {
                 if (json) {
-                    writeJson(stdout, {{"event", "pong"},
-                                       {"payload", payloadText(e.payload)},
-                                       {"rttUs", e.roundTripUs ? QJsonValue(double(*e.roundTripUs))
-                                                               : QJsonValue(QJsonValue::Null)}});
+                    emitJson({{"event", "pong"},
+                              {"payload", payloadText(e.payload)},
+                              {"rttUs", e.roundTripUs ? QJsonValue(double(*e.roundTripUs))
+                                                      : QJsonValue(QJsonValue::Null)}});
                 } else {
                     QByteArray line = "< [pong]";
                     if (!e.payload.isEmpty())
@@ -90,8 +100,7 @@ void EventPrinter::print(const SessionEvent &event) {
                 }
             } else if constexpr (std::is_same_v<T, CloseEvent>) {
                 if (json) {
-                    writeJson(
-                        stdout,
+                    emitJson(
                         {{"event", "close"}, {"code", optionalCode(e.code)}, {"reason", e.reason}});
                 } else {
                     QByteArray line = "< [close]";
@@ -103,21 +112,31 @@ void EventPrinter::print(const SessionEvent &event) {
                 }
             } else if constexpr (std::is_same_v<T, ViolationEvent>) {
                 const auto code = toWire(e.violation.closeCode());
+                // A message over --max-message-size breaks no rule of the peer's: the
+                // limit is ours.
+                const bool ourLimit = e.violation.error == ProtocolError::MessageTooBig;
                 if (json) {
-                    writeJson(stdout, {{"event", "violation"},
-                                       {"error", errorName(e.violation.error)},
-                                       {"code", code},
-                                       {"reason", e.violation.reason}});
+                    emitJson({{"event", "violation"},
+                              {"error", errorName(e.violation.error)},
+                              {"code", code},
+                              {"reason", e.violation.reason},
+                              {"ourLimit", ourLimit}});
+                } else if (ourLimit) {
+                    human(stderr,
+                          "message refused by our limit (--max-message-size): " +
+                              e.violation.reason.toUtf8() + "; closing the connection with " +
+                              QByteArray::number(code),
+                          true);
                 } else {
-                    human(stderr, "protocol violation by the peer: " + e.violation.reason.toUtf8() +
-                                      " (" + errorName(e.violation.error) +
-                                      "); failing the connection "
-                                      "with " +
-                                      QByteArray::number(code));
+                    human(stderr,
+                          "protocol violation by the peer: " + e.violation.reason.toUtf8() + " (" +
+                              errorName(e.violation.error) + "); failing the connection with " +
+                              QByteArray::number(code),
+                          true);
                 }
             } else if constexpr (std::is_same_v<T, NoteEvent>) {
                 if (json)
-                    writeJson(stdout, {{"event", "note"}, {"text", e.note.text}});
+                    emitJson({{"event", "note"}, {"text", e.note.text}});
                 else
                     human(stderr, "note: " + e.note.text.toUtf8());
             } else if constexpr (std::is_same_v<T, ClosedEvent>) {
@@ -144,7 +163,7 @@ void EventPrinter::printFrame(const FrameEvent &event) {
                            {"lengthEncoding", int(h.lengthEncoding)}};
         if (h.maskingKey)
             object.insert("maskingKey", QString::fromLatin1(hexKey(*h.maskingKey)));
-        writeJson(stdout, object);
+        emitJson(object);
         return;
     }
     QByteArray line = incoming ? "< frame" : "> frame";
@@ -163,6 +182,12 @@ void EventPrinter::printFrame(const FrameEvent &event) {
 void EventPrinter::printMessage(const MessageEvent &event) {
     const DecodedMessage &m = event.message;
     const bool text = m.type == Opcode::Text;
+    if (m_format == Format::Raw) {
+        std::fwrite(m.data.constData(), 1, size_t(m.data.size()), stdout);
+        std::fwrite(m_separator.constData(), 1, size_t(m_separator.size()), stdout);
+        std::fflush(stdout);
+        return;
+    }
     if (m_format == Format::Json) {
         QJsonObject object{
             {"event", "message"},
@@ -174,7 +199,7 @@ void EventPrinter::printMessage(const MessageEvent &event) {
             object.insert(QStringLiteral("compressed"), true);
             object.insert(QStringLiteral("wireLength"), double(m.wireSize));
         }
-        writeJson(stdout, object);
+        emitJson(object);
         return;
     }
     human(stdout, "< " + (text ? m.data : binaryPreview(m.data)));
@@ -188,12 +213,11 @@ void EventPrinter::printHandshake(const HandshakeEvent &event) {
     switch (event.kind) {
     case HandshakeEvent::Kind::ClientAccepted:
         if (json) {
-            writeJson(stdout,
-                      {{"event", "open"},
-                       {"subprotocol", event.subprotocol.isEmpty()
-                                           ? QJsonValue(QJsonValue::Null)
-                                           : QJsonValue(QString::fromUtf8(event.subprotocol))},
-                       {"extensions", QString::fromUtf8(formatExtensions(event.extensions))}});
+            emitJson({{"event", "open"},
+                      {"subprotocol", event.subprotocol.isEmpty()
+                                          ? QJsonValue(QJsonValue::Null)
+                                          : QJsonValue(QString::fromUtf8(event.subprotocol))},
+                      {"extensions", QString::fromUtf8(formatExtensions(event.extensions))}});
         } else {
             QByteArray line = "connected";
             if (!event.subprotocol.isEmpty())
@@ -220,11 +244,11 @@ void EventPrinter::printTls(const TlsInfo &info) {
                                      {"notBefore", certificate.notBefore.toString(Qt::ISODate)},
                                      {"notAfter", certificate.notAfter.toString(Qt::ISODate)},
                                      {"sha256", certificate.sha256}});
-        writeJson(stdout, {{"event", "tls"},
-                           {"protocol", info.protocol},
-                           {"cipher", info.cipher},
-                           {"verifiedBy", verifiedByName(info.verifiedBy)},
-                           {"chain", chain}});
+        emitJson({{"event", "tls"},
+                  {"protocol", info.protocol},
+                  {"cipher", info.cipher},
+                  {"verifiedBy", verifiedByName(info.verifiedBy)},
+                  {"chain", chain}});
         return;
     }
     human(stdout, "tls: " + info.protocol.toUtf8() + ' ' + info.cipher.toUtf8() + ", verified by " +
@@ -241,10 +265,10 @@ void EventPrinter::printTls(const TlsInfo &info) {
 
 void EventPrinter::printClosed(const ClosedEvent &event) {
     if (m_format == Format::Json) {
-        writeJson(stdout, {{"event", "closed"},
-                           {"code", event.code},
-                           {"reason", event.reason},
-                           {"clean", event.clean}});
+        emitJson({{"event", "closed"},
+                  {"code", event.code},
+                  {"reason", event.reason},
+                  {"clean", event.clean}});
         return;
     }
     QByteArray line =

@@ -10,6 +10,8 @@
 #include <QCoreApplication>
 #include <QSslSocket>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace {
@@ -33,9 +35,24 @@ QByteArray versionReport() {
            (ssl.isEmpty() ? QByteArray("OpenSSL not available (no TLS)") : ssl.toUtf8());
 }
 
+// A closed standard descriptor (`wsw connect URL <&-`) would be taken by the next
+// descriptor opened, one of Qt's own: stdin would then read Qt's event pipe and never
+// end. /dev/null in its place is an input that ends at once, an output that takes all.
+void reserveStandardDescriptors() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1)
+            continue;
+        const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        // open() takes the lowest free number, which is this one.
+        if (opened != fd && opened >= 0)
+            ::close(opened);
+    }
+}
+
 } // namespace
 
 int main(int argc, char *argv[]) {
+    reserveStandardDescriptors();
     ws::keepLargeBuffersForReuse();
     // Each connection is a descriptor: a server holds as many clients as the hard limit allows.
     ws::raiseDescriptorLimit();

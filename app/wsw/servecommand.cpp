@@ -10,6 +10,7 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QJsonObject>
 #include <QTimer>
 
 #include <limits>
@@ -29,6 +30,14 @@ QByteArray urlHost(const QHostAddress &address) {
     return address.toString().toUtf8();
 }
 
+QString exitStatusHelp() {
+    return QStringLiteral("Exit status:\n"
+                          "  0  stopped by SIGINT or SIGTERM (every client closed with 1001)\n"
+                          "  1  usage error\n"
+                          "  2  could not listen (address in use, no permission, bad TLS "
+                          "certificate or key)");
+}
+
 } // namespace
 
 int ServeCommand::run(const QStringList &arguments) {
@@ -38,13 +47,16 @@ int ServeCommand::run(const QStringList &arguments) {
                        "(wss:// with --tls, then \"certificate sha256 FINGERPRINT\") "
                        "once listening, then its log. SIGINT or SIGTERM closes every client "
                        "with 1001 and exits.\n\nIn manual mode each line of standard input is "
-                       "sent to every client.\n%1")
-            .arg(inputCommandHelp()),
+                       "sent to every client.\n%1\n%2")
+            .arg(inputCommandHelp(), exitStatusHelp()),
         UsageError);
     const auto port = makeOption("port", "TCP port (default 9001; 0 picks a free one).", "port");
     const auto bind = makeOption("bind", "Address to listen on (default 127.0.0.1).", "address");
     const auto mode = makeOption("mode", "echo (default), greeting, broadcast or manual.", "mode");
     const auto greeting = makeOption("greeting", "What greeting mode sends on connect.", "text");
+    const auto noEchoToSender =
+        makeOption("no-echo-to-sender",
+                   "With --mode broadcast: a message goes to every client but its sender.");
     const auto origin =
         makeOption("origin", "Allowed Origin (repeatable; default: any).", "origin");
     const auto subprotocol = makeOption(
@@ -59,7 +71,11 @@ int ServeCommand::run(const QStringList &arguments) {
         makeOption("idle-timeout", "Close 1001 after this long without traffic (0: never).", "ms");
     const auto keepalive =
         makeOption("keepalive", "Ping idle clients this often (0: never; default 30000).", "ms");
-    const auto quiet = makeOption("quiet", "Print only the listening line.");
+    const auto quiet = makeOption("q,quiet", "Print only the listening line.");
+    const auto json = makeOption(
+        "json", "One JSON object per line on stdout: the listening address, the log, and every "
+                "client's events with its \"client\" number.");
+    const auto showFrames = makeOption("show-frames", "Print every frame header, both ways.");
     const auto deflate = makeOption("deflate", "Accept permessage-deflate (RFC 7692) offers.");
     const auto deflateWindowBits =
         makeOption("deflate-window-bits",
@@ -72,9 +88,28 @@ int ServeCommand::run(const QStringList &arguments) {
     const auto cert = makeOption("cert", "With --tls: PEM certificate file.", "file");
     const auto key = makeOption("key", "With --tls: PEM private key file (unencrypted).", "file");
     const auto save = saveOption();
-    commandLine.addOptions({port, bind, mode, greeting, origin, subprotocol, maxMessageSize,
-                            maxConnections, handshakeTimeout, idleTimeout, keepalive, quiet,
-                            deflate, deflateWindowBits, deflateNoContext, tls, cert, key, save});
+    commandLine.addOptions({port,
+                            bind,
+                            mode,
+                            greeting,
+                            noEchoToSender,
+                            origin,
+                            subprotocol,
+                            maxMessageSize,
+                            maxConnections,
+                            handshakeTimeout,
+                            idleTimeout,
+                            keepalive,
+                            quiet,
+                            json,
+                            showFrames,
+                            deflate,
+                            deflateWindowBits,
+                            deflateNoContext,
+                            tls,
+                            cert,
+                            key,
+                            save});
     const ServeNetOptions net;
     commandLine.addOptions(net.options());
 
@@ -92,7 +127,7 @@ int ServeCommand::run(const QStringList &arguments) {
         if (commandLine.readInteger(option, 0, max, out))
             return true;
         rangeError = QStringLiteral("--%1 expects a number from 0 to %2, got %3")
-                         .arg(option.names().constFirst())
+                         .arg(option.names().constLast())
                          .arg(max)
                          .arg(commandLine.value(option));
         return false;
@@ -106,6 +141,9 @@ int ServeCommand::run(const QStringList &arguments) {
         !integer(idleTimeout, IntMax, &options.idleTimeoutMs) ||
         !integer(keepalive, IntMax, &options.keepaliveIntervalMs))
         return commandLine.usageError(rangeError);
+    if (options.session.maxMessageSize < 1)
+        return commandLine.usageError(
+            QStringLiteral("--max-message-size expects a positive number of bytes"));
     if (commandLine.isSet(bind)) {
         const QString text = commandLine.value(bind);
         options.bindAddress = text == QLatin1String("localhost")
@@ -125,8 +163,17 @@ int ServeCommand::run(const QStringList &arguments) {
                     .arg(commandLine.value(mode)));
         options.mode = *parsed;
     }
-    if (commandLine.isSet(greeting))
+    if (commandLine.isSet(greeting)) {
+        if (options.mode != ServerOptions::Mode::Greeting)
+            return commandLine.usageError(QStringLiteral("--greeting needs --mode greeting"));
         options.greeting = commandLine.value(greeting).toUtf8();
+    }
+    if (commandLine.isSet(noEchoToSender)) {
+        if (options.mode != ServerOptions::Mode::Broadcast)
+            return commandLine.usageError(
+                QStringLiteral("--no-echo-to-sender needs --mode broadcast"));
+        options.broadcastToSender = false;
+    }
     options.allowedOrigins.append(commandLine.utf8Values(origin));
     options.subprotocols.append(commandLine.utf8Values(subprotocol));
     if (commandLine.isSet(deflate)) {
@@ -159,7 +206,7 @@ int ServeCommand::run(const QStringList &arguments) {
     }
     // Single frames are reported only when they are saved (the saved log has the
     // window's frame rows); otherwise skip the copy each FrameEvent costs.
-    options.session.reportFrames = commandLine.isSet(save);
+    options.session.reportFrames = commandLine.isSet(save) || commandLine.isSet(showFrames);
     std::unique_ptr<log::JsonLinesRecorder> recorder;
     if (commandLine.isSet(save)) {
         recorder = std::make_unique<log::JsonLinesRecorder>();
@@ -170,21 +217,25 @@ int ServeCommand::run(const QStringList &arguments) {
     // Events are reported only when something uses them: manual mode prints what
     // clients send, --save records it. Otherwise echo and greeting answer straight
     // from the decoder.
-    const bool eventsUsed = options.mode == ServerOptions::Mode::Manual || recorder;
+    const Printing printing{.json = commandLine.isSet(json),
+                            .showFrames = commandLine.isSet(showFrames),
+                            .quiet = commandLine.isSet(quiet)};
+    const bool eventsUsed = options.mode == ServerOptions::Mode::Manual || recorder ||
+                            printing.json || printing.showFrames;
     options.events = eventsUsed ? EventReporting::On : EventReporting::Off;
-    options.logConnections = !commandLine.isSet(quiet);
+    options.logConnections = !printing.quiet;
 
-    ServeCommand command(options, commandLine.isSet(quiet), std::move(recorder));
+    ServeCommand command(options, printing, std::move(recorder));
     return command.exec();
 }
 
-ServeCommand::ServeCommand(ServerOptions options, bool quiet,
+ServeCommand::ServeCommand(ServerOptions options, Printing printing,
                            std::unique_ptr<log::JsonLinesRecorder> recorder)
     : m_recorder(std::move(recorder))
-    , m_quiet(quiet)
+    , m_printing(printing)
     , m_manual(options.mode == ServerOptions::Mode::Manual) {
     m_server = new Server(std::move(options), this);
-    if (m_manual || m_recorder)
+    if (m_manual || m_recorder || m_printing.json || m_printing.showFrames)
         connect(m_server, &Server::clientConnected, this, &ServeCommand::onClientConnected);
     if (m_manual) {
         auto *input = new StdinReader(this);
@@ -202,15 +253,28 @@ int ServeCommand::exec() {
         return ListenFailed;
     }
     const bool secure = m_server->options().isSecure();
-    writeLine(stdout, "listening on " + listeningUrl(*m_server));
-    if (secure)
-        writeLine(stdout, "certificate sha256 " +
-                              sha256Fingerprint(m_server->options().tlsCertificate).toUtf8());
+    const QByteArray url = listeningUrl(*m_server);
+    const QString fingerprint =
+        secure ? sha256Fingerprint(m_server->options().tlsCertificate) : QString();
+    if (m_printing.json) {
+        QJsonObject listening{{"event", "listening"}, {"url", QString::fromUtf8(url)}};
+        if (secure)
+            listening.insert(QStringLiteral("sha256"), fingerprint);
+        writeJson(stdout, listening);
+    } else {
+        writeLine(stdout, "listening on " + url);
+        if (secure)
+            writeLine(stdout, "certificate sha256 " + fingerprint.toUtf8());
+    }
     // Connected only now: the listening line above must be the first one on stdout
     // (scripts read the port from it), and the server logs its own version of it.
-    if (!m_quiet) {
-        connect(m_server, &Server::logMessage, this,
-                [](const QString &line) { writeLine(stdout, line.toUtf8()); });
+    if (!m_printing.quiet) {
+        connect(m_server, &Server::logMessage, this, [this](const QString &line) {
+            if (m_printing.json)
+                writeJson(stdout, {{"event", "log"}, {"text", line}});
+            else
+                writeLine(stdout, line.toUtf8());
+        });
     }
     const int status = QCoreApplication::exec();
     flushSaved();
@@ -228,7 +292,7 @@ void ServeCommand::flushSaved() {
 void ServeCommand::onClientConnected(ServerClient *client) {
     if (m_recorder)
         saveClient(client);
-    if (m_manual)
+    if (m_manual || m_printing.json || m_printing.showFrames)
         printClient(client);
 }
 
@@ -254,15 +318,32 @@ void ServeCommand::saveClient(ServerClient *client) {
 }
 
 void ServeCommand::printClient(ServerClient *client) {
-    // Manual mode: what the clients send is the point, so it is printed even with --quiet.
-    auto printer = std::make_shared<EventPrinter>(EventPrinter::Format::Human, false);
+    auto printer = std::make_shared<EventPrinter>(m_printing.json ? EventPrinter::Format::Json
+                                                                  : EventPrinter::Format::Human,
+                                                  m_printing.showFrames);
     printer->setPrefix("[#" + QByteArray::number(client->id()) + "] ");
-    connect(client, &ServerClient::sessionEvent, this, [printer](const SessionEvent &event) {
-        if (std::holds_alternative<MessageEvent>(event) ||
-            std::holds_alternative<PingEvent>(event) || std::holds_alternative<PongEvent>(event) ||
-            std::holds_alternative<CloseEvent>(event))
-            printer->print(event);
-    });
+    printer->setJsonFields({{"client", double(client->id())}});
+    if (m_printing.json)
+        printer->emitJson(
+            {{"event", "open"},
+             {"peer", QStringLiteral("%1:%2")
+                          .arg(QString::fromUtf8(urlHost(client->peerAddress())))
+                          .arg(client->peerPort())},
+             {"subprotocol", client->subprotocol().isEmpty()
+                                 ? QJsonValue(QJsonValue::Null)
+                                 : QJsonValue(QString::fromUtf8(client->subprotocol()))}});
+    const bool json = m_printing.json;
+    // Manual mode: what the clients send is the point, so it is printed even with --quiet.
+    const bool manual = m_manual;
+    connect(client, &ServerClient::sessionEvent, this,
+            [printer, json, manual](const SessionEvent &event) {
+                if (json || std::holds_alternative<FrameEvent>(event) ||
+                    (manual && (std::holds_alternative<MessageEvent>(event) ||
+                                std::holds_alternative<PingEvent>(event) ||
+                                std::holds_alternative<PongEvent>(event) ||
+                                std::holds_alternative<CloseEvent>(event))))
+                    printer->print(event);
+            });
 }
 
 void ServeCommand::onLine(const QByteArray &line) {

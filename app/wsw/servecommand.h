@@ -23,7 +23,14 @@ public:
     static int run(const QStringList &arguments);
 
 private:
-    ServeCommand(ServerOptions options, bool quiet,
+    // What is printed besides the listening line.
+    struct Printing {
+        bool json = false;       // --json: every line a JSON object, clients' events included
+        bool showFrames = false; // --show-frames: every frame header, both ways
+        bool quiet = false;      // --quiet: not the server's log
+    };
+
+    ServeCommand(ServerOptions options, Printing printing,
                  std::unique_ptr<log::JsonLinesRecorder> recorder);
 
     int exec();
@@ -38,7 +45,7 @@ private:
 
     Server *m_server = nullptr;
     std::unique_ptr<log::JsonLinesRecorder> m_recorder; // --save; null without it
-    bool m_quiet = false;
+    Printing m_printing;
     bool m_manual = false;
     bool m_saveErrorReported = false;
     int m_signals = 0;

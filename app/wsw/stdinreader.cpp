@@ -25,10 +25,10 @@ void StdinReader::onReadable() {
     }
     m_partial.append(buffer, count);
     qsizetype start = 0;
-    for (qsizetype newline = m_partial.indexOf('\n'); newline >= 0;
-         newline = m_partial.indexOf('\n', start)) {
+    for (qsizetype newline = m_partial.indexOf(m_delimiter); newline >= 0;
+         newline = m_partial.indexOf(m_delimiter, start)) {
         qsizetype end = newline;
-        if (end > start && m_partial.at(end - 1) == '\r')
+        if (stripsCarriageReturn() && end > start && m_partial.at(end - 1) == '\r')
             --end;
         emit lineRead(m_partial.mid(start, end - start));
         start = newline + 1;
@@ -36,11 +36,15 @@ void StdinReader::onReadable() {
     m_partial.remove(0, start);
 }
 
+bool StdinReader::stripsCarriageReturn() const {
+    return m_stripCarriageReturn && m_delimiter == '\n';
+}
+
 void StdinReader::finish() {
     m_notifier->setEnabled(false);
     m_atEnd = true;
     if (!m_partial.isEmpty()) {
-        if (m_partial.endsWith('\r'))
+        if (stripsCarriageReturn() && m_partial.endsWith('\r'))
             m_partial.chop(1);
         emit lineRead(std::exchange(m_partial, {}));
     }

@@ -15,9 +15,14 @@ public:
     explicit StdinReader(QObject *parent = nullptr);
 
     bool atEnd() const { return m_atEnd; }
+    // What ends a line (default '\n'; '\0' for NUL-separated input).
+    void setDelimiter(char delimiter) { m_delimiter = delimiter; }
+    // Whether a CR right before a '\n' delimiter is dropped (default: yes, for
+    // CRLF input). Data read as bytes keeps it.
+    void setStripCarriageReturn(bool strip) { m_stripCarriageReturn = strip; }
 
 signals:
-    // One line without its line ending ("\n" or "\r\n").
+    // One line without its delimiter (nor the CR of a CRLF, unless kept).
     void lineRead(const QByteArray &line);
     // End of input; a last line without a newline came before it as lineRead().
     void endOfInput();
@@ -25,9 +30,12 @@ signals:
 private:
     void onReadable();
     void finish();
+    bool stripsCarriageReturn() const;
 
     QSocketNotifier *m_notifier = nullptr;
     QByteArray m_partial;
+    char m_delimiter = '\n';
+    bool m_stripCarriageReturn = true;
     bool m_atEnd = false;
 };
 

@@ -117,6 +117,17 @@ void ClientConnection::open() {
     if (m_options.pongDelayMs > 0 || m_options.dropPings)
         sessionOptions.autoPong = false;
     setSession(std::make_unique<Session>(handshake, sessionOptions, m_keys));
+    if (m_options.echoMessages) {
+        // From inside Session::receiveData(), in stream order: the echo of a message
+        // goes out before the session's answer to what follows it in the same read
+        // (a close frame, or the close that fails the connection on a bad frame).
+        // After our close frame the session refuses it (RFC 6455 §5.5.1).
+        Session &session = mutableSession();
+        session.setMessageHandler([&session](const DecodedMessage &message) {
+            static_cast<void>(message.type == Opcode::Binary ? session.sendBinary(message.data)
+                                                             : session.sendText(message.data));
+        });
+    }
 
     if (!error.isEmpty()) {
         // From the event loop, so that a caller connecting after open() still hears it.
@@ -623,8 +634,12 @@ bool ClientConnection::admitEvent(const SessionEvent &event) {
 void ClientConnection::handleEvent(SessionEvent &event) {
     if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
         if (handshake->kind == HandshakeEvent::Kind::ClientAccepted) {
-            m_timer.stop();
-            m_deadline = Deadline::None;
+            // Only the handshake's deadline: a slot may already have sent our close
+            // (input that ended before the connection opened), and its deadline runs.
+            if (m_deadline == Deadline::Handshake) {
+                m_timer.stop();
+                m_deadline = Deadline::None;
+            }
             // Checked twice per interval: a ping goes out at most half an interval
             // late, a dead server is found at most half an interval after the limit.
             if (m_options.keepaliveIntervalMs > 0)

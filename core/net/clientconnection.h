@@ -42,6 +42,9 @@ struct ClientOptions {
     // long without any byte (pong or other) the server is taken for dead and the
     // connection dropped (1006). 0 = off.
     int keepaliveIntervalMs = 0;
+    // Send every data message straight back as soon as it is decoded, ahead of
+    // whatever later frames of the same read bring (a protocol violation included).
+    bool echoMessages = false;
     // permessage-deflate (RFC 7692): not offered unless asked for.
     DeflateConfig deflate = {.policy = DeflatePolicy::Refuse};
     // wss: PEM file of certificate authorities trusted besides the system's.

@@ -31,6 +31,7 @@ struct ServerOptions {
     quint16 port = 9001; // 0: any free port
     Mode mode = Mode::Echo;
     QByteArray greeting = "Welcome to WebSocket Workbench";
+    bool broadcastToSender = true;    // broadcast: the sender gets its own message back too
     QList<QByteArray> allowedOrigins; // empty: any Origin (or none) is allowed; else 403
     QList<QByteArray> subprotocols;   // supported, in our preference order
     bool serveTestPage = true;        // GET / without Upgrade: the browser test page

@@ -86,7 +86,8 @@ void Server::Private::onMessage(ServerClient *c, const MessageEvent &message) {
         // Echoed as it was decoded (updateEchoPath).
         return;
     case ServerOptions::Mode::Broadcast:
-        broadcast(message.message.type, message.message.data);
+        broadcast(message.message.type, message.message.data,
+                  options().broadcastToSender ? nullptr : c);
         return;
     case ServerOptions::Mode::Manual:
         return;
@@ -114,10 +115,11 @@ void Server::Private::onLeft(ServerClient *c) {
         notice("leave", c->id());
 }
 
-void Server::Private::broadcast(Opcode type, const QByteArray &data) {
+void Server::Private::broadcast(Opcode type, const QByteArray &data, const ServerClient *except) {
     const QList<ServerClient *> targets = clients;
     for (ServerClient *target : targets) {
-        if (!target->m_announced || target->isEnding() || target->state() != SessionState::Open)
+        if (target == except || !target->m_announced || target->isEnding() ||
+            target->state() != SessionState::Open)
             continue;
         // A client that cannot take it (closing) simply misses it. Sent as a view:
         // each copy's frame is then one piece in the socket's queue, which QTcpSocket

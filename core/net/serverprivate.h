@@ -63,7 +63,8 @@ struct Server::Private {
     void onMessage(ServerClient *c, const MessageEvent &message);
     void onOpened(ServerClient *c);
     void onLeft(ServerClient *c);
-    void broadcast(Opcode type, const QByteArray &data);
+    // To every open client but `except`.
+    void broadcast(Opcode type, const QByteArray &data, const ServerClient *except = nullptr);
     void notice(const char *event, quint64 id);
 };
 

@@ -120,18 +120,35 @@ QByteArray ClientHandshake::request() const {
     QByteArray host = m_options.host;
     if (m_options.port != defaultPort)
         host.append(':').append(QByteArray::number(m_options.port));
-    appendField(out, "Host", host);
+    // A Host or Origin among the extra headers replaces ours, in our place: a
+    // request with two of either is not what anyone means to send.
+    const HttpHeaders &extra = m_options.extraHeaders;
+    const auto appendOurs = [&](QByteArrayView name, const QByteArray &value) {
+        if (!extra.contains(name)) {
+            if (!value.isEmpty())
+                appendField(out, name, value);
+            return;
+        }
+        for (const HttpHeaders::Field &field : extra.fields()) {
+            if (QByteArrayView(field.first).compare(name, Qt::CaseInsensitive) == 0)
+                appendField(out, field.first, field.second);
+        }
+    };
+    appendOurs("Host", host);
     appendField(out, "Upgrade", "websocket");
     appendField(out, "Connection", "Upgrade");
     appendField(out, "Sec-WebSocket-Key", m_key);
     appendField(out, "Sec-WebSocket-Version", "13");
-    if (!m_options.origin.isEmpty())
-        appendField(out, "Origin", m_options.origin);
+    appendOurs("Origin", m_options.origin);
     if (!m_options.subprotocols.isEmpty())
         appendField(out, "Sec-WebSocket-Protocol", joined(m_options.subprotocols));
     if (!m_options.extensions.isEmpty())
         appendField(out, "Sec-WebSocket-Extensions", formatExtensions(m_options.extensions));
-    appendFields(out, m_options.extraHeaders);
+    for (const HttpHeaders::Field &field : extra.fields()) {
+        if (QByteArrayView(field.first).compare("Host", Qt::CaseInsensitive) != 0 &&
+            QByteArrayView(field.first).compare("Origin", Qt::CaseInsensitive) != 0)
+            appendField(out, field.first, field.second);
+    }
     out.append(kCrlf);
     return out;
 }

@@ -35,7 +35,7 @@ struct ClientHandshakeOptions {
     QByteArray origin;                 // empty: no Origin header
     QList<QByteArray> subprotocols;    // offered, in preference order
     QList<ExtensionParams> extensions; // offered
-    HttpHeaders extraHeaders;          // sent as given, after ours
+    HttpHeaders extraHeaders;          // after ours; a Host or Origin here replaces ours
     HandshakeLimits limits;
 };
 

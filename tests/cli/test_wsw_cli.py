@@ -150,6 +150,7 @@ class RawServer:
         self.listener.settimeout(TIMEOUT)
         self.port = self.listener.getsockname()[1]
         self.after_handshake = after_handshake
+        self.request = None  # the opening handshake request, once read
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -159,6 +160,7 @@ class RawServer:
         request = b""
         while b"\r\n\r\n" not in request:
             request += conn.recv(4096)
+        self.request = request
         key = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", request).group(1)
         accept = base64.b64encode(
             hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
@@ -267,7 +269,8 @@ class WswCliTest(unittest.TestCase):
         error = json.loads(client.stdout.wait_for(lambda l: '"error"' in l))
         self.assertIn("hexadecimal", error["message"])
         client.close_stdin()
-        self.assertEqual(client.wait(), 0)
+        # A line that was not sent makes the exit status say so.
+        self.assertEqual(client.wait(), 8)
 
     # --- exit statuses --------------------------------------------------------------
 

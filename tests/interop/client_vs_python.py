@@ -234,7 +234,8 @@ async def message_over_max_size_gets_1009():
             WswClient(peer.url, "--max-message-size", "1000") as client:
         code = await peer.result()
         check(code == 1009, f"wsw connect closed with {code} over the limit, expected 1009")
-        await client.expect_exit(4)
+        # Our own limit, not the peer's violation: a status of its own.
+        await client.expect_exit(7)
         violation = await client.wait_event("violation")
         check(violation.get("error") == "MessageTooBig" and violation.get("code") == 1009,
               f"violation event {violation}")

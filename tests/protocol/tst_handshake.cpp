@@ -292,6 +292,22 @@ void TestHandshake::clientRequest_data() {
                       "X-Trace: 1\r\n"
                       "X-Trace: 2\r\n"
                       "\r\n");
+
+    // A Host or Origin among the extra headers takes the place of ours: one of each.
+    ClientHandshakeOptions replaced;
+    replaced.host = "127.0.0.1";
+    replaced.port = 9001;
+    replaced.origin = "http://127.0.0.1:9001";
+    replaced.extraHeaders.add("X-Trace", "1");
+    replaced.extraHeaders.add("origin", "http://example.test");
+    replaced.extraHeaders.add("Host", "example.test");
+    QTest::newRow("Host and Origin replaced") << replaced
+                                              << QByteArray("GET / HTTP/1.1\r\n"
+                                                            "Host: example.test\r\n" +
+                                                            minimalTail +
+                                                            "origin: http://example.test\r\n"
+                                                            "X-Trace: 1\r\n"
+                                                            "\r\n");
 }
 
 void TestHandshake::clientRequest() {

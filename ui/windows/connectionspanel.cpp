@@ -102,7 +102,8 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
         } else if (info->isConnection()) {
             const SendError result = m_hub->sendClose(id, toWire(CloseCode::Normal), {});
             if (result != SendError::None)
-                emit statusMessage(tr("Not closed: %1").arg(QLatin1String(sendErrorText(result))));
+                emit statusMessage(
+                    tr("Not closed: %1").arg(QString::fromUtf8(sendErrorText(result))));
         }
     });
     connect(m_abort, &QAction::triggered, this, [this] { m_hub->abort(selectedId()); });

@@ -510,7 +510,7 @@ void MainWindow::resend(qsizetype storeIndex) {
         result == SendError::None
             ? tr("Resent %n byte(s) to %1", nullptr, int(record.payload.size()))
                   .arg(info ? info->name : QString())
-            : tr("Not resent: %1").arg(QLatin1String(sendErrorText(result))),
+            : tr("Not resent: %1").arg(QString::fromUtf8(sendErrorText(result))),
         8000);
 }
 

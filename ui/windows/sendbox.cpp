@@ -657,7 +657,7 @@ bool SendBox::send() {
         } else {
             const EndpointInfo *info = m_hub->info(id);
             failures.append(QStringLiteral("%1: %2").arg(info ? info->name : QString::number(id),
-                                                         QLatin1String(sendErrorText(result))));
+                                                         QString::fromUtf8(sendErrorText(result))));
         }
     }
     if (count == 0) {

@@ -233,7 +233,7 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
         const quint16 code = quint16(m_disconnectCode->currentData().toUInt());
         const SendError result = m_hub->sendClose(id, code, tr("closed from the workbench"));
         if (result != SendError::None)
-            emit statusMessage(tr("Not closed: %1").arg(QLatin1String(sendErrorText(result))));
+            emit statusMessage(tr("Not closed: %1").arg(QString::fromUtf8(sendErrorText(result))));
     });
     connect(m_clients->selectionModel(), &QItemSelectionModel::currentChanged, this,
             &ServerPanel::updateForm);

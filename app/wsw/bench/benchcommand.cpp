@@ -200,7 +200,8 @@ int BenchCommand::run(const QStringList &arguments) {
 
     if (asJson)
         writeJson(stdout, runner.result());
-    else
+    // A failed run has no figures worth a table: only the reason.
+    else if (runner.succeeded())
         printHuman(options, runner.result());
     if (!runner.succeeded()) {
         commandLine.printError(runner.errorString());

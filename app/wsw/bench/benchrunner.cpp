@@ -242,7 +242,10 @@ void BenchRunner::connectionEnded(BenchConnection *connection, bool clean, const
         break;
     }
     if (m_options.mode != BenchOptions::Mode::Connect) {
-        fail(QStringLiteral("a connection ended early: %1").arg(error));
+        fail(QStringLiteral("a connection ended early: %1")
+                 .arg(error.isEmpty() ? QStringLiteral("the server closed it (a clean closing "
+                                                       "handshake) before the run was over")
+                                      : error));
         return;
     }
     if (m_phase == Phase::Measuring) {
