@@ -3,6 +3,7 @@
 #include "connections/connectionhub.h"
 #include "connectionspanel.h"
 #include "controllers/logfilecontroller.h"
+#include "dialogs/helpdialog.h"
 #include "dialogs/newconnectiondialog.h"
 #include "logpanel.h"
 #include "models/logfilterproxy.h"
@@ -18,6 +19,7 @@
 #include <QCloseEvent>
 #include <QCryptographicHash>
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -28,6 +30,8 @@
 #include <QStatusBar>
 #include <QToolBar>
 #include <QVBoxLayout>
+
+#include <memory>
 
 namespace ws {
 
@@ -65,7 +69,15 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addPermanentWidget(m_statusLabel);
 
     connect(m_hub, &ConnectionHub::endpointAdded, this, &MainWindow::onEndpointAdded);
-    connect(m_hub, &ConnectionHub::endpointChanged, this, [this] {
+    connect(m_hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
+        // "Connecting to ..." is over once the connection has opened or failed.
+        if (id == m_connectingId) {
+            const EndpointInfo *info = m_hub->info(id);
+            if (!info || info->finished || info->state != SessionState::Connecting) {
+                clearStatusIf(m_connectingMessage);
+                m_connectingId = 0;
+            }
+        }
         updateScope();
         updateStatus();
     });
@@ -102,14 +114,26 @@ MainWindow::MainWindow(QWidget *parent)
         statusBar()->showMessage(message, ErrorMessageMs);
     };
     connect(m_logPanel, &LogPanel::statusMessage, this, showStatus);
-    connect(m_sendBox, &SendBox::statusMessage, this, showStatus);
+    connect(m_sendBox, &SendBox::statusMessage, this, [this](const QString &message) {
+        // A send's failure names its target; it is cleared when the target changes.
+        m_sendMessage = message;
+        statusBar()->showMessage(message, ErrorMessageMs);
+    });
     connect(m_logFiles, &LogFileController::statusMessage, this,
             [this](const QString &message, int timeoutMs) {
                 statusBar()->showMessage(message, timeoutMs);
             });
     connect(m_logFiles, &LogFileController::logLoaded, this, &MainWindow::onLogLoaded);
+    m_logFiles->setOpener([this](const QString &path, bool har, QString *error) {
+        return openFile(path, har, error) != nullptr;
+    });
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
     connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
+    connect(m_connections, &ConnectionsPanel::reconnected, this, [this](quint32 id) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (info)
+            noteConnecting(id, info->address);
+    });
     connect(m_sendBox, &SendBox::sent, this, &MainWindow::showLog);
     connect(m_serverPanel, &ServerPanel::started, this, [this] {
         showLog();
@@ -184,11 +208,30 @@ void MainWindow::createActions() {
         tr("Host an echo server on 127.0.0.1:%1 and connect to it").arg(DefaultWelcomePort));
     connect(m_hostEcho, &QAction::triggered, this, &MainWindow::hostEchoAndConnect);
     m_quit = new QAction(tr("&Quit"), this);
-    m_quit->setShortcut(QKeySequence::Quit);
-    connect(m_quit, &QAction::triggered, this, &QWidget::close);
+    // Not QKeySequence::Quit: some platforms (and the offscreen one) have none.
+    m_quit->setShortcut(QKeySequence(tr("Ctrl+Q")));
+    m_quit->setShortcutContext(Qt::ApplicationShortcut);
+    connect(m_quit, &QAction::triggered, this, &MainWindow::quit);
+    m_guide = new QAction(tr("User &guide"), this);
+    m_guide->setShortcut(QKeySequence::HelpContents);
+    connect(m_guide, &QAction::triggered, this, [this] { showHelp(); });
+    m_shortcuts = new QAction(tr("&Keyboard shortcuts"), this);
+    connect(m_shortcuts, &QAction::triggered, this,
+            [this] { showHelp(QStringLiteral("shortcuts")); });
     m_resetLayout = new QAction(tr("Reset layout"), this);
     connect(m_resetLayout, &QAction::triggered, this, &MainWindow::resetLayout);
 
+    // The toolbar's actions are the menu's: their shortcuts work wherever the focus is.
+    m_logPanel->openAction()->setShortcut(QKeySequence::Open);
+    m_logPanel->saveAction()->setShortcut(QKeySequence::Save);
+    m_logPanel->exportHarAction()->setShortcut(QKeySequence(tr("Ctrl+Shift+E")));
+    m_logPanel->importHarAction()->setShortcut(QKeySequence(tr("Ctrl+Shift+I")));
+    for (QAction *action : {m_logPanel->openAction(), m_logPanel->saveAction(),
+                            m_logPanel->exportHarAction(), m_logPanel->importHarAction()}) {
+        action->setToolTip(QStringLiteral("%1 (%2)").arg(
+            action->text().remove(QLatin1Char('&')).remove(QStringLiteral("\u2026")),
+            action->shortcut().toString(QKeySequence::NativeText)));
+    }
     connect(m_logPanel->saveAction(), &QAction::triggered, m_logFiles,
             &LogFileController::saveLogAs);
     connect(m_logPanel->openAction(), &QAction::triggered, m_logFiles,
@@ -256,6 +299,7 @@ void MainWindow::createMenus() {
     file->addAction(m_quit);
 
     QMenu *connection = menuBar()->addMenu(tr("&Connection"));
+    connection->addAction(m_connections->reconnectAction());
     connection->addAction(m_connections->closeAction());
     connection->addAction(m_connections->abortAction());
     connection->addAction(m_connections->forgetAction());
@@ -275,6 +319,9 @@ void MainWindow::createMenus() {
     view->addAction(m_resetLayout);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(m_guide);
+    help->addAction(m_shortcuts);
+    help->addSeparator();
     help->addAction(tr("&About"), this, [this] {
         QMessageBox::about(this, tr("About WebSocket Workbench"),
                            tr("<b>WebSocket Workbench %1</b><p>A workbench for building and "
@@ -350,8 +397,23 @@ quint32 MainWindow::openConnection(const ClientOptions &options) {
     const quint32 id = m_hub->openClient(options);
     showLog();
     m_connections->select(id);
-    statusBar()->showMessage(tr("Connecting to %1\u2026").arg(options.url.toString()), 5000);
+    noteConnecting(id, options.url.toString());
     return id;
+}
+
+void MainWindow::noteConnecting(quint32 id, const QString &url) {
+    const EndpointInfo *info = m_hub->info(id);
+    // A connection refused at once is already over: nothing to announce.
+    if (!info || info->finished || info->state != SessionState::Connecting)
+        return;
+    m_connectingId = id;
+    m_connectingMessage = tr("Connecting to %1\u2026").arg(url);
+    statusBar()->showMessage(m_connectingMessage, ErrorMessageMs);
+}
+
+void MainWindow::clearStatusIf(const QString &message) {
+    if (!message.isEmpty() && statusBar()->currentMessage() == message)
+        statusBar()->clearMessage();
 }
 
 void MainWindow::setWelcomePort(quint16 port) {
@@ -378,7 +440,12 @@ quint32 MainWindow::hostEchoAndConnect() {
         }
     }
     ClientOptions client;
+    // Compression as the new-connection dialog last had it; and offered whenever the
+    // server accepts it, so that turning it on in the Server panel shows it here.
+    client.deflate = NewConnectionDialog::savedDeflate();
     const Server *server = m_hub->server(m_serverPanel->serverId());
+    if (server && server->options().deflate.policy != DeflatePolicy::Refuse)
+        client.deflate.policy = DeflatePolicy::Offer;
     const bool secure = server && server->options().isSecure();
     client.url = QUrl(QStringLiteral("%1://127.0.0.1:%2/")
                           .arg(secure ? QLatin1String("wss") : QLatin1String("ws"))
@@ -438,16 +505,31 @@ void MainWindow::updateScope() {
             if (m_hub->isOpen(id))
                 targets.append(id);
         }
-        description = tr("every client of %1").arg(info->name);
+        description = tr("every peer of %1").arg(info->name);
     } else {
         filter.insert(m_scope);
         targets.append(m_scope);
         description = info->name;
     }
-    if (filter != m_logPanel->proxy()->connectionFilter())
+    if (filter != m_logPanel->proxy()->connectionFilter()) {
         m_logPanel->proxy()->setConnectionFilter(filter);
-    if (targets != m_sendBox->targets() || description != m_sendBox->targetLabel()->text())
+        // The inspector follows the log's selection when it is still shown, and
+        // otherwise shows nothing rather than a record of another scope.
+        const qsizetype current = m_logPanel->view()->currentStoreIndex();
+        if (current >= 0)
+            onCurrentRecord(current);
+        else if (m_inspector->hasRecord() && !filter.isEmpty() &&
+                 !filter.contains(m_inspector->record().connection))
+            m_inspector->clear();
+    }
+    if (targets != m_sendBox->targets() || description != m_sendBox->targetLabel()->text()) {
+        // "Not sent: client 8" says nothing about client 9.
+        if (targets != m_sendBox->targets()) {
+            clearStatusIf(m_sendMessage);
+            m_sendMessage.clear();
+        }
         m_sendBox->setTargets(targets, description);
+    }
     m_chart->setScope(filter.values());
 }
 
@@ -522,12 +604,64 @@ bool MainWindow::exportHar(const QString &path, QString *error) {
     return m_logFiles->exportHar(path, error);
 }
 
-bool MainWindow::openLog(const QString &path, QString *error) {
-    return m_logFiles->openLog(path, error);
+MainWindow *MainWindow::openLog(const QString &path, QString *error) {
+    return openFile(path, false, error);
 }
 
-bool MainWindow::importHar(const QString &path, QString *error) {
-    return m_logFiles->importHar(path, error);
+MainWindow *MainWindow::importHar(const QString &path, QString *error) {
+    return openFile(path, true, error);
+}
+
+bool MainWindow::holdsWork() const {
+    return !m_hub->ids().isEmpty() || m_log->rowCount() > 0 || m_log->store().size() > 0;
+}
+
+MainWindow *MainWindow::openFile(const QString &path, bool har, QString *error) {
+    MainWindow *target = this;
+    std::unique_ptr<MainWindow> beside;
+    if (holdsWork()) {
+        beside = std::make_unique<MainWindow>();
+        beside->m_fileWindow = true;
+        beside->setAttribute(Qt::WA_DeleteOnClose);
+        beside->setWelcomePort(m_welcomePort);
+        beside->resize(size());
+        beside->move(pos() + QPoint(48, 48));
+        beside->show();
+        target = beside.get();
+        // Until it has the file, what the load says (a cancel, a failure) is said here.
+        connect(target->m_logFiles, &LogFileController::statusMessage, this,
+                [this](const QString &message, int timeoutMs) {
+                    statusBar()->showMessage(message, timeoutMs);
+                });
+    }
+    const bool loaded =
+        har ? target->m_logFiles->importHar(path, error) : target->m_logFiles->openLog(path, error);
+    if (beside)
+        target->m_logFiles->disconnect(this);
+    if (!loaded)
+        return nullptr;
+    target->setWindowTitle(tr("%1 \u2014 WebSocket Workbench").arg(QFileInfo(path).fileName()));
+    if (beside) {
+        beside.release();
+        target->raise();
+        target->activateWindow();
+        statusBar()->showMessage(
+            tr("Opened %1 in a new window; this window's connections go on").arg(path), 8000);
+    }
+    return target;
+}
+
+QDialog *MainWindow::showHelp(const QString &anchor) {
+    auto *dialog = findChild<HelpDialog *>();
+    if (!dialog) {
+        dialog = new HelpDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    dialog->showTopic(anchor);
+    dialog->show();
+    dialog->raise();
+    dialog->activateWindow();
+    return dialog;
 }
 
 void MainWindow::onLogLoaded() {
@@ -536,9 +670,49 @@ void MainWindow::onLogLoaded() {
     m_connections->select(0);
 }
 
+void MainWindow::quit() {
+    if (m_closing || m_readyToClose || m_quitConfirmed || !m_hub->hasLiveEndpoints()) {
+        close();
+        return;
+    }
+    int live = 0;
+    for (const quint32 id : m_hub->ids()) {
+        const EndpointInfo *info = m_hub->info(id);
+        live += info->isLive() ? 1 : 0;
+    }
+    if (findChild<QMessageBox *>(QStringLiteral("quitConfirmation")))
+        return;
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Quit WebSocket Workbench"),
+                                tr("%n connection(s) or server(s) are still live.", nullptr, live),
+                                QMessageBox::NoButton, this);
+    box->setObjectName(QStringLiteral("quitConfirmation"));
+    box->setInformativeText(
+        tr("Quitting closes them with 1001 (going away). Save the log first if you need it."));
+    QPushButton *quitButton = box->addButton(tr("&Quit"), QMessageBox::AcceptRole);
+    box->addButton(QMessageBox::Cancel);
+    box->setDefaultButton(QMessageBox::Cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowModality(Qt::WindowModal);
+    connect(box, &QMessageBox::finished, this, [this, box, quitButton] {
+        if (box->clickedButton() != quitButton)
+            return;
+        m_quitConfirmed = true;
+        close();
+    });
+    box->open();
+}
+
 void MainWindow::closeEvent(QCloseEvent *event) {
+    // The window manager's close button asks as Quit does; a close() from the
+    // program (tests, the session ending) does not.
+    if (event->spontaneous() && !m_quitConfirmed && !m_closing && m_hub->hasLiveEndpoints()) {
+        event->ignore();
+        quit();
+        return;
+    }
     if (m_readyToClose || !m_hub->hasLiveEndpoints()) {
-        saveSettings();
+        if (!m_fileWindow)
+            saveSettings();
         event->accept();
         return;
     }

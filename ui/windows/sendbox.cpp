@@ -360,6 +360,9 @@ void SendBox::buildModePages() {
 }
 
 void SendBox::setTargets(const QList<quint32> &ids, const QString &description) {
+    // What the last send said was about other connections.
+    if (ids != m_targets)
+        reportStatus(QString(), false);
     m_targets = ids;
     m_target->setText(ids.isEmpty() ? tr("To: (nothing open)") : tr("To: %1").arg(description));
     QStringList tips;
