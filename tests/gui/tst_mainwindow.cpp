@@ -32,6 +32,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileDialog>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -215,6 +216,8 @@ private slots:
     void scopeChangeClearsOrFollowsInspector();
     void echoAndConnectHonoursDeflate();
     void detailsDialogShowsEverything();
+    void layoutAt1024x700();
+    void layoutAt1920x1080();
 
 private:
     std::unique_ptr<MainWindow> createWindow();
@@ -1634,6 +1637,122 @@ void TestMainWindow::detailsDialogShowsEverything() {
     QCOMPARE(details->value(QStringLiteral("Close code")), QStringLiteral("1000 (normal closure)"));
     QCOMPARE(details->value(QStringLiteral("Clean close")), QStringLiteral("yes"));
     details->close();
+    closeWindow(*window);
+}
+
+namespace {
+
+// How many pixels of `section` the view shows without scrolling.
+int visibleWidth(const QHeaderView *header, int section) {
+    const int left = header->sectionPosition(section);
+    const int right = left + header->sectionSize(section);
+    const int viewport = header->viewport()->width();
+    return std::max(0, std::min(right, viewport) - left);
+}
+
+// A window of `size` with the default layout and some traffic, a frame selected.
+std::unique_ptr<MainWindow> windowOfSize(QSize size) {
+    auto window = std::make_unique<MainWindow>();
+    window->setWelcomePort(freePort());
+    window->resize(size);
+    window->show();
+    if (!QTest::qWaitForWindowExposed(window.get()))
+        return nullptr;
+    window->resetLayout();
+    QCoreApplication::processEvents();
+    return window;
+}
+
+} // namespace
+
+void TestMainWindow::layoutAt1024x700() {
+    auto window = windowOfSize(QSize(1024, 700));
+    QVERIFY(window);
+    QCOMPARE(window->size(), QSize(1024, 700));
+    // The first-start text is whole: every label gets the height its text needs.
+    QVERIFY(window->isShowingWelcome());
+    for (QLabel *label : window->centralStack()->currentWidget()->findChildren<QLabel *>()) {
+        const int needed =
+            label->wordWrap() ? label->heightForWidth(label->width()) : label->sizeHint().height();
+        QVERIFY2(label->height() >= needed, qPrintable(label->text()));
+        QVERIFY2(label->width() >= std::min(label->sizeHint().width(), 560),
+                 qPrintable(label->text()));
+    }
+
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("layout"));
+    const qsizetype echo =
+        waitForRecord(*window->logModel(), client, incomingPayload("layout"), Timeout);
+    QVERIFY(echo >= 0);
+    window->logModel()->flush();
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(echo));
+    QCoreApplication::processEvents();
+
+    // The log's Preview column is on screen, not behind a scroll.
+    const QHeaderView *logHeader = window->logPanel()->view()->horizontalHeader();
+    QVERIFY2(visibleWidth(logHeader, MessageLogModel::PreviewColumn) >= 100,
+             qPrintable(QString::number(visibleWidth(logHeader, MessageLogModel::PreviewColumn))));
+    // The inspector's Meaning column too.
+    const QHeaderView *fields = window->inspector()->fieldTree()->header();
+    QVERIFY2(visibleWidth(fields, 2) >= 80, qPrintable(QString::number(visibleWidth(fields, 2))));
+    // The send box says whole what it thinks of the JSON typed, not a bare dot.
+    SendBox *box = window->sendBox();
+    box->setMode(SendBox::Mode::Json);
+    box->editor()->setPlainText(QStringLiteral("{\"type\":\"subscribe\",\"id\":42}"));
+    QCoreApplication::processEvents();
+    auto *indicator = box->findChild<QLabel *>(QStringLiteral("sendIndicator"));
+    QVERIFY(indicator);
+    QVERIFY(indicator->text().contains(QStringLiteral("valid JSON")));
+    QVERIFY2(indicator->width() >= indicator->fontMetrics().horizontalAdvance(indicator->text()) ||
+                 indicator->height() >= indicator->heightForWidth(indicator->width()),
+             qPrintable(QString::number(indicator->width())));
+    QVERIFY(indicator->width() >=
+            indicator->fontMetrics().horizontalAdvance(QStringLiteral("\u25CF valid JSON")));
+    // Every dock is open and has room to be used.
+    for (QDockWidget *dock : window->findChildren<QDockWidget *>()) {
+        QVERIFY2(dock->isVisible(), qPrintable(dock->objectName()));
+        if (!window->tabifiedDockWidgets(dock).isEmpty() && dock->visibleRegion().isEmpty())
+            continue; // a tab behind another
+        QVERIFY2(dock->width() >= 200 && dock->height() >= 120,
+                 qPrintable(QStringLiteral("%1 %2x%3")
+                                .arg(dock->objectName())
+                                .arg(dock->width())
+                                .arg(dock->height())));
+    }
+    closeWindow(*window);
+}
+
+void TestMainWindow::layoutAt1920x1080() {
+    // Started at the default size, then maximised on a large screen.
+    auto window = windowOfSize(QSize(1400, 900));
+    QVERIFY(window);
+    auto *inspector = window->findChild<QDockWidget *>(QStringLiteral("inspectorDock"));
+    const int before = inspector->width();
+    window->resize(1920, 1080);
+    QTRY_COMPARE(window->size(), QSize(1920, 1080));
+    QCoreApplication::processEvents();
+    // The extra width goes to the inspector as well as the log.
+    QVERIFY2(inspector->width() >= before * 1920 / 1400 - 10,
+             qPrintable(QStringLiteral("%1 -> %2").arg(before).arg(inspector->width())));
+    QVERIFY2(inspector->width() >= 1920 * 28 / 100,
+             qPrintable(QString::number(inspector->width())));
+    QVERIFY(window->centralStack()->width() >= 1920 * 35 / 100);
+    // So does the default layout there.
+    window->resetLayout();
+    QCoreApplication::processEvents();
+    QVERIFY2(inspector->width() >= 1920 * 28 / 100,
+             qPrintable(QString::number(inspector->width())));
+    const QHeaderView *fields = window->inspector()->fieldTree()->header();
+    QCOMPARE(visibleWidth(fields, 2), fields->sectionSize(2));
+
+    // The chart's axes read as numbers and words.
+    QCOMPARE(RttChart::axisLabelFormat(40000, 5), QStringLiteral("%.0f"));
+    QCOMPARE(RttChart::axisLabelFormat(1.5, 4), QStringLiteral("%.1f"));
+    QCOMPARE(RttChart::axisLabelFormat(0.15, 4), QStringLiteral("%.2f"));
+    QCOMPARE(RttChart::axisLabelFormat(1, 5), QStringLiteral("%.2f"));
+    QVERIFY(window->rttChart()->roundTripAxisTitle().contains(QStringLiteral("ms")));
+    QVERIFY(window->rttChart()->rateAxisTitle().contains(QStringLiteral("messages")));
     closeWindow(*window);
 }
 

@@ -20,15 +20,18 @@
 #include <QCryptographicHash>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QHeaderView>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
+#include <QTreeWidget>
 #include <QVBoxLayout>
 
 #include <memory>
@@ -171,7 +174,9 @@ QWidget *MainWindow::createWelcomePage() {
            "go by \u2014 header bits, masking, pings, pongs and close codes included."),
         page);
     text->setWordWrap(true);
+    text->setAlignment(Qt::AlignHCenter);
     text->setMaximumWidth(560);
+    text->setObjectName(QStringLiteral("welcomeText"));
     m_welcomeEcho = new QPushButton(
         tr("Host an echo server on 127.0.0.1:%1 and connect to it").arg(DefaultWelcomePort), page);
     m_welcomeEcho->setObjectName(QStringLiteral("welcomeEcho"));
@@ -185,13 +190,24 @@ QWidget *MainWindow::createWelcomePage() {
     connect(connectButton, &QPushButton::clicked, this, &MainWindow::newConnection);
     connect(openButton, &QPushButton::clicked, m_logFiles, &LogFileController::openLogFile);
 
+    hint->setWordWrap(true);
+    hint->setAlignment(Qt::AlignHCenter);
+    m_welcomeEcho->setSizePolicy(QSizePolicy::Maximum, QSizePolicy::Fixed);
+
     auto *layout = new QVBoxLayout(page);
     layout->addStretch(2);
     for (QWidget *widget :
          {static_cast<QWidget *>(title), static_cast<QWidget *>(text),
           static_cast<QWidget *>(m_welcomeEcho), static_cast<QWidget *>(connectButton),
-          static_cast<QWidget *>(openButton), static_cast<QWidget *>(hint)})
-        layout->addWidget(widget, 0, Qt::AlignHCenter);
+          static_cast<QWidget *>(openButton), static_cast<QWidget *>(hint)}) {
+        // Centred by stretches, not by alignment: an aligned word-wrapped label gets
+        // the height of a wider one, and its last lines are cut off.
+        auto *row = new QHBoxLayout;
+        row->addStretch(1);
+        row->addWidget(widget, 100);
+        row->addStretch(1);
+        layout->addLayout(row);
+    }
     layout->addStretch(3);
     return page;
 }
@@ -343,21 +359,71 @@ void MainWindow::resetLayout() {
     for (QDockWidget *dock :
          {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
         dock->show();
-    const int width = std::max(this->width(), 1000);
-    const int height = std::max(this->height(), 700);
-    resizeDocks({m_connectionsDock, m_inspectorDock}, {width * 21 / 100, width * 36 / 100},
-                Qt::Horizontal);
-    resizeDocks({m_connectionsDock, m_serverDock}, {height * 34 / 100, height * 66 / 100},
-                Qt::Vertical);
-    resizeDocks({m_inspectorDock, m_chartDock}, {height * 70 / 100, height * 30 / 100},
-                Qt::Vertical);
+    const int width = std::max(this->width(), 800);
+    const int height = std::max(this->height(), 600);
+    int inspectorWidth = 0;
+    if (width < CompactLayoutWidth) {
+        // Three columns do not fit: the log takes the middle and the top; under it the
+        // connection tree beside the send box; on the right the inspector, with the
+        // server panel and the chart as tabs behind it.
+        addDockWidget(Qt::BottomDockWidgetArea, m_connectionsDock);
+        splitDockWidget(m_connectionsDock, m_sendDock, Qt::Horizontal);
+        addDockWidget(Qt::RightDockWidgetArea, m_serverDock);
+        tabifyDockWidget(m_inspectorDock, m_serverDock);
+        tabifyDockWidget(m_serverDock, m_chartDock);
+        m_inspectorDock->raise();
+        inspectorWidth = width * 38 / 100;
+        resizeDocks({m_inspectorDock}, {inspectorWidth}, Qt::Horizontal);
+        resizeDocks({m_connectionsDock, m_sendDock}, {width * 24 / 100, width * 38 / 100},
+                    Qt::Horizontal);
+        resizeDocks({m_sendDock}, {height * 30 / 100}, Qt::Vertical);
+    } else {
+        inspectorWidth = width * 34 / 100;
+        resizeDocks({m_connectionsDock, m_inspectorDock}, {width * 20 / 100, inspectorWidth},
+                    Qt::Horizontal);
+        resizeDocks({m_connectionsDock, m_serverDock}, {height * 34 / 100, height * 66 / 100},
+                    Qt::Vertical);
+        resizeDocks({m_inspectorDock, m_chartDock}, {height * 70 / 100, height * 30 / 100},
+                    Qt::Vertical);
+        resizeDocks({m_sendDock}, {height * 26 / 100}, Qt::Vertical);
+    }
     // The inspector's parts: field table, bit diagram, payload; the diagram needs
     // room for a 14-byte header (four rows of 32 bits).
     if (auto *splitter = m_inspector->findChild<QSplitter *>()) {
         const int total = std::max(splitter->height(), height * 60 / 100);
         splitter->setSizes({total * 40 / 100, total * 32 / 100, total * 28 / 100});
     }
-    resizeDocks({m_sendDock}, {height * 26 / 100}, Qt::Vertical);
+    fitInspectorColumns(inspectorWidth);
+}
+
+void MainWindow::fitInspectorColumns(int width) {
+    // Field, Value and Meaning share the dock, so that Meaning is never off to the
+    // right behind a scroll bar.
+    QTreeWidget *fields = m_inspector->fieldTree();
+    const int available = std::max(width - 24, 240);
+    fields->setColumnWidth(0, available * 36 / 100);
+    fields->setColumnWidth(1, available * 28 / 100);
+    fields->header()->setStretchLastSection(true);
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event) {
+    QMainWindow::resizeEvent(event);
+    const int oldWidth = event->oldSize().width();
+    if (!m_shownOnce || oldWidth <= 0 || oldWidth == width())
+        return;
+    // QMainWindow hands every pixel of a resize to the log; the side docks keep
+    // their share instead, so a maximised window has a wider inspector too.
+    QList<QDockWidget *> docks;
+    QList<int> widths;
+    for (QDockWidget *dock : {m_connectionsDock, m_inspectorDock}) {
+        if (dock->isVisible() && !dock->isFloating() &&
+            dockWidgetArea(dock) != Qt::BottomDockWidgetArea) {
+            docks.append(dock);
+            widths.append(dock->width() * width() / oldWidth);
+        }
+    }
+    if (!docks.isEmpty())
+        resizeDocks(docks, widths, Qt::Horizontal);
 }
 
 void MainWindow::showEvent(QShowEvent *event) {

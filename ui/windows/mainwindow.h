@@ -40,6 +40,9 @@ public:
     static constexpr quint16 DefaultWelcomePort = 9001;
     // Closing the window waits this long for the close handshakes.
     static constexpr int CloseGraceMs = 2000;
+    // Narrower than this, the default layout puts the connection tree under the log
+    // and the server panel and chart behind the inspector.
+    static constexpr int CompactLayoutWidth = 1280;
 
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -98,6 +101,7 @@ public:
 protected:
     void closeEvent(QCloseEvent *event) override;
     void showEvent(QShowEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     void createActions();
@@ -115,6 +119,7 @@ private:
     void resend(qsizetype storeIndex);
     void onLogLoaded();
     void finishClose();
+    void fitInspectorColumns(int width);
     MainWindow *openFile(const QString &path, bool har, QString *error);
     void clearStatusIf(const QString &message);
     void noteConnecting(quint32 id, const QString &url);
