@@ -385,13 +385,14 @@ void MainWindow::resetLayout() {
                     Qt::Vertical);
         resizeDocks({m_inspectorDock, m_chartDock}, {height * 70 / 100, height * 30 / 100},
                     Qt::Vertical);
-        resizeDocks({m_sendDock}, {height * 26 / 100}, Qt::Vertical);
+        resizeDocks({m_sendDock}, {height * 22 / 100}, Qt::Vertical);
     }
-    // The inspector's parts: field table, bit diagram, payload; the diagram needs
-    // room for a 14-byte header (four rows of 32 bits).
+    // The inspector's parts: field table, bit diagram, payload. The field table is
+    // the one that grows (a record, its header and its message run to twenty rows);
+    // the diagram needs room for a 14-byte header (four rows of 32 bits).
     if (auto *splitter = m_inspector->findChild<QSplitter *>()) {
         const int total = std::max(splitter->height(), height * 60 / 100);
-        splitter->setSizes({total * 40 / 100, total * 32 / 100, total * 28 / 100});
+        splitter->setSizes({total * 46 / 100, total * 28 / 100, total * 26 / 100});
     }
     fitInspectorColumns(inspectorWidth);
 }
