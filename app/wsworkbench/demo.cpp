@@ -112,7 +112,10 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         tr("After the demo, save the window as a PNG and quit."),
                                         tr("file"));
-    parser.addOptions({demo, screenshot});
+    const QCommandLineOption size(QStringLiteral("size"),
+                                  tr("The window's size, e.g. 1024x700 (for screenshots)."),
+                                  tr("WIDTHxHEIGHT"));
+    parser.addOptions({demo, screenshot, size});
     if (!parser.parse(arguments)) {
         if (error)
             *error = parser.errorText();
@@ -125,6 +128,20 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     }
     options->demo = parser.isSet(demo);
     options->screenshotPath = parser.isSet(screenshot) ? parser.value(screenshot) : QString();
+    if (parser.isSet(size)) {
+        const QStringList parts = parser.value(size).split(QLatin1Char('x'));
+        bool widthOk = false;
+        bool heightOk = false;
+        const int width = parts.value(0).toInt(&widthOk);
+        const int height = parts.size() == 2 ? parts.value(1).toInt(&heightOk) : 0;
+        if (!widthOk || !heightOk || width < 200 || height < 200) {
+            if (error)
+                *error =
+                    tr("--size wants WIDTHxHEIGHT, e.g. 1024x700, not %1").arg(parser.value(size));
+            return false;
+        }
+        options->size = QSize(width, height);
+    }
     return true;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QSize>
 #include <QString>
 #include <QStringList>
 
@@ -13,10 +14,11 @@ class MainWindow;
 // (scripts/screenshot.sh): `--demo` hosts an echo server, connects to it, sends
 // text, JSON, binary, a fragmented message and pings through the send box and
 // selects a masked frame in the inspector; `--screenshot FILE` then saves the window
-// as a PNG and quits.
+// as a PNG and quits; `--size 1024x700` sizes the window first.
 struct DemoOptions {
     bool demo = false;
     QString screenshotPath; // empty: no screenshot
+    QSize size;             // --size WIDTHxHEIGHT: the window's size; invalid: as saved
 };
 
 // Reads the options above from the command line; false with the reason in `error`

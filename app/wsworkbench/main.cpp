@@ -21,6 +21,7 @@ const char Usage[] = "Usage: wsworkbench [options]\n"
                      "  --demo               host an echo server, connect to it and send a few "
                      "messages\n"
                      "  --screenshot <file>  after the demo, save the window as a PNG and quit\n"
+                     "  --size <W>x<H>       the window's size, e.g. 1024x700\n"
                      "  --version            print the version and the Qt, zlib and OpenSSL "
                      "versions in use\n"
                      "  -h, --help           print this help\n"
@@ -72,6 +73,8 @@ int main(int argc, char *argv[]) {
         return 2;
     }
     ws::MainWindow window;
+    if (demo.size.isValid())
+        window.resize(demo.size);
     ws::startDemo(window, demo);
     window.show();
     return QApplication::exec();

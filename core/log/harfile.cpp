@@ -83,6 +83,18 @@ std::optional<qint64> parseIsoTime(const QString &text) {
     return time.toMSecsSinceEpoch() * 1000;
 }
 
+// The window and `wsw serve` name a server-side connection "ws://host:port/ \u2190 peer":
+// the server's address, then the client's.
+const QString PeerSeparator = QStringLiteral(" \u2190 ");
+
+// A server-side connection: its handshake was received, not sent.
+bool isServerSide(const LogRecordExtra *handshake, const ConnectionInfo &info) {
+    if (info.url.contains(PeerSeparator))
+        return true;
+    return handshake && (handshake->handshakeKind == HandshakeEvent::Kind::UpgradeRequested ||
+                         handshake->handshakeKind == HandshakeEvent::Kind::PlainHttpRequest);
+}
+
 QString statusText(int status) {
     switch (status) {
     case 101:
@@ -109,6 +121,8 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
     struct Connection {
         qsizetype handshake = -1;
         qsizetype first = -1;
+        qsizetype firstError = -1;
+        bool hasFrames = false; // anything that only an upgraded connection carries
         std::vector<qsizetype> messages;
     };
     std::map<quint32, Connection> connections;
@@ -121,6 +135,10 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
             c.first = i;
         if (r.kind == LogKind::Handshake && c.handshake < 0)
             c.handshake = i;
+        if (r.kind == LogKind::Error && c.firstError < 0)
+            c.firstError = i;
+        c.hasFrames |=
+            r.has(LogRecord::HasHeader) || r.kind == LogKind::Text || r.kind == LogKind::Binary;
         // Chrome lists data messages (opcode 1 and 2) and errors, not control frames.
         const bool dataMessage = (r.kind == LogKind::Text || r.kind == LogKind::Binary) &&
                                  r.has(LogRecord::InMessageView);
@@ -134,6 +152,7 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
                      QJsonDocument(creator).toJson(QJsonDocument::Compact) +
                      ",\"pages\":[],\"entries\":[";
     bool firstEntry = true;
+    int entryNumber = 0;
     for (const auto &[id, c] : connections) {
         const ConnectionInfo info = store.connectionInfo(id);
         const LogRecordExtra *hs = c.handshake >= 0 ? store.extra(c.handshake) : nullptr;
@@ -143,12 +162,30 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
             readHead(hs ? hs->rawResponse : QByteArray(), HeaderBlockReader::Kind::Response);
         const QByteArray target = startLinePart(request.target(), "/");
 
+        // A server-side connection is exported as the browser would have seen it: the
+        // URL its client asked for (scheme of the server, Host and target of the
+        // request), with the client's address in `_peer`.
+        const bool serverSide = isServerSide(hs, info);
         QString url = info.url;
-        if (url.isEmpty()) {
-            const QByteArray host = request.headers().value("host").value_or(QByteArray());
-            url = QStringLiteral("ws://%1%2")
-                      .arg(QString::fromUtf8(host.isEmpty() ? QByteArray("localhost") : host),
-                           QString::fromUtf8(target));
+        QString peer;
+        if (serverSide) {
+            const qsizetype separator = url.indexOf(PeerSeparator);
+            if (separator >= 0) {
+                peer = url.mid(separator + PeerSeparator.size());
+                url.truncate(separator);
+            }
+        }
+        if (url.isEmpty() || (serverSide && hs && !hs->rawRequest.isEmpty())) {
+            const QUrl server(url);
+            QByteArray host = request.headers().value("host").value_or(QByteArray());
+            if (host.isEmpty())
+                host = server.authority().toUtf8();
+            const QString scheme =
+                server.scheme().isEmpty() ? QStringLiteral("ws") : server.scheme();
+            url =
+                QStringLiteral("%1://%2%3")
+                    .arg(scheme, QString::fromUtf8(host.isEmpty() ? QByteArray("localhost") : host),
+                         QString::fromUtf8(target));
         }
         const QUrl parsedUrl(url);
         QJsonArray queryString;
@@ -158,14 +195,26 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
 
         int status = 0;
         QString reason;
+        // What went wrong before any answer, as Chrome's `_error` says it.
+        QJsonValue failure = QJsonValue::Null;
         if (response.statusCode() != 0) {
             status = response.statusCode();
             reason = QString::fromUtf8(response.reasonPhrase());
         } else if (hs && hs->httpStatus != 0) {
             status = hs->httpStatus;
-        } else {
+        } else if (c.hasFrames || (hs && hs->handshakeKind != HandshakeEvent::Kind::Failed) ||
+                   (!hs && c.firstError < 0)) {
             status = 101; // a log without the handshake still held an open WebSocket
+        } else {
+            // Refused, unreachable or cut off before any HTTP answer: no status, as a
+            // browser writes a request that never got one.
+            failure = hs && !hs->handshakeError.isEmpty()
+                          ? hs->handshakeError
+                          : QString::fromUtf8(c.firstError >= 0 ? store.at(c.firstError).payload
+                                                                : QByteArray());
         }
+        if (status != 0 && status != 101 && hs && !hs->handshakeError.isEmpty())
+            failure = hs->handshakeError;
         if (reason.isEmpty())
             reason = statusText(status);
 
@@ -199,7 +248,7 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
              hs && !hs->rawResponse.isEmpty() ? qint64(hs->rawResponse.size()) : qint64(-1)},
             {QStringLiteral("bodySize"), 0},
             {QStringLiteral("_transferSize"), 0},
-            {QStringLiteral("_error"), QJsonValue::Null},
+            {QStringLiteral("_error"), failure},
         };
         QJsonObject entry{
             {QStringLiteral("_initiator"),
@@ -207,7 +256,8 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
             {QStringLiteral("_priority"), QJsonValue::Null},
             {QStringLiteral("_resourceType"), QStringLiteral("websocket")},
             {QStringLiteral("cache"), QJsonObject()},
-            {QStringLiteral("connection"), QString::number(id)},
+            // Numbered in the file, so that a file read back writes the same numbers.
+            {QStringLiteral("connection"), QString::number(++entryNumber)},
             {QStringLiteral("request"), requestJson},
             {QStringLiteral("response"), responseJson},
             {QStringLiteral("startedDateTime"), isoTime(startUs)},
@@ -223,6 +273,8 @@ bool HarFile::save(const LogStore &store, QIODevice &device, QString *error,
         };
         if (const QHostAddress address(parsedUrl.host()); !address.isNull())
             entry.insert(QStringLiteral("serverIPAddress"), address.toString());
+        if (serverSide)
+            entry.insert(QStringLiteral("_peer"), peer);
 
         // The messages are streamed after the rest of the entry: the entry's JSON is
         // written without its closing brace and the array follows.
@@ -333,7 +385,18 @@ bool HarFile::open(QIODevice &device, LogStore &store, QString *error,
         if (parsedUrl.port() > 0)
             name += QLatin1Char(':') + QString::number(parsedUrl.port());
         name += parsedUrl.path(QUrl::FullyEncoded);
-        connections.emplace_back(id, ConnectionInfo{name, url});
+        // Our own export of a server-side connection: the client is the peer.
+        const QJsonValue peerValue = entry.value(QStringLiteral("_peer"));
+        const bool serverSide = peerValue.isString();
+        const QString peer = peerValue.toString();
+        if (serverSide) {
+            if (!peer.isEmpty())
+                name = peer + PeerSeparator + name;
+            connections.emplace_back(
+                id, ConnectionInfo{name, peer.isEmpty() ? url : url + PeerSeparator + peer});
+        } else {
+            connections.emplace_back(id, ConnectionInfo{name, url});
+        }
 
         const qint64 startUs =
             parseIsoTime(entry.value(QStringLiteral("startedDateTime")).toString()).value_or(0);
@@ -349,36 +412,53 @@ bool HarFile::open(QIODevice &device, LogStore &store, QString *error,
         const QJsonArray requestHeaders = request.value(QStringLiteral("headers")).toArray();
         const QJsonArray responseHeaders = response.value(QStringLiteral("headers")).toArray();
         const int status = response.value(QStringLiteral("status")).toInt();
-        hs.extra.rawRequest = headBlock(
-            request.value(QStringLiteral("method")).toString(QStringLiteral("GET")).toUtf8() + ' ' +
-                target + ' ' +
-                request.value(QStringLiteral("httpVersion"))
-                    .toString(QStringLiteral("HTTP/1.1"))
-                    .toUtf8(),
-            requestHeaders);
-        hs.extra.rawResponse =
-            headBlock(response.value(QStringLiteral("httpVersion"))
-                              .toString(QStringLiteral("HTTP/1.1"))
-                              .toUtf8() +
-                          ' ' + QByteArray::number(status) + ' ' +
-                          response.value(QStringLiteral("statusText")).toString().toUtf8(),
-                      responseHeaders);
-        hs.extra.httpStatus = status;
-        hs.extra.subprotocol = headerValue(responseHeaders, "Sec-WebSocket-Protocol");
-        hs.extra.extensions = headerValue(responseHeaders, "Sec-WebSocket-Extensions");
-        if (status == 101) {
-            hs.extra.handshakeKind = HandshakeEvent::Kind::ClientAccepted;
-            hs.record.set(LogRecord::Outgoing);
-        } else {
-            hs.extra.handshakeKind = HandshakeEvent::Kind::Failed;
-            hs.extra.handshakeError =
-                response.value(QStringLiteral("_error"))
-                    .toString(QObject::tr("the server answered %1").arg(status));
-            hs.record.set(LogRecord::Undirected);
-            hs.record.set(LogRecord::Failure);
+        // No headers either way: the handshake was never logged (or, with status 0,
+        // never happened: refused before any HTTP exchange, the error rows below say
+        // why). No handshake row is made up for it.
+        const bool handshakeKnown = !requestHeaders.isEmpty() || !responseHeaders.isEmpty();
+        if (handshakeKnown) {
+            hs.extra.rawRequest = headBlock(
+                request.value(QStringLiteral("method")).toString(QStringLiteral("GET")).toUtf8() +
+                    ' ' + target + ' ' +
+                    request.value(QStringLiteral("httpVersion"))
+                        .toString(QStringLiteral("HTTP/1.1"))
+                        .toUtf8(),
+                requestHeaders);
+            // Status 0: the request went out and no answer came. A response without
+            // headers or size is one the log did not hold (a server's event carries the
+            // request it received only).
+            const bool responseKnown =
+                !responseHeaders.isEmpty() ||
+                response.value(QStringLiteral("headersSize")).toInteger(-1) > 0;
+            if (status != 0 && responseKnown) {
+                hs.extra.rawResponse =
+                    headBlock(response.value(QStringLiteral("httpVersion"))
+                                      .toString(QStringLiteral("HTTP/1.1"))
+                                      .toUtf8() +
+                                  ' ' + QByteArray::number(status) + ' ' +
+                                  response.value(QStringLiteral("statusText")).toString().toUtf8(),
+                              responseHeaders);
+            }
+            hs.extra.httpStatus = status;
+            hs.extra.subprotocol = headerValue(responseHeaders, "Sec-WebSocket-Protocol");
+            hs.extra.extensions = headerValue(responseHeaders, "Sec-WebSocket-Extensions");
+            if (status == 101) {
+                // The server side received the upgrade; the client side sent it.
+                hs.extra.handshakeKind = serverSide ? HandshakeEvent::Kind::UpgradeRequested
+                                                    : HandshakeEvent::Kind::ClientAccepted;
+                hs.record.set(LogRecord::Outgoing, !serverSide);
+            } else {
+                hs.extra.handshakeKind = HandshakeEvent::Kind::Failed;
+                hs.extra.handshakeError =
+                    response.value(QStringLiteral("_error"))
+                        .toString(status == 0 ? QObject::tr("no answer to the upgrade request")
+                                              : QObject::tr("the server answered %1").arg(status));
+                hs.record.set(LogRecord::Undirected);
+                hs.record.set(LogRecord::Failure);
+            }
+            hs.record.length = quint64(hs.extra.rawRequest.size() + hs.extra.rawResponse.size());
+            imported.push_back(std::move(hs));
         }
-        hs.record.length = quint64(hs.extra.rawRequest.size() + hs.extra.rawResponse.size());
-        imported.push_back(std::move(hs));
 
         for (const QJsonValue &messageValue :
              entry.value(QStringLiteral("_webSocketMessages")).toArray()) {

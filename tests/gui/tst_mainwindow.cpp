@@ -4,6 +4,8 @@
 
 #include "connections/connectionhub.h"
 #include "controllers/logfilecontroller.h"
+#include "dialogs/connectiondetailsdialog.h"
+#include "dialogs/helpdialog.h"
 #include "dialogs/newconnectiondialog.h"
 #include "guitesthelpers.h"
 #include "log/harfile.h"
@@ -21,6 +23,7 @@
 #include "windows/sendbox.h"
 #include "windows/serverpanel.h"
 
+#include <QApplication>
 #include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
@@ -28,10 +31,15 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileDialog>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
+#include <QPointer>
 #include <QProgressDialog>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStackedWidget>
@@ -41,6 +49,7 @@
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
 #include <QTreeView>
 #include <QTreeWidget>
 
@@ -58,7 +67,12 @@ namespace {
 // (a user cancelling a long load or save); sets *cancelled when it did.
 void cancelProgressSoon(QWidget *window, bool *cancelled) {
     QTimer::singleShot(0, window, [window, cancelled] {
-        auto *dialog = window->findChild<QProgressDialog *>();
+        // In the window, or in the one a file opens in beside it.
+        QProgressDialog *dialog = window->findChild<QProgressDialog *>();
+        for (QWidget *top : QApplication::topLevelWidgets()) {
+            if (!dialog)
+                dialog = top->findChild<QProgressDialog *>();
+        }
         auto *button = dialog ? dialog->findChild<QPushButton *>() : nullptr;
         if (button) {
             button->click();
@@ -68,6 +82,28 @@ void cancelProgressSoon(QWidget *window, bool *cancelled) {
 }
 
 constexpr int Timeout = 5000;
+
+// Answers the file dialog the window is about to run (exec() blocks the caller):
+// picks `path` and accepts, or cancels when `path` is empty. Sets *seen when a
+// dialog came.
+void answerFileDialogSoon(QObject *context, const QString &path, bool *seen) {
+    QTimer::singleShot(0, context, [context, path, seen] {
+        auto *dialog = qobject_cast<QFileDialog *>(QApplication::activeModalWidget());
+        if (!dialog) {
+            answerFileDialogSoon(context, path, seen); // not shown yet
+            return;
+        }
+        *seen = true;
+        if (path.isEmpty()) {
+            dialog->reject();
+            return;
+        }
+        dialog->setDirectory(QFileInfo(path).absolutePath());
+        dialog->selectFile(QFileInfo(path).fileName());
+        // QFileDialog's own accept() (the Save button's: default suffix, overwrite check).
+        static_cast<QDialog *>(dialog)->accept();
+    });
+}
 
 // A port nobody listens on right now (the OS picks it).
 quint16 freePort() {
@@ -171,6 +207,17 @@ private slots:
     void cancelledOpenLeavesLogAlone();
     void saveLargeLogKeepsEventsFlowing();
     void cancelledSaveLeavesFileAlone();
+    void openLogBesideLiveTraffic();
+    void fileShortcutsAndDefaultSuffix();
+    void reconnectClosedConnection();
+    void quitAsksWhenConnectionsAreLive();
+    void helpShowsGuideAndShortcuts();
+    void statusMessagesClearWhenStale();
+    void scopeChangeClearsOrFollowsInspector();
+    void echoAndConnectHonoursDeflate();
+    void detailsDialogShowsEverything();
+    void layoutAt1024x700();
+    void layoutAt1920x1080();
 
 private:
     std::unique_ptr<MainWindow> createWindow();
@@ -525,23 +572,48 @@ void TestMainWindow::saveAndReopenLog() {
     const QString path = dir.filePath(QStringLiteral("log.jsonl"));
     QString error;
     QVERIFY2(window->saveLog(path, &error), qPrintable(error));
-    QVERIFY(window->openLog(path, &error));
+    // The window holds rows: the file opens in a window of its own.
+    const QPointer<MainWindow> opened = window->openLog(path, &error);
+    QVERIFY2(opened, qPrintable(error));
+    QVERIFY(opened != window.get());
     QCOMPARE(rowTexts(*log), messages);
-    window->logPanel()->framesAction()->trigger();
-    QCOMPARE(rowTexts(*log), frames);
+    MessageLogModel *openedLog = opened->logModel();
+    opened->logPanel()->messagesAction()->trigger();
+    // The same rows, their connections named after the file.
+    const QString mark = QStringLiteral(" [log.jsonl]");
+    QStringList reopened = rowTexts(*openedLog);
+    for (const QString &row : std::as_const(reopened))
+        QVERIFY2(row.contains(mark), qPrintable(row));
+    QCOMPARE(reopened.replaceInStrings(mark, QString()), messages);
+    opened->logPanel()->framesAction()->trigger();
+    QCOMPARE(rowTexts(*openedLog).replaceInStrings(mark, QString()), frames);
     // The file's connections are in the tree, and the "All" node shows them.
     int archived = 0;
-    for (const quint32 id : window->hub()->ids())
-        archived += window->hub()->info(id)->kind == EndpointInfo::Kind::Archived;
+    for (const quint32 id : opened->hub()->ids())
+        archived += opened->hub()->info(id)->kind == EndpointInfo::Kind::Archived;
     QCOMPARE(archived, 2); // the client and the server's side of it
-    QCOMPARE(window->logPanel()->proxy()->rowCount(), log->rowCount());
+    QCOMPARE(opened->logPanel()->proxy()->rowCount(), openedLog->rowCount());
 
-    // HAR out and in: the data messages survive.
+    // HAR out and in: the data messages survive, in a window of their own again.
     const QString har = dir.filePath(QStringLiteral("log.har"));
-    QVERIFY2(window->exportHar(har, &error), qPrintable(error));
-    const qsizetype before = log->store().size();
-    QVERIFY2(window->importHar(har, &error), qPrintable(error));
-    QVERIFY(log->store().size() > before);
+    QVERIFY2(opened->exportHar(har, &error), qPrintable(error));
+    const qsizetype before = openedLog->store().size();
+    const QPointer<MainWindow> imported = opened->importHar(har, &error);
+    QVERIFY2(imported, qPrintable(error));
+    QVERIFY(imported != opened);
+    QCOMPARE(openedLog->store().size(), before);
+    QVERIFY(findRecord(*imported->logModel(), imported->hub()->ids().value(0),
+                       outgoing(LogKind::Text)) >= 0);
+    // Exported again from there, it is the same file.
+    const QString again = dir.filePath(QStringLiteral("again.har"));
+    QVERIFY2(imported->exportHar(again, &error), qPrintable(error));
+    QFile first(har);
+    QFile second(again);
+    QVERIFY(first.open(QIODevice::ReadOnly) && second.open(QIODevice::ReadOnly));
+    QCOMPARE(second.readAll(), first.readAll());
+    imported->close();
+    opened->close();
+    QTRY_VERIFY(!imported && !opened); // file windows go when closed
     closeWindow(*window);
 }
 
@@ -828,14 +900,15 @@ void TestMainWindow::serverPanelSendsAndDisconnects() {
     QAbstractItemModel *clients = panel->clientList()->model();
     QTRY_COMPARE_WITH_TIMEOUT(clients->rowCount(panel->clientList()->rootIndex()), 1, Timeout);
     const quint32 serverSide = hub->clientsOf(panel->serverId()).value(0);
-    // The list shows the client's number, its peer and its state.
+    // The list shows the peer's number, its address and its state.
     QCOMPARE(clients->columnCount(panel->clientList()->rootIndex()), 3);
-    QCOMPARE(clients->headerData(0, Qt::Horizontal).toString(), QStringLiteral("Client"));
-    QCOMPARE(clients->headerData(1, Qt::Horizontal).toString(), QStringLiteral("Peer"));
+    QCOMPARE(clients->headerData(0, Qt::Horizontal).toString(), QStringLiteral("Peer"));
+    QCOMPARE(clients->headerData(1, Qt::Horizontal).toString(), QStringLiteral("Address"));
     QCOMPARE(clients->headerData(2, Qt::Horizontal).toString(), QStringLiteral("State"));
     const QModelIndex row = clients->index(0, 0, panel->clientList()->rootIndex());
-    QCOMPARE(row.data().toString(), hub->info(serverSide)->name.section(QLatin1Char(' '), -1));
-    QVERIFY(row.data().toString().startsWith(QLatin1Char('#')));
+    QCOMPARE(hub->info(serverSide)->name,
+             QStringLiteral("peer 1 of %1").arg(hub->info(panel->serverId())->name));
+    QCOMPARE(row.data().toString(), QStringLiteral("peer 1"));
     QCOMPARE(row.siblingAtColumn(1).data().toString(), hub->info(serverSide)->address);
     QTRY_COMPARE_WITH_TIMEOUT(row.siblingAtColumn(2).data().toString(), QStringLiteral("open"),
                               Timeout);
@@ -1197,6 +1270,489 @@ void TestMainWindow::cancelledSaveLeavesFileAlone() {
     QVERIFY(existing.open(QIODevice::ReadOnly));
     QCOMPARE(existing.readAll(), QByteArray("what was there before\n"));
     QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("Cancelled")));
+    closeWindow(*window);
+}
+
+void TestMainWindow::openLogBesideLiveTraffic() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("before"));
+    MessageLogModel *log = window->logModel();
+    QVERIFY(waitForRecord(*log, client, incomingPayload("before"), Timeout) >= 0);
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("capture.jsonl"));
+    QString error;
+    QVERIFY2(window->saveLog(path, &error), qPrintable(error));
+    const QList<quint32> liveIds = window->hub()->ids();
+    const qsizetype rows = log->store().size();
+
+    // Open beside: this window's log and connections stay as they were, and live.
+    const QPointer<MainWindow> opened = window->openLog(path, &error);
+    QVERIFY2(opened, qPrintable(error));
+    QVERIFY(opened != window.get());
+    QVERIFY(opened->isVisible());
+    QVERIFY(opened->isFileWindow());
+    QVERIFY(opened->windowTitle().contains(QStringLiteral("capture.jsonl")));
+    QCOMPARE(window->hub()->ids(), liveIds);
+    QVERIFY(log->store().size() >= rows);
+    QVERIFY(window->hub()->isOpen(client));
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("after"));
+    QVERIFY(waitForRecord(*log, client, incomingPayload("after"), Timeout) >= 0);
+    QCOMPARE(findRecord(*opened->logModel(), 0, incomingPayload("after")), -1);
+
+    // The file's connections are marked as such and never named like live ones.
+    QStringList liveNames;
+    for (const quint32 id : liveIds)
+        liveNames.append(window->hub()->info(id)->name);
+    ConnectionHub *files = opened->hub();
+    QVERIFY(!files->ids().isEmpty());
+    for (const quint32 id : files->ids()) {
+        const EndpointInfo *info = files->info(id);
+        if (info->kind == EndpointInfo::Kind::Server)
+            continue;
+        QCOMPARE(info->kind, EndpointInfo::Kind::Archived);
+        QVERIFY2(info->name.endsWith(QStringLiteral(" [capture.jsonl]")), qPrintable(info->name));
+        QVERIFY2(!liveNames.contains(info->name), qPrintable(info->name));
+        QCOMPARE(endpointStateText(*info), QStringLiteral("from log file"));
+        QVERIFY(!info->isLive());
+    }
+    QVERIFY(opened->logModel()->store().size() >= rows);
+    // Closing the file's window asks nothing and leaves this one alone.
+    opened->close();
+    QTRY_VERIFY(!opened);
+    QVERIFY(window->hub()->isOpen(client));
+
+    // A window without work opens the file in place.
+    auto empty = createWindow();
+    QVERIFY(empty);
+    QCOMPARE(empty->openLog(path, &error), empty.get());
+    closeWindow(*empty);
+    closeWindow(*window);
+}
+
+void TestMainWindow::fileShortcutsAndDefaultSuffix() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("saved"));
+    QVERIFY(waitForRecord(*window->logModel(), client, incomingPayload("saved"), Timeout) >= 0);
+    QTemporaryDir dir;
+
+    QCOMPARE(window->logPanel()->openAction()->shortcut(), QKeySequence(QKeySequence::Open));
+    QCOMPARE(window->logPanel()->saveAction()->shortcut(), QKeySequence(QKeySequence::Save));
+    QCOMPARE(window->logPanel()->exportHarAction()->shortcut(),
+             QKeySequence(QStringLiteral("Ctrl+Shift+E")));
+
+    // Shortcuts go to the active window (a dialog was, a moment ago).
+    const auto activate = [&window] {
+        window->activateWindow();
+        return QTest::qWaitForWindowActive(window.get());
+    };
+    // Ctrl+S from the send box: a name without an extension is saved as .jsonl.
+    QVERIFY(activate());
+    window->sendBox()->editor()->setFocus();
+    bool seen = false;
+    answerFileDialogSoon(window.get(), dir.filePath(QStringLiteral("capture")), &seen);
+    QTest::keyClick(window->sendBox()->editor(), Qt::Key_S, Qt::ControlModifier);
+    QVERIFY(seen);
+    QTRY_VERIFY(QFile::exists(dir.filePath(QStringLiteral("capture.jsonl"))));
+    QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("capture"))));
+    QVERIFY(window->statusBar()->currentMessage().contains(QStringLiteral("capture.jsonl")));
+
+    // Ctrl+Shift+E: HAR, with .har added.
+    seen = false;
+    answerFileDialogSoon(window.get(), dir.filePath(QStringLiteral("capture")), &seen);
+    QVERIFY(activate());
+    QTest::keyClick(window.get(), Qt::Key_E, Qt::ControlModifier | Qt::ShiftModifier);
+    QVERIFY(seen);
+    QTRY_VERIFY(QFile::exists(dir.filePath(QStringLiteral("capture.har"))));
+
+    // Ctrl+O asks for a file; cancelled, nothing opens.
+    seen = false;
+    const int windows = QApplication::topLevelWidgets().size();
+    answerFileDialogSoon(window.get(), QString(), &seen);
+    QVERIFY(activate());
+    QTest::keyClick(window.get(), Qt::Key_O, Qt::ControlModifier);
+    QVERIFY(seen);
+    QCOMPARE(QApplication::topLevelWidgets().size(), windows);
+
+    // Ctrl+O with a file: it opens beside the live connection.
+    seen = false;
+    answerFileDialogSoon(window.get(), dir.filePath(QStringLiteral("capture.jsonl")), &seen);
+    QVERIFY(activate());
+    QTest::keyClick(window.get(), Qt::Key_O, Qt::ControlModifier);
+    QVERIFY(seen);
+    MainWindow *opened = nullptr;
+    for (QWidget *top : QApplication::topLevelWidgets()) {
+        if (auto *other = qobject_cast<MainWindow *>(top); other && other->isFileWindow())
+            opened = other;
+    }
+    QVERIFY(opened);
+    QVERIFY(findRecord(*opened->logModel(), opened->hub()->ids().value(0),
+                       outgoing(LogKind::Text)) >= 0);
+    const QPointer<MainWindow> guard = opened;
+    opened->close();
+    QTRY_VERIFY(!guard);
+    closeWindow(*window);
+}
+
+void TestMainWindow::reconnectClosedConnection() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startEchoServer(*window);
+    QVERIFY(port != 0);
+    ClientOptions options;
+    options.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/again?x=1").arg(port));
+    options.extraHeaders.add("X-Workbench-Test", "kept");
+    options.subprotocols = {"chat"};
+    const quint32 first = window->openConnection(options);
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(first), Timeout);
+    ConnectionsPanel *panel = window->connectionsPanel();
+    QVERIFY(!panel->reconnectAction()->isEnabled()); // still open
+    QVERIFY(hub->sendClose(first, 1000, {}) == SendError::None);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(first)->finished, Timeout);
+    panel->select(first);
+    QTRY_VERIFY(panel->reconnectAction()->isEnabled());
+    QCOMPARE(panel->reconnectAction()->shortcut(), QKeySequence(QStringLiteral("Ctrl+R")));
+
+    QTest::keyClick(window.get(), Qt::Key_R, Qt::ControlModifier);
+    const quint32 second = panel->selectedId();
+    QVERIFY(second != first);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(second), Timeout);
+    QCOMPARE(hub->info(second)->kind, EndpointInfo::Kind::Client);
+    QCOMPARE(hub->info(second)->address, options.url.toString());
+    // The same request: path, query, header and subprotocol.
+    MessageLogModel *log = window->logModel();
+    const qsizetype handshake = findRecord(*log, second, ofKind(LogKind::Handshake));
+    QVERIFY(handshake >= 0);
+    const QByteArray request = log->store().extra(handshake)->rawRequest;
+    QVERIFY2(request.startsWith("GET /again?x=1 HTTP/1.1\r\n"), request.constData());
+    QVERIFY(request.contains("X-Workbench-Test: kept\r\n"));
+    QVERIFY(request.contains("Sec-WebSocket-Protocol: chat\r\n"));
+    closeWindow(*window);
+}
+
+void TestMainWindow::quitAsksWhenConnectionsAreLive() {
+    const auto confirmation = [](MainWindow &window) {
+        return window.findChild<QMessageBox *>(QStringLiteral("quitConfirmation"));
+    };
+    auto window = createWindow();
+    QVERIFY(window);
+    QCOMPARE(window->quitAction()->shortcut(), QKeySequence(QStringLiteral("Ctrl+Q")));
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
+
+    // Cancelled: nothing closes.
+    window->quitAction()->trigger();
+    QMessageBox *box = confirmation(*window);
+    QVERIFY(box);
+    QTRY_VERIFY(box->isVisible());
+    // The client, the server and its peer.
+    QVERIFY2(box->text().startsWith(QStringLiteral("3 ")), qPrintable(box->text()));
+    box->button(QMessageBox::Cancel)->click();
+    QTRY_VERIFY(!confirmation(*window) || !confirmation(*window)->isVisible());
+    QTest::qWait(50);
+    QVERIFY(window->isVisible());
+    QVERIFY(window->hub()->isOpen(client));
+
+    // Confirmed: the connections close with 1001 and the window goes.
+    window->quitAction()->trigger();
+    QTRY_VERIFY(confirmation(*window) && confirmation(*window)->isVisible());
+    QPushButton *quit = nullptr;
+    for (QAbstractButton *button : confirmation(*window)->buttons()) {
+        if (confirmation(*window)->buttonRole(button) == QMessageBox::AcceptRole)
+            quit = qobject_cast<QPushButton *>(button);
+    }
+    QVERIFY(quit);
+    quit->click();
+    QTRY_VERIFY_WITH_TIMEOUT(!window->isVisible(), MainWindow::CloseGraceMs + 1000);
+    QVERIFY(!window->hub()->hasLiveEndpoints());
+    const qsizetype ours = findRecord(*window->logModel(), client, outgoing(LogKind::Close));
+    QVERIFY(ours >= 0);
+    QCOMPARE(window->logModel()->store().at(ours).closeCode, quint16(1001));
+
+    // Nothing live: Quit does not ask.
+    auto idle = createWindow();
+    QVERIFY(idle);
+    idle->quitAction()->trigger();
+    QVERIFY(!confirmation(*idle));
+    QTRY_VERIFY(!idle->isVisible());
+}
+
+void TestMainWindow::helpShowsGuideAndShortcuts() {
+    auto window = createWindow();
+    QVERIFY(window);
+    QCOMPARE(window->guideAction()->shortcut(), QKeySequence(QKeySequence::HelpContents));
+    QTest::keyClick(window.get(), Qt::Key_F1);
+    auto *help = window->findChild<HelpDialog *>();
+    QVERIFY(help);
+    QTRY_VERIFY(help->isVisible());
+    const QString guide = help->browser()->toPlainText();
+    // Shipped in the program, not fetched.
+    QCOMPARE(help->browser()->source(), QUrl(QLatin1String(HelpDialog::GuideUrl)));
+    QVERIFY(guide.contains(QStringLiteral("Keyboard shortcuts")));
+    QVERIFY(guide.contains(QStringLiteral("Getting started")));
+    // Every shortcut the window has is in the guide.
+    int shortcuts = 0;
+    for (QAction *action : window->findChildren<QAction *>()) {
+        for (const QKeySequence &key : action->shortcuts()) {
+            const QString text = key.toString(QKeySequence::PortableText);
+            QVERIFY2(guide.contains(text),
+                     qPrintable(text + QLatin1String(" is not in the guide")));
+            ++shortcuts;
+        }
+    }
+    QVERIFY(shortcuts >= 8);
+
+    // The shortcuts entry opens the same guide at its table.
+    help->close();
+    window->shortcutsAction()->trigger();
+    help = window->findChild<HelpDialog *>();
+    QVERIFY(help);
+    QTRY_VERIFY(help->isVisible());
+    QVERIFY(help->browser()->verticalScrollBar()->value() > 0);
+    help->close();
+    closeWindow(*window);
+}
+
+void TestMainWindow::statusMessagesClearWhenStale() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startEchoServer(*window);
+    QVERIFY(port != 0);
+    const quint32 first =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QVERIFY(first != 0);
+    QVERIFY(window->statusBar()->currentMessage().startsWith(QStringLiteral("Connecting to")));
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(first), Timeout);
+    // Once open, "Connecting to ..." is no longer true.
+    QTRY_VERIFY(!window->statusBar()->currentMessage().startsWith(QStringLiteral("Connecting")));
+
+    const quint32 second =
+        connectThroughDialog(*window, QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(second), Timeout);
+    QVERIFY(hub->sendClose(first, 1000, {}) == SendError::None);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(first)->finished, Timeout);
+
+    // A send to the closed one fails and says so ...
+    window->connectionsPanel()->select(first);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("too late"));
+    const QString name = hub->info(first)->name;
+    QVERIFY(window->statusBar()->currentMessage().startsWith(QStringLiteral("Not sent")));
+    QVERIFY(window->statusBar()->currentMessage().contains(name));
+    QVERIFY(window->sendBox()->statusLabel()->text().contains(name));
+    // ... until another connection is the target.
+    window->connectionsPanel()->select(second);
+    QVERIFY(!window->statusBar()->currentMessage().contains(name));
+    QVERIFY(!window->sendBox()->statusLabel()->text().contains(name));
+    closeWindow(*window);
+}
+
+void TestMainWindow::scopeChangeClearsOrFollowsInspector() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("inspect me"));
+    MessageLogModel *log = window->logModel();
+    const qsizetype echo = waitForRecord(*log, client, incomingPayload("inspect me"), Timeout);
+    QVERIFY(echo >= 0);
+    const quint32 peer = window->hub()->clientsOf(window->serverPanel()->serverId()).value(0);
+    QVERIFY(peer != 0);
+    log->flush();
+
+    // Scoped to the same connection: the row is still shown, the inspector follows it.
+    window->connectionsPanel()->select(0);
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(echo));
+    FrameInspector *inspector = window->inspector();
+    QTRY_COMPARE(inspector->storeIndex(), echo);
+    window->connectionsPanel()->select(client);
+    QCOMPARE(window->logPanel()->view()->currentStoreIndex(), echo);
+    QVERIFY(inspector->hasRecord());
+    QCOMPARE(inspector->storeIndex(), echo);
+
+    // Scoped to the server's peer: the client's row is gone, and so is the inspector's.
+    window->connectionsPanel()->select(peer);
+    QVERIFY(!inspector->hasRecord());
+    closeWindow(*window);
+}
+
+void TestMainWindow::echoAndConnectHonoursDeflate() {
+    // Saved in an earlier session: the server accepts permessage-deflate.
+    QSettings().setValue(QStringLiteral("server/acceptDeflate"), true);
+    auto window = createWindow();
+    QVERIFY(window);
+    QVERIFY(window->serverPanel()->deflateCheck()->isChecked());
+    window->hostEchoAction()->trigger();
+    const quint32 client = window->connectionsPanel()->selectedId();
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
+    QVERIFY2(hub->info(client)->deflate.contains(QStringLiteral("deflate")),
+             qPrintable(hub->info(client)->deflate));
+    closeWindow(*window);
+}
+
+void TestMainWindow::detailsDialogShowsEverything() {
+    QSettings().setValue(QStringLiteral("server/acceptDeflate"), true);
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startEchoServer(*window);
+    QVERIFY(port != 0);
+    ClientOptions options;
+    options.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/details").arg(port));
+    options.subprotocols = {"chat"};
+    options.deflate.policy = DeflatePolicy::Offer;
+    options.deflate.clientNoContextTakeover = true;
+    const quint32 client = window->openConnection(options);
+    ConnectionHub *hub = window->hub();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), Timeout);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("counted"));
+    QVERIFY(waitForRecord(*window->logModel(), client, incomingPayload("counted"), Timeout) >= 0);
+    QVERIFY(hub->sendClose(client, 1000, QStringLiteral("done")) == SendError::None);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, Timeout);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->messagesIn == 1, Timeout);
+
+    ConnectionDetailsDialog *details = window->connectionsPanel()->showDetails(client);
+    QVERIFY(details);
+    QCOMPARE(details->value(QStringLiteral("Request")), QStringLiteral("GET /details HTTP/1.1"));
+    QCOMPARE(details->value(QStringLiteral("Response")),
+             QStringLiteral("HTTP/1.1 101 Switching Protocols"));
+    QVERIFY(!details->value(QStringLiteral("Sec-WebSocket-Key")).isEmpty());
+    QVERIFY(!details->value(QStringLiteral("Sec-WebSocket-Accept")).isEmpty());
+    QVERIFY(
+        details->value(QStringLiteral("Sec-WebSocket-Protocol")).contains(QStringLiteral("chat")));
+    // The echo server speaks no subprotocol: none was chosen.
+    QCOMPARE(details->value(QStringLiteral("Subprotocol")), QStringLiteral("none"));
+    QCOMPARE(details->value(QStringLiteral("Extension")), QStringLiteral("permessage-deflate"));
+    QCOMPARE(details->value(QStringLiteral("client_no_context_takeover")),
+             QStringLiteral("(no value)"));
+    QCOMPARE(details->value(QStringLiteral("Messages received")), QStringLiteral("1"));
+    QCOMPARE(details->value(QStringLiteral("Messages sent")), QStringLiteral("1"));
+    QVERIFY(details->value(QStringLiteral("Bytes sent")).toLongLong() > 0);
+    QCOMPARE(details->value(QStringLiteral("Close code")), QStringLiteral("1000 (normal closure)"));
+    QCOMPARE(details->value(QStringLiteral("Clean close")), QStringLiteral("yes"));
+    details->close();
+    closeWindow(*window);
+}
+
+namespace {
+
+// How many pixels of `section` the view shows without scrolling.
+int visibleWidth(const QHeaderView *header, int section) {
+    const int left = header->sectionPosition(section);
+    const int right = left + header->sectionSize(section);
+    const int viewport = header->viewport()->width();
+    return std::max(0, std::min(right, viewport) - left);
+}
+
+// A window of `size` with the default layout and some traffic, a frame selected.
+std::unique_ptr<MainWindow> windowOfSize(QSize size) {
+    auto window = std::make_unique<MainWindow>();
+    window->setWelcomePort(freePort());
+    window->resize(size);
+    window->show();
+    if (!QTest::qWaitForWindowExposed(window.get()))
+        return nullptr;
+    window->resetLayout();
+    QCoreApplication::processEvents();
+    return window;
+}
+
+} // namespace
+
+void TestMainWindow::layoutAt1024x700() {
+    auto window = windowOfSize(QSize(1024, 700));
+    QVERIFY(window);
+    QCOMPARE(window->size(), QSize(1024, 700));
+    // The first-start text is whole: every label gets the height its text needs.
+    QVERIFY(window->isShowingWelcome());
+    for (QLabel *label : window->centralStack()->currentWidget()->findChildren<QLabel *>()) {
+        const int needed =
+            label->wordWrap() ? label->heightForWidth(label->width()) : label->sizeHint().height();
+        QVERIFY2(label->height() >= needed, qPrintable(label->text()));
+        QVERIFY2(label->width() >= std::min(label->sizeHint().width(), 560),
+                 qPrintable(label->text()));
+    }
+
+    const quint32 client = connectToEchoServer(*window);
+    QVERIFY(client != 0);
+    typeAndSend(*window, SendBox::Mode::Text, QStringLiteral("layout"));
+    const qsizetype echo =
+        waitForRecord(*window->logModel(), client, incomingPayload("layout"), Timeout);
+    QVERIFY(echo >= 0);
+    window->logModel()->flush();
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(echo));
+    QCoreApplication::processEvents();
+
+    // The log's Preview column is on screen, not behind a scroll.
+    const QHeaderView *logHeader = window->logPanel()->view()->horizontalHeader();
+    QVERIFY2(visibleWidth(logHeader, MessageLogModel::PreviewColumn) >= 100,
+             qPrintable(QString::number(visibleWidth(logHeader, MessageLogModel::PreviewColumn))));
+    // The inspector's Meaning column too.
+    const QHeaderView *fields = window->inspector()->fieldTree()->header();
+    QVERIFY2(visibleWidth(fields, 2) >= 80, qPrintable(QString::number(visibleWidth(fields, 2))));
+    // The send box says whole what it thinks of the JSON typed, not a bare dot.
+    SendBox *box = window->sendBox();
+    box->setMode(SendBox::Mode::Json);
+    box->editor()->setPlainText(QStringLiteral("{\"type\":\"subscribe\",\"id\":42}"));
+    QCoreApplication::processEvents();
+    auto *indicator = box->findChild<QLabel *>(QStringLiteral("sendIndicator"));
+    QVERIFY(indicator);
+    QVERIFY(indicator->text().contains(QStringLiteral("valid JSON")));
+    QVERIFY2(indicator->width() >= indicator->fontMetrics().horizontalAdvance(indicator->text()) ||
+                 indicator->height() >= indicator->heightForWidth(indicator->width()),
+             qPrintable(QString::number(indicator->width())));
+    QVERIFY(indicator->width() >=
+            indicator->fontMetrics().horizontalAdvance(QStringLiteral("\u25CF valid JSON")));
+    // Every dock is open and has room to be used.
+    for (QDockWidget *dock : window->findChildren<QDockWidget *>()) {
+        QVERIFY2(dock->isVisible(), qPrintable(dock->objectName()));
+        if (!window->tabifiedDockWidgets(dock).isEmpty() && dock->visibleRegion().isEmpty())
+            continue; // a tab behind another
+        QVERIFY2(dock->width() >= 200 && dock->height() >= 120,
+                 qPrintable(QStringLiteral("%1 %2x%3")
+                                .arg(dock->objectName())
+                                .arg(dock->width())
+                                .arg(dock->height())));
+    }
+    closeWindow(*window);
+}
+
+void TestMainWindow::layoutAt1920x1080() {
+    // Started at the default size, then maximised on a large screen.
+    auto window = windowOfSize(QSize(1400, 900));
+    QVERIFY(window);
+    auto *inspector = window->findChild<QDockWidget *>(QStringLiteral("inspectorDock"));
+    const int before = inspector->width();
+    window->resize(1920, 1080);
+    QTRY_COMPARE(window->size(), QSize(1920, 1080));
+    QCoreApplication::processEvents();
+    // The extra width goes to the inspector as well as the log.
+    QVERIFY2(inspector->width() >= before * 1920 / 1400 - 10,
+             qPrintable(QStringLiteral("%1 -> %2").arg(before).arg(inspector->width())));
+    QVERIFY2(inspector->width() >= 1920 * 28 / 100,
+             qPrintable(QString::number(inspector->width())));
+    QVERIFY(window->centralStack()->width() >= 1920 * 35 / 100);
+    // So does the default layout there.
+    window->resetLayout();
+    QCoreApplication::processEvents();
+    QVERIFY2(inspector->width() >= 1920 * 28 / 100,
+             qPrintable(QString::number(inspector->width())));
+    const QHeaderView *fields = window->inspector()->fieldTree()->header();
+    QCOMPARE(visibleWidth(fields, 2), fields->sectionSize(2));
+
+    // The chart's axes read as numbers and words.
+    QCOMPARE(RttChart::axisLabelFormat(40000, 5), QStringLiteral("%.0f"));
+    QCOMPARE(RttChart::axisLabelFormat(1.5, 4), QStringLiteral("%.1f"));
+    QCOMPARE(RttChart::axisLabelFormat(0.15, 4), QStringLiteral("%.2f"));
+    QCOMPARE(RttChart::axisLabelFormat(1, 5), QStringLiteral("%.2f"));
+    QVERIFY(window->rttChart()->roundTripAxisTitle().contains(QStringLiteral("ms")));
+    QVERIFY(window->rttChart()->rateAxisTitle().contains(QStringLiteral("messages")));
     closeWindow(*window);
 }
 

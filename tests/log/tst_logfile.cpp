@@ -147,6 +147,61 @@ struct ProgressCalls {
     }
 };
 
+QByteArray harBytes(const LogStore &store) {
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QString error;
+    if (!HarFile::save(store, buffer, &error))
+        qWarning("HAR export failed: %s", qPrintable(error));
+    return buffer.data();
+}
+
+bool readHar(const QByteArray &bytes, LogStore &store, QString *error) {
+    QBuffer buffer;
+    buffer.setData(bytes);
+    buffer.open(QIODevice::ReadOnly);
+    return HarFile::open(buffer, store, error);
+}
+
+QJsonArray harEntries(const QByteArray &bytes) {
+    return QJsonDocument::fromJson(bytes)
+        .object()
+        .value("log")
+        .toObject()
+        .value("entries")
+        .toArray();
+}
+
+// A connection the window's server accepted, named as the window and `wsw serve`
+// name them: the server's URL, then the client's address.
+void recordServerSide(LogStore &store, quint32 c) {
+    store.setConnectionInfo(c, {QStringLiteral("server 1 #1"),
+                                QStringLiteral("ws://127.0.0.1:9001/ \u2190 127.0.0.1:50123")});
+    const FullRecord handshake = acceptedUpgradeRecord(
+        c, 1'700'000'000'100'000,
+        "GET /chat?room=1 HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+        {});
+    store.appendRecord(handshake.record, handshake.extra);
+    store.setClockOffset(c, 1'700'000'000'000'000);
+    for (const SessionEvent &event :
+         textMessage(Direction::Incoming, 200'000, "hi", quint32(0x01020304)))
+        store.append(c, event);
+    for (const SessionEvent &event : textMessage(Direction::Outgoing, 200'500, "hi"))
+        store.append(c, event);
+    store.commitPending();
+}
+
+// A client whose TCP connect was refused: an error row and nothing else.
+void recordRefused(LogStore &store, quint32 c) {
+    store.setConnectionInfo(c, {QStringLiteral("client 4"), QStringLiteral("ws://127.0.0.1:1/")});
+    store.appendRecord(
+        connectionErrorRecord(c, 1'700'000'000'300'000, QStringLiteral("Connection refused")));
+}
+
 } // namespace
 
 class TestLogFile : public QObject {
@@ -165,6 +220,9 @@ private slots:
     void jsonLinesReportsProgress();
     void jsonLinesCancel();
     void harImportReportsProgressAndCancels();
+    void harExportImportExportIsIdentical();
+    void harServerSideConnection();
+    void harRefusedConnectionIsNotAnUpgrade();
 };
 
 void TestLogFile::jsonLinesRoundTrip() {
@@ -576,7 +634,7 @@ void TestLogFile::harImportReportsProgressAndCancels() {
     LogStore imported;
     ProgressCalls calls;
     QVERIFY2(HarFile::open(buffer, imported, &error, calls.callback()), qPrintable(error));
-    QCOMPARE(imported.size(), original.size() + 1); // and the handshake row
+    QCOMPARE(imported.size(), original.size()); // no handshake row made up
     QVERIFY(calls.done.size() >= size / ProgressInterval);
     QVERIFY(calls.done.first() >= ProgressInterval);
     // Reading moves forward; turning entries into rows reports the whole file read.
@@ -599,6 +657,107 @@ void TestLogFile::harImportReportsProgressAndCancels() {
         QVERIFY(store.isEmpty());
         QVERIFY(store.connections().isEmpty());
     }
+}
+
+void TestLogFile::harExportImportExportIsIdentical() {
+    LogStore original;
+    recordConversation(original);
+    recordOddities(original);
+    recordServerSide(original, 7);
+    recordRefused(original, 9);
+    const QByteArray first = harBytes(original);
+    QCOMPARE(harEntries(first).size(), 5);
+
+    LogStore imported;
+    QString error;
+    QVERIFY2(readHar(first, imported, &error), qPrintable(error));
+    const QByteArray second = harBytes(imported);
+    if (second != first) {
+        // Say where they part, not two walls of JSON.
+        qsizetype at = 0;
+        while (at < first.size() && at < second.size() && first[at] == second[at])
+            ++at;
+        QFAIL(qPrintable(
+            QStringLiteral("exports differ at byte %1:\n%2\n%3")
+                .arg(at)
+                .arg(QString::fromUtf8(first.mid(std::max<qsizetype>(0, at - 80), 160)),
+                     QString::fromUtf8(second.mid(std::max<qsizetype>(0, at - 80), 160)))));
+    }
+}
+
+void TestLogFile::harServerSideConnection() {
+    LogStore store;
+    recordServerSide(store, 7);
+    const QByteArray bytes = harBytes(store);
+    const QJsonArray entries = harEntries(bytes);
+    QCOMPARE(entries.size(), 1);
+    const QJsonObject entry = entries.at(0).toObject();
+    // The URL the client asked for, not the window's description of the connection.
+    QCOMPARE(entry.value("request").toObject().value("url").toString(),
+             QStringLiteral("ws://127.0.0.1:9001/chat?room=1"));
+    QCOMPARE(entry.value("_peer").toString(), QStringLiteral("127.0.0.1:50123"));
+    QCOMPARE(entry.value("request").toObject().value("queryString").toArray().size(), 1);
+    QCOMPARE(entry.value("response").toObject().value("status").toInt(), 101);
+    const QJsonArray messages = entry.value("_webSocketMessages").toArray();
+    QCOMPARE(messages.size(), 2);
+    QCOMPARE(messages.at(0).toObject().value("type").toString(), QStringLiteral("receive"));
+    QCOMPARE(messages.at(1).toObject().value("type").toString(), QStringLiteral("send"));
+
+    // Read back, it is the server side again: the upgrade was received, not sent.
+    LogStore imported;
+    QString error;
+    QVERIFY2(readHar(bytes, imported, &error), qPrintable(error));
+    QCOMPARE(imported.connectionInfo(1).url,
+             QStringLiteral("ws://127.0.0.1:9001/chat?room=1 \u2190 127.0.0.1:50123"));
+    QCOMPARE(imported.at(0).kind, LogKind::Handshake);
+    QVERIFY(!imported.at(0).has(LogRecord::Outgoing));
+    QCOMPARE(imported.extra(0)->handshakeKind, HandshakeEvent::Kind::UpgradeRequested);
+
+    // A Chrome entry has no _peer: the browser's side, as before.
+    LogStore chrome;
+    QVERIFY(HarFile::open(QStringLiteral(WSW_LOG_TEST_DATA "/chrome-devtools-websocket.har"),
+                          chrome, &error));
+    QCOMPARE(chrome.extra(0)->handshakeKind, HandshakeEvent::Kind::ClientAccepted);
+    QVERIFY(!harEntries(harBytes(chrome)).at(0).toObject().contains("_peer"));
+}
+
+void TestLogFile::harRefusedConnectionIsNotAnUpgrade() {
+    LogStore store;
+    recordRefused(store, 9);
+    const QByteArray bytes = harBytes(store);
+    const QJsonObject entry = harEntries(bytes).at(0).toObject();
+    const QJsonObject response = entry.value("response").toObject();
+    QCOMPARE(response.value("status").toInt(), 0);
+    QCOMPARE(response.value("statusText").toString(), QString());
+    QCOMPARE(response.value("_error").toString(), QStringLiteral("Connection refused"));
+    QCOMPARE(entry.value("request").toObject().value("url").toString(),
+             QStringLiteral("ws://127.0.0.1:1/"));
+    QVERIFY(!bytes.contains("101"));
+
+    // Read back: the error row, and no handshake that never happened.
+    LogStore imported;
+    QString error;
+    QVERIFY2(readHar(bytes, imported, &error), qPrintable(error));
+    QCOMPARE(imported.size(), 1);
+    QCOMPARE(imported.at(0).kind, LogKind::Error);
+    QCOMPARE(imported.at(0).payload, QByteArray("Connection refused"));
+
+    // A handshake that failed with an answer keeps its status and its reason.
+    LogStore failed;
+    HandshakeEvent event;
+    event.kind = HandshakeEvent::Kind::Failed;
+    event.timestampUs = 1'000;
+    event.rawRequest = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+    event.rawResponse = "HTTP/1.1 404 Not Found\r\n\r\n";
+    event.httpStatus = 404;
+    event.error = QStringLiteral("the server answered 404 Not Found");
+    failed.setClockOffset(1, 1'700'000'000'000'000);
+    failed.append(1, event);
+    failed.commitPending();
+    const QJsonObject answered =
+        harEntries(harBytes(failed)).at(0).toObject().value("response").toObject();
+    QCOMPARE(answered.value("status").toInt(), 404);
+    QCOMPARE(answered.value("_error").toString(), event.error);
 }
 
 QTEST_GUILESS_MAIN(TestLogFile)

@@ -214,6 +214,13 @@ void ConnectionHub::stopServer(quint32 serverId) {
     endpoint->server->stop();
 }
 
+quint32 ConnectionHub::reconnect(quint32 id) {
+    const Endpoint *endpoint = find(id);
+    if (!endpoint || !endpoint->clientOptions)
+        return 0;
+    return openClient(*endpoint->clientOptions);
+}
+
 quint32 ConnectionHub::reconnectAccepting(quint32 id, const QByteArray &fingerprint) {
     const Endpoint *endpoint = find(id);
     if (!endpoint || !endpoint->clientOptions)
@@ -246,7 +253,8 @@ void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
     info.kind = EndpointInfo::Kind::ServerClient;
     info.id = allocateId();
     info.parentId = serverId;
-    info.name = tr("%1 #%2").arg(server->info.name).arg(client->id());
+    // Not "client N": that is what the window calls its own connections.
+    info.name = tr("peer %1 of %2").arg(client->id()).arg(server->info.name);
     info.address =
         QStringLiteral("%1:%2").arg(urlHost(client->peerAddress())).arg(client->peerPort());
     info.state = client->state();

@@ -37,6 +37,10 @@ public:
     // Closes the server's clients with 1001 and stops it (bounded by its closeTimeoutMs).
     void stopServer(quint32 serverId);
 
+    // Opens a new client connection with the options client `id` was opened with
+    // (URL, headers, subprotocols, deflate, TLS); returns the new id, or 0 when `id`
+    // is not a client.
+    quint32 reconnect(quint32 id);
     // Opens a new client connection with the options of client `id`, accepting the
     // one server certificate whose SHA-256 is `fingerprint` (ClientOptions::
     // acceptedFingerprint); returns the new id, or 0 when `id` is not a client.

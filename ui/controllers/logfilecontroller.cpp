@@ -11,6 +11,7 @@
 #include <QHash>
 #include <QMessageBox>
 #include <QProgressDialog>
+#include <QRegularExpression>
 #include <QSaveFile>
 #include <QScopeGuard>
 #include <QSettings>
@@ -261,7 +262,7 @@ bool LogFileController::openLog(const QString &path, QString *error) {
     if (!loaded)
         return false;
     m_log->clear();
-    mergeStore(file);
+    mergeStore(file, path);
     emit logLoaded();
     emit statusMessage(tr("Opened %1: %n row(s)", nullptr, int(file.size())).arg(path),
                        DoneMessageMs);
@@ -279,7 +280,7 @@ bool LogFileController::importHar(const QString &path, QString *error) {
         error);
     if (!loaded)
         return false;
-    mergeStore(file);
+    mergeStore(file, path);
     emit logLoaded();
     emit statusMessage(
         tr("Imported %1: %n connection(s)", nullptr, int(file.connectionIds().size())).arg(path),
@@ -287,18 +288,29 @@ bool LogFileController::importHar(const QString &path, QString *error) {
     return true;
 }
 
-void LogFileController::mergeStore(const log::LogStore &store) {
+void LogFileController::mergeStore(const log::LogStore &store, const QString &path) {
+    // A loaded connection is named after its file, so that "client 1" from a file is
+    // never taken for the live "client 1"; a name from an earlier load loses that
+    // file's mark first.
+    static const QRegularExpression earlierFile(QStringLiteral(R"( \[[^\]]*\.(jsonl|har)\]$)"));
+    const QString fileName = QFileInfo(path).fileName();
+    const auto archive = [&](quint32 fileId) {
+        log::ConnectionInfo info = store.connectionInfo(fileId);
+        QString name = info.name.isEmpty() ? QStringLiteral("#%1").arg(fileId) : info.name;
+        name.remove(earlierFile);
+        info.name = tr("%1 [%2]").arg(name, fileName);
+        return m_hub->addArchived(info);
+    };
     // The file's connection ids may be those of live connections here: each of its
     // connections becomes a new tree node with a fresh id.
     QHash<quint32, quint32> ids;
     for (const quint32 id : store.connectionIds())
-        ids.insert(id, m_hub->addArchived(store.connectionInfo(id)));
+        ids.insert(id, archive(id));
     for (qsizetype i = 0; i < store.size(); ++i) {
         log::LogRecord record = store.at(i);
         auto it = ids.find(record.connection);
         if (it == ids.end())
-            it = ids.insert(record.connection,
-                            m_hub->addArchived(store.connectionInfo(record.connection)));
+            it = ids.insert(record.connection, archive(record.connection));
         record.connection = *it;
         const log::LogRecordExtra *extra = store.extra(i);
         m_log->appendRecord(record, extra ? *extra : log::LogRecordExtra{});
@@ -306,19 +318,23 @@ void LogFileController::mergeStore(const log::LogStore &store) {
     m_log->flush();
 }
 
-void LogFileController::fileAction(const QString &title, const QString &filter, bool save,
-                                   Operation operation) {
+void LogFileController::fileAction(const QString &title, const QString &filter,
+                                   const QString &suffix, bool save, const Operation &operation) {
     QSettings settings;
-    const QString directory = settings.value(LastDirectoryKey).toString();
-    const QString path = save ? QFileDialog::getSaveFileName(m_window, title, directory, filter)
-                              : QFileDialog::getOpenFileName(m_window, title, directory, filter);
-    if (path.isEmpty())
+    QFileDialog dialog(m_window, title, settings.value(LastDirectoryKey).toString(), filter);
+    dialog.setObjectName(QStringLiteral("logFileDialog"));
+    dialog.setAcceptMode(save ? QFileDialog::AcceptSave : QFileDialog::AcceptOpen);
+    dialog.setFileMode(save ? QFileDialog::AnyFile : QFileDialog::ExistingFile);
+    // "capture" saved becomes capture.jsonl, which Open then lists.
+    dialog.setDefaultSuffix(suffix);
+    if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty())
         return;
+    const QString path = dialog.selectedFiles().constFirst();
     settings.setValue(LastDirectoryKey, QFileInfo(path).absolutePath());
     QString error;
-    if (!(this->*operation)(path, &error)) {
+    if (!operation(path, &error)) {
         // The status bar says so already; a cancel is not a failure to warn about.
-        if (m_cancelled)
+        if (m_cancelled || error == QLatin1String("cancelled"))
             return;
         emit statusMessage(error, ErrorMessageMs);
         QMessageBox::warning(m_window, title, error);
@@ -329,23 +345,29 @@ void LogFileController::fileAction(const QString &title, const QString &filter, 
 }
 
 void LogFileController::saveLogAs() {
-    fileAction(tr("Save log"), tr("Workbench logs (*.jsonl);;All files (*)"), true,
-               &LogFileController::saveLog);
+    fileAction(tr("Save log"), tr("Workbench logs (*.jsonl);;All files (*)"),
+               QStringLiteral("jsonl"), true,
+               [this](const QString &path, QString *error) { return saveLog(path, error); });
 }
 
 void LogFileController::openLogFile() {
-    fileAction(tr("Open log"), tr("Workbench logs (*.jsonl);;All files (*)"), false,
-               &LogFileController::openLog);
+    fileAction(tr("Open log"), tr("Workbench logs (*.jsonl);;All files (*)"),
+               QStringLiteral("jsonl"), false, [this](const QString &path, QString *error) {
+                   return m_opener ? m_opener(path, false, error) : openLog(path, error);
+               });
 }
 
 void LogFileController::exportHarAs() {
-    fileAction(tr("Export HAR"), tr("HAR files (*.har);;All files (*)"), true,
-               &LogFileController::exportHar);
+    fileAction(tr("Export HAR"), tr("HAR files (*.har);;All files (*)"), QStringLiteral("har"),
+               true,
+               [this](const QString &path, QString *error) { return exportHar(path, error); });
 }
 
 void LogFileController::importHarFile() {
-    fileAction(tr("Import HAR"), tr("HAR files (*.har);;All files (*)"), false,
-               &LogFileController::importHar);
+    fileAction(tr("Import HAR"), tr("HAR files (*.har);;All files (*)"), QStringLiteral("har"),
+               false, [this](const QString &path, QString *error) {
+                   return m_opener ? m_opener(path, true, error) : importHar(path, error);
+               });
 }
 
 } // namespace ws

@@ -51,12 +51,19 @@ public:
     // Each returns false with the reason in `error` ("cancelled" when the user cancelled).
     bool saveLog(const QString &path, QString *error = nullptr);
     bool exportHar(const QString &path, QString *error = nullptr);
-    // Replaces the log with the file's records; its connections are added to the hub.
+    // Replaces the log with the file's records; its connections are added to the hub,
+    // named after the file (never like a live connection).
     bool openLog(const QString &path, QString *error = nullptr);
     // Adds the WebSocket connections of a HAR file to the log and the hub.
     bool importHar(const QString &path, QString *error = nullptr);
 
-    // The same, for a file the user picks; a failure is shown in a message box.
+    // Where a file the user picks is opened: the window decides, so that opening
+    // never replaces live traffic. Unset: into this controller's log.
+    using Opener = std::function<bool(const QString &path, bool har, QString *error)>;
+    void setOpener(Opener opener) { m_opener = std::move(opener); }
+
+    // The same, for a file the user picks; a failure is shown in a message box. A name
+    // typed without an extension gets the format's (.jsonl, .har).
     void saveLogAs();
     void openLogFile();
     void exportHarAs();
@@ -89,9 +96,10 @@ private:
                                      const std::function<void(qsizetype)> &reached)>;
     bool saveInBackground(const QString &label, const QString &path, QString *error,
                           const Write &write);
-    void mergeStore(const log::LogStore &store);
-    using Operation = bool (LogFileController::*)(const QString &, QString *);
-    void fileAction(const QString &title, const QString &filter, bool save, Operation operation);
+    void mergeStore(const log::LogStore &store, const QString &path);
+    using Operation = std::function<bool(const QString &path, QString *error)>;
+    void fileAction(const QString &title, const QString &filter, const QString &suffix, bool save,
+                    const Operation &operation);
 
     MessageLogModel *m_log;
     ConnectionHub *m_hub;
@@ -100,6 +108,7 @@ private:
     // input until the progress dialog shows) would nest a second loop inside the first.
     bool m_busy = false;
     bool m_cancelled = false;
+    Opener m_opener;
 };
 
 } // namespace ws

@@ -210,6 +210,18 @@ QStringList NewConnectionDialog::recentUrls() {
     return QSettings().value(RecentUrlsKey).toStringList();
 }
 
+DeflateConfig NewConnectionDialog::savedDeflate() {
+    const QSettings settings;
+    DeflateConfig deflate;
+    deflate.policy =
+        settings.value(DeflateKey, false).toBool() ? DeflatePolicy::Offer : DeflatePolicy::Refuse;
+    deflate.clientMaxWindowBits = settings.value(ClientWindowBitsKey, 15).toInt();
+    deflate.serverMaxWindowBits = settings.value(ServerWindowBitsKey, 15).toInt();
+    deflate.clientNoContextTakeover = settings.value(ClientNoContextKey, false).toBool();
+    deflate.serverNoContextTakeover = settings.value(ServerNoContextKey, false).toBool();
+    return deflate;
+}
+
 void NewConnectionDialog::setUrl(const QString &url) {
     m_url->setEditText(url);
 }

@@ -55,6 +55,8 @@ public:
 
     // The recent URLs as remembered, newest first.
     static QStringList recentUrls();
+    // permessage-deflate as the dialog last offered it (policy Refuse: not offered).
+    static DeflateConfig savedDeflate();
 
 public slots:
     void accept() override;

@@ -78,8 +78,10 @@ QVariant ServerClientsProxy::data(const QModelIndex &index, int role) const {
     switch (role) {
     case Qt::DisplayRole:
         if (index.column() == ClientColumn)
-            // "server 1 #2" is "#2" here: the server is the panel's.
-            return source.data(ConnectionsModel::NameRole).toString().section(QLatin1Char(' '), -1);
+            // "peer 2 of server 1" is "peer 2" here: the server is the panel's.
+            return source.data(ConnectionsModel::NameRole)
+                .toString()
+                .section(QStringLiteral(" of "), 0, 0);
         if (index.column() == StateColumn)
             return source.data(ConnectionsModel::StateTextRole);
         return source.data(role);
@@ -96,9 +98,9 @@ QVariant ServerClientsProxy::headerData(int section, Qt::Orientation orientation
         return QSortFilterProxyModel::headerData(section, orientation, role);
     switch (section) {
     case ClientColumn:
-        return tr("Client");
-    case PeerColumn:
         return tr("Peer");
+    case PeerColumn:
+        return tr("Address");
     case StateColumn:
         return tr("State");
     default:

@@ -22,6 +22,10 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     , m_toolBar(new QToolBar(this)) {
     m_toolBar->setIconSize(QSize(16, 16));
     m_toolBar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    m_reconnect = m_toolBar->addAction(tr("Reconnect"));
+    m_reconnect->setShortcut(QKeySequence(tr("Ctrl+R")));
+    m_reconnect->setToolTip(tr("Open the selected closed connection again: same URL, headers "
+                               "and options (Ctrl+R)"));
     m_close = m_toolBar->addAction(tr("Close"));
     m_close->setToolTip(tr("Close the selected connection with 1000 (normal closure), or stop "
                            "the selected server"));
@@ -48,6 +52,8 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
         m_tree->setCurrentIndex(index);
         QMenu menu(this);
         menu.addAction(m_details);
+        if (m_reconnect->isEnabled())
+            menu.addAction(m_reconnect);
         if (m_trust->isEnabled())
             menu.addAction(m_trust);
         menu.addSeparator();
@@ -107,6 +113,13 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
         }
     });
     connect(m_abort, &QAction::triggered, this, [this] { m_hub->abort(selectedId()); });
+    connect(m_reconnect, &QAction::triggered, this, [this] {
+        const quint32 newId = m_hub->reconnect(selectedId());
+        if (newId == 0)
+            return;
+        select(newId);
+        emit reconnected(newId);
+    });
     connect(m_details, &QAction::triggered, this, [this] { showDetails(selectedId()); });
     connect(m_trust, &QAction::triggered, this, [this] { trustCertificate(selectedId()); });
     connect(m_tree, &QTreeView::doubleClicked, this, [this](const QModelIndex &index) {
@@ -148,6 +161,7 @@ void ConnectionsPanel::updateActions() {
     const EndpointInfo *info = m_hub->info(selectedId());
     const bool live = info && info->isLive();
     m_close->setEnabled(live);
+    m_reconnect->setEnabled(info && info->kind == EndpointInfo::Kind::Client && info->finished);
     m_abort->setEnabled(live && info->isConnection());
     m_details->setEnabled(info != nullptr);
     const bool canTrust = info && info->finished && !info->rejectedChain.isEmpty();

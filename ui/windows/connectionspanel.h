@@ -23,6 +23,7 @@ public:
 
     ConnectionsModel *model() const { return m_model; }
     QTreeView *treeView() const { return m_tree; }
+    QAction *reconnectAction() const { return m_reconnect; }
     QAction *closeAction() const { return m_close; }
     QAction *abortAction() const { return m_abort; }
     QAction *forgetAction() const { return m_forget; }
@@ -57,6 +58,7 @@ private:
     ConnectionsModel *m_model;
     QTreeView *m_tree;
     QToolBar *m_toolBar;
+    QAction *m_reconnect;
     QAction *m_close;
     QAction *m_abort;
     QAction *m_forget;

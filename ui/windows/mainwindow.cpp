@@ -3,6 +3,7 @@
 #include "connections/connectionhub.h"
 #include "connectionspanel.h"
 #include "controllers/logfilecontroller.h"
+#include "dialogs/helpdialog.h"
 #include "dialogs/newconnectiondialog.h"
 #include "logpanel.h"
 #include "models/logfilterproxy.h"
@@ -18,16 +19,22 @@
 #include <QCloseEvent>
 #include <QCryptographicHash>
 #include <QDockWidget>
+#include <QFileInfo>
+#include <QHeaderView>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
+#include <QTreeWidget>
 #include <QVBoxLayout>
+
+#include <memory>
 
 namespace ws {
 
@@ -65,7 +72,15 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addPermanentWidget(m_statusLabel);
 
     connect(m_hub, &ConnectionHub::endpointAdded, this, &MainWindow::onEndpointAdded);
-    connect(m_hub, &ConnectionHub::endpointChanged, this, [this] {
+    connect(m_hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
+        // "Connecting to ..." is over once the connection has opened or failed.
+        if (id == m_connectingId) {
+            const EndpointInfo *info = m_hub->info(id);
+            if (!info || info->finished || info->state != SessionState::Connecting) {
+                clearStatusIf(m_connectingMessage);
+                m_connectingId = 0;
+            }
+        }
         updateScope();
         updateStatus();
     });
@@ -102,14 +117,26 @@ MainWindow::MainWindow(QWidget *parent)
         statusBar()->showMessage(message, ErrorMessageMs);
     };
     connect(m_logPanel, &LogPanel::statusMessage, this, showStatus);
-    connect(m_sendBox, &SendBox::statusMessage, this, showStatus);
+    connect(m_sendBox, &SendBox::statusMessage, this, [this](const QString &message) {
+        // A send's failure names its target; it is cleared when the target changes.
+        m_sendMessage = message;
+        statusBar()->showMessage(message, ErrorMessageMs);
+    });
     connect(m_logFiles, &LogFileController::statusMessage, this,
             [this](const QString &message, int timeoutMs) {
                 statusBar()->showMessage(message, timeoutMs);
             });
     connect(m_logFiles, &LogFileController::logLoaded, this, &MainWindow::onLogLoaded);
+    m_logFiles->setOpener([this](const QString &path, bool har, QString *error) {
+        return openFile(path, har, error) != nullptr;
+    });
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
     connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
+    connect(m_connections, &ConnectionsPanel::reconnected, this, [this](quint32 id) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (info)
+            noteConnecting(id, info->address);
+    });
     connect(m_sendBox, &SendBox::sent, this, &MainWindow::showLog);
     connect(m_serverPanel, &ServerPanel::started, this, [this] {
         showLog();
@@ -147,7 +174,9 @@ QWidget *MainWindow::createWelcomePage() {
            "go by \u2014 header bits, masking, pings, pongs and close codes included."),
         page);
     text->setWordWrap(true);
+    text->setAlignment(Qt::AlignHCenter);
     text->setMaximumWidth(560);
+    text->setObjectName(QStringLiteral("welcomeText"));
     m_welcomeEcho = new QPushButton(
         tr("Host an echo server on 127.0.0.1:%1 and connect to it").arg(DefaultWelcomePort), page);
     m_welcomeEcho->setObjectName(QStringLiteral("welcomeEcho"));
@@ -161,13 +190,24 @@ QWidget *MainWindow::createWelcomePage() {
     connect(connectButton, &QPushButton::clicked, this, &MainWindow::newConnection);
     connect(openButton, &QPushButton::clicked, m_logFiles, &LogFileController::openLogFile);
 
+    hint->setWordWrap(true);
+    hint->setAlignment(Qt::AlignHCenter);
+    m_welcomeEcho->setSizePolicy(QSizePolicy::Maximum, QSizePolicy::Fixed);
+
     auto *layout = new QVBoxLayout(page);
     layout->addStretch(2);
     for (QWidget *widget :
          {static_cast<QWidget *>(title), static_cast<QWidget *>(text),
           static_cast<QWidget *>(m_welcomeEcho), static_cast<QWidget *>(connectButton),
-          static_cast<QWidget *>(openButton), static_cast<QWidget *>(hint)})
-        layout->addWidget(widget, 0, Qt::AlignHCenter);
+          static_cast<QWidget *>(openButton), static_cast<QWidget *>(hint)}) {
+        // Centred by stretches, not by alignment: an aligned word-wrapped label gets
+        // the height of a wider one, and its last lines are cut off.
+        auto *row = new QHBoxLayout;
+        row->addStretch(1);
+        row->addWidget(widget, 100);
+        row->addStretch(1);
+        layout->addLayout(row);
+    }
     layout->addStretch(3);
     return page;
 }
@@ -184,11 +224,30 @@ void MainWindow::createActions() {
         tr("Host an echo server on 127.0.0.1:%1 and connect to it").arg(DefaultWelcomePort));
     connect(m_hostEcho, &QAction::triggered, this, &MainWindow::hostEchoAndConnect);
     m_quit = new QAction(tr("&Quit"), this);
-    m_quit->setShortcut(QKeySequence::Quit);
-    connect(m_quit, &QAction::triggered, this, &QWidget::close);
+    // Not QKeySequence::Quit: some platforms (and the offscreen one) have none.
+    m_quit->setShortcut(QKeySequence(tr("Ctrl+Q")));
+    m_quit->setShortcutContext(Qt::ApplicationShortcut);
+    connect(m_quit, &QAction::triggered, this, &MainWindow::quit);
+    m_guide = new QAction(tr("User &guide"), this);
+    m_guide->setShortcut(QKeySequence::HelpContents);
+    connect(m_guide, &QAction::triggered, this, [this] { showHelp(); });
+    m_shortcuts = new QAction(tr("&Keyboard shortcuts"), this);
+    connect(m_shortcuts, &QAction::triggered, this,
+            [this] { showHelp(QStringLiteral("shortcuts")); });
     m_resetLayout = new QAction(tr("Reset layout"), this);
     connect(m_resetLayout, &QAction::triggered, this, &MainWindow::resetLayout);
 
+    // The toolbar's actions are the menu's: their shortcuts work wherever the focus is.
+    m_logPanel->openAction()->setShortcut(QKeySequence::Open);
+    m_logPanel->saveAction()->setShortcut(QKeySequence::Save);
+    m_logPanel->exportHarAction()->setShortcut(QKeySequence(tr("Ctrl+Shift+E")));
+    m_logPanel->importHarAction()->setShortcut(QKeySequence(tr("Ctrl+Shift+I")));
+    for (QAction *action : {m_logPanel->openAction(), m_logPanel->saveAction(),
+                            m_logPanel->exportHarAction(), m_logPanel->importHarAction()}) {
+        action->setToolTip(QStringLiteral("%1 (%2)").arg(
+            action->text().remove(QLatin1Char('&')).remove(QStringLiteral("\u2026")),
+            action->shortcut().toString(QKeySequence::NativeText)));
+    }
     connect(m_logPanel->saveAction(), &QAction::triggered, m_logFiles,
             &LogFileController::saveLogAs);
     connect(m_logPanel->openAction(), &QAction::triggered, m_logFiles,
@@ -256,6 +315,7 @@ void MainWindow::createMenus() {
     file->addAction(m_quit);
 
     QMenu *connection = menuBar()->addMenu(tr("&Connection"));
+    connection->addAction(m_connections->reconnectAction());
     connection->addAction(m_connections->closeAction());
     connection->addAction(m_connections->abortAction());
     connection->addAction(m_connections->forgetAction());
@@ -275,6 +335,9 @@ void MainWindow::createMenus() {
     view->addAction(m_resetLayout);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(m_guide);
+    help->addAction(m_shortcuts);
+    help->addSeparator();
     help->addAction(tr("&About"), this, [this] {
         QMessageBox::about(this, tr("About WebSocket Workbench"),
                            tr("<b>WebSocket Workbench %1</b><p>A workbench for building and "
@@ -296,21 +359,72 @@ void MainWindow::resetLayout() {
     for (QDockWidget *dock :
          {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
         dock->show();
-    const int width = std::max(this->width(), 1000);
-    const int height = std::max(this->height(), 700);
-    resizeDocks({m_connectionsDock, m_inspectorDock}, {width * 21 / 100, width * 36 / 100},
-                Qt::Horizontal);
-    resizeDocks({m_connectionsDock, m_serverDock}, {height * 34 / 100, height * 66 / 100},
-                Qt::Vertical);
-    resizeDocks({m_inspectorDock, m_chartDock}, {height * 70 / 100, height * 30 / 100},
-                Qt::Vertical);
-    // The inspector's parts: field table, bit diagram, payload; the diagram needs
-    // room for a 14-byte header (four rows of 32 bits).
+    const int width = std::max(this->width(), 800);
+    const int height = std::max(this->height(), 600);
+    int inspectorWidth = 0;
+    if (width < CompactLayoutWidth) {
+        // Three columns do not fit: the log takes the middle and the top; under it the
+        // connection tree beside the send box; on the right the inspector, with the
+        // server panel and the chart as tabs behind it.
+        addDockWidget(Qt::BottomDockWidgetArea, m_connectionsDock);
+        splitDockWidget(m_connectionsDock, m_sendDock, Qt::Horizontal);
+        addDockWidget(Qt::RightDockWidgetArea, m_serverDock);
+        tabifyDockWidget(m_inspectorDock, m_serverDock);
+        tabifyDockWidget(m_serverDock, m_chartDock);
+        m_inspectorDock->raise();
+        inspectorWidth = width * 38 / 100;
+        resizeDocks({m_inspectorDock}, {inspectorWidth}, Qt::Horizontal);
+        resizeDocks({m_connectionsDock, m_sendDock}, {width * 24 / 100, width * 38 / 100},
+                    Qt::Horizontal);
+        resizeDocks({m_sendDock}, {height * 30 / 100}, Qt::Vertical);
+    } else {
+        inspectorWidth = width * 34 / 100;
+        resizeDocks({m_connectionsDock, m_inspectorDock}, {width * 20 / 100, inspectorWidth},
+                    Qt::Horizontal);
+        resizeDocks({m_connectionsDock, m_serverDock}, {height * 34 / 100, height * 66 / 100},
+                    Qt::Vertical);
+        resizeDocks({m_inspectorDock, m_chartDock}, {height * 70 / 100, height * 30 / 100},
+                    Qt::Vertical);
+        resizeDocks({m_sendDock}, {height * 22 / 100}, Qt::Vertical);
+    }
+    // The inspector's parts: field table, bit diagram, payload. The field table is
+    // the one that grows (a record, its header and its message run to twenty rows);
+    // the diagram needs room for a 14-byte header (four rows of 32 bits).
     if (auto *splitter = m_inspector->findChild<QSplitter *>()) {
         const int total = std::max(splitter->height(), height * 60 / 100);
-        splitter->setSizes({total * 40 / 100, total * 32 / 100, total * 28 / 100});
+        splitter->setSizes({total * 46 / 100, total * 28 / 100, total * 26 / 100});
     }
-    resizeDocks({m_sendDock}, {height * 26 / 100}, Qt::Vertical);
+    fitInspectorColumns(inspectorWidth);
+}
+
+void MainWindow::fitInspectorColumns(int width) {
+    // Field, Value and Meaning share the dock, so that Meaning is never off to the
+    // right behind a scroll bar.
+    QTreeWidget *fields = m_inspector->fieldTree();
+    const int available = std::max(width - 24, 240);
+    fields->setColumnWidth(0, available * 36 / 100);
+    fields->setColumnWidth(1, available * 28 / 100);
+    fields->header()->setStretchLastSection(true);
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event) {
+    QMainWindow::resizeEvent(event);
+    const int oldWidth = event->oldSize().width();
+    if (!m_shownOnce || oldWidth <= 0 || oldWidth == width())
+        return;
+    // QMainWindow hands every pixel of a resize to the log; the side docks keep
+    // their share instead, so a maximised window has a wider inspector too.
+    QList<QDockWidget *> docks;
+    QList<int> widths;
+    for (QDockWidget *dock : {m_connectionsDock, m_inspectorDock}) {
+        if (dock->isVisible() && !dock->isFloating() &&
+            dockWidgetArea(dock) != Qt::BottomDockWidgetArea) {
+            docks.append(dock);
+            widths.append(dock->width() * width() / oldWidth);
+        }
+    }
+    if (!docks.isEmpty())
+        resizeDocks(docks, widths, Qt::Horizontal);
 }
 
 void MainWindow::showEvent(QShowEvent *event) {
@@ -350,8 +464,23 @@ quint32 MainWindow::openConnection(const ClientOptions &options) {
     const quint32 id = m_hub->openClient(options);
     showLog();
     m_connections->select(id);
-    statusBar()->showMessage(tr("Connecting to %1\u2026").arg(options.url.toString()), 5000);
+    noteConnecting(id, options.url.toString());
     return id;
+}
+
+void MainWindow::noteConnecting(quint32 id, const QString &url) {
+    const EndpointInfo *info = m_hub->info(id);
+    // A connection refused at once is already over: nothing to announce.
+    if (!info || info->finished || info->state != SessionState::Connecting)
+        return;
+    m_connectingId = id;
+    m_connectingMessage = tr("Connecting to %1\u2026").arg(url);
+    statusBar()->showMessage(m_connectingMessage, ErrorMessageMs);
+}
+
+void MainWindow::clearStatusIf(const QString &message) {
+    if (!message.isEmpty() && statusBar()->currentMessage() == message)
+        statusBar()->clearMessage();
 }
 
 void MainWindow::setWelcomePort(quint16 port) {
@@ -378,7 +507,12 @@ quint32 MainWindow::hostEchoAndConnect() {
         }
     }
     ClientOptions client;
+    // Compression as the new-connection dialog last had it; and offered whenever the
+    // server accepts it, so that turning it on in the Server panel shows it here.
+    client.deflate = NewConnectionDialog::savedDeflate();
     const Server *server = m_hub->server(m_serverPanel->serverId());
+    if (server && server->options().deflate.policy != DeflatePolicy::Refuse)
+        client.deflate.policy = DeflatePolicy::Offer;
     const bool secure = server && server->options().isSecure();
     client.url = QUrl(QStringLiteral("%1://127.0.0.1:%2/")
                           .arg(secure ? QLatin1String("wss") : QLatin1String("ws"))
@@ -438,16 +572,31 @@ void MainWindow::updateScope() {
             if (m_hub->isOpen(id))
                 targets.append(id);
         }
-        description = tr("every client of %1").arg(info->name);
+        description = tr("every peer of %1").arg(info->name);
     } else {
         filter.insert(m_scope);
         targets.append(m_scope);
         description = info->name;
     }
-    if (filter != m_logPanel->proxy()->connectionFilter())
+    if (filter != m_logPanel->proxy()->connectionFilter()) {
         m_logPanel->proxy()->setConnectionFilter(filter);
-    if (targets != m_sendBox->targets() || description != m_sendBox->targetLabel()->text())
+        // The inspector follows the log's selection when it is still shown, and
+        // otherwise shows nothing rather than a record of another scope.
+        const qsizetype current = m_logPanel->view()->currentStoreIndex();
+        if (current >= 0)
+            onCurrentRecord(current);
+        else if (m_inspector->hasRecord() && !filter.isEmpty() &&
+                 !filter.contains(m_inspector->record().connection))
+            m_inspector->clear();
+    }
+    if (targets != m_sendBox->targets() || description != m_sendBox->targetLabel()->text()) {
+        // "Not sent: client 8" says nothing about client 9.
+        if (targets != m_sendBox->targets()) {
+            clearStatusIf(m_sendMessage);
+            m_sendMessage.clear();
+        }
         m_sendBox->setTargets(targets, description);
+    }
     m_chart->setScope(filter.values());
 }
 
@@ -522,12 +671,64 @@ bool MainWindow::exportHar(const QString &path, QString *error) {
     return m_logFiles->exportHar(path, error);
 }
 
-bool MainWindow::openLog(const QString &path, QString *error) {
-    return m_logFiles->openLog(path, error);
+MainWindow *MainWindow::openLog(const QString &path, QString *error) {
+    return openFile(path, false, error);
 }
 
-bool MainWindow::importHar(const QString &path, QString *error) {
-    return m_logFiles->importHar(path, error);
+MainWindow *MainWindow::importHar(const QString &path, QString *error) {
+    return openFile(path, true, error);
+}
+
+bool MainWindow::holdsWork() const {
+    return !m_hub->ids().isEmpty() || m_log->rowCount() > 0 || m_log->store().size() > 0;
+}
+
+MainWindow *MainWindow::openFile(const QString &path, bool har, QString *error) {
+    MainWindow *target = this;
+    std::unique_ptr<MainWindow> beside;
+    if (holdsWork()) {
+        beside = std::make_unique<MainWindow>();
+        beside->m_fileWindow = true;
+        beside->setAttribute(Qt::WA_DeleteOnClose);
+        beside->setWelcomePort(m_welcomePort);
+        beside->resize(size());
+        beside->move(pos() + QPoint(48, 48));
+        beside->show();
+        target = beside.get();
+        // Until it has the file, what the load says (a cancel, a failure) is said here.
+        connect(target->m_logFiles, &LogFileController::statusMessage, this,
+                [this](const QString &message, int timeoutMs) {
+                    statusBar()->showMessage(message, timeoutMs);
+                });
+    }
+    const bool loaded =
+        har ? target->m_logFiles->importHar(path, error) : target->m_logFiles->openLog(path, error);
+    if (beside)
+        target->m_logFiles->disconnect(this);
+    if (!loaded)
+        return nullptr;
+    target->setWindowTitle(tr("%1 \u2014 WebSocket Workbench").arg(QFileInfo(path).fileName()));
+    if (beside) {
+        beside.release();
+        target->raise();
+        target->activateWindow();
+        statusBar()->showMessage(
+            tr("Opened %1 in a new window; this window's connections go on").arg(path), 8000);
+    }
+    return target;
+}
+
+QDialog *MainWindow::showHelp(const QString &anchor) {
+    auto *dialog = findChild<HelpDialog *>();
+    if (!dialog) {
+        dialog = new HelpDialog(this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    dialog->showTopic(anchor);
+    dialog->show();
+    dialog->raise();
+    dialog->activateWindow();
+    return dialog;
 }
 
 void MainWindow::onLogLoaded() {
@@ -536,9 +737,49 @@ void MainWindow::onLogLoaded() {
     m_connections->select(0);
 }
 
+void MainWindow::quit() {
+    if (m_closing || m_readyToClose || m_quitConfirmed || !m_hub->hasLiveEndpoints()) {
+        close();
+        return;
+    }
+    int live = 0;
+    for (const quint32 id : m_hub->ids()) {
+        const EndpointInfo *info = m_hub->info(id);
+        live += info->isLive() ? 1 : 0;
+    }
+    if (findChild<QMessageBox *>(QStringLiteral("quitConfirmation")))
+        return;
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Quit WebSocket Workbench"),
+                                tr("%n connection(s) or server(s) are still live.", nullptr, live),
+                                QMessageBox::NoButton, this);
+    box->setObjectName(QStringLiteral("quitConfirmation"));
+    box->setInformativeText(
+        tr("Quitting closes them with 1001 (going away). Save the log first if you need it."));
+    QPushButton *quitButton = box->addButton(tr("&Quit"), QMessageBox::AcceptRole);
+    box->addButton(QMessageBox::Cancel);
+    box->setDefaultButton(QMessageBox::Cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowModality(Qt::WindowModal);
+    connect(box, &QMessageBox::finished, this, [this, box, quitButton] {
+        if (box->clickedButton() != quitButton)
+            return;
+        m_quitConfirmed = true;
+        close();
+    });
+    box->open();
+}
+
 void MainWindow::closeEvent(QCloseEvent *event) {
+    // The window manager's close button asks as Quit does; a close() from the
+    // program (tests, the session ending) does not.
+    if (event->spontaneous() && !m_quitConfirmed && !m_closing && m_hub->hasLiveEndpoints()) {
+        event->ignore();
+        quit();
+        return;
+    }
     if (m_readyToClose || !m_hub->hasLiveEndpoints()) {
-        saveSettings();
+        if (!m_fileWindow)
+            saveSettings();
         event->accept();
         return;
     }

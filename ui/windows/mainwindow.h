@@ -6,6 +6,7 @@
 #include <QTimer>
 
 class QAction;
+class QDialog;
 class QDockWidget;
 class QLabel;
 class QPushButton;
@@ -39,6 +40,9 @@ public:
     static constexpr quint16 DefaultWelcomePort = 9001;
     // Closing the window waits this long for the close handshakes.
     static constexpr int CloseGraceMs = 2000;
+    // Narrower than this, the default layout puts the connection tree under the log
+    // and the server panel and chart behind the inspector.
+    static constexpr int CompactLayoutWidth = 1280;
 
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -56,6 +60,9 @@ public:
     QPushButton *welcomeEchoButton() const { return m_welcomeEcho; }
     QAction *newConnectionAction() const { return m_newConnection; }
     QAction *hostEchoAction() const { return m_hostEcho; }
+    QAction *quitAction() const { return m_quit; }
+    QAction *guideAction() const { return m_guide; }
+    QAction *shortcutsAction() const { return m_shortcuts; }
     QLabel *statusLabel() const { return m_statusLabel; }
     bool isShowingWelcome() const;
 
@@ -73,15 +80,28 @@ public:
     // The log's files, through logFiles(): each runs on a worker thread while the
     // window keeps handling events.
     bool saveLog(const QString &path, QString *error = nullptr);
-    bool openLog(const QString &path, QString *error = nullptr);
     bool exportHar(const QString &path, QString *error = nullptr);
-    bool importHar(const QString &path, QString *error = nullptr);
+    // Opening never replaces what the window holds: a window that has connections or
+    // rows opens the file in a new window beside it (deleted when closed). Returns
+    // the window showing the file, or nullptr with the reason in `error`.
+    MainWindow *openLog(const QString &path, QString *error = nullptr);
+    MainWindow *importHar(const QString &path, QString *error = nullptr);
+    // Has connections, servers or log rows: a file opened now goes beside them.
+    bool holdsWork() const;
+    // A window opened for a file by another one.
+    bool isFileWindow() const { return m_fileWindow; }
+
+    // Asks first when connections are live, then closes the window.
+    void quit();
+    // The user guide, in the window's help browser (at `anchor` when given).
+    QDialog *showHelp(const QString &anchor = {});
 
     void resetLayout();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
     void showEvent(QShowEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     void createActions();
@@ -99,6 +119,10 @@ private:
     void resend(qsizetype storeIndex);
     void onLogLoaded();
     void finishClose();
+    void fitInspectorColumns(int width);
+    MainWindow *openFile(const QString &path, bool har, QString *error);
+    void clearStatusIf(const QString &message);
+    void noteConnecting(quint32 id, const QString &url);
     QDockWidget *addDock(QWidget *widget, const QString &title, const QString &name,
                          Qt::DockWidgetArea area);
 
@@ -123,6 +147,8 @@ private:
     QAction *m_hostEcho = nullptr;
     QAction *m_quit = nullptr;
     QAction *m_resetLayout = nullptr;
+    QAction *m_guide = nullptr;
+    QAction *m_shortcuts = nullptr;
     QByteArray m_defaultState;
     bool m_layoutRestored = false;
     bool m_shownOnce = false;
@@ -130,6 +156,14 @@ private:
     quint16 m_welcomePort = DefaultWelcomePort;
     quint32 m_scope = 0;
 
+    bool m_fileWindow = false;
+    // Messages that stop being true: cleared when the connection opens or fails,
+    // or when the send box's target changes.
+    QString m_connectingMessage;
+    quint32 m_connectingId = 0;
+    QString m_sendMessage;
+
+    bool m_quitConfirmed = false;
     bool m_closing = false;
     bool m_readyToClose = false;
     QTimer m_closeTimer;

@@ -67,6 +67,26 @@ void hideMarkersOf(QChart *chart, QLineSeries *series) {
 
 } // namespace
 
+QString RttChart::roundTripAxisTitle() const {
+    return m_roundTripAxis->titleText();
+}
+
+QString RttChart::rateAxisTitle() const {
+    return m_rateAxis->titleText();
+}
+
+QString RttChart::axisLabelFormat(double top, int tickCount) {
+    const double step = tickCount > 1 ? top / (tickCount - 1) : top;
+    int decimals = 0;
+    if (step > 0 && step < 1)
+        decimals = std::min(3, int(std::ceil(-std::log10(step) - 1e-9)));
+    // 0.25 needs two decimals where 0.2 needs one.
+    while (decimals < 3 && std::abs(step * std::pow(10.0, decimals) -
+                                    std::round(step * std::pow(10.0, decimals))) > 1e-6)
+        ++decimals;
+    return QStringLiteral("%.%1f").arg(decimals);
+}
+
 RttChart::RttChart(QWidget *parent)
     : QWidget(parent)
     , m_chart(new QChart)
@@ -85,11 +105,12 @@ RttChart::RttChart(QWidget *parent)
     m_timeAxis->setRange(-m_windowSeconds, 0);
     m_timeAxis->setLabelFormat(QStringLiteral("%.0f s"));
     m_timeAxis->setTickCount(m_windowSeconds / 10 + 1);
-    m_roundTripAxis->setTitleText(tr("RTT ms \u25CF"));
-    m_roundTripAxis->setLabelFormat(QStringLiteral("%.4g"));
+    // Said in words: a bare "\u25CF" or "\u2014" beside a unit reads as noise.
+    m_roundTripAxis->setTitleText(tr("round trip, ms (points)"));
+    m_roundTripAxis->setLabelFormat(axisLabelFormat(1, 6));
     m_roundTripAxis->setMinorTickCount(0);
-    m_rateAxis->setTitleText(tr("msg/s \u2014"));
-    m_rateAxis->setLabelFormat(QStringLiteral("%.4g"));
+    m_rateAxis->setTitleText(tr("messages/s (lines)"));
+    m_rateAxis->setLabelFormat(axisLabelFormat(1, 6));
     m_rateAxis->setGridLineVisible(false);
     m_chart->addAxis(m_timeAxis, Qt::AlignBottom);
     m_chart->addAxis(m_roundTripAxis, Qt::AlignLeft);
@@ -361,9 +382,11 @@ void RttChart::refresh() {
     const NiceRange roundTripRange = niceRange(maximumRoundTrip * 1.1);
     m_roundTripAxis->setRange(0, roundTripRange.top);
     m_roundTripAxis->setTickCount(roundTripRange.tickCount);
+    m_roundTripAxis->setLabelFormat(axisLabelFormat(roundTripRange.top, roundTripRange.tickCount));
     const NiceRange rateRange = niceRange(maximumRate * 1.1);
     m_rateAxis->setRange(0, rateRange.top);
     m_rateAxis->setTickCount(rateRange.tickCount);
+    m_rateAxis->setLabelFormat(axisLabelFormat(rateRange.top, rateRange.tickCount));
 
     if (anyRoundTrip) {
         m_emptyText->hide();

@@ -32,6 +32,12 @@ class RttChart : public QWidget {
 public:
     static constexpr int DefaultWindowSeconds = 60;
     static constexpr int RateSampleMs = 1000;
+    // The printf format of an axis from 0 to `top` with `tickCount` ticks: as many
+    // decimals as its step needs and no more, never an exponent ("4e+04").
+    static QString axisLabelFormat(double top, int tickCount);
+    // The titles of the round-trip (left) and rate (right) axes.
+    QString roundTripAxisTitle() const;
+    QString rateAxisTitle() const;
 
     explicit RttChart(QWidget *parent = nullptr);
 
@@ -98,6 +104,7 @@ private:
     int m_windowSeconds = DefaultWindowSeconds;
     QChart *m_chart = nullptr;
     QChartView *m_view = nullptr;
+
     QValueAxis *m_timeAxis = nullptr;
     QValueAxis *m_roundTripAxis = nullptr;
     QValueAxis *m_rateAxis = nullptr;

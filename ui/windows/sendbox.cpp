@@ -125,9 +125,9 @@ SendBox::SendBox(ConnectionHub *hub, QWidget *parent)
     m_mode->addItem(tr("Raw frame"), int(Mode::Raw));
     m_mode->setToolTip(tr("What to send"));
     m_indicator->setObjectName(QStringLiteral("sendIndicator"));
-    // A long JSON error must not widen the dock: the label is cut, the tooltip is whole.
-    m_indicator->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-    m_indicator->setMinimumWidth(1);
+    // A row of its own, wrapped when long: squeezed between the mode and the
+    // snippets, "valid JSON, 23 byte(s)" came down to a bare dot in a narrow dock.
+    m_indicator->setWordWrap(true);
     m_indicator->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     m_snippets->setToolTip(tr("Named snippets: pick one to load it"));
@@ -143,7 +143,7 @@ SendBox::SendBox(ConnectionHub *hub, QWidget *parent)
 
     auto *top = new QHBoxLayout;
     top->addWidget(m_mode);
-    top->addWidget(m_indicator, 1);
+    top->addStretch(1);
     top->addWidget(m_snippets);
     top->addWidget(saveSnippetButton);
     top->addWidget(deleteSnippetButton);
@@ -175,6 +175,7 @@ SendBox::SendBox(ConnectionHub *hub, QWidget *parent)
     layout->setContentsMargins(6, 4, 6, 4);
     layout->setSpacing(4);
     layout->addLayout(top);
+    layout->addWidget(m_indicator);
     layout->addWidget(m_pages);
     layout->addWidget(m_editor, 1);
     layout->addLayout(bottom);
@@ -360,6 +361,9 @@ void SendBox::buildModePages() {
 }
 
 void SendBox::setTargets(const QList<quint32> &ids, const QString &description) {
+    // What the last send said was about other connections.
+    if (ids != m_targets)
+        reportStatus(QString(), false);
     m_targets = ids;
     m_target->setText(ids.isEmpty() ? tr("To: (nothing open)") : tr("To: %1").arg(description));
     QStringList tips;
