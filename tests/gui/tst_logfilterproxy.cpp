@@ -128,6 +128,7 @@ private slots:
     void quickFiltersGoOffThreadToo();
     void guiThreadNotBlocked();
     void destroyedWhileFiltering();
+    void sourceDestroyedWhileFiltering();
 
 private:
     MessageLogModel *m_model = nullptr;
@@ -588,6 +589,22 @@ void TestLogFilterProxy::destroyedWhileFiltering() {
     delete proxy; // waits for the worker, which stops at its next block
     QTest::qWait(20);
     QCOMPARE(model.rowCount(), 100'000);
+}
+
+void TestLogFilterProxy::sourceDestroyedWhileFiltering() {
+    // The window destroys the log before the panel that filters it.
+    auto *model = new MessageLogModel;
+    fillMany(*model, 100'000);
+    LogFilterProxy proxy;
+    proxy.setAsynchronousThreshold(0);
+    proxy.setSourceModel(model);
+    QVERIFY(proxy.setDisplayFilter(QStringLiteral("preview contains \"9\"")));
+    QVERIFY(proxy.isBusy());
+    delete model;
+    // The worker was stopped before the records went, and reports nothing.
+    QVERIFY(!proxy.isBusy());
+    QTest::qWait(200);
+    QCOMPARE(proxy.rowCount(), 0);
 }
 
 QTEST_MAIN(TestLogFilterProxy)

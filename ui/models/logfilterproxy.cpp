@@ -70,6 +70,10 @@ void LogFilterProxy::setSourceModel(QAbstractItemModel *newSource) {
     Q_ASSERT_X(!newSource || log, "LogFilterProxy", "the source must be a MessageLogModel");
     beginResetModel();
     cancelJob();
+    {
+        // The worker is between blocks and, cancelled, reads no more records.
+        const QMutexLocker lock(&m_workMutex);
+    }
     for (const QMetaObject::Connection &c : std::as_const(m_connectionsToSource))
         disconnect(c);
     m_connectionsToSource.clear();

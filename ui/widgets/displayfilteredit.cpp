@@ -124,8 +124,9 @@ void DisplayFilterEdit::updateAppearance() {
 
 void DisplayFilterEdit::setResultText(const QString &text) {
     if (m_state == State::Invalid)
-        return; // the error stays until the text is fixed
-    m_status->setText(text);
+        return;                   // the error stays until the text is fixed
+    if (m_status->text() != text) // called for every batch of rows the log takes
+        m_status->setText(text);
 }
 
 void DisplayFilterEdit::applyNow() {
