@@ -112,21 +112,29 @@ void DisplayFilterEdit::updateAppearance() {
     if (m_state == State::Invalid) {
         const QString message = m_filter.error().toString();
         setToolTip(message);
-        m_status->setText(message);
+        setStatus(message);
         m_status->setStyleSheet(QStringLiteral("color: #b3261e;"));
     } else {
         setToolTip(m_state == State::Valid ? tr("Valid filter")
                                            : tr("Type a display filter (F1 for help)"));
-        m_status->setText(QString());
+        setStatus(QString());
         m_status->setStyleSheet(QString());
     }
 }
 
 void DisplayFilterEdit::setResultText(const QString &text) {
     if (m_state == State::Invalid)
-        return;                   // the error stays until the text is fixed
-    if (m_status->text() != text) // called for every batch of rows the log takes
-        m_status->setText(text);
+        return; // the error stays until the text is fixed
+    setStatus(text);
+}
+
+void DisplayFilterEdit::setStatus(const QString &text) {
+    if (m_status->toolTip() == text) // called for every batch of rows the log takes
+        return;
+    // Elided to leave the toolbar its room; the tooltip has it all.
+    m_status->setToolTip(text);
+    const int width = m_status->fontMetrics().horizontalAdvance(QLatin1Char('x')) * StatusChars;
+    m_status->setText(m_status->fontMetrics().elidedText(text, Qt::ElideRight, width));
 }
 
 void DisplayFilterEdit::applyNow() {

@@ -44,7 +44,9 @@ public:
     // The text last emitted by filterChanged().
     QString appliedFilter() const { return m_applied; }
 
-    // A line beside the field: the error, or what the owner reports (row counts).
+    // A line beside the field: the error, or what the owner reports (row counts),
+    // elided past StatusChars characters (its tooltip has the whole text).
+    static constexpr int StatusChars = 40;
     QLabel *statusLabel() const { return m_status; }
     void setResultText(const QString &text);
 
@@ -72,6 +74,7 @@ protected:
 private:
     void onTextChanged(const QString &text);
     void updateAppearance();
+    void setStatus(const QString &text);
     void rememberApplied();
 
     log::DisplayFilter m_filter;
