@@ -1,19 +1,23 @@
 #pragma once
 
+#include "log/displayfilter.h"
 #include "log/logrecord.h"
 
 #include <QAbstractProxyModel>
+#include <QMutex>
 #include <QPointer>
-#include <QRegularExpression>
 #include <QSet>
+#include <QThreadPool>
 
+#include <memory>
 #include <vector>
 
 namespace ws {
 
 class MessageLogModel;
 
-// Filters the message log by connection, direction, kind and text.
+// Filters the message log by connection, direction and kind (the toolbar's quick
+// filters) and by a display filter (log::DisplayFilter: "opcode == 9 && len > 125").
 //
 // A proxy of its own rather than a QSortFilterProxyModel: on a million rows a
 // QSortFilterProxyModel re-filter removes the rejected rows one run at a time, and
@@ -24,9 +28,14 @@ class MessageLogModel;
 // New rows (appended by the log in batches) are filtered as they arrive, one
 // insertion per batch; rows the log drops from the front go in one removal.
 //
-// Connection, direction and kind are read straight from the record, so they cost
-// nothing per row; the text filter matches the escaped preview (what the log
-// shows), built only for rows the other criteria kept. Rows keep the log's order.
+// Off the GUI thread: when the log holds more rows than asynchronousThreshold(), a
+// filter change is evaluated by a worker thread over a snapshot of record pointers
+// (records never move while the log holds them), and the rows shown change when it
+// is done. Until then the previous result stays, and rows the log appends are
+// filtered by both the shown and the coming criteria. A newer change cancels the
+// running one. The log dropping its oldest rows meanwhile waits for the worker to
+// finish its current block (a few hundred microseconds), so the worker never reads
+// a dropped record.
 class LogFilterProxy : public QAbstractProxyModel {
     Q_OBJECT
 public:
@@ -38,7 +47,7 @@ public:
     };
     Q_DECLARE_FLAGS(Directions, DirectionFlag)
 
-    enum class TextMode { Plain, RegularExpression };
+    static constexpr int DefaultAsynchronousThreshold = 20'000;
 
     explicit LogFilterProxy(QObject *parent = nullptr);
     ~LogFilterProxy() override;
@@ -49,26 +58,33 @@ public:
 
     // Empty: every connection.
     void setConnectionFilter(const QSet<quint32> &connections);
-    QSet<quint32> connectionFilter() const { return m_connections; }
+    QSet<quint32> connectionFilter() const { return m_pending.connections; }
 
     void setDirectionFilter(Directions directions);
-    Directions directionFilter() const { return m_directions; }
+    Directions directionFilter() const { return m_pending.directions; }
 
     void setKindFilter(log::LogKindSet kinds);
-    log::LogKindSet kindFilter() const { return m_kinds; }
+    log::LogKindSet kindFilter() const { return m_pending.kinds; }
 
-    // Empty text: no text filter. Returns false (and filters nothing out) when a
-    // regular expression does not compile; textFilterError() says why.
-    bool setTextFilter(const QString &text, TextMode mode = TextMode::Plain,
-                       Qt::CaseSensitivity sensitivity = Qt::CaseInsensitive);
-    QString textFilter() const { return m_text; }
-    QString textFilterError() const { return m_textError; }
+    // Compiles and applies `text`. Returns false, and leaves the rows as they are,
+    // when it does not compile: displayFilterError() says why and where.
+    bool setDisplayFilter(const QString &text);
+    // The filter applied last (or being applied), and the last error.
+    QString displayFilter() const { return m_pending.filter.text(); }
+    log::DisplayFilterError displayFilterError() const { return m_filterError; }
 
     // Everything back to "show all".
     void resetFilters();
+    // The rows shown are filtered (by the criteria they were filtered with).
     bool isFiltering() const;
+    // A worker is filtering; the rows shown are the previous result.
+    bool isBusy() const { return m_job != nullptr; }
 
-    // Does `record` pass (the text part included)?
+    // Sources with more rows than this are filtered off the GUI thread (0: always).
+    void setAsynchronousThreshold(int rows) { m_asyncThreshold = std::max(0, rows); }
+    int asynchronousThreshold() const { return m_asyncThreshold; }
+
+    // Does `record` pass the criteria of the rows shown?
     bool accepts(const log::LogRecord &record, const log::LogRecordExtra *extra) const;
     // The store index behind a proxy row, or -1.
     qsizetype storeIndex(int proxyRow) const;
@@ -80,10 +96,35 @@ public:
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
 
+signals:
+    // A worker started filtering. filteringFinished(): the rows of the latest
+    // criteria are shown (after a worker, or at once for a small log).
+    void filteringStarted();
+    void filteringFinished();
+
 private:
-    bool acceptsSourceRow(int sourceRow) const;
-    void refilter();
-    void rebuild();
+    // What decides whether a row is shown.
+    struct Criteria {
+        QSet<quint32> connections;
+        Directions directions = AllDirections;
+        log::LogKindSet kinds = log::AllLogKinds;
+        log::DisplayFilter filter;
+
+        bool isFiltering() const;
+        bool accepts(const log::LogRecord &record, const log::LogRecordExtra *extra,
+                     log::DisplayFilterContext &context) const;
+    };
+    struct Job;
+
+    bool acceptsSourceRow(const Criteria &criteria, int sourceRow) const;
+    void prepareContext(const Criteria &criteria) const;
+    void criteriaChanged();
+    std::vector<int> filterAll(const Criteria &criteria) const;
+    void startJob();
+    void cancelJob();
+    void finishJob(const std::shared_ptr<Job> &job);
+    void showRows(std::vector<int> rows);
+    void rebuildAfterReset();
     void onRowsAboutToBeInserted(const QModelIndex &parent, int first, int last);
     void onRowsInserted(const QModelIndex &parent, int first, int last);
     void onRowsAboutToBeRemoved(const QModelIndex &parent, int first, int last);
@@ -97,15 +138,20 @@ private:
     // Between a source's rowsAboutToBeRemoved and rowsRemoved: the proxy rows going.
     int m_removeFirst = -1;
     int m_removeLast = -1;
+    bool m_holdingJob = false; // the job's lock is held across a removal
 
-    QSet<quint32> m_connections;
-    Directions m_directions = AllDirections;
-    log::LogKindSet m_kinds = log::AllLogKinds;
-    QString m_text;
-    TextMode m_textMode = TextMode::Plain;
-    Qt::CaseSensitivity m_sensitivity = Qt::CaseInsensitive;
-    QRegularExpression m_regex;
-    QString m_textError;
+    Criteria m_shown;   // the criteria m_rows was filtered with
+    Criteria m_pending; // the latest criteria (== m_shown unless a job runs)
+    log::DisplayFilterError m_filterError;
+    mutable log::DisplayFilterContext m_context; // GUI-thread evaluations
+    int m_asyncThreshold = DefaultAsynchronousThreshold;
+
+    std::shared_ptr<Job> m_job; // the running job, if any
+    // Held by a worker while it reads records, and by the GUI thread while the log
+    // drops or resets them.
+    QMutex m_workMutex;
+    std::vector<int> m_tail; // rows appended during the job that pass m_pending
+    QThreadPool m_pool;
 };
 
 Q_DECLARE_OPERATORS_FOR_FLAGS(LogFilterProxy::Directions)

@@ -29,7 +29,11 @@ MessageLogModel::MessageLogModel(QObject *parent)
     connect(&m_timer, &QTimer::timeout, this, &MessageLogModel::flush);
 }
 
-MessageLogModel::~MessageLogModel() = default;
+MessageLogModel::~MessageLogModel() {
+    // Announced as a reset, so that a proxy filtering the records on another thread
+    // stops reading them before they go.
+    clear();
+}
 
 void MessageLogModel::scheduleFlush() {
     if (!m_timer.isActive())

@@ -2,6 +2,7 @@
 
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
+#include "widgets/displayfilteredit.h"
 #include "widgets/messagelogview.h"
 
 #include <QAction>
@@ -10,7 +11,8 @@
 #include <QClipboard>
 #include <QFile>
 #include <QFileDialog>
-#include <QLineEdit>
+#include <QLabel>
+#include <QLocale>
 #include <QMenu>
 #include <QSaveFile>
 #include <QToolBar>
@@ -34,7 +36,7 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     , m_proxy(new LogFilterProxy(this))
     , m_view(new MessageLogView(this))
     , m_toolBar(new QToolBar(this))
-    , m_filter(new QLineEdit(this))
+    , m_filter(new DisplayFilterEdit(this))
     , m_contextMenu(new QMenu(this)) {
     m_proxy->setSourceModel(model);
     m_view->setModel(m_proxy);
@@ -123,16 +125,20 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     kindButton->setObjectName(QStringLiteral("kindFilter"));
     m_toolBar->addWidget(kindButton);
 
-    m_filter->setPlaceholderText(tr("Filter rows by text\u2026"));
-    m_filter->setClearButtonEnabled(true);
     m_filter->setObjectName(QStringLiteral("logFilter"));
-    m_filter->setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('x')) * 22);
+    m_filter->setMinimumWidth(fontMetrics().horizontalAdvance(QLatin1Char('x')) * 30);
     m_toolBar->addWidget(m_filter);
-    m_regex = m_toolBar->addAction(QStringLiteral(".*"));
-    m_regex->setCheckable(true);
-    m_regex->setToolTip(tr("Treat the filter as a regular expression"));
-    connect(m_filter, &QLineEdit::textChanged, this, &LogPanel::applyTextFilter);
-    connect(m_regex, &QAction::toggled, this, &LogPanel::applyTextFilter);
+    m_toolBar->addWidget(m_filter->statusLabel());
+    m_filter->statusLabel()->show();
+    // The field debounces; the proxy filters large logs off the GUI thread.
+    connect(m_filter, &DisplayFilterEdit::filterChanged, this,
+            [this](const QString &text) { m_proxy->setDisplayFilter(text); });
+    connect(m_proxy, &LogFilterProxy::filteringStarted, this,
+            [this] { m_filter->setResultText(tr("Filtering\u2026")); });
+    connect(m_proxy, &LogFilterProxy::filteringFinished, this, &LogPanel::updateFilterStatus);
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &LogPanel::updateFilterStatus);
+    connect(m_proxy, &QAbstractItemModel::rowsRemoved, this, &LogPanel::updateFilterStatus);
+    connect(m_proxy, &QAbstractItemModel::modelReset, this, &LogPanel::updateFilterStatus);
     m_toolBar->addSeparator();
 
     m_follow = m_toolBar->addAction(tr("Autoscroll"));
@@ -211,12 +217,17 @@ QAction *LogPanel::kindAction(log::LogKind kind) const {
     return nullptr;
 }
 
-void LogPanel::applyTextFilter() {
-    const bool ok = m_proxy->setTextFilter(
-        m_filter->text(), m_regex->isChecked() ? LogFilterProxy::TextMode::RegularExpression
-                                               : LogFilterProxy::TextMode::Plain);
-    m_filter->setStyleSheet(ok ? QString() : QStringLiteral("background: #fdecea;"));
-    m_filter->setToolTip(ok ? QString() : m_proxy->textFilterError());
+void LogPanel::updateFilterStatus() {
+    if (m_proxy->isBusy())
+        return; // "Filtering…" until the worker is done
+    if (!m_proxy->isFiltering()) {
+        m_filter->setResultText(QString());
+        return;
+    }
+    const QLocale locale;
+    m_filter->setResultText(
+        tr("%1 of %2 rows")
+            .arg(locale.toString(m_proxy->rowCount()), locale.toString(m_model->rowCount())));
 }
 
 void LogPanel::applyDirectionFilter() {

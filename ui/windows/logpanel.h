@@ -1,12 +1,12 @@
 #pragma once
 
 #include "log/logrecord.h"
+#include "widgets/displayfilteredit.h"
 
 #include <QWidget>
 
 class QAction;
 class QActionGroup;
-class QLineEdit;
 class QMenu;
 class QToolBar;
 class QToolButton;
@@ -18,7 +18,7 @@ class MessageLogModel;
 class MessageLogView;
 
 // The message log with its toolbar: messages or frames, direction and kind
-// filters, a text or regular-expression filter, autoscroll, clear, and the file
+// filters, a display filter (see log::DisplayFilter), autoscroll, clear, and the file
 // actions (save, open, HAR export and import: the window carries them out). The
 // context menu copies a payload as text, hex or base64, resends it, or saves it.
 class LogPanel : public QWidget {
@@ -30,11 +30,10 @@ public:
     LogFilterProxy *proxy() const { return m_proxy; }
     MessageLogView *view() const { return m_view; }
     QToolBar *toolBar() const { return m_toolBar; }
-    QLineEdit *filterEdit() const { return m_filter; }
+    DisplayFilterEdit *filterEdit() const { return m_filter; }
 
     QAction *messagesAction() const { return m_messages; }
     QAction *framesAction() const { return m_frames; }
-    QAction *regexAction() const { return m_regex; }
     QAction *followAction() const { return m_follow; }
     QAction *clearAction() const { return m_clear; }
     QAction *saveAction() const { return m_save; }
@@ -63,7 +62,7 @@ signals:
 private:
     enum class CopyFormat { Text, Hex, Base64 };
     void copyPayloads(CopyFormat format) const;
-    void applyTextFilter();
+    void updateFilterStatus();
     void applyDirectionFilter();
     void applyKindFilter();
     void updatePayloadActions();
@@ -72,10 +71,9 @@ private:
     LogFilterProxy *m_proxy;
     MessageLogView *m_view;
     QToolBar *m_toolBar;
-    QLineEdit *m_filter;
+    DisplayFilterEdit *m_filter;
     QAction *m_messages;
     QAction *m_frames;
-    QAction *m_regex;
     QAction *m_follow;
     QAction *m_clear;
     QAction *m_save;
