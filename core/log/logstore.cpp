@@ -307,6 +307,7 @@ void LogStore::convert(quint32 connection, const ViolationEvent &event) {
     LogRecordExtra extra;
     extra.error = event.violation.error;
     extra.streamOffset = event.violation.streamOffset;
+    extra.violationFrame = event.violation.frame;
     commit(std::move(r), extra);
 }
 
