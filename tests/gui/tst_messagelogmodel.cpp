@@ -74,6 +74,7 @@ private slots:
     void batchInsertion();
     void coalescingTimerFlushes();
     void messagesAndFramesModes();
+    void craftedFramesHaveMessageRows();
     void capacityDropsOldestInSlices();
     void millionRows();
 };
@@ -288,6 +289,47 @@ void TestMessageLogModel::messagesAndFramesModes() {
     model.setDisplayMode(MessageLogModel::DisplayMode::Messages);
     QCOMPARE(model.rowCount(), 5);
     QCOMPARE(cell(model, 4, MessageLogModel::PreviewColumn), QStringLiteral("three"));
+}
+
+// Frames sent raw (Session::sendRaw reports a frame and no message) are rows of the
+// Messages view too; the frames of a message sent as such stay behind its row.
+void TestMessageLogModel::craftedFramesHaveMessageRows() {
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    // Opcode 1, FIN, MASK unchecked, sent to our own server; its answer arrives.
+    model.appendEvent(1, frameEvent(Direction::Outgoing, 1, 0x1, "crafted"));
+    model.appendEvent(1, frameEvent(Direction::Incoming, 2, 0x8, QByteArray::fromHex("03ea")));
+    model.appendEvent(1, CloseEvent{2, quint16(1002), QString()});
+    // Crafted fragments no message claims, then the last event of the batch.
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 3, 0x2, "fr", false, 0x01020304));
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 4, 0x0, "ag", true, 0x01020304));
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 5, 0x1, "last"));
+    model.flush();
+    // A fragmented message the session sent: frames, then its message event.
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 6, 0x1, "mes", false, 0x01020304));
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 6, 0x0, "sage", true, 0x01020304));
+    model.appendEvent(2, messageEvent(Direction::Outgoing, 6, Opcode::Text, "message", 2));
+    model.flush();
+
+    QStringList messages;
+    for (int row = 0; row < model.rowCount(); ++row)
+        messages.append(cell(model, row, MessageLogModel::KindColumn) + QLatin1Char(':') +
+                        cell(model, row, MessageLogModel::PreviewColumn));
+    QCOMPARE(messages.size(), 6);
+    QCOMPARE(messages.at(0), QStringLiteral("text:crafted"));
+    QVERIFY2(messages.at(1).startsWith(QStringLiteral("close")), qPrintable(messages.at(1)));
+    QCOMPARE(messages.mid(2), (QStringList{"binary (first fragment):fr", "continuation (last):ag",
+                                           "text:last", "text (2 frames):message"}));
+    QVERIFY(model.record(0)->isFrame());
+    QVERIFY(model.record(0)->has(LogRecord::Outgoing));
+
+    model.setDisplayMode(MessageLogModel::DisplayMode::Frames);
+    QStringList frames;
+    for (int row = 0; row < model.rowCount(); ++row)
+        frames.append(cell(model, row, MessageLogModel::PreviewColumn));
+    QCOMPARE(frames.size(), 7);
+    QCOMPARE(frames.mid(2), (QStringList{"fr", "ag", "last", "mes", "sage"}));
 }
 
 void TestMessageLogModel::capacityDropsOldestInSlices() {
