@@ -275,7 +275,8 @@ void TestFrameInspector::jsonTree() {
     LogStore store;
     store.setAutoCalibrateClocks(false);
     const QByteArray json =
-        R"({"op":"tick","data":{"price":101.5,"tags":["a","b"],"ok":true,"none":null}})";
+        R"({"op":"tick","data":{"price":101.5,"tags":["a","b"],"ok":true,"none":null,)"
+        R"( "z\u00e9\"q": "\ud83d\ude00\n", "big": 12345678901234567890}})";
     for (const SessionEvent &e : textMessage(Direction::Incoming, 0, json))
         store.append(1, e);
     store.commitPending();
@@ -289,17 +290,20 @@ void TestFrameInspector::jsonTree() {
     QTreeWidgetItem *root = tree->topLevelItem(0);
     QCOMPARE(root->text(1), QStringLiteral("{2}"));
     QCOMPARE(root->childCount(), 2);
-    // Members in QJsonObject's (sorted) order.
-    QTreeWidgetItem *data = root->child(0);
-    QTreeWidgetItem *op = root->child(1);
+    // Members in the document's order, not QJsonObject's sorted one; numbers as written.
+    QTreeWidgetItem *op = root->child(0);
+    QTreeWidgetItem *data = root->child(1);
     QCOMPARE(op->text(0) + QLatin1Char('=') + op->text(1), QStringLiteral("op=\"tick\""));
     QCOMPARE(data->text(0), QStringLiteral("data"));
-    QCOMPARE(data->childCount(), 4);
+    QCOMPARE(data->text(1), QStringLiteral("{6}"));
+    QCOMPARE(data->childCount(), 6);
     QStringList members;
     for (int i = 0; i < data->childCount(); ++i)
         members.append(data->child(i)->text(0) + QLatin1Char('=') + data->child(i)->text(1));
-    QCOMPARE(members, (QStringList{"none=null", "ok=true", "price=101.5", "tags=[2]"}));
-    QTreeWidgetItem *tags = data->child(3);
+    QCOMPARE(members, (QStringList{"price=101.5", "tags=[2]", "ok=true", "none=null",
+                                   QStringLiteral("z\u00e9\"q=\"\U0001F600\n\""),
+                                   "big=12345678901234567890"}));
+    QTreeWidgetItem *tags = data->child(1);
     QCOMPARE(tags->child(0)->text(0), QStringLiteral("[0]"));
     QCOMPARE(tags->child(1)->text(1), QStringLiteral("\"b\""));
     QVERIFY(root->isExpanded());

@@ -51,58 +51,132 @@ QString hexBytes(const QByteArray &bytes) {
     return QString::fromLatin1(bytes.toHex(' '));
 }
 
-QString scalarText(const QJsonValue &value) {
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return QStringLiteral("null");
-    case QJsonValue::Bool:
-        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
-    case QJsonValue::Double:
-        return QString::number(value.toDouble(), 'g', 17);
-    case QJsonValue::String:
-        return QLatin1Char('"') + value.toString() + QLatin1Char('"');
-    case QJsonValue::Array:
-        return QStringLiteral("[%1]").arg(value.toArray().size());
-    case QJsonValue::Object:
-        return QStringLiteral("{%1}").arg(value.toObject().size());
-    default:
-        return {};
-    }
-}
+// Walks a document QJsonDocument has accepted, in the document's order (QJsonObject
+// sorts its keys), adding an item per value while the budget lasts and skipping the
+// rest. Numbers keep their text as written.
+class OrderedJsonTree {
+public:
+    OrderedJsonTree(QByteArrayView json, int &budget)
+        : m_p(json.data())
+        , m_end(json.data() + json.size())
+        , m_budget(budget) {}
 
-void addJson(QTreeWidgetItem *parent, const QString &key, const QJsonValue &value, int &budget) {
-    if (budget <= 0)
-        return;
-    --budget;
-    auto *item = new QTreeWidgetItem(parent, {key, scalarText(value)});
-    const auto addChildren = [&](auto &&each) {
-        each([&](const QString &childKey, const QJsonValue &child) {
-            if (budget <= 0)
-                return false;
-            addJson(item, childKey, child, budget);
-            return true;
-        });
-        if (budget <= 0)
-            new QTreeWidgetItem(item, {QObject::tr("\u2026"), QObject::tr("(not shown)")});
-    };
-    if (value.isObject()) {
-        const QJsonObject object = value.toObject();
-        addChildren([&](auto &&add) {
-            for (auto it = object.begin(); it != object.end(); ++it) {
-                if (!add(it.key(), it.value()))
-                    break;
-            }
-        });
-    } else if (value.isArray()) {
-        const QJsonArray array = value.toArray();
-        addChildren([&](auto &&add) {
-            for (qsizetype i = 0; i < array.size(); ++i) {
-                if (!add(QStringLiteral("[%1]").arg(i), array.at(i)))
-                    break;
-            }
-        });
+    // The root's members (or elements) become children of `root`; returns its summary.
+    QString addChildren(QTreeWidgetItem *root) {
+        skipSpace();
+        return value(root, true);
     }
-}
+
+private:
+    void skipSpace() {
+        while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
+            ++m_p;
+    }
+
+    QString string() {
+        ++m_p; // the opening quote
+        QString out;
+        const char *run = m_p;
+        while (m_p < m_end && *m_p != '"') {
+            if (*m_p != '\\') {
+                ++m_p;
+                continue;
+            }
+            out += QString::fromUtf8(run, m_p - run);
+            ++m_p;
+            const char escape = m_p < m_end ? *m_p++ : '\\';
+            switch (escape) {
+            case 'b':
+                out += QLatin1Char('\b');
+                break;
+            case 'f':
+                out += QLatin1Char('\f');
+                break;
+            case 'n':
+                out += QLatin1Char('\n');
+                break;
+            case 'r':
+                out += QLatin1Char('\r');
+                break;
+            case 't':
+                out += QLatin1Char('\t');
+                break;
+            case 'u':
+                // Surrogate pairs arrive as two escapes; QString joins their halves.
+                out += QChar(char16_t(
+                    QByteArray(m_p, std::min<qsizetype>(4, m_end - m_p)).toUShort(nullptr, 16)));
+                m_p = std::min(m_p + 4, m_end);
+                break;
+            default:
+                out += QLatin1Char(escape);
+                break;
+            }
+            run = m_p;
+        }
+        out += QString::fromUtf8(run, m_p - run);
+        if (m_p < m_end)
+            ++m_p; // the closing quote
+        return out;
+    }
+
+    // Adds one value under `item` (null: skip it); returns the text its row shows.
+    QString value(QTreeWidgetItem *item, bool root = false) {
+        if (m_p >= m_end)
+            return {};
+        const char c = *m_p;
+        if (c == '{' || c == '[') {
+            const bool object = c == '{';
+            ++m_p;
+            int count = 0;
+            bool cut = false;
+            skipSpace();
+            while (m_p < m_end && *m_p != (object ? '}' : ']')) {
+                QString key = QStringLiteral("[%1]").arg(count);
+                if (object) {
+                    key = string();
+                    skipSpace();
+                    ++m_p; // ':'
+                    skipSpace();
+                }
+                QTreeWidgetItem *child = nullptr;
+                if (item && m_budget > 0) {
+                    --m_budget;
+                    child = new QTreeWidgetItem(item, {key});
+                } else if (item) {
+                    cut = true;
+                }
+                const QString text = value(child);
+                if (child)
+                    child->setText(1, text);
+                ++count;
+                skipSpace();
+                if (m_p < m_end && *m_p == ',') {
+                    ++m_p;
+                    skipSpace();
+                }
+            }
+            if (m_p < m_end)
+                ++m_p;
+            if (cut && !root)
+                new QTreeWidgetItem(item, {QObject::tr("\u2026"), QObject::tr("(not shown)")});
+            if (cut && root)
+                new QTreeWidgetItem(item, {QObject::tr("\u2026"), QObject::tr("(more not shown)")});
+            return object ? QStringLiteral("{%1}").arg(count) : QStringLiteral("[%1]").arg(count);
+        }
+        if (c == '"')
+            return QLatin1Char('"') + string() + QLatin1Char('"');
+        // A number, true, false or null: as written.
+        const char *start = m_p;
+        while (m_p < m_end && *m_p != ',' && *m_p != '}' && *m_p != ']' && *m_p != ' ' &&
+               *m_p != '\t' && *m_p != '\n' && *m_p != '\r')
+            ++m_p;
+        return QString::fromLatin1(start, m_p - start);
+    }
+
+    const char *m_p;
+    const char *m_end;
+    int &m_budget;
+};
 
 QString lengthMeaning(const FrameHeader &header) {
     const LengthEncoding minimal = minimalEncoding(header.payloadLength);
@@ -863,23 +937,10 @@ void FrameInspector::fillCurrentTab() {
                 m_jsonStack->setCurrentWidget(m_jsonMessage);
             } else {
                 int budget = MaxJsonItems;
-                auto *root = new QTreeWidgetItem(
-                    m_json, {tr("(root)"),
-                             doc.isArray() ? scalarText(doc.array()) : scalarText(doc.object())});
-                const QJsonValue rootValue =
-                    doc.isArray() ? QJsonValue(doc.array()) : QJsonValue(doc.object());
-                // The root item stands for the document; its children are the members.
-                if (rootValue.isObject()) {
-                    const QJsonObject object = rootValue.toObject();
-                    for (auto it = object.begin(); it != object.end() && budget > 0; ++it)
-                        addJson(root, it.key(), it.value(), budget);
-                } else {
-                    const QJsonArray array = rootValue.toArray();
-                    for (qsizetype i = 0; i < array.size() && budget > 0; ++i)
-                        addJson(root, QStringLiteral("[%1]").arg(i), array.at(i), budget);
-                }
-                if (budget <= 0)
-                    new QTreeWidgetItem(root, {tr("\u2026"), tr("(more not shown)")});
+                // The root item stands for the document; its children are the members,
+                // in the document's order.
+                auto *root = new QTreeWidgetItem(m_json, {tr("(root)")});
+                root->setText(1, OrderedJsonTree(m_shown, budget).addChildren(root));
                 m_json->expandToDepth(1);
                 m_jsonStack->setCurrentWidget(m_json);
             }
