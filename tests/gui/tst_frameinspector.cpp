@@ -22,6 +22,7 @@
 #include <QTabWidget>
 #include <QTest>
 #include <QTreeWidget>
+#include <QTreeWidgetItemIterator>
 
 using namespace ws;
 using namespace ws::log;
@@ -102,6 +103,7 @@ private slots:
     void framePaneUnmasks();
     void diagramFitsItsPane_data();
     void diagramFitsItsPane();
+    void fieldTextsAreNeverElided();
 };
 
 void TestFrameInspector::maskedSixteenBitLengthFrame() {
@@ -729,4 +731,47 @@ void TestFrameInspector::diagramFitsItsPane() {
     QVERIFY(diagram->rect().contains(last));
     QCOMPARE(diagram->bitRect(bitsPerRow).top() > diagram->bitRect(0).top(), true);
     QCOMPARE(diagram->fieldAt(diagram->bitRect(bitsPerRow - 1).center()).has_value(), true);
+}
+
+// In a pane as narrow as the inspector's at 1024x700, no name, value or meaning is cut
+// to "r\u2026": a text wider than its column wraps onto more lines.
+void TestFrameInspector::fieldTextsAreNeverElided() {
+    LogStore store;
+    storeMaskedFrame(store);
+    FrameInspector inspector;
+    inspector.resize(340, 700);
+    inspector.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&inspector));
+    inspector.setRecord(store, 0);
+    QApplication::processEvents();
+    QTreeWidget *tree = inspector.fieldTree();
+    QCOMPARE(tree->textElideMode(), Qt::ElideNone);
+    const QFontMetrics metrics(tree->font());
+    int wrapped = 0;
+    for (QTreeWidgetItemIterator it(tree); *it; ++it) {
+        QTreeWidgetItem *item = *it;
+        if (!item->parent())
+            continue;
+        const QRect row = tree->visualItemRect(item);
+        for (int column = 0; column < 3; ++column) {
+            const int width = tree->columnWidth(column) - 8;
+            const int text = metrics.horizontalAdvance(item->text(column));
+            if (column == 0) {
+                QVERIFY2(text + tree->indentation() <= tree->columnWidth(0),
+                         qPrintable(item->text(0)));
+                continue;
+            }
+            if (text > width) {
+                // Wider than its column: the row holds every line it wraps onto.
+                ++wrapped;
+                const int lines = (text + width - 1) / std::max(width, 1);
+                QVERIFY2(row.height() >= std::min(lines, 2) * metrics.lineSpacing(),
+                         qPrintable(QStringLiteral("%1 in %2 px, row %3 px")
+                                        .arg(item->text(column))
+                                        .arg(width)
+                                        .arg(row.height())));
+            }
+        }
+    }
+    QVERIFY(wrapped > 0); // the pane is narrow enough to need it
 }

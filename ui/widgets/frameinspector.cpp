@@ -23,6 +23,7 @@
 #include <QStackedWidget>
 #include <QTabWidget>
 #include <QTreeWidget>
+#include <QTreeWidgetItemIterator>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -200,11 +201,14 @@ FrameInspector::FrameInspector(QWidget *parent)
     m_fields->setObjectName(QStringLiteral("fieldTree"));
     m_fields->setColumnCount(3);
     m_fields->setHeaderLabels({tr("Field"), tr("Value"), tr("Meaning")});
-    m_fields->setUniformRowHeights(true);
     m_fields->setAlternatingRowColors(true);
+    // Nothing is cut to "r\u2026": names take their width, values and meanings wrap in
+    // a narrow pane (rows grow instead).
+    m_fields->setUniformRowHeights(false);
+    m_fields->setWordWrap(true);
+    m_fields->setTextElideMode(Qt::ElideNone);
     m_fields->header()->setSectionResizeMode(QHeaderView::Interactive);
     m_fields->header()->setStretchLastSection(true);
-    m_fields->setColumnWidth(0, 180);
     m_fields->setColumnWidth(1, 200);
 
     m_diagram = new FrameBitDiagram;
@@ -780,6 +784,55 @@ void FrameInspector::fillFields() {
         addItem(group, tr("State"), QLatin1String(stateName(r.state())));
     }
     m_fields->expandAll();
+    fitValueColumn();
+}
+
+void FrameInspector::fitValueColumn() {
+    // Names as wide as the widest (group titles span the row and do not count);
+    // values as wide as they need, up to half of what the names leave; what is wider
+    // wraps, and the rows are laid out again for it.
+    const QFontMetrics metrics(m_fields->font());
+    const int padding = 2 * metrics.horizontalAdvance(QLatin1Char('0'));
+    int names = metrics.horizontalAdvance(m_fields->headerItem()->text(0));
+    int values = metrics.horizontalAdvance(m_fields->headerItem()->text(1));
+    for (QTreeWidgetItemIterator it(m_fields); *it; ++it) {
+        if (!(*it)->parent())
+            continue;
+        names = std::max(names, metrics.horizontalAdvance((*it)->text(0)));
+        values = std::max(values, metrics.horizontalAdvance((*it)->text(1)));
+    }
+    const int room = m_fields->viewport()->width();
+    const int nameWidth = std::min(names + m_fields->indentation() + padding, room / 2);
+    m_fields->setColumnWidth(0, nameWidth);
+    const int valueWidth = std::max(60, std::min(values + padding, (room - nameWidth) / 2));
+    m_fields->setColumnWidth(1, valueWidth);
+    // QTreeView sizes rows without wrapping (it asks for hints at width -1): each row
+    // states the height its wrapped value and meaning need.
+    const int meaningWidth = std::max(60, room - nameWidth - valueWidth);
+    const int line = metrics.lineSpacing();
+    const auto linesOf = [&](const QString &text, int width) {
+        if (text.isEmpty())
+            return 1;
+        return metrics
+                   .boundingRect(QRect(0, 0, std::max(1, width - padding), 1 << 20),
+                                 Qt::TextWordWrap | Qt::TextWrapAnywhere, text)
+                   .height() /
+               std::max(1, line);
+    };
+    for (QTreeWidgetItemIterator it(m_fields); *it; ++it) {
+        QTreeWidgetItem *item = *it;
+        if (!item->parent())
+            continue;
+        const int lines =
+            std::max({1, linesOf(item->text(1), valueWidth), linesOf(item->text(2), meaningWidth)});
+        item->setSizeHint(1, QSize(valueWidth, lines * line + 4)); // a valid size: w >= 0
+    }
+    m_fields->doItemsLayout();
+}
+
+void FrameInspector::resizeEvent(QResizeEvent *event) {
+    QWidget::resizeEvent(event);
+    fitValueColumn();
 }
 
 void FrameInspector::addHeaderFields(QTreeWidgetItem *group, const FrameHeader &h,

@@ -117,7 +117,11 @@ signals:
     // The user picked one of a fragmented message's frames (its store index).
     void recordActivated(qsizetype storeIndex);
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
+    void fitValueColumn();
     void showRecord();
     void fillFields();
     void fillFrames();
