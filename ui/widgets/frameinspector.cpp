@@ -824,7 +824,8 @@ void FrameInspector::fitValueColumn() {
         if (!item->parent())
             continue;
         const int lines =
-            std::max({1, linesOf(item->text(1), valueWidth), linesOf(item->text(2), meaningWidth)});
+            std::max({1, linesOf(item->text(0), nameWidth - m_fields->indentation()),
+                      linesOf(item->text(1), valueWidth), linesOf(item->text(2), meaningWidth)});
         item->setSizeHint(1, QSize(valueWidth, lines * line + 4)); // a valid size: w >= 0
     }
     m_fields->doItemsLayout();
