@@ -233,7 +233,7 @@ void LogPanel::setUpTimeColumn() {
         action->setChecked(format == m_model->timeFormat());
         group->addAction(action);
         connect(action, &QAction::triggered, this,
-                [this, format = format] { m_model->setTimeFormat(format); });
+                [this, chosen = format] { m_model->setTimeFormat(chosen); });
     }
     QHeaderView *header = m_view->horizontalHeader();
     header->setContextMenuPolicy(Qt::CustomContextMenu);
