@@ -462,6 +462,7 @@ void TestFrameInspector::diagramClickSelectsField() {
     click(diagram,
           QPoint(last.center().x(), last.bottom() + diagram->height() / 8 + last.height() * 3));
     QCOMPARE(inspector.selectedField(), std::optional<HeaderField>(HeaderField::Payload));
+    QCOMPARE(inspector.currentPayloadTab(), FrameInspector::HexTab);
     QCOMPARE(inspector.payloadHexView()->highlightLength(), 300);
     QCOMPARE(inspector.frameHexView()->highlightStart(), 8);
     QCOMPARE(inspector.frameHexView()->highlightLength(), 300);

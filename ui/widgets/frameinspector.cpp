@@ -1085,11 +1085,14 @@ void FrameInspector::selectField(HeaderField field) {
     m_diagram->setSelectedField(field);
     m_frameHex->setHighlight(m_rangeStart, m_rangeLength);
     if (field == HeaderField::Payload) {
-        // Also in the payload tabs, as shown there (inflated, or the wire bytes).
-        if (m_inflatedFrame)
+        // Also in the payload tabs: the compressed bytes on the wire, or the payload.
+        if (m_inflatedFrame) {
+            setCurrentPayloadTab(WireTab);
             m_wireHex->setHighlight(0, m_wire.size());
-        else
+        } else {
+            setCurrentPayloadTab(HexTab);
             m_payloadHex->setHighlight(0, m_shown.size());
+        }
     }
     if (QTreeWidgetItem *item = fieldItem(field)) {
         m_fields->setCurrentItem(item);
