@@ -255,6 +255,14 @@ void appendRecordLine(QByteArray &out, const LogRecord &r, const LogRecordExtra 
             }
             if (extra->streamOffset >= 0)
                 w.number("stream_offset", extra->streamOffset);
+            if (const ViolationFrame &frame = extra->violationFrame; !frame.isEmpty()) {
+                w.beginObject("error_frame");
+                w.number("offset", frame.streamOffset);
+                w.number("header_bytes", frame.headerBytes);
+                w.number("payload_received", frame.payloadReceived);
+                w.ascii("bytes_base64", frame.bytes.toBase64());
+                w.endObject();
+            }
             if (r.kind == LogKind::Handshake) {
                 w.beginObject("handshake");
                 w.ascii("kind", handshakeKindName(extra->handshakeKind));
@@ -402,6 +410,21 @@ bool JsonLinesFile::recordFromJson(const QJsonObject &o, LogRecord &r, LogRecord
         extra.error = *protocolError;
     }
     extra.streamOffset = o.value(QStringLiteral("stream_offset")).toInteger(-1);
+    // Absent from files written before error rows kept their frame.
+    if (const QJsonValue fv = o.value(QStringLiteral("error_frame")); fv.isObject()) {
+        const QJsonObject f = fv.toObject();
+        ViolationFrame &frame = extra.violationFrame;
+        frame.streamOffset = f.value(QStringLiteral("offset")).toInteger(-1);
+        frame.bytes =
+            QByteArray::fromBase64(f.value(QStringLiteral("bytes_base64")).toString().toLatin1());
+        frame.headerBytes = std::clamp(f.value(QStringLiteral("header_bytes")).toInt(), 0,
+                                       int(std::min<qsizetype>(frame.bytes.size(), 14)));
+        frame.payloadReceived =
+            std::max<qint64>(f.value(QStringLiteral("payload_received")).toInteger(),
+                             frame.bytes.size() - frame.headerBytes);
+        if (frame.streamOffset < 0 || frame.bytes.isEmpty())
+            frame = ViolationFrame{};
+    }
     if (const QJsonValue hv = o.value(QStringLiteral("handshake")); hv.isObject()) {
         const QJsonObject h = hv.toObject();
         const auto handshakeKind =

@@ -57,6 +57,9 @@ struct LogRecordExtra {
     // Error rows: the rule and where in the received stream it was broken.
     std::optional<ProtocolError> error;
     qint64 streamOffset = -1;
+    // Error rows: the frame the rule broke in, as far as it had arrived (its bytes as on
+    // the wire, payload kept up to ViolationFrame::MaxPayloadKept); empty when none.
+    ViolationFrame violationFrame;
     // Handshake rows.
     HandshakeEvent::Kind handshakeKind = HandshakeEvent::Kind::ClientAccepted;
     QByteArray rawRequest;

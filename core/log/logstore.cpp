@@ -132,16 +132,29 @@ void LogStore::commit(LogRecord record, const LogRecordExtra &extra) {
     ++m_size;
 }
 
+void LogStore::commitSentFragments(bool messageFollows) {
+    for (Pending &pending : m_sentFragments) {
+        LogRecord &r = pending.record;
+        if (messageFollows)
+            ++m_states[r.connection].unmergedFrames[1];
+        else
+            r.set(LogRecord::InMessageView); // crafted: no message will stand for it
+        commit(std::move(r), pending.extra);
+    }
+    m_sentFragments.clear();
+}
+
 void LogStore::commitPending() {
+    commitSentFragments(false);
     if (!m_pending)
         return;
     Pending pending = std::move(*m_pending);
     m_pending.reset();
-    const LogRecord &r = pending.record;
-    // A data frame that did not turn out to be a whole message belongs to one that
-    // will be logged later without frames of its own.
+    LogRecord &r = pending.record;
+    // A single-frame data message whose message event did not follow (a raw frame,
+    // an echo, a frame the peer then broke a rule after) is its own message row.
     if (!r.has(LogRecord::InMessageView) && (r.kind == LogKind::Text || r.kind == LogKind::Binary))
-        ++m_states[r.connection].unmergedFrames[r.has(LogRecord::Outgoing) ? 1 : 0];
+        r.set(LogRecord::InMessageView);
     commit(std::move(pending.record), pending.extra);
 }
 
@@ -167,9 +180,21 @@ LogRecord *LogStore::pendingFrame(quint32 connection, LogKind kind, Direction di
 }
 
 void LogStore::convert(quint32 connection, const FrameEvent &event) {
-    commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
     const DecodedFrame &frame = event.frame;
+    const quint8 opcode = frame.header.opcode;
+    const bool dataFrame = opcode == quint8(Opcode::Text) || opcode == quint8(Opcode::Binary) ||
+                           opcode == quint8(Opcode::Continuation);
+    const bool sentFragment =
+        event.direction == Direction::Outgoing && dataFrame &&
+        (opcode == quint8(Opcode::Continuation) || !frame.header.fin || frame.header.rsv1);
+    const bool continuesFragments = sentFragment && !m_sentFragments.empty() &&
+                                    m_sentFragments.back().record.connection == connection;
+    if (continuesFragments) {
+        Q_ASSERT(!m_pending);
+    } else {
+        commitPending();
+    }
+    ConnectionState &state = stateFor(connection, event.timestampUs);
     LogRecord r =
         newRecord(state, connection, event.timestampUs, logKindForOpcode(frame.header.opcode));
     r.setHeader(frame.header);
@@ -209,6 +234,11 @@ void LogStore::convert(quint32 connection, const FrameEvent &event) {
     }
     if (event.direction == Direction::Incoming)
         state.lastFrameNotes = frame.notes;
+    if (sentFragment) {
+        // Whether it is part of a message shows when the next event comes.
+        m_sentFragments.push_back(Pending{std::move(r), std::move(extra), frame.streamOffset});
+        return;
+    }
     if (r.kind == LogKind::Text || r.kind == LogKind::Binary || r.kind == LogKind::Continuation)
         ++state.unmergedFrames[event.direction == Direction::Outgoing ? 1 : 0];
     commit(std::move(r), extra);
@@ -226,6 +256,10 @@ void LogStore::convert(quint32 connection, const MessageEvent &event) {
             return;
         }
     }
+    // The frames of a sent message come right before its MessageEvent.
+    if (event.direction == Direction::Outgoing && !m_sentFragments.empty() &&
+        m_sentFragments.front().record.connection == connection)
+        commitSentFragments(true);
     commitPending();
     ConnectionState &state = stateFor(connection, event.timestampUs);
     const int side = event.direction == Direction::Outgoing ? 1 : 0;
@@ -307,6 +341,7 @@ void LogStore::convert(quint32 connection, const ViolationEvent &event) {
     LogRecordExtra extra;
     extra.error = event.violation.error;
     extra.streamOffset = event.violation.streamOffset;
+    extra.violationFrame = event.violation.frame;
     commit(std::move(r), extra);
 }
 
@@ -428,6 +463,7 @@ void LogStore::clearRecords() {
     m_hasTimeOrigin = false;
     m_timeOriginUs = 0;
     m_pending.reset();
+    m_sentFragments.clear();
     for (ConnectionState &state : m_states) {
         state.unmergedFrames[0] = 0;
         state.unmergedFrames[1] = 0;

@@ -35,9 +35,11 @@ public:
 
     // Converts one event of `connection` into records. The last frame may be held
     // back until the next event shows whether it merges; commitPending() releases it.
+    // A data frame whose message never comes (a crafted raw frame, an echo sent
+    // without a message event) is a row of both views.
     void append(quint32 connection, const SessionEvent &event);
     void commitPending();
-    bool hasPending() const { return m_pending.has_value(); }
+    bool hasPending() const { return m_pending.has_value() || !m_sentFragments.empty(); }
 
     // Adds a finished record (imports). `extra` is copied when not empty.
     void appendRecord(const LogRecord &record, const LogRecordExtra &extra = {});
@@ -116,6 +118,7 @@ private:
     };
 
     ConnectionState &stateFor(quint32 connection, qint64 eventTimeUs);
+    void commitSentFragments(bool messageFollows);
     // A record of `connection` for an event at `eventTimeUs` on the connection's clock.
     LogRecord newRecord(const ConnectionState &state, quint32 connection, qint64 eventTimeUs,
                         LogKind kind) const;
@@ -145,6 +148,10 @@ private:
     bool m_hasTimeOrigin = false;
     bool m_autoCalibrate = true;
     std::optional<Pending> m_pending;
+    // Sent data frames that are not a whole message by themselves: the frames of a
+    // message the session sent (its MessageEvent follows them at once), or crafted
+    // fragments that no message will ever claim.
+    std::vector<Pending> m_sentFragments;
     QHash<quint32, ConnectionState> m_states;
     QHash<quint32, ConnectionInfo> m_connections;
     quint32 m_maxConnectionId = 0;

@@ -66,6 +66,29 @@ quint32 maskingKeyAt(const quint8 *key) {
     return qFromBigEndian<quint32>(key);
 }
 
+// The frame a violation concerns: `headerBytes` of raw, then `payloadSize` unmasked
+// payload bytes masked again as they were on the wire, at most MaxPayloadKept of them.
+ViolationFrame violationFrame(const RawHeaderBytes &raw, int headerBytes, qint64 frameOffset,
+                              const char *payload = nullptr, qint64 payloadSize = 0) {
+    ViolationFrame frame;
+    frame.streamOffset = frameOffset;
+    frame.headerBytes = headerBytes;
+    frame.payloadReceived = payloadSize;
+    const qint64 kept = std::min<qint64>(payloadSize, ViolationFrame::MaxPayloadKept);
+    frame.bytes.reserve(headerBytes + kept);
+    frame.bytes.append(reinterpret_cast<const char *>(raw.bytes.data()), headerBytes);
+    if (kept > 0) {
+        frame.bytes.resize(headerBytes + kept);
+        char *dst = frame.bytes.data() + headerBytes;
+        const HeaderByte1 byte1 = unpackByte1(raw.bytes[1]);
+        if (byte1.masked)
+            copyWithMask(dst, payload, kept, maskingKeyAt(raw.bytes.data() + headerBytes - 4));
+        else
+            std::memcpy(dst, payload, size_t(kept));
+    }
+    return frame;
+}
+
 } // namespace
 
 struct FrameDecoder::State {
@@ -103,6 +126,10 @@ struct FrameDecoder::State {
     QByteArray messageData;
     Utf8Validator textValidator;
     qint64 textFed = 0;
+    // For a violation found once a message is whole: its first and last frames.
+    RawHeaderBytes messageFirstHeader;
+    qint64 firstFrameLength = 0;
+    qint64 lastFrameLength = 0;
 
     void feed(FrameDecoder &d, const char *p, const char *end);
     bool gatherHeader(FrameDecoder &d, const char *&p, const char *end);
@@ -124,6 +151,15 @@ struct FrameDecoder::State {
     quint8 rsvBits() const { return byte0().rsv; }
     bool isControlFrame() const { return isControl(Opcode(opcode())); }
     // Reads the parsed header, not raw: raw may already hold the next header's bytes.
+    // The frame being gathered, its header cut after `headerBytes` (the bytes the
+    // failed check read), or received up to payload byte `payloadEnd`.
+    ViolationFrame headerFrame(int headerBytes) const {
+        return violationFrame(raw, std::min<int>(headerBytes, raw.size), frameOffset);
+    }
+    ViolationFrame payloadFrame(quint64 payloadEnd) const {
+        return violationFrame(frame.rawHeader, frame.rawHeader.size, frame.streamOffset,
+                              frame.payload.constData(), qint64(payloadEnd));
+    }
     bool isTextFrame() const {
         return validateText && (frame.header.opcode == code(Opcode::Text) ||
                                 frame.header.opcode == code(Opcode::Continuation));
@@ -168,9 +204,9 @@ bool FrameDecoder::isInsideMessage() const {
     return m_state->inMessage;
 }
 
-void FrameDecoder::fail(ProtocolError error, QString reason, qint64 offset) {
+void FrameDecoder::fail(ProtocolError error, QString reason, qint64 offset, ViolationFrame frame) {
     m_failed = true;
-    m_outputs.emplace_back(ProtocolViolation{error, std::move(reason), offset});
+    m_outputs.emplace_back(ProtocolViolation{error, std::move(reason), offset, std::move(frame)});
 }
 
 void FrameDecoder::State::feed(FrameDecoder &d, const char *p, const char *end) {
@@ -337,7 +373,7 @@ void FrameDecoder::State::failLengthMsb(FrameDecoder &d) {
            QStringLiteral("64-bit payload length starts with byte %1: its most "
                           "significant bit must be 0 (RFC 6455 §5.2)")
                .arg(hexByte(raw.bytes[2])),
-           frameOffset + 2);
+           frameOffset + 2, headerFrame(3));
 }
 
 bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
@@ -352,13 +388,13 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
                               "(RFC 6455 §5.2)")
                    .arg(rsvNames(bad), frameKind(op),
                         (bad & (bad - 1)) ? QStringLiteral("them") : QStringLiteral("it")),
-               frameOffset);
+               frameOffset, headerFrame(1));
         return false;
     }
     if (isReservedOpcode(op)) {
         d.fail(ProtocolError::ReservedOpcode,
                QStringLiteral("opcode 0x%1 is reserved (RFC 6455 §5.2)").arg(op, 0, 16),
-               frameOffset);
+               frameOffset, headerFrame(1));
         return false;
     }
     if (isControlFrame()) {
@@ -368,7 +404,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
                    QStringLiteral("%1 set on a %2 frame; control frames are never compressed "
                                   "(RFC 7692 §6)")
                        .arg(rsvNames(rsv), frameKind(op)),
-                   frameOffset);
+                   frameOffset, headerFrame(1));
             return false;
         }
         // RFC 6455 §5.5: "Control frames themselves MUST NOT be fragmented."
@@ -377,7 +413,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
                    QStringLiteral("%1 frame has FIN clear; control frames must not be "
                                   "fragmented (RFC 6455 §5.5)")
                        .arg(frameKind(op)),
-                   frameOffset);
+                   frameOffset, headerFrame(1));
             return false;
         }
         return true;
@@ -389,7 +425,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
             d.fail(ProtocolError::UnexpectedContinuation,
                    QStringLiteral("continuation frame, but no fragmented message is in "
                                   "progress (RFC 6455 §5.4)"),
-                   frameOffset);
+                   frameOffset, headerFrame(1));
             return false;
         }
         if (rsv != 0) {
@@ -397,7 +433,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
                    QStringLiteral("%1 set on a continuation frame; only the first frame of a "
                                   "message carries it (RFC 7692 §6)")
                        .arg(rsvNames(rsv)),
-                   frameOffset);
+                   frameOffset, headerFrame(1));
             return false;
         }
         return true;
@@ -407,7 +443,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
                QStringLiteral("%1 frame while a fragmented %2 message is in progress; a "
                               "continuation frame was expected (RFC 6455 §5.4)")
                    .arg(frameKind(op), QString::fromLatin1(opcodeName(messageType))),
-               frameOffset);
+               frameOffset, headerFrame(1));
         return false;
     }
     return true;
@@ -421,7 +457,7 @@ bool FrameDecoder::State::checkSecondByte(FrameDecoder &d) {
                QStringLiteral("%1 frame from the client is not masked; a client must mask "
                               "every frame (RFC 6455 §5.1)")
                    .arg(frameKind(opcode())),
-               frameOffset + 1);
+               frameOffset + 1, headerFrame(2));
         return false;
     }
     if (d.m_options.role == Role::Client && masked) {
@@ -429,7 +465,7 @@ bool FrameDecoder::State::checkSecondByte(FrameDecoder &d) {
                QStringLiteral("%1 frame from the server is masked; a server must not mask "
                               "frames (RFC 6455 §5.1)")
                    .arg(frameKind(opcode())),
-               frameOffset + 1);
+               frameOffset + 1, headerFrame(2));
         return false;
     }
     lengthEnd = lengthEndFor(length7);
@@ -460,7 +496,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
                QStringLiteral("%1 frame payload is %2 bytes; the limit is 125 (RFC 6455 §5.5)")
                    .arg(frameKind(op))
                    .arg(length),
-               lengthOffset);
+               lengthOffset, headerFrame(lengthEnd));
         return false;
     }
     // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
@@ -471,7 +507,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
                 .arg(length)
                 .arg(encodingName(encoding), encodingName(minimalEncoding(length)));
         if (d.m_options.conformance == Conformance::Strict) {
-            d.fail(ProtocolError::NonMinimalLength, text, lengthOffset);
+            d.fail(ProtocolError::NonMinimalLength, text, lengthOffset, headerFrame(lengthEnd));
             return false;
         }
         frame.notes.append({ConformanceNote::Kind::NonMinimalLength, text, frameOffset});
@@ -481,7 +517,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
         d.fail(ProtocolError::CloseFrameOneByte,
                QStringLiteral("close frame payload is 1 byte; it must be empty or start with a "
                               "2-byte status code (RFC 6455 §5.5.1)"),
-               lengthOffset);
+               lengthOffset, headerFrame(lengthEnd));
         return false;
     }
     // Checked before anything is allocated for the payload.
@@ -501,7 +537,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
                                         "maximum message size is %2 (RFC 6455 §7.4.1, 1009)")
                              .arg(total)
                              .arg(limit),
-                   lengthOffset);
+                   lengthOffset, headerFrame(lengthEnd));
             return false;
         }
     }
@@ -526,6 +562,7 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
         frameCount = 0;
         wireSize = 0;
         messageOffset = frameOffset;
+        messageFirstHeader = frame.rawHeader;
         textValidator.reset();
         textFed = 0;
     } else if (op == code(Opcode::Close)) {
@@ -569,7 +606,7 @@ void FrameDecoder::State::consumePayload(FrameDecoder &d, const char *&p, const 
                                   "%2 cannot appear there (RFC 6455 §8.1)")
                        .arg(hexByte(quint8(dst[inChunk])))
                        .arg(textValidator.errorOffset()),
-                   chunkOffset + inChunk);
+                   chunkOffset + inChunk, payloadFrame(received - quint64(count - inChunk) + 1));
             return;
         }
     } else if (frame.header.opcode == code(Opcode::Close) &&
@@ -594,7 +631,7 @@ bool FrameDecoder::State::checkClosePayload(FrameDecoder &d, const char *chunk, 
                                   "(RFC 6455 §7.4)")
                        .arg(closeCode)
                        .arg(QString::fromLatin1(closeCodeMeaning(closeCode))),
-                   frameOffset + frame.rawHeader.size);
+                   frameOffset + frame.rawHeader.size, payloadFrame(2));
             return false;
         }
     }
@@ -618,7 +655,7 @@ bool FrameDecoder::State::checkClosePayload(FrameDecoder &d, const char *chunk, 
                           "appear there (RFC 6455 §5.5.1)")
                .arg(hexByte(quint8(chunk[inChunk])))
                .arg(closeReasonValidator.errorOffset()),
-           chunkOffset + inChunk);
+           chunkOffset + inChunk, payloadFrame(start + quint64(inChunk) + 1));
     return false;
 }
 
@@ -634,7 +671,7 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
                 d.fail(ProtocolError::InvalidCloseReason,
                        QStringLiteral("close reason ends in the middle of a UTF-8 character "
                                       "(RFC 6455 §5.5.1)"),
-                       d.m_offset);
+                       d.m_offset, payloadFrame(quint64(length)));
                 return;
             }
             closeReasonInvalid = true;
@@ -655,6 +692,9 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
     if (dataFrame) {
         ++frameCount;
         wireSize += length;
+        lastFrameLength = length;
+        if (frameCount == 1)
+            firstFrameLength = length;
         // A single-frame message shares the frame's payload (or takes it, when the
         // frame is not output); later fragments are appended (the only second copy,
         // and only for fragmented messages).
@@ -692,13 +732,23 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
     message.compressed = messageRsv != 0;
     QByteArray data = std::move(messageData);
     messageData = QByteArray();
+    // The frames the violations below concern: `frame` still holds the last one's
+    // header bytes and offset (they outlive the move of its payload).
+    const auto lastFrame = [&] {
+        return violationFrame(frame.rawHeader, frame.rawHeader.size, frame.streamOffset,
+                              data.constData() + data.size() - lastFrameLength, lastFrameLength);
+    };
+    const auto firstFrame = [&] {
+        return violationFrame(messageFirstHeader, messageFirstHeader.size, messageOffset,
+                              data.constData(), firstFrameLength);
+    };
 
     if (validateText && !textValidator.isCompleteAndValid()) {
         // RFC 6455 §8.1: frames may split a character, the message may not.
         d.fail(ProtocolError::InvalidUtf8,
                QStringLiteral("text message ends in the middle of a UTF-8 character "
                               "(RFC 6455 §8.1)"),
-               d.m_offset);
+               d.m_offset, lastFrame());
         return;
     }
     if (message.compressed) {
@@ -709,7 +759,7 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
             d.fail(*decoded.error,
                    QStringLiteral("%1: %2").arg(QString::fromLatin1(extension->name()),
                                                 describe(*decoded.error)),
-                   messageOffset);
+                   messageOffset, firstFrame());
             return;
         }
         if (decoded.data.size() > limit) {
@@ -720,7 +770,7 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
                        .arg(decoded.data.size())
                        .arg(QString::fromLatin1(extension->name()))
                        .arg(limit),
-                   messageOffset);
+                   messageOffset, firstFrame());
             return;
         }
         if (messageType == Opcode::Text) {
@@ -737,7 +787,7 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
                            : QStringLiteral("text message ends in the middle of a UTF-8 "
                                             "character after %1 (RFC 6455 §8.1)")
                                  .arg(QString::fromLatin1(extension->name())),
-                       messageOffset);
+                       messageOffset, firstFrame());
                 return;
             }
         }
@@ -749,6 +799,50 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
     }
     message.data = std::move(data);
     d.m_outputs.emplace_back(std::move(message));
+}
+
+bool PartialHeader::has(HeaderField field) const {
+    return std::any_of(spans.begin(), spans.end(),
+                       [field](const FieldSpan &span) { return span.field == field; });
+}
+
+PartialHeader parsePartialHeader(QByteArrayView bytes) {
+    PartialHeader result;
+    if (bytes.isEmpty())
+        return result;
+    RawHeaderBytes raw;
+    const int available = int(std::min<qsizetype>(bytes.size(), qsizetype(raw.bytes.size())));
+    std::memcpy(raw.bytes.data(), bytes.data(), size_t(available));
+    FrameHeader &header = result.header;
+    header.setByte0(unpackByte0(raw.bytes[0]));
+    if (available < 2) {
+        // Byte 0 alone: FIN, RSV1-3 and the opcode.
+        result.spans = fieldSpans(header).mid(0, 5);
+        return result;
+    }
+    const HeaderByte1 byte1 = unpackByte1(raw.bytes[1]);
+    header.lengthEncoding = lengthEncodingOf(byte1.length7);
+    header.payloadLength = byte1.length7;
+    const int lengthEnd = lengthEndFor(byte1.length7);
+    result.size = ws::headerSize(byte1);
+    result.complete = available >= result.size;
+    if (available >= lengthEnd && lengthEnd > 2) {
+        quint64 length = 0;
+        for (int i = 2; i < lengthEnd; ++i)
+            length = length << 8 | raw.bytes[i];
+        header.payloadLength = length;
+    }
+    // An unknown key is left at 0; its span is not listed.
+    if (byte1.masked)
+        header.maskingKey = result.complete ? maskingKeyAt(raw.bytes.data() + lengthEnd) : 0;
+    for (const FieldSpan &span : fieldSpans(header)) {
+        const bool whole = span.field == HeaderField::Payload
+                               ? result.complete
+                               : span.firstByte() + span.byteCount() <= quint64(available);
+        if (whole)
+            result.spans.append(span);
+    }
+    return result;
 }
 
 ClosePayload splitClosePayload(QByteArrayView payload) {

@@ -71,12 +71,55 @@ struct DecodedMessage {
 // - a compressed message that cannot be inflated, is too big inflated, or is not
 //   UTF-8 inflated: its first frame's first byte, since inflated bytes have no
 //   place in the stream.
+//
+// frame is the frame the rule broke in, as far as it had arrived and been read:
+// - a header rule: the header bytes up to the one whose check failed (byte 0 for
+//   RSV bits and opcodes, byte 1 for the mask bit, the whole length field for length
+//   rules), so the same bytes come out whatever the chunking;
+// - a payload rule (UTF-8, close code or reason): the whole header and the payload
+//   up to and including the offending byte;
+// - a rule broken by a whole message (ends mid-character, deflate): the frame the
+//   offset points into or just past (the last frame; the first for deflate).
+struct ViolationFrame {
+    // At most this many payload bytes are kept, so a violation deep inside a huge
+    // frame does not hold its megabytes.
+    static constexpr qsizetype MaxPayloadKept = 64 * 1024;
+
+    QByteArray bytes;           // as on the wire (masked): header bytes, then payload bytes
+    int headerBytes = 0;        // how many of `bytes` are header (fewer than its size when cut)
+    qint64 streamOffset = -1;   // of the frame's first byte; -1: no frame
+    qint64 payloadReceived = 0; // payload bytes read before the violation, kept or not
+
+    bool isEmpty() const { return streamOffset < 0; }
+    // Payload bytes were read but not kept (beyond MaxPayloadKept).
+    bool isCut() const { return payloadReceived > bytes.size() - headerBytes; }
+    bool operator==(const ViolationFrame &) const = default;
+};
+
 struct ProtocolViolation {
     ProtocolError error = ProtocolError::ReservedBitsSet;
     QString reason;          // the rule, in words, with what was seen
     qint64 streamOffset = 0; // offset of the offending byte in the received stream
+    ViolationFrame frame;    // the frame it concerns (empty when none)
     CloseCode closeCode() const { return closeCodeFor(error); }
+    // Where the offending byte is inside frame.bytes' frame (may be just past its
+    // end, for a message that ends mid-character); -1 without a frame.
+    qint64 offsetInFrame() const {
+        return frame.isEmpty() ? -1 : streamOffset - frame.streamOffset;
+    }
 };
+
+// The fields of a header of which `bytes` (the first bytes of a frame, possibly
+// fewer than its header) hold every bit, for showing a frame cut short by a
+// violation. header has those fields set and the rest at their defaults.
+struct PartialHeader {
+    FrameHeader header;
+    int size = 0;           // the header's full size, once byte 1 tells it; else 0
+    bool complete = false;  // every header byte is there
+    QList<FieldSpan> spans; // the whole fields, in wire order (the payload when complete)
+    bool has(HeaderField field) const;
+};
+PartialHeader parsePartialHeader(QByteArrayView bytes);
 
 using DecoderOutput = std::variant<DecodedFrame, DecodedMessage, ProtocolViolation>;
 
@@ -129,7 +172,7 @@ public:
 
 private:
     struct State;
-    void fail(ProtocolError error, QString reason, qint64 offset);
+    void fail(ProtocolError error, QString reason, qint64 offset, ViolationFrame frame);
 
     DecoderOptions m_options;
     MessageSink m_messageSink;

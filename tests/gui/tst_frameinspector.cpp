@@ -7,17 +7,22 @@
 #include "widgets/frameinspector.h"
 #include "widgets/hexview.h"
 
+#include "protocol/framedecoder.h"
 #include "protocol/masking.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QLabel>
 #include <QMouseEvent>
 #include <QPlainTextEdit>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QStackedWidget>
 #include <QTabWidget>
 #include <QTest>
 #include <QTreeWidget>
+#include <QTreeWidgetItemIterator>
 
 using namespace ws;
 using namespace ws::log;
@@ -92,6 +97,13 @@ private slots:
     void diagramMapsBitsToFields_data();
     void diagramMapsBitsToFields();
     void diagramPaints();
+    void errorRowShowsTheOffendingFrame_data();
+    void errorRowShowsTheOffendingFrame();
+    void framePaneTintsAndSelection();
+    void framePaneUnmasks();
+    void diagramFitsItsPane_data();
+    void diagramFitsItsPane();
+    void fieldTextsAreNeverElided();
 };
 
 void TestFrameInspector::maskedSixteenBitLengthFrame() {
@@ -121,7 +133,10 @@ void TestFrameInspector::maskedSixteenBitLengthFrame() {
     QCOMPARE(value(inspector, "Direction"), QStringLiteral("sent"));
     QCOMPARE(value(inspector, "Frames"), QStringLiteral("1"));
 
-    QCOMPARE(inspector.headerHexView()->data(), QByteArray::fromHex("81fe012c37fa213d"));
+    // The whole frame as on the wire: header, then the masked payload.
+    QCOMPARE(inspector.frameHexView()->data(),
+             QByteArray::fromHex("81fe012c37fa213d") + store.at(0).maskedPayload());
+    QCOMPARE(value(inspector, "Bytes on the wire"), QStringLiteral("308"));
     QVERIFY(inspector.bitDiagram()->hasHeader());
     QCOMPARE(inspector.bitDiagram()->valueText(HeaderField::PayloadLength7), QStringLiteral("126"));
     QCOMPARE(inspector.bitDiagram()->valueText(HeaderField::ExtendedLength), QStringLiteral("300"));
@@ -262,7 +277,8 @@ void TestFrameInspector::jsonTree() {
     LogStore store;
     store.setAutoCalibrateClocks(false);
     const QByteArray json =
-        R"({"op":"tick","data":{"price":101.5,"tags":["a","b"],"ok":true,"none":null}})";
+        R"({"op":"tick","data":{"price":101.5,"tags":["a","b"],"ok":true,"none":null,)"
+        R"( "z\u00e9\"q": "\ud83d\ude00\n", "big": 12345678901234567890}})";
     for (const SessionEvent &e : textMessage(Direction::Incoming, 0, json))
         store.append(1, e);
     store.commitPending();
@@ -276,17 +292,20 @@ void TestFrameInspector::jsonTree() {
     QTreeWidgetItem *root = tree->topLevelItem(0);
     QCOMPARE(root->text(1), QStringLiteral("{2}"));
     QCOMPARE(root->childCount(), 2);
-    // Members in QJsonObject's (sorted) order.
-    QTreeWidgetItem *data = root->child(0);
-    QTreeWidgetItem *op = root->child(1);
+    // Members in the document's order, not QJsonObject's sorted one; numbers as written.
+    QTreeWidgetItem *op = root->child(0);
+    QTreeWidgetItem *data = root->child(1);
     QCOMPARE(op->text(0) + QLatin1Char('=') + op->text(1), QStringLiteral("op=\"tick\""));
     QCOMPARE(data->text(0), QStringLiteral("data"));
-    QCOMPARE(data->childCount(), 4);
+    QCOMPARE(data->text(1), QStringLiteral("{6}"));
+    QCOMPARE(data->childCount(), 6);
     QStringList members;
     for (int i = 0; i < data->childCount(); ++i)
         members.append(data->child(i)->text(0) + QLatin1Char('=') + data->child(i)->text(1));
-    QCOMPARE(members, (QStringList{"none=null", "ok=true", "price=101.5", "tags=[2]"}));
-    QTreeWidgetItem *tags = data->child(3);
+    QCOMPARE(members, (QStringList{"price=101.5", "tags=[2]", "ok=true", "none=null",
+                                   QStringLiteral("z\u00e9\"q=\"\U0001F600\n\""),
+                                   "big=12345678901234567890"}));
+    QTreeWidgetItem *tags = data->child(1);
     QCOMPARE(tags->child(0)->text(0), QStringLiteral("[0]"));
     QCOMPARE(tags->child(1)->text(1), QStringLiteral("\"b\""));
     QVERIFY(root->isExpanded());
@@ -325,7 +344,9 @@ void TestFrameInspector::fragmentedMessageListsFrames() {
     inspector.setRecord(store, 3);
     QVERIFY(!inspector.bitDiagram()->hasHeader()); // a message has no header of its own
     QCOMPARE(value(inspector, "Frames"), QStringLiteral("3"));
-    QCOMPARE(value(inspector, "Bytes on the wire"), QStringLiteral("10"));
+    // Three 6-byte headers (masked, 7-bit lengths) and 10 payload bytes.
+    QCOMPARE(value(inspector, "Bytes on the wire"), QStringLiteral("28"));
+    QVERIFY(inspector.frameHexView()->data().isEmpty());
     QVERIFY(inspector.isPayloadTabVisible(FrameInspector::FramesTab));
     QTreeWidget *frames = inspector.frameList();
     QCOMPARE(frames->topLevelItemCount(), 3);
@@ -371,8 +392,8 @@ void TestFrameInspector::fieldSelectionHighlightsBytes() {
     QCOMPARE(ranges.count(), 1);
     QCOMPARE(ranges.at(0).at(0).toLongLong(), start);
     QCOMPARE(ranges.at(0).at(1).toLongLong(), length);
-    QCOMPARE(inspector.headerHexView()->highlightStart(), start);
-    QCOMPARE(inspector.headerHexView()->highlightLength(), length);
+    QCOMPARE(inspector.frameHexView()->highlightStart(), start);
+    QCOMPARE(inspector.frameHexView()->highlightLength(), length);
     QCOMPARE(inspector.bitDiagram()->selectedField(),
              std::optional<HeaderField>(HeaderField(field)));
     QCOMPARE(inspector.selectedField(), std::optional<HeaderField>(HeaderField(field)));
@@ -406,7 +427,7 @@ void TestFrameInspector::headerByteSelectsField() {
     FrameInspector inspector;
     showSized(inspector);
     inspector.setRecord(store, 0);
-    HexView *hex = inspector.headerHexView();
+    HexView *hex = inspector.frameHexView();
     const QRect rect = hex->byteRect(byte);
     QVERIFY(!rect.isEmpty());
     click(hex->viewport(), rect.center());
@@ -430,12 +451,12 @@ void TestFrameInspector::diagramClickSelectsField() {
     QCOMPARE(inspector.selectedField(), std::optional<HeaderField>(HeaderField::PayloadLength7));
     QCOMPARE(inspector.fieldTree()->currentItem(),
              inspector.fieldItem(HeaderField::PayloadLength7));
-    QCOMPARE(inspector.headerHexView()->highlightStart(), 1);
-    QCOMPARE(inspector.headerHexView()->highlightLength(), 1);
+    QCOMPARE(inspector.frameHexView()->highlightStart(), 1);
+    QCOMPARE(inspector.frameHexView()->highlightLength(), 1);
     // Bit 40 lies in the masking key.
     click(diagram, diagram->bitRect(40).center());
     QCOMPARE(inspector.selectedField(), std::optional<HeaderField>(HeaderField::MaskingKey));
-    QCOMPARE(inspector.headerHexView()->highlightStart(), 4);
+    QCOMPARE(inspector.frameHexView()->highlightStart(), 4);
     // The payload's box shows the payload.
     const QRect last = diagram->bitRect(63);
     click(diagram,
@@ -443,7 +464,8 @@ void TestFrameInspector::diagramClickSelectsField() {
     QCOMPARE(inspector.selectedField(), std::optional<HeaderField>(HeaderField::Payload));
     QCOMPARE(inspector.currentPayloadTab(), FrameInspector::HexTab);
     QCOMPARE(inspector.payloadHexView()->highlightLength(), 300);
-    QCOMPARE(inspector.headerHexView()->highlightLength(), 0);
+    QCOMPARE(inspector.frameHexView()->highlightStart(), 8);
+    QCOMPARE(inspector.frameHexView()->highlightLength(), 300);
 }
 
 void TestFrameInspector::diagramMapsBitsToFields_data() {
@@ -512,3 +534,241 @@ void TestFrameInspector::diagramPaints() {
 
 QTEST_MAIN(TestFrameInspector)
 #include "tst_frameinspector.moc"
+
+void TestFrameInspector::errorRowShowsTheOffendingFrame_data() {
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<int>("role");
+    QTest::addColumn<QByteArray>("frame");       // shown in the frame pane
+    QTest::addColumn<qint64>("offending");       // boxed byte
+    QTest::addColumn<QStringList>("fields");     // header fields listed
+    QTest::addColumn<QString>("offendingField"); // the field that owns the byte
+    QTest::addColumn<QByteArray>("payload");     // the Hex tab: unmasked payload
+
+    const QStringList byte0{"FIN", "RSV1", "RSV2", "RSV3", "Opcode"};
+    const QStringList two = byte0 + QStringList{"Mask", "Payload len"};
+    // A ping first, so that stream and frame offsets differ.
+    QTest::newRow("invalid UTF-8")
+        << QByteArray::fromHex("8900"
+                               "810341c342")
+        << int(Role::Client) << QByteArray::fromHex("810341c342") << qint64(4)
+        << (two + QStringList{"Payload Data"}) << QStringLiteral("Payload Data")
+        << QByteArray::fromHex("41c342");
+    QTest::newRow("invalid UTF-8, masked")
+        << QByteArray::fromHex("818337fa213d763963") << int(Role::Server)
+        << QByteArray::fromHex("818337fa213d763963") << qint64(8)
+        << (two + QStringList{"Masking-key", "Payload Data"}) << QStringLiteral("Payload Data")
+        << QByteArray::fromHex("41c342");
+    QTest::newRow("unmasked client frame")
+        << QByteArray::fromHex("898000000000"
+                               "810548656c6c6f")
+        << int(Role::Server) << QByteArray::fromHex("8105") << qint64(1)
+        << (two + QStringList{"Payload Data"}) << QStringLiteral("Mask") << QByteArray();
+    QTest::newRow("reserved opcode")
+        << QByteArray::fromHex("8300") << int(Role::Client) << QByteArray::fromHex("83")
+        << qint64(0) << byte0 << QStringLiteral("Opcode") << QByteArray();
+}
+
+// An error row shows the frame the rule broke in, straight from the decoder: its
+// header fields as far as they arrived, its bytes, the offending byte boxed.
+void TestFrameInspector::errorRowShowsTheOffendingFrame() {
+    QFETCH(QByteArray, input);
+    QFETCH(int, role);
+    QFETCH(QByteArray, frame);
+    QFETCH(qint64, offending);
+    QFETCH(QStringList, fields);
+    QFETCH(QString, offendingField);
+    QFETCH(QByteArray, payload);
+
+    FrameDecoder decoder({Role(role)});
+    decoder.feed(input);
+    std::optional<ProtocolViolation> violation;
+    while (decoder.hasNext()) {
+        DecoderOutput output = decoder.takeNext();
+        if (auto *v = std::get_if<ProtocolViolation>(&output))
+            violation = *v;
+    }
+    QVERIFY(violation);
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    store.append(1, ViolationEvent{0, *violation});
+    store.commitPending();
+
+    FrameInspector inspector;
+    showSized(inspector);
+    inspector.setRecord(store, 0);
+    QCOMPARE(inspector.frameHexView()->data().toHex(), frame.toHex());
+    QCOMPARE(inspector.frameBytes(), frame);
+    QCOMPARE(inspector.offendingByte(), offending);
+    QCOMPARE(inspector.frameHexView()->markedByte(), offending);
+    QVERIFY(inspector.bitDiagram()->hasHeader()); // never "No frame header"
+    QStringList listed;
+    for (const HeaderField f :
+         {HeaderField::Fin, HeaderField::Rsv1, HeaderField::Rsv2, HeaderField::Rsv3,
+          HeaderField::Opcode, HeaderField::Mask, HeaderField::PayloadLength7,
+          HeaderField::ExtendedLength, HeaderField::MaskingKey, HeaderField::Payload}) {
+        if (inspector.fieldItem(f))
+            listed << QString::fromLatin1(fieldName(f));
+    }
+    QCOMPARE(listed, fields);
+    QCOMPARE(value(inspector, "Opcode"),
+             QStringLiteral("0x%1").arg(quint8(frame[0]) & 0x0F, 0, 16));
+    QCOMPARE(value(inspector, "Offending byte"), QStringLiteral("frame offset %1").arg(offending));
+    QVERIFY2(meaning(inspector, "Offending byte").contains(offendingField),
+             qPrintable(meaning(inspector, "Offending byte")));
+    // The Hex tab holds the frame's payload, never the reason's text.
+    QCOMPARE(inspector.payloadHexView()->data().toHex(), payload.toHex());
+    QVERIFY(!inspector.payloadHexView()->data().contains(violation->reason.toUtf8().left(8)));
+    QVERIFY(inspector.frameNote()->text().contains(QStringLiteral("offset %1").arg(offending)));
+    // The fields select their bytes as on any frame.
+    inspector.selectField(HeaderField::Opcode);
+    QCOMPARE(inspector.frameHexView()->highlightStart(), 0);
+    QCOMPARE(inspector.frameHexView()->highlightLength(), 1);
+}
+
+void TestFrameInspector::framePaneTintsAndSelection() {
+    LogStore store;
+    storeMaskedFrame(store);
+    FrameInspector inspector;
+    showSized(inspector);
+    inspector.setRecord(store, 0);
+    HexView *hex = inspector.frameHexView();
+    // Each field its colour: byte 0, byte 1, the extended length, the key, the payload.
+    const QColor byte0 = FrameInspector::fieldColor(HeaderField::Opcode);
+    const QColor byte1 = FrameInspector::fieldColor(HeaderField::Mask);
+    const QColor length = FrameInspector::fieldColor(HeaderField::ExtendedLength);
+    const QColor key = FrameInspector::fieldColor(HeaderField::MaskingKey);
+    const QColor payload = FrameInspector::fieldColor(HeaderField::Payload);
+    QCOMPARE(QSet<QRgb>({byte0.rgb(), byte1.rgb(), length.rgb(), key.rgb(), payload.rgb()}).size(),
+             5);
+    QCOMPARE(hex->tintAt(0), byte0);
+    QCOMPARE(hex->tintAt(1), byte1);
+    QCOMPARE(hex->tintAt(2), length);
+    QCOMPARE(hex->tintAt(3), length);
+    QCOMPARE(hex->tintAt(4), key);
+    QCOMPARE(hex->tintAt(7), key);
+    QCOMPARE(hex->tintAt(8), payload);
+    QCOMPARE(hex->tintAt(307), payload);
+    QCOMPARE(inspector.fieldItem(HeaderField::MaskingKey)->background(0).color(), key);
+
+    // Table -> pane and diagram.
+    inspector.fieldTree()->setCurrentItem(inspector.fieldItem(HeaderField::ExtendedLength));
+    QCOMPARE(hex->highlightStart(), 2);
+    QCOMPARE(hex->highlightLength(), 2);
+    QCOMPARE(inspector.bitDiagram()->selectedField(),
+             std::optional<HeaderField>(HeaderField::ExtendedLength));
+    // Pane -> table and diagram: a payload byte, then a key byte.
+    hex->scrollToOffset(100);
+    click(hex->viewport(), hex->byteRect(100).center());
+    QCOMPARE(inspector.selectedField(), std::optional<HeaderField>(HeaderField::Payload));
+    QCOMPARE(inspector.fieldTree()->currentItem(), inspector.fieldItem(HeaderField::Payload));
+    QCOMPARE(inspector.bitDiagram()->selectedField(),
+             std::optional<HeaderField>(HeaderField::Payload));
+    QCOMPARE(hex->highlightStart(), 8);
+    QCOMPARE(hex->highlightLength(), 300);
+    hex->scrollToOffset(0);
+    click(hex->viewport(), hex->byteRect(5).center());
+    QCOMPARE(inspector.selectedField(), std::optional<HeaderField>(HeaderField::MaskingKey));
+    QCOMPARE(inspector.bitDiagram()->selectedField(),
+             std::optional<HeaderField>(HeaderField::MaskingKey));
+    QCOMPARE(hex->highlightStart(), 4);
+    QCOMPARE(hex->highlightLength(), 4);
+}
+
+void TestFrameInspector::framePaneUnmasks() {
+    LogStore store;
+    storeMaskedFrame(store);
+    FrameInspector inspector;
+    inspector.setRecord(store, 0);
+    const QByteArray header = QByteArray::fromHex("81fe012c37fa213d");
+    QVERIFY(inspector.unmaskedToggle()->isEnabled());
+    QCOMPARE(inspector.frameHexView()->data(), header + store.at(0).maskedPayload());
+    inspector.selectField(HeaderField::MaskingKey);
+    inspector.unmaskedToggle()->setChecked(true);
+    QCOMPARE(inspector.frameHexView()->data(), header + payload300());
+    // The selection and the tints stay.
+    QCOMPARE(inspector.frameHexView()->highlightStart(), 4);
+    QCOMPARE(inspector.frameHexView()->tintAt(8), FrameInspector::fieldColor(HeaderField::Payload));
+    inspector.unmaskedToggle()->setChecked(false);
+    QCOMPARE(inspector.frameHexView()->data(), header + store.at(0).maskedPayload());
+    // An unmasked frame has nothing to unmask.
+    LogStore plain;
+    plain.setAutoCalibrateClocks(false);
+    for (const SessionEvent &e : textMessage(Direction::Incoming, 0, "Hello"))
+        plain.append(1, e);
+    plain.commitPending();
+    inspector.setRecord(plain, 0);
+    QVERIFY(!inspector.unmaskedToggle()->isEnabled());
+    QCOMPARE(inspector.frameHexView()->data(), QByteArray::fromHex("8105") + "Hello");
+}
+
+void TestFrameInspector::diagramFitsItsPane_data() {
+    QTest::addColumn<int>("width");
+    QTest::addColumn<int>("bitsPerRow");
+    QTest::newRow("narrow") << 400 << 16;
+    QTest::newRow("wide") << 1200 << 32;
+}
+
+// RFC 6455 §5.2's diagram: 32 bits a row, 16 when narrow, never a horizontal scrollbar.
+void TestFrameInspector::diagramFitsItsPane() {
+    QFETCH(int, width);
+    QFETCH(int, bitsPerRow);
+    LogStore store;
+    storeMaskedFrame(store);
+    FrameInspector inspector;
+    inspector.resize(width, 900);
+    inspector.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&inspector));
+    inspector.setRecord(store, 0);
+    QApplication::processEvents();
+    QScrollArea *scroll = inspector.bitDiagramScroll();
+    FrameBitDiagram *diagram = inspector.bitDiagram();
+    QVERIFY(!scroll->horizontalScrollBar()->isVisible());
+    QVERIFY2(diagram->width() <= scroll->viewport()->width(),
+             qPrintable(
+                 QStringLiteral("%1 > %2").arg(diagram->width()).arg(scroll->viewport()->width())));
+    QCOMPARE(diagram->bitsPerRow(), bitsPerRow);
+    // Every bit's cell is inside the diagram; the last header bit ends the row it is on.
+    const QRect last = diagram->bitRect(63);
+    QVERIFY(diagram->rect().contains(last));
+    QCOMPARE(diagram->bitRect(bitsPerRow).top() > diagram->bitRect(0).top(), true);
+    QCOMPARE(diagram->fieldAt(diagram->bitRect(bitsPerRow - 1).center()).has_value(), true);
+}
+
+// In a pane as narrow as the inspector's at 1024x700, no name, value or meaning is cut
+// to "r\u2026": a text wider than its column wraps onto more lines.
+void TestFrameInspector::fieldTextsAreNeverElided() {
+    LogStore store;
+    storeMaskedFrame(store);
+    FrameInspector inspector;
+    inspector.resize(340, 700);
+    inspector.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&inspector));
+    inspector.setRecord(store, 0);
+    QApplication::processEvents();
+    QTreeWidget *tree = inspector.fieldTree();
+    QCOMPARE(tree->textElideMode(), Qt::ElideNone);
+    const QFontMetrics metrics(tree->font());
+    int wrapped = 0;
+    for (QTreeWidgetItemIterator it(tree); *it; ++it) {
+        QTreeWidgetItem *item = *it;
+        if (!item->parent())
+            continue;
+        const QRect row = tree->visualItemRect(item);
+        for (int column = 0; column < 3; ++column) {
+            const int width =
+                tree->columnWidth(column) - 8 - (column == 0 ? tree->indentation() : 0);
+            const int text = metrics.horizontalAdvance(item->text(column));
+            if (text > width) {
+                // Wider than its column: the row holds every line it wraps onto.
+                ++wrapped;
+                const int lines = (text + width - 1) / std::max(width, 1);
+                QVERIFY2(row.height() >= std::min(lines, 2) * metrics.lineSpacing(),
+                         qPrintable(QStringLiteral("%1 in %2 px, row %3 px")
+                                        .arg(item->text(column))
+                                        .arg(width)
+                                        .arg(row.height())));
+            }
+        }
+    }
+    QVERIFY(wrapped > 0); // the pane is narrow enough to need it
+}

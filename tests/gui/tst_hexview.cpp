@@ -59,6 +59,7 @@ private slots:
     void highlightIsPaintedAndScrolledTo();
     void mouseSelection();
     void copiesSelectionAsHex();
+    void tintsAndMarkedByte();
 };
 
 void TestHexView::opensSixteenMebibytes() {
@@ -177,3 +178,40 @@ void TestHexView::copiesSelectionAsHex() {
 
 QTEST_MAIN(TestHexView)
 #include "tst_hexview.moc"
+
+// Field tints under the bytes, the highlight above them, one byte boxed in red.
+void TestHexView::tintsAndMarkedByte() {
+    HexView view;
+    showSized(view, 700, 200);
+    QByteArray data(400, '\0');
+    view.setData(data);
+    const QColor blue(0xCF, 0xE8, 0xFC);
+    const QColor grey(0xEE, 0xEE, 0xEE);
+    view.setTints({{0, 2, blue}, {2, 398, grey}});
+    QCOMPARE(view.tintAt(0), blue);
+    QCOMPARE(view.tintAt(1), blue);
+    QCOMPARE(view.tintAt(2), grey);
+    QVERIFY(!view.tintAt(400).isValid());
+    const auto pixel = [&view](qint64 offset) {
+        const QImage image = view.viewport()->grab().toImage();
+        return QColor(image.pixel(view.byteRect(offset).topLeft() + QPoint(1, 1)));
+    };
+    QCOMPARE(pixel(0), blue);
+    QCOMPARE(pixel(5), grey);
+    view.setHighlight(4, 2);
+    QVERIFY(pixel(4) != grey); // the highlight covers the tint
+    QCOMPARE(pixel(6), grey);
+
+    // The marked byte scrolls into view and is boxed.
+    view.setMarkedByte(390);
+    QCOMPARE(view.markedByte(), 390);
+    QVERIFY(!view.byteRect(390).isEmpty());
+    const QImage image = view.viewport()->grab().toImage();
+    const QRect box = view.byteRect(390);
+    const QColor edge(image.pixel(box.left() - 1, box.center().y()));
+    QVERIFY2(edge.red() > 150 && edge.green() < 100, qPrintable(edge.name()));
+    view.setMarkedByte(4000);
+    QCOMPARE(view.markedByte(), -1);
+    view.setData(data);
+    QVERIFY(view.tints().isEmpty());
+}

@@ -6,6 +6,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QBrush>
+#include <QDateTime>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -74,6 +75,8 @@ private slots:
     void batchInsertion();
     void coalescingTimerFlushes();
     void messagesAndFramesModes();
+    void craftedFramesHaveMessageRows();
+    void timeFormats();
     void capacityDropsOldestInSlices();
     void millionRows();
 };
@@ -83,7 +86,7 @@ void TestMessageLogModel::columnsAndHeaders() {
     QCOMPARE(model.columnCount(), int(MessageLogModel::ColumnCount));
     QCOMPARE(model.rowCount(), 0);
     QCOMPARE(model.headerData(MessageLogModel::TimeColumn, Qt::Horizontal).toString(),
-             QStringLiteral("Time (ms)"));
+             QStringLiteral("Time"));
     QCOMPARE(model.headerData(MessageLogModel::PreviewColumn, Qt::Horizontal).toString(),
              QStringLiteral("Preview"));
     QVERIFY(!model.headerData(0, Qt::Vertical).isValid());
@@ -98,38 +101,38 @@ void TestMessageLogModel::rowsForEveryKind_data() {
     QTest::addColumn<QString>("preview");
     const QString sent = QStringLiteral("\u2192 sent");
     const QString received = QStringLiteral("\u2190 received");
-    QTest::newRow("handshake") << 0 << "0.000" << sent << "handshake"
+    QTest::newRow("handshake") << 0 << "0.000000" << sent << "handshake"
                                << ""
                                << QStringLiteral(
                                       "GET / HTTP/1.1 \u2192 HTTP/1.1 101 Switching Protocols");
-    QTest::newRow("state") << 1 << "0.100"
+    QTest::newRow("state") << 1 << "0.000100"
                            << ""
                            << "state"
                            << ""
                            << "open";
-    QTest::newRow("text") << 2 << "1.500" << sent << "text"
+    QTest::newRow("text") << 2 << "0.001500" << sent << "text"
                           << "5"
                           << "Hello";
-    QTest::newRow("binary") << 3 << "2.000" << received << "binary"
+    QTest::newRow("binary") << 3 << "0.002000" << received << "binary"
                             << "3"
                             << "00 ff 10";
-    QTest::newRow("ping") << 4 << "3.000" << received << "ping"
+    QTest::newRow("ping") << 4 << "0.003000" << received << "ping"
                           << "2"
                           << "hb";
-    QTest::newRow("pong") << 5 << "4.000" << received << "pong"
+    QTest::newRow("pong") << 5 << "0.004000" << received << "pong"
                           << "2"
                           << "RTT 2.500 ms  rt";
-    QTest::newRow("noted text") << 6 << "5.000" << received << "text"
+    QTest::newRow("noted text") << 6 << "0.005000" << received << "text"
                                 << "2"
                                 << "Hi  [NonMinimalLength]";
-    QTest::newRow("violation") << 7 << "6.000" << received << "error"
+    QTest::newRow("violation") << 7 << "0.006000" << received << "error"
                                << ""
                                << QStringLiteral(
                                       "ReservedOpcode: opcode 0x3 is reserved (RFC 6455 §5.2)");
-    QTest::newRow("close") << 8 << "7.000" << sent << "close"
+    QTest::newRow("close") << 8 << "0.007000" << sent << "close"
                            << "7"
                            << "1002 protocol error: proto";
-    QTest::newRow("closed") << 9 << "8.000"
+    QTest::newRow("closed") << 9 << "0.008000"
                             << ""
                             << "state"
                             << ""
@@ -145,6 +148,7 @@ void TestMessageLogModel::rowsForEveryKind() {
     QFETCH(QString, preview);
     MessageLogModel model;
     fillEveryKind(model);
+    model.setTimeFormat(MessageLogModel::TimeFormat::SinceLogStart);
     QCOMPARE(model.rowCount(), 10);
     QCOMPARE(cell(model, row, MessageLogModel::TimeColumn), time);
     QCOMPARE(cell(model, row, MessageLogModel::ConnectionColumn), QStringLiteral("echo"));
@@ -288,6 +292,93 @@ void TestMessageLogModel::messagesAndFramesModes() {
     model.setDisplayMode(MessageLogModel::DisplayMode::Messages);
     QCOMPARE(model.rowCount(), 5);
     QCOMPARE(cell(model, 4, MessageLogModel::PreviewColumn), QStringLiteral("three"));
+}
+
+// Frames sent raw (Session::sendRaw reports a frame and no message) are rows of the
+// Messages view too; the frames of a message sent as such stay behind its row.
+void TestMessageLogModel::craftedFramesHaveMessageRows() {
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    // Opcode 1, FIN, MASK unchecked, sent to our own server; its answer arrives.
+    model.appendEvent(1, frameEvent(Direction::Outgoing, 1, 0x1, "crafted"));
+    model.appendEvent(1, frameEvent(Direction::Incoming, 2, 0x8, QByteArray::fromHex("03ea")));
+    model.appendEvent(1, CloseEvent{2, quint16(1002), QString()});
+    // Crafted fragments no message claims, then the last event of the batch.
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 3, 0x2, "fr", false, 0x01020304));
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 4, 0x0, "ag", true, 0x01020304));
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 5, 0x1, "last"));
+    model.flush();
+    // A fragmented message the session sent: frames, then its message event.
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 6, 0x1, "mes", false, 0x01020304));
+    model.appendEvent(2, frameEvent(Direction::Outgoing, 6, 0x0, "sage", true, 0x01020304));
+    model.appendEvent(2, messageEvent(Direction::Outgoing, 6, Opcode::Text, "message", 2));
+    model.flush();
+
+    QStringList messages;
+    for (int row = 0; row < model.rowCount(); ++row)
+        messages.append(cell(model, row, MessageLogModel::KindColumn) + QLatin1Char(':') +
+                        cell(model, row, MessageLogModel::PreviewColumn));
+    QCOMPARE(messages.size(), 6);
+    QCOMPARE(messages.at(0), QStringLiteral("text:crafted"));
+    QVERIFY2(messages.at(1).startsWith(QStringLiteral("close")), qPrintable(messages.at(1)));
+    QCOMPARE(messages.mid(2), (QStringList{"binary (first fragment):fr", "continuation (last):ag",
+                                           "text:last", "text (2 frames):message"}));
+    QVERIFY(model.record(0)->isFrame());
+    QVERIFY(model.record(0)->has(LogRecord::Outgoing));
+
+    model.setDisplayMode(MessageLogModel::DisplayMode::Frames);
+    QStringList frames;
+    for (int row = 0; row < model.rowCount(); ++row)
+        frames.append(cell(model, row, MessageLogModel::PreviewColumn));
+    QCOMPARE(frames.size(), 7);
+    QCOMPARE(frames.mid(2), (QStringList{"fr", "ag", "last", "mes", "sage"}));
+}
+
+// Wall-clock time with microseconds, or seconds since the connection's start, the
+// previous row or a chosen row; never a format the column cannot hold.
+void TestMessageLogModel::timeFormats() {
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    const qint64 base =
+        QDateTime(QDate(2026, 3, 1), QTime(14, 3, 7, 123)).toMSecsSinceEpoch() * 1000;
+    model.appendEvents(1, textMessage(Direction::Outgoing, base + 456, "a"));             // row 0
+    model.appendEvents(2, textMessage(Direction::Incoming, base + 1'000'000, "b"));       // row 1
+    model.appendEvents(1, textMessage(Direction::Incoming, base + 112'471'000'789, "c")); // row 2
+    model.flush();
+    QCOMPARE(model.rowCount(), 3);
+    const auto column = [&model] {
+        QStringList texts;
+        for (int row = 0; row < model.rowCount(); ++row)
+            texts << cell(model, row, MessageLogModel::TimeColumn);
+        return texts;
+    };
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QSignalSpy header(&model, &QAbstractItemModel::headerDataChanged);
+
+    QCOMPARE(model.timeFormat(), MessageLogModel::TimeFormat::WallClock);
+    QCOMPARE(cell(model, 0, MessageLogModel::TimeColumn), QStringLiteral("14:03:07.123456"));
+    QCOMPARE(cell(model, 1, MessageLogModel::TimeColumn), QStringLiteral("14:03:08.123000"));
+
+    model.setTimeFormat(MessageLogModel::TimeFormat::SinceConnectionStart);
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(header.count(), 1);
+    QCOMPARE(column(), (QStringList{"0.000000", "0.000000", "112471.000333"}));
+    model.setTimeFormat(MessageLogModel::TimeFormat::SincePreviousRow);
+    QCOMPARE(column(), (QStringList{"0.000000", "0.999544", "112470.000789"}));
+    model.setTimeFormat(MessageLogModel::TimeFormat::SinceLogStart);
+    QCOMPARE(column(), (QStringList{"0.000000", "0.999544", "112471.000333"}));
+
+    QSignalSpy formats(&model, &MessageLogModel::timeFormatChanged);
+    model.setTimeReference(model.storeIndex(1));
+    QCOMPARE(formats.count(), 1);
+    QCOMPARE(model.timeFormat(), MessageLogModel::TimeFormat::SinceReference);
+    QCOMPARE(column(), (QStringList{"-0.999544", "*REF*", "112470.000789"}));
+
+    // The widest text the format can show fits the longest span in the log.
+    QVERIFY(model.widestTimeText().size() >= QStringLiteral("-112471.000333").size());
+    model.setTimeFormat(MessageLogModel::TimeFormat::WallClock);
+    QCOMPARE(model.widestTimeText().size(), QStringLiteral("14:03:07.123456").size());
 }
 
 void TestMessageLogModel::capacityDropsOldestInSlices() {

@@ -5,10 +5,15 @@
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
 #include "widgets/messagelogview.h"
+#include "windows/logpanel.h"
 
+#include <QAction>
 #include <QHeaderView>
+#include <QMenu>
 #include <QScrollBar>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTest>
 
 using namespace ws;
@@ -18,9 +23,12 @@ class TestMessageLogView : public QObject {
     Q_OBJECT
 
 private slots:
+    void initTestCase();
     void followsTheTailUntilScrolledUp();
     void currentRecordThroughTheFilter();
     void rowsHaveFixedHeights();
+    void timeColumnIsNeverElided();
+    void timeFormatIsRemembered();
 };
 
 namespace {
@@ -103,6 +111,88 @@ void TestMessageLogView::rowsHaveFixedHeights() {
     QCOMPARE(view.verticalHeader()->sectionResizeMode(0), QHeaderView::Fixed);
     QCOMPARE(view.selectionBehavior(), QAbstractItemView::SelectRows);
     QVERIFY(!view.wordWrap());
+}
+
+void TestMessageLogView::initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("wsw-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_messagelogview"));
+    QSettings().clear();
+}
+
+// Every format's longest text fits the column: "112471…" never appears.
+void TestMessageLogView::timeColumnIsNeverElided() {
+    MessageLogModel model;
+    model.store().setAutoCalibrateClocks(false);
+    model.appendEvents(1, textMessage(Direction::Outgoing, 1'700'000'000'000'000, "a"));
+    model.appendEvents(1, textMessage(Direction::Incoming, 1'700'112'471'123'456, "b"));
+    model.flush();
+    LogPanel panel(&model);
+    panel.resize(1024, 400);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    MessageLogView *view = panel.view();
+    const QFontMetrics metrics(view->font());
+    for (const auto format :
+         {MessageLogModel::TimeFormat::WallClock, MessageLogModel::TimeFormat::SinceConnectionStart,
+          MessageLogModel::TimeFormat::SincePreviousRow,
+          MessageLogModel::TimeFormat::SinceReference,
+          MessageLogModel::TimeFormat::SinceLogStart}) {
+        model.setTimeFormat(format);
+        const int available = view->columnWidth(MessageLogModel::TimeColumn) -
+                              2 * view->style()->pixelMetric(QStyle::PM_FocusFrameHMargin) - 2;
+        for (int row = 0; row < model.rowCount(); ++row) {
+            const QString text =
+                model.data(model.index(row, MessageLogModel::TimeColumn)).toString();
+            QVERIFY2(metrics.horizontalAdvance(text) <= available,
+                     qPrintable(QStringLiteral("%1 in %2 px").arg(text).arg(available)));
+        }
+        const QString title =
+            model.headerData(MessageLogModel::TimeColumn, Qt::Horizontal).toString();
+        QVERIFY2(QFontMetrics(view->horizontalHeader()->font()).horizontalAdvance(title) <=
+                     view->columnWidth(MessageLogModel::TimeColumn),
+                 qPrintable(title));
+    }
+}
+
+// The header's context menu chooses the format; the choice outlives the window.
+void TestMessageLogView::timeFormatIsRemembered() {
+    QSettings().clear();
+    {
+        MessageLogModel model;
+        LogPanel panel(&model);
+        QCOMPARE(model.timeFormat(), MessageLogModel::TimeFormat::WallClock);
+        QMenu *menu = panel.timeFormatMenu();
+        QVERIFY(menu);
+        QCOMPARE(menu->actions().size(), 5);
+        QAction *previous = nullptr;
+        for (QAction *action : menu->actions()) {
+            if (action->data().toInt() == int(MessageLogModel::TimeFormat::SincePreviousRow))
+                previous = action;
+        }
+        QVERIFY(previous);
+        previous->trigger();
+        QCOMPARE(model.timeFormat(), MessageLogModel::TimeFormat::SincePreviousRow);
+        QVERIFY(previous->isChecked());
+    }
+    QCOMPARE(QSettings().value(QStringLiteral("log/timeFormat")).toString(),
+             QStringLiteral("SincePreviousRow"));
+    MessageLogModel model;
+    LogPanel panel(&model);
+    QCOMPARE(model.timeFormat(), MessageLogModel::TimeFormat::SincePreviousRow);
+
+    // "Set as time reference" on the current row.
+    model.appendEvents(1, textMessage(Direction::Outgoing, 1'000'000, "a"));
+    model.appendEvents(1, textMessage(Direction::Incoming, 3'500'000, "b"));
+    model.flush();
+    panel.view()->setCurrentIndex(panel.proxy()->index(1, 0));
+    panel.setTimeReferenceAction()->trigger();
+    QCOMPARE(model.timeFormat(), MessageLogModel::TimeFormat::SinceReference);
+    QCOMPARE(model.data(model.index(0, MessageLogModel::TimeColumn)).toString(),
+             QStringLiteral("-2.500000"));
+    QCOMPARE(model.data(model.index(1, MessageLogModel::TimeColumn)).toString(),
+             QStringLiteral("*REF*"));
+    QSettings().clear();
 }
 
 QTEST_MAIN(TestMessageLogView)

@@ -211,6 +211,7 @@ private slots:
     void jsonLinesRoundTrip();
     void jsonLinesKeepsEveryFrameField();
     void jsonLinesThroughAFile();
+    void jsonLinesKeepsTheViolationFrame();
     void jsonLinesErrors_data();
     void jsonLinesErrors();
     void harExportShape();
@@ -279,6 +280,59 @@ void TestLogFile::jsonLinesKeepsEveryFrameField() {
     QCOMPARE(f.value("length").toInt(), 5);
     QCOMPARE(f.value("length_encoding").toInt(), 7);
     QCOMPARE(f.value("header").toString(), QStringLiteral("818537fa213d"));
+}
+
+// An error row keeps the frame the rule broke in: its bytes, how many are header,
+// its offset and how much payload arrived; files written without it still open.
+void TestLogFile::jsonLinesKeepsTheViolationFrame() {
+    LogStore store;
+    store.setAutoCalibrateClocks(false);
+    ProtocolViolation violation;
+    violation.error = ProtocolError::InvalidUtf8;
+    violation.reason = QStringLiteral("text message is not valid UTF-8");
+    violation.streamOffset = 106;
+    violation.frame.bytes = QByteArray::fromHex("818337fa213d763963");
+    violation.frame.headerBytes = 6;
+    violation.frame.streamOffset = 98;
+    violation.frame.payloadReceived = 70000;
+    store.append(2, ViolationEvent{5'000'000, violation});
+    store.commitPending();
+    QVERIFY(store.extra(0));
+    QCOMPARE(store.extra(0)->violationFrame, violation.frame);
+
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QVERIFY(JsonLinesFile::save(store, buffer));
+    buffer.close();
+    const QJsonObject o = recordLine(buffer.data(), 1);
+    QCOMPARE(o.value("stream_offset").toInteger(), 106);
+    const QJsonObject f = o.value("error_frame").toObject();
+    QCOMPARE(f.value("offset").toInteger(), 98);
+    QCOMPARE(f.value("header_bytes").toInt(), 6);
+    QCOMPARE(f.value("payload_received").toInteger(), 70000);
+    QCOMPARE(QByteArray::fromBase64(f.value("bytes_base64").toString().toLatin1()),
+             violation.frame.bytes);
+
+    buffer.open(QIODevice::ReadOnly);
+    LogStore reopened;
+    QString error;
+    QVERIFY2(JsonLinesFile::open(buffer, reopened, &error), qPrintable(error));
+    compareStores(store, reopened);
+
+    // The same line as an older version wrote it.
+    QByteArray old = buffer.data();
+    const qsizetype at = old.indexOf(",\"error_frame\"");
+    QVERIFY(at > 0);
+    old.remove(at, old.indexOf('}', at) + 1 - at);
+    QVERIFY(!old.contains("error_frame"));
+    QBuffer oldBuffer(&old);
+    oldBuffer.open(QIODevice::ReadOnly);
+    LogStore oldStore;
+    QVERIFY2(JsonLinesFile::open(oldBuffer, oldStore, &error), qPrintable(error));
+    QCOMPARE(oldStore.size(), 1);
+    QVERIFY(oldStore.extra(0));
+    QCOMPARE(oldStore.extra(0)->streamOffset, 106);
+    QVERIFY(oldStore.extra(0)->violationFrame.isEmpty());
 }
 
 void TestLogFile::jsonLinesThroughAFile() {

@@ -270,6 +270,11 @@ private slots:
     void decode();
     void violationReasons_data();
     void violationReasons();
+    void violationCarriesTheFrame_data();
+    void violationCarriesTheFrame();
+    void violationCarriesTheFrame_cut();
+    void partialHeaders_data();
+    void partialHeaders();
     void singleFrameMessageSharesPayload();
     void fragmentedMessageReassembles();
     void partialHeaderProducesNothing();
@@ -773,6 +778,148 @@ void TestFrameDecoder::violationReasons() {
     const auto *violation = std::get_if<ProtocolViolation>(&run.outputs.last());
     QVERIFY(violation);
     QCOMPARE(violation->reason, reason);
+}
+
+void TestFrameDecoder::violationCarriesTheFrame_data() {
+    QTest::addColumn<QByteArray>("input");
+    QTest::addColumn<int>("role");
+    QTest::addColumn<bool>("extension");
+    QTest::addColumn<QByteArray>("frameBytes"); // as on the wire, as far as kept
+    QTest::addColumn<int>("headerBytes");
+    QTest::addColumn<qint64>("frameOffset");
+    QTest::addColumn<qint64>("offsetInFrame");
+    QTest::addColumn<qint64>("payloadReceived");
+
+    const int client = int(Role::Client);
+    const int server = int(Role::Server);
+    // Header rules: the header bytes up to the one whose check failed.
+    QTest::newRow("reserved opcode")
+        << hex("8300") << client << false << hex("83") << 1 << qint64(0) << qint64(0) << qint64(0);
+    QTest::newRow("RSV1 without extension") << hex("c10548656c6c6f") << client << false << hex("c1")
+                                            << 1 << qint64(0) << qint64(0) << qint64(0);
+    QTest::newRow("unmasked client frame")
+        << hex("810548656c6c6f") << server << false << hex("8105") << 2 << qint64(0) << qint64(1)
+        << qint64(0);
+    QTest::newRow("masked server frame after a ping")
+        << hex("8900"
+               "828000000000")
+        << client << false << hex("8280") << 2 << qint64(2) << qint64(1) << qint64(0);
+    QTest::newRow("too big") << hex("827f0000000100000000") << client << false
+                             << hex("827f0000000100000000") << 10 << qint64(0) << qint64(1)
+                             << qint64(0);
+    QTest::newRow("64-bit length MSB") << hex("827f8000000000000000") << client << false
+                                       << hex("827f80") << 3 << qint64(0) << qint64(2) << qint64(0);
+    // Payload rules: the header and the payload through the offending byte, masked.
+    QTest::newRow("invalid UTF-8") << hex("810341c342") << client << false << hex("810341c342") << 2
+                                   << qint64(0) << qint64(4) << qint64(3);
+    QTest::newRow("invalid UTF-8 after a frame")
+        << hex("8100"
+               "810441c34243")
+        << client << false << hex("810441c342") << 2 << qint64(2) << qint64(4) << qint64(3);
+    // 41 c3 42 masked with 37fa213d.
+    QTest::newRow("invalid UTF-8, masked")
+        << hex("818337fa213d763963") << server << false << hex("818337fa213d763963") << 6
+        << qint64(0) << qint64(8) << qint64(3);
+    QTest::newRow("invalid close code") << hex("880203ed") << client << false << hex("880203ed")
+                                        << 2 << qint64(0) << qint64(2) << qint64(2);
+    QTest::newRow("close reason not UTF-8")
+        << hex("880403e8ff41") << client << false << hex("880403e8ff") << 2 << qint64(0)
+        << qint64(4) << qint64(3);
+    // Whole-message rules: the frame the offset points into or just past.
+    QTest::newRow("text ends mid-character")
+        << hex("010141"
+               "8001c3")
+        << client << false << hex("8001c3") << 2 << qint64(3) << qint64(3) << qint64(1);
+    QTest::newRow("deflate fails") << hex("c103424144") << client << true << hex("c103424144") << 2
+                                   << qint64(0) << qint64(0) << qint64(3);
+}
+
+// The violation names the frame it broke in, as far as it arrived, the same for
+// any chunking: what the inspector shows of an error row.
+void TestFrameDecoder::violationCarriesTheFrame() {
+    QFETCH(QByteArray, input);
+    QFETCH(int, role);
+    QFETCH(bool, extension);
+    QFETCH(QByteArray, frameBytes);
+    QFETCH(int, headerBytes);
+    QFETCH(qint64, frameOffset);
+    QFETCH(qint64, offsetInFrame);
+    QFETCH(qint64, payloadReceived);
+
+    ReversingExtension ext;
+    DecoderOptions options;
+    options.role = Role(role);
+    options.extension = extension ? &ext : nullptr;
+    for (const qsizetype chunk : {input.size(), qsizetype(1)}) {
+        const Run run = decodeChunked(options, input, [chunk] { return chunk; });
+        QVERIFY(!run.outputs.isEmpty());
+        const auto *violation = std::get_if<ProtocolViolation>(&run.outputs.last());
+        QVERIFY(violation);
+        QCOMPARE(violation->frame.bytes.toHex(), frameBytes.toHex());
+        QCOMPARE(violation->frame.headerBytes, headerBytes);
+        QCOMPARE(violation->frame.streamOffset, frameOffset);
+        QCOMPARE(violation->offsetInFrame(), offsetInFrame);
+        QCOMPARE(violation->frame.payloadReceived, payloadReceived);
+        QVERIFY(!violation->frame.isCut());
+    }
+}
+
+void TestFrameDecoder::violationCarriesTheFrame_cut() {
+    // 70,000 valid bytes, then 0xff: the frame is kept up to MaxPayloadKept bytes.
+    const qint64 good = 70000;
+    QByteArray input = hex("817f") + QByteArray(5, '\0') + hex("011171") + QByteArray(good, 'a');
+    input.append(char(0xff));
+    DecoderOptions options;
+    options.role = Role::Client;
+    const Run run = decodeWhole(options, input);
+    const auto *violation = std::get_if<ProtocolViolation>(&run.outputs.last());
+    QVERIFY(violation);
+    QCOMPARE(violation->error, ProtocolError::InvalidUtf8);
+    QCOMPARE(violation->offsetInFrame(), 10 + good);
+    QCOMPARE(violation->frame.payloadReceived, good + 1);
+    QCOMPARE(violation->frame.bytes.size(), 10 + ViolationFrame::MaxPayloadKept);
+    QCOMPARE(violation->frame.bytes.left(10), input.left(10));
+    QVERIFY(violation->frame.isCut());
+}
+
+void TestFrameDecoder::partialHeaders_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QStringList>("fields");
+    QTest::addColumn<int>("size");
+    QTest::addColumn<bool>("complete");
+    QTest::addColumn<quint64>("length");
+
+    QTest::newRow("byte 0") << hex("81") << QStringList{"FIN", "RSV1", "RSV2", "RSV3", "Opcode"}
+                            << 0 << false << quint64(0);
+    const QStringList two{"FIN", "RSV1", "RSV2", "RSV3", "Opcode", "Mask", "Payload len"};
+    QTest::newRow("16-bit length cut") << hex("81fe00") << two << 8 << false << quint64(126);
+    QTest::newRow("key cut") << hex("81fe00803712")
+                             << (two + QStringList{"Extended payload length"}) << 8 << false
+                             << quint64(128);
+    QTest::newRow("whole") << hex("81fe008037fa213d")
+                           << (two + QStringList{"Extended payload length", "Masking-key",
+                                                 "Payload Data"})
+                           << 8 << true << quint64(128);
+    QTest::newRow("short") << hex("8203") << (two + QStringList{"Payload Data"}) << 2 << true
+                           << quint64(3);
+}
+
+void TestFrameDecoder::partialHeaders() {
+    QFETCH(QByteArray, bytes);
+    QFETCH(QStringList, fields);
+    QFETCH(int, size);
+    QFETCH(bool, complete);
+    QFETCH(quint64, length);
+
+    const PartialHeader partial = parsePartialHeader(bytes);
+    QStringList names;
+    for (const FieldSpan &span : partial.spans)
+        names << QString::fromLatin1(fieldName(span.field));
+    QCOMPARE(names, fields);
+    QCOMPARE(partial.size, size);
+    QCOMPARE(partial.complete, complete);
+    QCOMPARE(partial.header.payloadLength, length);
+    QCOMPARE(partial.header.opcode, quint8(bytes[0]) & 0x0F);
 }
 
 void TestFrameDecoder::singleFrameMessageSharesPayload() {

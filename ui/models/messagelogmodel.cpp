@@ -2,6 +2,7 @@
 
 #include <QBrush>
 #include <QColor>
+#include <QDateTime>
 #include <QFont>
 
 #include <algorithm>
@@ -77,6 +78,7 @@ void MessageLogModel::flush() {
         std::vector<quint32> &inactive =
             m_mode == DisplayMode::Messages ? m_frameRows : m_messageRows;
         m_scratch.clear();
+        noteConnectionStarts(m_scanned, total);
         for (qsizetype i = m_scanned; i < total; ++i) {
             const log::LogRecord &r = m_store.at(i);
             if (r.has(wanted))
@@ -123,6 +125,8 @@ void MessageLogModel::enforceCapacity() {
     shift(inactive, cutOf(inactive));
     m_store.dropOldest(drop);
     m_scanned -= drop;
+    // The reference keeps its time when its row goes.
+    m_referenceIndex = m_referenceIndex >= drop ? m_referenceIndex - drop : -1;
     if (activeCut > 0)
         endRemoveRows();
     emit recordsDropped(drop);
@@ -133,6 +137,8 @@ void MessageLogModel::rebuildRows() {
     m_messageRows.clear();
     m_frameRows.clear();
     const qsizetype total = m_store.size();
+    m_connectionStartUs.clear();
+    noteConnectionStarts(0, total);
     for (qsizetype i = 0; i < total; ++i) {
         const log::LogRecord &r = m_store.at(i);
         if (r.has(log::LogRecord::InMessageView))
@@ -167,6 +173,9 @@ void MessageLogModel::clear() {
     m_messageRows.shrink_to_fit();
     m_frameRows.shrink_to_fit();
     m_scanned = 0;
+    m_connectionStartUs.clear();
+    m_referenceIndex = -1;
+    m_hasReference = false;
     endResetModel();
 }
 
@@ -210,9 +219,105 @@ qint64 MessageLogModel::memoryUsage() const {
            qint64((m_messageRows.capacity() + m_frameRows.capacity()) * sizeof(quint32));
 }
 
-QString MessageLogModel::timeText(const log::LogRecord &record) const {
-    const double ms = double(record.timestampUs - m_store.timeOriginUs()) / 1000.0;
-    return QString::number(ms, 'f', 3);
+void MessageLogModel::noteConnectionStarts(qsizetype from, qsizetype to) {
+    for (qsizetype i = from; i < to; ++i) {
+        const log::LogRecord &r = m_store.at(i);
+        const auto it = m_connectionStartUs.find(r.connection);
+        if (it == m_connectionStartUs.end())
+            m_connectionStartUs.insert(r.connection, r.timestampUs);
+        else if (r.timestampUs < *it)
+            *it = r.timestampUs;
+    }
+}
+
+void MessageLogModel::timeColumnChanged() {
+    emit headerDataChanged(Qt::Horizontal, TimeColumn, TimeColumn);
+    if (rowCount() > 0)
+        emit dataChanged(index(0, TimeColumn), index(rowCount() - 1, TimeColumn),
+                         {Qt::DisplayRole});
+}
+
+void MessageLogModel::setTimeFormat(TimeFormat format) {
+    if (format == m_timeFormat)
+        return;
+    m_timeFormat = format;
+    timeColumnChanged();
+    emit timeFormatChanged(format);
+}
+
+void MessageLogModel::setTimeReference(qsizetype storeIndex) {
+    if (storeIndex < 0 || storeIndex >= m_store.size()) {
+        m_referenceIndex = -1;
+        m_hasReference = false;
+        timeColumnChanged();
+        return;
+    }
+    m_referenceIndex = storeIndex;
+    m_referenceUs = m_store.at(storeIndex).timestampUs;
+    m_hasReference = true;
+    if (m_timeFormat == TimeFormat::SinceReference)
+        timeColumnChanged();
+    else
+        setTimeFormat(TimeFormat::SinceReference);
+}
+
+QString MessageLogModel::wallClockText(qint64 timestampUs) {
+    const qint64 ms = timestampUs >= 0 ? timestampUs / 1000 : (timestampUs - 999) / 1000;
+    const QDateTime when = QDateTime::fromMSecsSinceEpoch(ms);
+    return when.toString(QStringLiteral("hh:mm:ss.zzz")) +
+           QStringLiteral("%1").arg(timestampUs - ms * 1000, 3, 10, QLatin1Char('0'));
+}
+
+QString MessageLogModel::secondsText(qint64 deltaUs) {
+    const quint64 magnitude = deltaUs < 0 ? quint64(0) - quint64(deltaUs) : quint64(deltaUs);
+    return QStringLiteral("%1%2.%3")
+        .arg(deltaUs < 0 ? QStringLiteral("-") : QString())
+        .arg(magnitude / 1'000'000)
+        .arg(magnitude % 1'000'000, 6, 10, QLatin1Char('0'));
+}
+
+QString MessageLogModel::widestTimeText() const {
+    if (m_timeFormat == TimeFormat::WallClock)
+        return QStringLiteral("00:00:00.000000");
+    // Relative times: the longest span the log holds, both signs, at least 5 digits
+    // of seconds (a day) so that the column does not grow every few minutes.
+    qint64 span = 99'999'000'000;
+    if (m_store.size() > 0)
+        span = std::max(
+            span, std::abs(m_store.at(m_store.size() - 1).timestampUs - m_store.at(0).timestampUs));
+    QString text = QStringLiteral("-") + secondsText(span);
+    for (QChar &c : text) {
+        if (c.isDigit())
+            c = QLatin1Char('0');
+    }
+    return text;
+}
+
+QString MessageLogModel::timeText(int row) const {
+    const std::vector<quint32> &rows = activeRows();
+    if (row < 0 || size_t(row) >= rows.size())
+        return {};
+    const qsizetype index = rows[size_t(row)];
+    const log::LogRecord &record = m_store.at(index);
+    switch (m_timeFormat) {
+    case TimeFormat::WallClock:
+        return wallClockText(record.timestampUs);
+    case TimeFormat::SinceConnectionStart:
+        return secondsText(record.timestampUs -
+                           m_connectionStartUs.value(record.connection, record.timestampUs));
+    case TimeFormat::SincePreviousRow:
+        return secondsText(
+            row == 0 ? 0 : record.timestampUs - m_store.at(rows[size_t(row) - 1]).timestampUs);
+    case TimeFormat::SinceReference:
+        if (index == m_referenceIndex)
+            return QStringLiteral("*REF*");
+        // Without a reference chosen, the log's first record is one.
+        return secondsText(record.timestampUs -
+                           (m_hasReference ? m_referenceUs : m_store.timeOriginUs()));
+    case TimeFormat::SinceLogStart:
+        return secondsText(record.timestampUs - m_store.timeOriginUs());
+    }
+    return {};
 }
 
 QString MessageLogModel::directionText(const log::LogRecord &record) {
@@ -271,7 +376,7 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
     case Qt::DisplayRole:
         switch (index.column()) {
         case TimeColumn:
-            return timeText(r);
+            return timeText(index.row());
         case ConnectionColumn:
             return m_store.connectionName(r.connection);
         case DirectionColumn:
@@ -350,7 +455,19 @@ QVariant MessageLogModel::headerData(int section, Qt::Orientation orientation, i
     if (role == Qt::DisplayRole) {
         switch (section) {
         case TimeColumn:
-            return tr("Time (ms)");
+            switch (m_timeFormat) {
+            case TimeFormat::WallClock:
+                return tr("Time");
+            case TimeFormat::SinceConnectionStart:
+                return tr("Since connection (s)");
+            case TimeFormat::SincePreviousRow:
+                return tr("Since previous (s)");
+            case TimeFormat::SinceReference:
+                return tr("Since reference (s)");
+            case TimeFormat::SinceLogStart:
+                return tr("Since log start (s)");
+            }
+            return {};
         case ConnectionColumn:
             return tr("Connection");
         case DirectionColumn:

@@ -3,6 +3,7 @@
 #include "log/logstore.h"
 
 #include <QAbstractTableModel>
+#include <QHash>
 #include <QTimer>
 
 #include <vector>
@@ -32,6 +33,15 @@ public:
     };
     enum class DisplayMode { Messages, Frames };
     Q_ENUM(DisplayMode)
+    // What the time column shows. Relative times are seconds with microseconds.
+    enum class TimeFormat {
+        WallClock,            // local time of day with microseconds
+        SinceConnectionStart, // since the row's connection's first record
+        SincePreviousRow,     // since the row above in the current mode
+        SinceReference,       // since the row chosen with setTimeReference()
+        SinceLogStart,        // since the log's first record
+    };
+    Q_ENUM(TimeFormat)
 
     enum Role : int {
         StoreIndexRole = Qt::UserRole + 1, // qsizetype: the record's index in store()
@@ -69,6 +79,20 @@ public:
     void setDisplayMode(DisplayMode mode);
     DisplayMode displayMode() const { return m_mode; }
 
+    void setTimeFormat(TimeFormat format);
+    TimeFormat timeFormat() const { return m_timeFormat; }
+    // Makes store record `index` the time reference (shown as "*REF*") and switches
+    // to SinceReference; -1 clears it.
+    void setTimeReference(qsizetype storeIndex);
+    qsizetype timeReference() const { return m_referenceIndex; }
+    // A text at least as wide as any the time column shows in the current format,
+    // for sizing the column so that it is never elided.
+    QString widestTimeText() const;
+    // "14:03:07.123456" (local time).
+    static QString wallClockText(qint64 timestampUs);
+    // "12.000345", "-0.250000": seconds with microseconds.
+    static QString secondsText(qint64 deltaUs);
+
     // The most records kept (0: no limit). Past it the oldest go, a slice at a time.
     void setCapacity(qsizetype records);
     qsizetype capacity() const { return m_capacity; }
@@ -89,7 +113,7 @@ public:
     qint64 memoryUsage() const;
 
     // Cell texts, also used by the filter.
-    QString timeText(const log::LogRecord &record) const;
+    QString timeText(int row) const;
     static QString directionText(const log::LogRecord &record);
     static QString kindText(const log::LogRecord &record);
     static QString lengthText(const log::LogRecord &record);
@@ -104,6 +128,7 @@ signals:
     // The `count` oldest records left the store; store indices shifted down by count.
     void recordsDropped(qsizetype count);
     void displayModeChanged(ws::MessageLogModel::DisplayMode mode);
+    void timeFormatChanged(ws::MessageLogModel::TimeFormat format);
 
 private:
     std::vector<quint32> &activeRows() {
@@ -115,6 +140,8 @@ private:
     void scheduleFlush();
     void enforceCapacity();
     void rebuildRows();
+    void noteConnectionStarts(qsizetype from, qsizetype to);
+    void timeColumnChanged();
 
     log::LogStore m_store;
     std::vector<quint32> m_messageRows;
@@ -123,6 +150,11 @@ private:
     qsizetype m_scanned = 0; // store records already distributed into the row vectors
     DisplayMode m_mode = DisplayMode::Messages;
     qsizetype m_capacity = DefaultCapacity;
+    TimeFormat m_timeFormat = TimeFormat::WallClock;
+    qsizetype m_referenceIndex = -1;
+    qint64 m_referenceUs = 0;
+    bool m_hasReference = false;
+    QHash<quint32, qint64> m_connectionStartUs; // the first record's time, kept past drops
     QTimer m_timer;
 };
 

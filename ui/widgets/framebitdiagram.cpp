@@ -1,5 +1,7 @@
 #include "framebitdiagram.h"
 
+#include "protocol/framedecoder.h"
+
 #include <QMouseEvent>
 #include <QPainter>
 
@@ -39,18 +41,54 @@ QString shortName(HeaderField field) {
 
 FrameBitDiagram::FrameBitDiagram(QWidget *parent)
     : QWidget(parent) {
-    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+    QSizePolicy policy(QSizePolicy::Preferred, QSizePolicy::Preferred);
+    policy.setHeightForWidth(true);
+    setSizePolicy(policy);
     updateMetrics();
 }
 
 void FrameBitDiagram::updateMetrics() {
     const QFontMetrics metrics(font());
-    m_cellWidth = std::max({metrics.horizontalAdvance(QStringLiteral("FIN")) + 6,
-                            metrics.horizontalAdvance(QStringLiteral("00")) + 8, 20});
+    // Two digits of the ruler must fit a cell; a one-bit field's name is elided below
+    // that ("FIN" fits from about 26 pixels).
+    m_minCellWidth = std::max(metrics.horizontalAdvance(QStringLiteral("00")) + 6, 16);
     m_bitHeight = metrics.height() + 4;
     m_labelHeight = 2 * metrics.height() + 6;
     m_rulerHeight = metrics.height() + 2;
+    fitWidth(width());
     updateGeometry();
+}
+
+int FrameBitDiagram::bitsPerRowFor(int width) const {
+    // 32 bits a row once a cell can hold "FIN"; 16 below.
+    const int wide =
+        std::max(m_minCellWidth, QFontMetrics(font()).horizontalAdvance(QStringLiteral("FIN")) + 6);
+    return width - 2 * Margin >= BitsPerRow * wide ? BitsPerRow : NarrowBitsPerRow;
+}
+
+void FrameBitDiagram::fitWidth(int width) {
+    const int bits = bitsPerRowFor(width);
+    m_cellWidth = std::max(m_minCellWidth, (width - 2 * Margin) / bits);
+    if (bits != m_bitsPerRow) {
+        m_bitsPerRow = bits;
+        rebuild();
+    }
+    update();
+}
+
+void FrameBitDiagram::resizeEvent(QResizeEvent *event) {
+    QWidget::resizeEvent(event);
+    fitWidth(width());
+}
+
+int FrameBitDiagram::rowsFor(int bitsPerRow) const {
+    return (m_raw.size * 8 + bitsPerRow - 1) / bitsPerRow;
+}
+
+int FrameBitDiagram::heightForWidth(int width) const {
+    const int bits = bitsPerRowFor(width);
+    const int rows = m_hasHeader ? rowsFor(bits) + (m_completeHeader ? 1 : 0) : 2;
+    return 2 * Margin + m_rulerHeight + rows * rowHeight();
 }
 
 void FrameBitDiagram::changeEvent(QEvent *event) {
@@ -61,14 +99,33 @@ void FrameBitDiagram::changeEvent(QEvent *event) {
 
 void FrameBitDiagram::setHeader(const FrameHeader &header) {
     m_header = header;
+    m_raw = serializeHeader(header);
+    m_spans = fieldSpans(header);
     m_hasHeader = true;
+    m_completeHeader = true;
+    m_selected.reset();
+    rebuild();
+}
+
+void FrameBitDiagram::setHeaderBytes(QByteArrayView bytes) {
+    const PartialHeader partial = parsePartialHeader(bytes);
+    m_header = partial.header;
+    m_raw = {};
+    m_raw.size = quint8(std::min<qsizetype>(bytes.size(), qsizetype(m_raw.bytes.size())));
+    std::copy_n(reinterpret_cast<const quint8 *>(bytes.data()), m_raw.size, m_raw.bytes.begin());
+    m_spans = partial.spans;
+    m_hasHeader = !bytes.isEmpty();
+    m_completeHeader = partial.complete;
     m_selected.reset();
     rebuild();
 }
 
 void FrameBitDiagram::clear() {
     m_hasHeader = false;
+    m_completeHeader = false;
     m_header = {};
+    m_raw = {};
+    m_spans.clear();
     m_selected.reset();
     rebuild();
 }
@@ -80,17 +137,10 @@ void FrameBitDiagram::setSelectedField(std::optional<HeaderField> field) {
     update();
 }
 
-int FrameBitDiagram::headerRows() const {
-    return (m_raw.size * 8 + BitsPerRow - 1) / BitsPerRow;
-}
-
 void FrameBitDiagram::rebuild() {
     m_segments.clear();
-    m_spans.clear();
-    m_raw = {};
+    const int rowBits = m_bitsPerRow;
     if (m_hasHeader) {
-        m_raw = serializeHeader(m_header);
-        m_spans = fieldSpans(m_header);
         const int headerBits = m_raw.size * 8;
         for (const FieldSpan &span : std::as_const(m_spans)) {
             if (span.field == HeaderField::Payload)
@@ -99,22 +149,25 @@ void FrameBitDiagram::rebuild() {
             const int end = int(span.bitOffset + span.bitLength);
             bool continued = false;
             while (bit < end) {
-                const int row = bit / BitsPerRow;
-                const int rowEnd = std::min(end, (row + 1) * BitsPerRow);
+                const int row = bit / rowBits;
+                const int rowEnd = std::min(end, (row + 1) * rowBits);
                 m_segments.append(
-                    {span.field, row, bit % BitsPerRow, (rowEnd - 1) % BitsPerRow, continued});
+                    {span.field, row, bit % rowBits, (rowEnd - 1) % rowBits, continued});
                 continued = true;
                 bit = rowEnd;
             }
         }
         // The payload follows the header: the rest of its last row, then a row of its own.
         bool continued = false;
-        if (headerBits % BitsPerRow != 0) {
-            m_segments.append({HeaderField::Payload, headerRows() - 1, headerBits % BitsPerRow,
-                               BitsPerRow - 1, false});
+        if (!m_completeHeader) {
+            // A header cut short: no payload drawn.
+        } else if (headerBits % rowBits != 0) {
+            m_segments.append(
+                {HeaderField::Payload, headerRows() - 1, headerBits % rowBits, rowBits - 1, false});
             continued = true;
         }
-        m_segments.append({HeaderField::Payload, headerRows(), 0, BitsPerRow - 1, continued});
+        if (m_completeHeader)
+            m_segments.append({HeaderField::Payload, headerRows(), 0, rowBits - 1, continued});
     }
     updateGeometry();
     update();
@@ -133,8 +186,8 @@ QRect FrameBitDiagram::segmentRect(const Segment &segment) const {
 QRect FrameBitDiagram::bitRect(int bit) const {
     if (!m_hasHeader || bit < 0 || bit >= m_raw.size * 8)
         return {};
-    return QRect(Margin + (bit % BitsPerRow) * m_cellWidth, rowTop(bit / BitsPerRow), m_cellWidth,
-                 m_bitHeight);
+    return QRect(Margin + (bit % m_bitsPerRow) * m_cellWidth, rowTop(bit / m_bitsPerRow),
+                 m_cellWidth, m_bitHeight);
 }
 
 int FrameBitDiagram::bitValue(int bit) const {
@@ -180,12 +233,16 @@ std::optional<HeaderField> FrameBitDiagram::fieldAt(const QPoint &position) cons
 }
 
 QSize FrameBitDiagram::sizeHint() const {
-    const int rows = m_hasHeader ? headerRows() + 1 : 2;
-    return {2 * Margin + BitsPerRow * m_cellWidth, 2 * Margin + m_rulerHeight + rows * rowHeight()};
+    const int width =
+        2 * Margin +
+        BitsPerRow * std::max(m_minCellWidth,
+                              QFontMetrics(font()).horizontalAdvance(QStringLiteral("FIN")) + 6);
+    return {width, heightForWidth(width)};
 }
 
 QSize FrameBitDiagram::minimumSizeHint() const {
-    return sizeHint();
+    const int width = 2 * Margin + NarrowBitsPerRow * m_minCellWidth;
+    return {width, heightForWidth(width)};
 }
 
 void FrameBitDiagram::paintEvent(QPaintEvent *) {
@@ -198,7 +255,7 @@ void FrameBitDiagram::paintEvent(QPaintEvent *) {
     // The ruler: bit numbers as in the RFC's diagram.
     painter.setFont(small);
     painter.setPen(pal.color(QPalette::PlaceholderText));
-    for (int column = 0; column < BitsPerRow; ++column)
+    for (int column = 0; column < m_bitsPerRow; ++column)
         painter.drawText(QRect(Margin + column * m_cellWidth, Margin, m_cellWidth, m_rulerHeight),
                          Qt::AlignCenter, QString::number(column));
     painter.setFont(font());
@@ -226,7 +283,7 @@ void FrameBitDiagram::paintEvent(QPaintEvent *) {
         if (segment.field != HeaderField::Payload) {
             // The bits themselves.
             painter.setPen(pal.color(QPalette::Text));
-            const int rowBase = segment.row * BitsPerRow;
+            const int rowBase = segment.row * m_bitsPerRow;
             for (int column = segment.firstColumn; column <= segment.lastColumn; ++column) {
                 const QRect cell(Margin + column * m_cellWidth, box.top(), m_cellWidth,
                                  m_bitHeight);

@@ -4,9 +4,12 @@
 #include "hexview.h"
 
 #include "protocol/closecode.h"
+#include "protocol/framedecoder.h"
+#include "protocol/masking.h"
 #include "protocol/opcode.h"
 #include "protocol/permessagedeflate.h"
 
+#include <QCheckBox>
 #include <QColor>
 #include <QDateTime>
 #include <QHeaderView>
@@ -20,6 +23,7 @@
 #include <QStackedWidget>
 #include <QTabWidget>
 #include <QTreeWidget>
+#include <QTreeWidgetItemIterator>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -48,58 +52,132 @@ QString hexBytes(const QByteArray &bytes) {
     return QString::fromLatin1(bytes.toHex(' '));
 }
 
-QString scalarText(const QJsonValue &value) {
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return QStringLiteral("null");
-    case QJsonValue::Bool:
-        return value.toBool() ? QStringLiteral("true") : QStringLiteral("false");
-    case QJsonValue::Double:
-        return QString::number(value.toDouble(), 'g', 17);
-    case QJsonValue::String:
-        return QLatin1Char('"') + value.toString() + QLatin1Char('"');
-    case QJsonValue::Array:
-        return QStringLiteral("[%1]").arg(value.toArray().size());
-    case QJsonValue::Object:
-        return QStringLiteral("{%1}").arg(value.toObject().size());
-    default:
-        return {};
-    }
-}
+// Walks a document QJsonDocument has accepted, in the document's order (QJsonObject
+// sorts its keys), adding an item per value while the budget lasts and skipping the
+// rest. Numbers keep their text as written.
+class OrderedJsonTree {
+public:
+    OrderedJsonTree(QByteArrayView json, int &budget)
+        : m_p(json.data())
+        , m_end(json.data() + json.size())
+        , m_budget(budget) {}
 
-void addJson(QTreeWidgetItem *parent, const QString &key, const QJsonValue &value, int &budget) {
-    if (budget <= 0)
-        return;
-    --budget;
-    auto *item = new QTreeWidgetItem(parent, {key, scalarText(value)});
-    const auto addChildren = [&](auto &&each) {
-        each([&](const QString &childKey, const QJsonValue &child) {
-            if (budget <= 0)
-                return false;
-            addJson(item, childKey, child, budget);
-            return true;
-        });
-        if (budget <= 0)
-            new QTreeWidgetItem(item, {QObject::tr("\u2026"), QObject::tr("(not shown)")});
-    };
-    if (value.isObject()) {
-        const QJsonObject object = value.toObject();
-        addChildren([&](auto &&add) {
-            for (auto it = object.begin(); it != object.end(); ++it) {
-                if (!add(it.key(), it.value()))
-                    break;
-            }
-        });
-    } else if (value.isArray()) {
-        const QJsonArray array = value.toArray();
-        addChildren([&](auto &&add) {
-            for (qsizetype i = 0; i < array.size(); ++i) {
-                if (!add(QStringLiteral("[%1]").arg(i), array.at(i)))
-                    break;
-            }
-        });
+    // The root's members (or elements) become children of `root`; returns its summary.
+    QString addChildren(QTreeWidgetItem *root) {
+        skipSpace();
+        return value(root, true);
     }
-}
+
+private:
+    void skipSpace() {
+        while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
+            ++m_p;
+    }
+
+    QString string() {
+        ++m_p; // the opening quote
+        QString out;
+        const char *run = m_p;
+        while (m_p < m_end && *m_p != '"') {
+            if (*m_p != '\\') {
+                ++m_p;
+                continue;
+            }
+            out += QString::fromUtf8(run, m_p - run);
+            ++m_p;
+            const char escape = m_p < m_end ? *m_p++ : '\\';
+            switch (escape) {
+            case 'b':
+                out += QLatin1Char('\b');
+                break;
+            case 'f':
+                out += QLatin1Char('\f');
+                break;
+            case 'n':
+                out += QLatin1Char('\n');
+                break;
+            case 'r':
+                out += QLatin1Char('\r');
+                break;
+            case 't':
+                out += QLatin1Char('\t');
+                break;
+            case 'u':
+                // Surrogate pairs arrive as two escapes; QString joins their halves.
+                out += QChar(char16_t(
+                    QByteArray(m_p, std::min<qsizetype>(4, m_end - m_p)).toUShort(nullptr, 16)));
+                m_p = std::min(m_p + 4, m_end);
+                break;
+            default:
+                out += QLatin1Char(escape);
+                break;
+            }
+            run = m_p;
+        }
+        out += QString::fromUtf8(run, m_p - run);
+        if (m_p < m_end)
+            ++m_p; // the closing quote
+        return out;
+    }
+
+    // Adds one value under `item` (null: skip it); returns the text its row shows.
+    QString value(QTreeWidgetItem *item, bool root = false) {
+        if (m_p >= m_end)
+            return {};
+        const char c = *m_p;
+        if (c == '{' || c == '[') {
+            const bool object = c == '{';
+            ++m_p;
+            int count = 0;
+            bool cut = false;
+            skipSpace();
+            while (m_p < m_end && *m_p != (object ? '}' : ']')) {
+                QString key = QStringLiteral("[%1]").arg(count);
+                if (object) {
+                    key = string();
+                    skipSpace();
+                    ++m_p; // ':'
+                    skipSpace();
+                }
+                QTreeWidgetItem *child = nullptr;
+                if (item && m_budget > 0) {
+                    --m_budget;
+                    child = new QTreeWidgetItem(item, {key});
+                } else if (item) {
+                    cut = true;
+                }
+                const QString text = value(child);
+                if (child)
+                    child->setText(1, text);
+                ++count;
+                skipSpace();
+                if (m_p < m_end && *m_p == ',') {
+                    ++m_p;
+                    skipSpace();
+                }
+            }
+            if (m_p < m_end)
+                ++m_p;
+            if (cut && !root)
+                new QTreeWidgetItem(item, {QObject::tr("\u2026"), QObject::tr("(not shown)")});
+            if (cut && root)
+                new QTreeWidgetItem(item, {QObject::tr("\u2026"), QObject::tr("(more not shown)")});
+            return object ? QStringLiteral("{%1}").arg(count) : QStringLiteral("[%1]").arg(count);
+        }
+        if (c == '"')
+            return QLatin1Char('"') + string() + QLatin1Char('"');
+        // A number, true, false or null: as written.
+        const char *start = m_p;
+        while (m_p < m_end && *m_p != ',' && *m_p != '}' && *m_p != ']' && *m_p != ' ' &&
+               *m_p != '\t' && *m_p != '\n' && *m_p != '\r')
+            ++m_p;
+        return QString::fromLatin1(start, m_p - start);
+    }
+
+    const char *m_p;
+    const char *m_end;
+    int &m_budget;
+};
 
 QString lengthMeaning(const FrameHeader &header) {
     const LengthEncoding minimal = minimalEncoding(header.payloadLength);
@@ -123,23 +201,39 @@ FrameInspector::FrameInspector(QWidget *parent)
     m_fields->setObjectName(QStringLiteral("fieldTree"));
     m_fields->setColumnCount(3);
     m_fields->setHeaderLabels({tr("Field"), tr("Value"), tr("Meaning")});
-    m_fields->setUniformRowHeights(true);
     m_fields->setAlternatingRowColors(true);
+    // Nothing is cut to "r\u2026": names take their width, values and meanings wrap in
+    // a narrow pane (rows grow instead).
+    m_fields->setUniformRowHeights(false);
+    m_fields->setWordWrap(true);
+    m_fields->setTextElideMode(Qt::ElideNone);
     m_fields->header()->setSectionResizeMode(QHeaderView::Interactive);
     m_fields->header()->setStretchLastSection(true);
-    m_fields->setColumnWidth(0, 180);
     m_fields->setColumnWidth(1, 200);
 
     m_diagram = new FrameBitDiagram;
     m_diagram->setObjectName(QStringLiteral("bitDiagram"));
-    auto *diagramScroll = new QScrollArea;
-    diagramScroll->setWidget(m_diagram);
-    diagramScroll->setWidgetResizable(false);
-    diagramScroll->setFrameShape(QFrame::NoFrame);
+    // The diagram takes the pane's width (32 or 16 bits a row) and scrolls only down.
+    m_diagramScroll = new QScrollArea;
+    m_diagramScroll->setObjectName(QStringLiteral("bitDiagramScroll"));
+    m_diagramScroll->setWidget(m_diagram);
+    m_diagramScroll->setWidgetResizable(true);
+    m_diagramScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_diagramScroll->setFrameShape(QFrame::NoFrame);
+    m_diagramScroll->setMinimumWidth(m_diagram->minimumSizeHint().width());
 
-    m_headerHex = new HexView;
-    m_headerHex->setObjectName(QStringLiteral("headerHex"));
-    m_headerHex->setMaximumHeight(m_headerHex->fontMetrics().height() * 2 + 12);
+    m_frameHex = new HexView;
+    m_frameHex->setObjectName(QStringLiteral("frameHex"));
+    m_frameHex->setToolTip(tr("The frame as on the wire: each header field and the payload "
+                              "in its colour; click a byte to select its field"));
+    m_unmasked = new QCheckBox(tr("Unmasked"));
+    m_unmasked->setObjectName(QStringLiteral("unmaskedToggle"));
+    m_unmasked->setToolTip(tr("Show the payload XORed with the masking key (RFC 6455 §5.3) "
+                              "instead of the bytes on the wire"));
+    m_frameNote = new QLabel;
+    m_frameNote->setObjectName(QStringLiteral("frameNote"));
+    m_frameNote->setWordWrap(true);
+    m_frameNote->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
     m_text = new QPlainTextEdit;
     m_text->setObjectName(QStringLiteral("payloadText"));
@@ -186,8 +280,12 @@ FrameInspector::FrameInspector(QWidget *parent)
     auto *headerPane = new QWidget;
     auto *headerLayout = new QVBoxLayout(headerPane);
     headerLayout->setContentsMargins(0, 0, 0, 0);
-    headerLayout->addWidget(diagramScroll, 1);
-    headerLayout->addWidget(m_headerHex);
+    headerLayout->addWidget(m_diagramScroll, 1);
+    auto *frameBar = new QHBoxLayout;
+    frameBar->addWidget(m_frameNote, 1);
+    frameBar->addWidget(m_unmasked);
+    headerLayout->addLayout(frameBar);
+    headerLayout->addWidget(m_frameHex, 1);
 
     m_splitter = new QSplitter(Qt::Vertical);
     m_splitter->addWidget(m_fields);
@@ -204,7 +302,11 @@ FrameInspector::FrameInspector(QWidget *parent)
     connect(m_fields, &QTreeWidget::itemSelectionChanged, this,
             &FrameInspector::onFieldItemChanged);
     connect(m_diagram, &FrameBitDiagram::fieldClicked, this, &FrameInspector::selectField);
-    connect(m_headerHex, &HexView::byteClicked, this, &FrameInspector::selectHeaderByte);
+    connect(m_frameHex, &HexView::byteClicked, this, &FrameInspector::selectHeaderByte);
+    connect(m_unmasked, &QCheckBox::toggled, this, [this] {
+        if (m_hasRecord)
+            showFrameBytes();
+    });
     connect(m_tabs, &QTabWidget::currentChanged, this, [this] { fillCurrentTab(); });
     connect(m_frames, &QTreeWidget::itemActivated, this, [this](QTreeWidgetItem *item) {
         emit recordActivated(item->data(0, Qt::UserRole).value<qsizetype>());
@@ -227,7 +329,13 @@ void FrameInspector::clear() {
     m_rangeStart = m_rangeLength = 0;
     m_fields->clear();
     m_diagram->clear();
-    m_headerHex->clear();
+    m_frameHex->clear();
+    m_frameWire.clear();
+    m_frameHeaderSize = 0;
+    m_frameKey.reset();
+    m_offending = -1;
+    m_frameNote->clear();
+    m_unmasked->setEnabled(false);
     m_payloadHex->clear();
     m_maskedHex->clear();
     m_wireHex->clear();
@@ -281,20 +389,69 @@ void FrameInspector::showRecord() {
     m_hasRecord = true;
     m_selectedField.reset();
     m_rangeStart = m_rangeLength = 0;
-    m_spans = m_record.isFrame() ? fieldSpans(m_record.header()) : QList<FieldSpan>{};
-
+    m_spans.clear();
+    m_frameWire.clear();
+    m_frameHeaderSize = 0;
+    m_frameKey.reset();
+    m_offending = -1;
+    m_frameNote->clear();
+    const ViolationFrame &violated = m_extra.violationFrame;
     if (m_record.isFrame()) {
-        m_diagram->setHeader(m_record.header());
-        m_headerHex->setData(m_record.rawHeader().toByteArray());
+        const FrameHeader header = m_record.header();
+        const RawHeaderBytes raw = m_record.rawHeader();
+        m_spans = fieldSpans(header);
+        m_diagram->setHeader(header);
+        m_frameHeaderSize = raw.size;
+        m_frameKey = header.maskingKey;
+        m_frameWire =
+            raw.toByteArray() + (header.masked() ? m_record.maskedPayload() : m_record.payload);
+        if (quint64(m_record.payload.size()) < header.payloadLength)
+            m_frameNote->setText(tr("%1 of %2 payload bytes logged")
+                                     .arg(m_record.payload.size())
+                                     .arg(header.payloadLength));
+    } else if (m_record.kind == log::LogKind::Error && !violated.isEmpty()) {
+        // The frame the rule broke in, as far as it had arrived.
+        const PartialHeader partial = parsePartialHeader(violated.bytes.left(violated.headerBytes));
+        m_spans = partial.spans;
+        m_diagram->setHeaderBytes(violated.bytes.left(violated.headerBytes));
+        m_frameHeaderSize = violated.headerBytes;
+        if (partial.complete && partial.header.masked())
+            m_frameKey = partial.header.maskingKey;
+        m_frameWire = violated.bytes;
+        m_offending = m_extra.streamOffset >= 0 ? m_extra.streamOffset - violated.streamOffset : -1;
+        QStringList notes;
+        if (m_offending >= 0 && m_offending < m_frameWire.size())
+            notes << tr("Offending byte at frame offset %1 (boxed)").arg(m_offending);
+        else if (m_offending >= 0 && m_offending == m_frameWire.size() && !violated.isCut())
+            notes << tr("The rule broke just past the frame's last byte (offset %1)")
+                         .arg(m_offending);
+        else if (m_offending >= 0)
+            notes << tr("The offending byte (frame offset %1) is past the bytes kept")
+                         .arg(m_offending);
+        if (!partial.complete)
+            notes << tr("header cut after %n byte(s)", nullptr, violated.headerBytes);
+        if (violated.isCut())
+            notes << tr("the first %1 of %2 payload bytes kept")
+                         .arg(m_frameWire.size() - violated.headerBytes)
+                         .arg(violated.payloadReceived);
+        m_frameNote->setText(notes.join(QStringLiteral("; ")));
     } else {
         m_diagram->clear();
-        m_headerHex->clear();
+        if (m_record.kind == log::LogKind::Error)
+            m_frameNote->setText(tr("This violation concerns no single frame"));
     }
+    m_unmasked->setEnabled(m_frameKey.has_value());
+    showFrameBytes();
     // RFC 7692 §6: RSV1 on a message's first frame marks it compressed. A message row
     // holds the inflated data and its frames the wire bytes; a frame alone is
     // inflated here, which works unless it continues a message or refers back to
     // an earlier one (context takeover).
-    m_shown = m_record.payload;
+    m_shown = m_record.kind == log::LogKind::Error ? QByteArray() : m_record.payload;
+    if (m_record.kind == log::LogKind::Error && !violated.isEmpty()) {
+        m_shown = violated.bytes.mid(violated.headerBytes);
+        if (m_frameKey)
+            applyMask(m_shown.data(), m_shown.size(), *m_frameKey);
+    }
     m_wire.clear();
     m_inflatedFrame = false;
     m_inflateError.clear();
@@ -325,6 +482,51 @@ void FrameInspector::showRecord() {
     m_tabs->setTabVisible(FramesTab, !m_frameRecords.isEmpty());
     m_textDirty = m_jsonDirty = m_maskedDirty = true;
     fillCurrentTab();
+}
+
+QColor FrameInspector::fieldColor(HeaderField field) {
+    // Pastels under black text, one per byte group of the RFC 6455 §5.2 layout.
+    switch (field) {
+    case HeaderField::Fin:
+    case HeaderField::Rsv1:
+    case HeaderField::Rsv2:
+    case HeaderField::Rsv3:
+    case HeaderField::Opcode:
+        return QColor(0xCF, 0xE8, 0xFC); // blue: byte 0
+    case HeaderField::Mask:
+    case HeaderField::PayloadLength7:
+        return QColor(0xD7, 0xF2, 0xD0); // green: byte 1
+    case HeaderField::ExtendedLength:
+        return QColor(0xFF, 0xE5, 0xC7); // orange
+    case HeaderField::MaskingKey:
+        return QColor(0xEB, 0xDB, 0xF6); // violet
+    case HeaderField::Payload:
+        return QColor(0xEE, 0xEE, 0xEE); // grey
+    }
+    return {};
+}
+
+void FrameInspector::showFrameBytes() {
+    QByteArray bytes = m_frameWire;
+    if (m_unmasked->isChecked() && m_frameKey && bytes.size() > m_frameHeaderSize) {
+        // RFC 6455 §5.3: the payload XOR the key, the key's phase from the payload's start.
+        applyMask(bytes.data() + m_frameHeaderSize, bytes.size() - m_frameHeaderSize, *m_frameKey);
+    }
+    m_frameHex->setData(bytes);
+    QList<HexView::Tint> tints;
+    for (const FieldSpan &span : std::as_const(m_spans)) {
+        const qint64 start = qint64(span.firstByte());
+        const qint64 length = qint64(std::min<quint64>(span.byteCount(), quint64(1) << 62));
+        // Byte 0 and byte 1 hold several fields: one tint each.
+        if (!tints.isEmpty() && tints.last().start == start)
+            continue;
+        tints.append(
+            {start, std::min<qint64>(length, bytes.size() - start), fieldColor(span.field)});
+    }
+    m_frameHex->setTints(tints);
+    m_frameHex->setMarkedByte(m_offending);
+    if (m_rangeLength > 0)
+        m_frameHex->setHighlight(m_rangeStart, m_rangeLength);
 }
 
 QTreeWidgetItem *FrameInspector::addGroup(const QString &title) {
@@ -367,56 +569,31 @@ void FrameInspector::fillFields() {
         const FrameHeader h = r.header();
         const RawHeaderBytes raw = r.rawHeader();
         group = addGroup(tr("Frame header (RFC 6455 §5.2)"));
-        const auto field = [&](HeaderField f, const QString &value, const QString &meaning) {
-            QTreeWidgetItem *item = addItem(group, QLatin1String(fieldName(f)), value, meaning);
-            item->setData(0, HeaderFieldRole, int(f));
-            return item;
-        };
-        field(HeaderField::Fin, bit(h.fin),
-              h.fin ? tr("final fragment of its message") : tr("more fragments follow"));
-        const QString unset = tr("not set");
-        field(HeaderField::Rsv1, bit(h.rsv1),
-              !h.rsv1 ? unset
-                      : (r.has(log::LogRecord::Compressed) || r.kind == log::LogKind::Text ||
-                                 r.kind == log::LogKind::Binary
-                             ? tr("set: per-message compressed (RFC 7692) if negotiated")
-                             : tr("set: meaning defined by a negotiated extension")));
-        field(HeaderField::Rsv2, bit(h.rsv2),
-              h.rsv2 ? tr("set: meaning defined by a negotiated extension") : unset);
-        field(HeaderField::Rsv3, bit(h.rsv3),
-              h.rsv3 ? tr("set: meaning defined by a negotiated extension") : unset);
-        QString opcodeMeaning = QLatin1String(opcodeName(h.opcode)) + tr(" frame");
-        if (isReservedOpcode(h.opcode))
-            opcodeMeaning += tr(" (reserved, RFC 6455 §5.2)");
-        else if (isControl(h.op()))
-            opcodeMeaning += tr(" (control frame, RFC 6455 §5.5)");
-        field(HeaderField::Opcode, QStringLiteral("0x%1").arg(h.opcode, 0, 16), opcodeMeaning);
-        field(HeaderField::Mask, bit(h.masked()),
-              h.masked() ? tr("payload masked with the key (client to server, §5.3)")
-                         : tr("payload not masked"));
-        const int code = unpackByte1(raw.bytes[1]).length7;
-        field(HeaderField::PayloadLength7, QString::number(code),
-              code == 126   ? tr("a 16-bit extended length follows")
-              : code == 127 ? tr("a 64-bit extended length follows")
-                            : tr("payload length: %n byte(s)", nullptr, code));
-        if (h.lengthEncoding != LengthEncoding::Short7)
-            field(HeaderField::ExtendedLength, QString::number(h.payloadLength), lengthMeaning(h));
-        if (h.maskingKey) {
-            const quint32 key = *h.maskingKey;
-            const char keyChars[4] = {char(key >> 24), char(key >> 16), char(key >> 8), char(key)};
-            const QByteArray keyBytes(keyChars, 4);
-            field(HeaderField::MaskingKey, QStringLiteral("0x%1").arg(key, 8, 16, QLatin1Char('0')),
-                  tr("key bytes %1: payload byte i is XORed with key byte i mod 4")
-                      .arg(hexBytes(keyBytes)));
-        }
-        QString payloadMeaning = tr("%n byte(s) follow the %1-byte header", nullptr,
-                                    int(std::min<quint64>(h.payloadLength, INT_MAX)))
-                                     .arg(int(raw.size));
-        if (quint64(r.payload.size()) != h.payloadLength)
-            payloadMeaning += tr("; %n byte(s) logged", nullptr, int(r.payload.size()));
-        field(HeaderField::Payload, QString::number(h.payloadLength), payloadMeaning);
+        addHeaderFields(group, h, raw, r.payload.size());
         QTreeWidgetItem *rawItem = addItem(group, tr("Raw header"), hexBytes(raw.toByteArray()),
                                            tr("%n byte(s) on the wire", nullptr, int(raw.size)));
+        rawItem->setData(0, HeaderFieldRole, -1);
+        addItem(group, tr("Bytes on the wire"),
+                QString::number(quint64(raw.size) + h.payloadLength),
+                tr("%1-byte header + %2 payload bytes").arg(raw.size).arg(h.payloadLength));
+    } else if (r.kind == log::LogKind::Error && !m_extra.violationFrame.isEmpty()) {
+        const ViolationFrame &violated = m_extra.violationFrame;
+        const QByteArray headerBytes = violated.bytes.left(violated.headerBytes);
+        const PartialHeader partial = parsePartialHeader(headerBytes);
+        RawHeaderBytes raw;
+        raw.size = quint8(std::min<qsizetype>(headerBytes.size(), qsizetype(raw.bytes.size())));
+        std::copy_n(reinterpret_cast<const quint8 *>(headerBytes.constData()), raw.size,
+                    raw.bytes.begin());
+        group = addGroup(partial.complete ? tr("Offending frame header (RFC 6455 §5.2)")
+                                          : tr("Offending frame header, as far as received"));
+        addHeaderFields(group, partial.header, raw,
+                        partial.complete ? violated.payloadReceived : -1);
+        QTreeWidgetItem *rawItem = addItem(
+            group, tr("Raw header"), hexBytes(headerBytes),
+            partial.complete
+                ? tr("%n byte(s) on the wire", nullptr, int(raw.size))
+                : tr("%n of %1 byte(s) read before the violation", nullptr, int(raw.size))
+                      .arg(partial.size > 0 ? QString::number(partial.size) : tr("at least 2")));
         rawItem->setData(0, HeaderFieldRole, -1);
     }
 
@@ -428,9 +605,23 @@ void FrameInspector::fillFields() {
         addItem(group, tr("Frames"),
                 r.frameCount == 0 ? tr("unknown") : QString::number(r.frameCount),
                 r.frameCount > 1 ? tr("fragmented (RFC 6455 §5.4)") : QString());
-        if (!r.isFrame())
-            addItem(group, tr("Bytes on the wire"), QString::number(r.length),
-                    tr("payload bytes over all frames"));
+        if (!r.isFrame() && !m_frameRecords.isEmpty()) {
+            // RFC 6455 §5.2: every frame's header is on the wire too.
+            quint64 headerBytes = 0;
+            quint64 payloadBytes = 0;
+            for (const log::LogRecord &frame : std::as_const(m_frameRecords)) {
+                headerBytes += frame.rawHeader().size;
+                payloadBytes += frame.header().payloadLength;
+            }
+            addItem(group, tr("Bytes on the wire"), QString::number(headerBytes + payloadBytes),
+                    tr("%1 header + %2 payload bytes in %n frame(s)", nullptr,
+                       int(m_frameRecords.size()))
+                        .arg(headerBytes)
+                        .arg(payloadBytes));
+        } else if (!r.isFrame()) {
+            addItem(group, tr("Bytes on the wire"), tr("%1 + headers").arg(r.length),
+                    tr("%1 payload bytes; the frames' headers were not logged").arg(r.length));
+        }
         addItem(group, tr("Compressed"), yesNo(r.has(log::LogRecord::Compressed)),
                 r.has(log::LogRecord::Compressed) ? tr("permessage-deflate (RFC 7692)")
                                                   : QString());
@@ -525,6 +716,45 @@ void FrameInspector::fillFields() {
         if (m_extra.streamOffset >= 0)
             addItem(group, tr("Stream offset"), QString::number(m_extra.streamOffset),
                     tr("of the offending byte in the received stream"));
+        if (m_offending >= 0) {
+            QString where;
+            if (m_offending < m_frameWire.size()) {
+                std::optional<HeaderField> owner = fieldForHeaderByte(m_offending);
+                // Header rules name the bits they read, whatever else shares the byte.
+                if (m_extra.error && m_offending < m_frameHeaderSize) {
+                    switch (*m_extra.error) {
+                    case ProtocolError::UnmaskedClientFrame:
+                    case ProtocolError::MaskedServerFrame:
+                        owner = HeaderField::Mask;
+                        break;
+                    case ProtocolError::FragmentedControlFrame:
+                        owner = HeaderField::Fin;
+                        break;
+                    case ProtocolError::ReservedBitsSet:
+                    case ProtocolError::CompressedControlFrame:
+                    case ProtocolError::CompressedContinuation: {
+                        const quint8 byte0 = quint8(m_frameWire.at(0));
+                        owner = (byte0 & Rsv1Bit)   ? HeaderField::Rsv1
+                                : (byte0 & Rsv2Bit) ? HeaderField::Rsv2
+                                                    : HeaderField::Rsv3;
+                        break;
+                    }
+                    default:
+                        break;
+                    }
+                }
+                where = tr("byte 0x%1 in %2")
+                            .arg(quint8(m_frameWire.at(m_offending)), 2, 16, QLatin1Char('0'))
+                            .arg(owner ? QLatin1String(fieldName(*owner)) : tr("the frame"));
+                if (owner == HeaderField::Payload)
+                    where += tr(" (payload offset %1)").arg(m_offending - m_frameHeaderSize);
+            } else {
+                where = tr("past the bytes shown");
+            }
+            QTreeWidgetItem *item =
+                addItem(group, tr("Offending byte"), tr("frame offset %1").arg(m_offending), where);
+            item->setForeground(1, QColor(0xC6, 0x28, 0x28));
+        }
     }
 
     if (!m_extra.notes.isEmpty()) {
@@ -554,6 +784,120 @@ void FrameInspector::fillFields() {
         addItem(group, tr("State"), QLatin1String(stateName(r.state())));
     }
     m_fields->expandAll();
+    fitValueColumn();
+}
+
+void FrameInspector::fitValueColumn() {
+    // Names as wide as the widest (group titles span the row and do not count);
+    // values as wide as they need, up to half of what the names leave; what is wider
+    // wraps, and the rows are laid out again for it.
+    const QFontMetrics metrics(m_fields->font());
+    const int padding = 2 * metrics.horizontalAdvance(QLatin1Char('0'));
+    int names = metrics.horizontalAdvance(m_fields->headerItem()->text(0));
+    int values = metrics.horizontalAdvance(m_fields->headerItem()->text(1));
+    for (QTreeWidgetItemIterator it(m_fields); *it; ++it) {
+        if (!(*it)->parent())
+            continue;
+        names = std::max(names, metrics.horizontalAdvance((*it)->text(0)));
+        values = std::max(values, metrics.horizontalAdvance((*it)->text(1)));
+    }
+    const int room = m_fields->viewport()->width();
+    const int nameWidth = std::min(names + m_fields->indentation() + padding, room / 2);
+    m_fields->setColumnWidth(0, nameWidth);
+    const int valueWidth = std::max(60, std::min(values + padding, (room - nameWidth) / 2));
+    m_fields->setColumnWidth(1, valueWidth);
+    // QTreeView sizes rows without wrapping (it asks for hints at width -1): each row
+    // states the height its wrapped value and meaning need.
+    const int meaningWidth = std::max(60, room - nameWidth - valueWidth);
+    const int line = metrics.lineSpacing();
+    const auto linesOf = [&](const QString &text, int width) {
+        if (text.isEmpty())
+            return 1;
+        return metrics
+                   .boundingRect(QRect(0, 0, std::max(1, width - padding), 1 << 20),
+                                 Qt::TextWordWrap | Qt::TextWrapAnywhere, text)
+                   .height() /
+               std::max(1, line);
+    };
+    for (QTreeWidgetItemIterator it(m_fields); *it; ++it) {
+        QTreeWidgetItem *item = *it;
+        if (!item->parent())
+            continue;
+        const int lines =
+            std::max({1, linesOf(item->text(0), nameWidth - m_fields->indentation()),
+                      linesOf(item->text(1), valueWidth), linesOf(item->text(2), meaningWidth)});
+        item->setSizeHint(1, QSize(valueWidth, lines * line + 4)); // a valid size: w >= 0
+    }
+    m_fields->doItemsLayout();
+}
+
+void FrameInspector::resizeEvent(QResizeEvent *event) {
+    QWidget::resizeEvent(event);
+    fitValueColumn();
+}
+
+void FrameInspector::addHeaderFields(QTreeWidgetItem *group, const FrameHeader &h,
+                                     const RawHeaderBytes &raw, qint64 payloadLogged) {
+    const log::LogRecord &r = m_record;
+    // Only the fields whose bits are all known: a header cut short by a violation
+    // lists the ones before the cut.
+    const auto known = [this](HeaderField f) {
+        return std::any_of(m_spans.cbegin(), m_spans.cend(),
+                           [f](const FieldSpan &span) { return span.field == f; });
+    };
+    const auto field = [&](HeaderField f, const QString &value, const QString &meaning) {
+        if (!known(f))
+            return;
+        QTreeWidgetItem *item = addItem(group, QLatin1String(fieldName(f)), value, meaning);
+        item->setData(0, HeaderFieldRole, int(f));
+        item->setBackground(0, fieldColor(f));
+    };
+    field(HeaderField::Fin, bit(h.fin),
+          h.fin ? tr("final fragment of its message") : tr("more fragments follow"));
+    const QString unset = tr("not set");
+    field(HeaderField::Rsv1, bit(h.rsv1),
+          !h.rsv1 ? unset
+                  : (r.has(log::LogRecord::Compressed) || r.kind == log::LogKind::Text ||
+                             r.kind == log::LogKind::Binary
+                         ? tr("set: per-message compressed (RFC 7692) if negotiated")
+                         : tr("set: meaning defined by a negotiated extension")));
+    field(HeaderField::Rsv2, bit(h.rsv2),
+          h.rsv2 ? tr("set: meaning defined by a negotiated extension") : unset);
+    field(HeaderField::Rsv3, bit(h.rsv3),
+          h.rsv3 ? tr("set: meaning defined by a negotiated extension") : unset);
+    QString opcodeMeaning = QLatin1String(opcodeName(h.opcode)) + tr(" frame");
+    if (isReservedOpcode(h.opcode))
+        opcodeMeaning += tr(" (reserved, RFC 6455 §5.2)");
+    else if (isControl(h.op()))
+        opcodeMeaning += tr(" (control frame, RFC 6455 §5.5)");
+    field(HeaderField::Opcode, QStringLiteral("0x%1").arg(h.opcode, 0, 16), opcodeMeaning);
+    field(HeaderField::Mask, bit(h.masked()),
+          h.masked() ? tr("payload masked with the key (client to server, §5.3)")
+                     : tr("payload not masked"));
+    const int code = raw.size > 1 ? unpackByte1(raw.bytes[1]).length7 : 0;
+    field(HeaderField::PayloadLength7, QString::number(code),
+          code == 126   ? tr("a 16-bit extended length follows")
+          : code == 127 ? tr("a 64-bit extended length follows")
+                        : tr("payload length: %n byte(s)", nullptr, code));
+    if (h.lengthEncoding != LengthEncoding::Short7)
+        field(HeaderField::ExtendedLength, QString::number(h.payloadLength), lengthMeaning(h));
+    if (h.maskingKey) {
+        const quint32 key = *h.maskingKey;
+        const char keyChars[4] = {char(key >> 24), char(key >> 16), char(key >> 8), char(key)};
+        const QByteArray keyBytes(keyChars, 4);
+        field(HeaderField::MaskingKey, QStringLiteral("0x%1").arg(key, 8, 16, QLatin1Char('0')),
+              tr("key bytes %1: payload byte i is XORed with key byte i mod 4")
+                  .arg(hexBytes(keyBytes)));
+    }
+    QString payloadMeaning = tr("%n byte(s) follow the %1-byte header", nullptr,
+                                int(std::min<quint64>(h.payloadLength, INT_MAX)))
+                                 .arg(int(raw.size));
+    if (r.kind == log::LogKind::Error)
+        payloadMeaning += tr("; %n byte(s) read before the violation", nullptr,
+                             int(std::min<qint64>(payloadLogged, INT_MAX)));
+    else if (quint64(payloadLogged) != h.payloadLength)
+        payloadMeaning += tr("; %n byte(s) logged", nullptr, int(payloadLogged));
+    field(HeaderField::Payload, QString::number(h.payloadLength), payloadMeaning);
 }
 
 void FrameInspector::showConnectionTls(const TlsInfo &tls) {
@@ -647,23 +991,10 @@ void FrameInspector::fillCurrentTab() {
                 m_jsonStack->setCurrentWidget(m_jsonMessage);
             } else {
                 int budget = MaxJsonItems;
-                auto *root = new QTreeWidgetItem(
-                    m_json, {tr("(root)"),
-                             doc.isArray() ? scalarText(doc.array()) : scalarText(doc.object())});
-                const QJsonValue rootValue =
-                    doc.isArray() ? QJsonValue(doc.array()) : QJsonValue(doc.object());
-                // The root item stands for the document; its children are the members.
-                if (rootValue.isObject()) {
-                    const QJsonObject object = rootValue.toObject();
-                    for (auto it = object.begin(); it != object.end() && budget > 0; ++it)
-                        addJson(root, it.key(), it.value(), budget);
-                } else {
-                    const QJsonArray array = rootValue.toArray();
-                    for (qsizetype i = 0; i < array.size() && budget > 0; ++i)
-                        addJson(root, QStringLiteral("[%1]").arg(i), array.at(i), budget);
-                }
-                if (budget <= 0)
-                    new QTreeWidgetItem(root, {tr("\u2026"), tr("(more not shown)")});
+                // The root item stands for the document; its children are the members,
+                // in the document's order.
+                auto *root = new QTreeWidgetItem(m_json, {tr("(root)")});
+                root->setText(1, OrderedJsonTree(m_shown, budget).addChildren(root));
                 m_json->expandToDepth(1);
                 m_jsonStack->setCurrentWidget(m_json);
             }
@@ -741,7 +1072,7 @@ void FrameInspector::selectHeaderByte(qint64 offset) {
 }
 
 void FrameInspector::selectField(HeaderField field) {
-    if (m_syncing || !m_record.isFrame())
+    if (m_syncing || m_spans.isEmpty())
         return;
     const auto span = std::find_if(m_spans.cbegin(), m_spans.cend(),
                                    [field](const FieldSpan &s) { return s.field == field; });
@@ -752,17 +1083,16 @@ void FrameInspector::selectField(HeaderField field) {
     m_rangeStart = qint64(span->firstByte());
     m_rangeLength = qint64(std::min<quint64>(span->byteCount(), quint64(1) << 62));
     m_diagram->setSelectedField(field);
-    if (field == HeaderField::Payload && m_inflatedFrame) {
-        // The payload field is the compressed bytes on the wire.
-        m_headerHex->clearHighlight();
-        setCurrentPayloadTab(WireTab);
-        m_wireHex->setHighlight(0, m_wire.size());
-    } else if (field == HeaderField::Payload) {
-        m_headerHex->clearHighlight();
-        setCurrentPayloadTab(HexTab);
-        m_payloadHex->setHighlight(0, m_record.payload.size());
-    } else {
-        m_headerHex->setHighlight(m_rangeStart, m_rangeLength);
+    m_frameHex->setHighlight(m_rangeStart, m_rangeLength);
+    if (field == HeaderField::Payload) {
+        // Also in the payload tabs: the compressed bytes on the wire, or the payload.
+        if (m_inflatedFrame) {
+            setCurrentPayloadTab(WireTab);
+            m_wireHex->setHighlight(0, m_wire.size());
+        } else {
+            setCurrentPayloadTab(HexTab);
+            m_payloadHex->setHighlight(0, m_shown.size());
+        }
     }
     if (QTreeWidgetItem *item = fieldItem(field)) {
         m_fields->setCurrentItem(item);
@@ -788,14 +1118,14 @@ void FrameInspector::onFieldItemChanged() {
         selectField(static_cast<HeaderField>(field.toInt()));
         return;
     }
-    if (field.isValid() && m_record.isFrame()) {
+    if (field.isValid() && !m_spans.isEmpty()) {
         // The raw header row: all of it.
         m_syncing = true;
         m_selectedField.reset();
         m_diagram->setSelectedField(std::nullopt);
         m_rangeStart = 0;
-        m_rangeLength = m_headerHex->data().size();
-        m_headerHex->setHighlight(m_rangeStart, m_rangeLength);
+        m_rangeLength = m_frameHeaderSize;
+        m_frameHex->setHighlight(m_rangeStart, m_rangeLength);
         m_syncing = false;
         emit byteRangeSelected(m_rangeStart, m_rangeLength);
         return;

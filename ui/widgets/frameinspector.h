@@ -7,7 +7,9 @@
 
 #include <optional>
 
+class QCheckBox;
 class QLabel;
+class QScrollArea;
 class QPlainTextEdit;
 class QSplitter;
 class QStackedWidget;
@@ -28,9 +30,12 @@ class HexView;
 // wire and inflated, and its wire payload; a compressed frame is inflated for
 // display (the Text, JSON and Hex tabs), its wire bytes in "Wire (compressed)".
 //
-// Its currency is a byte range: selecting a field in the table or the diagram
-// highlights the same bytes in the header hex view, and clicking a byte there
-// selects the field it belongs to (fieldSpans() gives the bit ranges).
+// Its currency is a byte range: one hex pane shows the whole frame as on the wire
+// (masked, or unmasked on request), each field tinted with its own colour;
+// selecting a field in the table or the diagram highlights its bytes there, and
+// clicking a byte selects the field it belongs to (fieldSpans() gives the bit
+// ranges). An error row shows the frame the rule broke in, its header fields as
+// far as they had arrived, and the offending byte marked.
 class FrameInspector : public QWidget {
     Q_OBJECT
 public:
@@ -63,7 +68,7 @@ public:
 
     // The byte-range currency.
     void selectField(HeaderField field);
-    // Selects the field that owns header byte `offset` (the one with most bits in it).
+    // Selects the field that owns frame byte `offset` (the one with most bits in it).
     void selectHeaderByte(qint64 offset);
     std::optional<HeaderField> selectedField() const { return m_selectedField; }
     // The selected bytes, counted from the first header byte; length 0: none.
@@ -78,7 +83,18 @@ public:
     // The parts, for the window's layout and for tests.
     QTreeWidget *fieldTree() const { return m_fields; }
     FrameBitDiagram *bitDiagram() const { return m_diagram; }
-    HexView *headerHexView() const { return m_headerHex; }
+    // The whole frame: header and payload, masked as on the wire unless unmasked.
+    HexView *frameHexView() const { return m_frameHex; }
+    QCheckBox *unmaskedToggle() const { return m_unmasked; }
+    // Under the frame pane: what is cut, where the offending byte is.
+    QLabel *frameNote() const { return m_frameNote; }
+    QScrollArea *bitDiagramScroll() const { return m_diagramScroll; }
+    // The frame the hex pane shows, as on the wire; empty when the record has none.
+    const QByteArray &frameBytes() const { return m_frameWire; }
+    // Error rows: the offending byte's offset in frameBytes() (-1: none).
+    qint64 offendingByte() const { return m_offending; }
+    // The tint of a field in the hex pane, the table and the diagram.
+    static QColor fieldColor(HeaderField field);
     QTabWidget *payloadTabs() const { return m_tabs; }
     QPlainTextEdit *textView() const { return m_text; }
     QTreeWidget *jsonTree() const { return m_json; }
@@ -101,13 +117,20 @@ signals:
     // The user picked one of a fragmented message's frames (its store index).
     void recordActivated(qsizetype storeIndex);
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
+    void fitValueColumn();
     void showRecord();
     void fillFields();
     void fillFrames();
     void fillCurrentTab();
     void onFieldItemChanged();
     void selectPayloadRange(qint64 start, qint64 length);
+    void showFrameBytes();
+    void addHeaderFields(QTreeWidgetItem *group, const FrameHeader &h, const RawHeaderBytes &raw,
+                         qint64 payloadLogged);
     QTreeWidgetItem *addGroup(const QString &title);
     QTreeWidgetItem *addItem(QTreeWidgetItem *group, const QString &name, const QString &value,
                              const QString &meaning = {});
@@ -115,7 +138,10 @@ private:
     QSplitter *m_splitter = nullptr;
     QTreeWidget *m_fields = nullptr;
     FrameBitDiagram *m_diagram = nullptr;
-    HexView *m_headerHex = nullptr;
+    QScrollArea *m_diagramScroll = nullptr;
+    HexView *m_frameHex = nullptr;
+    QCheckBox *m_unmasked = nullptr;
+    QLabel *m_frameNote = nullptr;
     QTabWidget *m_tabs = nullptr;
     QPlainTextEdit *m_text = nullptr;
     QStackedWidget *m_jsonStack = nullptr;
@@ -136,6 +162,12 @@ private:
     QList<qsizetype> m_frameIndices;
     QList<log::LogRecord> m_frameRecords;
     QList<FieldSpan> m_spans;
+    // The frame in the hex pane: as on the wire, and its header's size there; the
+    // masking key when the whole header is known.
+    QByteArray m_frameWire;
+    int m_frameHeaderSize = 0;
+    std::optional<quint32> m_frameKey;
+    qint64 m_offending = -1;
     // Compression (RFC 7692): what the payload tabs show, the bytes on the wire when
     // they differ from it, and why a compressed frame did not inflate.
     QByteArray m_shown;

@@ -17,6 +17,7 @@ namespace {
 
 constexpr int Margin = 4;
 const QColor HighlightColor(0xFF, 0xE0, 0x82);
+const QColor MarkColor(0xD3, 0x2F, 0x2F);
 
 char hexDigit(int value) {
     return "0123456789abcdef"[value & 0xF];
@@ -34,6 +35,8 @@ HexView::HexView(QWidget *parent)
 
 void HexView::setData(const QByteArray &data) {
     m_data = data;
+    m_tints.clear();
+    m_marked = -1;
     m_highlightStart = m_highlightLength = 0;
     m_selectionStart = m_selectionLength = 0;
     m_anchor = -1;
@@ -62,6 +65,26 @@ void HexView::setSelection(qint64 start, qint64 length) {
     m_selectionLength = length;
     viewport()->update();
     emit selectionChanged(start, length);
+}
+
+void HexView::setTints(const QList<Tint> &tints) {
+    m_tints = tints;
+    viewport()->update();
+}
+
+QColor HexView::tintAt(qint64 offset) const {
+    for (const Tint &tint : m_tints) {
+        if (offset >= tint.start && offset - tint.start < tint.length)
+            return tint.color;
+    }
+    return {};
+}
+
+void HexView::setMarkedByte(qint64 offset) {
+    m_marked = offset >= 0 && offset < m_data.size() ? offset : -1;
+    if (m_marked >= 0)
+        scrollToOffset(m_marked);
+    viewport()->update();
 }
 
 qint64 HexView::lineCount() const {
@@ -176,6 +199,8 @@ void HexView::paintEvent(QPaintEvent *) {
     QString offset;
     for (qint64 line = first; line < last; ++line) {
         const int y = int(line - first) * m_lineHeight;
+        for (const Tint &tint : std::as_const(m_tints))
+            paintRange(painter, line, y, tint.start, tint.length, tint.color);
         if (m_highlightLength > 0)
             paintRange(painter, line, y, m_highlightStart, m_highlightLength, HighlightColor);
         if (m_selectionLength > 0)
@@ -205,6 +230,16 @@ void HexView::paintEvent(QPaintEvent *) {
         painter.setPen(pal.color(QPalette::Text));
         painter.drawText(hexX(0) + dx, y + m_ascent, hex);
         painter.drawText(asciiX(0) + dx, y + m_ascent, ascii);
+        if (m_marked >= lineStart && m_marked < lineStart + BytesPerLine) {
+            const int column = int(m_marked - lineStart);
+            painter.save();
+            painter.setPen(QPen(MarkColor, 2));
+            painter.setBrush(Qt::NoBrush);
+            painter.drawRect(
+                QRect(hexX(column) + dx - 1, y, qRound(2 * m_charWidth) + 2, m_lineHeight - 1));
+            painter.drawRect(QRect(asciiX(column) + dx, y, qRound(m_charWidth), m_lineHeight - 1));
+            painter.restore();
+        }
     }
 }
 

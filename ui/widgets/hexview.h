@@ -2,13 +2,17 @@
 
 #include <QAbstractScrollArea>
 #include <QByteArray>
+#include <QColor>
+#include <QList>
 
 namespace ws {
 
 // A hex dump that paints only the lines in view: offset column, 16 bytes in hex,
 // the same bytes as ASCII. The data is shared, never copied or formatted as a
 // whole, so a 16 MiB payload opens at once. One byte range can be highlighted (the
-// inspector's current field) and the user can select bytes with the mouse.
+// inspector's current field) and the user can select bytes with the mouse. Byte
+// ranges can be tinted (a frame's fields, each in its colour) and one byte marked
+// (the byte that broke a rule), as Wireshark's byte pane does.
 class HexView : public QAbstractScrollArea {
     Q_OBJECT
 public:
@@ -16,6 +20,14 @@ public:
 
     explicit HexView(QWidget *parent = nullptr);
 
+    struct Tint {
+        qint64 start = 0;
+        qint64 length = 0;
+        QColor color;
+        bool operator==(const Tint &) const = default;
+    };
+
+    // Clears the tints, the highlight, the selection and the marked byte.
     void setData(const QByteArray &data);
     const QByteArray &data() const { return m_data; }
     void clear() { setData({}); }
@@ -30,6 +42,16 @@ public:
     void setSelection(qint64 start, qint64 length);
     qint64 selectionStart() const { return m_selectionStart; }
     qint64 selectionLength() const { return m_selectionLength; }
+
+    // Background colours under ranges of bytes, painted below the highlight.
+    void setTints(const QList<Tint> &tints);
+    const QList<Tint> &tints() const { return m_tints; }
+    // The colour of the tint over `offset`, or an invalid colour.
+    QColor tintAt(qint64 offset) const;
+
+    // A byte drawn boxed in red, scrolled into view (-1: none).
+    void setMarkedByte(qint64 offset);
+    qint64 markedByte() const { return m_marked; }
 
     void scrollToOffset(qint64 offset);
     qint64 lineCount() const;
@@ -68,6 +90,8 @@ private:
                     const QColor &color) const;
 
     QByteArray m_data;
+    QList<Tint> m_tints;
+    qint64 m_marked = -1;
     qint64 m_highlightStart = 0;
     qint64 m_highlightLength = 0;
     qint64 m_selectionStart = 0;

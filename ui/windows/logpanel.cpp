@@ -13,8 +13,12 @@
 #include <QFileDialog>
 #include <QLabel>
 #include <QLocale>
+#include <QHeaderView>
+#include <QLineEdit>
 #include <QMenu>
+#include <QMetaEnum>
 #include <QSaveFile>
+#include <QSettings>
 #include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -22,6 +26,8 @@
 namespace ws {
 
 namespace {
+
+const QString TimeFormatKey = QStringLiteral("log/timeFormat");
 
 const log::LogKind AllKinds[] = {
     log::LogKind::Text, log::LogKind::Binary,    log::LogKind::Continuation, log::LogKind::Ping,
@@ -45,7 +51,7 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     // Narrower than the view's defaults: the log shares the window with the docks, and
     // the preview is what people read.
     const int character = fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    m_view->setColumnWidth(MessageLogModel::TimeColumn, character * 9);
+    setUpTimeColumn();
     m_view->setColumnWidth(MessageLogModel::ConnectionColumn, character * 9);
     m_view->setColumnWidth(MessageLogModel::DirectionColumn, character * 10);
     m_view->setColumnWidth(MessageLogModel::KindColumn, character * 15);
@@ -167,6 +173,14 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     m_resend = m_contextMenu->addAction(tr("Resend"));
     m_resend->setToolTip(tr("Send this payload again on its connection"));
     m_savePayload = m_contextMenu->addAction(tr("Save payload to file\u2026"));
+    m_contextMenu->addSeparator();
+    m_setTimeReference = m_contextMenu->addAction(tr("Set as time reference"));
+    m_setTimeReference->setToolTip(tr("Show every row's time relative to this one"));
+    connect(m_setTimeReference, &QAction::triggered, this, [this] {
+        const qsizetype index = m_view->currentStoreIndex();
+        if (index >= 0)
+            m_model->setTimeReference(index);
+    });
     connect(m_copyText, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Text); });
     connect(m_copyHex, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Hex); });
     connect(m_copyBase64, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Base64); });
@@ -199,6 +213,64 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     layout->addWidget(m_toolBar);
     layout->addWidget(m_view, 1);
     updatePayloadActions();
+}
+
+void LogPanel::setUpTimeColumn() {
+    // The user's choice of time format, kept across runs.
+    const QMetaEnum formats = QMetaEnum::fromType<MessageLogModel::TimeFormat>();
+    bool known = false;
+    const int saved = formats.keyToValue(
+        QSettings().value(TimeFormatKey).toString().toLatin1().constData(), &known);
+    if (known)
+        m_model->setTimeFormat(static_cast<MessageLogModel::TimeFormat>(saved));
+
+    auto *group = new QActionGroup(this);
+    const std::pair<MessageLogModel::TimeFormat, QString> choices[] = {
+        {MessageLogModel::TimeFormat::WallClock, tr("Time of day (microseconds)")},
+        {MessageLogModel::TimeFormat::SinceConnectionStart, tr("Seconds since connection start")},
+        {MessageLogModel::TimeFormat::SincePreviousRow, tr("Seconds since previous row")},
+        {MessageLogModel::TimeFormat::SinceReference, tr("Seconds since time reference")},
+        {MessageLogModel::TimeFormat::SinceLogStart, tr("Seconds since log start")},
+    };
+    m_timeMenu = new QMenu(tr("Time format"), this);
+    for (const auto &[format, text] : choices) {
+        QAction *action = m_timeMenu->addAction(text);
+        action->setCheckable(true);
+        action->setData(int(format));
+        action->setChecked(format == m_model->timeFormat());
+        group->addAction(action);
+        connect(action, &QAction::triggered, this,
+                [this, chosen = format] { m_model->setTimeFormat(chosen); });
+    }
+    QHeaderView *header = m_view->horizontalHeader();
+    header->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(header, &QWidget::customContextMenuRequested, this,
+            [this, header](const QPoint &at) { m_timeMenu->popup(header->mapToGlobal(at)); });
+    connect(m_model, &MessageLogModel::timeFormatChanged, this,
+            [this, formats](MessageLogModel::TimeFormat format) {
+                QSettings().setValue(TimeFormatKey,
+                                     QString::fromLatin1(formats.valueToKey(int(format))));
+                for (QAction *action : m_timeMenu->actions())
+                    action->setChecked(action->data().toInt() == int(format));
+                fitTimeColumn();
+            });
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, [this] { fitTimeColumn(); });
+    fitTimeColumn();
+}
+
+void LogPanel::fitTimeColumn() {
+    // Wide enough for any time the format shows and for its title: never elided.
+    const QFontMetrics metrics(m_view->font());
+    const int padding = 4 * metrics.horizontalAdvance(QLatin1Char('0'));
+    const int text = metrics.horizontalAdvance(m_model->widestTimeText()) + padding;
+    const QString title =
+        m_model->headerData(MessageLogModel::TimeColumn, Qt::Horizontal).toString();
+    const int titleWidth =
+        QFontMetrics(m_view->horizontalHeader()->font()).horizontalAdvance(title) + padding;
+    const int wanted = std::max(text, titleWidth);
+    if (m_view->columnWidth(MessageLogModel::TimeColumn) < wanted ||
+        m_view->columnWidth(MessageLogModel::TimeColumn) > wanted + padding)
+        m_view->setColumnWidth(MessageLogModel::TimeColumn, wanted);
 }
 
 QAction *LogPanel::directionAction(int direction) const {

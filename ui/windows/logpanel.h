@@ -49,6 +49,9 @@ public:
     QAction *copyBase64Action() const { return m_copyBase64; }
     QAction *resendAction() const { return m_resend; }
     QAction *savePayloadAction() const { return m_savePayload; }
+    QAction *setTimeReferenceAction() const { return m_setTimeReference; }
+    // The time column's formats (the header's context menu).
+    QMenu *timeFormatMenu() const { return m_timeMenu; }
 
     // The store indices of the selected rows, in order.
     QList<qsizetype> selectedStoreIndices() const;
@@ -66,6 +69,8 @@ private:
     void applyDirectionFilter();
     void applyKindFilter();
     void updatePayloadActions();
+    void setUpTimeColumn();
+    void fitTimeColumn();
 
     MessageLogModel *m_model;
     LogFilterProxy *m_proxy;
@@ -87,6 +92,8 @@ private:
     QAction *m_copyBase64;
     QAction *m_resend;
     QAction *m_savePayload;
+    QAction *m_setTimeReference = nullptr;
+    QMenu *m_timeMenu = nullptr;
     QMenu *m_contextMenu;
 };
 
