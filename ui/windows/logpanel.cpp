@@ -14,7 +14,6 @@
 #include <QLabel>
 #include <QLocale>
 #include <QHeaderView>
-#include <QLineEdit>
 #include <QMenu>
 #include <QMetaEnum>
 #include <QSaveFile>
