@@ -4,10 +4,10 @@
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
+#include "net/eventclock.h"
 #include "net/tlscertificate.h"
 
 #include <QCoreApplication>
-#include <QDateTime>
 #include <QTimer>
 
 #include <limits>
@@ -26,8 +26,9 @@ QString exitStatusHelp() {
 // The connection's id in a --save log.
 constexpr quint32 SavedConnectionId = 1;
 
+// Now, as a log record's time: on the clock the connection's events use.
 qint64 wallClockUs() {
-    return QDateTime::currentMSecsSinceEpoch() * 1000;
+    return EventClock::toEpochUs(EventClock::nowUs());
 }
 
 } // namespace

@@ -31,7 +31,7 @@ QString bodyExcerpt(const QByteArray &body) {
 } // namespace
 
 ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
-    : Connection(nullptr, EventReporting::On, parent)
+    : Connection(EventReporting::On, parent)
     , m_options(std::move(options)) {
     m_url = parseWebSocketUrl(m_options.url);
     setCloseTimeout(m_options.closeTimeoutMs);
@@ -76,7 +76,6 @@ void ClientConnection::open() {
     if (m_opened)
         return;
     m_opened = true;
-    startOwnClock();
 
     QString error;
     m_url = parseWebSocketUrl(m_options.url, &error);
@@ -271,8 +270,7 @@ void ClientConnection::onConnected() {
     touch(nowMs());
     m_deadline = Deadline::Handshake;
     m_timer.start(m_options.handshakeTimeoutMs);
-    mutableSession().setTime(nowUs());
-    mutableSession().start();
+    mutableSession().start(nowUs());
     pump();
     flush();
 }

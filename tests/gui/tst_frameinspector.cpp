@@ -37,7 +37,7 @@ QByteArray payload300() {
 
 // A client's masked text frame whose 300-byte payload needs the 16-bit length.
 void storeMaskedFrame(LogStore &store) {
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     for (const SessionEvent &e : textMessage(Direction::Outgoing, 1'000, payload300(), Key))
         store.append(1, e);
     store.commitPending();
@@ -149,7 +149,7 @@ void TestFrameInspector::maskedHexIsComputedOnDemand() {
     QCOMPARE(inspector.maskedHexView()->data(), expected);
     // The RFC's own example: "Hello" masked with the same key.
     LogStore hello;
-    hello.setAutoCalibrateClocks(false);
+    hello.setClockOffset(0);
     for (const SessionEvent &e : textMessage(Direction::Outgoing, 0, "Hello", Key))
         hello.append(1, e);
     hello.commitPending();
@@ -158,7 +158,7 @@ void TestFrameInspector::maskedHexIsComputedOnDemand() {
     QCOMPARE(inspector.maskedHexView()->data(), QByteArray::fromHex("7f9f4d5158"));
     // An unmasked frame has no masked tab.
     LogStore plainStore;
-    plainStore.setAutoCalibrateClocks(false);
+    plainStore.setClockOffset(0);
     plainStore.append(1, frameEvent(Direction::Incoming, 0, 0x2, "abc"));
     plainStore.commitPending();
     inspector.setRecord(plainStore, 0);
@@ -169,7 +169,7 @@ void TestFrameInspector::maskedHexIsComputedOnDemand() {
 
 void TestFrameInspector::closeFrame() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(
         1, frameEvent(Direction::Incoming, 0, 0x8, QByteArray::fromHex("03e9") + "server restart"));
     store.append(1, CloseEvent{0, quint16(1001), QStringLiteral("server restart")});
@@ -194,7 +194,7 @@ void TestFrameInspector::closeFrame() {
 
     // A code that must not be sent is said so.
     LogStore bad;
-    bad.setAutoCalibrateClocks(false);
+    bad.setClockOffset(0);
     bad.append(1, frameEvent(Direction::Outgoing, 0, 0x8, QByteArray::fromHex("03ed")));
     bad.commitPending();
     inspector.setRecord(bad, 0);
@@ -204,7 +204,7 @@ void TestFrameInspector::closeFrame() {
 
 void TestFrameInspector::pongRoundTrip() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, frameEvent(Direction::Incoming, 0, 0xA, "rt"));
     store.append(1, PongEvent{0, "rt", qint64(2500)});
     store.append(1, frameEvent(Direction::Incoming, 1, 0xA, "hb"));
@@ -220,7 +220,7 @@ void TestFrameInspector::pongRoundTrip() {
 
 void TestFrameInspector::violationAndHandshake() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     ProtocolViolation violation;
     violation.error = ProtocolError::UnmaskedClientFrame;
     violation.reason = QStringLiteral("client frame is not masked (RFC 6455 §5.1)");
@@ -260,7 +260,7 @@ void TestFrameInspector::violationAndHandshake() {
 
 void TestFrameInspector::jsonTree() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     const QByteArray json =
         R"({"op":"tick","data":{"price":101.5,"tags":["a","b"],"ok":true,"none":null}})";
     for (const SessionEvent &e : textMessage(Direction::Incoming, 0, json))
@@ -298,7 +298,7 @@ void TestFrameInspector::jsonTree() {
 
 void TestFrameInspector::notJson() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     for (const SessionEvent &e : textMessage(Direction::Incoming, 0, "{\"open\": "))
         store.append(1, e);
     store.commitPending();
@@ -314,7 +314,7 @@ void TestFrameInspector::notJson() {
 
 void TestFrameInspector::fragmentedMessageListsFrames() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, frameEvent(Direction::Outgoing, 10, 0x1, "frag", false, quint32(1)));
     store.append(1, frameEvent(Direction::Outgoing, 11, 0x0, "men", false, quint32(2)));
     store.append(1, frameEvent(Direction::Outgoing, 12, 0x0, "ted", true, quint32(3)));

@@ -19,7 +19,7 @@ namespace {
 
 // Two connections exchanging JSON-ish text, binary, pings and a violation.
 void fill(MessageLogModel &model) {
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     qint64 t = 0;
     for (quint32 connection : {1u, 2u}) {
         model.appendEvent(connection, StateEvent{++t, SessionState::Open});
@@ -265,7 +265,7 @@ void TestLogFilterProxy::refilterKeepsTheCurrentRow() {
 
 void TestLogFilterProxy::droppedRowsLeaveTheProxy() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     model.setCapacity(5000);
     LogFilterProxy proxy;
     proxy.setSourceModel(&model);
@@ -299,7 +299,7 @@ void TestLogFilterProxy::droppedRowsLeaveTheProxy() {
 void TestLogFilterProxy::staysConsistent() {
     // Qt's own model checker watches every signal the proxy and the log emit.
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     model.setCapacity(3000);
     QAbstractItemModelTester modelTester(&model,
                                          QAbstractItemModelTester::FailureReportingMode::QtTest);

@@ -22,7 +22,7 @@ QString cell(const MessageLogModel &model, int row, int column, int role = Qt::D
 // One record of each kind, in a known order (see fillEveryKind).
 void fillEveryKind(MessageLogModel &model) {
     LogStore &store = model.store();
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.setConnectionInfo(1, {QStringLiteral("echo"), QStringLiteral("ws://127.0.0.1:9001/")});
     HandshakeEvent handshake;
     handshake.timestampUs = 1'000'000;
@@ -203,7 +203,7 @@ void TestMessageLogModel::customRoles() {
 
 void TestMessageLogModel::batchInsertion() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
     for (int i = 0; i < 500; ++i)
         model.appendEvents(1, textMessage(Direction::Incoming, i, QByteArray::number(i)));
@@ -245,7 +245,7 @@ void TestMessageLogModel::coalescingTimerFlushes() {
 
 void TestMessageLogModel::messagesAndFramesModes() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     // A fragmented text message between two single-frame ones, and a ping inside it
     // (RFC 6455 §5.4: control frames may be injected in the middle of a message).
@@ -292,7 +292,7 @@ void TestMessageLogModel::messagesAndFramesModes() {
 
 void TestMessageLogModel::capacityDropsOldestInSlices() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     const qsizetype capacity = 10'000;
     model.setCapacity(capacity);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -328,7 +328,7 @@ void TestMessageLogModel::millionRows() {
     // 64-byte text messages as the decoder hands them over: one payload allocation
     // each, shared by the frame and message events.
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     constexpr int Count = 1'000'000;
     QByteArray templ(64, 'm');
     for (int i = 0; i < Count; ++i) {

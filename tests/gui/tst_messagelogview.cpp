@@ -38,7 +38,7 @@ void append(MessageLogModel &model, int count) {
 
 void TestMessageLogView::followsTheTailUntilScrolledUp() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     LogFilterProxy proxy;
     proxy.setSourceModel(&model);
     MessageLogView view;
@@ -77,7 +77,7 @@ void TestMessageLogView::followsTheTailUntilScrolledUp() {
 
 void TestMessageLogView::currentRecordThroughTheFilter() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     LogFilterProxy proxy;
     proxy.setSourceModel(&model);
     MessageLogView view;
