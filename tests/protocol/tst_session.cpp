@@ -379,6 +379,9 @@ private slots:
     void fragmentedUtf8_data();
     void fragmentedUtf8();
     void pingRoundTrip();
+    void eventsCarryTheTimeOfTheirCall();
+    void sentEventsCarryTheWriteTime();
+    void roundTripCountsFromTheWrite();
     void pongMatching();
     void closeHandshake_data();
     void closeHandshake();
@@ -895,6 +898,102 @@ void TestSession::pingRoundTrip() {
     const QList<NoteEvent> notes = eventsOf<NoteEvent>(takeEvents(*pair.client));
     QCOMPARE(notes.size(), 1);
     QCOMPARE(notes[0].note.kind, ConformanceNote::Kind::UnsolicitedPong);
+}
+
+void TestSession::eventsCarryTheTimeOfTheirCall() {
+    auto server = openServer();
+    // A message and a ping read at 500: both stamped 500, and so is the automatic
+    // pong queued while decoding them.
+    server->receiveData(frame(0x81, "Hi", kSampleMaskKey) + frame(0x89, "p", 0x01020304), 500);
+    QList<SessionEvent> events = takeEvents(*server);
+    QCOMPARE(kinds(events), QStringList({"frame<", "message<", "frame<", "ping", "frame>"}));
+    for (const SessionEvent &event : events)
+        QCOMPARE(std::visit([](const auto &e) { return e.timestampUs; }, event), qint64(500));
+    QCOMPARE(std::get<FrameEvent>(events[4]).queuedUs, qint64(500));
+
+    // A send later is stamped with its own call's time, not the last read's.
+    QCOMPARE(server->sendText("later", 9000), SendError::None);
+    events = takeEvents(*server);
+    QCOMPARE(kinds(events), QStringList({"frame>", "message>"}));
+    QCOMPARE(std::get<FrameEvent>(events[0]).timestampUs, qint64(9000));
+    QCOMPARE(std::get<MessageEvent>(events[1]).timestampUs, qint64(9000));
+    QCOMPARE(std::get<MessageEvent>(events[1]).queuedUs, qint64(9000));
+    server->takeOutgoing();
+
+    // The end of the transport and an abort carry theirs.
+    server->receiveEof(9100);
+    events = takeEvents(*server);
+    QCOMPARE(std::get<ClosedEvent>(events.last()).timestampUs, qint64(9100));
+    auto client = openClient();
+    client->abort(QStringLiteral("gave up"), 7);
+    QCOMPARE(eventsOf<ClosedEvent>(takeEvents(*client)).value(0).timestampUs, qint64(7));
+}
+
+void TestSession::sentEventsCarryTheWriteTime() {
+    auto client = openClient();
+    QCOMPARE(client->sendText("first", 100), SendError::None);
+    QCOMPARE(client->sendText("fragmented", 110, 4), SendError::None);
+    // The transport takes the bytes, writes them and says when.
+    QVERIFY(!client->takeOutgoing().isEmpty());
+    // Queued after the bytes were taken: not part of that write.
+    QCOMPARE(client->sendBinary("second", 200), SendError::None);
+    client->outgoingWritten(150);
+    QList<SessionEvent> events = takeEvents(*client);
+    QCOMPARE(kinds(events), QStringList({"frame>", "message>", "frame>", "frame>", "frame>",
+                                         "message>", "frame>", "message>"}));
+    for (int i = 0; i < 6; ++i) {
+        const auto [time, queued] = std::visit(
+            [](const auto &e) -> std::pair<qint64, qint64> {
+                if constexpr (requires { e.queuedUs; })
+                    return {e.timestampUs, e.queuedUs};
+                return {e.timestampUs, -1};
+            },
+            events[i]);
+        QCOMPARE(time, qint64(150));
+        QCOMPARE(queued, i < 2 ? qint64(100) : qint64(110));
+    }
+    QCOMPARE(std::get<FrameEvent>(events[6]).timestampUs, qint64(200));
+    QCOMPARE(std::get<MessageEvent>(events[7]).queuedUs, qint64(200));
+
+    // Events already taken are not touched; the next write stamps only what is new.
+    QCOMPARE(client->sendText("third", 300), SendError::None);
+    client->takeOutgoing();
+    client->outgoingWritten(320);
+    client->outgoingWritten(999); // nothing new was taken
+    events = takeEvents(*client);
+    QCOMPARE(kinds(events), QStringList({"frame>", "message>"}));
+    QCOMPARE(std::get<FrameEvent>(events[0]).timestampUs, qint64(320));
+    QCOMPARE(std::get<FrameEvent>(events[0]).queuedUs, qint64(300));
+
+    // takeOutgoingChunks() counts as taking the bytes too.
+    auto server = openServer();
+    QCOMPARE(server->sendBinary(QByteArray(20000, 'x'), 1000), SendError::None);
+    QList<QByteArray> chunks;
+    server->takeOutgoingChunks(chunks);
+    server->outgoingWritten(1040);
+    events = takeEvents(*server);
+    QCOMPARE(std::get<FrameEvent>(events[0]).timestampUs, qint64(1040));
+    QCOMPARE(std::get<MessageEvent>(events[1]).timestampUs, qint64(1040));
+    QCOMPARE(std::get<MessageEvent>(events[1]).queuedUs, qint64(1000));
+}
+
+void TestSession::roundTripCountsFromTheWrite() {
+    auto client = openClient();
+    QCOMPARE(client->sendPing("slow", 1000), SendError::None);
+    // The bytes left 4 ms after the call (a busy caller); the pong came 300 us later.
+    client->takeOutgoing();
+    client->outgoingWritten(5000);
+    QCOMPARE(client->sendPing("unsent", 5100), SendError::None);
+    client->receiveData(hex("8a04") + "slow", 5300);
+    QList<PongEvent> pongs = eventsOf<PongEvent>(takeEvents(*client));
+    QCOMPARE(pongs.size(), 1);
+    QCOMPARE(pongs[0].roundTripUs, std::optional<qint64>(300));
+    QCOMPARE(pongs[0].timestampUs, qint64(5300));
+
+    // A ping whose write was never reported counts from its send call.
+    client->receiveData(hex("8a06") + "unsent", 5400);
+    pongs = eventsOf<PongEvent>(takeEvents(*client));
+    QCOMPARE(pongs.value(0).roundTripUs, std::optional<qint64>(300));
 }
 
 void TestSession::pongMatching() {
