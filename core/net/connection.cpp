@@ -33,10 +33,15 @@ PerMessageDeflate *Connection::setDeflate(std::unique_ptr<PerMessageDeflate> def
 }
 
 void Connection::receive() {
+    receiveBatches(m_reporting == EventReporting::On);
+}
+
+void Connection::receiveBatches(bool bounded) {
     if (m_finished || m_finishPending || !m_socket)
         return;
     for (bool more = true; more;) {
-        const SocketRead chunk = readFromSocket(m_socket);
+        const SocketRead chunk =
+            readFromSocket(m_socket, bounded ? ReportedReadBudget : UnbufferedReadSize);
         // The time the bytes arrived, as near the read as it gets: taken before
         // anything is decoded or reported.
         const qint64 readUs = nowUs();
@@ -65,14 +70,25 @@ void Connection::receive() {
         flush();
         if (!afterReceive())
             return;
+        if (bounded && more) {
+            // The rest on the next turn, after the other sockets had theirs.
+            if (!isUnbuffered(m_socket))
+                receiveLater();
+            return;
+        }
     }
+}
+
+void Connection::receiveLater() {
+    QMetaObject::invokeMethod(this, &Connection::receive, Qt::QueuedConnection);
 }
 
 void Connection::receiveEof() {
     if (m_finished)
         return;
+    // All of it: nothing more will announce it.
     if (m_socket && m_socket->bytesAvailable() > 0)
-        receive();
+        receiveBatches(false);
     if (m_finished)
         return;
     if (m_session->state() != SessionState::Closed) {

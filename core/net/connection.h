@@ -106,8 +106,14 @@ protected:
     QTcpSocket *socket() const { return m_socket; }
     static qint64 nowMs() { return EventClock::nowMs(); }
     static qint64 nowUs() { return EventClock::nowUs(); }
-    // Reads what the socket has, feeds it to the session, reports and writes.
+    // Reads what the socket has, feeds it to the session, reports and writes. A
+    // connection that reports its events reads a bounded batch per call (see
+    // ReportedReadBudget) and comes back for the rest through receiveLater().
     void receive();
+    // More bytes wait after a bounded batch: read them from the event loop (a
+    // buffered socket does not announce bytes it already holds). By default a
+    // queued receive(); a role that can pause reading checks that first.
+    virtual void receiveLater();
     // The transport ended: what is left is read, the session hears the EOF.
     void receiveEof();
     // The session's events out, in order, nested sends included.
@@ -152,10 +158,18 @@ private:
     qint64 m_lastReceiveMs = 0;
     int m_closeTimeoutMs = 5'000;
     bool m_transportClosing = false;
+    // receive(), in bounded batches or all that is there.
+    void receiveBatches(bool bounded);
     bool m_pumping = false;       // inside pump(): a nested call leaves the events to it
     bool m_finishPending = false; // finish() asked for during pump()
     bool m_finished = false;
 };
+
+// What a connection whose events are reported reads per turn of the event loop.
+// Each event it reports costs far more than the read (the log, the window), so a
+// peer that floods must not hold the loop for a whole 256 KiB batch while the other
+// connections' bytes wait: a pong read late is a round trip measured long.
+constexpr qint64 ReportedReadBudget = 4 * 1024;
 
 template <typename Send> SendError Connection::sendThroughSession(Send &&send) {
     if (m_finished || m_finishPending || !canSend())

@@ -29,6 +29,10 @@ void ServerClient::onReadyRead() {
         receive();
 }
 
+void ServerClient::receiveLater() {
+    QMetaObject::invokeMethod(this, &ServerClient::onReadyRead, Qt::QueuedConnection);
+}
+
 void ServerClient::onDisconnected() {
     if (isFinished())
         return;

@@ -30,6 +30,7 @@ public:
 protected:
     bool canSend() const override { return true; }
     void beforeReceive(qint64 readUs) override;
+    void receiveLater() override;
     void transportEnded() override;
     bool afterReceive() override;
     void handleEvent(SessionEvent &event) override;
