@@ -4,6 +4,7 @@
 #include "protocol/opcode.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace ws::log {
 
@@ -25,6 +26,10 @@ QByteArray compacted(const QByteArray &payload) {
     if (capacity == 0 || (capacity - payload.size() > 64 && capacity > 2 * payload.size()))
         return QByteArray(payload.constData(), payload.size());
     return payload;
+}
+
+quint32 sendDelay(qint64 sentUs, qint64 queuedUs) {
+    return quint32(std::clamp<qint64>(sentUs - queuedUs, 0, std::numeric_limits<quint32>::max()));
 }
 
 } // namespace
@@ -210,6 +215,8 @@ void LogStore::convert(quint32 connection, const FrameEvent &event) {
     LogRecord r = newRecord(connection, event.timestampUs, logKindForOpcode(frame.header.opcode));
     r.setHeader(frame.header);
     r.payload = compacted(frame.payload);
+    if (event.direction == Direction::Outgoing)
+        r.sendDelayUs = sendDelay(event.timestampUs, event.queuedUs);
     r.set(LogRecord::InFrameView);
     r.set(LogRecord::Outgoing, event.direction == Direction::Outgoing);
     // Control frames and frames with a reserved opcode are not part of any message:
@@ -267,6 +274,8 @@ void LogStore::convert(quint32 connection, const MessageEvent &event) {
     const int side = event.direction == Direction::Outgoing ? 1 : 0;
     LogRecord r = newRecord(connection, event.timestampUs, kind);
     r.payload = compacted(message.data);
+    if (event.direction == Direction::Outgoing)
+        r.sendDelayUs = sendDelay(event.timestampUs, event.queuedUs);
     r.length = quint64(std::max<qint64>(message.wireSize, 0));
     r.frameCount = quint32(std::max(message.frameCount, 0));
     r.set(LogRecord::InMessageView);

@@ -75,8 +75,49 @@ private slots:
     void coalescingTimerFlushes();
     void messagesAndFramesModes();
     void capacityDropsOldestInSlices();
+    void lateRowsGoInPlace();
     void millionRows();
 };
+
+void TestMessageLogModel::lateRowsGoInPlace() {
+    MessageLogModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.store().setClockOffset(0);
+    const auto append = [&](quint32 connection, const QList<SessionEvent> &events) {
+        model.appendEvents(connection, events);
+    };
+    append(1, textMessage(Direction::Incoming, 100, "a"));
+    append(1, textMessage(Direction::Incoming, 200, "b"));
+    append(2, textMessage(Direction::Outgoing, 300, "copy"));
+    model.flush();
+    QCOMPARE(model.rowCount(), 3);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+
+    // Reported after the copy it caused, but read before it: a row in the middle at
+    // once (rows must never point at records that moved), in both modes.
+    append(1, textMessage(Direction::Incoming, 250, "late"));
+    QCOMPARE(inserted.size(), 1);
+    QCOMPARE(inserted[0].at(1).toInt(), inserted[0].at(2).toInt());
+    const int lateRow = inserted[0].at(1).toInt();
+    QCOMPARE(model.record(lateRow)->payload, QByteArray("late"));
+    QCOMPARE(model.record(lateRow + 1)->payload, QByteArray("copy"));
+    for (int row = 1; row < model.rowCount(); ++row)
+        QVERIFY(model.record(row - 1)->timestampUs <= model.record(row)->timestampUs);
+    for (int row = 0; row < model.rowCount(); ++row)
+        QCOMPARE(model.rowOfStoreIndex(model.storeIndex(row)), row);
+    model.setDisplayMode(MessageLogModel::DisplayMode::Frames);
+    for (int row = 1; row < model.rowCount(); ++row)
+        QVERIFY(model.record(row - 1)->timestampUs <= model.record(row)->timestampUs);
+    QCOMPARE(model.record(model.rowCount() - 1)->payload, QByteArray("copy"));
+
+    // Late but after every row: the usual batch at the end.
+    inserted.clear();
+    append(3, textMessage(Direction::Incoming, 400, "end"));
+    QCOMPARE(model.pendingCount(), 1);
+    model.flush();
+    QCOMPARE(inserted.size(), 1);
+    QCOMPARE(model.record(model.rowCount() - 1)->payload, QByteArray("end"));
+}
 
 void TestMessageLogModel::columnsAndHeaders() {
     MessageLogModel model;

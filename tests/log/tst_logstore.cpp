@@ -29,6 +29,7 @@ private slots:
     void oneClockForEveryConnection();
     void lateEventsTakeTheirPlace();
     void importsKeepTheirOrder();
+    void sentRecordsKeepWhenTheyWereQueued();
     void realSessionPair();
     void dropOldestKeepsTheRest();
     void previewEscapesAndTruncates_data();
@@ -355,6 +356,24 @@ void TestLogStore::lateEventsTakeTheirPlace() {
     QCOMPARE(big.at(LogStore::ChunkSize).kind, LogKind::Note);
     QCOMPARE(big.extra(LogStore::ChunkSize)->notes.value(0).text, QStringLiteral("the last one"));
     QCOMPARE(big.timeOriginUs(), 500);
+}
+
+void TestLogStore::sentRecordsKeepWhenTheyWereQueued() {
+    LogStore store;
+    store.setClockOffset(0);
+    QList<SessionEvent> sent = textMessage(Direction::Outgoing, 1500, "queued");
+    std::get<FrameEvent>(sent[0]).queuedUs = 1200;
+    std::get<MessageEvent>(sent[1]).queuedUs = 1200;
+    for (const SessionEvent &event : sent)
+        store.append(1, event);
+    QList<SessionEvent> received = textMessage(Direction::Incoming, 1600, "in");
+    for (const SessionEvent &event : received)
+        store.append(1, event);
+    store.commitPending();
+    QCOMPARE(store.size(), 2);
+    QCOMPARE(store.at(0).timestampUs, 1500); // when it left
+    QCOMPARE(store.at(0).sendDelayUs, 300u); // asked for 300 us before
+    QCOMPARE(store.at(1).sendDelayUs, 0u);
 }
 
 void TestLogStore::importsKeepTheirOrder() {
