@@ -99,7 +99,7 @@ quint32 LogStore::unusedConnectionId() const {
 
 void LogStore::commit(LogRecord record, const LogRecordExtra &extra, bool inTimeOrder) {
     qsizetype index = m_size;
-    if (inTimeOrder) {
+    if (inTimeOrder && m_timeOrdered) {
         // Late arrivals are a few records behind at most: a short walk back, bounded
         // for a log whose imported records lie in the future.
         const qsizetype stop = std::max<qsizetype>(0, m_size - MaxReorderDistance);

@@ -49,6 +49,11 @@ public:
     void commitPending();
     bool hasPending() const { return m_pending.has_value(); }
 
+    // Off: every record goes at the end, in the order it was made (a store that
+    // streams its records out as soon as they are made cannot move one back).
+    void setTimeOrdered(bool on) { m_timeOrdered = on; }
+    bool isTimeOrdered() const { return m_timeOrdered; }
+
     // Adds a finished record at the end (imports). `extra` is copied when not empty.
     void appendRecord(const LogRecord &record, const LogRecordExtra &extra = {});
     // Adds a finished record of a live connection at its place in time order (rows
@@ -169,6 +174,7 @@ private:
     bool m_hasTimeOrigin = false;
     qint64 m_clockOffsetUs;
     std::vector<qsizetype> m_insertions;
+    bool m_timeOrdered = true;
     std::optional<Pending> m_pending;
     QHash<quint32, ConnectionState> m_states;
     QHash<quint32, ConnectionInfo> m_connections;
