@@ -5,6 +5,7 @@
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
+#include "net/eventclock.h"
 #include "net/tlscertificate.h"
 
 #include "messagestreamer.h"
@@ -59,8 +60,9 @@ constexpr quint32 SavedConnectionId = 1;
 // How long the close waits by default for the replies to what was sent.
 constexpr int DefaultReplyWaitMs = 1000;
 
+// Now, as a log record's time: on the clock the connection's events use.
 qint64 wallClockUs() {
-    return QDateTime::currentMSecsSinceEpoch() * 1000;
+    return EventClock::toEpochUs(EventClock::nowUs());
 }
 
 // A close code by which the peer says it refused what we sent or failed:

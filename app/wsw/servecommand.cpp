@@ -6,6 +6,7 @@
 #include "signalwatcher.h"
 #include "stdinreader.h"
 
+#include "net/eventclock.h"
 #include "net/tlscertificate.h"
 
 #include <QCoreApplication>
@@ -310,7 +311,7 @@ void ServeCommand::saveClient(ServerClient *client) {
     m_recorder->setConnectionInfo(id, {QStringLiteral("client #%1").arg(id), url});
     const Session &session = client->session();
     const log::FullRecord handshake = log::acceptedUpgradeRecord(
-        id, QDateTime::currentMSecsSinceEpoch() * 1000, session.rawHandshakeRequest(),
+        id, EventClock::toEpochUs(EventClock::nowUs()), session.rawHandshakeRequest(),
         session.rawHandshakeResponse(), client->subprotocol());
     m_recorder->appendRecord(handshake.record, handshake.extra);
     connect(client, &ServerClient::sessionEvent, this,

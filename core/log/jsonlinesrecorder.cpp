@@ -4,7 +4,10 @@
 
 namespace ws::log {
 
-JsonLinesRecorder::JsonLinesRecorder() = default;
+JsonLinesRecorder::JsonLinesRecorder() {
+    // Lines already written cannot move: the file keeps the order events came in.
+    m_store.setTimeOrdered(false);
+}
 
 JsonLinesRecorder::~JsonLinesRecorder() {
     close();

@@ -107,7 +107,10 @@ struct LogRecord {
     quint32 maskingKey = 0;
     quint32 frameCount = 0;  // messages: how many frames carried it
     quint32 extra = NoExtra; // index into the owning chunk's extras
-    quint16 closeCode = 0;   // close frames and the closed summary; errors: the code we failed with
+    // Sent frames and messages: timestampUs is when the last byte was handed to the
+    // socket; the send was asked for this many microseconds before (0: at once).
+    quint32 sendDelayUs = 0;
+    quint16 closeCode = 0; // close frames and the closed summary; errors: the code we failed with
     quint16 flags = 0;
     LogKind kind = LogKind::Text;
     quint8 headerByte0 = 0; // frames: FIN, RSV1-3 and opcode as on the wire; state rows: the state

@@ -1,10 +1,10 @@
 #include "log/logstore.h"
 
+#include "net/eventclock.h"
 #include "protocol/opcode.h"
 
-#include <QDateTime>
-
 #include <algorithm>
+#include <limits>
 
 namespace ws::log {
 
@@ -28,13 +28,14 @@ QByteArray compacted(const QByteArray &payload) {
     return payload;
 }
 
-qint64 wallClockNowUs() {
-    return QDateTime::currentMSecsSinceEpoch() * 1000;
+quint32 sendDelay(qint64 sentUs, qint64 queuedUs) {
+    return quint32(std::clamp<qint64>(sentUs - queuedUs, 0, std::numeric_limits<quint32>::max()));
 }
 
 } // namespace
 
-LogStore::LogStore() = default;
+LogStore::LogStore()
+    : m_clockOffsetUs(EventClock::epochOffsetUs()) {}
 LogStore::~LogStore() = default;
 
 const LogRecordExtra *LogStore::extra(qsizetype index) const {
@@ -48,32 +49,17 @@ const LogRecordExtra *LogStore::extraOf(const LogRecord &record, qsizetype index
     return &chunk.extras[record.extra];
 }
 
-void LogStore::setClockOffset(quint32 connection, qint64 offsetUs) {
-    ConnectionState &state = m_states[connection];
-    state.clockOffsetUs = offsetUs;
-    state.hasClockOffset = true;
-}
-
-LogStore::ConnectionState &LogStore::stateFor(quint32 connection, qint64 eventTimeUs) {
-    ConnectionState &state = m_states[connection];
-    if (!state.hasClockOffset) {
-        state.clockOffsetUs = m_autoCalibrate ? wallClockNowUs() - eventTimeUs : 0;
-        state.hasClockOffset = true;
-    }
-    return state;
-}
-
-LogRecord LogStore::newRecord(const ConnectionState &state, quint32 connection, qint64 eventTimeUs,
-                              LogKind kind) const {
+LogRecord LogStore::newRecord(quint32 connection, qint64 eventTimeUs, LogKind kind) const {
     LogRecord r;
     r.connection = connection;
-    r.timestampUs = eventTimeUs + state.clockOffsetUs;
+    r.timestampUs = eventTimeUs + m_clockOffsetUs;
     r.kind = kind;
     return r;
 }
 
 LogRecord LogStore::newRow(quint32 connection, qint64 eventTimeUs, LogKind kind) {
-    LogRecord r = newRecord(stateFor(connection, eventTimeUs), connection, eventTimeUs, kind);
+    stateFor(connection);
+    LogRecord r = newRecord(connection, eventTimeUs, kind);
     r.set(LogRecord::InFrameView);
     r.set(LogRecord::InMessageView);
     return r;
@@ -111,25 +97,74 @@ quint32 LogStore::unusedConnectionId() const {
     return m_anyConnection ? m_maxConnectionId + 1 : 1;
 }
 
-void LogStore::commit(LogRecord record, const LogRecordExtra &extra) {
+void LogStore::commit(LogRecord record, const LogRecordExtra &extra, bool inTimeOrder) {
+    qsizetype index = m_size;
+    if (inTimeOrder && m_timeOrdered) {
+        // Late arrivals are a few records behind at most: a short walk back, bounded
+        // for a log whose imported records lie in the future.
+        const qsizetype stop = std::max<qsizetype>(0, m_size - MaxReorderDistance);
+        while (index > stop && at(index - 1).timestampUs > record.timestampUs)
+            --index;
+        if (index == stop && stop > 0)
+            index = m_size;
+    }
     if (m_chunks.empty() || m_chunks.back()->records.size() == size_t(ChunkSize))
         m_chunks.push_back(std::make_unique<Chunk>());
-    Chunk &chunk = *m_chunks.back();
+    m_maxConnectionId =
+        m_anyConnection ? std::max(m_maxConnectionId, record.connection) : record.connection;
+    m_anyConnection = true;
+    if (!m_hasTimeOrigin || (index == 0 && record.timestampUs < m_timeOriginUs)) {
+        m_timeOriginUs = record.timestampUs;
+        m_hasTimeOrigin = true;
+    }
+    if (index == m_size) {
+        Chunk &chunk = *m_chunks.back();
+        if (extra.isEmpty()) {
+            record.extra = LogRecord::NoExtra;
+        } else {
+            record.extra = quint32(chunk.extras.size());
+            chunk.extras.push_back(extra);
+        }
+        chunk.records.push_back(std::move(record));
+        ++m_size;
+        return;
+    }
+    openGap(index);
+    Chunk &chunk = chunkOf(index);
     if (extra.isEmpty()) {
         record.extra = LogRecord::NoExtra;
     } else {
         record.extra = quint32(chunk.extras.size());
         chunk.extras.push_back(extra);
     }
-    if (!m_hasTimeOrigin) {
-        m_timeOriginUs = record.timestampUs;
-        m_hasTimeOrigin = true;
+    recordAt(index) = std::move(record);
+    for (qsizetype &earlier : m_insertions) {
+        if (earlier >= index)
+            ++earlier;
     }
-    m_maxConnectionId =
-        m_anyConnection ? std::max(m_maxConnectionId, record.connection) : record.connection;
-    m_anyConnection = true;
-    chunk.records.push_back(std::move(record));
+    m_insertions.insert(std::upper_bound(m_insertions.begin(), m_insertions.end(), index), index);
+}
+
+void LogStore::openGap(qsizetype index) {
+    // A new slot at the end (the last chunk has room), then every record from
+    // `index` on moves up one; a record that crosses into the next chunk takes its
+    // extra along (the slot it leaves behind stays, empty, until the chunk goes).
+    m_chunks.back()->records.emplace_back();
     ++m_size;
+    for (qsizetype i = m_size - 1; i > index; --i) {
+        Chunk &from = chunkOf(i - 1);
+        Chunk &to = chunkOf(i);
+        LogRecord &target = recordAt(i);
+        target = std::move(recordAt(i - 1));
+        if (&from != &to && target.extra != LogRecord::NoExtra) {
+            to.extras.push_back(std::exchange(from.extras[target.extra], LogRecordExtra()));
+            target.extra = quint32(to.extras.size() - 1);
+        }
+    }
+}
+
+std::vector<qsizetype> LogStore::takeInsertions() {
+    return std::exchange(m_insertions, {});
 }
 
 void LogStore::commitSentFragments(bool messageFollows) {
@@ -163,7 +198,14 @@ void LogStore::appendRecord(const LogRecord &record, const LogRecordExtra &extra
     LogRecord copy = record;
     // Decoded imports may sit in buffers sized for their text form.
     copy.payload = compacted(record.payload);
-    commit(std::move(copy), extra);
+    commit(std::move(copy), extra, false);
+}
+
+void LogStore::insertRecord(const LogRecord &record, const LogRecordExtra &extra) {
+    commitPending();
+    LogRecord copy = record;
+    copy.payload = compacted(record.payload);
+    commit(std::move(copy), extra, true);
 }
 
 void LogStore::append(quint32 connection, const SessionEvent &event) {
@@ -194,11 +236,12 @@ void LogStore::convert(quint32 connection, const FrameEvent &event) {
     } else {
         commitPending();
     }
-    ConnectionState &state = stateFor(connection, event.timestampUs);
-    LogRecord r =
-        newRecord(state, connection, event.timestampUs, logKindForOpcode(frame.header.opcode));
+    ConnectionState &state = stateFor(connection);
+    LogRecord r = newRecord(connection, event.timestampUs, logKindForOpcode(frame.header.opcode));
     r.setHeader(frame.header);
     r.payload = compacted(frame.payload);
+    if (event.direction == Direction::Outgoing)
+        r.sendDelayUs = sendDelay(event.timestampUs, event.queuedUs);
     r.set(LogRecord::InFrameView);
     r.set(LogRecord::Outgoing, event.direction == Direction::Outgoing);
     // Control frames and frames with a reserved opcode are not part of any message:
@@ -261,10 +304,12 @@ void LogStore::convert(quint32 connection, const MessageEvent &event) {
         m_sentFragments.front().record.connection == connection)
         commitSentFragments(true);
     commitPending();
-    ConnectionState &state = stateFor(connection, event.timestampUs);
+    ConnectionState &state = stateFor(connection);
     const int side = event.direction == Direction::Outgoing ? 1 : 0;
-    LogRecord r = newRecord(state, connection, event.timestampUs, kind);
+    LogRecord r = newRecord(connection, event.timestampUs, kind);
     r.payload = compacted(message.data);
+    if (event.direction == Direction::Outgoing)
+        r.sendDelayUs = sendDelay(event.timestampUs, event.queuedUs);
     r.length = quint64(std::max<qint64>(message.wireSize, 0));
     r.frameCount = quint32(std::max(message.frameCount, 0));
     r.set(LogRecord::InMessageView);
@@ -436,6 +481,9 @@ qsizetype LogStore::dropOldest(qsizetype count) {
     m_front += count;
     m_size -= count;
     m_dropped += count;
+    std::erase_if(m_insertions, [count](qsizetype index) { return index < count; });
+    for (qsizetype &index : m_insertions)
+        index -= count;
     const auto whole = size_t(m_front / ChunkSize);
     if (whole > 0) {
         m_chunks.erase(m_chunks.begin(), m_chunks.begin() + qsizetype(whole));
@@ -464,6 +512,7 @@ void LogStore::clearRecords() {
     m_timeOriginUs = 0;
     m_pending.reset();
     m_sentFragments.clear();
+    m_insertions.clear();
     for (ConnectionState &state : m_states) {
         state.unmergedFrames[0] = 0;
         state.unmergedFrames[1] = 0;

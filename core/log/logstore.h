@@ -24,25 +24,49 @@ struct ConnectionInfo {
 // record. It turns SessionEvents into records, merging the events that describe the
 // same thing: a single-frame message is one record (a frame row and a message row
 // at once), and a ping/pong/close frame absorbs the event that interprets it.
+//
+// Records of live events are kept in time order: an event that reaches the store
+// after a later one (a connection reports a batch read before a broadcast copy it
+// caused on another connection was written) is inserted at its place, after every
+// record of the same time or earlier, so that a reply or a copy never comes before
+// its cause. Such late arrivals are few and land near the end; appending stays O(1)
+// amortised. Imported records (appendRecord) keep the order they are given in.
 class LogStore {
 public:
     static constexpr qsizetype ChunkSize = 4096;
+    // How far back a late record may be placed; one further back goes at the end.
+    static constexpr qsizetype MaxReorderDistance = 4 * ChunkSize;
 
     LogStore();
     ~LogStore();
     LogStore(const LogStore &) = delete;
     LogStore &operator=(const LogStore &) = delete;
 
-    // Converts one event of `connection` into records. The last frame may be held
-    // back until the next event shows whether it merges; commitPending() releases it.
-    // A data frame whose message never comes (a crafted raw frame, an echo sent
-    // without a message event) is a row of both views.
+    // Converts one event of `connection` into records, in time order (see above).
+    // The last frame may be held back until the next event shows whether it merges;
+    // commitPending() releases it. A data frame whose message never comes (a crafted
+    // raw frame, an echo sent without a message event) is a row of both views.
     void append(quint32 connection, const SessionEvent &event);
     void commitPending();
     bool hasPending() const { return m_pending.has_value() || !m_sentFragments.empty(); }
 
-    // Adds a finished record (imports). `extra` is copied when not empty.
+    // Off: every record goes at the end, in the order it was made (a store that
+    // streams its records out as soon as they are made cannot move one back).
+    void setTimeOrdered(bool on) { m_timeOrdered = on; }
+    bool isTimeOrdered() const { return m_timeOrdered; }
+
+    // Adds a finished record at the end (imports). `extra` is copied when not empty.
     void appendRecord(const LogRecord &record, const LogRecordExtra &extra = {});
+    // Adds a finished record of a live connection at its place in time order (rows
+    // the network layer does not report as events: errors, notes).
+    void insertRecord(const LogRecord &record, const LogRecordExtra &extra = {});
+
+    // The records placed before the end since the last call, as their indices now,
+    // ascending. Every record at or after any of them moved up by one per insertion
+    // at or before it; a model over the store uses this to insert rows in the middle.
+    std::vector<qsizetype> takeInsertions();
+    // The lowest index takeInsertions() would report, or -1.
+    qsizetype firstInsertion() const { return m_insertions.empty() ? -1 : m_insertions.front(); }
 
     qsizetype size() const { return m_size; }
     bool isEmpty() const { return m_size == 0; }
@@ -68,13 +92,12 @@ public:
     qint64 timeOriginUs() const { return m_timeOriginUs; }
     bool hasTimeOrigin() const { return m_hasTimeOrigin; }
 
-    // Event timestamps come from each connection's monotonic clock; a record's time
-    // is that plus the connection's offset, giving microseconds since the epoch.
-    // Without an explicit offset, the first event of a connection fixes it from the
-    // wall clock when auto-calibration is on (the default).
-    void setClockOffset(quint32 connection, qint64 offsetUs);
-    void setAutoCalibrateClocks(bool on) { m_autoCalibrate = on; }
-    bool autoCalibrateClocks() const { return m_autoCalibrate; }
+    // Event times are EventClock's (core/net/eventclock.h), one clock for every
+    // connection of the process; a record's time is that plus this offset, giving
+    // microseconds since the epoch. It is the clock's anchor to the wall clock
+    // unless set (0 for events whose times already are wall-clock times).
+    void setClockOffset(qint64 offsetUs) { m_clockOffsetUs = offsetUs; }
+    qint64 clockOffset() const { return m_clockOffsetUs; }
 
     void setConnectionInfo(quint32 connection, const ConnectionInfo &info);
     ConnectionInfo connectionInfo(quint32 connection) const;
@@ -103,8 +126,6 @@ private:
         Chunk() { records.reserve(size_t(ChunkSize)); }
     };
     struct ConnectionState {
-        qint64 clockOffsetUs = 0;
-        bool hasClockOffset = false;
         // Data frames logged (frame rows only) since the last message, per direction.
         quint32 unmergedFrames[2] = {0, 0};
         // The notes of the last received frame: the session reports them again as
@@ -117,14 +138,21 @@ private:
         qint64 streamOffset = -1;
     };
 
-    ConnectionState &stateFor(quint32 connection, qint64 eventTimeUs);
+    ConnectionState &stateFor(quint32 connection) { return m_states[connection]; }
     void commitSentFragments(bool messageFollows);
-    // A record of `connection` for an event at `eventTimeUs` on the connection's clock.
-    LogRecord newRecord(const ConnectionState &state, quint32 connection, qint64 eventTimeUs,
-                        LogKind kind) const;
+    // A record of `connection` for an event at `eventTimeUs` (EventClock).
+    LogRecord newRecord(quint32 connection, qint64 eventTimeUs, LogKind kind) const;
     // A record that is a row of both views: everything but data frames and messages.
     LogRecord newRow(quint32 connection, qint64 eventTimeUs, LogKind kind);
-    void commit(LogRecord record, const LogRecordExtra &extra);
+    // Adds the record at the end, or with `inTimeOrder` after the last record that is
+    // not later than it.
+    void commit(LogRecord record, const LogRecordExtra &extra, bool inTimeOrder = true);
+    // Makes room at `index` by moving the records from there on up by one.
+    void openGap(qsizetype index);
+    Chunk &chunkOf(qsizetype index) { return *m_chunks[size_t((index + m_front) / ChunkSize)]; }
+    LogRecord &recordAt(qsizetype index) {
+        return chunkOf(index).records[size_t((index + m_front) % ChunkSize)];
+    }
     // One overload per SessionEvent alternative: an alternative added to the variant
     // does not compile until the log knows what to make of it.
     void convert(quint32 connection, const FrameEvent &event);
@@ -146,7 +174,9 @@ private:
     qint64 m_dropped = 0;
     qint64 m_timeOriginUs = 0;
     bool m_hasTimeOrigin = false;
-    bool m_autoCalibrate = true;
+    qint64 m_clockOffsetUs;
+    std::vector<qsizetype> m_insertions;
+    bool m_timeOrdered = true;
     std::optional<Pending> m_pending;
     // Sent data frames that are not a whole message by themselves: the frames of a
     // message the session sent (its MessageEvent follows them at once), or crafted

@@ -38,7 +38,7 @@ QString bodyExcerpt(const QByteArray &body) {
 } // namespace
 
 ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
-    : Connection(nullptr, EventReporting::On, parent)
+    : Connection(EventReporting::On, parent)
     , m_options(std::move(options)) {
     m_url = parseWebSocketUrl(m_options.url);
     setCloseTimeout(m_options.closeTimeoutMs);
@@ -90,7 +90,6 @@ void ClientConnection::open() {
     if (m_opened)
         return;
     m_opened = true;
-    startOwnClock();
 
     QString error;
     m_url = parseWebSocketUrl(m_options.url, &error);
@@ -444,8 +443,7 @@ void ClientConnection::onConnected() {
     touch(nowMs());
     m_deadline = Deadline::Handshake;
     m_timer.start(m_options.handshakeTimeoutMs);
-    mutableSession().setTime(nowUs());
-    mutableSession().start();
+    mutableSession().start(nowUs());
     pump();
     flush();
 }

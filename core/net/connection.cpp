@@ -2,14 +2,12 @@
 
 #include "net/socketio.h"
 
-#include <QElapsedTimer>
 #include <QTcpSocket>
 
 namespace ws {
 
-Connection::Connection(const QElapsedTimer *clock, EventReporting reporting, QObject *parent)
+Connection::Connection(EventReporting reporting, QObject *parent)
     : QObject(parent)
-    , m_clock(clock ? *clock : m_ownClock)
     , m_reporting(reporting) {
     registerNetMetaTypes();
 }
@@ -25,14 +23,6 @@ qint64 Connection::pendingBytes() const {
     return m_socket ? m_socket->bytesToWrite() : 0;
 }
 
-qint64 Connection::nowMs() const {
-    return m_clock.isValid() ? m_clock.elapsed() : 0;
-}
-
-qint64 Connection::nowUs() const {
-    return m_clock.isValid() ? m_clock.nsecsElapsed() / 1000 : 0;
-}
-
 void Connection::attachSocket(QTcpSocket *socket) {
     m_socket = socket;
 }
@@ -43,10 +33,18 @@ PerMessageDeflate *Connection::setDeflate(std::unique_ptr<PerMessageDeflate> def
 }
 
 void Connection::receive() {
+    receiveBatches(m_reporting == EventReporting::On);
+}
+
+void Connection::receiveBatches(bool bounded) {
     if (m_finished || m_finishPending || !m_socket)
         return;
     for (bool more = true; more;) {
-        const SocketRead chunk = readFromSocket(m_socket);
+        const SocketRead chunk =
+            readFromSocket(m_socket, bounded ? ReportedReadBudget : UnbufferedReadSize);
+        // The time the bytes arrived, as near the read as it gets: taken before
+        // anything is decoded or reported.
+        const qint64 readUs = nowUs();
         if (chunk.ended) {
             // An unbuffered socket met the end (or a failure) on our read and emits
             // neither errorOccurred() nor disconnected().
@@ -57,32 +55,44 @@ void Connection::receive() {
         if (data.isEmpty())
             break;
         more = chunk.mayHaveMore;
-        touch(nowMs());
+        touch(readUs / 1000);
         // After the end nothing more is read: RFC 6455 §7.1.7 / §5.5.1.
         if (m_session->state() == SessionState::Closed)
             continue;
-        m_session->setTime(nowUs());
-        beforeReceive();
-        m_session->receiveData(data);
+        beforeReceive(readUs);
+        m_session->receiveData(data, readUs);
+        // Answers made while decoding (pongs, close answers, echoes) leave before the
+        // events are reported, so their events carry the time they left.
+        writeOutgoing();
         pump();
         if (m_finished || m_finishPending)
             return;
         flush();
         if (!afterReceive())
             return;
+        if (bounded && more) {
+            // The rest on the next turn, after the other sockets had theirs.
+            if (!isUnbuffered(m_socket))
+                receiveLater();
+            return;
+        }
     }
+}
+
+void Connection::receiveLater() {
+    QMetaObject::invokeMethod(this, &Connection::receive, Qt::QueuedConnection);
 }
 
 void Connection::receiveEof() {
     if (m_finished)
         return;
+    // All of it: nothing more will announce it.
     if (m_socket && m_socket->bytesAvailable() > 0)
-        receive();
+        receiveBatches(false);
     if (m_finished)
         return;
     if (m_session->state() != SessionState::Closed) {
-        m_session->setTime(nowUs());
-        m_session->receiveEof();
+        m_session->receiveEof(nowUs());
         pump();
     }
 }
@@ -110,11 +120,20 @@ void Connection::pump() {
     }
 }
 
-void Connection::flush() {
-    if (!m_socket)
+void Connection::writeOutgoing() {
+    if (!m_socket || !m_session->hasOutgoing())
         return;
     const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
     writeSessionOutput(m_socket, *m_session, connected);
+    if (connected)
+        m_session->outgoingWritten(nowUs());
+}
+
+void Connection::flush() {
+    if (!m_socket)
+        return;
+    writeOutgoing();
+    const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
     if (!m_transportClosing && m_session->shouldCloseTransport()) {
         m_transportClosing = true;
         // Bounded even when the peer stops reading what is left to write.
@@ -146,8 +165,7 @@ void Connection::checkCloseDeadline(qint64 now) {
         closeDeadlinePassed(false, why);
         if (m_finished)
             return;
-        m_session->setTime(nowUs());
-        m_session->abort(why);
+        m_session->abort(why, nowUs());
         pump();
     } else {
         closeDeadlinePassed(
@@ -164,8 +182,7 @@ void Connection::drop(const QString &why) {
     if (m_finished)
         return;
     if (m_session->state() != SessionState::Closed) {
-        m_session->setTime(nowUs());
-        m_session->abort(why);
+        m_session->abort(why, nowUs());
         pump();
     }
     abortSocket();
@@ -206,30 +223,33 @@ void Connection::reportNote(ConformanceNote::Kind kind, const QString &text) {
 }
 
 SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {
-    return sendThroughSession([&](Session &s) { return s.sendText(utf8, fragmentSize); });
+    return sendThroughSession(
+        [&](Session &s, qint64 now) { return s.sendText(utf8, now, fragmentSize); });
 }
 
 SendError Connection::sendBinary(const QByteArray &data, qint64 fragmentSize) {
-    return sendThroughSession([&](Session &s) { return s.sendBinary(data, fragmentSize); });
+    return sendThroughSession(
+        [&](Session &s, qint64 now) { return s.sendBinary(data, now, fragmentSize); });
 }
 
 SendError Connection::sendPing(const QByteArray &payload) {
-    return sendThroughSession([&](Session &s) { return s.sendPing(payload); });
+    return sendThroughSession([&](Session &s, qint64 now) { return s.sendPing(payload, now); });
 }
 
 SendError Connection::sendPong(const QByteArray &payload) {
-    return sendThroughSession([&](Session &s) { return s.sendPong(payload); });
+    return sendThroughSession([&](Session &s, qint64 now) { return s.sendPong(payload, now); });
 }
 
 SendError Connection::sendClose(std::optional<quint16> code, const QString &reason) {
-    return sendThroughSession([&](Session &s) { return s.sendClose(code, reason); });
+    return sendThroughSession(
+        [&](Session &s, qint64 now) { return s.sendClose(code, reason, now); });
 }
 
 SendError Connection::sendRaw(const RawFrame &frame) {
     // Raw frames bypass the session's state checks, so the transport itself must be up.
     if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
         return SendError::NotOpen;
-    return sendThroughSession([&](Session &s) { return s.sendRaw(frame); });
+    return sendThroughSession([&](Session &s, qint64 now) { return s.sendRaw(frame, now); });
 }
 
 } // namespace ws

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "net/eventclock.h"
 #include "net/netmetatypes.h"
 #include "protocol/frameencoder.h"
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
 
-#include <QElapsedTimer>
 #include <QObject>
 
 #include <memory>
@@ -30,6 +30,12 @@ enum class EventReporting { Off, On };
 // Events come out in the order they happened: what a send made from a
 // sessionEvent() slot produces is emitted once that slot has returned. Delete it
 // with deleteLater() when it is emitting (e.g. from a finished() slot).
+//
+// Times come from EventClock, the process's one clock: a received frame carries the
+// time right after the read that delivered its last byte; a sent one the time
+// right after its bytes were handed to the socket (its queuedUs the time of the
+// send call). The bytes a call produces are written before its events are emitted,
+// so that the events carry those times.
 class Connection : public QObject {
     Q_OBJECT
 public:
@@ -63,16 +69,13 @@ signals:
     void finished();
 
 protected:
-    // Times come from `clock` (a server's, shared by its clients), or with none
-    // from the connection's own, started by startOwnClock().
-    Connection(const QElapsedTimer *clock, EventReporting reporting, QObject *parent);
-    void startOwnClock() { m_ownClock.start(); }
+    Connection(EventReporting reporting, QObject *parent);
 
     // What a role decides.
     // Whether sends are allowed now (beyond what the session itself checks).
     virtual bool canSend() const = 0;
-    // Before each batch of received bytes goes into the session.
-    virtual void beforeReceive() {}
+    // Before each batch of received bytes, read at `readUs`, goes into the session.
+    virtual void beforeReceive(qint64 readUs) { Q_UNUSED(readUs); }
     // After a batch has been handled and flushed; false stops reading for now.
     virtual bool afterReceive() { return true; }
     // Each event, after it was reported. The role may send from here.
@@ -101,18 +104,26 @@ protected:
     // Takes ownership of the negotiated extension; it outlives the session's use.
     PerMessageDeflate *setDeflate(std::unique_ptr<PerMessageDeflate> deflate);
     QTcpSocket *socket() const { return m_socket; }
-    qint64 nowMs() const;
-    qint64 nowUs() const;
-    // Reads what the socket has, feeds it to the session, reports and writes.
+    static qint64 nowMs() { return EventClock::nowMs(); }
+    static qint64 nowUs() { return EventClock::nowUs(); }
+    // Reads what the socket has, feeds it to the session, reports and writes. A
+    // connection that reports its events reads a bounded batch per call (see
+    // ReportedReadBudget) and comes back for the rest through receiveLater().
     void receive();
+    // More bytes wait after a bounded batch: read them from the event loop (a
+    // buffered socket does not announce bytes it already holds). By default a
+    // queued receive(); a role that can pause reading checks that first.
+    virtual void receiveLater();
     // The transport ended: what is left is read, the session hears the EOF.
     void receiveEof();
     // The session's events out, in order, nested sends included.
     void pump();
-    // The session's bytes to the socket; closes TCP when the session says so.
+    // The session's bytes to the socket, then tells the session when they went.
+    void writeOutgoing();
+    // writeOutgoing(); then closes TCP when the session says so.
     void flush();
-    // The common path of every send: refuses when canSend() is false, stamps the
-    // time, calls `send` on the session, reports and writes what it produced.
+    // The common path of every send: refuses when canSend() is false, calls `send`
+    // on the session with the time, writes what it produced and reports it.
     template <typename Send> SendError sendThroughSession(Send &&send);
     // Starts the bounded wait for the peer's close (frame or TCP), once.
     void armCloseDeadline();
@@ -133,13 +144,11 @@ protected:
     bool isEnding() const { return m_finished || m_finishPending; }
     // A conformance note as an event of its own (when events are reported).
     void reportNote(ConformanceNote::Kind kind, const QString &text);
-    // The last time any byte arrived (server clock or the connection's own, ms).
+    // The last time any byte arrived (EventClock, ms).
     qint64 lastReceiveMs() const { return m_lastReceiveMs; }
     void touch(qint64 nowMs) { m_lastReceiveMs = nowMs; }
 
 private:
-    QElapsedTimer m_ownClock;
-    const QElapsedTimer &m_clock;
     // Declared before the session, which uses it until it is destroyed.
     std::unique_ptr<PerMessageDeflate> m_deflate;
     std::unique_ptr<Session> m_session;
@@ -149,16 +158,24 @@ private:
     qint64 m_lastReceiveMs = 0;
     int m_closeTimeoutMs = 5'000;
     bool m_transportClosing = false;
+    // receive(), in bounded batches or all that is there.
+    void receiveBatches(bool bounded);
     bool m_pumping = false;       // inside pump(): a nested call leaves the events to it
     bool m_finishPending = false; // finish() asked for during pump()
     bool m_finished = false;
 };
 
+// What a connection whose events are reported reads per turn of the event loop.
+// Each event it reports costs far more than the read (the log, the window), so a
+// peer that floods must not hold the loop for a whole 256 KiB batch while the other
+// connections' bytes wait: a pong read late is a round trip measured long.
+constexpr qint64 ReportedReadBudget = 4 * 1024;
+
 template <typename Send> SendError Connection::sendThroughSession(Send &&send) {
     if (m_finished || m_finishPending || !canSend())
         return SendError::NotOpen;
-    m_session->setTime(nowUs());
-    const SendError result = send(*m_session);
+    const SendError result = send(*m_session, nowUs());
+    writeOutgoing();
     pump();
     flush();
     if (!m_finished)

@@ -134,7 +134,7 @@ void Server::Private::applyPolicy(ServerClient *c) {
                 .arg(who(c))
                 .arg(status)
                 .arg(QString::fromUtf8(reason)));
-        session.reject(status, reason);
+        session.reject(status, reason, nowUs());
     };
     if (stopping) {
         refuse(503, "the server is shutting down");
@@ -188,11 +188,11 @@ void Server::Private::applyPolicy(ServerClient *c) {
         if (negotiation.params) {
             PerMessageDeflate *deflate = c->setDeflate(
                 std::make_unique<PerMessageDeflate>(Role::Server, *negotiation.params, o.deflate));
-            session.accept(chosen, {negotiation.response}, deflate);
+            session.accept(chosen, {negotiation.response}, deflate, nowUs());
             return;
         }
     }
-    session.accept(chosen);
+    session.accept(chosen, {}, nullptr, nowUs());
 }
 
 void Server::Private::serveHttp(ServerClient *c) {
@@ -206,7 +206,7 @@ void Server::Private::serveHttp(ServerClient *c) {
             .arg(QString::fromLatin1(request.method))
             .arg(QString::fromLatin1(request.target))
             .arg(answer.status));
-    session.respondHttp(answer.response);
+    session.respondHttp(answer.response, nowUs());
 }
 
 void Server::Private::announce(ServerClient *c) {
@@ -350,7 +350,6 @@ Server::Server(ServerOptions options, QObject *parent)
     , m_options(std::move(options)) {
     registerNetMetaTypes();
     qRegisterMetaType<ws::ServerClient *>();
-    d->clock.start();
     if (m_options.isSecure())
         d->tcp = new TlsTcpServer(
             m_options, [this](const QString &line) { d->log(line); }, this);

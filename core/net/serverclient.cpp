@@ -7,7 +7,7 @@
 namespace ws {
 
 ServerClient::ServerClient(Server *server, QTcpSocket *socket, quint64 id, EventReporting reporting)
-    : Connection(&server->d->clock, reporting, server)
+    : Connection(reporting, server)
     , m_server(server)
     , m_id(id)
     , m_peerAddress(socket->peerAddress())
@@ -29,6 +29,10 @@ void ServerClient::onReadyRead() {
         receive();
 }
 
+void ServerClient::receiveLater() {
+    QMetaObject::invokeMethod(this, &ServerClient::onReadyRead, Qt::QueuedConnection);
+}
+
 void ServerClient::onDisconnected() {
     if (isFinished())
         return;
@@ -41,9 +45,9 @@ void ServerClient::transportEnded() {
     QMetaObject::invokeMethod(this, &ServerClient::onDisconnected, Qt::QueuedConnection);
 }
 
-void ServerClient::beforeReceive() {
+void ServerClient::beforeReceive(qint64 readUs) {
     Server::Private &server = *m_server->d;
-    server.batchMs = lastReceiveMs();
+    server.batchUs = readUs;
     server.updateEchoPath(this);
 }
 

@@ -29,7 +29,8 @@ public:
 
 protected:
     bool canSend() const override { return true; }
-    void beforeReceive() override;
+    void beforeReceive(qint64 readUs) override;
+    void receiveLater() override;
     void transportEnded() override;
     bool afterReceive() override;
     void handleEvent(SessionEvent &event) override;
@@ -55,7 +56,7 @@ private:
     quint16 m_peerPort = 0;
     QByteArray m_resourceName;
     QByteArray m_subprotocol;
-    // Server clock, milliseconds.
+    // EventClock, milliseconds.
     qint64 m_acceptedMs = 0;
     qint64 m_lastMessageMs = 0; // a data message either way (idle timeout)
     qint64 m_lastPingMs = -1;

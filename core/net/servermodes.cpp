@@ -56,9 +56,9 @@ void Server::Private::updateEchoPath(ServerClient *c) {
     Session &session = c->mutableSession();
     if (wanted == EchoPath::Sink) {
         session.setMessageSink([this, c, &session](Opcode type, QByteArrayView payload) {
-            c->m_lastMessageMs = batchMs;
+            c->m_lastMessageMs = batchUs / 1000;
             // Refused only after our close frame: then nothing is echoed.
-            static_cast<void>(session.sendReceivedMessage(type, payload));
+            static_cast<void>(session.sendReceivedMessage(type, payload, batchUs));
         });
     } else {
         session.setMessageSink({});
@@ -67,9 +67,10 @@ void Server::Private::updateEchoPath(ServerClient *c) {
         // The outgoing bytes join this client's batch, written once after the read.
         // The payload is shared with the incoming event, not copied. After our close
         // frame the session refuses the send (RFC 6455 §5.5.1): nothing is echoed then.
-        session.setMessageHandler([&session](const DecodedMessage &message) {
-            static_cast<void>(message.type == Opcode::Binary ? session.sendBinary(message.data)
-                                                             : session.sendText(message.data));
+        session.setMessageHandler([this, &session](const DecodedMessage &message) {
+            static_cast<void>(message.type == Opcode::Binary
+                                  ? session.sendBinary(message.data, batchUs)
+                                  : session.sendText(message.data, batchUs));
         });
     } else {
         session.setMessageHandler({});
@@ -77,7 +78,7 @@ void Server::Private::updateEchoPath(ServerClient *c) {
 }
 
 void Server::Private::onMessage(ServerClient *c, const MessageEvent &message) {
-    c->m_lastMessageMs = message.direction == Direction::Incoming ? batchMs : nowMs();
+    c->m_lastMessageMs = message.direction == Direction::Incoming ? batchUs / 1000 : nowMs();
     if (message.direction != Direction::Incoming)
         return;
     switch (options().mode) {
@@ -126,8 +127,9 @@ void Server::Private::broadcast(Opcode type, const QByteArray &data, const Serve
         // writes in one call per turn of the event loop, where a shared payload would
         // queue the header and the payload as two.
         const QByteArrayView view(data);
-        static_cast<void>(target->sendThroughSession([&](Session &session) {
-            return type == Opcode::Binary ? session.sendBinary(view) : session.sendText(view);
+        static_cast<void>(target->sendThroughSession([&](Session &session, qint64 nowUs) {
+            return type == Opcode::Binary ? session.sendBinary(view, nowUs)
+                                          : session.sendText(view, nowUs);
         }));
     }
 }

@@ -4,10 +4,10 @@
 // accepting, the handshake policy, plain HTTP, deadlines, shutdown) and
 // servermodes.cpp (what echo, greeting, broadcast and manual do with messages).
 
+#include "net/eventclock.h"
 #include "net/server.h"
 #include "net/unixsocket.h"
 
-#include <QElapsedTimer>
 #include <QTimer>
 
 class QTcpServer;
@@ -23,19 +23,19 @@ struct Server::Private {
     UnixSocketFile unixSocketFile; // the socket file made by listen(), removed at the end
     QList<ServerClient *> clients;
     QTimer sweepTimer;
-    QElapsedTimer clock;
     QString error;
     quint64 nextId = 1;
     int openCount = 0;
     qint64 stopDeadlineMs = -1;
-    // The server clock when the batch being processed was read: one clock read per
+    // When the batch being processed was read (EventClock): one clock read per
     // batch, not per message.
-    qint64 batchMs = 0;
+    qint64 batchUs = 0;
     bool stopping = false;
     bool stoppedEmitted = false;
 
     const ServerOptions &options() const { return q->m_options; }
-    qint64 nowMs() const { return clock.elapsed(); }
+    static qint64 nowMs() { return EventClock::nowMs(); }
+    static qint64 nowUs() { return EventClock::nowUs(); }
     QString who(const ServerClient *c) const;
     void log(const QString &line) { emit q->logMessage(line); }
     // Lines every connection produces are formatted only when asked for.

@@ -5,6 +5,7 @@
 #include <QSslSocket>
 #include <QTcpSocket>
 
+#include <algorithm>
 #include <memory>
 
 #ifdef Q_OS_UNIX
@@ -165,13 +166,14 @@ bool isUnbuffered(const QTcpSocket *socket) {
     return socket->openMode().testFlag(QIODevice::Unbuffered);
 }
 
-SocketRead readFromSocket(QTcpSocket *socket) {
+SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes) {
     SocketRead result;
+    maxBytes = std::clamp<qint64>(maxBytes, 1, UnbufferedReadSize);
     if (!isUnbuffered(socket)) {
         // QIODevice::read() hands over its first buffer chunk without a copy when
         // asked for exactly that chunk's size, which is bytesAvailable() when it
         // holds one.
-        const qint64 available = socket->bytesAvailable();
+        const qint64 available = std::min(socket->bytesAvailable(), maxBytes);
         if (available > 0) {
             result.owner = socket->read(available);
             result.data = result.owner;
@@ -189,13 +191,13 @@ SocketRead readFromSocket(QTcpSocket *socket) {
     thread_local const std::unique_ptr<char[]> buffer(new char[UnbufferedReadSize]);
     // One read(2), no FIONREAD first: EAGAIN comes back as 0, the end of the stream
     // and failures as -1, after which QTcpSocket has closed the descriptor.
-    const qint64 n = socket->read(buffer.get(), UnbufferedReadSize);
+    const qint64 n = socket->read(buffer.get(), maxBytes);
     if (n < 0) {
         result.ended = true;
         return result;
     }
     result.data = QByteArrayView(buffer.get(), n);
-    result.mayHaveMore = n == UnbufferedReadSize;
+    result.mayHaveMore = n == maxBytes;
     return result;
 }
 

@@ -9,6 +9,8 @@ namespace ws {
 
 class Session;
 
+constexpr qint64 UnbufferedReadSize = 256 * 1024;
+
 // Writes `bytes` to a connected socket, in order after anything it still queues.
 // When QTcpSocket's own queue is empty, a small batch goes straight to the kernel: no copy
 // into QTcpSocket's buffer, no extra event-loop turn, and no buffer chunk kept
@@ -51,11 +53,11 @@ struct SocketRead {
 // when there is more (for an unbuffered socket, readyRead() comes again only after a
 // read, so a reader that stops reading, e.g. while paused, leaves the bytes in the
 // kernel and TCP flow control pushes back on the sender).
-SocketRead readFromSocket(QTcpSocket *socket);
+// At most `maxBytes` (a buffered socket then keeps the rest, and says nothing more
+// about it: the caller must come back for it).
+SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes = UnbufferedReadSize);
 
 // Whether QTcpSocket reads straight into the caller's buffer (QIODevice::Unbuffered).
 bool isUnbuffered(const QTcpSocket *socket);
-
-constexpr qint64 UnbufferedReadSize = 256 * 1024;
 
 } // namespace ws

@@ -105,6 +105,8 @@ struct Session::Private {
     // Frame bytes that arrived before the decoder could take them: before accept()
     // on a server, before setExtension() on a client that negotiated an extension.
     QByteArray pending;
+    // When the last of `pending` was received: its frames are stamped with it.
+    qint64 pendingUs = 0;
     bool requestSent = false;
     bool awaitingAccept = false;
     bool awaitingHttpResponse = false;
@@ -122,10 +124,24 @@ struct Session::Private {
 
     struct SentPing {
         QByteArray payload;
-        qint64 sentUs = 0;
+        qint64 sentUs = 0;    // the send call's time, then the write's (outgoingWritten)
+        bool taken = false;   // its bytes were taken by the transport
+        bool written = false; // and reported written
     };
     // Oldest first.
     std::vector<SentPing> pings;
+
+    // Indices into m_events: events before takenEvents were queued before the last
+    // takeOutgoing(), so their bytes are with the transport; those before
+    // writtenEvents have been stamped by outgoingWritten().
+    std::size_t takenEvents = 0;
+    std::size_t writtenEvents = 0;
+
+    void markTaken(std::size_t eventCount) {
+        takenEvents = eventCount;
+        for (auto it = pings.rbegin(); it != pings.rend() && !it->taken; ++it)
+            it->taken = true;
+    }
 };
 
 Session::Session(ClientHandshakeOptions handshake, SessionOptions options, MaskingKeySource keys,
@@ -146,7 +162,8 @@ Session::Session(SessionOptions options)
 
 Session::~Session() = default;
 
-void Session::start() {
+void Session::start(qint64 nowUs) {
+    m_nowUs = nowUs;
     if (m_role != Role::Client || d->requestSent || m_state != SessionState::Connecting)
         return;
     d->requestSent = true;
@@ -187,6 +204,7 @@ QByteArray Session::takeOutgoing() {
         m_outgoing = QByteArray();
     }
     d->outgoingHint = std::min(out.size(), MaxOutgoingHint);
+    d->markTaken(m_events.size());
     return out;
 }
 
@@ -203,6 +221,26 @@ void Session::takeOutgoingChunks(QList<QByteArray> &chunks) {
         chunks.append(std::exchange(m_outgoing, QByteArray()));
     }
     d->outgoingHint = std::min(total, MaxOutgoingHint);
+    d->markTaken(m_events.size());
+}
+
+void Session::outgoingWritten(qint64 nowUs) {
+    for (std::size_t i = std::max(m_nextEvent, d->writtenEvents); i < d->takenEvents; ++i) {
+        SessionEvent &event = m_events[i];
+        if (auto *frame = std::get_if<FrameEvent>(&event);
+            frame && frame->direction == Direction::Outgoing)
+            frame->timestampUs = nowUs;
+        else if (auto *message = std::get_if<MessageEvent>(&event);
+                 message && message->direction == Direction::Outgoing)
+            message->timestampUs = nowUs;
+    }
+    d->writtenEvents = d->takenEvents;
+    for (auto it = d->pings.rbegin(); it != d->pings.rend() && !it->written; ++it) {
+        if (!it->taken)
+            continue;
+        it->sentUs = nowUs;
+        it->written = true;
+    }
 }
 
 SessionEvent Session::takeEvent() {
@@ -211,6 +249,9 @@ SessionEvent Session::takeEvent() {
     if (m_nextEvent == m_events.size()) {
         m_events.clear();
         m_nextEvent = 0;
+        // Taken events need no stamp any more.
+        d->takenEvents = 0;
+        d->writtenEvents = 0;
     }
     return event;
 }
@@ -276,7 +317,8 @@ struct SessionOps {
         frame.streamOffset = offset;
         frame.closeCode = closeCode;
         frame.closeReason = closeReason;
-        pushEvent(s.m_events, FrameEvent{Direction::Outgoing, s.m_nowUs, std::move(frame)});
+        pushEvent(s.m_events,
+                  FrameEvent{Direction::Outgoing, s.m_nowUs, std::move(frame), s.m_nowUs});
     }
 
     // Whether an unmasked payload goes out shared, as its own chunk.
@@ -317,7 +359,7 @@ struct SessionOps {
         auto &pings = s.d->pings;
         if (pings.size() == MaxOutstandingPings)
             pings.erase(pings.begin());
-        pings.push_back({std::move(payload), s.m_nowUs});
+        pings.push_back({std::move(payload), s.m_nowUs, false, false});
     }
 
     // A data message through the encoder: the frames, then the message.
@@ -373,7 +415,8 @@ struct SessionOps {
             message.compressed = !headers.isEmpty() && headers.first().rsvBits() != 0;
             message.wireSize = wireSize;
         }
-        s.m_events.emplace_back(MessageEvent{Direction::Outgoing, s.m_nowUs, std::move(message)});
+        s.m_events.emplace_back(
+            MessageEvent{Direction::Outgoing, s.m_nowUs, std::move(message), s.m_nowUs});
     }
 
     // --- receiving --------------------------------------------------------------
@@ -409,15 +452,15 @@ struct SessionOps {
                     continue;
                 }
                 if (!s.d->messageHandler) {
-                    s.m_events.emplace_back(
-                        MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});
+                    s.m_events.emplace_back(MessageEvent{Direction::Incoming, s.m_nowUs,
+                                                         std::move(*message), s.m_nowUs});
                     continue;
                 }
                 // A shared copy for the handler: what it sends queues events, which
                 // may move the one just queued.
                 const DecodedMessage handled = *message;
                 s.m_events.emplace_back(
-                    MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message)});
+                    MessageEvent{Direction::Incoming, s.m_nowUs, std::move(*message), s.m_nowUs});
                 s.d->messageHandler(handled);
             } else {
                 failConnection(s, std::move(std::get<ProtocolViolation>(output)));
@@ -438,7 +481,8 @@ struct SessionOps {
             payload = frame.payload;
             closeReason = frame.closeReason;
             notes = frame.notes;
-            s.m_events.emplace_back(FrameEvent{Direction::Incoming, s.m_nowUs, std::move(frame)});
+            s.m_events.emplace_back(
+                FrameEvent{Direction::Incoming, s.m_nowUs, std::move(frame), s.m_nowUs});
         } else {
             payload = std::move(frame.payload);
             closeReason = std::move(frame.closeReason);
@@ -577,6 +621,7 @@ struct SessionOps {
         if (needExtension) {
             s.d->awaitingExtension = true;
             s.d->pending = leftover;
+            s.d->pendingUs = s.m_nowUs;
             return;
         }
         createDecoder(s);
@@ -595,6 +640,7 @@ struct SessionOps {
                 return;
             }
             s.d->pending.append(data);
+            s.d->pendingUs = s.m_nowUs;
             return;
         }
         if (s.d->awaitingHttpResponse)
@@ -689,7 +735,8 @@ struct SessionOps {
 // --- server handshake decisions -----------------------------------------------------
 
 void Session::accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
-                     MessageExtension *extension) {
+                     MessageExtension *extension, qint64 nowUs) {
+    m_nowUs = nowUs;
     if (m_role != Role::Server || !d->awaitingAccept || m_state != SessionState::Connecting)
         return;
     d->awaitingAccept = false;
@@ -701,10 +748,13 @@ void Session::accept(const QByteArray &subprotocol, const QList<ExtensionParams>
     SessionOps::setState(*this, SessionState::Open);
     SessionOps::createDecoder(*this);
     const QByteArray early = std::exchange(d->pending, {});
+    if (!early.isEmpty())
+        m_nowUs = d->pendingUs;
     SessionOps::feedDecoder(*this, early);
 }
 
-void Session::reject(int httpStatus, const QByteArray &reason) {
+void Session::reject(int httpStatus, const QByteArray &reason, qint64 nowUs) {
+    m_nowUs = nowUs;
     if (m_role != Role::Server || !d->awaitingAccept || m_state != SessionState::Connecting)
         return;
     const QByteArray body = reason.isEmpty() ? ServerHandshake::reasonPhrase(httpStatus) : reason;
@@ -717,7 +767,8 @@ void Session::reject(int httpStatus, const QByteArray &reason) {
         {.clean = false, .closedByUs = true});
 }
 
-void Session::respondHttp(const QByteArray &response) {
+void Session::respondHttp(const QByteArray &response, qint64 nowUs) {
+    m_nowUs = nowUs;
     if (m_role != Role::Server || !d->awaitingHttpResponse || m_state != SessionState::Connecting)
         return;
     SessionOps::queueHttpAnswer(*this, response);
@@ -735,6 +786,8 @@ void Session::setExtension(MessageExtension *extension) {
         d->awaitingExtension = false;
         SessionOps::createDecoder(*this);
         const QByteArray early = std::exchange(d->pending, {});
+        if (!early.isEmpty())
+            m_nowUs = d->pendingUs;
         SessionOps::feedDecoder(*this, early);
     } else if (d->decoder && d->decoder->bytesFed() == 0) {
         SessionOps::createDecoder(*this);
@@ -743,7 +796,8 @@ void Session::setExtension(MessageExtension *extension) {
 
 // --- input ----------------------------------------------------------------------------
 
-void Session::receiveData(QByteArrayView data) {
+void Session::receiveData(QByteArrayView data, qint64 nowUs) {
+    m_nowUs = nowUs;
     m_bytesReceived += data.size();
     if (data.isEmpty() || d->ignoreInput)
         return;
@@ -756,12 +810,14 @@ void Session::receiveData(QByteArrayView data) {
     }
     if (d->awaitingExtension) {
         d->pending.append(data);
+        d->pendingUs = nowUs;
         return;
     }
     SessionOps::feedDecoder(*this, data);
 }
 
-void Session::receiveEof() {
+void Session::receiveEof(qint64 nowUs) {
+    m_nowUs = nowUs;
     m_closeTransport = true;
     if (d->closedEmitted)
         return;
@@ -778,7 +834,8 @@ void Session::receiveEof() {
                        {.clean = false, .closedByUs = d->closeSentFirst});
 }
 
-void Session::abort(const QString &why) {
+void Session::abort(const QString &why, qint64 nowUs) {
+    m_nowUs = nowUs;
     m_closeTransport = true;
     d->ignoreInput = true;
     SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure), why,
@@ -787,7 +844,8 @@ void Session::abort(const QString &why) {
 
 // --- output ----------------------------------------------------------------------------
 
-SendError Session::sendText(QByteArrayView utf8, qint64 fragmentSize) {
+SendError Session::sendText(QByteArrayView utf8, qint64 nowUs, qint64 fragmentSize) {
+    m_nowUs = nowUs;
     if (const SendError error = SessionOps::dataSendError(*this, Opcode::Text, utf8);
         error != SendError::None)
         return error;
@@ -795,7 +853,8 @@ SendError Session::sendText(QByteArrayView utf8, qint64 fragmentSize) {
     return SendError::None;
 }
 
-SendError Session::sendBinary(QByteArrayView data, qint64 fragmentSize) {
+SendError Session::sendBinary(QByteArrayView data, qint64 nowUs, qint64 fragmentSize) {
+    m_nowUs = nowUs;
     if (const SendError error = SessionOps::dataSendError(*this, Opcode::Binary, data);
         error != SendError::None)
         return error;
@@ -803,7 +862,9 @@ SendError Session::sendBinary(QByteArrayView data, qint64 fragmentSize) {
     return SendError::None;
 }
 
-SendError Session::sendShared(Opcode type, const QByteArray &data, qint64 fragmentSize) {
+SendError Session::sendShared(Opcode type, const QByteArray &data, qint64 nowUs,
+                              qint64 fragmentSize) {
+    m_nowUs = nowUs;
     if (const SendError error = SessionOps::dataSendError(*this, type, data);
         error != SendError::None)
         return error;
@@ -811,7 +872,8 @@ SendError Session::sendShared(Opcode type, const QByteArray &data, qint64 fragme
     return SendError::None;
 }
 
-SendError Session::sendPing(QByteArrayView payload) {
+SendError Session::sendPing(QByteArrayView payload, qint64 nowUs) {
+    m_nowUs = nowUs;
     // Control frames may still go out while our close waits for its answer.
     if (!SessionOps::transportUp(*this))
         return SendError::NotOpen;
@@ -821,7 +883,8 @@ SendError Session::sendPing(QByteArrayView payload) {
     return SendError::None;
 }
 
-SendError Session::sendPong(QByteArrayView payload) {
+SendError Session::sendPong(QByteArrayView payload, qint64 nowUs) {
+    m_nowUs = nowUs;
     if (!SessionOps::transportUp(*this))
         return SendError::NotOpen;
     if (payload.size() > MaxControlPayload)
@@ -830,7 +893,8 @@ SendError Session::sendPong(QByteArrayView payload) {
     return SendError::None;
 }
 
-SendError Session::sendClose(std::optional<quint16> code, const QString &reason) {
+SendError Session::sendClose(std::optional<quint16> code, const QString &reason, qint64 nowUs) {
+    m_nowUs = nowUs;
     if (m_closeSent)
         return SendError::CloseAlreadySent;
     if (m_state != SessionState::Open)
@@ -859,7 +923,8 @@ void Session::setMessageHandler(std::function<void(const DecodedMessage &)> hand
     d->messageHandler = std::move(handler);
 }
 
-SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload) {
+SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload, qint64 nowUs) {
+    m_nowUs = nowUs;
     // RFC 6455 §5.5.1: no data frames after a close frame.
     if (m_closeSent)
         return SendError::CloseAlreadySent;
@@ -878,7 +943,8 @@ SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload) {
     return SendError::None;
 }
 
-SendError Session::sendRaw(const RawFrame &frame) {
+SendError Session::sendRaw(const RawFrame &frame, qint64 nowUs) {
+    m_nowUs = nowUs;
     if (!SessionOps::transportUp(*this))
         return SendError::NotOpen;
     const bool sharePayload =

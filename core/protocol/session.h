@@ -39,16 +39,25 @@ struct SessionOptions {
 // Every frame, both ways. For outgoing frames, payload is what we sent (unmasked,
 // after the extension). streamOffset counts the frame bytes of that direction: the
 // handshake's header blocks are not part of either stream.
+//
+// Times are microseconds of whatever clock the caller passes with each call (the
+// network layer passes EventClock's). An incoming frame or message carries the time
+// of the receiveData() call that delivered its last byte. An outgoing one carries
+// the time of the send call (queuedUs) until the transport reports the bytes
+// written (outgoingWritten()): timestampUs is then when its last byte was handed to
+// the transport.
 struct FrameEvent {
     Direction direction = Direction::Incoming;
     qint64 timestampUs = 0;
     DecodedFrame frame;
+    qint64 queuedUs = 0; // outgoing: when the send was asked for; incoming: timestampUs
 };
 
 struct MessageEvent {
     Direction direction = Direction::Incoming;
     qint64 timestampUs = 0;
     DecodedMessage message;
+    qint64 queuedUs = 0; // outgoing: when the send was asked for; incoming: timestampUs
 };
 
 // The opening handshake. Client: the server accepted (Open). Server: a client asked
@@ -76,7 +85,9 @@ struct PingEvent {
 struct PongEvent {
     qint64 timestampUs = 0;
     QByteArray payload;
-    std::optional<qint64> roundTripUs; // when it answers a ping we sent
+    // When it answers a ping we sent: from the ping's bytes leaving (as reported by
+    // outgoingWritten(), else the time of the send call) to this pong's arrival.
+    std::optional<qint64> roundTripUs;
 };
 
 // The peer sent a close frame (we answer it automatically if we have not closed yet).
@@ -131,7 +142,9 @@ const char *sendErrorText(SendError error);
 
 // The sans-I/O connection: bytes and calls in, bytes and events out. It owns the
 // handshake, the decoder, the encoder and the state machine; the network layer
-// owns sockets and timers and tells the session what time it is.
+// owns sockets, timers and the clock. Every call that can produce an event takes
+// the time it happens (`nowUs`, microseconds of one monotonic clock): bytes in, time
+// in. The session keeps no clock of its own.
 class Session {
 public:
     // A client: start() writes the opening handshake request.
@@ -144,55 +157,55 @@ public:
     Role role() const { return m_role; }
     SessionState state() const { return m_state; }
 
-    // The time, in microseconds of any monotonic clock, stamped on what follows.
-    void setTime(qint64 nowUs) { m_nowUs = nowUs; }
-
     // Client: queue the opening request. Server: nothing.
-    void start();
+    void start(qint64 nowUs);
 
-    // Server, after an UpgradeRequested event.
-    void accept(const QByteArray &subprotocol = {}, const QList<ExtensionParams> &extensions = {},
-                MessageExtension *extension = nullptr);
-    void reject(int httpStatus, const QByteArray &reason);
+    // Server, after an UpgradeRequested event. Frames the client sent early are
+    // decoded now, stamped with the time they were received.
+    void accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
+                MessageExtension *extension, qint64 nowUs);
+    void reject(int httpStatus, const QByteArray &reason, qint64 nowUs);
     // Server, after a PlainHttpRequest: answer it; the connection then closes.
-    void respondHttp(const QByteArray &response);
+    void respondHttp(const QByteArray &response, qint64 nowUs);
     // The request behind UpgradeRequested / PlainHttpRequest.
     const ServerHandshake *serverHandshake() const;
     const ClientHandshake *clientHandshake() const;
     // Client, after ClientAccepted: install the negotiated extension (may be null).
     // When the server accepted any extension, received frames wait (unparsed) for
-    // this call, since the decoder must know which RSV bits mean something.
+    // this call, since the decoder must know which RSV bits mean something; they
+    // are stamped with the time they were received.
     void setExtension(MessageExtension *extension);
     // The opening handshake's header blocks: the request we sent or received, and
     // the answer received or sent (the 101, a rejection or an HTTP response).
     QByteArray rawHandshakeRequest() const;
     QByteArray rawHandshakeResponse() const;
 
-    // Bytes from the peer; then the transport's end.
-    void receiveData(QByteArrayView data);
-    void receiveEof();
+    // Bytes from the peer, read from the transport at `nowUs`; then the transport's end.
+    void receiveData(QByteArrayView data, qint64 nowUs);
+    void receiveEof(qint64 nowUs);
 
-    // Our side.
-    SendError sendText(QByteArrayView utf8, qint64 fragmentSize = 0);
-    SendError sendBinary(QByteArrayView data, qint64 fragmentSize = 0);
+    // Our side, asked for at `nowUs`.
+    SendError sendText(QByteArrayView utf8, qint64 nowUs, qint64 fragmentSize = 0);
+    SendError sendBinary(QByteArrayView data, qint64 nowUs, qint64 fragmentSize = 0);
     // The same for a QByteArray (chosen over the view for one): the outgoing events
     // share its bytes instead of copying them, so an echo costs no extra copy.
     template <typename Bytes>
     requires std::same_as<std::remove_cvref_t<Bytes>, QByteArray>
-        SendError sendText(Bytes &&utf8, qint64 fragmentSize = 0) {
-        return sendShared(Opcode::Text, utf8, fragmentSize);
+        SendError sendText(Bytes &&utf8, qint64 nowUs, qint64 fragmentSize = 0) {
+        return sendShared(Opcode::Text, utf8, nowUs, fragmentSize);
     }
     template <typename Bytes>
     requires std::same_as<std::remove_cvref_t<Bytes>, QByteArray>
-        SendError sendBinary(Bytes &&data, qint64 fragmentSize = 0) {
-        return sendShared(Opcode::Binary, data, fragmentSize);
+        SendError sendBinary(Bytes &&data, qint64 nowUs, qint64 fragmentSize = 0) {
+        return sendShared(Opcode::Binary, data, nowUs, fragmentSize);
     }
-    SendError sendPing(QByteArrayView payload = {});
-    SendError sendPong(QByteArrayView payload = {});
-    SendError sendClose(std::optional<quint16> code = quint16(1000), const QString &reason = {});
+    SendError sendPing(QByteArrayView payload, qint64 nowUs);
+    SendError sendPong(QByteArrayView payload, qint64 nowUs);
+    // `code` empty: a close frame without a payload.
+    SendError sendClose(std::optional<quint16> code, const QString &reason, qint64 nowUs);
     // Any frame, any rule broken. Allowed while the transport is up (Open, Closing).
     // A raw close frame counts as our close: no automatic close answers the peer's.
-    SendError sendRaw(const RawFrame &frame);
+    SendError sendRaw(const RawFrame &frame, qint64 nowUs);
 
     // The echo path, for an owner that answers each message at once and whose events
     // nobody watches. With a sink set, every complete incoming data message goes to
@@ -211,10 +224,10 @@ public:
     // without checking text is UTF-8: for a message this session received (the
     // decoder validated it), e.g. an echo from the sink. Frame events are reported as
     // usual when enabled; with an extension the message goes through it.
-    SendError sendReceivedMessage(Opcode type, QByteArrayView payload);
+    SendError sendReceivedMessage(Opcode type, QByteArrayView payload, qint64 nowUs);
     // Give up without a close handshake (timeout, or the user pulled the plug):
     // emits ClosedEvent with 1006 and asks for the transport to be closed.
-    void abort(const QString &why);
+    void abort(const QString &why, qint64 nowUs);
 
     // Bytes to write to the transport, in order.
     bool hasOutgoing() const { return !m_outgoing.isEmpty() || !m_outgoingChunks.isEmpty(); }
@@ -225,6 +238,12 @@ public:
     // the caller sent (shared, not copied), so a transport that queues QByteArrays
     // by implicit sharing never copies it. takeOutgoing() joins the pieces instead.
     void takeOutgoingChunks(QList<QByteArray> &chunks);
+    // The transport handed every byte taken so far to the network at `nowUs`: the
+    // outgoing frame and message events of those bytes not taken yet are stamped
+    // with it (their queuedUs keeps the send call's time), and so are the pings among
+    // them, whose round trips count from then. A transport that never calls this
+    // leaves the send calls' times.
+    void outgoingWritten(qint64 nowUs);
 
     bool hasEvent() const { return m_nextEvent < m_events.size(); }
     // Only when hasEvent().
@@ -243,7 +262,7 @@ public:
     qint64 bytesSent() const { return m_bytesSent; }
 
 private:
-    SendError sendShared(Opcode type, const QByteArray &data, qint64 fragmentSize);
+    SendError sendShared(Opcode type, const QByteArray &data, qint64 nowUs, qint64 fragmentSize);
 
     friend struct SessionOps; // the state machine's steps, in session.cpp
     struct Private;
@@ -251,6 +270,7 @@ private:
     Role m_role;
     SessionOptions m_options;
     SessionState m_state = SessionState::Connecting;
+    // The time of the call being handled: what it produces is stamped with it.
     qint64 m_nowUs = 0;
     // The outgoing bytes are m_outgoingChunks, in order, then m_outgoing: a shared
     // payload closes the buffer before it and follows it as a chunk of its own.

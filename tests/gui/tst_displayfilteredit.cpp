@@ -201,7 +201,7 @@ void TestDisplayFilterEdit::helpFromTheField() {
 
 void TestDisplayFilterEdit::panelFiltersThroughTheField() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     for (int i = 0; i < 100; ++i)
         model.appendEvents(1, wstest::textMessage(i % 2 ? Direction::Incoming : Direction::Outgoing,
                                                   i, QByteArray::number(i)));
@@ -224,7 +224,7 @@ void TestDisplayFilterEdit::panelFiltersThroughTheField() {
 
 void TestDisplayFilterEdit::fieldEchoesWhileALargeLogIsFiltered() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     for (int i = 0; i < 300'000; ++i) {
         LogRecord record;
         record.connection = 1;

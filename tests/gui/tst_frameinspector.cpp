@@ -42,7 +42,7 @@ QByteArray payload300() {
 
 // A client's masked text frame whose 300-byte payload needs the 16-bit length.
 void storeMaskedFrame(LogStore &store) {
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     for (const SessionEvent &e : textMessage(Direction::Outgoing, 1'000, payload300(), Key))
         store.append(1, e);
     store.commitPending();
@@ -164,7 +164,7 @@ void TestFrameInspector::maskedHexIsComputedOnDemand() {
     QCOMPARE(inspector.maskedHexView()->data(), expected);
     // The RFC's own example: "Hello" masked with the same key.
     LogStore hello;
-    hello.setAutoCalibrateClocks(false);
+    hello.setClockOffset(0);
     for (const SessionEvent &e : textMessage(Direction::Outgoing, 0, "Hello", Key))
         hello.append(1, e);
     hello.commitPending();
@@ -173,7 +173,7 @@ void TestFrameInspector::maskedHexIsComputedOnDemand() {
     QCOMPARE(inspector.maskedHexView()->data(), QByteArray::fromHex("7f9f4d5158"));
     // An unmasked frame has no masked tab.
     LogStore plainStore;
-    plainStore.setAutoCalibrateClocks(false);
+    plainStore.setClockOffset(0);
     plainStore.append(1, frameEvent(Direction::Incoming, 0, 0x2, "abc"));
     plainStore.commitPending();
     inspector.setRecord(plainStore, 0);
@@ -184,7 +184,7 @@ void TestFrameInspector::maskedHexIsComputedOnDemand() {
 
 void TestFrameInspector::closeFrame() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(
         1, frameEvent(Direction::Incoming, 0, 0x8, QByteArray::fromHex("03e9") + "server restart"));
     store.append(1, CloseEvent{0, quint16(1001), QStringLiteral("server restart")});
@@ -209,7 +209,7 @@ void TestFrameInspector::closeFrame() {
 
     // A code that must not be sent is said so.
     LogStore bad;
-    bad.setAutoCalibrateClocks(false);
+    bad.setClockOffset(0);
     bad.append(1, frameEvent(Direction::Outgoing, 0, 0x8, QByteArray::fromHex("03ed")));
     bad.commitPending();
     inspector.setRecord(bad, 0);
@@ -219,7 +219,7 @@ void TestFrameInspector::closeFrame() {
 
 void TestFrameInspector::pongRoundTrip() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, frameEvent(Direction::Incoming, 0, 0xA, "rt"));
     store.append(1, PongEvent{0, "rt", qint64(2500)});
     store.append(1, frameEvent(Direction::Incoming, 1, 0xA, "hb"));
@@ -235,7 +235,7 @@ void TestFrameInspector::pongRoundTrip() {
 
 void TestFrameInspector::violationAndHandshake() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     ProtocolViolation violation;
     violation.error = ProtocolError::UnmaskedClientFrame;
     violation.reason = QStringLiteral("client frame is not masked (RFC 6455 §5.1)");
@@ -275,7 +275,7 @@ void TestFrameInspector::violationAndHandshake() {
 
 void TestFrameInspector::jsonTree() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     const QByteArray json =
         R"({"op":"tick","data":{"price":101.5,"tags":["a","b"],"ok":true,"none":null,)"
         R"( "z\u00e9\"q": "\ud83d\ude00\n", "big": 12345678901234567890}})";
@@ -317,7 +317,7 @@ void TestFrameInspector::jsonTree() {
 
 void TestFrameInspector::notJson() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     for (const SessionEvent &e : textMessage(Direction::Incoming, 0, "{\"open\": "))
         store.append(1, e);
     store.commitPending();
@@ -333,7 +333,7 @@ void TestFrameInspector::notJson() {
 
 void TestFrameInspector::fragmentedMessageListsFrames() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, frameEvent(Direction::Outgoing, 10, 0x1, "frag", false, quint32(1)));
     store.append(1, frameEvent(Direction::Outgoing, 11, 0x0, "men", false, quint32(2)));
     store.append(1, frameEvent(Direction::Outgoing, 12, 0x0, "ted", true, quint32(3)));
@@ -589,7 +589,7 @@ void TestFrameInspector::errorRowShowsTheOffendingFrame() {
     }
     QVERIFY(violation);
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, ViolationEvent{0, *violation});
     store.commitPending();
 
@@ -692,7 +692,7 @@ void TestFrameInspector::framePaneUnmasks() {
     QCOMPARE(inspector.frameHexView()->data(), header + store.at(0).maskedPayload());
     // An unmasked frame has nothing to unmask.
     LogStore plain;
-    plain.setAutoCalibrateClocks(false);
+    plain.setClockOffset(0);
     for (const SessionEvent &e : textMessage(Direction::Incoming, 0, "Hello"))
         plain.append(1, e);
     plain.commitPending();

@@ -24,7 +24,7 @@ namespace {
 
 // Two connections exchanging JSON-ish text, binary, pings and a violation.
 void fill(MessageLogModel &model) {
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     qint64 t = 0;
     for (quint32 connection : {1u, 2u}) {
         model.appendEvent(connection, StateEvent{++t, SessionState::Open});
@@ -51,7 +51,7 @@ void fill(MessageLogModel &model) {
 
 // `count` text messages on connections 1-3, alternating direction, some JSON.
 void fillMany(MessageLogModel &model, int count, int firstNumber = 0) {
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     for (int i = firstNumber; i < firstNumber + count; ++i) {
         LogRecord record;
         record.connection = quint32(1 + i % 3);
@@ -329,7 +329,7 @@ void TestLogFilterProxy::refilterKeepsTheCurrentRow() {
 
 void TestLogFilterProxy::droppedRowsLeaveTheProxy() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     model.setCapacity(5000);
     LogFilterProxy proxy;
     proxy.setSourceModel(&model);
@@ -363,7 +363,7 @@ void TestLogFilterProxy::droppedRowsLeaveTheProxy() {
 void TestLogFilterProxy::staysConsistent() {
     // Qt's own model checker watches every signal the proxy and the log emit.
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     model.setCapacity(3000);
     QAbstractItemModelTester modelTester(&model,
                                          QAbstractItemModelTester::FailureReportingMode::QtTest);

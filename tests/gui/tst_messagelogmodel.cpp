@@ -23,7 +23,7 @@ QString cell(const MessageLogModel &model, int row, int column, int role = Qt::D
 // One record of each kind, in a known order (see fillEveryKind).
 void fillEveryKind(MessageLogModel &model) {
     LogStore &store = model.store();
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.setConnectionInfo(1, {QStringLiteral("echo"), QStringLiteral("ws://127.0.0.1:9001/")});
     HandshakeEvent handshake;
     handshake.timestampUs = 1'000'000;
@@ -78,8 +78,49 @@ private slots:
     void craftedFramesHaveMessageRows();
     void timeFormats();
     void capacityDropsOldestInSlices();
+    void lateRowsGoInPlace();
     void millionRows();
 };
+
+void TestMessageLogModel::lateRowsGoInPlace() {
+    MessageLogModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.store().setClockOffset(0);
+    const auto append = [&](quint32 connection, const QList<SessionEvent> &events) {
+        model.appendEvents(connection, events);
+    };
+    append(1, textMessage(Direction::Incoming, 100, "a"));
+    append(1, textMessage(Direction::Incoming, 200, "b"));
+    append(2, textMessage(Direction::Outgoing, 300, "copy"));
+    model.flush();
+    QCOMPARE(model.rowCount(), 3);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+
+    // Reported after the copy it caused, but read before it: a row in the middle at
+    // once (rows must never point at records that moved), in both modes.
+    append(1, textMessage(Direction::Incoming, 250, "late"));
+    QCOMPARE(inserted.size(), 1);
+    QCOMPARE(inserted[0].at(1).toInt(), inserted[0].at(2).toInt());
+    const int lateRow = inserted[0].at(1).toInt();
+    QCOMPARE(model.record(lateRow)->payload, QByteArray("late"));
+    QCOMPARE(model.record(lateRow + 1)->payload, QByteArray("copy"));
+    for (int row = 1; row < model.rowCount(); ++row)
+        QVERIFY(model.record(row - 1)->timestampUs <= model.record(row)->timestampUs);
+    for (int row = 0; row < model.rowCount(); ++row)
+        QCOMPARE(model.rowOfStoreIndex(model.storeIndex(row)), row);
+    model.setDisplayMode(MessageLogModel::DisplayMode::Frames);
+    for (int row = 1; row < model.rowCount(); ++row)
+        QVERIFY(model.record(row - 1)->timestampUs <= model.record(row)->timestampUs);
+    QCOMPARE(model.record(model.rowCount() - 1)->payload, QByteArray("copy"));
+
+    // Late but after every row: the usual batch at the end.
+    inserted.clear();
+    append(3, textMessage(Direction::Incoming, 400, "end"));
+    QCOMPARE(model.pendingCount(), 1);
+    model.flush();
+    QCOMPARE(inserted.size(), 1);
+    QCOMPARE(model.record(model.rowCount() - 1)->payload, QByteArray("end"));
+}
 
 void TestMessageLogModel::columnsAndHeaders() {
     MessageLogModel model;
@@ -207,7 +248,7 @@ void TestMessageLogModel::customRoles() {
 
 void TestMessageLogModel::batchInsertion() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
     for (int i = 0; i < 500; ++i)
         model.appendEvents(1, textMessage(Direction::Incoming, i, QByteArray::number(i)));
@@ -249,7 +290,7 @@ void TestMessageLogModel::coalescingTimerFlushes() {
 
 void TestMessageLogModel::messagesAndFramesModes() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     // A fragmented text message between two single-frame ones, and a ping inside it
     // (RFC 6455 §5.4: control frames may be injected in the middle of a message).
@@ -298,7 +339,7 @@ void TestMessageLogModel::messagesAndFramesModes() {
 // Messages view too; the frames of a message sent as such stay behind its row.
 void TestMessageLogModel::craftedFramesHaveMessageRows() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     // Opcode 1, FIN, MASK unchecked, sent to our own server; its answer arrives.
     model.appendEvent(1, frameEvent(Direction::Outgoing, 1, 0x1, "crafted"));
@@ -339,7 +380,7 @@ void TestMessageLogModel::craftedFramesHaveMessageRows() {
 // previous row or a chosen row; never a format the column cannot hold.
 void TestMessageLogModel::timeFormats() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     const qint64 base =
         QDateTime(QDate(2026, 3, 1), QTime(14, 3, 7, 123)).toMSecsSinceEpoch() * 1000;
     model.appendEvents(1, textMessage(Direction::Outgoing, base + 456, "a"));             // row 0
@@ -383,7 +424,7 @@ void TestMessageLogModel::timeFormats() {
 
 void TestMessageLogModel::capacityDropsOldestInSlices() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     const qsizetype capacity = 10'000;
     model.setCapacity(capacity);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -419,7 +460,7 @@ void TestMessageLogModel::millionRows() {
     // 64-byte text messages as the decoder hands them over: one payload allocation
     // each, shared by the frame and message events.
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     constexpr int Count = 1'000'000;
     QByteArray templ(64, 'm');
     for (int i = 0; i < Count; ++i) {

@@ -46,7 +46,7 @@ void append(MessageLogModel &model, int count) {
 
 void TestMessageLogView::followsTheTailUntilScrolledUp() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     LogFilterProxy proxy;
     proxy.setSourceModel(&model);
     MessageLogView view;
@@ -85,7 +85,7 @@ void TestMessageLogView::followsTheTailUntilScrolledUp() {
 
 void TestMessageLogView::currentRecordThroughTheFilter() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     LogFilterProxy proxy;
     proxy.setSourceModel(&model);
     MessageLogView view;
@@ -123,7 +123,7 @@ void TestMessageLogView::initTestCase() {
 // Every format's longest text fits the column: "112471…" never appears.
 void TestMessageLogView::timeColumnIsNeverElided() {
     MessageLogModel model;
-    model.store().setAutoCalibrateClocks(false);
+    model.store().setClockOffset(0);
     model.appendEvents(1, textMessage(Direction::Outgoing, 1'700'000'000'000'000, "a"));
     model.appendEvents(1, textMessage(Direction::Incoming, 1'700'112'471'123'456, "b"));
     model.flush();

@@ -77,7 +77,7 @@ public:
                                                ws::MaskingKeySource::fixed(clientKey),
                                                QByteArray("dGhlIHNhbXBsZSBub25jZQ=="));
         server = std::make_unique<ws::Session>(ws::SessionOptions{});
-        client->start();
+        client->start(now);
         pump();
     }
 
@@ -85,16 +85,14 @@ public:
     void pump() {
         for (int round = 0; round < 64; ++round) {
             now += 1000;
-            client->setTime(now);
-            server->setTime(now);
             bool moved = false;
             if (client->hasOutgoing()) {
-                server->receiveData(client->takeOutgoing());
+                server->receiveData(client->takeOutgoing(), now);
                 moved = true;
             }
             collect(*server, ServerConnection);
             if (server->hasOutgoing()) {
-                client->receiveData(server->takeOutgoing());
+                client->receiveData(server->takeOutgoing(), now);
                 moved = true;
             }
             collect(*client, ClientConnection);
@@ -112,11 +110,11 @@ public:
             sent = sent && result == ws::SendError::None;
             pump();
         };
-        step(client->sendText("Hello"));
-        step(server->sendBinary(serverBinary));
-        step(client->sendPing("rt"));
-        step(client->sendText("fragmented message", 8));
-        step(client->sendClose(1000, QStringLiteral("done")));
+        step(client->sendText("Hello", now));
+        step(server->sendBinary(serverBinary, now));
+        step(client->sendPing("rt", now));
+        step(client->sendText("fragmented message", now, 8));
+        step(client->sendClose(1000, QStringLiteral("done"), now));
         return sent;
     }
 
@@ -135,7 +133,7 @@ private:
             ws::SessionEvent event = session.takeEvent();
             if (const auto *handshake = std::get_if<ws::HandshakeEvent>(&event);
                 handshake && handshake->kind == ws::HandshakeEvent::Kind::UpgradeRequested)
-                session.accept();
+                session.accept({}, {}, nullptr, now);
             events.append({connection, std::move(event)});
         }
     }

@@ -568,7 +568,7 @@ void TestDisplayFilter::helpNamesEveryField() {
 void TestDisplayFilter::fastOnAMillionRows() {
     // The store's own layout, as the log window filters it.
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     wstest::recordManyMessages(store, 1'000'000);
     QCOMPARE(store.size(), 1'000'000);
     const DisplayFilter filter =

@@ -23,9 +23,7 @@ namespace {
 void recordConversation(LogStore &store) {
     SessionPair pair;
     QVERIFY(pair.converse(QByteArray::fromHex("0001ff")));
-    store.setAutoCalibrateClocks(false);
-    store.setClockOffset(SessionPair::ClientConnection, 1'700'000'000'000'000);
-    store.setClockOffset(SessionPair::ServerConnection, 1'700'000'000'000'000);
+    store.setClockOffset(1'700'000'000'000'000);
     store.setConnectionInfo(SessionPair::ClientConnection,
                             {QStringLiteral("client"), QStringLiteral("ws://example.com/chat")});
     for (const auto &tagged : std::as_const(pair.events))
@@ -36,7 +34,7 @@ void recordConversation(LogStore &store) {
 // Every kind of record and every optional field, beyond what a clean conversation has.
 void recordOddities(LogStore &store) {
     const quint32 c = 3;
-    store.setClockOffset(c, 1'700'000'000'000'000);
+    store.setClockOffset(1'700'000'000'000'000);
     store.setConnectionInfo(c, {QStringLiteral("odd \"quoted\" name"), QString()});
     qint64 t = 5'000'000;
     // A compressed message (RFC 7692 §7.2.3.1) and its RSV1 frame.
@@ -252,7 +250,7 @@ void TestLogFile::jsonLinesRoundTrip() {
 
 void TestLogFile::jsonLinesKeepsEveryFrameField() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     // RFC 6455 §5.7: the masked "Hello" from a client.
     for (const SessionEvent &e : textMessage(Direction::Outgoing, 1'000'000, "Hello", 0x37fa213d))
         store.append(4, e);
@@ -286,7 +284,7 @@ void TestLogFile::jsonLinesKeepsEveryFrameField() {
 // its offset and how much payload arrived; files written without it still open.
 void TestLogFile::jsonLinesKeepsTheViolationFrame() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     ProtocolViolation violation;
     violation.error = ProtocolError::InvalidUtf8;
     violation.reason = QStringLiteral("text message is not valid UTF-8");
@@ -337,7 +335,7 @@ void TestLogFile::jsonLinesKeepsTheViolationFrame() {
 
 void TestLogFile::jsonLinesThroughAFile() {
     LogStore original;
-    original.setAutoCalibrateClocks(false);
+    original.setClockOffset(0);
     for (int i = 0; i < 50'000; ++i)
         for (const SessionEvent &e : textMessage(i % 3 ? Direction::Incoming : Direction::Outgoing,
                                                  i, QByteArray("message ") + QByteArray::number(i)))

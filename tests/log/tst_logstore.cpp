@@ -3,6 +3,7 @@
 #include "logtesthelpers.h"
 
 #include "log/logstore.h"
+#include "net/eventclock.h"
 
 #include <QDateTime>
 #include <QTest>
@@ -25,7 +26,10 @@ private slots:
     void violationNoteHandshakeAndState();
     void frameNotesAreNotRepeated();
     void closedStateFoldsIntoSummary();
-    void clockOffsets();
+    void oneClockForEveryConnection();
+    void lateEventsTakeTheirPlace();
+    void importsKeepTheirOrder();
+    void sentRecordsKeepWhenTheyWereQueued();
     void realSessionPair();
     void dropOldestKeepsTheRest();
     void previewEscapesAndTruncates_data();
@@ -39,7 +43,7 @@ void TestLogStore::recordIsCompact() {
 
 void TestLogStore::singleFrameMessageIsOneRecord() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     const QByteArray hello("Hello");
     for (const SessionEvent &e : textMessage(Direction::Incoming, 1500, hello, 0x37fa213d))
         store.append(7, e);
@@ -69,7 +73,7 @@ void TestLogStore::singleFrameMessageIsOneRecord() {
 
 void TestLogStore::fragmentedMessageKeepsFramesAndMessage() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     // RFC 6455 §5.6: a fragmented unmasked text message "Hello".
     store.append(1, frameEvent(Direction::Incoming, 10, 0x1, "Hel", false));
     store.append(1, frameEvent(Direction::Incoming, 20, 0x0, "lo", true));
@@ -96,7 +100,7 @@ void TestLogStore::fragmentedMessageKeepsFramesAndMessage() {
 
 void TestLogStore::compressedMessageIsNotMerged() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     // RFC 7692 §7.2.3.1: "Hello" compressed, RSV1 set.
     FrameEvent frame =
         frameEvent(Direction::Incoming, 5, 0x1, QByteArray::fromHex("f248cdc9c90700"));
@@ -127,7 +131,7 @@ void TestLogStore::controlFrameAbsorbsItsEvent() {
     QFETCH(int, expectedKind);
     const QByteArray payload = QByteArray::fromHex(payloadHex);
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, frameEvent(Direction::Incoming, 100, quint8(opcode), payload));
     switch (opcode) {
     case 0x9:
@@ -163,7 +167,7 @@ void TestLogStore::controlFrameAbsorbsItsEvent() {
 void TestLogStore::eventsWithoutFrames() {
     // SessionOptions::reportFrames off: only the interpreting events arrive.
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(2,
                  messageEvent(Direction::Outgoing, 1, Opcode::Binary, QByteArray("\x01\x02", 2)));
     store.append(2, PongEvent{2, "p", std::nullopt});
@@ -187,7 +191,7 @@ void TestLogStore::eventsWithoutFrames() {
 
 void TestLogStore::violationNoteHandshakeAndState() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     HandshakeEvent handshake;
     handshake.kind = HandshakeEvent::Kind::ClientAccepted;
     handshake.timestampUs = 1;
@@ -242,7 +246,7 @@ void TestLogStore::violationNoteHandshakeAndState() {
 
 void TestLogStore::frameNotesAreNotRepeated() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     // RFC 6455 §5.2: "Hi" with its length in the 16-bit field: allowed leniently, noted.
     FrameEvent frame = frameEvent(Direction::Incoming, 1, 0x1, "Hi", true, std::nullopt,
                                   LengthEncoding::Extended16);
@@ -264,7 +268,7 @@ void TestLogStore::frameNotesAreNotRepeated() {
 
 void TestLogStore::closedStateFoldsIntoSummary() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, StateEvent{1, SessionState::Closing});
     store.append(1, StateEvent{2, SessionState::Closed});
     store.append(1, ClosedEvent{2, 1000, QString(), true, false});
@@ -281,24 +285,111 @@ void TestLogStore::closedStateFoldsIntoSummary() {
     QCOMPARE(store.at(3).state(), SessionState::Open);
 }
 
-void TestLogStore::clockOffsets() {
+void TestLogStore::oneClockForEveryConnection() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
-    store.setClockOffset(2, 5000);
+    store.setClockOffset(5000);
     store.append(1, StateEvent{100, SessionState::Open});
     store.append(2, StateEvent{100, SessionState::Open});
-    QCOMPARE(store.at(0).timestampUs, 100);
+    QCOMPARE(store.at(0).timestampUs, 5100);
     QCOMPARE(store.at(1).timestampUs, 5100);
-    QCOMPARE(store.timeOriginUs(), 100);
+    QCOMPARE(store.timeOriginUs(), 5100);
 
-    // Each connection's clock starts near zero; calibration maps it to the wall clock.
-    LogStore calibrated;
+    // By default the offset is EventClock's anchor: the same for every connection,
+    // whenever its first event comes, and it maps the clock to the wall clock.
+    LogStore live;
     const qint64 before = QDateTime::currentMSecsSinceEpoch() * 1000;
-    calibrated.append(1, StateEvent{0, SessionState::Connecting});
-    calibrated.append(1, StateEvent{250'000, SessionState::Open});
-    const qint64 after = QDateTime::currentMSecsSinceEpoch() * 1000;
-    QVERIFY(calibrated.at(0).timestampUs >= before && calibrated.at(0).timestampUs <= after);
-    QCOMPARE(calibrated.at(1).timestampUs - calibrated.at(0).timestampUs, 250'000);
+    const qint64 now = EventClock::nowUs();
+    live.append(1, StateEvent{now, SessionState::Connecting});
+    QTest::qWait(20);
+    live.append(2, StateEvent{now, SessionState::Connecting});
+    live.append(1, StateEvent{now + 250'000, SessionState::Open});
+    const qint64 after = QDateTime::currentMSecsSinceEpoch() * 1000 + 1000;
+    QCOMPARE(live.clockOffset(), EventClock::epochOffsetUs());
+    QVERIFY2(live.at(0).timestampUs >= before - 1000 && live.at(0).timestampUs <= after,
+             qPrintable(QStringLiteral("%1 not in [%2, %3]")
+                            .arg(live.at(0).timestampUs)
+                            .arg(before)
+                            .arg(after)));
+    QCOMPARE(live.at(1).timestampUs, live.at(0).timestampUs);
+    QCOMPARE(live.at(2).timestampUs - live.at(0).timestampUs, 250'000);
+}
+
+void TestLogStore::lateEventsTakeTheirPlace() {
+    LogStore store;
+    store.setClockOffset(0);
+    // Connection 1's batch read at 100 caused a copy on connection 2 written at 150,
+    // reported before the rest of the batch.
+    store.append(1, StateEvent{100, SessionState::Open});
+    store.append(2, StateEvent{150, SessionState::Open});
+    store.append(1, NoteEvent{100, {}});
+    store.append(3, NoteEvent{120, {}});
+    store.commitPending();
+    QCOMPARE(store.size(), 4);
+    QCOMPARE(store.at(0).connection, 1u);
+    QCOMPARE(store.at(1).connection, 1u);
+    QCOMPARE(store.at(1).kind, LogKind::Note);
+    QCOMPARE(store.at(2).connection, 3u);
+    QCOMPARE(store.at(3).connection, 2u);
+    for (qsizetype i = 1; i < store.size(); ++i)
+        QVERIFY(store.at(i - 1).timestampUs <= store.at(i).timestampUs);
+    // Where the late ones went, as indices now: 1 (then pushed up by none) and 2.
+    const std::vector<qsizetype> inserted = store.takeInsertions();
+    QCOMPARE(inserted, (std::vector<qsizetype>{1, 2}));
+    QVERIFY(store.takeInsertions().empty());
+    QCOMPARE(store.firstInsertion(), -1);
+
+    // A record that crosses a chunk boundary takes its extra along.
+    LogStore big;
+    big.setClockOffset(0);
+    for (qsizetype i = 0; i < LogStore::ChunkSize - 1; ++i)
+        big.append(1, StateEvent{1000 + i, SessionState::Open});
+    NoteEvent last{1'000'000, {}};
+    last.note.text = QStringLiteral("the last one");
+    big.append(1, last);
+    NoteEvent late{500, {}};
+    late.note.text = QStringLiteral("late");
+    big.append(2, late);
+    big.commitPending();
+    QCOMPARE(big.size(), LogStore::ChunkSize + 1);
+    QCOMPARE(big.at(0).connection, 2u);
+    QCOMPARE(big.extra(0)->notes.value(0).text, QStringLiteral("late"));
+    QCOMPARE(big.at(LogStore::ChunkSize).kind, LogKind::Note);
+    QCOMPARE(big.extra(LogStore::ChunkSize)->notes.value(0).text, QStringLiteral("the last one"));
+    QCOMPARE(big.timeOriginUs(), 500);
+}
+
+void TestLogStore::sentRecordsKeepWhenTheyWereQueued() {
+    LogStore store;
+    store.setClockOffset(0);
+    QList<SessionEvent> sent = textMessage(Direction::Outgoing, 1500, "queued");
+    std::get<FrameEvent>(sent[0]).queuedUs = 1200;
+    std::get<MessageEvent>(sent[1]).queuedUs = 1200;
+    for (const SessionEvent &event : sent)
+        store.append(1, event);
+    QList<SessionEvent> received = textMessage(Direction::Incoming, 1600, "in");
+    for (const SessionEvent &event : received)
+        store.append(1, event);
+    store.commitPending();
+    QCOMPARE(store.size(), 2);
+    QCOMPARE(store.at(0).timestampUs, 1500); // when it left
+    QCOMPARE(store.at(0).sendDelayUs, 300u); // asked for 300 us before
+    QCOMPARE(store.at(1).sendDelayUs, 0u);
+}
+
+void TestLogStore::importsKeepTheirOrder() {
+    LogStore store;
+    LogRecord later = connectionRow(1, 2000, LogKind::Note);
+    LogRecord earlier = connectionRow(1, 1000, LogKind::Note);
+    store.appendRecord(later);
+    store.appendRecord(earlier);
+    QCOMPARE(store.at(0).timestampUs, 2000);
+    QCOMPARE(store.at(1).timestampUs, 1000);
+    QVERIFY(store.takeInsertions().empty());
+    // A live row (an error the connection did not report as an event) goes in place.
+    store.insertRecord(connectionRow(2, 1500, LogKind::Note));
+    QCOMPARE(store.at(0).timestampUs, 2000);
+    QCOMPARE(store.at(1).timestampUs, 1000);
+    QCOMPARE(store.at(2).timestampUs, 1500);
 }
 
 void TestLogStore::realSessionPair() {
@@ -307,7 +398,7 @@ void TestLogStore::realSessionPair() {
     QVERIFY(pair.converse(QByteArray::fromHex("00ff10")));
 
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     for (const auto &tagged : std::as_const(pair.events))
         store.append(tagged.connection, tagged.event);
     store.commitPending();
@@ -401,7 +492,7 @@ void TestLogStore::realSessionPair() {
 
 void TestLogStore::dropOldestKeepsTheRest() {
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     const int count = int(LogStore::ChunkSize) * 2 + 100;
     for (int i = 0; i < count; ++i) {
         if (i % 1000 == 0) {
@@ -457,7 +548,7 @@ void TestLogStore::previewEscapesAndTruncates() {
     QFETCH(QByteArray, payload);
     QFETCH(QString, expected);
     LogStore store;
-    store.setAutoCalibrateClocks(false);
+    store.setClockOffset(0);
     store.append(1, frameEvent(Direction::Incoming, 0, quint8(opcode), payload));
     store.commitPending();
     QCOMPARE(recordPreview(store.at(0), store.extra(0)), expected);

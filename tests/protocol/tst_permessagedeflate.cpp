@@ -22,6 +22,9 @@ using namespace ws::test;
 
 namespace {
 
+// The time passed with a call whose events' times the test does not look at.
+constexpr qint64 AnyTime = 0;
+
 // The tokens a DeflateConfig and a DeflateParams share: "snct cnct s=10 c=9".
 // False for any other token.
 template <typename Deflate> bool applyToken(Deflate &deflate, const QString &token) {
@@ -225,8 +228,8 @@ struct SessionPair {
         client = std::make_unique<Session>(options, SessionOptions{},
                                            MaskingKeySource::fixed(kSampleMaskKey), kSampleKey);
         server = std::make_unique<Session>(SessionOptions{});
-        client->start();
-        server->receiveData(client->takeOutgoing());
+        client->start(AnyTime);
+        server->receiveData(client->takeOutgoing(), AnyTime);
         const QList<HandshakeEvent> requests = eventsOf<HandshakeEvent>(takeEvents(*server));
         if (requests.size() != 1 || requests[0].kind != HandshakeEvent::Kind::UpgradeRequested) {
             qWarning("no upgrade request");
@@ -238,15 +241,15 @@ struct SessionPair {
                           .value_or(QByteArray());
         serverSide = negotiateDeflateServer(requests[0].extensions, serverConfig);
         if (!serverSide.ok()) {
-            server->reject(400, serverSide.error.toUtf8());
+            server->reject(400, serverSide.error.toUtf8(), AnyTime);
         } else if (serverSide.params) {
             serverExtension =
                 std::make_unique<PerMessageDeflate>(Role::Server, *serverSide.params, serverConfig);
-            server->accept({}, {serverSide.response}, serverExtension.get());
+            server->accept({}, {serverSide.response}, serverExtension.get(), AnyTime);
         } else {
-            server->accept();
+            server->accept({}, {}, nullptr, AnyTime);
         }
-        client->receiveData(server->takeOutgoing());
+        client->receiveData(server->takeOutgoing(), AnyTime);
         const QList<HandshakeEvent> answers = eventsOf<HandshakeEvent>(takeEvents(*client));
         if (answers.size() != 1)
             return false;
@@ -259,7 +262,7 @@ struct SessionPair {
         clientSide =
             negotiateDeflateClient(options.extensions, answers[0].extensions, clientConfig);
         if (!clientSide.ok()) {
-            client->abort(clientSide.error);
+            client->abort(clientSide.error, AnyTime);
         } else if (clientSide.params) {
             clientExtension =
                 std::make_unique<PerMessageDeflate>(Role::Client, *clientSide.params, clientConfig);
@@ -279,7 +282,7 @@ struct Delivery {
 };
 
 Delivery deliver(Session &from, Session &to) {
-    to.receiveData(from.takeOutgoing());
+    to.receiveData(from.takeOutgoing(), AnyTime);
     takeEvents(from);
     const QList<SessionEvent> events = takeEvents(to);
     Delivery delivery;
@@ -630,8 +633,8 @@ void TestPerMessageDeflate::controlFramesBypassTheExtension() {
     SessionPair pair;
     QVERIFY(pair.connect());
     QVERIFY(pair.clientExtension && pair.serverExtension);
-    QCOMPARE(pair.client->sendPing("are you there"), SendError::None);
-    QCOMPARE(pair.client->sendText(QByteArrayView("Hello")), SendError::None);
+    QCOMPARE(pair.client->sendPing("are you there", AnyTime), SendError::None);
+    QCOMPARE(pair.client->sendText(QByteArrayView("Hello"), AnyTime), SendError::None);
     Delivery delivery = deliver(*pair.client, *pair.server);
     QCOMPARE(delivery.frames.size(), 2);
     QCOMPARE(delivery.frames[0].frame.header.rsvBits(), 0);
@@ -646,7 +649,7 @@ void TestPerMessageDeflate::controlFramesBypassTheExtension() {
     QCOMPARE(delivery.frames.size(), 1);
     QCOMPARE(delivery.frames[0].frame.header.op(), Opcode::Pong);
     QCOMPARE(delivery.frames[0].frame.header.rsvBits(), 0);
-    QCOMPARE(pair.server->sendClose(1000, QStringLiteral("bye")), SendError::None);
+    QCOMPARE(pair.server->sendClose(1000, QStringLiteral("bye"), AnyTime), SendError::None);
     delivery = deliver(*pair.server, *pair.client);
     QCOMPARE(delivery.frames.size(), 1);
     QCOMPARE(delivery.frames[0].frame.header.rsvBits(), 0);
@@ -1200,8 +1203,8 @@ void TestPerMessageDeflate::sessions() {
         for (const Outgoing &message : outgoing) {
             const SendError sent =
                 message.type == Opcode::Text
-                    ? from.sendText(QByteArrayView(message.data), message.fragmentSize)
-                    : from.sendBinary(QByteArrayView(message.data), message.fragmentSize);
+                    ? from.sendText(QByteArrayView(message.data), AnyTime, message.fragmentSize)
+                    : from.sendBinary(QByteArrayView(message.data), AnyTime, message.fragmentSize);
             QCOMPARE(sent, SendError::None);
             const Delivery delivery = deliver(from, to);
             QVERIFY2(delivery.violations.isEmpty(),
@@ -1266,7 +1269,7 @@ void TestPerMessageDeflate::sessionsWithoutAgreement() {
         pair.serverConfig.policy = DeflatePolicy::Refuse;
         QVERIFY(pair.connect());
         QVERIFY(pair.clientSide.ok() && !pair.clientSide.params);
-        QCOMPARE(pair.client->sendText(QByteArrayView("Hello")), SendError::None);
+        QCOMPARE(pair.client->sendText(QByteArrayView("Hello"), AnyTime), SendError::None);
         const Delivery delivery = deliver(*pair.client, *pair.server);
         QCOMPARE(delivery.messages.size(), 1);
         QVERIFY(!delivery.messages[0].message.compressed);

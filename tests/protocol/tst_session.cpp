@@ -16,6 +16,9 @@ using namespace ws::test;
 
 namespace {
 
+// The time passed with a call whose events' times the test does not look at.
+constexpr qint64 AnyTime = 0;
+
 // What Chromium sends (its permessage-deflate offer included, which we do not take).
 const QByteArray kBrowserRequest =
     "GET /chat HTTP/1.1\r\n"
@@ -202,9 +205,9 @@ std::unique_ptr<Session> makeClient(SessionOptions options = {},
 // A client that has been accepted by canned bytes.
 std::unique_ptr<Session> openClient(SessionOptions options = {}) {
     auto client = makeClient(options);
-    client->start();
+    client->start(AnyTime);
     client->takeOutgoing();
-    client->receiveData(kSampleResponse);
+    client->receiveData(kSampleResponse, AnyTime);
     takeEvents(*client);
     return client;
 }
@@ -212,9 +215,9 @@ std::unique_ptr<Session> openClient(SessionOptions options = {}) {
 // A server that has accepted the browser's request.
 std::unique_ptr<Session> openServer(SessionOptions options = {}) {
     auto server = std::make_unique<Session>(options);
-    server->receiveData(kBrowserRequest);
+    server->receiveData(kBrowserRequest, AnyTime);
     takeEvents(*server);
-    server->accept();
+    server->accept({}, {}, nullptr, AnyTime);
     server->takeOutgoing();
     takeEvents(*server);
     return server;
@@ -245,12 +248,12 @@ struct Pair {
             moved = false;
             collect();
             if (client->hasOutgoing()) {
-                server->receiveData(client->takeOutgoing());
+                server->receiveData(client->takeOutgoing(), AnyTime);
                 moved = true;
             }
             collect();
             if (server->hasOutgoing()) {
-                client->receiveData(server->takeOutgoing());
+                client->receiveData(server->takeOutgoing(), AnyTime);
                 moved = true;
             }
         }
@@ -264,13 +267,13 @@ struct Pair {
             SessionEvent event = server->takeEvent();
             if (const auto *handshake = std::get_if<HandshakeEvent>(&event);
                 handshake && handshake->kind == HandshakeEvent::Kind::UpgradeRequested)
-                server->accept("chat");
+                server->accept("chat", {}, nullptr, AnyTime);
             serverEvents.append(std::move(event));
         }
     }
 
     void open() {
-        client->start();
+        client->start(AnyTime);
         pump();
         clientEvents.clear();
         serverEvents.clear();
@@ -376,6 +379,9 @@ private slots:
     void fragmentedUtf8_data();
     void fragmentedUtf8();
     void pingRoundTrip();
+    void eventsCarryTheTimeOfTheirCall();
+    void sentEventsCarryTheWriteTime();
+    void roundTripCountsFromTheWrite();
     void pongMatching();
     void closeHandshake_data();
     void closeHandshake();
@@ -419,8 +425,7 @@ void TestSession::clientAgainstCannedServer() {
     QCOMPARE(client->role(), Role::Client);
     QCOMPARE(client->state(), SessionState::Connecting);
     QVERIFY(!client->hasOutgoing());
-    client->setTime(1000);
-    client->start();
+    client->start(1000);
     QCOMPARE(client->takeOutgoing(), kSampleRequest);
     QCOMPARE(client->rawHandshakeRequest(), kSampleRequest);
     QVERIFY(!client->hasEvent());
@@ -430,8 +435,7 @@ void TestSession::clientAgainstCannedServer() {
     const QByteArray frames = hex("810548656c6c6f"
                                   "8203010203"
                                   "890548656c6c6f");
-    client->setTime(2000);
-    client->receiveData(kSampleResponse + frames);
+    client->receiveData(kSampleResponse + frames, 2000);
 
     QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"handshake", "state", "frame<", "message<", "frame<",
@@ -482,8 +486,7 @@ void TestSession::clientAgainstCannedServer() {
 
     // The server closes with 1000: the client echoes it (masked) and is done, but
     // leaves closing TCP to the server (RFC 6455 §7.1.1).
-    client->setTime(3000);
-    client->receiveData(hex("880203e8"));
+    client->receiveData(hex("880203e8"), 3000);
     events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame<", "close", "state", "frame>", "state", "closed"}));
     QCOMPARE(std::get<CloseEvent>(events[1]).code, std::optional<quint16>(1000));
@@ -501,7 +504,7 @@ void TestSession::clientAgainstCannedServer() {
     QVERIFY(client->closeReceived());
     QVERIFY(!client->shouldCloseTransport());
 
-    client->receiveEof();
+    client->receiveEof(3000);
     QVERIFY(!client->hasEvent());
     QVERIFY(client->shouldCloseTransport());
     QCOMPARE(client->bytesSent(), qint64(kSampleRequest.size() + 11 + 8));
@@ -510,10 +513,10 @@ void TestSession::clientAgainstCannedServer() {
 
 void TestSession::clientFailedHandshake() {
     auto client = makeClient();
-    client->start();
+    client->start(AnyTime);
     client->takeOutgoing();
     const QByteArray answer = "HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope";
-    client->receiveData(answer);
+    client->receiveData(answer, AnyTime);
     const QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"handshake", "state", "closed"}));
     const auto handshake = std::get<HandshakeEvent>(events[0]);
@@ -529,21 +532,21 @@ void TestSession::clientFailedHandshake() {
     QVERIFY(!closed.closedByUs);
     QVERIFY(client->shouldCloseTransport());
     QCOMPARE(client->state(), SessionState::Closed);
-    QCOMPARE(client->sendText("late"), SendError::NotOpen);
+    QCOMPARE(client->sendText("late", AnyTime), SendError::NotOpen);
 
-    client->receiveData(hex("810548656c6c6f"));
-    client->receiveEof();
+    client->receiveData(hex("810548656c6c6f"), AnyTime);
+    client->receiveEof(AnyTime);
     QVERIFY(!client->hasEvent());
     QVERIFY(!client->hasOutgoing());
 }
 
 void TestSession::clientEofDuringHandshake() {
     auto client = makeClient();
-    client->start();
+    client->start(AnyTime);
     client->takeOutgoing();
-    client->receiveData("HTTP/1.1 101 Switching");
+    client->receiveData("HTTP/1.1 101 Switching", AnyTime);
     QVERIFY(!client->hasEvent());
-    client->receiveEof();
+    client->receiveEof(AnyTime);
     const QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"handshake", "state", "closed"}));
     QCOMPARE(std::get<HandshakeEvent>(events[0]).kind, HandshakeEvent::Kind::Failed);
@@ -553,13 +556,12 @@ void TestSession::clientEofDuringHandshake() {
 void TestSession::serverWithBrowserRequest() {
     Session server{SessionOptions{}};
     QCOMPARE(server.role(), Role::Server);
-    server.start(); // nothing for a server
+    server.start(AnyTime); // nothing for a server
     QVERIFY(!server.hasOutgoing());
-    server.setTime(10);
     // Split inside the header block: the handshake waits for the rest.
-    server.receiveData(kBrowserRequest.left(100));
+    server.receiveData(kBrowserRequest.left(100), 10);
     QVERIFY(!server.hasEvent());
-    server.receiveData(kBrowserRequest.mid(100));
+    server.receiveData(kBrowserRequest.mid(100), 10);
 
     QList<SessionEvent> events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"handshake"}));
@@ -576,7 +578,7 @@ void TestSession::serverWithBrowserRequest() {
     QVERIFY(!server.hasOutgoing());
 
     // The network layer takes nothing the client offered.
-    server.accept();
+    server.accept({}, {}, nullptr, 10);
     QCOMPARE(server.takeOutgoing(), kPlainAccept);
     QCOMPARE(server.rawHandshakeResponse(), kPlainAccept);
     QCOMPARE(server.rawHandshakeRequest(), kBrowserRequest);
@@ -589,7 +591,8 @@ void TestSession::serverWithBrowserRequest() {
     server.receiveData(hex("818537fa213d7f9f4d5158"
                            "018337fa213d7f9f4d"
                            "808237fa213d5b95"
-                           "898537fa213d7f9f4d5158"));
+                           "898537fa213d7f9f4d5158"),
+                       AnyTime);
     events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"frame<", "message<", "frame<", "frame<", "message<",
                                          "frame<", "ping", "frame>"}));
@@ -609,15 +612,15 @@ void TestSession::serverWithBrowserRequest() {
     // echoed back unmasked with the 16-bit and 64-bit lengths of the RFC's examples.
     const QByteArray medium = patterned(256);
     const QByteArray large = patterned(65536);
-    server.receiveData(frame(0x82, medium, kSampleMaskKey) + frame(0x82, large, 0x01020304));
+    server.receiveData(frame(0x82, medium, kSampleMaskKey) + frame(0x82, large, 0x01020304), 10);
     events = takeEvents(server);
     const QList<MessageEvent> messages = eventsOf<MessageEvent>(events);
     QCOMPARE(messages.size(), 2);
     QCOMPARE(messages[0].message.data, medium);
     QCOMPARE(messages[1].message.data, large);
-    QCOMPARE(server.sendBinary(messages[0].message.data), SendError::None);
-    QCOMPARE(server.sendBinary(messages[1].message.data), SendError::None);
-    QCOMPARE(server.sendText("Hello"), SendError::None);
+    QCOMPARE(server.sendBinary(messages[0].message.data, 10), SendError::None);
+    QCOMPARE(server.sendBinary(messages[1].message.data, 10), SendError::None);
+    QCOMPARE(server.sendText("Hello", 10), SendError::None);
     QCOMPARE(server.takeOutgoing(), hex("827e0100") + medium + hex("827f0000000000010000") + large +
                                         hex("810548656c6c6f"));
     events = takeEvents(server);
@@ -636,7 +639,7 @@ void TestSession::serverWithBrowserRequest() {
              qint64(7 + 4 + 256 + 10 + 65536));
 
     // The client closes with 1000 (masked): the server echoes and closes TCP first.
-    server.receiveData(hex("888237fa213d3412"));
+    server.receiveData(hex("888237fa213d3412"), 10);
     events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"frame<", "close", "state", "frame>", "state", "closed"}));
     QCOMPARE(server.takeOutgoing().toHex(), QByteArray("880203e8"));
@@ -649,9 +652,9 @@ void TestSession::serverWithBrowserRequest() {
 
 void TestSession::serverRejects() {
     Session server{SessionOptions{}};
-    server.receiveData(kBrowserRequest);
+    server.receiveData(kBrowserRequest, AnyTime);
     QCOMPARE(kinds(takeEvents(server)), QStringList({"handshake"}));
-    server.reject(403, "Forbidden");
+    server.reject(403, "Forbidden", AnyTime);
     const QByteArray expected = "HTTP/1.1 403 Forbidden\r\n"
                                 "Content-Type: text/plain; charset=utf-8\r\n"
                                 "Content-Length: 10\r\n"
@@ -670,9 +673,9 @@ void TestSession::serverRejects() {
     QVERIFY(closed.closedByUs);
 
     // Too late for anything else.
-    server.accept();
-    server.receiveData(frame(0x81, "Hello", kSampleMaskKey));
-    server.receiveEof();
+    server.accept({}, {}, nullptr, AnyTime);
+    server.receiveData(frame(0x81, "Hello", kSampleMaskKey), AnyTime);
+    server.receiveEof(AnyTime);
     QVERIFY(!server.hasOutgoing());
     QVERIFY(!server.hasEvent());
 }
@@ -680,7 +683,7 @@ void TestSession::serverRejects() {
 void TestSession::serverAnswersPlainHttp() {
     Session server{SessionOptions{}};
     const QByteArray request = "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    server.receiveData(request);
+    server.receiveData(request, AnyTime);
     QList<SessionEvent> events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"handshake"}));
     const auto plain = std::get<HandshakeEvent>(events[0]);
@@ -688,24 +691,24 @@ void TestSession::serverAnswersPlainHttp() {
     QCOMPARE(plain.rawRequest, request);
     QCOMPARE(server.serverHandshake()->request().target, QByteArray("/index.html"));
     // accept() is for upgrades only.
-    server.accept();
+    server.accept({}, {}, nullptr, AnyTime);
     QVERIFY(!server.hasOutgoing());
 
     const QByteArray response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
-    server.respondHttp(response);
+    server.respondHttp(response, AnyTime);
     QCOMPARE(server.takeOutgoing(), response);
     QVERIFY(server.shouldCloseTransport());
     events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"state", "closed"}));
     QCOMPARE(std::get<ClosedEvent>(events[1]).code, quint16(1006));
-    server.respondHttp(response);
+    server.respondHttp(response, AnyTime);
     QVERIFY(!server.hasOutgoing());
 }
 
 void TestSession::serverFailsMalformedRequest() {
     Session server{SessionOptions{}};
     const QByteArray request = "POST /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n";
-    server.receiveData(request);
+    server.receiveData(request, AnyTime);
     const QList<SessionEvent> events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"handshake", "state", "closed"}));
     const auto failed = std::get<HandshakeEvent>(events[0]);
@@ -722,11 +725,11 @@ void TestSession::bytesBeforeAcceptAreDecodedAfterIt() {
     Session server{SessionOptions{}};
     // A client that does not wait for the 101: its frames come with the request and
     // after it, and are held until the network layer accepts.
-    server.receiveData(kBrowserRequest + hex("818537fa213d7f9f4d5158") + hex("8985"));
-    server.receiveData(hex("37fa213d7f9f4d5158"));
+    server.receiveData(kBrowserRequest + hex("818537fa213d7f9f4d5158") + hex("8985"), AnyTime);
+    server.receiveData(hex("37fa213d7f9f4d5158"), AnyTime);
     QCOMPARE(kinds(takeEvents(server)), QStringList({"handshake"}));
     QVERIFY(!server.hasOutgoing());
-    server.accept();
+    server.accept({}, {}, nullptr, AnyTime);
     QCOMPARE(server.takeOutgoing(), kPlainAccept + hex("8a0548656c6c6f"));
     const QList<SessionEvent> events = takeEvents(server);
     QCOMPARE(kinds(events),
@@ -739,9 +742,9 @@ void TestSession::earlyBytesAreBounded() {
     SessionOptions options;
     options.handshakeLimits.maxBodyBytes = 16;
     Session server(options);
-    server.receiveData(kBrowserRequest + QByteArray(16, 'x'));
+    server.receiveData(kBrowserRequest + QByteArray(16, 'x'), AnyTime);
     QCOMPARE(kinds(takeEvents(server)), QStringList({"handshake"}));
-    server.receiveData("y");
+    server.receiveData("y", AnyTime);
     const QList<SessionEvent> events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"handshake", "state", "closed"}));
     const auto failed = std::get<HandshakeEvent>(events[0]);
@@ -749,7 +752,7 @@ void TestSession::earlyBytesAreBounded() {
     QCOMPARE(failed.httpStatus, 400);
     QVERIFY(server.takeOutgoing().startsWith("HTTP/1.1 400 Bad Request\r\n"));
     QVERIFY(server.shouldCloseTransport());
-    server.accept();
+    server.accept({}, {}, nullptr, AnyTime);
     QVERIFY(!server.hasOutgoing());
 }
 
@@ -792,7 +795,7 @@ void TestSession::messageSizes() {
         for (char &c : data)
             c = char('a' + quint8(c) % 26);
     Session &from = pair.side(sender);
-    QCOMPARE(text ? from.sendText(data) : from.sendBinary(data), SendError::None);
+    QCOMPARE(text ? from.sendText(data, AnyTime) : from.sendBinary(data, AnyTime), SendError::None);
     pair.pump();
 
     const QList<SessionEvent> &sent = pair.eventsOf(sender);
@@ -836,7 +839,7 @@ void TestSession::fragmentedUtf8() {
     Pair pair;
     pair.open();
     const Role receiver = peerRole(sender);
-    QCOMPARE(pair.side(sender).sendText(text, fragmentSize), SendError::None);
+    QCOMPARE(pair.side(sender).sendText(text, AnyTime, fragmentSize), SendError::None);
     pair.pump();
 
     const qsizetype frames = (text.size() + fragmentSize - 1) / fragmentSize;
@@ -875,17 +878,14 @@ void TestSession::fragmentedUtf8() {
 void TestSession::pingRoundTrip() {
     Pair pair;
     pair.open();
-    pair.client->setTime(1'000'000);
-    pair.server->setTime(5);
-    QCOMPARE(pair.client->sendPing("rtt"), SendError::None);
-    pair.server->receiveData(pair.client->takeOutgoing());
+    QCOMPARE(pair.client->sendPing("rtt", 1'000'000), SendError::None);
+    pair.server->receiveData(pair.client->takeOutgoing(), 5);
     // The server answers at once with the same payload.
     const QList<SessionEvent> serverEvents = takeEvents(*pair.server);
     QCOMPARE(kinds(serverEvents), QStringList({"frame<", "ping", "frame>"}));
     QCOMPARE(pair.server->takeOutgoing(), hex("8a03") + "rtt");
 
-    pair.client->setTime(1'000'750);
-    pair.client->receiveData(hex("8a03") + "rtt");
+    pair.client->receiveData(hex("8a03") + "rtt", 1'000'750);
     const QList<SessionEvent> events = takeEvents(*pair.client);
     QCOMPARE(kinds(events).mid(1), QStringList({"frame<", "pong"}));
     const auto pong = std::get<PongEvent>(events[2]);
@@ -894,55 +894,145 @@ void TestSession::pingRoundTrip() {
     QCOMPARE(pong.timestampUs, qint64(1'000'750));
 
     // The same ping again: a pong whose ping was already answered matches nothing.
-    pair.client->receiveData(hex("8a03") + "rtt");
+    pair.client->receiveData(hex("8a03") + "rtt", 1'000'750);
     const QList<NoteEvent> notes = eventsOf<NoteEvent>(takeEvents(*pair.client));
     QCOMPARE(notes.size(), 1);
     QCOMPARE(notes[0].note.kind, ConformanceNote::Kind::UnsolicitedPong);
 }
 
+void TestSession::eventsCarryTheTimeOfTheirCall() {
+    auto server = openServer();
+    // A message and a ping read at 500: both stamped 500, and so is the automatic
+    // pong queued while decoding them.
+    server->receiveData(frame(0x81, "Hi", kSampleMaskKey) + frame(0x89, "p", 0x01020304), 500);
+    QList<SessionEvent> events = takeEvents(*server);
+    QCOMPARE(kinds(events), QStringList({"frame<", "message<", "frame<", "ping", "frame>"}));
+    for (const SessionEvent &event : events)
+        QCOMPARE(std::visit([](const auto &e) { return e.timestampUs; }, event), qint64(500));
+    QCOMPARE(std::get<FrameEvent>(events[4]).queuedUs, qint64(500));
+
+    // A send later is stamped with its own call's time, not the last read's.
+    QCOMPARE(server->sendText("later", 9000), SendError::None);
+    events = takeEvents(*server);
+    QCOMPARE(kinds(events), QStringList({"frame>", "message>"}));
+    QCOMPARE(std::get<FrameEvent>(events[0]).timestampUs, qint64(9000));
+    QCOMPARE(std::get<MessageEvent>(events[1]).timestampUs, qint64(9000));
+    QCOMPARE(std::get<MessageEvent>(events[1]).queuedUs, qint64(9000));
+    server->takeOutgoing();
+
+    // The end of the transport and an abort carry theirs.
+    server->receiveEof(9100);
+    events = takeEvents(*server);
+    QCOMPARE(std::get<ClosedEvent>(events.last()).timestampUs, qint64(9100));
+    auto client = openClient();
+    client->abort(QStringLiteral("gave up"), 7);
+    QCOMPARE(eventsOf<ClosedEvent>(takeEvents(*client)).value(0).timestampUs, qint64(7));
+}
+
+void TestSession::sentEventsCarryTheWriteTime() {
+    auto client = openClient();
+    QCOMPARE(client->sendText("first", 100), SendError::None);
+    QCOMPARE(client->sendText("fragmented", 110, 4), SendError::None);
+    // The transport takes the bytes, writes them and says when.
+    QVERIFY(!client->takeOutgoing().isEmpty());
+    // Queued after the bytes were taken: not part of that write.
+    QCOMPARE(client->sendBinary("second", 200), SendError::None);
+    client->outgoingWritten(150);
+    QList<SessionEvent> events = takeEvents(*client);
+    QCOMPARE(kinds(events), QStringList({"frame>", "message>", "frame>", "frame>", "frame>",
+                                         "message>", "frame>", "message>"}));
+    for (int i = 0; i < 6; ++i) {
+        const auto [time, queued] = std::visit(
+            [](const auto &e) -> std::pair<qint64, qint64> {
+                if constexpr (requires { e.queuedUs; })
+                    return {e.timestampUs, e.queuedUs};
+                return {e.timestampUs, -1};
+            },
+            events[i]);
+        QCOMPARE(time, qint64(150));
+        QCOMPARE(queued, i < 2 ? qint64(100) : qint64(110));
+    }
+    QCOMPARE(std::get<FrameEvent>(events[6]).timestampUs, qint64(200));
+    QCOMPARE(std::get<MessageEvent>(events[7]).queuedUs, qint64(200));
+
+    // Events already taken are not touched; the next write stamps only what is new.
+    QCOMPARE(client->sendText("third", 300), SendError::None);
+    client->takeOutgoing();
+    client->outgoingWritten(320);
+    client->outgoingWritten(999); // nothing new was taken
+    events = takeEvents(*client);
+    QCOMPARE(kinds(events), QStringList({"frame>", "message>"}));
+    QCOMPARE(std::get<FrameEvent>(events[0]).timestampUs, qint64(320));
+    QCOMPARE(std::get<FrameEvent>(events[0]).queuedUs, qint64(300));
+
+    // takeOutgoingChunks() counts as taking the bytes too.
+    auto server = openServer();
+    QCOMPARE(server->sendBinary(QByteArray(20000, 'x'), 1000), SendError::None);
+    QList<QByteArray> chunks;
+    server->takeOutgoingChunks(chunks);
+    server->outgoingWritten(1040);
+    events = takeEvents(*server);
+    QCOMPARE(std::get<FrameEvent>(events[0]).timestampUs, qint64(1040));
+    QCOMPARE(std::get<MessageEvent>(events[1]).timestampUs, qint64(1040));
+    QCOMPARE(std::get<MessageEvent>(events[1]).queuedUs, qint64(1000));
+}
+
+void TestSession::roundTripCountsFromTheWrite() {
+    auto client = openClient();
+    QCOMPARE(client->sendPing("slow", 1000), SendError::None);
+    // The bytes left 4 ms after the call (a busy caller); the pong came 300 us later.
+    client->takeOutgoing();
+    client->outgoingWritten(5000);
+    QCOMPARE(client->sendPing("unsent", 5100), SendError::None);
+    client->receiveData(hex("8a04") + "slow", 5300);
+    QList<PongEvent> pongs = eventsOf<PongEvent>(takeEvents(*client));
+    QCOMPARE(pongs.size(), 1);
+    QCOMPARE(pongs[0].roundTripUs, std::optional<qint64>(300));
+    QCOMPARE(pongs[0].timestampUs, qint64(5300));
+
+    // A ping whose write was never reported counts from its send call.
+    client->receiveData(hex("8a06") + "unsent", 5400);
+    pongs = eventsOf<PongEvent>(takeEvents(*client));
+    QCOMPARE(pongs.value(0).roundTripUs, std::optional<qint64>(300));
+}
+
 void TestSession::pongMatching() {
     auto client = openClient();
-    client->setTime(0);
-    QCOMPARE(client->sendPing("a"), SendError::None);
-    client->setTime(100);
-    QCOMPARE(client->sendPing("b"), SendError::None);
-    QCOMPARE(client->sendPing(), SendError::None);
+    QCOMPARE(client->sendPing("a", 0), SendError::None);
+    QCOMPARE(client->sendPing("b", 100), SendError::None);
+    QCOMPARE(client->sendPing({}, 100), SendError::None);
     takeEvents(*client);
 
     // RFC 6455 §5.5.3: a pong may answer only the most recent ping.
-    client->setTime(300);
-    client->receiveData(hex("8a0162"));
+    client->receiveData(hex("8a0162"), 300);
     QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame<", "pong"}));
     QCOMPARE(std::get<PongEvent>(events[1]).roundTripUs, std::optional<qint64>(200));
 
     // "a" was older than "b": forgotten. The empty ping is still outstanding.
-    client->receiveData(hex("8a0161"));
+    client->receiveData(hex("8a0161"), 300);
     events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame<", "note", "pong"}));
     QCOMPARE(std::get<NoteEvent>(events[1]).note.kind, ConformanceNote::Kind::PongMismatch);
     QCOMPARE(std::get<NoteEvent>(events[1]).note.streamOffset, qint64(3));
     QVERIFY(!std::get<PongEvent>(events[2]).roundTripUs);
 
-    client->setTime(400);
-    client->receiveData(hex("8a00"));
+    client->receiveData(hex("8a00"), 400);
     events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame<", "pong"}));
     QCOMPARE(std::get<PongEvent>(events[1]).roundTripUs, std::optional<qint64>(300));
 
     // A heartbeat pong with nothing outstanding.
-    client->receiveData(hex("8a00"));
+    client->receiveData(hex("8a00"), 400);
     events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame<", "note", "pong"}));
     QCOMPARE(std::get<NoteEvent>(events[1]).note.kind, ConformanceNote::Kind::UnsolicitedPong);
 
     // Only a bounded number of pings is remembered; the newest ones still match.
     for (int i = 0; i < 100; ++i) {
-        client->setTime(1000 + i);
-        QCOMPARE(client->sendPing(QByteArray::number(i)), SendError::None);
+        QCOMPARE(client->sendPing(QByteArray::number(i), 1000 + i), SendError::None);
     }
-    client->setTime(2000);
-    client->receiveData(hex("8a02") + "99");
+    client->receiveData(hex("8a02") + "99", 2000);
     events = takeEvents(*client);
     QCOMPARE(eventsOf<PongEvent>(events).at(0).roundTripUs, std::optional<qint64>(2000 - 1099));
 }
@@ -961,12 +1051,12 @@ void TestSession::closeHandshake() {
     Session &first = pair.side(closer);
     Session &second = pair.side(other);
 
-    QCOMPARE(first.sendClose(4000, QStringLiteral("bye")), SendError::None);
+    QCOMPARE(first.sendClose(4000, QStringLiteral("bye"), AnyTime), SendError::None);
     QCOMPARE(first.state(), SessionState::Closing);
     QVERIFY(first.closeSent());
-    QCOMPARE(first.sendText("more"), SendError::CloseAlreadySent);
-    QCOMPARE(first.sendBinary("more"), SendError::CloseAlreadySent);
-    QCOMPARE(first.sendClose(1000), SendError::CloseAlreadySent);
+    QCOMPARE(first.sendText("more", AnyTime), SendError::CloseAlreadySent);
+    QCOMPARE(first.sendBinary("more", AnyTime), SendError::CloseAlreadySent);
+    QCOMPARE(first.sendClose(1000, {}, AnyTime), SendError::CloseAlreadySent);
     QList<SessionEvent> events = takeEvents(first);
     QCOMPARE(kinds(events), QStringList({"frame>", "state"}));
     QCOMPARE(std::get<FrameEvent>(events[0]).frame.closeCode, std::optional<quint16>(4000));
@@ -978,7 +1068,7 @@ void TestSession::closeHandshake() {
     QCOMPARE(ours.code, std::optional<quint16>(4000));
     QCOMPARE(ours.reason, QByteArray("bye"));
 
-    second.receiveData(closeBytes);
+    second.receiveData(closeBytes, AnyTime);
     events = takeEvents(second);
     QCOMPARE(kinds(events), QStringList({"frame<", "close", "state", "frame>", "state", "closed"}));
     QCOMPARE(std::get<CloseEvent>(events[1]).code, std::optional<quint16>(4000));
@@ -998,7 +1088,7 @@ void TestSession::closeHandshake() {
     QCOMPARE(second.shouldCloseTransport(), other == Role::Server);
     QVERIFY(!first.shouldCloseTransport());
 
-    first.receiveData(answer);
+    first.receiveData(answer, AnyTime);
     events = takeEvents(first);
     QCOMPARE(kinds(events), QStringList({"frame<", "close", "state", "closed"}));
     const auto firstClosed = std::get<ClosedEvent>(events[3]);
@@ -1013,15 +1103,15 @@ void TestSession::closeHandshake() {
     QVERIFY(!pair.client->shouldCloseTransport());
 
     // The server's TCP close reaches the client: nothing more to report.
-    pair.client->receiveEof();
+    pair.client->receiveEof(AnyTime);
     QVERIFY(!pair.client->hasEvent());
     QVERIFY(pair.client->shouldCloseTransport());
-    QCOMPARE(pair.client->sendPing(), SendError::NotOpen);
+    QCOMPARE(pair.client->sendPing({}, AnyTime), SendError::NotOpen);
 }
 
 void TestSession::emptyCloseIsEchoedEmpty() {
     auto server = openServer();
-    server->receiveData(hex("888037fa213d"));
+    server->receiveData(hex("888037fa213d"), AnyTime);
     const QList<SessionEvent> events = takeEvents(*server);
     QVERIFY(!std::get<CloseEvent>(events[1]).code);
     QCOMPARE(server->takeOutgoing().toHex(), QByteArray("8800"));
@@ -1034,19 +1124,19 @@ void TestSession::peerDataWhileOurCloseIsUnanswered() {
     // RFC 6455 §5.5.1: after sending a close we may still receive data until the
     // peer's close arrives.
     auto server = openServer();
-    QCOMPARE(server->sendClose(1001, QStringLiteral("going")), SendError::None);
+    QCOMPARE(server->sendClose(1001, QStringLiteral("going"), AnyTime), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("880703e9") + "going");
     takeEvents(*server);
-    server->receiveData(frame(0x81, "late", kSampleMaskKey));
+    server->receiveData(frame(0x81, "late", kSampleMaskKey), AnyTime);
     QList<SessionEvent> events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"frame<", "message<"}));
     // Pings are still answered while closing.
-    server->receiveData(frame(0x89, "p", kSampleMaskKey));
+    server->receiveData(frame(0x89, "p", kSampleMaskKey), AnyTime);
     QCOMPARE(server->takeOutgoing(), hex("8a0170"));
-    QCOMPARE(server->sendPong("q"), SendError::None);
+    QCOMPARE(server->sendPong("q", AnyTime), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("8a0171"));
     takeEvents(*server);
-    server->receiveData(frame(0x88, closeBody(1001), kSampleMaskKey));
+    server->receiveData(frame(0x88, closeBody(1001), kSampleMaskKey), AnyTime);
     events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"frame<", "close", "state", "closed"}));
     QVERIFY(!server->hasOutgoing());
@@ -1138,9 +1228,8 @@ void TestSession::serverViolations() {
     options.maxMessageSize = maxMessageSize;
     options.conformance = conformance;
     auto server = openServer(options);
-    server->setTime(77);
     // A good message first: it is delivered, the violation after it fails.
-    server->receiveData(frame(0x81, "ok", 0x11223344) + bytes);
+    server->receiveData(frame(0x81, "ok", 0x11223344) + bytes, 77);
 
     const QList<SessionEvent> events = takeEvents(*server);
     QCOMPARE(eventsOf<MessageEvent>(events).size(), 1);
@@ -1173,16 +1262,17 @@ void TestSession::serverViolations() {
 
     // Everything after is ignored, even a proper close.
     server->receiveData(frame(0x81, "Hello", kSampleMaskKey) +
-                        frame(0x88, closeBody(1000), kSampleMaskKey));
-    server->receiveEof();
+                            frame(0x88, closeBody(1000), kSampleMaskKey),
+                        AnyTime);
+    server->receiveEof(77);
     QVERIFY(!server->hasEvent());
     QVERIFY(!server->hasOutgoing());
-    QCOMPARE(server->sendText("x"), SendError::CloseAlreadySent);
+    QCOMPARE(server->sendText("x", 77), SendError::CloseAlreadySent);
 }
 
 void TestSession::clientFailsMaskedServerFrame() {
     auto client = openClient();
-    client->receiveData(frame(0x81, "Hello", 0x01020304));
+    client->receiveData(frame(0x81, "Hello", 0x01020304), AnyTime);
     const QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"violation", "frame>", "state", "closed"}));
     QCOMPARE(std::get<ViolationEvent>(events[0]).violation.error, ProtocolError::MaskedServerFrame);
@@ -1199,12 +1289,12 @@ void TestSession::clientFailsMaskedServerFrame() {
 void TestSession::longViolationReasonIsCutAtACharacter() {
     FailingExtension extension;
     Session server{SessionOptions{}};
-    server.receiveData(kBrowserRequest);
+    server.receiveData(kBrowserRequest, AnyTime);
     takeEvents(server);
-    server.accept({}, {}, &extension);
+    server.accept({}, {}, &extension, AnyTime);
     server.takeOutgoing();
     takeEvents(server);
-    server.receiveData(hex("c1810000000061"));
+    server.receiveData(hex("c1810000000061"), AnyTime);
     const QList<ViolationEvent> violations = eventsOf<ViolationEvent>(takeEvents(server));
     QCOMPARE(violations.size(), 1);
     QCOMPARE(violations[0].violation.error, ProtocolError::DecompressionFailed);
@@ -1235,10 +1325,10 @@ void TestSession::dataAfterClose() {
 
     auto client = openClient();
     if (sameRead) {
-        client->receiveData(hex("880203e8") + after);
+        client->receiveData(hex("880203e8") + after, AnyTime);
     } else {
-        client->receiveData(hex("880203e8"));
-        client->receiveData(after);
+        client->receiveData(hex("880203e8"), AnyTime);
+        client->receiveData(after, AnyTime);
     }
     const QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame<", "close", "state", "frame>", "state", "closed",
@@ -1254,7 +1344,7 @@ void TestSession::dataAfterClose() {
     QCOMPARE(client->takeOutgoing().toHex(), QByteArray("888237fa213d3412"));
     // The server broke the rules: no point waiting for it to close TCP.
     QVERIFY(client->shouldCloseTransport());
-    client->receiveData(hex("810548656c6c6f"));
+    client->receiveData(hex("810548656c6c6f"), AnyTime);
     QVERIFY(!client->hasEvent());
 }
 
@@ -1267,10 +1357,10 @@ void TestSession::dataAfterCloseWithFramesUnreported() {
         auto client = openClient(options);
         const QByteArray after = hex("0203010203"); // the first frame of a binary message
         if (sameRead) {
-            client->receiveData(hex("880203e8") + after);
+            client->receiveData(hex("880203e8") + after, AnyTime);
         } else {
-            client->receiveData(hex("880203e8"));
-            client->receiveData(after);
+            client->receiveData(hex("880203e8"), AnyTime);
+            client->receiveData(after, AnyTime);
         }
         const QList<SessionEvent> events = takeEvents(*client);
         QCOMPARE(kinds(events), QStringList({"close", "state", "state", "closed", "violation"}));
@@ -1282,10 +1372,9 @@ void TestSession::dataAfterCloseWithFramesUnreported() {
 
 void TestSession::eofWithoutClose() {
     auto server = openServer();
-    server->receiveData(frame(0x01, "par", kSampleMaskKey));
+    server->receiveData(frame(0x01, "par", kSampleMaskKey), AnyTime);
     takeEvents(*server);
-    server->setTime(9);
-    server->receiveEof();
+    server->receiveEof(9);
     QList<SessionEvent> events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"state", "closed"}));
     auto closed = std::get<ClosedEvent>(events[1]);
@@ -1295,30 +1384,30 @@ void TestSession::eofWithoutClose() {
     QCOMPARE(closed.timestampUs, qint64(9));
     QVERIFY(server->shouldCloseTransport());
     QVERIFY(!server->hasOutgoing());
-    QCOMPARE(server->sendText("x"), SendError::NotOpen);
-    QCOMPARE(server->sendClose(1000), SendError::NotOpen);
+    QCOMPARE(server->sendText("x", 9), SendError::NotOpen);
+    QCOMPARE(server->sendClose(1000, {}, 9), SendError::NotOpen);
 
     auto client = openClient();
-    client->receiveEof();
+    client->receiveEof(AnyTime);
     events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"state", "closed"}));
     QCOMPARE(std::get<ClosedEvent>(events[1]).code, quint16(1006));
 
     // A server waiting for accept() when the client goes away.
     Session waiting{SessionOptions{}};
-    waiting.receiveData(kBrowserRequest);
+    waiting.receiveData(kBrowserRequest, AnyTime);
     takeEvents(waiting);
-    waiting.receiveEof();
+    waiting.receiveEof(AnyTime);
     QCOMPARE(kinds(takeEvents(waiting)), QStringList({"state", "closed"}));
-    waiting.accept();
+    waiting.accept({}, {}, nullptr, AnyTime);
     QVERIFY(!waiting.hasOutgoing());
 }
 
 void TestSession::eofAfterOurUnansweredClose() {
     auto client = openClient();
-    QCOMPARE(client->sendClose(1000), SendError::None);
+    QCOMPARE(client->sendClose(1000, {}, AnyTime), SendError::None);
     takeEvents(*client);
-    client->receiveEof();
+    client->receiveEof(AnyTime);
     const QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"state", "closed"}));
     const auto closed = std::get<ClosedEvent>(events[1]);
@@ -1329,25 +1418,25 @@ void TestSession::eofAfterOurUnansweredClose() {
 
 void TestSession::abortEndsOnce() {
     auto client = openClient();
-    client->abort(QStringLiteral("close timeout"));
+    client->abort(QStringLiteral("close timeout"), AnyTime);
     QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"state", "closed"}));
     QCOMPARE(std::get<ClosedEvent>(events[1]).code, quint16(1006));
     QCOMPARE(std::get<ClosedEvent>(events[1]).reason, QStringLiteral("close timeout"));
     QVERIFY(client->shouldCloseTransport());
     QVERIFY(!client->hasOutgoing());
-    client->abort(QStringLiteral("again"));
-    client->receiveEof();
-    client->receiveData(hex("880203e8"));
+    client->abort(QStringLiteral("again"), AnyTime);
+    client->receiveEof(AnyTime);
+    client->receiveData(hex("880203e8"), AnyTime);
     QVERIFY(!client->hasEvent());
 
     // After a clean close the network layer may still abort the wait for EOF.
     Pair pair;
     pair.open();
-    QCOMPARE(pair.client->sendClose(1000), SendError::None);
+    QCOMPARE(pair.client->sendClose(1000, {}, AnyTime), SendError::None);
     pair.pump();
     QCOMPARE(eventsOf<ClosedEvent>(pair.clientEvents).size(), 1);
-    pair.client->abort(QStringLiteral("server did not close TCP"));
+    pair.client->abort(QStringLiteral("server did not close TCP"), AnyTime);
     QVERIFY(!pair.client->hasEvent());
     QVERIFY(pair.client->shouldCloseTransport());
 }
@@ -1356,60 +1445,62 @@ void TestSession::autoPongOff() {
     SessionOptions options;
     options.autoPong = false;
     auto server = openServer(options);
-    server->receiveData(frame(0x89, "Hello", kSampleMaskKey));
+    server->receiveData(frame(0x89, "Hello", kSampleMaskKey), AnyTime);
     QList<SessionEvent> events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"frame<", "ping"}));
     QVERIFY(!std::get<PingEvent>(events[1]).answered);
     QVERIFY(!server->hasOutgoing());
-    QCOMPARE(server->sendPong("Hello"), SendError::None);
+    QCOMPARE(server->sendPong("Hello", AnyTime), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("8a0548656c6c6f"));
 
     // Switched on and off at run time.
     server->setAutoPong(true);
-    server->receiveData(frame(0x89, "", kSampleMaskKey));
+    server->receiveData(frame(0x89, "", kSampleMaskKey), AnyTime);
     QCOMPARE(server->takeOutgoing(), hex("8a00"));
     server->setAutoPong(false);
-    server->receiveData(frame(0x89, "", kSampleMaskKey));
+    server->receiveData(frame(0x89, "", kSampleMaskKey), AnyTime);
     QVERIFY(!server->hasOutgoing());
 }
 
 void TestSession::sendErrors() {
     auto connecting = makeClient();
-    QCOMPARE(connecting->sendText("x"), SendError::NotOpen);
-    QCOMPARE(connecting->sendBinary("x"), SendError::NotOpen);
-    QCOMPARE(connecting->sendPing(), SendError::NotOpen);
-    QCOMPARE(connecting->sendPong(), SendError::NotOpen);
-    QCOMPARE(connecting->sendClose(1000), SendError::NotOpen);
-    QCOMPARE(connecting->sendRaw(RawFrame{}), SendError::NotOpen);
+    QCOMPARE(connecting->sendText("x", AnyTime), SendError::NotOpen);
+    QCOMPARE(connecting->sendBinary("x", AnyTime), SendError::NotOpen);
+    QCOMPARE(connecting->sendPing({}, AnyTime), SendError::NotOpen);
+    QCOMPARE(connecting->sendPong({}, AnyTime), SendError::NotOpen);
+    QCOMPARE(connecting->sendClose(1000, {}, AnyTime), SendError::NotOpen);
+    QCOMPARE(connecting->sendRaw(RawFrame{}, AnyTime), SendError::NotOpen);
     QVERIFY(!connecting->hasOutgoing());
     QVERIFY(!connecting->hasEvent());
 
     auto server = openServer();
-    QCOMPARE(server->sendPing(QByteArray(126, 'p')), SendError::ControlPayloadTooLong);
-    QCOMPARE(server->sendPong(QByteArray(126, 'p')), SendError::ControlPayloadTooLong);
-    QCOMPARE(server->sendText("\xc3\x28"), SendError::InvalidUtf8);
-    QCOMPARE(server->sendText("ends inside \xe2\x82"), SendError::InvalidUtf8);
-    QCOMPARE(server->sendText("\xed\xa0\x80"), SendError::InvalidUtf8); // a UTF-16 surrogate
-    QCOMPARE(server->sendClose(1000, QString(124, u'r')), SendError::ControlPayloadTooLong);
-    QCOMPARE(server->sendClose(1000, QString(62, u'é')), SendError::ControlPayloadTooLong);
-    QCOMPARE(server->sendClose(std::nullopt, QStringLiteral("reason without a code")),
+    QCOMPARE(server->sendPing(QByteArray(126, 'p'), AnyTime), SendError::ControlPayloadTooLong);
+    QCOMPARE(server->sendPong(QByteArray(126, 'p'), AnyTime), SendError::ControlPayloadTooLong);
+    QCOMPARE(server->sendText("\xc3\x28", AnyTime), SendError::InvalidUtf8);
+    QCOMPARE(server->sendText("ends inside \xe2\x82", AnyTime), SendError::InvalidUtf8);
+    QCOMPARE(server->sendText("\xed\xa0\x80", AnyTime),
+             SendError::InvalidUtf8); // a UTF-16 surrogate
+    QCOMPARE(server->sendClose(1000, QString(124, u'r'), AnyTime),
+             SendError::ControlPayloadTooLong);
+    QCOMPARE(server->sendClose(1000, QString(62, u'é'), AnyTime), SendError::ControlPayloadTooLong);
+    QCOMPARE(server->sendClose(std::nullopt, QStringLiteral("reason without a code"), AnyTime),
              SendError::InvalidCloseCode);
     QVERIFY(!server->hasOutgoing());
     QVERIFY(!server->hasEvent());
 
-    QCOMPARE(server->sendPing(QByteArray(125, 'p')), SendError::None);
+    QCOMPARE(server->sendPing(QByteArray(125, 'p'), AnyTime), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("897d") + QByteArray(125, 'p'));
-    QCOMPARE(server->sendText(""), SendError::None);
+    QCOMPARE(server->sendText("", AnyTime), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("8100"));
-    QCOMPARE(server->sendClose(1000, QString(123, u'r')), SendError::None);
+    QCOMPARE(server->sendClose(1000, QString(123, u'r'), AnyTime), SendError::None);
     QCOMPARE(server->takeOutgoing(), hex("887d03e8") + QByteArray(123, 'r'));
-    QCOMPARE(server->sendText("after close"), SendError::CloseAlreadySent);
-    QCOMPARE(server->sendBinary("after close"), SendError::CloseAlreadySent);
-    QCOMPARE(server->sendClose(1000), SendError::CloseAlreadySent);
+    QCOMPARE(server->sendText("after close", AnyTime), SendError::CloseAlreadySent);
+    QCOMPARE(server->sendBinary("after close", AnyTime), SendError::CloseAlreadySent);
+    QCOMPARE(server->sendClose(1000, {}, AnyTime), SendError::CloseAlreadySent);
     QVERIFY(!server->hasOutgoing());
 
     auto empty = openServer();
-    QCOMPARE(empty->sendClose(std::nullopt), SendError::None);
+    QCOMPARE(empty->sendClose(std::nullopt, {}, AnyTime), SendError::None);
     QCOMPARE(empty->takeOutgoing(), hex("8800"));
 }
 
@@ -1426,7 +1517,7 @@ void TestSession::closeCodesRefused() {
     QFETCH(int, code);
     QFETCH(bool, allowed);
     auto server = openServer();
-    const SendError result = server->sendClose(quint16(code));
+    const SendError result = server->sendClose(quint16(code), {}, AnyTime);
     QCOMPARE(result, allowed ? SendError::None : SendError::InvalidCloseCode);
     QCOMPARE(server->hasOutgoing(), allowed);
     QCOMPARE(server->state(), allowed ? SessionState::Closing : SessionState::Open);
@@ -1442,7 +1533,7 @@ void TestSession::sendRawBreaksRules() {
     raw.opcode = 0x3;    // reserved
     raw.payload = "abc"; // unmasked from a client: forbidden, sent anyway
     raw.lengthEncoding = LengthEncoding::Extended64;
-    QCOMPARE(client->sendRaw(raw), SendError::None);
+    QCOMPARE(client->sendRaw(raw, AnyTime), SendError::None);
     QCOMPARE(client->takeOutgoing(), hex("237f0000000000000003") + "abc");
     QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame>"}));
@@ -1455,7 +1546,7 @@ void TestSession::sendRawBreaksRules() {
     RawFrame bad;
     bad.payload = hex("c328");
     bad.maskingKey = 0;
-    QCOMPARE(client->sendRaw(bad), SendError::None);
+    QCOMPARE(client->sendRaw(bad, AnyTime), SendError::None);
     QCOMPARE(client->takeOutgoing(), hex("818200000000c328"));
     events = takeEvents(*client);
     QCOMPARE(std::get<FrameEvent>(events[0]).frame.streamOffset, qint64(13));
@@ -1470,7 +1561,7 @@ void TestSession::rawCloseCountsAsOurClose() {
     raw.opcode = 0x8;
     raw.payload = closeBody(999); // a code nobody may send
     raw.maskingKey = 0x01010101;
-    QCOMPARE(pair.client->sendRaw(raw), SendError::None);
+    QCOMPARE(pair.client->sendRaw(raw, AnyTime), SendError::None);
     QCOMPARE(pair.client->state(), SessionState::Closing);
     QVERIFY(pair.client->closeSent());
     pair.pump();
@@ -1493,8 +1584,8 @@ void TestSession::reportFramesOff() {
     options.reportFrames = false;
     Pair pair(options);
     pair.open();
-    QCOMPARE(pair.client->sendText("hi", 1), SendError::None);
-    QCOMPARE(pair.client->sendPing("p"), SendError::None);
+    QCOMPARE(pair.client->sendText("hi", AnyTime, 1), SendError::None);
+    QCOMPARE(pair.client->sendPing("p", AnyTime), SendError::None);
     pair.pump();
     QCOMPARE(kinds(pair.clientEvents), QStringList({"message>", "pong"}));
     QCOMPARE(kinds(pair.serverEvents), QStringList({"message<", "ping"}));
@@ -1511,9 +1602,10 @@ void TestSession::messageHandlerAnswersBeforeClose() {
     auto server = openServer(options);
     Session *session = server.get();
     session->setMessageHandler([session](const DecodedMessage &message) {
-        QCOMPARE(session->sendBinary(message.data), SendError::None);
+        QCOMPARE(session->sendBinary(message.data, AnyTime), SendError::None);
     });
-    session->receiveData(frame(0x82, "abc", 0x01020304) + frame(0x88, closeBody(1000), 0x05060708));
+    session->receiveData(frame(0x82, "abc", 0x01020304) + frame(0x88, closeBody(1000), 0x05060708),
+                         AnyTime);
     QCOMPARE(session->takeOutgoing(), hex("8203616263"
                                           "880203e8"));
     const QList<SessionEvent> events = takeEvents(*session);
@@ -1539,11 +1631,12 @@ void TestSession::messageSinkEchoes() {
     Session *session = server.get();
     QList<SendError> results;
     session->setMessageSink([session, &results](Opcode type, QByteArrayView payload) {
-        results.append(session->sendReceivedMessage(type, payload));
+        results.append(session->sendReceivedMessage(type, payload, AnyTime));
     });
     const qint64 sentBefore = session->bytesSent();
     session->receiveData(frame(0x81, "Hi", 0x01020304) + frame(0x89, "p", 0x05060708) +
-                         frame(0x82, hex("00ff10"), 0x0a0b0c0d));
+                             frame(0x82, hex("00ff10"), 0x0a0b0c0d),
+                         AnyTime);
     // In stream order: the binary message completed behind the ping's output, so it
     // reached the sink after the pong went out.
     QCOMPARE(session->takeOutgoing(), hex("81024869"
@@ -1563,9 +1656,9 @@ void TestSession::messageSinkEchoes() {
     QCOMPARE(session->bytesSent(), sentBefore + 4 + 5 + 3);
 
     // After our close frame nothing more is echoed (RFC 6455 §5.5.1).
-    QCOMPARE(session->sendClose(quint16(1000)), SendError::None);
+    QCOMPARE(session->sendClose(quint16(1000), {}, AnyTime), SendError::None);
     session->takeOutgoing();
-    session->receiveData(frame(0x82, "late", 0x01020304));
+    session->receiveData(frame(0x82, "late", 0x01020304), AnyTime);
     QCOMPARE(results.last(), SendError::CloseAlreadySent);
     QVERIFY(!session->hasOutgoing());
 
@@ -1573,7 +1666,7 @@ void TestSession::messageSinkEchoes() {
     auto plain = openServer(options);
     plain->setMessageSink([](Opcode, QByteArrayView) {});
     plain->setMessageSink({});
-    plain->receiveData(frame(0x82, "x", 0x01020304));
+    plain->receiveData(frame(0x82, "x", 0x01020304), AnyTime);
     QCOMPARE(eventsOf<MessageEvent>(takeEvents(*plain)).size(), 1);
 }
 
@@ -1593,10 +1686,11 @@ void TestSession::sendingAByteArrayShareIt() {
     auto viaArray = openServer();
     // A view is copied; a QByteArray is shared by the events. Same bytes, same events.
     const QByteArrayView view(data);
-    QCOMPARE(text ? viaView->sendText(view, fragmentSize) : viaView->sendBinary(view, fragmentSize),
+    QCOMPARE(text ? viaView->sendText(view, AnyTime, fragmentSize)
+                  : viaView->sendBinary(view, AnyTime, fragmentSize),
              SendError::None);
-    QCOMPARE(text ? viaArray->sendText(data, fragmentSize)
-                  : viaArray->sendBinary(data, fragmentSize),
+    QCOMPARE(text ? viaArray->sendText(data, AnyTime, fragmentSize)
+                  : viaArray->sendBinary(data, AnyTime, fragmentSize),
              SendError::None);
     QCOMPARE(viaArray->takeOutgoing(), viaView->takeOutgoing());
     const QList<SessionEvent> viewEvents = takeEvents(*viaView);
@@ -1609,16 +1703,17 @@ void TestSession::sendingAByteArrayShareIt() {
         QVERIFY(eventsOf<FrameEvent>(arrayEvents).at(0).frame.payload.isSharedWith(data));
 
     // The overload checks like the view does.
-    QCOMPARE(viaArray->sendText(QByteArray("\xff")), SendError::InvalidUtf8);
-    QCOMPARE(viaArray->sendClose(1000), SendError::None);
-    QCOMPARE(viaArray->sendBinary(data), SendError::CloseAlreadySent);
+    QCOMPARE(viaArray->sendText(QByteArray("\xff"), AnyTime), SendError::InvalidUtf8);
+    QCOMPARE(viaArray->sendClose(1000, {}, AnyTime), SendError::None);
+    QCOMPARE(viaArray->sendBinary(data, AnyTime), SendError::CloseAlreadySent);
 }
 
 void TestSession::conformanceNotesBecomeEvents() {
     // Standard conformance: a non-minimal length is a note, not a failure.
     auto server = openServer();
     server->receiveData(hex("82fe000500000000"
-                            "0102030405"));
+                            "0102030405"),
+                        AnyTime);
     const QList<SessionEvent> events = takeEvents(*server);
     QCOMPARE(kinds(events), QStringList({"frame<", "note", "message<"}));
     QCOMPARE(std::get<NoteEvent>(events[1]).note.kind, ConformanceNote::Kind::NonMinimalLength);
@@ -1633,18 +1728,18 @@ void TestSession::extensionWaitsForSetExtension() {
     handshake.extensions = {ExtensionParams{"x-reverse", {}}};
     auto client = makeClient({}, handshake);
     Session server{SessionOptions{}};
-    client->start();
-    server.receiveData(client->takeOutgoing());
+    client->start(AnyTime);
+    server.receiveData(client->takeOutgoing(), AnyTime);
     const auto upgrade = std::get<HandshakeEvent>(takeEvents(server).at(0));
     QCOMPARE(upgrade.extensions.size(), 1);
-    server.accept("chat", upgrade.extensions, &serverExtension);
+    server.accept("chat", upgrade.extensions, &serverExtension, AnyTime);
     // The server's first message rides in the same read as its 101.
-    QCOMPARE(server.sendText("olleh"), SendError::None);
+    QCOMPARE(server.sendText("olleh", AnyTime), SendError::None);
     const QList<FrameEvent> sent = eventsOf<FrameEvent>(takeEvents(server));
     QVERIFY(sent[0].frame.header.rsv1);
     QCOMPARE(sent[0].frame.payload, QByteArray("hello"));
 
-    client->receiveData(server.takeOutgoing());
+    client->receiveData(server.takeOutgoing(), AnyTime);
     QList<SessionEvent> events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"handshake", "state"}));
     QCOMPARE(std::get<HandshakeEvent>(events[0]).extensions.size(), 1);
@@ -1656,7 +1751,7 @@ void TestSession::extensionWaitsForSetExtension() {
     QCOMPARE(message.data, QByteArray("olleh"));
     QVERIFY(message.compressed);
 
-    QCOMPARE(client->sendBinary("abc", 2), SendError::None);
+    QCOMPARE(client->sendBinary("abc", AnyTime, 2), SendError::None);
     events = takeEvents(*client);
     QCOMPARE(kinds(events), QStringList({"frame>", "frame>", "message>"}));
     // The frames carry the transformed payload, unmasked, the message the original.
@@ -1664,7 +1759,7 @@ void TestSession::extensionWaitsForSetExtension() {
     QCOMPARE(std::get<FrameEvent>(events[1]).frame.payload, QByteArray("a"));
     QVERIFY(std::get<MessageEvent>(events[2]).message.compressed);
     QCOMPARE(std::get<MessageEvent>(events[2]).message.data, QByteArray("abc"));
-    server.receiveData(client->takeOutgoing());
+    server.receiveData(client->takeOutgoing(), AnyTime);
     const QList<MessageEvent> received = eventsOf<MessageEvent>(takeEvents(server));
     QCOMPARE(received.size(), 1);
     QCOMPARE(received[0].message.data, QByteArray("abc"));
@@ -1691,16 +1786,15 @@ void TestSession::clientChunkingInvariance() {
 
     const auto run = [&](const QList<QByteArray> &chunks) {
         auto client = makeClient();
-        client->setTime(42);
-        client->start();
+        client->start(42);
         QByteArray out;
         QList<SessionEvent> events;
         for (const QByteArray &chunk : chunks) {
-            client->receiveData(chunk);
+            client->receiveData(chunk, 42);
             out += client->takeOutgoing();
             events += takeEvents(*client);
         }
-        client->receiveEof();
+        client->receiveEof(42);
         events += takeEvents(*client);
         return std::make_pair(describe(events), out);
     };
@@ -1739,7 +1833,6 @@ void TestSession::serverChunkingInvariance() {
     options.handshakeLimits.maxBodyBytes = 256 * 1024;
     const auto run = [&](const QList<QByteArray> &chunks) {
         Session server(options);
-        server.setTime(7);
         QByteArray out;
         QList<SessionEvent> events;
         const auto collect = [&] {
@@ -1748,15 +1841,15 @@ void TestSession::serverChunkingInvariance() {
                 const auto *handshake = std::get_if<HandshakeEvent>(&event);
                 events.append(std::move(event));
                 if (handshake && handshake->kind == HandshakeEvent::Kind::UpgradeRequested)
-                    server.accept();
+                    server.accept({}, {}, nullptr, 7);
             }
             out += server.takeOutgoing();
         };
         for (const QByteArray &chunk : chunks) {
-            server.receiveData(chunk);
+            server.receiveData(chunk, 7);
             collect();
         }
-        server.receiveEof();
+        server.receiveEof(7);
         collect();
         return std::make_pair(describe(events), out);
     };
@@ -1800,9 +1893,10 @@ void TestSession::outgoingChunksShareLargePayloads() {
     auto joined = server ? openServer() : openClient();
     const QByteArray data = text ? QByteArray(size, 'a') : patterned(size);
     for (Session *session : {chunked.get(), joined.get()}) {
-        QCOMPARE(session->sendPing("p"), SendError::None);
-        QCOMPARE(text ? session->sendText(data) : session->sendBinary(data), SendError::None);
-        QCOMPARE(session->sendText(QByteArray("z")), SendError::None);
+        QCOMPARE(session->sendPing("p", AnyTime), SendError::None);
+        QCOMPARE(text ? session->sendText(data, AnyTime) : session->sendBinary(data, AnyTime),
+                 SendError::None);
+        QCOMPARE(session->sendText(QByteArray("z"), AnyTime), SendError::None);
     }
     QList<QByteArray> chunks = {"before"};
     QVERIFY(chunked->hasOutgoing());
@@ -1845,8 +1939,8 @@ void TestSession::rawFramesShareLargeUnmaskedPayloads() {
     maskedFrame.opcode = 0x2;
     maskedFrame.payload = lie.payload;
     maskedFrame.maskingKey = kSampleMaskKey;
-    QCOMPARE(server->sendRaw(lie), SendError::None);
-    QCOMPARE(server->sendRaw(maskedFrame), SendError::None);
+    QCOMPARE(server->sendRaw(lie, AnyTime), SendError::None);
+    QCOMPARE(server->sendRaw(maskedFrame, AnyTime), SendError::None);
     QList<QByteArray> chunks;
     server->takeOutgoingChunks(chunks);
     QByteArray expected;
@@ -1865,13 +1959,13 @@ void TestSession::echoOfALargeMessageIsNotCopied() {
     options.reportFrames = false;
     auto server = openServer(options);
     const QByteArray data = patterned(100000);
-    server->receiveData(frame(0x82, data, kSampleMaskKey));
+    server->receiveData(frame(0x82, data, kSampleMaskKey), AnyTime);
     const auto messages = eventsOf<MessageEvent>(takeEvents(*server));
     QCOMPARE(messages.size(), 1);
     const QByteArray received = messages[0].message.data;
     QCOMPARE(received, data);
     // What an echo server does: the received bytes go back out untouched.
-    QCOMPARE(server->sendBinary(received), SendError::None);
+    QCOMPARE(server->sendBinary(received, AnyTime), SendError::None);
     QList<QByteArray> chunks;
     server->takeOutgoingChunks(chunks);
     QCOMPARE(chunks.size(), 2);

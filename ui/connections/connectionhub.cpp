@@ -2,7 +2,8 @@
 
 #include "models/messagelogmodel.h"
 
-#include <QDateTime>
+#include "net/eventclock.h"
+
 #include <QSslSocket>
 
 namespace ws {
@@ -11,10 +12,6 @@ namespace {
 
 // Counters change with every message; the tree is repainted a few times a second.
 constexpr int ChangeCoalescingMs = 150;
-
-qint64 wallClockUs() {
-    return QDateTime::currentMSecsSinceEpoch() * 1000;
-}
 
 QString urlHost(const QHostAddress &address) {
     if (address.protocol() == QAbstractSocket::IPv6Protocol)
@@ -60,6 +57,12 @@ quint32 ConnectionHub::allocateId() {
     // Ids read from a log file stay unique: a new id is above any the log knows.
     m_nextId = std::max(m_nextId, m_log->store().unusedConnectionId());
     return m_nextId++;
+}
+
+qint64 ConnectionHub::logTimeUs() const {
+    // Rows the connections do not report as events are stamped on the clock their
+    // events use, so that they fall into place among them.
+    return EventClock::nowUs() + m_log->store().clockOffset();
 }
 
 ConnectionHub::Endpoint *ConnectionHub::find(quint32 id) {
@@ -271,9 +274,9 @@ void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
 
     const Session &session = client->session();
     const log::FullRecord handshake =
-        log::acceptedUpgradeRecord(id, wallClockUs(), session.rawHandshakeRequest(),
+        log::acceptedUpgradeRecord(id, logTimeUs(), session.rawHandshakeRequest(),
                                    session.rawHandshakeResponse(), client->subprotocol());
-    m_log->appendRecord(handshake.record, handshake.extra);
+    m_log->insertRecord(handshake.record, handshake.extra);
 
     Endpoint &endpoint = add(std::move(info));
     endpoint.serverClient = client;
@@ -351,7 +354,7 @@ void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
 }
 
 void ConnectionHub::logErrorRow(quint32 id, const QString &message) {
-    m_log->appendRecord(log::connectionErrorRecord(id, wallClockUs(), message));
+    m_log->insertRecord(log::connectionErrorRecord(id, logTimeUs(), message));
 }
 
 void ConnectionHub::noteDeflate(Endpoint &endpoint) {
@@ -371,7 +374,7 @@ void ConnectionHub::onTlsEstablished(quint32 id, const TlsInfo &tls) {
 
 void ConnectionHub::onClientLog(quint32 id, const QString &line) {
     // Not an error: a note row, so that it sits in the log next to the handshake.
-    m_log->appendRecord(log::connectionNoteRecord(id, wallClockUs(), line));
+    m_log->insertRecord(log::connectionNoteRecord(id, logTimeUs(), line));
 }
 
 void ConnectionHub::onClientError(quint32 id, const QString &message) {

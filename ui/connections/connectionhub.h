@@ -114,6 +114,8 @@ private:
     void onServerClient(quint32 serverId, ServerClient *client);
     void onServerStopped(quint32 serverId);
     void logErrorRow(quint32 id, const QString &message);
+    // Now, as a log record's time.
+    qint64 logTimeUs() const;
     void markChanged(quint32 id);
     void emitChanged();
     void checkAllClosed();

@@ -37,6 +37,12 @@ MessageLogModel::~MessageLogModel() {
 }
 
 void MessageLogModel::scheduleFlush() {
+    // A record placed among rows already shown moved them in the store: the rows
+    // must follow before anyone reads them again.
+    if (const qsizetype first = m_store.firstInsertion(); first >= 0 && first < m_scanned) {
+        flush();
+        return;
+    }
     if (!m_timer.isActive())
         m_timer.start();
 }
@@ -51,6 +57,57 @@ void MessageLogModel::appendEvents(quint32 connection, const QList<SessionEvent>
         m_store.append(connection, event);
     if (!events.isEmpty())
         scheduleFlush();
+}
+
+void MessageLogModel::insertRecord(const log::LogRecord &record, const log::LogRecordExtra &extra) {
+    m_store.insertRecord(record, extra);
+    scheduleFlush();
+}
+
+void MessageLogModel::placeInsertions() {
+    const std::vector<qsizetype> inserted = m_store.takeInsertions();
+    // The records that are rows already are the first m_scanned of the store that
+    // were not just inserted; those inserted among them are `middle`.
+    std::vector<qsizetype> middle;
+    for (const qsizetype index : inserted) {
+        if (index >= m_scanned + qsizetype(middle.size()))
+            break;
+        middle.push_back(index);
+    }
+    if (middle.empty())
+        return;
+    m_scanned += qsizetype(middle.size());
+    // Rows from the first insertion on point at records that moved up.
+    const auto remap = [&middle](std::vector<quint32> &rows) {
+        auto it = std::lower_bound(rows.begin(), rows.end(), quint32(middle.front()));
+        size_t passed = 0;
+        for (; it != rows.end(); ++it) {
+            while (passed < middle.size() && middle[passed] <= qsizetype(*it + passed))
+                ++passed;
+            *it += quint32(passed);
+        }
+    };
+    remap(m_messageRows);
+    remap(m_frameRows);
+    const auto wanted = m_mode == DisplayMode::Messages ? log::LogRecord::InMessageView
+                                                        : log::LogRecord::InFrameView;
+    const auto other = m_mode == DisplayMode::Messages ? log::LogRecord::InFrameView
+                                                       : log::LogRecord::InMessageView;
+    std::vector<quint32> &rows = activeRows();
+    std::vector<quint32> &inactive = m_mode == DisplayMode::Messages ? m_frameRows : m_messageRows;
+    for (const qsizetype index : middle) {
+        const log::LogRecord &r = m_store.at(index);
+        if (r.has(other))
+            inactive.insert(std::lower_bound(inactive.begin(), inactive.end(), quint32(index)),
+                            quint32(index));
+        if (!r.has(wanted))
+            continue;
+        const auto at = std::lower_bound(rows.begin(), rows.end(), quint32(index));
+        const int row = int(at - rows.begin());
+        beginInsertRows({}, row, row);
+        rows.insert(at, quint32(index));
+        endInsertRows();
+    }
 }
 
 void MessageLogModel::appendRecord(const log::LogRecord &record, const log::LogRecordExtra &extra) {
@@ -69,6 +126,7 @@ void MessageLogModel::setCoalescingInterval(int ms) {
 void MessageLogModel::flush() {
     m_timer.stop();
     m_store.commitPending();
+    placeInsertions();
     const qsizetype total = m_store.size();
     if (total > m_scanned) {
         const auto wanted = m_mode == DisplayMode::Messages ? log::LogRecord::InMessageView
@@ -134,6 +192,7 @@ void MessageLogModel::enforceCapacity() {
 
 void MessageLogModel::rebuildRows() {
     m_store.commitPending();
+    m_store.takeInsertions();
     m_messageRows.clear();
     m_frameRows.clear();
     const qsizetype total = m_store.size();

@@ -19,6 +19,11 @@ namespace ws {
 // makes them rows in batches, one beginInsertRows/endInsertRows per batch, when the
 // coalescing timer fires or flush() is called. Above the capacity the oldest records
 // are dropped a slice at a time (beginRemoveRows on the first rows).
+//
+// Rows are in time order, as the store keeps its records: an event that arrives
+// after a later one is placed before it. When that lands among rows already shown,
+// it becomes a row there at once (beginInsertRows in the middle), so that rows never
+// point at records that moved.
 class MessageLogModel : public QAbstractTableModel {
     Q_OBJECT
 public:
@@ -67,6 +72,8 @@ public:
     void appendEvent(quint32 connection, const SessionEvent &event);
     void appendEvents(quint32 connection, const QList<SessionEvent> &events);
     void appendRecord(const log::LogRecord &record, const log::LogRecordExtra &extra = {});
+    // A record of a live connection (an error or a note row), at its place in time.
+    void insertRecord(const log::LogRecord &record, const log::LogRecordExtra &extra = {});
     // Makes every logged record a row now.
     void flush();
     // Records logged but not yet rows.
@@ -138,6 +145,8 @@ private:
         return m_mode == DisplayMode::Messages ? m_messageRows : m_frameRows;
     }
     void scheduleFlush();
+    // Rows for records the store placed among those that are rows already.
+    void placeInsertions();
     void enforceCapacity();
     void rebuildRows();
     void noteConnectionStarts(qsizetype from, qsizetype to);

@@ -1,9 +1,9 @@
 #include "rttchart.h"
 
 #include "connections/connectionhub.h"
+#include "net/eventclock.h"
 
 #include <QBrush>
-#include <QDateTime>
 #include <QEvent>
 #include <QGraphicsLayout>
 #include <QGraphicsSimpleTextItem>
@@ -35,8 +35,9 @@ constexpr int PaletteSize = int(sizeof(Palette) / sizeof(Palette[0]));
 // A few refreshes a second look live; more only cost the GUI thread during a flood.
 constexpr int RefreshDelayMs = 250;
 
+// The clock the round trips are measured on: a sample lands where its pong did.
 qint64 nowMs() {
-    return QDateTime::currentMSecsSinceEpoch();
+    return EventClock::nowMs();
 }
 
 struct NiceRange {

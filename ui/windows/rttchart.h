@@ -48,7 +48,7 @@ public:
     // messages counted since the last call, over the time since then.
     void sampleRates();
 
-    // Times are milliseconds since the epoch; the default is now.
+    // Times are milliseconds of EventClock (core/net/eventclock.h); the default is now.
     void addRoundTrip(quint32 connection, double milliseconds, qint64 atMs = -1);
     void addRate(quint32 connection, double messagesPerSecond, qint64 atMs = -1);
     void setConnectionName(quint32 connection, const QString &name);
