@@ -123,8 +123,10 @@ void ClientConnection::open() {
         // After our close frame the session refuses it (RFC 6455 §5.5.1).
         Session &session = mutableSession();
         session.setMessageHandler([&session](const DecodedMessage &message) {
-            static_cast<void>(message.type == Opcode::Binary ? session.sendBinary(message.data)
-                                                             : session.sendText(message.data));
+            const qint64 nowUs = EventClock::nowUs();
+            static_cast<void>(message.type == Opcode::Binary
+                                  ? session.sendBinary(message.data, nowUs)
+                                  : session.sendText(message.data, nowUs));
         });
     }
 

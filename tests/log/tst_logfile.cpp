@@ -184,7 +184,7 @@ void recordServerSide(LogStore &store, quint32 c) {
         "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
         {});
     store.appendRecord(handshake.record, handshake.extra);
-    store.setClockOffset(c, 1'700'000'000'000'000);
+    store.setClockOffset(1'700'000'000'000'000);
     for (const SessionEvent &event :
          textMessage(Direction::Incoming, 200'000, "hi", quint32(0x01020304)))
         store.append(c, event);
@@ -803,7 +803,7 @@ void TestLogFile::harRefusedConnectionIsNotAnUpgrade() {
     event.rawResponse = "HTTP/1.1 404 Not Found\r\n\r\n";
     event.httpStatus = 404;
     event.error = QStringLiteral("the server answered 404 Not Found");
-    failed.setClockOffset(1, 1'700'000'000'000'000);
+    failed.setClockOffset(1'700'000'000'000'000);
     failed.append(1, event);
     failed.commitPending();
     const QJsonObject answered =
