@@ -355,6 +355,9 @@ void MainWindow::showLog() {
 }
 
 void MainWindow::resetLayout() {
+    // The default state is the wide layout; its minimum may be wider than a small
+    // window, which grows while passing through it: it gets its size back below.
+    const QSize before = size();
     restoreState(m_defaultState, LayoutVersion);
     for (QDockWidget *dock :
          {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
@@ -395,6 +398,8 @@ void MainWindow::resetLayout() {
         splitter->setSizes({total * 46 / 100, total * 28 / 100, total * 26 / 100});
     }
     fitInspectorColumns(inspectorWidth);
+    if (size() != before)
+        resize(before.expandedTo(minimumSizeHint()));
 }
 
 void MainWindow::fitInspectorColumns(int width) {
@@ -425,6 +430,14 @@ void MainWindow::resizeEvent(QResizeEvent *event) {
     }
     if (!docks.isEmpty())
         resizeDocks(docks, widths, Qt::Horizontal);
+}
+
+void MainWindow::setVisible(bool visible) {
+    // The first layout fits the size the window is about to be shown at: shown with
+    // the wide layout first, a 1024-pixel window would grow to that layout's minimum.
+    if (visible && !m_shownOnce && !m_layoutRestored && !isVisible())
+        resetLayout();
+    QMainWindow::setVisible(visible);
 }
 
 void MainWindow::showEvent(QShowEvent *event) {

@@ -100,6 +100,7 @@ public:
 
 protected:
     void closeEvent(QCloseEvent *event) override;
+    void setVisible(bool visible) override;
     void showEvent(QShowEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
 
