@@ -12,6 +12,7 @@
 
 #include <QApplication>
 #include <QCheckBox>
+#include <QDateTime>
 #include <QLabel>
 #include <QMouseEvent>
 #include <QPlainTextEdit>
@@ -85,6 +86,7 @@ private slots:
     void maskedHexIsComputedOnDemand();
     void closeFrame();
     void pongRoundTrip();
+    void sentFrameShowsWhenItWasQueued();
     void violationAndHandshake();
     void jsonTree();
     void notJson();
@@ -231,6 +233,28 @@ void TestFrameInspector::pongRoundTrip() {
     QCOMPARE(meaning(inspector, "Round trip"), QStringLiteral("since the matching ping was sent"));
     inspector.setRecord(store, 1);
     QCOMPARE(value(inspector, "Round trip"), QStringLiteral("none"));
+}
+
+void TestFrameInspector::sentFrameShowsWhenItWasQueued() {
+    LogStore store;
+    store.setClockOffset(0);
+    FrameEvent waited = frameEvent(Direction::Outgoing, 5'000, 0x9, "late");
+    waited.queuedUs = 3'750; // handed to the socket 1.25 ms after the send call
+    store.append(1, waited);
+    FrameEvent atOnce = frameEvent(Direction::Outgoing, 6'000, 0x9, "now");
+    atOnce.queuedUs = 6'000;
+    store.append(1, atOnce);
+    store.commitPending();
+    FrameInspector inspector;
+    inspector.setRecord(store, 0);
+    // Local time of day, in microseconds.
+    QCOMPARE(value(inspector, "Queued"),
+             QDateTime::fromMSecsSinceEpoch(3).toString(QStringLiteral("hh:mm:ss.zzz")) +
+                 QStringLiteral("750"));
+    QCOMPARE(meaning(inspector, "Queued"),
+             QStringLiteral("sent 1.250 ms after it was queued (waiting for the socket)"));
+    inspector.setRecord(store, 1);
+    QVERIFY(!inspector.findItem(QStringLiteral("Queued")));
 }
 
 void TestFrameInspector::violationAndHandshake() {

@@ -559,6 +559,17 @@ void FrameInspector::fillFields() {
         when.toString(QStringLiteral("yyyy-MM-dd hh:mm:ss.zzz")) +
             QStringLiteral("%1").arg(r.timestampUs % 1000, 3, 10, QLatin1Char('0')),
         tr("%1 ms into the log").arg(double(r.timestampUs - m_timeOriginUs) / 1000.0, 0, 'f', 3));
+    if (r.has(log::LogRecord::Outgoing) && r.sendDelayUs > 0) {
+        // Sent rows are stamped when their last byte was handed to the socket; the
+        // send call came this much earlier.
+        const qint64 queuedUs = r.timestampUs - r.sendDelayUs;
+        addItem(group, tr("Queued"),
+                QDateTime::fromMSecsSinceEpoch(queuedUs / 1000)
+                        .toString(QStringLiteral("hh:mm:ss.zzz")) +
+                    QStringLiteral("%1").arg(queuedUs % 1000, 3, 10, QLatin1Char('0')),
+                tr("sent %1 ms after it was queued (waiting for the socket)")
+                    .arg(double(r.sendDelayUs) / 1000.0, 0, 'f', 3));
+    }
     addItem(group, tr("Connection"), m_connectionName, QStringLiteral("#%1").arg(r.connection));
     if (!r.has(log::LogRecord::Undirected))
         addItem(group, tr("Direction"),
