@@ -286,4 +286,28 @@ inline ws::ClientOptions clientOptions(quint16 port, const QString &path = QStri
     return options;
 }
 
+// A client whose events, errors and end are recorded.
+struct RecordedClient {
+    explicit RecordedClient(ws::ClientOptions options)
+        : connection(std::move(options)) {
+        recorder.watch(&connection);
+        QObject::connect(&connection, &ws::ClientConnection::errorOccurred, &recorder,
+                         [this](const QString &message) { errors.append(message); });
+        QObject::connect(&connection, &ws::ClientConnection::finished, &recorder,
+                         [this] { ++finishedCount; });
+    }
+    bool waitOpen(int timeoutMs = 5000) {
+        return QTest::qWaitFor([&] { return connection.state() == ws::SessionState::Open; },
+                               timeoutMs);
+    }
+    bool waitFinished(int timeoutMs = 5000) {
+        return QTest::qWaitFor([&] { return finishedCount > 0; }, timeoutMs);
+    }
+
+    ws::ClientConnection connection;
+    EventRecorder recorder;
+    QStringList errors;
+    int finishedCount = 0;
+};
+
 } // namespace wstest

@@ -11,22 +11,6 @@ using namespace wstest;
 
 namespace {
 
-struct RecordedClient {
-    explicit RecordedClient(ClientOptions options)
-        : connection(std::move(options)) {
-        recorder.watch(&connection);
-        QObject::connect(&connection, &ClientConnection::errorOccurred, &recorder,
-                         [this](const QString &message) { errors.append(message); });
-        QObject::connect(&connection, &ClientConnection::finished, &recorder,
-                         [this] { ++finishedCount; });
-    }
-
-    ClientConnection connection;
-    EventRecorder recorder;
-    QStringList errors;
-    int finishedCount = 0;
-};
-
 ClientOptions optionsFor(const QUrl &url) {
     ClientOptions options;
     options.url = url;

@@ -26,27 +26,12 @@ using namespace wstest;
 
 namespace {
 
-struct RecordedClient {
-    explicit RecordedClient(ClientOptions options)
-        : connection(std::move(options)) {
-        recorder.watch(&connection);
-        QObject::connect(&connection, &ClientConnection::errorOccurred, &recorder,
-                         [this](const QString &message) { errors.append(message); });
-        QObject::connect(&connection, &ClientConnection::finished, &recorder,
-                         [this] { ++finishedCount; });
+// Opens at once.
+struct OpenedClient : RecordedClient {
+    explicit OpenedClient(ClientOptions options)
+        : RecordedClient(std::move(options)) {
         connection.open();
     }
-    bool waitOpen(int timeoutMs = 5000) {
-        return QTest::qWaitFor([&] { return connection.state() == SessionState::Open; }, timeoutMs);
-    }
-    bool waitFinished(int timeoutMs = 5000) {
-        return QTest::qWaitFor([&] { return finishedCount > 0; }, timeoutMs);
-    }
-
-    ClientConnection connection;
-    EventRecorder recorder;
-    QStringList errors;
-    int finishedCount = 0;
 };
 
 // A small HTTP proxy: CONNECT to any host:port opens a tunnel to 127.0.0.1 on that
@@ -132,7 +117,7 @@ ClientOptions baseOptions(const QString &url) {
     return options;
 }
 
-bool echoes(RecordedClient &client, const QByteArray &text) {
+bool echoes(OpenedClient &client, const QByteArray &text) {
     if (client.connection.sendText(text) != SendError::None)
         return false;
     return QTest::qWaitFor([&] { return client.recorder.incomingData().contains(text); }, 5000);
@@ -175,7 +160,7 @@ void tst_ClientTransport::throughProxy() {
     ClientOptions options =
         baseOptions(QStringLiteral("ws://ws.invalid:%1/chat").arg(server.port()));
     options.proxy = proxy.proxy();
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     QCOMPARE(proxy.requests.size(), 1);
     QCOMPARE(proxy.requests.first(),
@@ -195,7 +180,7 @@ void tst_ClientTransport::throughProxyWithCredentials() {
     ClientOptions options = baseOptions(QStringLiteral("ws://127.0.0.1:%1/").arg(server.port()));
     options.proxy = proxy.proxy();
     options.proxy->credentials = BasicCredentials{"al", "s3cret"};
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     QVERIFY(echoes(client, "authenticated"));
 }
@@ -205,7 +190,7 @@ void tst_ClientTransport::proxyAsksForCredentials() {
     QVERIFY(proxy.listen());
     ClientOptions options = baseOptions(QStringLiteral("ws://127.0.0.1:1/"));
     options.proxy = proxy.proxy();
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY(client.waitFinished());
     QCOMPARE(client.errors.size(), 1);
     const QString &error = client.errors.first();
@@ -222,7 +207,7 @@ void tst_ClientTransport::proxyRefusesWrongCredentials() {
     ClientOptions options = baseOptions(QStringLiteral("ws://127.0.0.1:1/"));
     options.proxy = proxy.proxy();
     options.proxy->credentials = BasicCredentials{"al", "wrong"};
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY(client.waitFinished());
     QCOMPARE(client.errors.size(), 1);
     QVERIFY2(client.errors.first().contains(QLatin1String("refused the user name and password")),
@@ -239,7 +224,7 @@ void tst_ClientTransport::proxyRefusesTunnel() {
     probe.close();
     ClientOptions options = baseOptions(QStringLiteral("ws://127.0.0.1:%1/").arg(closedPort));
     options.proxy = proxy.proxy();
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY(client.waitFinished());
     QCOMPARE(client.errors.size(), 1);
     QVERIFY2(client.errors.first().contains(QLatin1String("refused the tunnel to 127.0.0.1:")),
@@ -257,7 +242,7 @@ void tst_ClientTransport::proxyNotListening() {
     probe.close();
     ClientOptions options = baseOptions(QStringLiteral("ws://example.invalid/"));
     options.proxy = proxy;
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY(client.waitFinished());
     QCOMPARE(client.errors.size(), 1);
     QVERIFY2(
@@ -273,7 +258,7 @@ void tst_ClientTransport::silentProxyHitsConnectTimeout() {
     options.connectTimeoutMs = 300;
     QElapsedTimer clock;
     clock.start();
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY(client.waitFinished());
     QVERIFY(clock.elapsed() >= 280);
     QCOMPARE(client.errors.size(), 1);
@@ -298,7 +283,7 @@ void tst_ClientTransport::wssThroughProxy() {
     ClientOptions options = baseOptions(QStringLiteral("wss://localhost:%1/").arg(server.port()));
     options.proxy = proxy.proxy();
     options.acceptedFingerprint = identity->certificate.digest(QCryptographicHash::Sha256);
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     QVERIFY(client.connection.tls().has_value());
     QVERIFY(proxy.requests.first().startsWith("CONNECT localhost:"));
@@ -320,7 +305,7 @@ void tst_ClientTransport::unixSocketBothWays() {
     QVERIFY(S_ISSOCK(info.st_mode));
     QCOMPARE(int(info.st_mode & 0777), 0600);
 
-    RecordedClient client(baseOptions(QStringLiteral("ws+unix://") + path));
+    OpenedClient client(baseOptions(QStringLiteral("ws+unix://") + path));
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     QVERIFY(echoes(client, "over a Unix socket"));
     QByteArray large(300 * 1024, 'u');
@@ -360,7 +345,7 @@ void tst_ClientTransport::unixUrlRequestPath() {
     QByteArray target;
     connect(&server, &Server::clientConnected, this,
             [&target](ServerClient *c) { target = c->resourceName(); });
-    RecordedClient client(baseOptions(QStringLiteral("ws+unix://%1:/chat/room?x=1").arg(path)));
+    OpenedClient client(baseOptions(QStringLiteral("ws+unix://%1:/chat/room?x=1").arg(path)));
     QVERIFY(client.waitOpen());
     QTRY_COMPARE(target, QByteArray("/chat/room?x=1"));
 }
@@ -375,7 +360,7 @@ void tst_ClientTransport::unixSocketOptionKeepsUrlPath() {
             [&target](ServerClient *c) { target = c->resourceName(); });
     ClientOptions options = baseOptions(QStringLiteral("ws://app.example/feed"));
     options.unixSocketPath = path;
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     QTRY_COMPARE(target, QByteArray("/feed"));
     QVERIFY(client.connection.session().clientHandshake()->request().contains(
@@ -385,7 +370,7 @@ void tst_ClientTransport::unixSocketOptionKeepsUrlPath() {
 void tst_ClientTransport::unixSocketErrors() {
     QTemporaryDir dir;
     {
-        RecordedClient client(
+        OpenedClient client(
             baseOptions(QStringLiteral("ws+unix://") + dir.filePath(QStringLiteral("none"))));
         QVERIFY(client.waitFinished());
         QVERIFY2(client.errors.value(0).contains(QLatin1String("No Unix socket at")),
@@ -399,7 +384,7 @@ void tst_ClientTransport::unixSocketErrors() {
         QVERIFY2(fd >= 0, qPrintable(error));
         ::close(int(fd)); // the file stays
     }
-    RecordedClient client(baseOptions(QStringLiteral("ws+unix://") + stale));
+    OpenedClient client(baseOptions(QStringLiteral("ws+unix://") + stale));
     QVERIFY(client.waitFinished());
     QVERIFY2(client.errors.value(0).contains(QLatin1String("nothing is listening on that socket")),
              qPrintable(client.errors.join(u'\n')));
@@ -433,7 +418,7 @@ void tst_ClientTransport::unixServerReplacesStaleSocketOnly() {
     QVERIFY2(third.errorString().contains(QLatin1String("is not a socket")),
              qPrintable(third.errorString()));
     QVERIFY(QFileInfo::exists(plain));
-    RecordedClient client(baseOptions(QStringLiteral("ws+unix://") + path));
+    OpenedClient client(baseOptions(QStringLiteral("ws+unix://") + path));
     QVERIFY(client.waitOpen());
 }
 
@@ -460,7 +445,7 @@ void tst_ClientTransport::connectTimeout() {
     options.connectTimeoutMs = 300;
     QElapsedTimer clock;
     clock.start();
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY(client.waitFinished(5000));
     const qint64 elapsed = clock.elapsed();
     qDeleteAll(fillers);
@@ -476,7 +461,7 @@ void tst_ClientTransport::urlCredentialsAreBasicAuthorization() {
         socket->write(RawServer::switchingProtocols(request));
     });
     QVERIFY(raw.listen());
-    RecordedClient client(
+    OpenedClient client(
         baseOptions(QStringLiteral("ws://al%40corp:p%3Ass@127.0.0.1:%1/").arg(raw.port())));
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     const QByteArray request = raw.received.value(raw.sockets.first());
@@ -489,7 +474,7 @@ void tst_ClientTransport::urlCredentialsAreBasicAuthorization() {
     // An Authorization field given by the caller wins.
     ClientOptions options = baseOptions(QStringLiteral("ws://al:pw@127.0.0.1:%1/").arg(raw.port()));
     options.extraHeaders.add("Authorization", "Bearer token");
-    RecordedClient second(options);
+    OpenedClient second(options);
     QVERIFY(second.waitOpen());
     const QByteArray secondRequest = raw.received.value(raw.sockets.last());
     QVERIFY(secondRequest.contains("\r\nAuthorization: Bearer token\r\n"));
@@ -504,7 +489,7 @@ void tst_ClientTransport::deadPeerIsDropped() {
     QVERIFY(raw.listen());
     ClientOptions options = baseOptions(raw.url().toString());
     options.keepaliveIntervalMs = 200;
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY(client.waitOpen());
     QElapsedTimer clock;
     clock.start();
@@ -530,10 +515,10 @@ void tst_ClientTransport::dualStackBind() {
     if (!server.listen())
         QSKIP("no IPv6 on this machine");
     QCOMPARE(server.address(), QHostAddress(QHostAddress::AnyIPv6));
-    RecordedClient v4(baseOptions(QStringLiteral("ws://127.0.0.1:%1/").arg(server.port())));
+    OpenedClient v4(baseOptions(QStringLiteral("ws://127.0.0.1:%1/").arg(server.port())));
     QVERIFY2(v4.waitOpen(), qPrintable(v4.errors.join(u'\n')));
     QVERIFY(echoes(v4, "IPv4 on ::"));
-    RecordedClient v6(baseOptions(QStringLiteral("ws://[::1]:%1/").arg(server.port())));
+    OpenedClient v6(baseOptions(QStringLiteral("ws://[::1]:%1/").arg(server.port())));
     QVERIFY2(v6.waitOpen(), qPrintable(v6.errors.join(u'\n')));
 }
 
@@ -587,7 +572,7 @@ void tst_ClientTransport::clientCertificate() {
     options.acceptedFingerprint = serverIdentity->certificate.digest(QCryptographicHash::Sha256);
     options.clientCertificate = clientIdentity->certificate;
     options.clientKey = clientIdentity->key;
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     QCOMPARE(presented.size(), 1);
     QCOMPARE(presented.first(), clientIdentity->certificate);
@@ -595,7 +580,7 @@ void tst_ClientTransport::clientCertificate() {
     // Without one, the server ends the TLS handshake.
     ClientOptions without = baseOptions(url);
     without.acceptedFingerprint = options.acceptedFingerprint;
-    RecordedClient refused(without);
+    OpenedClient refused(without);
     QVERIFY(refused.waitFinished());
     QCOMPARE(refused.connection.state(), SessionState::Closed);
     QVERIFY(!refused.errors.isEmpty());
@@ -615,7 +600,7 @@ void tst_ClientTransport::wssOnUnixSocket() {
     QVERIFY2(server.listen(), qPrintable(server.errorString()));
     ClientOptions options = baseOptions(QStringLiteral("wss+unix://") + path);
     options.acceptedFingerprint = identity->certificate.digest(QCryptographicHash::Sha256);
-    RecordedClient client(options);
+    OpenedClient client(options);
     QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
     QVERIFY(client.connection.tls().has_value());
     QVERIFY(echoes(client, "TLS on a Unix socket"));

@@ -11,9 +11,9 @@
 #include <QClipboard>
 #include <QFile>
 #include <QFileDialog>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
-#include <QHeaderView>
 #include <QMenu>
 #include <QMetaEnum>
 #include <QSaveFile>
