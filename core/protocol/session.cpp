@@ -18,6 +18,29 @@ constexpr qsizetype MaxCloseReason = MaxControlPayload - 2;
 constexpr std::size_t MaxOutstandingPings = 16;
 // RFC 6455 §5.2: 2 bytes, a 64-bit extended length and a masking key.
 constexpr qsizetype MaxHeaderSize = 14;
+
+// A frame that arrived whole and broke a rule by arriving at all (data after the
+// peer's close), as on the wire: its header, then its payload masked again with its
+// key. A payload the decoder did not keep (nobody watches data frames) counts as
+// received but not kept.
+ViolationFrame wholeFrame(const FrameHeader &header, const QByteArray &payload,
+                          qint64 streamOffset) {
+    const RawHeaderBytes raw = serializeHeader(header);
+    const qsizetype kept = std::min(payload.size(), ViolationFrame::MaxPayloadKept);
+    ViolationFrame frame;
+    frame.bytes.reserve(raw.size + kept);
+    frame.bytes.append(raw.toByteArray());
+    frame.headerBytes = int(raw.size);
+    frame.bytes.resize(raw.size + kept);
+    char *at = frame.bytes.data() + raw.size;
+    if (header.maskingKey)
+        copyWithMask(at, payload.constData(), kept, *header.maskingKey);
+    else
+        std::copy_n(payload.constData(), kept, at);
+    frame.streamOffset = streamOffset;
+    frame.payloadReceived = qint64(header.payloadLength);
+    return frame;
+}
 // The most a fresh outgoing buffer reserves from the last batch's size.
 constexpr qsizetype MaxOutgoingHint = 64 * 1024;
 // Unmasked payloads from this size on go out as their own chunk, shared with the
@@ -470,7 +493,8 @@ struct SessionOps {
 
     // Moves from `frame`.
     static void handleFrame(Session &s, DecodedFrame &frame) {
-        const Opcode opcode = frame.header.op();
+        const FrameHeader header = frame.header;
+        const Opcode opcode = header.op();
         const qint64 frameOffset = frame.streamOffset;
         const std::optional<quint16> closeCode = frame.closeCode;
         QByteArray payload;
@@ -499,6 +523,7 @@ struct SessionOps {
                                               "(RFC 6455 §5.5.1)")
                                    .arg(QLatin1StringView(opcodeName(opcode)));
             violation.streamOffset = frameOffset;
+            violation.frame = wholeFrame(header, payload, frameOffset);
             failConnection(s, std::move(violation));
             return;
         }

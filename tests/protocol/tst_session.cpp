@@ -394,6 +394,7 @@ private slots:
     void dataAfterClose_data();
     void dataAfterClose();
     void dataAfterCloseWithFramesUnreported();
+    void dataAfterCloseKeepsTheMaskedBytes();
     void eofWithoutClose();
     void eofAfterOurUnansweredClose();
     void abortEndsOnce();
@@ -1337,6 +1338,11 @@ void TestSession::dataAfterClose() {
     QCOMPARE(violation.error, ProtocolError::DataAfterClose);
     QCOMPARE(violation.closeCode(), CloseCode::ProtocolError);
     QCOMPARE(violation.streamOffset, qint64(4));
+    // The frame that came too late, byte for byte, the offending byte its first.
+    QCOMPARE(violation.frame.bytes.toHex(), after.toHex());
+    QCOMPARE(violation.frame.streamOffset, qint64(4));
+    QCOMPARE(violation.offsetInFrame(), qint64(0));
+    QVERIFY(!violation.frame.isCut());
     // The close handshake had completed: still clean, and no second close goes out.
     const auto closed = std::get<ClosedEvent>(events[5]);
     QVERIFY(closed.clean);
@@ -1367,7 +1373,29 @@ void TestSession::dataAfterCloseWithFramesUnreported() {
         const auto violation = std::get<ViolationEvent>(events[4]).violation;
         QCOMPARE(violation.error, ProtocolError::DataAfterClose);
         QCOMPARE(violation.streamOffset, qint64(4));
+        QCOMPARE(violation.frame.streamOffset, qint64(4));
+        QCOMPARE(violation.frame.bytes.left(2).toHex(), QByteArray("0203"));
+        QCOMPARE(violation.frame.headerBytes, 2);
     }
+}
+
+void TestSession::dataAfterCloseKeepsTheMaskedBytes() {
+    // A client's frame after its close: the violation's frame is what was on the
+    // wire, masked, not the payload the decoder unmasked.
+    auto server = openServer();
+    const QByteArray close = frame(0x88, QByteArray::fromHex("03e8"), kSampleMaskKey);
+    const QByteArray late = frame(0x81, "Hello", kSampleMaskKey);
+    server->receiveData(close + late, AnyTime);
+    const QList<SessionEvent> events = takeEvents(*server);
+    const auto found = std::find_if(events.cbegin(), events.cend(), [](const SessionEvent &e) {
+        return std::holds_alternative<ViolationEvent>(e);
+    });
+    QVERIFY(found != events.cend());
+    const ProtocolViolation &violation = std::get<ViolationEvent>(*found).violation;
+    QCOMPARE(violation.error, ProtocolError::DataAfterClose);
+    QCOMPARE(violation.frame.bytes.toHex(), late.toHex());
+    QCOMPARE(violation.frame.headerBytes, 6);
+    QCOMPARE(violation.frame.streamOffset, qint64(close.size()));
 }
 
 void TestSession::eofWithoutClose() {
