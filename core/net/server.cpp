@@ -43,7 +43,8 @@ QString describeClose(const ClosedEvent &closed) {
 } // namespace
 
 QString Server::Private::who(const ServerClient *c) const {
-    return QStringLiteral("client %1 (%2)")
+    // "peer", as the window names a server's clients: never confused with its own.
+    return QStringLiteral("peer %1 (%2)")
         .arg(c->id())
         .arg(formatAddress(c->peerAddress(), c->peerPort()));
 }

@@ -227,6 +227,8 @@ void tst_ClientServer::clientClosesWithCode() {
     QVERIFY(!atServer->closedByUs);
     QVERIFY(server.hasLogLine(QStringLiteral("disconnected: 4000")));
     QVERIFY(server.hasLogLine(QStringLiteral("closed by the client")));
+    // The server's log names its clients as the window does: "peer N (address)".
+    QVERIFY(server.hasLogLine(QStringLiteral("peer 1 (127.0.0.1:")));
     QVERIFY(client.errors.isEmpty());
     QCOMPARE(client.connection.state(), SessionState::Closed);
 }
