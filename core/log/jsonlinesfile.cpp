@@ -226,6 +226,8 @@ void appendRecordLine(QByteArray &out, const LogRecord &r, const LogRecordExtra 
             w.text("close_reason", r.closeReason());
         if (r.has(LogRecord::HasRoundTrip))
             w.number("rtt_us", r.roundTripUs);
+        if (r.sendDelayUs > 0)
+            w.number("send_delay_us", r.sendDelayUs);
         if (r.has(LogRecord::PingAnswered))
             w.boolean("answered", true);
         if (r.kind == LogKind::State)
@@ -370,6 +372,8 @@ bool JsonLinesFile::recordFromJson(const QJsonObject &o, LogRecord &r, LogRecord
         r.closeCode = quint16(code.toInt());
         r.set(LogRecord::HasCloseCode);
     }
+    if (const QJsonValue delay = o.value(QStringLiteral("send_delay_us")); delay.isDouble())
+        r.sendDelayUs = quint32(std::clamp<qint64>(delay.toInteger(), 0, UINT32_MAX));
     if (const QJsonValue rtt = o.value(QStringLiteral("rtt_us")); rtt.isDouble()) {
         r.roundTripUs = rtt.toInteger();
         r.set(LogRecord::HasRoundTrip);

@@ -271,10 +271,11 @@ QByteArray LogRecord::closeReason() const {
 
 bool LogRecord::operator==(const LogRecord &other) const {
     return payload == other.payload && timestampUs == other.timestampUs && length == other.length &&
-           roundTripUs == other.roundTripUs && connection == other.connection &&
-           maskingKey == other.maskingKey && frameCount == other.frameCount &&
-           closeCode == other.closeCode && flags == other.flags && kind == other.kind &&
-           headerByte0 == other.headerByte0 && headerByte1 == other.headerByte1;
+           roundTripUs == other.roundTripUs && sendDelayUs == other.sendDelayUs &&
+           connection == other.connection && maskingKey == other.maskingKey &&
+           frameCount == other.frameCount && closeCode == other.closeCode && flags == other.flags &&
+           kind == other.kind && headerByte0 == other.headerByte0 &&
+           headerByte1 == other.headerByte1;
 }
 
 QString recordPreview(const LogRecord &record, const LogRecordExtra *extra, int maxChars) {

@@ -24,6 +24,7 @@ inline ws::FrameEvent frameEvent(ws::Direction direction, qint64 timeUs, quint8 
     ws::FrameEvent event;
     event.direction = direction;
     event.timestampUs = timeUs;
+    event.queuedUs = timeUs; // a send written at once
     ws::FrameHeader &h = event.frame.header;
     h.fin = fin;
     h.opcode = opcode;
@@ -45,6 +46,7 @@ inline ws::MessageEvent messageEvent(ws::Direction direction, qint64 timeUs, ws:
     ws::MessageEvent event;
     event.direction = direction;
     event.timestampUs = timeUs;
+    event.queuedUs = timeUs; // a send written at once
     event.message.type = type;
     event.message.data = data;
     event.message.frameCount = frameCount;

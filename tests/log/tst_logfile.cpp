@@ -210,6 +210,7 @@ private slots:
     void jsonLinesKeepsEveryFrameField();
     void jsonLinesThroughAFile();
     void jsonLinesKeepsTheViolationFrame();
+    void jsonLinesKeepsHowLongASendWaited();
     void jsonLinesErrors_data();
     void jsonLinesErrors();
     void harExportShape();
@@ -282,6 +283,27 @@ void TestLogFile::jsonLinesKeepsEveryFrameField() {
 
 // An error row keeps the frame the rule broke in: its bytes, how many are header,
 // its offset and how much payload arrived; files written without it still open.
+void TestLogFile::jsonLinesKeepsHowLongASendWaited() {
+    LogStore store;
+    store.setClockOffset(0);
+    FrameEvent sent = frameEvent(Direction::Outgoing, 9'000, 0x9, "late");
+    sent.queuedUs = 6'500; // handed to the socket 2.5 ms after the send call
+    store.append(1, sent);
+    store.commitPending();
+    QCOMPARE(store.at(0).sendDelayUs, quint32(2'500));
+
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    QVERIFY(JsonLinesFile::save(store, buffer));
+    buffer.close();
+    QCOMPARE(recordLine(buffer.data(), 1).value("send_delay_us").toInteger(), 2'500);
+    buffer.open(QIODevice::ReadOnly);
+    LogStore reopened;
+    QString error;
+    QVERIFY2(JsonLinesFile::open(buffer, reopened, &error), qPrintable(error));
+    compareStores(store, reopened);
+}
+
 void TestLogFile::jsonLinesKeepsTheViolationFrame() {
     LogStore store;
     store.setClockOffset(0);
