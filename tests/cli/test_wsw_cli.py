@@ -173,7 +173,9 @@ class RawServer:
             self.listener.close()
 
 
-class WswCliTest(unittest.TestCase):
+class WswTestCase(unittest.TestCase):
+    """wsw processes started by a test and killed after it (no tests of its own)."""
+
     def setUp(self):
         self.processes = []
 
@@ -194,6 +196,8 @@ class WswCliTest(unittest.TestCase):
         self.assertIsNotNone(match, "first line of wsw serve: %r" % first)
         return server, "ws://127.0.0.1:%s/" % match.group(1)
 
+
+class WswCliTest(WswTestCase):
     def connect_json(self, url, *args, stdin=subprocess.PIPE):
         return self.start("connect", url, "--json", *args, stdin=stdin)
 

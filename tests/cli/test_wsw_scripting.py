@@ -64,26 +64,7 @@ def drain(conn):
         pass
 
 
-class ScriptingTest(unittest.TestCase):
-    def setUp(self):
-        self.processes = []
-
-    def tearDown(self):
-        for p in self.processes:
-            p.kill()
-
-    def start(self, *args, stdin=subprocess.PIPE):
-        p = base.Process(*args, stdin=stdin)
-        self.processes.append(p)
-        return p
-
-    def serve(self, *args):
-        server = self.start("serve", "--port", "0", *args)
-        first = server.stdout.wait_for(lambda line: True)
-        match = re.fullmatch(r"listening on ws://127\.0\.0\.1:(\d+)/", first)
-        self.assertIsNotNone(match, "first line of wsw serve: %r" % first)
-        return server, "ws://127.0.0.1:%s/" % match.group(1)
-
+class ScriptingTest(base.WswTestCase):
     def run_wsw(self, *args, input=b"", timeout=TIMEOUT):
         """Runs wsw to its end; returns (status, stdout bytes, stderr text)."""
         done = subprocess.run([base.WSW, *args], input=input, capture_output=True,
