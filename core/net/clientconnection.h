@@ -102,6 +102,7 @@ protected:
     bool canSend() const override { return m_connected; }
     bool admitEvent(const SessionEvent &event) override;
     void transportEnded() override;
+    void socketReadable() override { onReadyRead(); }
     void handleEvent(SessionEvent &event) override;
     void closeDeadlineArmed() override;
     void closeDeadlinePassed(bool answered, const QString &why) override;

@@ -32,6 +32,31 @@ PerMessageDeflate *Connection::setDeflate(std::unique_ptr<PerMessageDeflate> def
     return m_deflate.get();
 }
 
+QHostAddress Connection::localAddress() const {
+    return m_socket ? m_socket->localAddress() : QHostAddress();
+}
+
+quint16 Connection::localPort() const {
+    return m_socket ? m_socket->localPort() : 0;
+}
+
+QHostAddress Connection::remoteAddress() const {
+    return m_socket ? m_socket->peerAddress() : QHostAddress();
+}
+
+quint16 Connection::remotePort() const {
+    return m_socket ? m_socket->peerPort() : 0;
+}
+
+bool Connection::canReadAhead() const {
+    return m_socket && !m_finished && isUnbuffered(m_socket) &&
+           m_socket->state() == QAbstractSocket::ConnectedState;
+}
+
+qintptr Connection::socketDescriptor() const {
+    return m_socket ? m_socket->socketDescriptor() : -1;
+}
+
 void Connection::receive() {
     receiveBatches(m_reporting == EventReporting::On);
 }

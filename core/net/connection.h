@@ -6,6 +6,7 @@
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
 
+#include <QHostAddress>
 #include <QObject>
 
 #include <memory>
@@ -59,6 +60,20 @@ public:
     qint64 pendingBytes() const;
     // True once finished() has been emitted.
     bool isFinished() const { return m_finished; }
+    // The socket's own end (TCP; a null address and 0 before connecting, or on a Unix
+    // socket), and the peer's.
+    QHostAddress localAddress() const;
+    quint16 localPort() const;
+    QHostAddress remoteAddress() const;
+    quint16 remotePort() const;
+    // Whether readArrived() can tell that bytes have arrived: the socket is read
+    // directly (plain TCP or a Unix socket, not TLS, whose bytes pass QSslSocket).
+    bool canReadAhead() const;
+    // The socket's descriptor, or -1.
+    qintptr socketDescriptor() const;
+    // Reads what has arrived now, as the socket's readyRead() makes the role do from
+    // the event loop (see readAhead()).
+    void readArrived() { socketReadable(); }
     EventReporting eventReporting() const { return m_reporting; }
 
 signals:
@@ -80,6 +95,8 @@ protected:
     virtual bool afterReceive() { return true; }
     // Each event, after it was reported. The role may send from here.
     virtual void handleEvent(SessionEvent &event) = 0;
+    // The socket has bytes (or its end) to read: what its readyRead() starts.
+    virtual void socketReadable() = 0;
     // An event to swallow before it is reported (false: not reported, not handled).
     virtual bool admitEvent(const SessionEvent &) { return true; }
     // An unbuffered socket's read met the end of the stream or failed (the socket's

@@ -31,6 +31,7 @@ protected:
     bool canSend() const override { return true; }
     void beforeReceive(qint64 readUs) override;
     void receiveLater() override;
+    void socketReadable() override { onReadyRead(); }
     void transportEnded() override;
     bool afterReceive() override;
     void handleEvent(SessionEvent &event) override;

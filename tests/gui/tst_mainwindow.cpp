@@ -888,6 +888,15 @@ void TestMainWindow::historyAndSnippets() {
     box->deleteSnippet(QStringLiteral("subscribe"));
     QVERIFY(box->snippetNames().isEmpty());
     closeWindow(*window);
+
+    // The history is written after the sends, not in them; a window closed right
+    // after sending still keeps it for the next run.
+    window.reset();
+    auto again = createWindow();
+    QVERIFY(again);
+    QCOMPARE(again->sendBox()->history(),
+             (QStringList{QStringLiteral("one"), QStringLiteral("two")}));
+    closeWindow(*again);
 }
 
 void TestMainWindow::serverPanelSendsAndDisconnects() {

@@ -2,6 +2,8 @@
 
 #include "nettesthelpers.h"
 
+#include "net/readahead.h"
+
 #include <QSignalSpy>
 #include <QTest>
 
@@ -70,6 +72,7 @@ private slots:
     void echoSixteenMebibytes();
     void fragmentedSend();
     void pingRoundTrip();
+    void readAheadAnswersWithoutTheEventLoop();
     void clientClosesWithCode();
     void serverClosesWithCode();
     void greetingMode();
@@ -199,6 +202,35 @@ void tst_ClientServer::pingRoundTrip() {
     QCOMPARE(pingsAtServer.size(), 1);
     QCOMPARE(pingsAtServer.first().payload, QByteArray("rtt-1"));
     QVERIFY(pingsAtServer.first().answered);
+}
+
+// readAhead(): the server of this process reads the ping, answers, and the client
+// reads the pong, all inside the call; nothing waits for the event loop.
+void tst_ClientServer::readAheadAnswersWithoutTheEventLoop() {
+    TestServer server(localOptions(ServerOptions::Mode::Echo));
+    QVERIFY(server.server.listen());
+    TestClient client(clientOptions(server.server.port()));
+    QVERIFY(client.waitOpen());
+    QTRY_COMPARE_WITH_TIMEOUT(server.clients.size(), 1, 5000);
+    QList<QPointer<Connection>> both{&client.connection, server.clients.first()};
+    QCOMPARE(server.clients.first()->remotePort(), client.connection.localPort());
+    QVERIFY(client.connection.canReadAhead());
+
+    QCOMPARE(readAhead(both), 0); // nothing has arrived
+    QCOMPARE(client.connection.sendPing("ahead"), SendError::None);
+    QCOMPARE(client.connection.sendText("echo me"), SendError::None);
+    // Round one: the server reads both and answers; round two: the client reads.
+    QCOMPARE(readAhead(both), 2);
+    const QList<PongEvent> pongs = client.recorder.all<PongEvent>();
+    QCOMPARE(pongs.size(), 1);
+    QCOMPARE(pongs.first().payload, QByteArray("ahead"));
+    QCOMPARE(client.recorder.incomingData(), QList<QByteArray>{"echo me"});
+
+    // One round only: the server reads, the client's answer waits.
+    QCOMPARE(client.connection.sendText("later"), SendError::None);
+    QCOMPARE(readAhead(both, 1), 1);
+    QCOMPARE(client.recorder.incomingData().size(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(client.recorder.incomingData().size(), 2, 5000);
 }
 
 void tst_ClientServer::clientClosesWithCode() {

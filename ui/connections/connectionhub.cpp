@@ -3,6 +3,7 @@
 #include "models/messagelogmodel.h"
 
 #include "net/eventclock.h"
+#include "net/readahead.h"
 
 #include <QSslSocket>
 
@@ -440,27 +441,63 @@ void ConnectionHub::checkAllClosed() {
 
 SendError ConnectionHub::sendText(quint32 id, const QByteArray &utf8, qint64 fragmentSize) {
     Connection *c = connection(id);
-    return c ? c->sendText(utf8, fragmentSize) : SendError::NotOpen;
+    return c ? readAheadAfterSend(id, c->sendText(utf8, fragmentSize)) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendBinary(quint32 id, const QByteArray &data, qint64 fragmentSize) {
     Connection *c = connection(id);
-    return c ? c->sendBinary(data, fragmentSize) : SendError::NotOpen;
+    return c ? readAheadAfterSend(id, c->sendBinary(data, fragmentSize)) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendPing(quint32 id, const QByteArray &payload) {
     Connection *c = connection(id);
-    return c ? c->sendPing(payload) : SendError::NotOpen;
+    return c ? readAheadAfterSend(id, c->sendPing(payload)) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendClose(quint32 id, std::optional<quint16> code, const QString &reason) {
     Connection *c = connection(id);
-    return c ? c->sendClose(code, reason) : SendError::NotOpen;
+    return c ? readAheadAfterSend(id, c->sendClose(code, reason)) : SendError::NotOpen;
 }
 
 SendError ConnectionHub::sendRaw(quint32 id, const RawFrame &frame) {
     Connection *c = connection(id);
-    return c ? c->sendRaw(frame) : SendError::NotOpen;
+    return c ? readAheadAfterSend(id, c->sendRaw(frame)) : SendError::NotOpen;
+}
+
+SendError ConnectionHub::readAheadAfterSend(quint32 sender, SendError result) {
+    if (result != SendError::None)
+        return result;
+    QList<QPointer<Connection>> connections;
+    if (const Endpoint *endpoint = find(sender); endpoint && endpoint->serverClient)
+        connections.append(endpoint->connection);
+    for (Endpoint &endpoint : m_endpoints) {
+        if (!endpoint.client || !endpoint.client->canReadAhead())
+            continue;
+        connections.append(endpoint.connection);
+        if (!endpoint.loopbackPeerLooked && endpoint.info.state == SessionState::Open)
+            findLoopbackPeer(endpoint);
+        if (endpoint.loopbackPeer)
+            connections.append(endpoint.loopbackPeer);
+    }
+    readAhead(connections);
+    return result;
+}
+
+void ConnectionHub::findLoopbackPeer(Endpoint &client) {
+    // Once open, a client of our own server is known to the hub: the server reported
+    // it after its 101, which the client had to read to open.
+    client.loopbackPeerLooked = true;
+    const QHostAddress address = client.client->localAddress();
+    const quint16 port = client.client->localPort();
+    if (port == 0)
+        return;
+    for (const Endpoint &endpoint : std::as_const(m_endpoints)) {
+        const ServerClient *peer = endpoint.serverClient;
+        if (peer && peer->remotePort() == port && peer->remoteAddress() == address) {
+            client.loopbackPeer = endpoint.connection;
+            return;
+        }
+    }
 }
 
 void ConnectionHub::abort(quint32 id) {

@@ -99,6 +99,10 @@ private:
         QPointer<Server> server;
         QPointer<ServerClient> serverClient;
         std::optional<ClientOptions> clientOptions; // clients: what they were opened with
+        // Our client's peer when it is a client of one of our servers (see
+        // readAheadAfterSend()); looked for once the client is open.
+        QPointer<Connection> loopbackPeer;
+        bool loopbackPeerLooked = false;
     };
 
     quint32 allocateId();
@@ -117,6 +121,10 @@ private:
     // Now, as a log record's time.
     qint64 logTimeUs() const;
     void markChanged(quint32 id);
+    // After a send: our clients and their peers in our own servers read what has
+    // arrived before the window repaints (see readAhead()).
+    SendError readAheadAfterSend(quint32 sender, SendError result);
+    void findLoopbackPeer(Endpoint &client);
     void emitChanged();
     void checkAllClosed();
 

@@ -20,6 +20,7 @@
 #include <QShortcut>
 #include <QSpinBox>
 #include <QStackedWidget>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -34,6 +35,8 @@ const QString HistoryKey = QStringLiteral("send/history");
 const QString SnippetsKey = QStringLiteral("send/snippets");
 const QString ModeKey = QStringLiteral("send/mode");
 const QString FragmentSizeKey = QStringLiteral("send/fragmentSize");
+// How long after a send its history is written (see m_saveHistoryTimer).
+constexpr int SaveHistoryDelayMs = 2000;
 
 // Files up to this size are shown as hex in the editor; bigger ones are sent as loaded.
 constexpr qint64 MaxHexEditorBytes = 64 * 1024;
@@ -116,7 +119,11 @@ SendBox::SendBox(ConnectionHub *hub, QWidget *parent)
     , m_editor(new SendEditor(this))
     , m_target(new QLabel(this))
     , m_status(new QLabel(this))
-    , m_send(new QPushButton(tr("Send"), this)) {
+    , m_send(new QPushButton(tr("Send"), this))
+    , m_saveHistoryTimer(new QTimer(this)) {
+    m_saveHistoryTimer->setSingleShot(true);
+    m_saveHistoryTimer->setInterval(SaveHistoryDelayMs);
+    connect(m_saveHistoryTimer, &QTimer::timeout, this, &SendBox::saveHistory);
     m_mode->addItem(tr("Text"), int(Mode::Text));
     m_mode->addItem(tr("JSON"), int(Mode::Json));
     m_mode->addItem(tr("Binary (hex)"), int(Mode::Binary));
@@ -698,7 +705,7 @@ void SendBox::remember() {
     while (m_history.size() > MaxHistory)
         m_history.removeFirst();
     m_historyIndex = m_history.size();
-    saveHistory();
+    m_saveHistoryTimer->start();
 }
 
 QStringList SendBox::history() const {
@@ -762,7 +769,13 @@ void SendBox::loadSettings() {
     refreshSnippets();
 }
 
-void SendBox::saveHistory() const {
+SendBox::~SendBox() {
+    if (m_saveHistoryTimer->isActive())
+        saveHistory();
+}
+
+void SendBox::saveHistory() {
+    m_saveHistoryTimer->stop();
     QVariantList list;
     for (const HistoryEntry &entry : m_history)
         list.append(QVariantMap{{QStringLiteral("mode"), int(entry.mode)},

@@ -17,6 +17,7 @@ class QLineEdit;
 class QPushButton;
 class QSpinBox;
 class QStackedWidget;
+class QTimer;
 
 namespace ws {
 
@@ -35,6 +36,8 @@ public:
     static constexpr int MaxHistory = 100;
 
     explicit SendBox(ConnectionHub *hub, QWidget *parent = nullptr);
+    // Writes the history if a send has not yet.
+    ~SendBox() override;
 
     // Where a send goes: endpoint ids, and how to call them.
     void setTargets(const QList<quint32> &ids, const QString &description);
@@ -97,7 +100,7 @@ private:
     void setIndicator(bool valid, const QString &text);
     void reportStatus(const QString &text, bool error);
     void loadSettings();
-    void saveHistory() const;
+    void saveHistory();
     void refreshSnippets();
 
     ConnectionHub *m_hub;
@@ -130,6 +133,10 @@ private:
     QCheckBox *m_declareLength = nullptr;
     QSpinBox *m_declaredLength = nullptr;
 
+    // History is written a while after a send, not in it: writing settings syncs a
+    // file to disk (milliseconds), and the round trip of a ping just sent would
+    // include them, the pong waiting for the event loop.
+    QTimer *m_saveHistoryTimer = nullptr;
     QByteArray m_fileBytes; // a loaded file too big to show as hex
     QString m_fileName;
     bool m_valid = true;
