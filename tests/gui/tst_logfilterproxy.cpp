@@ -116,6 +116,7 @@ private slots:
     void newRowsAreFiltered();
     void followsDisplayMode();
     void storeIndexThroughTheProxy();
+    void timeSincePreviousShownRow();
     void refilterKeepsTheCurrentRow();
     void droppedRowsLeaveTheProxy();
     void staysConsistent();
@@ -145,6 +146,34 @@ void TestLogFilterProxy::init() {
 void TestLogFilterProxy::cleanup() {
     delete m_proxy;
     delete m_model;
+}
+
+// "Since previous row" counts from the previous row shown, not the previous one in
+// the log, as Wireshark's "since previous displayed packet" does.
+void TestLogFilterProxy::timeSincePreviousShownRow() {
+    MessageLogModel model;
+    model.store().setClockOffset(0);
+    model.appendEvents(1, textMessage(Direction::Outgoing, 1'000'000, "a"));
+    model.appendEvents(2, textMessage(Direction::Incoming, 1'250'000, "b"));
+    model.appendEvents(1, textMessage(Direction::Incoming, 3'000'500, "c"));
+    model.flush();
+    LogFilterProxy proxy;
+    proxy.setSourceModel(&model);
+    model.setTimeFormat(MessageLogModel::TimeFormat::SincePreviousRow);
+    const auto column = [&proxy] {
+        QStringList texts;
+        for (int row = 0; row < proxy.rowCount(); ++row)
+            texts << proxy.index(row, MessageLogModel::TimeColumn).data().toString();
+        return texts;
+    };
+    QCOMPARE(column(), (QStringList{"0.000000", "0.250000", "1.750500"}));
+    proxy.setConnectionFilter({1});
+    QCOMPARE(column(), (QStringList{"0.000000", "2.000500"}));
+    QVERIFY(proxy.setDisplayFilter(QStringLiteral("dir == in")));
+    QCOMPARE(column(), (QStringList{"0.000000"}));
+    // Other formats are the log's own.
+    model.setTimeFormat(MessageLogModel::TimeFormat::SinceLogStart);
+    QCOMPARE(column(), (QStringList{"2.000500"}));
 }
 
 void TestLogFilterProxy::unfilteredShowsEverything() {

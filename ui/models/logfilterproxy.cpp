@@ -374,6 +374,23 @@ int LogFilterProxy::rowCount(const QModelIndex &parent) const {
     return parent.isValid() ? 0 : int(m_rows.size());
 }
 
+QVariant LogFilterProxy::data(const QModelIndex &proxyIndex, int role) const {
+    // As Wireshark's "since previous displayed packet": a gap the filter hides rows
+    // from is the gap the reader sees.
+    if (m_log && role == Qt::DisplayRole && proxyIndex.isValid() &&
+        proxyIndex.column() == MessageLogModel::TimeColumn &&
+        m_log->timeFormat() == MessageLogModel::TimeFormat::SincePreviousRow) {
+        const qsizetype index = storeIndex(proxyIndex.row());
+        if (index >= 0) {
+            const qsizetype previous = storeIndex(proxyIndex.row() - 1);
+            const log::LogStore &store = m_log->store();
+            return MessageLogModel::secondsText(
+                previous < 0 ? 0 : store.at(index).timestampUs - store.at(previous).timestampUs);
+        }
+    }
+    return QAbstractProxyModel::data(proxyIndex, role);
+}
+
 int LogFilterProxy::columnCount(const QModelIndex &parent) const {
     return parent.isValid() || !m_log ? 0 : m_log->columnCount();
 }

@@ -95,6 +95,8 @@ public:
     QModelIndex parent(const QModelIndex &child) const override;
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
+    // The source's, except "time since the previous row": the previous row shown.
+    QVariant data(const QModelIndex &proxyIndex, int role = Qt::DisplayRole) const override;
 
 signals:
     // A worker started filtering. filteringFinished(): the rows of the latest
