@@ -505,8 +505,15 @@ QString messagePreview(const SessionMessage &message, int maxChars) {
     switch (message.kind) {
     case LogKind::Text:
         return preview;
-    case LogKind::Binary:
-        return QStringLiteral("[binary %1 bytes] %2").arg(message.payload.size()).arg(preview);
+    case LogKind::Binary: {
+        // Bytes as hex, as `wsw connect` prints them: a preview that looks like text
+        // would hide which bytes differ.
+        const qsizetype shown = std::min<qsizetype>(message.payload.size(), maxChars / 2);
+        QString hex = QString::fromLatin1(message.payload.left(shown).toHex());
+        if (shown < message.payload.size())
+            hex += QChar(0x2026);
+        return QStringLiteral("[binary %1 bytes] %2").arg(message.payload.size()).arg(hex);
+    }
     case LogKind::Ping:
         return QStringLiteral("[ping] %1").arg(preview);
     case LogKind::Pong:

@@ -530,7 +530,7 @@ private slots:
         SessionMessage binary;
         binary.kind = LogKind::Binary;
         binary.payload = QByteArray::fromHex("0102ff");
-        QVERIFY(messagePreview(binary).startsWith(QLatin1String("[binary 3 bytes] ")));
+        QCOMPARE(messagePreview(binary), QStringLiteral("[binary 3 bytes] 0102ff"));
         SessionMessage text;
         text.payload = "line\nbreak";
         QVERIFY(!messagePreview(text).contains(QLatin1Char('\n')));
