@@ -53,7 +53,10 @@ std::optional<bool> recordedOnClientSide(const LogRecord &record, const LogRecor
 } // namespace
 
 QString RecordedSession::description() const {
-    QString text = QStringLiteral("connection %1").arg(connection);
+    // A file with several connections says so: another may be the one meant.
+    QString text = connectionCount > 1
+                       ? QStringLiteral("connection %1 of %2").arg(connection).arg(connectionCount)
+                       : QStringLiteral("connection %1").arg(connection);
     QStringList about;
     if (!connectionName.isEmpty())
         about << connectionName;

@@ -38,7 +38,8 @@ struct RecordedSession {
     int connectionCount = 0; // connections in the file
     QList<SessionMessage> messages;
 
-    // "connection 1 (client, ws://127.0.0.1:9001/), 12 messages"
+    // "connection 1 (client, ws://127.0.0.1:9001/), 12 messages"; "connection 2 of 3
+    // (...)" when the file holds several.
     QString description() const;
 };
 

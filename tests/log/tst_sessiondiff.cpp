@@ -3,6 +3,7 @@
 
 #include "logtesthelpers.h"
 
+#include "log/harfile.h"
 #include "log/jsonlinesfile.h"
 #include "log/sessiondiff.h"
 
@@ -399,8 +400,17 @@ private slots:
         QVERIFY2(loadSession(path, {}, &loaded, &error), qPrintable(error));
         QCOMPARE(loaded.file, path);
         QCOMPARE(loaded.description(),
-                 QStringLiteral("connection 1 (client, ws://example.com/chat), 3 messages"));
+                 QStringLiteral("connection 1 of 2 (client, ws://example.com/chat), 3 messages"));
         QVERIFY(diffSessions(loaded, loaded).isSame());
+
+        // The same session exported as HAR (as Chrome DevTools writes it) compares equal
+        // to the JSON Lines log.
+        const QString har = dir.filePath(QStringLiteral("a.har"));
+        QVERIFY(HarFile::save(store, har));
+        RecordedSession fromHar;
+        QVERIFY2(loadSession(har, {}, &fromHar, &error), qPrintable(error));
+        QCOMPARE(fromHar.messages.size(), 3);
+        QVERIFY(diffSessions(loaded, fromHar).isSame());
 
         QVERIFY(!loadSession(dir.filePath(QStringLiteral("absent.jsonl")), {}, &loaded, &error));
         QVERIFY(error.contains(QLatin1String("absent.jsonl")));
