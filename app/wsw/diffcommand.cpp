@@ -38,13 +38,20 @@ QString diffHelp() {
         "Binary messages are compared by bytes, other text as text.\n\n"
         "Output: unified style, \"-\" for A's side, \"+\" for B's, \"!\" for a "
         "timing difference, then a summary line. Each message line shows its "
-        "direction (\">\" sent, \"<\" received). --json prints one JSON object: "
-        "{\"a\":{...},\"b\":{...},\"same\":bool,\"summary\":{\"equal\",\"changed\","
-        "\"missing\",\"extra\",\"moved\",\"timing\",\"approximate\"},\"pairs\":[{"
-        "\"kind\":\"equal|changed|missing|extra\",\"a\":INDEX|null,\"b\":INDEX|null,"
-        "\"direction\":\"out|in\",\"type\":\"text|binary|ping|pong|close\","
-        "\"paths\":[...],\"offset\":N,\"movedTo\":INDEX,\"timing\":{\"gapAMs\",\"gapBMs\"}}]}"
-        " with 0-based message indices; optional members appear when they apply.\n\n"
+        "direction (\">\" sent, \"<\" received).\n\n"
+        "--json prints one JSON object:\n"
+        "  {\"a\": SIDE, \"b\": SIDE, \"same\": bool, \"ignore\": [PATH...],\n"
+        "   \"summary\": {\"equal\", \"changed\", \"missing\", \"extra\", \"moved\",\n"
+        "               \"timing\": N, \"approximate\": bool},\n"
+        "   \"pairs\": [{\"kind\": \"equal|changed|missing|extra\", \"a\": INDEX|null,\n"
+        "              \"b\": INDEX|null, \"direction\": \"out|in\",\n"
+        "              \"type\": \"text|binary|ping|pong|close\", \"paths\": [PATH...],\n"
+        "              \"offset\": N, \"movedTo\": INDEX,\n"
+        "              \"timing\": {\"gapAMs\", \"gapBMs\"}}...]}\n"
+        "SIDE is {\"file\", \"connection\", \"name\", \"url\", \"clientSide\", \"messages\"}; "
+        "indices are 0-based; \"paths\" (changed), \"offset\" (first differing byte), "
+        "\"movedTo\" (the same message on the other side) and \"timing\" appear when they "
+        "apply.\n\n"
         "Exit status:\n"
         "  0  the sessions are the same (after --ignore)\n"
         "  1  they differ\n"
@@ -308,8 +315,10 @@ int DiffCommand::run(const QStringList &arguments) {
         "ms");
     const auto context =
         makeOption("U,unified", "Messages of context around each difference (default 3).", "n");
-    const auto colour = makeOption(
-        "color", "auto (default: when standard output is a terminal), always or never.", "when");
+    const auto colour = makeOption("color",
+                                   "auto (default: when standard output is a terminal and NO_COLOR "
+                                   "is not set), always or never.",
+                                   "when");
     const auto json = makeOption("json", "Print the diff as one JSON object (see above).");
     const auto quiet = makeOption("q,quiet", "Print nothing: only the exit status says.");
     commandLine.addOptions({ignore, connection, connectionA, connectionB, control, timingThreshold,
