@@ -165,6 +165,13 @@ class WswDiffTest(base.WswTestCase):
         self.assertEqual(report["summary"], {"equal": 4, "changed": 2, "missing": 2, "extra": 2,
                                              "moved": 0, "timing": 0, "approximate": False})
         self.assertEqual(report["ignore"], ["$.ts", "$..requestId"])
+        # Without context, one hunk per run of differences, numbered as diff -u does
+        # (a side with nothing in the hunk names the message before it).
+        status, out, _ = self.diff("-U", "0", "--ignore", "$.ts", "--ignore", "$..requestId",
+                                   a, b)
+        self.assertEqual(status, 1)
+        self.assertEqual([l for l in out.splitlines() if l.startswith("@@")],
+                         ["@@ -3,4 +3,2 @@", "@@ -8,0 +7,2 @@"])
         self.assertEqual(report["a"]["connection"], 1)
         self.assertEqual(report["a"]["messages"], 8)
         self.assertTrue(report["a"]["clientSide"])
