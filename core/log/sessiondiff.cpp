@@ -4,7 +4,6 @@
 #include "log/jsonlinesfile.h"
 #include "log/logstore.h"
 
-#include <QFileInfo>
 #include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -312,7 +311,7 @@ void appendNumber(QByteArray &out, const QJsonValue &value) {
     constexpr qint64 Sentinel = std::numeric_limits<qint64>::min();
     const qint64 integer = value.toInteger(Sentinel);
     if (integer != Sentinel || value.toDouble() == double(Sentinel))
-        out += QByteArray::number(integer == Sentinel ? Sentinel : integer);
+        out += QByteArray::number(integer);
     else
         out += QByteArray::number(value.toDouble(), 'g', 17);
 }
