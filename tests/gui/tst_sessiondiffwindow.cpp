@@ -156,6 +156,8 @@ private slots:
         window.setFiles(m_a, m_b);
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&window)); // F8 is a window shortcut
         QVERIFY(window.compare());
         QCOMPARE(window.currentRow(), 0);
         QVERIFY(!window.previousDifferenceAction()->isEnabled());
