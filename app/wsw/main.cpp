@@ -2,6 +2,7 @@
 #include "allocatortuning.h"
 #include "bench/benchcommand.h"
 #include "connectcommand.h"
+#include "diffcommand.h"
 #include "net/descriptorlimit.h"
 #include "output.h"
 #include "servecommand.h"
@@ -23,6 +24,7 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
                      "  connect   interactive client: stdin lines out, received messages printed\n"
                      "  bench     load generator: echo throughput, connection rate, idle "
                      "connections\n"
+                     "  diff      compare two recorded sessions message by message\n"
                      "\n"
                      "wsw <command> --help describes each command; wsw --version prints the\n"
                      "version and the Qt, zlib and OpenSSL libraries in use.";
@@ -82,6 +84,8 @@ int main(int argc, char *argv[]) {
         return ws::ConnectCommand::run(arguments);
     if (command == QLatin1String("bench"))
         return ws::BenchCommand::run(arguments);
+    if (command == QLatin1String("diff"))
+        return ws::DiffCommand::run(arguments);
     ws::writeLine(stderr, command.isEmpty()
                               ? QByteArray(Usage)
                               : "wsw: unknown command " + command.toUtf8() + "\n\n" + Usage);

@@ -11,6 +11,7 @@
 #include "rttchart.h"
 #include "sendbox.h"
 #include "serverpanel.h"
+#include "sessiondiffwindow.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
 
@@ -19,6 +20,7 @@
 #include <QCloseEvent>
 #include <QCryptographicHash>
 #include <QDockWidget>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -258,6 +260,15 @@ void MainWindow::createActions() {
             &LogFileController::importHarFile);
 }
 
+SessionDiffWindow *MainWindow::compareSessions(const QString &a, const QString &b) {
+    auto *window = new SessionDiffWindow(this);
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    window->setFiles(a, b);
+    window->compare(); // a file that cannot be read is reported in the window
+    window->show();
+    return window;
+}
+
 QDockWidget *MainWindow::addDock(QWidget *widget, const QString &title, const QString &name,
                                  Qt::DockWidgetArea area) {
     auto *dock = new QDockWidget(title, this);
@@ -311,6 +322,19 @@ void MainWindow::createMenus() {
     file->addAction(m_logPanel->saveAction());
     file->addAction(m_logPanel->importHarAction());
     file->addAction(m_logPanel->exportHarAction());
+    file->addSeparator();
+    m_compareSessions = file->addAction(tr("&Compare sessions\u2026"));
+    m_compareSessions->setToolTip(tr("Two saved logs side by side, message by message"));
+    connect(m_compareSessions, &QAction::triggered, this, [this] {
+        const QString filter = tr("Logs (*.jsonl *.har);;All files (*)");
+        const QString a = QFileDialog::getOpenFileName(this, tr("Compare: session A"), {}, filter);
+        if (a.isEmpty())
+            return;
+        const QString b = QFileDialog::getOpenFileName(this, tr("Compare with: session B"),
+                                                       QFileInfo(a).absolutePath(), filter);
+        if (!b.isEmpty())
+            compareSessions(a, b);
+    });
     file->addSeparator();
     file->addAction(m_quit);
 

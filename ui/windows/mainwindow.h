@@ -28,6 +28,7 @@ class NewConnectionDialog;
 class RttChart;
 class SendBox;
 class ServerPanel;
+class SessionDiffWindow;
 
 // The workbench window. The message log is in the middle; around it, in docks
 // whose layout is remembered: the connection tree (which scopes the log), the frame
@@ -98,6 +99,11 @@ public:
 
     void resetLayout();
 
+    // File > Compare sessions…: asks for two logs, then compareSessions().
+    QAction *compareSessionsAction() const { return m_compareSessions; }
+    // Opens a window with the two logs side by side (deleted when closed).
+    SessionDiffWindow *compareSessions(const QString &a, const QString &b);
+
 protected:
     void closeEvent(QCloseEvent *event) override;
     void setVisible(bool visible) override;
@@ -150,6 +156,7 @@ private:
     QAction *m_resetLayout = nullptr;
     QAction *m_guide = nullptr;
     QAction *m_shortcuts = nullptr;
+    QAction *m_compareSessions = nullptr;
     QByteArray m_defaultState;
     bool m_layoutRestored = false;
     bool m_shownOnce = false;
