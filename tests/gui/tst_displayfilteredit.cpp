@@ -247,7 +247,10 @@ void TestDisplayFilterEdit::fieldEchoesWhileALargeLogIsFiltered() {
     QTest::keyClicks(edit, QStringLiteral("preview ~ \"7\""));
     QTRY_VERIFY(panel.proxy()->isBusy());
     QCOMPARE(edit->statusLabel()->text(), QStringLiteral("Filtering\u2026"));
-    // ...while the field takes each keystroke at once, each one cancelling the last run.
+    // ...while the field takes each keystroke at once, each one cancelling the last
+    // run: every key is echoed while a worker is still filtering, so none of them
+    // waited for a filter to finish. (How fast that is, is measured by
+    // scripts/guibench.sh, not here.)
     QElapsedTimer timer;
     qint64 worst = 0;
     for (const char c : QByteArray(" || text ~ \"77\"")) {
@@ -256,9 +259,9 @@ void TestDisplayFilterEdit::fieldEchoesWhileALargeLogIsFiltered() {
         QCoreApplication::processEvents();
         worst = std::max(worst, timer.elapsed());
         QVERIFY(edit->text().endsWith(QLatin1Char(c)));
+        QVERIFY(panel.proxy()->isBusy());
     }
     qInfo("worst keystroke while filtering: %lld ms", worst);
-    QVERIFY2(worst < 100, qPrintable(QString::number(worst)));
     QVERIFY(finished.wait(30'000) || !panel.proxy()->isBusy());
     QTRY_VERIFY(!panel.proxy()->isBusy());
     QCOMPARE(panel.proxy()->displayFilter(), QStringLiteral("preview ~ \"7\" || text ~ \"77\""));

@@ -585,8 +585,7 @@ void TestDisplayFilter::fastOnAMillionRows() {
     const qint64 ms = timer.elapsed();
     qInfo("1,000,000 rows: %lld ms, %lld accepted", ms, qlonglong(accepted));
     QVERIFY(accepted > 0);
-    // Well under a second even on a loaded machine (about 30 ms when idle).
-    QVERIFY2(ms < 800, qPrintable(QString::number(ms)));
+    // How fast (about 30 ms when idle) is for scripts/guibench.sh to measure.
 }
 
 QTEST_GUILESS_MAIN(TestDisplayFilter)
