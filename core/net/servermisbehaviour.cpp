@@ -89,7 +89,7 @@ void ServerClient::setMisbehaviour(const Misbehaviour &misbehaviour) {
         s.readTimer.start(ReadTickMs);
     else
         s.readTimer.stop();
-    if (changed && s.started) {
+    if (changed && m_announced && !isEnding()) {
         // Running already: the timers start again with the new settings.
         stopStaging();
         if (!misbehaviour.isOff())
