@@ -21,9 +21,16 @@ namespace {
 
 // The burst never has more than this much waiting in the socket's queue.
 constexpr qint64 BurstQueueLimit = 256 * 1024;
-// A slow reader's socket receive buffer: small, so that the client's send buffer
-// fills instead of ours.
-constexpr int SlowReaderReceiveBuffer = 4096;
+// A reader that stops: a small socket receive buffer, so that the client's send
+// buffer fills instead of ours.
+constexpr int StoppedReaderReceiveBuffer = 4096;
+
+// A slow reader's: about half a second of its rate, so that the window the kernel
+// advertises (which opens only by half the buffer at a time, RFC 1122 §4.2.3.3)
+// never starves the reader below its rate.
+int slowReaderReceiveBuffer(qint64 bytesPerSecond) {
+    return int(std::clamp<qint64>(bytesPerSecond / 2, 16 * 1024, 256 * 1024));
+}
 // How often a slow reader's token bucket is refilled, and at most how much it holds.
 constexpr int ReadTickMs = 50;
 
@@ -71,11 +78,13 @@ void ServerClient::setMisbehaviour(const Misbehaviour &misbehaviour) {
     session.setAutoPong(m_server->options().session.autoPong &&
                         misbehaviour.pong == Misbehaviour::PongStyle::Normal);
     if (misbehaviour.limitsReading()) {
-        socket()->setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption,
-                                  SlowReaderReceiveBuffer);
+        const int buffer = misbehaviour.readBytesPerSecond > 0
+                               ? slowReaderReceiveBuffer(misbehaviour.readBytesPerSecond)
+                               : StoppedReaderReceiveBuffer;
+        socket()->setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, buffer);
         // A buffered socket (TLS) would otherwise pull 256 KiB from the kernel.
         if (!isUnbuffered(socket()))
-            socket()->setReadBufferSize(SlowReaderReceiveBuffer);
+            socket()->setReadBufferSize(buffer);
     }
     if (!m_staging && misbehaviour.isOff())
         return;
