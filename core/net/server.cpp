@@ -289,7 +289,8 @@ void Server::Private::checkClient(ServerClient *c, qint64 now) {
     case SessionState::Closed:
         return;
     }
-    if (o.keepaliveIntervalMs > 0) {
+    // A client we stopped reading on purpose is silent because of us, not dead.
+    if (o.keepaliveIntervalMs > 0 && !(c->m_staging && c->m_staging->readingStopped)) {
         const qint64 silent = now - c->lastReceiveMs();
         if (silent >= 2 * qint64(o.keepaliveIntervalMs)) {
             c->dropLogged(

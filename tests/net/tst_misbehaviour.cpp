@@ -93,6 +93,7 @@ private slots:
     void cleanCloseAfterMessages();
     void burstRespectsBackpressure();
     void changeOneClientWhileItRuns();
+    void stoppedReaderIsNotTakenForDead();
 };
 
 void tst_Misbehaviour::offByDefault() {
@@ -423,6 +424,33 @@ void tst_Misbehaviour::changeOneClientWhileItRuns() {
     QVERIFY(readUntil(first, firstBuffer, [](const QByteArray &b) { return b.size() >= 7; }));
     QCOMPARE(firstBuffer, QByteArray("\x81\x05"
                                      "abcde"));
+}
+
+void tst_Misbehaviour::stoppedReaderIsNotTakenForDead() {
+    Misbehaviour m;
+    m.stopReadingAfter = 1;
+    ServerOptions options = localOptions();
+    options.keepaliveIntervalMs = 100;
+    options.misbehaviour = m;
+    Server server(options);
+    QStringList log;
+    QObject::connect(&server, &Server::logMessage, &server,
+                     [&log](const QString &line) { log.append(line); });
+    QVERIFY(server.listen());
+    QTcpSocket socket;
+    QByteArray buffer;
+    QVERIFY(rawHandshake(socket, server.port(), &buffer));
+    socket.write(maskedFrame(0x81, "one", 0x01020304));
+    QVERIFY(readUntil(socket, buffer, [](const QByteArray &b) { return b.size() >= 5; }));
+    QCOMPARE(buffer, QByteArray("\x81\x03one"));
+    // Silent for many keepalive intervals, since the server does not read it: kept.
+    QTest::qWait(600);
+    QCOMPARE(socket.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(server.clients().size(), 1);
+    QVERIFY2(!log.join(QLatin1Char('\n')).contains(QStringLiteral("dead peer")),
+             qPrintable(log.join(QLatin1Char('\n'))));
+    QVERIFY(
+        log.join(QLatin1Char('\n')).contains(QStringLiteral("staged: stopped reading after 1")));
 }
 
 QTEST_GUILESS_MAIN(tst_Misbehaviour)
