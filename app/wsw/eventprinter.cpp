@@ -135,10 +135,13 @@ void EventPrinter::print(const SessionEvent &event) {
                           true);
                 }
             } else if constexpr (std::is_same_v<T, NoteEvent>) {
-                if (json)
+                const bool staged = e.note.kind == ConformanceNote::Kind::Staged;
+                if (json && staged)
+                    emitJson({{"event", "note"}, {"text", e.note.text}, {"staged", true}});
+                else if (json)
                     emitJson({{"event", "note"}, {"text", e.note.text}});
                 else
-                    human(stderr, "note: " + e.note.text.toUtf8());
+                    human(stderr, (staged ? "staged: " : "note: ") + e.note.text.toUtf8());
             } else if constexpr (std::is_same_v<T, ClosedEvent>) {
                 printClosed(e);
             }

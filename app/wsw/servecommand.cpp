@@ -39,6 +39,254 @@ QString exitStatusHelp() {
                           "certificate or key)");
 }
 
+// The staged misbehaviour's options (Misbehaviour), parsed apart from the rest.
+struct MisbehaviourOptions {
+    QCommandLineOption delay = makeOption(
+        "delay", "Misbehave: delay every reply MS, or uniformly between MIN-MAX ms.", "ms[-ms]");
+    QCommandLineOption handshakeDelay =
+        makeOption("handshake-delay", "Misbehave: answer the opening handshake after MS.", "ms");
+    QCommandLineOption fragment = makeOption(
+        "fragment",
+        "Misbehave: send every message in frames of at most N payload bytes; \",ping\": a ping "
+        "between fragments.",
+        "n[,ping]");
+    QCommandLineOption pong =
+        makeOption("pong",
+                   "Misbehave: withhold pongs, answer pings after MS (delay:MS), or with a wrong "
+                   "payload (wrong).",
+                   "withhold|delay:ms|wrong");
+    QCommandLineOption readRate =
+        makeOption("read-rate",
+                   "Misbehave: read at most this many bytes per second from each client.", "bytes");
+    QCommandLineOption stopReadingAfter = makeOption(
+        "stop-reading-after", "Misbehave: stop reading from a client after N messages.", "n");
+    QCommandLineOption closeAfter = makeOption(
+        "close-after",
+        "Misbehave: end each connection after N messages or a time (2s, 500ms), then "
+        ":clean[:CODE[:REASON]] (default clean 1000), :no-wait[:CODE[:REASON]] (close frame, "
+        "no wait for the answer), :fin (TCP FIN, no close frame) or :rst (TCP reset).",
+        "when[:how]");
+    QCommandLineOption badFrame = makeOption(
+        "bad-frame",
+        "Misbehave: after N messages (default 0: at once) send one bad frame: rsv1, rsv2, rsv3, "
+        "reserved-opcode, invalid-utf8, long-ping, masked, bad-close-code, orphan-continuation "
+        "or lying-length.",
+        "kind[@n]");
+    QCommandLineOption refuse =
+        makeOption("refuse", "Misbehave: refuse every opening handshake with STATUS (and BODY).",
+                   "status[:body]");
+    QCommandLineOption refuseHeader =
+        makeOption("refuse-header", "With --refuse: a header field of the refusal (repeatable).",
+                   "name: value");
+    QCommandLineOption badAccept =
+        makeOption("bad-accept", "Misbehave: answer 101 with a wrong Sec-WebSocket-Accept.");
+    QCommandLineOption badExtension = makeOption(
+        "bad-extension", "Misbehave: answer 101 with an extension the client did not offer.");
+    QCommandLineOption badSubprotocol = makeOption(
+        "bad-subprotocol", "Misbehave: answer 101 with a subprotocol the client did not offer.");
+    QCommandLineOption noUpgradeHeader =
+        makeOption("no-upgrade-header", "Misbehave: answer 101 without an Upgrade header.");
+    QCommandLineOption ticker = makeOption(
+        "ticker",
+        "Misbehave: send each client a JSON message every MS ({\"tick\":N,\"time\":...}).", "ms");
+    QCommandLineOption burst = makeOption(
+        "burst", "Misbehave: send each client N messages of SIZE bytes once it is open.", "n:size");
+
+    QList<QCommandLineOption> all() const {
+        return {delay,          handshakeDelay,   fragment,   pong,
+                readRate,       stopReadingAfter, closeAfter, badFrame,
+                refuse,         refuseHeader,     badAccept,  badExtension,
+                badSubprotocol, noUpgradeHeader,  ticker,     burst};
+    }
+
+    // nullopt: parsed into *out; otherwise the usage error.
+    std::optional<QString> apply(const CommandLine &commandLine, Misbehaviour *out) const;
+};
+
+// A whole number from min to max, or nullopt.
+std::optional<qint64> wholeNumber(QStringView text, qint64 min, qint64 max) {
+    bool ok = false;
+    const qint64 value = text.toLongLong(&ok);
+    if (!ok || value < min || value > max)
+        return std::nullopt;
+    return value;
+}
+
+// "2s", "1.5s", "500ms": milliseconds, or nullopt.
+std::optional<int> duration(QStringView text) {
+    bool ok = false;
+    double ms = 0;
+    if (text.endsWith(QLatin1String("ms")))
+        ms = text.chopped(2).toDouble(&ok);
+    else if (text.endsWith(QLatin1Char('s')))
+        ms = text.chopped(1).toDouble(&ok) * 1000;
+    if (!ok || ms < 1 || ms > std::numeric_limits<int>::max())
+        return std::nullopt;
+    return int(ms);
+}
+
+std::optional<QString> MisbehaviourOptions::apply(const CommandLine &commandLine,
+                                                  Misbehaviour *out) const {
+    constexpr qint64 IntMax = std::numeric_limits<int>::max();
+    const auto bad = [&](const QCommandLineOption &option, const QString &expected) {
+        return QStringLiteral("--%1 expects %2, got %3")
+            .arg(option.names().constLast(), expected, commandLine.value(option));
+    };
+    Misbehaviour &m = *out;
+    if (commandLine.isSet(delay)) {
+        const QStringList parts = commandLine.value(delay).split(QLatin1Char('-'));
+        const auto low = wholeNumber(parts.constFirst(), 1, IntMax);
+        const auto high = parts.size() == 2 ? wholeNumber(parts.constLast(), 0, IntMax) : low;
+        if (parts.size() > 2 || !low || !high || *high < *low)
+            return bad(delay, QStringLiteral("MS or MIN-MAX milliseconds (MIN <= MAX)"));
+        m.replyDelayMinMs = int(*low);
+        m.replyDelayMaxMs = int(*high);
+    }
+    if (commandLine.isSet(handshakeDelay)) {
+        const auto ms = wholeNumber(commandLine.value(handshakeDelay), 1, IntMax);
+        if (!ms)
+            return bad(handshakeDelay, QStringLiteral("a number of milliseconds from 1"));
+        m.handshakeDelayMs = int(*ms);
+    }
+    if (commandLine.isSet(fragment)) {
+        const QStringList parts = commandLine.value(fragment).split(QLatin1Char(','));
+        const auto size = wholeNumber(parts.constFirst(), 1, std::numeric_limits<qint64>::max());
+        if (!size || parts.size() > 2 ||
+            (parts.size() == 2 && parts.constLast() != QLatin1String("ping")))
+            return bad(fragment, QStringLiteral("N or N,ping (N bytes from 1)"));
+        m.fragmentSize = *size;
+        m.pingBetweenFragments = parts.size() == 2;
+    }
+    if (commandLine.isSet(pong)) {
+        const QString value = commandLine.value(pong);
+        if (value == QLatin1String("withhold")) {
+            m.pong = Misbehaviour::PongStyle::Withhold;
+        } else if (value == QLatin1String("wrong")) {
+            m.pong = Misbehaviour::PongStyle::Wrong;
+        } else if (value.startsWith(QLatin1String("delay:"))) {
+            const auto ms = wholeNumber(QStringView(value).sliced(6), 1, IntMax);
+            if (!ms)
+                return bad(pong, QStringLiteral("withhold, delay:MS or wrong"));
+            m.pong = Misbehaviour::PongStyle::Delay;
+            m.pongDelayMs = int(*ms);
+        } else {
+            return bad(pong, QStringLiteral("withhold, delay:MS or wrong"));
+        }
+    }
+    if (commandLine.isSet(readRate)) {
+        const auto rate =
+            wholeNumber(commandLine.value(readRate), 1, std::numeric_limits<qint64>::max());
+        if (!rate)
+            return bad(readRate, QStringLiteral("a number of bytes per second from 1"));
+        m.readBytesPerSecond = *rate;
+    }
+    if (commandLine.isSet(stopReadingAfter)) {
+        const auto n = wholeNumber(commandLine.value(stopReadingAfter), 1, IntMax);
+        if (!n)
+            return bad(stopReadingAfter, QStringLiteral("a number of messages from 1"));
+        m.stopReadingAfter = int(*n);
+    }
+    if (commandLine.isSet(closeAfter)) {
+        const QString value = commandLine.value(closeAfter);
+        // The reason is the rest, colons included.
+        const QStringList parts = value.split(QLatin1Char(':'));
+        const QString expected = QStringLiteral(
+            "N or a time (2s, 500ms), then :clean[:CODE[:REASON]], :no-wait[:CODE[:REASON]], "
+            ":fin or :rst");
+        if (const auto n = wholeNumber(parts.constFirst(), 1, IntMax))
+            m.closeAfterMessages = int(*n);
+        else if (const auto ms = duration(parts.constFirst()))
+            m.closeAfterMs = *ms;
+        else
+            return bad(closeAfter, expected);
+        if (parts.size() > 1) {
+            const auto style = closeStyleFromName(parts.at(1));
+            if (!style)
+                return bad(closeAfter, expected);
+            m.closeStyle = *style;
+            const bool framed = *style == Misbehaviour::CloseStyle::Clean ||
+                                *style == Misbehaviour::CloseStyle::NoWait;
+            if (parts.size() > 2) {
+                const auto code = wholeNumber(parts.at(2), 0, 65535);
+                if (!framed || !code)
+                    return bad(closeAfter, expected);
+                m.closeCode = quint16(*code);
+            }
+            if (parts.size() > 3)
+                m.closeReason = parts.mid(3).join(QLatin1Char(':'));
+            if (m.closeReason.toUtf8().size() > 123)
+                return QStringLiteral("--close-after: the reason is longer than 123 bytes");
+        }
+    }
+    if (commandLine.isSet(badFrame)) {
+        const QString value = commandLine.value(badFrame);
+        const qsizetype at = value.indexOf(QLatin1Char('@'));
+        const auto kind =
+            badFrameFromName(at < 0 ? QStringView(value) : QStringView(value).first(at));
+        const auto after = at < 0 ? std::optional<qint64>(0)
+                                  : wholeNumber(QStringView(value).sliced(at + 1), 0, IntMax);
+        if (!kind || *kind == Misbehaviour::BadFrame::None || !after)
+            return bad(badFrame, QStringLiteral("KIND or KIND@N, KIND one of ") +
+                                     badFrameNames().join(QStringLiteral(", ")));
+        m.badFrame = *kind;
+        m.badFrameAfter = int(*after);
+    }
+    if (commandLine.isSet(refuse)) {
+        const QString value = commandLine.value(refuse);
+        const qsizetype colon = value.indexOf(QLatin1Char(':'));
+        const auto status =
+            wholeNumber(colon < 0 ? QStringView(value) : QStringView(value).first(colon), 100, 599);
+        if (!status || *status == 101)
+            return bad(refuse, QStringLiteral("an HTTP status from 100 to 599 (not 101), then "
+                                              "optionally :BODY"));
+        m.refuseStatus = int(*status);
+        if (colon >= 0)
+            m.refuseBody = value.sliced(colon + 1).toUtf8();
+    }
+    for (const QString &field : commandLine.values(refuseHeader)) {
+        if (!commandLine.isSet(refuse))
+            return QStringLiteral("--refuse-header needs --refuse");
+        const qsizetype colon = field.indexOf(QLatin1Char(':'));
+        const QByteArray name = field.first(std::max<qsizetype>(colon, 0)).trimmed().toUtf8();
+        if (colon <= 0 || name.isEmpty() || name.contains(' '))
+            return QStringLiteral("--refuse-header expects \"Name: value\", got %1").arg(field);
+        m.refuseHeaders.append({name, field.sliced(colon + 1).trimmed().toUtf8()});
+    }
+    int brokenUpgrades = 0;
+    for (const auto &[option, kind] :
+         {std::pair{&badAccept, Misbehaviour::BadUpgrade::BadAccept},
+          std::pair{&badExtension, Misbehaviour::BadUpgrade::UnofferedExtension},
+          std::pair{&badSubprotocol, Misbehaviour::BadUpgrade::UnofferedSubprotocol},
+          std::pair{&noUpgradeHeader, Misbehaviour::BadUpgrade::MissingUpgrade}}) {
+        if (commandLine.isSet(*option)) {
+            m.badUpgrade = kind;
+            ++brokenUpgrades;
+        }
+    }
+    if (brokenUpgrades > 1)
+        return QStringLiteral(
+            "--bad-accept, --bad-extension, --bad-subprotocol and --no-upgrade-header exclude "
+            "each other");
+    if (brokenUpgrades > 0 && m.refuseStatus > 0)
+        return QStringLiteral("--refuse excludes the broken 101 options");
+    if (commandLine.isSet(ticker)) {
+        const auto ms = wholeNumber(commandLine.value(ticker), 1, IntMax);
+        if (!ms)
+            return bad(ticker, QStringLiteral("a number of milliseconds from 1"));
+        m.tickerMs = int(*ms);
+    }
+    if (commandLine.isSet(burst)) {
+        const QStringList parts = commandLine.value(burst).split(QLatin1Char(':'));
+        const auto n = wholeNumber(parts.constFirst(), 1, IntMax);
+        const auto size = parts.size() == 2 ? wholeNumber(parts.constLast(), 0, 64ll * 1024 * 1024)
+                                            : std::nullopt;
+        if (!n || !size)
+            return bad(burst, QStringLiteral("N:SIZE (SIZE bytes up to 64 MiB)"));
+        m.burstCount = int(*n);
+        m.burstSize = *size;
+    }
+    return std::nullopt;
+}
 } // namespace
 
 int ServeCommand::run(const QStringList &arguments) {
@@ -48,7 +296,11 @@ int ServeCommand::run(const QStringList &arguments) {
                        "(wss:// with --tls, then \"certificate sha256 FINGERPRINT\") "
                        "once listening, then its log. SIGINT or SIGTERM closes every client "
                        "with 1001 and exits.\n\nIn manual mode each line of standard input is "
-                       "sent to every client.\n%1\n%2")
+                       "sent to every client.\n\nThe options marked \"Misbehave\" stage faults "
+                       "for every client, to see how a client copes; each is reported as it "
+                       "happens, as a log line \"peer N (...): staged: ...\" (with --json also a "
+                       "note event with \"staged\": true), so it is never taken for a real "
+                       "fault.\n%1\n%2")
             .arg(inputCommandHelp(), exitStatusHelp()),
         UsageError);
     const auto port = makeOption("port", "TCP port (default 9001; 0 picks a free one).", "port");
@@ -113,6 +365,8 @@ int ServeCommand::run(const QStringList &arguments) {
                             save});
     const ServeNetOptions net;
     commandLine.addOptions(net.options());
+    const MisbehaviourOptions misbehave;
+    commandLine.addOptions(misbehave.all());
 
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
@@ -155,6 +409,8 @@ int ServeCommand::run(const QStringList &arguments) {
                 QStringLiteral("--bind expects an IP address, got %1").arg(text));
     }
     if (const std::optional<QString> error = net.apply(commandLine, &options))
+        return commandLine.usageError(*error);
+    if (const std::optional<QString> error = misbehave.apply(commandLine, &options.misbehaviour))
         return commandLine.usageError(*error);
     if (commandLine.isSet(mode)) {
         const auto parsed = modeFromName(commandLine.value(mode));
@@ -269,6 +525,16 @@ int ServeCommand::exec() {
     }
     // Connected only now: the listening line above must be the first one on stdout
     // (scripts read the port from it), and the server logs its own version of it.
+    // The server logs this before anyone listens: said here, after the listening line.
+    if (const Misbehaviour &staged = m_server->options().misbehaviour;
+        !staged.isOff() && !m_printing.quiet) {
+        const QString text = QStringLiteral("misbehaving on purpose with every client: %1")
+                                 .arg(staged.describe().join(QStringLiteral(", ")));
+        if (m_printing.json)
+            writeJson(stdout, {{"event", "log"}, {"text", text}, {"staged", true}});
+        else
+            writeLine(stdout, text.toUtf8());
+    }
     if (!m_printing.quiet) {
         connect(m_server, &Server::logMessage, this, [this](const QString &line) {
             if (m_printing.json)

@@ -152,13 +152,14 @@ constexpr std::array<EnumName<LogKind>, LogKindCount> LogKindNames{{
 }};
 
 // Saved logs spell these as the enumerators are spelled.
-constexpr std::array<EnumName<ConformanceNote::Kind>, 6> NoteKindNames{{
+constexpr std::array<EnumName<ConformanceNote::Kind>, 7> NoteKindNames{{
     {ConformanceNote::Kind::NonMinimalLength, "NonMinimalLength"},
     {ConformanceNote::Kind::InvalidCloseReason, "InvalidCloseReason"},
     {ConformanceNote::Kind::CloseNotAnswered, "CloseNotAnswered"},
     {ConformanceNote::Kind::UnsolicitedPong, "UnsolicitedPong"},
     {ConformanceNote::Kind::PongMismatch, "PongMismatch"},
     {ConformanceNote::Kind::ServerClosedTcpLate, "ServerClosedTcpLate"},
+    {ConformanceNote::Kind::Staged, "Staged"},
 }};
 
 constexpr std::array<EnumName<HandshakeEvent::Kind>, 4> HandshakeKindNames{{

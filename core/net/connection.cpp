@@ -4,6 +4,8 @@
 
 #include <QTcpSocket>
 
+#include <algorithm>
+
 namespace ws {
 
 Connection::Connection(EventReporting reporting, QObject *parent)
@@ -65,8 +67,11 @@ void Connection::receiveBatches(bool bounded) {
     if (m_finished || m_finishPending || !m_socket)
         return;
     for (bool more = true; more;) {
-        const SocketRead chunk =
-            readFromSocket(m_socket, bounded ? ReportedReadBudget : UnbufferedReadSize);
+        const qint64 allowance = readAllowance();
+        if (allowance <= 0)
+            return;
+        const SocketRead chunk = readFromSocket(
+            m_socket, std::min(bounded ? ReportedReadBudget : UnbufferedReadSize, allowance));
         // The time the bytes arrived, as near the read as it gets: taken before
         // anything is decoded or reported.
         const qint64 readUs = nowUs();

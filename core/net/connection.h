@@ -2,6 +2,7 @@
 
 #include "net/eventclock.h"
 #include "net/netmetatypes.h"
+#include "net/socketio.h"
 #include "protocol/frameencoder.h"
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
@@ -102,6 +103,9 @@ protected:
     // An unbuffered socket's read met the end of the stream or failed (the socket's
     // error() says which); it emits neither disconnected() nor errorOccurred().
     virtual void transportEnded() = 0;
+    // How many bytes receive() may read now (a server staging a slow reader); at 0
+    // it reads nothing and the role calls receive() again when it wants more.
+    virtual qint64 readAllowance() const { return UnbufferedReadSize; }
     // After every send made through the send functions.
     virtual void afterSend() {}
     // The close deadline passed: the peer did not answer our close frame (the

@@ -59,6 +59,7 @@ void Server::Private::onNewConnection() {
         sessionOptions.reportFrames =
             sessionOptions.reportFrames && options().events == EventReporting::On;
         c->setSession(std::make_unique<Session>(sessionOptions));
+        c->setMisbehaviour(options().misbehaviour);
         if (!options().unixSocketPath.isEmpty()) {
             // Qt reads an AF_UNIX peer's address as if it were IPv4: it has none.
             c->m_peerAddress = QHostAddress();
@@ -102,7 +103,7 @@ void Server::Private::act(ServerClient *c, SessionEvent &event) {
     } else if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
         switch (handshake->kind) {
         case HandshakeEvent::Kind::UpgradeRequested:
-            applyPolicy(c);
+            answerUpgrade(c);
             return;
         case HandshakeEvent::Kind::PlainHttpRequest:
             serveHttp(c);
@@ -122,6 +123,8 @@ void Server::Private::act(ServerClient *c, SessionEvent &event) {
             announce(c);
     } else if (const auto *closed = std::get_if<ClosedEvent>(&event)) {
         c->m_closed = *closed;
+    } else if (const auto *ping = std::get_if<PingEvent>(&event)) {
+        c->onPing(*ping);
     }
 }
 
@@ -286,7 +289,8 @@ void Server::Private::checkClient(ServerClient *c, qint64 now) {
     case SessionState::Closed:
         return;
     }
-    if (o.keepaliveIntervalMs > 0) {
+    // A client we stopped reading on purpose is silent because of us, not dead.
+    if (o.keepaliveIntervalMs > 0 && !(c->m_staging && c->m_staging->readingStopped)) {
         const qint64 silent = now - c->lastReceiveMs();
         if (silent >= 2 * qint64(o.keepaliveIntervalMs)) {
             c->dropLogged(
@@ -424,6 +428,9 @@ bool Server::listen() {
     d->log(QStringLiteral("listening on %1 (%2 mode)")
                .arg(where)
                .arg(QString::fromLatin1(modeName(m_options.mode))));
+    if (!m_options.misbehaviour.isOff())
+        d->log(QStringLiteral("misbehaving on purpose with every client: %1")
+                   .arg(m_options.misbehaviour.describe().join(QStringLiteral(", "))));
     return true;
 }
 

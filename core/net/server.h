@@ -2,6 +2,7 @@
 
 #include "net/connection.h"
 #include "net/descriptorlimit.h"
+#include "net/misbehaviour.h"
 #include "net/serverclient.h"
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
@@ -73,6 +74,9 @@ struct ServerOptions {
     // a busy server that nobody reads opens thousands of connections a second.
     bool logConnections = true;
     SessionOptions session;
+    // Faults staged on purpose for every new client (see misbehaviour.h); each client's
+    // can be changed while it runs (ServerClient::setMisbehaviour()).
+    Misbehaviour misbehaviour;
 };
 
 const char *modeName(ServerOptions::Mode mode);

@@ -4,6 +4,8 @@
 
 #include "net/serverprivate.h"
 
+#include <QScopeGuard>
+
 namespace ws {
 
 const char *modeName(ServerOptions::Mode mode) {
@@ -46,7 +48,9 @@ bool Server::Private::echoes() const {
 void Server::Private::updateEchoPath(ServerClient *c) {
     using EchoPath = ServerClient::EchoPath;
     EchoPath wanted = EchoPath::None;
-    if (echoes())
+    if (echoes() && !c->m_misbehaviour.isOff())
+        wanted = EchoPath::Staged; // every message counted, every reply as staged
+    else if (echoes())
         wanted = c->m_announced && !c->deflate() && c->eventReporting() == EventReporting::Off
                      ? EchoPath::Sink
                      : EchoPath::Handler;
@@ -72,6 +76,10 @@ void Server::Private::updateEchoPath(ServerClient *c) {
                                   ? session.sendBinary(message.data, batchUs)
                                   : session.sendText(message.data, batchUs));
         });
+    } else if (wanted == EchoPath::Staged) {
+        session.setMessageHandler([this, c, &session](const DecodedMessage &message) {
+            c->stageReply(session, message, batchUs);
+        });
     } else {
         session.setMessageHandler({});
     }
@@ -81,6 +89,8 @@ void Server::Private::onMessage(ServerClient *c, const MessageEvent &message) {
     c->m_lastMessageMs = message.direction == Direction::Incoming ? batchUs / 1000 : nowMs();
     if (message.direction != Direction::Incoming)
         return;
+    // After the mode's answer: a staged close or bad frame follows the echo.
+    const auto count = qScopeGuard([c] { c->countMessage(); });
     switch (options().mode) {
     case ServerOptions::Mode::Echo:
     case ServerOptions::Mode::Greeting:
@@ -96,9 +106,15 @@ void Server::Private::onMessage(ServerClient *c, const MessageEvent &message) {
 }
 
 void Server::Private::onOpened(ServerClient *c) {
+    // The greeting first, then what is staged (a bad frame after 0 messages follows it).
+    const auto staging = qScopeGuard([c] {
+        if (!c->isEnding())
+            c->startStaging();
+    });
     switch (options().mode) {
     case ServerOptions::Mode::Greeting:
-        if (const SendError result = c->sendText(options().greeting); result != SendError::None)
+        if (const SendError result = c->sendStaged(Opcode::Text, options().greeting);
+            result != SendError::None)
             log(QStringLiteral("%1: greeting not sent: %2")
                     .arg(who(c), QString::fromUtf8(sendErrorText(result))));
         return;
@@ -127,6 +143,10 @@ void Server::Private::broadcast(Opcode type, const QByteArray &data, const Serve
         // writes in one call per turn of the event loop, where a shared payload would
         // queue the header and the payload as two.
         const QByteArrayView view(data);
+        if (target->m_misbehaviour.fragmentSize > 0) {
+            static_cast<void>(target->sendStaged(type, view));
+            continue;
+        }
         static_cast<void>(target->sendThroughSession([&](Session &session, qint64 nowUs) {
             return type == Opcode::Binary ? session.sendBinary(view, nowUs)
                                           : session.sendText(view, nowUs);

@@ -10,9 +10,47 @@
 
 #include <QTimer>
 
+#include <deque>
+#include <functional>
+
 class QTcpServer;
 
 namespace ws {
+
+// A client's staged misbehaviour while it runs (servermisbehaviour.cpp).
+struct ServerClient::Staging {
+    // Replies waiting for their delay, in order; an entry without data is an action
+    // that waits for the replies before it (a close, a bad frame).
+    struct Reply {
+        qint64 dueMs = 0;
+        int delayMs = 0;
+        Opcode type = Opcode::Text;
+        QByteArray data;
+        std::function<void()> action;
+    };
+    std::deque<Reply> replies;
+    qint64 lastDueMs = 0;
+    QTimer replyTimer;
+    QTimer tickerTimer;
+    quint64 ticks = 0;
+    QTimer closeTimer;
+    // Slow reading: a token bucket refilled by readTimer.
+    QTimer readTimer;
+    double readTokens = 0;
+    qint64 readRefilledMs = 0;
+    qint64 readMark = 0; // bytesReceived() when the current receive() started
+    bool readingStopped = false;
+    int messages = 0; // since the misbehaviour was set
+    bool started = false;
+    bool badFrameSent = false;
+    bool closeStaged = false;
+    // The burst: how many went out, when it started, the socket's bytesWritten while
+    // it waits for the queue to drain.
+    int burstSent = 0;
+    qint64 burstStartMs = 0;
+    bool burstStarted = false;
+    QMetaObject::Connection burstWatch;
+};
 
 struct Server::Private {
     explicit Private(Server *server)
@@ -56,6 +94,10 @@ struct Server::Private {
     void clientFinished(ServerClient *c);
     void ensureSweep();
     void checkStopped();
+
+    // servermisbehaviour.cpp: the opening handshake answered as the misbehaviour says
+    // (delayed, refused, a broken 101), or by applyPolicy().
+    void answerUpgrade(ServerClient *c, bool delayDone = false);
 
     // servermodes.cpp
     bool echoes() const;

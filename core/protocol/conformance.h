@@ -23,6 +23,7 @@ struct ConformanceNote {
         UnsolicitedPong,     // §5.5.3: a pong with no ping outstanding (allowed; noted)
         PongMismatch,        // §5.5.3: a pong whose payload matches no ping we sent
         ServerClosedTcpLate, // §7.1.1: the server should close TCP first
+        Staged,              // not the peer's doing: a fault our server stages on purpose
     };
     Kind kind = Kind::NonMinimalLength;
     QString text;

@@ -794,7 +794,8 @@ void Session::reject(int httpStatus, const QByteArray &reason, qint64 nowUs) {
 
 void Session::respondHttp(const QByteArray &response, qint64 nowUs) {
     m_nowUs = nowUs;
-    if (m_role != Role::Server || !d->awaitingHttpResponse || m_state != SessionState::Connecting)
+    if (m_role != Role::Server || !(d->awaitingHttpResponse || d->awaitingAccept) ||
+        m_state != SessionState::Connecting)
         return;
     SessionOps::queueHttpAnswer(*this, response);
     SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure),

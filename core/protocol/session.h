@@ -165,7 +165,8 @@ public:
     void accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
                 MessageExtension *extension, qint64 nowUs);
     void reject(int httpStatus, const QByteArray &reason, qint64 nowUs);
-    // Server, after a PlainHttpRequest: answer it; the connection then closes.
+    // Server, after a PlainHttpRequest: answer it; the connection then closes. Also
+    // after UpgradeRequested, with any answer (a server that misbehaves on purpose).
     void respondHttp(const QByteArray &response, qint64 nowUs);
     // The request behind UpgradeRequested / PlainHttpRequest.
     const ServerHandshake *serverHandshake() const;

@@ -99,6 +99,8 @@ const char *noteName(ConformanceNote::Kind kind) {
         return "PongMismatch";
     case ConformanceNote::Kind::ServerClosedTcpLate:
         return "ServerClosedTcpLate";
+    case ConformanceNote::Kind::Staged:
+        return "Staged";
     }
     return "?";
 }

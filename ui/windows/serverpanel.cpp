@@ -4,16 +4,22 @@
 #include "models/connectionsmodel.h"
 #include "models/serverclientsproxy.h"
 #include "net/tlscertificate.h"
+#include "widgets/misbehavioureditor.h"
 
+#include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
@@ -36,6 +42,7 @@ const QString TlsKey = QStringLiteral("server/tls");
 const QString CertificateFileKey = QStringLiteral("server/tlsCertificateFile");
 const QString KeyFileKey = QStringLiteral("server/tlsKeyFile");
 const QString DeflateKey = QStringLiteral("server/acceptDeflate");
+const QString MisbehaviourKey = QStringLiteral("server/misbehaviour");
 
 // The window promises a bounded stop: closing handshakes get this long.
 constexpr int StopTimeoutMs = 2000;
@@ -72,7 +79,10 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     , m_sendAll(new QPushButton(tr("To all"), this))
     , m_disconnectCode(new QComboBox(this))
     , m_disconnect(new QPushButton(tr("Disconnect"), this))
-    , m_log(new QPlainTextEdit(this)) {
+    , m_log(new QPlainTextEdit(this))
+    , m_misbehaveToggle(new QToolButton(this))
+    , m_misbehaviour(new MisbehaviourEditor(this))
+    , m_clientMisbehave(new QAction(tr("Misbehave\u2026"), this)) {
     m_port->setRange(0, 65535);
     m_port->setSpecialValueText(tr("any free port"));
     m_port->setToolTip(tr("TCP port; 0 picks any free one"));
@@ -181,6 +191,23 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     form->addRow(QString(), m_generate);
     form->addRow(tr("SHA-256:"), m_fingerprint);
     form->addRow(m_deflate);
+    // Faults staged on purpose: folded away until asked for, but never silently on.
+    m_misbehaveToggle->setObjectName(QStringLiteral("misbehaveToggle"));
+    m_misbehaveToggle->setCheckable(true);
+    m_misbehaveToggle->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_misbehaveToggle->setAutoRaise(true);
+    m_misbehaveToggle->setArrowType(Qt::RightArrow);
+    m_misbehaveToggle->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    m_misbehaviour->setObjectName(QStringLiteral("misbehaviourEditor"));
+    m_misbehaviour->setVisible(false);
+    connect(m_misbehaveToggle, &QToolButton::toggled, this, [this](bool open) {
+        m_misbehaveToggle->setArrowType(open ? Qt::DownArrow : Qt::RightArrow);
+        m_misbehaviour->setVisible(open);
+    });
+    connect(m_misbehaviour, &MisbehaviourEditor::changed, this,
+            &ServerPanel::updateMisbehaveToggle);
+    form->addRow(m_misbehaveToggle);
+    form->addRow(m_misbehaviour);
     form->addRow(startRow);
     form->addRow(m_link);
     m_form = form;
@@ -201,6 +228,27 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     layout->addLayout(sendRow);
     layout->addLayout(disconnectRow);
     layout->addWidget(m_log, 1);
+
+    m_clientMisbehave->setObjectName(QStringLiteral("clientMisbehave"));
+    m_clientMisbehave->setToolTip(tr("Change what the server does wrong with this client, "
+                                     "while it runs"));
+    connect(m_clientMisbehave, &QAction::triggered, this, [this] {
+        if (const quint32 id = selectedClient())
+            editClientMisbehaviour(id);
+    });
+    m_clients->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_clients, &QWidget::customContextMenuRequested, this, [this](const QPoint &at) {
+        const QModelIndex index = m_clients->indexAt(at);
+        if (!index.isValid())
+            return;
+        m_clients->setCurrentIndex(index);
+        const quint32 id = selectedClient();
+        m_clientMisbehave->setEnabled(id && m_hub->serverClient(id) && m_hub->isOpen(id));
+        auto *menu = new QMenu(this);
+        menu->setAttribute(Qt::WA_DeleteOnClose);
+        menu->addAction(m_clientMisbehave);
+        menu->popup(m_clients->viewport()->mapToGlobal(at));
+    });
 
     loadSettings();
     connect(m_bind, &QComboBox::currentIndexChanged, this, &ServerPanel::updateForm);
@@ -288,6 +336,8 @@ void ServerPanel::loadSettings() {
     m_certificateFile->setText(settings.value(CertificateFileKey).toString());
     m_keyFile->setText(settings.value(KeyFileKey).toString());
     m_deflate->setChecked(settings.value(DeflateKey, false).toBool());
+    m_misbehaviour->setMisbehaviour(misbehaviourFromMap(settings.value(MisbehaviourKey).toMap()));
+    updateMisbehaveToggle();
     updateFingerprint();
 }
 
@@ -302,6 +352,7 @@ void ServerPanel::saveSettings() const {
     settings.setValue(CertificateFileKey, m_certificateFile->text());
     settings.setValue(KeyFileKey, m_keyFile->text());
     settings.setValue(DeflateKey, m_deflate->isChecked());
+    settings.setValue(MisbehaviourKey, misbehaviourToMap(m_misbehaviour->misbehaviour()));
 }
 
 bool ServerPanel::generateCertificate() {
@@ -359,6 +410,7 @@ ServerOptions ServerPanel::options(QString *error) const {
     for (const QString &origin : m_origins->text().split(separators, Qt::SkipEmptyParts))
         options.allowedOrigins.append(origin.toUtf8());
     options.closeTimeoutMs = StopTimeoutMs;
+    options.misbehaviour = m_misbehaviour->misbehaviour();
     return options;
 }
 
@@ -390,6 +442,8 @@ bool ServerPanel::start(const ServerOptions &options) {
     m_origins->setText(origins.join(QLatin1Char(' ')));
     m_tls->setChecked(options.isSecure());
     m_deflate->setChecked(options.deflate.policy != DeflatePolicy::Refuse);
+    m_misbehaviour->setMisbehaviour(options.misbehaviour);
+    updateMisbehaveToggle();
     saveSettings();
     QString error;
     const quint32 id = m_hub->startServer(options, &error);
@@ -501,6 +555,7 @@ void ServerPanel::updateForm() {
         m_form->setRowVisible(m_fingerprint, m_tls->isChecked());
     }
     m_deflate->setEnabled(editable);
+    m_misbehaviour->setEnabled(editable);
     m_bindWarning->setVisible(m_bind->currentData().toInt() == AllInterfaces);
     m_start->setText(running ? (m_stopping ? tr("Stopping\u2026") : tr("Stop")) : tr("Start"));
     m_start->setEnabled(!m_stopping);
@@ -520,6 +575,55 @@ void ServerPanel::updateForm() {
     for (const quint32 id : m_hub->clientsOf(m_serverId))
         anyOpen = anyOpen || m_hub->isOpen(id);
     m_sendAll->setEnabled(anyOpen);
+}
+
+void ServerPanel::updateMisbehaveToggle() {
+    const QStringList on = m_misbehaviour->misbehaviour().describe();
+    if (on.isEmpty()) {
+        m_misbehaveToggle->setText(tr("Misbehave: off"));
+        m_misbehaveToggle->setToolTip(tr("Stage faults for every client: delays, fragments, "
+                                         "missing pongs, abrupt closes, bad frames, broken "
+                                         "handshakes, server-initiated traffic"));
+        m_misbehaveToggle->setStyleSheet({});
+    } else {
+        m_misbehaveToggle->setText(tr("Misbehave: ON (%n fault(s))", nullptr, int(on.size())));
+        m_misbehaveToggle->setToolTip(on.join(QLatin1Char('\n')));
+        m_misbehaveToggle->setStyleSheet(QStringLiteral("color: #b71c1c; font-weight: bold;"));
+    }
+}
+
+QDialog *ServerPanel::editClientMisbehaviour(quint32 id) {
+    ServerClient *client = m_hub->serverClient(id);
+    if (!client || !m_hub->isOpen(id))
+        return nullptr;
+    auto *dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setObjectName(QStringLiteral("clientMisbehaviourDialog"));
+    dialog->setWindowTitle(tr("Misbehave with peer %1").arg(client->id()));
+    auto *editor = new MisbehaviourEditor(dialog);
+    editor->setMisbehaviour(client->misbehaviour());
+    auto *note = new QLabel(tr("Takes effect at once for this client only; the handshake "
+                               "options no longer apply to it."),
+                            dialog);
+    note->setWordWrap(true);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, dialog);
+    auto *layout = new QVBoxLayout(dialog);
+    layout->addWidget(note);
+    layout->addWidget(editor);
+    layout->addWidget(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    // The client may be gone by the time the dialog is accepted.
+    const QPointer<ServerClient> target(client);
+    connect(dialog, &QDialog::accepted, this, [this, target, editor] {
+        if (!target || target->isFinished()) {
+            emit statusMessage(tr("Not changed: the client is gone"));
+            return;
+        }
+        target->setMisbehaviour(editor->misbehaviour());
+    });
+    dialog->open();
+    return dialog;
 }
 
 } // namespace ws

@@ -4,7 +4,9 @@
 
 #include <QWidget>
 
+class QAction;
 class QCheckBox;
+class QDialog;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -20,6 +22,7 @@ namespace ws {
 
 class ConnectionHub;
 class ConnectionsModel;
+class MisbehaviourEditor;
 class ServerClientsProxy;
 
 // The Server dock: hosts one WebSocket server on this machine. Port, bind address
@@ -28,7 +31,10 @@ class ServerClientsProxy;
 // and disconnect-one with a chosen close code; a link to the browser test page.
 // TLS (wss) with a certificate and key from files or a generated self-signed
 // certificate for localhost, whose SHA-256 fingerprint is shown to be handed to
-// clients; whether to accept permessage-deflate. The settings persist (QSettings).
+// clients; whether to accept permessage-deflate. A collapsed "Misbehave" section
+// stages faults for every client (its header says when any is on), and the client
+// list's context menu changes one client's while it runs. The settings persist
+// (QSettings).
 class ServerPanel : public QWidget {
     Q_OBJECT
 public:
@@ -80,6 +86,13 @@ public:
     QComboBox *disconnectCodeCombo() const { return m_disconnectCode; }
     QPushButton *disconnectButton() const { return m_disconnect; }
     QPlainTextEdit *serverLog() const { return m_log; }
+    QToolButton *misbehaveToggle() const { return m_misbehaveToggle; }
+    MisbehaviourEditor *misbehaviourEditor() const { return m_misbehaviour; }
+    QAction *clientMisbehaveAction() const { return m_clientMisbehave; }
+
+    // Opens the dialog that changes one connected client's misbehaviour (the client
+    // list's context menu); applied when accepted. Null when `id` is no live client.
+    QDialog *editClientMisbehaviour(quint32 id);
 
     // The selected client's endpoint id, or 0.
     quint32 selectedClient() const;
@@ -133,6 +146,11 @@ private:
     QComboBox *m_disconnectCode;
     QPushButton *m_disconnect;
     QPlainTextEdit *m_log;
+    QToolButton *m_misbehaveToggle;
+    MisbehaviourEditor *m_misbehaviour;
+    QAction *m_clientMisbehave;
+
+    void updateMisbehaveToggle();
 };
 
 } // namespace ws
