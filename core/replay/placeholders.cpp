@@ -229,6 +229,10 @@ std::optional<QByteArray> Placeholders::expand(const QByteArray &text, QString *
     }
     if (!substituted.contains("{{"))
         return substituted;
+    if (const std::optional<QString> unknown = check(substituted)) {
+        setError(error, *unknown);
+        return std::nullopt;
+    }
     const QString string = QString::fromUtf8(substituted);
     QString out;
     qsizetype last = 0;

@@ -17,6 +17,9 @@ QString excerpt(const QByteArray &payload) {
     return text;
 }
 
+// How long before a step is due the timer wakes the replay.
+constexpr qint64 SpinUs = 1500;
+
 qint64 scaled(qint64 us, double speed) {
     return qint64(std::llround(double(us) / speed));
 }
@@ -201,17 +204,26 @@ void ReplayPlayer::advance() {
         if (!m_connection || m_connection->state() != SessionState::Open)
             return;
         const int needed = peerMessagesNeeded(m_next);
-        if (waitsForPeer() && m_peerMessages < needed && m_waivedUpTo < needed) {
+        // Our close waits for the replies the recording had before it, whatever the
+        // pace: closing before the peer could answer loses what a replay is for.
+        const bool waits = waitsForPeer() || m_steps.at(m_next).kind == RecordedStep::Kind::Close;
+        if (waits && m_peerMessages < needed && m_waivedUpTo < needed) {
             if (!m_waitTimer.isActive())
                 m_waitTimer.start(m_options.replyTimeoutMs);
             return;
         }
         m_waitTimer.stop();
-        const qint64 now = EventClock::nowUs();
+        qint64 now = EventClock::nowUs();
         if (const std::optional<qint64> due = dueUs(m_next); due && *due > now) {
-            // Rounded up: a step never goes early.
-            m_stepTimer.start(int((*due - now + 999) / 1000));
-            return;
+            // A timer fires a millisecond or so late; it is set to fire before the step is
+            // due, and the last stretch is waited out here, so that a step goes within
+            // tens of microseconds of its time and never early.
+            if (*due - now > SpinUs) {
+                m_stepTimer.start(int((*due - now - SpinUs) / 1000));
+                return;
+            }
+            while (now < *due)
+                now = EventClock::nowUs();
         }
         const RecordedStep step = m_steps.at(m_next++);
         m_lastSentUs = now;

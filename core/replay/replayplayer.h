@@ -57,6 +57,9 @@ struct ReplayResult {
 // another step of the server with no client message between keeps the recorded gap,
 // divided by the speed.
 //
+// Our close, whatever the pace, waits (at most replyTimeoutMs) for the peer's messages
+// the recording had before it.
+//
 // A pong that answered a ping and a close that answered a close are not steps: the
 // replay's session answers by itself. After its last step the player waits (at most
 // replyTimeoutMs) for the rest of the peer's recorded messages, or for the peer's

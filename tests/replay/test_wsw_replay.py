@@ -1,0 +1,428 @@
+#!/usr/bin/python3
+"""wsw replay against servers and clients we did not write: python3-websockets and
+Node's ws. A session is recorded with `wsw connect --save` (messages 100-500 ms apart,
+about 2 s), then replayed: the same messages reach a fresh server, at the recorded
+times (within 5 ms) at --speed 1, faster at --speed max, with placeholders, captures
+and substitutions filled in, paced by the replies with --wait-replies; and the server
+side of the recording answers a real client in order.
+
+Usage: test_wsw_replay.py PATH/TO/wsw
+
+A missing peer is a failure.
+"""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+WSW = None  # set from argv
+TIMEOUT = 30
+HERE = os.path.dirname(os.path.abspath(__file__))
+NODE_MODULES = os.path.abspath(os.path.join(HERE, "..", "interop", "node_modules"))
+NODE = next((p for p in ("/usr/bin/node", "/usr/bin/nodejs") if os.access(p, os.X_OK)), None)
+# How far a replayed send may be from the recorded one at --speed 1.
+TOLERANCE_MS = 5.0
+
+# The server both peers run: a greeting with a fresh session id, a fresh token for
+# "login", every other message echoed. On /slow every answer waits 200 ms; on /mute
+# nothing is answered. Each message received is logged on stdout as a JSON line with
+# its arrival time; the first line is the port.
+PYTHON_SERVER = r"""
+import asyncio, json, sys, time, uuid
+import websockets
+
+def log(**fields):
+    print(json.dumps(fields), flush=True)
+
+async def handler(ws, path):
+    session = uuid.uuid4().hex
+    log(event="open", session=session)
+    if path != "/mute":
+        await ws.send(json.dumps({"hello": session}))
+    async for message in ws:
+        log(event="message", t=time.monotonic() * 1000, msg=message)
+        if path == "/mute":
+            continue
+        if path == "/slow":
+            await asyncio.sleep(0.2)
+        if message == "login":
+            token = uuid.uuid4().hex
+            log(event="token", token=token)
+            await ws.send(json.dumps({"auth": {"token": token}}))
+        else:
+            await ws.send(message)
+
+async def main():
+    async with websockets.serve(handler, "127.0.0.1", 0) as server:
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+
+asyncio.run(main())
+"""
+
+NODE_SERVER = r"""
+const { WebSocketServer } = require('ws');
+const crypto = require('crypto');
+const { performance } = require('perf_hooks');
+const log = (fields) => console.log(JSON.stringify(fields));
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+wss.on('connection', (ws, request) => {
+    const session = crypto.randomBytes(16).toString('hex');
+    log({ event: 'open', session });
+    if (request.url !== '/mute')
+        ws.send(JSON.stringify({ hello: session }));
+    ws.on('message', (data, isBinary) => {
+        const message = data.toString();
+        log({ event: 'message', t: performance.timeOrigin + performance.now(), msg: message });
+        if (request.url === '/mute')
+            return;
+        const answer = () => {
+            if (message === 'login') {
+                const token = crypto.randomBytes(16).toString('hex');
+                log({ event: 'token', token });
+                ws.send(JSON.stringify({ auth: { token } }));
+            } else {
+                ws.send(data, { binary: isBinary });
+            }
+        };
+        if (request.url === '/slow')
+            setTimeout(answer, 200);
+        else
+            answer();
+    });
+});
+wss.on('listening', () => console.log(wss.address().port));
+"""
+
+# A client for the server-side replay: sends the given messages one by one, each once
+# the server has sent as many messages as the recording had before it, prints every
+# message received as a JSON line, and closes with 1000 once all expected have come.
+PYTHON_CLIENT = r"""
+import asyncio, json, sys
+import websockets
+
+async def main():
+    url, plan = sys.argv[1], json.loads(sys.argv[2])
+    async with websockets.connect(url) as ws:
+        received = 0
+        for item in plan["sends"]:
+            while received < item["after"]:
+                print(json.dumps({"msg": await asyncio.wait_for(ws.recv(), 10)}), flush=True)
+                received += 1
+            await ws.send(item["msg"])
+        while received < plan["expect"]:
+            print(json.dumps({"msg": await asyncio.wait_for(ws.recv(), 10)}), flush=True)
+            received += 1
+        await ws.close(1000)
+
+asyncio.run(main())
+"""
+
+NODE_CLIENT = r"""
+const WebSocket = require('ws');
+const [url, planText] = process.argv.slice(1);
+const plan = JSON.parse(planText);
+const ws = new WebSocket(url);
+let received = 0;
+let next = 0;
+const timer = setTimeout(() => { console.error('timed out'); process.exit(3); }, 10000);
+const sendDue = () => {
+    while (next < plan.sends.length && plan.sends[next].after <= received)
+        ws.send(plan.sends[next++].msg);
+    if (next === plan.sends.length && received >= plan.expect)
+        ws.close(1000);
+};
+ws.on('open', sendDue);
+ws.on('message', (data) => {
+    console.log(JSON.stringify({ msg: data.toString() }));
+    ++received;
+    sendDue();
+});
+ws.on('close', () => { clearTimeout(timer); process.exit(0); });
+ws.on('error', (e) => { console.error(String(e)); process.exit(2); });
+"""
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+class Peer:
+    """A server in a child process: `port` once it listens, `events()` what it logged."""
+
+    def __init__(self, args, env=None):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            raise RuntimeError("the peer did not start: %r %s" % (line, err))
+        self.port = int(line)
+
+    def url(self, path="/"):
+        return "ws://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=TIMEOUT)
+
+    def events(self):
+        self.stop()
+        out = self.proc.stdout.read()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def python_server():
+    return Peer(["/usr/bin/python3", "-c", PYTHON_SERVER])
+
+
+def node_server():
+    if not NODE:
+        raise RuntimeError("node is missing (Debian package nodejs)")
+    if not os.path.isdir(os.path.join(NODE_MODULES, "ws")):
+        raise RuntimeError("npm package ws missing in tests/interop/node_modules (npm ci there)")
+    return Peer([NODE, "-e", NODE_SERVER], env=dict(os.environ, NODE_PATH=NODE_MODULES))
+
+
+def read_log(path):
+    with open(path) as f:
+        rows = [json.loads(line) for line in f]
+    return [r for r in rows if r.get("type") == "record"]
+
+
+def sent_steps(path):
+    """The client's sends of a client-side log: (kind, text, offset ms from the 101)."""
+    rows = read_log(path)
+    opened = next(r for r in rows if r["kind"] == "handshake")["time_us"]
+    steps = []
+    for r in rows:
+        if r["dir"] != "sent" or r["kind"] not in ("text", "binary", "ping", "close"):
+            continue
+        payload = r.get("payload")
+        text = base64.b64decode(payload).decode("utf-8", "replace") if payload else ""
+        asked = r["time_us"] - r.get("send_delay_us", 0)
+        steps.append((r["kind"], text, (asked - opened) / 1000.0))
+    return steps
+
+
+def run_wsw(args, timeout=TIMEOUT):
+    return subprocess.run([WSW] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=timeout)
+
+
+class Recording:
+    """Records a session with `wsw connect --save` against `server` (path /)."""
+
+    # (gap before it in ms, line for wsw connect); {session} is the greeting's id.
+    SCRIPT = [
+        (100, "login"),
+        (300, '{"id":"{{uuid}}","n":{{counter}}}'),
+        (200, "token {{token}}"),
+        (400, '{"id":"{{uuid}}","n":{{counter}}}'),
+        (150, "session {session}"),
+        (500, "plain text"),
+        (250, "/ping abc"),
+        (200, "/close 1000 bye"),
+    ]
+
+    def __init__(self, server, directory):
+        self.path = os.path.join(directory, "recording.jsonl")
+        proc = subprocess.Popen([WSW, "connect", server.url(), "--save", self.path, "-H",
+                                 "X-Replay-Test: yes", "-o", "http://origin.test"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        greeting = json.loads(proc.stdout.readline()[2:])
+        self.session = greeting["hello"]
+        for gap, line in self.SCRIPT:
+            time.sleep(gap / 1000.0)
+            proc.stdin.write(line.replace("{session}", self.session) + "\n")
+            proc.stdin.flush()
+        proc.stdin.close()
+        proc.wait(timeout=TIMEOUT)
+        assert proc.returncode == 0, proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+        self.server_events = server.events()
+        self.token = next(e["token"] for e in self.server_events if e["event"] == "token")
+        self.steps = sent_steps(self.path)
+
+
+class ReplayCase:
+    """The cases, run against the server `make_server` starts."""
+
+    make_server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.recording = Recording(cls.make_server(), cls.dir.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def replay(self, *args, path="/"):
+        server = self.make_server()
+        save = os.path.join(self.dir.name, "replay-%s.jsonl" % uuid.uuid4().hex)
+        started = time.monotonic()
+        result = run_wsw(["replay", self.recording.path, "--to", server.url(path), "--save",
+                          save] + list(args))
+        elapsed = time.monotonic() - started
+        events = server.events()
+        messages = [e["msg"] for e in events if e["event"] == "message"]
+        return result, save, events, messages, elapsed
+
+    def test_recording(self):
+        kinds = [s[0] for s in self.recording.steps]
+        self.assertEqual(kinds, ["text"] * 6 + ["ping", "close"])
+        self.assertGreater(self.recording.steps[-1][2], 1800)
+
+    def test_speed_1_same_messages_same_times(self):
+        result, save, events, messages, _ = self.replay(
+            "--capture", "token=$.auth.token", "--substitute", "$.hello")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("completed", result.stderr)
+        replayed = sent_steps(save)
+        self.assertEqual([s[0] for s in replayed], [s[0] for s in self.recording.steps])
+        for recorded, again in zip(self.recording.steps, replayed):
+            self.assertLessEqual(abs(recorded[2] - again[2]), TOLERANCE_MS,
+                                 "%s sent at %.2f ms, recorded at %.2f ms" %
+                                 (again[0], again[2], recorded[2]))
+        # Placeholders: fresh uuids, the counter, the token this server gave, its session.
+        token = next(e["token"] for e in events if e["event"] == "token")
+        session = next(e["session"] for e in events if e["event"] == "open")
+        self.assertNotEqual(token, self.recording.token)
+        self.assertNotEqual(session, self.recording.session)
+        self.assertEqual(len(messages), 6, messages)
+        self.assertEqual(messages[0], "login")
+        first, second = json.loads(messages[1]), json.loads(messages[3])
+        self.assertRegex(first["id"], UUID_RE)
+        self.assertRegex(second["id"], UUID_RE)
+        self.assertNotEqual(first["id"], second["id"])
+        self.assertEqual((first["n"], second["n"]), (1, 2))
+        self.assertEqual(messages[2], "token " + token)
+        self.assertEqual(messages[4], "session " + session)
+        self.assertEqual(messages[5], "plain text")
+        # The recorded request's fields went again.
+        request = next(r for r in read_log(save) if r["kind"] == "handshake")
+        self.assertIn("X-Replay-Test: yes", request["handshake"]["request"])
+        self.assertIn("Origin: http://origin.test", request["handshake"]["request"])
+
+    def test_speed_max_is_faster(self):
+        result, save, _, messages, elapsed = self.replay("--speed", "max", "--no-placeholders")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(messages, [s[1] for s in self.recording.steps if s[0] == "text"])
+        replayed = sent_steps(save)
+        self.assertLess(replayed[-1][2], self.recording.steps[-1][2] / 10)
+        self.assertLess(elapsed, self.recording.steps[-1][2] / 1000.0)
+
+    def test_speed_2_halves_the_gaps(self):
+        result, save, _, _, _ = self.replay("--speed", "2", "--no-placeholders")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for recorded, again in zip(self.recording.steps, sent_steps(save)):
+            self.assertLessEqual(abs(recorded[2] / 2 - again[2]), TOLERANCE_MS)
+
+    def test_wait_replies_waits_for_each_reply(self):
+        # /slow answers 200 ms late: each message waits for the answer before it.
+        result, _, events, messages, _ = self.replay(
+            "--wait-replies", "--capture", "token=$.auth.token", "--substitute", "$.hello",
+            path="/slow")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        times = [e["t"] for e in events if e["event"] == "message"]
+        self.assertEqual(len(times), 6, messages)
+        for earlier, later in zip(times, times[1:]):
+            self.assertGreaterEqual(later - earlier, 195.0, times)
+        token = next(e["token"] for e in events if e["event"] == "token")
+        self.assertEqual(messages[2], "token " + token)
+
+    def test_wait_replies_times_out(self):
+        result, _, _, messages, _ = self.replay("--wait-replies", "--reply-timeout", "300",
+                                                "--no-placeholders", path="/mute")
+        self.assertEqual(result.returncode, 9, result.stderr)
+        self.assertIn("no reply: waited 300 ms", result.stderr)
+        self.assertEqual(len(messages), 6)
+
+    def test_unknown_placeholder_sends_nothing(self):
+        result, _, events, _, _ = self.replay()
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("{{token}}", result.stderr)
+        self.assertEqual([e for e in events if e["event"] == "open"], [])
+
+    def test_headers_overridden_or_dropped(self):
+        result, save, _, _, _ = self.replay("--speed", "max", "--no-placeholders", "-H",
+                                            "X-Replay-Test: changed")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        request = next(r for r in read_log(save) if r["kind"] == "handshake")
+        self.assertIn("X-Replay-Test: changed", request["handshake"]["request"])
+        self.assertNotIn("X-Replay-Test: yes", request["handshake"]["request"])
+        result, save, _, _, _ = self.replay("--speed", "max", "--no-placeholders",
+                                            "--no-recorded-headers")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        request = next(r for r in read_log(save) if r["kind"] == "handshake")
+        self.assertNotIn("X-Replay-Test", request["handshake"]["request"])
+        self.assertNotIn("Origin", request["handshake"]["request"])
+
+    def serve_to(self, client_args, env=None):
+        proc = subprocess.Popen([WSW, "replay", self.recording.path, "--serve", "--port", "0",
+                                 "--once", "--no-placeholders"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            port = int(re.search(r":(\d+)/", line).group(1))
+            rows = read_log(self.recording.path)
+            # What the recorded client sent, each after as many server messages as then.
+            sends, received = [], 0
+            expected = []
+            for r in rows:
+                if r["kind"] != "text" or r.get("rows") == "frame":
+                    continue
+                text = base64.b64decode(r.get("payload", "")).decode()
+                if r["dir"] == "sent":
+                    sends.append({"msg": text, "after": received})
+                else:
+                    expected.append(text)
+                    received += 1
+            plan = json.dumps({"sends": sends, "expect": len(expected)})
+            client = subprocess.run(client_args + ["ws://127.0.0.1:%d/" % port, plan],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    timeout=TIMEOUT, env=env)
+            self.assertEqual(client.returncode, 0, client.stderr)
+            got = [json.loads(l)["msg"] for l in client.stdout.splitlines() if l.strip()]
+            self.assertEqual(got, expected)
+            self.assertEqual(proc.wait(timeout=TIMEOUT), 0, proc.stderr.read())
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_serve_answers_python_client(self):
+        self.serve_to(["/usr/bin/python3", "-c", PYTHON_CLIENT])
+
+    def test_serve_answers_node_client(self):
+        if not NODE:
+            self.fail("node is missing (Debian package nodejs)")
+        self.serve_to([NODE, "-e", NODE_CLIENT], env=dict(os.environ, NODE_PATH=NODE_MODULES))
+
+
+class AgainstPython(ReplayCase, unittest.TestCase):
+    make_server = staticmethod(python_server)
+
+
+class AgainstNode(ReplayCase, unittest.TestCase):
+    make_server = staticmethod(node_server)
+
+
+if __name__ == "__main__":
+    WSW = sys.argv.pop(1)
+    unittest.main(verbosity=2)
