@@ -304,6 +304,17 @@ std::optional<Recording> loadRecording(const log::LogStore &store, const QString
     return recording;
 }
 
+std::optional<Recording> loadRecording(const log::LogStore &store, quint32 connectionId,
+                                       QString *error) {
+    const QList<RecordedConnectionInfo> connections = recordedConnections(store);
+    for (qsizetype i = 0; i < connections.size(); ++i) {
+        if (connections.at(i).id == connectionId)
+            return loadRecording(store, QString::number(i + 1), error);
+    }
+    setError(error, QStringLiteral("the log has no connection #%1").arg(connectionId));
+    return std::nullopt;
+}
+
 std::optional<Recording> loadRecording(const QString &path, const QString &selector,
                                        QString *error) {
     log::LogStore store;

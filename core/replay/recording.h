@@ -78,6 +78,10 @@ QList<RecordedConnectionInfo> recordedConnections(const log::LogStore &store);
 std::optional<Recording> loadRecording(const log::LogStore &store, const QString &selector,
                                        QString *error);
 
+// The connection with the log id `connectionId` (a store's own id, as the window knows it).
+std::optional<Recording> loadRecording(const log::LogStore &store, quint32 connectionId,
+                                       QString *error);
+
 // Reads a JSON Lines log into a store and loads one connection of it.
 std::optional<Recording> loadRecording(const QString &path, const QString &selector,
                                        QString *error);
