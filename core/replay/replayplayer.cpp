@@ -2,7 +2,9 @@
 
 #include "net/eventclock.h"
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 namespace ws::replay {
 
@@ -17,8 +19,10 @@ QString excerpt(const QByteArray &payload) {
     return text;
 }
 
-// How long before a step is due the timer wakes the replay.
-constexpr qint64 SpinUs = 1500;
+// How long before a step is due the timer wakes the replay, and how much of that is
+// waited out by reading the clock.
+constexpr qint64 EarlyWakeUs = 2000;
+constexpr qint64 SpinUs = 300;
 
 qint64 scaled(qint64 us, double speed) {
     return qint64(std::llround(double(us) / speed));
@@ -216,12 +220,16 @@ void ReplayPlayer::advance() {
         qint64 now = EventClock::nowUs();
         if (const std::optional<qint64> due = dueUs(m_next); due && *due > now) {
             // A timer fires a millisecond or so late; it is set to fire before the step is
-            // due, and the last stretch is waited out here, so that a step goes within
-            // tens of microseconds of its time and never early.
-            if (*due - now > SpinUs) {
-                m_stepTimer.start(int((*due - now - SpinUs) / 1000));
+            // due and the rest is waited out here: slept with the kernel's fine timer up
+            // to a fraction of a millisecond before, then by reading the clock, so that a
+            // step goes within tens of microseconds of its time and never early. A thread
+            // that spins for long on a busy machine is the one the scheduler preempts.
+            if (*due - now > EarlyWakeUs) {
+                m_stepTimer.start(int((*due - now - EarlyWakeUs) / 1000));
                 return;
             }
+            if (*due - now > SpinUs)
+                std::this_thread::sleep_for(std::chrono::microseconds(*due - now - SpinUs));
             while (now < *due)
                 now = EventClock::nowUs();
         }

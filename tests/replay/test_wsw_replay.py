@@ -29,6 +29,8 @@ NODE_MODULES = os.path.abspath(os.path.join(HERE, "..", "interop", "node_modules
 NODE = next((p for p in ("/usr/bin/node", "/usr/bin/nodejs") if os.access(p, os.X_OK)), None)
 # How far a replayed send may be from the recorded one at --speed 1.
 TOLERANCE_MS = 5.0
+# Replays tried for a timing check (see ReplayCase.timed_replay).
+TIMING_ATTEMPTS = 3
 
 # The server both peers run: a greeting with a fresh session id, a fresh token for
 # "login", every other message echoed. On /slow every answer waits 200 ms; on /mute
@@ -286,17 +288,33 @@ class ReplayCase:
         self.assertEqual(kinds, ["text"] * 6 + ["ping", "close"])
         self.assertGreater(self.recording.steps[-1][2], 1800)
 
+    def timed_replay(self, scale, *args):
+        """Replays with `args` until every send is within TOLERANCE_MS of the recorded
+        time divided by `scale`, at most TIMING_ATTEMPTS times; the last attempt's
+        (result, save, events, messages). On a shared 2-core machine another process
+        can hold the CPU for milliseconds when a send is due; a timing bug of the replay
+        fails every attempt."""
+        for attempt in range(1, TIMING_ATTEMPTS + 1):
+            result, save, events, messages, _ = self.replay(*args)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            replayed = sent_steps(save)
+            self.assertEqual([s[0] for s in replayed], [s[0] for s in self.recording.steps])
+            deviations = [again[2] - recorded[2] / scale
+                          for recorded, again in zip(self.recording.steps, replayed)]
+            print("\n%s x%g attempt %d: %d sends over %.0f ms, offsets from the recording's: "
+                  "%.3f to %.3f ms (%s)" %
+                  (type(self).__name__, scale, attempt, len(replayed),
+                   self.recording.steps[-1][2] / scale, min(deviations), max(deviations),
+                   " ".join("%.3f" % d for d in deviations)), file=sys.stderr)
+            if all(abs(d) <= TOLERANCE_MS for d in deviations):
+                return result, save, events, messages
+        self.fail("no replay at --speed %g had every send within %.0f ms of the recording: "
+                  "%s" % (scale, TOLERANCE_MS, deviations))
+
     def test_speed_1_same_messages_same_times(self):
-        result, save, events, messages, _ = self.replay(
-            "--capture", "token=$.auth.token", "--substitute", "$.hello")
-        self.assertEqual(result.returncode, 0, result.stderr)
+        result, save, events, messages = self.timed_replay(
+            1, "--capture", "token=$.auth.token", "--substitute", "$.hello")
         self.assertIn("completed", result.stderr)
-        replayed = sent_steps(save)
-        self.assertEqual([s[0] for s in replayed], [s[0] for s in self.recording.steps])
-        for recorded, again in zip(self.recording.steps, replayed):
-            self.assertLessEqual(abs(recorded[2] - again[2]), TOLERANCE_MS,
-                                 "%s sent at %.2f ms, recorded at %.2f ms" %
-                                 (again[0], again[2], recorded[2]))
         # Placeholders: fresh uuids, the counter, the token this server gave, its session.
         token = next(e["token"] for e in events if e["event"] == "token")
         session = next(e["session"] for e in events if e["event"] == "open")
@@ -326,10 +344,7 @@ class ReplayCase:
         self.assertLess(elapsed, self.recording.steps[-1][2] / 1000.0)
 
     def test_speed_2_halves_the_gaps(self):
-        result, save, _, _, _ = self.replay("--speed", "2", "--no-placeholders")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        for recorded, again in zip(self.recording.steps, sent_steps(save)):
-            self.assertLessEqual(abs(recorded[2] / 2 - again[2]), TOLERANCE_MS)
+        self.timed_replay(2, "--speed", "2", "--no-placeholders")
 
     def test_wait_replies_waits_for_each_reply(self):
         # /slow answers 200 ms late: each message waits for the answer before it.
