@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -48,18 +49,24 @@ async def handler(ws, path):
     log(event="open", session=session)
     if path != "/mute":
         await ws.send(json.dumps({"hello": session}))
-    async for message in ws:
-        log(event="message", t=time.monotonic() * 1000, msg=message)
-        if path == "/mute":
-            continue
-        if path == "/slow":
-            await asyncio.sleep(0.2)
-        if message == "login":
-            token = uuid.uuid4().hex
-            log(event="token", token=token)
-            await ws.send(json.dumps({"auth": {"token": token}}))
-        else:
-            await ws.send(message)
+    try:
+        async for message in ws:
+            text = message if isinstance(message, str) else "binary:" + message.hex()
+            log(event="message", t=time.monotonic() * 1000, msg=text)
+            if path == "/mute":
+                continue
+            if path == "/slow":
+                await asyncio.sleep(0.2)
+            if message == "login":
+                token = uuid.uuid4().hex
+                log(event="token", token=token)
+                await ws.send(json.dumps({"auth": {"token": token}}))
+            else:
+                await ws.send(message)
+    except websockets.ConnectionClosed:
+        pass  # a close code other than 1000 or 1001 ends the loop this way
+    finally:
+        log(event="close", code=ws.close_code, reason=ws.close_reason)
 
 async def main():
     async with websockets.serve(handler, "127.0.0.1", 0) as server:
@@ -81,7 +88,7 @@ wss.on('connection', (ws, request) => {
     if (request.url !== '/mute')
         ws.send(JSON.stringify({ hello: session }));
     ws.on('message', (data, isBinary) => {
-        const message = data.toString();
+        const message = isBinary ? 'binary:' + data.toString('hex') : data.toString();
         log({ event: 'message', t: performance.timeOrigin + performance.now(), msg: message });
         if (request.url === '/mute')
             return;
@@ -99,6 +106,7 @@ wss.on('connection', (ws, request) => {
         else
             answer();
     });
+    ws.on('close', (code, reason) => log({ event: 'close', code, reason: reason.toString() }));
 });
 wss.on('listening', () => console.log(wss.address().port));
 """
@@ -114,13 +122,20 @@ async def main():
     url, plan = sys.argv[1], json.loads(sys.argv[2])
     async with websockets.connect(url) as ws:
         received = 0
+        async def receive():
+            message = await asyncio.wait_for(ws.recv(), 10)
+            if not isinstance(message, str):
+                message = "binary:" + message.hex()
+            print(json.dumps({"msg": message}), flush=True)
+
         for item in plan["sends"]:
             while received < item["after"]:
-                print(json.dumps({"msg": await asyncio.wait_for(ws.recv(), 10)}), flush=True)
+                await receive()
                 received += 1
-            await ws.send(item["msg"])
+            text = item["msg"]
+            await ws.send(bytes.fromhex(text[7:]) if text.startswith("binary:") else text)
         while received < plan["expect"]:
-            print(json.dumps({"msg": await asyncio.wait_for(ws.recv(), 10)}), flush=True)
+            await receive()
             received += 1
         await ws.close(1000)
 
@@ -136,14 +151,17 @@ let received = 0;
 let next = 0;
 const timer = setTimeout(() => { console.error('timed out'); process.exit(3); }, 10000);
 const sendDue = () => {
-    while (next < plan.sends.length && plan.sends[next].after <= received)
-        ws.send(plan.sends[next++].msg);
+    while (next < plan.sends.length && plan.sends[next].after <= received) {
+        const text = plan.sends[next++].msg;
+        ws.send(text.startsWith('binary:') ? Buffer.from(text.slice(7), 'hex') : text);
+    }
     if (next === plan.sends.length && received >= plan.expect)
         ws.close(1000);
 };
 ws.on('open', sendDue);
-ws.on('message', (data) => {
-    console.log(JSON.stringify({ msg: data.toString() }));
+ws.on('message', (data, isBinary) => {
+    const text = isBinary ? 'binary:' + data.toString('hex') : data.toString();
+    console.log(JSON.stringify({ msg: text }));
     ++received;
     sendDue();
 });
@@ -175,12 +193,31 @@ class Peer:
             self.proc.kill()
         self.proc.wait(timeout=TIMEOUT)
 
-    def events(self):
+    def events(self, until=None):
+        """What the server logged, once it logged an event named `until` (bounded)."""
+        # Read from the descriptor: a buffered reader would hold lines select() cannot see.
+        fd = self.proc.stdout.fileno()
+        data = b""
+        deadline = time.monotonic() + TIMEOUT
+        while until and time.monotonic() < deadline:
+            if any(json.loads(line).get("event") == until
+                   for line in data.decode().splitlines() if line.strip()):
+                break
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                data += chunk
         self.stop()
-        out = self.proc.stdout.read()
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
         self.proc.stdout.close()
         self.proc.stderr.close()
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
+        return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
 
 
 def python_server():
@@ -232,8 +269,9 @@ class Recording:
         (400, '{"id":"{{uuid}}","n":{{counter}}}'),
         (150, "session {session}"),
         (500, "plain text"),
-        (250, "/ping abc"),
-        (200, "/close 1000 bye"),
+        (100, "/binary 00ff10"),
+        (150, "/ping abc"),
+        (200, "/close 4001 bye"),
     ]
 
     def __init__(self, server, directory):
@@ -250,7 +288,8 @@ class Recording:
             proc.stdin.flush()
         proc.stdin.close()
         proc.wait(timeout=TIMEOUT)
-        assert proc.returncode == 0, proc.stderr.read()
+        # 5: a clean close with a code other than 1000 or 1001.
+        assert proc.returncode == 5, proc.stderr.read()
         proc.stdout.close()
         proc.stderr.close()
         self.server_events = server.events()
@@ -279,13 +318,14 @@ class ReplayCase:
         result = run_wsw(["replay", self.recording.path, "--to", server.url(path), "--save",
                           save] + list(args))
         elapsed = time.monotonic() - started
-        events = server.events()
+        # The server logs the close after the connection is over: wait for it.
+        events = server.events(until="close" if result.returncode != 1 else None)
         messages = [e["msg"] for e in events if e["event"] == "message"]
         return result, save, events, messages, elapsed
 
     def test_recording(self):
         kinds = [s[0] for s in self.recording.steps]
-        self.assertEqual(kinds, ["text"] * 6 + ["ping", "close"])
+        self.assertEqual(kinds, ["text"] * 6 + ["binary", "ping", "close"])
         self.assertGreater(self.recording.steps[-1][2], 1800)
 
     def timed_replay(self, scale, *args):
@@ -320,7 +360,7 @@ class ReplayCase:
         session = next(e["session"] for e in events if e["event"] == "open")
         self.assertNotEqual(token, self.recording.token)
         self.assertNotEqual(session, self.recording.session)
-        self.assertEqual(len(messages), 6, messages)
+        self.assertEqual(len(messages), 7, messages)
         self.assertEqual(messages[0], "login")
         first, second = json.loads(messages[1]), json.loads(messages[3])
         self.assertRegex(first["id"], UUID_RE)
@@ -330,6 +370,10 @@ class ReplayCase:
         self.assertEqual(messages[2], "token " + token)
         self.assertEqual(messages[4], "session " + session)
         self.assertEqual(messages[5], "plain text")
+        self.assertEqual(messages[6], "binary:00ff10")
+        # The close with its recorded code and reason.
+        close = next(e for e in events if e["event"] == "close")
+        self.assertEqual((close["code"], close["reason"]), (4001, "bye"))
         # The recorded request's fields went again.
         request = next(r for r in read_log(save) if r["kind"] == "handshake")
         self.assertIn("X-Replay-Test: yes", request["handshake"]["request"])
@@ -338,7 +382,8 @@ class ReplayCase:
     def test_speed_max_is_faster(self):
         result, save, _, messages, elapsed = self.replay("--speed", "max", "--no-placeholders")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(messages, [s[1] for s in self.recording.steps if s[0] == "text"])
+        self.assertEqual(messages[:6], [s[1] for s in self.recording.steps if s[0] == "text"])
+        self.assertEqual(messages[6], "binary:00ff10")
         replayed = sent_steps(save)
         self.assertLess(replayed[-1][2], self.recording.steps[-1][2] / 10)
         self.assertLess(elapsed, self.recording.steps[-1][2] / 1000.0)
@@ -353,7 +398,7 @@ class ReplayCase:
             path="/slow")
         self.assertEqual(result.returncode, 0, result.stderr)
         times = [e["t"] for e in events if e["event"] == "message"]
-        self.assertEqual(len(times), 6, messages)
+        self.assertEqual(len(times), 7, messages)
         for earlier, later in zip(times, times[1:]):
             self.assertGreaterEqual(later - earlier, 195.0, times)
         token = next(e["token"] for e in events if e["event"] == "token")
@@ -364,7 +409,7 @@ class ReplayCase:
                                                 "--no-placeholders", path="/mute")
         self.assertEqual(result.returncode, 9, result.stderr)
         self.assertIn("no reply: waited 300 ms", result.stderr)
-        self.assertEqual(len(messages), 6)
+        self.assertEqual(len(messages), 7)
 
     def test_unknown_placeholder_sends_nothing(self):
         result, _, events, _, _ = self.replay()
@@ -398,9 +443,10 @@ class ReplayCase:
             sends, received = [], 0
             expected = []
             for r in rows:
-                if r["kind"] != "text" or r.get("rows") == "frame":
+                if r["kind"] not in ("text", "binary") or r.get("rows") == "frame":
                     continue
-                text = base64.b64decode(r.get("payload", "")).decode()
+                payload = base64.b64decode(r.get("payload", ""))
+                text = payload.decode() if r["kind"] == "text" else "binary:" + payload.hex()
                 if r["dir"] == "sent":
                     sends.append({"msg": text, "after": received})
                 else:
