@@ -428,7 +428,15 @@ int ReplayCommand::execClient(replay::Recording recording, replay::ReplayOptions
     int status = UsageError;
     connect(player, &replay::ReplayPlayer::finished, this, [&](const replay::ReplayResult &result) {
         status = exitStatus(outcome, result, recording, replay::Side::Client);
-        if (!m_printer.isQuiet() && m_printer.format() != EventPrinter::Format::Json)
+        if (m_printer.format() == EventPrinter::Format::Json)
+            m_printer.emitJson({{"event", "replayed"},
+                                {"steps", result.steps},
+                                {"sent", result.sent},
+                                {"not_sent", result.notSent},
+                                {"timed_out_waits", result.timedOutWaits},
+                                {"completed", result.completed()},
+                                {"status", status}});
+        else if (!m_printer.isQuiet())
             writeLine(stderr,
                       QStringLiteral("replay: %1 of %2 steps sent%3")
                           .arg(result.sent)

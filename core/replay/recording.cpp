@@ -269,10 +269,12 @@ std::optional<Recording> loadRecording(const log::LogStore &store, const QString
         case LogKind::Text:
             step.kind = RecordedStep::Kind::Text;
             step.payload = record.payload;
+            step.frameCount = std::max(1, int(record.frameCount));
             break;
         case LogKind::Binary:
             step.kind = RecordedStep::Kind::Binary;
             step.payload = record.payload;
+            step.frameCount = std::max(1, int(record.frameCount));
             break;
         case LogKind::Ping:
             step.kind = RecordedStep::Kind::Ping;

@@ -22,6 +22,9 @@ struct RecordedStep {
     Kind kind = Kind::Text;
     QByteArray payload; // data and ping/pong payloads; close: the reason in UTF-8
     std::optional<quint16> closeCode;
+    // Data messages: how many frames carried it (a fragmented message is sent again in
+    // as many frames of equal size).
+    int frameCount = 1;
     // When the send was asked for (received steps: when they arrived), microseconds
     // after the connection opened.
     qint64 offsetUs = 0;

@@ -24,6 +24,13 @@ QString excerpt(const QByteArray &payload) {
 constexpr qint64 EarlyWakeUs = 2000;
 constexpr qint64 SpinUs = 300;
 
+// The fragment size that sends `size` bytes in `frames` frames; 0: one frame.
+qint64 fragmentSize(int frames, qint64 size) {
+    if (frames <= 1 || size <= 1)
+        return 0;
+    return (size + frames - 1) / frames;
+}
+
 qint64 scaled(qint64 us, double speed) {
     return qint64(std::llround(double(us) / speed));
 }
@@ -261,11 +268,12 @@ bool ReplayPlayer::sendStep(const RecordedStep &step) {
             }
             text = *expanded;
         }
-        error = m_connection->sendText(text);
+        error = m_connection->sendText(text, fragmentSize(step.frameCount, text.size()));
         break;
     }
     case RecordedStep::Kind::Binary:
-        error = m_connection->sendBinary(step.payload);
+        error = m_connection->sendBinary(step.payload,
+                                         fragmentSize(step.frameCount, step.payload.size()));
         break;
     case RecordedStep::Kind::Ping:
         error = m_connection->sendPing(step.payload);

@@ -246,11 +246,22 @@ def sent_steps(path):
     for r in rows:
         if r["dir"] != "sent" or r["kind"] not in ("text", "binary", "ping", "close"):
             continue
+        if r.get("rows") == "frame":  # a fragment: its message has a row of its own
+            continue
         payload = r.get("payload")
         text = base64.b64decode(payload).decode("utf-8", "replace") if payload else ""
         asked = r["time_us"] - r.get("send_delay_us", 0)
         steps.append((r["kind"], text, (asked - opened) / 1000.0))
     return steps
+
+
+def fragments(path, text):
+    """How many frames carried the sent message `text` in a log."""
+    for r in read_log(path):
+        if (r["dir"] == "sent" and r["kind"] == "text" and r.get("rows") != "frame" and
+                base64.b64decode(r.get("payload", "")) == text.encode()):
+            return r.get("frames", 1)
+    return 0
 
 
 def run_wsw(args, timeout=TIMEOUT):
@@ -269,6 +280,7 @@ class Recording:
         (400, '{"id":"{{uuid}}","n":{{counter}}}'),
         (150, "session {session}"),
         (500, "plain text"),
+        (100, "/fragment 4 split message"),
         (100, "/binary 00ff10"),
         (150, "/ping abc"),
         (200, "/close 4001 bye"),
@@ -325,7 +337,7 @@ class ReplayCase:
 
     def test_recording(self):
         kinds = [s[0] for s in self.recording.steps]
-        self.assertEqual(kinds, ["text"] * 6 + ["binary", "ping", "close"])
+        self.assertEqual(kinds, ["text"] * 7 + ["binary", "ping", "close"])
         self.assertGreater(self.recording.steps[-1][2], 1800)
 
     def timed_replay(self, scale, *args):
@@ -360,7 +372,7 @@ class ReplayCase:
         session = next(e["session"] for e in events if e["event"] == "open")
         self.assertNotEqual(token, self.recording.token)
         self.assertNotEqual(session, self.recording.session)
-        self.assertEqual(len(messages), 7, messages)
+        self.assertEqual(len(messages), 8, messages)
         self.assertEqual(messages[0], "login")
         first, second = json.loads(messages[1]), json.loads(messages[3])
         self.assertRegex(first["id"], UUID_RE)
@@ -370,7 +382,11 @@ class ReplayCase:
         self.assertEqual(messages[2], "token " + token)
         self.assertEqual(messages[4], "session " + session)
         self.assertEqual(messages[5], "plain text")
-        self.assertEqual(messages[6], "binary:00ff10")
+        self.assertEqual(messages[6], "split message")
+        self.assertEqual(messages[7], "binary:00ff10")
+        # A fragmented message goes in as many frames as recorded.
+        self.assertEqual(fragments(save, "split message"), 4)
+        self.assertEqual(fragments(self.recording.path, "split message"), 4)
         # The close with its recorded code and reason.
         close = next(e for e in events if e["event"] == "close")
         self.assertEqual((close["code"], close["reason"]), (4001, "bye"))
@@ -382,8 +398,8 @@ class ReplayCase:
     def test_speed_max_is_faster(self):
         result, save, _, messages, elapsed = self.replay("--speed", "max", "--no-placeholders")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(messages[:6], [s[1] for s in self.recording.steps if s[0] == "text"])
-        self.assertEqual(messages[6], "binary:00ff10")
+        self.assertEqual(messages[:7], [s[1] for s in self.recording.steps if s[0] == "text"])
+        self.assertEqual(messages[7], "binary:00ff10")
         replayed = sent_steps(save)
         self.assertLess(replayed[-1][2], self.recording.steps[-1][2] / 10)
         self.assertLess(elapsed, self.recording.steps[-1][2] / 1000.0)
@@ -398,7 +414,7 @@ class ReplayCase:
             path="/slow")
         self.assertEqual(result.returncode, 0, result.stderr)
         times = [e["t"] for e in events if e["event"] == "message"]
-        self.assertEqual(len(times), 7, messages)
+        self.assertEqual(len(times), 8, messages)
         for earlier, later in zip(times, times[1:]):
             self.assertGreaterEqual(later - earlier, 195.0, times)
         token = next(e["token"] for e in events if e["event"] == "token")
@@ -409,7 +425,7 @@ class ReplayCase:
                                                 "--no-placeholders", path="/mute")
         self.assertEqual(result.returncode, 9, result.stderr)
         self.assertIn("no reply: waited 300 ms", result.stderr)
-        self.assertEqual(len(messages), 7)
+        self.assertEqual(len(messages), 8)
 
     def test_unknown_placeholder_sends_nothing(self):
         result, _, events, _, _ = self.replay()

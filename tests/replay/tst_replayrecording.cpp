@@ -76,7 +76,7 @@ QByteArray sampleLog() {
     log += control(5, t0 + 150'000, "sent", "ping", 9, "mine");
     log += control(5, t0 + 150'400, "received", "pong", 10, "mine"); // answer: not a step
     log += record(5, t0 + 160'000, "received", "binary", QByteArray("\x01\x02", 2));
-    log += record(5, t0 + 300'000, "sent", "binary", QByteArray("\x00\xff", 2));
+    log += record(5, t0 + 300'000, "sent", "binary", QByteArray("\x00\xff", 2), R"(,"frames":2)");
     log += control(5, t0 + 400'000, "sent", "close", 8, QByteArray("\x0f\xa0") + "bye",
                    R"(,"close_code":4000,"close_reason":"bye")");
     log += control(5, t0 + 401'000, "received", "close", 8, QByteArray("\x0f\xa0"),
@@ -200,6 +200,8 @@ void TestReplayRecording::clientSideSteps() {
     QCOMPARE(steps[1].payload, QByteArray("mine"));
     QCOMPARE(steps[2].kind, RecordedStep::Kind::Binary);
     QCOMPARE(steps[2].payload, QByteArray("\x00\xff", 2));
+    QCOMPARE(steps[2].frameCount, 2);
+    QCOMPARE(steps[0].frameCount, 1);
     QCOMPARE(steps[2].serverMessagesBefore, 2);
     QCOMPARE(steps[3].kind, RecordedStep::Kind::Close);
     QCOMPARE(steps[3].closeCode, std::optional<quint16>(4000));
