@@ -49,6 +49,7 @@ private slots:
     void replayFromTheTree();
     void pauseHoldsAndResumeGoesOn();
     void stopCloses();
+    void replayAServersPeer();
     void unknownPlaceholderIsRefused();
 
 private:
@@ -59,6 +60,7 @@ private:
     ConnectionHub *m_hub = nullptr;
     ConnectionsPanel *m_panel = nullptr;
     QUrl m_url;
+    quint32 m_serverId = 0;
 };
 
 void TestReplayWindow::init() {
@@ -69,9 +71,9 @@ void TestReplayWindow::init() {
     ServerOptions options;
     options.port = 0;
     QString error;
-    const quint32 serverId = m_hub->startServer(options, &error);
-    QVERIFY2(serverId, qPrintable(error));
-    m_url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_hub->server(serverId)->port()));
+    m_serverId = m_hub->startServer(options, &error);
+    QVERIFY2(m_serverId, qPrintable(error));
+    m_url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_hub->server(m_serverId)->port()));
 }
 
 void TestReplayWindow::cleanup() {
@@ -184,6 +186,29 @@ void TestReplayWindow::stopCloses() {
     QVERIFY(!result.completed());
     QCOMPARE(m_panel->replayBar()->label()->text(), QStringLiteral("Replay stopped"));
     QVERIFY(sentTexts(m_model->store(), replayId).size() < 3);
+}
+
+void TestReplayWindow::replayAServersPeer() {
+    // The hosted server's side of a connection: its peer's messages are the client side.
+    QVERIFY(recordSession({"p1", "p2"}));
+    const QList<quint32> peers = m_hub->clientsOf(m_serverId);
+    QCOMPARE(peers.size(), 1);
+    m_panel->select(peers[0]);
+    QVERIFY(m_panel->replayAction()->isEnabled());
+    ReplayController *controller = m_panel->replayController();
+    QSignalSpy finished(controller, &ReplayController::finished);
+    ReplaySettings settings;
+    settings.url = m_url;
+    settings.speed = 0;
+    QString error;
+    const quint32 replayId = controller->start(peers[0], settings, &error);
+    QVERIFY2(replayId, qPrintable(error));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, Timeout);
+    QVERIFY(finished.at(0).at(0).value<replay::ReplayResult>().completed());
+    QCOMPARE(sentTexts(m_model->store(), replayId), (QList<QByteArray>{"p1", "p2"}));
+    // A server itself has no client side.
+    m_panel->select(m_serverId);
+    QVERIFY(!m_panel->replayAction()->isEnabled());
 }
 
 void TestReplayWindow::unknownPlaceholderIsRefused() {
