@@ -5,6 +5,7 @@
 #include "diffcommand.h"
 #include "net/descriptorlimit.h"
 #include "output.h"
+#include "replaycommand.h"
 #include "servecommand.h"
 #include "wswversion.h"
 
@@ -25,6 +26,9 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
                      "  bench     load generator: echo throughput, connection rate, idle "
                      "connections\n"
                      "  diff      compare two recorded sessions message by message\n"
+                     "  replay    play a saved connection again: its client side against a "
+                     "server,\n"
+                     "            or its server side to a client\n"
                      "\n"
                      "wsw <command> --help describes each command; wsw --version prints the\n"
                      "version and the Qt, zlib and OpenSSL libraries in use.";
@@ -86,6 +90,8 @@ int main(int argc, char *argv[]) {
         return ws::BenchCommand::run(arguments);
     if (command == QLatin1String("diff"))
         return ws::DiffCommand::run(arguments);
+    if (command == QLatin1String("replay"))
+        return ws::ReplayCommand::run(arguments);
     ws::writeLine(stderr, command.isEmpty()
                               ? QByteArray(Usage)
                               : "wsw: unknown command " + command.toUtf8() + "\n\n" + Usage);

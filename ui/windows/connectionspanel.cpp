@@ -1,9 +1,12 @@
 #include "connectionspanel.h"
 
 #include "connections/connectionhub.h"
+#include "controllers/replaycontroller.h"
 #include "dialogs/connectiondetailsdialog.h"
+#include "dialogs/replaydialog.h"
 #include "dialogs/trustcertificatedialog.h"
 #include "models/connectionsmodel.h"
+#include "widgets/replaybar.h"
 
 #include <QAction>
 #include <QHeaderView>
@@ -42,6 +45,12 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     m_trust->setToolTip(tr("Show the certificate the server presented and reconnect accepting "
                            "exactly it"));
     m_toolBar->addAction(m_trust);
+    m_replay = new QAction(tr("Replay\u2026"), this);
+    m_replay->setToolTip(tr("Play the client side of the selected connection again against a "
+                            "server, with its recorded timing"));
+    m_replayController = new ReplayController(hub, this);
+    m_replayBar = new ReplayBar(m_replayController, this);
+    connect(m_replay, &QAction::triggered, this, [this] { replay(selectedId()); });
 
     m_tree->setModel(m_model);
     m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -56,6 +65,8 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
             menu.addAction(m_reconnect);
         if (m_trust->isEnabled())
             menu.addAction(m_trust);
+        if (m_replay->isEnabled())
+            menu.addAction(m_replay);
         menu.addSeparator();
         menu.addAction(m_close);
         menu.addAction(m_abort);
@@ -81,6 +92,7 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     layout->setSpacing(0);
     layout->addWidget(m_toolBar);
     layout->addWidget(m_tree);
+    layout->addWidget(m_replayBar);
 
     connect(m_tree->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
         updateActions();
@@ -166,6 +178,30 @@ void ConnectionsPanel::updateActions() {
     m_details->setEnabled(info != nullptr);
     const bool canTrust = info && info->finished && !info->rejectedChain.isEmpty();
     m_trust->setEnabled(canTrust);
+    m_replay->setEnabled(info && info->kind != EndpointInfo::Kind::Server);
+}
+
+ReplayDialog *ConnectionsPanel::replay(quint32 id) {
+    const EndpointInfo *info = m_hub->info(id);
+    if (!info || info->kind == EndpointInfo::Kind::Server)
+        return nullptr;
+    auto *dialog = new ReplayDialog(info->name, m_replayController->recordedUrl(id), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowModality(Qt::WindowModal);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, id] {
+        const std::optional<ReplaySettings> settings = dialog->settings();
+        if (!settings)
+            return;
+        QString error;
+        const quint32 newId = m_replayController->start(id, *settings, &error);
+        if (!newId) {
+            emit statusMessage(tr("Cannot replay: %1").arg(error));
+            return;
+        }
+        select(newId);
+    });
+    dialog->open();
+    return dialog;
 }
 
 ConnectionDetailsDialog *ConnectionsPanel::showDetails(quint32 id) {

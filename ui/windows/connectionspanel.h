@@ -11,6 +11,9 @@ namespace ws {
 class ConnectionDetailsDialog;
 class ConnectionHub;
 class ConnectionsModel;
+class ReplayBar;
+class ReplayController;
+class ReplayDialog;
 class TrustCertificateDialog;
 
 // The Connections dock: the tree of client connections and hosted servers with
@@ -29,6 +32,12 @@ public:
     QAction *forgetAction() const { return m_forget; }
     QAction *detailsAction() const { return m_details; }
     QAction *trustAction() const { return m_trust; }
+    QAction *replayAction() const { return m_replay; }
+    ReplayController *replayController() const { return m_replayController; }
+    ReplayBar *replayBar() const { return m_replayBar; }
+    // "Replay…" of `id`: asks for the target, speed and pacing (window-modal, not
+    // blocking) and starts the replay as a new connection, which is selected.
+    ReplayDialog *replay(quint32 id);
     QToolBar *toolBar() const { return m_toolBar; }
     void addAction(QAction *action, bool first = false);
 
@@ -64,6 +73,9 @@ private:
     QAction *m_forget;
     QAction *m_details;
     QAction *m_trust;
+    QAction *m_replay;
+    ReplayController *m_replayController;
+    ReplayBar *m_replayBar;
 };
 
 } // namespace ws
