@@ -4,6 +4,7 @@
 #include "connectcommand.h"
 #include "net/descriptorlimit.h"
 #include "output.h"
+#include "probecommand.h"
 #include "servecommand.h"
 #include "wswversion.h"
 
@@ -23,6 +24,7 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
                      "  connect   interactive client: stdin lines out, received messages printed\n"
                      "  bench     load generator: echo throughput, connection rate, idle "
                      "connections\n"
+                     "  probe     conformance test of a server (Autobahn-compatible reports)\n"
                      "\n"
                      "wsw <command> --help describes each command; wsw --version prints the\n"
                      "version and the Qt, zlib and OpenSSL libraries in use.";
@@ -82,6 +84,8 @@ int main(int argc, char *argv[]) {
         return ws::ConnectCommand::run(arguments);
     if (command == QLatin1String("bench"))
         return ws::BenchCommand::run(arguments);
+    if (command == QLatin1String("probe"))
+        return ws::ProbeCommand::run(arguments);
     ws::writeLine(stderr, command.isEmpty()
                               ? QByteArray(Usage)
                               : "wsw: unknown command " + command.toUtf8() + "\n\n" + Usage);
