@@ -154,12 +154,18 @@ void appendHandshakeCases(QList<ProbeCase> &cases) {
             QStringLiteral("RFC 6455 §4.2.2, §4.4"));
         c.handshake = [version](HandshakeRun &run) {
             run.toSend = run.request({{"Sec-WebSocket-Version", version}});
-            run.judge = [](HandshakeRun &answer, CaseResult &result) {
+            run.judge = [version](HandshakeRun &answer, CaseResult &result) {
                 const bool names13 = answer.headerTokens("Sec-WebSocket-Version").contains("13");
-                if (answer.status == 101) {
+                if (answer.status == 101 && version == "8") {
+                    // Version 8 is draft-ietf-hybi-thewebsocketprotocol-10's: a server may
+                    // still speak it (RFC 6455 §4.4).
+                    result.behavior = Verdict::Informational;
+                    result.result = QStringLiteral("The server switched protocols: it speaks "
+                                                   "version 8 (an earlier draft) too.");
+                } else if (answer.status == 101) {
                     result.behavior = Verdict::Failed;
                     result.result = QStringLiteral("The server switched protocols for a version "
-                                                   "it does not speak.");
+                                                   "that does not exist.");
                 } else if (answer.status < 400 || answer.status >= 500) {
                     result.behavior = Verdict::Failed;
                     result.result = answer.status == 0

@@ -208,10 +208,17 @@ struct CaseResult {
     QByteArray httpResponse;
     // Every frame both ways with its time (connection 1), and the handshake.
     std::shared_ptr<log::LogStore> log;
+    // The log as lines of text ("time  direction  summary"), kept when the log is
+    // dropped (see ProbeRunner::setKeepLogs) for the HTML report.
+    QString frameSummary;
 
-    // The case counts as failed (exit status, JUnit): FAILED behaviour or close.
+    // The case counts as failed (exit status, JUnit): a FAILED behaviour, or a close
+    // that Autobahn's report marks as failed (FAILED, WRONG CODE, UNCLEAN). FAILED BY
+    // CLIENT (the server left TCP open) is a preference of the RFC and does not count:
+    // T.2.* judge that rule.
     bool isFailure() const {
-        return behavior == Verdict::Failed || behaviorClose == Verdict::Failed;
+        return behavior == Verdict::Failed || behaviorClose == Verdict::Failed ||
+               behaviorClose == Verdict::WrongCode || behaviorClose == Verdict::Unclean;
     }
 };
 

@@ -119,6 +119,24 @@ QString verdictClass(const QString &verdict) {
 
 } // namespace
 
+QString frameSummary(const CaseResult &result, int maxLines) {
+    const QJsonArray frames = framesJson(result, 0);
+    QString lines;
+    int count = 0;
+    for (const QJsonValue &value : frames) {
+        if (++count > maxLines) {
+            lines += QStringLiteral("... %1 more\n").arg(frames.size() - maxLines);
+            break;
+        }
+        const QJsonObject f = value.toObject();
+        lines += QStringLiteral("%1 ms  %2  %3\n")
+                     .arg(f.value(QStringLiteral("timeMs")).toDouble(), 9, 'f', 3)
+                     .arg(f.value(QStringLiteral("direction")).toString(),
+                          f.value(QStringLiteral("summary")).toString());
+    }
+    return lines;
+}
+
 QString caseReportFileName(const QString &agent, const QString &caseId) {
     QString clean;
     for (QChar c : agent.trimmed().toLower())
@@ -281,19 +299,7 @@ bool writeHtmlReport(const QString &path, const QList<AgentResults> &agents, QSt
                                  return parts.isEmpty() ? QStringLiteral("nothing")
                                                         : parts.join(QStringLiteral(", "));
                              }()),
-                             htmlEscape([&r] {
-                                 QString lines;
-                                 for (const QJsonValue &value : framesJson(r, 0)) {
-                                     const QJsonObject f = value.toObject();
-                                     lines +=
-                                         QStringLiteral("%1 ms  %2  %3\n")
-                                             .arg(f.value(QStringLiteral("timeMs")).toDouble(), 9,
-                                                  'f', 3)
-                                             .arg(f.value(QStringLiteral("direction")).toString(),
-                                                  f.value(QStringLiteral("summary")).toString());
-                                 }
-                                 return lines;
-                             }()));
+                             htmlEscape(r.log ? frameSummary(r) : r.frameSummary));
             html += QStringLiteral("<td class=\"%1\">%2</td><td class=\"%3\">%4</td><td>%5 ms</td>"
                                    "<td>%6</td></tr>\n")
                         .arg(verdictClass(behavior), htmlEscape(behavior), verdictClass(close),

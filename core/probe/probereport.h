@@ -24,6 +24,10 @@ QString caseReportFileName(const QString &agent, const QString &caseId);
 // with the frames both ways and their times, payloads cut to `payloadBytes`.
 QJsonObject caseReportJson(const QString &agent, const CaseResult &result, int payloadBytes = 256);
 
+// The case's log as lines "   12.345 ms  tx  summary", at most `maxLines` (then how
+// many more).
+QString frameSummary(const CaseResult &result, int maxLines = 400);
+
 // Writes into `directory` (created when missing):
 // - one case report per case (caseReportFileName(), and the frames as a JSON Lines log
 //   of the workbench beside it, same name with .jsonl), while the logs are there;

@@ -1,6 +1,7 @@
 #include "probe/proberunner.h"
 
 #include "probe/handshakerun.h"
+#include "probe/probereport.h"
 
 #include <QTimer>
 
@@ -65,8 +66,10 @@ void ProbeRunner::onCaseDone() {
     current->deleteLater();
     const qsizetype index = m_next++;
     emit caseFinished(index, result);
-    if (!m_keepLogs)
+    if (!m_keepLogs) {
+        result.frameSummary = frameSummary(result);
         result.log.reset();
+    }
     m_results.append(std::move(result));
     QTimer::singleShot(0, this, &ProbeRunner::runNext);
 }
