@@ -6,6 +6,7 @@
 #include "net/descriptorlimit.h"
 #include "output.h"
 #include "replaycommand.h"
+#include "probecommand.h"
 #include "servecommand.h"
 #include "wswversion.h"
 
@@ -29,6 +30,7 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
                      "  replay    play a saved connection again: its client side against a "
                      "server,\n"
                      "            or its server side to a client\n"
+                     "  probe     conformance test of a server (Autobahn-compatible reports)\n"
                      "\n"
                      "wsw <command> --help describes each command; wsw --version prints the\n"
                      "version and the Qt, zlib and OpenSSL libraries in use.";
@@ -92,6 +94,8 @@ int main(int argc, char *argv[]) {
         return ws::DiffCommand::run(arguments);
     if (command == QLatin1String("replay"))
         return ws::ReplayCommand::run(arguments);
+    if (command == QLatin1String("probe"))
+        return ws::ProbeCommand::run(arguments);
     ws::writeLine(stderr, command.isEmpty()
                               ? QByteArray(Usage)
                               : "wsw: unknown command " + command.toUtf8() + "\n\n" + Usage);

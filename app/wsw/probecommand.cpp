@@ -1,0 +1,322 @@
+#include "probecommand.h"
+
+#include "commandline.h"
+#include "output.h"
+#include "signalwatcher.h"
+
+#include "probe/catalogue.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTimer>
+
+namespace ws {
+
+namespace {
+
+QString exitStatusHelp() {
+    return QStringLiteral("Exit status:\n"
+                          "  0  no case FAILED (in its behaviour or its close)\n"
+                          "  1  usage error (a spec file that cannot be read included)\n"
+                          "  2  a server could not be reached at all\n"
+                          "  3  at least one case FAILED\n"
+                          "  4  a report could not be written");
+}
+
+// "1.*,6.4.*" and repeated options, as one list of patterns.
+QStringList patterns(const QStringList &values) {
+    QStringList out;
+    for (const QString &value : values) {
+        for (const QString &part : value.split(u',', Qt::SkipEmptyParts))
+            out.append(part.trimmed());
+    }
+    return out;
+}
+
+QStringList jsonStrings(const QJsonValue &value) {
+    QStringList out;
+    for (const QJsonValue &item : value.toArray())
+        out.append(item.toString());
+    return out;
+}
+
+} // namespace
+
+ProbeCommand::ProbeCommand(QList<Target> targets, QString reportDirectory, bool quiet)
+    : m_targets(std::move(targets))
+    , m_reportDirectory(std::move(reportDirectory))
+    , m_quiet(quiet) {}
+
+int ProbeCommand::run(const QStringList &arguments) {
+    CommandLine commandLine(
+        "probe",
+        QStringLiteral("Run the conformance catalogue against a WebSocket server (an echo "
+                       "endpoint): Autobahn|Testsuite's cases 1-10, 12 and 13 with the same ids "
+                       "and verdicts, plus opening-handshake (H.*), timing (T.*) and "
+                       "permessage-deflate (D.*) cases of our own. Progress goes to stderr, the "
+                       "verdict counts to stdout.\n\n") +
+            exitStatusHelp(),
+        UsageError);
+    commandLine.addPositionalArgument(
+        QStringLiteral("url"),
+        QStringLiteral("ws://host:port/path of the server (not with --spec)"));
+    const auto cases =
+        makeOption("cases",
+                   "Case ids to run, comma-separated patterns like 1.*,6.4.* (repeatable; default "
+                   "all).",
+                   "patterns");
+    const auto exclude = makeOption(
+        "exclude", "Case ids to leave out, patterns as for --cases (repeatable).", "patterns");
+    const auto agent = makeOption(
+        "agent", "Name of the server under test in the reports (default: server).", "name");
+    const auto spec =
+        makeOption("spec",
+                   "An Autobahn fuzzingclient spec (JSON: outdir, servers [{agent, url, options}], "
+                   "cases, exclude-cases, exclude-agent-cases). --cases and --exclude narrow it "
+                   "further; --report replaces its outdir.",
+                   "file");
+    const auto report =
+        makeOption("report",
+                   "Write index.json (Autobahn's format), one JSON report per case (and its frames "
+                   "as a .jsonl log), index.html and junit.xml into this directory.",
+                   "dir");
+    const auto list = makeOption("list", "Print the selected cases (id and description) and exit.");
+    const auto caseTimeout = makeOption(
+        "case-timeout", "Bound of each case whose script sets none (default 10000).", "ms");
+    const auto closeTimeout =
+        makeOption("close-timeout",
+                   "How long the server has to close TCP after the close handshake "
+                   "before we drop it (default 1000).",
+                   "ms");
+    const auto waitScale =
+        makeOption("wait-scale",
+                   "Multiply the scripts' waits (Autobahn waits 1 s in 5.19, 5.20 and 6.4.*) by "
+                   "this (default 0.1; 1 waits as long as Autobahn).",
+                   "factor");
+    const auto quiet = makeOption("q,quiet", "No progress on stderr.");
+    commandLine.addOptions(
+        {cases, exclude, agent, spec, report, list, caseTimeout, closeTimeout, waitScale, quiet});
+    if (const std::optional<int> status = commandLine.parse(arguments))
+        return *status;
+
+    probe::RunOptions options;
+    if (!commandLine.readInteger(caseTimeout, 1, 3'600'000, &options.caseTimeoutMs))
+        return commandLine.usageError(
+            QStringLiteral("--case-timeout expects a number from 1 to 3600000"));
+    if (!commandLine.readInteger(closeTimeout, 1, 600'000, &options.closeTimeoutMs))
+        return commandLine.usageError(
+            QStringLiteral("--close-timeout expects a number from 1 to 600000"));
+    options.waitScale = 0.1;
+    if (commandLine.isSet(waitScale)) {
+        bool ok = false;
+        options.waitScale = commandLine.value(waitScale).toDouble(&ok);
+        if (!ok || options.waitScale <= 0 || options.waitScale > 100)
+            return commandLine.usageError(
+                QStringLiteral("--wait-scale expects a number above 0 and at most 100"));
+    }
+
+    QStringList include = patterns(commandLine.values(cases));
+    QStringList excluded = patterns(commandLine.values(exclude));
+    QString reportDirectory = commandLine.value(report);
+    QList<std::tuple<QString, QString, QStringList>> servers; // agent, url, extra exclusions
+    if (commandLine.isSet(spec)) {
+        if (!commandLine.positionalArguments().isEmpty())
+            return commandLine.usageError(QStringLiteral("give the servers in the spec or as a "
+                                                         "URL, not both"));
+        QFile file(commandLine.value(spec));
+        if (!file.open(QIODevice::ReadOnly))
+            return commandLine.usageError(QStringLiteral("cannot read the spec %1: %2")
+                                              .arg(file.fileName(), file.errorString()));
+        QJsonParseError parseError;
+        const QJsonDocument document = QJsonDocument::fromJson(file.readAll(), &parseError);
+        if (!document.isObject())
+            return commandLine.usageError(QStringLiteral("the spec %1 is not a JSON object: %2")
+                                              .arg(file.fileName(), parseError.errorString()));
+        const QJsonObject object = document.object();
+        if (reportDirectory.isEmpty() && object.contains(QStringLiteral("outdir"))) {
+            reportDirectory = object.value(QStringLiteral("outdir")).toString();
+            if (QDir::isRelativePath(reportDirectory))
+                reportDirectory = QFileInfo(file.fileName()).dir().filePath(reportDirectory);
+        }
+        if (include.isEmpty())
+            include = jsonStrings(object.value(QStringLiteral("cases")));
+        excluded += jsonStrings(object.value(QStringLiteral("exclude-cases")));
+        const QJsonObject perAgent = object.value(QStringLiteral("exclude-agent-cases")).toObject();
+        for (const QJsonValue &server : object.value(QStringLiteral("servers")).toArray()) {
+            const QJsonObject s = server.toObject();
+            const QString name = s.value(QStringLiteral("agent")).toString();
+            const QString url = s.value(QStringLiteral("url")).toString();
+            if (name.isEmpty() || url.isEmpty())
+                return commandLine.usageError(
+                    QStringLiteral("every server of the spec needs an agent and a url"));
+            servers.append({name, url, jsonStrings(perAgent.value(name))});
+        }
+        if (servers.isEmpty())
+            return commandLine.usageError(QStringLiteral("the spec names no servers"));
+    } else {
+        if (commandLine.positionalArguments().size() != 1)
+            return commandLine.usageError(
+                QStringLiteral("expects exactly one URL (or --spec), e.g. wsw probe "
+                               "ws://127.0.0.1:9001/"));
+        servers.append(
+            {commandLine.isSet(agent) ? commandLine.value(agent) : QStringLiteral("server"),
+             commandLine.positionalArguments().constFirst(),
+             {}});
+    }
+
+    const QList<probe::ProbeCase> catalogue = probe::serverCatalogue();
+    QList<Target> targets;
+    for (const auto &[name, url, agentExcluded] : servers) {
+        QString error;
+        const std::optional<WebSocketUrl> parsed =
+            parseWebSocketUrl(QUrl(url, QUrl::StrictMode), &error);
+        if (!parsed)
+            return commandLine.usageError(error);
+        if (parsed->secure || !parsed->unixSocketPath.isEmpty())
+            return commandLine.usageError(
+                QStringLiteral("probes plain ws:// servers over TCP; %1 is not one").arg(url));
+        Target target;
+        target.agent = name;
+        target.url = url;
+        target.options = options;
+        target.options.target = *parsed;
+        target.cases = probe::selectCases(catalogue, include, excluded + agentExcluded);
+        if (target.cases.isEmpty())
+            return commandLine.usageError(QStringLiteral("no case matches the selection"));
+        targets.append(target);
+    }
+
+    if (commandLine.isSet(list)) {
+        for (const probe::ProbeCase &c : targets.constFirst().cases)
+            writeLine(stdout, (c.id + u'\t' + c.description).toUtf8());
+        return AllPassed;
+    }
+    ProbeCommand command(targets, reportDirectory, commandLine.isSet(quiet));
+    return command.exec();
+}
+
+int ProbeCommand::exec() {
+    SignalWatcher watcher;
+    connect(&watcher, &SignalWatcher::signalReceived, this, [this] {
+        if (m_runner)
+            m_runner->stop();
+        m_targets.erase(m_targets.begin() + m_current + 1, m_targets.end());
+    });
+    QTimer::singleShot(0, this, &ProbeCommand::startTarget);
+    QCoreApplication::exec();
+
+    bool anyFailed = false;
+    for (const probe::AgentResults &agent : m_done) {
+        QStringList failed;
+        for (const probe::CaseResult &r : agent.results) {
+            if (r.isFailure())
+                failed.append(r.id);
+        }
+        anyFailed = anyFailed || !failed.isEmpty();
+        auto counts = [](const QList<probe::CaseResult> &results, bool close) {
+            QMap<probe::Verdict, int> n;
+            for (const probe::CaseResult &r : results)
+                ++n[close ? r.behaviorClose : r.behavior];
+            QStringList parts;
+            for (probe::Verdict v : probe::allVerdicts()) {
+                if (n.value(v) > 0)
+                    parts.append(
+                        QStringLiteral("%1 %2").arg(probe::verdictName(v)).arg(n.value(v)));
+            }
+            return parts.join(QStringLiteral(", "));
+        };
+        writeLine(stdout, QStringLiteral("%1 (%2): %3 cases in %4 ms")
+                              .arg(agent.agent, agent.target)
+                              .arg(agent.results.size())
+                              .arg(agent.elapsedMs)
+                              .toUtf8());
+        writeLine(stdout,
+                  QStringLiteral("  behavior: %1").arg(counts(agent.results, false)).toUtf8());
+        writeLine(stdout,
+                  QStringLiteral("  close:    %1").arg(counts(agent.results, true)).toUtf8());
+        if (!failed.isEmpty())
+            writeLine(stdout, QStringLiteral("  FAILED:   %1").arg(failed.join(u' ')).toUtf8());
+    }
+    if (!m_reportDirectory.isEmpty() && !m_done.isEmpty()) {
+        QString error;
+        const QDir dir(m_reportDirectory);
+        if (!writeIndexJson(dir.filePath(QStringLiteral("index.json")), m_done, &error) ||
+            !writeHtmlReport(dir.filePath(QStringLiteral("index.html")), m_done, &error) ||
+            !writeJUnitReport(dir.filePath(QStringLiteral("junit.xml")), m_done, &error)) {
+            writeLine(stderr, ("wsw probe: " + error).toUtf8());
+            m_reportFailed = true;
+        } else if (!m_quiet) {
+            writeLine(stderr, QStringLiteral("reports in %1").arg(m_reportDirectory).toUtf8());
+        }
+    }
+    if (m_reportFailed)
+        return ReportFailed;
+    if (anyFailed)
+        return CasesFailed;
+    if (m_connectFailed)
+        return ConnectFailed;
+    return AllPassed;
+}
+
+void ProbeCommand::startTarget() {
+    ++m_current;
+    if (m_current >= m_targets.size()) {
+        QCoreApplication::exit(0);
+        return;
+    }
+    const Target &target = m_targets.at(m_current);
+    m_done.append({target.agent, target.url, {}, 0});
+    m_runner = new probe::ProbeRunner(target.cases, target.options, this);
+    connect(m_runner, &probe::ProbeRunner::caseFinished, this, &ProbeCommand::onCaseFinished);
+    connect(m_runner, &probe::ProbeRunner::finished, this, &ProbeCommand::onTargetFinished);
+    m_runner->start();
+}
+
+void ProbeCommand::onCaseFinished(qsizetype index, const probe::CaseResult &result) {
+    const Target &target = m_targets.at(m_current);
+    if (!m_quiet) {
+        writeLine(stderr,
+                  QStringLiteral("[%1/%2] %3 %4 / %5 (%6 ms)%7")
+                      .arg(index + 1)
+                      .arg(target.cases.size())
+                      .arg(result.id, probe::verdictName(result.behavior),
+                           probe::verdictName(result.behaviorClose))
+                      .arg(result.durationMs)
+                      .arg(result.isFailure() ? QStringLiteral(": ") + result.result +
+                                                    QStringLiteral(" / ") + result.resultClose
+                                              : QString())
+                      .toUtf8());
+    }
+    if (!m_reportDirectory.isEmpty()) {
+        QString error;
+        if (!probe::writeCaseReport(m_reportDirectory, target.agent, result, &error) &&
+            !m_reportFailed) {
+            m_reportFailed = true;
+            writeLine(stderr, ("wsw probe: " + error).toUtf8());
+        }
+    }
+    // Nothing answers at all: the remaining cases would only repeat it.
+    if (index == 0 && !result.wasOpen && !result.failure.isEmpty() &&
+        result.failure.startsWith(QStringLiteral("Could not connect"))) {
+        writeLine(stderr, ("wsw probe: " + result.failure).toUtf8());
+        m_connectFailed = true;
+        m_runner->stop();
+    }
+}
+
+void ProbeCommand::onTargetFinished() {
+    probe::AgentResults &done = m_done.last();
+    done.results = m_runner->results();
+    done.elapsedMs = m_runner->elapsedMs();
+    if (m_connectFailed)
+        done.results.clear();
+    m_runner->deleteLater();
+    m_runner = nullptr;
+    QTimer::singleShot(0, this, &ProbeCommand::startTarget);
+}
+
+} // namespace ws
