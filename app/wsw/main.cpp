@@ -4,6 +4,7 @@
 #include "connectcommand.h"
 #include "net/descriptorlimit.h"
 #include "output.h"
+#include "relaycommand.h"
 #include "servecommand.h"
 #include "wswversion.h"
 
@@ -23,6 +24,8 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
                      "  connect   interactive client: stdin lines out, received messages printed\n"
                      "  bench     load generator: echo throughput, connection rate, idle "
                      "connections\n"
+                     "  relay     reverse relay: clients in, one upstream connection each, both "
+                     "legs decoded\n"
                      "\n"
                      "wsw <command> --help describes each command; wsw --version prints the\n"
                      "version and the Qt, zlib and OpenSSL libraries in use.";
@@ -82,6 +85,8 @@ int main(int argc, char *argv[]) {
         return ws::ConnectCommand::run(arguments);
     if (command == QLatin1String("bench"))
         return ws::BenchCommand::run(arguments);
+    if (command == QLatin1String("relay"))
+        return ws::RelayCommand::run(arguments);
     ws::writeLine(stderr, command.isEmpty()
                               ? QByteArray(Usage)
                               : "wsw: unknown command " + command.toUtf8() + "\n\n" + Usage);
