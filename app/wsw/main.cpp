@@ -7,6 +7,7 @@
 #include "output.h"
 #include "replaycommand.h"
 #include "probecommand.h"
+#include "relaycommand.h"
 #include "servecommand.h"
 #include "wswversion.h"
 
@@ -31,6 +32,8 @@ const char Usage[] = "Usage: wsw <command> [options]\n"
                      "server,\n"
                      "            or its server side to a client\n"
                      "  probe     conformance test of a server (Autobahn-compatible reports)\n"
+                     "  relay     reverse relay: clients in, one upstream connection each, both "
+                     "legs decoded\n"
                      "\n"
                      "wsw <command> --help describes each command; wsw --version prints the\n"
                      "version and the Qt, zlib and OpenSSL libraries in use.";
@@ -96,6 +99,8 @@ int main(int argc, char *argv[]) {
         return ws::ReplayCommand::run(arguments);
     if (command == QLatin1String("probe"))
         return ws::ProbeCommand::run(arguments);
+    if (command == QLatin1String("relay"))
+        return ws::RelayCommand::run(arguments);
     ws::writeLine(stderr, command.isEmpty()
                               ? QByteArray(Usage)
                               : "wsw: unknown command " + command.toUtf8() + "\n\n" + Usage);

@@ -235,7 +235,23 @@ void ClientConnection::onProxyConnected() {
     socket()->write(connectRequest(m_url->host, m_url->port, m_options.proxy->credentials));
 }
 
+void ClientConnection::setReadingPaused(bool paused) {
+    if (m_readingPaused == paused)
+        return;
+    m_readingPaused = paused;
+    if (QTcpSocket *s = socket())
+        s->setReadBufferSize(paused ? PausedReadBufferSize : 0);
+    if (!paused)
+        receiveLater();
+}
+
+void ClientConnection::receiveLater() {
+    QMetaObject::invokeMethod(this, &ClientConnection::onReadyRead, Qt::QueuedConnection);
+}
+
 void ClientConnection::onReadyRead() {
+    if (m_readingPaused && !m_proxyAnswer)
+        return;
     if (m_proxyAnswer)
         readProxyAnswer();
     else

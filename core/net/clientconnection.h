@@ -87,6 +87,13 @@ public:
     // wss, after tlsEstablished(): the negotiated protocol, cipher and chain.
     const std::optional<TlsInfo> &tls() const { return m_tls; }
 
+    // Stops reading from the server until called with false (a relay whose other leg
+    // cannot keep up). Meanwhile the socket buffers at most PausedReadBufferSize
+    // bytes, so TCP flow control pushes back on the server.
+    void setReadingPaused(bool paused);
+    bool isReadingPaused() const { return m_readingPaused; }
+    static constexpr qint64 PausedReadBufferSize = 64 * 1024;
+
     // For tests: inject masking keys (default: system CSPRNG). Takes effect at open().
     void setMaskingKeySource(MaskingKeySource keys);
 
@@ -101,6 +108,8 @@ signals:
 protected:
     bool canSend() const override { return m_connected; }
     bool admitEvent(const SessionEvent &event) override;
+    bool afterReceive() override { return !m_readingPaused; }
+    void receiveLater() override;
     void transportEnded() override;
     void socketReadable() override { onReadyRead(); }
     void handleEvent(SessionEvent &event) override;
@@ -159,6 +168,7 @@ private:
     bool m_connected = false;
     bool m_eofSeen = false;
     bool m_errorReported = false;
+    bool m_readingPaused = false;
 };
 
 } // namespace ws

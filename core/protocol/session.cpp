@@ -760,12 +760,12 @@ struct SessionOps {
 // --- server handshake decisions -----------------------------------------------------
 
 void Session::accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
-                     MessageExtension *extension, qint64 nowUs) {
+                     MessageExtension *extension, qint64 nowUs, const HttpHeaders &extraHeaders) {
     m_nowUs = nowUs;
     if (m_role != Role::Server || !d->awaitingAccept || m_state != SessionState::Connecting)
         return;
     d->awaitingAccept = false;
-    d->handshakeResponse = d->server->acceptResponse(subprotocol, extensions);
+    d->handshakeResponse = d->server->acceptResponse(subprotocol, extensions, extraHeaders);
     m_outgoing.append(d->handshakeResponse);
     m_bytesSent += d->handshakeResponse.size();
     d->extension = extension;
@@ -790,6 +790,15 @@ void Session::reject(int httpStatus, const QByteArray &reason, qint64 nowUs) {
         *this, toWire(CloseCode::AbnormalClosure),
         QStringLiteral("handshake rejected: %1 %2").arg(httpStatus).arg(QString::fromUtf8(reason)),
         {.clean = false, .closedByUs = true});
+}
+
+void Session::rejectWithResponse(const QByteArray &response, const QString &why, qint64 nowUs) {
+    m_nowUs = nowUs;
+    if (m_role != Role::Server || !d->awaitingAccept || m_state != SessionState::Connecting)
+        return;
+    SessionOps::queueHttpAnswer(*this, response);
+    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure), why,
+                       {.clean = false, .closedByUs = true});
 }
 
 void Session::respondHttp(const QByteArray &response, qint64 nowUs) {
@@ -963,6 +972,21 @@ SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload, qint
     SessionOps::prepareOutgoing(*this, payload.size());
     const qsizetype start = m_outgoing.size();
     const FrameHeader header = d->encoder.encodeFrame(m_outgoing, type, payload);
+    const qint64 offset = SessionOps::account(*this, start, 0);
+    if (m_options.reportFrames)
+        SessionOps::reportOutgoingFrame(*this, header, start, offset, payload.toByteArray());
+    return SendError::None;
+}
+
+SendError Session::sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin, qint64 nowUs) {
+    m_nowUs = nowUs;
+    if (m_closeSent)
+        return SendError::CloseAlreadySent;
+    if (m_state != SessionState::Open)
+        return SendError::NotOpen;
+    SessionOps::prepareOutgoing(*this, payload.size());
+    const qsizetype start = m_outgoing.size();
+    const FrameHeader header = d->encoder.encodeFrame(m_outgoing, opcode, payload, fin);
     const qint64 offset = SessionOps::account(*this, start, 0);
     if (m_options.reportFrames)
         SessionOps::reportOutgoingFrame(*this, header, start, offset, payload.toByteArray());

@@ -162,11 +162,17 @@ public:
 
     // Server, after an UpgradeRequested event. Frames the client sent early are
     // decoded now, stamped with the time they were received.
+    // `extraHeaders` go into the 101 after ours (a relay passes on its upstream's).
     void accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
-                MessageExtension *extension, qint64 nowUs);
+                MessageExtension *extension, qint64 nowUs, const HttpHeaders &extraHeaders = {});
     void reject(int httpStatus, const QByteArray &reason, qint64 nowUs);
     // Server, after a PlainHttpRequest: answer it; the connection then closes. Also
     // after UpgradeRequested, with any answer (a server that misbehaves on purpose).
+    // Server, after UpgradeRequested: refuse with this complete HTTP answer (a relay
+    // passing on its upstream's refusal, or its own 502/504); `why` goes into the
+    // ClosedEvent. The connection then closes.
+    void rejectWithResponse(const QByteArray &response, const QString &why, qint64 nowUs);
+    // Server, after a PlainHttpRequest: answer it; the connection then closes.
     void respondHttp(const QByteArray &response, qint64 nowUs);
     // The request behind UpgradeRequested / PlainHttpRequest.
     const ServerHandshake *serverHandshake() const;
@@ -226,6 +232,13 @@ public:
     // decoder validated it), e.g. an echo from the sink. Frame events are reported as
     // usual when enabled; with an extension the message goes through it.
     SendError sendReceivedMessage(Opcode type, QByteArrayView payload, qint64 nowUs);
+    // Sends one data frame as given (Text, Binary or Continuation, FIN or not), masked
+    // with a fresh key by a client, without the extension and without checking the
+    // fragmentation sequence or UTF-8: for a relay that forwards the frames of a
+    // message another session received (its decoder validated them) one by one, so
+    // that the message keeps its fragmentation. No outgoing MessageEvent; frame
+    // events as usual.
+    SendError sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin, qint64 nowUs);
     // Give up without a close handshake (timeout, or the user pulled the plug):
     // emits ClosedEvent with 1006 and asks for the transport to be closed.
     void abort(const QString &why, qint64 nowUs);

@@ -1,0 +1,173 @@
+#include "relay/relayleg.h"
+
+#include "protocol/permessagedeflate.h"
+
+#include <QTcpSocket>
+
+namespace ws {
+
+namespace {
+
+// What a paused client leg's socket may buffer: beyond it the kernel holds the
+// bytes and TCP pushes back on the client.
+constexpr qint64 PausedReadBufferSize = 64 * 1024;
+// What one read takes otherwise, as our server's clients.
+constexpr qint64 ReadBatchSize = 256 * 1024;
+
+} // namespace
+
+const char *relayLegName(RelayLegKind leg) {
+    return leg == RelayLegKind::Client ? "client" : "server";
+}
+
+RelayLeg::RelayLeg(QTcpSocket *socket, SessionOptions session, int handshakeTimeoutMs,
+                   int closeTimeoutMs, QObject *parent)
+    : Connection(EventReporting::On, parent)
+    , m_peerAddress(socket->peerAddress())
+    , m_peerPort(socket->peerPort())
+    , m_handshakeTimeoutMs(handshakeTimeoutMs) {
+    // The relay forwards pings and answers nothing itself.
+    session.autoPong = false;
+    session.reportFrames = true;
+    setSession(std::make_unique<Session>(session));
+    setCloseTimeout(closeTimeoutMs);
+    socket->setParent(this);
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    socket->setReadBufferSize(ReadBatchSize);
+    attachSocket(socket);
+    connect(socket, &QTcpSocket::readyRead, this, &RelayLeg::onReadyRead);
+    connect(socket, &QTcpSocket::disconnected, this, &RelayLeg::onDisconnected,
+            Qt::QueuedConnection);
+    m_handshakeTimer.setSingleShot(true);
+    connect(&m_handshakeTimer, &QTimer::timeout, this, &RelayLeg::onHandshakeDeadline);
+    m_closeTimer.setSingleShot(true);
+    connect(&m_closeTimer, &QTimer::timeout, this, [this] { checkCloseDeadline(nowMs()); });
+}
+
+RelayLeg::~RelayLeg() = default;
+
+void RelayLeg::start() {
+    if (m_handshakeTimeoutMs > 0)
+        m_handshakeTimer.start(m_handshakeTimeoutMs);
+    touch(nowMs());
+    QMetaObject::invokeMethod(this, &RelayLeg::onReadyRead, Qt::QueuedConnection);
+}
+
+void RelayLeg::onReadyRead() {
+    if (!m_paused)
+        receive();
+}
+
+void RelayLeg::receiveLater() {
+    QMetaObject::invokeMethod(this, &RelayLeg::onReadyRead, Qt::QueuedConnection);
+}
+
+void RelayLeg::onDisconnected() {
+    if (isFinished())
+        return;
+    m_paused = false;
+    receiveEof();
+    finish();
+}
+
+void RelayLeg::transportEnded() {
+    QMetaObject::invokeMethod(this, &RelayLeg::onDisconnected, Qt::QueuedConnection);
+}
+
+void RelayLeg::handleEvent(SessionEvent &event) {
+    if (std::holds_alternative<ClosedEvent>(event)) {
+        m_handshakeTimer.stop();
+        if (socket() && socket()->state() == QAbstractSocket::ConnectedState &&
+            !isTransportClosing())
+            armCloseDeadline();
+    }
+}
+
+void RelayLeg::onHandshakeDeadline() {
+    // As our server does with a client that never completes its request
+    // (a slowloris): drop it, there is nobody to answer.
+    if (!isFinished() && state() == SessionState::Connecting)
+        drop(QStringLiteral("opening handshake not completed within %1 ms")
+                 .arg(m_handshakeTimeoutMs));
+}
+
+void RelayLeg::sendHandshakeAnswer() {
+    writeOutgoing();
+    pump();
+    flush();
+}
+
+void RelayLeg::acceptUpgrade(const QByteArray &subprotocol, const HttpHeaders &extraHeaders,
+                             const DeflateConfig &deflate) {
+    if (isEnding() || state() != SessionState::Connecting)
+        return;
+    m_handshakeTimer.stop();
+    Session &session = mutableSession();
+    const ServerHandshake *handshake = session.serverHandshake();
+    if (deflate.policy != DeflatePolicy::Refuse && handshake) {
+        // RFC 7692 §5.1: the first valid offer wins; invalid ones are declined.
+        const DeflateNegotiation negotiation =
+            negotiateDeflateServer(handshake->offeredExtensions(), deflate);
+        if (negotiation.ok() && negotiation.params) {
+            PerMessageDeflate *extension = setDeflate(
+                std::make_unique<PerMessageDeflate>(Role::Server, *negotiation.params, deflate));
+            session.accept(subprotocol, {negotiation.response}, extension, nowUs(), extraHeaders);
+            return;
+        }
+    }
+    session.accept(subprotocol, {}, nullptr, nowUs(), extraHeaders);
+}
+
+void RelayLeg::refuseUpgrade(const QByteArray &response, const QString &why) {
+    if (isEnding() || state() != SessionState::Connecting)
+        return;
+    m_handshakeTimer.stop();
+    mutableSession().rejectWithResponse(response, why, nowUs());
+    sendHandshakeAnswer();
+}
+
+void RelayLeg::answerHttp(const QByteArray &response) {
+    if (isEnding() || state() != SessionState::Connecting)
+        return;
+    m_handshakeTimer.stop();
+    mutableSession().respondHttp(response, nowUs());
+    sendHandshakeAnswer();
+}
+
+SendError RelayLeg::sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin) {
+    return sendThroughSession([&](Session &session, qint64 now) {
+        return session.sendDataFrame(opcode, payload, fin, now);
+    });
+}
+
+void RelayLeg::setReadingPaused(bool paused) {
+    if (m_paused == paused || !socket())
+        return;
+    m_paused = paused;
+    socket()->setReadBufferSize(paused ? PausedReadBufferSize : ReadBatchSize);
+    if (!paused)
+        receiveLater();
+}
+
+void RelayLeg::abort() {
+    drop(QStringLiteral("aborted by the relay"));
+}
+
+void RelayLeg::closeDeadlineArmed() {
+    m_closeTimer.start(int(std::max<qint64>(closeDeadlineMs() - nowMs(), 0)) + 1);
+}
+
+void RelayLeg::closeDeadlinePassed(bool, const QString &) {}
+
+RelayUpstream::RelayUpstream(ClientOptions options, QObject *parent)
+    : ClientConnection(std::move(options), parent) {}
+
+RelayUpstream::~RelayUpstream() = default;
+
+SendError RelayUpstream::sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin) {
+    return sendThroughSession([&](Session &session, qint64 now) {
+        return session.sendDataFrame(opcode, payload, fin, now);
+    });
+}
+
+} // namespace ws

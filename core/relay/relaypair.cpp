@@ -1,0 +1,400 @@
+#include "relay/relaypair.h"
+
+#include "relay/relayheaders.h"
+
+#include <QTcpSocket>
+
+namespace ws {
+
+namespace {
+
+RelayLegKind otherLeg(RelayLegKind leg) {
+    return leg == RelayLegKind::Client ? RelayLegKind::Server : RelayLegKind::Client;
+}
+
+// RFC 6455 §5.5: a close reason fits in 123 bytes; cut at a character boundary.
+QString closeReason(QString text) {
+    while (text.toUtf8().size() > 123)
+        text.chop(1);
+    return text;
+}
+
+} // namespace
+
+RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QObject *parent)
+    : QObject(parent)
+    , m_id(id)
+    , m_options(options)
+    , m_client(client) {
+    client->setParent(this);
+    connect(client, &Connection::sessionEvent, this,
+            [this](const SessionEvent &event) { onClientEvent(event); });
+    connect(client, &Connection::finished, this, &RelayPair::onClientFinished);
+    m_upstreamDeadline.setSingleShot(true);
+    connect(&m_upstreamDeadline, &QTimer::timeout, this, &RelayPair::onUpstreamDeadline);
+}
+
+RelayPair::~RelayPair() = default;
+
+void RelayPair::start() {
+    m_client->start();
+}
+
+Connection *RelayPair::leg(RelayLegKind kind) const {
+    if (kind == RelayLegKind::Client)
+        return m_client;
+    return m_server;
+}
+
+// --- the handshake -------------------------------------------------------------------
+
+void RelayPair::startUpstream() {
+    const ServerHandshake *handshake = m_client->session().serverHandshake();
+    if (!handshake || m_server)
+        return;
+    const HttpRequest &request = handshake->request();
+    ClientOptions o = m_options.upstream;
+    QUrl url = m_options.target;
+    const QByteArray resource =
+        relayedResourceName(request.target, url.path(QUrl::FullyEncoded).toUtf8(),
+                            url.query(QUrl::FullyEncoded).toUtf8());
+    const qsizetype question = resource.indexOf('?');
+    url.setPath(QString::fromUtf8(resource.left(question < 0 ? resource.size() : question)),
+                QUrl::TolerantMode);
+    if (question < 0)
+        url.setQuery(QString());
+    else
+        url.setQuery(QString::fromUtf8(resource.mid(question + 1)), QUrl::TolerantMode);
+    o.url = url;
+    o.origin.clear();
+    o.subprotocols = handshake->offeredSubprotocols();
+    o.extraHeaders = endToEndRequestHeaders(request.headers);
+    o.session = m_options.session;
+    o.session.autoPong = false; // pings are forwarded, the peer answers them
+    o.session.reportFrames = true;
+    o.deflate = m_options.serverDeflate;
+    // The relay's own deadline (504) comes first; these only bound the rest.
+    o.connectTimeoutMs = m_options.handshakeTimeoutMs + 1'000;
+    o.handshakeTimeoutMs = m_options.handshakeTimeoutMs + 1'000;
+    o.closeTimeoutMs = m_options.closeTimeoutMs;
+    o.keepaliveIntervalMs = 0;
+    o.pongDelayMs = 0;
+    o.dropPings = false;
+    o.echoMessages = false;
+    m_server = new RelayUpstream(o, this);
+    connect(m_server, &Connection::sessionEvent, this,
+            [this](const SessionEvent &event) { onServerEvent(event); });
+    connect(m_server, &ClientConnection::errorOccurred, this, &RelayPair::onServerError);
+    connect(m_server, &ClientConnection::logMessage, this,
+            [this](const QString &line) { log(QStringLiteral("server leg: %1").arg(line)); });
+    connect(m_server, &Connection::finished, this, &RelayPair::onServerFinished);
+    m_client->stopHandshakeDeadline();
+    if (m_options.handshakeTimeoutMs > 0)
+        m_upstreamDeadline.start(m_options.handshakeTimeoutMs);
+    m_server->open();
+}
+
+void RelayPair::acceptClient() {
+    if (m_clientAnswered)
+        return;
+    m_upstreamDeadline.stop();
+    m_clientAnswered = true;
+    const ClientHandshake *handshake = m_server->session().clientHandshake();
+    m_client->acceptUpgrade(handshake->subprotocol(),
+                            endToEndResponseHeaders(handshake->responseHeaders()),
+                            m_options.clientDeflate);
+    // Frames keep their fragmentation only when both legs carry them as they are:
+    // compressed fragments of one leg mean nothing on the other.
+    m_frameByFrame = !m_server->deflate() && !m_client->deflate();
+    m_client->deliverAnswer();
+}
+
+void RelayPair::refuseClient(const QByteArray &response, const QString &why) {
+    if (m_clientAnswered)
+        return;
+    m_clientAnswered = true;
+    m_upstreamDeadline.stop();
+    log(why);
+    m_client->refuseUpgrade(response, why);
+}
+
+void RelayPair::refuseClientWith(int status, const QString &text) {
+    const QByteArray response = ServerHandshake::httpResponse(
+        status, {}, "text/plain; charset=utf-8", text.toUtf8() + '\n');
+    refuseClient(response, text);
+}
+
+void RelayPair::onServerError(const QString &message) {
+    m_serverError = message;
+    if (m_clientAnswered)
+        return;
+    const ClientHandshake *handshake = m_server->session().clientHandshake();
+    const int status = handshake ? handshake->statusCode() : 0;
+    if (status >= 200 && status != 101) {
+        // The upstream refused: the client hears exactly that (status, reason, its
+        // end-to-end headers and body).
+        const QByteArray response = ServerHandshake::httpResponse(
+            status, handshake->reasonPhrase(), {}, handshake->responseBody(),
+            endToEndResponseHeaders(handshake->responseHeaders()));
+        refuseClient(response, QStringLiteral("the upstream refused the upgrade: %1 %2")
+                                   .arg(status)
+                                   .arg(QString::fromUtf8(handshake->reasonPhrase())));
+        return;
+    }
+    refuseClientWith(502, QStringLiteral("relay: the upstream %1 failed: %2")
+                              .arg(m_options.target.toString(), message));
+}
+
+void RelayPair::onUpstreamDeadline() {
+    if (m_clientAnswered || !m_server)
+        return;
+    refuseClientWith(504, QStringLiteral("relay: the upstream %1 did not complete the opening "
+                                         "handshake within %2 ms")
+                              .arg(m_options.target.toString())
+                              .arg(m_options.handshakeTimeoutMs));
+    m_server->abort();
+}
+
+// --- events --------------------------------------------------------------------------
+
+void RelayPair::onClientEvent(const SessionEvent &event) {
+    emit legEvent(m_id, RelayLegKind::Client, event);
+    if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
+        switch (handshake->kind) {
+        case HandshakeEvent::Kind::UpgradeRequested:
+            startUpstream();
+            break;
+        case HandshakeEvent::Kind::PlainHttpRequest:
+            m_clientAnswered = true;
+            m_client->answerHttp(ServerHandshake::httpResponse(
+                426, {}, "text/plain; charset=utf-8",
+                QStringLiteral("This is a WebSocket relay to %1: only WebSocket upgrades are "
+                               "relayed.\n")
+                    .arg(m_options.target.toString())
+                    .toUtf8(),
+                [] {
+                    HttpHeaders headers;
+                    headers.add("Upgrade", "websocket");
+                    return headers;
+                }()));
+            break;
+        case HandshakeEvent::Kind::Failed:
+            m_clientAnswered = true;
+            log(QStringLiteral("client leg: opening handshake failed (%1): %2")
+                    .arg(handshake->httpStatus)
+                    .arg(handshake->error));
+            break;
+        case HandshakeEvent::Kind::ClientAccepted:
+            break;
+        }
+    } else if (const auto *frame = std::get_if<FrameEvent>(&event)) {
+        if (frame->direction == Direction::Incoming && m_frameByFrame)
+            forwardFrame(RelayLegKind::Client, *frame);
+    } else if (const auto *message = std::get_if<MessageEvent>(&event)) {
+        if (message->direction == Direction::Incoming && !m_frameByFrame)
+            forwardMessage(RelayLegKind::Client, *message);
+    } else if (const auto *ping = std::get_if<PingEvent>(&event)) {
+        forwardControl(RelayLegKind::Client, Opcode::Ping, ping->payload);
+    } else if (const auto *pong = std::get_if<PongEvent>(&event)) {
+        forwardControl(RelayLegKind::Client, Opcode::Pong, pong->payload);
+    } else if (const auto *close = std::get_if<CloseEvent>(&event)) {
+        forwardClose(RelayLegKind::Client, *close);
+    } else if (const auto *violation = std::get_if<ViolationEvent>(&event)) {
+        m_clientViolation = *violation;
+    } else if (const auto *closed = std::get_if<ClosedEvent>(&event)) {
+        legEnded(RelayLegKind::Client, *closed);
+    }
+}
+
+void RelayPair::onServerEvent(const SessionEvent &event) {
+    emit legEvent(m_id, RelayLegKind::Server, event);
+    if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
+        // Reported after our client accepted the extensions: deflate() is known.
+        if (handshake->kind == HandshakeEvent::Kind::ClientAccepted)
+            acceptClient();
+    } else if (const auto *frame = std::get_if<FrameEvent>(&event)) {
+        if (frame->direction == Direction::Incoming && m_frameByFrame)
+            forwardFrame(RelayLegKind::Server, *frame);
+    } else if (const auto *message = std::get_if<MessageEvent>(&event)) {
+        if (message->direction == Direction::Incoming && !m_frameByFrame)
+            forwardMessage(RelayLegKind::Server, *message);
+    } else if (const auto *ping = std::get_if<PingEvent>(&event)) {
+        forwardControl(RelayLegKind::Server, Opcode::Ping, ping->payload);
+    } else if (const auto *pong = std::get_if<PongEvent>(&event)) {
+        forwardControl(RelayLegKind::Server, Opcode::Pong, pong->payload);
+    } else if (const auto *close = std::get_if<CloseEvent>(&event)) {
+        forwardClose(RelayLegKind::Server, *close);
+    } else if (const auto *violation = std::get_if<ViolationEvent>(&event)) {
+        m_serverViolation = *violation;
+    } else if (const auto *closed = std::get_if<ClosedEvent>(&event)) {
+        legEnded(RelayLegKind::Server, *closed);
+    }
+}
+
+// --- forwarding ----------------------------------------------------------------------
+
+void RelayPair::checkSent(RelayLegKind to, SendError error) {
+    // Refused only when that leg already sent its close (the peer's data after it
+    // has nowhere to go) or is over: said, not fatal.
+    if (error != SendError::None)
+        log(QStringLiteral("%1 leg: not forwarded: %2")
+                .arg(QLatin1StringView(relayLegName(to)), QString::fromUtf8(sendErrorText(error))));
+}
+
+void RelayPair::forwardFrame(RelayLegKind from, const FrameEvent &event) {
+    const Opcode opcode = event.frame.header.op();
+    if (opcode != Opcode::Continuation && !isData(opcode))
+        return;
+    const RelayLegKind to = otherLeg(from);
+    const bool fin = event.frame.header.fin;
+    const SendError error = to == RelayLegKind::Server
+                                ? m_server->sendDataFrame(opcode, event.frame.payload, fin)
+                                : m_client->sendDataFrame(opcode, event.frame.payload, fin);
+    checkSent(to, error);
+    applyBackPressure(to);
+}
+
+void RelayPair::forwardMessage(RelayLegKind from, const MessageEvent &event) {
+    const RelayLegKind to = otherLeg(from);
+    Connection *target = leg(to);
+    const DecodedMessage &message = event.message;
+    checkSent(to, message.type == Opcode::Text ? target->sendText(message.data)
+                                               : target->sendBinary(message.data));
+    applyBackPressure(to);
+}
+
+void RelayPair::forwardControl(RelayLegKind from, Opcode opcode, const QByteArray &payload) {
+    const RelayLegKind to = otherLeg(from);
+    Connection *target = leg(to);
+    if (!target || target->isFinished())
+        return;
+    checkSent(to, opcode == Opcode::Ping ? target->sendPing(payload) : target->sendPong(payload));
+}
+
+void RelayPair::forwardClose(RelayLegKind from, const CloseEvent &event) {
+    const RelayLegKind to = otherLeg(from);
+    Connection *target = leg(to);
+    // The other leg closed first: this close answers ours there, and the one the
+    // other leg's peer sent has already come through.
+    if (!target || target->isFinished() || target->session().closeSent())
+        return;
+    checkSent(to, target->sendClose(event.code, event.reason));
+}
+
+void RelayPair::legEnded(RelayLegKind ended, const ClosedEvent &closed) {
+    const RelayLegKind to = otherLeg(ended);
+    setPaused(to, false);
+    Connection *other = leg(to);
+    if (!other || other->isFinished())
+        return;
+    if (other->state() == SessionState::Connecting) {
+        // The client left while the upstream was being asked: nobody to answer.
+        if (to == RelayLegKind::Server)
+            m_server->abort();
+        return;
+    }
+    if (other->session().closeSent() || other->state() != SessionState::Open)
+        return;
+    const QString legName = QLatin1StringView(relayLegName(ended));
+    const std::optional<ViolationEvent> &violation =
+        ended == RelayLegKind::Client ? m_clientViolation : m_serverViolation;
+    if (violation) {
+        closeLeg(to, toWire(CloseCode::InternalError),
+                 QStringLiteral("relay: %1 leg failed with %2: %3")
+                     .arg(legName)
+                     .arg(toWire(violation->violation.closeCode()))
+                     .arg(violation->violation.reason));
+    } else if (closed.clean && isValidOnWire(closed.code)) {
+        closeLeg(to, closed.code, closed.reason);
+    } else {
+        closeLeg(to, toWire(CloseCode::InternalError),
+                 QStringLiteral("relay: %1 leg ended without a close handshake: %2")
+                     .arg(legName, closed.reason));
+    }
+}
+
+void RelayPair::closeLeg(RelayLegKind kind, quint16 code, const QString &reason) {
+    Connection *target = leg(kind);
+    if (!target || target->isFinished() || target->state() != SessionState::Open)
+        return;
+    const QString text = closeReason(reason);
+    log(QStringLiteral("%1 leg: closing with %2 %3")
+            .arg(QLatin1StringView(relayLegName(kind)))
+            .arg(code)
+            .arg(text));
+    checkSent(kind, target->sendClose(code, text));
+}
+
+// --- back-pressure -------------------------------------------------------------------
+
+void RelayPair::applyBackPressure(RelayLegKind to) {
+    Connection *target = leg(to);
+    const qint64 limit = m_options.sendQueueLimit;
+    if (!target || target->isFinished() || limit <= 0 || target->pendingBytes() <= limit)
+        return;
+    QMetaObject::Connection &watch = to == RelayLegKind::Client ? m_clientDrain : m_serverDrain;
+    if (watch)
+        return;
+    QTcpSocket *socket = to == RelayLegKind::Client ? m_client->transport() : m_server->transport();
+    if (!socket)
+        return;
+    setPaused(otherLeg(to), true);
+    watch = connect(socket, &QIODevice::bytesWritten, this, [this, to] { onDrained(to); });
+}
+
+void RelayPair::onDrained(RelayLegKind to) {
+    Connection *target = leg(to);
+    if (target && !target->isFinished() && target->pendingBytes() > m_options.sendQueueLimit / 2)
+        return;
+    QMetaObject::Connection &watch = to == RelayLegKind::Client ? m_clientDrain : m_serverDrain;
+    disconnect(watch);
+    watch = {};
+    setPaused(otherLeg(to), false);
+}
+
+void RelayPair::setPaused(RelayLegKind kind, bool paused) {
+    if (kind == RelayLegKind::Client)
+        m_client->setReadingPaused(paused);
+    else if (m_server)
+        m_server->setReadingPaused(paused);
+}
+
+// --- the end -------------------------------------------------------------------------
+
+void RelayPair::onClientFinished() {
+    m_clientDone = true;
+    if (m_server && !m_server->isFinished() && m_server->state() == SessionState::Connecting)
+        m_server->abort();
+    checkFinished();
+}
+
+void RelayPair::onServerFinished() {
+    m_serverDone = true;
+    if (!m_clientAnswered)
+        refuseClientWith(502, QStringLiteral("relay: the upstream %1 failed: %2")
+                                  .arg(m_options.target.toString(),
+                                       m_serverError.isEmpty()
+                                           ? QStringLiteral("it closed before answering")
+                                           : m_serverError));
+    checkFinished();
+}
+
+void RelayPair::shutdown() {
+    if (!m_clientAnswered && m_client->state() == SessionState::Connecting) {
+        if (m_server)
+            m_server->abort();
+        m_client->abort();
+        return;
+    }
+    closeLeg(RelayLegKind::Client, toWire(CloseCode::GoingAway), QStringLiteral("relay stopping"));
+    closeLeg(RelayLegKind::Server, toWire(CloseCode::GoingAway), QStringLiteral("relay stopping"));
+}
+
+void RelayPair::checkFinished() {
+    if (m_finishedEmitted || !isFinished())
+        return;
+    m_finishedEmitted = true;
+    emit finished(this);
+}
+
+} // namespace ws

@@ -1,0 +1,390 @@
+#!/usr/bin/python3
+"""`wsw relay` between peers we did not write, on 127.0.0.1.
+
+python3-websockets client -> wsw relay -> Node ws server, Node ws client -> wsw relay
+-> python3-websockets server, and raw-socket peers on either side where frames must
+be counted or broken on purpose. Each case starts its own relay and peers.
+"""
+import asyncio
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from interop_support import (  # noqa: E402
+    OP_CLOSE, Suite, binary_payload, check, check_same, close_payload, close_writer,
+    encode_frame, import_websockets, RawServer, raw_client_handshake, raw_server_handshake,
+    read_frame, read_http_head, read_until_close, start_process, stop_process, text_payload,
+    wsw_binary)
+
+websockets = import_websockets()
+WSW = wsw_binary()
+NODE = os.environ.get("WSW_NODE", "node")
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER = os.path.join(HERE, "node_peer.cjs")
+MASK = b"\x11\x22\x33\x44"
+SIZES = [0, 125, 126, 65536, 16 * 1024 * 1024]
+
+suite = Suite("relay", case_timeout=60)
+
+
+def same(got, expected, what):
+    check(got == expected, f"{what}: expected {expected!r}, got {got!r}")
+
+
+class Relay:
+    """`wsw relay --listen 0 --to URL ...`; .port once listening."""
+
+    def __init__(self, target, *options):
+        self.args = [WSW, "relay", "--listen", "0", "--to", target, *options]
+        self.stderr = []
+
+    async def __aenter__(self):
+        self.proc = await start_process(self.args)
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), 10)).decode()
+        check(line.startswith("listening on ws://127.0.0.1:"), f"relay printed {line!r}")
+        self.port = int(line.split("ws://127.0.0.1:")[1].split("/")[0])
+        self.url = f"ws://127.0.0.1:{self.port}"
+        return self
+
+    async def __aexit__(self, *exc):
+        await stop_process(self.proc)
+
+
+class NodeServer:
+    """node_peer.cjs server; .port, and .events() reads the JSON lines it printed."""
+
+    def __init__(self, deflate=False):
+        self.args = [NODE, PEER, "server"] + (["deflate"] if deflate else [])
+        self.lines = []
+
+    async def __aenter__(self):
+        self.proc = await start_process(self.args)
+        listening = await self.next_event()
+        check(listening["event"] == "listening", f"node server said {listening}")
+        self.port = listening["port"]
+        self.url = f"ws://127.0.0.1:{self.port}"
+        return self
+
+    async def next_event(self, timeout=10):
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        check(line, "the node server ended")
+        event = json.loads(line)
+        self.lines.append(event)
+        return event
+
+    async def wait_for(self, kind, timeout=10):
+        for event in self.lines:
+            if event["event"] == kind and not event.get("_seen"):
+                event["_seen"] = True
+                return event
+        while True:
+            event = await self.next_event(timeout)
+            if event["event"] == kind:
+                event["_seen"] = True
+                return event
+
+    async def __aexit__(self, *exc):
+        await stop_process(self.proc)
+
+
+async def raw_request(port, request):
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+    writer.write(request)
+    await writer.drain()
+    status, headers = await read_http_head(reader, timeout=8)
+    body = await asyncio.wait_for(reader.read(), 8)
+    close_writer(writer)
+    return status, headers, body
+
+
+UPGRADE = ("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n")
+
+
+# ------------------------------------------------ python client -> relay -> node server
+
+async def python_client_to_node(relay_options, client_deflate, server_deflate,
+                                expect_client_leg, expect_server_leg):
+    async with NodeServer(deflate=server_deflate) as node, \
+            Relay(node.url + "/", *relay_options) as relay:
+        async with websockets.connect(
+                relay.url + "/room?id=7", max_size=None, subprotocols=["chat.v2"],
+                compression="deflate" if client_deflate else None,
+                extra_headers={"Cookie": "session=abc", "Authorization": "Bearer t0k"},
+                origin="http://app.test", user_agent_header="python-relay-test") as ws:
+            connection = await node.wait_for("connection")
+            headers = connection["headers"]
+            check_same(connection["url"], "/room?id=7", "path and query upstream")
+            check_same(headers.get("cookie"), "session=abc", "Cookie upstream")
+            check_same(headers.get("authorization"), "Bearer t0k", "Authorization upstream")
+            check_same(headers.get("origin"), "http://app.test", "Origin upstream")
+            check_same(headers.get("user-agent"), "python-relay-test", "User-Agent upstream")
+            check_same(headers.get("host"), f"127.0.0.1:{node.port}", "Host upstream")
+            check_same(ws.subprotocol, "chat.v2", "subprotocol chosen upstream")
+            check_same(ws.response_headers.get("Set-Cookie"), "relayed=yes", "Set-Cookie back")
+            client_leg = "permessage-deflate" in ws.response_headers.get(
+                "Sec-WebSocket-Extensions", "")
+            check(client_leg == expect_client_leg, f"client leg deflate {client_leg}")
+            check((connection["extensions"] == "permessage-deflate") == expect_server_leg,
+                  f"server leg extensions {connection['extensions']!r}")
+            for size in SIZES:
+                for message in (text_payload(size), binary_payload(size)):
+                    await ws.send(message)
+                    check_same(await asyncio.wait_for(ws.recv(), 20), message, "echo")
+            return node, ws
+
+
+@suite.case
+async def python_client_node_server_plain():
+    async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
+                                           "--no-deflate-server") as relay:
+        async with websockets.connect(relay.url + "/", max_size=None, compression=None) as ws:
+            for size in SIZES:
+                for message in (text_payload(size), binary_payload(size)):
+                    await ws.send(message)
+                    check_same(await asyncio.wait_for(ws.recv(), 20), message, "echo")
+            # A ping reaches the server, which answers it; the relay answers none.
+            pong = await ws.ping(b"p1")
+            await asyncio.wait_for(pong, 5)
+            check_same((await node.wait_for("ping"))["data"], "p1", "ping at the server")
+            silent = await ws.ping(b"silent")
+            check_same((await node.wait_for("ping"))["data"], "silent", "ping at the server")
+            done, _ = await asyncio.wait([silent], timeout=0.5)
+            check(not done, "a pong came for a ping the server did not answer")
+            # The server's ping: our client answers, the server hears the pong.
+            await ws.send("ping-me s1")
+            check_same(await asyncio.wait_for(ws.recv(), 5), "pong s1", "server's pong report")
+            await ws.close(4001, "bye")
+            closed = await node.wait_for("close")
+            check((closed["code"], closed["reason"]) == (4001, "bye"), f"close upstream {closed}")
+        async with websockets.connect(relay.url + "/", compression=None) as ws:
+            await ws.send("close-me 4002 why not")
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.exceptions.ConnectionClosed:
+                pass
+            check((ws.close_code, ws.close_reason) == (4002, "why not"),
+                  f"close downstream {ws.close_code} {ws.close_reason!r}")
+
+
+@suite.case
+async def python_client_node_server_headers_and_deflate_both_legs():
+    await python_client_to_node([], True, True, True, True)
+
+
+@suite.case
+async def python_client_node_server_deflate_client_leg_only():
+    await python_client_to_node(["--no-deflate-server"], True, True, True, False)
+
+
+@suite.case
+async def python_client_node_server_deflate_server_leg_only():
+    await python_client_to_node(["--no-deflate-client"], True, True, False, True)
+
+
+@suite.case
+async def upstream_refusal_is_relayed():
+    async with NodeServer() as node, Relay(node.url + "/") as relay:
+        status, headers, body = await raw_request(
+            relay.port, UPGRADE.format(path="/forbidden/x").encode())
+        check(status.startswith("HTTP/1.1 403"), f"status {status!r}")
+        check_same(body, b"no entry for /forbidden/x", "body of the refusal")
+
+
+@suite.case
+async def upstream_down_is_502():
+    # A port that was free a moment ago: nobody listens there.
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    async with Relay(f"ws://127.0.0.1:{port}/") as relay:
+        started = time.monotonic()
+        status, _, body = await raw_request(relay.port, UPGRADE.format(path="/").encode())
+        check(status.startswith("HTTP/1.1 502"), f"status {status!r}")
+        check(b"127.0.0.1:" + str(port).encode() in body and b"refused" in body.lower(),
+              f"502 body says what happened: {body!r}")
+        check(time.monotonic() - started < 5, "502 took too long")
+
+
+@suite.case
+async def upstream_silent_is_504():
+    async def never_answer(reader, writer):
+        await reader.read()
+
+    async with RawServer(never_answer) as silent, \
+            Relay(silent.url, "--handshake-timeout", "500") as relay:
+        started = time.monotonic()
+        status, _, body = await raw_request(relay.port, UPGRADE.format(path="/").encode())
+        elapsed = time.monotonic() - started
+        check(status.startswith("HTTP/1.1 504"), f"status {status!r}")
+        check(b"500 ms" in body, f"504 body says what happened: {body!r}")
+        check(0.4 < elapsed < 3, f"504 after {elapsed:.2f} s")
+
+
+# ------------------------------------------------ node client -> relay -> python server
+
+@suite.case
+async def node_client_python_server():
+    seen = {}
+
+    async def handler(ws, path):
+        seen["path"] = path
+        seen["headers"] = ws.request_headers
+        try:
+            async for message in ws:
+                if isinstance(message, str) and message.startswith("ping-me "):
+                    payload = message[8:].encode()
+                    await asyncio.wait_for(await ws.ping(payload), 5)
+                    await ws.send("pong " + payload.decode())
+                elif isinstance(message, str) and message.startswith("close-me "):
+                    _, code, reason = message.split(" ", 2)
+                    await ws.close(int(code), reason)
+                else:
+                    await ws.send(message)
+        finally:
+            seen.setdefault("closes", []).append((ws.close_code, ws.close_reason))
+
+    for relay_options, deflate in ((["--no-deflate-client", "--no-deflate-server"], False),
+                                   ([], True)):
+        seen.clear()
+        async with websockets.serve(handler, "127.0.0.1", 0, max_size=None,
+                                    subprotocols=["chat.v2"],
+                                    compression="deflate" if deflate else None) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with Relay(f"ws://127.0.0.1:{port}/", *relay_options) as relay:
+                proc = await start_process(
+                    [NODE, PEER, "client", relay.url + "/node?x=1"] +
+                    (["deflate"] if deflate else []))
+                stdout, stderr = await asyncio.wait_for(proc.communicate(), 45)
+                events = [json.loads(line) for line in stdout.decode().splitlines()]
+                check(events and events[-1]["event"] == "done",
+                      f"node client: {events[-3:]} {stderr.decode()[-500:]}")
+                opened = events[0]
+                check_same(opened["protocol"], "chat.v2", "subprotocol")
+                check((opened["extensions"] == "permessage-deflate") == deflate,
+                      f"client leg extensions {opened['extensions']!r}")
+                echoes = [e for e in events if e["event"] == "echo"]
+                check(len(echoes) == 2 * len(SIZES) and all(e["ok"] for e in echoes),
+                      f"echoes {echoes}")
+                by_kind = {e["event"]: e for e in events}
+                check_same(by_kind["pong"]["data"], "n1", "pong to the client's ping")
+                check_same(by_kind["report"]["data"], "pong s1", "server's ping answered")
+                # The relay answers the client's close as the RFC asks (§5.5.1: the
+                # code echoed) while it forwards it upstream.
+                check(by_kind["closed"]["code"] == 4001, f"close answered {by_kind['closed']}")
+                closed_by_server = (by_kind["closed-by-server"]["code"],
+                                    by_kind["closed-by-server"]["reason"])
+                check(closed_by_server == (4002, "why not"), f"close downstream {closed_by_server}")
+                check_same(seen["path"], "/node?x=1", "path and query upstream")
+                check_same(seen["headers"].get("Cookie"), "session=abc", "Cookie upstream")
+                check_same(seen["headers"].get("User-Agent"), "node-relay-test", "User-Agent")
+                check((4001, "bye") in seen["closes"], f"close upstream {seen['closes']}")
+                deflated = "permessage-deflate" in seen["headers"].get(
+                    "Sec-WebSocket-Extensions", "")
+                check(deflated == deflate, f"server leg offer {deflated}")
+
+
+# ------------------------------------------------ raw peers: frames counted, rules broken
+
+@suite.case
+async def fragments_and_controls_keep_their_frames():
+    script = [(0x1, False, b"caf\xc3"), (0x0, False, b"\xa9 \xe2\x82"), (0x0, True, b"\xac")]
+    back = [(0x2, False, b"\x00\x01"), (0x9, True, b"mid"), (0x0, False, b""),
+            (0x0, True, b"\xff" * 200)]
+
+    async def upstream(reader, writer):
+        await raw_server_handshake(reader, writer)
+        got = [await asyncio.wait_for(read_frame(reader), 5) for _ in script]
+        for opcode, fin, payload in back:
+            writer.write(encode_frame(opcode, payload, fin=fin))
+        await writer.drain()
+        pong = await asyncio.wait_for(read_frame(reader), 5)
+        writer.write(encode_frame(OP_CLOSE, close_payload(1000, b"done")))
+        await writer.drain()
+        close = await asyncio.wait_for(read_frame(reader), 5)
+        return got, pong, close
+
+    async with RawServer(upstream) as server, Relay(server.url) as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        keys = set()
+        for index, (opcode, fin, payload) in enumerate(script):
+            key = bytes([index + 1]) * 4
+            keys.add(key)
+            writer.write(encode_frame(opcode, payload, fin=fin, mask=key))
+        await writer.drain()
+        frames = [await asyncio.wait_for(read_frame(reader), 5) for _ in back]
+        same([(f.opcode, f.fin, f.payload, f.masked) for f in frames],
+                   [(o, fin, p, False) for o, fin, p in back], "frames downstream")
+        writer.write(encode_frame(0xA, b"mid", mask=MASK))
+        await writer.drain()
+        close = await asyncio.wait_for(read_frame(reader), 5)
+        same((close.opcode, close.close_code, close.close_reason),
+                   (OP_CLOSE, 1000, b"done"), "close downstream")
+        writer.write(encode_frame(OP_CLOSE, close_payload(1000, b"done"), mask=MASK))
+        await writer.drain()
+        got, pong, upstream_close = await asyncio.wait_for(server.done, 5)
+        close_writer(writer)
+    same([(f.opcode, f.fin, f.payload, f.masked) for f in got],
+               [(o, fin, p, True) for o, fin, p in script], "frames upstream")
+    same((pong.opcode, pong.payload), (0xA, b"mid"), "the client's pong upstream")
+    same((upstream_close.opcode, upstream_close.close_code), (OP_CLOSE, 1000),
+               "close answered upstream")
+
+
+async def hostile(frame_bytes, expected_code):
+    async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client") as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        await node.wait_for("connection")
+        writer.write(frame_bytes)
+        await writer.drain()
+        frames, close = await read_until_close(reader, timeout=5)
+        check(close is not None and close.close_code == expected_code,
+              f"client leg closed with {close!r}")
+        upstream = await node.wait_for("close")
+        check_same(upstream["code"], 1011, "upstream sees a clean close with 1011")
+        close_writer(writer)
+
+
+@suite.case
+async def hostile_invalid_utf8():
+    await hostile(encode_frame(0x1, b"ok \xff", mask=MASK), 1007)
+
+
+@suite.case
+async def hostile_huge_length():
+    # 2^62 bytes announced: refused before anything is spent (1009).
+    await hostile(bytes([0x82, 0xFF]) + (1 << 62).to_bytes(8, "big") + MASK, 1009)
+
+
+@suite.case
+async def hostile_slowloris():
+    async with NodeServer() as node, \
+            Relay(node.url + "/", "--handshake-timeout", "600") as relay:
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        started = time.monotonic()
+        request = UPGRADE.format(path="/").encode()
+        ended = False
+        for byte in request[:-4]:
+            writer.write(bytes([byte]))
+            try:
+                await writer.drain()
+            except ConnectionError:
+                ended = True
+                break
+            await asyncio.sleep(0.05)
+            if reader.at_eof() or time.monotonic() - started > 3:
+                break
+        data = await asyncio.wait_for(reader.read(), 3)
+        elapsed = time.monotonic() - started
+        check(data == b"" or ended, f"the relay answered a stalled request: {data!r}")
+        check(elapsed < 2.5, f"dropped after {elapsed:.2f} s")
+        check(not any(e["event"] == "connection" for e in node.lines),
+              "the upstream saw a connection")
+        close_writer(writer)
+
+
+suite.run()
