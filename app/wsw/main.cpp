@@ -1,13 +1,14 @@
-// wsw: WebSocket Workbench on the command line (serve, connect, bench).
+// wsw: WebSocket Workbench on the command line (serve, connect, bench, diff, replay, probe,
+// relay).
 #include "allocatortuning.h"
 #include "bench/benchcommand.h"
 #include "connectcommand.h"
 #include "diffcommand.h"
 #include "net/descriptorlimit.h"
 #include "output.h"
-#include "replaycommand.h"
 #include "probecommand.h"
 #include "relaycommand.h"
+#include "replaycommand.h"
 #include "servecommand.h"
 #include "wswversion.h"
 

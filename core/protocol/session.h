@@ -166,13 +166,12 @@ public:
     void accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
                 MessageExtension *extension, qint64 nowUs, const HttpHeaders &extraHeaders = {});
     void reject(int httpStatus, const QByteArray &reason, qint64 nowUs);
-    // Server, after a PlainHttpRequest: answer it; the connection then closes. Also
-    // after UpgradeRequested, with any answer (a server that misbehaves on purpose).
     // Server, after UpgradeRequested: refuse with this complete HTTP answer (a relay
     // passing on its upstream's refusal, or its own 502/504); `why` goes into the
     // ClosedEvent. The connection then closes.
     void rejectWithResponse(const QByteArray &response, const QString &why, qint64 nowUs);
-    // Server, after a PlainHttpRequest: answer it; the connection then closes.
+    // Server, after a PlainHttpRequest: answer it; the connection then closes. Also
+    // after UpgradeRequested, with any answer (a server that misbehaves on purpose).
     void respondHttp(const QByteArray &response, qint64 nowUs);
     // The request behind UpgradeRequested / PlainHttpRequest.
     const ServerHandshake *serverHandshake() const;
