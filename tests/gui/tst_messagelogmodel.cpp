@@ -67,6 +67,7 @@ class TestMessageLogModel : public QObject {
     Q_OBJECT
 
 private slots:
+    void stagedFaultsStandOut();
     void columnsAndHeaders();
     void rowsForEveryKind_data();
     void rowsForEveryKind();
@@ -337,6 +338,25 @@ void TestMessageLogModel::messagesAndFramesModes() {
 
 // Frames sent raw (Session::sendRaw reports a frame and no message) are rows of the
 // Messages view too; the frames of a message sent as such stay behind its row.
+// A fault our server staged on purpose is a note row of its own colour: never taken
+// for the peer's doing, nor for an ordinary note.
+void TestMessageLogModel::stagedFaultsStandOut() {
+    MessageLogModel model;
+    model.store().setClockOffset(0);
+    model.appendEvent(1, NoteEvent{1, {ConformanceNote::Kind::Staged,
+                                       QStringLiteral("delayed reply 200 ms")}});
+    model.appendEvent(1, NoteEvent{2, {ConformanceNote::Kind::UnsolicitedPong,
+                                       QStringLiteral("a pong nobody asked for")}});
+    model.flush();
+    QCOMPARE(model.rowCount(), 2);
+    const auto brush = [&model](int row, int role) {
+        return model.index(row, MessageLogModel::PreviewColumn).data(role).value<QBrush>();
+    };
+    QVERIFY(brush(0, Qt::BackgroundRole) != brush(1, Qt::BackgroundRole));
+    QVERIFY(brush(0, Qt::ForegroundRole) != brush(1, Qt::ForegroundRole));
+    QVERIFY(brush(0, Qt::BackgroundRole).style() != Qt::NoBrush);
+}
+
 void TestMessageLogModel::craftedFramesHaveMessageRows() {
     MessageLogModel model;
     model.store().setClockOffset(0);

@@ -5,8 +5,10 @@
 #include "controllers/replaycontroller.h"
 #include "dialogs/replaydialog.h"
 #include "models/messagelogmodel.h"
+#include "models/sessiondiffmodel.h"
 #include "widgets/replaybar.h"
 #include "windows/connectionspanel.h"
+#include "windows/sessiondiffwindow.h"
 
 #include "net/eventclock.h"
 
@@ -140,6 +142,38 @@ void TestReplayWindow::replayFromTheTree() {
     // Logged as a connection like any other, with the same messages.
     QCOMPARE(sentTexts(m_model->store(), replayId), (QList<QByteArray>{"one", "two", "three"}));
     QVERIFY(m_hub->info(replayId)->finished);
+
+    // One click compares the replay with its recording: against the same echo
+    // server, the same messages both ways.
+    QPushButton *compare = m_panel->replayBar()->compareButton();
+    QVERIFY(compare->isVisible());
+    QSignalSpy compareRequested(m_panel, &ConnectionsPanel::compareReplayRequested);
+    QTest::mouseClick(compare, Qt::LeftButton);
+    QCOMPARE(compareRequested.size(), 1);
+    QCOMPARE(compareRequested.at(0).at(0).toUInt(), recorded);
+    QCOMPARE(compareRequested.at(0).at(1).toUInt(), replayId);
+    m_model->flush();
+    SessionDiffWindow diff;
+    QVERIFY2(diff.setConnections(m_model->store(), recorded, replayId),
+             qPrintable(diff.errorText()));
+    QVERIFY(diff.compare());
+    QVERIFY2(diff.summaryLabel()->text().startsWith(QStringLiteral("<b>Same</b>")),
+             qPrintable(diff.summaryLabel()->text()));
+    QCOMPARE(diff.model()->rowCount(), 6); // three sent, three echoed
+    // With control frames: the closes too, still the same.
+    diff.controlBox()->setChecked(true);
+    QVERIFY(diff.compare());
+    QVERIFY(diff.summaryLabel()->text().startsWith(QStringLiteral("<b>Same</b>")));
+    QVERIFY(diff.model()->rowCount() > 6);
+
+    // A connection that sent something else differs.
+    const quint32 other = recordSession({"one", "2", "three"});
+    QVERIFY(other);
+    m_model->flush();
+    SessionDiffWindow changed;
+    QVERIFY(changed.setConnections(m_model->store(), recorded, other));
+    QVERIFY(changed.compare());
+    QVERIFY(changed.summaryLabel()->text().startsWith(QStringLiteral("<b>Different</b>")));
 }
 
 void TestReplayWindow::pauseHoldsAndResumeGoesOn() {

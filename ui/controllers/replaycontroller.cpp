@@ -55,6 +55,7 @@ quint32 ReplayController::start(quint32 id, const ReplaySettings &settings, QStr
         m_player->deleteLater();
     m_player = player;
     m_replayId = newId;
+    m_sourceId = id;
     connect(player, &replay::ReplayPlayer::progress, this, &ReplayController::progress);
     connect(player, &replay::ReplayPlayer::pausedChanged, this, &ReplayController::pausedChanged);
     connect(player, &replay::ReplayPlayer::finished, this, &ReplayController::finished);

@@ -32,6 +32,8 @@ public:
 
     replay::ReplayPlayer *player() const { return m_player; }
     quint32 replayId() const { return m_replayId; }
+    // The connection the last replay played again.
+    quint32 sourceId() const { return m_sourceId; }
     bool isRunning() const { return m_player && m_player->isRunning(); }
     void pause();
     void resume();
@@ -47,6 +49,7 @@ private:
     ConnectionHub *m_hub;
     QPointer<replay::ReplayPlayer> m_player;
     quint32 m_replayId = 0;
+    quint32 m_sourceId = 0;
 };
 
 } // namespace ws

@@ -20,6 +20,9 @@ const QColor ReceivedForeground(0x0D, 0x47, 0xA1);
 const QColor ErrorForeground(0xC6, 0x28, 0x28);
 const QColor NeutralForeground(0x55, 0x55, 0x55);
 const QColor NoteMarker(0xF9, 0xA8, 0x25);
+// A fault our own server staged on purpose: never to be taken for the peer's doing.
+const QColor StagedForeground(0x6A, 0x1B, 0x9A);
+const QColor StagedBackground(0xF3, 0xE5, 0xF5);
 
 } // namespace
 
@@ -402,6 +405,14 @@ QString MessageLogModel::kindText(const log::LogRecord &record) {
     return text;
 }
 
+bool MessageLogModel::isStaged(const log::LogRecord &record, qsizetype storeRow) const {
+    if (record.kind != log::LogKind::Note)
+        return false;
+    const log::LogRecordExtra *extra = m_store.extraOf(record, storeRow);
+    return extra && !extra->notes.isEmpty() &&
+           extra->notes.constFirst().kind == ConformanceNote::Kind::Staged;
+}
+
 QString MessageLogModel::lengthText(const log::LogRecord &record) {
     switch (record.kind) {
     case log::LogKind::Error:
@@ -455,6 +466,8 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
     case Qt::ForegroundRole:
         if (r.isError())
             return QBrush(ErrorForeground);
+        if (isStaged(r, storeRow))
+            return QBrush(StagedForeground);
         if (r.has(log::LogRecord::Undirected) || r.kind == log::LogKind::Handshake ||
             r.kind == log::LogKind::Note)
             return QBrush(NeutralForeground);
@@ -462,6 +475,8 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
     case Qt::BackgroundRole:
         if (r.isError())
             return QBrush(ErrorBackground);
+        if (isStaged(r, storeRow))
+            return QBrush(StagedBackground);
         if (r.has(log::LogRecord::Undirected))
             return {};
         return QBrush(r.has(log::LogRecord::Outgoing) ? SentBackground : ReceivedBackground);

@@ -121,6 +121,8 @@ public:
 
     // Cell texts, also used by the filter.
     QString timeText(int row) const;
+    // A note row telling of a fault our server staged on purpose.
+    bool isStaged(const log::LogRecord &record, qsizetype storeRow) const;
     static QString directionText(const log::LogRecord &record);
     static QString kindText(const log::LogRecord &record);
     static QString lengthText(const log::LogRecord &record);

@@ -15,7 +15,8 @@ ReplayBar::ReplayBar(ReplayController *controller, QWidget *parent)
     , m_label(new QLabel(this))
     , m_progress(new QProgressBar(this))
     , m_pause(new QPushButton(tr("Pause"), this))
-    , m_stop(new QPushButton(tr("Stop"), this)) {
+    , m_stop(new QPushButton(tr("Stop"), this))
+    , m_compare(new QPushButton(tr("Compare with recording"), this)) {
     setObjectName(QStringLiteral("replayBar"));
     m_progress->setFormat(tr("%v of %m steps"));
     auto *layout = new QHBoxLayout(this);
@@ -24,6 +25,9 @@ ReplayBar::ReplayBar(ReplayController *controller, QWidget *parent)
     layout->addWidget(m_progress, 1);
     layout->addWidget(m_pause);
     layout->addWidget(m_stop);
+    layout->addWidget(m_compare);
+    m_compare->setToolTip(tr("The replay's messages beside the recorded ones, message by message"));
+    m_compare->hide();
     hide();
     connect(controller, &ReplayController::started, this, [this](quint32 id, int steps) {
         Q_UNUSED(id);
@@ -33,6 +37,7 @@ ReplayBar::ReplayBar(ReplayController *controller, QWidget *parent)
         m_pause->setText(tr("Pause"));
         m_pause->setEnabled(true);
         m_stop->setEnabled(true);
+        m_compare->hide();
         show();
     });
     connect(controller, &ReplayController::progress, this, [this](int taken, int total) {
@@ -47,6 +52,7 @@ ReplayBar::ReplayBar(ReplayController *controller, QWidget *parent)
             [this](const replay::ReplayResult &result) {
                 m_pause->setEnabled(false);
                 m_stop->setEnabled(false);
+                m_compare->show();
                 m_label->setText(result.completed() ? tr("Replay completed")
                                  : result.stopped   ? tr("Replay stopped")
                                                     : tr("Replay incomplete"));
@@ -58,6 +64,8 @@ ReplayBar::ReplayBar(ReplayController *controller, QWidget *parent)
             m_controller->pause();
     });
     connect(m_stop, &QPushButton::clicked, m_controller, &ReplayController::stop);
+    connect(m_compare, &QPushButton::clicked, this,
+            [this] { emit compareRequested(m_controller->sourceId(), m_controller->replayId()); });
 }
 
 } // namespace ws

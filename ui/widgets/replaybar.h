@@ -21,6 +21,11 @@ public:
     QProgressBar *progressBar() const { return m_progress; }
     QPushButton *pauseButton() const { return m_pause; }
     QPushButton *stopButton() const { return m_stop; }
+    // After a replay: its messages beside the recording's, in the session diff.
+    QPushButton *compareButton() const { return m_compare; }
+
+signals:
+    void compareRequested(quint32 recordedId, quint32 replayId);
     QLabel *label() const { return m_label; }
 
 private:
@@ -29,6 +34,7 @@ private:
     QProgressBar *m_progress;
     QPushButton *m_pause;
     QPushButton *m_stop;
+    QPushButton *m_compare;
 };
 
 } // namespace ws

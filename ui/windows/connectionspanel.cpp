@@ -50,6 +50,8 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
                             "server, with its recorded timing"));
     m_replayController = new ReplayController(hub, this);
     m_replayBar = new ReplayBar(m_replayController, this);
+    connect(m_replayBar, &ReplayBar::compareRequested, this,
+            &ConnectionsPanel::compareReplayRequested);
     connect(m_replay, &QAction::triggered, this, [this] { replay(selectedId()); });
 
     m_tree->setModel(m_model);

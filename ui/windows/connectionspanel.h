@@ -59,6 +59,8 @@ signals:
     void reconnected(quint32 newId);
     // What the user should hear about, e.g. a close that could not be sent.
     void statusMessage(const QString &message);
+    // The replay bar's "Compare with recording".
+    void compareReplayRequested(quint32 recordedId, quint32 replayId);
 
 private:
     void updateActions();

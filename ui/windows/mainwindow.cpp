@@ -134,6 +134,8 @@ MainWindow::MainWindow(QWidget *parent)
     });
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
     connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
+    connect(m_connections, &ConnectionsPanel::compareReplayRequested, this,
+            &MainWindow::compareConnections);
     connect(m_connections, &ConnectionsPanel::reconnected, this, [this](quint32 id) {
         const EndpointInfo *info = m_hub->info(id);
         if (info)
@@ -265,6 +267,17 @@ SessionDiffWindow *MainWindow::compareSessions(const QString &a, const QString &
     window->setAttribute(Qt::WA_DeleteOnClose);
     window->setFiles(a, b);
     window->compare(); // a file that cannot be read is reported in the window
+    window->show();
+    return window;
+}
+
+SessionDiffWindow *MainWindow::compareConnections(quint32 a, quint32 b) {
+    auto *window = new SessionDiffWindow(this);
+    window->setAttribute(Qt::WA_DeleteOnClose);
+    // Rows still being coalesced are part of what is compared.
+    m_log->flush();
+    if (window->setConnections(m_log->store(), a, b))
+        window->compare(); // otherwise the window says why
     window->show();
     return window;
 }

@@ -103,6 +103,8 @@ public:
     QAction *compareSessionsAction() const { return m_compareSessions; }
     // Opens a window with the two logs side by side (deleted when closed).
     SessionDiffWindow *compareSessions(const QString &a, const QString &b);
+    // Two connections of this window's log, e.g. a replay and its recording.
+    SessionDiffWindow *compareConnections(quint32 a, quint32 b);
 
 protected:
     void closeEvent(QCloseEvent *event) override;

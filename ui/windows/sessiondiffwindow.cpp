@@ -183,6 +183,30 @@ void SessionDiffWindow::setFiles(const QString &a, const QString &b) {
     setWindowTitle(tr("Compare %1 and %2").arg(QFileInfo(a).fileName(), QFileInfo(b).fileName()));
 }
 
+bool SessionDiffWindow::setConnections(const log::LogStore &store, quint32 a, quint32 b) {
+    const auto extract = [&](quint32 id, std::optional<Given> &given, QLineEdit *edit) {
+        Given sides;
+        log::SessionSelection selection;
+        selection.connection = id;
+        QString error;
+        if (!log::extractSession(store, selection, &sides.messages, &error)) {
+            showError(error);
+            return false;
+        }
+        selection.includeControl = true;
+        log::extractSession(store, selection, &sides.withControl);
+        edit->setText(sides.messages.connectionName.isEmpty() ? tr("connection %1").arg(id)
+                                                              : sides.messages.connectionName);
+        edit->setReadOnly(true);
+        given = std::move(sides);
+        return true;
+    };
+    if (!extract(a, m_givenA, m_fileA) || !extract(b, m_givenB, m_fileB))
+        return false;
+    setWindowTitle(tr("Compare %1 and %2").arg(m_fileA->text(), m_fileB->text()));
+    return true;
+}
+
 void SessionDiffWindow::setIgnorePaths(const QStringList &paths) {
     m_ignore->setText(paths.join(QLatin1Char(' ')));
 }
@@ -240,6 +264,12 @@ bool SessionDiffWindow::compare() {
 
     const bool control = m_control->isChecked();
     const auto load = [&](QLineEdit *edit, std::optional<Loaded> &cache, QString *error) {
+        // Connections of the window's own log: taken when they were given.
+        const std::optional<Given> &given = edit == m_fileA ? m_givenA : m_givenB;
+        if (given) {
+            cache = Loaded{{}, control, {}, 0, control ? given->withControl : given->messages};
+            return true;
+        }
         const QString path = edit->text().trimmed();
         if (path.isEmpty()) {
             *error = tr("Choose the two logs to compare.");

@@ -33,6 +33,10 @@ public:
     ~SessionDiffWindow() override;
 
     void setFiles(const QString &a, const QString &b);
+    // Compares connections `a` and `b` of a log held in memory (the window's own,
+    // e.g. a replay and the connection it replayed) instead of two files; false
+    // (errorText() says why) when one has no messages. The store is read here only.
+    bool setConnections(const log::LogStore &store, quint32 a, quint32 b);
     // Paths as --ignore takes them; shown in the edit separated by spaces.
     void setIgnorePaths(const QStringList &paths);
     QStringList ignorePaths() const;
@@ -92,6 +96,13 @@ private:
     };
     std::optional<Loaded> m_loadedA;
     std::optional<Loaded> m_loadedB;
+    // setConnections(): each side without and with control frames.
+    struct Given {
+        log::RecordedSession messages;
+        log::RecordedSession withControl;
+    };
+    std::optional<Given> m_givenA;
+    std::optional<Given> m_givenB;
 };
 
 } // namespace ws
