@@ -96,8 +96,9 @@ protected:
     virtual bool afterReceive() { return true; }
     // Each event, after it was reported. The role may send from here.
     virtual void handleEvent(SessionEvent &event) = 0;
-    // The socket has bytes (or its end) to read: what its readyRead() starts.
-    virtual void socketReadable() = 0;
+    // The socket has bytes (or its end) to read: what its readyRead() starts. By
+    // default receive(); a role whose readyRead() does more says so here.
+    virtual void socketReadable() { receive(); }
     // An event to swallow before it is reported (false: not reported, not handled).
     virtual bool admitEvent(const SessionEvent &) { return true; }
     // An unbuffered socket's read met the end of the stream or failed (the socket's
