@@ -20,10 +20,11 @@ namespace {
 
 QString exitStatusHelp() {
     return QStringLiteral("Exit status:\n"
-                          "  0  no case FAILED (in its behaviour or its close)\n"
+                          "  0  no case failed\n"
                           "  1  usage error (a spec file that cannot be read included)\n"
                           "  2  a server could not be reached at all\n"
-                          "  3  at least one case FAILED\n"
+                          "  3  at least one case failed: its behaviour is FAILED, or its close\n"
+                          "     FAILED, WRONG CODE or UNCLEAN\n"
                           "  4  a report could not be written");
 }
 
@@ -157,6 +158,8 @@ int ProbeCommand::run(const QStringList &arguments) {
         }
         if (servers.isEmpty())
             return commandLine.usageError(QStringLiteral("the spec names no servers"));
+    } else if (commandLine.isSet(list) && commandLine.positionalArguments().isEmpty()) {
+        servers.append({QStringLiteral("server"), QStringLiteral("ws://127.0.0.1/"), {}});
     } else {
         if (commandLine.positionalArguments().size() != 1)
             return commandLine.usageError(
