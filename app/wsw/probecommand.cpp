@@ -77,8 +77,8 @@ int ProbeCommand::run(const QStringList &arguments) {
     const auto spec =
         makeOption("spec",
                    "An Autobahn fuzzingclient spec (JSON: outdir, servers [{agent, url, options}], "
-                   "cases, exclude-cases, exclude-agent-cases). --cases and --exclude narrow it "
-                   "further; --report replaces its outdir.",
+                   "cases, exclude-cases, exclude-agent-cases; a server's options are not "
+                   "used). --cases and --exclude narrow it further; --report replaces its outdir.",
                    "file");
     const auto report =
         makeOption("report",

@@ -173,8 +173,11 @@ def section_own():
         with tempfile.TemporaryDirectory() as directory:
             # The deflate round trips of 4 KiB and more take seconds each: a
             # representative part of 12.* and 13.* stays.
+            # Waits of 500 ms (Autobahn's are 1 s): a loaded machine still fails 6.4.*
+            # within the wait, so that fail-fast is judged, not the scheduler.
             status, out, err, seconds = probe(
-                url, "--exclude", "12.1.5,12.1.6,12.1.11,12.1.12,13.*.5", "--report", directory)
+                url, "--exclude", "12.1.5,12.1.6,12.1.11,12.1.12,13.*.5", "--wait-scale", "0.5",
+                "--report", directory)
             print(out, flush=True)
             check(status == 0, f"own server: exit status {status}: {err[-2000:]}")
             counts = autobahn_counts(read_index(directory))["server"]
@@ -250,8 +253,9 @@ def section_python():
             check(v["H.1.6"][0] == "FAILED", f"H.1.6 (no Host accepted): {v['H.1.6']}")
             check(v["H.2.1"][0] == "FAILED" and v["H.2.2"][0] == "FAILED",
                   f"H.2.* (400 without Sec-WebSocket-Version): {v['H.2.1']} {v['H.2.2']}")
-            # It fails the connection before echoing the message that came first.
-            check(v["3.2"][0] == "NON-STRICT" and v["4.1.3"][0] == "NON-STRICT",
+            # It often fails the connection before echoing the message that came first
+            # (NON-STRICT); which one wins is up to its scheduling.
+            check(v["3.2"][0] in ("OK", "NON-STRICT") and v["4.1.3"][0] in ("OK", "NON-STRICT"),
                   f"3.2, 4.1.3: {v['3.2']} {v['4.1.3']}")
             # A message followed at once by a close is sometimes not echoed (the
             # handler's send comes after the close was processed): a race of the peer.
