@@ -5,6 +5,7 @@
 #include "signalwatcher.h"
 
 #include "probe/catalogue.h"
+#include "probe/fuzzingserver.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -200,6 +201,48 @@ int ProbeCommand::run(const QStringList &arguments) {
     }
     ProbeCommand command(targets, reportDirectory, commandLine.isSet(quiet));
     return command.exec();
+}
+
+int ProbeCommand::serveProbe(const QHostAddress &address, quint16 port,
+                             const QString &reportDirectory, bool quiet) {
+    probe::RunOptions options;
+    options.waitScale = 0.1; // as wsw probe's default: Autobahn's 1 s waits are 100 ms
+    probe::FuzzingServer server(options, reportDirectory);
+    if (!server.listen(address, port)) {
+        writeLine(stderr, "wsw serve: " + server.errorString().toUtf8());
+        return 2;
+    }
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+                             ? QStringLiteral("[%1]").arg(address.toString())
+                             : address.toString();
+    writeLine(stdout,
+              QStringLiteral("listening on ws://%1:%2/").arg(host).arg(server.port()).toUtf8());
+    if (!quiet) {
+        writeLine(stderr,
+                  QStringLiteral("probe mode: %1 cases; /getCaseCount, /getCaseInfo?case=N, "
+                                 "/runCase?case=N&agent=A, /getCaseStatus?case=N&agent=A, "
+                                 "/updateReports?agent=A")
+                      .arg(server.caseCount())
+                      .toUtf8());
+        QObject::connect(&server, &probe::FuzzingServer::caseFinished,
+                         [](const QString &agent, const probe::CaseResult &result) {
+                             writeLine(stderr, QStringLiteral("%1 %2 %3 / %4 (%5 ms)")
+                                                   .arg(agent, result.id,
+                                                        probe::verdictName(result.behavior),
+                                                        probe::verdictName(result.behaviorClose))
+                                                   .arg(result.durationMs)
+                                                   .toUtf8());
+                         });
+        QObject::connect(&server, &probe::FuzzingServer::reportsWritten, [](const QString &dir) {
+            writeLine(stderr, QStringLiteral("reports in %1").arg(dir).toUtf8());
+        });
+    }
+    QObject::connect(&server, &probe::FuzzingServer::reportError, [](const QString &message) {
+        writeLine(stderr, ("wsw serve: " + message).toUtf8());
+    });
+    SignalWatcher watcher;
+    QObject::connect(&watcher, &SignalWatcher::signalReceived, [] { QCoreApplication::exit(0); });
+    return QCoreApplication::exec();
 }
 
 int ProbeCommand::exec() {

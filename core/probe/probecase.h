@@ -186,7 +186,8 @@ struct CaseResult {
     QList<Observation> received;
     QList<std::pair<Verdict, QList<Observation>>> expected;
     ExpectedClose expectedClose;
-    bool wasOpen = false; // the opening handshake succeeded
+    bool wasOpen = false;  // the opening handshake succeeded
+    bool isServer = false; // we were the server: a client was tested
     // We started the close (a close step, our close handshake, or we failed the
     // connection) before the peer's close frame came. A raw frame with the close
     // opcode sent as a frame to test (3.7) is not a close of ours, as in Autobahn.
