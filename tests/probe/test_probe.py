@@ -67,7 +67,7 @@ def start(command, port_file, what):
             break
         time.sleep(0.05)
     output = process.stdout.read() if process.poll() is not None else ""
-    process.kill()
+    stop(process)
     print(f"FAIL: {what} did not start: {output}", flush=True)
     sys.exit(1)
 
@@ -77,7 +77,7 @@ def start_wsw_server(*extra):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = process.stdout.readline()
     if "listening on ws://" not in line:
-        process.kill()
+        stop(process)
         print(f"FAIL: wsw serve did not start: {line}", flush=True)
         sys.exit(1)
     return process, int(line.rsplit(":", 1)[1].strip("/\n"))
