@@ -5,6 +5,7 @@
 #include "signalwatcher.h"
 
 #include "probe/catalogue.h"
+#include "probe/fuzzingserver.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -20,10 +21,11 @@ namespace {
 
 QString exitStatusHelp() {
     return QStringLiteral("Exit status:\n"
-                          "  0  no case FAILED (in its behaviour or its close)\n"
+                          "  0  no case failed\n"
                           "  1  usage error (a spec file that cannot be read included)\n"
                           "  2  a server could not be reached at all\n"
-                          "  3  at least one case FAILED\n"
+                          "  3  at least one case failed: its behaviour is FAILED, or its close\n"
+                          "     FAILED, WRONG CODE or UNCLEAN\n"
                           "  4  a report could not be written");
 }
 
@@ -76,8 +78,8 @@ int ProbeCommand::run(const QStringList &arguments) {
     const auto spec =
         makeOption("spec",
                    "An Autobahn fuzzingclient spec (JSON: outdir, servers [{agent, url, options}], "
-                   "cases, exclude-cases, exclude-agent-cases). --cases and --exclude narrow it "
-                   "further; --report replaces its outdir.",
+                   "cases, exclude-cases, exclude-agent-cases; a server's options are not "
+                   "used). --cases and --exclude narrow it further; --report replaces its outdir.",
                    "file");
     const auto report =
         makeOption("report",
@@ -157,6 +159,8 @@ int ProbeCommand::run(const QStringList &arguments) {
         }
         if (servers.isEmpty())
             return commandLine.usageError(QStringLiteral("the spec names no servers"));
+    } else if (commandLine.isSet(list) && commandLine.positionalArguments().isEmpty()) {
+        servers.append({QStringLiteral("server"), QStringLiteral("ws://127.0.0.1/"), {}});
     } else {
         if (commandLine.positionalArguments().size() != 1)
             return commandLine.usageError(
@@ -197,6 +201,48 @@ int ProbeCommand::run(const QStringList &arguments) {
     }
     ProbeCommand command(targets, reportDirectory, commandLine.isSet(quiet));
     return command.exec();
+}
+
+int ProbeCommand::serveProbe(const QHostAddress &address, quint16 port,
+                             const QString &reportDirectory, bool quiet) {
+    probe::RunOptions options;
+    options.waitScale = 0.1; // as wsw probe's default: Autobahn's 1 s waits are 100 ms
+    probe::FuzzingServer server(options, reportDirectory);
+    if (!server.listen(address, port)) {
+        writeLine(stderr, "wsw serve: " + server.errorString().toUtf8());
+        return 2;
+    }
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+                             ? QStringLiteral("[%1]").arg(address.toString())
+                             : address.toString();
+    writeLine(stdout,
+              QStringLiteral("listening on ws://%1:%2/").arg(host).arg(server.port()).toUtf8());
+    if (!quiet) {
+        writeLine(stderr,
+                  QStringLiteral("probe mode: %1 cases; /getCaseCount, /getCaseInfo?case=N, "
+                                 "/runCase?case=N&agent=A, /getCaseStatus?case=N&agent=A, "
+                                 "/updateReports?agent=A")
+                      .arg(server.caseCount())
+                      .toUtf8());
+        QObject::connect(&server, &probe::FuzzingServer::caseFinished,
+                         [](const QString &agent, const probe::CaseResult &result) {
+                             writeLine(stderr, QStringLiteral("%1 %2 %3 / %4 (%5 ms)")
+                                                   .arg(agent, result.id,
+                                                        probe::verdictName(result.behavior),
+                                                        probe::verdictName(result.behaviorClose))
+                                                   .arg(result.durationMs)
+                                                   .toUtf8());
+                         });
+        QObject::connect(&server, &probe::FuzzingServer::reportsWritten, [](const QString &dir) {
+            writeLine(stderr, QStringLiteral("reports in %1").arg(dir).toUtf8());
+        });
+    }
+    QObject::connect(&server, &probe::FuzzingServer::reportError, [](const QString &message) {
+        writeLine(stderr, ("wsw serve: " + message).toUtf8());
+    });
+    SignalWatcher watcher;
+    QObject::connect(&watcher, &SignalWatcher::signalReceived, [] { QCoreApplication::exit(0); });
+    return QCoreApplication::exec();
 }
 
 int ProbeCommand::exec() {

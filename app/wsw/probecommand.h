@@ -3,6 +3,7 @@
 #include "probe/probereport.h"
 #include "probe/proberunner.h"
 
+#include <QHostAddress>
 #include <QObject>
 #include <QStringList>
 
@@ -26,6 +27,11 @@ public:
     };
 
     static int run(const QStringList &arguments);
+    // `wsw serve --mode probe`: the catalogue against the clients that connect, behind
+    // Autobahn's fuzzingserver URLs. Runs until SIGINT/SIGTERM; the exit statuses are
+    // serve's (0 stopped by a signal, 2 could not listen).
+    static int serveProbe(const QHostAddress &address, quint16 port, const QString &reportDirectory,
+                          bool quiet);
 
     // One server to probe.
     struct Target {

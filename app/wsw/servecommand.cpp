@@ -1,5 +1,7 @@
 #include "servecommand.h"
 
+#include "probecommand.h"
+
 #include "commandline.h"
 #include "eventprinter.h"
 #include "netoptions.h"
@@ -305,7 +307,13 @@ int ServeCommand::run(const QStringList &arguments) {
         UsageError);
     const auto port = makeOption("port", "TCP port (default 9001; 0 picks a free one).", "port");
     const auto bind = makeOption("bind", "Address to listen on (default 127.0.0.1).", "address");
-    const auto mode = makeOption("mode", "echo (default), greeting, broadcast or manual.", "mode");
+    const auto mode = makeOption(
+        "mode", "echo (default), greeting, broadcast, manual, or probe (test the clients).",
+        "mode");
+    // --mode probe: the conformance catalogue against connecting clients (wsw probe's).
+    const auto probeReport = makeOption(
+        "report", "With --mode probe (Autobahn's fuzzingserver URLs): write the reports here.",
+        "dir");
     const auto greeting = makeOption("greeting", "What greeting mode sends on connect.", "text");
     const auto noEchoToSender =
         makeOption("no-echo-to-sender",
@@ -362,7 +370,8 @@ int ServeCommand::run(const QStringList &arguments) {
                             tls,
                             cert,
                             key,
-                            save});
+                            save,
+                            probeReport});
     const ServeNetOptions net;
     commandLine.addOptions(net.options());
     const MisbehaviourOptions misbehave;
@@ -412,11 +421,18 @@ int ServeCommand::run(const QStringList &arguments) {
         return commandLine.usageError(*error);
     if (const std::optional<QString> error = misbehave.apply(commandLine, &options.misbehaviour))
         return commandLine.usageError(*error);
+    if (commandLine.value(mode) == QLatin1String("probe") && commandLine.isSet(tls))
+        return commandLine.usageError(QStringLiteral("--mode probe serves plain ws://"));
+    if (commandLine.value(mode) == QLatin1String("probe"))
+        return ProbeCommand::serveProbe(options.bindAddress, options.port,
+                                        commandLine.value(probeReport), commandLine.isSet(quiet));
+    if (commandLine.isSet(probeReport))
+        return commandLine.usageError(QStringLiteral("--report needs --mode probe"));
     if (commandLine.isSet(mode)) {
         const auto parsed = modeFromName(commandLine.value(mode));
         if (!parsed)
             return commandLine.usageError(
-                QStringLiteral("--mode expects echo, greeting, broadcast or manual, got %1")
+                QStringLiteral("--mode expects echo, greeting, broadcast, manual or probe, got %1")
                     .arg(commandLine.value(mode)));
         options.mode = *parsed;
     }

@@ -26,22 +26,7 @@ CaseRun::CaseRun(ProbeCase probeCase, RunOptions options, QObject *parent)
     : Connection(EventReporting::On, parent)
     , m_case(std::move(probeCase))
     , m_options(std::move(options)) {
-    m_result.id = m_case.id;
-    m_result.description = m_case.description;
-    m_result.expectation = m_case.expectation;
-    m_result.rfc = m_case.rfc;
-    m_result.expected = m_case.expected;
-    m_result.expectedClose = m_case.expectedClose;
-    m_result.log = std::make_shared<log::LogStore>();
-    m_result.log->setTimeOrdered(false);
     const WebSocketUrl &url = m_options.target;
-    m_result.log->setConnectionInfo(LogConnection,
-                                    {QStringLiteral("case %1").arg(m_case.id),
-                                     QStringLiteral("ws://%1:%2%3")
-                                         .arg(QString::fromLatin1(url.hostHeader))
-                                         .arg(url.port)
-                                         .arg(QString::fromLatin1(url.resourceName))});
-
     ClientHandshakeOptions handshake;
     handshake.host = url.hostHeader;
     handshake.port = url.port;
@@ -52,7 +37,55 @@ CaseRun::CaseRun(ProbeCase probeCase, RunOptions options, QObject *parent)
     SessionOptions session;
     session.maxMessageSize = 256 * 1024 * 1024;
     setSession(std::make_unique<Session>(handshake, session));
+    setUp();
+    setUpTimers();
+    m_result.log->setConnectionInfo(LogConnection,
+                                    {QStringLiteral("case %1").arg(m_case.id),
+                                     QStringLiteral("ws://%1:%2%3")
+                                         .arg(QString::fromLatin1(url.hostHeader))
+                                         .arg(url.port)
+                                         .arg(QString::fromLatin1(url.resourceName))});
+}
 
+CaseRun::CaseRun(QTcpSocket *accepted, ServerRouter router, RunOptions options, QObject *parent)
+    : Connection(EventReporting::On, parent)
+    , m_options(std::move(options))
+    , m_router(std::move(router))
+    , m_server(true) {
+    SessionOptions session;
+    session.maxMessageSize = 256 * 1024 * 1024;
+    setSession(std::make_unique<Session>(session));
+    setUp();
+    setUpTimers();
+    m_result.startedUs = nowUs();
+    m_watchdog.start(m_options.caseTimeoutMs);
+    m_tcp = accepted;
+    m_tcp->setParent(this);
+    attachSocket(m_tcp);
+    m_connected = true;
+    m_tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    connect(m_tcp, &QTcpSocket::readyRead, this, [this] { receive(); });
+    connect(m_tcp, &QTcpSocket::disconnected, this, &CaseRun::onDisconnected);
+    connect(m_tcp, &QTcpSocket::errorOccurred, this, &CaseRun::onSocketError);
+    QMetaObject::invokeMethod(
+        this, [this] { receive(); }, Qt::QueuedConnection);
+}
+
+void CaseRun::setUp() {
+    m_result.id = m_case.id;
+    m_result.description = m_case.description;
+    m_result.expectation = m_case.expectation;
+    m_result.rfc = m_case.rfc;
+    m_result.expected = m_case.expected;
+    m_result.expectedClose = m_case.expectedClose;
+    m_result.isServer = m_server;
+    if (!m_result.log) {
+        m_result.log = std::make_shared<log::LogStore>();
+        m_result.log->setTimeOrdered(false);
+    }
+}
+
+void CaseRun::setUpTimers() {
     for (QTimer *timer :
          {&m_stepTimer, &m_killTimer, &m_closeAfterTimer, &m_watchdog, &m_tcpCloseTimer})
         timer->setSingleShot(true);
@@ -249,6 +282,10 @@ void CaseRun::handleEvent(SessionEvent &event) {
             ++m_result.rxFrameStats[opcode];
             m_result.rxOctets += size;
         }
+    } else if (const auto *upgrade = std::get_if<HandshakeEvent>(&event);
+               upgrade && upgrade->kind == HandshakeEvent::Kind::UpgradeRequested) {
+        m_result.httpRequest = upgrade->rawRequest;
+        QMetaObject::invokeMethod(this, &CaseRun::route, Qt::QueuedConnection);
     } else if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
         m_result.httpRequest = handshake->rawRequest;
         m_result.httpResponse = handshake->rawResponse;
@@ -319,12 +356,50 @@ void CaseRun::handleEvent(SessionEvent &event) {
         m_result.wasClean = closed->clean;
         m_stepTimer.stop();
         m_closeAfterTimer.stop();
-        if (closed->clean && !m_tcpEnded) {
+        if (closed->clean && !m_tcpEnded && !m_server) {
             // RFC 6455 §7.1.1: the server closes TCP first; we wait for it, bounded.
             m_handshakeDoneUs = nowUs();
             if (m_tcp && m_tcp->state() == QAbstractSocket::ConnectedState)
                 m_tcpCloseTimer.start(m_options.closeTimeoutMs);
         }
+    }
+}
+
+void CaseRun::route() {
+    if (isEnding() || !session().serverHandshake())
+        return;
+    const ServerRoute route = m_router(session().serverHandshake()->request().target);
+    Session &session = mutableSession();
+    if (!route.probeCase && !route.reply) {
+        session.reject(404, "Not Found", nowUs());
+    } else {
+        if (route.probeCase) {
+            m_case = *route.probeCase;
+            if (m_case.prepare)
+                m_case.prepare(m_case);
+            m_agent = route.agent;
+            m_isCase = true;
+            setUp();
+            m_result.log->setConnectionInfo(
+                LogConnection, {QStringLiteral("case %1, agent %2").arg(m_case.id, m_agent), {}});
+            if (m_case.timeoutMs > 0)
+                m_watchdog.start(m_case.timeoutMs);
+        }
+        session.accept({}, {}, nullptr, nowUs());
+        m_result.httpResponse = session.rawHandshakeResponse();
+        m_result.wasOpen = true;
+    }
+    writeOutgoing();
+    pump();
+    flush();
+    if (isEnding() || state() != SessionState::Open)
+        return;
+    if (route.probeCase) {
+        runSteps();
+    } else {
+        if (!route.reply->isEmpty())
+            static_cast<void>(sendText(*route.reply));
+        startClose(1000);
     }
 }
 
@@ -362,8 +437,11 @@ void CaseRun::runStep(const Step &step) {
     if (const auto *send = std::get_if<SendFrames>(&step)) {
         sendFrames(send->frames, send->chop);
     } else if (const auto *part = std::get_if<SendFramePart>(&step)) {
+        RawFrame whole = part->frame;
+        if (m_server)
+            whole.maskingKey.reset();
         QByteArray bytes;
-        const FrameHeader header = FrameEncoder::encodeRaw(bytes, part->frame);
+        const FrameHeader header = FrameEncoder::encodeRaw(bytes, whole);
         const qint64 headerSize = bytes.size() - part->frame.payload.size();
         const qint64 to = part->to < 0 ? part->frame.payload.size() : part->to;
         const qint64 from = part->from == 0 ? 0 : headerSize + part->from;
@@ -450,7 +528,9 @@ void CaseRun::sendFrames(const QList<RawFrame> &frames, Chop chop) {
     QByteArray bytes = session.takeOutgoing(); // anything the session still had, first
     QList<qsizetype> frameEnds;
     for (RawFrame frame : frames) {
-        if (!frame.maskingKey)
+        if (m_server)
+            frame.maskingKey.reset(); // a server never masks (RFC 6455 §5.1)
+        else if (!frame.maskingKey)
             frame.maskingKey = randomKey();
         if (session.sendRaw(frame, nowUs()) != SendError::None)
             break;
@@ -532,6 +612,8 @@ void CaseRun::aboutToFinish() {
         timer->stop();
     m_result.log->commitPending();
     m_result.durationMs = (nowUs() - m_result.startedUs) / 1000;
+    if (m_server && !m_isCase)
+        return; // a status request, nothing to judge
     if (!m_result.wasOpen) {
         m_result.behavior = Verdict::Failed;
         m_result.behaviorClose = Verdict::Failed;

@@ -26,6 +26,15 @@ struct RunOptions {
     int wirelogRoundTrips = 4;
 };
 
+// What the fuzzing server does with a client's request target (FuzzingServer): run a
+// case, answer with a text message and close, or refuse (neither).
+struct ServerRoute {
+    std::optional<ProbeCase> probeCase;
+    QString agent;
+    std::optional<QByteArray> reply;
+};
+using ServerRouter = std::function<ServerRoute(const QByteArray &target)>;
+
 // One case against a server: a Connection role that connects, performs the opening
 // handshake (offering permessage-deflate when the case asks), plays the case's
 // script (frames written exactly as described and cut into the writes the case
@@ -35,7 +44,15 @@ class CaseRun : public Connection {
     Q_OBJECT
 public:
     CaseRun(ProbeCase probeCase, RunOptions options, QObject *parent = nullptr);
+    // The other way round: a client connected to our fuzzing server (`accepted`, taken
+    // over); its request target picks, through `router`, the case to run against it.
+    CaseRun(QTcpSocket *accepted, ServerRouter router, RunOptions options,
+            QObject *parent = nullptr);
     ~CaseRun() override;
+
+    // A fuzzing-server connection that ran a case (not a status request).
+    bool isCase() const { return !m_server || m_isCase; }
+    const QString &agent() const { return m_agent; }
 
     void start();
     void abort() override;
@@ -63,6 +80,9 @@ protected:
     void aboutToFinish() override;
 
 private:
+    void setUp();
+    void setUpTimers();
+    void route();
     void onConnected();
     void onSocketError();
     void onDisconnected();
@@ -81,6 +101,10 @@ private:
 
     ProbeCase m_case;
     RunOptions m_options;
+    ServerRouter m_router;
+    QString m_agent;
+    bool m_server = false; // we are the fuzzing server; the client is tested
+    bool m_isCase = false;
     CaseResult m_result;
     QTcpSocket *m_tcp = nullptr;
     QList<ExtensionParams> m_offered;

@@ -985,7 +985,6 @@ void limitCases(QList<ProbeCase> &cases) {
         const QString kind = binary ? QStringLiteral("binary") : QStringLiteral("text");
         for (int i = 0; i < sizes.size(); ++i) {
             const qint64 size = sizes.at(i);
-            const QByteArray payload = binary ? repeat("\xfe", size) : repeat("*", size);
             ProbeCase c = makeCase(QStringLiteral("9.%1.%2").arg(binary + 1).arg(i + 1),
                                    QStringLiteral("Send %1 message message with payload of length "
                                                   "%2.")
@@ -994,9 +993,12 @@ void limitCases(QList<ProbeCase> &cases) {
                                                   "sent).")
                                        .arg(kind),
                                    RfcFraming);
-            c.steps = {SendFrames{{frame(binary ? Binary : Text, payload)}, Chop::whole()},
-                       KillAfter{60'000}};
-            c.expected = {{Verdict::Ok, {Observation::message(payload, binary)}}};
+            c.prepare = [binary, size](ProbeCase &self) {
+                const QByteArray payload = binary ? repeat("\xfe", size) : repeat("*", size);
+                self.steps = {SendFrames{{frame(binary ? Binary : Text, payload)}, Chop::whole()},
+                              KillAfter{60'000}};
+                self.expected = {{Verdict::Ok, {Observation::message(payload, binary)}}};
+            };
             c.timeoutMs = 60'000;
             cases.append(c);
         }
@@ -1004,7 +1006,6 @@ void limitCases(QList<ProbeCase> &cases) {
     const QList<qint64> fragments = {64, 256, K, 4 * K, 16 * K, 64 * K, 256 * K, M, 4 * M};
     for (int binary = 0; binary < 2; ++binary) {
         const QString kind = binary ? QStringLiteral("binary") : QStringLiteral("text");
-        const QByteArray payload = binary ? repeat("\xfe", 4 * M) : repeat("*", 4 * M);
         for (int i = 0; i < fragments.size(); ++i) {
             ProbeCase c = makeCase(QStringLiteral("9.%1.%2").arg(binary + 3).arg(i + 1),
                                    QStringLiteral("Send fragmented %1 message message with message "
@@ -1015,10 +1016,13 @@ void limitCases(QList<ProbeCase> &cases) {
                                                   "sent).")
                                        .arg(kind),
                                    RfcFragment);
-            c.steps = {
-                SendMessage{binary ? Opcode::Binary : Opcode::Text, payload, fragments.at(i)},
-                KillAfter{60'000}};
-            c.expected = {{Verdict::Ok, {Observation::message(payload, binary)}}};
+            c.prepare = [binary, fragment = fragments.at(i), M](ProbeCase &self) {
+                const QByteArray payload = binary ? repeat("\xfe", 4 * M) : repeat("*", 4 * M);
+                self.steps = {
+                    SendMessage{binary ? Opcode::Binary : Opcode::Text, payload, fragment},
+                    KillAfter{60'000}};
+                self.expected = {{Verdict::Ok, {Observation::message(payload, binary)}}};
+            };
             c.timeoutMs = 60'000;
             cases.append(c);
         }
@@ -1026,7 +1030,6 @@ void limitCases(QList<ProbeCase> &cases) {
     const QList<int> chops = {64, 128, 256, 512, 1024, 2048};
     for (int binary = 0; binary < 2; ++binary) {
         const QString kind = binary ? QStringLiteral("binary") : QStringLiteral("text");
-        const QByteArray payload = binary ? repeat("\xfe", M) : repeat("*", M);
         for (int i = 0; i < chops.size(); ++i) {
             ProbeCase c = makeCase(QStringLiteral("9.%1.%2").arg(binary + 5).arg(i + 1),
                                    QStringLiteral("Send %1 message message with payload of length "
@@ -1038,10 +1041,13 @@ void limitCases(QList<ProbeCase> &cases) {
                                                   "sent).")
                                        .arg(kind),
                                    RfcFraming);
-            c.steps = {
-                SendFrames{{frame(binary ? Binary : Text, payload)}, Chop::octets(chops.at(i))},
-                KillAfter{60'000}};
-            c.expected = {{Verdict::Ok, {Observation::message(payload, binary)}}};
+            c.prepare = [binary, chop = chops.at(i), M](ProbeCase &self) {
+                const QByteArray payload = binary ? repeat("\xfe", M) : repeat("*", M);
+                self.steps = {
+                    SendFrames{{frame(binary ? Binary : Text, payload)}, Chop::octets(chop)},
+                    KillAfter{60'000}};
+                self.expected = {{Verdict::Ok, {Observation::message(payload, binary)}}};
+            };
             c.timeoutMs = 60'000;
             cases.append(c);
         }

@@ -397,20 +397,24 @@ void appendTimingCases(QList<ProbeCase> &cases) {
             QStringLiteral("The Pong comes while the message is still incomplete (answer pings "
                            "\"as soon as is practical\"), then the whole message is echo'ed."),
             QStringLiteral("RFC 6455 §5.4, §5.5.2"));
-        QList<RawFrame> first, rest;
-        QByteArray whole;
-        for (int i = 0; i < 16; ++i) {
-            const QByteArray part(M, char('a' + i));
-            whole += part;
-            (i < 8 ? first : rest).append(frame(i == 0 ? Text : Cont, part, i == 15));
-        }
-        c.steps = {
-            SendFrames{first, Chop::whole()}, SendFrames{{frame(Ping, "T.1.1")}, Chop::whole()},
-            WaitForEvents{1, 5000, "no pong"}, SendFrames{rest, Chop::whole()}, KillAfter{30'000}};
-        c.expected = {{Verdict::Ok, {Observation::pong("T.1.1"), Observation::message(whole)}},
-                      {Verdict::NonStrict,
-                       {Observation::timeout("no pong"), Observation::pong("T.1.1"),
-                        Observation::message(whole)}}};
+        c.prepare = [M](ProbeCase &self) {
+            QList<RawFrame> first, rest;
+            QByteArray whole;
+            for (int i = 0; i < 16; ++i) {
+                const QByteArray part(M, char('a' + i));
+                whole += part;
+                (i < 8 ? first : rest).append(frame(i == 0 ? Text : Cont, part, i == 15));
+            }
+            self.steps = {SendFrames{first, Chop::whole()},
+                          SendFrames{{frame(Ping, "T.1.1")}, Chop::whole()},
+                          WaitForEvents{1, 5000, "no pong"}, SendFrames{rest, Chop::whole()},
+                          KillAfter{30'000}};
+            self.expected = {
+                {Verdict::Ok, {Observation::pong("T.1.1"), Observation::message(whole)}},
+                {Verdict::NonStrict,
+                 {Observation::timeout("no pong"), Observation::pong("T.1.1"),
+                  Observation::message(whole)}}};
+        };
         c.timeoutMs = 40'000;
         cases.append(c);
     }

@@ -91,7 +91,7 @@ void judgeClose(CaseResult &result) {
         result.behaviorClose = Verdict::WrongCode;
         result.resultClose =
             QStringLiteral("The close code should have been %1 or empty").arg(codes.join(u','));
-    } else if (result.droppedByMe) {
+    } else if (result.droppedByMe && !result.isServer) {
         result.behaviorClose = Verdict::FailedByClient;
         result.resultClose = QStringLiteral("It is preferred that the server close the TCP "
                                             "connection (RFC 6455 §7.1.1)");

@@ -159,6 +159,9 @@ struct ProbeCase {
     std::optional<DeflateConfig> deflate;
     // Upper bound of the whole case (0: the run's default).
     int timeoutMs = 0;
+    // Fills in steps and expected right before the case runs: the cases with large
+    // payloads (9.*, T.1.1) build them only then, so that a catalogue costs little.
+    std::function<void(ProbeCase &)> prepare;
     // Extra judgement after the connection ended (frame counts, informational cases).
     std::function<void(CaseResult &)> judge;
     // A case that speaks raw HTTP instead (the opening handshake cases): given the
@@ -183,7 +186,8 @@ struct CaseResult {
     QList<Observation> received;
     QList<std::pair<Verdict, QList<Observation>>> expected;
     ExpectedClose expectedClose;
-    bool wasOpen = false; // the opening handshake succeeded
+    bool wasOpen = false;  // the opening handshake succeeded
+    bool isServer = false; // we were the server: a client was tested
     // We started the close (a close step, our close handshake, or we failed the
     // connection) before the peer's close frame came. A raw frame with the close
     // opcode sent as a frame to test (3.7) is not a close of ours, as in Autobahn.

@@ -157,7 +157,7 @@ QJsonObject caseReportJson(const QString &agent, const CaseResult &r, int payloa
     o.insert(QStringLiteral("behaviorClose"), verdictName(r.behaviorClose));
     o.insert(QStringLiteral("result"), r.result);
     o.insert(QStringLiteral("resultClose"), r.resultClose);
-    o.insert(QStringLiteral("isServer"), false);
+    o.insert(QStringLiteral("isServer"), r.isServer);
     o.insert(QStringLiteral("started"),
              QDateTime::fromMSecsSinceEpoch(EventClock::toEpochUs(r.startedUs) / 1000, Qt::UTC)
                  .toString(Qt::ISODateWithMs));

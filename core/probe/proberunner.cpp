@@ -38,7 +38,11 @@ void ProbeRunner::runNext() {
         emit finished();
         return;
     }
-    const ProbeCase &probeCase = m_cases.at(m_next);
+    ProbeCase probeCase = m_cases.at(m_next);
+    if (probeCase.prepare) {
+        probeCase.prepare(probeCase);
+        probeCase.prepare = nullptr;
+    }
     emit caseStarted(m_next, probeCase.id);
     if (probeCase.handshake) {
         auto *run = new HandshakeRun(probeCase, m_options, this);

@@ -13,6 +13,8 @@ SECTION is one of:
   broken   a server that breaks one rule at a time is FAILED exactly on the cases that
            test that rule
   spec     an Autobahn fuzzingclient spec with two servers
+  client   wsw serve --mode probe (Autobahn's fuzzingserver URLs) with our own client
+           (wsw connect --echo) for every case: 0 FAILED and 0 NON-STRICT
 
 Run with Debian's /usr/bin/python3. A missing peer is a failure. Every process is
 bounded by `timeout`.
@@ -65,7 +67,7 @@ def start(command, port_file, what):
             break
         time.sleep(0.05)
     output = process.stdout.read() if process.poll() is not None else ""
-    process.kill()
+    stop(process)
     print(f"FAIL: {what} did not start: {output}", flush=True)
     sys.exit(1)
 
@@ -75,7 +77,7 @@ def start_wsw_server(*extra):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     line = process.stdout.readline()
     if "listening on ws://" not in line:
-        process.kill()
+        stop(process)
         print(f"FAIL: wsw serve did not start: {line}", flush=True)
         sys.exit(1)
     return process, int(line.rsplit(":", 1)[1].strip("/\n"))
@@ -173,8 +175,11 @@ def section_own():
         with tempfile.TemporaryDirectory() as directory:
             # The deflate round trips of 4 KiB and more take seconds each: a
             # representative part of 12.* and 13.* stays.
+            # Waits of 500 ms (Autobahn's are 1 s): a loaded machine still fails 6.4.*
+            # within the wait, so that fail-fast is judged, not the scheduler.
             status, out, err, seconds = probe(
-                url, "--exclude", "12.1.5,12.1.6,12.1.11,12.1.12,13.*.5", "--report", directory)
+                url, "--exclude", "12.1.5,12.1.6,12.1.11,12.1.12,13.*.5", "--wait-scale", "0.5",
+                "--report", directory)
             print(out, flush=True)
             check(status == 0, f"own server: exit status {status}: {err[-2000:]}")
             counts = autobahn_counts(read_index(directory))["server"]
@@ -250,8 +255,9 @@ def section_python():
             check(v["H.1.6"][0] == "FAILED", f"H.1.6 (no Host accepted): {v['H.1.6']}")
             check(v["H.2.1"][0] == "FAILED" and v["H.2.2"][0] == "FAILED",
                   f"H.2.* (400 without Sec-WebSocket-Version): {v['H.2.1']} {v['H.2.2']}")
-            # It fails the connection before echoing the message that came first.
-            check(v["3.2"][0] == "NON-STRICT" and v["4.1.3"][0] == "NON-STRICT",
+            # It often fails the connection before echoing the message that came first
+            # (NON-STRICT); which one wins is up to its scheduling.
+            check(v["3.2"][0] in ("OK", "NON-STRICT") and v["4.1.3"][0] in ("OK", "NON-STRICT"),
                   f"3.2, 4.1.3: {v['3.2']} {v['4.1.3']}")
             # A message followed at once by a close is sometimes not echoed (the
             # handler's send comes after the close was processed): a race of the peer.
@@ -387,7 +393,65 @@ def section_spec():
         stop(server)
 
 
-SECTIONS = {"own": section_own, "python": section_python, "node": section_node,
+def connect(url, *options):
+    done = subprocess.run(["timeout", "60", WSW, "connect", *options, url],
+                          stdin=subprocess.DEVNULL, capture_output=True)
+    return done.returncode, done.stdout.decode("utf-8", "replace")
+
+
+def section_client():
+    import concurrent.futures
+    with tempfile.TemporaryDirectory() as work:
+        reports = os.path.join(work, "reports")
+        process = subprocess.Popen(["timeout", "300", WSW, "serve", "--mode", "probe", "--port",
+                                    "0", "--report", reports], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        line = process.stdout.readline()
+        if "listening on ws://" not in line:
+            stop(process)
+            print(f"FAIL: wsw serve --mode probe did not start: {line}", flush=True)
+            sys.exit(1)
+        base = line.split("listening on ", 1)[1].strip().rstrip("/")
+        try:
+            status, out = connect(f"{base}/getCaseCount")
+            replies = [l[2:] for l in out.splitlines() if l.startswith("< ")]
+            check(status == 0 and replies and replies[0].isdigit(), f"getCaseCount: {out}")
+            count = int(replies[0]) if replies and replies[0].isdigit() else 0
+            check(count == 301, f"301 cases (Autobahn's 1-10), got {count}")
+            status, out = connect(f"{base}/getCaseInfo?case=74")
+            info = json.loads([l[2:] for l in out.splitlines() if l.startswith("< ")][0])
+            check(info.get("id") == "6.4.1", f"case 74 is 6.4.1: {info}")
+
+            def run_case(number):
+                return number, connect(f"{base}/runCase?case={number}&agent=wsw%20connect",
+                                       "--echo", "-q")[0]
+
+            started = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                exits = dict(pool.map(run_case, range(1, count + 1)))
+            print(f"TIME: our client through {count} cases: {time.monotonic() - started:.1f} s",
+                  flush=True)
+            status, out = connect(f"{base}/getCaseStatus?case=1&agent=wsw%20connect")
+            check('"behavior":"OK"' in out, f"getCaseStatus: {out}")
+            status, _ = connect(f"{base}/updateReports?agent=wsw%20connect")
+            check(status == 0, "updateReports")
+            index = read_index(reports)
+            cases = index.get("wsw connect", {})
+            counts = autobahn_counts(index).get("wsw connect", {})
+            print(f"our client, Autobahn's counting: {counts}", flush=True)
+            check(len(cases) == count, f"{len(cases)} cases reported")
+            check(counts.get("FAILED", 0) == 0 and counts.get("NON-STRICT", 0) == 0,
+                  f"our client: {counts}")
+            closes = {c["behaviorClose"] for c in cases.values()}
+            check(closes <= {"OK", "INFORMATIONAL"}, f"our client's closes {closes}")
+            # wsw connect exits 4 where it failed the connection on purpose (6.3.1).
+            check(exits.get(1) == 0, f"case 1: exit status {exits.get(1)}")
+            check_reports(reports, "wsw connect", count)
+        finally:
+            stop(process)
+
+
+SECTIONS = {"client": section_client, "own": section_own, "python": section_python, "node": section_node,
             "broken": section_broken, "spec": section_spec}
 SECTIONS[SECTION]()
 if FAILURES:

@@ -23,10 +23,10 @@ public:
     QPushButton *stopButton() const { return m_stop; }
     // After a replay: its messages beside the recording's, in the session diff.
     QPushButton *compareButton() const { return m_compare; }
+    QLabel *label() const { return m_label; }
 
 signals:
     void compareRequested(quint32 recordedId, quint32 replayId);
-    QLabel *label() const { return m_label; }
 
 private:
     ReplayController *m_controller;
