@@ -24,18 +24,6 @@ HttpHeaders headers(const QList<QPair<QByteArray, QByteArray>> &fields) {
 
 constexpr quint32 SampleMaskKey = 0x37fa213d; // RFC 6455 §5.7
 
-// Waits until `buffer` holds at least one whole frame, then takes it off.
-std::optional<WireFrame> takeFrame(QTcpSocket &socket, QByteArray &buffer) {
-    std::optional<WireFrame> frame;
-    readUntil(socket, buffer, [&](const QByteArray &bytes) {
-        frame = parseFrame(bytes);
-        return frame.has_value();
-    });
-    if (frame)
-        buffer.remove(0, frame->wireSize);
-    return frame;
-}
-
 } // namespace
 
 class TestRelay : public QObject {
