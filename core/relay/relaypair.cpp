@@ -107,6 +107,9 @@ void RelayPair::acceptClient() {
     // Frames keep their fragmentation only when both legs carry them as they are:
     // compressed fragments of one leg mean nothing on the other.
     m_frameByFrame = !m_server->deflate() && !m_client->deflate();
+    const Session &session = m_client->session();
+    emit clientAccepted(m_id, session.rawHandshakeRequest(), session.rawHandshakeResponse(),
+                        handshake->subprotocol());
     m_client->deliverAnswer();
 }
 

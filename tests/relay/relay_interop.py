@@ -225,6 +225,28 @@ async def upstream_silent_is_504():
         check(0.4 < elapsed < 3, f"504 after {elapsed:.2f} s")
 
 
+@suite.case
+async def wss_upstream_trusted_by_fingerprint():
+    serve = await start_process([WSW, "serve", "--port", "0", "--tls"])
+    try:
+        listening = (await asyncio.wait_for(serve.stdout.readline(), 10)).decode().split()
+        fingerprint = (await asyncio.wait_for(serve.stdout.readline(), 10)).decode().split()
+        check(listening[:2] == ["listening", "on"] and fingerprint[:2] == ["certificate", "sha256"],
+              f"wsw serve --tls printed {listening} {fingerprint}")
+        target = listening[2]
+        # Not trusted: the relay refuses to go on, and says why.
+        async with Relay(target) as relay:
+            status, _, body = await raw_request(relay.port, UPGRADE.format(path="/").encode())
+            check(status.startswith("HTTP/1.1 502") and b"certificate" in body.lower(),
+                  f"untrusted upstream: {status!r} {body!r}")
+        async with Relay(target, "--accept-fingerprint", fingerprint[2]) as relay:
+            async with websockets.connect(relay.url + "/", compression=None) as ws:
+                await ws.send("over tls")
+                check_same(await asyncio.wait_for(ws.recv(), 5), "over tls", "echo over wss")
+    finally:
+        await stop_process(serve)
+
+
 # ------------------------------------------------ node client -> relay -> python server
 
 @suite.case
@@ -337,7 +359,9 @@ async def fragments_and_controls_keep_their_frames():
 
 
 async def hostile(frame_bytes, expected_code):
-    async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client") as relay:
+    log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"relay-hostile-{os.getpid()}.jsonl")
+    async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
+                                           "--save", log_path) as relay:
         reader, writer, _ = await raw_client_handshake(relay.port)
         await node.wait_for("connection")
         writer.write(frame_bytes)
@@ -348,6 +372,19 @@ async def hostile(frame_bytes, expected_code):
         upstream = await node.wait_for("close")
         check_same(upstream["code"], 1011, "upstream sees a clean close with 1011")
         close_writer(writer)
+    # --save: both legs in one log, told apart by their names; the violation on the
+    # client leg, the 1011 close on the server leg.
+    with open(log_path, encoding="utf-8") as file:
+        lines = [json.loads(line) for line in file]
+    os.unlink(log_path)
+    names = {line["id"]: line["name"] for line in lines if line.get("type") == "connection"}
+    same(names, {1: "relay 1 client", 2: "relay 1 server"}, "connections in the log")
+    records = [line for line in lines if line.get("type") == "record"]
+    check(any(r["conn"] == 1 and r["kind"] == "error" for r in records),
+          "the client leg's violation is logged")
+    ends = [r for r in records if r["conn"] == 2 and r.get("state") == "closed"]
+    check(len(ends) == 1 and ends[0].get("close_code") == 1011 and ends[0].get("clean"),
+          f"the server leg's clean 1011 close is logged: {ends}")
 
 
 @suite.case
