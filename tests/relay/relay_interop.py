@@ -359,6 +359,40 @@ async def fragments_and_controls_keep_their_frames():
                "close answered upstream")
 
 
+@suite.case
+async def a_leg_that_vanishes_closes_the_other_with_1011():
+    async def upstream_drops(reader, writer):
+        await raw_server_handshake(reader, writer)
+        await asyncio.wait_for(read_frame(reader), 5)
+        writer.transport.abort()
+
+    async with RawServer(upstream_drops) as server, Relay(server.url) as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        writer.write(encode_frame(0x1, b"bye soon", mask=MASK))
+        await writer.drain()
+        _, close = await read_until_close(reader, timeout=5)
+        check(close is not None and close.close_code == 1011 and b"server leg" in close.close_reason,
+              f"client leg closed with {close!r}")
+        writer.write(encode_frame(OP_CLOSE, close_payload(1011), mask=MASK))
+        await writer.drain()
+        check_same(await asyncio.wait_for(reader.read(), 5), b"", "the relay closes TCP")
+        close_writer(writer)
+
+    async def upstream_waits_for_close(reader, writer):
+        await raw_server_handshake(reader, writer)
+        frames, close = await read_until_close(reader, timeout=5)
+        writer.write(encode_frame(OP_CLOSE, close.payload))
+        await writer.drain()
+        return close
+
+    async with RawServer(upstream_waits_for_close) as server, Relay(server.url) as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        writer.transport.abort()
+        close = await asyncio.wait_for(server.done, 5)
+        check(close is not None and close.close_code == 1011 and b"client leg" in close.close_reason,
+              f"server leg closed with {close!r}")
+
+
 async def hostile(frame_bytes, expected_code):
     log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"relay-hostile-{os.getpid()}.jsonl")
     async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
