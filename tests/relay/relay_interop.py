@@ -147,6 +147,9 @@ async def python_client_node_server_plain():
                 for message in (text_payload(size), binary_payload(size)):
                     await ws.send(message)
                     check_same(await asyncio.wait_for(ws.recv(), 20), message, "echo")
+            # Fragmented text (websockets sends a list as fragments).
+            await ws.send(["caf", "é ", "wörld"])
+            check_same(await asyncio.wait_for(ws.recv(), 5), "café wörld", "fragmented text")
             # A ping reaches the server, which answers it; the relay answers none.
             pong = await ws.ping(b"p1")
             await asyncio.wait_for(pong, 5)
@@ -294,6 +297,7 @@ async def node_client_python_server():
                 check(len(echoes) == 2 * len(SIZES) and all(e["ok"] for e in echoes),
                       f"echoes {echoes}")
                 by_kind = {e["event"]: e for e in events}
+                check_same(by_kind["fragmented"]["data"], "héllo wörld €", "fragmented text")
                 check_same(by_kind["pong"]["data"], "n1", "pong to the client's ping")
                 check_same(by_kind["report"]["data"], "pong s1", "server's ping answered")
                 # The client's close is answered with the server's answer (websockets
