@@ -397,6 +397,38 @@ async def a_leg_that_vanishes_closes_the_other_with_1011():
               f"server leg closed with {close!r}")
 
 
+@suite.case
+async def a_violation_upstream_closes_the_client_with_1011():
+    async def upstream_masks(reader, writer):
+        await raw_server_handshake(reader, writer)
+        # RFC 6455 §5.1: a server must not mask its frames.
+        writer.write(encode_frame(0x1, b"masked", mask=MASK))
+        await writer.drain()
+        return await read_until_close(reader, timeout=5)
+
+    async with RawServer(upstream_masks) as server, Relay(server.url) as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        frames, close = await read_until_close(reader, timeout=5)
+        check(close is not None and close.close_code == 1011 and
+              b"server leg failed with 1002" in close.close_reason,
+              f"client leg closed with {close!r}")
+        check(len(frames) == 1, f"nothing of the bad frame reached the client: {frames}")
+        _, upstream_close = await asyncio.wait_for(server.done, 5)
+        check(upstream_close is not None and upstream_close.close_code == 1002,
+              f"server leg failed with {upstream_close!r}")
+        close_writer(writer)
+
+
+@suite.case
+async def plain_http_gets_426():
+    async with Relay("ws://127.0.0.1:9/") as relay:
+        status, headers, body = await raw_request(relay.port,
+                                                  b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(status.startswith("HTTP/1.1 426"), f"status {status!r}")
+        check_same(headers.get("upgrade"), "websocket", "Upgrade field")
+        check(b"WebSocket relay" in body, f"body {body!r}")
+
+
 async def hostile(frame_bytes, expected_code):
     log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"relay-hostile-{os.getpid()}.jsonl")
     async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
