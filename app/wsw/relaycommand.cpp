@@ -4,6 +4,7 @@
 #include "output.h"
 #include "signalwatcher.h"
 
+#include "net/eventclock.h"
 #include "net/tlscertificate.h"
 #include "net/websocketurl.h"
 
@@ -198,6 +199,17 @@ RelayCommand::RelayCommand(RelayOptions options, Printing printing,
     m_relay = new Relay(std::move(options), this);
     connect(m_relay, &Relay::pairStarted, this, &RelayCommand::onPairStarted);
     connect(m_relay, &Relay::legEvent, this, &RelayCommand::onLegEvent);
+    connect(m_relay, &Relay::clientAccepted, this,
+            [this](quint64 pair, const QByteArray &request, const QByteArray &response,
+                   const QByteArray &subprotocol) {
+                if (!m_recorder)
+                    return;
+                // As `wsw serve --save` logs its clients' upgrades: request and 101.
+                const log::FullRecord record = log::acceptedUpgradeRecord(
+                    relayLogConnection(pair, RelayLegKind::Client),
+                    EventClock::toEpochUs(EventClock::nowUs()), request, response, subprotocol);
+                m_recorder->appendRecord(record.record, record.extra);
+            });
     connect(m_relay, &Relay::logMessage, this, &RelayCommand::onLogMessage);
     connect(m_relay, &Relay::pairFinished, this, &RelayCommand::onPairFinished);
     connect(m_relay, &Relay::stopped, this, [] { QCoreApplication::exit(Stopped); });
@@ -263,6 +275,12 @@ void RelayCommand::onLegEvent(quint64 pair, RelayLegKind leg, const SessionEvent
 }
 
 void RelayCommand::onLogMessage(quint64 pair, const QString &line) {
+    // What the relay decided (a refusal relayed, a 502, a leg closed with 1011) is a
+    // note row of the pair's client leg.
+    if (m_recorder && pair)
+        m_recorder->appendRecord(
+            log::connectionNoteRecord(relayLogConnection(pair, RelayLegKind::Client),
+                                      EventClock::toEpochUs(EventClock::nowUs()), line));
     if (m_printing.quiet)
         return;
     writeLine(stderr,

@@ -140,6 +140,9 @@ struct Session::Private {
     bool ignoreInput = false;
     bool closedEmitted = false;
     bool closeSentFirst = false;
+    // The peer's close, while its answer waits for sendClose() (autoCloseAnswer off).
+    std::optional<quint16> peerCloseCode;
+    QString peerCloseReason;
     qint64 frameBytesSent = 0;
     // How much the last takeOutgoing() handed over, capped: the next batch starts
     // with a buffer that size instead of growing one step at a time.
@@ -581,9 +584,14 @@ struct SessionOps {
         s.m_closeReceived = true;
         pushEvent(s.m_events, CloseEvent{s.m_nowUs, code, reason});
         if (!s.m_closeSent) {
+            setState(s, SessionState::Closing);
+            if (!s.m_options.autoCloseAnswer) {
+                s.d->peerCloseCode = code;
+                s.d->peerCloseReason = reason;
+                return;
+            }
             // RFC 6455 §5.5.1: answer with a close, "typically echoing the status
             // code it received"; an empty close is answered with an empty one.
-            setState(s, SessionState::Closing);
             std::optional<quint16> answer = code;
             if (answer && !isValidOnWire(*answer))
                 answer = toWire(CloseCode::ProtocolError);
@@ -932,7 +940,9 @@ SendError Session::sendClose(std::optional<quint16> code, const QString &reason,
     m_nowUs = nowUs;
     if (m_closeSent)
         return SendError::CloseAlreadySent;
-    if (m_state != SessionState::Open)
+    // The peer's close waits for this answer (autoCloseAnswer off).
+    const bool answering = m_closeReceived && m_state == SessionState::Closing;
+    if (m_state != SessionState::Open && !answering)
         return SendError::NotOpen;
     const QByteArray reasonUtf8 = reason.toUtf8();
     // RFC 6455 §5.5.1: a reason needs a code in front of it; §7.4: 1005, 1006,
@@ -944,6 +954,14 @@ SendError Session::sendClose(std::optional<quint16> code, const QString &reason,
     if (reasonUtf8.size() > MaxCloseReason)
         return SendError::ControlPayloadTooLong;
     SessionOps::sendCloseFrame(*this, code, reasonUtf8);
+    if (answering) {
+        // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it.
+        if (m_role == Role::Server)
+            m_closeTransport = true;
+        SessionOps::finish(*this, d->peerCloseCode.value_or(toWire(CloseCode::NoStatusReceived)),
+                           d->peerCloseReason, {.clean = true, .closedByUs = false});
+        return SendError::None;
+    }
     SessionOps::setState(*this, SessionState::Closing);
     return SendError::None;
 }

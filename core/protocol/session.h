@@ -26,7 +26,11 @@ const char *stateName(SessionState state);
 struct SessionOptions {
     Conformance conformance = Conformance::Standard;
     qint64 maxMessageSize = 64 * 1024 * 1024;
-    bool autoPong = true;     // answer pings at once; off to test how a peer handles silence
+    bool autoPong = true; // answer pings at once; off to test how a peer handles silence
+    // Answer the peer's close frame at once (RFC 6455 §5.5.1, echoing its code). Off:
+    // the session stays Closing until sendClose() gives the answer (a relay answers
+    // with what the other side answered); the ClosedEvent comes with that answer.
+    bool autoCloseAnswer = true;
     bool reportFrames = true; // emit a FrameEvent for every frame in both directions
     // Server: limits on the request; its maxBodyBytes also bounds the bytes a client
     // may send between its request and accept(). A client's limits come with its
@@ -207,7 +211,8 @@ public:
     }
     SendError sendPing(QByteArrayView payload, qint64 nowUs);
     SendError sendPong(QByteArrayView payload, qint64 nowUs);
-    // `code` empty: a close frame without a payload.
+    // `code` empty: a close frame without a payload. With autoCloseAnswer off, after
+    // the peer's close this is the answer to it.
     SendError sendClose(std::optional<quint16> code, const QString &reason, qint64 nowUs);
     // Any frame, any rule broken. Allowed while the transport is up (Open, Closing).
     // A raw close frame counts as our close: no automatic close answers the peer's.

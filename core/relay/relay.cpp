@@ -62,6 +62,7 @@ void Relay::onNewConnection() {
                                  m_options.closeTimeoutMs, nullptr);
         auto *pair = new RelayPair(id, leg, m_options, this);
         connect(pair, &RelayPair::legEvent, this, &Relay::legEvent);
+        connect(pair, &RelayPair::clientAccepted, this, &Relay::clientAccepted);
         connect(pair, &RelayPair::logMessage, this, &Relay::logMessage);
         connect(pair, &RelayPair::finished, this, &Relay::onPairFinished, Qt::QueuedConnection);
         m_pairs.append(pair);

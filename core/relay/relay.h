@@ -82,6 +82,10 @@ signals:
     // A client was accepted as pair `pair` (numbered from 1).
     void pairStarted(quint64 pair, const QString &peer);
     void legEvent(quint64 pair, ws::RelayLegKind leg, const ws::SessionEvent &event);
+    // The client leg's 101 went out (the request's event came before it): for a log
+    // that shows the answer with the request, as our server's log does.
+    void clientAccepted(quint64 pair, const QByteArray &rawRequest, const QByteArray &rawResponse,
+                        const QByteArray &subprotocol);
     // What the relay did or saw that is not a session event: the upstream's answer,
     // why a pair ended, TLS trouble.
     void logMessage(quint64 pair, const QString &line);

@@ -28,6 +28,8 @@ RelayLeg::RelayLeg(QTcpSocket *socket, SessionOptions session, int handshakeTime
     , m_handshakeTimeoutMs(handshakeTimeoutMs) {
     // The relay forwards pings and answers nothing itself.
     session.autoPong = false;
+    // A close is answered with what the upstream answered.
+    session.autoCloseAnswer = false;
     session.reportFrames = true;
     setSession(std::make_unique<Session>(session));
     setCloseTimeout(closeTimeoutMs);

@@ -70,7 +70,8 @@ void RelayPair::startUpstream() {
     o.subprotocols = handshake->offeredSubprotocols();
     o.extraHeaders = endToEndRequestHeaders(request.headers);
     o.session = m_options.session;
-    o.session.autoPong = false; // pings are forwarded, the peer answers them
+    o.session.autoPong = false;        // pings are forwarded, the peer answers them
+    o.session.autoCloseAnswer = false; // a close is answered with the client's answer
     o.session.reportFrames = true;
     o.deflate = m_options.serverDeflate;
     // The relay's own deadline (504) comes first; these only bound the rest.
@@ -106,6 +107,9 @@ void RelayPair::acceptClient() {
     // Frames keep their fragmentation only when both legs carry them as they are:
     // compressed fragments of one leg mean nothing on the other.
     m_frameByFrame = !m_server->deflate() && !m_client->deflate();
+    const Session &session = m_client->session();
+    emit clientAccepted(m_id, session.rawHandshakeRequest(), session.rawHandshakeResponse(),
+                        handshake->subprotocol());
     m_client->deliverAnswer();
 }
 
@@ -274,8 +278,9 @@ void RelayPair::forwardControl(RelayLegKind from, Opcode opcode, const QByteArra
 void RelayPair::forwardClose(RelayLegKind from, const CloseEvent &event) {
     const RelayLegKind to = otherLeg(from);
     Connection *target = leg(to);
-    // The other leg closed first: this close answers ours there, and the one the
-    // other leg's peer sent has already come through.
+    // Either the close goes on to the other leg, or it answers the one that came
+    // from there, whose peer waits for it. Once that leg has sent its close there
+    // is nothing more to say on it.
     if (!target || target->isFinished() || target->session().closeSent())
         return;
     checkSent(to, target->sendClose(event.code, event.reason));
@@ -293,7 +298,9 @@ void RelayPair::legEnded(RelayLegKind ended, const ClosedEvent &closed) {
             m_server->abort();
         return;
     }
-    if (other->session().closeSent() || other->state() != SessionState::Open)
+    // Open, or Closing with the peer's close waiting for the answer this leg's end
+    // decides.
+    if (other->session().closeSent() || other->state() == SessionState::Closed)
         return;
     const QString legName = QLatin1StringView(relayLegName(ended));
     const std::optional<ViolationEvent> &violation =
@@ -315,7 +322,8 @@ void RelayPair::legEnded(RelayLegKind ended, const ClosedEvent &closed) {
 
 void RelayPair::closeLeg(RelayLegKind kind, quint16 code, const QString &reason) {
     Connection *target = leg(kind);
-    if (!target || target->isFinished() || target->state() != SessionState::Open)
+    if (!target || target->isFinished() || target->session().closeSent() ||
+        (target->state() != SessionState::Open && target->state() != SessionState::Closing))
         return;
     const QString text = closeReason(reason);
     log(QStringLiteral("%1 leg: closing with %2 %3")

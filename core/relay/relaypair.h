@@ -26,6 +26,8 @@ public:
 
 signals:
     void legEvent(quint64 pair, ws::RelayLegKind leg, const ws::SessionEvent &event);
+    void clientAccepted(quint64 pair, const QByteArray &rawRequest, const QByteArray &rawResponse,
+                        const QByteArray &subprotocol);
     void logMessage(quint64 pair, const QString &line);
     void finished(ws::RelayPair *pair);
 

@@ -102,6 +102,12 @@ async function runClient(url, deflate) {
                  ok: gotBinary === isBinary && Buffer.compare(data, sent) === 0});
         }
     }
+    // A fragmented text message, a character split across two fragments.
+    const fragmented = next(ws, 'message');
+    const euro = Buffer.from('€');
+    ws.send(Buffer.concat([Buffer.from('héllo wörld '), euro.subarray(0, 1)]), {binary: false, fin: false});
+    ws.send(euro.subarray(1), {binary: false, fin: true});
+    out({event: 'fragmented', data: (await fragmented)[0].toString()});
     // Our ping, answered by the server behind the relay.
     const pong = next(ws, 'pong');
     ws.ping('n1');

@@ -130,11 +130,12 @@ async def python_client_to_node(relay_options, client_deflate, server_deflate,
             check(client_leg == expect_client_leg, f"client leg deflate {client_leg}")
             check((connection["extensions"] == "permessage-deflate") == expect_server_leg,
                   f"server leg extensions {connection['extensions']!r}")
-            for size in SIZES:
+            # 16 MiB messages go through in python_client_node_server_plain and
+            # node_client_python_server; here the sizes around the length encodings.
+            for size in SIZES[:-1] + [1024 * 1024]:
                 for message in (text_payload(size), binary_payload(size)):
                     await ws.send(message)
                     check_same(await asyncio.wait_for(ws.recv(), 20), message, "echo")
-            return node, ws
 
 
 @suite.case
@@ -146,6 +147,9 @@ async def python_client_node_server_plain():
                 for message in (text_payload(size), binary_payload(size)):
                     await ws.send(message)
                     check_same(await asyncio.wait_for(ws.recv(), 20), message, "echo")
+            # Fragmented text (websockets sends a list as fragments).
+            await ws.send(["caf", "é ", "wörld"])
+            check_same(await asyncio.wait_for(ws.recv(), 5), "café wörld", "fragmented text")
             # A ping reaches the server, which answers it; the relay answers none.
             pong = await ws.ping(b"p1")
             await asyncio.wait_for(pong, 5)
@@ -225,6 +229,28 @@ async def upstream_silent_is_504():
         check(0.4 < elapsed < 3, f"504 after {elapsed:.2f} s")
 
 
+@suite.case
+async def wss_upstream_trusted_by_fingerprint():
+    serve = await start_process([WSW, "serve", "--port", "0", "--tls"])
+    try:
+        listening = (await asyncio.wait_for(serve.stdout.readline(), 10)).decode().split()
+        fingerprint = (await asyncio.wait_for(serve.stdout.readline(), 10)).decode().split()
+        check(listening[:2] == ["listening", "on"] and fingerprint[:2] == ["certificate", "sha256"],
+              f"wsw serve --tls printed {listening} {fingerprint}")
+        target = listening[2]
+        # Not trusted: the relay refuses to go on, and says why.
+        async with Relay(target) as relay:
+            status, _, body = await raw_request(relay.port, UPGRADE.format(path="/").encode())
+            check(status.startswith("HTTP/1.1 502") and b"certificate" in body.lower(),
+                  f"untrusted upstream: {status!r} {body!r}")
+        async with Relay(target, "--accept-fingerprint", fingerprint[2]) as relay:
+            async with websockets.connect(relay.url + "/", compression=None) as ws:
+                await ws.send("over tls")
+                check_same(await asyncio.wait_for(ws.recv(), 5), "over tls", "echo over wss")
+    finally:
+        await stop_process(serve)
+
+
 # ------------------------------------------------ node client -> relay -> python server
 
 @suite.case
@@ -271,11 +297,13 @@ async def node_client_python_server():
                 check(len(echoes) == 2 * len(SIZES) and all(e["ok"] for e in echoes),
                       f"echoes {echoes}")
                 by_kind = {e["event"]: e for e in events}
+                check_same(by_kind["fragmented"]["data"], "héllo wörld €", "fragmented text")
                 check_same(by_kind["pong"]["data"], "n1", "pong to the client's ping")
                 check_same(by_kind["report"]["data"], "pong s1", "server's ping answered")
-                # The relay answers the client's close as the RFC asks (§5.5.1: the
-                # code echoed) while it forwards it upstream.
-                check(by_kind["closed"]["code"] == 4001, f"close answered {by_kind['closed']}")
+                # The client's close is answered with the server's answer (websockets
+                # echoes code and reason), not by the relay.
+                closed = (by_kind["closed"]["code"], by_kind["closed"]["reason"])
+                check(closed == (4001, "bye"), f"close answered {closed}")
                 closed_by_server = (by_kind["closed-by-server"]["code"],
                                     by_kind["closed-by-server"]["reason"])
                 check(closed_by_server == (4002, "why not"), f"close downstream {closed_by_server}")
@@ -335,8 +363,76 @@ async def fragments_and_controls_keep_their_frames():
                "close answered upstream")
 
 
+@suite.case
+async def a_leg_that_vanishes_closes_the_other_with_1011():
+    async def upstream_drops(reader, writer):
+        await raw_server_handshake(reader, writer)
+        await asyncio.wait_for(read_frame(reader), 5)
+        writer.transport.abort()
+
+    async with RawServer(upstream_drops) as server, Relay(server.url) as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        writer.write(encode_frame(0x1, b"bye soon", mask=MASK))
+        await writer.drain()
+        _, close = await read_until_close(reader, timeout=5)
+        check(close is not None and close.close_code == 1011 and b"server leg" in close.close_reason,
+              f"client leg closed with {close!r}")
+        writer.write(encode_frame(OP_CLOSE, close_payload(1011), mask=MASK))
+        await writer.drain()
+        check_same(await asyncio.wait_for(reader.read(), 5), b"", "the relay closes TCP")
+        close_writer(writer)
+
+    async def upstream_waits_for_close(reader, writer):
+        await raw_server_handshake(reader, writer)
+        frames, close = await read_until_close(reader, timeout=5)
+        writer.write(encode_frame(OP_CLOSE, close.payload))
+        await writer.drain()
+        return close
+
+    async with RawServer(upstream_waits_for_close) as server, Relay(server.url) as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        writer.transport.abort()
+        close = await asyncio.wait_for(server.done, 5)
+        check(close is not None and close.close_code == 1011 and b"client leg" in close.close_reason,
+              f"server leg closed with {close!r}")
+
+
+@suite.case
+async def a_violation_upstream_closes_the_client_with_1011():
+    async def upstream_masks(reader, writer):
+        await raw_server_handshake(reader, writer)
+        # RFC 6455 §5.1: a server must not mask its frames.
+        writer.write(encode_frame(0x1, b"masked", mask=MASK))
+        await writer.drain()
+        return await read_until_close(reader, timeout=5)
+
+    async with RawServer(upstream_masks) as server, Relay(server.url) as relay:
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        frames, close = await read_until_close(reader, timeout=5)
+        check(close is not None and close.close_code == 1011 and
+              b"server leg failed with 1002" in close.close_reason,
+              f"client leg closed with {close!r}")
+        check(len(frames) == 1, f"nothing of the bad frame reached the client: {frames}")
+        _, upstream_close = await asyncio.wait_for(server.done, 5)
+        check(upstream_close is not None and upstream_close.close_code == 1002,
+              f"server leg failed with {upstream_close!r}")
+        close_writer(writer)
+
+
+@suite.case
+async def plain_http_gets_426():
+    async with Relay("ws://127.0.0.1:9/") as relay:
+        status, headers, body = await raw_request(relay.port,
+                                                  b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(status.startswith("HTTP/1.1 426"), f"status {status!r}")
+        check_same(headers.get("upgrade"), "websocket", "Upgrade field")
+        check(b"WebSocket relay" in body, f"body {body!r}")
+
+
 async def hostile(frame_bytes, expected_code):
-    async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client") as relay:
+    log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"relay-hostile-{os.getpid()}.jsonl")
+    async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
+                                           "--save", log_path) as relay:
         reader, writer, _ = await raw_client_handshake(relay.port)
         await node.wait_for("connection")
         writer.write(frame_bytes)
@@ -347,6 +443,19 @@ async def hostile(frame_bytes, expected_code):
         upstream = await node.wait_for("close")
         check_same(upstream["code"], 1011, "upstream sees a clean close with 1011")
         close_writer(writer)
+    # --save: both legs in one log, told apart by their names; the violation on the
+    # client leg, the 1011 close on the server leg.
+    with open(log_path, encoding="utf-8") as file:
+        lines = [json.loads(line) for line in file]
+    os.unlink(log_path)
+    names = {line["id"]: line["name"] for line in lines if line.get("type") == "connection"}
+    same(names, {1: "relay 1 client", 2: "relay 1 server"}, "connections in the log")
+    records = [line for line in lines if line.get("type") == "record"]
+    check(any(r["conn"] == 1 and r["kind"] == "error" for r in records),
+          "the client leg's violation is logged")
+    ends = [r for r in records if r["conn"] == 2 and r.get("state") == "closed"]
+    check(len(ends) == 1 and ends[0].get("close_code") == 1011 and ends[0].get("clean"),
+          f"the server leg's clean 1011 close is logged: {ends}")
 
 
 @suite.case

@@ -24,18 +24,6 @@ HttpHeaders headers(const QList<QPair<QByteArray, QByteArray>> &fields) {
 
 constexpr quint32 SampleMaskKey = 0x37fa213d; // RFC 6455 §5.7
 
-// Waits until `buffer` holds at least one whole frame, then takes it off.
-std::optional<WireFrame> takeFrame(QTcpSocket &socket, QByteArray &buffer) {
-    std::optional<WireFrame> frame;
-    readUntil(socket, buffer, [&](const QByteArray &bytes) {
-        frame = parseFrame(bytes);
-        return frame.has_value();
-    });
-    if (frame)
-        buffer.remove(0, frame->wireSize);
-    return frame;
-}
-
 } // namespace
 
 class TestRelay : public QObject {
@@ -47,6 +35,7 @@ private slots:
     void resourceName();
     void dataFramesAsReceivedServer();
     void dataFramesAsReceivedClient();
+    void closeAnsweredLater();
     void relayHandshakeAndFrames();
     void upstreamRefusal();
     void backPressure();
@@ -156,6 +145,47 @@ void TestRelay::dataFramesAsReceivedClient() {
     QCOMPARE(client.takeOutgoing().toHex(), QByteArray("818537fa213d7f9f4d5158"));
 }
 
+void TestRelay::closeAnsweredLater() {
+    SessionOptions options;
+    options.autoCloseAnswer = false;
+    Session server(options);
+    server.receiveData(upgradeRequest(80), 1);
+    server.accept({}, {}, nullptr, 2);
+    server.takeOutgoing();
+    while (server.hasEvent())
+        server.takeEvent();
+    // The peer's close (1000 "bye"): no answer yet, no end yet.
+    server.receiveData(maskedFrame(0x88, QByteArray::fromHex("03e8") + "bye", SampleMaskKey), 3);
+    QVERIFY(!server.hasOutgoing());
+    QCOMPARE(server.state(), SessionState::Closing);
+    QVERIFY(!server.shouldCloseTransport());
+    bool closeSeen = false;
+    while (server.hasEvent()) {
+        const SessionEvent event = server.takeEvent();
+        QVERIFY(!std::holds_alternative<ClosedEvent>(event));
+        closeSeen = closeSeen || std::holds_alternative<CloseEvent>(event);
+    }
+    QVERIFY(closeSeen);
+    QCOMPARE(server.sendText("late", 4), SendError::NotOpen);
+    // The answer is ours to give: 4000 "x", then the end, clean, closed by the peer.
+    QCOMPARE(server.sendClose(4000, QStringLiteral("x"), 5), SendError::None);
+    QCOMPARE(server.takeOutgoing().toHex(), QByteArray("88030fa078"));
+    QVERIFY(server.shouldCloseTransport());
+    QCOMPARE(server.state(), SessionState::Closed);
+    std::optional<ClosedEvent> closed;
+    while (server.hasEvent()) {
+        const SessionEvent event = server.takeEvent();
+        if (const auto *end = std::get_if<ClosedEvent>(&event))
+            closed = *end;
+    }
+    QVERIFY(closed);
+    QCOMPARE(closed->code, quint16(1000));
+    QCOMPARE(closed->reason, QStringLiteral("bye"));
+    QVERIFY(closed->clean);
+    QVERIFY(!closed->closedByUs);
+    QCOMPARE(server.sendClose(1000, {}, 6), SendError::CloseAlreadySent);
+}
+
 void TestRelay::relayHandshakeAndFrames() {
     QByteArray upstreamRequest;
     QTcpSocket *upstreamSocket = nullptr;
@@ -250,6 +280,15 @@ void TestRelay::relayHandshakeAndFrames() {
         QTest::qWaitFor([&] { return (close = parseFrame(upstreamBuffer)).has_value(); }, 5000));
     QCOMPARE(close->firstByte, quint8(0x88));
     QCOMPARE(close->payload, QByteArray::fromHex("0fa1") + "bye");
+    // Nothing for the client until the upstream answers; then its answer, as it is.
+    QVERIFY(deliverPostedEvents());
+    QCOMPARE(client.bytesAvailable() + answer.size() - down.size(), 0);
+    upstreamSocket->write(serverFrame(0x88, QByteArray::fromHex("0fa1") + "ok"));
+    QByteArray tail;
+    QVERIFY(readUntil(client, tail, [](const QByteArray &bytes) { return bytes.size() >= 6; }));
+    QCOMPARE(tail.toHex(), serverFrame(0x88, QByteArray::fromHex("0fa1") + "ok").toHex());
+    QVERIFY(
+        QTest::qWaitFor([&] { return client.state() == QAbstractSocket::UnconnectedState; }, 5000));
 }
 
 void TestRelay::upstreamRefusal() {
