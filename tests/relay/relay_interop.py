@@ -429,6 +429,44 @@ async def plain_http_gets_426():
         check(b"WebSocket relay" in body, f"body {body!r}")
 
 
+def resident_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+@suite.case
+async def back_pressure_holds_a_flood_until_the_client_reads():
+    frame = encode_frame(0x2, b"u" * (1 << 20))
+    count = 64
+
+    async def flood(reader, writer):
+        await raw_server_handshake(reader, writer)
+        for _ in range(count):
+            writer.write(frame)
+            await writer.drain()
+        await reader.read()
+
+    async with RawServer(flood) as server, Relay(server.url, "--quiet") as relay:
+        # start_process runs wsw under `timeout`: the relay is its child.
+        with open(f"/proc/{relay.proc.pid}/task/{relay.proc.pid}/children") as children:
+            relay_pid = int(children.read().split()[0])
+        before = resident_kib(relay_pid)
+        reader, writer, _ = await raw_client_handshake(relay.port)
+        await asyncio.sleep(1.5)  # a client that reads nothing yet
+        held = resident_kib(relay_pid) - before
+        check(held < 24 * 1024, f"the relay grew by {held} KiB while the client did not read")
+        got = 0
+        while got < count * len(frame):
+            data = await asyncio.wait_for(reader.read(1 << 20), 5)
+            check(data, f"the stream ended after {got} bytes")
+            got += len(data)
+        same(got, count * len(frame), "bytes through once the client reads")
+        close_writer(writer)
+
+
 async def hostile(frame_bytes, expected_code):
     log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"relay-hostile-{os.getpid()}.jsonl")
     async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
