@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include <QFileInfo>
+#include <QSslCertificate>
 #include <QUrl>
 
 namespace ws {
@@ -30,6 +31,21 @@ QString saveFileName(const QString &value) {
     if (QFileInfo(value).suffix().isEmpty())
         return value + QLatin1String(".jsonl");
     return value;
+}
+
+std::unique_ptr<log::JsonLinesRecorder> openSaveFile(const QString &value, QString *error) {
+    auto recorder = std::make_unique<log::JsonLinesRecorder>();
+    if (!recorder->open(saveFileName(value), error))
+        return nullptr;
+    return recorder;
+}
+
+QString caFileError(const QString &path) {
+    if (!QFileInfo(path).isReadable())
+        return QStringLiteral("--ca: cannot read %1").arg(path);
+    if (QSslCertificate::fromPath(path, QSsl::Pem).isEmpty())
+        return QStringLiteral("--ca: no PEM certificate could be read from %1").arg(path);
+    return {};
 }
 
 QString deflateTuningNeedsDeflateMessage() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "log/jsonlinesrecorder.h"
 #include "net/clientconnection.h"
 
 #include <QByteArray>
@@ -9,6 +10,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <memory>
 #include <optional>
 
 namespace ws {
@@ -26,6 +28,11 @@ QCommandLineOption maxMessageSizeOption();
 QCommandLineOption saveOption();
 // The file --save writes: its value, with ".jsonl" added when it has no extension.
 QString saveFileName(const QString &value);
+// The log --save VALUE asks for, opened; null (with *error) when it cannot be.
+std::unique_ptr<log::JsonLinesRecorder> openSaveFile(const QString &value, QString *error);
+// --ca FILE: empty when the file holds PEM certificates, else why not (a usage error:
+// checked before connecting, so a typo is reported at once).
+QString caFileError(const QString &path);
 
 // connect and serve: --deflate-window-bits or --deflate-no-context-takeover
 // without --deflate.

@@ -274,11 +274,8 @@ int ConnectCommand::run(const QStringList &arguments) {
     if (commandLine.isSet(ca)) {
         // Checked now, not once connected: a typo is a usage error.
         const QString path = commandLine.value(ca);
-        if (!QFileInfo(path).isReadable())
-            return commandLine.usageError(QStringLiteral("--ca: cannot read %1").arg(path));
-        if (QSslCertificate::fromPath(path, QSsl::Pem).isEmpty())
-            return commandLine.usageError(
-                QStringLiteral("--ca: no PEM certificate could be read from %1").arg(path));
+        if (const QString error = caFileError(path); !error.isEmpty())
+            return commandLine.usageError(error);
         options.caCertificatesFile = path;
     }
     if (commandLine.isSet(acceptFingerprint)) {
@@ -360,9 +357,8 @@ int ConnectCommand::run(const QStringList &arguments) {
     options.session.reportFrames = commandLine.isSet(showFrames) || commandLine.isSet(save);
     std::unique_ptr<log::JsonLinesRecorder> recorder;
     if (commandLine.isSet(save)) {
-        recorder = std::make_unique<log::JsonLinesRecorder>();
         QString error;
-        if (!recorder->open(saveFileName(commandLine.value(save)), &error))
+        if (!(recorder = openSaveFile(commandLine.value(save), &error)))
             return commandLine.usageError(error);
         recorder->setConnectionInfo(SavedConnectionId,
                                     {QStringLiteral("client"), options.url.toString()});

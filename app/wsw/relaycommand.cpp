@@ -151,11 +151,8 @@ int RelayCommand::run(const QStringList &arguments) {
         options.serverDeflate.policy = DeflatePolicy::Refuse;
     if (commandLine.isSet(ca)) {
         const QString path = commandLine.value(ca);
-        if (!QFileInfo(path).isReadable())
-            return commandLine.usageError(QStringLiteral("--ca: cannot read %1").arg(path));
-        if (QSslCertificate::fromPath(path, QSsl::Pem).isEmpty())
-            return commandLine.usageError(
-                QStringLiteral("--ca: no PEM certificate could be read from %1").arg(path));
+        if (const QString error = caFileError(path); !error.isEmpty())
+            return commandLine.usageError(error);
         options.upstream.caCertificatesFile = path;
     }
     if (commandLine.isSet(acceptFingerprint)) {
@@ -181,9 +178,8 @@ int RelayCommand::run(const QStringList &arguments) {
     }
     std::unique_ptr<log::JsonLinesRecorder> recorder;
     if (commandLine.isSet(save)) {
-        recorder = std::make_unique<log::JsonLinesRecorder>();
         QString error;
-        if (!recorder->open(saveFileName(commandLine.value(save)), &error))
+        if (!(recorder = openSaveFile(commandLine.value(save), &error)))
             return commandLine.usageError(error);
     }
     const Printing printing{.showFrames = commandLine.isSet(showFrames),

@@ -236,8 +236,8 @@ int ReplayCommand::run(const QStringList &arguments) {
     const auto openRecorder = [&](std::unique_ptr<log::JsonLinesRecorder> *recorder) {
         if (!commandLine.isSet(save))
             return true;
-        *recorder = std::make_unique<log::JsonLinesRecorder>();
-        return (*recorder)->open(saveFileName(commandLine.value(save)), &error);
+        *recorder = openSaveFile(commandLine.value(save), &error);
+        return *recorder != nullptr;
     };
 
     if (commandLine.isSet(serve)) {
@@ -295,9 +295,8 @@ int ReplayCommand::run(const QStringList &arguments) {
         client.session.maxMessageSize = maxSize;
     if (commandLine.isSet(ca)) {
         const QString path = commandLine.value(ca);
-        if (!QFileInfo(path).isReadable() || QSslCertificate::fromPath(path, QSsl::Pem).isEmpty())
-            return commandLine.usageError(
-                QStringLiteral("--ca: no PEM certificate could be read from %1").arg(path));
+        if (const QString why = caFileError(path); !why.isEmpty())
+            return commandLine.usageError(why);
         client.caCertificatesFile = path;
     }
     if (commandLine.isSet(acceptFingerprint)) {

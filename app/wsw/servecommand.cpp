@@ -482,9 +482,8 @@ int ServeCommand::run(const QStringList &arguments) {
     options.session.reportFrames = commandLine.isSet(save) || commandLine.isSet(showFrames);
     std::unique_ptr<log::JsonLinesRecorder> recorder;
     if (commandLine.isSet(save)) {
-        recorder = std::make_unique<log::JsonLinesRecorder>();
         QString error;
-        if (!recorder->open(saveFileName(commandLine.value(save)), &error))
+        if (!(recorder = openSaveFile(commandLine.value(save), &error)))
             return commandLine.usageError(error);
     }
     // Events are reported only when something uses them: manual mode prints what

@@ -67,6 +67,17 @@ ClientOptions clientTo(const QUrl &url) {
     return options;
 }
 
+// Bursts of 20 messages from `flooder` whenever the event loop is free, each echoed
+// and becoming rows both ways; `flooded` counts them.
+void startFlood(QTimer &flood, ConnectionHub &hub, quint32 flooder, qint64 &flooded) {
+    flood.setInterval(0);
+    QObject::connect(&flood, &QTimer::timeout, &hub, [&hub, flooder, &flooded] {
+        for (int i = 0; i < 20; ++i, ++flooded)
+            static_cast<void>(hub.sendText(flooder, "flood " + QByteArray::number(flooded)));
+    });
+    flood.start();
+}
+
 // Pings per measurement: the medians compared are those of this many round trips.
 constexpr int PingCount = 20;
 // Between pings, as ping_median.py pauses.
@@ -378,13 +389,8 @@ void TestEventTiming::roundTripsMatchPython() {
     // Another connection floods the log: bursts of echoed messages whenever the event
     // loop is free, each becoming rows in both directions.
     QTimer flood;
-    flood.setInterval(0);
     qint64 flooded = 0;
-    QObject::connect(&flood, &QTimer::timeout, &hub, [&] {
-        for (int i = 0; i < 20; ++i, ++flooded)
-            static_cast<void>(hub.sendText(flooder, "flood " + QByteArray::number(flooded)));
-    });
-    flood.start();
+    startFlood(flood, hub, flooder, flooded);
     failure =
         compareWithPython(url, "window while flooded", [&] { return windowMedianUs(hub, pinger); });
     flood.stop();
@@ -438,13 +444,8 @@ void TestEventTiming::hostedServerRoundTripsMatchPython() {
     const quint32 flooder = hub.openClient(floodOptions);
     QTRY_VERIFY_WITH_TIMEOUT(hub.isOpen(flooder), 10'000);
     QTimer flood;
-    flood.setInterval(0);
     qint64 flooded = 0;
-    QObject::connect(&flood, &QTimer::timeout, &hub, [&] {
-        for (int i = 0; i < 20; ++i, ++flooded)
-            static_cast<void>(hub.sendText(flooder, "flood " + QByteArray::number(flooded)));
-    });
-    flood.start();
+    startFlood(flood, hub, flooder, flooded);
     // The log well filled before the pings, and still filling while they go.
     QTRY_VERIFY_WITH_TIMEOUT(flooded > 2000, 20'000);
     const qint64 floodedBefore = flooded;

@@ -343,10 +343,11 @@ void TestMessageLogModel::messagesAndFramesModes() {
 void TestMessageLogModel::stagedFaultsStandOut() {
     MessageLogModel model;
     model.store().setClockOffset(0);
-    model.appendEvent(1, NoteEvent{1, {ConformanceNote::Kind::Staged,
-                                       QStringLiteral("delayed reply 200 ms")}});
-    model.appendEvent(1, NoteEvent{2, {ConformanceNote::Kind::UnsolicitedPong,
-                                       QStringLiteral("a pong nobody asked for")}});
+    model.appendEvent(
+        1, NoteEvent{1, {ConformanceNote::Kind::Staged, QStringLiteral("delayed reply 200 ms")}});
+    model.appendEvent(1, NoteEvent{2,
+                                   {ConformanceNote::Kind::UnsolicitedPong,
+                                    QStringLiteral("a pong nobody asked for")}});
     model.flush();
     QCOMPARE(model.rowCount(), 2);
     const auto brush = [&model](int row, int role) {
