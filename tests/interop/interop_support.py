@@ -146,6 +146,20 @@ async def collect_lines(stream, sink):
         sink.append(line.decode(errors="replace").rstrip("\n"))
 
 
+async def recv(ws, timeout=20):
+    """The next message of a python3-websockets connection, within `timeout` s."""
+    return await asyncio.wait_for(ws.recv(), timeout)
+
+
+async def wait_for_log(server, needle, timeout=5):
+    """Waits until a line of a WswServer's log contains `needle`."""
+    for _ in range(int(timeout / 0.05)):
+        if any(needle in line for line in server.log):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"server log has no line with {needle!r}: {server.log[-5:]}")
+
+
 class WswServer:
     """`wsw serve --port 0 ...` as an async context manager; .port, .url, .log."""
 

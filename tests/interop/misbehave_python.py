@@ -16,7 +16,8 @@ import struct
 import time
 
 from interop_support import (OP_CLOSE, OP_PING, Suite, WswServer, check, encode_frame,
-                             import_websockets, raw_client_handshake, read_frame, stop_process)
+                             import_websockets, raw_client_handshake, read_frame, recv,
+                             stop_process, wait_for_log)
 
 websockets = import_websockets()
 suite = Suite("misbehave_python", case_timeout=30)
@@ -25,18 +26,6 @@ suite = Suite("misbehave_python", case_timeout=30)
 def connect(url, **options):
     options.setdefault("ping_interval", None)
     return websockets.connect(url, max_size=None, open_timeout=10, close_timeout=3, **options)
-
-
-async def recv(ws, timeout=10):
-    return await asyncio.wait_for(ws.recv(), timeout)
-
-
-async def wait_for_log(server, needle, timeout=5):
-    for _ in range(int(timeout / 0.05)):
-        if any(needle in line for line in server.log):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"server log has no line with {needle!r}: {server.log[-5:]}")
 
 
 async def closed_error(ws, timeout=10):

@@ -6,7 +6,7 @@ import ssl
 import tempfile
 
 from interop_support import (SIZES, Suite, WswServer, binary_payload, check, check_same,
-                             import_websockets, text_payload)
+                             import_websockets, recv, text_payload, wait_for_log)
 
 websockets = import_websockets()
 suite = Suite("server_vs_python", case_timeout=45)
@@ -16,18 +16,6 @@ def connect(url, **options):
     # max_size=None: the 16 MiB rows exceed the library's 1 MiB default.
     return websockets.connect(url, max_size=None, open_timeout=10, close_timeout=5,
                               ping_interval=None, **options)
-
-
-async def recv(ws, timeout=20):
-    return await asyncio.wait_for(ws.recv(), timeout)
-
-
-async def wait_for_log(server, needle, timeout=5):
-    for _ in range(int(timeout / 0.05)):
-        if any(needle in line for line in server.log):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"server log has no line with {needle!r}: {server.log[-5:]}")
 
 
 @suite.case
