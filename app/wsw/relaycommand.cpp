@@ -4,6 +4,7 @@
 #include "output.h"
 #include "signalwatcher.h"
 
+#include "net/certificateauthority.h"
 #include "net/eventclock.h"
 #include "net/tlscertificate.h"
 #include "net/websocketurl.h"
@@ -26,7 +27,8 @@ QString exitStatusHelp() {
                           "  0  stopped by SIGINT or SIGTERM (every pair closed with 1001)\n"
                           "  1  usage error\n"
                           "  2  could not listen (address in use, no permission, bad TLS "
-                          "certificate or key)");
+                          "certificate or key, no certificate authority for --proxy), or "
+                          "--export-ca/--ca-info could not read, make or write it");
 }
 
 QByteArray urlHost(const QHostAddress &address) {
@@ -81,7 +83,19 @@ int RelayCommand::run(const QStringList &arguments) {
             "in time 504.\n\nIt prints \"listening on ws://ADDRESS:PORT/ -> TARGET\" once "
             "listening, then what each leg receives, prefixed with \"[N client]\" (what the "
             "client sent) or \"[N server]\" (what the upstream sent). SIGINT or SIGTERM "
-            "closes every pair with 1001 and exits.\n%1")
+            "closes every pair with 1001 and exits.\n\n"
+            "With --proxy instead of --listen and --to it is an HTTP proxy for a browser or an "
+            "application (Chromium's --proxy-server, http_proxy/https_proxy): a ws:// request "
+            "in absolute form (GET ws://host:port/path) is relayed to that target; CONNECT "
+            "host:port is answered 200, TLS in the tunnel is terminated with a certificate for "
+            "host signed by a local certificate authority (made once, kept in --ca-dir; trust "
+            "it with --export-ca), and a WebSocket upgrade in it is relayed to "
+            "wss://host:port/path. Any other request in a tunnel (the page, its scripts, XHR) "
+            "is passed through to host:port over TLS verified with the system's store, --ca "
+            "and --accept-fingerprint, and the rest of that connection with it, undecoded. A "
+            "plain GET http://... is forwarded with Connection: close. CONNECT to a --blind "
+            "host is tunnelled undecoded. A host that cannot be reached gives 502, a request "
+            "a proxy does not take 400.\n%1")
             .arg(exitStatusHelp()),
         UsageError);
     const auto listen =
@@ -112,33 +126,79 @@ int RelayCommand::run(const QStringList &arguments) {
         makeOption("no-deflate-client", "Decline permessage-deflate on the client leg.");
     const auto noDeflateServer =
         makeOption("no-deflate-server", "Do not offer permessage-deflate to the upstream.");
+    const auto proxy = makeOption("proxy",
+                                  "Run as an HTTP proxy on [ADDRESS:]PORT (address 127.0.0.1 "
+                                  "unless given) instead of --listen and --to.",
+                                  "address:port");
+    const auto caDir = makeOption("ca-dir",
+                                  "--proxy, --export-ca, --ca-info: the certificate authority's "
+                                  "directory (ca.crt, ca.key), made when missing. Default: the "
+                                  "application data directory's ca/.",
+                                  "dir");
+    const auto blind = makeOption("blind",
+                                  "--proxy: tunnel CONNECT to these hosts undecoded (no TLS "
+                                  "interception).",
+                                  "host[,host...]");
+    const auto exportCa =
+        makeOption("export-ca",
+                   "Write the certificate authority's certificate (PEM) to this file, print "
+                   "its fingerprints and how to trust it in a browser, and exit.",
+                   "file");
+    const auto caInfo =
+        makeOption("ca-info", "Print the certificate authority's path, SHA-256 fingerprint "
+                              "and SPKI pin, and exit.");
     const auto showFrames = makeOption("show-frames", "Print every frame header of both legs.");
     const auto quiet = makeOption("q,quiet", "Print only the listening line and errors.");
     const auto save = saveOption();
-    commandLine.addOptions({listen, to, cert, key, ca, acceptFingerprint, handshakeTimeout,
-                            maxMessageSize, noDeflateClient, noDeflateServer, showFrames, quiet,
-                            save});
+    commandLine.addOptions({listen, to, proxy, cert, key, ca, acceptFingerprint, caDir, blind,
+                            exportCa, caInfo, handshakeTimeout, maxMessageSize, noDeflateClient,
+                            noDeflateServer, showFrames, quiet, save});
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
     if (!commandLine.positionalArguments().isEmpty())
         return commandLine.usageError(QStringLiteral("unexpected argument %1")
                                           .arg(commandLine.positionalArguments().first()));
 
+    if (commandLine.isSet(exportCa) || commandLine.isSet(caInfo)) {
+        if (commandLine.isSet(listen) || commandLine.isSet(to) || commandLine.isSet(proxy))
+            return commandLine.usageError(
+                QStringLiteral("--export-ca and --ca-info do not run a relay: leave out "
+                               "--listen, --to and --proxy"));
+        return showCertificateAuthority(commandLine.value(caDir), commandLine.value(exportCa));
+    }
+    const bool proxyMode = commandLine.isSet(proxy);
     RelayOptions options;
-    if (!commandLine.isSet(listen))
-        return commandLine.usageError(QStringLiteral("--listen [ADDRESS:]PORT is required"));
-    if (!parseListen(commandLine.value(listen), &options.listenAddress, &options.listenPort))
-        return commandLine.usageError(
-            QStringLiteral("--listen expects [ADDRESS:]PORT, e.g. 9002 or 0.0.0.0:9002, not %1")
-                .arg(commandLine.value(listen)));
-    if (!commandLine.isSet(to))
-        return commandLine.usageError(QStringLiteral("--to ws[s]://host[:port][/path] is "
-                                                     "required"));
-    const QUrl target(commandLine.value(to), QUrl::StrictMode);
-    QString urlError;
-    if (!parseWebSocketUrl(target, &urlError))
-        return commandLine.usageError(QStringLiteral("--to: %1").arg(urlError));
-    options.target = target;
+    if (proxyMode) {
+        if (commandLine.isSet(listen) || commandLine.isSet(to))
+            return commandLine.usageError(
+                QStringLiteral("--proxy goes without --listen and --to: every client names "
+                               "its own target"));
+        if (commandLine.isSet(cert) || commandLine.isSet(key))
+            return commandLine.usageError(QStringLiteral(
+                "--proxy makes its certificates with its certificate authority: no --cert"));
+        if (!parseListen(commandLine.value(proxy), &options.listenAddress, &options.listenPort))
+            return commandLine.usageError(
+                QStringLiteral("--proxy expects [ADDRESS:]PORT, e.g. 8080 or 0.0.0.0:8080, not %1")
+                    .arg(commandLine.value(proxy)));
+    } else {
+        if (commandLine.isSet(blind) || commandLine.isSet(caDir))
+            return commandLine.usageError(QStringLiteral("--blind and --ca-dir go with --proxy"));
+        if (!commandLine.isSet(listen))
+            return commandLine.usageError(
+                QStringLiteral("--listen [ADDRESS:]PORT (or --proxy [ADDRESS:]PORT) is required"));
+        if (!parseListen(commandLine.value(listen), &options.listenAddress, &options.listenPort))
+            return commandLine.usageError(
+                QStringLiteral("--listen expects [ADDRESS:]PORT, e.g. 9002 or 0.0.0.0:9002, not %1")
+                    .arg(commandLine.value(listen)));
+        if (!commandLine.isSet(to))
+            return commandLine.usageError(QStringLiteral("--to ws[s]://host[:port][/path] is "
+                                                         "required"));
+        const QUrl target(commandLine.value(to), QUrl::StrictMode);
+        QString urlError;
+        if (!parseWebSocketUrl(target, &urlError))
+            return commandLine.usageError(QStringLiteral("--to: %1").arg(urlError));
+        options.target = target;
+    }
     if (!commandLine.readInteger(handshakeTimeout, 1, 3'600'000, &options.handshakeTimeoutMs))
         return commandLine.usageError(
             QStringLiteral("--handshake-timeout expects milliseconds from 1 to 3600000"));
@@ -184,18 +244,53 @@ int RelayCommand::run(const QStringList &arguments) {
     }
     const Printing printing{.showFrames = commandLine.isSet(showFrames),
                             .quiet = commandLine.isSet(quiet)};
-    RelayCommand command(std::move(options), printing, std::move(recorder));
-    return command.exec();
+    RelayCommand command(printing, std::move(recorder));
+    if (!proxyMode) {
+        command.setRelay(std::move(options));
+        return command.exec();
+    }
+    RelayProxyOptions proxyOptions;
+    proxyOptions.relay = std::move(options);
+    proxyOptions.caDirectory = commandLine.value(caDir);
+    for (const QString &host : commandLine.value(blind).split(u',', Qt::SkipEmptyParts))
+        proxyOptions.blindHosts << host.trimmed();
+    command.setProxy(std::move(proxyOptions));
+    return command.execProxy();
 }
 
-RelayCommand::RelayCommand(RelayOptions options, Printing printing,
-                           std::unique_ptr<log::JsonLinesRecorder> recorder)
+int showCertificateAuthority(const QString &directory, const QString &exportFile) {
+    QString error;
+    const std::optional<CertificateAuthority> authority =
+        CertificateAuthority::open(directory, &error);
+    if (!authority) {
+        writeLine(stderr, "wsw relay: " + error.toUtf8());
+        return RelayCommand::ListenFailed;
+    }
+    if (!exportFile.isEmpty() && !exportCertificateAuthority(*authority, exportFile, &error)) {
+        writeLine(stderr, "wsw relay: " + error.toUtf8());
+        return RelayCommand::ListenFailed;
+    }
+    const CertificateAuthorityInfo info = certificateAuthorityInfo(*authority);
+    writeLine(stdout, "certificate authority " + info.certificateFile.toUtf8());
+    if (!exportFile.isEmpty())
+        writeLine(stdout, "exported to " + exportFile.toUtf8());
+    writeLine(stdout, "sha256 " + info.fingerprint.toUtf8());
+    writeLine(stdout, "spki sha256 base64 " + info.spkiSha256Base64.toUtf8());
+    if (!exportFile.isEmpty())
+        writeLine(stdout, certificateAuthorityTrustSteps(exportFile).toUtf8());
+    return RelayCommand::Stopped;
+}
+
+RelayCommand::RelayCommand(Printing printing, std::unique_ptr<log::JsonLinesRecorder> recorder)
     : m_recorder(std::move(recorder))
     , m_printing(printing) {
-    m_relay = new Relay(std::move(options), this);
-    connect(m_relay, &Relay::pairStarted, this, &RelayCommand::onPairStarted);
-    connect(m_relay, &Relay::legEvent, this, &RelayCommand::onLegEvent);
-    connect(m_relay, &Relay::clientAccepted, this,
+    auto *watcher = new SignalWatcher(this);
+    connect(watcher, &SignalWatcher::signalReceived, this, &RelayCommand::onSignal);
+}
+
+template <typename Source> void RelayCommand::follow(Source *source) {
+    connect(source, &Source::legEvent, this, &RelayCommand::onLegEvent);
+    connect(source, &Source::clientAccepted, this,
             [this](quint64 pair, const QByteArray &request, const QByteArray &response,
                    const QByteArray &subprotocol) {
                 if (!m_recorder)
@@ -206,11 +301,43 @@ RelayCommand::RelayCommand(RelayOptions options, Printing printing,
                     EventClock::toEpochUs(EventClock::nowUs()), request, response, subprotocol);
                 m_recorder->appendRecord(record.record, record.extra);
             });
-    connect(m_relay, &Relay::logMessage, this, &RelayCommand::onLogMessage);
-    connect(m_relay, &Relay::pairFinished, this, &RelayCommand::onPairFinished);
-    connect(m_relay, &Relay::stopped, this, [] { QCoreApplication::exit(Stopped); });
-    auto *watcher = new SignalWatcher(this);
-    connect(watcher, &SignalWatcher::signalReceived, this, &RelayCommand::onSignal);
+    connect(source, &Source::logMessage, this, &RelayCommand::onLogMessage);
+    connect(source, &Source::pairFinished, this, &RelayCommand::onPairFinished);
+    connect(source, &Source::stopped, this, [] { QCoreApplication::exit(Stopped); });
+}
+
+void RelayCommand::setRelay(RelayOptions options) {
+    m_relay = new Relay(std::move(options), this);
+    follow(m_relay);
+    connect(m_relay, &Relay::pairStarted, this, [this](quint64 pair, const QString &peer) {
+        onPairStarted(pair, peer, m_relay->options().target);
+    });
+}
+
+void RelayCommand::setProxy(RelayProxyOptions options) {
+    m_proxy = new RelayProxy(std::move(options), this);
+    follow(m_proxy);
+    connect(m_proxy, &RelayProxy::pairStarted, this, &RelayCommand::onPairStarted);
+}
+
+int RelayCommand::execProxy() {
+    const RelayOptions &options = m_proxy->options().relay;
+    if (!m_proxy->listen()) {
+        writeLine(stderr, "wsw relay: cannot run the proxy on " + urlHost(options.listenAddress) +
+                              ':' + QByteArray::number(options.listenPort) + ": " +
+                              m_proxy->errorString().toUtf8());
+        return ListenFailed;
+    }
+    m_listeningUrl =
+        "http://" + urlHost(m_proxy->address()) + ':' + QByteArray::number(m_proxy->port()) + '/';
+    writeLine(stdout, "proxy listening on " + m_listeningUrl);
+    const CertificateAuthorityInfo info =
+        certificateAuthorityInfo(*m_proxy->certificateAuthority());
+    writeLine(stdout, "certificate authority " + info.certificateFile.toUtf8() + " spki sha256 " +
+                          info.spkiSha256Base64.toUtf8());
+    const int status = QCoreApplication::exec();
+    flushSaved();
+    return status;
 }
 
 int RelayCommand::exec() {
@@ -245,7 +372,7 @@ EventPrinter &RelayCommand::printer(quint64 pair, RelayLegKind leg) {
     return it.value();
 }
 
-void RelayCommand::onPairStarted(quint64 pair, const QString &peer) {
+void RelayCommand::onPairStarted(quint64 pair, const QString &peer, const QUrl &target) {
     if (m_recorder) {
         m_recorder->setConnectionInfo(
             relayLogConnection(pair, RelayLegKind::Client),
@@ -253,10 +380,11 @@ void RelayCommand::onPairStarted(quint64 pair, const QString &peer) {
              QStringLiteral("%1 \u2190 %2").arg(QString::fromUtf8(m_listeningUrl), peer)});
         m_recorder->setConnectionInfo(
             relayLogConnection(pair, RelayLegKind::Server),
-            {relayLegLogName(pair, RelayLegKind::Server), m_relay->options().target.toString()});
+            {relayLegLogName(pair, RelayLegKind::Server), target.toString()});
     }
     if (!m_printing.quiet)
-        writeLine(stderr, '[' + QByteArray::number(pair) + "] client " + peer.toUtf8());
+        writeLine(stderr, '[' + QByteArray::number(pair) + "] client " + peer.toUtf8() +
+                              (m_proxy ? " -> " + target.toString().toUtf8() : QByteArray()));
 }
 
 void RelayCommand::onLegEvent(quint64 pair, RelayLegKind leg, const SessionEvent &event) {
@@ -303,9 +431,13 @@ void RelayCommand::onSignal() {
         QCoreApplication::exit(Stopped);
         return;
     }
-    m_relay->shutdown();
-    QTimer::singleShot(m_relay->options().closeTimeoutMs + StopGraceMs, this,
-                       [] { QCoreApplication::exit(Stopped); });
+    if (m_proxy)
+        m_proxy->shutdown();
+    else
+        m_relay->shutdown();
+    const int closeTimeoutMs =
+        m_proxy ? m_proxy->options().relay.closeTimeoutMs : m_relay->options().closeTimeoutMs;
+    QTimer::singleShot(closeTimeoutMs + StopGraceMs, this, [] { QCoreApplication::exit(Stopped); });
 }
 
 } // namespace ws

@@ -4,6 +4,7 @@
 
 #include "log/jsonlinesrecorder.h"
 #include "relay/relay.h"
+#include "relay/relayproxy.h"
 
 #include <QHash>
 #include <QObject>
@@ -15,7 +16,9 @@ namespace ws {
 
 // `wsw relay`: a reverse relay on the command line. Every client that connects to
 // --listen gets its own connection to --to; both legs are decoded, printed and
-// (--save) logged, frame by frame.
+// (--save) logged, frame by frame. With --proxy, an HTTP proxy whose every WebSocket
+// becomes such a pair (RelayProxy); --export-ca and --ca-info show its certificate
+// authority.
 class RelayCommand : public QObject {
     Q_OBJECT
 public:
@@ -30,11 +33,15 @@ private:
         bool quiet = false;      // --quiet: the listening line and errors only
     };
 
-    RelayCommand(RelayOptions options, Printing printing,
-                 std::unique_ptr<log::JsonLinesRecorder> recorder);
+    RelayCommand(Printing printing, std::unique_ptr<log::JsonLinesRecorder> recorder);
 
+    void setRelay(RelayOptions options);
+    void setProxy(RelayProxyOptions options);
+    // The signals both kinds of relay have in common.
+    template <typename Source> void follow(Source *source);
     int exec();
-    void onPairStarted(quint64 pair, const QString &peer);
+    int execProxy();
+    void onPairStarted(quint64 pair, const QString &peer, const QUrl &target);
     void onLegEvent(quint64 pair, RelayLegKind leg, const SessionEvent &event);
     void onLogMessage(quint64 pair, const QString &line);
     void onPairFinished(quint64 pair);
@@ -42,7 +49,8 @@ private:
     void flushSaved();
     void onSignal();
 
-    Relay *m_relay = nullptr;
+    Relay *m_relay = nullptr;                           // the reverse relay, or
+    RelayProxy *m_proxy = nullptr;                      // --proxy
     std::unique_ptr<log::JsonLinesRecorder> m_recorder; // --save; null without it
     Printing m_printing;
     QHash<quint64, EventPrinter> m_printers; // key: pair * 2 + leg
@@ -50,6 +58,11 @@ private:
     bool m_saveErrorReported = false;
     int m_signals = 0;
 };
+
+// --export-ca FILE (empty: --ca-info alone): the certificate authority of `directory`
+// (empty: its default), made when missing; prints what identifies it. The exit
+// status of the command.
+int showCertificateAuthority(const QString &directory, const QString &exportFile);
 
 // The log's connection number of one leg: the client leg of pair N is 2N - 1, its
 // server leg 2N, so both sort next to each other.

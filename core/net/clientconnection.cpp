@@ -341,23 +341,14 @@ void ClientConnection::onSslErrors(const QList<QSslError> &errors) {
     if (!ssl || isFinished())
         return;
     const QSslCertificate presented = ssl->peerCertificate();
-    if (!m_options.acceptedFingerprint.isEmpty() && !presented.isNull()) {
-        if (presented.digest(QCryptographicHash::Sha256) == m_options.acceptedFingerprint) {
-            // The user vouched for exactly this certificate: only its own errors go.
-            QList<QSslError> ignored;
-            for (const QSslError &error : errors) {
-                if (error.certificate().isNull() || error.certificate() == presented)
-                    ignored.append(error);
-            }
-            if (ignored.size() == errors.size()) {
-                m_fingerprintUsed = true;
-                ssl->ignoreSslErrors(ignored);
-                return;
-            }
-        } else {
-            m_sslMismatch = sha256Fingerprint(presented);
-        }
+    if (acceptedByFingerprint(presented, errors, m_options.acceptedFingerprint)) {
+        m_fingerprintUsed = true;
+        ssl->ignoreSslErrors(errors);
+        return;
     }
+    if (!m_options.acceptedFingerprint.isEmpty() && !presented.isNull() &&
+        presented.digest(QCryptographicHash::Sha256) != m_options.acceptedFingerprint)
+        m_sslMismatch = sha256Fingerprint(presented);
     m_sslErrors = errors;
 }
 

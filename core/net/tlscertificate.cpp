@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace ws {
@@ -188,24 +189,22 @@ std::optional<CertificateAndKey> loadCertificate(const QString &certificateFile,
     return out;
 }
 
-std::optional<CertificateAndKey> localhostCertificate(const QString &directory, QString *error) {
-    const QString dir = directory.isEmpty()
-                            ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
-                                  QStringLiteral("/tls")
-                            : directory;
-    const QString certPath = dir + QStringLiteral("/localhost.crt");
-    const QString keyPath = dir + QStringLiteral("/localhost.key");
+std::optional<CertificateAndKey> storedCertificate(const QString &directory, const QString &name,
+                                                   const CertificateRequest &request,
+                                                   QString *error) {
+    const QString certPath = directory + u'/' + name + QStringLiteral(".crt");
+    const QString keyPath = directory + u'/' + name + QStringLiteral(".key");
     if (QFile::exists(certPath) && QFile::exists(keyPath)) {
         std::optional<CertificateAndKey> existing = loadCertificate(certPath, keyPath);
         if (existing &&
             existing->certificate.expiryDate() > QDateTime::currentDateTimeUtc().addDays(1))
             return existing;
     }
-    std::optional<CertificateAndKey> generated = generateCertificate({}, nullptr, error);
+    std::optional<CertificateAndKey> generated = generateCertificate(request, nullptr, error);
     if (!generated)
         return std::nullopt;
-    if (!QDir().mkpath(dir))
-        return fail(error, QStringLiteral("Cannot create the directory %1").arg(dir));
+    if (!QDir().mkpath(directory))
+        return fail(error, QStringLiteral("Cannot create the directory %1").arg(directory));
     QFile keyFile(keyPath);
     // The key is written only after its permissions allow nobody else to read it.
     if (!keyFile.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
@@ -222,12 +221,47 @@ std::optional<CertificateAndKey> localhostCertificate(const QString &directory, 
     return generated;
 }
 
+std::optional<CertificateAndKey> localhostCertificate(const QString &directory, QString *error) {
+    const QString dir = directory.isEmpty()
+                            ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
+                                  QStringLiteral("/tls")
+                            : directory;
+    return storedCertificate(dir, QStringLiteral("localhost"), {}, error);
+}
+
 QString sha256Fingerprint(const QSslCertificate &certificate) {
     const QByteArray digest = certificate.digest(QCryptographicHash::Sha256).toHex().toUpper();
     QStringList pairs;
     for (qsizetype i = 0; i + 1 < digest.size(); i += 2)
         pairs << QString::fromLatin1(digest.mid(i, 2));
     return pairs.join(u':');
+}
+
+QByteArray subjectPublicKeyInfoSha256(const QSslCertificate &certificate) {
+    const QByteArray der = certificate.toDer();
+    const auto *bytes = reinterpret_cast<const unsigned char *>(der.constData());
+    X509Ptr x509(d2i_X509(nullptr, &bytes, long(der.size())));
+    if (!x509)
+        return {};
+    unsigned char *spki = nullptr;
+    const int size = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x509.get()), &spki);
+    if (size <= 0)
+        return {};
+    const QByteArray digest = QCryptographicHash::hash(
+        QByteArrayView(reinterpret_cast<const char *>(spki), size), QCryptographicHash::Sha256);
+    OPENSSL_free(spki);
+    return digest;
+}
+
+bool acceptedByFingerprint(const QSslCertificate &presented, const QList<QSslError> &errors,
+                           const QByteArray &fingerprint) {
+    if (fingerprint.isEmpty() || presented.isNull() ||
+        presented.digest(QCryptographicHash::Sha256) != fingerprint)
+        return false;
+    // The user vouched for exactly this certificate: only its own errors go.
+    return std::all_of(errors.begin(), errors.end(), [&](const QSslError &error) {
+        return error.certificate().isNull() || error.certificate() == presented;
+    });
 }
 
 QByteArray parseFingerprint(const QString &text) {

@@ -5,6 +5,7 @@
 #include <QHostAddress>
 #include <QList>
 #include <QSslCertificate>
+#include <QSslError>
 #include <QSslKey>
 #include <QString>
 #include <QStringList>
@@ -48,6 +49,14 @@ std::optional<CertificateAndKey> generateCertificate(const CertificateRequest &r
 std::optional<CertificateAndKey> localhostCertificate(const QString &directory = {},
                                                       QString *error = nullptr);
 
+// Reads `name`.crt and `name`.key from `directory`, or generates a self-signed
+// certificate from `request` and writes both there (the directory made if need be,
+// the key readable by its owner only) when they are missing, unreadable or expire
+// within a day.
+std::optional<CertificateAndKey> storedCertificate(const QString &directory, const QString &name,
+                                                   const CertificateRequest &request,
+                                                   QString *error = nullptr);
+
 // Reads a PEM certificate (the first of the file) and its PEM private key.
 std::optional<CertificateAndKey> loadCertificate(const QString &certificateFile,
                                                  const QString &keyFile, QString *error = nullptr);
@@ -55,6 +64,15 @@ std::optional<CertificateAndKey> loadCertificate(const QString &certificateFile,
 // SHA-256 of the DER certificate as upper-case hex pairs joined by colons
 // ("AB:CD:..."), the form browsers and `openssl x509 -fingerprint` show.
 QString sha256Fingerprint(const QSslCertificate &certificate);
+// SHA-256 of the certificate's DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): the pin
+// of RFC 7469 §2.4, which Chromium's --ignore-certificate-errors-spki-list takes in
+// base64. Empty if the certificate cannot be read.
+QByteArray subjectPublicKeyInfoSha256(const QSslCertificate &certificate);
+// Whether every one of `errors` is about `presented` (or no certificate) and
+// `presented` has the SHA-256 `fingerprint` the user gave to accept: then the
+// errors may be ignored. False when `fingerprint` is empty.
+bool acceptedByFingerprint(const QSslCertificate &presented, const QList<QSslError> &errors,
+                           const QByteArray &fingerprint);
 // Parses a fingerprint written with or without colons (any case); empty if it is
 // not 32 bytes of hex.
 QByteArray parseFingerprint(const QString &text);

@@ -25,7 +25,10 @@ bool named(QByteArrayView name, QByteArrayView other) {
     return name.compare(other, Qt::CaseInsensitive) == 0;
 }
 
-HttpHeaders endToEnd(const HttpHeaders &headers, QByteArrayView alsoDropped) {
+enum class Upgrade { WebSocket, None };
+
+HttpHeaders endToEnd(const HttpHeaders &headers, QByteArrayView alsoDropped,
+                     Upgrade upgrade = Upgrade::WebSocket) {
     // RFC 9110 §7.6.1: "Connection: close, X-Foo" makes X-Foo hop-by-hop too.
     const QList<QByteArray> connectionOptions = headers.tokens("Connection");
     HttpHeaders out;
@@ -33,7 +36,8 @@ HttpHeaders endToEnd(const HttpHeaders &headers, QByteArrayView alsoDropped) {
         const QByteArrayView name = field.first;
         const auto is = [&](QByteArrayView other) { return named(name, other); };
         if (std::any_of(HopByHop.begin(), HopByHop.end(), is) ||
-            std::any_of(PerLeg.begin(), PerLeg.end(), is) || is("Content-Length") ||
+            (upgrade == Upgrade::WebSocket &&
+             (std::any_of(PerLeg.begin(), PerLeg.end(), is) || is("Content-Length"))) ||
             is(alsoDropped) || std::any_of(connectionOptions.begin(), connectionOptions.end(), is))
             continue;
         out.add(field.first, field.second);
@@ -51,8 +55,25 @@ HttpHeaders endToEndResponseHeaders(const HttpHeaders &response) {
     return endToEnd(response, {});
 }
 
-QByteArray relayedResourceName(const QByteArray &clientTarget, const QByteArray &targetPath,
+HttpHeaders forwardedRequestHeaders(const HttpHeaders &request) {
+    return endToEnd(request, {}, Upgrade::None);
+}
+
+QByteArray originForm(const QByteArray &target) {
+    const qsizetype scheme = target.indexOf("://");
+    if (target.startsWith('/') || scheme <= 0)
+        return target;
+    const qsizetype authorityEnd = target.indexOf('/', scheme + 3);
+    const qsizetype queryStart = target.indexOf('?', scheme + 3);
+    if (authorityEnd >= 0 && (queryStart < 0 || authorityEnd < queryStart))
+        return target.mid(authorityEnd);
+    // RFC 9112 §3.2.1: an empty path is sent as "/".
+    return '/' + (queryStart >= 0 ? target.mid(queryStart) : QByteArray());
+}
+
+QByteArray relayedResourceName(const QByteArray &requestTarget, const QByteArray &targetPath,
                                const QByteArray &targetQuery) {
+    const QByteArray clientTarget = originForm(requestTarget);
     const bool targetHasPath =
         !(targetPath.isEmpty() || targetPath == "/") || !targetQuery.isEmpty();
     if (!targetHasPath)

@@ -20,8 +20,18 @@ namespace ws {
 HttpHeaders endToEndRequestHeaders(const HttpHeaders &request);
 HttpHeaders endToEndResponseHeaders(const HttpHeaders &response);
 
+// A request forwarded by a proxy that is not a WebSocket upgrade: only the hop-by-hop
+// fields stop (RFC 9110 §7.6.1); Host and the body's framing stay.
+HttpHeaders forwardedRequestHeaders(const HttpHeaders &request);
+
+// RFC 9112 §3.2.2: the absolute form a client sends to a proxy
+// ("ws://host:port/path?query") as the origin form a server takes ("/path?query");
+// an origin-form target comes back as it is.
+QByteArray originForm(const QByteArray &target);
+
 // The request target to send upstream: the target's own path and query when it has
-// one (anything but an empty path or "/" without a query), else the client's.
+// one (anything but an empty path or "/" without a query), else the client's (in
+// origin form, when the client sent the absolute form to a proxy).
 QByteArray relayedResourceName(const QByteArray &clientTarget, const QByteArray &targetPath,
                                const QByteArray &targetQuery);
 

@@ -22,9 +22,14 @@ QString closeReason(QString text) {
 } // namespace
 
 RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QObject *parent)
+    : RelayPair(id, client, options, options.target, parent) {}
+
+RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QUrl target,
+                     QObject *parent)
     : QObject(parent)
     , m_id(id)
     , m_options(options)
+    , m_target(std::move(target))
     , m_client(client) {
     client->setParent(this);
     connect(client, &Connection::sessionEvent, this,
@@ -54,7 +59,7 @@ void RelayPair::startUpstream() {
         return;
     const HttpRequest &request = handshake->request();
     ClientOptions o = m_options.upstream;
-    QUrl url = m_options.target;
+    QUrl url = m_target;
     const QByteArray resource =
         relayedResourceName(request.target, url.path(QUrl::FullyEncoded).toUtf8(),
                             url.query(QUrl::FullyEncoded).toUtf8());
@@ -145,8 +150,8 @@ void RelayPair::onServerError(const QString &message) {
                                    .arg(QString::fromUtf8(handshake->reasonPhrase())));
         return;
     }
-    refuseClientWith(502, QStringLiteral("relay: the upstream %1 failed: %2")
-                              .arg(m_options.target.toString(), message));
+    refuseClientWith(
+        502, QStringLiteral("relay: the upstream %1 failed: %2").arg(m_target.toString(), message));
 }
 
 void RelayPair::onUpstreamDeadline() {
@@ -154,7 +159,7 @@ void RelayPair::onUpstreamDeadline() {
         return;
     refuseClientWith(504, QStringLiteral("relay: the upstream %1 did not complete the opening "
                                          "handshake within %2 ms")
-                              .arg(m_options.target.toString())
+                              .arg(m_target.toString())
                               .arg(m_options.handshakeTimeoutMs));
     m_server->abort();
 }
@@ -174,7 +179,7 @@ void RelayPair::onClientEvent(const SessionEvent &event) {
                 426, {}, "text/plain; charset=utf-8",
                 QStringLiteral("This is a WebSocket relay to %1: only WebSocket upgrades are "
                                "relayed.\n")
-                    .arg(m_options.target.toString())
+                    .arg(m_target.toString())
                     .toUtf8(),
                 [] {
                     HttpHeaders headers;
@@ -379,11 +384,11 @@ void RelayPair::onClientFinished() {
 void RelayPair::onServerFinished() {
     m_serverDone = true;
     if (!m_clientAnswered)
-        refuseClientWith(502, QStringLiteral("relay: the upstream %1 failed: %2")
-                                  .arg(m_options.target.toString(),
-                                       m_serverError.isEmpty()
-                                           ? QStringLiteral("it closed before answering")
-                                           : m_serverError));
+        refuseClientWith(
+            502, QStringLiteral("relay: the upstream %1 failed: %2")
+                     .arg(m_target.toString(), m_serverError.isEmpty()
+                                                   ? QStringLiteral("it closed before answering")
+                                                   : m_serverError));
     checkFinished();
 }
 

@@ -16,6 +16,10 @@ class RelayPair : public QObject {
     Q_OBJECT
 public:
     RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QObject *parent);
+    // Relayed to `target` rather than options.target (a proxy's pair: the target is
+    // the one the client asked for).
+    RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QUrl target,
+              QObject *parent);
     ~RelayPair() override;
 
     quint64 id() const { return m_id; }
@@ -65,6 +69,7 @@ private:
 
     quint64 m_id;
     const RelayOptions &m_options;
+    QUrl m_target;
     RelayLeg *m_client;
     RelayUpstream *m_server = nullptr;
     QTimer m_upstreamDeadline;

@@ -1,0 +1,112 @@
+#pragma once
+
+#include "net/certificateauthority.h"
+#include "relay/relay.h"
+
+#include <QHostAddress>
+#include <QObject>
+#include <QStringList>
+#include <QUrl>
+
+#include <optional>
+
+class QSslSocket;
+class QTcpServer;
+
+namespace ws {
+
+class ByteTunnel;
+class ProxyRequest;
+class RelayPair;
+
+struct RelayProxyOptions {
+    // Where to listen (listenAddress, listenPort) and everything a relayed pair uses:
+    // the server leg's trust (upstream.caCertificatesFile, upstream.acceptedFingerprint,
+    // also for requests passed through over TLS), session limits, deflate, timeouts and
+    // back-pressure. Its target is unused: every pair goes where its client asked.
+    // handshakeTimeoutMs also bounds a client's proxy request, its TLS handshake and
+    // the request in the tunnel; the limits of a header block are our server's.
+    RelayOptions relay;
+    // The local certificate authority's directory; empty: its default
+    // (CertificateAuthority::defaultDirectory()).
+    QString caDirectory;
+    // CONNECT to these hosts (names or addresses, any case) is tunnelled blind: bytes
+    // piped both ways, TLS left to the two ends.
+    QStringList blindHosts;
+    HandshakeLimits limits;
+};
+
+// The relay as an HTTP proxy that a browser or an application is pointed at
+// (Chromium's --proxy-server, http_proxy/https_proxy). Every WebSocket that goes
+// through it becomes a relayed pair, decoded on both legs like the reverse relay's:
+//
+//   GET ws://host:port/path (the absolute form, RFC 9112 §3.2.2; http:// too) with
+//   Upgrade: websocket -> a pair to ws://host:port/path.
+//   CONNECT host:port (RFC 9110 §9.3.6) -> 200 once host:port answers, then the
+//   tunnel is read: TLS is terminated with a certificate for host signed by the
+//   local certificate authority, and a WebSocket upgrade in it becomes a pair to
+//   wss://host:port/path (ws:// when the tunnel carries no TLS). Any other first
+//   request in a tunnel is passed through to host:port (over TLS verified as our
+//   client verifies), and the rest of that connection with it, undecoded.
+//   GET http://... without an upgrade -> forwarded as it is (Connection: close).
+//
+// A CONNECT to a host of blindHosts is tunnelled undecoded. A host that cannot be
+// reached gives 502, one that does not connect in time 504, a request that is not
+// one a proxy takes 400 (431 when its head is too large).
+class RelayProxy : public QObject {
+    Q_OBJECT
+public:
+    explicit RelayProxy(RelayProxyOptions options, QObject *parent = nullptr);
+    ~RelayProxy() override;
+
+    // Opens (or makes) the certificate authority, then listens.
+    bool listen();
+    QString errorString() const { return m_error; }
+    QHostAddress address() const;
+    quint16 port() const;
+    const RelayProxyOptions &options() const { return m_options; }
+    // Once listen() opened it.
+    const CertificateAuthority *certificateAuthority() const {
+        return m_authority ? &*m_authority : nullptr;
+    }
+    int pairCount() const { return int(m_pairs.size()); }
+    // Stops listening, drops the requests and tunnels under way and closes every pair
+    // with 1001; stopped() follows once all pairs are over.
+    void shutdown();
+
+signals:
+    // A WebSocket upgrade came through as pair `pair` (numbered from 1), to `target`.
+    void pairStarted(quint64 pair, const QString &peer, const QUrl &target);
+    void legEvent(quint64 pair, ws::RelayLegKind leg, const ws::SessionEvent &event);
+    void clientAccepted(quint64 pair, const QByteArray &rawRequest, const QByteArray &rawResponse,
+                        const QByteArray &subprotocol);
+    // Pair 0: what the proxy did with a request (a tunnel, a pass-through, a refusal).
+    void logMessage(quint64 pair, const QString &line);
+    void pairFinished(quint64 pair);
+    void stopped();
+
+private:
+    friend class ProxyRequest;
+
+    void onNewConnection();
+    void startPair(QSslSocket *socket, const QUrl &target, const QString &peer);
+    void startTunnel(QSslSocket *client, QSslSocket *upstream);
+    bool isBlind(const QString &host) const;
+    std::optional<CertificateAndKey> certificateFor(const QString &host, QString *error);
+    void requestDone(ProxyRequest *request);
+    void onPairFinished(RelayPair *pair);
+    void onTunnelFinished(ByteTunnel *tunnel);
+    void checkStopped();
+
+    RelayProxyOptions m_options;
+    std::optional<CertificateAuthority> m_authority;
+    QTcpServer *m_listener = nullptr;
+    QList<ProxyRequest *> m_requests;
+    QList<ByteTunnel *> m_tunnels;
+    QList<RelayPair *> m_pairs;
+    quint64 m_nextId = 1;
+    QString m_error;
+    bool m_stopping = false;
+};
+
+} // namespace ws
