@@ -1,0 +1,418 @@
+// The relay's proxy mode between our own server and our own client (or raw sockets
+// that write exact requests): ws:// in absolute form, CONNECT with TLS terminated by
+// the local certificate authority, requests that are passed through or forwarded,
+// refusals, blind tunnels, and the certificate authority kept on disk.
+
+#include "../net/nettesthelpers.h"
+
+#include "net/certificateauthority.h"
+#include "net/server.h"
+#include "relay/relayheaders.h"
+#include "relay/relayproxy.h"
+
+#include <QFile>
+#include <QSignalSpy>
+#include <QSslSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace ws;
+using namespace wstest;
+
+namespace {
+
+constexpr quint32 ClientMaskKey = 0x37fa213d; // RFC 6455 §5.7
+
+CertificateAndKey generated(const CertificateRequest &request, const CertificateAndKey *issuer) {
+    QString error;
+    const std::optional<CertificateAndKey> out = generateCertificate(request, issuer, &error);
+    if (!out)
+        qFatal("certificate: %s", qPrintable(error));
+    return *out;
+}
+
+// An upstream wss server with a certificate of its own authority (not the proxy's).
+struct UpstreamTls {
+    UpstreamTls() {
+        CertificateRequest caRequest;
+        caRequest.commonName = QStringLiteral("upstream test CA");
+        caRequest.isCertificateAuthority = true;
+        authority = generated(caRequest, nullptr);
+        identity = generated({}, &authority);
+    }
+    CertificateAndKey authority;
+    CertificateAndKey identity;
+};
+
+bool writeFile(const QString &path, const QByteArray &bytes) {
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
+}
+
+// Reads until the peer closes (or `timeoutMs` passes); what arrived.
+QByteArray readToEnd(QTcpSocket &socket, int timeoutMs = 5000) {
+    QByteArray out;
+    // A peer that does not close is seen in what came (the caller checks it).
+    static_cast<void>(QTest::qWaitFor(
+        [&] {
+            out += socket.readAll();
+            return socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        timeoutMs));
+    return out + socket.readAll();
+}
+
+} // namespace
+
+class TestRelayProxy : public QObject {
+    Q_OBJECT
+private slots:
+    void init();
+    void originForm_data();
+    void originForm();
+    void forwardedRequestHeaders();
+    void certificateAuthorityKept();
+    void absoluteFormWebSocket();
+    void connectTlsWebSocket();
+    void connectPlainWebSocket();
+    void plainGetForwarded();
+    void tunnelRequestPassedThrough();
+    void refusals_data();
+    void refusals();
+    void blindHostNotIntercepted();
+
+private:
+    RelayProxyOptions proxyOptions() const;
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void TestRelayProxy::init() {
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+RelayProxyOptions TestRelayProxy::proxyOptions() const {
+    RelayProxyOptions options;
+    options.caDirectory = m_dir->filePath(QStringLiteral("ca"));
+    options.relay.handshakeTimeoutMs = 5000;
+    return options;
+}
+
+void TestRelayProxy::originForm_data() {
+    QTest::addColumn<QByteArray>("target");
+    QTest::addColumn<QByteArray>("expected");
+    QTest::newRow("origin form stays") << QByteArray("/a?b=1") << QByteArray("/a?b=1");
+    QTest::newRow("ws absolute form") << QByteArray("ws://h:9/chat?x=1") << QByteArray("/chat?x=1");
+    QTest::newRow("http, no path") << QByteArray("http://h") << QByteArray("/");
+    QTest::newRow("no path, a query") << QByteArray("http://h:80?q") << QByteArray("/?q");
+    QTest::newRow("IPv6 authority") << QByteArray("ws://[::1]:9/x") << QByteArray("/x");
+}
+
+void TestRelayProxy::originForm() {
+    QFETCH(QByteArray, target);
+    QFETCH(QByteArray, expected);
+    QCOMPARE(ws::originForm(target), expected);
+    // The reverse relay's resource name takes either form.
+    QCOMPARE(relayedResourceName(target, {}, {}), expected);
+}
+
+void TestRelayProxy::forwardedRequestHeaders() {
+    HttpHeaders request;
+    request.add("Host", "h:8080");
+    request.add("Proxy-Connection", "keep-alive");
+    request.add("Proxy-Authorization", "Basic eA==");
+    request.add("Connection", "keep-alive, X-Hop");
+    request.add("X-Hop", "1");
+    request.add("Content-Length", "3");
+    request.add("Accept", "text/html");
+    HttpHeaders expected;
+    expected.add("Host", "h:8080");
+    expected.add("Content-Length", "3");
+    expected.add("Accept", "text/html");
+    QCOMPARE(ws::forwardedRequestHeaders(request), expected);
+}
+
+void TestRelayProxy::certificateAuthorityKept() {
+    const QString dir = m_dir->filePath(QStringLiteral("ca"));
+    QString error;
+    std::optional<CertificateAuthority> first = CertificateAuthority::open(dir, &error);
+    QVERIFY2(first, qPrintable(error));
+    // The key: mode 0600, nobody but its owner reads it.
+    const QFileDevice::Permissions others = QFileDevice::ReadGroup | QFileDevice::WriteGroup |
+                                            QFileDevice::ExeGroup | QFileDevice::ReadOther |
+                                            QFileDevice::WriteOther | QFileDevice::ExeOther;
+    QCOMPARE(QFile::permissions(first->keyFile()) & others, QFileDevice::Permissions());
+    QVERIFY(QFile::permissions(first->keyFile()) & QFileDevice::ReadOwner);
+    const CertificateAuthorityInfo info = certificateAuthorityInfo(*first);
+    QCOMPARE(info.certificateFile, dir + QStringLiteral("/ca.crt"));
+    QCOMPARE(QByteArray::fromBase64(info.spkiSha256Base64.toLatin1()).size(), 32);
+
+    // A second start (here: a proxy) reads the same authority instead of making one.
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QCOMPARE(certificateAuthorityInfo(*proxy.certificateAuthority()).fingerprint, info.fingerprint);
+
+    // One certificate per host, kept: asked twice, the same one.
+    const std::optional<CertificateAndKey> leaf =
+        first->certificateFor(QStringLiteral("127.0.0.1"));
+    QVERIFY(leaf);
+    QCOMPARE(first->certificateFor(QStringLiteral("127.0.0.1"))->certificate, leaf->certificate);
+    QCOMPARE(leaf->certificate.issuerDisplayName(),
+             first->identity().certificate.subjectDisplayName());
+    QCOMPARE(leaf->certificate.subjectAlternativeNames().values(QSsl::IpAddressEntry),
+             QStringList{QStringLiteral("127.0.0.1")});
+    const std::optional<CertificateAndKey> named =
+        first->certificateFor(QStringLiteral("Example.TEST"));
+    QVERIFY(named);
+    QCOMPARE(named->certificate.subjectAlternativeNames().values(QSsl::DnsEntry),
+             QStringList{QStringLiteral("example.test")});
+
+    // --export-ca: the certificate, never the key.
+    const QString exported = m_dir->filePath(QStringLiteral("exported.pem"));
+    QVERIFY(exportCertificateAuthority(*first, exported, &error));
+    QFile file(exported);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray pem = file.readAll();
+    QCOMPARE(pem, first->identity().certificatePem);
+    QVERIFY(!pem.contains("PRIVATE KEY"));
+}
+
+void TestRelayProxy::absoluteFormWebSocket() {
+    Server server(localOptions());
+    QVERIFY(server.listen());
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QSignalSpy started(&proxy, &RelayProxy::pairStarted);
+    QList<RelayLegKind> legs;
+    connect(&proxy, &RelayProxy::legEvent, this,
+            [&](quint64, RelayLegKind leg, const SessionEvent &event) {
+                if (std::holds_alternative<MessageEvent>(event))
+                    legs.append(leg);
+            });
+
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, proxy.port());
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.port());
+    client.write("GET ws://" + authority + "/chat?room=1 HTTP/1.1\r\nHost: " + authority +
+                 "\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nConnection: "
+                 "Upgrade\r\nSec-WebSocket-Key: " +
+                 QByteArray(SampleKey) + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QByteArray answer;
+    QVERIFY(readUntil(client, answer, headerBlockComplete));
+    QVERIFY2(answer.startsWith("HTTP/1.1 101 "), answer.constData());
+    QVERIFY(answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept));
+    answer.remove(0, answer.indexOf("\r\n\r\n") + 4);
+    QCOMPARE(started.size(), 1);
+    QCOMPARE(started.at(0).at(2).toUrl(), QUrl("ws://" + authority));
+
+    // RFC 6455 §5.7: the masked "Hello"; the echo comes back unmasked.
+    client.write(maskedFrame(0x81, "Hello", ClientMaskKey));
+    QVERIFY(readUntil(client, answer, [](const QByteArray &bytes) { return bytes.size() >= 7; }));
+    QCOMPARE(answer.toHex(), QByteArray("810548656c6c6f"));
+    // Both legs decoded: the client's message, then the upstream's echo.
+    QCOMPARE(legs, (QList<RelayLegKind>{RelayLegKind::Client, RelayLegKind::Server}));
+}
+
+void TestRelayProxy::connectTlsWebSocket() {
+    const UpstreamTls upstream;
+    ServerOptions serverOptions = localOptions();
+    serverOptions.tlsCertificate = upstream.identity.certificate;
+    serverOptions.tlsKey = upstream.identity.key;
+    Server server(serverOptions);
+    QVERIFY(server.listen());
+
+    RelayProxyOptions options = proxyOptions();
+    const QString upstreamCa = m_dir->filePath(QStringLiteral("upstream-ca.pem"));
+    QVERIFY(writeFile(upstreamCa, upstream.authority.certificatePem));
+    options.relay.upstream.caCertificatesFile = upstreamCa;
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QSignalSpy started(&proxy, &RelayProxy::pairStarted);
+
+    // Our client trusts the proxy's authority alone: the system store knows neither.
+    ClientOptions clientOptions = wstest::clientOptions(server.port(), QStringLiteral("/tls"));
+    clientOptions.url.setScheme(QStringLiteral("wss"));
+    clientOptions.caCertificatesFile = proxy.certificateAuthority()->certificateFile();
+    clientOptions.proxy = HttpProxy{QStringLiteral("127.0.0.1"), proxy.port(), {}};
+    RecordedClient client(clientOptions);
+    std::optional<TlsInfo> tls;
+    connect(&client.connection, &ClientConnection::tlsEstablished, this,
+            [&](const TlsInfo &info) { tls = info; });
+    client.connection.open();
+    QVERIFY2(client.waitOpen(8000), qPrintable(client.errors.join(u'\n')));
+    QVERIFY(tls);
+    QCOMPARE(tls->verifiedBy, TlsInfo::VerifiedBy::CaFile);
+    // The certificate the client saw is one the proxy made, not the upstream's.
+    QVERIFY2(tls->chain.first().issuer.contains(QStringLiteral("WebSocket Workbench local CA")),
+             qPrintable(tls->chain.first().issuer));
+    QVERIFY(tls->chain.first().sha256 != sha256Fingerprint(upstream.identity.certificate));
+    QCOMPARE(started.size(), 1);
+    QCOMPARE(started.at(0).at(2).toUrl(),
+             QUrl(QStringLiteral("wss://127.0.0.1:%1").arg(server.port())));
+
+    QCOMPARE(client.connection.sendText("über TLS"), SendError::None);
+    QVERIFY(QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000));
+    QCOMPARE(client.recorder.incomingData().first(), QByteArray("über TLS"));
+}
+
+void TestRelayProxy::connectPlainWebSocket() {
+    // ws:// through a proxy: the client (as Chromium does) asks for a tunnel, and the
+    // request in it comes in the clear.
+    Server server(localOptions());
+    QVERIFY(server.listen());
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QSignalSpy started(&proxy, &RelayProxy::pairStarted);
+    ClientOptions clientOptions = wstest::clientOptions(server.port());
+    clientOptions.proxy = HttpProxy{QStringLiteral("127.0.0.1"), proxy.port(), {}};
+    RecordedClient client(clientOptions);
+    client.connection.open();
+    QVERIFY2(client.waitOpen(8000), qPrintable(client.errors.join(u'\n')));
+    QCOMPARE(started.size(), 1);
+    QCOMPARE(started.at(0).at(2).toUrl(),
+             QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(server.port())));
+    QCOMPARE(client.connection.sendBinary(QByteArray("\x00\x01\x02", 3)), SendError::None);
+    QVERIFY(QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000));
+    QCOMPARE(client.recorder.incomingData().first(), QByteArray("\x00\x01\x02", 3));
+}
+
+void TestRelayProxy::plainGetForwarded() {
+    // Our server answers a plain GET with its test page.
+    Server server(localOptions());
+    QVERIFY(server.listen());
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, proxy.port());
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.port());
+    client.write("GET http://" + authority + "/ HTTP/1.1\r\nHost: " + authority +
+                 "\r\nProxy-Connection: keep-alive\r\nAccept: text/html\r\n\r\n");
+    const QByteArray answer = readToEnd(client);
+    QVERIFY2(answer.startsWith("HTTP/1.1 200 "), answer.left(200).constData());
+    QVERIFY(answer.contains("<!DOCTYPE html>"));
+    QCOMPARE(proxy.pairCount(), 0);
+}
+
+void TestRelayProxy::tunnelRequestPassedThrough() {
+    const UpstreamTls upstream;
+    ServerOptions serverOptions = localOptions();
+    serverOptions.tlsCertificate = upstream.identity.certificate;
+    serverOptions.tlsKey = upstream.identity.key;
+    Server server(serverOptions);
+    QVERIFY(server.listen());
+    RelayProxyOptions options = proxyOptions();
+    const QString upstreamCa = m_dir->filePath(QStringLiteral("upstream-ca.pem"));
+    QVERIFY(writeFile(upstreamCa, upstream.authority.certificatePem));
+    options.relay.upstream.caCertificatesFile = upstreamCa;
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+
+    QSslSocket client;
+    client.connectToHost(QHostAddress::LocalHost, proxy.port());
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.port());
+    client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    QByteArray answer;
+    QVERIFY(readUntil(client, answer, headerBlockComplete));
+    QCOMPARE(answer, QByteArray("HTTP/1.1 200 Connection Established\r\n\r\n"));
+
+    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+    configuration.addCaCertificates({proxy.certificateAuthority()->identity().certificate});
+    configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    client.setSslConfiguration(configuration);
+    client.setPeerVerifyName(QStringLiteral("127.0.0.1"));
+    client.startClientEncryption();
+    // Not waitForEncrypted(): the proxy answers from this thread's event loop.
+    QVERIFY2(QTest::qWaitFor([&] { return client.isEncrypted(); }, 5000),
+             qPrintable(client.errorString()));
+    QVERIFY(client.peerCertificate().issuerDisplayName().contains(QStringLiteral("local CA")));
+    client.write("GET / HTTP/1.1\r\nHost: " + authority + "\r\nConnection: close\r\n\r\n");
+    const QByteArray page = readToEnd(client);
+    QVERIFY2(page.startsWith("HTTP/1.1 200 "), page.left(200).constData());
+    QVERIFY(page.contains("<!DOCTYPE html>"));
+    QCOMPARE(proxy.pairCount(), 0);
+}
+
+void TestRelayProxy::refusals_data() {
+    QTest::addColumn<QByteArray>("request");
+    QTest::addColumn<QByteArray>("statusLine");
+    QTest::addColumn<QByteArray>("bodyPart");
+    // A port that was just free: nothing listens there.
+    QTcpServer probe;
+    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+    const QByteArray closed = "127.0.0.1:" + QByteArray::number(probe.serverPort());
+    probe.close();
+    QTest::newRow("CONNECT to a closed port")
+        << QByteArray("CONNECT " + closed + " HTTP/1.1\r\nHost: " + closed + "\r\n\r\n")
+        << QByteArray("HTTP/1.1 502 Bad Gateway") << QByteArray("cannot reach " + closed);
+    QTest::newRow("GET to a closed port")
+        << QByteArray("GET http://" + closed + "/ HTTP/1.1\r\nHost: " + closed + "\r\n\r\n")
+        << QByteArray("HTTP/1.1 502 Bad Gateway") << QByteArray("cannot reach " + closed);
+    QTest::newRow("origin form: not a proxy request")
+        << QByteArray("GET / HTTP/1.1\r\nHost: x\r\n\r\n") << QByteArray("HTTP/1.1 400 Bad Request")
+        << QByteArray("this is an HTTP proxy");
+    QTest::newRow("CONNECT without a port")
+        << QByteArray("CONNECT example.test HTTP/1.1\r\nHost: x\r\n\r\n")
+        << QByteArray("HTTP/1.1 400 Bad Request") << QByteArray("CONNECT needs host:port");
+    QTest::newRow("not HTTP") << QByteArray("\x16\x03\x01 not http\r\n\r\n")
+                              << QByteArray("HTTP/1.1 400 Bad Request")
+                              << QByteArray("not an HTTP request");
+    QTest::newRow("head too large")
+        << QByteArray("GET http://h/ HTTP/1.1\r\nX: " + QByteArray(17 * 1024, 'a') + "\r\n\r\n")
+        << QByteArray("HTTP/1.1 431 Request Header Fields Too Large")
+        << QByteArray("larger than 16384 bytes");
+}
+
+void TestRelayProxy::refusals() {
+    QFETCH(QByteArray, request);
+    QFETCH(QByteArray, statusLine);
+    QFETCH(QByteArray, bodyPart);
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, proxy.port());
+    QVERIFY(client.waitForConnected(5000));
+    client.write(request);
+    const QByteArray answer = readToEnd(client);
+    QVERIFY2(answer.startsWith(statusLine + "\r\n"), answer.constData());
+    QVERIFY2(answer.contains(bodyPart), answer.constData());
+}
+
+void TestRelayProxy::blindHostNotIntercepted() {
+    const UpstreamTls upstream;
+    ServerOptions serverOptions = localOptions();
+    serverOptions.tlsCertificate = upstream.identity.certificate;
+    serverOptions.tlsKey = upstream.identity.key;
+    Server server(serverOptions);
+    QVERIFY(server.listen());
+    RelayProxyOptions options = proxyOptions();
+    options.blindHosts = {QStringLiteral("127.0.0.1")};
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+
+    // The client trusts the upstream's authority: it sees the real certificate.
+    const QString upstreamCa = m_dir->filePath(QStringLiteral("upstream-ca.pem"));
+    QVERIFY(writeFile(upstreamCa, upstream.authority.certificatePem));
+    ClientOptions clientOptions = wstest::clientOptions(server.port());
+    clientOptions.url.setScheme(QStringLiteral("wss"));
+    clientOptions.caCertificatesFile = upstreamCa;
+    clientOptions.proxy = HttpProxy{QStringLiteral("127.0.0.1"), proxy.port(), {}};
+    RecordedClient client(clientOptions);
+    std::optional<TlsInfo> tls;
+    connect(&client.connection, &ClientConnection::tlsEstablished, this,
+            [&](const TlsInfo &info) { tls = info; });
+    client.connection.open();
+    QVERIFY2(client.waitOpen(8000), qPrintable(client.errors.join(u'\n')));
+    QVERIFY(tls);
+    QCOMPARE(tls->chain.first().sha256, sha256Fingerprint(upstream.identity.certificate));
+    QCOMPARE(proxy.pairCount(), 0);
+    QCOMPARE(client.connection.sendText("blind"), SendError::None);
+    QVERIFY(QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000));
+    QCOMPARE(client.recorder.incomingData().first(), QByteArray("blind"));
+}
+
+QTEST_GUILESS_MAIN(TestRelayProxy)
+#include "tst_relayproxy.moc"
