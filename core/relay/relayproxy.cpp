@@ -337,7 +337,10 @@ void ProxyRequest::startTls() {
     m_tunnelTls = true;
     m_stage = Stage::TunnelTls;
     QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-    configuration.setLocalCertificate(leaf->certificate);
+    // The authority goes with the certificate: a client that pins the authority's key
+    // (Chromium's --ignore-certificate-errors-spki-list) finds it in the chain.
+    configuration.setLocalCertificateChain(
+        {leaf->certificate, m_proxy->certificateAuthority()->identity().certificate});
     configuration.setPrivateKey(leaf->key);
     configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
     m_client->setSslConfiguration(configuration);

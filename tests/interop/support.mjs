@@ -90,7 +90,7 @@ export function withTimeout(promise, ms, what) {
 // Every child still running when a case ends is killed then, whatever the case did.
 const children = new Set();
 
-function startProcess(args) {
+export function startProcess(args) {
     const child = spawn('timeout', ['--kill-after=5', String(PROCESS_TIMEOUT_S), ...args],
                         { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     child.exited = new Promise((resolve) => child.on('exit', (code, signal) =>
@@ -103,7 +103,7 @@ function startProcess(args) {
 
 // SIGTERM goes to `timeout`, which forwards it to wsw; SIGKILL goes to the whole
 // process group (its own, from detached), since `timeout` cannot forward that one.
-async function stopProcess(child, signal = 'SIGTERM', graceMs = 10000) {
+export async function stopProcess(child, signal = 'SIGTERM', graceMs = 10000) {
     if (child.exitCode === null && child.signalCode === null) {
         if (signal !== 'SIGKILL') {
             child.kill(signal);
