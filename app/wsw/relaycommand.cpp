@@ -108,8 +108,8 @@ int RelayCommand::run(const QStringList &arguments) {
     const auto cert = makeOption("cert", "Listen for wss://: PEM certificate file.", "file");
     const auto key = makeOption("key", "With --cert: PEM private key file (unencrypted).", "file");
     const auto ca = makeOption("ca",
-                               "wss upstream: also trust the CA certificates in this PEM "
-                               "file.",
+                               "wss upstream (and, with --proxy, requests passed through "
+                               "over TLS): also trust the CA certificates in this PEM file.",
                                "file");
     const auto acceptFingerprint =
         makeOption("accept-fingerprint",

@@ -31,23 +31,63 @@ CertificateAndKey generated(const CertificateRequest &request, const Certificate
     return *out;
 }
 
-// An upstream wss server with a certificate of its own authority (not the proxy's).
+bool writeFile(const QString &path, const QByteArray &bytes) {
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
+}
+
+// An upstream wss server (ours) with a certificate of its own authority, not the
+// proxy's; that authority's PEM written to `caFile`.
 struct UpstreamTls {
-    UpstreamTls() {
+    explicit UpstreamTls(const QString &caFile_)
+        : caFile(caFile_) {
         CertificateRequest caRequest;
         caRequest.commonName = QStringLiteral("upstream test CA");
         caRequest.isCertificateAuthority = true;
         authority = generated(caRequest, nullptr);
         identity = generated({}, &authority);
+        ServerOptions options = localOptions();
+        options.tlsCertificate = identity.certificate;
+        options.tlsKey = identity.key;
+        server = std::make_unique<Server>(options);
     }
+    bool listen() { return writeFile(caFile, authority.certificatePem) && server->listen(); }
+    quint16 port() const { return server->port(); }
+
+    QString caFile;
     CertificateAndKey authority;
     CertificateAndKey identity;
+    std::unique_ptr<Server> server;
 };
 
-bool writeFile(const QString &path, const QByteArray &bytes) {
-    QFile file(path);
-    return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
-}
+// Our client to 127.0.0.1:`port` through the proxy at `proxyPort` (a CONNECT tunnel),
+// trusting `caFile` for wss; what it learnt of TLS.
+struct ProxiedClient {
+    ProxiedClient(bool secure, quint16 port, quint16 proxyPort, const QString &caFile = {})
+        : client([&] {
+            ClientOptions options = clientOptions(port);
+            if (secure)
+                options.url.setScheme(QStringLiteral("wss"));
+            options.caCertificatesFile = caFile;
+            options.proxy = HttpProxy{QStringLiteral("127.0.0.1"), proxyPort, {}};
+            return options;
+        }()) {
+        QObject::connect(&client.connection, &ClientConnection::tlsEstablished, &client.recorder,
+                         [this](const TlsInfo &info) { tls = info; });
+        client.connection.open();
+    }
+    // Opens, then sends `message` and sees it echoed.
+    bool echoes(const QByteArray &message) {
+        if (!client.waitOpen(8000) || client.connection.sendBinary(message) != SendError::None)
+            return false;
+        return QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000) &&
+               client.recorder.incomingData().first() == message;
+    }
+    QString errors() const { return client.errors.join(u'\n'); }
+
+    RecordedClient client;
+    std::optional<TlsInfo> tls;
+};
 
 // Reads until the peer closes (or `timeoutMs` passes); what arrived.
 QByteArray readToEnd(QTcpSocket &socket, int timeoutMs = 5000) {
@@ -216,45 +256,28 @@ void TestRelayProxy::absoluteFormWebSocket() {
 }
 
 void TestRelayProxy::connectTlsWebSocket() {
-    const UpstreamTls upstream;
-    ServerOptions serverOptions = localOptions();
-    serverOptions.tlsCertificate = upstream.identity.certificate;
-    serverOptions.tlsKey = upstream.identity.key;
-    Server server(serverOptions);
-    QVERIFY(server.listen());
-
+    UpstreamTls upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
+    QVERIFY(upstream.listen());
     RelayProxyOptions options = proxyOptions();
-    const QString upstreamCa = m_dir->filePath(QStringLiteral("upstream-ca.pem"));
-    QVERIFY(writeFile(upstreamCa, upstream.authority.certificatePem));
-    options.relay.upstream.caCertificatesFile = upstreamCa;
+    options.relay.upstream.caCertificatesFile = upstream.caFile;
     RelayProxy proxy(options);
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QSignalSpy started(&proxy, &RelayProxy::pairStarted);
 
     // Our client trusts the proxy's authority alone: the system store knows neither.
-    ClientOptions clientOptions = wstest::clientOptions(server.port(), QStringLiteral("/tls"));
-    clientOptions.url.setScheme(QStringLiteral("wss"));
-    clientOptions.caCertificatesFile = proxy.certificateAuthority()->certificateFile();
-    clientOptions.proxy = HttpProxy{QStringLiteral("127.0.0.1"), proxy.port(), {}};
-    RecordedClient client(clientOptions);
-    std::optional<TlsInfo> tls;
-    connect(&client.connection, &ClientConnection::tlsEstablished, this,
-            [&](const TlsInfo &info) { tls = info; });
-    client.connection.open();
-    QVERIFY2(client.waitOpen(8000), qPrintable(client.errors.join(u'\n')));
-    QVERIFY(tls);
-    QCOMPARE(tls->verifiedBy, TlsInfo::VerifiedBy::CaFile);
+    ProxiedClient client(true, upstream.port(), proxy.port(),
+                         proxy.certificateAuthority()->certificateFile());
+    QVERIFY2(client.echoes("über TLS"), qPrintable(client.errors()));
+    QVERIFY(client.tls);
+    QCOMPARE(client.tls->verifiedBy, TlsInfo::VerifiedBy::CaFile);
     // The certificate the client saw is one the proxy made, not the upstream's.
-    QVERIFY2(tls->chain.first().issuer.contains(QStringLiteral("WebSocket Workbench local CA")),
-             qPrintable(tls->chain.first().issuer));
-    QVERIFY(tls->chain.first().sha256 != sha256Fingerprint(upstream.identity.certificate));
+    const TlsCertificateInfo &presented = client.tls->chain.first();
+    QVERIFY2(presented.issuer.contains(QStringLiteral("WebSocket Workbench local CA")),
+             qPrintable(presented.issuer));
+    QVERIFY(presented.sha256 != sha256Fingerprint(upstream.identity.certificate));
     QCOMPARE(started.size(), 1);
     QCOMPARE(started.at(0).at(2).toUrl(),
-             QUrl(QStringLiteral("wss://127.0.0.1:%1").arg(server.port())));
-
-    QCOMPARE(client.connection.sendText("über TLS"), SendError::None);
-    QVERIFY(QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000));
-    QCOMPARE(client.recorder.incomingData().first(), QByteArray("über TLS"));
+             QUrl(QStringLiteral("wss://127.0.0.1:%1").arg(upstream.port())));
 }
 
 void TestRelayProxy::connectPlainWebSocket() {
@@ -265,17 +288,11 @@ void TestRelayProxy::connectPlainWebSocket() {
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QSignalSpy started(&proxy, &RelayProxy::pairStarted);
-    ClientOptions clientOptions = wstest::clientOptions(server.port());
-    clientOptions.proxy = HttpProxy{QStringLiteral("127.0.0.1"), proxy.port(), {}};
-    RecordedClient client(clientOptions);
-    client.connection.open();
-    QVERIFY2(client.waitOpen(8000), qPrintable(client.errors.join(u'\n')));
+    ProxiedClient client(false, server.port(), proxy.port());
+    QVERIFY2(client.echoes(QByteArray("\x00\x01\x02", 3)), qPrintable(client.errors()));
     QCOMPARE(started.size(), 1);
     QCOMPARE(started.at(0).at(2).toUrl(),
              QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(server.port())));
-    QCOMPARE(client.connection.sendBinary(QByteArray("\x00\x01\x02", 3)), SendError::None);
-    QVERIFY(QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000));
-    QCOMPARE(client.recorder.incomingData().first(), QByteArray("\x00\x01\x02", 3));
 }
 
 void TestRelayProxy::plainGetForwarded() {
@@ -297,23 +314,17 @@ void TestRelayProxy::plainGetForwarded() {
 }
 
 void TestRelayProxy::tunnelRequestPassedThrough() {
-    const UpstreamTls upstream;
-    ServerOptions serverOptions = localOptions();
-    serverOptions.tlsCertificate = upstream.identity.certificate;
-    serverOptions.tlsKey = upstream.identity.key;
-    Server server(serverOptions);
-    QVERIFY(server.listen());
+    UpstreamTls upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
+    QVERIFY(upstream.listen());
     RelayProxyOptions options = proxyOptions();
-    const QString upstreamCa = m_dir->filePath(QStringLiteral("upstream-ca.pem"));
-    QVERIFY(writeFile(upstreamCa, upstream.authority.certificatePem));
-    options.relay.upstream.caCertificatesFile = upstreamCa;
+    options.relay.upstream.caCertificatesFile = upstream.caFile;
     RelayProxy proxy(options);
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
 
     QSslSocket client;
     client.connectToHost(QHostAddress::LocalHost, proxy.port());
     QVERIFY(client.waitForConnected(5000));
-    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.port());
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(upstream.port());
     client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
     QByteArray answer;
     QVERIFY(readUntil(client, answer, headerBlockComplete));
@@ -382,36 +393,19 @@ void TestRelayProxy::refusals() {
 }
 
 void TestRelayProxy::blindHostNotIntercepted() {
-    const UpstreamTls upstream;
-    ServerOptions serverOptions = localOptions();
-    serverOptions.tlsCertificate = upstream.identity.certificate;
-    serverOptions.tlsKey = upstream.identity.key;
-    Server server(serverOptions);
-    QVERIFY(server.listen());
+    UpstreamTls upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
+    QVERIFY(upstream.listen());
     RelayProxyOptions options = proxyOptions();
     options.blindHosts = {QStringLiteral("127.0.0.1")};
     RelayProxy proxy(options);
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
 
     // The client trusts the upstream's authority: it sees the real certificate.
-    const QString upstreamCa = m_dir->filePath(QStringLiteral("upstream-ca.pem"));
-    QVERIFY(writeFile(upstreamCa, upstream.authority.certificatePem));
-    ClientOptions clientOptions = wstest::clientOptions(server.port());
-    clientOptions.url.setScheme(QStringLiteral("wss"));
-    clientOptions.caCertificatesFile = upstreamCa;
-    clientOptions.proxy = HttpProxy{QStringLiteral("127.0.0.1"), proxy.port(), {}};
-    RecordedClient client(clientOptions);
-    std::optional<TlsInfo> tls;
-    connect(&client.connection, &ClientConnection::tlsEstablished, this,
-            [&](const TlsInfo &info) { tls = info; });
-    client.connection.open();
-    QVERIFY2(client.waitOpen(8000), qPrintable(client.errors.join(u'\n')));
-    QVERIFY(tls);
-    QCOMPARE(tls->chain.first().sha256, sha256Fingerprint(upstream.identity.certificate));
+    ProxiedClient client(true, upstream.port(), proxy.port(), upstream.caFile);
+    QVERIFY2(client.echoes("blind"), qPrintable(client.errors()));
+    QVERIFY(client.tls);
+    QCOMPARE(client.tls->chain.first().sha256, sha256Fingerprint(upstream.identity.certificate));
     QCOMPARE(proxy.pairCount(), 0);
-    QCOMPARE(client.connection.sendText("blind"), SendError::None);
-    QVERIFY(QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000));
-    QCOMPARE(client.recorder.incomingData().first(), QByteArray("blind"));
 }
 
 QTEST_GUILESS_MAIN(TestRelayProxy)
