@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 // Upper bound on the life of every process we start: `timeout` kills it even when
@@ -45,6 +45,21 @@ export function wswBinary() {
         process.exit(1);
     }
     return path;
+}
+
+// Headless Chromium (Debian's, or $WSW_CHROMIUM) through playwright-core, or a missing
+// peer: { chromium, executablePath, browserArgs }. The flags suit these machines;
+// without the background-networking ones Chromium tries to reach the outside world at
+// every start.
+export async function chromiumPeer() {
+    const { chromium } = await importPeer('playwright-core');
+    const executablePath = process.env.WSW_CHROMIUM ?? '/usr/bin/chromium';
+    if (!existsSync(executablePath))
+        missingPeer(`Chromium at ${executablePath} (Debian package chromium)`);
+    const browserArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                         '--disable-background-networking', '--disable-component-update',
+                         '--disable-sync', '--disable-dev-shm-usage'];
+    return { chromium, executablePath, browserArgs };
 }
 
 export class CheckError extends Error {}

@@ -14,18 +14,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import {
-    CheckError, check, importPeer, missingPeer, runSuite, startProcess, startServer, stopProcess,
+    CheckError, check, chromiumPeer, missingPeer, runSuite, startProcess, startServer, stopProcess,
     withTimeout, wswBinary,
 } from '../interop/support.mjs';
 
-const { chromium } = await importPeer('playwright-core');
-const executablePath = process.env.WSW_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(executablePath))
-    missingPeer(`Chromium at ${executablePath} (Debian package chromium)`);
-
-const browserArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                     '--disable-background-networking', '--disable-component-update',
-                     '--disable-sync', '--disable-dev-shm-usage'];
+const { chromium, executablePath, browserArgs } = await chromiumPeer();
 
 const workDir = mkdtempSync(join(tmpdir(), 'wsw-proxy-chromium-'));
 const caDir = join(workDir, 'ca');

@@ -89,6 +89,15 @@ struct ProxiedClient {
     std::optional<TlsInfo> tls;
 };
 
+// One pair started, to `target`.
+bool startedOnceTo(const QSignalSpy &pairStarted, const QString &target) {
+    if (pairStarted.size() != 1 || pairStarted.at(0).at(2).toUrl() != QUrl(target)) {
+        qWarning() << "pairs started:" << pairStarted;
+        return false;
+    }
+    return true;
+}
+
 // Reads until the peer closes (or `timeoutMs` passes); what arrived.
 QByteArray readToEnd(QTcpSocket &socket, int timeoutMs = 5000) {
     QByteArray out;
@@ -244,8 +253,7 @@ void TestRelayProxy::absoluteFormWebSocket() {
     QVERIFY2(answer.startsWith("HTTP/1.1 101 "), answer.constData());
     QVERIFY(answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept));
     answer.remove(0, answer.indexOf("\r\n\r\n") + 4);
-    QCOMPARE(started.size(), 1);
-    QCOMPARE(started.at(0).at(2).toUrl(), QUrl("ws://" + authority));
+    QVERIFY(startedOnceTo(started, QString::fromLatin1("ws://" + authority)));
 
     // RFC 6455 §5.7: the masked "Hello"; the echo comes back unmasked.
     client.write(maskedFrame(0x81, "Hello", ClientMaskKey));
@@ -275,9 +283,7 @@ void TestRelayProxy::connectTlsWebSocket() {
     QVERIFY2(presented.issuer.contains(QStringLiteral("WebSocket Workbench local CA")),
              qPrintable(presented.issuer));
     QVERIFY(presented.sha256 != sha256Fingerprint(upstream.identity.certificate));
-    QCOMPARE(started.size(), 1);
-    QCOMPARE(started.at(0).at(2).toUrl(),
-             QUrl(QStringLiteral("wss://127.0.0.1:%1").arg(upstream.port())));
+    QVERIFY(startedOnceTo(started, QStringLiteral("wss://127.0.0.1:%1").arg(upstream.port())));
 }
 
 void TestRelayProxy::connectPlainWebSocket() {
@@ -290,9 +296,7 @@ void TestRelayProxy::connectPlainWebSocket() {
     QSignalSpy started(&proxy, &RelayProxy::pairStarted);
     ProxiedClient client(false, server.port(), proxy.port());
     QVERIFY2(client.echoes(QByteArray("\x00\x01\x02", 3)), qPrintable(client.errors()));
-    QCOMPARE(started.size(), 1);
-    QCOMPARE(started.at(0).at(2).toUrl(),
-             QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(server.port())));
+    QVERIFY(startedOnceTo(started, QStringLiteral("ws://127.0.0.1:%1").arg(server.port())));
 }
 
 void TestRelayProxy::plainGetForwarded() {
