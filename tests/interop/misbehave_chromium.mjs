@@ -5,20 +5,13 @@
 // The page is the server's own test page (Chromium refuses a WebSocket to 127.0.0.1
 // from a page whose origin is not local).
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { check, importPeer, missingPeer, runSuite, startServer, withTimeout } from './support.mjs';
+import { check, chromiumPeer, runSuite, startServer, withTimeout } from './support.mjs';
 
-const { chromium } = await importPeer('playwright-core');
-const executablePath = process.env.WSW_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(executablePath))
-    missingPeer(`Chromium at ${executablePath} (Debian package chromium)`);
-
-const browserArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                     '--disable-background-networking', '--disable-component-update',
-                     '--disable-sync', '--disable-dev-shm-usage'];
+const { chromium, executablePath, browserArgs } = await chromiumPeer();
 const profileDir = mkdtempSync(join(tmpdir(), 'wsw-chromium-'));
 
 let browser;

@@ -6,22 +6,13 @@
 
 import { spawnSync } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { CheckError, check, importPeer, missingPeer, runSuite, startServer, withTimeout } from './support.mjs';
+import { CheckError, check, chromiumPeer, missingPeer, runSuite, startServer, withTimeout } from './support.mjs';
 
-const { chromium } = await importPeer('playwright-core');
-const executablePath = process.env.WSW_CHROMIUM ?? '/usr/bin/chromium';
-if (!existsSync(executablePath))
-    missingPeer(`Chromium at ${executablePath} (Debian package chromium)`);
-
-// Headless flags for these machines; without the background-networking ones Chromium
-// tries to reach the outside world at every start.
-const browserArgs = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                     '--disable-background-networking', '--disable-component-update',
-                     '--disable-sync', '--disable-dev-shm-usage'];
+const { chromium, executablePath, browserArgs } = await chromiumPeer();
 
 const profileDir = mkdtempSync(join(tmpdir(), 'wsw-chromium-'));
 
