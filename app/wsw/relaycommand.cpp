@@ -57,14 +57,6 @@ bool parseListen(const QString &text, QHostAddress *address, quint16 *port) {
 
 } // namespace
 
-quint32 relayLogConnection(quint64 pair, RelayLegKind leg) {
-    return quint32(pair * 2 - (leg == RelayLegKind::Client ? 1 : 0));
-}
-
-QString relayLegLogName(quint64 pair, RelayLegKind leg) {
-    return QStringLiteral("relay %1 %2").arg(pair).arg(QLatin1StringView(relayLegName(leg)));
-}
-
 int RelayCommand::run(const QStringList &arguments) {
     CommandLine commandLine(
         "relay",

@@ -51,10 +51,4 @@ private:
     int m_signals = 0;
 };
 
-// The log's connection number of one leg: the client leg of pair N is 2N - 1, its
-// server leg 2N, so both sort next to each other.
-quint32 relayLogConnection(quint64 pair, RelayLegKind leg);
-// The log's name of one leg: "relay N client", "relay N server".
-QString relayLegLogName(quint64 pair, RelayLegKind leg);
-
 } // namespace ws
