@@ -74,14 +74,6 @@ std::optional<QPair<QList<RelayLegKind>, QString>> splitDirection(const QString 
     return QPair<QList<RelayLegKind>, QString>(legs, text.mid(equals + 1));
 }
 
-std::optional<qint64> wholeNumber(QStringView text, qint64 min, qint64 max) {
-    bool ok = false;
-    const qint64 value = text.toLongLong(&ok);
-    if (!ok || value < min || value > max)
-        return std::nullopt;
-    return value;
-}
-
 // MS, MS±JITTER or MS+-JITTER.
 bool parseLatency(const QString &text, RelayDirectionFaults *faults) {
     QString value = text;

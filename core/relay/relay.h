@@ -113,8 +113,9 @@ public:
     bool release(quint64 id, Opcode opcode, const QByteArray &payload);
     // Forgets a held (or queued) message: it never goes out. A Staged note says so.
     bool drop(quint64 id);
-    // Every held message of every pair (or of one pair, or one direction of it):
-    // released as they came, in order, or dropped. Returns how many.
+    // Every held message of every pair (or of one pair, or one direction of it)
+    // released as it came, in order; or every message in the intercept lists (held
+    // or queued behind one) dropped. Returns how many.
     int releaseAll();
     int releaseAll(quint64 pair, std::optional<RelayLegKind> to = std::nullopt);
     int dropAll();

@@ -140,6 +140,8 @@ private:
     // Releases or drops every held entry going to `to`; how many.
     int releaseAllTo(RelayLegKind to);
     int dropAllTo(RelayLegKind to);
+    // `action` on one direction, or both; the sum of what it returns.
+    int eachDirection(std::optional<RelayLegKind> to, int (RelayPair::*action)(RelayLegKind));
     // Queues behind what waits; `delayed`: the direction's latency applies.
     void enqueue(RelayLegKind to, Waiting waiting, bool delayed);
     // Sends what may go now, in order; arms the timer for what must wait.

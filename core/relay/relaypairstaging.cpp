@@ -370,8 +370,11 @@ QList<HeldMessage> RelayPair::heldMessages() const {
 }
 
 bool RelayPair::holds(quint64 id) const {
-    RelayLegKind to;
-    return const_cast<RelayPair *>(this)->findWaiting(id, &to) != nullptr;
+    for (const Outbound &out : m_outbound)
+        for (const Waiting &waiting : out.queue)
+            if (waiting.id == id)
+                return true;
+    return false;
 }
 
 bool RelayPair::release(quint64 id, std::optional<Opcode> opcode, const QByteArray *payload) {
@@ -476,18 +479,19 @@ int RelayPair::dropAllTo(RelayLegKind to) {
 }
 
 int RelayPair::releaseAll(std::optional<RelayLegKind> to) {
-    int count = 0;
-    for (const RelayLegKind kind : {RelayLegKind::Server, RelayLegKind::Client})
-        if (!to || *to == kind)
-            count += releaseAllTo(kind);
-    return count;
+    return eachDirection(to, &RelayPair::releaseAllTo);
 }
 
 int RelayPair::dropAll(std::optional<RelayLegKind> to) {
+    return eachDirection(to, &RelayPair::dropAllTo);
+}
+
+int RelayPair::eachDirection(std::optional<RelayLegKind> to,
+                             int (RelayPair::*action)(RelayLegKind)) {
     int count = 0;
     for (const RelayLegKind kind : {RelayLegKind::Server, RelayLegKind::Client})
         if (!to || *to == kind)
-            count += dropAllTo(kind);
+            count += (this->*action)(kind);
     return count;
 }
 
