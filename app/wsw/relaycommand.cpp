@@ -281,27 +281,16 @@ int RelayCommand::run(const QStringList &arguments) {
         "Cut the client's or the server's leg of each pair once it relayed N data messages "
         "(both ways counted): with close 1001, close CODE, or a TCP reset (rst).",
         "leg=n[:rst|:code]");
-    commandLine.addOptions({listen,
-                            to,
-                            cert,
-                            key,
-                            ca,
-                            acceptFingerprint,
-                            handshakeTimeout,
-                            maxMessageSize,
-                            noDeflateClient,
-                            noDeflateServer,
-                            showFrames,
-                            quiet,
-                            save,
-                            hold,
-                            dropFilter,
-                            commands,
-                            latency,
-                            throttle,
-                            dropRate,
-                            seed,
-                            cutAfter});
+    const auto heldLimit = makeOption(
+        "held-limit",
+        "What a pair may keep back (held, queued, delayed) before the leg it comes from is "
+        "no longer read, until less than half is left. Default 8388608 (8 MiB).",
+        "bytes");
+    commandLine.addOptions({listen, to, cert, key, ca, acceptFingerprint, handshakeTimeout,
+                            maxMessageSize, noDeflateClient, noDeflateServer, showFrames, quiet,
+                            save});
+    commandLine.addOptions(
+        {hold, dropFilter, commands, latency, throttle, dropRate, seed, cutAfter, heldLimit});
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
     if (!commandLine.positionalArguments().isEmpty())
@@ -419,6 +408,9 @@ int RelayCommand::run(const QStringList &arguments) {
         return commandLine.usageError(
             QStringLiteral("--cut-after expects client|server=N[:rst|:CODE], not %1")
                 .arg(commandLine.value(cutAfter)));
+    if (!commandLine.readInteger(heldLimit, 1, std::numeric_limits<qint64>::max(),
+                                 &options.heldBytesLimit))
+        return commandLine.usageError(QStringLiteral("--held-limit expects a byte count"));
     staging.commands = commandLine.isSet(hold) || commandLine.isSet(commands);
     const Printing printing{.showFrames = commandLine.isSet(showFrames),
                             .quiet = commandLine.isSet(quiet)};
