@@ -388,6 +388,8 @@ void TestRelayIntercept::backPressureWhileHolding() {
     QVERIFY(relay.releaseAll() > 0);
     QVERIFY(runUntil([&] { return received == Messages; }, 60'000));
     QVERIFY(inOrder);
+    qInfo("flood of %d x %d bytes: at most %lld bytes kept back (bound %lld)", Messages, Size,
+          maxHeld, Limit);
     QVERIFY(std::any_of(logLines.cbegin(), logLines.cend(), [](const QString &line) {
         return line.startsWith(QStringLiteral("client leg: read again"));
     }));
