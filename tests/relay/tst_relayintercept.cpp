@@ -108,6 +108,8 @@ private slots:
     void droppedNeverArrivesReleaseAllKeepsOrder();
     void queuedBehindHeld();
     void closeWaitsBehindHeld();
+    void pingPassesHeld();
+    void stagedDirectionGoesWhole();
     void injectedInOrder();
     void injectedCloseAndPing();
     void backPressureWhileHolding();
@@ -277,6 +279,79 @@ void TestRelayIntercept::closeWaitsBehindHeld() {
     QVERIFY(closed);
     QVERIFY(closed->clean);
     QCOMPARE(closed->code, quint16(4002));
+}
+
+void TestRelayIntercept::pingPassesHeld() {
+    RelayBench bench;
+    QVERIFY(bench.start());
+    bench.relay->setIntercept(
+        {InterceptRule::all(InterceptRule::Action::Hold, RelayLegKind::Server)});
+    QVERIFY(bench.openClient());
+    QCOMPARE(bench.client->connection.sendText("held"), SendError::None);
+    QVERIFY(bench.waitHeld(1));
+    // Not held: the server answers it while the message before it waits.
+    QCOMPARE(bench.client->connection.sendPing("p1"), SendError::None);
+    QVERIFY(
+        QTest::qWaitFor([&] { return !bench.client->recorder.all<PongEvent>().isEmpty(); }, 5000));
+    QCOMPARE(bench.client->recorder.all<PongEvent>().first().payload, QByteArray("p1"));
+    QVERIFY(bench.client->recorder.messages().isEmpty());
+    QCOMPARE(bench.relay->heldMessages().size(), 1);
+    QCOMPARE(bench.relay->releaseAll(), 1);
+    QVERIFY(bench.waitMessages(1));
+}
+
+void TestRelayIntercept::stagedDirectionGoesWhole() {
+    QByteArray upstreamBuffer;
+    RawServer upstream([&](QTcpSocket *socket, const QByteArray &request) {
+        socket->write(RawServer::switchingProtocols(request));
+        QObject::disconnect(socket, &QTcpSocket::readyRead, nullptr, nullptr);
+        QObject::connect(socket, &QTcpSocket::readyRead, socket,
+                         [&, socket] { upstreamBuffer += socket->readAll(); });
+    });
+    QVERIFY(upstream.listen());
+    RelayOptions options;
+    options.target = upstream.url();
+    options.serverDeflate.policy = DeflatePolicy::Refuse;
+    options.clientDeflate.policy = DeflatePolicy::Refuse;
+    Relay relay(options);
+    QVERIFY(relay.listen());
+    // Intercept downward only: upward frames keep their fragmentation.
+    relay.setIntercept({InterceptRule::all(InterceptRule::Action::Hold, RelayLegKind::Client)});
+    RecordedClient client(clientOptions(relay.port()));
+    client.connection.open();
+    QVERIFY(client.waitOpen());
+    const auto frames = [&](int count) {
+        QList<WireFrame> out;
+        const bool complete = QTest::qWaitFor(
+            [&] {
+                out.clear();
+                qsizetype parsed = 0;
+                while (const std::optional<WireFrame> frame =
+                           parseFrame(upstreamBuffer.mid(parsed))) {
+                    out.append(*frame);
+                    parsed += frame->wireSize;
+                }
+                return out.size() >= count;
+            },
+            5000);
+        if (complete)
+            upstreamBuffer.clear();
+        return out;
+    };
+    QCOMPARE(client.connection.sendText("abcdef", 2), SendError::None);
+    const QList<WireFrame> fragmented = frames(3);
+    QCOMPARE(fragmented.size(), 3);
+    QCOMPARE(fragmented.at(0).firstByte, quint8(0x01));
+    QCOMPARE(fragmented.at(2).firstByte, quint8(0x80));
+    QCOMPARE(fragmented.at(1).payload, QByteArray("cd"));
+
+    // A rule on the way up, even one that takes nothing: whole messages there.
+    relay.setIntercept({rule(QStringLiteral(R"(text contains "never")"))});
+    QCOMPARE(client.connection.sendText("abcdef", 2), SendError::None);
+    const QList<WireFrame> whole = frames(1);
+    QCOMPARE(whole.size(), 1);
+    QCOMPARE(whole.first().firstByte, quint8(0x81));
+    QCOMPARE(whole.first().payload, QByteArray("abcdef"));
 }
 
 void TestRelayIntercept::injectedInOrder() {
