@@ -7,7 +7,6 @@
 #include "log/logrecord.h"
 
 #include <QRandomGenerator>
-#include <QTcpSocket>
 
 #include <algorithm>
 
