@@ -127,8 +127,12 @@ QStringList CommandLine::positionalArguments() const {
 
 std::optional<qint64> CommandLine::integerValue(const QCommandLineOption &option, qint64 min,
                                                 qint64 max) const {
+    return wholeNumber(m_parser.value(option), min, max);
+}
+
+std::optional<qint64> wholeNumber(QStringView text, qint64 min, qint64 max) {
     bool ok = false;
-    const qint64 value = m_parser.value(option).toLongLong(&ok);
+    const qint64 value = text.toLongLong(&ok);
     if (!ok || value < min || value > max)
         return std::nullopt;
     return value;

@@ -38,6 +38,9 @@ QString caFileError(const QString &path);
 // without --deflate.
 QString deflateTuningNeedsDeflateMessage();
 
+// A whole number from min to max, or nullopt (option values and parts of them).
+std::optional<qint64> wholeNumber(QStringView text, qint64 min, qint64 max);
+
 // One subcommand's command line: a QCommandLineParser plus what every command
 // does around it, so that --help, parse errors and usage errors read the same in
 // all of them ("wsw serve: --port expects ...").

@@ -32,13 +32,20 @@ private:
         bool showFrames = false; // --show-frames: every frame header of both legs
         bool quiet = false;      // --quiet: the listening line and errors only
     };
+    // --hold, --drop, the faults, and whether commands come on stdin.
+    struct Staging {
+        QList<InterceptRule> rules;
+        RelayFaults faults;
+        bool commands = false;
+    };
 
-    RelayCommand(Printing printing, std::unique_ptr<log::JsonLinesRecorder> recorder);
+    RelayCommand(Printing printing, Staging staging,
+                 std::unique_ptr<log::JsonLinesRecorder> recorder);
 
     void setRelay(RelayOptions options);
     void setProxy(RelayProxyOptions options);
-    // The signals both kinds of relay have in common.
-    template <typename Source> void follow(Source *source);
+    // The relay's signals, and the staging set on it.
+    void follow();
     int exec();
     int execProxy();
     void onPairStarted(quint64 pair, const QString &peer, const QUrl &target);
@@ -48,12 +55,23 @@ private:
     EventPrinter &printer(quint64 pair, RelayLegKind leg);
     void flushSaved();
     void onSignal();
+    // Intercept on stdin: one command a line (see the help).
+    void onCommand(const QByteArray &line);
+    void onMessageHeld(const HeldMessage &message);
+    void listHeld();
+    // The pair `inject`, `ping`, `close` and `cut` act on: the one chosen with
+    // `pair N`, else the newest still open; 0 when there is none.
+    quint64 commandPair() const;
+    void commandError(const QString &message);
 
-    Relay *m_relay = nullptr;                           // the reverse relay, or
-    RelayProxy *m_proxy = nullptr;                      // --proxy
+    Relay *m_relay = nullptr;      // the reverse relay, or the proxy's relay
+    RelayProxy *m_proxy = nullptr; // --proxy
+    Staging m_staging;
     std::unique_ptr<log::JsonLinesRecorder> m_recorder; // --save; null without it
     Printing m_printing;
     QHash<quint64, EventPrinter> m_printers; // key: pair * 2 + leg
+    QList<quint64> m_openPairs;              // in the order they started
+    quint64 m_chosenPair = 0;                // `pair N`
     QByteArray m_listeningUrl;
     bool m_saveErrorReported = false;
     int m_signals = 0;
@@ -63,11 +81,5 @@ private:
 // (empty: its default), made when missing; prints what identifies it. The exit
 // status of the command.
 int showCertificateAuthority(const QString &directory, const QString &exportFile);
-
-// The log's connection number of one leg: the client leg of pair N is 2N - 1, its
-// server leg 2N, so both sort next to each other.
-quint32 relayLogConnection(quint64 pair, RelayLegKind leg);
-// The log's name of one leg: "relay N client", "relay N server".
-QString relayLegLogName(quint64 pair, RelayLegKind leg);
 
 } // namespace ws

@@ -105,15 +105,6 @@ struct MisbehaviourOptions {
     std::optional<QString> apply(const CommandLine &commandLine, Misbehaviour *out) const;
 };
 
-// A whole number from min to max, or nullopt.
-std::optional<qint64> wholeNumber(QStringView text, qint64 min, qint64 max) {
-    bool ok = false;
-    const qint64 value = text.toLongLong(&ok);
-    if (!ok || value < min || value > max)
-        return std::nullopt;
-    return value;
-}
-
 // "2s", "1.5s", "500ms": milliseconds, or nullopt.
 std::optional<int> duration(QStringView text) {
     bool ok = false;

@@ -5,7 +5,6 @@
 #include "protocol/httpheaders.h"
 #include "relay/bytetunnel.h"
 #include "relay/relayheaders.h"
-#include "relay/relaypair.h"
 
 #include <QNetworkProxy>
 #include <QSslConfiguration>
@@ -442,13 +441,14 @@ void ProxyRequest::finish() {
 
 RelayProxy::RelayProxy(RelayProxyOptions options, QObject *parent)
     : QObject(parent)
-    , m_options(std::move(options)) {}
+    , m_options(std::move(options))
+    , m_relay(new Relay(m_options.relay, this)) {
+    connect(m_relay, &Relay::stopped, this, &RelayProxy::stopped);
+}
 
 RelayProxy::~RelayProxy() {
-    for (RelayPair *pair : std::as_const(m_pairs)) {
-        pair->disconnect(this);
-        delete pair;
-    }
+    // The pairs go first: their sockets must not report into a half-destroyed proxy.
+    delete m_relay;
     for (ByteTunnel *tunnel : std::as_const(m_tunnels)) {
         tunnel->disconnect(this);
         delete tunnel;
@@ -505,18 +505,7 @@ std::optional<CertificateAndKey> RelayProxy::certificateFor(const QString &host,
 }
 
 void RelayProxy::startPair(QSslSocket *socket, const QUrl &target, const QString &peer) {
-    const quint64 id = m_nextId++;
-    const RelayOptions &relay = m_options.relay;
-    auto *leg = new RelayLeg(socket, relay.session, relay.handshakeTimeoutMs, relay.closeTimeoutMs,
-                             nullptr);
-    auto *pair = new RelayPair(id, leg, relay, target, this);
-    connect(pair, &RelayPair::legEvent, this, &RelayProxy::legEvent);
-    connect(pair, &RelayPair::clientAccepted, this, &RelayProxy::clientAccepted);
-    connect(pair, &RelayPair::logMessage, this, &RelayProxy::logMessage);
-    connect(pair, &RelayPair::finished, this, &RelayProxy::onPairFinished, Qt::QueuedConnection);
-    m_pairs.append(pair);
-    emit pairStarted(id, peer, target);
-    pair->start();
+    m_relay->relayClient(socket, target, peer);
 }
 
 void RelayProxy::startTunnel(QSslSocket *client, QSslSocket *upstream) {
@@ -530,15 +519,6 @@ void RelayProxy::startTunnel(QSslSocket *client, QSslSocket *upstream) {
 void RelayProxy::requestDone(ProxyRequest *request) {
     if (m_requests.removeOne(request))
         request->deleteLater();
-}
-
-void RelayProxy::onPairFinished(RelayPair *pair) {
-    if (!m_pairs.removeOne(pair))
-        return;
-    const quint64 id = pair->id();
-    pair->deleteLater();
-    emit pairFinished(id);
-    checkStopped();
 }
 
 void RelayProxy::onTunnelFinished(ByteTunnel *tunnel) {
@@ -556,15 +536,7 @@ void RelayProxy::shutdown() {
         request->abort();
     for (ByteTunnel *tunnel : QList<ByteTunnel *>(m_tunnels))
         tunnel->abort();
-    for (RelayPair *pair : QList<RelayPair *>(m_pairs))
-        pair->shutdown();
-    if (m_pairs.isEmpty())
-        QMetaObject::invokeMethod(this, &RelayProxy::stopped, Qt::QueuedConnection);
-}
-
-void RelayProxy::checkStopped() {
-    if (m_stopping && m_pairs.isEmpty())
-        emit stopped();
+    m_relay->shutdown();
 }
 
 } // namespace ws

@@ -17,7 +17,6 @@ namespace ws {
 
 class ByteTunnel;
 class ProxyRequest;
-class RelayPair;
 
 struct RelayProxyOptions {
     // Where to listen (listenAddress, listenPort) and everything a relayed pair uses:
@@ -69,20 +68,19 @@ public:
     const CertificateAuthority *certificateAuthority() const {
         return m_authority ? &*m_authority : nullptr;
     }
-    int pairCount() const { return int(m_pairs.size()); }
+    // The relay whose pairs the proxy's WebSockets become (it never listens itself):
+    // their events, intercept and faults are its own (pairStarted names each pair's
+    // target).
+    Relay *relay() const { return m_relay; }
+    int pairCount() const { return m_relay->pairCount(); }
     // Stops listening, drops the requests and tunnels under way and closes every pair
     // with 1001; stopped() follows once all pairs are over.
     void shutdown();
 
 signals:
-    // A WebSocket upgrade came through as pair `pair` (numbered from 1), to `target`.
-    void pairStarted(quint64 pair, const QString &peer, const QUrl &target);
-    void legEvent(quint64 pair, ws::RelayLegKind leg, const ws::SessionEvent &event);
-    void clientAccepted(quint64 pair, const QByteArray &rawRequest, const QByteArray &rawResponse,
-                        const QByteArray &subprotocol);
     // Pair 0: what the proxy did with a request (a tunnel, a pass-through, a refusal).
+    // The relay's own logMessage() speaks of its pairs.
     void logMessage(quint64 pair, const QString &line);
-    void pairFinished(quint64 pair);
     void stopped();
 
 private:
@@ -94,17 +92,14 @@ private:
     bool isBlind(const QString &host) const;
     std::optional<CertificateAndKey> certificateFor(const QString &host, QString *error);
     void requestDone(ProxyRequest *request);
-    void onPairFinished(RelayPair *pair);
     void onTunnelFinished(ByteTunnel *tunnel);
-    void checkStopped();
 
     RelayProxyOptions m_options;
     std::optional<CertificateAuthority> m_authority;
     QTcpServer *m_listener = nullptr;
     QList<ProxyRequest *> m_requests;
     QList<ByteTunnel *> m_tunnels;
-    QList<RelayPair *> m_pairs;
-    quint64 m_nextId = 1;
+    Relay *m_relay;
     QString m_error;
     bool m_stopping = false;
 };

@@ -234,9 +234,9 @@ void TestRelayProxy::absoluteFormWebSocket() {
     QVERIFY(server.listen());
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QSignalSpy started(&proxy, &RelayProxy::pairStarted);
+    QSignalSpy started(proxy.relay(), &Relay::pairStarted);
     QList<RelayLegKind> legs;
-    connect(&proxy, &RelayProxy::legEvent, this,
+    connect(proxy.relay(), &Relay::legEvent, this,
             [&](quint64, RelayLegKind leg, const SessionEvent &event) {
                 if (std::holds_alternative<MessageEvent>(event))
                     legs.append(leg);
@@ -272,7 +272,7 @@ void TestRelayProxy::connectTlsWebSocket() {
     options.relay.upstream.caCertificatesFile = upstream.caFile;
     RelayProxy proxy(options);
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QSignalSpy started(&proxy, &RelayProxy::pairStarted);
+    QSignalSpy started(proxy.relay(), &Relay::pairStarted);
 
     // Our client trusts the proxy's authority alone: the system store knows neither.
     ProxiedClient client(true, upstream.port(), proxy.port(),
@@ -295,7 +295,7 @@ void TestRelayProxy::connectPlainWebSocket() {
     QVERIFY(server.listen());
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QSignalSpy started(&proxy, &RelayProxy::pairStarted);
+    QSignalSpy started(proxy.relay(), &Relay::pairStarted);
     ProxiedClient client(false, server.port(), proxy.port());
     QVERIFY2(client.echoes(QByteArray("\x00\x01\x02", 3)), qPrintable(client.errors()));
     QVERIFY(startedOnceTo(started, QStringLiteral("ws://127.0.0.1:%1").arg(server.port())));
