@@ -132,6 +132,7 @@ private slots:
     void stopEndsTheRun();
     void clientsThatConnect();
     void windowHostedServer();
+    void smallWindowKeepsItsSize();
 
 private:
     QTemporaryDir m_settingsDir;
@@ -578,6 +579,23 @@ void tst_ProbePanel::windowHostedServer() {
     const QModelIndex current = window.logPanel()->view()->currentIndex();
     QVERIFY(current.isValid());
     QCOMPARE(current.data(MessageLogModel::StoreIndexRole).value<qsizetype>(), first);
+    closeWindow(window);
+}
+
+void tst_ProbePanel::smallWindowKeepsItsSize() {
+    // The dock's minimum must fit the compact layout's share of a 1024-pixel screen.
+    MainWindow window;
+    window.resize(1024, 700);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.resetLayout();
+    window.probeAction()->trigger();
+    QCoreApplication::processEvents();
+    QVERIFY(window.probeDock()->isVisible());
+    QCOMPARE(window.width(), 1024);
+    QVERIFY2(window.probeDock()->width() >= 400,
+             qPrintable(QString::number(window.probeDock()->width())));
+    QVERIFY(window.probePanel()->resultsView()->isVisible());
     closeWindow(window);
 }
 

@@ -40,10 +40,12 @@ void ProbeResultsModel::setResults(const QList<probe::CaseResult> &results) {
     endResetModel();
 }
 
-void ProbeResultsModel::append(const probe::CaseResult &result) {
+void ProbeResultsModel::append(const QList<probe::CaseResult> &results) {
+    if (results.isEmpty())
+        return;
     const int row = int(m_results.size());
-    beginInsertRows({}, row, row);
-    m_results.append(result);
+    beginInsertRows({}, row, row + int(results.size()) - 1);
+    m_results.append(results);
     endInsertRows();
 }
 
@@ -116,7 +118,7 @@ QVariant ProbeResultsModel::data(const QModelIndex &index, int role) const {
                      r.expectation.toHtmlEscaped(), r.rfc.toHtmlEscaped(),
                      r.result.toHtmlEscaped());
         if (column == CloseColumn)
-            return r.resultClose;
+            return QStringLiteral("%1: %2").arg(probe::verdictName(r.behaviorClose), r.resultClose);
         break;
     case Qt::BackgroundRole:
         if (column == BehaviorColumn)

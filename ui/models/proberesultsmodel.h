@@ -51,7 +51,7 @@ public:
     explicit ProbeResultsModel(QObject *parent = nullptr);
 
     void setResults(const QList<probe::CaseResult> &results);
-    void append(const probe::CaseResult &result);
+    void append(const QList<probe::CaseResult> &results);
     void clear() { setResults({}); }
 
     const QList<probe::CaseResult> &results() const { return m_results; }

@@ -338,9 +338,16 @@ void MainWindow::createDocks() {
 void MainWindow::showProbe() {
     m_probeDock->show();
     m_probeDock->raise();
-    // A results table needs more rows than the send box.
-    if (!m_probeDock->isFloating() && m_probeDock->height() < height() * 40 / 100)
+    if (m_probeDock->isFloating())
+        return;
+    // A results table needs more rows than the send box, and on a small screen more of
+    // the width under the log than the connection tree beside it.
+    if (m_probeDock->height() < height() * 40 / 100)
         resizeDocks({m_probeDock}, {height() * 45 / 100}, Qt::Vertical);
+    if (width() < CompactLayoutWidth &&
+        dockWidgetArea(m_connectionsDock) == Qt::BottomDockWidgetArea)
+        resizeDocks({m_connectionsDock, m_probeDock}, {width() * 14 / 100, width() * 48 / 100},
+                    Qt::Horizontal);
 }
 
 void MainWindow::showProbeCase(quint32 connectionId, qsizetype storeIndex) {

@@ -25,6 +25,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
@@ -220,11 +221,17 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     configLayout->addLayout(buttons);
     configLayout->addWidget(m_progressText);
     configLayout->addWidget(m_status);
+    // Reports: the results side is kept for the table.
+    auto *reportRow = new QHBoxLayout;
+    reportRow->addWidget(m_openReport);
+    reportRow->addWidget(m_saveReport);
+    reportRow->addStretch(1);
+    configLayout->addLayout(reportRow);
 
     // Results: which run, filters, the table and the counts.
     m_runCombo->setObjectName(QStringLiteral("probeRunCombo"));
     m_runCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    m_runCombo->setMinimumContentsLength(16);
+    m_runCombo->setMinimumContentsLength(8);
     m_runCombo->setToolTip(tr("The run the table shows: this window's runs and opened reports"));
     m_verdict->addItem(tr("All verdicts"), int(ProbeResultsProxy::VerdictFilter::All));
     m_verdict->addItem(tr("Failures"), int(ProbeResultsProxy::VerdictFilter::Failures));
@@ -235,6 +242,8 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
         m_verdict->setItemData(m_verdict->count() - 1, verdictBackground(verdict),
                                Qt::DecorationRole);
     }
+    m_verdict->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_verdict->setMinimumContentsLength(6);
     m_verdict->setToolTip(tr("Failures: FAILED, or a close FAILED, WRONG CODE or UNCLEAN (what "
                              "makes wsw probe exit with 3). A verdict: the verdict or the close "
                              "verdict is that one."));
@@ -248,7 +257,9 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     m_view->sortByColumn(ProbeResultsModel::IdColumn, Qt::AscendingOrder);
     QHeaderView *header = m_view->horizontalHeader();
     header->setSectionResizeMode(ProbeResultsModel::DescriptionColumn, QHeaderView::Stretch);
-    const int verdictWidth = fontMetrics().horizontalAdvance(QStringLiteral("FAILED BY CLIENT")) +
+    // Wide enough for all but the rare FAILED BY CLIENT, which is elided (its tooltip
+    // says it whole).
+    const int verdictWidth = fontMetrics().horizontalAdvance(QStringLiteral("INFORMATIONAL")) +
                              fontMetrics().averageCharWidth() * 2;
     header->resizeSection(ProbeResultsModel::IdColumn,
                           fontMetrics().horizontalAdvance(QStringLiteral("13.7.18 ")) +
@@ -256,18 +267,16 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     header->resizeSection(ProbeResultsModel::BehaviorColumn, verdictWidth);
     header->resizeSection(ProbeResultsModel::CloseColumn, verdictWidth);
     header->resizeSection(ProbeResultsModel::DurationColumn,
-                          fontMetrics().horizontalAdvance(QStringLiteral("Duration 00000 ms")));
+                          fontMetrics().horizontalAdvance(QStringLiteral("Duration 0000")));
     m_view->setToolTip(tr("Double-click a case to see its frames in the log and the inspector"));
     m_summary->setObjectName(QStringLiteral("probeSummary"));
     m_summary->setTextFormat(Qt::RichText);
     m_summary->setWordWrap(true);
+    // Kept narrow: on a small screen the dock shares the width under the log.
     auto *filterRow = new QHBoxLayout;
-    filterRow->addWidget(new QLabel(tr("Run:"), this));
-    filterRow->addWidget(m_runCombo, 2);
-    filterRow->addWidget(m_verdict);
-    filterRow->addWidget(m_filter, 1);
-    filterRow->addWidget(m_openReport);
-    filterRow->addWidget(m_saveReport);
+    filterRow->addWidget(m_runCombo, 3);
+    filterRow->addWidget(m_verdict, 2);
+    filterRow->addWidget(m_filter, 2);
     auto *resultsPage = new QWidget(this);
     auto *resultsLayout = new QVBoxLayout(resultsPage);
     resultsLayout->setContentsMargins(4, 4, 4, 4);
@@ -278,7 +287,7 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     // Compare: two runs, the cases that changed.
     for (QComboBox *combo : {m_compareOld, m_compareNew}) {
         combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-        combo->setMinimumContentsLength(16);
+        combo->setMinimumContentsLength(8);
     }
     m_comparisonView->setObjectName(QStringLiteral("probeComparison"));
     m_comparisonView->setModel(m_comparison);
@@ -288,8 +297,8 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
                                            QHeaderView::Stretch);
     comparisonHeader->resizeSection(ProbeComparisonModel::IdColumn,
                                     header->sectionSize(ProbeResultsModel::IdColumn));
-    comparisonHeader->resizeSection(ProbeComparisonModel::BehaviorColumn, verdictWidth * 2);
-    comparisonHeader->resizeSection(ProbeComparisonModel::CloseColumn, verdictWidth * 2);
+    comparisonHeader->resizeSection(ProbeComparisonModel::BehaviorColumn, verdictWidth * 9 / 5);
+    comparisonHeader->resizeSection(ProbeComparisonModel::CloseColumn, verdictWidth * 9 / 5);
     m_comparisonSummary->setObjectName(QStringLiteral("probeComparisonSummary"));
     m_comparisonSummary->setWordWrap(true);
     auto *compareRow = new QHBoxLayout;
@@ -306,18 +315,29 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
 
     m_tabs->addTab(resultsPage, tr("Results"));
     m_tabs->addTab(comparePage, tr("Compare runs"));
-    config->setMinimumWidth(fontMetrics().averageCharWidth() * 34);
-    m_splitter->addWidget(config);
+    m_targetKind->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_targetKind->setMinimumContentsLength(8);
+    m_categories->setMinimumWidth(fontMetrics().averageCharWidth() * 18);
+    // The form scrolls in a short or narrow dock rather than pushing the window wider.
+    auto *configScroll = new QScrollArea(this);
+    configScroll->setWidget(config);
+    configScroll->setWidgetResizable(true);
+    configScroll->setFrameShape(QFrame::NoFrame);
+    configScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    m_splitter->addWidget(configScroll);
     m_splitter->addWidget(m_tabs);
+    m_splitter->setSizes({config->sizeHint().width(), fontMetrics().averageCharWidth() * 120});
     m_splitter->setStretchFactor(0, 0);
     m_splitter->setStretchFactor(1, 1);
-    m_splitter->setChildrenCollapsible(false);
+    // The form folds away to the left when the results need the room.
+    m_splitter->setCollapsible(0, true);
+    m_splitter->setCollapsible(1, false);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(m_splitter);
 
     m_tick.setInterval(TickMs);
-    connect(&m_tick, &QTimer::timeout, this, &ProbePanel::updateProgress);
+    connect(&m_tick, &QTimer::timeout, this, &ProbePanel::flushResults);
     connect(m_targetKind, &QComboBox::currentIndexChanged, this, &ProbePanel::updateForm);
     connect(m_categories, &QTreeWidget::itemChanged, this, [this] {
         if (!m_building)
@@ -670,7 +690,6 @@ void ProbePanel::stop() {
 
 void ProbePanel::onCaseStarted(qsizetype, const QString &id) {
     m_currentCase = id;
-    updateProgress();
 }
 
 void ProbePanel::onCaseFinished(const probe::CaseResult &result) {
@@ -679,9 +698,17 @@ void ProbePanel::onCaseFinished(const probe::CaseResult &result) {
         return;
     m_runs[m_live].results.append(result);
     m_runs[m_live].elapsedMs = m_elapsed.elapsed();
-    if (m_shown == m_live)
-        m_model->append(result);
     m_currentCase.clear();
+}
+
+void ProbePanel::flushResults() {
+    // Cases end every few milliseconds: the table, the counts and the bar follow a few
+    // times a second, so that the window does not repaint for each one.
+    if (m_live >= 0 && m_shown == m_live) {
+        const QList<probe::CaseResult> &results = m_runs.at(m_live).results;
+        if (m_model->rowCount() < results.size())
+            m_model->append(results.mid(m_model->rowCount()));
+    }
     updateProgress();
     updateSummary();
 }
@@ -725,6 +752,7 @@ void ProbePanel::onClientCase(const QString &agent, const probe::CaseResult &res
 
 void ProbePanel::onRunFinished() {
     m_tick.stop();
+    flushResults();
     const bool stopped = m_stopping || !m_clientsServer.isNull() || m_live < 0 ||
                          (m_runner && m_runs.value(m_live).results.size() < m_total);
     if (m_runner) {
@@ -777,8 +805,8 @@ void ProbePanel::updateSummary() {
                                         : tr("Run the probe, or open a saved report."));
         return;
     }
-    m_summary->setText(tr("%1 cases \u2014 verdict: %2 \u2014 close: %3 \u2014 <b>%n failed</b>",
-                          nullptr, m_model->failureCount())
+    m_summary->setText(tr("<b>%n failed</b> of %1 \u2014 verdicts: %2 \u2014 close: %3", nullptr,
+                          m_model->failureCount())
                            .arg(m_model->rowCount())
                            .arg(verdictCountsText(m_model->behaviorCounts()),
                                 verdictCountsText(m_model->closeCounts())));

@@ -134,6 +134,7 @@ private:
     void onCaseFinished(const probe::CaseResult &result);
     void onClientCase(const QString &agent, const probe::CaseResult &result);
     void onRunFinished();
+    void flushResults();
     void applyVerdictFilter();
     int addRun(ProbeRun run);
     QString hostedServerUrl(QString *error) const;
