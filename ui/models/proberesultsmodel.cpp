@@ -97,19 +97,14 @@ QVariant ProbeResultsModel::data(const QModelIndex &index, int role) const {
         }
         break;
     case SortRole:
-        switch (column) {
-        case IdColumn:
-            return r.id;
-        case DescriptionColumn:
-            return r.description;
-        case BehaviorColumn:
+        // Verdicts in the order of probe::Verdict (OK first), durations as numbers.
+        if (column == BehaviorColumn)
             return int(r.behavior);
-        case CloseColumn:
+        if (column == CloseColumn)
             return int(r.behaviorClose);
-        case DurationColumn:
+        if (column == DurationColumn)
             return r.durationMs;
-        }
-        break;
+        return data(index, Qt::DisplayRole);
     case Qt::ToolTipRole:
         if (column == BehaviorColumn || column == DescriptionColumn)
             return tr("<p><b>%1</b> %2</p><p><b>Expected:</b> %3<br><b>Rule:</b> %4</p>"
