@@ -130,6 +130,7 @@ private slots:
     void reportSavedAndOpened();
     void settingsPersist();
     void stopEndsTheRun();
+    void unreachableTargetStopsAtOnce();
     void clientsThatConnect();
     void windowHostedServer();
     void smallWindowKeepsItsSize();
@@ -493,6 +494,26 @@ void tst_ProbePanel::stopEndsTheRun() {
     // Nothing more arrives after the stop.
     QTest::qWait(200);
     QCOMPARE(probe.resultsModel()->rowCount(), done);
+}
+
+void tst_ProbePanel::unreachableTargetStopsAtOnce() {
+    Fixture f;
+    ProbePanel &probe = *f.probe;
+    // A port that was just free: nothing listens there.
+    quint16 port = 0;
+    {
+        const auto server = startServer();
+        QVERIFY(server);
+        port = server->port();
+    }
+    QVERIFY(runTo(probe, QStringLiteral("ws://127.0.0.1:%1/").arg(port),
+                  {QStringLiteral("1.*"), QStringLiteral("2.*")}));
+    QCOMPARE(probe.resultsModel()->rowCount(), 1);
+    QVERIFY(!probe.resultsModel()->result(0).wasOpen);
+    QVERIFY(probe.findChild<QLabel *>(QStringLiteral("probeStatus"))
+                ->text()
+                .startsWith(QStringLiteral("Could not connect")));
+    QVERIFY(probe.runButton()->isEnabled());
 }
 
 void tst_ProbePanel::clientsThatConnect() {

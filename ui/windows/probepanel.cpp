@@ -699,6 +699,13 @@ void ProbePanel::onCaseFinished(const probe::CaseResult &result) {
     m_runs[m_live].results.append(result);
     m_runs[m_live].elapsedMs = m_elapsed.elapsed();
     m_currentCase.clear();
+    // Nothing answers at all: the remaining cases would only repeat it (as wsw probe).
+    if (m_runs.at(m_live).results.size() == 1 && !result.wasOpen &&
+        result.failure.startsWith(QLatin1String("Could not connect")) && m_runner) {
+        m_unreachable = result.failure;
+        m_stopping = true;
+        m_runner->stop();
+    }
 }
 
 void ProbePanel::flushResults() {
@@ -773,6 +780,9 @@ void ProbePanel::onRunFinished() {
     } else {
         setStatus(tr("Stopped listening"));
     }
+    if (!m_unreachable.isEmpty())
+        setStatus(m_unreachable);
+    m_unreachable.clear();
     m_stopping = false;
     m_currentCase.clear();
     updateForm();

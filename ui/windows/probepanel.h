@@ -185,6 +185,8 @@ private:
     qsizetype m_total = 0;
     QString m_currentCase;
     bool m_stopping = false;
+    // The first case could not connect: why, for the status line.
+    QString m_unreachable;
     QElapsedTimer m_elapsed;
     QTimer m_tick;
     // Clients' mode: agents seen since this listening began get runs of their own.
