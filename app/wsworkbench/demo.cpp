@@ -7,9 +7,11 @@
 #include "widgets/messagelogview.h"
 #include "windows/logpanel.h"
 #include "windows/mainwindow.h"
+#include "windows/probepanel.h"
 #include "windows/sendbox.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QPixmap>
@@ -103,6 +105,36 @@ void runDemo(MainWindow &window, const std::function<void()> &finished) {
     timer->start();
 }
 
+// Runs the probe's cases 1 to 7 and 10 against the window's echo server from the Probe
+// panel, then shows the frames of case 6.4.1 (fail-fast on invalid UTF-8); `finished`
+// runs at the end.
+void runProbeDemo(MainWindow &window, const std::function<void()> &finished) {
+    ProbePanel *probe = window.probePanel();
+    window.showProbe();
+    probe->targetCombo()->setCurrentIndex(
+        probe->targetCombo()->findData(int(ProbePanel::TargetKind::HostedServer)));
+    probe->setCheckedCategories({QStringLiteral("1.*"), QStringLiteral("2.*"),
+                                 QStringLiteral("3.*"), QStringLiteral("4.*"),
+                                 QStringLiteral("5.*"), QStringLiteral("6.*"),
+                                 QStringLiteral("7.*"), QStringLiteral("10.*")});
+    probe->casesEdit()->clear();
+    probe->excludeEdit()->clear();
+    QObject::connect(
+        probe, &ProbePanel::runFinished, &window,
+        [probe, finished] {
+            for (int row = 0; row < probe->resultsModel()->rowCount(); ++row) {
+                if (probe->resultsModel()->result(row).id == QLatin1String("6.4.1")) {
+                    probe->showCaseInLog(row);
+                    break;
+                }
+            }
+            finished();
+        },
+        Qt::SingleShotConnection);
+    if (!probe->run())
+        finished();
+}
+
 } // namespace
 
 bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QString *error) {
@@ -115,7 +147,10 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     const QCommandLineOption size(QStringLiteral("size"),
                                   tr("The window's size, e.g. 1024x700 (for screenshots)."),
                                   tr("WIDTHxHEIGHT"));
-    parser.addOptions({demo, screenshot, size});
+    const QCommandLineOption probe(
+        QStringLiteral("probe"),
+        tr("After the demo, run the conformance probe against the window's echo server."));
+    parser.addOptions({demo, screenshot, size, probe});
     if (!parser.parse(arguments)) {
         if (error)
             *error = parser.errorText();
@@ -127,6 +162,7 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
         return false;
     }
     options->demo = parser.isSet(demo);
+    options->probe = parser.isSet(probe);
     options->screenshotPath = parser.isSet(screenshot) ? parser.value(screenshot) : QString();
     if (parser.isSet(size)) {
         const QStringList parts = parser.value(size).split(QLatin1Char('x'));
@@ -149,8 +185,9 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
     if (!options.demo && options.screenshotPath.isEmpty())
         return;
     const QString path = options.screenshotPath;
-    QTimer::singleShot(0, &window, [&window, path] {
-        runDemo(window, [&window, path] {
+    const bool probe = options.probe;
+    QTimer::singleShot(0, &window, [&window, path, probe] {
+        const auto screenshot = [&window, path] {
             if (path.isEmpty())
                 return;
             QTimer::singleShot(ScreenshotDelayMs, &window, [&window, path] {
@@ -159,6 +196,12 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
                     qWarning("%s", qPrintable(error));
                 window.close();
             });
+        };
+        runDemo(window, [&window, probe, screenshot] {
+            if (probe)
+                runProbeDemo(window, screenshot);
+            else
+                screenshot();
         });
     });
 }

@@ -19,6 +19,9 @@ struct DemoOptions {
     bool demo = false;
     QString screenshotPath; // empty: no screenshot
     QSize size;             // --size WIDTHxHEIGHT: the window's size; invalid: as saved
+    // --probe: after the demo, the Probe panel runs cases 1 to 7 and 10 against the
+    // window's echo server and a case's frames are shown in the log and the inspector.
+    bool probe = false;
 };
 
 // Reads the options above from the command line; false with the reason in `error`

@@ -2,6 +2,7 @@
 
 #include "log/jsonlinesfile.h"
 #include "net/eventclock.h"
+#include "probe/catalogue.h"
 #include "wswversion.h"
 
 #include <QCryptographicHash>
@@ -11,6 +12,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSaveFile>
+
+#include <algorithm>
 
 namespace ws::probe {
 
@@ -235,6 +238,91 @@ bool writeIndexJson(const QString &path, const QList<AgentResults> &agents, QStr
         index.insert(agent.agent, cases);
     }
     return writeFile(path, QJsonDocument(index).toJson(QJsonDocument::Indented), error);
+}
+
+namespace {
+
+std::optional<quint16> closeCodeFromJson(const QJsonValue &value) {
+    if (!value.isDouble())
+        return std::nullopt;
+    return quint16(value.toInt());
+}
+
+// The fields of a per-case report that a result shown again needs.
+void readCaseReport(const QString &path, CaseResult &r) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return;
+    const QJsonObject o = QJsonDocument::fromJson(file.readAll()).object();
+    r.description = o.value(QStringLiteral("description")).toString();
+    r.expectation = o.value(QStringLiteral("expectation")).toString();
+    r.rfc = o.value(QStringLiteral("rfc")).toString();
+    r.result = o.value(QStringLiteral("result")).toString(r.result);
+    r.resultClose = o.value(QStringLiteral("resultClose")).toString(r.resultClose);
+    r.isServer = o.value(QStringLiteral("isServer")).toBool();
+    r.wasOpen = o.value(QStringLiteral("wasOpen")).toBool();
+    r.wasClean = o.value(QStringLiteral("wasClean")).toBool();
+    r.closedByMe = o.value(QStringLiteral("closedByMe")).toBool();
+    r.droppedByMe = o.value(QStringLiteral("droppedByMe")).toBool();
+    r.remoteCloseReason = o.value(QStringLiteral("remoteCloseReason")).toString();
+    r.localCloseCode = closeCodeFromJson(o.value(QStringLiteral("localCloseCode")));
+    r.localCloseReason = o.value(QStringLiteral("localCloseReason")).toString();
+    r.failure = o.value(QStringLiteral("failure")).toString();
+}
+
+} // namespace
+
+bool readReport(const QString &directory, QList<AgentResults> *agents, QString *error) {
+    const QDir dir(directory);
+    QFile index(dir.filePath(QStringLiteral("index.json")));
+    const auto fail = [error](const QString &why) {
+        if (error)
+            *error = why;
+        return false;
+    };
+    if (!index.open(QIODevice::ReadOnly))
+        return fail(
+            QStringLiteral("Could not read %1: %2").arg(index.fileName(), index.errorString()));
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(index.readAll(), &parseError);
+    if (!document.isObject())
+        return fail(QStringLiteral("%1 is not a JSON object: %2")
+                        .arg(index.fileName(), parseError.errorString()));
+    QList<AgentResults> read;
+    const QJsonObject object = document.object();
+    for (auto agent = object.begin(); agent != object.end(); ++agent) {
+        if (!agent.value().isObject())
+            return fail(QStringLiteral("%1: agent %2 is not an object of cases")
+                            .arg(index.fileName(), agent.key()));
+        AgentResults results{agent.key(), {}, {}, 0};
+        const QJsonObject cases = agent.value().toObject();
+        QStringList ids = cases.keys();
+        std::sort(ids.begin(), ids.end(), caseIdLess);
+        for (const QString &id : ids) {
+            const QJsonObject entry = cases.value(id).toObject();
+            const std::optional<Verdict> behavior =
+                verdictFromName(entry.value(QStringLiteral("behavior")).toString());
+            const std::optional<Verdict> close =
+                verdictFromName(entry.value(QStringLiteral("behaviorClose")).toString());
+            if (!behavior || !close)
+                return fail(QStringLiteral("%1: case %2 of %3 has no known verdicts")
+                                .arg(index.fileName(), id, agent.key()));
+            CaseResult r;
+            r.id = id;
+            r.behavior = *behavior;
+            r.behaviorClose = *close;
+            r.durationMs = entry.value(QStringLiteral("duration")).toInteger();
+            r.remoteCloseCode = closeCodeFromJson(entry.value(QStringLiteral("remoteCloseCode")));
+            const QString reportFile = entry.value(QStringLiteral("reportfile")).toString();
+            if (!reportFile.isEmpty())
+                readCaseReport(dir.filePath(reportFile), r);
+            results.elapsedMs += r.durationMs;
+            results.results.append(std::move(r));
+        }
+        read.append(std::move(results));
+    }
+    *agents = std::move(read);
+    return true;
 }
 
 QMap<QString, int> countBehaviors(const QList<CaseResult> &results) {

@@ -44,6 +44,15 @@ bool writeHtmlReport(const QString &path, const QList<AgentResults> &agents,
 bool writeJUnitReport(const QString &path, const QList<AgentResults> &agents,
                       QString *error = nullptr);
 
+// Reads back a report directory written by writeIndexJson() and writeCaseReport()
+// (or by Autobahn|Testsuite: the same index.json and per-case fields): every agent of
+// index.json with its cases in caseIdLess() order. A case's texts, close codes and
+// results come from its JSON report when that file is there, its verdicts and duration
+// from index.json. The cases' frames stay on disk (the .jsonl beside each report):
+// `log` is left empty. Returns false, with the reason in `error`, when index.json is
+// missing or not Autobahn's shape.
+bool readReport(const QString &directory, QList<AgentResults> *agents, QString *error = nullptr);
+
 // How many cases of `results` have each behaviour verdict, as "OK 290, FAILED 1".
 QMap<QString, int> countBehaviors(const QList<CaseResult> &results);
 

@@ -8,6 +8,7 @@
 #include "logpanel.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
+#include "probepanel.h"
 #include "rttchart.h"
 #include "sendbox.h"
 #include "serverpanel.h"
@@ -133,6 +134,8 @@ MainWindow::MainWindow(QWidget *parent)
         return openFile(path, har, error) != nullptr;
     });
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
+    connect(m_probePanel, &ProbePanel::statusMessage, this, showStatus);
+    connect(m_probePanel, &ProbePanel::caseShown, this, &MainWindow::showProbeCase);
     connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
     connect(m_connections, &ConnectionsPanel::compareReplayRequested, this,
             &MainWindow::compareConnections);
@@ -324,6 +327,39 @@ void MainWindow::createDocks() {
     splitDockWidget(m_inspectorDock, m_chartDock, Qt::Vertical);
     m_sendDock =
         addDock(m_sendBox, tr("Send"), QStringLiteral("sendDock"), Qt::BottomDockWidgetArea);
+    // The probe's results want the log's width; they sit behind the send box until asked for.
+    m_probePanel = new ProbePanel(m_hub, m_serverPanel, this);
+    m_probeDock =
+        addDock(m_probePanel, tr("Probe"), QStringLiteral("probeDock"), Qt::BottomDockWidgetArea);
+    tabifyDockWidget(m_sendDock, m_probeDock);
+    m_sendDock->raise();
+}
+
+void MainWindow::showProbe() {
+    m_probeDock->show();
+    m_probeDock->raise();
+    if (m_probeDock->isFloating())
+        return;
+    // A results table needs more rows than the send box, and on a small screen more of
+    // the width under the log than the connection tree beside it.
+    if (m_probeDock->height() < height() * 40 / 100)
+        resizeDocks({m_probeDock}, {height() * 45 / 100}, Qt::Vertical);
+    if (width() < CompactLayoutWidth &&
+        dockWidgetArea(m_connectionsDock) == Qt::BottomDockWidgetArea)
+        resizeDocks({m_connectionsDock, m_probeDock}, {width() * 14 / 100, width() * 48 / 100},
+                    Qt::Horizontal);
+}
+
+void MainWindow::showProbeCase(quint32 connectionId, qsizetype storeIndex) {
+    showLog();
+    m_connections->select(connectionId);
+    if (!m_logPanel->view()->selectStoreIndex(storeIndex)) {
+        // A fragment is a row only when the log lists frames.
+        m_logPanel->framesAction()->setChecked(true);
+        m_logPanel->view()->selectStoreIndex(storeIndex);
+    }
+    m_inspectorDock->show();
+    m_inspectorDock->raise();
 }
 
 void MainWindow::createMenus() {
@@ -359,6 +395,13 @@ void MainWindow::createMenus() {
     connection->addSeparator();
     connection->addAction(m_connections->detailsAction());
     connection->addAction(m_connections->trustAction());
+    connection->addSeparator();
+    m_probe = connection->addAction(tr("Conformance &probe…"));
+    m_probe->setObjectName(QStringLiteral("probeAction"));
+    m_probe->setShortcut(QKeySequence(tr("Ctrl+Shift+P")));
+    m_probe->setToolTip(tr("Run the conformance catalogue against a server, or let clients run "
+                           "it against us (Ctrl+Shift+P)"));
+    connect(m_probe, &QAction::triggered, this, &MainWindow::showProbe);
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     view->addAction(m_logPanel->messagesAction());
@@ -366,7 +409,7 @@ void MainWindow::createMenus() {
     view->addAction(m_logPanel->followAction());
     view->addSeparator();
     for (QDockWidget *dock :
-         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
+         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock, m_probeDock})
         view->addAction(dock->toggleViewAction());
     view->addSeparator();
     view->addAction(m_resetLayout);
@@ -397,7 +440,7 @@ void MainWindow::resetLayout() {
     const QSize before = size();
     restoreState(m_defaultState, LayoutVersion);
     for (QDockWidget *dock :
-         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
+         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock, m_probeDock})
         dock->show();
     const int width = std::max(this->width(), 800);
     const int height = std::max(this->height(), 600);
@@ -408,6 +451,8 @@ void MainWindow::resetLayout() {
         // server panel and the chart as tabs behind it.
         addDockWidget(Qt::BottomDockWidgetArea, m_connectionsDock);
         splitDockWidget(m_connectionsDock, m_sendDock, Qt::Horizontal);
+        tabifyDockWidget(m_sendDock, m_probeDock);
+        m_sendDock->raise();
         addDockWidget(Qt::RightDockWidgetArea, m_serverDock);
         tabifyDockWidget(m_inspectorDock, m_serverDock);
         tabifyDockWidget(m_serverDock, m_chartDock);
@@ -499,6 +544,7 @@ void MainWindow::saveSettings() const {
     settings.setValue(GeometryKey, saveGeometry());
     settings.setValue(StateKey, saveState(LayoutVersion));
     m_serverPanel->saveSettings();
+    m_probePanel->saveSettings();
 }
 
 NewConnectionDialog *MainWindow::newConnection() {

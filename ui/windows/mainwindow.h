@@ -25,6 +25,7 @@ class LogFileController;
 class LogPanel;
 class MessageLogModel;
 class NewConnectionDialog;
+class ProbePanel;
 class RttChart;
 class SendBox;
 class ServerPanel;
@@ -32,7 +33,8 @@ class SessionDiffWindow;
 
 // The workbench window. The message log is in the middle; around it, in docks
 // whose layout is remembered: the connection tree (which scopes the log), the frame
-// inspector, the send box, the server panel and the round-trip chart. Every
+// inspector, the send box, the server panel, the round-trip chart and the
+// conformance probe. Every
 // session event of every connection goes into one log under the connection's id.
 // The window lays these out and holds the actions; files are the LogFileController's.
 class MainWindow : public QMainWindow {
@@ -55,6 +57,8 @@ public:
     FrameInspector *inspector() const { return m_inspector; }
     SendBox *sendBox() const { return m_sendBox; }
     ServerPanel *serverPanel() const { return m_serverPanel; }
+    ProbePanel *probePanel() const { return m_probePanel; }
+    QDockWidget *probeDock() const { return m_probeDock; }
     RttChart *rttChart() const { return m_chart; }
     LogFileController *logFiles() const { return m_logFiles; }
     QStackedWidget *centralStack() const { return m_central; }
@@ -101,6 +105,9 @@ public:
 
     // File > Compare sessions…: asks for two logs, then compareSessions().
     QAction *compareSessionsAction() const { return m_compareSessions; }
+    // Connection > Conformance probe: shows and raises the Probe dock.
+    QAction *probeAction() const { return m_probe; }
+    void showProbe();
     // Opens a window with the two logs side by side (deleted when closed).
     SessionDiffWindow *compareSessions(const QString &a, const QString &b);
     // Two connections of this window's log, e.g. a replay and its recording.
@@ -125,6 +132,7 @@ private:
     void onEndpointAdded();
     void onErrorReported(quint32 id, const QString &message);
     void onCurrentRecord(qsizetype storeIndex);
+    void showProbeCase(quint32 connectionId, qsizetype storeIndex);
     void resend(qsizetype storeIndex);
     void onLogLoaded();
     void finishClose();
@@ -145,11 +153,13 @@ private:
     SendBox *m_sendBox = nullptr;
     ServerPanel *m_serverPanel = nullptr;
     RttChart *m_chart = nullptr;
+    ProbePanel *m_probePanel = nullptr;
     QDockWidget *m_connectionsDock = nullptr;
     QDockWidget *m_inspectorDock = nullptr;
     QDockWidget *m_sendDock = nullptr;
     QDockWidget *m_serverDock = nullptr;
     QDockWidget *m_chartDock = nullptr;
+    QDockWidget *m_probeDock = nullptr;
     QPushButton *m_welcomeEcho = nullptr;
     QLabel *m_statusLabel = nullptr;
     QAction *m_newConnection = nullptr;
@@ -159,6 +169,7 @@ private:
     QAction *m_guide = nullptr;
     QAction *m_shortcuts = nullptr;
     QAction *m_compareSessions = nullptr;
+    QAction *m_probe = nullptr;
     QByteArray m_defaultState;
     bool m_layoutRestored = false;
     bool m_shownOnce = false;
