@@ -185,13 +185,8 @@ int ProbeCommand::run(const QStringList &arguments) {
                    "Multiply the scripts' waits (Autobahn waits 1 s in 5.19, 5.20 and 6.4.*) by "
                    "this (default 0.1; 1 waits as long as Autobahn).",
                    "factor");
-    const auto ca =
-        makeOption("ca", "wss: also trust the CA certificates in this PEM file.", "file");
-    const auto acceptFingerprint =
-        makeOption("accept-fingerprint",
-                   "wss: accept the one server certificate with this SHA-256 fingerprint "
-                   "(AB:CD:... as the error message shows it), even self-signed.",
-                   "sha256");
+    const auto ca = caOption();
+    const auto acceptFingerprint = acceptFingerprintOption();
     const auto quiet = makeOption("q,quiet", "No progress on stderr.");
     commandLine.addOptions({cases, exclude, agent, spec, report, list, caseTimeout, closeTimeout,
                             waitScale, ca, acceptFingerprint, quiet});
@@ -214,19 +209,9 @@ int ProbeCommand::run(const QStringList &arguments) {
                 QStringLiteral("--wait-scale expects a number above 0 and at most 100"));
     }
 
-    if (commandLine.isSet(ca)) {
-        const QString path = commandLine.value(ca);
-        if (const QString error = caFileError(path); !error.isEmpty())
-            return commandLine.usageError(error);
-        options.caCertificatesFile = path;
-    }
-    if (commandLine.isSet(acceptFingerprint)) {
-        options.acceptedFingerprint = parseFingerprint(commandLine.value(acceptFingerprint));
-        if (options.acceptedFingerprint.isEmpty())
-            return commandLine.usageError(
-                QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
-                               "hex bytes, with or without colons"));
-    }
+    if (const std::optional<QString> error = commandLine.readTrust(
+            ca, acceptFingerprint, &options.caCertificatesFile, &options.acceptedFingerprint))
+        return commandLine.usageError(*error);
 
     QStringList include = patterns(commandLine.values(cases));
     QStringList excluded = patterns(commandLine.values(exclude));
