@@ -667,7 +667,9 @@ def section_client():
             print(f"our client, Autobahn's counting: {counts}", flush=True)
             check(len(cases) == len(numbers), f"{len(cases)} cases reported")
             check(counts.get("FAILED", 0) == 0 and counts.get("NON-STRICT", 0) == 0,
-                  f"our client: {counts}")
+                  f"our client: {counts}: " + str(sorted(
+                      (i, c["behavior"], c["behaviorClose"]) for i, c in cases.items()
+                      if c["behavior"] in ("FAILED", "NON-STRICT"))))
             deflate_verdicts = {i: c["behavior"] for i, c in cases.items()
                                 if i.startswith(("12.", "13."))}
             check(len(deflate_verdicts) == len(deflate_numbers) and
