@@ -2,6 +2,8 @@
 
 #include "output.h"
 
+#include "net/tlscertificate.h"
+
 #include <QFileInfo>
 #include <QSslCertificate>
 #include <QUrl>
@@ -17,6 +19,17 @@ QCommandLineOption makeOption(const char *names, const char *description, const 
 
 QCommandLineOption maxMessageSizeOption() {
     return makeOption("max-message-size", "Largest message accepted (1009 beyond).", "bytes");
+}
+
+QCommandLineOption caOption() {
+    return makeOption("ca", "wss: also trust the CA certificates in this PEM file.", "file");
+}
+
+QCommandLineOption acceptFingerprintOption() {
+    return makeOption("accept-fingerprint",
+                      "wss: accept the one server certificate with this SHA-256 fingerprint "
+                      "(AB:CD:... as the error message shows it), even self-signed.",
+                      "sha256");
 }
 
 QCommandLineOption saveOption() {
@@ -46,6 +59,25 @@ QString caFileError(const QString &path) {
     if (QSslCertificate::fromPath(path, QSsl::Pem).isEmpty())
         return QStringLiteral("--ca: no PEM certificate could be read from %1").arg(path);
     return {};
+}
+
+std::optional<QString> CommandLine::readTrust(const QCommandLineOption &ca,
+                                              const QCommandLineOption &acceptFingerprint,
+                                              QString *caFile, QByteArray *fingerprint) const {
+    if (isSet(ca)) {
+        // Checked now, not once connected: a typo is a usage error.
+        const QString path = value(ca);
+        if (QString error = caFileError(path); !error.isEmpty())
+            return error;
+        *caFile = path;
+    }
+    if (isSet(acceptFingerprint)) {
+        *fingerprint = parseFingerprint(value(acceptFingerprint));
+        if (fingerprint->isEmpty())
+            return QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 hex "
+                                  "bytes, with or without colons");
+    }
+    return std::nullopt;
 }
 
 QString deflateTuningNeedsDeflateMessage() {

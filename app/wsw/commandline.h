@@ -24,6 +24,11 @@ QCommandLineOption makeOption(const char *names, const char *description,
 // connect and serve: --max-message-size, the largest message a session accepts.
 QCommandLineOption maxMessageSizeOption();
 
+// Clients of wss (connect, replay, probe): --ca FILE and --accept-fingerprint SHA256,
+// read with CommandLine::readTrust().
+QCommandLineOption caOption();
+QCommandLineOption acceptFingerprintOption();
+
 // connect and serve: --save FILE, the session log in the window's JSON Lines format.
 QCommandLineOption saveOption();
 // The file --save writes: its value, with ".jsonl" added when it has no extension.
@@ -86,6 +91,14 @@ public:
         *out = Integer(*parsed);
         return true;
     }
+
+    // wss trust: --ca FILE (PEM certificate authorities) into *caFile and
+    // --accept-fingerprint SHA256 into *fingerprint (32 bytes), each only when given.
+    // An error for a usage error: an unreadable CA file or a malformed fingerprint,
+    // found before connecting.
+    std::optional<QString> readTrust(const QCommandLineOption &ca,
+                                     const QCommandLineOption &acceptFingerprint, QString *caFile,
+                                     QByteArray *fingerprint) const;
 
 private:
     std::optional<qint64> integerValue(const QCommandLineOption &option, qint64 min,

@@ -183,13 +183,8 @@ int ConnectCommand::run(const QStringList &arguments) {
     const auto deflateNoContext =
         makeOption("deflate-no-context-takeover",
                    "With --deflate: both sides reset their compressor per message.");
-    const auto ca =
-        makeOption("ca", "wss: also trust the CA certificates in this PEM file.", "file");
-    const auto acceptFingerprint =
-        makeOption("accept-fingerprint",
-                   "wss: accept the one server certificate with this SHA-256 fingerprint "
-                   "(AB:CD:... as the error message shows it), even self-signed.",
-                   "sha256");
+    const auto ca = caOption();
+    const auto acceptFingerprint = acceptFingerprintOption();
     const auto showTls =
         makeOption("show-tls", "wss: print the TLS protocol, cipher and certificate chain.");
     const auto save = saveOption();
@@ -271,20 +266,9 @@ int ConnectCommand::run(const QStringList &arguments) {
     } else if (commandLine.isSet(deflateWindowBits) || commandLine.isSet(deflateNoContext)) {
         return commandLine.usageError(deflateTuningNeedsDeflateMessage());
     }
-    if (commandLine.isSet(ca)) {
-        // Checked now, not once connected: a typo is a usage error.
-        const QString path = commandLine.value(ca);
-        if (const QString error = caFileError(path); !error.isEmpty())
-            return commandLine.usageError(error);
-        options.caCertificatesFile = path;
-    }
-    if (commandLine.isSet(acceptFingerprint)) {
-        options.acceptedFingerprint = parseFingerprint(commandLine.value(acceptFingerprint));
-        if (options.acceptedFingerprint.isEmpty())
-            return commandLine.usageError(
-                QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
-                               "hex bytes, with or without colons"));
-    }
+    if (const std::optional<QString> error = commandLine.readTrust(
+            ca, acceptFingerprint, &options.caCertificatesFile, &options.acceptedFingerprint))
+        return commandLine.usageError(*error);
     if (const std::optional<QString> error = net.apply(commandLine, &options))
         return commandLine.usageError(*error);
 

@@ -7,6 +7,8 @@
 #include "probe/catalogue.h"
 #include "probe/fuzzingserver.h"
 
+#include "net/tlscertificate.h"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
@@ -39,6 +41,87 @@ QStringList patterns(const QStringList &values) {
     return out;
 }
 
+// A fuzzingclient spec's per-server `options` are the Autobahn client's protocol
+// options (WebSocketClientFactory.setProtocolOptions). Those that mean something for
+// the probe change `options`; those that shape how Autobahn's own client frames and
+// checks traffic have no counterpart, because every case here writes its frames byte
+// for byte, and are reported in `warnings`, as are unknown ones. An empty return is
+// success; otherwise it says why the option cannot be honoured (a usage error).
+QString applySpecOptions(const QJsonObject &specOptions, probe::RunOptions *options,
+                         QStringList *warnings) {
+    auto seconds = [](const QJsonValue &value, int *ms) {
+        const double s = value.toDouble(-1);
+        if (!value.isDouble() || s <= 0 || s > 3600)
+            return false;
+        *ms = std::max(1, int(s * 1000));
+        return true;
+    };
+    static const QStringList scripted = {
+        QStringLiteral("utf8validateIncoming"),
+        QStringLiteral("acceptMaskedServerFrames"),
+        QStringLiteral("maskClientFrames"),
+        QStringLiteral("applyMask"),
+        QStringLiteral("maxFramePayloadSize"),
+        QStringLiteral("maxMessagePayloadSize"),
+        QStringLiteral("autoFragmentSize"),
+        QStringLiteral("failByDrop"),
+        QStringLiteral("echoCloseCodeReason"),
+        QStringLiteral("perMessageCompressionOffers"),
+        QStringLiteral("perMessageCompressionAccept"),
+        QStringLiteral("autoPingInterval"),
+        QStringLiteral("autoPingTimeout"),
+        QStringLiteral("autoPingSize"),
+        QStringLiteral("useragent"),
+        QStringLiteral("origin"),
+        QStringLiteral("protocols"),
+        QStringLiteral("headers"),
+        QStringLiteral("closeHandshakeTimeout"),
+    };
+    for (auto it = specOptions.begin(); it != specOptions.end(); ++it) {
+        const QString &name = it.key();
+        const QJsonValue value = it.value();
+        if (name == u"version") {
+            // Autobahn's draft numbers: 13 to 18 speak RFC 6455 (version 13 on the
+            // wire); 10 to 12 speak version 8 (hybi-10), which the probe does not.
+            const int version = value.toInt(-1);
+            if (version < 13 || version > 18)
+                return QStringLiteral("option version %1: the probe speaks RFC 6455 (Autobahn's "
+                                      "versions 13 to 18) only")
+                    .arg(value.isDouble() ? QString::number(value.toDouble())
+                                          : value.toVariant().toString());
+        } else if (name == u"openHandshakeTimeout") {
+            if (!seconds(value, &options->connectTimeoutMs))
+                return QStringLiteral("option openHandshakeTimeout expects seconds (0 to 3600]");
+        } else if (name == u"serverConnectionDropTimeout") {
+            // The time the server has to close TCP after the close handshake.
+            if (!seconds(value, &options->closeTimeoutMs))
+                return QStringLiteral(
+                    "option serverConnectionDropTimeout expects seconds (0 to 3600]");
+        } else if (name == u"tcpNoDelay") {
+            if (!value.toBool(true))
+                warnings->append(QStringLiteral("option tcpNoDelay false is not used: the probe "
+                                                "always sends with TCP_NODELAY, so that each "
+                                                "chop goes out as written"));
+        } else if (name == u"ca") {
+            const QString path = value.toString();
+            if (const QString error = caFileError(path); !error.isEmpty())
+                return QStringLiteral("option ca: %1").arg(error);
+            options->caCertificatesFile = path;
+        } else if (name == u"acceptFingerprint") {
+            options->acceptedFingerprint = parseFingerprint(value.toString());
+            if (options->acceptedFingerprint.isEmpty())
+                return QStringLiteral("option acceptFingerprint expects a SHA-256 fingerprint");
+        } else if (scripted.contains(name)) {
+            warnings->append(QStringLiteral("option %1 is not used: the cases write their frames, "
+                                            "handshakes and timeouts as scripted")
+                                 .arg(name));
+        } else {
+            warnings->append(QStringLiteral("unknown option %1 is not used").arg(name));
+        }
+    }
+    return {};
+}
+
 QStringList jsonStrings(const QJsonValue &value) {
     QStringList out;
     for (const QJsonValue &item : value.toArray())
@@ -65,7 +148,7 @@ int ProbeCommand::run(const QStringList &arguments) {
         UsageError);
     commandLine.addPositionalArgument(
         QStringLiteral("url"),
-        QStringLiteral("ws://host:port/path of the server (not with --spec)"));
+        QStringLiteral("ws://host:port/path or wss://... of the server (not with --spec)"));
     const auto cases =
         makeOption("cases",
                    "Case ids to run, comma-separated patterns like 1.*,6.4.* (repeatable; default "
@@ -78,8 +161,11 @@ int ProbeCommand::run(const QStringList &arguments) {
     const auto spec =
         makeOption("spec",
                    "An Autobahn fuzzingclient spec (JSON: outdir, servers [{agent, url, options}], "
-                   "cases, exclude-cases, exclude-agent-cases; a server's options are not "
-                   "used). --cases and --exclude narrow it further; --report replaces its outdir.",
+                   "cases, exclude-cases, exclude-agent-cases). Of a server's options, version "
+                   "(13 to 18), openHandshakeTimeout, serverConnectionDropTimeout, tcpNoDelay, "
+                   "and for wss ca and acceptFingerprint are used; others are reported and "
+                   "ignored. --cases and --exclude narrow it further; --report replaces its "
+                   "outdir.",
                    "file");
     const auto report =
         makeOption("report",
@@ -99,9 +185,11 @@ int ProbeCommand::run(const QStringList &arguments) {
                    "Multiply the scripts' waits (Autobahn waits 1 s in 5.19, 5.20 and 6.4.*) by "
                    "this (default 0.1; 1 waits as long as Autobahn).",
                    "factor");
+    const auto ca = caOption();
+    const auto acceptFingerprint = acceptFingerprintOption();
     const auto quiet = makeOption("q,quiet", "No progress on stderr.");
-    commandLine.addOptions(
-        {cases, exclude, agent, spec, report, list, caseTimeout, closeTimeout, waitScale, quiet});
+    commandLine.addOptions({cases, exclude, agent, spec, report, list, caseTimeout, closeTimeout,
+                            waitScale, ca, acceptFingerprint, quiet});
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
 
@@ -121,10 +209,20 @@ int ProbeCommand::run(const QStringList &arguments) {
                 QStringLiteral("--wait-scale expects a number above 0 and at most 100"));
     }
 
+    if (const std::optional<QString> error = commandLine.readTrust(
+            ca, acceptFingerprint, &options.caCertificatesFile, &options.acceptedFingerprint))
+        return commandLine.usageError(*error);
+
     QStringList include = patterns(commandLine.values(cases));
     QStringList excluded = patterns(commandLine.values(exclude));
     QString reportDirectory = commandLine.value(report);
-    QList<std::tuple<QString, QString, QStringList>> servers; // agent, url, extra exclusions
+    struct Server {
+        QString agent;
+        QString url;
+        QStringList excluded;      // exclude-agent-cases
+        probe::RunOptions options; // with the spec's options for this server
+    };
+    QList<Server> servers;
     if (commandLine.isSet(spec)) {
         if (!commandLine.positionalArguments().isEmpty())
             return commandLine.usageError(QStringLiteral("give the servers in the spec or as a "
@@ -155,12 +253,21 @@ int ProbeCommand::run(const QStringList &arguments) {
             if (name.isEmpty() || url.isEmpty())
                 return commandLine.usageError(
                     QStringLiteral("every server of the spec needs an agent and a url"));
-            servers.append({name, url, jsonStrings(perAgent.value(name))});
+            probe::RunOptions serverOptions = options;
+            QStringList warnings;
+            const QString error = applySpecOptions(s.value(QStringLiteral("options")).toObject(),
+                                                   &serverOptions, &warnings);
+            if (!error.isEmpty())
+                return commandLine.usageError(QStringLiteral("server %1: %2").arg(name, error));
+            for (const QString &warning : std::as_const(warnings))
+                writeLine(stderr,
+                          QStringLiteral("wsw probe: server %1: %2").arg(name, warning).toUtf8());
+            servers.append({name, url, jsonStrings(perAgent.value(name)), serverOptions});
         }
         if (servers.isEmpty())
             return commandLine.usageError(QStringLiteral("the spec names no servers"));
     } else if (commandLine.isSet(list) && commandLine.positionalArguments().isEmpty()) {
-        servers.append({QStringLiteral("server"), QStringLiteral("ws://127.0.0.1/"), {}});
+        servers.append({QStringLiteral("server"), QStringLiteral("ws://127.0.0.1/"), {}, options});
     } else {
         if (commandLine.positionalArguments().size() != 1)
             return commandLine.usageError(
@@ -169,26 +276,28 @@ int ProbeCommand::run(const QStringList &arguments) {
         servers.append(
             {commandLine.isSet(agent) ? commandLine.value(agent) : QStringLiteral("server"),
              commandLine.positionalArguments().constFirst(),
-             {}});
+             {},
+             options});
     }
 
     const QList<probe::ProbeCase> catalogue = probe::serverCatalogue();
     QList<Target> targets;
-    for (const auto &[name, url, agentExcluded] : servers) {
+    for (const Server &server : servers) {
         QString error;
         const std::optional<WebSocketUrl> parsed =
-            parseWebSocketUrl(QUrl(url, QUrl::StrictMode), &error);
+            parseWebSocketUrl(QUrl(server.url, QUrl::StrictMode), &error);
         if (!parsed)
             return commandLine.usageError(error);
-        if (parsed->secure || !parsed->unixSocketPath.isEmpty())
+        if (!parsed->unixSocketPath.isEmpty())
             return commandLine.usageError(
-                QStringLiteral("probes plain ws:// servers over TCP; %1 is not one").arg(url));
+                QStringLiteral("probes ws:// and wss:// servers over TCP; %1 is neither")
+                    .arg(server.url));
         Target target;
-        target.agent = name;
-        target.url = url;
-        target.options = options;
+        target.agent = server.agent;
+        target.url = server.url;
+        target.options = server.options;
         target.options.target = *parsed;
-        target.cases = probe::selectCases(catalogue, include, excluded + agentExcluded);
+        target.cases = probe::selectCases(catalogue, include, excluded + server.excluded);
         if (target.cases.isEmpty())
             return commandLine.usageError(QStringLiteral("no case matches the selection"));
         targets.append(target);

@@ -383,20 +383,10 @@ int RelayCommand::run(const QStringList &arguments) {
         options.clientDeflate.policy = DeflatePolicy::Refuse;
     if (commandLine.isSet(noDeflateServer))
         options.serverDeflate.policy = DeflatePolicy::Refuse;
-    if (commandLine.isSet(ca)) {
-        const QString path = commandLine.value(ca);
-        if (const QString error = caFileError(path); !error.isEmpty())
-            return commandLine.usageError(error);
-        options.upstream.caCertificatesFile = path;
-    }
-    if (commandLine.isSet(acceptFingerprint)) {
-        options.upstream.acceptedFingerprint =
-            parseFingerprint(commandLine.value(acceptFingerprint));
-        if (options.upstream.acceptedFingerprint.isEmpty())
-            return commandLine.usageError(
-                QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint: 32 "
-                               "hex bytes, with or without colons"));
-    }
+    if (const std::optional<QString> error =
+            commandLine.readTrust(ca, acceptFingerprint, &options.upstream.caCertificatesFile,
+                                  &options.upstream.acceptedFingerprint))
+        return commandLine.usageError(*error);
     if (commandLine.isSet(cert) != commandLine.isSet(key))
         return commandLine.usageError(QStringLiteral("--cert and --key go together"));
     if (commandLine.isSet(cert)) {

@@ -130,11 +130,8 @@ int ReplayCommand::run(const QStringList &arguments) {
     const auto quiet =
         makeOption("q,quiet", "No status lines on stderr (connected, closed); errors still are.");
     const auto maxMessageSize = maxMessageSizeOption();
-    const auto ca =
-        makeOption("ca", "wss: also trust the CA certificates in this PEM file.", "file");
-    const auto acceptFingerprint = makeOption(
-        "accept-fingerprint",
-        "wss: accept the one server certificate with this SHA-256 fingerprint.", "sha256");
+    const auto ca = caOption();
+    const auto acceptFingerprint = acceptFingerprintOption();
     const auto save = saveOption();
     commandLine.addOptions({to,
                             serve,
@@ -293,18 +290,9 @@ int ReplayCommand::run(const QStringList &arguments) {
     }
     if (maxSize)
         client.session.maxMessageSize = maxSize;
-    if (commandLine.isSet(ca)) {
-        const QString path = commandLine.value(ca);
-        if (const QString why = caFileError(path); !why.isEmpty())
-            return commandLine.usageError(why);
-        client.caCertificatesFile = path;
-    }
-    if (commandLine.isSet(acceptFingerprint)) {
-        client.acceptedFingerprint = parseFingerprint(commandLine.value(acceptFingerprint));
-        if (client.acceptedFingerprint.isEmpty())
-            return commandLine.usageError(
-                QStringLiteral("--accept-fingerprint expects a SHA-256 fingerprint"));
-    }
+    if (const std::optional<QString> why = commandLine.readTrust(
+            ca, acceptFingerprint, &client.caCertificatesFile, &client.acceptedFingerprint))
+        return commandLine.usageError(*why);
     if (const std::optional<QString> netError = net.apply(commandLine, &client))
         return commandLine.usageError(*netError);
     if (net.reconnects())

@@ -24,6 +24,11 @@ struct RunOptions {
     double waitScale = 1.0;
     // Logged frames and messages of round-trip cases (9.7, 12.*): the first this many.
     int wirelogRoundTrips = 4;
+    // wss: a PEM file of certificate authorities trusted besides the system's, and
+    // the SHA-256 (32 bytes) of one certificate accepted although it cannot be
+    // verified, as `wsw connect` takes them (probesocket.h).
+    QString caCertificatesFile;
+    QByteArray acceptedFingerprint;
 };
 
 // What the fuzzing server does with a client's request target (FuzzingServer): run a
@@ -84,6 +89,7 @@ private:
     void setUpTimers();
     void route();
     void onConnected();
+    void onConnectFailed(const QString &why);
     void onSocketError();
     void onDisconnected();
     void checkSocketGone();
@@ -127,6 +133,8 @@ private:
     int m_roundTripIndex = 0;
     QByteArray m_roundTripExpected;
     bool m_wirelog = true;
+    // The server's deflate answer broke a rule that Autobahn lets pass (admitEvent).
+    QString m_deflateNote;
     int m_loggedRoundTrips = 0;
 };
 

@@ -11,6 +11,10 @@ namespace ws::probe {
 // (Autobahn's 12.* and 13.* ids, and D.* of our own).
 QList<ProbeCase> serverCatalogue();
 
+// The data set of 12.N (index N - 1, 0..4): generated stand-ins of the kind and size
+// of Autobahn's files (JSON, a bitmap, prose, HTML, a PDF); empty for another index.
+QByteArray deflateDataSet(int index);
+
 // Autobahn's case patterns: "*" matches any run of characters, everything else itself
 // ("6.4.*", "9.*", "1.1.1").
 bool matchesCasePattern(const QString &id, const QString &pattern);

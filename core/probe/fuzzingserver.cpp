@@ -18,7 +18,8 @@ FuzzingServer::FuzzingServer(RunOptions options, QString reportDirectory, QObjec
     , m_cases(selectCases(serverCatalogue(),
                           {QStringLiteral("1.*"), QStringLiteral("2.*"), QStringLiteral("3.*"),
                            QStringLiteral("4.*"), QStringLiteral("5.*"), QStringLiteral("6.*"),
-                           QStringLiteral("7.*"), QStringLiteral("9.*"), QStringLiteral("10.*")},
+                           QStringLiteral("7.*"), QStringLiteral("9.*"), QStringLiteral("10.*"),
+                           QStringLiteral("12.*"), QStringLiteral("13.*")},
                           {})) {
     connect(&m_server, &QTcpServer::newConnection, this, &FuzzingServer::onNewConnection);
 }

@@ -18,8 +18,10 @@ namespace ws::probe {
 //   /runCase?case=N&agent=A         case N runs against this connection (an echo client)
 //   /getCaseStatus?case=N&agent=A   {"behavior": ...} of A's last run of case N
 //   /updateReports?agent=A          the reports are written (every agent without agent=)
-// and is closed with 1000 after the answer. The cases are Autobahn's 1.* to 10.*: the
-// others speak to a server.
+// and is closed with 1000 after the answer. The cases are Autobahn's 1.* to 10.*, 12.*
+// and 13.* (the client's permessage-deflate offer accepted asking of it what the case
+// asks of a server, as Autobahn's fuzzingserver does; a client that offers none is
+// UNIMPLEMENTED there): the others speak to a server.
 class FuzzingServer : public QObject {
     Q_OBJECT
 public:

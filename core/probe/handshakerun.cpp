@@ -2,10 +2,10 @@
 
 #include "net/eventclock.h"
 #include "net/socketio.h"
+#include "probe/probesocket.h"
 #include "protocol/framedecoder.h"
 #include "protocol/handshake.h"
 
-#include <QNetworkProxy>
 #include <QTcpSocket>
 
 namespace ws::probe {
@@ -124,18 +124,15 @@ void HandshakeRun::start() {
     if (toSend.isEmpty())
         toSend = request();
     m_timer.start(m_case.timeoutMs > 0 ? m_case.timeoutMs : 3000);
-    m_socket = new QTcpSocket(this);
-    m_socket->setProxy(QNetworkProxy::NoProxy);
-    connect(m_socket, &QTcpSocket::connected, this, &HandshakeRun::onConnected);
+    m_socket = openProbeSocket(
+        m_options, this, false, [this] { onConnected(); },
+        [this](const QString &why) { end(QStringLiteral("Could not connect: %1").arg(why)); });
     connect(m_socket, &QTcpSocket::readyRead, this, &HandshakeRun::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this, &HandshakeRun::onDisconnected);
     connect(m_socket, &QTcpSocket::errorOccurred, this, [this] {
-        if (!m_connected)
-            end(QStringLiteral("Could not connect: %1").arg(m_socket->errorString()));
-        else if (m_socket->error() == QAbstractSocket::RemoteHostClosedError)
+        if (m_connected && m_socket->error() == QAbstractSocket::RemoteHostClosedError)
             onDisconnected();
     });
-    m_socket->connectToHost(m_options.target.host, m_options.target.port);
 }
 
 void HandshakeRun::onConnected() {

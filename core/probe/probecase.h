@@ -155,8 +155,14 @@ struct ProbeCase {
     ExpectedClose expectedClose;
     // Do not start the close handshake on our own when the observations match.
     bool suppressClose = false;
-    // Offer permessage-deflate with this configuration (12.*, 13.*).
+    // Offer permessage-deflate with this configuration (12.*, 13.*). As the fuzzing
+    // server, the client's offer is accepted asking of it what this asks of a server
+    // (no context takeover, window bits), as Autobahn's fuzzingserver does.
     std::optional<DeflateConfig> deflate;
+    // The offer elements to send instead of the one `deflate` makes, in order of
+    // preference (13.*: Autobahn's exact offers, several in one header for 13.7; the
+    // server accepts at most one, RFC 7692 §5). `deflate` still sets how we compress.
+    QList<ExtensionParams> deflateOffers;
     // Upper bound of the whole case (0: the run's default).
     int timeoutMs = 0;
     // Fills in steps and expected right before the case runs: the cases with large

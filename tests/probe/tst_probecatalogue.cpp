@@ -7,7 +7,9 @@
 #include "protocol/frameencoder.h"
 
 #include <QSet>
+
 #include <QTest>
+#include <algorithm>
 
 using namespace ws;
 using namespace ws::probe;
@@ -37,6 +39,10 @@ private slots:
     void behaviourJudgement();
     void failFastPartsMakeOneFrame();
     void reportFileNames();
+    void deflateDataSets_data();
+    void deflateDataSets();
+    void deflateRoundTrips_data();
+    void deflateRoundTrips();
 };
 
 void TestProbeCatalogue::idsAreUniqueAndOrdered() {
@@ -71,6 +77,10 @@ void TestProbeCatalogue::autobahnCounts_data() {
     QTest::newRow("7") << "7.*" << 37;
     QTest::newRow("9") << "9.*" << 54;
     QTest::newRow("10") << "10.*" << 1;
+    // 12: five data sets of 18 sizes; 13: seven offers of 18 sizes.
+    QTest::newRow("12") << "12.*" << 90;
+    QTest::newRow("13") << "13.*" << 126;
+    QTest::newRow("13.7") << "13.7.*" << 18;
 }
 
 void TestProbeCatalogue::autobahnCounts() {
@@ -217,6 +227,81 @@ void TestProbeCatalogue::reportFileNames() {
              QStringLiteral("autobahnpython_0_6_case_6_4_1.json"));
     QCOMPARE(caseReportFileName(QStringLiteral("server"), QStringLiteral("H.1.2")),
              QStringLiteral("server_case_h_1_2.json"));
+}
+
+void TestProbeCatalogue::deflateDataSets_data() {
+    QTest::addColumn<int>("index");
+    QTest::addColumn<qsizetype>("size");
+    QTest::addColumn<QByteArray>("start");
+    QTest::addColumn<bool>("text");
+    // The sizes of Autobahn's files (case12_x_x.py), and what each stand-in is.
+    QTest::newRow("12.1 JSON") << 0 << qsizetype(194237) << QByteArray("[\n  {\"id\": 1,") << true;
+    QTest::newRow("12.2 bitmap") << 1 << qsizetype(263222) << QByteArray("BM") << false;
+    QTest::newRow("12.3 prose") << 2 << qsizetype(222218) << QByteArray() << true;
+    QTest::newRow("12.4 HTML") << 3 << qsizetype(83484) << QByteArray("<!DOCTYPE html>") << true;
+    QTest::newRow("12.5 PDF") << 4 << qsizetype(1042328) << QByteArray("%PDF-1.4") << false;
+}
+
+void TestProbeCatalogue::deflateDataSets() {
+    QFETCH(int, index);
+    QFETCH(qsizetype, size);
+    QFETCH(QByteArray, start);
+    QFETCH(bool, text);
+    const QByteArray data = deflateDataSet(index);
+    QCOMPARE(data.size(), size);
+    QVERIFY(data.startsWith(start));
+    QCOMPARE(deflateDataSet(index), data); // deterministic
+    if (text) {
+        // ASCII: any slice of it is a valid UTF-8 text message.
+        QVERIFY(std::all_of(data.cbegin(), data.cend(), [](char c) { return uchar(c) < 0x80; }));
+    }
+    QVERIFY(deflateDataSet(5).isEmpty());
+}
+
+void TestProbeCatalogue::deflateRoundTrips_data() {
+    QTest::addColumn<QString>("id");
+    QTest::addColumn<qsizetype>("length");
+    QTest::addColumn<qint64>("fragment");
+    QTest::addColumn<bool>("binary");
+    QTest::addColumn<int>("offers");
+    QTest::newRow("12.1.1") << "12.1.1" << qsizetype(16) << qint64(0) << false << 1;
+    QTest::newRow("12.2.11") << "12.2.11" << qsizetype(8192) << qint64(256) << true << 1;
+    QTest::newRow("12.5.18") << "12.5.18" << qsizetype(131072) << qint64(32768) << true << 1;
+    QTest::newRow("13.4.10") << "13.4.10" << qsizetype(131072) << qint64(0) << false << 1;
+    QTest::newRow("13.7.16") << "13.7.16" << qsizetype(131072) << qint64(1024) << false << 3;
+}
+
+void TestProbeCatalogue::deflateRoundTrips() {
+    QFETCH(QString, id);
+    QFETCH(qsizetype, length);
+    QFETCH(qint64, fragment);
+    QFETCH(bool, binary);
+    QFETCH(int, offers);
+    const QList<ProbeCase> selected = selectCases(catalogue(), {id}, {});
+    QCOMPARE(selected.size(), 1);
+    const ProbeCase &c = selected.first();
+    QVERIFY(c.deflate);
+    QCOMPARE(std::max<qsizetype>(1, c.deflateOffers.size()), offers);
+    QVERIFY(!c.steps.isEmpty());
+    const auto *trips = std::get_if<RoundTrips>(&c.steps.first());
+    QVERIFY(trips);
+    QCOMPARE(trips->count, 1000);
+    QCOMPARE(trips->fragmentSize, fragment);
+    QCOMPARE(trips->type, binary ? Opcode::Binary : Opcode::Text);
+    // Message i is the next `length` bytes of the data set, taken cyclically.
+    const QByteArray data = deflateDataSet(
+        id.startsWith(QStringLiteral("13.")) ? 0 : id.section(u'.', 1, 1).toInt() - 1);
+    QByteArray cycled;
+    while (cycled.size() < length * 3)
+        cycled += data;
+    for (int i : {0, 1, 2}) {
+        const QByteArray payload = trips->payloadAt(i);
+        QCOMPARE(payload.size(), length);
+        QCOMPARE(payload, cycled.mid(i * length, length));
+    }
+    const QByteArray late = trips->payloadAt(999);
+    const qint64 from = (999 * qint64(length)) % data.size();
+    QCOMPARE(late.left(16), (data + data).mid(from, 16));
 }
 
 QTEST_GUILESS_MAIN(TestProbeCatalogue)
