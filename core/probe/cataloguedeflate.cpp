@@ -4,6 +4,10 @@
 #include "probe/catalogue.h"
 #include "probe/cataloguehelpers.h"
 
+#include <QMutex>
+
+#include <cctype>
+
 namespace ws::probe {
 
 namespace {
@@ -181,9 +185,12 @@ const QList<DataSet> &dataSets() {
     return sets;
 }
 
-// The bytes of data set `index` (0..4), made once when a case first needs them.
+// The bytes of data set `index` (0..4), made once when a case first needs them (a
+// window may build cases on another thread than the one that runs them).
 QByteArray dataSetBytes(int index) {
+    static QMutex mutex;
     static QList<QByteArray> made(dataSets().size());
+    const QMutexLocker lock(&mutex);
     if (made.at(index).isEmpty())
         made[index] = dataSets().at(index).generate(dataSets().at(index).size);
     return made.at(index);
