@@ -5,13 +5,18 @@
 #include "models/messagelogmodel.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
+#include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
 #include "windows/mainwindow.h"
+#include "windows/relaypanel.h"
 #include "windows/sendbox.h"
+#include "windows/serverpanel.h"
 
 #include <QCheckBox>
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDockWidget>
+#include <QLineEdit>
 #include <QPixmap>
 #include <QSpinBox>
 #include <QTimer>
@@ -31,11 +36,61 @@ QString tr(const char *text) {
     return QCoreApplication::translate("wsworkbench", text);
 }
 
-// Sends a few messages of every kind to an echo server of the window's own, one step
-// every DemoStepMs, then selects a masked client frame; `finished` runs at the end
-// (also when the connection could not be made or is gone).
-void runDemo(MainWindow &window, const std::function<void()> &finished) {
-    const quint32 client = window.hostEchoAndConnect();
+// An echo server of the window's own with the Relay panel's relay in front of it, and
+// a client connected to the relay; its id, 0 when something did not start.
+quint32 connectThroughRelay(MainWindow &window) {
+    ServerOptions server = window.serverPanel()->options();
+    server.mode = ServerOptions::Mode::Echo;
+    server.bindAddress = QHostAddress(QHostAddress::LocalHost);
+    server.port = 0;
+    if (!window.serverPanel()->start(server))
+        return 0;
+    RelayPanel *relay = window.relayPanel();
+    relay->addressEdit()->setText(QStringLiteral("127.0.0.1"));
+    relay->targetEdit()->setText(
+        QStringLiteral("ws://127.0.0.1:%1/").arg(window.serverPanel()->boundPort()));
+    // The relay's usual port, or any free one when it is taken.
+    if (!relay->start()) {
+        relay->portSpin()->setValue(0);
+        if (!relay->start())
+            return 0;
+    }
+    window.relayDock()->raise();
+    ClientOptions client;
+    client.url = QUrl(relay->listeningUrl() + QStringLiteral("prices"));
+    return window.openConnection(client);
+}
+
+// The relayed pair in the tree and a frame of its server leg in the inspector.
+void showRelayedPair(MainWindow &window) {
+    ConnectionHub *hub = window.hub();
+    const quint32 relayId = window.relayPanel()->relayId();
+    for (const quint32 id : hub->descendantsOf(relayId)) {
+        const EndpointInfo *info = hub->info(id);
+        if (info->kind != EndpointInfo::Kind::RelayPair)
+            continue;
+        window.connectionsPanel()->select(id);
+        const quint32 serverLeg = hub->legOf(id, log::Leg::Server);
+        window.logModel()->flush();
+        const log::LogStore &store = window.logModel()->store();
+        for (qsizetype i = store.size() - 1; i >= 0; --i) {
+            const log::LogRecord &record = store.at(i);
+            if (record.connection == serverLeg && record.kind == log::LogKind::Text &&
+                record.payload.startsWith("{\"type\"")) {
+                window.logPanel()->view()->selectStoreIndex(i);
+                break;
+            }
+        }
+        return;
+    }
+}
+
+// Sends a few messages of every kind to an echo server of the window's own (through
+// the Relay panel's relay with `relay`), one step every DemoStepMs, then selects a
+// masked client frame (or the relayed pair); `finished` runs at the end (also when
+// the connection could not be made or is gone).
+void runDemo(MainWindow &window, bool relay, const std::function<void()> &finished) {
+    const quint32 client = relay ? connectThroughRelay(window) : window.hostEchoAndConnect();
     if (!client) {
         finished();
         return;
@@ -67,11 +122,15 @@ void runDemo(MainWindow &window, const std::function<void()> &finished) {
         steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("tick %1").arg(i)));
         steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-%1").arg(i)));
     }
-    steps->append([&window, box, client] {
+    steps->append([&window, box, client, relay] {
         // Leave the box ready for the next message, and show a masked client frame.
         box->setMode(SendBox::Mode::Json);
         box->fragmentCheck()->setChecked(false);
         box->editor()->setPlainText(QStringLiteral("{\"type\":\"ping\",\"id\":43}"));
+        if (relay) {
+            showRelayedPair(window);
+            return;
+        }
         window.logModel()->flush();
         const log::LogStore &store = window.logModel()->store();
         for (qsizetype i = store.size() - 1; i >= 0; --i) {
@@ -109,13 +168,15 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     QCommandLineParser parser;
     const QCommandLineOption demo(
         QStringLiteral("demo"), tr("Host an echo server, connect to it and send a few messages."));
+    const QCommandLineOption relay(QStringLiteral("relay"),
+                                   tr("With --demo: the traffic goes through the Relay panel."));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         tr("After the demo, save the window as a PNG and quit."),
                                         tr("file"));
     const QCommandLineOption size(QStringLiteral("size"),
                                   tr("The window's size, e.g. 1024x700 (for screenshots)."),
                                   tr("WIDTHxHEIGHT"));
-    parser.addOptions({demo, screenshot, size});
+    parser.addOptions({demo, relay, screenshot, size});
     if (!parser.parse(arguments)) {
         if (error)
             *error = parser.errorText();
@@ -127,6 +188,7 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
         return false;
     }
     options->demo = parser.isSet(demo);
+    options->relay = parser.isSet(relay);
     options->screenshotPath = parser.isSet(screenshot) ? parser.value(screenshot) : QString();
     if (parser.isSet(size)) {
         const QStringList parts = parser.value(size).split(QLatin1Char('x'));
@@ -149,8 +211,9 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
     if (!options.demo && options.screenshotPath.isEmpty())
         return;
     const QString path = options.screenshotPath;
-    QTimer::singleShot(0, &window, [&window, path] {
-        runDemo(window, [&window, path] {
+    const bool relay = options.relay;
+    QTimer::singleShot(0, &window, [&window, path, relay] {
+        runDemo(window, relay, [&window, path] {
             if (path.isEmpty())
                 return;
             QTimer::singleShot(ScreenshotDelayMs, &window, [&window, path] {

@@ -17,6 +17,9 @@ class MainWindow;
 // as a PNG and quits; `--size 1024x700` sizes the window first.
 struct DemoOptions {
     bool demo = false;
+    // --relay: the demo's client talks to the echo server through the Relay panel's
+    // relay, and the window shows the relayed pair.
+    bool relay = false;
     QString screenshotPath; // empty: no screenshot
     QSize size;             // --size WIDTHxHEIGHT: the window's size; invalid: as saved
 };

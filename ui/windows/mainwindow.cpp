@@ -8,6 +8,7 @@
 #include "logpanel.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
+#include "relaypanel.h"
 #include "rttchart.h"
 #include "sendbox.h"
 #include "serverpanel.h"
@@ -45,7 +46,7 @@ namespace {
 const QString GeometryKey = QStringLiteral("window/geometry");
 const QString StateKey = QStringLiteral("window/state");
 // Bump when the docks change, so that an old layout is not applied to new docks.
-constexpr int LayoutVersion = 1;
+constexpr int LayoutVersion = 2;
 
 constexpr int ErrorMessageMs = 30'000;
 
@@ -133,6 +134,14 @@ MainWindow::MainWindow(QWidget *parent)
         return openFile(path, har, error) != nullptr;
     });
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
+    connect(m_relayPanel, &RelayPanel::statusMessage, this, showStatus);
+    connect(m_relayPanel, &RelayPanel::endpointActivated, m_connections, &ConnectionsPanel::select);
+    connect(m_relayPanel, &RelayPanel::started, this, [this] {
+        showLog();
+        statusBar()->showMessage(tr("Relay listening on %1 \u2014 point the client there")
+                                     .arg(m_relayPanel->listeningUrl()),
+                                 10'000);
+    });
     connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
     connect(m_connections, &ConnectionsPanel::compareReplayRequested, this,
             &MainWindow::compareConnections);
@@ -166,6 +175,7 @@ MainWindow::~MainWindow() {
     // Nothing may reach the panels from the hub's last signals while they go.
     m_hub->disconnect(this);
     m_hub->disconnect(m_serverPanel);
+    m_hub->disconnect(m_relayPanel);
     m_chart->setHub(nullptr);
 }
 
@@ -306,6 +316,7 @@ void MainWindow::createDocks() {
     m_inspector = new FrameInspector(this);
     m_sendBox = new SendBox(m_hub, this);
     m_serverPanel = new ServerPanel(m_hub, this);
+    m_relayPanel = new RelayPanel(m_hub, this);
     m_chart = new RttChart(this);
     m_chart->setHub(m_hub);
 
@@ -317,6 +328,11 @@ void MainWindow::createDocks() {
     m_serverDock =
         addDock(m_serverPanel, tr("Server"), QStringLiteral("serverDock"), Qt::LeftDockWidgetArea);
     splitDockWidget(m_connectionsDock, m_serverDock, Qt::Vertical);
+    // The relay shares the server's place: one of the two is what a session is about.
+    m_relayDock =
+        addDock(m_relayPanel, tr("Relay"), QStringLiteral("relayDock"), Qt::LeftDockWidgetArea);
+    tabifyDockWidget(m_serverDock, m_relayDock);
+    m_serverDock->raise();
     m_inspectorDock = addDock(m_inspector, tr("Inspector"), QStringLiteral("inspectorDock"),
                               Qt::RightDockWidgetArea);
     m_chartDock = addDock(m_chart, tr("Round trip and rate"), QStringLiteral("chartDock"),
@@ -366,7 +382,7 @@ void MainWindow::createMenus() {
     view->addAction(m_logPanel->followAction());
     view->addSeparator();
     for (QDockWidget *dock :
-         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
+         {m_connectionsDock, m_serverDock, m_relayDock, m_inspectorDock, m_sendDock, m_chartDock})
         view->addAction(dock->toggleViewAction());
     view->addSeparator();
     view->addAction(m_resetLayout);
@@ -397,7 +413,7 @@ void MainWindow::resetLayout() {
     const QSize before = size();
     restoreState(m_defaultState, LayoutVersion);
     for (QDockWidget *dock :
-         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock})
+         {m_connectionsDock, m_serverDock, m_relayDock, m_inspectorDock, m_sendDock, m_chartDock})
         dock->show();
     const int width = std::max(this->width(), 800);
     const int height = std::max(this->height(), 600);
@@ -408,9 +424,9 @@ void MainWindow::resetLayout() {
         // server panel and the chart as tabs behind it.
         addDockWidget(Qt::BottomDockWidgetArea, m_connectionsDock);
         splitDockWidget(m_connectionsDock, m_sendDock, Qt::Horizontal);
-        addDockWidget(Qt::RightDockWidgetArea, m_serverDock);
         tabifyDockWidget(m_inspectorDock, m_serverDock);
-        tabifyDockWidget(m_serverDock, m_chartDock);
+        tabifyDockWidget(m_serverDock, m_relayDock);
+        tabifyDockWidget(m_relayDock, m_chartDock);
         m_inspectorDock->raise();
         inspectorWidth = width * 38 / 100;
         resizeDocks({m_inspectorDock}, {inspectorWidth}, Qt::Horizontal);
@@ -435,8 +451,12 @@ void MainWindow::resetLayout() {
         splitter->setSizes({total * 46 / 100, total * 28 / 100, total * 26 / 100});
     }
     fitInspectorColumns(inspectorWidth);
-    if (size() != before)
+    if (size() != before) {
+        // The window's minimum is still the wide layout's until the layout is
+        // activated again, and would hold the window at that width.
+        layout()->activate();
         resize(before.expandedTo(minimumSizeHint()));
+    }
 }
 
 void MainWindow::fitInspectorColumns(int width) {
@@ -499,6 +519,7 @@ void MainWindow::saveSettings() const {
     settings.setValue(GeometryKey, saveGeometry());
     settings.setValue(StateKey, saveState(LayoutVersion));
     m_serverPanel->saveSettings();
+    m_relayPanel->saveSettings();
 }
 
 NewConnectionDialog *MainWindow::newConnection() {
@@ -623,6 +644,13 @@ void MainWindow::updateScope() {
                 targets.append(id);
         }
         description = tr("every peer of %1").arg(info->name);
+    } else if (info->kind == EndpointInfo::Kind::Relay ||
+               info->kind == EndpointInfo::Kind::RelayPair) {
+        // Both legs of every pair below; sending picks one leg, so nothing is a target.
+        filter.insert(m_scope);
+        for (const quint32 id : m_hub->descendantsOf(m_scope))
+            filter.insert(id);
+        description = tr("select a leg of %1 to send on it").arg(info->name);
     } else {
         filter.insert(m_scope);
         targets.append(m_scope);

@@ -25,6 +25,7 @@ class LogFileController;
 class LogPanel;
 class MessageLogModel;
 class NewConnectionDialog;
+class RelayPanel;
 class RttChart;
 class SendBox;
 class ServerPanel;
@@ -32,7 +33,7 @@ class SessionDiffWindow;
 
 // The workbench window. The message log is in the middle; around it, in docks
 // whose layout is remembered: the connection tree (which scopes the log), the frame
-// inspector, the send box, the server panel and the round-trip chart. Every
+// inspector, the send box, the server and relay panels and the round-trip chart. Every
 // session event of every connection goes into one log under the connection's id.
 // The window lays these out and holds the actions; files are the LogFileController's.
 class MainWindow : public QMainWindow {
@@ -55,6 +56,8 @@ public:
     FrameInspector *inspector() const { return m_inspector; }
     SendBox *sendBox() const { return m_sendBox; }
     ServerPanel *serverPanel() const { return m_serverPanel; }
+    RelayPanel *relayPanel() const { return m_relayPanel; }
+    QDockWidget *relayDock() const { return m_relayDock; }
     RttChart *rttChart() const { return m_chart; }
     LogFileController *logFiles() const { return m_logFiles; }
     QStackedWidget *centralStack() const { return m_central; }
@@ -144,11 +147,13 @@ private:
     FrameInspector *m_inspector = nullptr;
     SendBox *m_sendBox = nullptr;
     ServerPanel *m_serverPanel = nullptr;
+    RelayPanel *m_relayPanel = nullptr;
     RttChart *m_chart = nullptr;
     QDockWidget *m_connectionsDock = nullptr;
     QDockWidget *m_inspectorDock = nullptr;
     QDockWidget *m_sendDock = nullptr;
     QDockWidget *m_serverDock = nullptr;
+    QDockWidget *m_relayDock = nullptr;
     QDockWidget *m_chartDock = nullptr;
     QPushButton *m_welcomeEcho = nullptr;
     QLabel *m_statusLabel = nullptr;
