@@ -3,6 +3,7 @@
 #include "commandline.h"
 #include "output.h"
 #include "signalwatcher.h"
+#include "stdinreader.h"
 
 #include "net/eventclock.h"
 #include "net/tlscertificate.h"
@@ -55,15 +56,154 @@ bool parseListen(const QString &text, QHostAddress *address, quint16 *port) {
     return true;
 }
 
+// DIR=VALUE with DIR up, down or both: the legs messages go out on, and VALUE.
+std::optional<QPair<QList<RelayLegKind>, QString>> splitDirection(const QString &text) {
+    const qsizetype equals = text.indexOf(QLatin1Char('='));
+    if (equals < 0)
+        return std::nullopt;
+    const QString direction = text.left(equals);
+    QList<RelayLegKind> legs;
+    if (direction == QLatin1String("up"))
+        legs = {RelayLegKind::Server};
+    else if (direction == QLatin1String("down"))
+        legs = {RelayLegKind::Client};
+    else if (direction == QLatin1String("both"))
+        legs = {RelayLegKind::Server, RelayLegKind::Client};
+    else
+        return std::nullopt;
+    return QPair<QList<RelayLegKind>, QString>(legs, text.mid(equals + 1));
+}
+
+std::optional<qint64> wholeNumber(QStringView text, qint64 min, qint64 max) {
+    bool ok = false;
+    const qint64 value = text.toLongLong(&ok);
+    if (!ok || value < min || value > max)
+        return std::nullopt;
+    return value;
+}
+
+// MS, MS±JITTER or MS+-JITTER.
+bool parseLatency(const QString &text, RelayDirectionFaults *faults) {
+    QString value = text;
+    value.replace(QStringLiteral("+-"), QStringLiteral("\u00b1"));
+    const QStringList parts = value.split(QChar(0x00b1));
+    if (parts.size() > 2)
+        return false;
+    const std::optional<qint64> latency = wholeNumber(parts.first(), 0, 3'600'000);
+    const std::optional<qint64> jitter =
+        parts.size() == 2 ? wholeNumber(parts.last(), 0, 3'600'000) : std::optional<qint64>(0);
+    if (!latency || !jitter)
+        return false;
+    faults->latencyMs = int(*latency);
+    faults->jitterMs = int(*jitter);
+    return true;
+}
+
+// BYTES or BYTES/s.
+bool parseThrottle(const QString &text, RelayDirectionFaults *faults) {
+    const QStringView rateText =
+        text.endsWith(QLatin1String("/s")) ? QStringView(text).chopped(2) : QStringView(text);
+    const std::optional<qint64> rate = wholeNumber(rateText, 1, std::numeric_limits<qint32>::max());
+    if (!rate)
+        return false;
+    faults->bytesPerSecond = *rate;
+    return true;
+}
+
+// PERCENT or PERCENT%, 0 to 100.
+bool parseDropRate(const QString &text, RelayDirectionFaults *faults) {
+    const QStringView percentText =
+        text.endsWith(QLatin1Char('%')) ? QStringView(text).chopped(1) : QStringView(text);
+    bool ok = false;
+    const double percent = percentText.toDouble(&ok);
+    if (!ok || percent < 0 || percent > 100)
+        return false;
+    faults->dropPercent = percent;
+    return true;
+}
+
+// LEG=N, LEG=N:rst or LEG=N:CODE.
+bool parseCutAfter(const QString &text, RelayFaults *faults) {
+    const qsizetype equals = text.indexOf(QLatin1Char('='));
+    const QString legName = text.left(equals);
+    if (equals < 0 || (legName != QLatin1String("client") && legName != QLatin1String("server")))
+        return false;
+    const QStringList parts = text.mid(equals + 1).split(QLatin1Char(':'));
+    const std::optional<qint64> count = wholeNumber(parts.first(), 1, 1'000'000'000);
+    if (!count || parts.size() > 2)
+        return false;
+    faults->cutAfterMessages = int(*count);
+    faults->cutLeg =
+        legName == QLatin1String("client") ? RelayLegKind::Client : RelayLegKind::Server;
+    if (parts.size() == 2) {
+        if (parts.last() == QLatin1String("rst")) {
+            faults->cut.style = RelayCut::Style::Reset;
+        } else {
+            // RFC 6455 §7.4: codes a close frame may carry.
+            const std::optional<qint64> code = wholeNumber(parts.last(), 1000, 4999);
+            if (!code || !isValidOnWire(quint16(*code)))
+                return false;
+            faults->cut.code = quint16(*code);
+        }
+    }
+    return true;
+}
+
+// [up:|down:]FILTER.
+InterceptRule parseRule(QString text, InterceptRule::Action action) {
+    InterceptRule rule;
+    rule.action = action;
+    if (text.startsWith(QLatin1String("up:"))) {
+        rule.to = RelayLegKind::Server;
+        text.remove(0, 3);
+    } else if (text.startsWith(QLatin1String("down:"))) {
+        rule.to = RelayLegKind::Client;
+        text.remove(0, 5);
+    }
+    rule.filter = log::DisplayFilter::compile(text);
+    return rule;
+}
+
+// The first word of `rest`, taken off it (with the blanks after it).
+QByteArray takeWord(QByteArray &rest) {
+    rest = rest.trimmed();
+    qsizetype end = 0;
+    while (end < rest.size() && rest.at(end) != ' ' && rest.at(end) != '\t')
+        ++end;
+    const QByteArray word = rest.left(end);
+    rest = rest.mid(end).trimmed();
+    return word;
+}
+
+std::optional<RelayLegKind> directionWord(const QByteArray &word) {
+    if (word == "up")
+        return RelayLegKind::Server;
+    if (word == "down")
+        return RelayLegKind::Client;
+    return std::nullopt;
+}
+
+QString commandsHelp() {
+    return QStringLiteral(
+        "Intercept commands, one a line on stdin (with --hold or --commands); held messages "
+        "are announced on stdout as \"held #ID pair N up|down KIND (SIZE bytes): PREVIEW\" "
+        "(\"queued #ID ...\" for one that only waits behind a held one):\n"
+        "  list                      every waiting message, then \"N waiting\"\n"
+        "  release ID [PAYLOAD]      let it go, with PAYLOAD (UTF-8) instead when given\n"
+        "  release all               every held message, in order\n"
+        "  drop ID | drop all        never forward it (them)\n"
+        "  inject up|down TEXT       a text message to the server (up) or the client\n"
+        "  ping up|down [PAYLOAD]    a ping\n"
+        "  close up|down CODE [REASON]  a close frame\n"
+        "  cut client|server [CODE|rst]  cut that leg now (close 1001 by default)\n"
+        "  pair N                    inject, ping, close and cut act on pair N (default: the "
+        "newest open one)\n"
+        "Messages keep their order per direction; ping and pong are not held unless a rule "
+        "names them, a close never overtakes a held message. Every drop, edit, injection, "
+        "delay and cut is printed and saved as a staged note.");
+}
+
 } // namespace
-
-quint32 relayLogConnection(quint64 pair, RelayLegKind leg) {
-    return quint32(pair * 2 - (leg == RelayLegKind::Client ? 1 : 0));
-}
-
-QString relayLegLogName(quint64 pair, RelayLegKind leg) {
-    return QStringLiteral("relay %1 %2").arg(pair).arg(QLatin1StringView(relayLegName(leg)));
-}
 
 int RelayCommand::run(const QStringList &arguments) {
     CommandLine commandLine(
@@ -81,8 +221,8 @@ int RelayCommand::run(const QStringList &arguments) {
             "in time 504.\n\nIt prints \"listening on ws://ADDRESS:PORT/ -> TARGET\" once "
             "listening, then what each leg receives, prefixed with \"[N client]\" (what the "
             "client sent) or \"[N server]\" (what the upstream sent). SIGINT or SIGTERM "
-            "closes every pair with 1001 and exits.\n%1")
-            .arg(exitStatusHelp()),
+            "closes every pair with 1001 and exits.\n\n%1\n\n%2")
+            .arg(commandsHelp(), exitStatusHelp()),
         UsageError);
     const auto listen =
         makeOption("listen",
@@ -115,9 +255,61 @@ int RelayCommand::run(const QStringList &arguments) {
     const auto showFrames = makeOption("show-frames", "Print every frame header of both legs.");
     const auto quiet = makeOption("q,quiet", "Print only the listening line and errors.");
     const auto save = saveOption();
-    commandLine.addOptions({listen, to, cert, key, ca, acceptFingerprint, handshakeTimeout,
-                            maxMessageSize, noDeflateClient, noDeflateServer, showFrames, quiet,
-                            save});
+    const auto hold = makeOption(
+        "hold",
+        "Hold the messages this display filter matches (the log's language, e.g. "
+        "'json.type == \"order\"'; up: or down: first for one direction; empty: all) until "
+        "a command on stdin releases or drops them. Repeatable; the first matching "
+        "--hold or --drop decides.",
+        "filter");
+    const auto dropFilter =
+        makeOption("drop",
+                   "Drop the messages this display filter matches ([up:|down:]FILTER). "
+                   "Repeatable.",
+                   "filter");
+    const auto commands =
+        makeOption("commands", "Read intercept commands on stdin without --hold.");
+    const auto latency = makeOption(
+        "latency",
+        "Delay every message going up (client to server), down or both by MS, optionally "
+        "\u00b1JITTER (or +-JITTER) ms. Repeatable.",
+        "dir=ms[\u00b1jitter]");
+    const auto throttle = makeOption(
+        "throttle", "At most BYTES of payload a second going up, down or both.", "dir=bytes/s");
+    const auto dropRate = makeOption("drop-rate",
+                                     "Drop this share (0-100 %) of the data messages going "
+                                     "up, down or both (see --seed).",
+                                     "dir=percent");
+    const auto seed = makeOption("seed",
+                                 "Seed of --drop-rate's draws: the same seed drops the same "
+                                 "messages. Default 0.",
+                                 "n");
+    const auto cutAfter = makeOption(
+        "cut-after",
+        "Cut the client's or the server's leg of each pair once it relayed N data messages "
+        "(both ways counted): with close 1001, close CODE, or a TCP reset (rst).",
+        "leg=n[:rst|:code]");
+    commandLine.addOptions({listen,
+                            to,
+                            cert,
+                            key,
+                            ca,
+                            acceptFingerprint,
+                            handshakeTimeout,
+                            maxMessageSize,
+                            noDeflateClient,
+                            noDeflateServer,
+                            showFrames,
+                            quiet,
+                            save,
+                            hold,
+                            dropFilter,
+                            commands,
+                            latency,
+                            throttle,
+                            dropRate,
+                            seed,
+                            cutAfter});
     if (const std::optional<int> status = commandLine.parse(arguments))
         return *status;
     if (!commandLine.positionalArguments().isEmpty())
@@ -182,17 +374,78 @@ int RelayCommand::run(const QStringList &arguments) {
         if (!(recorder = openSaveFile(commandLine.value(save), &error)))
             return commandLine.usageError(error);
     }
+    Staging staging;
+    // Rules in the order given on the command line: the first that matches decides.
+    QList<QPair<int, InterceptRule>> ordered;
+    for (const auto &[option, action] :
+         {QPair<QCommandLineOption, InterceptRule::Action>(hold, InterceptRule::Action::Hold),
+          QPair<QCommandLineOption, InterceptRule::Action>(dropFilter,
+                                                           InterceptRule::Action::Drop)}) {
+        const QString name = QLatin1String("--") + option.names().first();
+        for (const QString &text : commandLine.values(option)) {
+            InterceptRule rule = parseRule(text, action);
+            if (!rule.filter.isValid())
+                return commandLine.usageError(
+                    QStringLiteral("%1 %2: %3").arg(name, text, rule.filter.error().toString()));
+            qsizetype position = arguments.indexOf(text);
+            if (position < 0)
+                position = arguments.indexOf(name + QLatin1Char('=') + text);
+            ordered.append({int(position), std::move(rule)});
+        }
+    }
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    for (const auto &entry : std::as_const(ordered))
+        staging.rules.append(entry.second);
+    const auto eachDirection =
+        [&](const QCommandLineOption &option, const QString &expected,
+            bool (*parse)(const QString &, RelayDirectionFaults *)) -> std::optional<int> {
+        for (const QString &text : commandLine.values(option)) {
+            const auto split = splitDirection(text);
+            // Each parse sets its own fields only.
+            bool ok = split.has_value();
+            for (const RelayLegKind direction : split ? split->first : QList<RelayLegKind>())
+                ok = ok && parse(split->second, &staging.faults.toward(direction));
+            if (!ok)
+                return commandLine.usageError(QStringLiteral("--%1 expects %2, not %3")
+                                                  .arg(option.names().first(), expected, text));
+        }
+        return std::nullopt;
+    };
+    if (const auto status =
+            eachDirection(latency, QStringLiteral("up|down|both=MS[\u00b1JITTER]"), parseLatency))
+        return *status;
+    if (const auto status =
+            eachDirection(throttle, QStringLiteral("up|down|both=BYTES/s"), parseThrottle))
+        return *status;
+    if (const auto status = eachDirection(
+            dropRate, QStringLiteral("up|down|both=PERCENT (0 to 100)"), parseDropRate))
+        return *status;
+    if (!commandLine.readInteger(seed, 0, std::numeric_limits<qint64>::max(), &staging.faults.seed))
+        return commandLine.usageError(QStringLiteral("--seed expects a whole number"));
+    if (commandLine.isSet(cutAfter) && !parseCutAfter(commandLine.value(cutAfter), &staging.faults))
+        return commandLine.usageError(
+            QStringLiteral("--cut-after expects client|server=N[:rst|:CODE], not %1")
+                .arg(commandLine.value(cutAfter)));
+    staging.commands = commandLine.isSet(hold) || commandLine.isSet(commands);
     const Printing printing{.showFrames = commandLine.isSet(showFrames),
                             .quiet = commandLine.isSet(quiet)};
-    RelayCommand command(std::move(options), printing, std::move(recorder));
+    RelayCommand command(std::move(options), printing, std::move(staging), std::move(recorder));
     return command.exec();
 }
 
-RelayCommand::RelayCommand(RelayOptions options, Printing printing,
+RelayCommand::RelayCommand(RelayOptions options, Printing printing, Staging staging,
                            std::unique_ptr<log::JsonLinesRecorder> recorder)
     : m_recorder(std::move(recorder))
     , m_printing(printing) {
     m_relay = new Relay(std::move(options), this);
+    m_relay->setIntercept(staging.rules);
+    m_relay->setFaults(staging.faults);
+    connect(m_relay, &Relay::messageHeld, this, &RelayCommand::onMessageHeld);
+    if (staging.commands) {
+        auto *input = new StdinReader(this);
+        connect(input, &StdinReader::lineRead, this, &RelayCommand::onCommand);
+    }
     connect(m_relay, &Relay::pairStarted, this, &RelayCommand::onPairStarted);
     connect(m_relay, &Relay::legEvent, this, &RelayCommand::onLegEvent);
     connect(m_relay, &Relay::clientAccepted, this,
@@ -246,6 +499,7 @@ EventPrinter &RelayCommand::printer(quint64 pair, RelayLegKind leg) {
 }
 
 void RelayCommand::onPairStarted(quint64 pair, const QString &peer) {
+    m_openPairs.append(pair);
     if (m_recorder) {
         m_recorder->setConnectionInfo(
             relayLogConnection(pair, RelayLegKind::Client),
@@ -284,6 +538,7 @@ void RelayCommand::onLogMessage(quint64 pair, const QString &line) {
 }
 
 void RelayCommand::onPairFinished(quint64 pair) {
+    m_openPairs.removeOne(pair);
     m_printers.remove(pair * 2);
     m_printers.remove(pair * 2 + 1);
     flushSaved();
@@ -306,6 +561,127 @@ void RelayCommand::onSignal() {
     m_relay->shutdown();
     QTimer::singleShot(m_relay->options().closeTimeoutMs + StopGraceMs, this,
                        [] { QCoreApplication::exit(Stopped); });
+}
+
+// --- intercept on stdin --------------------------------------------------------------
+
+void RelayCommand::onMessageHeld(const HeldMessage &message) {
+    const log::LogRecord record =
+        interceptRecord(message.pair, otherLeg(message.to), message.opcode, message.payload, 0);
+    writeLine(stdout, (message.state == HeldMessage::State::Held ? "held #" : "queued #") +
+                          QByteArray::number(message.id) + " pair " +
+                          QByteArray::number(message.pair) + ' ' + relayDirectionName(message.to) +
+                          ' ' + log::logKindName(record.kind) + " (" +
+                          QByteArray::number(message.payload.size()) +
+                          " bytes): " + log::recordPreview(record, nullptr).toUtf8());
+}
+
+void RelayCommand::listHeld() {
+    const QList<HeldMessage> held = m_relay->heldMessages();
+    for (const HeldMessage &message : held)
+        onMessageHeld(message);
+    writeLine(stdout, QByteArray::number(held.size()) + " waiting");
+}
+
+quint64 RelayCommand::commandPair() const {
+    if (m_chosenPair && m_openPairs.contains(m_chosenPair))
+        return m_chosenPair;
+    return m_openPairs.isEmpty() ? 0 : m_openPairs.last();
+}
+
+void RelayCommand::commandError(const QString &message) {
+    writeLine(stderr, "wsw relay: " + message.toUtf8());
+}
+
+void RelayCommand::onCommand(const QByteArray &line) {
+    QByteArray rest = line;
+    const QByteArray command = takeWord(rest);
+    if (command.isEmpty() || command.startsWith('#'))
+        return;
+    if (command == "list") {
+        listHeld();
+        return;
+    }
+    if (command == "release" || command == "drop") {
+        const bool release = command == "release";
+        const QByteArray what = takeWord(rest);
+        if (what == "all") {
+            const int count = release ? m_relay->releaseAll() : m_relay->dropAll();
+            writeLine(stdout, command + "d " + QByteArray::number(count));
+            return;
+        }
+        bool ok = false;
+        const quint64 id = what.toULongLong(&ok);
+        if (!ok)
+            return commandError(QStringLiteral("%1 expects ID or all").arg(QLatin1String(command)));
+        bool done = false;
+        if (!release) {
+            done = m_relay->drop(id);
+        } else if (rest.isEmpty()) {
+            done = m_relay->release(id);
+        } else {
+            // A new payload keeps the held message's type: text stays text.
+            const QList<HeldMessage> held = m_relay->heldMessages();
+            const auto it = std::find_if(held.cbegin(), held.cend(),
+                                         [id](const HeldMessage &m) { return m.id == id; });
+            done = it != held.cend() && m_relay->release(id, it->opcode, rest);
+        }
+        if (!done)
+            return commandError(QStringLiteral("no message #%1 is waiting").arg(id));
+        writeLine(stdout, command + (release ? "d #" : "ped #") + QByteArray::number(id));
+        return;
+    }
+    if (command == "pair") {
+        bool ok = false;
+        const quint64 pair = takeWord(rest).toULongLong(&ok);
+        if (!ok || !m_openPairs.contains(pair))
+            return commandError(QStringLiteral("pair expects the number of an open pair"));
+        m_chosenPair = pair;
+        return;
+    }
+    const quint64 pair = commandPair();
+    if (command == "cut") {
+        const QByteArray legWord = takeWord(rest);
+        if (legWord != "client" && legWord != "server")
+            return commandError(QStringLiteral("cut expects client|server [CODE|rst]"));
+        RelayCut how;
+        if (rest == "rst") {
+            how.style = RelayCut::Style::Reset;
+        } else if (!rest.isEmpty()) {
+            bool ok = false;
+            how.code = rest.toUShort(&ok);
+            if (!ok || !isValidOnWire(how.code))
+                return commandError(QStringLiteral("cut: %1 is not a close code a frame may "
+                                                   "carry (RFC 6455 §7.4)")
+                                        .arg(QString::fromUtf8(rest)));
+        }
+        if (!m_relay->cut(pair, legWord == "client" ? RelayLegKind::Client : RelayLegKind::Server,
+                          how))
+            return commandError(QStringLiteral("cut: no open pair"));
+        return;
+    }
+    if (command != "inject" && command != "ping" && command != "close")
+        return commandError(QStringLiteral("unknown command %1 (list, release, drop, inject, "
+                                           "ping, close, cut, pair)")
+                                .arg(QString::fromUtf8(command)));
+    const std::optional<RelayLegKind> to = directionWord(takeWord(rest));
+    if (!to)
+        return commandError(QStringLiteral("%1 expects up or down").arg(QLatin1String(command)));
+    bool sent = false;
+    if (command == "inject") {
+        sent = m_relay->inject(pair, *to, Opcode::Text, rest);
+    } else if (command == "ping") {
+        sent = m_relay->inject(pair, *to, Opcode::Ping, rest);
+    } else {
+        bool ok = false;
+        const quint16 code = takeWord(rest).toUShort(&ok);
+        if (!ok || !isValidOnWire(code))
+            return commandError(QStringLiteral("close expects a close code a frame may carry "
+                                               "(RFC 6455 §7.4)"));
+        sent = m_relay->injectClose(pair, *to, code, QString::fromUtf8(rest));
+    }
+    if (!sent)
+        commandError(QStringLiteral("%1: no open pair to send on").arg(QLatin1String(command)));
 }
 
 } // namespace ws

@@ -29,8 +29,14 @@ private:
         bool showFrames = false; // --show-frames: every frame header of both legs
         bool quiet = false;      // --quiet: the listening line and errors only
     };
+    // --hold, --drop, the faults, and whether commands come on stdin.
+    struct Staging {
+        QList<InterceptRule> rules;
+        RelayFaults faults;
+        bool commands = false;
+    };
 
-    RelayCommand(RelayOptions options, Printing printing,
+    RelayCommand(RelayOptions options, Printing printing, Staging staging,
                  std::unique_ptr<log::JsonLinesRecorder> recorder);
 
     int exec();
@@ -41,20 +47,24 @@ private:
     EventPrinter &printer(quint64 pair, RelayLegKind leg);
     void flushSaved();
     void onSignal();
+    // Intercept on stdin: one command a line (see the help).
+    void onCommand(const QByteArray &line);
+    void onMessageHeld(const HeldMessage &message);
+    void listHeld();
+    // The pair `inject`, `ping`, `close` and `cut` act on: the one chosen with
+    // `pair N`, else the newest still open; 0 when there is none.
+    quint64 commandPair() const;
+    void commandError(const QString &message);
 
     Relay *m_relay = nullptr;
     std::unique_ptr<log::JsonLinesRecorder> m_recorder; // --save; null without it
     Printing m_printing;
     QHash<quint64, EventPrinter> m_printers; // key: pair * 2 + leg
+    QList<quint64> m_openPairs;              // in the order they started
+    quint64 m_chosenPair = 0;                // `pair N`
     QByteArray m_listeningUrl;
     bool m_saveErrorReported = false;
     int m_signals = 0;
 };
-
-// The log's connection number of one leg: the client leg of pair N is 2N - 1, its
-// server leg 2N, so both sort next to each other.
-quint32 relayLogConnection(quint64 pair, RelayLegKind leg);
-// The log's name of one leg: "relay N client", "relay N server".
-QString relayLegLogName(quint64 pair, RelayLegKind leg);
 
 } // namespace ws

@@ -11,7 +11,10 @@ namespace ws {
 
 Relay::Relay(RelayOptions options, QObject *parent)
     : QObject(parent)
-    , m_options(std::move(options)) {}
+    , m_options(std::move(options))
+    , m_staging(std::make_unique<RelayStaging>()) {
+    qRegisterMetaType<ws::HeldMessage>();
+}
 
 Relay::~Relay() {
     // The pairs' legs go first: their sockets must not report into a half-destroyed relay.
@@ -61,10 +64,14 @@ void Relay::onNewConnection() {
         auto *leg = new RelayLeg(socket, m_options.session, m_options.handshakeTimeoutMs,
                                  m_options.closeTimeoutMs, nullptr);
         auto *pair = new RelayPair(id, leg, m_options, this);
+        pair->setStaging(m_staging.get());
         connect(pair, &RelayPair::legEvent, this, &Relay::legEvent);
         connect(pair, &RelayPair::clientAccepted, this, &Relay::clientAccepted);
         connect(pair, &RelayPair::logMessage, this, &Relay::logMessage);
         connect(pair, &RelayPair::finished, this, &Relay::onPairFinished, Qt::QueuedConnection);
+        connect(pair, &RelayPair::messageHeld, this, &Relay::messageHeld);
+        connect(pair, &RelayPair::heldMessageRemoved, this, &Relay::heldMessageRemoved);
+        connect(pair, &RelayPair::heldChanged, this, &Relay::heldChanged);
         m_pairs.append(pair);
         emit pairStarted(id, formatAddress(leg->peerAddress(), leg->peerPort()));
         pair->start();
@@ -93,6 +100,128 @@ void Relay::shutdown() {
     }
     for (RelayPair *pair : QList<RelayPair *>(m_pairs))
         pair->shutdown();
+}
+
+// --- intercept and faults ------------------------------------------------------------
+
+RelayPair *Relay::findPair(quint64 id) const {
+    for (RelayPair *pair : m_pairs)
+        if (pair->id() == id)
+            return pair;
+    return nullptr;
+}
+
+RelayPair *Relay::pairHolding(quint64 id) const {
+    for (RelayPair *pair : m_pairs)
+        if (pair->holds(id))
+            return pair;
+    return nullptr;
+}
+
+void Relay::setIntercept(const QList<InterceptRule> &rules) {
+    m_staging->matcher = InterceptMatcher(rules);
+    for (RelayPair *pair : QList<RelayPair *>(m_pairs))
+        pair->stagingChanged();
+}
+
+QList<InterceptRule> Relay::intercept() const {
+    return m_staging->matcher.rules();
+}
+
+QList<HeldMessage> Relay::heldMessages() const {
+    QList<HeldMessage> list;
+    for (const RelayPair *pair : m_pairs)
+        list.append(pair->heldMessages());
+    return list;
+}
+
+bool Relay::release(quint64 id) {
+    RelayPair *pair = pairHolding(id);
+    return pair && pair->release(id, std::nullopt, nullptr);
+}
+
+bool Relay::release(quint64 id, Opcode opcode, const QByteArray &payload) {
+    RelayPair *pair = pairHolding(id);
+    return pair && pair->release(id, opcode, &payload);
+}
+
+bool Relay::drop(quint64 id) {
+    RelayPair *pair = pairHolding(id);
+    return pair && pair->drop(id);
+}
+
+int Relay::releaseAll() {
+    int count = 0;
+    for (RelayPair *pair : QList<RelayPair *>(m_pairs))
+        count += pair->releaseAll(std::nullopt);
+    return count;
+}
+
+int Relay::releaseAll(quint64 pair, std::optional<RelayLegKind> to) {
+    RelayPair *p = findPair(pair);
+    return p ? p->releaseAll(to) : 0;
+}
+
+int Relay::dropAll() {
+    int count = 0;
+    for (RelayPair *pair : QList<RelayPair *>(m_pairs))
+        count += pair->dropAll(std::nullopt);
+    return count;
+}
+
+int Relay::dropAll(quint64 pair, std::optional<RelayLegKind> to) {
+    RelayPair *p = findPair(pair);
+    return p ? p->dropAll(to) : 0;
+}
+
+bool Relay::inject(quint64 pair, RelayLegKind to, Opcode opcode, const QByteArray &payload) {
+    RelayPair *p = findPair(pair);
+    return p && p->inject(to, opcode, payload, false);
+}
+
+bool Relay::injectClose(quint64 pair, RelayLegKind to, quint16 code, const QString &reason) {
+    RelayPair *p = findPair(pair);
+    return p && p->injectClose(to, code, reason);
+}
+
+bool Relay::resend(quint64 pair, RelayLegKind to, Opcode opcode, const QByteArray &payload) {
+    RelayPair *p = findPair(pair);
+    return p && p->inject(to, opcode, payload, true);
+}
+
+bool Relay::cut(quint64 pair, RelayLegKind leg, const RelayCut &how) {
+    RelayPair *p = findPair(pair);
+    return p && p->cut(leg, how);
+}
+
+void Relay::setFaults(const RelayFaults &faults) {
+    m_staging->faults = faults;
+    for (RelayPair *pair : QList<RelayPair *>(m_pairs))
+        pair->stagingChanged();
+}
+
+void Relay::setFaults(RelayLegKind to, const RelayDirectionFaults &faults) {
+    RelayFaults all = m_staging->faults;
+    all.toward(to) = faults;
+    setFaults(all);
+}
+
+RelayFaults Relay::faults() const {
+    return m_staging->faults;
+}
+
+int Relay::heldCount() const {
+    int count = 0;
+    for (const RelayPair *pair : m_pairs)
+        count += pair->heldCount();
+    return count;
+}
+
+qint64 Relay::heldBytes() const {
+    qint64 bytes = 0;
+    for (const RelayPair *pair : m_pairs)
+        bytes += pair->heldBytes();
+    return bytes;
 }
 
 } // namespace ws

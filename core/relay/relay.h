@@ -3,6 +3,8 @@
 #include "net/clientconnection.h"
 #include "protocol/permessagedeflate.h"
 #include "protocol/session.h"
+#include "relay/relayfaults.h"
+#include "relay/relayintercept.h"
 #include "relay/relayleg.h"
 
 #include <QHostAddress>
@@ -18,6 +20,7 @@ class QTcpServer;
 namespace ws {
 
 class RelayPair;
+struct RelayStaging;
 
 struct RelayOptions {
     // Where every client is relayed to: ws[s]://host[:port][/path[?query]]. Without a
@@ -45,6 +48,11 @@ struct RelayOptions {
     // Back-pressure: when either leg has more than this waiting to be written, the
     // other leg is not read until it drops under half of it.
     qint64 sendQueueLimit = 4 * 1024 * 1024;
+    // What a pair may keep back (held by intercept, delayed by latency or throttle),
+    // both directions together. Above it the leg those messages came from is not
+    // read until the pair keeps less than half of it: nothing is lost, the peer is
+    // slowed down by TCP instead.
+    qint64 heldBytesLimit = 8 * 1024 * 1024;
 };
 
 // A reverse relay: listens, and for every client that asks to upgrade opens its own
@@ -59,6 +67,13 @@ struct RelayOptions {
 // violation on one leg fails that leg with its code and closes the other with 1011.
 //
 // Every event of both legs comes out as legEvent(), pair by pair.
+//
+// On purpose, it can also intercept messages (hold them for a decision, edit, drop,
+// release), inject new ones, add latency, throttle, drop a share of messages and cut
+// a leg. Each such action is a Staged note (ConformanceNote::Kind::Staged) among the
+// events of the leg it concerns, so that no log takes it for the peer's doing.
+// Nothing is lost silently: what a pair keeps back is bounded by heldBytesLimit,
+// beyond which the leg it comes from is not read.
 class Relay : public QObject {
     Q_OBJECT
 public:
@@ -78,6 +93,57 @@ public:
     // once all are over (at once when there are none).
     void shutdown();
 
+    // --- Intercept (relayintercept.h) ------------------------------------------------
+    // With intercept or faults on a direction, that direction forwards whole messages
+    // (a message being held cannot have gone out frame by frame); otherwise frames go
+    // as they came. The switch happens at a message boundary.
+
+    // Replaces the rules, for every pair, current and future. Messages already held
+    // stay held. An empty list holds nothing more (held ones still wait for a decision).
+    void setIntercept(const QList<InterceptRule> &rules);
+    QList<InterceptRule> intercept() const;
+    // Every message waiting in an intercept list (held, or queued behind a held one),
+    // pair by pair, in the order they go out.
+    QList<HeldMessage> heldMessages() const;
+    // Lets a held message go, as it came or with a new payload (and opcode: Text or
+    // Binary for data; a held control frame keeps its opcode). It goes out once
+    // every message before it in its direction has gone or been dropped. False when
+    // there is no such message waiting (gone already, or its pair is over).
+    bool release(quint64 id);
+    bool release(quint64 id, Opcode opcode, const QByteArray &payload);
+    // Forgets a held (or queued) message: it never goes out. A Staged note says so.
+    bool drop(quint64 id);
+    // Every held message of every pair (or of one pair, or one direction of it):
+    // released as they came, in order, or dropped. Returns how many.
+    int releaseAll();
+    int releaseAll(quint64 pair, std::optional<RelayLegKind> to = std::nullopt);
+    int dropAll();
+    int dropAll(quint64 pair, std::optional<RelayLegKind> to = std::nullopt);
+
+    // A new message out on leg `to` of `pair` (Text, Binary, Ping or Pong), at once
+    // unless messages wait in that direction: then after them, order kept. Never in
+    // the middle of a fragmented message (RFC 6455 §5.4). A Staged note says so.
+    // False when the pair or that leg is not open.
+    bool inject(quint64 pair, RelayLegKind to, Opcode opcode, const QByteArray &payload);
+    // A close frame out on leg `to`, after what waits in that direction; the close
+    // handshake then goes on as if the peer on the other leg had sent it.
+    bool injectClose(quint64 pair, RelayLegKind to, quint16 code, const QString &reason = {});
+    // As inject(), noted as a message sent again (the log row it came from says what).
+    bool resend(quint64 pair, RelayLegKind to, Opcode opcode, const QByteArray &payload);
+    // Cuts one leg of a pair now (see RelayCut); the other leg is closed as when
+    // that leg's peer goes: with the code of a clean close, 1011 otherwise.
+    bool cut(quint64 pair, RelayLegKind leg, const RelayCut &how);
+
+    // --- Faults (relayfaults.h) -------------------------------------------------------
+    // Replaces the faults, for every pair, current and future.
+    void setFaults(const RelayFaults &faults);
+    void setFaults(RelayLegKind to, const RelayDirectionFaults &faults);
+    RelayFaults faults() const;
+
+    // What all pairs keep back now (held, queued, delayed).
+    int heldCount() const;
+    qint64 heldBytes() const;
+
 signals:
     // A client was accepted as pair `pair` (numbered from 1).
     void pairStarted(quint64 pair, const QString &peer);
@@ -92,9 +158,21 @@ signals:
     void pairFinished(quint64 pair);
     void stopped();
 
+    // A message entered an intercept list (held by a rule, or queued behind one).
+    void messageHeld(const ws::HeldMessage &message);
+    // It left the list: it went out (`sent`), or was dropped (by drop(), or because
+    // its pair ended).
+    void heldMessageRemoved(quint64 id, quint64 pair, bool sent);
+    // What pair `pair` keeps back changed: messages and payload bytes, held, queued
+    // and delayed by faults, both directions.
+    void heldChanged(quint64 pair, int count, qint64 bytes);
+
 private:
     void onNewConnection();
     void onPairFinished(RelayPair *pair);
+    RelayPair *findPair(quint64 id) const;
+    // The pair holding message `id`, or null.
+    RelayPair *pairHolding(quint64 id) const;
 
     RelayOptions m_options;
     QTcpServer *m_listener = nullptr;
@@ -102,6 +180,8 @@ private:
     quint64 m_nextId = 1;
     QString m_error;
     bool m_stopping = false;
+    // Shared with every pair: the rules, the faults and the held messages' numbers.
+    std::unique_ptr<RelayStaging> m_staging;
 };
 
 } // namespace ws

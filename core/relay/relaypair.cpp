@@ -6,21 +6,6 @@
 
 namespace ws {
 
-namespace {
-
-RelayLegKind otherLeg(RelayLegKind leg) {
-    return leg == RelayLegKind::Client ? RelayLegKind::Server : RelayLegKind::Client;
-}
-
-// RFC 6455 §5.5: a close reason fits in 123 bytes; cut at a character boundary.
-QString closeReason(QString text) {
-    while (text.toUtf8().size() > 123)
-        text.chop(1);
-    return text;
-}
-
-} // namespace
-
 RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QObject *parent)
     : QObject(parent)
     , m_id(id)
@@ -111,6 +96,7 @@ void RelayPair::acceptClient() {
     emit clientAccepted(m_id, session.rawHandshakeRequest(), session.rawHandshakeResponse(),
                         handshake->subprotocol());
     m_client->deliverAnswer();
+    announceFaults();
 }
 
 void RelayPair::refuseClient(const QByteArray &response, const QString &why) {
@@ -195,7 +181,8 @@ void RelayPair::onClientEvent(const SessionEvent &event) {
         if (frame->direction == Direction::Incoming && m_frameByFrame)
             forwardFrame(RelayLegKind::Client, *frame);
     } else if (const auto *message = std::get_if<MessageEvent>(&event)) {
-        if (message->direction == Direction::Incoming && !m_frameByFrame)
+        if (message->direction == Direction::Incoming &&
+            (!m_frameByFrame || wantsWholeMessage(RelayLegKind::Client)))
             forwardMessage(RelayLegKind::Client, *message);
     } else if (const auto *ping = std::get_if<PingEvent>(&event)) {
         forwardControl(RelayLegKind::Client, Opcode::Ping, ping->payload);
@@ -220,7 +207,8 @@ void RelayPair::onServerEvent(const SessionEvent &event) {
         if (frame->direction == Direction::Incoming && m_frameByFrame)
             forwardFrame(RelayLegKind::Server, *frame);
     } else if (const auto *message = std::get_if<MessageEvent>(&event)) {
-        if (message->direction == Direction::Incoming && !m_frameByFrame)
+        if (message->direction == Direction::Incoming &&
+            (!m_frameByFrame || wantsWholeMessage(RelayLegKind::Server)))
             forwardMessage(RelayLegKind::Server, *message);
     } else if (const auto *ping = std::get_if<PingEvent>(&event)) {
         forwardControl(RelayLegKind::Server, Opcode::Ping, ping->payload);
@@ -246,6 +234,8 @@ void RelayPair::checkSent(RelayLegKind to, SendError error) {
 }
 
 void RelayPair::forwardFrame(RelayLegKind from, const FrameEvent &event) {
+    if (takesWholeMessage(otherLeg(from), event))
+        return;
     const Opcode opcode = event.frame.header.op();
     if (opcode != Opcode::Continuation && !isData(opcode))
         return;
@@ -260,6 +250,8 @@ void RelayPair::forwardFrame(RelayLegKind from, const FrameEvent &event) {
 
 void RelayPair::forwardMessage(RelayLegKind from, const MessageEvent &event) {
     const RelayLegKind to = otherLeg(from);
+    if (stageMessage(to, event.message.type, event.message.data))
+        return;
     Connection *target = leg(to);
     const DecodedMessage &message = event.message;
     checkSent(to, message.type == Opcode::Text ? target->sendText(message.data)
@@ -269,6 +261,8 @@ void RelayPair::forwardMessage(RelayLegKind from, const MessageEvent &event) {
 
 void RelayPair::forwardControl(RelayLegKind from, Opcode opcode, const QByteArray &payload) {
     const RelayLegKind to = otherLeg(from);
+    if (stageMessage(to, opcode, payload))
+        return;
     Connection *target = leg(to);
     if (!target || target->isFinished())
         return;
@@ -277,6 +271,8 @@ void RelayPair::forwardControl(RelayLegKind from, Opcode opcode, const QByteArra
 
 void RelayPair::forwardClose(RelayLegKind from, const CloseEvent &event) {
     const RelayLegKind to = otherLeg(from);
+    if (stageClose(to, event))
+        return;
     Connection *target = leg(to);
     // Either the close goes on to the other leg, or it answers the one that came
     // from there, whose peer waits for it. Once that leg has sent its close there
@@ -289,9 +285,16 @@ void RelayPair::forwardClose(RelayLegKind from, const CloseEvent &event) {
 void RelayPair::legEnded(RelayLegKind ended, const ClosedEvent &closed) {
     const RelayLegKind to = otherLeg(ended);
     setPaused(to, false);
+    discardOutbound(
+        ended, QStringLiteral("the %1 leg is over").arg(QLatin1StringView(relayLegName(ended))));
     Connection *other = leg(to);
     if (!other || other->isFinished())
         return;
+    // What waits for the other leg goes first: its end follows them.
+    if (!outbound(to).queue.empty()) {
+        outbound(to).endAfterQueue = closed;
+        return;
+    }
     if (other->state() == SessionState::Connecting) {
         // The client left while the upstream was being asked: nobody to answer.
         if (to == RelayLegKind::Server)
@@ -325,7 +328,7 @@ void RelayPair::closeLeg(RelayLegKind kind, quint16 code, const QString &reason)
     if (!target || target->isFinished() || target->session().closeSent() ||
         (target->state() != SessionState::Open && target->state() != SessionState::Closing))
         return;
-    const QString text = closeReason(reason);
+    const QString text = relayCloseReason(reason);
     log(QStringLiteral("%1 leg: closing with %2 %3")
             .arg(QLatin1StringView(relayLegName(kind)))
             .arg(code)
@@ -361,6 +364,15 @@ void RelayPair::onDrained(RelayLegKind to) {
 }
 
 void RelayPair::setPaused(RelayLegKind kind, bool paused) {
+    m_sendQueuePaused[kind == RelayLegKind::Server ? 1 : 0] = paused;
+    applyPaused(kind);
+}
+
+void RelayPair::applyPaused(RelayLegKind kind) {
+    // Two reasons not to read a leg: the other leg's send queue is full, or the
+    // messages kept back in the other leg's direction are over the limit.
+    const bool paused = m_sendQueuePaused[kind == RelayLegKind::Server ? 1 : 0] ||
+                        outbound(otherLeg(kind)).readPaused;
     if (kind == RelayLegKind::Client)
         m_client->setReadingPaused(paused);
     else if (m_server)
@@ -394,6 +406,8 @@ void RelayPair::shutdown() {
         m_client->abort();
         return;
     }
+    discardOutbound(RelayLegKind::Client, QStringLiteral("the relay is stopping"));
+    discardOutbound(RelayLegKind::Server, QStringLiteral("the relay is stopping"));
     closeLeg(RelayLegKind::Client, toWire(CloseCode::GoingAway), QStringLiteral("relay stopping"));
     closeLeg(RelayLegKind::Server, toWire(CloseCode::GoingAway), QStringLiteral("relay stopping"));
 }

@@ -1,14 +1,25 @@
 #pragma once
 
 #include "relay/relay.h"
+#include "relay/relayfaults.h"
+#include "relay/relayintercept.h"
 #include "relay/relayleg.h"
 
 #include <QObject>
 #include <QTimer>
 
+#include <deque>
 #include <optional>
 
 namespace ws {
+
+// What a Relay shares with its pairs: the intercept rules, the faults and the
+// numbering of held messages.
+struct RelayStaging {
+    InterceptMatcher matcher;
+    RelayFaults faults;
+    quint64 nextHeldId = 1;
+};
 
 // One client of a Relay and its own upstream connection: the handshake decisions
 // and the forwarding between the two legs. Owned by the Relay.
@@ -24,12 +35,31 @@ public:
     void shutdown();
     bool isFinished() const { return m_clientDone && (!m_server || m_serverDone); }
 
+    // Intercept and faults (see Relay). `staging` outlives the pair.
+    void setStaging(RelayStaging *staging);
+    // The rules or faults changed: notes, and what waits may go now.
+    void stagingChanged();
+    QList<HeldMessage> heldMessages() const;
+    bool holds(quint64 id) const;
+    bool release(quint64 id, std::optional<Opcode> opcode, const QByteArray *payload);
+    bool drop(quint64 id);
+    int releaseAll(std::optional<RelayLegKind> to);
+    int dropAll(std::optional<RelayLegKind> to);
+    bool inject(RelayLegKind to, Opcode opcode, const QByteArray &payload, bool resent);
+    bool injectClose(RelayLegKind to, quint16 code, const QString &reason);
+    bool cut(RelayLegKind leg, const RelayCut &how);
+    int heldCount() const;
+    qint64 heldBytes() const;
+
 signals:
     void legEvent(quint64 pair, ws::RelayLegKind leg, const ws::SessionEvent &event);
     void clientAccepted(quint64 pair, const QByteArray &rawRequest, const QByteArray &rawResponse,
                         const QByteArray &subprotocol);
     void logMessage(quint64 pair, const QString &line);
     void finished(ws::RelayPair *pair);
+    void messageHeld(const ws::HeldMessage &message);
+    void heldMessageRemoved(quint64 id, quint64 pair, bool sent);
+    void heldChanged(quint64 pair, int count, qint64 bytes);
 
 private:
     void onClientEvent(const SessionEvent &event);
@@ -63,6 +93,72 @@ private:
     void checkFinished();
     void log(const QString &line) { emit logMessage(m_id, line); }
 
+    // --- Intercept and faults (relaypairstaging.cpp) ---------------------------------
+    // A message, control frame or close waiting to go out on one leg.
+    struct Waiting {
+        quint64 id = 0;      // listed in the intercept list when not 0
+        bool held = false;   // a rule holds it until released
+        bool edited = false; // released with a new payload
+        Opcode opcode = Opcode::Text;
+        QByteArray payload; // a close's: code and reason as on the wire
+        qint64 arrivedUs = 0;
+        qint64 dueUs = 0;     // latency: not before
+        QString noteWhenSent; // a Staged note when it goes (injected, edited, released)
+    };
+    // One direction: what waits to go out on leg `to`.
+    struct Outbound {
+        std::deque<Waiting> queue;
+        qint64 bytes = 0;
+        int heldCount = 0; // entries with `held`
+        qint64 lastDueUs = 0;
+        qint64 nextSendUs = 0; // throttle: the next message not before
+        std::optional<DropDraw> draw;
+        QTimer timer;
+        bool wholeMessages = false; // the message being received goes whole
+        bool midFragment = false;   // frames of a message went out, not its last one
+        bool flushPosted = false;
+        bool readPaused = false; // its source leg is not read: too much is held
+        // The other leg ended while messages waited for this one: its end is passed
+        // on once they have gone.
+        std::optional<ClosedEvent> endAfterQueue;
+        QString announcedFaults;
+    };
+    Outbound &outbound(RelayLegKind to) { return m_outbound[to == RelayLegKind::Server ? 1 : 0]; }
+    const Outbound &outbound(RelayLegKind to) const {
+        return m_outbound[to == RelayLegKind::Server ? 1 : 0];
+    }
+    // Whether intercept, faults or waiting messages take this direction off the
+    // frame-by-frame path.
+    bool isStaged(RelayLegKind to) const;
+    // forwardFrame's check: true when this frame's message goes whole (it comes again
+    // as a MessageEvent).
+    bool takesWholeMessage(RelayLegKind to, const FrameEvent &event);
+    bool wantsWholeMessage(RelayLegKind from) const;
+    // The forward functions' check: true when the stage took it (queued or dropped).
+    bool stageMessage(RelayLegKind to, Opcode opcode, const QByteArray &payload);
+    bool stageClose(RelayLegKind to, const CloseEvent &event);
+    // Releases or drops every held entry going to `to`; how many.
+    int releaseAllTo(RelayLegKind to);
+    int dropAllTo(RelayLegKind to);
+    // Queues behind what waits; `delayed`: the direction's latency applies.
+    void enqueue(RelayLegKind to, Waiting waiting, bool delayed);
+    // Sends what may go now, in order; arms the timer for what must wait.
+    void flushOutbound(RelayLegKind to);
+    void postFlush(RelayLegKind to);
+    void sendWaiting(RelayLegKind to, const Waiting &waiting);
+    // Forgets what waits for a leg that is over, saying so.
+    void discardOutbound(RelayLegKind to, const QString &why);
+    // Takes an entry out of the queue, keeping the counts.
+    Waiting takeWaiting(RelayLegKind to, std::deque<Waiting>::iterator it);
+    Waiting *findWaiting(quint64 id, RelayLegKind *to);
+    HeldMessage heldMessage(RelayLegKind to, const Waiting &waiting) const;
+    void heldAmountChanged();
+    void stagedNote(RelayLegKind leg, const QString &text);
+    void announceFaults();
+    void countRelayed();
+    void setStagePaused(RelayLegKind leg, bool paused);
+    void applyPaused(RelayLegKind leg);
+
     quint64 m_id;
     const RelayOptions &m_options;
     RelayLeg *m_client;
@@ -79,6 +175,12 @@ private:
     bool m_clientDone = false;
     bool m_serverDone = false;
     bool m_finishedEmitted = false;
+
+    RelayStaging *m_staging = nullptr;
+    Outbound m_outbound[2];                     // [0]: to the client leg, [1]: to the server leg
+    bool m_sendQueuePaused[2] = {false, false}; // by leg: the other leg's send queue is full
+    int m_relayedMessages = 0;                  // for RelayFaults::cutAfterMessages
+    bool m_cutDone = false;
 };
 
 } // namespace ws
