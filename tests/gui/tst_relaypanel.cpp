@@ -6,7 +6,9 @@
 #include "connections/connectionhub.h"
 #include "guitesthelpers.h"
 #include "models/connectionsmodel.h"
+#include "models/heldmessagesmodel.h"
 #include "models/logfilterproxy.h"
+#include "widgets/displayfilteredit.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
 #include "windows/connectionspanel.h"
@@ -15,13 +17,16 @@
 #include "windows/sendbox.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QTableView>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTreeView>
@@ -89,6 +94,8 @@ private slots:
     void pythonClientThroughTheRelay();
     void settingsPersist();
     void startFailureIsShownInThePanel();
+    void interceptHoldEditReleaseDrop();
+    void injectFaultsAndCut();
 
 private:
     std::unique_ptr<MainWindow> createWindow();
@@ -365,6 +372,147 @@ void TestRelayPanel::startFailureIsShownInThePanel() {
     QTest::mouseClick(panel->startButton(), Qt::LeftButton);
     QVERIFY(panel->isRunning());
     QVERIFY(panel->errorLabel()->isHidden());
+    closeWindow(*window);
+}
+
+void TestRelayPanel::interceptHoldEditReleaseDrop() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    RelayPanel *panel = window->relayPanel();
+    ConnectionHub *hub = window->hub();
+    MessageLogModel *log = window->logModel();
+    ClientOptions options;
+    options.url = QUrl(url);
+    const quint32 client = window->openConnection(options);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+
+    // Hold what the client sends when the rule takes it: in the log's language.
+    panel->ruleEdit()->setText(QStringLiteral("leg == client && text contains \"secret\""));
+    panel->ruleEdit()->applyNow();
+    QVERIFY(panel->ruleEdit()->state() == DisplayFilterEdit::State::Valid);
+    panel->holdUpCheck()->setChecked(true);
+    QCOMPARE(hub->relay(panel->relayId())->intercept().size(), 1);
+    QCOMPARE(panel->heldStatus()->text(), QStringLiteral("Nothing held"));
+
+    QCOMPARE(hub->sendText(client, "secret one"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 1, WaitMs);
+    QTRY_VERIFY(panel->heldStatus()->text().startsWith(QStringLiteral("Held: 1 message")));
+    QCOMPARE(panel->heldModel()->index(0, HeldMessagesModel::PreviewColumn).data().toString(),
+             QStringLiteral("secret one"));
+    QCOMPARE(panel->heldModel()->index(0, HeldMessagesModel::DirectionColumn).data().toString(),
+             QStringLiteral("client\u2192server"));
+    // Selected at once, its payload in the editor.
+    QCOMPARE(panel->payloadEditor()->toPlainText(), QStringLiteral("secret one"));
+    // A message the rule does not take is queued behind the held one: order is kept.
+    QCOMPARE(hub->sendText(client, "plain"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 2, WaitMs);
+    QVERIFY(!panel->heldModel()->index(1, 0).data(HeldMessagesModel::IsHeldRole).toBool());
+
+    // Edit it as hex, release it: the edited bytes go on (a binary message), the
+    // queued one after it, and the echo server answers both.
+    panel->editFormatCombo()->setCurrentIndex(panel->editFormatCombo()->findText("Hex"));
+    QCOMPARE(panel->payloadEditor()->toPlainText(),
+             QStringLiteral("73 65 63 72 65 74 20 6f 6e 65"));
+    panel->payloadEditor()->setPlainText(QStringLiteral("65 64 69 74 65 64"));
+    QTest::mouseClick(panel->releaseEditedButton(), Qt::LeftButton);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Binary, "edited"), WaitMs) >= 0);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "plain"), WaitMs) >= 0);
+    QTRY_COMPARE(panel->heldModel()->rowCount(), 0);
+    QTRY_COMPARE(panel->heldStatus()->text(), QStringLiteral("Nothing held"));
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QVERIFY(findRecord(*log, nodes.server, outgoing(LogKind::Text)) >= 0);
+    QVERIFY(findRecord(*log, nodes.server, incomingPayload("secret one")) < 0);
+
+    // Hold again and drop: it never arrives, what follows does.
+    QCOMPARE(hub->sendText(client, "secret two"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 1, WaitMs);
+    QTest::mouseClick(panel->dropButton(), Qt::LeftButton);
+    QTRY_COMPARE(panel->heldModel()->rowCount(), 0);
+    QCOMPARE(panel->actionResult()->text(), QStringLiteral("Dropped"));
+    QCOMPARE(hub->sendText(client, "after the drop"), SendError::None);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "after the drop"), WaitMs) >= 0);
+    QVERIFY(findRecord(*log, client, incomingPayload("secret two")) < 0);
+    QVERIFY(findRecord(*log, nodes.server, incomingPayload("secret two")) < 0);
+
+    // Both directions held, everything: release all lets them go in order.
+    panel->ruleEdit()->clear();
+    panel->ruleEdit()->applyNow();
+    panel->holdDownCheck()->setChecked(true);
+    QCOMPARE(hub->relay(panel->relayId())->intercept().size(), 2);
+    QCOMPARE(hub->sendText(client, "first"), SendError::None);
+    QCOMPARE(hub->sendText(client, "second"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 2, WaitMs);
+    QTest::mouseClick(panel->releaseAllButton(), Qt::LeftButton);
+    // The echoes are held on their way back now.
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 2, WaitMs);
+    QTRY_COMPARE(panel->heldModel()->index(0, HeldMessagesModel::DirectionColumn).data().toString(),
+                 QStringLiteral("server\u2192client"));
+    QVERIFY(findRecord(*log, client, incomingPayload("first")) < 0);
+    QTest::mouseClick(panel->releaseAllButton(), Qt::LeftButton);
+    const qsizetype first = waitForRecord(*log, client, incomingPayload("first"), WaitMs);
+    const qsizetype second = waitForRecord(*log, client, incomingPayload("second"), WaitMs);
+    QVERIFY(first >= 0 && second > first);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::injectFaultsAndCut() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    RelayPanel *panel = window->relayPanel();
+    ConnectionHub *hub = window->hub();
+    MessageLogModel *log = window->logModel();
+    QVERIFY(!panel->injectButton()->isEnabled()); // no pair yet
+    ClientOptions options;
+    options.url = QUrl(url);
+    const quint32 client = window->openConnection(options);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QTRY_VERIFY(panel->injectButton()->isEnabled());
+    QVERIFY(panel->targetPairLabel()->text().contains(QStringLiteral("relay 1 #1")));
+
+    // A text to the client, as if the server had sent it.
+    panel->injectDirectionCombo()->setCurrentIndex(1);
+    panel->injectPayloadEdit()->setText(QStringLiteral("from nowhere"));
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY2(panel->actionResult()->text().startsWith(QStringLiteral("Injected")),
+             qPrintable(panel->actionResult()->text()));
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "from nowhere"), WaitMs) >= 0);
+    // Binary to the server: its echo comes back to the client.
+    panel->injectDirectionCombo()->setCurrentIndex(0);
+    panel->injectKindCombo()->setCurrentIndex(1);
+    panel->injectPayloadEdit()->setText(QStringLiteral("ca fe"));
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Binary, QByteArray::fromHex("cafe")),
+                          WaitMs) >= 0);
+    // Not hex: said, nothing sent.
+    panel->injectPayloadEdit()->setText(QStringLiteral("xyz"));
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY(panel->actionResult()->text().contains(QStringLiteral("not hex")));
+
+    // Faults: the summary says what is staged, the relay has it.
+    panel->faultDirectionCombo()->setCurrentIndex(1); // server -> client
+    panel->latencySpin()->setValue(50);
+    panel->jitterSpin()->setValue(10);
+    panel->dropRateSpin()->setValue(0);
+    QTest::mouseClick(panel->applyFaultsButton(), Qt::LeftButton);
+    QCOMPARE(hub->relay(panel->relayId())->faults().down.latencyMs, 50);
+    QCOMPARE(hub->relay(panel->relayId())->faults().up.latencyMs, 0);
+    QVERIFY2(panel->faultsSummary()->text().startsWith(QStringLiteral("server\u2192client")),
+             qPrintable(panel->faultsSummary()->text()));
+    // Delayed, not lost.
+    QCOMPARE(hub->sendText(client, "late"), SendError::None);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "late"), WaitMs) >= 0);
+
+    // Cut the server leg with a TCP reset: the client leg is closed with 1011.
+    panel->cutLegCombo()->setCurrentIndex(1);
+    QTest::mouseClick(panel->cutResetButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, WaitMs);
+    QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1011));
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(nodes.pair)->finished, WaitMs);
     closeWindow(*window);
 }
 

@@ -137,6 +137,11 @@ quint32 ConnectionHub::legOf(quint32 pairId, log::Leg leg) const {
     return 0;
 }
 
+quint64 ConnectionHub::relayPairNumber(quint32 pairId) const {
+    const Endpoint *pair = find(pairId);
+    return pair ? pair->relayPair : 0;
+}
+
 quint32 ConnectionHub::pairNode(quint32 relayId, quint64 pair) const {
     return m_pairNodes.value({relayId, pair});
 }

@@ -49,6 +49,8 @@ public:
     Relay *relay(quint32 id) const;
     // A relay pair's leg (RelayLeg endpoint), or 0.
     quint32 legOf(quint32 pairId, log::Leg leg) const;
+    // A pair node's number in its relay (Relay's `pair` arguments), or 0.
+    quint64 relayPairNumber(quint32 pairId) const;
 
     // Opens a new client connection with the options client `id` was opened with
     // (URL, headers, subprotocols, deflate, TLS); returns the new id, or 0 when `id`
