@@ -3,6 +3,7 @@
 #include "connections/connectionhub.h"
 #include "log/logrecord.h"
 #include "models/messagelogmodel.h"
+#include "widgets/displayfilteredit.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
 #include "windows/connectionspanel.h"
@@ -19,6 +20,7 @@
 #include <QLineEdit>
 #include <QPixmap>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTimer>
 
 #include <functional>
@@ -61,8 +63,22 @@ quint32 connectThroughRelay(MainWindow &window) {
     return window.openConnection(client);
 }
 
-// The relayed pair in the tree and a frame of its server leg in the inspector.
-void showRelayedPair(MainWindow &window) {
+// The relayed pair in the tree and a frame of its server leg in the inspector; with
+// `intercept`, one more message of the client's held in the Relay panel's list.
+void showRelayedPair(MainWindow &window, quint32 client, bool intercept) {
+    RelayPanel *panel = window.relayPanel();
+    // The window's first layout put the Server tab in front.
+    window.relayDock()->raise();
+    if (intercept) {
+        panel->ruleEdit()->setText(QStringLiteral("json.type == \"order\""));
+        panel->ruleEdit()->applyNow();
+        panel->holdUpCheck()->setChecked(true);
+        const SendError held = window.hub()->sendText(
+            client, R"({"type":"order","side":"buy","symbol":"BTC","qty":2})");
+        if (held != SendError::None)
+            qWarning("demo: not sent: %s", sendErrorText(held));
+        panel->tabs()->setCurrentIndex(1);
+    }
     ConnectionHub *hub = window.hub();
     const quint32 relayId = window.relayPanel()->relayId();
     for (const quint32 id : hub->descendantsOf(relayId)) {
@@ -89,7 +105,8 @@ void showRelayedPair(MainWindow &window) {
 // the Relay panel's relay with `relay`), one step every DemoStepMs, then selects a
 // masked client frame (or the relayed pair); `finished` runs at the end (also when
 // the connection could not be made or is gone).
-void runDemo(MainWindow &window, bool relay, const std::function<void()> &finished) {
+void runDemo(MainWindow &window, bool relay, bool intercept,
+             const std::function<void()> &finished) {
     const quint32 client = relay ? connectThroughRelay(window) : window.hostEchoAndConnect();
     if (!client) {
         finished();
@@ -122,13 +139,13 @@ void runDemo(MainWindow &window, bool relay, const std::function<void()> &finish
         steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("tick %1").arg(i)));
         steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-%1").arg(i)));
     }
-    steps->append([&window, box, client, relay] {
+    steps->append([&window, box, client, relay, intercept] {
         // Leave the box ready for the next message, and show a masked client frame.
         box->setMode(SendBox::Mode::Json);
         box->fragmentCheck()->setChecked(false);
         box->editor()->setPlainText(QStringLiteral("{\"type\":\"ping\",\"id\":43}"));
         if (relay) {
-            showRelayedPair(window);
+            showRelayedPair(window, client, intercept);
             return;
         }
         window.logModel()->flush();
@@ -170,13 +187,16 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
         QStringLiteral("demo"), tr("Host an echo server, connect to it and send a few messages."));
     const QCommandLineOption relay(QStringLiteral("relay"),
                                    tr("With --demo: the traffic goes through the Relay panel."));
+    const QCommandLineOption intercept(
+        QStringLiteral("intercept"),
+        tr("With --relay: hold a message in the intercept list and show it."));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         tr("After the demo, save the window as a PNG and quit."),
                                         tr("file"));
     const QCommandLineOption size(QStringLiteral("size"),
                                   tr("The window's size, e.g. 1024x700 (for screenshots)."),
                                   tr("WIDTHxHEIGHT"));
-    parser.addOptions({demo, relay, screenshot, size});
+    parser.addOptions({demo, relay, intercept, screenshot, size});
     if (!parser.parse(arguments)) {
         if (error)
             *error = parser.errorText();
@@ -189,6 +209,7 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     }
     options->demo = parser.isSet(demo);
     options->relay = parser.isSet(relay);
+    options->intercept = parser.isSet(intercept);
     options->screenshotPath = parser.isSet(screenshot) ? parser.value(screenshot) : QString();
     if (parser.isSet(size)) {
         const QStringList parts = parser.value(size).split(QLatin1Char('x'));
@@ -212,8 +233,9 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
         return;
     const QString path = options.screenshotPath;
     const bool relay = options.relay;
-    QTimer::singleShot(0, &window, [&window, path, relay] {
-        runDemo(window, relay, [&window, path] {
+    const bool intercept = options.intercept;
+    QTimer::singleShot(0, &window, [&window, path, relay, intercept] {
+        runDemo(window, relay, intercept, [&window, path] {
             if (path.isEmpty())
                 return;
             QTimer::singleShot(ScreenshotDelayMs, &window, [&window, path] {

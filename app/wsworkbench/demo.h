@@ -20,6 +20,9 @@ struct DemoOptions {
     // --relay: the demo's client talks to the echo server through the Relay panel's
     // relay, and the window shows the relayed pair.
     bool relay = false;
+    // --intercept (with --relay): a message is held in the Relay panel's intercept
+    // list, and its Intercept tab is shown.
+    bool intercept = false;
     QString screenshotPath; // empty: no screenshot
     QSize size;             // --size WIDTHxHEIGHT: the window's size; invalid: as saved
 };

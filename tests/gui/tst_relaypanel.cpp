@@ -194,6 +194,11 @@ void TestRelayPanel::bothLegsInLogTreeFilterAndInspector() {
     // The upstream was asked for the client's own path and query.
     QTRY_COMPARE_WITH_TIMEOUT(hub->info(nodes.pair)->state, SessionState::Open, WaitMs);
     QCOMPARE(log->store().connectionLeg(nodes.server), Leg::Server);
+    // Each leg counts what it received and what the relay sent on it.
+    QTRY_COMPARE(hub->info(nodes.client)->messagesIn, 1);
+    QTRY_COMPARE(hub->info(nodes.client)->messagesOut, 1);
+    QCOMPARE(hub->info(nodes.server)->messagesIn, 1);
+    QCOMPARE(hub->info(nodes.server)->messagesOut, 1);
     QCOMPARE(log->store().connectionName(nodes.server), QStringLiteral("relay 1 #1 server"));
 
     // Each leg's rows say which way they went.

@@ -631,10 +631,18 @@ void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
     bool immediate = false;
     std::optional<double> roundTripMs;
     bool violated = false;
+    const bool relayLeg = info.kind == EndpointInfo::Kind::RelayLeg;
     if (const auto *message = std::get_if<MessageEvent>(&event)) {
         if (message->direction == Direction::Incoming)
             ++info.messagesIn;
-        else
+        else if (!relayLeg)
+            ++info.messagesOut;
+    } else if (const auto *frame = std::get_if<FrameEvent>(&event); frame && relayLeg) {
+        // A relay forwards most messages frame by frame, without a message event of
+        // their own: a leg's messages out are its final data frames out.
+        const Opcode opcode = frame->frame.header.op();
+        if (frame->direction == Direction::Outgoing && frame->frame.header.fin &&
+            (isData(opcode) || opcode == Opcode::Continuation))
             ++info.messagesOut;
     } else if (const auto *state = std::get_if<StateEvent>(&event)) {
         info.state = state->state;

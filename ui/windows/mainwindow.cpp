@@ -138,6 +138,15 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_relayPanel, &RelayPanel::endpointActivated, m_connections, &ConnectionsPanel::select);
     connect(m_relayPanel, &RelayPanel::started, this, [this] {
         showLog();
+        // Relayed rows name their leg in these two columns: room for the longest.
+        QTableView *view = m_logPanel->view();
+        const QFontMetrics metrics = view->fontMetrics();
+        const int padding = metrics.horizontalAdvance(QLatin1Char('0')) * 2;
+        for (const auto &[column, widest] :
+             {std::pair{int(MessageLogModel::ConnectionColumn), tr("relay 1 #1 server")},
+              std::pair{int(MessageLogModel::DirectionColumn), tr("\u2190 from server")}})
+            view->setColumnWidth(column, std::max(view->columnWidth(column),
+                                                  metrics.horizontalAdvance(widest) + padding));
         statusBar()->showMessage(tr("Relay listening on %1 \u2014 point the client there")
                                      .arg(m_relayPanel->listeningUrl()),
                                  10'000);
@@ -177,6 +186,10 @@ MainWindow::~MainWindow() {
     m_hub->disconnect(m_serverPanel);
     m_hub->disconnect(m_relayPanel);
     m_chart->setHub(nullptr);
+    // Nor the log's: it announces its records' end as a reset when it goes, and the
+    // docks may go before it.
+    m_log->disconnect(this);
+    m_logPanel->proxy()->disconnect(this);
 }
 
 QWidget *MainWindow::createWelcomePage() {
