@@ -102,6 +102,8 @@ private:
     // Starts the window's echo server and the panel's relay in front of it; the
     // relay's listening URL, empty on failure.
     QString startRelayToEcho(MainWindow &window, bool deflateBothLegs);
+    // Our client connected to the relay at `url`: its id once open, else 0.
+    quint32 openThroughRelay(MainWindow &window, const QString &url);
 
     QTemporaryDir m_settingsDir;
 };
@@ -380,6 +382,13 @@ void TestRelayPanel::startFailureIsShownInThePanel() {
     closeWindow(*window);
 }
 
+quint32 TestRelayPanel::openThroughRelay(MainWindow &window, const QString &url) {
+    ClientOptions options;
+    options.url = QUrl(url);
+    const quint32 client = window.openConnection(options);
+    return QTest::qWaitFor([&] { return window.hub()->isOpen(client); }, WaitMs) ? client : 0;
+}
+
 void TestRelayPanel::interceptHoldEditReleaseDrop() {
     const auto window = createWindow();
     QVERIFY(window);
@@ -388,10 +397,8 @@ void TestRelayPanel::interceptHoldEditReleaseDrop() {
     RelayPanel *panel = window->relayPanel();
     ConnectionHub *hub = window->hub();
     MessageLogModel *log = window->logModel();
-    ClientOptions options;
-    options.url = QUrl(url);
-    const quint32 client = window->openConnection(options);
-    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
 
     // Hold what the client sends when the rule takes it: in the log's language.
     panel->ruleEdit()->setText(QStringLiteral("leg == client && text contains \"secret\""));
@@ -471,10 +478,8 @@ void TestRelayPanel::injectFaultsAndCut() {
     ConnectionHub *hub = window->hub();
     MessageLogModel *log = window->logModel();
     QVERIFY(!panel->injectButton()->isEnabled()); // no pair yet
-    ClientOptions options;
-    options.url = QUrl(url);
-    const quint32 client = window->openConnection(options);
-    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
     const PairNodes nodes = onlyPair(*hub, panel->relayId());
     QTRY_VERIFY(panel->injectButton()->isEnabled());
     QVERIFY(panel->targetPairLabel()->text().contains(QStringLiteral("relay 1 #1")));

@@ -513,18 +513,27 @@ void ConnectionHub::onPairFinished(quint32 relayId, quint64 pair) {
 }
 
 void ConnectionHub::onRelayStopped(quint32 relayId) {
-    Endpoint *endpoint = find(relayId);
-    if (!endpoint)
+    if (!markListenerStopped(relayId))
         return;
+    emit relayStopped(relayId);
+    checkAllClosed();
+}
+
+bool ConnectionHub::markListenerStopped(quint32 id) {
+    Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return false;
     endpoint->info.listening = false;
     endpoint->info.finished = true;
     endpoint->info.state = SessionState::Closed;
+    // Gone once the signal that said it stopped has been handled.
+    if (endpoint->server)
+        endpoint->server->deleteLater();
     if (endpoint->relay)
         endpoint->relay->deleteLater();
-    markChanged(relayId);
+    markChanged(id);
     emitChanged();
-    emit relayStopped(relayId);
-    checkAllClosed();
+    return true;
 }
 
 void ConnectionHub::stopServer(quint32 serverId) {
@@ -608,16 +617,8 @@ void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
 }
 
 void ConnectionHub::onServerStopped(quint32 serverId) {
-    Endpoint *endpoint = find(serverId);
-    if (!endpoint)
+    if (!markListenerStopped(serverId))
         return;
-    endpoint->info.listening = false;
-    endpoint->info.finished = true;
-    endpoint->info.state = SessionState::Closed;
-    if (endpoint->server)
-        endpoint->server->deleteLater();
-    markChanged(serverId);
-    emitChanged();
     emit serverStopped(serverId);
     checkAllClosed();
 }

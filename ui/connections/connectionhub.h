@@ -150,6 +150,8 @@ private:
                           const QByteArray &response, const QByteArray &subprotocol);
     void onPairFinished(quint32 relayId, quint64 pair);
     void onRelayStopped(quint32 relayId);
+    // A server or relay stopped: finished, and deleted soon; false when unknown.
+    bool markListenerStopped(quint32 id);
     // The pair node of `relayId`'s pair number `pair`, or 0.
     quint32 pairNode(quint32 relayId, quint64 pair) const;
     Connection *legConnection(quint32 relayId, quint64 pair, RelayLegKind leg) const;
