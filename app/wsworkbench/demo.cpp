@@ -3,19 +3,26 @@
 #include "connections/connectionhub.h"
 #include "log/logrecord.h"
 #include "models/messagelogmodel.h"
+#include "widgets/displayfilteredit.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
+#include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
 #include "windows/mainwindow.h"
 #include "windows/probepanel.h"
+#include "windows/relaypanel.h"
 #include "windows/sendbox.h"
+#include "windows/serverpanel.h"
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDockWidget>
+#include <QLineEdit>
 #include <QPixmap>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTimer>
 
 #include <functional>
@@ -33,11 +40,76 @@ QString tr(const char *text) {
     return QCoreApplication::translate("wsworkbench", text);
 }
 
-// Sends a few messages of every kind to an echo server of the window's own, one step
-// every DemoStepMs, then selects a masked client frame; `finished` runs at the end
-// (also when the connection could not be made or is gone).
-void runDemo(MainWindow &window, const std::function<void()> &finished) {
-    const quint32 client = window.hostEchoAndConnect();
+// An echo server of the window's own with the Relay panel's relay in front of it, and
+// a client connected to the relay; its id, 0 when something did not start.
+quint32 connectThroughRelay(MainWindow &window) {
+    ServerOptions server = window.serverPanel()->options();
+    server.mode = ServerOptions::Mode::Echo;
+    server.bindAddress = QHostAddress(QHostAddress::LocalHost);
+    server.port = 0;
+    if (!window.serverPanel()->start(server))
+        return 0;
+    RelayPanel *relay = window.relayPanel();
+    relay->addressEdit()->setText(QStringLiteral("127.0.0.1"));
+    relay->targetEdit()->setText(
+        QStringLiteral("ws://127.0.0.1:%1/").arg(window.serverPanel()->boundPort()));
+    // The relay's usual port, or any free one when it is taken.
+    if (!relay->start()) {
+        relay->portSpin()->setValue(0);
+        if (!relay->start())
+            return 0;
+    }
+    window.relayDock()->raise();
+    ClientOptions client;
+    client.url = QUrl(relay->listeningUrl() + QStringLiteral("prices"));
+    return window.openConnection(client);
+}
+
+// The relayed pair in the tree and a frame of its server leg in the inspector; with
+// `intercept`, one more message of the client's held in the Relay panel's list.
+void showRelayedPair(MainWindow &window, quint32 client, bool intercept) {
+    RelayPanel *panel = window.relayPanel();
+    // The window's first layout put the Server tab in front.
+    window.relayDock()->raise();
+    if (intercept) {
+        panel->ruleEdit()->setText(QStringLiteral("json.type == \"order\""));
+        panel->ruleEdit()->applyNow();
+        panel->holdUpCheck()->setChecked(true);
+        const SendError held = window.hub()->sendText(
+            client, R"({"type":"order","side":"buy","symbol":"BTC","qty":2})");
+        if (held != SendError::None)
+            qWarning("demo: not sent: %s", sendErrorText(held));
+        panel->tabs()->setCurrentIndex(1);
+    }
+    ConnectionHub *hub = window.hub();
+    const quint32 relayId = window.relayPanel()->relayId();
+    for (const quint32 id : hub->descendantsOf(relayId)) {
+        const EndpointInfo *info = hub->info(id);
+        if (info->kind != EndpointInfo::Kind::RelayPair)
+            continue;
+        window.connectionsPanel()->select(id);
+        const quint32 serverLeg = hub->legOf(id, log::Leg::Server);
+        window.logModel()->flush();
+        const log::LogStore &store = window.logModel()->store();
+        for (qsizetype i = store.size() - 1; i >= 0; --i) {
+            const log::LogRecord &record = store.at(i);
+            if (record.connection == serverLeg && record.kind == log::LogKind::Text &&
+                record.payload.startsWith("{\"type\"")) {
+                window.logPanel()->view()->selectStoreIndex(i);
+                break;
+            }
+        }
+        return;
+    }
+}
+
+// Sends a few messages of every kind to an echo server of the window's own (through
+// the Relay panel's relay with `relay`), one step every DemoStepMs, then selects a
+// masked client frame (or the relayed pair); `finished` runs at the end (also when
+// the connection could not be made or is gone).
+void runDemo(MainWindow &window, bool relay, bool intercept,
+             const std::function<void()> &finished) {
+    const quint32 client = relay ? connectThroughRelay(window) : window.hostEchoAndConnect();
     if (!client) {
         finished();
         return;
@@ -69,11 +141,15 @@ void runDemo(MainWindow &window, const std::function<void()> &finished) {
         steps->append(sendAs(SendBox::Mode::Text, QStringLiteral("tick %1").arg(i)));
         steps->append(sendAs(SendBox::Mode::Ping, QStringLiteral("rtt-%1").arg(i)));
     }
-    steps->append([&window, box, client] {
+    steps->append([&window, box, client, relay, intercept] {
         // Leave the box ready for the next message, and show a masked client frame.
         box->setMode(SendBox::Mode::Json);
         box->fragmentCheck()->setChecked(false);
         box->editor()->setPlainText(QStringLiteral("{\"type\":\"ping\",\"id\":43}"));
+        if (relay) {
+            showRelayedPair(window, client, intercept);
+            return;
+        }
         window.logModel()->flush();
         const log::LogStore &store = window.logModel()->store();
         for (qsizetype i = store.size() - 1; i >= 0; --i) {
@@ -141,6 +217,11 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     QCommandLineParser parser;
     const QCommandLineOption demo(
         QStringLiteral("demo"), tr("Host an echo server, connect to it and send a few messages."));
+    const QCommandLineOption relay(QStringLiteral("relay"),
+                                   tr("With --demo: the traffic goes through the Relay panel."));
+    const QCommandLineOption intercept(
+        QStringLiteral("intercept"),
+        tr("With --relay: hold a message in the intercept list and show it."));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         tr("After the demo, save the window as a PNG and quit."),
                                         tr("file"));
@@ -150,7 +231,7 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     const QCommandLineOption probe(
         QStringLiteral("probe"),
         tr("After the demo, run the conformance probe against the window's echo server."));
-    parser.addOptions({demo, screenshot, size, probe});
+    parser.addOptions({demo, relay, intercept, screenshot, size, probe});
     if (!parser.parse(arguments)) {
         if (error)
             *error = parser.errorText();
@@ -163,6 +244,8 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     }
     options->demo = parser.isSet(demo);
     options->probe = parser.isSet(probe);
+    options->relay = parser.isSet(relay);
+    options->intercept = parser.isSet(intercept);
     options->screenshotPath = parser.isSet(screenshot) ? parser.value(screenshot) : QString();
     if (parser.isSet(size)) {
         const QStringList parts = parser.value(size).split(QLatin1Char('x'));
@@ -186,7 +269,9 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
         return;
     const QString path = options.screenshotPath;
     const bool probe = options.probe;
-    QTimer::singleShot(0, &window, [&window, path, probe] {
+    const bool relay = options.relay;
+    const bool intercept = options.intercept;
+    QTimer::singleShot(0, &window, [&window, path, probe, relay, intercept] {
         const auto screenshot = [&window, path] {
             if (path.isEmpty())
                 return;
@@ -197,7 +282,7 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
                 window.close();
             });
         };
-        runDemo(window, [&window, probe, screenshot] {
+        runDemo(window, relay, intercept, [&window, probe, screenshot] {
             if (probe)
                 runProbeDemo(window, screenshot);
             else

@@ -17,6 +17,12 @@ class MainWindow;
 // as a PNG and quits; `--size 1024x700` sizes the window first.
 struct DemoOptions {
     bool demo = false;
+    // --relay: the demo's client talks to the echo server through the Relay panel's
+    // relay, and the window shows the relayed pair.
+    bool relay = false;
+    // --intercept (with --relay): a message is held in the Relay panel's intercept
+    // list, and its Intercept tab is shown.
+    bool intercept = false;
     QString screenshotPath; // empty: no screenshot
     QSize size;             // --size WIDTHxHEIGHT: the window's size; invalid: as saved
     // --probe: after the demo, the Probe panel runs cases 1 to 7 and 10 against the

@@ -34,6 +34,7 @@ enum class Field : quint8 {
     Dir,
     Conn,
     ConnId,
+    Leg,
     CloseCode,
     CloseReason,
     Error,
@@ -89,6 +90,9 @@ const FieldSpec FieldSpecs[] = {
      "the connection's name as the log shows it; conn == 3 compares the id"},
     {"connection", Field::Conn, ValueType::String, "same as conn"},
     {"conn.id", Field::ConnId, ValueType::Number, "the connection's number"},
+    {"leg", Field::Leg, ValueType::Name,
+     "a relayed pair's leg: client (facing the relay's client), server (facing the "
+     "upstream) or none"},
     {"close.code", Field::CloseCode, ValueType::Number,
      "status code of a close frame or of the closed summary"},
     {"close.reason", Field::CloseReason, ValueType::String, "reason of a close frame"},
@@ -161,6 +165,7 @@ QStringList fieldNameList() {
 // The names a Name field takes.
 const char *const DirectionNames[] = {"in", "out", "none"};
 const char *const StateNames[] = {"connecting", "open", "closing", "closed"};
+const char *const LegNames[] = {"client", "server", "none"};
 
 QStringList namesOf(Field field) {
     QStringList names;
@@ -175,6 +180,10 @@ QStringList namesOf(Field field) {
         break;
     case Field::State:
         for (const char *name : StateNames)
+            names.append(QLatin1String(name));
+        break;
+    case Field::Leg:
+        for (const char *name : LegNames)
             names.append(QLatin1String(name));
         break;
     case Field::Error:
@@ -206,7 +215,7 @@ QString canonicalName(Field field, const QString &value) {
         if (lower == QLatin1String("undirected") || lower == QLatin1String("event"))
             return QStringLiteral("none");
     }
-    if (field == Field::Kind || field == Field::Dir || field == Field::State)
+    if (field == Field::Kind || field == Field::Dir || field == Field::State || field == Field::Leg)
         return lower;
     return value;
 }
@@ -839,6 +848,7 @@ private:
             usesExtra = true;
             break;
         case Field::Conn:
+        case Field::Leg:
             usesNames = true;
             break;
         case Field::Json:
@@ -1408,6 +1418,26 @@ QString DisplayFilterError::toString() const {
     return QStringLiteral("column %1: %2").arg(column).arg(message);
 }
 
+void DisplayFilterContext::setConnectionLeg(quint32 connection, Leg leg) {
+    if (leg == Leg::None)
+        m_legs.remove(connection);
+    else
+        m_legs.insert(connection, leg);
+}
+
+Leg DisplayFilterContext::connectionLeg(quint32 connection) const {
+    return m_legs.value(connection, Leg::None);
+}
+
+void DisplayFilterContext::setConnections(const QHash<quint32, ConnectionInfo> &connections) {
+    m_names.clear();
+    m_legs.clear();
+    for (auto it = connections.cbegin(); it != connections.cend(); ++it) {
+        setConnectionName(it.key(), it->name);
+        setConnectionLeg(it.key(), it->leg);
+    }
+}
+
 void DisplayFilterContext::setConnectionNames(const QHash<quint32, QString> &names) {
     m_names.clear();
     for (auto it = names.cbegin(); it != names.cend(); ++it)
@@ -1542,6 +1572,8 @@ struct Evaluator {
             return bytesValue(connectionName);
         case Field::ConnId:
             return integerValue(record.connection);
+        case Field::Leg:
+            return bytesValue(legName(context.connectionLeg(record.connection)));
         case Field::CloseCode:
             if (record.has(LogRecord::HasCloseCode) &&
                 (record.kind == LogKind::Close || record.has(LogRecord::ClosedSummary)))
@@ -1723,6 +1755,7 @@ QString DisplayFilter::syntaxHelp() {
         "\n"
         "  opcode == 9            len > 125 && !fin        rsv1\n"
         "  close.code == 1002     dir == in                conn == \"client 2\"\n"
+        "  leg == server          leg == client && dir == in\n"
         "  text ~ \"err(or)?\"      text contains \"bye\"      json.type == \"subscribe\"\n"
         "  json.items[0].id >= 10 kind in {ping pong}      error == InvalidUtf8\n"
         "\n"
@@ -1732,8 +1765,8 @@ QString DisplayFilter::syntaxHelp() {
         "has it and, for a flag, when it is set. A row without the field fails every\n"
         "comparison on it.\n"
         "Values: numbers (125, 0x7d, 0.5), strings in double quotes (\\\" \\\\ \\n \\t, \\xHH a\n"
-        "byte, \\uHHHH a character), true, false, null, and names for kind, dir, state, error and "
-        "note.\n"
+        "byte, \\uHHHH a character), true, false, null, and names for kind, dir, state, leg, error "
+        "and note.\n"
         "\n"
         "Fields:\n");
     for (const FieldSpec &spec : FieldSpecs)

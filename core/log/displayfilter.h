@@ -1,6 +1,7 @@
 #pragma once
 
 #include "log/logrecord.h"
+#include "log/logstore.h"
 
 #include <QByteArray>
 #include <QHash>
@@ -35,6 +36,11 @@ class DisplayFilterContext {
 public:
     void setConnectionNames(const QHash<quint32, QString> &names);
     void setConnectionName(quint32 connection, const QString &name);
+    // A relayed pair's leg, for `leg`; connections not set are Leg::None.
+    void setConnectionLeg(quint32 connection, Leg leg);
+    Leg connectionLeg(quint32 connection) const;
+    // Names and legs at once, as a LogStore knows them.
+    void setConnections(const QHash<quint32, ConnectionInfo> &connections);
     // Microseconds since the epoch that `time` counts from.
     void setTimeOrigin(qint64 originUs) { m_timeOriginUs = originUs; }
     qint64 timeOrigin() const { return m_timeOriginUs; }
@@ -46,7 +52,8 @@ private:
     friend class DisplayFilter;
 
     QHash<quint32, QByteArray> m_names; // UTF-8, as compared
-    QByteArray m_unnamed;               // "#id" for connections without a name
+    QHash<quint32, Leg> m_legs;
+    QByteArray m_unnamed; // "#id" for connections without a name
     qint64 m_timeOriginUs = 0;
     std::string m_jsonScratch;
     std::u16string m_textScratch;
@@ -59,6 +66,7 @@ private:
 //   dir == in          text ~ "error"           text contains "bye"
 //   json.type == "subscribe"   json.items[0].id >= 10   conn == "client 2"
 //   kind in {ping pong}        (rtt > 1.5 || error) and not conn.id == 3
+//   leg == server              (the upstream side of a relayed pair)
 //
 // Compiled once (fields resolved, literals typed, regular expressions built), then
 // evaluated per record without allocating for the header, length, direction,
@@ -97,6 +105,7 @@ public:
     // The filter reads the record's extra (the violated rule, notes, the handshake,
     // the preview): callers that must copy extras only need to when this is true.
     bool needsExtra() const { return m_needsExtra; }
+    // Reads the context's connection names or legs (`conn`, `leg`).
     bool usesConnectionNames() const { return m_usesNames; }
     bool usesJson() const { return m_usesJson; }
 

@@ -538,7 +538,8 @@ bool JsonLinesFile::open(QIODevice &device, LogStore &store, QString *error,
         if (type == QLatin1String("connection")) {
             store.setConnectionInfo(quint32(o.value(QStringLiteral("id")).toInteger()),
                                     {o.value(QStringLiteral("name")).toString(),
-                                     o.value(QStringLiteral("url")).toString()});
+                                     o.value(QStringLiteral("url")).toString(),
+                                     legFromName(o.value(QStringLiteral("leg")).toString())});
         } else if (type == QLatin1String("record")) {
             QString why;
             if (!recordFromJson(o, record, extra, &why)) {
@@ -579,10 +580,13 @@ bool JsonLinesWriter::writeHeader(QString *error) {
 }
 
 bool JsonLinesWriter::writeConnection(quint32 id, const ConnectionInfo &info, QString *error) {
-    const QJsonObject c{{QStringLiteral("type"), QStringLiteral("connection")},
-                        {QStringLiteral("id"), qint64(id)},
-                        {QStringLiteral("name"), info.name},
-                        {QStringLiteral("url"), info.url}};
+    QJsonObject c{{QStringLiteral("type"), QStringLiteral("connection")},
+                  {QStringLiteral("id"), qint64(id)},
+                  {QStringLiteral("name"), info.name},
+                  {QStringLiteral("url"), info.url}};
+    // A relayed pair's legs say which they are; older readers ignore the key.
+    if (info.leg != Leg::None)
+        c.insert(QStringLiteral("leg"), QLatin1String(legName(info.leg)));
     m_buffer += QJsonDocument(c).toJson(QJsonDocument::Compact) + '\n';
     return flushWhenFull(m_device, m_buffer, error);
 }

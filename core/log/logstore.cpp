@@ -34,6 +34,26 @@ quint32 sendDelay(qint64 sentUs, qint64 queuedUs) {
 
 } // namespace
 
+const char *legName(Leg leg) {
+    switch (leg) {
+    case Leg::Client:
+        return "client";
+    case Leg::Server:
+        return "server";
+    case Leg::None:
+        break;
+    }
+    return "none";
+}
+
+Leg legFromName(QStringView name) {
+    if (name == QLatin1String("client"))
+        return Leg::Client;
+    if (name == QLatin1String("server"))
+        return Leg::Server;
+    return Leg::None;
+}
+
 LogStore::LogStore()
     : m_clockOffsetUs(EventClock::epochOffsetUs()) {}
 LogStore::~LogStore() = default;
@@ -69,6 +89,11 @@ void LogStore::setConnectionInfo(quint32 connection, const ConnectionInfo &info)
     m_connections.insert(connection, info);
     m_maxConnectionId = m_anyConnection ? std::max(m_maxConnectionId, connection) : connection;
     m_anyConnection = true;
+}
+
+Leg LogStore::connectionLeg(quint32 connection) const {
+    const auto it = m_connections.constFind(connection);
+    return it == m_connections.constEnd() ? Leg::None : it->leg;
 }
 
 ConnectionInfo LogStore::connectionInfo(quint32 connection) const {

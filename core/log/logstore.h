@@ -12,10 +12,19 @@
 
 namespace ws::log {
 
+// Which side of a relayed pair a connection is (core/relay): the leg facing the
+// relay's client, or the one facing the upstream server; None for every other.
+enum class Leg : quint8 { None, Client, Server };
+// "none", "client", "server": as the display filter's `leg` field names them.
+const char *legName(Leg leg);
+// The inverse of legName(); None for anything else.
+Leg legFromName(QStringView name);
+
 // What the log knows about a connection besides its records.
 struct ConnectionInfo {
     QString name; // shown in the connection column; "#id" when empty
     QString url;  // ws://host:port/path
+    Leg leg = Leg::None;
     bool operator==(const ConnectionInfo &) const = default;
 };
 
@@ -102,6 +111,7 @@ public:
     void setConnectionInfo(quint32 connection, const ConnectionInfo &info);
     ConnectionInfo connectionInfo(quint32 connection) const;
     QString connectionName(quint32 connection) const;
+    Leg connectionLeg(quint32 connection) const;
     QList<quint32> connectionIds() const; // sorted
     const QHash<quint32, ConnectionInfo> &connections() const { return m_connections; }
     // A connection id not yet used by any record or info.

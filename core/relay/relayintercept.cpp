@@ -80,6 +80,9 @@ std::optional<InterceptRule::Action> InterceptMatcher::match(quint64 pair, Relay
         if (!record) {
             record = interceptRecord(pair, from, opcode, payload, timestampUs);
             m_context.setConnectionName(record->connection, relayLegLogName(pair, from));
+            m_context.setConnectionLeg(record->connection, from == RelayLegKind::Client
+                                                               ? log::Leg::Client
+                                                               : log::Leg::Server);
         }
         if (rule.filter.matches(*record, nullptr, m_context))
             return rule.action;

@@ -87,6 +87,7 @@ private slots:
     void headerFields();
     void lengths();
     void directionAndConnection();
+    void relayLegs();
     void closeFields();
     void errorAndNoteFields();
     void textAndPayload();
@@ -195,6 +196,7 @@ void TestDisplayFilter::invalid_data() {
     QTest::newRow("unknown kind") << "kind == pinng" << 9
                                   << "unknown kind 'pinng' (did you mean 'ping'?)";
     QTest::newRow("unknown dir") << "dir == sideways" << 8 << "unknown dir 'sideways'";
+    QTest::newRow("unknown leg") << "leg == upstream" << 8 << "unknown leg 'upstream'";
     QTest::newRow("unknown error") << "error == Bogus" << 10 << "unknown error 'Bogus'";
     QTest::newRow("ordering a name") << "kind < ping" << 6 << "kind takes == or !=";
     QTest::newRow("field as value")
@@ -344,6 +346,36 @@ void TestDisplayFilter::directionAndConnection() {
     QVERIFY(accepts("conn == \"#7\"", event));
     QVERIFY(accepts("connection == 7", event));
     QVERIFY(!accepts("conn.id > 7", event));
+}
+
+void TestDisplayFilter::relayLegs() {
+    // Connections 1 and 2 are the legs of one relayed pair; 3 is a plain client.
+    LogRecord clientLeg = frameRecord(0x1, "a", Direction::Incoming);
+    clientLeg.connection = 1;
+    LogRecord serverLeg = frameRecord(0x1, "a", Direction::Outgoing);
+    serverLeg.connection = 2;
+    LogRecord plain = frameRecord(0x1, "a", Direction::Incoming);
+    plain.connection = 3;
+    DisplayFilterContext context;
+    context.setConnections({{1, {QStringLiteral("relay 1 #1 client"), {}, Leg::Client}},
+                            {2, {QStringLiteral("relay 1 #1 server"), {}, Leg::Server}},
+                            {3, {QStringLiteral("client 1"), {}, Leg::None}}});
+    const auto matches = [&context](const char *expression, const LogRecord &record) {
+        const DisplayFilter filter = DisplayFilter::compile(QString::fromLatin1(expression));
+        return filter.isValid() && filter.matches(record, nullptr, context);
+    };
+    QVERIFY(DisplayFilter::compile(QStringLiteral("leg == server")).usesConnectionNames());
+    QVERIFY(matches("leg == server", serverLeg));
+    QVERIFY(!matches("leg == server", clientLeg));
+    QVERIFY(!matches("leg == server", plain));
+    QVERIFY(matches("leg == client && dir == in", clientLeg));
+    QVERIFY(matches("leg == CLIENT", clientLeg));
+    QVERIFY(matches("leg == none", plain));
+    QVERIFY(matches("leg in {client server}", serverLeg));
+    QVERIFY(!matches("leg in {client server}", plain));
+    QVERIFY(matches("leg != none && conn contains \"#1\"", clientLeg));
+    // Names and legs are set together: the names came along.
+    QVERIFY(matches("conn == \"client 1\" && leg == none", plain));
 }
 
 void TestDisplayFilter::closeFields() {

@@ -36,6 +36,11 @@ void recordOddities(LogStore &store) {
     const quint32 c = 3;
     store.setClockOffset(1'700'000'000'000'000);
     store.setConnectionInfo(c, {QStringLiteral("odd \"quoted\" name"), QString()});
+    // The two legs of a relayed pair say which they are.
+    store.setConnectionInfo(c + 1, {QStringLiteral("relay 1 #1 client"),
+                                    QStringLiteral("127.0.0.1:5000"), Leg::Client});
+    store.setConnectionInfo(c + 2, {QStringLiteral("relay 1 #1 server"),
+                                    QStringLiteral("ws://127.0.0.1:9001/"), Leg::Server});
     qint64 t = 5'000'000;
     // A compressed message (RFC 7692 §7.2.3.1) and its RSV1 frame.
     FrameEvent compressed =

@@ -4,6 +4,7 @@
 
 #include "net/eventclock.h"
 #include "net/readahead.h"
+#include "relay/relaypair.h"
 
 #include <QSslSocket>
 
@@ -51,6 +52,8 @@ ConnectionHub::~ConnectionHub() {
             endpoint.connection->disconnect(this);
         if (endpoint.server)
             endpoint.server->disconnect(this);
+        if (endpoint.relay)
+            endpoint.relay->disconnect(this);
     }
 }
 
@@ -98,6 +101,49 @@ QList<quint32> ConnectionHub::clientsOf(quint32 serverId) const {
             result.append(id);
     }
     return result;
+}
+
+QList<quint32> ConnectionHub::descendantsOf(quint32 id) const {
+    // A node is added after its parent: one pass in order finds every generation.
+    QList<quint32> result;
+    QSet<quint32> ancestors{id};
+    for (const quint32 candidate : m_order) {
+        const Endpoint &endpoint = m_endpoints[candidate];
+        if (endpoint.info.parentId != 0 && ancestors.contains(endpoint.info.parentId)) {
+            result.append(candidate);
+            ancestors.insert(candidate);
+        }
+    }
+    return result;
+}
+
+Relay *ConnectionHub::relay(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint ? endpoint->relay.data() : nullptr;
+}
+
+quint32 ConnectionHub::legOf(quint32 pairId, log::Leg leg) const {
+    const Endpoint *pair = find(pairId);
+    if (!pair)
+        return 0;
+    switch (leg) {
+    case log::Leg::Client:
+        return pair->clientLeg;
+    case log::Leg::Server:
+        return pair->serverLeg;
+    case log::Leg::None:
+        break;
+    }
+    return 0;
+}
+
+quint64 ConnectionHub::relayPairNumber(quint32 pairId) const {
+    const Endpoint *pair = find(pairId);
+    return pair ? pair->relayPair : 0;
+}
+
+quint32 ConnectionHub::pairNode(quint32 relayId, quint64 pair) const {
+    return m_pairNodes.value({relayId, pair});
 }
 
 Connection *ConnectionHub::connection(quint32 id) const {
@@ -208,6 +254,288 @@ quint32 ConnectionHub::startServer(const ServerOptions &options, QString *error)
     return id;
 }
 
+quint32 ConnectionHub::startRelay(const RelayOptions &options, QString *error) {
+    auto *relay = new Relay(options, this);
+    if (!relay->listen()) {
+        if (error) {
+            *error = tr("Cannot listen on %1:%2: %3")
+                         .arg(urlHost(options.listenAddress))
+                         .arg(options.listenPort)
+                         .arg(relay->errorString());
+        }
+        delete relay;
+        return 0;
+    }
+    EndpointInfo info;
+    info.kind = EndpointInfo::Kind::Relay;
+    info.id = allocateId();
+    info.name = tr("relay %1").arg(++m_relayCount);
+    info.secure = relay->isSecure();
+    info.address = QStringLiteral("%1://%2:%3/ \u2192 %4")
+                       .arg(info.secure ? QLatin1String("wss") : QLatin1String("ws"))
+                       .arg(urlHost(relay->address()))
+                       .arg(relay->port())
+                       .arg(options.target.toString());
+    info.state = SessionState::Open;
+    info.listening = true;
+    const quint32 id = info.id;
+    Endpoint &endpoint = add(std::move(info));
+    endpoint.relay = relay;
+    connect(relay, &Relay::pairStarted, this,
+            [this, id](quint64 pair, const QString &peer) { onPairStarted(id, pair, peer); });
+    connect(relay, &Relay::legEvent, this,
+            [this, id](quint64 pair, RelayLegKind leg, const SessionEvent &event) {
+                onLegEvent(id, pair, leg, event);
+            });
+    connect(relay, &Relay::clientAccepted, this,
+            [this, id](quint64 pair, const QByteArray &request, const QByteArray &response,
+                       const QByteArray &subprotocol) {
+                onClientAccepted(id, pair, request, response, subprotocol);
+            });
+    connect(relay, &Relay::logMessage, this, [this, id](quint64 pair, const QString &line) {
+        // What the relay decided about a pair (a refusal relayed, a 502, a leg closed
+        // with 1011) is a note row of its client leg, as `wsw relay --save` writes it.
+        if (const quint32 leg = legOf(pairNode(id, pair), log::Leg::Client))
+            m_log->insertRecord(log::connectionNoteRecord(leg, logTimeUs(), line));
+        emit relayLog(id, pair, line);
+    });
+    connect(relay, &Relay::pairFinished, this,
+            [this, id](quint64 pair) { onPairFinished(id, pair); });
+    connect(relay, &Relay::stopped, this, [this, id] { onRelayStopped(id); });
+    emit endpointAdded(id);
+    return id;
+}
+
+void ConnectionHub::stopRelay(quint32 relayId) {
+    Endpoint *endpoint = find(relayId);
+    if (!endpoint || !endpoint->relay || endpoint->info.finished)
+        return;
+    endpoint->info.listening = false;
+    markChanged(relayId);
+    emitChanged();
+    endpoint->relay->shutdown();
+}
+
+void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &peer) {
+    const Endpoint *relayEndpoint = find(relayId);
+    if (!relayEndpoint || !relayEndpoint->relay)
+        return;
+    // Pointers into m_endpoints do not survive add(): what is needed is copied first.
+    const QPointer<Relay> relay = relayEndpoint->relay;
+    const QString relayName = relayEndpoint->info.name;
+    const QString listening = relayEndpoint->info.address.section(QLatin1Char(' '), 0, 0);
+    const bool secure = relayEndpoint->info.secure;
+    const QString target = relay->options().target.toString();
+    const bool secureUpstream =
+        relay->options().target.scheme().compare(QLatin1String("wss"), Qt::CaseInsensitive) == 0;
+
+    EndpointInfo pairInfo;
+    pairInfo.kind = EndpointInfo::Kind::RelayPair;
+    pairInfo.id = allocateId();
+    pairInfo.parentId = relayId;
+    pairInfo.name = QStringLiteral("%1 #%2").arg(relayName).arg(pair);
+    pairInfo.address = QStringLiteral("%1 \u2192 %2").arg(peer, target);
+    pairInfo.secure = secure;
+    const quint32 pairId = pairInfo.id;
+    const QString pairName = pairInfo.name;
+    Endpoint &pairEndpoint = add(std::move(pairInfo));
+    pairEndpoint.relay = relay;
+    pairEndpoint.relayPair = pair;
+    m_pairNodes.insert({relayId, pair}, pairId);
+    emit endpointAdded(pairId);
+
+    for (const log::Leg leg : {log::Leg::Client, log::Leg::Server}) {
+        EndpointInfo info;
+        info.kind = EndpointInfo::Kind::RelayLeg;
+        info.id = allocateId();
+        info.parentId = pairId;
+        info.leg = leg;
+        info.name = QStringLiteral("%1 %2").arg(pairName, QLatin1String(log::legName(leg)));
+        info.address = leg == log::Leg::Client ? peer : target;
+        info.secure = leg == log::Leg::Client ? secure : secureUpstream;
+        info.pongPolicy = tr("pings forwarded, never answered by the relay");
+        // The log names each leg as `wsw relay --save` does, and knows which it is.
+        const QString url =
+            leg == log::Leg::Client ? QStringLiteral("%1 \u2190 %2").arg(listening, peer) : target;
+        m_log->store().setConnectionInfo(info.id, {info.name, url, leg});
+        const quint32 id = info.id;
+        add(std::move(info));
+        Endpoint *pairNode = find(pairId);
+        (leg == log::Leg::Client ? pairNode->clientLeg : pairNode->serverLeg) = id;
+        emit endpointAdded(id);
+    }
+}
+
+Connection *ConnectionHub::legConnection(quint32 relayId, quint64 pair, RelayLegKind leg) const {
+    // The relay keeps its pairs, and each pair its two legs, as QObject children: the
+    // window reads the legs' sessions (counters, compression) and sends on them.
+    const Relay *relay = this->relay(relayId);
+    if (!relay)
+        return nullptr;
+    for (RelayPair *candidate : relay->findChildren<RelayPair *>(Qt::FindDirectChildrenOnly)) {
+        if (candidate->id() != pair)
+            continue;
+        if (leg == RelayLegKind::Client)
+            return candidate->findChild<RelayLeg *>(QString(), Qt::FindDirectChildrenOnly);
+        return candidate->findChild<RelayUpstream *>(QString(), Qt::FindDirectChildrenOnly);
+    }
+    return nullptr;
+}
+
+namespace {
+
+// The log holds such a frame back until the receiving connection's next event says
+// whether the two are one row (a single-frame message, a ping and its PingEvent).
+bool awaitsInterpretation(const SessionEvent &event) {
+    const auto *frame = std::get_if<FrameEvent>(&event);
+    if (!frame || frame->direction != Direction::Incoming)
+        return false;
+    const FrameHeader &header = frame->frame.header;
+    const Opcode opcode = header.op();
+    return isControl(opcode) || (isData(opcode) && header.fin && !header.rsv1);
+}
+
+} // namespace
+
+void ConnectionHub::onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg,
+                               const SessionEvent &event) {
+    const quint32 pairId = pairNode(relayId, pair);
+    const quint32 id =
+        legOf(pairId, leg == RelayLegKind::Client ? log::Leg::Client : log::Leg::Server);
+    Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return;
+    // The server leg exists from the client's upgrade request on.
+    if (!endpoint->connection)
+        endpoint->connection = legConnection(relayId, pair, leg);
+    // The relay forwards a frame while the leg that received it is still reporting
+    // it: the other leg's events come between the frame and what it means. They wait
+    // for the receiving leg's next event, so that the log makes one row of the two.
+    if (m_frameLeg != 0 && m_frameLeg != id) {
+        m_deferredLegEvents.append({id, event});
+        return;
+    }
+    deliverLegEvent(id, event);
+    if (awaitsInterpretation(event)) {
+        m_frameLeg = id;
+        // The decoder reports the meaning in the same pass; should it not, nothing waits long.
+        QTimer::singleShot(0, this, &ConnectionHub::flushDeferredLegEvents);
+        return;
+    }
+    if (m_frameLeg == id)
+        flushDeferredLegEvents();
+}
+
+void ConnectionHub::deliverLegEvent(quint32 id, const SessionEvent &event) {
+    const Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return;
+    const quint32 pairId = endpoint->info.parentId;
+    onSessionEvent(id, event);
+    updatePair(pairId);
+}
+
+void ConnectionHub::flushDeferredLegEvents() {
+    m_frameLeg = 0;
+    while (!m_deferredLegEvents.isEmpty()) {
+        // A deferred frame that waits for its meaning takes that leg's next event first.
+        qsizetype next = 0;
+        if (m_frameLeg != 0) {
+            next = -1;
+            for (qsizetype i = 0; i < m_deferredLegEvents.size() && next < 0; ++i) {
+                if (m_deferredLegEvents[i].first == m_frameLeg)
+                    next = i;
+            }
+            if (next < 0)
+                break;
+        }
+        const auto [id, event] = m_deferredLegEvents.takeAt(next);
+        deliverLegEvent(id, event);
+        m_frameLeg = awaitsInterpretation(event) ? id : 0;
+    }
+    if (m_frameLeg != 0)
+        QTimer::singleShot(0, this, &ConnectionHub::flushDeferredLegEvents);
+}
+
+void ConnectionHub::onClientAccepted(quint32 relayId, quint64 pair, const QByteArray &request,
+                                     const QByteArray &response, const QByteArray &subprotocol) {
+    const quint32 id = legOf(pairNode(relayId, pair), log::Leg::Client);
+    if (!id)
+        return;
+    // As our server's clients are logged: the request with the 101 that answered it.
+    const log::FullRecord handshake =
+        log::acceptedUpgradeRecord(id, logTimeUs(), request, response, subprotocol);
+    m_log->insertRecord(handshake.record, handshake.extra);
+}
+
+void ConnectionHub::updatePair(quint32 pairId) {
+    Endpoint *pairEndpoint = find(pairId);
+    if (!pairEndpoint)
+        return;
+    const Endpoint *client = find(legOf(pairId, log::Leg::Client));
+    const Endpoint *server = find(legOf(pairId, log::Leg::Server));
+    if (!client || !server)
+        return;
+    EndpointInfo &info = pairEndpoint->info;
+    // The pair is as far as its client: open once the client has the upstream's 101.
+    if (!info.finished) {
+        info.state = client->info.state;
+        info.closeCode = client->info.closeCode;
+        info.closeReason = client->info.closeReason;
+        info.cleanClose = client->info.cleanClose;
+    }
+    info.error = !client->info.error.isEmpty() ? client->info.error : server->info.error;
+    // What each side sent, as the relay received it.
+    info.messagesIn = client->info.messagesIn;
+    info.messagesOut = server->info.messagesIn;
+    info.bytesIn = client->info.bytesIn;
+    info.bytesOut = server->info.bytesIn;
+    info.deflate = client->info.deflate;
+    markChanged(pairId);
+}
+
+void ConnectionHub::onPairFinished(quint32 relayId, quint64 pair) {
+    const quint32 pairId = pairNode(relayId, pair);
+    if (!find(pairId))
+        return;
+    for (const log::Leg leg : {log::Leg::Client, log::Leg::Server}) {
+        const quint32 id = legOf(pairId, leg);
+        if (Endpoint *endpoint = find(id); endpoint && !endpoint->info.finished)
+            onFinished(id);
+    }
+    updatePair(pairId);
+    Endpoint *endpoint = find(pairId);
+    endpoint->info.finished = true;
+    endpoint->info.state = SessionState::Closed;
+    markChanged(pairId);
+    emitChanged();
+    checkAllClosed();
+}
+
+void ConnectionHub::onRelayStopped(quint32 relayId) {
+    if (!markListenerStopped(relayId))
+        return;
+    emit relayStopped(relayId);
+    checkAllClosed();
+}
+
+bool ConnectionHub::markListenerStopped(quint32 id) {
+    Endpoint *endpoint = find(id);
+    if (!endpoint)
+        return false;
+    endpoint->info.listening = false;
+    endpoint->info.finished = true;
+    endpoint->info.state = SessionState::Closed;
+    // Gone once the signal that said it stopped has been handled.
+    if (endpoint->server)
+        endpoint->server->deleteLater();
+    if (endpoint->relay)
+        endpoint->relay->deleteLater();
+    markChanged(id);
+    emitChanged();
+    return true;
+}
+
 void ConnectionHub::stopServer(quint32 serverId) {
     Endpoint *endpoint = find(serverId);
     if (!endpoint || !endpoint->server || endpoint->info.finished)
@@ -289,16 +617,8 @@ void ConnectionHub::onServerClient(quint32 serverId, ServerClient *client) {
 }
 
 void ConnectionHub::onServerStopped(quint32 serverId) {
-    Endpoint *endpoint = find(serverId);
-    if (!endpoint)
+    if (!markListenerStopped(serverId))
         return;
-    endpoint->info.listening = false;
-    endpoint->info.finished = true;
-    endpoint->info.state = SessionState::Closed;
-    if (endpoint->server)
-        endpoint->server->deleteLater();
-    markChanged(serverId);
-    emitChanged();
     emit serverStopped(serverId);
     checkAllClosed();
 }
@@ -312,10 +632,18 @@ void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
     bool immediate = false;
     std::optional<double> roundTripMs;
     bool violated = false;
+    const bool relayLeg = info.kind == EndpointInfo::Kind::RelayLeg;
     if (const auto *message = std::get_if<MessageEvent>(&event)) {
         if (message->direction == Direction::Incoming)
             ++info.messagesIn;
-        else
+        else if (!relayLeg)
+            ++info.messagesOut;
+    } else if (const auto *frame = std::get_if<FrameEvent>(&event); frame && relayLeg) {
+        // A relay forwards most messages frame by frame, without a message event of
+        // their own: a leg's messages out are its final data frames out.
+        const Opcode opcode = frame->frame.header.op();
+        if (frame->direction == Direction::Outgoing && frame->frame.header.fin &&
+            (isData(opcode) || opcode == Opcode::Continuation))
             ++info.messagesOut;
     } else if (const auto *state = std::get_if<StateEvent>(&event)) {
         info.state = state->state;
@@ -522,6 +850,9 @@ void ConnectionHub::closeAll(quint16 code, const QString &reason) {
                 c->abort();
         } else if (endpoint->server) {
             stopServer(id);
+        } else if (endpoint->info.kind == EndpointInfo::Kind::Relay) {
+            // Every pair is closed with 1001 on both legs (RelayPair::shutdown).
+            stopRelay(id);
         }
     }
     // Server clients close with their server (Server::stop sends 1001).
@@ -552,6 +883,12 @@ void ConnectionHub::removeFinished() {
         m_endpoints.remove(id);
         m_order.removeOne(id);
         m_dirty.remove(id);
+    }
+    for (auto it = m_pairNodes.begin(); it != m_pairNodes.end();) {
+        if (m_endpoints.contains(it.value()))
+            ++it;
+        else
+            it = m_pairNodes.erase(it);
     }
     emit endpointsRemoved(removed);
 }

@@ -4,6 +4,7 @@
 #include "log/logstore.h"
 #include "net/clientconnection.h"
 #include "net/server.h"
+#include "relay/relay.h"
 
 #include <QHash>
 #include <QList>
@@ -19,9 +20,12 @@ namespace ws {
 
 class MessageLogModel;
 
-// Owns the client connections and hosted servers of the window and feeds every
-// session event into the message log under the connection's id, so that the log,
-// the connection tree, the send box and the chart all speak of one id.
+// Owns the client connections, hosted servers and relays of the window and feeds
+// every session event into the message log under the connection's id, so that the
+// log, the connection tree, the send box and the chart all speak of one id. A
+// relay's every pair is a node with its two legs below it; each leg is a
+// connection of the log, named "relay R #N client" / "relay R #N server" and marked
+// with its log::Leg.
 class ConnectionHub : public QObject {
     Q_OBJECT
 public:
@@ -36,6 +40,17 @@ public:
     quint32 startServer(const ServerOptions &options, QString *error = nullptr);
     // Closes the server's clients with 1001 and stops it (bounded by its closeTimeoutMs).
     void stopServer(quint32 serverId);
+
+    // Starts a reverse relay; returns its id, or 0 and the reason in `error`.
+    quint32 startRelay(const RelayOptions &options, QString *error = nullptr);
+    // Closes every pair with 1001 (going away) and stops listening; relayStopped()
+    // follows once every pair is over.
+    void stopRelay(quint32 relayId);
+    Relay *relay(quint32 id) const;
+    // A relay pair's leg (RelayLeg endpoint), or 0.
+    quint32 legOf(quint32 pairId, log::Leg leg) const;
+    // A pair node's number in its relay (Relay's `pair` arguments), or 0.
+    quint64 relayPairNumber(quint32 pairId) const;
 
     // Opens a new client connection with the options client `id` was opened with
     // (URL, headers, subprotocols, deflate, TLS); returns the new id, or 0 when `id`
@@ -52,7 +67,10 @@ public:
     QList<quint32> ids() const { return m_order; }
     const EndpointInfo *info(quint32 id) const;
     QList<quint32> clientsOf(quint32 serverId) const;
-    // The live connection behind `id`, our client or a client of our server.
+    // The endpoints below `id` in the tree, depth first (a relay's pairs and legs).
+    QList<quint32> descendantsOf(quint32 id) const;
+    // The live connection behind `id`: our client, a client of our server or a leg
+    // of a relayed pair (sending on a leg puts the frame on that leg's wire).
     Connection *connection(quint32 id) const;
     ClientConnection *client(quint32 id) const;
     Server *server(quint32 id) const;
@@ -88,6 +106,9 @@ signals:
     void roundTripMeasured(quint32 id, double milliseconds);
     void serverLog(quint32 serverId, const QString &line);
     void serverStopped(quint32 serverId);
+    // What a relay did or saw that is not a session event (pair 0: the relay itself).
+    void relayLog(quint32 relayId, quint64 pair, const QString &line);
+    void relayStopped(quint32 relayId);
     void allClosed();
 
 private:
@@ -98,6 +119,10 @@ private:
         QPointer<ClientConnection> client; // our client: reconnect, TLS trust
         QPointer<Server> server;
         QPointer<ServerClient> serverClient;
+        QPointer<Relay> relay;
+        quint64 relayPair = 0; // RelayPair: the relay's own number for it
+        quint32 clientLeg = 0; // RelayPair: its legs' ids
+        quint32 serverLeg = 0;
         std::optional<ClientOptions> clientOptions; // clients: what they were opened with
         // Our client's peer when it is a client of one of our servers (see
         // readAheadAfterSend()); looked for once the client is open.
@@ -117,6 +142,21 @@ private:
     void onFinished(quint32 id);
     void onServerClient(quint32 serverId, ServerClient *client);
     void onServerStopped(quint32 serverId);
+    void onPairStarted(quint32 relayId, quint64 pair, const QString &peer);
+    void onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg, const SessionEvent &event);
+    void deliverLegEvent(quint32 id, const SessionEvent &event);
+    void flushDeferredLegEvents();
+    void onClientAccepted(quint32 relayId, quint64 pair, const QByteArray &request,
+                          const QByteArray &response, const QByteArray &subprotocol);
+    void onPairFinished(quint32 relayId, quint64 pair);
+    void onRelayStopped(quint32 relayId);
+    // A server or relay stopped: finished, and deleted soon; false when unknown.
+    bool markListenerStopped(quint32 id);
+    // The pair node of `relayId`'s pair number `pair`, or 0.
+    quint32 pairNode(quint32 relayId, quint64 pair) const;
+    Connection *legConnection(quint32 relayId, quint64 pair, RelayLegKind leg) const;
+    // Sums the legs' counters and takes the client leg's state into the pair's node.
+    void updatePair(quint32 pairId);
     void logErrorRow(quint32 id, const QString &message);
     // Now, as a log record's time.
     qint64 logTimeUs() const;
@@ -134,6 +174,13 @@ private:
     quint32 m_nextId = 1;
     int m_serverCount = 0;
     int m_clientCount = 0;
+    int m_relayCount = 0;
+    // (relay id, the relay's pair number) -> the pair's node.
+    QHash<QPair<quint32, quint64>, quint32> m_pairNodes;
+    // A relay leg whose received frame waits for its meaning (see onLegEvent()), and
+    // the other legs' events meanwhile.
+    quint32 m_frameLeg = 0;
+    QList<std::pair<quint32, SessionEvent>> m_deferredLegEvents;
     QSet<quint32> m_dirty;
     QTimer m_changeTimer;
     bool m_closingAll = false;

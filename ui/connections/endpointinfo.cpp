@@ -12,7 +12,7 @@ QString endpointStateText(const EndpointInfo &info) {
     };
     if (info.kind == EndpointInfo::Kind::Archived)
         return tr("from log file");
-    if (info.kind == EndpointInfo::Kind::Server) {
+    if (info.isListener()) {
         if (info.listening)
             return tr("listening");
         return info.finished ? tr("stopped") : tr("stopping");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "log/logstore.h"
 #include "net/tlsinfo.h"
 #include "protocol/session.h"
 
@@ -12,19 +13,21 @@
 namespace ws {
 
 // What the window knows about one endpoint: a client connection, a hosted server,
-// one client of a hosted server, or a connection read from a log file. Kept after
+// one client of a hosted server, a connection read from a log file, or a reverse
+// relay with its pairs (one per relayed client) and each pair's two legs. Kept after
 // the connection is over, so the tree can say how it ended.
 struct EndpointInfo {
-    enum class Kind { Client, Server, ServerClient, Archived };
+    enum class Kind { Client, Server, ServerClient, Archived, Relay, RelayPair, RelayLeg };
 
     Kind kind = Kind::Client;
     quint32 id = 0;       // the log's connection id (servers use one the log never sees)
-    quint32 parentId = 0; // ServerClient: its server
-    QString name;         // "client 1", "server 1", "server 1 #2"
+    quint32 parentId = 0; // ServerClient: its server; RelayPair: its relay; RelayLeg: its pair
+    QString name;         // "client 1", "server 1", "peer 2 of server 1", "relay 1 #2 server"
     QString address;      // URL or peer address
     SessionState state = SessionState::Connecting;
-    bool finished = false;  // the connection is over, or the server has stopped
-    bool listening = false; // servers
+    bool finished = false;         // the connection is over, or the server has stopped
+    bool listening = false;        // servers and relays
+    log::Leg leg = log::Leg::None; // RelayLeg: which side of its pair
     std::optional<quint16> closeCode;
     QString closeReason;
     bool cleanClose = false;
@@ -41,7 +44,12 @@ struct EndpointInfo {
     // (its certificate first), so that the user can choose to trust exactly it.
     QList<QSslCertificate> rejectedChain;
 
-    bool isConnection() const { return kind == Kind::Client || kind == Kind::ServerClient; }
+    // Has a session of its own: log rows, a state, counters, a close.
+    bool isConnection() const {
+        return kind == Kind::Client || kind == Kind::ServerClient || kind == Kind::RelayLeg;
+    }
+    // Listens for clients: a hosted server or a relay.
+    bool isListener() const { return kind == Kind::Server || kind == Kind::Relay; }
     bool isLive() const { return !finished && kind != Kind::Archived; }
 };
 

@@ -59,10 +59,15 @@ QIcon kindIcon(EndpointInfo::Kind kind) {
     switch (kind) {
     case EndpointInfo::Kind::Server:
         return QApplication::style()->standardIcon(QStyle::SP_DriveNetIcon);
+    case EndpointInfo::Kind::Relay:
+        return QApplication::style()->standardIcon(QStyle::SP_BrowserReload);
+    case EndpointInfo::Kind::RelayPair:
+        return QApplication::style()->standardIcon(QStyle::SP_ArrowRight);
     case EndpointInfo::Kind::Archived:
         return QApplication::style()->standardIcon(QStyle::SP_FileIcon);
     case EndpointInfo::Kind::Client:
     case EndpointInfo::Kind::ServerClient:
+    case EndpointInfo::Kind::RelayLeg:
         return QApplication::style()->standardIcon(QStyle::SP_ComputerIcon);
     }
     return {};
@@ -209,11 +214,15 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
     const EndpointInfo *info = m_hub->info(id);
     if (!info)
         return {};
-    const bool isServer = info->kind == EndpointInfo::Kind::Server;
+    const bool isServer = info->isListener();
+    const bool isPair = info->kind == EndpointInfo::Kind::RelayPair;
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
         case NameColumn:
+            // Below its pair a leg is named by its side; the log has its full name.
+            if (info->kind == EndpointInfo::Kind::RelayLeg)
+                return info->leg == log::Leg::Client ? tr("client leg") : tr("server leg");
             if (info->tls)
                 return QStringLiteral("%1 \u00B7 %2")
                     .arg(info->name, tlsProtocolText(info->tls->protocol));
@@ -229,20 +238,34 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
         case AddressColumn:
             return info->address;
         case MessagesColumn:
+            if (info->kind == EndpointInfo::Kind::Relay)
+                return tr("%n pair(s)", nullptr, int(m_children.value(id).size()));
             if (isServer)
                 return tr("%n client(s)", nullptr, int(m_children.value(id).size()));
+            // A pair counts what each side sent through the relay.
+            if (isPair)
+                return tr("%1 c\u2192s %2 s\u2192c").arg(info->messagesIn).arg(info->messagesOut);
             return QStringLiteral("%1 \u2193 %2 \u2191")
                 .arg(info->messagesIn)
                 .arg(info->messagesOut);
         case BytesColumn:
             if (isServer)
                 return {};
+            if (isPair)
+                return tr("%1 c\u2192s %2 s\u2192c")
+                    .arg(byteText(info->bytesIn), byteText(info->bytesOut));
             return QStringLiteral("%1 \u2193 %2 \u2191")
                 .arg(byteText(info->bytesIn), byteText(info->bytesOut));
         }
         return {};
     case Qt::ToolTipRole: {
         QStringList lines{info->name, info->address, endpointStateText(*info)};
+        if (info->kind == EndpointInfo::Kind::RelayLeg)
+            lines.append(info->leg == log::Leg::Client
+                             ? tr("The relay's side facing its client: received = what the "
+                                  "client sent")
+                             : tr("The relay's side facing the upstream server: received = "
+                                  "what the server sent"));
         if (info->closeCode && !info->closeReason.isEmpty())
             lines.append(tr("Reason: %1").arg(info->closeReason));
         if (!info->pongPolicy.isEmpty())

@@ -121,12 +121,8 @@ void LogFilterProxy::prepareContext(const Criteria &criteria) const {
         return;
     const log::LogStore &store = m_log->store();
     m_context.setTimeOrigin(store.timeOriginUs());
-    if (criteria.filter.usesConnectionNames()) {
-        QHash<quint32, QString> names;
-        for (const quint32 id : store.connectionIds())
-            names.insert(id, store.connectionName(id));
-        m_context.setConnectionNames(names);
-    }
+    if (criteria.filter.usesConnectionNames())
+        m_context.setConnections(store.connections());
 }
 
 bool LogFilterProxy::accepts(const log::LogRecord &record, const log::LogRecordExtra *extra) const {
@@ -228,12 +224,8 @@ void LogFilterProxy::startJob() {
     job->criteria.filter = log::DisplayFilter::compile(m_pending.filter.text());
     const log::LogStore &store = m_log->store();
     job->context.setTimeOrigin(store.timeOriginUs());
-    if (job->criteria.filter.usesConnectionNames()) {
-        QHash<quint32, QString> names;
-        for (const quint32 id : store.connectionIds())
-            names.insert(id, store.connectionName(id));
-        job->context.setConnectionNames(names);
-    }
+    if (job->criteria.filter.usesConnectionNames())
+        job->context.setConnections(store.connections());
     const int count = m_log->rowCount();
     const bool copyExtras = job->criteria.filter.needsExtra();
     job->records.resize(size_t(count));

@@ -382,11 +382,19 @@ QString MessageLogModel::timeText(int row) const {
     return {};
 }
 
-QString MessageLogModel::directionText(const log::LogRecord &record) {
+QString MessageLogModel::directionText(const log::LogRecord &record, log::Leg leg) {
     if (record.has(log::LogRecord::Undirected))
         return {};
-    return record.has(log::LogRecord::Outgoing) ? QStringLiteral("\u2192 sent")
-                                                : QStringLiteral("\u2190 received");
+    const bool outgoing = record.has(log::LogRecord::Outgoing);
+    switch (leg) {
+    case log::Leg::Client:
+        return outgoing ? tr("\u2192 to client") : tr("\u2190 from client");
+    case log::Leg::Server:
+        return outgoing ? tr("\u2192 to server") : tr("\u2190 from server");
+    case log::Leg::None:
+        break;
+    }
+    return outgoing ? QStringLiteral("\u2192 sent") : QStringLiteral("\u2190 received");
 }
 
 QString MessageLogModel::kindText(const log::LogRecord &record) {
@@ -450,7 +458,7 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
         case ConnectionColumn:
             return m_store.connectionName(r.connection);
         case DirectionColumn:
-            return directionText(r);
+            return directionText(r, m_store.connectionLeg(r.connection));
         case KindColumn:
             return kindText(r);
         case LengthColumn:

@@ -123,7 +123,9 @@ public:
     QString timeText(int row) const;
     // A note row telling of a fault our server staged on purpose.
     bool isStaged(const log::LogRecord &record, qsizetype storeRow) const;
-    static QString directionText(const log::LogRecord &record);
+    // A relayed pair's leg says which side the row went to or came from:
+    // "\u2190 from client", "\u2192 to server".
+    static QString directionText(const log::LogRecord &record, log::Leg leg = log::Leg::None);
     static QString kindText(const log::LogRecord &record);
     static QString lengthText(const log::LogRecord &record);
 

@@ -31,7 +31,7 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
                                "and options (Ctrl+R)"));
     m_close = m_toolBar->addAction(tr("Close"));
     m_close->setToolTip(tr("Close the selected connection with 1000 (normal closure), or stop "
-                           "the selected server"));
+                           "the selected server or relay"));
     m_abort = m_toolBar->addAction(tr("Drop"));
     m_abort->setToolTip(tr("Drop the selected connection without a close handshake"));
     m_forget = m_toolBar->addAction(tr("Forget closed"));
@@ -119,6 +119,19 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
             return;
         if (info->kind == EndpointInfo::Kind::Server) {
             m_hub->stopServer(id);
+        } else if (info->kind == EndpointInfo::Kind::Relay) {
+            m_hub->stopRelay(id);
+        } else if (info->kind == EndpointInfo::Kind::RelayPair) {
+            // Both legs at once: each peer hears 1000 from the relay, and the close
+            // each answers has nowhere left to go.
+            for (const log::Leg leg : {log::Leg::Client, log::Leg::Server}) {
+                const SendError result =
+                    m_hub->sendClose(m_hub->legOf(id, leg), toWire(CloseCode::Normal), {});
+                if (result != SendError::None)
+                    emit statusMessage(tr("Not closed: %1 leg: %2")
+                                           .arg(QLatin1String(log::legName(leg)),
+                                                QString::fromUtf8(sendErrorText(result))));
+            }
         } else if (info->isConnection()) {
             const SendError result = m_hub->sendClose(id, toWire(CloseCode::Normal), {});
             if (result != SendError::None)
@@ -180,12 +193,13 @@ void ConnectionsPanel::updateActions() {
     m_details->setEnabled(info != nullptr);
     const bool canTrust = info && info->finished && !info->rejectedChain.isEmpty();
     m_trust->setEnabled(canTrust);
-    m_replay->setEnabled(info && info->kind != EndpointInfo::Kind::Server);
+    m_replay->setEnabled(info &&
+                         (info->isConnection() || info->kind == EndpointInfo::Kind::Archived));
 }
 
 ReplayDialog *ConnectionsPanel::replay(quint32 id) {
     const EndpointInfo *info = m_hub->info(id);
-    if (!info || info->kind == EndpointInfo::Kind::Server)
+    if (!info || !(info->isConnection() || info->kind == EndpointInfo::Kind::Archived))
         return nullptr;
     auto *dialog = new ReplayDialog(info->name, m_replayController->recordedUrl(id), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);

@@ -9,6 +9,7 @@
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
 #include "probepanel.h"
+#include "relaypanel.h"
 #include "rttchart.h"
 #include "sendbox.h"
 #include "serverpanel.h"
@@ -46,7 +47,7 @@ namespace {
 const QString GeometryKey = QStringLiteral("window/geometry");
 const QString StateKey = QStringLiteral("window/state");
 // Bump when the docks change, so that an old layout is not applied to new docks.
-constexpr int LayoutVersion = 1;
+constexpr int LayoutVersion = 2;
 
 constexpr int ErrorMessageMs = 30'000;
 
@@ -136,6 +137,23 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_serverPanel, &ServerPanel::statusMessage, this, showStatus);
     connect(m_probePanel, &ProbePanel::statusMessage, this, showStatus);
     connect(m_probePanel, &ProbePanel::caseShown, this, &MainWindow::showProbeCase);
+    connect(m_relayPanel, &RelayPanel::statusMessage, this, showStatus);
+    connect(m_relayPanel, &RelayPanel::endpointActivated, m_connections, &ConnectionsPanel::select);
+    connect(m_relayPanel, &RelayPanel::started, this, [this] {
+        showLog();
+        // Relayed rows name their leg in these two columns: room for the longest.
+        QTableView *view = m_logPanel->view();
+        const QFontMetrics metrics = view->fontMetrics();
+        const int padding = metrics.horizontalAdvance(QLatin1Char('0')) * 2;
+        for (const auto &[column, widest] :
+             {std::pair{int(MessageLogModel::ConnectionColumn), tr("relay 1 #1 server")},
+              std::pair{int(MessageLogModel::DirectionColumn), tr("\u2190 from server")}})
+            view->setColumnWidth(column, std::max(view->columnWidth(column),
+                                                  metrics.horizontalAdvance(widest) + padding));
+        statusBar()->showMessage(tr("Relay listening on %1 \u2014 point the client there")
+                                     .arg(m_relayPanel->listeningUrl()),
+                                 10'000);
+    });
     connect(m_connections, &ConnectionsPanel::statusMessage, this, showStatus);
     connect(m_connections, &ConnectionsPanel::compareReplayRequested, this,
             &MainWindow::compareConnections);
@@ -169,7 +187,12 @@ MainWindow::~MainWindow() {
     // Nothing may reach the panels from the hub's last signals while they go.
     m_hub->disconnect(this);
     m_hub->disconnect(m_serverPanel);
+    m_hub->disconnect(m_relayPanel);
     m_chart->setHub(nullptr);
+    // Nor the log's: it announces its records' end as a reset when it goes, and the
+    // docks may go before it.
+    m_log->disconnect(this);
+    m_logPanel->proxy()->disconnect(this);
 }
 
 QWidget *MainWindow::createWelcomePage() {
@@ -309,6 +332,7 @@ void MainWindow::createDocks() {
     m_inspector = new FrameInspector(this);
     m_sendBox = new SendBox(m_hub, this);
     m_serverPanel = new ServerPanel(m_hub, this);
+    m_relayPanel = new RelayPanel(m_hub, this);
     m_chart = new RttChart(this);
     m_chart->setHub(m_hub);
 
@@ -320,6 +344,11 @@ void MainWindow::createDocks() {
     m_serverDock =
         addDock(m_serverPanel, tr("Server"), QStringLiteral("serverDock"), Qt::LeftDockWidgetArea);
     splitDockWidget(m_connectionsDock, m_serverDock, Qt::Vertical);
+    // The relay shares the server's place: one of the two is what a session is about.
+    m_relayDock =
+        addDock(m_relayPanel, tr("Relay"), QStringLiteral("relayDock"), Qt::LeftDockWidgetArea);
+    tabifyDockWidget(m_serverDock, m_relayDock);
+    m_serverDock->raise();
     m_inspectorDock = addDock(m_inspector, tr("Inspector"), QStringLiteral("inspectorDock"),
                               Qt::RightDockWidgetArea);
     m_chartDock = addDock(m_chart, tr("Round trip and rate"), QStringLiteral("chartDock"),
@@ -408,8 +437,8 @@ void MainWindow::createMenus() {
     view->addAction(m_logPanel->framesAction());
     view->addAction(m_logPanel->followAction());
     view->addSeparator();
-    for (QDockWidget *dock :
-         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock, m_probeDock})
+    for (QDockWidget *dock : {m_connectionsDock, m_serverDock, m_relayDock, m_inspectorDock,
+                              m_sendDock, m_chartDock, m_probeDock})
         view->addAction(dock->toggleViewAction());
     view->addSeparator();
     view->addAction(m_resetLayout);
@@ -439,8 +468,8 @@ void MainWindow::resetLayout() {
     // window, which grows while passing through it: it gets its size back below.
     const QSize before = size();
     restoreState(m_defaultState, LayoutVersion);
-    for (QDockWidget *dock :
-         {m_connectionsDock, m_serverDock, m_inspectorDock, m_sendDock, m_chartDock, m_probeDock})
+    for (QDockWidget *dock : {m_connectionsDock, m_serverDock, m_relayDock, m_inspectorDock,
+                              m_sendDock, m_chartDock, m_probeDock})
         dock->show();
     const int width = std::max(this->width(), 800);
     const int height = std::max(this->height(), 600);
@@ -453,9 +482,9 @@ void MainWindow::resetLayout() {
         splitDockWidget(m_connectionsDock, m_sendDock, Qt::Horizontal);
         tabifyDockWidget(m_sendDock, m_probeDock);
         m_sendDock->raise();
-        addDockWidget(Qt::RightDockWidgetArea, m_serverDock);
         tabifyDockWidget(m_inspectorDock, m_serverDock);
-        tabifyDockWidget(m_serverDock, m_chartDock);
+        tabifyDockWidget(m_serverDock, m_relayDock);
+        tabifyDockWidget(m_relayDock, m_chartDock);
         m_inspectorDock->raise();
         inspectorWidth = width * 38 / 100;
         resizeDocks({m_inspectorDock}, {inspectorWidth}, Qt::Horizontal);
@@ -480,8 +509,12 @@ void MainWindow::resetLayout() {
         splitter->setSizes({total * 46 / 100, total * 28 / 100, total * 26 / 100});
     }
     fitInspectorColumns(inspectorWidth);
-    if (size() != before)
+    if (size() != before) {
+        // The window's minimum is still the wide layout's until the layout is
+        // activated again, and would hold the window at that width.
+        layout()->activate();
         resize(before.expandedTo(minimumSizeHint()));
+    }
 }
 
 void MainWindow::fitInspectorColumns(int width) {
@@ -545,6 +578,7 @@ void MainWindow::saveSettings() const {
     settings.setValue(StateKey, saveState(LayoutVersion));
     m_serverPanel->saveSettings();
     m_probePanel->saveSettings();
+    m_relayPanel->saveSettings();
 }
 
 NewConnectionDialog *MainWindow::newConnection() {
@@ -669,6 +703,13 @@ void MainWindow::updateScope() {
                 targets.append(id);
         }
         description = tr("every peer of %1").arg(info->name);
+    } else if (info->kind == EndpointInfo::Kind::Relay ||
+               info->kind == EndpointInfo::Kind::RelayPair) {
+        // Both legs of every pair below; sending picks one leg, so nothing is a target.
+        filter.insert(m_scope);
+        for (const quint32 id : m_hub->descendantsOf(m_scope))
+            filter.insert(id);
+        description = tr("select a leg of %1 to send on it").arg(info->name);
     } else {
         filter.insert(m_scope);
         targets.append(m_scope);

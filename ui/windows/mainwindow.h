@@ -26,6 +26,7 @@ class LogPanel;
 class MessageLogModel;
 class NewConnectionDialog;
 class ProbePanel;
+class RelayPanel;
 class RttChart;
 class SendBox;
 class ServerPanel;
@@ -33,8 +34,8 @@ class SessionDiffWindow;
 
 // The workbench window. The message log is in the middle; around it, in docks
 // whose layout is remembered: the connection tree (which scopes the log), the frame
-// inspector, the send box, the server panel, the round-trip chart and the
-// conformance probe. Every
+// inspector, the send box, the server and relay panels, the round-trip chart and
+// the conformance probe. Every
 // session event of every connection goes into one log under the connection's id.
 // The window lays these out and holds the actions; files are the LogFileController's.
 class MainWindow : public QMainWindow {
@@ -59,6 +60,8 @@ public:
     ServerPanel *serverPanel() const { return m_serverPanel; }
     ProbePanel *probePanel() const { return m_probePanel; }
     QDockWidget *probeDock() const { return m_probeDock; }
+    RelayPanel *relayPanel() const { return m_relayPanel; }
+    QDockWidget *relayDock() const { return m_relayDock; }
     RttChart *rttChart() const { return m_chart; }
     LogFileController *logFiles() const { return m_logFiles; }
     QStackedWidget *centralStack() const { return m_central; }
@@ -152,12 +155,14 @@ private:
     FrameInspector *m_inspector = nullptr;
     SendBox *m_sendBox = nullptr;
     ServerPanel *m_serverPanel = nullptr;
+    RelayPanel *m_relayPanel = nullptr;
     RttChart *m_chart = nullptr;
     ProbePanel *m_probePanel = nullptr;
     QDockWidget *m_connectionsDock = nullptr;
     QDockWidget *m_inspectorDock = nullptr;
     QDockWidget *m_sendDock = nullptr;
     QDockWidget *m_serverDock = nullptr;
+    QDockWidget *m_relayDock = nullptr;
     QDockWidget *m_chartDock = nullptr;
     QDockWidget *m_probeDock = nullptr;
     QPushButton *m_welcomeEcho = nullptr;

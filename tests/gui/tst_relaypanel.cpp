@@ -1,0 +1,530 @@
+// The Relay panel in the window: a reverse relay started from the panel in front of
+// the window's own echo server, our client and python3-websockets talking through
+// it, both legs in the log and the tree, the `leg` filter, the inspector on either
+// leg, settings kept, and a start that fails said in the panel. Offscreen, 127.0.0.1.
+
+#include "connections/connectionhub.h"
+#include "guitesthelpers.h"
+#include "models/connectionsmodel.h"
+#include "models/heldmessagesmodel.h"
+#include "models/logfilterproxy.h"
+#include "widgets/displayfilteredit.h"
+#include "widgets/frameinspector.h"
+#include "widgets/messagelogview.h"
+#include "windows/connectionspanel.h"
+#include "windows/logpanel.h"
+#include "windows/relaypanel.h"
+#include "windows/sendbox.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTreeView>
+
+#include <memory>
+
+using namespace ws;
+using namespace ws::log;
+using namespace wstest;
+
+namespace {
+
+constexpr int WaitMs = 10'000;
+
+// Sends one text through the relay with python3-websockets (Debian's; it offers
+// permessage-deflate), prints the echo and closes with 1000.
+const char PythonClient[] = R"(
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1], open_timeout=5, close_timeout=5) as ws:
+        await ws.send("from python")
+        print(await asyncio.wait_for(ws.recv(), 5), flush=True)
+        print(ws.response_headers.get("Sec-WebSocket-Extensions", "none"), flush=True)
+asyncio.run(main())
+)";
+
+// The relay's one pair and its legs, once all three are in the tree.
+struct PairNodes {
+    quint32 pair = 0;
+    quint32 client = 0;
+    quint32 server = 0;
+};
+
+PairNodes onlyPair(const ConnectionHub &hub, quint32 relayId) {
+    PairNodes nodes;
+    const QList<quint32> below = hub.descendantsOf(relayId);
+    for (const quint32 id : below) {
+        const EndpointInfo *info = hub.info(id);
+        if (info->kind == EndpointInfo::Kind::RelayPair)
+            nodes.pair = id;
+    }
+    nodes.client = hub.legOf(nodes.pair, Leg::Client);
+    nodes.server = hub.legOf(nodes.pair, Leg::Server);
+    return nodes;
+}
+
+// Every connection id the proxy shows.
+QSet<quint32> connectionsShown(const LogFilterProxy &proxy) {
+    QSet<quint32> ids;
+    for (int row = 0; row < proxy.rowCount(); ++row)
+        ids.insert(proxy.index(row, 0).data(MessageLogModel::ConnectionRole).toUInt());
+    return ids;
+}
+
+} // namespace
+
+class TestRelayPanel : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void init();
+    void cleanup();
+    void bothLegsInLogTreeFilterAndInspector();
+    void pythonClientThroughTheRelay();
+    void settingsPersist();
+    void startFailureIsShownInThePanel();
+    void interceptHoldEditReleaseDrop();
+    void injectFaultsAndCut();
+
+private:
+    std::unique_ptr<MainWindow> createWindow();
+    // Starts the window's echo server and the panel's relay in front of it; the
+    // relay's listening URL, empty on failure.
+    QString startRelayToEcho(MainWindow &window, bool deflateBothLegs);
+    // Our client connected to the relay at `url`: its id once open, else 0.
+    quint32 openThroughRelay(MainWindow &window, const QString &url);
+
+    QTemporaryDir m_settingsDir;
+};
+
+void TestRelayPanel::initTestCase() {
+    QVERIFY(m_settingsDir.isValid());
+    QVERIFY(setUpWindowTests(m_settingsDir.path(), QStringLiteral("tst_relaypanel")));
+}
+
+void TestRelayPanel::init() {
+    QSettings().clear();
+}
+
+void TestRelayPanel::cleanup() {
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+}
+
+std::unique_ptr<MainWindow> TestRelayPanel::createWindow() {
+    auto window = std::make_unique<MainWindow>();
+    window->show();
+    if (!QTest::qWaitForWindowExposed(window.get()))
+        return nullptr;
+    return window;
+}
+
+QString TestRelayPanel::startRelayToEcho(MainWindow &window, bool deflateBothLegs) {
+    const quint16 echoPort = startEchoServer(window);
+    if (!echoPort)
+        return {};
+    RelayPanel *panel = window.relayPanel();
+    panel->addressEdit()->setText(QStringLiteral("127.0.0.1"));
+    panel->portSpin()->setValue(0);
+    panel->targetEdit()->setText(QStringLiteral("ws://127.0.0.1:%1/").arg(echoPort));
+    panel->clientDeflateCheck()->setChecked(deflateBothLegs);
+    panel->serverDeflateCheck()->setChecked(deflateBothLegs);
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    return panel->listeningUrl();
+}
+
+void TestRelayPanel::bothLegsInLogTreeFilterAndInspector() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY2(!url.isEmpty(), qPrintable(window->relayPanel()->errorLabel()->text()));
+    RelayPanel *panel = window->relayPanel();
+    QVERIFY(panel->isRunning());
+    QVERIFY(panel->errorLabel()->isHidden());
+    QCOMPARE(panel->startButton()->text(), QStringLiteral("Stop"));
+    QVERIFY(panel->statusLabel()->text().contains(url));
+    ConnectionHub *hub = window->hub();
+    const quint32 relayId = panel->relayId();
+
+    // Our own client, pointed at the relay.
+    ClientOptions options;
+    options.url = QUrl(url + QStringLiteral("chat?room=1"));
+    const quint32 client = window->openConnection(options);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+    QCOMPARE(hub->sendText(client, "hello relay"), SendError::None);
+    MessageLogModel *log = window->logModel();
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "hello relay"), WaitMs) >= 0);
+
+    // The tree: one pair under the relay, its two legs under it.
+    const PairNodes nodes = onlyPair(*hub, relayId);
+    QVERIFY(nodes.pair && nodes.client && nodes.server);
+    ConnectionsModel *tree = window->connectionsPanel()->model();
+    const QModelIndex relayIndex = tree->indexOf(relayId);
+    QCOMPARE(tree->rowCount(relayIndex), 1);
+    const QModelIndex pairIndex = tree->index(0, 0, relayIndex);
+    QCOMPARE(tree->idOf(pairIndex), nodes.pair);
+    QCOMPARE(tree->rowCount(pairIndex), 2);
+    QCOMPARE(tree->idOf(tree->index(0, 0, pairIndex)), nodes.client);
+    QCOMPARE(tree->idOf(tree->index(1, 0, pairIndex)), nodes.server);
+    QCOMPARE(tree->index(0, 0, pairIndex).data().toString(), QStringLiteral("client leg"));
+    QCOMPARE(tree->index(1, 0, pairIndex).data().toString(), QStringLiteral("server leg"));
+    QCOMPARE(tree->index(0, 0, pairIndex).data(ConnectionsModel::NameRole).toString(),
+             QStringLiteral("relay 1 #1 client"));
+    // The panel lists the same pair.
+    QCOMPARE(panel->pairList()->model()->rowCount(panel->pairList()->rootIndex()), 1);
+
+    // Both legs carried the message each way: what the client sent came in on the
+    // client leg and went out on the server leg; the echo came back the other way.
+    const qsizetype fromClient =
+        waitForRecord(*log, nodes.client, incoming(LogKind::Text, "hello relay"), WaitMs);
+    const qsizetype toServer = waitForRecord(*log, nodes.server, outgoing(LogKind::Text), WaitMs);
+    const qsizetype fromServer =
+        waitForRecord(*log, nodes.server, incoming(LogKind::Text, "hello relay"), WaitMs);
+    const qsizetype toClient = waitForRecord(*log, nodes.client, outgoing(LogKind::Text), WaitMs);
+    QVERIFY(fromClient >= 0 && toServer >= 0 && fromServer >= 0 && toClient >= 0);
+    QCOMPARE(log->store().at(toServer).payload, QByteArray("hello relay"));
+    // The upstream was asked for the client's own path and query.
+    QTRY_COMPARE_WITH_TIMEOUT(hub->info(nodes.pair)->state, SessionState::Open, WaitMs);
+    QCOMPARE(log->store().connectionLeg(nodes.server), Leg::Server);
+    // Each leg counts what it received and what the relay sent on it.
+    QTRY_COMPARE(hub->info(nodes.client)->messagesIn, 1);
+    QTRY_COMPARE(hub->info(nodes.client)->messagesOut, 1);
+    QCOMPARE(hub->info(nodes.server)->messagesIn, 1);
+    QCOMPARE(hub->info(nodes.server)->messagesOut, 1);
+    QCOMPARE(log->store().connectionName(nodes.server), QStringLiteral("relay 1 #1 server"));
+
+    // Each leg's rows say which way they went.
+    log->flush();
+    LogFilterProxy *proxy = window->logPanel()->proxy();
+    window->connectionsPanel()->select(0);
+    QVERIFY(proxy->setDisplayFilter(QStringLiteral("leg == server")));
+    QTRY_VERIFY(!proxy->isBusy());
+    QVERIFY(proxy->rowCount() >= 3); // handshake, the message, its echo
+    QCOMPARE(connectionsShown(*proxy), QSet<quint32>{nodes.server});
+    QStringList directions;
+    for (int row = 0; row < proxy->rowCount(); ++row)
+        directions.append(proxy->index(row, MessageLogModel::DirectionColumn).data().toString());
+    QVERIFY2(directions.contains(QStringLiteral("\u2192 to server")),
+             qPrintable(directions.join('|')));
+    QVERIFY(directions.contains(QStringLiteral("\u2190 from server")));
+    QVERIFY(proxy->setDisplayFilter(
+        QStringLiteral("leg == client && dir == in && text == \"hello relay\"")));
+    // One row: the frame the client sent and its message are one record on its leg,
+    // although the relay forwarded the frame before the leg reported the message.
+    QCOMPARE(proxy->rowCount(), 1);
+    QCOMPARE(proxy->storeIndex(0), fromClient);
+    QCOMPARE(proxy->index(0, MessageLogModel::DirectionColumn).data().toString(),
+             QStringLiteral("\u2190 from client"));
+    // Our client is no leg: `leg == none` keeps it and drops both legs.
+    QVERIFY(proxy->setDisplayFilter(QStringLiteral("leg == none")));
+    QVERIFY(connectionsShown(*proxy).contains(client));
+    QVERIFY(!connectionsShown(*proxy).contains(nodes.client));
+    QVERIFY(!connectionsShown(*proxy).contains(nodes.server));
+    QVERIFY(proxy->setDisplayFilter(QString()));
+
+    // The inspector shows a leg's frame as any other: select the server leg's echo.
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(fromServer));
+    QTRY_VERIFY(window->inspector()->hasRecord());
+    QCOMPARE(window->inspector()->record().connection, nodes.server);
+    QCOMPARE(window->inspector()->record().payload, QByteArray("hello relay"));
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(fromClient));
+    QTRY_COMPARE(window->inspector()->record().connection, nodes.client);
+    // The client's frame was masked on its leg (RFC 6455 §5.3), and the inspector says so.
+    QVERIFY(window->inspector()->record().headerByte1 & MaskBit);
+
+    // With a leg selected the send box sends on that leg: to the client directly, or
+    // to the server, whose echo the relay forwards to the client.
+    window->connectionsPanel()->select(nodes.client);
+    QCOMPARE(window->sendBox()->targets(), QList<quint32>{nodes.client});
+    QCOMPARE(hub->sendText(nodes.client, "to the client"), SendError::None);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "to the client"), WaitMs) >= 0);
+    QCOMPARE(hub->sendText(nodes.server, "to the server"), SendError::None);
+    QVERIFY(waitForRecord(*log, nodes.server, incoming(LogKind::Text, "to the server"), WaitMs) >=
+            0);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "to the server"), WaitMs) >= 0);
+
+    // Selecting the pair scopes the log to both legs.
+    window->connectionsPanel()->select(nodes.pair);
+    QTRY_COMPARE(connectionsShown(*proxy), (QSet<quint32>{nodes.client, nodes.server}));
+
+    // Stop: every pair closed with 1001 on both legs, the client hears it.
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!panel->isRunning(), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, WaitMs);
+    QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1001));
+    QVERIFY(hub->info(client)->cleanClose);
+    QCOMPARE(panel->statusLabel()->text(), QStringLiteral("Stopped"));
+    QCOMPARE(panel->startButton()->text(), QStringLiteral("Start"));
+    QVERIFY(hub->info(nodes.pair)->finished);
+    QVERIFY(hub->info(nodes.server)->finished);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::pythonClientThroughTheRelay() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    // Deflate on both legs: python3-websockets offers it, and the echo server
+    // accepts it once the server panel says so.
+    window->serverPanel()->deflateCheck()->setChecked(true);
+    const QString url = startRelayToEcho(*window, true);
+    QVERIFY(!url.isEmpty());
+    ConnectionHub *hub = window->hub();
+
+    QProcess python;
+    python.start(QStringLiteral("/usr/bin/python3"),
+                 {QStringLiteral("-c"), QString::fromLatin1(PythonClient), url});
+    QVERIFY2(python.waitForStarted(5000), "python3 did not start");
+    // The relay runs in this process: the event loop must turn while python talks.
+    QTRY_VERIFY_WITH_TIMEOUT(python.state() == QProcess::NotRunning, WaitMs * 2);
+    const QByteArray output = python.readAllStandardOutput();
+    QVERIFY2(python.exitCode() == 0, python.readAllStandardError().constData());
+    const QList<QByteArray> lines = output.trimmed().split('\n');
+    QCOMPARE(lines.value(0), QByteArray("from python"));
+    QVERIFY2(lines.value(1).startsWith("permessage-deflate"), output.constData());
+
+    const PairNodes nodes = onlyPair(*hub, window->relayPanel()->relayId());
+    QVERIFY(nodes.client && nodes.server);
+    MessageLogModel *log = window->logModel();
+    QVERIFY(waitForRecord(*log, nodes.client, incoming(LogKind::Text, "from python"), WaitMs) >= 0);
+    QVERIFY(waitForRecord(*log, nodes.server, incoming(LogKind::Text, "from python"), WaitMs) >= 0);
+    // Compressed on each leg, negotiated per leg.
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(nodes.pair)->finished, WaitMs);
+    QVERIFY(hub->info(nodes.client)->deflate.startsWith(QStringLiteral("permessage-deflate")));
+    QVERIFY(hub->info(nodes.server)->deflate.startsWith(QStringLiteral("permessage-deflate")));
+    QCOMPARE(hub->info(nodes.client)->closeCode, std::optional<quint16>(1000));
+    QVERIFY(hub->info(nodes.client)->bytesIn > 0);
+    QVERIFY(hub->info(nodes.server)->bytesIn > 0);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::settingsPersist() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    RelayPanel *panel = window->relayPanel();
+    panel->addressEdit()->setText(QStringLiteral("::1"));
+    panel->portSpin()->setValue(19002);
+    panel->targetEdit()->setText(QStringLiteral("wss://example.invalid:8443/feed"));
+    panel->clientDeflateCheck()->setChecked(false);
+    panel->serverDeflateCheck()->setChecked(true);
+    const QString fingerprint = QStringLiteral(
+        "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:"
+        "67:89");
+    panel->fingerprintEdit()->setText(fingerprint);
+    QVERIFY(panel->addressWarning()->isHidden()); // ::1 is loopback
+    closeWindow(*window);
+
+    // A new window's panel reads them back.
+    const auto again = createWindow();
+    QVERIFY(again);
+    RelayPanel *reread = again->relayPanel();
+    QCOMPARE(reread->addressEdit()->text(), QStringLiteral("::1"));
+    QCOMPARE(reread->portSpin()->value(), 19002);
+    QCOMPARE(reread->targetEdit()->text(), QStringLiteral("wss://example.invalid:8443/feed"));
+    QVERIFY(!reread->clientDeflateCheck()->isChecked());
+    QVERIFY(reread->serverDeflateCheck()->isChecked());
+    QCOMPARE(reread->fingerprintEdit()->text(), fingerprint);
+    QString error;
+    const RelayOptions options = reread->options(&error);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(options.listenAddress, QHostAddress(QHostAddress::LocalHostIPv6));
+    QCOMPARE(options.clientDeflate.policy, DeflatePolicy::Refuse);
+    QCOMPARE(options.serverDeflate.policy, DeflatePolicy::Offer);
+    QCOMPARE(options.upstream.acceptedFingerprint.size(), 32);
+    // Not loopback: said before anything listens.
+    reread->addressEdit()->setText(QStringLiteral("0.0.0.0"));
+    QVERIFY(!reread->addressWarning()->isHidden());
+    closeWindow(*again);
+}
+
+void TestRelayPanel::startFailureIsShownInThePanel() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    RelayPanel *panel = window->relayPanel();
+    // The Relay tab is in front, as a user who starts it sees it.
+    window->relayDock()->raise();
+    QTcpServer taken;
+    QVERIFY(taken.listen(QHostAddress::LocalHost, 0));
+    panel->addressEdit()->setText(QStringLiteral("127.0.0.1"));
+    panel->portSpin()->setValue(taken.serverPort());
+    panel->targetEdit()->setText(QStringLiteral("ws://127.0.0.1:9/"));
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QVERIFY(!panel->isRunning());
+    QCOMPARE(panel->startButton()->text(), QStringLiteral("Start"));
+    QTRY_VERIFY(panel->errorLabel()->isVisible());
+    QVERIFY2(panel->errorLabel()->text().contains(QString::number(taken.serverPort())),
+             qPrintable(panel->errorLabel()->text()));
+    QVERIFY(panel->errorLabel()->text().contains(QStringLiteral("Cannot listen")));
+    QCOMPARE(panel->statusLabel()->text(), QStringLiteral("Not started"));
+
+    // A target that is no WebSocket URL is refused before anything listens.
+    panel->portSpin()->setValue(0);
+    panel->targetEdit()->setText(QStringLiteral("http://127.0.0.1:9/"));
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QVERIFY(!panel->isRunning());
+    QVERIFY(panel->errorLabel()->text().startsWith(QStringLiteral("Relay to:")));
+
+    // A start that works clears the error.
+    taken.close();
+    panel->targetEdit()->setText(QStringLiteral("ws://127.0.0.1:9/"));
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QVERIFY(panel->isRunning());
+    QVERIFY(panel->errorLabel()->isHidden());
+    closeWindow(*window);
+}
+
+quint32 TestRelayPanel::openThroughRelay(MainWindow &window, const QString &url) {
+    ClientOptions options;
+    options.url = QUrl(url);
+    const quint32 client = window.openConnection(options);
+    return QTest::qWaitFor([&] { return window.hub()->isOpen(client); }, WaitMs) ? client : 0;
+}
+
+void TestRelayPanel::interceptHoldEditReleaseDrop() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    RelayPanel *panel = window->relayPanel();
+    ConnectionHub *hub = window->hub();
+    MessageLogModel *log = window->logModel();
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
+
+    // Hold what the client sends when the rule takes it: in the log's language.
+    panel->ruleEdit()->setText(QStringLiteral("leg == client && text contains \"secret\""));
+    panel->ruleEdit()->applyNow();
+    QVERIFY(panel->ruleEdit()->state() == DisplayFilterEdit::State::Valid);
+    panel->holdUpCheck()->setChecked(true);
+    QCOMPARE(hub->relay(panel->relayId())->intercept().size(), 1);
+    QCOMPARE(panel->heldStatus()->text(), QStringLiteral("Nothing held"));
+
+    QCOMPARE(hub->sendText(client, "secret one"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 1, WaitMs);
+    QTRY_VERIFY(panel->heldStatus()->text().startsWith(QStringLiteral("Held: 1 message")));
+    QCOMPARE(panel->heldModel()->index(0, HeldMessagesModel::PreviewColumn).data().toString(),
+             QStringLiteral("secret one"));
+    QCOMPARE(panel->heldModel()->index(0, HeldMessagesModel::DirectionColumn).data().toString(),
+             QStringLiteral("client\u2192server"));
+    // Selected at once, its payload in the editor.
+    QCOMPARE(panel->payloadEditor()->toPlainText(), QStringLiteral("secret one"));
+    // A message the rule does not take is queued behind the held one: order is kept.
+    QCOMPARE(hub->sendText(client, "plain"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 2, WaitMs);
+    QVERIFY(!panel->heldModel()->index(1, 0).data(HeldMessagesModel::IsHeldRole).toBool());
+
+    // Edit it as hex, release it: the edited bytes go on (a binary message), the
+    // queued one after it, and the echo server answers both.
+    panel->editFormatCombo()->setCurrentIndex(panel->editFormatCombo()->findText("Hex"));
+    QCOMPARE(panel->payloadEditor()->toPlainText(),
+             QStringLiteral("73 65 63 72 65 74 20 6f 6e 65"));
+    panel->payloadEditor()->setPlainText(QStringLiteral("65 64 69 74 65 64"));
+    QTest::mouseClick(panel->releaseEditedButton(), Qt::LeftButton);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Binary, "edited"), WaitMs) >= 0);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "plain"), WaitMs) >= 0);
+    QTRY_COMPARE(panel->heldModel()->rowCount(), 0);
+    QTRY_COMPARE(panel->heldStatus()->text(), QStringLiteral("Nothing held"));
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QVERIFY(findRecord(*log, nodes.server, outgoing(LogKind::Text)) >= 0);
+    QVERIFY(findRecord(*log, nodes.server, incomingPayload("secret one")) < 0);
+
+    // Hold again and drop: it never arrives, what follows does.
+    QCOMPARE(hub->sendText(client, "secret two"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 1, WaitMs);
+    QTest::mouseClick(panel->dropButton(), Qt::LeftButton);
+    QTRY_COMPARE(panel->heldModel()->rowCount(), 0);
+    QCOMPARE(panel->actionResult()->text(), QStringLiteral("Dropped"));
+    QCOMPARE(hub->sendText(client, "after the drop"), SendError::None);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "after the drop"), WaitMs) >= 0);
+    QVERIFY(findRecord(*log, client, incomingPayload("secret two")) < 0);
+    QVERIFY(findRecord(*log, nodes.server, incomingPayload("secret two")) < 0);
+
+    // Both directions held, everything: release all lets them go in order.
+    panel->ruleEdit()->clear();
+    panel->ruleEdit()->applyNow();
+    panel->holdDownCheck()->setChecked(true);
+    QCOMPARE(hub->relay(panel->relayId())->intercept().size(), 2);
+    QCOMPARE(hub->sendText(client, "first"), SendError::None);
+    QCOMPARE(hub->sendText(client, "second"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 2, WaitMs);
+    QTest::mouseClick(panel->releaseAllButton(), Qt::LeftButton);
+    // The echoes are held on their way back now.
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 2, WaitMs);
+    QTRY_COMPARE(panel->heldModel()->index(0, HeldMessagesModel::DirectionColumn).data().toString(),
+                 QStringLiteral("server\u2192client"));
+    QVERIFY(findRecord(*log, client, incomingPayload("first")) < 0);
+    QTest::mouseClick(panel->releaseAllButton(), Qt::LeftButton);
+    const qsizetype first = waitForRecord(*log, client, incomingPayload("first"), WaitMs);
+    const qsizetype second = waitForRecord(*log, client, incomingPayload("second"), WaitMs);
+    QVERIFY(first >= 0 && second > first);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::injectFaultsAndCut() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    RelayPanel *panel = window->relayPanel();
+    ConnectionHub *hub = window->hub();
+    MessageLogModel *log = window->logModel();
+    QVERIFY(!panel->injectButton()->isEnabled()); // no pair yet
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QTRY_VERIFY(panel->injectButton()->isEnabled());
+    QVERIFY(panel->targetPairLabel()->text().contains(QStringLiteral("relay 1 #1")));
+
+    // A text to the client, as if the server had sent it.
+    panel->injectDirectionCombo()->setCurrentIndex(1);
+    panel->injectPayloadEdit()->setText(QStringLiteral("from nowhere"));
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY2(panel->actionResult()->text().startsWith(QStringLiteral("Injected")),
+             qPrintable(panel->actionResult()->text()));
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "from nowhere"), WaitMs) >= 0);
+    // Binary to the server: its echo comes back to the client.
+    panel->injectDirectionCombo()->setCurrentIndex(0);
+    panel->injectKindCombo()->setCurrentIndex(1);
+    panel->injectPayloadEdit()->setText(QStringLiteral("ca fe"));
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Binary, QByteArray::fromHex("cafe")),
+                          WaitMs) >= 0);
+    // Not hex: said, nothing sent.
+    panel->injectPayloadEdit()->setText(QStringLiteral("xyz"));
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY(panel->actionResult()->text().contains(QStringLiteral("not hex")));
+
+    // Faults: the summary says what is staged, the relay has it.
+    panel->faultDirectionCombo()->setCurrentIndex(1); // server -> client
+    panel->latencySpin()->setValue(50);
+    panel->jitterSpin()->setValue(10);
+    panel->dropRateSpin()->setValue(0);
+    QTest::mouseClick(panel->applyFaultsButton(), Qt::LeftButton);
+    QCOMPARE(hub->relay(panel->relayId())->faults().down.latencyMs, 50);
+    QCOMPARE(hub->relay(panel->relayId())->faults().up.latencyMs, 0);
+    QVERIFY2(panel->faultsSummary()->text().startsWith(QStringLiteral("server\u2192client")),
+             qPrintable(panel->faultsSummary()->text()));
+    // Delayed, not lost.
+    QCOMPARE(hub->sendText(client, "late"), SendError::None);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "late"), WaitMs) >= 0);
+
+    // Cut the server leg with a TCP reset: the client leg is closed with 1011.
+    panel->cutLegCombo()->setCurrentIndex(1);
+    QTest::mouseClick(panel->cutResetButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, WaitMs);
+    QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1011));
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(nodes.pair)->finished, WaitMs);
+    closeWindow(*window);
+}
+
+QTEST_MAIN(TestRelayPanel)
+#include "tst_relaypanel.moc"

@@ -1,0 +1,883 @@
+#include "relaypanel.h"
+
+#include "connections/connectionhub.h"
+#include "models/connectionsmodel.h"
+#include "models/heldmessagesmodel.h"
+#include "net/tlscertificate.h"
+#include "net/websocketurl.h"
+#include "widgets/displayfilteredit.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QSpinBox>
+#include <QSslCertificate>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTimer>
+#include <QToolButton>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+namespace ws {
+
+namespace {
+
+const QString AddressKey = QStringLiteral("relay/listenAddress");
+const QString PortKey = QStringLiteral("relay/port");
+const QString TargetKey = QStringLiteral("relay/target");
+const QString ClientDeflateKey = QStringLiteral("relay/clientDeflate");
+const QString ServerDeflateKey = QStringLiteral("relay/serverDeflate");
+const QString CaFileKey = QStringLiteral("relay/caCertificatesFile");
+const QString FingerprintKey = QStringLiteral("relay/acceptedFingerprint");
+
+constexpr quint16 DefaultPort = 9002;
+// The window promises a bounded stop: closing handshakes get this long.
+constexpr int StopTimeoutMs = 2000;
+// How often the panel looks whether a leg is paused by back-pressure.
+constexpr int PauseWatchMs = 250;
+
+enum EditFormat { TextFormat, HexFormat };
+enum InjectKind { InjectText, InjectBinary, InjectPing, InjectClose };
+
+RelayLegKind legData(const QComboBox *combo) {
+    return combo->currentData().toInt() == int(RelayLegKind::Client) ? RelayLegKind::Client
+                                                                     : RelayLegKind::Server;
+}
+
+// Hex as people type it: pairs with or without spaces; empty when it is not hex.
+std::optional<QByteArray> parseHex(const QString &text) {
+    QString digits = text;
+    digits.remove(QRegularExpression(QStringLiteral("\\s")));
+    static const QRegularExpression hex(QStringLiteral("^([0-9A-Fa-f]{2})*$"));
+    if (!hex.match(digits).hasMatch())
+        return std::nullopt;
+    return QByteArray::fromHex(digits.toLatin1());
+}
+
+bool isLoopback(const QString &text) {
+    const QHostAddress address(text.trimmed());
+    return !address.isNull() && address.isLoopback();
+}
+
+QString urlHost(const QHostAddress &address) {
+    if (address.protocol() == QAbstractSocket::IPv6Protocol)
+        return QLatin1Char('[') + address.toString() + QLatin1Char(']');
+    return address.toString();
+}
+
+} // namespace
+
+RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
+    : QWidget(parent)
+    , m_hub(hub)
+    , m_model(new ConnectionsModel(hub, this))
+    , m_address(new QLineEdit(this))
+    , m_port(new QSpinBox(this))
+    , m_addressWarning(new QLabel(this))
+    , m_target(new QLineEdit(this))
+    , m_clientDeflate(new QCheckBox(tr("Deflate on the client leg"), this))
+    , m_serverDeflate(new QCheckBox(tr("Deflate on the server leg"), this))
+    , m_caFile(new QLineEdit(this))
+    , m_caBrowse(new QToolButton(this))
+    , m_fingerprint(new QLineEdit(this))
+    , m_start(new QPushButton(tr("Start"), this))
+    , m_status(new QLabel(this))
+    , m_error(new QLabel(this))
+    , m_pairs(new QTreeView(this))
+    , m_log(new QPlainTextEdit(this))
+    , m_tabs(new QTabWidget(this))
+    , m_holdUp(new QCheckBox(tr("Hold client \u2192 server"), this))
+    , m_holdDown(new QCheckBox(tr("Hold server \u2192 client"), this))
+    , m_rule(new DisplayFilterEdit(this))
+    , m_holdControl(new QCheckBox(tr("Pings, pongs and closes too"), this))
+    , m_heldStatus(new QLabel(this))
+    , m_pausedStatus(new QLabel(this))
+    , m_heldModel(new HeldMessagesModel(this))
+    , m_held(new QTableView(this))
+    , m_editFormat(new QComboBox(this))
+    , m_editor(new QPlainTextEdit(this))
+    , m_release(new QPushButton(tr("Release"), this))
+    , m_releaseEdited(new QPushButton(tr("Release edited"), this))
+    , m_drop(new QPushButton(tr("Drop"), this))
+    , m_releaseAll(new QPushButton(tr("Release all"), this))
+    , m_dropAll(new QPushButton(tr("Drop all"), this))
+    , m_pauseWatch(new QTimer(this))
+    , m_targetPair(new QLabel(this))
+    , m_injectDirection(new QComboBox(this))
+    , m_injectKind(new QComboBox(this))
+    , m_injectPayload(new QLineEdit(this))
+    , m_injectCode(new QSpinBox(this))
+    , m_inject(new QPushButton(tr("Inject"), this))
+    , m_faultDirection(new QComboBox(this))
+    , m_latency(new QSpinBox(this))
+    , m_jitter(new QSpinBox(this))
+    , m_throttle(new QSpinBox(this))
+    , m_dropRate(new QDoubleSpinBox(this))
+    , m_applyFaults(new QPushButton(tr("Apply"), this))
+    , m_faultsSummary(new QLabel(this))
+    , m_cutLeg(new QComboBox(this))
+    , m_cutClose(new QPushButton(tr("Close it (1001)"), this))
+    , m_cutReset(new QPushButton(tr("Reset it (RST)"), this))
+    , m_actionResult(new QLabel(this)) {
+    m_address->setObjectName(QStringLiteral("relayAddress"));
+    m_address->setPlaceholderText(QStringLiteral("127.0.0.1"));
+    m_address->setToolTip(tr("The address to listen on. 127.0.0.1: only programs on this "
+                             "machine can connect; 0.0.0.0: any machine that reaches this one."));
+    m_port->setObjectName(QStringLiteral("relayPort"));
+    m_port->setRange(0, 65535);
+    m_port->setSpecialValueText(tr("any free port"));
+    m_port->setToolTip(tr("TCP port; 0 picks any free one"));
+    m_addressWarning->setText(tr("\u26A0 Not a loopback address: other machines that reach this "
+                                 "one can connect through the relay."));
+    m_addressWarning->setWordWrap(true);
+    m_addressWarning->setStyleSheet(QStringLiteral("color: #b71c1c;"));
+    m_target->setObjectName(QStringLiteral("relayTarget"));
+    m_target->setPlaceholderText(QStringLiteral("ws://127.0.0.1:9001/"));
+    m_target->setToolTip(tr("The upstream server every client is relayed to: ws[s]://host[:port]"
+                            "[/path]. Without a path, each client's own path and query go "
+                            "upstream."));
+    m_clientDeflate->setToolTip(tr("Agree to a client's permessage-deflate offer (RFC 7692) on "
+                                   "the leg between the client and the relay"));
+    m_serverDeflate->setToolTip(tr("Offer permessage-deflate to the upstream server on the leg "
+                                   "between the relay and the server"));
+    m_caFile->setObjectName(QStringLiteral("relayCaFile"));
+    m_caFile->setPlaceholderText(tr("none: the system's certificate store"));
+    m_caFile->setToolTip(tr("wss upstream: a PEM file of certificate authorities (or the "
+                            "server's own certificate) trusted besides the system's"));
+    m_caFile->setClearButtonEnabled(true);
+    m_caBrowse->setText(tr("\u2026"));
+    m_caBrowse->setToolTip(tr("Choose the CA file"));
+    connect(m_caBrowse, &QToolButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(
+            this, tr("Trust an extra CA / certificate file"), m_caFile->text(),
+            tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
+        if (!file.isEmpty())
+            m_caFile->setText(file);
+    });
+    m_fingerprint->setObjectName(QStringLiteral("relayFingerprint"));
+    m_fingerprint->setPlaceholderText(tr("SHA-256 of a certificate to accept (AB:CD:\u2026)"));
+    m_fingerprint->setToolTip(tr("wss upstream: accept exactly this certificate although it "
+                                 "cannot be verified (a self-signed test server)"));
+    m_fingerprint->setClearButtonEnabled(true);
+    m_start->setObjectName(QStringLiteral("relayStart"));
+    m_status->setObjectName(QStringLiteral("relayStatus"));
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_error->setObjectName(QStringLiteral("relayError"));
+    m_error->setWordWrap(true);
+    m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_error->setStyleSheet(QStringLiteral("color: #b71c1c; font-weight: bold;"));
+    m_error->hide();
+
+    m_pairs->setObjectName(QStringLiteral("relayPairs"));
+    m_pairs->setModel(m_model);
+    m_pairs->setUniformRowHeights(true);
+    m_pairs->setAllColumnsShowFocus(true);
+    m_pairs->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_pairs->setMinimumHeight(fontMetrics().height() * 5);
+    m_pairs->setColumnHidden(ConnectionsModel::AddressColumn, true);
+    m_pairs->setColumnHidden(ConnectionsModel::BytesColumn, true);
+    m_pairs->header()->setSectionResizeMode(ConnectionsModel::NameColumn,
+                                            QHeaderView::ResizeToContents);
+    m_pairs->header()->setStretchLastSection(true);
+    m_log->setObjectName(QStringLiteral("relayLog"));
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(500);
+    m_log->setPlaceholderText(tr("Relay log: refusals relayed, 502/504, legs closed by the relay"));
+    m_log->setMinimumHeight(fontMetrics().height() * 3 + 10);
+
+    auto *listenRow = new QHBoxLayout;
+    listenRow->addWidget(m_address, 1);
+    listenRow->addWidget(new QLabel(tr("Port:"), this));
+    listenRow->addWidget(m_port);
+    auto *caRow = new QHBoxLayout;
+    caRow->addWidget(m_caFile, 1);
+    caRow->addWidget(m_caBrowse);
+    auto *startRow = new QHBoxLayout;
+    startRow->addWidget(m_start);
+    startRow->addWidget(m_status, 1);
+    auto *form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("Listen on:"), listenRow);
+    form->addRow(QString(), m_addressWarning);
+    form->addRow(tr("Relay to:"), m_target);
+    form->addRow(m_clientDeflate);
+    form->addRow(m_serverDeflate);
+    form->addRow(tr("Upstream CA:"), caRow);
+    form->addRow(tr("Accept cert:"), m_fingerprint);
+    auto *setup = new QWidget(this);
+    auto *setupLayout = new QVBoxLayout(setup);
+    setupLayout->addLayout(form);
+    setupLayout->addLayout(startRow);
+    setupLayout->addWidget(m_error);
+    setupLayout->addWidget(m_pairs, 2);
+    setupLayout->addWidget(m_log, 1);
+    m_tabs->setObjectName(QStringLiteral("relayTabs"));
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(setup, tr("Relay"));
+    m_tabs->addTab(createInterceptPage(), tr("Intercept"));
+    m_tabs->addTab(createInjectPage(), tr("Inject && faults"));
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_tabs);
+
+    loadSettings();
+    connect(m_address, &QLineEdit::textChanged, this, &RelayPanel::updateForm);
+    connect(m_start, &QPushButton::clicked, this, [this] {
+        if (isRunning())
+            stop();
+        else
+            start();
+    });
+    connect(m_pairs->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex &current) {
+                if (const quint32 id = m_model->idOf(current))
+                    emit endpointActivated(id);
+            });
+    // "Forget closed" rebuilds the tree: the list is rooted at the relay again.
+    connect(m_model, &QAbstractItemModel::modelReset, this, &RelayPanel::rootPairList);
+    connect(m_model, &QAbstractItemModel::rowsInserted, this,
+            [this](const QModelIndex &parentIndex) {
+                // A new pair shows its legs at once.
+                if (parentIndex.isValid())
+                    m_pairs->expand(parentIndex);
+            });
+    connect(hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
+        if (id == m_relayId)
+            updateForm();
+        updateTargetPair();
+    });
+    connect(hub, &ConnectionHub::endpointAdded, this, &RelayPanel::updateTargetPair);
+    connect(m_pairs->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &RelayPanel::updateTargetPair);
+    connect(hub, &ConnectionHub::relayLog, this,
+            [this](quint32 relayId, quint64 pair, const QString &line) {
+                if (relayId != m_relayId)
+                    return;
+                m_log->appendPlainText(pair ? QStringLiteral("[%1] %2").arg(pair).arg(line) : line);
+            });
+    connect(hub, &ConnectionHub::relayStopped, this, [this](quint32 relayId) {
+        if (relayId != m_relayId)
+            return;
+        m_stopping = false;
+        m_status->setText(tr("Stopped"));
+        m_heldModel->setRelay(nullptr);
+        m_pauseWatch->stop();
+        updatePausedStatus();
+        updateHeldStatus();
+        emit stopped(relayId);
+        updateForm();
+    });
+    updateForm();
+    updateHeldStatus();
+    updateHeldActions();
+    updateFaultsSummary();
+    updateTargetPair();
+}
+
+RelayPanel::~RelayPanel() = default;
+
+void RelayPanel::loadSettings() {
+    const QSettings settings;
+    m_address->setText(settings.value(AddressKey, QStringLiteral("127.0.0.1")).toString());
+    m_port->setValue(settings.value(PortKey, DefaultPort).toInt());
+    m_target->setText(settings.value(TargetKey, QStringLiteral("ws://127.0.0.1:9001/")).toString());
+    m_clientDeflate->setChecked(settings.value(ClientDeflateKey, true).toBool());
+    m_serverDeflate->setChecked(settings.value(ServerDeflateKey, true).toBool());
+    m_caFile->setText(settings.value(CaFileKey).toString());
+    m_fingerprint->setText(settings.value(FingerprintKey).toString());
+}
+
+void RelayPanel::saveSettings() const {
+    QSettings settings;
+    settings.setValue(AddressKey, m_address->text().trimmed());
+    settings.setValue(PortKey, m_port->value());
+    settings.setValue(TargetKey, m_target->text().trimmed());
+    settings.setValue(ClientDeflateKey, m_clientDeflate->isChecked());
+    settings.setValue(ServerDeflateKey, m_serverDeflate->isChecked());
+    settings.setValue(CaFileKey, m_caFile->text().trimmed());
+    settings.setValue(FingerprintKey, m_fingerprint->text().trimmed());
+}
+
+RelayOptions RelayPanel::options(QString *error) const {
+    RelayOptions options;
+    QStringList problems;
+    const QString address = m_address->text().trimmed();
+    if (address.isEmpty())
+        options.listenAddress = QHostAddress(QHostAddress::LocalHost);
+    else if (!options.listenAddress.setAddress(address))
+        problems.append(tr("Listen on: %1 is not an IP address").arg(address));
+    options.listenPort = quint16(m_port->value());
+    const QUrl target(m_target->text().trimmed(), QUrl::StrictMode);
+    QString urlError;
+    if (!parseWebSocketUrl(target, &urlError))
+        problems.append(tr("Relay to: %1").arg(urlError));
+    options.target = target;
+    if (!m_clientDeflate->isChecked())
+        options.clientDeflate.policy = DeflatePolicy::Refuse;
+    if (!m_serverDeflate->isChecked())
+        options.serverDeflate.policy = DeflatePolicy::Refuse;
+    const QString caFile = m_caFile->text().trimmed();
+    if (!caFile.isEmpty()) {
+        if (QSslCertificate::fromPath(caFile, QSsl::Pem).isEmpty())
+            problems.append(tr("Upstream CA: no PEM certificate in %1").arg(caFile));
+        options.upstream.caCertificatesFile = caFile;
+    }
+    const QString fingerprint = m_fingerprint->text().trimmed();
+    if (!fingerprint.isEmpty()) {
+        options.upstream.acceptedFingerprint = parseFingerprint(fingerprint);
+        if (options.upstream.acceptedFingerprint.isEmpty())
+            problems.append(tr("Accept cert: a SHA-256 fingerprint is 32 hex bytes, with or "
+                               "without colons"));
+    }
+    options.closeTimeoutMs = StopTimeoutMs;
+    if (error)
+        *error = problems.join(QLatin1Char('\n'));
+    return options;
+}
+
+bool RelayPanel::start() {
+    if (isRunning())
+        return true;
+    saveSettings();
+    QString error;
+    const RelayOptions form = options(&error);
+    if (error.isEmpty()) {
+        const quint32 id = m_hub->startRelay(form, &error);
+        if (id) {
+            m_relayId = id;
+            m_stopping = false;
+            m_log->clear();
+            showError({});
+            rootPairList();
+            Relay *relay = m_hub->relay(id);
+            m_heldModel->setRelay(relay);
+            connect(relay, &Relay::heldChanged, this, &RelayPanel::updateHeldStatus);
+            applyIntercept();
+            updateFaultsSummary();
+            m_pauseWatch->start();
+            updateForm();
+            emit started(id);
+            return true;
+        }
+    }
+    m_status->setText(tr("Not started"));
+    showError(error);
+    emit statusMessage(tr("Relay not started: %1").arg(error));
+    updateForm();
+    return false;
+}
+
+void RelayPanel::stop() {
+    if (!isRunning())
+        return;
+    m_stopping = true;
+    m_status->setText(tr("Stopping: closing every pair with 1001\u2026"));
+    m_hub->stopRelay(m_relayId);
+    updateForm();
+}
+
+bool RelayPanel::isRunning() const {
+    const EndpointInfo *info = m_hub->info(m_relayId);
+    return info && !info->finished;
+}
+
+quint16 RelayPanel::boundPort() const {
+    const Relay *relay = isRunning() ? m_hub->relay(m_relayId) : nullptr;
+    return relay ? relay->port() : 0;
+}
+
+QString RelayPanel::listeningUrl() const {
+    const Relay *relay = isRunning() ? m_hub->relay(m_relayId) : nullptr;
+    if (!relay)
+        return {};
+    return QStringLiteral("%1://%2:%3/")
+        .arg(relay->isSecure() ? QLatin1String("wss") : QLatin1String("ws"))
+        .arg(urlHost(relay->address()))
+        .arg(relay->port());
+}
+
+quint32 RelayPanel::selectedPair() const {
+    quint32 id = m_model->idOf(m_pairs->currentIndex());
+    const EndpointInfo *info = m_hub->info(id);
+    if (info && info->kind == EndpointInfo::Kind::RelayLeg)
+        id = info->parentId;
+    info = m_hub->info(id);
+    return info && info->kind == EndpointInfo::Kind::RelayPair && info->parentId == m_relayId ? id
+                                                                                              : 0;
+}
+
+void RelayPanel::showError(const QString &message) {
+    m_error->setText(message);
+    m_error->setVisible(!message.isEmpty());
+}
+
+void RelayPanel::rootPairList() {
+    // Without a relay the list is rooted at a node that has no children: empty.
+    const QModelIndex root = m_relayId ? m_model->indexOf(m_relayId) : QModelIndex();
+    m_pairs->setRootIndex(root.isValid() ? root : m_model->allIndex());
+    m_pairs->expandAll();
+}
+
+void RelayPanel::updateForm() {
+    const bool running = isRunning();
+    const bool editable = !running && !m_stopping;
+    for (QWidget *widget :
+         std::initializer_list<QWidget *>{m_address, m_port, m_target, m_clientDeflate,
+                                          m_serverDeflate, m_caFile, m_caBrowse, m_fingerprint})
+        widget->setEnabled(editable);
+    m_addressWarning->setVisible(!m_address->text().trimmed().isEmpty() &&
+                                 !isLoopback(m_address->text()));
+    m_start->setText(running ? (m_stopping ? tr("Stopping\u2026") : tr("Stop")) : tr("Start"));
+    m_start->setEnabled(!m_stopping);
+    if (running && !m_stopping)
+        m_status->setText(
+            tr("Listening on %1 \u2192 %2")
+                .arg(listeningUrl(), m_hub->relay(m_relayId)->options().target.toString()));
+}
+
+QWidget *RelayPanel::createInterceptPage() {
+    auto *page = new QWidget(this);
+    m_holdUp->setObjectName(QStringLiteral("holdUp"));
+    m_holdDown->setObjectName(QStringLiteral("holdDown"));
+    m_holdUp->setToolTip(tr("Keep what the client sends in the list below until you release, "
+                            "edit or drop it"));
+    m_holdDown->setToolTip(tr("Keep what the server sends in the list below until you release, "
+                              "edit or drop it"));
+    m_rule->setObjectName(QStringLiteral("interceptRule"));
+    m_rule->setPlaceholderText(tr("every message, or a rule: text contains \"order\""));
+    m_rule->setToolTip(tr("Which messages are held, in the log's display filter language, on "
+                          "the message as the leg that received it logs it: text, json.type, "
+                          "len, kind, leg (client: it comes from the client), conn (\"relay N "
+                          "client\"). Empty: every message."));
+    m_holdControl->setToolTip(tr("Hold control frames as well. A held ping makes its round trip "
+                                 "a measure of you; a held close keeps the peer's close "
+                                 "handshake waiting."));
+    m_heldStatus->setObjectName(QStringLiteral("heldStatus"));
+    m_pausedStatus->setObjectName(QStringLiteral("pausedStatus"));
+    m_pausedStatus->setWordWrap(true);
+    m_pausedStatus->setStyleSheet(QStringLiteral("color: #b71c1c;"));
+    m_pausedStatus->hide();
+    m_held->setObjectName(QStringLiteral("heldList"));
+    m_held->setModel(m_heldModel);
+    m_held->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_held->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_held->verticalHeader()->hide();
+    m_held->horizontalHeader()->setStretchLastSection(true);
+    m_held->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_held->setMinimumHeight(fontMetrics().height() * 5);
+    m_editFormat->addItem(tr("Text"), TextFormat);
+    m_editFormat->addItem(tr("Hex"), HexFormat);
+    m_editFormat->setToolTip(tr("Text goes out as a text message, hex as a binary one"));
+    m_editor->setObjectName(QStringLiteral("heldEditor"));
+    m_editor->setPlaceholderText(tr("the selected message's payload, to edit before releasing"));
+    m_editor->setMaximumHeight(fontMetrics().height() * 5);
+    m_release->setToolTip(tr("Let the selected message go as it came"));
+    m_releaseEdited->setToolTip(tr("Let the selected message go with the payload above"));
+    m_drop->setToolTip(tr("Never forward the selected message (the log notes it)"));
+
+    auto *holdRow = new QHBoxLayout;
+    holdRow->addWidget(m_holdUp);
+    holdRow->addWidget(m_holdDown);
+    holdRow->addStretch(1);
+    auto *editRow = new QHBoxLayout;
+    editRow->addWidget(m_editFormat);
+    editRow->addWidget(m_release);
+    editRow->addWidget(m_releaseEdited);
+    editRow->addWidget(m_drop);
+    editRow->addStretch(1);
+    auto *allRow = new QHBoxLayout;
+    allRow->addWidget(m_heldStatus, 1);
+    allRow->addWidget(m_releaseAll);
+    allRow->addWidget(m_dropAll);
+    auto *layout = new QVBoxLayout(page);
+    layout->addLayout(holdRow);
+    layout->addWidget(m_rule);
+    layout->addWidget(m_rule->statusLabel());
+    layout->addWidget(m_holdControl);
+    layout->addLayout(allRow);
+    layout->addWidget(m_pausedStatus);
+    layout->addWidget(m_held, 1);
+    layout->addWidget(m_editor);
+    layout->addLayout(editRow);
+
+    connect(m_holdUp, &QCheckBox::toggled, this, &RelayPanel::applyIntercept);
+    connect(m_holdDown, &QCheckBox::toggled, this, &RelayPanel::applyIntercept);
+    connect(m_holdControl, &QCheckBox::toggled, this, &RelayPanel::applyIntercept);
+    connect(m_rule, &DisplayFilterEdit::filterChanged, this, &RelayPanel::applyIntercept);
+    connect(m_held->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
+        loadEditor();
+        updateHeldActions();
+    });
+    connect(m_editFormat, &QComboBox::currentIndexChanged, this, &RelayPanel::loadEditor);
+    // A refresh resets the list: the message that was selected stays selected.
+    connect(m_heldModel, &QAbstractItemModel::modelAboutToBeReset, this,
+            [this] { m_held->setProperty("restoreHeld", QVariant::fromValue(selectedHeld())); });
+    connect(m_heldModel, &QAbstractItemModel::modelReset, this, [this] {
+        const quint64 id = m_held->property("restoreHeld").toULongLong();
+        if (id && m_heldModel->rowOf(id) >= 0)
+            selectHeld(id);
+        else if (m_heldModel->rowCount() > 0 && !m_held->currentIndex().isValid())
+            m_held->setCurrentIndex(m_heldModel->index(0, 0));
+        updateHeldActions();
+        updateHeldStatus();
+    });
+    connect(m_release, &QPushButton::clicked, this, [this] {
+        Relay *relay = runningRelay();
+        if (relay && selectedHeld())
+            reportAction(relay->release(selectedHeld()), tr("Released"));
+        m_heldModel->refresh();
+    });
+    connect(m_releaseEdited, &QPushButton::clicked, this, [this] {
+        Relay *relay = runningRelay();
+        const quint64 id = selectedHeld();
+        if (!relay || !id)
+            return;
+        const bool hex = m_editFormat->currentData().toInt() == HexFormat;
+        const std::optional<QByteArray> payload =
+            hex ? parseHex(m_editor->toPlainText())
+                : std::optional<QByteArray>(m_editor->toPlainText().toUtf8());
+        if (!payload) {
+            reportAction(false, tr("Not released: the payload is not hex (pairs of 0-9, a-f)"));
+            return;
+        }
+        reportAction(relay->release(id, hex ? Opcode::Binary : Opcode::Text, *payload),
+                     tr("Released, edited"));
+        m_heldModel->refresh();
+    });
+    connect(m_drop, &QPushButton::clicked, this, [this] {
+        Relay *relay = runningRelay();
+        if (relay && selectedHeld())
+            reportAction(relay->drop(selectedHeld()), tr("Dropped"));
+        m_heldModel->refresh();
+    });
+    connect(m_releaseAll, &QPushButton::clicked, this, [this] {
+        if (Relay *relay = runningRelay())
+            reportAction(true, tr("Released %n message(s)", nullptr, relay->releaseAll()));
+        m_heldModel->refresh();
+    });
+    connect(m_dropAll, &QPushButton::clicked, this, [this] {
+        if (Relay *relay = runningRelay())
+            reportAction(true, tr("Dropped %n message(s)", nullptr, relay->dropAll()));
+        m_heldModel->refresh();
+    });
+    m_pauseWatch->setInterval(PauseWatchMs);
+    connect(m_pauseWatch, &QTimer::timeout, this, &RelayPanel::updatePausedStatus);
+    return page;
+}
+
+QWidget *RelayPanel::createInjectPage() {
+    auto *page = new QWidget(this);
+    m_targetPair->setObjectName(QStringLiteral("injectPair"));
+    m_targetPair->setWordWrap(true);
+    m_injectDirection->addItem(tr("to the server (as if from the client)"),
+                               int(RelayLegKind::Server));
+    m_injectDirection->addItem(tr("to the client (as if from the server)"),
+                               int(RelayLegKind::Client));
+    m_injectKind->addItem(tr("Text"), InjectText);
+    m_injectKind->addItem(tr("Binary (hex)"), InjectBinary);
+    m_injectKind->addItem(tr("Ping"), InjectPing);
+    m_injectKind->addItem(tr("Close"), InjectClose);
+    m_injectPayload->setObjectName(QStringLiteral("injectPayload"));
+    m_injectPayload->setPlaceholderText(tr("payload (a close: its reason)"));
+    m_injectCode->setRange(1000, 4999);
+    m_injectCode->setValue(1000);
+    m_injectCode->setToolTip(tr("A close's code (RFC 6455 §7.4)"));
+    m_inject->setObjectName(QStringLiteral("inject"));
+    m_inject->setToolTip(tr("Put it on that leg's wire now, after what waits in that direction"));
+    // Directions are named by the leg a message goes out on, as the relay names them.
+    m_faultDirection->addItem(tr("client \u2192 server"), int(RelayLegKind::Server));
+    m_faultDirection->addItem(tr("server \u2192 client"), int(RelayLegKind::Client));
+    m_cutLeg->addItem(tr("client leg"), int(RelayLegKind::Client));
+    m_cutLeg->addItem(tr("server leg"), int(RelayLegKind::Server));
+    m_latency->setRange(0, 600'000);
+    m_latency->setSuffix(tr(" ms"));
+    m_latency->setToolTip(tr("Every message goes out no earlier than this after it came"));
+    m_jitter->setRange(0, 600'000);
+    m_jitter->setPrefix(QStringLiteral("\u00B1 "));
+    m_jitter->setSuffix(tr(" ms"));
+    m_throttle->setRange(0, 1'000'000'000);
+    m_throttle->setSpecialValueText(tr("unlimited"));
+    m_throttle->setSuffix(tr(" B/s"));
+    m_throttle->setToolTip(tr("At most this many payload bytes a second"));
+    m_dropRate->setRange(0, 100);
+    m_dropRate->setDecimals(1);
+    m_dropRate->setSuffix(tr(" %"));
+    m_dropRate->setToolTip(tr("This share of data messages is dropped (the log notes each)"));
+    m_faultsSummary->setObjectName(QStringLiteral("faultsSummary"));
+    m_faultsSummary->setWordWrap(true);
+    m_cutClose->setToolTip(tr("A close frame with 1001 on that leg; the other leg is closed as "
+                              "when that peer goes"));
+    m_cutReset->setToolTip(tr("A TCP reset on that leg: its peer sees 1006; the other leg is "
+                              "closed with 1011"));
+    m_actionResult->setObjectName(QStringLiteral("actionResult"));
+    m_actionResult->setWordWrap(true);
+
+    auto *injectBox = new QGroupBox(tr("Inject into the pair"), page);
+    auto *injectForm = new QFormLayout(injectBox);
+    injectForm->addRow(m_targetPair);
+    injectForm->addRow(tr("Direction:"), m_injectDirection);
+    auto *kindRow = new QHBoxLayout;
+    kindRow->addWidget(m_injectKind);
+    kindRow->addWidget(m_injectCode);
+    injectForm->addRow(tr("Kind:"), kindRow);
+    injectForm->addRow(tr("Payload:"), m_injectPayload);
+    injectForm->addRow(QString(), m_inject);
+    auto *faultsBox = new QGroupBox(tr("Faults, for every pair"), page);
+    auto *faultsForm = new QFormLayout(faultsBox);
+    faultsForm->addRow(tr("Direction:"), m_faultDirection);
+    auto *latencyRow = new QHBoxLayout;
+    latencyRow->addWidget(m_latency);
+    latencyRow->addWidget(m_jitter);
+    faultsForm->addRow(tr("Latency:"), latencyRow);
+    faultsForm->addRow(tr("Throttle:"), m_throttle);
+    faultsForm->addRow(tr("Drop:"), m_dropRate);
+    faultsForm->addRow(QString(), m_applyFaults);
+    faultsForm->addRow(m_faultsSummary);
+    auto *cutBox = new QGroupBox(tr("Cut a leg of the pair"), page);
+    auto *cutRow = new QHBoxLayout(cutBox);
+    cutRow->addWidget(m_cutLeg);
+    cutRow->addWidget(m_cutClose);
+    cutRow->addWidget(m_cutReset);
+    auto *layout = new QVBoxLayout(page);
+    layout->addWidget(injectBox);
+    layout->addWidget(faultsBox);
+    layout->addWidget(cutBox);
+    layout->addWidget(m_actionResult);
+    layout->addStretch(1);
+
+    connect(m_inject, &QPushButton::clicked, this, &RelayPanel::injectNow);
+    connect(m_injectPayload, &QLineEdit::returnPressed, this, &RelayPanel::injectNow);
+    connect(m_injectKind, &QComboBox::currentIndexChanged, this, [this] {
+        m_injectCode->setVisible(m_injectKind->currentData().toInt() == InjectClose);
+    });
+    m_injectCode->hide();
+    connect(m_faultDirection, &QComboBox::currentIndexChanged, this, [this] {
+        // The form shows what the relay applies in the chosen direction.
+        const Relay *relay = runningRelay();
+        const RelayDirectionFaults faults =
+            relay ? relay->faults().toward(legData(m_faultDirection)) : RelayDirectionFaults{};
+        m_latency->setValue(faults.latencyMs);
+        m_jitter->setValue(faults.jitterMs);
+        m_throttle->setValue(int(std::min<qint64>(faults.bytesPerSecond, m_throttle->maximum())));
+        m_dropRate->setValue(faults.dropPercent);
+    });
+    connect(m_applyFaults, &QPushButton::clicked, this, &RelayPanel::applyFaults);
+    connect(m_cutClose, &QPushButton::clicked, this, [this] { cutLeg(false); });
+    connect(m_cutReset, &QPushButton::clicked, this, [this] { cutLeg(true); });
+    return page;
+}
+
+Relay *RelayPanel::runningRelay() const {
+    return isRunning() ? m_hub->relay(m_relayId) : nullptr;
+}
+
+void RelayPanel::applyIntercept() {
+    Relay *relay = runningRelay();
+    if (!relay)
+        return;
+    // A rule that does not compile holds nothing new; the field says why.
+    if (m_rule->state() == DisplayFilterEdit::State::Invalid)
+        return;
+    QList<InterceptRule> rules;
+    for (const auto &[check, to] :
+         {std::pair{m_holdUp, RelayLegKind::Server}, std::pair{m_holdDown, RelayLegKind::Client}}) {
+        if (!check->isChecked())
+            continue;
+        InterceptRule rule = InterceptRule::all(InterceptRule::Action::Hold, to);
+        rule.filter = log::DisplayFilter::compile(m_rule->text());
+        rule.controlFrames = m_holdControl->isChecked();
+        rules.append(rule);
+    }
+    relay->setIntercept(rules);
+}
+
+quint64 RelayPanel::selectedHeld() const {
+    const QModelIndex current = m_held->currentIndex();
+    return current.isValid() ? current.data(HeldMessagesModel::HeldIdRole).toULongLong() : 0;
+}
+
+void RelayPanel::selectHeld(quint64 id) {
+    const int row = m_heldModel->rowOf(id);
+    if (row >= 0)
+        m_held->setCurrentIndex(m_heldModel->index(row, 0));
+}
+
+void RelayPanel::loadEditor() {
+    const HeldMessage *message = m_heldModel->message(m_held->currentIndex().row());
+    if (!message) {
+        m_editor->clear();
+        return;
+    }
+    const bool hex = m_editFormat->currentData().toInt() == HexFormat;
+    m_editor->setPlainText(hex ? QString::fromLatin1(message->payload.toHex(' '))
+                               : QString::fromUtf8(message->payload));
+}
+
+void RelayPanel::updateHeldActions() {
+    const QModelIndex current = m_held->currentIndex();
+    const bool held = current.isValid() && current.data(HeldMessagesModel::IsHeldRole).toBool();
+    m_release->setEnabled(held);
+    m_releaseEdited->setEnabled(held);
+    m_drop->setEnabled(current.isValid());
+    m_releaseAll->setEnabled(m_heldModel->rowCount() > 0);
+    m_dropAll->setEnabled(m_heldModel->rowCount() > 0);
+}
+
+void RelayPanel::updateHeldStatus() {
+    const Relay *relay = runningRelay();
+    const int count = relay ? relay->heldCount() : 0;
+    if (count == 0) {
+        m_heldStatus->setText(tr("Nothing held"));
+        return;
+    }
+    m_heldStatus->setText(tr("Held: %n message(s), %1", nullptr, count)
+                              .arg(QLocale::system().formattedDataSize(
+                                  relay->heldBytes(), 1, QLocale::DataSizeTraditionalFormat)));
+}
+
+void RelayPanel::updatePausedStatus() {
+    // A leg is not read while the other cannot write fast enough, or while the pair
+    // keeps more than it may hold back: its peer is slowed down by TCP.
+    QStringList paused;
+    for (const quint32 id : m_hub->descendantsOf(m_relayId)) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (info->kind != EndpointInfo::Kind::RelayLeg || info->finished)
+            continue;
+        Connection *connection = m_hub->connection(id);
+        bool isPaused = false;
+        if (const auto *leg = qobject_cast<RelayLeg *>(connection))
+            isPaused = leg->isReadingPaused();
+        else if (const auto *upstream = qobject_cast<ClientConnection *>(connection))
+            isPaused = upstream->isReadingPaused();
+        if (isPaused)
+            paused.append(info->name);
+    }
+    m_pausedStatus->setVisible(!paused.isEmpty());
+    m_pausedStatus->setText(
+        tr("\u23F8 Not read (back-pressure): %1").arg(paused.join(QStringLiteral(", "))));
+}
+
+quint32 RelayPanel::targetPair() const {
+    if (const quint32 selected = selectedPair())
+        return selected;
+    const QList<quint32> below = m_hub->descendantsOf(m_relayId);
+    for (auto it = below.crbegin(); it != below.crend(); ++it) {
+        const EndpointInfo *info = m_hub->info(*it);
+        if (info->kind == EndpointInfo::Kind::RelayPair && !info->finished)
+            return *it;
+    }
+    return 0;
+}
+
+void RelayPanel::updateTargetPair() {
+    const EndpointInfo *info = m_hub->info(targetPair());
+    m_targetPair->setText(info ? tr("Pair: %1 (%2)").arg(info->name, info->address)
+                               : tr("No pair yet: connect a client to the relay"));
+    const bool any = info != nullptr;
+    m_inject->setEnabled(any);
+    m_cutClose->setEnabled(any);
+    m_cutReset->setEnabled(any);
+}
+
+void RelayPanel::reportAction(bool ok, const QString &text) {
+    m_actionResult->setStyleSheet(ok ? QString() : QStringLiteral("color: #b71c1c;"));
+    m_actionResult->setText(text);
+    if (!ok)
+        emit statusMessage(text);
+}
+
+void RelayPanel::injectNow() {
+    Relay *relay = runningRelay();
+    const quint64 pair = m_hub->relayPairNumber(targetPair());
+    if (!relay || !pair) {
+        reportAction(false, tr("Not injected: no pair"));
+        return;
+    }
+    const RelayLegKind to = legData(m_injectDirection);
+    const QString text = m_injectPayload->text();
+    bool ok = false;
+    switch (m_injectKind->currentData().toInt()) {
+    case InjectText:
+        ok = relay->inject(pair, to, Opcode::Text, text.toUtf8());
+        break;
+    case InjectBinary: {
+        const std::optional<QByteArray> bytes = parseHex(text);
+        if (!bytes) {
+            reportAction(false, tr("Not injected: the payload is not hex (pairs of 0-9, a-f)"));
+            return;
+        }
+        ok = relay->inject(pair, to, Opcode::Binary, *bytes);
+        break;
+    }
+    case InjectPing:
+        ok = relay->inject(pair, to, Opcode::Ping, text.toUtf8());
+        break;
+    case InjectClose:
+        ok = relay->injectClose(pair, to, quint16(m_injectCode->value()), text);
+        break;
+    }
+    reportAction(ok, ok ? tr("Injected %1 to the %2")
+                              .arg(m_injectKind->currentText(), QLatin1String(relayLegName(to)))
+                        : tr("Not injected: that leg of the pair is not open"));
+}
+
+void RelayPanel::applyFaults() {
+    Relay *relay = runningRelay();
+    if (!relay) {
+        reportAction(false, tr("Start the relay first"));
+        return;
+    }
+    RelayDirectionFaults faults;
+    faults.latencyMs = m_latency->value();
+    faults.jitterMs = m_jitter->value();
+    faults.bytesPerSecond = m_throttle->value();
+    faults.dropPercent = m_dropRate->value();
+    relay->setFaults(legData(m_faultDirection), faults);
+    updateFaultsSummary();
+    reportAction(true, tr("Faults applied"));
+}
+
+void RelayPanel::updateFaultsSummary() {
+    const Relay *relay = runningRelay();
+    const RelayFaults faults = relay ? relay->faults() : RelayFaults{};
+    QStringList lines;
+    for (const RelayLegKind to : {RelayLegKind::Server, RelayLegKind::Client}) {
+        const QString what = faults.toward(to).describe();
+        if (!what.isEmpty())
+            lines.append(QStringLiteral("%1: %2").arg(relayDirectionArrow(to), what));
+    }
+    m_faultsSummary->setText(lines.isEmpty() ? tr("No faults staged")
+                                             : lines.join(QLatin1Char('\n')));
+    m_faultsSummary->setStyleSheet(lines.isEmpty() ? QString() : QStringLiteral("color: #6a1b9a;"));
+}
+
+void RelayPanel::cutLeg(bool reset) {
+    Relay *relay = runningRelay();
+    const quint64 pair = m_hub->relayPairNumber(targetPair());
+    if (!relay || !pair) {
+        reportAction(false, tr("Not cut: no pair"));
+        return;
+    }
+    RelayCut how;
+    how.style = reset ? RelayCut::Style::Reset : RelayCut::Style::Close;
+    const RelayLegKind leg = legData(m_cutLeg);
+    const bool ok = relay->cut(pair, leg, how);
+    reportAction(ok, ok ? tr("Cut the %1 leg").arg(QLatin1String(relayLegName(leg)))
+                        : tr("Not cut: that leg is not open"));
+}
+
+} // namespace ws
