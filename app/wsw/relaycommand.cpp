@@ -184,6 +184,9 @@ int RelayCommand::run(const QStringList &arguments) {
     }
     const Printing printing{.showFrames = commandLine.isSet(showFrames),
                             .quiet = commandLine.isSet(quiet)};
+    // Quiet and not saving, only violations are printed: the data frames then go
+    // from leg to leg without becoming events.
+    options.observed = !printing.quiet || recorder;
     RelayCommand command(std::move(options), printing, std::move(recorder));
     return command.exec();
 }

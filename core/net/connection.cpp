@@ -60,7 +60,7 @@ qintptr Connection::socketDescriptor() const {
 }
 
 void Connection::receive() {
-    receiveBatches(m_reporting == EventReporting::On);
+    receiveBatches(m_reporting == EventReporting::On && m_eventsWatched);
 }
 
 void Connection::receiveBatches(bool bounded) {
@@ -91,6 +91,8 @@ void Connection::receiveBatches(bool bounded) {
             continue;
         beforeReceive(readUs);
         m_session->receiveData(data, readUs);
+        if (m_batchHandler)
+            m_batchHandler();
         // Answers made while decoding (pongs, close answers, echoes) leave before the
         // events are reported, so their events carry the time they left.
         writeOutgoing();
@@ -250,6 +252,21 @@ void Connection::reportNote(ConformanceNote::Kind kind, const QString &text) {
     note.note.kind = kind;
     note.note.text = text;
     emit sessionEvent(SessionEvent(note));
+}
+
+void Connection::writeQueued() {
+    writeOutgoing();
+    pump();
+    flush();
+    if (!m_finished)
+        afterSend();
+}
+
+SendError Connection::queueDataFrame(const FrameHeader &header, QByteArrayView payload,
+                                     QByteArray *buffer) {
+    return queueThroughSession([&](Session &s, qint64 now) {
+        return s.sendDataFrame(header.op(), payload, header.fin, now, buffer);
+    });
 }
 
 SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {

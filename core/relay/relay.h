@@ -45,6 +45,12 @@ struct RelayOptions {
     // Back-pressure: when either leg has more than this waiting to be written, the
     // other leg is not read until it drops under half of it.
     qint64 sendQueueLimit = 4 * 1024 * 1024;
+    // Whether anyone watches the data frames (a log, a printer, the window). When not,
+    // and neither leg uses permessage-deflate, each data frame goes from one leg's
+    // decoder straight to the other leg, checked but never made an event, and each
+    // batch read from one leg leaves on the other with one write: legEvent() then
+    // carries the handshakes, control frames, closes, violations and notes only.
+    bool observed = true;
 };
 
 // A reverse relay: listens, and for every client that asks to upgrade opens its own
