@@ -75,6 +75,7 @@ void Connection::receiveBatches(bool bounded) {
         // The time the bytes arrived, as near the read as it gets: taken before
         // anything is decoded or reported.
         const qint64 readUs = nowUs();
+        m_lastReadUs = readUs;
         if (chunk.ended) {
             // An unbuffered socket met the end (or a failure) on our read and emits
             // neither errorOccurred() nor disconnected().
@@ -157,7 +158,7 @@ void Connection::writeOutgoing() {
         return;
     const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
     writeSessionOutput(m_socket, *m_session, connected);
-    if (connected)
+    if (connected && m_session->awaitsWrittenTime())
         m_session->outgoingWritten(nowUs());
 }
 
@@ -263,10 +264,10 @@ void Connection::writeQueued() {
 }
 
 SendError Connection::queueDataFrame(const FrameHeader &header, QByteArrayView payload,
-                                     QByteArray *buffer) {
-    return queueThroughSession([&](Session &s, qint64 now) {
-        return s.sendDataFrame(header.op(), payload, header.fin, now, buffer);
-    });
+                                     QByteArray *buffer, qint64 nowUs) {
+    if (m_finished || m_finishPending || !canSend())
+        return SendError::NotOpen;
+    return m_session->sendDataFrame(header.op(), payload, header.fin, nowUs, buffer);
 }
 
 SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {

@@ -86,6 +86,8 @@ public:
     // its events are reported: a relay writes there what the batch's frames queued on
     // the other leg, one write per batch rather than one per frame.
     void setBatchHandler(std::function<void()> handler) { m_batchHandler = std::move(handler); }
+    // When the batch of bytes being received (or the last one) was read (EventClock, µs).
+    qint64 lastReadUs() const { return m_lastReadUs; }
 
 signals:
     void sessionEvent(const ws::SessionEvent &event);
@@ -157,13 +159,13 @@ protected:
     // The common path of every send: refuses when canSend() is false, calls `send`
     // on the session with the time, writes what it produced and reports it.
     template <typename Send> SendError sendThroughSession(Send &&send);
-    // The same without writing: what `send` produced waits in the session for
-    // writeQueued(), so that many sends leave with one write.
-    template <typename Send> SendError queueThroughSession(Send &&send);
     // Writes what the session holds, reports its events, closes TCP if it says so.
     void writeQueued();
-    // One data frame as another session received it (Session::sendDataFrame), queued.
-    SendError queueDataFrame(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer);
+    // One data frame as another session received it (Session::sendDataFrame), queued
+    // for writeQueued(), so that many leave with one write; `nowUs` is when the other
+    // leg read it (lastReadUs()), which saves asking the clock for every frame.
+    SendError queueDataFrame(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer,
+                             qint64 nowUs);
     void setFrameSink(Session::FrameSink sink) { m_session->setFrameSink(std::move(sink)); }
     // Starts the bounded wait for the peer's close (frame or TCP), once.
     void armCloseDeadline();
@@ -196,6 +198,7 @@ private:
     EventReporting m_reporting;
     qint64 m_closeDeadlineMs = -1;
     qint64 m_lastReceiveMs = 0;
+    qint64 m_lastReadUs = 0;
     int m_closeTimeoutMs = 5'000;
     bool m_transportClosing = false;
     bool m_eventsWatched = true;
@@ -212,12 +215,6 @@ private:
 // peer that floods must not hold the loop for a whole 256 KiB batch while the other
 // connections' bytes wait: a pong read late is a round trip measured long.
 constexpr qint64 ReportedReadBudget = 4 * 1024;
-
-template <typename Send> SendError Connection::queueThroughSession(Send &&send) {
-    if (m_finished || m_finishPending || !canSend())
-        return SendError::NotOpen;
-    return send(*m_session, nowUs());
-}
 
 template <typename Send> SendError Connection::sendThroughSession(Send &&send) {
     if (m_finished || m_finishPending || !canSend())

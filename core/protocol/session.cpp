@@ -270,6 +270,13 @@ void Session::outgoingWritten(qint64 nowUs) {
     }
 }
 
+bool Session::awaitsWrittenTime() const {
+    if (d->takenEvents > std::max(m_nextEvent, d->writtenEvents))
+        return true;
+    return std::any_of(d->pings.begin(), d->pings.end(),
+                       [](const Private::SentPing &ping) { return ping.taken && !ping.written; });
+}
+
 SessionEvent Session::takeEvent() {
     Q_ASSERT(hasEvent());
     SessionEvent event = std::move(m_events[m_nextEvent++]);

@@ -275,6 +275,9 @@ public:
     // them, whose round trips count from then. A transport that never calls this
     // leaves the send calls' times.
     void outgoingWritten(qint64 nowUs);
+    // Whether outgoingWritten() would stamp anything now (events or pings whose bytes
+    // were taken): a transport that writes often asks the clock only then.
+    bool awaitsWrittenTime() const;
 
     bool hasEvent() const { return m_nextEvent < m_events.size(); }
     // Only when hasEvent().

@@ -282,8 +282,9 @@ void RelayPair::forwardDirectly() {
 void RelayPair::forwardFrameView(RelayLegKind from, const FrameHeader &header,
                                  QByteArrayView payload, QByteArray *buffer) {
     const RelayLegKind to = otherLeg(from);
-    checkSent(to, to == RelayLegKind::Server ? m_server->queueDataFrame(header, payload, buffer)
-                                             : m_client->queueDataFrame(header, payload, buffer));
+    checkSent(to, to == RelayLegKind::Server
+                      ? m_server->queueDataFrame(header, payload, buffer, m_client->lastReadUs())
+                      : m_client->queueDataFrame(header, payload, buffer, m_server->lastReadUs()));
 }
 
 void RelayPair::writeForwarded(RelayLegKind to) {
