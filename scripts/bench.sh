@@ -26,38 +26,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=5
-runs=3
-only=""
-while (($#)); do
-    case "$1" in
-    --seconds)
-        seconds=${2:?--seconds needs a value}
-        shift 2
-        ;;
-    --runs)
-        runs=${2:?--runs needs a value}
-        shift 2
-        ;;
-    --only)
-        only=${2:?--only needs a value}
-        shift 2
-        ;;
-    --quick)
-        seconds=1
-        runs=1
-        shift
-        ;;
-    -h | --help)
-        sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
-        exit 0
-        ;;
-    *)
-        echo "bench.sh: unknown argument $1 (see --help)" >&2
-        exit 1
-        ;;
-    esac
-done
+# shellcheck source=scripts/benchcommon.sh
+source scripts/benchcommon.sh
+help_lines=23
+bench_arguments bench.sh "$@"
 
 build_dir=build-bench
 echo "== building Release into $build_dir" >&2
@@ -78,18 +50,7 @@ if [[ "$deflate_row" == true ]]; then
 fi
 command -v openssl >/dev/null || { echo "bench.sh: openssl is missing (the wss rows)" >&2; exit 1; }
 
-# 1,000 idle connections need 1,000 descriptors in each process, plus slack.
-hard=$(ulimit -Hn)
-if [[ "$hard" == unlimited || "$hard" -ge 4096 ]]; then ulimit -n 4096; else ulimit -n "$hard"; fi
-
-pin_server=()
-pin_client=()
-if command -v taskset >/dev/null && (($(nproc) >= 2)); then
-    pin_server=(taskset -c 0)
-    pin_client=(taskset -c 1)
-else
-    echo "bench.sh: fewer than 2 CPUs or no taskset: running unpinned" >&2
-fi
+bench_setup bench.sh
 
 py=/usr/bin/python3
 hz=$(getconf CLK_TCK)
@@ -223,14 +184,6 @@ run_idle() {
     result=$(((after - before) * 1024 / 1000))
 }
 
-# better OLD NEW max|min: the better of two figures ("failed" loses).
-better() {
-    awk -v a="$1" -v b="$2" -v how="$3" 'BEGIN {
-        if (a !~ /^[0-9.]+$/) { print b; exit }
-        if (b !~ /^[0-9.]+$/) { print a; exit }
-        if (how == "max") print (b + 0 > a + 0 ? b : a); else print (b + 0 < a + 0 ? b : a) }'
-}
-
 # Rows: label, unit, figure, what the figure counts, wsw bench arguments, kind of
 # server (ws, wss: TLS, deflate: permessage-deflate against Node's ws). Binary
 # messages: the servers then only frame and unframe (text would add UTF-8
@@ -305,13 +258,6 @@ for ((run = 1; run <= idle_runs; run++)); do
         fi
     done
 done
-
-ratio() { # ratio A B: A/B with 2 decimals, or "-"
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'
-}
-fmt() { # fmt VALUE: a figure rounded for the table
-    awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v } else print v }'
-}
 
 status=0
 echo

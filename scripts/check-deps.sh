@@ -38,7 +38,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # --- The closure of what install-deps.sh installs, and of what every system has. --------
-mapfile -t listed < <(scripts/install-deps.sh --list build test package)
+mapfile -t listed < <(scripts/install-deps.sh --list build test package bench)
 mapfile -t essential < <(dpkg-query -W -f='${Essential} ${Package}\n' | awk '$1 == "yes" { print $2 }')
 closure_of() {
     apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \

@@ -6,7 +6,8 @@
 #   scripts/install-deps.sh               build and test (what scripts/test.sh needs)
 #   scripts/install-deps.sh --build-only  build only (what scripts/run.sh needs)
 #   scripts/install-deps.sh --package     build, and make and check the .deb (scripts/package.sh)
-#   scripts/install-deps.sh --list build|test|package
+#   scripts/install-deps.sh --bench       build, and the benchmarks' peers (scripts/bench-relay.sh)
+#   scripts/install-deps.sh --list build|test|package|bench
 #                                         print one list, a name a line, install nothing
 #                                         (scripts/check-deps.sh reads the lists this way)
 #
@@ -27,6 +28,8 @@ test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth n
 # CPack's dpkg-shlibdeps (dpkg-dev) finds ELF files with file(1); the rest check the .deb
 # (bash-completion: scripts/check-package.sh tries the installed completion).
 package_packages=(dpkg-dev file lintian desktop-file-utils appstream bash-completion)
+# The relay benchmark's reference proxy (scripts/bench-relay.sh).
+bench_packages=(nginx)
 
 case "${1:-}" in
 --list)
@@ -35,13 +38,15 @@ case "${1:-}" in
         build) printf '%s\n' "${build_packages[@]}" ;;
         test) printf '%s\n' "${test_packages[@]}" ;;
         package) printf '%s\n' "${package_packages[@]}" ;;
-        *) echo "install-deps.sh: unknown list $list (build, test, package)" >&2; exit 2 ;;
+        bench) printf '%s\n' "${bench_packages[@]}" ;;
+        *) echo "install-deps.sh: unknown list $list (build, test, package, bench)" >&2; exit 2 ;;
         esac
     done
     exit 0
     ;;
 --build-only) want=("${build_packages[@]}") ;;
 --package) want=("${build_packages[@]}" "${package_packages[@]}") ;;
+--bench) want=("${build_packages[@]}" "${bench_packages[@]}") ;;
 "") want=("${build_packages[@]}" "${test_packages[@]}") ;;
 *) echo "install-deps.sh: unknown option $1" >&2; exit 2 ;;
 esac

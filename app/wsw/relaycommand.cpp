@@ -465,6 +465,10 @@ int RelayCommand::run(const QStringList &arguments) {
     staging.commands = commandLine.isSet(hold) || commandLine.isSet(commands);
     const Printing printing{.showFrames = commandLine.isSet(showFrames),
                             .quiet = commandLine.isSet(quiet)};
+    // Quiet and not saving, only violations are printed: the data frames then go
+    // from leg to leg without becoming events (unless intercept or faults need them:
+    // commands on stdin may inject into any message boundary).
+    options.observed = !printing.quiet || recorder || staging.commands;
     RelayCommand command(printing, std::move(staging), std::move(recorder));
     if (!proxyMode) {
         command.setRelay(std::move(options));

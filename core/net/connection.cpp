@@ -60,7 +60,7 @@ qintptr Connection::socketDescriptor() const {
 }
 
 void Connection::receive() {
-    receiveBatches(m_reporting == EventReporting::On);
+    receiveBatches(m_reporting == EventReporting::On && m_eventsWatched);
 }
 
 void Connection::receiveBatches(bool bounded) {
@@ -75,6 +75,7 @@ void Connection::receiveBatches(bool bounded) {
         // The time the bytes arrived, as near the read as it gets: taken before
         // anything is decoded or reported.
         const qint64 readUs = nowUs();
+        m_lastReadUs = readUs;
         if (chunk.ended) {
             // An unbuffered socket met the end (or a failure) on our read and emits
             // neither errorOccurred() nor disconnected().
@@ -91,6 +92,8 @@ void Connection::receiveBatches(bool bounded) {
             continue;
         beforeReceive(readUs);
         m_session->receiveData(data, readUs);
+        if (m_batchHandler)
+            m_batchHandler();
         // Answers made while decoding (pongs, close answers, echoes) leave before the
         // events are reported, so their events carry the time they left.
         writeOutgoing();
@@ -155,7 +158,7 @@ void Connection::writeOutgoing() {
         return;
     const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
     writeSessionOutput(m_socket, *m_session, connected);
-    if (connected)
+    if (connected && m_session->awaitsWrittenTime())
         m_session->outgoingWritten(nowUs());
 }
 
@@ -250,6 +253,21 @@ void Connection::reportNote(ConformanceNote::Kind kind, const QString &text) {
     note.note.kind = kind;
     note.note.text = text;
     emit sessionEvent(SessionEvent(note));
+}
+
+void Connection::writeQueued() {
+    writeOutgoing();
+    pump();
+    flush();
+    if (!m_finished)
+        afterSend();
+}
+
+SendError Connection::queueDataFrame(const FrameHeader &header, QByteArrayView payload,
+                                     QByteArray *buffer, qint64 nowUs) {
+    if (m_finished || m_finishPending || !canSend())
+        return SendError::NotOpen;
+    return m_session->sendDataFrame(header.op(), payload, header.fin, nowUs, buffer);
 }
 
 SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {

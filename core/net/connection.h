@@ -10,6 +10,7 @@
 #include <QHostAddress>
 #include <QObject>
 
+#include <functional>
 #include <memory>
 
 class QTcpSocket;
@@ -76,6 +77,17 @@ public:
     // the event loop (see readAhead()).
     void readArrived() { socketReadable(); }
     EventReporting eventReporting() const { return m_reporting; }
+    // Whether anyone watches the events beyond the role's own logic (default yes). A
+    // relay leg whose data frames go straight to the other leg (Session::setFrameSink)
+    // reports only the few events its pair acts on: it then reads whole batches, as a
+    // connection that reports nothing does, rather than ReportedReadBudget per turn.
+    void setEventsWatched(bool watched) { m_eventsWatched = watched; }
+    // Called after each batch of received bytes has gone through the session, before
+    // its events are reported: a relay writes there what the batch's frames queued on
+    // the other leg, one write per batch rather than one per frame.
+    void setBatchHandler(std::function<void()> handler) { m_batchHandler = std::move(handler); }
+    // When the batch of bytes being received (or the last one) was read (EventClock, µs).
+    qint64 lastReadUs() const { return m_lastReadUs; }
 
 signals:
     void sessionEvent(const ws::SessionEvent &event);
@@ -147,6 +159,14 @@ protected:
     // The common path of every send: refuses when canSend() is false, calls `send`
     // on the session with the time, writes what it produced and reports it.
     template <typename Send> SendError sendThroughSession(Send &&send);
+    // Writes what the session holds, reports its events, closes TCP if it says so.
+    void writeQueued();
+    // One data frame as another session received it (Session::sendDataFrame), queued
+    // for writeQueued(), so that many leave with one write; `nowUs` is when the other
+    // leg read it (lastReadUs()), which saves asking the clock for every frame.
+    SendError queueDataFrame(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer,
+                             qint64 nowUs);
+    void setFrameSink(Session::FrameSink sink) { m_session->setFrameSink(std::move(sink)); }
     // Starts the bounded wait for the peer's close (frame or TCP), once.
     void armCloseDeadline();
     bool hasCloseDeadline() const { return m_closeDeadlineMs >= 0; }
@@ -178,8 +198,11 @@ private:
     EventReporting m_reporting;
     qint64 m_closeDeadlineMs = -1;
     qint64 m_lastReceiveMs = 0;
+    qint64 m_lastReadUs = 0;
     int m_closeTimeoutMs = 5'000;
     bool m_transportClosing = false;
+    bool m_eventsWatched = true;
+    std::function<void()> m_batchHandler;
     // receive(), in bounded batches or all that is there.
     void receiveBatches(bool bounded);
     bool m_pumping = false;       // inside pump(): a nested call leaves the events to it
@@ -197,11 +220,7 @@ template <typename Send> SendError Connection::sendThroughSession(Send &&send) {
     if (m_finished || m_finishPending || !canSend())
         return SendError::NotOpen;
     const SendError result = send(*m_session, nowUs());
-    writeOutgoing();
-    pump();
-    flush();
-    if (!m_finished)
-        afterSend();
+    writeQueued();
     return result;
 }
 

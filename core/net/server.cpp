@@ -210,7 +210,9 @@ void Server::Private::serveHttp(ServerClient *c) {
             .arg(QString::fromLatin1(request.method))
             .arg(QString::fromLatin1(request.target))
             .arg(answer.status));
-    session.respondHttp(answer.response, nowUs());
+    session.respondHttp(answer.response,
+                        QStringLiteral("plain HTTP request answered %1").arg(answer.status),
+                        nowUs());
 }
 
 void Server::Private::announce(ServerClient *c) {

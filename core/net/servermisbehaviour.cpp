@@ -451,15 +451,17 @@ void Server::Private::answerUpgrade(ServerClient *c, bool delayDone) {
     }
     if (m.refuseStatus > 0) {
         c->m_logged = true;
-        c->staged(QStringLiteral("refused the handshake with %1").arg(m.refuseStatus));
-        session.respondHttp(refusalResponse(m), nowUs());
+        const QString why = QStringLiteral("refused the handshake with %1").arg(m.refuseStatus);
+        c->staged(why);
+        session.respondHttp(refusalResponse(m), why, nowUs());
         return;
     }
     if (m.badUpgrade != Misbehaviour::BadUpgrade::None && session.serverHandshake()) {
         c->m_logged = true;
-        c->staged(QStringLiteral("answered the upgrade with a broken 101 (%1)")
-                      .arg(QLatin1String(badUpgradeName(m.badUpgrade))));
-        session.respondHttp(brokenUpgradeResponse(m.badUpgrade, *session.serverHandshake()),
+        const QString why = QStringLiteral("answered the upgrade with a broken 101 (%1)")
+                                .arg(QLatin1String(badUpgradeName(m.badUpgrade)));
+        c->staged(why);
+        session.respondHttp(brokenUpgradeResponse(m.badUpgrade, *session.serverHandshake()), why,
                             nowUs());
         return;
     }

@@ -134,6 +134,9 @@ struct FrameDecoder::State {
     void feed(FrameDecoder &d, const char *p, const char *end);
     bool gatherHeader(FrameDecoder &d, const char *&p, const char *end);
     bool takeWholeMessage(FrameDecoder &d, const char *&p, const char *end);
+    bool sinkWholeFrame(FrameDecoder &d, const char *&p, const char *end);
+    void sinkFrame(FrameDecoder &d);
+    void failIncompleteText(FrameDecoder &d, ViolationFrame violating);
     bool isPlainShortDataFrame(const FrameDecoder &d);
     void failLengthMsb(FrameDecoder &d);
     bool checkFirstByte(FrameDecoder &d);
@@ -213,7 +216,8 @@ void FrameDecoder::State::feed(FrameDecoder &d, const char *p, const char *end) 
     while (p < end && !d.m_failed) {
         if (reading == Reading::Payload) {
             consumePayload(d, p, end);
-        } else if (gatherHeader(d, p, end) && !takeWholeMessage(d, p, end)) {
+        } else if (gatherHeader(d, p, end) && !sinkWholeFrame(d, p, end) &&
+                   !takeWholeMessage(d, p, end)) {
             startFrame(d);
         }
     }
@@ -272,6 +276,86 @@ bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, cons
     // lacks the latter.
     d.m_outputs.emplace_back(DecodedMessage{
         .type = type, .data = std::move(data), .wireSize = size, .streamOffset = frameOffset});
+    return true;
+}
+
+// A data frame whose payload is all in the view, for the frame sink: unmasked once
+// (on words) into a buffer on the stack or, when large, into one allocation the sink
+// may take, checked as the usual path would check it, and handed over. Anything the
+// usual path must report (a note, a frame after the close, invalid UTF-8, an output
+// waiting) takes the usual path, which then finds the same violation or output.
+bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const char *end) {
+    const auto [fin, rsv, op] = byte0();
+    if (!d.m_frameSink || rsv != 0 || isControl(Opcode(op)) || closeSeen ||
+        !frame.notes.isEmpty() || d.hasNext())
+        return false;
+    const quint64 length = frame.header.payloadLength;
+    if (quint64(end - p) < length)
+        return false;
+    const auto size = qsizetype(length);
+    std::array<char, SinkStackBytes> stackBuffer;
+    QByteArray heap;
+    char *target = stackBuffer.data();
+    if (size > qsizetype(stackBuffer.size())) {
+        heap = QByteArray(size, Qt::Uninitialized);
+        target = heap.data();
+    }
+    std::optional<quint32> key;
+    if (byte1().masked)
+        key = maskingKeyAt(raw.bytes.data() + lengthEnd);
+    if (size > 0) {
+        // RFC 6455 §5.3: unmasked on the way out of the caller's buffer.
+        if (key)
+            copyWithMask(target, p, size, *key);
+        else
+            std::memcpy(target, p, size_t(size));
+    }
+    const bool first = op != code(Opcode::Continuation);
+    const bool text = first ? op == code(Opcode::Text) : validateText;
+    Utf8Validator validator;
+    if (text) {
+        // RFC 6455 §8.1: fail fast, and a message may not end inside a character.
+        if (!first)
+            validator = textValidator;
+        if (validator.feed(QByteArrayView(target, size)) == Utf8Validator::Status::Invalid ||
+            (fin && !validator.isCompleteAndValid()))
+            return false;
+    }
+    // The message moves on as startFrame() and finishFrame() would move it.
+    if (first) {
+        messageType = static_cast<Opcode>(op);
+        messageRsv = 0;
+        validateText = text;
+        frameCount = 0;
+        wireSize = 0;
+        messageOffset = frameOffset;
+        messageFirstHeader = raw;
+    }
+    if (first)
+        textFed = 0;
+    if (text) {
+        textValidator = validator;
+        textFed += size;
+    }
+    ++frameCount;
+    wireSize += size;
+    inMessage = !fin;
+    FrameHeader header = frame.header;
+    header.setByte0(byte0());
+    header.maskingKey = key;
+    frame.header = FrameHeader{};
+    p += size;
+    d.m_offset += size;
+    const RawHeaderBytes rawHeader = raw;
+    raw.size = 0;
+    if (d.m_frameSink(header, QByteArrayView(target, size), heap.isNull() ? nullptr : &heap))
+        return true;
+    DecodedFrame refused;
+    refused.header = header;
+    refused.rawHeader = rawHeader;
+    refused.payload = heap.isNull() ? QByteArray(target, size) : std::move(heap);
+    refused.streamOffset = frameOffset;
+    d.m_outputs.emplace_back(std::move(refused));
     return true;
 }
 
@@ -687,6 +771,10 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
     }
 
     const bool dataFrame = !isControl(Opcode(op));
+    if (dataFrame && d.m_frameSink) {
+        sinkFrame(d);
+        return;
+    }
     const bool reported =
         !dataFrame || d.m_options.reportDataFrames || closeSeen || !frame.notes.isEmpty();
     if (dataFrame) {
@@ -722,6 +810,38 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
         finishMessage(d);
 }
 
+// A data frame whose payload came in pieces, for the frame sink; no message is
+// gathered.
+void FrameDecoder::State::sinkFrame(FrameDecoder &d) {
+    const qint64 length = qint64(frame.header.payloadLength);
+    const bool fin = frame.header.fin;
+    ++frameCount;
+    wireSize += length;
+    if (fin && validateText && !textValidator.isCompleteAndValid()) {
+        failIncompleteText(d, payloadFrame(quint64(length)));
+        return;
+    }
+    if (fin) {
+        inMessage = false;
+        // Fragments gathered before the sink was set (a relay sets it once open).
+        messageData = QByteArray();
+    }
+    const bool sinkable = !closeSeen && frame.notes.isEmpty() && !d.hasNext();
+    if (!sinkable || !d.m_frameSink(frame.header, frame.payload, &frame.payload))
+        d.m_outputs.emplace_back(std::move(frame));
+    frame.payload = QByteArray();
+    frame.header = FrameHeader{};
+    frame.closeCode.reset();
+}
+
+void FrameDecoder::State::failIncompleteText(FrameDecoder &d, ViolationFrame violating) {
+    // RFC 6455 §8.1: frames may split a character, the message may not.
+    d.fail(ProtocolError::InvalidUtf8,
+           QStringLiteral("text message ends in the middle of a UTF-8 character "
+                          "(RFC 6455 §8.1)"),
+           d.m_offset, std::move(violating));
+}
+
 void FrameDecoder::State::finishMessage(FrameDecoder &d) {
     inMessage = false;
     DecodedMessage message;
@@ -744,11 +864,7 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
     };
 
     if (validateText && !textValidator.isCompleteAndValid()) {
-        // RFC 6455 §8.1: frames may split a character, the message may not.
-        d.fail(ProtocolError::InvalidUtf8,
-               QStringLiteral("text message ends in the middle of a UTF-8 character "
-                              "(RFC 6455 §8.1)"),
-               d.m_offset, lastFrame());
+        failIncompleteText(d, lastFrame());
         return;
     }
     if (message.compressed) {

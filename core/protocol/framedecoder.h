@@ -169,6 +169,21 @@ public:
     // server nobody watches).
     using MessageSink = std::function<void(Opcode type, QByteArrayView payload)>;
     void setMessageSink(MessageSink sink) { m_messageSink = std::move(sink); }
+    // For a relay that forwards frames as they came and whose frames nobody watches
+    // (no extension in use: a compressed fragment means nothing alone). When set,
+    // every data frame goes to the sink once it is whole and known to break no rule
+    // (text: valid UTF-8 so far, and complete at the end of its message), as a view
+    // valid only during the call, unmasked; no DecodedMessage is made. `buffer`, when
+    // not null, is an allocated QByteArray holding exactly that payload, which the
+    // sink may take (move from) instead of copying it. A frame of up to 4 KiB whose
+    // bytes are all in one feed() is unmasked into a buffer on the stack. The sink
+    // returns false to refuse a frame (its owner has something to handle first); the
+    // frame is then a DecodedFrame output, as is a data frame that completes behind an
+    // output not yet taken, carries a note or follows a close frame, so that nothing
+    // is reordered and nothing is lost.
+    using FrameSink =
+        std::function<bool(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer)>;
+    void setFrameSink(FrameSink sink) { m_frameSink = std::move(sink); }
 
 private:
     struct State;
@@ -176,6 +191,7 @@ private:
 
     DecoderOptions m_options;
     MessageSink m_messageSink;
+    FrameSink m_frameSink;
     std::unique_ptr<State> m_state;
     // Outputs not taken yet start at m_nextOutput; the vector is cleared (keeping its
     // capacity) once all are taken, so steady-state decoding does not allocate here.

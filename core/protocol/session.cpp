@@ -119,6 +119,7 @@ struct Session::Private {
     std::optional<FrameDecoder> decoder;
     // Given to the decoder when it is built, and whenever it changes.
     FrameDecoder::MessageSink messageSink;
+    Session::FrameSink frameSink;
     std::function<void(const DecodedMessage &)> messageHandler;
     FrameEncoder encoder;
     MessageExtension *extension = nullptr;
@@ -267,6 +268,13 @@ void Session::outgoingWritten(qint64 nowUs) {
         it->sentUs = nowUs;
         it->written = true;
     }
+}
+
+bool Session::awaitsWrittenTime() const {
+    if (d->takenEvents > std::max(m_nextEvent, d->writtenEvents))
+        return true;
+    return std::any_of(d->pings.begin(), d->pings.end(),
+                       [](const Private::SentPing &ping) { return ping.taken && !ping.written; });
 }
 
 SessionEvent Session::takeEvent() {
@@ -457,6 +465,20 @@ struct SessionOps {
         options.reportDataFrames = s.m_options.reportFrames;
         s.d->decoder.emplace(options);
         s.d->decoder->setMessageSink(s.d->messageSink);
+        s.d->decoder->setFrameSink(decoderFrameSink(s));
+    }
+
+    static FrameDecoder::FrameSink decoderFrameSink(Session &s) {
+        if (!s.d->frameSink || s.d->extension)
+            return {};
+        return [&s](const FrameHeader &header, QByteArrayView payload, QByteArray *buffer) {
+            // Behind events not taken yet the frame is an event too, so that the owner
+            // forwards it after them.
+            if (s.hasEvent() || s.d->ignoreInput)
+                return false;
+            s.d->frameSink(header, payload, buffer);
+            return true;
+        };
     }
 
     static void feedDecoder(Session &s, QByteArrayView data) {
@@ -503,7 +525,8 @@ struct SessionOps {
         QByteArray payload;
         QString closeReason;
         QList<ConformanceNote> notes;
-        if (s.m_options.reportFrames) {
+        // With a frame sink, a data frame that reaches here could not be sunk in order.
+        if (s.m_options.reportFrames || (s.d->frameSink && !isControl(opcode))) {
             // Shared copies: the frame itself goes into its event.
             payload = frame.payload;
             closeReason = frame.closeReason;
@@ -800,23 +823,13 @@ void Session::reject(int httpStatus, const QByteArray &reason, qint64 nowUs) {
         {.clean = false, .closedByUs = true});
 }
 
-void Session::rejectWithResponse(const QByteArray &response, const QString &why, qint64 nowUs) {
-    m_nowUs = nowUs;
-    if (m_role != Role::Server || !d->awaitingAccept || m_state != SessionState::Connecting)
-        return;
-    SessionOps::queueHttpAnswer(*this, response);
-    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure), why,
-                       {.clean = false, .closedByUs = true});
-}
-
-void Session::respondHttp(const QByteArray &response, qint64 nowUs) {
+void Session::respondHttp(const QByteArray &response, const QString &why, qint64 nowUs) {
     m_nowUs = nowUs;
     if (m_role != Role::Server || !(d->awaitingHttpResponse || d->awaitingAccept) ||
         m_state != SessionState::Connecting)
         return;
     SessionOps::queueHttpAnswer(*this, response);
-    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure),
-                       QStringLiteral("plain HTTP request answered"),
+    SessionOps::finish(*this, toWire(CloseCode::AbnormalClosure), why,
                        {.clean = false, .closedByUs = true});
 }
 
@@ -996,19 +1009,42 @@ SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload, qint
     return SendError::None;
 }
 
-SendError Session::sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin, qint64 nowUs) {
+SendError Session::sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin, qint64 nowUs,
+                                 QByteArray *buffer) {
     m_nowUs = nowUs;
     if (m_closeSent)
         return SendError::CloseAlreadySent;
     if (m_state != SessionState::Open)
         return SendError::NotOpen;
+    const bool report = m_options.reportFrames && !d->frameSink;
+    if (buffer && !report && payload.size() >= MinSharedPayload) {
+        Q_ASSERT(buffer->size() == payload.size());
+        // The payload is ours: RFC 6455 §5.3, masked in place with our fresh key, and
+        // handed to the transport as it is.
+        QByteArray shared = std::move(*buffer);
+        SessionOps::prepareOutgoing(*this, 0);
+        const qsizetype start = m_outgoing.size();
+        const FrameHeader header =
+            d->encoder.encodeFrameHeader(m_outgoing, opcode, shared.size(), fin);
+        if (header.maskingKey)
+            applyMask(shared.data(), shared.size(), *header.maskingKey);
+        SessionOps::account(*this, start, shared.size());
+        SessionOps::appendSharedPayload(*this, shared);
+        return SendError::None;
+    }
     SessionOps::prepareOutgoing(*this, payload.size());
     const qsizetype start = m_outgoing.size();
     const FrameHeader header = d->encoder.encodeFrame(m_outgoing, opcode, payload, fin);
     const qint64 offset = SessionOps::account(*this, start, 0);
-    if (m_options.reportFrames)
+    if (report)
         SessionOps::reportOutgoingFrame(*this, header, start, offset, payload.toByteArray());
     return SendError::None;
+}
+
+void Session::setFrameSink(FrameSink sink) {
+    d->frameSink = std::move(sink);
+    if (d->decoder)
+        d->decoder->setFrameSink(SessionOps::decoderFrameSink(*this));
 }
 
 SendError Session::sendRaw(const RawFrame &frame, qint64 nowUs) {

@@ -170,13 +170,11 @@ public:
     void accept(const QByteArray &subprotocol, const QList<ExtensionParams> &extensions,
                 MessageExtension *extension, qint64 nowUs, const HttpHeaders &extraHeaders = {});
     void reject(int httpStatus, const QByteArray &reason, qint64 nowUs);
-    // Server, after UpgradeRequested: refuse with this complete HTTP answer (a relay
-    // passing on its upstream's refusal, or its own 502/504); `why` goes into the
-    // ClosedEvent. The connection then closes.
-    void rejectWithResponse(const QByteArray &response, const QString &why, qint64 nowUs);
-    // Server, after a PlainHttpRequest: answer it; the connection then closes. Also
-    // after UpgradeRequested, with any answer (a server that misbehaves on purpose).
-    void respondHttp(const QByteArray &response, qint64 nowUs);
+    // Server, after a PlainHttpRequest or an UpgradeRequested: answer with this
+    // complete HTTP response instead of a 101 (a plain HTTP answer, a relay passing on
+    // its upstream's refusal or its own 502/504, a server that misbehaves on purpose).
+    // The connection then closes; `why` is the ClosedEvent's reason.
+    void respondHttp(const QByteArray &response, const QString &why, qint64 nowUs);
     // The request behind UpgradeRequested / PlainHttpRequest.
     const ServerHandshake *serverHandshake() const;
     const ClientHandshake *clientHandshake() const;
@@ -242,7 +240,22 @@ public:
     // message another session received (its decoder validated them) one by one, so
     // that the message keeps its fragmentation. No outgoing MessageEvent; frame
     // events as usual.
-    SendError sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin, qint64 nowUs);
+    // `buffer`, when not null, holds exactly `payload` and may be taken: a large
+    // payload then goes out as a chunk of its own, masked in place by a client, rather
+    // than copied behind its header.
+    SendError sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin, qint64 nowUs,
+                            QByteArray *buffer = nullptr);
+    // The forwarding path of a relay whose frames nobody watches: every incoming data
+    // frame goes to `sink` as soon as it is whole and checked (FrameDecoder::setFrameSink:
+    // a view valid during the call, `buffer` an allocation it may take), from inside
+    // receiveData(). Order is kept: a frame that completes while events of this session
+    // wait to be taken becomes a FrameEvent instead, for the owner to forward after
+    // them. No incoming MessageEvent is made, and no data frame either way is a
+    // FrameEvent otherwise. Used only while no extension is in use (a compressed
+    // fragment means nothing alone). An empty function restores the usual path.
+    using FrameSink =
+        std::function<void(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer)>;
+    void setFrameSink(FrameSink sink);
     // Give up without a close handshake (timeout, or the user pulled the plug):
     // emits ClosedEvent with 1006 and asks for the transport to be closed.
     void abort(const QString &why, qint64 nowUs);
@@ -262,6 +275,9 @@ public:
     // them, whose round trips count from then. A transport that never calls this
     // leaves the send calls' times.
     void outgoingWritten(qint64 nowUs);
+    // Whether outgoingWritten() would stamp anything now (events or pings whose bytes
+    // were taken): a transport that writes often asks the clock only then.
+    bool awaitsWrittenTime() const;
 
     bool hasEvent() const { return m_nextEvent < m_events.size(); }
     // Only when hasEvent().

@@ -53,6 +53,14 @@ struct RelayOptions {
     // read until the pair keeps less than half of it: nothing is lost, the peer is
     // slowed down by TCP instead.
     qint64 heldBytesLimit = 8 * 1024 * 1024;
+    // Whether anyone watches the data frames (a log, a printer, the window). When not,
+    // and neither leg uses permessage-deflate, each data frame goes from one leg's
+    // decoder straight to the other leg, checked but never made an event, and each
+    // batch read from one leg leaves on the other with one write: legEvent() then
+    // carries the handshakes, control frames, closes, violations and notes only.
+    // Intercept and faults need the events: a pair staged when it starts forwarding
+    // goes the observed way whatever this says.
+    bool observed = true;
 };
 
 // A reverse relay: listens, and for every client that asks to upgrade opens its own

@@ -120,19 +120,11 @@ void RelayLeg::acceptUpgrade(const QByteArray &subprotocol, const HttpHeaders &e
     session.accept(subprotocol, {}, nullptr, nowUs(), extraHeaders);
 }
 
-void RelayLeg::refuseUpgrade(const QByteArray &response, const QString &why) {
+void RelayLeg::answerHttp(const QByteArray &response, const QString &why) {
     if (isEnding() || state() != SessionState::Connecting)
         return;
     m_handshakeTimer.stop();
-    mutableSession().rejectWithResponse(response, why, nowUs());
-    sendHandshakeAnswer();
-}
-
-void RelayLeg::answerHttp(const QByteArray &response) {
-    if (isEnding() || state() != SessionState::Connecting)
-        return;
-    m_handshakeTimer.stop();
-    mutableSession().respondHttp(response, nowUs());
+    mutableSession().respondHttp(response, why, nowUs());
     sendHandshakeAnswer();
 }
 

@@ -41,12 +41,16 @@ public:
     void acceptUpgrade(const QByteArray &subprotocol, const HttpHeaders &extraHeaders,
                        const DeflateConfig &deflate);
     void deliverAnswer() { sendHandshakeAnswer(); }
-    // After UpgradeRequested: the complete HTTP answer instead of a 101.
-    void refuseUpgrade(const QByteArray &response, const QString &why);
-    // After PlainHttpRequest.
-    void answerHttp(const QByteArray &response);
+    // After UpgradeRequested or PlainHttpRequest: the complete HTTP answer instead of
+    // a 101; `why` is the ClosedEvent's reason.
+    void answerHttp(const QByteArray &response, const QString &why);
     // One data frame as received on the other leg (see Session::sendDataFrame).
     SendError sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin);
+    // The direct path of a pair nobody watches: frames of the other leg queued here and
+    // written once per batch, this leg's own data frames handed to a sink.
+    using Connection::queueDataFrame;
+    using Connection::setFrameSink;
+    using Connection::writeQueued;
     // Back-pressure: stop reading from the client until resumed.
     void setReadingPaused(bool paused);
     bool isReadingPaused() const { return m_paused; }
@@ -87,6 +91,10 @@ public:
     ~RelayUpstream() override;
 
     SendError sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin);
+    // As RelayLeg's.
+    using Connection::queueDataFrame;
+    using Connection::setFrameSink;
+    using Connection::writeQueued;
     QTcpSocket *transport() const { return socket(); }
 };
 

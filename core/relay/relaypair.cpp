@@ -94,6 +94,9 @@ void RelayPair::acceptClient() {
     // Frames keep their fragmentation only when both legs carry them as they are:
     // compressed fragments of one leg mean nothing on the other.
     m_frameByFrame = !m_server->deflate() && !m_client->deflate();
+    if (m_frameByFrame && !m_options.observed && !isStaged(RelayLegKind::Server) &&
+        !isStaged(RelayLegKind::Client))
+        forwardDirectly();
     const Session &session = m_client->session();
     emit clientAccepted(m_id, session.rawHandshakeRequest(), session.rawHandshakeResponse(),
                         handshake->subprotocol());
@@ -107,7 +110,7 @@ void RelayPair::refuseClient(const QByteArray &response, const QString &why) {
     m_clientAnswered = true;
     m_upstreamDeadline.stop();
     log(why);
-    m_client->refuseUpgrade(response, why);
+    m_client->answerHttp(response, why);
 }
 
 void RelayPair::refuseClientWith(int status, const QString &text) {
@@ -158,17 +161,19 @@ void RelayPair::onClientEvent(const SessionEvent &event) {
             break;
         case HandshakeEvent::Kind::PlainHttpRequest:
             m_clientAnswered = true;
-            m_client->answerHttp(ServerHandshake::httpResponse(
-                426, {}, "text/plain; charset=utf-8",
-                QStringLiteral("This is a WebSocket relay to %1: only WebSocket upgrades are "
-                               "relayed.\n")
-                    .arg(m_target.toString())
-                    .toUtf8(),
-                [] {
-                    HttpHeaders headers;
-                    headers.add("Upgrade", "websocket");
-                    return headers;
-                }()));
+            m_client->answerHttp(
+                ServerHandshake::httpResponse(
+                    426, {}, "text/plain; charset=utf-8",
+                    QStringLiteral("This is a WebSocket relay to %1: only WebSocket upgrades "
+                                   "are relayed.\n")
+                        .arg(m_target.toString())
+                        .toUtf8(),
+                    [] {
+                        HttpHeaders headers;
+                        headers.add("Upgrade", "websocket");
+                        return headers;
+                    }()),
+                QStringLiteral("plain HTTP request answered 426"));
             break;
         case HandshakeEvent::Kind::Failed:
             m_clientAnswered = true;
@@ -247,6 +252,41 @@ void RelayPair::forwardFrame(RelayLegKind from, const FrameEvent &event) {
                                 ? m_server->sendDataFrame(opcode, event.frame.payload, fin)
                                 : m_client->sendDataFrame(opcode, event.frame.payload, fin);
     checkSent(to, error);
+    applyBackPressure(to);
+}
+
+void RelayPair::forwardDirectly() {
+    // Frames decoded before this (a client's early frames, an upstream's frames behind
+    // its 101) are events already and go the usual way, first.
+    m_client->setEventsWatched(false);
+    m_server->setEventsWatched(false);
+    m_client->setFrameSink(
+        [this](const FrameHeader &header, QByteArrayView payload, QByteArray *buffer) {
+            forwardFrameView(RelayLegKind::Client, header, payload, buffer);
+        });
+    m_server->setFrameSink(
+        [this](const FrameHeader &header, QByteArrayView payload, QByteArray *buffer) {
+            forwardFrameView(RelayLegKind::Server, header, payload, buffer);
+        });
+    m_client->setBatchHandler([this] { writeForwarded(RelayLegKind::Server); });
+    m_server->setBatchHandler([this] { writeForwarded(RelayLegKind::Client); });
+}
+
+void RelayPair::forwardFrameView(RelayLegKind from, const FrameHeader &header,
+                                 QByteArrayView payload, QByteArray *buffer) {
+    const RelayLegKind to = otherLeg(from);
+    checkSent(to, to == RelayLegKind::Server
+                      ? m_server->queueDataFrame(header, payload, buffer, m_client->lastReadUs())
+                      : m_client->queueDataFrame(header, payload, buffer, m_server->lastReadUs()));
+}
+
+void RelayPair::writeForwarded(RelayLegKind to) {
+    if (to == RelayLegKind::Server) {
+        if (!m_server->isFinished())
+            m_server->writeQueued();
+    } else if (!m_client->isFinished()) {
+        m_client->writeQueued();
+    }
     applyBackPressure(to);
 }
 

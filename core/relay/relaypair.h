@@ -84,6 +84,12 @@ private:
     void forwardMessage(RelayLegKind from, const MessageEvent &event);
     void forwardControl(RelayLegKind from, Opcode opcode, const QByteArray &payload);
     void forwardClose(RelayLegKind from, const CloseEvent &event);
+    // The direct path (RelayOptions::observed off): a data frame straight from one
+    // leg's decoder, queued on the other, which writes once the batch is read.
+    void forwardDirectly();
+    void forwardFrameView(RelayLegKind from, const FrameHeader &header, QByteArrayView payload,
+                          QByteArray *buffer);
+    void writeForwarded(RelayLegKind to);
     // A leg ended: the other is closed with `code` unless it is already closing.
     void legEnded(RelayLegKind leg, const ClosedEvent &closed);
     void closeLeg(RelayLegKind leg, quint16 code, const QString &reason);

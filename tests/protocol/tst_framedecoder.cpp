@@ -294,6 +294,10 @@ private slots:
     void messageSinkKeepsOrder();
     void messageSinkNeverGetsInvalidText();
     void messageSinkCanBeRemoved();
+    void frameSinkKeepsFramesInOrder_data();
+    void frameSinkKeepsFramesInOrder();
+    void frameSinkNeverGetsBrokenText();
+    void frameSinkRefusalMakesAnOutput();
     void splitClosePayload_data();
     void splitClosePayload();
     void errorNames();
@@ -1352,6 +1356,130 @@ void TestFrameDecoder::messageSinkCanBeRemoved() {
     QCOMPARE(calls, 1);
     QVERIFY(decoder.hasNext());
     QCOMPARE(std::get<DecodedMessage>(decoder.takeNext()).data, QByteArray("two"));
+}
+
+namespace {
+
+struct FrameSinkCall {
+    Opcode opcode;
+    bool fin;
+    QByteArray payload;
+    bool operator==(const FrameSinkCall &) const = default;
+};
+
+} // namespace
+
+void TestFrameDecoder::frameSinkKeepsFramesInOrder_data() {
+    QTest::addColumn<QList<QByteArray>>("pieces");
+    for (const Split &split : splits(sinkStream()))
+        QTest::newRow(qPrintable(split.first)) << split.second;
+}
+
+void TestFrameDecoder::frameSinkKeepsFramesInOrder() {
+    // A relay's path: every data frame as it came (fragments stay fragments), in
+    // stream order with the control frames, whatever the chunking; no messages.
+    QFETCH(QList<QByteArray>, pieces);
+    FrameDecoder decoder(DecoderOptions{Role::Server});
+    QList<FrameSinkCall> frames;
+    QStringList sequence;
+    bool buffersRight = true;
+    decoder.setFrameSink(
+        [&](const FrameHeader &header, QByteArrayView payload, QByteArray *buffer) {
+            frames.append({header.op(), header.fin, payload.toByteArray()});
+            sequence << QString::fromLatin1(opcodeName(header.op()));
+            // An allocation to take is offered exactly when the payload has one.
+            buffersRight = buffersRight && (buffer ? buffer->size() == payload.size() &&
+                                                         buffer->constData() == payload.data()
+                                                   : payload.size() <= 4096);
+            return true;
+        });
+    for (const QByteArray &piece : pieces) {
+        decoder.feed(piece);
+        while (decoder.hasNext()) {
+            const DecoderOutput output = decoder.takeNext();
+            QVERIFY(!std::holds_alternative<DecodedMessage>(output));
+            const auto &frame = std::get<DecodedFrame>(output);
+            if (!isControl(frame.header.op()))
+                frames.append({frame.header.op(), frame.header.fin, frame.payload});
+            sequence << QString::fromLatin1(opcodeName(frame.header.op()));
+        }
+    }
+    const QList<FrameSinkCall> expected = {{Opcode::Binary, true, pattern(64)},
+                                           {Opcode::Text, false, QByteArray("h\xc3")},
+                                           {Opcode::Continuation, true, QByteArray("\xa9llo")},
+                                           {Opcode::Binary, true, pattern(5000)},
+                                           {Opcode::Binary, true, QByteArray()},
+                                           {Opcode::Text, true, QByteArray("last")}};
+    QCOMPARE(frames, expected);
+    QCOMPARE(sequence, QStringList({"binary", "text", "ping", "continuation", "binary", "binary",
+                                    "text", "close"}));
+    QVERIFY(buffersRight);
+}
+
+void TestFrameDecoder::frameSinkNeverGetsBrokenText() {
+    // RFC 6455 §8.1: a fragment that breaks UTF-8 never reaches the sink, and neither
+    // does the final frame of a message that ends inside a character; the violation
+    // is the same as without a sink.
+    const QByteArray first = wireFrame(0x01, "ok \xc3", 0x01020304);
+    for (const QByteArray &last :
+         {wireFrame(0x80, "(", 0x05060708), wireFrame(0x80, "", 0x05060708)}) {
+        FrameDecoder decoder(DecoderOptions{Role::Server});
+        QList<FrameSinkCall> frames;
+        decoder.setFrameSink([&](const FrameHeader &header, QByteArrayView payload, QByteArray *) {
+            frames.append({header.op(), header.fin, payload.toByteArray()});
+            return true;
+        });
+        FrameDecoder plain(DecoderOptions{Role::Server});
+        for (FrameDecoder *d : {&decoder, &plain}) {
+            d->feed(first);
+            d->feed(last);
+        }
+        QCOMPARE(frames, (QList<FrameSinkCall>{{Opcode::Text, false, QByteArray("ok \xc3")}}));
+        QVERIFY(decoder.hasNext());
+        const auto violation = std::get<ProtocolViolation>(decoder.takeNext());
+        QCOMPARE(violation.error, ProtocolError::InvalidUtf8);
+        QVERIFY(!decoder.hasNext());
+        while (plain.hasNext()) {
+            const DecoderOutput output = plain.takeNext();
+            if (const auto *expected = std::get_if<ProtocolViolation>(&output)) {
+                QCOMPARE(violation.streamOffset, expected->streamOffset);
+                QCOMPARE(violation.reason, expected->reason);
+                QCOMPARE(violation.frame, expected->frame);
+            }
+        }
+    }
+}
+
+void TestFrameDecoder::frameSinkRefusalMakesAnOutput() {
+    // A refused frame is not lost: it comes out whole, as without a sink.
+    FrameDecoder decoder(DecoderOptions{Role::Server});
+    int offered = 0;
+    decoder.setFrameSink([&](const FrameHeader &, QByteArrayView, QByteArray *) {
+        ++offered;
+        return false;
+    });
+    const QByteArray small = wireFrame(0x82, "one", 0x01020304);
+    const QByteArray large = wireFrame(0x02, pattern(70000), 0x05060708);
+    decoder.feed(small + large.left(1000));
+    QCOMPARE(offered, 1);
+    QVERIFY(decoder.hasNext());
+    const auto one = std::get<DecodedFrame>(decoder.takeNext());
+    QCOMPARE(one.payload, QByteArray("one"));
+    QCOMPARE(one.header.maskingKey, std::optional<quint32>(0x01020304));
+    QCOMPARE(one.streamOffset, qint64(0));
+    QCOMPARE(
+        QByteArray(reinterpret_cast<const char *>(one.rawHeader.bytes.data()), one.rawHeader.size),
+        small.left(6));
+    QVERIFY(!decoder.hasNext());
+    // Taken: the next frame is offered again (behind an output it would not be).
+    decoder.feed(large.mid(1000));
+    QCOMPARE(offered, 2);
+    QVERIFY(decoder.hasNext());
+    const auto two = std::get<DecodedFrame>(decoder.takeNext());
+    QCOMPARE(two.payload, pattern(70000));
+    QVERIFY(!two.header.fin);
+    QCOMPARE(two.streamOffset, qint64(small.size()));
+    QVERIFY(!decoder.hasNext());
 }
 
 void TestFrameDecoder::splitClosePayload_data() {

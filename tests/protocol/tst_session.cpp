@@ -696,13 +696,16 @@ void TestSession::serverAnswersPlainHttp() {
     QVERIFY(!server.hasOutgoing());
 
     const QByteArray response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
-    server.respondHttp(response, AnyTime);
+    server.respondHttp(response, QStringLiteral("plain HTTP request answered 200"), AnyTime);
     QCOMPARE(server.takeOutgoing(), response);
     QVERIFY(server.shouldCloseTransport());
     events = takeEvents(server);
     QCOMPARE(kinds(events), QStringList({"state", "closed"}));
     QCOMPARE(std::get<ClosedEvent>(events[1]).code, quint16(1006));
-    server.respondHttp(response, AnyTime);
+    // The reason says why the connection ended without a WebSocket.
+    QCOMPARE(std::get<ClosedEvent>(events[1]).reason,
+             QStringLiteral("plain HTTP request answered 200"));
+    server.respondHttp(response, QStringLiteral("again"), AnyTime);
     QVERIFY(!server.hasOutgoing());
 }
 

@@ -138,10 +138,9 @@ async def python_client_to_node(relay_options, client_deflate, server_deflate,
                     check_same(await asyncio.wait_for(ws.recv(), 20), message, "echo")
 
 
-@suite.case
-async def python_client_node_server_plain():
+async def plain_through(*relay_options):
     async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
-                                           "--no-deflate-server") as relay:
+                                           "--no-deflate-server", *relay_options) as relay:
         async with websockets.connect(relay.url + "/", max_size=None, compression=None) as ws:
             for size in SIZES:
                 for message in (text_payload(size), binary_payload(size)):
@@ -172,6 +171,18 @@ async def python_client_node_server_plain():
                 pass
             check((ws.close_code, ws.close_reason) == (4002, "why not"),
                   f"close downstream {ws.close_code} {ws.close_reason!r}")
+
+
+@suite.case
+async def python_client_node_server_plain():
+    await plain_through()
+
+
+@suite.case
+async def python_client_node_server_plain_unobserved():
+    # --quiet without --save: nobody watches the data frames, which then go from
+    # leg to leg without becoming events (the fast path); the same must arrive.
+    await plain_through("--quiet")
 
 
 @suite.case
@@ -318,8 +329,7 @@ async def node_client_python_server():
 
 # ------------------------------------------------ raw peers: frames counted, rules broken
 
-@suite.case
-async def fragments_and_controls_keep_their_frames():
+async def frames_kept_through(*relay_options):
     script = [(0x1, False, b"caf\xc3"), (0x0, False, b"\xa9 \xe2\x82"), (0x0, True, b"\xac")]
     back = [(0x2, False, b"\x00\x01"), (0x9, True, b"mid"), (0x0, False, b""),
             (0x0, True, b"\xff" * 200)]
@@ -336,7 +346,7 @@ async def fragments_and_controls_keep_their_frames():
         close = await asyncio.wait_for(read_frame(reader), 5)
         return got, pong, close
 
-    async with RawServer(upstream) as server, Relay(server.url) as relay:
+    async with RawServer(upstream) as server, Relay(server.url, *relay_options) as relay:
         reader, writer, _ = await raw_client_handshake(relay.port)
         keys = set()
         for index, (opcode, fin, payload) in enumerate(script):
@@ -361,6 +371,16 @@ async def fragments_and_controls_keep_their_frames():
     same((pong.opcode, pong.payload), (0xA, b"mid"), "the client's pong upstream")
     same((upstream_close.opcode, upstream_close.close_code), (OP_CLOSE, 1000),
                "close answered upstream")
+
+
+@suite.case
+async def fragments_and_controls_keep_their_frames():
+    await frames_kept_through()
+
+
+@suite.case
+async def fragments_and_controls_keep_their_frames_unobserved():
+    await frames_kept_through("--quiet")
 
 
 @suite.case
@@ -397,8 +417,7 @@ async def a_leg_that_vanishes_closes_the_other_with_1011():
               f"server leg closed with {close!r}")
 
 
-@suite.case
-async def a_violation_upstream_closes_the_client_with_1011():
+async def violation_upstream(*relay_options):
     async def upstream_masks(reader, writer):
         await raw_server_handshake(reader, writer)
         # RFC 6455 §5.1: a server must not mask its frames.
@@ -406,7 +425,7 @@ async def a_violation_upstream_closes_the_client_with_1011():
         await writer.drain()
         return await read_until_close(reader, timeout=5)
 
-    async with RawServer(upstream_masks) as server, Relay(server.url) as relay:
+    async with RawServer(upstream_masks) as server, Relay(server.url, *relay_options) as relay:
         reader, writer, _ = await raw_client_handshake(relay.port)
         frames, close = await read_until_close(reader, timeout=5)
         check(close is not None and close.close_code == 1011 and
@@ -417,6 +436,16 @@ async def a_violation_upstream_closes_the_client_with_1011():
         check(upstream_close is not None and upstream_close.close_code == 1002,
               f"server leg failed with {upstream_close!r}")
         close_writer(writer)
+
+
+@suite.case
+async def a_violation_upstream_closes_the_client_with_1011():
+    await violation_upstream()
+
+
+@suite.case
+async def a_violation_upstream_closes_the_client_with_1011_unobserved():
+    await violation_upstream("--quiet")
 
 
 @suite.case
@@ -467,10 +496,12 @@ async def back_pressure_holds_a_flood_until_the_client_reads():
         close_writer(writer)
 
 
-async def hostile(frame_bytes, expected_code):
+async def hostile(frame_bytes, expected_code, logged=True):
     log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"relay-hostile-{os.getpid()}.jsonl")
+    # Unlogged and quiet: the fast path must fail the leg the same way.
+    watch = ["--save", log_path] if logged else ["--quiet"]
     async with NodeServer() as node, Relay(node.url + "/", "--no-deflate-client",
-                                           "--save", log_path) as relay:
+                                           *watch) as relay:
         reader, writer, _ = await raw_client_handshake(relay.port)
         await node.wait_for("connection")
         writer.write(frame_bytes)
@@ -481,6 +512,8 @@ async def hostile(frame_bytes, expected_code):
         upstream = await node.wait_for("close")
         check_same(upstream["code"], 1011, "upstream sees a clean close with 1011")
         close_writer(writer)
+    if not logged:
+        return
     # --save: both legs in one log, told apart by their names; the violation on the
     # client leg, the 1011 close on the server leg.
     with open(log_path, encoding="utf-8") as file:
@@ -499,6 +532,13 @@ async def hostile(frame_bytes, expected_code):
 @suite.case
 async def hostile_invalid_utf8():
     await hostile(encode_frame(0x1, b"ok \xff", mask=MASK), 1007)
+
+
+@suite.case
+async def hostile_invalid_utf8_unobserved():
+    # The first fragment is valid and goes through; the second breaks UTF-8.
+    await hostile(encode_frame(0x1, b"ok \xc3", fin=False, mask=MASK) +
+                  encode_frame(0x0, b"(", mask=MASK), 1007, logged=False)
 
 
 @suite.case

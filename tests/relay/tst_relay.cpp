@@ -10,6 +10,8 @@
 
 #include <QTest>
 
+#include <memory>
+
 using namespace ws;
 using namespace wstest;
 
@@ -35,9 +37,13 @@ private slots:
     void resourceName();
     void dataFramesAsReceivedServer();
     void dataFramesAsReceivedClient();
+    void largeFrameMaskedInPlace();
+    void frameSinkKeepsOrderWithEvents();
     void closeAnsweredLater();
+    void relayHandshakeAndFrames_data();
     void relayHandshakeAndFrames();
     void upstreamRefusal();
+    void backPressure_data();
     void backPressure();
 };
 
@@ -145,6 +151,79 @@ void TestRelay::dataFramesAsReceivedClient() {
     QCOMPARE(client.takeOutgoing().toHex(), QByteArray("818537fa213d7f9f4d5158"));
 }
 
+// An open client session with a fixed masking key, its handshake taken.
+static std::unique_ptr<Session> openClient(SessionOptions options) {
+    ClientHandshakeOptions handshake;
+    handshake.host = "127.0.0.1";
+    auto client = std::make_unique<Session>(handshake, options,
+                                            MaskingKeySource::fixed(SampleMaskKey), SampleKey);
+    client->start(1);
+    client->takeOutgoing();
+    client->receiveData(QByteArray("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                   "Connection: Upgrade\r\nSec-WebSocket-Accept: ") +
+                            SampleAccept + "\r\n\r\n",
+                        2);
+    client->setExtension(nullptr);
+    while (client->hasEvent())
+        client->takeEvent();
+    return client;
+}
+
+void TestRelay::largeFrameMaskedInPlace() {
+    // A large payload handed over with its buffer leaves as a chunk of its own, masked
+    // in place (RFC 6455 §5.3): the same bytes as a copy would give, no copy made.
+    SessionOptions options;
+    options.reportFrames = false;
+    const std::unique_ptr<Session> client = openClient(options);
+    QByteArray payload(70000, Qt::Uninitialized);
+    for (qsizetype i = 0; i < payload.size(); ++i)
+        payload[i] = char(i * 7);
+    const QByteArray expected = maskedFrame(0x02, payload, SampleMaskKey);
+    QByteArray buffer = payload;
+    buffer.detach();
+    const char *bytes = buffer.constData();
+    QCOMPARE(client->sendDataFrame(Opcode::Binary, buffer, false, 3, &buffer), SendError::None);
+    QList<QByteArray> chunks;
+    client->takeOutgoingChunks(chunks);
+    QCOMPARE(chunks.size(), 2);
+    QCOMPARE(chunks.at(1).constData(), bytes);
+    QCOMPARE((chunks.at(0) + chunks.at(1)).toHex(), expected.toHex());
+}
+
+void TestRelay::frameSinkKeepsOrderWithEvents() {
+    // A data frame that completes behind events not taken yet (a ping in the same
+    // read) is an event itself, so that the relay forwards it after them.
+    const std::unique_ptr<Session> client = openClient({});
+    QList<QByteArray> sunk;
+    client->setFrameSink([&](const FrameHeader &header, QByteArrayView payload, QByteArray *) {
+        QVERIFY(header.fin);
+        sunk.append(payload.toByteArray());
+    });
+    client->receiveData(serverFrame(0x82, "a"), 3);
+    QCOMPARE(sunk, QList<QByteArray>({"a"}));
+    QVERIFY(!client->hasEvent());
+    client->receiveData(serverFrame(0x89, "p") + serverFrame(0x82, "b"), 4);
+    QCOMPARE(sunk, QList<QByteArray>({"a"}));
+    QStringList kinds;
+    QByteArray fromEvent;
+    while (client->hasEvent()) {
+        const SessionEvent event = client->takeEvent();
+        if (const auto *frame = std::get_if<FrameEvent>(&event)) {
+            kinds << QString::fromLatin1(opcodeName(frame->frame.header.op()));
+            if (frame->direction == Direction::Incoming && frame->frame.header.op() == Opcode::Binary)
+                fromEvent = frame->frame.payload;
+        } else {
+            kinds << QStringLiteral("other");
+        }
+    }
+    QCOMPARE(fromEvent, QByteArray("b"));
+    // The ping, its pong (answered at once), the ping's own event, then "b".
+    QCOMPARE(kinds.filter(QStringLiteral("binary")).size(), 1);
+    QCOMPARE(kinds.last(), QStringLiteral("binary"));
+    client->receiveData(serverFrame(0x82, "c"), 5);
+    QCOMPARE(sunk, QList<QByteArray>({"a", "c"}));
+}
+
 void TestRelay::closeAnsweredLater() {
     SessionOptions options;
     options.autoCloseAnswer = false;
@@ -186,7 +265,21 @@ void TestRelay::closeAnsweredLater() {
     QCOMPARE(server.sendClose(1000, {}, 6), SendError::CloseAlreadySent);
 }
 
+// Watched, every frame is an event on its way; unwatched (nothing logs or prints the
+// frames), data frames go from one leg's decoder straight to the other: the same
+// bytes must come out either way.
+static void addObservedRows() {
+    QTest::addColumn<bool>("observed");
+    QTest::newRow("observed") << true;
+    QTest::newRow("unobserved") << false;
+}
+
+void TestRelay::relayHandshakeAndFrames_data() {
+    addObservedRows();
+}
+
 void TestRelay::relayHandshakeAndFrames() {
+    QFETCH(bool, observed);
     QByteArray upstreamRequest;
     QTcpSocket *upstreamSocket = nullptr;
     RawServer upstream([&](QTcpSocket *socket, const QByteArray &request) {
@@ -201,7 +294,16 @@ void TestRelay::relayHandshakeAndFrames() {
     RelayOptions options;
     options.target = upstream.url(QStringLiteral("/"));
     options.serverDeflate.policy = DeflatePolicy::Refuse;
+    options.observed = observed;
     Relay relay(options);
+    // The client leg's data frames as events: the two it receives, the two it sends.
+    int dataFrameEvents = 0;
+    QObject::connect(&relay, &Relay::legEvent,
+                     [&](quint64, RelayLegKind leg, const SessionEvent &event) {
+                         const auto *frame = std::get_if<FrameEvent>(&event);
+                         if (leg == RelayLegKind::Client && frame)
+                             dataFrameEvents += !isControl(frame->frame.header.op());
+                     });
     QVERIFY(relay.listen());
 
     QTcpSocket client;
@@ -289,6 +391,7 @@ void TestRelay::relayHandshakeAndFrames() {
     QCOMPARE(tail.toHex(), serverFrame(0x88, QByteArray::fromHex("0fa1") + "ok").toHex());
     QVERIFY(
         QTest::qWaitFor([&] { return client.state() == QAbstractSocket::UnconnectedState; }, 5000));
+    QCOMPARE(dataFrameEvents, observed ? 4 : 0);
 }
 
 void TestRelay::upstreamRefusal() {
@@ -315,7 +418,12 @@ void TestRelay::upstreamRefusal() {
         QTest::qWaitFor([&] { return client.state() == QAbstractSocket::UnconnectedState; }, 5000));
 }
 
+void TestRelay::backPressure_data() {
+    addObservedRows();
+}
+
 void TestRelay::backPressure() {
+    QFETCH(bool, observed);
     // An upstream that accepts and then reads nothing: what the client sends must
     // stay with the client (and the kernel), not pile up in the relay.
     RawServer upstream([](QTcpSocket *socket, const QByteArray &request) {
@@ -327,6 +435,7 @@ void TestRelay::backPressure() {
     RelayOptions options;
     options.target = upstream.url(QStringLiteral("/"));
     options.sendQueueLimit = 1024 * 1024;
+    options.observed = observed;
     Relay relay(options);
     QVERIFY(relay.listen());
     RecordedClient client(clientOptions(relay.port()));

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Relay benchmark: the same load (`wsw bench`) against our echo server
+# (`wsw serve --mode echo`) through our relay (`wsw relay --quiet`), through Debian's
+# nginx configured as a WebSocket reverse proxy (bench/relay/nginx.conf.in), and
+# directly, in one run with the same pinning. Prints a Markdown table on stdout with
+# the ratios relay/nginx and relay/direct.
+#
+#   scripts/bench-relay.sh [--seconds N] [--runs N] [--quick] [--only TEXT]
+#
+# --seconds N  measuring time per run (default 5, after 0.5 s of warm-up)
+# --runs N     runs per row and path, alternating relay, nginx and direct; the best
+#              run counts, since other load on the machine only ever slows a run down
+#              (default 3)
+# --quick      1 s and 1 run per row: a smoke test of the script, not figures to quote
+# --only TEXT  only the rows whose label starts with TEXT ("64 B", "1 MiB", "connect")
+#
+# Builds Release into build-bench/ (as scripts/bench.sh). The echo server and the
+# proxy in front of it (relay or nginx) share CPU 0, the load generator has CPU 1
+# (taskset), when the machine has two CPUs or more. Every run starts a fresh echo
+# server and a fresh proxy. nginx comes from scripts/install-deps.sh --bench.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# shellcheck source=scripts/benchcommon.sh
+source scripts/benchcommon.sh
+help_lines=20
+bench_arguments bench-relay.sh "$@"
+
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x "$nginx" ]] || { echo "bench-relay.sh: nginx is missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
+
+build_dir=build-bench
+echo "== building Release into $build_dir" >&2
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build_dir" --target wsw -j2 >/dev/null
+wsw="$build_dir/app/wsw"
+[[ -x "$wsw" ]] || { echo "bench-relay.sh: $wsw was not built" >&2; exit 1; }
+
+bench_setup bench-relay.sh
+
+py=/usr/bin/python3
+work=$(mktemp -d)
+pids=()
+stop_all() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    pids=()
+}
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+    stop_all
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_listening LOG WHAT PID: waits for "listening on ws://HOST:PORT/" in LOG and
+# prints the port.
+wait_listening() {
+    local waited=0
+    until grep -q '^listening on ws://' "$1"; do
+        sleep 0.05
+        waited=$((waited + 1))
+        if ((waited > 200)) || ! kill -0 "$3" 2>/dev/null; then
+            echo "bench-relay.sh: $2 did not start:" >&2
+            cat "$1" >&2
+            exit 1
+        fi
+    done
+    sed -n 's|^listening on ws://[^:]*:\([0-9]*\)/.*|\1|p' "$1" | head -n 1
+}
+
+# A port nobody listens on now, for nginx (which cannot pick one and say which).
+free_port() {
+    "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_path relay|nginx|direct: a fresh echo server and, but for direct, the proxy in
+# front of it; sets port to where the load goes.
+start_path() {
+    local echo_log="$work/echo.log" echo_port
+    : >"$echo_log"
+    # Keepalive pings off: nginx and the load generator send none either.
+    "${pin_server[@]}" "$wsw" serve --port 0 --mode echo --quiet --keepalive 0 \
+        --max-connections 10000 >"$echo_log" 2>&1 &
+    pids+=($!)
+    echo_port=$(wait_listening "$echo_log" "the echo server" "${pids[-1]}")
+    case "$1" in
+    direct)
+        port=$echo_port
+        ;;
+    relay)
+        local relay_log="$work/relay.log"
+        : >"$relay_log"
+        # --quiet and no --save: nobody watches the frames, as with nginx.
+        "${pin_server[@]}" "$wsw" relay --listen 127.0.0.1:0 --to "ws://127.0.0.1:$echo_port/" \
+            --quiet >"$relay_log" 2>&1 &
+        pids+=($!)
+        port=$(wait_listening "$relay_log" "wsw relay" "${pids[-1]}")
+        ;;
+    nginx)
+        local dir="$work/nginx"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        port=$(free_port)
+        sed -e "s|@DIR@|$dir|g" -e "s|@LISTEN_PORT@|$port|g" -e "s|@UPSTREAM_PORT@|$echo_port|g" \
+            bench/relay/nginx.conf.in >"$dir/nginx.conf"
+        "${pin_server[@]}" "$nginx" -p "$dir" -c "$dir/nginx.conf" \
+            -g "daemon off; pid $dir/nginx.pid;" >"$dir/stdout.log" 2>&1 &
+        pids+=($!)
+        local waited=0
+        until "$py" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+            "$port" 2>/dev/null; do
+            sleep 0.05
+            waited=$((waited + 1))
+            if ((waited > 200)) || ! kill -0 "${pids[-1]}" 2>/dev/null; then
+                echo "bench-relay.sh: nginx did not start:" >&2
+                cat "$dir/stdout.log" "$dir/error.log" >&2 2>/dev/null || true
+                exit 1
+            fi
+        done
+        ;;
+    esac
+}
+
+# run_load PATH FIELD BENCH-ARGS...: one run; sets result to the figure or "failed".
+run_load() {
+    local path=$1 field=$2 json
+    shift 2
+    start_path "$path"
+    if json=$("${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --json --seconds "$seconds" \
+        "$@" 2>"$work/bench.err" | tail -n 1) && [[ -n "$json" ]]; then
+        result=$("$py" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$json" "$field")
+    else
+        echo "bench-relay.sh: $path: wsw bench $* failed: $(cat "$work/bench.err")" >&2
+        result=failed
+    fi
+    stop_all
+}
+
+# Binary messages: the paths then only frame and unframe.
+labels=("64 B echo, 50 conns x 16 in flight" "1 MiB echo, 4 conns x 2 in flight"
+    "connect + close, 8 loops")
+units=("messages/s" "MB/s" "connections/s")
+fields=(messagesPerSecond megabytesPerSecond connectionsPerSecond)
+args=("--binary --size 64 --conns 50 --window 16" "--binary --size 1048576 --conns 4 --window 2"
+    "--mode connect --conns 8")
+paths=(relay nginx direct)
+
+declare -A best
+rows=()
+for i in "${!labels[@]}"; do
+    [[ -z "$only" || "${labels[$i]}" == "$only"* ]] && rows+=("$i")
+done
+for i in "${rows[@]}"; do
+    for path in "${paths[@]}"; do best[$i,$path]=failed; done
+    for ((run = 1; run <= runs; run++)); do
+        for path in "${paths[@]}"; do
+            echo "== ${labels[$i]}: $path (run $run of $runs)" >&2
+            # shellcheck disable=SC2086 # the arguments are words on purpose
+            run_load "$path" "${fields[$i]}" ${args[$i]}
+            best[$i,$path]=$(better "${best[$i,$path]}" "$result" max)
+        done
+    done
+done
+
+status=0
+echo
+echo "Relay benchmark: \`wsw relay --quiet\` vs nginx $("$nginx" -v 2>&1 | sed 's|.*nginx/||') (bench/relay/nginx.conf.in) vs none, all in front of \`wsw serve --mode echo\`"
+echo "(best of $runs run(s) of ${seconds} s after 0.5 s warm-up; echo server and proxy pinned to CPU 0, \`wsw bench\` to CPU 1; binary messages; MB = 10^6 bytes, one way)."
+echo
+echo "| row | relay | nginx | direct | relay/nginx | relay/direct |"
+echo "|---|---:|---:|---:|---:|---:|"
+for i in "${rows[@]}"; do
+    for path in "${paths[@]}"; do [[ "${best[$i,$path]}" == failed ]] && status=1; done
+    echo "| ${labels[$i]} (${units[$i]}) | $(fmt "${best[$i,relay]}") | $(fmt "${best[$i,nginx]}") | $(fmt "${best[$i,direct]}") | $(ratio "${best[$i,relay]}" "${best[$i,nginx]}") | $(ratio "${best[$i,relay]}" "${best[$i,direct]}") |"
+done
+exit $status

@@ -1,0 +1,75 @@
+# What scripts/bench.sh and scripts/bench-relay.sh share: their arguments, the
+# descriptor limit, the CPU pinning and the arithmetic of the tables. Sourced, not run.
+#
+# bench_arguments NAME ARGS...: sets seconds, runs and only from --seconds N,
+# --runs N, --quick and --only TEXT; --help prints the calling script's header
+# comment (its lines 2 to $help_lines).
+bench_arguments() {
+    local name=$1
+    shift
+    seconds=5
+    runs=3
+    only=""
+    while (($#)); do
+        case "$1" in
+        --seconds)
+            seconds=${2:?--seconds needs a value}
+            shift 2
+            ;;
+        --runs)
+            runs=${2:?--runs needs a value}
+            shift 2
+            ;;
+        --only)
+            only=${2:?--only needs a value}
+            shift 2
+            ;;
+        --quick)
+            seconds=1
+            runs=1
+            shift
+            ;;
+        -h | --help)
+            sed -n "2,${help_lines}p" "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "$name: unknown argument $1 (see --help)" >&2
+            exit 1
+            ;;
+        esac
+    done
+}
+
+# bench_setup NAME: 4096 descriptors (1,000 idle connections need 1,000 in each
+# process, plus slack) and pin_server/pin_client: taskset to CPU 0 and CPU 1 when
+# the machine has two CPUs or more.
+bench_setup() {
+    local hard
+    hard=$(ulimit -Hn)
+    if [[ "$hard" == unlimited || "$hard" -ge 4096 ]]; then ulimit -n 4096; else ulimit -n "$hard"; fi
+    pin_server=()
+    pin_client=()
+    if command -v taskset >/dev/null && (($(nproc) >= 2)); then
+        pin_server=(taskset -c 0)
+        pin_client=(taskset -c 1)
+    else
+        echo "$1: fewer than 2 CPUs or no taskset: running unpinned" >&2
+    fi
+}
+
+# better OLD NEW max|min: the better of two figures ("failed" loses).
+better() {
+    awk -v a="$1" -v b="$2" -v how="$3" 'BEGIN {
+        if (a !~ /^[0-9.]+$/) { print b; exit }
+        if (b !~ /^[0-9.]+$/) { print a; exit }
+        if (how == "max") print (b + 0 > a + 0 ? b : a); else print (b + 0 < a + 0 ? b : a) }'
+}
+
+ratio() { # ratio A B: A/B with 2 decimals, or "-"
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+fmt() { # fmt VALUE: a figure rounded for the table
+    awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v } else print v }'
+}
