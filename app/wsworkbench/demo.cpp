@@ -41,8 +41,9 @@ QString tr(const char *text) {
 }
 
 // An echo server of the window's own with the Relay panel's relay in front of it, and
-// a client connected to the relay; its id, 0 when something did not start.
-quint32 connectThroughRelay(MainWindow &window) {
+// a client connected to the relay (with `proxy`: to the server, through the panel's
+// proxy); its id, 0 when something did not start.
+quint32 connectThroughRelay(MainWindow &window, bool proxy) {
     ServerOptions server = window.serverPanel()->options();
     server.mode = ServerOptions::Mode::Echo;
     server.bindAddress = QHostAddress(QHostAddress::LocalHost);
@@ -50,9 +51,11 @@ quint32 connectThroughRelay(MainWindow &window) {
     if (!window.serverPanel()->start(server))
         return 0;
     RelayPanel *relay = window.relayPanel();
+    relay->setMode(proxy ? RelayPanel::Mode::Proxy : RelayPanel::Mode::Reverse);
     relay->addressEdit()->setText(QStringLiteral("127.0.0.1"));
-    relay->targetEdit()->setText(
-        QStringLiteral("ws://127.0.0.1:%1/").arg(window.serverPanel()->boundPort()));
+    const QString serverUrl =
+        QStringLiteral("ws://127.0.0.1:%1/").arg(window.serverPanel()->boundPort());
+    relay->targetEdit()->setText(serverUrl);
     // The relay's usual port, or any free one when it is taken.
     if (!relay->start()) {
         relay->portSpin()->setValue(0);
@@ -61,7 +64,12 @@ quint32 connectThroughRelay(MainWindow &window) {
     }
     window.relayDock()->raise();
     ClientOptions client;
-    client.url = QUrl(relay->listeningUrl() + QStringLiteral("prices"));
+    if (proxy) {
+        client.url = QUrl(serverUrl + QStringLiteral("prices"));
+        client.proxy = HttpProxy{QStringLiteral("127.0.0.1"), relay->boundPort(), std::nullopt};
+    } else {
+        client.url = QUrl(relay->listeningUrl() + QStringLiteral("prices"));
+    }
     return window.openConnection(client);
 }
 
@@ -107,9 +115,9 @@ void showRelayedPair(MainWindow &window, quint32 client, bool intercept) {
 // the Relay panel's relay with `relay`), one step every DemoStepMs, then selects a
 // masked client frame (or the relayed pair); `finished` runs at the end (also when
 // the connection could not be made or is gone).
-void runDemo(MainWindow &window, bool relay, bool intercept,
+void runDemo(MainWindow &window, bool relay, bool intercept, bool proxy,
              const std::function<void()> &finished) {
-    const quint32 client = relay ? connectThroughRelay(window) : window.hostEchoAndConnect();
+    const quint32 client = relay ? connectThroughRelay(window, proxy) : window.hostEchoAndConnect();
     if (!client) {
         finished();
         return;
@@ -231,7 +239,10 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     const QCommandLineOption probe(
         QStringLiteral("probe"),
         tr("After the demo, run the conformance probe against the window's echo server."));
-    parser.addOptions({demo, relay, intercept, screenshot, size, probe});
+    const QCommandLineOption proxy(
+        QStringLiteral("proxy"),
+        tr("With --relay: the Relay panel runs as an HTTP proxy the client goes through."));
+    parser.addOptions({demo, relay, intercept, proxy, screenshot, size, probe});
     if (!parser.parse(arguments)) {
         if (error)
             *error = parser.errorText();
@@ -246,6 +257,7 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     options->probe = parser.isSet(probe);
     options->relay = parser.isSet(relay);
     options->intercept = parser.isSet(intercept);
+    options->proxy = parser.isSet(proxy);
     options->screenshotPath = parser.isSet(screenshot) ? parser.value(screenshot) : QString();
     if (parser.isSet(size)) {
         const QStringList parts = parser.value(size).split(QLatin1Char('x'));
@@ -271,7 +283,8 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
     const bool probe = options.probe;
     const bool relay = options.relay;
     const bool intercept = options.intercept;
-    QTimer::singleShot(0, &window, [&window, path, probe, relay, intercept] {
+    const bool proxy = options.proxy;
+    QTimer::singleShot(0, &window, [&window, path, probe, relay, intercept, proxy] {
         const auto screenshot = [&window, path] {
             if (path.isEmpty())
                 return;
@@ -282,7 +295,7 @@ void startDemo(MainWindow &window, const DemoOptions &options) {
                 window.close();
             });
         };
-        runDemo(window, relay, intercept, [&window, probe, screenshot] {
+        runDemo(window, relay, intercept, proxy, [&window, probe, screenshot] {
             if (probe)
                 runProbeDemo(window, screenshot);
             else

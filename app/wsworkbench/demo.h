@@ -23,6 +23,9 @@ struct DemoOptions {
     // --intercept (with --relay): a message is held in the Relay panel's intercept
     // list, and its Intercept tab is shown.
     bool intercept = false;
+    // --proxy (with --relay): the Relay panel runs in proxy mode and the demo's client
+    // reaches the echo server through it (a CONNECT tunnel).
+    bool proxy = false;
     QString screenshotPath; // empty: no screenshot
     QSize size;             // --size WIDTHxHEIGHT: the window's size; invalid: as saved
     // --probe: after the demo, the Probe panel runs cases 1 to 7 and 10 against the

@@ -1,13 +1,17 @@
 // The Relay panel in the window: a reverse relay started from the panel in front of
 // the window's own echo server, our client and python3-websockets talking through
 // it, both legs in the log and the tree, the `leg` filter, the inspector on either
-// leg, settings kept, and a start that fails said in the panel. Offscreen, 127.0.0.1.
+// leg, settings kept, and a start that fails said in the panel. In proxy mode, our
+// client reaches the echo server through the panel's proxy (a CONNECT tunnel): the
+// pair with its target, both legs, intercept, blind hosts and the certificate
+// authority's dialog. Offscreen, 127.0.0.1.
 
 #include "connections/connectionhub.h"
 #include "guitesthelpers.h"
 #include "models/connectionsmodel.h"
 #include "models/heldmessagesmodel.h"
 #include "models/logfilterproxy.h"
+#include "net/certificateauthority.h"
 #include "widgets/displayfilteredit.h"
 #include "widgets/frameinspector.h"
 #include "widgets/messagelogview.h"
@@ -18,6 +22,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDialog>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QLabel>
@@ -26,6 +31,7 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QSslCertificate>
 #include <QTableView>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -96,6 +102,9 @@ private slots:
     void startFailureIsShownInThePanel();
     void interceptHoldEditReleaseDrop();
     void injectFaultsAndCut();
+    void proxyModePairsInterceptAndCertificateAuthority();
+    void proxyBlindHostsAndStartFailure();
+    void proxySettingsPersist();
 
 private:
     std::unique_ptr<MainWindow> createWindow();
@@ -104,6 +113,11 @@ private:
     QString startRelayToEcho(MainWindow &window, bool deflateBothLegs);
     // Our client connected to the relay at `url`: its id once open, else 0.
     quint32 openThroughRelay(MainWindow &window, const QString &url);
+    // Starts the window's echo server and the panel in proxy mode with its certificate
+    // authority in `caDirectory`; the echo server's URL, empty on failure.
+    QString startProxyBesideEcho(MainWindow &window, const QString &caDirectory);
+    // Our client to `url` through the panel's proxy: its id once open, else 0.
+    quint32 openThroughProxy(MainWindow &window, const QString &url);
 
     QTemporaryDir m_settingsDir;
 };
@@ -528,3 +542,224 @@ void TestRelayPanel::injectFaultsAndCut() {
 
 QTEST_MAIN(TestRelayPanel)
 #include "tst_relaypanel.moc"
+
+QString TestRelayPanel::startProxyBesideEcho(MainWindow &window, const QString &caDirectory) {
+    const quint16 echoPort = startEchoServer(window);
+    if (!echoPort)
+        return {};
+    RelayPanel *panel = window.relayPanel();
+    panel->setMode(RelayPanel::Mode::Proxy);
+    panel->addressEdit()->setText(QStringLiteral("127.0.0.1"));
+    panel->portSpin()->setValue(0);
+    panel->caDirectoryEdit()->setText(caDirectory);
+    panel->blindHostsEdit()->clear();
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    if (!panel->isRunning())
+        return {};
+    return QStringLiteral("ws://127.0.0.1:%1/").arg(echoPort);
+}
+
+quint32 TestRelayPanel::openThroughProxy(MainWindow &window, const QString &url) {
+    ClientOptions options;
+    options.url = QUrl(url);
+    options.proxy =
+        HttpProxy{QStringLiteral("127.0.0.1"), window.relayPanel()->boundPort(), std::nullopt};
+    const quint32 client = window.openConnection(options);
+    return QTest::qWaitFor([&] { return window.hub()->isOpen(client); }, WaitMs) ? client : 0;
+}
+
+void TestRelayPanel::proxyModePairsInterceptAndCertificateAuthority() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    window->relayDock()->raise();
+    QTemporaryDir caDir;
+    QVERIFY(caDir.isValid());
+    const QString echoUrl = startProxyBesideEcho(*window, caDir.path());
+    RelayPanel *panel = window->relayPanel();
+    QVERIFY2(!echoUrl.isEmpty(), qPrintable(panel->errorLabel()->text()));
+    ConnectionHub *hub = window->hub();
+    const quint32 relayId = panel->relayId();
+    RelayProxy *proxy = panel->runningProxy();
+    QVERIFY(proxy);
+    // The Intercept and Inject tabs act on the proxy's relay.
+    QCOMPARE(hub->relay(relayId), proxy->relay());
+    // No target in proxy mode; the proxy's URL and a Chromium line to use it.
+    QVERIFY(panel->targetEdit()->isHidden());
+    QVERIFY(panel->blindHostsEdit()->isVisible());
+    QVERIFY(panel->caDirectoryEdit()->isVisible());
+    const QString proxyUrl = QStringLiteral("http://127.0.0.1:%1").arg(panel->boundPort());
+    QCOMPARE(panel->listeningUrl(), proxyUrl);
+    QVERIFY(panel->statusLabel()->text().contains(proxyUrl));
+    QVERIFY(panel->proxyHint()->isVisible());
+    QVERIFY(panel->proxyHint()->text().contains(QStringLiteral("--proxy-server=") + proxyUrl));
+    const std::optional<CertificateAuthority> authority = CertificateAuthority::open(caDir.path());
+    QVERIFY(authority);
+    const CertificateAuthorityInfo expected = certificateAuthorityInfo(*authority);
+    QVERIFY(panel->proxyHint()->text().contains(
+        QStringLiteral("--ignore-certificate-errors-spki-list=") + expected.spkiSha256Base64));
+    // The form cannot change under a running proxy.
+    QVERIFY(!panel->modeCombo()->isEnabled());
+
+    const quint32 client = openThroughProxy(*window, echoUrl + QStringLiteral("socket?x=1"));
+    QVERIFY(client);
+    QCOMPARE(hub->sendText(client, "through the proxy"), SendError::None);
+    MessageLogModel *log = window->logModel();
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "through the proxy"), WaitMs) >= 0);
+
+    // One pair under the relay node, named with where it goes, its two legs below it.
+    const PairNodes nodes = onlyPair(*hub, relayId);
+    QVERIFY(nodes.pair && nodes.client && nodes.server);
+    const QString target = echoUrl + QStringLiteral("socket?x=1");
+    QCOMPARE(hub->info(nodes.pair)->name, QStringLiteral("relay 1 #1 \u2192 ") + target);
+    ConnectionsModel *tree = window->connectionsPanel()->model();
+    const QModelIndex pairIndex = tree->indexOf(nodes.pair);
+    QCOMPARE(tree->rowCount(pairIndex), 2);
+    QCOMPARE(tree->index(0, 0, pairIndex).data(ConnectionsModel::NameRole).toString(),
+             QStringLiteral("relay 1 #1 client"));
+    QCOMPARE(panel->pairList()->model()->rowCount(panel->pairList()->rootIndex()), 1);
+    QCOMPARE(log->store().connectionLeg(nodes.server), Leg::Server);
+    QVERIFY(waitForRecord(*log, nodes.client, incoming(LogKind::Text, "through the proxy"),
+                          WaitMs) >= 0);
+    QVERIFY(waitForRecord(*log, nodes.server, incoming(LogKind::Text, "through the proxy"),
+                          WaitMs) >= 0);
+    QVERIFY(waitForRecord(*log, nodes.server, outgoing(LogKind::Text), WaitMs) >= 0);
+    QVERIFY(waitForRecord(*log, nodes.client, outgoing(LogKind::Text), WaitMs) >= 0);
+    // What the proxy did with the request is in the panel's log.
+    QTRY_VERIFY(panel->relayLog()->toPlainText().contains(QStringLiteral(": intercepted")));
+
+    // Intercept on the proxied pair: held, then released and delivered.
+    panel->ruleEdit()->setText(QStringLiteral("text contains \"hold me\""));
+    panel->ruleEdit()->applyNow();
+    panel->holdUpCheck()->setChecked(true);
+    QCOMPARE(proxy->relay()->intercept().size(), 1);
+    QCOMPARE(hub->sendText(client, "hold me"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 1, WaitMs);
+    QCOMPARE(panel->heldModel()->index(0, HeldMessagesModel::PreviewColumn).data().toString(),
+             QStringLiteral("hold me"));
+    // Held: not on the server leg yet.
+    log->flush();
+    const RecordMatch heldPayload = [](const LogRecord &r) { return r.payload == "hold me"; };
+    QCOMPARE(findRecord(*log, nodes.server, heldPayload), qsizetype(-1));
+    QTest::mouseClick(panel->releaseButton(), Qt::LeftButton);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "hold me"), WaitMs) >= 0);
+    QCOMPARE(panel->heldModel()->rowCount(), 0);
+
+    // The certificate authority's dialog: the same authority as the directory's.
+    QDialog *dialog = panel->showCertificateAuthority();
+    QVERIFY(dialog);
+    QCOMPARE(panel->certificateAuthorityDialog(), dialog);
+    QCOMPARE(dialog->findChild<QLineEdit *>(QStringLiteral("caFingerprint"))->text(),
+             expected.fingerprint);
+    QCOMPARE(dialog->findChild<QLineEdit *>(QStringLiteral("caSpki"))->text(),
+             expected.spkiSha256Base64);
+    QCOMPARE(dialog->findChild<QLineEdit *>(QStringLiteral("caFile"))->text(),
+             expected.certificateFile);
+    QVERIFY(dialog->findChild<QPlainTextEdit *>(QStringLiteral("caTrustSteps"))
+                ->toPlainText()
+                .contains(expected.certificateFile));
+    QVERIFY(dialog->findChild<QPushButton *>(QStringLiteral("caExport")));
+    const QString exported = caDir.filePath(QStringLiteral("exported.crt"));
+    QString error;
+    QVERIFY2(panel->exportCertificateAuthorityTo(exported, &error), qPrintable(error));
+    const QList<QSslCertificate> read = QSslCertificate::fromPath(exported, QSsl::Pem);
+    QCOMPARE(read.size(), 1);
+    QCOMPARE(read.constFirst(), authority->identity().certificate);
+    dialog->close();
+
+    // Stop: the proxy closes the pair with 1001, our client hears it.
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!panel->isRunning(), WaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, WaitMs);
+    QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1001));
+    QVERIFY(panel->proxyHint()->isHidden());
+    QVERIFY(panel->modeCombo()->isEnabled());
+    closeWindow(*window);
+}
+
+void TestRelayPanel::proxyBlindHostsAndStartFailure() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    window->relayDock()->raise();
+    RelayPanel *panel = window->relayPanel();
+    QTemporaryDir caDir;
+    QVERIFY(caDir.isValid());
+    // A port in use: said in the panel.
+    QTcpServer taken;
+    QVERIFY(taken.listen(QHostAddress::LocalHost, 0));
+    panel->setMode(RelayPanel::Mode::Proxy);
+    panel->addressEdit()->setText(QStringLiteral("127.0.0.1"));
+    panel->portSpin()->setValue(taken.serverPort());
+    panel->caDirectoryEdit()->setText(caDir.path());
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QVERIFY(!panel->isRunning());
+    QTRY_VERIFY(panel->errorLabel()->isVisible());
+    QVERIFY2(panel->errorLabel()->text().contains(QString::number(taken.serverPort())),
+             qPrintable(panel->errorLabel()->text()));
+    QCOMPARE(panel->statusLabel()->text(), QStringLiteral("Not started"));
+    QVERIFY(panel->proxyHint()->isHidden());
+
+    // A blind host's tunnel is passed through undecoded: our client talks to the echo
+    // server, and no pair is made.
+    const quint16 echoPort = startEchoServer(*window);
+    QVERIFY(echoPort);
+    taken.close();
+    panel->portSpin()->setValue(0);
+    panel->blindHostsEdit()->setText(QStringLiteral(" example.invalid , 127.0.0.1 "));
+    QString error;
+    QCOMPARE(panel->proxyOptions(&error).blindHosts,
+             (QStringList{QStringLiteral("example.invalid"), QStringLiteral("127.0.0.1")}));
+    QVERIFY(error.isEmpty());
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QVERIFY2(panel->isRunning(), qPrintable(panel->errorLabel()->text()));
+    QVERIFY(panel->errorLabel()->isHidden());
+    const quint32 client =
+        openThroughProxy(*window, QStringLiteral("ws://127.0.0.1:%1/blind").arg(echoPort));
+    QVERIFY(client);
+    ConnectionHub *hub = window->hub();
+    QCOMPARE(hub->sendText(client, "blind"), SendError::None);
+    QVERIFY(waitForRecord(*window->logModel(), client, incoming(LogKind::Text, "blind"), WaitMs) >=
+            0);
+    QTRY_VERIFY(panel->relayLog()->toPlainText().contains(QStringLiteral("tunnelled blind")));
+    QVERIFY(hub->descendantsOf(panel->relayId()).isEmpty());
+    closeWindow(*window);
+}
+
+void TestRelayPanel::proxySettingsPersist() {
+    QTemporaryDir caDir;
+    QVERIFY(caDir.isValid());
+    {
+        const auto window = createWindow();
+        QVERIFY(window);
+        RelayPanel *panel = window->relayPanel();
+        // A new panel starts as a reverse relay, its authority where the product keeps it.
+        QCOMPARE(panel->mode(), RelayPanel::Mode::Reverse);
+        QCOMPARE(panel->caDirectoryEdit()->text(), CertificateAuthority::defaultDirectory());
+        panel->setMode(RelayPanel::Mode::Proxy);
+        panel->blindHostsEdit()->setText(QStringLiteral("pinned.example, 10.0.0.1"));
+        panel->caDirectoryEdit()->setText(caDir.path());
+        closeWindow(*window);
+    }
+    const auto again = createWindow();
+    QVERIFY(again);
+    RelayPanel *reread = again->relayPanel();
+    QCOMPARE(reread->mode(), RelayPanel::Mode::Proxy);
+    QCOMPARE(reread->modeCombo()->currentText(),
+             QStringLiteral("HTTP proxy (browser/app points at it)"));
+    QCOMPARE(reread->blindHostsEdit()->text(), QStringLiteral("pinned.example, 10.0.0.1"));
+    QCOMPARE(reread->caDirectoryEdit()->text(), caDir.path());
+    QVERIFY(reread->targetEdit()->isHidden());
+    const RelayProxyOptions options = reread->proxyOptions();
+    QCOMPARE(options.caDirectory, caDir.path());
+    QCOMPARE(options.blindHosts.size(), 2);
+    // Back to the reverse relay: the target is asked for again, the proxy's rows hidden.
+    reread->setMode(RelayPanel::Mode::Reverse);
+    QVERIFY(reread->targetEdit()->isVisible());
+    QVERIFY(reread->blindHostsEdit()->isHidden());
+    QVERIFY(reread->caDirectoryEdit()->isHidden());
+    // The dialog works in either mode: the authority is made in the form's directory.
+    QDialog *dialog = reread->showCertificateAuthority();
+    QVERIFY(dialog);
+    QVERIFY(QFile::exists(caDir.filePath(QStringLiteral("ca.crt"))));
+    dialog->close();
+    closeWindow(*again);
+}

@@ -137,6 +137,11 @@ quint32 ConnectionHub::legOf(quint32 pairId, log::Leg leg) const {
     return 0;
 }
 
+RelayProxy *ConnectionHub::relayProxy(quint32 id) const {
+    const Endpoint *endpoint = find(id);
+    return endpoint ? endpoint->proxy.data() : nullptr;
+}
+
 quint64 ConnectionHub::relayPairNumber(quint32 pairId) const {
     const Endpoint *pair = find(pairId);
     return pair ? pair->relayPair : 0;
@@ -268,21 +273,53 @@ quint32 ConnectionHub::startRelay(const RelayOptions &options, QString *error) {
     }
     EndpointInfo info;
     info.kind = EndpointInfo::Kind::Relay;
-    info.id = allocateId();
-    info.name = tr("relay %1").arg(++m_relayCount);
     info.secure = relay->isSecure();
     info.address = QStringLiteral("%1://%2:%3/ \u2192 %4")
                        .arg(info.secure ? QLatin1String("wss") : QLatin1String("ws"))
                        .arg(urlHost(relay->address()))
                        .arg(relay->port())
                        .arg(options.target.toString());
+    const quint32 id = hostRelay(relay, nullptr, std::move(info));
+    connect(relay, &Relay::stopped, this, [this, id] { onRelayStopped(id); });
+    return id;
+}
+
+quint32 ConnectionHub::startRelayProxy(const RelayProxyOptions &options, QString *error) {
+    auto *proxy = new RelayProxy(options, this);
+    if (!proxy->listen()) {
+        if (error) {
+            *error = tr("Cannot start the proxy on %1:%2: %3")
+                         .arg(urlHost(options.relay.listenAddress))
+                         .arg(options.relay.listenPort)
+                         .arg(proxy->errorString());
+        }
+        delete proxy;
+        return 0;
+    }
+    EndpointInfo info;
+    info.kind = EndpointInfo::Kind::Relay;
+    info.address =
+        QStringLiteral("http://%1:%2/ (proxy)").arg(urlHost(proxy->address())).arg(proxy->port());
+    const quint32 id = hostRelay(proxy->relay(), proxy, std::move(info));
+    connect(proxy, &RelayProxy::logMessage, this,
+            [this, id](quint64 pair, const QString &line) { emit relayLog(id, pair, line); });
+    connect(proxy, &RelayProxy::stopped, this, [this, id] { onRelayStopped(id); });
+    return id;
+}
+
+quint32 ConnectionHub::hostRelay(Relay *relay, RelayProxy *proxy, EndpointInfo info) {
+    info.id = allocateId();
+    info.name = tr("relay %1").arg(++m_relayCount);
     info.state = SessionState::Open;
     info.listening = true;
     const quint32 id = info.id;
     Endpoint &endpoint = add(std::move(info));
     endpoint.relay = relay;
+    endpoint.proxy = proxy;
     connect(relay, &Relay::pairStarted, this,
-            [this, id](quint64 pair, const QString &peer) { onPairStarted(id, pair, peer); });
+            [this, id](quint64 pair, const QString &peer, const QUrl &target) {
+                onPairStarted(id, pair, peer, target);
+            });
     connect(relay, &Relay::legEvent, this,
             [this, id](quint64 pair, RelayLegKind leg, const SessionEvent &event) {
                 onLegEvent(id, pair, leg, event);
@@ -301,7 +338,6 @@ quint32 ConnectionHub::startRelay(const RelayOptions &options, QString *error) {
     });
     connect(relay, &Relay::pairFinished, this,
             [this, id](quint64 pair) { onPairFinished(id, pair); });
-    connect(relay, &Relay::stopped, this, [this, id] { onRelayStopped(id); });
     emit endpointAdded(id);
     return id;
 }
@@ -313,10 +349,14 @@ void ConnectionHub::stopRelay(quint32 relayId) {
     endpoint->info.listening = false;
     markChanged(relayId);
     emitChanged();
-    endpoint->relay->shutdown();
+    if (endpoint->proxy)
+        endpoint->proxy->shutdown();
+    else
+        endpoint->relay->shutdown();
 }
 
-void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &peer) {
+void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &peer,
+                                  const QUrl &targetUrl) {
     const Endpoint *relayEndpoint = find(relayId);
     if (!relayEndpoint || !relayEndpoint->relay)
         return;
@@ -325,19 +365,24 @@ void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &
     const QString relayName = relayEndpoint->info.name;
     const QString listening = relayEndpoint->info.address.section(QLatin1Char(' '), 0, 0);
     const bool secure = relayEndpoint->info.secure;
-    const QString target = relay->options().target.toString();
+    const bool proxied = !relayEndpoint->proxy.isNull();
+    // A proxy's pairs each go where their client asked; a reverse relay's all go to
+    // its target (with the client's path when the target has none).
+    const QString target = targetUrl.toString();
     const bool secureUpstream =
-        relay->options().target.scheme().compare(QLatin1String("wss"), Qt::CaseInsensitive) == 0;
+        targetUrl.scheme().compare(QLatin1String("wss"), Qt::CaseInsensitive) == 0;
 
     EndpointInfo pairInfo;
     pairInfo.kind = EndpointInfo::Kind::RelayPair;
     pairInfo.id = allocateId();
     pairInfo.parentId = relayId;
-    pairInfo.name = QStringLiteral("%1 #%2").arg(relayName).arg(pair);
+    // The node names where the pair goes; its legs keep the short name the log and
+    // the display filter use ("relay 1 #1 client").
+    const QString pairName = QStringLiteral("%1 #%2").arg(relayName).arg(pair);
+    pairInfo.name = QStringLiteral("%1 \u2192 %2").arg(pairName, target);
     pairInfo.address = QStringLiteral("%1 \u2192 %2").arg(peer, target);
     pairInfo.secure = secure;
     const quint32 pairId = pairInfo.id;
-    const QString pairName = pairInfo.name;
     Endpoint &pairEndpoint = add(std::move(pairInfo));
     pairEndpoint.relay = relay;
     pairEndpoint.relayPair = pair;
@@ -352,7 +397,10 @@ void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &
         info.leg = leg;
         info.name = QStringLiteral("%1 %2").arg(pairName, QLatin1String(log::legName(leg)));
         info.address = leg == log::Leg::Client ? peer : target;
-        info.secure = leg == log::Leg::Client ? secure : secureUpstream;
+        // Through a proxy, the client's leg is TLS exactly when its target is wss
+        // (the tunnel's TLS is terminated with a certificate of the local authority).
+        const bool clientSecure = proxied ? secureUpstream : secure;
+        info.secure = leg == log::Leg::Client ? clientSecure : secureUpstream;
         info.pongPolicy = tr("pings forwarded, never answered by the relay");
         // The log names each leg as `wsw relay --save` does, and knows which it is.
         const QString url =
@@ -529,7 +577,9 @@ bool ConnectionHub::markListenerStopped(quint32 id) {
     // Gone once the signal that said it stopped has been handled.
     if (endpoint->server)
         endpoint->server->deleteLater();
-    if (endpoint->relay)
+    if (endpoint->proxy)
+        endpoint->proxy->deleteLater(); // and its relay with it
+    else if (endpoint->relay)
         endpoint->relay->deleteLater();
     markChanged(id);
     emitChanged();

@@ -5,6 +5,7 @@
 #include "net/clientconnection.h"
 #include "net/server.h"
 #include "relay/relay.h"
+#include "relay/relayproxy.h"
 
 #include <QHash>
 #include <QList>
@@ -43,10 +44,16 @@ public:
 
     // Starts a reverse relay; returns its id, or 0 and the reason in `error`.
     quint32 startRelay(const RelayOptions &options, QString *error = nullptr);
+    // Starts the relay as an HTTP proxy; its pairs are hosted like a reverse relay's
+    // (relay(id) is the proxy's relay) and what the proxy did with a request is a
+    // relayLog() line of pair 0. Returns its id, or 0 and the reason in `error`.
+    quint32 startRelayProxy(const RelayProxyOptions &options, QString *error = nullptr);
     // Closes every pair with 1001 (going away) and stops listening; relayStopped()
     // follows once every pair is over.
     void stopRelay(quint32 relayId);
     Relay *relay(quint32 id) const;
+    // The proxy of a relay started by startRelayProxy(), else null.
+    RelayProxy *relayProxy(quint32 id) const;
     // A relay pair's leg (RelayLeg endpoint), or 0.
     quint32 legOf(quint32 pairId, log::Leg leg) const;
     // A pair node's number in its relay (Relay's `pair` arguments), or 0.
@@ -120,8 +127,9 @@ private:
         QPointer<Server> server;
         QPointer<ServerClient> serverClient;
         QPointer<Relay> relay;
-        quint64 relayPair = 0; // RelayPair: the relay's own number for it
-        quint32 clientLeg = 0; // RelayPair: its legs' ids
+        QPointer<RelayProxy> proxy; // a proxy-mode relay: owns `relay`
+        quint64 relayPair = 0;      // RelayPair: the relay's own number for it
+        quint32 clientLeg = 0;      // RelayPair: its legs' ids
         quint32 serverLeg = 0;
         std::optional<ClientOptions> clientOptions; // clients: what they were opened with
         // Our client's peer when it is a client of one of our servers (see
@@ -142,7 +150,9 @@ private:
     void onFinished(quint32 id);
     void onServerClient(quint32 serverId, ServerClient *client);
     void onServerStopped(quint32 serverId);
-    void onPairStarted(quint32 relayId, quint64 pair, const QString &peer);
+    // Hosts a relay's pairs under the node `info` describes; returns the node's id.
+    quint32 hostRelay(Relay *relay, RelayProxy *proxy, EndpointInfo info);
+    void onPairStarted(quint32 relayId, quint64 pair, const QString &peer, const QUrl &target);
     void onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg, const SessionEvent &event);
     void deliverLegEvent(quint32 id, const SessionEvent &event);
     void flushDeferredLegEvents();

@@ -7,8 +7,12 @@
 #include "net/websocketurl.h"
 #include "widgets/displayfilteredit.h"
 
+#include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFormLayout>
@@ -42,6 +46,10 @@ const QString ClientDeflateKey = QStringLiteral("relay/clientDeflate");
 const QString ServerDeflateKey = QStringLiteral("relay/serverDeflate");
 const QString CaFileKey = QStringLiteral("relay/caCertificatesFile");
 const QString FingerprintKey = QStringLiteral("relay/acceptedFingerprint");
+const QString ModeKey = QStringLiteral("relay/mode");
+const QString BlindHostsKey = QStringLiteral("relay/blindHosts");
+const QString CaDirectoryKey = QStringLiteral("relay/caDirectory");
+const QString ProxyModeName = QStringLiteral("proxy");
 
 constexpr quint16 DefaultPort = 9002;
 // The window promises a bounded stop: closing handshakes get this long.
@@ -88,6 +96,12 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     , m_port(new QSpinBox(this))
     , m_addressWarning(new QLabel(this))
     , m_target(new QLineEdit(this))
+    , m_mode(new QComboBox(this))
+    , m_blindHosts(new QLineEdit(this))
+    , m_caDirectory(new QLineEdit(this))
+    , m_caDirectoryBrowse(new QToolButton(this))
+    , m_caButton(new QPushButton(tr("Certificate authority\u2026"), this))
+    , m_proxyHint(new QLabel(this))
     , m_clientDeflate(new QCheckBox(tr("Deflate on the client leg"), this))
     , m_serverDeflate(new QCheckBox(tr("Deflate on the server leg"), this))
     , m_caFile(new QLineEdit(this))
@@ -149,6 +163,40 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     m_target->setToolTip(tr("The upstream server every client is relayed to: ws[s]://host[:port]"
                             "[/path]. Without a path, each client's own path and query go "
                             "upstream."));
+    m_mode->setObjectName(QStringLiteral("relayMode"));
+    m_mode->addItem(tr("Reverse relay (listen \u2192 target)"), int(Mode::Reverse));
+    m_mode->addItem(tr("HTTP proxy (browser/app points at it)"), int(Mode::Proxy));
+    m_mode->setToolTip(tr("Reverse relay: clients connect to the relay, which connects to the "
+                          "target. HTTP proxy: a browser or an application uses the relay as "
+                          "its proxy, and every WebSocket it opens is relayed to where it "
+                          "asked (wss too, with the local certificate authority)."));
+    m_blindHosts->setObjectName(QStringLiteral("relayBlindHosts"));
+    m_blindHosts->setPlaceholderText(tr("none: every tunnel is looked into"));
+    m_blindHosts->setToolTip(tr("Comma-separated hosts whose CONNECT tunnels are passed through "
+                                "undecoded, their TLS left to the two ends (a host that pins "
+                                "its certificate)"));
+    m_blindHosts->setClearButtonEnabled(true);
+    m_caDirectory->setObjectName(QStringLiteral("relayCaDirectory"));
+    m_caDirectory->setPlaceholderText(CertificateAuthority::defaultDirectory());
+    m_caDirectory->setToolTip(tr("Where the local certificate authority is kept (ca.crt, and "
+                                 "ca.key readable by you only); made there on first use"));
+    m_caDirectory->setClearButtonEnabled(true);
+    m_caDirectoryBrowse->setText(tr("\u2026"));
+    m_caDirectoryBrowse->setToolTip(tr("Choose the certificate authority's directory"));
+    connect(m_caDirectoryBrowse, &QToolButton::clicked, this, [this] {
+        const QString directory = QFileDialog::getExistingDirectory(
+            this, tr("Certificate authority directory"), m_caDirectory->text());
+        if (!directory.isEmpty())
+            m_caDirectory->setText(directory);
+    });
+    m_caButton->setObjectName(QStringLiteral("relayCaButton"));
+    m_caButton->setToolTip(tr("The proxy's certificate authority: its fingerprint and SPKI pin, "
+                              "its certificate to export, how to make a browser trust it"));
+    connect(m_caButton, &QPushButton::clicked, this, [this] { showCertificateAuthority(); });
+    m_proxyHint->setObjectName(QStringLiteral("relayProxyHint"));
+    m_proxyHint->setWordWrap(true);
+    m_proxyHint->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_proxyHint->hide();
     m_clientDeflate->setToolTip(tr("Agree to a client's permessage-deflate offer (RFC 7692) on "
                                    "the leg between the client and the relay"));
     m_serverDeflate->setToolTip(tr("Offer permessage-deflate to the upstream server on the leg "
@@ -206,14 +254,23 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     auto *caRow = new QHBoxLayout;
     caRow->addWidget(m_caFile, 1);
     caRow->addWidget(m_caBrowse);
+    auto *caDirectoryRow = new QHBoxLayout;
+    m_caDirectoryRow = caDirectoryRow;
+    caDirectoryRow->addWidget(m_caDirectory, 1);
+    caDirectoryRow->addWidget(m_caDirectoryBrowse);
     auto *startRow = new QHBoxLayout;
     startRow->addWidget(m_start);
     startRow->addWidget(m_status, 1);
+    startRow->addWidget(m_caButton);
     auto *form = new QFormLayout;
+    m_form = form;
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("Mode:"), m_mode);
     form->addRow(tr("Listen on:"), listenRow);
     form->addRow(QString(), m_addressWarning);
     form->addRow(tr("Relay to:"), m_target);
+    form->addRow(tr("Blind hosts:"), m_blindHosts);
+    form->addRow(tr("CA directory:"), caDirectoryRow);
     form->addRow(m_clientDeflate);
     form->addRow(m_serverDeflate);
     form->addRow(tr("Upstream CA:"), caRow);
@@ -223,6 +280,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     setupLayout->addLayout(form);
     setupLayout->addLayout(startRow);
     setupLayout->addWidget(m_error);
+    setupLayout->addWidget(m_proxyHint);
     setupLayout->addWidget(m_pairs, 2);
     setupLayout->addWidget(m_log, 1);
     m_tabs->setObjectName(QStringLiteral("relayTabs"));
@@ -236,6 +294,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
 
     loadSettings();
     connect(m_address, &QLineEdit::textChanged, this, &RelayPanel::updateForm);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, &RelayPanel::updateForm);
     connect(m_start, &QPushButton::clicked, this, [this] {
         if (isRunning())
             stop();
@@ -276,6 +335,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
         m_status->setText(tr("Stopped"));
         m_heldModel->setRelay(nullptr);
         m_pauseWatch->stop();
+        updateProxyHint();
         updatePausedStatus();
         updateHeldStatus();
         emit stopped(relayId);
@@ -299,6 +359,10 @@ void RelayPanel::loadSettings() {
     m_serverDeflate->setChecked(settings.value(ServerDeflateKey, true).toBool());
     m_caFile->setText(settings.value(CaFileKey).toString());
     m_fingerprint->setText(settings.value(FingerprintKey).toString());
+    setMode(settings.value(ModeKey).toString() == ProxyModeName ? Mode::Proxy : Mode::Reverse);
+    m_blindHosts->setText(settings.value(BlindHostsKey).toString());
+    m_caDirectory->setText(
+        settings.value(CaDirectoryKey, CertificateAuthority::defaultDirectory()).toString());
 }
 
 void RelayPanel::saveSettings() const {
@@ -310,6 +374,17 @@ void RelayPanel::saveSettings() const {
     settings.setValue(ServerDeflateKey, m_serverDeflate->isChecked());
     settings.setValue(CaFileKey, m_caFile->text().trimmed());
     settings.setValue(FingerprintKey, m_fingerprint->text().trimmed());
+    settings.setValue(ModeKey, mode() == Mode::Proxy ? ProxyModeName : QStringLiteral("reverse"));
+    settings.setValue(BlindHostsKey, m_blindHosts->text().trimmed());
+    settings.setValue(CaDirectoryKey, m_caDirectory->text().trimmed());
+}
+
+RelayPanel::Mode RelayPanel::mode() const {
+    return m_mode->currentData().toInt() == int(Mode::Proxy) ? Mode::Proxy : Mode::Reverse;
+}
+
+void RelayPanel::setMode(Mode mode) {
+    m_mode->setCurrentIndex(m_mode->findData(int(mode)));
 }
 
 RelayOptions RelayPanel::options(QString *error) const {
@@ -321,11 +396,14 @@ RelayOptions RelayPanel::options(QString *error) const {
     else if (!options.listenAddress.setAddress(address))
         problems.append(tr("Listen on: %1 is not an IP address").arg(address));
     options.listenPort = quint16(m_port->value());
-    const QUrl target(m_target->text().trimmed(), QUrl::StrictMode);
-    QString urlError;
-    if (!parseWebSocketUrl(target, &urlError))
-        problems.append(tr("Relay to: %1").arg(urlError));
-    options.target = target;
+    // A proxy has no target: each pair goes where its client asked.
+    if (mode() == Mode::Reverse) {
+        const QUrl target(m_target->text().trimmed(), QUrl::StrictMode);
+        QString urlError;
+        if (!parseWebSocketUrl(target, &urlError))
+            problems.append(tr("Relay to: %1").arg(urlError));
+        options.target = target;
+    }
     if (!m_clientDeflate->isChecked())
         options.clientDeflate.policy = DeflatePolicy::Refuse;
     if (!m_serverDeflate->isChecked())
@@ -349,30 +427,48 @@ RelayOptions RelayPanel::options(QString *error) const {
     return options;
 }
 
+RelayProxyOptions RelayPanel::proxyOptions(QString *error) const {
+    RelayProxyOptions proxy;
+    proxy.relay = options(error);
+    proxy.caDirectory = m_caDirectory->text().trimmed();
+    for (const QString &host : m_blindHosts->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        if (!host.trimmed().isEmpty())
+            proxy.blindHosts.append(host.trimmed());
+    }
+    return proxy;
+}
+
 bool RelayPanel::start() {
     if (isRunning())
         return true;
     saveSettings();
     QString error;
-    const RelayOptions form = options(&error);
-    if (error.isEmpty()) {
-        const quint32 id = m_hub->startRelay(form, &error);
-        if (id) {
-            m_relayId = id;
-            m_stopping = false;
-            m_log->clear();
-            showError({});
-            rootPairList();
-            Relay *relay = m_hub->relay(id);
-            m_heldModel->setRelay(relay);
-            connect(relay, &Relay::heldChanged, this, &RelayPanel::updateHeldStatus);
-            applyIntercept();
-            updateFaultsSummary();
-            m_pauseWatch->start();
-            updateForm();
-            emit started(id);
-            return true;
-        }
+    quint32 id = 0;
+    if (mode() == Mode::Proxy) {
+        const RelayProxyOptions form = proxyOptions(&error);
+        if (error.isEmpty())
+            id = m_hub->startRelayProxy(form, &error);
+    } else {
+        const RelayOptions form = options(&error);
+        if (error.isEmpty())
+            id = m_hub->startRelay(form, &error);
+    }
+    if (id) {
+        m_relayId = id;
+        m_stopping = false;
+        m_log->clear();
+        showError({});
+        rootPairList();
+        Relay *relay = m_hub->relay(id);
+        m_heldModel->setRelay(relay);
+        connect(relay, &Relay::heldChanged, this, &RelayPanel::updateHeldStatus);
+        applyIntercept();
+        updateFaultsSummary();
+        m_pauseWatch->start();
+        updateForm();
+        updateProxyHint();
+        emit started(id);
+        return true;
     }
     m_status->setText(tr("Not started"));
     showError(error);
@@ -395,12 +491,20 @@ bool RelayPanel::isRunning() const {
     return info && !info->finished;
 }
 
+RelayProxy *RelayPanel::runningProxy() const {
+    return isRunning() ? m_hub->relayProxy(m_relayId) : nullptr;
+}
+
 quint16 RelayPanel::boundPort() const {
+    if (const RelayProxy *proxy = runningProxy())
+        return proxy->port();
     const Relay *relay = isRunning() ? m_hub->relay(m_relayId) : nullptr;
     return relay ? relay->port() : 0;
 }
 
 QString RelayPanel::listeningUrl() const {
+    if (const RelayProxy *proxy = runningProxy())
+        return QStringLiteral("http://%1:%2").arg(urlHost(proxy->address())).arg(proxy->port());
     const Relay *relay = isRunning() ? m_hub->relay(m_relayId) : nullptr;
     if (!relay)
         return {};
@@ -435,18 +539,122 @@ void RelayPanel::rootPairList() {
 void RelayPanel::updateForm() {
     const bool running = isRunning();
     const bool editable = !running && !m_stopping;
-    for (QWidget *widget :
-         std::initializer_list<QWidget *>{m_address, m_port, m_target, m_clientDeflate,
-                                          m_serverDeflate, m_caFile, m_caBrowse, m_fingerprint})
+    for (QWidget *widget : std::initializer_list<QWidget *>{
+             m_mode, m_address, m_port, m_target, m_clientDeflate, m_serverDeflate, m_caFile,
+             m_caBrowse, m_fingerprint, m_blindHosts, m_caDirectory, m_caDirectoryBrowse})
         widget->setEnabled(editable);
+    const bool proxy = mode() == Mode::Proxy;
+    m_form->setRowVisible(m_target, !proxy);
+    m_form->setRowVisible(m_blindHosts, proxy);
+    m_form->setRowVisible(m_caDirectoryRow, proxy);
     m_addressWarning->setVisible(!m_address->text().trimmed().isEmpty() &&
                                  !isLoopback(m_address->text()));
     m_start->setText(running ? (m_stopping ? tr("Stopping\u2026") : tr("Stop")) : tr("Start"));
     m_start->setEnabled(!m_stopping);
-    if (running && !m_stopping)
+    if (running && !m_stopping && runningProxy())
+        m_status->setText(tr("Proxy listening on %1").arg(listeningUrl()));
+    else if (running && !m_stopping)
         m_status->setText(
             tr("Listening on %1 \u2192 %2")
                 .arg(listeningUrl(), m_hub->relay(m_relayId)->options().target.toString()));
+}
+
+void RelayPanel::updateProxyHint() {
+    const RelayProxy *proxy = runningProxy();
+    const CertificateAuthority *authority = proxy ? proxy->certificateAuthority() : nullptr;
+    m_proxyHint->setVisible(authority != nullptr);
+    if (!authority) {
+        m_proxyHint->clear();
+        return;
+    }
+    // Chromium bypasses its proxy for loopback unless told not to, and trusts the
+    // authority's certificates when its key is pinned (see the trust steps).
+    const QString url = listeningUrl();
+    m_proxyHint->setText(
+        tr("Point the browser or application at the proxy %1 (http_proxy / https_proxy).\n"
+           "Chromium: chromium --proxy-server=%1 --proxy-bypass-list='<-loopback>' "
+           "--ignore-certificate-errors-spki-list=%2")
+            .arg(url, certificateAuthorityInfo(*authority).spkiSha256Base64));
+}
+
+std::optional<CertificateAuthority> RelayPanel::openAuthority(QString *error) const {
+    if (const RelayProxy *proxy = runningProxy(); proxy && proxy->certificateAuthority())
+        return *proxy->certificateAuthority();
+    return CertificateAuthority::open(m_caDirectory->text().trimmed(), error);
+}
+
+QDialog *RelayPanel::certificateAuthorityDialog() const {
+    return m_caDialog;
+}
+
+bool RelayPanel::exportCertificateAuthorityTo(const QString &file, QString *error) {
+    QString problem;
+    const std::optional<CertificateAuthority> authority = openAuthority(&problem);
+    const bool ok = authority && exportCertificateAuthority(*authority, file, &problem);
+    emit statusMessage(ok ? tr("Certificate authority exported to %1").arg(file)
+                          : tr("Cannot export the certificate authority: %1").arg(problem));
+    if (error)
+        *error = problem;
+    return ok;
+}
+
+QDialog *RelayPanel::showCertificateAuthority() {
+    QString error;
+    const std::optional<CertificateAuthority> authority = openAuthority(&error);
+    if (!authority) {
+        showError(tr("Certificate authority: %1").arg(error));
+        return nullptr;
+    }
+    delete m_caDialog;
+    const CertificateAuthorityInfo about = certificateAuthorityInfo(*authority);
+    auto *dialog = new QDialog(this);
+    m_caDialog = dialog;
+    dialog->setObjectName(QStringLiteral("certificateAuthorityDialog"));
+    dialog->setWindowTitle(tr("Certificate authority"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    auto *form = new QFormLayout;
+    // A read-only line with a Copy button: what a user pastes elsewhere.
+    const auto addCopyable = [dialog, form](const QString &label, const QString &name,
+                                            const QString &value) {
+        auto *edit = new QLineEdit(value, dialog);
+        edit->setObjectName(name);
+        edit->setReadOnly(true);
+        edit->setCursorPosition(0);
+        auto *copy = new QPushButton(tr("Copy"), dialog);
+        copy->setObjectName(name + QStringLiteral("Copy"));
+        connect(copy, &QPushButton::clicked, edit,
+                [edit] { QApplication::clipboard()->setText(edit->text()); });
+        auto *row = new QHBoxLayout;
+        row->addWidget(edit, 1);
+        row->addWidget(copy);
+        form->addRow(label, row);
+    };
+    addCopyable(tr("Certificate:"), QStringLiteral("caFile"), about.certificateFile);
+    addCopyable(tr("SHA-256:"), QStringLiteral("caFingerprint"), about.fingerprint);
+    addCopyable(tr("SPKI pin:"), QStringLiteral("caSpki"), about.spkiSha256Base64);
+    auto *steps = new QPlainTextEdit(certificateAuthorityTrustSteps(about.certificateFile), dialog);
+    steps->setObjectName(QStringLiteral("caTrustSteps"));
+    steps->setReadOnly(true);
+    steps->setMinimumWidth(fontMetrics().averageCharWidth() * 80);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    auto *exportButton =
+        buttons->addButton(tr("Export certificate\u2026"), QDialogButtonBox::ActionRole);
+    exportButton->setObjectName(QStringLiteral("caExport"));
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    connect(exportButton, &QPushButton::clicked, dialog, [this, dialog] {
+        const QString file = QFileDialog::getSaveFileName(
+            dialog, tr("Export the certificate authority"), QStringLiteral("wsw-relay-ca.crt"),
+            tr("PEM certificates (*.crt *.pem);;All files (*)"));
+        if (!file.isEmpty())
+            exportCertificateAuthorityTo(file);
+    });
+    auto *layout = new QVBoxLayout(dialog);
+    layout->addLayout(form);
+    layout->addWidget(new QLabel(tr("To trust it:"), dialog));
+    layout->addWidget(steps, 1);
+    layout->addWidget(buttons);
+    dialog->show();
+    return dialog;
 }
 
 QWidget *RelayPanel::createInterceptPage() {

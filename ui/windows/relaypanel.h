@@ -1,13 +1,18 @@
 #pragma once
 
 #include "relay/relay.h"
+#include "relay/relayproxy.h"
 
+#include <QPointer>
 #include <QWidget>
 
 class QCheckBox;
+class QDialog;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
@@ -35,6 +40,15 @@ class HeldMessagesModel;
 // filter); the panel lists the relay's pairs and what the relay reported. Stopping
 // closes every pair with 1001 on both legs. The settings persist (QSettings).
 //
+// In proxy mode the relay is an HTTP proxy (RelayProxy, what `wsw relay --proxy`
+// runs) that a browser or an application is pointed at: there is no target, each
+// WebSocket through it becomes a pair to where its client asked, and TLS in a
+// CONNECT tunnel is terminated with certificates of the local certificate authority
+// (its directory in the form; hosts listed as blind are tunnelled undecoded). While
+// it runs the panel shows the proxy URL and a Chromium command line; the
+// "Certificate authority" dialog shows the authority's fingerprint and SPKI pin,
+// exports its certificate and says how to make a browser trust it.
+//
 // The Intercept tab holds client→server and/or server→client messages (all, or
 // those a display filter rule takes, in the log's language) in an intercept list:
 // each can be released as it came, edited (text or hex) and released, or dropped;
@@ -51,14 +65,30 @@ public:
     // The options the form describes; with an unusable field, the reason is in
     // `error` (and the options are not to be used).
     RelayOptions options(QString *error = nullptr) const;
+    // The proxy mode's options: options() plus the blind hosts and the CA directory.
+    RelayProxyOptions proxyOptions(QString *error = nullptr) const;
+    enum class Mode { Reverse, Proxy };
+    Mode mode() const;
+    void setMode(Mode mode);
     // Starts with the form's options; false with the reason shown in the panel.
     bool start();
     void stop();
     bool isRunning() const;
     quint32 relayId() const { return m_relayId; }
     quint16 boundPort() const; // 0 when not running
-    // "ws://127.0.0.1:9002/" while running, else empty.
+    // "ws://127.0.0.1:9002/" while running ("http://127.0.0.1:9002" for the proxy), else empty.
     QString listeningUrl() const;
+    // The running proxy, else null.
+    RelayProxy *runningProxy() const;
+
+    // Opens the Certificate authority dialog (the running proxy's authority, else the
+    // one in the form's directory, made when missing) and returns it; null with the
+    // reason in the panel when the authority cannot be opened.
+    QDialog *showCertificateAuthority();
+    // The open dialog, or null.
+    QDialog *certificateAuthorityDialog() const;
+    // What the dialog's Export button does once a file is chosen.
+    bool exportCertificateAuthorityTo(const QString &file, QString *error = nullptr);
 
     void saveSettings() const;
 
@@ -67,6 +97,12 @@ public:
     QSpinBox *portSpin() const { return m_port; }
     QLabel *addressWarning() const { return m_addressWarning; }
     QLineEdit *targetEdit() const { return m_target; }
+    QComboBox *modeCombo() const { return m_mode; }
+    QLineEdit *blindHostsEdit() const { return m_blindHosts; }
+    QLineEdit *caDirectoryEdit() const { return m_caDirectory; }
+    QPushButton *certificateAuthorityButton() const { return m_caButton; }
+    // While the proxy runs: its URL and a Chromium command line that uses it.
+    QLabel *proxyHint() const { return m_proxyHint; }
     QCheckBox *clientDeflateCheck() const { return m_clientDeflate; }
     QCheckBox *serverDeflateCheck() const { return m_serverDeflate; }
     QLineEdit *caFileEdit() const { return m_caFile; }
@@ -143,6 +179,9 @@ private:
     QWidget *createInterceptPage();
     QWidget *createInjectPage();
     Relay *runningRelay() const;
+    // The authority the dialog shows: the running proxy's, else the form directory's.
+    std::optional<CertificateAuthority> openAuthority(QString *error) const;
+    void updateProxyHint();
     // Sends the hold toggles and the rule to the relay.
     void applyIntercept();
     void updateHeldStatus();
@@ -166,6 +205,15 @@ private:
     QSpinBox *m_port;
     QLabel *m_addressWarning;
     QLineEdit *m_target;
+    QComboBox *m_mode;
+    QLineEdit *m_blindHosts;
+    QLineEdit *m_caDirectory;
+    QToolButton *m_caDirectoryBrowse;
+    QPushButton *m_caButton;
+    QLabel *m_proxyHint;
+    QPointer<QDialog> m_caDialog;
+    QFormLayout *m_form = nullptr;
+    QLayout *m_caDirectoryRow = nullptr;
     QCheckBox *m_clientDeflate;
     QCheckBox *m_serverDeflate;
     QLineEdit *m_caFile;
