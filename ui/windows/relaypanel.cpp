@@ -166,6 +166,9 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     m_mode->setObjectName(QStringLiteral("relayMode"));
     m_mode->addItem(tr("Reverse relay (listen \u2192 target)"), int(Mode::Reverse));
     m_mode->addItem(tr("HTTP proxy (browser/app points at it)"), int(Mode::Proxy));
+    // The dock stays narrow: the combo does not widen to its longest mode's text.
+    m_mode->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_mode->setMinimumContentsLength(16);
     m_mode->setToolTip(tr("Reverse relay: clients connect to the relay, which connects to the "
                           "target. HTTP proxy: a browser or an application uses the relay as "
                           "its proxy, and every WebSocket it opens is relayed to where it "
@@ -260,8 +263,8 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     caDirectoryRow->addWidget(m_caDirectoryBrowse);
     auto *startRow = new QHBoxLayout;
     startRow->addWidget(m_start);
-    startRow->addWidget(m_status, 1);
     startRow->addWidget(m_caButton);
+    startRow->addWidget(m_status, 1);
     auto *form = new QFormLayout;
     m_form = form;
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
