@@ -263,7 +263,6 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     caDirectoryRow->addWidget(m_caDirectoryBrowse);
     auto *startRow = new QHBoxLayout;
     startRow->addWidget(m_start);
-    startRow->addWidget(m_caButton);
     startRow->addWidget(m_status, 1);
     auto *form = new QFormLayout;
     m_form = form;
@@ -278,6 +277,11 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     form->addRow(m_serverDeflate);
     form->addRow(tr("Upstream CA:"), caRow);
     form->addRow(tr("Accept cert:"), m_fingerprint);
+    // A row of its own: beside Start it would widen the dock past a 1024-pixel window.
+    auto *caButtonRow = new QHBoxLayout;
+    caButtonRow->addWidget(m_caButton);
+    caButtonRow->addStretch(1);
+    form->addRow(QString(), caButtonRow);
     auto *setup = new QWidget(this);
     auto *setupLayout = new QVBoxLayout(setup);
     setupLayout->addLayout(form);
