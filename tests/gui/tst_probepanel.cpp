@@ -76,6 +76,14 @@ Misbehaviour wrongPongs() {
     return m;
 }
 
+// Our echo server on 127.0.0.1 over TLS with `identity` (self-signed: trusted by nobody).
+ServerOptions wssOptions(const CertificateAndKey &identity) {
+    ServerOptions options = localOptions();
+    options.tlsCertificate = identity.certificate;
+    options.tlsKey = identity.key;
+    return options;
+}
+
 QString urlOf(const Server &server) {
     return QStringLiteral("ws://127.0.0.1:%1/").arg(server.port());
 }
@@ -623,9 +631,7 @@ void tst_ProbePanel::wssTargetWithTrust() {
     ProbePanel &probe = *f.probe;
     const std::optional<CertificateAndKey> identity = generateCertificate({});
     QVERIFY(identity);
-    ServerOptions options = localOptions();
-    options.tlsCertificate = identity->certificate;
-    options.tlsKey = identity->key;
+    const ServerOptions options = wssOptions(*identity);
     Server server(options);
     QVERIFY(server.listen());
     const QString url = QStringLiteral("wss://127.0.0.1:%1/").arg(server.port());
@@ -670,9 +676,7 @@ void tst_ProbePanel::hostedWssServer() {
     ProbePanel &probe = *f.probe;
     const std::optional<CertificateAndKey> identity = generateCertificate({});
     QVERIFY(identity);
-    ServerOptions options = localOptions();
-    options.tlsCertificate = identity->certificate;
-    options.tlsKey = identity->key;
+    const ServerOptions options = wssOptions(*identity);
     QVERIFY(f.server.start(options));
     // The form's trust is for URLs; the hosted server's own certificate is accepted.
     probe.fingerprintEdit()->setText(QStringLiteral("AB:CD"));
