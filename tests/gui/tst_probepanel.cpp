@@ -11,6 +11,7 @@
 #include "models/probecomparisonmodel.h"
 #include "models/proberesultsmodel.h"
 #include "net/server.h"
+#include "net/tlscertificate.h"
 #include "probe/catalogue.h"
 #include "probe/probereport.h"
 #include "widgets/frameinspector.h"
@@ -75,6 +76,14 @@ Misbehaviour wrongPongs() {
     return m;
 }
 
+// Our echo server on 127.0.0.1 over TLS with `identity` (self-signed: trusted by nobody).
+ServerOptions wssOptions(const CertificateAndKey &identity) {
+    ServerOptions options = localOptions();
+    options.tlsCertificate = identity.certificate;
+    options.tlsKey = identity.key;
+    return options;
+}
+
 QString urlOf(const Server &server) {
     return QStringLiteral("ws://127.0.0.1:%1/").arg(server.port());
 }
@@ -133,6 +142,8 @@ private slots:
     void unreachableTargetStopsAtOnce();
     void clientsThatConnect();
     void windowHostedServer();
+    void wssTargetWithTrust();
+    void hostedWssServer();
     void smallWindowKeepsItsSize();
 
 private:
@@ -533,8 +544,8 @@ void tst_ProbePanel::clientsThatConnect() {
     client.start(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), QStringLiteral(R"(
 import asyncio, sys, websockets
 async def main(port):
-    for n in (1, 2, 3):
-        url = f"ws://127.0.0.1:{port}/runCase?case={n}&agent=pyclient"
+    for n, agent in ((1, "pyclient"), (2, "pyclient"), (3, "pyclient"), (1, "second")):
+        url = f"ws://127.0.0.1:{port}/runCase?case={n}&agent={agent}"
         async with websockets.connect(url, max_size=None) as ws:
             try:
                 async for message in ws:
@@ -548,13 +559,25 @@ asyncio.run(asyncio.wait_for(main(int(sys.argv[1])), 20))
     QVERIFY2(client.waitForStarted(5000), "python3 is missing");
     QVERIFY(exited.wait(30'000));
     QCOMPARE(client.exitCode(), 0);
-    QTRY_COMPARE_WITH_TIMEOUT(probe.resultsModel()->rowCount(), 3, 5000);
-    QCOMPARE(probe.runs().size(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(probe.runs().size(), 2, 5000);
     QCOMPARE(probe.runs().constFirst().agent, QStringLiteral("pyclient"));
-    QCOMPARE(probe.resultsModel()->behaviorCounts().value(probe::Verdict::Ok), 3);
+    QCOMPARE(probe.runs().constFirst().results.size(), 3);
+    QCOMPARE(probe.runs().at(1).agent, QStringLiteral("second"));
+    // The table and the progress follow the agent whose case came last: its one case
+    // out of the catalogue, not the cases of every agent.
+    QCOMPARE(probe.resultsModel()->rowCount(), 1);
+    QCOMPARE(probe.resultsModel()->behaviorCounts().value(probe::Verdict::Ok), 1);
     QCOMPARE(probe.resultsModel()->result(0).id, QStringLiteral("1.1.1"));
     QVERIFY(probe.resultsModel()->result(0).isServer);
-    QVERIFY(probe.progressLabel()->text().startsWith(QStringLiteral("3 / ")));
+    // The fuzzing server's catalogue: Autobahn's cases 1 to 13.
+    const int catalogue = probe.progressBar()->maximum();
+    QVERIFY(catalogue > 3);
+    QVERIFY2(probe.progressLabel()->text().startsWith(
+                 QStringLiteral("1 / %1 cases of second").arg(catalogue)),
+             qPrintable(probe.progressLabel()->text()));
+    QCOMPARE(probe.progressBar()->value(), 1);
+    probe.showRun(0);
+    QCOMPARE(probe.resultsModel()->rowCount(), 3);
     QTest::mouseClick(probe.stopButton(), Qt::LeftButton);
     QVERIFY(!probe.isRunning());
     QCOMPARE(probe.clientsPort(), quint16(0));
@@ -601,6 +624,74 @@ void tst_ProbePanel::windowHostedServer() {
     QVERIFY(current.isValid());
     QCOMPARE(current.data(MessageLogModel::StoreIndexRole).value<qsizetype>(), first);
     closeWindow(window);
+}
+
+void tst_ProbePanel::wssTargetWithTrust() {
+    Fixture f;
+    ProbePanel &probe = *f.probe;
+    const std::optional<CertificateAndKey> identity = generateCertificate({});
+    QVERIFY(identity);
+    const ServerOptions options = wssOptions(*identity);
+    Server server(options);
+    QVERIFY(server.listen());
+    const QString url = QStringLiteral("wss://127.0.0.1:%1/").arg(server.port());
+    const QStringList cases{QStringLiteral("1.1.*")};
+    const int expected = catalogueCount(cases);
+
+    // A self-signed certificate nobody trusts: the first case cannot connect.
+    QVERIFY(runTo(probe, url, cases));
+    QVERIFY(probe.resultsModel()->rowCount() >= 1);
+    QVERIFY(!probe.resultsModel()->result(0).wasOpen);
+
+    // Accepted by its SHA-256, as wsw probe --accept-fingerprint.
+    probe.fingerprintEdit()->setText(sha256Fingerprint(identity->certificate));
+    QVERIFY(runTo(probe, url, cases));
+    QCOMPARE(probe.resultsModel()->rowCount(), expected);
+    QCOMPARE(probe.resultsModel()->behaviorCounts().value(probe::Verdict::Ok), expected);
+
+    // Trusted through a CA file holding the certificate itself, as wsw probe --ca.
+    probe.fingerprintEdit()->clear();
+    QTemporaryDir dir;
+    const QString caFile = dir.filePath(QStringLiteral("server.pem"));
+    QFile file(caFile);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(identity->certificatePem);
+    file.close();
+    probe.caFileEdit()->setText(caFile);
+    QVERIFY(runTo(probe, url, cases));
+    QCOMPARE(probe.resultsModel()->behaviorCounts().value(probe::Verdict::Ok), expected);
+
+    // A fingerprint that is not one stops the run before it starts.
+    probe.caFileEdit()->clear();
+    probe.fingerprintEdit()->setText(QStringLiteral("AB:CD"));
+    QVERIFY(!probe.run());
+    QVERIFY(!probe.isRunning());
+    QVERIFY(probe.findChild<QLabel *>(QStringLiteral("probeStatus"))
+                ->text()
+                .startsWith(QStringLiteral("Accept cert:")));
+}
+
+void tst_ProbePanel::hostedWssServer() {
+    Fixture f;
+    ProbePanel &probe = *f.probe;
+    const std::optional<CertificateAndKey> identity = generateCertificate({});
+    QVERIFY(identity);
+    const ServerOptions options = wssOptions(*identity);
+    QVERIFY(f.server.start(options));
+    // The form's trust is for URLs; the hosted server's own certificate is accepted.
+    probe.fingerprintEdit()->setText(QStringLiteral("AB:CD"));
+    probe.targetCombo()->setCurrentIndex(
+        probe.targetCombo()->findData(int(ProbePanel::TargetKind::HostedServer)));
+    const QStringList cases{QStringLiteral("1.1.*")};
+    probe.setCheckedCategories(cases);
+    QSignalSpy finished(&probe, &ProbePanel::runFinished);
+    QVERIFY(probe.run());
+    QCOMPARE(probe.runs().constFirst().target,
+             QStringLiteral("wss://127.0.0.1:%1/").arg(f.server.boundPort()));
+    QVERIFY(finished.wait(RunTimeout));
+    const int expected = catalogueCount(cases);
+    QCOMPARE(probe.resultsModel()->rowCount(), expected);
+    QCOMPARE(probe.resultsModel()->behaviorCounts().value(probe::Verdict::Ok), expected);
 }
 
 void tst_ProbePanel::smallWindowKeepsItsSize() {

@@ -5,6 +5,7 @@
 #include "models/messagelogmodel.h"
 #include "models/probecomparisonmodel.h"
 #include "net/server.h"
+#include "net/tlscertificate.h"
 #include "probe/catalogue.h"
 #include "probe/fuzzingserver.h"
 #include "probe/probereport.h"
@@ -29,8 +30,10 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QSslCertificate>
 #include <QTabWidget>
 #include <QTableView>
+#include <QToolButton>
 #include <QTreeWidget>
 #include <QTreeWidgetItemIterator>
 #include <QVBoxLayout>
@@ -46,6 +49,8 @@ namespace {
 const QString TargetKey = QStringLiteral("probe/target");
 const QString UrlKey = QStringLiteral("probe/url");
 const QString ClientsPortKey = QStringLiteral("probe/clientsPort");
+const QString CaFileKey = QStringLiteral("probe/caFile");
+const QString FingerprintKey = QStringLiteral("probe/acceptedFingerprint");
 const QString CategoriesKey = QStringLiteral("probe/categories");
 const QString CasesKey = QStringLiteral("probe/cases");
 const QString ExcludeKey = QStringLiteral("probe/exclude");
@@ -132,6 +137,9 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     , m_targetKind(new QComboBox(this))
     , m_url(new QLineEdit(this))
     , m_clientsPort(new QSpinBox(this))
+    , m_caFile(new QLineEdit(this))
+    , m_caBrowse(new QToolButton(this))
+    , m_fingerprint(new QLineEdit(this))
     , m_targetNote(new QLabel(this))
     , m_categories(new QTreeWidget(this))
     , m_cases(new QLineEdit(this))
@@ -171,6 +179,26 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     m_clientsPort->setRange(0, 65535);
     m_clientsPort->setSpecialValueText(tr("any free port"));
     m_clientsPort->setValue(DefaultClientsPort);
+    m_caFile->setObjectName(QStringLiteral("probeCaFile"));
+    m_caFile->setPlaceholderText(tr("none: the system's certificate store"));
+    m_caFile->setToolTip(tr("wss: a PEM file of certificate authorities (or the server's own "
+                            "certificate) trusted besides the system's, as wsw probe --ca"));
+    m_caFile->setClearButtonEnabled(true);
+    m_caBrowse->setText(tr("\u2026"));
+    m_caBrowse->setToolTip(tr("Choose the CA file"));
+    connect(m_caBrowse, &QToolButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(
+            this, tr("Trust an extra CA / certificate file"), m_caFile->text(),
+            tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
+        if (!file.isEmpty())
+            m_caFile->setText(file);
+    });
+    m_fingerprint->setObjectName(QStringLiteral("probeFingerprint"));
+    m_fingerprint->setPlaceholderText(tr("SHA-256 of a certificate to accept (AB:CD:\u2026)"));
+    m_fingerprint->setToolTip(tr("wss: accept exactly this certificate although it cannot be "
+                                 "verified (a self-signed test server), as wsw probe "
+                                 "--accept-fingerprint"));
+    m_fingerprint->setClearButtonEnabled(true);
     m_targetNote->setWordWrap(true);
     m_targetNote->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
@@ -201,6 +229,13 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     form->addRow(tr("Target:"), m_targetKind);
     form->addRow(tr("URL:"), m_url);
+    auto *caRow = m_caRow = new QWidget(this);
+    auto *caLayout = new QHBoxLayout(caRow);
+    caLayout->setContentsMargins(0, 0, 0, 0);
+    caLayout->addWidget(m_caFile, 1);
+    caLayout->addWidget(m_caBrowse);
+    form->addRow(tr("CA file:"), caRow);
+    form->addRow(tr("Accept cert:"), m_fingerprint);
     form->addRow(tr("Port:"), m_clientsPort);
     form->addRow(m_targetNote);
     auto *patterns = new QFormLayout;
@@ -526,13 +561,21 @@ void ProbePanel::updateForm() {
     const bool running = isRunning();
     m_form->setRowVisible(m_url, kind == TargetKind::Url);
     m_form->setRowVisible(m_clientsPort, kind == TargetKind::Clients);
+    // The hosted server's certificate is the window's own: it needs no trust set here.
+    m_form->setRowVisible(m_caRow, kind == TargetKind::Url);
+    m_form->setRowVisible(m_fingerprint, kind == TargetKind::Url);
     switch (kind) {
     case TargetKind::Url:
-        m_targetNote->setText(tr("A server's echo endpoint (plain ws://)."));
+        m_targetNote->setText(tr("A server's echo endpoint (ws:// or wss://)."));
         break;
     case TargetKind::HostedServer: {
         const quint16 port = m_server && m_server->isRunning() ? m_server->boundPort() : 0;
-        m_targetNote->setText(port ? tr("The server panel's server: ws://127.0.0.1:%1/").arg(port)
+        const bool secure = m_server && m_server->isRunning() &&
+                            m_hub->server(m_server->serverId()) &&
+                            m_hub->server(m_server->serverId())->options().isSecure();
+        m_targetNote->setText(port ? tr("The server panel's server: %1://127.0.0.1:%2/")
+                                         .arg(secure ? QLatin1String("wss") : QLatin1String("ws"))
+                                         .arg(port)
                                    : tr("The server panel's server, started in echo mode when "
                                         "it is not running."));
         break;
@@ -551,6 +594,9 @@ void ProbePanel::updateForm() {
     m_exclude->setEnabled(kind != TargetKind::Clients && !running);
     m_targetKind->setEnabled(!running);
     m_url->setEnabled(!running);
+    m_caFile->setEnabled(!running);
+    m_caBrowse->setEnabled(!running);
+    m_fingerprint->setEnabled(!running);
     m_clientsPort->setEnabled(!running);
     m_stop->setEnabled(running);
     m_openReport->setEnabled(!running);
@@ -568,7 +614,7 @@ quint16 ProbePanel::clientsPort() const {
     return m_clientsServer ? m_clientsServer->port() : 0;
 }
 
-QString ProbePanel::hostedServerUrl(QString *error) const {
+QString ProbePanel::hostedServerUrl(QString *error, QByteArray *fingerprint) const {
     if (!m_server) {
         *error = tr("This window hosts no server panel.");
         return {};
@@ -588,10 +634,33 @@ QString ProbePanel::hostedServerUrl(QString *error) const {
         return {};
     }
     if (server->options().isSecure()) {
-        *error = tr("The probe speaks plain ws://: the hosted server serves wss://.");
-        return {};
+        // Our own certificate, often self-signed: accepted by its SHA-256 as `wsw probe
+        // --accept-fingerprint` would, whatever the system trusts.
+        *fingerprint = parseFingerprint(sha256Fingerprint(server->options().tlsCertificate));
+        return QStringLiteral("wss://127.0.0.1:%1/").arg(m_server->boundPort());
     }
     return QStringLiteral("ws://127.0.0.1:%1/").arg(m_server->boundPort());
+}
+
+bool ProbePanel::readTrust(probe::RunOptions &options, QString *error) const {
+    const QString caFile = m_caFile->text().trimmed();
+    if (!caFile.isEmpty()) {
+        if (QSslCertificate::fromPath(caFile, QSsl::Pem).isEmpty()) {
+            *error = tr("CA file: no PEM certificate in %1").arg(caFile);
+            return false;
+        }
+        options.caCertificatesFile = caFile;
+    }
+    const QString fingerprint = m_fingerprint->text().trimmed();
+    if (!fingerprint.isEmpty()) {
+        options.acceptedFingerprint = parseFingerprint(fingerprint);
+        if (options.acceptedFingerprint.isEmpty()) {
+            *error = tr("Accept cert: a SHA-256 fingerprint is 32 hex bytes, with or without "
+                        "colons");
+            return false;
+        }
+    }
+    return true;
 }
 
 bool ProbePanel::run() {
@@ -626,8 +695,9 @@ bool ProbePanel::run() {
     }
 
     QString error;
-    QString url =
-        kind == TargetKind::HostedServer ? hostedServerUrl(&error) : m_url->text().trimmed();
+    QByteArray hostedFingerprint;
+    QString url = kind == TargetKind::HostedServer ? hostedServerUrl(&error, &hostedFingerprint)
+                                                   : m_url->text().trimmed();
     if (url.isEmpty()) {
         setStatus(error.isEmpty() ? tr("Enter the URL of a server's echo endpoint.") : error);
         return false;
@@ -638,8 +708,14 @@ bool ProbePanel::run() {
         setStatus(error);
         return false;
     }
-    if (target->secure || !target->unixSocketPath.isEmpty()) {
-        setStatus(tr("The probe speaks plain ws:// over TCP; %1 is not one.").arg(url));
+    if (!target->unixSocketPath.isEmpty()) {
+        setStatus(tr("The probe speaks ws:// or wss:// over TCP; %1 is not one.").arg(url));
+        return false;
+    }
+    if (kind == TargetKind::HostedServer) {
+        options.acceptedFingerprint = hostedFingerprint;
+    } else if (!readTrust(options, &error)) {
+        setStatus(error);
         return false;
     }
     const QList<probe::ProbeCase> cases = selectedCases();
@@ -799,11 +875,15 @@ void ProbePanel::updateProgress() {
         m_progressText->clear();
         return;
     }
-    QString text = tr("%1 / %2 cases \u00b7 %3")
-                       .arg(done)
-                       .arg(m_total)
-                       .arg(secondsText(running ? m_elapsed.elapsed()
-                                                : (m_live >= 0 ? m_runs.at(m_live).elapsedMs : 0)));
+    // Clients' mode: each agent runs the catalogue on its own, so the count is the
+    // agent's whose case came last, out of the catalogue, and says whose it is.
+    const bool clients = m_clientsServer && m_live >= 0;
+    QString text =
+        clients ? tr("%1 / %2 cases of %3").arg(done).arg(m_total).arg(m_runs.at(m_live).agent)
+                : tr("%1 / %2 cases").arg(done).arg(m_total);
+    text += tr(" \u00b7 %1")
+                .arg(secondsText(running ? m_elapsed.elapsed()
+                                         : (m_live >= 0 ? m_runs.at(m_live).elapsedMs : 0)));
     if (running && !m_currentCase.isEmpty())
         text += tr(" \u00b7 %1").arg(m_currentCase);
     m_progressText->setText(text);
@@ -999,6 +1079,8 @@ void ProbePanel::loadSettings() {
         m_targetKind->findData(settings.value(TargetKey, int(TargetKind::Url)).toInt());
     m_targetKind->setCurrentIndex(std::max(kind, 0));
     m_url->setText(settings.value(UrlKey).toString());
+    m_caFile->setText(settings.value(CaFileKey).toString());
+    m_fingerprint->setText(settings.value(FingerprintKey).toString());
     m_clientsPort->setValue(settings.value(ClientsPortKey, DefaultClientsPort).toInt());
     if (settings.contains(CategoriesKey))
         setCheckedCategories(settings.value(CategoriesKey).toStringList());
@@ -1013,6 +1095,8 @@ void ProbePanel::saveSettings() const {
     QSettings settings;
     settings.setValue(TargetKey, m_targetKind->currentData().toInt());
     settings.setValue(UrlKey, m_url->text());
+    settings.setValue(CaFileKey, m_caFile->text().trimmed());
+    settings.setValue(FingerprintKey, m_fingerprint->text().trimmed());
     settings.setValue(ClientsPortKey, m_clientsPort->value());
     settings.setValue(CategoriesKey, checkedCategories());
     settings.setValue(CasesKey, m_cases->text());

@@ -20,12 +20,14 @@ class QTabWidget;
 class QTableView;
 class QTreeWidget;
 class QTreeWidgetItem;
+class QToolButton;
 
 namespace ws {
 
 namespace probe {
 class FuzzingServer;
 class ProbeRunner;
+struct RunOptions;
 } // namespace probe
 
 class ConnectionHub;
@@ -90,6 +92,8 @@ public:
     QComboBox *targetCombo() const { return m_targetKind; }
     QLineEdit *urlEdit() const { return m_url; }
     QSpinBox *clientsPortSpin() const { return m_clientsPort; }
+    QLineEdit *caFileEdit() const { return m_caFile; }
+    QLineEdit *fingerprintEdit() const { return m_fingerprint; }
     QTreeWidget *categoryTree() const { return m_categories; }
     QLineEdit *casesEdit() const { return m_cases; }
     QLineEdit *excludeEdit() const { return m_exclude; }
@@ -137,7 +141,11 @@ private:
     void flushResults();
     void applyVerdictFilter();
     int addRun(ProbeRun run);
-    QString hostedServerUrl(QString *error) const;
+    // The hosted server's URL; for wss the SHA-256 of its certificate in
+    // `fingerprint`, which the probe accepts (the window made it and trusts it).
+    QString hostedServerUrl(QString *error, QByteArray *fingerprint) const;
+    // The form's trust for a wss URL; false with the reason in `error`.
+    bool readTrust(probe::RunOptions &options, QString *error) const;
     void setStatus(const QString &text);
 
     ConnectionHub *m_hub;
@@ -148,6 +156,10 @@ private:
     QComboBox *m_targetKind;
     QLineEdit *m_url;
     QSpinBox *m_clientsPort;
+    QLineEdit *m_caFile;
+    QToolButton *m_caBrowse;
+    QLineEdit *m_fingerprint;
+    QWidget *m_caRow = nullptr;
     QFormLayout *m_form = nullptr;
     QLabel *m_targetNote;
     QTreeWidget *m_categories;
