@@ -30,6 +30,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QResizeEvent>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
 #include <QStackedWidget>
@@ -43,6 +44,16 @@
 namespace ws {
 
 namespace {
+
+// A panel in a dock scrolls when the dock is smaller than the panel would like: the
+// panels' forms must not make the window wider or taller than a small screen.
+QScrollArea *scrolled(QWidget *panel) {
+    auto *area = new QScrollArea;
+    area->setWidget(panel);
+    area->setWidgetResizable(true);
+    area->setFrameShape(QFrame::NoFrame);
+    return area;
+}
 
 const QString GeometryKey = QStringLiteral("window/geometry");
 const QString StateKey = QStringLiteral("window/state");
@@ -341,12 +352,12 @@ void MainWindow::createDocks() {
     // Under the log: what to send next.
     m_connectionsDock = addDock(m_connections, tr("Connections"), QStringLiteral("connectionsDock"),
                                 Qt::LeftDockWidgetArea);
-    m_serverDock =
-        addDock(m_serverPanel, tr("Server"), QStringLiteral("serverDock"), Qt::LeftDockWidgetArea);
+    m_serverDock = addDock(scrolled(m_serverPanel), tr("Server"), QStringLiteral("serverDock"),
+                           Qt::LeftDockWidgetArea);
     splitDockWidget(m_connectionsDock, m_serverDock, Qt::Vertical);
     // The relay shares the server's place: one of the two is what a session is about.
-    m_relayDock =
-        addDock(m_relayPanel, tr("Relay"), QStringLiteral("relayDock"), Qt::LeftDockWidgetArea);
+    m_relayDock = addDock(scrolled(m_relayPanel), tr("Relay"), QStringLiteral("relayDock"),
+                          Qt::LeftDockWidgetArea);
     tabifyDockWidget(m_serverDock, m_relayDock);
     m_serverDock->raise();
     m_inspectorDock = addDock(m_inspector, tr("Inspector"), QStringLiteral("inspectorDock"),
@@ -358,8 +369,8 @@ void MainWindow::createDocks() {
         addDock(m_sendBox, tr("Send"), QStringLiteral("sendDock"), Qt::BottomDockWidgetArea);
     // The probe's results want the log's width; they sit behind the send box until asked for.
     m_probePanel = new ProbePanel(m_hub, m_serverPanel, this);
-    m_probeDock =
-        addDock(m_probePanel, tr("Probe"), QStringLiteral("probeDock"), Qt::BottomDockWidgetArea);
+    m_probeDock = addDock(scrolled(m_probePanel), tr("Probe"), QStringLiteral("probeDock"),
+                          Qt::BottomDockWidgetArea);
     tabifyDockWidget(m_sendDock, m_probeDock);
     m_sendDock->raise();
 }
@@ -471,8 +482,9 @@ void MainWindow::resetLayout() {
     for (QDockWidget *dock : {m_connectionsDock, m_serverDock, m_relayDock, m_inspectorDock,
                               m_sendDock, m_chartDock, m_probeDock})
         dock->show();
-    const int width = std::max(this->width(), 800);
-    const int height = std::max(this->height(), 600);
+    // The size the window had: passing through the wide layout may have grown it.
+    const int width = std::max(before.width(), 800);
+    const int height = std::max(before.height(), 600);
     int inspectorWidth = 0;
     if (width < CompactLayoutWidth) {
         // Three columns do not fit: the log takes the middle and the top; under it the
@@ -509,12 +521,12 @@ void MainWindow::resetLayout() {
         splitter->setSizes({total * 46 / 100, total * 28 / 100, total * 26 / 100});
     }
     fitInspectorColumns(inspectorWidth);
-    if (size() != before) {
-        // The window's minimum is still the wide layout's until the layout is
-        // activated again, and would hold the window at that width.
-        layout()->activate();
+    // The window's minimum is still the wide layout's until the layout is activated
+    // again, and would hold the window at that width (now, or once the pending
+    // layout request runs).
+    layout()->activate();
+    if (size() != before)
         resize(before.expandedTo(minimumSizeHint()));
-    }
 }
 
 void MainWindow::fitInspectorColumns(int width) {
