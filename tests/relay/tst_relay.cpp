@@ -210,7 +210,8 @@ void TestRelay::frameSinkKeepsOrderWithEvents() {
         const SessionEvent event = client->takeEvent();
         if (const auto *frame = std::get_if<FrameEvent>(&event)) {
             kinds << QString::fromLatin1(opcodeName(frame->frame.header.op()));
-            if (frame->direction == Direction::Incoming && frame->frame.header.op() == Opcode::Binary)
+            if (frame->direction == Direction::Incoming &&
+                frame->frame.header.op() == Opcode::Binary)
                 fromEvent = frame->frame.payload;
         } else {
             kinds << QStringLiteral("other");
