@@ -57,22 +57,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_listening LOG WHAT PID: waits for "listening on ws://HOST:PORT/" in LOG and
-# prints the port.
-wait_listening() {
-    local waited=0
-    until grep -q '^listening on ws://' "$1"; do
-        sleep 0.05
-        waited=$((waited + 1))
-        if ((waited > 200)) || ! kill -0 "$3" 2>/dev/null; then
-            echo "bench-relay.sh: $2 did not start:" >&2
-            cat "$1" >&2
-            exit 1
-        fi
-    done
-    sed -n 's|^listening on ws://[^:]*:\([0-9]*\)/.*|\1|p' "$1" | head -n 1
-}
-
 # A port nobody listens on now, for nginx (which cannot pick one and say which).
 free_port() {
     "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

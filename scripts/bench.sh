@@ -99,17 +99,7 @@ start_server() {
         "${pin_server[@]}" "$qtws" 0 "${extra[@]}" >"$log" 2>&1 &
     fi
     server_pid=$!
-    local waited=0
-    until grep -q '^listening on wss\{0,1\}://' "$log"; do
-        sleep 0.05
-        waited=$((waited + 1))
-        if ((waited > 200)) || ! kill -0 "$server_pid" 2>/dev/null; then
-            echo "bench.sh: the $1 server did not start:" >&2
-            cat "$log" >&2
-            exit 1
-        fi
-    done
-    port=$(sed -n 's|^listening on wss\{0,1\}://[^:]*:\([0-9]*\)/.*|\1|p' "$log" | head -n 1)
+    port=$(wait_listening "$log" "the $1 server" "$server_pid")
 }
 
 # Server CPU time so far, in clock ticks (utime + stime, /proc/PID/stat fields 14-15).

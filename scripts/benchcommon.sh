@@ -73,3 +73,19 @@ ratio() { # ratio A B: A/B with 2 decimals, or "-"
 fmt() { # fmt VALUE: a figure rounded for the table
     awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v } else print v }'
 }
+
+# wait_listening LOG WHAT PID: waits (10 s at most, and while PID lives) for the
+# "listening on ws[s]://HOST:PORT/" line of a server's LOG and prints the port.
+wait_listening() {
+    local waited=0
+    until grep -q '^listening on wss\{0,1\}://' "$1"; do
+        sleep 0.05
+        waited=$((waited + 1))
+        if ((waited > 200)) || ! kill -0 "$3" 2>/dev/null; then
+            echo "$(basename "$0"): $2 did not start:" >&2
+            cat "$1" >&2
+            exit 1
+        fi
+    done
+    sed -n 's|^listening on wss\{0,1\}://[^:]*:\([0-9]*\)/.*|\1|p' "$1" | head -n 1
+}
