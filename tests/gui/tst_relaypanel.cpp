@@ -4,7 +4,9 @@
 // leg, settings kept, and a start that fails said in the panel. In proxy mode, our
 // client reaches the echo server through the panel's proxy (a CONNECT tunnel): the
 // pair with its target, both legs, intercept, blind hosts and the certificate
-// authority's dialog. Offscreen, 127.0.0.1.
+// authority's dialog. A logged message sent again to either side of a pair, from
+// the log's context menu and from the Inject tab; with permessage-deflate on one leg
+// only, that leg's rows give both sizes. Offscreen, 127.0.0.1.
 
 #include "connections/connectionhub.h"
 #include "guitesthelpers.h"
@@ -20,6 +22,7 @@
 #include "windows/relaypanel.h"
 #include "windows/sendbox.h"
 
+#include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialog>
@@ -32,10 +35,12 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSslCertificate>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTreeView>
+#include <QTreeWidgetItem>
 
 #include <memory>
 
@@ -79,6 +84,29 @@ PairNodes onlyPair(const ConnectionHub &hub, quint32 relayId) {
     return nodes;
 }
 
+// How many records of `connection` `match` accepts.
+int countRecords(const MessageLogModel &log, quint32 connection, const RecordMatch &match) {
+    int count = 0;
+    for (qsizetype i = 0; i < log.store().size(); ++i) {
+        const LogRecord &record = log.store().at(i);
+        count += record.connection == connection && match(record) ? 1 : 0;
+    }
+    return count;
+}
+
+// The Staged notes of `connection` that say a message was sent again.
+RecordMatch resentNote() {
+    return [](const LogRecord &r) {
+        return r.kind == LogKind::Note && r.payload.contains("sent again");
+    };
+}
+
+// The one client of the window's echo server (the relay's upstream connection).
+quint32 echoPeer(const MainWindow &window) {
+    const QList<quint32> peers = window.hub()->clientsOf(window.serverPanel()->serverId());
+    return peers.size() == 1 ? peers.constFirst() : 0;
+}
+
 // Every connection id the proxy shows.
 QSet<quint32> connectionsShown(const LogFilterProxy &proxy) {
     QSet<quint32> ids;
@@ -102,6 +130,8 @@ private slots:
     void startFailureIsShownInThePanel();
     void interceptHoldEditReleaseDrop();
     void injectFaultsAndCut();
+    void resendToEitherSide();
+    void bothSizesWithDeflateOnOneLeg();
     void proxyModePairsInterceptAndCertificateAuthority();
     void proxyBlindHostsAndStartFailure();
     void proxySettingsPersist();
@@ -537,6 +567,186 @@ void TestRelayPanel::injectFaultsAndCut() {
     QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, WaitMs);
     QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1011));
     QTRY_VERIFY_WITH_TIMEOUT(hub->info(nodes.pair)->finished, WaitMs);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::resendToEitherSide() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    RelayPanel *panel = window->relayPanel();
+    ConnectionHub *hub = window->hub();
+    MessageLogModel *log = window->logModel();
+    LogPanel *logPanel = window->logPanel();
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QTRY_VERIFY_WITH_TIMEOUT(echoPeer(*window) != 0, WaitMs);
+    const quint32 server = echoPeer(*window);
+    const auto arrivedAtServer = [&] {
+        return countRecords(*log, server, incoming(LogKind::Text, "first"));
+    };
+    const auto arrivedAtClient = [&] {
+        return countRecords(*log, client, incoming(LogKind::Text, "first"));
+    };
+    QCOMPARE(hub->sendText(client, "first"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(arrivedAtClient(), 1, WaitMs);
+    QCOMPARE(arrivedAtServer(), 1);
+    const qsizetype clientToServer =
+        findRecord(*log, nodes.client, incoming(LogKind::Text, "first"));
+    const qsizetype serverToClient =
+        findRecord(*log, nodes.server, incoming(LogKind::Text, "first"));
+    QVERIFY(clientToServer >= 0 && serverToClient >= 0);
+    log->flush();
+    window->connectionsPanel()->select(0);
+
+    // A relayed row offers both sides instead of Resend.
+    QVERIFY(logPanel->view()->selectStoreIndex(clientToServer));
+    logPanel->updatePayloadActions();
+    QVERIFY(!logPanel->resendAction()->isVisible());
+    QVERIFY(logPanel->resendToClientAction()->isVisible());
+    QVERIFY(logPanel->resendToServerAction()->isEnabled());
+    QVERIFY(logPanel->resendToClientAction()->isEnabled());
+    // What the client sent, to the server again: the echo server has it twice, and
+    // echoes it again to the client.
+    logPanel->resendToServerAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(arrivedAtServer(), 2, WaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(arrivedAtClient(), 2, WaitMs);
+    QVERIFY(waitForRecord(*log, nodes.server, resentNote(), WaitMs) >= 0);
+    QVERIFY2(window->statusBar()->currentMessage().startsWith(QStringLiteral("Resent")),
+             qPrintable(window->statusBar()->currentMessage()));
+    // What the server sent, to the client again: nothing more reaches the server.
+    QVERIFY(logPanel->view()->selectStoreIndex(serverToClient));
+    logPanel->updatePayloadActions();
+    logPanel->resendToClientAction()->trigger();
+    QTRY_COMPARE_WITH_TIMEOUT(arrivedAtClient(), 3, WaitMs);
+    QVERIFY(waitForRecord(*log, nodes.client, resentNote(), WaitMs) >= 0);
+    QCOMPARE(arrivedAtServer(), 2);
+    // The window's own connection keeps its Resend.
+    const qsizetype own = findRecord(*log, client, incoming(LogKind::Text, "first"));
+    log->flush();
+    QVERIFY(logPanel->view()->selectStoreIndex(own));
+    logPanel->updatePayloadActions();
+    QVERIFY(logPanel->resendAction()->isVisible());
+    QVERIFY(logPanel->resendAction()->isEnabled());
+    QVERIFY(!logPanel->resendToServerAction()->isVisible());
+
+    // Without the mouse: the Inject tab loads the selected row, direction included,
+    // and Inject sends it again.
+    QVERIFY(logPanel->view()->selectStoreIndex(clientToServer));
+    QTest::mouseClick(panel->loadFromLogButton(), Qt::LeftButton);
+    QCOMPARE(panel->injectPayloadEdit()->text(), QStringLiteral("first"));
+    QCOMPARE(panel->injectDirectionCombo()->currentData().toInt(), int(RelayLegKind::Server));
+    QCOMPARE(panel->selectedPair(), nodes.pair);
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY2(panel->actionResult()->text().startsWith(QStringLiteral("Resent")),
+             qPrintable(panel->actionResult()->text()));
+    QTRY_COMPARE_WITH_TIMEOUT(arrivedAtServer(), 3, WaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(countRecords(*log, nodes.server, resentNote()), 2, WaitMs);
+    // Changed, it is a new message: injected, not resent.
+    panel->injectPayloadEdit()->setText(QStringLiteral("first, edited"));
+    QTest::mouseClick(panel->injectButton(), Qt::LeftButton);
+    QVERIFY(panel->actionResult()->text().startsWith(QStringLiteral("Injected")));
+    QVERIFY(waitForRecord(*log, server, incoming(LogKind::Text, "first, edited"), WaitMs) >= 0);
+    // A row that is no message cannot be loaded.
+    const qsizetype handshake = findRecord(*log, nodes.client, ofKind(LogKind::Handshake));
+    log->flush();
+    QVERIFY(logPanel->view()->selectStoreIndex(handshake));
+    QTest::mouseClick(panel->loadFromLogButton(), Qt::LeftButton);
+    QVERIFY(panel->actionResult()->text().startsWith(QStringLiteral("Select a message")));
+
+    // Once the pair is over, both are disabled and say why.
+    QCOMPARE(hub->sendClose(client, 1000, QString()), SendError::None);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(nodes.pair)->finished, WaitMs);
+    log->flush();
+    QVERIFY(logPanel->view()->selectStoreIndex(clientToServer));
+    logPanel->updatePayloadActions();
+    for (QAction *action : {logPanel->resendToClientAction(), logPanel->resendToServerAction()}) {
+        QVERIFY(action->isVisible());
+        QVERIFY(!action->isEnabled());
+        QCOMPARE(action->toolTip(), QStringLiteral("The pair has ended"));
+    }
+    closeWindow(*window);
+}
+
+void TestRelayPanel::bothSizesWithDeflateOnOneLeg() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const quint16 echoPort = startEchoServer(*window);
+    QVERIFY(echoPort);
+    RelayPanel *panel = window->relayPanel();
+    panel->addressEdit()->setText(QStringLiteral("127.0.0.1"));
+    panel->portSpin()->setValue(0);
+    panel->targetEdit()->setText(QStringLiteral("ws://127.0.0.1:%1/").arg(echoPort));
+    // Compressed between the client and the relay, plain between the relay and the server.
+    panel->clientDeflateCheck()->setChecked(true);
+    panel->serverDeflateCheck()->setChecked(false);
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QVERIFY(panel->isRunning());
+    ConnectionHub *hub = window->hub();
+    MessageLogModel *log = window->logModel();
+    ClientOptions options;
+    options.url = QUrl(panel->listeningUrl());
+    options.deflate.policy = DeflatePolicy::Offer;
+    const quint32 client = window->openConnection(options);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QTRY_VERIFY_WITH_TIMEOUT(!hub->info(nodes.client)->deflate.isEmpty(), WaitMs);
+    QVERIFY(hub->info(nodes.server)->deflate.isEmpty());
+
+    const QByteArray text = QByteArray("{\"tick\": 1, \"price\": 100.25}, ").repeated(32);
+    QCOMPARE(hub->sendText(client, text), SendError::None);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, text), WaitMs) >= 0);
+    const qsizetype compressedRow = findRecord(*log, nodes.client, incoming(LogKind::Text, text));
+    const qsizetype plainRow = findRecord(*log, nodes.server, outgoing(LogKind::Text));
+    QVERIFY(compressedRow >= 0 && plainRow >= 0);
+    const LogRecord &compressed = log->store().at(compressedRow);
+    const LogRecord &plain = log->store().at(plainRow);
+    // The client leg's row: the frames' payload bytes as they were on the wire.
+    QVERIFY(compressed.has(LogRecord::Compressed));
+    QVERIFY(compressed.length > 0 && compressed.length < quint64(text.size()));
+    QVERIFY(!plain.has(LogRecord::Compressed));
+    QCOMPARE(plain.length, quint64(text.size()));
+
+    log->flush();
+    const auto lengthCell = [&](qsizetype storeIndex) {
+        return log->index(log->rowOfStoreIndex(storeIndex), MessageLogModel::LengthColumn)
+            .data()
+            .toString();
+    };
+    QCOMPARE(lengthCell(compressedRow),
+             QStringLiteral("%1 (%2 on the wire)").arg(text.size()).arg(compressed.length));
+    QCOMPARE(lengthCell(plainRow), QString::number(text.size()));
+
+    // The inspector gives the same two sizes for the compressed leg, none for the other.
+    window->connectionsPanel()->select(0);
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(compressedRow));
+    QTRY_COMPARE(window->inspector()->record().connection, nodes.client);
+    QTreeWidgetItem *sizes = window->inspector()->findItem(QStringLiteral("Sizes"));
+    QVERIFY(sizes);
+    QCOMPARE(sizes->text(1), QStringLiteral("compressed %1 bytes \u2192 inflated %2 bytes")
+                                 .arg(compressed.length)
+                                 .arg(text.size()));
+    QVERIFY(window->logPanel()->view()->selectStoreIndex(plainRow));
+    QTRY_COMPARE(window->inspector()->record().connection, nodes.server);
+    QVERIFY(!window->inspector()->findItem(QStringLiteral("Sizes")));
+    // Either leg's row says what each leg negotiated, and so does the pair's node.
+    QTreeWidgetItem *clientLeg =
+        window->inspector()->findItem(QStringLiteral("Client leg extensions"));
+    QTreeWidgetItem *serverLeg =
+        window->inspector()->findItem(QStringLiteral("Server leg extensions"));
+    QVERIFY(clientLeg && serverLeg);
+    QVERIFY2(clientLeg->text(1).startsWith(QStringLiteral("permessage-deflate")),
+             qPrintable(clientLeg->text(1)));
+    QCOMPARE(serverLeg->text(1), QStringLiteral("none"));
+    QCOMPARE(window->inspector()->findItem(QStringLiteral("Logged on"))->text(1),
+             QStringLiteral("server leg"));
+    ConnectionsModel *tree = window->connectionsPanel()->model();
+    const QString pairTip = tree->indexOf(nodes.pair).data(Qt::ToolTipRole).toString();
+    QVERIFY2(pairTip.contains(QStringLiteral("Client leg: permessage-deflate")),
+             qPrintable(pairTip));
+    QVERIFY2(pairTip.contains(QStringLiteral("Server leg: no extension")), qPrintable(pairTip));
     closeWindow(*window);
 }
 

@@ -278,6 +278,16 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
         }
         if (!info->deflate.isEmpty())
             lines.append(info->deflate);
+        if (info->kind == EndpointInfo::Kind::RelayPair) {
+            // Negotiated per leg: compression may be on one side of the relay only.
+            for (const log::Leg leg : {log::Leg::Client, log::Leg::Server}) {
+                const EndpointInfo *legInfo = m_hub->info(m_hub->legOf(info->id, leg));
+                const QString extensions =
+                    legInfo && !legInfo->deflate.isEmpty() ? legInfo->deflate : tr("no extension");
+                lines.append(leg == log::Leg::Client ? tr("Client leg: %1").arg(extensions)
+                                                     : tr("Server leg: %1").arg(extensions));
+            }
+        }
         if (!info->error.isEmpty())
             lines.append(tr("Error: %1").arg(info->error));
         if (!info->rejectedChain.isEmpty())

@@ -431,9 +431,13 @@ QString MessageLogModel::lengthText(const log::LogRecord &record) {
     default:
         break;
     }
-    // A frame shows the length its header declared; a message the bytes it carried.
+    // A frame shows the length its header declared; a message the bytes it carried,
+    // and when an extension compressed it, the payload bytes its frames had on the
+    // wire too (RFC 7692): the two legs of a relayed pair may differ in just that.
     if (record.isFrame())
         return QString::number(record.length);
+    if (record.has(log::LogRecord::Compressed))
+        return tr("%1 (%2 on the wire)").arg(record.payload.size()).arg(record.length);
     return QString::number(record.payload.size());
 }
 
@@ -493,6 +497,11 @@ QVariant MessageLogModel::data(const QModelIndex &index, int role) const {
             return NoteMarker;
         return {};
     case Qt::ToolTipRole:
+        if (index.column() == LengthColumn && r.has(log::LogRecord::Compressed) && !r.isFrame())
+            return tr("%1 bytes inflated, %2 payload bytes on the wire (permessage-deflate, "
+                      "RFC 7692)")
+                .arg(r.payload.size())
+                .arg(r.length);
         if (r.has(log::LogRecord::HasNotes)) {
             QStringList lines;
             if (const log::LogRecordExtra *e = m_store.extraOf(r, storeRow)) {

@@ -948,6 +948,25 @@ void FrameInspector::showConnectionTls(const TlsInfo &tls) {
     m_fields->expandAll();
 }
 
+void FrameInspector::showRelayLegs(log::Leg shown, const QString &clientLegExtensions,
+                                   const QString &serverLegExtensions) {
+    if (!m_hasRecord || shown == log::Leg::None)
+        return;
+    const QSignalBlocker blocker(m_fields);
+    QTreeWidgetItem *group = addGroup(tr("Relayed pair"));
+    addItem(group, tr("Logged on"), shown == log::Leg::Client ? tr("client leg") : tr("server leg"),
+            shown == log::Leg::Client ? tr("between the client and the relay")
+                                      : tr("between the relay and the server"));
+    // RFC 7692 §5: each leg's handshake negotiates its own parameters; the relay
+    // inflates on one leg and compresses again on the other.
+    const auto extensionsText = [](const QString &extensions) {
+        return extensions.isEmpty() ? tr("none") : extensions;
+    };
+    addItem(group, tr("Client leg extensions"), extensionsText(clientLegExtensions));
+    addItem(group, tr("Server leg extensions"), extensionsText(serverLegExtensions));
+    group->setExpanded(true);
+}
+
 void FrameInspector::fillFrames() {
     m_frames->clear();
     for (qsizetype i = 0; i < m_frameRecords.size(); ++i) {

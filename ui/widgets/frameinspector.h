@@ -61,6 +61,11 @@ public:
     // the certificate was trusted and the chain to the field table (until the next
     // record is shown).
     void showConnectionTls(const TlsInfo &tls);
+    // For a row of a relayed pair's leg: which leg it was logged on and what each leg
+    // negotiated (empty: no extension), until the next record is shown. Each leg is
+    // its own connection, so permessage-deflate may be on one and not the other.
+    void showRelayLegs(log::Leg shown, const QString &clientLegExtensions,
+                       const QString &serverLegExtensions);
     bool hasRecord() const { return m_hasRecord; }
     const log::LogRecord &record() const { return m_record; }
     // The store index given to setRecord, or -1.

@@ -171,6 +171,10 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     m_contextMenu->addSeparator();
     m_resend = m_contextMenu->addAction(tr("Resend"));
     m_resend->setToolTip(tr("Send this payload again on its connection"));
+    m_resendToClient = m_contextMenu->addAction(tr("Resend to client"));
+    m_resendToServer = m_contextMenu->addAction(tr("Resend to server"));
+    // A disabled action says why in its tooltip.
+    m_contextMenu->setToolTipsVisible(true);
     m_savePayload = m_contextMenu->addAction(tr("Save payload to file\u2026"));
     m_contextMenu->addSeparator();
     m_setTimeReference = m_contextMenu->addAction(tr("Set as time reference"));
@@ -187,6 +191,17 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
         for (const qsizetype index : selectedStoreIndices())
             emit resendRequested(index);
     });
+    for (const auto &[action, to] : {std::pair{m_resendToClient, log::Leg::Client},
+                                     std::pair{m_resendToServer, log::Leg::Server}}) {
+        connect(action, &QAction::triggered, this, [this, to = to] {
+            for (const qsizetype index : selectedStoreIndices()) {
+                const log::LogRecord &record = m_model->store().at(index);
+                if (m_model->store().connectionLeg(record.connection) != log::Leg::None &&
+                    carriesWholePayload(record))
+                    emit resendToLegRequested(index, to);
+            }
+        });
+    }
     connect(m_savePayload, &QAction::triggered, this, [this] {
         const qsizetype index = m_view->currentStoreIndex();
         if (index < 0)
@@ -370,18 +385,61 @@ bool LogPanel::savePayload(qsizetype storeIndex, const QString &path, QString *e
     return true;
 }
 
+bool LogPanel::carriesWholePayload(const log::LogRecord &record) {
+    switch (record.kind) {
+    case log::LogKind::Ping:
+        return true;
+    case log::LogKind::Text:
+    case log::LogKind::Binary:
+        // A frame row alone is a fragment, or compressed (RFC 7692 §6), unless it is
+        // also its message's row.
+        return !record.isFrame() || record.has(log::LogRecord::InMessageView);
+    default:
+        return false;
+    }
+}
+
+void LogPanel::setRelayResendCheck(RelayResendCheck check) {
+    m_relayResendCheck = std::move(check);
+    updatePayloadActions();
+}
+
 void LogPanel::updatePayloadActions() {
     const qsizetype index = m_view->currentStoreIndex();
     const bool hasRecord = index >= 0 && index < m_model->store().size();
     for (QAction *action : {m_copyText, m_copyHex, m_copyBase64, m_savePayload})
         action->setEnabled(hasRecord);
+    const log::LogRecord *record = hasRecord ? &m_model->store().at(index) : nullptr;
+    const bool relayed =
+        record && m_model->store().connectionLeg(record->connection) != log::Leg::None;
     bool resendable = false;
-    if (hasRecord) {
-        const log::LogKind kind = m_model->store().at(index).kind;
+    if (record && !relayed) {
+        const log::LogKind kind = record->kind;
         resendable = kind == log::LogKind::Text || kind == log::LogKind::Binary ||
                      kind == log::LogKind::Ping;
     }
     m_resend->setEnabled(resendable);
+    m_resend->setVisible(!relayed);
+    for (const auto &[action, to] : {std::pair{m_resendToClient, log::Leg::Client},
+                                     std::pair{m_resendToServer, log::Leg::Server}}) {
+        action->setVisible(relayed);
+        if (!relayed)
+            continue;
+        QString blocker;
+        if (!carriesWholePayload(*record))
+            blocker = tr("Only a whole text or binary message, or a ping, can be sent again");
+        else if (!m_relayResendCheck)
+            blocker = tr("This pair is not relayed by this window");
+        else
+            blocker = m_relayResendCheck(index, to);
+        action->setEnabled(blocker.isEmpty());
+        action->setToolTip(!blocker.isEmpty() ? blocker
+                           : to == log::Leg::Client
+                               ? tr("Send this payload to the relay's client, as if the "
+                                    "server had sent it again")
+                               : tr("Send this payload to the upstream server, as if the "
+                                    "client had sent it again"));
+    }
 }
 
 } // namespace ws

@@ -121,6 +121,9 @@ MainWindow::MainWindow(QWidget *parent)
     connect(proxy, &QAbstractItemModel::rowsRemoved, this, &MainWindow::updateStatus);
     connect(m_logPanel, &LogPanel::currentRecordChanged, this, &MainWindow::onCurrentRecord);
     connect(m_logPanel, &LogPanel::resendRequested, this, &MainWindow::resend);
+    connect(m_logPanel, &LogPanel::resendToLegRequested, this, &MainWindow::resendToLeg);
+    m_logPanel->setRelayResendCheck(
+        [this](qsizetype index, log::Leg to) { return relayResendBlocker(index, to); });
     connect(m_inspector, &FrameInspector::recordActivated, this, [this](qsizetype index) {
         if (m_logPanel->view()->selectStoreIndex(index))
             return;
@@ -150,15 +153,18 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_probePanel, &ProbePanel::caseShown, this, &MainWindow::showProbeCase);
     connect(m_relayPanel, &RelayPanel::statusMessage, this, showStatus);
     connect(m_relayPanel, &RelayPanel::endpointActivated, m_connections, &ConnectionsPanel::select);
+    connect(m_relayPanel, &RelayPanel::loadFromLogRequested, this, &MainWindow::loadInjectFromLog);
     connect(m_relayPanel, &RelayPanel::started, this, [this] {
         showLog();
-        // Relayed rows name their leg in these two columns: room for the longest.
+        // Relayed rows name their leg in these two columns, and a leg with
+        // permessage-deflate gives both sizes in the third: room for the longest.
         QTableView *view = m_logPanel->view();
         const QFontMetrics metrics = view->fontMetrics();
         const int padding = metrics.horizontalAdvance(QLatin1Char('0')) * 2;
         for (const auto &[column, widest] :
              {std::pair{int(MessageLogModel::ConnectionColumn), tr("relay 1 #1 server")},
-              std::pair{int(MessageLogModel::DirectionColumn), tr("\u2190 from server")}})
+              std::pair{int(MessageLogModel::DirectionColumn), tr("\u2190 from server")},
+              std::pair{int(MessageLogModel::LengthColumn), tr("16384 (4096 on the wire)")}})
             view->setColumnWidth(column, std::max(view->columnWidth(column),
                                                   metrics.horizontalAdvance(widest) + padding));
         statusBar()->showMessage(tr("Relay listening on %1 \u2014 point the client there")
@@ -771,10 +777,14 @@ void MainWindow::onCurrentRecord(qsizetype storeIndex) {
     }
     m_inspector->setRecord(m_log->store(), storeIndex);
     const log::LogRecord &record = m_log->store().at(storeIndex);
-    if (record.kind == log::LogKind::Handshake) {
-        const EndpointInfo *info = m_hub->info(record.connection);
-        if (info && info->tls)
-            m_inspector->showConnectionTls(*info->tls);
+    const EndpointInfo *info = m_hub->info(record.connection);
+    if (record.kind == log::LogKind::Handshake && info && info->tls)
+        m_inspector->showConnectionTls(*info->tls);
+    if (info && info->kind == EndpointInfo::Kind::RelayLeg) {
+        const EndpointInfo *clientLeg = m_hub->info(m_hub->legOf(info->parentId, log::Leg::Client));
+        const EndpointInfo *serverLeg = m_hub->info(m_hub->legOf(info->parentId, log::Leg::Server));
+        m_inspector->showRelayLegs(info->leg, clientLeg ? clientLeg->deflate : QString(),
+                                   serverLeg ? serverLeg->deflate : QString());
     }
 }
 
@@ -810,6 +820,84 @@ void MainWindow::resend(qsizetype storeIndex) {
                   .arg(info ? info->name : QString())
             : tr("Not resent: %1").arg(QString::fromUtf8(sendErrorText(result))),
         8000);
+}
+
+namespace {
+
+RelayLegKind relayLegKind(log::Leg leg) {
+    return leg == log::Leg::Client ? RelayLegKind::Client : RelayLegKind::Server;
+}
+
+std::optional<Opcode> resendOpcode(log::LogKind kind) {
+    switch (kind) {
+    case log::LogKind::Text:
+        return Opcode::Text;
+    case log::LogKind::Binary:
+        return Opcode::Binary;
+    case log::LogKind::Ping:
+        return Opcode::Ping;
+    default:
+        return std::nullopt;
+    }
+}
+
+} // namespace
+
+QString MainWindow::relayResendBlocker(qsizetype storeIndex, log::Leg to) const {
+    if (storeIndex < 0 || storeIndex >= m_log->store().size())
+        return tr("No such row");
+    const EndpointInfo *leg = m_hub->info(m_log->store().at(storeIndex).connection);
+    // A log opened from a file names legs too, but no relay of this window has them.
+    if (!leg || leg->kind != EndpointInfo::Kind::RelayLeg)
+        return tr("This pair is not relayed by this window (a log read from a file)");
+    const EndpointInfo *pair = m_hub->info(leg->parentId);
+    if (!pair || pair->finished || !m_hub->relay(leg->parentId))
+        return tr("The pair has ended");
+    const EndpointInfo *target = m_hub->info(m_hub->legOf(leg->parentId, to));
+    if (!target || target->finished || target->state != SessionState::Open)
+        return tr("The %1 leg of the pair is not open").arg(QLatin1String(log::legName(to)));
+    return {};
+}
+
+void MainWindow::resendToLeg(qsizetype storeIndex, log::Leg to) {
+    QString blocker = relayResendBlocker(storeIndex, to);
+    const log::LogRecord *record = blocker.isEmpty() ? &m_log->store().at(storeIndex) : nullptr;
+    const std::optional<Opcode> opcode = record ? resendOpcode(record->kind) : std::nullopt;
+    if (record && (!opcode || !LogPanel::carriesWholePayload(*record)))
+        blocker = tr("only a whole message or a ping can be sent again");
+    if (blocker.isEmpty()) {
+        const quint32 pairId = m_hub->info(record->connection)->parentId;
+        if (m_hub->relay(pairId)->resend(m_hub->relayPairNumber(pairId), relayLegKind(to), *opcode,
+                                         record->payload)) {
+            statusBar()->showMessage(
+                tr("Resent %n byte(s) to the %1 of %2", nullptr, int(record->payload.size()))
+                    .arg(QLatin1String(log::legName(to)), m_hub->info(pairId)->name),
+                8000);
+            return;
+        }
+        blocker = tr("that leg of the pair is not open");
+    }
+    statusBar()->showMessage(tr("Not resent: %1").arg(blocker), 8000);
+}
+
+void MainWindow::loadInjectFromLog() {
+    const qsizetype index = m_logPanel->view()->currentStoreIndex();
+    const log::LogRecord *record =
+        index >= 0 && index < m_log->store().size() ? &m_log->store().at(index) : nullptr;
+    const EndpointInfo *leg = record ? m_hub->info(record->connection) : nullptr;
+    const EndpointInfo *pair = leg ? m_hub->info(leg->parentId) : nullptr;
+    const std::optional<Opcode> opcode = record ? resendOpcode(record->kind) : std::nullopt;
+    if (!pair || leg->kind != EndpointInfo::Kind::RelayLeg || !opcode ||
+        !LogPanel::carriesWholePayload(*record) || pair->parentId != m_relayPanel->relayId()) {
+        m_relayPanel->reportLoadFailure(
+            tr("Select a message or a ping of one of this relay's pairs in the log first"));
+        return;
+    }
+    // It goes on by default the way it went: what the client sent, to the server.
+    const bool fromClient = (leg->leg == log::Leg::Client) != record->has(log::LogRecord::Outgoing);
+    m_relayPanel->loadInject(leg->parentId,
+                             fromClient ? RelayLegKind::Server : RelayLegKind::Client, *opcode,
+                             record->payload);
 }
 
 bool MainWindow::saveLog(const QString &path, QString *error) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "log/logstore.h"
 #include "net/clientconnection.h"
 
 #include <QMainWindow>
@@ -137,6 +138,13 @@ private:
     void onCurrentRecord(qsizetype storeIndex);
     void showProbeCase(quint32 connectionId, qsizetype storeIndex);
     void resend(qsizetype storeIndex);
+    // A relayed row again, through its relay (Relay::resend: noted as sent again, in
+    // order with what waits in that direction), on leg `to` of its pair.
+    void resendToLeg(qsizetype storeIndex, log::Leg to);
+    // Why that cannot be done now; empty when it can.
+    QString relayResendBlocker(qsizetype storeIndex, log::Leg to) const;
+    // The Relay panel's "Load from selected log row": the current row into its Inject form.
+    void loadInjectFromLog();
     void onLogLoaded();
     void finishClose();
     void fitInspectorColumns(int width);

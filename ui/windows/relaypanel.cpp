@@ -135,6 +135,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     , m_injectPayload(new QLineEdit(this))
     , m_injectCode(new QSpinBox(this))
     , m_inject(new QPushButton(tr("Inject"), this))
+    , m_loadFromLog(new QPushButton(tr("&Load from selected log row"), this))
     , m_faultDirection(new QComboBox(this))
     , m_latency(new QSpinBox(this))
     , m_jitter(new QSpinBox(this))
@@ -813,6 +814,9 @@ QWidget *RelayPanel::createInjectPage() {
     m_injectCode->setToolTip(tr("A close's code (RFC 6455 §7.4)"));
     m_inject->setObjectName(QStringLiteral("inject"));
     m_inject->setToolTip(tr("Put it on that leg's wire now, after what waits in that direction"));
+    m_loadFromLog->setObjectName(QStringLiteral("loadFromLog"));
+    m_loadFromLog->setToolTip(tr("The message or ping selected in the log, with its pair: "
+                                 "Inject then sends it again, to either side"));
     // Directions are named by the leg a message goes out on, as the relay names them.
     m_faultDirection->addItem(tr("client \u2192 server"), int(RelayLegKind::Server));
     m_faultDirection->addItem(tr("server \u2192 client"), int(RelayLegKind::Client));
@@ -850,7 +854,11 @@ QWidget *RelayPanel::createInjectPage() {
     kindRow->addWidget(m_injectCode);
     injectForm->addRow(tr("Kind:"), kindRow);
     injectForm->addRow(tr("Payload:"), m_injectPayload);
-    injectForm->addRow(QString(), m_inject);
+    auto *injectButtons = new QHBoxLayout;
+    injectButtons->addWidget(m_inject);
+    injectButtons->addWidget(m_loadFromLog);
+    injectButtons->addStretch(1);
+    injectForm->addRow(QString(), injectButtons);
     auto *faultsBox = new QGroupBox(tr("Faults, for every pair"), page);
     auto *faultsForm = new QFormLayout(faultsBox);
     faultsForm->addRow(tr("Direction:"), m_faultDirection);
@@ -876,6 +884,7 @@ QWidget *RelayPanel::createInjectPage() {
 
     connect(m_inject, &QPushButton::clicked, this, &RelayPanel::injectNow);
     connect(m_injectPayload, &QLineEdit::returnPressed, this, &RelayPanel::injectNow);
+    connect(m_loadFromLog, &QPushButton::clicked, this, &RelayPanel::loadFromLogRequested);
     connect(m_injectKind, &QComboBox::currentIndexChanged, this, [this] {
         m_injectCode->setVisible(m_injectKind->currentData().toInt() == InjectClose);
     });
@@ -1024,8 +1033,22 @@ void RelayPanel::injectNow() {
     }
     const RelayLegKind to = legData(m_injectDirection);
     const QString text = m_injectPayload->text();
+    const int kind = m_injectKind->currentData().toInt();
+    // A logged message sent as it was is a message sent again, and noted so.
+    const bool resent = m_loaded && m_loaded->pair == targetPair() && m_loaded->kind == kind &&
+                        m_loaded->text == text;
     bool ok = false;
-    switch (m_injectKind->currentData().toInt()) {
+    if (resent) {
+        const Opcode opcode = kind == InjectText     ? Opcode::Text
+                              : kind == InjectBinary ? Opcode::Binary
+                                                     : Opcode::Ping;
+        ok = relay->resend(pair, to, opcode, m_loaded->payload);
+        reportAction(ok, ok ? tr("Resent %1 to the %2")
+                                  .arg(m_injectKind->currentText(), QLatin1String(relayLegName(to)))
+                            : tr("Not resent: that leg of the pair is not open"));
+        return;
+    }
+    switch (kind) {
     case InjectText:
         ok = relay->inject(pair, to, Opcode::Text, text.toUtf8());
         break;
@@ -1048,6 +1071,26 @@ void RelayPanel::injectNow() {
     reportAction(ok, ok ? tr("Injected %1 to the %2")
                               .arg(m_injectKind->currentText(), QLatin1String(relayLegName(to)))
                         : tr("Not injected: that leg of the pair is not open"));
+}
+
+void RelayPanel::loadInject(quint32 pairId, RelayLegKind to, Opcode opcode,
+                            const QByteArray &payload) {
+    const QModelIndex pairIndex = m_model->indexOf(pairId);
+    if (pairIndex.isValid())
+        m_pairs->setCurrentIndex(pairIndex);
+    m_injectDirection->setCurrentIndex(m_injectDirection->findData(int(to)));
+    const int kind = opcode == Opcode::Text     ? InjectText
+                     : opcode == Opcode::Binary ? InjectBinary
+                                                : InjectPing;
+    m_injectKind->setCurrentIndex(m_injectKind->findData(kind));
+    const QString text =
+        kind == InjectBinary ? QString::fromLatin1(payload.toHex(' ')) : QString::fromUtf8(payload);
+    m_injectPayload->setText(text);
+    m_loaded = LoadedRow{pairId, kind, text, payload};
+    const EndpointInfo *info = m_hub->info(pairId);
+    reportAction(
+        true, tr("Loaded %n byte(s) of %1: Inject sends them again", nullptr, int(payload.size()))
+                  .arg(info ? info->name : QString()));
 }
 
 void RelayPanel::applyFaults() {

@@ -6,6 +6,8 @@
 #include <QPointer>
 #include <QWidget>
 
+#include <optional>
+
 class QCheckBox;
 class QDialog;
 class QComboBox;
@@ -53,7 +55,8 @@ class HeldMessagesModel;
 // those a display filter rule takes, in the log's language) in an intercept list:
 // each can be released as it came, edited (text or hex) and released, or dropped;
 // the tab says how much is held and when a leg is not read because of back-pressure.
-// The Inject & faults tab puts a message, ping or close on either leg of a pair,
+// The Inject & faults tab puts a message, ping or close on either leg of a pair
+// (or, loaded from a row of the log, sends a relayed message again to either side),
 // stages latency (± jitter), a throttle and a drop rate per direction, and cuts a
 // leg with a close or a TCP reset.
 class RelayPanel : public QWidget {
@@ -144,6 +147,7 @@ public:
     QLineEdit *injectPayloadEdit() const { return m_injectPayload; }
     QSpinBox *injectCodeSpin() const { return m_injectCode; }
     QPushButton *injectButton() const { return m_inject; }
+    QPushButton *loadFromLogButton() const { return m_loadFromLog; }
     QComboBox *faultDirectionCombo() const { return m_faultDirection; }
     QSpinBox *latencySpin() const { return m_latency; }
     QSpinBox *jitterSpin() const { return m_jitter; }
@@ -164,12 +168,21 @@ public:
     // The selected pair's endpoint id (a leg selects its pair), or 0.
     quint32 selectedPair() const;
 
+    // A logged message of pair `pairId` into the Inject form, going `to`: the pair is
+    // selected, and Inject sends it again (Relay::resend) unless the kind or the
+    // payload is changed first, which makes it a new message.
+    void loadInject(quint32 pairId, RelayLegKind to, Opcode opcode, const QByteArray &payload);
+    // Why "Load from selected log row" loaded nothing.
+    void reportLoadFailure(const QString &why) { reportAction(false, why); }
+
 signals:
     void started(quint32 relayId);
     void stopped(quint32 relayId);
     void statusMessage(const QString &message);
     // The user picked a pair or a leg in the panel's list: the window scopes to it.
     void endpointActivated(quint32 id);
+    // "Load from selected log row": the window answers with loadInject().
+    void loadFromLogRequested();
 
 private:
     void loadSettings();
@@ -249,6 +262,15 @@ private:
     QLineEdit *m_injectPayload;
     QSpinBox *m_injectCode;
     QPushButton *m_inject;
+    QPushButton *m_loadFromLog;
+    // What loadInject() put in the form: sent unchanged to this pair, it is resent.
+    struct LoadedRow {
+        quint32 pair = 0;
+        int kind = 0;
+        QString text;       // as the form shows it
+        QByteArray payload; // as logged: a ping's bytes need not be UTF-8
+    };
+    std::optional<LoadedRow> m_loaded;
     QComboBox *m_faultDirection;
     QSpinBox *m_latency;
     QSpinBox *m_jitter;
