@@ -161,12 +161,16 @@ MainWindow::MainWindow(QWidget *parent)
         QTableView *view = m_logPanel->view();
         const QFontMetrics metrics = view->fontMetrics();
         const int padding = metrics.horizontalAdvance(QLatin1Char('0')) * 2;
-        for (const auto &[column, widest] :
-             {std::pair{int(MessageLogModel::ConnectionColumn), tr("relay 1 #1 server")},
-              std::pair{int(MessageLogModel::DirectionColumn), tr("\u2190 from server")},
-              std::pair{int(MessageLogModel::LengthColumn), tr("16384 (4096 on the wire)")}})
+        QList<std::pair<int, QString>> widest{
+            {int(MessageLogModel::ConnectionColumn), tr("relay 1 #1 server")},
+            {int(MessageLogModel::DirectionColumn), tr("\u2190 from server")}};
+        const Relay *relay = m_hub->relay(m_relayPanel->relayId());
+        if (relay && (relay->options().clientDeflate.policy != DeflatePolicy::Refuse ||
+                      relay->options().serverDeflate.policy != DeflatePolicy::Refuse))
+            widest.append({int(MessageLogModel::LengthColumn), tr("16384 (4096 on the wire)")});
+        for (const auto &[column, text] : std::as_const(widest))
             view->setColumnWidth(column, std::max(view->columnWidth(column),
-                                                  metrics.horizontalAdvance(widest) + padding));
+                                                  metrics.horizontalAdvance(text) + padding));
         statusBar()->showMessage(tr("Relay listening on %1 \u2014 point the client there")
                                      .arg(m_relayPanel->listeningUrl()),
                                  10'000);
