@@ -71,6 +71,7 @@ private slots:
     void columnsAndHeaders();
     void rowsForEveryKind_data();
     void rowsForEveryKind();
+    void compressedMessagesGiveBothSizes();
     void colours();
     void customRoles();
     void batchInsertion();
@@ -82,6 +83,27 @@ private slots:
     void lateRowsGoInPlace();
     void millionRows();
 };
+
+void TestMessageLogModel::compressedMessagesGiveBothSizes() {
+    MessageLogModel model;
+    model.store().setClockOffset(0);
+    const QByteArray data = QByteArray("{\"tick\": 1}, ").repeated(80);
+    // RFC 7692: the frames carried 312 payload bytes, inflated to the message's 1040.
+    MessageEvent compressed = messageEvent(Direction::Incoming, 1000, Opcode::Text, data, 1, true);
+    compressed.message.wireSize = 312;
+    model.appendEvent(1, compressed);
+    // The same message on a leg without the extension.
+    model.appendEvent(2, messageEvent(Direction::Outgoing, 2000, Opcode::Text, data));
+    model.flush();
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(data.size(), 1040);
+    QCOMPARE(cell(model, 0, MessageLogModel::LengthColumn),
+             QStringLiteral("1040 (312 on the wire)"));
+    QVERIFY(cell(model, 0, MessageLogModel::LengthColumn, Qt::ToolTipRole)
+                .startsWith(QStringLiteral("1040 bytes inflated, 312 payload bytes on the wire")));
+    QCOMPARE(cell(model, 1, MessageLogModel::LengthColumn), QStringLiteral("1040"));
+    QVERIFY(cell(model, 1, MessageLogModel::LengthColumn, Qt::ToolTipRole).isEmpty());
+}
 
 void TestMessageLogModel::lateRowsGoInPlace() {
     MessageLogModel model;

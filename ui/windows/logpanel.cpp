@@ -188,8 +188,12 @@ LogPanel::LogPanel(MessageLogModel *model, QWidget *parent)
     connect(m_copyHex, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Hex); });
     connect(m_copyBase64, &QAction::triggered, this, [this] { copyPayloads(CopyFormat::Base64); });
     connect(m_resend, &QAction::triggered, this, [this] {
-        for (const qsizetype index : selectedStoreIndices())
-            emit resendRequested(index);
+        // A relayed row goes through its relay, to a side the user picks.
+        for (const qsizetype index : selectedStoreIndices()) {
+            const quint32 connection = m_model->store().at(index).connection;
+            if (m_model->store().connectionLeg(connection) == log::Leg::None)
+                emit resendRequested(index);
+        }
     });
     for (const auto &[action, to] : {std::pair{m_resendToClient, log::Leg::Client},
                                      std::pair{m_resendToServer, log::Leg::Server}}) {
