@@ -141,6 +141,8 @@ private:
     // Starts the window's echo server and the panel's relay in front of it; the
     // relay's listening URL, empty on failure.
     QString startRelayToEcho(MainWindow &window, bool deflateBothLegs);
+    // The same with permessage-deflate on each leg as given.
+    QString startRelayToEcho(MainWindow &window, bool clientDeflate, bool serverDeflate);
     // Our client connected to the relay at `url`: its id once open, else 0.
     quint32 openThroughRelay(MainWindow &window, const QString &url);
     // Starts the window's echo server and the panel in proxy mode with its certificate
@@ -174,6 +176,11 @@ std::unique_ptr<MainWindow> TestRelayPanel::createWindow() {
 }
 
 QString TestRelayPanel::startRelayToEcho(MainWindow &window, bool deflateBothLegs) {
+    return startRelayToEcho(window, deflateBothLegs, deflateBothLegs);
+}
+
+QString TestRelayPanel::startRelayToEcho(MainWindow &window, bool clientDeflate,
+                                         bool serverDeflate) {
     const quint16 echoPort = startEchoServer(window);
     if (!echoPort)
         return {};
@@ -181,8 +188,8 @@ QString TestRelayPanel::startRelayToEcho(MainWindow &window, bool deflateBothLeg
     panel->addressEdit()->setText(QStringLiteral("127.0.0.1"));
     panel->portSpin()->setValue(0);
     panel->targetEdit()->setText(QStringLiteral("ws://127.0.0.1:%1/").arg(echoPort));
-    panel->clientDeflateCheck()->setChecked(deflateBothLegs);
-    panel->serverDeflateCheck()->setChecked(deflateBothLegs);
+    panel->clientDeflateCheck()->setChecked(clientDeflate);
+    panel->serverDeflateCheck()->setChecked(serverDeflate);
     QTest::mouseClick(panel->startButton(), Qt::LeftButton);
     return panel->listeningUrl();
 }
@@ -673,17 +680,9 @@ void TestRelayPanel::resendToEitherSide() {
 void TestRelayPanel::bothSizesWithDeflateOnOneLeg() {
     const auto window = createWindow();
     QVERIFY(window);
-    const quint16 echoPort = startEchoServer(*window);
-    QVERIFY(echoPort);
-    RelayPanel *panel = window->relayPanel();
-    panel->addressEdit()->setText(QStringLiteral("127.0.0.1"));
-    panel->portSpin()->setValue(0);
-    panel->targetEdit()->setText(QStringLiteral("ws://127.0.0.1:%1/").arg(echoPort));
     // Compressed between the client and the relay, plain between the relay and the server.
-    panel->clientDeflateCheck()->setChecked(true);
-    panel->serverDeflateCheck()->setChecked(false);
-    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
-    QVERIFY(panel->isRunning());
+    QVERIFY(!startRelayToEcho(*window, true, false).isEmpty());
+    RelayPanel *panel = window->relayPanel();
     ConnectionHub *hub = window->hub();
     MessageLogModel *log = window->logModel();
     ClientOptions options;
