@@ -871,10 +871,12 @@ void MainWindow::resendToLeg(qsizetype storeIndex, log::Leg to) {
         blocker = tr("only a whole message or a ping can be sent again");
     if (blocker.isEmpty()) {
         const quint32 pairId = m_hub->info(record->connection)->parentId;
+        // A copy: what the relay logs as it sends may drop the oldest records.
+        const QByteArray payload = record->payload;
         if (m_hub->relay(pairId)->resend(m_hub->relayPairNumber(pairId), relayLegKind(to), *opcode,
-                                         record->payload)) {
+                                         payload)) {
             statusBar()->showMessage(
-                tr("Resent %n byte(s) to the %1 of %2", nullptr, int(record->payload.size()))
+                tr("Resent %n byte(s) to the %1 of %2", nullptr, int(payload.size()))
                     .arg(QLatin1String(log::legName(to)), m_hub->info(pairId)->name),
                 8000);
             return;
