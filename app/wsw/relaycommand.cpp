@@ -213,7 +213,9 @@ int RelayCommand::run(const QStringList &arguments) {
             "subprotocol and headers, or its refusal with status and body) goes back to the "
             "client; an upstream that cannot be reached gives 502, one that does not answer "
             "in time 504.\n\nIt prints \"listening on ws://ADDRESS:PORT/ -> TARGET\" once "
-            "listening, then what each leg receives, prefixed with \"[N client]\" (what the "
+            "listening (wss:// with --tls or --cert, then \"certificate sha256 FINGERPRINT\" "
+            "and \"certificate file PATH\"), then what each leg receives, prefixed with \"[N "
+            "client]\" (what the "
             "client sent) or \"[N server]\" (what the upstream sent). SIGINT or SIGTERM "
             "closes every pair with 1001 and exits.\n\n"
             "With --proxy instead of --listen and --to it is an HTTP proxy for a browser or an "
@@ -238,7 +240,12 @@ int RelayCommand::run(const QStringList &arguments) {
                    "address:port");
     const auto to =
         makeOption("to", "The upstream server: ws[s]://host[:port][/path]. Required.", "url");
-    const auto cert = makeOption("cert", "Listen for wss://: PEM certificate file.", "file");
+    const auto tls = makeOption(
+        "tls", "Listen for wss://. Without --cert/--key: the self-signed certificate for "
+               "localhost that `wsw serve --tls` uses, made once and kept in the application "
+               "data folder.");
+    const auto cert =
+        makeOption("cert", "Listen for wss:// with this PEM certificate file.", "file");
     const auto key = makeOption("key", "With --cert: PEM private key file (unencrypted).", "file");
     const auto ca = makeOption("ca",
                                "wss upstream (and, with --proxy, requests passed through "
@@ -322,7 +329,7 @@ int RelayCommand::run(const QStringList &arguments) {
         "What a pair may keep back (held, queued, delayed) before the leg it comes from is "
         "no longer read, until less than half is left. Default 8388608 (8 MiB).",
         "bytes");
-    commandLine.addOptions({listen, to, proxy, cert, key, ca, acceptFingerprint, caDir, blind,
+    commandLine.addOptions({listen, to, proxy, tls, cert, key, ca, acceptFingerprint, caDir, blind,
                             exportCa, caInfo, handshakeTimeout, maxMessageSize, noDeflateClient,
                             noDeflateServer, showFrames, quiet, save});
     commandLine.addOptions(
@@ -347,9 +354,10 @@ int RelayCommand::run(const QStringList &arguments) {
             return commandLine.usageError(
                 QStringLiteral("--proxy goes without --listen and --to: every client names "
                                "its own target"));
-        if (commandLine.isSet(cert) || commandLine.isSet(key))
-            return commandLine.usageError(QStringLiteral(
-                "--proxy makes its certificates with its certificate authority: no --cert"));
+        if (commandLine.isSet(tls) || commandLine.isSet(cert) || commandLine.isSet(key))
+            return commandLine.usageError(
+                QStringLiteral("--proxy makes its certificates with its certificate authority: "
+                               "no --tls or --cert"));
         if (!parseListen(commandLine.value(proxy), &options.listenAddress, &options.listenPort))
             return commandLine.usageError(
                 QStringLiteral("--proxy expects [ADDRESS:]PORT, e.g. 8080 or 0.0.0.0:8080, not %1")
@@ -389,10 +397,16 @@ int RelayCommand::run(const QStringList &arguments) {
         return commandLine.usageError(*error);
     if (commandLine.isSet(cert) != commandLine.isSet(key))
         return commandLine.usageError(QStringLiteral("--cert and --key go together"));
-    if (commandLine.isSet(cert)) {
+    QString certificateFile;
+    if (commandLine.isSet(tls) || commandLine.isSet(cert)) {
+        // The same certificate as `wsw serve --tls`: a client that trusts one trusts both.
+        certificateFile =
+            commandLine.isSet(cert) ? commandLine.value(cert) : localhostCertificateFile();
         QString error;
         const std::optional<CertificateAndKey> identity =
-            loadCertificate(commandLine.value(cert), commandLine.value(key), &error);
+            commandLine.isSet(cert)
+                ? loadCertificate(commandLine.value(cert), commandLine.value(key), &error)
+                : localhostCertificate({}, &error);
         if (!identity) {
             commandLine.printError(error);
             return ListenFailed;
@@ -464,7 +478,8 @@ int RelayCommand::run(const QStringList &arguments) {
         return commandLine.usageError(QStringLiteral("--held-limit expects a byte count"));
     staging.commands = commandLine.isSet(hold) || commandLine.isSet(commands);
     const Printing printing{.showFrames = commandLine.isSet(showFrames),
-                            .quiet = commandLine.isSet(quiet)};
+                            .quiet = commandLine.isSet(quiet),
+                            .certificateFile = QFileInfo(certificateFile).absoluteFilePath()};
     // Quiet and not saving, only violations are printed: the data frames then go
     // from leg to leg without becoming events (unless intercept or faults need them:
     // commands on stdin may inject into any message boundary).
@@ -586,9 +601,12 @@ int RelayCommand::exec() {
                      ':' + QByteArray::number(m_relay->port()) + '/';
     writeLine(stdout, "listening on " + m_listeningUrl + " -> " +
                           m_relay->options().target.toString().toUtf8());
-    if (m_relay->isSecure())
+    // As `wsw serve --tls` says it, then where the certificate is, for a client to trust.
+    if (m_relay->isSecure()) {
         writeLine(stdout, "certificate sha256 " +
                               sha256Fingerprint(m_relay->options().certificate).toUtf8());
+        writeLine(stdout, "certificate file " + m_printing.certificateFile.toUtf8());
+    }
     const int status = QCoreApplication::exec();
     flushSaved();
     return status;
@@ -609,13 +627,17 @@ EventPrinter &RelayCommand::printer(quint64 pair, RelayLegKind leg) {
 void RelayCommand::onPairStarted(quint64 pair, const QString &peer, const QUrl &target) {
     m_openPairs.append(pair);
     if (m_recorder) {
+        // Named and marked as the window names and marks its legs, so that `conn` and
+        // `leg` mean the same in this log opened there and in the window's own.
+        const QString &relayName = m_relay->options().name;
         m_recorder->setConnectionInfo(
             relayLogConnection(pair, RelayLegKind::Client),
-            {relayLegLogName(pair, RelayLegKind::Client),
-             QStringLiteral("%1 \u2190 %2").arg(QString::fromUtf8(m_listeningUrl), peer)});
-        m_recorder->setConnectionInfo(
-            relayLogConnection(pair, RelayLegKind::Server),
-            {relayLegLogName(pair, RelayLegKind::Server), target.toString()});
+            {relayLegLogName(relayName, pair, RelayLegKind::Client),
+             QStringLiteral("%1 \u2190 %2").arg(QString::fromUtf8(m_listeningUrl), peer),
+             log::Leg::Client});
+        m_recorder->setConnectionInfo(relayLogConnection(pair, RelayLegKind::Server),
+                                      {relayLegLogName(relayName, pair, RelayLegKind::Server),
+                                       target.toString(), log::Leg::Server});
     }
     if (!m_printing.quiet)
         writeLine(stderr, '[' + QByteArray::number(pair) + "] client " + peer.toUtf8() +

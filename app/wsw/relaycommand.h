@@ -31,6 +31,7 @@ private:
     struct Printing {
         bool showFrames = false; // --show-frames: every frame header of both legs
         bool quiet = false;      // --quiet: the listening line and errors only
+        QString certificateFile; // wss: the certificate's file, printed with its fingerprint
     };
     // --hold, --drop, the faults, and whether commands come on stdin.
     struct Staging {

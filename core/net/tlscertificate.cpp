@@ -221,12 +221,22 @@ std::optional<CertificateAndKey> storedCertificate(const QString &directory, con
     return generated;
 }
 
+namespace {
+
+QString localhostDirectory(const QString &directory) {
+    return directory.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
+                                     QStringLiteral("/tls")
+                               : directory;
+}
+
+} // namespace
+
 std::optional<CertificateAndKey> localhostCertificate(const QString &directory, QString *error) {
-    const QString dir = directory.isEmpty()
-                            ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) +
-                                  QStringLiteral("/tls")
-                            : directory;
-    return storedCertificate(dir, QStringLiteral("localhost"), {}, error);
+    return storedCertificate(localhostDirectory(directory), QStringLiteral("localhost"), {}, error);
+}
+
+QString localhostCertificateFile(const QString &directory) {
+    return localhostDirectory(directory) + QStringLiteral("/localhost.crt");
 }
 
 QString sha256Fingerprint(const QSslCertificate &certificate) {

@@ -48,6 +48,9 @@ std::optional<CertificateAndKey> generateCertificate(const CertificateRequest &r
 // within a day. An empty directory means QStandardPaths::AppDataLocation + "/tls".
 std::optional<CertificateAndKey> localhostCertificate(const QString &directory = {},
                                                       QString *error = nullptr);
+// The certificate file localhostCertificate(directory) reads and writes (the key is
+// beside it, localhost.key), so that a user can hand it to a client to trust.
+QString localhostCertificateFile(const QString &directory = {});
 
 // Reads `name`.crt and `name`.key from `directory`, or generates a self-signed
 // certificate from `request` and writes both there (the directory made if need be,

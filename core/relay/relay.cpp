@@ -127,7 +127,7 @@ RelayPair *Relay::pairHolding(quint64 id) const {
 }
 
 void Relay::setIntercept(const QList<InterceptRule> &rules) {
-    m_staging->matcher = InterceptMatcher(rules);
+    m_staging->matcher = InterceptMatcher(rules, m_options.name);
     for (RelayPair *pair : QList<RelayPair *>(m_pairs))
         pair->stagingChanged();
 }

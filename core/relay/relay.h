@@ -23,6 +23,10 @@ class RelayPair;
 struct RelayStaging;
 
 struct RelayOptions {
+    // The relay's name in logs and for intercept rules' `conn`: its pair N is
+    // "NAME #N", whose legs are "NAME #N client" and "NAME #N server"
+    // (relayLegLogName()). The window numbers its relays; the command line runs one.
+    QString name = QStringLiteral("relay 1");
     // Where every client is relayed to: ws[s]://host[:port][/path[?query]]. Without a
     // path (or with "/" alone) the client's request target is forwarded.
     QUrl target;

@@ -2,6 +2,8 @@
 
 #include <QStringList>
 
+#include <algorithm>
+
 namespace ws {
 
 QString RelayDirectionFaults::describe() const {
@@ -19,23 +21,37 @@ QString RelayDirectionFaults::describe() const {
 
 namespace {
 
-// The whole 64-bit seed and the direction: two streams from one seed, so the
-// directions' draws do not depend on each other.
-QRandomGenerator64 seededGenerator(quint64 seed, RelayLegKind to) {
+// Which draws a generator makes: each kind its own stream per direction.
+enum class Stream : quint32 { Drops = 1, Jitter = 3 };
+
+// The whole 64-bit seed, the direction and the kind of draw: streams from one seed
+// that do not depend on each other.
+QRandomGenerator64 seededGenerator(quint64 seed, RelayLegKind to, Stream stream) {
     const quint32 words[3] = {quint32(seed), quint32(seed >> 32),
-                              to == RelayLegKind::Server ? 1u : 2u};
+                              quint32(stream) + (to == RelayLegKind::Server ? 0u : 1u)};
     return QRandomGenerator64(words, 3);
 }
 
 } // namespace
 
 DropDraw::DropDraw(quint64 seed, RelayLegKind to)
-    : m_generator(seededGenerator(seed, to)) {}
+    : m_generator(seededGenerator(seed, to, Stream::Drops)) {}
 
 bool DropDraw::drops(double percent) {
     if (percent <= 0)
         return false;
     return m_generator.bounded(100.0) < percent;
+}
+
+JitterDraw::JitterDraw(quint64 seed, RelayLegKind to)
+    : m_generator(seededGenerator(seed, to, Stream::Jitter)) {}
+
+qint64 JitterDraw::delayUs(const RelayDirectionFaults &faults) {
+    qint64 delay = qint64(faults.latencyMs) * 1000;
+    if (faults.jitterMs > 0)
+        delay += m_generator.bounded(qint64(-faults.jitterMs) * 1000,
+                                     qint64(faults.jitterMs) * 1000 + 1);
+    return std::max<qint64>(delay, 0);
 }
 
 } // namespace ws

@@ -14,7 +14,8 @@ namespace ws {
 // concerns, so that nobody takes it for the peer's doing.
 struct RelayDirectionFaults {
     // Every message (and control frame) goes out no earlier than this after it
-    // arrived, plus or minus up to `jitterMs` (uniform; never before it arrived, and
+    // arrived, plus or minus up to `jitterMs` (uniform, drawn from the relay's seeded
+    // generator: the same seed gives the same delays; never before it arrived, and
     // never before the one ahead of it: order is kept).
     int latencyMs = 0;
     int jitterMs = 0;
@@ -48,8 +49,9 @@ struct RelayCut {
 struct RelayFaults {
     RelayDirectionFaults up;   // client→server (to the server leg)
     RelayDirectionFaults down; // server→client (to the client leg)
-    // Seeds the drop-rate draws (each pair draws from its own generator with this
-    // seed, one per direction): tests get the same drops every run.
+    // Seeds the drop-rate and the jitter draws (each pair draws from its own
+    // generators with this seed, per direction): the same seed gives the same drops
+    // and the same delays every run.
     quint64 seed = 0;
     // Cut `leg` of every pair once that pair has relayed this many data messages
     // (both directions counted; 0: never).
@@ -71,6 +73,20 @@ public:
     DropDraw(quint64 seed, RelayLegKind to);
     // The next message's fate.
     bool drops(double percent);
+
+private:
+    QRandomGenerator64 m_generator;
+};
+
+// The jitter draws of one direction of one pair: message n is delayed by the latency
+// plus the n-th draw, uniform within ±jitter, of a generator seeded with (seed,
+// direction). A stream apart from the drops', so that turning jitter on or off does
+// not change which messages a drop rate takes.
+class JitterDraw {
+public:
+    JitterDraw(quint64 seed, RelayLegKind to);
+    // The next message's delay in microseconds: latencyMs ± jitterMs, never below 0.
+    qint64 delayUs(const RelayDirectionFaults &faults);
 
 private:
     QRandomGenerator64 m_generator;

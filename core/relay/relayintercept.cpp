@@ -21,8 +21,13 @@ quint32 relayLogConnection(quint64 pair, RelayLegKind leg) {
     return quint32(pair * 2 - (leg == RelayLegKind::Client ? 1 : 0));
 }
 
-QString relayLegLogName(quint64 pair, RelayLegKind leg) {
-    return QStringLiteral("relay %1 %2").arg(pair).arg(QLatin1StringView(relayLegName(leg)));
+QString relayPairLogName(const QString &relayName, quint64 pair) {
+    return QStringLiteral("%1 #%2").arg(relayName).arg(pair);
+}
+
+QString relayLegLogName(const QString &relayName, quint64 pair, RelayLegKind leg) {
+    return QStringLiteral("%1 %2").arg(relayPairLogName(relayName, pair),
+                                       QLatin1StringView(relayLegName(leg)));
 }
 
 const char *relayDirectionName(RelayLegKind to) {
@@ -34,12 +39,14 @@ QString relayDirectionArrow(RelayLegKind to) {
                                       : QStringLiteral("server\u2192client");
 }
 
-log::LogRecord interceptRecord(quint64 pair, RelayLegKind from, Opcode opcode,
-                               const QByteArray &payload, qint64 timestampUs) {
-    // As LogStore makes a received message's row (a data message without frame rows
-    // of its own, or a control frame's row): both views, incoming, on that leg.
+log::LogRecord interceptRecord(quint64 pair, RelayLegKind leg, Opcode opcode,
+                               const QByteArray &payload, qint64 timestampUs, Direction direction) {
+    // As LogStore makes a message's row (a data message without frame rows of its
+    // own, or a control frame's row): both views, on that leg.
     log::LogRecord r;
-    r.connection = relayLogConnection(pair, from);
+    r.connection = relayLogConnection(pair, leg);
+    if (direction == Direction::Outgoing)
+        r.set(log::LogRecord::Outgoing);
     r.timestampUs = EventClock::toEpochUs(timestampUs);
     r.kind = log::logKindForOpcode(quint8(opcode));
     r.payload = payload;
@@ -55,8 +62,9 @@ log::LogRecord interceptRecord(quint64 pair, RelayLegKind from, Opcode opcode,
     return r;
 }
 
-InterceptMatcher::InterceptMatcher(QList<InterceptRule> rules)
-    : m_rules(std::move(rules)) {}
+InterceptMatcher::InterceptMatcher(QList<InterceptRule> rules, QString relayName)
+    : m_rules(std::move(rules))
+    , m_relayName(std::move(relayName)) {}
 
 bool InterceptMatcher::appliesTo(RelayLegKind to) const {
     return std::any_of(m_rules.cbegin(), m_rules.cend(),
@@ -71,20 +79,26 @@ std::optional<InterceptRule::Action> InterceptMatcher::match(quint64 pair, Relay
         return std::nullopt;
     const RelayLegKind from = otherLeg(to);
     const bool control = isControl(opcode);
-    std::optional<log::LogRecord> record;
+    // The message's two rows: received on `from`, sent on `to`.
+    std::optional<log::LogRecord> received;
+    std::optional<log::LogRecord> sent;
     for (const InterceptRule &rule : std::as_const(m_rules)) {
         if ((rule.to && *rule.to != to) || (control && !rule.controlFrames))
             continue;
         if (rule.filter.isEmpty())
             return rule.action;
-        if (!record) {
-            record = interceptRecord(pair, from, opcode, payload, timestampUs);
-            m_context.setConnectionName(record->connection, relayLegLogName(pair, from));
-            m_context.setConnectionLeg(record->connection, from == RelayLegKind::Client
-                                                               ? log::Leg::Client
-                                                               : log::Leg::Server);
+        if (!received) {
+            received = interceptRecord(pair, from, opcode, payload, timestampUs);
+            sent = interceptRecord(pair, to, opcode, payload, timestampUs, Direction::Outgoing);
+            for (const RelayLegKind leg : {from, to}) {
+                const quint32 connection = relayLogConnection(pair, leg);
+                m_context.setConnectionName(connection, relayLegLogName(m_relayName, pair, leg));
+                m_context.setConnectionLeg(
+                    connection, leg == RelayLegKind::Client ? log::Leg::Client : log::Leg::Server);
+            }
         }
-        if (rule.filter.matches(*record, nullptr, m_context))
+        if (rule.filter.matches(*received, nullptr, m_context) ||
+            rule.filter.matches(*sent, nullptr, m_context))
             return rule.action;
     }
     return std::nullopt;

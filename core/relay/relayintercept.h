@@ -30,10 +30,15 @@ struct InterceptRule {
     Action action = Action::Hold;
     // The direction it applies to; both when empty.
     std::optional<RelayLegKind> to;
-    // The log's display filter (core/log/displayfilter.h), evaluated on the record the
-    // log makes of the message as the leg that received it logs it: `dir == in`, `conn`
-    // is that leg's log name ("relay 1 client" for a message going up), `text`, `json.*`,
-    // `len`, `opcode`, `kind` as in the log. An empty filter matches every message.
+    // The log's display filter (core/log/displayfilter.h), evaluated on the two rows the
+    // log makes of the message: the one of the leg that received it (`dir == in`) and
+    // the one of the leg it goes out on (`dir == out`). The rule takes the message when
+    // the log would show either row under the filter, so a rule means what the same
+    // filter shows in the log: `leg == client && dir == in` (what the client sent) and
+    // `leg == server && dir == out` (what goes to the server) both take the messages
+    // going up; `conn` is the leg's log name (relayLegLogName(): "relay 1 #2 client"),
+    // `text`, `json.*`, `len`, `opcode`, `kind` as in the log. An empty filter matches
+    // every message.
     log::DisplayFilter filter;
     // Ping, pong and close frames are matched too. Off by default: a held ping
     // makes the peer's round trip a measure of the person deciding, and a close
@@ -77,23 +82,29 @@ QString relayCloseReason(QString text);
 // The log's connection number of one leg: the client leg of pair N is 2N - 1, its
 // server leg 2N, so both sort next to each other.
 quint32 relayLogConnection(quint64 pair, RelayLegKind leg);
-// The log's name of one leg: "relay N client", "relay N server".
-QString relayLegLogName(quint64 pair, RelayLegKind leg);
+// What a relay's pairs and legs are called in a log, by the command line and the window
+// alike: pair N of the relay named `relayName` (RelayOptions::name, "relay 1") is
+// "relay 1 #N", its legs "relay 1 #N client" and "relay 1 #N server".
+QString relayPairLogName(const QString &relayName, quint64 pair);
+QString relayLegLogName(const QString &relayName, quint64 pair, RelayLegKind leg);
 // "up" (to the server leg) or "down" (to the client leg).
 const char *relayDirectionName(RelayLegKind to);
 // "client→server" or "server→client", for notes.
 QString relayDirectionArrow(RelayLegKind to);
 
-// The record the log makes of a message (data, or a control frame) the leg `from`
-// of pair `pair` received: what intercept rules are evaluated on.
-log::LogRecord interceptRecord(quint64 pair, RelayLegKind from, Opcode opcode,
-                               const QByteArray &payload, qint64 timestampUs);
+// The record the log makes of a message (data, or a control frame) on leg `leg` of
+// pair `pair`: received there (Incoming) or sent there (Outgoing). What intercept
+// rules are evaluated on.
+log::LogRecord interceptRecord(quint64 pair, RelayLegKind leg, Opcode opcode,
+                               const QByteArray &payload, qint64 timestampUs,
+                               Direction direction = Direction::Incoming);
 
 // Evaluates rules on messages: the compiled filters and one evaluation context.
 class InterceptMatcher {
 public:
     InterceptMatcher() = default;
-    explicit InterceptMatcher(QList<InterceptRule> rules);
+    // `relayName` names the legs for `conn` (RelayOptions::name).
+    InterceptMatcher(QList<InterceptRule> rules, QString relayName);
 
     const QList<InterceptRule> &rules() const { return m_rules; }
     bool isEmpty() const { return m_rules.isEmpty(); }
@@ -106,6 +117,7 @@ public:
 
 private:
     QList<InterceptRule> m_rules;
+    QString m_relayName;
     log::DisplayFilterContext m_context;
 };
 

@@ -122,6 +122,7 @@ private:
         qint64 lastDueUs = 0;
         qint64 nextSendUs = 0; // throttle: the next message not before
         std::optional<DropDraw> draw;
+        std::optional<JitterDraw> jitter;
         QTimer timer;
         bool wholeMessages = false; // the message being received goes whole
         bool midFragment = false;   // frames of a message went out, not its last one

@@ -6,8 +6,6 @@
 
 #include "log/logrecord.h"
 
-#include <QRandomGenerator>
-
 #include <algorithm>
 
 #include <sys/socket.h>
@@ -167,11 +165,18 @@ void RelayPair::enqueue(RelayLegKind to, Waiting waiting, bool delayed) {
     const RelayDirectionFaults &faults = m_staging->faults.toward(to);
     qint64 due = waiting.arrivedUs;
     if (delayed && (faults.latencyMs > 0 || faults.jitterMs > 0)) {
-        qint64 delayUs = qint64(faults.latencyMs) * 1000;
+        if (!out.jitter)
+            out.jitter.emplace(m_staging->faults.seed, to);
+        const qint64 delayUs = out.jitter->delayUs(faults);
+        due = waiting.arrivedUs + delayUs;
+        // A drawn delay is said, so that a run can be compared with another of the
+        // same seed; a fixed latency was said once, when the faults were set.
         if (faults.jitterMs > 0)
-            delayUs += QRandomGenerator::global()->bounded(qint64(-faults.jitterMs) * 1000,
-                                                           qint64(faults.jitterMs) * 1000 + 1);
-        due = std::max(due, waiting.arrivedUs + delayUs);
+            stagedNote(to, QStringLiteral("delaying a %1 by %2 ms (latency %3 ms \u00b1%4 ms)")
+                               .arg(describeWaiting(to, waiting.opcode, waiting.payload.size(), 0),
+                                    QString::number(double(delayUs) / 1000, 'f', 3))
+                               .arg(faults.latencyMs)
+                               .arg(faults.jitterMs));
     }
     // Order is kept: nothing goes before the one ahead of it.
     waiting.dueUs = std::max(due, out.lastDueUs);

@@ -59,6 +59,25 @@ bool parseAuthority(const QByteArray &authority, QString *host, quint16 *port) {
     return true;
 }
 
+// Where a WebSocket through the proxy is relayed: host:port and the path and query its
+// client asked for, so that the pair is known by its path in the log and the tree as
+// a reverse relay's pair is (RelayPair asks the upstream for that same resource).
+QUrl pairTarget(const QString &scheme, const QString &host, quint16 port,
+                const QByteArray &requestTarget) {
+    QUrl target;
+    target.setScheme(scheme);
+    target.setHost(host);
+    target.setPort(port);
+    const QByteArray resource = originForm(requestTarget);
+    const qsizetype question = resource.indexOf('?');
+    // Kept as the client encoded it.
+    target.setPath(QString::fromLatin1(resource.left(question < 0 ? resource.size() : question)),
+                   QUrl::TolerantMode);
+    if (question >= 0)
+        target.setQuery(QString::fromLatin1(resource.mid(question + 1)), QUrl::TolerantMode);
+    return target;
+}
+
 QString hostPort(const QString &host, quint16 port) {
     return (host.contains(u':') ? u'[' + host + u']' : host) + u':' + QString::number(port);
 }
@@ -254,11 +273,7 @@ void ProxyRequest::onAbsoluteRequest() {
     m_host = url.host();
     m_port = quint16(url.port(80));
     if (m_head->headers().hasToken("Upgrade", "websocket")) {
-        QUrl target;
-        target.setScheme(QStringLiteral("ws"));
-        target.setHost(m_host);
-        target.setPort(m_port);
-        relay(target);
+        relay(pairTarget(QStringLiteral("ws"), m_host, m_port, m_head->target()));
         return;
     }
     // A plain request goes on as it came, in origin form (RFC 9112 §3.2.1), for
@@ -284,13 +299,10 @@ void ProxyRequest::onAbsoluteRequest() {
 void ProxyRequest::onTunnelRequest() {
     const HeaderBlockReader &head = *m_head;
     if (head.headers().hasToken("Upgrade", "websocket")) {
-        QUrl target;
-        target.setScheme(m_tunnelTls ? QStringLiteral("wss") : QStringLiteral("ws"));
-        target.setHost(m_host);
-        target.setPort(m_port);
         // The pair opens its own connection, with its own handshake.
         m_upstream->abort();
-        relay(target);
+        relay(pairTarget(m_tunnelTls ? QStringLiteral("wss") : QStringLiteral("ws"), m_host, m_port,
+                         head.target()));
         return;
     }
     // Not a WebSocket: the request and the rest of the connection go to host:port

@@ -4,9 +4,11 @@
 // leg, settings kept, and a start that fails said in the panel. In proxy mode, our
 // client reaches the echo server through the panel's proxy (a CONNECT tunnel): the
 // pair with its target, both legs, intercept, blind hosts and the certificate
-// authority's dialog. A logged message sent again to either side of a pair, from
-// the log's context menu and from the Inject tab; with permessage-deflate on one leg
-// only, that leg's rows give both sizes. Offscreen, 127.0.0.1.
+// authority's dialog. wss toward the clients with the generated localhost certificate
+// or the user's; intercept rules that mean what the same filter shows in the log. A
+// logged message sent again to either side of a pair, from the log's context menu and
+// from the Inject tab; with permessage-deflate on one leg only, that leg's rows give
+// both sizes. Offscreen, 127.0.0.1.
 
 #include "connections/connectionhub.h"
 #include "guitesthelpers.h"
@@ -14,8 +16,10 @@
 #include "models/heldmessagesmodel.h"
 #include "models/logfilterproxy.h"
 #include "net/certificateauthority.h"
+#include "net/tlscertificate.h"
 #include "widgets/displayfilteredit.h"
 #include "widgets/frameinspector.h"
+#include "widgets/listeningtlsedit.h"
 #include "widgets/messagelogview.h"
 #include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
@@ -28,6 +32,7 @@
 #include <QDialog>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
@@ -128,6 +133,9 @@ private slots:
     void pythonClientThroughTheRelay();
     void settingsPersist();
     void startFailureIsShownInThePanel();
+    void wssWithTheGeneratedCertificate();
+    void wssWithOwnCertificateAndKey();
+    void interceptRuleMeansWhatTheLogShows();
     void interceptHoldEditReleaseDrop();
     void injectFaultsAndCut();
     void resendToEitherSide();
@@ -438,6 +446,145 @@ quint32 TestRelayPanel::openThroughRelay(MainWindow &window, const QString &url)
     options.url = QUrl(url);
     const quint32 client = window.openConnection(options);
     return QTest::qWaitFor([&] { return window.hub()->isOpen(client); }, WaitMs) ? client : 0;
+}
+
+void TestRelayPanel::wssWithTheGeneratedCertificate() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    window->relayDock()->raise();
+    RelayPanel *panel = window->relayPanel();
+    ListeningTlsEdit *tls = panel->listeningTlsEdit();
+    QCOMPARE(tls->choice(), ListeningTlsEdit::Choice::Off);
+    QVERIFY(tls->fingerprintEdit()->isHidden());
+    tls->choiceCombo()->setCurrentIndex(
+        tls->choiceCombo()->findData(int(ListeningTlsEdit::Choice::Generated)));
+    // The certificate `wsw serve --tls` and `wsw relay --tls` use, shown by its
+    // fingerprint before anything listens.
+    QString error;
+    const std::optional<CertificateAndKey> generated = localhostCertificate({}, &error);
+    QVERIFY2(generated, qPrintable(error));
+    const QString fingerprint = sha256Fingerprint(generated->certificate);
+    QVERIFY(!tls->fingerprintEdit()->isHidden());
+    QCOMPARE(tls->fingerprintEdit()->text(), fingerprint);
+    QCOMPARE(tls->certificateFile(), localhostCertificateFile());
+    QVERIFY(!tls->certificateFileEdit()->isVisibleTo(tls));
+
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY2(url.startsWith(QStringLiteral("wss://127.0.0.1:")),
+             qPrintable(url + panel->errorLabel()->text()));
+    QVERIFY(panel->statusLabel()->text().contains(fingerprint));
+    QVERIFY(!tls->isEnabled());
+    // Our client trusts that certificate file alone; the echo server behind is ws://.
+    ClientOptions options;
+    options.url = QUrl(url + QStringLiteral("secure"));
+    options.caCertificatesFile = localhostCertificateFile();
+    ConnectionHub *hub = window->hub();
+    const quint32 client = window->openConnection(options);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+    QCOMPARE(hub->sendText(client, "over wss"), SendError::None);
+    MessageLogModel *log = window->logModel();
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "over wss"), WaitMs) >= 0);
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QVERIFY(hub->info(nodes.client)->secure);
+    QVERIFY(!hub->info(nodes.server)->secure);
+    closeWindow(*window);
+
+    // Remembered: a new window's panel listens with it again.
+    const auto again = createWindow();
+    QVERIFY(again);
+    ListeningTlsEdit *reread = again->relayPanel()->listeningTlsEdit();
+    QCOMPARE(reread->choice(), ListeningTlsEdit::Choice::Generated);
+    QCOMPARE(reread->fingerprintEdit()->text(), fingerprint);
+    QVERIFY(!again->relayPanel()->options().certificate.isNull());
+    closeWindow(*again);
+}
+
+void TestRelayPanel::wssWithOwnCertificateAndKey() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    CertificateRequest request;
+    request.commonName = QStringLiteral("my relay");
+    const std::optional<CertificateAndKey> own = generateCertificate(request);
+    QVERIFY(own);
+    const QString certificateFile = dir.filePath(QStringLiteral("relay.crt"));
+    const QString keyFile = dir.filePath(QStringLiteral("relay.key"));
+    for (const auto &[path, bytes] :
+         {std::pair{certificateFile, own->certificatePem}, std::pair{keyFile, own->keyPem}}) {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size());
+    }
+    const auto window = createWindow();
+    QVERIFY(window);
+    window->relayDock()->raise();
+    RelayPanel *panel = window->relayPanel();
+    ListeningTlsEdit *tls = panel->listeningTlsEdit();
+    tls->setChoice(ListeningTlsEdit::Choice::Own);
+    QVERIFY(tls->certificateFileEdit()->isVisibleTo(tls));
+    tls->certificateFileEdit()->setText(certificateFile);
+    QCOMPARE(tls->fingerprintEdit()->text(), sha256Fingerprint(own->certificate));
+    // Without its key: refused before anything listens, and said.
+    tls->keyFileEdit()->setText(dir.filePath(QStringLiteral("missing.key")));
+    QVERIFY(startRelayToEcho(*window, false).isEmpty());
+    QVERIFY2(panel->errorLabel()->text().startsWith(QStringLiteral("TLS:")),
+             qPrintable(panel->errorLabel()->text()));
+    tls->keyFileEdit()->setText(keyFile);
+    QTest::mouseClick(panel->startButton(), Qt::LeftButton);
+    QVERIFY(panel->isRunning());
+    QVERIFY(panel->listeningUrl().startsWith(QStringLiteral("wss://")));
+    QCOMPARE(window->hub()->relay(panel->relayId())->options().certificate, own->certificate);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::interceptRuleMeansWhatTheLogShows() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    RelayPanel *panel = window->relayPanel();
+    ConnectionHub *hub = window->hub();
+    MessageLogModel *log = window->logModel();
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    // The legs' names are the ones `wsw relay --save` writes and rules compare.
+    QCOMPARE(log->store().connectionName(nodes.client), QStringLiteral("relay 1 #1 client"));
+
+    // Both directions watched; the rule takes what the log shows going out to the
+    // client: the echo, not what the client sent.
+    const QString rule = QStringLiteral("leg == \"client\" && dir == out");
+    panel->holdUpCheck()->setChecked(true);
+    panel->holdDownCheck()->setChecked(true);
+    panel->ruleEdit()->setText(rule);
+    panel->ruleEdit()->applyNow();
+    QCOMPARE(hub->sendText(client, "ping pong"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 1, WaitMs);
+    QCOMPARE(panel->heldModel()->index(0, HeldMessagesModel::DirectionColumn).data().toString(),
+             QStringLiteral("server\u2192client"));
+    // It went up unheld: the server leg sent it and received the echo.
+    QVERIFY(waitForRecord(*log, nodes.server, incoming(LogKind::Text, "ping pong"), WaitMs) >= 0);
+    QVERIFY(findRecord(*log, client, incomingPayload("ping pong")) < 0);
+    QTest::mouseClick(panel->releaseAllButton(), Qt::LeftButton);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "ping pong"), WaitMs) >= 0);
+
+    // The same filter in the log shows that one row: the echo sent to the client.
+    log->flush();
+    LogFilterProxy *proxy = window->logPanel()->proxy();
+    window->connectionsPanel()->select(0);
+    QVERIFY(proxy->setDisplayFilter(rule + QStringLiteral(" && kind == text")));
+    QTRY_VERIFY(!proxy->isBusy());
+    QCOMPARE(proxy->rowCount(), 1);
+    QCOMPARE(connectionsShown(*proxy), QSet<quint32>{nodes.client});
+
+    // By name: what the server leg received is the echo again.
+    panel->ruleEdit()->setText(QStringLiteral("conn == \"relay 1 #1 server\" && dir == in"));
+    panel->ruleEdit()->applyNow();
+    QCOMPARE(hub->sendText(client, "by name"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->heldModel()->rowCount(), 1, WaitMs);
+    QCOMPARE(panel->heldModel()->index(0, HeldMessagesModel::DirectionColumn).data().toString(),
+             QStringLiteral("server\u2192client"));
+    QTest::mouseClick(panel->releaseAllButton(), Qt::LeftButton);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "by name"), WaitMs) >= 0);
+    closeWindow(*window);
 }
 
 void TestRelayPanel::interceptHoldEditReleaseDrop() {
@@ -818,9 +965,11 @@ void TestRelayPanel::proxyModePairsInterceptAndCertificateAuthority() {
     // One pair under the relay node, named with where it goes, its two legs below it.
     const PairNodes nodes = onlyPair(*hub, relayId);
     QVERIFY(nodes.pair && nodes.client && nodes.server);
-    // A tunnel names its host and port; the client's path and query go upstream with it.
-    const QString target = echoUrl.chopped(1);
+    // A tunnel names its host and port, and the pair the path and query its client
+    // asked for in it, as a reverse relay's pair: the tree, and the server leg in the log.
+    const QString target = echoUrl + QStringLiteral("socket?x=1");
     QCOMPARE(hub->info(nodes.pair)->name, QStringLiteral("relay 1 #1 \u2192 ") + target);
+    QCOMPARE(log->store().connectionInfo(nodes.server).url, target);
     ConnectionsModel *tree = window->connectionsPanel()->model();
     const QModelIndex pairIndex = tree->indexOf(nodes.pair);
     QCOMPARE(tree->rowCount(pairIndex), 2);

@@ -194,7 +194,7 @@ async function https_page_and_wss_through_the_proxy() {
           `no intercepted CONNECT in the relay's log: ${JSON.stringify(proxy.log)}`);
     check(proxy.log.some((line) => line.includes(`GET https://127.0.0.1:${server.port}/: passed through`)),
           `the page was not passed through: ${JSON.stringify(proxy.log)}`);
-    checkPairLogged(log, `wss://127.0.0.1:${server.port}`, text);
+    checkPairLogged(log, `wss://127.0.0.1:${server.port}/`, text);
 }
 
 async function http_page_and_ws_through_the_proxy() {
@@ -209,7 +209,7 @@ async function http_page_and_ws_through_the_proxy() {
         });
     check(proxy.log.some((line) => line.includes(`GET http://127.0.0.1:${server.port}/: forwarded`)),
           `the page was not forwarded: ${JSON.stringify(proxy.log)}`);
-    checkPairLogged(log, `ws://127.0.0.1:${server.port}`, text);
+    checkPairLogged(log, `ws://127.0.0.1:${server.port}/`, text);
 }
 
 let status = 1;

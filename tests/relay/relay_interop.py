@@ -6,9 +6,12 @@ python3-websockets client -> wsw relay -> Node ws server, Node ws client -> wsw 
 be counted or broken on purpose. Each case starts its own relay and peers.
 """
 import asyncio
+import hashlib
 import json
 import os
+import ssl
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
@@ -260,6 +263,65 @@ async def wss_upstream_trusted_by_fingerprint():
                 check_same(await asyncio.wait_for(ws.recv(), 5), "over tls", "echo over wss")
     finally:
         await stop_process(serve)
+
+
+@suite.case
+async def python_client_over_wss_with_the_generated_certificate():
+    # `wsw relay --tls` listens with the localhost certificate `wsw serve --tls` makes
+    # and keeps: a client that trusts that file, and nothing else, connects.
+    saved = os.environ.get("XDG_DATA_HOME")
+    with tempfile.TemporaryDirectory() as data:
+        os.environ["XDG_DATA_HOME"] = data
+        try:
+            async with NodeServer() as node:
+                relay = await start_process([WSW, "relay", "--listen", "0", "--tls",
+                                             "--to", node.url + "/"])
+                try:
+                    lines = [(await asyncio.wait_for(relay.stdout.readline(), 10)).decode().split()
+                             for _ in range(3)]
+                    check(lines[0][:2] == ["listening", "on"] and
+                          lines[0][2].startswith("wss://127.0.0.1:") and
+                          lines[1][:2] == ["certificate", "sha256"] and
+                          lines[2][:2] == ["certificate", "file"], f"wsw relay --tls printed {lines}")
+                    url, fingerprint, path = lines[0][2], lines[1][2], lines[2][2]
+                    check(path.startswith(data + os.sep) and path.endswith("localhost.crt"),
+                          f"certificate file {path}")
+                    with open(path, encoding="ascii") as file:
+                        der = ssl.PEM_cert_to_DER_cert(file.read())
+                    digest = hashlib.sha256(der).hexdigest().upper()
+                    same(fingerprint.replace(":", ""), digest, "fingerprint of the file")
+                    # The system's store does not know it.
+                    try:
+                        async with websockets.connect(url, ssl=ssl.create_default_context(),
+                                                      open_timeout=5):
+                            pass
+                        check(False, "a client that does not trust the certificate connected")
+                    except ssl.SSLCertVerificationError:
+                        pass
+                    trusting = ssl.create_default_context(cafile=path)
+                    async with websockets.connect(url + "tls?x=1", ssl=trusting, max_size=None,
+                                                  compression=None) as ws:
+                        connection = await node.wait_for("connection")
+                        check_same(connection["url"], "/tls?x=1", "path and query upstream")
+                        for message in (text_payload(16 * 1024 * 1024), "after the big one"):
+                            await ws.send(message)
+                            check_same(await asyncio.wait_for(ws.recv(), 30), message,
+                                       "echo over wss through the relay")
+                finally:
+                    await stop_process(relay)
+            # The same certificate, not a copy: `wsw serve --tls` presents it too.
+            serve = await start_process([WSW, "serve", "--port", "0", "--tls"])
+            try:
+                await asyncio.wait_for(serve.stdout.readline(), 10)
+                served = (await asyncio.wait_for(serve.stdout.readline(), 10)).decode().split()
+                same(served[:3], ["certificate", "sha256", fingerprint], "wsw serve --tls")
+            finally:
+                await stop_process(serve)
+        finally:
+            if saved is None:
+                del os.environ["XDG_DATA_HOME"]
+            else:
+                os.environ["XDG_DATA_HOME"] = saved
 
 
 # ------------------------------------------------ node client -> relay -> python server
@@ -520,7 +582,10 @@ async def hostile(frame_bytes, expected_code, logged=True):
         lines = [json.loads(line) for line in file]
     os.unlink(log_path)
     names = {line["id"]: line["name"] for line in lines if line.get("type") == "connection"}
-    same(names, {1: "relay 1 client", 2: "relay 1 server"}, "connections in the log")
+    # Named and marked as the window names and marks a relay's legs.
+    same(names, {1: "relay 1 #1 client", 2: "relay 1 #1 server"}, "connections in the log")
+    legs = {line["id"]: line.get("leg") for line in lines if line.get("type") == "connection"}
+    same(legs, {1: "client", 2: "server"}, "legs in the log")
     records = [line for line in lines if line.get("type") == "record"]
     check(any(r["conn"] == 1 and r["kind"] == "error" for r in records),
           "the client leg's violation is logged")

@@ -1,13 +1,17 @@
 // The relay's pieces with exact bytes: which header fields cross, the request target,
 // single data frames sent as received, and a relay in this process between raw
-// sockets (the handshake both ways, frames re-masked, back-pressure).
+// sockets (the handshake both ways, frames re-masked, back-pressure); wss toward the
+// clients with the generated localhost certificate.
 
 #include "../net/nettesthelpers.h"
 
+#include "net/server.h"
+#include "net/tlscertificate.h"
 #include "protocol/session.h"
 #include "relay/relay.h"
 #include "relay/relayheaders.h"
 
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <memory>
@@ -45,6 +49,7 @@ private slots:
     void upstreamRefusal();
     void backPressure_data();
     void backPressure();
+    void wssWithTheGeneratedCertificate();
 };
 
 void TestRelay::endToEndRequestHeaders() {
@@ -454,6 +459,49 @@ void TestRelay::backPressure() {
     QVERIFY2(inFlight < 40 * 1024 * 1024,
              qPrintable(QStringLiteral("%1 bytes left the client").arg(inFlight)));
     QCOMPARE(relay.pairCount(), 1);
+}
+
+void TestRelay::wssWithTheGeneratedCertificate() {
+    // What `wsw relay --tls` listens with: the kept localhost certificate.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QString error;
+    const std::optional<CertificateAndKey> identity = localhostCertificate(dir.path(), &error);
+    QVERIFY2(identity, qPrintable(error));
+    Server echo(localOptions(ServerOptions::Mode::Echo));
+    QVERIFY(echo.listen());
+    RelayOptions options;
+    options.target = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(echo.port()));
+    options.certificate = identity->certificate;
+    options.key = identity->key;
+    Relay relay(options);
+    QVERIFY2(relay.listen(), qPrintable(relay.errorString()));
+    QVERIFY(relay.isSecure());
+
+    ClientOptions trusting = clientOptions(relay.port(), QStringLiteral("/tls?x=1"));
+    trusting.url.setScheme(QStringLiteral("wss"));
+    // The certificate file and nothing else: the system store does not know it.
+    trusting.caCertificatesFile = localhostCertificateFile(dir.path());
+    RecordedClient client(trusting);
+    client.connection.open();
+    QVERIFY2(client.waitOpen(), qPrintable(client.errors.join(u'\n')));
+    QVERIFY(client.connection.tls().has_value());
+    QCOMPARE(client.connection.tls()->chain.first().sha256,
+             sha256Fingerprint(identity->certificate));
+    QCOMPARE(client.connection.sendText("over wss, then ws"), SendError::None);
+    QVERIFY(QTest::qWaitFor([&] { return !client.recorder.incomingData().isEmpty(); }, 5000));
+    QCOMPARE(client.recorder.incomingData(), QList<QByteArray>{"over wss, then ws"});
+
+    // Without it, the same client is refused: the relay's TLS is real.
+    ClientOptions untrusting = trusting;
+    untrusting.caCertificatesFile.clear();
+    RecordedClient stranger(untrusting);
+    stranger.connection.open();
+    QVERIFY(stranger.waitFinished());
+    QVERIFY(stranger.connection.state() != SessionState::Open);
+    QVERIFY2(
+        stranger.errors.join(u'\n').contains(QLatin1String("certificate"), Qt::CaseInsensitive),
+        qPrintable(stranger.errors.join(u'\n')));
 }
 
 QTEST_MAIN(TestRelay)

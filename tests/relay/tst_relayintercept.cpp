@@ -1,7 +1,8 @@
 // The relay's intercept and faults between our own client and our own echo server
 // on 127.0.0.1: held messages edited, dropped and released in order, injections,
 // back-pressure while holding, latency and throttling (lower bounds only), seeded
-// drops and cuts. The rules are the log's display filters.
+// drops and jitter, and cuts. The rules are the log's display filters, meaning what
+// they show in the log.
 
 #include "../net/nettesthelpers.h"
 
@@ -10,6 +11,7 @@
 
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
@@ -111,6 +113,9 @@ class TestRelayIntercept : public QObject {
 private slots:
     void matcherUsesTheLogFilter();
     void matcherFirstRuleDecides();
+    void matcherRulesMeanWhatTheLogShows_data();
+    void matcherRulesMeanWhatTheLogShows();
+    void legAndDirectionRulesThroughTheRelay();
     void heldEditedAndReleased();
     void droppedNeverArrivesReleaseAllKeepsOrder();
     void queuedBehindHeld();
@@ -123,6 +128,7 @@ private slots:
     void latencyLowerBound();
     void throttleLowerBound();
     void seededDropRate();
+    void seededJitter();
     void cutWithReset();
     void cutWithClose();
     void cutAfterMessages();
@@ -130,8 +136,9 @@ private slots:
 
 void TestRelayIntercept::matcherUsesTheLogFilter() {
     InterceptMatcher matcher({rule(QStringLiteral(R"(json.type == "order" && dir == in)")),
-                              rule(QStringLiteral(R"(conn == "relay 3 server" && len > 3)"),
-                                   InterceptRule::Action::Drop, RelayLegKind::Client)});
+                              rule(QStringLiteral(R"(conn == "relay 1 #3 server" && len > 3)"),
+                                   InterceptRule::Action::Drop, RelayLegKind::Client)},
+                             QStringLiteral("relay 1"));
     QVERIFY(matcher.appliesTo(RelayLegKind::Server));
     QVERIFY(matcher.appliesTo(RelayLegKind::Client));
     const qint64 now = EventClock::nowUs();
@@ -165,7 +172,8 @@ void TestRelayIntercept::matcherFirstRuleDecides() {
     pings.controlFrames = true;
     InterceptMatcher matcher(
         {rule(QStringLiteral(R"(text contains "spam")"), InterceptRule::Action::Drop),
-         rule(QString()), pings});
+         rule(QString()), pings},
+        QStringLiteral("relay 1"));
     const qint64 now = EventClock::nowUs();
     QCOMPARE(matcher.match(1, RelayLegKind::Server, Opcode::Text, "more spam", now),
              InterceptRule::Action::Drop);
@@ -176,6 +184,76 @@ void TestRelayIntercept::matcherFirstRuleDecides() {
              InterceptRule::Action::Hold);
     QCOMPARE(matcher.match(1, RelayLegKind::Client, Opcode::Pong, "", now), std::nullopt);
     QVERIFY(!InterceptMatcher().appliesTo(RelayLegKind::Server));
+}
+
+void TestRelayIntercept::matcherRulesMeanWhatTheLogShows_data() {
+    // A message going up is logged as received on the client leg and sent on the
+    // server leg; one going down as received on the server leg and sent on the client
+    // leg. A rule takes a message when the log shows one of its rows under it.
+    QTest::addColumn<QString>("filter");
+    QTest::addColumn<bool>("takesUp");
+    QTest::addColumn<bool>("takesDown");
+    QTest::newRow("from the client") << "leg == client && dir == in" << true << false;
+    QTest::newRow("to the server") << "leg == server && dir == out" << true << false;
+    QTest::newRow("from the server") << "leg == server && dir == in" << false << true;
+    QTest::newRow("to the client") << "leg == \"client\" && dir == out" << false << true;
+    QTest::newRow("the client leg, both ways") << "leg == client" << true << true;
+    QTest::newRow("every message is sent on") << "dir == out" << true << true;
+    QTest::newRow("no row is an event's") << "dir == none" << false << false;
+    QTest::newRow("relayed traffic has a leg") << "leg == none" << false << false;
+    QTest::newRow("the leg's name")
+        << "conn == \"relay 2 #5 client\" && dir == in" << true << false;
+    QTest::newRow("the pair's name") << "conn contains \"relay 2 #5 \"" << true << true;
+    QTest::newRow("another pair") << "conn contains \"relay 2 #4 \"" << false << false;
+}
+
+void TestRelayIntercept::matcherRulesMeanWhatTheLogShows() {
+    QFETCH(QString, filter);
+    QFETCH(bool, takesUp);
+    QFETCH(bool, takesDown);
+    InterceptMatcher matcher({rule(filter, InterceptRule::Action::Hold, std::nullopt)},
+                             QStringLiteral("relay 2"));
+    QVERIFY(matcher.rules().first().filter.isValid());
+    const qint64 now = EventClock::nowUs();
+    const auto takes = [&](RelayLegKind to) {
+        return matcher.match(5, to, Opcode::Text, "m", now) == InterceptRule::Action::Hold;
+    };
+    QCOMPARE(takes(RelayLegKind::Server), takesUp);
+    QCOMPARE(takes(RelayLegKind::Client), takesDown);
+    QCOMPARE(relayLegLogName(QStringLiteral("relay 2"), 5, RelayLegKind::Server),
+             QStringLiteral("relay 2 #5 server"));
+}
+
+void TestRelayIntercept::legAndDirectionRulesThroughTheRelay() {
+    // Rules on both directions: the one to the server holds what the client sends,
+    // the echo coming down passes; then the one to the client holds the echo.
+    RelayBench bench;
+    QVERIFY(bench.start());
+    QCOMPARE(bench.relay->options().name, QStringLiteral("relay 1"));
+    bench.relay->setIntercept(
+        {rule(QStringLiteral("leg == server && dir == out && text contains \"up\""),
+              InterceptRule::Action::Hold, std::nullopt),
+         rule(QStringLiteral("conn == \"relay 1 #1 client\" && dir == out && "
+                             "text contains \"down\""),
+              InterceptRule::Action::Hold, std::nullopt)});
+    QVERIFY(bench.openClient());
+    QCOMPARE(bench.client->connection.sendText("up"), SendError::None);
+    QVERIFY(bench.waitHeld(1));
+    QCOMPARE(bench.relay->heldMessages().first().to, RelayLegKind::Server);
+    QVERIFY(deliverPostedEvents());
+    QVERIFY(bench.client->recorder.incomingData().isEmpty());
+    QCOMPARE(bench.relay->releaseAll(), 1);
+    // Its echo going down contains "up", not "down": no rule takes it.
+    QVERIFY(bench.waitMessages(1));
+    QVERIFY(bench.relay->heldMessages().isEmpty());
+    QCOMPARE(bench.client->connection.sendText("down"), SendError::None);
+    // Going up it passes; its echo is held on its way to the client.
+    QVERIFY(bench.waitHeld(1));
+    QCOMPARE(bench.relay->heldMessages().first().to, RelayLegKind::Client);
+    QCOMPARE(bench.relay->heldMessages().first().payload, QByteArray("down"));
+    QCOMPARE(bench.relay->releaseAll(), 1);
+    QVERIFY(bench.waitMessages(2));
+    QCOMPARE(bench.client->recorder.incomingData(), (QList<QByteArray>{"up", "down"}));
 }
 
 void TestRelayIntercept::heldEditedAndReleased() {
@@ -548,6 +626,57 @@ void TestRelayIntercept::seededDropRate() {
         QCOMPARE(bench.client->recorder.incomingData(), expected);
         QCOMPARE(bench.stagedContaining(QStringLiteral("drop rate 30 %")),
                  Messages - expected.size());
+    }
+}
+
+void TestRelayIntercept::seededJitter() {
+    constexpr int Messages = 20;
+    constexpr quint64 Seed = 7;
+    RelayDirectionFaults up;
+    up.latencyMs = 6;
+    up.jitterMs = 5;
+    // The delays a generator with a seed chooses, as the relay's notes write them.
+    const auto drawn = [&](quint64 seed) {
+        JitterDraw draw(seed, RelayLegKind::Server);
+        QStringList delays;
+        for (int i = 0; i < Messages; ++i)
+            delays.append(QString::number(double(draw.delayUs(up)) / 1000, 'f', 3));
+        return delays;
+    };
+    const QStringList expected = drawn(Seed);
+    QCOMPARE(drawn(Seed), expected);
+    QVERIFY(drawn(Seed + 1) != expected);
+    QVERIFY(QSet<QString>(expected.cbegin(), expected.cend()).size() > Messages / 2);
+
+    static const QRegularExpression delaying(
+        QStringLiteral("^delaying a text message \\(2 bytes\\) going up .* by ([0-9.]+) ms "
+                       "\\(latency 6 ms \u00b15 ms\\)$"));
+    // Two runs of the same seed choose the same delays, message by message.
+    for (int run = 0; run < 2; ++run) {
+        RelayBench bench;
+        QVERIFY(bench.start());
+        RelayFaults faults;
+        faults.up = up;
+        faults.seed = Seed;
+        bench.relay->setFaults(faults);
+        QVERIFY(bench.openClient());
+        QList<QByteArray> sent;
+        for (int i = 0; i < Messages; ++i) {
+            sent.append(QByteArray::number(i).rightJustified(2, '0'));
+            QCOMPARE(bench.client->connection.sendText(sent.last()), SendError::None);
+        }
+        QVERIFY(bench.waitMessages(Messages));
+        // Order is kept whatever the draws.
+        QCOMPARE(bench.client->recorder.incomingData(), sent);
+        QStringList delays;
+        for (const auto &[leg, text] : std::as_const(bench.staged)) {
+            const QRegularExpressionMatch match = delaying.match(text);
+            if (match.hasMatch()) {
+                QCOMPARE(leg, RelayLegKind::Server);
+                delays.append(match.captured(1));
+            }
+        }
+        QCOMPARE(delays, expected);
     }
 }
 

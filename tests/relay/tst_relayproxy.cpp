@@ -60,12 +60,13 @@ struct UpstreamTls {
     std::unique_ptr<Server> server;
 };
 
-// Our client to 127.0.0.1:`port` through the proxy at `proxyPort` (a CONNECT tunnel),
-// trusting `caFile` for wss; what it learnt of TLS.
+// Our client to 127.0.0.1:`port``path` through the proxy at `proxyPort` (a CONNECT
+// tunnel), trusting `caFile` for wss; what it learnt of TLS.
 struct ProxiedClient {
-    ProxiedClient(bool secure, quint16 port, quint16 proxyPort, const QString &caFile = {})
+    ProxiedClient(bool secure, quint16 port, quint16 proxyPort, const QString &caFile = {},
+                  const QString &path = QStringLiteral("/"))
         : client([&] {
-            ClientOptions options = clientOptions(port);
+            ClientOptions options = clientOptions(port, path);
             if (secure)
                 options.url.setScheme(QStringLiteral("wss"));
             options.caCertificatesFile = caFile;
@@ -91,7 +92,8 @@ struct ProxiedClient {
     std::optional<TlsInfo> tls;
 };
 
-// One pair started, to `target`.
+// One pair started, to `target`: the destination and the path and query the client
+// asked for, what the log and the window's tree name the pair with.
 bool startedOnceTo(const QSignalSpy &pairStarted, const QString &target) {
     if (pairStarted.size() != 1 || pairStarted.at(0).at(2).toUrl() != QUrl(target)) {
         qWarning() << "pairs started:" << pairStarted;
@@ -255,7 +257,7 @@ void TestRelayProxy::absoluteFormWebSocket() {
     QVERIFY2(answer.startsWith("HTTP/1.1 101 "), answer.constData());
     QVERIFY(answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept));
     answer.remove(0, answer.indexOf("\r\n\r\n") + 4);
-    QVERIFY(startedOnceTo(started, QString::fromLatin1("ws://" + authority)));
+    QVERIFY(startedOnceTo(started, QString::fromLatin1("ws://" + authority + "/chat?room=1")));
 
     // RFC 6455 §5.7: the masked "Hello"; the echo comes back unmasked.
     client.write(maskedFrame(0x81, "Hello", ClientMaskKey));
@@ -275,8 +277,11 @@ void TestRelayProxy::connectTlsWebSocket() {
     QSignalSpy started(proxy.relay(), &Relay::pairStarted);
 
     // Our client trusts the proxy's authority alone: the system store knows neither.
+    // Its path and query are in the tunnel, encrypted: the pair is known by them all
+    // the same.
     ProxiedClient client(true, upstream.port(), proxy.port(),
-                         proxy.certificateAuthority()->certificateFile());
+                         proxy.certificateAuthority()->certificateFile(),
+                         QStringLiteral("/feed/a%20b?x=1&y"));
     QVERIFY2(client.echoes("über TLS"), qPrintable(client.errors()));
     QVERIFY(client.tls);
     QCOMPARE(client.tls->verifiedBy, TlsInfo::VerifiedBy::CaFile);
@@ -285,7 +290,8 @@ void TestRelayProxy::connectTlsWebSocket() {
     QVERIFY2(presented.issuer.contains(QStringLiteral("WebSocket Workbench local CA")),
              qPrintable(presented.issuer));
     QVERIFY(presented.sha256 != sha256Fingerprint(upstream.identity.certificate));
-    QVERIFY(startedOnceTo(started, QStringLiteral("wss://127.0.0.1:%1").arg(upstream.port())));
+    QVERIFY(startedOnceTo(
+        started, QStringLiteral("wss://127.0.0.1:%1/feed/a%20b?x=1&y").arg(upstream.port())));
 }
 
 void TestRelayProxy::connectPlainWebSocket() {
@@ -298,7 +304,7 @@ void TestRelayProxy::connectPlainWebSocket() {
     QSignalSpy started(proxy.relay(), &Relay::pairStarted);
     ProxiedClient client(false, server.port(), proxy.port());
     QVERIFY2(client.echoes(QByteArray("\x00\x01\x02", 3)), qPrintable(client.errors()));
-    QVERIFY(startedOnceTo(started, QStringLiteral("ws://127.0.0.1:%1").arg(server.port())));
+    QVERIFY(startedOnceTo(started, QStringLiteral("ws://127.0.0.1:%1/").arg(server.port())));
 }
 
 void TestRelayProxy::plainGetForwarded() {

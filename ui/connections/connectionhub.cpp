@@ -259,7 +259,9 @@ quint32 ConnectionHub::startServer(const ServerOptions &options, QString *error)
     return id;
 }
 
-quint32 ConnectionHub::startRelay(const RelayOptions &options, QString *error) {
+quint32 ConnectionHub::startRelay(const RelayOptions &form, QString *error) {
+    RelayOptions options = form;
+    options.name = nextRelayName();
     auto *relay = new Relay(options, this);
     if (!relay->listen()) {
         if (error) {
@@ -284,7 +286,9 @@ quint32 ConnectionHub::startRelay(const RelayOptions &options, QString *error) {
     return id;
 }
 
-quint32 ConnectionHub::startRelayProxy(const RelayProxyOptions &options, QString *error) {
+quint32 ConnectionHub::startRelayProxy(const RelayProxyOptions &form, QString *error) {
+    RelayProxyOptions options = form;
+    options.relay.name = nextRelayName();
     auto *proxy = new RelayProxy(options, this);
     if (!proxy->listen()) {
         if (error) {
@@ -307,9 +311,15 @@ quint32 ConnectionHub::startRelayProxy(const RelayProxyOptions &options, QString
     return id;
 }
 
+QString ConnectionHub::nextRelayName() const {
+    // Not translated: the name is what intercept rules and display filters compare.
+    return QStringLiteral("relay %1").arg(m_relayCount + 1);
+}
+
 quint32 ConnectionHub::hostRelay(Relay *relay, RelayProxy *proxy, EndpointInfo info) {
     info.id = allocateId();
-    info.name = tr("relay %1").arg(++m_relayCount);
+    ++m_relayCount;
+    info.name = relay->options().name;
     info.state = SessionState::Open;
     info.listening = true;
     const quint32 id = info.id;
@@ -362,7 +372,7 @@ void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &
         return;
     // Pointers into m_endpoints do not survive add(): what is needed is copied first.
     const QPointer<Relay> relay = relayEndpoint->relay;
-    const QString relayName = relayEndpoint->info.name;
+    const QString relayName = relay->options().name;
     const QString listening = relayEndpoint->info.address.section(QLatin1Char(' '), 0, 0);
     const bool secure = relayEndpoint->info.secure;
     const bool proxied = !relayEndpoint->proxy.isNull();
@@ -376,9 +386,9 @@ void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &
     pairInfo.kind = EndpointInfo::Kind::RelayPair;
     pairInfo.id = allocateId();
     pairInfo.parentId = relayId;
-    // The node names where the pair goes; its legs keep the short name the log and
-    // the display filter use ("relay 1 #1 client").
-    const QString pairName = QStringLiteral("%1 #%2").arg(relayName).arg(pair);
+    // The node names where the pair goes; its legs keep the short name the log, the
+    // display filter and intercept rules use ("relay 1 #1 client", as `wsw relay`).
+    const QString pairName = relayPairLogName(relayName, pair);
     pairInfo.name = QStringLiteral("%1 \u2192 %2").arg(pairName, target);
     pairInfo.address = QStringLiteral("%1 \u2192 %2").arg(peer, target);
     pairInfo.secure = secure;
@@ -395,7 +405,8 @@ void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &
         info.id = allocateId();
         info.parentId = pairId;
         info.leg = leg;
-        info.name = QStringLiteral("%1 %2").arg(pairName, QLatin1String(log::legName(leg)));
+        info.name = relayLegLogName(
+            relayName, pair, leg == log::Leg::Client ? RelayLegKind::Client : RelayLegKind::Server);
         info.address = leg == log::Leg::Client ? peer : target;
         // Through a proxy, the client's leg is TLS exactly when its target is wss
         // (the tunnel's TLS is terminated with a certificate of the local authority).

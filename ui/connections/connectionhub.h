@@ -42,7 +42,8 @@ public:
     // Closes the server's clients with 1001 and stops it (bounded by its closeTimeoutMs).
     void stopServer(quint32 serverId);
 
-    // Starts a reverse relay; returns its id, or 0 and the reason in `error`.
+    // Starts a reverse relay, named "relay N" in the window's order (RelayOptions::name);
+    // returns its id, or 0 and the reason in `error`.
     quint32 startRelay(const RelayOptions &options, QString *error = nullptr);
     // Starts the relay as an HTTP proxy; its pairs are hosted like a reverse relay's
     // (relay(id) is the proxy's relay) and what the proxy did with a request is a
@@ -152,6 +153,8 @@ private:
     void onServerStopped(quint32 serverId);
     // Hosts a relay's pairs under the node `info` describes; returns the node's id.
     quint32 hostRelay(Relay *relay, RelayProxy *proxy, EndpointInfo info);
+    // The name the next relay gets (RelayOptions::name): "relay N", numbered in the window.
+    QString nextRelayName() const;
     void onPairStarted(quint32 relayId, quint64 pair, const QString &peer, const QUrl &target);
     void onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg, const SessionEvent &event);
     void deliverLegEvent(quint32 id, const SessionEvent &event);

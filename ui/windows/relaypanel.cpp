@@ -6,6 +6,7 @@
 #include "net/tlscertificate.h"
 #include "net/websocketurl.h"
 #include "widgets/displayfilteredit.h"
+#include "widgets/listeningtlsedit.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -50,6 +51,7 @@ const QString ModeKey = QStringLiteral("relay/mode");
 const QString BlindHostsKey = QStringLiteral("relay/blindHosts");
 const QString CaDirectoryKey = QStringLiteral("relay/caDirectory");
 const QString ProxyModeName = QStringLiteral("proxy");
+const QString SettingsGroup = QStringLiteral("relay/");
 
 constexpr quint16 DefaultPort = 9002;
 // The window promises a bounded stop: closing handshakes get this long.
@@ -96,6 +98,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     , m_port(new QSpinBox(this))
     , m_addressWarning(new QLabel(this))
     , m_target(new QLineEdit(this))
+    , m_listeningTls(new ListeningTlsEdit(this))
     , m_mode(new QComboBox(this))
     , m_blindHosts(new QLineEdit(this))
     , m_caDirectory(new QLineEdit(this))
@@ -271,6 +274,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     form->addRow(tr("Mode:"), m_mode);
     form->addRow(tr("Listen on:"), listenRow);
     form->addRow(QString(), m_addressWarning);
+    form->addRow(m_listeningTls);
     form->addRow(tr("Relay to:"), m_target);
     form->addRow(tr("Blind hosts:"), m_blindHosts);
     form->addRow(tr("CA directory:"), caDirectoryRow);
@@ -367,6 +371,7 @@ void RelayPanel::loadSettings() {
     m_serverDeflate->setChecked(settings.value(ServerDeflateKey, true).toBool());
     m_caFile->setText(settings.value(CaFileKey).toString());
     m_fingerprint->setText(settings.value(FingerprintKey).toString());
+    m_listeningTls->loadSettings(settings, SettingsGroup);
     setMode(settings.value(ModeKey).toString() == ProxyModeName ? Mode::Proxy : Mode::Reverse);
     m_blindHosts->setText(settings.value(BlindHostsKey).toString());
     m_caDirectory->setText(
@@ -382,6 +387,7 @@ void RelayPanel::saveSettings() const {
     settings.setValue(ServerDeflateKey, m_serverDeflate->isChecked());
     settings.setValue(CaFileKey, m_caFile->text().trimmed());
     settings.setValue(FingerprintKey, m_fingerprint->text().trimmed());
+    m_listeningTls->saveSettings(settings, SettingsGroup);
     settings.setValue(ModeKey, mode() == Mode::Proxy ? ProxyModeName : QStringLiteral("reverse"));
     settings.setValue(BlindHostsKey, m_blindHosts->text().trimmed());
     settings.setValue(CaDirectoryKey, m_caDirectory->text().trimmed());
@@ -411,6 +417,15 @@ RelayOptions RelayPanel::options(QString *error) const {
         if (!parseWebSocketUrl(target, &urlError))
             problems.append(tr("Relay to: %1").arg(urlError));
         options.target = target;
+        if (m_listeningTls->choice() != ListeningTlsEdit::Choice::Off) {
+            QString why;
+            if (const std::optional<CertificateAndKey> identity = m_listeningTls->identity(&why)) {
+                options.certificate = identity->certificate;
+                options.key = identity->key;
+            } else {
+                problems.append(tr("TLS: %1").arg(why));
+            }
+        }
     }
     if (!m_clientDeflate->isChecked())
         options.clientDeflate.policy = DeflatePolicy::Refuse;
@@ -548,11 +563,12 @@ void RelayPanel::updateForm() {
     const bool running = isRunning();
     const bool editable = !running && !m_stopping;
     for (QWidget *widget : std::initializer_list<QWidget *>{
-             m_mode, m_address, m_port, m_target, m_clientDeflate, m_serverDeflate, m_caFile,
-             m_caBrowse, m_fingerprint, m_blindHosts, m_caDirectory, m_caDirectoryBrowse})
+             m_mode, m_address, m_port, m_target, m_listeningTls, m_clientDeflate, m_serverDeflate,
+             m_caFile, m_caBrowse, m_fingerprint, m_blindHosts, m_caDirectory, m_caDirectoryBrowse})
         widget->setEnabled(editable);
     const bool proxy = mode() == Mode::Proxy;
     m_form->setRowVisible(m_target, !proxy);
+    m_form->setRowVisible(m_listeningTls, !proxy);
     m_form->setRowVisible(m_blindHosts, proxy);
     m_form->setRowVisible(m_caDirectoryRow, proxy);
     m_addressWarning->setVisible(!m_address->text().trimmed().isEmpty() &&
@@ -561,10 +577,15 @@ void RelayPanel::updateForm() {
     m_start->setEnabled(!m_stopping);
     if (running && !m_stopping && runningProxy())
         m_status->setText(tr("Proxy listening on %1").arg(listeningUrl()));
-    else if (running && !m_stopping)
-        m_status->setText(
-            tr("Listening on %1 \u2192 %2")
-                .arg(listeningUrl(), m_hub->relay(m_relayId)->options().target.toString()));
+    else if (running && !m_stopping) {
+        const RelayOptions &options = m_hub->relay(m_relayId)->options();
+        QString status =
+            tr("Listening on %1 \u2192 %2").arg(listeningUrl(), options.target.toString());
+        // As `wsw relay --tls` prints it: what a client is to trust.
+        if (!options.certificate.isNull())
+            status += tr(" (certificate SHA-256 %1)").arg(sha256Fingerprint(options.certificate));
+        m_status->setText(status);
+    }
 }
 
 void RelayPanel::updateProxyHint() {
@@ -675,10 +696,12 @@ QWidget *RelayPanel::createInterceptPage() {
                               "edit or drop it"));
     m_rule->setObjectName(QStringLiteral("interceptRule"));
     m_rule->setPlaceholderText(tr("every message, or a rule: text contains \"order\""));
-    m_rule->setToolTip(tr("Which messages are held, in the log's display filter language, on "
-                          "the message as the leg that received it logs it: text, json.type, "
-                          "len, kind, leg (client: it comes from the client), conn (\"relay N "
-                          "client\"). Empty: every message."));
+    m_rule->setToolTip(tr("Which messages are held, in the log's display filter language: a "
+                          "message is held when the log would show one of its two rows under "
+                          "the rule (received on one leg, sent on the other), as `wsw relay "
+                          "--hold` decides. text, json.type, len, kind; leg == client && dir == "
+                          "in: what the client sent; leg == client && dir == out: what goes to "
+                          "it; conn == \"relay 1 #2 server\". Empty: every message."));
     m_holdControl->setToolTip(tr("Hold control frames as well. A held ping makes its round trip "
                                  "a measure of you; a held close keeps the peer's close "
                                  "handshake waiting."));

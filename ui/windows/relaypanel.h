@@ -31,16 +31,18 @@ class ConnectionHub;
 class ConnectionsModel;
 class DisplayFilterEdit;
 class HeldMessagesModel;
+class ListeningTlsEdit;
 
 // The Relay dock: a reverse relay (core/relay) run from the window. Listen address
-// (127.0.0.1 unless another is typed, with a warning) and port, the upstream's
-// ws:// or wss:// URL, permessage-deflate per leg, the upstream's TLS trust as a
-// client's (an extra CA file, or exactly one certificate by its SHA-256
-// fingerprint); Start/Stop, and why a start failed, in the panel itself. Every
-// relayed client is a pair in the Connections tree with its client and server legs
-// below it, each leg a connection of the log (`leg == server` in the display
-// filter); the panel lists the relay's pairs and what the relay reported. Stopping
-// closes every pair with 1001 on both legs. The settings persist (QSettings).
+// (127.0.0.1 unless another is typed, with a warning) and port, ws:// or wss:// for the
+// clients (the generated localhost certificate of `wsw relay --tls`, or the user's,
+// with its fingerprint), the upstream's ws:// or wss:// URL, permessage-deflate per
+// leg, the upstream's TLS trust as a client's (an extra CA file, or exactly one
+// certificate by its SHA-256 fingerprint); Start/Stop, and why a start failed, in the
+// panel itself. Every relayed client is a pair in the Connections tree with its client
+// and server legs below it, each leg a connection of the log (`leg == server` in the
+// display filter); the panel lists the relay's pairs and what the relay reported.
+// Stopping closes every pair with 1001 on both legs. The settings persist (QSettings).
 //
 // In proxy mode the relay is an HTTP proxy (RelayProxy, what `wsw relay --proxy`
 // runs) that a browser or an application is pointed at: there is no target, each
@@ -100,6 +102,8 @@ public:
     QSpinBox *portSpin() const { return m_port; }
     QLabel *addressWarning() const { return m_addressWarning; }
     QLineEdit *targetEdit() const { return m_target; }
+    // TLS toward the clients (reverse mode; a proxy makes its own certificates).
+    ListeningTlsEdit *listeningTlsEdit() const { return m_listeningTls; }
     QComboBox *modeCombo() const { return m_mode; }
     QLineEdit *blindHostsEdit() const { return m_blindHosts; }
     QLineEdit *caDirectoryEdit() const { return m_caDirectory; }
@@ -218,6 +222,7 @@ private:
     QSpinBox *m_port;
     QLabel *m_addressWarning;
     QLineEdit *m_target;
+    ListeningTlsEdit *m_listeningTls;
     QComboBox *m_mode;
     QLineEdit *m_blindHosts;
     QLineEdit *m_caDirectory;
