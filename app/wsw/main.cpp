@@ -15,6 +15,8 @@
 #include <QCoreApplication>
 #include <QSslSocket>
 
+#include <memory>
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -61,6 +63,37 @@ void reserveStandardDescriptors() {
     }
 }
 
+// Qt's poll(2) event dispatcher rather than GLib's. A socket opened Unbuffered has
+// its read notifier switched off at each readyRead() and on again at the read after
+// it, and GLib's dispatcher pays for each switch with a walk of a list of every
+// descriptor (relay and server: one per connection), where Qt's updates a hash; the
+// CLI needs nothing from GLib (no GUI, no GLib sources). The variable only chooses
+// the dispatcher QCoreApplication's constructor creates; a value set by the user is
+// kept, and it is set only for that call, so that no process started later sees it.
+class PollEventDispatcherChoice {
+public:
+    PollEventDispatcherChoice()
+        : m_set(!qEnvironmentVariableIsSet("QT_NO_GLIB")) {
+        if (m_set)
+            qputenv("QT_NO_GLIB", "1");
+    }
+    ~PollEventDispatcherChoice() {
+        if (m_set)
+            qunsetenv("QT_NO_GLIB");
+    }
+    PollEventDispatcherChoice(const PollEventDispatcherChoice &) = delete;
+    PollEventDispatcherChoice &operator=(const PollEventDispatcherChoice &) = delete;
+
+private:
+    bool m_set;
+};
+
+// The application object, its event dispatcher chosen as above.
+QCoreApplication *createApplication(int &argc, char **argv) {
+    const PollEventDispatcherChoice choice;
+    return new QCoreApplication(argc, argv);
+}
+
 } // namespace
 
 int main(int argc, char *argv[]) {
@@ -68,7 +101,7 @@ int main(int argc, char *argv[]) {
     ws::keepLargeBuffersForReuse();
     // Each connection is a descriptor: a server holds as many clients as the hard limit allows.
     ws::raiseDescriptorLimit();
-    QCoreApplication app(argc, argv);
+    const std::unique_ptr<QCoreApplication> app(createApplication(argc, argv));
     QCoreApplication::setApplicationName(QStringLiteral("wsw"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WSW_VERSION));
 

@@ -166,12 +166,11 @@ void Connection::flush() {
     if (!m_socket)
         return;
     writeOutgoing();
-    const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
     if (!m_transportClosing && m_session->shouldCloseTransport()) {
         m_transportClosing = true;
         // Bounded even when the peer stops reading what is left to write.
         armCloseDeadline();
-        if (connected)
+        if (m_socket->state() == QAbstractSocket::ConnectedState)
             m_socket->disconnectFromHost();
     } else if (m_session->closeSent() && m_session->state() != SessionState::Closed) {
         armCloseDeadline();

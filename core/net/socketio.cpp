@@ -84,8 +84,10 @@ qsizetype sendGathered(qintptr descriptor, const QList<QByteArray> &pieces, qsiz
 // The descriptor to send on directly, or -1: a QSslSocket's carries TLS records, and
 // bytes QTcpSocket still queues must go first.
 qintptr directDescriptor(QTcpSocket *socket) {
-    if (qobject_cast<QSslSocket *>(socket) || socket->bytesToWrite() != 0 ||
-        socket->state() != QAbstractSocket::ConnectedState)
+    // An unbuffered socket is never a QSslSocket, which must buffer to decrypt: the
+    // open mode, at hand, spares the metaobject walk on every batch of plain TCP.
+    if ((!isUnbuffered(socket) && qobject_cast<QSslSocket *>(socket)) ||
+        socket->bytesToWrite() != 0 || socket->state() != QAbstractSocket::ConnectedState)
         return -1;
     return socket->socketDescriptor();
 }
