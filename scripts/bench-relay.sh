@@ -5,7 +5,7 @@
 # directly, in one run with the same pinning. Prints a Markdown table on stdout with
 # the ratios relay/nginx and relay/direct.
 #
-#   scripts/bench-relay.sh [--seconds N] [--runs N] [--quick] [--only TEXT]
+#   scripts/bench-relay.sh [--seconds N] [--runs N] [--quick] [--only TEXT] [--window]
 #
 # --seconds N  measuring time per run (default 5, after 0.5 s of warm-up)
 # --runs N     runs per row and path, alternating relay, nginx and direct; the best
@@ -13,18 +13,28 @@
 #              (default 3)
 # --quick      1 s and 1 run per row: a smoke test of the script, not figures to quote
 # --only TEXT  only the rows whose label starts with TEXT ("64 B", "1 MiB", "connect")
+# --window     also the path "window": the workbench window (`wsworkbench
+#              --start-relay`, offscreen, settings in a temporary folder) relaying from
+#              its Relay panel with every frame of both legs in its log, the log view
+#              following the tail; adds the ratio window/nginx
 #
-# Builds Release into build-bench/ (as scripts/bench.sh). The echo server and the
-# proxy in front of it (relay or nginx) share CPU 0, the load generator has CPU 1
-# (taskset), when the machine has two CPUs or more. Every run starts a fresh echo
-# server and a fresh proxy. nginx comes from scripts/install-deps.sh --bench.
+# Builds Release into build-bench/ (as scripts/bench.sh; wsworkbench too with
+# --window). The echo server and the proxy in front of it (relay, window or nginx)
+# share CPU 0, the load generator has CPU 1 (taskset), when the machine has two CPUs
+# or more. Every run starts a fresh echo server and a fresh proxy. nginx comes from
+# scripts/install-deps.sh --bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/benchcommon.sh
 source scripts/benchcommon.sh
-help_lines=20
-bench_arguments bench-relay.sh "$@"
+help_lines=25
+window=0
+arguments=()
+for argument in "$@"; do
+    if [[ "$argument" == --window ]]; then window=1; else arguments+=("$argument"); fi
+done
+bench_arguments bench-relay.sh "${arguments[@]}"
 
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x "$nginx" ]] || { echo "bench-relay.sh: nginx is missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
@@ -32,9 +42,13 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 build_dir=build-bench
 echo "== building Release into $build_dir" >&2
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" --target wsw -j2 >/dev/null
+targets=(wsw)
+((window)) && targets+=(wsworkbench)
+cmake --build "$build_dir" --target "${targets[@]}" -j2 >/dev/null
 wsw="$build_dir/app/wsw"
+workbench="$build_dir/app/wsworkbench"
 [[ -x "$wsw" ]] || { echo "bench-relay.sh: $wsw was not built" >&2; exit 1; }
+((window)) && [[ ! -x "$workbench" ]] && { echo "bench-relay.sh: $workbench was not built" >&2; exit 1; }
 
 bench_setup bench-relay.sh
 
@@ -62,7 +76,7 @@ free_port() {
     "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_path relay|nginx|direct: a fresh echo server and, but for direct, the proxy in
+# start_path relay|window|nginx|direct: a fresh echo server and, but for direct, the proxy in
 # front of it; sets port to where the load goes.
 start_path() {
     local echo_log="$work/echo.log" echo_port
@@ -84,6 +98,16 @@ start_path() {
             --quiet >"$relay_log" 2>&1 &
         pids+=($!)
         port=$(wait_listening "$relay_log" "wsw relay" "${pids[-1]}")
+        ;;
+    window)
+        local window_log="$work/window.log"
+        : >"$window_log"
+        # The window's settings (the Relay panel saves its form) stay in the run's folder.
+        QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" \
+            "${pin_server[@]}" "$workbench" --start-relay "127.0.0.1:0=ws://127.0.0.1:$echo_port/" \
+            >"$window_log" 2>&1 &
+        pids+=($!)
+        port=$(wait_listening "$window_log" "wsworkbench --start-relay" "${pids[-1]}")
         ;;
     nginx)
         local dir="$work/nginx"
@@ -133,6 +157,7 @@ fields=(messagesPerSecond megabytesPerSecond connectionsPerSecond)
 args=("--binary --size 64 --conns 50 --window 16" "--binary --size 1048576 --conns 4 --window 2"
     "--mode connect --conns 8")
 paths=(relay nginx direct)
+((window)) && paths=(relay window nginx direct)
 
 declare -A best
 rows=()
@@ -156,10 +181,20 @@ echo
 echo "Relay benchmark: \`wsw relay --quiet\` vs nginx $("$nginx" -v 2>&1 | sed 's|.*nginx/||') (bench/relay/nginx.conf.in) vs none, all in front of \`wsw serve --mode echo\`"
 echo "(best of $runs run(s) of ${seconds} s after 0.5 s warm-up; echo server and proxy pinned to CPU 0, \`wsw bench\` to CPU 1; binary messages; MB = 10^6 bytes, one way)."
 echo
-echo "| row | relay | nginx | direct | relay/nginx | relay/direct |"
-echo "|---|---:|---:|---:|---:|---:|"
+header="| row | relay |"
+rule="|---|---:|"
+((window)) && { header+=" window |"; rule+="---:|"; }
+header+=" nginx | direct | relay/nginx | relay/direct |"
+rule+="---:|---:|---:|---:|"
+((window)) && { header+=" window/nginx |"; rule+="---:|"; }
+echo "$header"
+echo "$rule"
 for i in "${rows[@]}"; do
     for path in "${paths[@]}"; do [[ "${best[$i,$path]}" == failed ]] && status=1; done
-    echo "| ${labels[$i]} (${units[$i]}) | $(fmt "${best[$i,relay]}") | $(fmt "${best[$i,nginx]}") | $(fmt "${best[$i,direct]}") | $(ratio "${best[$i,relay]}" "${best[$i,nginx]}") | $(ratio "${best[$i,relay]}" "${best[$i,direct]}") |"
+    line="| ${labels[$i]} (${units[$i]}) | $(fmt "${best[$i,relay]}") |"
+    ((window)) && line+=" $(fmt "${best[$i,window]}") |"
+    line+=" $(fmt "${best[$i,nginx]}") | $(fmt "${best[$i,direct]}") | $(ratio "${best[$i,relay]}" "${best[$i,nginx]}") | $(ratio "${best[$i,relay]}" "${best[$i,direct]}") |"
+    ((window)) && line+=" $(ratio "${best[$i,window]}" "${best[$i,nginx]}") |"
+    echo "$line"
 done
 exit $status

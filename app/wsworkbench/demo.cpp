@@ -19,10 +19,12 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDockWidget>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPixmap>
 #include <QSpinBox>
 #include <QTabWidget>
+#include <QTextStream>
 #include <QTimer>
 
 #include <functional>
@@ -245,7 +247,12 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
     const QCommandLineOption proxy(
         QStringLiteral("proxy"),
         tr("With --relay: the Relay panel runs as an HTTP proxy the client goes through."));
-    parser.addOptions({demo, relay, intercept, proxy, screenshot, size, probe});
+    const QCommandLineOption startRelay(
+        QStringLiteral("start-relay"),
+        tr("Start the Relay panel's relay from [ADDRESS:]PORT to URL and print \"listening on "
+           "ws://ADDRESS:PORT/ -> URL\" once it listens."),
+        tr("[ADDRESS:]PORT=URL"));
+    parser.addOptions({demo, relay, intercept, proxy, screenshot, size, probe, startRelay});
     if (!parser.parse(arguments)) {
         if (error)
             *error = parser.errorText();
@@ -276,10 +283,55 @@ bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QStrin
         }
         options->size = QSize(width, height);
     }
+    if (parser.isSet(startRelay)) {
+        // The listening side has no '=' of its own; the URL may (in its query).
+        const QString value = parser.value(startRelay);
+        const qsizetype equals = value.indexOf(QLatin1Char('='));
+        const QString listen = value.left(equals);
+        const qsizetype colon = listen.lastIndexOf(QLatin1Char(':'));
+        bool portOk = false;
+        const uint port = listen.mid(colon + 1).toUInt(&portOk);
+        if (equals < 0 || !portOk || port > 65535 || value.mid(equals + 1).isEmpty()) {
+            if (error)
+                *error = tr("--start-relay wants [ADDRESS:]PORT=URL, e.g. "
+                            "9002=ws://127.0.0.1:9001/, not %1")
+                             .arg(value);
+            return false;
+        }
+        options->relayAddress = colon < 0 ? QStringLiteral("127.0.0.1") : listen.left(colon);
+        options->relayPort = quint16(port);
+        options->relayTarget = value.mid(equals + 1);
+    }
     return true;
 }
 
+namespace {
+
+// The Relay panel's relay, started as `options` asks and announced on stdout; a
+// relay that cannot start ends the event loop with 1.
+void startRelayPanel(MainWindow &window, const DemoOptions &options) {
+    RelayPanel *panel = window.relayPanel();
+    panel->setMode(RelayPanel::Mode::Reverse);
+    panel->addressEdit()->setText(options.relayAddress);
+    panel->portSpin()->setValue(options.relayPort);
+    panel->targetEdit()->setText(options.relayTarget);
+    window.relayDock()->raise();
+    if (!panel->start()) {
+        QTextStream(stderr) << "wsworkbench: the relay did not start: "
+                            << panel->errorLabel()->text() << Qt::endl;
+        QCoreApplication::exit(1);
+        return;
+    }
+    QTextStream(stdout) << "listening on " << panel->listeningUrl() << " -> " << options.relayTarget
+                        << Qt::endl;
+}
+
+} // namespace
+
 void startDemo(MainWindow &window, const DemoOptions &options) {
+    if (!options.relayTarget.isEmpty()) {
+        QTimer::singleShot(0, &window, [&window, options] { startRelayPanel(window, options); });
+    }
     if (!options.demo && options.screenshotPath.isEmpty())
         return;
     const QString path = options.screenshotPath;

@@ -31,12 +31,20 @@ struct DemoOptions {
     // --probe: after the demo, the Probe panel runs cases 1 to 7 and 10 against the
     // window's echo server and a case's frames are shown in the log and the inspector.
     bool probe = false;
+    // --start-relay [ADDR:]PORT=URL: the Relay panel relays ADDR:PORT (127.0.0.1
+    // unless given; port 0 picks a free one) to URL as soon as the window is up, and
+    // "listening on ws://ADDR:PORT/ -> URL" goes to stdout once it listens (scripts
+    // wait for that line). Empty target: not asked for.
+    QString relayAddress;
+    quint16 relayPort = 0;
+    QString relayTarget;
 };
 
 // Reads the options above from the command line; false with the reason in `error`
 // for anything else.
 bool parseDemoOptions(const QStringList &arguments, DemoOptions *options, QString *error = nullptr);
-// Starts what `options` asks for once the event loop runs.
+// Starts what `options` asks for once the event loop runs. A relay that cannot start
+// ends the event loop with exit code 1, its reason on stderr.
 void startDemo(MainWindow &window, const DemoOptions &options);
 // The window as a PNG.
 bool saveScreenshot(QWidget &window, const QString &path, QString *error = nullptr);

@@ -80,6 +80,7 @@ private slots:
     void craftedFramesHaveMessageRows();
     void timeFormats();
     void capacityDropsOldestInSlices();
+    void payloadBudgetDropsOldest();
     void lateRowsGoInPlace();
     void millionRows();
 };
@@ -497,6 +498,44 @@ void TestMessageLogModel::capacityDropsOldestInSlices() {
     QCOMPARE(cell(model, last, MessageLogModel::PreviewColumn), QStringLiteral("24999"));
     QCOMPARE(cell(model, 0, MessageLogModel::PreviewColumn), QString::number(total));
     QCOMPARE(model.rowOfStoreIndex(model.storeIndex(last)), last);
+}
+
+void TestMessageLogModel::payloadBudgetDropsOldest() {
+    // 1 MiB messages: far below the record capacity, far above a 16 MiB budget.
+    MessageLogModel model;
+    model.store().setClockOffset(0);
+    constexpr qint64 Budget = 16 << 20;
+    model.setPayloadBudget(Budget);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy dropped(&model, &MessageLogModel::recordsDropped);
+    for (int i = 0; i < 40; ++i) {
+        QByteArray payload(1 << 20, 'p');
+        payload.replace(0, 8, QByteArray::number(i).rightJustified(8, '0'));
+        model.appendEvents(1, textMessage(Direction::Incoming, i, payload));
+        model.flush();
+        QVERIFY(model.payloadBytes() <= Budget);
+    }
+    // Trimmed to an eighth below the budget, a slice at a time.
+    QVERIFY(model.payloadBytes() > Budget / 2);
+    QVERIFY(dropped.count() >= 2);
+    QVERIFY(dropped.count() < 40 - 16);
+    qint64 total = 0;
+    for (const QList<QVariant> &args : std::as_const(dropped))
+        total += args.at(0).value<qsizetype>();
+    QCOMPARE(total, 40 - model.rowCount());
+    QCOMPARE(model.payloadBytes(), qint64(model.rowCount()) << 20);
+    // The newest message is the last row, the oldest kept the first.
+    QVERIFY(model.record(model.rowCount() - 1)->payload.startsWith("00000039"));
+    QVERIFY(model.record(0)->payload.startsWith(QByteArray::number(total).rightJustified(8, '0')));
+
+    // No budget: nothing more goes.
+    model.setPayloadBudget(0);
+    const int rows = model.rowCount();
+    model.appendEvents(1, textMessage(Direction::Incoming, 40, QByteArray(1 << 20, 'q')));
+    model.flush();
+    QCOMPARE(model.rowCount(), rows + 1);
+    model.clear();
+    QCOMPARE(model.payloadBytes(), 0);
 }
 
 void TestMessageLogModel::millionRows() {

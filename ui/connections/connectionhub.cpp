@@ -478,7 +478,7 @@ void ConnectionHub::onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg,
     if (awaitsInterpretation(event)) {
         m_frameLeg = id;
         // The decoder reports the meaning in the same pass; should it not, nothing waits long.
-        QTimer::singleShot(0, this, &ConnectionHub::flushDeferredLegEvents);
+        postDeferredFlush();
         return;
     }
     if (m_frameLeg == id)
@@ -491,7 +491,22 @@ void ConnectionHub::deliverLegEvent(quint32 id, const SessionEvent &event) {
         return;
     const quint32 pairId = endpoint->info.parentId;
     onSessionEvent(id, event);
-    updatePair(pairId);
+    // The pair sums its legs when the change is told (emitChanged()), not per frame.
+    m_dirtyPairs.insert(pairId);
+}
+
+void ConnectionHub::postDeferredFlush() {
+    // One posted call for any number of frames: most find nothing left to flush.
+    if (m_deferredFlushPosted)
+        return;
+    m_deferredFlushPosted = true;
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_deferredFlushPosted = false;
+            flushDeferredLegEvents();
+        },
+        Qt::QueuedConnection);
 }
 
 void ConnectionHub::flushDeferredLegEvents() {
@@ -513,7 +528,7 @@ void ConnectionHub::flushDeferredLegEvents() {
         m_frameLeg = awaitsInterpretation(event) ? id : 0;
     }
     if (m_frameLeg != 0)
-        QTimer::singleShot(0, this, &ConnectionHub::flushDeferredLegEvents);
+        postDeferredFlush();
 }
 
 void ConnectionHub::onClientAccepted(quint32 relayId, quint64 pair, const QByteArray &request,
@@ -813,12 +828,20 @@ void ConnectionHub::markChanged(quint32 id) {
 }
 
 void ConnectionHub::emitChanged() {
+    for (const quint32 pairId : std::exchange(m_dirtyPairs, {}))
+        updatePair(pairId); // marks it changed
     m_changeTimer.stop();
     const QSet<quint32> dirty = std::exchange(m_dirty, {});
+    QList<quint32> changed;
+    changed.reserve(dirty.size());
     for (const quint32 id : dirty) {
-        if (m_endpoints.contains(id))
+        if (m_endpoints.contains(id)) {
+            changed.append(id);
             emit endpointChanged(id);
+        }
     }
+    if (!changed.isEmpty())
+        emit endpointsChanged(changed);
 }
 
 void ConnectionHub::checkAllClosed() {

@@ -108,6 +108,9 @@ signals:
     void endpointAdded(quint32 id);
     // State, counters, error or close code changed. Counter changes are coalesced.
     void endpointChanged(quint32 id);
+    // The same, once for all the endpoints of one endpointChanged() batch, after it:
+    // what lays out views or walks every endpoint listens to this.
+    void endpointsChanged(const QList<quint32> &ids);
     void endpointsRemoved(const QList<quint32> &ids);
     // A connection's trouble, already in the log and on its tree node.
     void errorReported(quint32 id, const QString &message);
@@ -159,6 +162,7 @@ private:
     void onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg, const SessionEvent &event);
     void deliverLegEvent(quint32 id, const SessionEvent &event);
     void flushDeferredLegEvents();
+    void postDeferredFlush();
     void onClientAccepted(quint32 relayId, quint64 pair, const QByteArray &request,
                           const QByteArray &response, const QByteArray &subprotocol);
     void onPairFinished(quint32 relayId, quint64 pair);
@@ -194,7 +198,9 @@ private:
     // the other legs' events meanwhile.
     quint32 m_frameLeg = 0;
     QList<std::pair<quint32, SessionEvent>> m_deferredLegEvents;
+    bool m_deferredFlushPosted = false;
     QSet<quint32> m_dirty;
+    QSet<quint32> m_dirtyPairs; // pairs whose legs changed since the last emitChanged()
     QTimer m_changeTimer;
     bool m_closingAll = false;
 };

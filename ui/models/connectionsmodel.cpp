@@ -101,7 +101,7 @@ ConnectionsModel::ConnectionsModel(ConnectionHub *hub, QObject *parent)
     for (const quint32 id : hub->ids())
         onAdded(id);
     connect(hub, &ConnectionHub::endpointAdded, this, &ConnectionsModel::onAdded);
-    connect(hub, &ConnectionHub::endpointChanged, this, &ConnectionsModel::onChanged);
+    connect(hub, &ConnectionHub::endpointsChanged, this, &ConnectionsModel::onChanged);
     connect(hub, &ConnectionHub::endpointsRemoved, this, &ConnectionsModel::onRemoved);
 }
 
@@ -125,9 +125,10 @@ QModelIndex ConnectionsModel::indexOf(quint32 id, int column) const {
     const EndpointInfo *info = m_hub->info(id);
     if (!info)
         return {};
-    const qsizetype position = childrenOf(info->parentId).indexOf(id);
-    if (position < 0)
+    const auto found = m_position.constFind(id);
+    if (found == m_position.constEnd())
         return {};
+    const int position = *found;
     // Top-level rows come after the "All" node.
     const int row = int(position) + (info->parentId == 0 ? 1 : 0);
     return createIndex(row, column, quintptr(id));
@@ -312,14 +313,7 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
     case Qt::DecorationRole:
         if (index.column() != NameColumn)
             return {};
-        if (!info->error.isEmpty())
-            return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
-        if (info->tls || (info->secure && info->kind != EndpointInfo::Kind::Client)) {
-            const bool vouchedByUser =
-                info->tls && info->tls->verifiedBy == TlsInfo::VerifiedBy::Fingerprint;
-            return withLock(kindIcon(info->kind), vouchedByUser ? WarningColor : OpenColor);
-        }
-        return kindIcon(info->kind);
+        return icon(*info);
     case EndpointIdRole:
         return uint(id);
     case IsAllRole:
@@ -360,30 +354,74 @@ QVariant ConnectionsModel::headerData(int section, Qt::Orientation orientation, 
     return {};
 }
 
+QIcon ConnectionsModel::icon(const EndpointInfo &info) const {
+    // Key: the kind, and whether it has a padlock (1) vouched for by the user (2);
+    // -1 the warning.
+    int key = -1;
+    if (info.error.isEmpty()) {
+        int lock = 0;
+        if (info.tls || (info.secure && info.kind != EndpointInfo::Kind::Client))
+            lock = info.tls && info.tls->verifiedBy == TlsInfo::VerifiedBy::Fingerprint ? 2 : 1;
+        key = int(info.kind) * 3 + lock;
+    }
+    auto it = m_icons.find(key);
+    if (it != m_icons.end())
+        return *it;
+    QIcon made;
+    if (key < 0)
+        made = QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
+    else if (key % 3 == 0)
+        made = kindIcon(info.kind);
+    else
+        made = withLock(kindIcon(info.kind), key % 3 == 2 ? WarningColor : OpenColor);
+    return *m_icons.insert(key, made);
+}
+
 void ConnectionsModel::onAdded(quint32 id) {
     const EndpointInfo *info = m_hub->info(id);
     if (!info)
         return;
-    QList<quint32> &siblings = childrenOf(info->parentId);
-    if (siblings.contains(id))
+    if (m_position.contains(id))
         return;
+    QList<quint32> &siblings = childrenOf(info->parentId);
     const QModelIndex parentIndex = info->parentId == 0 ? QModelIndex() : indexOf(info->parentId);
     if (info->parentId != 0 && !parentIndex.isValid())
         return;
     const int row = int(siblings.size()) + (info->parentId == 0 ? 1 : 0);
     beginInsertRows(parentIndex, row, row);
+    m_position.insert(id, int(siblings.size()));
     siblings.append(id);
     endInsertRows();
     if (info->parentId != 0)
-        onChanged(info->parentId); // its client count
-    emit dataChanged(allIndex(), allIndex().siblingAtColumn(ColumnCount - 1));
+        onChanged({info->parentId}); // its client count
+    else
+        emit dataChanged(allIndex(), allIndex().siblingAtColumn(ColumnCount - 1));
 }
 
-void ConnectionsModel::onChanged(quint32 id) {
-    const QModelIndex first = indexOf(id, 0);
-    if (!first.isValid())
-        return;
-    emit dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
+void ConnectionsModel::onChanged(const QList<quint32> &ids) {
+    // parent -> the first and last position changed below it
+    QHash<quint32, std::pair<int, int>> spans;
+    for (const quint32 id : ids) {
+        const EndpointInfo *info = m_hub->info(id);
+        const auto found = m_position.constFind(id);
+        if (!info || found == m_position.constEnd())
+            continue;
+        const auto span = spans.find(info->parentId);
+        if (span == spans.end())
+            spans.insert(info->parentId, {*found, *found});
+        else
+            *span = {std::min(span->first, *found), std::max(span->second, *found)};
+    }
+    for (auto it = spans.cbegin(); it != spans.cend(); ++it) {
+        const quint32 parentId = it.key();
+        const QModelIndex parentIndex = parentId == 0 ? QModelIndex() : indexOf(parentId);
+        if (parentId != 0 && !parentIndex.isValid())
+            continue;
+        // Top-level rows come after the "All" node.
+        const int offset = parentId == 0 ? 1 : 0;
+        emit dataChanged(index(it->first + offset, 0, parentIndex),
+                         index(it->second + offset, ColumnCount - 1, parentIndex));
+    }
     emit dataChanged(allIndex(), allIndex().siblingAtColumn(ColumnCount - 1));
 }
 
@@ -392,9 +430,12 @@ void ConnectionsModel::onRemoved(const QList<quint32> &) {
     beginResetModel();
     m_topLevel.clear();
     m_children.clear();
+    m_position.clear();
     for (const quint32 id : m_hub->ids()) {
         const EndpointInfo *info = m_hub->info(id);
-        childrenOf(info->parentId).append(id);
+        QList<quint32> &siblings = childrenOf(info->parentId);
+        m_position.insert(id, int(siblings.size()));
+        siblings.append(id);
     }
     endResetModel();
 }

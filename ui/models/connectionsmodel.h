@@ -2,6 +2,7 @@
 
 #include <QAbstractItemModel>
 #include <QHash>
+#include <QIcon>
 #include <QList>
 
 namespace ws {
@@ -59,14 +60,21 @@ private:
     static constexpr quintptr AllNode = 0;
 
     void onAdded(quint32 id);
-    void onChanged(quint32 id);
+    // One dataChanged per parent for the rows of `ids` (and one for "All"): the views
+    // lay out once per batch the hub reports, not once per endpoint.
+    void onChanged(const QList<quint32> &ids);
     void onRemoved(const QList<quint32> &ids);
     const QList<quint32> &childrenOf(quint32 parentId) const;
     QList<quint32> &childrenOf(quint32 parentId);
+    // The node's icon; made once per kind and padlock, since the style decodes its
+    // icons from image files at every call and the views ask at every layout.
+    QIcon icon(const EndpointInfo &info) const;
 
     ConnectionHub *m_hub;
     QList<quint32> m_topLevel; // below "All"'s siblings: clients, servers, logged connections
     QHash<quint32, QList<quint32>> m_children;
+    QHash<quint32, int> m_position; // an endpoint's index among its siblings
+    mutable QHash<int, QIcon> m_icons;
 };
 
 } // namespace ws

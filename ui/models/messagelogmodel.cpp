@@ -80,6 +80,8 @@ void MessageLogModel::placeInsertions() {
     if (middle.empty())
         return;
     m_scanned += qsizetype(middle.size());
+    for (const qsizetype index : middle)
+        m_payloadBytes += m_store.at(index).payload.size();
     // Rows from the first insertion on point at records that moved up.
     const auto remap = [&middle](std::vector<quint32> &rows) {
         auto it = std::lower_bound(rows.begin(), rows.end(), quint32(middle.front()));
@@ -142,6 +144,7 @@ void MessageLogModel::flush() {
         noteConnectionStarts(m_scanned, total);
         for (qsizetype i = m_scanned; i < total; ++i) {
             const log::LogRecord &r = m_store.at(i);
+            m_payloadBytes += r.payload.size();
             if (r.has(wanted))
                 m_scratch.push_back(quint32(i));
             if (r.has(other))
@@ -162,13 +165,27 @@ void MessageLogModel::flush() {
 }
 
 void MessageLogModel::enforceCapacity() {
-    if (m_capacity <= 0 || m_store.size() <= m_capacity)
+    const bool overCapacity = m_capacity > 0 && m_store.size() > m_capacity;
+    const bool overBudget = m_payloadBudget > 0 && m_payloadBytes > m_payloadBudget;
+    if (!overCapacity && !overBudget)
         return;
     // Drop a slice beyond the excess so that trimming happens now and then, not at
     // every batch once the log is full.
-    const qsizetype slice =
-        std::max<qsizetype>(1, std::min(log::LogStore::ChunkSize, m_capacity / 8));
-    const qsizetype drop = std::min(m_store.size(), m_store.size() - m_capacity + slice - 1);
+    qsizetype drop = 0;
+    if (overCapacity) {
+        const qsizetype slice =
+            std::max<qsizetype>(1, std::min(log::LogStore::ChunkSize, m_capacity / 8));
+        drop = std::min(m_store.size(), m_store.size() - m_capacity + slice - 1);
+    }
+    qint64 droppedBytes = 0;
+    for (qsizetype i = 0; i < drop; ++i)
+        droppedBytes += m_store.at(i).payload.size();
+    if (overBudget) {
+        const qint64 target = m_payloadBudget - m_payloadBudget / 8;
+        while (drop < m_store.size() && m_payloadBytes - droppedBytes > target)
+            droppedBytes += m_store.at(drop++).payload.size();
+    }
+    m_payloadBytes -= droppedBytes;
     std::vector<quint32> &rows = activeRows();
     std::vector<quint32> &inactive = m_mode == DisplayMode::Messages ? m_frameRows : m_messageRows;
     const auto cutOf = [drop](const std::vector<quint32> &v) {
@@ -201,8 +218,10 @@ void MessageLogModel::rebuildRows() {
     const qsizetype total = m_store.size();
     m_connectionStartUs.clear();
     noteConnectionStarts(0, total);
+    m_payloadBytes = 0;
     for (qsizetype i = 0; i < total; ++i) {
         const log::LogRecord &r = m_store.at(i);
+        m_payloadBytes += r.payload.size();
         if (r.has(log::LogRecord::InMessageView))
             m_messageRows.push_back(quint32(i));
         if (r.has(log::LogRecord::InFrameView))
@@ -226,6 +245,11 @@ void MessageLogModel::setCapacity(qsizetype records) {
     flush();
 }
 
+void MessageLogModel::setPayloadBudget(qint64 bytes) {
+    m_payloadBudget = std::max<qint64>(bytes, 0);
+    flush();
+}
+
 void MessageLogModel::clear() {
     m_timer.stop();
     beginResetModel();
@@ -235,6 +259,7 @@ void MessageLogModel::clear() {
     m_messageRows.shrink_to_fit();
     m_frameRows.shrink_to_fit();
     m_scanned = 0;
+    m_payloadBytes = 0;
     m_connectionStartUs.clear();
     m_referenceIndex = -1;
     m_hasReference = false;

@@ -60,6 +60,7 @@ public:
     };
 
     static constexpr qsizetype DefaultCapacity = 1'000'000;
+    static constexpr qint64 DefaultPayloadBudget = qint64(1) << 30;
     static constexpr int DefaultCoalescingMs = 25;
 
     explicit MessageLogModel(QObject *parent = nullptr);
@@ -103,6 +104,12 @@ public:
     // The most records kept (0: no limit). Past it the oldest go, a slice at a time.
     void setCapacity(qsizetype records);
     qsizetype capacity() const { return m_capacity; }
+    // The most payload bytes the rows refer to (0: no limit), a payload shared by two
+    // records counted twice: a relay of 1 MiB messages fills a million rows with
+    // terabytes otherwise. Past it the oldest go, as past the capacity.
+    void setPayloadBudget(qint64 bytes);
+    qint64 payloadBudget() const { return m_payloadBudget; }
+    qint64 payloadBytes() const { return m_payloadBytes; }
 
     // Forgets every record (connection names and clocks stay).
     void clear();
@@ -163,6 +170,8 @@ private:
     qsizetype m_scanned = 0; // store records already distributed into the row vectors
     DisplayMode m_mode = DisplayMode::Messages;
     qsizetype m_capacity = DefaultCapacity;
+    qint64 m_payloadBudget = DefaultPayloadBudget;
+    qint64 m_payloadBytes = 0; // of the records that are rows (the first m_scanned)
     TimeFormat m_timeFormat = TimeFormat::WallClock;
     qsizetype m_referenceIndex = -1;
     qint64 m_referenceUs = 0;

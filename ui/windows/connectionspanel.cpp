@@ -82,6 +82,9 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     m_tree->header()->setStretchLastSection(false);
     m_tree->header()->setSectionResizeMode(ConnectionsModel::NameColumn,
                                            QHeaderView::ResizeToContents);
+    // Sized from the rows on screen: every change of a node lays the column out again,
+    // and measuring a thousand texts each time (Qt's default) stalls a busy window.
+    m_tree->header()->setResizeContentsPrecision(0);
     m_tree->header()->setSectionResizeMode(ConnectionsModel::StateColumn, QHeaderView::Interactive);
     const int character = fontMetrics().horizontalAdvance(QLatin1Char('0'));
     m_tree->setColumnWidth(ConnectionsModel::StateColumn, character * 18);

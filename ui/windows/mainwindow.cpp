@@ -87,9 +87,10 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addPermanentWidget(m_statusLabel);
 
     connect(m_hub, &ConnectionHub::endpointAdded, this, &MainWindow::onEndpointAdded);
-    connect(m_hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
+    connect(m_hub, &ConnectionHub::endpointsChanged, this, [this](const QList<quint32> &ids) {
         // "Connecting to ..." is over once the connection has opened or failed.
-        if (id == m_connectingId) {
+        if (m_connectingId != 0 && ids.contains(m_connectingId)) {
+            const quint32 id = m_connectingId;
             const EndpointInfo *info = m_hub->info(id);
             if (!info || info->finished || info->state != SessionState::Connecting) {
                 clearStatusIf(m_connectingMessage);

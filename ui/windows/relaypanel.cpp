@@ -247,6 +247,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     m_pairs->setColumnHidden(ConnectionsModel::BytesColumn, true);
     m_pairs->header()->setSectionResizeMode(ConnectionsModel::NameColumn,
                                             QHeaderView::ResizeToContents);
+    m_pairs->header()->setResizeContentsPrecision(0); // as the Connections tree
     m_pairs->header()->setStretchLastSection(true);
     m_log->setObjectName(QStringLiteral("relayLog"));
     m_log->setReadOnly(true);
@@ -326,8 +327,8 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
                 if (parentIndex.isValid())
                     m_pairs->expand(parentIndex);
             });
-    connect(hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
-        if (id == m_relayId)
+    connect(hub, &ConnectionHub::endpointsChanged, this, [this](const QList<quint32> &ids) {
+        if (ids.contains(m_relayId))
             updateForm();
         updateTargetPair();
     });

@@ -217,7 +217,9 @@ RttChart::Series &RttChart::seriesOf(quint32 connection) {
     if (it == m_series.end()) {
         it = m_series.insert(connection, Series{});
         it->colorIndex = int(m_order.size()) % PaletteSize;
-        it->name = QStringLiteral("#%1").arg(connection);
+        it->name = m_names.take(connection);
+        if (it->name.isEmpty())
+            it->name = QStringLiteral("#%1").arg(connection);
         const QColor color = Palette[it->colorIndex];
 
         // The points carry the connection's legend entry; the rate line shares its colour.
@@ -258,7 +260,14 @@ void RttChart::addRate(quint32 connection, double messagesPerSecond, qint64 atMs
 }
 
 void RttChart::setConnectionName(quint32 connection, const QString &name) {
-    Series &series = seriesOf(connection);
+    // A connection gets its series with its first sample: a run of the probe opens
+    // hundreds that never have one, and every series is a legend entry to lay out.
+    const auto found = m_series.find(connection);
+    if (found == m_series.end()) {
+        m_names.insert(connection, name);
+        return;
+    }
+    Series &series = *found;
     series.name = name;
     series.roundTripSeries->setName(name);
     series.rateSeries->setName(name);

@@ -96,6 +96,8 @@ private:
     QTimer m_rateTimer;
     // Messages in + out of each live connection at the last sample.
     QHash<quint32, qint64> m_lastCounts;
+    // Names of connections that have no series yet (see setConnectionName()).
+    QHash<quint32, QString> m_names;
     qint64 m_lastSampleMs = 0;
 
     QHash<quint32, Series> m_series;

@@ -301,10 +301,16 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
         if (info && info->parentId == m_serverId && m_serverId != 0)
             updateForm();
     });
-    connect(hub, &ConnectionHub::endpointChanged, this, [this](quint32 id) {
-        const EndpointInfo *info = m_hub->info(id);
-        if (info && m_serverId != 0 && (info->parentId == m_serverId || id == m_serverId))
-            updateForm();
+    connect(hub, &ConnectionHub::endpointsChanged, this, [this](const QList<quint32> &ids) {
+        if (m_serverId == 0)
+            return;
+        for (const quint32 id : ids) {
+            const EndpointInfo *info = m_hub->info(id);
+            if (info && (info->parentId == m_serverId || id == m_serverId)) {
+                updateForm();
+                return;
+            }
+        }
     });
     connect(hub, &ConnectionHub::serverLog, this, [this](quint32 serverId, const QString &line) {
         if (serverId == m_serverId)
