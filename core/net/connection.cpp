@@ -172,7 +172,7 @@ void Connection::flush() {
         // Bounded even when the peer stops reading what is left to write.
         armCloseDeadline();
         if (connected)
-            m_socket->disconnectFromHost();
+            closeLingering(m_socket, m_closeTimeoutMs);
     } else if (m_session->closeSent() && m_session->state() != SessionState::Closed) {
         armCloseDeadline();
     }

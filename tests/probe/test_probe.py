@@ -589,14 +589,8 @@ def section_wss():
                     print(out, flush=True)
                     check(status == 0, f"wss {trust[0]}: exit status {status}: {err[-1500:]}")
                     counts = autobahn_counts(read_index(directory))["server"]
-                    # Over TLS the text message of 3.2-3.7 and the frame with RSV bits
-                    # set can arrive in one record: the server fails the connection
-                    # before echoing, which Autobahn rates NON-STRICT (over plain ws,
-                    # `own` requires OK).
-                    lenient = {"3.2", "3.3", "3.4", "3.5", "3.6", "3.7"}
                     not_ok = sorted((i, b) for i, (b, _) in verdicts(directory, "server").items()
-                                    if b not in ("OK", "INFORMATIONAL") and
-                                    not (b == "NON-STRICT" and i in lenient))
+                                    if b not in ("OK", "INFORMATIONAL"))
                     check(not not_ok and counts.get("FAILED", 0) == 0 and
                           counts.get("UNIMPLEMENTED", 0) == 0,
                           f"wss {trust[0]}: {counts}: {not_ok}")
