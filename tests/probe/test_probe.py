@@ -462,10 +462,10 @@ LARGE_DEFLATE = ",".join(f"{group}.*.{size}" for group in (12, 13) for size in (
 LARGE_SIZES = 5
 
 
-def probe_own_deflate(port, directory, what, selection, cases):
+def probe_own_deflate(port, directory, what, selection, cases, timeout):
     """Runs part of 12/13 against our server: every case OK, its close too."""
     status, out, err, seconds = probe(f"ws://127.0.0.1:{port}/", *selection, "--report",
-                                      directory, "-q", timeout=840)
+                                      directory, "-q", timeout=timeout)
     print(out, flush=True)
     print(f"TIME: 12/13 {what} against wsw serve --deflate: {seconds:.1f} s", flush=True)
     check(status == 0, f"own deflate, {what}: exit status {status}: {err[-2000:]}")
@@ -481,7 +481,7 @@ def section_own_deflate_large():
     try:
         with tempfile.TemporaryDirectory() as directory:
             probe_own_deflate(port, directory, "128 KiB sizes", ["--cases", LARGE_DEFLATE],
-                              12 * LARGE_SIZES)
+                              12 * LARGE_SIZES, timeout=1400)
     finally:
         stop(server)
 
@@ -507,7 +507,7 @@ def section_own_deflate():
             # own-deflate-large runs.
             v = probe_own_deflate(port, directory, "up to 64 KiB",
                                   ["--cases", "12.*,13.*", "--exclude", LARGE_DEFLATE],
-                                  12 * (18 - LARGE_SIZES))
+                                  12 * (18 - LARGE_SIZES), timeout=840)
             check_reports(directory, "server", len(v))
             # Autobahn's offers as it writes them, and what our server chose.
             report = case_report(directory, "server", "13.4.1")
