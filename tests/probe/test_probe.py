@@ -80,10 +80,10 @@ def start(command, port_file, what):
     sys.exit(1)
 
 
-def start_listening(command, what, env=None):
-    """Starts a server whose first line is "listening on ws[s]://127.0.0.1:PORT/";
-    returns (process, port)."""
-    process = subprocess.Popen(["timeout", "300", *command], stdout=subprocess.PIPE,
+def start_listening(command, what, env=None, lifetime=300):
+    """Starts a server whose first line is "listening on ws[s]://127.0.0.1:PORT/",
+    bounded to `lifetime` seconds; returns (process, port)."""
+    process = subprocess.Popen(["timeout", str(lifetime), *command], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=env)
     line = process.stdout.readline()
     if "listening on ws" not in line:
@@ -93,8 +93,8 @@ def start_listening(command, what, env=None):
     return process, int(line.rsplit(":", 1)[1].strip("/\n"))
 
 
-def start_wsw_server(*extra, env=None):
-    return start_listening([WSW, "serve", "--port", "0", *extra], "wsw serve", env)
+def start_wsw_server(*extra, env=None, lifetime=300):
+    return start_listening([WSW, "serve", "--port", "0", *extra], "wsw serve", env, lifetime)
 
 
 def probe(url, *options, timeout=240):
@@ -477,7 +477,7 @@ def probe_own_deflate(port, directory, what, selection, cases, timeout):
 
 
 def section_own_deflate_large():
-    server, port = start_wsw_server("--deflate", "-q")
+    server, port = start_wsw_server("--deflate", "-q", lifetime=1450)
     try:
         with tempfile.TemporaryDirectory() as directory:
             probe_own_deflate(port, directory, "128 KiB sizes", ["--cases", LARGE_DEFLATE],
@@ -500,7 +500,7 @@ def section_own_deflate():
           f"12.5.18: {descriptions.get('12.5.18')}")
     check("[(True, 8), (True, 0), (False, 0)]" in descriptions.get("13.7.1", ""),
           f"13.7.1: {descriptions.get('13.7.1')}")
-    server, port = start_wsw_server("--deflate", "-q")
+    server, port = start_wsw_server("--deflate", "-q", lifetime=880)
     try:
         with tempfile.TemporaryDirectory() as directory:
             # Every data set and every offer, all sizes but the 128 KiB ones, which
