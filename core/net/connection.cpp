@@ -171,7 +171,7 @@ void Connection::flush() {
         // Bounded even when the peer stops reading what is left to write.
         armCloseDeadline();
         if (m_socket->state() == QAbstractSocket::ConnectedState)
-            m_socket->disconnectFromHost();
+            closeLingering(m_socket, m_closeTimeoutMs);
     } else if (m_session->closeSent() && m_session->state() != SessionState::Closed) {
         armCloseDeadline();
     }

@@ -2,17 +2,21 @@
 
 #include "protocol/session.h"
 
+#include <QSocketNotifier>
 #include <QSslSocket>
 #include <QTcpSocket>
+#include <QTimer>
 
 #include <algorithm>
 #include <memory>
 
 #ifdef Q_OS_UNIX
 #include <cerrno>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #endif
 
 namespace ws {
@@ -112,6 +116,60 @@ void writeGathered(QTcpSocket *socket, const QList<QByteArray> &pieces, qsizetyp
         socket->write(pieces[first]);
 }
 
+#ifdef Q_OS_UNIX
+// The connection's last stage (closeLingering()): a duplicate of the socket's
+// descriptor keeps the connection open once QTcpSocket has written everything and
+// closed its own, shuts down our sending side, and drops what still arrives until
+// the peer's FIN or the deadline. Deletes itself then.
+class LingeringEnd : public QObject {
+public:
+    LingeringEnd(int descriptor, int timeoutMs)
+        : m_descriptor(descriptor)
+        , m_notifier(descriptor, QSocketNotifier::Read) {
+        m_notifier.setEnabled(false);
+        connect(&m_notifier, &QSocketNotifier::activated, this, &LingeringEnd::drain);
+        m_deadline.setSingleShot(true);
+        connect(&m_deadline, &QTimer::timeout, this, &LingeringEnd::end);
+        m_deadline.start(std::max(0, timeoutMs));
+    }
+    ~LingeringEnd() override { ::close(m_descriptor); }
+
+    // QTcpSocket has let go of its descriptor, after writing all it had.
+    void start() {
+        if (m_started)
+            return;
+        m_started = true;
+        ::shutdown(m_descriptor, SHUT_WR);
+        m_notifier.setEnabled(true);
+        drain();
+    }
+
+private:
+    void drain() {
+        char scratch[16 * 1024];
+        for (;;) {
+            const ssize_t n = ::recv(m_descriptor, scratch, sizeof scratch, MSG_DONTWAIT);
+            if (n > 0 || (n < 0 && errno == EINTR))
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return;
+            end(); // the peer's FIN, or the connection failed
+            return;
+        }
+    }
+    void end() {
+        m_notifier.setEnabled(false);
+        m_deadline.stop();
+        deleteLater();
+    }
+
+    int m_descriptor;
+    QSocketNotifier m_notifier;
+    QTimer m_deadline;
+    bool m_started = false;
+};
+#endif
+
 } // namespace
 
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
@@ -162,6 +220,21 @@ void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
         }
     }
     chunks.clear();
+}
+
+void closeLingering(QTcpSocket *socket, int timeoutMs) {
+#ifdef Q_OS_UNIX
+    const qintptr descriptor = socket->socketDescriptor();
+    const int copy = descriptor >= 0 ? ::fcntl(int(descriptor), F_DUPFD_CLOEXEC, 0) : -1;
+    if (copy >= 0) {
+        // Connected before disconnectFromHost(), which closes at once when nothing is
+        // queued; an abort() or the socket's deletion ends in the same stage.
+        auto *end = new LingeringEnd(copy, timeoutMs);
+        QObject::connect(socket, &QAbstractSocket::disconnected, end, &LingeringEnd::start);
+        QObject::connect(socket, &QObject::destroyed, end, &LingeringEnd::start);
+    }
+#endif
+    socket->disconnectFromHost();
 }
 
 bool isUnbuffered(const QTcpSocket *socket) {

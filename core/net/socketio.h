@@ -60,4 +60,15 @@ SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes = UnbufferedReadSi
 // Whether QTcpSocket reads straight into the caller's buffer (QIODevice::Unbuffered).
 bool isUnbuffered(const QTcpSocket *socket);
 
+// Closes a connected socket in stages, as RFC 6455 §7.1.1 asks ("a method that
+// cleanly closes the TCP connection, as well as the TLS session, if applicable,
+// discarding any trailing bytes that may have been received"): disconnectFromHost()
+// writes what is queued (and a QSslSocket its close_notify), then only our sending
+// side is shut down and whatever the peer still sends is read and dropped until its
+// FIN, at most `timeoutMs`. A full close with the peer's bytes still arriving would
+// answer them with a reset, which makes the peer's TCP stack refuse its writes and
+// its socket layer may then drop what we sent before, unread: the echo and the close
+// frame in front of a failure (RFC 9112 §9.6 describes the same reset problem).
+void closeLingering(QTcpSocket *socket, int timeoutMs);
+
 } // namespace ws

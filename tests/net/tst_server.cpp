@@ -11,7 +11,12 @@
 
 #include <memory>
 
+#include <arpa/inet.h>
+#include <cerrno>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 using namespace ws;
 using namespace wstest;
@@ -58,6 +63,46 @@ QByteArray httpExchange(quint16 port, const QByteArray &request) {
     return closed ? answer : QByteArray();
 }
 
+// A client on a bare descriptor: unlike QTcpSocket it keeps writing after the
+// server's FIN and shows a reset as the error it is.
+struct BareClient {
+    int fd = -1;
+    ~BareClient() {
+        if (fd >= 0)
+            ::close(fd);
+    }
+    bool connectTo(quint16 port) {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return fd >= 0 &&
+               ::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0;
+    }
+    bool send(const QByteArray &bytes) const {
+        return ::send(fd, bytes.constData(), size_t(bytes.size()), MSG_NOSIGNAL) == bytes.size();
+    }
+    // Reads what has arrived; false once the stream ended (cleanly: `error` 0).
+    bool read(QByteArray &buffer, int &error) const {
+        char chunk[4096];
+        for (;;) {
+            const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+            if (n > 0) {
+                buffer.append(chunk, n);
+                continue;
+            }
+            error = n == 0 ? 0 : errno;
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+        }
+    }
+    // The peer's FIN has arrived (nothing is read).
+    bool peerClosed() const {
+        pollfd hangup{fd, POLLRDHUP, 0};
+        return ::poll(&hangup, 1, 0) > 0 && (hangup.revents & POLLRDHUP);
+    }
+};
+
 QByteArray bodyOf(const QByteArray &answer) {
     const qsizetype end = answer.indexOf("\r\n\r\n");
     return end < 0 ? QByteArray() : answer.mid(end + 4);
@@ -83,6 +128,7 @@ private slots:
     void eventsAreAnOptionNotAConnection_data();
     void eventsAreAnOptionNotAConnection();
     void unmaskedFrameGetsProtocolError();
+    void failureServesWhatCameBeforeIt();
     void handshakeTimeoutDropsStalledClient();
     void keepaliveDropsDeadPeer();
     void closeTimeoutDropsUnansweringPeer();
@@ -342,6 +388,44 @@ void tst_Server::unmaskedFrameGetsProtocolError() {
     QCOMPARE(server.recorder.all<ViolationEvent>().size(), 1);
     QCOMPARE(server.recorder.all<ViolationEvent>().first().violation.error,
              ProtocolError::UnmaskedClientFrame);
+}
+
+void tst_Server::failureServesWhatCameBeforeIt() {
+    // Autobahn 3.2 in one write: a text message, a text frame with RSV1 set (no
+    // extension defines it), a ping. The echo leaves before the close frame with 1002
+    // (RFC 6455 §7.1.7 applies from the bad frame on), and what the client still sends
+    // after our FIN is read and dropped (§7.1.1), never answered with a reset that
+    // would fail the client's writes and could cost it the echo and the close.
+    LoggedServer server(localOptions());
+    QVERIFY(server.server.listen());
+    BareClient client;
+    QVERIFY(client.connectTo(server.server.port()));
+    QVERIFY(client.send(upgradeRequest(server.server.port())));
+    QByteArray buffer;
+    int error = 0;
+    QVERIFY(QTest::qWaitFor(
+        [&] { return client.read(buffer, error) && buffer.contains("\r\n\r\n"); }, 5000));
+    QVERIFY(buffer.startsWith("HTTP/1.1 101 "));
+    buffer.clear();
+
+    QVERIFY(client.send(maskedFrame(0x81, "Hello", 0x01020304) +
+                        maskedFrame(0xc1, "Hello", 0x05060708) +
+                        maskedFrame(0x89, {}, 0x0a0b0c0d)));
+    QVERIFY(QTest::qWaitFor([&] { return client.peerClosed(); }, 5000));
+    QTRY_VERIFY(server.hasLogLine(QStringLiteral("disconnected: 1002")));
+    // Trailing bytes, with the server's socket closed: the second write would fail
+    // had the first been answered with a reset.
+    QVERIFY(client.send(maskedFrame(0x89, "late", 0x01020304)));
+    QVERIFY(deliverPostedEvents());
+    QVERIFY2(client.send(maskedFrame(0x89, "later", 0x01020304)), strerror(errno));
+    QVERIFY(QTest::qWaitFor([&] { return !client.read(buffer, error); }, 5000));
+    QCOMPARE(error, 0);
+
+    const QByteArray echo = QByteArray::fromHex("810548656c6c6f");
+    QVERIFY2(buffer.startsWith(echo + QByteArray::fromHex("88")), buffer.toHex().constData());
+    const QByteArray close = buffer.mid(echo.size());
+    QCOMPARE(close.size(), 2 + quint8(close.at(1)));
+    QCOMPARE(close.mid(2, 2).toHex(), QByteArray("03ea"));
 }
 
 void tst_Server::handshakeTimeoutDropsStalledClient() {

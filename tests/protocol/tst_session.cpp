@@ -408,6 +408,8 @@ private slots:
     void messageHandlerAnswersBeforeClose();
     void messageSinkEchoes_data();
     void messageSinkEchoes();
+    void echoPrecedesFailure_data();
+    void echoPrecedesFailure();
     void sendingAByteArrayShareIt_data();
     void sendingAByteArrayShareIt();
     void outgoingChunksShareLargePayloads_data();
@@ -1699,6 +1701,55 @@ void TestSession::messageSinkEchoes() {
     plain->setMessageSink({});
     plain->receiveData(frame(0x82, "x", 0x01020304), AnyTime);
     QCOMPARE(eventsOf<MessageEvent>(takeEvents(*plain)).size(), 1);
+}
+
+void TestSession::echoPrecedesFailure_data() {
+    QTest::addColumn<bool>("sink");
+    QTest::addColumn<bool>("bytewise");
+    QTest::newRow("sink, one buffer") << true << false;
+    QTest::newRow("sink, byte by byte") << true << true;
+    QTest::newRow("handler, one buffer") << false << false;
+    QTest::newRow("handler, byte by byte") << false << true;
+}
+
+void TestSession::echoPrecedesFailure() {
+    // Autobahn 3.2: a text message, a text frame with RSV1 set and no extension that
+    // defines it, then a ping. Everything before the bad frame is served: its echo
+    // leaves first, then the close frame with 1002 (RFC 6455 §5.2, §7.1.7 from the bad
+    // frame on), and the ping behind it gets no pong.
+    QFETCH(bool, sink);
+    QFETCH(bool, bytewise);
+    auto server = openServer();
+    Session *session = server.get();
+    if (sink) {
+        session->setMessageSink([session](Opcode type, QByteArrayView payload) {
+            QCOMPARE(session->sendReceivedMessage(type, payload, AnyTime), SendError::None);
+        });
+    } else {
+        session->setMessageHandler([session](const DecodedMessage &message) {
+            QCOMPARE(session->sendText(message.data, AnyTime), SendError::None);
+        });
+    }
+    const QByteArray input = frame(0x81, "Hello", 0x01020304) + frame(0xc1, "Hello", 0x05060708) +
+                             frame(0x89, "", 0x0a0b0c0d);
+    if (bytewise) {
+        for (char byte : input)
+            session->receiveData(QByteArrayView(&byte, 1), AnyTime);
+    } else {
+        session->receiveData(input, AnyTime);
+    }
+    const QByteArray out = session->takeOutgoing();
+    const QByteArray echo = hex("810548656c6c6f");
+    QVERIFY2(out.startsWith(echo + hex("88")), out.toHex().constData());
+    const QByteArray close = out.mid(echo.size());
+    QCOMPARE(close.size(), 2 + quint8(close.at(1)));
+    QCOMPARE(close.mid(2, 2), hex("03ea"));
+    QVERIFY(session->shouldCloseTransport());
+    const QList<SessionEvent> events = takeEvents(*session);
+    QCOMPARE(eventsOf<ViolationEvent>(events).size(), 1);
+    QCOMPARE(eventsOf<ViolationEvent>(events).first().violation.error,
+             ProtocolError::ReservedBitsSet);
+    QVERIFY(eventsOf<PingEvent>(events).isEmpty());
 }
 
 void TestSession::sendingAByteArrayShareIt_data() {
