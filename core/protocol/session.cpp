@@ -1036,8 +1036,11 @@ SendError Session::sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin
     const qsizetype start = m_outgoing.size();
     const FrameHeader header = d->encoder.encodeFrame(m_outgoing, opcode, payload, fin);
     const qint64 offset = SessionOps::account(*this, start, 0);
+    // The frame event keeps the unmasked payload: the caller's buffer when it gave
+    // one (shared, not copied), else a copy.
     if (report)
-        SessionOps::reportOutgoingFrame(*this, header, start, offset, payload.toByteArray());
+        SessionOps::reportOutgoingFrame(*this, header, start, offset,
+                                        buffer ? *buffer : payload.toByteArray());
     return SendError::None;
 }
 

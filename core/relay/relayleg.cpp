@@ -128,12 +128,6 @@ void RelayLeg::answerHttp(const QByteArray &response, const QString &why) {
     sendHandshakeAnswer();
 }
 
-SendError RelayLeg::sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin) {
-    return sendThroughSession([&](Session &session, qint64 now) {
-        return session.sendDataFrame(opcode, payload, fin, now);
-    });
-}
-
 void RelayLeg::setReadingPaused(bool paused) {
     if (m_paused == paused || !socket())
         return;
@@ -157,11 +151,5 @@ RelayUpstream::RelayUpstream(ClientOptions options, QObject *parent)
     : ClientConnection(std::move(options), parent) {}
 
 RelayUpstream::~RelayUpstream() = default;
-
-SendError RelayUpstream::sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin) {
-    return sendThroughSession([&](Session &session, qint64 now) {
-        return session.sendDataFrame(opcode, payload, fin, now);
-    });
-}
 
 } // namespace ws

@@ -44,10 +44,8 @@ public:
     // After UpgradeRequested or PlainHttpRequest: the complete HTTP answer instead of
     // a 101; `why` is the ClosedEvent's reason.
     void answerHttp(const QByteArray &response, const QString &why);
-    // One data frame as received on the other leg (see Session::sendDataFrame).
-    SendError sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin);
-    // The direct path of a pair nobody watches: frames of the other leg queued here and
-    // written once per batch, this leg's own data frames handed to a sink.
+    // Frames of the other leg queued here and written once per batch; on the direct
+    // path of a pair nobody watches, this leg's own data frames handed to a sink.
     using Connection::queueDataFrame;
     using Connection::setFrameSink;
     using Connection::writeQueued;
@@ -90,7 +88,6 @@ public:
     explicit RelayUpstream(ClientOptions options, QObject *parent = nullptr);
     ~RelayUpstream() override;
 
-    SendError sendDataFrame(Opcode opcode, const QByteArray &payload, bool fin);
     // As RelayLeg's.
     using Connection::queueDataFrame;
     using Connection::setFrameSink;

@@ -243,16 +243,16 @@ void RelayPair::checkSent(RelayLegKind to, SendError error) {
 void RelayPair::forwardFrame(RelayLegKind from, const FrameEvent &event) {
     if (takesWholeMessage(otherLeg(from), event))
         return;
-    const Opcode opcode = event.frame.header.op();
-    if (opcode != Opcode::Continuation && !isData(opcode))
+    const FrameHeader &header = event.frame.header;
+    if (header.op() != Opcode::Continuation && !isData(header.op()))
         return;
-    const RelayLegKind to = otherLeg(from);
-    const bool fin = event.frame.header.fin;
-    const SendError error = to == RelayLegKind::Server
-                                ? m_server->sendDataFrame(opcode, event.frame.payload, fin)
-                                : m_client->sendDataFrame(opcode, event.frame.payload, fin);
-    checkSent(to, error);
-    applyBackPressure(to);
+    // Queued on the other leg as the direct path queues (the payload shared: a client
+    // leg masks its own copy, the logged frame keeps the unmasked bytes), and written
+    // with the rest of the batch. Anything sent on that leg meanwhile (a pong, a
+    // close, an injected message) writes the queued frames first, in order.
+    QByteArray payload = event.frame.payload;
+    forwardFrameView(from, header, payload, &payload);
+    writeForwardedLater(otherLeg(from));
 }
 
 void RelayPair::forwardDirectly() {
@@ -278,6 +278,20 @@ void RelayPair::forwardFrameView(RelayLegKind from, const FrameHeader &header,
     checkSent(to, to == RelayLegKind::Server
                       ? m_server->queueDataFrame(header, payload, buffer, m_client->lastReadUs())
                       : m_client->queueDataFrame(header, payload, buffer, m_server->lastReadUs()));
+}
+
+void RelayPair::writeForwardedLater(RelayLegKind to) {
+    bool &pending = to == RelayLegKind::Server ? m_serverWritePending : m_clientWritePending;
+    if (pending)
+        return;
+    pending = true;
+    QMetaObject::invokeMethod(
+        this,
+        [this, to] {
+            (to == RelayLegKind::Server ? m_serverWritePending : m_clientWritePending) = false;
+            writeForwarded(to);
+        },
+        Qt::QueuedConnection);
 }
 
 void RelayPair::writeForwarded(RelayLegKind to) {

@@ -90,6 +90,9 @@ private:
     void forwardFrameView(RelayLegKind from, const FrameHeader &header, QByteArrayView payload,
                           QByteArray *buffer);
     void writeForwarded(RelayLegKind to);
+    // writeForwarded() once the events of the batch being reported are through: the
+    // frames a watched leg forwards from one read leave with one write, not one each.
+    void writeForwardedLater(RelayLegKind to);
     // A leg ended: the other is closed with `code` unless it is already closing.
     void legEnded(RelayLegKind leg, const ClosedEvent &closed);
     void closeLeg(RelayLegKind leg, quint16 code, const QString &reason);
@@ -184,6 +187,8 @@ private:
     QMetaObject::Connection m_clientDrain;
     QMetaObject::Connection m_serverDrain;
     bool m_frameByFrame = true;
+    bool m_clientWritePending = false; // writeForwardedLater(), per leg written to
+    bool m_serverWritePending = false;
     bool m_clientAnswered = false; // 101 or refusal sent to the client
     bool m_clientDone = false;
     bool m_serverDone = false;
