@@ -6,7 +6,7 @@
 #   scripts/install-deps.sh               build and test (what scripts/test.sh needs)
 #   scripts/install-deps.sh --build-only  build only (what scripts/run.sh needs)
 #   scripts/install-deps.sh --package     build, and make and check the .deb (scripts/package.sh)
-#   scripts/install-deps.sh --bench       build, and the benchmarks' peers (scripts/bench-relay.sh)
+#   scripts/install-deps.sh --bench       build, the benchmarks' peers (scripts/bench-relay.sh) and perf
 #   scripts/install-deps.sh --list build|test|package|bench
 #                                         print one list, a name a line, install nothing
 #                                         (scripts/check-deps.sh reads the lists this way)
@@ -28,8 +28,9 @@ test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth n
 # CPack's dpkg-shlibdeps (dpkg-dev) finds ELF files with file(1); the rest check the .deb
 # (bash-completion: scripts/check-package.sh tries the installed completion).
 package_packages=(dpkg-dev file lintian desktop-file-utils appstream bash-completion)
-# The relay benchmark's reference proxy (scripts/bench-relay.sh).
-bench_packages=(nginx)
+# The relay benchmark's reference proxy (scripts/bench-relay.sh), and perf to profile
+# what a benchmark runs.
+bench_packages=(nginx linux-perf)
 
 case "${1:-}" in
 --list)
