@@ -218,6 +218,22 @@ RelayFaults Relay::faults() const {
     return m_staging->faults;
 }
 
+bool Relay::setPairFaults(quint64 pair, std::optional<RelayFaults> faults) {
+    RelayPair *p = findPair(pair);
+    if (!p || p->isFinished())
+        return false;
+    if (p->ownFaults() == faults)
+        return true;
+    p->setOwnFaults(std::move(faults));
+    emit pairFaultsChanged(pair);
+    return true;
+}
+
+std::optional<RelayFaults> Relay::pairFaults(quint64 pair) const {
+    const RelayPair *p = findPair(pair);
+    return p ? p->ownFaults() : std::nullopt;
+}
+
 int Relay::heldCount() const {
     int count = 0;
     for (const RelayPair *pair : m_pairs)

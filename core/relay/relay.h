@@ -154,10 +154,19 @@ public:
     bool cut(quint64 pair, RelayLegKind leg, const RelayCut &how);
 
     // --- Faults (relayfaults.h) -------------------------------------------------------
-    // Replaces the faults, for every pair, current and future.
+    // Replaces the faults, for every pair, current and future, except the pairs that
+    // have their own (setPairFaults()). What waits after a latency is timed again:
+    // the new latency, the jitter it drew (within the new jitter), order kept.
     void setFaults(const RelayFaults &faults);
     void setFaults(RelayLegKind to, const RelayDirectionFaults &faults);
     RelayFaults faults() const;
+    // Faults for one pair instead of the relay's (nullopt: the relay's again), from
+    // its next message on, announced on its legs as for setFaults(); what already
+    // waits is timed again as setFaults() does. Its cutAfterMessages counts that pair's
+    // messages. False when there is no such pair (or it is over).
+    bool setPairFaults(quint64 pair, std::optional<RelayFaults> faults);
+    // The pair's own faults; nullopt when it uses the relay's (or is unknown).
+    std::optional<RelayFaults> pairFaults(quint64 pair) const;
 
     // What all pairs keep back now (held, queued, delayed).
     int heldCount() const;
@@ -186,6 +195,8 @@ signals:
     // What pair `pair` keeps back changed: messages and payload bytes, held, queued
     // and delayed by faults, both directions.
     void heldChanged(quint64 pair, int count, qint64 bytes);
+    // setPairFaults() gave the pair its own faults, or took them away.
+    void pairFaultsChanged(quint64 pair);
 
 private:
     void onNewConnection();

@@ -1,5 +1,7 @@
 #include "relay/relayfaults.h"
 
+#include "relay/relayintercept.h"
+
 #include <QStringList>
 
 #include <algorithm>
@@ -17,6 +19,20 @@ QString RelayDirectionFaults::describe() const {
     if (dropPercent > 0)
         parts.append(QStringLiteral("%1 % of messages dropped").arg(dropPercent));
     return parts.join(QStringLiteral(", "));
+}
+
+QString RelayFaults::describe() const {
+    QStringList parts;
+    for (const RelayLegKind to : {RelayLegKind::Server, RelayLegKind::Client})
+        if (const QString what = toward(to).describe(); !what.isEmpty())
+            parts.append(QStringLiteral("%1: %2").arg(relayDirectionArrow(to), what));
+    if (cutAfterMessages > 0)
+        parts.append(QStringLiteral("cut the %1 leg after %2 messages")
+                         .arg(QLatin1StringView(relayLegName(cutLeg)))
+                         .arg(cutAfterMessages));
+    if (up.jitterMs > 0 || up.dropPercent > 0 || down.jitterMs > 0 || down.dropPercent > 0)
+        parts.append(QStringLiteral("seed %1").arg(seed));
+    return parts.isEmpty() ? QStringLiteral("none") : parts.join(QStringLiteral("; "));
 }
 
 namespace {

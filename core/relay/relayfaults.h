@@ -63,6 +63,9 @@ struct RelayFaults {
         return to == RelayLegKind::Server ? up : down;
     }
     RelayDirectionFaults &toward(RelayLegKind to) { return to == RelayLegKind::Server ? up : down; }
+    // "client→server: latency 100 ms; server→client: 5 % of messages dropped; seed 7";
+    // "none" when nothing is staged. The seed is said when something is drawn.
+    QString describe() const;
     bool operator==(const RelayFaults &) const = default;
 };
 

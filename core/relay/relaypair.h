@@ -42,6 +42,11 @@ public:
     void setStaging(RelayStaging *staging);
     // The rules or faults changed: notes, and what waits may go now.
     void stagingChanged();
+    // Faults of this pair alone instead of the relay's (nullopt: the relay's again).
+    void setOwnFaults(std::optional<RelayFaults> faults);
+    const std::optional<RelayFaults> &ownFaults() const { return m_ownFaults; }
+    // What applies to this pair: its own faults, else the relay's.
+    const RelayFaults &faults() const;
     QList<HeldMessage> heldMessages() const;
     bool holds(quint64 id) const;
     bool release(quint64 id, std::optional<Opcode> opcode, const QByteArray *payload);
@@ -114,7 +119,11 @@ private:
         Opcode opcode = Opcode::Text;
         QByteArray payload; // a close's: code and reason as on the wire
         qint64 arrivedUs = 0;
-        qint64 dueUs = 0;     // latency: not before
+        qint64 dueUs = 0; // latency: not before
+        // Delayed by latency: the drawn delay's departure from the latency (jitter),
+        // kept so that new faults can time it again (retime()).
+        bool delayed = false;
+        qint64 jitterUs = 0;
         QString noteWhenSent; // a Staged note when it goes (injected, edited, released)
     };
     // One direction: what waits to go out on leg `to`.
@@ -134,7 +143,8 @@ private:
         // The other leg ended while messages waited for this one: its end is passed
         // on once they have gone.
         std::optional<ClosedEvent> endAfterQueue;
-        QString announcedFaults;
+        QString announcedFaults;   // the last note about this direction's faults
+        bool announcedOwn = false; // it spoke of the pair's own faults
     };
     Outbound &outbound(RelayLegKind to) { return m_outbound[to == RelayLegKind::Server ? 1 : 0]; }
     const Outbound &outbound(RelayLegKind to) const {
@@ -157,6 +167,9 @@ private:
     int eachDirection(std::optional<RelayLegKind> to, int (RelayPair::*action)(RelayLegKind));
     // Queues behind what waits; `delayed`: the direction's latency applies.
     void enqueue(RelayLegKind to, Waiting waiting, bool delayed);
+    // What waits to go out on `to` after a latency is timed by the faults now: its
+    // latency replaced, its drawn jitter kept (within the jitter now), order kept.
+    void retime(RelayLegKind to);
     // Sends what may go now, in order; arms the timer for what must wait.
     void flushOutbound(RelayLegKind to);
     void postFlush(RelayLegKind to);
@@ -195,6 +208,9 @@ private:
     bool m_finishedEmitted = false;
 
     RelayStaging *m_staging = nullptr;
+    std::optional<RelayFaults> m_ownFaults;
+    // The seed the drop and jitter draws were made with: another starts them again.
+    quint64 m_drawSeed = 0;
     Outbound m_outbound[2];                     // [0]: to the client leg, [1]: to the server leg
     bool m_sendQueuePaused[2] = {false, false}; // by leg: the other leg's send queue is full
     int m_relayedMessages = 0;                  // for RelayFaults::cutAfterMessages

@@ -53,6 +53,7 @@ bool isPingOrPong(Opcode opcode) {
 
 void RelayPair::setStaging(RelayStaging *staging) {
     m_staging = staging;
+    m_drawSeed = faults().seed;
     for (const RelayLegKind to : {RelayLegKind::Client, RelayLegKind::Server}) {
         QTimer &timer = outbound(to).timer;
         timer.setSingleShot(true);
@@ -62,36 +63,96 @@ void RelayPair::setStaging(RelayStaging *staging) {
     }
 }
 
+const RelayFaults &RelayPair::faults() const {
+    static const RelayFaults none;
+    if (m_ownFaults)
+        return *m_ownFaults;
+    return m_staging ? m_staging->faults : none;
+}
+
+void RelayPair::setOwnFaults(std::optional<RelayFaults> faults) {
+    m_ownFaults = std::move(faults);
+    stagingChanged();
+}
+
 void RelayPair::stagingChanged() {
+    // A new seed starts the draws again: message n of a run with that seed is
+    // dropped or delayed as message n of any other.
+    if (faults().seed != m_drawSeed) {
+        m_drawSeed = faults().seed;
+        for (Outbound &out : m_outbound) {
+            out.draw.reset();
+            out.jitter.reset();
+        }
+    }
     if (m_clientAnswered && m_server && m_server->state() == SessionState::Open)
         announceFaults();
-    flushOutbound(RelayLegKind::Client);
-    flushOutbound(RelayLegKind::Server);
+    for (const RelayLegKind to : {RelayLegKind::Client, RelayLegKind::Server}) {
+        retime(to);
+        flushOutbound(to);
+    }
+}
+
+void RelayPair::retime(RelayLegKind to) {
+    Outbound &out = outbound(to);
+    if (out.queue.empty())
+        return;
+    const RelayDirectionFaults &now = faults().toward(to);
+    const qint64 latencyUs = qint64(now.latencyMs) * 1000;
+    const qint64 jitterUs = qint64(now.jitterMs) * 1000;
+    qint64 previousDue = 0;
+    for (Waiting &waiting : out.queue) {
+        qint64 due = waiting.arrivedUs;
+        if (waiting.delayed)
+            due +=
+                std::max<qint64>(latencyUs + std::clamp(waiting.jitterUs, -jitterUs, jitterUs), 0);
+        // Order is kept: nothing goes before the one ahead of it.
+        waiting.dueUs = std::max(due, previousDue);
+        previousDue = waiting.dueUs;
+    }
+    out.lastDueUs = previousDue;
 }
 
 void RelayPair::announceFaults() {
     if (!m_staging)
         return;
+    const RelayFaults &all = faults();
     for (const RelayLegKind to : {RelayLegKind::Server, RelayLegKind::Client}) {
         Outbound &out = outbound(to);
-        const QString faults = m_staging->faults.toward(to).describe();
-        if (faults == out.announcedFaults)
+        const RelayDirectionFaults &these = all.toward(to);
+        QString what = these.describe();
+        // What the seed draws is said with it, so that a run can be repeated
+        // (`wsw relay --seed N`).
+        if (these.jitterMs > 0 || these.dropPercent > 0)
+            what += QStringLiteral(" (seed %1)").arg(all.seed);
+        const QString direction =
+            QStringLiteral("going %1 (%2)")
+                .arg(QLatin1StringView(relayDirectionName(to)), relayDirectionArrow(to));
+        QString note;
+        if (m_ownFaults)
+            note = QStringLiteral("faults for this pair %1: %2")
+                       .arg(direction, what.isEmpty() ? QStringLiteral("none") : what);
+        else if (out.announcedOwn)
+            note = QStringLiteral("the relay's faults again %1: %2")
+                       .arg(direction, what.isEmpty() ? QStringLiteral("none") : what);
+        else if (!what.isEmpty())
+            note = QStringLiteral("faults %1: %2").arg(direction, what);
+        else if (!out.announcedFaults.isEmpty())
+            note = QStringLiteral("no more faults %1").arg(direction);
+        if (note.isEmpty() || note == out.announcedFaults)
             continue;
-        stagedNote(to, faults.isEmpty() ? QStringLiteral("no more faults going %1 (%2)")
-                                              .arg(QLatin1StringView(relayDirectionName(to)),
-                                                   relayDirectionArrow(to))
-                                        : QStringLiteral("faults going %1 (%2): %3")
-                                              .arg(QLatin1StringView(relayDirectionName(to)),
-                                                   relayDirectionArrow(to), faults));
-        out.announcedFaults = faults;
+        stagedNote(to, note);
+        out.announcedOwn = m_ownFaults.has_value();
+        // After "no more faults", nothing staged and nothing now is not news.
+        out.announcedFaults = what.isEmpty() && !m_ownFaults ? QString() : note;
     }
 }
 
 bool RelayPair::isStaged(RelayLegKind to) const {
     if (!m_staging)
         return false;
-    return m_staging->matcher.appliesTo(to) || m_staging->faults.toward(to).isActive() ||
-           (m_staging->faults.cutAfterMessages > 0 && !m_cutDone);
+    return m_staging->matcher.appliesTo(to) || faults().toward(to).isActive() ||
+           (faults().cutAfterMessages > 0 && !m_cutDone);
 }
 
 bool RelayPair::takesWholeMessage(RelayLegKind to, const FrameEvent &event) {
@@ -135,10 +196,10 @@ bool RelayPair::stageMessage(RelayLegKind to, Opcode opcode, const QByteArray &p
                            .arg(describeWaiting(to, opcode, payload.size(), 0)));
         return true;
     }
-    const RelayDirectionFaults &faults = m_staging->faults.toward(to);
+    const RelayDirectionFaults &faults = this->faults().toward(to);
     if (!action && isData(opcode) && faults.dropPercent > 0) {
         if (!out.draw)
-            out.draw.emplace(m_staging->faults.seed, to);
+            out.draw.emplace(m_drawSeed, to);
         if (out.draw->drops(faults.dropPercent)) {
             stagedNote(to, QStringLiteral("dropped a %1: drop rate %2 %")
                                .arg(describeWaiting(to, opcode, payload.size(), 0))
@@ -162,13 +223,15 @@ bool RelayPair::stageClose(RelayLegKind to, const CloseEvent &event) {
 
 void RelayPair::enqueue(RelayLegKind to, Waiting waiting, bool delayed) {
     Outbound &out = outbound(to);
-    const RelayDirectionFaults &faults = m_staging->faults.toward(to);
+    const RelayDirectionFaults &faults = this->faults().toward(to);
     qint64 due = waiting.arrivedUs;
     if (delayed && (faults.latencyMs > 0 || faults.jitterMs > 0)) {
         if (!out.jitter)
-            out.jitter.emplace(m_staging->faults.seed, to);
+            out.jitter.emplace(m_drawSeed, to);
         const qint64 delayUs = out.jitter->delayUs(faults);
         due = waiting.arrivedUs + delayUs;
+        waiting.delayed = true;
+        waiting.jitterUs = delayUs - qint64(faults.latencyMs) * 1000;
         // A drawn delay is said, so that a run can be compared with another of the
         // same seed; a fixed latency was said once, when the faults were set.
         if (faults.jitterMs > 0)
@@ -218,7 +281,7 @@ RelayPair::Waiting RelayPair::takeWaiting(RelayLegKind to, std::deque<Waiting>::
 
 void RelayPair::flushOutbound(RelayLegKind to) {
     Outbound &out = outbound(to);
-    const RelayDirectionFaults *faults = m_staging ? &m_staging->faults.toward(to) : nullptr;
+    const RelayDirectionFaults *faults = m_staging ? &this->faults().toward(to) : nullptr;
     bool sentOne = true;
     while (sentOne) {
         sentOne = false;
@@ -563,15 +626,19 @@ bool RelayPair::cut(RelayLegKind kind, const RelayCut &how) {
 }
 
 void RelayPair::countRelayed() {
-    if (!m_staging || m_cutDone || m_staging->faults.cutAfterMessages <= 0)
+    const RelayFaults &all = faults();
+    if (!m_staging || m_cutDone || all.cutAfterMessages <= 0)
         return;
-    if (++m_relayedMessages < m_staging->faults.cutAfterMessages)
+    if (++m_relayedMessages < all.cutAfterMessages)
         return;
     m_cutDone = true;
+    // Copied: the cut reports events, whose handlers may change the faults.
+    const RelayLegKind leg = all.cutLeg;
+    const RelayCut how = all.cut;
     log(QStringLiteral("%1 messages relayed: cutting the %2 leg")
             .arg(m_relayedMessages)
-            .arg(QLatin1StringView(relayLegName(m_staging->faults.cutLeg))));
-    cut(m_staging->faults.cutLeg, m_staging->faults.cut);
+            .arg(QLatin1StringView(relayLegName(leg))));
+    cut(leg, how);
 }
 
 int RelayPair::heldCount() const {

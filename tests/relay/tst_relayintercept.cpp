@@ -1,8 +1,8 @@
 // The relay's intercept and faults between our own client and our own echo server
 // on 127.0.0.1: held messages edited, dropped and released in order, injections,
 // back-pressure while holding, latency and throttling (lower bounds only), seeded
-// drops and jitter, and cuts. The rules are the log's display filters, meaning what
-// they show in the log.
+// drops and jitter, and cuts; faults for one pair alone. The rules are the log's display filters,
+// meaning what they show in the log.
 
 #include "../net/nettesthelpers.h"
 
@@ -132,6 +132,9 @@ private slots:
     void cutWithReset();
     void cutWithClose();
     void cutAfterMessages();
+    void pairFaultsDelayOnlyThatPair();
+    void pairDropsOnlyItsOwn();
+    void sameSeedSameDropsPerPair();
 };
 
 void TestRelayIntercept::matcherUsesTheLogFilter() {
@@ -724,6 +727,150 @@ void TestRelayIntercept::cutAfterMessages() {
     QVERIFY(bench.client->waitFinished());
     QCOMPARE(bench.client->recorder.incomingData(), QList<QByteArray>{"one"});
     QCOMPARE(bench.client->recorder.closed()->code, quint16(1006));
+}
+
+namespace {
+
+// A second client through the bench's relay: its pair is the next one.
+std::unique_ptr<RecordedClient> openAnother(const RelayBench &bench) {
+    auto other = std::make_unique<RecordedClient>(clientOptions(bench.relay->port()));
+    other->connection.open();
+    return other->waitOpen() ? std::move(other) : nullptr;
+}
+
+} // namespace
+
+void TestRelayIntercept::pairFaultsDelayOnlyThatPair() {
+    // Far longer than any wait below: a message it delays has not arrived, and one that
+    // arrives was not delayed by it.
+    constexpr int LongMs = 120'000;
+    RelayBench bench;
+    QVERIFY(bench.start());
+    QVERIFY(bench.openClient());
+    const std::unique_ptr<RecordedClient> other = openAnother(bench);
+    QVERIFY(other);
+    constexpr quint64 OtherPair = 2;
+    QCOMPARE(bench.relay->pairCount(), 2);
+
+    RelayFaults slow;
+    slow.up.latencyMs = LongMs;
+    QVERIFY(bench.relay->setPairFaults(FirstPair, slow));
+    QCOMPARE(bench.relay->pairFaults(FirstPair), std::optional<RelayFaults>(slow));
+    QCOMPARE(bench.relay->pairFaults(OtherPair), std::nullopt);
+    QCOMPARE(bench.relay->faults(), RelayFaults{});
+    QVERIFY(!bench.relay->setPairFaults(99, slow));
+    QCOMPARE(bench.stagedContaining(
+                 QStringLiteral("faults for this pair going up (client\u2192server): latency "
+                                "120000 ms")),
+             1);
+    QCOMPARE(bench.stagedContaining(
+                 QStringLiteral("faults for this pair going down (server\u2192client): none")),
+             1);
+
+    QCOMPARE(bench.client->connection.sendText("slow"), SendError::None);
+    QVERIFY(QTest::qWaitFor([&] { return bench.relay->heldCount() == 1; }, 10'000));
+    QCOMPARE(other->connection.sendText("fast"), SendError::None);
+    QVERIFY(QTest::qWaitFor([&] { return !other->recorder.incomingData().isEmpty(); }, 10'000));
+    QCOMPARE(other->recorder.incomingData(), QList<QByteArray>{"fast"});
+    // The first pair's message still waits.
+    QVERIFY(bench.client->recorder.incomingData().isEmpty());
+    QCOMPARE(bench.relay->heldCount(), 1);
+
+    // Back to the relay's faults (none): what waited is timed again, and goes.
+    QVERIFY(bench.relay->setPairFaults(FirstPair, std::nullopt));
+    QCOMPARE(bench.relay->pairFaults(FirstPair), std::nullopt);
+    QVERIFY(bench.waitMessages(1));
+    QCOMPARE(bench.client->recorder.incomingData(), QList<QByteArray>{"slow"});
+    QCOMPARE(bench.stagedContaining(
+                 QStringLiteral("the relay's faults again going up (client\u2192server): none")),
+             1);
+
+    // The relay's faults apply to that pair again, as to the other.
+    RelayFaults relayWide;
+    relayWide.up.latencyMs = LongMs;
+    bench.relay->setFaults(relayWide);
+    QCOMPARE(bench.client->connection.sendText("held again"), SendError::None);
+    QCOMPARE(other->connection.sendText("held too"), SendError::None);
+    QVERIFY(QTest::qWaitFor([&] { return bench.relay->heldCount() == 2; }, 10'000));
+    bench.relay->setFaults(RelayFaults{});
+    QVERIFY(bench.waitMessages(2));
+    QVERIFY(QTest::qWaitFor([&] { return other->recorder.incomingData().size() == 2; }, 10'000));
+    QCOMPARE(bench.client->recorder.incomingData(), (QList<QByteArray>{"slow", "held again"}));
+    QCOMPARE(other->recorder.incomingData(), (QList<QByteArray>{"fast", "held too"}));
+}
+
+void TestRelayIntercept::pairDropsOnlyItsOwn() {
+    constexpr int Messages = 5;
+    RelayBench bench;
+    QVERIFY(bench.start());
+    QVERIFY(bench.openClient());
+    const std::unique_ptr<RecordedClient> other = openAnother(bench);
+    QVERIFY(other);
+    RelayFaults drops;
+    drops.up.dropPercent = 100;
+    QVERIFY(bench.relay->setPairFaults(FirstPair, drops));
+    QList<QByteArray> sent;
+    for (int i = 0; i < Messages; ++i) {
+        sent.append("m" + QByteArray::number(i));
+        QCOMPARE(bench.client->connection.sendText(sent.last()), SendError::None);
+        QCOMPARE(other->connection.sendText(sent.last()), SendError::None);
+    }
+    QVERIFY(
+        QTest::qWaitFor([&] { return other->recorder.incomingData().size() == Messages; }, 10'000));
+    QVERIFY(QTest::qWaitFor(
+        [&] { return bench.stagedContaining(QStringLiteral("drop rate 100 %")) == Messages; },
+        10'000));
+    QCOMPARE(other->recorder.incomingData(), sent);
+    QVERIFY(bench.client->recorder.incomingData().isEmpty());
+    // Back to the relay's faults: nothing dropped any more.
+    QVERIFY(bench.relay->setPairFaults(FirstPair, std::nullopt));
+    QCOMPARE(bench.client->connection.sendText("kept"), SendError::None);
+    QVERIFY(bench.waitMessages(1));
+    QCOMPARE(bench.client->recorder.incomingData(), QList<QByteArray>{"kept"});
+    QCOMPARE(bench.stagedContaining(QStringLiteral("drop rate 100 %")), Messages);
+}
+
+void TestRelayIntercept::sameSeedSameDropsPerPair() {
+    constexpr int Messages = 40;
+    constexpr double Percent = 50;
+    constexpr quint64 Seed = 424242;
+    QList<QByteArray> expected;
+    DropDraw draw(Seed, RelayLegKind::Server);
+    for (int i = 0; i < Messages; ++i)
+        if (!draw.drops(Percent))
+            expected.append("n" + QByteArray::number(i));
+    QVERIFY(expected.size() > 0 && expected.size() < Messages);
+
+    RelayBench bench;
+    QVERIFY(bench.start());
+    // The relay's own seed differs: each pair draws from the seed of its faults.
+    RelayFaults relayWide;
+    relayWide.seed = Seed + 1;
+    bench.relay->setFaults(relayWide);
+    QVERIFY(bench.openClient());
+    const std::unique_ptr<RecordedClient> other = openAnother(bench);
+    QVERIFY(other);
+    RelayFaults own;
+    own.up.dropPercent = Percent;
+    own.seed = Seed;
+    QVERIFY(bench.relay->setPairFaults(FirstPair, own));
+    QVERIFY(bench.relay->setPairFaults(2, own));
+    // The seed is said with what it draws, so that a run can be repeated.
+    QCOMPARE(bench.stagedContaining(QStringLiteral("50 % of messages dropped (seed 424242)")), 2);
+    for (int i = 0; i < Messages; ++i) {
+        QCOMPARE(bench.client->connection.sendText("n" + QByteArray::number(i)), SendError::None);
+        QCOMPARE(other->connection.sendText("n" + QByteArray::number(i)), SendError::None);
+    }
+    const int dropped = Messages - int(expected.size());
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            return bench.stagedContaining(QStringLiteral("drop rate 50 %")) == 2 * dropped &&
+                   bench.client->recorder.incomingData().size() == expected.size() &&
+                   other->recorder.incomingData().size() == expected.size();
+        },
+        10'000));
+    QCOMPARE(bench.client->recorder.incomingData(), expected);
+    QCOMPARE(other->recorder.incomingData(), expected);
 }
 
 QTEST_MAIN(TestRelayIntercept)
