@@ -11,6 +11,7 @@
 // both sizes. Offscreen, 127.0.0.1.
 
 #include "connections/connectionhub.h"
+#include "dialogs/pairfaultsdialog.h"
 #include "guitesthelpers.h"
 #include "models/connectionsmodel.h"
 #include "models/heldmessagesmodel.h"
@@ -21,6 +22,7 @@
 #include "widgets/frameinspector.h"
 #include "widgets/listeningtlsedit.h"
 #include "widgets/messagelogview.h"
+#include "widgets/relayfaultsedit.h"
 #include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
 #include "windows/relaypanel.h"
@@ -33,8 +35,10 @@
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
@@ -44,6 +48,7 @@
 #include <QTableView>
 #include <QTcpServer>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QTreeView>
 #include <QTreeWidgetItem>
 
@@ -138,6 +143,9 @@ private slots:
     void interceptRuleMeansWhatTheLogShows();
     void interceptHoldEditReleaseDrop();
     void injectFaultsAndCut();
+    void pairFaultsFromTheTree();
+    void faultSeedKeptAndUsed();
+    void logColumnsFitA1024Window();
     void resendToEitherSide();
     void bothSizesWithDeflateOnOneLeg();
     void proxyModePairsInterceptAndCertificateAuthority();
@@ -721,6 +729,172 @@ void TestRelayPanel::injectFaultsAndCut() {
     QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, WaitMs);
     QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1011));
     QTRY_VERIFY_WITH_TIMEOUT(hub->info(nodes.pair)->finished, WaitMs);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::pairFaultsFromTheTree() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    RelayPanel *panel = window->relayPanel();
+    ConnectionHub *hub = window->hub();
+    ConnectionsPanel *connections = window->connectionsPanel();
+    Relay *relay = hub->relay(panel->relayId());
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
+    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    const quint64 number = hub->relayPairNumber(nodes.pair);
+    QCOMPARE(number, quint64(1));
+
+    // Not offered for our own client; offered on the pair and on either leg.
+    connections->select(client);
+    QVERIFY(!connections->pairFaultsAction()->isEnabled());
+    QVERIFY(!connections->editPairFaults(client));
+    for (const quint32 node : {nodes.pair, nodes.client, nodes.server}) {
+        connections->select(node);
+        QCOMPARE(connections->relayPairNode(node), nodes.pair);
+        QVERIFY(connections->pairFaultsAction()->isEnabled());
+        QMenu menu;
+        connections->fillContextMenu(&menu);
+        QVERIFY(menu.actions().contains(connections->pairFaultsAction()));
+        QVERIFY(menu.actions().contains(connections->cutMenu()->menuAction()));
+    }
+    QCOMPARE(connections->cutMenu()->actions().size(), 4);
+
+    // The dialog starts from the relay's faults, "Use the relay's faults" checked.
+    PairFaultsDialog *dialog = connections->editPairFaults(nodes.server);
+    QVERIFY(dialog);
+    QVERIFY(dialog->useRelayFaultsCheck()->isChecked());
+    QVERIFY(!dialog->faultsEdit()->isEnabled());
+    dialog->useRelayFaultsCheck()->setChecked(false);
+    RelayFaultsEdit *edit = dialog->faultsEdit();
+    QVERIFY(edit->isEnabled());
+    edit->directionCombo()->setCurrentIndex(0); // client -> server
+    edit->latencySpin()->setValue(40);
+    edit->directionCombo()->setCurrentIndex(1); // server -> client
+    edit->dropRateSpin()->setValue(25);
+    edit->seedEdit()->clear();
+    QTest::keyClicks(edit->seedEdit(), QStringLiteral("31337"));
+    dialog->accept();
+    const std::optional<RelayFaults> own = relay->pairFaults(number);
+    QVERIFY(own);
+    QCOMPARE(own->up.latencyMs, 40);
+    QCOMPARE(own->up.dropPercent, 0.0);
+    QCOMPARE(own->down.dropPercent, 25.0);
+    QCOMPARE(own->down.latencyMs, 0);
+    QCOMPARE(own->seed, quint64(31337));
+    QCOMPARE(relay->faults().up.latencyMs, 0);
+
+    // The pair's row says so.
+    const QModelIndex pairIndex = connections->model()->indexOf(nodes.pair);
+    QTRY_VERIFY(pairIndex.data().toString().endsWith(QStringLiteral(" \u00B7 own faults")));
+    QVERIFY2(pairIndex.data(Qt::ToolTipRole)
+                 .toString()
+                 .contains(QStringLiteral("Faults for this pair: client\u2192server: latency 40 "
+                                          "ms; server\u2192client: 25 % of messages dropped; "
+                                          "seed 31337")),
+             qPrintable(pairIndex.data(Qt::ToolTipRole).toString()));
+    // Its legs' log says so too.
+    QVERIFY(waitForRecord(
+                *window->logModel(), nodes.server,
+                [](const LogRecord &r) {
+                    return r.kind == LogKind::Note &&
+                           r.payload.contains("faults for this pair going up");
+                },
+                WaitMs) >= 0);
+
+    // Opened again, it shows the pair's own; "Use the relay's faults" clears them.
+    dialog = connections->editPairFaults(nodes.pair);
+    QVERIFY(dialog);
+    QVERIFY(!dialog->useRelayFaultsCheck()->isChecked());
+    QCOMPARE(dialog->faultsEdit()->faults(), *own);
+    dialog->faultsEdit()->directionCombo()->setCurrentIndex(0);
+    QCOMPARE(dialog->faultsEdit()->latencySpin()->value(), 40);
+    dialog->useRelayFaultsCheck()->setChecked(true);
+    dialog->accept();
+    QCOMPARE(relay->pairFaults(number), std::nullopt);
+    QTRY_VERIFY(!pairIndex.data().toString().contains(QStringLiteral("own faults")));
+
+    // Cut the client leg now, with a close: our client hears 1001.
+    connections->select(nodes.pair);
+    connections->cutMenu()->actions().at(0)->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(client)->finished, WaitMs);
+    QCOMPARE(hub->info(client)->closeCode, std::optional<quint16>(1001));
+    closeWindow(*window);
+}
+
+void TestRelayPanel::faultSeedKeptAndUsed() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    RelayPanel *panel = window->relayPanel();
+    RelayFaultsEdit *edit = panel->faultsEdit();
+    // A seed is drawn the first time; "New seed" draws another.
+    const QString first = edit->seedEdit()->text();
+    QVERIFY(first.toULongLong() > 0);
+    edit->newSeedButton()->click();
+    QVERIFY(edit->seedEdit()->text() != first);
+    QCOMPARE(edit->seed(), edit->seedEdit()->text().toULongLong());
+    edit->seedEdit()->clear();
+    QTest::keyClicks(edit->seedEdit(), QStringLiteral("987654321"));
+    QCOMPARE(edit->seed(), quint64(987654321));
+    panel->saveSettings();
+    closeWindow(*window);
+
+    const auto again = createWindow();
+    QVERIFY(again);
+    RelayPanel *reread = again->relayPanel();
+    QCOMPARE(reread->faultsEdit()->seedEdit()->text(), QStringLiteral("987654321"));
+    const QString url = startRelayToEcho(*again, false);
+    QVERIFY(!url.isEmpty());
+    Relay *relay = again->hub()->relay(reread->relayId());
+    // The relay draws from it as soon as it runs.
+    QCOMPARE(relay->faults().seed, quint64(987654321));
+    reread->faultDirectionCombo()->setCurrentIndex(0);
+    reread->dropRateSpin()->setValue(10);
+    QTest::mouseClick(reread->applyFaultsButton(), Qt::LeftButton);
+    QCOMPARE(relay->faults().up.dropPercent, 10.0);
+    QCOMPARE(relay->faults().seed, quint64(987654321));
+    QVERIFY2(reread->faultsSummary()->text().contains(
+                 QStringLiteral("seed 987654321: `wsw relay --seed 987654321`")),
+             qPrintable(reread->faultsSummary()->text()));
+    // A pair's legs hear the seed with the faults.
+    const quint32 client = openThroughRelay(*again, url);
+    QVERIFY(client);
+    const PairNodes nodes = onlyPair(*again->hub(), reread->relayId());
+    QVERIFY(waitForRecord(
+                *again->logModel(), nodes.server,
+                [](const LogRecord &r) {
+                    return r.kind == LogKind::Note &&
+                           r.payload.contains("10 % of messages dropped (seed 987654321)");
+                },
+                WaitMs) >= 0);
+    closeWindow(*again);
+}
+
+void TestRelayPanel::logColumnsFitA1024Window() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    window->resize(1024, 700);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    const quint32 client = openThroughRelay(*window, url);
+    QVERIFY(client);
+    QCOMPARE(window->hub()->sendText(client, "through the relay"), SendError::None);
+    QVERIFY(waitForRecord(*window->logModel(), client, incoming(LogKind::Text, "through the relay"),
+                          WaitMs) >= 0);
+    window->logModel()->flush();
+    QCoreApplication::processEvents();
+    MessageLogView *view = window->logPanel()->view();
+    QHeaderView *header = view->horizontalHeader();
+    const int viewport = view->viewport()->width();
+    QVERIFY2(viewport > 0 && window->width() <= 1024, qPrintable(QString::number(viewport)));
+    const int lengthEnd = header->sectionViewportPosition(MessageLogModel::LengthColumn) +
+                          header->sectionSize(MessageLogModel::LengthColumn);
+    QVERIFY2(lengthEnd <= viewport,
+             qPrintable(QStringLiteral("Length ends at %1 of %2").arg(lengthEnd).arg(viewport)));
+    // The preview keeps room of its own.
+    QVERIFY(header->sectionSize(MessageLogModel::PreviewColumn) > 0);
     closeWindow(*window);
 }
 

@@ -348,6 +348,15 @@ quint32 ConnectionHub::hostRelay(Relay *relay, RelayProxy *proxy, EndpointInfo i
     });
     connect(relay, &Relay::pairFinished, this,
             [this, id](quint64 pair) { onPairFinished(id, pair); });
+    connect(relay, &Relay::pairFaultsChanged, this, [this, id, relay](quint64 pair) {
+        Endpoint *node = find(pairNode(id, pair));
+        if (!node)
+            return;
+        const std::optional<RelayFaults> own = relay->pairFaults(pair);
+        node->info.ownFaults = own ? own->describe() : QString();
+        markChanged(node->info.id);
+        emitChanged();
+    });
     emit endpointAdded(id);
     return id;
 }

@@ -40,6 +40,8 @@ struct EndpointInfo {
     bool secure = false;        // wss:// (clients and servers)
     std::optional<TlsInfo> tls; // clients, once the TLS handshake is done
     QString deflate;            // the negotiated permessage-deflate, in words; empty: none
+    // RelayPair: its own faults (Relay::setPairFaults), in words; empty: the relay's.
+    QString ownFaults;
     // wss clients whose server certificate was not accepted: the chain it presented
     // (its certificate first), so that the user can choose to trust exactly it.
     QList<QSslCertificate> rejectedChain;

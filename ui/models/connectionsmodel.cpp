@@ -220,18 +220,23 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
-        case NameColumn:
+        case NameColumn: {
             // Below its pair a leg is named by its side; the log has its full name.
             if (info->kind == EndpointInfo::Kind::RelayLeg)
                 return info->leg == log::Leg::Client ? tr("client leg") : tr("server leg");
+            QString name = info->name;
             if (info->tls)
-                return QStringLiteral("%1 \u00B7 %2")
-                    .arg(info->name, tlsProtocolText(info->tls->protocol));
+                name = QStringLiteral("%1 \u00B7 %2")
+                           .arg(info->name, tlsProtocolText(info->tls->protocol));
             // A wss server and its clients: encrypted, but the protocol is per client
             // and known to the server only.
-            if (info->secure && info->kind != EndpointInfo::Kind::Client)
-                return QStringLiteral("%1 \u00B7 wss").arg(info->name);
-            return info->name;
+            else if (info->secure && info->kind != EndpointInfo::Kind::Client)
+                name = QStringLiteral("%1 \u00B7 wss").arg(info->name);
+            // A pair staged apart from the others says so where it is looked for.
+            if (!info->ownFaults.isEmpty())
+                name += tr(" \u00B7 own faults");
+            return name;
+        }
         case StateColumn:
             if (!info->error.isEmpty())
                 return tr("%1 \u2014 %2").arg(endpointStateText(*info), info->error);
@@ -289,6 +294,8 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
                                                      : tr("Server leg: %1").arg(extensions));
             }
         }
+        if (!info->ownFaults.isEmpty())
+            lines.append(tr("Faults for this pair: %1").arg(info->ownFaults));
         if (!info->error.isEmpty())
             lines.append(tr("Error: %1").arg(info->error));
         if (!info->rejectedChain.isEmpty())

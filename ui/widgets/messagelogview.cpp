@@ -2,10 +2,30 @@
 
 #include "models/messagelogmodel.h"
 
+#include <QGuiApplication>
 #include <QHeaderView>
 #include <QScrollBar>
+#include <QStyledItemDelegate>
+
+#include <algorithm>
 
 namespace ws {
+
+namespace {
+
+// Elides in the middle: the start and the end of a name stay readable.
+class MiddleElidingDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+protected:
+    void initStyleOption(QStyleOptionViewItem *option, const QModelIndex &index) const override {
+        QStyledItemDelegate::initStyleOption(option, index);
+        option->textElideMode = Qt::ElideMiddle;
+    }
+};
+
+} // namespace
 
 MessageLogView::MessageLogView(QWidget *parent)
     : QTableView(parent) {
@@ -25,6 +45,71 @@ MessageLogView::MessageLogView(QWidget *parent)
     horizontalHeader()->setStretchLastSection(true);
     horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     horizontalHeader()->setHighlightSections(false);
+    setItemDelegateForColumn(MessageLogModel::ConnectionColumn, new MiddleElidingDelegate(this));
+    connect(horizontalHeader(), &QHeaderView::sectionResized, this, [this](int column) {
+        if (m_fitting || column == MessageLogModel::PreviewColumn)
+            return;
+        // Dragged by the user: their widths stand from now on. Set by the program
+        // (the Time column follows its format): the others are fitted around it.
+        if (QGuiApplication::mouseButtons() & Qt::LeftButton)
+            m_columnsByUser = true;
+        else
+            fitColumns();
+    });
+}
+
+void MessageLogView::resizeEvent(QResizeEvent *event) {
+    QTableView::resizeEvent(event);
+    fitColumns();
+}
+
+void MessageLogView::fitColumns() {
+    if (!model() || m_columnsByUser || m_fitting)
+        return;
+    const QFontMetrics metrics(font());
+    const QFontMetrics headerMetrics(horizontalHeader()->font());
+    const int character = metrics.horizontalAdvance(QLatin1Char('0'));
+    const int padding = 2 * character;
+    const auto fit = [&](int column, const QString &usual) {
+        const QString title = model()->headerData(column, Qt::Horizontal).toString();
+        return std::max(metrics.horizontalAdvance(usual), headerMetrics.horizontalAdvance(title)) +
+               padding;
+    };
+    struct Want {
+        int column;
+        int width;
+        int least; // it gives way down to this
+    };
+    // Given up in this order where the view is too narrow.
+    Want wants[] = {
+        {MessageLogModel::ConnectionColumn,
+         fit(MessageLogModel::ConnectionColumn, QStringLiteral("relay 1 #1 server")),
+         8 * character + padding},
+        {MessageLogModel::KindColumn,
+         fit(MessageLogModel::KindColumn, QStringLiteral("text (compressed)")),
+         6 * character + padding},
+        {MessageLogModel::DirectionColumn,
+         fit(MessageLogModel::DirectionColumn, QStringLiteral("\u2190 from server")),
+         6 * character + padding},
+    };
+    const int length = fit(MessageLogModel::LengthColumn, QStringLiteral("0000000"));
+    const int previewLeast = 16 * character;
+    int used = columnWidth(MessageLogModel::TimeColumn) + length + previewLeast;
+    for (const Want &want : wants)
+        used += want.width;
+    int over = used - viewport()->width();
+    for (Want &want : wants) {
+        if (over <= 0)
+            break;
+        const int given = std::min(over, want.width - want.least);
+        want.width -= given;
+        over -= given;
+    }
+    m_fitting = true;
+    for (const Want &want : wants)
+        setColumnWidth(want.column, want.width);
+    setColumnWidth(MessageLogModel::LengthColumn, length);
+    m_fitting = false;
 }
 
 void MessageLogView::setModel(QAbstractItemModel *newModel) {
@@ -42,11 +127,10 @@ void MessageLogView::setModel(QAbstractItemModel *newModel) {
                 [this] { emit currentRecordChanged(currentStoreIndex()); }),
     };
     const int character = fontMetrics().horizontalAdvance(QLatin1Char('0'));
+    m_fitting = true;
     setColumnWidth(MessageLogModel::TimeColumn, character * 14);
-    setColumnWidth(MessageLogModel::ConnectionColumn, character * 14);
-    setColumnWidth(MessageLogModel::DirectionColumn, character * 12);
-    setColumnWidth(MessageLogModel::KindColumn, character * 16);
-    setColumnWidth(MessageLogModel::LengthColumn, character * 9);
+    m_fitting = false;
+    fitColumns();
 }
 
 void MessageLogView::setFollowTail(bool on) {

@@ -3,6 +3,7 @@
 #include "connections/connectionhub.h"
 #include "controllers/replaycontroller.h"
 #include "dialogs/connectiondetailsdialog.h"
+#include "dialogs/pairfaultsdialog.h"
 #include "dialogs/replaydialog.h"
 #include "dialogs/trustcertificatedialog.h"
 #include "models/connectionsmodel.h"
@@ -48,6 +49,31 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     m_replay = new QAction(tr("Replay\u2026"), this);
     m_replay->setToolTip(tr("Play the client side of the selected connection again against a "
                             "server, with its recorded timing"));
+    m_pairFaults = new QAction(tr("Faults for this pair\u2026"), this);
+    m_pairFaults->setToolTip(tr("Latency, throttle and drops for this relayed pair alone, "
+                                "instead of the relay's"));
+    connect(m_pairFaults, &QAction::triggered, this, [this] { editPairFaults(selectedId()); });
+    m_cutMenu = new QMenu(tr("Cut a leg now"), this);
+    for (const RelayLegKind leg : {RelayLegKind::Client, RelayLegKind::Server}) {
+        for (const RelayCut::Style style : {RelayCut::Style::Close, RelayCut::Style::Reset}) {
+            const QString legText =
+                leg == RelayLegKind::Client ? tr("client leg") : tr("server leg");
+            QAction *cut = m_cutMenu->addAction(style == RelayCut::Style::Close
+                                                    ? tr("Cut the %1: close (1001)").arg(legText)
+                                                    : tr("Cut the %1: TCP reset").arg(legText));
+            connect(cut, &QAction::triggered, this, [this, leg, style] {
+                const EndpointInfo *pair = m_hub->info(relayPairNode(selectedId()));
+                Relay *relay = pair ? m_hub->relay(pair->parentId) : nullptr;
+                if (!relay)
+                    return;
+                RelayCut how;
+                how.style = style;
+                if (!relay->cut(m_hub->relayPairNumber(pair->id), leg, how))
+                    emit statusMessage(tr("Not cut: the %1 leg is not open")
+                                           .arg(QLatin1String(relayLegName(leg))));
+            });
+        }
+    }
     m_replayController = new ReplayController(hub, this);
     m_replayBar = new ReplayBar(m_replayController, this);
     connect(m_replayBar, &ReplayBar::compareRequested, this,
@@ -62,16 +88,7 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
             return;
         m_tree->setCurrentIndex(index);
         QMenu menu(this);
-        menu.addAction(m_details);
-        if (m_reconnect->isEnabled())
-            menu.addAction(m_reconnect);
-        if (m_trust->isEnabled())
-            menu.addAction(m_trust);
-        if (m_replay->isEnabled())
-            menu.addAction(m_replay);
-        menu.addSeparator();
-        menu.addAction(m_close);
-        menu.addAction(m_abort);
+        fillContextMenu(&menu);
         menu.exec(m_tree->viewport()->mapToGlobal(position));
     });
     m_tree->setObjectName(QStringLiteral("connectionsTree"));
@@ -175,6 +192,52 @@ void ConnectionsPanel::addAction(QAction *action, bool first) {
         m_toolBar->addAction(action);
 }
 
+void ConnectionsPanel::fillContextMenu(QMenu *menu) const {
+    menu->addAction(m_details);
+    if (m_reconnect->isEnabled())
+        menu->addAction(m_reconnect);
+    if (m_trust->isEnabled())
+        menu->addAction(m_trust);
+    if (m_replay->isEnabled())
+        menu->addAction(m_replay);
+    if (m_pairFaults->isEnabled()) {
+        menu->addSeparator();
+        menu->addAction(m_pairFaults);
+        menu->addMenu(m_cutMenu);
+    }
+    menu->addSeparator();
+    menu->addAction(m_close);
+    menu->addAction(m_abort);
+}
+
+quint32 ConnectionsPanel::relayPairNode(quint32 id) const {
+    const EndpointInfo *info = m_hub->info(id);
+    if (info && info->kind == EndpointInfo::Kind::RelayLeg)
+        info = m_hub->info(info->parentId);
+    return info && info->kind == EndpointInfo::Kind::RelayPair ? info->id : 0;
+}
+
+PairFaultsDialog *ConnectionsPanel::editPairFaults(quint32 id) {
+    const EndpointInfo *pair = m_hub->info(relayPairNode(id));
+    Relay *relay = pair && pair->isLive() ? m_hub->relay(pair->parentId) : nullptr;
+    if (!relay)
+        return nullptr;
+    const quint32 pairId = pair->id;
+    const quint64 number = m_hub->relayPairNumber(pairId);
+    auto *dialog = new PairFaultsDialog(relayPairLogName(relay->options().name, number),
+                                        relay->pairFaults(number), relay->faults(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowModality(Qt::WindowModal);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, pairId, number] {
+        const EndpointInfo *node = m_hub->info(pairId);
+        Relay *now = node ? m_hub->relay(node->parentId) : nullptr;
+        if (!now || !now->setPairFaults(number, dialog->pairFaults()))
+            emit statusMessage(tr("Faults not set: the pair is over"));
+    });
+    dialog->open();
+    return dialog;
+}
+
 quint32 ConnectionsPanel::selectedId() const {
     return m_model->idOf(m_tree->currentIndex());
 }
@@ -198,6 +261,10 @@ void ConnectionsPanel::updateActions() {
     m_trust->setEnabled(canTrust);
     m_replay->setEnabled(info &&
                          (info->isConnection() || info->kind == EndpointInfo::Kind::Archived));
+    const EndpointInfo *pair = m_hub->info(relayPairNode(selectedId()));
+    const bool livePair = pair && pair->isLive() && m_hub->relay(pair->parentId);
+    m_pairFaults->setEnabled(livePair);
+    m_cutMenu->setEnabled(livePair);
 }
 
 ReplayDialog *ConnectionsPanel::replay(quint32 id) {

@@ -3,6 +3,7 @@
 #include <QWidget>
 
 class QAction;
+class QMenu;
 class QToolBar;
 class QTreeView;
 
@@ -11,6 +12,7 @@ namespace ws {
 class ConnectionDetailsDialog;
 class ConnectionHub;
 class ConnectionsModel;
+class PairFaultsDialog;
 class ReplayBar;
 class ReplayController;
 class ReplayDialog;
@@ -33,6 +35,10 @@ public:
     QAction *detailsAction() const { return m_details; }
     QAction *trustAction() const { return m_trust; }
     QAction *replayAction() const { return m_replay; }
+    // A relayed pair's (or either of its legs'): its own faults, and cutting a leg now
+    // with a close (1001) or a TCP reset.
+    QAction *pairFaultsAction() const { return m_pairFaults; }
+    QMenu *cutMenu() const { return m_cutMenu; }
     ReplayController *replayController() const { return m_replayController; }
     ReplayBar *replayBar() const { return m_replayBar; }
     // "Replay…" of `id`: asks for the target, speed and pacing (window-modal, not
@@ -47,6 +53,14 @@ public:
 
     // "Connection details" of `id` (window-modal, not blocking); null for none.
     ConnectionDetailsDialog *showDetails(quint32 id);
+    // The tree's context menu for the selected node, into `menu`.
+    void fillContextMenu(QMenu *menu) const;
+    // The pair node of a relayed pair or of either of its legs, else 0.
+    quint32 relayPairNode(quint32 id) const;
+    // "Faults for this pair…" of `id` (a pair or a leg of it): window-modal, not
+    // blocking; accepted, it sets the pair's faults. Null when `id` is no live pair.
+    PairFaultsDialog *editPairFaults(quint32 id);
+
     // For a wss client whose server certificate was refused: shows the certificate and,
     // once the user trusts it, reconnects accepting exactly it (the new connection is
     // selected). Window-modal, not blocking; null when `id` has no refused certificate.
@@ -76,6 +90,8 @@ private:
     QAction *m_details;
     QAction *m_trust;
     QAction *m_replay;
+    QAction *m_pairFaults;
+    QMenu *m_cutMenu;
     ReplayController *m_replayController;
     ReplayBar *m_replayBar;
 };

@@ -7,6 +7,7 @@
 #include "net/websocketurl.h"
 #include "widgets/displayfilteredit.h"
 #include "widgets/listeningtlsedit.h"
+#include "widgets/relayfaultsedit.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -50,6 +51,7 @@ const QString FingerprintKey = QStringLiteral("relay/acceptedFingerprint");
 const QString ModeKey = QStringLiteral("relay/mode");
 const QString BlindHostsKey = QStringLiteral("relay/blindHosts");
 const QString CaDirectoryKey = QStringLiteral("relay/caDirectory");
+const QString FaultSeedKey = QStringLiteral("relay/faultSeed");
 const QString ProxyModeName = QStringLiteral("proxy");
 const QString SettingsGroup = QStringLiteral("relay/");
 
@@ -139,11 +141,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     , m_injectCode(new QSpinBox(this))
     , m_inject(new QPushButton(tr("Inject"), this))
     , m_loadFromLog(new QPushButton(tr("&Load from selected log row"), this))
-    , m_faultDirection(new QComboBox(this))
-    , m_latency(new QSpinBox(this))
-    , m_jitter(new QSpinBox(this))
-    , m_throttle(new QSpinBox(this))
-    , m_dropRate(new QDoubleSpinBox(this))
+    , m_faultsEdit(new RelayFaultsEdit(this))
     , m_applyFaults(new QPushButton(tr("Apply"), this))
     , m_faultsSummary(new QLabel(this))
     , m_cutLeg(new QComboBox(this))
@@ -377,6 +375,10 @@ void RelayPanel::loadSettings() {
     m_blindHosts->setText(settings.value(BlindHostsKey).toString());
     m_caDirectory->setText(
         settings.value(CaDirectoryKey, CertificateAuthority::defaultDirectory()).toString());
+    // A seed is drawn the first time, then kept: a run can be repeated.
+    bool seedOk = false;
+    const quint64 seed = settings.value(FaultSeedKey).toULongLong(&seedOk);
+    m_faultsEdit->setSeed(seedOk ? seed : RelayFaultsEdit::drawSeed());
 }
 
 void RelayPanel::saveSettings() const {
@@ -392,6 +394,7 @@ void RelayPanel::saveSettings() const {
     settings.setValue(ModeKey, mode() == Mode::Proxy ? ProxyModeName : QStringLiteral("reverse"));
     settings.setValue(BlindHostsKey, m_blindHosts->text().trimmed());
     settings.setValue(CaDirectoryKey, m_caDirectory->text().trimmed());
+    settings.setValue(FaultSeedKey, QString::number(m_faultsEdit->seed()));
 }
 
 RelayPanel::Mode RelayPanel::mode() const {
@@ -487,6 +490,9 @@ bool RelayPanel::start() {
         m_heldModel->setRelay(relay);
         connect(relay, &Relay::heldChanged, this, &RelayPanel::updateHeldStatus);
         applyIntercept();
+        RelayFaults faults = relay->faults();
+        faults.seed = m_faultsEdit->seed();
+        relay->setFaults(faults);
         updateFaultsSummary();
         m_pauseWatch->start();
         updateForm();
@@ -841,25 +847,8 @@ QWidget *RelayPanel::createInjectPage() {
     m_loadFromLog->setObjectName(QStringLiteral("loadFromLog"));
     m_loadFromLog->setToolTip(tr("The message or ping selected in the log, with its pair: "
                                  "Inject then sends it again, to either side"));
-    // Directions are named by the leg a message goes out on, as the relay names them.
-    m_faultDirection->addItem(tr("client \u2192 server"), int(RelayLegKind::Server));
-    m_faultDirection->addItem(tr("server \u2192 client"), int(RelayLegKind::Client));
     m_cutLeg->addItem(tr("client leg"), int(RelayLegKind::Client));
     m_cutLeg->addItem(tr("server leg"), int(RelayLegKind::Server));
-    m_latency->setRange(0, 600'000);
-    m_latency->setSuffix(tr(" ms"));
-    m_latency->setToolTip(tr("Every message goes out no earlier than this after it came"));
-    m_jitter->setRange(0, 600'000);
-    m_jitter->setPrefix(QStringLiteral("\u00B1 "));
-    m_jitter->setSuffix(tr(" ms"));
-    m_throttle->setRange(0, 1'000'000'000);
-    m_throttle->setSpecialValueText(tr("unlimited"));
-    m_throttle->setSuffix(tr(" B/s"));
-    m_throttle->setToolTip(tr("At most this many payload bytes a second"));
-    m_dropRate->setRange(0, 100);
-    m_dropRate->setDecimals(1);
-    m_dropRate->setSuffix(tr(" %"));
-    m_dropRate->setToolTip(tr("This share of data messages is dropped (the log notes each)"));
     m_faultsSummary->setObjectName(QStringLiteral("faultsSummary"));
     m_faultsSummary->setWordWrap(true);
     m_cutClose->setToolTip(tr("A close frame with 1001 on that leg; the other leg is closed as "
@@ -881,14 +870,10 @@ QWidget *RelayPanel::createInjectPage() {
     injectForm->addRow(tr("Payload:"), m_injectPayload);
     injectForm->addRow(QString(), m_inject);
     auto *faultsBox = new QGroupBox(tr("Faults, for every pair"), page);
+    faultsBox->setToolTip(tr("A pair with faults of its own (the Connections tree's \"Faults for "
+                             "this pair\u2026\") keeps them"));
     auto *faultsForm = new QFormLayout(faultsBox);
-    faultsForm->addRow(tr("Direction:"), m_faultDirection);
-    auto *latencyRow = new QHBoxLayout;
-    latencyRow->addWidget(m_latency);
-    latencyRow->addWidget(m_jitter);
-    faultsForm->addRow(tr("Latency:"), latencyRow);
-    faultsForm->addRow(tr("Throttle:"), m_throttle);
-    faultsForm->addRow(tr("Drop:"), m_dropRate);
+    faultsForm->addRow(m_faultsEdit);
     faultsForm->addRow(QString(), m_applyFaults);
     faultsForm->addRow(m_faultsSummary);
     auto *cutBox = new QGroupBox(tr("Cut a leg of the pair"), page);
@@ -910,20 +895,30 @@ QWidget *RelayPanel::createInjectPage() {
         m_injectCode->setVisible(m_injectKind->currentData().toInt() == InjectClose);
     });
     m_injectCode->hide();
-    connect(m_faultDirection, &QComboBox::currentIndexChanged, this, [this] {
-        // The form shows what the relay applies in the chosen direction.
-        const Relay *relay = runningRelay();
-        const RelayDirectionFaults faults =
-            relay ? relay->faults().toward(legData(m_faultDirection)) : RelayDirectionFaults{};
-        m_latency->setValue(faults.latencyMs);
-        m_jitter->setValue(faults.jitterMs);
-        m_throttle->setValue(int(std::min<qint64>(faults.bytesPerSecond, m_throttle->maximum())));
-        m_dropRate->setValue(faults.dropPercent);
-    });
     connect(m_applyFaults, &QPushButton::clicked, this, &RelayPanel::applyFaults);
     connect(m_cutClose, &QPushButton::clicked, this, [this] { cutLeg(false); });
     connect(m_cutReset, &QPushButton::clicked, this, [this] { cutLeg(true); });
     return page;
+}
+
+QComboBox *RelayPanel::faultDirectionCombo() const {
+    return m_faultsEdit->directionCombo();
+}
+
+QSpinBox *RelayPanel::latencySpin() const {
+    return m_faultsEdit->latencySpin();
+}
+
+QSpinBox *RelayPanel::jitterSpin() const {
+    return m_faultsEdit->jitterSpin();
+}
+
+QSpinBox *RelayPanel::throttleSpin() const {
+    return m_faultsEdit->throttleSpin();
+}
+
+QDoubleSpinBox *RelayPanel::dropRateSpin() const {
+    return m_faultsEdit->dropRateSpin();
 }
 
 Relay *RelayPanel::runningRelay() const {
@@ -1120,12 +1115,15 @@ void RelayPanel::applyFaults() {
         reportAction(false, tr("Start the relay first"));
         return;
     }
-    RelayDirectionFaults faults;
-    faults.latencyMs = m_latency->value();
-    faults.jitterMs = m_jitter->value();
-    faults.bytesPerSecond = m_throttle->value();
-    faults.dropPercent = m_dropRate->value();
-    relay->setFaults(legData(m_faultDirection), faults);
+    // Both directions and the seed, as the form has them; the rest (a cut after N
+    // messages) as the relay has it.
+    const RelayFaults edited = m_faultsEdit->faults();
+    RelayFaults faults = relay->faults();
+    faults.up = edited.up;
+    faults.down = edited.down;
+    faults.seed = edited.seed;
+    relay->setFaults(faults);
+    saveSettings();
     updateFaultsSummary();
     reportAction(true, tr("Faults applied"));
 }
@@ -1139,6 +1137,12 @@ void RelayPanel::updateFaultsSummary() {
         if (!what.isEmpty())
             lines.append(QStringLiteral("%1: %2").arg(relayDirectionArrow(to), what));
     }
+    // The seed decides only what is drawn: jitter and drops.
+    const auto draws = [](const RelayDirectionFaults &f) {
+        return f.jitterMs > 0 || f.dropPercent > 0;
+    };
+    if (relay && (draws(faults.up) || draws(faults.down)))
+        lines.append(tr("seed %1: `wsw relay --seed %1` draws the same").arg(faults.seed));
     m_faultsSummary->setText(lines.isEmpty() ? tr("No faults staged")
                                              : lines.join(QLatin1Char('\n')));
     m_faultsSummary->setStyleSheet(lines.isEmpty() ? QString() : QStringLiteral("color: #6a1b9a;"));

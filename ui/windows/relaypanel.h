@@ -32,6 +32,7 @@ class ConnectionsModel;
 class DisplayFilterEdit;
 class HeldMessagesModel;
 class ListeningTlsEdit;
+class RelayFaultsEdit;
 
 // The Relay dock: a reverse relay (core/relay) run from the window. Listen address
 // (127.0.0.1 unless another is typed, with a warning) and port, ws:// or wss:// for the
@@ -59,8 +60,9 @@ class ListeningTlsEdit;
 // the tab says how much is held and when a leg is not read because of back-pressure.
 // The Inject & faults tab puts a message, ping or close on either leg of a pair
 // (or, loaded from a row of the log, sends a relayed message again to either side),
-// stages latency (± jitter), a throttle and a drop rate per direction, and cuts a
-// leg with a close or a TCP reset.
+// stages latency (± jitter), a throttle and a drop rate per direction with the seed
+// their draws come from (kept with the settings, said in the staged notes, so that
+// `wsw relay --seed N` repeats a run), and cuts a leg with a close or a TCP reset.
 class RelayPanel : public QWidget {
     Q_OBJECT
 public:
@@ -152,11 +154,13 @@ public:
     QSpinBox *injectCodeSpin() const { return m_injectCode; }
     QPushButton *injectButton() const { return m_inject; }
     QPushButton *loadFromLogButton() const { return m_loadFromLog; }
-    QComboBox *faultDirectionCombo() const { return m_faultDirection; }
-    QSpinBox *latencySpin() const { return m_latency; }
-    QSpinBox *jitterSpin() const { return m_jitter; }
-    QSpinBox *throttleSpin() const { return m_throttle; }
-    QDoubleSpinBox *dropRateSpin() const { return m_dropRate; }
+    // The faults for every pair (the dialog for one pair's own uses the same form).
+    RelayFaultsEdit *faultsEdit() const { return m_faultsEdit; }
+    QComboBox *faultDirectionCombo() const;
+    QSpinBox *latencySpin() const;
+    QSpinBox *jitterSpin() const;
+    QSpinBox *throttleSpin() const;
+    QDoubleSpinBox *dropRateSpin() const;
     QPushButton *applyFaultsButton() const { return m_applyFaults; }
     QLabel *faultsSummary() const { return m_faultsSummary; }
     QComboBox *cutLegCombo() const { return m_cutLeg; }
@@ -276,11 +280,7 @@ private:
         QByteArray payload; // as logged: a ping's bytes need not be UTF-8
     };
     std::optional<LoadedRow> m_loaded;
-    QComboBox *m_faultDirection;
-    QSpinBox *m_latency;
-    QSpinBox *m_jitter;
-    QSpinBox *m_throttle;
-    QDoubleSpinBox *m_dropRate;
+    RelayFaultsEdit *m_faultsEdit;
     QPushButton *m_applyFaults;
     QLabel *m_faultsSummary;
     QComboBox *m_cutLeg;
