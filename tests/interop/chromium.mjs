@@ -25,6 +25,24 @@ export async function closeBrowser(browser, what = 'closing Chromium') {
     await withTimeout(browser.close(), 15000, what).catch(() => {});
 }
 
+// Runs body(page) in a new page of `browser`, closed after; an error thrown carries
+// the last things the page's console said (messages and uncaught errors).
+export async function inNewPage(browser, body) {
+    const page = await browser.newPage();
+    const console_ = [];
+    page.on('console', (message) => console_.push(`${message.type()}: ${message.text()}`));
+    page.on('pageerror', (error) => console_.push(`pageerror: ${error.message}`));
+    try {
+        return await body(page);
+    } catch (error) {
+        if (console_.length)
+            error.message += `; browser console: ${JSON.stringify(console_.slice(-8))}`;
+        throw error;
+    } finally {
+        await page.close().catch(() => {});
+    }
+}
+
 export class ChromiumWork {
     // Chromium (or the end of the process, as a missing peer) and a fresh work folder
     // named after `prefix` ('wsw-chromium-').

@@ -4,7 +4,7 @@
 // The wss:// cases serve it at https://127.0.0.1:PORT/ with a certificate made here,
 // which Chromium trusts only through a pin of its public key, not by ignoring errors.
 
-import { ChromiumWork, closeBrowser, spkiPin } from './chromium.mjs';
+import { ChromiumWork, closeBrowser, inNewPage, spkiPin } from './chromium.mjs';
 import { CheckError, check, runSuite, startServer, withTimeout } from './support.mjs';
 
 const work = await ChromiumWork.start('wsw-chromium-');
@@ -56,24 +56,17 @@ function installPageHelpers() {
 // Opens the server's test page in a fresh tab and runs body(page, server).
 async function withPage(serverOptions, body) {
     const server = await startServer(...serverOptions);
-    const page = await browser.newPage();
-    const console_ = [];
-    page.on('console', (message) => console_.push(`${message.type()}: ${message.text()}`));
-    page.on('pageerror', (error) => console_.push(`pageerror: ${error.message}`));
     try {
-        const response = await page.goto(server.httpUrl, { timeout: 15000 });
-        check(response && response.status() === 200,
-              `GET ${server.httpUrl} answered ${response?.status()}`);
-        check((response.headers()['content-type'] ?? '').includes('text/html'),
-              `test page content type ${response.headers()['content-type']}`);
-        await page.evaluate(installPageHelpers);
-        return await body(page, server);
-    } catch (error) {
-        if (console_.length)
-            error.message += `; browser console: ${JSON.stringify(console_.slice(-8))}`;
-        throw error;
+        return await inNewPage(browser, async (page) => {
+            const response = await page.goto(server.httpUrl, { timeout: 15000 });
+            check(response && response.status() === 200,
+                  `GET ${server.httpUrl} answered ${response?.status()}`);
+            check((response.headers()['content-type'] ?? '').includes('text/html'),
+                  `test page content type ${response.headers()['content-type']}`);
+            await page.evaluate(installPageHelpers);
+            return await body(page, server);
+        });
     } finally {
-        await page.close().catch(() => {});
         await server.stop();
     }
 }

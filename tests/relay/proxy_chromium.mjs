@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-import { ChromiumWork, closeBrowser, spkiPin as spkiPinOf } from '../interop/chromium.mjs';
+import { ChromiumWork, closeBrowser, inNewPage, spkiPin as spkiPinOf } from '../interop/chromium.mjs';
 import {
     CheckError, check, runSuite, startProcess, startServer, stopProcess, withTimeout, wswBinary,
 } from '../interop/support.mjs';
@@ -75,10 +75,7 @@ function receivedTexts(log, conn) {
 // Loads `pageUrl` through the proxy, opens `wsUrl` from it, echoes one text and
 // closes with 1000; what the page saw.
 async function echoThroughProxy(browser, pageUrl, wsUrl, text) {
-    const page = await browser.newPage();
-    const console_ = [];
-    page.on('console', (message) => console_.push(`${message.type()}: ${message.text()}`));
-    try {
+    return inNewPage(browser, async (page) => {
         const response = await page.goto(pageUrl, { timeout: 15000 });
         check(response && response.status() === 200, `GET ${pageUrl} answered ${response?.status()}`);
         check((await response.text()).includes('<!DOCTYPE html>'), `${pageUrl} is not the test page`);
@@ -97,13 +94,7 @@ async function echoThroughProxy(browser, pageUrl, wsUrl, text) {
             ws.close(1000);
             return { received, closed: await closed, protocol: location.protocol };
         }, { url: wsUrl, message: text });
-    } catch (error) {
-        if (console_.length)
-            error.message += `; browser console: ${JSON.stringify(console_.slice(-8))}`;
-        throw error;
-    } finally {
-        await page.close().catch(() => {});
-    }
+    });
 }
 
 // Both legs of a pair to `target` in the log (the test page opens a WebSocket of its
