@@ -43,7 +43,6 @@
 #include <QFile>
 #include <QInputDevice>
 #include <QKeyEvent>
-#include <QTemporaryDir>
 #include <QThread>
 #include <QTimer>
 
@@ -398,8 +397,7 @@ int main(int argc, char **argv) {
     wsbench::useOffscreenUnlessChosen();
     previousHandler = qInstallMessageHandler(quietHandler);
     QApplication app(argc, argv);
-    QTemporaryDir settingsDir;
-    wsbench::useOwnSettings(settingsDir, QStringLiteral("bench_logflood"));
+    const wsbench::OwnSettings settings(QStringLiteral("bench_logflood"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

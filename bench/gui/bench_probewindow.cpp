@@ -28,7 +28,6 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QSpinBox>
-#include <QTemporaryDir>
 #include <QTimer>
 
 #include <cstdio>
@@ -66,8 +65,7 @@ double runWithoutWindow(const QList<probe::ProbeCase> &cases, ServerOptions opti
 int main(int argc, char **argv) {
     wsbench::useOffscreenUnlessChosen();
     QApplication app(argc, argv);
-    QTemporaryDir settingsDir;
-    wsbench::useOwnSettings(settingsDir, QStringLiteral("bench_probewindow"));
+    const wsbench::OwnSettings settings(QStringLiteral("bench_probewindow"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

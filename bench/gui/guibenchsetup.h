@@ -19,14 +19,20 @@ inline void useOffscreenUnlessChosen() {
         qputenv("QT_QPA_PLATFORM", "offscreen");
 }
 
-// Settings in `settingsDir` for `applicationName`; stdout line-buffered, so that each
-// figure shows as soon as it is printed.
-inline void useOwnSettings(const QTemporaryDir &settingsDir, const QString &applicationName) {
-    QSettings::setDefaultFormat(QSettings::IniFormat);
-    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir.path());
-    QCoreApplication::setOrganizationName(QStringLiteral("wsw-bench"));
-    QCoreApplication::setApplicationName(applicationName);
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-}
+// Settings of `applicationName` in a folder that lives as long as this; stdout
+// line-buffered, so that each figure shows as soon as it is printed.
+class OwnSettings {
+public:
+    explicit OwnSettings(const QString &applicationName) {
+        QSettings::setDefaultFormat(QSettings::IniFormat);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_dir.path());
+        QCoreApplication::setOrganizationName(QStringLiteral("wsw-bench"));
+        QCoreApplication::setApplicationName(applicationName);
+        std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    }
+
+private:
+    QTemporaryDir m_dir;
+};
 
 } // namespace wsbench
