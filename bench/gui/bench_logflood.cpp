@@ -27,6 +27,7 @@
 // under Xvfb).
 
 #include "connections/connectionhub.h"
+#include "guibenchsetup.h"
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
 #include "net/server.h"
@@ -42,8 +43,6 @@
 #include <QFile>
 #include <QInputDevice>
 #include <QKeyEvent>
-#include <QSettings>
-#include <QTemporaryDir>
 #include <QThread>
 #include <QTimer>
 
@@ -395,17 +394,10 @@ private:
 };
 
 int main(int argc, char **argv) {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
+    wsbench::useOffscreenUnlessChosen();
     previousHandler = qInstallMessageHandler(quietHandler);
     QApplication app(argc, argv);
-    // The window remembers its layout: keep the user's settings out of it.
-    QTemporaryDir settingsDir;
-    QSettings::setDefaultFormat(QSettings::IniFormat);
-    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir.path());
-    QCoreApplication::setOrganizationName(QStringLiteral("wsw-bench"));
-    QCoreApplication::setApplicationName(QStringLiteral("bench_logflood"));
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    const wsbench::OwnSettings settings(QStringLiteral("bench_logflood"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

@@ -14,6 +14,7 @@
 // Prints the case count, both times and their ratio. Runs on the offscreen platform
 // unless QT_QPA_PLATFORM says otherwise.
 
+#include "guibenchsetup.h"
 #include "net/server.h"
 #include "net/websocketurl.h"
 #include "probe/proberunner.h"
@@ -26,9 +27,7 @@
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QEventLoop>
-#include <QSettings>
 #include <QSpinBox>
-#include <QTemporaryDir>
 #include <QTimer>
 
 #include <cstdio>
@@ -64,17 +63,9 @@ double runWithoutWindow(const QList<probe::ProbeCase> &cases, ServerOptions opti
 } // namespace
 
 int main(int argc, char **argv) {
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
+    wsbench::useOffscreenUnlessChosen();
     QApplication app(argc, argv);
-    // The window remembers its layout and the panels their forms: keep the user's
-    // settings out of it.
-    QTemporaryDir settingsDir;
-    QSettings::setDefaultFormat(QSettings::IniFormat);
-    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir.path());
-    QCoreApplication::setOrganizationName(QStringLiteral("wsw-bench"));
-    QCoreApplication::setApplicationName(QStringLiteral("bench_probewindow"));
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    const wsbench::OwnSettings settings(QStringLiteral("bench_probewindow"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

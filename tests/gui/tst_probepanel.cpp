@@ -76,12 +76,21 @@ Misbehaviour wrongPongs() {
     return m;
 }
 
-// Our echo server on 127.0.0.1 over TLS with `identity` (self-signed: trusted by nobody).
-ServerOptions wssOptions(const CertificateAndKey &identity) {
-    ServerOptions options = localOptions();
-    options.tlsCertificate = identity.certificate;
-    options.tlsKey = identity.key;
-    return options;
+// Our echo server on 127.0.0.1 over TLS with a fresh self-signed certificate (trusted
+// by nobody): its options, and the certificate.
+struct WssServer {
+    CertificateAndKey identity;
+    ServerOptions options;
+};
+
+std::optional<WssServer> selfSignedWss() {
+    const std::optional<CertificateAndKey> identity = generateCertificate({});
+    if (!identity)
+        return std::nullopt;
+    WssServer wss{*identity, localOptions()};
+    wss.options.tlsCertificate = identity->certificate;
+    wss.options.tlsKey = identity->key;
+    return wss;
 }
 
 QString urlOf(const Server &server) {
@@ -629,10 +638,10 @@ void tst_ProbePanel::windowHostedServer() {
 void tst_ProbePanel::wssTargetWithTrust() {
     Fixture f;
     ProbePanel &probe = *f.probe;
-    const std::optional<CertificateAndKey> identity = generateCertificate({});
-    QVERIFY(identity);
-    const ServerOptions options = wssOptions(*identity);
-    Server server(options);
+    const std::optional<WssServer> wss = selfSignedWss();
+    QVERIFY(wss);
+    const CertificateAndKey &identity = wss->identity;
+    Server server(wss->options);
     QVERIFY(server.listen());
     const QString url = QStringLiteral("wss://127.0.0.1:%1/").arg(server.port());
     const QStringList cases{QStringLiteral("1.1.*")};
@@ -644,7 +653,7 @@ void tst_ProbePanel::wssTargetWithTrust() {
     QVERIFY(!probe.resultsModel()->result(0).wasOpen);
 
     // Accepted by its SHA-256, as wsw probe --accept-fingerprint.
-    probe.fingerprintEdit()->setText(sha256Fingerprint(identity->certificate));
+    probe.fingerprintEdit()->setText(sha256Fingerprint(identity.certificate));
     QVERIFY(runTo(probe, url, cases));
     QCOMPARE(probe.resultsModel()->rowCount(), expected);
     QCOMPARE(probe.resultsModel()->behaviorCounts().value(probe::Verdict::Ok), expected);
@@ -655,7 +664,7 @@ void tst_ProbePanel::wssTargetWithTrust() {
     const QString caFile = dir.filePath(QStringLiteral("server.pem"));
     QFile file(caFile);
     QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write(identity->certificatePem);
+    file.write(identity.certificatePem);
     file.close();
     probe.caFileEdit()->setText(caFile);
     QVERIFY(runTo(probe, url, cases));
@@ -674,10 +683,9 @@ void tst_ProbePanel::wssTargetWithTrust() {
 void tst_ProbePanel::hostedWssServer() {
     Fixture f;
     ProbePanel &probe = *f.probe;
-    const std::optional<CertificateAndKey> identity = generateCertificate({});
-    QVERIFY(identity);
-    const ServerOptions options = wssOptions(*identity);
-    QVERIFY(f.server.start(options));
+    const std::optional<WssServer> wss = selfSignedWss();
+    QVERIFY(wss);
+    QVERIFY(f.server.start(wss->options));
     // The form's trust is for URLs; the hosted server's own certificate is accepted.
     probe.fingerprintEdit()->setText(QStringLiteral("AB:CD"));
     probe.targetCombo()->setCurrentIndex(

@@ -94,6 +94,18 @@ PairNodes onlyPair(const ConnectionHub &hub, quint32 relayId) {
     return nodes;
 }
 
+// A window whose relay (without deflate) stands in front of its echo server, and our
+// client connected through it.
+struct RelayedClient {
+    std::unique_ptr<MainWindow> window;
+    RelayPanel *panel = nullptr;
+    ConnectionHub *hub = nullptr;
+    MessageLogModel *log = nullptr;
+    QString url;        // the relay's
+    quint32 client = 0; // open
+    PairNodes nodes;    // the relay's one pair
+};
+
 // How many records of `connection` `match` accepts.
 int countRecords(const MessageLogModel &log, quint32 connection, const RecordMatch &match) {
     int count = 0;
@@ -161,6 +173,10 @@ private:
     QString startRelayToEcho(MainWindow &window, bool clientDeflate, bool serverDeflate);
     // Our client connected to the relay at `url`: its id once open, else 0.
     quint32 openThroughRelay(MainWindow &window, const QString &url);
+    // A new window with the relay started in front of its echo server; with `connect`,
+    // our client connected through it too (connectRelayed()). False when a step fails.
+    bool startRelayed(RelayedClient &relayed, bool connect = true);
+    bool connectRelayed(RelayedClient &relayed);
     // Starts the window's echo server and the panel in proxy mode with its certificate
     // authority in `caDirectory`; the echo server's URL, empty on failure.
     QString startProxyBesideEcho(MainWindow &window, const QString &caDirectory);
@@ -456,6 +472,29 @@ quint32 TestRelayPanel::openThroughRelay(MainWindow &window, const QString &url)
     return QTest::qWaitFor([&] { return window.hub()->isOpen(client); }, WaitMs) ? client : 0;
 }
 
+bool TestRelayPanel::startRelayed(RelayedClient &relayed, bool connect) {
+    relayed.window = createWindow();
+    if (!relayed.window)
+        return false;
+    relayed.panel = relayed.window->relayPanel();
+    relayed.hub = relayed.window->hub();
+    relayed.log = relayed.window->logModel();
+    relayed.url = startRelayToEcho(*relayed.window, false);
+    if (relayed.url.isEmpty()) {
+        qWarning() << "relay not started:" << relayed.panel->errorLabel()->text();
+        return false;
+    }
+    return !connect || connectRelayed(relayed);
+}
+
+bool TestRelayPanel::connectRelayed(RelayedClient &relayed) {
+    relayed.client = openThroughRelay(*relayed.window, relayed.url);
+    if (!relayed.client)
+        return false;
+    relayed.nodes = onlyPair(*relayed.hub, relayed.panel->relayId());
+    return true;
+}
+
 void TestRelayPanel::wssWithTheGeneratedCertificate() {
     const auto window = createWindow();
     QVERIFY(window);
@@ -544,16 +583,9 @@ void TestRelayPanel::wssWithOwnCertificateAndKey() {
 }
 
 void TestRelayPanel::interceptRuleMeansWhatTheLogShows() {
-    const auto window = createWindow();
-    QVERIFY(window);
-    const QString url = startRelayToEcho(*window, false);
-    QVERIFY(!url.isEmpty());
-    RelayPanel *panel = window->relayPanel();
-    ConnectionHub *hub = window->hub();
-    MessageLogModel *log = window->logModel();
-    const quint32 client = openThroughRelay(*window, url);
-    QVERIFY(client);
-    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    RelayedClient relayed;
+    QVERIFY(startRelayed(relayed));
+    auto &[window, panel, hub, log, url, client, nodes] = relayed;
     // The legs' names are the ones `wsw relay --save` writes and rules compare.
     QCOMPARE(log->store().connectionName(nodes.client), QStringLiteral("relay 1 #1 client"));
 
@@ -596,15 +628,9 @@ void TestRelayPanel::interceptRuleMeansWhatTheLogShows() {
 }
 
 void TestRelayPanel::interceptHoldEditReleaseDrop() {
-    const auto window = createWindow();
-    QVERIFY(window);
-    const QString url = startRelayToEcho(*window, false);
-    QVERIFY(!url.isEmpty());
-    RelayPanel *panel = window->relayPanel();
-    ConnectionHub *hub = window->hub();
-    MessageLogModel *log = window->logModel();
-    const quint32 client = openThroughRelay(*window, url);
-    QVERIFY(client);
+    RelayedClient relayed;
+    QVERIFY(startRelayed(relayed));
+    auto &[window, panel, hub, log, url, client, nodes] = relayed;
 
     // Hold what the client sends when the rule takes it: in the log's language.
     panel->ruleEdit()->setText(QStringLiteral("leg == client && text contains \"secret\""));
@@ -639,7 +665,6 @@ void TestRelayPanel::interceptHoldEditReleaseDrop() {
     QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "plain"), WaitMs) >= 0);
     QTRY_COMPARE(panel->heldModel()->rowCount(), 0);
     QTRY_COMPARE(panel->heldStatus()->text(), QStringLiteral("Nothing held"));
-    const PairNodes nodes = onlyPair(*hub, panel->relayId());
     QVERIFY(findRecord(*log, nodes.server, outgoing(LogKind::Text)) >= 0);
     QVERIFY(findRecord(*log, nodes.server, incomingPayload("secret one")) < 0);
 
@@ -676,17 +701,11 @@ void TestRelayPanel::interceptHoldEditReleaseDrop() {
 }
 
 void TestRelayPanel::injectFaultsAndCut() {
-    const auto window = createWindow();
-    QVERIFY(window);
-    const QString url = startRelayToEcho(*window, false);
-    QVERIFY(!url.isEmpty());
-    RelayPanel *panel = window->relayPanel();
-    ConnectionHub *hub = window->hub();
-    MessageLogModel *log = window->logModel();
+    RelayedClient relayed;
+    QVERIFY(startRelayed(relayed, false));
+    auto &[window, panel, hub, log, url, client, nodes] = relayed;
     QVERIFY(!panel->injectButton()->isEnabled()); // no pair yet
-    const quint32 client = openThroughRelay(*window, url);
-    QVERIFY(client);
-    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    QVERIFY(connectRelayed(relayed));
     QTRY_VERIFY(panel->injectButton()->isEnabled());
     QVERIFY(panel->targetPairLabel()->text().contains(QStringLiteral("relay 1 #1")));
 
@@ -899,17 +918,10 @@ void TestRelayPanel::logColumnsFitA1024Window() {
 }
 
 void TestRelayPanel::resendToEitherSide() {
-    const auto window = createWindow();
-    QVERIFY(window);
-    const QString url = startRelayToEcho(*window, false);
-    QVERIFY(!url.isEmpty());
-    RelayPanel *panel = window->relayPanel();
-    ConnectionHub *hub = window->hub();
-    MessageLogModel *log = window->logModel();
+    RelayedClient relayed;
+    QVERIFY(startRelayed(relayed));
+    auto &[window, panel, hub, log, url, client, nodes] = relayed;
     LogPanel *logPanel = window->logPanel();
-    const quint32 client = openThroughRelay(*window, url);
-    QVERIFY(client);
-    const PairNodes nodes = onlyPair(*hub, panel->relayId());
     QTRY_VERIFY_WITH_TIMEOUT(echoPeer(*window) != 0, WaitMs);
     const quint32 server = echoPeer(*window);
     const auto arrivedAtServer = [&] {

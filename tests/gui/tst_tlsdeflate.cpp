@@ -15,6 +15,7 @@
 #include "net/tlscertificate.h"
 #include "widgets/frameinspector.h"
 #include "widgets/hexview.h"
+#include "widgets/listeningtlsedit.h"
 #include "widgets/messagelogview.h"
 #include "windows/connectionspanel.h"
 #include "windows/logpanel.h"
@@ -50,6 +51,14 @@ namespace {
 
 constexpr int Timeout = 10000;
 
+// Chooses the generated localhost certificate in the server panel, as a user does in
+// its TLS list; true when the certificate is there (its fingerprint shown).
+bool chooseGeneratedCertificate(ServerPanel &panel) {
+    QComboBox *choice = panel.listeningTlsEdit()->choiceCombo();
+    choice->setCurrentIndex(choice->findData(int(ListeningTlsEdit::Choice::Generated)));
+    return !panel.listeningTlsEdit()->fingerprintEdit()->text().isEmpty();
+}
+
 } // namespace
 
 class TestTlsDeflate : public QObject {
@@ -66,6 +75,8 @@ private slots:
     void oneClickEchoOverTls();
     void deflateEchoShowsBothSizes();
     void settingsPersist();
+    void settingsOfTheTlsCheckBox_data();
+    void settingsOfTheTlsCheckBox();
     void inspectorInflatesAFrame_data();
     void inspectorInflatesAFrame();
 
@@ -119,16 +130,21 @@ void TestTlsDeflate::wssTrustThisCertificate() {
     auto window = createWindow();
     QVERIFY(window);
     ServerPanel *panel = window->serverPanel();
-    QVERIFY(panel->fingerprintEdit()->text().isEmpty());
-    QTest::mouseClick(panel->generateButton(), Qt::LeftButton);
-    QVERIFY(panel->tlsCheck()->isChecked());
-    const QString fingerprint = panel->fingerprintEdit()->text();
+    ListeningTlsEdit *tls = panel->listeningTlsEdit();
+    QCOMPARE(tls->choice(), ListeningTlsEdit::Choice::Off);
+    QVERIFY(tls->fingerprintEdit()->text().isEmpty());
+    QVERIFY(chooseGeneratedCertificate(*panel));
+    const QString fingerprint = tls->fingerprintEdit()->text();
     QCOMPARE(fingerprint.size(), 32 * 3 - 1); // "AB:CD:..."
-    QVERIFY(panel->fingerprintEdit()->isReadOnly());
-    QVERIFY(panel->certificateFileEdit()->text().startsWith(
+    QVERIFY(tls->fingerprintEdit()->isReadOnly());
+    QVERIFY(tls->certificateFile().startsWith(
         QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)));
     const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
+    // While it runs the choice is fixed, and the fingerprint can still be copied.
+    QVERIFY(!tls->choiceCombo()->isEnabled());
+    QVERIFY(tls->fingerprintEdit()->isEnabled());
+    QCOMPARE(tls->fingerprintEdit()->text(), fingerprint);
     QCOMPARE(panel->testPageUrl(), QStringLiteral("https://127.0.0.1:%1/").arg(port));
     QVERIFY(panel->linkLabel()->text().contains(QStringLiteral("https://")));
 
@@ -224,12 +240,12 @@ void TestTlsDeflate::wssWithTheCertificateAsCaFile() {
     auto window = createWindow();
     QVERIFY(window);
     ServerPanel *panel = window->serverPanel();
-    QVERIFY(panel->generateCertificate());
+    QVERIFY(chooseGeneratedCertificate(*panel));
     const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
     NewConnectionDialog *dialog =
         openDialog(*window, QStringLiteral("wss://localhost:%1/").arg(port));
-    dialog->caFileEdit()->setText(panel->certificateFileEdit()->text());
+    dialog->caFileEdit()->setText(panel->listeningTlsEdit()->certificateFile());
     const quint32 client = accept(*window, dialog);
     QVERIFY(client != 0);
     ConnectionHub *hub = window->hub();
@@ -247,7 +263,7 @@ void TestTlsDeflate::wssWithTheCertificateAsCaFile() {
 void TestTlsDeflate::wssToPlainServerSaysWhy() {
     auto window = createWindow();
     QVERIFY(window);
-    window->serverPanel()->tlsCheck()->setChecked(false);
+    window->serverPanel()->listeningTlsEdit()->setChoice(ListeningTlsEdit::Choice::Off);
     const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
     QCOMPARE(window->serverPanel()->testPageUrl(),
@@ -271,7 +287,7 @@ void TestTlsDeflate::oneClickEchoOverTls() {
     auto window = createWindow();
     QVERIFY(window);
     window->setWelcomePort(0);
-    QVERIFY(window->serverPanel()->generateCertificate());
+    QVERIFY(chooseGeneratedCertificate(*window->serverPanel()));
     const quint32 client = window->hostEchoAndConnect();
     QVERIFY(client != 0);
     ConnectionHub *hub = window->hub();
@@ -280,7 +296,7 @@ void TestTlsDeflate::oneClickEchoOverTls() {
     QVERIFY(hub->info(client)->address.startsWith(QStringLiteral("wss://127.0.0.1:")));
     QCOMPARE(hub->info(client)->tls->verifiedBy, TlsInfo::VerifiedBy::Fingerprint);
     QCOMPARE(hub->info(client)->tls->chain.value(0).sha256,
-             window->serverPanel()->fingerprintEdit()->text());
+             window->serverPanel()->listeningTlsEdit()->fingerprintEdit()->text());
     const quint32 server = window->serverPanel()->serverId();
     QVERIFY(hub->info(server)->address.startsWith(QStringLiteral("wss://")));
     const QModelIndex serverNode = window->connectionsPanel()->model()->indexOf(server);
@@ -294,7 +310,7 @@ void TestTlsDeflate::deflateEchoShowsBothSizes() {
     auto window = createWindow();
     QVERIFY(window);
     ServerPanel *panel = window->serverPanel();
-    panel->tlsCheck()->setChecked(false);
+    panel->listeningTlsEdit()->setChoice(ListeningTlsEdit::Choice::Off);
     panel->deflateCheck()->setChecked(true);
     const quint16 port = startEchoServer(*window);
     QVERIFY(port != 0);
@@ -377,8 +393,8 @@ void TestTlsDeflate::settingsPersist() {
         auto window = createWindow();
         QVERIFY(window);
         ServerPanel *panel = window->serverPanel();
-        QVERIFY(panel->generateCertificate());
-        certificateFile = panel->certificateFileEdit()->text();
+        QVERIFY(chooseGeneratedCertificate(*panel));
+        certificateFile = panel->listeningTlsEdit()->certificateFile();
         panel->deflateCheck()->setChecked(true);
         panel->saveSettings();
         NewConnectionDialog *dialog = openDialog(*window, QStringLiteral("wss://127.0.0.1:1/"));
@@ -395,16 +411,17 @@ void TestTlsDeflate::settingsPersist() {
     auto window = createWindow();
     QVERIFY(window);
     ServerPanel *panel = window->serverPanel();
-    QVERIFY(panel->tlsCheck()->isChecked());
+    ListeningTlsEdit *tls = panel->listeningTlsEdit();
+    QCOMPARE(tls->choice(), ListeningTlsEdit::Choice::Generated);
     QVERIFY(panel->deflateCheck()->isChecked());
-    QCOMPARE(panel->certificateFileEdit()->text(), certificateFile);
-    QCOMPARE(panel->fingerprintEdit()->text().size(), 32 * 3 - 1);
+    QCOMPARE(tls->certificateFile(), certificateFile);
+    QCOMPARE(tls->fingerprintEdit()->text().size(), 32 * 3 - 1);
     QString error;
     const ServerOptions options = panel->options(&error);
     QVERIFY2(error.isEmpty(), qPrintable(error));
     QVERIFY(options.isSecure());
     QCOMPARE(options.deflate.policy, DeflatePolicy::Offer);
-    QCOMPARE(sha256Fingerprint(options.tlsCertificate), panel->fingerprintEdit()->text());
+    QCOMPARE(sha256Fingerprint(options.tlsCertificate), tls->fingerprintEdit()->text());
 
     NewConnectionDialog *dialog = window->newConnection();
     QCOMPARE(dialog->caFileEdit()->text(), certificateFile);
@@ -416,11 +433,49 @@ void TestTlsDeflate::settingsPersist() {
     dialog->reject();
 
     // A missing certificate file: the server does not start, and says why.
-    panel->certificateFileEdit()->setText(certificateFile + QStringLiteral(".missing"));
-    QVERIFY(panel->fingerprintEdit()->text().isEmpty());
+    tls->setChoice(ListeningTlsEdit::Choice::Own);
+    tls->certificateFileEdit()->setText(certificateFile + QStringLiteral(".missing"));
+    QVERIFY(tls->fingerprintEdit()->text().isEmpty());
     QVERIFY(!panel->start());
     QVERIFY(!panel->isRunning());
     QVERIFY(panel->statusLabel()->toolTip().startsWith(QStringLiteral("TLS")));
+    closeWindow(*window);
+}
+
+void TestTlsDeflate::settingsOfTheTlsCheckBox_data() {
+    QTest::addColumn<bool>("on");
+    QTest::addColumn<bool>("generated");
+    QTest::addColumn<int>("expected"); // ListeningTlsEdit::Choice
+    QTest::newRow("off") << false << true << int(ListeningTlsEdit::Choice::Off);
+    QTest::newRow("the generated certificate")
+        << true << true << int(ListeningTlsEdit::Choice::Generated);
+    QTest::newRow("the user's own files") << true << false << int(ListeningTlsEdit::Choice::Own);
+}
+
+void TestTlsDeflate::settingsOfTheTlsCheckBox() {
+    // Settings that a check box wrote: server/tls true or false beside the files.
+    QFETCH(bool, on);
+    QFETCH(bool, generated);
+    QFETCH(int, expected);
+    const QString certificateFile =
+        generated ? localhostCertificateFile() : QStringLiteral("/srv/tls/own.crt");
+    {
+        QSettings settings;
+        settings.setValue(QStringLiteral("server/tls"), on);
+        settings.setValue(QStringLiteral("server/tlsCertificateFile"), certificateFile);
+        settings.setValue(QStringLiteral("server/tlsKeyFile"), QStringLiteral("/srv/tls/own.key"));
+    }
+    auto window = createWindow();
+    QVERIFY(window);
+    ListeningTlsEdit *tls = window->serverPanel()->listeningTlsEdit();
+    QCOMPARE(int(tls->choice()), expected);
+    QCOMPARE(tls->certificateFileEdit()->text(), certificateFile);
+    QCOMPARE(tls->keyFileEdit()->text(), QStringLiteral("/srv/tls/own.key"));
+    // Written back in the list's words.
+    window->serverPanel()->saveSettings();
+    const QStringList names{QStringLiteral("off"), QStringLiteral("generated"),
+                            QStringLiteral("own")};
+    QCOMPARE(QSettings().value(QStringLiteral("server/tls")).toString(), names.at(expected));
     closeWindow(*window);
 }
 

@@ -5,25 +5,11 @@
 // The page is the server's own test page (Chromium refuses a WebSocket to 127.0.0.1
 // from a page whose origin is not local).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { ChromiumWork } from './chromium.mjs';
+import { check, runSuite, startServer, withTimeout } from './support.mjs';
 
-import { check, chromiumPeer, runSuite, startServer, withTimeout } from './support.mjs';
-
-const { chromium, executablePath, browserArgs } = await chromiumPeer();
-const profileDir = mkdtempSync(join(tmpdir(), 'wsw-chromium-'));
-
-let browser;
-try {
-    browser = await chromium.launchPersistentContext(join(profileDir, 'profile'), {
-        executablePath, headless: true, timeout: 30000, args: browserArgs,
-    });
-} catch (error) {
-    rmSync(profileDir, { recursive: true, force: true });
-    console.log(`FAIL: could not start ${executablePath} through playwright-core: ${error.message}`);
-    process.exit(1);
-}
+const work = await ChromiumWork.start('wsw-chromium-');
+const browser = await work.launchOrFail('profile');
 
 // In the page: opens a WebSocket, sends `messages` one after the other (each waiting
 // for its reply) and resolves with the reply times and the close event.
@@ -82,12 +68,6 @@ async function staged_clean_close_and_delays() {
           `close ${JSON.stringify(result)}, expected a clean 4003`);
 }
 
-let status = 1;
-try {
-    status = await runSuite('misbehave_chromium', [abrupt_close_is_1006, staged_clean_close_and_delays],
-                            40000);
-} finally {
-    await withTimeout(browser.close(), 15000, 'closing Chromium').catch(() => {});
-    rmSync(profileDir, { recursive: true, force: true });
-}
-process.exit(status);
+await work.finish(() => runSuite('misbehave_chromium',
+                                 [abrupt_close_is_1006, staged_clean_close_and_delays], 40000),
+                  [browser]);

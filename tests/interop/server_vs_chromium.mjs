@@ -4,53 +4,19 @@
 // The wss:// cases serve it at https://127.0.0.1:PORT/ with a certificate made here,
 // which Chromium trusts only through a pin of its public key, not by ignoring errors.
 
-import { spawnSync } from 'node:child_process';
-import { X509Certificate, createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { ChromiumWork, closeBrowser, inNewPage, spkiPin } from './chromium.mjs';
+import { CheckError, check, runSuite, startServer, withTimeout } from './support.mjs';
 
-import { CheckError, check, chromiumPeer, missingPeer, runSuite, startServer, withTimeout } from './support.mjs';
-
-const { chromium, executablePath, browserArgs } = await chromiumPeer();
-
-const profileDir = mkdtempSync(join(tmpdir(), 'wsw-chromium-'));
+const work = await ChromiumWork.start('wsw-chromium-');
 
 // A self-signed certificate for 127.0.0.1 that `wsw serve --tls --cert --key` serves.
-// Chromium accepts it only because of --ignore-certificate-errors-spki-list: the base64
-// SHA-256 of its SubjectPublicKeyInfo DER (honoured only with a user data directory,
-// which launchPersistentContext gives).
-const certPath = join(profileDir, 'cert.pem');
-const keyPath = join(profileDir, 'key.pem');
-const openssl = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath,
-    '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-], { encoding: 'utf8', timeout: 30000 });
-if (openssl.error?.code === 'ENOENT') {
-    rmSync(profileDir, { recursive: true, force: true });
-    missingPeer('openssl (Debian package openssl)');
-}
-if (openssl.status !== 0) {
-    rmSync(profileDir, { recursive: true, force: true });
-    console.log(`FAIL: openssl req exited ${openssl.status}: ${openssl.stderr}`);
-    process.exit(1);
-}
-const certificate = new X509Certificate(readFileSync(certPath));
-const spkiPin = createHash('sha256')
-    .update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+// Chromium accepts it only because of --ignore-certificate-errors-spki-list.
+const { certPath, keyPath, certificate } = work.selfSignedCertificate(
+    'server', ['-newkey', 'rsa:2048'], '/CN=localhost', 'IP:127.0.0.1,DNS:localhost');
 const tlsServerOptions = ['--tls', '--cert', certPath, '--key', keyPath];
 
-let browser;
-try {
-    browser = await chromium.launchPersistentContext(join(profileDir, 'profile'), {
-        executablePath, headless: true, timeout: 30000,
-        args: [...browserArgs, `--ignore-certificate-errors-spki-list=${spkiPin}`],
-    });
-} catch (error) {
-    rmSync(profileDir, { recursive: true, force: true });
-    console.log(`FAIL: could not start ${executablePath} through playwright-core: ${error.message}`);
-    process.exit(1);
-}
+const browser = await work.launchOrFail(
+    'profile', [`--ignore-certificate-errors-spki-list=${spkiPin(certificate)}`]);
 
 // Installed in the page: open a WebSocket and queue what it receives.
 function installPageHelpers() {
@@ -90,24 +56,17 @@ function installPageHelpers() {
 // Opens the server's test page in a fresh tab and runs body(page, server).
 async function withPage(serverOptions, body) {
     const server = await startServer(...serverOptions);
-    const page = await browser.newPage();
-    const console_ = [];
-    page.on('console', (message) => console_.push(`${message.type()}: ${message.text()}`));
-    page.on('pageerror', (error) => console_.push(`pageerror: ${error.message}`));
     try {
-        const response = await page.goto(server.httpUrl, { timeout: 15000 });
-        check(response && response.status() === 200,
-              `GET ${server.httpUrl} answered ${response?.status()}`);
-        check((response.headers()['content-type'] ?? '').includes('text/html'),
-              `test page content type ${response.headers()['content-type']}`);
-        await page.evaluate(installPageHelpers);
-        return await body(page, server);
-    } catch (error) {
-        if (console_.length)
-            error.message += `; browser console: ${JSON.stringify(console_.slice(-8))}`;
-        throw error;
+        return await inNewPage(browser, async (page) => {
+            const response = await page.goto(server.httpUrl, { timeout: 15000 });
+            check(response && response.status() === 200,
+                  `GET ${server.httpUrl} answered ${response?.status()}`);
+            check((response.headers()['content-type'] ?? '').includes('text/html'),
+                  `test page content type ${response.headers()['content-type']}`);
+            await page.evaluate(installPageHelpers);
+            return await body(page, server);
+        });
     } finally {
-        await page.close().catch(() => {});
         await server.stop();
     }
 }
@@ -297,9 +256,7 @@ async function wss_refused_without_pin() {
     const server = await startServer('--mode', 'echo', ...tlsServerOptions);
     let plain;
     try {
-        plain = await chromium.launchPersistentContext(join(profileDir, 'profile-no-pin'), {
-            executablePath, headless: true, args: browserArgs, timeout: 30000,
-        });
+        plain = await work.launch('profile-no-pin');
         const page = await plain.newPage();
         const outcome = await page.goto(server.httpUrl, { timeout: 15000 })
             .then((response) => `loaded with status ${response?.status()}`,
@@ -308,20 +265,13 @@ async function wss_refused_without_pin() {
               `without the pin the https page gave "${outcome}", expected a certificate error`);
     } finally {
         if (plain)
-            await withTimeout(plain.close(), 15000, 'closing the second Chromium').catch(() => {});
+            await closeBrowser(plain, 'closing the second Chromium');
         await server.stop();
     }
 }
 
-let status = 1;
-try {
-    status = await runSuite('server_vs_chromium', [
-        text_and_binary_echo, one_mib_messages, deflate_echo, browser_closes_with_4000,
-        greeting_mode_greets_first, keepalive_pings_and_server_stop,
-        wss_echo_and_close_4000_with_pinned_certificate, wss_refused_without_pin,
-    ], 40000);
-} finally {
-    await withTimeout(browser.close(), 15000, 'closing Chromium').catch(() => {});
-    rmSync(profileDir, { recursive: true, force: true });
-}
-process.exit(status);
+await work.finish(() => runSuite('server_vs_chromium', [
+    text_and_binary_echo, one_mib_messages, deflate_echo, browser_closes_with_4000,
+    greeting_mode_greets_first, keepalive_pings_and_server_stop,
+    wss_echo_and_close_4000_with_pinned_certificate, wss_refused_without_pin,
+], 40000), [browser]);

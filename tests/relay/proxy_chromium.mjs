@@ -7,55 +7,34 @@
 // and both legs of each are in the relay's --save log.
 
 import { spawnSync } from 'node:child_process';
-import { X509Certificate, createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
+import { ChromiumWork, closeBrowser, inNewPage, spkiPin as spkiPinOf } from '../interop/chromium.mjs';
 import {
-    CheckError, check, chromiumPeer, missingPeer, runSuite, startProcess, startServer, stopProcess,
-    withTimeout, wswBinary,
+    CheckError, check, runSuite, startProcess, startServer, stopProcess, withTimeout, wswBinary,
 } from '../interop/support.mjs';
 
-const { chromium, executablePath, browserArgs } = await chromiumPeer();
-
-const workDir = mkdtempSync(join(tmpdir(), 'wsw-proxy-chromium-'));
-const caDir = join(workDir, 'ca');
+const work = await ChromiumWork.start('wsw-proxy-chromium-');
+const caDir = work.path('ca');
 
 // The upstream's own certificate for 127.0.0.1, which the relay (not Chromium) trusts
 // with --ca when it passes the https page through.
-const certPath = join(workDir, 'upstream.pem');
-const keyPath = join(workDir, 'upstream.key');
-const openssl = spawnSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=upstream',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-], { encoding: 'utf8', timeout: 30000 });
-if (openssl.error?.code === 'ENOENT') {
-    rmSync(workDir, { recursive: true, force: true });
-    missingPeer('openssl (Debian package openssl)');
-}
-if (openssl.status !== 0) {
-    rmSync(workDir, { recursive: true, force: true });
-    console.log(`FAIL: openssl req exited ${openssl.status}: ${openssl.stderr}`);
-    process.exit(1);
-}
+const { certPath, keyPath } = work.selfSignedCertificate(
+    'upstream', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], '/CN=upstream',
+    'IP:127.0.0.1');
 
 // `wsw relay --ca-info` makes the authority and prints its pin; the pin must be the
 // base64 SHA-256 of the SubjectPublicKeyInfo of the certificate it wrote.
 const info = spawnSync('timeout', ['30', wswBinary(), 'relay', '--ca-info', '--ca-dir', caDir],
                        { encoding: 'utf8' });
 const spkiLine = /^spki sha256 base64 (\S+)$/m.exec(info.stdout ?? '');
-const caCertificate = existsSync(join(caDir, 'ca.crt'))
-    ? new X509Certificate(readFileSync(join(caDir, 'ca.crt'))) : null;
-if (info.status !== 0 || !spkiLine || !caCertificate) {
-    rmSync(workDir, { recursive: true, force: true });
-    console.log(`FAIL: wsw relay --ca-info exited ${info.status}: ${info.stdout} ${info.stderr}`);
-    process.exit(1);
-}
-const spkiPin = createHash('sha256')
-    .update(caCertificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+const caFile = `${caDir}/ca.crt`;
+const caCertificate = existsSync(caFile) ? new X509Certificate(readFileSync(caFile)) : null;
+if (info.status !== 0 || !spkiLine || !caCertificate)
+    work.fail(`wsw relay --ca-info exited ${info.status}: ${info.stdout} ${info.stderr}`);
+const spkiPin = spkiPinOf(caCertificate);
 
 // `wsw relay --proxy 0 ...`: resolves once it says where it listens.
 async function startProxy(savePath) {
@@ -96,10 +75,7 @@ function receivedTexts(log, conn) {
 // Loads `pageUrl` through the proxy, opens `wsUrl` from it, echoes one text and
 // closes with 1000; what the page saw.
 async function echoThroughProxy(browser, pageUrl, wsUrl, text) {
-    const page = await browser.newPage();
-    const console_ = [];
-    page.on('console', (message) => console_.push(`${message.type()}: ${message.text()}`));
-    try {
+    return inNewPage(browser, async (page) => {
         const response = await page.goto(pageUrl, { timeout: 15000 });
         check(response && response.status() === 200, `GET ${pageUrl} answered ${response?.status()}`);
         check((await response.text()).includes('<!DOCTYPE html>'), `${pageUrl} is not the test page`);
@@ -118,13 +94,7 @@ async function echoThroughProxy(browser, pageUrl, wsUrl, text) {
             ws.close(1000);
             return { received, closed: await closed, protocol: location.protocol };
         }, { url: wsUrl, message: text });
-    } catch (error) {
-        if (console_.length)
-            error.message += `; browser console: ${JSON.stringify(console_.slice(-8))}`;
-        throw error;
-    } finally {
-        await page.close().catch(() => {});
-    }
+    });
 }
 
 // Both legs of a pair to `target` in the log (the test page opens a WebSocket of its
@@ -157,20 +127,19 @@ async function ca_info_pin_is_the_spki_hash() {
 // have stopped.
 async function withProxyAndBrowser(serverArgs, saveName, body) {
     const server = await startServer(...serverArgs);
-    const savePath = join(workDir, saveName);
+    const savePath = work.path(saveName);
     let proxy;
     let browser;
     try {
         proxy = await startProxy(savePath);
-        browser = await chromium.launchPersistentContext(join(workDir, `profile-${saveName}`), {
-            executablePath, headless: true, timeout: 30000,
-            args: [...browserArgs, `--proxy-server=http://127.0.0.1:${proxy.port}`,
-                   '--proxy-bypass-list=<-loopback>', `--ignore-certificate-errors-spki-list=${spkiPin}`],
-        });
+        browser = await work.launch(`profile-${saveName}`, [
+            `--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>',
+            `--ignore-certificate-errors-spki-list=${spkiPin}`,
+        ]);
         await body(browser, server, proxy);
     } finally {
         if (browser)
-            await withTimeout(browser.close(), 15000, 'closing Chromium').catch(() => {});
+            await closeBrowser(browser);
         if (proxy)
             await proxy.stop();
         await server.stop();
@@ -212,13 +181,7 @@ async function http_page_and_ws_through_the_proxy() {
     checkPairLogged(log, `ws://127.0.0.1:${server.port}/`, text);
 }
 
-let status = 1;
-try {
-    status = await runSuite('proxy_chromium', [
-        ca_info_pin_is_the_spki_hash, https_page_and_wss_through_the_proxy,
-        http_page_and_ws_through_the_proxy,
-    ], 60000);
-} finally {
-    rmSync(workDir, { recursive: true, force: true });
-}
-process.exit(status);
+await work.finish(() => runSuite('proxy_chromium', [
+    ca_info_pin_is_the_spki_hash, https_page_and_wss_through_the_proxy,
+    http_page_and_ws_through_the_proxy,
+], 60000));

@@ -36,6 +36,23 @@ def same(got, expected, what):
     check(got == expected, f"{what}: expected {expected!r}, got {got!r}")
 
 
+def observed_and_unobserved(name, run):
+    """Two cases of `run(*relay_options)`: `name`, the relay as it runs by default, and
+    `name`_unobserved, with --quiet and without --save: nobody watches the data
+    frames, which then go from leg to leg without becoming events (the fast path);
+    the same must arrive."""
+    async def observed():
+        await run()
+
+    async def unobserved():
+        await run("--quiet")
+
+    observed.__name__ = name
+    unobserved.__name__ = name + "_unobserved"
+    suite.case(observed)
+    suite.case(unobserved)
+
+
 class Relay:
     """`wsw relay --listen 0 --to URL ...`; .port once listening."""
 
@@ -176,16 +193,7 @@ async def plain_through(*relay_options):
                   f"close downstream {ws.close_code} {ws.close_reason!r}")
 
 
-@suite.case
-async def python_client_node_server_plain():
-    await plain_through()
-
-
-@suite.case
-async def python_client_node_server_plain_unobserved():
-    # --quiet without --save: nobody watches the data frames, which then go from
-    # leg to leg without becoming events (the fast path); the same must arrive.
-    await plain_through("--quiet")
+observed_and_unobserved("python_client_node_server_plain", plain_through)
 
 
 @suite.case
@@ -435,14 +443,7 @@ async def frames_kept_through(*relay_options):
                "close answered upstream")
 
 
-@suite.case
-async def fragments_and_controls_keep_their_frames():
-    await frames_kept_through()
-
-
-@suite.case
-async def fragments_and_controls_keep_their_frames_unobserved():
-    await frames_kept_through("--quiet")
+observed_and_unobserved("fragments_and_controls_keep_their_frames", frames_kept_through)
 
 
 @suite.case
@@ -500,14 +501,7 @@ async def violation_upstream(*relay_options):
         close_writer(writer)
 
 
-@suite.case
-async def a_violation_upstream_closes_the_client_with_1011():
-    await violation_upstream()
-
-
-@suite.case
-async def a_violation_upstream_closes_the_client_with_1011_unobserved():
-    await violation_upstream("--quiet")
+observed_and_unobserved("a_violation_upstream_closes_the_client_with_1011", violation_upstream)
 
 
 @suite.case

@@ -102,6 +102,17 @@ bool startedOnceTo(const QSignalSpy &pairStarted, const QString &target) {
     return true;
 }
 
+// "127.0.0.1:`port`", as a request line and a Host header name it.
+QByteArray loopbackAuthority(quint16 port) {
+    return "127.0.0.1:" + QByteArray::number(port);
+}
+
+// A raw client to the proxy: writes exact requests, reads exact answers.
+bool connectToProxy(QTcpSocket &client, const RelayProxy &proxy) {
+    client.connectToHost(QHostAddress::LocalHost, proxy.port());
+    return client.waitForConnected(5000);
+}
+
 // Reads until the peer closes (or `timeoutMs` passes); what arrived.
 QByteArray readToEnd(QTcpSocket &socket, int timeoutMs = 5000) {
     QByteArray out;
@@ -136,6 +147,8 @@ private slots:
 
 private:
     RelayProxyOptions proxyOptions() const;
+    // The proxy's options, its upstream leg trusting `upstream`'s authority.
+    RelayProxyOptions proxyOptionsTrusting(const UpstreamTls &upstream) const;
 
     std::unique_ptr<QTemporaryDir> m_dir;
 };
@@ -149,6 +162,12 @@ RelayProxyOptions TestRelayProxy::proxyOptions() const {
     RelayProxyOptions options;
     options.caDirectory = m_dir->filePath(QStringLiteral("ca"));
     options.relay.handshakeTimeoutMs = 5000;
+    return options;
+}
+
+RelayProxyOptions TestRelayProxy::proxyOptionsTrusting(const UpstreamTls &upstream) const {
+    RelayProxyOptions options = proxyOptions();
+    options.relay.upstream.caCertificatesFile = upstream.caFile;
     return options;
 }
 
@@ -245,9 +264,8 @@ void TestRelayProxy::absoluteFormWebSocket() {
             });
 
     QTcpSocket client;
-    client.connectToHost(QHostAddress::LocalHost, proxy.port());
-    QVERIFY(client.waitForConnected(5000));
-    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.port());
+    QVERIFY(connectToProxy(client, proxy));
+    const QByteArray authority = loopbackAuthority(server.port());
     client.write("GET ws://" + authority + "/chat?room=1 HTTP/1.1\r\nHost: " + authority +
                  "\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nConnection: "
                  "Upgrade\r\nSec-WebSocket-Key: " +
@@ -270,9 +288,7 @@ void TestRelayProxy::absoluteFormWebSocket() {
 void TestRelayProxy::connectTlsWebSocket() {
     UpstreamTls upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
     QVERIFY(upstream.listen());
-    RelayProxyOptions options = proxyOptions();
-    options.relay.upstream.caCertificatesFile = upstream.caFile;
-    RelayProxy proxy(options);
+    RelayProxy proxy(proxyOptionsTrusting(upstream));
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QSignalSpy started(proxy.relay(), &Relay::pairStarted);
 
@@ -314,9 +330,8 @@ void TestRelayProxy::plainGetForwarded() {
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QTcpSocket client;
-    client.connectToHost(QHostAddress::LocalHost, proxy.port());
-    QVERIFY(client.waitForConnected(5000));
-    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.port());
+    QVERIFY(connectToProxy(client, proxy));
+    const QByteArray authority = loopbackAuthority(server.port());
     client.write("GET http://" + authority + "/ HTTP/1.1\r\nHost: " + authority +
                  "\r\nProxy-Connection: keep-alive\r\nAccept: text/html\r\n\r\n");
     const QByteArray answer = readToEnd(client);
@@ -328,15 +343,12 @@ void TestRelayProxy::plainGetForwarded() {
 void TestRelayProxy::tunnelRequestPassedThrough() {
     UpstreamTls upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
     QVERIFY(upstream.listen());
-    RelayProxyOptions options = proxyOptions();
-    options.relay.upstream.caCertificatesFile = upstream.caFile;
-    RelayProxy proxy(options);
+    RelayProxy proxy(proxyOptionsTrusting(upstream));
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
 
     QSslSocket client;
-    client.connectToHost(QHostAddress::LocalHost, proxy.port());
-    QVERIFY(client.waitForConnected(5000));
-    const QByteArray authority = "127.0.0.1:" + QByteArray::number(upstream.port());
+    QVERIFY(connectToProxy(client, proxy));
+    const QByteArray authority = loopbackAuthority(upstream.port());
     client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
     QByteArray answer;
     QVERIFY(readUntil(client, answer, headerBlockComplete));
@@ -366,7 +378,7 @@ void TestRelayProxy::refusals_data() {
     // A port that was just free: nothing listens there.
     QTcpServer probe;
     QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-    const QByteArray closed = "127.0.0.1:" + QByteArray::number(probe.serverPort());
+    const QByteArray closed = loopbackAuthority(probe.serverPort());
     probe.close();
     QTest::newRow("CONNECT to a closed port")
         << QByteArray("CONNECT " + closed + " HTTP/1.1\r\nHost: " + closed + "\r\n\r\n")
@@ -396,8 +408,7 @@ void TestRelayProxy::refusals() {
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QTcpSocket client;
-    client.connectToHost(QHostAddress::LocalHost, proxy.port());
-    QVERIFY(client.waitForConnected(5000));
+    QVERIFY(connectToProxy(client, proxy));
     client.write(request);
     const QByteArray answer = readToEnd(client);
     QVERIFY2(answer.startsWith(statusLine + "\r\n"), answer.constData());

@@ -3,7 +3,6 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -74,8 +73,7 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     , m_pongPolicy(new QComboBox(this))
     , m_pongDelay(new QSpinBox(this))
     , m_conformance(new QComboBox(this))
-    , m_caFile(new QLineEdit(this))
-    , m_caBrowse(new QPushButton(tr("Trust an extra CA / certificate file\u2026"), this))
+    , m_trust(new TrustFieldsEdit(TrustFieldsEdit::Fields::CaFile, tr("TLS (wss):"), {}, this))
     , m_deflate(new QCheckBox(tr("Offer permessage-deflate (RFC 7692)"), this))
     , m_clientWindowBits(new QSpinBox(this))
     , m_serverWindowBits(new QSpinBox(this))
@@ -135,21 +133,6 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     m_conformance->addItem(tr("Strict: oddities fail it too"), int(Conformance::Strict));
     m_conformance->addItem(tr("Lenient: oddities are notes"), int(Conformance::Lenient));
 
-    m_caFile->setPlaceholderText(tr("none: the system's certificate store"));
-    m_caFile->setToolTip(tr("wss: a PEM file of certificate authorities (or the server's own "
-                            "certificate) trusted besides the system's"));
-    m_caFile->setClearButtonEnabled(true);
-    connect(m_caBrowse, &QPushButton::clicked, this, [this] {
-        const QString file = QFileDialog::getOpenFileName(
-            this, tr("Trust an extra CA / certificate file"), m_caFile->text(),
-            tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
-        if (!file.isEmpty())
-            m_caFile->setText(file);
-    });
-    auto *caRow = new QHBoxLayout;
-    caRow->addWidget(m_caFile, 1);
-    caRow->addWidget(m_caBrowse);
-
     // RFC 7692 §7.1.2: window bits are 8..15.
     for (QSpinBox *spin : {m_clientWindowBits, m_serverWindowBits}) {
         spin->setRange(8, 15);
@@ -189,7 +172,7 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     form->addRow(tr("Extra headers:"), headerRow);
     form->addRow(tr("Pong policy:"), pongRow);
     form->addRow(tr("&Conformance:"), m_conformance);
-    form->addRow(tr("TLS (wss):"), caRow);
+    form->addRow(m_trust);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
     layout->addWidget(deflateGroup);
@@ -200,7 +183,8 @@ NewConnectionDialog::NewConnectionDialog(QWidget *parent)
     m_pongDelay->setEnabled(m_pongPolicy->currentData() == DelayedPong);
     updateEnabled();
     connect(m_url, &QComboBox::editTextChanged, this, &NewConnectionDialog::updateMessage);
-    connect(m_caFile, &QLineEdit::textChanged, this, &NewConnectionDialog::updateMessage);
+    connect(m_trust->caFileEdit(), &QLineEdit::textChanged, this,
+            &NewConnectionDialog::updateMessage);
     connect(m_headers, &QTableWidget::itemChanged, this, &NewConnectionDialog::updateMessage);
     updateMessage();
     m_url->setFocus();
@@ -252,7 +236,7 @@ void NewConnectionDialog::loadSettings() {
     const int conformance =
         m_conformance->findData(settings.value(ConformanceKey, int(Conformance::Standard)).toInt());
     m_conformance->setCurrentIndex(std::max(conformance, 0));
-    m_caFile->setText(settings.value(CaFileKey).toString());
+    m_trust->loadSettings(settings, CaFileKey);
     m_deflate->setChecked(settings.value(DeflateKey, false).toBool());
     m_clientWindowBits->setValue(settings.value(ClientWindowBitsKey, 15).toInt());
     m_serverWindowBits->setValue(settings.value(ServerWindowBitsKey, 15).toInt());
@@ -291,7 +275,7 @@ void NewConnectionDialog::saveSettings() const {
     settings.setValue(PongPolicyKey, m_pongPolicy->currentData());
     settings.setValue(PongDelayKey, m_pongDelay->value());
     settings.setValue(ConformanceKey, m_conformance->currentData());
-    settings.setValue(CaFileKey, m_caFile->text().trimmed());
+    m_trust->saveSettings(settings, CaFileKey);
     settings.setValue(DeflateKey, m_deflate->isChecked());
     settings.setValue(ClientWindowBitsKey, m_clientWindowBits->value());
     settings.setValue(ServerWindowBitsKey, m_serverWindowBits->value());
@@ -307,7 +291,7 @@ QString NewConnectionDialog::validationError() const {
     const auto url = parseWebSocketUrl(QUrl(text), &error);
     if (!url)
         return error;
-    const QString caFile = m_caFile->text().trimmed();
+    const QString caFile = m_trust->caFile();
     if (url->secure && !caFile.isEmpty() && !QFileInfo(caFile).isReadable())
         return tr("The CA / certificate file %1 cannot be read.").arg(caFile);
     for (int row = 0; row < m_headers->rowCount(); ++row) {
@@ -365,7 +349,7 @@ ClientOptions NewConnectionDialog::options() const {
     }
     options.session.conformance = Conformance(m_conformance->currentData().toInt());
     if (const auto url = parseWebSocketUrl(options.url); url && url->secure)
-        options.caCertificatesFile = m_caFile->text().trimmed();
+        options.caCertificatesFile = m_trust->caFile();
     if (m_deflate->isChecked()) {
         options.deflate.policy = DeflatePolicy::Offer;
         options.deflate.clientMaxWindowBits = m_clientWindowBits->value();

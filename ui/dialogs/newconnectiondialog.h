@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/clientconnection.h"
+#include "widgets/trustfieldsedit.h"
 
 #include <QDialog>
 
@@ -12,6 +13,7 @@ class QLineEdit;
 class QPushButton;
 class QSpinBox;
 class QTableWidget;
+class QToolButton;
 
 namespace ws {
 
@@ -43,8 +45,8 @@ public:
     QComboBox *pongPolicyCombo() const { return m_pongPolicy; }
     QSpinBox *pongDelaySpin() const { return m_pongDelay; }
     QComboBox *conformanceCombo() const { return m_conformance; }
-    QLineEdit *caFileEdit() const { return m_caFile; }
-    QPushButton *caFileButton() const { return m_caBrowse; }
+    QLineEdit *caFileEdit() const { return m_trust->caFileEdit(); }
+    QToolButton *caFileButton() const { return m_trust->caFileButton(); }
     QCheckBox *deflateCheck() const { return m_deflate; }
     QSpinBox *clientWindowBitsSpin() const { return m_clientWindowBits; }
     QSpinBox *serverWindowBitsSpin() const { return m_serverWindowBits; }
@@ -74,8 +76,7 @@ private:
     QComboBox *m_pongPolicy;
     QSpinBox *m_pongDelay;
     QComboBox *m_conformance;
-    QLineEdit *m_caFile;
-    QPushButton *m_caBrowse;
+    TrustFieldsEdit *m_trust;
     QCheckBox *m_deflate;
     QSpinBox *m_clientWindowBits;
     QSpinBox *m_serverWindowBits;

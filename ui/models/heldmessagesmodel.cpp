@@ -10,43 +10,8 @@ namespace ws {
 
 namespace {
 
-constexpr int PreviewChars = 120;
 // A held message waits for the user: it stands out from those only queued behind it.
 const QColor HeldBackground(0xFF, 0xF3, 0xE0);
-
-QString kindName(Opcode opcode) {
-    switch (opcode) {
-    case Opcode::Text:
-        return QStringLiteral("text");
-    case Opcode::Binary:
-        return QStringLiteral("binary");
-    case Opcode::Ping:
-        return QStringLiteral("ping");
-    case Opcode::Pong:
-        return QStringLiteral("pong");
-    case Opcode::Close:
-        return QStringLiteral("close");
-    default:
-        return QStringLiteral("opcode %1").arg(int(opcode));
-    }
-}
-
-QString preview(const HeldMessage &message) {
-    if (message.opcode == Opcode::Close) {
-        // RFC 6455 §5.5.1: two bytes of code, then the reason.
-        if (message.payload.size() < 2)
-            return HeldMessagesModel::tr("(no code)");
-        const quint16 code =
-            quint16((quint8(message.payload[0]) << 8) | quint8(message.payload[1]));
-        return QStringLiteral("%1 %2").arg(code).arg(QString::fromUtf8(message.payload.mid(2)));
-    }
-    if (message.opcode == Opcode::Binary)
-        return QString::fromLatin1(message.payload.left(PreviewChars / 3).toHex(' '));
-    QString text = QString::fromUtf8(message.payload.left(PreviewChars * 4));
-    if (text.size() > PreviewChars)
-        text = text.left(PreviewChars) + QStringLiteral("\u2026");
-    return text.replace(QLatin1Char('\n'), QStringLiteral("\u21B5"));
-}
 
 } // namespace
 
@@ -99,6 +64,19 @@ int HeldMessagesModel::rowOf(quint64 id) const {
     return -1;
 }
 
+log::LogRecord HeldMessagesModel::asLogRecord(const HeldMessage &message) {
+    log::LogRecord record;
+    record.kind = log::logKindForOpcode(quint8(message.opcode));
+    record.payload = message.payload;
+    record.length = quint64(message.payload.size());
+    // RFC 6455 §5.5.1: a close's first two payload bytes are its status code.
+    if (message.opcode == Opcode::Close && message.payload.size() >= 2) {
+        record.closeCode = quint16((quint8(message.payload[0]) << 8) | quint8(message.payload[1]));
+        record.set(log::LogRecord::HasCloseCode);
+    }
+    return record;
+}
+
 int HeldMessagesModel::rowCount(const QModelIndex &parent) const {
     return parent.isValid() ? 0 : int(m_messages.size());
 }
@@ -121,12 +99,15 @@ QVariant HeldMessagesModel::data(const QModelIndex &index, int role) const {
             return QStringLiteral("#%1").arg(m->pair);
         case DirectionColumn:
             return relayDirectionArrow(m->to);
-        case KindColumn:
-            return m->edited ? tr("%1 (edited)").arg(kindName(m->opcode)) : kindName(m->opcode);
+        case KindColumn: {
+            const QString kind =
+                QLatin1String(log::logKindName(log::logKindForOpcode(quint8(m->opcode))));
+            return m->edited ? tr("%1 (edited)").arg(kind) : kind;
+        }
         case LengthColumn:
             return QString::number(m->payload.size());
         case PreviewColumn:
-            return preview(*m);
+            return log::recordPreview(asLogRecord(*m), nullptr);
         }
         return {};
     case Qt::TextAlignmentRole:

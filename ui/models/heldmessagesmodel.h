@@ -1,5 +1,6 @@
 #pragma once
 
+#include "log/logrecord.h"
 #include "relay/relayintercept.h"
 
 #include <QAbstractTableModel>
@@ -42,6 +43,9 @@ public:
     void refresh();
 
     const HeldMessage *message(int row) const;
+    // The message as the log records one, so that the list names its kind and shows
+    // its payload in the log's words (log::logKindName(), log::recordPreview()).
+    static log::LogRecord asLogRecord(const HeldMessage &message);
     // The row of message `id`, or -1.
     int rowOf(quint64 id) const;
 

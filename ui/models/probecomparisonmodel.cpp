@@ -10,6 +10,12 @@ using probe::Verdict;
 
 namespace {
 
+static_assert(int(ProbeComparisonModel::IdColumn) == int(ProbeResultsModel::IdColumn) &&
+              int(ProbeComparisonModel::DescriptionColumn) ==
+                  int(ProbeResultsModel::DescriptionColumn) &&
+              int(ProbeComparisonModel::BehaviorColumn) == int(ProbeResultsModel::BehaviorColumn) &&
+              int(ProbeComparisonModel::CloseColumn) == int(ProbeResultsModel::CloseColumn));
+
 // How far a verdict is from OK: what "better" and "worse" compare.
 int severity(Verdict verdict) {
     switch (verdict) {
@@ -120,13 +126,12 @@ QVariant ProbeComparisonModel::data(const QModelIndex &index, int role) const {
         }
         break;
     case Qt::BackgroundRole:
+    case Qt::ForegroundRole:
         // The cell shows where the verdict went; an unchanged one stays plain.
         if (isVerdict && then != now && now)
-            return verdictBackground(*now);
-        break;
-    case Qt::ForegroundRole:
-        if (isVerdict && then != now && now)
-            return verdictForeground(*now);
+            return verdictCellColor(*now, role);
+        if (role != Qt::ForegroundRole)
+            break;
         if (column == IdColumn && row.change == Change::Worse)
             return verdictBackground(Verdict::Failed);
         if (column == IdColumn && row.change == Change::Better)
@@ -156,19 +161,13 @@ QVariant ProbeComparisonModel::data(const QModelIndex &index, int role) const {
 
 QVariant ProbeComparisonModel::headerData(int section, Qt::Orientation orientation,
                                           int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
+        section >= ColumnCount)
         return {};
-    switch (section) {
-    case IdColumn:
-        return tr("Case");
-    case DescriptionColumn:
-        return tr("Description");
-    case BehaviorColumn:
-        return tr("Verdict (old \u2192 new)");
-    case CloseColumn:
-        return tr("Close (old \u2192 new)");
-    }
-    return {};
+    const QString title = ProbeResultsModel::columnTitle(section);
+    if (section == BehaviorColumn || section == CloseColumn)
+        return tr("%1 (old \u2192 new)").arg(title);
+    return title;
 }
 
 } // namespace ws

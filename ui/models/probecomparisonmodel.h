@@ -12,6 +12,7 @@ namespace ws {
 class ProbeComparisonModel : public QAbstractTableModel {
     Q_OBJECT
 public:
+    // The results table's first four columns (ProbeResultsModel::Column).
     enum Column { IdColumn, DescriptionColumn, BehaviorColumn, CloseColumn, ColumnCount };
     enum class Change { Better, Worse, Different, OnlyOld, OnlyNew };
     enum Role {

@@ -31,6 +31,14 @@ QColor verdictForeground(Verdict verdict) {
     return verdict == Verdict::NonStrict ? QColor(Qt::black) : QColor(Qt::white);
 }
 
+QVariant verdictCellColor(Verdict verdict, int role) {
+    if (role == Qt::BackgroundRole)
+        return verdictBackground(verdict);
+    if (role == Qt::ForegroundRole)
+        return verdictForeground(verdict);
+    return {};
+}
+
 ProbeResultsModel::ProbeResultsModel(QObject *parent)
     : QAbstractTableModel(parent) {}
 
@@ -116,18 +124,13 @@ QVariant ProbeResultsModel::data(const QModelIndex &index, int role) const {
             return QStringLiteral("%1: %2").arg(probe::verdictName(r.behaviorClose), r.resultClose);
         break;
     case Qt::BackgroundRole:
-        if (column == BehaviorColumn)
-            return verdictBackground(r.behavior);
-        if (column == CloseColumn)
-            return verdictBackground(r.behaviorClose);
-        break;
     case Qt::ForegroundRole:
         if (column == BehaviorColumn)
-            return verdictForeground(r.behavior);
+            return verdictCellColor(r.behavior, role);
         if (column == CloseColumn)
-            return verdictForeground(r.behaviorClose);
+            return verdictCellColor(r.behaviorClose, role);
         // The whole row of a failed case reads as one, even with the verdicts off screen.
-        if (r.isFailure())
+        if (role == Qt::ForegroundRole && r.isFailure())
             return verdictBackground(Verdict::Failed);
         break;
     case Qt::TextAlignmentRole:
@@ -151,7 +154,12 @@ QVariant ProbeResultsModel::data(const QModelIndex &index, int role) const {
 QVariant ProbeResultsModel::headerData(int section, Qt::Orientation orientation, int role) const {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    switch (section) {
+    const QString title = columnTitle(section);
+    return title.isEmpty() ? QVariant() : title;
+}
+
+QString ProbeResultsModel::columnTitle(int column) {
+    switch (column) {
     case IdColumn:
         return tr("Case");
     case DescriptionColumn:

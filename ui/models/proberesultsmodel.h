@@ -27,6 +27,9 @@ struct ProbeRun {
 // UNCLEAN), orange FAILED BY CLIENT, as the HTML report colours them.
 QColor verdictBackground(probe::Verdict verdict);
 QColor verdictForeground(probe::Verdict verdict);
+// A verdict cell's colour for a model's `role`: verdictBackground() for
+// Qt::BackgroundRole, verdictForeground() for Qt::ForegroundRole, nothing for another.
+QVariant verdictCellColor(probe::Verdict verdict, int role);
 
 // The results of a run as a table: case id, description, verdict, close verdict,
 // duration. Rows are appended as cases finish.
@@ -66,6 +69,8 @@ public:
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation,
                         int role = Qt::DisplayRole) const override;
+    // The title of `column` (a Column), as the header shows it.
+    static QString columnTitle(int column);
 
 private:
     QList<probe::CaseResult> m_results;

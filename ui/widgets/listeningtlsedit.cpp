@@ -129,6 +129,12 @@ QString ListeningTlsEdit::certificateFile() const {
     return {};
 }
 
+void ListeningTlsEdit::setEditable(bool editable) {
+    for (QWidget *widget : std::initializer_list<QWidget *>{
+             m_choice, m_certificateFile, m_certificateBrowse, m_keyFile, m_keyBrowse})
+        widget->setEnabled(editable);
+}
+
 void ListeningTlsEdit::loadSettings(const QSettings &settings, const QString &prefix) {
     m_certificateFile->setText(
         settings.value(prefix + QStringLiteral("tlsCertificateFile")).toString());

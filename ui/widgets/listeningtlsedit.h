@@ -33,6 +33,9 @@ public:
     std::optional<CertificateAndKey> identity(QString *error = nullptr) const;
     // The chosen certificate's file (the generated one's or the user's); empty when off.
     QString certificateFile() const;
+    // Whether the choice and the files can be changed (not while the listener runs); the
+    // fingerprint stays selectable, to be copied.
+    void setEditable(bool editable);
 
     // Settings under `prefix` ("relay/"): tls, tlsCertificateFile, tlsKeyFile.
     void loadSettings(const QSettings &settings, const QString &prefix);

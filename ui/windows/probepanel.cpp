@@ -30,10 +30,8 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
-#include <QSslCertificate>
 #include <QTabWidget>
 #include <QTableView>
-#include <QToolButton>
 #include <QTreeWidget>
 #include <QTreeWidgetItemIterator>
 #include <QVBoxLayout>
@@ -137,9 +135,8 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     , m_targetKind(new QComboBox(this))
     , m_url(new QLineEdit(this))
     , m_clientsPort(new QSpinBox(this))
-    , m_caFile(new QLineEdit(this))
-    , m_caBrowse(new QToolButton(this))
-    , m_fingerprint(new QLineEdit(this))
+    , m_trust(new TrustFieldsEdit(TrustFieldsEdit::Fields::CaFileAndFingerprint, tr("CA file:"),
+                                  QStringLiteral("probe"), this))
     , m_targetNote(new QLabel(this))
     , m_categories(new QTreeWidget(this))
     , m_cases(new QLineEdit(this))
@@ -179,26 +176,12 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     m_clientsPort->setRange(0, 65535);
     m_clientsPort->setSpecialValueText(tr("any free port"));
     m_clientsPort->setValue(DefaultClientsPort);
-    m_caFile->setObjectName(QStringLiteral("probeCaFile"));
-    m_caFile->setPlaceholderText(tr("none: the system's certificate store"));
-    m_caFile->setToolTip(tr("wss: a PEM file of certificate authorities (or the server's own "
-                            "certificate) trusted besides the system's, as wsw probe --ca"));
-    m_caFile->setClearButtonEnabled(true);
-    m_caBrowse->setText(tr("\u2026"));
-    m_caBrowse->setToolTip(tr("Choose the CA file"));
-    connect(m_caBrowse, &QToolButton::clicked, this, [this] {
-        const QString file = QFileDialog::getOpenFileName(
-            this, tr("Trust an extra CA / certificate file"), m_caFile->text(),
-            tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
-        if (!file.isEmpty())
-            m_caFile->setText(file);
-    });
-    m_fingerprint->setObjectName(QStringLiteral("probeFingerprint"));
-    m_fingerprint->setPlaceholderText(tr("SHA-256 of a certificate to accept (AB:CD:\u2026)"));
-    m_fingerprint->setToolTip(tr("wss: accept exactly this certificate although it cannot be "
-                                 "verified (a self-signed test server), as wsw probe "
-                                 "--accept-fingerprint"));
-    m_fingerprint->setClearButtonEnabled(true);
+    m_trust->caFileEdit()->setToolTip(
+        tr("wss: a PEM file of certificate authorities (or the server's own certificate) "
+           "trusted besides the system's, as wsw probe --ca"));
+    m_trust->fingerprintEdit()->setToolTip(
+        tr("wss: accept exactly this certificate although it cannot be verified (a "
+           "self-signed test server), as wsw probe --accept-fingerprint"));
     m_targetNote->setWordWrap(true);
     m_targetNote->setTextInteractionFlags(Qt::TextSelectableByMouse);
 
@@ -229,13 +212,7 @@ ProbePanel::ProbePanel(ConnectionHub *hub, ServerPanel *server, QWidget *parent)
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     form->addRow(tr("Target:"), m_targetKind);
     form->addRow(tr("URL:"), m_url);
-    auto *caRow = m_caRow = new QWidget(this);
-    auto *caLayout = new QHBoxLayout(caRow);
-    caLayout->setContentsMargins(0, 0, 0, 0);
-    caLayout->addWidget(m_caFile, 1);
-    caLayout->addWidget(m_caBrowse);
-    form->addRow(tr("CA file:"), caRow);
-    form->addRow(tr("Accept cert:"), m_fingerprint);
+    form->addRow(m_trust);
     form->addRow(tr("Port:"), m_clientsPort);
     form->addRow(m_targetNote);
     auto *patterns = new QFormLayout;
@@ -562,8 +539,7 @@ void ProbePanel::updateForm() {
     m_form->setRowVisible(m_url, kind == TargetKind::Url);
     m_form->setRowVisible(m_clientsPort, kind == TargetKind::Clients);
     // The hosted server's certificate is the window's own: it needs no trust set here.
-    m_form->setRowVisible(m_caRow, kind == TargetKind::Url);
-    m_form->setRowVisible(m_fingerprint, kind == TargetKind::Url);
+    m_form->setRowVisible(m_trust, kind == TargetKind::Url);
     switch (kind) {
     case TargetKind::Url:
         m_targetNote->setText(tr("A server's echo endpoint (ws:// or wss://)."));
@@ -594,9 +570,7 @@ void ProbePanel::updateForm() {
     m_exclude->setEnabled(kind != TargetKind::Clients && !running);
     m_targetKind->setEnabled(!running);
     m_url->setEnabled(!running);
-    m_caFile->setEnabled(!running);
-    m_caBrowse->setEnabled(!running);
-    m_fingerprint->setEnabled(!running);
+    m_trust->setEnabled(!running);
     m_clientsPort->setEnabled(!running);
     m_stop->setEnabled(running);
     m_openReport->setEnabled(!running);
@@ -643,23 +617,13 @@ QString ProbePanel::hostedServerUrl(QString *error, QByteArray *fingerprint) con
 }
 
 bool ProbePanel::readTrust(probe::RunOptions &options, QString *error) const {
-    const QString caFile = m_caFile->text().trimmed();
-    if (!caFile.isEmpty()) {
-        if (QSslCertificate::fromPath(caFile, QSsl::Pem).isEmpty()) {
-            *error = tr("CA file: no PEM certificate in %1").arg(caFile);
-            return false;
-        }
-        options.caCertificatesFile = caFile;
+    const QStringList problems = m_trust->problems();
+    if (!problems.isEmpty()) {
+        *error = problems.first();
+        return false;
     }
-    const QString fingerprint = m_fingerprint->text().trimmed();
-    if (!fingerprint.isEmpty()) {
-        options.acceptedFingerprint = parseFingerprint(fingerprint);
-        if (options.acceptedFingerprint.isEmpty()) {
-            *error = tr("Accept cert: a SHA-256 fingerprint is 32 hex bytes, with or without "
-                        "colons");
-            return false;
-        }
-    }
+    options.caCertificatesFile = m_trust->caFile();
+    options.acceptedFingerprint = m_trust->acceptedFingerprint();
     return true;
 }
 
@@ -1079,8 +1043,7 @@ void ProbePanel::loadSettings() {
         m_targetKind->findData(settings.value(TargetKey, int(TargetKind::Url)).toInt());
     m_targetKind->setCurrentIndex(std::max(kind, 0));
     m_url->setText(settings.value(UrlKey).toString());
-    m_caFile->setText(settings.value(CaFileKey).toString());
-    m_fingerprint->setText(settings.value(FingerprintKey).toString());
+    m_trust->loadSettings(settings, CaFileKey, FingerprintKey);
     m_clientsPort->setValue(settings.value(ClientsPortKey, DefaultClientsPort).toInt());
     if (settings.contains(CategoriesKey))
         setCheckedCategories(settings.value(CategoriesKey).toStringList());
@@ -1095,8 +1058,7 @@ void ProbePanel::saveSettings() const {
     QSettings settings;
     settings.setValue(TargetKey, m_targetKind->currentData().toInt());
     settings.setValue(UrlKey, m_url->text());
-    settings.setValue(CaFileKey, m_caFile->text().trimmed());
-    settings.setValue(FingerprintKey, m_fingerprint->text().trimmed());
+    m_trust->saveSettings(settings, CaFileKey, FingerprintKey);
     settings.setValue(ClientsPortKey, m_clientsPort->value());
     settings.setValue(CategoriesKey, checkedCategories());
     settings.setValue(CasesKey, m_cases->text());

@@ -2,6 +2,7 @@
 
 #include "models/proberesultsmodel.h"
 #include "probe/probecase.h"
+#include "widgets/trustfieldsedit.h"
 
 #include <QElapsedTimer>
 #include <QPointer>
@@ -20,7 +21,6 @@ class QTabWidget;
 class QTableView;
 class QTreeWidget;
 class QTreeWidgetItem;
-class QToolButton;
 
 namespace ws {
 
@@ -92,8 +92,9 @@ public:
     QComboBox *targetCombo() const { return m_targetKind; }
     QLineEdit *urlEdit() const { return m_url; }
     QSpinBox *clientsPortSpin() const { return m_clientsPort; }
-    QLineEdit *caFileEdit() const { return m_caFile; }
-    QLineEdit *fingerprintEdit() const { return m_fingerprint; }
+    TrustFieldsEdit *trustFields() const { return m_trust; }
+    QLineEdit *caFileEdit() const { return m_trust->caFileEdit(); }
+    QLineEdit *fingerprintEdit() const { return m_trust->fingerprintEdit(); }
     QTreeWidget *categoryTree() const { return m_categories; }
     QLineEdit *casesEdit() const { return m_cases; }
     QLineEdit *excludeEdit() const { return m_exclude; }
@@ -156,10 +157,7 @@ private:
     QComboBox *m_targetKind;
     QLineEdit *m_url;
     QSpinBox *m_clientsPort;
-    QLineEdit *m_caFile;
-    QToolButton *m_caBrowse;
-    QLineEdit *m_fingerprint;
-    QWidget *m_caRow = nullptr;
+    TrustFieldsEdit *m_trust;
     QFormLayout *m_form = nullptr;
     QLabel *m_targetNote;
     QTreeWidget *m_categories;

@@ -29,7 +29,6 @@
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
-#include <QSslCertificate>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
@@ -109,9 +108,8 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     , m_proxyHint(new QLabel(this))
     , m_clientDeflate(new QCheckBox(tr("Deflate on the client leg"), this))
     , m_serverDeflate(new QCheckBox(tr("Deflate on the server leg"), this))
-    , m_caFile(new QLineEdit(this))
-    , m_caBrowse(new QToolButton(this))
-    , m_fingerprint(new QLineEdit(this))
+    , m_trust(new TrustFieldsEdit(TrustFieldsEdit::Fields::CaFileAndFingerprint, tr("Upstream CA:"),
+                                  QStringLiteral("relay"), this))
     , m_start(new QPushButton(tr("Start"), this))
     , m_status(new QLabel(this))
     , m_error(new QLabel(this))
@@ -206,25 +204,12 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
                                    "the leg between the client and the relay"));
     m_serverDeflate->setToolTip(tr("Offer permessage-deflate to the upstream server on the leg "
                                    "between the relay and the server"));
-    m_caFile->setObjectName(QStringLiteral("relayCaFile"));
-    m_caFile->setPlaceholderText(tr("none: the system's certificate store"));
-    m_caFile->setToolTip(tr("wss upstream: a PEM file of certificate authorities (or the "
-                            "server's own certificate) trusted besides the system's"));
-    m_caFile->setClearButtonEnabled(true);
-    m_caBrowse->setText(tr("\u2026"));
-    m_caBrowse->setToolTip(tr("Choose the CA file"));
-    connect(m_caBrowse, &QToolButton::clicked, this, [this] {
-        const QString file = QFileDialog::getOpenFileName(
-            this, tr("Trust an extra CA / certificate file"), m_caFile->text(),
-            tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
-        if (!file.isEmpty())
-            m_caFile->setText(file);
-    });
-    m_fingerprint->setObjectName(QStringLiteral("relayFingerprint"));
-    m_fingerprint->setPlaceholderText(tr("SHA-256 of a certificate to accept (AB:CD:\u2026)"));
-    m_fingerprint->setToolTip(tr("wss upstream: accept exactly this certificate although it "
-                                 "cannot be verified (a self-signed test server)"));
-    m_fingerprint->setClearButtonEnabled(true);
+    m_trust->caFileEdit()->setToolTip(tr("wss upstream: a PEM file of certificate authorities "
+                                         "(or the server's own certificate) trusted besides "
+                                         "the system's"));
+    m_trust->fingerprintEdit()->setToolTip(tr("wss upstream: accept exactly this certificate "
+                                              "although it cannot be verified (a self-signed "
+                                              "test server)"));
     m_start->setObjectName(QStringLiteral("relayStart"));
     m_status->setObjectName(QStringLiteral("relayStatus"));
     m_status->setWordWrap(true);
@@ -257,9 +242,6 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     listenRow->addWidget(m_address, 1);
     listenRow->addWidget(new QLabel(tr("Port:"), this));
     listenRow->addWidget(m_port);
-    auto *caRow = new QHBoxLayout;
-    caRow->addWidget(m_caFile, 1);
-    caRow->addWidget(m_caBrowse);
     auto *caDirectoryRow = new QHBoxLayout;
     m_caDirectoryRow = caDirectoryRow;
     caDirectoryRow->addWidget(m_caDirectory, 1);
@@ -279,8 +261,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     form->addRow(tr("CA directory:"), caDirectoryRow);
     form->addRow(m_clientDeflate);
     form->addRow(m_serverDeflate);
-    form->addRow(tr("Upstream CA:"), caRow);
-    form->addRow(tr("Accept cert:"), m_fingerprint);
+    form->addRow(m_trust);
     // A row of its own: beside Start it would widen the dock past a 1024-pixel window.
     auto *caButtonRow = new QHBoxLayout;
     caButtonRow->addWidget(m_caButton);
@@ -368,8 +349,7 @@ void RelayPanel::loadSettings() {
     m_target->setText(settings.value(TargetKey, QStringLiteral("ws://127.0.0.1:9001/")).toString());
     m_clientDeflate->setChecked(settings.value(ClientDeflateKey, true).toBool());
     m_serverDeflate->setChecked(settings.value(ServerDeflateKey, true).toBool());
-    m_caFile->setText(settings.value(CaFileKey).toString());
-    m_fingerprint->setText(settings.value(FingerprintKey).toString());
+    m_trust->loadSettings(settings, CaFileKey, FingerprintKey);
     m_listeningTls->loadSettings(settings, SettingsGroup);
     setMode(settings.value(ModeKey).toString() == ProxyModeName ? Mode::Proxy : Mode::Reverse);
     m_blindHosts->setText(settings.value(BlindHostsKey).toString());
@@ -388,8 +368,7 @@ void RelayPanel::saveSettings() const {
     settings.setValue(TargetKey, m_target->text().trimmed());
     settings.setValue(ClientDeflateKey, m_clientDeflate->isChecked());
     settings.setValue(ServerDeflateKey, m_serverDeflate->isChecked());
-    settings.setValue(CaFileKey, m_caFile->text().trimmed());
-    settings.setValue(FingerprintKey, m_fingerprint->text().trimmed());
+    m_trust->saveSettings(settings, CaFileKey, FingerprintKey);
     m_listeningTls->saveSettings(settings, SettingsGroup);
     settings.setValue(ModeKey, mode() == Mode::Proxy ? ProxyModeName : QStringLiteral("reverse"));
     settings.setValue(BlindHostsKey, m_blindHosts->text().trimmed());
@@ -435,19 +414,9 @@ RelayOptions RelayPanel::options(QString *error) const {
         options.clientDeflate.policy = DeflatePolicy::Refuse;
     if (!m_serverDeflate->isChecked())
         options.serverDeflate.policy = DeflatePolicy::Refuse;
-    const QString caFile = m_caFile->text().trimmed();
-    if (!caFile.isEmpty()) {
-        if (QSslCertificate::fromPath(caFile, QSsl::Pem).isEmpty())
-            problems.append(tr("Upstream CA: no PEM certificate in %1").arg(caFile));
-        options.upstream.caCertificatesFile = caFile;
-    }
-    const QString fingerprint = m_fingerprint->text().trimmed();
-    if (!fingerprint.isEmpty()) {
-        options.upstream.acceptedFingerprint = parseFingerprint(fingerprint);
-        if (options.upstream.acceptedFingerprint.isEmpty())
-            problems.append(tr("Accept cert: a SHA-256 fingerprint is 32 hex bytes, with or "
-                               "without colons"));
-    }
+    options.upstream.caCertificatesFile = m_trust->caFile();
+    options.upstream.acceptedFingerprint = m_trust->acceptedFingerprint();
+    problems.append(m_trust->problems());
     options.closeTimeoutMs = StopTimeoutMs;
     if (error)
         *error = problems.join(QLatin1Char('\n'));
@@ -571,7 +540,7 @@ void RelayPanel::updateForm() {
     const bool editable = !running && !m_stopping;
     for (QWidget *widget : std::initializer_list<QWidget *>{
              m_mode, m_address, m_port, m_target, m_listeningTls, m_clientDeflate, m_serverDeflate,
-             m_caFile, m_caBrowse, m_fingerprint, m_blindHosts, m_caDirectory, m_caDirectoryBrowse})
+             m_trust, m_blindHosts, m_caDirectory, m_caDirectoryBrowse})
         widget->setEnabled(editable);
     const bool proxy = mode() == Mode::Proxy;
     m_form->setRowVisible(m_target, !proxy);

@@ -2,6 +2,7 @@
 
 #include "relay/relay.h"
 #include "relay/relayproxy.h"
+#include "widgets/trustfieldsedit.h"
 
 #include <QPointer>
 #include <QWidget>
@@ -114,8 +115,10 @@ public:
     QLabel *proxyHint() const { return m_proxyHint; }
     QCheckBox *clientDeflateCheck() const { return m_clientDeflate; }
     QCheckBox *serverDeflateCheck() const { return m_serverDeflate; }
-    QLineEdit *caFileEdit() const { return m_caFile; }
-    QLineEdit *fingerprintEdit() const { return m_fingerprint; }
+    // Trust on the upstream leg.
+    TrustFieldsEdit *trustFields() const { return m_trust; }
+    QLineEdit *caFileEdit() const { return m_trust->caFileEdit(); }
+    QLineEdit *fingerprintEdit() const { return m_trust->fingerprintEdit(); }
     QPushButton *startButton() const { return m_start; }
     QLabel *statusLabel() const { return m_status; }
     // Why the relay did not start, or why its last pair failed; hidden when nothing is wrong.
@@ -238,9 +241,7 @@ private:
     QLayout *m_caDirectoryRow = nullptr;
     QCheckBox *m_clientDeflate;
     QCheckBox *m_serverDeflate;
-    QLineEdit *m_caFile;
-    QToolButton *m_caBrowse;
-    QLineEdit *m_fingerprint;
+    TrustFieldsEdit *m_trust;
     QPushButton *m_start;
     QLabel *m_status;
     QLabel *m_error;

@@ -4,6 +4,7 @@
 #include "models/connectionsmodel.h"
 #include "models/serverclientsproxy.h"
 #include "net/tlscertificate.h"
+#include "widgets/listeningtlsedit.h"
 #include "widgets/misbehavioureditor.h"
 
 #include <QAction>
@@ -11,7 +12,6 @@
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
-#include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -24,7 +24,6 @@
 #include <QRegularExpression>
 #include <QSettings>
 #include <QSpinBox>
-#include <QStandardPaths>
 #include <QToolButton>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -38,9 +37,9 @@ const QString BindAllKey = QStringLiteral("server/bindAllInterfaces");
 const QString ModeKey = QStringLiteral("server/mode");
 const QString GreetingKey = QStringLiteral("server/greeting");
 const QString OriginsKey = QStringLiteral("server/origins");
-const QString TlsKey = QStringLiteral("server/tls");
-const QString CertificateFileKey = QStringLiteral("server/tlsCertificateFile");
-const QString KeyFileKey = QStringLiteral("server/tlsKeyFile");
+// tls, tlsCertificateFile and tlsKeyFile (ListeningTlsEdit).
+const QString TlsGroup = QStringLiteral("server/");
+const QString TlsKey = TlsGroup + QStringLiteral("tls");
 const QString DeflateKey = QStringLiteral("server/acceptDeflate");
 const QString MisbehaviourKey = QStringLiteral("server/misbehaviour");
 
@@ -60,13 +59,7 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     , m_mode(new QComboBox(this))
     , m_greeting(new QLineEdit(this))
     , m_origins(new QLineEdit(this))
-    , m_tls(new QCheckBox(tr("TLS (wss)"), this))
-    , m_certificateFile(new QLineEdit(this))
-    , m_keyFile(new QLineEdit(this))
-    , m_certificateBrowse(new QToolButton(this))
-    , m_keyBrowse(new QToolButton(this))
-    , m_generate(new QPushButton(tr("Generate a self-signed certificate for localhost"), this))
-    , m_fingerprint(new QLineEdit(this))
+    , m_tls(new ListeningTlsEdit(this))
     , m_deflate(new QCheckBox(tr("Accept permessage-deflate (RFC 7692)"), this))
     , m_start(new QPushButton(tr("Start"), this))
     , m_status(new QLabel(this))
@@ -105,37 +98,8 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     m_origins->setToolTip(tr("Allowed Origin header values, separated by spaces or commas; a "
                              "client with another Origin gets 403. Empty: any."));
     m_tls->setObjectName(QStringLiteral("serverTls"));
-    m_tls->setToolTip(tr("Serve wss://: TLS with the certificate and key below"));
-    m_certificateFile->setPlaceholderText(tr("certificate (PEM)"));
-    m_keyFile->setPlaceholderText(tr("private key (PEM)"));
-    m_certificateBrowse->setText(tr("\u2026"));
-    m_keyBrowse->setText(tr("\u2026"));
-    m_certificateBrowse->setToolTip(tr("Choose the certificate file"));
-    m_keyBrowse->setToolTip(tr("Choose the private key file"));
-    m_generate->setToolTip(tr("An EC P-256 certificate for localhost, 127.0.0.1 and ::1, valid for "
-                              "a year, kept in the application's data folder"));
-    m_fingerprint->setObjectName(QStringLiteral("serverFingerprint"));
-    m_fingerprint->setReadOnly(true);
-    m_fingerprint->setPlaceholderText(tr("SHA-256 fingerprint of the certificate"));
-    m_fingerprint->setToolTip(tr("Give this to a client so that it can trust exactly this "
-                                 "certificate (browsers: accept the warning after comparing it)"));
     m_deflate->setToolTip(
         tr("Accept a client's permessage-deflate offer (browsers always make one)"));
-    connect(m_certificateBrowse, &QToolButton::clicked, this, [this] {
-        const QString file =
-            QFileDialog::getOpenFileName(this, tr("Server certificate"), m_certificateFile->text(),
-                                         tr("PEM certificates (*.pem *.crt *.cer);;All files (*)"));
-        if (!file.isEmpty())
-            m_certificateFile->setText(file);
-    });
-    connect(m_keyBrowse, &QToolButton::clicked, this, [this] {
-        const QString file =
-            QFileDialog::getOpenFileName(this, tr("Private key"), m_keyFile->text(),
-                                         tr("PEM keys (*.pem *.key);;All files (*)"));
-        if (!file.isEmpty())
-            m_keyFile->setText(file);
-    });
-    connect(m_generate, &QPushButton::clicked, this, &ServerPanel::generateCertificate);
     m_start->setObjectName(QStringLiteral("serverStart"));
     m_status->setObjectName(QStringLiteral("serverStatus"));
     m_status->setWordWrap(true);
@@ -179,17 +143,7 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     form->addRow(tr("Mode:"), m_mode);
     form->addRow(tr("Greeting:"), m_greeting);
     form->addRow(tr("Origins:"), m_origins);
-    m_certificateRow = new QHBoxLayout;
-    m_certificateRow->addWidget(m_certificateFile, 1);
-    m_certificateRow->addWidget(m_certificateBrowse);
-    m_keyRow = new QHBoxLayout;
-    m_keyRow->addWidget(m_keyFile, 1);
-    m_keyRow->addWidget(m_keyBrowse);
     form->addRow(m_tls);
-    form->addRow(tr("Certificate:"), m_certificateRow);
-    form->addRow(tr("Key:"), m_keyRow);
-    form->addRow(QString(), m_generate);
-    form->addRow(tr("SHA-256:"), m_fingerprint);
     form->addRow(m_deflate);
     // Faults staged on purpose: folded away until asked for, but never silently on.
     m_misbehaveToggle->setObjectName(QStringLiteral("misbehaveToggle"));
@@ -210,7 +164,6 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     form->addRow(m_misbehaviour);
     form->addRow(startRow);
     form->addRow(m_link);
-    m_form = form;
 
     auto *sendRow = new QHBoxLayout;
     sendRow->addWidget(m_message, 1);
@@ -253,8 +206,6 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     loadSettings();
     connect(m_bind, &QComboBox::currentIndexChanged, this, &ServerPanel::updateForm);
     connect(m_mode, &QComboBox::currentIndexChanged, this, &ServerPanel::updateForm);
-    connect(m_tls, &QCheckBox::toggled, this, &ServerPanel::updateForm);
-    connect(m_certificateFile, &QLineEdit::textChanged, this, &ServerPanel::updateFingerprint);
     connect(m_start, &QPushButton::clicked, this, [this] {
         if (isRunning())
             stop();
@@ -338,13 +289,15 @@ void ServerPanel::loadSettings() {
     m_greeting->setText(
         settings.value(GreetingKey, QString::fromUtf8(ServerOptions().greeting)).toString());
     m_origins->setText(settings.value(OriginsKey).toString());
-    m_tls->setChecked(settings.value(TlsKey, false).toBool());
-    m_certificateFile->setText(settings.value(CertificateFileKey).toString());
-    m_keyFile->setText(settings.value(KeyFileKey).toString());
+    m_tls->loadSettings(settings, TlsGroup);
+    // A check box once kept TLS on or off as true or false, with the files it used.
+    if (settings.value(TlsKey).toString() == QLatin1String("true"))
+        m_tls->setChoice(m_tls->certificateFileEdit()->text() == localhostCertificateFile()
+                             ? ListeningTlsEdit::Choice::Generated
+                             : ListeningTlsEdit::Choice::Own);
     m_deflate->setChecked(settings.value(DeflateKey, false).toBool());
     m_misbehaviour->setMisbehaviour(misbehaviourFromMap(settings.value(MisbehaviourKey).toMap()));
     updateMisbehaveToggle();
-    updateFingerprint();
 }
 
 void ServerPanel::saveSettings() const {
@@ -354,52 +307,18 @@ void ServerPanel::saveSettings() const {
     settings.setValue(ModeKey, m_mode->currentText());
     settings.setValue(GreetingKey, m_greeting->text());
     settings.setValue(OriginsKey, m_origins->text());
-    settings.setValue(TlsKey, m_tls->isChecked());
-    settings.setValue(CertificateFileKey, m_certificateFile->text());
-    settings.setValue(KeyFileKey, m_keyFile->text());
+    m_tls->saveSettings(settings, TlsGroup);
     settings.setValue(DeflateKey, m_deflate->isChecked());
     settings.setValue(MisbehaviourKey, misbehaviourToMap(m_misbehaviour->misbehaviour()));
 }
 
-bool ServerPanel::generateCertificate() {
-    const QString directory =
-        QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/tls");
-    QString error;
-    if (!localhostCertificate(directory, &error)) {
-        const QString message = tr("No certificate generated: %1").arg(error);
-        m_status->setText(message);
-        emit statusMessage(message);
-        return false;
-    }
-    m_certificateFile->setText(directory + QStringLiteral("/localhost.crt"));
-    m_keyFile->setText(directory + QStringLiteral("/localhost.key"));
-    m_tls->setChecked(true);
-    updateFingerprint();
-    emit statusMessage(tr("Self-signed certificate for localhost in %1").arg(directory));
-    return true;
-}
-
-QString ServerPanel::certificateFingerprint() const {
-    return m_fingerprint->text();
-}
-
-void ServerPanel::updateFingerprint() {
-    const QString file = m_certificateFile->text().trimmed();
-    const QList<QSslCertificate> certificates =
-        file.isEmpty() ? QList<QSslCertificate>() : QSslCertificate::fromPath(file, QSsl::Pem);
-    m_fingerprint->setText(certificates.isEmpty() ? QString()
-                                                  : sha256Fingerprint(certificates.constFirst()));
-    m_fingerprint->setCursorPosition(0);
-}
-
 ServerOptions ServerPanel::options(QString *error) const {
     ServerOptions options;
-    if (m_tls->isChecked()) {
+    if (m_tls->choice() != ListeningTlsEdit::Choice::Off) {
         QString why;
-        if (const auto loaded = loadCertificate(m_certificateFile->text().trimmed(),
-                                                m_keyFile->text().trimmed(), &why)) {
-            options.tlsCertificate = loaded->certificate;
-            options.tlsKey = loaded->key;
+        if (const std::optional<CertificateAndKey> identity = m_tls->identity(&why)) {
+            options.tlsCertificate = identity->certificate;
+            options.tlsKey = identity->key;
         } else if (error) {
             *error = tr("TLS: %1").arg(why.isEmpty() ? tr("no certificate and key") : why);
         }
@@ -446,7 +365,10 @@ bool ServerPanel::start(const ServerOptions &options) {
     for (const QByteArray &origin : options.allowedOrigins)
         origins.append(QString::fromUtf8(origin));
     m_origins->setText(origins.join(QLatin1Char(' ')));
-    m_tls->setChecked(options.isSecure());
+    // Options with a certificate come from the form's own choice; without one, the form
+    // shows TLS off.
+    if (!options.isSecure())
+        m_tls->setChoice(ListeningTlsEdit::Choice::Off);
     m_deflate->setChecked(options.deflate.policy != DeflatePolicy::Refuse);
     m_misbehaviour->setMisbehaviour(options.misbehaviour);
     updateMisbehaveToggle();
@@ -546,20 +468,7 @@ void ServerPanel::updateForm() {
     m_greeting->setEnabled(editable &&
                            m_mode->currentData().toInt() == int(ServerOptions::Mode::Greeting));
     m_origins->setEnabled(editable);
-    m_tls->setEnabled(editable);
-    const bool tlsEditable = editable && m_tls->isChecked();
-    m_certificateFile->setEnabled(tlsEditable);
-    m_keyFile->setEnabled(tlsEditable);
-    m_certificateBrowse->setEnabled(tlsEditable);
-    m_keyBrowse->setEnabled(tlsEditable);
-    m_generate->setEnabled(editable);
-    m_fingerprint->setEnabled(m_tls->isChecked());
-    // The TLS rows take room only when TLS is chosen.
-    if (m_form) {
-        m_form->setRowVisible(m_certificateRow, m_tls->isChecked());
-        m_form->setRowVisible(m_keyRow, m_tls->isChecked());
-        m_form->setRowVisible(m_fingerprint, m_tls->isChecked());
-    }
+    m_tls->setEditable(editable);
     m_deflate->setEnabled(editable);
     m_misbehaviour->setEnabled(editable);
     m_bindWarning->setVisible(m_bind->currentData().toInt() == AllInterfaces);

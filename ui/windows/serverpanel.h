@@ -11,8 +11,6 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
-class QFormLayout;
-class QHBoxLayout;
 class QPushButton;
 class QSpinBox;
 class QToolButton;
@@ -22,6 +20,7 @@ namespace ws {
 
 class ConnectionHub;
 class ConnectionsModel;
+class ListeningTlsEdit;
 class MisbehaviourEditor;
 class ServerClientsProxy;
 
@@ -44,11 +43,6 @@ public:
     // The options the form describes. With TLS chosen but no usable certificate and
     // key, the reason is in `error` and the options have no certificate.
     ServerOptions options(QString *error = nullptr) const;
-    // Generates (or reuses, while it is valid) the self-signed localhost certificate in
-    // the application's data folder and puts its files in the form.
-    bool generateCertificate();
-    // The SHA-256 fingerprint of the form's certificate ("AB:CD:..."), or empty.
-    QString certificateFingerprint() const;
     // Starts with the form's options (or `options`); false and a message on failure.
     bool start();
     bool start(const ServerOptions &options);
@@ -67,11 +61,7 @@ public:
     QComboBox *modeCombo() const { return m_mode; }
     QLineEdit *greetingEdit() const { return m_greeting; }
     QLineEdit *originsEdit() const { return m_origins; }
-    QCheckBox *tlsCheck() const { return m_tls; }
-    QLineEdit *certificateFileEdit() const { return m_certificateFile; }
-    QLineEdit *keyFileEdit() const { return m_keyFile; }
-    QPushButton *generateButton() const { return m_generate; }
-    QLineEdit *fingerprintEdit() const { return m_fingerprint; }
+    ListeningTlsEdit *listeningTlsEdit() const { return m_tls; }
     QCheckBox *deflateCheck() const { return m_deflate; }
     QPushButton *startButton() const { return m_start; }
     QLabel *statusLabel() const { return m_status; }
@@ -108,7 +98,6 @@ private:
     void updateForm();
     void showClientsOf(quint32 serverId);
     void sendToClients(const QList<quint32> &ids);
-    void updateFingerprint();
     QString listeningText() const;
 
     ConnectionHub *m_hub;
@@ -121,17 +110,8 @@ private:
     QComboBox *m_mode;
     QLineEdit *m_greeting;
     QLineEdit *m_origins;
-    QCheckBox *m_tls;
-    QLineEdit *m_certificateFile;
-    QLineEdit *m_keyFile;
-    QToolButton *m_certificateBrowse;
-    QToolButton *m_keyBrowse;
-    QPushButton *m_generate;
-    QLineEdit *m_fingerprint;
+    ListeningTlsEdit *m_tls;
     QCheckBox *m_deflate;
-    QFormLayout *m_form = nullptr;
-    QHBoxLayout *m_certificateRow = nullptr;
-    QHBoxLayout *m_keyRow = nullptr;
     QPushButton *m_start;
     QLabel *m_status;
     QLabel *m_link;
