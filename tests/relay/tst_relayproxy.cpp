@@ -19,6 +19,9 @@
 using namespace ws;
 using namespace wstest;
 
+enum class ProxyWay { TlsTunnel, PlainTunnel, AbsoluteForm };
+Q_DECLARE_METATYPE(ProxyWay)
+
 namespace {
 
 constexpr quint32 ClientMaskKey = 0x37fa213d; // RFC 6455 §5.7
@@ -36,28 +39,109 @@ bool writeFile(const QString &path, const QByteArray &bytes) {
     return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
 }
 
-// An upstream wss server (ours) with a certificate of its own authority, not the
-// proxy's; that authority's PEM written to `caFile`.
-struct UpstreamTls {
-    explicit UpstreamTls(const QString &caFile_)
+// A certificate authority of the upstream's own, not the proxy's, with a certificate
+// for 127.0.0.1 that it signed; the authority's PEM is written to `caFile`.
+struct UpstreamIdentity {
+    explicit UpstreamIdentity(const QString &caFile_)
         : caFile(caFile_) {
         CertificateRequest caRequest;
         caRequest.commonName = QStringLiteral("upstream test CA");
         caRequest.isCertificateAuthority = true;
         authority = generated(caRequest, nullptr);
         identity = generated({}, &authority);
+    }
+    bool writeCaFile() const { return writeFile(caFile, authority.certificatePem); }
+
+    QString caFile;
+    CertificateAndKey authority;
+    CertificateAndKey identity;
+};
+
+// An upstream wss server (ours) with an UpstreamIdentity.
+struct UpstreamTls : UpstreamIdentity {
+    explicit UpstreamTls(const QString &caFile_)
+        : UpstreamIdentity(caFile_) {
         ServerOptions options = localOptions();
         options.tlsCertificate = identity.certificate;
         options.tlsKey = identity.key;
         server = std::make_unique<Server>(options);
     }
-    bool listen() { return writeFile(caFile, authority.certificatePem) && server->listen(); }
+    bool listen() { return writeCaFile() && server->listen(); }
     quint16 port() const { return server->port(); }
 
-    QString caFile;
-    CertificateAndKey authority;
-    CertificateAndKey identity;
     std::unique_ptr<Server> server;
+};
+
+// A keep-alive web server by script, over TLS when given an identity: on every
+// connection GET /page answers kPage (Content-Length), GET /chunked answers kChunked,
+// and a WebSocket upgrade is answered with 101, after which every frame is echoed
+// unmasked. Requests carry no bodies here; each is noted with the connection it came on.
+class PageServer : public QTcpServer {
+public:
+    static inline const QByteArray kPage = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                           "Content-Length: 11\r\n\r\nhello page\n";
+    static inline const QByteArray kChunked =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "6;ext=1\r\nhello \r\n8\r\nchunked\n\r\n0\r\nX-Trailer: yes\r\n\r\n";
+
+    explicit PageServer(std::optional<CertificateAndKey> identity = std::nullopt)
+        : m_identity(std::move(identity)) {}
+
+    // "CONNECTION-INDEX REQUEST-LINE" for each request, in order.
+    QStringList requests;
+    QList<QTcpSocket *> connections;
+
+protected:
+    void incomingConnection(qintptr descriptor) override {
+        auto *socket = new QSslSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        const auto index = connections.size();
+        connections.append(socket);
+        auto buffer = std::make_shared<QByteArray>();
+        auto webSocket = std::make_shared<bool>(false);
+        connect(socket, &QIODevice::readyRead, this, [=, this] {
+            *buffer += socket->readAll();
+            for (;;) {
+                if (*webSocket) {
+                    const std::optional<WireFrame> frame = parseFrame(*buffer);
+                    if (!frame)
+                        return;
+                    buffer->remove(0, frame->wireSize);
+                    socket->write(serverFrame(frame->firstByte, frame->payload));
+                    continue;
+                }
+                const qsizetype end = buffer->indexOf("\r\n\r\n");
+                if (end < 0)
+                    return;
+                const QByteArray head = buffer->left(end + 4);
+                buffer->remove(0, end + 4);
+                const QByteArray requestLine = head.left(head.indexOf("\r\n"));
+                requests.append(
+                    QStringLiteral("%1 %2").arg(index).arg(QString::fromLatin1(requestLine)));
+                if (head.contains("Upgrade: websocket")) {
+                    socket->write(RawServer::switchingProtocols(head));
+                    *webSocket = true;
+                } else if (requestLine.startsWith("GET /page ")) {
+                    socket->write(kPage);
+                } else if (requestLine.startsWith("GET /chunked ")) {
+                    socket->write(kChunked);
+                } else {
+                    socket->write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                }
+            }
+        });
+        if (m_identity) {
+            socket->setLocalCertificate(m_identity->certificate);
+            socket->setPrivateKey(m_identity->key);
+            socket->startServerEncryption();
+        }
+    }
+
+private:
+    std::optional<CertificateAndKey> m_identity;
 };
 
 // Our client to 127.0.0.1:`port``path` through the proxy at `proxyPort` (a CONNECT
@@ -130,6 +214,8 @@ private slots:
     void connectPlainWebSocket();
     void plainGetForwarded();
     void tunnelRequestPassedThrough();
+    void keptAliveConnection_data();
+    void keptAliveConnection();
     void refusals_data();
     void refusals();
     void blindHostNotIntercepted();
@@ -357,6 +443,112 @@ void TestRelayProxy::tunnelRequestPassedThrough() {
     QVERIFY2(page.startsWith("HTTP/1.1 200 "), page.left(200).constData());
     QVERIFY(page.contains("<!DOCTYPE html>"));
     QCOMPARE(proxy.pairCount(), 0);
+}
+
+void TestRelayProxy::keptAliveConnection_data() {
+    QTest::addColumn<ProxyWay>("way");
+    QTest::newRow("CONNECT, TLS") << ProxyWay::TlsTunnel;
+    QTest::newRow("CONNECT, no TLS") << ProxyWay::PlainTunnel;
+    QTest::newRow("absolute form") << ProxyWay::AbsoluteForm;
+}
+
+// A page (Content-Length), a chunked page, then a WebSocket upgrade, all on one
+// kept-alive connection to the proxy: the pages come back byte-exact over one
+// upstream connection, and the WebSocket still becomes a relayed pair.
+void TestRelayProxy::keptAliveConnection() {
+    QFETCH(ProxyWay, way);
+    const bool tls = way == ProxyWay::TlsTunnel;
+    UpstreamIdentity upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
+    QVERIFY(upstream.writeCaFile());
+    PageServer server(tls ? std::optional(upstream.identity) : std::nullopt);
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    RelayProxyOptions options = proxyOptions();
+    options.relay.upstream.caCertificatesFile = upstream.caFile;
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QSignalSpy started(proxy.relay(), &Relay::pairStarted);
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+    QList<RelayLegKind> legs;
+    connect(proxy.relay(), &Relay::legEvent, this,
+            [&](quint64, RelayLegKind leg, const SessionEvent &event) {
+                if (std::holds_alternative<MessageEvent>(event))
+                    legs.append(leg);
+            });
+
+    QSslSocket client;
+    client.connectToHost(QHostAddress::LocalHost, proxy.port());
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.serverPort());
+    QByteArray prefix; // the request target's start: the absolute form asks the proxy
+    if (way == ProxyWay::AbsoluteForm) {
+        prefix = "http://" + authority;
+    } else {
+        client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+        QByteArray answer;
+        QVERIFY(readUntil(client, answer, headerBlockComplete));
+        QCOMPARE(answer, QByteArray("HTTP/1.1 200 Connection Established\r\n\r\n"));
+    }
+    if (tls) {
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.addCaCertificates({proxy.certificateAuthority()->identity().certificate});
+        configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        client.setSslConfiguration(configuration);
+        client.setPeerVerifyName(QStringLiteral("127.0.0.1"));
+        client.startClientEncryption();
+        QVERIFY2(QTest::qWaitFor([&] { return client.isEncrypted(); }, 5000),
+                 qPrintable(client.errorString()));
+    }
+    const QByteArray host = "\r\nHost: " + authority + "\r\n";
+    const QList<std::pair<QByteArray, QByteArray>> pages = {{"/page", PageServer::kPage},
+                                                            {"/chunked", PageServer::kChunked}};
+    for (const auto &[path, expected] : pages) {
+        client.write("GET " + prefix + path + " HTTP/1.1" + host + "Accept: */*\r\n\r\n");
+        QByteArray answer;
+        QVERIFY(readUntil(client, answer, [&](const QByteArray &bytes) {
+            return bytes.size() >= expected.size();
+        }));
+        QCOMPARE(answer, expected);
+    }
+
+    const QByteArray wsPrefix = way == ProxyWay::AbsoluteForm ? "ws://" + authority : QByteArray();
+    client.write("GET " + wsPrefix + "/ws HTTP/1.1" + host +
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+                 QByteArray(SampleKey) + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QByteArray answer;
+    QVERIFY(readUntil(client, answer, headerBlockComplete));
+    QVERIFY2(answer.startsWith("HTTP/1.1 101 "), answer.constData());
+    QVERIFY(answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept));
+    answer.remove(0, answer.indexOf("\r\n\r\n") + 4);
+    const QString scheme = tls ? QStringLiteral("wss") : QStringLiteral("ws");
+    QVERIFY(startedOnceTo(started, scheme + QStringLiteral("://%1/ws").arg(authority)));
+    // RFC 6455 §5.7: the masked "Hello"; the echo comes back unmasked.
+    client.write(maskedFrame(0x81, "Hello", ClientMaskKey));
+    QVERIFY(readUntil(client, answer, [](const QByteArray &bytes) { return bytes.size() >= 7; }));
+    QCOMPARE(answer.toHex(), QByteArray("810548656c6c6f"));
+    // Both legs decoded: the client's message, then the upstream's echo.
+    QCOMPARE(legs, (QList<RelayLegKind>{RelayLegKind::Client, RelayLegKind::Server}));
+
+    // The pages went over one upstream connection, in origin form; the pair opened
+    // its own, and the one the pages used was closed.
+    QCOMPARE(server.requests, (QStringList{QStringLiteral("0 GET /page HTTP/1.1"),
+                                           QStringLiteral("0 GET /chunked HTTP/1.1"),
+                                           QStringLiteral("1 GET /ws HTTP/1.1")}));
+    QVERIFY(QTest::qWaitFor(
+        [&] { return server.connections.at(0)->state() == QAbstractSocket::UnconnectedState; },
+        5000));
+    const QString base =
+        (way == ProxyWay::TlsTunnel ? QStringLiteral("https://") : QStringLiteral("http://")) +
+        QString::fromLatin1(authority);
+    const QString outcome = way == ProxyWay::AbsoluteForm ? QStringLiteral("forwarded")
+                                                          : QStringLiteral("passed through");
+    QStringList expectedLog;
+    if (way != ProxyWay::AbsoluteForm)
+        expectedLog.append(QStringLiteral("CONNECT %1: intercepted").arg(authority));
+    expectedLog.append(QStringLiteral("GET %1/page: %2").arg(base, outcome));
+    expectedLog.append(QStringLiteral("GET %1/chunked: %2").arg(base, outcome));
+    QCOMPARE(log, expectedLog);
 }
 
 void TestRelayProxy::refusals_data() {
