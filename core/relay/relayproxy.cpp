@@ -523,6 +523,16 @@ void ProxyConnection::forwardResponse() {
             m_upstream->peek(std::min(m_upstream->bytesAvailable(), MoveChunk));
         qsizetype consumed = 0;
         const HttpMessageReader::Result result = m_responses->feed(available, &consumed);
+        if (result == HttpMessageReader::Result::Error) {
+            const QString why = QStringLiteral("the response from %1 cannot be followed: %2")
+                                    .arg(endpoint(), m_responses->errorString());
+            // Nothing of it has gone yet: the client learns why.
+            if (m_responses->messageBytes() == consumed)
+                refuse(502, QStringLiteral("relay proxy: ") + why);
+            else
+                drop(why);
+            return;
+        }
         if (consumed > 0)
             m_client->write(m_upstream->read(consumed));
         switch (result) {
@@ -544,14 +554,11 @@ void ProxyConnection::forwardResponse() {
             }
             exchangeDone();
             return;
-        case HttpMessageReader::Result::Error:
-            drop(QStringLiteral("the response from %1 cannot be followed: %2")
-                     .arg(endpoint(), m_responses->errorString()));
-            return;
         case HttpMessageReader::Result::NeedMore:
             if (consumed == 0)
                 return;
             break;
+        case HttpMessageReader::Result::Error: // handled above
         case HttpMessageReader::Result::Switched:
         case HttpMessageReader::Result::EndOfStream:
             return;

@@ -58,8 +58,9 @@ struct RelayProxyOptions {
 // connection's (neither Content-Length nor chunked), and whatever follows a 101 that
 // is not a WebSocket's: those bytes are piped as they come (ByteTunnel). A host that
 // cannot be reached gives 502, one that does not connect in time 504, a request that
-// is not one a proxy takes 400 (431 when its head is too large); a request or
-// response whose framing cannot be followed (RFC 9112 §6.3) drops the connection.
+// is not one a proxy takes 400 (431 when its head is too large), a response whose
+// framing cannot be followed (RFC 9112 §6.3) 502 (the connection is dropped instead
+// when part of it has gone already, or when a request's body cannot be followed).
 class RelayProxy : public QObject {
     Q_OBJECT
 public:

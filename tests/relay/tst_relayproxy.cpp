@@ -199,6 +199,64 @@ QByteArray readToEnd(QTcpSocket &socket, int timeoutMs = 5000) {
     return out + socket.readAll();
 }
 
+// An upstream that plays a script on its first connection: once it has received
+// exactly the bytes of the next step (all the steps' bytes so far), it answers that
+// step's answer. Everything it receives is kept.
+class ScriptedUpstream : public QTcpServer {
+public:
+    struct Step {
+        QByteArray received;
+        QByteArray answer;
+    };
+    explicit ScriptedUpstream(QList<Step> steps)
+        : m_steps(std::move(steps)) {
+        connect(this, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *socket = nextPendingConnection()) {
+                ++connectionCount;
+                connect(socket, &QIODevice::readyRead, this, [this, socket] {
+                    received += socket->readAll();
+                    while (m_next < m_steps.size()) {
+                        m_expected += m_steps.at(m_next).received;
+                        if (received != m_expected) {
+                            m_expected.chop(m_steps.at(m_next).received.size());
+                            break;
+                        }
+                        socket->write(m_steps.at(m_next++).answer);
+                    }
+                });
+            }
+        });
+    }
+
+    QByteArray received;
+    int connectionCount = 0;
+
+private:
+    QList<Step> m_steps;
+    qsizetype m_next = 0;
+    QByteArray m_expected;
+};
+
+// A raw client through a CONNECT tunnel (no TLS) to 127.0.0.1:`port`.
+bool openTunnel(QTcpSocket &client, quint16 proxyPort, quint16 port) {
+    client.connectToHost(QHostAddress::LocalHost, proxyPort);
+    if (!client.waitForConnected(5000))
+        return false;
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(port);
+    client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    QByteArray answer;
+    return readUntil(client, answer, headerBlockComplete) &&
+           answer == "HTTP/1.1 200 Connection Established\r\n\r\n";
+}
+
+// Reads exactly as many bytes as `expected` has (more would show in the comparison).
+QByteArray readCount(QTcpSocket &socket, qsizetype count) {
+    QByteArray answer;
+    static_cast<void>(
+        readUntil(socket, answer, [&](const QByteArray &bytes) { return bytes.size() >= count; }));
+    return answer;
+}
+
 } // namespace
 
 class TestRelayProxy : public QObject {
@@ -216,6 +274,8 @@ private slots:
     void tunnelRequestPassedThrough();
     void keptAliveConnection_data();
     void keptAliveConnection();
+    void passedThroughByteExact();
+    void unfollowableResponseRefused();
     void refusals_data();
     void refusals();
     void blindHostNotIntercepted();
@@ -549,6 +609,92 @@ void TestRelayProxy::keptAliveConnection() {
     expectedLog.append(QStringLiteral("GET %1/page: %2").arg(base, outcome));
     expectedLog.append(QStringLiteral("GET %1/chunked: %2").arg(base, outcome));
     QCOMPARE(log, expectedLog);
+}
+
+// Request bodies (Content-Length, chunked with extensions and trailers), two requests
+// pipelined in one write, a 100 before the final response, HEAD and a protocol switch
+// that is not a WebSocket's: every byte arrives as it was sent, both ways, over one
+// upstream connection; after the 101 the bytes go blind.
+void TestRelayProxy::passedThroughByteExact() {
+    const QByteArray post = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+    const QByteArray posted = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const QByteArray put = "PUT /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n";
+    const QByteArray created = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+    const QByteArray head = "HEAD /c HTTP/1.1\r\nHost: h\r\n\r\n";
+    const QByteArray headAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+    const QByteArray upgrade =
+        "GET /d HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
+    const QByteArray switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n";
+    const QByteArray notHttp("\x00\x01 not HTTP\r\n\r\n", 16);
+    const QByteArray notHttpBack("\xff\r\n\r\nback", 9);
+    ScriptedUpstream upstream({{post, posted},
+                               {put, created},
+                               {head, headAnswer},
+                               {upgrade, switched},
+                               {notHttp, notHttpBack}});
+    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+
+    QTcpSocket client;
+    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
+    client.write(post + put);
+    QCOMPARE(readCount(client, posted.size() + created.size()), posted + created);
+    client.write(head);
+    QCOMPARE(readCount(client, headAnswer.size()), headAnswer);
+    client.write(upgrade);
+    QCOMPARE(readCount(client, switched.size()), switched);
+    client.write(notHttp);
+    QCOMPARE(readCount(client, notHttpBack.size()), notHttpBack);
+
+    QCOMPARE(upstream.received, post + put + head + upgrade + notHttp);
+    QCOMPARE(upstream.connectionCount, 1);
+    const QString base = QStringLiteral("http://127.0.0.1:%1").arg(upstream.serverPort());
+    QCOMPARE(
+        log,
+        (QStringList{QStringLiteral("CONNECT 127.0.0.1:%1: intercepted").arg(upstream.serverPort()),
+                     QStringLiteral("POST %1/a: passed through").arg(base),
+                     QStringLiteral("PUT %1/b: passed through").arg(base),
+                     QStringLiteral("HEAD %1/c: passed through").arg(base),
+                     QStringLiteral("GET %1/d: passed through").arg(base)}));
+    QCOMPARE(proxy.pairCount(), 0);
+}
+
+// A response whose length cannot be known for sure (RFC 9112 §6.3: both
+// Transfer-Encoding and Content-Length) is not passed on: the client gets 502 instead,
+// and its connection ends.
+void TestRelayProxy::unfollowableResponseRefused() {
+    const QByteArray get = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const QByteArray smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    ScriptedUpstream upstream({{get, answer}, {get, smuggled}});
+    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+
+    QTcpSocket client;
+    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
+    client.write(get);
+    QCOMPARE(readCount(client, answer.size()), answer);
+    client.write(get);
+    const QByteArray rest = readToEnd(client);
+    QCOMPARE(client.state(), QAbstractSocket::UnconnectedState);
+    const QString why = QStringLiteral("relay proxy: the response from 127.0.0.1:%1 cannot be "
+                                       "followed: the message has both Transfer-Encoding and "
+                                       "Content-Length (RFC 9112 §6.3)")
+                            .arg(upstream.serverPort());
+    QVERIFY2(rest.startsWith("HTTP/1.1 502 Bad Gateway\r\n"), rest.constData());
+    QVERIFY2(rest.endsWith("\r\n\r\n" + why.toUtf8() + '\n'), rest.constData());
+    QCOMPARE(log.last(), QStringLiteral("answered 502: ") + why);
 }
 
 void TestRelayProxy::refusals_data() {
