@@ -7,7 +7,8 @@ class QTcpSocket;
 namespace ws {
 
 // Two connected sockets whose bytes go across as they come, neither side decoded:
-// the proxy's blind CONNECT tunnels and the HTTP requests it passes through. When
+// the proxy's blind CONNECT tunnels, and a passed-through connection once it is no
+// longer HTTP (after a 101) or its response runs until the connection closes. When
 // one side ends, what it sent still goes to the other, which is then closed too.
 class ByteTunnel : public QObject {
     Q_OBJECT

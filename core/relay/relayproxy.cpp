@@ -3,6 +3,7 @@
 #include "net/tlstcpserver.h"
 #include "protocol/handshake.h"
 #include "protocol/httpheaders.h"
+#include "protocol/httpmessagereader.h"
 #include "relay/bytetunnel.h"
 #include "relay/relayheaders.h"
 
@@ -12,6 +13,7 @@
 #include <QTcpServer>
 #include <QTimer>
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -21,6 +23,9 @@ namespace {
 
 // RFC 8446 §5.1: a TLS connection opens with a handshake record (content type 22).
 constexpr char TlsHandshakeRecord = 0x16;
+
+// The most a pass-through moves from one side to the other at a time.
+constexpr qint64 MoveChunk = 64 * 1024;
 
 // Every accepted connection is a QSslSocket, buffered: the proxy reads a request's
 // head without taking it (peek), so that the relayed pair's client leg reads the
@@ -84,22 +89,27 @@ QString hostPort(const QString &host, quint16 port) {
 
 } // namespace
 
-// One client of the proxy until it is known what its connection is: a relayed pair
-// (handed to the proxy), a tunnel (handed to the proxy) or a refusal.
-class ProxyRequest : public QObject {
+// One client connection of the proxy, request by request, until it is handed on: to a
+// relayed pair (a WebSocket upgrade), to a blind tunnel (a blind host, a protocol
+// switch, a response that runs until the connection closes) or closed. Requests that
+// are not WebSocket upgrades are passed to host:port over one upstream connection,
+// one exchange at a time: the next request is read once the response to the last one
+// has gone to the client, so a WebSocket upgrade is seen wherever it comes.
+class ProxyConnection : public QObject {
 public:
-    ProxyRequest(RelayProxy *proxy, QSslSocket *client);
+    ProxyConnection(RelayProxy *proxy, QSslSocket *client);
     void start();
     void abort();
 
 private:
     enum class Stage {
-        ProxyRequest,  // the request to the proxy itself
-        Connecting,    // host:port is being reached, for CONNECT or a forwarded GET
+        ProxyRequest,  // a request to the proxy itself (absolute form or CONNECT)
+        Connecting,    // host:port is being reached, for CONNECT or a forwarded request
         TunnelStart,   // 200 sent: TLS or a plain request comes next
         TunnelTls,     // our TLS server handshake in the tunnel
-        TunnelRequest, // the first request in the tunnel
+        TunnelRequest, // a request in the tunnel
         UpstreamTls,   // passing through: our TLS client handshake with host:port
+        Forwarding,    // a request's body and its response are under way
         Done,
     };
 
@@ -112,43 +122,72 @@ private:
     void onAbsoluteRequest();
     void onTunnelRequest();
     void connectUpstream(std::function<void()> connected);
+    void closeUpstream();
     void startTls();
     void passThroughTls();
+    void startForwarding();
+    void forwardRequestBody();
+    void forwardResponse();
+    void onUpstreamClosed();
+    void exchangeDone();
     void relay(const QUrl &target);
     void tunnel();
     void refuse(int status, const QString &text);
+    void closeClient();
     void drop(const QString &why);
     void onDeadline();
     void finish();
     void log(const QString &line) { emit m_proxy->logMessage(0, m_peer + u' ' + line); }
     QString endpoint() const { return hostPort(m_host, m_port); }
+    qint64 queueLimit() const {
+        return std::max<qint64>(m_proxy->m_options.relay.sendQueueLimit, MoveChunk);
+    }
 
     RelayProxy *m_proxy;
     QSslSocket *m_client;
     QSslSocket *m_upstream = nullptr;
+    quint64 m_upstreamGeneration = 0;
     QString m_peer;
     QTimer m_deadline;
-    std::optional<HeaderBlockReader> m_head;
     Stage m_stage = Stage::ProxyRequest;
     QString m_host;
     quint16 m_port = 0;
+    bool m_inTunnel = false;
     bool m_tunnelTls = false;
-    // Bytes to write upstream once it is reached (a forwarded request's new head).
+    // The request being read or forwarded; its head is read anew from the client's
+    // buffer until it is whole, so that an upgrade request stays there for the pair.
+    std::optional<HttpMessageReader> m_request;
+    bool m_requestComplete = false;
+    // The responses of the upstream connection.
+    std::optional<HttpMessageReader> m_responses;
+    bool m_awaitingResponse = false;
+    // Bytes to write upstream before the request's body: its head (anew, in origin
+    // form, for a request in absolute form).
     QByteArray m_forwardHead;
 };
 
-ProxyRequest::ProxyRequest(RelayProxy *proxy, QSslSocket *client)
+ProxyConnection::ProxyConnection(RelayProxy *proxy, QSslSocket *client)
     : QObject(proxy)
     , m_proxy(proxy)
     , m_client(client)
     , m_peer(formatAddress(client->peerAddress(), client->peerPort())) {
     client->setParent(this);
     m_deadline.setSingleShot(true);
-    connect(&m_deadline, &QTimer::timeout, this, &ProxyRequest::onDeadline);
-    connect(client, &QIODevice::readyRead, this, &ProxyRequest::onClientData);
+    connect(&m_deadline, &QTimer::timeout, this, &ProxyConnection::onDeadline);
+    connect(client, &QIODevice::readyRead, this, &ProxyConnection::onClientData);
+    // The client took what was written: more of the response may go.
+    connect(client, &QIODevice::bytesWritten, this, &ProxyConnection::forwardResponse);
     connect(client, &QAbstractSocket::disconnected, this, [this] {
-        if (m_stage != Stage::Done)
-            drop(QStringLiteral("the client closed the connection"));
+        if (m_stage == Stage::Done)
+            return;
+        // Between exchanges a kept-alive connection may end at any time.
+        if ((m_stage == Stage::ProxyRequest || m_stage == Stage::TunnelRequest) && m_upstream &&
+            !m_client->bytesAvailable()) {
+            m_stage = Stage::Done;
+            abort();
+            return;
+        }
+        drop(QStringLiteral("the client closed the connection"));
     });
     connect(client, &QSslSocket::encrypted, this, [this] {
         m_stage = Stage::TunnelRequest;
@@ -166,14 +205,14 @@ ProxyRequest::ProxyRequest(RelayProxy *proxy, QSslSocket *client)
             });
 }
 
-void ProxyRequest::start() {
+void ProxyConnection::start() {
     const int timeoutMs = m_proxy->m_options.relay.handshakeTimeoutMs;
     if (timeoutMs > 0)
         m_deadline.start(timeoutMs);
     onClientData();
 }
 
-void ProxyRequest::onClientData() {
+void ProxyConnection::onClientData() {
     switch (m_stage) {
     case Stage::ProxyRequest:
         if (readHead())
@@ -196,6 +235,9 @@ void ProxyRequest::onClientData() {
         if (readHead())
             onTunnelRequest();
         break;
+    case Stage::Forwarding:
+        forwardRequestBody();
+        break;
     case Stage::Connecting:
     case Stage::TunnelTls:
     case Stage::UpstreamTls:
@@ -204,47 +246,56 @@ void ProxyRequest::onClientData() {
     }
 }
 
-bool ProxyRequest::readHead() {
+bool ProxyConnection::readHead() {
     const HandshakeLimits &limits = m_proxy->m_options.limits;
-    m_head.emplace(HeaderBlockReader::Kind::Request, limits.maxHeaderBytes, limits.maxHeaderCount);
+    HttpMessageReader::Limits readerLimits;
+    readerLimits.maxHeadBytes = limits.maxHeaderBytes;
+    readerLimits.maxHeaderFields = limits.maxHeaderCount;
+    m_request.emplace(HttpMessageReader::Kind::Request, readerLimits);
+    m_requestComplete = false;
     qsizetype consumed = 0;
-    const HeaderBlockReader::Result result =
-        m_head->feed(m_client->peek(m_client->bytesAvailable()), &consumed);
-    switch (result) {
-    case HeaderBlockReader::Result::NeedMore:
-        return false;
-    case HeaderBlockReader::Result::Complete:
+    switch (m_request->feed(m_client->peek(m_client->bytesAvailable()), &consumed)) {
+    case HttpMessageReader::Result::HeadComplete:
         return true;
-    case HeaderBlockReader::Result::Malformed:
-        refuse(400,
-               QStringLiteral("relay proxy: not an HTTP request: %1").arg(m_head->errorString()));
+    case HttpMessageReader::Result::Error:
+        break;
+    case HttpMessageReader::Result::NeedMore:
+    case HttpMessageReader::Result::MessageComplete:
+    case HttpMessageReader::Result::Switched:
+    case HttpMessageReader::Result::EndOfStream:
         return false;
-    case HeaderBlockReader::Result::TooLarge:
-    case HeaderBlockReader::Result::TooManyFields:
+    }
+    const HeaderBlockReader::Result head = m_request->head().result();
+    if (head == HeaderBlockReader::Result::TooLarge ||
+        head == HeaderBlockReader::Result::TooManyFields) {
         refuse(431, QStringLiteral("relay proxy: the request's head is larger than %1 bytes or "
                                    "has more than %2 fields")
                         .arg(limits.maxHeaderBytes)
                         .arg(limits.maxHeaderCount));
-        return false;
+    } else {
+        refuse(
+            400,
+            QStringLiteral("relay proxy: not an HTTP request: %1").arg(m_request->errorString()));
     }
     return false;
 }
 
-void ProxyRequest::onProxyRequest() {
-    if (m_head->method() == "CONNECT")
+void ProxyConnection::onProxyRequest() {
+    if (m_request->head().method() == "CONNECT")
         onConnectRequest();
     else
         onAbsoluteRequest();
 }
 
-void ProxyRequest::onConnectRequest() {
-    if (!parseAuthority(m_head->target(), &m_host, &m_port)) {
+void ProxyConnection::onConnectRequest() {
+    if (!parseAuthority(m_request->head().target(), &m_host, &m_port)) {
         refuse(400, QStringLiteral("relay proxy: CONNECT needs host:port, not %1")
-                        .arg(QString::fromLatin1(m_head->target())));
+                        .arg(QString::fromLatin1(m_request->head().target())));
         return;
     }
     // RFC 9110 §9.3.6: what follows the CONNECT head belongs to the tunnel.
-    m_client->read(m_head->block().size());
+    m_client->read(m_request->head().block().size());
+    m_inTunnel = true;
     connectUpstream([this] {
         m_client->write("HTTP/1.1 200 Connection Established\r\n\r\n");
         if (m_proxy->isBlind(m_host)) {
@@ -258,87 +309,136 @@ void ProxyRequest::onConnectRequest() {
     });
 }
 
-void ProxyRequest::onAbsoluteRequest() {
-    const QUrl url(QString::fromLatin1(m_head->target()), QUrl::StrictMode);
+void ProxyConnection::onAbsoluteRequest() {
+    const HeaderBlockReader &head = m_request->head();
+    const QUrl url(QString::fromLatin1(head.target()), QUrl::StrictMode);
     const QString scheme = url.scheme().toLower();
     if (!url.isValid() || url.host().isEmpty() ||
         (scheme != QLatin1String("http") && scheme != QLatin1String("ws"))) {
-        refuse(400, QStringLiteral("relay proxy: this is an HTTP proxy: it takes CONNECT "
-                                   "host:port and requests for http:// or ws:// URLs in "
-                                   "absolute form, not %1 %2")
-                        .arg(QString::fromLatin1(m_head->method()),
-                             QString::fromLatin1(m_head->target())));
+        refuse(400,
+               QStringLiteral("relay proxy: this is an HTTP proxy: it takes CONNECT "
+                              "host:port and requests for http:// or ws:// URLs in "
+                              "absolute form, not %1 %2")
+                   .arg(QString::fromLatin1(head.method()), QString::fromLatin1(head.target())));
         return;
     }
-    m_host = url.host();
-    m_port = quint16(url.port(80));
-    if (m_head->headers().hasToken("Upgrade", "websocket")) {
-        relay(pairTarget(QStringLiteral("ws"), m_host, m_port, m_head->target()));
+    const QString host = url.host();
+    const auto port = quint16(url.port(80));
+    const bool sameUpstream = m_upstream && host == m_host && port == m_port &&
+                              m_upstream->state() == QAbstractSocket::ConnectedState;
+    m_host = host;
+    m_port = port;
+    if (head.headers().hasToken("Upgrade", "websocket")) {
+        relay(pairTarget(QStringLiteral("ws"), m_host, m_port, head.target()));
         return;
     }
-    // A plain request goes on as it came, in origin form (RFC 9112 §3.2.1), for
-    // this one exchange.
-    const HeaderBlockReader &head = *m_head;
+    // A plain request goes on in origin form (RFC 9112 §3.2.1), its body as it came.
     QByteArray forward = head.method() + ' ' + originForm(head.target()) + " HTTP/1.1\r\n";
     HttpHeaders fields = forwardedRequestHeaders(head.headers());
     if (!fields.contains("Host"))
         forward += "Host: " + url.authority(QUrl::FullyEncoded).toUtf8() + "\r\n";
     for (const HttpHeaders::Field &field : fields.fields())
         forward += field.first + ": " + field.second + "\r\n";
-    forward += "Connection: close\r\n\r\n";
+    // Connection is hop-by-hop: the client's wish to close is passed on, the rest of it
+    // (and the connection to host:port) is the proxy's own.
+    if (head.headers().hasToken("Connection", "close") ||
+        head.headers().hasToken("Proxy-Connection", "close"))
+        forward += "Connection: close\r\n";
+    forward += "\r\n";
     m_client->read(head.block().size());
     m_forwardHead = forward;
     log(QStringLiteral("%1 %2: forwarded")
             .arg(QString::fromLatin1(head.method()), QString::fromLatin1(head.target())));
-    connectUpstream([this] {
-        m_upstream->write(m_forwardHead);
-        tunnel();
-    });
+    if (sameUpstream)
+        startForwarding();
+    else
+        connectUpstream([this] { startForwarding(); });
 }
 
-void ProxyRequest::onTunnelRequest() {
-    const HeaderBlockReader &head = *m_head;
+void ProxyConnection::onTunnelRequest() {
+    const HeaderBlockReader &head = m_request->head();
     if (head.headers().hasToken("Upgrade", "websocket")) {
         // The pair opens its own connection, with its own handshake.
-        m_upstream->abort();
         relay(pairTarget(m_tunnelTls ? QStringLiteral("wss") : QStringLiteral("ws"), m_host, m_port,
                          head.target()));
         return;
     }
-    // Not a WebSocket: the request and the rest of the connection go to host:port
-    // unread.
+    // Not a WebSocket: the request goes to host:port as it came.
     const QString scheme = m_tunnelTls ? QStringLiteral("https://") : QStringLiteral("http://");
     log(QStringLiteral("%1 %2: passed through")
             .arg(QString::fromLatin1(head.method()),
                  scheme + endpoint() + QString::fromLatin1(originForm(head.target()))));
-    if (m_tunnelTls)
+    m_forwardHead = m_client->read(head.block().size());
+    if (m_upstream->state() != QAbstractSocket::ConnectedState) {
+        // host:port closed the connection while the request was on its way.
+        closeClient();
+        return;
+    }
+    if (m_tunnelTls && !m_upstream->isEncrypted())
         passThroughTls();
     else
-        tunnel();
+        startForwarding();
 }
 
-void ProxyRequest::connectUpstream(std::function<void()> connected) {
+void ProxyConnection::connectUpstream(std::function<void()> connected) {
+    closeUpstream();
     m_stage = Stage::Connecting;
+    const int timeoutMs = m_proxy->m_options.relay.handshakeTimeoutMs;
+    if (timeoutMs > 0 && !m_deadline.isActive())
+        m_deadline.start(timeoutMs);
     m_upstream = new QSslSocket(this);
     // Qt's application proxy stays out of the way: this is the proxy.
     m_upstream->setProxy(QNetworkProxy::NoProxy);
+    // While the client is not keeping up, the kernel holds the rest of a response.
+    m_upstream->setReadBufferSize(queueLimit());
+    HttpMessageReader::Limits limits;
+    limits.maxHeadBytes = m_proxy->m_options.limits.maxHeaderBytes;
+    limits.maxHeaderFields = m_proxy->m_options.limits.maxHeaderCount;
+    m_responses.emplace(HttpMessageReader::Kind::Response, limits);
     connect(m_upstream, &QAbstractSocket::connected, this,
             [this, connected = std::move(connected)] {
                 m_upstream->setSocketOption(QAbstractSocket::LowDelayOption, 1);
                 connected();
             });
-    connect(m_upstream, &QAbstractSocket::errorOccurred, this, [this] {
-        if (m_stage == Stage::Connecting)
-            refuse(502, QStringLiteral("relay proxy: cannot reach %1: %2")
-                            .arg(endpoint(), m_upstream->errorString()));
-        else if (m_stage == Stage::UpstreamTls)
-            refuse(502, QStringLiteral("relay proxy: TLS with %1 failed: %2")
-                            .arg(endpoint(), m_upstream->errorString()));
-    });
+    connect(m_upstream, &QIODevice::readyRead, this, &ProxyConnection::forwardResponse);
+    // host:port took what was written: more of the request's body may go.
+    connect(m_upstream, &QIODevice::bytesWritten, this, &ProxyConnection::forwardRequestBody);
+    // Queued, out of the write or read that noticed it; a socket replaced meanwhile is
+    // no longer heard.
+    connect(
+        m_upstream, &QAbstractSocket::disconnected, this,
+        [this, generation = ++m_upstreamGeneration] {
+            if (generation == m_upstreamGeneration)
+                onUpstreamClosed();
+        },
+        Qt::QueuedConnection);
+    connect(m_upstream, &QAbstractSocket::errorOccurred, this,
+            [this](QAbstractSocket::SocketError error) {
+                if (m_stage == Stage::Connecting)
+                    refuse(502, QStringLiteral("relay proxy: cannot reach %1: %2")
+                                    .arg(endpoint(), m_upstream->errorString()));
+                else if (m_stage == Stage::UpstreamTls)
+                    refuse(502, QStringLiteral("relay proxy: TLS with %1 failed: %2")
+                                    .arg(endpoint(), m_upstream->errorString()));
+                else if (m_stage == Stage::Forwarding &&
+                         error != QAbstractSocket::RemoteHostClosedError)
+                    drop(QStringLiteral("%1: %2").arg(endpoint(), m_upstream->errorString()));
+            });
     m_upstream->connectToHost(m_host, m_port);
 }
 
-void ProxyRequest::startTls() {
+void ProxyConnection::closeUpstream() {
+    if (!m_upstream)
+        return;
+    m_upstream->disconnect(this);
+    m_upstream->abort();
+    m_upstream->deleteLater();
+    m_upstream = nullptr;
+    ++m_upstreamGeneration;
+    m_responses.reset();
+}
+
+void ProxyConnection::startTls() {
     QString error;
     const std::optional<CertificateAndKey> leaf = m_proxy->certificateFor(m_host, &error);
     if (!leaf) {
@@ -358,7 +458,7 @@ void ProxyRequest::startTls() {
     m_client->startServerEncryption();
 }
 
-void ProxyRequest::passThroughTls() {
+void ProxyConnection::passThroughTls() {
     // Verified as our client verifies a wss:// server: the system's store, the CA
     // file, the one accepted fingerprint.
     const ClientOptions &trust = m_proxy->m_options.relay.upstream;
@@ -374,21 +474,137 @@ void ProxyRequest::passThroughTls() {
                                   m_proxy->m_options.relay.upstream.acceptedFingerprint))
             m_upstream->ignoreSslErrors(errors);
     });
-    connect(m_upstream, &QSslSocket::encrypted, this, &ProxyRequest::tunnel);
+    connect(m_upstream, &QSslSocket::encrypted, this, &ProxyConnection::startForwarding);
     m_stage = Stage::UpstreamTls;
     m_upstream->startClientEncryption();
 }
 
-void ProxyRequest::relay(const QUrl &target) {
+void ProxyConnection::startForwarding() {
+    m_stage = Stage::Forwarding;
+    // The first exchange is under way: from here on the connection may stay idle
+    // between requests as long as both ends keep it.
+    m_deadline.stop();
+    m_client->setReadBufferSize(queueLimit());
+    m_upstream->write(std::exchange(m_forwardHead, {}));
+    m_responses->expectResponseTo(m_request->head().method());
+    m_awaitingResponse = true;
+    forwardRequestBody();
+    forwardResponse();
+}
+
+void ProxyConnection::forwardRequestBody() {
+    while (m_stage == Stage::Forwarding && !m_requestComplete &&
+           m_upstream->bytesToWrite() < queueLimit()) {
+        const QByteArray available =
+            m_client->peek(std::min(m_client->bytesAvailable(), MoveChunk));
+        qsizetype consumed = 0;
+        const HttpMessageReader::Result result = m_request->feed(available, &consumed);
+        if (consumed > 0)
+            m_upstream->write(m_client->read(consumed));
+        if (result == HttpMessageReader::Result::MessageComplete) {
+            m_requestComplete = true;
+            exchangeDone();
+            return;
+        }
+        if (result == HttpMessageReader::Result::Error) {
+            drop(QStringLiteral("the request's body cannot be followed: %1")
+                     .arg(m_request->errorString()));
+            return;
+        }
+        if (consumed == 0)
+            return;
+    }
+}
+
+void ProxyConnection::forwardResponse() {
+    while (m_stage == Stage::Forwarding && m_awaitingResponse &&
+           m_client->bytesToWrite() < queueLimit()) {
+        const QByteArray available =
+            m_upstream->peek(std::min(m_upstream->bytesAvailable(), MoveChunk));
+        qsizetype consumed = 0;
+        const HttpMessageReader::Result result = m_responses->feed(available, &consumed);
+        if (result == HttpMessageReader::Result::Error) {
+            const QString why = QStringLiteral("the response from %1 cannot be followed: %2")
+                                    .arg(endpoint(), m_responses->errorString());
+            // Nothing of it has gone yet: the client learns why.
+            if (m_responses->messageBytes() == consumed)
+                refuse(502, QStringLiteral("relay proxy: ") + why);
+            else
+                drop(why);
+            return;
+        }
+        if (consumed > 0)
+            m_client->write(m_upstream->read(consumed));
+        switch (result) {
+        case HttpMessageReader::Result::HeadComplete:
+            // Its end is the connection's: the rest goes as it comes.
+            if (m_responses->bodyKind() == HttpMessageReader::BodyKind::UntilClose) {
+                tunnel();
+                return;
+            }
+            break;
+        case HttpMessageReader::Result::MessageComplete:
+            if (m_responses->isInterimResponse())
+                break;
+            m_awaitingResponse = false;
+            // 101: the connection speaks another protocol from here on, undecoded.
+            if (m_responses->hasSwitched()) {
+                tunnel();
+                return;
+            }
+            exchangeDone();
+            return;
+        case HttpMessageReader::Result::NeedMore:
+            if (consumed == 0)
+                return;
+            break;
+        case HttpMessageReader::Result::Error: // handled above
+        case HttpMessageReader::Result::Switched:
+        case HttpMessageReader::Result::EndOfStream:
+            return;
+        }
+    }
+}
+
+// Both the request and its response went across: the next request may be read.
+void ProxyConnection::exchangeDone() {
+    if (m_stage != Stage::Forwarding || !m_requestComplete || m_awaitingResponse)
+        return;
+    m_stage = m_inTunnel ? Stage::TunnelRequest : Stage::ProxyRequest;
+    if (m_upstream->state() != QAbstractSocket::ConnectedState) {
+        closeClient();
+        return;
+    }
+    onClientData();
+}
+
+void ProxyConnection::onUpstreamClosed() {
+    if (m_stage == Stage::Forwarding) {
+        // What it sent before it closed.
+        forwardResponse();
+        if (m_stage == Stage::Forwarding && m_awaitingResponse) {
+            drop(QStringLiteral("%1 closed the connection before its response ended")
+                     .arg(endpoint()));
+            return;
+        }
+    }
+    // Between exchanges: the end of the connection to host:port is the client's too.
+    if (m_stage == Stage::ProxyRequest || m_stage == Stage::TunnelRequest)
+        closeClient();
+}
+
+void ProxyConnection::relay(const QUrl &target) {
+    closeUpstream();
     m_stage = Stage::Done;
     m_deadline.stop();
     m_client->disconnect(this);
+    m_client->setReadBufferSize(0);
     QSslSocket *client = std::exchange(m_client, nullptr);
     m_proxy->startPair(client, target, m_peer);
     finish();
 }
 
-void ProxyRequest::tunnel() {
+void ProxyConnection::tunnel() {
     m_stage = Stage::Done;
     m_deadline.stop();
     m_client->disconnect(this);
@@ -397,24 +613,30 @@ void ProxyRequest::tunnel() {
     finish();
 }
 
-void ProxyRequest::refuse(int status, const QString &text) {
+void ProxyConnection::refuse(int status, const QString &text) {
     if (m_stage == Stage::Done)
         return;
-    m_stage = Stage::Done;
-    m_deadline.stop();
     log(QStringLiteral("answered %1: %2").arg(status).arg(text));
-    if (m_upstream)
-        m_upstream->abort();
+    closeUpstream();
     m_client->write(ServerHandshake::httpResponse(status, {}, "text/plain; charset=utf-8",
                                                   text.toUtf8() + '\n'));
+    closeClient();
+}
+
+// Closes the client's connection once what it was sent is written.
+void ProxyConnection::closeClient() {
+    m_stage = Stage::Done;
+    m_deadline.stop();
+    closeUpstream();
+    m_client->disconnect(this);
     m_client->disconnectFromHost();
     if (m_client->state() == QAbstractSocket::UnconnectedState)
         finish();
     else
-        connect(m_client, &QAbstractSocket::disconnected, this, &ProxyRequest::finish);
+        connect(m_client, &QAbstractSocket::disconnected, this, &ProxyConnection::finish);
 }
 
-void ProxyRequest::drop(const QString &why) {
+void ProxyConnection::drop(const QString &why) {
     if (m_stage == Stage::Done)
         return;
     m_stage = Stage::Done;
@@ -423,16 +645,15 @@ void ProxyRequest::drop(const QString &why) {
     abort();
 }
 
-void ProxyRequest::abort() {
+void ProxyConnection::abort() {
     m_stage = Stage::Done;
-    if (m_upstream)
-        m_upstream->abort();
+    closeUpstream();
     if (m_client)
         m_client->abort();
     finish();
 }
 
-void ProxyRequest::onDeadline() {
+void ProxyConnection::onDeadline() {
     const int timeoutMs = m_proxy->m_options.relay.handshakeTimeoutMs;
     if (m_stage == Stage::Connecting)
         refuse(504, QStringLiteral("relay proxy: %1 did not answer within %2 ms")
@@ -443,9 +664,9 @@ void ProxyRequest::onDeadline() {
         drop(QStringLiteral("no complete request within %1 ms").arg(timeoutMs));
 }
 
-void ProxyRequest::finish() {
+void ProxyConnection::finish() {
     QMetaObject::invokeMethod(
-        m_proxy, [proxy = m_proxy, self = this] { proxy->requestDone(self); },
+        m_proxy, [proxy = m_proxy, self = this] { proxy->connectionDone(self); },
         Qt::QueuedConnection);
 }
 
@@ -465,7 +686,7 @@ RelayProxy::~RelayProxy() {
         tunnel->disconnect(this);
         delete tunnel;
     }
-    qDeleteAll(m_requests);
+    qDeleteAll(m_connections);
 }
 
 bool RelayProxy::listen() {
@@ -502,9 +723,9 @@ void RelayProxy::onNewConnection() {
             socket->deleteLater();
             continue;
         }
-        auto *request = new ProxyRequest(this, ssl);
-        m_requests.append(request);
-        request->start();
+        auto *connection = new ProxyConnection(this, ssl);
+        m_connections.append(connection);
+        connection->start();
     }
 }
 
@@ -528,9 +749,9 @@ void RelayProxy::startTunnel(QSslSocket *client, QSslSocket *upstream) {
     tunnel->start();
 }
 
-void RelayProxy::requestDone(ProxyRequest *request) {
-    if (m_requests.removeOne(request))
-        request->deleteLater();
+void RelayProxy::connectionDone(ProxyConnection *connection) {
+    if (m_connections.removeOne(connection))
+        connection->deleteLater();
 }
 
 void RelayProxy::onTunnelFinished(ByteTunnel *tunnel) {
@@ -544,8 +765,8 @@ void RelayProxy::shutdown() {
     m_stopping = true;
     if (m_listener)
         m_listener->close();
-    for (ProxyRequest *request : QList<ProxyRequest *>(m_requests))
-        request->abort();
+    for (ProxyConnection *connection : QList<ProxyConnection *>(m_connections))
+        connection->abort();
     for (ByteTunnel *tunnel : QList<ByteTunnel *>(m_tunnels))
         tunnel->abort();
     m_relay->shutdown();

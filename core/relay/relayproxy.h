@@ -16,7 +16,7 @@ class QTcpServer;
 namespace ws {
 
 class ByteTunnel;
-class ProxyRequest;
+class ProxyConnection;
 
 struct RelayProxyOptions {
     // Where to listen (listenAddress, listenPort) and everything a relayed pair uses:
@@ -37,21 +37,30 @@ struct RelayProxyOptions {
 
 // The relay as an HTTP proxy that a browser or an application is pointed at
 // (Chromium's --proxy-server, http_proxy/https_proxy). Every WebSocket that goes
-// through it becomes a relayed pair, decoded on both legs like the reverse relay's:
+// through it becomes a relayed pair, decoded on both legs like the reverse relay's,
+// wherever it comes on a kept-alive connection:
 //
 //   GET ws://host:port/path (the absolute form, RFC 9112 §3.2.2; http:// too) with
 //   Upgrade: websocket -> a pair to ws://host:port/path.
 //   CONNECT host:port (RFC 9110 §9.3.6) -> 200 once host:port answers, then the
 //   tunnel is read: TLS is terminated with a certificate for host signed by the
 //   local certificate authority, and a WebSocket upgrade in it becomes a pair to
-//   wss://host:port/path (ws:// when the tunnel carries no TLS). Any other first
-//   request in a tunnel is passed through to host:port (over TLS verified as our
-//   client verifies), and the rest of that connection with it, undecoded.
-//   GET http://... without an upgrade -> forwarded as it is (Connection: close).
+//   wss://host:port/path (ws:// when the tunnel carries no TLS).
+//   Any other request in a tunnel is passed through to host:port (over TLS verified
+//   as our client verifies), byte-exact; GET http://... without an upgrade is
+//   forwarded in origin form, its body byte-exact. Either way the connection stays
+//   open: requests go on over one upstream connection, one exchange at a time
+//   (HttpMessageReader finds where each request and response ends), and the request
+//   after them is read in turn, so a WebSocket upgrade after a page is still a pair
+//   (the pass-through connection is closed then; the pair opens its own).
 //
-// A CONNECT to a host of blindHosts is tunnelled undecoded. A host that cannot be
-// reached gives 502, one that does not connect in time 504, a request that is not
-// one a proxy takes 400 (431 when its head is too large).
+// Undecoded: a CONNECT to a host of blindHosts, a response whose end is the
+// connection's (neither Content-Length nor chunked), and whatever follows a 101 that
+// is not a WebSocket's: those bytes are piped as they come (ByteTunnel). A host that
+// cannot be reached gives 502, one that does not connect in time 504, a request that
+// is not one a proxy takes 400 (431 when its head is too large), a response whose
+// framing cannot be followed (RFC 9112 §6.3) 502 (the connection is dropped instead
+// when part of it has gone already, or when a request's body cannot be followed).
 class RelayProxy : public QObject {
     Q_OBJECT
 public:
@@ -84,20 +93,20 @@ signals:
     void stopped();
 
 private:
-    friend class ProxyRequest;
+    friend class ProxyConnection;
 
     void onNewConnection();
     void startPair(QSslSocket *socket, const QUrl &target, const QString &peer);
     void startTunnel(QSslSocket *client, QSslSocket *upstream);
     bool isBlind(const QString &host) const;
     std::optional<CertificateAndKey> certificateFor(const QString &host, QString *error);
-    void requestDone(ProxyRequest *request);
+    void connectionDone(ProxyConnection *connection);
     void onTunnelFinished(ByteTunnel *tunnel);
 
     RelayProxyOptions m_options;
     std::optional<CertificateAuthority> m_authority;
     QTcpServer *m_listener = nullptr;
-    QList<ProxyRequest *> m_requests;
+    QList<ProxyConnection *> m_connections;
     QList<ByteTunnel *> m_tunnels;
     Relay *m_relay;
     QString m_error;

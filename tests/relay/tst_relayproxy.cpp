@@ -19,6 +19,9 @@
 using namespace ws;
 using namespace wstest;
 
+enum class ProxyWay { TlsTunnel, PlainTunnel, AbsoluteForm };
+Q_DECLARE_METATYPE(ProxyWay)
+
 namespace {
 
 constexpr quint32 ClientMaskKey = 0x37fa213d; // RFC 6455 §5.7
@@ -36,28 +39,109 @@ bool writeFile(const QString &path, const QByteArray &bytes) {
     return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
 }
 
-// An upstream wss server (ours) with a certificate of its own authority, not the
-// proxy's; that authority's PEM written to `caFile`.
-struct UpstreamTls {
-    explicit UpstreamTls(const QString &caFile_)
+// A certificate authority of the upstream's own, not the proxy's, with a certificate
+// for 127.0.0.1 that it signed; the authority's PEM is written to `caFile`.
+struct UpstreamIdentity {
+    explicit UpstreamIdentity(const QString &caFile_)
         : caFile(caFile_) {
         CertificateRequest caRequest;
         caRequest.commonName = QStringLiteral("upstream test CA");
         caRequest.isCertificateAuthority = true;
         authority = generated(caRequest, nullptr);
         identity = generated({}, &authority);
+    }
+    bool writeCaFile() const { return writeFile(caFile, authority.certificatePem); }
+
+    QString caFile;
+    CertificateAndKey authority;
+    CertificateAndKey identity;
+};
+
+// An upstream wss server (ours) with an UpstreamIdentity.
+struct UpstreamTls : UpstreamIdentity {
+    explicit UpstreamTls(const QString &caFile_)
+        : UpstreamIdentity(caFile_) {
         ServerOptions options = localOptions();
         options.tlsCertificate = identity.certificate;
         options.tlsKey = identity.key;
         server = std::make_unique<Server>(options);
     }
-    bool listen() { return writeFile(caFile, authority.certificatePem) && server->listen(); }
+    bool listen() { return writeCaFile() && server->listen(); }
     quint16 port() const { return server->port(); }
 
-    QString caFile;
-    CertificateAndKey authority;
-    CertificateAndKey identity;
     std::unique_ptr<Server> server;
+};
+
+// A keep-alive web server by script, over TLS when given an identity: on every
+// connection GET /page answers kPage (Content-Length), GET /chunked answers kChunked,
+// and a WebSocket upgrade is answered with 101, after which every frame is echoed
+// unmasked. Requests carry no bodies here; each is noted with the connection it came on.
+class PageServer : public QTcpServer {
+public:
+    static inline const QByteArray kPage = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                           "Content-Length: 11\r\n\r\nhello page\n";
+    static inline const QByteArray kChunked =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "6;ext=1\r\nhello \r\n8\r\nchunked\n\r\n0\r\nX-Trailer: yes\r\n\r\n";
+
+    explicit PageServer(std::optional<CertificateAndKey> identity = std::nullopt)
+        : m_identity(std::move(identity)) {}
+
+    // "CONNECTION-INDEX REQUEST-LINE" for each request, in order.
+    QStringList requests;
+    QList<QTcpSocket *> connections;
+
+protected:
+    void incomingConnection(qintptr descriptor) override {
+        auto *socket = new QSslSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        const auto index = connections.size();
+        connections.append(socket);
+        auto buffer = std::make_shared<QByteArray>();
+        auto webSocket = std::make_shared<bool>(false);
+        connect(socket, &QIODevice::readyRead, this, [=, this] {
+            *buffer += socket->readAll();
+            for (;;) {
+                if (*webSocket) {
+                    const std::optional<WireFrame> frame = parseFrame(*buffer);
+                    if (!frame)
+                        return;
+                    buffer->remove(0, frame->wireSize);
+                    socket->write(serverFrame(frame->firstByte, frame->payload));
+                    continue;
+                }
+                const qsizetype end = buffer->indexOf("\r\n\r\n");
+                if (end < 0)
+                    return;
+                const QByteArray head = buffer->left(end + 4);
+                buffer->remove(0, end + 4);
+                const QByteArray requestLine = head.left(head.indexOf("\r\n"));
+                requests.append(
+                    QStringLiteral("%1 %2").arg(index).arg(QString::fromLatin1(requestLine)));
+                if (head.contains("Upgrade: websocket")) {
+                    socket->write(RawServer::switchingProtocols(head));
+                    *webSocket = true;
+                } else if (requestLine.startsWith("GET /page ")) {
+                    socket->write(kPage);
+                } else if (requestLine.startsWith("GET /chunked ")) {
+                    socket->write(kChunked);
+                } else {
+                    socket->write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                }
+            }
+        });
+        if (m_identity) {
+            socket->setLocalCertificate(m_identity->certificate);
+            socket->setPrivateKey(m_identity->key);
+            socket->startServerEncryption();
+        }
+    }
+
+private:
+    std::optional<CertificateAndKey> m_identity;
 };
 
 // Our client to 127.0.0.1:`port``path` through the proxy at `proxyPort` (a CONNECT
@@ -126,6 +210,64 @@ QByteArray readToEnd(QTcpSocket &socket, int timeoutMs = 5000) {
     return out + socket.readAll();
 }
 
+// An upstream that plays a script on its first connection: once it has received
+// exactly the bytes of the next step (all the steps' bytes so far), it answers that
+// step's answer. Everything it receives is kept.
+class ScriptedUpstream : public QTcpServer {
+public:
+    struct Step {
+        QByteArray received;
+        QByteArray answer;
+    };
+    explicit ScriptedUpstream(QList<Step> steps)
+        : m_steps(std::move(steps)) {
+        connect(this, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *socket = nextPendingConnection()) {
+                ++connectionCount;
+                connect(socket, &QIODevice::readyRead, this, [this, socket] {
+                    received += socket->readAll();
+                    while (m_next < m_steps.size()) {
+                        m_expected += m_steps.at(m_next).received;
+                        if (received != m_expected) {
+                            m_expected.chop(m_steps.at(m_next).received.size());
+                            break;
+                        }
+                        socket->write(m_steps.at(m_next++).answer);
+                    }
+                });
+            }
+        });
+    }
+
+    QByteArray received;
+    int connectionCount = 0;
+
+private:
+    QList<Step> m_steps;
+    qsizetype m_next = 0;
+    QByteArray m_expected;
+};
+
+// A raw client through a CONNECT tunnel (no TLS) to 127.0.0.1:`port`.
+bool openTunnel(QTcpSocket &client, quint16 proxyPort, quint16 port) {
+    client.connectToHost(QHostAddress::LocalHost, proxyPort);
+    if (!client.waitForConnected(5000))
+        return false;
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(port);
+    client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+    QByteArray answer;
+    return readUntil(client, answer, headerBlockComplete) &&
+           answer == "HTTP/1.1 200 Connection Established\r\n\r\n";
+}
+
+// Reads exactly as many bytes as `expected` has (more would show in the comparison).
+QByteArray readCount(QTcpSocket &socket, qsizetype count) {
+    QByteArray answer;
+    static_cast<void>(
+        readUntil(socket, answer, [&](const QByteArray &bytes) { return bytes.size() >= count; }));
+    return answer;
+}
+
 } // namespace
 
 class TestRelayProxy : public QObject {
@@ -141,6 +283,10 @@ private slots:
     void connectPlainWebSocket();
     void plainGetForwarded();
     void tunnelRequestPassedThrough();
+    void keptAliveConnection_data();
+    void keptAliveConnection();
+    void passedThroughByteExact();
+    void unfollowableResponseRefused();
     void refusals_data();
     void refusals();
     void blindHostNotIntercepted();
@@ -369,6 +515,198 @@ void TestRelayProxy::tunnelRequestPassedThrough() {
     QVERIFY2(page.startsWith("HTTP/1.1 200 "), page.left(200).constData());
     QVERIFY(page.contains("<!DOCTYPE html>"));
     QCOMPARE(proxy.pairCount(), 0);
+}
+
+void TestRelayProxy::keptAliveConnection_data() {
+    QTest::addColumn<ProxyWay>("way");
+    QTest::newRow("CONNECT, TLS") << ProxyWay::TlsTunnel;
+    QTest::newRow("CONNECT, no TLS") << ProxyWay::PlainTunnel;
+    QTest::newRow("absolute form") << ProxyWay::AbsoluteForm;
+}
+
+// A page (Content-Length), a chunked page, then a WebSocket upgrade, all on one
+// kept-alive connection to the proxy: the pages come back byte-exact over one
+// upstream connection, and the WebSocket still becomes a relayed pair.
+void TestRelayProxy::keptAliveConnection() {
+    QFETCH(ProxyWay, way);
+    const bool tls = way == ProxyWay::TlsTunnel;
+    UpstreamIdentity upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
+    QVERIFY(upstream.writeCaFile());
+    PageServer server(tls ? std::optional(upstream.identity) : std::nullopt);
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    RelayProxyOptions options = proxyOptions();
+    options.relay.upstream.caCertificatesFile = upstream.caFile;
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QSignalSpy started(proxy.relay(), &Relay::pairStarted);
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+    QList<RelayLegKind> legs;
+    connect(proxy.relay(), &Relay::legEvent, this,
+            [&](quint64, RelayLegKind leg, const SessionEvent &event) {
+                if (std::holds_alternative<MessageEvent>(event))
+                    legs.append(leg);
+            });
+
+    QSslSocket client;
+    client.connectToHost(QHostAddress::LocalHost, proxy.port());
+    QVERIFY(client.waitForConnected(5000));
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.serverPort());
+    QByteArray prefix; // the request target's start: the absolute form asks the proxy
+    if (way == ProxyWay::AbsoluteForm) {
+        prefix = "http://" + authority;
+    } else {
+        client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+        QByteArray answer;
+        QVERIFY(readUntil(client, answer, headerBlockComplete));
+        QCOMPARE(answer, QByteArray("HTTP/1.1 200 Connection Established\r\n\r\n"));
+    }
+    if (tls) {
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.addCaCertificates({proxy.certificateAuthority()->identity().certificate});
+        configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        client.setSslConfiguration(configuration);
+        client.setPeerVerifyName(QStringLiteral("127.0.0.1"));
+        client.startClientEncryption();
+        QVERIFY2(QTest::qWaitFor([&] { return client.isEncrypted(); }, 5000),
+                 qPrintable(client.errorString()));
+    }
+    const QByteArray host = "\r\nHost: " + authority + "\r\n";
+    const QList<std::pair<QByteArray, QByteArray>> pages = {{"/page", PageServer::kPage},
+                                                            {"/chunked", PageServer::kChunked}};
+    for (const auto &[path, expected] : pages) {
+        client.write("GET " + prefix + path + " HTTP/1.1" + host + "Accept: */*\r\n\r\n");
+        QByteArray answer;
+        QVERIFY(readUntil(client, answer, [&](const QByteArray &bytes) {
+            return bytes.size() >= expected.size();
+        }));
+        QCOMPARE(answer, expected);
+    }
+
+    const QByteArray wsPrefix = way == ProxyWay::AbsoluteForm ? "ws://" + authority : QByteArray();
+    client.write("GET " + wsPrefix + "/ws HTTP/1.1" + host +
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+                 QByteArray(SampleKey) + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QByteArray answer;
+    QVERIFY(readUntil(client, answer, headerBlockComplete));
+    QVERIFY2(answer.startsWith("HTTP/1.1 101 "), answer.constData());
+    QVERIFY(answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept));
+    answer.remove(0, answer.indexOf("\r\n\r\n") + 4);
+    const QString scheme = tls ? QStringLiteral("wss") : QStringLiteral("ws");
+    QVERIFY(startedOnceTo(started, scheme + QStringLiteral("://%1/ws").arg(authority)));
+    // RFC 6455 §5.7: the masked "Hello"; the echo comes back unmasked.
+    client.write(maskedFrame(0x81, "Hello", ClientMaskKey));
+    QVERIFY(readUntil(client, answer, [](const QByteArray &bytes) { return bytes.size() >= 7; }));
+    QCOMPARE(answer.toHex(), QByteArray("810548656c6c6f"));
+    // Both legs decoded: the client's message, then the upstream's echo.
+    QCOMPARE(legs, (QList<RelayLegKind>{RelayLegKind::Client, RelayLegKind::Server}));
+
+    // The pages went over one upstream connection, in origin form; the pair opened
+    // its own, and the one the pages used was closed.
+    QCOMPARE(server.requests, (QStringList{QStringLiteral("0 GET /page HTTP/1.1"),
+                                           QStringLiteral("0 GET /chunked HTTP/1.1"),
+                                           QStringLiteral("1 GET /ws HTTP/1.1")}));
+    QVERIFY(QTest::qWaitFor(
+        [&] { return server.connections.at(0)->state() == QAbstractSocket::UnconnectedState; },
+        5000));
+    const QString base =
+        (way == ProxyWay::TlsTunnel ? QStringLiteral("https://") : QStringLiteral("http://")) +
+        QString::fromLatin1(authority);
+    const QString outcome = way == ProxyWay::AbsoluteForm ? QStringLiteral("forwarded")
+                                                          : QStringLiteral("passed through");
+    QStringList expectedLog;
+    if (way != ProxyWay::AbsoluteForm)
+        expectedLog.append(QStringLiteral("CONNECT %1: intercepted").arg(authority));
+    expectedLog.append(QStringLiteral("GET %1/page: %2").arg(base, outcome));
+    expectedLog.append(QStringLiteral("GET %1/chunked: %2").arg(base, outcome));
+    QCOMPARE(log, expectedLog);
+}
+
+// Request bodies (Content-Length, chunked with extensions and trailers), two requests
+// pipelined in one write, a 100 before the final response, HEAD and a protocol switch
+// that is not a WebSocket's: every byte arrives as it was sent, both ways, over one
+// upstream connection; after the 101 the bytes go blind.
+void TestRelayProxy::passedThroughByteExact() {
+    const QByteArray post = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+    const QByteArray posted = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const QByteArray put = "PUT /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n";
+    const QByteArray created = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+    const QByteArray head = "HEAD /c HTTP/1.1\r\nHost: h\r\n\r\n";
+    const QByteArray headAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+    const QByteArray upgrade =
+        "GET /d HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
+    const QByteArray switched = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n";
+    const QByteArray notHttp("\x00\x01 not HTTP\r\n\r\n", 16);
+    const QByteArray notHttpBack("\xff\r\n\r\nback", 9);
+    ScriptedUpstream upstream({{post, posted},
+                               {put, created},
+                               {head, headAnswer},
+                               {upgrade, switched},
+                               {notHttp, notHttpBack}});
+    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+
+    QTcpSocket client;
+    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
+    client.write(post + put);
+    QCOMPARE(readCount(client, posted.size() + created.size()), posted + created);
+    client.write(head);
+    QCOMPARE(readCount(client, headAnswer.size()), headAnswer);
+    client.write(upgrade);
+    QCOMPARE(readCount(client, switched.size()), switched);
+    client.write(notHttp);
+    QCOMPARE(readCount(client, notHttpBack.size()), notHttpBack);
+
+    QCOMPARE(upstream.received, post + put + head + upgrade + notHttp);
+    QCOMPARE(upstream.connectionCount, 1);
+    const QString base = QStringLiteral("http://127.0.0.1:%1").arg(upstream.serverPort());
+    QCOMPARE(
+        log,
+        (QStringList{QStringLiteral("CONNECT 127.0.0.1:%1: intercepted").arg(upstream.serverPort()),
+                     QStringLiteral("POST %1/a: passed through").arg(base),
+                     QStringLiteral("PUT %1/b: passed through").arg(base),
+                     QStringLiteral("HEAD %1/c: passed through").arg(base),
+                     QStringLiteral("GET %1/d: passed through").arg(base)}));
+    QCOMPARE(proxy.pairCount(), 0);
+}
+
+// A response whose length cannot be known for sure (RFC 9112 §6.3: both
+// Transfer-Encoding and Content-Length) is not passed on: the client gets 502 instead,
+// and its connection ends.
+void TestRelayProxy::unfollowableResponseRefused() {
+    const QByteArray get = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const QByteArray smuggled = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    ScriptedUpstream upstream({{get, answer}, {get, smuggled}});
+    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+
+    QTcpSocket client;
+    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
+    client.write(get);
+    QCOMPARE(readCount(client, answer.size()), answer);
+    client.write(get);
+    const QByteArray rest = readToEnd(client);
+    QCOMPARE(client.state(), QAbstractSocket::UnconnectedState);
+    const QString why = QStringLiteral("relay proxy: the response from 127.0.0.1:%1 cannot be "
+                                       "followed: the message has both Transfer-Encoding and "
+                                       "Content-Length (RFC 9112 §6.3)")
+                            .arg(upstream.serverPort());
+    QVERIFY2(rest.startsWith("HTTP/1.1 502 Bad Gateway\r\n"), rest.constData());
+    QVERIFY2(rest.endsWith("\r\n\r\n" + why.toUtf8() + '\n'), rest.constData());
+    QCOMPARE(log.last(), QStringLiteral("answered 502: ") + why);
 }
 
 void TestRelayProxy::refusals_data() {
