@@ -9,7 +9,10 @@
 //   byte 1:           seed and largest piece of the chunking
 // The stream is decoded whole, in pseudo-random pieces and (when short) one byte at
 // a time; every run must give the same outputs, and the outputs must agree with
-// the bytes that were fed. A broken invariant aborts.
+// the bytes that were fed. Without the extension it is also decoded as a relay
+// decodes it, data frames to a frame sink and a piece sink: the frames completed
+// must not depend on the chunking either, and no piece may go that the outputs
+// would reject. A broken invariant aborts.
 
 #include "protocol/extension.h"
 #include "protocol/framedecoder.h"
@@ -17,9 +20,11 @@
 
 #include <QByteArray>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -152,6 +157,77 @@ bool sameSinkRun(const SinkRun &a, const SinkRun &b) {
             return false;
     }
     return true;
+}
+
+// What a decoder with a frame sink and a piece sink gives: every frame, sunk whole,
+// sunk in pieces (unmasked here) or output, in order, and the violation.
+struct ForwardRun {
+    struct Frame {
+        quint8 opcode = 0;
+        bool fin = true;
+        quint64 length = 0;
+        QByteArray payload;
+        bool operator==(const Frame &) const = default;
+        bool isComplete() const { return quint64(payload.size()) == length; }
+    };
+    std::vector<Frame> frames;
+    std::optional<std::pair<ProtocolError, qint64>> violation;
+};
+
+template <typename NextSize>
+ForwardRun decodeForwarding(const DecoderOptions &options, QByteArrayView input,
+                            NextSize nextSize) {
+    FrameDecoder decoder(options);
+    ForwardRun run;
+    decoder.setFrameSink([&run](const FrameHeader &header, QByteArrayView payload, QByteArray *) {
+        check(!isControl(header.op()), "only data frames are sunk");
+        run.frames.push_back(
+            {header.opcode, header.fin, header.payloadLength, payload.toByteArray()});
+        check(run.frames.back().isComplete(), "a sunk frame is whole");
+        return true;
+    });
+    decoder.setPieceSink(
+        [&run, &decoder](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
+            check(!isControl(header.op()) && header.rsvBits() == 0, "only plain data in pieces");
+            check(!wireBytes.isEmpty(), "no empty piece");
+            if (offset == 0) {
+                check(!decoder.hasNext(), "a frame in pieces never overtakes an output");
+                run.frames.push_back({header.opcode, header.fin, header.payloadLength, {}});
+            }
+            ForwardRun::Frame &frame = run.frames.back();
+            check(quint64(frame.payload.size()) == offset, "pieces follow each other");
+            check(offset + quint64(wireBytes.size()) <= header.payloadLength,
+                  "pieces stay inside their frame");
+            QByteArray bytes = wireBytes.toByteArray();
+            if (header.maskingKey) {
+                for (qsizetype b = 0; b < bytes.size(); ++b)
+                    bytes[b] =
+                        char(bytes[b] ^ char(*header.maskingKey >> (24 - 8 * ((offset + b) % 4))));
+            }
+            frame.payload.append(bytes);
+            return true;
+        });
+    feedInPieces(decoder, input, nextSize, [&run](DecoderOutput output) {
+        if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+            run.frames.push_back({frame->header.opcode, frame->header.fin,
+                                  frame->header.payloadLength, frame->payload});
+        } else if (const auto *violation = std::get_if<ProtocolViolation>(&output)) {
+            run.violation = {violation->error, violation->streamOffset};
+        }
+        check(!std::holds_alternative<DecodedMessage>(output), "no message with a frame sink");
+    });
+    return run;
+}
+
+// The frames completed, in order: a frame that a violation or the end of the input
+// cut short has given the pieces that had arrived, which depend on the chunking.
+std::vector<ForwardRun::Frame> completedFrames(const ForwardRun &run) {
+    std::vector<ForwardRun::Frame> frames;
+    for (const ForwardRun::Frame &frame : run.frames) {
+        if (frame.isComplete())
+            frames.push_back(frame);
+    }
+    return frames;
 }
 
 // The outputs tell the truth about the stream they came from.
@@ -306,5 +382,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return qsizetype(1 + (state >> 16) % (quint32(chunking) + 1));
     });
     check(sameSinkRun(plain, sunkPieces), "the sink sees the same in pieces");
+
+    if (!options.extension) {
+        // As a relay forwards: the same frames whatever the chunking, each one the
+        // outputs would have carried, and the same violation.
+        const ForwardRun forwardedWhole =
+            decodeForwarding(options, input, [&] { return std::max<qsizetype>(input.size(), 1); });
+        state = 0x2545f491u ^ chunking;
+        const ForwardRun forwardedPieces = decodeForwarding(options, input, [&] {
+            state = state * 1664525u + 1013904223u;
+            return qsizetype(1 + (state >> 16) % (quint32(chunking) + 1));
+        });
+        check(completedFrames(forwardedWhole) == completedFrames(forwardedPieces),
+              "the same frames forwarded in pieces");
+        check(forwardedWhole.violation == forwardedPieces.violation,
+              "the same violation forwarded in pieces");
+        std::vector<ForwardRun::Frame> outputFrames;
+        std::optional<std::pair<ProtocolError, qint64>> outputViolation;
+        for (const DecoderOutput &output : whole.outputs) {
+            if (const auto *frame = std::get_if<DecodedFrame>(&output))
+                outputFrames.push_back({frame->header.opcode, frame->header.fin,
+                                        frame->header.payloadLength, frame->payload});
+            else if (const auto *violation = std::get_if<ProtocolViolation>(&output))
+                outputViolation = {violation->error, violation->streamOffset};
+        }
+        const std::vector<ForwardRun::Frame> forwarded = completedFrames(forwardedPieces);
+        // The outputs may hold one frame more: the last of a text message that ends
+        // inside a character, output before its message fails, never forwarded.
+        check(forwarded.size() <= outputFrames.size() &&
+                  outputFrames.size() - forwarded.size() <= 1 &&
+                  std::equal(forwarded.begin(), forwarded.end(), outputFrames.begin()),
+              "what is forwarded is what the outputs carry");
+        check(forwardedPieces.violation == outputViolation, "the violation the outputs carry");
+    }
     return 0;
 }

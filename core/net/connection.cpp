@@ -269,6 +269,13 @@ SendError Connection::queueDataFrame(const FrameHeader &header, QByteArrayView p
     return m_session->sendDataFrame(header.op(), payload, header.fin, nowUs, buffer);
 }
 
+SendError Connection::queueDataPiece(const FrameHeader &header, quint64 offset,
+                                     QByteArrayView wireBytes, qint64 nowUs) {
+    if (m_finished || m_finishPending || !canSend())
+        return SendError::NotOpen;
+    return m_session->sendDataPiece(header, offset, wireBytes, nowUs);
+}
+
 SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {
     return sendThroughSession(
         [&](Session &s, qint64 now) { return s.sendText(utf8, now, fragmentSize); });

@@ -167,6 +167,11 @@ protected:
     SendError queueDataFrame(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer,
                              qint64 nowUs);
     void setFrameSink(Session::FrameSink sink) { m_session->setFrameSink(std::move(sink)); }
+    // A piece of a data frame another session received in pieces (Session::sendDataPiece),
+    // queued for writeQueued() as queueDataFrame() queues a whole one.
+    SendError queueDataPiece(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes,
+                             qint64 nowUs);
+    void setPieceSink(Session::PieceSink sink) { m_session->setPieceSink(std::move(sink)); }
     // Starts the bounded wait for the peer's close (frame or TCP), once.
     void armCloseDeadline();
     bool hasCloseDeadline() const { return m_closeDeadlineMs >= 0; }

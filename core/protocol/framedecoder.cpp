@@ -104,9 +104,11 @@ struct FrameDecoder::State {
     qint64 frameOffset = 0;
     quint8 allowedRsv = 0; // the RSV bits the negotiated extension defines
 
-    // The frame being received. Its payload is allocated once, at the announced size.
+    // The frame being received. Its payload is allocated once, at the announced size,
+    // unless it goes to the piece sink as it arrives (then nothing is kept).
     DecodedFrame frame;
     quint64 received = 0;
+    bool inPieces = false;
 
     // Close frames (RFC 6455 §5.5.1).
     quint16 closeCode = 0;
@@ -144,6 +146,12 @@ struct FrameDecoder::State {
     bool checkLength(FrameDecoder &d);
     void startFrame(FrameDecoder &d);
     void consumePayload(FrameDecoder &d, const char *&p, const char *end);
+    bool goesInPieces(const FrameDecoder &d) const;
+    void consumePiece(FrameDecoder &d, const char *&p, const char *end);
+    qint64 validatePiece(Utf8Validator &validator, QByteArrayView piece) const;
+    void finishPieces();
+    void failInvalidText(FrameDecoder &d, quint8 byte, qint64 offsetInMessage, qint64 streamOffset,
+                         ViolationFrame violating);
     bool checkClosePayload(FrameDecoder &d, const char *chunk, qint64 size, qint64 chunkOffset);
     void finishFrame(FrameDecoder &d);
     void finishMessage(FrameDecoder &d);
@@ -162,6 +170,17 @@ struct FrameDecoder::State {
     ViolationFrame payloadFrame(quint64 payloadEnd) const {
         return violationFrame(frame.rawHeader, frame.rawHeader.size, frame.streamOffset,
                               frame.payload.constData(), qint64(payloadEnd));
+    }
+    // The same for a frame going in pieces, up to byte `pieceEnd` of the piece at
+    // `wireBytes`: only a first piece's bytes are there to keep, the earlier ones went on.
+    ViolationFrame pieceFrame(const char *wireBytes, qint64 pieceEnd) const {
+        ViolationFrame violating =
+            violationFrame(frame.rawHeader, frame.rawHeader.size, frame.streamOffset);
+        violating.payloadReceived = qint64(received) + pieceEnd;
+        if (received == 0)
+            violating.bytes.append(wireBytes,
+                                   std::min<qint64>(pieceEnd, ViolationFrame::MaxPayloadKept));
+        return violating;
     }
     bool isTextFrame() const {
         return validateText && (frame.header.opcode == code(Opcode::Text) ||
@@ -660,11 +679,116 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
     reading = Reading::Payload;
     if (header.payloadLength == 0)
         finishFrame(d);
+    else if (goesInPieces(d))
+        inPieces = true;
     else // exactly the announced size, already checked against the limit
         frame.payload = QByteArray(qsizetype(header.payloadLength), Qt::Uninitialized);
 }
 
+// What the frame sink would take once whole (sinkWholeFrame(), sinkFrame()) may go to
+// the piece sink instead.
+bool FrameDecoder::State::goesInPieces(const FrameDecoder &d) const {
+    return d.m_pieceSink && d.m_frameSink && !isControl(frame.header.op()) &&
+           frame.header.rsvBits() == 0 && !closeSeen && frame.notes.isEmpty() && !d.hasNext();
+}
+
+// The bytes of a frame going in pieces, as far as they are in the view: checked, then
+// handed on as they are, masked (the sink's owner unmasks them on its way out).
+void FrameDecoder::State::consumePiece(FrameDecoder &d, const char *&p, const char *end) {
+    const quint64 length = frame.header.payloadLength;
+    const qint64 count = qint64(std::min<quint64>(length - received, quint64(end - p)));
+    const QByteArrayView piece(p, count);
+    const bool last = received + quint64(count) == length;
+    const bool text = isTextFrame();
+    // Committed only once the piece has gone: a refused first piece is checked again
+    // on the usual path.
+    Utf8Validator validator = textValidator;
+    if (text) {
+        // RFC 6455 §8.1: fail fast, before the offending piece goes anywhere.
+        const qint64 invalidAt = validatePiece(validator, piece);
+        if (invalidAt >= 0) {
+            quint8 byte = quint8(p[invalidAt]);
+            if (frame.header.maskingKey)
+                applyMask(reinterpret_cast<char *>(&byte), 1, *frame.header.maskingKey,
+                          received + quint64(invalidAt));
+            failInvalidText(d, byte, validator.errorOffset(), d.m_offset + invalidAt,
+                            pieceFrame(p, invalidAt + 1));
+            return;
+        }
+    }
+    const bool endsMessage = last && frame.header.fin;
+    if (!(text && endsMessage && !validator.isCompleteAndValid()) &&
+        !d.m_pieceSink(frame.header, received, piece)) {
+        Q_ASSERT(received == 0);
+        inPieces = false;
+        frame.payload = QByteArray(qsizetype(length), Qt::Uninitialized);
+        consumePayload(d, p, end);
+        return;
+    }
+    if (text) {
+        textValidator = validator;
+        textFed += count;
+    }
+    p += count;
+    d.m_offset += count;
+    received += quint64(count);
+    if (text && endsMessage && !validator.isCompleteAndValid()) {
+        failIncompleteText(d, pieceFrame(piece.data(), count));
+        return;
+    }
+    if (last)
+        finishPieces();
+}
+
+// Feeds a piece as received to `validator`, unmasking it a block at a time on the
+// stack; where in the piece the first invalid byte is, or -1.
+qint64 FrameDecoder::State::validatePiece(Utf8Validator &validator, QByteArrayView piece) const {
+    const qint64 fedBefore = textFed;
+    if (!frame.header.maskingKey) {
+        if (validator.feed(piece) != Utf8Validator::Status::Invalid)
+            return -1;
+        return validator.errorOffset() - fedBefore;
+    }
+    std::array<char, SinkStackBytes> block;
+    for (qsizetype done = 0; done < piece.size();) {
+        const qsizetype size = std::min<qsizetype>(piece.size() - done, qsizetype(block.size()));
+        copyWithMask(block.data(), piece.data() + done, size, *frame.header.maskingKey,
+                     received + quint64(done));
+        if (validator.feed(QByteArrayView(block.data(), size)) == Utf8Validator::Status::Invalid)
+            return validator.errorOffset() - fedBefore;
+        done += size;
+    }
+    return -1;
+}
+
+// The last piece went: the message moves on as sinkFrame() moves it.
+void FrameDecoder::State::finishPieces() {
+    reading = Reading::Header;
+    inPieces = false;
+    ++frameCount;
+    wireSize += qint64(frame.header.payloadLength);
+    if (frame.header.fin) {
+        inMessage = false;
+        messageData = QByteArray();
+    }
+    frame.header = FrameHeader{};
+}
+
+void FrameDecoder::State::failInvalidText(FrameDecoder &d, quint8 byte, qint64 offsetInMessage,
+                                          qint64 streamOffset, ViolationFrame violating) {
+    d.fail(ProtocolError::InvalidUtf8,
+           QStringLiteral("text message is not valid UTF-8: byte %1 at message offset "
+                          "%2 cannot appear there (RFC 6455 §8.1)")
+               .arg(hexByte(byte))
+               .arg(offsetInMessage),
+           streamOffset, std::move(violating));
+}
+
 void FrameDecoder::State::consumePayload(FrameDecoder &d, const char *&p, const char *end) {
+    if (inPieces) {
+        consumePiece(d, p, end);
+        return;
+    }
     const quint64 length = frame.header.payloadLength;
     const qint64 count = qint64(std::min<quint64>(length - received, quint64(end - p)));
     char *dst = frame.payload.data() + received;
@@ -685,12 +809,9 @@ void FrameDecoder::State::consumePayload(FrameDecoder &d, const char *&p, const 
         textFed += count;
         if (textValidator.feed(QByteArrayView(dst, count)) == Utf8Validator::Status::Invalid) {
             const qint64 inChunk = std::max<qint64>(textValidator.errorOffset() - fedBefore, 0);
-            d.fail(ProtocolError::InvalidUtf8,
-                   QStringLiteral("text message is not valid UTF-8: byte %1 at message offset "
-                                  "%2 cannot appear there (RFC 6455 §8.1)")
-                       .arg(hexByte(quint8(dst[inChunk])))
-                       .arg(textValidator.errorOffset()),
-                   chunkOffset + inChunk, payloadFrame(received - quint64(count - inChunk) + 1));
+            failInvalidText(d, quint8(dst[inChunk]), textValidator.errorOffset(),
+                            chunkOffset + inChunk,
+                            payloadFrame(received - quint64(count - inChunk) + 1));
             return;
         }
     } else if (frame.header.opcode == code(Opcode::Close) &&

@@ -4,6 +4,7 @@
 #include "utf8validator.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace ws {
@@ -105,6 +106,8 @@ const char *sendErrorText(SendError error) {
                "anyway";
     case SendError::InvalidUtf8:
         return "text must be valid UTF-8 (RFC 6455 §8.1); use a raw frame to send it anyway";
+    case SendError::FrameInProgress:
+        return "a frame is being sent in pieces: nothing can go between them (RFC 6455 §5.4)";
     }
     return "unknown error";
 }
@@ -120,6 +123,7 @@ struct Session::Private {
     // Given to the decoder when it is built, and whenever it changes.
     FrameDecoder::MessageSink messageSink;
     Session::FrameSink frameSink;
+    Session::PieceSink pieceSink;
     std::function<void(const DecodedMessage &)> messageHandler;
     FrameEncoder encoder;
     MessageExtension *extension = nullptr;
@@ -145,6 +149,10 @@ struct Session::Private {
     std::optional<quint16> peerCloseCode;
     QString peerCloseReason;
     qint64 frameBytesSent = 0;
+    // The frame being sent in pieces (sendDataPiece()): its payload bytes still to
+    // come and our key for them.
+    quint64 pieceBytesLeft = 0;
+    std::optional<quint32> pieceKey;
     // How much the last takeOutgoing() handed over, capped: the next batch starts
     // with a buffer that size instead of growing one step at a time.
     qsizetype outgoingHint = 0;
@@ -385,6 +393,12 @@ struct SessionOps {
         if (!s.m_closeReceived)
             s.d->closeSentFirst = true;
         s.m_closeSent = true;
+        if (s.d->pieceBytesLeft > 0) {
+            // RFC 6455 §5.4: a close cannot go inside the frame half sent, and the rest
+            // of that frame is not coming: the end is the transport's.
+            s.m_closeTransport = true;
+            return;
+        }
         sendControl(s, Opcode::Close, FrameEncoder::closePayload(code, reason), code,
                     code ? QString::fromUtf8(reason) : QString());
     }
@@ -455,6 +469,8 @@ struct SessionOps {
 
     // --- receiving --------------------------------------------------------------
 
+    static bool isSendingPieces(const Session &s) { return s.d->pieceBytesLeft > 0; }
+
     static void createDecoder(Session &s) {
         DecoderOptions options;
         options.role = s.m_role;
@@ -466,6 +482,7 @@ struct SessionOps {
         s.d->decoder.emplace(options);
         s.d->decoder->setMessageSink(s.d->messageSink);
         s.d->decoder->setFrameSink(decoderFrameSink(s));
+        s.d->decoder->setPieceSink(decoderPieceSink(s));
     }
 
     static FrameDecoder::FrameSink decoderFrameSink(Session &s) {
@@ -477,6 +494,19 @@ struct SessionOps {
             if (s.hasEvent() || s.d->ignoreInput)
                 return false;
             s.d->frameSink(header, payload, buffer);
+            return true;
+        };
+    }
+
+    static FrameDecoder::PieceSink decoderPieceSink(Session &s) {
+        if (!s.d->frameSink || !s.d->pieceSink || s.d->extension)
+            return {};
+        return [&s](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
+            // A frame starts in pieces only where its sunk frame would go (see
+            // decoderFrameSink); the rest of one that started must follow.
+            if (offset == 0 && (s.hasEvent() || s.d->ignoreInput))
+                return false;
+            s.d->pieceSink(header, offset, wireBytes);
             return true;
         };
     }
@@ -777,6 +807,8 @@ struct SessionOps {
             return SendError::CloseAlreadySent;
         if (s.m_state != SessionState::Open)
             return SendError::NotOpen;
+        if (isSendingPieces(s))
+            return SendError::FrameInProgress;
         // RFC 6455 §5.6: text payloads are UTF-8.
         if (type == Opcode::Text && !Utf8Validator::isValid(data))
             return SendError::InvalidUtf8;
@@ -935,6 +967,8 @@ SendError Session::sendPing(QByteArrayView payload, qint64 nowUs) {
         return SendError::NotOpen;
     if (payload.size() > MaxControlPayload)
         return SendError::ControlPayloadTooLong;
+    if (SessionOps::isSendingPieces(*this))
+        return SendError::FrameInProgress;
     SessionOps::sendControl(*this, Opcode::Ping, payload);
     return SendError::None;
 }
@@ -945,6 +979,8 @@ SendError Session::sendPong(QByteArrayView payload, qint64 nowUs) {
         return SendError::NotOpen;
     if (payload.size() > MaxControlPayload)
         return SendError::ControlPayloadTooLong;
+    if (SessionOps::isSendingPieces(*this))
+        return SendError::FrameInProgress;
     SessionOps::sendControl(*this, Opcode::Pong, payload);
     return SendError::None;
 }
@@ -996,6 +1032,8 @@ SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload, qint
         return SendError::CloseAlreadySent;
     if (m_state != SessionState::Open)
         return SendError::NotOpen;
+    if (SessionOps::isSendingPieces(*this))
+        return SendError::FrameInProgress;
     if (d->extension) {
         SessionOps::sendMessage(*this, type, payload, 0);
         return SendError::None;
@@ -1016,6 +1054,8 @@ SendError Session::sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin
         return SendError::CloseAlreadySent;
     if (m_state != SessionState::Open)
         return SendError::NotOpen;
+    if (SessionOps::isSendingPieces(*this))
+        return SendError::FrameInProgress;
     const bool report = m_options.reportFrames && !d->frameSink;
     if (buffer && !report && payload.size() >= MinSharedPayload) {
         Q_ASSERT(buffer->size() == payload.size());
@@ -1046,8 +1086,57 @@ SendError Session::sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin
 
 void Session::setFrameSink(FrameSink sink) {
     d->frameSink = std::move(sink);
-    if (d->decoder)
+    if (d->decoder) {
         d->decoder->setFrameSink(SessionOps::decoderFrameSink(*this));
+        d->decoder->setPieceSink(SessionOps::decoderPieceSink(*this));
+    }
+}
+
+void Session::setPieceSink(PieceSink sink) {
+    d->pieceSink = std::move(sink);
+    if (d->decoder)
+        d->decoder->setPieceSink(SessionOps::decoderPieceSink(*this));
+}
+
+bool Session::isSendingPieces() const {
+    return SessionOps::isSendingPieces(*this);
+}
+
+SendError Session::sendDataPiece(const FrameHeader &received, quint64 offset,
+                                 QByteArrayView wireBytes, qint64 nowUs) {
+    m_nowUs = nowUs;
+    if (offset == 0) {
+        if (m_closeSent)
+            return SendError::CloseAlreadySent;
+        if (m_state != SessionState::Open)
+            return SendError::NotOpen;
+        if (SessionOps::isSendingPieces(*this))
+            return SendError::FrameInProgress;
+        SessionOps::prepareOutgoing(*this, wireBytes.size());
+        const qsizetype start = m_outgoing.size();
+        const FrameHeader header = d->encoder.encodeFrameHeader(
+            m_outgoing, received.op(), qint64(received.payloadLength), received.fin);
+        SessionOps::account(*this, start);
+        d->pieceBytesLeft = received.payloadLength;
+        d->pieceKey = header.maskingKey;
+    } else if (d->pieceBytesLeft == 0) {
+        return SendError::NotOpen; // its first piece was refused
+    } else if (m_closeSent) {
+        return SendError::CloseAlreadySent; // the transport closes mid-frame
+    }
+    Q_ASSERT(quint64(wireBytes.size()) <= d->pieceBytesLeft);
+    // RFC 6455 §5.3: the peer's key off and ours on, both at the same phase, in one
+    // pass: the key that does both is the XOR of the two.
+    const quint32 key = received.maskingKey.value_or(0) ^ d->pieceKey.value_or(0);
+    const qsizetype start = m_outgoing.size();
+    m_outgoing.resize(start + wireBytes.size());
+    if (key != 0)
+        copyWithMask(m_outgoing.data() + start, wireBytes.data(), wireBytes.size(), key, offset);
+    else
+        std::memcpy(m_outgoing.data() + start, wireBytes.data(), size_t(wireBytes.size()));
+    SessionOps::account(*this, start);
+    d->pieceBytesLeft -= quint64(wireBytes.size());
+    return SendError::None;
 }
 
 SendError Session::sendRaw(const RawFrame &frame, qint64 nowUs) {

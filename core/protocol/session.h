@@ -141,6 +141,7 @@ enum class [[nodiscard]] SendError{
     ControlPayloadTooLong, // §5.5: control payloads are at most 125 bytes
     InvalidCloseCode,      // a code that must not be sent (use sendRaw to break the rule)
     InvalidUtf8,           // text messages must be UTF-8 (use sendRaw to break the rule)
+    FrameInProgress,       // §5.4: a frame sent in pieces is not complete yet
 };
 const char *sendErrorText(SendError error);
 
@@ -256,6 +257,28 @@ public:
     using FrameSink =
         std::function<void(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer)>;
     void setFrameSink(FrameSink sink);
+    // With a frame sink: an incoming data frame whose bytes arrive over several
+    // receiveData() calls goes to `sink` in pieces as they arrive, instead of to the
+    // frame sink once whole (FrameDecoder::setPieceSink: each piece checked before it
+    // goes, its bytes still masked as received, `offset` payload bytes before it). A
+    // frame that would complete behind events not taken yet is not cut in pieces but
+    // takes the frame sink's path. An empty function: whole frames only.
+    using PieceSink =
+        std::function<void(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes)>;
+    void setPieceSink(PieceSink sink);
+    // Sends a piece of a data frame another session received in pieces (PieceSink):
+    // the first piece (offset 0) writes the header, with `received`'s opcode, FIN and
+    // full payload length and, for a client, a fresh masking key; every piece is then
+    // unmasked and masked again in one pass over its bytes, straight into the outgoing
+    // bytes. Until the last piece nothing else can go (RFC 6455 §5.4: frames do not
+    // interleave): other sends say FrameInProgress, and a close, which cannot wait
+    // (failing the connection, answering the peer's close), is not sent at all: the
+    // transport is closed instead. No frame events. Pieces of a frame whose first
+    // piece was refused are refused too.
+    SendError sendDataPiece(const FrameHeader &received, quint64 offset, QByteArrayView wireBytes,
+                            qint64 nowUs);
+    // True between the first and the last piece of a frame sent in pieces.
+    bool isSendingPieces() const;
     // Give up without a close handshake (timeout, or the user pulled the plug):
     // emits ClosedEvent with 1006 and asks for the transport to be closed.
     void abort(const QString &why, qint64 nowUs);

@@ -47,7 +47,9 @@ public:
     // Frames of the other leg queued here and written once per batch; on the direct
     // path of a pair nobody watches, this leg's own data frames handed to a sink.
     using Connection::queueDataFrame;
+    using Connection::queueDataPiece;
     using Connection::setFrameSink;
+    using Connection::setPieceSink;
     using Connection::writeQueued;
     // Back-pressure: stop reading from the client until resumed.
     void setReadingPaused(bool paused);
@@ -90,7 +92,9 @@ public:
 
     // As RelayLeg's.
     using Connection::queueDataFrame;
+    using Connection::queueDataPiece;
     using Connection::setFrameSink;
+    using Connection::setPieceSink;
     using Connection::writeQueued;
     QTcpSocket *transport() const { return socket(); }
 };

@@ -268,6 +268,14 @@ void RelayPair::forwardDirectly() {
         [this](const FrameHeader &header, QByteArrayView payload, QByteArray *buffer) {
             forwardFrameView(RelayLegKind::Server, header, payload, buffer);
         });
+    m_client->setPieceSink(
+        [this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
+            forwardFramePiece(RelayLegKind::Client, header, offset, wireBytes);
+        });
+    m_server->setPieceSink(
+        [this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
+            forwardFramePiece(RelayLegKind::Server, header, offset, wireBytes);
+        });
     m_client->setBatchHandler([this] { writeForwarded(RelayLegKind::Server); });
     m_server->setBatchHandler([this] { writeForwarded(RelayLegKind::Client); });
 }
@@ -278,6 +286,18 @@ void RelayPair::forwardFrameView(RelayLegKind from, const FrameHeader &header,
     checkSent(to, to == RelayLegKind::Server
                       ? m_server->queueDataFrame(header, payload, buffer, m_client->lastReadUs())
                       : m_client->queueDataFrame(header, payload, buffer, m_server->lastReadUs()));
+}
+
+void RelayPair::forwardFramePiece(RelayLegKind from, const FrameHeader &header, quint64 offset,
+                                  QByteArrayView wireBytes) {
+    const RelayLegKind to = otherLeg(from);
+    const SendError error =
+        to == RelayLegKind::Server
+            ? m_server->queueDataPiece(header, offset, wireBytes, m_client->lastReadUs())
+            : m_client->queueDataPiece(header, offset, wireBytes, m_server->lastReadUs());
+    // The later pieces of a refused frame are refused alike: said once.
+    if (offset == 0)
+        checkSent(to, error);
 }
 
 void RelayPair::writeForwardedLater(RelayLegKind to) {
@@ -385,10 +405,20 @@ void RelayPair::closeLeg(RelayLegKind kind, quint16 code, const QString &reason)
         (target->state() != SessionState::Open && target->state() != SessionState::Closing))
         return;
     const QString text = relayCloseReason(reason);
-    log(QStringLiteral("%1 leg: closing with %2 %3")
-            .arg(QLatin1StringView(relayLegName(kind)))
-            .arg(code)
-            .arg(text));
+    if (target->session().isSendingPieces()) {
+        // RFC 6455 §5.4: no close frame can follow a frame cut short; the session
+        // closes the transport instead.
+        log(QStringLiteral("%1 leg: a frame was cut short by the other leg's end: closing the "
+                           "connection without a close frame (%2 %3)")
+                .arg(QLatin1StringView(relayLegName(kind)))
+                .arg(code)
+                .arg(text));
+    } else {
+        log(QStringLiteral("%1 leg: closing with %2 %3")
+                .arg(QLatin1StringView(relayLegName(kind)))
+                .arg(code)
+                .arg(text));
+    }
     checkSent(kind, target->sendClose(code, text));
 }
 

@@ -94,6 +94,9 @@ private:
     void forwardDirectly();
     void forwardFrameView(RelayLegKind from, const FrameHeader &header, QByteArrayView payload,
                           QByteArray *buffer);
+    // A large frame on the direct path goes on as its bytes arrive, not once whole.
+    void forwardFramePiece(RelayLegKind from, const FrameHeader &header, quint64 offset,
+                           QByteArrayView wireBytes);
     void writeForwarded(RelayLegKind to);
     // writeForwarded() once the events of the batch being reported are through: the
     // frames a watched leg forwards from one read leave with one write, not one each.

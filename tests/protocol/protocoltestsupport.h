@@ -68,6 +68,18 @@ inline QByteArray pattern(qsizetype size) {
     return bytes;
 }
 
+// Valid UTF-8 of exactly `size` bytes, characters of one to four bytes mixed, so
+// that pieces cut at any byte split some of them.
+inline QByteArray utf8Pattern(qsizetype size) {
+    static const QByteArray unit = QByteArray("a\xc3\xa9 \xe2\x82\xac\xf0\x9d\x84\x9e.");
+    QByteArray text;
+    text.reserve(size);
+    while (text.size() + unit.size() <= size)
+        text.append(unit);
+    text.append(QByteArray(size - text.size(), 'z'));
+    return text;
+}
+
 // The key byte that masks payload byte `index` of a frame: RFC 6455 §5.3,
 // "j = i MOD 4; transformed-octet-i = original-octet-i XOR
 // masking-key-octet-j", with the key's first octet on the wire in the top bits

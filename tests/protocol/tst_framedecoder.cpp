@@ -298,6 +298,13 @@ private slots:
     void frameSinkKeepsFramesInOrder();
     void frameSinkNeverGetsBrokenText();
     void frameSinkRefusalMakesAnOutput();
+    void pieceSinkTakesFramesAsTheyArrive_data();
+    void pieceSinkTakesFramesAsTheyArrive();
+    void pieceSinkStopsBeforeInvalidText_data();
+    void pieceSinkStopsBeforeInvalidText();
+    void pieceSinkRefusesOversizeBeforeAnyPiece();
+    void pieceSinkKeepsFragmentsAndControlsInOrder();
+    void pieceSinkRefusalGathersTheFrame();
     void splitClosePayload_data();
     void splitClosePayload();
     void errorNames();
@@ -1480,6 +1487,236 @@ void TestFrameDecoder::frameSinkRefusalMakesAnOutput() {
     QVERIFY(!two.header.fin);
     QCOMPARE(two.streamOffset, qint64(small.size()));
     QVERIFY(!decoder.hasNext());
+}
+
+namespace {
+
+// A decoder with a frame sink and a piece sink, recording what each takes: the
+// frames as they begin (a whole frame, or the first piece of one), the pieces, and
+// the outputs taken after every feed().
+struct PieceRecorder {
+    explicit PieceRecorder(const DecoderOptions &options)
+        : decoder(options) {
+        decoder.setFrameSink([this](const FrameHeader &header, QByteArrayView payload,
+                                    QByteArray *) {
+            sequence << QStringLiteral("whole %1").arg(QLatin1StringView(opcodeName(header.op())));
+            payloads.append(payload.toByteArray());
+            return true;
+        });
+        decoder.setPieceSink([this](const FrameHeader &header, quint64 offset,
+                                    QByteArrayView wireBytes) {
+            if (offset == 0) {
+                if (refuseNext) {
+                    refuseNext = false;
+                    sequence << QStringLiteral("refused");
+                    return false;
+                }
+                sequence
+                    << QStringLiteral("pieces %1").arg(QLatin1StringView(opcodeName(header.op())));
+                payloads.append(QByteArray());
+                headers.append(header);
+            }
+            inOrder = inOrder && offset == quint64(payloads.last().size());
+            largestPiece = std::max(largestPiece, wireBytes.size());
+            ++pieces;
+            // What the sink gets is as received: masked at the phase of `offset`.
+            QByteArray bytes = wireBytes.toByteArray();
+            if (header.maskingKey)
+                bytes = referenceMask(bytes, *header.maskingKey, offset);
+            payloads.last().append(bytes);
+            return true;
+        });
+    }
+
+    void feed(const QByteArray &bytes, qsizetype chunk) {
+        for (qsizetype at = 0; at < bytes.size(); at += chunk) {
+            decoder.feed(QByteArrayView(bytes).sliced(at, std::min(chunk, bytes.size() - at)));
+            while (decoder.hasNext()) {
+                DecoderOutput output = decoder.takeNext();
+                if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+                    sequence << QStringLiteral("output %1")
+                                    .arg(QLatin1StringView(opcodeName(frame->header.op())));
+                    payloads.append(frame->payload);
+                } else if (auto *violation = std::get_if<ProtocolViolation>(&output)) {
+                    failure = std::move(*violation);
+                } else {
+                    sequence << QStringLiteral("message");
+                }
+            }
+        }
+    }
+
+    FrameDecoder decoder;
+    QStringList sequence;
+    QList<QByteArray> payloads; // unmasked, one per entry of `sequence` but refusals
+    QList<FrameHeader> headers; // of the frames in pieces
+    std::optional<ProtocolViolation> failure;
+    qsizetype largestPiece = 0;
+    int pieces = 0;
+    bool inOrder = true;
+    bool refuseNext = false;
+};
+
+// The violation a decoder without sinks finds in `bytes`.
+std::optional<ProtocolViolation> plainViolation(const DecoderOptions &options,
+                                                const QByteArray &bytes) {
+    FrameDecoder plain(options);
+    plain.feed(bytes);
+    while (plain.hasNext()) {
+        DecoderOutput output = plain.takeNext();
+        if (auto *violation = std::get_if<ProtocolViolation>(&output))
+            return std::move(*violation);
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+void TestFrameDecoder::pieceSinkTakesFramesAsTheyArrive_data() {
+    QTest::addColumn<quint8>("firstByte");
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<qsizetype>("chunk");
+    for (const qsizetype size : {qsizetype(126), qsizetype(70000), qsizetype(1 << 20)}) {
+        for (const qsizetype chunk : {qsizetype(1), qsizetype(7), qsizetype(64 * 1024)}) {
+            QTest::addRow("binary %lld in %lld", qlonglong(size), qlonglong(chunk))
+                << quint8(0x82) << pattern(size) << chunk;
+            QTest::addRow("text %lld in %lld", qlonglong(size), qlonglong(chunk))
+                << quint8(0x81) << utf8Pattern(size) << chunk;
+        }
+    }
+}
+
+void TestFrameDecoder::pieceSinkTakesFramesAsTheyArrive() {
+    QFETCH(quint8, firstByte);
+    QFETCH(QByteArray, payload);
+    QFETCH(qsizetype, chunk);
+    const quint32 key = 0x01020304;
+    const QByteArray bytes = wireFrame(firstByte, payload, key);
+    PieceRecorder recorder(DecoderOptions{Role::Server});
+    recorder.feed(bytes, chunk);
+    QVERIFY(!recorder.failure);
+    const QString kind = QLatin1StringView(opcodeName(Opcode(firstByte & 0x0F)));
+    if (chunk >= bytes.size()) {
+        // All in one feed(): whole, to the frame sink.
+        QCOMPARE(recorder.sequence, QStringList({QStringLiteral("whole ") + kind}));
+    } else {
+        QCOMPARE(recorder.sequence, QStringList({QStringLiteral("pieces ") + kind}));
+        QCOMPARE(recorder.headers.first().payloadLength, quint64(payload.size()));
+        QCOMPARE(recorder.headers.first().maskingKey, std::optional<quint32>(key));
+        QVERIFY(recorder.headers.first().fin);
+        QVERIFY(recorder.inOrder);
+        QVERIFY(recorder.largestPiece <= chunk);
+    }
+    QCOMPARE(recorder.payloads.first().size(), payload.size());
+    QVERIFY(recorder.payloads.first() == payload);
+    QVERIFY(!recorder.decoder.isInsideMessage());
+    // The next frame starts clean.
+    recorder.feed(wireFrame(0x82, "next", key), 64);
+    QCOMPARE(recorder.sequence.last(), QStringLiteral("whole binary"));
+    QCOMPARE(recorder.payloads.last(), QByteArray("next"));
+}
+
+void TestFrameDecoder::pieceSinkStopsBeforeInvalidText_data() {
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<qsizetype>("chunk");
+    QTest::addColumn<qint64>("forwardedAtMost"); // payload bytes before the bad one
+    // 0xff can never appear in UTF-8 (RFC 3629).
+    QByteArray invalid = utf8Pattern(70000);
+    invalid[40000] = char(0xff);
+    // The message ends inside a 3-byte character.
+    const QByteArray cut = utf8Pattern(69998) + "\xe2\x82";
+    for (const qsizetype chunk : {qsizetype(7), qsizetype(64 * 1024)}) {
+        QTest::addRow("0xff at 40000, in %lld", qlonglong(chunk))
+            << wireFrame(0x81, invalid, 0x0a0b0c0d) << chunk << qint64(40000);
+        QTest::addRow("ends mid-character, in %lld", qlonglong(chunk))
+            << wireFrame(0x81, cut, 0x0a0b0c0d) << chunk << qint64(69998);
+        QTest::addRow("fragment ends mid-character, in %lld", qlonglong(chunk))
+            << wireFrame(0x01, cut, 0x0a0b0c0d) + wireFrame(0x80, "\xff", 0x0a0b0c0d) << chunk
+            << qint64(70000);
+    }
+}
+
+void TestFrameDecoder::pieceSinkStopsBeforeInvalidText() {
+    QFETCH(QByteArray, bytes);
+    QFETCH(qsizetype, chunk);
+    QFETCH(qint64, forwardedAtMost);
+    PieceRecorder recorder(DecoderOptions{Role::Server});
+    recorder.feed(bytes, chunk);
+    QVERIFY(recorder.failure);
+    QCOMPARE(recorder.failure->error, ProtocolError::InvalidUtf8);
+    QCOMPARE(recorder.failure->closeCode(), CloseCode::InvalidPayload);
+    // The same violation, at the same byte, as without sinks.
+    const std::optional<ProtocolViolation> expected =
+        plainViolation(DecoderOptions{Role::Server}, bytes);
+    QVERIFY(expected);
+    QCOMPARE(recorder.failure->streamOffset, expected->streamOffset);
+    QCOMPARE(recorder.failure->reason, expected->reason);
+    // Nothing of the piece that broke the rule went; what went was valid.
+    qint64 forwarded = 0;
+    for (const QByteArray &payload : std::as_const(recorder.payloads))
+        forwarded += payload.size();
+    QVERIFY2(forwarded <= forwardedAtMost, qPrintable(QString::number(forwarded)));
+    QVERIFY(forwarded > forwardedAtMost - chunk);
+    const QByteArray unmasked = referenceMask(bytes.mid(14, 70000), 0x0a0b0c0d);
+    const QByteArray first = recorder.payloads.value(0);
+    QVERIFY(first == unmasked.left(first.size()));
+}
+
+void TestFrameDecoder::pieceSinkRefusesOversizeBeforeAnyPiece() {
+    // RFC 6455 §7.4.1: the length is checked in the header, before any byte goes.
+    DecoderOptions options{Role::Server};
+    options.maxMessageSize = 100000;
+    PieceRecorder recorder(options);
+    recorder.feed(wireFrame(0x02, pattern(60000), 0x01020304) +
+                      wireFrame(0x80, pattern(60000), 0x01020304),
+                  1000);
+    QCOMPARE(recorder.sequence, QStringList({QStringLiteral("pieces binary")}));
+    QCOMPARE(recorder.payloads.first(), pattern(60000));
+    QVERIFY(recorder.failure);
+    QCOMPARE(recorder.failure->error, ProtocolError::MessageTooBig);
+    QCOMPARE(recorder.failure->streamOffset, qint64(8 + 60000 + 1));
+
+    PieceRecorder single(options);
+    single.feed(wireFrame(0x82, pattern(100001), 0x01020304), 7);
+    QVERIFY(single.sequence.isEmpty());
+    QVERIFY(single.failure);
+    QCOMPARE(single.failure->error, ProtocolError::MessageTooBig);
+    QCOMPARE(single.failure->closeCode(), CloseCode::MessageTooBig);
+}
+
+void TestFrameDecoder::pieceSinkKeepsFragmentsAndControlsInOrder() {
+    // A fragmented text message with a ping and a pong between its fragments (RFC
+    // 6455 §5.4: control frames may come between fragments), then a close.
+    const quint32 key = 0x11223344;
+    const QByteArray first = utf8Pattern(70000);
+    const QByteArray second = utf8Pattern(3000);
+    PieceRecorder recorder(DecoderOptions{Role::Server});
+    recorder.feed(wireFrame(0x01, first, key), 7);
+    recorder.feed(wireFrame(0x89, "p", key), 64);
+    recorder.feed(wireFrame(0x00, second, key), 7);
+    // A fragment that completes behind an output not yet taken (the pong in the same
+    // feed()) is an output itself, after it.
+    recorder.feed(wireFrame(0x8a, "q", key) + wireFrame(0x80, "end", key) +
+                      wireFrame(0x88, hex("03e8"), key),
+                  64);
+    QVERIFY(!recorder.failure);
+    QCOMPARE(recorder.sequence,
+             QStringList({"pieces text", "output ping", "pieces continuation", "output pong",
+                          "output continuation", "output close"}));
+    QCOMPARE(recorder.payloads, QList<QByteArray>({first, "p", second, "q", "end", hex("03e8")}));
+    QVERIFY(!recorder.headers.at(0).fin);
+    QVERIFY(!recorder.headers.at(1).fin);
+}
+
+void TestFrameDecoder::pieceSinkRefusalGathersTheFrame() {
+    // A frame refused at its first piece is gathered and goes whole, to the frame sink.
+    PieceRecorder recorder(DecoderOptions{Role::Server});
+    recorder.refuseNext = true;
+    recorder.feed(wireFrame(0x81, utf8Pattern(70000), 0x01020304), 4096);
+    QVERIFY(!recorder.failure);
+    QCOMPARE(recorder.sequence, QStringList({"refused", "whole text"}));
+    QCOMPARE(recorder.payloads, QList<QByteArray>({utf8Pattern(70000)}));
+    QCOMPARE(recorder.pieces, 0);
 }
 
 void TestFrameDecoder::splitClosePayload_data() {

@@ -1,9 +1,11 @@
 // The relay's pieces with exact bytes: which header fields cross, the request target,
-// single data frames sent as received, and a relay in this process between raw
-// sockets (the handshake both ways, frames re-masked, back-pressure); wss toward the
-// clients with the generated localhost certificate.
+// single data frames sent as received, large frames passed on in pieces as they
+// arrive, and a relay in this process between raw sockets (the handshake both ways,
+// frames re-masked, pieces, violations in the middle of a frame, back-pressure); wss
+// toward the clients with the generated localhost certificate.
 
 #include "../net/nettesthelpers.h"
+#include "../protocol/protocoltestsupport.h"
 
 #include "net/server.h"
 #include "net/tlscertificate.h"
@@ -43,6 +45,14 @@ private slots:
     void dataFramesAsReceivedClient();
     void largeFrameMaskedInPlace();
     void frameSinkKeepsOrderWithEvents();
+    void piecesMaskedAgainInOnePass_data();
+    void piecesMaskedAgainInOnePass();
+    void nothingGoesBetweenPieces();
+    void relayForwardsLargeFramesWhileTheyArrive_data();
+    void relayForwardsLargeFramesWhileTheyArrive();
+    void relayStopsInvalidTextInsideAFrame();
+    void relayRefusesOversizeBeforeForwarding();
+    void relayKeepsFragmentsAndControlsInOrder();
     void closeAnsweredLater();
     void relayHandshakeAndFrames_data();
     void relayHandshakeAndFrames();
@@ -228,6 +238,306 @@ void TestRelay::frameSinkKeepsOrderWithEvents() {
     QCOMPARE(kinds.last(), QStringLiteral("binary"));
     client->receiveData(serverFrame(0x82, "c"), 5);
     QCOMPARE(sunk, QList<QByteArray>({"a", "c"}));
+}
+
+// The two legs of a relay without sockets: a server session (the client leg) and a
+// client session with a fixed key (the server leg), both open, frames unreported.
+struct SessionLegs {
+    SessionLegs() {
+        SessionOptions options;
+        options.reportFrames = false;
+        server = std::make_unique<Session>(options);
+        server->receiveData(upgradeRequest(80), 1);
+        server->accept({}, {}, nullptr, 2);
+        server->takeOutgoing();
+        while (server->hasEvent())
+            server->takeEvent();
+        client = openClient(options);
+    }
+    // Data frames `from` receives go on through `to`, as RelayPair's direct path sends them.
+    void forward(Session &from, Session &to) {
+        from.setFrameSink([&to, this](const FrameHeader &header, QByteArrayView payload,
+                                      QByteArray *buffer) {
+            ++wholeFrames;
+            errors +=
+                to.sendDataFrame(header.op(), payload, header.fin, 3, buffer) != SendError::None;
+        });
+        from.setPieceSink(
+            [&to, this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
+                pieces += 1;
+                errors += to.sendDataPiece(header, offset, wireBytes, 3) != SendError::None;
+            });
+    }
+    std::unique_ptr<Session> server;
+    std::unique_ptr<Session> client;
+    int wholeFrames = 0;
+    int pieces = 0;
+    int errors = 0;
+};
+
+void TestRelay::piecesMaskedAgainInOnePass_data() {
+    QTest::addColumn<bool>("toServer");
+    QTest::addColumn<quint8>("firstByte");
+    QTest::addColumn<QByteArray>("payload");
+    QTest::addColumn<qsizetype>("chunk");
+    for (const bool toServer : {true, false}) {
+        const char *way = toServer ? "to the server" : "to the client";
+        for (const qsizetype size : {qsizetype(126), qsizetype(70000), qsizetype(1 << 20)}) {
+            for (const qsizetype chunk : {qsizetype(1), qsizetype(7), qsizetype(64 * 1024)}) {
+                QTest::addRow("%s, binary %lld in %lld", way, qlonglong(size), qlonglong(chunk))
+                    << toServer << quint8(0x82) << ws::test::pattern(size) << chunk;
+                QTest::addRow("%s, text %lld in %lld", way, qlonglong(size), qlonglong(chunk))
+                    << toServer << quint8(0x81) << ws::test::utf8Pattern(size) << chunk;
+            }
+        }
+    }
+}
+
+void TestRelay::piecesMaskedAgainInOnePass() {
+    // What one leg receives in any chunking leaves the other byte for byte, masked
+    // with the relay's own key toward the server (RFC 6455 §5.3), plain toward the
+    // client.
+    QFETCH(bool, toServer);
+    QFETCH(quint8, firstByte);
+    QFETCH(QByteArray, payload);
+    QFETCH(qsizetype, chunk);
+    SessionLegs legs;
+    Session &from = toServer ? *legs.server : *legs.client;
+    Session &to = toServer ? *legs.client : *legs.server;
+    legs.forward(from, to);
+    const quint32 peerKey = 0x01020304;
+    const QByteArray received =
+        toServer ? maskedFrame(firstByte, payload, peerKey) : serverFrame(firstByte, payload);
+    for (qsizetype at = 0; at < received.size(); at += chunk) {
+        from.receiveData(QByteArrayView(received).sliced(at, std::min(chunk, received.size() - at)),
+                         3);
+        // Half way, the frame is on its way out and nothing can go between its bytes.
+        if (at < received.size() / 2 && at + chunk >= received.size() / 2 &&
+            chunk < received.size()) {
+            QVERIFY(to.isSendingPieces());
+            QCOMPARE(to.sendPing("x", 3), SendError::FrameInProgress);
+            QCOMPARE(to.sendBinary(QByteArrayView("x"), 3), SendError::FrameInProgress);
+        }
+    }
+    QVERIFY(!to.isSendingPieces());
+    QCOMPARE(legs.errors, 0);
+    QCOMPARE(legs.wholeFrames, chunk >= received.size() ? 1 : 0);
+    QVERIFY(chunk >= received.size() || legs.pieces > 0);
+    const QByteArray sent = to.takeOutgoing();
+    const QByteArray expected =
+        toServer ? maskedFrame(firstByte, payload, SampleMaskKey) : serverFrame(firstByte, payload);
+    QCOMPARE(sent.size(), expected.size());
+    QVERIFY(sent == expected);
+    QVERIFY(!from.hasEvent());
+}
+
+void TestRelay::nothingGoesBetweenPieces() {
+    // RFC 6455 §5.4: a frame half sent cannot be followed by a close frame: a close
+    // then ends the transport instead, and the frame's last pieces are dropped.
+    SessionLegs legs;
+    legs.forward(*legs.server, *legs.client);
+    const QByteArray received = maskedFrame(0x82, ws::test::pattern(70000), 0x01020304);
+    legs.server->receiveData(received.left(30014), 3);
+    QVERIFY(legs.client->isSendingPieces());
+    const QByteArray sent = legs.client->takeOutgoing();
+    QCOMPARE(sent.size(), 30014);
+    QCOMPARE(legs.client->sendClose(1011, QStringLiteral("relay"), 4), SendError::None);
+    QVERIFY(legs.client->closeSent());
+    QVERIFY(legs.client->shouldCloseTransport());
+    QVERIFY(!legs.client->hasOutgoing());
+    legs.server->receiveData(received.mid(30014), 5);
+    QCOMPARE(legs.errors, 1); // the next piece, refused
+    QVERIFY(!legs.client->hasOutgoing());
+    // A frame whose first piece was refused is refused to the end.
+    SessionLegs closed;
+    QCOMPARE(closed.client->sendClose(1000, {}, 3), SendError::None);
+    closed.client->takeOutgoing();
+    FrameHeader header;
+    header.opcode = quint8(Opcode::Binary);
+    header.payloadLength = 10;
+    QCOMPARE(closed.client->sendDataPiece(header, 0, "01234", 4), SendError::CloseAlreadySent);
+    QCOMPARE(closed.client->sendDataPiece(header, 5, "56789", 4), SendError::NotOpen);
+    QVERIFY(!closed.client->hasOutgoing());
+}
+
+// A relay nobody watches between a raw client socket and a raw upstream that
+// accepts: both ends speak bytes.
+struct RawRelayed {
+    RawServer upstream{[this](QTcpSocket *socket, const QByteArray &request) {
+        upstreamSocket = socket;
+        socket->write(RawServer::switchingProtocols(request));
+    }};
+    std::unique_ptr<Relay> relay;
+    QTcpSocket client;
+    QTcpSocket *upstreamSocket = nullptr;
+    QByteArray toClient; // what the relay sent the client after its 101
+
+    bool open() {
+        RelayOptions options;
+        return open(options);
+    }
+    bool open(RelayOptions options) {
+        if (!upstream.listen())
+            return false;
+        options.target = upstream.url();
+        options.observed = false;
+        options.serverDeflate.policy = DeflatePolicy::Refuse;
+        relay = std::make_unique<Relay>(options);
+        return relay->listen() && rawHandshake(client, relay->port(), &toClient) && upstreamSocket;
+    }
+    // What the upstream received after its request.
+    QByteArray upstreamFrames() {
+        const QByteArray &bytes = upstream.received[upstreamSocket];
+        return bytes.mid(bytes.indexOf("\r\n\r\n") + 4);
+    }
+    bool waitUpstream(qsizetype size) {
+        return QTest::qWaitFor([&] { return upstreamFrames().size() >= size; }, 10000);
+    }
+    // Written in pieces of 1, 7, then 64 KiB bytes, each handed to the kernel at once.
+    void write(const QByteArray &bytes) {
+        qsizetype at = 0;
+        for (const qsizetype size : {qsizetype(1), qsizetype(7)}) {
+            if (at < bytes.size()) {
+                client.write(bytes.mid(at, size));
+                client.flush();
+                at += size;
+            }
+        }
+        for (; at < bytes.size(); at += 64 * 1024) {
+            client.write(bytes.mid(at, 64 * 1024));
+            client.flush();
+        }
+    }
+};
+
+void TestRelay::relayForwardsLargeFramesWhileTheyArrive_data() {
+    QTest::addColumn<quint8>("firstByte");
+    QTest::addColumn<QByteArray>("payload");
+    for (const qsizetype size : {qsizetype(126), qsizetype(70000), qsizetype(1 << 20)}) {
+        QTest::addRow("binary %lld", qlonglong(size)) << quint8(0x82) << ws::test::pattern(size);
+        QTest::addRow("text %lld", qlonglong(size)) << quint8(0x81) << ws::test::utf8Pattern(size);
+    }
+}
+
+void TestRelay::relayForwardsLargeFramesWhileTheyArrive() {
+    QFETCH(quint8, firstByte);
+    QFETCH(QByteArray, payload);
+    RawRelayed relayed;
+    QVERIFY(relayed.open());
+    const quint32 clientKey = 0x01020304;
+    const QByteArray frame = maskedFrame(firstByte, payload, clientKey);
+    // All but the last byte: the upstream has them all before the frame is whole.
+    relayed.write(frame.left(frame.size() - 1));
+    QVERIFY(relayed.waitUpstream(frame.size() - 1));
+    QCOMPARE(relayed.upstreamFrames().size(), frame.size() - 1);
+    relayed.client.write(frame.right(1));
+    QVERIFY(relayed.waitUpstream(frame.size()));
+    const QByteArray upstream = relayed.upstreamFrames();
+    QCOMPARE(upstream.size(), frame.size());
+    const std::optional<WireFrame> forwarded = parseFrame(upstream);
+    QVERIFY(forwarded);
+    QCOMPARE(forwarded->firstByte, firstByte);
+    QVERIFY(forwarded->masked);
+    QVERIFY(forwarded->payload == payload);
+    // A key of the relay's own (RFC 6455 §5.3), in the same place in the header.
+    const qsizetype keyAt = frame.size() - payload.size() - 4;
+    QCOMPARE(upstream.left(keyAt), frame.left(keyAt));
+    QVERIFY(upstream.mid(keyAt, 4) != frame.mid(keyAt, 4));
+    QCOMPARE(relayed.relay->pairCount(), 1);
+}
+
+void TestRelay::relayStopsInvalidTextInsideAFrame() {
+    // Invalid UTF-8 deep inside a text frame whose first part went on already: the
+    // client hears 1007; the upstream has the valid part and nothing of the piece
+    // with the bad byte, and since no close frame can follow a frame cut short (RFC
+    // 6455 §5.4), its connection is closed without one.
+    RawRelayed relayed;
+    QVERIFY(relayed.open());
+    QByteArray payload = ws::test::utf8Pattern(70000);
+    payload[40000] = char(0xff);
+    const QByteArray frame = maskedFrame(0x81, payload, 0x01020304);
+    const qsizetype header = frame.size() - payload.size();
+    relayed.write(frame.left(header + 30000));
+    QVERIFY(relayed.waitUpstream(header + 30000));
+    relayed.write(frame.mid(header + 30000));
+    QByteArray answer = relayed.toClient;
+    std::optional<WireFrame> close;
+    QVERIFY(readUntil(relayed.client, answer, [&](const QByteArray &bytes) {
+        return (close = parseFrame(bytes)).has_value();
+    }));
+    QCOMPARE(close->opcode(), quint8(0x8));
+    QCOMPARE(close->payload.left(2), QByteArray::fromHex("03ef"));
+    QVERIFY(QTest::qWaitFor(
+        [&] { return relayed.upstreamSocket->state() == QAbstractSocket::UnconnectedState; },
+        10000));
+    const QByteArray upstream = relayed.upstreamFrames();
+    QVERIFY2(upstream.size() >= header + 30000 && upstream.size() <= header + 40000,
+             qPrintable(QString::number(upstream.size())));
+    QCOMPARE(upstream.left(header - 4), frame.left(header - 4));
+    const QByteArray key = upstream.mid(header - 4, 4);
+    QByteArray unmasked = upstream.mid(header);
+    for (qsizetype i = 0; i < unmasked.size(); ++i)
+        unmasked[i] = char(unmasked[i] ^ key[i % 4]);
+    QVERIFY(unmasked == payload.left(unmasked.size()));
+}
+
+void TestRelay::relayRefusesOversizeBeforeForwarding() {
+    // RFC 6455 §7.4.1: a frame over the limit is refused from its header (1009), before
+    // any of it goes; the upstream hears 1011.
+    RelayOptions options;
+    options.session.maxMessageSize = 65536;
+    RawRelayed relayed;
+    QVERIFY(relayed.open(options));
+    relayed.write(maskedFrame(0x82, ws::test::pattern(70000), 0x01020304).left(20000));
+    QByteArray answer = relayed.toClient;
+    std::optional<WireFrame> close;
+    QVERIFY(readUntil(relayed.client, answer, [&](const QByteArray &bytes) {
+        return (close = parseFrame(bytes)).has_value();
+    }));
+    QCOMPARE(close->opcode(), quint8(0x8));
+    QCOMPARE(close->payload.left(2), QByteArray::fromHex("03f1"));
+    std::optional<WireFrame> upstreamClose;
+    QVERIFY(QTest::qWaitFor(
+        [&] { return (upstreamClose = parseFrame(relayed.upstreamFrames())).has_value(); }, 10000));
+    QCOMPARE(upstreamClose->opcode(), quint8(0x8));
+    QCOMPARE(upstreamClose->payload.left(2), QByteArray::fromHex("03f3"));
+    QCOMPARE(relayed.upstreamFrames().size(), upstreamClose->wireSize);
+}
+
+void TestRelay::relayKeepsFragmentsAndControlsInOrder() {
+    // RFC 6455 §5.4: control frames between the fragments of a message keep their place.
+    RawRelayed relayed;
+    QVERIFY(relayed.open());
+    const quint32 key = 0x0a0b0c0d;
+    const QByteArray first = ws::test::utf8Pattern(70000);
+    const QByteArray second = ws::test::utf8Pattern(3000);
+    const QByteArray firstFrame = maskedFrame(0x01, first, key);
+    relayed.write(firstFrame.left(40000));
+    QVERIFY(relayed.waitUpstream(40000));
+    relayed.write(firstFrame.mid(40000) + maskedFrame(0x89, "p", key) +
+                  maskedFrame(0x00, second.left(1000), key) + maskedFrame(0x8a, "q", key) +
+                  maskedFrame(0x80, second.mid(1000), key));
+    QList<WireFrame> frames;
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            frames.clear();
+            QByteArray bytes = relayed.upstreamFrames();
+            while (const std::optional<WireFrame> frame = parseFrame(bytes)) {
+                frames.append(*frame);
+                bytes.remove(0, frame->wireSize);
+            }
+            return frames.size() == 5;
+        },
+        10000));
+    QList<quint8> firstBytes;
+    for (const WireFrame &frame : std::as_const(frames)) {
+        QVERIFY(frame.masked);
+        firstBytes.append(frame.firstByte);
+    }
+    QCOMPARE(firstBytes, QList<quint8>({0x01, 0x89, 0x00, 0x8a, 0x80}));
+    QVERIFY(frames.at(0).payload == first);
+    QCOMPARE(frames.at(1).payload, QByteArray("p"));
+    QVERIFY(frames.at(2).payload + frames.at(4).payload == second);
 }
 
 void TestRelay::closeAnsweredLater() {
