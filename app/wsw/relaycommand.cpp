@@ -226,8 +226,9 @@ int RelayCommand::run(const QStringList &arguments) {
             "it with --export-ca), and a WebSocket upgrade in it is relayed to "
             "wss://host:port/path. Any other request in a tunnel (the page, its scripts, XHR) "
             "is passed through to host:port over TLS verified with the system's store, --ca "
-            "and --accept-fingerprint, and the rest of that connection with it, undecoded. A "
-            "plain GET http://... is forwarded with Connection: close. CONNECT to a --blind "
+            "and --accept-fingerprint, byte-exact; a plain GET http://... is forwarded. The "
+            "connection is read request by request, so a WebSocket upgrade after other "
+            "requests on it is relayed too. CONNECT to a --blind "
             "host is tunnelled undecoded. A host that cannot be reached gives 502, a request "
             "a proxy does not take 400. Intercept and faults work the same in both "
             "modes.\n\n%1\n\n%2")

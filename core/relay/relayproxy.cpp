@@ -27,6 +27,11 @@ constexpr char TlsHandshakeRecord = 0x16;
 // The most a pass-through moves from one side to the other at a time.
 constexpr qint64 MoveChunk = 64 * 1024;
 
+// The head of a response passed through: web servers send larger heads than a
+// WebSocket handshake has (cookies, security policies), so more than our server takes.
+constexpr qsizetype ResponseHeadBytes = 128 * 1024;
+constexpr int ResponseHeaderFields = 500;
+
 // Every accepted connection is a QSslSocket, buffered: the proxy reads a request's
 // head without taking it (peek), so that the relayed pair's client leg reads the
 // upgrade request itself, and a CONNECT tunnel can turn into TLS.
@@ -392,8 +397,8 @@ void ProxyConnection::connectUpstream(std::function<void()> connected) {
     // While the client is not keeping up, the kernel holds the rest of a response.
     m_upstream->setReadBufferSize(queueLimit());
     HttpMessageReader::Limits limits;
-    limits.maxHeadBytes = m_proxy->m_options.limits.maxHeaderBytes;
-    limits.maxHeaderFields = m_proxy->m_options.limits.maxHeaderCount;
+    limits.maxHeadBytes = ResponseHeadBytes;
+    limits.maxHeaderFields = ResponseHeaderFields;
     m_responses.emplace(HttpMessageReader::Kind::Response, limits);
     connect(m_upstream, &QAbstractSocket::connected, this,
             [this, connected = std::move(connected)] {
