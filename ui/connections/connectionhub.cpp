@@ -95,7 +95,8 @@ const EndpointInfo *ConnectionHub::info(quint32 id) const {
 QList<quint32> ConnectionHub::clientsOf(quint32 serverId) const {
     QList<quint32> result;
     for (const quint32 id : m_order) {
-        const Endpoint &endpoint = m_endpoints[id];
+        // find(), not operator[]: the const operator[] returns a copy of the endpoint.
+        const Endpoint &endpoint = *find(id);
         if (endpoint.info.kind == EndpointInfo::Kind::ServerClient &&
             endpoint.info.parentId == serverId)
             result.append(id);
@@ -108,7 +109,7 @@ QList<quint32> ConnectionHub::descendantsOf(quint32 id) const {
     QList<quint32> result;
     QSet<quint32> ancestors{id};
     for (const quint32 candidate : m_order) {
-        const Endpoint &endpoint = m_endpoints[candidate];
+        const Endpoint &endpoint = *find(candidate);
         if (endpoint.info.parentId != 0 && ancestors.contains(endpoint.info.parentId)) {
             result.append(candidate);
             ancestors.insert(candidate);
@@ -967,7 +968,7 @@ void ConnectionHub::removeFinished() {
     QList<quint32> removed;
     for (const quint32 id : std::as_const(m_order)) {
         // A stopped server's clients are all over, so they go with it.
-        if (m_endpoints[id].info.finished)
+        if (find(id)->info.finished)
             removed.append(id);
     }
     if (removed.isEmpty())

@@ -98,6 +98,9 @@ QString tlsVerifiedText(const TlsInfo &tls) {
 ConnectionsModel::ConnectionsModel(ConnectionHub *hub, QObject *parent)
     : QAbstractItemModel(parent)
     , m_hub(hub) {
+    m_changeTimer.setSingleShot(true);
+    m_changeTimer.setInterval(ChangeCoalescingMs);
+    connect(&m_changeTimer, &QTimer::timeout, this, &ConnectionsModel::flushChanges);
     for (const quint32 id : hub->ids())
         onAdded(id);
     connect(hub, &ConnectionHub::endpointAdded, this, &ConnectionsModel::onAdded);
@@ -399,13 +402,26 @@ void ConnectionsModel::onAdded(quint32 id) {
     m_position.insert(id, int(siblings.size()));
     siblings.append(id);
     endInsertRows();
-    if (info->parentId != 0)
-        onChanged({info->parentId}); // its client count
-    else
-        emit dataChanged(allIndex(), allIndex().siblingAtColumn(ColumnCount - 1));
+    // Its parent's count of children, and "All"'s count of live ones.
+    onChanged(info->parentId != 0 ? QList<quint32>{info->parentId} : QList<quint32>{});
 }
 
 void ConnectionsModel::onChanged(const QList<quint32> &ids) {
+    for (const quint32 id : ids)
+        m_changed.insert(id);
+    m_changePending = true;
+    if (!m_changeTimer.isActive())
+        m_changeTimer.start();
+}
+
+void ConnectionsModel::flushChanges() {
+    m_changeTimer.stop();
+    if (!std::exchange(m_changePending, false))
+        return;
+    emitChanged(std::exchange(m_changed, {}));
+}
+
+void ConnectionsModel::emitChanged(const QSet<quint32> &ids) {
     // parent -> the first and last position changed below it
     QHash<quint32, std::pair<int, int>> spans;
     for (const quint32 id : ids) {
@@ -434,6 +450,9 @@ void ConnectionsModel::onChanged(const QList<quint32> &ids) {
 
 void ConnectionsModel::onRemoved(const QList<quint32> &) {
     // The hub has forgotten them already: the tree is rebuilt from what it still has.
+    m_changeTimer.stop();
+    m_changed.clear();
+    m_changePending = false;
     beginResetModel();
     m_topLevel.clear();
     m_children.clear();

@@ -4,6 +4,8 @@
 #include <QHash>
 #include <QIcon>
 #include <QList>
+#include <QSet>
+#include <QTimer>
 
 namespace ws {
 
@@ -41,7 +43,15 @@ public:
         StateTextRole, // QString: the state alone, without the last error
     };
 
+    // How long changes of nodes wait to be told together (dataChanged): a view answers
+    // each with a layout of its Name column, and a busy relay changes nodes thousands
+    // of times a second. Added and removed nodes are told at once.
+    static constexpr int ChangeCoalescingMs = 100;
+
     explicit ConnectionsModel(ConnectionHub *hub, QObject *parent = nullptr);
+
+    // Tells the changes waiting for the coalescing timer now.
+    void flushChanges();
 
     QModelIndex allIndex() const;
     QModelIndex indexOf(quint32 id, int column = 0) const;
@@ -63,6 +73,7 @@ private:
     // One dataChanged per parent for the rows of `ids` (and one for "All"): the views
     // lay out once per batch the hub reports, not once per endpoint.
     void onChanged(const QList<quint32> &ids);
+    void emitChanged(const QSet<quint32> &ids);
     void onRemoved(const QList<quint32> &ids);
     const QList<quint32> &childrenOf(quint32 parentId) const;
     QList<quint32> &childrenOf(quint32 parentId);
@@ -75,6 +86,9 @@ private:
     QHash<quint32, QList<quint32>> m_children;
     QHash<quint32, int> m_position; // an endpoint's index among its siblings
     mutable QHash<int, QIcon> m_icons;
+    QSet<quint32> m_changed; // waiting for m_changeTimer
+    bool m_changePending = false;
+    QTimer m_changeTimer;
 };
 
 } // namespace ws

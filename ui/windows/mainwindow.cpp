@@ -61,6 +61,9 @@ const QString StateKey = QStringLiteral("window/state");
 constexpr int LayoutVersion = 2;
 
 constexpr int ErrorMessageMs = 30'000;
+// How soon the send target and the status bar follow the connections: a few times a
+// second, like the Connections tree's counters.
+constexpr int EndpointUpdateMs = 50;
 
 } // namespace
 
@@ -97,10 +100,15 @@ MainWindow::MainWindow(QWidget *parent)
                 m_connectingId = 0;
             }
         }
+        scheduleEndpointUpdate();
+    });
+    connect(m_hub, &ConnectionHub::endpointsRemoved, this, [this] {
         updateScope();
         updateStatus();
     });
-    connect(m_hub, &ConnectionHub::endpointsRemoved, this, [this] {
+    m_endpointUpdate.setSingleShot(true);
+    m_endpointUpdate.setInterval(EndpointUpdateMs);
+    connect(&m_endpointUpdate, &QTimer::timeout, this, [this] {
         updateScope();
         updateStatus();
     });
@@ -686,8 +694,12 @@ quint32 MainWindow::hostEchoAndConnect() {
 
 void MainWindow::onEndpointAdded() {
     showLog();
-    updateScope();
-    updateStatus();
+    scheduleEndpointUpdate();
+}
+
+void MainWindow::scheduleEndpointUpdate() {
+    if (!m_endpointUpdate.isActive())
+        m_endpointUpdate.start();
 }
 
 void MainWindow::onErrorReported(quint32 id, const QString &message) {

@@ -133,6 +133,9 @@ private:
     void showLog();
     void updateScope();
     void updateStatus();
+    // updateScope() and updateStatus() once the hub's current burst of changes is
+    // through: both walk every endpoint, and a relay adds and closes hundreds a second.
+    void scheduleEndpointUpdate();
     void onEndpointAdded();
     void onErrorReported(quint32 id, const QString &message);
     void onCurrentRecord(qsizetype storeIndex);
@@ -201,6 +204,7 @@ private:
     bool m_closing = false;
     bool m_readyToClose = false;
     QTimer m_closeTimer;
+    QTimer m_endpointUpdate; // scheduleEndpointUpdate()
 };
 
 } // namespace ws

@@ -59,6 +59,7 @@ constexpr quint16 DefaultPort = 9002;
 constexpr int StopTimeoutMs = 2000;
 // How often the panel looks whether a leg is paused by back-pressure.
 constexpr int PauseWatchMs = 250;
+constexpr int TargetPairUpdateMs = 50;
 
 enum EditFormat { TextFormat, HexFormat };
 enum InjectKind { InjectText, InjectBinary, InjectPing, InjectClose };
@@ -306,12 +307,23 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
                 if (parentIndex.isValid())
                     m_pairs->expand(parentIndex);
             });
-    connect(hub, &ConnectionHub::endpointsChanged, this, [this](const QList<quint32> &ids) {
-        if (ids.contains(m_relayId))
-            updateForm();
-        updateTargetPair();
-    });
-    connect(hub, &ConnectionHub::endpointAdded, this, &RelayPanel::updateTargetPair);
+    // The target pair is the newest live one, found by walking the relay's nodes: once
+    // per burst of changes, not per pair that comes or goes.
+    auto *targetPairUpdate = new QTimer(this);
+    targetPairUpdate->setSingleShot(true);
+    targetPairUpdate->setInterval(TargetPairUpdateMs);
+    connect(targetPairUpdate, &QTimer::timeout, this, &RelayPanel::updateTargetPair);
+    const auto scheduleTargetPairUpdate = [targetPairUpdate] {
+        if (!targetPairUpdate->isActive())
+            targetPairUpdate->start();
+    };
+    connect(hub, &ConnectionHub::endpointsChanged, this,
+            [this, scheduleTargetPairUpdate](const QList<quint32> &ids) {
+                if (ids.contains(m_relayId))
+                    updateForm();
+                scheduleTargetPairUpdate();
+            });
+    connect(hub, &ConnectionHub::endpointAdded, this, scheduleTargetPairUpdate);
     connect(m_pairs->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &RelayPanel::updateTargetPair);
     connect(hub, &ConnectionHub::relayLog, this,

@@ -1,0 +1,121 @@
+#include "connections/connectionhub.h"
+#include "models/connectionsmodel.h"
+#include "models/messagelogmodel.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace ws;
+
+// The connection tree over a hub whose endpoints are logged connections (no
+// network): what the model tells its views, and when.
+class TestConnectionsModel : public QObject {
+    Q_OBJECT
+private slots:
+    void addedNodesAreRowsAtOnce();
+    void changesWaitAndAreToldTogether();
+    void changesAreToldByTheTimer();
+    void nothingPendingTellsNothing();
+};
+
+namespace {
+
+quint32 addLogged(ConnectionHub &hub, const QString &name) {
+    return hub.addArchived({name, QStringLiteral("ws://127.0.0.1:9001/"), log::Leg::None});
+}
+
+// The (first row, last row, first column, last column) of a dataChanged, and its parent's id.
+struct Change {
+    int firstRow = 0;
+    int lastRow = 0;
+    int firstColumn = 0;
+    int lastColumn = 0;
+    bool topLevel = true;
+    bool operator==(const Change &) const = default;
+};
+
+Change changeOf(const QList<QVariant> &arguments) {
+    const auto topLeft = arguments.at(0).value<QModelIndex>();
+    const auto bottomRight = arguments.at(1).value<QModelIndex>();
+    return {topLeft.row(), bottomRight.row(), topLeft.column(), bottomRight.column(),
+            !topLeft.parent().isValid()};
+}
+
+} // namespace
+
+void TestConnectionsModel::addedNodesAreRowsAtOnce() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    const quint32 first = addLogged(hub, QStringLiteral("first"));
+    const quint32 second = addLogged(hub, QStringLiteral("second"));
+    // Row 0 is "All connections"; the nodes follow in the order they came.
+    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(inserted.at(0).at(1).toInt(), 1);
+    QCOMPARE(inserted.at(0).at(2).toInt(), 1);
+    QCOMPARE(inserted.at(1).at(1).toInt(), 2);
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.idOf(model.index(1, 0)), first);
+    QCOMPARE(model.idOf(model.index(2, 0)), second);
+    QCOMPARE(model.indexOf(second).data().toString(), QStringLiteral("second"));
+}
+
+void TestConnectionsModel::changesWaitAndAreToldTogether() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    const quint32 a = addLogged(hub, QStringLiteral("a"));
+    addLogged(hub, QStringLiteral("b"));
+    const quint32 c = addLogged(hub, QStringLiteral("c"));
+    model.flushChanges(); // the "All" node's count after the additions
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+
+    // A burst of changes, as a busy relay's legs make them: nothing is told yet.
+    emit hub.endpointsChanged({a});
+    emit hub.endpointsChanged({c});
+    emit hub.endpointsChanged({a, c});
+    QCOMPARE(changed.count(), 0);
+
+    // Then one dataChanged over the rows of a..c, and one for "All".
+    model.flushChanges();
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(changeOf(changed.at(0)), (Change{1, 3, 0, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(1)), (Change{0, 0, 0, ConnectionsModel::ColumnCount - 1, true}));
+
+    // Told once: a second flush has nothing to tell.
+    model.flushChanges();
+    QCOMPARE(changed.count(), 2);
+}
+
+void TestConnectionsModel::changesAreToldByTheTimer() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    addLogged(hub, QStringLiteral("a"));
+    const quint32 b = addLogged(hub, QStringLiteral("b"));
+    model.flushChanges();
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    emit hub.endpointsChanged({b});
+    QCOMPARE(changed.count(), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 2, 10'000);
+    QCOMPARE(changeOf(changed.at(0)), (Change{2, 2, 0, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(1)), (Change{0, 0, 0, ConnectionsModel::ColumnCount - 1, true}));
+}
+
+void TestConnectionsModel::nothingPendingTellsNothing() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.flushChanges();
+    QCOMPARE(changed.count(), 0);
+    // A change of an endpoint the hub does not know tells only "All".
+    emit hub.endpointsChanged({4242});
+    model.flushChanges();
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(changeOf(changed.at(0)), (Change{0, 0, 0, ConnectionsModel::ColumnCount - 1, true}));
+}
+
+QTEST_MAIN(TestConnectionsModel)
+#include "tst_connectionsmodel.moc"
