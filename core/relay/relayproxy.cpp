@@ -159,6 +159,9 @@ private:
     quint16 m_port = 0;
     bool m_inTunnel = false;
     bool m_tunnelTls = false;
+    // Between exchanges with nothing of the next request read: m_deadline is the
+    // keep-alive idle bound rather than the request's.
+    bool m_idle = false;
     // The request being read or forwarded; its head is read anew from the client's
     // buffer until it is whole, so that an upgrade request stays there for the pair.
     std::optional<HttpMessageReader> m_request;
@@ -252,6 +255,14 @@ void ProxyConnection::onClientData() {
 }
 
 bool ProxyConnection::readHead() {
+    if (m_idle && m_client->bytesAvailable() > 0) {
+        // The next request has begun: it has the time the first one had.
+        m_idle = false;
+        m_deadline.stop();
+        const int timeoutMs = m_proxy->m_options.relay.handshakeTimeoutMs;
+        if (timeoutMs > 0)
+            m_deadline.start(timeoutMs);
+    }
     const HandshakeLimits &limits = m_proxy->m_options.limits;
     HttpMessageReader::Limits readerLimits;
     readerLimits.maxHeadBytes = limits.maxHeaderBytes;
@@ -580,6 +591,9 @@ void ProxyConnection::exchangeDone() {
         closeClient();
         return;
     }
+    m_idle = true;
+    if (const int idleMs = m_proxy->m_options.keepAliveIdleMs; idleMs > 0)
+        m_deadline.start(idleMs);
     onClientData();
 }
 
@@ -660,7 +674,12 @@ void ProxyConnection::abort() {
 
 void ProxyConnection::onDeadline() {
     const int timeoutMs = m_proxy->m_options.relay.handshakeTimeoutMs;
-    if (m_stage == Stage::Connecting)
+    if (m_idle) {
+        log(QStringLiteral("kept-alive connection to %1 idle for %2 ms: closed")
+                .arg(endpoint())
+                .arg(m_proxy->m_options.keepAliveIdleMs));
+        closeClient();
+    } else if (m_stage == Stage::Connecting)
         refuse(504, QStringLiteral("relay proxy: %1 did not answer within %2 ms")
                         .arg(endpoint())
                         .arg(timeoutMs));

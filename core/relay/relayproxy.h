@@ -33,6 +33,10 @@ struct RelayProxyOptions {
     // piped both ways, TLS left to the two ends.
     QStringList blindHosts;
     HandshakeLimits limits;
+    // A kept-alive connection with no request under way is closed after this long
+    // (0: kept as long as both ends keep it). A request begun on it must be whole
+    // within relay.handshakeTimeoutMs, as the first one must.
+    int keepAliveIdleMs = 60'000;
 };
 
 // The relay as an HTTP proxy that a browser or an application is pointed at

@@ -287,6 +287,8 @@ private slots:
     void keptAliveConnection();
     void passedThroughByteExact();
     void unfollowableResponseRefused();
+    void keptAliveConnectionIdleClosed();
+    void nextRequestHasTheFirstOnesTime();
     void refusals_data();
     void refusals();
     void blindHostNotIntercepted();
@@ -675,6 +677,57 @@ void TestRelayProxy::passedThroughByteExact() {
                      QStringLiteral("HEAD %1/c: passed through").arg(base),
                      QStringLiteral("GET %1/d: passed through").arg(base)}));
     QCOMPARE(proxy.pairCount(), 0);
+}
+
+// A kept-alive connection with nothing under way ends after keepAliveIdleMs.
+void TestRelayProxy::keptAliveConnectionIdleClosed() {
+    const QByteArray get = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    ScriptedUpstream upstream({{get, answer}});
+    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
+    RelayProxyOptions options = proxyOptions();
+    options.keepAliveIdleMs = 300;
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+
+    QTcpSocket client;
+    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
+    client.write(get);
+    QCOMPARE(readCount(client, answer.size()), answer);
+    QCOMPARE(readToEnd(client, 20'000), QByteArray());
+    QCOMPARE(client.state(), QAbstractSocket::UnconnectedState);
+    QCOMPARE(log.last(), QStringLiteral("kept-alive connection to 127.0.0.1:%1 idle for 300 ms: "
+                                        "closed")
+                             .arg(upstream.serverPort()));
+}
+
+// A request begun after an exchange must be whole within handshakeTimeoutMs, however
+// long the connection may stay idle: a slow head does not hold it open.
+void TestRelayProxy::nextRequestHasTheFirstOnesTime() {
+    const QByteArray get = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+    const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    ScriptedUpstream upstream({{get, answer}});
+    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
+    RelayProxyOptions options = proxyOptions();
+    options.keepAliveIdleMs = 0;
+    options.relay.handshakeTimeoutMs = 300;
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+
+    QTcpSocket client;
+    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
+    client.write(get);
+    QCOMPARE(readCount(client, answer.size()), answer);
+    client.write("GET /b HTTP/1.1\r\nHo");
+    QCOMPARE(readToEnd(client, 20'000), QByteArray());
+    QCOMPARE(client.state(), QAbstractSocket::UnconnectedState);
+    QCOMPARE(log.last(), QStringLiteral("dropped: no complete request within 300 ms"));
 }
 
 // A response whose length cannot be known for sure (RFC 9112 §6.3: both
