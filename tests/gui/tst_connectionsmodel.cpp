@@ -12,7 +12,10 @@ using namespace ws;
 class TestConnectionsModel : public QObject {
     Q_OBJECT
 private slots:
-    void addedNodesAreRowsAtOnce();
+    void addedNodesAreRowsAtTheFlush();
+    void nodesAddedAndEndedInOneIntervalAreOneInsertion();
+    void indexOfAWaitingNodeMakesItARow();
+    void addedNodesAreRowsByTheTimer();
     void changesWaitAndAreToldTogether();
     void changesAreToldByTheTimer();
     void nothingPendingTellsNothing();
@@ -43,22 +46,79 @@ Change changeOf(const QList<QVariant> &arguments) {
 
 } // namespace
 
-void TestConnectionsModel::addedNodesAreRowsAtOnce() {
+void TestConnectionsModel::addedNodesAreRowsAtTheFlush() {
     MessageLogModel log;
     ConnectionHub hub(&log);
     ConnectionsModel model(&hub);
     QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
     const quint32 first = addLogged(hub, QStringLiteral("first"));
     const quint32 second = addLogged(hub, QStringLiteral("second"));
+    // Nothing is a row until the flush; then both are, in one insertion.
+    QCOMPARE(inserted.count(), 0);
+    QCOMPARE(model.rowCount(), 1);
+    model.flushChanges();
     // Row 0 is "All connections"; the nodes follow in the order they came.
-    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(inserted.count(), 1);
     QCOMPARE(inserted.at(0).at(1).toInt(), 1);
-    QCOMPARE(inserted.at(0).at(2).toInt(), 1);
-    QCOMPARE(inserted.at(1).at(1).toInt(), 2);
+    QCOMPARE(inserted.at(0).at(2).toInt(), 2);
     QCOMPARE(model.rowCount(), 3);
     QCOMPARE(model.idOf(model.index(1, 0)), first);
     QCOMPARE(model.idOf(model.index(2, 0)), second);
     QCOMPARE(model.indexOf(second).data().toString(), QStringLiteral("second"));
+}
+
+void TestConnectionsModel::nodesAddedAndEndedInOneIntervalAreOneInsertion() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    const quint32 before = addLogged(hub, QStringLiteral("before"));
+    model.flushChanges();
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    // Logged connections are added ended: each started and ended within the interval.
+    QList<quint32> ids;
+    for (int i = 0; i < 50; ++i)
+        ids.append(addLogged(hub, QStringLiteral("pair %1").arg(i)));
+    emit hub.endpointsChanged(ids);
+    QCOMPARE(inserted.count(), 0);
+    model.flushChanges();
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(inserted.at(0).at(1).toInt(), 2);
+    QCOMPARE(inserted.at(0).at(2).toInt(), 51);
+    QCOMPARE(model.rowCount(), 52);
+    QCOMPARE(model.idOf(model.index(1, 0)), before);
+    for (int i = 0; i < 50; ++i) {
+        QCOMPARE(model.idOf(model.index(i + 2, 0)), ids.at(i));
+        QCOMPARE(model.index(i + 2, 0).data().toString(), QStringLiteral("pair %1").arg(i));
+        QCOMPARE(model.index(i + 2, ConnectionsModel::StateColumn).data().toString(),
+                 model.index(1, ConnectionsModel::StateColumn).data().toString());
+    }
+    model.flushChanges();
+    QCOMPARE(inserted.count(), 1);
+}
+
+void TestConnectionsModel::indexOfAWaitingNodeMakesItARow() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    addLogged(hub, QStringLiteral("a"));
+    const quint32 b = addLogged(hub, QStringLiteral("b"));
+    const QModelIndex index = model.indexOf(b);
+    QVERIFY(index.isValid());
+    QCOMPARE(index.row(), 2);
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(model.rowCount(), 3);
+}
+
+void TestConnectionsModel::addedNodesAreRowsByTheTimer() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    addLogged(hub, QStringLiteral("a"));
+    addLogged(hub, QStringLiteral("b"));
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 3, 10'000);
+    QCOMPARE(inserted.count(), 1);
 }
 
 void TestConnectionsModel::changesWaitAndAreToldTogether() {

@@ -76,6 +76,7 @@ private slots:
     void customRoles();
     void batchInsertion();
     void coalescingTimerFlushes();
+    void floodBatchesOverLongerInterval();
     void messagesAndFramesModes();
     void craftedFramesHaveMessageRows();
     void timeFormats();
@@ -310,6 +311,52 @@ void TestMessageLogModel::coalescingTimerFlushes() {
         model.appendEvents(1, textMessage(Direction::Outgoing, i, "x"));
     QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 1000, 2000);
     QCOMPARE(inserted.count(), 1);
+}
+
+void TestMessageLogModel::floodBatchesOverLongerInterval() {
+    MessageLogModel model;
+    model.setCoalescingInterval(10);
+    QCOMPARE(model.currentCoalescingInterval(), 10);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    const auto append = [&model](int from, int to) {
+        for (int i = from; i < to; ++i)
+            model.appendEvents(1, textMessage(Direction::Incoming, i, QByteArray::number(i)));
+    };
+    // 200 records in a 10 ms batch: 20000 a second, a flood.
+    append(0, 200);
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 200, 2000);
+    QCOMPARE(inserted.count(), 1);
+    QVERIFY(model.isFlooded());
+    QCOMPARE(model.currentCoalescingInterval(), MessageLogModel::FloodCoalescingMs);
+    // The next burst waits for the long interval and comes as one batch.
+    append(200, 400);
+    QCOMPARE(model.rowCount(), 200);
+    QCOMPARE(model.pendingCount(), 200);
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 400, 2000);
+    QCOMPARE(inserted.count(), 2);
+    QCOMPARE(inserted.at(1).at(1).toInt(), 200);
+    QCOMPARE(inserted.at(1).at(2).toInt(), 399);
+    // 200 in 125 ms is still above the calm rate.
+    QVERIFY(model.isFlooded());
+    // A trickle in a long batch calms the log: back to the short interval.
+    append(400, 405);
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 405, 2000);
+    QCOMPARE(inserted.count(), 3);
+    QVERIFY(!model.isFlooded());
+    QCOMPARE(model.currentCoalescingInterval(), 10);
+    // A calm stream keeps it.
+    append(405, 406);
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 406, 2000);
+    QVERIFY(!model.isFlooded());
+    QCOMPARE(model.currentCoalescingInterval(), 10);
+    // Every record is a row, in order.
+    for (int row = 0; row < 406; ++row)
+        QCOMPARE(cell(model, row, MessageLogModel::PreviewColumn), QString::number(row));
+    // Explicit flushes do not change the interval: they are not timed batches.
+    append(406, 1406);
+    model.flush();
+    QVERIFY(!model.isFlooded());
+    QCOMPARE(model.currentCoalescingInterval(), 10);
 }
 
 void TestMessageLogModel::messagesAndFramesModes() {

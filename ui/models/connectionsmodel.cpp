@@ -103,6 +103,7 @@ ConnectionsModel::ConnectionsModel(ConnectionHub *hub, QObject *parent)
     connect(&m_changeTimer, &QTimer::timeout, this, &ConnectionsModel::flushChanges);
     for (const quint32 id : hub->ids())
         onAdded(id);
+    insertPending();
     connect(hub, &ConnectionHub::endpointAdded, this, &ConnectionsModel::onAdded);
     connect(hub, &ConnectionHub::endpointsChanged, this, &ConnectionsModel::onChanged);
     connect(hub, &ConnectionHub::endpointsRemoved, this, &ConnectionsModel::onRemoved);
@@ -125,6 +126,9 @@ QModelIndex ConnectionsModel::allIndex() const {
 }
 
 QModelIndex ConnectionsModel::indexOf(quint32 id, int column) const {
+    // A caller that has just been told of a node may look for it at once.
+    if (m_pendingIds.contains(id))
+        const_cast<ConnectionsModel *>(this)->insertPending();
     const EndpointInfo *info = m_hub->info(id);
     if (!info)
         return {};
@@ -388,22 +392,55 @@ QIcon ConnectionsModel::icon(const EndpointInfo &info) const {
 }
 
 void ConnectionsModel::onAdded(quint32 id) {
-    const EndpointInfo *info = m_hub->info(id);
-    if (!info)
+    if (!m_hub->info(id) || m_position.contains(id) || m_pendingIds.contains(id))
         return;
-    if (m_position.contains(id))
+    m_pendingAdds.append(id);
+    m_pendingIds.insert(id);
+    // "All"'s count of live ones, and the timer that makes the node a row.
+    onChanged({});
+}
+
+void ConnectionsModel::insertPending() {
+    if (m_inserting || m_pendingAdds.isEmpty())
         return;
-    QList<quint32> &siblings = childrenOf(info->parentId);
-    const QModelIndex parentIndex = info->parentId == 0 ? QModelIndex() : indexOf(info->parentId);
-    if (info->parentId != 0 && !parentIndex.isValid())
-        return;
-    const int row = int(siblings.size()) + (info->parentId == 0 ? 1 : 0);
-    beginInsertRows(parentIndex, row, row);
-    m_position.insert(id, int(siblings.size()));
-    siblings.append(id);
-    endInsertRows();
-    // Its parent's count of children, and "All"'s count of live ones.
-    onChanged(info->parentId != 0 ? QList<quint32>{info->parentId} : QList<quint32>{});
+    m_inserting = true;
+    const QList<quint32> added = std::exchange(m_pendingAdds, {});
+    m_pendingIds.clear();
+    // A parent comes before its children in `added`, so its group comes first too.
+    QList<quint32> parents;
+    QHash<quint32, QList<quint32>> groups;
+    for (const quint32 id : added) {
+        const EndpointInfo *info = m_hub->info(id);
+        if (!info || m_position.contains(id))
+            continue;
+        auto group = groups.find(info->parentId);
+        if (group == groups.end()) {
+            parents.append(info->parentId);
+            group = groups.insert(info->parentId, {});
+        }
+        group->append(id);
+    }
+    for (const quint32 parentId : parents) {
+        const QList<quint32> &ids = groups[parentId];
+        const QModelIndex parentIndex = parentId == 0 ? QModelIndex() : indexOf(parentId);
+        if (parentId != 0 && !parentIndex.isValid())
+            continue;
+        QList<quint32> &siblings = childrenOf(parentId);
+        // Top-level rows come after the "All" node.
+        const int row = int(siblings.size()) + (parentId == 0 ? 1 : 0);
+        beginInsertRows(parentIndex, row, row + int(ids.size()) - 1);
+        for (const quint32 id : ids) {
+            m_position.insert(id, int(siblings.size()));
+            siblings.append(id);
+        }
+        endInsertRows();
+        // Its count of children.
+        if (parentId != 0) {
+            m_changed.insert(parentId);
+            m_changePending = true;
+        }
+    }
+    m_inserting = false;
 }
 
 void ConnectionsModel::onChanged(const QList<quint32> &ids) {
@@ -416,6 +453,7 @@ void ConnectionsModel::onChanged(const QList<quint32> &ids) {
 
 void ConnectionsModel::flushChanges() {
     m_changeTimer.stop();
+    insertPending();
     if (!std::exchange(m_changePending, false))
         return;
     emitChanged(std::exchange(m_changed, {}));
@@ -453,6 +491,9 @@ void ConnectionsModel::onRemoved(const QList<quint32> &) {
     m_changeTimer.stop();
     m_changed.clear();
     m_changePending = false;
+    // The rebuild takes the waiting nodes the hub still has.
+    m_pendingAdds.clear();
+    m_pendingIds.clear();
     beginResetModel();
     m_topLevel.clear();
     m_children.clear();

@@ -45,12 +45,15 @@ public:
 
     // How long changes of nodes wait to be told together (dataChanged): a view answers
     // each with a layout of its Name column, and a busy relay changes nodes thousands
-    // of times a second. Added and removed nodes are told at once.
+    // of times a second. Added nodes wait as well and become rows together, one
+    // rowsInserted per parent: a relay that opens and closes hundreds of pairs a second
+    // would otherwise make the views lay out the tree for each. indexOf() of a waiting
+    // node makes the waiting nodes rows at once. Removed nodes are told at once.
     static constexpr int ChangeCoalescingMs = 100;
 
     explicit ConnectionsModel(ConnectionHub *hub, QObject *parent = nullptr);
 
-    // Tells the changes waiting for the coalescing timer now.
+    // Makes the added nodes rows and tells the changes waiting for the coalescing timer, now.
     void flushChanges();
 
     QModelIndex allIndex() const;
@@ -70,6 +73,8 @@ private:
     static constexpr quintptr AllNode = 0;
 
     void onAdded(quint32 id);
+    // The added nodes become rows, grouped by parent in the order they came.
+    void insertPending();
     // One dataChanged per parent for the rows of `ids` (and one for "All"): the views
     // lay out once per batch the hub reports, not once per endpoint.
     void onChanged(const QList<quint32> &ids);
@@ -88,6 +93,9 @@ private:
     mutable QHash<int, QIcon> m_icons;
     QSet<quint32> m_changed; // waiting for m_changeTimer
     bool m_changePending = false;
+    QList<quint32> m_pendingAdds; // in the order the hub added them
+    QSet<quint32> m_pendingIds;
+    bool m_inserting = false;
     QTimer m_changeTimer;
 };
 

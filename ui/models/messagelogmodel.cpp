@@ -30,7 +30,20 @@ MessageLogModel::MessageLogModel(QObject *parent)
     : QAbstractTableModel(parent) {
     m_timer.setSingleShot(true);
     m_timer.setInterval(DefaultCoalescingMs);
-    connect(&m_timer, &QTimer::timeout, this, &MessageLogModel::flush);
+    connect(&m_timer, &QTimer::timeout, this, &MessageLogModel::flushTimed);
+}
+
+void MessageLogModel::flushTimed() {
+    const qsizetype batch = pendingCount();
+    const qint64 intervalMs = std::max(1, m_timer.interval());
+    flush();
+    const qint64 perSecond = batch * 1000 / intervalMs;
+    if (!m_flooded && perSecond >= FloodRecordsPerSecond)
+        m_flooded = true;
+    else if (m_flooded && perSecond < CalmRecordsPerSecond)
+        m_flooded = false;
+    m_timer.setInterval(m_flooded ? std::max(m_calmIntervalMs, FloodCoalescingMs)
+                                  : m_calmIntervalMs);
 }
 
 MessageLogModel::~MessageLogModel() {
@@ -125,7 +138,9 @@ qsizetype MessageLogModel::pendingCount() const {
 }
 
 void MessageLogModel::setCoalescingInterval(int ms) {
-    m_timer.setInterval(std::clamp(ms, 0, 50));
+    m_calmIntervalMs = std::clamp(ms, 0, 50);
+    m_timer.setInterval(m_flooded ? std::max(m_calmIntervalMs, FloodCoalescingMs)
+                                  : m_calmIntervalMs);
 }
 
 void MessageLogModel::flush() {

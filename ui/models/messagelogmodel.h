@@ -20,6 +20,11 @@ namespace ws {
 // coalescing timer fires or flush() is called. Above the capacity the oldest records
 // are dropped a slice at a time (beginRemoveRows on the first rows).
 //
+// Every batch makes the views lay out and repaint, so a flood of records (a relay at
+// full speed logs tens of thousands a second) is batched over the longer
+// FloodCoalescingMs; once a timed batch comes in below the flood rate, the short
+// interval is back. The decision is taken from the size of each timed batch alone.
+//
 // Rows are in time order, as the store keeps its records: an event that arrives
 // after a later one is placed before it. When that lands among rows already shown,
 // it becomes a row there at once (beginInsertRows in the middle), so that rows never
@@ -62,6 +67,11 @@ public:
     static constexpr qsizetype DefaultCapacity = 1'000'000;
     static constexpr qint64 DefaultPayloadBudget = qint64(1) << 30;
     static constexpr int DefaultCoalescingMs = 25;
+    static constexpr int FloodCoalescingMs = 125;
+    // Records a second from which the log counts as flooded, and below which a
+    // flooded log calms down again (hysteresis, so it does not flicker at the edge).
+    static constexpr qsizetype FloodRecordsPerSecond = 2000;
+    static constexpr qsizetype CalmRecordsPerSecond = 1000;
 
     explicit MessageLogModel(QObject *parent = nullptr);
     ~MessageLogModel() override;
@@ -80,9 +90,13 @@ public:
     // Records logged but not yet rows.
     qsizetype pendingCount() const;
 
-    // 0-50 ms: how long new records wait to be inserted together.
+    // 0-50 ms: how long new records wait to be inserted together while traffic is calm.
     void setCoalescingInterval(int ms);
-    int coalescingInterval() const { return m_timer.interval(); }
+    int coalescingInterval() const { return m_calmIntervalMs; }
+    // The interval the next timed batch waits: coalescingInterval(), or
+    // FloodCoalescingMs while records arrive faster than FloodRecordsPerSecond.
+    int currentCoalescingInterval() const { return m_timer.interval(); }
+    bool isFlooded() const { return m_flooded; }
 
     void setDisplayMode(DisplayMode mode);
     DisplayMode displayMode() const { return m_mode; }
@@ -156,6 +170,8 @@ private:
         return m_mode == DisplayMode::Messages ? m_messageRows : m_frameRows;
     }
     void scheduleFlush();
+    // The coalescing timer fired: flush, and choose the next interval from the batch.
+    void flushTimed();
     // Rows for records the store placed among those that are rows already.
     void placeInsertions();
     void enforceCapacity();
@@ -178,6 +194,8 @@ private:
     bool m_hasReference = false;
     QHash<quint32, qint64> m_connectionStartUs; // the first record's time, kept past drops
     QTimer m_timer;
+    int m_calmIntervalMs = DefaultCoalescingMs;
+    bool m_flooded = false;
 };
 
 } // namespace ws

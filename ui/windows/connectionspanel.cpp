@@ -248,6 +248,8 @@ void ConnectionsPanel::select(quint32 id) {
         return;
     m_tree->setCurrentIndex(index);
     m_tree->scrollTo(index);
+    // The node may have been current already, while its state was still to be told.
+    updateActions();
 }
 
 void ConnectionsPanel::updateActions() {
