@@ -801,14 +801,22 @@ struct SessionOps {
     }
 
     // What stops this data message from being sent now.
-    static SendError dataSendError(const Session &s, Opcode type, QByteArrayView data) {
+    // Why a data frame cannot go now, if it cannot.
+    static SendError dataFrameRefusal(const Session &s) {
         // RFC 6455 §5.5.1: no data frames after a close frame.
         if (s.m_closeSent)
             return SendError::CloseAlreadySent;
         if (s.m_state != SessionState::Open)
             return SendError::NotOpen;
+        // RFC 6455 §5.4: nothing goes between the pieces of a frame.
         if (isSendingPieces(s))
             return SendError::FrameInProgress;
+        return SendError::None;
+    }
+
+    static SendError dataSendError(const Session &s, Opcode type, QByteArrayView data) {
+        if (const SendError refusal = dataFrameRefusal(s); refusal != SendError::None)
+            return refusal;
         // RFC 6455 §5.6: text payloads are UTF-8.
         if (type == Opcode::Text && !Utf8Validator::isValid(data))
             return SendError::InvalidUtf8;
@@ -1027,13 +1035,8 @@ void Session::setMessageHandler(std::function<void(const DecodedMessage &)> hand
 
 SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload, qint64 nowUs) {
     m_nowUs = nowUs;
-    // RFC 6455 §5.5.1: no data frames after a close frame.
-    if (m_closeSent)
-        return SendError::CloseAlreadySent;
-    if (m_state != SessionState::Open)
-        return SendError::NotOpen;
-    if (SessionOps::isSendingPieces(*this))
-        return SendError::FrameInProgress;
+    if (const SendError refusal = SessionOps::dataFrameRefusal(*this); refusal != SendError::None)
+        return refusal;
     if (d->extension) {
         SessionOps::sendMessage(*this, type, payload, 0);
         return SendError::None;
@@ -1050,12 +1053,8 @@ SendError Session::sendReceivedMessage(Opcode type, QByteArrayView payload, qint
 SendError Session::sendDataFrame(Opcode opcode, QByteArrayView payload, bool fin, qint64 nowUs,
                                  QByteArray *buffer) {
     m_nowUs = nowUs;
-    if (m_closeSent)
-        return SendError::CloseAlreadySent;
-    if (m_state != SessionState::Open)
-        return SendError::NotOpen;
-    if (SessionOps::isSendingPieces(*this))
-        return SendError::FrameInProgress;
+    if (const SendError refusal = SessionOps::dataFrameRefusal(*this); refusal != SendError::None)
+        return refusal;
     const bool report = m_options.reportFrames && !d->frameSink;
     if (buffer && !report && payload.size() >= MinSharedPayload) {
         Q_ASSERT(buffer->size() == payload.size());
@@ -1106,12 +1105,9 @@ SendError Session::sendDataPiece(const FrameHeader &received, quint64 offset,
                                  QByteArrayView wireBytes, qint64 nowUs) {
     m_nowUs = nowUs;
     if (offset == 0) {
-        if (m_closeSent)
-            return SendError::CloseAlreadySent;
-        if (m_state != SessionState::Open)
-            return SendError::NotOpen;
-        if (SessionOps::isSendingPieces(*this))
-            return SendError::FrameInProgress;
+        if (const SendError refusal = SessionOps::dataFrameRefusal(*this);
+            refusal != SendError::None)
+            return refusal;
         SessionOps::prepareOutgoing(*this, wireBytes.size());
         const qsizetype start = m_outgoing.size();
         const FrameHeader header = d->encoder.encodeFrameHeader(
