@@ -295,6 +295,7 @@ private slots:
 
 private:
     RelayProxyOptions proxyOptions() const;
+    QString closedAfterOneExchange(const RelayProxyOptions &options, const QByteArray &then);
     // The proxy's options, its upstream leg trusting `upstream`'s authority.
     RelayProxyOptions proxyOptionsTrusting(const UpstreamTls &upstream) const;
 
@@ -679,55 +680,52 @@ void TestRelayProxy::passedThroughByteExact() {
     QCOMPARE(proxy.pairCount(), 0);
 }
 
-// A kept-alive connection with nothing under way ends after keepAliveIdleMs.
-void TestRelayProxy::keptAliveConnectionIdleClosed() {
+// Over a CONNECT tunnel with `options`: one exchange, then `then` (part of a next
+// request, or nothing); waits for the proxy to close the connection and returns the
+// last line it logged (empty when the connection stayed open).
+QString TestRelayProxy::closedAfterOneExchange(const RelayProxyOptions &options,
+                                               const QByteArray &then) {
     const QByteArray get = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
     const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     ScriptedUpstream upstream({{get, answer}});
-    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
-    RelayProxyOptions options = proxyOptions();
-    options.keepAliveIdleMs = 300;
+    if (!upstream.listen(QHostAddress::LocalHost, 0))
+        return QStringLiteral("upstream did not listen");
     RelayProxy proxy(options);
-    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QStringList log;
+    if (!proxy.listen())
+        return proxy.errorString();
+    QString last;
     connect(&proxy, &RelayProxy::logMessage, this,
-            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+            [&](quint64, const QString &line) { last = line.section(u' ', 1, -1); });
 
     QTcpSocket client;
-    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
+    if (!openTunnel(client, proxy.port(), upstream.serverPort()))
+        return QStringLiteral("no tunnel");
     client.write(get);
-    QCOMPARE(readCount(client, answer.size()), answer);
-    QCOMPARE(readToEnd(client, 20'000), QByteArray());
-    QCOMPARE(client.state(), QAbstractSocket::UnconnectedState);
-    QCOMPARE(log.last(), QStringLiteral("kept-alive connection to 127.0.0.1:%1 idle for 300 ms: "
-                                        "closed")
-                             .arg(upstream.serverPort()));
+    if (readCount(client, answer.size()) != answer)
+        return QStringLiteral("no answer");
+    client.write(then);
+    const QByteArray rest = readToEnd(client, 20'000);
+    if (!rest.isEmpty() || client.state() != QAbstractSocket::UnconnectedState)
+        return {};
+    return last.replace(QString::number(upstream.serverPort()), QStringLiteral("PORT"));
+}
+
+// A kept-alive connection with nothing under way ends after keepAliveIdleMs.
+void TestRelayProxy::keptAliveConnectionIdleClosed() {
+    RelayProxyOptions options = proxyOptions();
+    options.keepAliveIdleMs = 300;
+    QCOMPARE(closedAfterOneExchange(options, {}),
+             QStringLiteral("kept-alive connection to 127.0.0.1:PORT idle for 300 ms: closed"));
 }
 
 // A request begun after an exchange must be whole within handshakeTimeoutMs, however
 // long the connection may stay idle: a slow head does not hold it open.
 void TestRelayProxy::nextRequestHasTheFirstOnesTime() {
-    const QByteArray get = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
-    const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    ScriptedUpstream upstream({{get, answer}});
-    QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
     RelayProxyOptions options = proxyOptions();
     options.keepAliveIdleMs = 0;
     options.relay.handshakeTimeoutMs = 300;
-    RelayProxy proxy(options);
-    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QStringList log;
-    connect(&proxy, &RelayProxy::logMessage, this,
-            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
-
-    QTcpSocket client;
-    QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
-    client.write(get);
-    QCOMPARE(readCount(client, answer.size()), answer);
-    client.write("GET /b HTTP/1.1\r\nHo");
-    QCOMPARE(readToEnd(client, 20'000), QByteArray());
-    QCOMPARE(client.state(), QAbstractSocket::UnconnectedState);
-    QCOMPARE(log.last(), QStringLiteral("dropped: no complete request within 300 ms"));
+    QCOMPARE(closedAfterOneExchange(options, "GET /b HTTP/1.1\r\nHo"),
+             QStringLiteral("dropped: no complete request within 300 ms"));
 }
 
 // A response whose length cannot be known for sure (RFC 9112 §6.3: both
