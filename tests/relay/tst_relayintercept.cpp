@@ -106,6 +106,16 @@ bool runUntil(const std::function<bool()> &done, int timeoutMs) {
     return done();
 }
 
+// Messages "n0".."n<count-1>" toward the server that the drop draws of `seed` keep.
+QList<QByteArray> keptBySeed(quint64 seed, double percent, int count) {
+    QList<QByteArray> kept;
+    DropDraw draw(seed, RelayLegKind::Server);
+    for (int i = 0; i < count; ++i)
+        if (!draw.drops(percent))
+            kept.append("n" + QByteArray::number(i));
+    return kept;
+}
+
 } // namespace
 
 class TestRelayIntercept : public QObject {
@@ -600,11 +610,7 @@ void TestRelayIntercept::seededDropRate() {
     constexpr int Messages = 60;
     constexpr double Percent = 30;
     constexpr quint64 Seed = 20261204;
-    QList<QByteArray> expected;
-    DropDraw draw(Seed, RelayLegKind::Server);
-    for (int i = 0; i < Messages; ++i)
-        if (!draw.drops(Percent))
-            expected.append("n" + QByteArray::number(i));
+    const QList<QByteArray> expected = keptBySeed(Seed, Percent, Messages);
     QVERIFY(expected.size() > 0 && expected.size() < Messages);
 
     for (int run = 0; run < 2; ++run) {
@@ -834,11 +840,7 @@ void TestRelayIntercept::sameSeedSameDropsPerPair() {
     constexpr int Messages = 40;
     constexpr double Percent = 50;
     constexpr quint64 Seed = 424242;
-    QList<QByteArray> expected;
-    DropDraw draw(Seed, RelayLegKind::Server);
-    for (int i = 0; i < Messages; ++i)
-        if (!draw.drops(Percent))
-            expected.append("n" + QByteArray::number(i));
+    const QList<QByteArray> expected = keptBySeed(Seed, Percent, Messages);
     QVERIFY(expected.size() > 0 && expected.size() < Messages);
 
     RelayBench bench;
