@@ -406,6 +406,8 @@ ConnectCommand::ConnectCommand(ClientOptions options, EventPrinter printer, Beha
         closeWhenDue();
     });
     m_linger.setSingleShot(true);
+    // --linger promises at least that long: a coarse timer may fire up to 5 % early.
+    m_linger.setTimerType(Qt::PreciseTimer);
     connect(&m_linger, &QTimer::timeout, this, &ConnectCommand::closeNormally);
     auto *watcher = new SignalWatcher(this);
     connect(watcher, &SignalWatcher::signalReceived, this, &ConnectCommand::onSignal);
