@@ -333,6 +333,8 @@ class ScriptingTest(base.WswTestCase):
         raw = RawServer(good_then_bad)
         status, _, err = self.run_wsw("connect", "ws://127.0.0.1:%d/" % raw.port, "--echo")
         self.assertEqual(status, 4, err)
+        # wsw may be gone before the server's thread has noted what it read.
+        raw.thread.join(30)
         self.assertEqual(got["first"], (True, 0x1, b"good"))
         self.assertEqual(got["second"][1], 0x8)
         self.assertEqual(struct.unpack("!H", got["second"][2][:2])[0], 1002)
@@ -350,6 +352,8 @@ class ScriptingTest(base.WswTestCase):
         raw = RawServer(message_then_close)
         status, _, err = self.run_wsw("connect", "ws://127.0.0.1:%d/" % raw.port, "--echo")
         self.assertEqual(status, 0, err)
+        # wsw may be gone before the server's thread has noted what it read.
+        raw.thread.join(30)
         self.assertEqual(got["first"], (True, 0x1, b"last"))
         self.assertEqual(got["second"][1], 0x8)
         self.assertNotIn("error", err)
