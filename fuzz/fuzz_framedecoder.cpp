@@ -174,6 +174,18 @@ struct ForwardRun {
     std::optional<std::pair<ProtocolError, qint64>> violation;
 };
 
+// The opcode of the message a data frame with `opcode` belongs to, from the frames
+// before it.
+quint8 messageOpcode(const ForwardRun &run, quint8 opcode) {
+    if (opcode != quint8(Opcode::Continuation))
+        return opcode;
+    for (auto it = run.frames.rbegin(); it != run.frames.rend(); ++it) {
+        if (it->opcode == quint8(Opcode::Text) || it->opcode == quint8(Opcode::Binary))
+            return it->opcode;
+    }
+    return opcode;
+}
+
 template <typename NextSize>
 ForwardRun decodeForwarding(const DecoderOptions &options, QByteArrayView input,
                             NextSize nextSize) {
@@ -192,6 +204,8 @@ ForwardRun decodeForwarding(const DecoderOptions &options, QByteArrayView input,
             check(!wireBytes.isEmpty(), "no empty piece");
             if (offset == 0) {
                 check(!decoder.hasNext(), "a frame in pieces never overtakes an output");
+                check(messageOpcode(run, header.opcode) == quint8(Opcode::Binary),
+                      "text is never sunk in pieces");
                 run.frames.push_back({header.opcode, header.fin, header.payloadLength, {}});
             }
             ForwardRun::Frame &frame = run.frames.back();

@@ -148,7 +148,6 @@ struct FrameDecoder::State {
     void consumePayload(FrameDecoder &d, const char *&p, const char *end);
     bool goesInPieces(const FrameDecoder &d) const;
     void consumePiece(FrameDecoder &d, const char *&p, const char *end);
-    qint64 validatePiece(Utf8Validator &validator, QByteArrayView piece) const;
     void finishPieces();
     void failInvalidText(FrameDecoder &d, quint8 byte, qint64 offsetInMessage, qint64 streamOffset,
                          ViolationFrame violating);
@@ -170,17 +169,6 @@ struct FrameDecoder::State {
     ViolationFrame payloadFrame(quint64 payloadEnd) const {
         return violationFrame(frame.rawHeader, frame.rawHeader.size, frame.streamOffset,
                               frame.payload.constData(), qint64(payloadEnd));
-    }
-    // The same for a frame going in pieces, up to byte `pieceEnd` of the piece at
-    // `wireBytes`: only a first piece's bytes are there to keep, the earlier ones went on.
-    ViolationFrame pieceFrame(const char *wireBytes, qint64 pieceEnd) const {
-        ViolationFrame violating =
-            violationFrame(frame.rawHeader, frame.rawHeader.size, frame.streamOffset);
-        violating.payloadReceived = qint64(received) + pieceEnd;
-        if (received == 0)
-            violating.bytes.append(wireBytes,
-                                   std::min<qint64>(pieceEnd, ViolationFrame::MaxPayloadKept));
-        return violating;
     }
     bool isTextFrame() const {
         return validateText && (frame.header.opcode == code(Opcode::Text) ||
@@ -686,79 +674,33 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
 }
 
 // What the frame sink would take once whole (sinkWholeFrame(), sinkFrame()) may go to
-// the piece sink instead.
+// the piece sink instead, except a text message's frames: a piece that went on cannot
+// be called back, so a text frame is gathered and its UTF-8 checked before any of it
+// goes (RFC 6455 §8.1). A violation then always comes between frames, where the
+// sink's owner can still answer it with a close frame on the other side.
 bool FrameDecoder::State::goesInPieces(const FrameDecoder &d) const {
     return d.m_pieceSink && d.m_frameSink && !isControl(frame.header.op()) &&
-           frame.header.rsvBits() == 0 && !closeSeen && frame.notes.isEmpty() && !d.hasNext();
+           frame.header.rsvBits() == 0 && messageType != Opcode::Text && !closeSeen &&
+           frame.notes.isEmpty() && !d.hasNext();
 }
 
-// The bytes of a frame going in pieces, as far as they are in the view: checked, then
-// handed on as they are, masked (the sink's owner unmasks them on its way out).
+// The bytes of a frame going in pieces, as far as they are in the view, handed on as
+// they are, masked (the sink's owner unmasks them on its way out).
 void FrameDecoder::State::consumePiece(FrameDecoder &d, const char *&p, const char *end) {
     const quint64 length = frame.header.payloadLength;
     const qint64 count = qint64(std::min<quint64>(length - received, quint64(end - p)));
-    const QByteArrayView piece(p, count);
-    const bool last = received + quint64(count) == length;
-    const bool text = isTextFrame();
-    // Committed only once the piece has gone: a refused first piece is checked again
-    // on the usual path.
-    Utf8Validator validator = textValidator;
-    if (text) {
-        // RFC 6455 §8.1: fail fast, before the offending piece goes anywhere.
-        const qint64 invalidAt = validatePiece(validator, piece);
-        if (invalidAt >= 0) {
-            quint8 byte = quint8(p[invalidAt]);
-            if (frame.header.maskingKey)
-                applyMask(reinterpret_cast<char *>(&byte), 1, *frame.header.maskingKey,
-                          received + quint64(invalidAt));
-            failInvalidText(d, byte, validator.errorOffset(), d.m_offset + invalidAt,
-                            pieceFrame(p, invalidAt + 1));
-            return;
-        }
-    }
-    const bool endsMessage = last && frame.header.fin;
-    if (!(text && endsMessage && !validator.isCompleteAndValid()) &&
-        !d.m_pieceSink(frame.header, received, piece)) {
+    if (!d.m_pieceSink(frame.header, received, QByteArrayView(p, count))) {
         Q_ASSERT(received == 0);
         inPieces = false;
         frame.payload = QByteArray(qsizetype(length), Qt::Uninitialized);
         consumePayload(d, p, end);
         return;
     }
-    if (text) {
-        textValidator = validator;
-        textFed += count;
-    }
     p += count;
     d.m_offset += count;
     received += quint64(count);
-    if (text && endsMessage && !validator.isCompleteAndValid()) {
-        failIncompleteText(d, pieceFrame(piece.data(), count));
-        return;
-    }
-    if (last)
+    if (received == length)
         finishPieces();
-}
-
-// Feeds a piece as received to `validator`, unmasking it a block at a time on the
-// stack; where in the piece the first invalid byte is, or -1.
-qint64 FrameDecoder::State::validatePiece(Utf8Validator &validator, QByteArrayView piece) const {
-    const qint64 fedBefore = textFed;
-    if (!frame.header.maskingKey) {
-        if (validator.feed(piece) != Utf8Validator::Status::Invalid)
-            return -1;
-        return validator.errorOffset() - fedBefore;
-    }
-    std::array<char, SinkStackBytes> block;
-    for (qsizetype done = 0; done < piece.size();) {
-        const qsizetype size = std::min<qsizetype>(piece.size() - done, qsizetype(block.size()));
-        copyWithMask(block.data(), piece.data() + done, size, *frame.header.maskingKey,
-                     received + quint64(done));
-        if (validator.feed(QByteArrayView(block.data(), size)) == Utf8Validator::Status::Invalid)
-            return validator.errorOffset() - fedBefore;
-        done += size;
-    }
-    return -1;
 }
 
 // The last piece went: the message moves on as sinkFrame() moves it.

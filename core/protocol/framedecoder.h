@@ -185,16 +185,17 @@ public:
         std::function<bool(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer)>;
     void setFrameSink(FrameSink sink) { m_frameSink = std::move(sink); }
     // With a frame sink, for a relay that forwards a large frame while it arrives
-    // rather than once it is whole: a data frame the frame sink would take but whose
-    // payload is not all in one feed() goes to this sink instead, piece by piece as
-    // its bytes are fed, and is never gathered. `wireBytes` are the piece's bytes as
-    // received (still masked with header.maskingKey, whose phase is `offset`, the
-    // count of payload bytes before them), `header` the frame's, with its full
-    // payloadLength. A piece goes only once it is known to break no rule (text: valid
-    // UTF-8 so far, and complete at the end of its message); a piece that breaks one
-    // is a violation instead, and so nothing of it goes. The sink answers the first
-    // piece (offset 0) only: false refuses the frame, which then takes the frame
-    // sink's path; every later piece of an accepted frame must be taken.
+    // rather than once it is whole: a binary message's frame the frame sink would take
+    // but whose payload is not all in one feed() goes to this sink instead, piece by
+    // piece as its bytes are fed, and is never gathered. `wireBytes` are the piece's
+    // bytes as received (still masked with header.maskingKey, whose phase is `offset`,
+    // the count of payload bytes before them), `header` the frame's, with its full
+    // payloadLength. Such a frame breaks no rule once its header passed (its length is
+    // checked there), so a frame started in pieces always ends in pieces. A text
+    // message's frames are always gathered: their UTF-8 is checked whole, so that
+    // nothing of an invalid frame goes anywhere. The sink answers the first piece
+    // (offset 0) only: false refuses the frame, which then takes the frame sink's
+    // path; every later piece of an accepted frame must be taken.
     using PieceSink =
         std::function<bool(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes)>;
     void setPieceSink(PieceSink sink) { m_pieceSink = std::move(sink); }

@@ -257,10 +257,10 @@ public:
     using FrameSink =
         std::function<void(const FrameHeader &header, QByteArrayView payload, QByteArray *buffer)>;
     void setFrameSink(FrameSink sink);
-    // With a frame sink: an incoming data frame whose bytes arrive over several
+    // With a frame sink: an incoming binary data frame whose bytes arrive over several
     // receiveData() calls goes to `sink` in pieces as they arrive, instead of to the
-    // frame sink once whole (FrameDecoder::setPieceSink: each piece checked before it
-    // goes, its bytes still masked as received, `offset` payload bytes before it). A
+    // frame sink once whole (FrameDecoder::setPieceSink: its bytes still masked as
+    // received, `offset` payload bytes before them; text frames are always whole). A
     // frame that would complete behind events not taken yet is not cut in pieces but
     // takes the frame sink's path. An empty function: whole frames only.
     using PieceSink =

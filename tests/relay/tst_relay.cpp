@@ -52,6 +52,7 @@ private slots:
     void relayForwardsLargeFramesWhileTheyArrive();
     void relayStopsInvalidTextInsideAFrame();
     void relayRefusesOversizeBeforeForwarding();
+    void relayKeepsFragmentsAndControlsInOrder_data();
     void relayKeepsFragmentsAndControlsInOrder();
     void closeAnsweredLater();
     void relayHandshakeAndFrames_data();
@@ -296,7 +297,7 @@ void TestRelay::piecesMaskedAgainInOnePass_data() {
 void TestRelay::piecesMaskedAgainInOnePass() {
     // What one leg receives in any chunking leaves the other byte for byte, masked
     // with the relay's own key toward the server (RFC 6455 §5.3), plain toward the
-    // client.
+    // client: binary in pieces as it arrives, text whole once its UTF-8 is checked.
     QFETCH(bool, toServer);
     QFETCH(quint8, firstByte);
     QFETCH(QByteArray, payload);
@@ -308,12 +309,12 @@ void TestRelay::piecesMaskedAgainInOnePass() {
     const quint32 peerKey = 0x01020304;
     const QByteArray received =
         toServer ? maskedFrame(firstByte, payload, peerKey) : serverFrame(firstByte, payload);
+    const bool inPieces = firstByte == 0x82 && chunk < received.size();
     for (qsizetype at = 0; at < received.size(); at += chunk) {
         from.receiveData(QByteArrayView(received).sliced(at, std::min(chunk, received.size() - at)),
                          3);
         // Half way, the frame is on its way out and nothing can go between its bytes.
-        if (at < received.size() / 2 && at + chunk >= received.size() / 2 &&
-            chunk < received.size()) {
+        if (at < received.size() / 2 && at + chunk >= received.size() / 2 && inPieces) {
             QVERIFY(to.isSendingPieces());
             QCOMPARE(to.sendPing("x", 3), SendError::FrameInProgress);
             QCOMPARE(to.sendBinary(QByteArrayView("x"), 3), SendError::FrameInProgress);
@@ -321,8 +322,8 @@ void TestRelay::piecesMaskedAgainInOnePass() {
     }
     QVERIFY(!to.isSendingPieces());
     QCOMPARE(legs.errors, 0);
-    QCOMPARE(legs.wholeFrames, chunk >= received.size() ? 1 : 0);
-    QVERIFY(chunk >= received.size() || legs.pieces > 0);
+    QCOMPARE(legs.wholeFrames, inPieces ? 0 : 1);
+    QCOMPARE(legs.pieces > 0, inPieces);
     const QByteArray sent = to.takeOutgoing();
     const QByteArray expected =
         toServer ? maskedFrame(firstByte, payload, SampleMaskKey) : serverFrame(firstByte, payload);
@@ -413,9 +414,12 @@ struct RawRelayed {
 void TestRelay::relayForwardsLargeFramesWhileTheyArrive_data() {
     QTest::addColumn<quint8>("firstByte");
     QTest::addColumn<QByteArray>("payload");
+    // Binary only: text is checked whole before any of it goes (see
+    // relayStopsInvalidTextInsideAFrame).
     for (const qsizetype size : {qsizetype(126), qsizetype(70000), qsizetype(1 << 20)}) {
         QTest::addRow("binary %lld", qlonglong(size)) << quint8(0x82) << ws::test::pattern(size);
-        QTest::addRow("text %lld", qlonglong(size)) << quint8(0x81) << ws::test::utf8Pattern(size);
+        QTest::addRow("binary fragment %lld", qlonglong(size))
+            << quint8(0x02) << ws::test::pattern(size);
     }
 }
 
@@ -447,18 +451,21 @@ void TestRelay::relayForwardsLargeFramesWhileTheyArrive() {
 }
 
 void TestRelay::relayStopsInvalidTextInsideAFrame() {
-    // Invalid UTF-8 deep inside a text frame whose first part went on already: the
-    // client hears 1007; the upstream has the valid part and nothing of the piece
-    // with the bad byte, and since no close frame can follow a frame cut short (RFC
-    // 6455 §5.4), its connection is closed without one.
+    // Invalid UTF-8 deep inside a large text frame arriving over many reads: the
+    // client hears 1007 (RFC 6455 §8.1), and since text is checked whole before any
+    // of it goes, the upstream has nothing of that frame, only the valid message
+    // before it and a clean close, 1011 (RFC 6455 §7.4.1).
     RawRelayed relayed;
     QVERIFY(relayed.open());
+    const quint32 key = 0x01020304;
     QByteArray payload = ws::test::utf8Pattern(70000);
     payload[40000] = char(0xff);
-    const QByteArray frame = maskedFrame(0x81, payload, 0x01020304);
+    const QByteArray before = maskedFrame(0x81, "valid", key);
+    const QByteArray frame = maskedFrame(0x81, payload, key);
+    relayed.write(before);
+    QVERIFY(relayed.waitUpstream(before.size()));
     const qsizetype header = frame.size() - payload.size();
     relayed.write(frame.left(header + 30000));
-    QVERIFY(relayed.waitUpstream(header + 30000));
     relayed.write(frame.mid(header + 30000));
     QByteArray answer = relayed.toClient;
     std::optional<WireFrame> close;
@@ -467,18 +474,24 @@ void TestRelay::relayStopsInvalidTextInsideAFrame() {
     }));
     QCOMPARE(close->opcode(), quint8(0x8));
     QCOMPARE(close->payload.left(2), QByteArray::fromHex("03ef"));
+    QList<WireFrame> frames;
     QVERIFY(QTest::qWaitFor(
-        [&] { return relayed.upstreamSocket->state() == QAbstractSocket::UnconnectedState; },
+        [&] {
+            frames.clear();
+            QByteArray bytes = relayed.upstreamFrames();
+            while (const std::optional<WireFrame> next = parseFrame(bytes)) {
+                frames.append(*next);
+                bytes.remove(0, next->wireSize);
+            }
+            return frames.size() == 2;
+        },
         10000));
-    const QByteArray upstream = relayed.upstreamFrames();
-    QVERIFY2(upstream.size() >= header + 30000 && upstream.size() <= header + 40000,
-             qPrintable(QString::number(upstream.size())));
-    QCOMPARE(upstream.left(header - 4), frame.left(header - 4));
-    const QByteArray key = upstream.mid(header - 4, 4);
-    QByteArray unmasked = upstream.mid(header);
-    for (qsizetype i = 0; i < unmasked.size(); ++i)
-        unmasked[i] = char(unmasked[i] ^ key[i % 4]);
-    QVERIFY(unmasked == payload.left(unmasked.size()));
+    QCOMPARE(frames.at(0).firstByte, quint8(0x81));
+    QCOMPARE(frames.at(0).payload, QByteArray("valid"));
+    QCOMPARE(frames.at(1).opcode(), quint8(0x8));
+    QVERIFY(frames.at(1).masked);
+    QCOMPARE(frames.at(1).payload.left(2), QByteArray::fromHex("03f3"));
+    QCOMPARE(relayed.upstreamFrames().size(), frames.at(0).wireSize + frames.at(1).wireSize);
 }
 
 void TestRelay::relayRefusesOversizeBeforeForwarding() {
@@ -504,16 +517,25 @@ void TestRelay::relayRefusesOversizeBeforeForwarding() {
     QCOMPARE(relayed.upstreamFrames().size(), upstreamClose->wireSize);
 }
 
+void TestRelay::relayKeepsFragmentsAndControlsInOrder_data() {
+    QTest::addColumn<quint8>("opcode");
+    QTest::newRow("text") << quint8(0x01);
+    QTest::newRow("binary") << quint8(0x02);
+}
+
 void TestRelay::relayKeepsFragmentsAndControlsInOrder() {
-    // RFC 6455 §5.4: control frames between the fragments of a message keep their place.
+    // RFC 6455 §5.4: control frames between the fragments of a message keep their
+    // place, whether the first fragment goes in pieces (binary) or whole (text).
+    QFETCH(quint8, opcode);
     RawRelayed relayed;
     QVERIFY(relayed.open());
     const quint32 key = 0x0a0b0c0d;
     const QByteArray first = ws::test::utf8Pattern(70000);
     const QByteArray second = ws::test::utf8Pattern(3000);
-    const QByteArray firstFrame = maskedFrame(0x01, first, key);
+    const QByteArray firstFrame = maskedFrame(opcode, first, key);
     relayed.write(firstFrame.left(40000));
-    QVERIFY(relayed.waitUpstream(40000));
+    if (opcode == 0x02)
+        QVERIFY(relayed.waitUpstream(40000));
     relayed.write(firstFrame.mid(40000) + maskedFrame(0x89, "p", key) +
                   maskedFrame(0x00, second.left(1000), key) + maskedFrame(0x8a, "q", key) +
                   maskedFrame(0x80, second.mid(1000), key));
@@ -534,7 +556,7 @@ void TestRelay::relayKeepsFragmentsAndControlsInOrder() {
         QVERIFY(frame.masked);
         firstBytes.append(frame.firstByte);
     }
-    QCOMPARE(firstBytes, QList<quint8>({0x01, 0x89, 0x00, 0x8a, 0x80}));
+    QCOMPARE(firstBytes, QList<quint8>({opcode, 0x89, 0x00, 0x8a, 0x80}));
     QVERIFY(frames.at(0).payload == first);
     QCOMPARE(frames.at(1).payload, QByteArray("p"));
     QVERIFY(frames.at(2).payload + frames.at(4).payload == second);
