@@ -189,8 +189,8 @@ ProxyConnection::ProxyConnection(RelayProxy *proxy, QSslSocket *client)
         if (m_stage == Stage::Done)
             return;
         // Between exchanges a kept-alive connection may end at any time.
-        if ((m_stage == Stage::ProxyRequest || m_stage == Stage::TunnelRequest) && m_upstream &&
-            !m_client->bytesAvailable()) {
+        if ((m_stage == Stage::ProxyRequest || m_stage == Stage::TunnelRequest) &&
+            (m_upstream || m_idle) && !m_client->bytesAvailable()) {
             m_stage = Stage::Done;
             abort();
             return;
@@ -588,8 +588,9 @@ void ProxyConnection::exchangeDone() {
         return;
     m_stage = m_inTunnel ? Stage::TunnelRequest : Stage::ProxyRequest;
     if (m_upstream->state() != QAbstractSocket::ConnectedState) {
-        closeClient();
-        return;
+        onUpstreamClosed();
+        if (m_stage == Stage::Done)
+            return;
     }
     m_idle = true;
     if (const int idleMs = m_proxy->m_options.keepAliveIdleMs; idleMs > 0)
@@ -607,8 +608,18 @@ void ProxyConnection::onUpstreamClosed() {
             return;
         }
     }
-    // Between exchanges: the end of the connection to host:port is the client's too.
-    if (m_stage == Stage::ProxyRequest || m_stage == Stage::TunnelRequest)
+    if (m_stage == Stage::ProxyRequest && m_upstream) {
+        // Between exchanges, a request in absolute form names its host each time: the
+        // next one connects anew (RFC 9112 §9.3.1: either end may close an idle
+        // connection).
+        log(QStringLiteral("%1 closed the kept-alive connection: the next request connects anew")
+                .arg(endpoint()));
+        closeUpstream();
+        return;
+    }
+    // Between exchanges in a tunnel, the tunnel was to that connection: its end is
+    // the client's too.
+    if (m_stage == Stage::TunnelRequest)
         closeClient();
 }
 

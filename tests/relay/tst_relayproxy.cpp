@@ -286,6 +286,7 @@ private slots:
     void keptAliveConnection_data();
     void keptAliveConnection();
     void passedThroughByteExact();
+    void absoluteFormConnectsAnewAfterUpstreamCloses();
     void unfollowableResponseRefused();
     void keptAliveConnectionIdleClosed();
     void nextRequestHasTheFirstOnesTime();
@@ -678,6 +679,37 @@ void TestRelayProxy::passedThroughByteExact() {
                      QStringLiteral("HEAD %1/c: passed through").arg(base),
                      QStringLiteral("GET %1/d: passed through").arg(base)}));
     QCOMPARE(proxy.pairCount(), 0);
+}
+
+// Requests in absolute form name their host each time: when host:port closes the
+// kept-alive connection between exchanges, the client's connection stays, and the
+// next request goes over a new upstream connection.
+void TestRelayProxy::absoluteFormConnectsAnewAfterUpstreamCloses() {
+    PageServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    RelayProxy proxy(proxyOptions());
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    QStringList log;
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+    QTcpSocket client;
+    QVERIFY(connectToProxy(client, proxy));
+    const QByteArray authority = loopbackAuthority(server.serverPort());
+    const QByteArray get = "GET http://" + authority + "/page HTTP/1.1\r\nHost: " + authority +
+                           "\r\n\r\n";
+    client.write(get);
+    QCOMPARE(readCount(client, PageServer::kPage.size()), PageServer::kPage);
+    server.connections.at(0)->disconnectFromHost();
+    const QString closed =
+        QStringLiteral("%1 closed the kept-alive connection: the next request connects anew")
+            .arg(QString::fromLatin1(authority));
+    QVERIFY(QTest::qWaitFor([&] { return log.contains(closed); }, 5000));
+    QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
+    client.write(get);
+    QCOMPARE(readCount(client, PageServer::kPage.size()), PageServer::kPage);
+    QCOMPARE(server.requests, (QStringList{QStringLiteral("0 GET /page HTTP/1.1"),
+                                           QStringLiteral("1 GET /page HTTP/1.1")}));
+    QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
 }
 
 // Over a CONNECT tunnel with `options`: one exchange, then `then` (part of a next
