@@ -169,6 +169,40 @@ QByteArray takeWord(QByteArray &rest) {
     return word;
 }
 
+// The words after "faults" on stdin: NAME VALUE pairs with the values of the options
+// of the same names (latency up=200, drop-rate both=5, seed 7, cut-after server=3:rst);
+// an error message when a word is not understood.
+std::optional<QString> parseFaultWords(QByteArray rest, RelayFaults *faults) {
+    for (QByteArray name = takeWord(rest); !name.isEmpty(); name = takeWord(rest)) {
+        const QString value = QString::fromUtf8(takeWord(rest));
+        bool ok = !value.isEmpty();
+        if (name == "seed") {
+            const std::optional<qint64> seed =
+                wholeNumber(value, 0, std::numeric_limits<qint64>::max());
+            ok = seed.has_value();
+            faults->seed = quint64(seed.value_or(0));
+        } else if (name == "cut-after") {
+            ok = ok && parseCutAfter(value, faults);
+        } else if (name == "latency" || name == "throttle" || name == "drop-rate") {
+            const auto parse = name == "latency"    ? parseLatency
+                               : name == "throttle" ? parseThrottle
+                                                    : parseDropRate;
+            const auto split = splitDirection(value);
+            ok = ok && split.has_value();
+            for (const RelayLegKind direction : split ? split->first : QList<RelayLegKind>())
+                ok = ok && parse(split->second, &faults->toward(direction));
+        } else {
+            return QStringLiteral("faults: unknown fault %1 (latency, throttle, drop-rate, "
+                                  "seed, cut-after)")
+                .arg(QString::fromUtf8(name));
+        }
+        if (!ok)
+            return QStringLiteral("faults: %1 does not take %2 (see --%1)")
+                .arg(QString::fromUtf8(name), value.isEmpty() ? QStringLiteral("nothing") : value);
+    }
+    return std::nullopt;
+}
+
 std::optional<RelayLegKind> directionWord(const QByteArray &word) {
     if (word == "up")
         return RelayLegKind::Server;
@@ -190,8 +224,12 @@ QString commandsHelp() {
         "  ping up|down [PAYLOAD]    a ping\n"
         "  close up|down CODE [REASON]  a close frame\n"
         "  cut client|server [CODE|rst]  cut that leg now (close 1001 by default)\n"
-        "  pair N                    inject, ping, close and cut act on pair N (default: the "
-        "newest open one)\n"
+        "  pair N                    inject, ping, close, cut and faults act on pair N "
+        "(default: the newest open one)\n"
+        "  faults [NAME VALUE]...    the pair's own faults instead of the relay's, NAME one "
+        "of latency, throttle, drop-rate, cut-after (values as their options take) and seed; "
+        "\"faults none\": no faults for the pair, \"faults relay\": the relay's again, "
+        "\"faults\" alone: print the pair's faults\n"
         "Messages keep their order per direction; ping and pong are not held unless a rule "
         "names them, a close never overtakes a held message. Every drop, edit, injection, "
         "delay and cut is printed and saved as a staged note.");
@@ -795,9 +833,11 @@ void RelayCommand::onCommand(const QByteArray &line) {
             return commandError(QStringLiteral("cut: no open pair"));
         return;
     }
+    if (command == "faults")
+        return pairFaultsCommand(pair, rest);
     if (command != "inject" && command != "ping" && command != "close")
         return commandError(QStringLiteral("unknown command %1 (list, release, drop, inject, "
-                                           "ping, close, cut, pair)")
+                                           "ping, close, cut, pair, faults)")
                                 .arg(QString::fromUtf8(command)));
     const std::optional<RelayLegKind> to = directionWord(takeWord(rest));
     if (!to)
@@ -817,6 +857,26 @@ void RelayCommand::onCommand(const QByteArray &line) {
     }
     if (!sent)
         commandError(QStringLiteral("%1: no open pair to send on").arg(QLatin1String(command)));
+}
+
+void RelayCommand::pairFaultsCommand(quint64 pair, const QByteArray &rest) {
+    if (pair == 0)
+        return commandError(QStringLiteral("faults: no open pair"));
+    if (rest == "relay") {
+        m_relay->setPairFaults(pair, std::nullopt);
+    } else if (!rest.isEmpty()) {
+        RelayFaults faults;
+        if (rest != "none") {
+            if (const std::optional<QString> error = parseFaultWords(rest, &faults))
+                return commandError(*error);
+        }
+        if (!m_relay->setPairFaults(pair, faults))
+            return commandError(QStringLiteral("faults: pair %1 is not open").arg(pair));
+    }
+    const std::optional<RelayFaults> own = m_relay->pairFaults(pair);
+    writeLine(stdout, "pair " + QByteArray::number(pair) + " faults: " +
+                          (own ? own->describe() : m_relay->faults().describe()).toUtf8() +
+                          (own ? " (its own)" : " (the relay's)"));
 }
 
 } // namespace ws

@@ -64,6 +64,8 @@ private:
     // `pair N`, else the newest still open; 0 when there is none.
     quint64 commandPair() const;
     void commandError(const QString &message);
+    // "faults ..." on stdin for `pair`: sets its faults (see commandsHelp()) and prints them.
+    void pairFaultsCommand(quint64 pair, const QByteArray &rest);
 
     Relay *m_relay = nullptr;      // the reverse relay, or the proxy's relay
     RelayProxy *m_proxy = nullptr; // --proxy

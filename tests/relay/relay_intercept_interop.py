@@ -141,4 +141,52 @@ async def latency_and_cut_by_reset():
         await server.wait_closed()
 
 
+@suite.case
+async def faults_for_one_pair():
+    received = []
+    server = await echo_server(received)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with InterceptingRelay(f"ws://127.0.0.1:{port}/", "--commands") as relay:
+            async with websockets.connect(relay.url + "/") as first, \
+                    websockets.connect(relay.url + "/") as second:
+                # Both pairs open, in this order: pair 1 is `first`'s.
+                await first.send("one")
+                check_same(await recv(first), "one", "pair 1 before its faults")
+                await second.send("two")
+                check_same(await recv(second), "two", "pair 2 before pair 1's faults")
+                await relay.command("pair 1")
+                await relay.command("faults latency up=300 drop-rate down=100")
+                check_same(await relay.line_starting("pair 1 faults:"),
+                           "pair 1 faults: client\u2192server: latency 300 ms; "
+                           "server\u2192client: 100 % of messages dropped; seed 0 (its own)",
+                           "pair 1's own faults")
+                started = time.monotonic()
+                await first.send("slow")
+                await second.send("unharmed")
+                check_same(await recv(second), "unharmed", "pair 2 keeps the relay's faults")
+                check(time.monotonic() - started < 0.3, "pair 2 got pair 1's latency")
+                check("slow" not in received, "pair 1's message overtook its latency")
+                deadline = time.monotonic() + 10
+                while "slow" not in received and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+                check("slow" in received, "pair 1's delayed message never arrived")
+                check(time.monotonic() - started >= 0.3, "pair 1's message came early")
+                await relay.command("faults relay")
+                check_same(await relay.line_starting("pair 1 faults:"),
+                           "pair 1 faults: none (the relay's)", "pair 1 back to the relay's")
+                await first.send("found")
+                # The echo of "slow" was dropped on its way down: the next is "found".
+                check_same(await recv(first), "found", "pair 1 after its faults ended")
+                await relay.command("faults cut-after nobody=1")
+                await relay.command("faults")
+                check_same(await relay.line_starting("pair 1 faults:"),
+                           "pair 1 faults: none (the relay's)", "a bad faults command changes nothing")
+            check_same(received, ["one", "two", "unharmed", "slow", "found"],
+                       "what the server received")
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 suite.run()
