@@ -3,6 +3,7 @@
 #include "models/messagelogmodel.h"
 
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTest>
 
 using namespace ws;
@@ -19,6 +20,7 @@ private slots:
     void changesWaitAndAreToldTogether();
     void changesAreToldByTheTimer();
     void nothingPendingTellsNothing();
+    void nameColumnToldOnlyWhenItChanges();
 };
 
 namespace {
@@ -141,11 +143,20 @@ void TestConnectionsModel::changesWaitAndAreToldTogether() {
     model.flushChanges();
     QCOMPARE(changed.count(), 2);
     QCOMPARE(changeOf(changed.at(0)), (Change{1, 3, 0, ConnectionsModel::ColumnCount - 1, true}));
-    QCOMPARE(changeOf(changed.at(1)), (Change{0, 0, 0, ConnectionsModel::ColumnCount - 1, true}));
+    // "All connections" keeps its name: only its counts change.
+    QCOMPARE(changeOf(changed.at(1)),
+             (Change{0, 0, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
 
     // Told once: a second flush has nothing to tell.
     model.flushChanges();
     QCOMPARE(changed.count(), 2);
+
+    // Their names were told: changes that leave them are told from the state column.
+    emit hub.endpointsChanged({a, c});
+    model.flushChanges();
+    QCOMPARE(changed.count(), 4);
+    QCOMPARE(changeOf(changed.at(2)),
+             (Change{1, 3, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
 }
 
 void TestConnectionsModel::changesAreToldByTheTimer() {
@@ -160,7 +171,8 @@ void TestConnectionsModel::changesAreToldByTheTimer() {
     QCOMPARE(changed.count(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 2, 10'000);
     QCOMPARE(changeOf(changed.at(0)), (Change{2, 2, 0, ConnectionsModel::ColumnCount - 1, true}));
-    QCOMPARE(changeOf(changed.at(1)), (Change{0, 0, 0, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(1)),
+             (Change{0, 0, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
 }
 
 void TestConnectionsModel::nothingPendingTellsNothing() {
@@ -174,7 +186,43 @@ void TestConnectionsModel::nothingPendingTellsNothing() {
     emit hub.endpointsChanged({4242});
     model.flushChanges();
     QCOMPARE(changed.count(), 1);
-    QCOMPARE(changeOf(changed.at(0)), (Change{0, 0, 0, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(0)),
+             (Change{0, 0, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
+}
+
+void TestConnectionsModel::nameColumnToldOnlyWhenItChanges() {
+    // A client whose connection is refused: its error turns its name red and its icon
+    // to a warning, so that change is told from the name column on.
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    QTcpServer closed; // a port nobody listens on once it is closed
+    QVERIFY(closed.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = closed.serverPort();
+    closed.close();
+    ClientOptions options;
+    options.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    const quint32 id = hub.openClient(options);
+    // Its row, then its name told once (the refusal comes from the event loop, which
+    // does not run before the QTRY below).
+    model.flushChanges();
+    emit hub.endpointsChanged({id});
+    model.flushChanges();
+    emit hub.endpointsChanged({id});
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.flushChanges();
+    QCOMPARE(changeOf(changed.at(0)),
+             (Change{1, 1, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
+    changed.clear();
+    const QModelIndex row = model.indexOf(id);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !row.siblingAtColumn(ConnectionsModel::StateColumn).data(Qt::DisplayRole).toString()
+             .isEmpty() &&
+            model.data(row, Qt::ForegroundRole).isValid(),
+        10'000);
+    model.flushChanges();
+    QVERIFY(!changed.isEmpty());
+    QCOMPARE(changeOf(changed.at(0)), (Change{1, 1, 0, ConnectionsModel::ColumnCount - 1, true}));
 }
 
 QTEST_MAIN(TestConnectionsModel)

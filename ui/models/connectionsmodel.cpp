@@ -227,23 +227,8 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
-        case NameColumn: {
-            // Below its pair a leg is named by its side; the log has its full name.
-            if (info->kind == EndpointInfo::Kind::RelayLeg)
-                return info->leg == log::Leg::Client ? tr("client leg") : tr("server leg");
-            QString name = info->name;
-            if (info->tls)
-                name = QStringLiteral("%1 \u00B7 %2")
-                           .arg(info->name, tlsProtocolText(info->tls->protocol));
-            // A wss server and its clients: encrypted, but the protocol is per client
-            // and known to the server only.
-            else if (info->secure && info->kind != EndpointInfo::Kind::Client)
-                name = QStringLiteral("%1 \u00B7 wss").arg(info->name);
-            // A pair staged apart from the others says so where it is looked for.
-            if (!info->ownFaults.isEmpty())
-                name += tr(" \u00B7 own faults");
-            return name;
-        }
+        case NameColumn:
+            return nameText(*info);
         case StateColumn:
             if (!info->error.isEmpty())
                 return tr("%1 \u2014 %2").arg(endpointStateText(*info), info->error);
@@ -368,16 +353,36 @@ QVariant ConnectionsModel::headerData(int section, Qt::Orientation orientation, 
     return {};
 }
 
+QString ConnectionsModel::nameText(const EndpointInfo &info) const {
+    // Below its pair a leg is named by its side; the log has its full name.
+    if (info.kind == EndpointInfo::Kind::RelayLeg)
+        return info.leg == log::Leg::Client ? tr("client leg") : tr("server leg");
+    QString name = info.name;
+    if (info.tls)
+        name = QStringLiteral("%1 \u00B7 %2").arg(info.name, tlsProtocolText(info.tls->protocol));
+    // A wss server and its clients: encrypted, but the protocol is per client and
+    // known to the server only.
+    else if (info.secure && info.kind != EndpointInfo::Kind::Client)
+        name = QStringLiteral("%1 \u00B7 wss").arg(info.name);
+    // A pair staged apart from the others says so where it is looked for.
+    if (!info.ownFaults.isEmpty())
+        name += tr(" \u00B7 own faults");
+    return name;
+}
+
+int ConnectionsModel::iconKey(const EndpointInfo &info) {
+    // The kind, and whether it has a padlock (1) vouched for by the user (2); -1 the
+    // warning. The name's colour follows the same.
+    if (!info.error.isEmpty())
+        return -1;
+    int lock = 0;
+    if (info.tls || (info.secure && info.kind != EndpointInfo::Kind::Client))
+        lock = info.tls && info.tls->verifiedBy == TlsInfo::VerifiedBy::Fingerprint ? 2 : 1;
+    return int(info.kind) * 3 + lock;
+}
+
 QIcon ConnectionsModel::icon(const EndpointInfo &info) const {
-    // Key: the kind, and whether it has a padlock (1) vouched for by the user (2);
-    // -1 the warning.
-    int key = -1;
-    if (info.error.isEmpty()) {
-        int lock = 0;
-        if (info.tls || (info.secure && info.kind != EndpointInfo::Kind::Client))
-            lock = info.tls && info.tls->verifiedBy == TlsInfo::VerifiedBy::Fingerprint ? 2 : 1;
-        key = int(info.kind) * 3 + lock;
-    }
+    const int key = iconKey(info);
     auto it = m_icons.find(key);
     if (it != m_icons.end())
         return *it;
@@ -460,18 +465,30 @@ void ConnectionsModel::flushChanges() {
 }
 
 void ConnectionsModel::emitChanged(const QSet<quint32> &ids) {
-    // parent -> the first and last position changed below it
-    QHash<quint32, std::pair<int, int>> spans;
+    // Below a parent: the first and last position changed, and whether the name
+    // column of any of them changed.
+    struct Span {
+        int first = 0;
+        int last = 0;
+        bool name = false;
+    };
+    QHash<quint32, Span> spans;
     for (const quint32 id : ids) {
         const EndpointInfo *info = m_hub->info(id);
         const auto found = m_position.constFind(id);
         if (!info || found == m_position.constEnd())
             continue;
+        QString shown = nameText(*info) + QChar(u'\x1f') + QString::number(iconKey(*info));
+        QString &told = m_nameShown[id];
+        const bool nameChanged = told != shown;
+        if (nameChanged)
+            told = std::move(shown);
         const auto span = spans.find(info->parentId);
         if (span == spans.end())
-            spans.insert(info->parentId, {*found, *found});
+            spans.insert(info->parentId, {*found, *found, nameChanged});
         else
-            *span = {std::min(span->first, *found), std::max(span->second, *found)};
+            *span = {std::min(span->first, *found), std::max(span->last, *found),
+                     span->name || nameChanged};
     }
     for (auto it = spans.cbegin(); it != spans.cend(); ++it) {
         const quint32 parentId = it.key();
@@ -480,10 +497,12 @@ void ConnectionsModel::emitChanged(const QSet<quint32> &ids) {
             continue;
         // Top-level rows come after the "All" node.
         const int offset = parentId == 0 ? 1 : 0;
-        emit dataChanged(index(it->first + offset, 0, parentIndex),
-                         index(it->second + offset, ColumnCount - 1, parentIndex));
+        emit dataChanged(index(it->first + offset, it->name ? NameColumn : StateColumn, parentIndex),
+                         index(it->last + offset, ColumnCount - 1, parentIndex));
     }
-    emit dataChanged(allIndex(), allIndex().siblingAtColumn(ColumnCount - 1));
+    // "All connections" keeps its name: only its counts change.
+    emit dataChanged(allIndex().siblingAtColumn(StateColumn),
+                     allIndex().siblingAtColumn(ColumnCount - 1));
 }
 
 void ConnectionsModel::onRemoved(const QList<quint32> &) {
@@ -494,6 +513,7 @@ void ConnectionsModel::onRemoved(const QList<quint32> &) {
     // The rebuild takes the waiting nodes the hub still has.
     m_pendingAdds.clear();
     m_pendingIds.clear();
+    m_nameShown.clear();
     beginResetModel();
     m_topLevel.clear();
     m_children.clear();

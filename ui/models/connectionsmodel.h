@@ -85,6 +85,9 @@ private:
     // The node's icon; made once per kind and padlock, since the style decodes its
     // icons from image files at every call and the views ask at every layout.
     QIcon icon(const EndpointInfo &info) const;
+    // What the name column shows of a node: its text, and its icon and colour by key.
+    QString nameText(const EndpointInfo &info) const;
+    static int iconKey(const EndpointInfo &info);
 
     ConnectionHub *m_hub;
     QList<quint32> m_topLevel; // below "All"'s siblings: clients, servers, logged connections
@@ -92,6 +95,10 @@ private:
     QHash<quint32, int> m_position; // an endpoint's index among its siblings
     mutable QHash<int, QIcon> m_icons;
     QSet<quint32> m_changed; // waiting for m_changeTimer
+    // The name column as last told (nameText() and iconKey()): a change that leaves it
+    // as it was (counters, state) is told from the state column on, so that views
+    // sizing that column to its contents do not measure it again for every change.
+    QHash<quint32, QString> m_nameShown;
     bool m_changePending = false;
     QList<quint32> m_pendingAdds; // in the order the hub added them
     QSet<quint32> m_pendingIds;
