@@ -144,8 +144,8 @@ void TestConnectionsModel::changesWaitAndAreToldTogether() {
     QCOMPARE(changed.count(), 2);
     QCOMPARE(changeOf(changed.at(0)), (Change{1, 3, 0, ConnectionsModel::ColumnCount - 1, true}));
     // "All connections" keeps its name: only its counts change.
-    QCOMPARE(changeOf(changed.at(1)),
-             (Change{0, 0, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(1)), (Change{0, 0, ConnectionsModel::StateColumn,
+                                              ConnectionsModel::ColumnCount - 1, true}));
 
     // Told once: a second flush has nothing to tell.
     model.flushChanges();
@@ -155,8 +155,8 @@ void TestConnectionsModel::changesWaitAndAreToldTogether() {
     emit hub.endpointsChanged({a, c});
     model.flushChanges();
     QCOMPARE(changed.count(), 4);
-    QCOMPARE(changeOf(changed.at(2)),
-             (Change{1, 3, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(2)), (Change{1, 3, ConnectionsModel::StateColumn,
+                                              ConnectionsModel::ColumnCount - 1, true}));
 }
 
 void TestConnectionsModel::changesAreToldByTheTimer() {
@@ -171,8 +171,8 @@ void TestConnectionsModel::changesAreToldByTheTimer() {
     QCOMPARE(changed.count(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 2, 10'000);
     QCOMPARE(changeOf(changed.at(0)), (Change{2, 2, 0, ConnectionsModel::ColumnCount - 1, true}));
-    QCOMPARE(changeOf(changed.at(1)),
-             (Change{0, 0, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(1)), (Change{0, 0, ConnectionsModel::StateColumn,
+                                              ConnectionsModel::ColumnCount - 1, true}));
 }
 
 void TestConnectionsModel::nothingPendingTellsNothing() {
@@ -186,8 +186,8 @@ void TestConnectionsModel::nothingPendingTellsNothing() {
     emit hub.endpointsChanged({4242});
     model.flushChanges();
     QCOMPARE(changed.count(), 1);
-    QCOMPARE(changeOf(changed.at(0)),
-             (Change{0, 0, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(0)), (Change{0, 0, ConnectionsModel::StateColumn,
+                                              ConnectionsModel::ColumnCount - 1, true}));
 }
 
 void TestConnectionsModel::nameColumnToldOnlyWhenItChanges() {
@@ -211,15 +211,16 @@ void TestConnectionsModel::nameColumnToldOnlyWhenItChanges() {
     emit hub.endpointsChanged({id});
     QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
     model.flushChanges();
-    QCOMPARE(changeOf(changed.at(0)),
-             (Change{1, 1, ConnectionsModel::StateColumn, ConnectionsModel::ColumnCount - 1, true}));
+    QCOMPARE(changeOf(changed.at(0)), (Change{1, 1, ConnectionsModel::StateColumn,
+                                              ConnectionsModel::ColumnCount - 1, true}));
     changed.clear();
     const QModelIndex row = model.indexOf(id);
-    QTRY_VERIFY_WITH_TIMEOUT(
-        !row.siblingAtColumn(ConnectionsModel::StateColumn).data(Qt::DisplayRole).toString()
-             .isEmpty() &&
-            model.data(row, Qt::ForegroundRole).isValid(),
-        10'000);
+    QTRY_VERIFY_WITH_TIMEOUT(!row.siblingAtColumn(ConnectionsModel::StateColumn)
+                                     .data(Qt::DisplayRole)
+                                     .toString()
+                                     .isEmpty() &&
+                                 model.data(row, Qt::ForegroundRole).isValid(),
+                             10'000);
     model.flushChanges();
     QVERIFY(!changed.isEmpty());
     QCOMPARE(changeOf(changed.at(0)), (Change{1, 1, 0, ConnectionsModel::ColumnCount - 1, true}));

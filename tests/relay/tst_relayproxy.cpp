@@ -297,11 +297,22 @@ private slots:
 private:
     RelayProxyOptions proxyOptions() const;
     QString closedAfterOneExchange(const RelayProxyOptions &options, const QByteArray &then);
+    // The lines `proxy` logs from now on, each without the client's address in front;
+    // kept until the next test.
+    const QStringList &followLog(RelayProxy &proxy);
     // The proxy's options, its upstream leg trusting `upstream`'s authority.
     RelayProxyOptions proxyOptionsTrusting(const UpstreamTls &upstream) const;
 
     std::unique_ptr<QTemporaryDir> m_dir;
+    QStringList m_log; // followLog()
 };
+
+const QStringList &TestRelayProxy::followLog(RelayProxy &proxy) {
+    m_log.clear();
+    connect(&proxy, &RelayProxy::logMessage, this,
+            [this](quint64, const QString &line) { m_log.append(line.section(u' ', 1, -1)); });
+    return m_log;
+}
 
 void TestRelayProxy::init() {
     m_dir = std::make_unique<QTemporaryDir>();
@@ -543,9 +554,7 @@ void TestRelayProxy::keptAliveConnection() {
     RelayProxy proxy(options);
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QSignalSpy started(proxy.relay(), &Relay::pairStarted);
-    QStringList log;
-    connect(&proxy, &RelayProxy::logMessage, this,
-            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+    const QStringList &log = followLog(proxy);
     QList<RelayLegKind> legs;
     connect(proxy.relay(), &Relay::legEvent, this,
             [&](quint64, RelayLegKind leg, const SessionEvent &event) {
@@ -653,9 +662,7 @@ void TestRelayProxy::passedThroughByteExact() {
     QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QStringList log;
-    connect(&proxy, &RelayProxy::logMessage, this,
-            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+    const QStringList &log = followLog(proxy);
 
     QTcpSocket client;
     QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));
@@ -689,14 +696,12 @@ void TestRelayProxy::absoluteFormConnectsAnewAfterUpstreamCloses() {
     QVERIFY(server.listen(QHostAddress::LocalHost, 0));
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QStringList log;
-    connect(&proxy, &RelayProxy::logMessage, this,
-            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+    const QStringList &log = followLog(proxy);
     QTcpSocket client;
     QVERIFY(connectToProxy(client, proxy));
     const QByteArray authority = loopbackAuthority(server.serverPort());
-    const QByteArray get = "GET http://" + authority + "/page HTTP/1.1\r\nHost: " + authority +
-                           "\r\n\r\n";
+    const QByteArray get =
+        "GET http://" + authority + "/page HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
     client.write(get);
     QCOMPARE(readCount(client, PageServer::kPage.size()), PageServer::kPage);
     server.connections.at(0)->disconnectFromHost();
@@ -725,9 +730,7 @@ QString TestRelayProxy::closedAfterOneExchange(const RelayProxyOptions &options,
     RelayProxy proxy(options);
     if (!proxy.listen())
         return proxy.errorString();
-    QString last;
-    connect(&proxy, &RelayProxy::logMessage, this,
-            [&](quint64, const QString &line) { last = line.section(u' ', 1, -1); });
+    const QStringList &log = followLog(proxy);
 
     QTcpSocket client;
     if (!openTunnel(client, proxy.port(), upstream.serverPort()))
@@ -739,7 +742,8 @@ QString TestRelayProxy::closedAfterOneExchange(const RelayProxyOptions &options,
     const QByteArray rest = readToEnd(client, 20'000);
     if (!rest.isEmpty() || client.state() != QAbstractSocket::UnconnectedState)
         return {};
-    return last.replace(QString::number(upstream.serverPort()), QStringLiteral("PORT"));
+    return log.value(log.size() - 1)
+        .replace(QString::number(upstream.serverPort()), QStringLiteral("PORT"));
 }
 
 // A kept-alive connection with nothing under way ends after keepAliveIdleMs.
@@ -772,9 +776,7 @@ void TestRelayProxy::unfollowableResponseRefused() {
     QVERIFY(upstream.listen(QHostAddress::LocalHost, 0));
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    QStringList log;
-    connect(&proxy, &RelayProxy::logMessage, this,
-            [&](quint64, const QString &line) { log.append(line.section(u' ', 1, -1)); });
+    const QStringList &log = followLog(proxy);
 
     QTcpSocket client;
     QVERIFY(openTunnel(client, proxy.port(), upstream.serverPort()));

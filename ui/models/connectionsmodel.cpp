@@ -497,8 +497,9 @@ void ConnectionsModel::emitChanged(const QSet<quint32> &ids) {
             continue;
         // Top-level rows come after the "All" node.
         const int offset = parentId == 0 ? 1 : 0;
-        emit dataChanged(index(it->first + offset, it->name ? NameColumn : StateColumn, parentIndex),
-                         index(it->last + offset, ColumnCount - 1, parentIndex));
+        emit dataChanged(
+            index(it->first + offset, it->name ? NameColumn : StateColumn, parentIndex),
+            index(it->last + offset, ColumnCount - 1, parentIndex));
     }
     // "All connections" keeps its name: only its counts change.
     emit dataChanged(allIndex().siblingAtColumn(StateColumn),
