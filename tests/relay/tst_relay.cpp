@@ -50,6 +50,7 @@ private slots:
     void nothingGoesBetweenPieces();
     void relayForwardsLargeFramesWhileTheyArrive_data();
     void relayForwardsLargeFramesWhileTheyArrive();
+    void relayStopsInvalidTextInsideAFrame_data();
     void relayStopsInvalidTextInsideAFrame();
     void relayRefusesOversizeBeforeForwarding();
     void relayKeepsFragmentsAndControlsInOrder_data();
@@ -394,22 +395,35 @@ struct RawRelayed {
     bool waitUpstream(qsizetype size) {
         return QTest::qWaitFor([&] { return upstreamFrames().size() >= size; }, 10000);
     }
-    // Written in pieces of 1, 7, then 64 KiB bytes, each handed to the kernel at once.
-    void write(const QByteArray &bytes) {
+    // Written by the client in pieces of 1, 7, then 64 KiB bytes, each handed to the
+    // kernel at once.
+    void write(const QByteArray &bytes) { write(client, bytes); }
+    // The same, by `socket` (the client, or the upstream's end).
+    static void write(QTcpSocket &socket, const QByteArray &bytes) {
         qsizetype at = 0;
         for (const qsizetype size : {qsizetype(1), qsizetype(7)}) {
             if (at < bytes.size()) {
-                client.write(bytes.mid(at, size));
-                client.flush();
+                socket.write(bytes.mid(at, size));
+                socket.flush();
                 at += size;
             }
         }
         for (; at < bytes.size(); at += 64 * 1024) {
-            client.write(bytes.mid(at, 64 * 1024));
-            client.flush();
+            socket.write(bytes.mid(at, 64 * 1024));
+            socket.flush();
         }
     }
 };
+
+// The whole frames at the start of `bytes`.
+QList<WireFrame> wholeFrames(QByteArray bytes) {
+    QList<WireFrame> frames;
+    while (const std::optional<WireFrame> frame = parseFrame(bytes)) {
+        frames.append(*frame);
+        bytes.remove(0, frame->wireSize);
+    }
+    return frames;
+}
 
 void TestRelay::relayForwardsLargeFramesWhileTheyArrive_data() {
     QTest::addColumn<quint8>("firstByte");
@@ -450,48 +464,58 @@ void TestRelay::relayForwardsLargeFramesWhileTheyArrive() {
     QCOMPARE(relayed.relay->pairCount(), 1);
 }
 
+void TestRelay::relayStopsInvalidTextInsideAFrame_data() {
+    QTest::addColumn<bool>("fromClient");
+    QTest::newRow("from the client") << true;
+    QTest::newRow("from the server") << false;
+}
+
 void TestRelay::relayStopsInvalidTextInsideAFrame() {
-    // Invalid UTF-8 deep inside a large text frame arriving over many reads: the
-    // client hears 1007 (RFC 6455 §8.1), and since text is checked whole before any
-    // of it goes, the upstream has nothing of that frame, only the valid message
+    // Invalid UTF-8 deep inside a large text frame arriving over many reads: its
+    // sender hears 1007 (RFC 6455 §8.1), and since text is checked whole before any
+    // of it goes, the other side has nothing of that frame, only the valid message
     // before it and a clean close, 1011 (RFC 6455 §7.4.1).
+    QFETCH(bool, fromClient);
     RawRelayed relayed;
     QVERIFY(relayed.open());
-    const quint32 key = 0x01020304;
     QByteArray payload = ws::test::utf8Pattern(70000);
     payload[40000] = char(0xff);
-    const QByteArray before = maskedFrame(0x81, "valid", key);
-    const QByteArray frame = maskedFrame(0x81, payload, key);
-    relayed.write(before);
-    QVERIFY(relayed.waitUpstream(before.size()));
+    const auto textFrame = [&](const QByteArray &bytes) {
+        return fromClient ? maskedFrame(0x81, bytes, 0x01020304) : serverFrame(0x81, bytes);
+    };
+    QTcpSocket &sender = fromClient ? relayed.client : *relayed.upstreamSocket;
+    QByteArray atClient = relayed.toClient;
+    const auto framesAt = [&](bool client) {
+        if (!client)
+            return wholeFrames(relayed.upstreamFrames());
+        atClient += relayed.client.readAll();
+        return wholeFrames(atClient);
+    };
+    const QByteArray before = textFrame("valid");
+    relayed.write(sender, before);
+    QVERIFY(QTest::qWaitFor([&] { return framesAt(!fromClient).size() == 1; }, 10000));
+    const QByteArray frame = textFrame(payload);
     const qsizetype header = frame.size() - payload.size();
-    relayed.write(frame.left(header + 30000));
-    relayed.write(frame.mid(header + 30000));
-    QByteArray answer = relayed.toClient;
-    std::optional<WireFrame> close;
-    QVERIFY(readUntil(relayed.client, answer, [&](const QByteArray &bytes) {
-        return (close = parseFrame(bytes)).has_value();
-    }));
-    QCOMPARE(close->opcode(), quint8(0x8));
-    QCOMPARE(close->payload.left(2), QByteArray::fromHex("03ef"));
-    QList<WireFrame> frames;
-    QVERIFY(QTest::qWaitFor(
-        [&] {
-            frames.clear();
-            QByteArray bytes = relayed.upstreamFrames();
-            while (const std::optional<WireFrame> next = parseFrame(bytes)) {
-                frames.append(*next);
-                bytes.remove(0, next->wireSize);
-            }
-            return frames.size() == 2;
-        },
-        10000));
-    QCOMPARE(frames.at(0).firstByte, quint8(0x81));
-    QCOMPARE(frames.at(0).payload, QByteArray("valid"));
-    QCOMPARE(frames.at(1).opcode(), quint8(0x8));
-    QVERIFY(frames.at(1).masked);
-    QCOMPARE(frames.at(1).payload.left(2), QByteArray::fromHex("03f3"));
-    QCOMPARE(relayed.upstreamFrames().size(), frames.at(0).wireSize + frames.at(1).wireSize);
+    relayed.write(sender, frame.left(header + 30000));
+    relayed.write(sender, frame.mid(header + 30000));
+
+    QList<WireFrame> toSender;
+    QVERIFY(QTest::qWaitFor([&] { return !(toSender = framesAt(fromClient)).isEmpty(); }, 10000));
+    QCOMPARE(toSender.size(), 1);
+    QCOMPARE(toSender.at(0).opcode(), quint8(0x8));
+    QCOMPARE(toSender.at(0).masked, !fromClient); // RFC 6455 §5.1: toward the server
+    QCOMPARE(toSender.at(0).payload.left(2), QByteArray::fromHex("03ef"));
+
+    QList<WireFrame> toOther;
+    QVERIFY(QTest::qWaitFor([&] { return (toOther = framesAt(!fromClient)).size() == 2; }, 10000));
+    QCOMPARE(toOther.at(0).firstByte, quint8(0x81));
+    QCOMPARE(toOther.at(0).payload, QByteArray("valid"));
+    QCOMPARE(toOther.at(1).opcode(), quint8(0x8));
+    QCOMPARE(toOther.at(1).masked, fromClient);
+    QCOMPARE(toOther.at(1).payload.left(2), QByteArray::fromHex("03f3"));
+    // Nothing else: not a byte of the invalid frame.
+    const QByteArray otherBytes = fromClient ? relayed.upstreamFrames() : atClient;
+    QCOMPARE(otherBytes.size(), toOther.at(0).wireSize + toOther.at(1).wireSize);
 }
 
 void TestRelay::relayRefusesOversizeBeforeForwarding() {
@@ -541,16 +565,7 @@ void TestRelay::relayKeepsFragmentsAndControlsInOrder() {
                   maskedFrame(0x80, second.mid(1000), key));
     QList<WireFrame> frames;
     QVERIFY(QTest::qWaitFor(
-        [&] {
-            frames.clear();
-            QByteArray bytes = relayed.upstreamFrames();
-            while (const std::optional<WireFrame> frame = parseFrame(bytes)) {
-                frames.append(*frame);
-                bytes.remove(0, frame->wireSize);
-            }
-            return frames.size() == 5;
-        },
-        10000));
+        [&] { return (frames = wholeFrames(relayed.upstreamFrames())).size() == 5; }, 10000));
     QList<quint8> firstBytes;
     for (const WireFrame &frame : std::as_const(frames)) {
         QVERIFY(frame.masked);
