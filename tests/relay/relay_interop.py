@@ -552,7 +552,7 @@ async def back_pressure_holds_a_flood_until_the_client_reads():
         close_writer(writer)
 
 
-async def hostile(frame_bytes, expected_code, logged=True):
+async def hostile(frame_bytes, expected_code, logged=True, split_at=None):
     log_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"relay-hostile-{os.getpid()}.jsonl")
     # Unlogged and quiet: the fast path must fail the leg the same way.
     watch = ["--save", log_path] if logged else ["--quiet"]
@@ -560,6 +560,13 @@ async def hostile(frame_bytes, expected_code, logged=True):
                                            *watch) as relay:
         reader, writer, _ = await raw_client_handshake(relay.port)
         await node.wait_for("connection")
+        if split_at is not None:
+            # The start of the frame first, so that the relay has read it (and
+            # could have passed it on) before the rest comes.
+            writer.write(frame_bytes[:split_at])
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            frame_bytes = frame_bytes[split_at:]
         writer.write(frame_bytes)
         await writer.drain()
         frames, close = await read_until_close(reader, timeout=5)
@@ -598,6 +605,16 @@ async def hostile_invalid_utf8_unobserved():
     # The first fragment is valid and goes through; the second breaks UTF-8.
     await hostile(encode_frame(0x1, b"ok \xc3", fin=False, mask=MASK) +
                   encode_frame(0x0, b"(", mask=MASK), 1007, logged=False)
+
+
+@suite.case
+async def hostile_invalid_utf8_deep_in_a_large_frame():
+    # 1 MiB of text whose 600,000th byte breaks UTF-8, its first half read before the
+    # rest arrives: nothing of it goes upstream, which hears a clean 1011.
+    payload = bytearray(b"a" * (1 << 20))
+    payload[600_000] = 0xFF
+    frame = encode_frame(0x1, bytes(payload), mask=MASK)
+    await hostile(frame, 1007, logged=False, split_at=len(frame) // 2)
 
 
 @suite.case
