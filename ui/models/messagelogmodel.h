@@ -70,8 +70,11 @@ public:
     static constexpr int FloodCoalescingMs = 125;
     // Records a second from which the log counts as flooded, and below which a
     // flooded log calms down again (hysteresis, so it does not flicker at the edge).
-    static constexpr qsizetype FloodRecordsPerSecond = 2000;
-    static constexpr qsizetype CalmRecordsPerSecond = 1000;
+    // Low on purpose: each batch repaints every visible row of a view following the
+    // tail, which at 40 batches a second cost a third of the window's time relaying
+    // 1 MiB messages (a few hundred rows a second); nobody reads faster than 8.
+    static constexpr qsizetype FloodRecordsPerSecond = 200;
+    static constexpr qsizetype CalmRecordsPerSecond = 100;
 
     explicit MessageLogModel(QObject *parent = nullptr);
     ~MessageLogModel() override;
