@@ -214,6 +214,11 @@ bool FrameDecoder::isInsideMessage() const {
     return m_state->inMessage;
 }
 
+quint64 FrameDecoder::payloadBytesLeft() const {
+    const State &s = *m_state;
+    return s.reading == State::Reading::Payload ? s.frame.header.payloadLength - s.received : 0;
+}
+
 void FrameDecoder::fail(ProtocolError error, QString reason, qint64 offset, ViolationFrame frame) {
     m_failed = true;
     m_outputs.emplace_back(ProtocolViolation{error, std::move(reason), offset, std::move(frame)});

@@ -154,6 +154,9 @@ public:
     qint64 bytesFed() const { return m_offset; }
     // True between the first and last frame of a fragmented message.
     bool isInsideMessage() const;
+    // The payload bytes the frame being read still lacks (0 between frames or inside
+    // a header): that many bytes can be fed without completing anything.
+    quint64 payloadBytesLeft() const;
 
     const DecoderOptions &options() const { return m_options; }
     void setMaxMessageSize(qint64 size) { m_options.maxMessageSize = size; }

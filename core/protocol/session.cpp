@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 namespace ws {
@@ -1095,6 +1096,13 @@ void Session::setPieceSink(PieceSink sink) {
     d->pieceSink = std::move(sink);
     if (d->decoder)
         d->decoder->setPieceSink(SessionOps::decoderPieceSink(*this));
+}
+
+qint64 Session::incomingFrameBytesLeft() const {
+    if (!d->decoder)
+        return 0;
+    return qint64(std::min<quint64>(d->decoder->payloadBytesLeft(),
+                                    quint64(std::numeric_limits<qint64>::max())));
 }
 
 bool Session::isSendingPieces() const {

@@ -317,6 +317,10 @@ public:
     const SessionOptions &options() const { return m_options; }
     qint64 bytesReceived() const { return m_bytesReceived; }
     qint64 bytesSent() const { return m_bytesSent; }
+    // The payload bytes the incoming frame being read still lacks (0 between frames,
+    // inside a header or before the handshake is done): receiveData() of that many
+    // bytes completes nothing, so it makes no event.
+    qint64 incomingFrameBytesLeft() const;
 
 private:
     SendError sendShared(Opcode type, const QByteArray &data, qint64 nowUs, qint64 fragmentSize);

@@ -48,6 +48,7 @@ private slots:
     void remoteClosedDuringHandshake();
     void requestCarriesOptions();
     void framesAreMaskedWithInjectedKey();
+    void largeFrameReadInFewTurns();
     void framesBehind101AreRead();
     void maskedServerFrameFailsWith1002();
     void serverDroppingTcpIs1006();
@@ -284,6 +285,28 @@ void tst_ClientConnection::framesBehind101AreRead() {
     RecordedClient client(optionsFor(server.url()));
     client.connection.open();
     QTRY_COMPARE_WITH_TIMEOUT(client.recorder.incomingData(), QList<QByteArray>{"hi"}, 5000);
+}
+
+void tst_ClientConnection::largeFrameReadInFewTurns() {
+    // A connection whose events are watched reads 4 KiB a turn of the event loop, but
+    // the rest of a large frame at once (up to 256 KiB): those bytes make no event
+    // until the last of them.
+    QByteArray payload(1 << 20, Qt::Uninitialized);
+    for (qsizetype i = 0; i < payload.size(); ++i)
+        payload[i] = char(i * 7 + i / 251);
+    RawServer server([payload](QTcpSocket *socket, const QByteArray &request) {
+        socket->write(RawServer::switchingProtocols(request) + serverFrame(0x82, payload));
+    });
+    QVERIFY(server.listen());
+    RecordedClient client(optionsFor(server.url()));
+    int batches = 0;
+    client.connection.setBatchHandler([&batches] { ++batches; });
+    client.connection.open();
+    QTRY_COMPARE_WITH_TIMEOUT(client.recorder.incomingData().size(), 1, 10000);
+    QVERIFY(client.recorder.incomingData().constFirst() == payload);
+    // 4 KiB a turn is 256 batches or more; the kernel may hand the bytes over in more
+    // pieces than 256 KiB reads need, but not in that many.
+    QVERIFY2(batches < 64, qPrintable(QString::number(batches)));
 }
 
 void tst_ClientConnection::maskedServerFrameFailsWith1002() {

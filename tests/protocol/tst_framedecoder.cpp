@@ -305,6 +305,7 @@ private slots:
     void pieceSinkRefusesOversizeBeforeAnyPiece();
     void pieceSinkKeepsFragmentsAndControlsInOrder();
     void pieceSinkRefusalGathersTheFrame();
+    void payloadBytesLeftCountsDown();
     void splitClosePayload_data();
     void splitClosePayload();
     void errorNames();
@@ -1720,6 +1721,23 @@ void TestFrameDecoder::pieceSinkRefusalGathersTheFrame() {
     QCOMPARE(recorder.sequence, QStringList({"refused", "whole binary"}));
     QCOMPARE(recorder.payloads, QList<QByteArray>({pattern(70000)}));
     QCOMPARE(recorder.pieces, 0);
+}
+
+void TestFrameDecoder::payloadBytesLeftCountsDown() {
+    // 70000 bytes (a 64-bit length), masked: 14 header bytes, then the payload.
+    const QByteArray bytes = wireFrame(0x82, pattern(70000), 0x01020304);
+    FrameDecoder decoder(DecoderOptions{Role::Server});
+    QCOMPARE(decoder.payloadBytesLeft(), quint64(0));
+    decoder.feed(QByteArrayView(bytes).first(10)); // inside the header
+    QCOMPARE(decoder.payloadBytesLeft(), quint64(0));
+    decoder.feed(QByteArrayView(bytes).sliced(10, 4)); // the header is whole
+    QCOMPARE(decoder.payloadBytesLeft(), quint64(70000));
+    decoder.feed(QByteArrayView(bytes).sliced(14, 30000));
+    QCOMPARE(decoder.payloadBytesLeft(), quint64(40000));
+    QVERIFY(!decoder.hasNext());
+    decoder.feed(QByteArrayView(bytes).sliced(14 + 30000));
+    QCOMPARE(decoder.payloadBytesLeft(), quint64(0));
+    QVERIFY(decoder.hasNext());
 }
 
 void TestFrameDecoder::splitClosePayload_data() {
