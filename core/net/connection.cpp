@@ -72,10 +72,9 @@ void Connection::receiveBatches(bool bounded) {
             return;
         // A bounded turn reads ReportedReadBudget, or the rest of a large frame up to
         // UnbufferedReadSize: bytes that complete nothing make no event to report.
-        const qint64 budget =
-            bounded ? std::clamp(m_session->incomingFrameBytesLeft(), ReportedReadBudget,
-                                 UnbufferedReadSize)
-                    : UnbufferedReadSize;
+        const qint64 budget = bounded ? std::clamp(m_session->incomingFrameBytesLeft(),
+                                                   ReportedReadBudget, UnbufferedReadSize)
+                                      : UnbufferedReadSize;
         const SocketRead chunk = readFromSocket(m_socket, std::min(budget, allowance));
         // The time the bytes arrived, as near the read as it gets: taken before
         // anything is decoded or reported.
