@@ -191,6 +191,19 @@ QByteArray loopbackAuthority(quint16 port) {
     return "127.0.0.1:" + QByteArray::number(port);
 }
 
+// TLS in a CONNECT tunnel, as a browser that trusts the proxy's authority: true once
+// encrypted with a certificate for 127.0.0.1 that the authority signed.
+bool startTlsTrustingProxy(QSslSocket &client, const RelayProxy &proxy) {
+    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+    configuration.addCaCertificates({proxy.certificateAuthority()->identity().certificate});
+    configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    client.setSslConfiguration(configuration);
+    client.setPeerVerifyName(QStringLiteral("127.0.0.1"));
+    client.startClientEncryption();
+    // Not waitForEncrypted(): the proxy answers from this thread's event loop.
+    return QTest::qWaitFor([&] { return client.isEncrypted(); }, 5000);
+}
+
 // A raw client to the proxy: writes exact requests, reads exact answers.
 bool connectToProxy(QTcpSocket &client, const RelayProxy &proxy) {
     client.connectToHost(QHostAddress::LocalHost, proxy.port());
@@ -300,11 +313,15 @@ private:
     // The lines `proxy` logs from now on, each without the client's address in front;
     // kept until the next test.
     const QStringList &followLog(RelayProxy &proxy);
+    // The leg of each message the proxy's pairs decode from now on, in order; kept
+    // until the next test.
+    const QList<RelayLegKind> &followMessageLegs(RelayProxy &proxy);
     // The proxy's options, its upstream leg trusting `upstream`'s authority.
     RelayProxyOptions proxyOptionsTrusting(const UpstreamTls &upstream) const;
 
     std::unique_ptr<QTemporaryDir> m_dir;
-    QStringList m_log; // followLog()
+    QStringList m_log;          // followLog()
+    QList<RelayLegKind> m_legs; // followMessageLegs()
 };
 
 const QStringList &TestRelayProxy::followLog(RelayProxy &proxy) {
@@ -312,6 +329,16 @@ const QStringList &TestRelayProxy::followLog(RelayProxy &proxy) {
     connect(&proxy, &RelayProxy::logMessage, this,
             [this](quint64, const QString &line) { m_log.append(line.section(u' ', 1, -1)); });
     return m_log;
+}
+
+const QList<RelayLegKind> &TestRelayProxy::followMessageLegs(RelayProxy &proxy) {
+    m_legs.clear();
+    connect(proxy.relay(), &Relay::legEvent, this,
+            [this](quint64, RelayLegKind leg, const SessionEvent &event) {
+                if (std::holds_alternative<MessageEvent>(event))
+                    m_legs.append(leg);
+            });
+    return m_legs;
 }
 
 void TestRelayProxy::init() {
@@ -417,12 +444,7 @@ void TestRelayProxy::absoluteFormWebSocket() {
     RelayProxy proxy(proxyOptions());
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QSignalSpy started(proxy.relay(), &Relay::pairStarted);
-    QList<RelayLegKind> legs;
-    connect(proxy.relay(), &Relay::legEvent, this,
-            [&](quint64, RelayLegKind leg, const SessionEvent &event) {
-                if (std::holds_alternative<MessageEvent>(event))
-                    legs.append(leg);
-            });
+    const QList<RelayLegKind> &legs = followMessageLegs(proxy);
 
     QTcpSocket client;
     QVERIFY(connectToProxy(client, proxy));
@@ -515,15 +537,7 @@ void TestRelayProxy::tunnelRequestPassedThrough() {
     QVERIFY(readUntil(client, answer, headerBlockComplete));
     QCOMPARE(answer, QByteArray("HTTP/1.1 200 Connection Established\r\n\r\n"));
 
-    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-    configuration.addCaCertificates({proxy.certificateAuthority()->identity().certificate});
-    configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
-    client.setSslConfiguration(configuration);
-    client.setPeerVerifyName(QStringLiteral("127.0.0.1"));
-    client.startClientEncryption();
-    // Not waitForEncrypted(): the proxy answers from this thread's event loop.
-    QVERIFY2(QTest::qWaitFor([&] { return client.isEncrypted(); }, 5000),
-             qPrintable(client.errorString()));
+    QVERIFY2(startTlsTrustingProxy(client, proxy), qPrintable(client.errorString()));
     QVERIFY(client.peerCertificate().issuerDisplayName().contains(QStringLiteral("local CA")));
     client.write("GET / HTTP/1.1\r\nHost: " + authority + "\r\nConnection: close\r\n\r\n");
     const QByteArray page = readToEnd(client);
@@ -555,12 +569,7 @@ void TestRelayProxy::keptAliveConnection() {
     QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
     QSignalSpy started(proxy.relay(), &Relay::pairStarted);
     const QStringList &log = followLog(proxy);
-    QList<RelayLegKind> legs;
-    connect(proxy.relay(), &Relay::legEvent, this,
-            [&](quint64, RelayLegKind leg, const SessionEvent &event) {
-                if (std::holds_alternative<MessageEvent>(event))
-                    legs.append(leg);
-            });
+    const QList<RelayLegKind> &legs = followMessageLegs(proxy);
 
     QSslSocket client;
     client.connectToHost(QHostAddress::LocalHost, proxy.port());
@@ -576,14 +585,7 @@ void TestRelayProxy::keptAliveConnection() {
         QCOMPARE(answer, QByteArray("HTTP/1.1 200 Connection Established\r\n\r\n"));
     }
     if (tls) {
-        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-        configuration.addCaCertificates({proxy.certificateAuthority()->identity().certificate});
-        configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
-        client.setSslConfiguration(configuration);
-        client.setPeerVerifyName(QStringLiteral("127.0.0.1"));
-        client.startClientEncryption();
-        QVERIFY2(QTest::qWaitFor([&] { return client.isEncrypted(); }, 5000),
-                 qPrintable(client.errorString()));
+        QVERIFY2(startTlsTrustingProxy(client, proxy), qPrintable(client.errorString()));
     }
     const QByteArray host = "\r\nHost: " + authority + "\r\n";
     const QList<std::pair<QByteArray, QByteArray>> pages = {{"/page", PageServer::kPage},
