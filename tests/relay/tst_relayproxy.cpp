@@ -204,6 +204,19 @@ bool startTlsTrustingProxy(QSslSocket &client, const RelayProxy &proxy) {
     return QTest::qWaitFor([&] { return client.isEncrypted(); }, 5000);
 }
 
+// Reads the proxy's answer to an upgrade with SampleKey: true when it is the 101 with
+// SampleAccept; `rest` gets what came after its head.
+bool readSwitchingProtocols(QTcpSocket &client, QByteArray *rest) {
+    QByteArray answer;
+    if (!readUntil(client, answer, headerBlockComplete) || !answer.startsWith("HTTP/1.1 101 ") ||
+        !answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept)) {
+        qWarning() << "not a 101 with the expected accept:" << answer;
+        return false;
+    }
+    *rest = answer.mid(answer.indexOf("\r\n\r\n") + 4);
+    return true;
+}
+
 // A raw client to the proxy: writes exact requests, reads exact answers.
 bool connectToProxy(QTcpSocket &client, const RelayProxy &proxy) {
     client.connectToHost(QHostAddress::LocalHost, proxy.port());
@@ -454,10 +467,7 @@ void TestRelayProxy::absoluteFormWebSocket() {
                  "Upgrade\r\nSec-WebSocket-Key: " +
                  QByteArray(SampleKey) + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
     QByteArray answer;
-    QVERIFY(readUntil(client, answer, headerBlockComplete));
-    QVERIFY2(answer.startsWith("HTTP/1.1 101 "), answer.constData());
-    QVERIFY(answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept));
-    answer.remove(0, answer.indexOf("\r\n\r\n") + 4);
+    QVERIFY(readSwitchingProtocols(client, &answer));
     QVERIFY(startedOnceTo(started, QString::fromLatin1("ws://" + authority + "/chat?room=1")));
 
     // RFC 6455 §5.7: the masked "Hello"; the echo comes back unmasked.
@@ -604,10 +614,7 @@ void TestRelayProxy::keptAliveConnection() {
                  "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
                  QByteArray(SampleKey) + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
     QByteArray answer;
-    QVERIFY(readUntil(client, answer, headerBlockComplete));
-    QVERIFY2(answer.startsWith("HTTP/1.1 101 "), answer.constData());
-    QVERIFY(answer.contains(QByteArray("Sec-WebSocket-Accept: ") + SampleAccept));
-    answer.remove(0, answer.indexOf("\r\n\r\n") + 4);
+    QVERIFY(readSwitchingProtocols(client, &answer));
     const QString scheme = tls ? QStringLiteral("wss") : QStringLiteral("ws");
     QVERIFY(startedOnceTo(started, scheme + QStringLiteral("://%1/ws").arg(authority)));
     // RFC 6455 §5.7: the masked "Hello"; the echo comes back unmasked.
