@@ -87,5 +87,5 @@ wait_listening() {
             exit 1
         fi
     done
-    sed -n 's|^listening on wss\{0,1\}://[^:]*:\([0-9]*\)/.*|\1|p' "$1" | head -n 1
+    sed -n 's|^listening on wss\{0,1\}://[^:]*:\([0-9]*\)/.*|\1|p' "$1" | sed -n 1p
 }

@@ -182,7 +182,11 @@ bash -c 'source /usr/share/bash-completion/bash_completion
     _wsw; [[ "${COMPREPLY[*]}" == --mode ]]' || fail "bash completion of wsw serve --mo"
 echo "wsw serve --mo<TAB> completes to --mode"
 if [[ -e /usr/share/man/man1/wsw.1.gz ]]; then # dpkg may be told to skip manual pages
-    zcat /usr/share/man/man1/wsw.1.gz | grep -q '^\.TH WSW 1' || fail "wsw.1.gz"
+    # Read whole, not piped into grep -q: grep stops at the first match, zcat then dies
+    # of SIGPIPE and pipefail would count a good page as a bad one.
+    zcat /usr/share/man/man1/wsw.1.gz >"$work/wsw.1" || fail "wsw.1.gz does not decompress"
+    grep -q '^\.TH WSW 1' "$work/wsw.1" || fail "wsw.1.gz has no .TH WSW 1 line"
+    echo "wsw.1.gz: $(wc -l <"$work/wsw.1") lines, .TH WSW 1"
 fi
 
 step "apt-get purge wsworkbench"
@@ -192,7 +196,7 @@ DEBIAN_FRONTEND=noninteractive timeout 300 $sudo apt-get purge -y -q wsworkbench
     fail "apt-get purge"
 }
 tail -n 2 "$work/purge.log"
-dpkg-query -W -f='${Status}' wsworkbench 2>/dev/null | grep -q 'install ok installed' &&
+[[ $(dpkg-query -W -f='${Status}' wsworkbench 2>/dev/null || true) == *'install ok installed'* ]] &&
     fail "wsworkbench is still installed"
 left=$(awk '$1 !~ /^d/ { print substr($6, 2) }' "$work/contents" |
     while read -r path; do [[ -e "$path" || -L "$path" ]] && echo "$path"; done || true)
