@@ -54,6 +54,17 @@ constexpr quint8 code(Opcode op) {
     return static_cast<quint8>(op);
 }
 
+// Back to a default header member by member: assigning FrameHeader{} builds it on the
+// stack and copies it wide, which stalls on the narrow stores just made (every frame).
+void clearHeader(FrameHeader &header) {
+    header.fin = true;
+    header.rsv1 = header.rsv2 = header.rsv3 = false;
+    header.opcode = code(Opcode::Text);
+    header.maskingKey.reset();
+    header.payloadLength = 0;
+    header.lengthEncoding = LengthEncoding::Short7;
+}
+
 // Where the length field ends: 2, 4 or 10 bytes into the header.
 constexpr int lengthEndFor(quint8 length7) {
     return 2 + extendedLengthSize(lengthEncodingOf(length7));
@@ -312,13 +323,13 @@ bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const 
         heap = QByteArray(size, Qt::Uninitialized);
         target = heap.data();
     }
-    std::optional<quint32> key;
-    if (byte1().masked)
-        key = maskingKeyAt(raw.bytes.data() + lengthEnd);
+    // A flag and a value, not an optional: see the header below.
+    const bool masked = byte1().masked;
+    const quint32 key = masked ? maskingKeyAt(raw.bytes.data() + lengthEnd) : 0;
     if (size > 0) {
         // RFC 6455 §5.3: unmasked on the way out of the caller's buffer.
-        if (key)
-            copyWithMask(target, p, size, *key);
+        if (masked)
+            copyWithMask(target, p, size, key);
         else
             std::memcpy(target, p, size_t(size));
     }
@@ -341,7 +352,9 @@ bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const 
         frameCount = 0;
         wireSize = 0;
         messageOffset = frameOffset;
-        messageFirstHeader = raw;
+        // Read by finishMessage() only: a message that ends with this frame needs none.
+        if (!fin)
+            messageFirstHeader = raw;
     }
     if (first)
         textFed = 0;
@@ -352,19 +365,29 @@ bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const 
     ++frameCount;
     wireSize += size;
     inMessage = !fin;
-    FrameHeader header = frame.header;
-    header.setByte0(byte0());
-    header.maskingKey = key;
-    frame.header = FrameHeader{};
+    // Field by field from what is in registers, not copies of whole structs: their
+    // bytes were just stored one by one, and a wide load of them right after waits
+    // for the stores (no store forwarding), a cost paid on every frame here.
+    FrameHeader header;
+    header.fin = fin;
+    header.rsv1 = header.rsv2 = header.rsv3 = false; // rsv == 0, checked above
+    header.opcode = op;
+    if (masked)
+        header.maskingKey.emplace(key);
+    header.payloadLength = length;
+    header.lengthEncoding = frame.header.lengthEncoding;
+    clearHeader(frame.header);
     p += size;
     d.m_offset += size;
-    const RawHeaderBytes rawHeader = raw;
+    // The sink cannot reach this decoder: raw keeps its bytes for a refused frame.
+    const quint8 rawSize = raw.size;
     raw.size = 0;
     if (d.m_frameSink(header, QByteArrayView(target, size), heap.isNull() ? nullptr : &heap))
         return true;
     DecodedFrame refused;
     refused.header = header;
-    refused.rawHeader = rawHeader;
+    refused.rawHeader = raw;
+    refused.rawHeader.size = rawSize;
     refused.payload = heap.isNull() ? QByteArray(target, size) : std::move(heap);
     refused.streamOffset = frameOffset;
     d.m_outputs.emplace_back(std::move(refused));
@@ -718,7 +741,7 @@ void FrameDecoder::State::finishPieces() {
         inMessage = false;
         messageData = QByteArray();
     }
-    frame.header = FrameHeader{};
+    clearHeader(frame.header);
 }
 
 void FrameDecoder::State::failInvalidText(FrameDecoder &d, quint8 byte, qint64 offsetInMessage,
