@@ -237,11 +237,13 @@ private:
 
 } // namespace
 
+quint32 systemRandomWord() {
+    thread_local SystemKeyPool pool;
+    return pool.next();
+}
+
 MaskingKeySource MaskingKeySource::systemRandom() {
-    return MaskingKeySource([] {
-        thread_local SystemKeyPool pool;
-        return pool.next();
-    });
+    return MaskingKeySource(systemRandomWord);
 }
 
 MaskingKeySource MaskingKeySource::fixed(quint32 key) {

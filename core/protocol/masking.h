@@ -20,6 +20,11 @@ void copyWithMask(char *dst, const char *src, qsizetype size, quint32 key, quint
 // Where masking keys come from. RFC 6455 §5.3 requires keys that cannot be
 // predicted, so production uses the system CSPRNG; tests inject fixed keys to
 // compare exact bytes.
+// 32 bits from the system CSPRNG, drawn ahead 4 KiB at a time per thread (a forked
+// child draws afresh): masking keys, and anything else that must be unpredictable
+// but is asked for often, such as a handshake's Sec-WebSocket-Key.
+quint32 systemRandomWord();
+
 class MaskingKeySource {
 public:
     using Generator = std::function<quint32()>;
