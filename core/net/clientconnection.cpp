@@ -11,6 +11,8 @@
 #include <QSslConfiguration>
 #include <QSslSocket>
 #include <QTcpSocket>
+#include <QTimer>
+#include <QTimerEvent>
 
 #include <algorithm>
 
@@ -45,9 +47,17 @@ ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
     // A session exists from the start so that session() and state() always answer;
     // open() builds the one that is used, with the masking keys chosen by then.
     setSession(std::make_unique<Session>(handshakeOptions(), m_options.session, m_keys));
-    m_timer.setSingleShot(true);
-    connect(&m_timer, &QTimer::timeout, this, &ClientConnection::onDeadline);
-    connect(&m_keepalive, &QTimer::timeout, this, &ClientConnection::onKeepalive);
+}
+
+void ClientConnection::timerEvent(QTimerEvent *event) {
+    if (event->timerId() == m_timer.timerId()) {
+        m_timer.stop();
+        onDeadline();
+    } else if (event->timerId() == m_keepalive.timerId()) {
+        onKeepalive();
+    } else {
+        Connection::timerEvent(event);
+    }
 }
 
 ClientConnection::~ClientConnection() = default;
@@ -170,7 +180,7 @@ void ClientConnection::open() {
     connect(socket, &QTcpSocket::disconnected, this, &ClientConnection::onDisconnected);
     connect(socket, &QTcpSocket::errorOccurred, this, &ClientConnection::onSocketError);
     m_deadline = Deadline::Connect;
-    m_timer.start(m_options.connectTimeoutMs);
+    m_timer.start(m_options.connectTimeoutMs, this);
     if (!m_unixSocketPath.isEmpty()) {
         connectUnix(m_unixSocketPath);
         return;
@@ -333,7 +343,7 @@ void ClientConnection::onTcpConnected() {
     m_tcpConnected = true;
     socket()->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_deadline = Deadline::Handshake;
-    m_timer.start(m_options.handshakeTimeoutMs);
+    m_timer.start(m_options.handshakeTimeoutMs, this);
 }
 
 void ClientConnection::onSslErrors(const QList<QSslError> &errors) {
@@ -451,7 +461,7 @@ void ClientConnection::onConnected() {
     socket()->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     touch(nowMs());
     m_deadline = Deadline::Handshake;
-    m_timer.start(m_options.handshakeTimeoutMs);
+    m_timer.start(m_options.handshakeTimeoutMs, this);
     mutableSession().start(nowUs());
     pump();
     flush();
@@ -597,7 +607,7 @@ void ClientConnection::transportEnded() {
 
 void ClientConnection::closeDeadlineArmed() {
     m_deadline = Deadline::Close;
-    m_timer.start(m_options.closeTimeoutMs);
+    m_timer.start(m_options.closeTimeoutMs, this);
 }
 
 void ClientConnection::closeDeadlinePassed(bool answered, const QString &) {
@@ -650,7 +660,7 @@ void ClientConnection::handleEvent(SessionEvent &event) {
             // Checked twice per interval: a ping goes out at most half an interval
             // late, a dead server is found at most half an interval after the limit.
             if (m_options.keepaliveIntervalMs > 0)
-                m_keepalive.start(std::max(m_options.keepaliveIntervalMs / 2, 1));
+                m_keepalive.start(std::max(m_options.keepaliveIntervalMs / 2, 1), this);
         } else if (handshake->kind == HandshakeEvent::Kind::Failed && !m_errorReported) {
             m_errorReported = true;
             m_timer.stop();

@@ -7,11 +7,11 @@
 #include "protocol/httpheaders.h"
 
 #include <QAbstractSocket>
+#include <QBasicTimer>
 #include <QObject>
 #include <QSslCertificate>
 #include <QSslError>
 #include <QSslKey>
-#include <QTimer>
 #include <QUrl>
 
 #include <memory>
@@ -116,6 +116,7 @@ protected:
     void closeDeadlineArmed() override;
     void closeDeadlinePassed(bool answered, const QString &why) override;
     void aboutToFinish() override;
+    void timerEvent(QTimerEvent *event) override;
 
 private:
     // What the single-shot timer is counting down to.
@@ -150,8 +151,10 @@ private:
     ClientOptions m_options;
     std::optional<WebSocketUrl> m_url;
     QList<ExtensionParams> m_offeredExtensions;
-    QTimer m_timer;
-    QTimer m_keepalive;
+    // Timers without objects of their own (timerEvent()): a relay opens thousands of
+    // upstream connections a second. m_timer fires once, m_keepalive repeats.
+    QBasicTimer m_timer;
+    QBasicTimer m_keepalive;
     MaskingKeySource m_keys = MaskingKeySource::systemRandom();
     Deadline m_deadline = Deadline::None;
     quint32 m_keepaliveCount = 0;

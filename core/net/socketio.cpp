@@ -2,13 +2,15 @@
 
 #include "protocol/session.h"
 
+#include <QBasicTimer>
 #include <QSocketNotifier>
 #include <QSslSocket>
 #include <QTcpSocket>
-#include <QTimer>
+#include <QTimerEvent>
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #ifdef Q_OS_UNIX
 #include <cerrno>
@@ -124,13 +126,8 @@ void writeGathered(QTcpSocket *socket, const QList<QByteArray> &pieces, qsizetyp
 class LingeringEnd : public QObject {
 public:
     LingeringEnd(int descriptor, int timeoutMs)
-        : m_descriptor(descriptor)
-        , m_notifier(descriptor, QSocketNotifier::Read) {
-        m_notifier.setEnabled(false);
-        connect(&m_notifier, &QSocketNotifier::activated, this, &LingeringEnd::drain);
-        m_deadline.setSingleShot(true);
-        connect(&m_deadline, &QTimer::timeout, this, &LingeringEnd::end);
-        m_deadline.start(std::max(0, timeoutMs));
+        : m_descriptor(descriptor) {
+        m_deadline.start(std::max(0, timeoutMs), this);
     }
     ~LingeringEnd() override { ::close(m_descriptor); }
 
@@ -140,32 +137,46 @@ public:
             return;
         m_started = true;
         ::shutdown(m_descriptor, SHUT_WR);
-        m_notifier.setEnabled(true);
-        drain();
+        // Often the peer's FIN is in already: then no notifier is ever made.
+        if (drain()) {
+            m_notifier.emplace(m_descriptor, QSocketNotifier::Read);
+            connect(&*m_notifier, &QSocketNotifier::activated, this, [this] { drain(); });
+        }
+    }
+
+protected:
+    // The deadline (a timer without an object of its own), once.
+    void timerEvent(QTimerEvent *event) override {
+        if (event->timerId() == m_deadline.timerId())
+            end();
+        else
+            QObject::timerEvent(event);
     }
 
 private:
-    void drain() {
+    // Drops what arrived; true while the peer may still send.
+    bool drain() {
         char scratch[16 * 1024];
         for (;;) {
             const ssize_t n = ::recv(m_descriptor, scratch, sizeof scratch, MSG_DONTWAIT);
             if (n > 0 || (n < 0 && errno == EINTR))
                 continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                return;
+                return true;
             end(); // the peer's FIN, or the connection failed
-            return;
+            return false;
         }
     }
     void end() {
-        m_notifier.setEnabled(false);
+        if (m_notifier)
+            m_notifier->setEnabled(false);
         m_deadline.stop();
         deleteLater();
     }
 
     int m_descriptor;
-    QSocketNotifier m_notifier;
-    QTimer m_deadline;
+    std::optional<QSocketNotifier> m_notifier;
+    QBasicTimer m_deadline;
     bool m_started = false;
 };
 #endif

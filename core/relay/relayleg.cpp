@@ -3,6 +3,7 @@
 #include "protocol/permessagedeflate.h"
 
 #include <QTcpSocket>
+#include <QTimerEvent>
 
 namespace ws {
 
@@ -40,17 +41,13 @@ RelayLeg::RelayLeg(QTcpSocket *socket, SessionOptions session, int handshakeTime
     connect(socket, &QTcpSocket::readyRead, this, &RelayLeg::onReadyRead);
     connect(socket, &QTcpSocket::disconnected, this, &RelayLeg::onDisconnected,
             Qt::QueuedConnection);
-    m_handshakeTimer.setSingleShot(true);
-    connect(&m_handshakeTimer, &QTimer::timeout, this, &RelayLeg::onHandshakeDeadline);
-    m_closeTimer.setSingleShot(true);
-    connect(&m_closeTimer, &QTimer::timeout, this, [this] { checkCloseDeadline(nowMs()); });
 }
 
 RelayLeg::~RelayLeg() = default;
 
 void RelayLeg::start() {
     if (m_handshakeTimeoutMs > 0)
-        m_handshakeTimer.start(m_handshakeTimeoutMs);
+        m_handshakeTimer.start(m_handshakeTimeoutMs, this);
     touch(nowMs());
     QMetaObject::invokeMethod(this, &RelayLeg::onReadyRead, Qt::QueuedConnection);
 }
@@ -142,7 +139,20 @@ void RelayLeg::abort() {
 }
 
 void RelayLeg::closeDeadlineArmed() {
-    m_closeTimer.start(int(std::max<qint64>(closeDeadlineMs() - nowMs(), 0)) + 1);
+    m_closeTimer.start(int(std::max<qint64>(closeDeadlineMs() - nowMs(), 0)) + 1, this);
+}
+
+void RelayLeg::timerEvent(QTimerEvent *event) {
+    // Both fire once.
+    if (event->timerId() == m_handshakeTimer.timerId()) {
+        m_handshakeTimer.stop();
+        onHandshakeDeadline();
+    } else if (event->timerId() == m_closeTimer.timerId()) {
+        m_closeTimer.stop();
+        checkCloseDeadline(nowMs());
+    } else {
+        Connection::timerEvent(event);
+    }
 }
 
 void RelayLeg::closeDeadlinePassed(bool, const QString &) {}

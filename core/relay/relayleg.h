@@ -3,8 +3,8 @@
 #include "net/clientconnection.h"
 #include "net/connection.h"
 
+#include <QBasicTimer>
 #include <QHostAddress>
-#include <QTimer>
 
 class QTcpSocket;
 
@@ -67,6 +67,7 @@ protected:
     void handleEvent(SessionEvent &event) override;
     void closeDeadlineArmed() override;
     void closeDeadlinePassed(bool answered, const QString &why) override;
+    void timerEvent(QTimerEvent *event) override;
 
 private:
     void onReadyRead();
@@ -76,8 +77,10 @@ private:
 
     QHostAddress m_peerAddress;
     quint16 m_peerPort = 0;
-    QTimer m_handshakeTimer;
-    QTimer m_closeTimer;
+    // Timers without objects of their own (timerEvent()): a relay opens and closes
+    // thousands of legs a second.
+    QBasicTimer m_handshakeTimer;
+    QBasicTimer m_closeTimer;
     int m_handshakeTimeoutMs;
     bool m_paused = false;
 };

@@ -3,6 +3,7 @@
 #include "relay/relayheaders.h"
 
 #include <QTcpSocket>
+#include <QTimerEvent>
 
 namespace ws {
 
@@ -17,11 +18,27 @@ RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, 
     connect(client, &Connection::sessionEvent, this,
             [this](const SessionEvent &event) { onClientEvent(event); });
     connect(client, &Connection::finished, this, &RelayPair::onClientFinished);
-    m_upstreamDeadline.setSingleShot(true);
-    connect(&m_upstreamDeadline, &QTimer::timeout, this, &RelayPair::onUpstreamDeadline);
 }
 
 RelayPair::~RelayPair() = default;
+
+void RelayPair::timerEvent(QTimerEvent *event) {
+    // Each fires once.
+    const int id = event->timerId();
+    if (id == m_upstreamDeadline.timerId()) {
+        m_upstreamDeadline.stop();
+        onUpstreamDeadline();
+        return;
+    }
+    for (const RelayLegKind to : {RelayLegKind::Client, RelayLegKind::Server}) {
+        if (id == outbound(to).timer.timerId()) {
+            outbound(to).timer.stop();
+            flushOutbound(to);
+            return;
+        }
+    }
+    QObject::timerEvent(event);
+}
 
 void RelayPair::start() {
     m_client->start();
@@ -78,7 +95,7 @@ void RelayPair::startUpstream() {
     connect(m_server, &Connection::finished, this, &RelayPair::onServerFinished);
     m_client->stopHandshakeDeadline();
     if (m_options.handshakeTimeoutMs > 0)
-        m_upstreamDeadline.start(m_options.handshakeTimeoutMs);
+        m_upstreamDeadline.start(m_options.handshakeTimeoutMs, this);
     m_server->open();
 }
 

@@ -5,8 +5,8 @@
 #include "relay/relayintercept.h"
 #include "relay/relayleg.h"
 
+#include <QBasicTimer>
 #include <QObject>
-#include <QTimer>
 
 #include <deque>
 #include <optional>
@@ -68,6 +68,9 @@ signals:
     void messageHeld(const ws::HeldMessage &message);
     void heldMessageRemoved(quint64 id, quint64 pair, bool sent);
     void heldChanged(quint64 pair, int count, qint64 bytes);
+
+protected:
+    void timerEvent(QTimerEvent *event) override;
 
 private:
     void onClientEvent(const SessionEvent &event);
@@ -138,7 +141,7 @@ private:
         qint64 nextSendUs = 0; // throttle: the next message not before
         std::optional<DropDraw> draw;
         std::optional<JitterDraw> jitter;
-        QTimer timer;
+        QBasicTimer timer;          // precise, once: flushOutbound() when the next may go
         bool wholeMessages = false; // the message being received goes whole
         bool midFragment = false;   // frames of a message went out, not its last one
         bool flushPosted = false;
@@ -195,7 +198,9 @@ private:
     QUrl m_target;
     RelayLeg *m_client;
     RelayUpstream *m_server = nullptr;
-    QTimer m_upstreamDeadline;
+    // Timers without objects of their own (timerEvent()): a relay opens and closes
+    // thousands of pairs a second, most of which never start one.
+    QBasicTimer m_upstreamDeadline;
     QString m_serverError;
     // Why a leg failed (its violation), for the close sent on the other.
     std::optional<ViolationEvent> m_clientViolation;

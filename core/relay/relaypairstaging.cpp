@@ -14,6 +14,9 @@ namespace ws {
 
 namespace {
 
+// What waits for added latency or a throttle: a coarse timer would add its own delay.
+constexpr Qt::TimerType PreciseOutboundTimer = Qt::PreciseTimer;
+
 // RFC 6455 §5.5.1: a close payload is the code (network order) then the reason.
 QByteArray closePayload(std::optional<quint16> code, const QString &reason) {
     if (!code)
@@ -54,13 +57,6 @@ bool isPingOrPong(Opcode opcode) {
 void RelayPair::setStaging(RelayStaging *staging) {
     m_staging = staging;
     m_drawSeed = faults().seed;
-    for (const RelayLegKind to : {RelayLegKind::Client, RelayLegKind::Server}) {
-        QTimer &timer = outbound(to).timer;
-        timer.setSingleShot(true);
-        // Latency is the point: a coarse timer would add its own.
-        timer.setTimerType(Qt::PreciseTimer);
-        connect(&timer, &QTimer::timeout, this, [this, to] { flushOutbound(to); });
-    }
 }
 
 const RelayFaults &RelayPair::faults() const {
@@ -299,11 +295,12 @@ void RelayPair::flushOutbound(RelayLegKind to) {
             if (out.midFragment && isData(it->opcode))
                 break;
             if (it->dueUs > now) {
-                out.timer.start(int((it->dueUs - now + 999) / 1000));
+                out.timer.start(int((it->dueUs - now + 999) / 1000), PreciseOutboundTimer, this);
                 break;
             }
             if (faults && faults->bytesPerSecond > 0 && out.nextSendUs > now) {
-                out.timer.start(int((out.nextSendUs - now + 999) / 1000));
+                out.timer.start(int((out.nextSendUs - now + 999) / 1000), PreciseOutboundTimer,
+                                this);
                 break;
             }
             if (faults && faults->bytesPerSecond > 0)
