@@ -147,6 +147,7 @@ private slots:
     void init();
     void cleanup();
     void bothLegsInLogTreeFilterAndInspector();
+    void interleavedPairsKeepToTheirOwnLegs();
     void pythonClientThroughTheRelay();
     void settingsPersist();
     void startFailureIsShownInThePanel();
@@ -350,6 +351,66 @@ void TestRelayPanel::bothLegsInLogTreeFilterAndInspector() {
     QCOMPARE(panel->startButton()->text(), QStringLiteral("Start"));
     QVERIFY(hub->info(nodes.pair)->finished);
     QVERIFY(hub->info(nodes.server)->finished);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::interleavedPairsKeepToTheirOwnLegs() {
+    // Frames of two pairs that take turns: each lands on its own legs' rows and
+    // counters, though the hub keeps the last leg it saw of each kind at hand.
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    ConnectionHub *hub = window->hub();
+    const quint32 relayId = window->relayPanel()->relayId();
+    const quint32 first = openThroughRelay(*window, url);
+    const quint32 second = openThroughRelay(*window, url);
+    QVERIFY(first && second);
+    QList<quint32> pairs;
+    for (const quint32 id : hub->descendantsOf(relayId)) {
+        if (hub->info(id)->kind == EndpointInfo::Kind::RelayPair)
+            pairs.append(id);
+    }
+    QCOMPARE(pairs.size(), 2);
+    constexpr int Rounds = 20;
+    for (int i = 0; i < Rounds; ++i) {
+        QCOMPARE(hub->sendText(first, "first " + QByteArray::number(i)), SendError::None);
+        QCOMPARE(hub->sendText(second, "second " + QByteArray::number(i)), SendError::None);
+    }
+    MessageLogModel *log = window->logModel();
+    QVERIFY(waitForRecord(*log, first,
+                          incoming(LogKind::Text, "first " + QByteArray::number(Rounds - 1)),
+                          WaitMs) >= 0);
+    QVERIFY(waitForRecord(*log, second,
+                          incoming(LogKind::Text, "second " + QByteArray::number(Rounds - 1)),
+                          WaitMs) >= 0);
+    for (const quint32 pair : pairs) {
+        const quint32 clientLeg = hub->legOf(pair, Leg::Client);
+        const quint32 serverLeg = hub->legOf(pair, Leg::Server);
+        QTRY_COMPARE(hub->info(clientLeg)->messagesIn, Rounds);
+        QTRY_COMPARE(hub->info(clientLeg)->messagesOut, Rounds);
+        QCOMPARE(hub->info(serverLeg)->messagesIn, Rounds);
+        QCOMPARE(hub->info(serverLeg)->messagesOut, Rounds);
+        // Which client the pair carries, from its first text row; every other row agrees.
+        QByteArray prefix;
+        for (qsizetype i = 0; i < log->store().size(); ++i) {
+            const LogRecord &record = log->store().at(i);
+            if ((record.connection != clientLeg && record.connection != serverLeg) ||
+                record.kind != LogKind::Text)
+                continue;
+            const QByteArray owner = record.payload.left(record.payload.indexOf(' '));
+            if (prefix.isEmpty())
+                prefix = owner;
+            QCOMPARE(owner, prefix);
+        }
+        QVERIFY(prefix == "first" || prefix == "second");
+        QCOMPARE(countRecords(*log, clientLeg,
+                              [](const LogRecord &r) { return r.kind == LogKind::Text; }),
+                 2 * Rounds);
+        QCOMPARE(countRecords(*log, serverLeg,
+                              [](const LogRecord &r) { return r.kind == LogKind::Text; }),
+                 2 * Rounds);
+    }
     closeWindow(*window);
 }
 

@@ -81,6 +81,7 @@ const ConnectionHub::Endpoint *ConnectionHub::find(quint32 id) const {
 
 ConnectionHub::Endpoint &ConnectionHub::add(EndpointInfo info) {
     const quint32 id = info.id;
+    ++m_endpointsGeneration;
     Endpoint &endpoint = m_endpoints[id];
     endpoint.info = std::move(info);
     m_order.append(id);
@@ -466,12 +467,30 @@ bool awaitsInterpretation(const SessionEvent &event) {
 
 } // namespace
 
+ConnectionHub::LegRoute ConnectionHub::legRoute(quint32 relayId, quint64 pair, RelayLegKind leg) {
+    LegRoute &last = m_legRoutes[leg == RelayLegKind::Client ? 0 : 1];
+    if (last.legId != 0 && last.relayId == relayId && last.pair == pair) {
+        if (last.generation != m_endpointsGeneration) {
+            last.leg = find(last.legId);
+            last.generation = m_endpointsGeneration;
+        }
+        return last;
+    }
+    const quint32 pairId = pairNode(relayId, pair);
+    const quint32 legId =
+        legOf(pairId, leg == RelayLegKind::Client ? log::Leg::Client : log::Leg::Server);
+    const LegRoute route{relayId, pair, pairId, legId, find(legId), m_endpointsGeneration};
+    // A leg not there yet is not remembered: it may be by the next event.
+    if (legId != 0)
+        last = route;
+    return route;
+}
+
 void ConnectionHub::onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg,
                                const SessionEvent &event) {
-    const quint32 pairId = pairNode(relayId, pair);
-    const quint32 id =
-        legOf(pairId, leg == RelayLegKind::Client ? log::Leg::Client : log::Leg::Server);
-    Endpoint *endpoint = find(id);
+    const LegRoute route = legRoute(relayId, pair, leg);
+    const quint32 id = route.legId;
+    Endpoint *endpoint = route.leg;
     if (!endpoint)
         return;
     // The server leg exists from the client's upgrade request on.
@@ -481,10 +500,10 @@ void ConnectionHub::onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg,
     // it: the other leg's events come between the frame and what it means. They wait
     // for the receiving leg's next event, so that the log makes one row of the two.
     if (m_frameLeg != 0 && m_frameLeg != id) {
-        m_deferredLegEvents.append({id, event});
+        m_deferredLegEvents.append({id, route.pairId, event});
         return;
     }
-    deliverLegEvent(id, event);
+    deliverLegEvent(route, event);
     if (awaitsInterpretation(event)) {
         m_frameLeg = id;
         // The decoder reports the meaning in the same pass; should it not, nothing waits long.
@@ -495,14 +514,13 @@ void ConnectionHub::onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg,
         flushDeferredLegEvents();
 }
 
-void ConnectionHub::deliverLegEvent(quint32 id, const SessionEvent &event) {
-    const Endpoint *endpoint = find(id);
-    if (!endpoint)
-        return;
-    const quint32 pairId = endpoint->info.parentId;
-    onSessionEvent(id, event);
+void ConnectionHub::deliverLegEvent(const LegRoute &route, const SessionEvent &event) {
+    onSessionEvent(route.legId, route.leg, route.generation, event);
     // The pair sums its legs when the change is told (emitChanged()), not per frame.
-    m_dirtyPairs.insert(pairId);
+    if (route.pairId != m_lastDirtyPair) {
+        m_dirtyPairs.insert(route.pairId);
+        m_lastDirtyPair = route.pairId;
+    }
 }
 
 void ConnectionHub::postDeferredFlush() {
@@ -527,15 +545,20 @@ void ConnectionHub::flushDeferredLegEvents() {
         if (m_frameLeg != 0) {
             next = -1;
             for (qsizetype i = 0; i < m_deferredLegEvents.size() && next < 0; ++i) {
-                if (m_deferredLegEvents[i].first == m_frameLeg)
+                if (m_deferredLegEvents[i].legId == m_frameLeg)
                     next = i;
             }
             if (next < 0)
                 break;
         }
-        const auto [id, event] = m_deferredLegEvents.takeAt(next);
-        deliverLegEvent(id, event);
-        m_frameLeg = awaitsInterpretation(event) ? id : 0;
+        const DeferredLegEvent deferred = m_deferredLegEvents.takeAt(next);
+        // Its leg may have gone meanwhile.
+        if (Endpoint *leg = find(deferred.legId)) {
+            deliverLegEvent(
+                LegRoute{0, 0, deferred.pairId, deferred.legId, leg, m_endpointsGeneration},
+                deferred.event);
+        }
+        m_frameLeg = awaitsInterpretation(deferred.event) ? deferred.legId : 0;
     }
     if (m_frameLeg != 0)
         postDeferredFlush();
@@ -710,8 +733,15 @@ void ConnectionHub::onServerStopped(quint32 serverId) {
 }
 
 void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
+    onSessionEvent(id, find(id), m_endpointsGeneration, event);
+}
+
+void ConnectionHub::onSessionEvent(quint32 id, Endpoint *endpoint, quint64 generation,
+                                   const SessionEvent &event) {
     m_log->appendEvent(id, event);
-    Endpoint *endpoint = find(id);
+    // Should a slot of the log have added or removed endpoints, found afresh.
+    if (generation != m_endpointsGeneration)
+        endpoint = find(id);
     if (!endpoint)
         return;
     EndpointInfo &info = endpoint->info;
@@ -759,7 +789,7 @@ void ConnectionHub::onSessionEvent(quint32 id, const SessionEvent &event) {
     }
     const QString error = info.error;
     // Signals last: a slot may change what `info` refers to.
-    markChanged(id);
+    markChanged(*endpoint);
     if (immediate)
         emitChanged();
     if (roundTripMs)
@@ -832,12 +862,21 @@ void ConnectionHub::onFinished(quint32 id) {
 }
 
 void ConnectionHub::markChanged(quint32 id) {
-    m_dirty.insert(id);
+    if (Endpoint *endpoint = find(id))
+        markChanged(*endpoint);
+}
+
+void ConnectionHub::markChanged(Endpoint &endpoint) {
+    if (!endpoint.dirty) {
+        endpoint.dirty = true;
+        m_dirty.insert(endpoint.info.id);
+    }
     if (!m_changeTimer.isActive())
         m_changeTimer.start();
 }
 
 void ConnectionHub::emitChanged() {
+    m_lastDirtyPair = 0;
     for (const quint32 pairId : std::exchange(m_dirtyPairs, {}))
         updatePair(pairId); // marks it changed
     m_changeTimer.stop();
@@ -845,11 +884,14 @@ void ConnectionHub::emitChanged() {
     QList<quint32> changed;
     changed.reserve(dirty.size());
     for (const quint32 id : dirty) {
-        if (m_endpoints.contains(id)) {
+        if (Endpoint *endpoint = find(id)) {
+            endpoint->dirty = false;
             changed.append(id);
-            emit endpointChanged(id);
         }
     }
+    // Signals after the flags: a slot may add endpoints (and move them in the hash).
+    for (const quint32 id : std::as_const(changed))
+        emit endpointChanged(id);
     if (!changed.isEmpty())
         emit endpointsChanged(changed);
 }
@@ -974,10 +1016,12 @@ void ConnectionHub::removeFinished() {
     if (removed.isEmpty())
         return;
     for (const quint32 id : std::as_const(removed)) {
+        ++m_endpointsGeneration;
         m_endpoints.remove(id);
         m_order.removeOne(id);
         m_dirty.remove(id);
     }
+    m_legRoutes[0] = m_legRoutes[1] = LegRoute{};
     for (auto it = m_pairNodes.begin(); it != m_pairNodes.end();) {
         if (m_endpoints.contains(it.value()))
             ++it;

@@ -140,6 +140,21 @@ private:
         // readAheadAfterSend()); looked for once the client is open.
         QPointer<Connection> loopbackPeer;
         bool loopbackPeerLooked = false;
+        bool dirty = false; // in m_dirty (markChanged())
+    };
+    // A relay leg's node and its pair's, as onLegEvent() finds them.
+    struct LegRoute {
+        quint32 relayId = 0;
+        quint64 pair = 0;
+        quint32 pairId = 0;
+        quint32 legId = 0;
+        Endpoint *leg = nullptr; // valid while m_endpointsGeneration is `generation`
+        quint64 generation = 0;
+    };
+    struct DeferredLegEvent {
+        quint32 legId;
+        quint32 pairId;
+        SessionEvent event;
     };
 
     quint32 allocateId();
@@ -147,6 +162,9 @@ private:
     const Endpoint *find(quint32 id) const;
     Endpoint &add(EndpointInfo info);
     void onSessionEvent(quint32 id, const SessionEvent &event);
+    // The same, for `endpoint` found at m_endpointsGeneration `generation`.
+    void onSessionEvent(quint32 id, Endpoint *endpoint, quint64 generation,
+                        const SessionEvent &event);
     void onClientError(quint32 id, const QString &message);
     void onTlsEstablished(quint32 id, const TlsInfo &tls);
     void onClientLog(quint32 id, const QString &line);
@@ -160,7 +178,8 @@ private:
     QString nextRelayName() const;
     void onPairStarted(quint32 relayId, quint64 pair, const QString &peer, const QUrl &target);
     void onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg, const SessionEvent &event);
-    void deliverLegEvent(quint32 id, const SessionEvent &event);
+    LegRoute legRoute(quint32 relayId, quint64 pair, RelayLegKind leg);
+    void deliverLegEvent(const LegRoute &route, const SessionEvent &event);
     void flushDeferredLegEvents();
     void postDeferredFlush();
     void onClientAccepted(quint32 relayId, quint64 pair, const QByteArray &request,
@@ -178,6 +197,7 @@ private:
     // Now, as a log record's time.
     qint64 logTimeUs() const;
     void markChanged(quint32 id);
+    void markChanged(Endpoint &endpoint);
     // After a send: our clients and their peers in our own servers read what has
     // arrived before the window repaints (see readAhead()).
     SendError readAheadAfterSend(quint32 sender, SendError result);
@@ -187,6 +207,9 @@ private:
 
     MessageLogModel *m_log;
     QHash<quint32, Endpoint> m_endpoints;
+    // Counts insertions and removals: a pointer into m_endpoints taken at one count
+    // is valid while it stays (QHash moves its values when it grows).
+    quint64 m_endpointsGeneration = 1;
     QList<quint32> m_order;
     quint32 m_nextId = 1;
     int m_serverCount = 0;
@@ -197,10 +220,14 @@ private:
     // A relay leg whose received frame waits for its meaning (see onLegEvent()), and
     // the other legs' events meanwhile.
     quint32 m_frameLeg = 0;
-    QList<std::pair<quint32, SessionEvent>> m_deferredLegEvents;
+    QList<DeferredLegEvent> m_deferredLegEvents;
     bool m_deferredFlushPosted = false;
+    // The last route per leg kind ([0] client, [1] server): the frames of a batch
+    // come from one pair, and a relay's every frame asked the hashes below for it.
+    LegRoute m_legRoutes[2];
     QSet<quint32> m_dirty;
-    QSet<quint32> m_dirtyPairs; // pairs whose legs changed since the last emitChanged()
+    QSet<quint32> m_dirtyPairs;  // pairs whose legs changed since the last emitChanged()
+    quint32 m_lastDirtyPair = 0; // the last one put in m_dirtyPairs
     QTimer m_changeTimer;
     bool m_closingAll = false;
 };
