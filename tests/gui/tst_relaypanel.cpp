@@ -411,6 +411,33 @@ void TestRelayPanel::interleavedPairsKeepToTheirOwnLegs() {
                               [](const LogRecord &r) { return r.kind == LogKind::Text; }),
                  2 * Rounds);
     }
+
+    // What the hub counts as it goes agrees with a walk over every node: live
+    // connections, the relay's live pairs (newest last), our clients.
+    const auto walked = [hub] {
+        int live = 0;
+        QList<quint32> clients;
+        for (const quint32 id : hub->ids()) {
+            const EndpointInfo *info = hub->info(id);
+            live += info->isConnection() && info->isLive() ? 1 : 0;
+            if (info->kind == EndpointInfo::Kind::Client ||
+                info->kind == EndpointInfo::Kind::ServerClient)
+                clients.append(id);
+        }
+        return std::pair{live, clients};
+    };
+    // Two clients, their pairs' four legs, the echo server's two clients.
+    QTRY_COMPARE(hub->liveConnectionCount(), 8);
+    QCOMPARE(hub->liveConnectionCount(), walked().first);
+    QCOMPARE(hub->clientIds(), walked().second);
+    QCOMPARE(hub->livePairsOf(relayId), pairs);
+    QCOMPARE(window->relayPanel()->targetPair(), pairs.constLast());
+    QCOMPARE(hub->sendClose(first, 1000, QString()), SendError::None);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(first)->finished, WaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(hub->livePairsOf(relayId).size(), 1, WaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(hub->liveConnectionCount(), 4, WaitMs);
+    QCOMPARE(hub->liveConnectionCount(), walked().first);
+    QCOMPARE(window->relayPanel()->targetPair(), hub->livePairsOf(relayId).constFirst());
     closeWindow(*window);
 }
 

@@ -85,6 +85,11 @@ ConnectionHub::Endpoint &ConnectionHub::add(EndpointInfo info) {
     Endpoint &endpoint = m_endpoints[id];
     endpoint.info = std::move(info);
     m_order.append(id);
+    if (endpoint.info.kind == EndpointInfo::Kind::Client ||
+        endpoint.info.kind == EndpointInfo::Kind::ServerClient)
+        m_clientOrder.append(id);
+    if (endpoint.info.isConnection() && endpoint.info.isLive())
+        ++m_liveConnections;
     return endpoint;
 }
 
@@ -408,6 +413,7 @@ void ConnectionHub::onPairStarted(quint32 relayId, quint64 pair, const QString &
     pairEndpoint.relay = relay;
     pairEndpoint.relayPair = pair;
     m_pairNodes.insert({relayId, pair}, pairId);
+    m_livePairs[relayId].append(pairId);
     emit endpointAdded(pairId);
 
     for (const log::Leg leg : {log::Leg::Client, log::Leg::Server}) {
@@ -613,6 +619,11 @@ void ConnectionHub::onPairFinished(quint32 relayId, quint64 pair) {
     updatePair(pairId);
     Endpoint *endpoint = find(pairId);
     endpoint->info.finished = true;
+    if (const auto live = m_livePairs.find(relayId); live != m_livePairs.end()) {
+        live->removeOne(pairId);
+        if (live->isEmpty())
+            m_livePairs.erase(live);
+    }
     endpoint->info.state = SessionState::Closed;
     markChanged(pairId);
     emitChanged();
@@ -854,6 +865,8 @@ void ConnectionHub::onFinished(quint32 id) {
         info.bytesIn = session->bytesReceived();
         info.bytesOut = session->bytesSent();
     }
+    if (info.isConnection() && info.isLive())
+        --m_liveConnections;
     info.finished = true;
     info.state = SessionState::Closed;
     markChanged(id);
@@ -1017,8 +1030,12 @@ void ConnectionHub::removeFinished() {
         return;
     for (const quint32 id : std::as_const(removed)) {
         ++m_endpointsGeneration;
+        if (const Endpoint *endpoint = find(id);
+            endpoint && endpoint->info.isConnection() && endpoint->info.isLive())
+            --m_liveConnections;
         m_endpoints.remove(id);
         m_order.removeOne(id);
+        m_clientOrder.removeOne(id);
         m_dirty.remove(id);
     }
     m_legRoutes[0] = m_legRoutes[1] = LegRoute{};
@@ -1027,6 +1044,13 @@ void ConnectionHub::removeFinished() {
             ++it;
         else
             it = m_pairNodes.erase(it);
+    }
+    for (auto it = m_livePairs.begin(); it != m_livePairs.end();) {
+        it->removeIf([this](quint32 pairId) { return !m_endpoints.contains(pairId); });
+        if (it->isEmpty())
+            it = m_livePairs.erase(it);
+        else
+            ++it;
     }
     emit endpointsRemoved(removed);
 }

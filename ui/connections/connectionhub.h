@@ -73,10 +73,19 @@ public:
     quint32 addArchived(const log::ConnectionInfo &info);
 
     QList<quint32> ids() const { return m_order; }
+    // Connections (clients, our server's clients, relay legs) not finished; counted as
+    // they come and go, not by a walk over every node.
+    int liveConnectionCount() const { return m_liveConnections; }
+    // Our clients and our servers' clients, oldest first (ids() without the relays'
+    // nodes, which soon outnumber them).
+    QList<quint32> clientIds() const { return m_clientOrder; }
     const EndpointInfo *info(quint32 id) const;
     QList<quint32> clientsOf(quint32 serverId) const;
     // The endpoints below `id` in the tree, depth first (a relay's pairs and legs).
     QList<quint32> descendantsOf(quint32 id) const;
+    // The pairs of relay `relayId` that have not finished, oldest first: without a
+    // walk over every node (a relay soon has thousands of finished pairs).
+    QList<quint32> livePairsOf(quint32 relayId) const { return m_livePairs.value(relayId); }
     // The live connection behind `id`: our client, a client of our server or a leg
     // of a relayed pair (sending on a leg puts the frame on that leg's wire).
     Connection *connection(quint32 id) const;
@@ -210,6 +219,8 @@ private:
     // Counts insertions and removals: a pointer into m_endpoints taken at one count
     // is valid while it stays (QHash moves its values when it grows).
     quint64 m_endpointsGeneration = 1;
+    int m_liveConnections = 0;
+    QList<quint32> m_clientOrder; // kinds Client and ServerClient, as in m_order
     QList<quint32> m_order;
     quint32 m_nextId = 1;
     int m_serverCount = 0;
@@ -217,6 +228,7 @@ private:
     int m_relayCount = 0;
     // (relay id, the relay's pair number) -> the pair's node.
     QHash<QPair<quint32, quint64>, quint32> m_pairNodes;
+    QHash<quint32, QList<quint32>> m_livePairs; // relay -> its pairs not finished
     // A relay leg whose received frame waits for its meaning (see onLegEvent()), and
     // the other legs' events meanwhile.
     quint32 m_frameLeg = 0;

@@ -719,7 +719,7 @@ void MainWindow::updateScope() {
     if (!info) {
         // "All": send to the newest open client connection, else the newest open
         // client of a hosted server.
-        const QList<quint32> ids = m_hub->ids();
+        const QList<quint32> ids = m_hub->clientIds();
         for (const EndpointInfo::Kind kind :
              {EndpointInfo::Kind::Client, EndpointInfo::Kind::ServerClient}) {
             for (auto it = ids.crbegin(); it != ids.crend() && targets.isEmpty(); ++it) {
@@ -773,12 +773,7 @@ void MainWindow::updateScope() {
 }
 
 void MainWindow::updateStatus() {
-    int live = 0;
-    for (const quint32 id : m_hub->ids()) {
-        const EndpointInfo *info = m_hub->info(id);
-        if (info->isConnection() && info->isLive())
-            ++live;
-    }
+    const int live = m_hub->liveConnectionCount();
     const int shown = m_logPanel->proxy()->rowCount();
     const int total = m_log->rowCount();
     m_statusLabel->setText(

@@ -974,18 +974,21 @@ void RelayPanel::updatePausedStatus() {
     // A leg is not read while the other cannot write fast enough, or while the pair
     // keeps more than it may hold back: its peer is slowed down by TCP.
     QStringList paused;
-    for (const quint32 id : m_hub->descendantsOf(m_relayId)) {
-        const EndpointInfo *info = m_hub->info(id);
-        if (info->kind != EndpointInfo::Kind::RelayLeg || info->finished)
-            continue;
-        Connection *connection = m_hub->connection(id);
-        bool isPaused = false;
-        if (const auto *leg = qobject_cast<RelayLeg *>(connection))
-            isPaused = leg->isReadingPaused();
-        else if (const auto *upstream = qobject_cast<ClientConnection *>(connection))
-            isPaused = upstream->isReadingPaused();
-        if (isPaused)
-            paused.append(info->name);
+    for (const quint32 pair : m_hub->livePairsOf(m_relayId)) {
+        for (const log::Leg side : {log::Leg::Client, log::Leg::Server}) {
+            const quint32 id = m_hub->legOf(pair, side);
+            const EndpointInfo *info = m_hub->info(id);
+            if (!info || info->finished)
+                continue;
+            Connection *connection = m_hub->connection(id);
+            bool isPaused = false;
+            if (const auto *leg = qobject_cast<RelayLeg *>(connection))
+                isPaused = leg->isReadingPaused();
+            else if (const auto *upstream = qobject_cast<ClientConnection *>(connection))
+                isPaused = upstream->isReadingPaused();
+            if (isPaused)
+                paused.append(info->name);
+        }
     }
     m_pausedStatus->setVisible(!paused.isEmpty());
     m_pausedStatus->setText(
@@ -995,13 +998,8 @@ void RelayPanel::updatePausedStatus() {
 quint32 RelayPanel::targetPair() const {
     if (const quint32 selected = selectedPair())
         return selected;
-    const QList<quint32> below = m_hub->descendantsOf(m_relayId);
-    for (auto it = below.crbegin(); it != below.crend(); ++it) {
-        const EndpointInfo *info = m_hub->info(*it);
-        if (info->kind == EndpointInfo::Kind::RelayPair && !info->finished)
-            return *it;
-    }
-    return 0;
+    const QList<quint32> live = m_hub->livePairsOf(m_relayId);
+    return live.isEmpty() ? 0 : live.constLast();
 }
 
 void RelayPanel::updateTargetPair() {
