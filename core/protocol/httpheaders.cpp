@@ -403,22 +403,25 @@ HeaderBlockReader::Result HeaderBlockReader::processStartLine(QByteArrayView lin
     m_hasStartLine = true;
     if (m_kind == Kind::Request) {
         // RFC 7230 §3.1.1: request-line = method SP request-target SP HTTP-version
-        const QString shape = QStringLiteral("the request line '%1' is not of the form "
-                                             "'GET /path HTTP/1.1' (RFC 7230 §3.1.1)")
-                                  .arg(printableExcerpt(line));
+        // Worded only when the line is bad: every handshake passes here.
+        const auto shape = [line] {
+            return QStringLiteral("the request line '%1' is not of the form "
+                                  "'GET /path HTTP/1.1' (RFC 7230 §3.1.1)")
+                .arg(printableExcerpt(line));
+        };
         const qsizetype firstSpace = line.indexOf(' ');
         const qsizetype lastSpace = line.lastIndexOf(' ');
         if (firstSpace <= 0 || lastSpace == firstSpace)
-            return malformed(shape);
+            return malformed(shape());
         const QByteArrayView method = line.first(firstSpace);
         const QByteArrayView target = line.sliced(firstSpace + 1, lastSpace - firstSpace - 1);
         const QByteArrayView version = line.sliced(lastSpace + 1);
         if (!isHttpToken(method) || target.isEmpty())
-            return malformed(shape);
+            return malformed(shape());
         for (char c : target) {
             const auto byte = static_cast<unsigned char>(c);
             if (byte <= 0x20 || byte >= 0x7f)
-                return malformed(shape);
+                return malformed(shape());
         }
         m_method = method.toByteArray();
         m_target = target.toByteArray();
@@ -432,25 +435,27 @@ HeaderBlockReader::Result HeaderBlockReader::processStartLine(QByteArrayView lin
 
     // RFC 7230 §3.1.2: status-line = HTTP-version SP status-code SP reason-phrase.
     // The SP before an empty reason is often left out; that is accepted.
-    const QString shape = QStringLiteral("the status line '%1' is not of the form "
-                                         "'HTTP/1.1 101 Switching Protocols' (RFC 7230 §3.1.2)")
-                              .arg(printableExcerpt(line));
+    const auto shape = [line] {
+        return QStringLiteral("the status line '%1' is not of the form "
+                              "'HTTP/1.1 101 Switching Protocols' (RFC 7230 §3.1.2)")
+            .arg(printableExcerpt(line));
+    };
     const qsizetype firstSpace = line.indexOf(' ');
     if (firstSpace < 0)
-        return malformed(shape);
+        return malformed(shape());
     const QByteArrayView version = line.first(firstSpace);
     const QByteArrayView rest = line.sliced(firstSpace + 1);
     if (!parseVersion(version) || rest.size() < 3 || (rest.size() > 3 && rest[3] != ' '))
-        return malformed(shape);
+        return malformed(shape());
     int code = 0;
     for (char c : rest.first(3)) {
         if (c < '0' || c > '9')
-            return malformed(shape);
+            return malformed(shape());
         code = code * 10 + (c - '0');
     }
     const QByteArrayView reason = rest.size() > 3 ? rest.sliced(4) : QByteArrayView();
     if (hasControlCharacter(reason))
-        return malformed(shape);
+        return malformed(shape());
     m_version = version.toByteArray();
     m_statusCode = code;
     m_reasonPhrase = reason.toByteArray();
