@@ -1,5 +1,6 @@
 #include "net/clientconnection.h"
 
+#include "net/oneshottimer.h"
 #include "net/socketio.h"
 #include "net/tcpserver.h"
 #include "net/tlscertificate.h"
@@ -50,8 +51,7 @@ ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
 }
 
 void ClientConnection::timerEvent(QTimerEvent *event) {
-    if (event->timerId() == m_timer.timerId()) {
-        m_timer.stop();
+    if (firedOnce(m_timer, event)) {
         onDeadline();
     } else if (event->timerId() == m_keepalive.timerId()) {
         onKeepalive();

@@ -1,5 +1,6 @@
 #include "net/socketio.h"
 
+#include "net/oneshottimer.h"
 #include "protocol/session.h"
 
 #include <QBasicTimer>
@@ -147,7 +148,7 @@ public:
 protected:
     // The deadline (a timer without an object of its own), once.
     void timerEvent(QTimerEvent *event) override {
-        if (event->timerId() == m_deadline.timerId())
+        if (firedOnce(m_deadline, event))
             end();
         else
             QObject::timerEvent(event);

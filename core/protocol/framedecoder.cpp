@@ -54,17 +54,6 @@ constexpr quint8 code(Opcode op) {
     return static_cast<quint8>(op);
 }
 
-// Back to a default header member by member: assigning FrameHeader{} builds it on the
-// stack and copies it wide, which stalls on the narrow stores just made (every frame).
-void clearHeader(FrameHeader &header) {
-    header.fin = true;
-    header.rsv1 = header.rsv2 = header.rsv3 = false;
-    header.opcode = code(Opcode::Text);
-    header.maskingKey.reset();
-    header.payloadLength = 0;
-    header.lengthEncoding = LengthEncoding::Short7;
-}
-
 // Where the length field ends: 2, 4 or 10 bytes into the header.
 constexpr int lengthEndFor(quint8 length7) {
     return 2 + extendedLengthSize(lengthEncodingOf(length7));
@@ -376,7 +365,7 @@ bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const 
         header.maskingKey.emplace(key);
     header.payloadLength = length;
     header.lengthEncoding = frame.header.lengthEncoding;
-    clearHeader(frame.header);
+    frame.header.reset();
     p += size;
     d.m_offset += size;
     // The sink cannot reach this decoder: raw keeps its bytes for a refused frame.
@@ -741,7 +730,7 @@ void FrameDecoder::State::finishPieces() {
         inMessage = false;
         messageData = QByteArray();
     }
-    clearHeader(frame.header);
+    frame.header.reset();
 }
 
 void FrameDecoder::State::failInvalidText(FrameDecoder &d, quint8 byte, qint64 offsetInMessage,

@@ -155,6 +155,18 @@ struct FrameHeader {
         opcode = fields.opcode & OpcodeMask;
     }
 
+    // Back to the values above, member by member: `*this = FrameHeader{}` builds a
+    // header on the stack and copies it wide, which stalls on narrow stores just
+    // made (the decoder does this on every frame). tst_frameheader keeps the two equal.
+    void reset() {
+        fin = true;
+        rsv1 = rsv2 = rsv3 = false;
+        opcode = 0x1;
+        maskingKey.reset();
+        payloadLength = 0;
+        lengthEncoding = LengthEncoding::Short7;
+    }
+
     bool operator==(const FrameHeader &) const = default;
 };
 

@@ -1,9 +1,9 @@
 #include "relay/relayleg.h"
 
+#include "net/oneshottimer.h"
 #include "protocol/permessagedeflate.h"
 
 #include <QTcpSocket>
-#include <QTimerEvent>
 
 namespace ws {
 
@@ -143,12 +143,9 @@ void RelayLeg::closeDeadlineArmed() {
 }
 
 void RelayLeg::timerEvent(QTimerEvent *event) {
-    // Both fire once.
-    if (event->timerId() == m_handshakeTimer.timerId()) {
-        m_handshakeTimer.stop();
+    if (firedOnce(m_handshakeTimer, event)) {
         onHandshakeDeadline();
-    } else if (event->timerId() == m_closeTimer.timerId()) {
-        m_closeTimer.stop();
+    } else if (firedOnce(m_closeTimer, event)) {
         checkCloseDeadline(nowMs());
     } else {
         Connection::timerEvent(event);

@@ -1,9 +1,9 @@
 #include "relay/relaypair.h"
 
+#include "net/oneshottimer.h"
 #include "relay/relayheaders.h"
 
 #include <QTcpSocket>
-#include <QTimerEvent>
 
 namespace ws {
 
@@ -23,16 +23,12 @@ RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, 
 RelayPair::~RelayPair() = default;
 
 void RelayPair::timerEvent(QTimerEvent *event) {
-    // Each fires once.
-    const int id = event->timerId();
-    if (id == m_upstreamDeadline.timerId()) {
-        m_upstreamDeadline.stop();
+    if (firedOnce(m_upstreamDeadline, event)) {
         onUpstreamDeadline();
         return;
     }
     for (const RelayLegKind to : {RelayLegKind::Client, RelayLegKind::Server}) {
-        if (id == outbound(to).timer.timerId()) {
-            outbound(to).timer.stop();
+        if (firedOnce(outbound(to).timer, event)) {
             flushOutbound(to);
             return;
         }

@@ -44,6 +44,7 @@ private slots:
     void minimalEncoding_data();
     void minimalEncoding();
     void accessors();
+    void resetGivesTheDefaultHeader();
     void fieldSpans_data();
     void fieldSpans();
     void spanBytes();
@@ -378,6 +379,18 @@ void TestFrameHeader::lengthField() {
     // length is itself (and keeps only its low bits when it is too big).
     QCOMPARE(int(length7For(encoding, quint64(length7))), length7);
     QCOMPARE(int(length7For(LengthEncoding::Short7, 0x1ff)), 0x7f);
+}
+
+void TestFrameHeader::resetGivesTheDefaultHeader() {
+    FrameHeader header;
+    header.fin = false;
+    header.rsv1 = header.rsv2 = header.rsv3 = true;
+    header.opcode = 0xA;
+    header.maskingKey = 0x01020304;
+    header.payloadLength = 70000;
+    header.lengthEncoding = LengthEncoding::Extended64;
+    header.reset();
+    QCOMPARE(header, FrameHeader{});
 }
 
 QTEST_APPLESS_MAIN(TestFrameHeader)
