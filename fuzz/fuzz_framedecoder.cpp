@@ -186,11 +186,39 @@ quint8 messageOpcode(const ForwardRun &run, quint8 opcode) {
     return opcode;
 }
 
+// With `runs`, runs of whole frames go to a run sink, which splits them by their
+// headers and unmasks their payloads.
 template <typename NextSize>
-ForwardRun decodeForwarding(const DecoderOptions &options, QByteArrayView input,
-                            NextSize nextSize) {
+ForwardRun decodeForwarding(const DecoderOptions &options, QByteArrayView input, NextSize nextSize,
+                            bool runs = false) {
     FrameDecoder decoder(options);
     ForwardRun run;
+    if (runs) {
+        decoder.setRunSink([&run, &decoder](QByteArrayView wireFrames) {
+            check(!wireFrames.isEmpty(), "no empty run");
+            check(!decoder.hasNext(), "a run never overtakes an output");
+            while (!wireFrames.isEmpty()) {
+                const PartialHeader parsed = parsePartialHeader(
+                    wireFrames.first(std::min<qsizetype>(wireFrames.size(), 14)));
+                const FrameHeader &header = parsed.header;
+                check(parsed.complete, "a run holds whole headers");
+                check(!isControl(header.op()) && header.rsvBits() == 0, "only plain data in runs");
+                check(header.payloadLength <= 4096, "only small frames in runs");
+                const qsizetype size = parsed.size + qsizetype(header.payloadLength);
+                check(size <= wireFrames.size(), "a run holds whole payloads");
+                QByteArray payload =
+                    wireFrames.sliced(parsed.size, size - parsed.size).toByteArray();
+                if (header.maskingKey) {
+                    for (qsizetype b = 0; b < payload.size(); ++b)
+                        payload[b] =
+                            char(payload[b] ^ char(*header.maskingKey >> (24 - 8 * (b % 4))));
+                }
+                run.frames.push_back({header.opcode, header.fin, header.payloadLength, payload});
+                wireFrames = wireFrames.sliced(size);
+            }
+            return true;
+        });
+    }
     decoder.setFrameSink([&run](const FrameHeader &header, QByteArrayView payload, QByteArray *) {
         check(!isControl(header.op()), "only data frames are sunk");
         run.frames.push_back(
@@ -411,6 +439,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               "the same frames forwarded in pieces");
         check(forwardedWhole.violation == forwardedPieces.violation,
               "the same violation forwarded in pieces");
+        // Runs of small frames change nothing of what is forwarded, in any chunking.
+        state = 0x5851f42du ^ chunking;
+        const ForwardRun forwardedRuns = decodeForwarding(
+            options, input,
+            [&] {
+                state = state * 1664525u + 1013904223u;
+                return qsizetype(1 + (state >> 16) % (quint32(chunking) + 1));
+            },
+            true);
+        check(completedFrames(forwardedRuns) == completedFrames(forwardedWhole),
+              "the same frames forwarded in runs");
+        check(forwardedRuns.violation == forwardedWhole.violation,
+              "the same violation forwarded in runs");
         std::vector<ForwardRun::Frame> outputFrames;
         std::optional<std::pair<ProtocolError, qint64>> outputViolation;
         for (const DecoderOutput &output : whole.outputs) {

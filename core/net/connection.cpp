@@ -273,6 +273,11 @@ SendError Connection::queueDataFrame(const FrameHeader &header, QByteArrayView p
     return m_session->sendDataFrame(header.op(), payload, header.fin, nowUs, buffer);
 }
 
+bool Connection::queueFrameRun(QByteArrayView wireFrames, qint64 nowUs) {
+    return !m_finished && !m_finishPending && canSend() &&
+           m_session->sendFrameRun(wireFrames, nowUs);
+}
+
 SendError Connection::queueDataPiece(const FrameHeader &header, quint64 offset,
                                      QByteArrayView wireBytes, qint64 nowUs) {
     if (m_finished || m_finishPending || !canSend())

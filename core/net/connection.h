@@ -172,6 +172,12 @@ protected:
     SendError queueDataPiece(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes,
                              qint64 nowUs);
     void setPieceSink(Session::PieceSink sink) { m_session->setPieceSink(std::move(sink)); }
+    // Whole data frames another session received as a run (Session::sendFrameRun),
+    // queued for writeQueued(); false when they must go one by one (queueDataFrame()).
+    bool queueFrameRun(QByteArrayView wireFrames, qint64 nowUs);
+    void setFrameRunSink(Session::FrameRunSink sink) {
+        m_session->setFrameRunSink(std::move(sink));
+    }
     // Starts the bounded wait for the peer's close (frame or TCP), once.
     void armCloseDeadline();
     bool hasCloseDeadline() const { return m_closeDeadlineMs >= 0; }

@@ -109,6 +109,7 @@ struct FrameDecoder::State {
     DecodedFrame frame;
     quint64 received = 0;
     bool inPieces = false;
+    bool runRefused = false; // by the run sink, in this feed()
 
     // Close frames (RFC 6455 §5.5.1).
     quint16 closeCode = 0;
@@ -137,6 +138,7 @@ struct FrameDecoder::State {
     bool gatherHeader(FrameDecoder &d, const char *&p, const char *end);
     bool takeWholeMessage(FrameDecoder &d, const char *&p, const char *end);
     bool sinkWholeFrame(FrameDecoder &d, const char *&p, const char *end);
+    bool sinkFrameRun(FrameDecoder &d, const char *&p, const char *end);
     void sinkFrame(FrameDecoder &d);
     void failIncompleteText(FrameDecoder &d, ViolationFrame violating);
     bool isPlainShortDataFrame(const FrameDecoder &d);
@@ -225,9 +227,12 @@ void FrameDecoder::fail(ProtocolError error, QString reason, qint64 offset, Viol
 }
 
 void FrameDecoder::State::feed(FrameDecoder &d, const char *p, const char *end) {
+    runRefused = false;
     while (p < end && !d.m_failed) {
         if (reading == Reading::Payload) {
             consumePayload(d, p, end);
+        } else if (sinkFrameRun(d, p, end)) {
+            continue;
         } else if (gatherHeader(d, p, end) && !sinkWholeFrame(d, p, end) &&
                    !takeWholeMessage(d, p, end)) {
             startFrame(d);
@@ -380,6 +385,118 @@ bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const 
     refused.payload = heap.isNull() ? QByteArray(target, size) : std::move(heap);
     refused.streamOffset = frameOffset;
     d.m_outputs.emplace_back(std::move(refused));
+    return true;
+}
+
+// Whole data frames in a row for the run sink (FrameDecoder::setRunSink): each is
+// checked as isPlainShortDataFrame() and sinkWholeFrame() would check it, on a copy
+// of the message state that is kept only when the sink takes the run. Returns false
+// when no frame qualifies or the sink refuses; the frame at `p` then takes the usual
+// path, which finds the same violation or makes the same output.
+bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const char *end) {
+    if (!d.m_runSink || !d.m_frameSink || runRefused || raw.size != 0 || closeSeen || d.hasNext() ||
+        !frame.notes.isEmpty() || allowedRsv != 0)
+        return false;
+    const bool masked = d.m_options.role == Role::Server;
+    const quint64 maxMessage = quint64(std::max<qint64>(d.m_options.maxMessageSize, 0));
+    // The message state as the frames move it, kept only if the run is taken.
+    bool runInMessage = inMessage;
+    bool runText = validateText;
+    Utf8Validator runValidator = textValidator;
+    qint64 runWireSize = wireSize;
+    qint64 runTextFed = textFed;
+    int runFrameCount = frameCount;
+    Opcode runType = messageType;
+    qint64 runMessageOffset = messageOffset;
+    bool startedMessage = false;
+    const char *firstHeaderOfOpenMessage = nullptr; // of a message the run leaves open
+    std::array<char, SinkStackBytes> unmasked;
+    const char *q = p;
+    while (end - q >= 2) {
+        const auto [fin, rsv, op] = unpackByte0(quint8(q[0]));
+        const auto [frameMasked, length7] = unpackByte1(quint8(q[1]));
+        if (rsv != 0 || frameMasked != masked || length7 == Length7Extended64)
+            break;
+        qsizetype size = length7;
+        int headerBytes = 2;
+        if (length7 == Length7Extended16) {
+            if (end - q < 4)
+                break;
+            size = qFromBigEndian<quint16>(q + 2);
+            // RFC 6455 §5.2: a length under 126 in the 16-bit field is not minimal.
+            if (size <= MaxLength7)
+                break;
+            headerBytes = 4;
+        }
+        if (masked)
+            headerBytes += 4;
+        if (size > qsizetype(SinkStackBytes) || end - q < headerBytes + size)
+            break;
+        const bool first = op != code(Opcode::Continuation);
+        if (first ? (op != code(Opcode::Text) && op != code(Opcode::Binary)) || runInMessage
+                  : !runInMessage)
+            break;
+        if ((first ? 0 : quint64(runWireSize)) + quint64(size) > maxMessage)
+            break;
+        const bool text = first ? op == code(Opcode::Text) : runText;
+        if (text) {
+            // RFC 6455 §8.1: fail fast, and a message may not end inside a character.
+            const char *payload = q + headerBytes;
+            if (masked && size > 0) {
+                copyWithMask(unmasked.data(), payload, size,
+                             maskingKeyAt(reinterpret_cast<const quint8 *>(q) + headerBytes - 4));
+                payload = unmasked.data();
+            }
+            Utf8Validator validator = first ? Utf8Validator() : runValidator;
+            if (validator.feed(QByteArrayView(payload, size)) == Utf8Validator::Status::Invalid ||
+                (fin && !validator.isCompleteAndValid()))
+                break;
+            runValidator = validator;
+        }
+        if (first) {
+            startedMessage = true;
+            runType = static_cast<Opcode>(op);
+            runText = text;
+            runFrameCount = 0;
+            runWireSize = 0;
+            runTextFed = 0;
+            runMessageOffset = d.m_offset + (q - p);
+            firstHeaderOfOpenMessage = fin ? nullptr : q;
+        }
+        if (text)
+            runTextFed += size;
+        ++runFrameCount;
+        runWireSize += size;
+        runInMessage = !fin;
+        q += headerBytes + size;
+    }
+    if (q == p)
+        return false;
+    if (!d.m_runSink(QByteArrayView(p, q - p))) {
+        // Not asked again in this feed(), so that the frames go one by one without
+        // being checked as a run again before each.
+        runRefused = true;
+        return false;
+    }
+    inMessage = runInMessage;
+    validateText = runText;
+    textValidator = runValidator;
+    wireSize = runWireSize;
+    textFed = runTextFed;
+    frameCount = runFrameCount;
+    messageType = runType;
+    messageOffset = runMessageOffset;
+    if (startedMessage)
+        messageRsv = 0;
+    if (firstHeaderOfOpenMessage) {
+        // Read by finishMessage() only, as sinkWholeFrame() keeps it.
+        const int size = ws::headerSize(unpackByte1(quint8(firstHeaderOfOpenMessage[1])));
+        messageFirstHeader = RawHeaderBytes{};
+        std::memcpy(messageFirstHeader.bytes.data(), firstHeaderOfOpenMessage, size_t(size));
+        messageFirstHeader.size = quint8(size);
+    }
+    d.m_offset += q - p;
+    p = q;
     return true;
 }
 

@@ -202,6 +202,19 @@ public:
     using PieceSink =
         std::function<bool(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes)>;
     void setPieceSink(PieceSink sink) { m_pieceSink = std::move(sink); }
+    // With a frame sink, for a relay that forwards small frames in bulk: whole data
+    // frames that follow each other in one feed() and need nothing but forwarding go
+    // here together, as the bytes they were on the wire (still masked as received),
+    // instead of to the frame sink one by one. A frame joins the run only when the
+    // frame sink would take it on its own: no RSV bit, a data opcode in sequence, the
+    // mask bit our role expects, a 7- or 16-bit length (minimal), at most 4 KiB of
+    // payload, within the message size limit, and for text, valid UTF-8 so far and
+    // complete at the end of its message. The run ends at the first frame that is not
+    // like that, which then takes the usual path, so violations and outputs are
+    // exactly those without this sink. The sink returns false to refuse the run: its
+    // frames, and the rest of that feed()'s, then go to the frame sink one by one.
+    using RunSink = std::function<bool(QByteArrayView wireFrames)>;
+    void setRunSink(RunSink sink) { m_runSink = std::move(sink); }
 
 private:
     struct State;
@@ -211,6 +224,7 @@ private:
     MessageSink m_messageSink;
     FrameSink m_frameSink;
     PieceSink m_pieceSink;
+    RunSink m_runSink;
     std::unique_ptr<State> m_state;
     // Outputs not taken yet start at m_nextOutput; the vector is cleared (keeping its
     // capacity) once all are taken, so steady-state decoding does not allocate here.

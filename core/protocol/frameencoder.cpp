@@ -77,6 +77,35 @@ FrameHeader FrameEncoder::makeHeader(Opcode opcode, qint64 payloadSize, bool fin
     return header;
 }
 
+void FrameEncoder::appendFrameRun(QByteArray &out, QByteArrayView wireFrames) {
+    const qsizetype start = out.size();
+    out.append(wireFrames);
+    if (m_role != Role::Client)
+        return;
+    auto *b = reinterpret_cast<quint8 *>(out.data());
+    qsizetype at = start;
+    const qsizetype end = out.size();
+    while (at < end) {
+        const HeaderByte1 byte1 = unpackByte1(b[at + 1]);
+        Q_ASSERT(byte1.masked);
+        const LengthEncoding encoding = lengthEncodingOf(byte1.length7);
+        const int keyAt = 2 + extendedLengthSize(encoding);
+        const quint64 length =
+            encoding == LengthEncoding::Extended16   ? qFromBigEndian<quint16>(b + at + 2)
+            : encoding == LengthEncoding::Extended64 ? qFromBigEndian<quint64>(b + at + 2)
+                                                     : byte1.length7;
+        quint8 *key = b + at + keyAt;
+        const quint32 theirs = qFromBigEndian<quint32>(key);
+        const quint32 ours = m_keys.next();
+        qToBigEndian(ours, key);
+        at += keyAt + 4;
+        Q_ASSERT(quint64(end - at) >= length);
+        if (length > 0)
+            applyMask(out.data() + at, qsizetype(length), theirs ^ ours);
+        at += qsizetype(length);
+    }
+}
+
 FrameHeader FrameEncoder::encodeFrame(QByteArray &out, Opcode opcode, QByteArrayView payload,
                                       bool fin, quint8 rsvBits) {
     const FrameHeader header = makeHeader(opcode, payload.size(), fin, rsvBits);

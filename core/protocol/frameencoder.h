@@ -54,6 +54,15 @@ public:
     FrameHeader encodeFrameHeader(QByteArray &out, Opcode opcode, qint64 payloadSize,
                                   bool fin = true, quint8 rsvBits = 0);
 
+    // Appends whole frames as another endpoint's decoder received them
+    // (FrameDecoder::setRunSink), for a relay: the same headers and payloads, except
+    // that a client puts a fresh key of its own on each frame, which came masked from
+    // the other leg's client (RFC 6455 §5.3), and re-masks the payload in one pass: the
+    // XOR of the old key and the new one does both. A server's frames, which came
+    // unmasked from the other leg's server, are appended as they are. Every frame's
+    // mask bit must already be the one our role sends (the caller checks).
+    void appendFrameRun(QByteArray &out, QByteArrayView wireFrames);
+
     // Appends a data message (Text or Binary) as one frame, or as frames of at
     // most `fragmentSize` payload bytes when fragmentSize > 0. A zero-length
     // message is one frame. The extension, if any, transforms it first.

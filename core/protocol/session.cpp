@@ -125,6 +125,7 @@ struct Session::Private {
     FrameDecoder::MessageSink messageSink;
     Session::FrameSink frameSink;
     Session::PieceSink pieceSink;
+    Session::FrameRunSink runSink;
     std::function<void(const DecodedMessage &)> messageHandler;
     FrameEncoder encoder;
     MessageExtension *extension = nullptr;
@@ -484,6 +485,7 @@ struct SessionOps {
         s.d->decoder->setMessageSink(s.d->messageSink);
         s.d->decoder->setFrameSink(decoderFrameSink(s));
         s.d->decoder->setPieceSink(decoderPieceSink(s));
+        s.d->decoder->setRunSink(decoderRunSink(s));
     }
 
     static FrameDecoder::FrameSink decoderFrameSink(Session &s) {
@@ -509,6 +511,15 @@ struct SessionOps {
                 return false;
             s.d->pieceSink(header, offset, wireBytes);
             return true;
+        };
+    }
+
+    static FrameDecoder::RunSink decoderRunSink(Session &s) {
+        if (!s.d->frameSink || !s.d->runSink || s.d->extension)
+            return {};
+        return [&s](QByteArrayView wireFrames) {
+            // Where a single frame would not go to the frame sink, a run does not either.
+            return !s.hasEvent() && !s.d->ignoreInput && s.d->runSink(wireFrames);
         };
     }
 
@@ -1096,6 +1107,29 @@ void Session::setPieceSink(PieceSink sink) {
     d->pieceSink = std::move(sink);
     if (d->decoder)
         d->decoder->setPieceSink(SessionOps::decoderPieceSink(*this));
+}
+
+void Session::setFrameRunSink(FrameRunSink sink) {
+    d->runSink = std::move(sink);
+    if (d->decoder)
+        d->decoder->setRunSink(SessionOps::decoderRunSink(*this));
+}
+
+bool Session::sendFrameRun(QByteArrayView wireFrames, qint64 nowUs) {
+    if (wireFrames.size() < 2 || SessionOps::dataFrameRefusal(*this) != SendError::None ||
+        d->extension || (m_options.reportFrames && !d->frameSink))
+        return false;
+    // RFC 6455 §5.1: a client masks every frame, a server none. The frames of a run
+    // share their mask bit (FrameDecoder::setRunSink).
+    const bool masked = (quint8(wireFrames[1]) & MaskBit) != 0;
+    if (masked != (m_role == Role::Client))
+        return false;
+    m_nowUs = nowUs;
+    SessionOps::prepareOutgoing(*this, wireFrames.size());
+    const qsizetype start = m_outgoing.size();
+    d->encoder.appendFrameRun(m_outgoing, wireFrames);
+    SessionOps::account(*this, start);
+    return true;
 }
 
 qint64 Session::incomingFrameBytesLeft() const {

@@ -266,6 +266,20 @@ public:
     using PieceSink =
         std::function<void(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes)>;
     void setPieceSink(PieceSink sink);
+    // With a frame sink: incoming whole data frames that follow each other in one
+    // receiveData() go to `sink` together, as their bytes on the wire
+    // (FrameDecoder::setRunSink), where the frame sink would take each of them; false
+    // from the sink sends them to the frame sink one by one. An empty function: frame
+    // by frame only.
+    using FrameRunSink = std::function<bool(QByteArrayView wireFrames)>;
+    void setFrameRunSink(FrameRunSink sink);
+    // Sends the frames of a run another session received (FrameRunSink) in one append,
+    // as sendDataFrame() would send each: a client re-masks them with fresh keys of its
+    // own (FrameEncoder::appendFrameRun). Returns false and sends nothing when they
+    // cannot go that way (a data frame cannot go now, an extension is in use, frame
+    // events are reported, or their mask bit is not the one our role sends); they are
+    // then for sendDataFrame() one by one, which says why.
+    bool sendFrameRun(QByteArrayView wireFrames, qint64 nowUs);
     // Sends a piece of a data frame another session received in pieces (PieceSink):
     // the first piece (offset 0) writes the header, with `received`'s opcode, FIN and
     // full payload length and, for a client, a fresh masking key; every piece is then

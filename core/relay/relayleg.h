@@ -48,6 +48,8 @@ public:
     // path of a pair nobody watches, this leg's own data frames handed to a sink.
     using Connection::queueDataFrame;
     using Connection::queueDataPiece;
+    using Connection::queueFrameRun;
+    using Connection::setFrameRunSink;
     using Connection::setFrameSink;
     using Connection::setPieceSink;
     using Connection::writeQueued;
@@ -96,6 +98,8 @@ public:
     // As RelayLeg's.
     using Connection::queueDataFrame;
     using Connection::queueDataPiece;
+    using Connection::queueFrameRun;
+    using Connection::setFrameRunSink;
     using Connection::setFrameSink;
     using Connection::setPieceSink;
     using Connection::writeQueued;

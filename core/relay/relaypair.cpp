@@ -289,6 +289,14 @@ void RelayPair::forwardDirectly() {
         [this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
             forwardFramePiece(RelayLegKind::Server, header, offset, wireBytes);
         });
+    // Runs of small whole frames go on in one piece; what a run cannot take goes frame
+    // by frame above.
+    m_client->setFrameRunSink([this](QByteArrayView wireFrames) {
+        return m_server->queueFrameRun(wireFrames, m_client->lastReadUs());
+    });
+    m_server->setFrameRunSink([this](QByteArrayView wireFrames) {
+        return m_client->queueFrameRun(wireFrames, m_server->lastReadUs());
+    });
     m_client->setBatchHandler([this] { writeForwarded(RelayLegKind::Server); });
     m_server->setBatchHandler([this] { writeForwarded(RelayLegKind::Client); });
 }

@@ -298,6 +298,11 @@ private slots:
     void frameSinkKeepsFramesInOrder();
     void frameSinkNeverGetsBrokenText();
     void frameSinkRefusalMakesAnOutput();
+    void runSinkTakesWhatTheFrameSinkWould_data();
+    void runSinkTakesWhatTheFrameSinkWould();
+    void runSinkStopsBeforeBrokenFrames_data();
+    void runSinkStopsBeforeBrokenFrames();
+    void runSinkRefusalGoesFrameByFrame();
     void pieceSinkTakesFramesAsTheyArrive_data();
     void pieceSinkTakesFramesAsTheyArrive();
     void pieceSinkNeverTakesInvalidText_data();
@@ -1488,6 +1493,181 @@ void TestFrameDecoder::frameSinkRefusalMakesAnOutput() {
     QVERIFY(!two.header.fin);
     QCOMPARE(two.streamOffset, qint64(small.size()));
     QVERIFY(!decoder.hasNext());
+}
+
+namespace {
+
+// A decoder with a frame sink and a run sink, recording every data frame in stream
+// order as the wire bytes it came as: a run's bytes split back into frames by their
+// headers (a run holding anything but whole frames shows), and the
+// frames the frame sink or the outputs got, encoded again. Control frames and
+// violations are recorded by name.
+struct RunRecorder {
+    explicit RunRecorder(Role role)
+        : decoder(DecoderOptions{role}) {
+        decoder.setFrameSink(
+            [this](const FrameHeader &header, QByteArrayView payload, QByteArray *) {
+                frames.append(wire(header, payload));
+                sequence << QStringLiteral("frame");
+                return true;
+            });
+        decoder.setRunSink([this](QByteArrayView wireFrames) {
+            if (!acceptRuns)
+                return false;
+            // Split by headers alone: a run may start inside a message.
+            int count = 0;
+            while (!wireFrames.isEmpty()) {
+                const PartialHeader header = parsePartialHeader(
+                    wireFrames.first(std::min<qsizetype>(wireFrames.size(), 14)));
+                const qsizetype size = header.size + qsizetype(header.header.payloadLength);
+                if (!header.complete || size > wireFrames.size()) {
+                    frames.append("not whole frames: " + wireFrames.toByteArray().toHex());
+                    break;
+                }
+                frames.append(wireFrames.first(size).toByteArray());
+                wireFrames = wireFrames.sliced(size);
+                ++count;
+            }
+            runFrames.append(count);
+            sequence << QStringLiteral("run");
+            return true;
+        });
+    }
+    // The frame as it was on the wire (its masking key kept).
+    static QByteArray wire(const FrameHeader &header, QByteArrayView payload) {
+        return wireFrame(packByte0(header.byte0()), payload, header.maskingKey);
+    }
+    void feed(QByteArrayView bytes) {
+        decoder.feed(bytes);
+        while (decoder.hasNext()) {
+            const DecoderOutput output = decoder.takeNext();
+            if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+                if (isControl(frame->header.op()))
+                    sequence << QString::fromLatin1(opcodeName(frame->header.op()));
+                else
+                    frames.append(wire(frame->header, frame->payload));
+            } else if (const auto *violation = std::get_if<ProtocolViolation>(&output)) {
+                sequence << QStringLiteral("violation");
+                violations.append(*violation);
+            }
+        }
+    }
+    FrameDecoder decoder;
+    bool acceptRuns = true;
+    QList<QByteArray> frames;
+    QList<int> runFrames;
+    QStringList sequence;
+    QList<ProtocolViolation> violations;
+};
+
+// Frames a run may hold and frames it may not, from a client: small frames of both
+// data kinds, a 16-bit length, a text character split between fragments, empty
+// frames; a frame over 4 KiB and one with a 64-bit length (they go alone), and a
+// ping (it ends a run).
+QList<QByteArray> runStreamFrames() {
+    return {wireFrame(0x82, pattern(64), 0x11223344),
+            wireFrame(0x81, utf8Pattern(100), 0x01020304),
+            wireFrame(0x82, pattern(300), 0x05060708),
+            wireFrame(0x01, "h\xc3", 0x55667788),
+            wireFrame(0x00, "\xa9l", 0x99aabbcc),
+            wireFrame(0x80, "lo", 0x0a0b0c0d),
+            wireFrame(0x82, "", 0x12345678),
+            wireFrame(0x82, pattern(5000), 0x0badf00d),
+            wireFrame(0x82, pattern(4096), 0x21436587),
+            wireFrame(0x81, "", 0x31415926),
+            wireFrame(0x82, pattern(70000), 0x27182818),
+            wireFrame(0x82, pattern(10), 0x16180339),
+            wireFrame(0x89, "p", 0x01020304)};
+}
+
+} // namespace
+
+void TestFrameDecoder::runSinkTakesWhatTheFrameSinkWould_data() {
+    QTest::addColumn<QList<QByteArray>>("pieces");
+    QByteArray stream;
+    for (const QByteArray &frame : runStreamFrames())
+        stream += frame;
+    for (const Split &split : splits(stream))
+        QTest::newRow(qPrintable(split.first)) << split.second;
+}
+
+void TestFrameDecoder::runSinkTakesWhatTheFrameSinkWould() {
+    // Every data frame arrives once, in stream order, as the bytes it came as,
+    // through a run or alone, whatever the chunking; runs hold only whole frames.
+    QFETCH(QList<QByteArray>, pieces);
+    RunRecorder recorder(Role::Server);
+    for (const QByteArray &piece : pieces)
+        recorder.feed(piece);
+    QList<QByteArray> expected = runStreamFrames();
+    expected.removeLast(); // the ping
+    QCOMPARE(recorder.frames.size(), expected.size());
+    for (qsizetype i = 0; i < expected.size(); ++i)
+        QVERIFY2(recorder.frames.at(i) == expected.at(i), qPrintable(QString::number(i)));
+    QVERIFY(recorder.violations.isEmpty());
+    QCOMPARE(recorder.sequence.count(QStringLiteral("ping")), 1);
+    if (pieces.size() == 1) {
+        // Whole: the first seven frames go as one run; the 4096-byte frame and the
+        // empty text one make the next; the 10-byte frame the last, before the ping.
+        QCOMPARE(recorder.runFrames, QList<int>({7, 2, 1}));
+        QCOMPARE(recorder.sequence, QStringList({"run", "frame", "run", "frame", "run", "ping"}));
+    }
+}
+
+void TestFrameDecoder::runSinkStopsBeforeBrokenFrames_data() {
+    QTest::addColumn<QByteArray>("bad");
+    // Each after two good frames that a run takes; the plain decoder finds the same.
+    QTest::newRow("invalid UTF-8") << wireFrame(0x81, "ok\xff", 0x01020304);
+    QTest::newRow("text ends inside a character") << wireFrame(0x81, "ok\xc3", 0x01020304);
+    QTest::newRow("unmasked") << wireFrame(0x82, "x");
+    QTest::newRow("RSV1 without an extension") << wireFrame(0xc2, "x", 0x01020304);
+    QTest::newRow("continuation with no message") << wireFrame(0x80, "x", 0x01020304);
+    QTest::newRow("reserved opcode") << wireFrame(0x83, "x", 0x01020304);
+    QTest::newRow("16-bit length not minimal")
+        << hex("82fe000a01020304") + referenceMask(pattern(10), 0x01020304);
+    QTest::newRow("over the message size limit") << wireFrame(0x82, pattern(3000), 0x01020304);
+}
+
+void TestFrameDecoder::runSinkStopsBeforeBrokenFrames() {
+    // Nothing of a frame that breaks a rule goes into a run, and the violation is
+    // the one the decoder finds without a run sink, at the same offset.
+    QFETCH(QByteArray, bad);
+    const QByteArray good =
+        wireFrame(0x82, pattern(20), 0x0a0b0c0d) + wireFrame(0x81, "fine", 0x01020304);
+    RunRecorder recorder(Role::Server);
+    recorder.decoder.setMaxMessageSize(2000);
+    recorder.decoder.setConformance(Conformance::Strict); // a non-minimal length fails
+    recorder.feed(good + bad + wireFrame(0x82, "after", 0x01020304));
+    FrameDecoder plain(DecoderOptions{Role::Server, Conformance::Strict});
+    plain.setMaxMessageSize(2000);
+    plain.feed(good + bad);
+    std::optional<ProtocolViolation> expected;
+    while (plain.hasNext())
+        if (const auto *violation = std::get_if<ProtocolViolation>(&plain.next()))
+            expected = *violation;
+    QVERIFY(expected);
+    QCOMPARE(recorder.runFrames, QList<int>({2}));
+    QCOMPARE(recorder.frames.size(), 2);
+    QCOMPARE(recorder.violations.size(), 1);
+    QCOMPARE(recorder.violations.first().error, expected->error);
+    QCOMPARE(recorder.violations.first().streamOffset, expected->streamOffset);
+    QCOMPARE(recorder.violations.first().reason, expected->reason);
+    QCOMPARE(recorder.violations.first().frame, expected->frame);
+}
+
+void TestFrameDecoder::runSinkRefusalGoesFrameByFrame() {
+    // A refused run is not lost: its frames go to the frame sink one by one, and a
+    // later run is offered again.
+    RunRecorder recorder(Role::Client);
+    recorder.acceptRuns = false;
+    const QByteArray two = wireFrame(0x82, "one") + wireFrame(0x81, "two");
+    recorder.feed(two);
+    QCOMPARE(recorder.sequence, QStringList({"frame", "frame"}));
+    QCOMPARE(recorder.frames, QList<QByteArray>({wireFrame(0x82, "one"), wireFrame(0x81, "two")}));
+    recorder.acceptRuns = true;
+    recorder.feed(two);
+    QCOMPARE(recorder.sequence, QStringList({"frame", "frame", "run"}));
+    QCOMPARE(recorder.runFrames, QList<int>({2}));
+    QCOMPARE(recorder.frames.size(), 4);
 }
 
 namespace {

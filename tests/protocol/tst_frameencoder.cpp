@@ -77,6 +77,7 @@ private slots:
     void freshKeyForEveryFrame();
     void serverNeverAsksForKeys();
     void appendsToExistingBytes();
+    void frameRunTakesOurKeys();
     void extensionTransformsFirstFrameOnly();
     void extensionMaySendUntransformed();
     void encodeRaw_data();
@@ -269,6 +270,36 @@ void TestFrameEncoder::serverNeverAsksForKeys() {
     QCOMPARE(asked, 0);
     QCOMPARE(encoder.role(), Role::Server);
     QCOMPARE(out.toHex(), hex("0102486500026c6c80016f880503e8627965").toHex());
+}
+
+void TestFrameEncoder::frameRunTakesOurKeys() {
+    // A relay's client re-masks frames a client sent it: each frame leaves with the
+    // next key of ours and its payload masked with it (RFC 6455 §5.3), headers
+    // otherwise as they came; every length encoding, an empty payload, a zero key.
+    const QList<quint32> ours = {0x11111111, 0x37fa213d, 0xdeadbeef, 0x00000000};
+    qsizetype asked = 0;
+    FrameEncoder client(Role::Client,
+                        MaskingKeySource::fromFunction([&] { return ours.at(asked++); }));
+    const auto frames = [](const QList<quint32> &keys) {
+        return wireFrame(0x82, pattern(5), keys.at(0)) +
+               wireFrame(0x01, utf8Pattern(200), keys.at(1)) + wireFrame(0x80, "", keys.at(2)) +
+               wireFrame(0x82, pattern(70000), keys.at(3));
+    };
+    QByteArray out("before");
+    client.appendFrameRun(out, frames({0x01020304, 0xa1b2c3d4, 0x0f0e0d0c, 0x10203040}));
+    QCOMPARE(asked, ours.size());
+    QVERIFY(out == "before" + frames(ours));
+    // A relay's server passes a server's frames on as they are, and draws no key.
+    int serverAsked = 0;
+    FrameEncoder server(Role::Server, MaskingKeySource::fromFunction([&] {
+                            ++serverAsked;
+                            return 0u;
+                        }));
+    const QByteArray plain = wireFrame(0x82, pattern(300)) + wireFrame(0x81, "abc");
+    QByteArray passed;
+    server.appendFrameRun(passed, plain);
+    QVERIFY(passed == plain);
+    QCOMPARE(serverAsked, 0);
 }
 
 void TestFrameEncoder::appendsToExistingBytes() {

@@ -48,6 +48,9 @@ private slots:
     void piecesMaskedAgainInOnePass_data();
     void piecesMaskedAgainInOnePass();
     void nothingGoesBetweenPieces();
+    void runsMaskedAgainWithOurKeys_data();
+    void runsMaskedAgainWithOurKeys();
+    void runsRefusedGoFrameByFrame();
     void relayForwardsLargeFramesWhileTheyArrive_data();
     void relayForwardsLargeFramesWhileTheyArrive();
     void relayStopsInvalidTextInsideAFrame_data();
@@ -270,10 +273,20 @@ struct SessionLegs {
                 errors += to.sendDataPiece(header, offset, wireBytes, 3) != SendError::None;
             });
     }
+    // And runs of small frames in one piece, as RelayPair's direct path sends them.
+    void forwardWithRuns(Session &from, Session &to) {
+        forward(from, to);
+        from.setFrameRunSink([&to, this](QByteArrayView wireFrames) {
+            const bool taken = to.sendFrameRun(wireFrames, 3);
+            runs += taken;
+            return taken;
+        });
+    }
     std::unique_ptr<Session> server;
     std::unique_ptr<Session> client;
     int wholeFrames = 0;
     int pieces = 0;
+    int runs = 0;
     int errors = 0;
 };
 
@@ -331,6 +344,74 @@ void TestRelay::piecesMaskedAgainInOnePass() {
     QCOMPARE(sent.size(), expected.size());
     QVERIFY(sent == expected);
     QVERIFY(!from.hasEvent());
+}
+
+void TestRelay::runsMaskedAgainWithOurKeys_data() {
+    QTest::addColumn<bool>("toServer");
+    QTest::addColumn<qsizetype>("chunk");
+    for (const bool toServer : {true, false}) {
+        const char *way = toServer ? "to the server" : "to the client";
+        for (const qsizetype chunk : {qsizetype(1), qsizetype(300), qsizetype(1 << 20)})
+            QTest::addRow("%s, in %lld", way, qlonglong(chunk)) << toServer << chunk;
+    }
+}
+
+void TestRelay::runsMaskedAgainWithOurKeys() {
+    // Small frames received together leave together, byte for byte as received but
+    // for the masking key toward the server: the relay's own on every frame (RFC 6455
+    // §5.3), whatever key the client used; toward the client, as the server sent them.
+    QFETCH(bool, toServer);
+    QFETCH(qsizetype, chunk);
+    SessionLegs legs;
+    Session &from = toServer ? *legs.server : *legs.client;
+    Session &to = toServer ? *legs.client : *legs.server;
+    legs.forwardWithRuns(from, to);
+    const QList<QPair<quint8, QByteArray>> frames = {
+        {0x82, ws::test::pattern(64)},   {0x81, ws::test::utf8Pattern(125)},
+        {0x82, ws::test::pattern(126)},  {0x01, QByteArray("h\xc3")},
+        {0x80, QByteArray("\xa9")},      {0x82, QByteArray()},
+        {0x82, ws::test::pattern(5000)}, {0x81, ws::test::utf8Pattern(4096)}};
+    QByteArray received;
+    QByteArray expected;
+    quint32 peerKey = 0x01020304;
+    for (const auto &[firstByte, payload] : frames) {
+        received += toServer ? maskedFrame(firstByte, payload, peerKey += 0x11111111)
+                             : serverFrame(firstByte, payload);
+        expected += toServer ? maskedFrame(firstByte, payload, SampleMaskKey)
+                             : serverFrame(firstByte, payload);
+    }
+    for (qsizetype at = 0; at < received.size(); at += chunk)
+        from.receiveData(QByteArrayView(received).sliced(at, std::min(chunk, received.size() - at)),
+                         3);
+    QCOMPARE(legs.errors, 0);
+    // Byte by byte no frame is ever whole in one read: each goes alone.
+    QCOMPARE(legs.runs > 0, chunk > 1);
+    if (chunk > received.size()) {
+        // All but the 5000-byte frame (over 4 KiB: alone) in two runs.
+        QCOMPARE(legs.runs, 2);
+        QCOMPARE(legs.wholeFrames, 1);
+    }
+    const QByteArray sent = to.takeOutgoing();
+    QCOMPARE(sent.size(), expected.size());
+    QVERIFY(sent == expected);
+    QVERIFY(!from.hasEvent());
+}
+
+void TestRelay::runsRefusedGoFrameByFrame() {
+    // Frames a run cannot take go one by one, each refused or sent as it would be
+    // alone: after the server leg's close, both frames are refused (and said).
+    SessionLegs legs;
+    legs.forwardWithRuns(*legs.server, *legs.client);
+    QCOMPARE(legs.client->sendClose(1000, {}, 3), SendError::None);
+    legs.client->takeOutgoing();
+    legs.server->receiveData(maskedFrame(0x82, "a", 0x01020304) + maskedFrame(0x81, "b", 5), 4);
+    QCOMPARE(legs.runs, 0);
+    QCOMPARE(legs.wholeFrames, 2);
+    QCOMPARE(legs.errors, 2);
+    QVERIFY(legs.client->takeOutgoing().isEmpty());
+    // A run whose mask bit is not the one the sending role uses is not sent at all.
+    QVERIFY(!legs.server->sendFrameRun(maskedFrame(0x82, "a", 0x01020304), 5));
+    QVERIFY(!legs.server->hasOutgoing());
 }
 
 void TestRelay::nothingGoesBetweenPieces() {
