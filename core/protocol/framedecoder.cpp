@@ -118,17 +118,42 @@ struct FrameDecoder::State {
     bool closeReasonInvalid = false; // lenient mode: noted, not fatal
     bool closeSeen = false;          // every frame after it is output
 
-    // The data message in progress (RFC 6455 §5.4).
-    bool inMessage = false;
-    Opcode messageType = Opcode::Text;
+    // The data message in progress (RFC 6455 §5.4), as far as its frames moved it.
+    struct Progress {
+        bool inMessage = false;
+        Opcode type = Opcode::Text;
+        bool validateText = false; // uncompressed text: validated as the bytes arrive
+        int frameCount = 0;
+        qint64 wireSize = 0;
+        qint64 offset = 0;
+        Utf8Validator textValidator;
+        qint64 textFed = 0;
+
+        // A whole data frame that breaks no rule moves it on, as startFrame() and
+        // finishFrame() would: `validator` is textValidator fed with the frame's
+        // payload, for text.
+        void advance(quint8 op, bool fin, bool text, const Utf8Validator &validator, qint64 size,
+                     qint64 frameOffset) {
+            if (op != quint8(Opcode::Continuation)) {
+                type = static_cast<Opcode>(op);
+                validateText = text;
+                frameCount = 0;
+                wireSize = 0;
+                offset = frameOffset;
+                textFed = 0;
+            }
+            if (text) {
+                textValidator = validator;
+                textFed += size;
+            }
+            ++frameCount;
+            wireSize += size;
+            inMessage = !fin;
+        }
+    };
+    Progress progress;
     quint8 messageRsv = 0;
-    bool validateText = false; // uncompressed text: validated as the bytes arrive
-    int frameCount = 0;
-    qint64 wireSize = 0;
-    qint64 messageOffset = 0;
     QByteArray messageData;
-    Utf8Validator textValidator;
-    qint64 textFed = 0;
     // For a violation found once a message is whole: its first and last frames.
     RawHeaderBytes messageFirstHeader;
     qint64 firstFrameLength = 0;
@@ -173,8 +198,8 @@ struct FrameDecoder::State {
                               frame.payload.constData(), qint64(payloadEnd));
     }
     bool isTextFrame() const {
-        return validateText && (frame.header.opcode == code(Opcode::Text) ||
-                                frame.header.opcode == code(Opcode::Continuation));
+        return progress.validateText && (frame.header.opcode == code(Opcode::Text) ||
+                                         frame.header.opcode == code(Opcode::Continuation));
     }
 };
 
@@ -213,7 +238,7 @@ DecoderOutput FrameDecoder::takeNext() {
 }
 
 bool FrameDecoder::isInsideMessage() const {
-    return m_state->inMessage;
+    return m_state->progress.inMessage;
 }
 
 quint64 FrameDecoder::payloadBytesLeft() const {
@@ -251,7 +276,7 @@ bool FrameDecoder::State::takeWholeMessage(FrameDecoder &d, const char *&p, cons
     // FIN set, no RSV bit (nothing for an extension), a text or binary opcode.
     if ((b0 & (FinBit | RsvBitsMask)) != FinBit ||
         (op != code(Opcode::Text) && op != code(Opcode::Binary)) || d.m_options.reportDataFrames ||
-        closeSeen || inMessage || !frame.notes.isEmpty())
+        closeSeen || progress.inMessage || !frame.notes.isEmpty())
         return false;
     const quint64 length = frame.header.payloadLength;
     if (quint64(end - p) < length)
@@ -328,37 +353,23 @@ bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const 
             std::memcpy(target, p, size_t(size));
     }
     const bool first = op != code(Opcode::Continuation);
-    const bool text = first ? op == code(Opcode::Text) : validateText;
+    const bool text = first ? op == code(Opcode::Text) : progress.validateText;
     Utf8Validator validator;
     if (text) {
         // RFC 6455 §8.1: fail fast, and a message may not end inside a character.
         if (!first)
-            validator = textValidator;
+            validator = progress.textValidator;
         if (validator.feed(QByteArrayView(target, size)) == Utf8Validator::Status::Invalid ||
             (fin && !validator.isCompleteAndValid()))
             return false;
     }
-    // The message moves on as startFrame() and finishFrame() would move it.
+    progress.advance(op, fin, text, validator, size, frameOffset);
     if (first) {
-        messageType = static_cast<Opcode>(op);
         messageRsv = 0;
-        validateText = text;
-        frameCount = 0;
-        wireSize = 0;
-        messageOffset = frameOffset;
         // Read by finishMessage() only: a message that ends with this frame needs none.
         if (!fin)
             messageFirstHeader = raw;
     }
-    if (first)
-        textFed = 0;
-    if (text) {
-        textValidator = validator;
-        textFed += size;
-    }
-    ++frameCount;
-    wireSize += size;
-    inMessage = !fin;
     // Field by field from what is in registers, not copies of whole structs: their
     // bytes were just stored one by one, and a wide load of them right after waits
     // for the stores (no store forwarding), a cost paid on every frame here.
@@ -399,15 +410,8 @@ bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const ch
         return false;
     const bool masked = d.m_options.role == Role::Server;
     const quint64 maxMessage = quint64(std::max<qint64>(d.m_options.maxMessageSize, 0));
-    // The message state as the frames move it, kept only if the run is taken.
-    bool runInMessage = inMessage;
-    bool runText = validateText;
-    Utf8Validator runValidator = textValidator;
-    qint64 runWireSize = wireSize;
-    qint64 runTextFed = textFed;
-    int runFrameCount = frameCount;
-    Opcode runType = messageType;
-    qint64 runMessageOffset = messageOffset;
+    // The message as the frames move it, kept only if the run is taken.
+    Progress run = progress;
     bool startedMessage = false;
     const char *firstHeaderOfOpenMessage = nullptr; // of a message the run leaves open
     std::array<char, SinkStackBytes> unmasked;
@@ -433,12 +437,13 @@ bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const ch
         if (size > qsizetype(SinkStackBytes) || end - q < headerBytes + size)
             break;
         const bool first = op != code(Opcode::Continuation);
-        if (first ? (op != code(Opcode::Text) && op != code(Opcode::Binary)) || runInMessage
-                  : !runInMessage)
+        if (first ? (op != code(Opcode::Text) && op != code(Opcode::Binary)) || run.inMessage
+                  : !run.inMessage)
             break;
-        if ((first ? 0 : quint64(runWireSize)) + quint64(size) > maxMessage)
+        if ((first ? 0 : quint64(run.wireSize)) + quint64(size) > maxMessage)
             break;
-        const bool text = first ? op == code(Opcode::Text) : runText;
+        const bool text = first ? op == code(Opcode::Text) : run.validateText;
+        Utf8Validator validator;
         if (text) {
             // RFC 6455 §8.1: fail fast, and a message may not end inside a character.
             const char *payload = q + headerBytes;
@@ -447,27 +452,17 @@ bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const ch
                              maskingKeyAt(reinterpret_cast<const quint8 *>(q) + headerBytes - 4));
                 payload = unmasked.data();
             }
-            Utf8Validator validator = first ? Utf8Validator() : runValidator;
+            if (!first)
+                validator = run.textValidator;
             if (validator.feed(QByteArrayView(payload, size)) == Utf8Validator::Status::Invalid ||
                 (fin && !validator.isCompleteAndValid()))
                 break;
-            runValidator = validator;
         }
+        run.advance(op, fin, text, validator, size, d.m_offset + (q - p));
         if (first) {
             startedMessage = true;
-            runType = static_cast<Opcode>(op);
-            runText = text;
-            runFrameCount = 0;
-            runWireSize = 0;
-            runTextFed = 0;
-            runMessageOffset = d.m_offset + (q - p);
             firstHeaderOfOpenMessage = fin ? nullptr : q;
         }
-        if (text)
-            runTextFed += size;
-        ++runFrameCount;
-        runWireSize += size;
-        runInMessage = !fin;
         q += headerBytes + size;
     }
     if (q == p)
@@ -478,14 +473,7 @@ bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const ch
         runRefused = true;
         return false;
     }
-    inMessage = runInMessage;
-    validateText = runText;
-    textValidator = runValidator;
-    wireSize = runWireSize;
-    textFed = runTextFed;
-    frameCount = runFrameCount;
-    messageType = runType;
-    messageOffset = runMessageOffset;
+    progress = run;
     if (startedMessage)
         messageRsv = 0;
     if (firstHeaderOfOpenMessage) {
@@ -574,12 +562,12 @@ bool FrameDecoder::State::isPlainShortDataFrame(const FrameDecoder &d) {
         return false;
     quint64 before = 0;
     if (op == code(Opcode::Text) || op == code(Opcode::Binary)) {
-        if (inMessage)
+        if (progress.inMessage)
             return false;
     } else if (op == code(Opcode::Continuation)) {
-        if (!inMessage || rsv != 0)
+        if (!progress.inMessage || rsv != 0)
             return false;
-        before = quint64(wireSize);
+        before = quint64(progress.wireSize);
     } else {
         return false;
     }
@@ -646,7 +634,7 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
     // RFC 6455 §5.4: a continuation needs a message in progress, a new data frame
     // needs none.
     if (op == code(Opcode::Continuation)) {
-        if (!inMessage) {
+        if (!progress.inMessage) {
             d.fail(ProtocolError::UnexpectedContinuation,
                    QStringLiteral("continuation frame, but no fragmented message is in "
                                   "progress (RFC 6455 §5.4)"),
@@ -663,11 +651,11 @@ bool FrameDecoder::State::checkFirstByte(FrameDecoder &d) {
         }
         return true;
     }
-    if (inMessage) {
+    if (progress.inMessage) {
         d.fail(ProtocolError::ExpectedContinuation,
                QStringLiteral("%1 frame while a fragmented %2 message is in progress; a "
                               "continuation frame was expected (RFC 6455 §5.4)")
-                   .arg(frameKind(op), QString::fromLatin1(opcodeName(messageType))),
+                   .arg(frameKind(op), QString::fromLatin1(opcodeName(progress.type))),
                frameOffset, headerFrame(1));
         return false;
     }
@@ -748,7 +736,7 @@ bool FrameDecoder::State::checkLength(FrameDecoder &d) {
     // Checked before anything is allocated for the payload.
     if (!isControlFrame()) {
         const quint64 limit = quint64(std::max<qint64>(d.m_options.maxMessageSize, 0));
-        const quint64 before = op == code(Opcode::Continuation) ? quint64(wireSize) : 0;
+        const quint64 before = op == code(Opcode::Continuation) ? quint64(progress.wireSize) : 0;
         if (length > limit || before > limit - length) {
             const QString total = before + length < before ? QStringLiteral("more than 2^64")
                                                            : QString::number(before + length);
@@ -780,16 +768,16 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
 
     const quint8 op = header.opcode;
     if (op == code(Opcode::Text) || op == code(Opcode::Binary)) {
-        inMessage = true;
-        messageType = static_cast<Opcode>(op);
+        progress.inMessage = true;
+        progress.type = static_cast<Opcode>(op);
         messageRsv = header.rsvBits();
-        validateText = messageType == Opcode::Text && messageRsv == 0;
-        frameCount = 0;
-        wireSize = 0;
-        messageOffset = frameOffset;
+        progress.validateText = progress.type == Opcode::Text && messageRsv == 0;
+        progress.frameCount = 0;
+        progress.wireSize = 0;
+        progress.offset = frameOffset;
         messageFirstHeader = frame.rawHeader;
-        textValidator.reset();
-        textFed = 0;
+        progress.textValidator.reset();
+        progress.textFed = 0;
     } else if (op == code(Opcode::Close)) {
         closeCode = 0;
         closeReasonValidator.reset();
@@ -814,7 +802,7 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
 // sink's owner can still answer it with a close frame on the other side.
 bool FrameDecoder::State::goesInPieces(const FrameDecoder &d) const {
     return d.m_pieceSink && d.m_frameSink && !isControl(frame.header.op()) &&
-           frame.header.rsvBits() == 0 && messageType != Opcode::Text && !closeSeen &&
+           frame.header.rsvBits() == 0 && progress.type != Opcode::Text && !closeSeen &&
            frame.notes.isEmpty() && !d.hasNext();
 }
 
@@ -841,10 +829,10 @@ void FrameDecoder::State::consumePiece(FrameDecoder &d, const char *&p, const ch
 void FrameDecoder::State::finishPieces() {
     reading = Reading::Header;
     inPieces = false;
-    ++frameCount;
-    wireSize += qint64(frame.header.payloadLength);
+    ++progress.frameCount;
+    progress.wireSize += qint64(frame.header.payloadLength);
     if (frame.header.fin) {
-        inMessage = false;
+        progress.inMessage = false;
         messageData = QByteArray();
     }
     frame.header.reset();
@@ -881,11 +869,13 @@ void FrameDecoder::State::consumePayload(FrameDecoder &d, const char *&p, const 
 
     if (isTextFrame()) {
         // RFC 6455 §8.1: fail fast, at the first byte that cannot be UTF-8.
-        const qint64 fedBefore = textFed;
-        textFed += count;
-        if (textValidator.feed(QByteArrayView(dst, count)) == Utf8Validator::Status::Invalid) {
-            const qint64 inChunk = std::max<qint64>(textValidator.errorOffset() - fedBefore, 0);
-            failInvalidText(d, quint8(dst[inChunk]), textValidator.errorOffset(),
+        const qint64 fedBefore = progress.textFed;
+        progress.textFed += count;
+        if (progress.textValidator.feed(QByteArrayView(dst, count)) ==
+            Utf8Validator::Status::Invalid) {
+            const qint64 inChunk =
+                std::max<qint64>(progress.textValidator.errorOffset() - fedBefore, 0);
+            failInvalidText(d, quint8(dst[inChunk]), progress.textValidator.errorOffset(),
                             chunkOffset + inChunk,
                             payloadFrame(received - quint64(count - inChunk) + 1));
             return;
@@ -975,15 +965,15 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
     const bool reported =
         !dataFrame || d.m_options.reportDataFrames || closeSeen || !frame.notes.isEmpty();
     if (dataFrame) {
-        ++frameCount;
-        wireSize += length;
+        ++progress.frameCount;
+        progress.wireSize += length;
         lastFrameLength = length;
-        if (frameCount == 1)
+        if (progress.frameCount == 1)
             firstFrameLength = length;
         // A single-frame message shares the frame's payload (or takes it, when the
         // frame is not output); later fragments are appended (the only second copy,
         // and only for fragmented messages).
-        if (frameCount == 1)
+        if (progress.frameCount == 1)
             messageData = reported ? frame.payload : std::move(frame.payload);
         else
             messageData.append(frame.payload);
@@ -1012,14 +1002,14 @@ void FrameDecoder::State::finishFrame(FrameDecoder &d) {
 void FrameDecoder::State::sinkFrame(FrameDecoder &d) {
     const qint64 length = qint64(frame.header.payloadLength);
     const bool fin = frame.header.fin;
-    ++frameCount;
-    wireSize += length;
-    if (fin && validateText && !textValidator.isCompleteAndValid()) {
+    ++progress.frameCount;
+    progress.wireSize += length;
+    if (fin && progress.validateText && !progress.textValidator.isCompleteAndValid()) {
         failIncompleteText(d, payloadFrame(quint64(length)));
         return;
     }
     if (fin) {
-        inMessage = false;
+        progress.inMessage = false;
         // Fragments gathered before the sink was set (a relay sets it once open).
         messageData = QByteArray();
     }
@@ -1040,12 +1030,12 @@ void FrameDecoder::State::failIncompleteText(FrameDecoder &d, ViolationFrame vio
 }
 
 void FrameDecoder::State::finishMessage(FrameDecoder &d) {
-    inMessage = false;
+    progress.inMessage = false;
     DecodedMessage message;
-    message.type = messageType;
-    message.frameCount = frameCount;
-    message.wireSize = wireSize;
-    message.streamOffset = messageOffset;
+    message.type = progress.type;
+    message.frameCount = progress.frameCount;
+    message.wireSize = progress.wireSize;
+    message.streamOffset = progress.offset;
     message.compressed = messageRsv != 0;
     QByteArray data = std::move(messageData);
     messageData = QByteArray();
@@ -1056,11 +1046,11 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
                               data.constData() + data.size() - lastFrameLength, lastFrameLength);
     };
     const auto firstFrame = [&] {
-        return violationFrame(messageFirstHeader, messageFirstHeader.size, messageOffset,
+        return violationFrame(messageFirstHeader, messageFirstHeader.size, progress.offset,
                               data.constData(), firstFrameLength);
     };
 
-    if (validateText && !textValidator.isCompleteAndValid()) {
+    if (progress.validateText && !progress.textValidator.isCompleteAndValid()) {
         failIncompleteText(d, lastFrame());
         return;
     }
@@ -1072,21 +1062,21 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
             d.fail(*decoded.error,
                    QStringLiteral("%1: %2").arg(QString::fromLatin1(extension->name()),
                                                 describe(*decoded.error)),
-                   messageOffset, firstFrame());
+                   progress.offset, firstFrame());
             return;
         }
         if (decoded.data.size() > limit) {
             d.fail(ProtocolError::MessageTooBig,
                    QStringLiteral("%1 message is %2 bytes after %3; the maximum message size is "
                                   "%4 (RFC 6455 §7.4.1, 1009)")
-                       .arg(QString::fromLatin1(opcodeName(messageType)))
+                       .arg(QString::fromLatin1(opcodeName(progress.type)))
                        .arg(decoded.data.size())
                        .arg(QString::fromLatin1(extension->name()))
                        .arg(limit),
-                   messageOffset, firstFrame());
+                   progress.offset, firstFrame());
             return;
         }
-        if (messageType == Opcode::Text) {
+        if (progress.type == Opcode::Text) {
             Utf8Validator validator;
             if (validator.feed(decoded.data) != Utf8Validator::Status::Valid) {
                 d.fail(ProtocolError::InvalidUtf8,
@@ -1100,7 +1090,7 @@ void FrameDecoder::State::finishMessage(FrameDecoder &d) {
                            : QStringLiteral("text message ends in the middle of a UTF-8 "
                                             "character after %1 (RFC 6455 §8.1)")
                                  .arg(QString::fromLatin1(extension->name())),
-                       messageOffset, firstFrame());
+                       progress.offset, firstFrame());
                 return;
             }
         }
