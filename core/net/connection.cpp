@@ -174,8 +174,17 @@ void Connection::flush() {
         m_transportClosing = true;
         // Bounded even when the peer stops reading what is left to write.
         armCloseDeadline();
-        if (m_socket->state() == QAbstractSocket::ConnectedState)
-            closeLingering(m_socket, m_closeTimeoutMs);
+        if (m_socket->state() == QAbstractSocket::ConnectedState) {
+            // The peer sends nothing after its close frame (RFC 6455 §5.5.1), and what
+            // came with it was read: no byte of its is left to meet our close with a
+            // reset, so plain TCP closes at once (once what is queued is written).
+            // Otherwise (we failed the connection while the peer may still be sending,
+            // or TLS, whose close_notify may still come) in stages.
+            if (m_session->closeReceived() && isUnbuffered(m_socket))
+                m_socket->disconnectFromHost();
+            else
+                closeLingering(m_socket, m_closeTimeoutMs);
+        }
     } else if (m_session->closeSent() && m_session->state() != SessionState::Closed) {
         armCloseDeadline();
     }

@@ -6,6 +6,7 @@
 #include "net/socketio.h"
 #include "net/tcpserver.h"
 
+#include <QDir>
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
@@ -133,6 +134,7 @@ private slots:
     void handshakeTimeoutDropsStalledClient();
     void keepaliveDropsDeadPeer();
     void closeTimeoutDropsUnansweringPeer();
+    void answeredCloseKeepsNoDescriptor();
     void stopIsBoundedByCloseTimeout();
     void plainSocketsLeaveUnreadBytesInTheKernel();
     void echoBackpressureBoundsQueue_data();
@@ -498,6 +500,42 @@ void tst_Server::closeTimeoutDropsUnansweringPeer() {
     QVERIFY(!closed->clean);
     QVERIFY(closed->closedByUs);
     QTRY_COMPARE_WITH_TIMEOUT(socket.state(), QAbstractSocket::UnconnectedState, 5000);
+}
+
+// The descriptors this process holds open.
+static int openDescriptors() {
+    return int(QDir(QStringLiteral("/proc/self/fd"))
+                   .entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot)
+                   .size());
+}
+
+void tst_Server::answeredCloseKeepsNoDescriptor() {
+    // Once the client's close frame is in and answered, it sends nothing more (RFC
+    // 6455 §5.5.1): the server closes its socket at once, not in stages waiting for
+    // the client's FIN (that is for a connection it fails). The client here keeps
+    // its end open, long before the close timeout.
+    ServerOptions options = localOptions();
+    options.closeTimeoutMs = 60000;
+    LoggedServer server(options);
+    QVERIFY(server.server.listen());
+    const int before = openDescriptors();
+    BareClient client;
+    QVERIFY(client.connectTo(server.server.port()));
+    QVERIFY(client.send(upgradeRequest(server.server.port())));
+    QByteArray buffer;
+    int error = 0;
+    QVERIFY(QTest::qWaitFor(
+        [&] { return client.read(buffer, error) && buffer.contains("\r\n\r\n"); }, 5000));
+    buffer.clear();
+    QVERIFY(client.send(maskedFrame(0x88, QByteArray::fromHex("03e8"), 0x01020304)));
+    QVERIFY(QTest::qWaitFor([&] { return client.peerClosed(); }, 5000));
+    QVERIFY(client.read(buffer, error) || error == 0);
+    QCOMPARE(buffer.toHex(), QByteArray("880203e8"));
+    QTRY_VERIFY(server.server.clients().isEmpty());
+    // Only the client's own descriptor is left of the connection.
+    QTRY_COMPARE_WITH_TIMEOUT(openDescriptors(), before + 1, 3000);
+    QVERIFY(server.recorder.closed());
+    QVERIFY(server.recorder.closed()->clean);
 }
 
 void tst_Server::stopIsBoundedByCloseTimeout() {
