@@ -98,6 +98,20 @@ struct BareClient {
             return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
         }
     }
+    // Connects and opens the WebSocket: true once the 101 response is in (what came
+    // after it is read into `rest`).
+    bool openWebSocket(quint16 port, QByteArray &rest) {
+        if (!connectTo(port) || !send(upgradeRequest(port)))
+            return false;
+        QByteArray buffer;
+        int error = 0;
+        if (!QTest::qWaitFor([&] { return read(buffer, error) && buffer.contains("\r\n\r\n"); },
+                             5000) ||
+            !buffer.startsWith("HTTP/1.1 101 "))
+            return false;
+        rest = buffer.mid(buffer.indexOf("\r\n\r\n") + 4);
+        return true;
+    }
     // The peer's FIN has arrived (nothing is read).
     bool peerClosed() const {
         pollfd hangup{fd, POLLRDHUP, 0};
@@ -402,14 +416,9 @@ void tst_Server::failureServesWhatCameBeforeIt() {
     LoggedServer server(localOptions());
     QVERIFY(server.server.listen());
     BareClient client;
-    QVERIFY(client.connectTo(server.server.port()));
-    QVERIFY(client.send(upgradeRequest(server.server.port())));
     QByteArray buffer;
     int error = 0;
-    QVERIFY(QTest::qWaitFor(
-        [&] { return client.read(buffer, error) && buffer.contains("\r\n\r\n"); }, 5000));
-    QVERIFY(buffer.startsWith("HTTP/1.1 101 "));
-    buffer.clear();
+    QVERIFY(client.openWebSocket(server.server.port(), buffer));
 
     QVERIFY(client.send(maskedFrame(0x81, "Hello", 0x01020304) +
                         maskedFrame(0xc1, "Hello", 0x05060708) +
@@ -520,13 +529,9 @@ void tst_Server::answeredCloseKeepsNoDescriptor() {
     QVERIFY(server.server.listen());
     const int before = openDescriptors();
     BareClient client;
-    QVERIFY(client.connectTo(server.server.port()));
-    QVERIFY(client.send(upgradeRequest(server.server.port())));
     QByteArray buffer;
     int error = 0;
-    QVERIFY(QTest::qWaitFor(
-        [&] { return client.read(buffer, error) && buffer.contains("\r\n\r\n"); }, 5000));
-    buffer.clear();
+    QVERIFY(client.openWebSocket(server.server.port(), buffer));
     QVERIFY(client.send(maskedFrame(0x88, QByteArray::fromHex("03e8"), 0x01020304)));
     QVERIFY(QTest::qWaitFor([&] { return client.peerClosed(); }, 5000));
     QVERIFY(client.read(buffer, error) || error == 0);
