@@ -196,15 +196,8 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const {
         case Qt::DisplayRole:
             if (index.column() == NameColumn)
                 return tr("All connections");
-            if (index.column() == StateColumn) {
-                int open = 0;
-                for (const quint32 endpoint : m_hub->ids()) {
-                    const EndpointInfo *info = m_hub->info(endpoint);
-                    if (info->isConnection() && info->isLive())
-                        ++open;
-                }
-                return tr("%n live", nullptr, open);
-            }
+            if (index.column() == StateColumn)
+                return tr("%n live", nullptr, m_hub->liveConnectionCount());
             return {};
         case Qt::FontRole: {
             QFont font;
