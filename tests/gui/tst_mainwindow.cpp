@@ -185,6 +185,7 @@ private slots:
 
     void echoThroughTheWindow();
     void pingShowsRoundTrip();
+    void chartDrawsConnectionsThatCarriedSomething();
     void closeWithCodeAndReason();
     void malformedFrameIsAnErrorRow();
     void rawFrameWithReservedOpcode();
@@ -406,6 +407,50 @@ void TestMainWindow::pingShowsRoundTrip() {
     QVERIFY(!box->isInputValid());
     QVERIFY(!box->send());
     QVERIFY(box->statusLabel()->text().startsWith(QStringLiteral("Not sent")));
+    closeWindow(*window);
+}
+
+void TestMainWindow::chartDrawsConnectionsThatCarriedSomething() {
+    auto window = createWindow();
+    QVERIFY(window);
+    const quint16 port = startEchoServer(*window);
+    QVERIFY(port != 0);
+    const QString url = QStringLiteral("ws://127.0.0.1:%1/").arg(port);
+    ConnectionHub *hub = window->hub();
+    RttChart *chart = window->rttChart();
+
+    // Open at one sample, closed at the next having carried nothing: no line, so that a
+    // flood of short connections does not fill the chart and its legend.
+    const quint32 idle = connectThroughDialog(*window, url);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(idle), Timeout);
+    chart->clear();
+    chart->sampleRates();
+    QCOMPARE(hub->sendClose(idle, 1000, {}), SendError::None);
+    // Its server side too, which the chart samples as well.
+    const quint32 server = window->serverPanel()->serverId();
+    const auto serverSidesEnded = [&] {
+        const QList<quint32> clients = hub->clientsOf(server);
+        return !clients.isEmpty() && std::all_of(clients.begin(), clients.end(), [&](quint32 id) {
+            return hub->info(id)->finished;
+        });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(idle)->finished && serverSidesEnded(), Timeout);
+    chart->sampleRates();
+    QCOMPARE(chart->seriesCount(), 0);
+    QCOMPARE(chart->rateCount(), 0);
+
+    // One that carried a message between the samples has its line, named as in the tree.
+    const quint32 busy = connectThroughDialog(*window, url);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(busy), Timeout);
+    chart->sampleRates();
+    QCOMPARE(hub->sendText(busy, "hello"), SendError::None);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(busy)->messagesIn == 1, Timeout);
+    QCOMPARE(hub->sendClose(busy, 1000, {}), SendError::None);
+    QTRY_VERIFY_WITH_TIMEOUT(hub->info(busy)->finished, Timeout);
+    chart->sampleRates();
+    QVERIFY(chart->colorOf(busy).isValid());
+    QCOMPARE(chart->nameOf(busy), hub->info(busy)->name);
+    QVERIFY(!chart->colorOf(idle).isValid());
     closeWindow(*window);
 }
 

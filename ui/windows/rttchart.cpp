@@ -119,6 +119,9 @@ RttChart::RttChart(QWidget *parent)
 
     m_emptyText = new QGraphicsSimpleTextItem(m_chart);
     m_emptyText->setZValue(10);
+    m_notDrawnText = new QGraphicsSimpleTextItem(m_chart);
+    m_notDrawnText->setZValue(10);
+    m_notDrawnText->hide();
     connect(m_chart, &QChart::plotAreaChanged, this, &RttChart::placeEmptyText);
 
     m_view = new QChartView(m_chart, this);
@@ -153,10 +156,6 @@ void RttChart::setHub(ConnectionHub *hub) {
         m_rateTimer.stop();
         return;
     }
-    connect(hub, &ConnectionHub::endpointAdded, this, [this](quint32 id) {
-        if (const EndpointInfo *info = m_hub->info(id))
-            setConnectionName(id, info->name);
-    });
     connect(hub, &ConnectionHub::roundTripMeasured, this,
             [this](quint32 id, double milliseconds) { addRoundTrip(id, milliseconds); });
     m_lastSampleMs = nowMs();
@@ -181,7 +180,10 @@ void RttChart::sampleRates() {
                 m_lastCounts.insert(id, total);
             continue;
         }
-        addRate(id, double(total - *it) / seconds, now);
+        // A connection that ended having carried nothing since its first sample gets no
+        // line: a flood of short connections would otherwise fill the legend.
+        if (total != *it || info->isLive() || m_series.contains(id))
+            addRate(id, double(total - *it) / seconds, now);
         *it = total;
         if (!info->isLive())
             m_lastCounts.erase(it);
@@ -210,16 +212,42 @@ void RttChart::applyStyle() {
     }
     m_emptyText->setFont(small);
     m_emptyText->setBrush(faint);
+    m_notDrawnText->setFont(small);
+    m_notDrawnText->setBrush(faint);
 }
 
-RttChart::Series &RttChart::seriesOf(quint32 connection) {
+int RttChart::freeColorIndex() const {
+    // The colour fewest drawn connections have, the earliest in the palette on a tie.
+    int uses[PaletteSize] = {};
+    for (const Series &series : m_series)
+        ++uses[series.colorIndex];
+    return int(std::min_element(std::begin(uses), std::end(uses)) - std::begin(uses));
+}
+
+RttChart::Series *RttChart::seriesOf(quint32 connection, qint64 atMs) {
     auto it = m_series.find(connection);
     if (it == m_series.end()) {
+        const bool selected = !m_scope.isEmpty() && m_scope.contains(connection);
+        if (m_series.size() >= MaxSeries && !selected) {
+            const auto counted = m_notDrawn.find(connection);
+            if (counted == m_notDrawn.end())
+                m_notDrawn.insert(connection, atMs);
+            else
+                *counted = std::max(*counted, atMs);
+            return nullptr;
+        }
+        m_notDrawn.remove(connection);
+        QString name = m_names.take(connection);
+        if (name.isEmpty() && m_hub) {
+            if (const EndpointInfo *info = m_hub->info(connection))
+                name = info->name;
+        }
+        if (name.isEmpty())
+            name = QStringLiteral("#%1").arg(connection);
+        const int colorIndex = freeColorIndex();
         it = m_series.insert(connection, Series{});
-        it->colorIndex = int(m_order.size()) % PaletteSize;
-        it->name = m_names.take(connection);
-        if (it->name.isEmpty())
-            it->name = QStringLiteral("#%1").arg(connection);
+        it->colorIndex = colorIndex;
+        it->name = std::move(name);
         const QColor color = Palette[it->colorIndex];
 
         // The points carry the connection's legend entry; the rate line shares its colour.
@@ -246,16 +274,20 @@ RttChart::Series &RttChart::seriesOf(quint32 connection) {
         it->rateSeries = rates;
         m_order.append(connection);
     }
-    return *it;
+    return &*it;
 }
 
 void RttChart::addRoundTrip(quint32 connection, double milliseconds, qint64 atMs) {
-    seriesOf(connection).roundTrips.push_back({atMs < 0 ? nowMs() : atMs, milliseconds});
+    const qint64 at = atMs == AtNow ? nowMs() : atMs;
+    if (Series *series = seriesOf(connection, at))
+        series->roundTrips.push_back({at, milliseconds});
     scheduleRefresh();
 }
 
 void RttChart::addRate(quint32 connection, double messagesPerSecond, qint64 atMs) {
-    seriesOf(connection).rates.push_back({atMs < 0 ? nowMs() : atMs, messagesPerSecond});
+    const qint64 at = atMs == AtNow ? nowMs() : atMs;
+    if (Series *series = seriesOf(connection, at))
+        series->rates.push_back({at, messagesPerSecond});
     scheduleRefresh();
 }
 
@@ -282,6 +314,7 @@ void RttChart::clear() {
     m_chart->removeAllSeries();
     m_series.clear();
     m_order.clear();
+    m_notDrawn.clear();
     refresh();
 }
 
@@ -314,6 +347,11 @@ QColor RttChart::colorOf(quint32 connection) const {
     return it == m_series.constEnd() ? QColor() : Palette[it->colorIndex];
 }
 
+QString RttChart::nameOf(quint32 connection) const {
+    const auto it = m_series.constFind(connection);
+    return it == m_series.constEnd() ? QString() : it->name;
+}
+
 bool RttChart::isShown(quint32 connection) const {
     return m_scope.isEmpty() || m_scope.contains(connection);
 }
@@ -321,12 +359,26 @@ bool RttChart::isShown(quint32 connection) const {
 void RttChart::prune() {
     // One sample beyond the left edge stays, so lines enter the chart from the edge.
     const qint64 oldest = nowMs() - qint64(m_windowSeconds) * 1000;
-    for (auto it = m_series.begin(); it != m_series.end(); ++it) {
+    for (auto it = m_series.begin(); it != m_series.end();) {
+        bool inWindow = false;
         for (std::deque<Sample> *samples : {&it->roundTrips, &it->rates}) {
             while (samples->size() > 1 && (*samples)[1].atMs < oldest)
                 samples->pop_front();
+            inWindow = inWindow || (!samples->empty() && samples->back().atMs >= oldest);
         }
+        if (inWindow) {
+            ++it;
+            continue;
+        }
+        // Nothing of it left to draw: its place goes to the next connection.
+        m_chart->removeSeries(it->roundTripSeries);
+        m_chart->removeSeries(it->rateSeries);
+        delete it->roundTripSeries;
+        delete it->rateSeries;
+        m_order.removeOne(it.key());
+        it = m_series.erase(it);
     }
+    m_notDrawn.removeIf([oldest](const auto &entry) { return entry.value() < oldest; });
 }
 
 void RttChart::scheduleRefresh() {
@@ -406,6 +458,14 @@ void RttChart::refresh() {
         placeEmptyText();
         m_emptyText->show();
     }
+    if (m_notDrawn.isEmpty()) {
+        m_notDrawnText->hide();
+    } else {
+        m_notDrawnText->setText(
+            tr("%n more connection(s) not drawn", nullptr, int(m_notDrawn.size())));
+        placeEmptyText();
+        m_notDrawnText->show();
+    }
 }
 
 void RttChart::placeEmptyText() {
@@ -413,6 +473,11 @@ void RttChart::placeEmptyText() {
     const QRectF area = m_chart->plotArea();
     const QRectF text = m_emptyText->boundingRect();
     m_emptyText->setPos(area.center().x() - text.width() / 2, area.top() + 4);
+    // The count of connections not drawn: in the top right corner of the plot, below
+    // the empty-state text when that is shown too.
+    const QRectF more = m_notDrawnText->boundingRect();
+    const qreal top = area.top() + 4 + (m_emptyText->isVisible() ? text.height() + 2 : 0);
+    m_notDrawnText->setPos(area.right() - more.width() - 4, top);
 }
 
 void RttChart::showEvent(QShowEvent *event) {

@@ -8,6 +8,7 @@
 #include <QWidget>
 
 #include <deque>
+#include <limits>
 
 class QChart;
 class QChartView;
@@ -32,6 +33,10 @@ class RttChart : public QWidget {
 public:
     static constexpr int DefaultWindowSeconds = 60;
     static constexpr int RateSampleMs = 1000;
+    // Connections drawn at once, each with its legend entry (twice the palette). Later
+    // ones wait until a connection's samples have all left the window, and are counted
+    // on the chart as not drawn; a connection the user selected is always drawn.
+    static constexpr int MaxSeries = 16;
     // The printf format of an axis from 0 to `top` with `tickCount` ticks: as many
     // decimals as its step needs and no more, never an exponent ("4e+04").
     static QString axisLabelFormat(double top, int tickCount);
@@ -48,9 +53,11 @@ public:
     // messages counted since the last call, over the time since then.
     void sampleRates();
 
-    // Times are milliseconds of EventClock (core/net/eventclock.h); the default is now.
-    void addRoundTrip(quint32 connection, double milliseconds, qint64 atMs = -1);
-    void addRate(quint32 connection, double messagesPerSecond, qint64 atMs = -1);
+    // Times are milliseconds of EventClock (core/net/eventclock.h), which may be
+    // negative (before the clock's first reading); the default is now.
+    static constexpr qint64 AtNow = std::numeric_limits<qint64>::min();
+    void addRoundTrip(quint32 connection, double milliseconds, qint64 atMs = AtNow);
+    void addRate(quint32 connection, double messagesPerSecond, qint64 atMs = AtNow);
     void setConnectionName(quint32 connection, const QString &name);
     // Only these connections are drawn (empty: all of them).
     void setScope(const QList<quint32> &connections);
@@ -61,7 +68,12 @@ public:
     // Samples within the window, for tests and the empty-state text.
     int roundTripCount() const;
     int rateCount() const;
+    // Connections with a series, and connections with samples in the window that have none.
+    int seriesCount() const { return int(m_series.size()); }
+    int notDrawnCount() const { return int(m_notDrawn.size()); }
     QColor colorOf(quint32 connection) const;
+    // The legend's name of the connection's series (empty: none).
+    QString nameOf(quint32 connection) const;
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
@@ -84,7 +96,10 @@ private:
         QLineSeries *rateSeries = nullptr;
     };
 
-    Series &seriesOf(quint32 connection);
+    // The connection's series, made on its first sample; null while MaxSeries are drawn.
+    Series *seriesOf(quint32 connection, qint64 atMs);
+    int freeColorIndex() const;
+    // Drops samples older than the window, and the series of connections left with none.
     void prune();
     bool isShown(quint32 connection) const;
     void scheduleRefresh();
@@ -96,8 +111,11 @@ private:
     QTimer m_rateTimer;
     // Messages in + out of each live connection at the last sample.
     QHash<quint32, qint64> m_lastCounts;
-    // Names of connections that have no series yet (see setConnectionName()).
+    // Names given to connections that have no series yet (see setConnectionName()); the
+    // hub's connections are named from the hub when their series is made.
     QHash<quint32, QString> m_names;
+    // Connections that had samples but no series, by the time of their latest one.
+    QHash<quint32, qint64> m_notDrawn;
     qint64 m_lastSampleMs = 0;
 
     QHash<quint32, Series> m_series;
@@ -111,6 +129,7 @@ private:
     QValueAxis *m_roundTripAxis = nullptr;
     QValueAxis *m_rateAxis = nullptr;
     QGraphicsSimpleTextItem *m_emptyText = nullptr;
+    QGraphicsSimpleTextItem *m_notDrawnText = nullptr;
     // Slides the time axis once a second even when nothing new arrives.
     QTimer m_tick;
     // Coalesces the samples of a burst into one refresh.
