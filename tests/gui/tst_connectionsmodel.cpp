@@ -1,10 +1,13 @@
 #include "connections/connectionhub.h"
 #include "models/connectionsmodel.h"
 #include "models/messagelogmodel.h"
+#include "windows/connectionspanel.h"
 
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTest>
+#include <QTreeView>
 
 using namespace ws;
 
@@ -21,6 +24,9 @@ private slots:
     void changesAreToldByTheTimer();
     void nothingPendingTellsNothing();
     void nameColumnToldOnlyWhenItChanges();
+    void insertionIntervalFollowsLayoutCost();
+    void addedNodesWaitForTheInsertionInterval();
+    void treeOfManyNodesInsertsLessOften();
 };
 
 namespace {
@@ -224,6 +230,91 @@ void TestConnectionsModel::nameColumnToldOnlyWhenItChanges() {
     model.flushChanges();
     QVERIFY(!changed.isEmpty());
     QCOMPARE(changeOf(changed.at(0)), (Change{1, 1, 0, ConnectionsModel::ColumnCount - 1, true}));
+}
+
+void TestConnectionsModel::insertionIntervalFollowsLayoutCost() {
+    // A layout may take a twentieth of the time: 10 ms of layout, one insertion in 200 ms.
+    QCOMPARE(ConnectionsModel::insertIntervalForLayout(10'000'000), 200);
+    QCOMPARE(ConnectionsModel::insertIntervalForLayout(0), ConnectionsModel::ChangeCoalescingMs);
+    QCOMPARE(ConnectionsModel::insertIntervalForLayout(2'000'000),
+             ConnectionsModel::ChangeCoalescingMs);
+    QCOMPARE(ConnectionsModel::insertIntervalForLayout(60'000'000'000),
+             ConnectionsModel::MaxInsertIntervalMs);
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    QCOMPARE(model.insertIntervalMs(), ConnectionsModel::ChangeCoalescingMs);
+    model.setInsertIntervalMs(1);
+    QCOMPARE(model.insertIntervalMs(), ConnectionsModel::ChangeCoalescingMs);
+    model.setInsertIntervalMs(1'000'000);
+    QCOMPARE(model.insertIntervalMs(), ConnectionsModel::MaxInsertIntervalMs);
+}
+
+void TestConnectionsModel::addedNodesWaitForTheInsertionInterval() {
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsModel model(&hub);
+    const quint32 a = addLogged(hub, QStringLiteral("a"));
+    model.flushChanges();
+    model.setInsertIntervalMs(4000);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    addLogged(hub, QStringLiteral("b"));
+    emit hub.endpointsChanged({a});
+    // The change of a row is told by the coalescing timer; the added node waits for
+    // its turn, well after that.
+    QTRY_VERIFY_WITH_TIMEOUT(!changed.isEmpty(), 3000);
+    QCOMPARE(inserted.count(), 0);
+    QCOMPARE(model.rowCount(), 2);
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 3, 10'000);
+    QCOMPARE(inserted.count(), 1);
+    // A shorter interval that has come due makes the waiting nodes rows at once.
+    addLogged(hub, QStringLiteral("c"));
+    model.setInsertIntervalMs(ConnectionsModel::ChangeCoalescingMs);
+    QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 4, 3000);
+    // flushChanges() does not wait.
+    model.setInsertIntervalMs(ConnectionsModel::MaxInsertIntervalMs);
+    addLogged(hub, QStringLiteral("d"));
+    model.flushChanges();
+    QCOMPARE(model.rowCount(), 5);
+}
+
+void TestConnectionsModel::treeOfManyNodesInsertsLessOften() {
+    // The panel's tree tells the model what its layouts cost: with tens of thousands of
+    // nodes that is many milliseconds, and added nodes wait longer to become rows.
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    ConnectionsPanel panel(&hub);
+    panel.resize(400, 300);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    ConnectionsModel *model = panel.model();
+    QCOMPARE(model->insertIntervalMs(), ConnectionsModel::ChangeCoalescingMs);
+    // As many nodes as make a layout take 20 ms on this machine (timed from outside,
+    // so the tree's own measure is a little less).
+    qint64 layoutNs = 0;
+    int nodes = 0;
+    for (int batch = 50'000; layoutNs < 20'000'000 && nodes < 800'000; batch = nodes) {
+        for (int i = 0; i < batch; ++i)
+            addLogged(hub, QStringLiteral("pair %1").arg(nodes + i));
+        nodes += batch;
+        model->flushChanges();
+        QElapsedTimer timer;
+        timer.start();
+        panel.treeView()->doItemsLayout();
+        layoutNs = timer.nsecsElapsed();
+    }
+    QVERIFY2(model->insertIntervalMs() >= ConnectionsModel::insertIntervalForLayout(layoutNs / 2),
+             qPrintable(QStringLiteral("%1 nodes, layout %2 ms, interval %3 ms")
+                            .arg(nodes)
+                            .arg(layoutNs / 1e6)
+                            .arg(model->insertIntervalMs())));
+    QVERIFY(model->insertIntervalMs() > ConnectionsModel::ChangeCoalescingMs);
+    // Forgotten, the nodes cost nothing to lay out: insertions are quick again.
+    hub.removeFinished();
+    QCOMPARE(model->rowCount(), 1);
+    panel.treeView()->doItemsLayout();
+    QCOMPARE(model->insertIntervalMs(), ConnectionsModel::ChangeCoalescingMs);
 }
 
 QTEST_MAIN(TestConnectionsModel)

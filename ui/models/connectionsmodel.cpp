@@ -13,6 +13,8 @@
 #include <QPixmap>
 #include <QStyle>
 
+#include <algorithm>
+
 namespace ws {
 
 namespace {
@@ -100,7 +102,9 @@ ConnectionsModel::ConnectionsModel(ConnectionHub *hub, QObject *parent)
     , m_hub(hub) {
     m_changeTimer.setSingleShot(true);
     m_changeTimer.setInterval(ChangeCoalescingMs);
-    connect(&m_changeTimer, &QTimer::timeout, this, &ConnectionsModel::flushChanges);
+    connect(&m_changeTimer, &QTimer::timeout, this, &ConnectionsModel::onChangeTimer);
+    m_insertTimer.setSingleShot(true);
+    connect(&m_insertTimer, &QTimer::timeout, this, &ConnectionsModel::flushChanges);
     for (const quint32 id : hub->ids())
         onAdded(id);
     insertPending();
@@ -402,6 +406,7 @@ void ConnectionsModel::insertPending() {
     if (m_inserting || m_pendingAdds.isEmpty())
         return;
     m_inserting = true;
+    m_lastInsert.start();
     const QList<quint32> added = std::exchange(m_pendingAdds, {});
     m_pendingIds.clear();
     // A parent comes before its children in `added`, so its group comes first too.
@@ -449,8 +454,39 @@ void ConnectionsModel::onChanged(const QList<quint32> &ids) {
         m_changeTimer.start();
 }
 
+int ConnectionsModel::insertIntervalForLayout(qint64 layoutNs) {
+    const qint64 milliseconds = layoutNs * LayoutShareDivisor / 1'000'000;
+    return int(std::clamp<qint64>(milliseconds, ChangeCoalescingMs, MaxInsertIntervalMs));
+}
+
+void ConnectionsModel::setInsertIntervalMs(int milliseconds) {
+    m_insertIntervalMs = std::clamp(milliseconds, ChangeCoalescingMs, MaxInsertIntervalMs);
+    // A shorter interval may have come due already.
+    if (m_insertTimer.isActive())
+        m_insertTimer.start(int(std::max<qint64>(insertWaitMs(), 1)));
+}
+
+qint64 ConnectionsModel::insertWaitMs() const {
+    if (!m_lastInsert.isValid())
+        return 0;
+    return std::max<qint64>(0, m_insertIntervalMs - m_lastInsert.elapsed());
+}
+
+void ConnectionsModel::onChangeTimer() {
+    const qint64 wait = m_pendingAdds.isEmpty() ? 0 : insertWaitMs();
+    if (wait == 0) {
+        flushChanges();
+        return;
+    }
+    if (!m_insertTimer.isActive())
+        m_insertTimer.start(int(wait));
+    if (std::exchange(m_changePending, false))
+        emitChanged(std::exchange(m_changed, {}));
+}
+
 void ConnectionsModel::flushChanges() {
     m_changeTimer.stop();
+    m_insertTimer.stop();
     insertPending();
     if (!std::exchange(m_changePending, false))
         return;
@@ -502,6 +538,7 @@ void ConnectionsModel::emitChanged(const QSet<quint32> &ids) {
 void ConnectionsModel::onRemoved(const QList<quint32> &) {
     // The hub has forgotten them already: the tree is rebuilt from what it still has.
     m_changeTimer.stop();
+    m_insertTimer.stop();
     m_changed.clear();
     m_changePending = false;
     // The rebuild takes the waiting nodes the hub still has.

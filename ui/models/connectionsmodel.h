@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QAbstractItemModel>
+#include <QElapsedTimer>
 #include <QHash>
 #include <QIcon>
 #include <QList>
@@ -50,11 +51,23 @@ public:
     // would otherwise make the views lay out the tree for each. indexOf() of a waiting
     // node makes the waiting nodes rows at once. Removed nodes are told at once.
     static constexpr int ChangeCoalescingMs = 100;
+    // A view lays the whole tree out again for each insertion below an expanded node,
+    // so with tens of thousands of finished pairs every insertion costs tens of
+    // milliseconds. Added nodes therefore become rows at most once per insertion
+    // interval (changes of rows are still told every ChangeCoalescingMs). The view sets
+    // it from what its layouts cost, so that they take at most 1/LayoutShareDivisor of
+    // the time, between ChangeCoalescingMs and MaxInsertIntervalMs.
+    static constexpr int LayoutShareDivisor = 20;
+    static constexpr int MaxInsertIntervalMs = 5000;
+    static int insertIntervalForLayout(qint64 layoutNs);
 
     explicit ConnectionsModel(ConnectionHub *hub, QObject *parent = nullptr);
 
     // Makes the added nodes rows and tells the changes waiting for the coalescing timer, now.
     void flushChanges();
+
+    void setInsertIntervalMs(int milliseconds);
+    int insertIntervalMs() const { return m_insertIntervalMs; }
 
     QModelIndex allIndex() const;
     QModelIndex indexOf(quint32 id, int column = 0) const;
@@ -73,6 +86,10 @@ private:
     static constexpr quintptr AllNode = 0;
 
     void onAdded(quint32 id);
+    // The coalescing timer: changes are told; added nodes become rows if their
+    // insertion interval has passed, else m_insertTimer waits for it.
+    void onChangeTimer();
+    qint64 insertWaitMs() const;
     // The added nodes become rows, grouped by parent in the order they came.
     void insertPending();
     // One dataChanged per parent for the rows of `ids` (and one for "All"): the views
@@ -104,6 +121,9 @@ private:
     QSet<quint32> m_pendingIds;
     bool m_inserting = false;
     QTimer m_changeTimer;
+    QTimer m_insertTimer;
+    int m_insertIntervalMs = ChangeCoalescingMs;
+    QElapsedTimer m_lastInsert;
 };
 
 } // namespace ws

@@ -7,6 +7,7 @@
 #include "dialogs/replaydialog.h"
 #include "dialogs/trustcertificatedialog.h"
 #include "models/connectionsmodel.h"
+#include "widgets/connectionstreeview.h"
 #include "widgets/replaybar.h"
 
 #include <QAction>
@@ -22,7 +23,7 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     : QWidget(parent)
     , m_hub(hub)
     , m_model(new ConnectionsModel(hub, this))
-    , m_tree(new QTreeView(this))
+    , m_tree(new ConnectionsTreeView(m_model, this))
     , m_toolBar(new QToolBar(this)) {
     m_toolBar->setIconSize(QSize(16, 16));
     m_toolBar->setToolButtonStyle(Qt::ToolButtonTextOnly);

@@ -5,6 +5,7 @@
 #include "models/heldmessagesmodel.h"
 #include "net/tlscertificate.h"
 #include "net/websocketurl.h"
+#include "widgets/connectionstreeview.h"
 #include "widgets/displayfilteredit.h"
 #include "widgets/listeningtlsedit.h"
 #include "widgets/relayfaultsedit.h"
@@ -114,7 +115,7 @@ RelayPanel::RelayPanel(ConnectionHub *hub, QWidget *parent)
     , m_start(new QPushButton(tr("Start"), this))
     , m_status(new QLabel(this))
     , m_error(new QLabel(this))
-    , m_pairs(new QTreeView(this))
+    , m_pairs(new ConnectionsTreeView(m_model, this))
     , m_log(new QPlainTextEdit(this))
     , m_tabs(new QTabWidget(this))
     , m_holdUp(new QCheckBox(tr("Hold client \u2192 server"), this))

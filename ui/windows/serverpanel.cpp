@@ -4,6 +4,7 @@
 #include "models/connectionsmodel.h"
 #include "models/serverclientsproxy.h"
 #include "net/tlscertificate.h"
+#include "widgets/connectionstreeview.h"
 #include "widgets/listeningtlsedit.h"
 #include "widgets/misbehavioureditor.h"
 
@@ -66,7 +67,7 @@ ServerPanel::ServerPanel(ConnectionHub *hub, QWidget *parent)
     , m_link(new QLabel(this))
     , m_connections(new ConnectionsModel(hub, this))
     , m_clientsModel(new ServerClientsProxy(m_connections, this))
-    , m_clients(new QTreeView(this))
+    , m_clients(new ConnectionsTreeView(m_connections, this))
     , m_message(new QLineEdit(this))
     , m_sendOne(new QPushButton(tr("To selected"), this))
     , m_sendAll(new QPushButton(tr("To all"), this))
