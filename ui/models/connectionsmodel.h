@@ -57,7 +57,7 @@ public:
     // interval (changes of rows are still told every ChangeCoalescingMs). The view sets
     // it from what its layouts cost, so that they take at most 1/LayoutShareDivisor of
     // the time, between ChangeCoalescingMs and MaxInsertIntervalMs.
-    static constexpr int LayoutShareDivisor = 20;
+    static constexpr int LayoutShareDivisor = 50;
     static constexpr int MaxInsertIntervalMs = 5000;
     static int insertIntervalForLayout(qint64 layoutNs);
 
