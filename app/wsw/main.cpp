@@ -5,6 +5,7 @@
 #include "connectcommand.h"
 #include "diffcommand.h"
 #include "net/descriptorlimit.h"
+#include "net/epolleventdispatcher.h"
 #include "output.h"
 #include "probecommand.h"
 #include "relaycommand.h"
@@ -63,13 +64,17 @@ void reserveStandardDescriptors() {
     }
 }
 
-// Qt's poll(2) event dispatcher rather than GLib's. A socket opened Unbuffered has
-// its read notifier switched off at each readyRead() and on again at the read after
-// it, and GLib's dispatcher pays for each switch with a walk of a list of every
-// descriptor (relay and server: one per connection), where Qt's updates a hash; the
-// CLI needs nothing from GLib (no GUI, no GLib sources). The variable only chooses
-// the dispatcher QCoreApplication's constructor creates; a value set by the user is
-// kept, and it is set only for that call, so that no process started later sees it.
+// The main thread waits on epoll(7) (ws::EpollEventDispatcher): a relay or a server
+// holds a socket per connection, and Qt's own dispatcher hands every one of them to
+// poll(2) at each wait. WSW_EVENT_DISPATCHER=qt keeps Qt's, to compare the two.
+//
+// Other threads, and the main thread with WSW_EVENT_DISPATCHER=qt, use Qt's poll(2)
+// dispatcher rather than GLib's. A socket opened Unbuffered has its read notifier
+// switched off and on when a readyRead() is not followed by a read, and GLib's
+// dispatcher pays for each switch with a walk of a list of every descriptor, where
+// Qt's updates a hash; the CLI needs nothing from GLib (no GUI, no GLib sources). The
+// variable QT_NO_GLIB only chooses the dispatcher Qt creates; a value set by the user
+// is kept, and it is set only for that call, so that no process started later sees it.
 class PollEventDispatcherChoice {
 public:
     PollEventDispatcherChoice()
@@ -88,9 +93,14 @@ private:
     bool m_set;
 };
 
-// The application object, its event dispatcher chosen as above.
+// The application object, its event dispatchers chosen as above.
 QCoreApplication *createApplication(int &argc, char **argv) {
     const PollEventDispatcherChoice choice;
+    if (qgetenv("WSW_EVENT_DISPATCHER") != "qt") {
+        auto dispatcher = std::make_unique<ws::EpollEventDispatcher>();
+        if (dispatcher->isValid())
+            QCoreApplication::setEventDispatcher(dispatcher.release());
+    }
     return new QCoreApplication(argc, argv);
 }
 

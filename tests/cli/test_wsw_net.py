@@ -34,6 +34,22 @@ PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "al
                    "ALL_PROXY", "no_proxy", "NO_PROXY")
 
 
+# What /proc/PID/fd shows for an epoll(7) instance.
+EVENT_POLL = "anon_inode:[eventpoll]"
+
+
+def descriptor_kinds(pid):
+    """What each open descriptor of a process is (/proc/PID/fd)."""
+    kinds = []
+    folder = "/proc/%d/fd" % pid
+    for name in os.listdir(folder):
+        try:
+            kinds.append(os.readlink(os.path.join(folder, name)))
+        except OSError:  # closed meanwhile
+            pass
+    return kinds
+
+
 def clean_environment(**extra):
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
     env.update(extra)
@@ -584,7 +600,7 @@ class WswNetTest(unittest.TestCase):
             # As many shells start it: a soft limit of 1024 under a higher hard one.
             resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
 
-        _, port = self.serve("--quiet", preexec_fn=low_soft_limit)
+        server, port = self.serve("--quiet", preexec_fn=low_soft_limit)
         request = ("GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                    "Sec-WebSocket-Version: 13\r\n\r\n" % port).encode()
@@ -601,6 +617,19 @@ class WswNetTest(unittest.TestCase):
             self.assertTrue(answer.startswith(b"HTTP/1.1 101 "), answer[:80])
         status, messages, errors = self.echo_once("ws://127.0.0.1:%d/" % port)
         self.assertEqual((status, messages), (0, ["hello"]), errors)
+
+        # The server waited on epoll(7), not on poll(2) over the 1,000 sockets.
+        self.assertIn(EVENT_POLL, descriptor_kinds(server.proc.pid))
+
+    def test_event_loop_on_epoll_unless_told_otherwise(self):
+        server, port = self.serve("--quiet")
+        self.assertIn(EVENT_POLL, descriptor_kinds(server.proc.pid))
+        # WSW_EVENT_DISPATCHER=qt: Qt's own poll(2) dispatcher, which works as well.
+        qt, qt_port = self.serve("--quiet", env=clean_environment(WSW_EVENT_DISPATCHER="qt"))
+        self.assertNotIn(EVENT_POLL, descriptor_kinds(qt.proc.pid))
+        for url in ("ws://127.0.0.1:%d/" % port, "ws://127.0.0.1:%d/" % qt_port):
+            status, messages, errors = self.echo_once(url)
+            self.assertEqual((status, messages), (0, ["hello"]), errors)
 
 
 if __name__ == "__main__":

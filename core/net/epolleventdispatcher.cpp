@@ -1,0 +1,415 @@
+#include "net/epolleventdispatcher.h"
+
+#include <QCoreApplication>
+#include <QSocketNotifier>
+#include <QThread>
+#include <QVarLengthArray>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <ctime>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace ws {
+
+namespace {
+
+// What wakes a notifier of each QSocketNotifier::Type (Read, Write, Exception): a
+// hang-up or an error wakes all three, as with Qt's poll(2) dispatcher, so that the
+// owner reads the end of the stream or the error.
+constexpr std::array<quint32, 3> WakingEvents = {
+    EPOLLIN | EPOLLHUP | EPOLLERR,
+    EPOLLOUT | EPOLLHUP | EPOLLERR,
+    EPOLLPRI | EPOLLHUP | EPOLLERR,
+};
+// What to ask the kernel to watch for each type (EPOLLHUP and EPOLLERR always are).
+constexpr std::array<quint32, 3> WatchedEvents = {EPOLLIN, EPOLLOUT, EPOLLPRI};
+
+qint64 monotonicNs() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return qint64(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+// Qt's very coarse timers keep whole seconds; a coarse timer of 20 s or more is one.
+qint64 effectiveIntervalMs(qint64 intervalMs, Qt::TimerType type) {
+    if (type == Qt::VeryCoarseTimer || (type == Qt::CoarseTimer && intervalMs >= 20'000))
+        return (intervalMs + 500) / 1000 * 1000;
+    return intervalMs;
+}
+
+const char *typeName(int type) {
+    static constexpr std::array<const char *, 3> Names = {"Read", "Write", "Exception"};
+    return Names[std::size_t(type)];
+}
+
+bool isOnThisThread(const QObject *object) {
+    return object->thread() == QThread::currentThread();
+}
+
+} // namespace
+
+EpollEventDispatcher::EpollEventDispatcher(QObject *parent)
+    : QAbstractEventDispatcher(parent) {
+    m_epoll = ::epoll_create1(EPOLL_CLOEXEC);
+    m_wakeUpFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m_epoll < 0 || m_wakeUpFd < 0)
+        return;
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = m_wakeUpFd;
+    if (::epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_wakeUpFd, &event) != 0) {
+        ::close(m_wakeUpFd);
+        m_wakeUpFd = -1;
+    }
+}
+
+EpollEventDispatcher::~EpollEventDispatcher() {
+    if (m_wakeUpFd >= 0)
+        ::close(m_wakeUpFd);
+    if (m_epoll >= 0)
+        ::close(m_epoll);
+}
+
+bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
+    m_interrupted.storeRelaxed(0);
+    emit awake();
+    QCoreApplication::sendPostedEvents();
+
+    const bool includeTimers = !(flags & QEventLoop::X11ExcludeTimers);
+    const bool includeNotifiers = !(flags & QEventLoop::ExcludeSocketNotifiers);
+    // An event posted from now on writes to the wake-up descriptor (wakeUp()), so
+    // waiting cannot miss it.
+    const bool canWait = (flags & QEventLoop::WaitForMoreEvents) && !m_interrupted.loadRelaxed();
+    if (canWait)
+        emit aboutToBlock();
+    if (m_interrupted.loadRelaxed())
+        return false;
+
+    int timeoutMs = canWait ? -1 : 0;
+    if (includeTimers && timeoutMs != 0) {
+        const int toTimer = msecsToNextTimer();
+        if (toTimer >= 0)
+            timeoutMs = toTimer;
+    }
+    if (includeNotifiers && !m_unwatchable.empty())
+        timeoutMs = 0;
+
+    int activity = waitForEvents(timeoutMs, includeNotifiers);
+    if (includeNotifiers)
+        activity += activateNotifiers();
+    if (includeTimers)
+        activity += activateTimers();
+    return activity > 0;
+}
+
+// Waits up to timeoutMs (-1: until something happens) and queues the notifiers that
+// became ready. Returns 1 if the wait was ended by wakeUp(), else 0.
+int EpollEventDispatcher::waitForEvents(int timeoutMs, bool includeNotifiers) {
+    int woken = 0;
+    auto consumeWakeUp = [&] {
+        eventfd_t count = 0;
+        ::eventfd_read(m_wakeUpFd, &count);
+        m_wakeUpPending.storeRelease(0);
+        woken = 1;
+    };
+    if (!includeNotifiers) {
+        // Only the wake-up descriptor: sockets that are ready must not end the wait.
+        pollfd wakeUp{m_wakeUpFd, POLLIN, 0};
+        int result = 0;
+        do {
+            result = ::poll(&wakeUp, 1, timeoutMs);
+        } while (result < 0 && errno == EINTR);
+        if (result > 0)
+            consumeWakeUp();
+        return woken;
+    }
+
+    int count = 0;
+    do {
+        count = ::epoll_wait(m_epoll, m_events.data(), int(m_events.size()), timeoutMs);
+    } while (count < 0 && errno == EINTR);
+    for (int i = 0; i < count; ++i) {
+        if (m_events[std::size_t(i)].data.fd == m_wakeUpFd) {
+            consumeWakeUp();
+            break;
+        }
+    }
+    queueReadyNotifiers(count);
+    return woken;
+}
+
+void EpollEventDispatcher::queueReadyNotifiers(int eventCount) {
+    for (int i = 0; i < eventCount; ++i) {
+        const epoll_event &event = m_events[std::size_t(i)];
+        const int fd = event.data.fd;
+        if (fd == m_wakeUpFd || std::size_t(fd) >= m_watches.size())
+            continue;
+        const Watch &watch = m_watches[std::size_t(fd)];
+        for (std::size_t type = 0; type < 3; ++type) {
+            if (watch.notifiers[type] && (event.events & WakingEvents[type]))
+                m_ready.push_back(watch.notifiers[type]);
+        }
+    }
+    for (const int fd : m_unwatchable) {
+        for (QSocketNotifier *notifier : m_watches[std::size_t(fd)].notifiers) {
+            if (notifier)
+                m_ready.push_back(notifier);
+        }
+    }
+}
+
+int EpollEventDispatcher::activateNotifiers() {
+    int activated = 0;
+    QEvent event(QEvent::SockAct);
+    // A nested pass started by a handler carries on with the same list, so each
+    // queued notifier is activated once.
+    while (m_nextReady < m_ready.size()) {
+        QSocketNotifier *notifier = m_ready[m_nextReady++];
+        if (!notifier)
+            continue;
+        QCoreApplication::sendEvent(notifier, &event);
+        ++activated;
+    }
+    m_ready.clear();
+    m_nextReady = 0;
+    return activated;
+}
+
+void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier) {
+    Q_ASSERT(notifier);
+    const int fd = int(notifier->socket());
+    const int type = int(notifier->type());
+    if (fd < 0 || type < 0 || type > 2) {
+        qWarning("QSocketNotifier: Internal error");
+        return;
+    }
+    if (!isOnThisThread(notifier) || !isOnThisThread(this)) {
+        qWarning("QSocketNotifier: socket notifiers cannot be enabled from another thread");
+        return;
+    }
+    if (std::size_t(fd) >= m_watches.size())
+        m_watches.resize(std::max<std::size_t>(std::size_t(fd) + 1, m_watches.size() * 2));
+    Watch &watch = m_watches[std::size_t(fd)];
+    QSocketNotifier *&slot = watch.notifiers[std::size_t(type)];
+    if (slot && slot != notifier) {
+        qWarning("%s: Multiple socket notifiers for same socket %d and type %s", Q_FUNC_INFO, fd,
+                 typeName(type));
+        // The descriptor may have been closed under the old notifier and be another
+        // socket now, which the kernel does not watch: add it again.
+        watch.watched = 0;
+    }
+    slot = notifier;
+    updateWatch(fd);
+}
+
+void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier) {
+    Q_ASSERT(notifier);
+    const int fd = int(notifier->socket());
+    const int type = int(notifier->type());
+    if (fd < 0 || type < 0 || type > 2) {
+        qWarning("QSocketNotifier: Internal error");
+        return;
+    }
+    if (!isOnThisThread(notifier) || !isOnThisThread(this)) {
+        qWarning("QSocketNotifier: socket notifier (fd %d) cannot be disabled from another "
+                 "thread.",
+                 fd);
+        return;
+    }
+    // Not activated later in this pass: it may be deleted by now.
+    std::replace(m_ready.begin() + qsizetype(m_nextReady), m_ready.end(), notifier,
+                 static_cast<QSocketNotifier *>(nullptr));
+    if (std::size_t(fd) >= m_watches.size())
+        return;
+    QSocketNotifier *&slot = m_watches[std::size_t(fd)].notifiers[std::size_t(type)];
+    if (slot != notifier)
+        return;
+    slot = nullptr;
+    updateWatch(fd);
+}
+
+// Brings the kernel's interest in fd in line with its enabled notifiers. The change is
+// made at once: a descriptor closed after its last notifier went may come back under
+// the same number for another socket, which the set must then hold afresh.
+void EpollEventDispatcher::updateWatch(int fd) {
+    Watch &watch = m_watches[std::size_t(fd)];
+    quint32 wanted = 0;
+    for (std::size_t type = 0; type < 3; ++type) {
+        if (watch.notifiers[type])
+            wanted |= WatchedEvents[type];
+    }
+    if (watch.unwatchable) {
+        if (wanted == 0) {
+            watch.unwatchable = false;
+            m_unwatchable.erase(std::remove(m_unwatchable.begin(), m_unwatchable.end(), fd),
+                                m_unwatchable.end());
+        }
+        return;
+    }
+    if (wanted == watch.watched)
+        return;
+    if (wanted == 0) {
+        // A descriptor already closed has left the set by itself (EBADF, ENOENT).
+        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);
+        watch.watched = 0;
+        return;
+    }
+    epoll_event event{};
+    event.events = wanted;
+    event.data.fd = fd;
+    int result = ::epoll_ctl(m_epoll, watch.watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event);
+    if (result != 0 && errno == ENOENT) // closed and reopened since it was added
+        result = ::epoll_ctl(m_epoll, EPOLL_CTL_ADD, fd, &event);
+    else if (result != 0 && errno == EEXIST) // closed, reopened and added elsewhere
+        result = ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, fd, &event);
+    if (result == 0) {
+        watch.watched = wanted;
+    } else if (errno == EPERM) {
+        // A regular file or a directory: always ready, as poll(2) says.
+        watch.watched = 0;
+        watch.unwatchable = true;
+        m_unwatchable.push_back(fd);
+    } else {
+        qWarning("QSocketNotifier: cannot watch socket %d: %s", fd,
+                 qPrintable(qt_error_string(errno)));
+        watch.watched = 0;
+    }
+}
+
+void EpollEventDispatcher::registerTimer(int timerId, qint64 interval, Qt::TimerType timerType,
+                                         QObject *object) {
+    Q_ASSERT(object);
+    if (timerId < 1 || interval < 0 || !isOnThisThread(object) || !isOnThisThread(this)) {
+        qWarning("QAbstractEventDispatcher::registerTimer: invalid arguments");
+        return;
+    }
+    Timer timer;
+    timer.id = timerId;
+    timer.type = timerType;
+    timer.intervalMs = effectiveIntervalMs(interval, timerType);
+    timer.object = object;
+    timer.deadlineNs = monotonicNs() + timer.intervalMs * 1'000'000;
+    timer.serial = ++m_nextSerial;
+    m_timers.push_back(timer);
+}
+
+qsizetype EpollEventDispatcher::timerIndex(int timerId) const {
+    for (qsizetype i = 0; i < qsizetype(m_timers.size()); ++i) {
+        if (m_timers[std::size_t(i)].id == timerId)
+            return i;
+    }
+    return -1;
+}
+
+bool EpollEventDispatcher::unregisterTimer(int timerId) {
+    const qsizetype index = timerIndex(timerId);
+    if (index < 0)
+        return false;
+    m_timers[std::size_t(index)] = m_timers.back();
+    m_timers.pop_back();
+    return true;
+}
+
+bool EpollEventDispatcher::unregisterTimers(QObject *object) {
+    const auto end = std::remove_if(m_timers.begin(), m_timers.end(), [object](const Timer &timer) {
+        return timer.object == object;
+    });
+    const bool any = end != m_timers.end();
+    m_timers.erase(end, m_timers.end());
+    return any;
+}
+
+QList<QAbstractEventDispatcher::TimerInfo>
+EpollEventDispatcher::registeredTimers(QObject *object) const {
+    QList<TimerInfo> timers;
+    for (const Timer &timer : m_timers) {
+        if (timer.object == object)
+            timers.append(TimerInfo(timer.id, int(timer.intervalMs), timer.type));
+    }
+    return timers;
+}
+
+int EpollEventDispatcher::remainingTime(int timerId) {
+    const qsizetype index = timerIndex(timerId);
+    if (index < 0)
+        return -1;
+    const qint64 leftNs = m_timers[std::size_t(index)].deadlineNs - monotonicNs();
+    return leftNs <= 0 ? 0 : int((leftNs + 999'999) / 1'000'000);
+}
+
+// Milliseconds until the first timer that can fire is due, rounded up so that the
+// wait does not end just before it; -1 if there is none.
+int EpollEventDispatcher::msecsToNextTimer() const {
+    qint64 first = -1;
+    for (const Timer &timer : m_timers) {
+        if (!timer.inEvent && (first < 0 || timer.deadlineNs < first))
+            first = timer.deadlineNs;
+    }
+    if (first < 0)
+        return -1;
+    const qint64 leftNs = first - monotonicNs();
+    if (leftNs <= 0)
+        return 0;
+    return int(std::min<qint64>((leftNs + 999'999) / 1'000'000, INT_MAX));
+}
+
+int EpollEventDispatcher::activateTimers() {
+    if (m_timers.empty())
+        return 0;
+    const qint64 now = monotonicNs();
+    // The timers due now, in the order of their deadlines. A timer registered by one
+    // of their events waits for the next pass, so a zero timer cannot hold the loop.
+    struct Due {
+        qint64 deadlineNs;
+        int id;
+        quint64 serial;
+    };
+    QVarLengthArray<Due, 32> due;
+    for (const Timer &timer : m_timers) {
+        if (!timer.inEvent && timer.deadlineNs <= now)
+            due.append({timer.deadlineNs, timer.id, timer.serial});
+    }
+    std::sort(due.begin(), due.end(),
+              [](const Due &a, const Due &b) { return a.deadlineNs < b.deadlineNs; });
+
+    int activated = 0;
+    for (const Due &entry : due) {
+        qsizetype index = timerIndex(entry.id);
+        if (index < 0 || m_timers[std::size_t(index)].serial != entry.serial ||
+            m_timers[std::size_t(index)].inEvent)
+            continue; // stopped, replaced or running, by an earlier event of this pass
+        Timer &timer = m_timers[std::size_t(index)];
+        const qint64 intervalNs = timer.intervalMs * 1'000'000;
+        timer.deadlineNs += intervalNs;
+        if (timer.deadlineNs < now) // fell behind: no burst to catch up
+            timer.deadlineNs = now + intervalNs;
+        timer.inEvent = true;
+        QObject *object = timer.object;
+        QTimerEvent event(entry.id);
+        QCoreApplication::sendEvent(object, &event);
+        ++activated;
+        // The event may have stopped the timer, and another may have taken its id.
+        index = timerIndex(entry.id);
+        if (index >= 0 && m_timers[std::size_t(index)].serial == entry.serial)
+            m_timers[std::size_t(index)].inEvent = false;
+    }
+    return activated;
+}
+
+void EpollEventDispatcher::wakeUp() {
+    // One write until the loop has read it: posting many events costs one system call.
+    if (m_wakeUpPending.testAndSetAcquire(0, 1))
+        ::eventfd_write(m_wakeUpFd, 1);
+}
+
+void EpollEventDispatcher::interrupt() {
+    m_interrupted.storeRelaxed(1);
+    wakeUp();
+}
+
+} // namespace ws

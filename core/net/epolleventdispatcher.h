@@ -1,0 +1,98 @@
+#pragma once
+
+#include <QAbstractEventDispatcher>
+#include <QAtomicInt>
+
+#include <sys/epoll.h>
+
+#include <array>
+#include <vector>
+
+namespace ws {
+
+// An event dispatcher for one thread on epoll(7), for processes that hold many
+// sockets at once (the relay and the server of the command-line tool).
+//
+// Qt's own dispatcher calls poll(2) on every descriptor that has a notifier each time
+// it waits, so the kernel checks a relay's hundred sockets even when two are ready;
+// epoll keeps the interest list in the kernel and hands back only the ready ones.
+// Notifiers are level-triggered, as with poll(2): a notifier whose handler leaves data
+// unread is activated again on the next pass. A descriptor epoll cannot watch (a
+// regular file, which poll(2) reports as always ready) is reported ready on every
+// pass, as poll(2) would.
+//
+// Behaves as Qt's dispatcher does otherwise: posted events first, then the notifiers
+// that were ready (one taken off the list by being disabled or deleted before its turn
+// is not activated), then the timers that were due when the pass began (a timer whose
+// event is running is not activated again from a nested loop). Timers fire at their
+// deadline to the millisecond whatever their type; a very coarse timer's interval is
+// rounded to whole seconds.
+//
+// Install it for the main thread before the application object exists:
+//     QCoreApplication::setEventDispatcher(new EpollEventDispatcher);
+class EpollEventDispatcher final : public QAbstractEventDispatcher {
+    Q_OBJECT
+
+public:
+    explicit EpollEventDispatcher(QObject *parent = nullptr);
+    ~EpollEventDispatcher() override;
+
+    // False when the epoll instance or the wake-up descriptor could not be made (out
+    // of descriptors); such a dispatcher must not be installed.
+    bool isValid() const { return m_epoll >= 0 && m_wakeUpFd >= 0; }
+
+    bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
+
+    void registerSocketNotifier(QSocketNotifier *notifier) override;
+    void unregisterSocketNotifier(QSocketNotifier *notifier) override;
+
+    void registerTimer(int timerId, qint64 interval, Qt::TimerType timerType,
+                       QObject *object) override;
+    bool unregisterTimer(int timerId) override;
+    bool unregisterTimers(QObject *object) override;
+    QList<TimerInfo> registeredTimers(QObject *object) const override;
+    int remainingTime(int timerId) override;
+
+    void wakeUp() override;
+    void interrupt() override;
+
+private:
+    // The notifiers of one descriptor, by QSocketNotifier::Type, and the events the
+    // kernel watches for it (none: not in the epoll set).
+    struct Watch {
+        std::array<QSocketNotifier *, 3> notifiers{};
+        quint32 watched = 0;
+        bool unwatchable = false; // epoll refused it (EPERM): reported ready every pass
+    };
+    struct Timer {
+        int id = 0;
+        qint64 intervalMs = 0;
+        Qt::TimerType type = Qt::CoarseTimer;
+        QObject *object = nullptr;
+        qint64 deadlineNs = 0;
+        quint64 serial = 0; // tells a timer from a later one that took its id
+        bool inEvent = false;
+    };
+
+    void updateWatch(int fd);
+    int waitForEvents(int timeoutMs, bool includeNotifiers);
+    void queueReadyNotifiers(int eventCount);
+    int activateNotifiers();
+    int activateTimers();
+    int msecsToNextTimer() const;
+    qsizetype timerIndex(int timerId) const;
+
+    int m_epoll = -1;
+    int m_wakeUpFd = -1;
+    QAtomicInt m_wakeUpPending;
+    QAtomicInt m_interrupted;
+    std::vector<Watch> m_watches;           // by descriptor
+    std::vector<int> m_unwatchable;         // descriptors epoll refused
+    std::vector<QSocketNotifier *> m_ready; // to activate in this pass; null: taken off
+    std::size_t m_nextReady = 0;            // shared with nested passes
+    std::vector<Timer> m_timers;
+    quint64 m_nextSerial = 0;
+    std::array<epoll_event, 256> m_events{};
+};
+
+} // namespace ws

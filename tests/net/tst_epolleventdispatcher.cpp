@@ -1,0 +1,467 @@
+// The epoll event dispatcher as the main thread's: posted events, timers, socket
+// notifiers (level-triggered, disabled, deleted before their turn, descriptors closed
+// and reused, regular files), waking from another thread, nested loops, and real TCP
+// sockets on it.
+
+#include "net/epolleventdispatcher.h"
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QRegularExpression>
+#include <QSocketNotifier>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryFile>
+#include <QTest>
+#include <QTimer>
+
+#include <memory>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace ws;
+
+namespace {
+
+// A connected pair of stream sockets, closed at the end unless taken.
+struct SocketPair {
+    int fds[2] = {-1, -1};
+    SocketPair() { QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0); }
+    ~SocketPair() {
+        for (const int fd : fds) {
+            if (fd >= 0)
+                ::close(fd);
+        }
+    }
+    void write(int side, const char *bytes = "x") const {
+        QCOMPARE(::write(fds[side], bytes, strlen(bytes)), ssize_t(strlen(bytes)));
+    }
+    void drain(int side) const { drainDescriptor(fds[side]); }
+    static void drainDescriptor(int fd) {
+        char buffer[256];
+        while (::read(fd, buffer, sizeof buffer) > 0) {
+        }
+    }
+};
+
+// Runs the loop until condition() holds or timeoutMs passes; true if it held. A
+// ticking timer bounds each wait.
+template <typename Condition> bool runUntil(Condition condition, int timeoutMs = 5000) {
+    QTimer tick;
+    tick.start(20);
+    QElapsedTimer clock;
+    clock.start();
+    while (!condition() && clock.elapsed() < timeoutMs)
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+    return condition();
+}
+
+// Lets the loop run for ms milliseconds whatever happens.
+void runFor(int ms) {
+    QEventLoop loop;
+    QTimer::singleShot(ms, &loop, &QEventLoop::quit);
+    loop.exec();
+}
+
+class CountingObject : public QObject {
+public:
+    QList<int> firedIds;
+    std::function<void(int)> onTimer;
+
+protected:
+    void timerEvent(QTimerEvent *event) override {
+        firedIds.append(event->timerId());
+        if (onTimer)
+            onTimer(event->timerId());
+    }
+};
+
+} // namespace
+
+class TestEpollEventDispatcher : public QObject {
+    Q_OBJECT
+
+private slots:
+    void isTheMainThreadsDispatcher();
+    void postedEventsAndQueuedCalls();
+    void timersFireInOrderAndRepeat();
+    void timerInfoAndRemainingTime();
+    void zeroTimerDoesNotStarveNotifiers();
+    void timerNotActivatedAgainFromANestedLoop();
+    void blockedLoopWakesForEventFromAnotherThread();
+    void readNotifierIsLevelTriggered();
+    void disabledNotifierIsNotActivated();
+    void readAndWriteNotifiersOnOneDescriptor();
+    void hangUpWakesTheReadNotifier();
+    void notifierDeletedBeforeItsTurnIsNotActivated();
+    void descriptorClosedAndReusedIsWatchedAgain();
+    void descriptorClosedUnderAnEnabledNotifier();
+    void regularFileIsAlwaysReady();
+    void tcpEchoOfOneMebibyte();
+};
+
+void TestEpollEventDispatcher::isTheMainThreadsDispatcher() {
+    QVERIFY(qobject_cast<EpollEventDispatcher *>(QAbstractEventDispatcher::instance()));
+}
+
+void TestEpollEventDispatcher::postedEventsAndQueuedCalls() {
+    QStringList order;
+    QObject context;
+    QMetaObject::invokeMethod(
+        &context, [&] { order << "first"; }, Qt::QueuedConnection);
+    QTimer::singleShot(0, &context, [&] { order << "second"; });
+    QMetaObject::invokeMethod(
+        &context, [&] { order << "third"; }, Qt::QueuedConnection);
+    QVERIFY(runUntil([&] { return order.size() == 3; }));
+    QCOMPARE(order, (QStringList{"first", "second", "third"}));
+
+    // Deleted once control is back in the loop that was running at deleteLater().
+    QEventLoop loop;
+    bool deleted = false;
+    auto *doomed = new QObject;
+    connect(doomed, &QObject::destroyed, &loop, [&] {
+        deleted = true;
+        loop.quit();
+    });
+    QTimer::singleShot(0, doomed, &QObject::deleteLater);
+    QTimer::singleShot(5000, &loop, &QEventLoop::quit);
+    loop.exec();
+    QVERIFY(deleted);
+}
+
+void TestEpollEventDispatcher::timersFireInOrderAndRepeat() {
+    QStringList order;
+    QObject context;
+    QTimer::singleShot(60, Qt::PreciseTimer, &context, [&] { order << "60"; });
+    QTimer::singleShot(20, Qt::PreciseTimer, &context, [&] { order << "20"; });
+    QTimer::singleShot(40, Qt::CoarseTimer, &context, [&] { order << "40"; });
+    int ticks = 0;
+    QTimer repeating;
+    repeating.setInterval(10);
+    connect(&repeating, &QTimer::timeout, [&] {
+        if (++ticks == 5)
+            repeating.stop();
+    });
+    QElapsedTimer clock;
+    clock.start();
+    repeating.start();
+    QVERIFY(runUntil([&] { return order.size() == 3 && ticks == 5; }));
+    QCOMPARE(order, (QStringList{"20", "40", "60"}));
+    QVERIFY2(clock.elapsed() >= 60, qPrintable(QString::number(clock.elapsed())));
+    runFor(50);
+    QCOMPARE(ticks, 5); // stopped from its own timeout
+}
+
+void TestEpollEventDispatcher::timerInfoAndRemainingTime() {
+    auto *dispatcher = QAbstractEventDispatcher::instance();
+    CountingObject object;
+    const int precise = object.startTimer(500, Qt::PreciseTimer);
+    const int veryCoarse = object.startTimer(1400, Qt::VeryCoarseTimer);
+    const int coarseLong = object.startTimer(25'300, Qt::CoarseTimer);
+    const auto timers = dispatcher->registeredTimers(&object);
+    QCOMPARE(timers.size(), 3);
+    for (const auto &timer : timers) {
+        if (timer.timerId == precise)
+            QCOMPARE(timer.interval, 500);
+        else if (timer.timerId == veryCoarse)
+            QCOMPARE(timer.interval, 1000); // whole seconds
+        else
+            QCOMPARE(timer.interval, 25'000);
+    }
+    const int left = dispatcher->remainingTime(precise);
+    QVERIFY2(left > 400 && left <= 500, qPrintable(QString::number(left)));
+    QVERIFY(dispatcher->unregisterTimer(precise));
+    QCOMPARE(dispatcher->remainingTime(precise), -1);
+    QVERIFY(!dispatcher->unregisterTimer(precise));
+    QVERIFY(dispatcher->unregisterTimers(&object));
+    QVERIFY(dispatcher->registeredTimers(&object).isEmpty());
+    Q_UNUSED(coarseLong);
+}
+
+void TestEpollEventDispatcher::zeroTimerDoesNotStarveNotifiers() {
+    SocketPair pair;
+    int zeroTicks = 0;
+    QTimer zero;
+    zero.setInterval(0);
+    connect(&zero, &QTimer::timeout, [&] { ++zeroTicks; });
+    zero.start();
+    int reads = 0;
+    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+    connect(&notifier, &QSocketNotifier::activated, [&] {
+        ++reads;
+        pair.drain(0);
+    });
+    pair.write(1);
+    QVERIFY(runUntil([&] { return reads == 1; }));
+    QVERIFY(zeroTicks > 0);
+    const int before = zeroTicks;
+    QVERIFY(runUntil([&] { return zeroTicks > before + 10; }));
+}
+
+void TestEpollEventDispatcher::timerNotActivatedAgainFromANestedLoop() {
+    CountingObject object;
+    int depth = 0;
+    int maxDepth = 0;
+    object.onTimer = [&](int) {
+        ++depth;
+        maxDepth = std::max(maxDepth, depth);
+        if (object.firedIds.size() == 1)
+            runFor(60); // the timer (10 ms) comes due again meanwhile
+        --depth;
+    };
+    const int id = object.startTimer(10, Qt::PreciseTimer);
+    QVERIFY(runUntil([&] { return object.firedIds.size() >= 3; }));
+    object.killTimer(id);
+    QCOMPARE(maxDepth, 1);
+}
+
+void TestEpollEventDispatcher::blockedLoopWakesForEventFromAnotherThread() {
+    QEventLoop loop;
+    QElapsedTimer clock;
+    clock.start();
+    std::thread poster([&loop] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        QMetaObject::invokeMethod(&loop, "quit", Qt::QueuedConnection);
+    });
+    bool guardFired = false;
+    QTimer::singleShot(10'000, &loop, [&] {
+        guardFired = true;
+        loop.quit();
+    });
+    loop.exec();
+    poster.join();
+    QVERIFY(!guardFired);
+    QVERIFY(clock.elapsed() >= 45);
+}
+
+void TestEpollEventDispatcher::readNotifierIsLevelTriggered() {
+    SocketPair pair;
+    int activations = 0;
+    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+    connect(&notifier, &QSocketNotifier::activated, [&] {
+        // Reads one byte of three: still readable, so activated again.
+        char byte = 0;
+        if (::read(pair.fds[0], &byte, 1) == 1)
+            ++activations;
+    });
+    pair.write(1, "abc");
+    QVERIFY(runUntil([&] { return activations == 3; }));
+    runFor(30);
+    QCOMPARE(activations, 3);
+}
+
+void TestEpollEventDispatcher::disabledNotifierIsNotActivated() {
+    SocketPair pair;
+    int activations = 0;
+    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+    connect(&notifier, &QSocketNotifier::activated, [&] { ++activations; });
+    notifier.setEnabled(false);
+    pair.write(1);
+    runFor(30);
+    QCOMPARE(activations, 0);
+    notifier.setEnabled(true);
+    QVERIFY(runUntil([&] { return activations > 0; }));
+    notifier.setEnabled(false);
+    const int seen = activations;
+    runFor(30);
+    QCOMPARE(activations, seen);
+}
+
+void TestEpollEventDispatcher::readAndWriteNotifiersOnOneDescriptor() {
+    SocketPair pair;
+    int reads = 0;
+    int writes = 0;
+    QSocketNotifier reader(pair.fds[0], QSocketNotifier::Read);
+    QSocketNotifier writer(pair.fds[0], QSocketNotifier::Write);
+    connect(&reader, &QSocketNotifier::activated, [&] {
+        ++reads;
+        pair.drain(0);
+    });
+    connect(&writer, &QSocketNotifier::activated, [&] {
+        ++writes;
+        writer.setEnabled(false);
+    });
+    QVERIFY(runUntil([&] { return writes == 1; }));
+    QCOMPARE(reads, 0);
+    pair.write(1);
+    QVERIFY(runUntil([&] { return reads == 1; }));
+    // Switching the writer off left the reader in place, and the other way round.
+    reader.setEnabled(false);
+    writer.setEnabled(true);
+    pair.write(1);
+    QVERIFY(runUntil([&] { return writes == 2; }));
+    runFor(20);
+    QCOMPARE(reads, 1);
+    reader.setEnabled(true);
+    QVERIFY(runUntil([&] { return reads == 2; }));
+}
+
+void TestEpollEventDispatcher::hangUpWakesTheReadNotifier() {
+    SocketPair pair;
+    bool endSeen = false;
+    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+    connect(&notifier, &QSocketNotifier::activated, [&] {
+        char byte = 0;
+        if (::read(pair.fds[0], &byte, 1) == 0) {
+            endSeen = true;
+            notifier.setEnabled(false);
+        }
+    });
+    ::close(pair.fds[1]);
+    pair.fds[1] = -1;
+    QVERIFY(runUntil([&] { return endSeen; }));
+}
+
+void TestEpollEventDispatcher::notifierDeletedBeforeItsTurnIsNotActivated() {
+    SocketPair first;
+    SocketPair second;
+    int firstActivations = 0;
+    int secondActivations = 0;
+    auto firstNotifier = std::make_unique<QSocketNotifier>(first.fds[0], QSocketNotifier::Read);
+    auto secondNotifier = std::make_unique<QSocketNotifier>(second.fds[0], QSocketNotifier::Read);
+    // Whichever comes first deletes the other, which was ready in the same pass.
+    connect(firstNotifier.get(), &QSocketNotifier::activated, [&] {
+        ++firstActivations;
+        first.drain(0);
+        secondNotifier.reset();
+    });
+    connect(secondNotifier.get(), &QSocketNotifier::activated, [&] {
+        ++secondActivations;
+        second.drain(0);
+        firstNotifier.reset();
+    });
+    first.write(1);
+    second.write(1);
+    QVERIFY(runUntil([&] { return firstActivations + secondActivations > 0; }));
+    runFor(30);
+    QCOMPARE(firstActivations + secondActivations, 1);
+}
+
+void TestEpollEventDispatcher::descriptorClosedAndReusedIsWatchedAgain() {
+    // A notifier goes, its descriptor is closed, and a new socket gets the same
+    // number: the new socket's notifier must be watched by the kernel afresh.
+    int reusedFd = -1;
+    for (int round = 0; round < 3; ++round) {
+        SocketPair pair;
+        if (reusedFd >= 0)
+            QCOMPARE(pair.fds[0], reusedFd);
+        reusedFd = pair.fds[0];
+        int reads = 0;
+        {
+            QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+            connect(&notifier, &QSocketNotifier::activated, [&] {
+                ++reads;
+                pair.drain(0);
+            });
+            pair.write(1);
+            QVERIFY(runUntil([&] { return reads == 1; }));
+        }
+        // Closed at the end of the round while no notifier is left.
+    }
+    // Closed while the notifier is merely disabled, then reused and enabled again.
+    SocketPair pair;
+    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+    int reads = 0;
+    connect(&notifier, &QSocketNotifier::activated, [&] {
+        ++reads;
+        SocketPair::drainDescriptor(int(notifier.socket()));
+    });
+    notifier.setEnabled(false);
+    const int number = pair.fds[0];
+    ::close(pair.fds[0]);
+    int other[2];
+    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, other) == 0);
+    QCOMPARE(other[0], number);
+    pair.fds[0] = other[0];
+    QVERIFY(::write(other[1], "y", 1) == 1);
+    notifier.setEnabled(true);
+    QVERIFY(runUntil([&] { return reads >= 1; }));
+    notifier.setEnabled(false);
+    ::close(other[1]);
+}
+
+void TestEpollEventDispatcher::descriptorClosedUnderAnEnabledNotifier() {
+    // The owner closes the descriptor and forgets to disable its notifier; a new socket
+    // takes the number and gets a notifier of its own before the old one goes.
+    int first[2];
+    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, first) == 0);
+    auto stale = std::make_unique<QSocketNotifier>(first[0], QSocketNotifier::Read);
+    runFor(10);
+    const int number = first[0];
+    ::close(first[0]);
+    ::close(first[1]);
+    SocketPair pair;
+    QCOMPARE(pair.fds[0], number);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression("Multiple socket notifiers for same socket"));
+    int reads = 0;
+    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
+    connect(&notifier, &QSocketNotifier::activated, [&] {
+        ++reads;
+        pair.drain(0);
+    });
+    stale.reset(); // not the descriptor's notifier any more: changes nothing
+    pair.write(1);
+    QVERIFY(runUntil([&] { return reads == 1; }));
+}
+
+void TestEpollEventDispatcher::regularFileIsAlwaysReady() {
+    QTemporaryFile file;
+    QVERIFY(file.open());
+    file.write("line\n");
+    file.flush();
+    const int fd = ::open(qPrintable(file.fileName()), O_RDONLY | O_CLOEXEC);
+    QVERIFY(fd >= 0);
+    QByteArray read;
+    bool endSeen = false;
+    QSocketNotifier notifier(fd, QSocketNotifier::Read);
+    connect(&notifier, &QSocketNotifier::activated, [&] {
+        char buffer[64];
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got > 0)
+            read.append(buffer, got);
+        else {
+            endSeen = true;
+            notifier.setEnabled(false);
+        }
+    });
+    QVERIFY(runUntil([&] { return endSeen; }));
+    QCOMPARE(read, QByteArray("line\n"));
+    ::close(fd);
+}
+
+void TestEpollEventDispatcher::tcpEchoOfOneMebibyte() {
+    QTcpServer server;
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    QTcpSocket *accepted = nullptr;
+    connect(&server, &QTcpServer::newConnection, [&] {
+        accepted = server.nextPendingConnection();
+        connect(accepted, &QTcpSocket::readyRead, [&] { accepted->write(accepted->readAll()); });
+    });
+    QTcpSocket client;
+    QByteArray received;
+    connect(&client, &QTcpSocket::readyRead, [&] { received += client.readAll(); });
+    client.connectToHost(QHostAddress::LocalHost, server.serverPort());
+    QByteArray sent(1 << 20, '\0');
+    for (int i = 0; i < sent.size(); ++i)
+        sent[i] = char(i * 7 + i / 256);
+    client.write(sent);
+    QVERIFY(runUntil([&] { return received.size() >= sent.size(); }, 20'000));
+    QCOMPARE(received, sent);
+    client.disconnectFromHost();
+    QVERIFY(runUntil(
+        [&] { return accepted && accepted->state() == QAbstractSocket::UnconnectedState; }));
+}
+
+int main(int argc, char *argv[]) {
+    QCoreApplication::setEventDispatcher(new EpollEventDispatcher);
+    QCoreApplication app(argc, argv);
+    TestEpollEventDispatcher test;
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_epolleventdispatcher.moc"
