@@ -12,7 +12,9 @@
 #              run counts, since other load on the machine only ever slows a run down
 #              (default 3)
 # --quick      1 s and 1 run per row: a smoke test of the script, not figures to quote
-# --only TEXT  only the rows whose label starts with TEXT ("64 B", "1 MiB", "connect")
+# --only TEXT  only the rows whose label starts with TEXT ("64 B", "1 MiB", "connect";
+#              "64 B echo as" for the last row, the 64 B load beside 2,000 idle
+#              connections)
 # --window     also the path "window": the workbench window (`wsworkbench
 #              --start-relay`, offscreen, settings in a temporary folder) relaying from
 #              its Relay panel with every frame of both legs in its log, the log view
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/benchcommon.sh
 source scripts/benchcommon.sh
-help_lines=25
+help_lines=27
 window=0
 arguments=()
 for argument in "$@"; do
@@ -134,28 +136,55 @@ start_path() {
     esac
 }
 
-# run_load PATH FIELD BENCH-ARGS...: one run; sets result to the figure or "failed".
+# hold_idle COUNT: COUNT more connections through the path (port), silent for the
+# rest of the run, as a server in service holds; returns once all are open.
+hold_idle() {
+    local count=$1 out="$work/idle.out" waited=0
+    : >"$out"
+    "${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --mode idle --conns "$count" \
+        --seconds 3600 >"$out" 2>&1 &
+    pids+=($!)
+    until grep -q "^idle $count connections open" "$out"; do
+        sleep 0.05
+        waited=$((waited + 1))
+        if ((waited > 1200)) || ! kill -0 "${pids[-1]}" 2>/dev/null; then
+            echo "bench-relay.sh: the $count idle connections did not open:" >&2
+            cat "$out" >&2
+            return 1
+        fi
+    done
+}
+
+# run_load PATH FIELD IDLE BENCH-ARGS...: one run, with IDLE connections held beside the
+# load; sets result to the figure or "failed".
 run_load() {
-    local path=$1 field=$2 json
-    shift 2
+    local path=$1 field=$2 idle=$3 json
+    shift 3
     start_path "$path"
+    result=failed
+    if ((idle > 0)) && ! hold_idle "$idle"; then
+        stop_all
+        return
+    fi
     if json=$("${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --json --seconds "$seconds" \
         "$@" 2>"$work/bench.err" | tail -n 1) && [[ -n "$json" ]]; then
         result=$("$py" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$json" "$field")
     else
         echo "bench-relay.sh: $path: wsw bench $* failed: $(cat "$work/bench.err")" >&2
-        result=failed
     fi
     stop_all
 }
 
 # Binary messages: the paths then only frame and unframe.
+# The last row is the first with 2,000 more connections open and silent through the
+# proxy, as in service: a proxy that looks at every socket at each wait slows down.
 labels=("64 B echo, 50 conns x 16 in flight" "1 MiB echo, 4 conns x 2 in flight"
-    "connect + close, 8 loops")
-units=("messages/s" "MB/s" "connections/s")
-fields=(messagesPerSecond megabytesPerSecond connectionsPerSecond)
+    "connect + close, 8 loops" "64 B echo as above, 2,000 idle conns held")
+units=("messages/s" "MB/s" "connections/s" "messages/s")
+fields=(messagesPerSecond megabytesPerSecond connectionsPerSecond messagesPerSecond)
 args=("--binary --size 64 --conns 50 --window 16" "--binary --size 1048576 --conns 4 --window 2"
-    "--mode connect --conns 8")
+    "--mode connect --conns 8" "--binary --size 64 --conns 50 --window 16")
+idle=(0 0 0 2000)
 paths=(relay nginx direct)
 ((window)) && paths=(relay window nginx direct)
 
@@ -170,7 +199,7 @@ for i in "${rows[@]}"; do
         for path in "${paths[@]}"; do
             echo "== ${labels[$i]}: $path (run $run of $runs)" >&2
             # shellcheck disable=SC2086 # the arguments are words on purpose
-            run_load "$path" "${fields[$i]}" ${args[$i]}
+            run_load "$path" "${fields[$i]}" "${idle[$i]}" ${args[$i]}
             best[$i,$path]=$(better "${best[$i,$path]}" "$result" max)
         done
     done
