@@ -295,7 +295,15 @@ void EpollEventDispatcher::registerTimer(int timerId, qint64 interval, Qt::Timer
     timer.object = object;
     timer.deadlineNs = monotonicNs() + timer.intervalMs * 1'000'000;
     timer.serial = ++m_nextSerial;
-    m_timers.push_back(timer);
+    insertTimer(timer);
+}
+
+// In the order of deadlines, after those with the same: the first timer is the next due.
+void EpollEventDispatcher::insertTimer(const Timer &timer) {
+    const auto at = std::upper_bound(
+        m_timers.begin(), m_timers.end(), timer.deadlineNs,
+        [](qint64 deadlineNs, const Timer &other) { return deadlineNs < other.deadlineNs; });
+    m_timers.insert(at, timer);
 }
 
 qsizetype EpollEventDispatcher::timerIndex(int timerId) const {
@@ -310,8 +318,7 @@ bool EpollEventDispatcher::unregisterTimer(int timerId) {
     const qsizetype index = timerIndex(timerId);
     if (index < 0)
         return false;
-    m_timers[std::size_t(index)] = m_timers.back();
-    m_timers.pop_back();
+    m_timers.erase(m_timers.begin() + index);
     return true;
 }
 
@@ -347,8 +354,10 @@ int EpollEventDispatcher::remainingTime(int timerId) {
 int EpollEventDispatcher::msecsToNextTimer() const {
     qint64 first = -1;
     for (const Timer &timer : m_timers) {
-        if (!timer.inEvent && (first < 0 || timer.deadlineNs < first))
+        if (!timer.inEvent) {
             first = timer.deadlineNs;
+            break;
+        }
     }
     if (first < 0)
         return -1;
@@ -365,17 +374,16 @@ int EpollEventDispatcher::activateTimers() {
     // The timers due now, in the order of their deadlines. A timer registered by one
     // of their events waits for the next pass, so a zero timer cannot hold the loop.
     struct Due {
-        qint64 deadlineNs;
         int id;
         quint64 serial;
     };
     QVarLengthArray<Due, 32> due;
     for (const Timer &timer : m_timers) {
-        if (!timer.inEvent && timer.deadlineNs <= now)
-            due.append({timer.deadlineNs, timer.id, timer.serial});
+        if (timer.deadlineNs > now)
+            break;
+        if (!timer.inEvent)
+            due.append({timer.id, timer.serial});
     }
-    std::sort(due.begin(), due.end(),
-              [](const Due &a, const Due &b) { return a.deadlineNs < b.deadlineNs; });
 
     int activated = 0;
     for (const Due &entry : due) {
@@ -383,15 +391,16 @@ int EpollEventDispatcher::activateTimers() {
         if (index < 0 || m_timers[std::size_t(index)].serial != entry.serial ||
             m_timers[std::size_t(index)].inEvent)
             continue; // stopped, replaced or running, by an earlier event of this pass
-        Timer &timer = m_timers[std::size_t(index)];
+        Timer timer = m_timers[std::size_t(index)];
+        m_timers.erase(m_timers.begin() + index);
         const qint64 intervalNs = timer.intervalMs * 1'000'000;
         timer.deadlineNs += intervalNs;
         if (timer.deadlineNs < now) // fell behind: no burst to catch up
             timer.deadlineNs = now + intervalNs;
         timer.inEvent = true;
-        QObject *object = timer.object;
+        insertTimer(timer);
         QTimerEvent event(entry.id);
-        QCoreApplication::sendEvent(object, &event);
+        QCoreApplication::sendEvent(timer.object, &event);
         ++activated;
         // The event may have stopped the timer, and another may have taken its id.
         index = timerIndex(entry.id);

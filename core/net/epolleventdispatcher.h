@@ -81,6 +81,7 @@ private:
     int activateTimers();
     int msecsToNextTimer() const;
     qsizetype timerIndex(int timerId) const;
+    void insertTimer(const Timer &timer);
 
     int m_epoll = -1;
     int m_wakeUpFd = -1;
@@ -90,7 +91,7 @@ private:
     std::vector<int> m_unwatchable;         // descriptors epoll refused
     std::vector<QSocketNotifier *> m_ready; // to activate in this pass; null: taken off
     std::size_t m_nextReady = 0;            // shared with nested passes
-    std::vector<Timer> m_timers;
+    std::vector<Timer> m_timers;            // in the order of their deadlines
     quint64 m_nextSerial = 0;
     std::array<epoll_event, 256> m_events{};
 };

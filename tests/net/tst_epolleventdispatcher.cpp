@@ -16,7 +16,9 @@
 #include <QTest>
 #include <QTimer>
 
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include <fcntl.h>
@@ -90,6 +92,7 @@ private slots:
     void postedEventsAndQueuedCalls();
     void timersFireInOrderAndRepeat();
     void timerInfoAndRemainingTime();
+    void manyTimersFireInTheOrderOfTheirDeadlines();
     void zeroTimerDoesNotStarveNotifiers();
     void timerNotActivatedAgainFromANestedLoop();
     void blockedLoopWakesForEventFromAnotherThread();
@@ -180,6 +183,29 @@ void TestEpollEventDispatcher::timerInfoAndRemainingTime() {
     QVERIFY(dispatcher->unregisterTimers(&object));
     QVERIFY(dispatcher->registeredTimers(&object).isEmpty());
     Q_UNUSED(coarseLong);
+}
+
+void TestEpollEventDispatcher::manyTimersFireInTheOrderOfTheirDeadlines() {
+    // 150 timers 5 ms apart, started in a shuffled order; each stops at its first event.
+    CountingObject object;
+    QList<int> intervals;
+    for (int i = 0; i < 150; ++i)
+        intervals.append(i * 5);
+    std::mt19937 random(12345);
+    std::shuffle(intervals.begin(), intervals.end(), random);
+    QHash<int, int> intervalOf;
+    for (const int interval : intervals)
+        intervalOf.insert(object.startTimer(interval, Qt::PreciseTimer), interval);
+    object.onTimer = [&](int id) { object.killTimer(id); };
+    QVERIFY(runUntil([&] { return object.firedIds.size() == 150; }));
+    QList<int> fired;
+    for (const int id : std::as_const(object.firedIds))
+        fired.append(intervalOf.value(id));
+    QList<int> sorted = fired;
+    std::sort(sorted.begin(), sorted.end());
+    QCOMPARE(fired, sorted);
+    runFor(20);
+    QCOMPARE(object.firedIds.size(), 150);
 }
 
 void TestEpollEventDispatcher::zeroTimerDoesNotStarveNotifiers() {
