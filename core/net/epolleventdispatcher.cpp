@@ -42,9 +42,9 @@ qint64 effectiveIntervalMs(qint64 intervalMs, Qt::TimerType type) {
     return intervalMs;
 }
 
-const char *typeName(int type) {
+const char *typeName(std::size_t type) {
     static constexpr std::array<const char *, 3> Names = {"Read", "Write", "Exception"};
-    return Names[std::size_t(type)];
+    return Names[type];
 }
 
 bool isOnThisThread(const QObject *object) {
@@ -180,22 +180,33 @@ int EpollEventDispatcher::activateNotifiers() {
     return activated;
 }
 
-void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier) {
+// The notifier's descriptor and type, or nothing (with Qt's warning) if it cannot be
+// enabled or disabled (change) here.
+std::optional<EpollEventDispatcher::NotifierSlot>
+EpollEventDispatcher::slotOf(const QSocketNotifier *notifier, const char *change) const {
     Q_ASSERT(notifier);
     const int fd = int(notifier->socket());
     const int type = int(notifier->type());
     if (fd < 0 || type < 0 || type > 2) {
         qWarning("QSocketNotifier: Internal error");
-        return;
+        return std::nullopt;
     }
     if (!isOnThisThread(notifier) || !isOnThisThread(this)) {
-        qWarning("QSocketNotifier: socket notifiers cannot be enabled from another thread");
-        return;
+        qWarning("QSocketNotifier: socket notifiers cannot be %s from another thread", change);
+        return std::nullopt;
     }
+    return NotifierSlot{fd, std::size_t(type)};
+}
+
+void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier) {
+    const std::optional<NotifierSlot> key = slotOf(notifier, "enabled");
+    if (!key)
+        return;
+    const auto [fd, type] = *key;
     if (std::size_t(fd) >= m_watches.size())
         m_watches.resize(std::max<std::size_t>(std::size_t(fd) + 1, m_watches.size() * 2));
     Watch &watch = m_watches[std::size_t(fd)];
-    QSocketNotifier *&slot = watch.notifiers[std::size_t(type)];
+    QSocketNotifier *&slot = watch.notifiers[type];
     if (slot && slot != notifier) {
         qWarning("%s: Multiple socket notifiers for same socket %d and type %s", Q_FUNC_INFO, fd,
                  typeName(type));
@@ -208,25 +219,16 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier) {
 }
 
 void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier) {
-    Q_ASSERT(notifier);
-    const int fd = int(notifier->socket());
-    const int type = int(notifier->type());
-    if (fd < 0 || type < 0 || type > 2) {
-        qWarning("QSocketNotifier: Internal error");
+    const std::optional<NotifierSlot> key = slotOf(notifier, "disabled");
+    if (!key)
         return;
-    }
-    if (!isOnThisThread(notifier) || !isOnThisThread(this)) {
-        qWarning("QSocketNotifier: socket notifier (fd %d) cannot be disabled from another "
-                 "thread.",
-                 fd);
-        return;
-    }
+    const auto [fd, type] = *key;
     // Not activated later in this pass: it may be deleted by now.
     std::replace(m_ready.begin() + qsizetype(m_nextReady), m_ready.end(), notifier,
                  static_cast<QSocketNotifier *>(nullptr));
     if (std::size_t(fd) >= m_watches.size())
         return;
-    QSocketNotifier *&slot = m_watches[std::size_t(fd)].notifiers[std::size_t(type)];
+    QSocketNotifier *&slot = m_watches[std::size_t(fd)].notifiers[type];
     if (slot != notifier)
         return;
     slot = nullptr;

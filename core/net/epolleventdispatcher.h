@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 
 #include <array>
+#include <optional>
 #include <vector>
 
 namespace ws {
@@ -74,6 +75,11 @@ private:
         bool inEvent = false;
     };
 
+    struct NotifierSlot {
+        int fd;
+        std::size_t type; // QSocketNotifier::Type
+    };
+    std::optional<NotifierSlot> slotOf(const QSocketNotifier *notifier, const char *change) const;
     void updateWatch(int fd);
     int waitForEvents(int timeoutMs, bool includeNotifiers);
     void queueReadyNotifiers(int eventCount);

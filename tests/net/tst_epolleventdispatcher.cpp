@@ -69,6 +69,19 @@ void runFor(int ms) {
     loop.exec();
 }
 
+// A read notifier that counts its activations and reads all there is at each.
+class CountingReader : public QSocketNotifier {
+public:
+    explicit CountingReader(int fd)
+        : QSocketNotifier(fd, QSocketNotifier::Read) {
+        connect(this, &QSocketNotifier::activated, this, [this] {
+            ++reads;
+            SocketPair::drainDescriptor(int(socket()));
+        });
+    }
+    int reads = 0;
+};
+
 class CountingObject : public QObject {
 public:
     QList<int> firedIds;
@@ -215,14 +228,9 @@ void TestEpollEventDispatcher::zeroTimerDoesNotStarveNotifiers() {
     zero.setInterval(0);
     connect(&zero, &QTimer::timeout, [&] { ++zeroTicks; });
     zero.start();
-    int reads = 0;
-    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
-    connect(&notifier, &QSocketNotifier::activated, [&] {
-        ++reads;
-        pair.drain(0);
-    });
+    CountingReader reader(pair.fds[0]);
     pair.write(1);
-    QVERIFY(runUntil([&] { return reads == 1; }));
+    QVERIFY(runUntil([&] { return reader.reads == 1; }));
     QVERIFY(zeroTicks > 0);
     const int before = zeroTicks;
     QVERIFY(runUntil([&] { return zeroTicks > before + 10; }));
@@ -299,31 +307,26 @@ void TestEpollEventDispatcher::disabledNotifierIsNotActivated() {
 
 void TestEpollEventDispatcher::readAndWriteNotifiersOnOneDescriptor() {
     SocketPair pair;
-    int reads = 0;
     int writes = 0;
-    QSocketNotifier reader(pair.fds[0], QSocketNotifier::Read);
+    CountingReader reader(pair.fds[0]);
     QSocketNotifier writer(pair.fds[0], QSocketNotifier::Write);
-    connect(&reader, &QSocketNotifier::activated, [&] {
-        ++reads;
-        pair.drain(0);
-    });
     connect(&writer, &QSocketNotifier::activated, [&] {
         ++writes;
         writer.setEnabled(false);
     });
     QVERIFY(runUntil([&] { return writes == 1; }));
-    QCOMPARE(reads, 0);
+    QCOMPARE(reader.reads, 0);
     pair.write(1);
-    QVERIFY(runUntil([&] { return reads == 1; }));
+    QVERIFY(runUntil([&] { return reader.reads == 1; }));
     // Switching the writer off left the reader in place, and the other way round.
     reader.setEnabled(false);
     writer.setEnabled(true);
     pair.write(1);
     QVERIFY(runUntil([&] { return writes == 2; }));
     runFor(20);
-    QCOMPARE(reads, 1);
+    QCOMPARE(reader.reads, 1);
     reader.setEnabled(true);
-    QVERIFY(runUntil([&] { return reads == 2; }));
+    QVERIFY(runUntil([&] { return reader.reads == 2; }));
 }
 
 void TestEpollEventDispatcher::hangUpWakesTheReadNotifier() {
@@ -376,26 +379,16 @@ void TestEpollEventDispatcher::descriptorClosedAndReusedIsWatchedAgain() {
         if (reusedFd >= 0)
             QCOMPARE(pair.fds[0], reusedFd);
         reusedFd = pair.fds[0];
-        int reads = 0;
         {
-            QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
-            connect(&notifier, &QSocketNotifier::activated, [&] {
-                ++reads;
-                pair.drain(0);
-            });
+            CountingReader reader(pair.fds[0]);
             pair.write(1);
-            QVERIFY(runUntil([&] { return reads == 1; }));
+            QVERIFY(runUntil([&] { return reader.reads == 1; }));
         }
         // Closed at the end of the round while no notifier is left.
     }
     // Closed while the notifier is merely disabled, then reused and enabled again.
     SocketPair pair;
-    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
-    int reads = 0;
-    connect(&notifier, &QSocketNotifier::activated, [&] {
-        ++reads;
-        SocketPair::drainDescriptor(int(notifier.socket()));
-    });
+    CountingReader notifier(pair.fds[0]);
     notifier.setEnabled(false);
     const int number = pair.fds[0];
     ::close(pair.fds[0]);
@@ -405,7 +398,7 @@ void TestEpollEventDispatcher::descriptorClosedAndReusedIsWatchedAgain() {
     pair.fds[0] = other[0];
     QVERIFY(::write(other[1], "y", 1) == 1);
     notifier.setEnabled(true);
-    QVERIFY(runUntil([&] { return reads >= 1; }));
+    QVERIFY(runUntil([&] { return notifier.reads >= 1; }));
     notifier.setEnabled(false);
     ::close(other[1]);
 }
@@ -424,15 +417,10 @@ void TestEpollEventDispatcher::descriptorClosedUnderAnEnabledNotifier() {
     QCOMPARE(pair.fds[0], number);
     QTest::ignoreMessage(QtWarningMsg,
                          QRegularExpression("Multiple socket notifiers for same socket"));
-    int reads = 0;
-    QSocketNotifier notifier(pair.fds[0], QSocketNotifier::Read);
-    connect(&notifier, &QSocketNotifier::activated, [&] {
-        ++reads;
-        pair.drain(0);
-    });
+    CountingReader reader(pair.fds[0]);
     stale.reset(); // not the descriptor's notifier any more: changes nothing
     pair.write(1);
-    QVERIFY(runUntil([&] { return reads == 1; }));
+    QVERIFY(runUntil([&] { return reader.reads == 1; }));
 }
 
 void TestEpollEventDispatcher::regularFileIsAlwaysReady() {
