@@ -136,25 +136,6 @@ start_path() {
     esac
 }
 
-# hold_idle COUNT: COUNT more connections through the path (port), silent for the
-# rest of the run, as a server in service holds; returns once all are open.
-hold_idle() {
-    local count=$1 out="$work/idle.out" waited=0
-    : >"$out"
-    "${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --mode idle --conns "$count" \
-        --seconds 3600 >"$out" 2>&1 &
-    pids+=($!)
-    until grep -q "^idle $count connections open" "$out"; do
-        sleep 0.05
-        waited=$((waited + 1))
-        if ((waited > 1200)) || ! kill -0 "${pids[-1]}" 2>/dev/null; then
-            echo "bench-relay.sh: the $count idle connections did not open:" >&2
-            cat "$out" >&2
-            return 1
-        fi
-    done
-}
-
 # run_load PATH FIELD IDLE BENCH-ARGS...: one run, with IDLE connections held beside the
 # load; sets result to the figure or "failed".
 run_load() {
@@ -162,9 +143,14 @@ run_load() {
     shift 3
     start_path "$path"
     result=failed
-    if ((idle > 0)) && ! hold_idle "$idle"; then
-        stop_all
-        return
+    if ((idle > 0)); then
+        # Silent for the rest of the run, as connections a server in service holds.
+        if ! hold_idle_connections bench-relay.sh "ws://127.0.0.1:$port/" "$idle" 3600 \
+            "$work/idle.out"; then
+            stop_all
+            return
+        fi
+        pids+=("$idle_pid")
     fi
     if json=$("${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --json --seconds "$seconds" \
         "$@" 2>"$work/bench.err" | tail -n 1) && [[ -n "$json" ]]; then

@@ -148,28 +148,16 @@ PY
 run_idle() {
     start_server "$1"
     sleep 0.3
-    local before after out="$work/idle.out"
+    local before after
     before=$(server_rss_kib)
-    : >"$out"
-    "${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --mode idle --conns 1000 \
-        --seconds 2 >"$out" 2>&1 &
-    local bench_pid=$! waited=0
-    until grep -q '^idle 1000 connections open' "$out"; do
-        sleep 0.05
-        waited=$((waited + 1))
-        if ((waited > 1200)) || ! kill -0 "$bench_pid" 2>/dev/null; then
-            echo "bench.sh: $1: the idle connections did not open:" >&2
-            cat "$out" >&2
-            kill "$bench_pid" 2>/dev/null || true
-            wait "$bench_pid" 2>/dev/null || true
-            stop_server
-            result=failed
-            return
-        fi
-    done
+    if ! hold_idle_connections bench.sh "ws://127.0.0.1:$port/" 1000 2 "$work/idle.out"; then
+        stop_server
+        result=failed
+        return
+    fi
     sleep 0.5
     after=$(server_rss_kib)
-    wait "$bench_pid" || true
+    wait "$idle_pid" || true
     stop_server
     result=$(((after - before) * 1024 / 1000))
 }

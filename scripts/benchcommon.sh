@@ -90,3 +90,26 @@ wait_listening() {
     done
     sed -n 's|^listening on wss\{0,1\}://[^:]*:\([0-9]*\)/.*|\1|p' "$1" | sed -n 1p
 }
+
+# hold_idle_connections NAME URL COUNT SECONDS OUT: `wsw bench --mode idle` (pinned
+# like the load, $wsw) opens COUNT connections to URL and holds them silent for
+# SECONDS, its output in OUT; returns once all are open, with idle_pid set, or
+# fails with the reason on stderr.
+hold_idle_connections() {
+    local name=$1 url=$2 count=$3 seconds=$4 out=$5 waited=0
+    : >"$out"
+    "${pin_client[@]}" "$wsw" bench "$url" --mode idle --conns "$count" --seconds "$seconds" \
+        >"$out" 2>&1 &
+    idle_pid=$!
+    until grep -q "^idle $count connections open" "$out"; do
+        sleep 0.05
+        waited=$((waited + 1))
+        if ((waited > 1200)) || ! kill -0 "$idle_pid" 2>/dev/null; then
+            echo "$name: the $count idle connections did not open:" >&2
+            cat "$out" >&2
+            kill "$idle_pid" 2>/dev/null || true
+            wait "$idle_pid" 2>/dev/null || true
+            return 1
+        fi
+    done
+}
