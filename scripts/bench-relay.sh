@@ -13,7 +13,7 @@
 #              (default 3)
 # --quick      1 s and 1 run per row: a smoke test of the script, not figures to quote
 # --only TEXT  only the rows whose label starts with TEXT ("64 B", "1 MiB", "connect";
-#              "64 B echo as" for the last row, the 64 B load beside 2,000 idle
+#              "64 B echo with" for the last row, the 64 B load beside 2,000 idle
 #              connections)
 # --window     also the path "window": the workbench window (`wsworkbench
 #              --start-relay`, offscreen, settings in a temporary folder) relaying from
@@ -165,7 +165,7 @@ run_load() {
 # The last row is the first with 2,000 more connections open and silent through the
 # proxy, as in service: a proxy that looks at every socket at each wait slows down.
 labels=("64 B echo, 50 conns x 16 in flight" "1 MiB echo, 4 conns x 2 in flight"
-    "connect + close, 8 loops" "64 B echo as above, 2,000 idle conns held")
+    "connect + close, 8 loops" "64 B echo with 2,000 idle conns held, 50 x 16 in flight")
 units=("messages/s" "MB/s" "connections/s" "messages/s")
 fields=(messagesPerSecond megabytesPerSecond connectionsPerSecond messagesPerSecond)
 args=("--binary --size 64 --conns 50 --window 16" "--binary --size 1048576 --conns 4 --window 2"

@@ -18,7 +18,8 @@
 #              (default 3)
 # --quick      1 s and 1 run per row: a smoke test of the script, not figures to quote
 # --only TEXT  only the rows whose label starts with TEXT (e.g. "64 B echo", "wss",
-#              "memory" for the idle-connection row)
+#              "memory" for the idle-connection memory row, "64 B echo with" for the
+#              64 B load beside 2,000 idle connections)
 #
 # Builds Release into build-bench/. The server runs on CPU 0 and the load
 # generator on CPU 1 (taskset) when the machine has two CPUs or more. Every run
@@ -28,7 +29,7 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/benchcommon.sh
 source scripts/benchcommon.sh
-help_lines=23
+help_lines=26
 bench_arguments bench.sh "$@"
 
 build_dir=build-bench
@@ -106,15 +107,23 @@ start_server() {
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 server_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status"; }
 
-# run_load SERVER KIND FIELD COUNT-FIELD BENCH-ARGS...: one run against a fresh
-# server of KIND (ws, wss, deflate). Sets result to "figure server-CPU-us-per-unit
-# client-CPU-%" or "failed", where a unit is what COUNT-FIELD counts (messages,
-# connections).
+# run_load SERVER KIND IDLE FIELD COUNT-FIELD BENCH-ARGS...: one run against a fresh
+# server of KIND (ws, wss, deflate), with IDLE more connections open and silent
+# beside the load. Sets result to "figure server-CPU-us-per-unit client-CPU-%" or
+# "failed", where a unit is what COUNT-FIELD counts (messages, connections).
 run_load() {
-    local which=$1 kind=$2 field=$3 count_field=$4 url
-    shift 4
+    local which=$1 kind=$2 idle=$3 field=$4 count_field=$5 url idle_holder=""
+    shift 5
     start_server "$which" "$kind"
     url="ws://127.0.0.1:$port/"
+    if ((idle > 0)); then
+        if ! hold_idle_connections bench.sh "$url" "$idle" 3600 "$work/idle.out"; then
+            stop_server
+            result=failed
+            return
+        fi
+        idle_holder=$idle_pid
+    fi
     [[ "$kind" == wss ]] && { url="wss://127.0.0.1:$port/"; set -- --ca "$cert" "$@"; }
     [[ "$kind" == deflate ]] && set -- --deflate "$@"
     local ticks_before json
@@ -139,6 +148,10 @@ PY
     else
         echo "bench.sh: $which: wsw bench $* failed: $(cat "$work/bench.err")" >&2
         result=failed
+    fi
+    if [[ -n "$idle_holder" ]]; then
+        kill "$idle_holder" 2>/dev/null || true
+        wait "$idle_holder" 2>/dev/null || true
     fi
     stop_server
 }
@@ -174,12 +187,14 @@ labels=("64 B echo, 50 conns x 16 in flight"
     "connect + close, 8 loops"
     "wss 64 B echo, 50 conns x 16 in flight"
     "wss 1 MiB echo"
-    "deflate 4 KiB JSON echo, 8 conns x 8 in flight")
-units=("messages/s" "messages/s" "MB/s" "MB/s" "connections/s" "messages/s" "MB/s" "messages/s")
+    "deflate 4 KiB JSON echo, 8 conns x 8 in flight"
+    "64 B echo with 2,000 idle conns held, 50 x 16 in flight")
+units=("messages/s" "messages/s" "MB/s" "MB/s" "connections/s" "messages/s" "MB/s" "messages/s"
+    "messages/s")
 fields=(messagesPerSecond messagesPerSecond megabytesPerSecond megabytesPerSecond connectionsPerSecond
-    messagesPerSecond megabytesPerSecond messagesPerSecond)
-counts=(messages messages messages messages completed messages messages messages)
-per=("message" "message" "message" "message" "connection" "message" "message" "message")
+    messagesPerSecond megabytesPerSecond messagesPerSecond messagesPerSecond)
+counts=(messages messages messages messages completed messages messages messages messages)
+per=("message" "message" "message" "message" "connection" "message" "message" "message" "message")
 args=("--binary --size 64 --conns 50 --window 16"
     "--binary --size 64 --conns 50 --window 16 --burst"
     "--binary --size 1048576 --conns 4 --window 2"
@@ -187,8 +202,13 @@ args=("--binary --size 64 --conns 50 --window 16"
     "--mode connect --conns 8"
     "--binary --size 64 --conns 50 --window 16"
     "--binary --size 1048576 --conns 4 --window 2"
-    "--text-json --size 4096 --conns 8 --window 8")
-kinds=(ws ws ws ws ws wss wss deflate)
+    "--text-json --size 4096 --conns 8 --window 8"
+    "--binary --size 64 --conns 50 --window 16")
+kinds=(ws ws ws ws ws wss wss deflate ws)
+# The last row opens 2,000 more connections first and leaves them silent, as a
+# server in service holds them: a server that looks at every socket at each wait
+# slows down.
+idle=(0 0 0 0 0 0 0 0 2000)
 
 idle_label="memory per idle connection at 1,000"
 # wanted LABEL: whether --only selects the row.
@@ -208,7 +228,7 @@ for i in "${rows[@]}"; do
         for which in ours theirs; do
             echo "== ${labels[$i]}: $which (run $run of $runs)" >&2
             # shellcheck disable=SC2086 # the arguments are words on purpose
-            run_load "$which" "${kinds[$i]}" "${fields[$i]}" "${counts[$i]}" ${args[$i]}
+            run_load "$which" "${kinds[$i]}" "${idle[$i]}" "${fields[$i]}" "${counts[$i]}" ${args[$i]}
             read -r value cpu client <<<"$result"
             if [[ "$which" == ours ]]; then
                 [[ "$(better "${best_ours[$i]}" "$value" max)" == "$value" ]] && client_ours[i]=${client:-?}
