@@ -9,6 +9,7 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QRegularExpression>
+#include <QSet>
 #include <QSocketNotifier>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -17,6 +18,8 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <array>
+#include <functional>
 #include <memory>
 #include <random>
 #include <thread>
@@ -82,6 +85,25 @@ public:
     int reads = 0;
 };
 
+// Sees every event of the application before its receiver does.
+class EventWatcher : public QObject {
+public:
+    explicit EventWatcher(std::function<void(QObject *, QEvent *)> onEvent)
+        : m_onEvent(std::move(onEvent)) {
+        QCoreApplication::instance()->installEventFilter(this);
+    }
+    ~EventWatcher() override { QCoreApplication::instance()->removeEventFilter(this); }
+
+protected:
+    bool eventFilter(QObject *receiver, QEvent *event) override {
+        m_onEvent(receiver, event);
+        return false;
+    }
+
+private:
+    std::function<void(QObject *, QEvent *)> m_onEvent;
+};
+
 class CountingObject : public QObject {
 public:
     QList<int> firedIds;
@@ -118,6 +140,7 @@ private slots:
     void descriptorClosedUnderAnEnabledNotifier();
     void regularFileIsAlwaysReady();
     void tcpEchoOfOneMebibyte();
+    void randomChangesKeepTheRules();
 };
 
 void TestEpollEventDispatcher::isTheMainThreadsDispatcher() {
@@ -469,6 +492,141 @@ void TestEpollEventDispatcher::tcpEchoOfOneMebibyte() {
     client.disconnectFromHost();
     QVERIFY(runUntil(
         [&] { return accepted && accepted->state() == QAbstractSocket::UnconnectedState; }));
+}
+
+// Random changes, made between passes and from inside handlers, to 32 socket pairs
+// with read notifiers (written to, enabled, disabled, deleted, made anew, closed and
+// reopened, so that descriptor numbers come back) and to timers (started, killed).
+// The rules: only a live, enabled notifier is activated, only a running timer fires,
+// and every enabled notifier with data waiting is activated.
+void TestEpollEventDispatcher::randomChangesKeepTheRules() {
+    struct Slot {
+        int fds[2] = {-1, -1};
+        std::unique_ptr<QSocketNotifier> notifier;
+        bool waiting = false; // bytes written and not read yet
+    };
+    std::array<Slot, 32> pairs;
+    std::mt19937 random(20261205);
+    auto pick = [&](int n) { return int(random() % unsigned(n)); };
+    QStringList broken;
+    std::function<void(int)> changeSomething;
+
+    auto openPair = [&](Slot &slot) {
+        QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, slot.fds) == 0);
+        slot.waiting = false;
+    };
+    auto closePair = [&](Slot &slot) {
+        slot.notifier.reset(); // disabled before its descriptor closes, as Qt's sockets do
+        for (int &fd : slot.fds) {
+            ::close(fd);
+            fd = -1;
+        }
+    };
+    // Every activation, seen before the notifier takes it: a deleted notifier must get
+    // none (its handler could not tell).
+    QSet<const QObject *> live;
+    const EventWatcher watcher([&](QObject *receiver, QEvent *event) {
+        if (event->type() == QEvent::SockAct && !live.contains(receiver))
+            broken << QStringLiteral("an activation went to a deleted notifier");
+    });
+    auto makeNotifier = [&](int index) {
+        Slot &slot = pairs[std::size_t(index)];
+        slot.notifier = std::make_unique<QSocketNotifier>(slot.fds[0], QSocketNotifier::Read);
+        QSocketNotifier *made = slot.notifier.get();
+        live.insert(made);
+        connect(made, &QObject::destroyed, [&live, made] { live.remove(made); });
+        connect(made, &QSocketNotifier::activated, made, [&, index, made] {
+            Slot &own = pairs[std::size_t(index)];
+            if (own.notifier.get() != made || !made->isEnabled())
+                broken << QString("slot %1: a stale or disabled notifier was activated").arg(index);
+            SocketPair::drainDescriptor(own.fds[0]);
+            own.waiting = false;
+            changeSomething(index);
+            changeSomething(index);
+        });
+    };
+    for (int i = 0; i < int(pairs.size()); ++i) {
+        openPair(pairs[std::size_t(i)]);
+        makeNotifier(i);
+    }
+
+    CountingObject timers;
+    QSet<int> running;
+    timers.onTimer = [&](int id) {
+        if (!running.contains(id))
+            broken << QString("timer %1 fired after it was killed").arg(id);
+        if (pick(3) == 0) {
+            timers.killTimer(id);
+            running.remove(id);
+        }
+    };
+
+    changeSomething = [&](int self) {
+        const int index = pick(int(pairs.size()));
+        Slot &slot = pairs[std::size_t(index)];
+        switch (pick(7)) {
+        case 0:
+        case 1: // data for it
+            if (::write(slot.fds[1], "x", 1) == 1)
+                slot.waiting = true;
+            break;
+        case 2:
+            if (slot.notifier)
+                slot.notifier->setEnabled(!slot.notifier->isEnabled());
+            break;
+        case 3: // replaced, unless it is the one running (the new one is made
+                // while the old one still exists, so that it has another address)
+            if (index != self) {
+                std::unique_ptr<QSocketNotifier> old = std::move(slot.notifier);
+                if (old)
+                    old->setEnabled(false);
+                makeNotifier(index);
+            }
+            break;
+        case 4: // closed and reopened: the lowest free numbers come back
+            if (index != self) {
+                closePair(slot);
+                openPair(slot);
+                makeNotifier(index);
+            }
+            break;
+        case 5:
+            running.insert(timers.startTimer(pick(3), Qt::PreciseTimer));
+            break;
+        default:
+            if (!running.isEmpty()) {
+                const int id = *std::next(running.begin(), pick(int(running.size())));
+                timers.killTimer(id);
+                running.remove(id);
+            }
+            break;
+        }
+    };
+
+    for (int round = 0; round < 3000; ++round) {
+        for (int change = 0; change < 4; ++change)
+            changeSomething(-1);
+        QCoreApplication::processEvents();
+    }
+    // Whatever is enabled with data waiting is activated.
+    for (Slot &slot : pairs) {
+        if (slot.notifier && !slot.notifier->isEnabled())
+            slot.notifier->setEnabled(true);
+    }
+    changeSomething = [](int) {};
+    timers.onTimer = [&](int id) {
+        if (!running.contains(id))
+            broken << QString("timer %1 fired after it was killed").arg(id);
+    };
+    QVERIFY(runUntil([&] {
+        return std::none_of(pairs.begin(), pairs.end(),
+                            [](const Slot &slot) { return slot.waiting && slot.notifier; });
+    }));
+    QVERIFY2(broken.isEmpty(), qPrintable(broken.join('\n')));
+    for (const int id : std::as_const(running))
+        timers.killTimer(id);
+    for (Slot &slot : pairs)
+        closePair(slot);
 }
 
 int main(int argc, char *argv[]) {
