@@ -122,7 +122,9 @@ quint32 LogStore::unusedConnectionId() const {
     return m_anyConnection ? m_maxConnectionId + 1 : 1;
 }
 
-void LogStore::commit(LogRecord record, const LogRecordExtra &extra, bool inTimeOrder) {
+void LogStore::commit(LogRecord record, const LogRecordExtra *extra, bool inTimeOrder) {
+    if (extra && extra->isEmpty())
+        extra = nullptr;
     qsizetype index = m_size;
     if (inTimeOrder && m_timeOrdered) {
         // Late arrivals are a few records behind at most: a short walk back, bounded
@@ -144,11 +146,11 @@ void LogStore::commit(LogRecord record, const LogRecordExtra &extra, bool inTime
     }
     if (index == m_size) {
         Chunk &chunk = *m_chunks.back();
-        if (extra.isEmpty()) {
+        if (!extra) {
             record.extra = LogRecord::NoExtra;
         } else {
             record.extra = quint32(chunk.extras.size());
-            chunk.extras.push_back(extra);
+            chunk.extras.push_back(*extra);
         }
         chunk.records.push_back(std::move(record));
         ++m_size;
@@ -156,11 +158,11 @@ void LogStore::commit(LogRecord record, const LogRecordExtra &extra, bool inTime
     }
     openGap(index);
     Chunk &chunk = chunkOf(index);
-    if (extra.isEmpty()) {
+    if (!extra) {
         record.extra = LogRecord::NoExtra;
     } else {
         record.extra = quint32(chunk.extras.size());
-        chunk.extras.push_back(extra);
+        chunk.extras.push_back(*extra);
     }
     recordAt(index) = std::move(record);
     for (qsizetype &earlier : m_insertions) {
@@ -196,10 +198,10 @@ void LogStore::commitSentFragments(bool messageFollows) {
     for (Pending &pending : m_sentFragments) {
         LogRecord &r = pending.record;
         if (messageFollows)
-            ++m_states[r.connection].unmergedFrames[1];
+            ++stateFor(r.connection).unmergedFrames[1];
         else
             r.set(LogRecord::InMessageView); // crafted: no message will stand for it
-        commit(std::move(r), pending.extra);
+        commit(std::move(r), pending.extra.get());
     }
     m_sentFragments.clear();
 }
@@ -215,7 +217,7 @@ void LogStore::commitPending() {
     // an echo, a frame the peer then broke a rule after) is its own message row.
     if (!r.has(LogRecord::InMessageView) && (r.kind == LogKind::Text || r.kind == LogKind::Binary))
         r.set(LogRecord::InMessageView);
-    commit(std::move(pending.record), pending.extra);
+    commit(std::move(pending.record), pending.extra.get());
 }
 
 void LogStore::appendRecord(const LogRecord &record, const LogRecordExtra &extra) {
@@ -223,14 +225,14 @@ void LogStore::appendRecord(const LogRecord &record, const LogRecordExtra &extra
     LogRecord copy = record;
     // Decoded imports may sit in buffers sized for their text form.
     copy.payload = compacted(record.payload);
-    commit(std::move(copy), extra, false);
+    commit(std::move(copy), &extra, false);
 }
 
 void LogStore::insertRecord(const LogRecord &record, const LogRecordExtra &extra) {
     commitPending();
     LogRecord copy = record;
     copy.payload = compacted(record.payload);
-    commit(std::move(copy), extra, true);
+    commit(std::move(copy), &extra, true);
 }
 
 void LogStore::append(quint32 connection, const SessionEvent &event) {
@@ -283,9 +285,11 @@ void LogStore::convert(quint32 connection, const FrameEvent &event) {
             r.set(LogRecord::HasCloseCode);
         }
     }
-    LogRecordExtra extra;
+    // Most frames have no notes, and then no extra: nothing to make and free.
+    std::unique_ptr<LogRecordExtra> extra;
     if (!frame.notes.isEmpty()) {
-        extra.notes = frame.notes;
+        extra = std::make_unique<LogRecordExtra>();
+        extra->notes = frame.notes;
         r.set(LogRecord::HasNotes);
     }
     const bool wholeMessage = (r.kind == LogKind::Text || r.kind == LogKind::Binary) &&
@@ -309,7 +313,7 @@ void LogStore::convert(quint32 connection, const FrameEvent &event) {
     }
     if (r.kind == LogKind::Text || r.kind == LogKind::Binary || r.kind == LogKind::Continuation)
         ++state.unmergedFrames[event.direction == Direction::Outgoing ? 1 : 0];
-    commit(std::move(r), extra);
+    commit(std::move(r), extra.get());
 }
 
 void LogStore::convert(quint32 connection, const MessageEvent &event) {
@@ -345,7 +349,7 @@ void LogStore::convert(quint32 connection, const MessageEvent &event) {
     if (state.unmergedFrames[side] == 0)
         r.set(LogRecord::InFrameView);
     state.unmergedFrames[side] = 0;
-    commit(std::move(r), {});
+    commit(std::move(r), nullptr);
 }
 
 void LogStore::convert(quint32 connection, const PingEvent &event) {
@@ -359,7 +363,7 @@ void LogStore::convert(quint32 connection, const PingEvent &event) {
     r.payload = compacted(event.payload);
     r.length = quint64(event.payload.size());
     r.set(LogRecord::PingAnswered, event.answered);
-    commit(std::move(r), {});
+    commit(std::move(r), nullptr);
 }
 
 void LogStore::convert(quint32 connection, const PongEvent &event) {
@@ -369,7 +373,7 @@ void LogStore::convert(quint32 connection, const PongEvent &event) {
         LogRecord r = newRow(connection, event.timestampUs, LogKind::Pong);
         r.payload = compacted(event.payload);
         r.length = quint64(event.payload.size());
-        m_pending = Pending{std::move(r), {}, -1};
+        m_pending = Pending{std::move(r), nullptr, -1};
         frame = &m_pending->record;
     }
     if (event.roundTripUs) {
@@ -397,7 +401,7 @@ void LogStore::convert(quint32 connection, const CloseEvent &event) {
         r.set(LogRecord::HasCloseCode);
     }
     r.length = quint64(r.payload.size());
-    commit(std::move(r), {});
+    commit(std::move(r), nullptr);
 }
 
 void LogStore::convert(quint32 connection, const ViolationEvent &event) {
@@ -412,7 +416,7 @@ void LogStore::convert(quint32 connection, const ViolationEvent &event) {
     extra.error = event.violation.error;
     extra.streamOffset = event.violation.streamOffset;
     extra.violationFrame = event.violation.frame;
-    commit(std::move(r), extra);
+    commit(std::move(r), &extra);
 }
 
 void LogStore::convert(quint32 connection, const NoteEvent &event) {
@@ -421,10 +425,12 @@ void LogStore::convert(quint32 connection, const NoteEvent &event) {
     if (m_pending && m_pending->record.connection == connection &&
         !m_pending->record.has(LogRecord::Outgoing)) {
         Pending &pending = *m_pending;
-        if (pending.extra.notes.contains(event.note))
+        if (pending.extra && pending.extra->notes.contains(event.note))
             return;
         if (event.note.streamOffset >= 0 && event.note.streamOffset == pending.streamOffset) {
-            pending.extra.notes.append(event.note);
+            if (!pending.extra)
+                pending.extra = std::make_unique<LogRecordExtra>();
+            pending.extra->notes.append(event.note);
             pending.record.set(LogRecord::HasNotes);
             return;
         }
@@ -439,7 +445,7 @@ void LogStore::convert(quint32 connection, const NoteEvent &event) {
     r.set(LogRecord::HasNotes);
     LogRecordExtra extra;
     extra.notes.append(event.note);
-    commit(std::move(r), extra);
+    commit(std::move(r), &extra);
 }
 
 void LogStore::convert(quint32 connection, const HandshakeEvent &event) {
@@ -466,7 +472,7 @@ void LogStore::convert(quint32 connection, const HandshakeEvent &event) {
     extra.extensions = formatExtensions(event.extensions);
     extra.handshakeError = event.error;
     r.length = quint64(event.rawRequest.size() + event.rawResponse.size());
-    commit(std::move(r), extra);
+    commit(std::move(r), &extra);
 }
 
 void LogStore::convert(quint32 connection, const StateEvent &event) {
@@ -476,10 +482,10 @@ void LogStore::convert(quint32 connection, const StateEvent &event) {
     r.set(LogRecord::Undirected);
     if (event.state == SessionState::Closed) {
         // The session follows "closed" with its ClosedEvent, which says more.
-        m_pending = Pending{std::move(r), {}, -1};
+        m_pending = Pending{std::move(r), nullptr, -1};
         return;
     }
-    commit(std::move(r), {});
+    commit(std::move(r), nullptr);
 }
 
 void LogStore::convert(quint32 connection, const ClosedEvent &event) {
@@ -496,7 +502,7 @@ void LogStore::convert(quint32 connection, const ClosedEvent &event) {
     r.set(LogRecord::CleanClose, event.clean);
     r.set(LogRecord::ClosedByUs, event.closedByUs);
     r.set(LogRecord::Undirected);
-    commit(std::move(r), {});
+    commit(std::move(r), nullptr);
 }
 
 qsizetype LogStore::dropOldest(qsizetype count) {
@@ -547,6 +553,7 @@ void LogStore::clearRecords() {
 void LogStore::clear() {
     clearRecords();
     m_states.clear();
+    m_lastState = nullptr;
     m_connections.clear();
     m_maxConnectionId = 0;
     m_anyConnection = false;

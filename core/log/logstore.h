@@ -144,19 +144,29 @@ private:
     };
     struct Pending {
         LogRecord record;
-        LogRecordExtra extra;
+        std::unique_ptr<LogRecordExtra> extra; // null: none
         qint64 streamOffset = -1;
     };
 
-    ConnectionState &stateFor(quint32 connection) { return m_states[connection]; }
+    // The state of `connection`, made when missing. The last one asked for is kept at
+    // hand: a batch of events is mostly one connection's.
+    ConnectionState &stateFor(quint32 connection) {
+        if (!m_lastState || m_lastStateConnection != connection) {
+            // The only insertions into m_states are here, so the pointer stays good
+            // until the next call for another connection (or a clear).
+            m_lastState = &m_states[connection];
+            m_lastStateConnection = connection;
+        }
+        return *m_lastState;
+    }
     void commitSentFragments(bool messageFollows);
     // A record of `connection` for an event at `eventTimeUs` (EventClock).
     LogRecord newRecord(quint32 connection, qint64 eventTimeUs, LogKind kind) const;
     // A record that is a row of both views: everything but data frames and messages.
     LogRecord newRow(quint32 connection, qint64 eventTimeUs, LogKind kind);
     // Adds the record at the end, or with `inTimeOrder` after the last record that is
-    // not later than it.
-    void commit(LogRecord record, const LogRecordExtra &extra, bool inTimeOrder = true);
+    // not later than it. `extra` (null or empty: none) is copied.
+    void commit(LogRecord record, const LogRecordExtra *extra, bool inTimeOrder = true);
     // Makes room at `index` by moving the records from there on up by one.
     void openGap(qsizetype index);
     Chunk &chunkOf(qsizetype index) { return *m_chunks[size_t((index + m_front) / ChunkSize)]; }
@@ -193,6 +203,8 @@ private:
     // fragments that no message will ever claim.
     std::vector<Pending> m_sentFragments;
     QHash<quint32, ConnectionState> m_states;
+    ConnectionState *m_lastState = nullptr; // see stateFor()
+    quint32 m_lastStateConnection = 0;
     QHash<quint32, ConnectionInfo> m_connections;
     quint32 m_maxConnectionId = 0;
     bool m_anyConnection = false;
