@@ -145,7 +145,7 @@ void Connection::pump() {
         if (!admitEvent(event))
             continue;
         if (m_reporting == EventReporting::On)
-            emit sessionEvent(event);
+            report(event);
         if (const auto *state = std::get_if<StateEvent>(&event))
             emit stateChanged(state->state);
         handleEvent(event);
@@ -264,7 +264,13 @@ void Connection::reportNote(ConformanceNote::Kind kind, const QString &text) {
     note.timestampUs = nowUs();
     note.note.kind = kind;
     note.note.text = text;
-    emit sessionEvent(SessionEvent(note));
+    report(SessionEvent(note));
+}
+
+void Connection::report(const SessionEvent &event) {
+    if (m_eventObserver)
+        m_eventObserver(event);
+    emit sessionEvent(event);
 }
 
 void Connection::writeQueued() {

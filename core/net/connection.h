@@ -86,6 +86,12 @@ public:
     // its events are reported: a relay writes there what the batch's frames queued on
     // the other leg, one write per batch rather than one per frame.
     void setBatchHandler(std::function<void()> handler) { m_batchHandler = std::move(handler); }
+    // Hears every reported event right before sessionEvent() is emitted: one call
+    // where a signal costs a dispatch, for an owner that takes each event of its
+    // connection (a relayed pair, its legs'). Empty: none.
+    void setEventObserver(std::function<void(const SessionEvent &)> observer) {
+        m_eventObserver = std::move(observer);
+    }
     // When the batch of bytes being received (or the last one) was read (EventClock, µs).
     qint64 lastReadUs() const { return m_lastReadUs; }
 
@@ -202,6 +208,9 @@ protected:
     void touch(qint64 nowMs) { m_lastReceiveMs = nowMs; }
 
 private:
+    // An event out: to the observer, then as sessionEvent().
+    void report(const SessionEvent &event);
+
     // Declared before the session, which uses it until it is destroyed.
     std::unique_ptr<PerMessageDeflate> m_deflate;
     std::unique_ptr<Session> m_session;
@@ -214,6 +223,7 @@ private:
     bool m_transportClosing = false;
     bool m_eventsWatched = true;
     std::function<void()> m_batchHandler;
+    std::function<void(const SessionEvent &)> m_eventObserver;
     // receive(), in bounded batches or all that is there.
     void receiveBatches(bool bounded);
     bool m_pumping = false;       // inside pump(): a nested call leaves the events to it

@@ -18,6 +18,9 @@ Relay::Relay(RelayOptions options, QObject *parent)
 
 Relay::~Relay() {
     // The pairs' legs go first: their sockets must not report into a half-destroyed relay.
+    // Finished pairs waiting for deleteLater() are children too.
+    for (RelayPair *pair : findChildren<RelayPair *>(Qt::FindDirectChildrenOnly))
+        pair->setLegEventSink({});
     for (RelayPair *pair : std::as_const(m_pairs)) {
         pair->disconnect(this);
         delete pair;
@@ -73,7 +76,9 @@ void Relay::startPair(QTcpSocket *socket, const QUrl &target, const QString &pee
                              m_options.closeTimeoutMs, nullptr);
     auto *pair = new RelayPair(id, leg, m_options, target, this);
     pair->setStaging(m_staging.get());
-    connect(pair, &RelayPair::legEvent, this, &Relay::legEvent);
+    pair->setLegEventSink([this](quint64 pairId, RelayLegKind side, const SessionEvent &event) {
+        emit legEvent(pairId, side, event);
+    });
     connect(pair, &RelayPair::clientAccepted, this, &Relay::clientAccepted);
     connect(pair, &RelayPair::logMessage, this, &Relay::logMessage);
     connect(pair, &RelayPair::finished, this, &Relay::onPairFinished, Qt::QueuedConnection);

@@ -15,12 +15,26 @@ RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, 
     , m_target(std::move(target))
     , m_client(client) {
     client->setParent(this);
-    connect(client, &Connection::sessionEvent, this,
-            [this](const SessionEvent &event) { onClientEvent(event); });
+    client->setEventObserver([this](const SessionEvent &event) { onClientEvent(event); });
     connect(client, &Connection::finished, this, &RelayPair::onClientFinished);
 }
 
-RelayPair::~RelayPair() = default;
+RelayPair::~RelayPair() {
+    // The legs are our children and outlive this body: nothing they report may reach
+    // a half-destroyed pair.
+    m_client->setEventObserver({});
+    if (m_server)
+        m_server->setEventObserver({});
+}
+
+void RelayPair::setLegEventSink(LegEventSink sink) {
+    m_legEventSink = std::move(sink);
+}
+
+void RelayPair::reportLegEvent(RelayLegKind leg, const SessionEvent &event) {
+    if (m_legEventSink)
+        m_legEventSink(m_id, leg, event);
+}
 
 void RelayPair::timerEvent(QTimerEvent *event) {
     if (firedOnce(m_upstreamDeadline, event)) {
@@ -83,8 +97,7 @@ void RelayPair::startUpstream() {
     o.dropPings = false;
     o.echoMessages = false;
     m_server = new RelayUpstream(o, this);
-    connect(m_server, &Connection::sessionEvent, this,
-            [this](const SessionEvent &event) { onServerEvent(event); });
+    m_server->setEventObserver([this](const SessionEvent &event) { onServerEvent(event); });
     connect(m_server, &ClientConnection::errorOccurred, this, &RelayPair::onServerError);
     connect(m_server, &ClientConnection::logMessage, this,
             [this](const QString &line) { log(QStringLiteral("server leg: %1").arg(line)); });
@@ -166,7 +179,7 @@ void RelayPair::onUpstreamDeadline() {
 // --- events --------------------------------------------------------------------------
 
 void RelayPair::onClientEvent(const SessionEvent &event) {
-    emit legEvent(m_id, RelayLegKind::Client, event);
+    reportLegEvent(RelayLegKind::Client, event);
     if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
         switch (handshake->kind) {
         case HandshakeEvent::Kind::UpgradeRequested:
@@ -218,7 +231,7 @@ void RelayPair::onClientEvent(const SessionEvent &event) {
 }
 
 void RelayPair::onServerEvent(const SessionEvent &event) {
-    emit legEvent(m_id, RelayLegKind::Server, event);
+    reportLegEvent(RelayLegKind::Server, event);
     if (const auto *handshake = std::get_if<HandshakeEvent>(&event)) {
         // Reported after our client accepted the extensions: deflate() is known.
         if (handshake->kind == HandshakeEvent::Kind::ClientAccepted)

@@ -9,6 +9,7 @@
 #include <QObject>
 
 #include <deque>
+#include <functional>
 #include <optional>
 
 namespace ws {
@@ -33,6 +34,10 @@ public:
     ~RelayPair() override;
 
     quint64 id() const { return m_id; }
+    // Where every event of both legs goes, as it happens (pair, leg, event): one call
+    // per event, where a signal would cost a dispatch. Empty: nowhere.
+    using LegEventSink = std::function<void(quint64, RelayLegKind, const SessionEvent &)>;
+    void setLegEventSink(LegEventSink sink);
     void start();
     // Closes both legs with 1001 (the relay stops).
     void shutdown();
@@ -60,7 +65,6 @@ public:
     qint64 heldBytes() const;
 
 signals:
-    void legEvent(quint64 pair, ws::RelayLegKind leg, const ws::SessionEvent &event);
     void clientAccepted(quint64 pair, const QByteArray &rawRequest, const QByteArray &rawResponse,
                         const QByteArray &subprotocol);
     void logMessage(quint64 pair, const QString &line);
@@ -73,6 +77,7 @@ protected:
     void timerEvent(QTimerEvent *event) override;
 
 private:
+    void reportLegEvent(RelayLegKind leg, const SessionEvent &event);
     void onClientEvent(const SessionEvent &event);
     void onServerEvent(const SessionEvent &event);
     void onClientFinished();
@@ -196,6 +201,7 @@ private:
     quint64 m_id;
     const RelayOptions &m_options;
     QUrl m_target;
+    LegEventSink m_legEventSink;
     RelayLeg *m_client;
     RelayUpstream *m_server = nullptr;
     // Timers without objects of their own (timerEvent()): a relay opens and closes

@@ -672,7 +672,7 @@ void RelayPair::stagedNote(RelayLegKind leg, const QString &text) {
     note.timestampUs = EventClock::nowUs();
     note.note.kind = ConformanceNote::Kind::Staged;
     note.note.text = text;
-    emit legEvent(m_id, leg, SessionEvent(note));
+    reportLegEvent(leg, SessionEvent(note));
 }
 
 } // namespace ws
