@@ -185,11 +185,11 @@ void MessageLogModel::enforceCapacity() {
     if (!overCapacity && !overBudget)
         return;
     // Drop a slice beyond the excess so that trimming happens now and then, not at
-    // every batch once the log is full.
+    // every batch once the log is full: each trim costs time in proportion to the
+    // rows that stay (the row lists shift, and the views' headers walk their sections).
     qsizetype drop = 0;
     if (overCapacity) {
-        const qsizetype slice =
-            std::max<qsizetype>(1, std::min(log::LogStore::ChunkSize, m_capacity / 8));
+        const qsizetype slice = std::max<qsizetype>(1, m_capacity / 8);
         drop = std::min(m_store.size(), m_store.size() - m_capacity + slice - 1);
     }
     qint64 droppedBytes = 0;
@@ -322,13 +322,21 @@ qint64 MessageLogModel::memoryUsage() const {
 }
 
 void MessageLogModel::noteConnectionStarts(qsizetype from, qsizetype to) {
+    // A connection's records come in runs (a batch read, the frames it made): its
+    // entry is looked up once a run. Only this lookup inserts, so the pointer holds.
+    quint32 runConnection = 0;
+    qint64 *runStart = nullptr;
     for (qsizetype i = from; i < to; ++i) {
         const log::LogRecord &r = m_store.at(i);
-        const auto it = m_connectionStartUs.find(r.connection);
-        if (it == m_connectionStartUs.end())
-            m_connectionStartUs.insert(r.connection, r.timestampUs);
-        else if (r.timestampUs < *it)
-            *it = r.timestampUs;
+        if (!runStart || r.connection != runConnection) {
+            auto it = m_connectionStartUs.find(r.connection);
+            if (it == m_connectionStartUs.end())
+                it = m_connectionStartUs.insert(r.connection, r.timestampUs);
+            runStart = &*it;
+            runConnection = r.connection;
+        }
+        if (r.timestampUs < *runStart)
+            *runStart = r.timestampUs;
     }
 }
 
