@@ -74,6 +74,7 @@ private slots:
     void pingRoundTrip();
     void readAheadAnswersWithoutTheEventLoop();
     void clientClosesWithCode();
+    void eventObserverHearsEachEventFirst();
     void serverClosesWithCode();
     void greetingMode();
     void broadcastJoinLeave();
@@ -263,6 +264,42 @@ void tst_ClientServer::clientClosesWithCode() {
     QVERIFY(server.hasLogLine(QStringLiteral("peer 1 (127.0.0.1:")));
     QVERIFY(client.errors.isEmpty());
     QCOMPARE(client.connection.state(), SessionState::Closed);
+}
+
+void tst_ClientServer::eventObserverHearsEachEventFirst() {
+    TestServer server(localOptions(ServerOptions::Mode::Echo));
+    QVERIFY(server.server.listen());
+    ClientConnection connection(clientOptions(server.server.port()));
+    EventRecorder recorder;
+    recorder.watch(&connection);
+    std::vector<SessionEvent> observed;
+    std::vector<size_t> signalledBefore; // events the signal had delivered at each call
+    connection.setEventObserver([&](const SessionEvent &event) {
+        observed.push_back(event);
+        signalledBefore.push_back(recorder.events.size());
+    });
+    QSignalSpy finished(&connection, &ClientConnection::finished);
+    connection.open();
+    QTRY_COMPARE_WITH_TIMEOUT(connection.state(), SessionState::Open, 5000);
+    QCOMPARE(connection.sendText("one"), SendError::None);
+    QCOMPARE(connection.sendBinary("two"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(recorder.messages().size(), 2, 5000);
+
+    // Every event, in the signal's order, each heard just before the signal went out.
+    QCOMPARE(observed.size(), recorder.events.size());
+    for (size_t i = 0; i < observed.size(); ++i) {
+        QCOMPARE(observed[i].index(), recorder.events[i].index());
+        QCOMPARE(signalledBefore[i], i);
+    }
+    QVERIFY(!observed.empty());
+
+    // Taken away, the observer hears nothing more; the signal goes on.
+    connection.setEventObserver({});
+    const size_t heard = observed.size();
+    QCOMPARE(connection.sendClose(1000), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 5000);
+    QCOMPARE(observed.size(), heard);
+    QVERIFY(recorder.closed());
 }
 
 void tst_ClientServer::serverClosesWithCode() {
