@@ -19,6 +19,7 @@ private slots:
     void recordIsCompact();
     void singleFrameMessageIsOneRecord();
     void fragmentedMessageKeepsFramesAndMessage();
+    void interleavedConnectionsKeepTheirOwnFrames();
     void compressedMessageIsNotMerged();
     void controlFrameAbsorbsItsEvent_data();
     void controlFrameAbsorbsItsEvent();
@@ -96,6 +97,32 @@ void TestLogStore::fragmentedMessageKeepsFramesAndMessage() {
     QCOMPARE(store.framesOfMessage(2), (QList<qsizetype>{0, 1}));
     QCOMPARE(store.at(0).rawHeader().toByteArray(), QByteArray::fromHex("0103"));
     QCOMPARE(store.at(1).rawHeader().toByteArray(), QByteArray::fromHex("8002"));
+}
+
+void TestLogStore::interleavedConnectionsKeepTheirOwnFrames() {
+    LogStore store;
+    store.setClockOffset(0);
+    // Connection 1's message comes in two frames with connection 2's events between
+    // them; connection 2 reports its message without its frames.
+    store.append(1, frameEvent(Direction::Incoming, 10, 0x1, "Hel", false));
+    store.append(2, messageEvent(Direction::Incoming, 15, Opcode::Text, "other", 1));
+    store.append(1, frameEvent(Direction::Incoming, 20, 0x0, "lo", true));
+    store.append(2, messageEvent(Direction::Incoming, 25, Opcode::Binary, "more", 1));
+    store.append(1, messageEvent(Direction::Incoming, 30, Opcode::Text, "Hello", 2));
+    store.append(2, messageEvent(Direction::Incoming, 35, Opcode::Text, "last", 1));
+    store.commitPending();
+    QCOMPARE(store.size(), 6);
+    // Connection 2's messages stand for their frames: no frame rows of its own.
+    for (const int i : {1, 3, 5}) {
+        QCOMPARE(store.at(i).connection, 2u);
+        QVERIFY(store.at(i).has(LogRecord::InFrameView));
+        QVERIFY(store.at(i).has(LogRecord::InMessageView));
+    }
+    // Connection 1's message has its frame rows.
+    QCOMPARE(store.at(4).connection, 1u);
+    QCOMPARE(store.at(4).payload, QByteArray("Hello"));
+    QVERIFY(!store.at(4).has(LogRecord::InFrameView));
+    QCOMPARE(store.framesOfMessage(4), (QList<qsizetype>{0, 2}));
 }
 
 void TestLogStore::compressedMessageIsNotMerged() {
