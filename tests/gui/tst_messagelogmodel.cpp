@@ -81,6 +81,7 @@ private slots:
     void craftedFramesHaveMessageRows();
     void timeFormats();
     void capacityDropsOldestInSlices();
+    void fullLogDropsAnEighthOfItsCapacity();
     void payloadBudgetDropsOldest();
     void lateRowsGoInPlace();
     void millionRows();
@@ -550,6 +551,38 @@ void TestMessageLogModel::capacityDropsOldestInSlices() {
     QCOMPARE(cell(model, last, MessageLogModel::PreviewColumn), QStringLiteral("24999"));
     QCOMPARE(cell(model, 0, MessageLogModel::PreviewColumn), QString::number(total));
     QCOMPARE(model.rowOfStoreIndex(model.storeIndex(last)), last);
+}
+
+void TestMessageLogModel::fullLogDropsAnEighthOfItsCapacity() {
+    // Each trim costs time in proportion to the rows that stay (the row lists shift, a
+    // view's header walks its sections), so a full log makes room for many rows at once:
+    // an eighth of the capacity, here more than a chunk of the store.
+    MessageLogModel model;
+    model.store().setClockOffset(0);
+    const qsizetype capacity = 40'000;
+    model.setCapacity(capacity);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+    int next = 0;
+    const auto append = [&](int count) {
+        for (int i = 0; i < count; ++i, ++next)
+            model.appendEvents(1, textMessage(Direction::Incoming, next, QByteArray::number(next)));
+        model.flush();
+    };
+    append(int(capacity));
+    QCOMPARE(model.rowCount(), capacity);
+    QCOMPARE(removed.count(), 0);
+    append(1);
+    QCOMPARE(removed.count(), 1);
+    QCOMPARE(removed.at(0).at(1).toInt(), 0);
+    QCOMPARE(removed.at(0).at(2).toInt(), int(capacity / 8) - 1);
+    QCOMPARE(model.rowCount(), capacity - capacity / 8 + 1);
+    QCOMPARE(cell(model, 0, MessageLogModel::PreviewColumn), QString::number(capacity / 8));
+    // Then nothing goes until the log is over its capacity again.
+    append(int(capacity / 8) - 1);
+    QCOMPARE(removed.count(), 1);
+    append(1);
+    QCOMPARE(removed.count(), 2);
 }
 
 void TestMessageLogModel::payloadBudgetDropsOldest() {
