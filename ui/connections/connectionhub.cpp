@@ -474,8 +474,9 @@ bool awaitsInterpretation(const SessionEvent &event) {
 } // namespace
 
 ConnectionHub::LegRoute ConnectionHub::legRoute(quint32 relayId, quint64 pair, RelayLegKind leg) {
-    LegRoute &last = m_legRoutes[leg == RelayLegKind::Client ? 0 : 1];
-    if (last.legId != 0 && last.relayId == relayId && last.pair == pair) {
+    const quint64 key = pair * 2 + (leg == RelayLegKind::Client ? 0 : 1);
+    LegRoute &last = m_legRoutes[size_t(key ^ (quint64(relayId) * 0x9E3779B1u)) % LegRouteSlots];
+    if (last.legId != 0 && last.relayId == relayId && last.pair == pair && last.side == leg) {
         if (last.generation != m_endpointsGeneration) {
             last.leg = find(last.legId);
             last.generation = m_endpointsGeneration;
@@ -485,7 +486,7 @@ ConnectionHub::LegRoute ConnectionHub::legRoute(quint32 relayId, quint64 pair, R
     const quint32 pairId = pairNode(relayId, pair);
     const quint32 legId =
         legOf(pairId, leg == RelayLegKind::Client ? log::Leg::Client : log::Leg::Server);
-    const LegRoute route{relayId, pair, pairId, legId, find(legId), m_endpointsGeneration};
+    const LegRoute route{relayId, pair, leg, pairId, legId, find(legId), m_endpointsGeneration};
     // A leg not there yet is not remembered: it may be by the next event.
     if (legId != 0)
         last = route;
@@ -560,9 +561,9 @@ void ConnectionHub::flushDeferredLegEvents() {
         const DeferredLegEvent deferred = m_deferredLegEvents.takeAt(next);
         // Its leg may have gone meanwhile.
         if (Endpoint *leg = find(deferred.legId)) {
-            deliverLegEvent(
-                LegRoute{0, 0, deferred.pairId, deferred.legId, leg, m_endpointsGeneration},
-                deferred.event);
+            deliverLegEvent(LegRoute{0, 0, RelayLegKind::Client, deferred.pairId, deferred.legId,
+                                     leg, m_endpointsGeneration},
+                            deferred.event);
         }
         m_frameLeg = awaitsInterpretation(deferred.event) ? deferred.legId : 0;
     }
@@ -1038,7 +1039,7 @@ void ConnectionHub::removeFinished() {
         m_clientOrder.removeOne(id);
         m_dirty.remove(id);
     }
-    m_legRoutes[0] = m_legRoutes[1] = LegRoute{};
+    m_legRoutes.fill(LegRoute{});
     for (auto it = m_pairNodes.begin(); it != m_pairNodes.end();) {
         if (m_endpoints.contains(it.value()))
             ++it;

@@ -15,6 +15,7 @@
 #include <QSslCertificate>
 #include <QTimer>
 
+#include <array>
 #include <optional>
 
 namespace ws {
@@ -155,6 +156,7 @@ private:
     struct LegRoute {
         quint32 relayId = 0;
         quint64 pair = 0;
+        RelayLegKind side = RelayLegKind::Client;
         quint32 pairId = 0;
         quint32 legId = 0;
         Endpoint *leg = nullptr; // valid while m_endpointsGeneration is `generation`
@@ -234,9 +236,11 @@ private:
     quint32 m_frameLeg = 0;
     QList<DeferredLegEvent> m_deferredLegEvents;
     bool m_deferredFlushPosted = false;
-    // The last route per leg kind ([0] client, [1] server): the frames of a batch
-    // come from one pair, and a relay's every frame asked the hashes below for it.
-    LegRoute m_legRoutes[2];
+    // Routes found lately, by relay, pair and leg (a direct-mapped cache): a relay's
+    // pairs take turns batch by batch, and every event of theirs asked the hashes
+    // below for its route.
+    static constexpr size_t LegRouteSlots = 256;
+    std::array<LegRoute, LegRouteSlots> m_legRoutes{};
     QSet<quint32> m_dirty;
     QSet<quint32> m_dirtyPairs;  // pairs whose legs changed since the last emitChanged()
     quint32 m_lastDirtyPair = 0; // the last one put in m_dirtyPairs
