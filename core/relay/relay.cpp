@@ -77,6 +77,8 @@ void Relay::startPair(QTcpSocket *socket, const QUrl &target, const QString &pee
     auto *pair = new RelayPair(id, leg, m_options, target, this);
     pair->setStaging(m_staging.get());
     pair->setLegEventSink([this](quint64 pairId, RelayLegKind side, const SessionEvent &event) {
+        if (m_legEventObserver)
+            m_legEventObserver(pairId, side, event);
         emit legEvent(pairId, side, event);
     });
     connect(pair, &RelayPair::clientAccepted, this, &Relay::clientAccepted);

@@ -13,6 +13,7 @@
 #include <QSslKey>
 #include <QUrl>
 
+#include <functional>
 #include <memory>
 
 class QTcpServer;
@@ -100,6 +101,13 @@ public:
     const RelayOptions &options() const { return m_options; }
     // Pairs not yet finished.
     int pairCount() const { return int(m_pairs.size()); }
+    // Hears every event of both legs right before legEvent() is emitted: one call where
+    // a signal costs a dispatch, for the one owner that takes them all (the window's
+    // hub). Empty: none.
+    using LegEventObserver = std::function<void(quint64, RelayLegKind, const SessionEvent &)>;
+    void setLegEventObserver(LegEventObserver observer) {
+        m_legEventObserver = std::move(observer);
+    }
 
     // Stops listening and closes every pair with 1001 (going away); stopped() follows
     // once all are over (at once when there are none).
@@ -212,6 +220,7 @@ private:
     quint64 m_nextId = 1;
     QString m_error;
     bool m_stopping = false;
+    LegEventObserver m_legEventObserver;
     // Shared with every pair: the rules, the faults and the held messages' numbers.
     std::unique_ptr<RelayStaging> m_staging;
 };

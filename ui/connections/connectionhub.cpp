@@ -52,8 +52,10 @@ ConnectionHub::~ConnectionHub() {
             endpoint.connection->disconnect(this);
         if (endpoint.server)
             endpoint.server->disconnect(this);
-        if (endpoint.relay)
+        if (endpoint.relay) {
             endpoint.relay->disconnect(this);
+            endpoint.relay->setLegEventObserver({});
+        }
     }
 }
 
@@ -337,10 +339,11 @@ quint32 ConnectionHub::hostRelay(Relay *relay, RelayProxy *proxy, EndpointInfo i
             [this, id](quint64 pair, const QString &peer, const QUrl &target) {
                 onPairStarted(id, pair, peer, target);
             });
-    connect(relay, &Relay::legEvent, this,
-            [this, id](quint64 pair, RelayLegKind leg, const SessionEvent &event) {
-                onLegEvent(id, pair, leg, event);
-            });
+    // Every frame of every pair comes this way: a direct call, not a signal.
+    relay->setLegEventObserver(
+        [this, id](quint64 pair, RelayLegKind leg, const SessionEvent &event) {
+            onLegEvent(id, pair, leg, event);
+        });
     connect(relay, &Relay::clientAccepted, this,
             [this, id](quint64 pair, const QByteArray &request, const QByteArray &response,
                        const QByteArray &subprotocol) {
