@@ -2,6 +2,7 @@
 
 #include "net/socketio.h"
 
+#include <QScopeGuard>
 #include <QTcpSocket>
 
 #include <algorithm>
@@ -66,6 +67,8 @@ void Connection::receive() {
 void Connection::receiveBatches(bool bounded) {
     if (m_finished || m_finishPending || !m_socket)
         return;
+    ++m_receiveDepth;
+    const auto leave = qScopeGuard([this] { --m_receiveDepth; });
     for (bool more = true; more;) {
         const qint64 allowance = readAllowance();
         if (allowance <= 0)
@@ -102,9 +105,13 @@ void Connection::receiveBatches(bool bounded) {
         // events are reported, so their events carry the time they left.
         writeOutgoing();
         pump();
-        if (m_finished || m_finishPending)
+        const bool ending = m_finished || m_finishPending;
+        if (!ending)
+            flush();
+        if (m_reportedHandler)
+            m_reportedHandler();
+        if (ending)
             return;
-        flush();
         if (!afterReceive())
             return;
         if (bounded && more) {

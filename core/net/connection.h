@@ -86,6 +86,16 @@ public:
     // its events are reported: a relay writes there what the batch's frames queued on
     // the other leg, one write per batch rather than one per frame.
     void setBatchHandler(std::function<void()> handler) { m_batchHandler = std::move(handler); }
+    // Called after each batch of received bytes has been handled: its events reported
+    // and this connection's own answers written. A relay whose pair is watched writes
+    // there what the batch's frames queued on the other leg: one write per batch,
+    // without a trip through the event loop.
+    void setReportedHandler(std::function<void()> handler) {
+        m_reportedHandler = std::move(handler);
+    }
+    // Inside receive(): the events being reported now come from a batch whose end
+    // calls the reported handler.
+    bool isReceiving() const { return m_receiveDepth > 0; }
     // Hears every reported event right before sessionEvent() is emitted: one call
     // where a signal costs a dispatch, for an owner that takes each event of its
     // connection (a relayed pair, its legs'). Empty: none.
@@ -223,6 +233,8 @@ private:
     bool m_transportClosing = false;
     bool m_eventsWatched = true;
     std::function<void()> m_batchHandler;
+    std::function<void()> m_reportedHandler;
+    int m_receiveDepth = 0; // receiveBatches() calls under way (readArrived() may nest)
     std::function<void(const SessionEvent &)> m_eventObserver;
     // receive(), in bounded batches or all that is there.
     void receiveBatches(bool bounded);

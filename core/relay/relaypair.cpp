@@ -16,6 +16,7 @@ RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, 
     , m_client(client) {
     client->setParent(this);
     client->setEventObserver([this](const SessionEvent &event) { onClientEvent(event); });
+    client->setReportedHandler([this] { writeAfterBatch(RelayLegKind::Server); });
     connect(client, &Connection::finished, this, &RelayPair::onClientFinished);
 }
 
@@ -23,8 +24,11 @@ RelayPair::~RelayPair() {
     // The legs are our children and outlive this body: nothing they report may reach
     // a half-destroyed pair.
     m_client->setEventObserver({});
-    if (m_server)
+    m_client->setReportedHandler({});
+    if (m_server) {
         m_server->setEventObserver({});
+        m_server->setReportedHandler({});
+    }
 }
 
 void RelayPair::setLegEventSink(LegEventSink sink) {
@@ -98,6 +102,7 @@ void RelayPair::startUpstream() {
     o.echoMessages = false;
     m_server = new RelayUpstream(o, this);
     m_server->setEventObserver([this](const SessionEvent &event) { onServerEvent(event); });
+    m_server->setReportedHandler([this] { writeAfterBatch(RelayLegKind::Client); });
     connect(m_server, &ClientConnection::errorOccurred, this, &RelayPair::onServerError);
     connect(m_server, &ClientConnection::logMessage, this,
             [this](const QString &line) { log(QStringLiteral("server leg: %1").arg(line)); });
@@ -278,7 +283,11 @@ void RelayPair::forwardFrame(RelayLegKind from, const FrameEvent &event) {
     // close, an injected message) writes the queued frames first, in order.
     QByteArray payload = event.frame.payload;
     forwardFrameView(from, header, payload, &payload);
-    writeForwardedLater(otherLeg(from));
+    const RelayLegKind to = otherLeg(from);
+    if (leg(from)->isReceiving())
+        (to == RelayLegKind::Server ? m_serverWriteAfterBatch : m_clientWriteAfterBatch) = true;
+    else
+        writeForwardedLater(to); // a frame reported outside a read: one behind a 101
 }
 
 void RelayPair::forwardDirectly() {
@@ -346,6 +355,14 @@ void RelayPair::writeForwardedLater(RelayLegKind to) {
             writeForwarded(to);
         },
         Qt::QueuedConnection);
+}
+
+void RelayPair::writeAfterBatch(RelayLegKind to) {
+    bool &due = to == RelayLegKind::Server ? m_serverWriteAfterBatch : m_clientWriteAfterBatch;
+    if (!due)
+        return;
+    due = false;
+    writeForwarded(to);
 }
 
 void RelayPair::writeForwarded(RelayLegKind to) {

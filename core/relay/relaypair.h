@@ -106,8 +106,10 @@ private:
     void forwardFramePiece(RelayLegKind from, const FrameHeader &header, quint64 offset,
                            QByteArrayView wireBytes);
     void writeForwarded(RelayLegKind to);
-    // writeForwarded() once the events of the batch being reported are through: the
-    // frames a watched leg forwards from one read leave with one write, not one each.
+    // The frames a watched leg forwards from one read leave with one write, not one
+    // each: at the end of that read's batch (writeAfterBatch(), the leg's reported
+    // handler) or, for frames reported outside a read, from the event loop.
+    void writeAfterBatch(RelayLegKind to);
     void writeForwardedLater(RelayLegKind to);
     // A leg ended: the other is closed with `code` unless it is already closing.
     void legEnded(RelayLegKind leg, const ClosedEvent &closed);
@@ -216,6 +218,8 @@ private:
     bool m_frameByFrame = true;
     bool m_clientWritePending = false; // writeForwardedLater(), per leg written to
     bool m_serverWritePending = false;
+    bool m_clientWriteAfterBatch = false; // writeAfterBatch(), per leg written to
+    bool m_serverWriteAfterBatch = false;
     bool m_clientAnswered = false; // 101 or refusal sent to the client
     bool m_clientDone = false;
     bool m_serverDone = false;

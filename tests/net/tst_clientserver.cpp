@@ -7,6 +7,8 @@
 #include <QSignalSpy>
 #include <QTest>
 
+#include <algorithm>
+
 using namespace ws;
 using namespace wstest;
 
@@ -75,6 +77,7 @@ private slots:
     void readAheadAnswersWithoutTheEventLoop();
     void clientClosesWithCode();
     void eventObserverHearsEachEventFirst();
+    void reportedHandlerClosesEachReadBatch();
     void serverClosesWithCode();
     void greetingMode();
     void broadcastJoinLeave();
@@ -300,6 +303,54 @@ void tst_ClientServer::eventObserverHearsEachEventFirst() {
     QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 5000);
     QCOMPARE(observed.size(), heard);
     QVERIFY(recorder.closed());
+}
+
+void tst_ClientServer::reportedHandlerClosesEachReadBatch() {
+    TestServer server(localOptions(ServerOptions::Mode::Echo));
+    QVERIFY(server.server.listen());
+    ClientConnection connection(clientOptions(server.server.port()));
+    EventRecorder recorder;
+    recorder.watch(&connection);
+    // For each event: whether it was reported from inside a read.
+    std::vector<bool> receivingAt;
+    connect(&connection, &Connection::sessionEvent, &connection,
+            [&] { receivingAt.push_back(connection.isReceiving()); });
+    // For each call of the handler: the events reported before it, and whether it
+    // came from inside the read.
+    std::vector<size_t> eventsBefore;
+    std::vector<bool> receivingInHandler;
+    connection.setReportedHandler([&] {
+        eventsBefore.push_back(recorder.events.size());
+        receivingInHandler.push_back(connection.isReceiving());
+    });
+    connection.open();
+    QTRY_COMPARE_WITH_TIMEOUT(connection.state(), SessionState::Open, 5000);
+    QVERIFY(!connection.isReceiving());
+    const size_t beforeSends = recorder.events.size();
+    QCOMPARE(connection.sendText("one"), SendError::None);
+    QCOMPARE(connection.sendBinary("two"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(recorder.messages().size(), 2, 5000);
+    QVERIFY(!connection.isReceiving());
+
+    // The frames we sent were reported from the sends, outside any read; the echoes
+    // from inside the read that brought them.
+    for (size_t i = beforeSends; i < recorder.events.size(); ++i) {
+        const auto *frame = std::get_if<FrameEvent>(&recorder.events[i]);
+        if (frame)
+            QCOMPARE(receivingAt[i], frame->direction == Direction::Incoming);
+    }
+    // The handler closed a read after the last echo's events, still inside it.
+    QVERIFY(!eventsBefore.empty());
+    QCOMPARE(eventsBefore.back(), recorder.events.size());
+    QVERIFY(std::all_of(receivingInHandler.begin(), receivingInHandler.end(),
+                        [](bool receiving) { return receiving; }));
+
+    // Taken away, the handler is called no more.
+    connection.setReportedHandler({});
+    const size_t calls = eventsBefore.size();
+    QCOMPARE(connection.sendText("three"), SendError::None);
+    QTRY_COMPARE_WITH_TIMEOUT(recorder.messages().size(), 3, 5000);
+    QCOMPARE(eventsBefore.size(), calls);
 }
 
 void tst_ClientServer::serverClosesWithCode() {

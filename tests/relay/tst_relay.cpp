@@ -59,6 +59,8 @@ private slots:
     void relayKeepsFragmentsAndControlsInOrder_data();
     void relayKeepsFragmentsAndControlsInOrder();
     void closeAnsweredLater();
+    void watchedFramesLeaveBeforeTheLoopTurns();
+    void legEventObserverHearsEachEventFirst();
     void relayHandshakeAndFrames_data();
     void relayHandshakeAndFrames();
     void upstreamRefusal();
@@ -453,7 +455,8 @@ struct RawRelayed {
     std::unique_ptr<Relay> relay;
     QTcpSocket client;
     QTcpSocket *upstreamSocket = nullptr;
-    QByteArray toClient; // what the relay sent the client after its 101
+    QByteArray toClient;   // what the relay sent the client after its 101
+    bool observed = false; // RelayOptions::observed
 
     bool open() {
         RelayOptions options;
@@ -463,7 +466,7 @@ struct RawRelayed {
         if (!upstream.listen())
             return false;
         options.target = upstream.url();
-        options.observed = false;
+        options.observed = observed;
         options.serverDeflate.policy = DeflatePolicy::Refuse;
         relay = std::make_unique<Relay>(options);
         return relay->listen() && rawHandshake(client, relay->port(), &toClient) && upstreamSocket;
@@ -656,6 +659,76 @@ void TestRelay::relayKeepsFragmentsAndControlsInOrder() {
     QVERIFY(frames.at(0).payload == first);
     QCOMPARE(frames.at(1).payload, QByteArray("p"));
     QVERIFY(frames.at(2).payload + frames.at(4).payload == second);
+}
+
+void TestRelay::watchedFramesLeaveBeforeTheLoopTurns() {
+    // A watched pair writes the frames of one read to the other leg once that read's
+    // events are reported, before the event loop runs what was posted meanwhile: no
+    // frame waits a turn of the loop in the relay.
+    RawRelayed relayed;
+    relayed.observed = true;
+    QVERIFY(relayed.open());
+    QStringList order;
+    relayed.relay->setLegEventObserver([&](quint64, RelayLegKind leg, const SessionEvent &event) {
+        const auto *frame = std::get_if<FrameEvent>(&event);
+        if (!frame || !isData(frame->frame.header.op()))
+            return;
+        if (leg == RelayLegKind::Client && frame->direction == Direction::Incoming) {
+            order.append(QStringLiteral("in"));
+            QMetaObject::invokeMethod(
+                relayed.relay.get(), [&] { order.append(QStringLiteral("posted")); },
+                Qt::QueuedConnection);
+        } else if (leg == RelayLegKind::Server && frame->direction == Direction::Outgoing) {
+            order.append(QStringLiteral("out"));
+        }
+    });
+    relayed.client.write(maskedFrame(0x82, "abc", SampleMaskKey) +
+                         maskedFrame(0x82, "defg", SampleMaskKey));
+    relayed.client.flush();
+    QVERIFY(relayed.waitUpstream(2 * 6 + 3 + 4));
+    QTRY_COMPARE(order.count(QStringLiteral("posted")), 2);
+    QCOMPARE(order.count(QStringLiteral("out")), 2);
+    QVERIFY2(order.lastIndexOf(QStringLiteral("out")) < order.indexOf(QStringLiteral("posted")),
+             qPrintable(order.join(u' ')));
+    const QList<WireFrame> frames = wholeFrames(relayed.upstreamFrames());
+    QCOMPARE(frames.size(), 2);
+    QCOMPARE(frames.at(0).payload, QByteArray("abc"));
+    QCOMPARE(frames.at(1).payload, QByteArray("defg"));
+}
+
+void TestRelay::legEventObserverHearsEachEventFirst() {
+    RawRelayed relayed;
+    relayed.observed = true;
+    QVERIFY(relayed.open());
+    // For each call: how many the other had had.
+    QList<qsizetype> observerAfter;
+    QList<qsizetype> signalAfter;
+    relayed.relay->setLegEventObserver([&](quint64, RelayLegKind, const SessionEvent &) {
+        observerAfter.append(signalAfter.size());
+    });
+    connect(relayed.relay.get(), &Relay::legEvent, relayed.relay.get(),
+            [&] { signalAfter.append(observerAfter.size()); });
+    relayed.client.write(maskedFrame(0x81, "one", SampleMaskKey) +
+                         maskedFrame(0x89, "ping", SampleMaskKey));
+    relayed.client.flush();
+    QVERIFY(relayed.waitUpstream(2 * 6 + 3 + 4));
+
+    // Every event heard by both, the observer each time just before the signal.
+    QVERIFY(!observerAfter.isEmpty());
+    QCOMPARE(observerAfter.size(), signalAfter.size());
+    for (qsizetype i = 0; i < observerAfter.size(); ++i) {
+        QCOMPARE(observerAfter[i], i);
+        QCOMPARE(signalAfter[i], i + 1);
+    }
+
+    // Taken away, the observer hears nothing more; the signal goes on.
+    relayed.relay->setLegEventObserver({});
+    const qsizetype heard = observerAfter.size();
+    relayed.client.write(maskedFrame(0x82, "two", SampleMaskKey));
+    relayed.client.flush();
+    QVERIFY(relayed.waitUpstream(3 * 6 + 3 + 4 + 3));
+    QTRY_VERIFY(signalAfter.size() > heard);
+    QCOMPARE(observerAfter.size(), heard);
 }
 
 void TestRelay::closeAnsweredLater() {
