@@ -3,6 +3,7 @@
 #include "models/messagelogmodel.h"
 #include "windows/connectionspanel.h"
 
+#include <QAbstractItemModelTester>
 #include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -27,6 +28,7 @@ private slots:
     void insertionIntervalFollowsLayoutCost();
     void addedNodesWaitForTheInsertionInterval();
     void treeOfManyNodesInsertsLessOften();
+    void finishedBeyondTheLimitLeaveTheTree();
 };
 
 namespace {
@@ -319,3 +321,95 @@ void TestConnectionsModel::treeOfManyNodesInsertsLessOften() {
 
 QTEST_MAIN(TestConnectionsModel)
 #include "tst_connectionsmodel.moc"
+
+void TestConnectionsModel::finishedBeyondTheLimitLeaveTheTree() {
+    // Our clients through our relay to our server: each makes a pair (with two legs)
+    // under the relay and a client under the server. Each listener keeps its newest 4
+    // finished ones; the older go a batch at a time, rows removed in place, so that
+    // what is expanded and selected stays so. Their rows stay in the log.
+    MessageLogModel log;
+    ConnectionHub hub(&log);
+    hub.setFinishedKept(4);
+    ConnectionsModel model(&hub);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QTreeView view;
+    view.setModel(&model);
+    ServerOptions serverOptions;
+    serverOptions.port = 0;
+    QString error;
+    const quint32 serverId = hub.startServer(serverOptions, &error);
+    QVERIFY2(serverId != 0, qPrintable(error));
+    RelayOptions relayOptions;
+    relayOptions.target =
+        QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(hub.server(serverId)->port()));
+    const quint32 relayId = hub.startRelay(relayOptions, &error);
+    QVERIFY2(relayId != 0, qPrintable(error));
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+
+    QList<quint32> pairs;   // in the order they came
+    QList<quint32> clients; // the client legs
+    const auto connectOnce = [&] {
+        ClientOptions options;
+        options.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(hub.relay(relayId)->port()));
+        const quint32 client = hub.openClient(options);
+        QTRY_VERIFY_WITH_TIMEOUT(hub.isOpen(client), 10'000);
+        QCOMPARE(hub.sendClose(client, 1000, {}), SendError::None);
+        QTRY_VERIFY_WITH_TIMEOUT(hub.info(client)->finished, 10'000);
+        QTRY_COMPARE_WITH_TIMEOUT(hub.livePairsOf(relayId).size(), 0, 10'000);
+        const QList<quint32> below = hub.descendantsOf(relayId);
+        QVERIFY(!below.isEmpty());
+        // Depth first: the newest pair is the last but its two legs.
+        pairs.append(below.at(below.size() - 3));
+        clients.append(hub.legOf(pairs.last(), log::Leg::Client));
+        const auto serverClientsFinished = [&] {
+            const QList<quint32> ids = hub.clientsOf(serverId);
+            return std::all_of(ids.cbegin(), ids.cend(),
+                               [&](quint32 id) { return hub.info(id)->finished; });
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(serverClientsFinished(), 10'000);
+    };
+    for (int i = 0; i < 6; ++i)
+        connectOnce();
+    model.flushChanges();
+    // Six finished pairs: 4 and half of 4 are kept.
+    QCOMPARE(model.rowCount(model.indexOf(relayId)), 6);
+    view.expand(model.indexOf(relayId));
+    view.setCurrentIndex(model.indexOf(pairs.at(4)));
+    QCOMPARE(view.currentIndex(), model.indexOf(pairs.at(4)));
+
+    // The seventh makes one too many: the three oldest go, with their legs.
+    connectOnce();
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(!hub.info(pairs.at(i)) && !hub.info(clients.at(i)));
+    for (int i = 3; i < 7; ++i)
+        QVERIFY(hub.info(pairs.at(i)));
+    model.flushChanges();
+    const QModelIndex relayIndex = model.indexOf(relayId);
+    QCOMPARE(model.rowCount(relayIndex), 4);
+    for (int row = 0; row < 4; ++row)
+        QCOMPARE(model.idOf(model.index(row, 0, relayIndex)), pairs.at(row + 3));
+    QCOMPARE(model.rowCount(model.indexOf(pairs.at(6))), 2);
+    // In place, not rebuilt: still expanded, the same pair still current.
+    QCOMPARE(resets.size(), 0);
+    QVERIFY(view.isExpanded(relayIndex));
+    QCOMPARE(view.currentIndex(), model.indexOf(pairs.at(4)));
+
+    // The server keeps its newest clients the same way.
+    QCOMPARE(hub.clientsOf(serverId).size(), 4);
+    QCOMPARE(model.rowCount(model.indexOf(serverId)), 4);
+
+    // The log still has the rows of a forgotten leg.
+    log.flush();
+    bool logged = false;
+    for (int row = 0; row < log.rowCount() && !logged; ++row)
+        logged = log.record(row)->connection == clients.at(0);
+    QVERIFY(logged);
+
+    // Many more: never more than 6 finished pairs at a time.
+    for (int i = 0; i < 6; ++i) {
+        connectOnce();
+        QVERIFY(hub.descendantsOf(relayId).size() <= 6 * 3);
+    }
+    model.flushChanges();
+    QCOMPARE(model.rowCount(model.indexOf(relayId)), int(hub.descendantsOf(relayId).size() / 3));
+}

@@ -74,14 +74,15 @@ async def main():
 asyncio.run(main())
 )";
 
-// The relay's one pair and its legs, once all three are in the tree.
+// The relay's newest pair (its only one, in most tests) and its legs, once all three
+// are in the tree.
 struct PairNodes {
     quint32 pair = 0;
     quint32 client = 0;
     quint32 server = 0;
 };
 
-PairNodes onlyPair(const ConnectionHub &hub, quint32 relayId) {
+PairNodes newestPair(const ConnectionHub &hub, quint32 relayId) {
     PairNodes nodes;
     const QList<quint32> below = hub.descendantsOf(relayId);
     for (const quint32 id : below) {
@@ -148,6 +149,7 @@ private slots:
     void cleanup();
     void bothLegsInLogTreeFilterAndInspector();
     void interleavedPairsKeepToTheirOwnLegs();
+    void forgottenPairsKeepTheirRowsInTheScope();
     void pythonClientThroughTheRelay();
     void settingsPersist();
     void startFailureIsShownInThePanel();
@@ -250,7 +252,7 @@ void TestRelayPanel::bothLegsInLogTreeFilterAndInspector() {
     QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "hello relay"), WaitMs) >= 0);
 
     // The tree: one pair under the relay, its two legs under it.
-    const PairNodes nodes = onlyPair(*hub, relayId);
+    const PairNodes nodes = newestPair(*hub, relayId);
     QVERIFY(nodes.pair && nodes.client && nodes.server);
     ConnectionsModel *tree = window->connectionsPanel()->model();
     const QModelIndex relayIndex = tree->indexOf(relayId);
@@ -352,6 +354,47 @@ void TestRelayPanel::bothLegsInLogTreeFilterAndInspector() {
     QCOMPARE(panel->startButton()->text(), QStringLiteral("Start"));
     QVERIFY(hub->info(nodes.pair)->finished);
     QVERIFY(hub->info(nodes.server)->finished);
+    closeWindow(*window);
+}
+
+void TestRelayPanel::forgottenPairsKeepTheirRowsInTheScope() {
+    // The relay keeps its newest finished pairs in the tree; the rows of those it
+    // forgets stay in the log, and in the relay's scope while it is selected.
+    const auto window = createWindow();
+    QVERIFY(window);
+    const QString url = startRelayToEcho(*window, false);
+    QVERIFY(!url.isEmpty());
+    ConnectionHub *hub = window->hub();
+    hub->setFinishedKept(2);
+    const quint32 relayId = window->relayPanel()->relayId();
+    window->connectionsPanel()->select(relayId);
+    LogFilterProxy *proxy = window->logPanel()->proxy();
+    MessageLogModel *log = window->logModel();
+    QList<quint32> clientLegs;
+    for (int i = 0; i < 4; ++i) {
+        ClientOptions options;
+        options.url = QUrl(url);
+        const quint32 client = window->openConnection(options);
+        // Opening a client selects it: the relay again.
+        window->connectionsPanel()->select(relayId);
+        QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
+        const QByteArray text = "pair " + QByteArray::number(i);
+        QCOMPARE(hub->sendText(client, text), SendError::None);
+        QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, text), WaitMs) >= 0);
+        const PairNodes nodes = newestPair(*hub, relayId);
+        QVERIFY(nodes.client);
+        clientLegs.append(nodes.client);
+        QCOMPARE(hub->sendClose(client, 1000, {}), SendError::None);
+        QTRY_VERIFY_WITH_TIMEOUT(hub->info(nodes.pair) && hub->info(nodes.pair)->finished, WaitMs);
+    }
+    // Four finished, two and one more kept: the oldest went, with its legs.
+    QVERIFY(!hub->info(clientLegs.at(0)));
+    QVERIFY(hub->info(clientLegs.at(3)));
+    QCOMPARE(window->connectionsPanel()->selectedId(), relayId);
+    QTRY_VERIFY(proxy->connectionFilter().contains(clientLegs.at(0)));
+    log->flush();
+    QTRY_VERIFY(connectionsShown(*proxy).contains(clientLegs.at(0)));
+    QVERIFY(connectionsShown(*proxy).contains(clientLegs.at(3)));
     closeWindow(*window);
 }
 
@@ -464,7 +507,7 @@ void TestRelayPanel::pythonClientThroughTheRelay() {
     QCOMPARE(lines.value(0), QByteArray("from python"));
     QVERIFY2(lines.value(1).startsWith("permessage-deflate"), output.constData());
 
-    const PairNodes nodes = onlyPair(*hub, window->relayPanel()->relayId());
+    const PairNodes nodes = newestPair(*hub, window->relayPanel()->relayId());
     QVERIFY(nodes.client && nodes.server);
     MessageLogModel *log = window->logModel();
     QVERIFY(waitForRecord(*log, nodes.client, incoming(LogKind::Text, "from python"), WaitMs) >= 0);
@@ -580,7 +623,7 @@ bool TestRelayPanel::connectRelayed(RelayedClient &relayed) {
     relayed.client = openThroughRelay(*relayed.window, relayed.url);
     if (!relayed.client)
         return false;
-    relayed.nodes = onlyPair(*relayed.hub, relayed.panel->relayId());
+    relayed.nodes = newestPair(*relayed.hub, relayed.panel->relayId());
     return true;
 }
 
@@ -620,7 +663,7 @@ void TestRelayPanel::wssWithTheGeneratedCertificate() {
     QCOMPARE(hub->sendText(client, "over wss"), SendError::None);
     MessageLogModel *log = window->logModel();
     QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "over wss"), WaitMs) >= 0);
-    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    const PairNodes nodes = newestPair(*hub, panel->relayId());
     QVERIFY(hub->info(nodes.client)->secure);
     QVERIFY(!hub->info(nodes.server)->secure);
     closeWindow(*window);
@@ -851,7 +894,7 @@ void TestRelayPanel::pairFaultsFromTheTree() {
     Relay *relay = hub->relay(panel->relayId());
     const quint32 client = openThroughRelay(*window, url);
     QVERIFY(client);
-    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    const PairNodes nodes = newestPair(*hub, panel->relayId());
     const quint64 number = hub->relayPairNumber(nodes.pair);
     QCOMPARE(number, quint64(1));
 
@@ -969,7 +1012,7 @@ void TestRelayPanel::faultSeedKeptAndUsed() {
     // A pair's legs hear the seed with the faults.
     const quint32 client = openThroughRelay(*again, url);
     QVERIFY(client);
-    const PairNodes nodes = onlyPair(*again->hub(), reread->relayId());
+    const PairNodes nodes = newestPair(*again->hub(), reread->relayId());
     QVERIFY(waitForRecord(
                 *again->logModel(), nodes.server,
                 [](const LogRecord &r) {
@@ -1112,7 +1155,7 @@ void TestRelayPanel::bothSizesWithDeflateOnOneLeg() {
     options.deflate.policy = DeflatePolicy::Offer;
     const quint32 client = window->openConnection(options);
     QTRY_VERIFY_WITH_TIMEOUT(hub->isOpen(client), WaitMs);
-    const PairNodes nodes = onlyPair(*hub, panel->relayId());
+    const PairNodes nodes = newestPair(*hub, panel->relayId());
     QTRY_VERIFY_WITH_TIMEOUT(!hub->info(nodes.client)->deflate.isEmpty(), WaitMs);
     QVERIFY(hub->info(nodes.server)->deflate.isEmpty());
 
@@ -1238,7 +1281,7 @@ void TestRelayPanel::proxyModePairsInterceptAndCertificateAuthority() {
     QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "through the proxy"), WaitMs) >= 0);
 
     // One pair under the relay node, named with where it goes, its two legs below it.
-    const PairNodes nodes = onlyPair(*hub, relayId);
+    const PairNodes nodes = newestPair(*hub, relayId);
     QVERIFY(nodes.pair && nodes.client && nodes.server);
     // A tunnel names its host and port, and the pair the path and query its client
     // asked for in it, as a reverse relay's pair: the tree, and the server leg in the log.

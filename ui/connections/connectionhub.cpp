@@ -631,7 +631,25 @@ void ConnectionHub::onPairFinished(quint32 relayId, quint64 pair) {
     endpoint->info.state = SessionState::Closed;
     markChanged(pairId);
     emitChanged();
+    keepFinished(relayId, pairId);
     checkAllClosed();
+}
+
+void ConnectionHub::keepFinished(quint32 parentId, quint32 id) {
+    std::deque<quint32> &finished = m_finishedChildren[parentId];
+    finished.push_back(id);
+    // Forgotten half the limit at a time: each time costs the views a layout.
+    const size_t kept = size_t(m_finishedKept);
+    if (finished.size() <= kept + std::max<size_t>(1, kept / 2))
+        return;
+    QList<quint32> oldest;
+    while (finished.size() > kept) {
+        // The user may have removed some already (removeFinished()).
+        if (find(finished.front()))
+            oldest.append(finished.front());
+        finished.pop_front();
+    }
+    forget(std::move(oldest));
 }
 
 void ConnectionHub::onRelayStopped(quint32 relayId) {
@@ -873,8 +891,12 @@ void ConnectionHub::onFinished(quint32 id) {
         --m_liveConnections;
     info.finished = true;
     info.state = SessionState::Closed;
+    const bool serverClient = info.kind == EndpointInfo::Kind::ServerClient;
+    const quint32 serverId = info.parentId;
     markChanged(id);
     emitChanged();
+    if (serverClient)
+        keepFinished(serverId, id);
     checkAllClosed();
 }
 
@@ -1030,33 +1052,53 @@ void ConnectionHub::removeFinished() {
         if (find(id)->info.finished)
             removed.append(id);
     }
-    if (removed.isEmpty())
+    forget(std::move(removed));
+}
+
+void ConnectionHub::forget(QList<quint32> ids) {
+    QSet<quint32> gone(ids.cbegin(), ids.cend());
+    for (qsizetype i = 0; i < ids.size(); ++i) {
+        const Endpoint *endpoint = find(ids[i]);
+        if (!endpoint) {
+            gone.remove(ids[i]);
+            ids.remove(i--);
+            continue;
+        }
+        for (const quint32 leg : {endpoint->clientLeg, endpoint->serverLeg}) {
+            if (leg != 0 && !gone.contains(leg) && find(leg)) {
+                gone.insert(leg);
+                ids.append(leg);
+            }
+        }
+    }
+    if (ids.isEmpty())
         return;
-    for (const quint32 id : std::as_const(removed)) {
-        ++m_endpointsGeneration;
-        if (const Endpoint *endpoint = find(id);
-            endpoint && endpoint->info.isConnection() && endpoint->info.isLive())
+    emit endpointsAboutToBeRemoved(ids);
+    ++m_endpointsGeneration;
+    for (const quint32 id : std::as_const(ids)) {
+        const Endpoint *endpoint = find(id);
+        if (endpoint->info.isConnection() && endpoint->info.isLive())
             --m_liveConnections;
+        if (endpoint->info.kind == EndpointInfo::Kind::RelayPair)
+            m_pairNodes.remove({endpoint->info.parentId, endpoint->relayPair});
         m_endpoints.remove(id);
-        m_order.removeOne(id);
-        m_clientOrder.removeOne(id);
         m_dirty.remove(id);
+        m_dirtyPairs.remove(id);
+        m_finishedChildren.remove(id);
     }
+    const auto isGone = [&gone](quint32 id) { return gone.contains(id); };
+    m_order.removeIf(isGone);
+    m_clientOrder.removeIf(isGone);
+    m_lastDirtyPair = 0;
     m_legRoutes.fill(LegRoute{});
-    for (auto it = m_pairNodes.begin(); it != m_pairNodes.end();) {
-        if (m_endpoints.contains(it.value()))
-            ++it;
-        else
-            it = m_pairNodes.erase(it);
-    }
     for (auto it = m_livePairs.begin(); it != m_livePairs.end();) {
-        it->removeIf([this](quint32 pairId) { return !m_endpoints.contains(pairId); });
+        it->removeIf(isGone);
         if (it->isEmpty())
             it = m_livePairs.erase(it);
         else
             ++it;
     }
-    emit endpointsRemoved(removed);
+    emit endpointsRemoved(ids);
 }
 
 } // namespace ws

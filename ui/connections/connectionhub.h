@@ -15,7 +15,9 @@
 #include <QSslCertificate>
 #include <QTimer>
 
+#include <algorithm>
 #include <array>
+#include <deque>
 #include <optional>
 
 namespace ws {
@@ -113,6 +115,13 @@ public:
     void abortAll();
     // Forgets endpoints that are over (and stopped servers with their clients).
     void removeFinished();
+    // How many finished connections each server and relay keeps in the tree (its
+    // clients; a relay's pairs, with their legs): beyond that the oldest are
+    // forgotten, a batch at a time, so that a listener that serves for days does not
+    // grow without bound. Their rows stay in the log. At least 1.
+    static constexpr int DefaultFinishedKept = 1'000;
+    void setFinishedKept(int perListener) { m_finishedKept = std::max(1, perListener); }
+    int finishedKept() const { return m_finishedKept; }
 
 signals:
     void endpointAdded(quint32 id);
@@ -121,6 +130,9 @@ signals:
     // The same, once for all the endpoints of one endpointChanged() batch, after it:
     // what lays out views or walks every endpoint listens to this.
     void endpointsChanged(const QList<quint32> &ids);
+    // Right before endpointsRemoved(), while info() still knows them: a view takes its
+    // rows away here (a pair's legs are among `ids`).
+    void endpointsAboutToBeRemoved(const QList<quint32> &ids);
     void endpointsRemoved(const QList<quint32> &ids);
     // A connection's trouble, already in the log and on its tree node.
     void errorReported(quint32 id, const QString &message);
@@ -196,6 +208,11 @@ private:
     void onClientAccepted(quint32 relayId, quint64 pair, const QByteArray &request,
                           const QByteArray &response, const QByteArray &subprotocol);
     void onPairFinished(quint32 relayId, quint64 pair);
+    // Child `id` of listener `parentId` is over: kept among its finished ones, the
+    // oldest of which are forgotten beyond finishedKept().
+    void keepFinished(quint32 parentId, quint32 id);
+    // Forgets `ids` and whatever is below them (a pair's legs).
+    void forget(QList<quint32> ids);
     void onRelayStopped(quint32 relayId);
     // A server or relay stopped: finished, and deleted soon; false when unknown.
     bool markListenerStopped(quint32 id);
@@ -246,6 +263,9 @@ private:
     quint32 m_lastDirtyPair = 0; // the last one put in m_dirtyPairs
     QTimer m_changeTimer;
     bool m_closingAll = false;
+    int m_finishedKept = DefaultFinishedKept;
+    // Per server and relay: its finished clients or pairs, oldest first.
+    QHash<quint32, std::deque<quint32>> m_finishedChildren;
 };
 
 } // namespace ws

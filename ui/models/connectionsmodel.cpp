@@ -14,6 +14,7 @@
 #include <QStyle>
 
 #include <algorithm>
+#include <functional>
 
 namespace ws {
 
@@ -110,6 +111,8 @@ ConnectionsModel::ConnectionsModel(ConnectionHub *hub, QObject *parent)
     insertPending();
     connect(hub, &ConnectionHub::endpointAdded, this, &ConnectionsModel::onAdded);
     connect(hub, &ConnectionHub::endpointsChanged, this, &ConnectionsModel::onChanged);
+    connect(hub, &ConnectionHub::endpointsAboutToBeRemoved, this,
+            &ConnectionsModel::onAboutToBeRemoved);
     connect(hub, &ConnectionHub::endpointsRemoved, this, &ConnectionsModel::onRemoved);
 }
 
@@ -535,7 +538,74 @@ void ConnectionsModel::emitChanged(const QSet<quint32> &ids) {
                      allIndex().siblingAtColumn(ColumnCount - 1));
 }
 
+void ConnectionsModel::onAboutToBeRemoved(const QList<quint32> &ids) {
+    // Beyond this many runs of rows, one rebuild costs the views less than the runs.
+    constexpr int MaxRuns = 64;
+    const QSet<quint32> gone(ids.cbegin(), ids.cend());
+    // The rows by parent, but not those whose parent goes too: they go with it.
+    QList<quint32> parents;
+    QHash<quint32, QList<int>> positions;
+    for (const quint32 id : ids) {
+        const auto position = m_position.constFind(id);
+        const EndpointInfo *info = m_hub->info(id);
+        if (position == m_position.constEnd() || !info || gone.contains(info->parentId))
+            continue;
+        auto group = positions.find(info->parentId);
+        if (group == positions.end()) {
+            parents.append(info->parentId);
+            group = positions.insert(info->parentId, {});
+        }
+        group->append(*position);
+    }
+    int runs = 0;
+    for (QList<int> &group : positions) {
+        std::sort(group.begin(), group.end(), std::greater<>());
+        for (qsizetype i = 0; i < group.size(); ++i)
+            runs += (i == 0 || group[i] != group[i - 1] - 1) ? 1 : 0;
+    }
+    if (runs > MaxRuns) {
+        m_rebuildOnRemoved = true;
+        return;
+    }
+    for (const quint32 parentId : std::as_const(parents)) {
+        const QList<int> &group = positions[parentId]; // descending
+        const QModelIndex parentIndex = parentId == 0 ? QModelIndex() : indexOf(parentId);
+        QList<quint32> &siblings = childrenOf(parentId);
+        // Top-level rows come after the "All" node.
+        const int offset = parentId == 0 ? 1 : 0;
+        for (qsizetype i = 0; i < group.size();) {
+            const int last = group[i];
+            int first = last;
+            while (++i < group.size() && group[i] == first - 1)
+                first = group[i];
+            beginRemoveRows(parentIndex, first + offset, last + offset);
+            siblings.remove(first, last - first + 1);
+            // The views ask for parents as the rows go: the positions after them are right.
+            for (qsizetype position = first; position < siblings.size(); ++position)
+                m_position[siblings[position]] = int(position);
+            endRemoveRows();
+        }
+        // Its count of children.
+        if (parentId != 0) {
+            m_changed.insert(parentId);
+            m_changePending = true;
+        }
+    }
+    for (const quint32 id : ids) {
+        m_position.remove(id);
+        m_children.remove(id);
+        m_changed.remove(id);
+        m_nameShown.remove(id);
+        if (m_pendingIds.remove(id))
+            m_pendingAdds.removeOne(id);
+    }
+    if (m_changePending && !m_changeTimer.isActive())
+        m_changeTimer.start();
+}
+
 void ConnectionsModel::onRemoved(const QList<quint32> &) {
+    if (!std::exchange(m_rebuildOnRemoved, false))
+        return;
     // The hub has forgotten them already: the tree is rebuilt from what it still has.
     m_changeTimer.stop();
     m_insertTimer.stop();

@@ -96,6 +96,10 @@ private:
     // lay out once per batch the hub reports, not once per endpoint.
     void onChanged(const QList<quint32> &ids);
     void emitChanged(const QSet<quint32> &ids);
+    // Their rows go, in a few contiguous runs (the oldest finished pairs of a relay):
+    // the views keep what is expanded and selected. Scattered all over (a user's
+    // "remove finished" in a large tree), the rows are rebuilt at onRemoved() instead.
+    void onAboutToBeRemoved(const QList<quint32> &ids);
     void onRemoved(const QList<quint32> &ids);
     const QList<quint32> &childrenOf(quint32 parentId) const;
     QList<quint32> &childrenOf(quint32 parentId);
@@ -120,6 +124,7 @@ private:
     QList<quint32> m_pendingAdds; // in the order the hub added them
     QSet<quint32> m_pendingIds;
     bool m_inserting = false;
+    bool m_rebuildOnRemoved = false; // onAboutToBeRemoved() left the rows to onRemoved()
     QTimer m_changeTimer;
     QTimer m_insertTimer;
     int m_insertIntervalMs = ChangeCoalescingMs;

@@ -711,6 +711,7 @@ void MainWindow::onErrorReported(quint32 id, const QString &message) {
 }
 
 void MainWindow::updateScope() {
+    const quint32 previousScope = m_scope;
     m_scope = m_connections->selectedId();
     const EndpointInfo *info = m_hub->info(m_scope);
     QSet<quint32> filter;
@@ -749,6 +750,15 @@ void MainWindow::updateScope() {
         filter.insert(m_scope);
         targets.append(m_scope);
         description = info->name;
+    }
+    // The connections the hub forgot below the node shown (a relay's oldest finished
+    // pairs, a server's oldest clients: ConnectionHub::finishedKept()) keep their rows
+    // in the log, and in its scope while that node stays selected.
+    if (info && m_scope == previousScope) {
+        for (const quint32 id : m_logPanel->proxy()->connectionFilter()) {
+            if (!m_hub->info(id))
+                filter.insert(id);
+        }
     }
     if (filter != m_logPanel->proxy()->connectionFilter()) {
         m_logPanel->proxy()->setConnectionFilter(filter);
