@@ -36,12 +36,14 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSslCertificate>
 #include <QStatusBar>
@@ -150,6 +152,7 @@ private slots:
     void bothLegsInLogTreeFilterAndInspector();
     void interleavedPairsKeepToTheirOwnLegs();
     void forgottenPairsKeepTheirRowsInTheScope();
+    void finishedKeptIsRemembered();
     void pythonClientThroughTheRelay();
     void settingsPersist();
     void startFailureIsShownInThePanel();
@@ -396,6 +399,30 @@ void TestRelayPanel::forgottenPairsKeepTheirRowsInTheScope() {
     QTRY_VERIFY(connectionsShown(*proxy).contains(clientLegs.at(0)));
     QVERIFY(connectionsShown(*proxy).contains(clientLegs.at(3)));
     closeWindow(*window);
+}
+
+void TestRelayPanel::finishedKeptIsRemembered() {
+    const auto window = createWindow();
+    QVERIFY(window);
+    QCOMPARE(window->hub()->finishedKept(), ConnectionHub::DefaultFinishedKept);
+    QInputDialog *dialog = window->connectionsPanel()->editFinishedKept();
+    QCOMPARE(dialog->intValue(), ConnectionHub::DefaultFinishedKept);
+    dialog->setIntValue(250);
+    dialog->accept();
+    QCOMPARE(window->hub()->finishedKept(), 250);
+    closeWindow(*window);
+
+    // A new window keeps as many.
+    const auto again = createWindow();
+    QVERIFY(again);
+    QCOMPARE(again->hub()->finishedKept(), 250);
+    // What is not a count is not taken.
+    closeWindow(*again);
+    QSettings().setValue(QStringLiteral("connections/finishedKept"), QStringLiteral("many"));
+    const auto third = createWindow();
+    QVERIFY(third);
+    QCOMPARE(third->hub()->finishedKept(), ConnectionHub::DefaultFinishedKept);
+    closeWindow(*third);
 }
 
 void TestRelayPanel::interleavedPairsKeepToTheirOwnLegs() {

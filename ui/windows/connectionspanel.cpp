@@ -12,12 +12,18 @@
 
 #include <QAction>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QMenu>
+#include <QSettings>
 #include <QToolBar>
 #include <QTreeView>
 #include <QVBoxLayout>
 
 namespace ws {
+
+namespace {
+const QString FinishedKeptKey = QStringLiteral("connections/finishedKept");
+} // namespace
 
 ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     : QWidget(parent)
@@ -39,6 +45,14 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     m_forget = m_toolBar->addAction(tr("Forget closed"));
     m_forget->setToolTip(tr("Remove closed connections and stopped servers from the tree "
                             "(their log rows stay)"));
+
+    m_keepFinished = new QAction(tr("Keep finished\u2026"), this);
+    m_keepFinished->setToolTip(tr("How many finished connections each server and relay keeps "
+                                  "in the tree (their log rows stay)"));
+    connect(m_keepFinished, &QAction::triggered, this, &ConnectionsPanel::editFinishedKept);
+    bool valid = false;
+    const int kept = QSettings().value(FinishedKeptKey).toInt(&valid);
+    m_hub->setFinishedKept(valid && kept > 0 ? kept : ConnectionHub::DefaultFinishedKept);
 
     m_details = m_toolBar->addAction(tr("Details\u2026"));
     m_details->setToolTip(tr("Connection details: TLS protocol, cipher and certificate chain, "
@@ -177,7 +191,7 @@ ConnectionsPanel::ConnectionsPanel(ConnectionHub *hub, QWidget *parent)
     connect(m_forget, &QAction::triggered, this, [this] {
         const quint32 id = selectedId();
         m_hub->removeFinished();
-        // The tree was rebuilt: keep the node if it is still there.
+        // The node may have gone with them.
         if (m_hub->info(id))
             select(id);
         else
@@ -237,6 +251,28 @@ PairFaultsDialog *ConnectionsPanel::editPairFaults(quint32 id) {
     });
     dialog->open();
     return dialog;
+}
+
+QInputDialog *ConnectionsPanel::editFinishedKept() {
+    auto *dialog = new QInputDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Keep finished connections"));
+    dialog->setLabelText(tr("Finished connections each server and relay keeps in the tree\n"
+                            "(a relay's pairs, with their legs). Beyond half as many again,\n"
+                            "the oldest leave the tree; their rows stay in the log."));
+    dialog->setInputMode(QInputDialog::IntInput);
+    dialog->setIntRange(1, 10'000'000);
+    dialog->setIntStep(100);
+    dialog->setIntValue(m_hub->finishedKept());
+    connect(dialog, &QInputDialog::intValueSelected, this, &ConnectionsPanel::setFinishedKept);
+    dialog->setWindowModality(Qt::WindowModal);
+    dialog->open();
+    return dialog;
+}
+
+void ConnectionsPanel::setFinishedKept(int perListener) {
+    m_hub->setFinishedKept(perListener);
+    QSettings().setValue(FinishedKeptKey, m_hub->finishedKept());
 }
 
 quint32 ConnectionsPanel::selectedId() const {

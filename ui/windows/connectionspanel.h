@@ -3,6 +3,7 @@
 #include <QWidget>
 
 class QAction;
+class QInputDialog;
 class QMenu;
 class QToolBar;
 class QTreeView;
@@ -32,6 +33,12 @@ public:
     QAction *closeAction() const { return m_close; }
     QAction *abortAction() const { return m_abort; }
     QAction *forgetAction() const { return m_forget; }
+    // "Keep finished…": how many finished connections each server and relay keeps in
+    // the tree (ConnectionHub::finishedKept), remembered between runs.
+    QAction *keepFinishedAction() const { return m_keepFinished; }
+    // Its dialog (window-modal, not blocking); accepting it calls setFinishedKept().
+    QInputDialog *editFinishedKept();
+    void setFinishedKept(int perListener);
     QAction *detailsAction() const { return m_details; }
     QAction *trustAction() const { return m_trust; }
     QAction *replayAction() const { return m_replay; }
@@ -87,6 +94,7 @@ private:
     QAction *m_close;
     QAction *m_abort;
     QAction *m_forget;
+    QAction *m_keepFinished;
     QAction *m_details;
     QAction *m_trust;
     QAction *m_replay;

@@ -451,6 +451,7 @@ void MainWindow::createMenus() {
     connection->addAction(m_connections->closeAction());
     connection->addAction(m_connections->abortAction());
     connection->addAction(m_connections->forgetAction());
+    connection->addAction(m_connections->keepFinishedAction());
     connection->addSeparator();
     connection->addAction(m_connections->detailsAction());
     connection->addAction(m_connections->trustAction());
