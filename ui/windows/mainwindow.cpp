@@ -102,6 +102,18 @@ MainWindow::MainWindow(QWidget *parent)
         }
         scheduleEndpointUpdate();
     });
+    connect(m_hub, &ConnectionHub::endpointsAboutToBeRemoved, this,
+            [this](const QList<quint32> &ids) {
+                if (m_scope == 0 || !m_hub->info(m_scope))
+                    return;
+                const QSet<quint32> &shown = m_logPanel->proxy()->connectionFilter();
+                for (const quint32 id : ids) {
+                    if (id != m_scope && shown.contains(id))
+                        m_forgottenInScope.push_back(id);
+                }
+                while (qsizetype(m_forgottenInScope.size()) > MaxForgottenInScope)
+                    m_forgottenInScope.pop_front();
+            });
     connect(m_hub, &ConnectionHub::endpointsRemoved, this, [this] {
         updateScope();
         updateStatus();
@@ -755,12 +767,10 @@ void MainWindow::updateScope() {
     // The connections the hub forgot below the node shown (a relay's oldest finished
     // pairs, a server's oldest clients: ConnectionHub::finishedKept()) keep their rows
     // in the log, and in its scope while that node stays selected.
-    if (info && m_scope == previousScope) {
-        for (const quint32 id : m_logPanel->proxy()->connectionFilter()) {
-            if (!m_hub->info(id))
-                filter.insert(id);
-        }
-    }
+    if (!info || m_scope != previousScope)
+        m_forgottenInScope.clear();
+    for (const quint32 id : m_forgottenInScope)
+        filter.insert(id);
     if (filter != m_logPanel->proxy()->connectionFilter()) {
         m_logPanel->proxy()->setConnectionFilter(filter);
         // The inspector follows the log's selection when it is still shown, and

@@ -6,6 +6,8 @@
 #include <QMainWindow>
 #include <QTimer>
 
+#include <deque>
+
 class QAction;
 class QDialog;
 class QDockWidget;
@@ -192,6 +194,11 @@ private:
 
     quint16 m_welcomePort = DefaultWelcomePort;
     quint32 m_scope = 0;
+    // Connections the hub forgot while they were in the log's scope (a relay's oldest
+    // finished pairs, a server's oldest clients), oldest first: their rows stay in the
+    // scope while it stays, up to MaxForgottenInScope of them.
+    static constexpr qsizetype MaxForgottenInScope = 10'000;
+    std::deque<quint32> m_forgottenInScope;
 
     bool m_fileWindow = false;
     // Messages that stop being true: cleared when the connection opens or fails,
