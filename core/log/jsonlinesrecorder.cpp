@@ -50,6 +50,9 @@ void JsonLinesRecorder::append(quint32 connection, const SessionEvent &event) {
         return;
     m_store.append(connection, event);
     writeOut();
+    // Its records are in the file: the store need not know the connection any more.
+    if (std::holds_alternative<ClosedEvent>(event))
+        m_store.release(connection);
 }
 
 void JsonLinesRecorder::appendRecord(const LogRecord &record, const LogRecordExtra &extra) {

@@ -15,7 +15,9 @@ namespace ws::log {
 // exactly as the window's log does; each record is written as soon as the store has
 // committed it and then dropped from the store, so memory does not grow with the
 // session. The file is flushed after every event, so a process that dies keeps what
-// was logged up to then (less the one record a store may hold back).
+// was logged up to then (less the one record a store may hold back). A connection's
+// ClosedEvent also ends what the store knows about it, so a recorder that outlives
+// many connections stays small.
 class JsonLinesRecorder {
 public:
     JsonLinesRecorder();
@@ -26,6 +28,8 @@ public:
     // Creates (or truncates) `path` and writes the header line.
     bool open(const QString &path, QString *error = nullptr);
     bool isOpen() const { return m_writer.has_value(); }
+    // The store behind the recorder (what it still knows about connections).
+    const LogStore &store() const { return m_store; }
     QString fileName() const { return m_file.fileName(); }
 
     // Writes a connection line; the reader takes it wherever it comes.

@@ -3,6 +3,8 @@
 #include "net/eventclock.h"
 #include "protocol/opcode.h"
 
+#include <QScopeGuard>
+
 #include <algorithm>
 #include <limits>
 
@@ -505,10 +507,47 @@ void LogStore::convert(quint32 connection, const ClosedEvent &event) {
     commit(std::move(r), nullptr);
 }
 
-qsizetype LogStore::dropOldest(qsizetype count) {
+bool LogStore::release(quint32 connection) {
+    const bool held = (m_pending && m_pending->record.connection == connection) ||
+                      std::any_of(m_sentFragments.cbegin(), m_sentFragments.cend(),
+                                  [connection](const Pending &pending) {
+                                      return pending.record.connection == connection;
+                                  });
+    if (held)
+        commitPending();
+    // Whether any of the records is the connection's is not known (rows added with
+    // insertRecord() leave no state behind): only an empty store surely holds none.
+    if (m_size == 0) {
+        forget(connection);
+        return true;
+    }
+    m_released.push_back({connection, m_dropped + m_size});
+    return false;
+}
+
+void LogStore::forget(quint32 connection) {
+    m_connections.remove(connection);
+    m_states.remove(connection);
+    // An erasure may move other entries of the hash.
+    m_lastState = nullptr;
+}
+
+void LogStore::forgetReleased(std::vector<quint32> *forgotten) {
+    const qint64 margin = m_timeOrdered ? MaxReorderDistance : 0;
+    while (!m_released.empty() && (m_size == 0 || m_released.front().end + margin <= m_dropped)) {
+        const quint32 connection = m_released.front().connection;
+        m_released.pop_front();
+        forget(connection);
+        if (forgotten)
+            forgotten->push_back(connection);
+    }
+}
+
+qsizetype LogStore::dropOldest(qsizetype count, std::vector<quint32> *forgotten) {
     count = std::clamp<qsizetype>(count, 0, m_size);
     if (count == 0)
         return 0;
+    const auto forgetAfter = qScopeGuard([this, forgotten] { forgetReleased(forgotten); });
     m_front += count;
     m_size -= count;
     m_dropped += count;
@@ -548,6 +587,7 @@ void LogStore::clearRecords() {
         state.unmergedFrames[0] = 0;
         state.unmergedFrames[1] = 0;
     }
+    forgetReleased(nullptr);
 }
 
 void LogStore::clear() {
@@ -555,6 +595,7 @@ void LogStore::clear() {
     m_states.clear();
     m_lastState = nullptr;
     m_connections.clear();
+    m_released.clear();
     m_maxConnectionId = 0;
     m_anyConnection = false;
 }

@@ -6,6 +6,7 @@
 #include <QList>
 #include <QString>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -88,11 +89,14 @@ public:
     const LogRecordExtra *extraOf(const LogRecord &record, qsizetype index) const;
 
     // Drops the `count` oldest records; returns how many went. Indices shift down by
-    // that much. Memory comes back a chunk at a time (payloads at once).
-    qsizetype dropOldest(qsizetype count);
+    // that much. Memory comes back a chunk at a time (payloads at once). Released
+    // connections whose records are now all gone are forgotten (release()); their ids
+    // are appended to `forgotten` when given.
+    qsizetype dropOldest(qsizetype count, std::vector<quint32> *forgotten = nullptr);
     // Records dropped since the store was created or cleared.
     qint64 droppedCount() const { return m_dropped; }
-    // Forgets every record but keeps what is known about connections (names, clocks).
+    // Forgets every record but keeps what is known about connections (names, clocks),
+    // except released ones, which have no record left.
     void clearRecords();
     // Forgets everything.
     void clear();
@@ -116,6 +120,19 @@ public:
     const QHash<quint32, ConnectionInfo> &connections() const { return m_connections; }
     // A connection id not yet used by any record or info.
     quint32 unusedConnectionId() const;
+
+    // Nothing more comes for `connection` (it is over, and whoever names it is done
+    // with it). What the store knows about it, its info and merge state, goes once
+    // none of its records can be left: at once when the store has none of them,
+    // otherwise when dropOldest() has dropped every record that was in the store at
+    // this call (and MaxReorderDistance more when time ordered, since later
+    // insertions may have moved its records up that far). A long-running log thus
+    // keeps what it knows about at most the connections its records show. A record
+    // of the connection still held back is committed first. Returns whether it went
+    // at once. An id that gets events again after this is known again from then on.
+    bool release(quint32 connection);
+    // Released connections not yet forgotten.
+    qsizetype releasedCount() const { return qsizetype(m_released.size()); }
 
     // The frame records of a message record that has no header of its own (a
     // fragmented or compressed message), oldest first; empty when the frames were
@@ -160,6 +177,10 @@ private:
         return *m_lastState;
     }
     void commitSentFragments(bool messageFollows);
+    // Drops the info and state of `connection`.
+    void forget(quint32 connection);
+    // Forgets the released connections none of whose records can be left.
+    void forgetReleased(std::vector<quint32> *forgotten);
     // A record of `connection` for an event at `eventTimeUs` (EventClock).
     LogRecord newRecord(quint32 connection, qint64 eventTimeUs, LogKind kind) const;
     // A record that is a row of both views: everything but data frames and messages.
@@ -206,6 +227,14 @@ private:
     ConnectionState *m_lastState = nullptr; // see stateFor()
     quint32 m_lastStateConnection = 0;
     QHash<quint32, ConnectionInfo> m_connections;
+    // Released connections in the order of release, with the store's end at that
+    // time (as an index counted from the first record ever, dropped ones included):
+    // every record they have lies before it, give or take later insertions.
+    struct Released {
+        quint32 connection;
+        qint64 end;
+    };
+    std::deque<Released> m_released;
     quint32 m_maxConnectionId = 0;
     bool m_anyConnection = false;
 };

@@ -404,6 +404,17 @@ void TestConnectionsModel::finishedBeyondTheLimitLeaveTheTree() {
     for (int row = 0; row < log.rowCount() && !logged; ++row)
         logged = log.record(row)->connection == clients.at(0);
     QVERIFY(logged);
+    // ... and still names it, until its rows are gone: then only connections the
+    // hub still has are known to the log.
+    const log::LogStore &store = log.store();
+    QCOMPARE(store.connectionInfo(clients.at(0)).leg, log::Leg::Client);
+    QVERIFY(store.releasedCount() > 0);
+    log.clear();
+    QCOMPARE(store.connectionInfo(clients.at(0)), log::ConnectionInfo{});
+    QCOMPARE(store.connectionInfo(clients.at(6)).leg, log::Leg::Client);
+    QCOMPARE(store.releasedCount(), 0);
+    for (const quint32 id : store.connectionIds())
+        QVERIFY2(hub.info(id), qPrintable(QString::number(id)));
 
     // Many more: never more than 6 finished pairs at a time.
     for (int i = 0; i < 6; ++i) {

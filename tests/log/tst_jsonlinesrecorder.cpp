@@ -50,6 +50,7 @@ private slots:
     void writesWhatTheStoreMakes();
     void writesAsItHappens();
     void closeWritesTheHeldBackRecord();
+    void closedConnectionsAreForgotten();
     void unwritablePathFails();
 };
 
@@ -143,6 +144,30 @@ void TestJsonLinesRecorder::closeWritesTheHeldBackRecord() {
     for (const SessionEvent &event : textMessage(Direction::Incoming, 2000, "late"))
         recorder.append(1, event);
     QCOMPARE(fileLines(path).size(), 2);
+}
+
+void TestJsonLinesRecorder::closedConnectionsAreForgotten() {
+    QTemporaryDir directory;
+    const QString path = directory.filePath(QStringLiteral("many.jsonl"));
+    JsonLinesRecorder recorder;
+    QVERIFY(recorder.open(path));
+    // A recorder that outlives many connections keeps nothing of those that ended.
+    for (quint32 connection = 1; connection <= 1000; ++connection) {
+        recorder.setConnectionInfo(connection, {QStringLiteral("c%1").arg(connection), {}});
+        for (const SessionEvent &event : textMessage(Direction::Incoming, connection, "hi"))
+            recorder.append(connection, event);
+        if (connection != 500)
+            recorder.append(connection, ClosedEvent{connection, 1000, QString(), true, false});
+    }
+    QCOMPARE(recorder.store().connectionIds(), QList<quint32>{500});
+    QCOMPARE(recorder.store().releasedCount(), 0);
+    QVERIFY(recorder.close());
+    // The file still names every connection and has every record.
+    LogStore read;
+    QVERIFY(JsonLinesFile::open(path, read));
+    QCOMPARE(read.connections().size(), 1000);
+    QCOMPARE(read.connectionName(1), QStringLiteral("c1"));
+    QCOMPARE(read.size(), 1000 + 999);
 }
 
 void TestJsonLinesRecorder::unwritablePathFails() {

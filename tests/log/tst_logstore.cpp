@@ -33,6 +33,8 @@ private slots:
     void sentRecordsKeepWhenTheyWereQueued();
     void realSessionPair();
     void dropOldestKeepsTheRest();
+    void releasedConnectionsGoWithTheirLastRecord();
+    void releaseCommitsWhatItHoldsBack();
     void previewEscapesAndTruncates_data();
     void previewEscapesAndTruncates();
 };
@@ -551,6 +553,103 @@ void TestLogStore::dropOldestKeepsTheRest() {
     QCOMPARE(store.dropOldest(store.size() + 10), count - LogStore::ChunkSize - 500);
     QVERIFY(store.isEmpty());
     QCOMPARE(store.memoryUsage(), 0);
+}
+
+void TestLogStore::releasedConnectionsGoWithTheirLastRecord() {
+    LogStore store;
+    store.setClockOffset(0);
+    qint64 time = 0;
+    const auto message = [&](quint32 connection) {
+        for (const SessionEvent &e : textMessage(Direction::Incoming, ++time, "m"))
+            store.append(connection, e);
+    };
+    const auto closed = [&](quint32 connection) {
+        store.append(connection, ClosedEvent{++time, 1000, QString(), true, false});
+    };
+    // 1 and 2 are over and released; 3 goes on.
+    for (const quint32 connection : {1u, 2u, 3u})
+        store.setConnectionInfo(connection, {QStringLiteral("c%1").arg(connection), {}});
+    message(1);
+    closed(1);
+    message(2);
+    closed(2);
+    message(3);
+    QVERIFY(!store.release(1));
+    QVERIFY(!store.release(2));
+    QCOMPARE(store.releasedCount(), 2);
+    // An id the store never saw goes at once, but only once the store is empty: a
+    // record it holds may be the id's (an inserted row leaves no state behind).
+    QVERIFY(!store.release(99));
+    // Released connections stay known while their records may still be in the store:
+    // the records themselves, and MaxReorderDistance more (later insertions may
+    // have moved their records up).
+    const qint64 end = store.size();
+    while (store.droppedCount() + store.size() < end + LogStore::MaxReorderDistance)
+        message(3);
+    store.commitPending();
+    std::vector<quint32> forgotten;
+    store.dropOldest(end + LogStore::MaxReorderDistance - 1, &forgotten);
+    QVERIFY(forgotten.empty());
+    QCOMPARE(store.connectionName(1), QStringLiteral("c1"));
+    QCOMPARE(store.connectionIds(), (QList<quint32>{1, 2, 3}));
+    store.dropOldest(1, &forgotten);
+    QCOMPARE(forgotten, (std::vector<quint32>{1, 2, 99}));
+    QCOMPARE(store.releasedCount(), 0);
+    QCOMPARE(store.connectionIds(), QList<quint32>{3});
+    QCOMPARE(store.connectionName(1), QStringLiteral("#1"));
+    QCOMPARE(store.connectionName(3), QStringLiteral("c3"));
+    // Connection 3 merges as before (its state is intact).
+    message(3);
+    store.commitPending();
+    QCOMPARE(store.at(store.size() - 1).kind, LogKind::Text);
+    QVERIFY(store.at(store.size() - 1).has(LogRecord::InFrameView));
+    // An empty store holds no record of anyone: a release is a forgetting at once.
+    store.dropOldest(store.size());
+    QVERIFY(store.release(3));
+    QVERIFY(store.connectionIds().isEmpty());
+    // Without time order no record moves: once dropped, nothing is left.
+    LogStore unordered;
+    unordered.setClockOffset(0);
+    unordered.setTimeOrdered(false);
+    unordered.setConnectionInfo(7, {QStringLiteral("seven"), {}});
+    unordered.append(7, ClosedEvent{1, 1000, QString(), true, false});
+    unordered.append(8, ClosedEvent{2, 1000, QString(), true, false});
+    QVERIFY(!unordered.release(7));
+    forgotten.clear();
+    unordered.dropOldest(1, &forgotten);
+    QVERIFY(forgotten.empty());
+    unordered.dropOldest(1, &forgotten);
+    QCOMPARE(forgotten, std::vector<quint32>{7});
+    // Clearing the records forgets what was released and keeps the rest.
+    LogStore cleared;
+    cleared.setConnectionInfo(1, {QStringLiteral("one"), {}});
+    cleared.setConnectionInfo(2, {QStringLiteral("two"), {}});
+    cleared.append(1, ClosedEvent{1, 1000, QString(), true, false});
+    QVERIFY(!cleared.release(1));
+    cleared.clearRecords();
+    QCOMPARE(cleared.connectionIds(), QList<quint32>{2});
+    QCOMPARE(cleared.releasedCount(), 0);
+}
+
+void TestLogStore::releaseCommitsWhatItHoldsBack() {
+    LogStore store;
+    store.setClockOffset(0);
+    store.setTimeOrdered(false);
+    store.setConnectionInfo(1, {QStringLiteral("one"), {}});
+    store.append(2, frameEvent(Direction::Incoming, 1, 0x1, "two's"));
+    store.append(1, frameEvent(Direction::Incoming, 2, 0x1, "held"));
+    QCOMPARE(store.size(), 1); // the frame of 1 waits for its message
+    // The held frame is 1's: it is committed before the end is noted, and the
+    // connection is known for as long as that record is in the store.
+    QVERIFY(!store.release(1));
+    QCOMPARE(store.size(), 2);
+    QCOMPARE(store.at(1).payload, QByteArray("held"));
+    std::vector<quint32> forgotten;
+    store.dropOldest(1, &forgotten);
+    QVERIFY(forgotten.empty());
+    QCOMPARE(store.connectionName(1), QStringLiteral("one"));
+    store.dropOldest(1, &forgotten);
+    QCOMPARE(forgotten, std::vector<quint32>{1});
 }
 
 void TestLogStore::previewEscapesAndTruncates_data() {

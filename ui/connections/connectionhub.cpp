@@ -1099,6 +1099,7 @@ void ConnectionHub::forget(QList<quint32> ids) {
             ++it;
     }
     emit endpointsRemoved(ids);
+    m_log->releaseConnections(ids);
 }
 
 } // namespace ws

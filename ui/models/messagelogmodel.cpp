@@ -216,7 +216,10 @@ void MessageLogModel::enforceCapacity() {
         beginRemoveRows({}, 0, int(activeCut) - 1);
     shift(rows, activeCut);
     shift(inactive, cutOf(inactive));
-    m_store.dropOldest(drop);
+    std::vector<quint32> forgotten;
+    m_store.dropOldest(drop, &forgotten);
+    for (const quint32 connection : forgotten)
+        m_connectionStartUs.remove(connection);
     m_scanned -= drop;
     // The reference keeps its time when its row goes.
     m_referenceIndex = m_referenceIndex >= drop ? m_referenceIndex - drop : -1;
@@ -279,6 +282,13 @@ void MessageLogModel::clear() {
     m_referenceIndex = -1;
     m_hasReference = false;
     endResetModel();
+}
+
+void MessageLogModel::releaseConnections(const QList<quint32> &ids) {
+    for (const quint32 connection : ids) {
+        if (m_store.release(connection))
+            m_connectionStartUs.remove(connection);
+    }
 }
 
 void MessageLogModel::reload() {

@@ -128,8 +128,12 @@ public:
     qint64 payloadBudget() const { return m_payloadBudget; }
     qint64 payloadBytes() const { return m_payloadBytes; }
 
-    // Forgets every record (connection names and clocks stay).
+    // Forgets every record (connection names and clocks stay, but for released ones).
     void clear();
+    // Nothing more comes for these connections and nobody names them any more (the
+    // hub forgot them): the log forgets their names, merge state and start times
+    // once their rows are gone (log::LogStore::release()).
+    void releaseConnections(const QList<quint32> &ids);
     // Rebuilds the rows after store() was filled directly (e.g. log::JsonLinesFile::open).
     void reload();
 
