@@ -134,6 +134,10 @@ private:
     void forwardRequestBody();
     void forwardResponse();
     void onUpstreamClosed();
+    // Sends the request once more, over a new connection, when host:port closed a
+    // kept-alive connection (or reset it) before answering and the request may be
+    // sent again; false when it may not.
+    bool resendRequest();
     void exchangeDone();
     void relay(const QUrl &target);
     void tunnel();
@@ -169,9 +173,15 @@ private:
     // The responses of the upstream connection.
     std::optional<HttpMessageReader> m_responses;
     bool m_awaitingResponse = false;
+    // Exchanges completed over the upstream connection. After one, the connection was
+    // kept alive and reused: host:port may have closed it just as the request went.
+    int m_upstreamExchanges = 0;
     // Bytes to write upstream before the request's body: its head (anew, in origin
     // form, for a request in absolute form).
     QByteArray m_forwardHead;
+    // The head as it went, and whether the request went again (once at most).
+    QByteArray m_sentHead;
+    bool m_resent = false;
 };
 
 ProxyConnection::ProxyConnection(RelayProxy *proxy, QSslSocket *client)
@@ -269,6 +279,7 @@ bool ProxyConnection::readHead() {
     readerLimits.maxHeaderFields = limits.maxHeaderCount;
     m_request.emplace(HttpMessageReader::Kind::Request, readerLimits);
     m_requestComplete = false;
+    m_resent = false;
     qsizetype consumed = 0;
     switch (m_request->feed(m_client->peek(m_client->bytesAvailable()), &consumed)) {
     case HttpMessageReader::Result::HeadComplete:
@@ -437,9 +448,10 @@ void ProxyConnection::connectUpstream(std::function<void()> connected) {
                     refuse(502, QStringLiteral("relay proxy: TLS with %1 failed: %2")
                                     .arg(endpoint(), m_upstream->errorString()));
                 else if (m_stage == Stage::Forwarding &&
-                         error != QAbstractSocket::RemoteHostClosedError)
+                         error != QAbstractSocket::RemoteHostClosedError && !resendRequest())
                     drop(QStringLiteral("%1: %2").arg(endpoint(), m_upstream->errorString()));
             });
+    m_upstreamExchanges = 0;
     m_upstream->connectToHost(m_host, m_port);
 }
 
@@ -501,6 +513,7 @@ void ProxyConnection::startForwarding() {
     // between requests as long as both ends keep it.
     m_deadline.stop();
     m_client->setReadBufferSize(queueLimit());
+    m_sentHead = m_forwardHead;
     m_upstream->write(std::exchange(m_forwardHead, {}));
     m_responses->expectResponseTo(m_request->head().method());
     m_awaitingResponse = true;
@@ -586,6 +599,7 @@ void ProxyConnection::forwardResponse() {
 void ProxyConnection::exchangeDone() {
     if (m_stage != Stage::Forwarding || !m_requestComplete || m_awaitingResponse)
         return;
+    ++m_upstreamExchanges;
     m_stage = m_inTunnel ? Stage::TunnelRequest : Stage::ProxyRequest;
     if (m_upstream->state() != QAbstractSocket::ConnectedState) {
         onUpstreamClosed();
@@ -603,8 +617,9 @@ void ProxyConnection::onUpstreamClosed() {
         // What it sent before it closed.
         forwardResponse();
         if (m_stage == Stage::Forwarding && m_awaitingResponse) {
-            drop(QStringLiteral("%1 closed the connection before its response ended")
-                     .arg(endpoint()));
+            if (!resendRequest())
+                drop(QStringLiteral("%1 closed the connection before its response ended")
+                         .arg(endpoint()));
             return;
         }
     }
@@ -621,6 +636,32 @@ void ProxyConnection::onUpstreamClosed() {
     // the client's too.
     if (m_stage == Stage::TunnelRequest)
         closeClient();
+}
+
+bool ProxyConnection::resendRequest() {
+    // RFC 9110 §9.2.2 and RFC 9112 §9.3.1.1: a request may go again automatically when
+    // its method is idempotent and nothing of its response came. Only one without a
+    // body, which is still whole at hand, and only after a kept-alive connection
+    // failed: a new connection that fails would fail again.
+    static const QByteArrayList idempotent = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    if (m_resent || m_upstreamExchanges == 0 || !m_requestComplete || !m_request ||
+        m_request->bodyKind() != HttpMessageReader::BodyKind::None ||
+        !idempotent.contains(m_request->head().method()) || !m_responses ||
+        !m_responses->isAtMessageStart() || m_upstream->bytesAvailable() > 0)
+        return false;
+    m_resent = true;
+    log(QStringLiteral("%1 closed the kept-alive connection before answering %2 %3: sent again "
+                       "over a new connection")
+            .arg(endpoint(), QString::fromLatin1(m_request->head().method()),
+                 QString::fromLatin1(originForm(m_request->head().target()))));
+    m_forwardHead = m_sentHead;
+    connectUpstream([this] {
+        if (m_tunnelTls)
+            passThroughTls();
+        else
+            startForwarding();
+    });
+    return true;
 }
 
 void ProxyConnection::relay(const QUrl &target) {

@@ -90,6 +90,9 @@ public:
     // "CONNECTION-INDEX REQUEST-LINE" for each request, in order.
     QStringList requests;
     QList<QTcpSocket *> connections;
+    // The next this many requests close their connection instead of an answer, as a
+    // server closing a kept-alive connection just as a request comes.
+    int closeInsteadOfAnswering = 0;
 
 protected:
     void incomingConnection(qintptr descriptor) override {
@@ -121,6 +124,11 @@ protected:
                 const QByteArray requestLine = head.left(head.indexOf("\r\n"));
                 requests.append(
                     QStringLiteral("%1 %2").arg(index).arg(QString::fromLatin1(requestLine)));
+                if (closeInsteadOfAnswering > 0) {
+                    --closeInsteadOfAnswering;
+                    socket->disconnectFromHost();
+                    return;
+                }
                 if (head.contains("Upgrade: websocket")) {
                     socket->write(RawServer::switchingProtocols(head));
                     *webSocket = true;
@@ -311,6 +319,8 @@ private slots:
     void tunnelRequestPassedThrough();
     void keptAliveConnection_data();
     void keptAliveConnection();
+    void keptAliveCloseSendsTheRequestAgain_data();
+    void keptAliveCloseSendsTheRequestAgain();
     void passedThroughByteExact();
     void absoluteFormConnectsAnewAfterUpstreamCloses();
     void unfollowableResponseRefused();
@@ -561,6 +571,90 @@ void TestRelayProxy::keptAliveConnection_data() {
     QTest::newRow("CONNECT, TLS") << ProxyWay::TlsTunnel;
     QTest::newRow("CONNECT, no TLS") << ProxyWay::PlainTunnel;
     QTest::newRow("absolute form") << ProxyWay::AbsoluteForm;
+}
+
+void TestRelayProxy::keptAliveCloseSendsTheRequestAgain_data() {
+    keptAliveConnection_data();
+}
+
+// host:port closes a kept-alive connection just as a request goes over it (RFC 9112
+// §9.3.1.1). A GET goes again over a new connection, once; a POST does not (RFC 9110
+// §9.2.2), nor a GET whose second try meets the same: the client's connection is
+// closed, as it would have been by host:port.
+void TestRelayProxy::keptAliveCloseSendsTheRequestAgain() {
+    QFETCH(ProxyWay, way);
+    const bool tls = way == ProxyWay::TlsTunnel;
+    UpstreamIdentity upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
+    QVERIFY(upstream.writeCaFile());
+    PageServer server(tls ? std::optional(upstream.identity) : std::nullopt);
+    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+    RelayProxyOptions options = proxyOptions();
+    options.relay.upstream.caCertificatesFile = upstream.caFile;
+    RelayProxy proxy(options);
+    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    const QStringList &log = followLog(proxy);
+    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.serverPort());
+    const QByteArray prefix = way == ProxyWay::AbsoluteForm ? "http://" + authority : "";
+    const QByteArray host = "\r\nHost: " + authority + "\r\n";
+    const QByteArray get = "GET " + prefix + "/page HTTP/1.1" + host + "\r\n";
+
+    const auto openClient = [&](QSslSocket &client) {
+        client.connectToHost(QHostAddress::LocalHost, proxy.port());
+        if (!client.waitForConnected(5000))
+            return false;
+        if (way != ProxyWay::AbsoluteForm) {
+            client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+            QByteArray answer;
+            if (!readUntil(client, answer, headerBlockComplete) ||
+                answer != "HTTP/1.1 200 Connection Established\r\n\r\n")
+                return false;
+        }
+        return !tls || startTlsTrustingProxy(client, proxy);
+    };
+    const auto page = [&](QSslSocket &client, const QByteArray &request) {
+        client.write(request);
+        QByteArray answer;
+        readUntil(client, answer,
+                  [](const QByteArray &bytes) { return bytes.size() >= PageServer::kPage.size(); });
+        return answer;
+    };
+    const QString resent = QStringLiteral("%1 closed the kept-alive connection before answering "
+                                          "GET /page: sent again over a new connection")
+                               .arg(QString::fromLatin1(authority));
+
+    QSslSocket client;
+    QVERIFY(openClient(client));
+    QCOMPARE(page(client, get), PageServer::kPage);
+    server.closeInsteadOfAnswering = 1;
+    QCOMPARE(page(client, get), PageServer::kPage);
+    QCOMPARE(server.requests, (QStringList{QStringLiteral("0 GET /page HTTP/1.1"),
+                                           QStringLiteral("0 GET /page HTTP/1.1"),
+                                           QStringLiteral("1 GET /page HTTP/1.1")}));
+    QVERIFY2(log.contains(resent), qPrintable(log.join(u'\n')));
+    QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
+
+    // Once only: the second try's connection is no kept-alive one.
+    server.closeInsteadOfAnswering = 2;
+    client.write(get);
+    QCOMPARE(readToEnd(client), QByteArray());
+    QCOMPARE(server.requests.mid(3), (QStringList{QStringLiteral("1 GET /page HTTP/1.1"),
+                                                  QStringLiteral("2 GET /page HTTP/1.1")}));
+    QCOMPARE(log.count(resent), 2);
+
+    // A POST is not sent again.
+    QSslSocket poster;
+    QVERIFY(openClient(poster));
+    QCOMPARE(page(poster, get), PageServer::kPage);
+    const qsizetype connections = server.connections.size();
+    server.closeInsteadOfAnswering = 1;
+    poster.write("POST " + prefix + "/page HTTP/1.1" + host + "Content-Length: 0\r\n\r\n");
+    QCOMPARE(readToEnd(poster), QByteArray());
+    QCOMPARE(server.requests.last(), QStringLiteral("%1 POST /page HTTP/1.1").arg(connections - 1));
+    QCOMPARE(server.connections.size(), connections);
+    QCOMPARE(log.count(resent), 2);
+    QCOMPARE(log.last(),
+             QStringLiteral("dropped: %1 closed the connection before its response ended")
+                 .arg(QString::fromLatin1(authority)));
 }
 
 // A page (Content-Length), a chunked page, then a WebSocket upgrade, all on one
