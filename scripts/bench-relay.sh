@@ -20,6 +20,11 @@
 #              its Relay panel with every frame of both legs in its log, the log view
 #              following the tail; adds the ratio window/nginx
 #
+# A second table says where the time of CPU 0 went in each path's best run: the CPU
+# time the proxy (user + system) and the echo server took per message, per MB or per
+# connection, from /proc/PID/stat over the middle of the run (clock ticks: coarse for
+# --quick).
+#
 # Builds Release into build-bench/ (as scripts/bench.sh; wsworkbench too with
 # --window). The echo server and the proxy in front of it (relay, window or nginx)
 # share CPU 0, the load generator has CPU 1 (taskset), when the machine has two CPUs
@@ -30,7 +35,7 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/benchcommon.sh
 source scripts/benchcommon.sh
-help_lines=27
+help_lines=32
 window=0
 arguments=()
 for argument in "$@"; do
@@ -79,7 +84,7 @@ free_port() {
 }
 
 # start_path relay|window|nginx|direct: a fresh echo server and, but for direct, the proxy in
-# front of it; sets port to where the load goes.
+# front of it; sets port to where the load goes, echo_pid and proxy_pid (empty for direct).
 start_path() {
     local echo_log="$work/echo.log" echo_port
     : >"$echo_log"
@@ -87,6 +92,8 @@ start_path() {
     "${pin_server[@]}" "$wsw" serve --port 0 --mode echo --quiet --keepalive 0 \
         --max-connections 10000 >"$echo_log" 2>&1 &
     pids+=($!)
+    echo_pid=$!
+    proxy_pid=
     echo_port=$(wait_listening "$echo_log" "the echo server" "${pids[-1]}")
     case "$1" in
     direct)
@@ -100,6 +107,7 @@ start_path() {
             --quiet >"$relay_log" 2>&1 &
         pids+=($!)
         port=$(wait_listening "$relay_log" "wsw relay" "${pids[-1]}")
+        proxy_pid=${pids[-1]}
         ;;
     window)
         local window_log="$work/window.log"
@@ -110,6 +118,7 @@ start_path() {
             >"$window_log" 2>&1 &
         pids+=($!)
         port=$(wait_listening "$window_log" "wsworkbench --start-relay" "${pids[-1]}")
+        proxy_pid=${pids[-1]}
         ;;
     nginx)
         local dir="$work/nginx"
@@ -132,17 +141,42 @@ start_path() {
                 exit 1
             fi
         done
+        # Its one worker does the proxying; the master only waits.
+        proxy_pid=$(pgrep -P "${pids[-1]}" | head -n 1)
         ;;
     esac
 }
 
+# cpu_ticks PID: user and system clock ticks PID has used (all its threads), or "0 0".
+cpu_ticks() {
+    awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"
+}
+
+# cpu_split RATE SECONDS PROXY-BEFORE PROXY-AFTER ECHO-BEFORE ECHO-AFTER: the CPU time per
+# unit of RATE over SECONDS, as "proxy (user + system) / echo" in µs, or "echo" alone
+# when there is no proxy (empty ticks).
+cpu_split() {
+    awk -v rate="$1" -v seconds="$2" -v p0="$3" -v p1="$4" -v e0="$5" -v e1="$6" \
+        -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        if (rate !~ /^[0-9.]+$/ || rate <= 0 || seconds <= 0) { print "-"; exit }
+        units = rate * seconds
+        split(e0, a, " "); split(e1, b, " ")
+        echo = ((b[1] + b[2]) - (a[1] + a[2])) / hz * 1e6 / units
+        if (p0 == "") { printf "%.2f", echo; exit }
+        split(p0, c, " "); split(p1, d, " ")
+        user = (d[1] - c[1]) / hz * 1e6 / units
+        kernel = (d[2] - c[2]) / hz * 1e6 / units
+        printf "%.2f (%.2f + %.2f) / %.2f", user + kernel, user, kernel, echo }'
+}
+
 # run_load PATH FIELD IDLE BENCH-ARGS...: one run, with IDLE connections held beside the
-# load; sets result to the figure or "failed".
+# load; sets result to the figure or "failed", and cpu to cpu_split's figures.
 run_load() {
-    local path=$1 field=$2 idle=$3 json
+    local path=$1 field=$2 idle=$3 json bench_pid proxy0="" proxy1="" echo0 echo1
     shift 3
     start_path "$path"
     result=failed
+    cpu=-
     if ((idle > 0)); then
         # Silent for the rest of the run, as connections a server in service holds.
         if ! hold_idle_connections bench-relay.sh "ws://127.0.0.1:$port/" "$idle" 3600 \
@@ -152,9 +186,21 @@ run_load() {
         fi
         pids+=("$idle_pid")
     fi
-    if json=$("${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --json --seconds "$seconds" \
-        "$@" 2>"$work/bench.err" | tail -n 1) && [[ -n "$json" ]]; then
+    "${pin_client[@]}" "$wsw" bench "ws://127.0.0.1:$port/" --json --seconds "$seconds" \
+        "$@" >"$work/bench.out" 2>"$work/bench.err" &
+    bench_pid=$!
+    # The CPU used from just after the warm-up (0.5 s) to just before the end.
+    local window
+    window=$(awk -v s="$seconds" 'BEGIN { printf "%.2f", s - 0.5 }')
+    sleep 0.75
+    [[ -n "$proxy_pid" ]] && proxy0=$(cpu_ticks "$proxy_pid")
+    echo0=$(cpu_ticks "$echo_pid")
+    sleep "$window"
+    [[ -n "$proxy_pid" ]] && proxy1=$(cpu_ticks "$proxy_pid")
+    echo1=$(cpu_ticks "$echo_pid")
+    if wait "$bench_pid" && json=$(tail -n 1 "$work/bench.out") && [[ -n "$json" ]]; then
         result=$("$py" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$json" "$field")
+        cpu=$(cpu_split "$result" "$window" "$proxy0" "$proxy1" "$echo0" "$echo1")
     else
         echo "bench-relay.sh: $path: wsw bench $* failed: $(cat "$work/bench.err")" >&2
     fi
@@ -174,7 +220,7 @@ idle=(0 0 0 2000)
 paths=(relay nginx direct)
 ((window)) && paths=(relay window nginx direct)
 
-declare -A best
+declare -A best best_cpu
 rows=()
 for i in "${!labels[@]}"; do
     [[ -z "$only" || "${labels[$i]}" == "$only"* ]] && rows+=("$i")
@@ -186,7 +232,10 @@ for i in "${rows[@]}"; do
             echo "== ${labels[$i]}: $path (run $run of $runs)" >&2
             # shellcheck disable=SC2086 # the arguments are words on purpose
             run_load "$path" "${fields[$i]}" "${idle[$i]}" ${args[$i]}
-            best[$i,$path]=$(better "${best[$i,$path]}" "$result" max)
+            if [[ "$(better "${best[$i,$path]}" "$result" max)" != "${best[$i,$path]}" ]]; then
+                best[$i,$path]=$result
+                best_cpu[$i,$path]=$cpu
+            fi
         done
     done
 done
@@ -210,6 +259,19 @@ for i in "${rows[@]}"; do
     ((window)) && line+=" $(fmt "${best[$i,window]}") |"
     line+=" $(fmt "${best[$i,nginx]}") | $(fmt "${best[$i,direct]}") | $(ratio "${best[$i,relay]}" "${best[$i,nginx]}") | $(ratio "${best[$i,relay]}" "${best[$i,direct]}") |"
     ((window)) && line+=" $(ratio "${best[$i,window]}" "${best[$i,nginx]}") |"
+    echo "$line"
+done
+echo
+echo "CPU time per unit of each row in the best runs above (µs per message, per MB, per connection): the proxy's, as user + system, / the echo server's."
+echo
+header="| row | relay |"
+rule="|---|---:|"
+((window)) && { header+=" window |"; rule+="---:|"; }
+echo "$header nginx | direct (echo) |"
+echo "$rule---:|---:|"
+for i in "${rows[@]}"; do
+    line="| ${labels[$i]} |"
+    for path in "${paths[@]}"; do line+=" ${best_cpu[$i,$path]:--} |"; done
     echo "$line"
 done
 exit $status
