@@ -231,6 +231,52 @@ bool connectToProxy(QTcpSocket &client, const RelayProxy &proxy) {
     return client.waitForConnected(5000);
 }
 
+// A PageServer and a proxy in front of it, reached `way`: for ProxyWay::TlsTunnel the
+// server speaks TLS with a certificate of a CA of its own, which the proxy trusts.
+struct PageServerBehindProxy {
+    PageServerBehindProxy(ProxyWay way_, const QString &caFile, RelayProxyOptions options)
+        : way(way_)
+        , upstream(caFile)
+        , server(way_ == ProxyWay::TlsTunnel ? std::optional(upstream.identity) : std::nullopt)
+        , proxy([&] {
+            options.relay.upstream.caCertificatesFile = caFile;
+            return options;
+        }()) {}
+
+    // Writes the CA file; the server and the proxy listen.
+    bool listen() {
+        return upstream.writeCaFile() && server.listen(QHostAddress::LocalHost, 0) &&
+               proxy.listen();
+    }
+    QByteArray authority() const { return loopbackAuthority(server.serverPort()); }
+    // How a request target starts: the absolute form names the server to the proxy.
+    QByteArray targetPrefix() const {
+        return way == ProxyWay::AbsoluteForm ? "http://" + authority() : QByteArray();
+    }
+    // Connects `client` to the proxy and, but for the absolute form, opens a tunnel to
+    // the server, with TLS trusting the proxy's authority for ProxyWay::TlsTunnel.
+    bool openClient(QSslSocket &client) const {
+        if (!connectToProxy(client, proxy))
+            return false;
+        if (way != ProxyWay::AbsoluteForm) {
+            client.write("CONNECT " + authority() + " HTTP/1.1\r\nHost: " + authority() +
+                         "\r\n\r\n");
+            QByteArray answer;
+            if (!readUntil(client, answer, headerBlockComplete) ||
+                answer != "HTTP/1.1 200 Connection Established\r\n\r\n") {
+                qWarning() << "not the CONNECT's 200:" << answer;
+                return false;
+            }
+        }
+        return way != ProxyWay::TlsTunnel || startTlsTrustingProxy(client, proxy);
+    }
+
+    ProxyWay way;
+    UpstreamIdentity upstream;
+    PageServer server;
+    RelayProxy proxy;
+};
+
 // Reads until the peer closes (or `timeoutMs` passes); what arrived.
 QByteArray readToEnd(QTcpSocket &socket, int timeoutMs = 5000) {
     QByteArray out;
@@ -583,34 +629,15 @@ void TestRelayProxy::keptAliveCloseSendsTheRequestAgain_data() {
 // closed, as it would have been by host:port.
 void TestRelayProxy::keptAliveCloseSendsTheRequestAgain() {
     QFETCH(ProxyWay, way);
-    const bool tls = way == ProxyWay::TlsTunnel;
-    UpstreamIdentity upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
-    QVERIFY(upstream.writeCaFile());
-    PageServer server(tls ? std::optional(upstream.identity) : std::nullopt);
-    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
-    RelayProxyOptions options = proxyOptions();
-    options.relay.upstream.caCertificatesFile = upstream.caFile;
-    RelayProxy proxy(options);
-    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
-    const QStringList &log = followLog(proxy);
-    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.serverPort());
-    const QByteArray prefix = way == ProxyWay::AbsoluteForm ? "http://" + authority : "";
+    PageServerBehindProxy setup(way, m_dir->filePath(QStringLiteral("upstream-ca.pem")),
+                                proxyOptions());
+    QVERIFY2(setup.listen(), qPrintable(setup.proxy.errorString()));
+    PageServer &server = setup.server;
+    const QStringList &log = followLog(setup.proxy);
+    const QByteArray authority = setup.authority();
+    const QByteArray prefix = setup.targetPrefix();
     const QByteArray host = "\r\nHost: " + authority + "\r\n";
     const QByteArray get = "GET " + prefix + "/page HTTP/1.1" + host + "\r\n";
-
-    const auto openClient = [&](QSslSocket &client) {
-        client.connectToHost(QHostAddress::LocalHost, proxy.port());
-        if (!client.waitForConnected(5000))
-            return false;
-        if (way != ProxyWay::AbsoluteForm) {
-            client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
-            QByteArray answer;
-            if (!readUntil(client, answer, headerBlockComplete) ||
-                answer != "HTTP/1.1 200 Connection Established\r\n\r\n")
-                return false;
-        }
-        return !tls || startTlsTrustingProxy(client, proxy);
-    };
     const auto page = [&](QSslSocket &client, const QByteArray &request) {
         client.write(request);
         QByteArray answer;
@@ -623,7 +650,7 @@ void TestRelayProxy::keptAliveCloseSendsTheRequestAgain() {
                                .arg(QString::fromLatin1(authority));
 
     QSslSocket client;
-    QVERIFY(openClient(client));
+    QVERIFY(setup.openClient(client));
     QCOMPARE(page(client, get), PageServer::kPage);
     server.closeInsteadOfAnswering = 1;
     QCOMPARE(page(client, get), PageServer::kPage);
@@ -643,7 +670,7 @@ void TestRelayProxy::keptAliveCloseSendsTheRequestAgain() {
 
     // A POST is not sent again.
     QSslSocket poster;
-    QVERIFY(openClient(poster));
+    QVERIFY(setup.openClient(poster));
     QCOMPARE(page(poster, get), PageServer::kPage);
     const qsizetype connections = server.connections.size();
     server.closeInsteadOfAnswering = 1;
@@ -663,34 +690,19 @@ void TestRelayProxy::keptAliveCloseSendsTheRequestAgain() {
 void TestRelayProxy::keptAliveConnection() {
     QFETCH(ProxyWay, way);
     const bool tls = way == ProxyWay::TlsTunnel;
-    UpstreamIdentity upstream(m_dir->filePath(QStringLiteral("upstream-ca.pem")));
-    QVERIFY(upstream.writeCaFile());
-    PageServer server(tls ? std::optional(upstream.identity) : std::nullopt);
-    QVERIFY(server.listen(QHostAddress::LocalHost, 0));
-    RelayProxyOptions options = proxyOptions();
-    options.relay.upstream.caCertificatesFile = upstream.caFile;
-    RelayProxy proxy(options);
-    QVERIFY2(proxy.listen(), qPrintable(proxy.errorString()));
+    PageServerBehindProxy setup(way, m_dir->filePath(QStringLiteral("upstream-ca.pem")),
+                                proxyOptions());
+    QVERIFY2(setup.listen(), qPrintable(setup.proxy.errorString()));
+    RelayProxy &proxy = setup.proxy;
+    PageServer &server = setup.server;
     QSignalSpy started(proxy.relay(), &Relay::pairStarted);
     const QStringList &log = followLog(proxy);
     const QList<RelayLegKind> &legs = followMessageLegs(proxy);
 
     QSslSocket client;
-    client.connectToHost(QHostAddress::LocalHost, proxy.port());
-    QVERIFY(client.waitForConnected(5000));
-    const QByteArray authority = "127.0.0.1:" + QByteArray::number(server.serverPort());
-    QByteArray prefix; // the request target's start: the absolute form asks the proxy
-    if (way == ProxyWay::AbsoluteForm) {
-        prefix = "http://" + authority;
-    } else {
-        client.write("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
-        QByteArray answer;
-        QVERIFY(readUntil(client, answer, headerBlockComplete));
-        QCOMPARE(answer, QByteArray("HTTP/1.1 200 Connection Established\r\n\r\n"));
-    }
-    if (tls) {
-        QVERIFY2(startTlsTrustingProxy(client, proxy), qPrintable(client.errorString()));
-    }
+    QVERIFY2(setup.openClient(client), qPrintable(client.errorString()));
+    const QByteArray authority = setup.authority();
+    const QByteArray prefix = setup.targetPrefix();
     const QByteArray host = "\r\nHost: " + authority + "\r\n";
     const QList<std::pair<QByteArray, QByteArray>> pages = {{"/page", PageServer::kPage},
                                                             {"/chunked", PageServer::kChunked}};
