@@ -3,8 +3,6 @@
 #include "net/eventclock.h"
 #include "protocol/opcode.h"
 
-#include <QScopeGuard>
-
 #include <algorithm>
 #include <limits>
 
@@ -547,7 +545,6 @@ qsizetype LogStore::dropOldest(qsizetype count, std::vector<quint32> *forgotten)
     count = std::clamp<qsizetype>(count, 0, m_size);
     if (count == 0)
         return 0;
-    const auto forgetAfter = qScopeGuard([this, forgotten] { forgetReleased(forgotten); });
     m_front += count;
     m_size -= count;
     m_dropped += count;
@@ -570,6 +567,7 @@ qsizetype LogStore::dropOldest(qsizetype count, std::vector<quint32> *forgotten)
         decltype(m_chunks)().swap(m_chunks);
         m_front = 0;
     }
+    forgetReleased(forgotten);
     return count;
 }
 
