@@ -281,6 +281,19 @@ void TestConnectionsModel::addedNodesWaitForTheInsertionInterval() {
     QCOMPARE(model.rowCount(), 5);
 }
 
+// A layout of a tree with a row or two costs far less than the shortest interval's share
+// (2 ms), but a busy machine may stall any one layout past that, so a few tries.
+static bool layoutMakesInsertionsQuick(ConnectionsPanel &panel) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        panel.treeView()->doItemsLayout();
+        if (panel.model()->insertIntervalMs() == ConnectionsModel::ChangeCoalescingMs)
+            return true;
+        QTest::qWait(50);
+    }
+    qWarning("insertion interval after ten layouts: %d ms", panel.model()->insertIntervalMs());
+    return false;
+}
+
 void TestConnectionsModel::treeOfManyNodesInsertsLessOften() {
     // The panel's tree tells the model what its layouts cost: with tens of thousands of
     // nodes that is many milliseconds, and added nodes wait longer to become rows.
@@ -291,7 +304,7 @@ void TestConnectionsModel::treeOfManyNodesInsertsLessOften() {
     panel.show();
     QVERIFY(QTest::qWaitForWindowExposed(&panel));
     ConnectionsModel *model = panel.model();
-    QCOMPARE(model->insertIntervalMs(), ConnectionsModel::ChangeCoalescingMs);
+    QVERIFY(layoutMakesInsertionsQuick(panel));
     // As many nodes as make a layout take 20 ms on this machine (timed from outside,
     // so the tree's own measure is a little less).
     qint64 layoutNs = 0;
@@ -315,8 +328,7 @@ void TestConnectionsModel::treeOfManyNodesInsertsLessOften() {
     // Forgotten, the nodes cost nothing to lay out: insertions are quick again.
     hub.removeFinished();
     QCOMPARE(model->rowCount(), 1);
-    panel.treeView()->doItemsLayout();
-    QCOMPARE(model->insertIntervalMs(), ConnectionsModel::ChangeCoalescingMs);
+    QVERIFY(layoutMakesInsertionsQuick(panel));
 }
 
 QTEST_MAIN(TestConnectionsModel)
