@@ -16,6 +16,8 @@ Connection::Connection(EventReporting reporting, QObject *parent)
 }
 
 Connection::~Connection() {
+    if (m_dispatcher && m_shortcutFd >= 0)
+        m_dispatcher->dropReadShortcut(m_shortcutFd, this);
     if (m_socket) {
         m_socket->disconnect(this);
         m_socket->abort();
@@ -64,9 +66,35 @@ void Connection::receive() {
     receiveBatches(m_reporting == EventReporting::On && m_eventsWatched);
 }
 
+bool Connection::readReady() {
+    m_readingDescriptor = true;
+    m_descriptorRead = false;
+    socketReadable();
+    m_readingDescriptor = false;
+    return m_descriptorRead;
+}
+
+void Connection::shortcutReads() {
+    if (!m_dispatcherLookedUp) {
+        m_dispatcherLookedUp = true;
+        m_dispatcher = EpollEventDispatcher::ofThisThread();
+    }
+    if (!m_dispatcher || !isUnbuffered(m_socket) ||
+        m_socket->state() != QAbstractSocket::ConnectedState)
+        return;
+    const qintptr fd = m_socket->socketDescriptor();
+    if (m_dispatcher->shortcutReads(fd, this))
+        m_shortcutFd = fd;
+}
+
 void Connection::receiveBatches(bool bounded) {
     if (m_finished || m_finishPending || !m_socket)
         return;
+    // From readyRead() or the role: read through QTcpSocket this time, and let the
+    // dispatcher's readiness come to readReady() from now on.
+    const bool fromDescriptor = m_readingDescriptor;
+    if (!fromDescriptor)
+        shortcutReads();
     ++m_receiveDepth;
     const auto leave = qScopeGuard([this] { --m_receiveDepth; });
     for (bool more = true; more;) {
@@ -78,7 +106,10 @@ void Connection::receiveBatches(bool bounded) {
         const qint64 budget = bounded ? std::clamp(m_session->incomingFrameBytesLeft(),
                                                    ReportedReadBudget, UnbufferedReadSize)
                                       : UnbufferedReadSize;
-        const SocketRead chunk = readFromSocket(m_socket, std::min(budget, allowance));
+        const qint64 wanted = std::min(budget, allowance);
+        const SocketRead chunk = fromDescriptor ? readFromDescriptor(m_socket, wanted)
+                                                : readFromSocket(m_socket, wanted);
+        m_descriptorRead = true;
         // The time the bytes arrived, as near the read as it gets: taken before
         // anything is decoded or reported.
         const qint64 readUs = nowUs();

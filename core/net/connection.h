@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/epolleventdispatcher.h"
 #include "net/eventclock.h"
 #include "net/netmetatypes.h"
 #include "net/socketio.h"
@@ -9,6 +10,7 @@
 
 #include <QHostAddress>
 #include <QObject>
+#include <QPointer>
 
 #include <functional>
 #include <memory>
@@ -39,7 +41,12 @@ enum class EventReporting { Off, On };
 // right after its bytes were handed to the socket (its queuedUs the time of the
 // send call). The bytes a call produces are written before its events are emitted,
 // so that the events carry those times.
-class Connection : public QObject {
+//
+// Under EpollEventDispatcher (the command-line tool) a plain TCP socket is read from
+// the dispatcher's readiness directly (EpollEventDispatcher::shortcutReads()), its
+// descriptor with one recv(2), past QTcpSocket; the end of the stream and failures
+// still go through QTcpSocket, which reports them as ever.
+class Connection : public QObject, private EpollEventDispatcher::ReadShortcut {
     Q_OBJECT
 public:
     ~Connection() override;
@@ -220,6 +227,13 @@ protected:
 private:
     // An event out: to the observer, then as sessionEvent().
     void report(const SessionEvent &event);
+    // EpollEventDispatcher::ReadShortcut: readable, read as readyRead() would make the
+    // role read (socketReadable()), but from the descriptor.
+    bool readReady() override;
+    // Takes the socket's readiness from the dispatcher, when it is an
+    // EpollEventDispatcher and the socket is read directly; again after QTcpSocket
+    // stopped watching it for a while (a paused reader).
+    void shortcutReads();
 
     // Declared before the session, which uses it until it is destroyed.
     std::unique_ptr<PerMessageDeflate> m_deflate;
@@ -241,6 +255,15 @@ private:
     bool m_pumping = false;       // inside pump(): a nested call leaves the events to it
     bool m_finishPending = false; // finish() asked for during pump()
     bool m_finished = false;
+    // The read shortcut: the thread's EpollEventDispatcher (null: none, or not looked
+    // up yet), the descriptor it was last bound to, whether it was looked up, and
+    // whether receiveBatches() reads the descriptor itself now (inside readReady()),
+    // and made a read.
+    QPointer<EpollEventDispatcher> m_dispatcher;
+    qintptr m_shortcutFd = -1;
+    bool m_dispatcherLookedUp = false;
+    bool m_readingDescriptor = false;
+    bool m_descriptorRead = false;
 };
 
 // What a connection whose events are reported reads per turn of the event loop.

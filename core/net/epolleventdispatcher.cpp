@@ -172,12 +172,52 @@ int EpollEventDispatcher::activateNotifiers() {
         QSocketNotifier *notifier = m_ready[m_nextReady++];
         if (!notifier)
             continue;
-        QCoreApplication::sendEvent(notifier, &event);
+        if (!takenByShortcut(notifier))
+            QCoreApplication::sendEvent(notifier, &event);
         ++activated;
     }
     m_ready.clear();
     m_nextReady = 0;
     return activated;
+}
+
+bool EpollEventDispatcher::takenByShortcut(QSocketNotifier *notifier) {
+    if (notifier->type() != QSocketNotifier::Read)
+        return false;
+    const std::size_t fd = std::size_t(notifier->socket());
+    if (fd >= m_watches.size())
+        return false;
+    // Read before the call: the shortcut may register notifiers, which can move
+    // m_watches.
+    const Watch &watch = m_watches[fd];
+    ReadShortcut *shortcut = watch.shortcutOf == notifier ? watch.shortcut : nullptr;
+    return shortcut && shortcut->readReady();
+}
+
+bool EpollEventDispatcher::shortcutReads(qintptr fd, ReadShortcut *shortcut) {
+    if (fd < 0 || std::size_t(fd) >= m_watches.size())
+        return false;
+    Watch &watch = m_watches[std::size_t(fd)];
+    QSocketNotifier *notifier = watch.notifiers[QSocketNotifier::Read];
+    if (!notifier)
+        return false;
+    watch.shortcut = shortcut;
+    watch.shortcutOf = notifier;
+    return true;
+}
+
+void EpollEventDispatcher::dropReadShortcut(qintptr fd, const ReadShortcut *shortcut) {
+    if (fd < 0 || std::size_t(fd) >= m_watches.size())
+        return;
+    Watch &watch = m_watches[std::size_t(fd)];
+    if (watch.shortcut == shortcut) {
+        watch.shortcut = nullptr;
+        watch.shortcutOf = nullptr;
+    }
+}
+
+EpollEventDispatcher *EpollEventDispatcher::ofThisThread() {
+    return qobject_cast<EpollEventDispatcher *>(QAbstractEventDispatcher::instance());
 }
 
 // The notifier's descriptor and type, or nothing (with Qt's warning) if it cannot be
@@ -228,10 +268,15 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier) {
                  static_cast<QSocketNotifier *>(nullptr));
     if (std::size_t(fd) >= m_watches.size())
         return;
-    QSocketNotifier *&slot = m_watches[std::size_t(fd)].notifiers[type];
+    Watch &watch = m_watches[std::size_t(fd)];
+    QSocketNotifier *&slot = watch.notifiers[type];
     if (slot != notifier)
         return;
     slot = nullptr;
+    if (watch.shortcutOf == notifier) {
+        watch.shortcut = nullptr;
+        watch.shortcutOf = nullptr;
+    }
     updateWatch(fd);
 }
 

@@ -31,16 +31,46 @@ namespace ws {
 //
 // Install it for the main thread before the application object exists:
 //     QCoreApplication::setEventDispatcher(new EpollEventDispatcher);
+//
+// A socket's reader may take its readiness straight from the dispatcher
+// (shortcutReads()), without the event, the notifier's signal and QTcpSocket's
+// readyRead() between: on a relay of small messages that path is a large share of
+// the time not spent in the kernel.
 class EpollEventDispatcher final : public QAbstractEventDispatcher {
     Q_OBJECT
 
 public:
+    // Called in place of activating a descriptor's read notifier (shortcutReads()).
+    class ReadShortcut {
+    public:
+        // The descriptor is readable, or has ended or failed. True: handled (a read
+        // was made); false: the notifier is activated as usual, so that its owner
+        // hears of it (QTcpSocket then stops watching a descriptor nobody reads).
+        virtual bool readReady() = 0;
+
+    protected:
+        ~ReadShortcut() = default;
+    };
+
     explicit EpollEventDispatcher(QObject *parent = nullptr);
     ~EpollEventDispatcher() override;
 
     // False when the epoll instance or the wake-up descriptor could not be made (out
     // of descriptors); such a dispatcher must not be installed.
     bool isValid() const { return m_epoll >= 0 && m_wakeUpFd >= 0; }
+
+    // From now on `shortcut` hears when `fd` is readable instead of its read notifier,
+    // for as long as that notifier is registered: once it is disabled or deleted (its
+    // socket stops reading or closes the descriptor) the shortcut is forgotten, and a
+    // later notifier of the same descriptor does not inherit it. False, and nothing
+    // changes, when fd has no read notifier now. Call it again after the notifier
+    // came back; the owner of a shortcut drops it (dropReadShortcut()) before it is
+    // destroyed.
+    bool shortcutReads(qintptr fd, ReadShortcut *shortcut);
+    // Undoes shortcutReads() if `shortcut` is still fd's.
+    void dropReadShortcut(qintptr fd, const ReadShortcut *shortcut);
+    // The dispatcher of the calling thread when it is one of these, else null.
+    static EpollEventDispatcher *ofThisThread();
 
     bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
 
@@ -64,6 +94,9 @@ private:
         std::array<QSocketNotifier *, 3> notifiers{};
         quint32 watched = 0;
         bool unwatchable = false; // epoll refused it (EPERM): reported ready every pass
+        // Hears of readiness instead of the read notifier, while that is `shortcutOf`.
+        ReadShortcut *shortcut = nullptr;
+        QSocketNotifier *shortcutOf = nullptr;
     };
     struct Timer {
         int id = 0;
@@ -84,6 +117,8 @@ private:
     int waitForEvents(int timeoutMs, bool includeNotifiers);
     void queueReadyNotifiers(int eventCount);
     int activateNotifiers();
+    // Whether the notifier's shortcut (if it has one) handled its readiness.
+    bool takenByShortcut(QSocketNotifier *notifier);
     int activateTimers();
     int msecsToNextTimer() const;
     qsizetype timerIndex(int timerId) const;

@@ -182,6 +182,13 @@ private:
 };
 #endif
 
+// One buffer per thread, reused by every read of an unbuffered socket: the session
+// copies what it keeps (Session::receiveData() takes a view).
+char *readBuffer() {
+    thread_local const std::unique_ptr<char[]> buffer(new char[UnbufferedReadSize]);
+    return buffer.get();
+}
+
 } // namespace
 
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
@@ -273,19 +280,40 @@ SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes) {
     // reports its end with disconnected() itself.
     if (socket->state() != QAbstractSocket::ConnectedState)
         return result;
-    // One buffer per thread, reused by every read: the session copies what it keeps
-    // (Session::receiveData() takes a view).
-    thread_local const std::unique_ptr<char[]> buffer(new char[UnbufferedReadSize]);
     // One read(2), no FIONREAD first: EAGAIN comes back as 0, the end of the stream
     // and failures as -1, after which QTcpSocket has closed the descriptor.
-    const qint64 n = socket->read(buffer.get(), maxBytes);
+    char *buffer = readBuffer();
+    const qint64 n = socket->read(buffer, maxBytes);
     if (n < 0) {
         result.ended = true;
         return result;
     }
-    result.data = QByteArrayView(buffer.get(), n);
+    result.data = QByteArrayView(buffer, n);
     result.mayHaveMore = n == maxBytes;
     return result;
+}
+
+SocketRead readFromDescriptor(QTcpSocket *socket, qint64 maxBytes) {
+#ifdef Q_OS_UNIX
+    maxBytes = std::clamp<qint64>(maxBytes, 1, UnbufferedReadSize);
+    const qintptr descriptor = socket->socketDescriptor();
+    if (descriptor >= 0 && isUnbuffered(socket)) {
+        char *buffer = readBuffer();
+        ssize_t n;
+        do {
+            n = ::recv(int(descriptor), buffer, size_t(maxBytes), MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        SocketRead result;
+        if (n > 0) {
+            result.data = QByteArrayView(buffer, n);
+            result.mayHaveMore = n == maxBytes;
+            return result;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return result;
+    }
+#endif
+    return readFromSocket(socket, maxBytes);
 }
 
 } // namespace ws

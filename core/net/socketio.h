@@ -57,6 +57,14 @@ struct SocketRead {
 // about it: the caller must come back for it).
 SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes = UnbufferedReadSize);
 
+// As readFromSocket() for an unbuffered socket, but with one recv(2) on its descriptor,
+// past QTcpSocket: for a reader the dispatcher told that the descriptor is readable
+// (EpollEventDispatcher::shortcutReads()). Nothing to read comes back empty; the end
+// of the stream or a failure is left to readFromSocket(), whose read sees it again
+// (the end stays; after a reset, as after a failure, the descriptor reads as ended)
+// and QTcpSocket reports it as usual.
+SocketRead readFromDescriptor(QTcpSocket *socket, qint64 maxBytes = UnbufferedReadSize);
+
 // Whether QTcpSocket reads straight into the caller's buffer (QIODevice::Unbuffered).
 bool isUnbuffered(const QTcpSocket *socket);
 

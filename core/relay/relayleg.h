@@ -64,6 +64,8 @@ public:
 protected:
     bool canSend() const override { return true; }
     bool afterReceive() override { return !m_paused; }
+    // What readyRead() does: a paused leg reads nothing.
+    void socketReadable() override { onReadyRead(); }
     void receiveLater() override;
     void transportEnded() override;
     void handleEvent(SessionEvent &event) override;

@@ -1,11 +1,17 @@
-// Our ClientConnection against our Server on 127.0.0.1, in every server mode.
+// Our ClientConnection against our Server on 127.0.0.1, in every server mode. Built
+// twice: on Qt's event dispatcher, and on the command-line tool's as
+// tst_clientserver_epoll (net/epolltestmain.h).
 
+#include "epolltestmain.h"
 #include "nettesthelpers.h"
 
 #include "net/readahead.h"
 
+#include <QAbstractEventDispatcher>
+#include <QEventLoop>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 
 #include <algorithm>
 
@@ -97,6 +103,7 @@ private slots:
     void clientDropsPings();
     void clientDelaysPongs();
     void clientAbort();
+    void pausedReadingWaitsQuietly();
     void abortFromSlotKeepsOrder();
     void serverDeletedWithClients();
     void queuedConnectionsCarryEvents();
@@ -764,6 +771,44 @@ void tst_ClientServer::clientAbort() {
     QCOMPARE(finished.size(), 1);
 }
 
+void tst_ClientServer::pausedReadingWaitsQuietly() {
+    // A client that stops reading leaves the server's echoes in the kernel: nothing
+    // arrives, and once the server has done what it can, the event loop waits rather
+    // than spinning on a socket nobody reads (on the epoll dispatcher, whose read
+    // shortcut must then give the socket back to QTcpSocket). Read again, every echo
+    // arrives, in order.
+    TestServer server(localOptions(ServerOptions::Mode::Echo));
+    QVERIFY(server.server.listen());
+    TestClient client(clientOptions(server.server.port()));
+    QVERIFY(client.waitOpen());
+    client.connection.setReadingPaused(true);
+    constexpr int Count = 64;
+    for (int i = 0; i < Count; ++i)
+        QCOMPARE(client.connection.sendBinary(QByteArray(64 * 1024, char(i))), SendError::None);
+    // Passes of the event loop in 100 ms, until a quiet one: a loop that spins on the
+    // unread socket never has one.
+    int passes = 0;
+    const QMetaObject::Connection counting =
+        connect(QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::awake, this,
+                [&] { ++passes; });
+    QList<int> windows;
+    do {
+        passes = 0;
+        QEventLoop wait;
+        QTimer::singleShot(100, &wait, &QEventLoop::quit);
+        wait.exec();
+        windows.append(passes);
+    } while (passes > 3 && windows.size() < 50);
+    disconnect(counting);
+    QVERIFY2(passes <= 3, qPrintable(QStringLiteral("event loop passes per 100 ms: %1")
+                                         .arg(QString::number(windows.last()))));
+    QCOMPARE(client.recorder.messages().size(), 0);
+    client.connection.setReadingPaused(false);
+    QTRY_COMPARE_WITH_TIMEOUT(client.recorder.messages().size(), Count, 10'000);
+    for (int i = 0; i < Count; ++i)
+        QCOMPARE(client.recorder.messages()[i].data, QByteArray(64 * 1024, char(i)));
+}
+
 void tst_ClientServer::abortFromSlotKeepsOrder() {
     // Each side aborts from inside its own sessionEvent slot; finished() still comes
     // once, after the ClosedEvent.
@@ -849,5 +894,5 @@ void tst_ClientServer::queuedConnectionsCarryEvents() {
     QCOMPARE(states.first().first().value<SessionState>(), SessionState::Open);
 }
 
-QTEST_GUILESS_MAIN(tst_ClientServer)
+WSW_TEST_MAIN(tst_ClientServer, QTEST_GUILESS_MAIN)
 #include "tst_clientserver.moc"

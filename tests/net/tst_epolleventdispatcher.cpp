@@ -1,7 +1,7 @@
 // The epoll event dispatcher as the main thread's: posted events, timers, socket
 // notifiers (level-triggered, disabled, deleted before their turn, descriptors closed
-// and reused, regular files), waking from another thread, nested loops, and real TCP
-// sockets on it.
+// and reused, regular files), read shortcuts, waking from another thread, nested loops,
+// and real TCP sockets on it.
 
 #include "net/epolleventdispatcher.h"
 
@@ -85,6 +85,24 @@ public:
     int reads = 0;
 };
 
+// A read shortcut that counts its calls and, when it takes them, drains the descriptor.
+class CountingShortcut final : public EpollEventDispatcher::ReadShortcut {
+public:
+    explicit CountingShortcut(int fd)
+        : m_fd(fd) {}
+    bool readReady() override {
+        ++calls;
+        if (takes)
+            SocketPair::drainDescriptor(m_fd);
+        return takes;
+    }
+    int calls = 0;
+    bool takes = true;
+
+private:
+    int m_fd;
+};
+
 // Sees every event of the application before its receiver does.
 class EventWatcher : public QObject {
 public:
@@ -139,6 +157,8 @@ private slots:
     void descriptorClosedAndReusedIsWatchedAgain();
     void descriptorClosedUnderAnEnabledNotifier();
     void regularFileIsAlwaysReady();
+    void readShortcutTakesTheNotifiersTurn();
+    void readShortcutGoesWithItsNotifier();
     void tcpEchoOfOneMebibyte();
     void randomChangesKeepTheRules();
 };
@@ -366,6 +386,64 @@ void TestEpollEventDispatcher::hangUpWakesTheReadNotifier() {
     ::close(pair.fds[1]);
     pair.fds[1] = -1;
     QVERIFY(runUntil([&] { return endSeen; }));
+}
+
+void TestEpollEventDispatcher::readShortcutTakesTheNotifiersTurn() {
+    EpollEventDispatcher *dispatcher = EpollEventDispatcher::ofThisThread();
+    QVERIFY(dispatcher);
+    SocketPair pair;
+    CountingShortcut shortcut(pair.fds[0]);
+    // No read notifier yet: nothing to stand in for.
+    QVERIFY(!dispatcher->shortcutReads(pair.fds[0], &shortcut));
+    CountingReader reader(pair.fds[0]);
+    QVERIFY(dispatcher->shortcutReads(pair.fds[0], &shortcut));
+    // Readable: the shortcut hears of it, the notifier does not.
+    pair.write(1, "one");
+    QVERIFY(runUntil([&] { return shortcut.calls == 1; }));
+    runFor(50);
+    QCOMPARE(shortcut.calls, 1);
+    QCOMPARE(reader.reads, 0);
+    // A shortcut that does not take it leaves it to the notifier, in the same pass.
+    shortcut.takes = false;
+    pair.write(1, "two");
+    QVERIFY(runUntil([&] { return reader.reads == 1; }));
+    QCOMPARE(shortcut.calls, 2);
+    // Dropped, it hears nothing more.
+    shortcut.takes = true;
+    dispatcher->dropReadShortcut(pair.fds[0], &shortcut);
+    pair.write(1, "three");
+    QVERIFY(runUntil([&] { return reader.reads == 2; }));
+    QCOMPARE(shortcut.calls, 2);
+    // Another shortcut's drop leaves this one in place.
+    QVERIFY(dispatcher->shortcutReads(pair.fds[0], &shortcut));
+    CountingShortcut other(pair.fds[0]);
+    dispatcher->dropReadShortcut(pair.fds[0], &other);
+    pair.write(1, "four");
+    QVERIFY(runUntil([&] { return shortcut.calls == 3; }));
+    QCOMPARE(reader.reads, 2);
+}
+
+void TestEpollEventDispatcher::readShortcutGoesWithItsNotifier() {
+    EpollEventDispatcher *dispatcher = EpollEventDispatcher::ofThisThread();
+    SocketPair pair;
+    CountingShortcut shortcut(pair.fds[0]);
+    auto reader = std::make_unique<CountingReader>(pair.fds[0]);
+    QVERIFY(dispatcher->shortcutReads(pair.fds[0], &shortcut));
+    // Disabled and enabled again (QTcpSocket stops watching a descriptor nobody
+    // reads, and watches it again at the next read): the notifier's own again.
+    reader->setEnabled(false);
+    reader->setEnabled(true);
+    pair.write(1, "one");
+    QVERIFY(runUntil([&] { return reader->reads == 1; }));
+    QCOMPARE(shortcut.calls, 0);
+    // Bound again, then the notifier deleted and another made for the descriptor (a
+    // closed socket's number taken by the next): the new one does not inherit it.
+    QVERIFY(dispatcher->shortcutReads(pair.fds[0], &shortcut));
+    reader.reset();
+    reader = std::make_unique<CountingReader>(pair.fds[0]);
+    pair.write(1, "two");
+    QVERIFY(runUntil([&] { return reader->reads == 1; }));
+    QCOMPARE(shortcut.calls, 0);
 }
 
 void TestEpollEventDispatcher::notifierDeletedBeforeItsTurnIsNotActivated() {

@@ -1,6 +1,9 @@
 // The Server against raw QTcpSockets that send exact bytes: handshake policy, the
 // test page, protocol failures, timeouts, keepalive, stop() and send-queue limits.
+// Built twice: on Qt's event dispatcher, and on the command-line tool's as
+// tst_server_epoll (epolltestmain.h).
 
+#include "epolltestmain.h"
 #include "nettesthelpers.h"
 
 #include "net/socketio.h"
@@ -843,5 +846,5 @@ void tst_Server::broadcastClosesSlowReader() {
     QVERIFY(talkerRecorder.incomingData().contains(R"({"event":"leave","client":1})"));
 }
 
-QTEST_GUILESS_MAIN(tst_Server)
+WSW_TEST_MAIN(tst_Server, QTEST_GUILESS_MAIN)
 #include "tst_server.moc"

@@ -3,7 +3,10 @@
 // arrive, and a relay in this process between raw sockets (the handshake both ways,
 // frames re-masked, pieces, violations in the middle of a frame, back-pressure); wss
 // toward the clients with the generated localhost certificate.
+// Built twice: on Qt's event dispatcher, and on the command-line tool's as
+// tst_relay_epoll (../net/epolltestmain.h).
 
+#include "../net/epolltestmain.h"
 #include "../net/nettesthelpers.h"
 #include "../protocol/protocoltestsupport.h"
 
@@ -1005,5 +1008,5 @@ void TestRelay::wssWithTheGeneratedCertificate() {
         qPrintable(stranger.errors.join(u'\n')));
 }
 
-QTEST_MAIN(TestRelay)
+WSW_TEST_MAIN(TestRelay, QTEST_MAIN)
 #include "tst_relay.moc"
