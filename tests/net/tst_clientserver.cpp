@@ -791,17 +791,17 @@ void tst_ClientServer::pausedReadingWaitsQuietly() {
     const QMetaObject::Connection counting =
         connect(QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::awake, this,
                 [&] { ++passes; });
-    QList<int> windows;
-    do {
+    for (int window = 0; window < 50; ++window) {
         passes = 0;
         QEventLoop wait;
         QTimer::singleShot(100, &wait, &QEventLoop::quit);
         wait.exec();
-        windows.append(passes);
-    } while (passes > 3 && windows.size() < 50);
+        if (passes <= 3)
+            break;
+    }
     disconnect(counting);
-    QVERIFY2(passes <= 3, qPrintable(QStringLiteral("event loop passes per 100 ms: %1")
-                                         .arg(QString::number(windows.last()))));
+    QVERIFY2(passes <= 3,
+             qPrintable(QStringLiteral("event loop passes in the last 100 ms: %1").arg(passes)));
     QCOMPARE(client.recorder.messages().size(), 0);
     client.connection.setReadingPaused(false);
     QTRY_COMPARE_WITH_TIMEOUT(client.recorder.messages().size(), Count, 10'000);
