@@ -99,12 +99,23 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
     if (includeNotifiers && !m_unwatchable.empty())
         timeoutMs = 0;
 
-    int activity = waitForEvents(timeoutMs, includeNotifiers);
+    const int woken = waitForEvents(timeoutMs, includeNotifiers);
+    int activity = woken;
     if (includeNotifiers)
         activity += activateNotifiers();
     if (includeTimers)
         activity += activateTimers();
+    if (m_wakeUpHandler && (woken || m_wakeUpHandlerDue)) {
+        m_wakeUpHandlerDue = flags.testFlag(QEventLoop::ExcludeUserInputEvents);
+        if (m_wakeUpHandler(flags & ~QEventLoop::WaitForMoreEvents))
+            ++activity;
+    }
     return activity > 0;
+}
+
+void EpollEventDispatcher::setWakeUpHandler(WakeUpHandler handler) {
+    m_wakeUpHandler = std::move(handler);
+    m_wakeUpHandlerDue = true;
 }
 
 // Waits up to timeoutMs (-1: until something happens) and queues the notifiers that

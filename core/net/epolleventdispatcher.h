@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -72,6 +73,16 @@ public:
     // The dispatcher of the calling thread when it is one of these, else null.
     static EpollEventDispatcher *ofThisThread();
 
+    // Another source of events this thread's loop runs, which says it has some by
+    // waking the dispatcher up (wakeUp()): the window's platform events, read by
+    // another thread. `handler` runs at the end of each pass that was woken up (and of
+    // the first pass, and of each pass after one whose flags held user input back,
+    // which may have left some waiting), with the pass's flags but never
+    // WaitForMoreEvents; it returns whether it delivered anything. Not to be replaced
+    // from inside itself.
+    using WakeUpHandler = std::function<bool(QEventLoop::ProcessEventsFlags)>;
+    void setWakeUpHandler(WakeUpHandler handler);
+
     bool processEvents(QEventLoop::ProcessEventsFlags flags) override;
 
     void registerSocketNotifier(QSocketNotifier *notifier) override;
@@ -135,6 +146,8 @@ private:
     std::vector<Timer> m_timers;            // in the order of their deadlines
     quint64 m_nextSerial = 0;
     std::array<epoll_event, 256> m_events{};
+    WakeUpHandler m_wakeUpHandler;
+    bool m_wakeUpHandlerDue = true; // run it in the next pass, woken up or not
 };
 
 } // namespace ws

@@ -9,6 +9,7 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSet>
 #include <QSocketNotifier>
 #include <QTcpServer>
@@ -149,6 +150,7 @@ private slots:
     void zeroTimerDoesNotStarveNotifiers();
     void timerNotActivatedAgainFromANestedLoop();
     void blockedLoopWakesForEventFromAnotherThread();
+    void wakeUpHandlerRunsInWokenPasses();
     void readNotifierIsLevelTriggered();
     void disabledNotifierIsNotActivated();
     void readAndWriteNotifiersOnOneDescriptor();
@@ -313,6 +315,72 @@ void TestEpollEventDispatcher::blockedLoopWakesForEventFromAnotherThread() {
     poster.join();
     QVERIFY(!guardFired);
     QVERIFY(clock.elapsed() >= 45);
+}
+
+void TestEpollEventDispatcher::wakeUpHandlerRunsInWokenPasses() {
+    EpollEventDispatcher *dispatcher = EpollEventDispatcher::ofThisThread();
+    QVERIFY(dispatcher);
+    // Nothing left from earlier tests to wake the next passes.
+    for (int i = 0; i < 5; ++i)
+        QCoreApplication::processEvents();
+    QList<QEventLoop::ProcessEventsFlags> calls;
+    bool delivers = false;
+    dispatcher->setWakeUpHandler([&](QEventLoop::ProcessEventsFlags flags) {
+        calls << flags;
+        return delivers;
+    });
+    const auto unset = qScopeGuard([dispatcher] { dispatcher->setWakeUpHandler({}); });
+
+    // The first pass runs it, woken or not; a pass nobody woke does not.
+    QCoreApplication::processEvents();
+    QCOMPARE(calls.size(), 1);
+    QCoreApplication::processEvents();
+    QCoreApplication::processEvents();
+    QCOMPARE(calls.size(), 1);
+
+    // Woken from another thread while waiting: the handler runs, without
+    // WaitForMoreEvents, and what it returns counts as the pass's activity.
+    delivers = true;
+    std::thread waker([dispatcher] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        dispatcher->wakeUp();
+    });
+    bool active = false;
+    for (int pass = 0; pass < 100 && calls.size() == 1; ++pass) {
+        // A timer of the test framework's may end a wait first.
+        active = QCoreApplication::eventDispatcher()->processEvents(
+            QEventLoop::WaitForMoreEvents | QEventLoop::ExcludeSocketNotifiers);
+    }
+    waker.join();
+    QVERIFY(active);
+    QCOMPARE(calls.size(), 2);
+    QCOMPARE(calls.last(), QEventLoop::ProcessEventsFlags(QEventLoop::ExcludeSocketNotifiers));
+    delivers = false;
+
+    // An event posted on this thread wakes the next pass.
+    QObject context;
+    QMetaObject::invokeMethod(
+        &context, [] {}, Qt::QueuedConnection);
+    QCoreApplication::processEvents();
+    QCOMPARE(calls.size(), 3);
+    QCoreApplication::processEvents();
+    QCOMPARE(calls.size(), 3);
+
+    // A pass that held user input back runs it in the next pass too, woken or not.
+    dispatcher->wakeUp();
+    QCoreApplication::processEvents(QEventLoop::ExcludeUserInputEvents);
+    QCOMPARE(calls.size(), 4);
+    QCOMPARE(calls.last(), QEventLoop::ProcessEventsFlags(QEventLoop::ExcludeUserInputEvents));
+    QCoreApplication::processEvents();
+    QCOMPARE(calls.size(), 5);
+    QCoreApplication::processEvents();
+    QCOMPARE(calls.size(), 5);
+
+    // Unset, it hears nothing more.
+    dispatcher->setWakeUpHandler({});
+    dispatcher->wakeUp();
+    QCoreApplication::processEvents();
+    QCOMPARE(calls.size(), 5);
 }
 
 void TestEpollEventDispatcher::readNotifierIsLevelTriggered() {
