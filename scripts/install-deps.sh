@@ -19,9 +19,11 @@ cd "$(dirname "$0")/.."
 
 # Qt6Charts' CMake package needs Qt6OpenGL, which Debian only recommends: named here.
 # ccache makes rebuilds of a second checkout cheap; scripts/build.sh uses it when present.
+# qt6-base-private-dev: the window's event dispatcher delivers the platform's window
+# system events (QWindowSystemInterface, a QPA header).
 build_packages=(cmake ninja-build g++ pkg-config ccache
-    qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-charts-dev qt6-svg-dev
-    libqt6opengl6-dev
+    qt6-base-dev qt6-base-dev-tools qt6-base-private-dev qt6-websockets-dev qt6-charts-dev
+    qt6-svg-dev libqt6opengl6-dev
     libgl-dev zlib1g-dev libssl-dev openssl libbenchmark-dev)
 # nodejs and npm only when no node is on PATH (any node runs the interop tests).
 test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth nodejs npm)

@@ -1,5 +1,6 @@
 #include "demo.h"
 #include "windows/mainwindow.h"
+#include "windows/windowapplication.h"
 #include "wswversion.h"
 
 #include <QApplication>
@@ -9,6 +10,7 @@
 #include <QTextStream>
 
 #include <cstring>
+#include <memory>
 #include <zlib.h>
 
 namespace {
@@ -67,7 +69,8 @@ int main(int argc, char *argv[]) {
         QTextStream(stdout) << Usage;
         return 0;
     }
-    QApplication app(argc, argv);
+    // On epoll, as the command-line tool (WSW_EVENT_DISPATCHER=qt: Qt's own dispatcher).
+    const std::unique_ptr<QApplication> app = ws::createWindowApplication(argc, argv);
     // QSettings keys live under these names.
     QApplication::setOrganizationName(QStringLiteral("WebSocket Workbench"));
     QApplication::setOrganizationDomain(QStringLiteral("wsworkbench.invalid"));

@@ -22,6 +22,7 @@
 #include "windows/rttchart.h"
 #include "windows/sendbox.h"
 #include "windows/serverpanel.h"
+#include "windowtestmain.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -1813,5 +1814,5 @@ void TestMainWindow::layoutAt1920x1080() {
     closeWindow(*window);
 }
 
-QTEST_MAIN(TestMainWindow)
+WSW_WINDOW_TEST_MAIN(TestMainWindow)
 #include "tst_mainwindow.moc"

@@ -27,6 +27,7 @@
 #include "windows/logpanel.h"
 #include "windows/relaypanel.h"
 #include "windows/sendbox.h"
+#include "windowtestmain.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -1241,7 +1242,7 @@ void TestRelayPanel::bothSizesWithDeflateOnOneLeg() {
     closeWindow(*window);
 }
 
-QTEST_MAIN(TestRelayPanel)
+WSW_WINDOW_TEST_MAIN(TestRelayPanel)
 #include "tst_relaypanel.moc"
 
 QString TestRelayPanel::startProxyBesideEcho(MainWindow &window, const QString &caDirectory) {
