@@ -7,7 +7,8 @@
 #   scripts/install-deps.sh --build-only  build only (what scripts/run.sh needs)
 #   scripts/install-deps.sh --package     build, and make and check the .deb (scripts/package.sh)
 #   scripts/install-deps.sh --bench       build, the benchmarks' peers (scripts/bench-relay.sh) and perf
-#   scripts/install-deps.sh --list build|test|package|bench
+#   scripts/install-deps.sh --drive       build, and what drives the real window (scripts/drive-window.sh)
+#   scripts/install-deps.sh --list build|test|package|bench|drive
 #                                         print one list, a name a line, install nothing
 #                                         (scripts/check-deps.sh reads the lists this way)
 #
@@ -19,8 +20,8 @@ cd "$(dirname "$0")/.."
 
 # Qt6Charts' CMake package needs Qt6OpenGL, which Debian only recommends: named here.
 # ccache makes rebuilds of a second checkout cheap; scripts/build.sh uses it when present.
-# qt6-base-private-dev: the window's event dispatcher delivers the platform's window
-# system events (QWindowSystemInterface, a QPA header).
+# qt6-base-private-dev: the window's event dispatcher asks the platform plugin for its
+# own to deliver the platform's events (QPlatformIntegration, a QPA header).
 build_packages=(cmake ninja-build g++ pkg-config ccache
     qt6-base-dev qt6-base-dev-tools qt6-base-private-dev qt6-websockets-dev qt6-charts-dev
     qt6-svg-dev libqt6opengl6-dev
@@ -33,6 +34,9 @@ package_packages=(dpkg-dev file lintian desktop-file-utils appstream bash-comple
 # The relay benchmark's reference proxy (scripts/bench-relay.sh), and perf to profile
 # what a benchmark runs.
 bench_packages=(nginx linux-perf)
+# Xvfb for a display, xdotool for the user's clicks and keys, xwd (x11-apps) and netpbm
+# for pictures of the screen (scripts/drive-window.sh).
+drive_packages=(xvfb xauth xdotool x11-apps netpbm)
 
 case "${1:-}" in
 --list)
@@ -42,7 +46,8 @@ case "${1:-}" in
         test) printf '%s\n' "${test_packages[@]}" ;;
         package) printf '%s\n' "${package_packages[@]}" ;;
         bench) printf '%s\n' "${bench_packages[@]}" ;;
-        *) echo "install-deps.sh: unknown list $list (build, test, package, bench)" >&2; exit 2 ;;
+        drive) printf '%s\n' "${drive_packages[@]}" ;;
+        *) echo "install-deps.sh: unknown list $list (build, test, package, bench, drive)" >&2; exit 2 ;;
         esac
     done
     exit 0
@@ -50,6 +55,7 @@ case "${1:-}" in
 --build-only) want=("${build_packages[@]}") ;;
 --package) want=("${build_packages[@]}" "${package_packages[@]}") ;;
 --bench) want=("${build_packages[@]}" "${bench_packages[@]}") ;;
+--drive) want=("${build_packages[@]}" "${drive_packages[@]}") ;;
 "") want=("${build_packages[@]}" "${test_packages[@]}") ;;
 *) echo "install-deps.sh: unknown option $1" >&2; exit 2 ;;
 esac
