@@ -18,7 +18,9 @@
 # --window     also the path "window": the workbench window (`wsworkbench
 #              --start-relay`, offscreen, settings in a temporary folder) relaying from
 #              its Relay panel with every frame of both legs in its log, the log view
-#              following the tail; adds the ratio window/nginx
+#              following the tail; adds the ratio window/nginx. The window waits on
+#              epoll as `wsw` does; WSW_WINDOW_EVENT_DISPATCHER=qt gives it Qt's own
+#              dispatcher (GLib's), the other processes keeping theirs
 #
 # A second table says where the time of CPU 0 went in each path's best run: the CPU
 # time the proxy (user + system) and the echo server took per message, per MB or per
@@ -35,7 +37,7 @@ cd "$(dirname "$0")/.."
 
 # shellcheck source=scripts/benchcommon.sh
 source scripts/benchcommon.sh
-help_lines=32
+help_lines=34
 window=0
 arguments=()
 for argument in "$@"; do
@@ -114,6 +116,7 @@ start_path() {
         : >"$window_log"
         # The window's settings (the Relay panel saves its form) stay in the run's folder.
         QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" \
+            WSW_EVENT_DISPATCHER="${WSW_WINDOW_EVENT_DISPATCHER:-}" \
             "${pin_server[@]}" "$workbench" --start-relay "127.0.0.1:0=ws://127.0.0.1:$echo_port/" \
             >"$window_log" 2>&1 &
         pids+=($!)
