@@ -6,6 +6,7 @@
 #include "diffcommand.h"
 #include "net/descriptorlimit.h"
 #include "net/epolleventdispatcher.h"
+#include "net/noglibdispatchers.h"
 #include "output.h"
 #include "probecommand.h"
 #include "relaycommand.h"
@@ -72,30 +73,11 @@ void reserveStandardDescriptors() {
 // dispatcher rather than GLib's. A socket opened Unbuffered has its read notifier
 // switched off and on when a readyRead() is not followed by a read, and GLib's
 // dispatcher pays for each switch with a walk of a list of every descriptor, where
-// Qt's updates a hash; the CLI needs nothing from GLib (no GUI, no GLib sources). The
-// variable QT_NO_GLIB only chooses the dispatcher Qt creates; a value set by the user
-// is kept, and it is set only for that call, so that no process started later sees it.
-class PollEventDispatcherChoice {
-public:
-    PollEventDispatcherChoice()
-        : m_set(!qEnvironmentVariableIsSet("QT_NO_GLIB")) {
-        if (m_set)
-            qputenv("QT_NO_GLIB", "1");
-    }
-    ~PollEventDispatcherChoice() {
-        if (m_set)
-            qunsetenv("QT_NO_GLIB");
-    }
-    PollEventDispatcherChoice(const PollEventDispatcherChoice &) = delete;
-    PollEventDispatcherChoice &operator=(const PollEventDispatcherChoice &) = delete;
-
-private:
-    bool m_set;
-};
-
+// Qt's updates a hash; the CLI needs nothing from GLib (no GUI, no GLib sources).
+//
 // The application object, its event dispatchers chosen as above.
 QCoreApplication *createApplication(int &argc, char **argv) {
-    const PollEventDispatcherChoice choice;
+    const ws::NoGlibDispatchersWhileInScope noGlib;
     if (qgetenv("WSW_EVENT_DISPATCHER") != "qt") {
         auto dispatcher = std::make_unique<ws::EpollEventDispatcher>();
         if (dispatcher->isValid())
