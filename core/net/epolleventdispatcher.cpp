@@ -163,13 +163,14 @@ void EpollEventDispatcher::queueReadyNotifiers(int eventCount) {
         const Watch &watch = m_watches[std::size_t(fd)];
         for (std::size_t type = 0; type < 3; ++type) {
             if (watch.notifiers[type] && (event.events & WakingEvents[type]))
-                m_ready.push_back(watch.notifiers[type]);
+                m_ready.push_back({watch.notifiers[type], fd, type});
         }
     }
     for (const int fd : m_unwatchable) {
-        for (QSocketNotifier *notifier : m_watches[std::size_t(fd)].notifiers) {
-            if (notifier)
-                m_ready.push_back(notifier);
+        const Watch &watch = m_watches[std::size_t(fd)];
+        for (std::size_t type = 0; type < 3; ++type) {
+            if (watch.notifiers[type])
+                m_ready.push_back({watch.notifiers[type], fd, type});
         }
     }
 }
@@ -180,11 +181,11 @@ int EpollEventDispatcher::activateNotifiers() {
     // A nested pass started by a handler carries on with the same list, so each
     // queued notifier is activated once.
     while (m_nextReady < m_ready.size()) {
-        QSocketNotifier *notifier = m_ready[m_nextReady++];
-        if (!notifier)
+        const ReadyNotifier ready = m_ready[m_nextReady++];
+        if (!ready.notifier)
             continue;
-        if (!takenByShortcut(notifier))
-            QCoreApplication::sendEvent(notifier, &event);
+        if (!takenByShortcut(ready))
+            QCoreApplication::sendEvent(ready.notifier, &event);
         ++activated;
     }
     m_ready.clear();
@@ -192,16 +193,15 @@ int EpollEventDispatcher::activateNotifiers() {
     return activated;
 }
 
-bool EpollEventDispatcher::takenByShortcut(QSocketNotifier *notifier) {
-    if (notifier->type() != QSocketNotifier::Read)
-        return false;
-    const std::size_t fd = std::size_t(notifier->socket());
-    if (fd >= m_watches.size())
+bool EpollEventDispatcher::takenByShortcut(const ReadyNotifier &ready) {
+    // The descriptor and type as they were queued: a notifier taken off since is null
+    // in the list, and one registered again for the same slot is the slot's still.
+    if (ready.type != QSocketNotifier::Read || std::size_t(ready.fd) >= m_watches.size())
         return false;
     // Read before the call: the shortcut may register notifiers, which can move
     // m_watches.
-    const Watch &watch = m_watches[fd];
-    ReadShortcut *shortcut = watch.shortcutOf == notifier ? watch.shortcut : nullptr;
+    const Watch &watch = m_watches[std::size_t(ready.fd)];
+    ReadShortcut *shortcut = watch.shortcutOf == ready.notifier ? watch.shortcut : nullptr;
     return shortcut && shortcut->readReady();
 }
 
@@ -275,8 +275,10 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier) {
         return;
     const auto [fd, type] = *key;
     // Not activated later in this pass: it may be deleted by now.
-    std::replace(m_ready.begin() + qsizetype(m_nextReady), m_ready.end(), notifier,
-                 static_cast<QSocketNotifier *>(nullptr));
+    for (auto it = m_ready.begin() + qsizetype(m_nextReady); it != m_ready.end(); ++it) {
+        if (it->notifier == notifier)
+            it->notifier = nullptr;
+    }
     if (std::size_t(fd) >= m_watches.size())
         return;
     Watch &watch = m_watches[std::size_t(fd)];

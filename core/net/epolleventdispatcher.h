@@ -119,6 +119,13 @@ private:
         bool inEvent = false;
     };
 
+    // A notifier to activate in this pass, with the descriptor and type it was ready
+    // for (asking the notifier costs a call into Qt per activation).
+    struct ReadyNotifier {
+        QSocketNotifier *notifier; // null: taken off since
+        int fd;
+        std::size_t type; // QSocketNotifier::Type
+    };
     struct NotifierSlot {
         int fd;
         std::size_t type; // QSocketNotifier::Type
@@ -129,7 +136,7 @@ private:
     void queueReadyNotifiers(int eventCount);
     int activateNotifiers();
     // Whether the notifier's shortcut (if it has one) handled its readiness.
-    bool takenByShortcut(QSocketNotifier *notifier);
+    bool takenByShortcut(const ReadyNotifier &ready);
     int activateTimers();
     int msecsToNextTimer() const;
     qsizetype timerIndex(int timerId) const;
@@ -139,11 +146,11 @@ private:
     int m_wakeUpFd = -1;
     QAtomicInt m_wakeUpPending;
     QAtomicInt m_interrupted;
-    std::vector<Watch> m_watches;           // by descriptor
-    std::vector<int> m_unwatchable;         // descriptors epoll refused
-    std::vector<QSocketNotifier *> m_ready; // to activate in this pass; null: taken off
-    std::size_t m_nextReady = 0;            // shared with nested passes
-    std::vector<Timer> m_timers;            // in the order of their deadlines
+    std::vector<Watch> m_watches;       // by descriptor
+    std::vector<int> m_unwatchable;     // descriptors epoll refused
+    std::vector<ReadyNotifier> m_ready; // to activate in this pass
+    std::size_t m_nextReady = 0;        // shared with nested passes
+    std::vector<Timer> m_timers;        // in the order of their deadlines
     quint64 m_nextSerial = 0;
     std::array<epoll_event, 256> m_events{};
     WakeUpHandler m_wakeUpHandler;
