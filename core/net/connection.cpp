@@ -326,9 +326,9 @@ SendError Connection::queueDataFrame(const FrameHeader &header, QByteArrayView p
     return m_session->sendDataFrame(header.op(), payload, header.fin, nowUs, buffer);
 }
 
-bool Connection::queueFrameRun(QByteArrayView wireFrames, qint64 nowUs) {
+bool Connection::queueFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent) {
     return !m_finished && !m_finishPending && canSend() &&
-           m_session->sendFrameRun(wireFrames, nowUs);
+           m_session->sendFrameRun(wireFrames, nowUs, sent);
 }
 
 SendError Connection::queueDataPiece(const FrameHeader &header, quint64 offset,

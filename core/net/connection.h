@@ -197,7 +197,8 @@ protected:
     void setPieceSink(Session::PieceSink sink) { m_session->setPieceSink(std::move(sink)); }
     // Whole data frames another session received as a run (Session::sendFrameRun),
     // queued for writeQueued(); false when they must go one by one (queueDataFrame()).
-    bool queueFrameRun(QByteArrayView wireFrames, qint64 nowUs);
+    // With `sent`, the caller reports them (see Session::sendFrameRun).
+    bool queueFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent = nullptr);
     void setFrameRunSink(Session::FrameRunSink sink) {
         m_session->setFrameRunSink(std::move(sink));
     }

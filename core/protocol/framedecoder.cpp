@@ -405,8 +405,13 @@ bool FrameDecoder::State::sinkWholeFrame(FrameDecoder &d, const char *&p, const 
 // when no frame qualifies or the sink refuses; the frame at `p` then takes the usual
 // path, which finds the same violation or makes the same output.
 bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const char *end) {
-    if (!d.m_runSink || !d.m_frameSink || runRefused || raw.size != 0 || closeSeen || d.hasNext() ||
+    if (!d.m_runSink || runRefused || raw.size != 0 || closeSeen || d.hasNext() ||
         !frame.notes.isEmpty() || allowedRsv != 0)
+        return false;
+    // Without a frame sink the decoder gathers messages itself: a run then holds whole
+    // single-frame messages only, between messages.
+    const bool wholeMessagesOnly = !d.m_frameSink;
+    if (wholeMessagesOnly && progress.inMessage)
         return false;
     const bool masked = d.m_options.role == Role::Server;
     const quint64 maxMessage = quint64(std::max<qint64>(d.m_options.maxMessageSize, 0));
@@ -439,6 +444,8 @@ bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const ch
         const bool first = op != code(Opcode::Continuation);
         if (first ? (op != code(Opcode::Text) && op != code(Opcode::Binary)) || run.inMessage
                   : !run.inMessage)
+            break;
+        if (wholeMessagesOnly && !fin)
             break;
         if ((first ? 0 : quint64(run.wireSize)) + quint64(size) > maxMessage)
             break;

@@ -213,6 +213,9 @@ public:
     // like that, which then takes the usual path, so violations and outputs are
     // exactly those without this sink. The sink returns false to refuse the run: its
     // frames, and the rest of that feed()'s, then go to the frame sink one by one.
+    // Without a frame sink (a relay that reports what it forwards): a run holds whole
+    // messages of one frame each (FIN set), starts between messages and ends before
+    // any other frame; refused, its frames take the usual path (outputs).
     using RunSink = std::function<bool(QByteArrayView wireFrames)>;
     void setRunSink(RunSink sink) { m_runSink = std::move(sink); }
 

@@ -515,7 +515,7 @@ struct SessionOps {
     }
 
     static FrameDecoder::RunSink decoderRunSink(Session &s) {
-        if (!s.d->frameSink || !s.d->runSink || s.d->extension)
+        if (!s.d->runSink || s.d->extension)
             return {};
         return [&s](QByteArrayView wireFrames) {
             // Where a single frame would not go to the frame sink, a run does not either.
@@ -1115,9 +1115,9 @@ void Session::setFrameRunSink(FrameRunSink sink) {
         d->decoder->setRunSink(SessionOps::decoderRunSink(*this));
 }
 
-bool Session::sendFrameRun(QByteArrayView wireFrames, qint64 nowUs) {
+bool Session::sendFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent) {
     if (wireFrames.size() < 2 || SessionOps::dataFrameRefusal(*this) != SendError::None ||
-        d->extension || (m_options.reportFrames && !d->frameSink))
+        d->extension || (m_options.reportFrames && !d->frameSink && !sent))
         return false;
     // RFC 6455 §5.1: a client masks every frame, a server none. The frames of a run
     // share their mask bit (FrameDecoder::setRunSink).
@@ -1129,6 +1129,8 @@ bool Session::sendFrameRun(QByteArrayView wireFrames, qint64 nowUs) {
     const qsizetype start = m_outgoing.size();
     d->encoder.appendFrameRun(m_outgoing, wireFrames);
     SessionOps::account(*this, start);
+    if (sent)
+        *sent = QByteArrayView(m_outgoing).sliced(start, wireFrames.size());
     return true;
 }
 

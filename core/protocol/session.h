@@ -271,15 +271,20 @@ public:
     // (FrameDecoder::setRunSink), where the frame sink would take each of them; false
     // from the sink sends them to the frame sink one by one. An empty function: frame
     // by frame only.
+    // Without a frame sink: runs of whole single-frame text and binary messages, between
+    // messages, go to `sink`, which then reports them itself: they make no FrameEvent
+    // and no MessageEvent. Refused (false), they are decoded and reported as usual.
     using FrameRunSink = std::function<bool(QByteArrayView wireFrames)>;
     void setFrameRunSink(FrameRunSink sink);
     // Sends the frames of a run another session received (FrameRunSink) in one append,
     // as sendDataFrame() would send each: a client re-masks them with fresh keys of its
     // own (FrameEncoder::appendFrameRun). Returns false and sends nothing when they
     // cannot go that way (a data frame cannot go now, an extension is in use, frame
-    // events are reported, or their mask bit is not the one our role sends); they are
-    // then for sendDataFrame() one by one, which says why.
-    bool sendFrameRun(QByteArrayView wireFrames, qint64 nowUs);
+    // events are reported and `sent` is null, or their mask bit is not the one our role
+    // sends); they are then for sendDataFrame() one by one, which says why. With `sent`,
+    // the caller reports these frames instead of frame events: it is set to the bytes
+    // the run became, valid until the session's outgoing bytes change.
+    bool sendFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent = nullptr);
     // Sends a piece of a data frame another session received in pieces (PieceSink):
     // the first piece (offset 0) writes the header, with `received`'s opcode, FIN and
     // full payload length and, for a client, a fresh masking key; every piece is then

@@ -303,6 +303,8 @@ private slots:
     void runSinkStopsBeforeBrokenFrames_data();
     void runSinkStopsBeforeBrokenFrames();
     void runSinkRefusalGoesFrameByFrame();
+    void runSinkWithoutFrameSinkTakesWholeMessages_data();
+    void runSinkWithoutFrameSinkTakesWholeMessages();
     void pieceSinkTakesFramesAsTheyArrive_data();
     void pieceSinkTakesFramesAsTheyArrive();
     void pieceSinkNeverTakesInvalidText_data();
@@ -1668,6 +1670,104 @@ void TestFrameDecoder::runSinkRefusalGoesFrameByFrame() {
     QCOMPARE(recorder.sequence, QStringList({"frame", "frame", "run"}));
     QCOMPARE(recorder.runFrames, QList<int>({2}));
     QCOMPARE(recorder.frames.size(), 4);
+}
+
+namespace {
+
+// What a decoder that reports data frames gives for a stream, one line per frame
+// (its stream offset and wire bytes) and per message (kind and data); with a run sink
+// and no frame sink, each frame of a run stands for the frame and the message the
+// decoder would otherwise output. `runs` gets each run's frame count, and is false
+// where a run held anything but whole single-frame data messages.
+QStringList reportedLines(const QList<QByteArray> &pieces, bool withRuns, QList<int> *runs,
+                          bool *runsWhole) {
+    DecoderOptions options{Role::Server};
+    options.reportDataFrames = true;
+    FrameDecoder decoder(options);
+    QStringList lines;
+    qint64 offset = 0;
+    const auto frameLine = [](qint64 at, const QByteArray &wire) {
+        return QStringLiteral("frame %1 %2").arg(at).arg(QString::fromLatin1(wire.toHex()));
+    };
+    const auto messageLine = [](Opcode type, const QByteArray &data) {
+        return QStringLiteral("message %1 %2")
+            .arg(QLatin1StringView(opcodeName(type)), QString::fromLatin1(data.toHex()));
+    };
+    if (withRuns) {
+        decoder.setRunSink([&](QByteArrayView wireFrames) {
+            int count = 0;
+            while (!wireFrames.isEmpty()) {
+                const PartialHeader header = parsePartialHeader(
+                    wireFrames.first(std::min<qsizetype>(wireFrames.size(), 14)));
+                const qsizetype size = header.size + qsizetype(header.header.payloadLength);
+                if (!header.complete || size > wireFrames.size() || !header.header.fin ||
+                    (header.header.op() != Opcode::Text && header.header.op() != Opcode::Binary)) {
+                    *runsWhole = false;
+                    break;
+                }
+                const QByteArray wire = wireFrames.first(size).toByteArray();
+                lines << frameLine(offset, wire);
+                lines << messageLine(header.header.op(), referenceMask(wire.mid(header.size),
+                                                                       *header.header.maskingKey));
+                offset += size;
+                wireFrames = wireFrames.sliced(size);
+                ++count;
+            }
+            runs->append(count);
+            return true;
+        });
+    }
+    for (const QByteArray &piece : pieces) {
+        decoder.feed(piece);
+        while (decoder.hasNext()) {
+            const DecoderOutput output = decoder.takeNext();
+            if (const auto *frame = std::get_if<DecodedFrame>(&output)) {
+                const QByteArray wire = wireFrame(packByte0(frame->header.byte0()), frame->payload,
+                                                  frame->header.maskingKey);
+                lines << frameLine(frame->streamOffset, wire);
+                offset = frame->streamOffset + wire.size();
+            } else if (const auto *message = std::get_if<DecodedMessage>(&output)) {
+                lines << messageLine(message->type, message->data);
+            } else {
+                lines << QStringLiteral("violation");
+            }
+        }
+    }
+    return lines;
+}
+
+} // namespace
+
+void TestFrameDecoder::runSinkWithoutFrameSinkTakesWholeMessages_data() {
+    QTest::addColumn<QList<QByteArray>>("pieces");
+    QByteArray stream;
+    for (const QByteArray &frame : runStreamFrames())
+        stream += frame;
+    // A fragmented message again after the ping: a run stops before it and starts
+    // again after it.
+    stream += wireFrame(0x82, "a", 0x01020304) + wireFrame(0x02, "b", 0x05060708) +
+              wireFrame(0x80, "c", 0x090a0b0c) + wireFrame(0x81, "d", 0x0d0e0f10);
+    for (const Split &split : splits(stream))
+        QTest::newRow(qPrintable(split.first)) << split.second;
+}
+
+void TestFrameDecoder::runSinkWithoutFrameSinkTakesWholeMessages() {
+    // Without a frame sink (a relay that logs what it forwards), runs hold whole
+    // single-frame messages only, and what they hold plus the outputs is exactly what
+    // the decoder outputs without a run sink, in the same order, at the same offsets.
+    QFETCH(QList<QByteArray>, pieces);
+    QList<int> runs;
+    bool runsWhole = true;
+    const QStringList withRuns = reportedLines(pieces, true, &runs, &runsWhole);
+    QList<int> none;
+    const QStringList plain = reportedLines(pieces, false, &none, &runsWhole);
+    QVERIFY(runsWhole);
+    QCOMPARE(withRuns, plain);
+    if (pieces.size() == 1) {
+        // Whole: the first three frames (the fragmented text ends the run; the decoder
+        // then has outputs, and no run starts behind them in the same feed).
+        QCOMPARE(runs, QList<int>({3}));
+    }
 }
 
 namespace {
