@@ -19,8 +19,10 @@ Relay::Relay(RelayOptions options, QObject *parent)
 Relay::~Relay() {
     // The pairs' legs go first: their sockets must not report into a half-destroyed relay.
     // Finished pairs waiting for deleteLater() are children too.
-    for (RelayPair *pair : findChildren<RelayPair *>(Qt::FindDirectChildrenOnly))
+    for (RelayPair *pair : findChildren<RelayPair *>(Qt::FindDirectChildrenOnly)) {
         pair->setLegEventSink({});
+        pair->setFrameRunSink({});
+    }
     for (RelayPair *pair : std::as_const(m_pairs)) {
         pair->disconnect(this);
         delete pair;
@@ -81,6 +83,12 @@ void Relay::startPair(QTcpSocket *socket, const QUrl &target, const QString &pee
             m_legEventObserver(pairId, side, event);
         emit legEvent(pairId, side, event);
     });
+    if (m_frameRunObserver) {
+        pair->setFrameRunSink([this](quint64 pairId, const RelayedRun &run) {
+            if (m_frameRunObserver)
+                m_frameRunObserver(pairId, run);
+        });
+    }
     connect(pair, &RelayPair::clientAccepted, this, &Relay::clientAccepted);
     connect(pair, &RelayPair::logMessage, this, &Relay::logMessage);
     connect(pair, &RelayPair::finished, this, &Relay::onPairFinished, Qt::QueuedConnection);

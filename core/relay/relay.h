@@ -23,6 +23,21 @@ namespace ws {
 class RelayPair;
 struct RelayStaging;
 
+// Whole single-frame text and binary messages that one leg of a pair received in a
+// row and the other leg sent on together, for an observer that logs every frame
+// (Relay::setFrameRunObserver): their bytes as they came and as they left. The two
+// hold the same frames, but for the masking keys: the server leg masks with fresh keys
+// of its own, the client leg sends unmasked.
+struct RelayedRun {
+    RelayLegKind from = RelayLegKind::Client; // the leg that received them
+    QByteArray received;                      // as read, still masked from a client
+    QByteArray sent;                          // as queued on the other leg
+    qint64 readUs = 0;                        // when they were read
+    // When they were written to the other leg's socket, or, for a run followed by an
+    // event of the pair in the same read, when that event came (written right after).
+    qint64 writtenUs = 0;
+};
+
 struct RelayOptions {
     // The relay's name in logs and for intercept rules' `conn`: its pair N is
     // "NAME #N", whose legs are "NAME #N client" and "NAME #N server"
@@ -107,6 +122,15 @@ public:
     using LegEventObserver = std::function<void(quint64, RelayLegKind, const SessionEvent &)>;
     void setLegEventObserver(LegEventObserver observer) {
         m_legEventObserver = std::move(observer);
+    }
+    // With an observer, pairs that forward frame by frame (no permessage-deflate) and
+    // whose direction is not staged forward runs of whole single-frame messages in one
+    // piece (Session::setFrameRunSink) and tell the observer, in order with the events,
+    // instead of reporting each frame and message as events: neither legEvent() nor
+    // the leg event observer hears of those. For the pairs started from now on.
+    using FrameRunObserver = std::function<void(quint64 pair, const RelayedRun &run)>;
+    void setFrameRunObserver(FrameRunObserver observer) {
+        m_frameRunObserver = std::move(observer);
     }
 
     // Stops listening and closes every pair with 1001 (going away); stopped() follows
@@ -221,6 +245,7 @@ private:
     QString m_error;
     bool m_stopping = false;
     LegEventObserver m_legEventObserver;
+    FrameRunObserver m_frameRunObserver;
     // Shared with every pair: the rules, the faults and the held messages' numbers.
     std::unique_ptr<RelayStaging> m_staging;
 };

@@ -1,5 +1,6 @@
 #include "relay/relaypair.h"
 
+#include "net/eventclock.h"
 #include "net/oneshottimer.h"
 #include "relay/relayheaders.h"
 
@@ -35,7 +36,14 @@ void RelayPair::setLegEventSink(LegEventSink sink) {
     m_legEventSink = std::move(sink);
 }
 
+void RelayPair::setFrameRunSink(FrameRunSink sink) {
+    m_frameRunSink = std::move(sink);
+}
+
 void RelayPair::reportLegEvent(RelayLegKind leg, const SessionEvent &event) {
+    // Runs forwarded before this event came before it on the wire.
+    if (!m_runs.empty())
+        reportRuns(EventClock::nowUs());
     if (m_legEventSink)
         m_legEventSink(m_id, leg, event);
 }
@@ -128,6 +136,8 @@ void RelayPair::acceptClient() {
     if (m_frameByFrame && !m_options.observed && !isStaged(RelayLegKind::Server) &&
         !isStaged(RelayLegKind::Client))
         forwardDirectly();
+    else if (m_frameByFrame && m_frameRunSink)
+        forwardObservedRuns();
     const Session &session = m_client->session();
     emit clientAccepted(m_id, session.rawHandshakeRequest(), session.rawHandshakeResponse(),
                         handshake->subprotocol());
@@ -323,6 +333,48 @@ void RelayPair::forwardDirectly() {
     m_server->setBatchHandler([this] { writeForwarded(RelayLegKind::Client); });
 }
 
+void RelayPair::forwardObservedRuns() {
+    m_client->setFrameRunSink([this](QByteArrayView wireFrames) {
+        return forwardObservedRun(RelayLegKind::Client, wireFrames);
+    });
+    m_server->setFrameRunSink([this](QByteArrayView wireFrames) {
+        return forwardObservedRun(RelayLegKind::Server, wireFrames);
+    });
+}
+
+bool RelayPair::forwardObservedRun(RelayLegKind from, QByteArrayView wireFrames) {
+    const RelayLegKind to = otherLeg(from);
+    Outbound &out = outbound(to);
+    // Intercept, faults and what waits to go out need each message as an event.
+    if (!m_frameRunSink || isStaged(to) || !out.queue.empty())
+        return false;
+    const qint64 readUs = leg(from)->lastReadUs();
+    QByteArrayView sent;
+    const bool queued = to == RelayLegKind::Server
+                            ? m_server && m_server->queueFrameRun(wireFrames, readUs, &sent)
+                            : m_client->queueFrameRun(wireFrames, readUs, &sent);
+    if (!queued)
+        return false;
+    // Whole messages, forwarded as they came (see takesWholeMessage()).
+    out.wholeMessages = false;
+    out.midFragment = false;
+    m_runs.push_back(RelayedRun{from, wireFrames.toByteArray(), sent.toByteArray(), readUs, 0});
+    // Written with the rest of the batch (the leg's reported handler).
+    (to == RelayLegKind::Server ? m_serverWriteAfterBatch : m_clientWriteAfterBatch) = true;
+    return true;
+}
+
+void RelayPair::reportRuns(qint64 nowUs) {
+    // Taken first: the sink may report events, which come back here.
+    std::vector<RelayedRun> runs;
+    runs.swap(m_runs);
+    for (RelayedRun &run : runs) {
+        run.writtenUs = nowUs;
+        if (m_frameRunSink)
+            m_frameRunSink(m_id, run);
+    }
+}
+
 void RelayPair::forwardFrameView(RelayLegKind from, const FrameHeader &header,
                                  QByteArrayView payload, QByteArray *buffer) {
     const RelayLegKind to = otherLeg(from);
@@ -363,6 +415,8 @@ void RelayPair::writeAfterBatch(RelayLegKind to) {
         return;
     due = false;
     writeForwarded(to);
+    if (!m_runs.empty())
+        reportRuns(EventClock::nowUs());
 }
 
 void RelayPair::writeForwarded(RelayLegKind to) {

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <vector>
 
 namespace ws {
 
@@ -38,6 +39,10 @@ public:
     // per event, where a signal would cost a dispatch. Empty: nowhere.
     using LegEventSink = std::function<void(quint64, RelayLegKind, const SessionEvent &)>;
     void setLegEventSink(LegEventSink sink);
+    // Where the runs of whole messages go that this pair forwards in one piece instead
+    // of reporting their frames (Relay::setFrameRunObserver); set before start().
+    using FrameRunSink = std::function<void(quint64, const RelayedRun &)>;
+    void setFrameRunSink(FrameRunSink sink);
     void start();
     // Closes both legs with 1001 (the relay stops).
     void shutdown();
@@ -105,6 +110,12 @@ private:
     // A large frame on the direct path goes on as its bytes arrive, not once whole.
     void forwardFramePiece(RelayLegKind from, const FrameHeader &header, quint64 offset,
                            QByteArrayView wireBytes);
+    // The observed path with a run sink: runs of whole messages go on in one piece and
+    // to the run sink; everything else as events.
+    void forwardObservedRuns();
+    bool forwardObservedRun(RelayLegKind from, QByteArrayView wireFrames);
+    // Tells the run sink of the runs forwarded so far, those written stamped `nowUs`.
+    void reportRuns(qint64 nowUs);
     void writeForwarded(RelayLegKind to);
     // The frames a watched leg forwards from one read leave with one write, not one
     // each: at the end of that read's batch (writeAfterBatch(), the leg's reported
@@ -204,6 +215,8 @@ private:
     const RelayOptions &m_options;
     QUrl m_target;
     LegEventSink m_legEventSink;
+    FrameRunSink m_frameRunSink;
+    std::vector<RelayedRun> m_runs; // forwarded, not yet told
     RelayLeg *m_client;
     RelayUpstream *m_server = nullptr;
     // Timers without objects of their own (timerEvent()): a relay opens and closes

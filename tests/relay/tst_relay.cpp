@@ -64,6 +64,8 @@ private slots:
     void closeAnsweredLater();
     void watchedFramesLeaveBeforeTheLoopTurns();
     void legEventObserverHearsEachEventFirst();
+    void frameRunObserverHearsWholeMessagesInsteadOfEvents_data();
+    void frameRunObserverHearsWholeMessagesInsteadOfEvents();
     void relayHandshakeAndFrames_data();
     void relayHandshakeAndFrames();
     void upstreamRefusal();
@@ -458,8 +460,9 @@ struct RawRelayed {
     std::unique_ptr<Relay> relay;
     QTcpSocket client;
     QTcpSocket *upstreamSocket = nullptr;
-    QByteArray toClient;   // what the relay sent the client after its 101
-    bool observed = false; // RelayOptions::observed
+    QByteArray toClient;                 // what the relay sent the client after its 101
+    bool observed = false;               // RelayOptions::observed
+    Relay::FrameRunObserver runObserver; // set before the pair starts
 
     bool open() {
         RelayOptions options;
@@ -472,6 +475,8 @@ struct RawRelayed {
         options.observed = observed;
         options.serverDeflate.policy = DeflatePolicy::Refuse;
         relay = std::make_unique<Relay>(options);
+        if (runObserver)
+            relay->setFrameRunObserver(runObserver);
         return relay->listen() && rawHandshake(client, relay->port(), &toClient) && upstreamSocket;
     }
     // What the upstream received after its request.
@@ -732,6 +737,104 @@ void TestRelay::legEventObserverHearsEachEventFirst() {
     QVERIFY(relayed.waitUpstream(3 * 6 + 3 + 4 + 3));
     QTRY_VERIFY(signalAfter.size() > heard);
     QCOMPARE(observerAfter.size(), heard);
+}
+
+void TestRelay::frameRunObserverHearsWholeMessagesInsteadOfEvents_data() {
+    QTest::addColumn<bool>("staged");
+    QTest::newRow("runs") << false;
+    QTest::newRow("latency toward the server: events") << true;
+}
+
+void TestRelay::frameRunObserverHearsWholeMessagesInsteadOfEvents() {
+    // With a run observer, whole single-frame messages go on in runs that the observer
+    // hears (as received and as sent) instead of frame and message events; a ping and
+    // a fragmented message are events as before. A staged direction has events only.
+    QFETCH(bool, staged);
+    RawRelayed relayed;
+    relayed.observed = true;
+    QList<RelayedRun> runs;
+    relayed.runObserver = [&](quint64, const RelayedRun &run) { runs.append(run); };
+    QStringList events; // data frames and messages heard as events, by payload
+    QVERIFY(relayed.open());
+    if (staged) {
+        RelayDirectionFaults faults;
+        faults.latencyMs = 1;
+        relayed.relay->setFaults(RelayLegKind::Server, faults);
+    }
+    relayed.relay->setLegEventObserver([&](quint64, RelayLegKind leg, const SessionEvent &event) {
+        const char *side = leg == RelayLegKind::Client ? "client" : "server";
+        if (const auto *frame = std::get_if<FrameEvent>(&event))
+            events << QStringLiteral("%1 frame %2 %3")
+                          .arg(QLatin1StringView(side),
+                               QLatin1StringView(frame->direction == Direction::Incoming ? "in"
+                                                                                         : "out"),
+                               QString::fromLatin1(frame->frame.payload));
+        else if (const auto *message = std::get_if<MessageEvent>(&event))
+            events << QStringLiteral("%1 message %2")
+                          .arg(QLatin1StringView(side), QString::fromLatin1(message->message.data));
+    });
+    const QByteArray wholes = maskedFrame(0x81, "one", 0x01020304) +
+                              maskedFrame(0x82, QByteArray(200, 't'), 0x05060708) +
+                              maskedFrame(0x81, "three", 0x090a0b0c);
+    const QByteArray rest = maskedFrame(0x89, "p", 0x0d0e0f10) +
+                            maskedFrame(0x01, "fo", 0x11121314) +
+                            maskedFrame(0x80, "ur", 0x15161718);
+    relayed.client.write(wholes + rest);
+    relayed.client.flush();
+    // Staged, the fragmented message goes whole, as one frame.
+    const qsizetype frames = staged ? 5 : 6;
+    QTRY_COMPARE_WITH_TIMEOUT(wholeFrames(relayed.upstreamFrames()).size(), frames, 10000);
+    const QList<WireFrame> upstream = wholeFrames(relayed.upstreamFrames());
+    QCOMPARE(upstream.at(1).payload, QByteArray(200, 't'));
+    QCOMPARE(upstream.last().payload, QByteArray(staged ? "four" : "ur"));
+
+    // From the server: two whole messages, unmasked.
+    const QByteArray fromServer = serverFrame(0x82, "back") + serverFrame(0x81, "again");
+    relayed.upstreamSocket->write(fromServer);
+    relayed.upstreamSocket->flush();
+    QTRY_COMPARE_WITH_TIMEOUT(relayed.client.bytesAvailable(), fromServer.size(), 10000);
+    QCOMPARE(relayed.client.readAll(), fromServer);
+
+    QByteArray receivedFromClient;
+    QByteArray sentToServer;
+    QByteArray receivedFromServer;
+    for (const RelayedRun &run : std::as_const(runs)) {
+        QVERIFY(run.readUs > 0);
+        QVERIFY(run.writtenUs >= run.readUs);
+        QCOMPARE(run.sent.size(), run.received.size());
+        if (run.from == RelayLegKind::Client) {
+            receivedFromClient += run.received;
+            sentToServer += run.sent;
+        } else {
+            receivedFromServer += run.received;
+            QCOMPARE(run.sent, run.received); // the client leg sends unmasked
+        }
+    }
+    if (staged) {
+        QCOMPARE(receivedFromClient, QByteArray());
+        QVERIFY2(events.contains(QStringLiteral("client message one")),
+                 qPrintable(events.join(u'|')));
+        QVERIFY(events.contains(QStringLiteral("server frame out three")));
+    } else {
+        QCOMPARE(receivedFromClient, wholes);
+        // Re-masked with the relay's keys (RFC 6455 §5.3): the bytes the upstream got.
+        QCOMPARE(sentToServer, relayed.upstreamFrames().left(wholes.size()));
+        QVERIFY(sentToServer != wholes);
+        for (const QString &payload : {QStringLiteral("one"), QStringLiteral("three")}) {
+            QVERIFY2(!events.contains(QStringLiteral("client frame in %1").arg(payload)),
+                     qPrintable(events.join(u'|')));
+            QVERIFY(!events.contains(QStringLiteral("client message %1").arg(payload)));
+            QVERIFY(!events.contains(QStringLiteral("server frame out %1").arg(payload)));
+        }
+    }
+    // Whatever the staging, the server's two messages came as a run (the client leg
+    // is not staged), and the rest as events.
+    QCOMPARE(receivedFromServer, fromServer);
+    QVERIFY(!events.contains(QStringLiteral("server message back")));
+    QVERIFY(events.contains(QStringLiteral("client frame in fo")));
+    QVERIFY(events.contains(QStringLiteral("client message four")));
+    QVERIFY(events.contains(staged ? QStringLiteral("server frame out four")
+                                   : QStringLiteral("server frame out ur")));
 }
 
 void TestRelay::closeAnsweredLater() {
