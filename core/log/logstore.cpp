@@ -1,9 +1,13 @@
 #include "log/logstore.h"
 
 #include "net/eventclock.h"
+#include "protocol/masking.h"
 #include "protocol/opcode.h"
 
+#include <QtEndian>
+
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace ws::log {
@@ -237,6 +241,89 @@ void LogStore::insertRecord(const LogRecord &record, const LogRecordExtra &extra
 
 void LogStore::append(quint32 connection, const SessionEvent &event) {
     std::visit([&](const auto &e) { convert(connection, e); }, event);
+}
+
+namespace {
+
+// The header of the frame at `at` in a run's bytes (whole frames the decoder checked),
+// and how many bytes it takes.
+FrameHeader runFrameHeader(QByteArrayView wire, qsizetype at, int *headerBytes) {
+    const auto *b = reinterpret_cast<const quint8 *>(wire.data()) + at;
+    FrameHeader header;
+    header.setByte0(unpackByte0(b[0]));
+    const HeaderByte1 byte1 = unpackByte1(b[1]);
+    header.lengthEncoding = lengthEncodingOf(byte1.length7);
+    int size = 2 + extendedLengthSize(header.lengthEncoding);
+    switch (header.lengthEncoding) {
+    case LengthEncoding::Extended16:
+        header.payloadLength = qFromBigEndian<quint16>(b + 2);
+        break;
+    case LengthEncoding::Extended64:
+        header.payloadLength = qFromBigEndian<quint64>(b + 2);
+        break;
+    default:
+        header.payloadLength = byte1.length7;
+        break;
+    }
+    if (byte1.masked) {
+        header.maskingKey = qFromBigEndian<quint32>(b + size);
+        size += 4;
+    }
+    *headerBytes = size;
+    return header;
+}
+
+} // namespace
+
+int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
+                               QByteArrayView sent, qint64 readUs, qint64 writtenUs) {
+    commitPending();
+    // As the frame events would leave them: the last received frame had no notes.
+    stateFor(receivedOn).lastFrameNotes.clear();
+    stateFor(sentOn);
+    m_runPayloads.clear();
+    for (qsizetype at = 0; at + 2 <= received.size();) {
+        int headerBytes = 0;
+        const FrameHeader header = runFrameHeader(received, at, &headerBytes);
+        const auto size = qsizetype(header.payloadLength);
+        at += headerBytes;
+        if (size > received.size() - at)
+            break; // not a whole frame: not a run's
+        QByteArray payload;
+        if (size > 0) {
+            payload = QByteArray(size, Qt::Uninitialized);
+            if (header.maskingKey)
+                copyWithMask(payload.data(), received.data() + at, size, *header.maskingKey);
+            else
+                std::memcpy(payload.data(), received.data() + at, size_t(size));
+        }
+        at += size;
+        LogRecord r = newRecord(receivedOn, readUs, logKindForOpcode(header.opcode));
+        r.setHeader(header);
+        r.payload = payload;
+        r.frameCount = 1;
+        r.set(LogRecord::InFrameView);
+        r.set(LogRecord::InMessageView);
+        commit(std::move(r), nullptr);
+        m_runPayloads.push_back(std::move(payload));
+    }
+    std::size_t message = 0;
+    for (qsizetype at = 0; at + 2 <= sent.size() && message < m_runPayloads.size(); ++message) {
+        int headerBytes = 0;
+        const FrameHeader header = runFrameHeader(sent, at, &headerBytes);
+        at += headerBytes + qsizetype(header.payloadLength);
+        LogRecord r = newRecord(sentOn, writtenUs, logKindForOpcode(header.opcode));
+        r.setHeader(header);
+        r.payload = m_runPayloads[message];
+        r.sendDelayUs = sendDelay(writtenUs, readUs);
+        r.set(LogRecord::InFrameView);
+        r.set(LogRecord::InMessageView);
+        r.set(LogRecord::Outgoing);
+        commit(std::move(r), nullptr);
+    }
+    const int messages = int(m_runPayloads.size());
+    m_runPayloads.clear();
+    return messages;
 }
 
 LogRecord *LogStore::pendingFrame(quint32 connection, LogKind kind, Direction direction) {

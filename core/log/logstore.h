@@ -57,6 +57,14 @@ public:
     // commitPending() releases it. A data frame whose message never comes (a crafted
     // raw frame, an echo sent without a message event) is a row of both views.
     void append(quint32 connection, const SessionEvent &event);
+    // A relay's run of whole single-frame messages (RelayedRun): `received` as read on
+    // connection `receivedOn` at `readUs`, `sent` as written on `sentOn` at
+    // `writtenUs`, the same frames but for their masking keys. The same rows as the
+    // events of those frames make (each message a row of both views, on either
+    // connection), the payload of each message kept once for its two rows. Returns how
+    // many messages the run held.
+    int appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
+                         QByteArrayView sent, qint64 readUs, qint64 writtenUs);
     void commitPending();
     bool hasPending() const { return m_pending.has_value() || !m_sentFragments.empty(); }
 
@@ -188,6 +196,7 @@ private:
     // Adds the record at the end, or with `inTimeOrder` after the last record that is
     // not later than it. `extra` (null or empty: none) is copied.
     void commit(LogRecord record, const LogRecordExtra *extra, bool inTimeOrder = true);
+    std::vector<QByteArray> m_runPayloads; // appendRelayedRun()'s, kept for its capacity
     // Makes room at `index` by moving the records from there on up by one.
     void openGap(qsizetype index);
     Chunk &chunkOf(qsizetype index) { return *m_chunks[size_t((index + m_front) / ChunkSize)]; }

@@ -1,5 +1,6 @@
 // LogStore: SessionEvents in, compact records out.
 
+#include "../protocol/protocoltestsupport.h"
 #include "logtesthelpers.h"
 
 #include "log/logstore.h"
@@ -31,6 +32,8 @@ private slots:
     void lateEventsTakeTheirPlace();
     void importsKeepTheirOrder();
     void sentRecordsKeepWhenTheyWereQueued();
+    void relayedRunMakesTheRowsOfItsEvents_data();
+    void relayedRunMakesTheRowsOfItsEvents();
     void realSessionPair();
     void dropOldestKeepsTheRest();
     void releasedConnectionsGoWithTheirLastRecord();
@@ -403,6 +406,68 @@ void TestLogStore::sentRecordsKeepWhenTheyWereQueued() {
     QCOMPARE(store.at(0).timestampUs, 1500); // when it left
     QCOMPARE(store.at(0).sendDelayUs, 300u); // asked for 300 us before
     QCOMPARE(store.at(1).sendDelayUs, 0u);
+}
+
+void TestLogStore::relayedRunMakesTheRowsOfItsEvents_data() {
+    QTest::addColumn<bool>("fromClient");
+    QTest::newRow("client to server: re-masked") << true;
+    QTest::newRow("server to client: unmasked") << false;
+}
+
+void TestLogStore::relayedRunMakesTheRowsOfItsEvents() {
+    // A relay's run of whole messages, read on connection 1 at 1,000 us and written on
+    // connection 2 at 1,300 us, makes the rows the events of its frames make: the
+    // frames and messages as received, then the frames as sent.
+    QFETCH(bool, fromClient);
+    struct Message {
+        quint8 opcode;
+        QByteArray payload;
+        quint32 theirKey;
+        quint32 ourKey;
+    };
+    const QList<Message> messages = {{0x1, "Hello", 0x37fa213d, 0x01020304},
+                                     {0x2, QByteArray(300, 'b'), 0x11223344, 0x55667788},
+                                     {0x1, "", 0x0a0b0c0d, 0x0e0f1011}};
+    const auto keyOf = [&](quint32 key, bool masked) {
+        return masked ? std::optional<quint32>(key) : std::nullopt;
+    };
+    LogStore events;
+    events.setClockOffset(0);
+    LogStore runs;
+    runs.setClockOffset(0);
+    QByteArray received;
+    QByteArray sent;
+    for (const Message &m : messages) {
+        const std::optional<quint32> theirs = keyOf(m.theirKey, fromClient);
+        events.append(1, frameEvent(Direction::Incoming, 1000, m.opcode, m.payload, true, theirs));
+        events.append(
+            1, messageEvent(Direction::Incoming, 1000, static_cast<Opcode>(m.opcode), m.payload));
+        received += ws::test::wireFrame(0x80 | m.opcode, m.payload, theirs);
+        sent += ws::test::wireFrame(0x80 | m.opcode, m.payload, keyOf(m.ourKey, fromClient));
+    }
+    for (const Message &m : messages) {
+        FrameEvent out = frameEvent(Direction::Outgoing, 1300, m.opcode, m.payload, true,
+                                    keyOf(m.ourKey, fromClient));
+        out.queuedUs = 1000;
+        events.append(2, out);
+    }
+    events.commitPending();
+    QCOMPARE(runs.appendRelayedRun(1, 2, received, sent, 1000, 1300), 3);
+    QVERIFY(!runs.hasPending());
+    QCOMPARE(runs.size(), events.size());
+    QCOMPARE(runs.size(), 6);
+    for (qsizetype i = 0; i < runs.size(); ++i) {
+        QVERIFY2(runs.at(i) == events.at(i), qPrintable(QString::number(i)));
+        QCOMPARE(runs.at(i).sendDelayUs, events.at(i).sendDelayUs);
+        QCOMPARE(runs.at(i).maskingKey, events.at(i).maskingKey);
+        QCOMPARE(runs.at(i).flags, events.at(i).flags);
+    }
+    QCOMPARE(runs.at(3).sendDelayUs, 300u);
+    QCOMPARE(runs.at(4).header().lengthEncoding, LengthEncoding::Extended16);
+    // Each message's payload is kept once for its two rows.
+    QVERIFY(runs.at(0).payload.isSharedWith(runs.at(3).payload));
+    QCOMPARE(runs.at(1).rawHeader().toByteArray() + runs.at(1).maskedPayload(),
+             received.mid(runs.at(0).rawHeader().size + 5, runs.at(1).rawHeader().size + 300));
 }
 
 void TestLogStore::importsKeepTheirOrder() {
