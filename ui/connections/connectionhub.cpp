@@ -55,6 +55,7 @@ ConnectionHub::~ConnectionHub() {
         if (endpoint.relay) {
             endpoint.relay->disconnect(this);
             endpoint.relay->setLegEventObserver({});
+            endpoint.relay->setFrameRunObserver({});
         }
     }
 }
@@ -344,6 +345,9 @@ quint32 ConnectionHub::hostRelay(Relay *relay, RelayProxy *proxy, EndpointInfo i
         [this, id](quint64 pair, RelayLegKind leg, const SessionEvent &event) {
             onLegEvent(id, pair, leg, event);
         });
+    // Runs of whole messages come as runs, not as two events per frame.
+    relay->setFrameRunObserver(
+        [this, id](quint64 pair, const RelayedRun &run) { onRelayedRun(id, pair, run); });
     connect(relay, &Relay::clientAccepted, this,
             [this, id](quint64 pair, const QByteArray &request, const QByteArray &response,
                        const QByteArray &subprotocol) {
@@ -524,6 +528,47 @@ void ConnectionHub::onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg,
         flushDeferredLegEvents();
 }
 
+void ConnectionHub::onRelayedRun(quint32 relayId, quint64 pair, const RelayedRun &run) {
+    // A received frame still waits for its meaning: rows made now would come between.
+    if (m_frameLeg != 0) {
+        m_deferredRuns.push_back({relayId, pair, run});
+        return;
+    }
+    deliverRelayedRun(relayId, pair, run);
+}
+
+void ConnectionHub::deliverRelayedRun(quint32 relayId, quint64 pair, const RelayedRun &run) {
+    const LegRoute from = legRoute(relayId, pair, run.from);
+    const LegRoute to = legRoute(relayId, pair, otherLeg(run.from));
+    if (!from.leg || !to.leg)
+        return;
+    const quint64 generation = m_endpointsGeneration;
+    const int messages = m_log->appendRelayedRun(from.legId, to.legId, run.received, run.sent,
+                                                 run.readUs, run.writtenUs);
+    // Should a slot of the log have added or removed endpoints, found afresh.
+    Endpoint *receiving = generation == m_endpointsGeneration ? from.leg : find(from.legId);
+    Endpoint *sending = generation == m_endpointsGeneration ? to.leg : find(to.legId);
+    for (Endpoint *endpoint : {receiving, sending}) {
+        if (!endpoint)
+            continue;
+        EndpointInfo &info = endpoint->info;
+        if (endpoint == receiving)
+            info.messagesIn += messages;
+        else
+            info.messagesOut += messages;
+        if (endpoint->connection) {
+            const Session &session = endpoint->connection->session();
+            info.bytesIn = session.bytesReceived();
+            info.bytesOut = session.bytesSent();
+        }
+        markChanged(*endpoint);
+    }
+    if (from.pairId != m_lastDirtyPair) {
+        m_dirtyPairs.insert(from.pairId);
+        m_lastDirtyPair = from.pairId;
+    }
+}
+
 void ConnectionHub::deliverLegEvent(const LegRoute &route, const SessionEvent &event) {
     onSessionEvent(route.legId, route.leg, route.generation, event);
     // The pair sums its legs when the change is told (emitChanged()), not per frame.
@@ -570,8 +615,15 @@ void ConnectionHub::flushDeferredLegEvents() {
         }
         m_frameLeg = awaitsInterpretation(deferred.event) ? deferred.legId : 0;
     }
-    if (m_frameLeg != 0)
+    if (m_frameLeg != 0) {
         postDeferredFlush();
+        return;
+    }
+    // Taken first: delivering one may defer events again.
+    std::vector<DeferredRun> runs;
+    runs.swap(m_deferredRuns);
+    for (const DeferredRun &deferred : runs)
+        onRelayedRun(deferred.relayId, deferred.pair, deferred.run);
 }
 
 void ConnectionHub::onClientAccepted(quint32 relayId, quint64 pair, const QByteArray &request,

@@ -201,6 +201,10 @@ private:
     QString nextRelayName() const;
     void onPairStarted(quint32 relayId, quint64 pair, const QString &peer, const QUrl &target);
     void onLegEvent(quint32 relayId, quint64 pair, RelayLegKind leg, const SessionEvent &event);
+    // A run of whole messages the pair forwarded without events (Relay::setFrameRunObserver):
+    // rows on both legs, and their counts.
+    void onRelayedRun(quint32 relayId, quint64 pair, const RelayedRun &run);
+    void deliverRelayedRun(quint32 relayId, quint64 pair, const RelayedRun &run);
     LegRoute legRoute(quint32 relayId, quint64 pair, RelayLegKind leg);
     void deliverLegEvent(const LegRoute &route, const SessionEvent &event);
     void flushDeferredLegEvents();
@@ -252,6 +256,12 @@ private:
     // the other legs' events meanwhile.
     quint32 m_frameLeg = 0;
     QList<DeferredLegEvent> m_deferredLegEvents;
+    struct DeferredRun {
+        quint32 relayId;
+        quint64 pair;
+        RelayedRun run;
+    };
+    std::vector<DeferredRun> m_deferredRuns; // behind the deferred events
     bool m_deferredFlushPosted = false;
     // Routes found lately, by relay, pair and leg (a direct-mapped cache): a relay's
     // pairs take turns batch by batch, and every event of theirs asked the hashes

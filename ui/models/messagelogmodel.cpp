@@ -68,6 +68,14 @@ void MessageLogModel::appendEvent(quint32 connection, const SessionEvent &event)
     scheduleFlush();
 }
 
+int MessageLogModel::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
+                                      QByteArrayView sent, qint64 readUs, qint64 writtenUs) {
+    const int messages =
+        m_store.appendRelayedRun(receivedOn, sentOn, received, sent, readUs, writtenUs);
+    scheduleFlush();
+    return messages;
+}
+
 void MessageLogModel::appendEvents(quint32 connection, const QList<SessionEvent> &events) {
     for (const SessionEvent &event : events)
         m_store.append(connection, event);

@@ -84,6 +84,9 @@ public:
 
     // Log an event of `connection`; it becomes a row at the next flush.
     void appendEvent(quint32 connection, const SessionEvent &event);
+    // A relay's run of whole messages (log::LogStore::appendRelayedRun); how many.
+    int appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
+                         QByteArrayView sent, qint64 readUs, qint64 writtenUs);
     void appendEvents(quint32 connection, const QList<SessionEvent> &events);
     void appendRecord(const log::LogRecord &record, const log::LogRecordExtra &extra = {});
     // A record of a live connection (an error or a note row), at its place in time.
