@@ -4,8 +4,6 @@
 #include "protocol/masking.h"
 #include "protocol/opcode.h"
 
-#include <QtEndian>
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -243,38 +241,6 @@ void LogStore::append(quint32 connection, const SessionEvent &event) {
     std::visit([&](const auto &e) { convert(connection, e); }, event);
 }
 
-namespace {
-
-// The header of the frame at `at` in a run's bytes (whole frames the decoder checked),
-// and how many bytes it takes.
-FrameHeader runFrameHeader(QByteArrayView wire, qsizetype at, int *headerBytes) {
-    const auto *b = reinterpret_cast<const quint8 *>(wire.data()) + at;
-    FrameHeader header;
-    header.setByte0(unpackByte0(b[0]));
-    const HeaderByte1 byte1 = unpackByte1(b[1]);
-    header.lengthEncoding = lengthEncodingOf(byte1.length7);
-    int size = 2 + extendedLengthSize(header.lengthEncoding);
-    switch (header.lengthEncoding) {
-    case LengthEncoding::Extended16:
-        header.payloadLength = qFromBigEndian<quint16>(b + 2);
-        break;
-    case LengthEncoding::Extended64:
-        header.payloadLength = qFromBigEndian<quint64>(b + 2);
-        break;
-    default:
-        header.payloadLength = byte1.length7;
-        break;
-    }
-    if (byte1.masked) {
-        header.maskingKey = qFromBigEndian<quint32>(b + size);
-        size += 4;
-    }
-    *headerBytes = size;
-    return header;
-}
-
-} // namespace
-
 int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
                                QByteArrayView sent, qint64 readUs, qint64 writtenUs) {
     commitPending();
@@ -284,7 +250,7 @@ int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayVie
     m_runPayloads.clear();
     for (qsizetype at = 0; at + 2 <= received.size();) {
         int headerBytes = 0;
-        const FrameHeader header = runFrameHeader(received, at, &headerBytes);
+        const FrameHeader header = wholeFrameHeader(received.data() + at, &headerBytes);
         const auto size = qsizetype(header.payloadLength);
         at += headerBytes;
         if (size > received.size() - at)
@@ -310,7 +276,7 @@ int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayVie
     std::size_t message = 0;
     for (qsizetype at = 0; at + 2 <= sent.size() && message < m_runPayloads.size(); ++message) {
         int headerBytes = 0;
-        const FrameHeader header = runFrameHeader(sent, at, &headerBytes);
+        const FrameHeader header = wholeFrameHeader(sent.data() + at, &headerBytes);
         at += headerBytes + qsizetype(header.payloadLength);
         LogRecord r = newRecord(sentOn, writtenUs, logKindForOpcode(header.opcode));
         r.setHeader(header);

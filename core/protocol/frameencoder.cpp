@@ -82,27 +82,21 @@ void FrameEncoder::appendFrameRun(QByteArray &out, QByteArrayView wireFrames) {
     out.append(wireFrames);
     if (m_role != Role::Client)
         return;
-    auto *b = reinterpret_cast<quint8 *>(out.data());
+    char *b = out.data();
     qsizetype at = start;
     const qsizetype end = out.size();
     while (at < end) {
-        const HeaderByte1 byte1 = unpackByte1(b[at + 1]);
-        Q_ASSERT(byte1.masked);
-        const LengthEncoding encoding = lengthEncodingOf(byte1.length7);
-        const int keyAt = 2 + extendedLengthSize(encoding);
-        const quint64 length =
-            encoding == LengthEncoding::Extended16   ? qFromBigEndian<quint16>(b + at + 2)
-            : encoding == LengthEncoding::Extended64 ? qFromBigEndian<quint64>(b + at + 2)
-                                                     : byte1.length7;
-        quint8 *key = b + at + keyAt;
-        const quint32 theirs = qFromBigEndian<quint32>(key);
+        int headerBytes = 0;
+        const FrameHeader header = wholeFrameHeader(b + at, &headerBytes);
+        Q_ASSERT(header.maskingKey);
         const quint32 ours = m_keys.next();
-        qToBigEndian(ours, key);
-        at += keyAt + 4;
-        Q_ASSERT(quint64(end - at) >= length);
+        qToBigEndian(ours, b + at + headerBytes - 4);
+        at += headerBytes;
+        const auto length = qsizetype(header.payloadLength);
+        Q_ASSERT(end - at >= length);
         if (length > 0)
-            applyMask(out.data() + at, qsizetype(length), theirs ^ ours);
-        at += qsizetype(length);
+            applyMask(b + at, length, header.maskingKey.value_or(0) ^ ours);
+        at += length;
     }
 }
 

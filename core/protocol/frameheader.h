@@ -3,6 +3,7 @@
 #include "opcode.h"
 
 #include <QList>
+#include <QtEndian>
 #include <QtGlobal>
 
 #include <algorithm>
@@ -189,6 +190,34 @@ struct RawHeaderBytes {
 // non-minimal length is possible; a length too big for the chosen encoding keeps
 // its low bits). Returns the bytes.
 RawHeaderBytes serializeHeader(const FrameHeader &header);
+
+// The header at `bytes`, which hold all of it (a frame the decoder has checked, as in
+// a relay's run), and in `size` how many bytes it takes on the wire.
+inline FrameHeader wholeFrameHeader(const char *bytes, int *size) {
+    const auto *b = reinterpret_cast<const quint8 *>(bytes);
+    FrameHeader header;
+    header.setByte0(unpackByte0(b[0]));
+    const HeaderByte1 byte1 = unpackByte1(b[1]);
+    header.lengthEncoding = lengthEncodingOf(byte1.length7);
+    int at = 2 + extendedLengthSize(header.lengthEncoding);
+    switch (header.lengthEncoding) {
+    case LengthEncoding::Extended16:
+        header.payloadLength = qFromBigEndian<quint16>(b + 2);
+        break;
+    case LengthEncoding::Extended64:
+        header.payloadLength = qFromBigEndian<quint64>(b + 2);
+        break;
+    case LengthEncoding::Short7:
+        header.payloadLength = byte1.length7;
+        break;
+    }
+    if (byte1.masked) {
+        header.maskingKey = qFromBigEndian<quint32>(b + at);
+        at += 4;
+    }
+    *size = at;
+    return header;
+}
 
 // The fields of a header, for the inspector's field table, bit diagram and hex view.
 enum class HeaderField : quint8 {

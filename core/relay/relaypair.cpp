@@ -358,7 +358,10 @@ bool RelayPair::forwardObservedRun(RelayLegKind from, QByteArrayView wireFrames)
     // Whole messages, forwarded as they came (see takesWholeMessage()).
     out.wholeMessages = false;
     out.midFragment = false;
-    m_runs.push_back(RelayedRun{from, wireFrames.toByteArray(), sent.toByteArray(), readUs, 0});
+    // Toward the client the bytes go on as they came (a server masks nothing).
+    QByteArray received = wireFrames.toByteArray();
+    QByteArray sentBytes = to == RelayLegKind::Client ? received : sent.toByteArray();
+    m_runs.push_back(RelayedRun{from, std::move(received), std::move(sentBytes), readUs, 0});
     // Written with the rest of the batch (the leg's reported handler).
     (to == RelayLegKind::Server ? m_serverWriteAfterBatch : m_clientWriteAfterBatch) = true;
     return true;
