@@ -332,10 +332,10 @@ bool Connection::queueFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArr
 }
 
 SendError Connection::queueDataPiece(const FrameHeader &header, quint64 offset,
-                                     QByteArrayView wireBytes, qint64 nowUs) {
+                                     QByteArrayView wireBytes, qint64 nowUs, FrameHeader *sent) {
     if (m_finished || m_finishPending || !canSend())
         return SendError::NotOpen;
-    return m_session->sendDataPiece(header, offset, wireBytes, nowUs);
+    return m_session->sendDataPiece(header, offset, wireBytes, nowUs, sent);
 }
 
 SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {

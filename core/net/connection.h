@@ -193,7 +193,7 @@ protected:
     // A piece of a data frame another session received in pieces (Session::sendDataPiece),
     // queued for writeQueued() as queueDataFrame() queues a whole one.
     SendError queueDataPiece(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes,
-                             qint64 nowUs);
+                             qint64 nowUs, FrameHeader *sent = nullptr);
     void setPieceSink(Session::PieceSink sink) { m_session->setPieceSink(std::move(sink)); }
     // Whole data frames another session received as a run (Session::sendFrameRun),
     // queued for writeQueued(); false when they must go one by one (queueDataFrame()).

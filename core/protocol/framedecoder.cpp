@@ -808,9 +808,12 @@ void FrameDecoder::State::startFrame(FrameDecoder &d) {
 // goes (RFC 6455 §8.1). A violation then always comes between frames, where the
 // sink's owner can still answer it with a close frame on the other side.
 bool FrameDecoder::State::goesInPieces(const FrameDecoder &d) const {
-    return d.m_pieceSink && d.m_frameSink && !isControl(frame.header.op()) &&
-           frame.header.rsvBits() == 0 && progress.type != Opcode::Text && !closeSeen &&
-           frame.notes.isEmpty() && !d.hasNext();
+    if (!d.m_pieceSink || isControl(frame.header.op()) || frame.header.rsvBits() != 0 ||
+        progress.type == Opcode::Text || closeSeen || !frame.notes.isEmpty() || d.hasNext())
+        return false;
+    // Without a frame sink the decoder gathers messages itself: only a whole message
+    // of one frame goes in pieces, for the sink's owner to report.
+    return d.m_frameSink || (frame.header.op() == Opcode::Binary && frame.header.fin);
 }
 
 // The bytes of a frame going in pieces, as far as they are in the view, handed on as

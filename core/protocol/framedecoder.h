@@ -199,6 +199,9 @@ public:
     // nothing of an invalid frame goes anywhere. The sink answers the first piece
     // (offset 0) only: false refuses the frame, which then takes the frame sink's
     // path; every later piece of an accepted frame must be taken.
+    // Without a frame sink (a relay that reports what it forwards): only a binary
+    // message of one frame (FIN set) goes in pieces (its payload need not be split
+    // across feeds); it makes no output, and the sink's owner reports it.
     using PieceSink =
         std::function<bool(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes)>;
     void setPieceSink(PieceSink sink) { m_pieceSink = std::move(sink); }

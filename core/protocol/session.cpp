@@ -502,15 +502,17 @@ struct SessionOps {
     }
 
     static FrameDecoder::PieceSink decoderPieceSink(Session &s) {
-        if (!s.d->frameSink || !s.d->pieceSink || s.d->extension)
+        if (!s.d->pieceSink || s.d->extension)
             return {};
         return [&s](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
-            // A frame starts in pieces only where its sunk frame would go (see
-            // decoderFrameSink); the rest of one that started must follow.
-            if (offset == 0 && (s.hasEvent() || s.d->ignoreInput))
-                return false;
-            s.d->pieceSink(header, offset, wireBytes);
-            return true;
+            // A frame starts in pieces only where a sunk frame or a run would go,
+            // behind no event (see decoderFrameSink); the rest of one that started
+            // must follow.
+            if (offset != 0) {
+                s.d->pieceSink(header, offset, wireBytes);
+                return true;
+            }
+            return !s.hasEvent() && !s.d->ignoreInput && s.d->pieceSink(header, 0, wireBytes);
         };
     }
 
@@ -1146,7 +1148,7 @@ bool Session::isSendingPieces() const {
 }
 
 SendError Session::sendDataPiece(const FrameHeader &received, quint64 offset,
-                                 QByteArrayView wireBytes, qint64 nowUs) {
+                                 QByteArrayView wireBytes, qint64 nowUs, FrameHeader *sent) {
     m_nowUs = nowUs;
     if (offset == 0) {
         if (const SendError refusal = SessionOps::dataFrameRefusal(*this);
@@ -1159,6 +1161,8 @@ SendError Session::sendDataPiece(const FrameHeader &received, quint64 offset,
         SessionOps::account(*this, start);
         d->pieceBytesLeft = received.payloadLength;
         d->pieceKey = header.maskingKey;
+        if (sent)
+            *sent = header;
     } else if (d->pieceBytesLeft == 0) {
         return SendError::NotOpen; // its first piece was refused
     } else if (m_closeSent) {

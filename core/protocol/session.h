@@ -263,8 +263,12 @@ public:
     // received, `offset` payload bytes before them; text frames are always whole). A
     // frame that would complete behind events not taken yet is not cut in pieces but
     // takes the frame sink's path. An empty function: whole frames only.
+    // Without a frame sink: an incoming binary message of one frame goes to `sink` in
+    // pieces, which then reports it itself: it makes no FrameEvent and no MessageEvent.
+    // The sink answers the first piece (offset 0): false refuses the frame, which then
+    // takes the usual path; every later piece of an accepted frame must be taken.
     using PieceSink =
-        std::function<void(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes)>;
+        std::function<bool(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes)>;
     void setPieceSink(PieceSink sink);
     // With a frame sink: incoming whole data frames that follow each other in one
     // receiveData() go to `sink` together, as their bytes on the wire
@@ -293,9 +297,11 @@ public:
     // interleave): other sends say FrameInProgress, and a close, which cannot wait
     // (failing the connection, answering the peer's close), is not sent at all: the
     // transport is closed instead. No frame events. Pieces of a frame whose first
-    // piece was refused are refused too.
+    // piece was refused are refused too. `sent`, when not null, is set at the first
+    // piece to the header written (with its masking key), for a caller that reports
+    // the frame itself.
     SendError sendDataPiece(const FrameHeader &received, quint64 offset, QByteArrayView wireBytes,
-                            qint64 nowUs);
+                            qint64 nowUs, FrameHeader *sent = nullptr);
     // True between the first and the last piece of a frame sent in pieces.
     bool isSendingPieces() const;
     // Give up without a close handshake (timeout, or the user pulled the plug):

@@ -28,11 +28,18 @@ struct RelayStaging;
 // (Relay::setFrameRunObserver): their bytes as they came and as they left. The two
 // hold the same frames, but for the masking keys: the server leg masks with fresh keys
 // of its own, the client leg sends unmasked.
+// Or, with `inPieces`, one binary message of a single frame that went on in pieces as
+// its bytes came (Session::setPieceSink): its header as received and as sent, and its
+// payload gathered unmasked; `received` and `sent` are then empty.
 struct RelayedRun {
     RelayLegKind from = RelayLegKind::Client; // the leg that received them
-    QByteArray received;                      // as read, still masked from a client
-    QByteArray sent;                          // as queued on the other leg
-    qint64 readUs = 0;                        // when they were read
+    QByteArray received{};                    // as read, still masked from a client
+    QByteArray sent{};                        // as queued on the other leg
+    bool inPieces = false;
+    FrameHeader receivedHeader{}; // inPieces: the frame's header as read
+    FrameHeader sentHeader{};     // inPieces: as sent on, with the other leg's masking key
+    QByteArray payload{};         // inPieces: unmasked
+    qint64 readUs = 0;            // when they were read (the last piece, in pieces)
     // When they were written to the other leg's socket, or, for a run followed by an
     // event of the pair in the same read, when that event came (written right after).
     qint64 writtenUs = 0;
@@ -125,9 +132,11 @@ public:
     }
     // With an observer, pairs that forward frame by frame (no permessage-deflate) and
     // whose direction is not staged forward runs of whole single-frame messages in one
-    // piece (Session::setFrameRunSink) and tell the observer, in order with the events,
-    // instead of reporting each frame and message as events: neither legEvent() nor
-    // the leg event observer hears of those. For the pairs started from now on.
+    // piece (Session::setFrameRunSink), and a larger single-frame binary message in
+    // pieces as it arrives (Session::setPieceSink), and tell the observer, in order
+    // with the events, instead of reporting each frame and message as events: neither
+    // legEvent() nor the leg event observer hears of those. For the pairs started from
+    // now on.
     using FrameRunObserver = std::function<void(quint64 pair, const RelayedRun &run)>;
     void setFrameRunObserver(FrameRunObserver observer) {
         m_frameRunObserver = std::move(observer);

@@ -2,6 +2,7 @@
 
 #include "net/eventclock.h"
 #include "net/oneshottimer.h"
+#include "protocol/masking.h"
 #include "relay/relayheaders.h"
 
 #include <QTcpSocket>
@@ -316,10 +317,12 @@ void RelayPair::forwardDirectly() {
     m_client->setPieceSink(
         [this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
             forwardFramePiece(RelayLegKind::Client, header, offset, wireBytes);
+            return true;
         });
     m_server->setPieceSink(
         [this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
             forwardFramePiece(RelayLegKind::Server, header, offset, wireBytes);
+            return true;
         });
     // Runs of small whole frames go on in one piece; what a run cannot take goes frame
     // by frame above.
@@ -340,6 +343,14 @@ void RelayPair::forwardObservedRuns() {
     m_server->setFrameRunSink([this](QByteArrayView wireFrames) {
         return forwardObservedRun(RelayLegKind::Server, wireFrames);
     });
+    m_client->setPieceSink(
+        [this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
+            return forwardObservedPiece(RelayLegKind::Client, header, offset, wireBytes);
+        });
+    m_server->setPieceSink(
+        [this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
+            return forwardObservedPiece(RelayLegKind::Server, header, offset, wireBytes);
+        });
 }
 
 bool RelayPair::forwardObservedRun(RelayLegKind from, QByteArrayView wireFrames) {
@@ -361,8 +372,59 @@ bool RelayPair::forwardObservedRun(RelayLegKind from, QByteArrayView wireFrames)
     // Toward the client the bytes go on as they came (a server masks nothing).
     QByteArray received = wireFrames.toByteArray();
     QByteArray sentBytes = to == RelayLegKind::Client ? received : sent.toByteArray();
-    m_runs.push_back(RelayedRun{from, std::move(received), std::move(sentBytes), readUs, 0});
+    m_runs.push_back(RelayedRun{.from = from,
+                                .received = std::move(received),
+                                .sent = std::move(sentBytes),
+                                .readUs = readUs});
     // Written with the rest of the batch (the leg's reported handler).
+    (to == RelayLegKind::Server ? m_serverWriteAfterBatch : m_clientWriteAfterBatch) = true;
+    return true;
+}
+
+bool RelayPair::forwardObservedPiece(RelayLegKind from, const FrameHeader &header, quint64 offset,
+                                     QByteArrayView wireBytes) {
+    const RelayLegKind to = otherLeg(from);
+    RelayedRun &message = m_inPieces[from == RelayLegKind::Server ? 1 : 0];
+    const qint64 readUs = leg(from)->lastReadUs();
+    const auto queuePiece = [&](FrameHeader *sent) {
+        if (to == RelayLegKind::Client)
+            return m_client->queueDataPiece(header, offset, wireBytes, readUs, sent);
+        return m_server ? m_server->queueDataPiece(header, offset, wireBytes, readUs, sent)
+                        : SendError::NotOpen;
+    };
+    if (offset == 0) {
+        // As a run: intercept, faults and what waits to go out need an event.
+        FrameHeader sent;
+        if (!m_frameRunSink || isStaged(to) || !outbound(to).queue.empty() ||
+            queuePiece(&sent) != SendError::None)
+            return false;
+        outbound(to).wholeMessages = false;
+        outbound(to).midFragment = false;
+        message.from = from;
+        message.inPieces = true;
+        message.receivedHeader = header;
+        message.sentHeader = sent;
+        // Within the message size limit: the decoder checked the header.
+        message.payload = QByteArray(qsizetype(header.payloadLength), Qt::Uninitialized);
+    } else {
+        // Refused only once the other leg is closing: its transport closes mid-frame,
+        // and the rest has nowhere to go.
+        (void)queuePiece(nullptr);
+    }
+    // Gathered for the log while the bytes are still in the cache.
+    char *gathered = message.payload.data() + offset;
+    if (header.maskingKey)
+        copyWithMask(gathered, wireBytes.data(), wireBytes.size(), *header.maskingKey, offset);
+    else
+        std::memcpy(gathered, wireBytes.data(), size_t(wireBytes.size()));
+    if (offset + quint64(wireBytes.size()) == header.payloadLength) {
+        message.readUs = readUs;
+        m_runs.push_back(std::move(message));
+        message = RelayedRun{};
+        // What was injected meanwhile goes now.
+        if (!outbound(to).queue.empty())
+            postFlush(to);
+    }
     (to == RelayLegKind::Server ? m_serverWriteAfterBatch : m_clientWriteAfterBatch) = true;
     return true;
 }

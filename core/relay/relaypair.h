@@ -114,6 +114,10 @@ private:
     // to the run sink; everything else as events.
     void forwardObservedRuns();
     bool forwardObservedRun(RelayLegKind from, QByteArrayView wireFrames);
+    // A single-frame binary message forwarded piece by piece, its payload gathered for
+    // the run sink; false at the first piece refuses it (it then comes as events).
+    bool forwardObservedPiece(RelayLegKind from, const FrameHeader &header, quint64 offset,
+                              QByteArrayView wireBytes);
     // Tells the run sink of the runs forwarded so far, those written stamped `nowUs`.
     void reportRuns(qint64 nowUs);
     void writeForwarded(RelayLegKind to);
@@ -217,6 +221,9 @@ private:
     LegEventSink m_legEventSink;
     FrameRunSink m_frameRunSink;
     std::vector<RelayedRun> m_runs; // forwarded, not yet told
+    // forwardObservedPiece(): the message going on in pieces from each leg, [0]: from
+    // the client, [1]: from the server (inPieces while its pieces are going).
+    RelayedRun m_inPieces[2];
     RelayLeg *m_client;
     RelayUpstream *m_server = nullptr;
     // Timers without objects of their own (timerEvent()): a relay opens and closes

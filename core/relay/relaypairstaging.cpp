@@ -277,6 +277,10 @@ RelayPair::Waiting RelayPair::takeWaiting(RelayLegKind to, std::deque<Waiting>::
 
 void RelayPair::flushOutbound(RelayLegKind to) {
     Outbound &out = outbound(to);
+    // RFC 6455 §5.4: nothing comes between the pieces of a frame; what waits goes
+    // after its last piece (forwardObservedPiece()).
+    if (const Connection *target = leg(to); target && target->session().isSendingPieces())
+        return;
     const RelayDirectionFaults *faults = m_staging ? &this->faults().toward(to) : nullptr;
     bool sentOne = true;
     while (sentOne) {

@@ -303,6 +303,8 @@ private slots:
     void runSinkStopsBeforeBrokenFrames_data();
     void runSinkStopsBeforeBrokenFrames();
     void runSinkRefusalGoesFrameByFrame();
+    void pieceSinkWithoutFrameSinkTakesWholeBinaryMessages_data();
+    void pieceSinkWithoutFrameSinkTakesWholeBinaryMessages();
     void runSinkWithoutFrameSinkTakesWholeMessages_data();
     void runSinkWithoutFrameSinkTakesWholeMessages();
     void pieceSinkTakesFramesAsTheyArrive_data();
@@ -1678,14 +1680,17 @@ namespace {
 // (its stream offset and wire bytes) and per message (kind and data); with a run sink
 // and no frame sink, each frame of a run stands for the frame and the message the
 // decoder would otherwise output. `runs` gets each run's frame count, and is false
-// where a run held anything but whole single-frame data messages.
+// where a run held anything but whole single-frame data messages. With
+// `framesInPieces`, a piece sink (and still no frame sink) takes frames too: each
+// frame it takes whole stands for its frame and message, and is counted there.
 QStringList reportedLines(const QList<QByteArray> &pieces, bool withRuns, QList<int> *runs,
-                          bool *runsWhole) {
+                          bool *runsWhole, int *framesInPieces = nullptr) {
     DecoderOptions options{Role::Server};
     options.reportDataFrames = true;
     FrameDecoder decoder(options);
     QStringList lines;
     qint64 offset = 0;
+    QByteArray gathered; // the payload of the frame in pieces, unmasked
     const auto frameLine = [](qint64 at, const QByteArray &wire) {
         return QStringLiteral("frame %1 %2").arg(at).arg(QString::fromLatin1(wire.toHex()));
     };
@@ -1717,6 +1722,22 @@ QStringList reportedLines(const QList<QByteArray> &pieces, bool withRuns, QList<
             return true;
         });
     }
+    if (framesInPieces) {
+        decoder.setPieceSink([&](const FrameHeader &header, quint64 at, QByteArrayView wire) {
+            if (at != quint64(gathered.size()) || !header.fin || header.op() != Opcode::Binary)
+                *runsWhole = false;
+            gathered += referenceMask(wire.toByteArray(), *header.maskingKey, at);
+            if (quint64(gathered.size()) == header.payloadLength) {
+                const QByteArray frame =
+                    wireFrame(packByte0(header.byte0()), gathered, header.maskingKey);
+                lines << frameLine(offset, frame) << messageLine(header.op(), gathered);
+                offset += frame.size();
+                gathered.clear();
+                ++*framesInPieces;
+            }
+            return true;
+        });
+    }
     for (const QByteArray &piece : pieces) {
         decoder.feed(piece);
         while (decoder.hasNext()) {
@@ -1737,6 +1758,44 @@ QStringList reportedLines(const QList<QByteArray> &pieces, bool withRuns, QList<
 }
 
 } // namespace
+
+void TestFrameDecoder::pieceSinkWithoutFrameSinkTakesWholeBinaryMessages_data() {
+    QTest::addColumn<QList<QByteArray>>("pieces");
+    QByteArray stream;
+    for (const QByteArray &frame : runStreamFrames())
+        stream += frame;
+    // A large text message and a large fragmented binary one: never in pieces.
+    stream += wireFrame(0x81, utf8Pattern(6000), 0x01020304) +
+              wireFrame(0x02, pattern(5000), 0x05060708) +
+              wireFrame(0x80, pattern(5000), 0x090a0b0c) +
+              wireFrame(0x82, pattern(9000), 0x0d0e0f10);
+    for (const Split &split : splits(stream))
+        QTest::newRow(qPrintable(split.first)) << split.second;
+}
+
+void TestFrameDecoder::pieceSinkWithoutFrameSinkTakesWholeBinaryMessages() {
+    // Without a frame sink (a relay that logs what it forwards), the piece sink takes
+    // binary messages of one frame only, and what it takes plus the runs and outputs
+    // is exactly what the decoder outputs without either sink, in order, at the same
+    // offsets.
+    QFETCH(QList<QByteArray>, pieces);
+    QList<int> runs;
+    bool whole = true;
+    int inPieces = 0;
+    const QStringList withPieces = reportedLines(pieces, false, &runs, &whole, &inPieces);
+    int alsoInPieces = 0;
+    const QStringList withBoth = reportedLines(pieces, true, &runs, &whole, &alsoInPieces);
+    const QStringList plain = reportedLines(pieces, false, &runs, &whole);
+    QVERIFY(whole);
+    QCOMPARE(withPieces, plain);
+    QCOMPARE(withBoth, plain);
+    if (QByteArrayView(QTest::currentDataTag()) == "byte by byte") {
+        // Byte by byte no output waits when a frame starts: every binary message of
+        // one non-empty frame goes in pieces, with runs or without (none can form).
+        QCOMPARE(inPieces, 7);
+        QCOMPARE(alsoInPieces, 7);
+    }
+}
 
 void TestFrameDecoder::runSinkWithoutFrameSinkTakesWholeMessages_data() {
     QTest::addColumn<QList<QByteArray>>("pieces");

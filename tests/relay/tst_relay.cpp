@@ -18,6 +18,7 @@
 
 #include <QTemporaryDir>
 #include <QTest>
+#include <QtEndian>
 
 #include <memory>
 
@@ -66,6 +67,8 @@ private slots:
     void legEventObserverHearsEachEventFirst();
     void frameRunObserverHearsWholeMessagesInsteadOfEvents_data();
     void frameRunObserverHearsWholeMessagesInsteadOfEvents();
+    void frameRunObserverHearsLargeMessagesInPieces_data();
+    void frameRunObserverHearsLargeMessagesInPieces();
     void relayHandshakeAndFrames_data();
     void relayHandshakeAndFrames();
     void upstreamRefusal();
@@ -278,6 +281,7 @@ struct SessionLegs {
             [&to, this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
                 pieces += 1;
                 errors += to.sendDataPiece(header, offset, wireBytes, 3) != SendError::None;
+                return true;
             });
     }
     // And runs of small frames in one piece, as RelayPair's direct path sends them.
@@ -835,6 +839,121 @@ void TestRelay::frameRunObserverHearsWholeMessagesInsteadOfEvents() {
     QVERIFY(events.contains(QStringLiteral("client message four")));
     QVERIFY(events.contains(staged ? QStringLiteral("server frame out four")
                                    : QStringLiteral("server frame out ur")));
+}
+
+void TestRelay::frameRunObserverHearsLargeMessagesInPieces_data() {
+    QTest::addColumn<bool>("staged");
+    QTest::newRow("plain") << false;
+    QTest::newRow("latency toward the server") << true;
+}
+
+void TestRelay::frameRunObserverHearsLargeMessagesInPieces() {
+    // With a run observer, a large single-frame binary message goes on piece by piece
+    // as it arrives, and the observer hears it once whole (its headers either side and
+    // its payload) instead of frame and message events. A message injected meanwhile
+    // waits for its last piece (RFC 6455 §5.4). A staged direction has events only.
+    QFETCH(bool, staged);
+    RawRelayed relayed;
+    relayed.observed = true;
+    QList<RelayedRun> runs;
+    relayed.runObserver = [&](quint64, const RelayedRun &run) { runs.append(run); };
+    QStringList events; // data frames and messages heard as events, by payload size
+    QVERIFY(relayed.open());
+    if (staged) {
+        RelayDirectionFaults faults;
+        faults.latencyMs = 1;
+        relayed.relay->setFaults(RelayLegKind::Server, faults);
+    }
+    relayed.relay->setLegEventObserver([&](quint64, RelayLegKind leg, const SessionEvent &event) {
+        const char *side = leg == RelayLegKind::Client ? "client" : "server";
+        if (const auto *frame = std::get_if<FrameEvent>(&event))
+            events << QStringLiteral("%1 frame %2 %3")
+                          .arg(QLatin1StringView(side),
+                               QLatin1StringView(frame->direction == Direction::Incoming ? "in"
+                                                                                         : "out"))
+                          .arg(frame->frame.payload.size());
+        else if (const auto *message = std::get_if<MessageEvent>(&event))
+            events << QStringLiteral("%1 message %2")
+                          .arg(QLatin1StringView(side))
+                          .arg(message->message.data.size());
+    });
+    QByteArray up(300000, Qt::Uninitialized);
+    for (qsizetype i = 0; i < up.size(); ++i)
+        up[i] = char(i * 7 + i / 251);
+    const quint32 key = 0x0a1b2c3d;
+    const QByteArray frame = maskedFrame(0x82, up, key);
+    // Half of it; once some has reached the upstream, an injected message; the rest.
+    const qsizetype half = frame.size() / 2;
+    relayed.client.write(frame.left(half));
+    relayed.client.flush();
+    if (!staged)
+        QVERIFY(relayed.waitUpstream(1000));
+    QVERIFY(relayed.relay->inject(1, RelayLegKind::Server, Opcode::Text, "injected"));
+    relayed.client.write(frame.mid(half));
+    relayed.client.flush();
+    QTRY_COMPARE_WITH_TIMEOUT(wholeFrames(relayed.upstreamFrames()).size(), 2, 10000);
+    const QList<WireFrame> upstream = wholeFrames(relayed.upstreamFrames());
+    // Staged, the injected message went at once, before the message was whole.
+    const WireFrame &large = upstream.at(staged ? 1 : 0);
+    QCOMPARE(large.payload.size(), up.size());
+    QVERIFY(large.payload == up);
+    QVERIFY(large.masked);
+    QCOMPARE(upstream.at(staged ? 0 : 1).payload, QByteArray("injected"));
+
+    // From the server, unmasked, in two writes.
+    QByteArray down(200000, Qt::Uninitialized);
+    for (qsizetype i = 0; i < down.size(); ++i)
+        down[i] = char(i * 13 + i / 509);
+    const QByteArray fromServer = serverFrame(0x82, down);
+    relayed.upstreamSocket->write(fromServer.left(fromServer.size() / 2));
+    relayed.upstreamSocket->flush();
+    QTRY_VERIFY_WITH_TIMEOUT(relayed.client.bytesAvailable() > 1000, 10000);
+    relayed.upstreamSocket->write(fromServer.mid(fromServer.size() / 2));
+    relayed.upstreamSocket->flush();
+    QTRY_COMPARE_WITH_TIMEOUT(relayed.client.bytesAvailable(), fromServer.size(), 10000);
+    QVERIFY(relayed.client.readAll() == fromServer);
+
+    QList<RelayedRun> inPieces;
+    for (const RelayedRun &run : std::as_const(runs)) {
+        if (!run.inPieces)
+            continue;
+        QVERIFY(run.received.isEmpty() && run.sent.isEmpty());
+        QVERIFY(run.readUs > 0);
+        QVERIFY(run.writtenUs >= run.readUs);
+        inPieces.append(run);
+    }
+    QCOMPARE(inPieces.size(), staged ? 1 : 2);
+    if (!staged) {
+        const RelayedRun &run = inPieces.first();
+        QCOMPARE(run.from, RelayLegKind::Client);
+        QCOMPARE(run.receivedHeader.payloadLength, quint64(up.size()));
+        QCOMPARE(run.receivedHeader.maskingKey, std::optional<quint32>(key));
+        // Re-masked with the relay's key (RFC 6455 §5.3): the key the upstream got,
+        // after a 64-bit length.
+        const QByteArray wire = relayed.upstreamFrames();
+        QCOMPARE(run.sentHeader.maskingKey,
+                 std::optional<quint32>(qFromBigEndian<quint32>(wire.constData() + 10)));
+        QVERIFY(run.sentHeader.maskingKey != run.receivedHeader.maskingKey);
+        QVERIFY(run.payload == up);
+        QVERIFY2(!events.contains(QStringLiteral("client message 300000")),
+                 qPrintable(events.join(u'|')));
+        QVERIFY(!events.contains(QStringLiteral("client frame in 300000")));
+        QVERIFY(!events.contains(QStringLiteral("server frame out 300000")));
+    } else {
+        QVERIFY2(events.contains(QStringLiteral("client message 300000")),
+                 qPrintable(events.join(u'|')));
+        QVERIFY(events.contains(QStringLiteral("server frame out 300000")));
+    }
+    // Whatever the staging, the server's message went in pieces (the client leg is
+    // not staged).
+    const RelayedRun &back = inPieces.last();
+    QCOMPARE(back.from, RelayLegKind::Server);
+    QCOMPARE(back.receivedHeader.maskingKey, std::nullopt);
+    QCOMPARE(back.sentHeader.maskingKey, std::nullopt);
+    QCOMPARE(back.sentHeader.payloadLength, quint64(down.size()));
+    QVERIFY(back.payload == down);
+    QVERIFY(!events.contains(QStringLiteral("server message 200000")));
+    QVERIFY(!events.contains(QStringLiteral("client frame out 200000")));
 }
 
 void TestRelay::closeAnsweredLater() {
