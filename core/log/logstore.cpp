@@ -243,10 +243,7 @@ void LogStore::append(quint32 connection, const SessionEvent &event) {
 
 int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
                                QByteArrayView sent, qint64 readUs, qint64 writtenUs) {
-    commitPending();
-    // As the frame events would leave them: the last received frame had no notes.
-    stateFor(receivedOn).lastFrameNotes.clear();
-    stateFor(sentOn);
+    startRelayed(receivedOn, sentOn);
     m_runPayloads.clear();
     for (qsizetype at = 0; at + 2 <= received.size();) {
         int headerBytes = 0;
@@ -264,13 +261,7 @@ int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayVie
                 std::memcpy(payload.data(), received.data() + at, size_t(size));
         }
         at += size;
-        LogRecord r = newRecord(receivedOn, readUs, logKindForOpcode(header.opcode));
-        r.setHeader(header);
-        r.payload = payload;
-        r.frameCount = 1;
-        r.set(LogRecord::InFrameView);
-        r.set(LogRecord::InMessageView);
-        commit(std::move(r), nullptr);
+        commitRelayed(receivedOn, header, payload, readUs, std::nullopt);
         m_runPayloads.push_back(std::move(payload));
     }
     std::size_t message = 0;
@@ -278,18 +269,44 @@ int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayVie
         int headerBytes = 0;
         const FrameHeader header = wholeFrameHeader(sent.data() + at, &headerBytes);
         at += headerBytes + qsizetype(header.payloadLength);
-        LogRecord r = newRecord(sentOn, writtenUs, logKindForOpcode(header.opcode));
-        r.setHeader(header);
-        r.payload = m_runPayloads[message];
-        r.sendDelayUs = sendDelay(writtenUs, readUs);
-        r.set(LogRecord::InFrameView);
-        r.set(LogRecord::InMessageView);
-        r.set(LogRecord::Outgoing);
-        commit(std::move(r), nullptr);
+        commitRelayed(sentOn, header, m_runPayloads[message], readUs, writtenUs);
     }
     const int messages = int(m_runPayloads.size());
     m_runPayloads.clear();
     return messages;
+}
+
+void LogStore::appendRelayedMessage(quint32 receivedOn, quint32 sentOn, const FrameHeader &received,
+                                    const FrameHeader &sent, const QByteArray &payload,
+                                    qint64 readUs, qint64 writtenUs) {
+    startRelayed(receivedOn, sentOn);
+    commitRelayed(receivedOn, received, payload, readUs, std::nullopt);
+    commitRelayed(sentOn, sent, payload, readUs, writtenUs);
+}
+
+void LogStore::startRelayed(quint32 receivedOn, quint32 sentOn) {
+    commitPending();
+    // As the frame events would leave them: the last received frame had no notes.
+    stateFor(receivedOn).lastFrameNotes.clear();
+    stateFor(sentOn);
+}
+
+void LogStore::commitRelayed(quint32 connection, const FrameHeader &header,
+                             const QByteArray &payload, qint64 readUs,
+                             std::optional<qint64> writtenUs) {
+    LogRecord r =
+        newRecord(connection, writtenUs.value_or(readUs), logKindForOpcode(header.opcode));
+    r.setHeader(header);
+    r.payload = payload;
+    r.set(LogRecord::InFrameView);
+    r.set(LogRecord::InMessageView);
+    if (writtenUs) {
+        r.sendDelayUs = sendDelay(*writtenUs, readUs);
+        r.set(LogRecord::Outgoing);
+    } else {
+        r.frameCount = 1;
+    }
+    commit(std::move(r), nullptr);
 }
 
 LogRecord *LogStore::pendingFrame(quint32 connection, LogKind kind, Direction direction) {

@@ -65,6 +65,12 @@ public:
     // many messages the run held.
     int appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
                          QByteArrayView sent, qint64 readUs, qint64 writtenUs);
+    // A relay's single-frame message forwarded in pieces: the frame as `received` on
+    // `receivedOn` and as `sent` on `sentOn`, its unmasked `payload` kept once for
+    // both rows. The same rows as appendRelayedRun() makes for a message.
+    void appendRelayedMessage(quint32 receivedOn, quint32 sentOn, const FrameHeader &received,
+                              const FrameHeader &sent, const QByteArray &payload, qint64 readUs,
+                              qint64 writtenUs);
     void commitPending();
     bool hasPending() const { return m_pending.has_value() || !m_sentFragments.empty(); }
 
@@ -196,6 +202,11 @@ private:
     // Adds the record at the end, or with `inTimeOrder` after the last record that is
     // not later than it. `extra` (null or empty: none) is copied.
     void commit(LogRecord record, const LogRecordExtra *extra, bool inTimeOrder = true);
+    // A relayed message's rows (appendRelayedRun()): the pending record committed
+    // first, then one row per frame, received (no `writtenUs`) or sent on.
+    void startRelayed(quint32 receivedOn, quint32 sentOn);
+    void commitRelayed(quint32 connection, const FrameHeader &header, const QByteArray &payload,
+                       qint64 readUs, std::optional<qint64> writtenUs);
     std::vector<QByteArray> m_runPayloads; // appendRelayedRun()'s, kept for its capacity
     // Makes room at `index` by moving the records from there on up by one.
     void openGap(qsizetype index);

@@ -344,6 +344,24 @@ void TestRelayPanel::bothLegsInLogTreeFilterAndInspector() {
             0);
     QVERIFY(waitForRecord(*log, client, incoming(LogKind::Text, "to the server"), WaitMs) >= 0);
 
+    // A large message goes on in pieces as it arrives, and is logged once whole, on
+    // both legs, both ways, and counted.
+    const int clientLegIn = hub->info(nodes.client)->messagesIn;
+    const int serverLegOut = hub->info(nodes.server)->messagesOut;
+    QByteArray large(200000, Qt::Uninitialized);
+    for (qsizetype i = 0; i < large.size(); ++i)
+        large[i] = char(i % 241);
+    QCOMPARE(hub->sendBinary(client, large), SendError::None);
+    QVERIFY(waitForRecord(*log, client, incoming(LogKind::Binary, large), WaitMs) >= 0);
+    for (const quint32 leg : {nodes.client, nodes.server}) {
+        QVERIFY(waitForRecord(*log, leg, incoming(LogKind::Binary, large), WaitMs) >= 0);
+        const qsizetype sent = waitForRecord(*log, leg, outgoing(LogKind::Binary), WaitMs);
+        QVERIFY(sent >= 0);
+        QVERIFY(log->store().at(sent).payload == large);
+    }
+    QCOMPARE(hub->info(nodes.client)->messagesIn, clientLegIn + 1);
+    QCOMPARE(hub->info(nodes.server)->messagesOut, serverLegOut + 1);
+
     // Selecting the pair scopes the log to both legs.
     window->connectionsPanel()->select(nodes.pair);
     QTRY_COMPARE(connectionsShown(*proxy), (QSet<quint32>{nodes.client, nodes.server}));

@@ -34,6 +34,8 @@ private slots:
     void sentRecordsKeepWhenTheyWereQueued();
     void relayedRunMakesTheRowsOfItsEvents_data();
     void relayedRunMakesTheRowsOfItsEvents();
+    void relayedMessageMakesTheRowsOfItsEvents_data();
+    void relayedMessageMakesTheRowsOfItsEvents();
     void realSessionPair();
     void dropOldestKeepsTheRest();
     void releasedConnectionsGoWithTheirLastRecord();
@@ -468,6 +470,48 @@ void TestLogStore::relayedRunMakesTheRowsOfItsEvents() {
     QVERIFY(runs.at(0).payload.isSharedWith(runs.at(3).payload));
     QCOMPARE(runs.at(1).rawHeader().toByteArray() + runs.at(1).maskedPayload(),
              received.mid(runs.at(0).rawHeader().size + 5, runs.at(1).rawHeader().size + 300));
+}
+
+void TestLogStore::relayedMessageMakesTheRowsOfItsEvents_data() {
+    relayedRunMakesTheRowsOfItsEvents_data();
+}
+
+void TestLogStore::relayedMessageMakesTheRowsOfItsEvents() {
+    // A relay's large message forwarded in pieces, read on connection 1 at 1,000 us
+    // and written on connection 2 at 1,400 us, makes the rows its events make.
+    QFETCH(bool, fromClient);
+    QByteArray payload(70000, Qt::Uninitialized);
+    for (qsizetype i = 0; i < payload.size(); ++i)
+        payload[i] = char(i % 253);
+    const auto keyOf = [&](quint32 key) {
+        return fromClient ? std::optional<quint32>(key) : std::nullopt;
+    };
+    const FrameEvent in = frameEvent(Direction::Incoming, 1000, 0x2, payload, true, keyOf(0x1234));
+    FrameEvent out = frameEvent(Direction::Outgoing, 1400, 0x2, payload, true, keyOf(0x5678));
+    out.queuedUs = 1000;
+    LogStore events;
+    events.setClockOffset(0);
+    events.append(1, in);
+    events.append(1, messageEvent(Direction::Incoming, 1000, Opcode::Binary, payload));
+    events.append(2, out);
+    events.commitPending();
+    LogStore relayed;
+    relayed.setClockOffset(0);
+    relayed.appendRelayedMessage(1, 2, in.frame.header, out.frame.header, payload, 1000, 1400);
+    QVERIFY(!relayed.hasPending());
+    QCOMPARE(relayed.size(), 2);
+    QCOMPARE(events.size(), 2);
+    for (qsizetype i = 0; i < relayed.size(); ++i) {
+        QVERIFY2(relayed.at(i) == events.at(i), qPrintable(QString::number(i)));
+        QCOMPARE(relayed.at(i).sendDelayUs, events.at(i).sendDelayUs);
+        QCOMPARE(relayed.at(i).maskingKey, events.at(i).maskingKey);
+        QCOMPARE(relayed.at(i).flags, events.at(i).flags);
+        QCOMPARE(relayed.at(i).frameCount, events.at(i).frameCount);
+    }
+    QCOMPARE(relayed.at(1).sendDelayUs, 400u);
+    QCOMPARE(relayed.at(0).header().lengthEncoding, LengthEncoding::Extended64);
+    // The payload is kept once for both rows.
+    QVERIFY(relayed.at(0).payload.isSharedWith(relayed.at(1).payload));
 }
 
 void TestLogStore::importsKeepTheirOrder() {

@@ -543,8 +543,13 @@ void ConnectionHub::deliverRelayedRun(quint32 relayId, quint64 pair, const Relay
     if (!from.leg || !to.leg)
         return;
     const quint64 generation = m_endpointsGeneration;
-    const int messages = m_log->appendRelayedRun(from.legId, to.legId, run.received, run.sent,
-                                                 run.readUs, run.writtenUs);
+    int messages = 1;
+    if (run.inPieces)
+        m_log->appendRelayedMessage(from.legId, to.legId, run.receivedHeader, run.sentHeader,
+                                    run.payload, run.readUs, run.writtenUs);
+    else
+        messages = m_log->appendRelayedRun(from.legId, to.legId, run.received, run.sent, run.readUs,
+                                           run.writtenUs);
     // Should a slot of the log have added or removed endpoints, found afresh.
     Endpoint *receiving = generation == m_endpointsGeneration ? from.leg : find(from.legId);
     Endpoint *sending = generation == m_endpointsGeneration ? to.leg : find(to.legId);

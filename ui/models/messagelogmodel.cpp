@@ -76,6 +76,14 @@ int MessageLogModel::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteA
     return messages;
 }
 
+void MessageLogModel::appendRelayedMessage(quint32 receivedOn, quint32 sentOn,
+                                           const FrameHeader &received, const FrameHeader &sent,
+                                           const QByteArray &payload, qint64 readUs,
+                                           qint64 writtenUs) {
+    m_store.appendRelayedMessage(receivedOn, sentOn, received, sent, payload, readUs, writtenUs);
+    scheduleFlush();
+}
+
 void MessageLogModel::appendEvents(quint32 connection, const QList<SessionEvent> &events) {
     for (const SessionEvent &event : events)
         m_store.append(connection, event);

@@ -87,6 +87,10 @@ public:
     // A relay's run of whole messages (log::LogStore::appendRelayedRun); how many.
     int appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
                          QByteArrayView sent, qint64 readUs, qint64 writtenUs);
+    // A relay's message forwarded in pieces (log::LogStore::appendRelayedMessage).
+    void appendRelayedMessage(quint32 receivedOn, quint32 sentOn, const FrameHeader &received,
+                              const FrameHeader &sent, const QByteArray &payload, qint64 readUs,
+                              qint64 writtenUs);
     void appendEvents(quint32 connection, const QList<SessionEvent> &events);
     void appendRecord(const log::LogRecord &record, const log::LogRecordExtra &extra = {});
     // A record of a live connection (an error or a note row), at its place in time.
