@@ -9,8 +9,10 @@
 #include <QSslSocket>
 #include <QTextStream>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace {
@@ -60,6 +62,34 @@ int printVersion(int argc, char *argv[]) {
     return 0;
 }
 
+// The log keeps up to a gigabyte of payloads, allocated as messages arrive. On 4 KiB
+// pages every new megabyte costs 256 page faults, which made the window relay large
+// messages at a quarter of its speed until the log was full. glibc backs its heap
+// with transparent huge pages, and serves payloads of up to 32 MiB from that heap
+// (reused once freed, rather than mapped and unmapped one by one), when its tunables
+// say so; it reads them only as a process starts. So the window starts itself again
+// once with them, unless GLIBC_TUNABLES is set already (set it, even empty, to keep
+// glibc's defaults), and then clears them, so that nothing it starts inherits them.
+constexpr char HeapTunables[] = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
+                                "glibc.malloc.trim_threshold=268435456";
+constexpr char HeapTunedMark[] = "WSW_HEAP_TUNED";
+
+void startWithHeapTunables(char *argv[]) {
+    if (std::getenv(HeapTunedMark)) {
+        unsetenv("GLIBC_TUNABLES");
+        unsetenv(HeapTunedMark);
+        return;
+    }
+    if (std::getenv("GLIBC_TUNABLES"))
+        return;
+    setenv("GLIBC_TUNABLES", HeapTunables, 1);
+    setenv(HeapTunedMark, "1", 1);
+    execv("/proc/self/exe", argv);
+    // Not started again (no /proc): on with glibc's defaults.
+    unsetenv("GLIBC_TUNABLES");
+    unsetenv(HeapTunedMark);
+}
+
 } // namespace
 
 int main(int argc, char *argv[]) {
@@ -69,6 +99,7 @@ int main(int argc, char *argv[]) {
         QTextStream(stdout) << Usage;
         return 0;
     }
+    startWithHeapTunables(argv);
     // On epoll, as the command-line tool (WSW_EVENT_DISPATCHER=qt: Qt's own dispatcher).
     const std::unique_ptr<QApplication> app = ws::createWindowApplication(argc, argv);
     // QSettings keys live under these names.
