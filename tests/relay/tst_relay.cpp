@@ -743,6 +743,43 @@ void TestRelay::legEventObserverHearsEachEventFirst() {
     QCOMPARE(observerAfter.size(), heard);
 }
 
+// A relay whose pairs tell a run observer, with 1 ms of latency toward the server when
+// `staged`. `runs` holds what the observer heard; `events` the data frames and messages
+// heard as events ("client frame in X", "server message X"), X the payload as
+// `describe` tells it.
+struct ObservedRelay {
+    RawRelayed relayed;
+    QList<RelayedRun> runs;
+    QStringList events;
+
+    bool open(bool staged, std::function<QString(const QByteArray &)> describe) {
+        relayed.observed = true;
+        relayed.runObserver = [this](quint64, const RelayedRun &run) { runs.append(run); };
+        if (!relayed.open())
+            return false;
+        if (staged) {
+            RelayDirectionFaults faults;
+            faults.latencyMs = 1;
+            relayed.relay->setFaults(RelayLegKind::Server, faults);
+        }
+        relayed.relay->setLegEventObserver([this, describe = std::move(describe)](
+                                               quint64, RelayLegKind leg,
+                                               const SessionEvent &event) {
+            const auto side = QLatin1StringView(leg == RelayLegKind::Client ? "client" : "server");
+            if (const auto *frame = std::get_if<FrameEvent>(&event))
+                events << QStringLiteral("%1 frame %2 %3")
+                              .arg(side,
+                                   QLatin1StringView(
+                                       frame->direction == Direction::Incoming ? "in" : "out"),
+                                   describe(frame->frame.payload));
+            else if (const auto *message = std::get_if<MessageEvent>(&event))
+                events
+                    << QStringLiteral("%1 message %2").arg(side, describe(message->message.data));
+        });
+        return true;
+    }
+};
+
 void TestRelay::frameRunObserverHearsWholeMessagesInsteadOfEvents_data() {
     QTest::addColumn<bool>("staged");
     QTest::newRow("runs") << false;
@@ -754,29 +791,12 @@ void TestRelay::frameRunObserverHearsWholeMessagesInsteadOfEvents() {
     // hears (as received and as sent) instead of frame and message events; a ping and
     // a fragmented message are events as before. A staged direction has events only.
     QFETCH(bool, staged);
-    RawRelayed relayed;
-    relayed.observed = true;
-    QList<RelayedRun> runs;
-    relayed.runObserver = [&](quint64, const RelayedRun &run) { runs.append(run); };
-    QStringList events; // data frames and messages heard as events, by payload
-    QVERIFY(relayed.open());
-    if (staged) {
-        RelayDirectionFaults faults;
-        faults.latencyMs = 1;
-        relayed.relay->setFaults(RelayLegKind::Server, faults);
-    }
-    relayed.relay->setLegEventObserver([&](quint64, RelayLegKind leg, const SessionEvent &event) {
-        const char *side = leg == RelayLegKind::Client ? "client" : "server";
-        if (const auto *frame = std::get_if<FrameEvent>(&event))
-            events << QStringLiteral("%1 frame %2 %3")
-                          .arg(QLatin1StringView(side),
-                               QLatin1StringView(frame->direction == Direction::Incoming ? "in"
-                                                                                         : "out"),
-                               QString::fromLatin1(frame->frame.payload));
-        else if (const auto *message = std::get_if<MessageEvent>(&event))
-            events << QStringLiteral("%1 message %2")
-                          .arg(QLatin1StringView(side), QString::fromLatin1(message->message.data));
-    });
+    ObservedRelay observed;
+    QVERIFY(observed.open(staged,
+                          [](const QByteArray &payload) { return QString::fromLatin1(payload); }));
+    RawRelayed &relayed = observed.relayed;
+    const QList<RelayedRun> &runs = observed.runs;
+    const QStringList &events = observed.events;
     const QByteArray wholes = maskedFrame(0x81, "one", 0x01020304) +
                               maskedFrame(0x82, QByteArray(200, 't'), 0x05060708) +
                               maskedFrame(0x81, "three", 0x090a0b0c);
@@ -853,30 +873,12 @@ void TestRelay::frameRunObserverHearsLargeMessagesInPieces() {
     // its payload) instead of frame and message events. A message injected meanwhile
     // waits for its last piece (RFC 6455 §5.4). A staged direction has events only.
     QFETCH(bool, staged);
-    RawRelayed relayed;
-    relayed.observed = true;
-    QList<RelayedRun> runs;
-    relayed.runObserver = [&](quint64, const RelayedRun &run) { runs.append(run); };
-    QStringList events; // data frames and messages heard as events, by payload size
-    QVERIFY(relayed.open());
-    if (staged) {
-        RelayDirectionFaults faults;
-        faults.latencyMs = 1;
-        relayed.relay->setFaults(RelayLegKind::Server, faults);
-    }
-    relayed.relay->setLegEventObserver([&](quint64, RelayLegKind leg, const SessionEvent &event) {
-        const char *side = leg == RelayLegKind::Client ? "client" : "server";
-        if (const auto *frame = std::get_if<FrameEvent>(&event))
-            events << QStringLiteral("%1 frame %2 %3")
-                          .arg(QLatin1StringView(side),
-                               QLatin1StringView(frame->direction == Direction::Incoming ? "in"
-                                                                                         : "out"))
-                          .arg(frame->frame.payload.size());
-        else if (const auto *message = std::get_if<MessageEvent>(&event))
-            events << QStringLiteral("%1 message %2")
-                          .arg(QLatin1StringView(side))
-                          .arg(message->message.data.size());
-    });
+    ObservedRelay observed;
+    QVERIFY(observed.open(
+        staged, [](const QByteArray &payload) { return QString::number(payload.size()); }));
+    RawRelayed &relayed = observed.relayed;
+    const QList<RelayedRun> &runs = observed.runs;
+    const QStringList &events = observed.events;
     QByteArray up(300000, Qt::Uninitialized);
     for (qsizetype i = 0; i < up.size(); ++i)
         up[i] = char(i * 7 + i / 251);
