@@ -51,6 +51,9 @@ bool isOnThisThread(const QObject *object) {
     return object->thread() == QThread::currentThread();
 }
 
+// The dispatcher whose loop runs on this thread, once it has run a pass.
+thread_local const EpollEventDispatcher *t_looping = nullptr;
+
 } // namespace
 
 EpollEventDispatcher::EpollEventDispatcher(QObject *parent)
@@ -69,6 +72,8 @@ EpollEventDispatcher::EpollEventDispatcher(QObject *parent)
 }
 
 EpollEventDispatcher::~EpollEventDispatcher() {
+    if (t_looping == this)
+        t_looping = nullptr;
     if (m_wakeUpFd >= 0)
         ::close(m_wakeUpFd);
     if (m_epoll >= 0)
@@ -76,6 +81,7 @@ EpollEventDispatcher::~EpollEventDispatcher() {
 }
 
 bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
+    t_looping = this;
     m_interrupted.storeRelaxed(0);
     emit awake();
     QCoreApplication::sendPostedEvents();
@@ -128,6 +134,12 @@ int EpollEventDispatcher::waitForEvents(int timeoutMs, bool includeNotifiers) {
         m_wakeUpPending.storeRelease(0);
         woken = 1;
     };
+    if (m_wokenHere) {
+        // Woken by this thread itself since the last wait: no waiting now.
+        m_wokenHere = false;
+        woken = 1;
+        timeoutMs = 0;
+    }
     if (!includeNotifiers) {
         // Only the wake-up descriptor: sockets that are ready must not end the wait.
         pollfd wakeUp{m_wakeUpFd, POLLIN, 0};
@@ -471,6 +483,13 @@ int EpollEventDispatcher::activateTimers() {
 }
 
 void EpollEventDispatcher::wakeUp() {
+    // On the loop's own thread the loop is not waiting, so the next wait need only not
+    // block: an event posted by a handler costs no write and no read of the wake-up
+    // descriptor.
+    if (t_looping == this) {
+        m_wokenHere = true;
+        return;
+    }
     // One write until the loop has read it: posting many events costs one system call.
     if (m_wakeUpPending.testAndSetAcquire(0, 1))
         ::eventfd_write(m_wakeUpFd, 1);

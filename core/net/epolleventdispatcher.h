@@ -145,6 +145,7 @@ private:
     int m_epoll = -1;
     int m_wakeUpFd = -1;
     QAtomicInt m_wakeUpPending;
+    bool m_wokenHere = false; // wakeUp() was called on the loop's thread
     QAtomicInt m_interrupted;
     std::vector<Watch> m_watches;       // by descriptor
     std::vector<int> m_unwatchable;     // descriptors epoll refused

@@ -8,6 +8,7 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFile>
 #include <QRegularExpression>
 #include <QScopeGuard>
 #include <QSet>
@@ -25,6 +26,7 @@
 #include <random>
 #include <thread>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -53,6 +55,31 @@ struct SocketPair {
         }
     }
 };
+
+// The sum of the counters of this process's eventfd(2) descriptors
+// (/proc/self/fdinfo): the dispatcher's wake-up descriptor among them.
+quint64 eventFdCounts() {
+    quint64 total = 0;
+    DIR *directory = ::opendir("/proc/self/fd");
+    if (!directory)
+        return 0;
+    while (const dirent *entry = ::readdir(directory)) {
+        const QByteArray name = entry->d_name;
+        char target[64] = {};
+        if (::readlink("/proc/self/fd/" + name, target, sizeof target - 1) <= 0 ||
+            qstrcmp(target, "anon_inode:[eventfd]") != 0)
+            continue;
+        QFile info(QStringLiteral("/proc/self/fdinfo/") + QString::fromLatin1(name));
+        if (!info.open(QIODevice::ReadOnly))
+            continue;
+        for (const QByteArray &line : info.readAll().split('\n')) {
+            if (line.startsWith("eventfd-count:"))
+                total += line.mid(14).trimmed().toULongLong(nullptr, 16);
+        }
+    }
+    ::closedir(directory);
+    return total;
+}
 
 // Runs the loop until condition() holds or timeoutMs passes; true if it held. A
 // ticking timer bounds each wait.
@@ -151,6 +178,7 @@ private slots:
     void timerNotActivatedAgainFromANestedLoop();
     void blockedLoopWakesForEventFromAnotherThread();
     void wakeUpHandlerRunsInWokenPasses();
+    void eventPostedOnTheLoopsThreadWritesNoWakeUp();
     void readNotifierIsLevelTriggered();
     void disabledNotifierIsNotActivated();
     void readAndWriteNotifiersOnOneDescriptor();
@@ -381,6 +409,64 @@ void TestEpollEventDispatcher::wakeUpHandlerRunsInWokenPasses() {
     dispatcher->wakeUp();
     QCoreApplication::processEvents();
     QCOMPARE(calls.size(), 5);
+}
+
+void TestEpollEventDispatcher::eventPostedOnTheLoopsThreadWritesNoWakeUp() {
+    for (int i = 0; i < 5; ++i)
+        QCoreApplication::processEvents();
+    QCOMPARE(eventFdCounts(), quint64(0));
+
+    // Posted from this thread (the loop's): nothing written, and still the pass does
+    // not wait for something else to happen once it has delivered the event. A guard
+    // timer ends a wait that should not have happened, and ends the loop.
+    QEventLoop loop;
+    bool guardFired = false;
+    QTimer guard;
+    guard.setSingleShot(true);
+    connect(&guard, &QTimer::timeout, &loop, [&] {
+        guardFired = true;
+        loop.quit();
+    });
+    QObject context;
+    int delivered = 0;
+    guard.start(5'000);
+    QTimer::singleShot(0, &context, [&] {
+        // Posted by a handler in the middle of a pass, after the posted events went:
+        // the same pass must not block in its wait.
+        QMetaObject::invokeMethod(
+            &context,
+            [&] {
+                ++delivered;
+                loop.quit();
+            },
+            Qt::QueuedConnection);
+        QCOMPARE(eventFdCounts(), quint64(0));
+    });
+    loop.exec();
+    QVERIFY(!guardFired);
+    QCOMPARE(delivered, 1);
+
+    QMetaObject::invokeMethod(
+        &context, [&] { ++delivered; }, Qt::QueuedConnection);
+    QCOMPARE(eventFdCounts(), quint64(0));
+    guard.start(5'000);
+    QCoreApplication::eventDispatcher()->processEvents(QEventLoop::WaitForMoreEvents);
+    QCOMPARE(delivered, 2);
+    // That pass delivered the event first, then did not wait: the guard is still due.
+    QVERIFY(guard.isActive());
+    guard.stop();
+
+    // From another thread the wake-up descriptor is written, as before (and this test
+    // sees it): the loop reads it on its next pass.
+    std::thread poster([&context, &delivered] {
+        QMetaObject::invokeMethod(
+            &context, [&delivered] { ++delivered; }, Qt::QueuedConnection);
+    });
+    poster.join();
+    QVERIFY(eventFdCounts() > 0);
+    QVERIFY(runUntil([&] { return delivered == 3; }));
+    QCoreApplication::processEvents();
+    QCOMPARE(eventFdCounts(), quint64(0));
 }
 
 void TestEpollEventDispatcher::readNotifierIsLevelTriggered() {
