@@ -16,6 +16,7 @@ Connection::Connection(EventReporting reporting, QObject *parent)
 }
 
 Connection::~Connection() {
+    forgetReadBufferBorrower(this);
     if (m_dispatcher && m_shortcutFd >= 0)
         m_dispatcher->dropReadShortcut(m_shortcutFd, this);
     if (m_socket) {
@@ -129,7 +130,9 @@ void Connection::receiveBatches(bool bounded) {
         if (m_session->state() == SessionState::Closed)
             continue;
         beforeReceive(readUs);
+        m_decodingReadBuffer = chunk.inReadBuffer;
         m_session->receiveData(data, readUs);
+        m_decodingReadBuffer = false;
         if (m_batchHandler)
             m_batchHandler();
         // Answers made while decoding (pongs, close answers, echoes) leave before the
@@ -336,6 +339,22 @@ SendError Connection::queueDataPiece(const FrameHeader &header, quint64 offset,
     if (m_finished || m_finishPending || !canSend())
         return SendError::NotOpen;
     return m_session->sendDataPiece(header, offset, wireBytes, nowUs, sent);
+}
+
+SendError Connection::queueDataPieceInPlace(const FrameHeader &header, quint64 offset,
+                                            char *wireBytes, qsizetype size, qint64 nowUs) {
+    if (m_finished || m_finishPending || !canSend())
+        return SendError::NotOpen;
+    const SendError result =
+        m_session->sendDataPieceInPlace(header, offset, wireBytes, size, nowUs);
+    if (m_session->refersToCallerBytes())
+        borrowReadBuffer(this);
+    return result;
+}
+
+void Connection::returnReadBuffer() {
+    if (m_session)
+        m_session->ownOutgoing();
 }
 
 SendError Connection::sendText(const QByteArray &utf8, qint64 fragmentSize) {

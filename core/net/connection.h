@@ -46,7 +46,9 @@ enum class EventReporting { Off, On };
 // the dispatcher's readiness directly (EpollEventDispatcher::shortcutReads()), its
 // descriptor with one recv(2), past QTcpSocket; the end of the stream and failures
 // still go through QTcpSocket, which reports them as ever.
-class Connection : public QObject, private EpollEventDispatcher::ReadShortcut {
+class Connection : public QObject,
+                   private EpollEventDispatcher::ReadShortcut,
+                   private ReadBufferBorrower {
     Q_OBJECT
 public:
     ~Connection() override;
@@ -194,7 +196,16 @@ protected:
     // queued for writeQueued() as queueDataFrame() queues a whole one.
     SendError queueDataPiece(const FrameHeader &header, quint64 offset, QByteArrayView wireBytes,
                              qint64 nowUs, FrameHeader *sent = nullptr);
+    // As queueDataPiece(), but the piece is sent in place (Session::sendDataPieceInPlace()):
+    // for bytes in this thread's read buffer that nobody reads again, where they are
+    // masked afresh; if they are not written before the buffer is read into again, the
+    // session copies them then (ReadBufferBorrower).
+    SendError queueDataPieceInPlace(const FrameHeader &header, quint64 offset, char *wireBytes,
+                                    qsizetype size, qint64 nowUs);
     void setPieceSink(Session::PieceSink sink) { m_session->setPieceSink(std::move(sink)); }
+    // True while the bytes being decoded are in this thread's read buffer
+    // (SocketRead::inReadBuffer): a piece sink may then send them in place.
+    bool isDecodingReadBuffer() const { return m_decodingReadBuffer; }
     // Whole data frames another session received as a run (Session::sendFrameRun),
     // queued for writeQueued(); false when they must go one by one (queueDataFrame()).
     // With `sent`, the caller reports them (see Session::sendFrameRun).
@@ -235,6 +246,8 @@ private:
     // EpollEventDispatcher and the socket is read directly; again after QTcpSocket
     // stopped watching it for a while (a paused reader).
     void shortcutReads();
+    // ReadBufferBorrower: the read buffer is about to be read into again.
+    void returnReadBuffer() override;
 
     // Declared before the session, which uses it until it is destroyed.
     std::unique_ptr<PerMessageDeflate> m_deflate;
@@ -265,6 +278,7 @@ private:
     bool m_dispatcherLookedUp = false;
     bool m_readingDescriptor = false;
     bool m_descriptorRead = false;
+    bool m_decodingReadBuffer = false;
 };
 
 // What a connection whose events are reported reads per turn of the event loop.

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #ifdef Q_OS_UNIX
 #include <cerrno>
@@ -100,6 +101,15 @@ qintptr directDescriptor(QTcpSocket *socket) {
 }
 #endif
 
+// Queues `bytes` in QTcpSocket: shared when they are the socket's to keep, copied
+// when they are a caller's (Session::isCallerBytes()).
+void queueInSocket(QTcpSocket *socket, const QByteArray &bytes) {
+    if (Session::isCallerBytes(bytes))
+        socket->write(bytes.constData(), bytes.size());
+    else
+        socket->write(bytes);
+}
+
 // Writes the pieces [first, last), none of them large, to the kernel together; what
 // it does not take now is queued in QTcpSocket, in order.
 void writeGathered(QTcpSocket *socket, const QList<QByteArray> &pieces, qsizetype first,
@@ -116,7 +126,7 @@ void writeGathered(QTcpSocket *socket, const QList<QByteArray> &pieces, qsizetyp
     }
 #endif
     for (; first < last; ++first)
-        socket->write(pieces[first]);
+        queueInSocket(socket, pieces[first]);
 }
 
 #ifdef Q_OS_UNIX
@@ -189,6 +199,21 @@ char *readBuffer() {
     return buffer.get();
 }
 
+// Those that refer to the read buffer's bytes now (borrowReadBuffer()).
+thread_local std::vector<ReadBufferBorrower *> t_borrowers;
+
+// The read buffer, every borrower told to let go of it first.
+char *freeReadBuffer() {
+    if (!t_borrowers.empty()) {
+        thread_local std::vector<ReadBufferBorrower *> telling;
+        telling.swap(t_borrowers);
+        for (ReadBufferBorrower *borrower : telling)
+            borrower->returnReadBuffer();
+        telling.clear();
+    }
+    return readBuffer();
+}
+
 } // namespace
 
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
@@ -196,8 +221,9 @@ void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
         return;
     // A large batch is handed over whole: QTcpSocket keeps a reference to it rather
     // than a copy (QIODevice shares chunks of 4 KiB and more) and releases it once
-    // written, where sending part of it here would leave the rest to be copied.
-    if (bytes.size() >= ShareThreshold) {
+    // written, where sending part of it here would leave the rest to be copied. A
+    // caller's bytes cannot be kept: they go to the kernel here as far as it takes them.
+    if (bytes.size() >= ShareThreshold && !Session::isCallerBytes(bytes)) {
         socket->write(bytes);
         return;
     }
@@ -212,7 +238,16 @@ void writeToSocket(QTcpSocket *socket, const QByteArray &bytes) {
         }
     }
 #endif
-    socket->write(bytes);
+    queueInSocket(socket, bytes);
+}
+
+void borrowReadBuffer(ReadBufferBorrower *borrower) {
+    if (std::find(t_borrowers.begin(), t_borrowers.end(), borrower) == t_borrowers.end())
+        t_borrowers.push_back(borrower);
+}
+
+void forgetReadBufferBorrower(ReadBufferBorrower *borrower) {
+    std::erase(t_borrowers, borrower);
 }
 
 void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
@@ -282,13 +317,14 @@ SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes) {
         return result;
     // One read(2), no FIONREAD first: EAGAIN comes back as 0, the end of the stream
     // and failures as -1, after which QTcpSocket has closed the descriptor.
-    char *buffer = readBuffer();
+    char *buffer = freeReadBuffer();
     const qint64 n = socket->read(buffer, maxBytes);
     if (n < 0) {
         result.ended = true;
         return result;
     }
     result.data = QByteArrayView(buffer, n);
+    result.inReadBuffer = true;
     result.mayHaveMore = n == maxBytes;
     return result;
 }
@@ -298,7 +334,7 @@ SocketRead readFromDescriptor(QTcpSocket *socket, qint64 maxBytes) {
     maxBytes = std::clamp<qint64>(maxBytes, 1, UnbufferedReadSize);
     const qintptr descriptor = socket->socketDescriptor();
     if (descriptor >= 0 && isUnbuffered(socket)) {
-        char *buffer = readBuffer();
+        char *buffer = freeReadBuffer();
         ssize_t n;
         do {
             n = ::recv(int(descriptor), buffer, size_t(maxBytes), MSG_DONTWAIT);
@@ -306,6 +342,7 @@ SocketRead readFromDescriptor(QTcpSocket *socket, qint64 maxBytes) {
         SocketRead result;
         if (n > 0) {
             result.data = QByteArrayView(buffer, n);
+            result.inReadBuffer = true;
             result.mayHaveMore = n == maxBytes;
             return result;
         }

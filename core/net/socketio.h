@@ -19,6 +19,8 @@ constexpr qint64 UnbufferedReadSize = 256 * 1024;
 // a QSslSocket, whose descriptor carries TLS records. Only
 // what the kernel does not take is queued, and QTcpSocket writes it when the
 // socket is writable, reporting errors and the end of the connection as usual.
+// A chunk that is a caller's bytes (Session::isCallerBytes()) is copied where it
+// would be queued whole: QTcpSocket gets only bytes that stay valid.
 void writeToSocket(QTcpSocket *socket, const QByteArray &bytes);
 
 // Writes what the session has to send: a large payload the caller handed to the
@@ -43,7 +45,27 @@ struct SocketRead {
     // A buffered socket's buffer chunk, taken over rather than copied: a chunk left in
     // QTcpSocket stays allocated (16 KiB) for the life of the connection.
     QByteArray owner;
+    // `data` is in this thread's read buffer (an unbuffered socket's read), which is
+    // writable and stays as it is until the next read into it (ReadBufferBorrower).
+    bool inReadBuffer = false;
 };
+
+// Something that still refers to bytes of this thread's read buffer after the read
+// that brought them: a session that sends a piece of a frame in place
+// (Session::sendDataPieceInPlace()) until the piece is written. Before the buffer is
+// read into again, each borrower is told to copy what it still refers to.
+class ReadBufferBorrower {
+public:
+    virtual void returnReadBuffer() = 0;
+
+protected:
+    ~ReadBufferBorrower() = default;
+};
+// `borrower` refers to bytes of the read buffer until the next read into it (once per
+// read is enough: it is told once, then forgotten).
+void borrowReadBuffer(ReadBufferBorrower *borrower);
+// `borrower` is going away: it is not told.
+void forgetReadBufferBorrower(ReadBufferBorrower *borrower);
 
 // The next batch of bytes from `socket`. An unbuffered QTcpSocket (opened with
 // QIODevice::Unbuffered: UnbufferedTcpServer's, a ws:// ClientConnection's) is read

@@ -238,6 +238,7 @@ QByteArray Session::takeOutgoing() {
             out.append(chunk);
         out.append(m_outgoing);
         m_outgoingChunks.clear();
+        m_callerChunks = false;
         m_outgoing = QByteArray();
     }
     d->outgoingHint = std::min(out.size(), MaxOutgoingHint);
@@ -248,11 +249,14 @@ QByteArray Session::takeOutgoing() {
 void Session::takeOutgoingChunks(QList<QByteArray> &chunks) {
     qsizetype total = 0;
     for (QByteArray &chunk : m_outgoingChunks) {
-        total += chunk.size();
+        // The caller's bytes are not the session's to buffer next time.
+        if (!m_callerChunks || !isCallerBytes(chunk))
+            total += chunk.size();
         chunks.append(std::move(chunk));
     }
     // Keeps the list's capacity for the next batch.
     m_outgoingChunks.clear();
+    m_callerChunks = false;
     if (!m_outgoing.isEmpty()) {
         total += m_outgoing.size();
         chunks.append(std::exchange(m_outgoing, QByteArray()));
@@ -472,6 +476,33 @@ struct SessionOps {
     // --- receiving --------------------------------------------------------------
 
     static bool isSendingPieces(const Session &s) { return s.d->pieceBytesLeft > 0; }
+
+    // What sendDataPiece() and sendDataPieceInPlace() do before the piece's bytes: the
+    // checks and, at the first piece, the frame's header. None: the piece may go.
+    // `copied`: the piece's bytes go into the outgoing buffer after the header.
+    static SendError startPiece(Session &s, const FrameHeader &received, quint64 offset,
+                                qsizetype size, bool copied, qint64 nowUs, FrameHeader *sent) {
+        s.m_nowUs = nowUs;
+        if (offset == 0) {
+            if (const SendError refusal = dataFrameRefusal(s); refusal != SendError::None)
+                return refusal;
+            prepareOutgoing(s, copied ? size : 0);
+            const qsizetype start = s.m_outgoing.size();
+            const FrameHeader header = s.d->encoder.encodeFrameHeader(
+                s.m_outgoing, received.op(), qint64(received.payloadLength), received.fin);
+            account(s, start);
+            s.d->pieceBytesLeft = received.payloadLength;
+            s.d->pieceKey = header.maskingKey;
+            if (sent)
+                *sent = header;
+        } else if (s.d->pieceBytesLeft == 0) {
+            return SendError::NotOpen; // its first piece was refused
+        } else if (s.m_closeSent) {
+            return SendError::CloseAlreadySent; // the transport closes mid-frame
+        }
+        Q_ASSERT(quint64(size) <= s.d->pieceBytesLeft);
+        return SendError::None;
+    }
 
     static void createDecoder(Session &s) {
         DecoderOptions options;
@@ -1149,26 +1180,10 @@ bool Session::isSendingPieces() const {
 
 SendError Session::sendDataPiece(const FrameHeader &received, quint64 offset,
                                  QByteArrayView wireBytes, qint64 nowUs, FrameHeader *sent) {
-    m_nowUs = nowUs;
-    if (offset == 0) {
-        if (const SendError refusal = SessionOps::dataFrameRefusal(*this);
-            refusal != SendError::None)
-            return refusal;
-        SessionOps::prepareOutgoing(*this, wireBytes.size());
-        const qsizetype start = m_outgoing.size();
-        const FrameHeader header = d->encoder.encodeFrameHeader(
-            m_outgoing, received.op(), qint64(received.payloadLength), received.fin);
-        SessionOps::account(*this, start);
-        d->pieceBytesLeft = received.payloadLength;
-        d->pieceKey = header.maskingKey;
-        if (sent)
-            *sent = header;
-    } else if (d->pieceBytesLeft == 0) {
-        return SendError::NotOpen; // its first piece was refused
-    } else if (m_closeSent) {
-        return SendError::CloseAlreadySent; // the transport closes mid-frame
-    }
-    Q_ASSERT(quint64(wireBytes.size()) <= d->pieceBytesLeft);
+    const SendError refusal =
+        SessionOps::startPiece(*this, received, offset, wireBytes.size(), true, nowUs, sent);
+    if (refusal != SendError::None)
+        return refusal;
     // RFC 6455 §5.3: the peer's key off and ours on, both at the same phase, in one
     // pass: the key that does both is the XOR of the two.
     const quint32 key = received.maskingKey.value_or(0) ^ d->pieceKey.value_or(0);
@@ -1181,6 +1196,39 @@ SendError Session::sendDataPiece(const FrameHeader &received, quint64 offset,
     SessionOps::account(*this, start);
     d->pieceBytesLeft -= quint64(wireBytes.size());
     return SendError::None;
+}
+
+SendError Session::sendDataPieceInPlace(const FrameHeader &received, quint64 offset,
+                                        char *wireBytes, qsizetype size, qint64 nowUs) {
+    const SendError refusal =
+        SessionOps::startPiece(*this, received, offset, size, false, nowUs, nullptr);
+    if (refusal != SendError::None)
+        return refusal;
+    if (const quint32 key = received.maskingKey.value_or(0) ^ d->pieceKey.value_or(0))
+        applyMask(wireBytes, size, key, offset);
+    SessionOps::account(*this, m_outgoing.size(), size);
+    if (!m_outgoing.isEmpty())
+        m_outgoingChunks.append(std::exchange(m_outgoing, QByteArray()));
+    m_outgoingChunks.append(QByteArray::fromRawData(wireBytes, size));
+    m_callerChunks = true;
+    d->pieceBytesLeft -= quint64(size);
+    return SendError::None;
+}
+
+bool Session::isCallerBytes(const QByteArray &chunk) {
+    // QByteArray::fromRawData() leaves the array without data of its own (data_ptr()
+    // only hands out the pointer: nothing is detached).
+    return !chunk.isEmpty() && !const_cast<QByteArray &>(chunk).data_ptr().d_ptr();
+}
+
+void Session::ownOutgoing() {
+    if (!m_callerChunks)
+        return;
+    for (QByteArray &chunk : m_outgoingChunks) {
+        if (isCallerBytes(chunk))
+            chunk = QByteArray(chunk.constData(), chunk.size());
+    }
+    m_callerChunks = false;
 }
 
 SendError Session::sendRaw(const RawFrame &frame, qint64 nowUs) {

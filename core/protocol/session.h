@@ -302,6 +302,18 @@ public:
     // the frame itself.
     SendError sendDataPiece(const FrameHeader &received, quint64 offset, QByteArrayView wireBytes,
                             qint64 nowUs, FrameHeader *sent = nullptr);
+    // As sendDataPiece(), without copying the piece: its bytes are unmasked and masked
+    // again where they lie, and the outgoing bytes refer to them as a chunk of their own
+    // (takeOutgoingChunks()) until they are taken or ownOutgoing() copies them. The
+    // caller keeps them valid and unchanged until then.
+    SendError sendDataPieceInPlace(const FrameHeader &received, quint64 offset, char *wireBytes,
+                                   qsizetype size, qint64 nowUs);
+    // Whether outgoing bytes still refer to a caller's (sendDataPieceInPlace()).
+    bool refersToCallerBytes() const { return m_callerChunks; }
+    // Copies the outgoing bytes that refer to a caller's into the session's own.
+    void ownOutgoing();
+    // Whether a chunk of takeOutgoingChunks() is a caller's bytes, not the session's.
+    static bool isCallerBytes(const QByteArray &chunk);
     // True between the first and the last piece of a frame sent in pieces.
     bool isSendingPieces() const;
     // Give up without a close handshake (timeout, or the user pulled the plug):
@@ -316,6 +328,8 @@ public:
     // server's, or a raw frame without a key) is its own piece, the very QByteArray
     // the caller sent (shared, not copied), so a transport that queues QByteArrays
     // by implicit sharing never copies it. takeOutgoing() joins the pieces instead.
+    // A piece sent in place is a QByteArray::fromRawData() over the caller's bytes
+    // (isCallerBytes()): to be written or copied before the caller reuses them.
     void takeOutgoingChunks(QList<QByteArray> &chunks);
     // The transport handed every byte taken so far to the network at `nowUs`: the
     // outgoing frame and message events of those bytes not taken yet are stamped
@@ -362,6 +376,7 @@ private:
     // payload closes the buffer before it and follows it as a chunk of its own.
     QList<QByteArray> m_outgoingChunks;
     QByteArray m_outgoing;
+    bool m_callerChunks = false; // some of m_outgoingChunks are the caller's bytes
     // Events not taken yet start at m_nextEvent; the vector is cleared (keeping its
     // capacity) once all are taken, so steady-state traffic does not allocate here.
     std::vector<SessionEvent> m_events;

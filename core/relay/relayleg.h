@@ -46,8 +46,10 @@ public:
     void answerHttp(const QByteArray &response, const QString &why);
     // Frames of the other leg queued here and written once per batch; on the direct
     // path of a pair nobody watches, this leg's own data frames handed to a sink.
+    using Connection::isDecodingReadBuffer;
     using Connection::queueDataFrame;
     using Connection::queueDataPiece;
+    using Connection::queueDataPieceInPlace;
     using Connection::queueFrameRun;
     using Connection::setFrameRunSink;
     using Connection::setFrameSink;
@@ -98,8 +100,10 @@ public:
     ~RelayUpstream() override;
 
     // As RelayLeg's.
+    using Connection::isDecodingReadBuffer;
     using Connection::queueDataFrame;
     using Connection::queueDataPiece;
+    using Connection::queueDataPieceInPlace;
     using Connection::queueFrameRun;
     using Connection::setFrameRunSink;
     using Connection::setFrameSink;

@@ -9,6 +9,13 @@
 
 namespace ws {
 
+namespace {
+
+// Below this a piece is copied as usual: a chunk of its own costs more than the copy.
+constexpr qsizetype MinPieceInPlace = 4 * 1024;
+
+} // namespace
+
 RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QUrl target,
                      QObject *parent)
     : QObject(parent)
@@ -451,10 +458,18 @@ void RelayPair::forwardFrameView(RelayLegKind from, const FrameHeader &header,
 void RelayPair::forwardFramePiece(RelayLegKind from, const FrameHeader &header, quint64 offset,
                                   QByteArrayView wireBytes) {
     const RelayLegKind to = otherLeg(from);
+    // Nobody watches this pair, so nobody reads the piece's bytes again: in the read
+    // buffer they are masked afresh where they lie and written from there, without a
+    // copy (what the kernel does not take at once is copied then).
+    const auto forward = [&](auto *source, auto *target) {
+        if (source->isDecodingReadBuffer() && wireBytes.size() >= MinPieceInPlace)
+            return target->queueDataPieceInPlace(header, offset,
+                                                 const_cast<char *>(wireBytes.data()),
+                                                 wireBytes.size(), source->lastReadUs());
+        return target->queueDataPiece(header, offset, wireBytes, source->lastReadUs());
+    };
     const SendError error =
-        to == RelayLegKind::Server
-            ? m_server->queueDataPiece(header, offset, wireBytes, m_client->lastReadUs())
-            : m_client->queueDataPiece(header, offset, wireBytes, m_server->lastReadUs());
+        to == RelayLegKind::Server ? forward(m_client, m_server) : forward(m_server, m_client);
     // The later pieces of a refused frame are refused alike: said once.
     if (offset == 0)
         checkSent(to, error);

@@ -269,20 +269,27 @@ struct SessionLegs {
             server->takeEvent();
         client = openClient(options);
     }
-    // Data frames `from` receives go on through `to`, as RelayPair's direct path sends them.
-    void forward(Session &from, Session &to) {
+    // Data frames `from` receives go on through `to`, as RelayPair's direct path sends
+    // them; `inPlace`: pieces without a copy, from the bytes `from` was given (which
+    // must be writable), as that path sends them out of the read buffer.
+    void forward(Session &from, Session &to, bool inPlace = false) {
         from.setFrameSink([&to, this](const FrameHeader &header, QByteArrayView payload,
                                       QByteArray *buffer) {
             ++wholeFrames;
             errors +=
                 to.sendDataFrame(header.op(), payload, header.fin, 3, buffer) != SendError::None;
         });
-        from.setPieceSink(
-            [&to, this](const FrameHeader &header, quint64 offset, QByteArrayView wireBytes) {
-                pieces += 1;
-                errors += to.sendDataPiece(header, offset, wireBytes, 3) != SendError::None;
-                return true;
-            });
+        from.setPieceSink([&to, inPlace, this](const FrameHeader &header, quint64 offset,
+                                               QByteArrayView wireBytes) {
+            pieces += 1;
+            const SendError error =
+                inPlace
+                    ? to.sendDataPieceInPlace(header, offset, const_cast<char *>(wireBytes.data()),
+                                              wireBytes.size(), 3)
+                    : to.sendDataPiece(header, offset, wireBytes, 3);
+            errors += error != SendError::None;
+            return true;
+        });
     }
     // And runs of small frames in one piece, as RelayPair's direct path sends them.
     void forwardWithRuns(Session &from, Session &to) {
@@ -306,14 +313,20 @@ void TestRelay::piecesMaskedAgainInOnePass_data() {
     QTest::addColumn<quint8>("firstByte");
     QTest::addColumn<QByteArray>("payload");
     QTest::addColumn<qsizetype>("chunk");
+    QTest::addColumn<bool>("inPlace");
     for (const bool toServer : {true, false}) {
         const char *way = toServer ? "to the server" : "to the client";
         for (const qsizetype size : {qsizetype(126), qsizetype(70000), qsizetype(1 << 20)}) {
             for (const qsizetype chunk : {qsizetype(1), qsizetype(7), qsizetype(64 * 1024)}) {
                 QTest::addRow("%s, binary %lld in %lld", way, qlonglong(size), qlonglong(chunk))
-                    << toServer << quint8(0x82) << ws::test::pattern(size) << chunk;
+                    << toServer << quint8(0x82) << ws::test::pattern(size) << chunk << false;
                 QTest::addRow("%s, text %lld in %lld", way, qlonglong(size), qlonglong(chunk))
-                    << toServer << quint8(0x81) << ws::test::utf8Pattern(size) << chunk;
+                    << toServer << quint8(0x81) << ws::test::utf8Pattern(size) << chunk << false;
+                if (chunk > 1) {
+                    QTest::addRow("%s, binary %lld in %lld, in place", way, qlonglong(size),
+                                  qlonglong(chunk))
+                        << toServer << quint8(0x82) << ws::test::pattern(size) << chunk << true;
+                }
             }
         }
     }
@@ -327,29 +340,50 @@ void TestRelay::piecesMaskedAgainInOnePass() {
     QFETCH(quint8, firstByte);
     QFETCH(QByteArray, payload);
     QFETCH(qsizetype, chunk);
+    QFETCH(bool, inPlace);
     SessionLegs legs;
     Session &from = toServer ? *legs.server : *legs.client;
     Session &to = toServer ? *legs.client : *legs.server;
-    legs.forward(from, to);
+    legs.forward(from, to, inPlace);
     const quint32 peerKey = 0x01020304;
     const QByteArray received =
         toServer ? maskedFrame(firstByte, payload, peerKey) : serverFrame(firstByte, payload);
     const bool inPieces = firstByte == 0x82 && chunk < received.size();
-    for (qsizetype at = 0; at < received.size(); at += chunk) {
-        from.receiveData(QByteArrayView(received).sliced(at, std::min(chunk, received.size() - at)),
-                         3);
+    QByteArray sent;
+    int callerChunks = 0;
+    for (qsizetype at = 0, turn = 0; at < received.size(); at += chunk, ++turn) {
+        // A read buffer of its own for each read, overwritten once it is read again.
+        QByteArray readBuffer = received.sliced(at, std::min(chunk, received.size() - at));
+        from.receiveData(readBuffer, 3);
         // Half way, the frame is on its way out and nothing can go between its bytes.
         if (at < received.size() / 2 && at + chunk >= received.size() / 2 && inPieces) {
             QVERIFY(to.isSendingPieces());
             QCOMPARE(to.sendPing("x", 3), SendError::FrameInProgress);
             QCOMPARE(to.sendBinary(QByteArrayView("x"), 3), SendError::FrameInProgress);
         }
+        if (!inPlace)
+            continue;
+        // In place, the bytes out refer to the read buffer: written now (every other
+        // read), or copied before the buffer is read into again.
+        if (turn % 2 == 0) {
+            QList<QByteArray> chunks;
+            to.takeOutgoingChunks(chunks);
+            for (const QByteArray &piece : std::as_const(chunks)) {
+                callerChunks += Session::isCallerBytes(piece);
+                sent += piece;
+            }
+        } else {
+            to.ownOutgoing();
+        }
+        QVERIFY(!to.refersToCallerBytes());
+        readBuffer.fill('\xee');
     }
     QVERIFY(!to.isSendingPieces());
     QCOMPARE(legs.errors, 0);
     QCOMPARE(legs.wholeFrames, inPieces ? 0 : 1);
     QCOMPARE(legs.pieces > 0, inPieces);
-    const QByteArray sent = to.takeOutgoing();
+    QCOMPARE(callerChunks > 0, inPlace && inPieces);
+    sent += to.takeOutgoing();
     const QByteArray expected =
         toServer ? maskedFrame(firstByte, payload, SampleMaskKey) : serverFrame(firstByte, payload);
     QCOMPARE(sent.size(), expected.size());
