@@ -30,6 +30,25 @@ QByteArray compacted(const QByteArray &payload) {
     return payload;
 }
 
+// Bytes [offset, offset + size) of `block`, sharing its allocation (empty: null). Bytes
+// the array does not own (QByteArray::fromRawData) are copied.
+QByteArray sharedSlice(const QByteArray &block, qsizetype offset, qsizetype size) {
+    if (size <= 0)
+        return {};
+    QByteArray slice = block;
+    QByteArray::DataPointer &d = slice.data_ptr();
+    if (!d.d)
+        return QByteArray(block.constData() + offset, size);
+    d.ptr += offset;
+    d.size = size;
+    return slice;
+}
+
+// The allocation holding a payload's bytes, which other payloads may share.
+const QArrayData *allocationOf(const QByteArray &payload) {
+    return const_cast<QByteArray &>(payload).data_ptr().d;
+}
+
 quint32 sendDelay(qint64 sentUs, qint64 queuedUs) {
     return quint32(std::clamp<qint64>(sentUs - queuedUs, 0, std::numeric_limits<quint32>::max()));
 }
@@ -241,39 +260,59 @@ void LogStore::append(quint32 connection, const SessionEvent &event) {
     std::visit([&](const auto &e) { convert(connection, e); }, event);
 }
 
-int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
+int LogStore::appendRelayedRun(quint32 receivedOn, quint32 sentOn, const QByteArray &received,
                                QByteArrayView sent, qint64 readUs, qint64 writtenUs) {
     startRelayed(receivedOn, sentOn);
-    m_runPayloads.clear();
+    // Every payload of the run lives in one allocation that its rows share: the run as
+    // read when no frame was masked (a server's), else one block of the unmasked
+    // payloads. A busy relay logs many small messages, and an allocation for each
+    // would cost more than the rest of their rows.
+    m_runFrames.clear();
+    qsizetype payloadBytes = 0;
+    bool masked = false;
     for (qsizetype at = 0; at + 2 <= received.size();) {
         int headerBytes = 0;
-        const FrameHeader header = wholeFrameHeader(received.data() + at, &headerBytes);
+        const FrameHeader header = wholeFrameHeader(received.constData() + at, &headerBytes);
         const auto size = qsizetype(header.payloadLength);
         at += headerBytes;
         if (size > received.size() - at)
             break; // not a whole frame: not a run's
-        QByteArray payload;
-        if (size > 0) {
-            payload = QByteArray(size, Qt::Uninitialized);
-            if (header.maskingKey)
-                copyWithMask(payload.data(), received.data() + at, size, *header.maskingKey);
-            else
-                std::memcpy(payload.data(), received.data() + at, size_t(size));
-        }
+        masked = masked || header.maskingKey.has_value();
+        m_runFrames.push_back(RunFrame{header, at});
+        payloadBytes += size;
         at += size;
-        commitRelayed(receivedOn, header, payload, readUs, std::nullopt);
-        m_runPayloads.push_back(std::move(payload));
+    }
+    QByteArray block = received;
+    if (masked) {
+        block = QByteArray(payloadBytes, Qt::Uninitialized);
+        char *into = block.data(); // before any row shares the block
+        for (RunFrame &frame : m_runFrames) {
+            const auto size = qsizetype(frame.header.payloadLength);
+            const char *from = received.constData() + frame.payloadAt;
+            if (frame.header.maskingKey)
+                copyWithMask(into, from, size, *frame.header.maskingKey);
+            else
+                std::memcpy(into, from, size_t(size));
+            frame.payloadAt = into - block.constData();
+            into += size;
+        }
+    }
+    for (const RunFrame &frame : m_runFrames) {
+        commitRelayed(receivedOn, frame.header,
+                      sharedSlice(block, frame.payloadAt, qsizetype(frame.header.payloadLength)),
+                      readUs, std::nullopt);
     }
     std::size_t message = 0;
-    for (qsizetype at = 0; at + 2 <= sent.size() && message < m_runPayloads.size(); ++message) {
+    for (qsizetype at = 0; at + 2 <= sent.size() && message < m_runFrames.size(); ++message) {
         int headerBytes = 0;
         const FrameHeader header = wholeFrameHeader(sent.data() + at, &headerBytes);
         at += headerBytes + qsizetype(header.payloadLength);
-        commitRelayed(sentOn, header, m_runPayloads[message], readUs, writtenUs);
+        const RunFrame &frame = m_runFrames[message];
+        commitRelayed(sentOn, header,
+                      sharedSlice(block, frame.payloadAt, qsizetype(frame.header.payloadLength)),
+                      readUs, writtenUs);
     }
-    const int messages = int(m_runPayloads.size());
-    m_runPayloads.clear();
-    return messages;
+    return int(m_runFrames.size());
 }
 
 void LogStore::appendRelayedMessage(quint32 receivedOn, quint32 sentOn, const FrameHeader &received,
@@ -291,13 +330,12 @@ void LogStore::startRelayed(quint32 receivedOn, quint32 sentOn) {
     stateFor(sentOn);
 }
 
-void LogStore::commitRelayed(quint32 connection, const FrameHeader &header,
-                             const QByteArray &payload, qint64 readUs,
-                             std::optional<qint64> writtenUs) {
+void LogStore::commitRelayed(quint32 connection, const FrameHeader &header, QByteArray payload,
+                             qint64 readUs, std::optional<qint64> writtenUs) {
     LogRecord r =
         newRecord(connection, writtenUs.value_or(readUs), logKindForOpcode(header.opcode));
     r.setHeader(header);
-    r.payload = payload;
+    r.payload = std::move(payload);
     r.set(LogRecord::InFrameView);
     r.set(LogRecord::InMessageView);
     if (writtenUs) {
@@ -701,10 +739,12 @@ QList<qsizetype> LogStore::framesOfMessage(qsizetype messageIndex) const {
 }
 
 qint64 LogStore::payloadAllocation(const QByteArray &payload) {
-    if (payload.isNull() || payload.capacity() == 0)
+    const QArrayData *allocation = allocationOf(payload);
+    if (!allocation || allocation->constAllocatedCapacity() == 0)
         return 0;
-    // QArrayData's header, the bytes and the terminating NUL.
-    return mallocBlock(qint64(sizeof(QArrayData)) + payload.capacity() + 1);
+    // QArrayData's header, the bytes and the terminating NUL; the whole allocation, of
+    // which the payload may be a part.
+    return mallocBlock(qint64(sizeof(QArrayData)) + allocation->constAllocatedCapacity() + 1);
 }
 
 qint64 LogStore::memoryUsage() const {
@@ -718,11 +758,15 @@ qint64 LogStore::memoryUsage() const {
                      payloadAllocation(e.subprotocol) + payloadAllocation(e.extensions);
             total += mallocBlock(e.notes.size() * qint64(sizeof(ConformanceNote)));
         }
-        const QByteArray *previous = nullptr;
+        // Rows that share an allocation are next to each other, but for rows without a
+        // payload: a relayed message's two rows, a relayed run's rows.
+        const QArrayData *previous = nullptr;
         for (const LogRecord &r : chunk->records) {
-            if (!previous || !r.payload.isSharedWith(*previous))
-                total += payloadAllocation(r.payload);
-            previous = &r.payload;
+            const QArrayData *allocation = allocationOf(r.payload);
+            if (!allocation || allocation == previous)
+                continue;
+            total += payloadAllocation(r.payload);
+            previous = allocation;
         }
     }
     return total;

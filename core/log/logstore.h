@@ -61,9 +61,10 @@ public:
     // connection `receivedOn` at `readUs`, `sent` as written on `sentOn` at
     // `writtenUs`, the same frames but for their masking keys. The same rows as the
     // events of those frames make (each message a row of both views, on either
-    // connection), the payload of each message kept once for its two rows. Returns how
-    // many messages the run held.
-    int appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
+    // connection). The payloads are parts of one allocation that all the run's rows
+    // share: `received` itself when no frame in it was masked. Returns how many
+    // messages the run held.
+    int appendRelayedRun(quint32 receivedOn, quint32 sentOn, const QByteArray &received,
                          QByteArrayView sent, qint64 readUs, qint64 writtenUs);
     // A relay's single-frame message forwarded in pieces: the frame as `received` on
     // `receivedOn` and as `sent` on `sentOn`, its unmasked `payload` kept once for
@@ -205,9 +206,14 @@ private:
     // A relayed message's rows (appendRelayedRun()): the pending record committed
     // first, then one row per frame, received (no `writtenUs`) or sent on.
     void startRelayed(quint32 receivedOn, quint32 sentOn);
-    void commitRelayed(quint32 connection, const FrameHeader &header, const QByteArray &payload,
+    void commitRelayed(quint32 connection, const FrameHeader &header, QByteArray payload,
                        qint64 readUs, std::optional<qint64> writtenUs);
-    std::vector<QByteArray> m_runPayloads; // appendRelayedRun()'s, kept for its capacity
+    // appendRelayedRun()'s frames, kept for the vector's capacity.
+    struct RunFrame {
+        FrameHeader header;
+        qsizetype payloadAt; // in the run as received, then in the block of payloads
+    };
+    std::vector<RunFrame> m_runFrames;
     // Makes room at `index` by moving the records from there on up by one.
     void openGap(qsizetype index);
     Chunk &chunkOf(qsizetype index) { return *m_chunks[size_t((index + m_front) / ChunkSize)]; }

@@ -484,8 +484,25 @@ void TestLogStore::relayedRunMakesTheRowsOfItsEvents() {
     QVERIFY(sameRecords(runs, events));
     QCOMPARE(runs.at(3).sendDelayUs, 300u);
     QCOMPARE(runs.at(4).header().lengthEncoding, LengthEncoding::Extended16);
-    // Each message's payload is kept once for its two rows.
+    // Each message's payload is kept once for its two rows, and the run's payloads are
+    // parts of one allocation: the run as read when nothing in it was masked.
     QVERIFY(runs.at(0).payload.isSharedWith(runs.at(3).payload));
+    const auto address = [](const char *bytes) { return quintptr(bytes); };
+    QCOMPARE(address(runs.at(1).payload.constData()),
+             address(runs.at(0).payload.constData() + (fromClient ? 5 : 9)));
+    if (!fromClient)
+        QCOMPARE(address(runs.at(0).payload.constData()), address(received.constData() + 2));
+    // Counted once: as much as the same rows without payloads, and the allocation.
+    LogStore bare;
+    for (qsizetype i = 0; i < runs.size(); ++i) {
+        LogRecord row = runs.at(i);
+        row.payload = QByteArray();
+        bare.appendRecord(row);
+    }
+    QCOMPARE(runs.memoryUsage(),
+             bare.memoryUsage() + LogStore::payloadAllocation(runs.at(0).payload));
+    QVERIFY(LogStore::payloadAllocation(runs.at(0).payload) >=
+            (fromClient ? 305 : received.size()));
     QCOMPARE(runs.at(1).rawHeader().toByteArray() + runs.at(1).maskedPayload(),
              received.mid(runs.at(0).rawHeader().size + 5, runs.at(1).rawHeader().size + 300));
 }

@@ -68,8 +68,9 @@ void MessageLogModel::appendEvent(quint32 connection, const SessionEvent &event)
     scheduleFlush();
 }
 
-int MessageLogModel::appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
-                                      QByteArrayView sent, qint64 readUs, qint64 writtenUs) {
+int MessageLogModel::appendRelayedRun(quint32 receivedOn, quint32 sentOn,
+                                      const QByteArray &received, QByteArrayView sent,
+                                      qint64 readUs, qint64 writtenUs) {
     const int messages =
         m_store.appendRelayedRun(receivedOn, sentOn, received, sent, readUs, writtenUs);
     scheduleFlush();

@@ -85,7 +85,7 @@ public:
     // Log an event of `connection`; it becomes a row at the next flush.
     void appendEvent(quint32 connection, const SessionEvent &event);
     // A relay's run of whole messages (log::LogStore::appendRelayedRun); how many.
-    int appendRelayedRun(quint32 receivedOn, quint32 sentOn, QByteArrayView received,
+    int appendRelayedRun(quint32 receivedOn, quint32 sentOn, const QByteArray &received,
                          QByteArrayView sent, qint64 readUs, qint64 writtenUs);
     // A relay's message forwarded in pieces (log::LogStore::appendRelayedMessage).
     void appendRelayedMessage(quint32 receivedOn, quint32 sentOn, const FrameHeader &received,
