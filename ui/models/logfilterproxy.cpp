@@ -454,11 +454,18 @@ void LogFilterProxy::onRowsRemoved(const QModelIndex &parent, int first, int las
         return;
     const int count = last - first + 1;
     const bool removing = m_removeFirst >= 0;
-    if (removing)
-        m_rows.erase(m_rows.begin() + m_removeFirst, m_rows.begin() + m_removeLast + 1);
-    for (auto it = std::lower_bound(m_rows.begin(), m_rows.end(), last + 1); it != m_rows.end();
-         ++it)
-        *it -= count;
+    if (removing) {
+        // The rows after the removed ones close the gap and move down by `count`, in
+        // one pass (the log drops its oldest rows: most of the list moves).
+        const auto kept = std::transform(m_rows.begin() + m_removeLast + 1, m_rows.end(),
+                                         m_rows.begin() + m_removeFirst,
+                                         [count](int row) { return row - count; });
+        m_rows.erase(kept, m_rows.end());
+    } else {
+        for (auto it = std::lower_bound(m_rows.begin(), m_rows.end(), last + 1); it != m_rows.end();
+             ++it)
+            *it -= count;
+    }
     // Rows appended during the job move down with the rest.
     m_tail.erase(std::remove_if(m_tail.begin(), m_tail.end(),
                                 [first, last](int row) { return row >= first && row <= last; }),

@@ -223,10 +223,11 @@ void MessageLogModel::enforceCapacity() {
     const auto cutOf = [drop](const std::vector<quint32> &v) {
         return std::lower_bound(v.begin(), v.end(), quint32(drop)) - v.begin();
     };
+    // The rows that stay move to the front and down by `drop` in one pass.
     const auto shift = [drop](std::vector<quint32> &v, qsizetype cut) {
-        v.erase(v.begin(), v.begin() + cut);
-        for (quint32 &index : v)
-            index -= quint32(drop);
+        std::transform(v.begin() + cut, v.end(), v.begin(),
+                       [drop](quint32 index) { return index - quint32(drop); });
+        v.resize(v.size() - size_t(cut));
     };
     const qsizetype activeCut = cutOf(rows);
     if (activeCut > 0)
