@@ -1,6 +1,7 @@
 // MessageLogView: following the tail, and rows <-> store records through a filter.
 
 #include "guitesthelpers.h"
+#include "windowtestmain.h"
 
 #include "models/logfilterproxy.h"
 #include "models/messagelogmodel.h"
@@ -25,6 +26,7 @@ class TestMessageLogView : public QObject {
 private slots:
     void initTestCase();
     void followsTheTailUntilScrolledUp();
+    void fullLogIsPaintedOncePerBatch();
     void currentRecordThroughTheFilter();
     void rowsHaveFixedHeights();
     void timeColumnIsNeverElided();
@@ -41,6 +43,20 @@ void append(MessageLogModel &model, int count) {
                                        QByteArray::number(base + i)));
     model.flush();
 }
+
+// Counts the paint events a widget gets.
+class PaintCounter : public QObject {
+public:
+    explicit PaintCounter(QWidget *widget) { widget->installEventFilter(this); }
+    int count = 0;
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override {
+        if (event->type() == QEvent::Paint)
+            ++count;
+        return QObject::eventFilter(watched, event);
+    }
+};
 
 } // namespace
 
@@ -81,6 +97,37 @@ void TestMessageLogView::followsTheTailUntilScrolledUp() {
     view.setFollowTail(true);
     QApplication::processEvents();
     QCOMPARE(bar->value(), bar->maximum());
+}
+
+void TestMessageLogView::fullLogIsPaintedOncePerBatch() {
+    // A full log drops its oldest rows as each batch comes in. The view at the bottom
+    // lays out and scrolls once for both changes and is painted once per batch, not a
+    // second time for the layout the removal left to the next paint.
+    MessageLogModel model;
+    model.store().setClockOffset(0);
+    model.setCapacity(2000);
+    LogFilterProxy proxy;
+    proxy.setSourceModel(&model);
+    MessageLogView view;
+    view.setModel(&proxy);
+    view.resize(800, 300);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QScrollBar *bar = view.verticalScrollBar();
+    append(model, 2000);
+    QApplication::processEvents();
+    PaintCounter paints(view.viewport());
+    for (int batch = 0; batch < 5; ++batch) {
+        const qint64 dropped = model.store().droppedCount();
+        paints.count = 0;
+        append(model, 600);
+        QApplication::processEvents();
+        QVERIFY(model.store().droppedCount() > dropped); // the batch trimmed the log
+        QCOMPARE(paints.count, 1);
+        QCOMPARE(bar->value(), bar->maximum());
+        const QRect last = view.visualRect(proxy.index(proxy.rowCount() - 1, 0));
+        QVERIFY(view.viewport()->rect().contains(last));
+    }
 }
 
 void TestMessageLogView::currentRecordThroughTheFilter() {
@@ -195,5 +242,5 @@ void TestMessageLogView::timeFormatIsRemembered() {
     QSettings().clear();
 }
 
-QTEST_MAIN(TestMessageLogView)
+WSW_WINDOW_TEST_MAIN(TestMessageLogView)
 #include "tst_messagelogview.moc"

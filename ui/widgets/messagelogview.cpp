@@ -121,8 +121,11 @@ void MessageLogView::setModel(QAbstractItemModel *newModel) {
         return;
     m_modelConnections = {
         connect(newModel, &QAbstractItemModel::rowsAboutToBeInserted, this,
-                &MessageLogView::onRowsAboutToBeInserted),
-        connect(newModel, &QAbstractItemModel::rowsInserted, this, &MessageLogView::onRowsInserted),
+                &MessageLogView::onRowsAboutToChange),
+        connect(newModel, &QAbstractItemModel::rowsInserted, this, &MessageLogView::onRowsChanged),
+        connect(newModel, &QAbstractItemModel::rowsAboutToBeRemoved, this,
+                &MessageLogView::onRowsAboutToChange),
+        connect(newModel, &QAbstractItemModel::rowsRemoved, this, &MessageLogView::onRowsChanged),
         connect(selectionModel(), &QItemSelectionModel::currentRowChanged, this,
                 [this] { emit currentRecordChanged(currentStoreIndex()); }),
     };
@@ -172,12 +175,15 @@ bool MessageLogView::selectStoreIndex(qsizetype index) {
     return false;
 }
 
-void MessageLogView::onRowsAboutToBeInserted() {
+void MessageLogView::onRowsAboutToChange() {
     const QScrollBar *bar = verticalScrollBar();
     m_wasAtBottom = bar->value() >= bar->maximum();
 }
 
-void MessageLogView::onRowsInserted() {
+void MessageLogView::onRowsChanged() {
+    // Scrolling lays the rows out now. Left to the next paint, the layout after a
+    // trim would change the scroll range while painting, and the view would be
+    // painted a second time at once.
     if (m_followTail && m_wasAtBottom)
         scrollToBottom();
 }

@@ -39,8 +39,10 @@ private:
     // The widths the columns want, given up where the view is too narrow.
     void fitColumns();
 
-    void onRowsAboutToBeInserted();
-    void onRowsInserted();
+    // Rows come at the end and leave from the front (the log drops its oldest): a view
+    // at the bottom that follows the tail stays there.
+    void onRowsAboutToChange();
+    void onRowsChanged();
 
     QList<QMetaObject::Connection> m_modelConnections;
     bool m_followTail = true;
