@@ -3,7 +3,7 @@
 # prints each hot path's throughput as a percentage of memcpy's at the same size,
 # measured in the same run (absolute figures vary a lot between machines and runs).
 # Goals: unmasking >= 50% of memcpy, ASCII UTF-8 validation >= 25%; the script exits
-# with status 1 when one is missed. Extra arguments go to wsw-microbench, e.g.
+# with status 1 when one is missed. The frame decoder's and the log's rows are rates. Extra arguments go to wsw-microbench, e.g.
 # scripts/microbench.sh --benchmark_filter='memcpy|utf8'
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,6 +78,16 @@ if decoders:
         frames = bench.get("items_per_second", 0) / 1e6
         rate = bench.get("bytes_per_second", 0) / 1e9
         print(f"{function[3:]:<24}{size_label(arg):>8}{frames:>11.2f}{rate:>8.2f}")
+
+logs = [(n, b) for n, b in medians.items() if n.startswith("BM_log")]
+if logs:
+    print()
+    print(f"{'benchmark':<24}{'payload':>8}{'ns/message':>12}")
+    for name, bench in logs:
+        function, _, arg = name.partition("/")
+        arg = arg.split("/")[0]
+        messages = bench.get("items_per_second", 0)
+        print(f"{function[3:]:<24}{size_label(arg):>8}{1e9 / messages if messages else 0:>12.0f}")
 
 if missed:
     print()
