@@ -69,25 +69,24 @@ for name, bench in medians.items():
             missed.append(f"{function} at {size_label(arg)}")
     print(f"{function[3:]:<24}{size_label(arg):>8}{rate / 1e9:>9.2f}{percent:>10}  {verdict}")
 
-decoders = [(n, b) for n, b in medians.items() if n.startswith("BM_decode")]
-if decoders:
-    print()
-    print(f"{'benchmark':<24}{'payload':>8}{'Mframes/s':>11}{'GB/s':>8}")
-    for name, bench in decoders:
-        function, _, arg = name.partition("/")
-        frames = bench.get("items_per_second", 0) / 1e6
-        rate = bench.get("bytes_per_second", 0) / 1e9
-        print(f"{function[3:]:<24}{size_label(arg):>8}{frames:>11.2f}{rate:>8.2f}")
 
-logs = [(n, b) for n, b in medians.items() if n.startswith("BM_log")]
-if logs:
+def rate_table(prefix, columns):
+    """The benchmarks named prefix*, a column per (title, format, value of a bench)."""
+    rows = [(n, b) for n, b in medians.items() if n.startswith(prefix)]
+    if not rows:
+        return
     print()
-    print(f"{'benchmark':<24}{'payload':>8}{'ns/message':>12}")
-    for name, bench in logs:
+    print(f"{'benchmark':<24}{'payload':>8}" + "".join(f"{t:>{len(t) + 3}}" for t, _, _ in columns))
+    for name, bench in rows:
         function, _, arg = name.partition("/")
-        arg = arg.split("/")[0]
-        messages = bench.get("items_per_second", 0)
-        print(f"{function[3:]:<24}{size_label(arg):>8}{1e9 / messages if messages else 0:>12.0f}")
+        cells = "".join(f"{value(bench):>{len(t) + 3}{spec}}" for t, spec, value in columns)
+        print(f"{function[3:]:<24}{size_label(arg.split('/')[0]):>8}{cells}")
+
+
+rate_table("BM_decode", [("Mframes/s", ".2f", lambda b: b.get("items_per_second", 0) / 1e6),
+                         ("GB/s", ".2f", lambda b: b.get("bytes_per_second", 0) / 1e9)])
+per_message = lambda b: 1e9 / b["items_per_second"] if b.get("items_per_second") else 0
+rate_table("BM_log", [("ns/message", ".0f", per_message)])
 
 if missed:
     print()

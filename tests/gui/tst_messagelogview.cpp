@@ -44,6 +44,23 @@ void append(MessageLogModel &model, int count) {
     model.flush();
 }
 
+// A log, its filter and the view over them, shown (800 x 300).
+struct ShownLog {
+    MessageLogModel model;
+    LogFilterProxy proxy;
+    MessageLogView view;
+
+    explicit ShownLog(qsizetype capacity = 0) {
+        model.store().setClockOffset(0);
+        if (capacity > 0)
+            model.setCapacity(capacity);
+        proxy.setSourceModel(&model);
+        view.setModel(&proxy);
+        view.resize(800, 300);
+        view.show();
+    }
+};
+
 // Counts the paint events a widget gets.
 class PaintCounter : public QObject {
 public:
@@ -61,14 +78,8 @@ protected:
 } // namespace
 
 void TestMessageLogView::followsTheTailUntilScrolledUp() {
-    MessageLogModel model;
-    model.store().setClockOffset(0);
-    LogFilterProxy proxy;
-    proxy.setSourceModel(&model);
-    MessageLogView view;
-    view.setModel(&proxy);
-    view.resize(800, 300);
-    view.show();
+    ShownLog log;
+    auto &[model, proxy, view] = log;
     QVERIFY(QTest::qWaitForWindowExposed(&view));
     QScrollBar *bar = view.verticalScrollBar();
 
@@ -103,15 +114,8 @@ void TestMessageLogView::fullLogIsPaintedOncePerBatch() {
     // A full log drops its oldest rows as each batch comes in. The view at the bottom
     // lays out and scrolls once for both changes and is painted once per batch, not a
     // second time for the layout the removal left to the next paint.
-    MessageLogModel model;
-    model.store().setClockOffset(0);
-    model.setCapacity(2000);
-    LogFilterProxy proxy;
-    proxy.setSourceModel(&model);
-    MessageLogView view;
-    view.setModel(&proxy);
-    view.resize(800, 300);
-    view.show();
+    ShownLog log(2000);
+    auto &[model, proxy, view] = log;
     QVERIFY(QTest::qWaitForWindowExposed(&view));
     QScrollBar *bar = view.verticalScrollBar();
     append(model, 2000);
