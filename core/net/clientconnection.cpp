@@ -43,11 +43,22 @@ QString bodyExcerpt(const QByteArray &body) {
 ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
     : Connection(EventReporting::On, parent)
     , m_options(std::move(options)) {
-    m_url = parseWebSocketUrl(m_options.url);
+    m_url = parseWebSocketUrl(m_options.url, &m_urlError);
     setCloseTimeout(m_options.closeTimeoutMs);
-    // A session exists from the start so that session() and state() always answer;
-    // open() builds the one that is used, with the masking keys chosen by then.
-    setSession(std::make_unique<Session>(handshakeOptions(), m_options.session, m_keys));
+    // A session exists from the start so that session() and state() always answer.
+    // It is the one open() uses, unless the masking keys change before then.
+    makeSession();
+}
+
+void ClientConnection::makeSession() {
+    const ClientHandshakeOptions handshake = handshakeOptions();
+    m_offeredExtensions = handshake.extensions;
+    SessionOptions sessionOptions = m_options.session;
+    // We answer pings ourselves when they are to be delayed or dropped.
+    if (m_options.pongDelayMs > 0 || m_options.dropPings)
+        sessionOptions.autoPong = false;
+    setSession(std::make_unique<Session>(handshake, sessionOptions, m_keys));
+    m_sessionHasKeys = true;
 }
 
 void ClientConnection::timerEvent(QTimerEvent *event) {
@@ -86,6 +97,7 @@ ClientHandshakeOptions ClientConnection::handshakeOptions() const {
 
 void ClientConnection::setMaskingKeySource(MaskingKeySource keys) {
     m_keys = std::move(keys);
+    m_sessionHasKeys = false;
 }
 
 QString ClientConnection::endpoint() const {
@@ -101,8 +113,7 @@ void ClientConnection::open() {
         return;
     m_opened = true;
 
-    QString error;
-    m_url = parseWebSocketUrl(m_options.url, &error);
+    QString error = m_urlError;
     QList<QSslCertificate> extraCas;
     if (m_url && m_url->secure && !m_options.caCertificatesFile.isEmpty()) {
         extraCas = QSslCertificate::fromPath(m_options.caCertificatesFile, QSsl::Pem);
@@ -119,13 +130,8 @@ void ClientConnection::open() {
             error = QStringLiteral("A Unix socket is reached directly, not through a proxy");
     }
 
-    const ClientHandshakeOptions handshake = handshakeOptions();
-    m_offeredExtensions = handshake.extensions;
-    SessionOptions sessionOptions = m_options.session;
-    // We answer pings ourselves when they are to be delayed or dropped.
-    if (m_options.pongDelayMs > 0 || m_options.dropPings)
-        sessionOptions.autoPong = false;
-    setSession(std::make_unique<Session>(handshake, sessionOptions, m_keys));
+    if (!m_sessionHasKeys)
+        makeSession();
     if (m_options.echoMessages) {
         // From inside Session::receiveData(), in stream order: the echo of a message
         // goes out before the session's answer to what follows it in the same read

@@ -147,9 +147,12 @@ private:
     bool acceptExtensions(const HandshakeEvent &accepted);
     QString endpoint() const;
     ClientHandshakeOptions handshakeOptions() const;
+    // The session open() starts, with the masking keys chosen so far.
+    void makeSession();
 
     ClientOptions m_options;
     std::optional<WebSocketUrl> m_url;
+    QString m_urlError; // why the URL is not one to connect to, or empty
     QList<ExtensionParams> m_offeredExtensions;
     // Timers without objects of their own (timerEvent()): a relay opens thousands of
     // upstream connections a second. m_timer fires once, m_keepalive repeats.
@@ -168,6 +171,7 @@ private:
     bool m_tcpConnected = false;
     bool m_fingerprintUsed = false;
     bool m_opened = false;
+    bool m_sessionHasKeys = false; // the session was made with m_keys as they are
     bool m_connected = false;
     bool m_eofSeen = false;
     bool m_errorReported = false;
