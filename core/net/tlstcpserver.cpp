@@ -6,12 +6,30 @@
 #include <QSslSocket>
 #include <QTimer>
 
+#include <charconv>
+
 namespace ws {
 
 QString formatAddress(const QHostAddress &address, quint16 port) {
     // A Unix domain socket's peer has no address.
     if (address.isNull() && port == 0)
         return QStringLiteral("unix socket");
+    if (address.protocol() == QAbstractSocket::IPv4Protocol) {
+        // Every client of a server or a relay is named this way: written out
+        // directly, without the string building of toString() and arg().
+        const quint32 ip = address.toIPv4Address();
+        char text[sizeof "255.255.255.255:65535"];
+        char *at = text;
+        const auto number = [&](unsigned value) {
+            at = std::to_chars(at, text + sizeof text, value).ptr;
+        };
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            number((ip >> shift) & 0xff);
+            *at++ = shift > 0 ? '.' : ':';
+        }
+        number(port);
+        return QString::fromLatin1(text, at - text);
+    }
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
                              ? QStringLiteral("[%1]").arg(address.toString())
                              : address.toString();

@@ -8,6 +8,7 @@
 
 #include "net/socketio.h"
 #include "net/tcpserver.h"
+#include "net/tlstcpserver.h"
 
 #include <QDir>
 #include <QSignalSpy>
@@ -134,6 +135,8 @@ class tst_Server : public QObject {
 
 private slots:
     void modeNames();
+    void peerAddressesAreNamed_data();
+    void peerAddressesAreNamed();
     void listenReportsBusyPort();
     void getServesTestPage_data();
     void getServesTestPage();
@@ -169,6 +172,32 @@ void tst_Server::modeNames() {
     QCOMPARE(QByteArray(modeName(ServerOptions::Mode::Broadcast)), QByteArray("broadcast"));
     QCOMPARE(modeFromName(u"ECHO"), std::optional(ServerOptions::Mode::Echo));
     QVERIFY(!modeFromName(u"chat").has_value());
+}
+
+void tst_Server::peerAddressesAreNamed_data() {
+    QTest::addColumn<QHostAddress>("address");
+    QTest::addColumn<quint16>("port");
+    QTest::addColumn<QString>("name");
+    QTest::newRow("loopback") << QHostAddress(QHostAddress::LocalHost) << quint16(50123)
+                              << QStringLiteral("127.0.0.1:50123");
+    QTest::newRow("widest") << QHostAddress(QStringLiteral("255.255.255.255")) << quint16(65535)
+                            << QStringLiteral("255.255.255.255:65535");
+    QTest::newRow("zeros") << QHostAddress(QStringLiteral("0.0.0.0")) << quint16(0)
+                           << QStringLiteral("0.0.0.0:0");
+    QTest::newRow("digits") << QHostAddress(QStringLiteral("10.200.3.45")) << quint16(8080)
+                            << QStringLiteral("10.200.3.45:8080");
+    QTest::newRow("ipv6") << QHostAddress(QStringLiteral("::1")) << quint16(443)
+                          << QStringLiteral("[::1]:443");
+    QTest::newRow("ipv4 mapped") << QHostAddress(QStringLiteral("::ffff:192.0.2.1")) << quint16(80)
+                                 << QStringLiteral("[::ffff:192.0.2.1]:80");
+    QTest::newRow("unix socket") << QHostAddress() << quint16(0) << QStringLiteral("unix socket");
+}
+
+void tst_Server::peerAddressesAreNamed() {
+    QFETCH(QHostAddress, address);
+    QFETCH(quint16, port);
+    QFETCH(QString, name);
+    QCOMPARE(formatAddress(address, port), name);
 }
 
 void tst_Server::listenReportsBusyPort() {
