@@ -46,7 +46,7 @@ ClientConnection::ClientConnection(ClientOptions options, QObject *parent)
     m_url = parseWebSocketUrl(m_options.url, &m_urlError);
     setCloseTimeout(m_options.closeTimeoutMs);
     // A session exists from the start so that session() and state() always answer.
-    // It is the one open() uses, unless the masking keys change before then.
+    // It is the one open() starts (made again if the masking keys change before then).
     makeSession();
 }
 
@@ -58,7 +58,6 @@ void ClientConnection::makeSession() {
     if (m_options.pongDelayMs > 0 || m_options.dropPings)
         sessionOptions.autoPong = false;
     setSession(std::make_unique<Session>(handshake, sessionOptions, m_keys));
-    m_sessionHasKeys = true;
 }
 
 void ClientConnection::timerEvent(QTimerEvent *event) {
@@ -97,7 +96,8 @@ ClientHandshakeOptions ClientConnection::handshakeOptions() const {
 
 void ClientConnection::setMaskingKeySource(MaskingKeySource keys) {
     m_keys = std::move(keys);
-    m_sessionHasKeys = false;
+    if (!m_opened)
+        makeSession();
 }
 
 QString ClientConnection::endpoint() const {
@@ -130,8 +130,6 @@ void ClientConnection::open() {
             error = QStringLiteral("A Unix socket is reached directly, not through a proxy");
     }
 
-    if (!m_sessionHasKeys)
-        makeSession();
     if (m_options.echoMessages) {
         // From inside Session::receiveData(), in stream order: the echo of a message
         // goes out before the session's answer to what follows it in the same read

@@ -94,7 +94,8 @@ public:
     bool isReadingPaused() const { return m_readingPaused; }
     static constexpr qint64 PausedReadBufferSize = 64 * 1024;
 
-    // For tests: inject masking keys (default: system CSPRNG). Takes effect at open().
+    // For tests: inject masking keys (default: system CSPRNG). Before open(); after it
+    // the connection keeps the keys it started with.
     void setMaskingKeySource(MaskingKeySource keys);
 
 signals:
@@ -171,7 +172,6 @@ private:
     bool m_tcpConnected = false;
     bool m_fingerprintUsed = false;
     bool m_opened = false;
-    bool m_sessionHasKeys = false; // the session was made with m_keys as they are
     bool m_connected = false;
     bool m_eofSeen = false;
     bool m_errorReported = false;
