@@ -173,6 +173,10 @@ void EpollEventDispatcher::queueReadyNotifiers(int eventCount) {
         if (fd == m_wakeUpFd || std::size_t(fd) >= m_watches.size())
             continue;
         const Watch &watch = m_watches[std::size_t(fd)];
+        if (watch.watcher) {
+            m_ready.push_back({nullptr, fd, 0, watch.watcher, event.events});
+            continue;
+        }
         for (std::size_t type = 0; type < 3; ++type) {
             if (watch.notifiers[type] && (event.events & WakingEvents[type]))
                 m_ready.push_back({watch.notifiers[type], fd, type});
@@ -194,6 +198,11 @@ int EpollEventDispatcher::activateNotifiers() {
     // queued notifier is activated once.
     while (m_nextReady < m_ready.size()) {
         const ReadyNotifier ready = m_ready[m_nextReady++];
+        if (ready.watcher) {
+            ready.watcher->descriptorReady(ready.events);
+            ++activated;
+            continue;
+        }
         if (!ready.notifier)
             continue;
         if (!takenByShortcut(ready))
@@ -237,6 +246,40 @@ void EpollEventDispatcher::dropReadShortcut(qintptr fd, const ReadShortcut *shor
         watch.shortcut = nullptr;
         watch.shortcutOf = nullptr;
     }
+}
+
+bool EpollEventDispatcher::watchDescriptor(int fd, quint32 events, DescriptorWatcher *watcher) {
+    if (fd < 0)
+        return false;
+    if (std::size_t(fd) >= m_watches.size()) {
+        if (events == 0)
+            return true;
+        m_watches.resize(std::max<std::size_t>(std::size_t(fd) + 1, m_watches.size() * 2));
+    }
+    Watch &watch = m_watches[std::size_t(fd)];
+    if (events == 0) {
+        // Not told later in this pass: it may be gone by then.
+        for (auto it = m_ready.begin() + qsizetype(m_nextReady); it != m_ready.end(); ++it) {
+            if (it->watcher && it->fd == fd)
+                it->watcher = nullptr;
+        }
+        watch.watcher = nullptr;
+        watch.watcherEvents = 0;
+        updateWatch(fd);
+        return true;
+    }
+    Q_ASSERT(watcher);
+    Q_ASSERT(std::none_of(watch.notifiers.begin(), watch.notifiers.end(),
+                          [](const QSocketNotifier *n) { return n != nullptr; }));
+    if (watch.watcher != watcher)
+        watch.watched = 0; // another socket under the same number: add it afresh
+    watch.watcher = watcher;
+    watch.watcherEvents = events;
+    if (updateWatch(fd))
+        return true;
+    watch.watcher = nullptr;
+    watch.watcherEvents = 0;
+    return false;
 }
 
 EpollEventDispatcher *EpollEventDispatcher::ofThisThread() {
@@ -308,9 +351,9 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier) {
 // Brings the kernel's interest in fd in line with its enabled notifiers. The change is
 // made at once: a descriptor closed after its last notifier went may come back under
 // the same number for another socket, which the set must then hold afresh.
-void EpollEventDispatcher::updateWatch(int fd) {
+bool EpollEventDispatcher::updateWatch(int fd) {
     Watch &watch = m_watches[std::size_t(fd)];
-    quint32 wanted = 0;
+    quint32 wanted = watch.watcherEvents;
     for (std::size_t type = 0; type < 3; ++type) {
         if (watch.notifiers[type])
             wanted |= WatchedEvents[type];
@@ -321,15 +364,15 @@ void EpollEventDispatcher::updateWatch(int fd) {
             m_unwatchable.erase(std::remove(m_unwatchable.begin(), m_unwatchable.end(), fd),
                                 m_unwatchable.end());
         }
-        return;
+        return true;
     }
     if (wanted == watch.watched)
-        return;
+        return true;
     if (wanted == 0) {
         // A descriptor already closed has left the set by itself (EBADF, ENOENT).
         ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);
         watch.watched = 0;
-        return;
+        return true;
     }
     epoll_event event{};
     event.events = wanted;
@@ -341,7 +384,7 @@ void EpollEventDispatcher::updateWatch(int fd) {
         result = ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, fd, &event);
     if (result == 0) {
         watch.watched = wanted;
-    } else if (errno == EPERM) {
+    } else if (errno == EPERM && !watch.watcher) {
         // A regular file or a directory: always ready, as poll(2) says.
         watch.watched = 0;
         watch.unwatchable = true;
@@ -350,7 +393,9 @@ void EpollEventDispatcher::updateWatch(int fd) {
         qWarning("QSocketNotifier: cannot watch socket %d: %s", fd,
                  qPrintable(qt_error_string(errno)));
         watch.watched = 0;
+        return false;
     }
+    return true;
 }
 
 void EpollEventDispatcher::registerTimer(int timerId, qint64 interval, Qt::TimerType timerType,

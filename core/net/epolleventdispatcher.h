@@ -53,6 +53,18 @@ public:
         ~ReadShortcut() = default;
     };
 
+    // Hears of a descriptor it watches without a QSocketNotifier (watchDescriptor()).
+    class DescriptorWatcher {
+    public:
+        // The descriptor is ready: `events` as epoll(7) reports them (EPOLLIN, EPOLLOUT,
+        // and EPOLLHUP or EPOLLERR whatever was asked for). Level-triggered: a watcher
+        // that leaves the condition as it is hears of it again on the next pass.
+        virtual void descriptorReady(quint32 events) = 0;
+
+    protected:
+        ~DescriptorWatcher() = default;
+    };
+
     explicit EpollEventDispatcher(QObject *parent = nullptr);
     ~EpollEventDispatcher() override;
 
@@ -70,6 +82,12 @@ public:
     bool shortcutReads(qintptr fd, ReadShortcut *shortcut);
     // Undoes shortcutReads() if `shortcut` is still fd's.
     void dropReadShortcut(qintptr fd, const ReadShortcut *shortcut);
+    // Watches `fd` for `events` (EPOLLIN, EPOLLOUT or both) on behalf of `watcher`,
+    // without the QObjects of a notifier: a socket that is not a QTcpSocket (a relay's
+    // plain TCP leg). `events` 0 stops watching; do that before closing the descriptor,
+    // and before the watcher is destroyed. A descriptor has either notifiers or a watcher.
+    // False, and nothing watched, when the kernel refused it.
+    bool watchDescriptor(int fd, quint32 events, DescriptorWatcher *watcher);
     // The dispatcher of the calling thread when it is one of these, else null.
     static EpollEventDispatcher *ofThisThread();
 
@@ -108,6 +126,9 @@ private:
         // Hears of readiness instead of the read notifier, while that is `shortcutOf`.
         ReadShortcut *shortcut = nullptr;
         QSocketNotifier *shortcutOf = nullptr;
+        // A descriptor watched without notifiers (watchDescriptor()), and for what.
+        DescriptorWatcher *watcher = nullptr;
+        quint32 watcherEvents = 0;
     };
     struct Timer {
         int id = 0;
@@ -122,16 +143,19 @@ private:
     // A notifier to activate in this pass, with the descriptor and type it was ready
     // for (asking the notifier costs a call into Qt per activation).
     struct ReadyNotifier {
-        QSocketNotifier *notifier; // null: taken off since
+        QSocketNotifier *notifier; // null: taken off since, or a watcher's
         int fd;
-        std::size_t type; // QSocketNotifier::Type
+        std::size_t type;                     // QSocketNotifier::Type
+        DescriptorWatcher *watcher = nullptr; // null: a notifier's, or taken off since
+        quint32 events = 0;                   // what epoll reported, for a watcher
     };
     struct NotifierSlot {
         int fd;
         std::size_t type; // QSocketNotifier::Type
     };
     std::optional<NotifierSlot> slotOf(const QSocketNotifier *notifier, const char *change) const;
-    void updateWatch(int fd);
+    // False when the kernel refused to watch fd.
+    bool updateWatch(int fd);
     int waitForEvents(int timeoutMs, bool includeNotifiers);
     void queueReadyNotifiers(int eventCount);
     int activateNotifiers();

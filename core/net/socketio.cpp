@@ -58,26 +58,27 @@ qsizetype sendNow(qintptr descriptor, const char *data, qsizetype size) {
 // At most this many pieces per sendmsg(2) (well under IOV_MAX).
 constexpr qsizetype MaxGather = 64;
 
-// Sends the pieces [first, last) with one sendmsg(2) per MaxGather of them, as far as
-// the kernel takes them now; returns how many bytes that was.
-qsizetype sendGathered(qintptr descriptor, const QList<QByteArray> &pieces, qsizetype first,
-                       qsizetype last) {
+} // namespace
+
+qsizetype sendPieces(int descriptor, const QList<QByteArray> &pieces, qsizetype first,
+                     qsizetype last, qsizetype firstOffset) {
     qsizetype done = 0;
     while (first < last) {
         iovec vectors[MaxGather];
         int count = 0;
         qsizetype wanted = 0;
         for (qsizetype i = first; i < last && count < MaxGather; ++i, ++count) {
-            vectors[count].iov_base = const_cast<char *>(pieces[i].constData());
-            vectors[count].iov_len = size_t(pieces[i].size());
-            wanted += pieces[i].size();
+            const qsizetype skip = i == first ? firstOffset : 0;
+            vectors[count].iov_base = const_cast<char *>(pieces[i].constData() + skip);
+            vectors[count].iov_len = size_t(pieces[i].size() - skip);
+            wanted += pieces[i].size() - skip;
         }
         msghdr message{};
         message.msg_iov = vectors;
         message.msg_iovlen = size_t(count);
         ssize_t n;
         do {
-            n = ::sendmsg(int(descriptor), &message, SendFlags);
+            n = ::sendmsg(descriptor, &message, SendFlags);
         } while (n < 0 && errno == EINTR);
         if (n <= 0)
             break;
@@ -85,9 +86,12 @@ qsizetype sendGathered(qintptr descriptor, const QList<QByteArray> &pieces, qsiz
         if (n < wanted)
             break;
         first += count;
+        firstOffset = 0;
     }
     return done;
 }
+
+namespace {
 
 // The descriptor to send on directly, or -1: a QSslSocket's carries TLS records, and
 // bytes QTcpSocket still queues must go first.
@@ -116,7 +120,7 @@ void writeGathered(QTcpSocket *socket, const QList<QByteArray> &pieces, qsizetyp
                    qsizetype last) {
 #ifdef Q_OS_UNIX
     if (const qintptr descriptor = directDescriptor(socket); descriptor >= 0) {
-        qsizetype sent = sendGathered(descriptor, pieces, first, last);
+        qsizetype sent = sendPieces(int(descriptor), pieces, first, last);
         for (; first < last && sent >= pieces[first].size(); ++first)
             sent -= pieces[first].size();
         if (first < last && sent > 0) {
@@ -329,28 +333,52 @@ SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes) {
     return result;
 }
 
-SocketRead readFromDescriptor(QTcpSocket *socket, qint64 maxBytes) {
+SocketRead readFromDescriptor(int descriptor, qint64 maxBytes, int *error) {
+    SocketRead result;
+    *error = 0;
 #ifdef Q_OS_UNIX
     maxBytes = std::clamp<qint64>(maxBytes, 1, UnbufferedReadSize);
+    char *buffer = freeReadBuffer();
+    ssize_t n;
+    do {
+        n = ::recv(descriptor, buffer, size_t(maxBytes), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        result.data = QByteArrayView(buffer, n);
+        result.inReadBuffer = true;
+        result.mayHaveMore = n == maxBytes;
+    } else if (n == 0) {
+        result.ended = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        *error = errno;
+        result.ended = true;
+    }
+#else
+    Q_UNUSED(descriptor);
+    Q_UNUSED(maxBytes);
+#endif
+    return result;
+}
+
+SocketRead readFromDescriptor(QTcpSocket *socket, qint64 maxBytes) {
     const qintptr descriptor = socket->socketDescriptor();
     if (descriptor >= 0 && isUnbuffered(socket)) {
-        char *buffer = freeReadBuffer();
-        ssize_t n;
-        do {
-            n = ::recv(int(descriptor), buffer, size_t(maxBytes), MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
-        SocketRead result;
-        if (n > 0) {
-            result.data = QByteArrayView(buffer, n);
-            result.inReadBuffer = true;
-            result.mayHaveMore = n == maxBytes;
-            return result;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        int error = 0;
+        SocketRead result = readFromDescriptor(int(descriptor), maxBytes, &error);
+        // The end and failures are QTcpSocket's to see and report.
+        if (!result.ended)
             return result;
     }
-#endif
     return readFromSocket(socket, maxBytes);
+}
+
+void lingerOnDescriptor(int descriptor, int timeoutMs) {
+#ifdef Q_OS_UNIX
+    (new LingeringEnd(descriptor, timeoutMs))->start();
+#else
+    Q_UNUSED(descriptor);
+    Q_UNUSED(timeoutMs);
+#endif
 }
 
 } // namespace ws

@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QByteArrayView>
+#include <QList>
 
 class QTcpSocket;
 
@@ -86,6 +87,22 @@ SocketRead readFromSocket(QTcpSocket *socket, qint64 maxBytes = UnbufferedReadSi
 // (the end stays; after a reset, as after a failure, the descriptor reads as ended)
 // and QTcpSocket reports it as usual.
 SocketRead readFromDescriptor(QTcpSocket *socket, qint64 maxBytes = UnbufferedReadSize);
+
+// One recv(2) of up to `maxBytes` from a plain socket's descriptor into this thread's
+// read buffer (as an unbuffered socket's read). Nothing to read comes back empty; the
+// end of the stream comes back `ended` with *error 0, a failure `ended` with errno.
+SocketRead readFromDescriptor(int descriptor, qint64 maxBytes, int *error);
+
+// Sends the pieces [first, last), the first from `firstOffset` on, with one sendmsg(2)
+// per 64 of them, as far as the kernel takes them now (MSG_DONTWAIT); returns how many
+// bytes that was. A failure stops it as a full buffer does: the next send sees it.
+qsizetype sendPieces(int descriptor, const QList<QByteArray> &pieces, qsizetype first,
+                     qsizetype last, qsizetype firstOffset = 0);
+
+// The last stage of closeLingering() for a bare descriptor, which it takes over: our
+// sending side is shut down and what the peer still sends is dropped until its FIN,
+// at most `timeoutMs`; then the descriptor is closed.
+void lingerOnDescriptor(int descriptor, int timeoutMs);
 
 // Whether QTcpSocket reads straight into the caller's buffer (QIODevice::Unbuffered).
 bool isUnbuffered(const QTcpSocket *socket);
