@@ -16,6 +16,7 @@
 #include <QTimerEvent>
 
 #include <algorithm>
+#include <cerrno>
 
 #include <unistd.h>
 
@@ -36,6 +37,32 @@ QString bodyExcerpt(const QByteArray &body) {
     if (body.size() > BodyExcerpt)
         text += u'…';
     return text;
+}
+
+// What QTcpSocket would report for a bare descriptor's errno.
+QAbstractSocket::SocketError socketErrorOf(int error) {
+    switch (error) {
+    case 0:
+    case ECONNRESET:
+    case EPIPE:
+        return QAbstractSocket::RemoteHostClosedError;
+    case ECONNREFUSED:
+        return QAbstractSocket::ConnectionRefusedError;
+    case ETIMEDOUT:
+        return QAbstractSocket::SocketTimeoutError;
+    case EACCES:
+    case EPERM:
+        return QAbstractSocket::SocketAccessError;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+        return QAbstractSocket::SocketResourceError;
+    case EADDRNOTAVAIL:
+        return QAbstractSocket::SocketAddressNotAvailableError;
+    default:
+        return QAbstractSocket::NetworkError;
+    }
 }
 
 } // namespace
@@ -153,6 +180,16 @@ void ClientConnection::open() {
     // TLS starts with the connection when the socket connects to the server itself;
     // through a proxy or on a Unix socket it starts once the stream is there.
     const bool direct = !m_options.proxy && m_unixSocketPath.isEmpty();
+    // Plain TCP to an address under the command-line tool's dispatcher runs on a bare
+    // descriptor: no QTcpSocket, notifiers or signals. A name goes to Qt's lookup.
+    if (direct && !m_url->secure) {
+        if (EpollEventDispatcher *dispatcher = EpollEventDispatcher::ofThisThread()) {
+            if (const QHostAddress address(m_url->host); !address.isNull()) {
+                openDescriptor(address, dispatcher);
+                return;
+            }
+        }
+    }
     QTcpSocket *socket = nullptr;
     if (m_url->secure) {
         auto *ssl = new QSslSocket(this);
@@ -205,6 +242,23 @@ void ClientConnection::open() {
         // Unbuffered: each read is one read(2) into our buffer, without asking the
         // kernel first how much there is (socketio.h).
         socket->connectToHost(host, port, QIODevice::ReadWrite | QIODevice::Unbuffered);
+}
+
+void ClientConnection::openDescriptor(const QHostAddress &address,
+                                      EpollEventDispatcher *dispatcher) {
+    m_deadline = Deadline::Connect;
+    m_timer.start(m_options.connectTimeoutMs, this);
+    if (connectDescriptor(address, m_url->port, dispatcher))
+        return;
+    // From the event loop, as QTcpSocket reports a connection refused at once.
+    QTimer::singleShot(0, this,
+                       [this] { onSocketError(socketErrorOf(descriptorSocket()->error())); });
+}
+
+QString ClientConnection::socketErrorText() const {
+    if (const DescriptorSocket *descriptor = descriptorSocket())
+        return qt_error_string(descriptor->error());
+    return socket() ? socket()->errorString() : QString();
 }
 
 void ClientConnection::connectUnix(const QString &path) {
@@ -462,7 +516,8 @@ void ClientConnection::onConnected() {
     if (isFinished())
         return;
     m_connected = true;
-    socket()->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    if (QTcpSocket *s = socket())
+        s->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     touch(nowMs());
     m_deadline = Deadline::Handshake;
     m_timer.start(m_options.handshakeTimeoutMs, this);
@@ -537,7 +592,7 @@ void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
             break;
         default:
             message = QStringLiteral("Could not connect to %1: %2")
-                          .arg(transportEndpoint(), socket()->errorString());
+                          .arg(transportEndpoint(), socketErrorText());
             break;
         }
         fail(message);
@@ -550,11 +605,15 @@ void ClientConnection::onSocketError(QAbstractSocket::SocketError error) {
     if (!m_errorReported) {
         m_errorReported = true;
         emit errorOccurred(
-            QStringLiteral("Connection to %1 lost: %2").arg(endpoint(), socket()->errorString()));
+            QStringLiteral("Connection to %1 lost: %2").arg(endpoint(), socketErrorText()));
     }
-    // disconnected() normally follows; make sure the end is reported if it does not.
+    // disconnected() normally follows; make sure the end is reported if it does not (a
+    // bare descriptor has no disconnected()).
     QTimer::singleShot(0, this, [this] {
-        if (!isFinished() && socket() && socket()->state() == QAbstractSocket::UnconnectedState)
+        if (isFinished())
+            return;
+        if (socket() ? socket()->state() == QAbstractSocket::UnconnectedState
+                     : !isTransportConnected())
             onDisconnected();
     });
 }
@@ -603,8 +662,11 @@ void ClientConnection::transportEnded() {
                  .arg(m_options.proxy->endpoint()));
         return;
     }
-    if (socket()->error() != QAbstractSocket::RemoteHostClosedError)
-        onSocketError(socket()->error());
+    const QAbstractSocket::SocketError error =
+        descriptorSocket() ? socketErrorOf(descriptorSocket()->error()) : socket()->error();
+    // A connection that never came up is refused or unreachable, whatever errno says.
+    if (error != QAbstractSocket::RemoteHostClosedError || (descriptorSocket() && !m_connected))
+        onSocketError(error);
     else
         QMetaObject::invokeMethod(this, &ClientConnection::onDisconnected, Qt::QueuedConnection);
 }
@@ -683,7 +745,7 @@ void ClientConnection::handleEvent(SessionEvent &event) {
     } else if (std::holds_alternative<ClosedEvent>(event)) {
         m_keepalive.stop();
         // RFC 6455 §7.1.1: the server closes TCP first; we wait for it, bounded.
-        if (socket() && socket()->state() == QAbstractSocket::ConnectedState)
+        if (isTransportConnected())
             armCloseDeadline();
     }
 }

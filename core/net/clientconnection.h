@@ -112,6 +112,7 @@ protected:
     bool afterReceive() override { return !m_readingPaused; }
     void receiveLater() override;
     void transportEnded() override;
+    void transportConnected() override { onConnected(); }
     void socketReadable() override { onReadyRead(); }
     void handleEvent(SessionEvent &event) override;
     void closeDeadlineArmed() override;
@@ -133,6 +134,10 @@ private:
     void readProxyAnswer();
     QString proxyRefusalText() const;
     void connectUnix(const QString &path);
+    // Plain TCP to `address` on a bare descriptor (Connection::connectDescriptor()).
+    void openDescriptor(const QHostAddress &address, EpollEventDispatcher *dispatcher);
+    // Why the socket failed, in the system's words.
+    QString socketErrorText() const;
     void onEncrypted();
     void onSslErrors(const QList<QSslError> &errors);
     QString tlsFailureText() const;

@@ -23,14 +23,75 @@ Connection::~Connection() {
         m_socket->disconnect(this);
         m_socket->abort();
     }
+    m_descriptor.reset();
 }
 
 qint64 Connection::pendingBytes() const {
+    if (m_descriptor)
+        return m_descriptor->bytesToWrite();
     return m_socket ? m_socket->bytesToWrite() : 0;
+}
+
+void Connection::watchWritten(std::function<void()> handler) {
+    unwatchWritten();
+    m_writtenHandler = std::move(handler);
+    if (m_socket)
+        m_writtenWatch = connect(m_socket, &QIODevice::bytesWritten, this, [this] {
+            if (m_writtenHandler)
+                m_writtenHandler();
+        });
+}
+
+void Connection::unwatchWritten() {
+    m_writtenHandler = nullptr;
+    if (m_writtenWatch)
+        disconnect(m_writtenWatch);
+    m_writtenWatch = {};
 }
 
 void Connection::attachSocket(QTcpSocket *socket) {
     m_socket = socket;
+}
+
+bool Connection::attachDescriptor(int descriptor, EpollEventDispatcher *dispatcher) {
+    DescriptorSocket::Owner *owner = this;
+    m_descriptor = std::make_unique<DescriptorSocket>(descriptor, dispatcher, owner);
+    return m_descriptor->isOpen();
+}
+
+bool Connection::connectDescriptor(const QHostAddress &address, quint16 port,
+                                   EpollEventDispatcher *dispatcher) {
+    m_descriptor = DescriptorSocket::connectTo(address, port, dispatcher, this);
+    return m_descriptor->isOpen();
+}
+
+bool Connection::isTransportConnected() const {
+    if (m_descriptor)
+        return m_descriptor->isConnected();
+    return m_socket && m_socket->state() == QAbstractSocket::ConnectedState;
+}
+
+void Connection::descriptorReadable() {
+    m_descriptorRead = false;
+    socketReadable();
+    // Level-triggered: a descriptor nobody reads (a paused reader, a connection that
+    // has finished) would be reported on every pass. The next receive() watches it
+    // again, as QTcpSocket watches again once read.
+    if (!m_descriptorRead && m_descriptor)
+        m_descriptor->setReading(false);
+}
+
+void Connection::descriptorWritten() {
+    if (m_writtenHandler)
+        m_writtenHandler();
+}
+
+void Connection::descriptorEnded() {
+    transportEnded();
+}
+
+void Connection::descriptorConnected() {
+    transportConnected();
 }
 
 PerMessageDeflate *Connection::setDeflate(std::unique_ptr<PerMessageDeflate> deflate) {
@@ -39,27 +100,39 @@ PerMessageDeflate *Connection::setDeflate(std::unique_ptr<PerMessageDeflate> def
 }
 
 QHostAddress Connection::localAddress() const {
+    if (m_descriptor)
+        return m_descriptor->localAddress();
     return m_socket ? m_socket->localAddress() : QHostAddress();
 }
 
 quint16 Connection::localPort() const {
+    if (m_descriptor)
+        return m_descriptor->localPort();
     return m_socket ? m_socket->localPort() : 0;
 }
 
 QHostAddress Connection::remoteAddress() const {
+    if (m_descriptor)
+        return m_descriptor->peerAddress();
     return m_socket ? m_socket->peerAddress() : QHostAddress();
 }
 
 quint16 Connection::remotePort() const {
+    if (m_descriptor)
+        return m_descriptor->peerPort();
     return m_socket ? m_socket->peerPort() : 0;
 }
 
 bool Connection::canReadAhead() const {
+    if (m_descriptor)
+        return !m_finished && m_descriptor->isConnected();
     return m_socket && !m_finished && isUnbuffered(m_socket) &&
            m_socket->state() == QAbstractSocket::ConnectedState;
 }
 
 qintptr Connection::socketDescriptor() const {
+    if (m_descriptor)
+        return m_descriptor->descriptor();
     return m_socket ? m_socket->socketDescriptor() : -1;
 }
 
@@ -80,7 +153,7 @@ void Connection::shortcutReads() {
         m_dispatcherLookedUp = true;
         m_dispatcher = EpollEventDispatcher::ofThisThread();
     }
-    if (!m_dispatcher || !isUnbuffered(m_socket) ||
+    if (!m_dispatcher || !m_socket || !isUnbuffered(m_socket) ||
         m_socket->state() != QAbstractSocket::ConnectedState)
         return;
     const qintptr fd = m_socket->socketDescriptor();
@@ -89,12 +162,14 @@ void Connection::shortcutReads() {
 }
 
 void Connection::receiveBatches(bool bounded) {
-    if (m_finished || m_finishPending || !m_socket)
+    if (m_finished || m_finishPending || (!m_socket && !m_descriptor))
         return;
     // From readyRead() or the role: read through QTcpSocket this time, and let the
     // dispatcher's readiness come to readReady() from now on.
     const bool fromDescriptor = m_readingDescriptor;
-    if (!fromDescriptor)
+    if (m_descriptor)
+        m_descriptor->setReading(true);
+    else if (!fromDescriptor)
         shortcutReads();
     ++m_receiveDepth;
     const auto leave = qScopeGuard([this] { --m_receiveDepth; });
@@ -108,8 +183,9 @@ void Connection::receiveBatches(bool bounded) {
                                                    ReportedReadBudget, UnbufferedReadSize)
                                       : UnbufferedReadSize;
         const qint64 wanted = std::min(budget, allowance);
-        const SocketRead chunk = fromDescriptor ? readFromDescriptor(m_socket, wanted)
-                                                : readFromSocket(m_socket, wanted);
+        const SocketRead chunk = m_descriptor     ? m_descriptor->read(wanted)
+                                 : fromDescriptor ? readFromDescriptor(m_socket, wanted)
+                                                  : readFromSocket(m_socket, wanted);
         m_descriptorRead = true;
         // The time the bytes arrived, as near the read as it gets: taken before
         // anything is decoded or reported.
@@ -150,7 +226,7 @@ void Connection::receiveBatches(bool bounded) {
             return;
         if (bounded && more) {
             // The rest on the next turn, after the other sockets had theirs.
-            if (!isUnbuffered(m_socket))
+            if (m_socket && !isUnbuffered(m_socket))
                 receiveLater();
             return;
         }
@@ -199,23 +275,37 @@ void Connection::pump() {
 }
 
 void Connection::writeOutgoing() {
-    if (!m_socket || !m_session->hasOutgoing())
+    if ((!m_socket && !m_descriptor) || !m_session->hasOutgoing())
         return;
-    const bool connected = m_socket->state() == QAbstractSocket::ConnectedState;
-    writeSessionOutput(m_socket, *m_session, connected);
+    const bool connected = isTransportConnected();
+    if (m_descriptor) {
+        // Kept between calls so that steady traffic does not allocate the list each time.
+        thread_local QList<QByteArray> chunks;
+        chunks.clear();
+        m_session->takeOutgoingChunks(chunks);
+        if (connected)
+            m_descriptor->write(chunks);
+        chunks.clear();
+    } else {
+        writeSessionOutput(m_socket, *m_session, connected);
+    }
     if (connected && m_session->awaitsWrittenTime())
         m_session->outgoingWritten(nowUs());
 }
 
 void Connection::flush() {
-    if (!m_socket)
+    if (!m_socket && !m_descriptor)
         return;
     writeOutgoing();
     if (!m_transportClosing && m_session->shouldCloseTransport()) {
         m_transportClosing = true;
         // Bounded even when the peer stops reading what is left to write.
         armCloseDeadline();
-        if (m_socket->state() == QAbstractSocket::ConnectedState) {
+        if (m_descriptor) {
+            // As below: at once when the peer has said all it will say.
+            if (m_descriptor->isConnected())
+                m_descriptor->close(!m_session->closeReceived(), m_closeTimeoutMs);
+        } else if (m_socket->state() == QAbstractSocket::ConnectedState) {
             // The peer sends nothing after its close frame (RFC 6455 §5.5.1), and what
             // came with it was read: no byte of its is left to meet our close with a
             // reset, so plain TCP closes at once (once what is queued is written).
@@ -280,6 +370,8 @@ void Connection::abortSocket() {
         m_socket->disconnect(this);
         m_socket->abort();
     }
+    if (m_descriptor)
+        m_descriptor->abort();
 }
 
 void Connection::finish() {
@@ -382,7 +474,7 @@ SendError Connection::sendClose(std::optional<quint16> code, const QString &reas
 
 SendError Connection::sendRaw(const RawFrame &frame) {
     // Raw frames bypass the session's state checks, so the transport itself must be up.
-    if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
+    if (!isTransportConnected())
         return SendError::NotOpen;
     return sendThroughSession([&](Session &s, qint64 now) { return s.sendRaw(frame, now); });
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/descriptorsocket.h"
 #include "net/epolleventdispatcher.h"
 #include "net/eventclock.h"
 #include "net/netmetatypes.h"
@@ -46,8 +47,12 @@ enum class EventReporting { Off, On };
 // the dispatcher's readiness directly (EpollEventDispatcher::shortcutReads()), its
 // descriptor with one recv(2), past QTcpSocket; the end of the stream and failures
 // still go through QTcpSocket, which reports them as ever.
+//
+// A role may instead run on a bare descriptor (attachDescriptor(), a DescriptorSocket
+// under EpollEventDispatcher), with no QTcpSocket at all: socket() is null then.
 class Connection : public QObject,
                    private EpollEventDispatcher::ReadShortcut,
+                   private DescriptorSocket::Owner,
                    private ReadBufferBorrower {
     Q_OBJECT
 public:
@@ -69,6 +74,11 @@ public:
     const PerMessageDeflate *deflate() const { return m_deflate.get(); }
     // Bytes handed to the socket but not yet written.
     qint64 pendingBytes() const;
+    // Calls `handler` each time queued bytes were written (pendingBytes() went down),
+    // until unwatchWritten(); one handler at a time.
+    void watchWritten(std::function<void()> handler);
+    void unwatchWritten();
+    bool isWatchingWritten() const { return bool(m_writtenHandler); }
     // True once finished() has been emitted.
     bool isFinished() const { return m_finished; }
     // The socket's own end (TCP; a null address and 0 before connecting, or on a Unix
@@ -140,7 +150,12 @@ protected:
     virtual bool admitEvent(const SessionEvent &) { return true; }
     // An unbuffered socket's read met the end of the stream or failed (the socket's
     // error() says which); it emits neither disconnected() nor errorOccurred().
+    // On a bare descriptor (attachDescriptor(), connectDescriptor()), this also comes
+    // when a graceful close has finished (QTcpSocket's disconnected()), a write failed
+    // or the connection could not be made: descriptorSocket()->error() says which.
     virtual void transportEnded() = 0;
+    // A connection being made on a bare descriptor (connectDescriptor()) is up.
+    virtual void transportConnected() {}
     // How many bytes receive() may read now (a server staging a slow reader); at 0
     // it reads nothing and the role calls receive() again when it wants more.
     virtual qint64 readAllowance() const { return UnbufferedReadSize; }
@@ -158,6 +173,18 @@ protected:
 
     // The plumbing every role shares.
     void attachSocket(QTcpSocket *socket);
+    // Runs on `descriptor`, a connected plain TCP socket, instead of a QTcpSocket: only
+    // under EpollEventDispatcher (`dispatcher`). False if it could not be watched; the
+    // descriptor is closed then.
+    bool attachDescriptor(int descriptor, EpollEventDispatcher *dispatcher);
+    // Starts connecting a bare descriptor to `address`:`port` (under `dispatcher`):
+    // transportConnected() or transportEnded() follows. False: it failed at once
+    // (descriptorSocket()->error() says why), and nothing follows.
+    bool connectDescriptor(const QHostAddress &address, quint16 port,
+                           EpollEventDispatcher *dispatcher);
+    const DescriptorSocket *descriptorSocket() const { return m_descriptor.get(); }
+    // The transport is connected and not closing (QTcpSocket's ConnectedState).
+    bool isTransportConnected() const;
     void setSession(std::unique_ptr<Session> session) { m_session = std::move(session); }
     Session &mutableSession() { return *m_session; }
     // Takes ownership of the negotiated extension; it outlives the session's use.
@@ -248,11 +275,19 @@ private:
     void shortcutReads();
     // ReadBufferBorrower: the read buffer is about to be read into again.
     void returnReadBuffer() override;
+    // DescriptorSocket::Owner.
+    void descriptorReadable() override;
+    void descriptorWritten() override;
+    void descriptorEnded() override;
+    void descriptorConnected() override;
 
     // Declared before the session, which uses it until it is destroyed.
     std::unique_ptr<PerMessageDeflate> m_deflate;
     std::unique_ptr<Session> m_session;
     QTcpSocket *m_socket = nullptr;
+    std::unique_ptr<DescriptorSocket> m_descriptor; // instead of m_socket
+    std::function<void()> m_writtenHandler;
+    QMetaObject::Connection m_writtenWatch; // m_socket's bytesWritten(), while watched
     EventReporting m_reporting;
     qint64 m_closeDeadlineMs = -1;
     qint64 m_lastReceiveMs = 0;

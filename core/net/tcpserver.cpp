@@ -34,6 +34,10 @@ bool openUnbuffered(QTcpSocket *socket, qintptr descriptor) {
 }
 
 void UnbufferedTcpServer::incomingConnection(qintptr descriptor) {
+    if (m_descriptorHandler) {
+        m_descriptorHandler(int(descriptor));
+        return;
+    }
     auto *socket = new QTcpSocket(this);
     if (!openUnbuffered(socket, descriptor)) {
         delete socket;

@@ -2,6 +2,8 @@
 
 #include <QTcpServer>
 
+#include <functional>
+
 class QTcpSocket;
 
 namespace ws {
@@ -20,8 +22,18 @@ class UnbufferedTcpServer final : public QTcpServer {
 public:
     using QTcpServer::QTcpServer;
 
+    // Each accepted descriptor goes to `handler`, which takes it over, instead of
+    // becoming a QTcpSocket (nextPendingConnection() then has none): for a caller that
+    // runs connections on bare descriptors (DescriptorSocket). Empty: QTcpSockets.
+    void setDescriptorHandler(std::function<void(int)> handler) {
+        m_descriptorHandler = std::move(handler);
+    }
+
 protected:
     void incomingConnection(qintptr descriptor) override;
+
+private:
+    std::function<void(int)> m_descriptorHandler;
 };
 
 } // namespace ws

@@ -7,6 +7,8 @@
 
 #include <QTcpSocket>
 
+#include <unistd.h>
+
 namespace ws {
 
 Relay::Relay(RelayOptions options, QObject *parent)
@@ -40,7 +42,13 @@ bool Relay::listen() {
         m_listener = new TlsTcpServer(
             tls, [this](const QString &line) { emit logMessage(0, line); }, this);
     } else {
-        m_listener = new UnbufferedTcpServer(this);
+        auto *plain = new UnbufferedTcpServer(this);
+        // Under the command-line tool's dispatcher a client leg runs on its bare
+        // descriptor: no QTcpSocket, notifiers or signals per relayed connection.
+        if (EpollEventDispatcher *dispatcher = EpollEventDispatcher::ofThisThread())
+            plain->setDescriptorHandler(
+                [this, dispatcher](int descriptor) { relayDescriptor(descriptor, dispatcher); });
+        m_listener = plain;
     }
     connect(m_listener, &QTcpServer::newConnection, this, &Relay::onNewConnection);
     if (!m_listener->listen(m_options.listenAddress, m_options.listenPort)) {
@@ -72,10 +80,28 @@ void Relay::relayClient(QTcpSocket *socket, const QUrl &target, const QString &p
     startPair(socket, target, peer);
 }
 
+void Relay::relayDescriptor(int descriptor, EpollEventDispatcher *dispatcher) {
+    if (m_stopping) {
+        ::close(descriptor);
+        return;
+    }
+    auto *leg = new RelayLeg(descriptor, dispatcher, m_options.session,
+                             m_options.handshakeTimeoutMs, m_options.closeTimeoutMs, nullptr);
+    if (leg->isFinished()) {
+        delete leg;
+        return;
+    }
+    startPair(leg, m_options.target, {});
+}
+
 void Relay::startPair(QTcpSocket *socket, const QUrl &target, const QString &peer) {
+    startPair(new RelayLeg(socket, m_options.session, m_options.handshakeTimeoutMs,
+                           m_options.closeTimeoutMs, nullptr),
+              target, peer);
+}
+
+void Relay::startPair(RelayLeg *leg, const QUrl &target, const QString &peer) {
     const quint64 id = m_nextId++;
-    auto *leg = new RelayLeg(socket, m_options.session, m_options.handshakeTimeoutMs,
-                             m_options.closeTimeoutMs, nullptr);
     auto *pair = new RelayPair(id, leg, m_options, target, this);
     pair->setStaging(m_staging.get());
     pair->setLegEventSink([this](quint64 pairId, RelayLegKind side, const SessionEvent &event) {

@@ -242,6 +242,9 @@ signals:
 private:
     void onNewConnection();
     void startPair(QTcpSocket *socket, const QUrl &target, const QString &peer);
+    void startPair(RelayLeg *leg, const QUrl &target, const QString &peer);
+    // A client accepted on its bare descriptor (UnbufferedTcpServer::setDescriptorHandler()).
+    void relayDescriptor(int descriptor, EpollEventDispatcher *dispatcher);
     void onPairFinished(RelayPair *pair);
     RelayPair *findPair(quint64 id) const;
     // The pair holding message `id`, or null.

@@ -27,13 +27,7 @@ RelayLeg::RelayLeg(QTcpSocket *socket, SessionOptions session, int handshakeTime
     , m_peerAddress(socket->peerAddress())
     , m_peerPort(socket->peerPort())
     , m_handshakeTimeoutMs(handshakeTimeoutMs) {
-    // The relay forwards pings and answers nothing itself.
-    session.autoPong = false;
-    // A close is answered with what the upstream answered.
-    session.autoCloseAnswer = false;
-    session.reportFrames = true;
-    setSession(std::make_unique<Session>(session));
-    setCloseTimeout(closeTimeoutMs);
+    setUp(std::move(session), closeTimeoutMs);
     socket->setParent(this);
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     socket->setReadBufferSize(ReadBatchSize);
@@ -41,6 +35,30 @@ RelayLeg::RelayLeg(QTcpSocket *socket, SessionOptions session, int handshakeTime
     connect(socket, &QTcpSocket::readyRead, this, &RelayLeg::onReadyRead);
     connect(socket, &QTcpSocket::disconnected, this, &RelayLeg::onDisconnected,
             Qt::QueuedConnection);
+}
+
+RelayLeg::RelayLeg(int descriptor, EpollEventDispatcher *dispatcher, SessionOptions session,
+                   int handshakeTimeoutMs, int closeTimeoutMs, QObject *parent)
+    : Connection(EventReporting::On, parent)
+    , m_handshakeTimeoutMs(handshakeTimeoutMs) {
+    setUp(std::move(session), closeTimeoutMs);
+    // The descriptor's readiness comes to socketReadable(), its end to transportEnded().
+    if (attachDescriptor(descriptor, dispatcher)) {
+        m_peerAddress = remoteAddress();
+        m_peerPort = remotePort();
+    } else {
+        finish();
+    }
+}
+
+void RelayLeg::setUp(SessionOptions session, int closeTimeoutMs) {
+    // The relay forwards pings and answers nothing itself.
+    session.autoPong = false;
+    // A close is answered with what the upstream answered.
+    session.autoCloseAnswer = false;
+    session.reportFrames = true;
+    setSession(std::make_unique<Session>(session));
+    setCloseTimeout(closeTimeoutMs);
 }
 
 RelayLeg::~RelayLeg() = default;
@@ -76,8 +94,7 @@ void RelayLeg::transportEnded() {
 void RelayLeg::handleEvent(SessionEvent &event) {
     if (std::holds_alternative<ClosedEvent>(event)) {
         m_handshakeTimer.stop();
-        if (socket() && socket()->state() == QAbstractSocket::ConnectedState &&
-            !isTransportClosing())
+        if (isTransportConnected() && !isTransportClosing())
             armCloseDeadline();
     }
 }
@@ -126,10 +143,13 @@ void RelayLeg::answerHttp(const QByteArray &response, const QString &why) {
 }
 
 void RelayLeg::setReadingPaused(bool paused) {
-    if (m_paused == paused || !socket())
+    if (m_paused == paused)
         return;
     m_paused = paused;
-    socket()->setReadBufferSize(paused ? PausedReadBufferSize : ReadBatchSize);
+    // A descriptor is no longer watched once a readiness goes unread, and watched again
+    // by the next receive().
+    if (QTcpSocket *s = socket())
+        s->setReadBufferSize(paused ? PausedReadBufferSize : ReadBatchSize);
     if (!paused)
         receiveLater();
 }

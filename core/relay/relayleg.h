@@ -25,6 +25,11 @@ public:
     // Takes `socket` (connected, from the relay's listening socket).
     RelayLeg(QTcpSocket *socket, SessionOptions session, int handshakeTimeoutMs, int closeTimeoutMs,
              QObject *parent);
+    // Takes `descriptor` (connected, from the relay's listening socket) and runs on it
+    // without a QTcpSocket (Connection::attachDescriptor()): under EpollEventDispatcher.
+    // isFinished() at once if it could not be watched.
+    RelayLeg(int descriptor, EpollEventDispatcher *dispatcher, SessionOptions session,
+             int handshakeTimeoutMs, int closeTimeoutMs, QObject *parent);
     ~RelayLeg() override;
 
     QHostAddress peerAddress() const { return m_peerAddress; }
@@ -58,7 +63,6 @@ public:
     // Back-pressure: stop reading from the client until resumed.
     void setReadingPaused(bool paused);
     bool isReadingPaused() const { return m_paused; }
-    QTcpSocket *transport() const { return socket(); }
     void abort() override;
     // Drop with a reason (a ClosedEvent 1006 carries it).
     void dropWith(const QString &why) { drop(why); }
@@ -76,6 +80,8 @@ protected:
     void timerEvent(QTimerEvent *event) override;
 
 private:
+    // What both constructors set up on the session.
+    void setUp(SessionOptions session, int closeTimeoutMs);
     void onReadyRead();
     void onDisconnected();
     void onHandshakeDeadline();
@@ -109,7 +115,6 @@ public:
     using Connection::setFrameSink;
     using Connection::setPieceSink;
     using Connection::writeQueued;
-    QTcpSocket *transport() const { return socket(); }
 };
 
 } // namespace ws

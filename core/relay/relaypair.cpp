@@ -614,23 +614,18 @@ void RelayPair::applyBackPressure(RelayLegKind to) {
     const qint64 limit = m_options.sendQueueLimit;
     if (!target || target->isFinished() || limit <= 0 || target->pendingBytes() <= limit)
         return;
-    QMetaObject::Connection &watch = to == RelayLegKind::Client ? m_clientDrain : m_serverDrain;
-    if (watch)
-        return;
-    QTcpSocket *socket = to == RelayLegKind::Client ? m_client->transport() : m_server->transport();
-    if (!socket)
+    if (target->isWatchingWritten())
         return;
     setPaused(otherLeg(to), true);
-    watch = connect(socket, &QIODevice::bytesWritten, this, [this, to] { onDrained(to); });
+    target->watchWritten([this, to] { onDrained(to); });
 }
 
 void RelayPair::onDrained(RelayLegKind to) {
     Connection *target = leg(to);
     if (target && !target->isFinished() && target->pendingBytes() > m_options.sendQueueLimit / 2)
         return;
-    QMetaObject::Connection &watch = to == RelayLegKind::Client ? m_clientDrain : m_serverDrain;
-    disconnect(watch);
-    watch = {};
+    if (target)
+        target->unwatchWritten();
     setPaused(otherLeg(to), false);
 }
 

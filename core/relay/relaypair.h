@@ -233,8 +233,6 @@ private:
     // Why a leg failed (its violation), for the close sent on the other.
     std::optional<ViolationEvent> m_clientViolation;
     std::optional<ViolationEvent> m_serverViolation;
-    QMetaObject::Connection m_clientDrain;
-    QMetaObject::Connection m_serverDrain;
     bool m_frameByFrame = true;
     bool m_clientWritePending = false; // writeForwardedLater(), per leg written to
     bool m_serverWritePending = false;
