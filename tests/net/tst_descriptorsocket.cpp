@@ -9,10 +9,7 @@
 #include "protocol/session.h"
 
 #include <QCoreApplication>
-#include <QElapsedTimer>
-#include <QEventLoop>
 #include <QTest>
-#include <QTimer>
 
 #include <cerrno>
 #include <memory>
@@ -25,22 +22,6 @@
 using namespace ws;
 
 namespace {
-
-template <typename Condition> bool runUntil(Condition condition, int timeoutMs = 5000) {
-    QTimer tick;
-    tick.start(20);
-    QElapsedTimer clock;
-    clock.start();
-    while (!condition() && clock.elapsed() < timeoutMs)
-        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-    return condition();
-}
-
-void runFor(int ms) {
-    QEventLoop loop;
-    QTimer::singleShot(ms, &loop, &QEventLoop::quit);
-    loop.exec();
-}
 
 // What the socket told its owner, and what the owner read when it was readable.
 struct RecordingOwner final : DescriptorSocket::Owner {
@@ -135,6 +116,19 @@ EpollEventDispatcher *dispatcher() {
     return EpollEventDispatcher::ofThisThread();
 }
 
+// A DescriptorSocket on our end of a fresh connection (TcpPair::connectPeer()), and
+// its owner.
+struct Accepted {
+    TcpPair tcp;
+    RecordingOwner owner;
+    std::unique_ptr<DescriptorSocket> socket;
+    explicit Accepted(int peerReceiveBuffer = 0) {
+        tcp.connectPeer(peerReceiveBuffer);
+        socket = std::make_unique<DescriptorSocket>(tcp.ours, dispatcher(), &owner);
+        owner.socket = socket.get();
+    }
+};
+
 // A recognisable run of bytes: piece `index` of `size` bytes.
 QByteArray piece(int index, qsizetype size) {
     QByteArray bytes(size, Qt::Uninitialized);
@@ -179,53 +173,51 @@ void TestDescriptorSocket::watcherIsLevelTriggeredAndForgottenWhenItStops() {
     QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
     CountingWatcher watcher;
     QVERIFY(dispatcher()->watchDescriptor(fds[0], EPOLLIN, &watcher));
-    runFor(30);
+    QTest::qWait(30);
     QCOMPARE(watcher.calls, 0);
     QCOMPARE(::write(fds[1], "x", 1), ssize_t(1));
     // Not read: told again on the next passes.
-    QVERIFY(runUntil([&] { return watcher.calls >= 3; }));
+    QVERIFY(QTest::qWaitFor([&] { return watcher.calls >= 3; }));
     QVERIFY(watcher.last & EPOLLIN);
     // Stopping from inside its own call: not told again, although still readable.
     watcher.onReady = [&] { dispatcher()->watchDescriptor(fds[0], 0, nullptr); };
-    runFor(30);
+    QTest::qWait(30);
     const int calls = watcher.calls;
-    runFor(50);
+    QTest::qWait(50);
     QCOMPARE(watcher.calls, calls);
     // Watching for writes only: a socket with room is writable at once.
     watcher.onReady = [&] { dispatcher()->watchDescriptor(fds[0], 0, nullptr); };
     QVERIFY(dispatcher()->watchDescriptor(fds[0], EPOLLOUT, &watcher));
-    QVERIFY(runUntil([&] { return watcher.calls == calls + 1; }));
+    QVERIFY(QTest::qWaitFor([&] { return watcher.calls == calls + 1; }));
     QVERIFY(watcher.last & EPOLLOUT);
     ::close(fds[0]);
     ::close(fds[1]);
 }
 
 void TestDescriptorSocket::readsWhatArrivesAndEndsAtTheEndOfTheStream() {
-    TcpPair tcp;
-    tcp.connectPeer();
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
-    owner.socket = &socket;
+    Accepted accepted;
+    TcpPair &tcp = accepted.tcp;
+    RecordingOwner &owner = accepted.owner;
+    DescriptorSocket &socket = *accepted.socket;
     QVERIFY(socket.isConnected());
     QCOMPARE(::send(tcp.theirs, "hello", 5, 0), ssize_t(5));
-    QVERIFY(runUntil([&] { return owner.received == "hello"; }));
+    QVERIFY(QTest::qWaitFor([&] { return owner.received == "hello"; }));
     QVERIFY(!owner.readEnded);
     ::shutdown(tcp.theirs, SHUT_WR);
-    QVERIFY(runUntil([&] { return owner.readEnded; }));
+    QVERIFY(QTest::qWaitFor([&] { return owner.readEnded; }));
     // Ended by the read: closed, without descriptorEnded(), no error.
     QVERIFY(!socket.isOpen());
     QCOMPARE(socket.error(), 0);
     QCOMPARE(owner.ended, 0);
     const int readable = owner.readable;
-    runFor(50);
+    QTest::qWait(50);
     QCOMPARE(owner.readable, readable);
 }
 
 void TestDescriptorSocket::namesBothEnds() {
-    TcpPair tcp;
-    tcp.connectPeer();
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
+    Accepted accepted;
+    TcpPair &tcp = accepted.tcp;
+    DescriptorSocket &socket = *accepted.socket;
     sockaddr_in peer{};
     socklen_t length = sizeof peer;
     QVERIFY(::getsockname(tcp.theirs, reinterpret_cast<sockaddr *>(&peer), &length) == 0);
@@ -240,11 +232,10 @@ void TestDescriptorSocket::namesBothEnds() {
 }
 
 void TestDescriptorSocket::queuesWhatTheKernelDoesNotTakeInOrder() {
-    TcpPair tcp;
-    tcp.connectPeer(16 * 1024);
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
-    owner.socket = &socket;
+    Accepted accepted(16 * 1024);
+    TcpPair &tcp = accepted.tcp;
+    RecordingOwner &owner = accepted.owner;
+    DescriptorSocket &socket = *accepted.socket;
     // More than the kernel buffers while the peer reads nothing.
     QList<QByteArray> pieces;
     QByteArray expected;
@@ -260,26 +251,24 @@ void TestDescriptorSocket::queuesWhatTheKernelDoesNotTakeInOrder() {
     socket.write({tail});
     expected += tail;
     QByteArray arrived;
-    QVERIFY(runUntil([&] {
+    QVERIFY(QTest::qWaitFor([&] {
         arrived += tcp.peerRead();
         return arrived.size() >= expected.size();
     }));
     QCOMPARE(arrived.size(), expected.size());
     QVERIFY(arrived == expected);
-    QVERIFY(runUntil([&] { return socket.bytesToWrite() == 0; }));
+    QVERIFY(QTest::qWaitFor([&] { return socket.bytesToWrite() == 0; }));
     QVERIFY(owner.written > 0);
     // Nothing queued: no longer woken for writing.
     const int written = owner.written;
-    runFor(50);
+    QTest::qWait(50);
     QCOMPARE(owner.written, written);
 }
 
 void TestDescriptorSocket::callersBytesAreCopiedWhenQueued() {
-    TcpPair tcp;
-    tcp.connectPeer(16 * 1024);
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
-    owner.socket = &socket;
+    Accepted accepted(16 * 1024);
+    TcpPair &tcp = accepted.tcp;
+    DescriptorSocket &socket = *accepted.socket;
     // Fill the kernel first, so that the caller's bytes are queued.
     const QByteArray filler = piece(1, 4 * 1024 * 1024);
     socket.write({filler});
@@ -293,7 +282,7 @@ void TestDescriptorSocket::callersBytesAreCopiedWhenQueued() {
     // The caller reuses its buffer at once.
     callers.fill('z');
     QByteArray arrived;
-    QVERIFY(runUntil([&] {
+    QVERIFY(QTest::qWaitFor([&] {
         arrived += tcp.peerRead();
         return arrived.size() >= filler.size() + original.size();
     }));
@@ -302,11 +291,10 @@ void TestDescriptorSocket::callersBytesAreCopiedWhenQueued() {
 }
 
 void TestDescriptorSocket::gracefulCloseWritesTheQueueFirst() {
-    TcpPair tcp;
-    tcp.connectPeer(16 * 1024);
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
-    owner.socket = &socket;
+    Accepted accepted(16 * 1024);
+    TcpPair &tcp = accepted.tcp;
+    RecordingOwner &owner = accepted.owner;
+    DescriptorSocket &socket = *accepted.socket;
     const QByteArray bytes = piece(3, 2 * 1024 * 1024);
     socket.write({bytes});
     QVERIFY(socket.bytesToWrite() > 0);
@@ -318,7 +306,7 @@ void TestDescriptorSocket::gracefulCloseWritesTheQueueFirst() {
     socket.write({QByteArray("late")});
     QByteArray arrived;
     bool eof = false;
-    QVERIFY(runUntil([&] {
+    QVERIFY(QTest::qWaitFor([&] {
         arrived += tcp.peerRead(&eof);
         return eof;
     }));
@@ -326,32 +314,28 @@ void TestDescriptorSocket::gracefulCloseWritesTheQueueFirst() {
     QCOMPARE(owner.ended, 1);
     QVERIFY(!socket.isOpen());
     // With nothing queued it closes at once, and says so.
-    TcpPair idle;
-    idle.connectPeer();
-    RecordingOwner idleOwner;
-    DescriptorSocket quiet(idle.ours, dispatcher(), &idleOwner);
-    quiet.close(false, 1000);
-    QCOMPARE(idleOwner.ended, 1);
-    QVERIFY(!quiet.isOpen());
+    Accepted idle;
+    idle.socket->close(false, 1000);
+    QCOMPARE(idle.owner.ended, 1);
+    QVERIFY(!idle.socket->isOpen());
 }
 
 void TestDescriptorSocket::lingeringCloseLetsThePeerFinish() {
-    TcpPair tcp;
-    tcp.connectPeer();
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
-    owner.socket = &socket;
+    Accepted accepted;
+    TcpPair &tcp = accepted.tcp;
+    RecordingOwner &owner = accepted.owner;
+    DescriptorSocket &socket = *accepted.socket;
     owner.readOnReadable = false;
     // The peer has sent bytes nobody read: a plain close would answer with a reset.
     QCOMPARE(::send(tcp.theirs, "unread", 6, 0), ssize_t(6));
-    runFor(20);
+    QTest::qWait(20);
     socket.write({QByteArray("last words")});
     socket.close(true, 2000);
     QCOMPARE(owner.ended, 1);
     QByteArray arrived;
     bool eof = false;
     int error = 0;
-    QVERIFY(runUntil([&] {
+    QVERIFY(QTest::qWaitFor([&] {
         arrived += tcp.peerRead(&eof, &error);
         return eof || error;
     }));
@@ -360,18 +344,17 @@ void TestDescriptorSocket::lingeringCloseLetsThePeerFinish() {
     // The peer may still send until it closes, without a reset.
     QCOMPARE(::send(tcp.theirs, "more", 4, MSG_NOSIGNAL), ssize_t(4));
     ::shutdown(tcp.theirs, SHUT_WR);
-    runFor(100);
+    QTest::qWait(100);
     error = 0;
     tcp.peerRead(nullptr, &error);
     QCOMPARE(error, 0);
 }
 
 void TestDescriptorSocket::failedWriteEndsTheSocket() {
-    TcpPair tcp;
-    tcp.connectPeer(16 * 1024);
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
-    owner.socket = &socket;
+    Accepted accepted(16 * 1024);
+    TcpPair &tcp = accepted.tcp;
+    RecordingOwner &owner = accepted.owner;
+    DescriptorSocket &socket = *accepted.socket;
     owner.readOnReadable = false;
     socket.write({piece(4, 4 * 1024 * 1024)});
     QVERIFY(socket.bytesToWrite() > 0);
@@ -380,7 +363,7 @@ void TestDescriptorSocket::failedWriteEndsTheSocket() {
     ::setsockopt(tcp.theirs, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
     ::close(tcp.theirs);
     tcp.theirs = -1;
-    QVERIFY(runUntil([&] { return owner.ended == 1; }));
+    QVERIFY(QTest::qWaitFor([&] { return owner.ended == 1; }));
     QVERIFY(!socket.isOpen());
     QVERIFY2(socket.error() == ECONNRESET || socket.error() == EPIPE,
              qPrintable(QString::fromUtf8(strerror(socket.error()))));
@@ -388,17 +371,16 @@ void TestDescriptorSocket::failedWriteEndsTheSocket() {
 }
 
 void TestDescriptorSocket::pausedReadingLeavesBytesInTheKernel() {
-    TcpPair tcp;
-    tcp.connectPeer();
-    RecordingOwner owner;
-    DescriptorSocket socket(tcp.ours, dispatcher(), &owner);
-    owner.socket = &socket;
+    Accepted accepted;
+    TcpPair &tcp = accepted.tcp;
+    RecordingOwner &owner = accepted.owner;
+    DescriptorSocket &socket = *accepted.socket;
     socket.setReading(false);
     QCOMPARE(::send(tcp.theirs, "held", 4, 0), ssize_t(4));
-    runFor(50);
+    QTest::qWait(50);
     QCOMPARE(owner.readable, 0);
     socket.setReading(true);
-    QVERIFY(runUntil([&] { return owner.received == "held"; }));
+    QVERIFY(QTest::qWaitFor([&] { return owner.received == "held"; }));
 }
 
 void TestDescriptorSocket::connectsToAListener() {
@@ -410,7 +392,7 @@ void TestDescriptorSocket::connectsToAListener() {
     QVERIFY(socket->isOpen());
     QVERIFY(socket->isConnecting());
     QVERIFY(!socket->isConnected());
-    QVERIFY(runUntil([&] { return owner.connected == 1; }));
+    QVERIFY(QTest::qWaitFor([&] { return owner.connected == 1; }));
     QVERIFY(socket->isConnected());
     QCOMPARE(socket->peerPort(), tcp.port);
     QCOMPARE(socket->peerAddress(), QHostAddress(QHostAddress::LocalHost));
@@ -418,12 +400,12 @@ void TestDescriptorSocket::connectsToAListener() {
     QVERIFY(tcp.theirs >= 0);
     socket->write({QByteArray("ping")});
     QByteArray arrived;
-    QVERIFY(runUntil([&] {
+    QVERIFY(QTest::qWaitFor([&] {
         arrived += tcp.peerRead();
         return arrived == "ping";
     }));
     QCOMPARE(::send(tcp.theirs, "pong", 4, 0), ssize_t(4));
-    QVERIFY(runUntil([&] { return owner.received == "pong"; }));
+    QVERIFY(QTest::qWaitFor([&] { return owner.received == "pong"; }));
     QCOMPARE(owner.ended, 0);
 }
 
@@ -439,7 +421,7 @@ void TestDescriptorSocket::refusedConnectionSaysWhy() {
     owner.socket = socket.get();
     // Refused at once, or by the next pass.
     if (socket->isOpen())
-        QVERIFY(runUntil([&] { return owner.ended == 1; }));
+        QVERIFY(QTest::qWaitFor([&] { return owner.ended == 1; }));
     QVERIFY(!socket->isOpen());
     QCOMPARE(socket->error(), ECONNREFUSED);
     QCOMPARE(owner.connected, 0);
