@@ -23,7 +23,6 @@ Connection::~Connection() {
         m_socket->disconnect(this);
         m_socket->abort();
     }
-    m_descriptor.reset();
 }
 
 qint64 Connection::pendingBytes() const {
@@ -278,17 +277,10 @@ void Connection::writeOutgoing() {
     if ((!m_socket && !m_descriptor) || !m_session->hasOutgoing())
         return;
     const bool connected = isTransportConnected();
-    if (m_descriptor) {
-        // Kept between calls so that steady traffic does not allocate the list each time.
-        thread_local QList<QByteArray> chunks;
-        chunks.clear();
-        m_session->takeOutgoingChunks(chunks);
-        if (connected)
-            m_descriptor->write(chunks);
-        chunks.clear();
-    } else {
+    if (m_descriptor)
+        writeSessionOutput(m_descriptor.get(), *m_session, connected);
+    else
         writeSessionOutput(m_socket, *m_session, connected);
-    }
     if (connected && m_session->awaitsWrittenTime())
         m_session->outgoingWritten(nowUs());
 }

@@ -1,5 +1,6 @@
 #include "net/socketio.h"
 
+#include "net/descriptorsocket.h"
 #include "net/oneshottimer.h"
 #include "protocol/session.h"
 
@@ -254,13 +255,24 @@ void forgetReadBufferBorrower(ReadBufferBorrower *borrower) {
     std::erase(t_borrowers, borrower);
 }
 
-void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
-    if (!session.hasOutgoing())
-        return;
-    // Kept between calls so that steady traffic does not allocate the list each time.
+namespace {
+
+// What the session has to send, in this thread's list of chunks: kept between calls
+// so that steady traffic does not allocate a list each time. Cleared by the caller
+// once written, so that it holds no bytes between calls.
+QList<QByteArray> &takeSessionOutput(Session &session) {
     thread_local QList<QByteArray> chunks;
     chunks.clear();
     session.takeOutgoingChunks(chunks);
+    return chunks;
+}
+
+} // namespace
+
+void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
+    if (!session.hasOutgoing())
+        return;
+    QList<QByteArray> &chunks = takeSessionOutput(session);
     if (connected) {
         // A run of pieces that are not large (frame headers, the small frames between
         // them, payloads of 16 to 64 KiB) leaves with one system call, not one each.
@@ -277,6 +289,16 @@ void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected) {
             }
         }
     }
+    chunks.clear();
+}
+
+void writeSessionOutput(DescriptorSocket *socket, Session &session, bool connected) {
+    if (!session.hasOutgoing())
+        return;
+    QList<QByteArray> &chunks = takeSessionOutput(session);
+    // All in one sendmsg(2) as far as the kernel takes them; the socket queues the rest.
+    if (connected)
+        socket->write(chunks);
     chunks.clear();
 }
 

@@ -8,6 +8,7 @@ class QTcpSocket;
 
 namespace ws {
 
+class DescriptorSocket;
 class Session;
 
 constexpr qint64 UnbufferedReadSize = 256 * 1024;
@@ -30,6 +31,8 @@ void writeToSocket(QTcpSocket *socket, const QByteArray &bytes);
 // sendmsg(2) when nothing is queued, so a batch costs one system call. With
 // `connected` false the bytes are dropped: the transport is gone.
 void writeSessionOutput(QTcpSocket *socket, Session &session, bool connected);
+// The same for a socket on a bare descriptor, which sends every chunk it can at once.
+void writeSessionOutput(DescriptorSocket *socket, Session &session, bool connected);
 
 // One read from a socket (readFromSocket()).
 struct SocketRead {
