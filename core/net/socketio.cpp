@@ -79,7 +79,10 @@ qsizetype sendPieces(int descriptor, const QList<QByteArray> &pieces, qsizetype 
         message.msg_iovlen = size_t(count);
         ssize_t n;
         do {
-            n = ::sendmsg(descriptor, &message, SendFlags);
+            // One piece (a run of forwarded frames, most often) spares the kernel
+            // copying in the message header and the vector.
+            n = count == 1 ? ::send(descriptor, vectors[0].iov_base, vectors[0].iov_len, SendFlags)
+                           : ::sendmsg(descriptor, &message, SendFlags);
         } while (n < 0 && errno == EINTR);
         if (n <= 0)
             break;
