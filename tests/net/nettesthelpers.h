@@ -10,10 +10,12 @@
 
 #include <QCoreApplication>
 #include <QCryptographicHash>
+#include <QEventLoop>
 #include <QList>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
+#include <QTimer>
 
 #include <functional>
 #include <memory>
@@ -167,6 +169,24 @@ inline std::optional<WireFrame> parseFrame(const QByteArray &buffer) {
     }
     frame.wireSize = pos + qsizetype(length);
     return frame;
+}
+
+// As QTest::qWaitFor, but in a running event loop: qWaitFor runs one pass of the loop
+// and sleeps 10 ms between rounds, and an observed connection, which reads 4 KiB per
+// pass (ReportedReadBudget), would take minutes over a flood.
+inline bool runUntil(const std::function<bool()> &done, int timeoutMs) {
+    if (done())
+        return true;
+    QEventLoop loop;
+    QTimer poll;
+    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
+        if (done())
+            loop.quit();
+    });
+    poll.start(1);
+    QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+    loop.exec();
+    return done();
 }
 
 // Reads from `socket` into `buffer` until `done(buffer)` or the timeout.

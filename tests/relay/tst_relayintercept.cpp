@@ -89,23 +89,6 @@ struct RelayBench {
 
 constexpr quint64 FirstPair = 1;
 
-// As QTest::qWaitFor, but in a running event loop: qWaitFor sleeps 10 ms between
-// rounds, and a flood read 4 KiB per round (ReportedReadBudget) would take minutes.
-bool runUntil(const std::function<bool()> &done, int timeoutMs) {
-    if (done())
-        return true;
-    QEventLoop loop;
-    QTimer poll;
-    QObject::connect(&poll, &QTimer::timeout, &loop, [&] {
-        if (done())
-            loop.quit();
-    });
-    poll.start(1);
-    QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
-    loop.exec();
-    return done();
-}
-
 // Messages "n0".."n<count-1>" toward the server that the drop draws of `seed` keep.
 QList<QByteArray> keptBySeed(quint64 seed, double percent, int count) {
     QList<QByteArray> kept;
