@@ -418,6 +418,14 @@ bool Connection::queueFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArr
            m_session->sendFrameRun(wireFrames, nowUs, sent);
 }
 
+bool Connection::queueFrameRunInPlace(char *wireFrames, qsizetype size, qint64 nowUs) {
+    if (m_finished || m_finishPending || !canSend() ||
+        !m_session->sendFrameRunInPlace(wireFrames, size, nowUs))
+        return false;
+    borrowReadBuffer(this);
+    return true;
+}
+
 SendError Connection::queueDataPiece(const FrameHeader &header, quint64 offset,
                                      QByteArrayView wireBytes, qint64 nowUs, FrameHeader *sent) {
     if (m_finished || m_finishPending || !canSend())

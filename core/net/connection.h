@@ -237,6 +237,9 @@ protected:
     // queued for writeQueued(); false when they must go one by one (queueDataFrame()).
     // With `sent`, the caller reports them (see Session::sendFrameRun).
     bool queueFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent = nullptr);
+    // As queueFrameRun(), the run sent in place (Session::sendFrameRunInPlace()), on the
+    // terms of queueDataPieceInPlace().
+    bool queueFrameRunInPlace(char *wireFrames, qsizetype size, qint64 nowUs);
     void setFrameRunSink(Session::FrameRunSink sink) {
         m_session->setFrameRunSink(std::move(sink));
     }

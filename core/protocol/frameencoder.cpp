@@ -80,11 +80,15 @@ FrameHeader FrameEncoder::makeHeader(Opcode opcode, qint64 payloadSize, bool fin
 void FrameEncoder::appendFrameRun(QByteArray &out, QByteArrayView wireFrames) {
     const qsizetype start = out.size();
     out.append(wireFrames);
+    remaskFrameRun(out.data() + start, wireFrames.size());
+}
+
+void FrameEncoder::remaskFrameRun(char *wireFrames, qsizetype size) {
     if (m_role != Role::Client)
         return;
-    char *b = out.data();
-    qsizetype at = start;
-    const qsizetype end = out.size();
+    char *b = wireFrames;
+    const qsizetype end = size;
+    qsizetype at = 0;
     while (at < end) {
         int headerBytes = 0;
         const FrameHeader header = wholeFrameHeader(b + at, &headerBytes);

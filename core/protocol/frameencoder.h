@@ -62,6 +62,8 @@ public:
     // unmasked from the other leg's server, are appended as they are. Every frame's
     // mask bit must already be the one our role sends (the caller checks).
     void appendFrameRun(QByteArray &out, QByteArrayView wireFrames);
+    // What appendFrameRun() does to the frames it appends, done where they lie.
+    void remaskFrameRun(char *wireFrames, qsizetype size);
 
     // Appends a data message (Text or Binary) as one frame, or as frames of at
     // most `fragmentSize` payload bytes when fragmentSize > 0. A zero-length

@@ -1148,14 +1148,18 @@ void Session::setFrameRunSink(FrameRunSink sink) {
         d->decoder->setRunSink(SessionOps::decoderRunSink(*this));
 }
 
-bool Session::sendFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent) {
+bool Session::takesFrameRun(QByteArrayView wireFrames, bool reportedByCaller) const {
     if (wireFrames.size() < 2 || SessionOps::dataFrameRefusal(*this) != SendError::None ||
-        d->extension || (m_options.reportFrames && !d->frameSink && !sent))
+        d->extension || (m_options.reportFrames && !d->frameSink && !reportedByCaller))
         return false;
     // RFC 6455 §5.1: a client masks every frame, a server none. The frames of a run
     // share their mask bit (FrameDecoder::setRunSink).
     const bool masked = (quint8(wireFrames[1]) & MaskBit) != 0;
-    if (masked != (m_role == Role::Client))
+    return masked == (m_role == Role::Client);
+}
+
+bool Session::sendFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent) {
+    if (!takesFrameRun(wireFrames, sent != nullptr))
         return false;
     m_nowUs = nowUs;
     SessionOps::prepareOutgoing(*this, wireFrames.size());
@@ -1164,6 +1168,16 @@ bool Session::sendFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayVi
     SessionOps::account(*this, start);
     if (sent)
         *sent = QByteArrayView(m_outgoing).sliced(start, wireFrames.size());
+    return true;
+}
+
+bool Session::sendFrameRunInPlace(char *wireFrames, qsizetype size, qint64 nowUs) {
+    if (!takesFrameRun(QByteArrayView(wireFrames, size), false))
+        return false;
+    m_nowUs = nowUs;
+    d->encoder.remaskFrameRun(wireFrames, size);
+    SessionOps::account(*this, m_outgoing.size(), size);
+    appendCallerChunk(wireFrames, size);
     return true;
 }
 
@@ -1207,12 +1221,17 @@ SendError Session::sendDataPieceInPlace(const FrameHeader &received, quint64 off
     if (const quint32 key = received.maskingKey.value_or(0) ^ d->pieceKey.value_or(0))
         applyMask(wireBytes, size, key, offset);
     SessionOps::account(*this, m_outgoing.size(), size);
-    if (!m_outgoing.isEmpty())
-        m_outgoingChunks.append(std::exchange(m_outgoing, QByteArray()));
-    m_outgoingChunks.append(QByteArray::fromRawData(wireBytes, size));
-    m_callerChunks = true;
+    appendCallerChunk(wireBytes, size);
     d->pieceBytesLeft -= quint64(size);
     return SendError::None;
+}
+
+void Session::appendCallerChunk(const char *bytes, qsizetype size) {
+    // After what is already queued, which keeps its place.
+    if (!m_outgoing.isEmpty())
+        m_outgoingChunks.append(std::exchange(m_outgoing, QByteArray()));
+    m_outgoingChunks.append(QByteArray::fromRawData(bytes, size));
+    m_callerChunks = true;
 }
 
 bool Session::isCallerBytes(const QByteArray &chunk) {

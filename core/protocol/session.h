@@ -289,6 +289,10 @@ public:
     // the caller reports these frames instead of frame events: it is set to the bytes
     // the run became, valid until the session's outgoing bytes change.
     bool sendFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent = nullptr);
+    // As sendFrameRun() without `sent`, without copying the run: a client re-masks the
+    // frames where they lie, and the outgoing bytes refer to them as a chunk of their
+    // own, as sendDataPieceInPlace() does (the same promise from the caller).
+    bool sendFrameRunInPlace(char *wireFrames, qsizetype size, qint64 nowUs);
     // Sends a piece of a data frame another session received in pieces (PieceSink):
     // the first piece (offset 0) writes the header, with `received`'s opcode, FIN and
     // full payload length and, for a client, a fresh masking key; every piece is then
@@ -363,6 +367,11 @@ public:
 
 private:
     SendError sendShared(Opcode type, const QByteArray &data, qint64 nowUs, qint64 fragmentSize);
+    // Whether a run can go now (sendFrameRun()); `reportedByCaller`: the caller reports
+    // its frames, so reported frames do not stop it.
+    bool takesFrameRun(QByteArrayView wireFrames, bool reportedByCaller) const;
+    // Queues a caller's bytes as a chunk of their own, after what is queued.
+    void appendCallerChunk(const char *bytes, qsizetype size);
 
     friend struct SessionOps; // the state machine's steps, in session.cpp
     struct Private;

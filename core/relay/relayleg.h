@@ -56,6 +56,7 @@ public:
     using Connection::queueDataPiece;
     using Connection::queueDataPieceInPlace;
     using Connection::queueFrameRun;
+    using Connection::queueFrameRunInPlace;
     using Connection::setFrameRunSink;
     using Connection::setFrameSink;
     using Connection::setPieceSink;
@@ -111,6 +112,7 @@ public:
     using Connection::queueDataPiece;
     using Connection::queueDataPieceInPlace;
     using Connection::queueFrameRun;
+    using Connection::queueFrameRunInPlace;
     using Connection::setFrameRunSink;
     using Connection::setFrameSink;
     using Connection::setPieceSink;

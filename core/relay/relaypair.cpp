@@ -14,6 +14,17 @@ namespace {
 // Below this a piece is copied as usual: a chunk of its own costs more than the copy.
 constexpr qsizetype MinPieceInPlace = 4 * 1024;
 
+// A run of whole frames on the direct path, from one leg to the other; false: they go
+// one by one. As a piece, bytes in the read buffer go from there, masked afresh where
+// they lie.
+template <typename Source, typename Target>
+bool forwardFrameRun(Source *source, Target *target, QByteArrayView wireFrames) {
+    if (source->isDecodingReadBuffer())
+        return target->queueFrameRunInPlace(const_cast<char *>(wireFrames.data()),
+                                            wireFrames.size(), source->lastReadUs());
+    return target->queueFrameRun(wireFrames, source->lastReadUs());
+}
+
 } // namespace
 
 RelayPair::RelayPair(quint64 id, RelayLeg *client, const RelayOptions &options, QUrl target,
@@ -334,10 +345,10 @@ void RelayPair::forwardDirectly() {
     // Runs of small whole frames go on in one piece; what a run cannot take goes frame
     // by frame above.
     m_client->setFrameRunSink([this](QByteArrayView wireFrames) {
-        return m_server->queueFrameRun(wireFrames, m_client->lastReadUs());
+        return forwardFrameRun(m_client, m_server, wireFrames);
     });
     m_server->setFrameRunSink([this](QByteArrayView wireFrames) {
-        return m_client->queueFrameRun(wireFrames, m_server->lastReadUs());
+        return forwardFrameRun(m_server, m_client, wireFrames);
     });
     m_client->setBatchHandler([this] { writeForwarded(RelayLegKind::Server); });
     m_server->setBatchHandler([this] { writeForwarded(RelayLegKind::Client); });

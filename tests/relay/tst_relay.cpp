@@ -56,6 +56,8 @@ private slots:
     void runsMaskedAgainWithOurKeys_data();
     void runsMaskedAgainWithOurKeys();
     void runsRefusedGoFrameByFrame();
+    void runsArriveWholeBehindASlowReader_data();
+    void runsArriveWholeBehindASlowReader();
     void relayForwardsLargeFramesWhileTheyArrive_data();
     void relayForwardsLargeFramesWhileTheyArrive();
     void relayStopsInvalidTextInsideAFrame_data();
@@ -292,11 +294,15 @@ struct SessionLegs {
             return true;
         });
     }
-    // And runs of small frames in one piece, as RelayPair's direct path sends them.
-    void forwardWithRuns(Session &from, Session &to) {
+    // And runs of small frames in one piece, as RelayPair's direct path sends them;
+    // `inPlace`: from the bytes `from` was given, as out of the read buffer.
+    void forwardWithRuns(Session &from, Session &to, bool inPlace = false) {
         forward(from, to);
-        from.setFrameRunSink([&to, this](QByteArrayView wireFrames) {
-            const bool taken = to.sendFrameRun(wireFrames, 3);
+        from.setFrameRunSink([&to, inPlace, this](QByteArrayView wireFrames) {
+            const bool taken = inPlace
+                                   ? to.sendFrameRunInPlace(const_cast<char *>(wireFrames.data()),
+                                                            wireFrames.size(), 3)
+                                   : to.sendFrameRun(wireFrames, 3);
             runs += taken;
             return taken;
         });
@@ -395,10 +401,14 @@ void TestRelay::piecesMaskedAgainInOnePass() {
 void TestRelay::runsMaskedAgainWithOurKeys_data() {
     QTest::addColumn<bool>("toServer");
     QTest::addColumn<qsizetype>("chunk");
+    QTest::addColumn<bool>("inPlace");
     for (const bool toServer : {true, false}) {
         const char *way = toServer ? "to the server" : "to the client";
-        for (const qsizetype chunk : {qsizetype(1), qsizetype(300), qsizetype(1 << 20)})
-            QTest::addRow("%s, in %lld", way, qlonglong(chunk)) << toServer << chunk;
+        for (const qsizetype chunk : {qsizetype(1), qsizetype(300), qsizetype(1 << 20)}) {
+            QTest::addRow("%s, in %lld", way, qlonglong(chunk)) << toServer << chunk << false;
+            QTest::addRow("%s, in %lld, in place", way, qlonglong(chunk))
+                << toServer << chunk << true;
+        }
     }
 }
 
@@ -408,10 +418,11 @@ void TestRelay::runsMaskedAgainWithOurKeys() {
     // §5.3), whatever key the client used; toward the client, as the server sent them.
     QFETCH(bool, toServer);
     QFETCH(qsizetype, chunk);
+    QFETCH(bool, inPlace);
     SessionLegs legs;
     Session &from = toServer ? *legs.server : *legs.client;
     Session &to = toServer ? *legs.client : *legs.server;
-    legs.forwardWithRuns(from, to);
+    legs.forwardWithRuns(from, to, inPlace);
     const QList<QPair<quint8, QByteArray>> frames = {
         {0x82, ws::test::pattern(64)},   {0x81, ws::test::utf8Pattern(125)},
         {0x82, ws::test::pattern(126)},  {0x01, QByteArray("h\xc3")},
@@ -426,9 +437,13 @@ void TestRelay::runsMaskedAgainWithOurKeys() {
         expected += toServer ? maskedFrame(firstByte, payload, SampleMaskKey)
                              : serverFrame(firstByte, payload);
     }
-    for (qsizetype at = 0; at < received.size(); at += chunk)
-        from.receiveData(QByteArrayView(received).sliced(at, std::min(chunk, received.size() - at)),
-                         3);
+    // Given as reads are: each in a buffer of its own, which in place is also where the
+    // run leaves from.
+    QList<QByteArray> reads;
+    for (qsizetype at = 0; at < received.size(); at += chunk) {
+        reads.append(received.mid(at, std::min(chunk, received.size() - at)));
+        from.receiveData(QByteArrayView(reads.last().data(), reads.last().size()), 3);
+    }
     QCOMPARE(legs.errors, 0);
     // Byte by byte no frame is ever whole in one read: each goes alone.
     QCOMPARE(legs.runs > 0, chunk > 1);
@@ -436,6 +451,18 @@ void TestRelay::runsMaskedAgainWithOurKeys() {
         // All but the 5000-byte frame (over 4 KiB: alone) in two runs.
         QCOMPARE(legs.runs, 2);
         QCOMPARE(legs.wholeFrames, 1);
+        if (inPlace) {
+            // The runs are chunks of their own, the bytes that were read: no copy.
+            QList<QByteArray> chunks;
+            to.takeOutgoingChunks(chunks);
+            QCOMPARE(chunks.size(), 3);
+            QCOMPARE(chunks.at(0).constData(), reads.last().constData());
+            QVERIFY(Session::isCallerBytes(chunks.at(0)));
+            QVERIFY(!Session::isCallerBytes(chunks.at(1)));
+            QVERIFY(Session::isCallerBytes(chunks.at(2)));
+            QCOMPARE(chunks.join().toHex(), expected.toHex());
+            return;
+        }
     }
     const QByteArray sent = to.takeOutgoing();
     QCOMPARE(sent.size(), expected.size());
@@ -554,6 +581,78 @@ QList<WireFrame> wholeFrames(QByteArray bytes) {
         bytes.remove(0, frame->wireSize);
     }
     return frames;
+}
+
+void TestRelay::runsArriveWholeBehindASlowReader_data() {
+    QTest::addColumn<bool>("toServer");
+    QTest::addColumn<bool>("observed");
+    for (const bool toServer : {true, false}) {
+        const char *way = toServer ? "to the server" : "to the client";
+        QTest::addRow("%s", way) << toServer << false;
+        QTest::addRow("%s, observed", way) << toServer << true;
+    }
+}
+
+void TestRelay::runsArriveWholeBehindASlowReader() {
+    // Runs of small frames leave from the buffer they were read into (masked afresh
+    // toward the server). Behind a reader that has stopped, the kernel takes part of
+    // a run and the next reads reuse that buffer: whatever waits must have been
+    // copied by then. More small frames than the kernel's buffers hold (here about
+    // 4 MiB toward a reader that takes nothing), held up and then let go, arrive as
+    // sent.
+    QFETCH(bool, toServer);
+    QFETCH(bool, observed);
+    RawRelayed relayed;
+    relayed.observed = observed;
+    QVERIFY(relayed.open());
+    QTcpSocket &sender = toServer ? relayed.client : *relayed.upstreamSocket;
+    QTcpSocket &reader = toServer ? *relayed.upstreamSocket : relayed.client;
+    reader.setReadBufferSize(4096); // QTcpSocket stops taking from the kernel
+    constexpr int Frames = 80000;
+    QByteArray wire;
+    QList<QByteArray> payloads;
+    payloads.reserve(Frames);
+    for (int i = 0; i < Frames; ++i) {
+        // Mostly up to 125 bytes, every eighth up to 4 KiB: about 24 MB in all.
+        QByteArray payload = ws::test::pattern(i % 8 == 0 ? i * 37 % 4000 : i % 126);
+        if (!payload.isEmpty())
+            payload[0] = char(i); // each frame its own
+        wire += toServer ? maskedFrame(0x82, payload, quint32(i) * 0x9e3779b9u)
+                         : serverFrame(0x82, payload);
+        payloads.append(payload);
+    }
+    RawRelayed::write(sender, wire);
+    // The relay reads on until its queue toward the reader is full, and then holds.
+    QTest::qWait(300);
+    reader.setReadBufferSize(0);
+    // Counted as it comes, gathered once: the upstream's bytes follow its request.
+    QByteArray arrived = relayed.toClient;
+    const QByteArray &atUpstream = relayed.upstream.received[relayed.upstreamSocket];
+    const qsizetype requestSize = atUpstream.indexOf("\r\n\r\n") + 4;
+    const auto read = [&] {
+        if (!toServer)
+            arrived += reader.readAll();
+        return (toServer ? atUpstream.size() - requestSize : arrived.size()) >= wire.size();
+    };
+    QVERIFY2(runUntil(read, 20000),
+             qPrintable(QStringLiteral("%1 of %2 bytes")
+                            .arg(toServer ? atUpstream.size() - requestSize : arrived.size())
+                            .arg(wire.size())));
+    if (toServer)
+        arrived = relayed.upstreamFrames();
+    QCOMPARE(arrived.size(), wire.size());
+    qsizetype at = 0;
+    for (int i = 0; i < Frames; ++i) {
+        const std::optional<WireFrame> frame =
+            parseFrame(QByteArray::fromRawData(arrived.constData() + at, arrived.size() - at));
+        QVERIFY2(frame, qPrintable(QStringLiteral("frame %1 cut").arg(i)));
+        QCOMPARE(frame->firstByte, quint8(0x82));
+        QCOMPARE(frame->masked, toServer);
+        if (frame->payload != payloads.at(i))
+            QFAIL(qPrintable(QStringLiteral("frame %1 of %2 changed").arg(i).arg(Frames)));
+        at += frame->wireSize;
+    }
+    QCOMPARE(relayed.relay->pairCount(), 1);
 }
 
 void TestRelay::relayForwardsLargeFramesWhileTheyArrive_data() {
