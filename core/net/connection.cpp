@@ -205,9 +205,9 @@ void Connection::receiveBatches(bool bounded) {
         if (m_session->state() == SessionState::Closed)
             continue;
         beforeReceive(readUs);
-        m_decodingReadBuffer = chunk.inReadBuffer;
+        m_readBufferChunk = chunk.inReadBuffer ? data : QByteArrayView();
         m_session->receiveData(data, readUs);
-        m_decodingReadBuffer = false;
+        m_readBufferChunk = {};
         if (m_batchHandler)
             m_batchHandler();
         // Answers made while decoding (pongs, close answers, echoes) leave before the

@@ -230,9 +230,14 @@ protected:
     SendError queueDataPieceInPlace(const FrameHeader &header, quint64 offset, char *wireBytes,
                                     qsizetype size, qint64 nowUs);
     void setPieceSink(Session::PieceSink sink) { m_session->setPieceSink(std::move(sink)); }
-    // True while the bytes being decoded are in this thread's read buffer
-    // (SocketRead::inReadBuffer): a piece sink may then send them in place.
-    bool isDecodingReadBuffer() const { return m_decodingReadBuffer; }
+    // Whether `bytes` (a sink's) lie in the chunk of this thread's read buffer being
+    // decoded now (SocketRead::inReadBuffer): the sink may then send them in place.
+    // Bytes the session fed from a buffer of its own (those that came with the
+    // handshake) do not.
+    bool isInReadBuffer(QByteArrayView bytes) const {
+        return !m_readBufferChunk.isNull() && bytes.data() >= m_readBufferChunk.data() &&
+               bytes.data() + bytes.size() <= m_readBufferChunk.data() + m_readBufferChunk.size();
+    }
     // Whole data frames another session received as a run (Session::sendFrameRun),
     // queued for writeQueued(); false when they must go one by one (queueDataFrame()).
     // With `sent`, the caller reports them (see Session::sendFrameRun).
@@ -316,7 +321,7 @@ private:
     bool m_dispatcherLookedUp = false;
     bool m_readingDescriptor = false;
     bool m_descriptorRead = false;
-    bool m_decodingReadBuffer = false;
+    QByteArrayView m_readBufferChunk; // what receiveData() is decoding, when in the read buffer
 };
 
 // What a connection whose events are reported reads per turn of the event loop.

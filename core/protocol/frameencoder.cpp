@@ -86,20 +86,18 @@ void FrameEncoder::appendFrameRun(QByteArray &out, QByteArrayView wireFrames) {
 void FrameEncoder::remaskFrameRun(char *wireFrames, qsizetype size) {
     if (m_role != Role::Client)
         return;
-    char *b = wireFrames;
-    const qsizetype end = size;
     qsizetype at = 0;
-    while (at < end) {
+    while (at < size) {
         int headerBytes = 0;
-        const FrameHeader header = wholeFrameHeader(b + at, &headerBytes);
+        const FrameHeader header = wholeFrameHeader(wireFrames + at, &headerBytes);
         Q_ASSERT(header.maskingKey);
         const quint32 ours = m_keys.next();
-        qToBigEndian(ours, b + at + headerBytes - 4);
+        qToBigEndian(ours, wireFrames + at + headerBytes - 4);
         at += headerBytes;
         const auto length = qsizetype(header.payloadLength);
-        Q_ASSERT(end - at >= length);
+        Q_ASSERT(size - at >= length);
         if (length > 0)
-            applyMask(b + at, length, header.maskingKey.value_or(0) ^ ours);
+            applyMask(wireFrames + at, length, header.maskingKey.value_or(0) ^ ours);
         at += length;
     }
 }

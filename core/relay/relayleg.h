@@ -51,7 +51,7 @@ public:
     void answerHttp(const QByteArray &response, const QString &why);
     // Frames of the other leg queued here and written once per batch; on the direct
     // path of a pair nobody watches, this leg's own data frames handed to a sink.
-    using Connection::isDecodingReadBuffer;
+    using Connection::isInReadBuffer;
     using Connection::queueDataFrame;
     using Connection::queueDataPiece;
     using Connection::queueDataPieceInPlace;
@@ -107,7 +107,7 @@ public:
     ~RelayUpstream() override;
 
     // As RelayLeg's.
-    using Connection::isDecodingReadBuffer;
+    using Connection::isInReadBuffer;
     using Connection::queueDataFrame;
     using Connection::queueDataPiece;
     using Connection::queueDataPieceInPlace;

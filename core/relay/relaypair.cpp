@@ -19,7 +19,7 @@ constexpr qsizetype MinPieceInPlace = 4 * 1024;
 // they lie.
 template <typename Source, typename Target>
 bool forwardFrameRun(Source *source, Target *target, QByteArrayView wireFrames) {
-    if (source->isDecodingReadBuffer())
+    if (source->isInReadBuffer(wireFrames))
         return target->queueFrameRunInPlace(const_cast<char *>(wireFrames.data()),
                                             wireFrames.size(), source->lastReadUs());
     return target->queueFrameRun(wireFrames, source->lastReadUs());
@@ -473,7 +473,7 @@ void RelayPair::forwardFramePiece(RelayLegKind from, const FrameHeader &header, 
     // buffer they are masked afresh where they lie and written from there, without a
     // copy (what the kernel does not take at once is copied then).
     const auto forward = [&](auto *source, auto *target) {
-        if (source->isDecodingReadBuffer() && wireBytes.size() >= MinPieceInPlace)
+        if (wireBytes.size() >= MinPieceInPlace && source->isInReadBuffer(wireBytes))
             return target->queueDataPieceInPlace(header, offset,
                                                  const_cast<char *>(wireBytes.data()),
                                                  wireBytes.size(), source->lastReadUs());
