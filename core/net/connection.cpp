@@ -408,19 +408,17 @@ void Connection::writeQueued() {
 
 SendError Connection::queueDataFrame(const FrameHeader &header, QByteArrayView payload,
                                      QByteArray *buffer, qint64 nowUs) {
-    if (m_finished || m_finishPending || !canSend())
+    if (!mayQueue())
         return SendError::NotOpen;
     return m_session->sendDataFrame(header.op(), payload, header.fin, nowUs, buffer);
 }
 
 bool Connection::queueFrameRun(QByteArrayView wireFrames, qint64 nowUs, QByteArrayView *sent) {
-    return !m_finished && !m_finishPending && canSend() &&
-           m_session->sendFrameRun(wireFrames, nowUs, sent);
+    return mayQueue() && m_session->sendFrameRun(wireFrames, nowUs, sent);
 }
 
 bool Connection::queueFrameRunInPlace(char *wireFrames, qsizetype size, qint64 nowUs) {
-    if (m_finished || m_finishPending || !canSend() ||
-        !m_session->sendFrameRunInPlace(wireFrames, size, nowUs))
+    if (!mayQueue() || !m_session->sendFrameRunInPlace(wireFrames, size, nowUs))
         return false;
     borrowReadBuffer(this);
     return true;
@@ -428,14 +426,14 @@ bool Connection::queueFrameRunInPlace(char *wireFrames, qsizetype size, qint64 n
 
 SendError Connection::queueDataPiece(const FrameHeader &header, quint64 offset,
                                      QByteArrayView wireBytes, qint64 nowUs, FrameHeader *sent) {
-    if (m_finished || m_finishPending || !canSend())
+    if (!mayQueue())
         return SendError::NotOpen;
     return m_session->sendDataPiece(header, offset, wireBytes, nowUs, sent);
 }
 
 SendError Connection::queueDataPieceInPlace(const FrameHeader &header, quint64 offset,
                                             char *wireBytes, qsizetype size, qint64 nowUs) {
-    if (m_finished || m_finishPending || !canSend())
+    if (!mayQueue())
         return SendError::NotOpen;
     const SendError result =
         m_session->sendDataPieceInPlace(header, offset, wireBytes, size, nowUs);

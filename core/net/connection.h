@@ -245,6 +245,8 @@ protected:
     // As queueFrameRun(), the run sent in place (Session::sendFrameRunInPlace()), on the
     // terms of queueDataPieceInPlace().
     bool queueFrameRunInPlace(char *wireFrames, qsizetype size, qint64 nowUs);
+    // Whether the queue*() calls above may queue on this connection now.
+    bool mayQueue() const { return !isEnding() && canSend(); }
     void setFrameRunSink(Session::FrameRunSink sink) {
         m_session->setFrameRunSink(std::move(sink));
     }

@@ -299,7 +299,7 @@ void writeSessionOutput(DescriptorSocket *socket, Session &session, bool connect
     if (!session.hasOutgoing())
         return;
     QList<QByteArray> &chunks = takeSessionOutput(session);
-    // All in one sendmsg(2) as far as the kernel takes them; the socket queues the rest.
+    // All in one system call as far as the kernel takes them; the socket queues the rest.
     if (connected)
         socket->write(chunks);
     chunks.clear();
