@@ -108,13 +108,14 @@ void maskSse2(char *dst, const char *src, qsizetype size, quint32 pattern) {
 #endif
 
 #if defined(WS_MASKING_AVX2)
-bool cpuHasAvx2() {
-    static const bool has = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") != 0;
-    }();
-    return has;
-}
+// Set once at start-up. A function-local static cost a guard check on every call, and
+// made maskBytes() save registers for the guard's calls, short buffers included. Read
+// before it is set (from another file's static initialisation), it is false, and the
+// SSE2 kernel does the work.
+const bool cpuHasAvx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}();
 
 // For 32 <= size. Aligned stores: a store that straddles two cache lines costs about
 // twice as much, which halves the speed for buffers in L1. The unaligned first and
@@ -157,7 +158,7 @@ void maskBytes(char *dst, const char *src, qsizetype size, quint32 key, quint64 
 #if defined(WS_MASKING_AVX2)
     // Below 80 bytes the AVX2 kernel's set-up (alignment, head and tail blocks)
     // costs more than the SSE2 blocks it would save (measured in instructions).
-    if (size >= 80 && cpuHasAvx2()) {
+    if (size >= 80 && cpuHasAvx2) {
         maskAvx2(dst, src, size, pattern);
         return;
     }
@@ -183,6 +184,10 @@ void copyWithMask(char *dst, const char *src, qsizetype size, quint32 key, quint
 
 namespace {
 
+// Counts the forks this process has made, in the child: a forked child must not mask
+// with the keys its parent has in hand too.
+constinit std::atomic<unsigned> forkGeneration{0};
+
 // RFC 6455 §5.3 wants every frame's key from a strong source of entropy. Asking the
 // system for 4 bytes per frame costs a system call or an RDSEED each time (RDSEED
 // takes thousands of cycles on many CPUs and more in virtual machines), which at a
@@ -192,27 +197,24 @@ namespace {
 class SystemKeyPool {
 public:
     quint32 next() {
-        if (m_next == m_keys.size() || m_generation != forkGeneration().load())
+        // Relaxed: the child's fork handler runs in the only thread the child has.
+        if (m_next == m_keys.size() ||
+            m_generation != forkGeneration.load(std::memory_order_relaxed))
             refill();
         return m_keys[m_next++];
     }
 
 private:
-    // A forked child must not mask with the keys its parent has in hand too.
-    static std::atomic<unsigned> &forkGeneration() {
-        static std::atomic<unsigned> generation{0};
+    // Out of line, so that next() saves no registers for it.
+    Q_NEVER_INLINE void refill() {
 #ifdef Q_OS_LINUX
         static const bool registered = [] {
-            pthread_atfork(nullptr, nullptr, [] { forkGeneration().fetch_add(1); });
+            pthread_atfork(nullptr, nullptr, [] { forkGeneration.fetch_add(1); });
             return true;
         }();
         Q_UNUSED(registered);
 #endif
-        return generation;
-    }
-
-    void refill() {
-        m_generation = forkGeneration().load();
+        m_generation = forkGeneration.load();
 #ifdef Q_OS_LINUX
         auto *bytes = reinterpret_cast<char *>(m_keys.data());
         std::size_t done = 0;
@@ -238,12 +240,13 @@ private:
 } // namespace
 
 quint32 systemRandomWord() {
-    thread_local SystemKeyPool pool;
+    // Constant-initialised and trivially destroyed: no guard on each call.
+    constinit thread_local SystemKeyPool pool;
     return pool.next();
 }
 
 MaskingKeySource MaskingKeySource::systemRandom() {
-    return MaskingKeySource(systemRandomWord);
+    return MaskingKeySource(Generator());
 }
 
 MaskingKeySource MaskingKeySource::fixed(quint32 key) {

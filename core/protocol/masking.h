@@ -37,12 +37,14 @@ public:
     // Any function, e.g. a sequence of keys for a test.
     static MaskingKeySource fromFunction(Generator generator);
 
-    quint32 next() const { return m_generator(); }
+    // The system source is called directly rather than through a std::function: a
+    // relay takes a key for every frame it forwards to a server.
+    quint32 next() const { return m_generator ? m_generator() : systemRandomWord(); }
 
 private:
     explicit MaskingKeySource(Generator generator)
         : m_generator(std::move(generator)) {}
-    Generator m_generator;
+    Generator m_generator; // empty: systemRandomWord()
 };
 
 } // namespace ws
