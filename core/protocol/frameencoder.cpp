@@ -86,19 +86,31 @@ void FrameEncoder::appendFrameRun(QByteArray &out, QByteArrayView wireFrames) {
 void FrameEncoder::remaskFrameRun(char *wireFrames, qsizetype size) {
     if (m_role != Role::Client)
         return;
-    qsizetype at = 0;
-    while (at < size) {
-        int headerBytes = 0;
-        const FrameHeader header = wholeFrameHeader(wireFrames + at, &headerBytes);
-        Q_ASSERT(header.maskingKey);
+    // Straight from the bytes, with no FrameHeader per frame: a relay comes here for
+    // every frame it forwards to a server. The decoder checked the run's frames (whole,
+    // each masked, minimal lengths), so only the length and the key are read.
+    char *frame = wireFrames;
+    char *const end = wireFrames + size;
+    while (frame < end) {
+        const HeaderByte1 byte1 = unpackByte1(quint8(frame[1]));
+        Q_ASSERT(byte1.masked);
+        auto length = qsizetype(byte1.length7);
+        char *key = frame + 2;
+        if (byte1.length7 == Length7Extended16) {
+            length = qFromBigEndian<quint16>(key);
+            key += 2;
+        } else if (byte1.length7 == Length7Extended64) {
+            length = qsizetype(qFromBigEndian<quint64>(key));
+            key += 8;
+        }
+        const quint32 theirs = qFromBigEndian<quint32>(key);
         const quint32 ours = m_keys.next();
-        qToBigEndian(ours, wireFrames + at + headerBytes - 4);
-        at += headerBytes;
-        const auto length = qsizetype(header.payloadLength);
-        Q_ASSERT(size - at >= length);
-        if (length > 0)
-            applyMask(wireFrames + at, length, header.maskingKey.value_or(0) ^ ours);
-        at += length;
+        qToBigEndian(ours, key);
+        char *payload = key + 4;
+        Q_ASSERT(end - payload >= length);
+        // RFC 6455 §5.3: the peer's key off and ours on in one pass, with their XOR.
+        applyMask(payload, length, theirs ^ ours);
+        frame = payload + length;
     }
 }
 
