@@ -421,6 +421,32 @@ bool FrameDecoder::State::sinkFrameRun(FrameDecoder &d, const char *&p, const ch
     const char *firstHeaderOfOpenMessage = nullptr; // of a message the run leaves open
     std::array<char, SinkStackBytes> unmasked;
     const char *q = p;
+    // The usual run first: whole binary messages with 7-bit lengths, between messages.
+    // Byte 0 is then FIN and the opcode alone, and no length can pass the message limit.
+    // The loop below would take them too, moving `run` on for each; only the last one's
+    // move is kept, so it is made once.
+    if (!run.inMessage && maxMessage >= MaxLength7) {
+        // Bytes 0 and 1 as one little-endian word: all of byte 0 and the mask bit.
+        constexpr quint16 checkedBits = quint16(MaskBit) << 8 | 0xFF;
+        const quint16 expected =
+            quint16((masked ? MaskBit : 0) << 8 | FinBit | code(Opcode::Binary));
+        const qsizetype headerBytes = masked ? 6 : 2;
+        const char *last = nullptr;
+        while (end - q >= 2) {
+            const auto bytes01 = qFromLittleEndian<quint16>(q);
+            const qsizetype size = (bytes01 >> 8) & Length7Mask;
+            if ((bytes01 & checkedBits) != expected || size > MaxLength7 ||
+                end - q < headerBytes + size)
+                break;
+            last = q;
+            q += headerBytes + size;
+        }
+        if (last) {
+            run.advance(code(Opcode::Binary), true, false, Utf8Validator(), q - last - headerBytes,
+                        d.m_offset + (last - p));
+            startedMessage = true;
+        }
+    }
     while (end - q >= 2) {
         const auto [fin, rsv, op] = unpackByte0(quint8(q[0]));
         const auto [frameMasked, length7] = unpackByte1(quint8(q[1]));

@@ -1618,31 +1618,46 @@ void TestFrameDecoder::runSinkTakesWhatTheFrameSinkWould() {
 }
 
 void TestFrameDecoder::runSinkStopsBeforeBrokenFrames_data() {
+    QTest::addColumn<QByteArray>("good");
     QTest::addColumn<QByteArray>("bad");
+    QTest::addColumn<qint64>("limit");
     // Each after two good frames that a run takes; the plain decoder finds the same.
-    QTest::newRow("invalid UTF-8") << wireFrame(0x81, "ok\xff", 0x01020304);
-    QTest::newRow("text ends inside a character") << wireFrame(0x81, "ok\xc3", 0x01020304);
-    QTest::newRow("unmasked") << wireFrame(0x82, "x");
-    QTest::newRow("RSV1 without an extension") << wireFrame(0xc2, "x", 0x01020304);
-    QTest::newRow("continuation with no message") << wireFrame(0x80, "x", 0x01020304);
-    QTest::newRow("reserved opcode") << wireFrame(0x83, "x", 0x01020304);
-    QTest::newRow("16-bit length not minimal")
-        << hex("82fe000a01020304") + referenceMask(pattern(10), 0x01020304);
-    QTest::newRow("over the message size limit") << wireFrame(0x82, pattern(3000), 0x01020304);
+    // The good frames end with a text one, or are two whole binary messages with 7-bit
+    // lengths, which the decoder takes on a path of their own.
+    const QList<std::pair<const char *, QByteArray>> goods = {
+        {"after text",
+         wireFrame(0x82, pattern(20), 0x0a0b0c0d) + wireFrame(0x81, "fine", 0x01020304)},
+        {"after binary",
+         wireFrame(0x82, pattern(20), 0x0a0b0c0d) + wireFrame(0x82, pattern(90), 0x01020304)}};
+    const QList<std::tuple<const char *, QByteArray, qint64>> bads = {
+        {"invalid UTF-8", wireFrame(0x81, "ok\xff", 0x01020304), 2000},
+        {"text ends inside a character", wireFrame(0x81, "ok\xc3", 0x01020304), 2000},
+        {"unmasked", wireFrame(0x82, "x"), 2000},
+        {"RSV1 without an extension", wireFrame(0xc2, "x", 0x01020304), 2000},
+        {"continuation with no message", wireFrame(0x80, "x", 0x01020304), 2000},
+        {"reserved opcode", wireFrame(0x83, "x", 0x01020304), 2000},
+        {"16-bit length not minimal",
+         hex("82fe000a01020304") + referenceMask(pattern(10), 0x01020304), 2000},
+        {"over the message size limit", wireFrame(0x82, pattern(3000), 0x01020304), 2000},
+        {"over a message size limit under 126", wireFrame(0x82, pattern(110), 0x01020304), 100}};
+    for (const auto &[goodName, good] : goods) {
+        for (const auto &[badName, bad, limit] : bads)
+            QTest::addRow("%s, %s", badName, goodName) << good << bad << limit;
+    }
 }
 
 void TestFrameDecoder::runSinkStopsBeforeBrokenFrames() {
     // Nothing of a frame that breaks a rule goes into a run, and the violation is
     // the one the decoder finds without a run sink, at the same offset.
+    QFETCH(QByteArray, good);
     QFETCH(QByteArray, bad);
-    const QByteArray good =
-        wireFrame(0x82, pattern(20), 0x0a0b0c0d) + wireFrame(0x81, "fine", 0x01020304);
+    QFETCH(qint64, limit);
     RunRecorder recorder(Role::Server);
-    recorder.decoder.setMaxMessageSize(2000);
+    recorder.decoder.setMaxMessageSize(limit);
     recorder.decoder.setConformance(Conformance::Strict); // a non-minimal length fails
     recorder.feed(good + bad + wireFrame(0x82, "after", 0x01020304));
     FrameDecoder plain(DecoderOptions{Role::Server, Conformance::Strict});
-    plain.setMaxMessageSize(2000);
+    plain.setMaxMessageSize(limit);
     plain.feed(good + bad);
     std::optional<ProtocolViolation> expected;
     while (plain.hasNext())
