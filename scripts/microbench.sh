@@ -3,7 +3,8 @@
 # prints each hot path's throughput as a percentage of memcpy's at the same size,
 # measured in the same run (absolute figures vary a lot between machines and runs).
 # Goals: unmasking >= 50% of memcpy, ASCII UTF-8 validation >= 25%; the script exits
-# with status 1 when one is missed. The frame decoder's and the log's rows are rates. Extra arguments go to wsw-microbench, e.g.
+# with status 1 when one is missed. The frame decoder's, the relay's and the log's
+# rows are rates. Extra arguments go to wsw-microbench, e.g.
 # scripts/microbench.sh --benchmark_filter='memcpy|utf8'
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,7 +57,7 @@ print()
 print(f"{'benchmark':<24}{'size':>8}{'GB/s':>9}{'% memcpy':>10}{'goal':>7}")
 for name, bench in medians.items():
     function, _, arg = name.partition("/")
-    if "bytes_per_second" not in bench or function.startswith("BM_decode"):
+    if "bytes_per_second" not in bench or function.startswith(("BM_decode", "BM_relay")):
         continue
     rate = bench["bytes_per_second"]
     percent = f"{100 * rate / memcpy[arg]:.0f}%" if arg in memcpy else "-"
@@ -86,6 +87,8 @@ def rate_table(prefix, columns):
 rate_table("BM_decode", [("Mframes/s", ".2f", lambda b: b.get("items_per_second", 0) / 1e6),
                          ("GB/s", ".2f", lambda b: b.get("bytes_per_second", 0) / 1e9)])
 per_message = lambda b: 1e9 / b["items_per_second"] if b.get("items_per_second") else 0
+rate_table("BM_relay", [("Mframes/s", ".2f", lambda b: b.get("items_per_second", 0) / 1e6),
+                        ("ns/frame", ".1f", per_message)])
 rate_table("BM_log", [("ns/message", ".0f", per_message)])
 
 if missed:

@@ -104,6 +104,8 @@ void BM_utf8Multilingual(benchmark::State &state) {
 // 1 KiB fits a small message; 64 KiB sits in L2; 1 MiB is a large message.
 BENCHMARK(BM_memcpy)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
 BENCHMARK(BM_applyMask)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
+// The payloads of small messages, masked one frame at a time.
+BENCHMARK(BM_applyMask)->Arg(16)->Arg(64)->Arg(125);
 BENCHMARK(BM_copyWithMask)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
 BENCHMARK(BM_utf8Ascii)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
 BENCHMARK(BM_utf8Multilingual)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
