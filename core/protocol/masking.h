@@ -34,7 +34,7 @@ public:
     static MaskingKeySource systemRandom();
     // Always the same key (tests, and the raw-frame writer).
     static MaskingKeySource fixed(quint32 key);
-    // Any function, e.g. a sequence of keys for a test.
+    // Any function, e.g. a sequence of keys for a test (an empty one: the system source).
     static MaskingKeySource fromFunction(Generator generator);
 
     // The system source is called directly rather than through a std::function: a
