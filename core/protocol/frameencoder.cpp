@@ -88,21 +88,14 @@ void FrameEncoder::remaskFrameRun(char *wireFrames, qsizetype size) {
         return;
     // Straight from the bytes, with no FrameHeader per frame: a relay comes here for
     // every frame it forwards to a server. The decoder checked the run's frames (whole,
-    // each masked, minimal lengths), so only the length and the key are read.
+    // each masked), so only the length and the key are read.
     char *frame = wireFrames;
     char *const end = wireFrames + size;
     while (frame < end) {
-        const HeaderByte1 byte1 = unpackByte1(quint8(frame[1]));
-        Q_ASSERT(byte1.masked);
-        auto length = qsizetype(byte1.length7);
-        char *key = frame + 2;
-        if (byte1.length7 == Length7Extended16) {
-            length = qFromBigEndian<quint16>(key);
-            key += 2;
-        } else if (byte1.length7 == Length7Extended64) {
-            length = qsizetype(qFromBigEndian<quint64>(key));
-            key += 8;
-        }
+        Q_ASSERT(unpackByte1(quint8(frame[1])).masked);
+        const WholeFrameLayout layout = wholeFrameLayout(frame);
+        const auto length = qsizetype(layout.payloadLength);
+        char *key = frame + layout.headerSize - 4;
         const quint32 theirs = qFromBigEndian<quint32>(key);
         const quint32 ours = m_keys.next();
         qToBigEndian(ours, key);

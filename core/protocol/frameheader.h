@@ -191,31 +191,38 @@ struct RawHeaderBytes {
 // its low bits). Returns the bytes.
 RawHeaderBytes serializeHeader(const FrameHeader &header);
 
-// The header at `bytes`, which hold all of it (a frame the decoder has checked, as in
-// a relay's run), and in `size` how many bytes it takes on the wire.
+// Where the parts of the whole frame at `bytes` lie (a frame the decoder has checked,
+// as in a relay's run): the header's size on the wire, whose last four bytes are the
+// masking key of a masked frame, and the payload's length.
+struct WholeFrameLayout {
+    int headerSize = 0;
+    quint64 payloadLength = 0;
+};
+
+inline WholeFrameLayout wholeFrameLayout(const char *bytes) {
+    const auto *b = reinterpret_cast<const quint8 *>(bytes);
+    const HeaderByte1 byte1 = unpackByte1(b[1]);
+    WholeFrameLayout layout{headerSize(byte1), byte1.length7};
+    if (byte1.length7 == Length7Extended16)
+        layout.payloadLength = qFromBigEndian<quint16>(b + 2);
+    else if (byte1.length7 == Length7Extended64)
+        layout.payloadLength = qFromBigEndian<quint64>(b + 2);
+    return layout;
+}
+
+// The header at `bytes`, which hold all of it, and in `size` how many bytes it takes
+// on the wire.
 inline FrameHeader wholeFrameHeader(const char *bytes, int *size) {
     const auto *b = reinterpret_cast<const quint8 *>(bytes);
+    const WholeFrameLayout layout = wholeFrameLayout(bytes);
+    const HeaderByte1 byte1 = unpackByte1(b[1]);
     FrameHeader header;
     header.setByte0(unpackByte0(b[0]));
-    const HeaderByte1 byte1 = unpackByte1(b[1]);
     header.lengthEncoding = lengthEncodingOf(byte1.length7);
-    int at = 2 + extendedLengthSize(header.lengthEncoding);
-    switch (header.lengthEncoding) {
-    case LengthEncoding::Extended16:
-        header.payloadLength = qFromBigEndian<quint16>(b + 2);
-        break;
-    case LengthEncoding::Extended64:
-        header.payloadLength = qFromBigEndian<quint64>(b + 2);
-        break;
-    case LengthEncoding::Short7:
-        header.payloadLength = byte1.length7;
-        break;
-    }
-    if (byte1.masked) {
-        header.maskingKey = qFromBigEndian<quint32>(b + at);
-        at += 4;
-    }
-    *size = at;
+    header.payloadLength = layout.payloadLength;
+    if (byte1.masked)
+        header.maskingKey = qFromBigEndian<quint32>(b + layout.headerSize - 4);
+    *size = layout.headerSize;
     return header;
 }
 
