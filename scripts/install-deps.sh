@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 build_packages=(cmake ninja-build g++ pkg-config ccache
     qt6-base-dev qt6-base-dev-tools qt6-base-private-dev qt6-websockets-dev qt6-charts-dev
     qt6-svg-dev libqt6opengl6-dev
-    libgl-dev zlib1g-dev libssl-dev openssl libbenchmark-dev)
+    libgl-dev zlib1g-dev libssl-dev openssl libbenchmark-dev liburing-dev)
 # nodejs and npm only when no node is on PATH (any node runs the interop tests).
 test_packages=(clang libclang-rt-14-dev python3-websockets chromium xvfb xauth nodejs npm)
 # CPack's dpkg-shlibdeps (dpkg-dev) finds ELF files with file(1); the rest check the .deb

@@ -80,6 +80,25 @@ void Connection::descriptorReadable() {
         m_descriptor->setReading(false);
 }
 
+qint64 Connection::descriptorReadSize() {
+    // What receive() would read first, unless something else reads now.
+    if (m_finished || m_finishPending || m_receiveDepth > 0 || !m_session)
+        return 0;
+    return nextReadSize(m_reporting == EventReporting::On && m_eventsWatched);
+}
+
+qint64 Connection::nextReadSize(bool bounded) const {
+    const qint64 allowance = readAllowance();
+    if (allowance <= 0)
+        return 0;
+    // A bounded turn reads ReportedReadBudget, or the rest of a large frame up to
+    // UnbufferedReadSize: bytes that complete nothing make no event to report.
+    const qint64 budget = bounded ? std::clamp(m_session->incomingFrameBytesLeft(),
+                                               ReportedReadBudget, UnbufferedReadSize)
+                                  : UnbufferedReadSize;
+    return std::min(budget, allowance);
+}
+
 void Connection::descriptorWritten() {
     if (m_writtenHandler)
         m_writtenHandler();
@@ -173,15 +192,9 @@ void Connection::receiveBatches(bool bounded) {
     ++m_receiveDepth;
     const auto leave = qScopeGuard([this] { --m_receiveDepth; });
     for (bool more = true; more;) {
-        const qint64 allowance = readAllowance();
-        if (allowance <= 0)
+        const qint64 wanted = nextReadSize(bounded);
+        if (wanted <= 0)
             return;
-        // A bounded turn reads ReportedReadBudget, or the rest of a large frame up to
-        // UnbufferedReadSize: bytes that complete nothing make no event to report.
-        const qint64 budget = bounded ? std::clamp(m_session->incomingFrameBytesLeft(),
-                                                   ReportedReadBudget, UnbufferedReadSize)
-                                      : UnbufferedReadSize;
-        const qint64 wanted = std::min(budget, allowance);
         const SocketRead chunk = m_descriptor     ? m_descriptor->read(wanted)
                                  : fromDescriptor ? readFromDescriptor(m_socket, wanted)
                                                   : readFromSocket(m_socket, wanted);

@@ -290,6 +290,9 @@ private:
     void descriptorWritten() override;
     void descriptorEnded() override;
     void descriptorConnected() override;
+    qint64 descriptorReadSize() override;
+    // How much the next read asks for: 0 when nothing may be read now.
+    qint64 nextReadSize(bool bounded) const;
 
     // Declared before the session, which uses it until it is destroyed.
     std::unique_ptr<PerMessageDeflate> m_deflate;

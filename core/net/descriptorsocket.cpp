@@ -2,6 +2,7 @@
 
 #include "protocol/session.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <net/if.h>
@@ -13,6 +14,10 @@
 namespace ws {
 
 namespace {
+
+// Writes below this join the dispatcher's batch; larger ones go at once, their system
+// call a small part of their cost, and are not copied when they are a caller's bytes.
+constexpr qsizetype MaxBatchedWrite = 16 * 1024;
 
 // The address of a socket's end as getpeername(2) or getsockname(2) gives it.
 template <typename Query> std::pair<QHostAddress, quint16> endOf(int descriptor, Query query) {
@@ -141,7 +146,10 @@ quint16 DescriptorSocket::localPort() const {
 SocketRead DescriptorSocket::read(qint64 maxBytes) {
     if (m_descriptor < 0)
         return {};
-    SocketRead result = readFromDescriptor(m_descriptor, maxBytes, &m_error);
+    SocketRead result;
+    if (takeBatchedRead(maxBytes, &result))
+        return result;
+    result = readFromDescriptor(m_descriptor, maxBytes, &m_error);
     if (result.ended)
         release(false);
     return result;
@@ -150,17 +158,38 @@ SocketRead DescriptorSocket::read(qint64 maxBytes) {
 void DescriptorSocket::write(const QList<QByteArray> &pieces) {
     if (!isConnected() || pieces.isEmpty())
         return;
-    qsizetype first = 0;
-    qsizetype offset = 0;
-    if (m_queue.isEmpty()) {
-        qsizetype sent = sendPieces(m_descriptor, pieces, 0, pieces.size());
-        for (; first < pieces.size() && sent >= pieces[first].size(); ++first)
-            sent -= pieces[first].size();
-        offset = sent;
-        if (first == pieces.size())
-            return;
+    if (!m_queue.isEmpty()) {
+        // After what waits, in order.
+        queuePieces(pieces, 0, 0);
+        updateInterest();
+        return;
     }
+    qsizetype total = 0;
+    for (const QByteArray &piece : pieces)
+        total += piece.size();
+    if (total < MaxBatchedWrite) {
+        if (WriteBatch *batch = m_dispatcher ? m_dispatcher->writeBatch() : nullptr) {
+            queuePieces(pieces, 0, 0);
+            if (m_queued > 0) {
+                m_inBatch = true;
+                batch->add(this, m_descriptor);
+            }
+            return;
+        }
+    }
+    qsizetype first = 0;
+    qsizetype sent = sendPieces(m_descriptor, pieces, 0, pieces.size());
+    for (; first < pieces.size() && sent >= pieces[first].size(); ++first)
+        sent -= pieces[first].size();
+    if (first == pieces.size())
+        return;
     // What the kernel did not take waits for the descriptor to be writable, in order.
+    queuePieces(pieces, first, sent);
+    updateInterest();
+}
+
+void DescriptorSocket::queuePieces(const QList<QByteArray> &pieces, qsizetype first,
+                                   qsizetype offset) {
     for (; first < pieces.size(); ++first, offset = 0) {
         const QByteArray &piece = pieces[first];
         if (piece.size() == offset)
@@ -174,7 +203,125 @@ void DescriptorSocket::write(const QList<QByteArray> &pieces) {
             m_queue.append(piece);
         m_queued += piece.size() - offset;
     }
+}
+
+void DescriptorSocket::dropWritten(qsizetype sent) {
+    m_queued -= sent;
+    sent += m_headOffset;
+    qsizetype done = 0;
+    while (done < m_queue.size() && sent >= m_queue[done].size())
+        sent -= m_queue[done++].size();
+    m_queue.remove(0, done);
+    m_headOffset = sent;
+}
+
+int DescriptorSocket::batchedPieces(iovec *vectors, int capacity) const {
+    int count = 0;
+    for (qsizetype i = 0; i < m_queue.size() && count < capacity; ++i, ++count) {
+        const qsizetype skip = i == 0 ? m_headOffset : 0;
+        vectors[count].iov_base = const_cast<char *>(m_queue[i].constData() + skip);
+        vectors[count].iov_len = std::size_t(m_queue[i].size() - skip);
+    }
+    return count;
+}
+
+void DescriptorSocket::batchedWriteDone(long result) {
+    m_inBatch = false;
+    if (m_descriptor < 0)
+        return;
+    if (result > 0)
+        dropWritten(qsizetype(result));
+    // What is left (the kernel was full, the send failed or was not made) goes when
+    // the descriptor is writable; a failure shows there.
     updateInterest();
+    if (result > 0)
+        m_owner->descriptorWritten();
+}
+
+void DescriptorSocket::leaveBatch() {
+    if (!m_inBatch)
+        return;
+    m_inBatch = false;
+    if (WriteBatch *batch = m_dispatcher ? m_dispatcher->writeBatch() : nullptr)
+        batch->remove(this);
+}
+
+bool DescriptorSocket::takeBatchedRead(qint64 maxBytes, SocketRead *result) {
+    maxBytes = std::clamp<qint64>(maxBytes, 1, UnbufferedReadSize);
+    if (!m_keptRead.isEmpty()) {
+        // Bytes of an earlier pass first; the kernel may hold more behind them.
+        const qsizetype n = qsizetype(std::min<qint64>(maxBytes, m_keptRead.size()));
+        if (n == m_keptRead.size()) {
+            result->owner = std::exchange(m_keptRead, QByteArray());
+        } else {
+            result->owner = m_keptRead.first(n);
+            m_keptRead.remove(0, n);
+            // The rest announces itself next pass (the kernel does not know of it),
+            // unless taken in this one.
+            if (m_dispatcher)
+                m_dispatcher->markReadable(m_descriptor);
+        }
+        result->data = result->owner;
+        result->mayHaveMore = true;
+        return true;
+    }
+    if (!m_batchedHeld)
+        return false;
+    if (m_batchedResult > 0) {
+        const qsizetype n = qsizetype(std::min<qint64>(maxBytes, m_batchedSize));
+        result->data = QByteArrayView(m_batchedData, n);
+        result->inReadBuffer = true; // the batch's slot, as the read buffer is
+        m_batchedData += n;
+        m_batchedSize -= n;
+        m_batchedHeld = m_batchedSize > 0;
+        result->mayHaveMore = m_batchedHeld || m_batchedFull;
+        return true;
+    }
+    // The end of the stream or a failure, as recv(2) would have met it.
+    m_batchedHeld = false;
+    m_error = m_batchedResult == 0 ? 0 : int(-m_batchedResult);
+    result->ended = true;
+    release(false);
+    return true;
+}
+
+ReadBatch::Reader *DescriptorSocket::batchedReader(qint64 *size) {
+    // Bytes held from before go first, and read() takes them without a batch. Once per
+    // batch: the descriptor may be in the pass's list twice (ready, and marked).
+    if (m_descriptor < 0 || !m_reading || m_closing || m_connecting || m_inReadBatch ||
+        m_batchedHeld || !m_keptRead.isEmpty())
+        return nullptr;
+    m_batchedAsked = std::min(m_owner->descriptorReadSize(), ReadBatch::SlotSize);
+    if (m_batchedAsked <= 0)
+        return nullptr;
+    *size = m_batchedAsked;
+    m_inReadBatch = true;
+    return this;
+}
+
+void DescriptorSocket::batchedRead(const char *data, long result) {
+    // -EAGAIN: nothing after all (or the read was not made); read() asks the kernel.
+    if (m_descriptor < 0 || result == -EAGAIN)
+        return;
+    m_batchedHeld = true;
+    m_batchedResult = result;
+    m_batchedData = data;
+    m_batchedSize = result > 0 ? qsizetype(result) : 0;
+    m_batchedFull = result >= m_batchedAsked;
+}
+
+void DescriptorSocket::batchedReadEnding() {
+    m_inReadBatch = false;
+    if (!m_batchedHeld || m_descriptor < 0)
+        return;
+    if (m_batchedResult > 0) {
+        // The slot is read into again: the bytes move to memory of our own.
+        m_keptRead = QByteArray(m_batchedData, m_batchedSize);
+        m_batchedHeld = false;
+    }
+    // Nothing in the kernel may announce them: the dispatcher does, next pass.
+    if (m_reading && !m_closing && m_dispatcher)
+        m_dispatcher->markReadable(m_descriptor);
 }
 
 void DescriptorSocket::setReading(bool reading) {
@@ -182,6 +329,8 @@ void DescriptorSocket::setReading(bool reading) {
         return;
     m_reading = reading;
     updateInterest();
+    if (reading && (m_batchedHeld || !m_keptRead.isEmpty()) && m_dispatcher)
+        m_dispatcher->markReadable(m_descriptor);
 }
 
 void DescriptorSocket::close(bool lingering, int lingerTimeoutMs) {
@@ -190,6 +339,14 @@ void DescriptorSocket::close(bool lingering, int lingerTimeoutMs) {
     m_closing = true;
     m_lingering = lingering;
     m_lingerTimeoutMs = lingerTimeoutMs;
+    // What waits for the batch goes now, as it would have gone without one.
+    if (m_inBatch) {
+        flushQueue();
+        if (m_descriptor < 0) {
+            m_owner->descriptorEnded();
+            return;
+        }
+    }
     if (m_queued > 0) {
         // Nothing more is read meanwhile, as QTcpSocket's closing state reads nothing.
         updateInterest();
@@ -200,6 +357,10 @@ void DescriptorSocket::close(bool lingering, int lingerTimeoutMs) {
 }
 
 void DescriptorSocket::abort() {
+    // What waits for the batch was written as far as the caller knows: it goes now, as
+    // far as the kernel takes it, as it would have gone without a batch.
+    if (m_inBatch)
+        flushQueue();
     release(false);
 }
 
@@ -230,6 +391,7 @@ void DescriptorSocket::descriptorReady(quint32 events) {
 }
 
 void DescriptorSocket::flushQueue() {
+    leaveBatch();
     while (m_queued > 0) {
         errno = 0;
         qsizetype sent = sendPieces(m_descriptor, m_queue, 0, m_queue.size(), m_headOffset);
@@ -240,13 +402,7 @@ void DescriptorSocket::flushQueue() {
             }
             break;
         }
-        m_queued -= sent;
-        sent += m_headOffset;
-        qsizetype done = 0;
-        while (done < m_queue.size() && sent >= m_queue[done].size())
-            sent -= m_queue[done++].size();
-        m_queue.remove(0, done);
-        m_headOffset = sent;
+        dropWritten(sent);
     }
     if (m_descriptor >= 0)
         updateInterest();
@@ -257,7 +413,7 @@ void DescriptorSocket::updateInterest() {
         return;
     const quint32 wanted = m_connecting ? quint32(EPOLLOUT)
                                         : (m_reading && !m_closing ? quint32(EPOLLIN) : 0u) |
-                                              (m_queued > 0 ? quint32(EPOLLOUT) : 0u);
+                                              (m_queued > 0 && !m_inBatch ? quint32(EPOLLOUT) : 0u);
     if (wanted == m_interest)
         return;
     m_interest = wanted;
@@ -268,6 +424,14 @@ void DescriptorSocket::updateInterest() {
 void DescriptorSocket::release(bool lingering) {
     if (m_descriptor < 0)
         return;
+    leaveBatch();
+    if (m_inReadBatch) {
+        m_inReadBatch = false;
+        if (ReadBatch *batch = m_dispatcher ? m_dispatcher->readBatch() : nullptr)
+            batch->remove(this);
+    }
+    m_batchedHeld = false;
+    m_keptRead.clear();
     if (m_interest != 0 && m_dispatcher)
         m_dispatcher->watchDescriptor(m_descriptor, 0, nullptr);
     m_interest = 0;

@@ -2,6 +2,7 @@
 
 #include "net/epolleventdispatcher.h"
 #include "net/socketio.h"
+#include "net/writebatch.h"
 
 #include <QByteArray>
 #include <QHostAddress>
@@ -16,13 +17,19 @@ namespace ws {
 // EpollEventDispatcher without any QObject: what a relay's client leg runs on where
 // a QTcpSocket would cost its socket engine, notifiers, signals and the system calls
 // they make (a third of the relay's time per connection, most of it not in the
-// kernel). Reads go into the thread's read buffer (readFromDescriptor()); writes go to
-// the kernel at once and only what it does not take is queued, shared, and written
-// when the descriptor is writable.
+// kernel). Reads go into the thread's read buffer (readFromDescriptor()), or the
+// first of a pass comes from the dispatcher's batch (ReadBatch), made with the other
+// readable sockets' when the owner says how much it reads (descriptorReadSize()). A small
+// write into an empty queue is queued and joins the dispatcher's batch (WriteBatch),
+// which sends it with the other sockets' before the loop waits again; a large one
+// goes to the kernel at once. What the kernel does not take stays queued, shared, and
+// is written when the descriptor is writable.
 //
 // It mirrors an unbuffered QTcpSocket's behaviour: the end of the stream or a failure
 // found by a read closes it; a graceful close writes what is queued first.
-class DescriptorSocket final : private EpollEventDispatcher::DescriptorWatcher {
+class DescriptorSocket final : private EpollEventDispatcher::DescriptorWatcher,
+                               private ReadBatch::Reader,
+                               private WriteBatch::Writer {
 public:
     // Who hears of the socket. Never called from inside read() or write().
     class Owner {
@@ -36,6 +43,9 @@ public:
         virtual void descriptorEnded() = 0;
         // The connection being made (connectTo()) is up.
         virtual void descriptorConnected() = 0;
+        // How many bytes the owner's next read() will ask for, when the descriptor is
+        // readable: the dispatcher's ReadBatch reads them beforehand. 0: no read ahead.
+        virtual qint64 descriptorReadSize() { return 0; }
 
     protected:
         ~Owner() = default;
@@ -59,6 +69,7 @@ public:
     bool isConnecting() const { return m_connecting; }
     bool isOpen() const { return m_descriptor >= 0; }
     int descriptor() const { return m_descriptor; }
+    // Queued, in the batch or waiting for the descriptor to be writable.
     qint64 bytesToWrite() const { return m_queued; }
     // errno of the failure that ended the socket, 0 if none (the peer closed).
     int error() const { return m_error; }
@@ -79,14 +90,29 @@ public:
     // Writes what is queued, then closes; with `lingering`, in stages as
     // closeLingering() does. descriptorEnded() follows.
     void close(bool lingering, int lingerTimeoutMs);
-    // Closes at once, dropping what is queued (a reset if SO_LINGER says so).
+    // Closes at once, dropping what is queued (a reset if SO_LINGER says so). Bytes that
+    // wait for the batch are sent first, as far as the kernel takes them at once, as a
+    // write without a batch would have sent them.
     void abort();
 
 private:
     struct Connecting {};
     DescriptorSocket(Connecting, EpollEventDispatcher *dispatcher, Owner *owner);
     void descriptorReady(quint32 events) override;
+    ReadBatch::Reader *batchedReader(qint64 *size) override;
+    void batchedRead(const char *data, long result) override;
+    void batchedReadEnding() override;
+    // Takes what the batch read (or what was kept of it), if anything.
+    bool takeBatchedRead(qint64 maxBytes, SocketRead *result);
+    int batchedPieces(iovec *vectors, int capacity) const override;
+    void batchedWriteDone(long result) override;
     void connectionMade();
+    // Queues `pieces` from `first` on (the first of them `offset` bytes in).
+    void queuePieces(const QList<QByteArray> &pieces, qsizetype first, qsizetype offset);
+    // Takes the queue's first `sent` bytes off.
+    void dropWritten(qsizetype sent);
+    // Out of the batch: the queue is this socket's to send or drop now.
+    void leaveBatch();
     void flushQueue();
     void updateInterest();
     // Closes the descriptor, leaving it to a lingering end when asked.
@@ -108,6 +134,18 @@ private:
     bool m_closing = false;
     bool m_lingering = false;
     bool m_connecting = false;
+    bool m_inBatch = false; // the queue waits for the dispatcher's WriteBatch
+    // The first read of this pass, made by the dispatcher's ReadBatch: the bytes not
+    // taken yet at m_batchedData (in the batch's slot), or the end or a failure
+    // (m_batchedResult <= 0) not met yet.
+    bool m_inReadBatch = false; // asked to join this pass's ReadBatch
+    bool m_batchedHeld = false;
+    bool m_batchedFull = false; // the read filled what was asked: more may wait
+    const char *m_batchedData = nullptr;
+    qsizetype m_batchedSize = 0;
+    long m_batchedResult = 0;
+    qint64 m_batchedAsked = 0;
+    QByteArray m_keptRead; // batched bytes not taken in their pass, kept
 };
 
 } // namespace ws

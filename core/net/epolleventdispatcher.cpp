@@ -1,5 +1,7 @@
 #include "net/epolleventdispatcher.h"
 
+#include "net/writebatch.h"
+
 #include <QCoreApplication>
 #include <QSocketNotifier>
 #include <QThread>
@@ -72,6 +74,8 @@ EpollEventDispatcher::EpollEventDispatcher(QObject *parent)
 }
 
 EpollEventDispatcher::~EpollEventDispatcher() {
+    // What writers batched leaves before the descriptors may close.
+    submitWrites();
     if (t_looping == this)
         t_looping = nullptr;
     if (m_wakeUpFd >= 0)
@@ -102,13 +106,28 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
         if (toTimer >= 0)
             timeoutMs = toTimer;
     }
-    if (includeNotifiers && !m_unwatchable.empty())
+    // A nested pass (a handler runs a loop of its own): the watchers of the outer pass
+    // keep the batch's bytes they have not taken, which marks them readable.
+    if (m_readBatch && m_readBatch->isOpen())
+        m_readBatch->finish();
+    // Readable without the kernel knowing: bytes read before and kept.
+    if (includeNotifiers && (!m_unwatchable.empty() || !m_markedReadable.empty()))
         timeoutMs = 0;
 
+    // What the posted events wrote, before waiting for the answers.
+    submitWrites();
+    const std::size_t firstReady = m_ready.size();
     const int woken = waitForEvents(timeoutMs, includeNotifiers);
     int activity = woken;
-    if (includeNotifiers)
+    if (includeNotifiers) {
+        const bool batching = m_readBatch || m_batchingReads;
+        if (batching && m_ready.size() > firstReady)
+            batchReads(firstReady);
         activity += activateNotifiers();
+        // What the watchers did not take of the batch's bytes, they keep.
+        if (m_readBatch)
+            m_readBatch->finish();
+    }
     if (includeTimers)
         activity += activateTimers();
     if (m_wakeUpHandler && (woken || m_wakeUpHandlerDue)) {
@@ -116,7 +135,77 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
         if (m_wakeUpHandler(flags & ~QEventLoop::WaitForMoreEvents))
             ++activity;
     }
+    // What the handlers wrote leaves in this pass, even when the caller does not wait.
+    submitWrites();
     return activity > 0;
+}
+
+WriteBatch *EpollEventDispatcher::writeBatch() {
+    if (!m_writeBatchTried) {
+        m_writeBatchTried = true;
+        if (m_batchingWrites && qEnvironmentVariable("WSW_IO_URING") != QLatin1String("0"))
+            m_writeBatch = WriteBatch::create();
+    }
+    return m_writeBatch.get();
+}
+
+void EpollEventDispatcher::setBatchingWrites(bool on) {
+    submitWrites();
+    m_batchingWrites = on;
+    if (!on)
+        m_writeBatch.reset();
+    m_writeBatchTried = !on;
+}
+
+ReadBatch *EpollEventDispatcher::readBatch() {
+    if (!m_readBatchTried) {
+        m_readBatchTried = true;
+        if (m_batchingReads && qEnvironmentVariable("WSW_IO_URING") != QLatin1String("0"))
+            m_readBatch = ReadBatch::create();
+    }
+    return m_readBatch.get();
+}
+
+void EpollEventDispatcher::setBatchingReads(bool on) {
+    if (m_readBatch && m_readBatch->isOpen())
+        m_readBatch->finish();
+    m_batchingReads = on;
+    if (!on)
+        m_readBatch.reset();
+    m_readBatchTried = !on;
+}
+
+void EpollEventDispatcher::markReadable(int fd) {
+    if (std::find(m_markedReadable.begin(), m_markedReadable.end(), fd) == m_markedReadable.end())
+        m_markedReadable.push_back(fd);
+}
+
+void EpollEventDispatcher::batchReads(std::size_t first) {
+    ReadBatch *batch = nullptr;
+    for (std::size_t i = first; i < m_ready.size(); ++i) {
+        const ReadyNotifier &ready = m_ready[i];
+        // Only plain readability: the end and errors are the watcher's to read.
+        if (!ready.watcher || (ready.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != EPOLLIN)
+            continue;
+        if (!batch) {
+            // Made for the first watcher that could use it.
+            batch = readBatch();
+            if (!batch)
+                return;
+        }
+        if (batch->isFull())
+            break;
+        qint64 size = 0;
+        if (ReadBatch::Reader *reader = ready.watcher->batchedReader(&size))
+            batch->add(reader, ready.fd, size);
+    }
+    if (batch)
+        batch->run();
+}
+
+void EpollEventDispatcher::submitWrites() {
+    if (m_writeBatch)
+        m_writeBatch->submit();
 }
 
 void EpollEventDispatcher::setWakeUpHandler(WakeUpHandler handler) {
@@ -189,6 +278,11 @@ void EpollEventDispatcher::queueReadyNotifiers(int eventCount) {
                 m_ready.push_back({watch.notifiers[type], fd, type});
         }
     }
+    for (const int fd : m_markedReadable) {
+        if (DescriptorWatcher *watcher = m_watches[std::size_t(fd)].watcher)
+            m_ready.push_back({nullptr, fd, 0, watcher, EPOLLIN});
+    }
+    m_markedReadable.clear();
 }
 
 int EpollEventDispatcher::activateNotifiers() {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "net/readbatch.h"
+
 #include <QAbstractEventDispatcher>
 #include <QAtomicInt>
 
@@ -7,10 +9,13 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
 namespace ws {
+
+class WriteBatch;
 
 // An event dispatcher for one thread on epoll(7), for processes that hold many
 // sockets at once (the relay and the server of the command-line tool).
@@ -37,6 +42,12 @@ namespace ws {
 // (shortcutReads()), without the event, the notifier's signal and QTcpSocket's
 // readyRead() between: on a relay of small messages that path is a large share of
 // the time not spent in the kernel.
+//
+// Watchers of bare descriptors (DescriptorSocket) do their I/O in batches on io_uring
+// where the kernel allows: after each wait, the first read of every readable one is
+// made with one system call (ReadBatch), and before each wait the small writes of the
+// pass leave with one more (WriteBatch). On a machine where entering the kernel is
+// dear, that is most of what a relay of small messages spends.
 class EpollEventDispatcher final : public QAbstractEventDispatcher {
     Q_OBJECT
 
@@ -60,6 +71,12 @@ public:
         // and EPOLLHUP or EPOLLERR whatever was asked for). Level-triggered: a watcher
         // that leaves the condition as it is hears of it again on the next pass.
         virtual void descriptorReady(quint32 events) = 0;
+        // Who takes this descriptor's first read from the pass's ReadBatch, and how
+        // many bytes it wants (`size`); null: it reads for itself.
+        virtual ReadBatch::Reader *batchedReader(qint64 *size) {
+            Q_UNUSED(size);
+            return nullptr;
+        }
 
     protected:
         ~DescriptorWatcher() = default;
@@ -90,6 +107,24 @@ public:
     bool watchDescriptor(int fd, quint32 events, DescriptorWatcher *watcher);
     // The dispatcher of the calling thread when it is one of these, else null.
     static EpollEventDispatcher *ofThisThread();
+
+    // The batch of small writes sent together before each wait (WriteBatch), made on
+    // first use; null when batching is off (setBatchingWrites(), or WSW_IO_URING=0 in
+    // the environment) or the kernel gives no io_uring. Writers join it instead of
+    // calling send(2) themselves.
+    WriteBatch *writeBatch();
+    // Off: writers send at once, one system call each. Sends what is batched first.
+    void setBatchingWrites(bool on);
+    // Sends what the writers batched now, rather than before the loop's next wait (for
+    // code that reads the answers without the loop: readAhead()).
+    void submitWrites();
+    // The batch of first reads made after each wait (ReadBatch), made on first use;
+    // null as writeBatch() is, or when reads are not batched (setBatchingReads()).
+    ReadBatch *readBatch();
+    void setBatchingReads(bool on);
+    // `fd`'s watcher is told it is readable in the next pass, whatever epoll says: it
+    // holds bytes it read before (a batched read it did not take whole).
+    void markReadable(int fd);
 
     // Another source of events this thread's loop runs, which says it has some by
     // waking the dispatcher up (wakeUp()): the window's platform events, read by
@@ -166,6 +201,9 @@ private:
     qsizetype timerIndex(int timerId) const;
     void insertTimer(const Timer &timer);
 
+    // Makes the batch of first reads of the watchers ready from m_ready[first] on.
+    void batchReads(std::size_t first);
+
     int m_epoll = -1;
     int m_wakeUpFd = -1;
     QAtomicInt m_wakeUpPending;
@@ -178,6 +216,13 @@ private:
     std::vector<Timer> m_timers;        // in the order of their deadlines
     quint64 m_nextSerial = 0;
     std::array<epoll_event, 256> m_events{};
+    std::unique_ptr<WriteBatch> m_writeBatch;
+    bool m_writeBatchTried = false; // made, or found impossible
+    bool m_batchingWrites = true;
+    std::unique_ptr<ReadBatch> m_readBatch;
+    bool m_readBatchTried = false;
+    bool m_batchingReads = true;
+    std::vector<int> m_markedReadable; // for the next pass (markReadable())
     WakeUpHandler m_wakeUpHandler;
     bool m_wakeUpHandlerDue = true; // run it in the next pass, woken up or not
 };

@@ -1,6 +1,7 @@
 #include "net/readahead.h"
 
 #include "net/connection.h"
+#include "net/epolleventdispatcher.h"
 
 #include <vector>
 
@@ -18,7 +19,12 @@ int readAhead(const QList<QPointer<Connection>> &connections, int maxRounds) {
     std::vector<QPointer<Connection>> polled;
     descriptors.reserve(size_t(connections.size()));
     polled.reserve(size_t(connections.size()));
+    EpollEventDispatcher *dispatcher = EpollEventDispatcher::ofThisThread();
     for (int round = 0; round < maxRounds; ++round) {
+        // What the last round (or the caller's send) wrote leaves now, not on the
+        // event loop's next turn.
+        if (dispatcher)
+            dispatcher->submitWrites();
         descriptors.clear();
         polled.clear();
         for (const QPointer<Connection> &connection : connections) {

@@ -19,6 +19,7 @@ class Connection;
 // repaint. Called after a send with the sender and its in-process peer, the server
 // reads, answers and the client reads the answer first, each stamped as it happens.
 //
+// Writes the epoll dispatcher batches (WriteBatch) are sent before each round.
 // Only connections whose sockets are read directly (Connection::canReadAhead())
 // take part; each one's role reads as its readyRead() would make it (a paused
 // reader stays paused).

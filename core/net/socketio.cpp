@@ -258,6 +258,10 @@ void forgetReadBufferBorrower(ReadBufferBorrower *borrower) {
     std::erase(t_borrowers, borrower);
 }
 
+void recallReadBuffer() {
+    freeReadBuffer();
+}
+
 namespace {
 
 // What the session has to send, in this thread's list of chunks: kept between calls

@@ -70,6 +70,9 @@ protected:
 void borrowReadBuffer(ReadBufferBorrower *borrower);
 // `borrower` is going away: it is not told.
 void forgetReadBufferBorrower(ReadBufferBorrower *borrower);
+// Tells every borrower to let go, as before a read into the buffer (ReadBatch reads
+// into buffers of its own, which borrowers may refer to as well).
+void recallReadBuffer();
 
 // The next batch of bytes from `socket`. An unbuffered QTcpSocket (opened with
 // QIODevice::Unbuffered: UnbufferedTcpServer's, a ws:// ClientConnection's) is read
