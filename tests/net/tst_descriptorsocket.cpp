@@ -466,8 +466,12 @@ void TestDescriptorSocket::refusedConnectionSaysWhy() {
 
 namespace {
 
-// The dispatcher's batch, which this machine's kernel must give (io_uring); run the
-// tests with WSW_IO_URING=0 for the path without it.
+// Why a test of the batches cannot run: they need io_uring, which the kernel refuses
+// (or WSW_IO_URING=0 turns off). The tests without batches turn them off themselves.
+constexpr const char *NoBatches = "no io_uring for the dispatcher's batches (an old kernel, "
+                                  "a seccomp filter, or WSW_IO_URING=0 in the environment)";
+
+// The dispatcher's batch of writes.
 bool batching() {
     return dispatcher()->writeBatch() != nullptr;
 }
@@ -485,9 +489,7 @@ QByteArray fillKernel(int descriptor) {
 } // namespace
 
 void TestDescriptorSocket::smallWritesLeaveTogetherBeforeTheLoopWaits() {
-    if (qEnvironmentVariable("WSW_IO_URING") == QLatin1String("0"))
-        QSKIP("WSW_IO_URING=0: writes are not batched");
-    QVERIFY2(batching(), "the kernel gave no io_uring (WSW_IO_URING=0 tests without it)");
+    QVERIFY2(batching(), NoBatches);
     std::array<Accepted, 3> sockets;
     std::array<QByteArray, 3> expected;
     QByteArray callers = piece(5, 700);
@@ -530,8 +532,7 @@ void TestDescriptorSocket::smallWritesLeaveTogetherBeforeTheLoopWaits() {
 }
 
 void TestDescriptorSocket::batchedWriteToAFullPeerWaitsForWritability() {
-    if (!batching())
-        QSKIP("WSW_IO_URING=0: writes are not batched");
+    QVERIFY2(batching(), NoBatches);
     Accepted accepted(16 * 1024);
     TcpPair &tcp = accepted.tcp;
     DescriptorSocket &socket = *accepted.socket;
@@ -552,8 +553,7 @@ void TestDescriptorSocket::batchedWriteToAFullPeerWaitsForWritability() {
 }
 
 void TestDescriptorSocket::batchedWriteThatFailsEndsTheSocket() {
-    if (!batching())
-        QSKIP("WSW_IO_URING=0: writes are not batched");
+    QVERIFY2(batching(), NoBatches);
     Accepted accepted;
     TcpPair &tcp = accepted.tcp;
     RecordingOwner &owner = accepted.owner;
@@ -573,8 +573,7 @@ void TestDescriptorSocket::batchedWriteThatFailsEndsTheSocket() {
 }
 
 void TestDescriptorSocket::closingOrDroppingTakesBytesOutOfTheBatch() {
-    if (!batching())
-        QSKIP("WSW_IO_URING=0: writes are not batched");
+    QVERIFY2(batching(), NoBatches);
     // Closed with the bytes in the batch: they go at once, as without a batch, then
     // the end of the stream.
     Accepted closed;
@@ -617,8 +616,7 @@ void TestDescriptorSocket::closingOrDroppingTakesBytesOutOfTheBatch() {
 }
 
 void TestDescriptorSocket::moreWritersThanOneSubmissionHolds() {
-    if (!batching())
-        QSKIP("WSW_IO_URING=0: writes are not batched");
+    QVERIFY2(batching(), NoBatches);
     // The ring takes 256 sends at a time: 300 writers need two submissions.
     std::vector<std::unique_ptr<Accepted>> sockets;
     for (int i = 0; i < 300; ++i) {
@@ -676,8 +674,7 @@ bool passUntil(const std::function<bool()> &done) {
 } // namespace
 
 void TestDescriptorSocket::readableSocketsAreReadTogetherAfterTheWait() {
-    if (!dispatcher()->readBatch())
-        QSKIP("WSW_IO_URING=0: reads are not batched");
+    QVERIFY2(dispatcher()->readBatch(), NoBatches);
     const QByteArray bytes = piece(20, 1000);
     auto sockets = readableSockets(3, bytes);
     QVERIFY(passUntil([&] {
@@ -700,8 +697,7 @@ void TestDescriptorSocket::readableSocketsAreReadTogetherAfterTheWait() {
 }
 
 void TestDescriptorSocket::bytesNotTakenInTheirPassAreKeptInOrder() {
-    if (!dispatcher()->readBatch())
-        QSKIP("WSW_IO_URING=0: reads are not batched");
+    QVERIFY2(dispatcher()->readBatch(), NoBatches);
     // The owner says it reads 64 KiB ahead, then takes 10 bytes a pass: the rest of
     // the batch's read is kept, and announced pass after pass though the kernel holds
     // nothing more.
@@ -722,8 +718,7 @@ void TestDescriptorSocket::bytesNotTakenInTheirPassAreKeptInOrder() {
 }
 
 void TestDescriptorSocket::pausedReaderKeepsItsBatchedBytesUntilResumed() {
-    if (!dispatcher()->readBatch())
-        QSKIP("WSW_IO_URING=0: reads are not batched");
+    QVERIFY2(dispatcher()->readBatch(), NoBatches);
     const QByteArray bytes = piece(22, 500);
     auto sockets = readableSockets(2, bytes);
     // Whichever is told first pauses the other, whose bytes the batch has read.
@@ -750,8 +745,7 @@ void TestDescriptorSocket::pausedReaderKeepsItsBatchedBytesUntilResumed() {
 }
 
 void TestDescriptorSocket::readerResumedAndReadAtOnceJoinsTheNextBatchOnce() {
-    if (!dispatcher()->readBatch())
-        QSKIP("WSW_IO_URING=0: reads are not batched");
+    QVERIFY2(dispatcher()->readBatch(), NoBatches);
     // A reader paused with the batch's bytes in hand keeps them; resumed, it is
     // announced for the next pass, but reads them at once. Next pass its descriptor
     // is in the list twice (ready again, and announced): it joins the batch once, or
@@ -784,8 +778,7 @@ void TestDescriptorSocket::readerResumedAndReadAtOnceJoinsTheNextBatchOnce() {
 }
 
 void TestDescriptorSocket::endOfStreamComesThroughTheBatch() {
-    if (!dispatcher()->readBatch())
-        QSKIP("WSW_IO_URING=0: reads are not batched");
+    QVERIFY2(dispatcher()->readBatch(), NoBatches);
     auto sockets = readableSockets(2, "bye");
     ::shutdown(sockets[0]->tcp.theirs, SHUT_WR);
     QVERIFY(passUntil([&] { return sockets[0]->owner.readEnded; }));
@@ -798,8 +791,7 @@ void TestDescriptorSocket::endOfStreamComesThroughTheBatch() {
 }
 
 void TestDescriptorSocket::socketDroppedBeforeItsTurnIsForgotten() {
-    if (!dispatcher()->readBatch())
-        QSKIP("WSW_IO_URING=0: reads are not batched");
+    QVERIFY2(dispatcher()->readBatch(), NoBatches);
     const QByteArray bytes = piece(23, 300);
     auto sockets = readableSockets(3, bytes);
     // Whichever is told first drops the others, which the batch has read for.
@@ -832,8 +824,7 @@ void TestDescriptorSocket::socketDroppedBeforeItsTurnIsForgotten() {
 }
 
 void TestDescriptorSocket::nestedLoopLeavesNoBatchedBytesBehind() {
-    if (!dispatcher()->readBatch())
-        QSKIP("WSW_IO_URING=0: reads are not batched");
+    QVERIFY2(dispatcher()->readBatch(), NoBatches);
     // Whichever socket is told first runs a loop of its own (as a dialog would) before
     // it reads, with the others' bytes in the batch: they keep them and get them in
     // that loop, which then waits as any loop does, and more bytes after come behind.
