@@ -331,9 +331,10 @@ private:
 
 // What a connection whose events are reported reads per turn of the event loop.
 // Each event it reports costs far more than the read (the log, the window), so a
-// peer that floods must not hold the loop for a whole 256 KiB batch while the other
-// connections' bytes wait: a pong read late is a round trip measured long. Inside a
-// large frame a turn reads up to the frame's end instead (at most 256 KiB): those
+// peer that floods must not hold the loop for a whole read (UnbufferedReadSize) while
+// the other connections' bytes wait: a pong read late is a round trip measured long.
+// Inside a large frame a turn reads up to the frame's end instead (at most
+// UnbufferedReadSize): those
 // bytes make no event until the last of them, and 4 KiB a turn made a 1 MiB message
 // 256 turns of the event loop.
 constexpr qint64 ReportedReadBudget = 4 * 1024;

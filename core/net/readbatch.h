@@ -38,7 +38,7 @@ public:
     // At most this many reads per pass; the other readers read for themselves.
     static constexpr int Slots = 64;
     // The most one batched read takes (UnbufferedReadSize, as one recv(2) would).
-    static constexpr qint64 SlotSize = 256 * 1024;
+    static constexpr qint64 SlotSize = 1024 * 1024;
 
     // A batch on an io_uring of its own, or null where the kernel refuses one.
     static std::unique_ptr<ReadBatch> create();
@@ -49,7 +49,6 @@ public:
     // Reads up to `size` bytes from `descriptor` for `reader` in the next run();
     // false when the batch is full.
     bool add(Reader *reader, int descriptor, qint64 size);
-    bool isEmpty() const { return m_entries.empty(); }
     bool isFull() const { return m_entries.size() >= std::size_t(Slots); }
     // Between run() and finish(): the slots hold bytes readers may still take.
     bool isOpen() const { return m_open; }

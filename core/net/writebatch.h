@@ -49,7 +49,6 @@ public:
     void add(Writer *writer, int descriptor);
     // Takes the writer out: it is going, or sends its bytes itself.
     void remove(const Writer *writer);
-    bool isEmpty() const { return m_pending.empty(); }
     // Sends what the writers queued and tells each the result.
     void submit();
 
