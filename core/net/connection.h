@@ -334,9 +334,8 @@ private:
 // peer that floods must not hold the loop for a whole read (UnbufferedReadSize) while
 // the other connections' bytes wait: a pong read late is a round trip measured long.
 // Inside a large frame a turn reads up to the frame's end instead (at most
-// UnbufferedReadSize): those
-// bytes make no event until the last of them, and 4 KiB a turn made a 1 MiB message
-// 256 turns of the event loop.
+// UnbufferedReadSize): those bytes make no event until the last of them, and 4 KiB a
+// turn made a 1 MiB message 256 turns of the event loop.
 constexpr qint64 ReportedReadBudget = 4 * 1024;
 
 template <typename Send> SendError Connection::sendThroughSession(Send &&send) {

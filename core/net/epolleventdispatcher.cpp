@@ -31,6 +31,11 @@ constexpr std::array<quint32, 3> WakingEvents = {
 // What to ask the kernel to watch for each type (EPOLLHUP and EPOLLERR always are).
 constexpr std::array<quint32, 3> WatchedEvents = {EPOLLIN, EPOLLOUT, EPOLLPRI};
 
+// Whether the environment lets the batches use io_uring (WSW_IO_URING=0: it does not).
+bool ioUringAllowed() {
+    return qEnvironmentVariable("WSW_IO_URING") != QLatin1String("0");
+}
+
 qint64 monotonicNs() {
     timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -143,7 +148,7 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags) {
 WriteBatch *EpollEventDispatcher::writeBatch() {
     if (!m_writeBatchTried) {
         m_writeBatchTried = true;
-        if (m_batchingWrites && qEnvironmentVariable("WSW_IO_URING") != QLatin1String("0"))
+        if (m_batchingWrites && ioUringAllowed())
             m_writeBatch = WriteBatch::create();
     }
     return m_writeBatch.get();
@@ -160,7 +165,7 @@ void EpollEventDispatcher::setBatchingWrites(bool on) {
 ReadBatch *EpollEventDispatcher::readBatch() {
     if (!m_readBatchTried) {
         m_readBatchTried = true;
-        if (m_batchingReads && qEnvironmentVariable("WSW_IO_URING") != QLatin1String("0"))
+        if (m_batchingReads && ioUringAllowed())
             m_readBatch = ReadBatch::create();
     }
     return m_readBatch.get();
